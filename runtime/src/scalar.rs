@@ -1,0 +1,262 @@
+//! Differentiable scalar helpers: activation functions and friends.
+//!
+//! Each helper is an ordinary generic function over `f32`/`f64` that you can call anywhere, and
+//! `#[differentiable]` functions can call it: the macro chains through the helper's derivative.
+//!
+//! ```
+//! use symgrad_runtime::sigmoid;
+//!
+//! let s = sigmoid(0.5_f64);
+//! // The derivative `#[differentiable]` chains through, with the value, in one call:
+//! let (y, (dy,)) = sigmoid::__partials(0.5_f64);
+//! assert_eq!(y, s);
+//! assert!((dy - s * (1.0 - s)).abs() < 1e-16);
+//! ```
+//!
+//! # The calling convention generated code relies on
+//!
+//! For a differentiable function `f(a, b, …) -> T`, the item `f` in the *type* namespace (an
+//! uninhabited `enum f {}`) has an associated function
+//! `f::__partials(a, b, …) -> (T, (Da, Db, …))` that returns the value and the partial
+//! derivative with respect to every parameter, `Da = T` for a float parameter and `()` for any
+//! other. Because `use path::f;` imports both namespaces, the convention survives imports and
+//! module paths. `#[differentiable]` emits the same item for every function it annotates.
+
+use num_traits::Float;
+
+/// Sign with `sign(0) = 0` (unlike [`f64::signum`], which gives `1.0` at `+0.0`): the derivative
+/// of `|x|` that PyTorch and JAX use.
+///
+/// ```
+/// assert_eq!(symgrad_runtime::scalar::sign(-2.0_f64), -1.0);
+/// assert_eq!(symgrad_runtime::scalar::sign(0.0_f64), 0.0);
+/// ```
+#[inline]
+pub fn sign<T: Float>(x: T) -> T {
+    if x > T::zero() {
+        T::one()
+    } else if x < T::zero() {
+        -T::one()
+    } else {
+        // zero stays zero; NaN stays NaN.
+        x
+    }
+}
+
+/// Defines a one-argument differentiable helper: the function, and the hidden `__partials` item
+/// that states its value and derivative once (num-dual's `chain_rule` habit).
+macro_rules! helper {
+    (
+        $(#[$doc:meta])*
+        fn $name:ident($x:ident) { value: $value:expr, derivative($y:ident): $deriv:expr $(,)? }
+    ) => {
+        $(#[$doc])*
+        #[inline]
+        pub fn $name<T: Float>($x: T) -> T {
+            $value
+        }
+
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        pub enum $name {}
+
+        impl $name {
+            /// Value and derivative; the calling convention of generated code.
+            #[doc(hidden)]
+            #[inline]
+            pub fn __partials<T: Float>($x: T) -> (T, (T,)) {
+                let $y: T = $value;
+                (
+                    $y,
+                    ($deriv,),
+                )
+            }
+        }
+    };
+}
+
+fn c<T: Float>(v: f64) -> T {
+    T::from(v).unwrap_or_else(|| unreachable!("internal error: {v} is representable"))
+}
+
+helper! {
+    /// The logistic function `1 / (1 + e^(-x))`, computed without overflow for large `|x|`.
+    /// Derivative `σ(x)(1 − σ(x))`.
+    ///
+    /// ```
+    /// assert_eq!(symgrad_runtime::sigmoid(0.0_f64), 0.5);
+    /// ```
+    fn sigmoid(x) {
+        value: if x >= T::zero() {
+            T::one() / (T::one() + (-x).exp())
+        } else {
+            let e = x.exp();
+            e / (T::one() + e)
+        },
+        derivative(y): y * (T::one() - y),
+    }
+}
+
+helper! {
+    /// `max(x, 0)`. Derivative `1` for `x > 0`, else `0` (PyTorch's choice at `0`).
+    ///
+    /// ```
+    /// assert_eq!(symgrad_runtime::relu(-3.0_f64), 0.0);
+    /// assert_eq!(symgrad_runtime::relu(2.5_f64), 2.5);
+    /// ```
+    fn relu(x) {
+        value: if x > T::zero() { x } else { T::zero() },
+        derivative(y): if x > T::zero() { T::one() } else { T::zero() },
+    }
+}
+
+helper! {
+    /// `ln(1 + e^x)`, computed stably. Derivative `σ(x)`.
+    ///
+    /// ```
+    /// assert!((symgrad_runtime::softplus(0.0_f64) - 2f64.ln()).abs() < 1e-15);
+    /// ```
+    fn softplus(x) {
+        value: x.max(T::zero()) + (-x.abs()).exp().ln_1p(),
+        derivative(y): sigmoid(x),
+    }
+}
+
+helper! {
+    /// `ln σ(x) = −softplus(−x)`, computed stably. Derivative `1 − σ(x) = σ(−x)`.
+    ///
+    /// ```
+    /// assert!((symgrad_runtime::log_sigmoid(0.0_f64) + 2f64.ln()).abs() < 1e-15);
+    /// ```
+    fn log_sigmoid(x) {
+        value: -softplus(-x),
+        derivative(y): sigmoid(-x),
+    }
+}
+
+helper! {
+    /// `x · σ(x)` (SiLU, also called swish). Derivative `σ(x)(1 + x(1 − σ(x)))`.
+    ///
+    /// ```
+    /// assert_eq!(symgrad_runtime::silu(0.0_f64), 0.0);
+    /// ```
+    fn silu(x) {
+        value: x * sigmoid(x),
+        derivative(y): {
+            let s = sigmoid(x);
+            s * (T::one() + x * (T::one() - s))
+        },
+    }
+}
+
+helper! {
+    /// `x / (1 + |x|)`. Derivative `1 / (1 + |x|)²`.
+    ///
+    /// ```
+    /// assert_eq!(symgrad_runtime::softsign(1.0_f64), 0.5);
+    /// ```
+    fn softsign(x) {
+        value: x / (T::one() + x.abs()),
+        derivative(y): {
+            let d = T::one() + x.abs();
+            (d * d).recip()
+        },
+    }
+}
+
+helper! {
+    /// `x` for `x > 0`, else `0.01·x`. Derivative `1` or `0.01`.
+    ///
+    /// ```
+    /// assert_eq!(symgrad_runtime::leaky_relu(-1.0_f64), -0.01);
+    /// ```
+    fn leaky_relu(x) {
+        value: if x > T::zero() { x } else { c::<T>(0.01) * x },
+        derivative(y): if x > T::zero() { T::one() } else { c(0.01) },
+    }
+}
+
+helper! {
+    /// `x` for `x > 0`, else `e^x − 1` (ELU with α = 1). Derivative `1` or `e^x`.
+    ///
+    /// ```
+    /// assert_eq!(symgrad_runtime::elu(2.0_f64), 2.0);
+    /// ```
+    fn elu(x) {
+        value: if x > T::zero() { x } else { x.exp_m1() },
+        derivative(y): if x > T::zero() { T::one() } else { x.exp() },
+    }
+}
+
+helper! {
+    /// GELU with the tanh approximation (PyTorch's `approximate="tanh"`):
+    /// `x/2 · (1 + tanh(√(2/π)(x + 0.044715x³)))`.
+    ///
+    /// ```
+    /// assert_eq!(symgrad_runtime::gelu(0.0_f64), 0.0);
+    /// ```
+    fn gelu(x) {
+        value: {
+            let k: T = c(0.797_884_560_802_865_4); // sqrt(2/pi)
+            let u = k * (x + c::<T>(0.044_715) * x * x * x);
+            c::<T>(0.5) * x * (T::one() + u.tanh())
+        },
+        derivative(y): {
+            let k: T = c(0.797_884_560_802_865_4);
+            let u = k * (x + c::<T>(0.044_715) * x * x * x);
+            let t = u.tanh();
+            let du = k * (T::one() + c::<T>(3.0 * 0.044_715) * x * x);
+            c::<T>(0.5) * (T::one() + t) + c::<T>(0.5) * x * (T::one() - t * t) * du
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn central(f: impl Fn(f64) -> f64, x: f64) -> f64 {
+        let h = 1e-6 * x.abs().max(1.0);
+        (f(x + h) - f(x - h)) / (2.0 * h)
+    }
+
+    macro_rules! check_helper {
+        ($name:ident, $($x:expr),+) => {
+            $(
+                let (y, (d,)) = $name::__partials::<f64>($x);
+                assert_eq!(y, $name::<f64>($x), "value of {} at {}", stringify!($name), $x);
+                let fd = central($name::<f64>, $x);
+                assert!((d - fd).abs() <= 1e-7 * fd.abs().max(1.0),
+                    "{}'({}) = {} but finite differences give {}", stringify!($name), $x, d, fd);
+            )+
+        };
+    }
+
+    #[test]
+    fn every_helper_matches_finite_differences() {
+        check_helper!(sigmoid, -30.0, -2.0, -0.3, 0.0, 0.7, 4.0, 30.0);
+        check_helper!(relu, -2.0, 0.5, 3.0);
+        check_helper!(softplus, -40.0, -2.0, 0.0, 0.1, 3.0, 40.0);
+        check_helper!(log_sigmoid, -40.0, -2.0, 0.0, 3.0, 40.0);
+        check_helper!(silu, -5.0, -0.5, 0.0, 1.5);
+        check_helper!(softsign, -3.0, -0.2, 0.4, 8.0);
+        check_helper!(leaky_relu, -3.0, 2.0);
+        check_helper!(elu, -3.0, -0.1, 2.0);
+        check_helper!(gelu, -3.0, -0.5, 0.0, 0.3, 2.0);
+    }
+
+    #[test]
+    fn sigmoid_is_stable_at_the_extremes() {
+        assert_eq!(sigmoid(-1000.0_f64), 0.0);
+        assert_eq!(sigmoid(1000.0_f64), 1.0);
+        assert!(softplus(1000.0_f64).is_finite());
+    }
+
+    #[test]
+    fn sign_is_zero_at_zero() {
+        assert_eq!(sign(0.0_f64), 0.0);
+        assert_eq!(sign(-0.0_f64), 0.0);
+        assert_eq!(sign(3.0_f32), 1.0);
+        assert!(sign(f64::NAN).is_nan());
+    }
+}
