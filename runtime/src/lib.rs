@@ -3,10 +3,24 @@
 //!
 //! - [`scalar`]: differentiable scalar helpers (`sigmoid`, `relu`, `softplus`, …) that generated
 //!   gradients chain through.
+//! - [`gradient`]: the [`Gradient`] trait every generated `<Name>Grad` implements.
+//! - [`optim`]: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad) behind one trait.
+//! - [`schedule`] and [`clip`]: learning-rate schedules and gradient clipping.
+//! - [`train`]: a training loop over any generated `*_grad` companion.
+//! - [`gradcheck`]: compare a gradient with central finite differences.
+//! - [`tape`]: a reverse-mode tape on `ndarray` for matrix code.
 //!
 //! Most users depend on the `symgrad` facade crate, which re-exports everything here.
 #![forbid(unsafe_code)]
 
+pub mod clip;
+pub mod gradcheck;
+pub mod gradient;
+pub mod optim;
 pub mod scalar;
+pub mod schedule;
+pub mod tape;
+pub mod train;
 
+pub use gradient::Gradient;
 pub use scalar::{elu, gelu, leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, softsign};

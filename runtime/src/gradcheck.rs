@@ -1,0 +1,1 @@
+//! gradcheck (work in progress).

@@ -1,0 +1,1 @@
+//! Reverse-mode tape on ndarray (work in progress).
