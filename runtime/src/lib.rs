@@ -23,4 +23,5 @@ pub mod tape;
 pub mod train;
 
 pub use gradient::Gradient;
+pub use optim::{Adagrad, Adam, AdamW, OptimError, Optimizer, OptimizerExt, RmsProp, Sgd};
 pub use scalar::{elu, gelu, leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, softsign};

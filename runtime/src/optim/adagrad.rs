@@ -1,0 +1,162 @@
+//! [`Adagrad`]: PyTorch's `torch.optim.Adagrad`.
+
+use std::marker::PhantomData;
+
+use super::{OptimError, Optimizer, Real, Steps, apply, bookkeeping, require};
+
+/// Adagrad (Duchi et al., 2011): each coordinate's step shrinks with the sum of its squared
+/// gradients. PyTorch's `torch.optim.Adagrad`, rule and defaults.
+///
+/// The rule, step `t = 1, 2, …` (γ = `lr`, η = `lr_decay`, λ = `weight_decay`,
+/// τ = `initial_accumulator_value`):
+///
+/// ```text
+/// state_sum ← τ                                   (before the first step)
+/// g ← ∇f(θ)
+/// γ̃ ← γ / (1 + (t − 1)·η)
+/// if λ ≠ 0:  g ← g + λ·θ
+/// state_sum ← state_sum + g²
+/// θ ← θ − γ̃·g / (√state_sum + ε)
+/// ```
+///
+/// Defaults (PyTorch's): `lr = 1e-2` ([`Default`]), `lr_decay = 0`, `weight_decay = 0`,
+/// `initial_accumulator_value = 0`, `eps = 1e-10`.
+///
+/// **Keras** (`tf.keras.optimizers.Adagrad`) defaults to `learning_rate = 1e-3`,
+/// `initial_accumulator_value = 0.1`, `epsilon = 1e-7`, and puts ε *inside* the root:
+/// `θ ← θ − γ·g / √(state_sum + ε)`.
+///
+/// ```
+/// use symgrad_runtime::optim::{Adagrad, Optimizer};
+///
+/// let mut theta = [1.0_f64];
+/// let mut adagrad = Adagrad::new(0.5).initial_accumulator_value(5.0);
+/// adagrad.step(&mut theta, &[2.0]); // state_sum = 5 + 4 = 9
+/// assert!((theta[0] - (1.0 - 0.5 * 2.0 / (3.0 + 1e-10))).abs() < 1e-15);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Adagrad<T = f64> {
+    hyper: Hyper,
+    steps: Steps,
+    /// `state_sum`, one per parameter (empty until the first step).
+    state: Vec<f64>,
+    element: PhantomData<fn() -> T>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Hyper {
+    lr: f64,
+    lr_decay: f64,
+    weight_decay: f64,
+    initial_accumulator_value: f64,
+    eps: f64,
+}
+
+impl<T> Adagrad<T> {
+    /// Adagrad with learning rate `lr` and PyTorch's other defaults.
+    #[must_use]
+    pub fn new(lr: f64) -> Self {
+        Self {
+            hyper: Hyper {
+                lr,
+                lr_decay: 0.0,
+                weight_decay: 0.0,
+                initial_accumulator_value: 0.0,
+                eps: 1e-10,
+            },
+            steps: Steps::default(),
+            state: Vec::new(),
+            element: PhantomData,
+        }
+    }
+
+    /// Learning-rate decay η: step `t` uses `lr / (1 + (t − 1)·η)` (default 0).
+    #[must_use]
+    pub fn lr_decay(mut self, lr_decay: f64) -> Self {
+        self.hyper.lr_decay = lr_decay;
+        self
+    }
+
+    /// L2 penalty λ, added to the gradient as `λ·θ` (default 0).
+    #[must_use]
+    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        self.hyper.weight_decay = weight_decay;
+        self
+    }
+
+    /// Starting value τ of `state_sum` (default 0; Keras's is 0.1).
+    #[must_use]
+    pub fn initial_accumulator_value(mut self, initial_accumulator_value: f64) -> Self {
+        self.hyper.initial_accumulator_value = initial_accumulator_value;
+        self
+    }
+
+    /// ε, added to the denominator for stability (default `1e-10`).
+    #[must_use]
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.hyper.eps = eps;
+        self
+    }
+}
+
+impl<T> Default for Adagrad<T> {
+    /// PyTorch's defaults: `lr = 1e-2`, `eps = 1e-10`, everything else 0.
+    fn default() -> Self {
+        Self::new(1e-2)
+    }
+}
+
+impl Hyper {
+    fn validate(&self) -> Result<(), OptimError> {
+        let h = self;
+        require(h.lr >= 0.0, "Adagrad", "lr", h.lr, ">= 0")?;
+        require(h.lr_decay >= 0.0, "Adagrad", "lr_decay", h.lr_decay, ">= 0")?;
+        require(
+            h.weight_decay >= 0.0,
+            "Adagrad",
+            "weight_decay",
+            h.weight_decay,
+            ">= 0",
+        )?;
+        let tau = h.initial_accumulator_value;
+        require(
+            tau >= 0.0,
+            "Adagrad",
+            "initial_accumulator_value",
+            tau,
+            ">= 0",
+        )?;
+        require(h.eps >= 0.0, "Adagrad", "eps", h.eps, ">= 0")
+    }
+
+    /// The decayed learning rate γ̃ of step `t`.
+    fn decayed_lr(&self, t: f64) -> f64 {
+        self.lr / (1.0 + (t - 1.0) * self.lr_decay)
+    }
+
+    /// One coordinate of the rule in the type's docs, given the step's `lr_tilde` = γ̃.
+    fn update(&self, lr_tilde: f64, theta: f64, mut g: f64, state_sum: &mut f64) -> f64 {
+        if self.weight_decay != 0.0 {
+            g += self.weight_decay * theta;
+        }
+        *state_sum += g * g;
+        theta - lr_tilde * g / (state_sum.sqrt() + self.eps)
+    }
+}
+
+impl<T: Real> Optimizer<T> for Adagrad<T> {
+    fn try_step(&mut self, params: &mut [T], grads: &[T]) -> Result<(), OptimError> {
+        let hyper = self.hyper;
+        hyper.validate()?;
+        let t = self.steps.begin(params.len(), grads.len())?;
+        let lr_tilde = hyper.decayed_lr(t as f64);
+        self.state
+            .resize(params.len(), hyper.initial_accumulator_value);
+        apply(params, grads, &mut self.state, |theta, g, state_sum| {
+            hyper.update(lr_tilde, theta, g, state_sum)
+        });
+        Ok(())
+    }
+
+    bookkeeping!();
+}
