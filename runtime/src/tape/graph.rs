@@ -1,0 +1,422 @@
+//! The tape itself: [`Tape`] records nodes, [`Var`] is a typed handle to one, and
+//! [`Tape::gradient`] runs the reverse sweep.
+//!
+//! Invariant: a node's inputs precede it on the tape (ids are increasing), so sweeping the ids
+//! downwards visits every node after all of its consumers.
+
+use std::cell::{Ref, RefCell};
+use std::fmt;
+use std::marker::PhantomData;
+
+use ndarray::{Array, ArrayD, ArrayView, ArrayViewD, CowArray, Dimension, Ix0, Ix2, IxDyn};
+
+use super::arith::ArithOp;
+use super::elementwise::UnaryOp;
+use super::float::TapeFloat;
+use super::grads::Grads;
+use super::linalg::LinalgOp;
+use super::nn::NnOp;
+use super::operand::IntoArray;
+use super::reduce::ReduceOp;
+
+/// How a node was computed. Each family's forward and backward rules live in its own file.
+pub(crate) enum Op<T> {
+    /// A watched variable or a constant: the sweep stops here.
+    Leaf,
+    /// `+ - * /`, unary `-`, and the scalar forms (`arith.rs`).
+    Arith(ArithOp<T>),
+    /// `dot`, `t()` (`linalg.rs`).
+    Linalg(LinalgOp),
+    /// `sum`, `sum_axis`, `mean`, `mean_axis`, `insert_axis` (`reduce.rs`).
+    Reduce(ReduceOp),
+    /// Elementwise functions and `mapv` (`elementwise.rs`).
+    Unary(UnaryOp<T>),
+    /// softmax family and losses (`nn.rs`).
+    Nn(NnOp),
+}
+
+/// One recorded value: what it is, how it was computed, and whether a watched variable feeds it.
+pub(crate) struct Node<'t, T> {
+    pub(crate) value: CowArray<'t, T, IxDyn>,
+    pub(crate) op: Op<T>,
+    pub(crate) requires_grad: bool,
+}
+
+/// A reverse-mode tape: the role of `tf.GradientTape`, on `ndarray` arrays.
+///
+/// Watch the arrays you want gradients for ([`watch`](Tape::watch)), compute with the returned
+/// [`Var`] handles (operators, methods, [`dot`](super::dot)), then call
+/// [`gradient`](Tape::gradient) on the result. The tape is persistent: `gradient` can be called
+/// several times, on several outputs.
+///
+/// The lifetime `'t` is that of the borrow of the tape; arrays watched or used as constants by
+/// reference must outlive it (they are read in place, never copied).
+///
+/// ```
+/// use ndarray::array;
+/// use symgrad_runtime::tape::Tape;
+///
+/// let w_value = array![3.0_f64];
+/// let tape = Tape::new();
+/// let w = tape.watch(&w_value);
+/// let cost = ((w * 1.0 - 1.0).powi(2)).sum(); // (w·x − y)², x = y = 1
+/// let grads = tape.gradient(cost);
+/// assert_eq!(grads.wrt(w), array![4.0]); // 2x(xw − y)
+/// ```
+pub struct Tape<'t, T> {
+    nodes: RefCell<Vec<Node<'t, T>>>,
+}
+
+impl<T> fmt::Debug for Tape<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tape")
+            .field("nodes", &self.nodes.borrow().len())
+            .finish()
+    }
+}
+
+impl<T: TapeFloat> Default for Tape<'_, T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'t, T: TapeFloat> Tape<'t, T> {
+    /// An empty tape.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            nodes: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Records a variable to differentiate with respect to.
+    ///
+    /// Accepts `&Array`/`&ArrayView` (read in place, no copy), an owned `Array` (moved in) or an
+    /// `ArrayView`. The handle has the array's dimensionality: watching an `Array2` gives a
+    /// `Var<'t, T, Ix2>` and a gradient of type `Array2<T>`.
+    pub fn watch<A: IntoArray<'t, T>>(&'t self, value: A) -> Var<'t, T, A::Dim> {
+        self.leaf(value, true)
+    }
+
+    /// Records a constant: it takes part in the computation but gets no gradient.
+    ///
+    /// Plain arrays can also be used directly as operands; this is for when a [`Var`] is
+    /// needed (to call tape methods on data).
+    pub fn constant<A: IntoArray<'t, T>>(&'t self, value: A) -> Var<'t, T, A::Dim> {
+        self.leaf(value, false)
+    }
+
+    /// Number of recorded nodes (variables, constants and intermediate results).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.nodes.borrow().len()
+    }
+
+    /// Whether nothing has been recorded yet.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.nodes.borrow().is_empty()
+    }
+
+    /// Gradients of `output` with respect to every watched variable.
+    ///
+    /// `output` is normally a scalar (`Var<T, Ix0>`, as returned by `sum`, `mean`, `mse`, …).
+    /// For a non-scalar output the gradient is that of the sum of its elements, as in
+    /// `tf.GradientTape.gradient`.
+    ///
+    /// # Panics
+    ///
+    /// If `output` was recorded on another tape.
+    #[must_use]
+    pub fn gradient<D: Dimension>(&'t self, output: Var<'t, T, D>) -> Gradients<T> {
+        assert_same_tape(self, output.tape);
+        let nodes = self.nodes.borrow();
+        let mut grads = Grads::new(output.id + 1);
+        if nodes[output.id].requires_grad {
+            grads.add_fill(output.id, T::one(), nodes[output.id].value.shape());
+        }
+        for id in (0..=output.id).rev() {
+            let node = &nodes[id];
+            if matches!(node.op, Op::Leaf) {
+                continue;
+            }
+            if let Some(g) = grads.take(id) {
+                backward(&nodes, node, g, &mut grads);
+            }
+        }
+        Gradients {
+            slots: grads.into_slots(),
+        }
+    }
+
+    pub(crate) fn leaf<A: IntoArray<'t, T>>(
+        &'t self,
+        value: A,
+        requires_grad: bool,
+    ) -> Var<'t, T, A::Dim> {
+        let value = value.into_cow_array().into_dyn();
+        self.push_node(Node {
+            value,
+            op: Op::Leaf,
+            requires_grad,
+        })
+    }
+
+    /// Records the result of an op whose inputs are `inputs`.
+    pub(crate) fn push<E: Dimension>(
+        &'t self,
+        value: ArrayD<T>,
+        op: Op<T>,
+        inputs: &[usize],
+    ) -> Var<'t, T, E> {
+        debug_assert!(
+            value.ndim() == E::NDIM.unwrap_or(value.ndim()),
+            "internal error: op output rank"
+        );
+        let requires_grad = {
+            let nodes = self.nodes.borrow();
+            inputs.iter().any(|&i| nodes[i].requires_grad)
+        };
+        self.push_node(Node {
+            value: CowArray::from(value),
+            op,
+            requires_grad,
+        })
+    }
+
+    fn push_node<E: Dimension>(&'t self, node: Node<'t, T>) -> Var<'t, T, E> {
+        let mut nodes = self.nodes.borrow_mut();
+        nodes.push(node);
+        Var {
+            tape: self,
+            id: nodes.len() - 1,
+            dim: PhantomData,
+        }
+    }
+
+    /// The nodes, for reading values in forward rules.
+    pub(crate) fn nodes(&self) -> Ref<'_, Vec<Node<'t, T>>> {
+        self.nodes.borrow()
+    }
+}
+
+/// Panics unless both references point at the same tape.
+pub(crate) fn assert_same_tape<T>(a: &Tape<'_, T>, b: &Tape<'_, T>) {
+    assert!(
+        std::ptr::addr_eq(a, b),
+        "symgrad tape: a value recorded on one tape was used with another tape"
+    );
+}
+
+/// The one dispatch over op families; each family's `backward` is an exhaustive match with the
+/// adjoint formulas.
+fn backward<T: TapeFloat>(
+    nodes: &[Node<'_, T>],
+    node: &Node<'_, T>,
+    g: ArrayD<T>,
+    grads: &mut Grads<T>,
+) {
+    let out = node.value.view();
+    match &node.op {
+        Op::Leaf => {}
+        Op::Arith(op) => op.backward(nodes, &out, g, grads),
+        Op::Linalg(op) => op.backward(nodes, &g, grads),
+        Op::Reduce(op) => op.backward(nodes, g, grads),
+        Op::Unary(op) => op.backward(nodes, &out, g, grads),
+        Op::Nn(op) => op.backward(nodes, &out, &g, grads),
+    }
+}
+
+/// A value on a [`Tape`], typed by its dimensionality `D` (`Ix0` scalar, `Ix1` vector, `Ix2`
+/// matrix, or `IxDyn`).
+///
+/// A `Var` is a small `Copy` handle (tape reference + node id), so it can be used by value any
+/// number of times: `&v * &v`, `v * v` and `v.powi(2)` all work.
+pub struct Var<'t, T, D> {
+    pub(crate) tape: &'t Tape<'t, T>,
+    pub(crate) id: usize,
+    dim: PhantomData<D>,
+}
+
+impl<T, D> Clone for Var<'_, T, D> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T, D> Copy for Var<'_, T, D> {}
+
+impl<T: TapeFloat, D: Dimension> fmt::Debug for Var<'_, T, D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Var")
+            .field("id", &self.id)
+            .field("value", &self.value())
+            .finish()
+    }
+}
+
+impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
+    /// The node id on the tape.
+    #[must_use]
+    pub fn id(&self) -> usize {
+        self.id
+    }
+
+    /// The tape this value is recorded on.
+    #[must_use]
+    pub fn tape(&self) -> &'t Tape<'t, T> {
+        self.tape
+    }
+
+    /// The value, copied out as an owned array.
+    #[must_use]
+    pub fn value(&self) -> Array<T, D> {
+        self.with_value(|v| v.to_owned())
+    }
+
+    /// Runs `f` on a view of the value (no copy).
+    pub fn with_value<R>(&self, f: impl FnOnce(ArrayView<'_, T, D>) -> R) -> R {
+        let nodes = self.tape.nodes();
+        f(typed(nodes[self.id].value.view()))
+    }
+
+    /// The shape (a constant: no gradient flows through it).
+    #[must_use]
+    pub fn shape(&self) -> Vec<usize> {
+        self.tape.nodes()[self.id].value.shape().to_vec()
+    }
+
+    /// Number of axes.
+    #[must_use]
+    pub fn ndim(&self) -> usize {
+        self.tape.nodes()[self.id].value.ndim()
+    }
+
+    /// Number of elements (a constant).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.tape.nodes()[self.id].value.len()
+    }
+
+    /// Whether the value has no elements.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether a watched variable feeds this value (otherwise it is a constant for the tape).
+    #[must_use]
+    pub fn requires_grad(&self) -> bool {
+        self.tape.nodes()[self.id].requires_grad
+    }
+
+    /// The same node seen with dynamic dimensionality.
+    #[must_use]
+    pub fn into_dyn(self) -> Var<'t, T, IxDyn> {
+        Var {
+            tape: self.tape,
+            id: self.id,
+            dim: PhantomData,
+        }
+    }
+
+    /// The same node with static dimensionality `E`, or `None` if the value has another rank
+    /// (the tape counterpart of ndarray's `into_dimensionality`).
+    #[must_use]
+    pub fn into_dimensionality<E: Dimension>(self) -> Option<Var<'t, T, E>> {
+        let ndim = self.ndim();
+        (E::NDIM.is_none_or(|n| n == ndim)).then(|| self.retyped())
+    }
+
+    pub(crate) fn retyped<E: Dimension>(self) -> Var<'t, T, E> {
+        Var {
+            tape: self.tape,
+            id: self.id,
+            dim: PhantomData,
+        }
+    }
+}
+
+impl<T: TapeFloat> Var<'_, T, Ix0> {
+    /// The value of a scalar.
+    #[must_use]
+    pub fn item(&self) -> T {
+        self.tape.nodes()[self.id]
+            .value
+            .first()
+            .copied()
+            .unwrap_or_else(T::nan)
+    }
+}
+
+impl<T: TapeFloat> Var<'_, T, Ix2> {
+    /// Number of rows (a constant), like `ArrayBase::nrows`.
+    #[must_use]
+    pub fn nrows(&self) -> usize {
+        self.tape.nodes()[self.id].value.shape()[0]
+    }
+
+    /// Number of columns (a constant), like `ArrayBase::ncols`.
+    #[must_use]
+    pub fn ncols(&self) -> usize {
+        self.tape.nodes()[self.id].value.shape()[1]
+    }
+}
+
+/// A dynamic view with the static dimensionality the typed handle guarantees.
+pub(crate) fn typed<T, D: Dimension>(view: ArrayViewD<'_, T>) -> ArrayView<'_, T, D> {
+    view.into_dimensionality()
+        .expect("internal error: a Var's dimensionality matches its node")
+}
+
+/// Gradients returned by [`Tape::gradient`], looked up by the watched [`Var`].
+#[derive(Clone)]
+pub struct Gradients<T> {
+    slots: Vec<Option<ArrayD<T>>>,
+}
+
+impl<T> fmt::Debug for Gradients<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let present = self.slots.iter().filter(|s| s.is_some()).count();
+        f.debug_struct("Gradients")
+            .field("variables", &present)
+            .finish()
+    }
+}
+
+impl<T: TapeFloat> Gradients<T> {
+    /// The gradient with respect to `var`, as an owned array of `var`'s shape and type
+    /// (zeros when `var` does not influence the output, or is a constant).
+    ///
+    /// # Panics
+    ///
+    /// If `var` comes from another tape and the node with its id there has another rank (a
+    /// `Var` from another tape is a programming error; it is not detected otherwise).
+    #[must_use]
+    pub fn wrt<D: Dimension>(&self, var: Var<'_, T, D>) -> Array<T, D> {
+        match self.slots.get(var.id).and_then(Option::as_ref) {
+            Some(g) => typed(g.view()).to_owned(),
+            None => zeros_like(var),
+        }
+    }
+
+    /// Like [`wrt`](Gradients::wrt) but moves the gradient out instead of copying it; a second
+    /// `take` of the same variable returns zeros.
+    ///
+    /// # Panics
+    ///
+    /// Like [`wrt`](Gradients::wrt), only if `var` comes from another tape.
+    pub fn take<D: Dimension>(&mut self, var: Var<'_, T, D>) -> Array<T, D> {
+        match self.slots.get_mut(var.id).and_then(Option::take) {
+            Some(g) => g
+                .into_dimensionality()
+                .expect("internal error: gradient rank"),
+            None => zeros_like(var),
+        }
+    }
+}
+
+fn zeros_like<T: TapeFloat, D: Dimension>(var: Var<'_, T, D>) -> Array<T, D> {
+    var.with_value(|v| Array::zeros(v.raw_dim()))
+}

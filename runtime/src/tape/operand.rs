@@ -1,0 +1,221 @@
+//! What can stand next to a tape value: [`IntoArray`] (plain arrays), [`Operand`] (arrays or tape
+//! values), and [`TapeDot`], which lets [`dot`] take any mix of the two.
+
+use ndarray::linalg::Dot;
+use ndarray::{Array, ArrayBase, ArrayRef, ArrayView, CowArray, Data, Dimension};
+
+use super::float::TapeFloat;
+use super::graph::{Tape, Var, assert_same_tape};
+use super::linalg::DotDim;
+
+/// A plain ndarray array the tape can record without differentiating through it.
+///
+/// Implemented for `&Array`/`&ArrayView`/`&ArcArray` (any `&ArrayBase` with readable data; read in
+/// place, so the array must outlive the tape), owned `Array` (moved in), `ArrayView` and
+/// `CowArray`.
+pub trait IntoArray<'t, T> {
+    /// Dimensionality of the array.
+    type Dim: Dimension;
+    /// The array, borrowed when possible.
+    fn into_cow_array(self) -> CowArray<'t, T, Self::Dim>;
+}
+
+impl<'t, T, S: Data<Elem = T>, D: Dimension> IntoArray<'t, T> for &'t ArrayBase<S, D> {
+    type Dim = D;
+    fn into_cow_array(self) -> CowArray<'t, T, D> {
+        CowArray::from(self.view())
+    }
+}
+
+impl<'t, T, D: Dimension> IntoArray<'t, T> for Array<T, D> {
+    type Dim = D;
+    fn into_cow_array(self) -> CowArray<'t, T, D> {
+        CowArray::from(self)
+    }
+}
+
+impl<'t, T, D: Dimension> IntoArray<'t, T> for ArrayView<'t, T, D> {
+    type Dim = D;
+    fn into_cow_array(self) -> CowArray<'t, T, D> {
+        CowArray::from(self)
+    }
+}
+
+impl<'t, T, D: Dimension> IntoArray<'t, T> for CowArray<'t, T, D> {
+    type Dim = D;
+    fn into_cow_array(self) -> CowArray<'t, T, D> {
+        self
+    }
+}
+
+/// Anything a tape operation accepts as an array argument: a [`Var`] (by value or reference) or
+/// a plain array ([`IntoArray`]), which is recorded as a constant.
+pub trait Operand<'t, T: TapeFloat> {
+    /// Dimensionality of the operand.
+    type Dim: Dimension;
+    /// The tape the operand lives on, if it is a tape value.
+    fn tape(&self) -> Option<&'t Tape<'t, T>>;
+    /// The operand as a value on `tape` (constants are recorded, tape values checked to belong
+    /// to `tape`).
+    fn record(self, tape: &'t Tape<'t, T>) -> Var<'t, T, Self::Dim>;
+}
+
+impl<'t, T: TapeFloat, D: Dimension> Operand<'t, T> for Var<'t, T, D> {
+    type Dim = D;
+    fn tape(&self) -> Option<&'t Tape<'t, T>> {
+        Some(self.tape)
+    }
+    fn record(self, tape: &'t Tape<'t, T>) -> Self {
+        assert_same_tape(self.tape, tape);
+        self
+    }
+}
+
+impl<'t, T: TapeFloat, D: Dimension> Operand<'t, T> for &Var<'t, T, D> {
+    type Dim = D;
+    fn tape(&self) -> Option<&'t Tape<'t, T>> {
+        Some(self.tape)
+    }
+    fn record(self, tape: &'t Tape<'t, T>) -> Var<'t, T, D> {
+        (*self).record(tape)
+    }
+}
+
+/// Implements [`Operand`] for a plain array type: recorded as a constant.
+macro_rules! array_operand {
+    ($([$($gen:tt)*] $array:ty;)*) => {$(
+        impl<'t, T: TapeFloat, D: Dimension, $($gen)*> Operand<'t, T> for $array {
+            type Dim = D;
+            fn tape(&self) -> Option<&'t Tape<'t, T>> {
+                None
+            }
+            fn record(self, tape: &'t Tape<'t, T>) -> Var<'t, T, D> {
+                tape.constant(self)
+            }
+        }
+    )*};
+}
+
+array_operand! {
+    [S: Data<Elem = T>] &'t ArrayBase<S, D>;
+    [] Array<T, D>;
+    [] ArrayView<'t, T, D>;
+    [] CowArray<'t, T, D>;
+}
+
+/// `dot` for any mix of tape values and plain arrays; see [`dot`].
+pub trait TapeDot<Rhs> {
+    /// A [`Var`] when either side is on the tape, ndarray's own result otherwise.
+    type Output;
+    /// The matrix/vector product.
+    fn tape_dot(self, rhs: Rhs) -> Self::Output;
+}
+
+/// Matrix·matrix, matrix·vector, vector·matrix or vector·vector product of any mix of tape values
+/// and arrays: what `a.dot(b)` becomes when `a` is a plain array and `b` a tape value.
+///
+/// | left | right | result |
+/// |---|---|---|
+/// | `Var`, `&Var` | `Var`, `&Var`, `&ArrayBase`, `Array`, `ArrayView` | `Var` |
+/// | `&ArrayBase`, `Array`, `ArrayView` | `Var`, `&Var` | `Var` |
+/// | `&ArrayBase` | `&ArrayBase` | ndarray's `dot` (`Array2`, `Array1` or a scalar) |
+///
+/// On the tape, vector·vector gives a scalar `Var<T, Ix0>`.
+///
+/// # Panics
+///
+/// On incompatible shapes, with the [`ShapeError`](super::ShapeError) message; use
+/// [`Var::try_dot`] for a `Result`.
+///
+/// ```
+/// use ndarray::array;
+/// use symgrad_runtime::tape::{Tape, dot};
+///
+/// let x = array![[1.0_f64, 2.0], [3.0, 4.0]];
+/// let w_value = array![0.5, -1.0];
+/// let tape = Tape::new();
+/// let w = tape.watch(&w_value);
+/// let y = dot(&x, w); // constant matrix · tape vector
+/// assert_eq!(y.value(), array![-1.5, -2.5]);
+/// let grads = tape.gradient(y.sum());
+/// assert_eq!(grads.wrt(w), array![4.0, 6.0]); // xᵀ·1
+/// assert_eq!(dot(&x, &x), x.dot(&x)); // plain arrays stay plain
+/// ```
+pub fn dot<L: TapeDot<R>, R>(lhs: L, rhs: R) -> L::Output {
+    lhs.tape_dot(rhs)
+}
+
+impl<'t, T, D, R> TapeDot<R> for Var<'t, T, D>
+where
+    T: TapeFloat,
+    D: Dimension + DotDim<R::Dim>,
+    R: Operand<'t, T>,
+{
+    type Output = Var<'t, T, D::Product>;
+    fn tape_dot(self, rhs: R) -> Self::Output {
+        self.dot(rhs)
+    }
+}
+
+impl<'t, T, D, R> TapeDot<R> for &Var<'t, T, D>
+where
+    T: TapeFloat,
+    D: Dimension + DotDim<R::Dim>,
+    R: Operand<'t, T>,
+{
+    type Output = Var<'t, T, D::Product>;
+    fn tape_dot(self, rhs: R) -> Self::Output {
+        self.dot(rhs)
+    }
+}
+
+/// Implements `TapeDot<Var>` and `TapeDot<&Var>` for a constant left-hand side.
+macro_rules! constant_lhs_dot {
+    ($([$($gen:tt)*] $lhs:ty;)*) => {$(
+        impl<'t, T, D, E, $($gen)*> TapeDot<Var<'t, T, E>> for $lhs
+        where
+            T: TapeFloat,
+            D: Dimension + DotDim<E>,
+            E: Dimension,
+            $lhs: IntoArray<'t, T, Dim = D>,
+        {
+            type Output = Var<'t, T, D::Product>;
+            fn tape_dot(self, rhs: Var<'t, T, E>) -> Self::Output {
+                rhs.tape.constant(self).dot(rhs)
+            }
+        }
+
+        impl<'t, T, D, E, $($gen)*> TapeDot<&Var<'t, T, E>> for $lhs
+        where
+            T: TapeFloat,
+            D: Dimension + DotDim<E>,
+            E: Dimension,
+            $lhs: IntoArray<'t, T, Dim = D>,
+        {
+            type Output = Var<'t, T, D::Product>;
+            fn tape_dot(self, rhs: &Var<'t, T, E>) -> Self::Output {
+                rhs.tape.constant(self).dot(*rhs)
+            }
+        }
+    )*};
+}
+
+constant_lhs_dot! {
+    [S: Data<Elem = T>] &'t ArrayBase<S, D>;
+    [] Array<T, D>;
+    [] ArrayView<'t, T, D>;
+}
+
+impl<'b, T, S, S2, D, E> TapeDot<&'b ArrayBase<S2, E>> for &ArrayBase<S, D>
+where
+    S: Data<Elem = T>,
+    S2: Data<Elem = T>,
+    D: Dimension,
+    E: Dimension,
+    ArrayRef<T, D>: Dot<ArrayRef<T, E>>,
+{
+    type Output = <ArrayRef<T, D> as Dot<ArrayRef<T, E>>>::Output;
+    fn tape_dot(self, rhs: &'b ArrayBase<S2, E>) -> Self::Output {
+        Dot::dot(&**self, &**rhs)
+    }
+}

@@ -1,0 +1,167 @@
+//! Reductions and axis bookkeeping: `sum`, `mean`, `sum_axis`, `mean_axis`, `insert_axis`,
+//! forward and backward side by side.
+
+use ndarray::{Array0, ArrayD, Axis, Dimension, Ix0, RemoveAxis};
+
+use super::error::AxisError;
+use super::float::{TapeFloat, from_usize};
+use super::grads::Grads;
+use super::graph::{Node, Op, Var};
+
+/// Reductions; the first field is the input node id.
+pub(crate) enum ReduceOp {
+    Sum(usize),
+    Mean(usize),
+    SumAxis(usize, Axis),
+    MeanAxis(usize, Axis),
+    InsertAxis(usize, Axis),
+}
+
+impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
+    /// Sum of all elements, as a scalar tape value.
+    #[must_use]
+    pub fn sum(self) -> Var<'t, T, Ix0> {
+        let value = Array0::from_elem((), self.tape.nodes()[self.id].value.sum()).into_dyn();
+        self.tape
+            .push(value, Op::Reduce(ReduceOp::Sum(self.id)), &[self.id])
+    }
+
+    /// Mean of all elements, as a scalar tape value (NaN for an empty array, like ndarray's
+    /// `mean` returning `None`).
+    #[must_use]
+    pub fn mean(self) -> Var<'t, T, Ix0> {
+        let mean = {
+            let nodes = self.tape.nodes();
+            let v = &nodes[self.id].value;
+            v.sum() / from_usize(v.len())
+        };
+        let value = Array0::from_elem((), mean).into_dyn();
+        self.tape
+            .push(value, Op::Reduce(ReduceOp::Mean(self.id)), &[self.id])
+    }
+
+    /// Sum along `axis`, removing it, like ndarray's `sum_axis`.
+    ///
+    /// # Panics
+    ///
+    /// If `axis` is out of bounds (the [`AxisError`] message); see
+    /// [`try_sum_axis`](Var::try_sum_axis).
+    #[must_use]
+    pub fn sum_axis(self, axis: Axis) -> Var<'t, T, D::Smaller>
+    where
+        D: RemoveAxis,
+    {
+        self.try_sum_axis(axis).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`sum_axis`](Var::sum_axis), returning an [`AxisError`] instead of panicking.
+    pub fn try_sum_axis(self, axis: Axis) -> Result<Var<'t, T, D::Smaller>, AxisError>
+    where
+        D: RemoveAxis,
+    {
+        let value = {
+            let nodes = self.tape.nodes();
+            let v = &nodes[self.id].value;
+            AxisError::check("sum_axis", axis.index(), v.shape())?;
+            v.sum_axis(axis)
+        };
+        Ok(self.tape.push(
+            value,
+            Op::Reduce(ReduceOp::SumAxis(self.id, axis)),
+            &[self.id],
+        ))
+    }
+
+    /// Mean along `axis`, removing it, like ndarray's `mean_axis`.
+    ///
+    /// # Panics
+    ///
+    /// If `axis` is out of bounds (the [`AxisError`] message); see
+    /// [`try_mean_axis`](Var::try_mean_axis).
+    #[must_use]
+    pub fn mean_axis(self, axis: Axis) -> Var<'t, T, D::Smaller>
+    where
+        D: RemoveAxis,
+    {
+        self.try_mean_axis(axis).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`mean_axis`](Var::mean_axis), returning an [`AxisError`] instead of panicking.
+    pub fn try_mean_axis(self, axis: Axis) -> Result<Var<'t, T, D::Smaller>, AxisError>
+    where
+        D: RemoveAxis,
+    {
+        let value = {
+            let nodes = self.tape.nodes();
+            let v = &nodes[self.id].value;
+            AxisError::check("mean_axis", axis.index(), v.shape())?;
+            let n: T = from_usize(v.len_of(axis));
+            v.sum_axis(axis) / n
+        };
+        Ok(self.tape.push(
+            value,
+            Op::Reduce(ReduceOp::MeanAxis(self.id, axis)),
+            &[self.id],
+        ))
+    }
+
+    /// A new axis of length 1 at `axis`, like ndarray's `insert_axis`.
+    ///
+    /// # Panics
+    ///
+    /// If `axis > ndim` (the [`AxisError`] message); see [`try_insert_axis`](Var::try_insert_axis).
+    #[must_use]
+    pub fn insert_axis(self, axis: Axis) -> Var<'t, T, D::Larger> {
+        self.try_insert_axis(axis).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`insert_axis`](Var::insert_axis), returning an [`AxisError`] instead of panicking.
+    pub fn try_insert_axis(self, axis: Axis) -> Result<Var<'t, T, D::Larger>, AxisError> {
+        let value = {
+            let nodes = self.tape.nodes();
+            let v = &nodes[self.id].value;
+            // One past the last axis is allowed: the new axis goes last.
+            AxisError::check("insert_axis", axis.index(), &[v.shape(), &[1]].concat())?;
+            v.view().insert_axis(axis).to_owned()
+        };
+        Ok(self.tape.push(
+            value,
+            Op::Reduce(ReduceOp::InsertAxis(self.id, axis)),
+            &[self.id],
+        ))
+    }
+}
+
+impl ReduceOp {
+    pub(crate) fn backward<T: TapeFloat>(
+        &self,
+        nodes: &[Node<'_, T>],
+        g: ArrayD<T>,
+        grads: &mut Grads<T>,
+    ) {
+        let scalar = || g.first().copied().unwrap_or_else(T::zero);
+        match *self {
+            // s = Σ a  ⇒  ā += s̄ (broadcast)
+            ReduceOp::Sum(a) => grads.add_fill(a, scalar(), nodes[a].value.shape()),
+            // s = Σ a / n  ⇒  ā += s̄ / n
+            ReduceOp::Mean(a) => {
+                let v = &nodes[a].value;
+                grads.add_fill(a, scalar() / from_usize(v.len()), v.shape());
+            }
+            // c = Σ_axis a  ⇒  ā += c̄ (broadcast along axis)
+            ReduceOp::SumAxis(a, axis) => {
+                let spread = g.view().insert_axis(axis);
+                grads.add_broadcast_scaled(a, &spread, nodes[a].value.shape(), T::one());
+            }
+            // c = Σ_axis a / n  ⇒  ā += c̄ / n (broadcast along axis)
+            ReduceOp::MeanAxis(a, axis) => {
+                let v = &nodes[a].value;
+                let n: T = from_usize(v.len_of(axis));
+                let spread = g.view().insert_axis(axis);
+                grads.add_broadcast_scaled(a, &spread, v.shape(), T::one() / n);
+            }
+            // c = a with a new length-1 axis  ⇒  ā += c̄ without it
+            ReduceOp::InsertAxis(a, axis) => grads.add_owned(a, g.remove_axis(axis)),
+        }
+    }
+}
