@@ -1,0 +1,83 @@
+//! Parses the arguments of `#[differentiable(...)]`:
+//!
+//! - `wrt(w, b)`: differentiate only these parameters;
+//! - `hessian`: also emit `<name>_hessian`;
+//! - `rule = path`: the derivative comes from the user's function `path` (the macro does not look
+//!   at the body), returning `(value, [∂f/∂p₁, …])` for the float parameters in order.
+
+use syn::meta::ParseNestedMeta;
+use syn::{Ident, Path};
+
+use crate::ctxt::{Ctxt, msg};
+
+#[derive(Default)]
+pub struct Args {
+    pub wrt: Option<Vec<Ident>>,
+    pub hessian: bool,
+    pub rule: Option<Path>,
+}
+
+/// Parses the attribute's tokens, reporting problems to `cx`.
+pub fn parse(cx: &Ctxt, tokens: proc_macro2::TokenStream) -> Args {
+    let mut args = Args::default();
+    let parser = syn::meta::parser(|meta| one_argument(cx, &mut args, &meta));
+    if let Err(e) = syn::parse::Parser::parse2(parser, tokens) {
+        cx.push(e);
+    }
+    args
+}
+
+fn one_argument(cx: &Ctxt, args: &mut Args, meta: &ParseNestedMeta) -> syn::Result<()> {
+    if meta.path.is_ident("wrt") {
+        let mut names = Vec::new();
+        meta.parse_nested_meta(|inner| {
+            match inner.path.get_ident() {
+                Some(id) => names.push(id.clone()),
+                None => cx.error_spanned_by(
+                    &inner.path,
+                    msg(
+                        "expected a parameter name in `wrt(...)`",
+                        "write `wrt(w, b)` with the names of float parameters",
+                    ),
+                ),
+            }
+            Ok(())
+        })?;
+        if names.is_empty() {
+            cx.error_spanned_by(&meta.path, msg("`wrt()` names no parameter", "list the parameters to differentiate, e.g. `wrt(w, b)`, or remove `wrt` to differentiate every float parameter"));
+        }
+        if args.wrt.replace(names).is_some() {
+            cx.error_spanned_by(
+                &meta.path,
+                msg(
+                    "`wrt` given twice",
+                    "list every parameter in one `wrt(...)`",
+                ),
+            );
+        }
+    } else if meta.path.is_ident("hessian") {
+        args.hessian = true;
+    } else if meta.path.is_ident("rule") {
+        let path: Path = meta.value()?.parse()?;
+        args.rule = Some(path);
+    } else {
+        let name = meta
+            .path
+            .get_ident()
+            .map_or_else(|| "?".to_string(), ToString::to_string);
+        cx.error_spanned_by(
+            &meta.path,
+            msg(
+                format!("unknown argument `{name}` of `#[differentiable]`"),
+                "the arguments are `wrt(param, ...)`, `hessian` and `rule = path_to_fn`",
+            ),
+        );
+        // Skip whatever value follows, so one misspelling reports one error.
+        if meta.input.peek(syn::Token![=]) {
+            let _: syn::Expr = meta.value()?.parse()?;
+        } else if meta.input.peek(syn::token::Paren) {
+            meta.parse_nested_meta(|_| Ok(()))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,404 @@
+//! The items generated beside the user's function:
+//!
+//! ```text
+//! // Input:
+//! #[differentiable]
+//! fn cost(w: f64, x: f64, y: f64) -> f64 { (w * x - y).powi(2) }
+//!
+//! // Output (abridged):
+//! fn cost(w: f64, x: f64, y: f64) -> f64 { (w * x - y).powi(2) }       // unchanged
+//! pub struct CostGrad { pub w: f64, pub x: f64, pub y: f64 }            // + FORMULAS, Gradient
+//! fn cost_grad(w: f64, x: f64, y: f64) -> (f64, CostGrad) { … }         // value and gradient
+//! enum cost {}                                                          // hidden: lets other
+//! impl cost { pub fn __partials(w: f64, x: f64, y: f64) -> (f64, (f64, f64, f64)) { … } }
+//! ```
+//!
+//! The hidden `__partials` is the calling convention between differentiable functions: see
+//! `symgrad_runtime::scalar`.
+
+use std::fmt::Write as _;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident, quote};
+use syn::{Ident, ItemFn};
+
+use crate::attr::Args;
+use crate::emit;
+use crate::expand::{Body, Derivatives, Plan};
+use crate::formula;
+use crate::signature::{FloatTy, ParamKind, Sig};
+
+/// Everything generated for a function that checked out.
+pub fn generate(func: &ItemFn, args: &Args, plan: &Plan) -> TokenStream {
+    let names = Names::of(func);
+    let float = float_tokens(plan.sig.float);
+    let formulas = formulas(func, plan);
+    let grad_struct = grad_struct(func, &names, &plan.sig, &float, &formulas);
+    let (grad_fn, partials_fn, hessian_fn) = match &plan.body {
+        Body::Graph(d) => graph_functions(func, &names, plan, d, &float, &formulas, args.hessian),
+        Body::Rule(rule) => (
+            rule_grad_fn(func, &names, &plan.sig, rule, &float),
+            rule_partials_fn(func, &plan.sig, rule, &float),
+            TokenStream::new(),
+        ),
+    };
+    let vis = &func.vis;
+    let name = &func.sig.ident;
+    quote! {
+        #func
+        #grad_struct
+        #grad_fn
+        #hessian_fn
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis enum #name {}
+        #[allow(dead_code)]
+        impl #name {
+            #partials_fn
+        }
+        // The original is used through its companions: no `dead_code` warning for it.
+        const _: () = {
+            let _ = #name;
+        };
+    }
+}
+
+/// The generated names: `cost` → `cost_grad`, `cost_hessian`, `CostGrad`.
+pub struct Names {
+    pub grad_fn: Ident,
+    pub hessian_fn: Ident,
+    pub grad_struct: Ident,
+}
+
+impl Names {
+    pub fn of(func: &ItemFn) -> Names {
+        let name = &func.sig.ident;
+        let camel: String = name
+            .to_string()
+            .trim_start_matches("r#")
+            .split('_')
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                let mut c = s.chars();
+                c.next().map_or_else(String::new, |f| {
+                    f.to_uppercase().collect::<String>() + c.as_str()
+                })
+            })
+            .collect();
+        Names {
+            grad_fn: format_ident!("{}_grad", name),
+            hessian_fn: format_ident!("{}_hessian", name),
+            grad_struct: Ident::new(&format!("{camel}Grad"), name.span()),
+        }
+    }
+}
+
+pub fn float_tokens(f: FloatTy) -> TokenStream {
+    match f {
+        FloatTy::F32 => quote!(f32),
+        FloatTy::F64 => quote!(f64),
+    }
+}
+
+/// `name: ty` for each parameter, without `mut` (the companions never assign them).
+pub fn params(func: &ItemFn) -> Vec<TokenStream> {
+    func.sig
+        .inputs
+        .iter()
+        .map(|a| match a {
+            syn::FnArg::Typed(t) => match &*t.pat {
+                syn::Pat::Ident(p) => {
+                    let (id, ty) = (&p.ident, &t.ty);
+                    quote! { #id: #ty }
+                }
+                other => {
+                    let ty = &t.ty;
+                    quote! { #other: #ty }
+                }
+            },
+            syn::FnArg::Receiver(r) => r.to_token_stream(),
+        })
+        .collect()
+}
+
+/// The parameter identifiers, to call with.
+pub fn arg_names(func: &ItemFn) -> Vec<TokenStream> {
+    func.sig
+        .inputs
+        .iter()
+        .map(|a| match a {
+            syn::FnArg::Typed(t) => match &*t.pat {
+                syn::Pat::Ident(p) => p.ident.to_token_stream(),
+                other => other.to_token_stream(),
+            },
+            syn::FnArg::Receiver(r) => r.self_token.to_token_stream(),
+        })
+        .collect()
+}
+
+/// `(parameter, formula)` for each differentiated parameter.
+fn formulas(func: &ItemFn, plan: &Plan) -> Vec<(String, String)> {
+    let wrt = plan.sig.wrt().map(|p| p.ident.to_string());
+    match &plan.body {
+        Body::Graph(d) => {
+            let float_index: Vec<usize> = plan
+                .sig
+                .floats()
+                .enumerate()
+                .filter(|(_, p)| p.differentiated)
+                .map(|(i, _)| i)
+                .collect();
+            wrt.zip(float_index)
+                .map(|(p, i)| {
+                    (
+                        p,
+                        formula::print(&d.lowered.graph, d.partials[i], plan.sig.float.name()),
+                    )
+                })
+                .collect()
+        }
+        Body::Rule(rule) => {
+            let rule = crate::lower::pretty(&rule.to_token_stream());
+            let _ = func;
+            wrt.map(|p| (p, format!("given by the rule `{rule}`")))
+                .collect()
+        }
+    }
+}
+
+fn grad_struct(
+    func: &ItemFn,
+    names: &Names,
+    sig: &Sig,
+    float: &TokenStream,
+    formulas: &[(String, String)],
+) -> TokenStream {
+    let vis = &func.vis;
+    let name = &func.sig.ident;
+    let s = &names.grad_struct;
+    let fields: Vec<&Ident> = sig.wrt().map(|p| &p.ident).collect();
+    let field_docs = formulas
+        .iter()
+        .map(|(p, f)| format!("`∂{name}/∂{p}` = `{f}`"));
+    let table = formulas.iter().map(|(p, f)| quote! { (#p, #f) });
+    let count = fields.len();
+    let doc = format!(
+        "The gradient of [`{name}`]: one field per differentiated parameter. Generated by `#[differentiable]`."
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, Copy, PartialEq, Default)]
+        #vis struct #s {
+            #(
+                #[doc = #field_docs]
+                pub #fields: #float,
+            )*
+        }
+
+        impl #s {
+            /// The simplified derivative of each differentiated parameter, as Rust-like text:
+            /// `(parameter, formula)`.
+            pub const FORMULAS: &'static [(&'static str, &'static str)] = &[#(#table),*];
+        }
+
+        impl ::symgrad::Gradient<#float> for #s {
+            fn flat_len(&self) -> usize {
+                #count
+            }
+            fn flatten_into(&self, out: &mut ::std::vec::Vec<#float>) {
+                #( out.push(self.#fields); )*
+            }
+        }
+    }
+}
+
+fn grad_doc(func: &ItemFn, formulas: &[(String, String)]) -> String {
+    let name = &func.sig.ident;
+    let mut doc =
+        format!("The value of [`{name}`] and its gradient, generated by `#[differentiable]`.\n\n");
+    for (p, f) in formulas {
+        let _ = writeln!(doc, "- `∂{name}/∂{p}` = `{f}`");
+    }
+    doc
+}
+
+/// `_grad`, `__partials` and `_hessian` emitted from the differentiated graph.
+fn graph_functions(
+    func: &ItemFn,
+    names: &Names,
+    plan: &Plan,
+    d: &Derivatives,
+    float: &TokenStream,
+    formulas: &[(String, String)],
+    want_hessian: bool,
+) -> (TokenStream, TokenStream, TokenStream) {
+    let g = &d.lowered.graph;
+    let sig = &plan.sig;
+    let input_tokens: Vec<TokenStream> = sig.floats().map(|p| p.ident.to_token_stream()).collect();
+    let run = |roots: &[crate::graph::NodeId]| {
+        emit::emit(g, &d.lowered.symbols, &input_tokens, sig.float, roots)
+    };
+    let wrt_index: Vec<usize> = sig
+        .floats()
+        .enumerate()
+        .filter(|(_, p)| p.differentiated)
+        .map(|(i, _)| i)
+        .collect();
+    let wrt_fields: Vec<&Ident> = sig.wrt().map(|p| &p.ident).collect();
+    let params = params(func);
+    let vis = &func.vis;
+    let generics = &func.sig.generics;
+    let s = &names.grad_struct;
+    let allow = quote! { #[allow(unused_parens, unused_variables, clippy::all, clippy::pedantic, clippy::nursery)] };
+
+    // <name>_grad
+    let mut roots = vec![d.lowered.output];
+    roots.extend(wrt_index.iter().map(|&i| d.partials[i]));
+    let (stmts, exprs) = run(&roots);
+    let value = &exprs[0];
+    let grads = &exprs[1..];
+    let grad_name = &names.grad_fn;
+    let doc = grad_doc(func, formulas);
+    let grad_fn = quote! {
+        #[doc = #doc]
+        #allow
+        #[inline]
+        #vis fn #grad_name #generics (#(#params),*) -> (#float, #s) {
+            #stmts
+            (#value, #s { #( #wrt_fields: #grads ),* })
+        }
+    };
+
+    // __partials: every float parameter; `()` for the others.
+    let mut roots = vec![d.lowered.output];
+    roots.extend(d.partials.iter().copied());
+    let (stmts, exprs) = run(&roots);
+    let value = &exprs[0];
+    let mut floats = exprs[1..].iter();
+    let (types, values): (Vec<TokenStream>, Vec<TokenStream>) = sig
+        .params
+        .iter()
+        .map(|p| match p.kind {
+            ParamKind::Float => (float.clone(), floats.next().cloned().unwrap_or_default()),
+            _ => (quote!(()), quote!(())),
+        })
+        .unzip();
+    let partials_fn = quote! {
+        /// Value and partial derivatives (the calling convention of generated code).
+        #[doc(hidden)]
+        #allow
+        #[inline]
+        pub fn __partials #generics (#(#params),*) -> (#float, (#(#types,)*)) {
+            #stmts
+            (#value, (#(#values,)*))
+        }
+    };
+
+    let hessian_fn = match (&d.hessian, want_hessian) {
+        (Some(rows), true) => {
+            let k = wrt_index.len();
+            let mut roots = vec![d.lowered.output];
+            roots.extend(wrt_index.iter().map(|&i| d.partials[i]));
+            // Symmetric: compute the upper triangle, mirror it.
+            for i in 0..k {
+                for j in 0..k {
+                    roots.push(rows[i.min(j)][i.max(j)]);
+                }
+            }
+            let (stmts, exprs) = run(&roots);
+            let value = &exprs[0];
+            let grads = &exprs[1..=k];
+            let entries: Vec<&TokenStream> = exprs[k + 1..].iter().collect();
+            let rows_tokens = entries.chunks(k).map(|row| quote! { [#(#row),*] });
+            let hname = &names.hessian_fn;
+            let name = &func.sig.ident;
+            let doc = format!(
+                "The value of [`{name}`], its gradient and its Hessian (second derivatives, in the order of the differentiated parameters), generated by `#[differentiable(hessian)]`."
+            );
+            quote! {
+                #[doc = #doc]
+                #allow
+                #vis fn #hname #generics (#(#params),*) -> (#float, #s, [[#float; #k]; #k]) {
+                    #stmts
+                    (#value, #s { #( #wrt_fields: #grads ),* }, [#(#rows_tokens),*])
+                }
+            }
+        }
+        _ => TokenStream::new(),
+    };
+    (grad_fn, partials_fn, hessian_fn)
+}
+
+/// `_grad` from a user rule returning `(value, [∂f/∂p for every float parameter])`.
+fn rule_grad_fn(
+    func: &ItemFn,
+    names: &Names,
+    sig: &Sig,
+    rule: &syn::Path,
+    float: &TokenStream,
+) -> TokenStream {
+    let params = params(func);
+    let args = arg_names(func);
+    let vis = &func.vis;
+    let generics = &func.sig.generics;
+    let s = &names.grad_struct;
+    let grad_name = &names.grad_fn;
+    let fields: Vec<&Ident> = sig.wrt().map(|p| &p.ident).collect();
+    let index: Vec<usize> = sig
+        .floats()
+        .enumerate()
+        .filter(|(_, p)| p.differentiated)
+        .map(|(i, _)| i)
+        .collect();
+    let d = Ident::new("__partials", Span::mixed_site());
+    let v = Ident::new("__value", Span::mixed_site());
+    let name = &func.sig.ident;
+    let rule_text = crate::lower::pretty(&rule.to_token_stream());
+    let k = sig.floats().count();
+    let doc = format!(
+        "The value of [`{name}`] and its gradient, from the derivative rule [`{rule_text}`] (`#[differentiable(rule = ...)]`)."
+    );
+    quote! {
+        #[doc = #doc]
+        #[inline]
+        #vis fn #grad_name #generics (#(#params),*) -> (#float, #s) {
+            let (#v, #d): (#float, [#float; #k]) = #rule(#(#args),*);
+            (#v, #s { #( #fields: #d[#index] ),* })
+        }
+    }
+}
+
+fn rule_partials_fn(
+    func: &ItemFn,
+    sig: &Sig,
+    rule: &syn::Path,
+    float: &TokenStream,
+) -> TokenStream {
+    let params = params(func);
+    let args = arg_names(func);
+    let generics = &func.sig.generics;
+    let d = Ident::new("__partials", Span::mixed_site());
+    let v = Ident::new("__value", Span::mixed_site());
+    let mut k = 0usize;
+    let (types, values): (Vec<TokenStream>, Vec<TokenStream>) = sig
+        .params
+        .iter()
+        .map(|p| {
+            if p.kind == ParamKind::Float {
+                k += 1;
+                let i = k - 1;
+                (float.clone(), quote!(#d[#i]))
+            } else {
+                (quote!(()), quote!(()))
+            }
+        })
+        .unzip();
+    quote! {
+        #[doc(hidden)]
+        #[inline]
+        pub fn __partials #generics (#(#params),*) -> (#float, (#(#types,)*)) {
+            let (#v, #d): (#float, [#float; #k]) = #rule(#(#args),*);
+            (#v, (#(#values,)*))
+        }
+    }
+}

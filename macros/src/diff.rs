@@ -1,0 +1,382 @@
+//! Differentiation: reverse accumulation over the DAG.
+//!
+//! Given an output node and the input nodes to differentiate with respect to, we visit the nodes
+//! reachable from the output in reverse topological order (decreasing `NodeId`), carrying each
+//! node's adjoint `ā = ∂output/∂node` as a node of the same graph. Each operation pushes
+//! `ā · ∂node/∂child` to its *active* children (those that depend on an input), so nothing is
+//! built for constants and data. The result is a set of ordinary nodes: the gradient is itself a
+//! graph, which the Hessian differentiates again.
+//!
+//! The rules are one exhaustive `match` over [`Op`], with the textbook rule beside each arm.
+
+use crate::graph::{Cmp, Fun, Fun2, Graph, IntOp, Kind, NodeId, Op, Origin};
+
+/// A node that cannot be differentiated (only the partial derivatives of called functions: their
+/// second derivatives are not available).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiffError {
+    pub origin: Option<Origin>,
+    pub message: String,
+}
+
+/// `∂output/∂w` for each `w` in `wrt`, as nodes of `g`.
+pub fn gradient(g: &mut Graph, output: NodeId, wrt: &[NodeId]) -> Result<Vec<NodeId>, DiffError> {
+    let order = g.reachable(&[output]);
+    let active = activity(g, &order, wrt);
+    let mut adjoint: Vec<Option<NodeId>> = vec![None; g.len()];
+    adjoint[output.index()] = Some(g.one());
+    for &n in order.iter().rev() {
+        if !active[n.index()] {
+            continue;
+        }
+        let Some(adj) = adjoint[n.index()] else {
+            continue;
+        };
+        for (child, contribution) in local_adjoints(g, n, adj)? {
+            if !active.get(child.index()).copied().unwrap_or(false) {
+                continue;
+            }
+            let sum = match adjoint[child.index()] {
+                Some(prev) => g.sum(prev, contribution),
+                None => contribution,
+            };
+            adjoint[child.index()] = Some(sum);
+        }
+    }
+    Ok(wrt
+        .iter()
+        .map(|w| {
+            adjoint
+                .get(w.index())
+                .copied()
+                .flatten()
+                .unwrap_or_else(|| g.zero())
+        })
+        .collect())
+}
+
+/// `active[n]`: does float node `n` depend on one of `wrt`? (Integers and booleans never do:
+/// their derivative is zero.)
+fn activity(g: &Graph, order: &[NodeId], wrt: &[NodeId]) -> Vec<bool> {
+    let mut active = vec![false; g.len()];
+    for w in wrt {
+        active[w.index()] = true;
+    }
+    for &n in order {
+        if g.kind(n) != Kind::Float || active[n.index()] {
+            continue;
+        }
+        let children = match g.op(n) {
+            // The condition of a select carries no derivative.
+            Op::Select(_, a, b) => vec![*a, *b],
+            op => op.children(),
+        };
+        active[n.index()] = children.iter().any(|c| active[c.index()]);
+    }
+    active
+}
+
+/// `ā · ∂n/∂child` for every float child of `n`.
+#[allow(clippy::too_many_lines)] // one exhaustive match, one arm per rule
+fn local_adjoints(
+    g: &mut Graph,
+    n: NodeId,
+    adj: NodeId,
+) -> Result<Vec<(NodeId, NodeId)>, DiffError> {
+    let y = n;
+    let op = g.op(n).clone();
+    Ok(match op {
+        // Leaves and non-float values: nothing to propagate.
+        Op::Const(_)
+        | Op::Input(_)
+        | Op::Sym(..)
+        | Op::Cast(_)
+        | Op::IntConst(_)
+        | Op::IntBin(..)
+        | Op::IntNeg(_)
+        | Op::IntCast(..)
+        | Op::FloatToInt(..)
+        | Op::BoolConst(_)
+        | Op::Compare(..)
+        | Op::Predicate(..)
+        | Op::And(..)
+        | Op::Or(..)
+        | Op::Not(_) => vec![],
+        // (-a)' = -a'
+        Op::Neg(a) => vec![(a, g.neg(adj))],
+        // (a + b)' = a' + b'
+        Op::Add(a, b) => vec![(a, adj), (b, adj)],
+        // (a - b)' = a' - b'
+        Op::Sub(a, b) => vec![(a, adj), (b, g.neg(adj))],
+        // (a·b)' = a'·b + a·b'
+        Op::Mul(a, b) => vec![(a, g.mul(adj, b)), (b, g.mul(adj, a))],
+        // (a/b)' = a'/b − b'·(a/b)/b
+        Op::Div(a, b) => {
+            let da = g.div(adj, b);
+            let t = g.mul(adj, y);
+            let t = g.div(t, b);
+            vec![(a, da), (b, g.neg(t))]
+        }
+        Op::Unary(f, a) => vec![(a, unary_adjoint(g, f, a, y, adj))],
+        // (aⁿ)' = n·aⁿ⁻¹·a'
+        Op::Powi(a, k) => {
+            let one = g.int(1);
+            let km1 = g.int_bin(IntOp::Sub, k, one);
+            let p = g.add(Op::Powi(a, km1));
+            let kf = g.cast(k);
+            let d = g.mul(kf, p);
+            vec![(a, g.mul(adj, d))]
+        }
+        Op::Binary(f, a, b) => binary_adjoints(g, f, a, b, y, adj),
+        // clamp(x, lo, hi)' = x' inside [lo, hi], lo' below, hi' above
+        Op::Clamp(x, lo, hi) => {
+            let zero = g.zero();
+            let below = g.compare(Cmp::Lt, x, lo);
+            let above = g.compare(Cmp::Gt, x, hi);
+            let outside = g.or(below, above);
+            vec![
+                (x, g.select(outside, zero, adj)),
+                (lo, g.select(below, adj, zero)),
+                (hi, g.select(above, adj, zero)),
+            ]
+        }
+        // (a·b + c)' = a'·b + a·b' + c'
+        Op::MulAdd(a, b, c) => vec![(a, g.mul(adj, b)), (b, g.mul(adj, a)), (c, adj)],
+        // (if c { a } else { b })' = if c { a' } else { b' }
+        Op::Select(c, a, b) => {
+            let zero = g.zero();
+            vec![(a, g.select(c, adj, zero)), (b, g.select(c, zero, adj))]
+        }
+        // f(a₁, …, aₖ)' = Σᵢ ∂f/∂aᵢ · aᵢ'  (the partials come from f's companion)
+        Op::Call(_, args) => {
+            let mut out = Vec::new();
+            for (i, a) in args.iter().enumerate() {
+                if g.kind(*a) == Kind::Float {
+                    let i = u32::try_from(i).expect("internal error: too many arguments");
+                    let d = g.add(Op::Partial(n, i));
+                    out.push((*a, g.mul(adj, d)));
+                }
+            }
+            out
+        }
+        Op::Partial(call, _) => {
+            return Err(DiffError {
+                origin: g.node(call).origin,
+                message: "cannot differentiate a called function twice: the second derivative of a call is not available".into(),
+            });
+        }
+    })
+}
+
+/// `ā · f'(a)` for the elementary functions; `y = f(a)` is reused where it saves work.
+#[allow(clippy::too_many_lines)] // one exhaustive match, one arm per rule
+fn unary_adjoint(g: &mut Graph, f: Fun, a: NodeId, y: NodeId, adj: NodeId) -> NodeId {
+    let one = g.one();
+    match f {
+        // (√a)' = 1/(2√a)
+        Fun::Sqrt => {
+            let two_y = mul_const(g, 2.0, y);
+            g.div(adj, two_y)
+        }
+        // (∛a)' = 1/(3·∛a²)
+        Fun::Cbrt => {
+            let yy = g.mul(y, y);
+            let d = mul_const(g, 3.0, yy);
+            g.div(adj, d)
+        }
+        // (eᵃ)' = eᵃ
+        Fun::Exp => g.mul(adj, y),
+        // (2ᵃ)' = 2ᵃ·ln 2
+        Fun::Exp2 => {
+            let t = g.mul(adj, y);
+            mul_const(g, std::f64::consts::LN_2, t)
+        }
+        // (eᵃ − 1)' = eᵃ = y + 1
+        Fun::ExpM1 => {
+            let e = g.sum(y, one);
+            g.mul(adj, e)
+        }
+        // (ln a)' = 1/a
+        Fun::Ln => g.div(adj, a),
+        // (log₂ a)' = 1/(a·ln 2)
+        Fun::Log2 => {
+            let d = mul_const(g, std::f64::consts::LN_2, a);
+            g.div(adj, d)
+        }
+        // (log₁₀ a)' = 1/(a·ln 10)
+        Fun::Log10 => {
+            let d = mul_const(g, std::f64::consts::LN_10, a);
+            g.div(adj, d)
+        }
+        // (ln(1 + a))' = 1/(1 + a)
+        Fun::Ln1p => {
+            let d = g.sum(one, a);
+            g.div(adj, d)
+        }
+        // (sin a)' = cos a
+        Fun::Sin => {
+            let d = g.unary(Fun::Cos, a);
+            g.mul(adj, d)
+        }
+        // (cos a)' = −sin a
+        Fun::Cos => {
+            let d = g.unary(Fun::Sin, a);
+            let t = g.mul(adj, d);
+            g.neg(t)
+        }
+        // (tan a)' = 1 + tan² a
+        Fun::Tan => {
+            let yy = g.mul(y, y);
+            let d = g.sum(one, yy);
+            g.mul(adj, d)
+        }
+        // (asin a)' = 1/√(1 − a²)
+        Fun::Asin => {
+            let d = sqrt_one_minus_sq(g, a);
+            g.div(adj, d)
+        }
+        // (acos a)' = −1/√(1 − a²)
+        Fun::Acos => {
+            let d = sqrt_one_minus_sq(g, a);
+            let t = g.div(adj, d);
+            g.neg(t)
+        }
+        // (atan a)' = 1/(1 + a²)
+        Fun::Atan => {
+            let aa = g.mul(a, a);
+            let d = g.sum(one, aa);
+            g.div(adj, d)
+        }
+        // (sinh a)' = cosh a
+        Fun::Sinh => {
+            let d = g.unary(Fun::Cosh, a);
+            g.mul(adj, d)
+        }
+        // (cosh a)' = sinh a
+        Fun::Cosh => {
+            let d = g.unary(Fun::Sinh, a);
+            g.mul(adj, d)
+        }
+        // (tanh a)' = 1 − tanh² a
+        Fun::Tanh => {
+            let yy = g.mul(y, y);
+            let d = g.diff(one, yy);
+            g.mul(adj, d)
+        }
+        // (asinh a)' = 1/√(a² + 1)
+        Fun::Asinh => {
+            let aa = g.mul(a, a);
+            let s = g.sum(aa, one);
+            let d = g.unary(Fun::Sqrt, s);
+            g.div(adj, d)
+        }
+        // (acosh a)' = 1/√(a² − 1)
+        Fun::Acosh => {
+            let aa = g.mul(a, a);
+            let s = g.diff(aa, one);
+            let d = g.unary(Fun::Sqrt, s);
+            g.div(adj, d)
+        }
+        // (atanh a)' = 1/(1 − a²)
+        Fun::Atanh => {
+            let aa = g.mul(a, a);
+            let d = g.diff(one, aa);
+            g.div(adj, d)
+        }
+        // |a|' = sign(a), with sign(0) = 0
+        Fun::Abs => {
+            let d = g.unary(Fun::Sign, a);
+            g.mul(adj, d)
+        }
+        // Piecewise constant: zero almost everywhere.
+        Fun::Signum | Fun::Sign | Fun::Floor | Fun::Ceil | Fun::Round | Fun::Trunc => g.zero(),
+        // (a − trunc a)' = 1
+        Fun::Fract => adj,
+        // (1/a)' = −1/a²  = −y²
+        Fun::Recip => {
+            let yy = g.mul(y, y);
+            let t = g.mul(adj, yy);
+            g.neg(t)
+        }
+        // (a·180/π)' = 180/π
+        Fun::ToDegrees => mul_const(g, 180.0 / std::f64::consts::PI, adj),
+        // (a·π/180)' = π/180
+        Fun::ToRadians => mul_const(g, std::f64::consts::PI / 180.0, adj),
+    }
+}
+
+/// The adjoints of the two-argument functions.
+fn binary_adjoints(
+    g: &mut Graph,
+    f: Fun2,
+    a: NodeId,
+    b: NodeId,
+    y: NodeId,
+    adj: NodeId,
+) -> Vec<(NodeId, NodeId)> {
+    let one = g.one();
+    let zero = g.zero();
+    match f {
+        // (aᵇ)' = b·aᵇ⁻¹·a' + aᵇ·ln a·b'
+        Fun2::Powf => {
+            let bm1 = g.diff(b, one);
+            let p = g.binary(Fun2::Powf, a, bm1);
+            let da = g.mul(b, p);
+            let ln_a = g.unary(Fun::Ln, a);
+            let db = g.mul(y, ln_a);
+            vec![(a, g.mul(adj, da)), (b, g.mul(adj, db))]
+        }
+        // (log_b a)' = a'/(a·ln b) − b'·y/(b·ln b)
+        Fun2::Log => {
+            let ln_b = g.unary(Fun::Ln, b);
+            let a_ln_b = g.mul(a, ln_b);
+            let da = g.div(adj, a_ln_b);
+            let b_ln_b = g.mul(b, ln_b);
+            let t = g.mul(adj, y);
+            let t = g.div(t, b_ln_b);
+            vec![(a, da), (b, g.neg(t))]
+        }
+        // atan2(a, b)' = (b·a' − a·b')/(a² + b²)
+        Fun2::Atan2 => {
+            let aa = g.mul(a, a);
+            let bb = g.mul(b, b);
+            let r2 = g.sum(aa, bb);
+            let t = g.mul(adj, b);
+            let da = g.div(t, r2);
+            let t = g.mul(adj, a);
+            let t = g.div(t, r2);
+            vec![(a, da), (b, g.neg(t))]
+        }
+        // hypot(a, b)' = (a·a' + b·b')/hypot(a, b)
+        Fun2::Hypot => {
+            let t = g.mul(adj, a);
+            let da = g.div(t, y);
+            let t = g.mul(adj, b);
+            let db = g.div(t, y);
+            vec![(a, da), (b, db)]
+        }
+        // max(a, b)' = a' where a ≥ b, else b'
+        Fun2::Max => {
+            let c = g.compare(Cmp::Ge, a, b);
+            vec![(a, g.select(c, adj, zero)), (b, g.select(c, zero, adj))]
+        }
+        // min(a, b)' = a' where a ≤ b, else b'
+        Fun2::Min => {
+            let c = g.compare(Cmp::Le, a, b);
+            vec![(a, g.select(c, adj, zero)), (b, g.select(c, zero, adj))]
+        }
+    }
+}
+
+fn mul_const(g: &mut Graph, c: f64, x: NodeId) -> NodeId {
+    let c = g.constant(c);
+    g.mul(c, x)
+}
+
+/// `√(1 − a²)`
+fn sqrt_one_minus_sq(g: &mut Graph, a: NodeId) -> NodeId {
+    let one = g.one();
+    let aa = g.mul(a, a);
+    let s = g.diff(one, aa);
+    g.unary(Fun::Sqrt, s)
+}

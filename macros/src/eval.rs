@@ -1,0 +1,237 @@
+//! The numeric meaning of every operation, stated once: used by constant folding and by the
+//! interpreter that tests run generated graphs with.
+
+use crate::graph::{Cmp, Fun, Fun2, IntOp, Op, Pred};
+#[cfg(test)]
+use crate::graph::{Graph, NodeId};
+
+/// A value of any kind.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Value {
+    Float(f64),
+    Int(i64),
+    Bool(bool),
+}
+
+impl Value {
+    pub fn float(self) -> f64 {
+        match self {
+            Value::Float(v) => v,
+            Value::Int(v) => v as f64,
+            Value::Bool(_) => f64::NAN,
+        }
+    }
+    pub fn int(self) -> i64 {
+        match self {
+            Value::Int(v) => v,
+            // Rust's `as` saturates; so do we.
+            #[allow(clippy::cast_possible_truncation)]
+            Value::Float(v) => v as i64,
+            Value::Bool(b) => i64::from(b),
+        }
+    }
+    pub fn bool(self) -> bool {
+        matches!(self, Value::Bool(true))
+    }
+}
+
+pub fn unary(f: Fun, x: f64) -> f64 {
+    match f {
+        Fun::Sqrt => x.sqrt(),
+        Fun::Cbrt => x.cbrt(),
+        Fun::Exp => x.exp(),
+        Fun::Exp2 => x.exp2(),
+        Fun::ExpM1 => x.exp_m1(),
+        Fun::Ln => x.ln(),
+        Fun::Log2 => x.log2(),
+        Fun::Log10 => x.log10(),
+        Fun::Ln1p => x.ln_1p(),
+        Fun::Sin => x.sin(),
+        Fun::Cos => x.cos(),
+        Fun::Tan => x.tan(),
+        Fun::Asin => x.asin(),
+        Fun::Acos => x.acos(),
+        Fun::Atan => x.atan(),
+        Fun::Sinh => x.sinh(),
+        Fun::Cosh => x.cosh(),
+        Fun::Tanh => x.tanh(),
+        Fun::Asinh => x.asinh(),
+        Fun::Acosh => x.acosh(),
+        Fun::Atanh => x.atanh(),
+        Fun::Abs => x.abs(),
+        Fun::Signum => x.signum(),
+        Fun::Sign => {
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                x
+            }
+        }
+        Fun::Recip => x.recip(),
+        Fun::ToDegrees => x.to_degrees(),
+        Fun::ToRadians => x.to_radians(),
+        Fun::Floor => x.floor(),
+        Fun::Ceil => x.ceil(),
+        Fun::Round => x.round(),
+        Fun::Trunc => x.trunc(),
+        Fun::Fract => x.fract(),
+    }
+}
+
+pub fn binary(f: Fun2, a: f64, b: f64) -> f64 {
+    match f {
+        Fun2::Powf => a.powf(b),
+        Fun2::Log => a.log(b),
+        Fun2::Atan2 => a.atan2(b),
+        Fun2::Hypot => a.hypot(b),
+        Fun2::Max => a.max(b),
+        Fun2::Min => a.min(b),
+    }
+}
+
+pub fn compare<T: PartialOrd + Copy>(op: Cmp, a: T, b: T) -> bool {
+    match op {
+        Cmp::Lt => a < b,
+        Cmp::Le => a <= b,
+        Cmp::Gt => a > b,
+        Cmp::Ge => a >= b,
+        Cmp::Eq => a == b,
+        Cmp::Ne => a != b,
+    }
+}
+
+pub fn predicate(p: Pred, x: f64) -> bool {
+    match p {
+        Pred::IsNan => x.is_nan(),
+        Pred::IsFinite => x.is_finite(),
+        Pred::IsInfinite => x.is_infinite(),
+        Pred::IsSignPositive => x.is_sign_positive(),
+        Pred::IsSignNegative => x.is_sign_negative(),
+    }
+}
+
+/// Integer arithmetic; `None` where Rust would panic (overflow, division by zero), so folding
+/// leaves such expressions for the compiler to report.
+pub fn int_op(op: IntOp, a: i64, b: i64) -> Option<i64> {
+    match op {
+        IntOp::Add => a.checked_add(b),
+        IntOp::Sub => a.checked_sub(b),
+        IntOp::Mul => a.checked_mul(b),
+        IntOp::Div => a.checked_div(b),
+        IntOp::Rem => a.checked_rem(b),
+    }
+}
+
+/// `x.powi(n)` for an `i64` exponent, the way `f64::powi` computes it for `i32`.
+#[allow(clippy::cast_possible_truncation)]
+pub fn powi(x: f64, n: i64) -> f64 {
+    x.powi(n.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32)
+}
+
+/// Evaluates an operation whose children have the given values. `None` for operations that
+/// need the outside world (inputs, symbols, calls).
+pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
+    let f = |i: usize| args[i].float();
+    let n = |i: usize| args[i].int();
+    let b = |i: usize| args[i].bool();
+    Some(match op {
+        Op::Const(bits) => Value::Float(f64::from_bits(*bits)),
+        Op::IntConst(v) => Value::Int(*v),
+        Op::BoolConst(v) => Value::Bool(*v),
+        // Inputs, symbols and calls need the outside world; integer casts, the target type.
+        Op::Input(_)
+        | Op::Sym(..)
+        | Op::Call(..)
+        | Op::Partial(..)
+        | Op::IntCast(..)
+        | Op::FloatToInt(..) => return None,
+        Op::Cast(_) => Value::Float(n(0) as f64),
+        Op::Neg(_) => Value::Float(-f(0)),
+        Op::Add(..) => Value::Float(f(0) + f(1)),
+        Op::Sub(..) => Value::Float(f(0) - f(1)),
+        Op::Mul(..) => Value::Float(f(0) * f(1)),
+        Op::Div(..) => Value::Float(f(0) / f(1)),
+        Op::Unary(fun, _) => Value::Float(unary(*fun, f(0))),
+        Op::Powi(..) => Value::Float(powi(f(0), n(1))),
+        Op::Binary(fun, ..) => Value::Float(binary(*fun, f(0), f(1))),
+        Op::Clamp(..) => Value::Float(if f(1) <= f(2) {
+            f(0).clamp(f(1), f(2))
+        } else {
+            return None; // Rust panics: leave it to run time.
+        }),
+        Op::MulAdd(..) => Value::Float(f(0).mul_add(f(1), f(2))),
+        Op::Select(..) => {
+            if b(0) {
+                args[1]
+            } else {
+                args[2]
+            }
+        }
+        Op::IntBin(o, ..) => Value::Int(int_op(*o, n(0), n(1))?),
+        Op::IntNeg(_) => Value::Int(n(0).checked_neg()?),
+        Op::Compare(c, ..) => Value::Bool(match args[0] {
+            Value::Int(_) => compare(*c, n(0), n(1)),
+            _ => compare(*c, f(0), f(1)),
+        }),
+        Op::Predicate(p, _) => Value::Bool(predicate(*p, f(0))),
+        Op::And(..) => Value::Bool(b(0) && b(1)),
+        Op::Or(..) => Value::Bool(b(0) || b(1)),
+        Op::Not(_) => Value::Bool(!b(0)),
+    })
+}
+
+/// An interpreter for graphs, used by tests as an independent way to run what the macro built.
+#[cfg(test)]
+pub struct Interpreter<'g> {
+    graph: &'g Graph,
+    inputs: Vec<f64>,
+    /// Values for symbols, by symbol index.
+    pub symbols: Vec<Value>,
+    cache: Vec<Option<Value>>,
+}
+
+#[cfg(test)]
+impl<'g> Interpreter<'g> {
+    pub fn new(graph: &'g Graph, inputs: &[f64]) -> Self {
+        Interpreter {
+            graph,
+            inputs: inputs.to_vec(),
+            symbols: Vec::new(),
+            cache: vec![None; graph.len()],
+        }
+    }
+
+    /// The value of a node. Only the taken branch of a `Select` is evaluated, as in generated code.
+    pub fn eval(&mut self, id: NodeId) -> Value {
+        if let Some(v) = self.cache[id.index()] {
+            return v;
+        }
+        let op = self.graph.op(id).clone();
+        let v = match &op {
+            Op::Input(i) => Value::Float(self.inputs[*i as usize]),
+            Op::Sym(s, _) => self
+                .symbols
+                .get(s.0 as usize)
+                .copied()
+                .unwrap_or(Value::Float(f64::NAN)),
+            Op::Select(c, a, b) => {
+                if self.eval(*c).bool() {
+                    self.eval(*a)
+                } else {
+                    self.eval(*b)
+                }
+            }
+            Op::IntCast(a, _) => self.eval(*a),
+            Op::FloatToInt(a, _) => Value::Int(self.eval(*a).int()),
+            Op::Call(..) | Op::Partial(..) => Value::Float(f64::NAN),
+            _ => {
+                let args: Vec<Value> = op.children().iter().map(|c| self.eval(*c)).collect();
+                apply(&op, &args).unwrap_or(Value::Float(f64::NAN))
+            }
+        };
+        self.cache[id.index()] = Some(v);
+        v
+    }
+}

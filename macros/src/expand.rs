@@ -1,0 +1,126 @@
+//! The orchestrator: parse → check → lower → differentiate → emit; on any error, the original
+//! function, every error, and correctly typed stubs.
+
+use proc_macro2::TokenStream;
+use syn::ItemFn;
+
+use crate::attr::{self, Args};
+use crate::ctxt::{Ctxt, msg};
+use crate::graph::NodeId;
+use crate::lower::{self, Lowered};
+use crate::signature::{self, Sig};
+use crate::{companion, diff, fallback};
+
+/// What the companions are generated from.
+pub struct Plan {
+    pub sig: Sig,
+    pub body: Body,
+}
+
+pub enum Body {
+    /// The body, lowered and differentiated.
+    Graph(Box<Derivatives>),
+    /// `rule = path`: the user's function supplies value and partials.
+    Rule(syn::Path),
+}
+
+pub struct Derivatives {
+    pub lowered: Lowered,
+    /// `∂f/∂p` for every float parameter `p`, in declaration order.
+    pub partials: Vec<NodeId>,
+    /// `∂²f/∂pᵢ∂pⱼ` over the differentiated parameters, when `hessian` was asked for.
+    pub hessian: Option<Vec<Vec<NodeId>>>,
+}
+
+pub fn differentiable(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let func: ItemFn = syn::parse2(item).map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            msg(
+                "`#[differentiable]` goes on a function",
+                "put it on a `fn` that returns `f64` or `f32`",
+            ),
+        )
+    })?;
+    let cx = Ctxt::new();
+    let args = attr::parse(&cx, attr);
+    let plan = plan(&cx, &func, &args);
+    Ok(match (cx.check(), plan) {
+        (Ok(()), Some(plan)) => companion::generate(&func, &args, &plan),
+        (Err(errors), _) => fallback::generate(&func, &args, &errors),
+        (Ok(()), None) => fallback::generate(
+            &func,
+            &args,
+            &syn::Error::new(
+                func.sig.ident.span(),
+                "internal error: no plan and no error",
+            ),
+        ),
+    })
+}
+
+fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Option<Plan> {
+    let sig = signature::check(cx, func, args)?;
+    if let Some(rule) = &args.rule {
+        return Some(Plan {
+            sig,
+            body: Body::Rule(rule.clone()),
+        });
+    }
+    let lowered = lower::lower(cx, &sig, &func.block)?;
+    let derivatives = differentiate(cx, &sig, lowered, args.hessian)?;
+    Some(Plan {
+        sig,
+        body: Body::Graph(Box::new(derivatives)),
+    })
+}
+
+fn differentiate(cx: &Ctxt, sig: &Sig, mut lowered: Lowered, hessian: bool) -> Option<Derivatives> {
+    let report = |cx: &Ctxt, lowered: &Lowered, e: diff::DiffError| {
+        let span = e.origin.map_or_else(proc_macro2::Span::call_site, |o| {
+            lowered.spans[o.0 as usize]
+        });
+        cx.error_at(
+            span,
+            msg(
+                e.message,
+                "remove `hessian`, or write the called function's body inline",
+            ),
+        );
+    };
+    let inputs = lowered.inputs.clone();
+    let partials = match diff::gradient(&mut lowered.graph, lowered.output, &inputs) {
+        Ok(p) => p,
+        Err(e) => {
+            report(cx, &lowered, e);
+            return None;
+        }
+    };
+    let hessian = if hessian {
+        let wrt: Vec<usize> = sig
+            .floats()
+            .enumerate()
+            .filter(|(_, p)| p.differentiated)
+            .map(|(i, _)| i)
+            .collect();
+        let wrt_nodes: Vec<NodeId> = wrt.iter().map(|&i| inputs[i]).collect();
+        let mut rows = Vec::with_capacity(wrt.len());
+        for &i in &wrt {
+            match diff::gradient(&mut lowered.graph, partials[i], &wrt_nodes) {
+                Ok(row) => rows.push(row),
+                Err(e) => {
+                    report(cx, &lowered, e);
+                    return None;
+                }
+            }
+        }
+        Some(rows)
+    } else {
+        None
+    };
+    Some(Derivatives {
+        lowered,
+        partials,
+        hessian,
+    })
+}

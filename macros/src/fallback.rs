@@ -1,0 +1,74 @@
+//! What is emitted when the function cannot be differentiated: the original function (so the
+//! rest of the crate and IDEs keep working), every error, and stubs of the companions with the
+//! right signatures, so callers see the real error rather than a cascade of "cannot find
+//! function `cost_grad`".
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::{ItemFn, ReturnType};
+
+use crate::attr::Args;
+use crate::companion::{Names, params};
+use crate::signature::float_of;
+
+pub fn generate(func: &ItemFn, args: &Args, errors: &syn::Error) -> TokenStream {
+    let names = Names::of(func);
+    let errors = errors.to_compile_error();
+    let vis = &func.vis;
+    let name = &func.sig.ident;
+    let generics = &func.sig.generics;
+    let params = params(func);
+    let ret = match &func.sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => quote!(#ty),
+    };
+    // Fields for the parameters that look like floats; `f64` where the return type is unknown.
+    let float = match &func.sig.output {
+        ReturnType::Type(_, ty) if float_of(ty).is_some() => quote!(#ty),
+        _ => quote!(f64),
+    };
+    let floats: Vec<_> = func
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|a| match a {
+            syn::FnArg::Typed(t) if float_of(&t.ty).is_some() => match &*t.pat {
+                syn::Pat::Ident(p) => Some(p.ident.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let fields: Vec<_> = match &args.wrt {
+        Some(w) => floats.iter().filter(|f| w.contains(f)).collect(),
+        None => floats.iter().collect(),
+    };
+    let s = &names.grad_struct;
+    let grad_name = &names.grad_fn;
+    let hessian = if args.hessian {
+        let hname = &names.hessian_fn;
+        let k = fields.len();
+        quote! {
+            #[allow(unused_variables, clippy::all)]
+            #vis fn #hname #generics (#(#params),*) -> (#ret, #s, [[#float; #k]; #k]) {
+                ::core::unreachable!()
+            }
+        }
+    } else {
+        TokenStream::new()
+    };
+    quote! {
+        #func
+        #errors
+        #[derive(Debug, Clone, Copy, PartialEq, Default)]
+        #vis struct #s { #( pub #fields: #float, )* }
+        #[allow(unused_variables, clippy::all)]
+        #vis fn #grad_name #generics (#(#params),*) -> (#ret, #s) {
+            ::core::unreachable!()
+        }
+        #hessian
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis enum #name {}
+    }
+}

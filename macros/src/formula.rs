@@ -1,0 +1,217 @@
+//! Formulas: graph nodes printed as readable, Rust-like expressions (`2.0 * x * (w * x - y)`),
+//! for the doc comment of `<name>_grad` and `<Name>Grad::FORMULAS`.
+//!
+//! Small formulas are printed inline. A formula that would grow past [`INLINE_LIMIT`] characters
+//! (a deep chain repeats its shared subexpressions) binds every shared subexpression once:
+//! `{ let t1 = x.sin(); t1 * t1.cos() }`, so its length stays linear in the graph.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use crate::graph::{Graph, NodeId, Op};
+
+/// Longest formula printed without `let` bindings.
+pub const INLINE_LIMIT: usize = 240;
+
+/// Operator precedence, loosest first; what decides where parentheses go.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum Prec {
+    Select,
+    Or,
+    And,
+    Compare,
+    Sum,
+    Product,
+    Cast,
+    Prefix,
+    Postfix,
+}
+
+impl Prec {
+    /// The precedence class of an operation's printed form.
+    pub fn of(g: &Graph, id: NodeId) -> Prec {
+        match g.op(id) {
+            Op::Select(..) => Prec::Select,
+            Op::Or(..) => Prec::Or,
+            Op::And(..) => Prec::And,
+            Op::Compare(..) => Prec::Compare,
+            Op::Add(..) | Op::Sub(..) => Prec::Sum,
+            Op::IntBin(o, ..) => match o {
+                crate::graph::IntOp::Add | crate::graph::IntOp::Sub => Prec::Sum,
+                _ => Prec::Product,
+            },
+            Op::Mul(..) | Op::Div(..) => Prec::Product,
+            Op::Cast(_) | Op::IntCast(..) | Op::FloatToInt(..) => Prec::Cast,
+            Op::Neg(_) | Op::IntNeg(_) | Op::Not(_) => Prec::Prefix,
+            Op::Const(bits) if f64::from_bits(*bits).is_sign_negative() => Prec::Prefix,
+            Op::IntConst(v) if *v < 0 => Prec::Prefix,
+            _ => Prec::Postfix,
+        }
+    }
+
+    /// The next tighter precedence (for the right operand of a left-associative operator).
+    pub fn next(self) -> Prec {
+        match self {
+            Prec::Select => Prec::Or,
+            Prec::Or => Prec::And,
+            Prec::And => Prec::Compare,
+            Prec::Compare => Prec::Sum,
+            Prec::Sum => Prec::Product,
+            Prec::Product => Prec::Cast,
+            Prec::Cast => Prec::Prefix,
+            Prec::Prefix | Prec::Postfix => Prec::Postfix,
+        }
+    }
+}
+
+/// Formats a float the way Rust source writes it (`2.0`, `0.5`, `1e-7`).
+pub fn float_literal(v: f64) -> String {
+    if v.is_nan() {
+        "f64::NAN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "f64::INFINITY"
+        } else {
+            "-f64::INFINITY"
+        }
+        .into()
+    } else {
+        format!("{v:?}")
+    }
+}
+
+/// Prints `root`, inline when short, else with `let` bindings for shared subexpressions.
+pub fn print(g: &Graph, root: NodeId, float: &str) -> String {
+    let inline = Printer {
+        g,
+        float,
+        names: HashMap::new(),
+    }
+    .expr(root, Prec::Select);
+    if inline.len() <= INLINE_LIMIT {
+        return inline;
+    }
+    let shared = shared_nodes(g, root);
+    let mut p = Printer {
+        g,
+        float,
+        names: HashMap::new(),
+    };
+    let mut out = String::from("{ ");
+    for (k, n) in shared.iter().enumerate() {
+        let text = p.expr(*n, Prec::Select);
+        let name = format!("t{}", k + 1);
+        let _ = write!(out, "let {name} = {text}; ");
+        p.names.insert(*n, name);
+    }
+    out.push_str(&p.expr(root, Prec::Select));
+    out.push_str(" }");
+    out
+}
+
+/// Non-leaf nodes used more than once below `root`, in topological order.
+fn shared_nodes(g: &Graph, root: NodeId) -> Vec<NodeId> {
+    let nodes = g.reachable(&[root]);
+    let mut uses: HashMap<NodeId, usize> = HashMap::new();
+    for n in &nodes {
+        for c in g.op(*n).children() {
+            *uses.entry(c).or_default() += 1;
+        }
+    }
+    nodes
+        .into_iter()
+        .filter(|n| *n != root && !g.is_leaf(*n) && uses.get(n).copied().unwrap_or(0) > 1)
+        .collect()
+}
+
+struct Printer<'g> {
+    g: &'g Graph,
+    float: &'g str,
+    names: HashMap<NodeId, String>,
+}
+
+impl Printer<'_> {
+    /// `id` printed so that it can stand where precedence `min` is required.
+    fn expr(&self, id: NodeId, min: Prec) -> String {
+        if let Some(name) = self.names.get(&id) {
+            return name.clone();
+        }
+        let text = self.bare(id);
+        if Prec::of(self.g, id) < min {
+            format!("({text})")
+        } else {
+            text
+        }
+    }
+
+    fn infix(&self, a: NodeId, op: &str, b: NodeId, p: Prec) -> String {
+        let right = if p == Prec::Compare {
+            Prec::Sum
+        } else {
+            p.next()
+        };
+        let left = if p == Prec::Compare { Prec::Sum } else { p };
+        format!("{} {op} {}", self.expr(a, left), self.expr(b, right))
+    }
+
+    fn method(&self, recv: NodeId, name: &str, args: &[NodeId]) -> String {
+        let args: Vec<String> = args.iter().map(|a| self.expr(*a, Prec::Select)).collect();
+        format!(
+            "{}.{name}({})",
+            self.expr(recv, Prec::Postfix),
+            args.join(", ")
+        )
+    }
+
+    fn bare(&self, id: NodeId) -> String {
+        let g = self.g;
+        match g.op(id) {
+            Op::Const(bits) => float_literal(f64::from_bits(*bits)),
+            Op::Input(i) => g.input_name(*i).to_string(),
+            Op::Sym(s, _) => g.symbol_name(*s).to_string(),
+            Op::Cast(a) => format!("{} as {}", self.expr(*a, Prec::Prefix), self.float),
+            Op::Neg(a) | Op::IntNeg(a) => format!("-{}", self.expr(*a, Prec::Prefix)),
+            Op::Add(a, b) => self.infix(*a, "+", *b, Prec::Sum),
+            Op::Sub(a, b) => self.infix(*a, "-", *b, Prec::Sum),
+            Op::Mul(a, b) => self.infix(*a, "*", *b, Prec::Product),
+            Op::Div(a, b) => self.infix(*a, "/", *b, Prec::Product),
+            Op::Unary(crate::graph::Fun::Sign, a) => {
+                format!("sign({})", self.expr(*a, Prec::Select))
+            }
+            Op::Unary(f, a) => self.method(*a, f.name(), &[]),
+            Op::Powi(a, k) => self.method(*a, "powi", &[*k]),
+            Op::Binary(f, a, b) => self.method(*a, f.name(), &[*b]),
+            Op::Clamp(a, lo, hi) => self.method(*a, "clamp", &[*lo, *hi]),
+            Op::MulAdd(a, b, c) => self.method(*a, "mul_add", &[*b, *c]),
+            Op::Select(c, a, b) => format!(
+                "if {} {{ {} }} else {{ {} }}",
+                self.expr(*c, Prec::Or),
+                self.expr(*a, Prec::Select),
+                self.expr(*b, Prec::Select)
+            ),
+            Op::Call(f, args) => {
+                let args: Vec<String> = args.iter().map(|a| self.expr(*a, Prec::Select)).collect();
+                format!("{}({})", g.symbol_name(*f), args.join(", "))
+            }
+            Op::Partial(call, i) => match g.op(*call) {
+                Op::Call(f, args) => {
+                    let args: Vec<String> =
+                        args.iter().map(|a| self.expr(*a, Prec::Select)).collect();
+                    format!("∂{}/∂#{}({})", g.symbol_name(*f), i, args.join(", "))
+                }
+                _ => "internal error: partial of a non-call".into(),
+            },
+            Op::IntConst(v) => v.to_string(),
+            Op::IntBin(o, a, b) => self.infix(*a, o.symbol(), *b, Prec::of(g, id)),
+            Op::IntCast(a, ty) | Op::FloatToInt(a, ty) => {
+                format!("{} as {}", self.expr(*a, Prec::Prefix), g.symbol_name(*ty))
+            }
+            Op::BoolConst(v) => v.to_string(),
+            Op::Compare(c, a, b) => self.infix(*a, c.symbol(), *b, Prec::Compare),
+            Op::Predicate(p, a) => self.method(*a, p.name(), &[]),
+            Op::And(a, b) => self.infix(*a, "&&", *b, Prec::And),
+            Op::Or(a, b) => self.infix(*a, "||", *b, Prec::Or),
+            Op::Not(a) => format!("!{}", self.expr(*a, Prec::Prefix)),
+        }
+    }
+}

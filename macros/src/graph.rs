@@ -1,0 +1,568 @@
+//! The symbolic graph: a flat, hash-consed DAG of scalar operations.
+//!
+//! **Invariant** (egg's): a node's children always precede it, so `NodeId` order is a
+//! topological order. Nodes are interned: building the same operation on the same children twice
+//! gives the same `NodeId`, which is common-subexpression elimination for free.
+//!
+//! Every node has a [`Kind`]: a float value (the values we differentiate), an integer (indices,
+//! `powi` exponents, lengths), a boolean (branch conditions) or an opaque value of some other type
+//! (a slice or struct handed to a call). Nodes lowered from user code remember an [`Origin`] so
+//! errors can point at the user's tokens; this module knows nothing of `syn` or spans.
+//!
+//! New nodes go through [`Graph::add`], which first tries the named rewrite rules of
+//! [`crate::simplify`].
+
+use std::collections::HashMap;
+
+/// Index of a node in a [`Graph`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Where a node came from in the user's code: an index into the lowering pass's span table.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Origin(pub u32);
+
+/// Index of an opaque symbol: a named value the graph does not look into (a `const` item,
+/// `PI`, `xs.len()`, a called function's path). The lowering pass keeps its tokens; the graph
+/// keeps its display name.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct SymId(pub u32);
+
+/// What a node's value is.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Kind {
+    Float,
+    Int,
+    Bool,
+    /// A value of another type (a slice, a struct), only ever passed through to calls.
+    Other,
+}
+
+/// Elementary functions of one float argument.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Fun {
+    Sqrt,
+    Cbrt,
+    Exp,
+    Exp2,
+    ExpM1,
+    Ln,
+    Log2,
+    Log10,
+    Ln1p,
+    Sin,
+    Cos,
+    Tan,
+    Asin,
+    Acos,
+    Atan,
+    Sinh,
+    Cosh,
+    Tanh,
+    Asinh,
+    Acosh,
+    Atanh,
+    Abs,
+    Signum,
+    /// `sign(0) = 0`: the derivative of `abs`. Internal; users write `signum`.
+    Sign,
+    Recip,
+    ToDegrees,
+    ToRadians,
+    Floor,
+    Ceil,
+    Round,
+    Trunc,
+    Fract,
+}
+
+impl Fun {
+    /// Every function with the method name users write, for lowering and printing.
+    pub const ALL: [(Fun, &'static str); 32] = [
+        (Fun::Sqrt, "sqrt"),
+        (Fun::Cbrt, "cbrt"),
+        (Fun::Exp, "exp"),
+        (Fun::Exp2, "exp2"),
+        (Fun::ExpM1, "exp_m1"),
+        (Fun::Ln, "ln"),
+        (Fun::Log2, "log2"),
+        (Fun::Log10, "log10"),
+        (Fun::Ln1p, "ln_1p"),
+        (Fun::Sin, "sin"),
+        (Fun::Cos, "cos"),
+        (Fun::Tan, "tan"),
+        (Fun::Asin, "asin"),
+        (Fun::Acos, "acos"),
+        (Fun::Atan, "atan"),
+        (Fun::Sinh, "sinh"),
+        (Fun::Cosh, "cosh"),
+        (Fun::Tanh, "tanh"),
+        (Fun::Asinh, "asinh"),
+        (Fun::Acosh, "acosh"),
+        (Fun::Atanh, "atanh"),
+        (Fun::Abs, "abs"),
+        (Fun::Signum, "signum"),
+        (Fun::Sign, "sign"),
+        (Fun::Recip, "recip"),
+        (Fun::ToDegrees, "to_degrees"),
+        (Fun::ToRadians, "to_radians"),
+        (Fun::Floor, "floor"),
+        (Fun::Ceil, "ceil"),
+        (Fun::Round, "round"),
+        (Fun::Trunc, "trunc"),
+        (Fun::Fract, "fract"),
+    ];
+
+    pub fn from_method(name: &str) -> Option<Fun> {
+        Fun::ALL
+            .iter()
+            .find(|(f, n)| *n == name && *f != Fun::Sign)
+            .map(|(f, _)| *f)
+    }
+
+    pub fn name(self) -> &'static str {
+        Fun::ALL
+            .iter()
+            .find(|(f, _)| *f == self)
+            .map_or("internal error: unnamed function", |(_, n)| n)
+    }
+}
+
+/// Float functions of two or three float arguments, written as methods on the first.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Fun2 {
+    Powf,
+    Log,
+    Atan2,
+    Hypot,
+    Max,
+    Min,
+}
+
+impl Fun2 {
+    pub const ALL: [(Fun2, &'static str); 6] = [
+        (Fun2::Powf, "powf"),
+        (Fun2::Log, "log"),
+        (Fun2::Atan2, "atan2"),
+        (Fun2::Hypot, "hypot"),
+        (Fun2::Max, "max"),
+        (Fun2::Min, "min"),
+    ];
+
+    pub fn from_method(name: &str) -> Option<Fun2> {
+        Fun2::ALL.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)
+    }
+
+    pub fn name(self) -> &'static str {
+        Fun2::ALL
+            .iter()
+            .find(|(f, _)| *f == self)
+            .map_or("internal error: unnamed function", |(_, n)| n)
+    }
+}
+
+/// Comparison operators, on floats or integers.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Cmp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl Cmp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Cmp::Lt => "<",
+            Cmp::Le => "<=",
+            Cmp::Gt => ">",
+            Cmp::Ge => ">=",
+            Cmp::Eq => "==",
+            Cmp::Ne => "!=",
+        }
+    }
+}
+
+/// Float predicates (`x.is_nan()`, …).
+#[allow(clippy::enum_variant_names)] // named after the methods they stand for
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Pred {
+    IsNan,
+    IsFinite,
+    IsInfinite,
+    IsSignPositive,
+    IsSignNegative,
+}
+
+impl Pred {
+    pub const ALL: [(Pred, &'static str); 5] = [
+        (Pred::IsNan, "is_nan"),
+        (Pred::IsFinite, "is_finite"),
+        (Pred::IsInfinite, "is_infinite"),
+        (Pred::IsSignPositive, "is_sign_positive"),
+        (Pred::IsSignNegative, "is_sign_negative"),
+    ];
+
+    pub fn from_method(name: &str) -> Option<Pred> {
+        Pred::ALL.iter().find(|(_, n)| *n == name).map(|(p, _)| *p)
+    }
+
+    pub fn name(self) -> &'static str {
+        Pred::ALL
+            .iter()
+            .find(|(p, _)| *p == self)
+            .map_or("internal error: unnamed predicate", |(_, n)| n)
+    }
+}
+
+/// Integer binary operators.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum IntOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+impl IntOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            IntOp::Add => "+",
+            IntOp::Sub => "-",
+            IntOp::Mul => "*",
+            IntOp::Div => "/",
+            IntOp::Rem => "%",
+        }
+    }
+}
+
+/// One operation. Children are `NodeId`s of earlier nodes.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum Op {
+    // ---- float leaves
+    /// A float literal (its bits, so the op can be hashed).
+    Const(u64),
+    /// The function's parameter number `i` (a float scalar).
+    Input(u32),
+    /// An opaque value of any kind: a `const` item, `PI`, `xs.len()`, an integer parameter.
+    Sym(SymId, Kind),
+    /// `n as f32/f64` of an integer node.
+    Cast(NodeId),
+
+    // ---- float arithmetic
+    Neg(NodeId),
+    Add(NodeId, NodeId),
+    Sub(NodeId, NodeId),
+    Mul(NodeId, NodeId),
+    Div(NodeId, NodeId),
+    Unary(Fun, NodeId),
+    /// `x.powi(n)`, `n` an integer node.
+    Powi(NodeId, NodeId),
+    Binary(Fun2, NodeId, NodeId),
+    /// `x.clamp(lo, hi)`.
+    Clamp(NodeId, NodeId, NodeId),
+    /// `a.mul_add(b, c)` = `a * b + c` with one rounding.
+    MulAdd(NodeId, NodeId, NodeId),
+
+    /// `if c { a } else { b }`, for any kind of `a` and `b`; only the taken branch is evaluated.
+    Select(NodeId, NodeId, NodeId),
+
+    /// A call of a differentiable function (by path), returning a float.
+    Call(SymId, Vec<NodeId>),
+    /// The partial derivative of a `Call` node's value with respect to its argument `i`.
+    Partial(NodeId, u32),
+
+    // ---- integers
+    IntConst(i64),
+    IntBin(IntOp, NodeId, NodeId),
+    IntNeg(NodeId),
+    /// `e as ty` where `e` is an integer (`ty` the integer type's symbol).
+    IntCast(NodeId, SymId),
+    /// `x as ty` of a float `x`: piecewise constant, derivative zero.
+    FloatToInt(NodeId, SymId),
+
+    // ---- booleans
+    BoolConst(bool),
+    Compare(Cmp, NodeId, NodeId),
+    Predicate(Pred, NodeId),
+    And(NodeId, NodeId),
+    Or(NodeId, NodeId),
+    Not(NodeId),
+}
+
+impl Op {
+    /// The children, in order.
+    pub fn children(&self) -> Vec<NodeId> {
+        match self {
+            Op::Const(_) | Op::Input(_) | Op::Sym(..) | Op::IntConst(_) | Op::BoolConst(_) => {
+                vec![]
+            }
+            Op::Cast(a)
+            | Op::Neg(a)
+            | Op::Unary(_, a)
+            | Op::Partial(a, _)
+            | Op::IntNeg(a)
+            | Op::IntCast(a, _)
+            | Op::FloatToInt(a, _)
+            | Op::Predicate(_, a)
+            | Op::Not(a) => vec![*a],
+            Op::Add(a, b)
+            | Op::Sub(a, b)
+            | Op::Mul(a, b)
+            | Op::Div(a, b)
+            | Op::Powi(a, b)
+            | Op::Binary(_, a, b)
+            | Op::IntBin(_, a, b)
+            | Op::Compare(_, a, b)
+            | Op::And(a, b)
+            | Op::Or(a, b) => vec![*a, *b],
+            Op::Clamp(a, b, c) | Op::MulAdd(a, b, c) | Op::Select(a, b, c) => vec![*a, *b, *c],
+            Op::Call(_, args) => args.clone(),
+        }
+    }
+}
+
+/// A node: its operation, kind, and where it came from.
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub op: Op,
+    pub kind: Kind,
+    pub origin: Option<Origin>,
+}
+
+/// The DAG. See the module docs for its invariant.
+#[derive(Default, Clone, Debug)]
+pub struct Graph {
+    nodes: Vec<Node>,
+    interned: HashMap<Op, NodeId>,
+    /// Display names of symbols, for formulas.
+    symbols: Vec<String>,
+    /// Names of the float inputs, for formulas.
+    inputs: Vec<String>,
+    /// The origin given to nodes created while it is set (by the lowering pass).
+    pub current_origin: Option<Origin>,
+}
+
+impl Graph {
+    pub fn new() -> Graph {
+        Graph::default()
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.index()]
+    }
+
+    pub fn op(&self, id: NodeId) -> &Op {
+        &self.nodes[id.index()].op
+    }
+
+    pub fn kind(&self, id: NodeId) -> Kind {
+        self.nodes[id.index()].kind
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn symbol_name(&self, s: SymId) -> &str {
+        &self.symbols[s.0 as usize]
+    }
+
+    pub fn input_name(&self, i: u32) -> &str {
+        &self.inputs[i as usize]
+    }
+
+    /// Declares a named symbol (its tokens live with the caller).
+    pub fn new_symbol(&mut self, name: impl Into<String>) -> SymId {
+        self.symbols.push(name.into());
+        SymId(u32::try_from(self.symbols.len() - 1).expect("internal error: too many symbols"))
+    }
+
+    /// Declares float input number `i` (in order) and returns its node.
+    pub fn new_input(&mut self, name: impl Into<String>) -> NodeId {
+        self.inputs.push(name.into());
+        let i = u32::try_from(self.inputs.len() - 1).expect("internal error: too many inputs");
+        self.intern(Op::Input(i), Kind::Float)
+    }
+
+    /// The kind an operation produces.
+    pub fn kind_of(&self, op: &Op) -> Kind {
+        match op {
+            Op::Const(_)
+            | Op::Input(_)
+            | Op::Cast(_)
+            | Op::Neg(_)
+            | Op::Add(..)
+            | Op::Sub(..)
+            | Op::Mul(..)
+            | Op::Div(..)
+            | Op::Unary(..)
+            | Op::Powi(..)
+            | Op::Binary(..)
+            | Op::Clamp(..)
+            | Op::MulAdd(..)
+            | Op::Call(..)
+            | Op::Partial(..) => Kind::Float,
+            Op::Sym(_, k) => *k,
+            Op::Select(_, a, _) => self.kind(*a),
+            Op::IntConst(_)
+            | Op::IntBin(..)
+            | Op::IntNeg(_)
+            | Op::IntCast(..)
+            | Op::FloatToInt(..) => Kind::Int,
+            Op::BoolConst(_)
+            | Op::Compare(..)
+            | Op::Predicate(..)
+            | Op::And(..)
+            | Op::Or(..)
+            | Op::Not(_) => Kind::Bool,
+        }
+    }
+
+    /// Adds an operation, simplified by the rewrite rules first. The way every pass builds nodes.
+    pub fn add(&mut self, op: Op) -> NodeId {
+        if let Some(id) = crate::simplify::rewrite(self, &op) {
+            return id;
+        }
+        let kind = self.kind_of(&op);
+        self.intern(op, kind)
+    }
+
+    /// Adds an operation as it is (no rewriting), or finds it.
+    pub fn intern(&mut self, op: Op, kind: Kind) -> NodeId {
+        if let Some(&id) = self.interned.get(&op) {
+            return id;
+        }
+        let id = NodeId(u32::try_from(self.nodes.len()).expect("internal error: graph too large"));
+        debug_assert!(
+            op.children().iter().all(|c| *c < id),
+            "internal error: children must precede their parent"
+        );
+        self.nodes.push(Node {
+            op: op.clone(),
+            kind,
+            origin: self.current_origin,
+        });
+        self.interned.insert(op, id);
+        id
+    }
+
+    // ---- small builders, so passes read like the math.
+
+    pub fn constant(&mut self, v: f64) -> NodeId {
+        self.add(Op::Const(v.to_bits()))
+    }
+    pub fn int(&mut self, v: i64) -> NodeId {
+        self.add(Op::IntConst(v))
+    }
+    pub fn boolean(&mut self, v: bool) -> NodeId {
+        self.add(Op::BoolConst(v))
+    }
+    pub fn zero(&mut self) -> NodeId {
+        self.constant(0.0)
+    }
+    pub fn one(&mut self) -> NodeId {
+        self.constant(1.0)
+    }
+    pub fn neg(&mut self, a: NodeId) -> NodeId {
+        self.add(Op::Neg(a))
+    }
+    pub fn sum(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        self.add(Op::Add(a, b))
+    }
+    pub fn diff(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        self.add(Op::Sub(a, b))
+    }
+    pub fn mul(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        self.add(Op::Mul(a, b))
+    }
+    pub fn div(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        self.add(Op::Div(a, b))
+    }
+    pub fn unary(&mut self, f: Fun, a: NodeId) -> NodeId {
+        self.add(Op::Unary(f, a))
+    }
+    pub fn binary(&mut self, f: Fun2, a: NodeId, b: NodeId) -> NodeId {
+        self.add(Op::Binary(f, a, b))
+    }
+    pub fn select(&mut self, c: NodeId, a: NodeId, b: NodeId) -> NodeId {
+        self.add(Op::Select(c, a, b))
+    }
+    pub fn compare(&mut self, op: Cmp, a: NodeId, b: NodeId) -> NodeId {
+        self.add(Op::Compare(op, a, b))
+    }
+    pub fn and(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        self.add(Op::And(a, b))
+    }
+    pub fn or(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        self.add(Op::Or(a, b))
+    }
+    pub fn not(&mut self, a: NodeId) -> NodeId {
+        self.add(Op::Not(a))
+    }
+    pub fn cast(&mut self, n: NodeId) -> NodeId {
+        self.add(Op::Cast(n))
+    }
+    pub fn int_bin(&mut self, op: IntOp, a: NodeId, b: NodeId) -> NodeId {
+        self.add(Op::IntBin(op, a, b))
+    }
+
+    /// The value of a float constant node, if it is one.
+    pub fn as_const(&self, id: NodeId) -> Option<f64> {
+        match self.op(id) {
+            Op::Const(bits) => Some(f64::from_bits(*bits)),
+            _ => None,
+        }
+    }
+
+    pub fn as_int(&self, id: NodeId) -> Option<i64> {
+        match self.op(id) {
+            Op::IntConst(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self, id: NodeId) -> Option<bool> {
+        match self.op(id) {
+            Op::BoolConst(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    pub fn is_const(&self, id: NodeId, v: f64) -> bool {
+        self.as_const(id) == Some(v)
+    }
+
+    /// A leaf: printed inline everywhere, never bound to a `let`.
+    pub fn is_leaf(&self, id: NodeId) -> bool {
+        matches!(
+            self.op(id),
+            Op::Const(_) | Op::Input(_) | Op::Sym(..) | Op::IntConst(_) | Op::BoolConst(_)
+        )
+    }
+
+    /// Every node reachable from `roots`, in increasing (topological) order.
+    pub fn reachable(&self, roots: &[NodeId]) -> Vec<NodeId> {
+        let mut seen = vec![false; self.nodes.len()];
+        let mut stack: Vec<NodeId> = roots.to_vec();
+        while let Some(n) = stack.pop() {
+            if std::mem::replace(&mut seen[n.index()], true) {
+                continue;
+            }
+            stack.extend(self.op(n).children());
+        }
+        (0..self.nodes.len())
+            .filter(|&i| seen[i])
+            .map(|i| NodeId(u32::try_from(i).expect("internal error: graph too large")))
+            .collect()
+    }
+}

@@ -1,0 +1,355 @@
+//! Checks the annotated function's signature and classifies its parameters: which are floats (and
+//! differentiated), integers, booleans or other data.
+
+use proc_macro2::Span;
+use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type};
+
+use crate::attr::Args;
+use crate::ctxt::{Ctxt, msg};
+
+/// The float type of the function (its return type).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FloatTy {
+    F32,
+    F64,
+}
+
+impl FloatTy {
+    pub fn name(self) -> &'static str {
+        match self {
+            FloatTy::F32 => "f32",
+            FloatTy::F64 => "f64",
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ParamKind {
+    Float,
+    Int,
+    Bool,
+    /// Data the body may pass to calls or read from, never differentiated.
+    Other,
+}
+
+pub struct Param {
+    pub ident: Ident,
+    pub ty: Type,
+    pub kind: ParamKind,
+    pub differentiated: bool,
+}
+
+pub struct Sig {
+    pub float: FloatTy,
+    pub params: Vec<Param>,
+}
+
+impl Sig {
+    /// The differentiated parameters, in declaration order.
+    pub fn wrt(&self) -> impl Iterator<Item = &Param> {
+        self.params.iter().filter(|p| p.differentiated)
+    }
+
+    /// The float scalar parameters, in declaration order.
+    pub fn floats(&self) -> impl Iterator<Item = &Param> {
+        self.params.iter().filter(|p| p.kind == ParamKind::Float)
+    }
+}
+
+/// The float type a type names, if it is `f32` or `f64`.
+pub fn float_of(ty: &Type) -> Option<FloatTy> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => {
+            let id = p.path.get_ident()?;
+            match id.to_string().as_str() {
+                "f32" => Some(FloatTy::F32),
+                "f64" => Some(FloatTy::F64),
+                _ => None,
+            }
+        }
+        Type::Paren(p) => float_of(&p.elem),
+        Type::Group(g) => float_of(&g.elem),
+        _ => None,
+    }
+}
+
+const INTS: [&str; 12] = [
+    "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
+];
+
+pub fn is_int_type(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none()
+        && p.path.get_ident().is_some_and(|id| INTS.contains(&id.to_string().as_str())))
+}
+
+fn is_bool_type(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.path.is_ident("bool"))
+}
+
+/// A slice, array or vector of floats: differentiable in principle, not yet by this macro.
+fn is_float_container(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => is_float_container(&r.elem),
+        Type::Slice(s) => float_of(&s.elem).is_some(),
+        Type::Array(a) => float_of(&a.elem).is_some(),
+        Type::Path(p) => p.path.segments.last().is_some_and(|s| {
+            (s.ident == "Vec" || s.ident.to_string().starts_with("Array"))
+                && matches!(&s.arguments, syn::PathArguments::AngleBracketed(a)
+                    if a.args.iter().any(|g| matches!(g, syn::GenericArgument::Type(t) if float_of(t).is_some())))
+        }),
+        _ => false,
+    }
+}
+
+/// Checks `func`'s signature against what the macro supports; `None` if it cannot be used.
+pub fn check(cx: &Ctxt, func: &ItemFn, args: &Args) -> Option<Sig> {
+    check_qualifiers(cx, func);
+    let float = check_return(cx, func);
+    let mut params = Vec::new();
+    for input in &func.sig.inputs {
+        if let Some(p) = check_param(cx, input) {
+            params.push(p);
+        }
+    }
+    let float = float?;
+    check_float_types(cx, &params, float);
+    choose_wrt(cx, func, args, &mut params);
+    if args.hessian {
+        check_hessian(cx, args, &params);
+    }
+    (!cx.has_errors()).then_some(Sig { float, params })
+}
+
+fn check_qualifiers(cx: &Ctxt, func: &ItemFn) {
+    let sig = &func.sig;
+    if let Some(t) = &sig.asyncness {
+        cx.error_spanned_by(
+            t,
+            msg(
+                "`async fn` cannot be differentiated",
+                "remove `async`: a loss function is a plain computation",
+            ),
+        );
+    }
+    if let Some(t) = &sig.unsafety {
+        cx.error_spanned_by(
+            t,
+            msg(
+                "`unsafe fn` cannot be differentiated",
+                "remove `unsafe`: the macro must see every operation to differentiate it",
+            ),
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        cx.error_spanned_by(
+            abi,
+            msg(
+                "`extern` functions cannot be differentiated",
+                "remove the ABI; wrap the function in a plain Rust one if you need it",
+            ),
+        );
+    }
+    if let Some(v) = &sig.variadic {
+        cx.error_spanned_by(
+            v,
+            msg(
+                "variadic functions cannot be differentiated",
+                "take a slice instead",
+            ),
+        );
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        let only_lifetimes = sig
+            .generics
+            .params
+            .iter()
+            .all(|p| matches!(p, syn::GenericParam::Lifetime(_)));
+        if !only_lifetimes || sig.generics.where_clause.is_some() {
+            cx.error_spanned_by(
+                &sig.generics,
+                msg(
+                    "generic functions cannot be differentiated",
+                    "write the function for `f64` (or `f32`); the derivative is generated for concrete float types",
+                ),
+            );
+        }
+    }
+}
+
+fn check_return(cx: &Ctxt, func: &ItemFn) -> Option<FloatTy> {
+    match &func.sig.output {
+        ReturnType::Default => {
+            cx.error_at(
+                func.sig.paren_token.span.join(),
+                msg(
+                    format!(
+                        "`{}` returns nothing, so there is nothing to differentiate",
+                        func.sig.ident
+                    ),
+                    "return the loss as `f64` (or `f32`): `fn loss(...) -> f64`",
+                ),
+            );
+            None
+        }
+        ReturnType::Type(_, ty) => {
+            let f = float_of(ty);
+            if f.is_none() {
+                let what = if is_int_type(ty) {
+                    "an integer"
+                } else {
+                    "a value that is not a float"
+                };
+                cx.error_spanned_by(
+                    ty,
+                    msg(
+                        format!("`#[differentiable]` functions must return `f64` or `f32`, this one returns {what}"),
+                        "return the scalar loss as `f64` (or `f32`); an integer has no derivative",
+                    ),
+                );
+            }
+            f
+        }
+    }
+}
+
+fn check_param(cx: &Ctxt, input: &FnArg) -> Option<Param> {
+    let pat_type = match input {
+        FnArg::Receiver(r) => {
+            cx.error_spanned_by(
+                r,
+                msg(
+                    "methods (`self`) cannot be differentiated",
+                    "write a free function that takes the fields it needs as parameters",
+                ),
+            );
+            return None;
+        }
+        FnArg::Typed(t) => t,
+    };
+    let ident = match &*pat_type.pat {
+        Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => p.ident.clone(),
+        other => {
+            cx.error_spanned_by(
+                other,
+                msg(
+                    "only plain parameter names are supported here",
+                    "write `name: type` and destructure inside the body",
+                ),
+            );
+            return None;
+        }
+    };
+    let ty = (*pat_type.ty).clone();
+    if let Type::Reference(r) = &ty {
+        if r.mutability.is_some() {
+            cx.error_spanned_by(&ty, msg(format!("`&mut` parameter `{ident}` cannot be differentiated"), "take the value (or a shared reference) and return what you compute; mutation through references is not differentiated"));
+            return None;
+        }
+    }
+    let kind = if float_of(&ty).is_some() {
+        ParamKind::Float
+    } else if is_int_type(&ty) {
+        ParamKind::Int
+    } else if is_bool_type(&ty) {
+        ParamKind::Bool
+    } else {
+        ParamKind::Other
+    };
+    Some(Param {
+        ident,
+        ty,
+        kind,
+        differentiated: false,
+    })
+}
+
+fn check_float_types(cx: &Ctxt, params: &[Param], float: FloatTy) {
+    for p in params {
+        if p.kind == ParamKind::Float && float_of(&p.ty) != Some(float) {
+            cx.error_spanned_by(
+                &p.ty,
+                msg(
+                    format!(
+                        "parameter `{}` is `{}` but the function returns `{}`",
+                        p.ident,
+                        float_of(&p.ty).map_or("?", FloatTy::name),
+                        float.name()
+                    ),
+                    "use one float type for the parameters and the result",
+                ),
+            );
+        }
+    }
+}
+
+fn choose_wrt(cx: &Ctxt, func: &ItemFn, args: &Args, params: &mut [Param]) {
+    match &args.wrt {
+        None => {
+            for p in params.iter_mut() {
+                p.differentiated = p.kind == ParamKind::Float;
+                if p.kind == ParamKind::Other && is_float_container(&p.ty) {
+                    cx.error_spanned_by(
+                        &p.ident,
+                        msg(
+                            format!("parameter `{}` holds floats, and differentiating slices and arrays is not supported yet", p.ident),
+                            "list the scalar parameters to differentiate with `#[differentiable(wrt(...))]`; the others are then data",
+                        ),
+                    );
+                }
+            }
+        }
+        Some(names) => {
+            for (k, name) in names.iter().enumerate() {
+                if names[..k].contains(name) {
+                    cx.error_spanned_by(
+                        name,
+                        msg(
+                            format!("`{name}` is listed twice in `wrt`"),
+                            "list each parameter once",
+                        ),
+                    );
+                    continue;
+                }
+                match params.iter_mut().find(|p| p.ident == *name) {
+                    Some(p) if p.kind == ParamKind::Float => p.differentiated = true,
+                    Some(p) => cx.error_spanned_by(
+                        name,
+                        msg(
+                            format!("`{name}` is not a float parameter, so it cannot be differentiated"),
+                            format!("`wrt` takes `f64`/`f32` parameters; `{}` is data (a constant for the derivative)", p.ident),
+                        ),
+                    ),
+                    None => {
+                        let known: Vec<String> = params.iter().filter(|p| p.kind == ParamKind::Float).map(|p| format!("`{}`", p.ident)).collect();
+                        cx.error_spanned_by(
+                            name,
+                            msg(format!("`{name}` is not a parameter of `{}`", func.sig.ident), format!("the float parameters are: {}", if known.is_empty() { "none".into() } else { known.join(", ") })),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    if !cx.has_errors() && !params.iter().any(|p| p.differentiated) {
+        cx.error_spanned_by(
+            &func.sig.ident,
+            msg(
+                format!("`{}` has no float parameter to differentiate", func.sig.ident),
+                "add an `f64` (or `f32`) parameter; integers, booleans and other types are constants",
+            ),
+        );
+    }
+}
+
+fn check_hessian(cx: &Ctxt, args: &Args, params: &[Param]) {
+    if args.rule.is_some() {
+        cx.error_at(
+            Span::call_site(),
+            msg(
+                "`hessian` cannot be combined with `rule`",
+                "a user rule gives first derivatives only; remove `hessian`",
+            ),
+        );
+    }
+    let _ = params;
+}

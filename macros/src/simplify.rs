@@ -1,0 +1,613 @@
+//! Simplification: named rewrite rules, applied as each node is built ([`Graph::add`]).
+//!
+//! Each rule looks at one operation whose children are already simplified and either returns an
+//! equivalent node or declines. The table [`RULES`] is data: its order is the order rules are
+//! tried. Every rule has a one-line `input => expected` test at the bottom of this file.
+//!
+//! Rules are exact in IEEE arithmetic for finite values, with two deliberate exceptions that
+//! reverse accumulation needs: `0 · x → 0` (a zero adjoint stays zero even where a local
+//! derivative is infinite) and pushing a product into the branches of a `Select` (the untaken
+//! branch of an `if` contributes nothing, never `0 · NaN`). Reassociation is only done with
+//! powers of two, where it is exact.
+
+use crate::eval;
+use crate::graph::{Graph, IntOp, Kind, NodeId, Op};
+
+type Rule = fn(&mut Graph, &Op) -> Option<NodeId>;
+
+/// The rules, in the order they are tried.
+pub const RULES: &[(&str, Rule)] = &[
+    ("fold-constants", fold_constants),
+    ("select-known-condition", select_known_condition),
+    ("select-same-branches", select_same_branches),
+    ("select-not-condition", select_not_condition),
+    ("select-nested-same-condition", select_nested_same_condition),
+    ("select-of-booleans", select_of_booleans),
+    ("add-zero", add_zero),
+    ("add-self", add_self),
+    ("sub-zero", sub_zero),
+    ("sub-self", sub_self),
+    ("mul-zero", mul_zero),
+    ("mul-one", mul_one),
+    ("mul-minus-one", mul_minus_one),
+    ("div-one", div_one),
+    ("zero-div", zero_div),
+    ("neg-neg", neg_neg),
+    ("neg-sub", neg_sub),
+    ("add-neg", add_neg),
+    ("sub-neg", sub_neg),
+    ("mul-neg", mul_neg),
+    ("div-neg", div_neg),
+    ("mul-leaf-before-compound", mul_leaf_before_compound),
+    ("mul-canonical-order", mul_canonical_order),
+    ("mul-power-of-two-constants", mul_power_of_two_constants),
+    ("mul-into-select", mul_into_select),
+    ("div-into-select", div_into_select),
+    ("neg-into-select", neg_into_select),
+    ("add-selects", add_selects),
+    ("powi-zero-one", powi_zero_one),
+    ("int-identities", int_identities),
+    ("bool-identities", bool_identities),
+];
+
+/// Tries every rule in order; `Some` with the equivalent node if one applies.
+pub fn rewrite(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    RULES.iter().find_map(|(_, rule)| rule(g, op))
+}
+
+fn is_zero(g: &Graph, n: NodeId) -> bool {
+    g.as_const(n) == Some(0.0)
+}
+
+fn is_one(g: &Graph, n: NodeId) -> bool {
+    g.is_const(n, 1.0)
+}
+
+fn is_power_of_two(v: f64) -> bool {
+    v != 0.0 && v.is_finite() && v.abs().log2().fract() == 0.0
+}
+
+/// `2.0 * 3.0 => 6.0`: an operation on constants is its value.
+fn fold_constants(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let children = op.children();
+    if children.is_empty() || matches!(op, Op::Select(..)) {
+        return None;
+    }
+    let mut args = Vec::with_capacity(children.len());
+    for c in &children {
+        args.push(match g.op(*c) {
+            Op::Const(bits) => eval::Value::Float(f64::from_bits(*bits)),
+            Op::IntConst(v) => eval::Value::Int(*v),
+            Op::BoolConst(v) => eval::Value::Bool(*v),
+            _ => return None,
+        });
+    }
+    Some(match eval::apply(op, &args)? {
+        eval::Value::Float(v) => g.constant(v),
+        eval::Value::Int(v) => g.int(v),
+        eval::Value::Bool(v) => g.boolean(v),
+    })
+}
+
+/// `if true { a } else { b } => a`
+fn select_known_condition(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Select(c, a, b) = *op else {
+        return None;
+    };
+    g.as_bool(c).map(|v| if v { a } else { b })
+}
+
+/// `if c { a } else { a } => a`
+fn select_same_branches(_: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Select(_, a, b) = *op else {
+        return None;
+    };
+    (a == b).then_some(a)
+}
+
+/// `if !c { a } else { b } => if c { b } else { a }`
+fn select_not_condition(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Select(c, a, b) = *op else {
+        return None;
+    };
+    let Op::Not(inner) = *g.op(c) else {
+        return None;
+    };
+    Some(g.select(inner, b, a))
+}
+
+/// `if c { if c { a } else { b } } else { d } => if c { a } else { d }` (and in the else branch)
+fn select_nested_same_condition(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Select(c, a, b) = *op else {
+        return None;
+    };
+    if let Op::Select(c2, a2, _) = *g.op(a) {
+        if c2 == c {
+            return Some(g.select(c, a2, b));
+        }
+    }
+    if let Op::Select(c2, _, b2) = *g.op(b) {
+        if c2 == c {
+            return Some(g.select(c, a, b2));
+        }
+    }
+    None
+}
+
+/// `if c { true } else { x } => c || x`, and the other boolean selects.
+fn select_of_booleans(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Select(c, a, b) = *op else {
+        return None;
+    };
+    if g.kind(a) != Kind::Bool {
+        return None;
+    }
+    match (g.as_bool(a), g.as_bool(b)) {
+        (Some(true), _) => Some(g.or(c, b)),
+        (Some(false), _) => {
+            let not_c = g.not(c);
+            Some(g.and(not_c, b))
+        }
+        (_, Some(false)) => Some(g.and(c, a)),
+        (_, Some(true)) => {
+            let not_c = g.not(c);
+            Some(g.or(not_c, a))
+        }
+        _ => None,
+    }
+}
+
+/// `x + 0 => x`, `0 + x => x`
+fn add_zero(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Add(a, b) = *op else { return None };
+    if is_zero(g, b) {
+        Some(a)
+    } else if is_zero(g, a) {
+        Some(b)
+    } else {
+        None
+    }
+}
+
+/// `x + x => 2 * x`
+fn add_self(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Add(a, b) = *op else { return None };
+    if a != b {
+        return None;
+    }
+    let two = g.constant(2.0);
+    Some(g.mul(two, a))
+}
+
+/// `x - 0 => x`, `0 - x => -x`
+fn sub_zero(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Sub(a, b) = *op else { return None };
+    if is_zero(g, b) {
+        Some(a)
+    } else if is_zero(g, a) {
+        Some(g.neg(b))
+    } else {
+        None
+    }
+}
+
+/// `x - x => 0`
+fn sub_self(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Sub(a, b) = *op else { return None };
+    (a == b).then(|| g.zero())
+}
+
+/// `x * 0 => 0`, `0 * x => 0`
+fn mul_zero(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Mul(a, b) = *op else { return None };
+    (is_zero(g, a) || is_zero(g, b)).then(|| g.zero())
+}
+
+/// `x * 1 => x`, `1 * x => x`
+fn mul_one(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Mul(a, b) = *op else { return None };
+    if is_one(g, b) {
+        Some(a)
+    } else if is_one(g, a) {
+        Some(b)
+    } else {
+        None
+    }
+}
+
+/// `-1 * x => -x`, `x * -1 => -x`
+fn mul_minus_one(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Mul(a, b) = *op else { return None };
+    if g.is_const(a, -1.0) {
+        Some(g.neg(b))
+    } else if g.is_const(b, -1.0) {
+        Some(g.neg(a))
+    } else {
+        None
+    }
+}
+
+/// `x / 1 => x`
+fn div_one(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Div(a, b) = *op else { return None };
+    is_one(g, b).then_some(a)
+}
+
+/// `0 / x => 0`
+fn zero_div(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Div(a, _) = *op else { return None };
+    is_zero(g, a).then(|| g.zero())
+}
+
+/// `--x => x`
+fn neg_neg(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Neg(a) = *op else { return None };
+    match *g.op(a) {
+        Op::Neg(inner) => Some(inner),
+        _ => None,
+    }
+}
+
+/// `-(a - b) => b - a`
+fn neg_sub(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Neg(a) = *op else { return None };
+    let Op::Sub(x, y) = *g.op(a) else { return None };
+    Some(g.diff(y, x))
+}
+
+/// `a + -b => a - b`, `-a + b => b - a`
+fn add_neg(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Add(a, b) = *op else { return None };
+    if let Op::Neg(nb) = *g.op(b) {
+        return Some(g.diff(a, nb));
+    }
+    if let Op::Neg(na) = *g.op(a) {
+        return Some(g.diff(b, na));
+    }
+    None
+}
+
+/// `a - -b => a + b`
+fn sub_neg(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Sub(a, b) = *op else { return None };
+    let Op::Neg(nb) = *g.op(b) else { return None };
+    Some(g.sum(a, nb))
+}
+
+/// `-a * b => -(a * b)`, `a * -b => -(a * b)`
+fn mul_neg(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Mul(a, b) = *op else { return None };
+    if let Op::Neg(na) = *g.op(a) {
+        let m = g.mul(na, b);
+        return Some(g.neg(m));
+    }
+    if let Op::Neg(nb) = *g.op(b) {
+        let m = g.mul(a, nb);
+        return Some(g.neg(m));
+    }
+    None
+}
+
+/// `-a / b => -(a / b)`, `a / -b => -(a / b)`
+fn div_neg(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Div(a, b) = *op else { return None };
+    if let Op::Neg(na) = *g.op(a) {
+        let d = g.div(na, b);
+        return Some(g.neg(d));
+    }
+    if let Op::Neg(nb) = *g.op(b) {
+        let d = g.div(a, nb);
+        return Some(g.neg(d));
+    }
+    None
+}
+
+/// Ordering rank of a factor: constants, then other leaves, then compound expressions.
+fn rank(g: &Graph, n: NodeId) -> u8 {
+    match g.op(n) {
+        Op::Const(_) => 0,
+        _ if g.is_leaf(n) => 1,
+        _ => 2,
+    }
+}
+
+/// `x * 2 => 2 * x`, `(a + b) * x => x * (a + b)`: constants first, then leaves (exact).
+fn mul_canonical_order(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Mul(a, b) = *op else { return None };
+    (rank(g, a) > rank(g, b)).then(|| g.mul(b, a))
+}
+
+/// `2 * (4 * x) => 8 * x` when one constant is a power of two (exact).
+fn mul_power_of_two_constants(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Mul(a, b) = *op else { return None };
+    let ca = g.as_const(a)?;
+    let Op::Mul(b1, b2) = *g.op(b) else {
+        return None;
+    };
+    let cb = g.as_const(b1)?;
+    if !(is_power_of_two(ca) || is_power_of_two(cb)) {
+        return None;
+    }
+    let c = g.constant(ca * cb);
+    Some(g.mul(c, b2))
+}
+
+/// `(2 * t) * x => (2 * x) * t` for a leaf `x`, a compound `t` and a power of two (exact):
+/// reads `2.0 * x * (w * x - y)`, the way people write it.
+fn mul_leaf_before_compound(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Mul(a, b) = *op else { return None };
+    let Op::Mul(c, t) = *g.op(a) else { return None };
+    let cv = g.as_const(c)?;
+    if !is_power_of_two(cv) || rank(g, b) != 1 || rank(g, t) != 2 {
+        return None;
+    }
+    let cb = g.mul(c, b);
+    Some(g.mul(cb, t))
+}
+
+/// `(if c { p } else { 0 }) * q => if c { p * q } else { 0 }` (either side, either branch).
+fn mul_into_select(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Mul(a, b) = *op else { return None };
+    for (s, q, s_left) in [(a, b, true), (b, a, false)] {
+        let Op::Select(c, p, r) = *g.op(s) else {
+            continue;
+        };
+        if !(is_zero(g, p) || is_zero(g, r)) {
+            continue;
+        }
+        let times = |g: &mut Graph, x: NodeId| if s_left { g.mul(x, q) } else { g.mul(q, x) };
+        let p2 = times(g, p);
+        let r2 = times(g, r);
+        return Some(g.select(c, p2, r2));
+    }
+    None
+}
+
+/// `(if c { p } else { 0 }) / q => if c { p / q } else { 0 }`
+fn div_into_select(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Div(a, q) = *op else { return None };
+    let Op::Select(c, p, r) = *g.op(a) else {
+        return None;
+    };
+    if !(is_zero(g, p) || is_zero(g, r)) {
+        return None;
+    }
+    let p2 = g.div(p, q);
+    let r2 = g.div(r, q);
+    Some(g.select(c, p2, r2))
+}
+
+/// `-(if c { a } else { b }) => if c { -a } else { -b }`
+fn neg_into_select(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Neg(s) = *op else { return None };
+    let Op::Select(c, a, b) = *g.op(s) else {
+        return None;
+    };
+    if g.kind(a) != Kind::Float {
+        return None;
+    }
+    let na = g.neg(a);
+    let nb = g.neg(b);
+    Some(g.select(c, na, nb))
+}
+
+/// `(if c { a } else { b }) + (if c { d } else { e }) => if c { a + d } else { b + e }`
+fn add_selects(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Add(x, y) = *op else { return None };
+    let Op::Select(c1, a, b) = *g.op(x) else {
+        return None;
+    };
+    let Op::Select(c2, d, e) = *g.op(y) else {
+        return None;
+    };
+    if c1 != c2 {
+        return None;
+    }
+    let ad = g.sum(a, d);
+    let be = g.sum(b, e);
+    Some(g.select(c1, ad, be))
+}
+
+/// `x.powi(0) => 1`, `x.powi(1) => x`
+fn powi_zero_one(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Powi(x, n) = *op else { return None };
+    match g.as_int(n)? {
+        0 => Some(g.one()),
+        1 => Some(x),
+        _ => None,
+    }
+}
+
+/// `n + 0 => n`, `n - 0 => n`, `n * 1 => n`, `(n + 1) - 1 => n`
+fn int_identities(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::IntBin(o, a, b) = *op else {
+        return None;
+    };
+    match (o, g.as_int(a), g.as_int(b)) {
+        (IntOp::Add | IntOp::Sub, _, Some(0)) | (IntOp::Mul | IntOp::Div, _, Some(1)) => Some(a),
+        (IntOp::Add, Some(0), _) | (IntOp::Mul, Some(1), _) => Some(b),
+        (IntOp::Sub, _, Some(k)) => match *g.op(a) {
+            Op::IntBin(IntOp::Add, x, y) if g.as_int(y) == Some(k) => Some(x),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `true && x => x`, `false || x => x`, `!!x => x`, and the absorbing cases.
+fn bool_identities(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    match *op {
+        Op::And(a, b) => match (g.as_bool(a), g.as_bool(b)) {
+            (Some(true), _) => Some(b),
+            (_, Some(true)) => Some(a),
+            (Some(false), _) | (_, Some(false)) => Some(g.boolean(false)),
+            _ => (a == b).then_some(a),
+        },
+        Op::Or(a, b) => match (g.as_bool(a), g.as_bool(b)) {
+            (Some(false), _) => Some(b),
+            (_, Some(false)) => Some(a),
+            (Some(true), _) | (_, Some(true)) => Some(g.boolean(true)),
+            _ => (a == b).then_some(a),
+        },
+        Op::Not(a) => match *g.op(a) {
+            Op::Not(inner) => Some(inner),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::parse_and_print as s;
+
+    // One line per rule: `input => expected`, through the same builder every pass uses.
+    #[test]
+    fn fold_constants() {
+        assert_eq!(s("2.0 * 3.0 + x"), "6.0 + x");
+    }
+    #[test]
+    fn select_known_condition() {
+        assert_eq!(s("if 1.0 < 2.0 { x } else { y }"), "x");
+    }
+    #[test]
+    fn select_same_branches() {
+        assert_eq!(s("if x < y { x } else { x }"), "x");
+    }
+    #[test]
+    fn select_not_condition() {
+        assert_eq!(
+            s("if !(x < y) { x } else { y }"),
+            "if x < y { y } else { x }"
+        );
+    }
+    #[test]
+    fn select_nested_same_condition() {
+        assert_eq!(
+            s("if x < y { if x < y { x } else { y } } else { 0.0 }"),
+            "if x < y { x } else { 0.0 }"
+        );
+    }
+    #[test]
+    fn add_zero() {
+        assert_eq!(s("x + 0.0"), "x");
+    }
+    #[test]
+    fn add_self() {
+        assert_eq!(s("x + x"), "2.0 * x");
+    }
+    #[test]
+    fn sub_zero() {
+        assert_eq!(s("0.0 - x"), "-x");
+    }
+    #[test]
+    fn sub_self() {
+        assert_eq!(s("x.sin() - x.sin()"), "0.0");
+    }
+    #[test]
+    fn mul_zero() {
+        assert_eq!(s("0.0 * x.exp()"), "0.0");
+    }
+    #[test]
+    fn mul_one() {
+        assert_eq!(s("x * 1.0"), "x");
+    }
+    #[test]
+    fn mul_minus_one() {
+        assert_eq!(s("x * -1.0"), "-x");
+    }
+    #[test]
+    fn div_one() {
+        assert_eq!(s("x / 1.0"), "x");
+    }
+    #[test]
+    fn zero_div() {
+        assert_eq!(s("0.0 / x"), "0.0");
+    }
+    #[test]
+    fn neg_neg() {
+        assert_eq!(s("-(-x)"), "x");
+    }
+    #[test]
+    fn neg_sub() {
+        assert_eq!(s("-(x - y)"), "y - x");
+    }
+    #[test]
+    fn add_neg() {
+        assert_eq!(s("x + -y"), "x - y");
+    }
+    #[test]
+    fn sub_neg() {
+        assert_eq!(s("x - -y"), "x + y");
+    }
+    #[test]
+    fn mul_neg() {
+        assert_eq!(s("-x * y"), "-(x * y)");
+    }
+    #[test]
+    fn div_neg() {
+        assert_eq!(s("x / -y"), "-(x / y)");
+    }
+    #[test]
+    fn mul_canonical_order() {
+        assert_eq!(s("(x + y) * 3.0"), "3.0 * (x + y)");
+    }
+    #[test]
+    fn mul_power_of_two_constants() {
+        assert_eq!(s("2.0 * (3.0 * x)"), "6.0 * x");
+    }
+    #[test]
+    fn mul_leaf_before_compound() {
+        assert_eq!(s("2.0 * (w * x - y) * x"), "2.0 * x * (w * x - y)");
+    }
+    #[test]
+    fn mul_into_select() {
+        assert_eq!(
+            s("(if x < y { x } else { 0.0 }) * y.ln()"),
+            "if x < y { x * y.ln() } else { 0.0 }"
+        );
+    }
+    #[test]
+    fn div_into_select() {
+        assert_eq!(
+            s("(if x < y { x } else { 0.0 }) / y"),
+            "if x < y { x / y } else { 0.0 }"
+        );
+    }
+    #[test]
+    fn neg_into_select() {
+        assert_eq!(
+            s("-(if x < y { x } else { y })"),
+            "if x < y { -x } else { -y }"
+        );
+    }
+    #[test]
+    fn add_selects() {
+        assert_eq!(
+            s("(if x < y { x } else { 0.0 }) + (if x < y { 0.0 } else { y })"),
+            "if x < y { x } else { y }"
+        );
+    }
+    #[test]
+    fn powi_zero_one() {
+        assert_eq!(s("x.powi(1) + y.powi(0)"), "x + 1.0");
+    }
+    #[test]
+    fn bool_identities() {
+        assert_eq!(
+            s("if true && x < y { x } else { y }"),
+            "if x < y { x } else { y }"
+        );
+    }
+    #[test]
+    fn select_of_booleans() {
+        assert_eq!(
+            s("if (if x < y { true } else { x > 2.0 }) { x } else { y }"),
+            "if x < y || x > 2.0 { x } else { y }"
+        );
+    }
+    #[test]
+    fn int_identities() {
+        assert_eq!(s("x.powi(3 + 0)"), "x.powi(3)");
+    }
+}
