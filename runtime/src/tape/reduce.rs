@@ -121,7 +121,13 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
             let nodes = self.tape.nodes();
             let v = &nodes[self.id].value;
             // One past the last axis is allowed: the new axis goes last.
-            AxisError::check("insert_axis", axis.index(), &[v.shape(), &[1]].concat())?;
+            if axis.index() > v.ndim() {
+                return Err(AxisError {
+                    op: "insert_axis",
+                    axis: axis.index(),
+                    shape: v.shape().to_vec(),
+                });
+            }
             v.view().insert_axis(axis).to_owned()
         };
         Ok(self.tape.push(
