@@ -1,1 +1,716 @@
-//! train (work in progress).
+//! A training loop over any gradient function: [`Minimizer`] (builder) and [`minimize`] (one call).
+//!
+//! The objective is any `FnMut(&[T]) -> (T, G)` with `G:` [`Gradient<T>`], so the `*_grad`
+//! companions `#[differentiable]` generates plug straight in: `|p| cost_grad(p[0], 1.0, 1.0)`.
+//!
+//! ```
+//! use symgrad_runtime::optim::Adam;
+//! use symgrad_runtime::train::{Minimizer, StopReason};
+//!
+//! // Seed 003: minimize (x − 50)² from x = 3 with `tf.keras.optimizers.Adam(1)`.
+//! let loss_grad = |x: f64| ((x - 50.0).powi(2), 2.0 * (x - 50.0));
+//! let mut params = [3.0];
+//! let report = Minimizer::new(Adam::keras(1.0))
+//!     .max_steps(200)
+//!     .tol_grad_norm(1e-6)
+//!     .run(&mut params, |p| loss_grad(p[0]))?;
+//! assert!((params[0] - 50.0).abs() < 0.1);
+//! assert_eq!(report.stop, StopReason::MaxSteps);
+//! assert_eq!(report.history.losses.len(), 201); // the start and every step
+//! # Ok::<(), symgrad_runtime::train::TrainError>(())
+//! ```
+//!
+//! # One run, step by step
+//!
+//! Evaluation `k = 0, 1, …` computes the loss and gradient at the parameters after `k` optimizer
+//! steps, then:
+//!
+//! 1. checks the gradient has one component per parameter ([`TrainError::GradientLength`]);
+//! 2. checks the loss and gradient are finite: if not, the parameters go back to evaluation
+//!    `k − 1`'s, the last whose loss and gradient were finite, and the run fails with
+//!    [`TrainError::Diverged`];
+//! 3. records the loss, gradient norm (and, if asked, the parameters) in the [`History`];
+//! 4. stops if `k` is `max_steps`, the gradient norm is at most `tol_grad_norm`, the loss changed
+//!    by at most `tol_loss` since evaluation `k − 1`, or the callback says [`Control::Stop`];
+//! 5. sets the learning rate from the schedule, clips the gradient, and takes optimizer step
+//!    `k + 1`. A step that makes a parameter non-finite is undone and fails with
+//!    [`TrainError::Diverged`]; a step that leaves every parameter unchanged although the gradient
+//!    and the learning rate are non-zero stops the run with [`StopReason::Stalled`]: no step
+//!    silently does nothing.
+//!
+//! So `max_steps` steps take `max_steps + 1` evaluations, and [`Report::final_loss`] is the loss
+//! at the parameters the run leaves.
+
+use std::fmt;
+
+use crate::clip::{Clip, grad_norm};
+use crate::gradient::Gradient;
+use crate::optim::{OptimError, Optimizer, Real};
+use crate::schedule::Schedule;
+
+/// Runs an optimizer on an objective until a stopping rule fires. See the [module docs](self)
+/// for what one run does.
+///
+/// Defaults: `max_steps = 1000`, no loss or gradient tolerance, no schedule, no clipping, no
+/// callback, losses and gradient norms recorded but not parameters, no progress bar.
+///
+/// The optimizer keeps its state between runs (call [`Minimizer::optimizer_mut`] and
+/// [`Optimizer::reset`] to start afresh).
+pub struct Minimizer<'a, O, T: Real = f64> {
+    optimizer: O,
+    max_steps: u64,
+    tol_loss: Option<f64>,
+    tol_grad_norm: Option<f64>,
+    record_params: bool,
+    progress: bool,
+    schedule: Option<Box<dyn Schedule + 'a>>,
+    clip: Option<Clip>,
+    callback: Option<Callback<'a, T>>,
+}
+
+type Callback<'a, T> = Box<dyn FnMut(&StepInfo<'_, T>) -> Control + 'a>;
+
+/// What the callback sees at each evaluation, before the step is taken.
+#[derive(Debug, Clone, Copy)]
+pub struct StepInfo<'s, T> {
+    /// Optimizer steps taken so far (0 at the starting point).
+    pub step: u64,
+    /// The loss at `params`.
+    pub loss: T,
+    /// The L2 norm of the gradient at `params` (before clipping).
+    pub grad_norm: f64,
+    /// The learning rate the optimizer has now.
+    pub lr: f64,
+    /// The current parameters.
+    pub params: &'s [T],
+    /// The gradient at `params` (before clipping).
+    pub grads: &'s [T],
+}
+
+/// The callback's verdict: go on, or stop the run here ([`StopReason::Callback`]).
+///
+/// A callback returning `()` continues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Take the next step.
+    Continue,
+    /// Stop now; the parameters stay where they are.
+    Stop,
+}
+
+impl From<()> for Control {
+    fn from((): ()) -> Self {
+        Self::Continue
+    }
+}
+
+/// Why a run stopped (without error).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StopReason {
+    /// `max_steps` steps were taken.
+    MaxSteps,
+    /// The loss changed by at most `tol_loss` between two evaluations.
+    LossChange {
+        /// The absolute change.
+        change: f64,
+    },
+    /// The gradient norm was at most `tol_grad_norm`.
+    GradNorm {
+        /// The norm.
+        norm: f64,
+    },
+    /// The callback returned [`Control::Stop`].
+    Callback,
+    /// A step left every parameter exactly as it was, although the gradient and the learning rate
+    /// were non-zero: the updates are below the parameters' precision.
+    Stalled,
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MaxSteps => write!(f, "reached max_steps"),
+            Self::LossChange { change } => write!(f, "loss changed by {change:e} <= tol_loss"),
+            Self::GradNorm { norm } => write!(f, "gradient norm {norm:e} <= tol_grad_norm"),
+            Self::Callback => write!(f, "stopped by the callback"),
+            Self::Stalled => write!(f, "stalled: a step changed no parameter"),
+        }
+    }
+}
+
+/// What a run went through, for plots and diagnostics: entry `k` is evaluation `k` (after `k`
+/// steps).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct History<T> {
+    /// The loss at every evaluation.
+    pub losses: Vec<T>,
+    /// The gradient's L2 norm (before clipping) at every evaluation.
+    pub grad_norms: Vec<f64>,
+    /// The learning rate used by step `k + 1`, for every step taken.
+    pub lrs: Vec<f64>,
+    /// The parameters at every evaluation; empty unless [`Minimizer::record_params`] is on.
+    pub params: Vec<Vec<T>>,
+}
+
+/// The outcome of a run that stopped without error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report<T> {
+    /// Optimizer steps taken.
+    pub steps: u64,
+    /// The loss at the parameters the run leaves.
+    pub final_loss: T,
+    /// The gradient norm there.
+    pub final_grad_norm: f64,
+    /// Why the run stopped.
+    pub stop: StopReason,
+    /// Losses, gradient norms, learning rates (and parameters, if recorded) along the way.
+    pub history: History<T>,
+}
+
+impl<T: Real> fmt::Display for Report<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} steps, final loss {:e}, gradient norm {:e} ({})",
+            self.steps,
+            self.final_loss.to_f64(),
+            self.final_grad_norm,
+            self.stop
+        )
+    }
+}
+
+/// Which quantity turned NaN or infinite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantity {
+    /// The loss.
+    Loss,
+    /// Gradient component `index`.
+    Gradient {
+        /// The component.
+        index: usize,
+    },
+    /// Parameter `index`, after an optimizer step.
+    Parameter {
+        /// The component.
+        index: usize,
+    },
+}
+
+impl fmt::Display for Quantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Loss => write!(f, "the loss"),
+            Self::Gradient { index } => write!(f, "gradient component {index}"),
+            Self::Parameter { index } => write!(f, "parameter {index}"),
+        }
+    }
+}
+
+/// Why a run failed. In every case the parameters hold finite values: those of the last
+/// evaluation whose loss and gradient were finite.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum TrainError<T = f64> {
+    /// A loss, gradient component or parameter became NaN or infinite at step `step`; the
+    /// parameters are back at step `step − 1` (or, for `step = 0`, were never changed).
+    Diverged {
+        /// Optimizer steps taken when it was seen (0: at the starting point).
+        step: u64,
+        /// What was not finite.
+        quantity: Quantity,
+        /// Its value.
+        value: f64,
+        /// The run up to the last finite evaluation (empty if the starting point was not finite).
+        history: Box<History<T>>,
+    },
+    /// The gradient does not have one component per parameter.
+    GradientLength {
+        /// The evaluation where it happened.
+        step: u64,
+        /// Number of parameters.
+        params: usize,
+        /// Number of gradient components.
+        grads: usize,
+    },
+    /// The optimizer refused a step (an invalid hyper-parameter, or state from another run).
+    Optimizer {
+        /// The step it refused (1-based).
+        step: u64,
+        /// Its reason.
+        source: OptimError,
+    },
+}
+
+impl<T> fmt::Display for TrainError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Diverged {
+                step: 0,
+                quantity,
+                value,
+                ..
+            } => write!(
+                f,
+                "not finite at the starting point: {quantity} is {value}; the parameters are unchanged"
+            ),
+            Self::Diverged {
+                step,
+                quantity,
+                value,
+                ..
+            } => write!(
+                f,
+                "diverged at step {step}: {quantity} is {value}; the parameters are left at step \
+                 {}, the last with a finite loss and gradient",
+                step - 1
+            ),
+            Self::GradientLength {
+                step,
+                params,
+                grads,
+            } => write!(
+                f,
+                "at step {step} the gradient has {grads} components but there are {params} \
+                 parameters; the objective must return one gradient component per parameter"
+            ),
+            Self::Optimizer { step, source } => {
+                write!(f, "the optimizer refused step {step}: {source}")
+            }
+        }
+    }
+}
+
+impl<T: fmt::Debug> std::error::Error for TrainError<T> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Optimizer { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Runs `optimizer` for at most `max_steps` steps on `objective` from `params`, with the
+/// [`Minimizer`] defaults otherwise.
+///
+/// ```
+/// use symgrad_runtime::optim::Sgd;
+/// use symgrad_runtime::train::minimize;
+///
+/// // Seed 000: J(w) = (w·x − y)², x = y = 1, from w = 3, lr 0.01, 30 iterations.
+/// let (x, y) = (1.0, 1.0);
+/// let mut w = [3.0];
+/// let report = minimize(&mut w, Sgd::new(0.01), 30, |p| {
+///     let r = p[0] * x - y;
+///     (r * r, 2.0 * r * x)
+/// })?;
+/// assert_eq!(report.steps, 30);
+/// assert!((w[0] - (1.0 + 2.0 * 0.98_f64.powi(30))).abs() < 1e-12);
+/// # Ok::<(), symgrad_runtime::train::TrainError>(())
+/// ```
+pub fn minimize<T, O, G, F>(
+    params: &mut [T],
+    optimizer: O,
+    max_steps: u64,
+    objective: F,
+) -> Result<Report<T>, TrainError<T>>
+where
+    T: Real,
+    O: Optimizer<T>,
+    G: Gradient<T>,
+    F: FnMut(&[T]) -> (T, G),
+{
+    Minimizer::new(optimizer)
+        .max_steps(max_steps)
+        .run(params, objective)
+}
+
+impl<'a, O, T: Real> Minimizer<'a, O, T> {
+    /// A minimizer stepping with `optimizer` (any [`Optimizer`], `Box<dyn Optimizer>` included).
+    pub fn new(optimizer: O) -> Self {
+        Self {
+            optimizer,
+            max_steps: 1000,
+            tol_loss: None,
+            tol_grad_norm: None,
+            record_params: false,
+            progress: false,
+            schedule: None,
+            clip: None,
+            callback: None,
+        }
+    }
+
+    /// At most this many optimizer steps (default 1000). `0` evaluates the starting point only.
+    #[must_use]
+    pub fn max_steps(mut self, max_steps: u64) -> Self {
+        self.max_steps = max_steps;
+        self
+    }
+
+    /// Stop when the loss changes by at most `tol` (absolute) between two evaluations.
+    #[must_use]
+    pub fn tol_loss(mut self, tol: f64) -> Self {
+        self.tol_loss = Some(tol);
+        self
+    }
+
+    /// Stop when the gradient's L2 norm is at most `tol` (before taking a step from there).
+    #[must_use]
+    pub fn tol_grad_norm(mut self, tol: f64) -> Self {
+        self.tol_grad_norm = Some(tol);
+        self
+    }
+
+    /// Also record the parameters at every evaluation in [`History::params`] (default off: it
+    /// costs one copy of the parameters per step).
+    #[must_use]
+    pub fn record_params(mut self, record: bool) -> Self {
+        self.record_params = record;
+        self
+    }
+
+    /// Show progress on stderr. With the `progress` cargo feature of `symgrad-runtime`, an
+    /// `indicatif` bar with the current loss (hidden when stderr is not a terminal); without it,
+    /// about ten plain lines per run (`step 20/200  loss …  |grad| …`) and a summary line.
+    #[must_use]
+    pub fn progress(mut self, show: bool) -> Self {
+        self.progress = show;
+        self
+    }
+
+    /// Drive the learning rate with `schedule`: step `k + 1` uses `schedule.lr(base_lr, k)`, where
+    /// `base_lr` is the optimizer's learning rate when the run starts (see [`crate::schedule`]).
+    #[must_use]
+    pub fn schedule(mut self, schedule: impl Schedule + 'a) -> Self {
+        self.schedule = Some(Box::new(schedule));
+        self
+    }
+
+    /// Clip every gradient before the optimizer sees it (the history records the norm before).
+    #[must_use]
+    pub fn clip(mut self, clip: Clip) -> Self {
+        self.clip = Some(clip);
+        self
+    }
+
+    /// Call `callback` at every evaluation, before the step; it returns `()` (go on) or a
+    /// [`Control`].
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::Sgd;
+    /// use symgrad_runtime::train::{Control, Minimizer, StopReason};
+    ///
+    /// let mut x = [0.0_f64];
+    /// let report = Minimizer::new(Sgd::new(0.1))
+    ///     .callback(|info| if info.loss < 1.0 { Control::Stop } else { Control::Continue })
+    ///     .run(&mut x, |p| ((p[0] - 5.0).powi(2), 2.0 * (p[0] - 5.0)))?;
+    /// assert_eq!(report.stop, StopReason::Callback);
+    /// assert!(report.final_loss < 1.0);
+    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// ```
+    #[must_use]
+    pub fn callback<R: Into<Control>>(
+        mut self,
+        mut callback: impl FnMut(&StepInfo<'_, T>) -> R + 'a,
+    ) -> Self {
+        self.callback = Some(Box::new(move |info| callback(info).into()));
+        self
+    }
+
+    /// The optimizer (with its state after a run).
+    pub fn optimizer(&self) -> &O {
+        &self.optimizer
+    }
+
+    /// The optimizer, mutably (e.g. to [`reset`](Optimizer::reset) it between runs).
+    pub fn optimizer_mut(&mut self) -> &mut O {
+        &mut self.optimizer
+    }
+}
+
+impl<O: Optimizer<T>, T: Real> Minimizer<'_, O, T> {
+    /// Minimizes `objective` from `params`, updating them in place. See the [module docs](self)
+    /// for what happens at each step.
+    ///
+    /// # Errors
+    ///
+    /// [`TrainError`]: a non-finite loss, gradient or parameter, a gradient of the wrong length,
+    /// or a step the optimizer refuses. The parameters are then left at the last evaluation
+    /// whose loss and gradient were finite.
+    pub fn run<G, F>(&mut self, params: &mut [T], objective: F) -> Result<Report<T>, TrainError<T>>
+    where
+        G: Gradient<T>,
+        F: FnMut(&[T]) -> (T, G),
+    {
+        let mut run = Run::new(params, self.record_params);
+        let mut progress = Progress::new(self.progress, self.max_steps);
+        let outcome = self.run_loop(&mut run, params, objective, &mut progress);
+        progress.finish(&outcome);
+        outcome
+    }
+
+    fn run_loop<G, F>(
+        &mut self,
+        run: &mut Run<T>,
+        params: &mut [T],
+        mut objective: F,
+        progress: &mut Progress,
+    ) -> Result<Report<T>, TrainError<T>>
+    where
+        G: Gradient<T>,
+        F: FnMut(&[T]) -> (T, G),
+    {
+        let base_lr = self.optimizer.lr();
+        let mut step = 0;
+        loop {
+            let (loss, gradient) = objective(params);
+            let grad_norm = run.evaluate(step, params, loss, &gradient)?;
+            progress.update(step, loss.to_f64(), grad_norm);
+            if let Some(stop) = self.should_stop(run, step, params) {
+                return Ok(run.report(step, stop));
+            }
+            if let Some(schedule) = &self.schedule {
+                self.optimizer.set_lr(schedule.lr(base_lr, step));
+            }
+            if let Some(stop) = self.take_step(run, step, params)? {
+                return Ok(run.report(step + 1, stop));
+            }
+            step += 1;
+        }
+    }
+
+    /// The stopping rules, in order, at evaluation `step` (already recorded in `run`).
+    fn should_stop(&mut self, run: &Run<T>, step: u64, params: &[T]) -> Option<StopReason> {
+        let (loss, grad_norm) = run.last();
+        if step >= self.max_steps {
+            return Some(StopReason::MaxSteps);
+        }
+        if self.tol_grad_norm.is_some_and(|tol| grad_norm <= tol) {
+            return Some(StopReason::GradNorm { norm: grad_norm });
+        }
+        if let (Some(tol), Some(change)) = (self.tol_loss, run.loss_change()) {
+            if change <= tol {
+                return Some(StopReason::LossChange { change });
+            }
+        }
+        let callback = self.callback.as_mut()?;
+        let info = StepInfo {
+            step,
+            loss,
+            grad_norm,
+            lr: self.optimizer.lr(),
+            params,
+            grads: &run.grads,
+        };
+        (callback(&info) == Control::Stop).then_some(StopReason::Callback)
+    }
+
+    /// Clips the gradient and takes optimizer step `step + 1`; undoes it if it made a parameter
+    /// non-finite; reports a stall.
+    fn take_step(
+        &mut self,
+        run: &mut Run<T>,
+        step: u64,
+        params: &mut [T],
+    ) -> Result<Option<StopReason>, TrainError<T>> {
+        if let Some(clip) = self.clip {
+            clip.apply(&mut run.grads);
+        }
+        let lr = self.optimizer.lr();
+        run.history.lrs.push(lr);
+        run.last_finite.copy_from_slice(params);
+        self.optimizer
+            .try_step(params, &run.grads)
+            .map_err(|source| TrainError::Optimizer {
+                step: step + 1,
+                source,
+            })?;
+        if let Some(index) = params.iter().position(|p| !p.to_f64().is_finite()) {
+            let value = params[index].to_f64();
+            params.copy_from_slice(&run.last_finite);
+            let quantity = Quantity::Parameter { index };
+            return Err(run.diverged(step + 1, quantity, value));
+        }
+        let stalled = lr != 0.0 && run.last().1 > 0.0 && *params == *run.last_finite;
+        Ok(stalled.then_some(StopReason::Stalled))
+    }
+}
+
+/// The mutable state of one run: the gradient buffer, the last finite parameters, the history.
+struct Run<T> {
+    grads: Vec<T>,
+    last_finite: Vec<T>,
+    record_params: bool,
+    history: History<T>,
+}
+
+impl<T: Real> Run<T> {
+    fn new(params: &[T], record_params: bool) -> Self {
+        Self {
+            grads: Vec::with_capacity(params.len()),
+            last_finite: params.to_vec(),
+            record_params,
+            history: History::default(),
+        }
+    }
+
+    /// Checks and records evaluation `step`; returns the gradient norm. On a non-finite loss or
+    /// gradient, puts `params` back to the previous evaluation's.
+    fn evaluate<G: Gradient<T>>(
+        &mut self,
+        step: u64,
+        params: &mut [T],
+        loss: T,
+        gradient: &G,
+    ) -> Result<f64, TrainError<T>> {
+        self.grads.clear();
+        gradient.flatten_into(&mut self.grads);
+        if self.grads.len() != params.len() {
+            return Err(TrainError::GradientLength {
+                step,
+                params: params.len(),
+                grads: self.grads.len(),
+            });
+        }
+        if let Some((quantity, value)) = first_non_finite(loss, &self.grads) {
+            params.copy_from_slice(&self.last_finite);
+            return Err(self.diverged(step, quantity, value));
+        }
+        let grad_norm = grad_norm(&self.grads);
+        self.history.losses.push(loss);
+        self.history.grad_norms.push(grad_norm);
+        if self.record_params {
+            self.history.params.push(params.to_vec());
+        }
+        Ok(grad_norm)
+    }
+
+    /// The loss and gradient norm of the last recorded evaluation.
+    fn last(&self) -> (T, f64) {
+        let loss = self.history.losses.last().copied().unwrap_or_default();
+        let norm = self.history.grad_norms.last().copied().unwrap_or_default();
+        (loss, norm)
+    }
+
+    /// `|loss_k − loss_{k−1}|` for the last two evaluations, if there are two.
+    fn loss_change(&self) -> Option<f64> {
+        match self.history.losses.as_slice() {
+            [.., before, last] => Some((last.to_f64() - before.to_f64()).abs()),
+            _ => None,
+        }
+    }
+
+    /// The report of a run that stops after `steps` steps (moves the history out).
+    fn report(&mut self, steps: u64, stop: StopReason) -> Report<T> {
+        let (final_loss, final_grad_norm) = self.last();
+        Report {
+            steps,
+            final_loss,
+            final_grad_norm,
+            stop,
+            history: std::mem::take(&mut self.history),
+        }
+    }
+
+    /// The divergence error at step `step` (moves the history out).
+    fn diverged(&mut self, step: u64, quantity: Quantity, value: f64) -> TrainError<T> {
+        TrainError::Diverged {
+            step,
+            quantity,
+            value,
+            history: Box::new(std::mem::take(&mut self.history)),
+        }
+    }
+}
+
+/// The first NaN or infinite value among the loss and the gradient.
+fn first_non_finite<T: Real>(loss: T, grads: &[T]) -> Option<(Quantity, f64)> {
+    if !loss.to_f64().is_finite() {
+        return Some((Quantity::Loss, loss.to_f64()));
+    }
+    let index = grads.iter().position(|g| !g.to_f64().is_finite())?;
+    Some((Quantity::Gradient { index }, grads[index].to_f64()))
+}
+
+/// Progress on stderr: an `indicatif` bar with the `progress` feature, plain lines without.
+struct Progress {
+    max_steps: u64,
+    /// Report every this many steps.
+    every: u64,
+    #[cfg(feature = "progress")]
+    bar: Option<indicatif::ProgressBar>,
+    #[cfg(not(feature = "progress"))]
+    enabled: bool,
+}
+
+impl Progress {
+    /// The display granularity: about 10 lines, or 1000 bar updates, per run.
+    fn every(max_steps: u64, updates: u64) -> u64 {
+        (max_steps / updates).max(1)
+    }
+
+    /// One summary line for the end of a run.
+    fn summary<T: Real>(outcome: &Result<Report<T>, TrainError<T>>) -> String {
+        match outcome {
+            Ok(report) => format!("done: {report}"),
+            Err(error) => format!("failed: {error}"),
+        }
+    }
+}
+
+#[cfg(feature = "progress")]
+impl Progress {
+    fn new(enabled: bool, max_steps: u64) -> Self {
+        let bar = enabled.then(|| {
+            let style = indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} [{elapsed_precise} < {eta_precise}] {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            indicatif::ProgressBar::new(max_steps).with_style(style)
+        });
+        Self {
+            max_steps,
+            every: Self::every(max_steps, 1000),
+            bar,
+        }
+    }
+
+    fn update(&mut self, step: u64, loss: f64, grad_norm: f64) {
+        let Some(bar) = &self.bar else { return };
+        if step % self.every == 0 || step == self.max_steps {
+            bar.set_position(step);
+            bar.set_message(format!("loss {loss:.6e}  |grad| {grad_norm:.3e}"));
+        }
+    }
+
+    fn finish<T: Real>(&mut self, outcome: &Result<Report<T>, TrainError<T>>) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_with_message(Self::summary(outcome));
+        }
+    }
+}
+
+#[cfg(not(feature = "progress"))]
+impl Progress {
+    fn new(enabled: bool, max_steps: u64) -> Self {
+        Self {
+            max_steps,
+            every: Self::every(max_steps, 10),
+            enabled,
+        }
+    }
+
+    fn update(&mut self, step: u64, loss: f64, grad_norm: f64) {
+        if self.enabled && (step % self.every == 0 || step == self.max_steps) {
+            let max_steps = self.max_steps;
+            eprintln!("step {step}/{max_steps}  loss {loss:.6e}  |grad| {grad_norm:.3e}");
+        }
+    }
+
+    fn finish<T: Real>(&mut self, outcome: &Result<Report<T>, TrainError<T>>) {
+        if self.enabled {
+            eprintln!("{}", Self::summary(outcome));
+        }
+    }
+}

@@ -122,6 +122,45 @@ pub trait Optimizer<T: Real = f64> {
     fn reset(&mut self);
 }
 
+/// Forwards to the optimizer in the box, so a `Box<dyn Optimizer>` goes wherever an optimizer
+/// does (e.g. [`Minimizer::new`](crate::train::Minimizer::new)).
+impl<T: Real, O: Optimizer<T> + ?Sized> Optimizer<T> for Box<O> {
+    fn try_step(&mut self, params: &mut [T], grads: &[T]) -> Result<(), OptimError> {
+        (**self).try_step(params, grads)
+    }
+    fn lr(&self) -> f64 {
+        (**self).lr()
+    }
+    fn set_lr(&mut self, lr: f64) {
+        (**self).set_lr(lr);
+    }
+    fn step_count(&self) -> u64 {
+        (**self).step_count()
+    }
+    fn reset(&mut self) {
+        (**self).reset();
+    }
+}
+
+/// Forwards to the borrowed optimizer, so a run can borrow an optimizer it does not own.
+impl<T: Real, O: Optimizer<T> + ?Sized> Optimizer<T> for &mut O {
+    fn try_step(&mut self, params: &mut [T], grads: &[T]) -> Result<(), OptimError> {
+        (**self).try_step(params, grads)
+    }
+    fn lr(&self) -> f64 {
+        (**self).lr()
+    }
+    fn set_lr(&mut self, lr: f64) {
+        (**self).set_lr(lr);
+    }
+    fn step_count(&self) -> u64 {
+        (**self).step_count()
+    }
+    fn reset(&mut self) {
+        (**self).reset();
+    }
+}
+
 /// The step counter and the parameter count every optimizer's state is tied to.
 #[derive(Debug, Clone, Default)]
 struct Steps {
