@@ -23,6 +23,7 @@ pub mod tape;
 pub mod train;
 
 pub use clip::{Clip, clip_grad_norm, clip_grad_value};
+pub use gradcheck::{GradCheck, GradCheckReport, check_gradient};
 pub use gradient::Gradient;
 pub use optim::{Adagrad, Adam, AdamW, OptimError, Optimizer, OptimizerExt, RmsProp, Sgd};
 pub use scalar::{elu, gelu, leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, softsign};
