@@ -14,6 +14,8 @@ use crate::ctxt::{Ctxt, msg};
 pub struct Args {
     pub wrt: Option<Vec<Ident>>,
     pub hessian: bool,
+    /// Where `hessian` was written, for errors about it.
+    pub hessian_span: Option<proc_macro2::Span>,
     pub rule: Option<Path>,
 }
 
@@ -29,20 +31,21 @@ pub fn parse(cx: &Ctxt, tokens: proc_macro2::TokenStream) -> Args {
 
 fn one_argument(cx: &Ctxt, args: &mut Args, meta: &ParseNestedMeta) -> syn::Result<()> {
     if meta.path.is_ident("wrt") {
-        let mut names = Vec::new();
-        meta.parse_nested_meta(|inner| {
-            match inner.path.get_ident() {
-                Some(id) => names.push(id.clone()),
-                None => cx.error_spanned_by(
-                    &inner.path,
-                    msg(
-                        "expected a parameter name in `wrt(...)`",
-                        "write `wrt(w, b)` with the names of float parameters",
-                    ),
-                ),
-            }
-            Ok(())
-        })?;
+        let content;
+        syn::parenthesized!(content in meta.input);
+        let names: Vec<Ident> =
+            syn::punctuated::Punctuated::<Ident, syn::Token![,]>::parse_terminated(&content)
+                .map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        msg(
+                            "expected parameter names in `wrt(...)`",
+                            "write `wrt(w, b)` with the names of float parameters",
+                        ),
+                    )
+                })?
+                .into_iter()
+                .collect();
         if names.is_empty() {
             cx.error_spanned_by(&meta.path, msg("`wrt()` names no parameter", "list the parameters to differentiate, e.g. `wrt(w, b)`, or remove `wrt` to differentiate every float parameter"));
         }
@@ -57,6 +60,7 @@ fn one_argument(cx: &Ctxt, args: &mut Args, meta: &ParseNestedMeta) -> syn::Resu
         }
     } else if meta.path.is_ident("hessian") {
         args.hessian = true;
+        args.hessian_span = Some(syn::spanned::Spanned::span(&meta.path));
     } else if meta.path.is_ident("rule") {
         let path: Path = meta.value()?.parse()?;
         args.rule = Some(path);

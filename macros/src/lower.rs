@@ -1036,7 +1036,7 @@ impl<'a> Lower<'a> {
             self.cx.error_spanned_by(
                 e,
                 msg(
-                    format!("`{}` cannot be differentiated: it uses the local `{local}`", pretty(&e.to_token_stream())),
+                    format!("`{}` cannot be differentiated: it uses the {local}", pretty(&e.to_token_stream())),
                     "fields, indexing and references work on data parameters; compute floats with arithmetic and float methods",
                 ),
             );
@@ -1072,7 +1072,11 @@ impl<'a> Lower<'a> {
                 let is_float_input =
                     matches!(binding, Binding::Value(v) if matches!(self.l.g.op(v), Op::Input(_)));
                 if (!is_param || is_float_input) && self.found.is_none() {
-                    self.found = Some(name);
+                    self.found = Some(if is_float_input {
+                        format!("differentiated parameter `{name}`")
+                    } else {
+                        format!("local `{name}`")
+                    });
                 }
             }
         }

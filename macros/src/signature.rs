@@ -179,8 +179,8 @@ fn check_qualifiers(cx: &Ctxt, func: &ItemFn) {
 fn check_return(cx: &Ctxt, func: &ItemFn) -> Option<FloatTy> {
     match &func.sig.output {
         ReturnType::Default => {
-            cx.error_at(
-                func.sig.paren_token.span.join(),
+            cx.error_spanned_by(
+                &func.sig,
                 msg(
                     format!(
                         "`{}` returns nothing, so there is nothing to differentiate",
@@ -344,7 +344,7 @@ fn choose_wrt(cx: &Ctxt, func: &ItemFn, args: &Args, params: &mut [Param]) {
 fn check_hessian(cx: &Ctxt, args: &Args, params: &[Param]) {
     if args.rule.is_some() {
         cx.error_at(
-            Span::call_site(),
+            args.hessian_span.unwrap_or_else(Span::call_site),
             msg(
                 "`hessian` cannot be combined with `rule`",
                 "a user rule gives first derivatives only; remove `hessian`",

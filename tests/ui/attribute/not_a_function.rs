@@ -1,0 +1,8 @@
+use symgrad::differentiable;
+
+#[differentiable]
+struct Loss {
+    x: f64,
+}
+
+fn main() {}

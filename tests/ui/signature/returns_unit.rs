@@ -1,0 +1,8 @@
+use symgrad::differentiable;
+
+#[differentiable]
+fn loss(x: f64) {
+    let _ = x * x;
+}
+
+fn main() {}
