@@ -34,6 +34,7 @@ pub const RULES: &[(&str, Rule)] = &[
     ("zero-div", zero_div),
     ("neg-neg", neg_neg),
     ("neg-sub", neg_sub),
+    ("neg-of-scaled", neg_of_scaled),
     ("add-neg", add_neg),
     ("sub-neg", sub_neg),
     ("mul-neg", mul_neg),
@@ -253,6 +254,15 @@ fn neg_sub(g: &mut Graph, op: &Op) -> Option<NodeId> {
     let Op::Neg(a) = *op else { return None };
     let Op::Sub(x, y) = *g.op(a) else { return None };
     Some(g.diff(y, x))
+}
+
+/// `-(2 * x) => -2 * x` (exact: only the sign changes)
+fn neg_of_scaled(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Neg(a) = *op else { return None };
+    let Op::Mul(c, x) = *g.op(a) else { return None };
+    let c = g.as_const(c)?;
+    let c = g.constant(-c);
+    Some(g.mul(c, x))
 }
 
 /// `a + -b => a - b`, `-a + b => b - a`
@@ -531,6 +541,10 @@ mod tests {
     #[test]
     fn neg_sub() {
         assert_eq!(s("-(x - y)"), "y - x");
+    }
+    #[test]
+    fn neg_of_scaled() {
+        assert_eq!(s("-(2.0 * (x - y))"), "-2.0 * (x - y)");
     }
     #[test]
     fn add_neg() {
