@@ -14,7 +14,9 @@ use super::{OptimError, Optimizer, Real, Steps, apply, require};
 /// θ ← θ − γ·λ·θ                                 (decoupled decay, before the Adam step)
 /// then the Adam step of [`Adam`](super::Adam) with no L2 term:
 /// m ← β₁·m + (1 − β₁)·g;   v ← β₂·v + (1 − β₂)·g²
-/// m_hat ← m / (1 − β₁ᵗ);   v_hat ← v / (1 − β₂ᵗ)    (AMSGrad: v_max ← max(v_max, v), v_hat ← v_max / (1 − β₂ᵗ))
+/// m_hat ← m / (1 − β₁ᵗ)
+/// if amsgrad:  v_max ← max(v_max, v);  v_hat ← v_max / (1 − β₂ᵗ)
+/// else:        v_hat ← v / (1 − β₂ᵗ)
 /// θ ← θ − γ·m_hat / (√v_hat + ε)
 /// ```
 ///
