@@ -193,31 +193,55 @@ impl<T: TapeFloat> ArithOp<T> {
         let value = |id: usize| nodes[id].value.view();
         match *self {
             // c = a + b  ⇒  ā += Σ_bcast c̄,  b̄ += Σ_bcast c̄
-            ArithOp::Add(a, b) => fan_out(g, [needs(a), needs(b)], grads, |grads, i, g| {
-                let id = [a, b][i];
-                add_reduced(grads, id, g, shape(id));
-            }),
+            ArithOp::Add(a, b) => fan_out(
+                g,
+                [needs(a), needs(b)],
+                shape(a) == out.shape(),
+                grads,
+                |grads, i, g| {
+                    let id = [a, b][i];
+                    add_reduced(grads, id, g, shape(id));
+                },
+            ),
             // c = a − b  ⇒  ā += Σ_bcast c̄,  b̄ −= Σ_bcast c̄
-            ArithOp::Sub(a, b) => fan_out(g, [needs(a), needs(b)], grads, |grads, i, g| {
-                let (id, sign) = [(a, T::one()), (b, -T::one())][i];
-                add_mapped(grads, id, g, &out.view(), shape(id), move |g, _| sign * g);
-            }),
+            ArithOp::Sub(a, b) => fan_out(
+                g,
+                [needs(a), needs(b)],
+                shape(a) == out.shape(),
+                grads,
+                |grads, i, g| {
+                    let (id, sign) = [(a, T::one()), (b, -T::one())][i];
+                    add_mapped(grads, id, g, &out.view(), shape(id), move |g, _| sign * g);
+                },
+            ),
             // c = a ∘ b  ⇒  ā += Σ_bcast c̄ ∘ b,  b̄ += Σ_bcast c̄ ∘ a
-            ArithOp::Mul(a, b) => fan_out(g, [needs(a), needs(b)], grads, |grads, i, g| {
-                let (id, other) = [(a, b), (b, a)][i];
-                add_mapped(grads, id, g, &value(other), shape(id), |g, o| g * o);
-            }),
+            ArithOp::Mul(a, b) => fan_out(
+                g,
+                [needs(a), needs(b)],
+                shape(a) == out.shape(),
+                grads,
+                |grads, i, g| {
+                    let (id, other) = [(a, b), (b, a)][i];
+                    add_mapped(grads, id, g, &value(other), shape(id), |g, o| g * o);
+                },
+            ),
             // c = a / b  ⇒  ā += Σ_bcast c̄ / b,  b̄ += Σ_bcast −c̄ ∘ c / b
-            ArithOp::Div(a, b) => fan_out(g, [needs(a), needs(b)], grads, |grads, i, g| {
-                if i == 0 {
-                    add_mapped(grads, a, g, &value(b), shape(a), |g, b| g / b);
-                } else {
-                    let q = ndarray::Zip::from(out)
-                        .and_broadcast(&value(b))
-                        .map_collect(|&c, &b| c / b);
-                    add_mapped(grads, b, g, &q.view(), shape(b), |g, q| -g * q);
-                }
-            }),
+            ArithOp::Div(a, b) => fan_out(
+                g,
+                [needs(a), needs(b)],
+                shape(a) == out.shape(),
+                grads,
+                |grads, i, g| {
+                    if i == 0 {
+                        add_mapped(grads, a, g, &value(b), shape(a), |g, b| g / b);
+                    } else {
+                        let q = ndarray::Zip::from(out)
+                            .and_broadcast(&value(b))
+                            .map_collect(|&c, &b| c / b);
+                        add_mapped(grads, b, g, &q.view(), shape(b), |g, q| -g * q);
+                    }
+                },
+            ),
             // c = −a  ⇒  ā −= c̄
             ArithOp::Neg(a) => grads.add_map_owned(a, g, out, |g, _| -g),
             // c = a + k  ⇒  ā += c̄
@@ -236,18 +260,25 @@ impl<T: TapeFloat> ArithOp<T> {
     }
 }
 
-/// Hands the incoming gradient to the inputs that need it: a view to the first of two, the owned
-/// buffer to the last, so at most one input pays for a copy.
+/// Hands the incoming gradient to the inputs that need it: when both do, a view to one and the
+/// owned buffer to the other (preferably the input of the output's shape, which can then reuse
+/// it), so at most one input pays for a copy.
 fn fan_out<T: TapeFloat>(
     g: ArrayD<T>,
     needs: [bool; 2],
+    first_has_output_shape: bool,
     grads: &mut Grads<T>,
     mut give: impl FnMut(&mut Grads<T>, usize, CowArray<'_, T, IxDyn>),
 ) {
     match needs {
         [true, true] => {
-            give(grads, 0, CowArray::from(g.view()));
-            give(grads, 1, CowArray::from(g));
+            let (viewer, owner) = if first_has_output_shape {
+                (1, 0)
+            } else {
+                (0, 1)
+            };
+            give(grads, viewer, CowArray::from(g.view()));
+            give(grads, owner, CowArray::from(g));
         }
         [true, false] => give(grads, 0, CowArray::from(g)),
         [false, true] => give(grads, 1, CowArray::from(g)),

@@ -49,7 +49,7 @@ impl<T: TapeFloat, D: Dimension> Var<'_, T, D> {
     /// xⁿ elementwise.
     #[must_use]
     pub fn powi(self, n: i32) -> Self {
-        self.elementwise(UnaryOp::Powi(self.id, n), |x| x.powi(n))
+        self.elementwise(UnaryOp::Powi(self.id, n), |x| int_pow(x, n))
     }
 
     /// xᵖ elementwise.
@@ -176,6 +176,19 @@ impl<T: TapeFloat, D: Dimension> Var<'_, T, D> {
     }
 }
 
+/// xⁿ, with the small powers as plain products (`powi` is an out-of-line call that dominates an
+/// elementwise pass otherwise).
+fn int_pow<T: TapeFloat>(x: T, n: i32) -> T {
+    match n {
+        0 => T::one(),
+        1 => x,
+        2 => x * x,
+        3 => x * (x * x),
+        -1 => x.recip(),
+        _ => x.powi(n),
+    }
+}
+
 impl<T: TapeFloat> UnaryOp<T> {
     pub(crate) fn backward(
         &self,
@@ -196,9 +209,9 @@ impl<T: TapeFloat> UnaryOp<T> {
                 let (n, nt) = (*n, T::from(*n).unwrap_or_else(T::nan));
                 let x = nodes[*a].value.view();
                 match n {
-                    // (x²)' = 2x: the common square, without powi
+                    // (x²)' = 2x: the common square, without a power call
                     2 => grads.add_map_owned(*a, g, &x, |g, x| g * two * x),
-                    _ => grads.add_map_owned(*a, g, &x, |g, x| g * nt * x.powi(n - 1)),
+                    _ => grads.add_map_owned(*a, g, &x, |g, x| g * nt * int_pow(x, n - 1)),
                 }
             }
             // y = xᵖ  ⇒  x̄ += ȳ ∘ p xᵖ⁻¹
