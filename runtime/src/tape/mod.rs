@@ -1,4 +1,168 @@
-//! Reverse-mode tape on ndarray (work in progress).
+//! A reverse-mode tape on `ndarray` arrays: the fallback for matrix code, and a public API in its
+//! own right, like `tf.GradientTape`.
+//!
+//! Watch the arrays you want gradients for, compute with the returned [`Var`] handles exactly as
+//! you would with arrays (operators, `dot`, `t()`, `sum_axis`, `exp`, …), then ask the
+//! [`Tape`] for the [`Gradients`] of a scalar result. Each gradient comes back as an owned array
+//! of the watched array's type and shape: an `Array2` in, an `Array2` gradient out.
+//!
+//! # Seed 002: softmax + MSE
+//!
+//! ```python
+//! with tf.GradientTape() as tape:
+//!     tape.watch([w, b])
+//!     prob = tf.nn.softmax(x@w + b, axis=1)
+//!     loss = tf.reduce_mean(tf.losses.MSE(tf.one_hot(y, depth=3), prob))
+//! grads = tape.gradient(loss, [w, b])
+//! ```
+//!
+//! ```
+//! use ndarray::{array, Array1, Array2, Axis};
+//! use symgrad_runtime::tape::{dot, Tape};
+//!
+//! let x = array![[0.3_f64, -1.2, 0.5, 2.0], [1.1, 0.4, -0.7, 0.2]];
+//! let w0 = Array2::from_shape_fn((4, 3), |(i, j)| 0.1 * (i as f64) - 0.2 * (j as f64) + 0.05);
+//! let b0 = Array1::<f64>::zeros(3);
+//! let onehot = array![[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]; // tf.one_hot([2, 0], depth=3)
+//!
+//! let tape = Tape::new();
+//! let (w, b) = (tape.watch(&w0), tape.watch(&b0));
+//! let prob = (dot(&x, w) + b).softmax(Axis(1));
+//! let loss = prob.mse(&onehot); // = reduce_mean over rows of MSE over the last axis
+//! let grads = tape.gradient(loss);
+//! let (dw, db): (Array2<f64>, Array1<f64>) = (grads.wrt(w), grads.wrt(b));
+//! assert_eq!(dw.dim(), (4, 3));
+//! // Rows of softmax sum to one, so the bias gradient sums to zero.
+//! assert!(db.sum().abs() < 1e-15);
+//! ```
+//!
+//! # Seed 002: cross-entropy from logits
+//!
+//! ```python
+//! logits = x@w + b
+//! loss = tf.reduce_mean(tf.losses.categorical_crossentropy(tf.one_hot(y, depth=3), logits, from_logits=True))
+//! ```
+//!
+//! ```
+//! use ndarray::{array, Array1, Array2, Axis};
+//! use symgrad_runtime::tape::{dot, Tape};
+//!
+//! let x = array![[0.3_f64, -1.2, 0.5, 2.0], [1.1, 0.4, -0.7, 0.2]];
+//! let w0 = Array2::from_shape_fn((4, 3), |(i, j)| 0.1 * (i as f64) - 0.2 * (j as f64) + 0.05);
+//! let b0 = Array1::<f64>::zeros(3);
+//! let onehot = array![[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]];
+//!
+//! let tape = Tape::new();
+//! let (w, b) = (tape.watch(&w0), tape.watch(&b0));
+//! let logits = dot(&x, w) + b;
+//! let loss = logits.cross_entropy_with_logits(&onehot);
+//! let grads = tape.gradient(loss);
+//!
+//! // The textbook gradient: dz = (softmax(z) − y) / n, pushed through x@w + b.
+//! let p = logits.softmax(Axis(1)).value();
+//! let dz = (p - &onehot) / 2.0;
+//! assert!((grads.wrt(w) - x.t().dot(&dz)).iter().all(|d| d.abs() < 1e-15));
+//! assert!((grads.wrt(b) - dz.sum_axis(Axis(0))).iter().all(|d| d.abs() < 1e-15));
+//!
+//! // The same loss spelled with plain array methods gives the same gradient.
+//! let lse = logits.exp().sum_axis(Axis(1)).ln();
+//! let picked = (logits * &onehot).sum_axis(Axis(1));
+//! let spelled_out = (lse - picked).sum() / x.nrows() as f64;
+//! assert!((tape.gradient(spelled_out).wrt(w) - grads.wrt(w)).iter().all(|d| d.abs() < 1e-15));
+//! ```
+//!
+//! # Seed 000: collaborative filtering
+//!
+//! `J = ½ Σ ((X Wᵀ + b − Y) ∘ R)² + λ/2 (Σ X² + Σ W²)`, the cost `tape.gradient(cost_value,
+//! [X, W, b])` differentiates in the tutorial:
+//!
+//! ```
+//! use ndarray::{array, Array2};
+//! use symgrad_runtime::tape::Tape;
+//!
+//! let (x0, w0, b0) = (array![[1.0_f64, 0.5], [0.2, -1.0]], array![[0.3, 0.1]], array![[0.2]]);
+//! let (y, r) = (array![[4.0], [0.0]], array![[1.0], [0.0]]); // 2 movies, 1 user, 2 features
+//! let lambda = 1.0;
+//!
+//! let tape = Tape::new();
+//! let (x, w, b) = (tape.watch(&x0), tape.watch(&w0), tape.watch(&b0));
+//! let e = (x.dot(w.t()) + b - &y) * &r;
+//! let j = e.powi(2).sum() * 0.5 + (x.powi(2).sum() + w.powi(2).sum()) * (lambda / 2.0);
+//! let grads = tape.gradient(j);
+//!
+//! let e0 = (x0.dot(&w0.t()) + &b0 - &y) * &r; // ∂J/∂X = E W + λX, ∂J/∂W = Eᵀ X + λW
+//! assert_eq!(grads.wrt(x), e0.dot(&w0) + &x0 * lambda);
+//! assert_eq!(grads.wrt(w), e0.t().dot(&x0) + &w0 * lambda);
+//! assert_eq!(grads.wrt(b), e0.sum_axis(ndarray::Axis(0)).insert_axis(ndarray::Axis(0)));
+//! ```
+//!
+//! # Operations
+//!
+//! | family | on [`Var`] | backward rule |
+//! |---|---|---|
+//! | arithmetic | `+ - * /` with tape values, arrays and scalars on either side, unary `-`, `+= -= *= /=`; [`try_add`](Var::try_add) … | `arith.rs` |
+//! | linear algebra | [`dot`](Var::dot) (matrix·matrix, matrix·vector, vector·matrix, vector·vector), free [`dot`], [`t`](Var::t) | `linalg.rs` |
+//! | reductions | [`sum`](Var::sum), [`mean`](Var::mean), [`sum_axis`](Var::sum_axis), [`mean_axis`](Var::mean_axis), [`insert_axis`](Var::insert_axis) | `reduce.rs` |
+//! | elementwise | [`exp`](Var::exp), [`ln`](Var::ln), [`powi`](Var::powi), [`powf`](Var::powf), [`sqrt`](Var::sqrt), [`abs`](Var::abs), [`sin`](Var::sin), [`cos`](Var::cos), [`tanh`](Var::tanh), [`sigmoid`](Var::sigmoid), [`relu`](Var::relu), [`mapv`](Var::mapv) (closure on a [`Dual`]), [`mapv_with`](Var::mapv_with) | `elementwise.rs` |
+//! | neural nets | [`softmax`](Var::softmax), [`log_softmax`](Var::log_softmax), [`log_sum_exp`](Var::log_sum_exp) along an axis (stable), [`mse`](Var::mse), [`cross_entropy_with_logits`](Var::cross_entropy_with_logits) | `nn.rs` |
+//! | constants | [`shape`](Var::shape), [`len`](Var::len), [`ndim`](Var::ndim), [`nrows`](Var::nrows), [`ncols`](Var::ncols), [`value`](Var::value), [`item`](Var::item) | — |
+//!
+//! Each op's backward rule sits next to its forward, in one exhaustive `match` per family with the
+//! adjoint formula as a comment. Rules work on whole matrices (`general_mat_mul` for `dot`), and
+//! adjoints are accumulated without copies: the first contribution moves in (often computed in
+//! place in the incoming gradient's buffer), later ones are added with `+=`.
+//!
+//! # Shapes
+//!
+//! Broadcasting follows ndarray (and NumPy): trailing axes align, an axis of length 1 stretches.
+//! The backward pass of a broadcast op sums the gradient over the broadcast axes. The tape accepts
+//! exactly the shapes ndarray accepts; a mismatch is a [`ShapeError`] naming the operation and
+//! both shapes (an axis out of range is an [`AxisError`]). The `try_*` methods return it; the
+//! operators and the plain methods panic with its message, like ndarray.
+//!
+//! # Values, lifetimes and copies
+//!
+//! - [`Var`] is a small `Copy` handle (tape reference + node id): use it by value as often as you
+//!   like; `&v` works too.
+//! - [`Tape::watch`] and array operands accept `&Array`/`&ArrayView` (read in place, never
+//!   copied; the array must outlive the tape's use), an owned `Array` (moved in), an `ArrayView`
+//!   or a `CowArray`. A reference to a temporary (`v * &(a + b)`) does not live long enough: pass
+//!   the temporary by value (`v * (a + b)`).
+//! - The tape is persistent: call [`Tape::gradient`] as often as you like, on any recorded value.
+//!   Gradients are with respect to watched variables ([`Tape::watch`]); constants
+//!   ([`Tape::constant`] or plain arrays) and unrelated variables get zeros.
+//! - `f32` and `f64` both work ([`TapeFloat`]).
+//!
+//! # What the `#[differentiable]` fallback can rely on
+//!
+//! A body written against `ndarray` runs on the tape after these rewrites, and nothing else:
+//!
+//! 1. Each differentiated array parameter `p` (`&ArrayN<T>`, `ArrayN<T>`, `ArrayViewN<T>`)
+//!    becomes `let p = tape.watch(p);` (a `Var<'_, T, IxN>`, `Copy`, usable by value or
+//!    reference). Constant array parameters stay plain arrays.
+//! 2. `a.dot(b)` / `a.dot(&b)` becomes `symgrad_runtime::tape::dot(a, b)` (or `&b`): it accepts
+//!    every mix of `Var`, `&Var`, `&ArrayBase`, `Array`, `ArrayView`, and returns a `Var` when
+//!    either side is one (plain ndarray `dot` otherwise). When `a` is known to be a `Var`, the
+//!    method form `a.dot(b)` works unchanged.
+//! 3. Operators need no rewrite: `+ - * /` between `Var`/`&Var` and `Var`, `&Var`,
+//!    `&ArrayBase<S, D>`, `Array`, `ArrayView` (either side), and with `f32`/`f64` scalars
+//!    (either side); unary `-`; `+= -= *= /=` on a `Var` with any of those (the result keeps the
+//!    left dimensionality). Broadcasting and its result type follow ndarray's `DimMax`.
+//! 4. Methods with the same name and meaning as ndarray's: `t()`, `sum()`, `mean()` (a scalar
+//!    `Var`, not an `Option`), `sum_axis(Axis)`, `mean_axis(Axis)` (a `Var`, not an `Option`),
+//!    `insert_axis(Axis)`, `len()`, `nrows()`, `ncols()`, `shape()` (a `Vec<usize>`, not a
+//!    slice), `ndim()`; and the float methods as elementwise ops: `exp`, `ln`, `powi`, `powf`,
+//!    `sqrt`, `abs`, `sin`, `cos`, `tanh`, plus `sigmoid`, `relu`, `softmax(Axis)`,
+//!    `log_softmax(Axis)`, `log_sum_exp(Axis)`, `mse(target)`, `cross_entropy_with_logits(y)`.
+//!    `mapv(|x| …)` takes a closure on [`Dual`] numbers: ordinary float code with the methods
+//!    above and `+ - * /` with `f32`/`f64` compiles unchanged.
+//! 5. The result: a scalar `Var<'_, T, Ix0>`; [`Var::item`] gives the value and
+//!    `tape.gradient(result)` the [`Gradients`]; `grads.take(p)` moves each gradient out as
+//!    `ArrayN<T>`. A `Var` of any rank can be returned (its sum is differentiated).
+//!
+//! Not supported on the tape (use plain arrays for constants, or ask for an op): indexing and
+//! slicing (`a[[i, j]]`, `slice`), `iter()`, `map` (use `mapv`), `fold`, `mean()` returning
+//! `Option`, in-place mutation of a watched array, `Zip`, `dot` on `IxDyn` operands.
 
 mod arith;
 mod dual;
