@@ -171,7 +171,7 @@ impl<T: Real> fmt::Display for Report<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} steps, final loss {:e}, gradient norm {:e} ({})",
+            "{} steps, final loss {:.6e}, gradient norm {:.3e} ({})",
             self.steps,
             self.final_loss.to_f64(),
             self.final_grad_norm,
