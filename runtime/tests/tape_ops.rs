@@ -25,14 +25,15 @@ fn uniform(shape: &[usize], seed: u64, lo: f64, hi: f64) -> ArrayD<f64> {
 macro_rules! weighted {
     ($inputs:expr, |$v:ident| $body:expr) => {{
         let tape = Tape::new();
-        let $v: Vec<Var<'_, f64, IxDyn>> = $inputs.iter().map(|x| tape.watch(x)).collect();
+        let watched: Vec<Var<'_, f64, IxDyn>> = $inputs.iter().map(|x| tape.watch(x)).collect();
+        let $v: Vec<&Var<'_, f64, IxDyn>> = watched.iter().collect();
         let out = ($body).into_dyn();
         let weights = uniform(&out.shape(), 99, -1.0, 1.0);
         let loss = (out * &weights).sum();
-        let grads = tape.gradient(loss);
+        let grads = tape.gradient(&loss);
         (
             loss.item(),
-            $v.iter().map(|&x| grads.wrt(x)).collect::<Vec<_>>(),
+            watched.iter().map(|x| grads.wrt(x)).collect::<Vec<_>>(),
         )
     }};
 }
@@ -76,12 +77,13 @@ fn compare_with_finite_differences(eval: Evaluate<'_>, inputs: &[ArrayD<f64>]) {
     }
 }
 
-fn m2(v: Var<'_, f64, IxDyn>) -> Var<'_, f64, Ix2> {
-    v.into_dimensionality().expect("a matrix")
+/// A typed copy of a dynamic input (`· 1.0` is exact; a `Var` has one handle per node).
+fn m2<'t>(v: &Var<'t, f64, IxDyn>) -> Var<'t, f64, Ix2> {
+    (v * 1.0).into_dimensionality().expect("a matrix")
 }
 
-fn v1(v: Var<'_, f64, IxDyn>) -> Var<'_, f64, Ix1> {
-    v.into_dimensionality().expect("a vector")
+fn v1<'t>(v: &Var<'t, f64, IxDyn>) -> Var<'t, f64, Ix1> {
+    (v * 1.0).into_dimensionality().expect("a vector")
 }
 
 fn r(shape: &[usize], seed: u64) -> ArrayD<f64> {
@@ -93,14 +95,13 @@ fn positive(shape: &[usize], seed: u64) -> ArrayD<f64> {
 }
 
 #[test]
-#[allow(clippy::op_ref, reason = "exercises the `&Var` operator impls the macro may emit")]
 fn add_sub_mul_div_same_shape() {
     let xs = [r(&[3, 4], 1), positive(&[3, 4], 2)];
     check!(&xs, |v| v[0] + v[1]);
     check!(&xs, |v| v[0] - v[1]);
     check!(&xs, |v| v[0] * v[1]);
     check!(&xs, |v| v[0] / v[1]);
-    check!(&xs, |v| &v[0] * v[0] - v[0] / &v[1] + v[1]);
+    check!(&xs, |v| v[0] * v[0] - v[0] / v[1] + v[1]);
 }
 
 #[test]
@@ -132,7 +133,7 @@ fn arrays_and_scalars_on_either_side() {
     check!(&xs, |v| 2.0 * v[0] + 1.5);
     check!(&xs, |v| 3.0 - v[0] / 4.0);
     check!(&xs, |v| 2.0 / v[0] - (v[0] - 0.5) * -1.0);
-    check!(&xs, |v| -v[0] + -&v[0]);
+    check!(&xs, |v| -v[0] + -(v[0] * 1.0));
 }
 
 #[test]
@@ -274,8 +275,8 @@ fn large_logits_stay_finite() {
         v.cross_entropy_with_logits(&y) + v.log_sum_exp(Axis(1)).sum() + v.softmax(Axis(1)).sum();
     assert!(f64::is_finite(loss.item()));
     assert!(
-        tape.gradient(loss)
-            .wrt(v)
+        tape.gradient(&loss)
+            .wrt(&v)
             .iter()
             .all(|g: &f64| g.is_finite())
     );
@@ -296,11 +297,11 @@ fn unrelated_and_constant_inputs_get_zero_gradients() {
     let (a, b) = (array![1.0, 2.0], array![[3.0, 4.0]]);
     let tape = Tape::new();
     let (x, unused, c) = (tape.watch(&a), tape.watch(&b), tape.constant(&a));
-    let loss = (x * c).sum();
-    let grads = tape.gradient(loss);
-    assert_eq!(grads.wrt(x), a);
-    assert_eq!(grads.wrt(unused), Array::zeros((1, 2)));
-    assert_eq!(grads.wrt(c), Array::zeros(2));
+    let loss = (&x * &c).sum();
+    let grads = tape.gradient(&loss);
+    assert_eq!(grads.wrt(&x), a);
+    assert_eq!(grads.wrt(&unused), Array::zeros((1, 2)));
+    assert_eq!(grads.wrt(&c), Array::zeros(2));
     assert!(!c.requires_grad() && loss.requires_grad());
 }
 
@@ -309,12 +310,12 @@ fn tape_is_persistent_and_take_moves_gradients_out() {
     let a = array![1.0, 2.0, 3.0];
     let tape = Tape::new();
     let x = tape.watch(&a);
-    let first = tape.gradient((x * x).sum());
-    let second = tape.gradient(x.sum());
-    assert_eq!(first.wrt(x), array![2.0, 4.0, 6.0]);
+    let first = tape.gradient(&(&x * &x).sum());
+    let second = tape.gradient(&x.sum());
+    assert_eq!(first.wrt(&x), array![2.0, 4.0, 6.0]);
     let mut second = second;
-    assert_eq!(second.take(x), array![1.0, 1.0, 1.0]);
-    assert_eq!(second.take(x), array![0.0, 0.0, 0.0]);
+    assert_eq!(second.take(&x), array![1.0, 1.0, 1.0]);
+    assert_eq!(second.take(&x), array![0.0, 0.0, 0.0]);
 }
 
 #[test]
@@ -323,7 +324,7 @@ fn non_scalar_output_differentiates_its_sum() {
     let tape = Tape::new();
     let x = tape.watch(&a);
     let y = x.powi(2);
-    assert_eq!(tape.gradient(y).wrt(x), &a * 2.0);
+    assert_eq!(tape.gradient(&y).wrt(&x), &a * 2.0);
 }
 
 #[test]
@@ -331,7 +332,7 @@ fn constants_read_in_place_and_owned_arrays_move_in() {
     let a = array![1.0_f64, 2.0];
     let tape = Tape::new();
     let x = tape.watch(a.clone());
-    let y: Var<'_, f64, Ix0> = (x * &a).sum();
+    let y: Var<'_, f64, Ix0> = (&x * &a).sum();
     assert_eq!(y.item(), 5.0);
     assert_eq!(x.shape(), vec![2]);
     assert_eq!((x.len(), x.ndim(), x.is_empty()), (2, 1, false));
@@ -343,7 +344,7 @@ fn f32_works() {
     let tape = Tape::new();
     let v = tape.watch(&w);
     let loss = (v.dot(&w).sigmoid() * 2.0_f32).mean();
-    let g = tape.gradient(loss).wrt(v);
+    let g = tape.gradient(&loss).wrt(&v);
     let h = 1e-2_f32;
     let mut plus = w.clone();
     plus[[0, 1]] += h;
@@ -360,4 +361,72 @@ fn f32_works() {
         "{} vs {numeric}",
         g[[0, 1]]
     );
+}
+
+#[test]
+fn consumed_operands_reuse_buffers_only_when_no_rule_reads_them() {
+    let xs = [positive(&[3, 4], 111), positive(&[4], 112)];
+    // Outputs read by their own backward rule (exp, sqrt, tanh, sigmoid, softmax) must survive
+    // being consumed by a later op.
+    check!(&xs, |v| v[0].exp() + 1.0);
+    check!(&xs, |v| v[0].sqrt() - v[1]);
+    check!(&xs, |v| v[0].tanh() * 2.0 + v[0].sigmoid() / v[1]);
+    check!(&xs, |v| v[0].softmax(Axis(1)) * 3.0);
+    check!(&xs, |v| v[0].log_sum_exp(Axis(1)) + 1.0);
+    check!(&xs, |v| 2.0 / v[0].ln() - 1.0);
+    // Inputs read by a consumer's rule (mul, div, powi, dot) must survive too.
+    check!(&xs, |v| {
+        let z = v[0] * 2.0;
+        let p = &z * v[1];
+        p + z
+    });
+    check!(&xs, |v| {
+        let z = v[0] + v[1];
+        let q = v[1] / &z;
+        (z - 1.0) * q
+    });
+    check!(&xs, |v| {
+        let z = v[0] * 1.0;
+        let sq = z.powi(2);
+        sq - z
+    });
+    // Chains of temporaries, every operand given up: the in-place path.
+    check!(&xs, |v| ((v[0] * 2.0 + v[1]) * 0.5 - v[1] / 4.0)
+        / (v[1] * 1.0));
+    check!(&xs, |v| 1.0 - (3.0 * v[0] - 2.0) / 2.0 + -(v[0] * 1.0));
+    check!(&xs, |v| {
+        let mut acc = v[0] * 1.0;
+        acc += v[1];
+        acc -= v[1] * 1.0;
+        acc *= 2.0;
+        acc /= v[1];
+        acc
+    });
+    check!(&xs, |v| r(&[3, 4], 113) - v[0] * 1.0);
+    check!(&xs, |v| r(&[3, 4], 114) * (v[0] + 1.0));
+    let m = [r(&[3, 4], 115), r(&[4, 2], 116), r(&[2], 117)];
+    check!(&m, |v| (m2(v[0]).dot(&m2(v[1])) + v[2] - 1.0) * 2.0);
+}
+
+#[test]
+fn a_given_up_temporary_is_reused_in_place() {
+    let (a, c) = (array![[1.0_f64, 2.0], [3.0, 4.0]], array![10.0, 20.0]);
+    let tape = Tape::new();
+    let x = tape.watch(&a);
+    let z = &x * 2.0;
+    let buffer = z.with_value(|v| v.as_ptr());
+    let y = (z + &c) * 0.5; // z's buffer, then y's
+    assert_eq!(y.with_value(|v| v.as_ptr()), buffer);
+    assert_eq!(y.value(), array![[6.0, 12.0], [8.0, 14.0]]);
+    assert_eq!(tape.gradient(&y).wrt(&x), array![[1.0, 1.0], [1.0, 1.0]]);
+    // Kept (`&z`) or read by a rule (`exp`): no reuse.
+    let z = &x * 2.0;
+    let kept = &z + 1.0;
+    assert_ne!(
+        kept.with_value(|v| v.as_ptr()),
+        z.with_value(|v| v.as_ptr())
+    );
+    let e = x.exp();
+    let buffer = e.with_value(|v| v.as_ptr());
+    assert_ne!((e + 1.0).with_value(|v| v.as_ptr()), buffer);
 }

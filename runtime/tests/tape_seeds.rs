@@ -86,11 +86,11 @@ fn cofi_on_tape<T: TapeFloat>(p: &Cofi<T>) -> (T, Array2<T>, Array2<T>, Array2<T
     let tape = Tape::new();
     let (x, w, b) = (tape.watch(&p.x), tape.watch(&p.w), tape.watch(&p.b));
     let half = T::from(0.5).unwrap();
-    let e = (x.dot(w.t()) + b - &p.y) * &p.r;
+    let e = (x.dot(&w.t()) + &b - &p.y) * &p.r;
     let j = e.powi(2).sum().mul_scalar(half)
         + (x.powi(2).sum() + w.powi(2).sum()).mul_scalar(half * p.lambda);
-    let grads = tape.gradient(j);
-    (j.item(), grads.wrt(x), grads.wrt(w), grads.wrt(b))
+    let grads = tape.gradient(&j);
+    (j.item(), grads.wrt(&x), grads.wrt(&w), grads.wrt(&b))
 }
 
 #[test]
@@ -123,10 +123,10 @@ fn seed_000_cofi_with_a_vector_bias_broadcasts_like_ndarray() {
     let b1: Array1<f64> = p.b.row(0).to_owned();
     let tape = Tape::new();
     let (x, w, b) = (tape.watch(&p.x), tape.watch(&p.w), tape.watch(&b1));
-    let e = (dot(x, w.t()) + b - &p.y) * &p.r;
+    let e = (dot(&x, &w.t()) + &b - &p.y) * &p.r;
     let j = e.powi(2).sum() * 0.5 + (x.powi(2).sum() + w.powi(2).sum()) * (p.lambda / 2.0);
     let (_, _, _, db_ref) = cofi_by_hand(&p);
-    assert_close(&tape.gradient(j).wrt(b), &db_ref.row(0).to_owned(), 1e-12);
+    assert_close(&tape.gradient(&j).wrt(&b), &db_ref.row(0).to_owned(), 1e-12);
 }
 
 // ---------------------------------------------------------------- seed 002: softmax losses
@@ -190,15 +190,15 @@ fn seed_002_softmax_mse_matches_the_hand_derived_formula() {
     let (dw_ref, db_ref) = softmax_mse_by_hand(&s);
     let tape = Tape::new();
     let (w, b) = (tape.watch(&s.w), tape.watch(&s.b));
-    let prob = (dot(&s.x, w) + b).softmax(Axis(1));
+    let prob = (dot(&s.x, &w) + &b).softmax(Axis(1));
     // tf.reduce_mean(tf.losses.MSE(onehot, prob)): MSE over the last axis, then the mean of rows.
-    let as_in_tf = (prob - &s.onehot).powi(2).mean_axis(Axis(1)).mean();
+    let as_in_tf = (&prob - &s.onehot).powi(2).mean_axis(Axis(1)).mean();
     let helper = prob.mse(&s.onehot);
     assert!((as_in_tf.item() - helper.item()).abs() < 1e-15);
     for loss in [as_in_tf, helper] {
-        let grads = tape.gradient(loss);
-        assert_close(&grads.wrt(w), &dw_ref, 1e-12);
-        assert_close(&grads.wrt(b), &db_ref, 1e-12);
+        let grads = tape.gradient(&loss);
+        assert_close(&grads.wrt(&w), &dw_ref, 1e-12);
+        assert_close(&grads.wrt(&b), &db_ref, 1e-12);
     }
 }
 
@@ -208,19 +208,19 @@ fn seed_002_cross_entropy_from_logits_matches_the_hand_derived_formula() {
     let (dw_ref, db_ref) = cross_entropy_by_hand(&s);
     let tape = Tape::new();
     let (w, b) = (tape.watch(&s.w), tape.watch(&s.b));
-    let logits = dot(&s.x, w) + b;
+    let logits = dot(&s.x, &w) + &b;
     let helper = logits.cross_entropy_with_logits(&s.onehot);
     // The PRODUCT.md spelling: log Σ exp minus the picked logit, averaged over rows.
     let lse = logits.exp().sum_axis(Axis(1)).ln();
-    let picked = (logits * &s.onehot).sum_axis(Axis(1));
-    let spelled_out = (lse - picked).sum() / s.x.nrows() as f64;
+    let picked = (&logits * &s.onehot).sum_axis(Axis(1));
+    let spelled_out = (lse - &picked).sum() / s.x.nrows() as f64;
     let stable = (logits.log_sum_exp(Axis(1)) - picked).mean();
     assert!((helper.item() - spelled_out.item()).abs() < 1e-14);
     assert!((helper.item() - stable.item()).abs() < 1e-14);
     for loss in [helper, spelled_out, stable] {
-        let grads = tape.gradient(loss);
-        assert_close(&grads.wrt(w), &dw_ref, 1e-12);
-        assert_close(&grads.wrt(b), &db_ref, 1e-12);
+        let grads = tape.gradient(&loss);
+        assert_close(&grads.wrt(&w), &dw_ref, 1e-12);
+        assert_close(&grads.wrt(&b), &db_ref, 1e-12);
     }
 }
 
@@ -229,29 +229,29 @@ fn seed_002_losses_in_f32() {
     let s = softmax_problem::<f32>();
     let tape = Tape::new();
     let (w, b) = (tape.watch(&s.w), tape.watch(&s.b));
-    let logits = dot(&s.x, w) + b;
-    let grads = tape.gradient(logits.cross_entropy_with_logits(&s.onehot));
+    let logits = dot(&s.x, &w) + &b;
+    let grads = tape.gradient(&logits.cross_entropy_with_logits(&s.onehot));
     let (dw_ref, db_ref) = cross_entropy_by_hand(&s);
-    assert_close(&grads.wrt(w), &dw_ref, 1e-5);
-    assert_close(&grads.wrt(b), &db_ref, 1e-5);
-    let grads = tape.gradient(logits.softmax(Axis(1)).mse(&s.onehot));
+    assert_close(&grads.wrt(&w), &dw_ref, 1e-5);
+    assert_close(&grads.wrt(&b), &db_ref, 1e-5);
+    let grads = tape.gradient(&logits.softmax(Axis(1)).mse(&s.onehot));
     let (dw_ref, db_ref) = softmax_mse_by_hand(&s);
-    assert_close(&grads.wrt(w), &dw_ref, 1e-5);
-    assert_close(&grads.wrt(b), &db_ref, 1e-5);
+    assert_close(&grads.wrt(&w), &dw_ref, 1e-5);
+    assert_close(&grads.wrt(&b), &db_ref, 1e-5);
 }
 
 #[test]
 fn seed_002_sigmoid_gradient_over_linspace() {
-    // `a = tf.linspace(-10., 10, 10); y = tf.sigmoid(a); tape.gradient(y, [a])`.
+    // `a = tf.linspace(-10., 10, 10); y = tf.sigmoid(a); tape.gradient(&y, [a])`.
     let a = Array1::linspace(-10.0_f64, 10.0, 10);
     let tape = Tape::new();
     let v = tape.watch(&a);
-    let grads = tape.gradient(v.sigmoid());
+    let grads = tape.gradient(&v.sigmoid());
     let expected = a.mapv(|x| {
         let s = 1.0 / (1.0 + (-x).exp());
         s * (1.0 - s)
     });
-    assert_close(&grads.wrt(v), &expected, 1e-15);
+    assert_close(&grads.wrt(&v), &expected, 1e-15);
     // TensorFlow's printed float32 values agree to float32-sigmoid precision (TF's own float32
     // sigmoid is off by ~2e-4 relative near ±10).
     let tf = [
@@ -266,7 +266,7 @@ fn seed_002_sigmoid_gradient_over_linspace() {
         4.185_473_1e-4,
         4.541_667_7e-5,
     ];
-    for (g, t) in grads.wrt(v).iter().zip(tf) {
+    for (g, t) in grads.wrt(&v).iter().zip(tf) {
         assert!((g - t).abs() <= 1e-3 * t, "{g} vs TensorFlow's {t}");
     }
 }

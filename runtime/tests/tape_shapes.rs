@@ -36,8 +36,11 @@ fn dot_mismatch_names_dot_and_both_shapes_in_every_form() {
         v.try_dot(Array2::zeros((3, 2))).unwrap_err(),
         shape_error("dot", &[4], &[3, 2])
     );
-    assert_eq!(v.try_dot(m).unwrap_err(), shape_error("dot", &[4], &[2, 4]));
-    assert!(m.try_dot(v).is_ok());
+    assert_eq!(
+        v.try_dot(&m).unwrap_err(),
+        shape_error("dot", &[4], &[2, 4])
+    );
+    assert!(m.try_dot(&v).is_ok());
 }
 
 #[test]
@@ -180,8 +183,8 @@ fn the_tape_stays_usable_after_an_error() {
     let tape = Tape::new();
     let x = tape.watch(&a);
     assert!(x.try_dot(array![1.0, 2.0, 3.0]).is_err());
-    let grads = tape.gradient(x.dot(array![1.0, 2.0]).sum());
-    assert_eq!(grads.wrt(x), array![[1.0, 2.0]]);
+    let grads = tape.gradient(&x.dot(array![1.0, 2.0]).sum());
+    assert_eq!(grads.wrt(&x), array![[1.0, 2.0]]);
 }
 
 /// `&a + &b` in ndarray itself, or `None` if ndarray panics.
@@ -209,9 +212,12 @@ fn broadcasting_accepts_exactly_what_ndarray_accepts() {
     std::panic::set_hook(Box::new(|_| {}));
     for &left in shapes {
         for &right in shapes {
-            let a = Array::from_shape_fn(IxDyn(left), |i| i.slice().iter().sum::<usize>() as f64 + 1.0);
-            let b =
-                Array::from_shape_fn(IxDyn(right), |i| 2.0 * i.slice().iter().sum::<usize>() as f64 - 1.0);
+            let a = Array::from_shape_fn(IxDyn(left), |i| {
+                i.slice().iter().sum::<usize>() as f64 + 1.0
+            });
+            let b = Array::from_shape_fn(IxDyn(right), |i| {
+                2.0 * i.slice().iter().sum::<usize>() as f64 - 1.0
+            });
             let tape = Tape::new();
             let ours = tape.watch(&a).try_add(&b).map(|v| v.value());
             match (ours, ndarray_add(&a, &b)) {

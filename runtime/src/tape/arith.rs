@@ -1,12 +1,12 @@
 //! `+ - * /` between tape values and arrays (with broadcasting), with scalars, and unary `-`:
 //! forward and backward side by side. The `std::ops` impls live in `operators.rs`.
 
-use ndarray::{ArrayD, ArrayViewD, CowArray, DimMax, Dimension, IxDyn};
+use ndarray::{ArrayD, ArrayViewD, CowArray, DimMax, Dimension, IxDyn, Zip};
 
 use super::error::ShapeError;
 use super::float::TapeFloat;
 use super::grads::Grads;
-use super::graph::{Node, Op, Var};
+use super::graph::{Node, Op, Reads, Recorded, Tape, Var};
 use super::operand::Operand;
 use super::shape::co_broadcast;
 
@@ -31,7 +31,7 @@ pub(crate) enum ArithOp<T> {
 
 /// The four binary operations, for the shared forward path.
 #[derive(Clone, Copy)]
-enum Binary {
+pub(crate) enum Binary {
     Add,
     Sub,
     Mul,
@@ -65,22 +65,138 @@ impl Binary {
             Binary::Div => a / b,
         }
     }
+
+    fn scalar<T: TapeFloat>(self, a: T, b: T) -> T {
+        match self {
+            Binary::Add => a + b,
+            Binary::Sub => a - b,
+            Binary::Mul => a * b,
+            Binary::Div => a / b,
+        }
+    }
+}
+
+/// The operations with one tape operand and a scalar constant `k`.
+#[derive(Clone, Copy)]
+pub(crate) enum WithScalar {
+    /// `a + k`
+    Add,
+    /// `a − k`
+    Sub,
+    /// `k − a`
+    SubFrom,
+    /// `a · k`
+    Mul,
+    /// `a / k`
+    Div,
+    /// `k / a`
+    DivInto,
+    /// `−a` (`k` unused)
+    Neg,
+}
+
+impl WithScalar {
+    fn op<T>(self, a: usize, k: T) -> ArithOp<T> {
+        match self {
+            WithScalar::Add | WithScalar::Sub => ArithOp::AddScalar(a),
+            WithScalar::SubFrom => ArithOp::ScalarSub(a),
+            WithScalar::Mul => ArithOp::MulScalar(a, k),
+            WithScalar::Div => ArithOp::DivScalar(a, k),
+            WithScalar::DivInto => ArithOp::ScalarDiv(a),
+            WithScalar::Neg => ArithOp::Neg(a),
+        }
+    }
+
+    fn apply<T: TapeFloat>(self, x: T, k: T) -> T {
+        match self {
+            WithScalar::Add => x + k,
+            WithScalar::Sub => x - k,
+            WithScalar::SubFrom => k - x,
+            WithScalar::Mul => x * k,
+            WithScalar::Div => x / k,
+            WithScalar::DivInto => k / x,
+            WithScalar::Neg => -x,
+        }
+    }
 }
 
 /// The dimensionality of `a ⊕ b` for `Var<D> ⊕ R`.
 pub type Broadcast<D, R> = <D as DimMax<R>>::Output;
 
+/// Records `a ⊕ b` with broadcasting, computing in place in an operand's buffer when the caller
+/// gave it up and nothing else needs it (see [`Tape::reusable`]).
+pub(crate) fn binary<'t, T: TapeFloat, E: Dimension>(
+    tape: &'t Tape<'t, T>,
+    a: Recorded,
+    b: Recorded,
+    kind: Binary,
+) -> Result<Var<'t, T, E>, ShapeError> {
+    let out_shape = {
+        let nodes = tape.nodes();
+        co_broadcast(kind.name(), &nodes[a.id].shape, &nodes[b.id].shape)?
+    };
+    let op = Op::Arith(kind.op(a.id, b.id));
+    let reads = tape.reads_of(&op);
+    let distinct = a.id != b.id;
+    let value = if let Some(mut buf) = tape.reusable(a, &out_shape, &reads).filter(|_| distinct) {
+        let nodes = tape.nodes();
+        buf.zip_mut_with(&nodes[b.id].value, |x, &y| *x = kind.scalar(*x, y));
+        buf
+    } else if let Some(mut buf) = tape.reusable(b, &out_shape, &reads).filter(|_| distinct) {
+        let nodes = tape.nodes();
+        let x = &nodes[a.id].value;
+        Zip::from(&mut buf)
+            .and_broadcast(x)
+            .for_each(|y, &x| *y = kind.scalar(x, *y));
+        buf
+    } else {
+        let nodes = tape.nodes();
+        kind.apply(&nodes[a.id].value.view(), &nodes[b.id].value.view())
+    };
+    Ok(tape.push(value, op, &[a.id, b.id]))
+}
+
+/// Records `a ⊕ k` for a scalar `k`, in place when `a` was given up and nothing needs it.
+pub(crate) fn with_scalar<'t, T: TapeFloat, E: Dimension>(
+    tape: &'t Tape<'t, T>,
+    a: Recorded,
+    kind: WithScalar,
+    k: T,
+) -> Var<'t, T, E> {
+    let op = Op::Arith(kind.op(a.id, k));
+    let reads = tape.reads_of(&op);
+    let shape = tape.nodes()[a.id].shape.clone();
+    let value = match tape.reusable(a, &shape, &reads) {
+        Some(mut buf) => {
+            buf.mapv_inplace(|x| kind.apply(x, k));
+            buf
+        }
+        None => tape.nodes()[a.id].value.mapv(|x| kind.apply(x, k)),
+    };
+    tape.push(value, op, &[a.id])
+}
+
 macro_rules! try_binary_methods {
     ($($(#[$doc:meta])* $name:ident => $kind:ident;)*) => {$(
         $(#[$doc])*
         pub fn $name<R: Operand<'t, T>>(
-            self,
+            &self,
             rhs: R,
         ) -> Result<Var<'t, T, Broadcast<D, R::Dim>>, ShapeError>
         where
             D: DimMax<R::Dim>,
         {
-            self.binary(rhs, Binary::$kind)
+            binary(self.tape, self.borrowed(), rhs.record(self.tape), Binary::$kind)
+        }
+    )*};
+}
+
+macro_rules! scalar_methods {
+    ($($(#[$doc:meta])* $name:ident => $kind:ident;)*) => {$(
+        $(#[$doc])*
+        #[must_use]
+        pub fn $name(&self, k: T) -> Self {
+            with_scalar(self.tape, self.borrowed(), WithScalar::$kind, k)
         }
     )*};
 }
@@ -96,9 +212,9 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
         /// let tape = Tape::new();
         /// let a = tape.watch(array![[1.0_f64, 2.0], [3.0, 4.0]]);
         /// let b = tape.watch(array![10.0, 20.0]); // broadcast over rows
-        /// let c = a.try_add(b).unwrap();
+        /// let c = a.try_add(&b).unwrap();
         /// assert_eq!(c.value(), array![[11.0, 22.0], [13.0, 24.0]]);
-        /// assert_eq!(tape.gradient(c.sum()).wrt(b), array![2.0, 2.0]); // summed over rows
+        /// assert_eq!(tape.gradient(&c.sum()).wrt(&b), array![2.0, 2.0]); // summed over rows
         /// assert!(a.try_add(array![1.0, 2.0, 3.0]).is_err());
         /// ```
         try_add => Add;
@@ -110,77 +226,48 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
         try_div => Div;
     }
 
-    fn binary<R: Operand<'t, T>>(
-        self,
-        rhs: R,
-        kind: Binary,
-    ) -> Result<Var<'t, T, Broadcast<D, R::Dim>>, ShapeError>
-    where
-        D: DimMax<R::Dim>,
-    {
-        let rhs = rhs.record(self.tape);
-        let value = {
-            let nodes = self.tape.nodes();
-            let (a, b) = (nodes[self.id].value.view(), nodes[rhs.id].value.view());
-            co_broadcast(kind.name(), a.shape(), b.shape())?;
-            kind.apply(&a, &b)
-        };
-        Ok(self.tape.push(
-            value,
-            Op::Arith(kind.op(self.id, rhs.id)),
-            &[self.id, rhs.id],
-        ))
-    }
-
-    /// Records `f(value)` for an op with one tape input.
-    fn unary_arith(self, op: ArithOp<T>, f: impl FnMut(T) -> T) -> Self {
-        let value = self.tape.nodes()[self.id].value.mapv(f);
-        self.tape.push(value, Op::Arith(op), &[self.id])
-    }
-
-    /// `self + c`.
-    #[must_use]
-    pub fn add_scalar(self, c: T) -> Self {
-        self.unary_arith(ArithOp::AddScalar(self.id), |x| x + c)
-    }
-
-    /// `self - c`.
-    #[must_use]
-    pub fn sub_scalar(self, c: T) -> Self {
-        self.unary_arith(ArithOp::AddScalar(self.id), |x| x - c)
-    }
-
-    /// `c - self`.
-    #[must_use]
-    pub fn rsub_scalar(self, c: T) -> Self {
-        self.unary_arith(ArithOp::ScalarSub(self.id), |x| c - x)
-    }
-
-    /// `self * c`.
-    #[must_use]
-    pub fn mul_scalar(self, c: T) -> Self {
-        self.unary_arith(ArithOp::MulScalar(self.id, c), |x| x * c)
-    }
-
-    /// `self / c`.
-    #[must_use]
-    pub fn div_scalar(self, c: T) -> Self {
-        self.unary_arith(ArithOp::DivScalar(self.id, c), |x| x / c)
-    }
-
-    /// `c / self`.
-    #[must_use]
-    pub fn rdiv_scalar(self, c: T) -> Self {
-        self.unary_arith(ArithOp::ScalarDiv(self.id), |x| c / x)
-    }
-
-    /// `-self` (what the `Neg` impls call).
-    pub(crate) fn negated(self) -> Self {
-        self.unary_arith(ArithOp::Neg(self.id), |x| -x)
+    scalar_methods! {
+        /// `self + k` (what `v + k` and `k + v` record, for any float type).
+        add_scalar => Add;
+        /// `self - k`.
+        sub_scalar => Sub;
+        /// `k - self`.
+        rsub_scalar => SubFrom;
+        /// `self * k`.
+        mul_scalar => Mul;
+        /// `self / k`.
+        div_scalar => Div;
+        /// `k / self`.
+        rdiv_scalar => DivInto;
     }
 }
 
 impl<T: TapeFloat> ArithOp<T> {
+    /// The values the backward rule reads.
+    pub(crate) fn reads(&self, requires: &dyn Fn(usize) -> bool) -> Reads {
+        match *self {
+            ArithOp::Add(..)
+            | ArithOp::Sub(..)
+            | ArithOp::Neg(_)
+            | ArithOp::AddScalar(_)
+            | ArithOp::ScalarSub(_)
+            | ArithOp::MulScalar(..)
+            | ArithOp::DivScalar(..) => Reads::none(),
+            // ā needs b, b̄ needs a
+            ArithOp::Mul(a, b) => {
+                Reads::inputs([requires(b).then_some(a), requires(a).then_some(b)])
+            }
+            // ā needs b, b̄ needs b and c
+            ArithOp::Div(a, b) => {
+                Reads::inputs([(requires(a) || requires(b)).then_some(b)]).and_output(requires(b))
+            }
+            // ā needs a and c
+            ArithOp::ScalarDiv(a) => Reads::inputs([Some(a)]).and_output(true),
+        }
+    }
+
+    /// `out` is this op's value: read only where [`reads`](ArithOp::reads) says so (otherwise
+    /// a consumer may have reused its buffer).
     pub(crate) fn backward(
         &self,
         nodes: &[Node<'_, T>],
@@ -189,69 +276,57 @@ impl<T: TapeFloat> ArithOp<T> {
         grads: &mut Grads<T>,
     ) {
         let needs = |id: usize| nodes[id].requires_grad;
-        let shape = |id: usize| nodes[id].value.shape();
+        let shape = |id: usize| nodes[id].shape.as_slice();
         let value = |id: usize| nodes[id].value.view();
         match *self {
             // c = a + b  ⇒  ā += Σ_bcast c̄,  b̄ += Σ_bcast c̄
-            ArithOp::Add(a, b) => fan_out(
-                g,
-                [needs(a), needs(b)],
-                shape(a) == out.shape(),
-                grads,
-                |grads, i, g| {
+            ArithOp::Add(a, b) => {
+                let full = shape(a) == g.shape();
+                fan_out(g, [needs(a), needs(b)], full, grads, |grads, i, g| {
                     let id = [a, b][i];
-                    add_reduced(grads, id, g, shape(id));
-                },
-            ),
+                    add_reduced(grads, id, g, shape(id), T::one());
+                });
+            }
             // c = a − b  ⇒  ā += Σ_bcast c̄,  b̄ −= Σ_bcast c̄
-            ArithOp::Sub(a, b) => fan_out(
-                g,
-                [needs(a), needs(b)],
-                shape(a) == out.shape(),
-                grads,
-                |grads, i, g| {
+            ArithOp::Sub(a, b) => {
+                let full = shape(a) == g.shape();
+                fan_out(g, [needs(a), needs(b)], full, grads, |grads, i, g| {
                     let (id, sign) = [(a, T::one()), (b, -T::one())][i];
-                    add_mapped(grads, id, g, &out.view(), shape(id), move |g, _| sign * g);
-                },
-            ),
+                    add_reduced(grads, id, g, shape(id), sign);
+                });
+            }
             // c = a ∘ b  ⇒  ā += Σ_bcast c̄ ∘ b,  b̄ += Σ_bcast c̄ ∘ a
-            ArithOp::Mul(a, b) => fan_out(
-                g,
-                [needs(a), needs(b)],
-                shape(a) == out.shape(),
-                grads,
-                |grads, i, g| {
+            ArithOp::Mul(a, b) => {
+                let full = shape(a) == g.shape();
+                fan_out(g, [needs(a), needs(b)], full, grads, |grads, i, g| {
                     let (id, other) = [(a, b), (b, a)][i];
                     add_mapped(grads, id, g, &value(other), shape(id), |g, o| g * o);
-                },
-            ),
+                });
+            }
             // c = a / b  ⇒  ā += Σ_bcast c̄ / b,  b̄ += Σ_bcast −c̄ ∘ c / b
-            ArithOp::Div(a, b) => fan_out(
-                g,
-                [needs(a), needs(b)],
-                shape(a) == out.shape(),
-                grads,
-                |grads, i, g| {
+            ArithOp::Div(a, b) => {
+                let full = shape(a) == g.shape();
+                fan_out(g, [needs(a), needs(b)], full, grads, |grads, i, g| {
                     if i == 0 {
                         add_mapped(grads, a, g, &value(b), shape(a), |g, b| g / b);
                     } else {
-                        let q = ndarray::Zip::from(out)
+                        let q = Zip::from(out)
                             .and_broadcast(&value(b))
                             .map_collect(|&c, &b| c / b);
                         add_mapped(grads, b, g, &q.view(), shape(b), |g, q| -g * q);
                     }
-                },
-            ),
+                });
+            }
             // c = −a  ⇒  ā −= c̄
-            ArithOp::Neg(a) => grads.add_map_owned(a, g, out, |g, _| -g),
+            ArithOp::Neg(a) => grads.add_owned_mapped(a, g, |g| -g),
             // c = a + k  ⇒  ā += c̄
             ArithOp::AddScalar(a) => grads.add_owned(a, g),
             // c = k − a  ⇒  ā −= c̄
-            ArithOp::ScalarSub(a) => grads.add_map_owned(a, g, out, |g, _| -g),
+            ArithOp::ScalarSub(a) => grads.add_owned_mapped(a, g, |g| -g),
             // c = a·k  ⇒  ā += k c̄
-            ArithOp::MulScalar(a, k) => grads.add_map_owned(a, g, out, |g, _| g * k),
+            ArithOp::MulScalar(a, k) => grads.add_owned_mapped(a, g, |g| g * k),
             // c = a / k  ⇒  ā += c̄ / k
-            ArithOp::DivScalar(a, k) => grads.add_map_owned(a, g, out, |g, _| g / k),
+            ArithOp::DivScalar(a, k) => grads.add_owned_mapped(a, g, |g| g / k),
             // c = k / a  ⇒  ā += −c̄ ∘ c / a
             ArithOp::ScalarDiv(a) => {
                 grads.add_map2_owned(a, g, out, &value(a), |g, c, x| -g * c / x);
@@ -286,17 +361,23 @@ fn fan_out<T: TapeFloat>(
     }
 }
 
-/// `adj[id] += unbroadcast(g)`.
+/// `adj[id] += sign · unbroadcast(g)` (`sign` is ±1).
 fn add_reduced<T: TapeFloat>(
     grads: &mut Grads<T>,
     id: usize,
     g: CowArray<'_, T, IxDyn>,
     shape: &[usize],
+    sign: T,
 ) {
-    if g.is_view() {
-        grads.add_reduced_view(id, &g.view(), shape);
-    } else {
+    if sign == T::one() && !g.is_view() {
         grads.add_reduced_owned(id, g.into_owned(), shape);
+    } else if sign == T::one() {
+        grads.add_reduced_view(id, &g.view(), shape);
+    } else if !g.is_view() && g.shape() == shape {
+        grads.add_owned_mapped(id, g.into_owned(), |g| sign * g);
+    } else {
+        let g = g.view();
+        grads.add_map_view(id, &g, &g, shape, |g, _| sign * g);
     }
 }
 

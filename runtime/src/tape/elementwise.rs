@@ -9,7 +9,7 @@ use ndarray::{ArrayD, ArrayViewD, Dimension, Zip};
 use super::dual::{Dual, half, sigmoid, sign};
 use super::float::TapeFloat;
 use super::grads::Grads;
-use super::graph::{Node, Op, Var};
+use super::graph::{Node, Op, Reads, Var};
 
 /// Elementwise ops; the first field is the input node id.
 pub(crate) enum UnaryOp<T> {
@@ -29,62 +29,62 @@ pub(crate) enum UnaryOp<T> {
 }
 
 impl<T: TapeFloat, D: Dimension> Var<'_, T, D> {
-    fn elementwise(self, op: UnaryOp<T>, f: impl FnMut(T) -> T) -> Self {
+    fn elementwise(&self, op: UnaryOp<T>, f: impl FnMut(T) -> T) -> Self {
         let value = self.tape.nodes()[self.id].value.mapv(f);
         self.tape.push(value, Op::Unary(op), &[self.id])
     }
 
     /// eˣ elementwise.
     #[must_use]
-    pub fn exp(self) -> Self {
+    pub fn exp(&self) -> Self {
         self.elementwise(UnaryOp::Exp(self.id), T::exp)
     }
 
     /// ln x elementwise.
     #[must_use]
-    pub fn ln(self) -> Self {
+    pub fn ln(&self) -> Self {
         self.elementwise(UnaryOp::Ln(self.id), T::ln)
     }
 
     /// xⁿ elementwise.
     #[must_use]
-    pub fn powi(self, n: i32) -> Self {
+    pub fn powi(&self, n: i32) -> Self {
         self.elementwise(UnaryOp::Powi(self.id, n), |x| int_pow(x, n))
     }
 
     /// xᵖ elementwise.
     #[must_use]
-    pub fn powf(self, p: T) -> Self {
+    pub fn powf(&self, p: T) -> Self {
         self.elementwise(UnaryOp::Powf(self.id, p), |x| x.powf(p))
     }
 
     /// √x elementwise.
     #[must_use]
-    pub fn sqrt(self) -> Self {
+    pub fn sqrt(&self) -> Self {
         self.elementwise(UnaryOp::Sqrt(self.id), T::sqrt)
     }
 
     /// |x| elementwise (derivative 0 at 0, as in TensorFlow and PyTorch).
     #[must_use]
-    pub fn abs(self) -> Self {
+    pub fn abs(&self) -> Self {
         self.elementwise(UnaryOp::Abs(self.id), T::abs)
     }
 
     /// sin x elementwise.
     #[must_use]
-    pub fn sin(self) -> Self {
+    pub fn sin(&self) -> Self {
         self.elementwise(UnaryOp::Sin(self.id), T::sin)
     }
 
     /// cos x elementwise.
     #[must_use]
-    pub fn cos(self) -> Self {
+    pub fn cos(&self) -> Self {
         self.elementwise(UnaryOp::Cos(self.id), T::cos)
     }
 
     /// tanh x elementwise.
     #[must_use]
-    pub fn tanh(self) -> Self {
+    pub fn tanh(&self) -> Self {
         self.elementwise(UnaryOp::Tanh(self.id), T::tanh)
     }
 
@@ -98,18 +98,18 @@ impl<T: TapeFloat, D: Dimension> Var<'_, T, D> {
     /// let a = Array1::linspace(-10.0_f64, 10.0, 10);
     /// let tape = Tape::new();
     /// let a_var = tape.watch(&a);
-    /// let grads = tape.gradient(a_var.sigmoid());
+    /// let grads = tape.gradient(&a_var.sigmoid());
     /// let expected = a.mapv(|x| { let s = 1.0 / (1.0 + (-x).exp()); s * (1.0 - s) });
-    /// assert!((grads.wrt(a_var) - expected).iter().all(|d| d.abs() < 1e-15));
+    /// assert!((grads.wrt(&a_var) - expected).iter().all(|d| d.abs() < 1e-15));
     /// ```
     #[must_use]
-    pub fn sigmoid(self) -> Self {
+    pub fn sigmoid(&self) -> Self {
         self.elementwise(UnaryOp::Sigmoid(self.id), sigmoid)
     }
 
     /// max(x, 0) elementwise (derivative 0 at 0).
     #[must_use]
-    pub fn relu(self) -> Self {
+    pub fn relu(&self) -> Self {
         self.elementwise(UnaryOp::Relu(self.id), |x| {
             if x > T::zero() { x } else { T::zero() }
         })
@@ -127,11 +127,11 @@ impl<T: TapeFloat, D: Dimension> Var<'_, T, D> {
     /// let tape = Tape::new();
     /// let x_var = tape.watch(&x);
     /// let y = x_var.mapv(|v| v.powi(2) * 3.0 + v.sin()); // 3x² + sin x
-    /// let grads = tape.gradient(y.sum());
-    /// assert_eq!(grads.wrt(x_var), x.mapv(|v| 6.0 * v + v.cos()));
+    /// let grads = tape.gradient(&y.sum());
+    /// assert_eq!(grads.wrt(&x_var), x.mapv(|v| 6.0 * v + v.cos()));
     /// ```
     #[must_use]
-    pub fn mapv(self, f: impl Fn(Dual<T>) -> Dual<T>) -> Self {
+    pub fn mapv(&self, f: impl Fn(Dual<T>) -> Dual<T>) -> Self {
         self.mapv_with_derivative(|x| {
             let y = f(Dual::variable(x));
             (y.re, y.eps)
@@ -149,14 +149,14 @@ impl<T: TapeFloat, D: Dimension> Var<'_, T, D> {
     /// let tape = Tape::new();
     /// let x_var = tape.watch(&x);
     /// let y = x_var.mapv_with(f64::cbrt, |v| v.cbrt() / (3.0 * v));
-    /// assert_eq!(tape.gradient(y.sum()).wrt(x_var), x.mapv(|v| v.cbrt() / (3.0 * v)));
+    /// assert_eq!(tape.gradient(&y.sum()).wrt(&x_var), x.mapv(|v| v.cbrt() / (3.0 * v)));
     /// ```
     #[must_use]
-    pub fn mapv_with(self, f: impl Fn(T) -> T, df: impl Fn(T) -> T) -> Self {
+    pub fn mapv_with(&self, f: impl Fn(T) -> T, df: impl Fn(T) -> T) -> Self {
         self.mapv_with_derivative(|x| (f(x), df(x)))
     }
 
-    fn mapv_with_derivative(self, f: impl Fn(T) -> (T, T)) -> Self {
+    fn mapv_with_derivative(&self, f: impl Fn(T) -> (T, T)) -> Self {
         let (value, derivative) = {
             let nodes = self.tape.nodes();
             let x = &nodes[self.id].value;
@@ -190,6 +190,23 @@ fn int_pow<T: TapeFloat>(x: T, n: i32) -> T {
 }
 
 impl<T: TapeFloat> UnaryOp<T> {
+    /// The values the backward rule reads: the input x or the output y, as stated in the rule.
+    pub(crate) fn reads(&self) -> Reads {
+        match *self {
+            UnaryOp::Exp(_) | UnaryOp::Sqrt(_) | UnaryOp::Tanh(_) | UnaryOp::Sigmoid(_) => {
+                Reads::output()
+            }
+            UnaryOp::Ln(a)
+            | UnaryOp::Powi(a, _)
+            | UnaryOp::Powf(a, _)
+            | UnaryOp::Abs(a)
+            | UnaryOp::Sin(a)
+            | UnaryOp::Cos(a)
+            | UnaryOp::Relu(a) => Reads::inputs([Some(a)]),
+            UnaryOp::Map(..) => Reads::none(),
+        }
+    }
+
     pub(crate) fn backward(
         &self,
         nodes: &[Node<'_, T>],

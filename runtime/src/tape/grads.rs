@@ -45,6 +45,17 @@ impl<T: TapeFloat> Grads<T> {
         }
     }
 
+    /// `adj[id] += f(g)` elementwise, reusing `g`'s buffer for the first contribution.
+    pub(crate) fn add_owned_mapped(&mut self, id: usize, mut g: ArrayD<T>, f: impl Fn(T) -> T) {
+        match &mut self.slots[id] {
+            Some(acc) => acc.zip_mut_with(&g, |a, &g| *a += f(g)),
+            slot @ None => {
+                g.mapv_inplace(f);
+                *slot = Some(g);
+            }
+        }
+    }
+
     /// `adj[id] += unbroadcast(g)` where the node has `shape`.
     pub(crate) fn add_reduced_owned(&mut self, id: usize, g: ArrayD<T>, shape: &[usize]) {
         self.add_owned(id, sum_owned_to_shape(g, shape));

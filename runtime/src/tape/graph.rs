@@ -4,7 +4,7 @@
 //! Invariant: a node's inputs precede it on the tape (ids are increasing), so sweeping the ids
 //! downwards visits every node after all of its consumers.
 
-use std::cell::{Ref, RefCell};
+use std::cell::{Cell, Ref, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -37,9 +37,70 @@ pub(crate) enum Op<T> {
 
 /// One recorded value: what it is, how it was computed, and whether a watched variable feeds it.
 pub(crate) struct Node<'t, T> {
+    /// The value. Emptied when an op that consumed the only handle reuses the buffer for its own
+    /// output, which happens only when no backward rule reads it (`value_read`).
     pub(crate) value: CowArray<'t, T, IxDyn>,
+    /// The value's shape (kept when the buffer is reused).
+    pub(crate) shape: Vec<usize>,
     pub(crate) op: Op<T>,
     pub(crate) requires_grad: bool,
+    /// A recorded backward rule reads this value, so its buffer must stay.
+    pub(crate) value_read: Cell<bool>,
+}
+
+/// The values a backward rule reads: some inputs, and possibly the op's own output.
+pub(crate) struct Reads {
+    pub(crate) inputs: Vec<usize>,
+    pub(crate) output: bool,
+}
+
+impl Reads {
+    pub(crate) fn none() -> Self {
+        Self {
+            inputs: Vec::new(),
+            output: false,
+        }
+    }
+
+    pub(crate) fn inputs(inputs: impl IntoIterator<Item = Option<usize>>) -> Self {
+        Self {
+            inputs: inputs.into_iter().flatten().collect(),
+            output: false,
+        }
+    }
+
+    pub(crate) fn output() -> Self {
+        Self {
+            inputs: Vec::new(),
+            output: true,
+        }
+    }
+
+    pub(crate) fn and_output(mut self, output: bool) -> Self {
+        self.output |= output;
+        self
+    }
+}
+
+impl<T: TapeFloat> Op<T> {
+    /// What this op's backward rule reads, given which nodes need gradients.
+    fn reads(&self, requires: &dyn Fn(usize) -> bool) -> Reads {
+        match self {
+            Op::Leaf | Op::Reduce(_) => Reads::none(),
+            Op::Arith(op) => op.reads(requires),
+            Op::Linalg(op) => op.reads(requires),
+            Op::Unary(op) => op.reads(),
+            Op::Nn(op) => op.reads(),
+        }
+    }
+}
+
+/// An operand as recorded on a tape: its node, and whether the caller gave up its handle (so
+/// the op may reuse the buffer). Opaque; produced by [`Operand::record`](super::Operand::record).
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded {
+    pub(crate) id: usize,
+    pub(crate) consumed: bool,
 }
 
 /// A reverse-mode tape: the role of `tf.GradientTape`, on `ndarray` arrays.
@@ -59,9 +120,9 @@ pub(crate) struct Node<'t, T> {
 /// let w_value = array![3.0_f64];
 /// let tape = Tape::new();
 /// let w = tape.watch(&w_value);
-/// let cost = ((w * 1.0 - 1.0).powi(2)).sum(); // (w·x − y)², x = y = 1
-/// let grads = tape.gradient(cost);
-/// assert_eq!(grads.wrt(w), array![4.0]); // 2x(xw − y)
+/// let cost = ((&w * 1.0 - 1.0).powi(2)).sum(); // (w·x − y)², x = y = 1
+/// let grads = tape.gradient(&cost);
+/// assert_eq!(grads.wrt(&w), array![4.0]); // 2x(xw − y)
 /// ```
 pub struct Tape<'t, T> {
     nodes: RefCell<Vec<Node<'t, T>>>,
@@ -129,12 +190,12 @@ impl<'t, T: TapeFloat> Tape<'t, T> {
     ///
     /// If `output` was recorded on another tape.
     #[must_use]
-    pub fn gradient<D: Dimension>(&'t self, output: Var<'t, T, D>) -> Gradients<T> {
+    pub fn gradient<D: Dimension>(&'t self, output: &Var<'t, T, D>) -> Gradients<T> {
         assert_same_tape(self, output.tape);
         let nodes = self.nodes.borrow();
         let mut grads = Grads::new(output.id + 1);
         if nodes[output.id].requires_grad {
-            grads.add_fill(output.id, T::one(), nodes[output.id].value.shape());
+            grads.add_fill(output.id, T::one(), &nodes[output.id].shape);
         }
         for id in (0..=output.id).rev() {
             let node = &nodes[id];
@@ -156,14 +217,19 @@ impl<'t, T: TapeFloat> Tape<'t, T> {
         requires_grad: bool,
     ) -> Var<'t, T, A::Dim> {
         let value = value.into_cow_array().into_dyn();
-        self.push_node(Node {
+        let shape = value.shape().to_vec();
+        let node = Node {
             value,
+            shape,
             op: Op::Leaf,
             requires_grad,
-        })
+            value_read: Cell::new(false),
+        };
+        self.push_node(node)
     }
 
-    /// Records the result of an op whose inputs are `inputs`.
+    /// Records the result of `op`, whose inputs are `inputs`, marking the values its backward
+    /// rule will read.
     pub(crate) fn push<E: Dimension>(
         &'t self,
         value: ArrayD<T>,
@@ -174,25 +240,65 @@ impl<'t, T: TapeFloat> Tape<'t, T> {
             value.ndim() == E::NDIM.unwrap_or(value.ndim()),
             "internal error: op output rank"
         );
-        let requires_grad = {
+        let (requires_grad, reads_output) = {
             let nodes = self.nodes.borrow();
-            inputs.iter().any(|&i| nodes[i].requires_grad)
+            let requires_grad = inputs.iter().any(|&i| nodes[i].requires_grad);
+            if requires_grad {
+                let reads = op.reads(&|i| nodes[i].requires_grad);
+                reads
+                    .inputs
+                    .iter()
+                    .for_each(|&i| nodes[i].value_read.set(true));
+                (true, reads.output)
+            } else {
+                (false, false)
+            }
         };
-        self.push_node(Node {
-            value: CowArray::from(value),
+        let shape = value.shape().to_vec();
+        let value = CowArray::from(value);
+        let node = Node {
+            value,
+            shape,
             op,
             requires_grad,
+            value_read: Cell::new(reads_output),
+        };
+        self.push_node(node)
+    }
+
+    /// The buffer of `input` to compute an op's output in place, if that is safe: the caller
+    /// gave up the only handle, the buffer is owned, no backward rule reads it (including the
+    /// op about to be recorded, per `reads`), and it has the output's shape.
+    pub(crate) fn reusable(
+        &self,
+        input: Recorded,
+        out_shape: &[usize],
+        reads: &Reads,
+    ) -> Option<ArrayD<T>> {
+        let mut nodes = self.nodes.borrow_mut();
+        let node = &mut nodes[input.id];
+        let usable = input.consumed
+            && !node.value_read.get()
+            && !reads.inputs.contains(&input.id)
+            && !node.value.is_view()
+            && node.shape == out_shape;
+        usable.then(|| {
+            std::mem::replace(&mut node.value, CowArray::from(ArrayD::zeros(IxDyn(&[0]))))
+                .into_owned()
         })
+    }
+
+    /// What the backward rule of `op` will read (to decide whether an input buffer can be
+    /// reused before recording it).
+    pub(crate) fn reads_of(&self, op: &Op<T>) -> Reads {
+        let nodes = self.nodes.borrow();
+        op.reads(&|i| nodes[i].requires_grad)
     }
 
     fn push_node<E: Dimension>(&'t self, node: Node<'t, T>) -> Var<'t, T, E> {
         let mut nodes = self.nodes.borrow_mut();
         nodes.push(node);
-        Var {
-            tape: self,
-            id: nodes.len() - 1,
-            dim: PhantomData,
-        }
+        Var::new(self, nodes.len() - 1)
     }
 
     /// The nodes, for reading values in forward rules.
@@ -231,21 +337,15 @@ fn backward<T: TapeFloat>(
 /// A value on a [`Tape`], typed by its dimensionality `D` (`Ix0` scalar, `Ix1` vector, `Ix2`
 /// matrix, or `IxDyn`).
 ///
-/// A `Var` is a small `Copy` handle (tape reference + node id), so it can be used by value any
-/// number of times: `&v * &v`, `v * v` and `v.powi(2)` all work.
+/// A `Var` follows ndarray's ownership conventions: methods take `&self`; operators take their
+/// operands by value or by reference (`&a + &b` keeps both, `a + b` gives both up). An operand
+/// given up by value lets the op reuse its buffer for the result, as `Array + &Array` does, when
+/// the backward pass does not need it: `(x.dot(&w) + &b - &y) * &r` allocates once.
 pub struct Var<'t, T, D> {
     pub(crate) tape: &'t Tape<'t, T>,
     pub(crate) id: usize,
     dim: PhantomData<D>,
 }
-
-impl<T, D> Clone for Var<'_, T, D> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<T, D> Copy for Var<'_, T, D> {}
 
 impl<T: TapeFloat, D: Dimension> fmt::Debug for Var<'_, T, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -257,6 +357,30 @@ impl<T: TapeFloat, D: Dimension> fmt::Debug for Var<'_, T, D> {
 }
 
 impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
+    pub(crate) fn new(tape: &'t Tape<'t, T>, id: usize) -> Self {
+        Self {
+            tape,
+            id,
+            dim: PhantomData,
+        }
+    }
+
+    /// This operand, kept by the caller.
+    pub(crate) fn borrowed(&self) -> Recorded {
+        Recorded {
+            id: self.id,
+            consumed: false,
+        }
+    }
+
+    /// This operand, given up by the caller.
+    pub(crate) fn consumed(self) -> Recorded {
+        Recorded {
+            id: self.id,
+            consumed: true,
+        }
+    }
+
     /// The node id on the tape.
     #[must_use]
     pub fn id(&self) -> usize {
@@ -284,19 +408,19 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     /// The shape (a constant: no gradient flows through it).
     #[must_use]
     pub fn shape(&self) -> Vec<usize> {
-        self.tape.nodes()[self.id].value.shape().to_vec()
+        self.tape.nodes()[self.id].shape.clone()
     }
 
     /// Number of axes.
     #[must_use]
     pub fn ndim(&self) -> usize {
-        self.tape.nodes()[self.id].value.ndim()
+        self.tape.nodes()[self.id].shape.len()
     }
 
     /// Number of elements (a constant).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.tape.nodes()[self.id].value.len()
+        self.tape.nodes()[self.id].shape.iter().product()
     }
 
     /// Whether the value has no elements.
@@ -314,11 +438,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     /// The same node seen with dynamic dimensionality.
     #[must_use]
     pub fn into_dyn(self) -> Var<'t, T, IxDyn> {
-        Var {
-            tape: self.tape,
-            id: self.id,
-            dim: PhantomData,
-        }
+        Var::new(self.tape, self.id)
     }
 
     /// The same node with static dimensionality `E`, or `None` if the value has another rank
@@ -330,11 +450,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     }
 
     pub(crate) fn retyped<E: Dimension>(self) -> Var<'t, T, E> {
-        Var {
-            tape: self.tape,
-            id: self.id,
-            dim: PhantomData,
-        }
+        Var::new(self.tape, self.id)
     }
 }
 
@@ -354,13 +470,13 @@ impl<T: TapeFloat> Var<'_, T, Ix2> {
     /// Number of rows (a constant), like `ArrayBase::nrows`.
     #[must_use]
     pub fn nrows(&self) -> usize {
-        self.tape.nodes()[self.id].value.shape()[0]
+        self.tape.nodes()[self.id].shape[0]
     }
 
     /// Number of columns (a constant), like `ArrayBase::ncols`.
     #[must_use]
     pub fn ncols(&self) -> usize {
-        self.tape.nodes()[self.id].value.shape()[1]
+        self.tape.nodes()[self.id].shape[1]
     }
 }
 
@@ -394,7 +510,7 @@ impl<T: TapeFloat> Gradients<T> {
     /// If `var` comes from another tape and the node with its id there has another rank (a
     /// `Var` from another tape is a programming error; it is not detected otherwise).
     #[must_use]
-    pub fn wrt<D: Dimension>(&self, var: Var<'_, T, D>) -> Array<T, D> {
+    pub fn wrt<D: Dimension>(&self, var: &Var<'_, T, D>) -> Array<T, D> {
         match self.slots.get(var.id).and_then(Option::as_ref) {
             Some(g) => typed(g.view()).to_owned(),
             None => zeros_like(var),
@@ -407,7 +523,7 @@ impl<T: TapeFloat> Gradients<T> {
     /// # Panics
     ///
     /// Like [`wrt`](Gradients::wrt), only if `var` comes from another tape.
-    pub fn take<D: Dimension>(&mut self, var: Var<'_, T, D>) -> Array<T, D> {
+    pub fn take<D: Dimension>(&mut self, var: &Var<'_, T, D>) -> Array<T, D> {
         match self.slots.get_mut(var.id).and_then(Option::take) {
             Some(g) => g
                 .into_dimensionality()
@@ -417,6 +533,9 @@ impl<T: TapeFloat> Gradients<T> {
     }
 }
 
-fn zeros_like<T: TapeFloat, D: Dimension>(var: Var<'_, T, D>) -> Array<T, D> {
-    var.with_value(|v| Array::zeros(v.raw_dim()))
+fn zeros_like<T: TapeFloat, D: Dimension>(var: &Var<'_, T, D>) -> Array<T, D> {
+    let dyn_zeros = ArrayD::zeros(var.shape());
+    dyn_zeros
+        .into_dimensionality()
+        .expect("internal error: a Var's dimensionality matches its node")
 }

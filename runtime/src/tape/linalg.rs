@@ -7,7 +7,7 @@ use ndarray::{Array0, ArrayD, ArrayViewD, Axis, Dimension, Ix0, Ix1, Ix2};
 use super::error::ShapeError;
 use super::float::TapeFloat;
 use super::grads::Grads;
-use super::graph::{Node, Op, Var};
+use super::graph::{Node, Op, Reads, Var};
 use super::operand::Operand;
 
 /// Result dimensionality of `dot`, as in ndarray: Ix2·Ix2 → Ix2, Ix2·Ix1 → Ix1, Ix1·Ix2 → Ix1,
@@ -48,18 +48,18 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     /// let (a, b) = (array![[1.0_f64, 2.0]], array![[3.0], [4.0]]);
     /// let tape = Tape::new();
     /// let (a_var, b_var) = (tape.watch(&a), tape.watch(&b));
-    /// let c = a_var.dot(b_var);
+    /// let c = a_var.dot(&b_var);
     /// assert_eq!(c.value(), array![[11.0]]);
-    /// let grads = tape.gradient(c.sum());
-    /// assert_eq!(grads.wrt(a_var), array![[3.0, 4.0]]); // G·Bᵀ
-    /// assert_eq!(grads.wrt(b_var), array![[1.0], [2.0]]); // Aᵀ·G
+    /// let grads = tape.gradient(&c.sum());
+    /// assert_eq!(grads.wrt(&a_var), array![[3.0, 4.0]]); // G·Bᵀ
+    /// assert_eq!(grads.wrt(&b_var), array![[1.0], [2.0]]); // Aᵀ·G
     /// ```
     ///
     /// # Panics
     ///
     /// If the inner lengths differ (the [`ShapeError`] message).
     #[must_use]
-    pub fn dot<R: Operand<'t, T>>(self, rhs: R) -> Var<'t, T, D::Product>
+    pub fn dot<R: Operand<'t, T>>(&self, rhs: R) -> Var<'t, T, D::Product>
     where
         D: DotDim<R::Dim>,
     {
@@ -67,7 +67,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     }
 
     /// [`dot`](Var::dot), returning a [`ShapeError`] instead of panicking.
-    pub fn try_dot<R: Operand<'t, T>>(self, rhs: R) -> Result<Var<'t, T, D::Product>, ShapeError>
+    pub fn try_dot<R: Operand<'t, T>>(&self, rhs: R) -> Result<Var<'t, T, D::Product>, ShapeError>
     where
         D: DotDim<R::Dim>,
     {
@@ -82,7 +82,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
 
     /// Transpose (all axes reversed), like ndarray's `t()`.
     #[must_use]
-    pub fn t(self) -> Self {
+    pub fn t(&self) -> Self {
         let value = self.tape.nodes()[self.id].value.t().to_owned();
         self.tape
             .push(value, Op::Linalg(LinalgOp::Transpose(self.id)), &[self.id])
@@ -122,6 +122,17 @@ fn as1<'a, T>(v: &ArrayViewD<'a, T>) -> ndarray::ArrayView1<'a, T> {
 }
 
 impl LinalgOp {
+    /// The values the backward rule reads.
+    pub(crate) fn reads(&self, requires: &dyn Fn(usize) -> bool) -> Reads {
+        match *self {
+            // Ā needs B, B̄ needs A
+            LinalgOp::Dot(a, b) => {
+                Reads::inputs([requires(b).then_some(a), requires(a).then_some(b)])
+            }
+            LinalgOp::Transpose(_) => Reads::none(),
+        }
+    }
+
     pub(crate) fn backward<T: TapeFloat>(
         &self,
         nodes: &[Node<'_, T>],
@@ -148,11 +159,13 @@ fn dot_backward<T: TapeFloat>(
     g: &ArrayViewD<'_, T>,
     grads: &mut Grads<T>,
 ) {
+    // Each side reads only the other side's value (marked by `reads`); shapes are always kept.
     let (av, bv) = (nodes[a].value.view(), nodes[b].value.view());
+    let ranks = (nodes[a].shape.len(), nodes[b].shape.len());
     let one = T::one();
     if nodes[a].requires_grad {
-        let slot = grads.slot_mut(a, av.shape());
-        match (av.ndim(), bv.ndim()) {
+        let slot = grads.slot_mut(a, &nodes[a].shape);
+        match ranks {
             // C = A·B: Ā += C̄·Bᵀ
             (2, 2) => general_mat_mul(one, &as2(g), &as2(&bv).t(), one, &mut as2_mut(slot)),
             // c = A·v: Ā += c̄ ⊗ v
@@ -164,8 +177,8 @@ fn dot_backward<T: TapeFloat>(
         }
     }
     if nodes[b].requires_grad {
-        let slot = grads.slot_mut(b, bv.shape());
-        match (av.ndim(), bv.ndim()) {
+        let slot = grads.slot_mut(b, &nodes[b].shape);
+        match ranks {
             // C = A·B: B̄ += Aᵀ·C̄
             (2, 2) => general_mat_mul(one, &as2(&av).t(), &as2(g), one, &mut as2_mut(slot)),
             // c = A·v: v̄ += Aᵀ·c̄

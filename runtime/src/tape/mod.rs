@@ -13,7 +13,7 @@
 //!     tape.watch([w, b])
 //!     prob = tf.nn.softmax(x@w + b, axis=1)
 //!     loss = tf.reduce_mean(tf.losses.MSE(tf.one_hot(y, depth=3), prob))
-//! grads = tape.gradient(loss, [w, b])
+//! grads = tape.gradient(&loss, [w, b])
 //! ```
 //!
 //! ```
@@ -27,10 +27,10 @@
 //!
 //! let tape = Tape::new();
 //! let (w, b) = (tape.watch(&w0), tape.watch(&b0));
-//! let prob = (dot(&x, w) + b).softmax(Axis(1));
+//! let prob = (dot(&x, &w) + &b).softmax(Axis(1));
 //! let loss = prob.mse(&onehot); // = reduce_mean over rows of MSE over the last axis
-//! let grads = tape.gradient(loss);
-//! let (dw, db): (Array2<f64>, Array1<f64>) = (grads.wrt(w), grads.wrt(b));
+//! let grads = tape.gradient(&loss);
+//! let (dw, db): (Array2<f64>, Array1<f64>) = (grads.wrt(&w), grads.wrt(&b));
 //! assert_eq!(dw.dim(), (4, 3));
 //! // Rows of softmax sum to one, so the bias gradient sums to zero.
 //! assert!(db.sum().abs() < 1e-15);
@@ -54,26 +54,26 @@
 //!
 //! let tape = Tape::new();
 //! let (w, b) = (tape.watch(&w0), tape.watch(&b0));
-//! let logits = dot(&x, w) + b;
+//! let logits = dot(&x, &w) + &b;
 //! let loss = logits.cross_entropy_with_logits(&onehot);
-//! let grads = tape.gradient(loss);
+//! let grads = tape.gradient(&loss);
 //!
 //! // The textbook gradient: dz = (softmax(z) − y) / n, pushed through x@w + b.
 //! let p = logits.softmax(Axis(1)).value();
 //! let dz = (p - &onehot) / 2.0;
-//! assert!((grads.wrt(w) - x.t().dot(&dz)).iter().all(|d| d.abs() < 1e-15));
-//! assert!((grads.wrt(b) - dz.sum_axis(Axis(0))).iter().all(|d| d.abs() < 1e-15));
+//! assert!((grads.wrt(&w) - x.t().dot(&dz)).iter().all(|d| d.abs() < 1e-15));
+//! assert!((grads.wrt(&b) - dz.sum_axis(Axis(0))).iter().all(|d| d.abs() < 1e-15));
 //!
 //! // The same loss spelled with plain array methods gives the same gradient.
 //! let lse = logits.exp().sum_axis(Axis(1)).ln();
-//! let picked = (logits * &onehot).sum_axis(Axis(1));
+//! let picked = (&logits * &onehot).sum_axis(Axis(1));
 //! let spelled_out = (lse - picked).sum() / x.nrows() as f64;
-//! assert!((tape.gradient(spelled_out).wrt(w) - grads.wrt(w)).iter().all(|d| d.abs() < 1e-15));
+//! assert!((tape.gradient(&spelled_out).wrt(&w) - grads.wrt(&w)).iter().all(|d| d.abs() < 1e-15));
 //! ```
 //!
 //! # Seed 000: collaborative filtering
 //!
-//! `J = ½ Σ ((X Wᵀ + b − Y) ∘ R)² + λ/2 (Σ X² + Σ W²)`, the cost `tape.gradient(cost_value,
+//! `J = ½ Σ ((X Wᵀ + b − Y) ∘ R)² + λ/2 (Σ X² + Σ W²)`, the cost `tape.gradient(&cost_value,
 //! [X, W, b])` differentiates in the tutorial:
 //!
 //! ```
@@ -86,14 +86,14 @@
 //!
 //! let tape = Tape::new();
 //! let (x, w, b) = (tape.watch(&x0), tape.watch(&w0), tape.watch(&b0));
-//! let e = (x.dot(w.t()) + b - &y) * &r;
+//! let e = (x.dot(&w.t()) + &b - &y) * &r;
 //! let j = e.powi(2).sum() * 0.5 + (x.powi(2).sum() + w.powi(2).sum()) * (lambda / 2.0);
-//! let grads = tape.gradient(j);
+//! let grads = tape.gradient(&j);
 //!
 //! let e0 = (x0.dot(&w0.t()) + &b0 - &y) * &r; // ∂J/∂X = E W + λX, ∂J/∂W = Eᵀ X + λW
-//! assert_eq!(grads.wrt(x), e0.dot(&w0) + &x0 * lambda);
-//! assert_eq!(grads.wrt(w), e0.t().dot(&x0) + &w0 * lambda);
-//! assert_eq!(grads.wrt(b), e0.sum_axis(ndarray::Axis(0)).insert_axis(ndarray::Axis(0)));
+//! assert_eq!(grads.wrt(&x), e0.dot(&w0) + &x0 * lambda);
+//! assert_eq!(grads.wrt(&w), e0.t().dot(&x0) + &w0 * lambda);
+//! assert_eq!(grads.wrt(&b), e0.sum_axis(ndarray::Axis(0)).insert_axis(ndarray::Axis(0)));
 //! ```
 //!
 //! # Operations
@@ -120,14 +120,18 @@
 //! both shapes (an axis out of range is an [`AxisError`]). The `try_*` methods return it; the
 //! operators and the plain methods panic with its message, like ndarray.
 //!
-//! # Values, lifetimes and copies
+//! # Values, ownership and copies
 //!
-//! - [`Var`] is a small `Copy` handle (tape reference + node id): use it by value as often as you
-//!   like; `&v` works too.
+//! - [`Var`] follows ndarray's ownership conventions, so array code keeps compiling: methods
+//!   take `&self`; operators take operands by reference (`&a + &b`: both kept) or by value
+//!   (`a + &b`: `a` given up). A `Var` given up by value lets the op compute its result in that
+//!   buffer, as `Array + &Array` does, whenever no backward rule reads it: in
+//!   `(x.dot(&w) + &b - &y) * &r` only the product allocates. A `Var` is not `Clone` (one handle
+//!   per recorded value is what makes that reuse safe); use `&v` to use it several times.
 //! - [`Tape::watch`] and array operands accept `&Array`/`&ArrayView` (read in place, never
-//!   copied; the array must outlive the tape's use), an owned `Array` (moved in), an `ArrayView`
-//!   or a `CowArray`. A reference to a temporary (`v * &(a + b)`) does not live long enough: pass
-//!   the temporary by value (`v * (a + b)`).
+//!   copied; the array must outlive the tape's use), an owned `Array` (moved in, and reusable
+//!   as an output buffer), an `ArrayView` or a `CowArray`. A reference to a temporary
+//!   (`&v * &(a + b)`) does not live long enough: pass the temporary by value (`&v * (a + b)`).
 //! - The tape is persistent: call [`Tape::gradient`] as often as you like, on any recorded value.
 //!   Gradients are with respect to watched variables ([`Tape::watch`]); constants
 //!   ([`Tape::constant`] or plain arrays) and unrelated variables get zeros.
@@ -137,9 +141,12 @@
 //!
 //! A body written against `ndarray` runs on the tape after these rewrites, and nothing else:
 //!
-//! 1. Each differentiated array parameter `p` (`&ArrayN<T>`, `ArrayN<T>`, `ArrayViewN<T>`)
-//!    becomes `let p = tape.watch(p);` (a `Var<'_, T, IxN>`, `Copy`, usable by value or
-//!    reference). Constant array parameters stay plain arrays.
+//! 1. Each differentiated array parameter `p` becomes a watched variable bound so that the
+//!    body's ownership stays valid: for `&ArrayN<T>` and `ArrayViewN<T>` (which the body may use
+//!    any number of times) `let p_var = tape.watch(p); let p = &p_var;` (a `&Var<'_, T, IxN>`,
+//!    `Copy` like the reference it replaces); for an owned `ArrayN<T>`, `let p = tape.watch(p);`
+//!    with the gradient read before the body consumes it, or the same `&p_var` binding. Constant
+//!    array parameters stay plain arrays.
 //! 2. `a.dot(b)` / `a.dot(&b)` becomes `symgrad_runtime::tape::dot(a, b)` (or `&b`): it accepts
 //!    every mix of `Var`, `&Var`, `&ArrayBase`, `Array`, `ArrayView`, and returns a `Var` when
 //!    either side is one (plain ndarray `dot` otherwise). When `a` is known to be a `Var`, the
@@ -157,8 +164,47 @@
 //!    `mapv(|x| …)` takes a closure on [`Dual`] numbers: ordinary float code with the methods
 //!    above and `+ - * /` with `f32`/`f64` compiles unchanged.
 //! 5. The result: a scalar `Var<'_, T, Ix0>`; [`Var::item`] gives the value and
-//!    `tape.gradient(result)` the [`Gradients`]; `grads.take(p)` moves each gradient out as
+//!    `tape.gradient(&result)` the [`Gradients`]; `grads.take(&p)` moves each gradient out as
 //!    `ArrayN<T>`. A `Var` of any rank can be returned (its sum is differentiated).
+//!
+//! PRODUCT.md's `softmax_ce`, rewritten by these rules:
+//!
+//! ```
+//! use ndarray::{array, Array1, Array2, Axis};
+//! use symgrad_runtime::tape::{dot, Tape};
+//!
+//! // #[differentiable(wrt(w, b))]
+//! // fn softmax_ce(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>, y_onehot: &Array2<f64>) -> f64 {
+//! //     let logits = x.dot(w) + b;
+//! //     let lse = logits.exp().sum_axis(Axis(1)).ln();
+//! //     let picked = (&logits * y_onehot).sum_axis(Axis(1));
+//! //     (lse - picked).sum() / x.nrows() as f64
+//! // }
+//! fn softmax_ce_grad(
+//!     x: &Array2<f64>,
+//!     w: &Array2<f64>,
+//!     b: &Array1<f64>,
+//!     y_onehot: &Array2<f64>,
+//! ) -> (f64, Array2<f64>, Array1<f64>) {
+//!     let tape = Tape::new();
+//!     let (w_var, b_var) = (tape.watch(w), tape.watch(b));
+//!     let (w, b) = (&w_var, &b_var);
+//!     let result = {
+//!         let logits = dot(x, w) + b;
+//!         let lse = logits.exp().sum_axis(Axis(1)).ln();
+//!         let picked = (&logits * y_onehot).sum_axis(Axis(1));
+//!         (lse - picked).sum() / x.nrows() as f64
+//!     };
+//!     let mut grads = tape.gradient(&result);
+//!     (result.item(), grads.take(&w_var), grads.take(&b_var))
+//! }
+//!
+//! let x = array![[0.3, -1.2, 0.5, 2.0], [1.1, 0.4, -0.7, 0.2]];
+//! let (w, b) = (Array2::from_elem((4, 3), 0.1), Array1::from_vec(vec![0.0, 0.1, -0.1]));
+//! let y = array![[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]];
+//! let (loss, dw, db) = softmax_ce_grad(&x, &w, &b, &y);
+//! assert!(loss > 0.0 && dw.dim() == (4, 3) && db.len() == 3);
+//! ```
 //!
 //! Not supported on the tape (use plain arrays for constants, or ask for an op): indexing and
 //! slicing (`a[[i, j]]`, `slice`), `iter()`, `map` (use `mapv`), `fold`, `mean()` returning

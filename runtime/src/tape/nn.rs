@@ -10,7 +10,7 @@ use ndarray::{
 use super::error::{AxisError, ShapeError};
 use super::float::{TapeFloat, from_usize};
 use super::grads::Grads;
-use super::graph::{Node, Op, Var};
+use super::graph::{Node, Op, Reads, Var};
 use super::operand::Operand;
 
 /// Neural-network ops; `usize` fields are input node ids.
@@ -70,7 +70,7 @@ fn scalar_value<T: TapeFloat>(v: T) -> ArrayD<T> {
 
 impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     fn along<E: Dimension>(
-        self,
+        &self,
         op: &'static str,
         axis: Axis,
         make: impl FnOnce(&ArrayViewD<'_, T>) -> ArrayD<T>,
@@ -92,12 +92,12 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     /// If `axis` is out of bounds (the [`AxisError`] message); see
     /// [`try_softmax`](Var::try_softmax).
     #[must_use]
-    pub fn softmax(self, axis: Axis) -> Self {
+    pub fn softmax(&self, axis: Axis) -> Self {
         self.try_softmax(axis).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// [`softmax`](Var::softmax), returning an [`AxisError`] instead of panicking.
-    pub fn try_softmax(self, axis: Axis) -> Result<Self, AxisError> {
+    pub fn try_softmax(&self, axis: Axis) -> Result<Self, AxisError> {
         self.along(
             "softmax",
             axis,
@@ -113,12 +113,12 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     /// If `axis` is out of bounds (the [`AxisError`] message); see
     /// [`try_log_softmax`](Var::try_log_softmax).
     #[must_use]
-    pub fn log_softmax(self, axis: Axis) -> Self {
+    pub fn log_softmax(&self, axis: Axis) -> Self {
         self.try_log_softmax(axis).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// [`log_softmax`](Var::log_softmax), returning an [`AxisError`] instead of panicking.
-    pub fn try_log_softmax(self, axis: Axis) -> Result<Self, AxisError> {
+    pub fn try_log_softmax(&self, axis: Axis) -> Result<Self, AxisError> {
         self.along(
             "log_softmax",
             axis,
@@ -134,7 +134,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     /// If `axis` is out of bounds (the [`AxisError`] message); see
     /// [`try_log_sum_exp`](Var::try_log_sum_exp).
     #[must_use]
-    pub fn log_sum_exp(self, axis: Axis) -> Var<'t, T, D::Smaller>
+    pub fn log_sum_exp(&self, axis: Axis) -> Var<'t, T, D::Smaller>
     where
         D: RemoveAxis,
     {
@@ -142,7 +142,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     }
 
     /// [`log_sum_exp`](Var::log_sum_exp), returning an [`AxisError`] instead of panicking.
-    pub fn try_log_sum_exp(self, axis: Axis) -> Result<Var<'t, T, D::Smaller>, AxisError>
+    pub fn try_log_sum_exp(&self, axis: Axis) -> Result<Var<'t, T, D::Smaller>, AxisError>
     where
         D: RemoveAxis,
     {
@@ -162,14 +162,14 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     ///
     /// If the shapes differ (the [`ShapeError`] message); see [`try_mse`](Var::try_mse).
     #[must_use]
-    pub fn mse<R: Operand<'t, T, Dim = D>>(self, target: R) -> Var<'t, T, Ix0> {
+    pub fn mse<R: Operand<'t, T, Dim = D>>(&self, target: R) -> Var<'t, T, Ix0> {
         self.try_mse(target).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// [`mse`](Var::mse), returning a [`ShapeError`] instead of panicking. No broadcasting: the
     /// shapes must be equal.
     pub fn try_mse<R: Operand<'t, T, Dim = D>>(
-        self,
+        &self,
         target: R,
     ) -> Result<Var<'t, T, Ix0>, ShapeError> {
         let target = target.record(self.tape);
@@ -205,7 +205,7 @@ impl<'t, T: TapeFloat> Var<'t, T, Ix2> {
     /// [`try_cross_entropy_with_logits`](Var::try_cross_entropy_with_logits).
     #[must_use]
     pub fn cross_entropy_with_logits<R: Operand<'t, T, Dim = Ix2>>(
-        self,
+        &self,
         targets: R,
     ) -> Var<'t, T, Ix0> {
         self.try_cross_entropy_with_logits(targets)
@@ -215,7 +215,7 @@ impl<'t, T: TapeFloat> Var<'t, T, Ix2> {
     /// [`cross_entropy_with_logits`](Var::cross_entropy_with_logits), returning a
     /// [`ShapeError`] instead of panicking.
     pub fn try_cross_entropy_with_logits<R: Operand<'t, T, Dim = Ix2>>(
-        self,
+        &self,
         targets: R,
     ) -> Result<Var<'t, T, Ix0>, ShapeError> {
         let targets = targets.record(self.tape);
@@ -246,6 +246,15 @@ impl<'t, T: TapeFloat> Var<'t, T, Ix2> {
 }
 
 impl NnOp {
+    /// The values the backward rule reads.
+    pub(crate) fn reads(&self) -> Reads {
+        match *self {
+            NnOp::Softmax(..) | NnOp::LogSoftmax(..) => Reads::output(),
+            NnOp::LogSumExp(a, _) => Reads::inputs([Some(a)]).and_output(true),
+            NnOp::Mse(a, b) | NnOp::CrossEntropy(a, b) => Reads::inputs([Some(a), Some(b)]),
+        }
+    }
+
     pub(crate) fn backward<T: TapeFloat>(
         &self,
         nodes: &[Node<'_, T>],

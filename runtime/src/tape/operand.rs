@@ -5,7 +5,7 @@ use ndarray::linalg::Dot;
 use ndarray::{Array, ArrayBase, ArrayRef, ArrayView, CowArray, Data, Dimension};
 
 use super::float::TapeFloat;
-use super::graph::{Tape, Var, assert_same_tape};
+use super::graph::{Recorded, Tape, Var, assert_same_tape};
 use super::linalg::DotDim;
 
 /// A plain ndarray array the tape can record without differentiating through it.
@@ -55,9 +55,13 @@ pub trait Operand<'t, T: TapeFloat> {
     type Dim: Dimension;
     /// The tape the operand lives on, if it is a tape value.
     fn tape(&self) -> Option<&'t Tape<'t, T>>;
-    /// The operand as a value on `tape` (constants are recorded, tape values checked to belong
-    /// to `tape`).
-    fn record(self, tape: &'t Tape<'t, T>) -> Var<'t, T, Self::Dim>;
+    /// The operand as a node of `tape`: constants are recorded, tape values checked to belong
+    /// to `tape`. Operands passed by value are given up, so the op may reuse their buffer.
+    ///
+    /// # Panics
+    ///
+    /// If the operand is a tape value recorded on another tape.
+    fn record(self, tape: &'t Tape<'t, T>) -> Recorded;
 }
 
 impl<'t, T: TapeFloat, D: Dimension> Operand<'t, T> for Var<'t, T, D> {
@@ -65,9 +69,9 @@ impl<'t, T: TapeFloat, D: Dimension> Operand<'t, T> for Var<'t, T, D> {
     fn tape(&self) -> Option<&'t Tape<'t, T>> {
         Some(self.tape)
     }
-    fn record(self, tape: &'t Tape<'t, T>) -> Self {
+    fn record(self, tape: &'t Tape<'t, T>) -> Recorded {
         assert_same_tape(self.tape, tape);
-        self
+        self.consumed()
     }
 }
 
@@ -76,8 +80,9 @@ impl<'t, T: TapeFloat, D: Dimension> Operand<'t, T> for &Var<'t, T, D> {
     fn tape(&self) -> Option<&'t Tape<'t, T>> {
         Some(self.tape)
     }
-    fn record(self, tape: &'t Tape<'t, T>) -> Var<'t, T, D> {
-        (*self).record(tape)
+    fn record(self, tape: &'t Tape<'t, T>) -> Recorded {
+        assert_same_tape(self.tape, tape);
+        self.borrowed()
     }
 }
 
@@ -89,8 +94,8 @@ macro_rules! array_operand {
             fn tape(&self) -> Option<&'t Tape<'t, T>> {
                 None
             }
-            fn record(self, tape: &'t Tape<'t, T>) -> Var<'t, T, D> {
-                tape.constant(self)
+            fn record(self, tape: &'t Tape<'t, T>) -> Recorded {
+                tape.constant(self).consumed()
             }
         }
     )*};
@@ -135,10 +140,10 @@ pub trait TapeDot<Rhs> {
 /// let w_value = array![0.5, -1.0];
 /// let tape = Tape::new();
 /// let w = tape.watch(&w_value);
-/// let y = dot(&x, w); // constant matrix · tape vector
+/// let y = dot(&x, &w); // constant matrix · tape vector
 /// assert_eq!(y.value(), array![-1.5, -2.5]);
-/// let grads = tape.gradient(y.sum());
-/// assert_eq!(grads.wrt(w), array![4.0, 6.0]); // xᵀ·1
+/// let grads = tape.gradient(&y.sum());
+/// assert_eq!(grads.wrt(&w), array![4.0, 6.0]); // xᵀ·1
 /// assert_eq!(dot(&x, &x), x.dot(&x)); // plain arrays stay plain
 /// ```
 pub fn dot<L: TapeDot<R>, R>(lhs: L, rhs: R) -> L::Output {
@@ -194,7 +199,7 @@ macro_rules! constant_lhs_dot {
         {
             type Output = Var<'t, T, D::Product>;
             fn tape_dot(self, rhs: &Var<'t, T, E>) -> Self::Output {
-                rhs.tape.constant(self).dot(*rhs)
+                rhs.tape.constant(self).dot(rhs)
             }
         }
     )*};

@@ -20,7 +20,7 @@ pub(crate) enum ReduceOp {
 impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     /// Sum of all elements, as a scalar tape value.
     #[must_use]
-    pub fn sum(self) -> Var<'t, T, Ix0> {
+    pub fn sum(&self) -> Var<'t, T, Ix0> {
         let value = Array0::from_elem((), self.tape.nodes()[self.id].value.sum()).into_dyn();
         self.tape
             .push(value, Op::Reduce(ReduceOp::Sum(self.id)), &[self.id])
@@ -29,7 +29,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     /// Mean of all elements, as a scalar tape value (NaN for an empty array, like ndarray's
     /// `mean` returning `None`).
     #[must_use]
-    pub fn mean(self) -> Var<'t, T, Ix0> {
+    pub fn mean(&self) -> Var<'t, T, Ix0> {
         let mean = {
             let nodes = self.tape.nodes();
             let v = &nodes[self.id].value;
@@ -47,7 +47,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     /// If `axis` is out of bounds (the [`AxisError`] message); see
     /// [`try_sum_axis`](Var::try_sum_axis).
     #[must_use]
-    pub fn sum_axis(self, axis: Axis) -> Var<'t, T, D::Smaller>
+    pub fn sum_axis(&self, axis: Axis) -> Var<'t, T, D::Smaller>
     where
         D: RemoveAxis,
     {
@@ -55,7 +55,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     }
 
     /// [`sum_axis`](Var::sum_axis), returning an [`AxisError`] instead of panicking.
-    pub fn try_sum_axis(self, axis: Axis) -> Result<Var<'t, T, D::Smaller>, AxisError>
+    pub fn try_sum_axis(&self, axis: Axis) -> Result<Var<'t, T, D::Smaller>, AxisError>
     where
         D: RemoveAxis,
     {
@@ -79,7 +79,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     /// If `axis` is out of bounds (the [`AxisError`] message); see
     /// [`try_mean_axis`](Var::try_mean_axis).
     #[must_use]
-    pub fn mean_axis(self, axis: Axis) -> Var<'t, T, D::Smaller>
+    pub fn mean_axis(&self, axis: Axis) -> Var<'t, T, D::Smaller>
     where
         D: RemoveAxis,
     {
@@ -87,7 +87,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     }
 
     /// [`mean_axis`](Var::mean_axis), returning an [`AxisError`] instead of panicking.
-    pub fn try_mean_axis(self, axis: Axis) -> Result<Var<'t, T, D::Smaller>, AxisError>
+    pub fn try_mean_axis(&self, axis: Axis) -> Result<Var<'t, T, D::Smaller>, AxisError>
     where
         D: RemoveAxis,
     {
@@ -111,12 +111,12 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     ///
     /// If `axis > ndim` (the [`AxisError`] message); see [`try_insert_axis`](Var::try_insert_axis).
     #[must_use]
-    pub fn insert_axis(self, axis: Axis) -> Var<'t, T, D::Larger> {
+    pub fn insert_axis(&self, axis: Axis) -> Var<'t, T, D::Larger> {
         self.try_insert_axis(axis).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// [`insert_axis`](Var::insert_axis), returning an [`AxisError`] instead of panicking.
-    pub fn try_insert_axis(self, axis: Axis) -> Result<Var<'t, T, D::Larger>, AxisError> {
+    pub fn try_insert_axis(&self, axis: Axis) -> Result<Var<'t, T, D::Larger>, AxisError> {
         let value = {
             let nodes = self.tape.nodes();
             let v = &nodes[self.id].value;
@@ -146,25 +146,26 @@ impl ReduceOp {
         grads: &mut Grads<T>,
     ) {
         let scalar = || g.first().copied().unwrap_or_else(T::zero);
+        // Reductions read only shapes: the input buffer may have been reused.
+        let shape = |id: usize| nodes[id].shape.as_slice();
         match *self {
             // s = Σ a  ⇒  ā += s̄ (broadcast)
-            ReduceOp::Sum(a) => grads.add_fill(a, scalar(), nodes[a].value.shape()),
+            ReduceOp::Sum(a) => grads.add_fill(a, scalar(), shape(a)),
             // s = Σ a / n  ⇒  ā += s̄ / n
             ReduceOp::Mean(a) => {
-                let v = &nodes[a].value;
-                grads.add_fill(a, scalar() / from_usize(v.len()), v.shape());
+                let n: T = from_usize(shape(a).iter().product());
+                grads.add_fill(a, scalar() / n, shape(a));
             }
             // c = Σ_axis a  ⇒  ā += c̄ (broadcast along axis)
             ReduceOp::SumAxis(a, axis) => {
                 let spread = g.view().insert_axis(axis);
-                grads.add_broadcast_scaled(a, &spread, nodes[a].value.shape(), T::one());
+                grads.add_broadcast_scaled(a, &spread, shape(a), T::one());
             }
             // c = Σ_axis a / n  ⇒  ā += c̄ / n (broadcast along axis)
             ReduceOp::MeanAxis(a, axis) => {
-                let v = &nodes[a].value;
-                let n: T = from_usize(v.len_of(axis));
+                let n: T = from_usize(shape(a)[axis.index()]);
                 let spread = g.view().insert_axis(axis);
-                grads.add_broadcast_scaled(a, &spread, v.shape(), T::one() / n);
+                grads.add_broadcast_scaled(a, &spread, shape(a), T::one() / n);
             }
             // c = a with a new length-1 axis  ⇒  ā += c̄ without it
             ReduceOp::InsertAxis(a, axis) => grads.add_owned(a, g.remove_axis(axis)),
