@@ -163,6 +163,14 @@ fn dot_in_all_forms() {
 }
 
 #[test]
+fn dot_on_dynamic_ranks() {
+    check!([r(&[3, 4], 201), r(&[4, 2], 202)], |v| v[0].dot(v[1]));
+    check!([r(&[3, 4], 203), r(&[4], 204)], |v| v[0].dot(v[1]));
+    check!([r(&[4], 205), r(&[4, 2], 206)], |v| v[0].dot(v[1]));
+    check!([r(&[4], 207), r(&[4], 208)], |v| v[0].dot(v[1]));
+}
+
+#[test]
 fn dot_with_constants_on_either_side() {
     let x = r(&[3, 4], 31).into_dimensionality::<Ix2>().unwrap();
     let u = r(&[3], 32).into_dimensionality::<Ix1>().unwrap();

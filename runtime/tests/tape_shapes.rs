@@ -44,6 +44,17 @@ fn dot_mismatch_names_dot_and_both_shapes_in_every_form() {
 }
 
 #[test]
+fn dot_on_dynamic_ranks_rejects_rank_three() {
+    let tape = Tape::new();
+    let cube = tape.watch(ArrayD::<f64>::zeros(IxDyn(&[2, 2, 2])));
+    let m = ArrayD::<f64>::zeros(IxDyn(&[2, 2]));
+    assert_eq!(
+        cube.try_dot(&m).unwrap_err(),
+        shape_error("dot", &[2, 2, 2], &[2, 2])
+    );
+}
+
+#[test]
 fn arithmetic_mismatch_names_the_operation() {
     let tape = Tape::new();
     let a = tape.watch(Array2::<f64>::zeros((4, 3)));

@@ -400,6 +400,10 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     }
 
     /// Runs `f` on a view of the value (no copy).
+    ///
+    /// # Panics
+    ///
+    /// If `f` records on the same tape (the view borrows the tape's storage).
     pub fn with_value<R>(&self, f: impl FnOnce(ArrayView<'_, T, D>) -> R) -> R {
         let nodes = self.tape.nodes();
         f(typed(nodes[self.id].value.view()))

@@ -2,7 +2,7 @@
 //! forward and backward side by side.
 
 use ndarray::linalg::{general_mat_mul, general_mat_vec_mul};
-use ndarray::{Array0, ArrayD, ArrayViewD, Axis, Dimension, Ix0, Ix1, Ix2};
+use ndarray::{Array0, ArrayD, ArrayViewD, Axis, Dimension, Ix0, Ix1, Ix2, IxDyn};
 
 use super::error::ShapeError;
 use super::float::TapeFloat;
@@ -28,6 +28,10 @@ impl DotDim<Ix2> for Ix1 {
 }
 impl DotDim<Ix1> for Ix1 {
     type Product = Ix0;
+}
+/// Dynamic ranks: checked when the op runs (each side must have rank 1 or 2).
+impl DotDim<IxDyn> for IxDyn {
+    type Product = IxDyn;
 }
 
 /// Linear-algebra ops; fields are input node ids.
