@@ -438,3 +438,18 @@ fn a_given_up_temporary_is_reused_in_place() {
     let buffer = e.with_value(|v| v.as_ptr());
     assert_ne!((e + 1.0).with_value(|v| v.as_ptr()), buffer);
 }
+
+#[test]
+fn uniform_adjoints_from_full_reductions() {
+    let xs = [positive(&[3, 4], 121), positive(&[4], 122)];
+    check!(&xs, |v| v[0].powi(2).sum());
+    check!(&xs, |v| ((v[0].exp() * 2.0 - 1.0) / 3.0).mean());
+    check!(&xs, |v| (-(1.0 - v[0].sqrt())).sum() + v[0].tanh().mean());
+    check!(&xs, |v| v[0].sum() + v[0].mean() + (v[0] * v[1]).sum());
+    check!(&xs, |v| (v[0].sigmoid() + v[1]).sum() * 0.5);
+    check!(&xs, |v| v[0].sum_axis(Axis(0)).powi(3).sum()
+        + v[0].ln().sum());
+    check!(&xs, |v| (2.0 / v[0]).sum()
+        + v[0].mapv(|x| x.sin() * x).mean());
+    check!(&xs, |v| m2(v[0]).dot(&v1(v[1])).sum());
+}

@@ -266,6 +266,27 @@ impl<T: TapeFloat> ArithOp<T> {
         }
     }
 
+    /// The backward rule for a uniform adjoint `c̄`, when it stays uniform (scalar ops);
+    /// `false` when the op needs it as an array.
+    pub(crate) fn backward_uniform(&self, c: T, grads: &mut Grads<T>) -> bool {
+        match *self {
+            // c = a + k  ⇒  ā += c̄
+            ArithOp::AddScalar(a) => grads.add_fill(a, c),
+            // c = k − a, c = −a  ⇒  ā −= c̄
+            ArithOp::ScalarSub(a) | ArithOp::Neg(a) => grads.add_fill(a, -c),
+            // c = a·k  ⇒  ā += k c̄
+            ArithOp::MulScalar(a, k) => grads.add_fill(a, c * k),
+            // c = a / k  ⇒  ā += c̄ / k
+            ArithOp::DivScalar(a, k) => grads.add_fill(a, c / k),
+            ArithOp::Add(..)
+            | ArithOp::Sub(..)
+            | ArithOp::Mul(..)
+            | ArithOp::Div(..)
+            | ArithOp::ScalarDiv(_) => return false,
+        }
+        true
+    }
+
     /// `out` is this op's value: read only where [`reads`](ArithOp::reads) says so (otherwise
     /// a consumer may have reused its buffer).
     pub(crate) fn backward(

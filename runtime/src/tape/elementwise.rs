@@ -8,7 +8,7 @@ use ndarray::{ArrayD, ArrayViewD, Dimension, Zip};
 
 use super::dual::{Dual, half, sigmoid, sign};
 use super::float::TapeFloat;
-use super::grads::Grads;
+use super::grads::{Grads, Incoming};
 use super::graph::{Node, Op, Reads, Var};
 
 /// Elementwise ops; the first field is the input node id.
@@ -211,58 +211,58 @@ impl<T: TapeFloat> UnaryOp<T> {
         &self,
         nodes: &[Node<'_, T>],
         out: &ArrayViewD<'_, T>,
-        g: ArrayD<T>,
+        g: Incoming<T>,
         grads: &mut Grads<T>,
     ) {
         let one = T::one();
         let two = one + one;
         match self {
             // y = eˣ  ⇒  x̄ += ȳ ∘ y
-            UnaryOp::Exp(a) => grads.add_map_owned(*a, g, out, |g, y| g * y),
+            UnaryOp::Exp(a) => grads.chain(*a, g, out, |g, y| g * y),
             // y = ln x  ⇒  x̄ += ȳ / x
-            UnaryOp::Ln(a) => grads.add_map_owned(*a, g, &nodes[*a].value.view(), |g, x| g / x),
+            UnaryOp::Ln(a) => grads.chain(*a, g, &nodes[*a].value.view(), |g, x| g / x),
             // y = xⁿ  ⇒  x̄ += ȳ ∘ n xⁿ⁻¹
             UnaryOp::Powi(a, n) => {
                 let (n, nt) = (*n, T::from(*n).unwrap_or_else(T::nan));
                 let x = nodes[*a].value.view();
                 match n {
                     // (x²)' = 2x: the common square, without a power call
-                    2 => grads.add_map_owned(*a, g, &x, |g, x| g * two * x),
-                    _ => grads.add_map_owned(*a, g, &x, |g, x| g * nt * int_pow(x, n - 1)),
+                    2 => grads.chain(*a, g, &x, |g, x| g * two * x),
+                    _ => grads.chain(*a, g, &x, |g, x| g * nt * int_pow(x, n - 1)),
                 }
             }
             // y = xᵖ  ⇒  x̄ += ȳ ∘ p xᵖ⁻¹
             UnaryOp::Powf(a, p) => {
                 let p = *p;
-                grads.add_map_owned(*a, g, &nodes[*a].value.view(), |g, x| {
+                grads.chain(*a, g, &nodes[*a].value.view(), |g, x| {
                     g * p * x.powf(p - one)
                 });
             }
             // y = √x  ⇒  x̄ += ȳ ∘ ½ / y
-            UnaryOp::Sqrt(a) => grads.add_map_owned(*a, g, out, |g, y| g * half::<T>() / y),
+            UnaryOp::Sqrt(a) => grads.chain(*a, g, out, |g, y| g * half::<T>() / y),
             // y = |x|  ⇒  x̄ += ȳ ∘ sign(x)
             UnaryOp::Abs(a) => {
-                grads.add_map_owned(*a, g, &nodes[*a].value.view(), |g, x| g * sign(x));
+                grads.chain(*a, g, &nodes[*a].value.view(), |g, x| g * sign(x));
             }
             // y = sin x  ⇒  x̄ += ȳ ∘ cos x
             UnaryOp::Sin(a) => {
-                grads.add_map_owned(*a, g, &nodes[*a].value.view(), |g, x| g * x.cos());
+                grads.chain(*a, g, &nodes[*a].value.view(), |g, x| g * x.cos());
             }
             // y = cos x  ⇒  x̄ −= ȳ ∘ sin x
             UnaryOp::Cos(a) => {
-                grads.add_map_owned(*a, g, &nodes[*a].value.view(), |g, x| -g * x.sin());
+                grads.chain(*a, g, &nodes[*a].value.view(), |g, x| -g * x.sin());
             }
             // y = tanh x  ⇒  x̄ += ȳ ∘ (1 − y²)
-            UnaryOp::Tanh(a) => grads.add_map_owned(*a, g, out, |g, y| g * (one - y * y)),
+            UnaryOp::Tanh(a) => grads.chain(*a, g, out, |g, y| g * (one - y * y)),
             // y = σ(x)  ⇒  x̄ += ȳ ∘ y(1 − y)
-            UnaryOp::Sigmoid(a) => grads.add_map_owned(*a, g, out, |g, y| g * y * (one - y)),
+            UnaryOp::Sigmoid(a) => grads.chain(*a, g, out, |g, y| g * y * (one - y)),
             // y = max(x, 0)  ⇒  x̄ += ȳ ∘ [x > 0]
-            UnaryOp::Relu(a) => grads.add_map_owned(*a, g, &nodes[*a].value.view(), |g, x| {
+            UnaryOp::Relu(a) => grads.chain(*a, g, &nodes[*a].value.view(), |g, x| {
                 if x > T::zero() { g } else { T::zero() }
             }),
             // y = f(x)  ⇒  x̄ += ȳ ∘ f'(x) (saved by the forward pass)
             UnaryOp::Map(a, derivative) => {
-                grads.add_map_owned(*a, g, &derivative.view(), |g, d| g * d);
+                grads.chain(*a, g, &derivative.view(), |g, d| g * d);
             }
         }
     }

@@ -2,35 +2,88 @@
 //!
 //! The first contribution to a node's adjoint is moved in (or computed in place in the incoming
 //! gradient's buffer); later ones are added with `+=` or a fused [`Zip`], so no contribution is
-//! copied just to be added.
+//! copied just to be added. A uniform adjoint (what `sum` and `mean` send back) stays a single
+//! number until something needs it as an array, so `x.powi(2).sum()` never fills an array of
+//! ones.
 
 use ndarray::{ArrayD, ArrayViewD, Zip};
 
 use super::float::TapeFloat;
 use super::shape::{sum_owned_to_shape, sum_to_shape};
 
-/// One optional adjoint per tape node.
+/// The adjoint arriving at a node in the backward sweep.
+pub(crate) enum Incoming<T> {
+    /// An array of the node's shape.
+    Array(ArrayD<T>),
+    /// The same value at every element.
+    Uniform(T),
+}
+
+/// One optional adjoint per tape node: an array, plus a pending uniform part.
 pub(crate) struct Grads<T> {
     slots: Vec<Option<ArrayD<T>>>,
+    uniform: Vec<Option<T>>,
+    shapes: Vec<Vec<usize>>,
 }
 
 impl<T: TapeFloat> Grads<T> {
-    pub(crate) fn new(len: usize) -> Self {
+    /// Adjoints for nodes of the given shapes, all zero.
+    pub(crate) fn new(shapes: Vec<Vec<usize>>) -> Self {
         Self {
-            slots: (0..len).map(|_| None).collect(),
+            slots: shapes.iter().map(|_| None).collect(),
+            uniform: shapes.iter().map(|_| None).collect(),
+            shapes,
         }
     }
 
-    pub(crate) fn take(&mut self, id: usize) -> Option<ArrayD<T>> {
-        self.slots[id].take()
+    /// Folds the pending uniform part of `adj[id]` into its array.
+    fn settle(&mut self, id: usize) {
+        if let Some(c) = self.uniform[id].take() {
+            match &mut self.slots[id] {
+                Some(acc) => acc.mapv_inplace(|a| a + c),
+                slot @ None => *slot = Some(ArrayD::from_elem(self.shapes[id].as_slice(), c)),
+            }
+        }
     }
 
-    pub(crate) fn into_slots(self) -> Vec<Option<ArrayD<T>>> {
+    /// Removes and returns `adj[id]`, uniform when nothing but uniform parts arrived.
+    pub(crate) fn take(&mut self, id: usize) -> Option<Incoming<T>> {
+        if self.slots[id].is_none() {
+            return self.uniform[id].take().map(Incoming::Uniform);
+        }
+        self.settle(id);
+        self.slots[id].take().map(Incoming::Array)
+    }
+
+    pub(crate) fn into_slots(mut self) -> Vec<Option<ArrayD<T>>> {
+        (0..self.slots.len()).for_each(|id| self.settle(id));
         self.slots
+    }
+
+    /// `adj[id] += f(g, x)` elementwise for an incoming adjoint of either kind (`x` has the
+    /// node's shape): the chain rule of elementwise functions.
+    pub(crate) fn chain(
+        &mut self,
+        id: usize,
+        g: Incoming<T>,
+        x: &ArrayViewD<'_, T>,
+        f: impl Fn(T, T) -> T,
+    ) {
+        match g {
+            Incoming::Array(g) => self.add_map_owned(id, g, x, f),
+            Incoming::Uniform(c) => {
+                self.settle(id);
+                match &mut self.slots[id] {
+                    Some(acc) => Zip::from(acc).and(x).for_each(|a, &x| *a += f(c, x)),
+                    slot @ None => *slot = Some(x.mapv(|x| f(c, x))),
+                }
+            }
+        }
     }
 
     /// `adj[id] += g`, moving `g` in when it is the first contribution.
     pub(crate) fn add_owned(&mut self, id: usize, g: ArrayD<T>) {
+        self.settle(id);
         match &mut self.slots[id] {
             Some(acc) => *acc += &g,
             slot @ None => *slot = Some(g),
@@ -39,6 +92,7 @@ impl<T: TapeFloat> Grads<T> {
 
     /// `adj[id] += g` for a borrowed `g` (copied only when it is the first contribution).
     pub(crate) fn add_view(&mut self, id: usize, g: &ArrayViewD<'_, T>) {
+        self.settle(id);
         match &mut self.slots[id] {
             Some(acc) => *acc += g,
             slot @ None => *slot = Some(g.to_owned()),
@@ -47,6 +101,7 @@ impl<T: TapeFloat> Grads<T> {
 
     /// `adj[id] += f(g)` elementwise, reusing `g`'s buffer for the first contribution.
     pub(crate) fn add_owned_mapped(&mut self, id: usize, mut g: ArrayD<T>, f: impl Fn(T) -> T) {
+        self.settle(id);
         match &mut self.slots[id] {
             Some(acc) => acc.zip_mut_with(&g, |a, &g| *a += f(g)),
             slot @ None => {
@@ -79,6 +134,7 @@ impl<T: TapeFloat> Grads<T> {
         x: &ArrayViewD<'_, T>,
         f: impl Fn(T, T) -> T,
     ) {
+        self.settle(id);
         match &mut self.slots[id] {
             Some(acc) => Zip::from(acc)
                 .and(&g)
@@ -102,6 +158,7 @@ impl<T: TapeFloat> Grads<T> {
         y: &ArrayViewD<'_, T>,
         f: impl Fn(T, T, T) -> T,
     ) {
+        self.settle(id);
         match &mut self.slots[id] {
             Some(acc) => Zip::from(acc)
                 .and(&g)
@@ -128,6 +185,7 @@ impl<T: TapeFloat> Grads<T> {
         shape: &[usize],
         f: impl Fn(T, T) -> T,
     ) {
+        self.settle(id);
         if g.shape() == shape
             && let Some(acc) = &mut self.slots[id]
         {
@@ -153,23 +211,26 @@ impl<T: TapeFloat> Grads<T> {
         let spread = g
             .broadcast(shape)
             .expect("internal error: reduction gradient broadcasts back");
+        self.settle(id);
         match &mut self.slots[id] {
             Some(acc) => Zip::from(acc).and(&spread).for_each(|a, &g| *a += k * g),
             slot @ None => *slot = Some(spread.mapv(|g| k * g)),
         }
     }
 
-    /// `adj[id] += c` for every element of a node of `shape` (the adjoint of a full reduction).
-    pub(crate) fn add_fill(&mut self, id: usize, c: T, shape: &[usize]) {
+    /// `adj[id] += c` at every element (the adjoint of a full reduction), kept as one number
+    /// while nothing else arrives.
+    pub(crate) fn add_fill(&mut self, id: usize, c: T) {
         match &mut self.slots[id] {
             Some(acc) => acc.mapv_inplace(|a| a + c),
-            slot @ None => *slot = Some(ArrayD::from_elem(shape, c)),
+            None => self.uniform[id] = Some(self.uniform[id].map_or(c, |u| u + c)),
         }
     }
 
     /// The adjoint of `id`, created as zeros of `shape` if absent, for in-place accumulation
     /// (`general_mat_mul` with `beta = 1`).
     pub(crate) fn slot_mut(&mut self, id: usize, shape: &[usize]) -> &mut ArrayD<T> {
+        self.settle(id);
         self.slots[id].get_or_insert_with(|| ArrayD::zeros(shape))
     }
 }

@@ -13,7 +13,7 @@ use ndarray::{Array, ArrayD, ArrayView, ArrayViewD, CowArray, Dimension, Ix0, Ix
 use super::arith::ArithOp;
 use super::elementwise::UnaryOp;
 use super::float::TapeFloat;
-use super::grads::Grads;
+use super::grads::{Grads, Incoming};
 use super::linalg::LinalgOp;
 use super::nn::NnOp;
 use super::operand::IntoArray;
@@ -193,9 +193,14 @@ impl<'t, T: TapeFloat> Tape<'t, T> {
     pub fn gradient<D: Dimension>(&'t self, output: &Var<'t, T, D>) -> Gradients<T> {
         assert_same_tape(self, output.tape);
         let nodes = self.nodes.borrow();
-        let mut grads = Grads::new(output.id + 1);
+        let mut grads = Grads::new(
+            nodes[..=output.id]
+                .iter()
+                .map(|n| n.shape.clone())
+                .collect(),
+        );
         if nodes[output.id].requires_grad {
-            grads.add_fill(output.id, T::one(), &nodes[output.id].shape);
+            grads.add_fill(output.id, T::one());
         }
         for id in (0..=output.id).rev() {
             let node = &nodes[id];
@@ -320,16 +325,22 @@ pub(crate) fn assert_same_tape<T>(a: &Tape<'_, T>, b: &Tape<'_, T>) {
 fn backward<T: TapeFloat>(
     nodes: &[Node<'_, T>],
     node: &Node<'_, T>,
-    g: ArrayD<T>,
+    g: Incoming<T>,
     grads: &mut Grads<T>,
 ) {
     let out = node.value.view();
+    let g = match (&node.op, g) {
+        // Elementwise rules take a uniform adjoint as it is (one pass instead of two).
+        (Op::Unary(op), g) => return op.backward(nodes, &out, g, grads),
+        (Op::Arith(op), Incoming::Uniform(c)) if op.backward_uniform(c, grads) => return,
+        (_, Incoming::Uniform(c)) => ArrayD::from_elem(node.shape.as_slice(), c),
+        (_, Incoming::Array(g)) => g,
+    };
     match &node.op {
-        Op::Leaf => {}
+        Op::Leaf | Op::Unary(_) => {}
         Op::Arith(op) => op.backward(nodes, &out, g, grads),
         Op::Linalg(op) => op.backward(nodes, &g, grads),
         Op::Reduce(op) => op.backward(nodes, g, grads),
-        Op::Unary(op) => op.backward(nodes, &out, g, grads),
         Op::Nn(op) => op.backward(nodes, &out, &g, grads),
     }
 }

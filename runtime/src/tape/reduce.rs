@@ -150,11 +150,11 @@ impl ReduceOp {
         let shape = |id: usize| nodes[id].shape.as_slice();
         match *self {
             // s = Σ a  ⇒  ā += s̄ (broadcast)
-            ReduceOp::Sum(a) => grads.add_fill(a, scalar(), shape(a)),
+            ReduceOp::Sum(a) => grads.add_fill(a, scalar()),
             // s = Σ a / n  ⇒  ā += s̄ / n
             ReduceOp::Mean(a) => {
                 let n: T = from_usize(shape(a).iter().product());
-                grads.add_fill(a, scalar() / n, shape(a));
+                grads.add_fill(a, scalar() / n);
             }
             // c = Σ_axis a  ⇒  ā += c̄ (broadcast along axis)
             ReduceOp::SumAxis(a, axis) => {
