@@ -240,3 +240,22 @@ fn broadcasting_accepts_exactly_what_ndarray_accepts() {
     }
     std::panic::set_hook(std_hook);
 }
+
+#[test]
+#[should_panic(expected = "gradients asked for a variable of another tape")]
+fn gradients_reject_a_variable_of_another_tape() {
+    let a = array![1.0_f64, 2.0];
+    let (first, second) = (Tape::new(), Tape::new());
+    let x = first.watch(&a);
+    let y = second.watch(&a);
+    let grads = first.gradient(&x.sum());
+    let _ = grads.wrt(&y);
+}
+
+#[test]
+#[should_panic(expected = "a value recorded on one tape was used with another tape")]
+fn operands_from_two_tapes_are_rejected() {
+    let a = array![1.0_f64, 2.0];
+    let (first, second) = (Tape::new(), Tape::new());
+    let _ = first.watch(&a) + second.watch(&a);
+}

@@ -7,6 +7,7 @@
 use std::cell::{Cell, Ref, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ndarray::{Array, ArrayD, ArrayView, ArrayViewD, CowArray, Dimension, Ix0, Ix2, IxDyn};
 
@@ -126,7 +127,12 @@ pub struct Recorded {
 /// ```
 pub struct Tape<'t, T> {
     nodes: RefCell<Vec<Node<'t, T>>>,
+    /// Distinguishes tapes, so a `Var` of one tape is never looked up in another's gradients.
+    serial: u64,
 }
+
+/// The next tape's serial number.
+static NEXT_SERIAL: AtomicU64 = AtomicU64::new(0);
 
 impl<T> fmt::Debug for Tape<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -148,6 +154,7 @@ impl<'t, T: TapeFloat> Tape<'t, T> {
     pub fn new() -> Self {
         Self {
             nodes: RefCell::new(Vec::new()),
+            serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -213,6 +220,7 @@ impl<'t, T: TapeFloat> Tape<'t, T> {
         }
         Gradients {
             slots: grads.into_slots(),
+            serial: self.serial,
         }
     }
 
@@ -505,6 +513,7 @@ pub(crate) fn typed<T, D: Dimension>(view: ArrayViewD<'_, T>) -> ArrayView<'_, T
 #[derive(Clone)]
 pub struct Gradients<T> {
     slots: Vec<Option<ArrayD<T>>>,
+    serial: u64,
 }
 
 impl<T> fmt::Debug for Gradients<T> {
@@ -522,10 +531,10 @@ impl<T: TapeFloat> Gradients<T> {
     ///
     /// # Panics
     ///
-    /// If `var` comes from another tape and the node with its id there has another rank (a
-    /// `Var` from another tape is a programming error; it is not detected otherwise).
+    /// If `var` was recorded on another tape.
     #[must_use]
     pub fn wrt<D: Dimension>(&self, var: &Var<'_, T, D>) -> Array<T, D> {
+        self.check_tape(var);
         match self.slots.get(var.id).and_then(Option::as_ref) {
             Some(g) => typed(g.view()).to_owned(),
             None => zeros_like(var),
@@ -537,14 +546,24 @@ impl<T: TapeFloat> Gradients<T> {
     ///
     /// # Panics
     ///
-    /// Like [`wrt`](Gradients::wrt), only if `var` comes from another tape.
+    /// If `var` was recorded on another tape.
     pub fn take<D: Dimension>(&mut self, var: &Var<'_, T, D>) -> Array<T, D> {
+        self.check_tape(var);
         match self.slots.get_mut(var.id).and_then(Option::take) {
             Some(g) => g
                 .into_dimensionality()
                 .expect("internal error: gradient rank"),
             None => zeros_like(var),
         }
+    }
+}
+
+impl<T> Gradients<T> {
+    fn check_tape<D>(&self, var: &Var<'_, T, D>) {
+        assert!(
+            var.tape.serial == self.serial,
+            "symgrad tape: gradients asked for a variable of another tape"
+        );
     }
 }
 
