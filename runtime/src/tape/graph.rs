@@ -136,8 +136,10 @@ static NEXT_SERIAL: AtomicU64 = AtomicU64::new(0);
 
 impl<T> fmt::Debug for Tape<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nodes = self.nodes.try_borrow().map(|n| n.len()).ok();
         f.debug_struct("Tape")
-            .field("nodes", &self.nodes.borrow().len())
+            .field("nodes", &nodes)
+            .field("serial", &self.serial)
             .finish()
     }
 }
@@ -521,6 +523,7 @@ impl<T> fmt::Debug for Gradients<T> {
         let present = self.slots.iter().filter(|s| s.is_some()).count();
         f.debug_struct("Gradients")
             .field("variables", &present)
+            .field("tape", &self.serial)
             .finish()
     }
 }
