@@ -6,9 +6,10 @@ use ndarray::{ArrayD, ArrayViewD, CowArray, DimMax, Dimension, IxDyn, Zip};
 use super::error::ShapeError;
 use super::float::TapeFloat;
 use super::grads::Grads;
-use super::graph::{Node, Op, Reads, Recorded, Tape, Var};
+use super::graph::{Node, Op, Reads, Recorded, Tape};
 use super::operand::Operand;
 use super::shape::co_broadcast;
+use super::var::Var;
 
 /// Arithmetic ops; `usize` fields are input node ids, `T` fields scalar constants.
 pub(crate) enum ArithOp<T> {

@@ -9,7 +9,8 @@ use ndarray::{ArrayD, ArrayViewD, Dimension, Zip};
 use super::dual::{Dual, half, sigmoid, sign};
 use super::float::TapeFloat;
 use super::grads::{Grads, Incoming};
-use super::graph::{Node, Op, Reads, Var};
+use super::graph::{Node, Op, Reads};
+use super::var::Var;
 
 /// Elementwise ops; the first field is the input node id.
 pub(crate) enum UnaryOp<T> {

@@ -1,24 +1,25 @@
-//! The tape itself: [`Tape`] records nodes, [`Var`] is a typed handle to one, and
-//! [`Tape::gradient`] runs the reverse sweep.
+//! The tape itself: [`Tape`] records nodes (handed out as [`Var`]s), and [`Tape::gradient`]
+//! runs the reverse sweep.
 //!
 //! Invariant: a node's inputs precede it on the tape (ids are increasing), so sweeping the ids
 //! downwards visits every node after all of its consumers.
 
 use std::cell::{Cell, Ref, RefCell};
 use std::fmt;
-use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ndarray::{Array, ArrayD, ArrayView, ArrayViewD, CowArray, Dimension, Ix0, Ix2, IxDyn};
+use ndarray::{ArrayD, CowArray, Dimension, IxDyn};
 
 use super::arith::ArithOp;
 use super::elementwise::UnaryOp;
 use super::float::TapeFloat;
+use super::gradients::Gradients;
 use super::grads::{Grads, Incoming};
 use super::linalg::LinalgOp;
 use super::nn::NnOp;
 use super::operand::IntoArray;
 use super::reduce::ReduceOp;
+use super::var::Var;
 
 /// How a node was computed. Each family's forward and backward rules live in its own file.
 pub(crate) enum Op<T> {
@@ -128,7 +129,7 @@ pub struct Recorded {
 pub struct Tape<'t, T> {
     nodes: RefCell<Vec<Node<'t, T>>>,
     /// Distinguishes tapes, so a `Var` of one tape is never looked up in another's gradients.
-    serial: u64,
+    pub(crate) serial: u64,
 }
 
 /// The next tape's serial number.
@@ -220,10 +221,7 @@ impl<'t, T: TapeFloat> Tape<'t, T> {
                 backward(&nodes, node, g, &mut grads);
             }
         }
-        Gradients {
-            slots: grads.into_slots(),
-            serial: self.serial,
-        }
+        Gradients::new(grads.into_slots(), self.serial)
     }
 
     pub(crate) fn leaf<A: IntoArray<'t, T>>(
@@ -353,226 +351,4 @@ fn backward<T: TapeFloat>(
         Op::Reduce(op) => op.backward(nodes, g, grads),
         Op::Nn(op) => op.backward(nodes, &out, &g, grads),
     }
-}
-
-/// A value on a [`Tape`], typed by its dimensionality `D` (`Ix0` scalar, `Ix1` vector, `Ix2`
-/// matrix, or `IxDyn`).
-///
-/// A `Var` follows ndarray's ownership conventions: methods take `&self`; operators take their
-/// operands by value or by reference (`&a + &b` keeps both, `a + b` gives both up). An operand
-/// given up by value lets the op reuse its buffer for the result, as `Array + &Array` does, when
-/// the backward pass does not need it: `(x.dot(&w) + &b - &y) * &r` allocates once.
-pub struct Var<'t, T, D> {
-    pub(crate) tape: &'t Tape<'t, T>,
-    pub(crate) id: usize,
-    dim: PhantomData<D>,
-}
-
-impl<T: TapeFloat, D: Dimension> fmt::Debug for Var<'_, T, D> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Var")
-            .field("id", &self.id)
-            .field("value", &self.value())
-            .finish()
-    }
-}
-
-impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
-    pub(crate) fn new(tape: &'t Tape<'t, T>, id: usize) -> Self {
-        Self {
-            tape,
-            id,
-            dim: PhantomData,
-        }
-    }
-
-    /// This operand, kept by the caller.
-    pub(crate) fn borrowed(&self) -> Recorded {
-        Recorded {
-            id: self.id,
-            consumed: false,
-        }
-    }
-
-    /// This operand, given up by the caller.
-    pub(crate) fn consumed(self) -> Recorded {
-        Recorded {
-            id: self.id,
-            consumed: true,
-        }
-    }
-
-    /// The node id on the tape.
-    #[must_use]
-    pub fn id(&self) -> usize {
-        self.id
-    }
-
-    /// The tape this value is recorded on.
-    #[must_use]
-    pub fn tape(&self) -> &'t Tape<'t, T> {
-        self.tape
-    }
-
-    /// The value, copied out as an owned array.
-    #[must_use]
-    pub fn value(&self) -> Array<T, D> {
-        self.with_value(|v| v.to_owned())
-    }
-
-    /// Runs `f` on a view of the value (no copy).
-    ///
-    /// # Panics
-    ///
-    /// If `f` records on the same tape (the view borrows the tape's storage).
-    pub fn with_value<R>(&self, f: impl FnOnce(ArrayView<'_, T, D>) -> R) -> R {
-        let nodes = self.tape.nodes();
-        f(typed(nodes[self.id].value.view()))
-    }
-
-    /// The shape (a constant: no gradient flows through it).
-    #[must_use]
-    pub fn shape(&self) -> Vec<usize> {
-        self.tape.nodes()[self.id].shape.clone()
-    }
-
-    /// Number of axes.
-    #[must_use]
-    pub fn ndim(&self) -> usize {
-        self.tape.nodes()[self.id].shape.len()
-    }
-
-    /// Number of elements (a constant).
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.tape.nodes()[self.id].shape.iter().product()
-    }
-
-    /// Whether the value has no elements.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Whether a watched variable feeds this value (otherwise it is a constant for the tape).
-    #[must_use]
-    pub fn requires_grad(&self) -> bool {
-        self.tape.nodes()[self.id].requires_grad
-    }
-
-    /// The same node seen with dynamic dimensionality.
-    #[must_use]
-    pub fn into_dyn(self) -> Var<'t, T, IxDyn> {
-        Var::new(self.tape, self.id)
-    }
-
-    /// The same node with static dimensionality `E`, or `None` if the value has another rank
-    /// (the tape counterpart of ndarray's `into_dimensionality`).
-    #[must_use]
-    pub fn into_dimensionality<E: Dimension>(self) -> Option<Var<'t, T, E>> {
-        let ndim = self.ndim();
-        (E::NDIM.is_none_or(|n| n == ndim)).then(|| self.retyped())
-    }
-
-    pub(crate) fn retyped<E: Dimension>(self) -> Var<'t, T, E> {
-        Var::new(self.tape, self.id)
-    }
-}
-
-impl<T: TapeFloat> Var<'_, T, Ix0> {
-    /// The value of a scalar.
-    #[must_use]
-    pub fn item(&self) -> T {
-        self.tape.nodes()[self.id]
-            .value
-            .first()
-            .copied()
-            .unwrap_or_else(T::nan)
-    }
-}
-
-impl<T: TapeFloat> Var<'_, T, Ix2> {
-    /// Number of rows (a constant), like `ArrayBase::nrows`.
-    #[must_use]
-    pub fn nrows(&self) -> usize {
-        self.tape.nodes()[self.id].shape[0]
-    }
-
-    /// Number of columns (a constant), like `ArrayBase::ncols`.
-    #[must_use]
-    pub fn ncols(&self) -> usize {
-        self.tape.nodes()[self.id].shape[1]
-    }
-}
-
-/// A dynamic view with the static dimensionality the typed handle guarantees.
-pub(crate) fn typed<T, D: Dimension>(view: ArrayViewD<'_, T>) -> ArrayView<'_, T, D> {
-    view.into_dimensionality()
-        .expect("internal error: a Var's dimensionality matches its node")
-}
-
-/// Gradients returned by [`Tape::gradient`], looked up by the watched [`Var`].
-#[derive(Clone)]
-pub struct Gradients<T> {
-    slots: Vec<Option<ArrayD<T>>>,
-    serial: u64,
-}
-
-impl<T> fmt::Debug for Gradients<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let present = self.slots.iter().filter(|s| s.is_some()).count();
-        f.debug_struct("Gradients")
-            .field("variables", &present)
-            .field("tape", &self.serial)
-            .finish()
-    }
-}
-
-impl<T: TapeFloat> Gradients<T> {
-    /// The gradient with respect to `var`, as an owned array of `var`'s shape and type
-    /// (zeros when `var` does not influence the output, or is a constant).
-    ///
-    /// # Panics
-    ///
-    /// If `var` was recorded on another tape.
-    #[must_use]
-    pub fn wrt<D: Dimension>(&self, var: &Var<'_, T, D>) -> Array<T, D> {
-        self.check_tape(var);
-        match self.slots.get(var.id).and_then(Option::as_ref) {
-            Some(g) => typed(g.view()).to_owned(),
-            None => zeros_like(var),
-        }
-    }
-
-    /// Like [`wrt`](Gradients::wrt) but moves the gradient out instead of copying it; a second
-    /// `take` of the same variable returns zeros.
-    ///
-    /// # Panics
-    ///
-    /// If `var` was recorded on another tape.
-    pub fn take<D: Dimension>(&mut self, var: &Var<'_, T, D>) -> Array<T, D> {
-        self.check_tape(var);
-        match self.slots.get_mut(var.id).and_then(Option::take) {
-            Some(g) => g
-                .into_dimensionality()
-                .expect("internal error: gradient rank"),
-            None => zeros_like(var),
-        }
-    }
-}
-
-impl<T> Gradients<T> {
-    fn check_tape<D>(&self, var: &Var<'_, T, D>) {
-        assert!(
-            var.tape.serial == self.serial,
-            "symgrad tape: gradients asked for a variable of another tape"
-        );
-    }
-}
-
-fn zeros_like<T: TapeFloat, D: Dimension>(var: &Var<'_, T, D>) -> Array<T, D> {
-    let dyn_zeros = ArrayD::zeros(var.shape());
-    dyn_zeros
-        .into_dimensionality()
-        .expect("internal error: a Var's dimensionality matches its node")
 }

@@ -7,8 +7,9 @@ use ndarray::{Array0, ArrayD, ArrayViewD, Axis, Dimension, Ix0, Ix1, Ix2, IxDyn}
 use super::error::ShapeError;
 use super::float::TapeFloat;
 use super::grads::Grads;
-use super::graph::{Node, Op, Reads, Var};
+use super::graph::{Node, Op, Reads};
 use super::operand::Operand;
+use super::var::Var;
 
 /// Result dimensionality of `dot`, as in ndarray: Ix2·Ix2 → Ix2, Ix2·Ix1 → Ix1, Ix1·Ix2 → Ix1,
 /// Ix1·Ix1 → Ix0 (a scalar).

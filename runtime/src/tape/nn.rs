@@ -10,8 +10,9 @@ use ndarray::{
 use super::error::{AxisError, ShapeError};
 use super::float::{TapeFloat, from_usize};
 use super::grads::Grads;
-use super::graph::{Node, Op, Reads, Var};
+use super::graph::{Node, Op, Reads};
 use super::operand::Operand;
+use super::var::Var;
 
 /// Neural-network ops; `usize` fields are input node ids.
 pub(crate) enum NnOp {

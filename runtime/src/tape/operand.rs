@@ -5,8 +5,9 @@ use ndarray::linalg::Dot;
 use ndarray::{Array, ArrayBase, ArrayRef, ArrayView, CowArray, Data, Dimension};
 
 use super::float::TapeFloat;
-use super::graph::{Recorded, Tape, Var, assert_same_tape};
+use super::graph::{Recorded, Tape, assert_same_tape};
 use super::linalg::DotDim;
+use super::var::Var;
 
 /// A plain ndarray array the tape can record without differentiating through it.
 ///

@@ -11,8 +11,9 @@ use ndarray::{Array, ArrayBase, ArrayView, Data, DimMax, Dimension};
 
 use super::arith::{Binary, Broadcast, WithScalar, binary, with_scalar};
 use super::float::TapeFloat;
-use super::graph::{Recorded, Var};
+use super::graph::Recorded;
 use super::operand::Operand;
+use super::var::Var;
 
 /// `Var ⊕ operand`, `&Var ⊕ operand` (operand: tape value or array), and the array-on-the-left
 /// forms `array ⊕ Var`.

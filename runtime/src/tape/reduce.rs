@@ -6,7 +6,8 @@ use ndarray::{Array0, ArrayD, Axis, Dimension, Ix0, RemoveAxis};
 use super::error::AxisError;
 use super::float::{TapeFloat, from_usize};
 use super::grads::Grads;
-use super::graph::{Node, Op, Var};
+use super::graph::{Node, Op};
+use super::var::Var;
 
 /// Reductions; the first field is the input node id.
 pub(crate) enum ReduceOp {

@@ -1,0 +1,78 @@
+//! [`Gradients`]: what [`Tape::gradient`](super::Tape::gradient) returns, looked up by variable.
+
+use std::fmt;
+
+use ndarray::{Array, ArrayD, Dimension};
+
+use super::float::TapeFloat;
+use super::var::{Var, typed};
+
+/// Gradients returned by [`Tape::gradient`](super::Tape::gradient), looked up by the watched [`Var`].
+#[derive(Clone)]
+pub struct Gradients<T> {
+    slots: Vec<Option<ArrayD<T>>>,
+    serial: u64,
+}
+
+impl<T> fmt::Debug for Gradients<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let present = self.slots.iter().filter(|s| s.is_some()).count();
+        f.debug_struct("Gradients")
+            .field("variables", &present)
+            .field("tape", &self.serial)
+            .finish()
+    }
+}
+
+impl<T: TapeFloat> Gradients<T> {
+    /// The gradient with respect to `var`, as an owned array of `var`'s shape and type
+    /// (zeros when `var` does not influence the output, or is a constant).
+    ///
+    /// # Panics
+    ///
+    /// If `var` was recorded on another tape.
+    #[must_use]
+    pub fn wrt<D: Dimension>(&self, var: &Var<'_, T, D>) -> Array<T, D> {
+        self.check_tape(var);
+        match self.slots.get(var.id).and_then(Option::as_ref) {
+            Some(g) => typed(g.view()).to_owned(),
+            None => zeros_like(var),
+        }
+    }
+
+    /// Like [`wrt`](Gradients::wrt) but moves the gradient out instead of copying it; a second
+    /// `take` of the same variable returns zeros.
+    ///
+    /// # Panics
+    ///
+    /// If `var` was recorded on another tape.
+    pub fn take<D: Dimension>(&mut self, var: &Var<'_, T, D>) -> Array<T, D> {
+        self.check_tape(var);
+        match self.slots.get_mut(var.id).and_then(Option::take) {
+            Some(g) => g
+                .into_dimensionality()
+                .expect("internal error: gradient rank"),
+            None => zeros_like(var),
+        }
+    }
+}
+
+impl<T> Gradients<T> {
+    pub(crate) fn new(slots: Vec<Option<ArrayD<T>>>, serial: u64) -> Self {
+        Self { slots, serial }
+    }
+
+    fn check_tape<D>(&self, var: &Var<'_, T, D>) {
+        assert!(
+            var.tape.serial == self.serial,
+            "symgrad tape: gradients asked for a variable of another tape"
+        );
+    }
+}
+
+fn zeros_like<T: TapeFloat, D: Dimension>(var: &Var<'_, T, D>) -> Array<T, D> {
+    let dyn_zeros = ArrayD::zeros(var.shape());
+    dyn_zeros
+        .into_dimensionality()
+        .expect("internal error: a Var's dimensionality matches its node")
+}
