@@ -36,6 +36,7 @@ pub const RULES: &[(&str, Rule)] = &[
     ("neg-sub", neg_sub),
     ("neg-of-scaled", neg_of_scaled),
     ("add-neg", add_neg),
+    ("add-negatively-scaled", add_negatively_scaled),
     ("sub-neg", sub_neg),
     ("mul-neg", mul_neg),
     ("div-neg", div_neg),
@@ -273,6 +274,21 @@ fn add_neg(g: &mut Graph, op: &Op) -> Option<NodeId> {
     }
     if let Op::Neg(na) = *g.op(a) {
         return Some(g.diff(b, na));
+    }
+    None
+}
+
+/// `a + (-2) * b => a - 2 * b`, `(-2) * b + a => a - 2 * b` (exact)
+fn add_negatively_scaled(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Add(x, y) = *op else { return None };
+    for (a, m) in [(x, y), (y, x)] {
+        let Op::Mul(c, b) = *g.op(m) else { continue };
+        let Some(cv) = g.as_const(c) else { continue };
+        if cv < 0.0 {
+            let pos = g.constant(-cv);
+            let scaled = g.mul(pos, b);
+            return Some(g.diff(a, scaled));
+        }
     }
     None
 }
@@ -549,6 +565,10 @@ mod tests {
     #[test]
     fn add_neg() {
         assert_eq!(s("x + -y"), "x - y");
+    }
+    #[test]
+    fn add_negatively_scaled() {
+        assert_eq!(s("x + -3.0 * y"), "x - 3.0 * y");
     }
     #[test]
     fn sub_neg() {
