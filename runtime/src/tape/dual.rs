@@ -126,6 +126,137 @@ impl<T: TapeFloat> Dual<T> {
         )
     }
 
+    /// tan x; derivative 1 + tan² x.
+    #[must_use]
+    pub fn tan(self) -> Self {
+        let t = self.re.tan();
+        self.chain(t, T::one() + t * t)
+    }
+
+    /// asin x; derivative 1/√(1 − x²).
+    #[must_use]
+    pub fn asin(self) -> Self {
+        self.chain(
+            self.re.asin(),
+            (T::one() - self.re * self.re).sqrt().recip(),
+        )
+    }
+
+    /// acos x; derivative −1/√(1 − x²).
+    #[must_use]
+    pub fn acos(self) -> Self {
+        self.chain(
+            self.re.acos(),
+            -(T::one() - self.re * self.re).sqrt().recip(),
+        )
+    }
+
+    /// atan x; derivative 1/(1 + x²).
+    #[must_use]
+    pub fn atan(self) -> Self {
+        self.chain(self.re.atan(), (T::one() + self.re * self.re).recip())
+    }
+
+    /// sinh x; derivative cosh x.
+    #[must_use]
+    pub fn sinh(self) -> Self {
+        self.chain(self.re.sinh(), self.re.cosh())
+    }
+
+    /// cosh x; derivative sinh x.
+    #[must_use]
+    pub fn cosh(self) -> Self {
+        self.chain(self.re.cosh(), self.re.sinh())
+    }
+
+    /// asinh x; derivative 1/√(x² + 1).
+    #[must_use]
+    pub fn asinh(self) -> Self {
+        self.chain(
+            self.re.asinh(),
+            (self.re * self.re + T::one()).sqrt().recip(),
+        )
+    }
+
+    /// acosh x; derivative 1/√(x² − 1).
+    #[must_use]
+    pub fn acosh(self) -> Self {
+        self.chain(
+            self.re.acosh(),
+            (self.re * self.re - T::one()).sqrt().recip(),
+        )
+    }
+
+    /// atanh x; derivative 1/(1 − x²).
+    #[must_use]
+    pub fn atanh(self) -> Self {
+        self.chain(self.re.atanh(), (T::one() - self.re * self.re).recip())
+    }
+
+    /// 2ˣ; derivative 2ˣ ln 2.
+    #[must_use]
+    pub fn exp2(self) -> Self {
+        let e = self.re.exp2();
+        self.chain(e, e * from_f64::<T>(std::f64::consts::LN_2))
+    }
+
+    /// eˣ − 1; derivative eˣ.
+    #[must_use]
+    pub fn exp_m1(self) -> Self {
+        self.chain(self.re.exp_m1(), self.re.exp())
+    }
+
+    /// ln(1 + x); derivative 1/(1 + x).
+    #[must_use]
+    pub fn ln_1p(self) -> Self {
+        self.chain(self.re.ln_1p(), (T::one() + self.re).recip())
+    }
+
+    /// log₂ x; derivative 1/(x ln 2).
+    #[must_use]
+    pub fn log2(self) -> Self {
+        self.chain(
+            self.re.log2(),
+            (self.re * from_f64::<T>(std::f64::consts::LN_2)).recip(),
+        )
+    }
+
+    /// log₁₀ x; derivative 1/(x ln 10).
+    #[must_use]
+    pub fn log10(self) -> Self {
+        self.chain(
+            self.re.log10(),
+            (self.re * from_f64::<T>(std::f64::consts::LN_10)).recip(),
+        )
+    }
+
+    /// ∛x; derivative ∛x / (3x).
+    #[must_use]
+    pub fn cbrt(self) -> Self {
+        let c = self.re.cbrt();
+        self.chain(c, c / (from_f64::<T>(3.0) * self.re))
+    }
+
+    /// softplus ln(1 + eˣ), computed without overflow; derivative σ(x).
+    #[must_use]
+    pub fn softplus(self) -> Self {
+        let x = self.re;
+        let value = x.max(T::zero()) + (-x.abs()).exp().ln_1p();
+        self.chain(value, sigmoid(x))
+    }
+
+    /// max(x, c) for a constant c; derivative 1 where x > c, else 0.
+    #[must_use]
+    pub fn max(self, c: T) -> Self {
+        if self.re > c { self } else { Self::constant(c) }
+    }
+
+    /// min(x, c) for a constant c; derivative 1 where x < c, else 0.
+    #[must_use]
+    pub fn min(self, c: T) -> Self {
+        if self.re < c { self } else { Self::constant(c) }
+    }
+
     /// 1/x; derivative −1/x².
     #[must_use]
     pub fn recip(self) -> Self {
