@@ -161,10 +161,14 @@
 //!    slice), `ndim()`; and the float methods as elementwise ops: `exp`, `ln`, `powi`, `powf`,
 //!    `sqrt`, `abs`, `sin`, `cos`, `tanh`, plus `sigmoid`, `relu`, `softmax(Axis)`,
 //!    `log_softmax(Axis)`, `log_sum_exp(Axis)`, `mse(target)`, `cross_entropy_with_logits(y)`.
-//!    `mapv(|x| …)` takes a closure on [`Dual`] numbers: ordinary float code with the methods
-//!    above and `+ - * /` with `f32`/`f64` compiles unchanged.
+//!    `mapv(|x| …)` takes a closure on [`Dual`] numbers: ordinary float code compiles unchanged
+//!    when it uses `+ - * /` (with `Dual` or `f32`/`f64` on either side), unary `-`, and the
+//!    methods `exp`, `exp2`, `exp_m1`, `ln`, `ln_1p`, `log2`, `log10`, `powi`, `powf`, `sqrt`,
+//!    `cbrt`, `recip`, `abs`, `sin`, `cos`, `tan`, `asin`, `acos`, `atan`, `sinh`, `cosh`,
+//!    `tanh`, `asinh`, `acosh`, `atanh`, `sigmoid`, `relu`, `softplus`, `max(c)`, `min(c)`
+//!    (constant `c`). Comparisons must go through `x.re`.
 //! 5. The result: a scalar `Var<'_, T, Ix0>`; [`Var::item`] gives the value and
-//!    `tape.gradient(&result)` the [`Gradients`]; `grads.take(&p)` moves each gradient out as
+//!    `tape.gradient(&result)` the [`Gradients`]; `grads.take(&p_var)` moves each gradient out as
 //!    `ArrayN<T>`. A `Var` of any rank can be returned (its sum is differentiated).
 //!
 //! PRODUCT.md's `softmax_ce`, rewritten by these rules:
