@@ -197,7 +197,16 @@ impl Printer<'_> {
                 Op::Call(f, args) => {
                     let args: Vec<String> =
                         args.iter().map(|a| self.expr(*a, Prec::Select)).collect();
-                    format!("∂{}/∂#{}({})", g.symbol_name(*f), i, args.join(", "))
+                    if args.len() == 1 {
+                        format!("{}'({})", g.symbol_name(*f), args[0])
+                    } else {
+                        format!(
+                            "∂{}{}({})",
+                            subscript(*i),
+                            g.symbol_name(*f),
+                            args.join(", ")
+                        )
+                    }
                 }
                 _ => "internal error: partial of a non-call".into(),
             },
@@ -214,4 +223,12 @@ impl Printer<'_> {
             Op::Not(a) => format!("!{}", self.expr(*a, Prec::Prefix)),
         }
     }
+}
+
+/// `2` → `₂`: which argument a partial derivative is taken with respect to.
+fn subscript(i: u32) -> String {
+    i.to_string()
+        .chars()
+        .map(|c| char::from_u32(0x2080 + c.to_digit(10).unwrap_or(0)).unwrap_or(c))
+        .collect()
 }
