@@ -43,6 +43,10 @@ pub const RULES: &[(&str, Rule)] = &[
     ("mul-leaf-before-compound", mul_leaf_before_compound),
     ("mul-canonical-order", mul_canonical_order),
     ("mul-power-of-two-constants", mul_power_of_two_constants),
+    (
+        "mul-power-of-two-into-scaled-factor",
+        mul_power_of_two_into_scaled_factor,
+    ),
     ("mul-into-select", mul_into_select),
     ("div-into-select", div_into_select),
     ("neg-into-select", neg_into_select),
@@ -358,6 +362,25 @@ fn mul_power_of_two_constants(g: &mut Graph, op: &Op) -> Option<NodeId> {
     Some(g.mul(c, b2))
 }
 
+/// `2 * (x * (-200 * t)) => x * (-400 * t)`: a power of two joins a constant factor (exact).
+fn mul_power_of_two_into_scaled_factor(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Mul(k, m) = *op else { return None };
+    let kv = g.as_const(k)?;
+    if !is_power_of_two(kv) {
+        return None;
+    }
+    let Op::Mul(a, inner) = *g.op(m) else {
+        return None;
+    };
+    let Op::Mul(c, b) = *g.op(inner) else {
+        return None;
+    };
+    let cv = g.as_const(c)?;
+    let c = g.constant(kv * cv);
+    let scaled = g.mul(c, b);
+    Some(g.mul(a, scaled))
+}
+
 /// `(2 * t) * x => (2 * x) * t` for a leaf `x`, a compound `t` and a power of two (exact):
 /// reads `2.0 * x * (w * x - y)`, the way people write it.
 fn mul_leaf_before_compound(g: &mut Graph, op: &Op) -> Option<NodeId> {
@@ -589,6 +612,13 @@ mod tests {
     #[test]
     fn mul_power_of_two_constants() {
         assert_eq!(s("2.0 * (3.0 * x)"), "6.0 * x");
+    }
+    #[test]
+    fn mul_power_of_two_into_scaled_factor() {
+        assert_eq!(
+            s("2.0 * (x * (-200.0 * (y - x)))"),
+            "x * (-400.0 * (y - x))"
+        );
     }
     #[test]
     fn mul_leaf_before_compound() {
