@@ -27,5 +27,7 @@ pub use symgrad_runtime::*;
 /// What generated code calls. Not part of the public API: no stability guarantees.
 #[doc(hidden)]
 pub mod __private {
+    pub use symgrad_runtime::ndarray;
     pub use symgrad_runtime::scalar::sign;
+    pub use symgrad_runtime::tape::{Tape, TapeDotMethod};
 }

@@ -9,7 +9,7 @@ use crate::ctxt::{Ctxt, msg};
 use crate::graph::NodeId;
 use crate::lower::{self, Lowered};
 use crate::signature::{self, Sig};
-use crate::{companion, diff, fallback};
+use crate::{companion, diff, fallback, tape};
 
 /// What the companions are generated from.
 pub struct Plan {
@@ -22,6 +22,8 @@ pub enum Body {
     Graph(Box<Derivatives>),
     /// `rule = path`: the user's function supplies value and partials.
     Rule(syn::Path),
+    /// Arrays are differentiated: the body, rewritten to run on the reverse-mode tape.
+    Tape(syn::Block),
 }
 
 pub struct Derivatives {
@@ -65,6 +67,13 @@ fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Option<Plan> {
         return Some(Plan {
             sig,
             body: Body::Rule(rule.clone()),
+        });
+    }
+    if sig.uses_tape() {
+        tape::check(cx, &func.block);
+        return Some(Plan {
+            sig,
+            body: Body::Tape(tape::rewrite(&func.block)),
         });
     }
     let lowered = lower::lower(cx, &sig, &func.block)?;

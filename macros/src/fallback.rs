@@ -9,7 +9,7 @@ use syn::{ItemFn, ReturnType};
 
 use crate::attr::Args;
 use crate::companion::{Names, params};
-use crate::signature::float_of;
+use crate::signature::{array_of, float_of};
 
 pub fn generate(func: &ItemFn, args: &Args, errors: &syn::Error) -> TokenStream {
     let names = Names::of(func);
@@ -27,22 +27,26 @@ pub fn generate(func: &ItemFn, args: &Args, errors: &syn::Error) -> TokenStream 
         ReturnType::Type(_, ty) if float_of(ty).is_some() => quote!(#ty),
         _ => quote!(f64),
     };
-    let floats: Vec<_> = func
+    // Fields for the parameters that look like floats or float arrays.
+    let candidates: Vec<(syn::Ident, TokenStream)> = func
         .sig
         .inputs
         .iter()
         .filter_map(|a| match a {
-            syn::FnArg::Typed(t) if float_of(&t.ty).is_some() => match &*t.pat {
-                syn::Pat::Ident(p) => Some(p.ident.clone()),
+            syn::FnArg::Typed(t) => match &*t.pat {
+                syn::Pat::Ident(p) if float_of(&t.ty).is_some() => {
+                    Some((p.ident.clone(), float.clone()))
+                }
+                syn::Pat::Ident(p) => array_of(&t.ty).map(|(_, owned)| (p.ident.clone(), owned)),
                 _ => None,
             },
-            _ => None,
+            syn::FnArg::Receiver(_) => None,
         })
         .collect();
-    let fields: Vec<_> = match &args.wrt {
-        Some(w) => floats.iter().filter(|f| w.contains(f)).collect(),
-        None => floats.iter().collect(),
-    };
+    let (fields, types): (Vec<_>, Vec<_>) = candidates
+        .into_iter()
+        .filter(|(f, _)| args.wrt.as_ref().is_none_or(|w| w.contains(f)))
+        .unzip();
     let s = &names.grad_struct;
     let grad_name = &names.grad_fn;
     let hessian = if args.hessian {
@@ -60,8 +64,8 @@ pub fn generate(func: &ItemFn, args: &Args, errors: &syn::Error) -> TokenStream 
     quote! {
         #func
         #errors
-        #[derive(Debug, Clone, Copy, PartialEq, Default)]
-        #vis struct #s { #( pub #fields: #float, )* }
+        #[derive(Debug, Clone, PartialEq, Default)]
+        #vis struct #s { #( pub #fields: #types, )* }
         #[allow(unused_variables, clippy::all)]
         #vis fn #grad_name #generics (#(#params),*) -> (#ret, #s) {
             ::core::unreachable!()

@@ -23,6 +23,7 @@ mod lower;
 mod proptests;
 mod signature;
 mod simplify;
+mod tape;
 #[cfg(test)]
 mod testing;
 

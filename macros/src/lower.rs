@@ -167,7 +167,7 @@ impl<'a> Lower<'a> {
                 }
                 ParamKind::Int => self.sym_node(p.ident.to_token_stream(), Kind::Int),
                 ParamKind::Bool => self.sym_node(p.ident.to_token_stream(), Kind::Bool),
-                ParamKind::Other => {
+                ParamKind::Other | ParamKind::Array => {
                     self.data_params.push(name.clone());
                     self.sym_node(p.ident.to_token_stream(), Kind::Other)
                 }

@@ -28,6 +28,9 @@ pub enum ParamKind {
     Float,
     Int,
     Bool,
+    /// An `ndarray` array of floats (`&Array2<f64>`, `ArrayView1<f32>`, …): differentiated on
+    /// the reverse-mode tape.
+    Array,
     /// Data the body may pass to calls or read from, never differentiated.
     Other,
 }
@@ -48,6 +51,11 @@ impl Sig {
     /// The differentiated parameters, in declaration order.
     pub fn wrt(&self) -> impl Iterator<Item = &Param> {
         self.params.iter().filter(|p| p.differentiated)
+    }
+
+    /// Does the gradient run on the tape (an array parameter is differentiated)?
+    pub fn uses_tape(&self) -> bool {
+        self.wrt().any(|p| p.kind == ParamKind::Array)
     }
 
     /// The float scalar parameters, in declaration order.
@@ -86,6 +94,49 @@ fn is_bool_type(ty: &Type) -> bool {
     matches!(ty, Type::Path(p) if p.path.is_ident("bool"))
 }
 
+/// An `ndarray` array of floats, behind at most one `&`: its element type, and the owned
+/// array type its gradient has (`&ArrayView2<'a, f64>` → `Array2<f64>`).
+pub fn array_of(ty: &Type) -> Option<(FloatTy, proc_macro2::TokenStream)> {
+    let ty = match ty {
+        Type::Reference(r) if r.mutability.is_none() => &*r.elem,
+        other => other,
+    };
+    let Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let types: Vec<&Type> = args
+        .args
+        .iter()
+        .filter_map(|a| match a {
+            syn::GenericArgument::Type(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    let elem = float_of(types.first()?)?;
+    let name = last.ident.to_string();
+    let nd = quote::quote!(::symgrad::__private::ndarray);
+    let t = types[0];
+    let owned = match name.as_str() {
+        "Array" | "ArrayView" => {
+            let d = types.get(1)?;
+            quote::quote!(#nd::Array<#t, #d>)
+        }
+        _ => {
+            let suffix = name
+                .strip_prefix("ArrayView")
+                .or_else(|| name.strip_prefix("Array"))?;
+            if !(suffix == "D" || (suffix.len() == 1 && suffix.as_bytes()[0].is_ascii_digit())) {
+                return None;
+            }
+            let owned = syn::Ident::new(&format!("Array{suffix}"), last.ident.span());
+            quote::quote!(#nd::#owned<#t>)
+        }
+    };
+    Some((elem, owned))
+}
+
 /// A slice, array or vector of floats: differentiable in principle, not yet by this macro.
 fn is_float_container(ty: &Type) -> bool {
     match ty {
@@ -116,6 +167,20 @@ pub fn check(cx: &Ctxt, func: &ItemFn, args: &Args) -> Option<Sig> {
     choose_wrt(cx, func, args, &mut params);
     if args.hessian {
         check_hessian(cx, args, &params);
+    }
+    if let Some(rule) = &args.rule {
+        if params
+            .iter()
+            .any(|p| p.differentiated && p.kind == ParamKind::Array)
+        {
+            cx.error_spanned_by(
+                rule,
+                msg(
+                    "`rule` supports scalar parameters only",
+                    "differentiate the arrays on the tape: remove `rule`",
+                ),
+            );
+        }
     }
     (!cx.has_errors()).then_some(Sig { float, params })
 }
@@ -248,6 +313,8 @@ fn check_param(cx: &Ctxt, input: &FnArg) -> Option<Param> {
     }
     let kind = if float_of(&ty).is_some() {
         ParamKind::Float
+    } else if array_of(&ty).is_some() {
+        ParamKind::Array
     } else if is_int_type(&ty) {
         ParamKind::Int
     } else if is_bool_type(&ty) {
@@ -264,6 +331,21 @@ fn check_param(cx: &Ctxt, input: &FnArg) -> Option<Param> {
 }
 
 fn check_float_types(cx: &Ctxt, params: &[Param], float: FloatTy) {
+    for p in params.iter().filter(|p| p.kind == ParamKind::Array) {
+        if array_of(&p.ty).is_some_and(|(elem, _)| elem != float) {
+            cx.error_spanned_by(
+                &p.ty,
+                msg(
+                    format!(
+                        "the elements of `{}` are not `{}`, the function's float type",
+                        p.ident,
+                        float.name()
+                    ),
+                    "use one float type for the arrays, the parameters and the result",
+                ),
+            );
+        }
+    }
     for p in params {
         if p.kind == ParamKind::Float && float_of(&p.ty) != Some(float) {
             cx.error_spanned_by(
@@ -286,13 +368,13 @@ fn choose_wrt(cx: &Ctxt, func: &ItemFn, args: &Args, params: &mut [Param]) {
     match &args.wrt {
         None => {
             for p in params.iter_mut() {
-                p.differentiated = p.kind == ParamKind::Float;
+                p.differentiated = matches!(p.kind, ParamKind::Float | ParamKind::Array);
                 if p.kind == ParamKind::Other && is_float_container(&p.ty) {
                     cx.error_spanned_by(
                         &p.ident,
                         msg(
-                            format!("parameter `{}` holds floats, and differentiating slices and arrays is not supported yet", p.ident),
-                            "list the scalar parameters to differentiate with `#[differentiable(wrt(...))]`; the others are then data",
+                            format!("parameter `{}` holds floats, and differentiating slices, `Vec`s and Rust arrays is not supported yet", p.ident),
+                            "list the parameters to differentiate with `#[differentiable(wrt(...))]` (the others are then data), or hold the values in an `ndarray` array, which is differentiated on the tape",
                         ),
                     );
                 }
@@ -311,7 +393,9 @@ fn choose_wrt(cx: &Ctxt, func: &ItemFn, args: &Args, params: &mut [Param]) {
                     continue;
                 }
                 match params.iter_mut().find(|p| p.ident == *name) {
-                    Some(p) if p.kind == ParamKind::Float => p.differentiated = true,
+                    Some(p) if matches!(p.kind, ParamKind::Float | ParamKind::Array) => {
+                        p.differentiated = true;
+                    }
                     Some(p) => cx.error_spanned_by(
                         name,
                         msg(
@@ -351,5 +435,16 @@ fn check_hessian(cx: &Ctxt, args: &Args, params: &[Param]) {
             ),
         );
     }
-    let _ = params;
+    if params
+        .iter()
+        .any(|p| p.differentiated && p.kind == ParamKind::Array)
+    {
+        cx.error_at(
+            args.hessian_span.unwrap_or_else(Span::call_site),
+            msg(
+                "`hessian` needs scalar parameters, and this function differentiates arrays",
+                "remove `hessian`, or differentiate scalar parameters only with `wrt(...)`",
+            ),
+        );
+    }
 }

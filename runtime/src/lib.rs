@@ -22,6 +22,9 @@ pub mod schedule;
 pub mod tape;
 pub mod train;
 
+/// The `ndarray` version the tape and the generated array gradients use.
+pub use ndarray;
+
 pub use clip::{Clip, clip_grad_norm, clip_grad_value};
 pub use gradcheck::{GradCheck, GradCheckReport, check_gradient};
 pub use gradient::Gradient;

@@ -57,6 +57,19 @@ impl<T: TapeFloat> Gradients<T> {
     }
 }
 
+impl<T: TapeFloat> Gradients<T> {
+    /// The gradient of the variable with id `id` and shape `shape`, moved out (zeros if it has
+    /// none): for generated code, which reads the gradient of an owned parameter after the body
+    /// has consumed its `Var`.
+    #[doc(hidden)]
+    pub fn __take_by_id(&mut self, id: usize, shape: &[usize]) -> ndarray::ArrayD<T> {
+        self.slots
+            .get_mut(id)
+            .and_then(Option::take)
+            .unwrap_or_else(|| ndarray::ArrayD::zeros(shape))
+    }
+}
+
 impl<T> Gradients<T> {
     pub(crate) fn new(slots: Vec<Option<ArrayD<T>>>, serial: u64) -> Self {
         Self { slots, serial }

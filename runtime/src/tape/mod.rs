@@ -237,5 +237,5 @@ pub use float::TapeFloat;
 pub use gradients::Gradients;
 pub use graph::{Recorded, Tape};
 pub use linalg::DotDim;
-pub use operand::{IntoArray, Operand, TapeDot, dot};
+pub use operand::{IntoArray, Operand, TapeDot, TapeDotMethod, dot};
 pub use var::Var;

@@ -225,3 +225,19 @@ where
         Dot::dot(&**self, &**rhs)
     }
 }
+
+/// `a.__tape_dot(b)`: the method form of [`dot`], which generated code writes where the user
+/// wrote `a.dot(b)`, so that method-call auto-referencing still applies to `a` whether it is an
+/// array, a reference to one, or a tape value.
+#[doc(hidden)]
+pub trait TapeDotMethod {
+    /// [`dot`] of `self` (by reference) and `rhs`.
+    fn __tape_dot<'s, R>(&'s self, rhs: R) -> <&'s Self as TapeDot<R>>::Output
+    where
+        &'s Self: TapeDot<R>,
+    {
+        self.tape_dot(rhs)
+    }
+}
+
+impl<X: ?Sized> TapeDotMethod for X {}

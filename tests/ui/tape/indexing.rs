@@ -1,0 +1,10 @@
+use ndarray::Array1;
+use symgrad::differentiable;
+
+#[differentiable]
+fn loss(w: &Array1<f64>) -> f64 {
+    let first = w[0];
+    first * w.sum()
+}
+
+fn main() {}
