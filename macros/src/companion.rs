@@ -153,12 +153,22 @@ fn formulas(func: &ItemFn, plan: &Plan) -> Vec<(String, String)> {
                 .filter(|(_, p)| p.differentiated)
                 .map(|(i, _)| i)
                 .collect();
-            wrt.zip(float_index)
-                .map(|(p, i)| {
-                    (
-                        p,
-                        formula::print(&d.lowered.graph, d.partials[i], plan.sig.float.name()),
-                    )
+            let mut scalars = float_index.into_iter();
+            let mut slices = d.slice_effects.iter();
+            plan.sig
+                .wrt()
+                .map(|p| {
+                    let text = if p.kind == ParamKind::Slice {
+                        slices.next().copied().flatten().map_or_else(
+                            || "0 (the value does not depend on it)".to_string(),
+                            |e| formula::print(&d.lowered.graph, e, plan.sig.float.name()),
+                        )
+                    } else {
+                        scalars.next().map_or_else(String::new, |i| {
+                            formula::print(&d.lowered.graph, d.partials[i], plan.sig.float.name())
+                        })
+                    };
+                    (p.ident.to_string(), text)
                 })
                 .collect()
         }
@@ -186,7 +196,13 @@ fn grad_struct(
     let s = &names.grad_struct;
     let fields: Vec<&Ident> = sig.wrt().map(|p| &p.ident).collect();
     let types: Vec<TokenStream> = sig.wrt().map(|p| field_type(p, float)).collect();
-    let copy = if sig.wrt().all(|p| p.kind == ParamKind::Float) {
+    let copy = if sig.wrt().all(|p| {
+        p.kind == ParamKind::Float
+            || matches!(
+                crate::signature::slice_of(&p.ty),
+                Some((_, crate::signature::SliceGrad::Array(_)))
+            )
+    }) {
         quote!(Copy,)
     } else {
         TokenStream::new()
@@ -228,6 +244,10 @@ fn grad_struct(
 /// The type of a gradient field: the float type for a scalar, the owned array for an array.
 fn field_type(p: &crate::signature::Param, float: &TokenStream) -> TokenStream {
     match p.kind {
+        ParamKind::Slice => match crate::signature::slice_of(&p.ty) {
+            Some((_, crate::signature::SliceGrad::Array(n))) => quote!([#float; #n]),
+            _ => quote!(::std::vec::Vec<#float>),
+        },
         ParamKind::Array => {
             crate::signature::array_of(&p.ty).map_or_else(|| float.clone(), |(_, owned)| owned)
         }
@@ -318,6 +338,7 @@ fn grad_doc(func: &ItemFn, formulas: &[(String, String)]) -> String {
 }
 
 /// `_grad`, `__partials` and `_hessian` emitted from the differentiated graph.
+#[allow(clippy::too_many_lines)] // three `quote!` templates that share their setup
 fn graph_functions(
     func: &ItemFn,
     names: &Names,
@@ -330,8 +351,21 @@ fn graph_functions(
     let g = &d.lowered.graph;
     let sig = &plan.sig;
     let input_tokens: Vec<TokenStream> = sig.floats().map(|p| p.ident.to_token_stream()).collect();
+    let slice_params: Vec<&crate::signature::Param> =
+        sig.wrt().filter(|p| p.kind == ParamKind::Slice).collect();
+    let slice_tokens: Vec<TokenStream> = slice_params
+        .iter()
+        .map(|p| p.ident.to_token_stream())
+        .collect();
     let run = |roots: &[crate::graph::NodeId]| {
-        emit::emit(g, &d.lowered.symbols, &input_tokens, sig.float, roots)
+        emit::emit(
+            g,
+            &d.lowered.symbols,
+            &input_tokens,
+            &slice_tokens,
+            sig.float,
+            roots,
+        )
     };
     let wrt_index: Vec<usize> = sig
         .floats()
@@ -346,12 +380,35 @@ fn graph_functions(
     let s = &names.grad_struct;
     let allow = quote! { #[allow(unused_parens, unused_variables, clippy::all, clippy::pedantic, clippy::nursery)] };
 
-    // <name>_grad
+    // <name>_grad: scalars as expressions, slices as vectors the scatters accumulate into.
     let mut roots = vec![d.lowered.output];
     roots.extend(wrt_index.iter().map(|&i| d.partials[i]));
+    roots.extend(d.slice_effects.iter().flatten());
     let (stmts, exprs) = run(&roots);
     let value = &exprs[0];
-    let grads = &exprs[1..];
+    let mut scalar_grads = exprs[1..=wrt_index.len()].iter();
+    let zero = quote!(0.0 as #float);
+    let mut slice_inits = Vec::new();
+    let mut k = 0u32;
+    let grads: Vec<TokenStream> = sig
+        .wrt()
+        .map(|p| {
+            if p.kind == ParamKind::Slice {
+                let g = emit::grad_vec_name(k);
+                let id = &p.ident;
+                slice_inits.push(match crate::signature::slice_of(&p.ty) {
+                    Some((_, crate::signature::SliceGrad::Array(n))) => {
+                        quote! { let mut #g = [#zero; #n]; }
+                    }
+                    _ => quote! { let mut #g = ::std::vec![#zero; #id.len()]; },
+                });
+                k += 1;
+                quote!(#g)
+            } else {
+                scalar_grads.next().cloned().unwrap_or_default()
+            }
+        })
+        .collect();
     let grad_name = &names.grad_fn;
     let doc = grad_doc(func, formulas);
     let grad_fn = quote! {
@@ -359,6 +416,7 @@ fn graph_functions(
         #allow
         #[inline]
         #vis fn #grad_name #generics (#(#params),*) -> (#float, #s) {
+            #(#slice_inits)*
             #stmts
             (#value, #s { #( #wrt_fields: #grads ),* })
         }

@@ -21,8 +21,26 @@ pub struct DiffError {
 
 /// `∂output/∂w` for each `w` in `wrt`, as nodes of `g`.
 pub fn gradient(g: &mut Graph, output: NodeId, wrt: &[NodeId]) -> Result<Vec<NodeId>, DiffError> {
+    Ok(gradient_with_slices(g, output, wrt, &[])?.0)
+}
+
+/// The gradient with respect to scalar inputs `wrt` (nodes) and to the elements of the
+/// differentiated slices `slices` (by slice number). A slice's gradient is an *effect*: a
+/// `Scatter` (`∇x[i] += …`), inside the loops of the element it scatters to, or `None` if the
+/// output does not depend on the slice.
+///
+/// Loops: the adjoint of a node inside loop `v` is a per-iteration value. Where it flows to a
+/// node outside that loop, the contributions of all iterations add up:
+/// `ā_outside += Σ_v (ā_inside · ∂inside/∂outside)`, a `Sum` over `v` — a reverse sweep that
+/// needs no tape for the sums this macro builds.
+pub fn gradient_with_slices(
+    g: &mut Graph,
+    output: NodeId,
+    wrt: &[NodeId],
+    slices: &[u32],
+) -> Result<(Vec<NodeId>, Vec<Option<NodeId>>), DiffError> {
     let order = g.reachable(&[output]);
-    let active = activity(g, &order, wrt);
+    let active = activity(g, &order, wrt, slices);
     let mut adjoint: Vec<Option<NodeId>> = vec![None; g.len()];
     adjoint[output.index()] = Some(g.one());
     for &n in order.iter().rev() {
@@ -36,6 +54,8 @@ pub fn gradient(g: &mut Graph, output: NodeId, wrt: &[NodeId]) -> Result<Vec<Nod
             if !active.get(child.index()).copied().unwrap_or(false) {
                 continue;
             }
+            let contribution =
+                sum_over_left_loops(g, g.loops_of(n) & !g.loops_of(child), contribution);
             let sum = match adjoint[child.index()] {
                 Some(prev) => g.sum(prev, contribution),
                 None => contribution,
@@ -43,7 +63,7 @@ pub fn gradient(g: &mut Graph, output: NodeId, wrt: &[NodeId]) -> Result<Vec<Nod
             adjoint[child.index()] = Some(sum);
         }
     }
-    Ok(wrt
+    let scalars = wrt
         .iter()
         .map(|w| {
             adjoint
@@ -52,18 +72,48 @@ pub fn gradient(g: &mut Graph, output: NodeId, wrt: &[NodeId]) -> Result<Vec<Nod
                 .flatten()
                 .unwrap_or_else(|| g.zero())
         })
-        .collect())
+        .collect();
+    let mut effects: Vec<Option<NodeId>> = vec![None; slices.len()];
+    for &n in &order {
+        let (Op::Element(k, idx), Some(adj)) = (g.op(n).clone(), adjoint[n.index()]) else {
+            continue;
+        };
+        let Some(slot) = slices.iter().position(|s| *s == k) else {
+            continue;
+        };
+        let scatter = g.add(Op::Scatter(k, idx, adj));
+        let effect = sum_over_left_loops(g, g.loops_of(n), scatter);
+        effects[slot] = Some(match effects[slot] {
+            Some(prev) => g.add(Op::Effects(prev, effect)),
+            None => effect,
+        });
+    }
+    Ok((scalars, effects))
+}
+
+/// `x` summed over each loop in the bit set `loops`, innermost (highest number) first.
+fn sum_over_left_loops(g: &mut Graph, loops: u64, mut x: NodeId) -> NodeId {
+    for v in (0..64u32).rev() {
+        if loops & (1 << v) != 0 {
+            x = g.loop_sum(v, x);
+        }
+    }
+    x
 }
 
 /// `active[n]`: does float node `n` depend on one of `wrt`? (Integers and booleans never do:
 /// their derivative is zero.)
-fn activity(g: &Graph, order: &[NodeId], wrt: &[NodeId]) -> Vec<bool> {
+fn activity(g: &Graph, order: &[NodeId], wrt: &[NodeId], slices: &[u32]) -> Vec<bool> {
     let mut active = vec![false; g.len()];
     for w in wrt {
         active[w.index()] = true;
     }
     for &n in order {
         if g.kind(n) != Kind::Float || active[n.index()] {
+            continue;
+        }
+        if let Op::Element(k, _) = g.op(n) {
+            active[n.index()] = slices.contains(k);
             continue;
         }
         let children = match g.op(n) {
@@ -101,7 +151,18 @@ fn local_adjoints(
         | Op::Predicate(..)
         | Op::And(..)
         | Op::Or(..)
-        | Op::Not(_) => vec![],
+        | Op::Not(_)
+        | Op::LoopVar(_)
+        | Op::Index(..)
+        | Op::Slice(_)
+        | Op::Carried(_)
+        | Op::Scatter(..)
+        | Op::Effects(..)
+        // An element of a differentiated slice: its adjoint is scattered into the slice's
+        // gradient (see `gradient_with_slices`).
+        | Op::Element(..) => vec![],
+        // (Σᵢ f(i))' = Σᵢ f(i)': each iteration's body gets the sum's adjoint.
+        Op::Sum(_, _, _, body) => vec![(body, adj)],
         // (-a)' = -a'
         Op::Neg(a) => vec![(a, g.neg(adj))],
         // (a + b)' = a' + b'

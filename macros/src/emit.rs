@@ -27,6 +27,8 @@ pub struct Emitter<'a> {
     symbols: &'a [TokenStream],
     /// The tokens of each float input (the parameter's identifier), by input index.
     inputs: &'a [TokenStream],
+    /// The tokens of each differentiated slice parameter, by slice number.
+    slices: &'a [TokenStream],
     float: FloatTy,
     uses: HashMap<NodeId, usize>,
     /// Calls whose partial derivatives are needed.
@@ -38,6 +40,7 @@ pub fn emit(
     g: &Graph,
     symbols: &[TokenStream],
     inputs: &[TokenStream],
+    slices: &[TokenStream],
     float: FloatTy,
     roots: &[NodeId],
 ) -> (TokenStream, Vec<TokenStream>) {
@@ -59,6 +62,7 @@ pub fn emit(
         g,
         symbols,
         inputs,
+        slices,
         float,
         uses,
         differentiated_calls,
@@ -75,8 +79,10 @@ impl Emitter<'_> {
         if self.g.is_leaf(n) {
             return false;
         }
-        matches!(self.g.op(n), Op::Select(..) | Op::Call(..))
-            || self.uses.get(&n).copied().unwrap_or(0) > 1
+        matches!(
+            self.g.op(n),
+            Op::Select(..) | Op::Call(..) | Op::Sum(..) | Op::Scatter(..) | Op::Effects(..)
+        ) || self.uses.get(&n).copied().unwrap_or(0) > 1
     }
 
     fn name(n: NodeId) -> proc_macro2::Ident {
@@ -97,10 +103,38 @@ impl Emitter<'_> {
             }
             match self.g.op(n) {
                 Op::Select(c, ..) => stack.push(*c),
+                // A loop's body is emitted inside the loop; what it reads from outside, before.
+                Op::Sum(v, lo, hi, body) => {
+                    stack.extend([*lo, *hi]);
+                    stack.extend(self.loop_invariants(*v, *body));
+                }
                 op => stack.extend(op.children()),
             }
         }
         seen
+    }
+
+    /// The nodes outside loop `v` that its body reads: reachable from `body` without passing
+    /// through a node that depends on `v`'s index.
+    fn loop_invariants(&self, v: u32, body: NodeId) -> Vec<NodeId> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        let mut stack = vec![body];
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n) {
+                continue;
+            }
+            if self.g.loops_of(n) & (1 << v) == 0 {
+                out.push(n);
+            } else if let Op::Sum(inner, lo, hi, inner_body) = *self.g.op(n) {
+                // A loop nested in this one reads its own invariants before it starts.
+                stack.extend([lo, hi]);
+                stack.extend(self.loop_invariants(inner, inner_body));
+            } else {
+                stack.extend(self.g.op(n).children());
+            }
+        }
+        out
     }
 
     /// The nodes this region evaluates: the closure of its roots, plus whatever both branches of
@@ -133,12 +167,97 @@ impl Emitter<'_> {
         order.sort_unstable();
         defined.extend(order.iter().copied());
         let mut out = TokenStream::new();
-        for n in order {
-            if self.is_bound(n) {
+        // Sums over one loop run in one `for`, placed where the last of them stands.
+        let mut grouped: HashSet<NodeId> = HashSet::new();
+        let mut at_anchor: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
+        for &n in &order {
+            if matches!(self.g.op(n), Op::Sum(..)) && !grouped.contains(&n) {
+                let group = self.loop_group(n, &order, &grouped);
+                grouped.extend(group.iter().copied());
+                at_anchor.insert(*group.last().unwrap_or(&n), group);
+            }
+        }
+        for &n in &order {
+            if let Some(group) = at_anchor.get(&n) {
+                out.extend(self.fused_loop(group, defined));
+            } else if self.is_bound(n) && !grouped.contains(&n) {
                 out.extend(self.binding(n, defined));
             }
         }
         out
+    }
+
+    /// The sums over the same loop as `first` that can run in its iteration: the same bounds,
+    /// and everything they read from outside the loop is available where `first` is emitted.
+    /// One loop then computes a value and its gradient, as a person would write it.
+    fn loop_group(&self, first: NodeId, order: &[NodeId], done: &HashSet<NodeId>) -> Vec<NodeId> {
+        let Op::Sum(v, lo, hi, _) = *self.g.op(first) else {
+            return vec![first];
+        };
+        let mut group = vec![first];
+        for &t in order.iter().filter(|t| **t > first && !done.contains(t)) {
+            let Op::Sum(v2, lo2, hi2, body) = *self.g.op(t) else {
+                continue;
+            };
+            if v2 != v || lo2 != lo || hi2 != hi {
+                continue;
+            }
+            // `t` must not read a member (its adjoint may need the finished sum) ...
+            let invariants = self.loop_invariants(v, body);
+            let reads_member = invariants
+                .iter()
+                .any(|n| group.iter().any(|m| self.g.mentions(*n, *m)));
+            // ... and no statement emitted before the fused loop (at `t`) may read a member.
+            let used_early = order
+                .iter()
+                .filter(|u| **u > first && **u < t && self.is_bound(**u) && !group.contains(u))
+                .any(|u| group.iter().any(|m| self.g.mentions(*u, *m)));
+            if !reads_member && !used_early {
+                group.push(t);
+            }
+        }
+        group
+    }
+
+    /// One `for` loop computing every sum (and effect) of `group`, which share loop and bounds:
+    /// `let mut acc = 0.0; … for i in lo..hi { …; acc += body; … } let __tN = acc;`
+    fn fused_loop(&self, group: &[NodeId], defined: &HashSet<NodeId>) -> TokenStream {
+        let Op::Sum(v, lo, hi, _) = *self.g.op(group[0]) else {
+            return quote!(::core::compile_error!("internal error: not a loop"));
+        };
+        let i = loop_var_name(v);
+        let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+        let zero = self.float_lit(0.0);
+        let bodies: Vec<NodeId> = group
+            .iter()
+            .filter_map(|n| match *self.g.op(*n) {
+                Op::Sum(_, _, _, body) => Some(body),
+                _ => None,
+            })
+            .collect();
+        let mut inner = defined.clone();
+        let stmts = self.region(&bodies, &mut inner);
+        let (mut init, mut add, mut bind) =
+            (TokenStream::new(), TokenStream::new(), TokenStream::new());
+        for (&n, &body) in group.iter().zip(&bodies) {
+            if self.g.kind(n) != crate::graph::Kind::Float {
+                continue; // a loop of effects: its statements are in `stmts`
+            }
+            let acc = format_ident!("__acc{}", n.0, span = Span::mixed_site());
+            let name = Self::name(n);
+            let value = self.expr(body, Prec::Select);
+            init.extend(quote! { let mut #acc = #zero; });
+            add.extend(quote! { #acc += #value; });
+            bind.extend(quote! { let #name = #acc; });
+        }
+        quote! {
+            #init
+            for #i in #lo..#hi {
+                #stmts
+                #add
+            }
+            #bind
+        }
     }
 
     /// `let __tN = …;` for one bound node.
@@ -157,6 +276,15 @@ impl Emitter<'_> {
                 let d = Self::partials_name(n);
                 quote! { let (#name, #d) = #path::__partials(#(#args),*); }
             }
+            Op::Sum(..) => self.fused_loop(&[n], defined),
+            Op::Scatter(k, i, x) => {
+                let g = grad_vec_name(*k);
+                let i = self.expr(*i, Prec::Select);
+                let x = self.expr(*x, Prec::Select);
+                quote! { #g[#i] += #x; }
+            }
+            // Its two effects are bound, and emitted, on their own.
+            Op::Effects(..) => TokenStream::new(),
             _ => {
                 let value = self.bare(n);
                 quote! { let #name = #value; }
@@ -310,6 +438,36 @@ impl Emitter<'_> {
                 let a = self.expr(*a, Prec::Prefix);
                 quote! { !#a }
             }
+            Op::LoopVar(v) => {
+                let i = loop_var_name(*v);
+                quote! { #i }
+            }
+            Op::Index(s, i) => {
+                let s = &self.symbols[s.0 as usize];
+                let i = self.expr(*i, Prec::Select);
+                quote! { #s[#i] }
+            }
+            Op::Element(k, i) => {
+                let s = &self.slices[*k as usize];
+                let i = self.expr(*i, Prec::Select);
+                quote! { #s[#i] }
+            }
+            Op::Slice(k) => self.slices[*k as usize].clone(),
+            // Statements, emitted by `binding`; no value of their own.
+            Op::Sum(..) | Op::Scatter(..) | Op::Effects(..) => quote!(()),
+            Op::Carried(_) => quote!(::core::compile_error!(
+                "internal error: a loop-carried placeholder escaped lowering"
+            )),
         }
     }
+}
+
+/// The index of loop `v` in generated code.
+fn loop_var_name(v: u32) -> proc_macro2::Ident {
+    format_ident!("__i{}", v, span = Span::mixed_site())
+}
+
+/// The vector the gradient of differentiated slice `k` accumulates in.
+pub fn grad_vec_name(k: u32) -> proc_macro2::Ident {
+    format_ident!("__grad{}", k, span = Span::mixed_site())
 }

@@ -146,7 +146,15 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         | Op::Call(..)
         | Op::Partial(..)
         | Op::IntCast(..)
-        | Op::FloatToInt(..) => return None,
+        | Op::FloatToInt(..)
+        | Op::LoopVar(_)
+        | Op::Sum(..)
+        | Op::Index(..)
+        | Op::Element(..)
+        | Op::Slice(_)
+        | Op::Scatter(..)
+        | Op::Effects(..)
+        | Op::Carried(_) => return None,
         Op::Cast(_) => Value::Float(n(0) as f64),
         Op::Neg(_) => Value::Float(-f(0)),
         Op::Add(..) => Value::Float(f(0) + f(1)),
@@ -189,6 +197,12 @@ pub struct Interpreter<'g> {
     inputs: Vec<f64>,
     /// Values for symbols, by symbol index.
     pub symbols: Vec<Value>,
+    /// Contents of data slices (by symbol index) and of differentiated slices (by slice number).
+    pub data: std::collections::HashMap<u32, Vec<f64>>,
+    pub slices: Vec<Vec<f64>>,
+    /// What `Scatter` effects accumulated, by slice number.
+    pub scattered: Vec<Vec<f64>>,
+    loop_index: Vec<i64>,
     cache: Vec<Option<Value>>,
 }
 
@@ -199,13 +213,19 @@ impl<'g> Interpreter<'g> {
             graph,
             inputs: inputs.to_vec(),
             symbols: Vec::new(),
+            data: std::collections::HashMap::new(),
+            slices: Vec::new(),
+            scattered: Vec::new(),
+            loop_index: vec![0; 64],
             cache: vec![None; graph.len()],
         }
     }
 
     /// The value of a node. Only the taken branch of a `Select` is evaluated, as in generated code.
     pub fn eval(&mut self, id: NodeId) -> Value {
-        if let Some(v) = self.cache[id.index()] {
+        // Values inside loops change with the iteration: only loop-free values are cached.
+        let cacheable = self.graph.loops_of(id) == 0;
+        if let (true, Some(v)) = (cacheable, self.cache[id.index()]) {
             return v;
         }
         let op = self.graph.op(id).clone();
@@ -225,13 +245,65 @@ impl<'g> Interpreter<'g> {
             }
             Op::IntCast(a, _) => self.eval(*a),
             Op::FloatToInt(a, _) => Value::Int(self.eval(*a).int()),
-            Op::Call(..) | Op::Partial(..) => Value::Float(f64::NAN),
+            Op::Call(..) | Op::Partial(..) | Op::Slice(_) | Op::Carried(_) => {
+                Value::Float(f64::NAN)
+            }
+            Op::LoopVar(v) => Value::Int(self.loop_index[*v as usize]),
+            Op::Index(s, i) => {
+                let i = self.eval(*i).int();
+                Value::Float(
+                    self.data
+                        .get(&s.0)
+                        .and_then(|d| d.get(usize::try_from(i).ok()?))
+                        .copied()
+                        .unwrap_or(f64::NAN),
+                )
+            }
+            Op::Element(k, i) => {
+                let i = self.eval(*i).int();
+                Value::Float(
+                    self.slices
+                        .get(*k as usize)
+                        .and_then(|d| d.get(usize::try_from(i).ok()?))
+                        .copied()
+                        .unwrap_or(f64::NAN),
+                )
+            }
+            Op::Sum(v, lo, hi, body) => {
+                let (lo, hi) = (self.eval(*lo).int(), self.eval(*hi).int());
+                let mut acc = 0.0;
+                for i in lo..hi {
+                    self.loop_index[*v as usize] = i;
+                    acc += self.eval(*body).float();
+                }
+                Value::Float(acc)
+            }
+            Op::Scatter(k, i, x) => {
+                let (i, x) = (self.eval(*i).int(), self.eval(*x).float());
+                let k = *k as usize;
+                if self.scattered.len() <= k {
+                    self.scattered.resize(k + 1, Vec::new());
+                }
+                let i = usize::try_from(i).unwrap_or(0);
+                if self.scattered[k].len() <= i {
+                    self.scattered[k].resize(i + 1, 0.0);
+                }
+                self.scattered[k][i] += x;
+                Value::Float(0.0)
+            }
+            Op::Effects(a, b) => {
+                self.eval(*a);
+                self.eval(*b);
+                Value::Float(0.0)
+            }
             _ => {
                 let args: Vec<Value> = op.children().iter().map(|c| self.eval(*c)).collect();
                 apply(&op, &args).unwrap_or(Value::Float(f64::NAN))
             }
         };
-        self.cache[id.index()] = Some(v);
+        if cacheable {
+            self.cache[id.index()] = Some(v);
+        }
         v
     }
 }

@@ -30,6 +30,9 @@ pub struct Derivatives {
     pub lowered: Lowered,
     /// `∂f/∂p` for every float parameter `p`, in declaration order.
     pub partials: Vec<NodeId>,
+    /// For every differentiated slice parameter, in order, the effect that accumulates its
+    /// gradient (`None`: the value does not depend on it).
+    pub slice_effects: Vec<Option<NodeId>>,
     /// `∂²f/∂pᵢ∂pⱼ` over the differentiated parameters, when `hessian` was asked for.
     pub hessian: Option<Vec<Vec<NodeId>>>,
 }
@@ -98,13 +101,15 @@ fn differentiate(cx: &Ctxt, sig: &Sig, mut lowered: Lowered, hessian: bool) -> O
         );
     };
     let inputs = lowered.inputs.clone();
-    let partials = match diff::gradient(&mut lowered.graph, lowered.output, &inputs) {
-        Ok(p) => p,
-        Err(e) => {
-            report(cx, &lowered, e);
-            return None;
-        }
-    };
+    let slices: Vec<u32> = (0..u32::try_from(lowered.graph.slice_count()).unwrap_or(0)).collect();
+    let (partials, slice_effects) =
+        match diff::gradient_with_slices(&mut lowered.graph, lowered.output, &inputs, &slices) {
+            Ok(p) => p,
+            Err(e) => {
+                report(cx, &lowered, e);
+                return None;
+            }
+        };
     let hessian = if hessian {
         let wrt: Vec<usize> = sig
             .floats()
@@ -130,6 +135,7 @@ fn differentiate(cx: &Ctxt, sig: &Sig, mut lowered: Lowered, hessian: bool) -> O
     Some(Derivatives {
         lowered,
         partials,
+        slice_effects,
         hessian,
     })
 }

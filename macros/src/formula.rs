@@ -221,6 +221,28 @@ impl Printer<'_> {
             Op::And(a, b) => self.infix(*a, "&&", *b, Prec::And),
             Op::Or(a, b) => self.infix(*a, "||", *b, Prec::Or),
             Op::Not(a) => format!("!{}", self.expr(*a, Prec::Prefix)),
+            Op::LoopVar(v) => format!("i{v}"),
+            Op::Sum(v, lo, hi, body) => format!(
+                "Σ(i{v} in {}..{}) {}",
+                self.expr(*lo, Prec::Sum),
+                self.expr(*hi, Prec::Sum),
+                self.expr(*body, Prec::Postfix)
+            ),
+            Op::Index(s, i) => format!("{}[{}]", g.symbol_name(*s), self.expr(*i, Prec::Select)),
+            Op::Element(k, i) => format!("{}[{}]", g.slice_name(*k), self.expr(*i, Prec::Select)),
+            Op::Slice(k) => g.slice_name(*k).to_string(),
+            Op::Scatter(k, i, x) => format!(
+                "∇{}[{}] += {}",
+                g.slice_name(*k),
+                self.expr(*i, Prec::Select),
+                self.expr(*x, Prec::Select)
+            ),
+            Op::Effects(a, b) => format!(
+                "{}; {}",
+                self.expr(*a, Prec::Select),
+                self.expr(*b, Prec::Select)
+            ),
+            Op::Carried(k) => format!("carried#{k}"),
         }
     }
 }

@@ -290,6 +290,26 @@ pub enum Op {
     /// `x as ty` of a float `x`: piecewise constant, derivative zero.
     FloatToInt(NodeId, SymId),
 
+    // ---- loops and slices
+    /// The index of loop number `v` (an integer, `lo..hi` of the loop's [`Sum`](Op::Sum)).
+    LoopVar(u32),
+    /// `Σ_{v in lo..hi} body`: loop `v`, its bounds and its body (which depends on `LoopVar(v)`).
+    /// A float sum, or (when `body` is an effect) a loop of effects.
+    Sum(u32, NodeId, NodeId, NodeId),
+    /// `data[i]`: an element of a data slice (a symbol), a constant for the derivative.
+    Index(SymId, NodeId),
+    /// `x[i]`: an element of differentiated slice parameter number `k`.
+    Element(u32, NodeId),
+    /// The whole differentiated slice parameter number `k` (only its length is ever used).
+    Slice(u32),
+    /// Effect: `∇x_k[i] += value`, how a slice's gradient is accumulated.
+    Scatter(u32, NodeId, NodeId),
+    /// Effect: both effects, in order.
+    Effects(NodeId, NodeId),
+    /// A loop-carried variable's value at the start of an iteration, while a loop body is lowered
+    /// (never survives lowering).
+    Carried(u32),
+
     // ---- booleans
     BoolConst(bool),
     Compare(Cmp, NodeId, NodeId),
@@ -300,13 +320,65 @@ pub enum Op {
 }
 
 impl Op {
+    /// The same operation on other children (in the order of [`Op::children`]).
+    pub fn with_children(&self, c: &[NodeId]) -> Op {
+        match self {
+            Op::Const(_)
+            | Op::Input(_)
+            | Op::Sym(..)
+            | Op::IntConst(_)
+            | Op::BoolConst(_)
+            | Op::LoopVar(_)
+            | Op::Slice(_)
+            | Op::Carried(_) => self.clone(),
+            Op::Cast(_) => Op::Cast(c[0]),
+            Op::Neg(_) => Op::Neg(c[0]),
+            Op::Unary(f, _) => Op::Unary(*f, c[0]),
+            Op::Partial(_, i) => Op::Partial(c[0], *i),
+            Op::IntNeg(_) => Op::IntNeg(c[0]),
+            Op::IntCast(_, t) => Op::IntCast(c[0], *t),
+            Op::FloatToInt(_, t) => Op::FloatToInt(c[0], *t),
+            Op::Predicate(p, _) => Op::Predicate(*p, c[0]),
+            Op::Not(_) => Op::Not(c[0]),
+            Op::Index(s, _) => Op::Index(*s, c[0]),
+            Op::Element(k, _) => Op::Element(*k, c[0]),
+            Op::Add(..) => Op::Add(c[0], c[1]),
+            Op::Sub(..) => Op::Sub(c[0], c[1]),
+            Op::Mul(..) => Op::Mul(c[0], c[1]),
+            Op::Div(..) => Op::Div(c[0], c[1]),
+            Op::Powi(..) => Op::Powi(c[0], c[1]),
+            Op::Binary(f, ..) => Op::Binary(*f, c[0], c[1]),
+            Op::IntBin(o, ..) => Op::IntBin(*o, c[0], c[1]),
+            Op::Compare(o, ..) => Op::Compare(*o, c[0], c[1]),
+            Op::And(..) => Op::And(c[0], c[1]),
+            Op::Or(..) => Op::Or(c[0], c[1]),
+            Op::Scatter(k, ..) => Op::Scatter(*k, c[0], c[1]),
+            Op::Effects(..) => Op::Effects(c[0], c[1]),
+            Op::Clamp(..) => Op::Clamp(c[0], c[1], c[2]),
+            Op::MulAdd(..) => Op::MulAdd(c[0], c[1], c[2]),
+            Op::Select(..) => Op::Select(c[0], c[1], c[2]),
+            Op::Sum(v, ..) => Op::Sum(*v, c[0], c[1], c[2]),
+            Op::Call(f, _) => Op::Call(*f, c.to_vec()),
+        }
+    }
+
     /// The children, in order.
     pub fn children(&self) -> Vec<NodeId> {
         match self {
-            Op::Const(_) | Op::Input(_) | Op::Sym(..) | Op::IntConst(_) | Op::BoolConst(_) => {
+            Op::Const(_)
+            | Op::Input(_)
+            | Op::Sym(..)
+            | Op::IntConst(_)
+            | Op::BoolConst(_)
+            | Op::LoopVar(_)
+            | Op::Slice(_)
+            | Op::Carried(_) => {
                 vec![]
             }
-            Op::Cast(a)
+            Op::Sum(_, lo, hi, body) => vec![*lo, *hi, *body],
+            Op::Index(_, a)
+            | Op::Element(_, a)
+            | Op::Cast(a)
             | Op::Neg(a)
             | Op::Unary(_, a)
             | Op::Partial(a, _)
@@ -324,7 +396,9 @@ impl Op {
             | Op::IntBin(_, a, b)
             | Op::Compare(_, a, b)
             | Op::And(a, b)
-            | Op::Or(a, b) => vec![*a, *b],
+            | Op::Or(a, b)
+            | Op::Scatter(_, a, b)
+            | Op::Effects(a, b) => vec![*a, *b],
             Op::Clamp(a, b, c) | Op::MulAdd(a, b, c) | Op::Select(a, b, c) => vec![*a, *b, *c],
             Op::Call(_, args) => args.clone(),
         }
@@ -337,6 +411,9 @@ pub struct Node {
     pub op: Op,
     pub kind: Kind,
     pub origin: Option<Origin>,
+    /// Bit `v` is set when the node's value depends on the index of loop `v` (it is computed
+    /// once per iteration of that loop).
+    pub loops: u64,
 }
 
 /// The DAG. See the module docs for its invariant.
@@ -350,6 +427,10 @@ pub struct Graph {
     inputs: Vec<String>,
     /// The origin given to nodes created while it is set (by the lowering pass).
     pub current_origin: Option<Origin>,
+    /// The bounds `(lo, hi)` of each loop, by loop number.
+    loops: Vec<(NodeId, NodeId)>,
+    /// Names of the differentiated slice parameters, for formulas.
+    slices: Vec<String>,
 }
 
 impl Graph {
@@ -367,6 +448,69 @@ impl Graph {
 
     pub fn kind(&self, id: NodeId) -> Kind {
         self.nodes[id.index()].kind
+    }
+
+    /// The loops whose index `id` depends on (bit `v` for loop `v`).
+    pub fn loops_of(&self, id: NodeId) -> u64 {
+        self.nodes[id.index()].loops
+    }
+
+    /// Declares a loop over `lo..hi` and returns its number (at most 64 loops per function).
+    pub fn new_loop(&mut self, lo: NodeId, hi: NodeId) -> Option<u32> {
+        if self.loops.len() >= 64 {
+            return None;
+        }
+        self.loops.push((lo, hi));
+        u32::try_from(self.loops.len() - 1).ok()
+    }
+
+    /// Declares differentiated slice parameter number `k` (in order) and returns its node.
+    pub fn new_slice(&mut self, name: impl Into<String>) -> NodeId {
+        self.slices.push(name.into());
+        let k = u32::try_from(self.slices.len() - 1).expect("internal error: too many slices");
+        self.intern(Op::Slice(k), Kind::Other)
+    }
+
+    pub fn slice_name(&self, k: u32) -> &str {
+        &self.slices[k as usize]
+    }
+
+    pub fn slice_count(&self) -> usize {
+        self.slices.len()
+    }
+
+    /// `Σ_{v in lo..hi} body` over loop `v`.
+    pub fn loop_sum(&mut self, v: u32, body: NodeId) -> NodeId {
+        let (lo, hi) = self.loops[v as usize];
+        self.add(Op::Sum(v, lo, hi, body))
+    }
+
+    /// Rebuilds `root` with the nodes of `map` replaced (through the rewrite rules).
+    pub fn substitute(&mut self, root: NodeId, map: &HashMap<NodeId, NodeId>) -> NodeId {
+        let mut memo: HashMap<NodeId, NodeId> = map.clone();
+        for n in self.reachable(&[root]) {
+            if memo.contains_key(&n) {
+                continue;
+            }
+            let op = self.op(n).clone();
+            let children = op.children();
+            let new: Vec<NodeId> = children
+                .iter()
+                .map(|c| memo.get(c).copied().unwrap_or(*c))
+                .collect();
+            let rebuilt = if new == children {
+                n
+            } else {
+                self.add(op.with_children(&new))
+            };
+            memo.insert(n, rebuilt);
+        }
+        memo.get(&root).copied().unwrap_or(root)
+    }
+
+    /// Does `root` depend on `target`?
+    pub fn mentions(&self, root: NodeId, target: NodeId) -> bool {
+        target <= root && self.reachable(&[root]).binary_search(&target).is_ok()
     }
 
     pub fn len(&self) -> usize {
@@ -411,10 +555,16 @@ impl Graph {
             | Op::Clamp(..)
             | Op::MulAdd(..)
             | Op::Call(..)
-            | Op::Partial(..) => Kind::Float,
+            | Op::Partial(..)
+            | Op::Index(..)
+            | Op::Element(..)
+            | Op::Carried(_) => Kind::Float,
+            Op::Sum(_, _, _, body) => self.kind(*body),
+            Op::Slice(_) | Op::Scatter(..) | Op::Effects(..) => Kind::Other,
             Op::Sym(_, k) => *k,
             Op::Select(_, a, _) => self.kind(*a),
             Op::IntConst(_)
+            | Op::LoopVar(_)
             | Op::IntBin(..)
             | Op::IntNeg(_)
             | Op::IntCast(..)
@@ -447,10 +597,18 @@ impl Graph {
             op.children().iter().all(|c| *c < id),
             "internal error: children must precede their parent"
         );
+        let loops = match &op {
+            Op::LoopVar(v) => 1 << v,
+            Op::Sum(v, ..) => {
+                op.children().iter().fold(0, |m, c| m | self.loops_of(*c)) & !(1 << v)
+            }
+            _ => op.children().iter().fold(0, |m, c| m | self.loops_of(*c)),
+        };
         self.nodes.push(Node {
             op: op.clone(),
             kind,
             origin: self.current_origin,
+            loops,
         });
         self.interned.insert(op, id);
         id
@@ -546,7 +704,12 @@ impl Graph {
     pub fn is_leaf(&self, id: NodeId) -> bool {
         matches!(
             self.op(id),
-            Op::Const(_) | Op::Input(_) | Op::Sym(..) | Op::IntConst(_) | Op::BoolConst(_)
+            Op::Const(_)
+                | Op::Input(_)
+                | Op::Sym(..)
+                | Op::IntConst(_)
+                | Op::BoolConst(_)
+                | Op::LoopVar(_)
         )
     }
 

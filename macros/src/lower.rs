@@ -15,6 +15,8 @@
 //! it came from ([`Origin`] indexes `spans`). Unsupported constructs are reported to the
 //! [`Ctxt`] at their tokens, and lowering goes on, so one pass reports every problem.
 
+mod loops;
+
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::spanned::Spanned;
@@ -167,7 +169,8 @@ impl<'a> Lower<'a> {
                 }
                 ParamKind::Int => self.sym_node(p.ident.to_token_stream(), Kind::Int),
                 ParamKind::Bool => self.sym_node(p.ident.to_token_stream(), Kind::Bool),
-                ParamKind::Other | ParamKind::Array => {
+                ParamKind::Slice if p.differentiated => self.g.new_slice(name.clone()),
+                ParamKind::Other | ParamKind::Array | ParamKind::Slice => {
                     self.data_params.push(name.clone());
                     self.sym_node(p.ident.to_token_stream(), Kind::Other)
                 }
@@ -402,6 +405,10 @@ impl<'a> Lower<'a> {
                 }
             }
             Expr::Paren(p) => self.expr_stmt(&p.expr),
+            Expr::ForLoop(f) => {
+                self.for_loop(f);
+                Tail::Unit
+            }
             other => {
                 if let Some(l) = loop_error(other) {
                     self.cx.error_spanned_by(l.0, l.1);
@@ -488,6 +495,10 @@ impl<'a> Lower<'a> {
             Expr::Match(m) => self.match_expr(m, want),
             Expr::Block(b) if b.label.is_none() => self.block(&b.block, want),
             Expr::Paren(p) => self.expr_tail(&p.expr, want),
+            Expr::ForLoop(f) => {
+                self.for_loop(f);
+                Tail::Unit
+            }
             Expr::Return(r) => {
                 let Some(value) = &r.expr else {
                     self.cx.error_spanned_by(
@@ -753,7 +764,8 @@ impl<'a> Lower<'a> {
                     None
                 }
             },
-            Expr::Field(_) | Expr::Index(_) => self.opaque(e, want),
+            Expr::Field(_) => self.opaque(e, want),
+            Expr::Index(i) => self.index(i, want),
             Expr::Unsafe(u) => {
                 self.cx.error_spanned_by(u.unsafe_token, msg("`unsafe` blocks cannot be differentiated", "compute the value outside the differentiated function and pass it in as data"));
                 None
@@ -876,7 +888,16 @@ impl<'a> Lower<'a> {
                 }
                 Some(self.g.not(a))
             }
-            UnOp::Deref(_) => self.opaque(&Expr::Unary(u.clone()), want),
+            // `*a` of a closure's `&f64` item is the item.
+            UnOp::Deref(_) => match &*u.expr {
+                Expr::Path(p) if p.path.get_ident().is_some_and(|id| {
+                    matches!(self.lookup(&id.to_string()), Some(Binding::Value(n)) if self.g.kind(n) == Kind::Float)
+                }) =>
+                {
+                    self.expr(&u.expr, want)
+                }
+                _ => self.opaque(&Expr::Unary(u.clone()), want),
+            },
             _ => {
                 self.cx.error_spanned_by(
                     u,
@@ -1069,8 +1090,7 @@ impl<'a> Lower<'a> {
                     .param_nodes
                     .iter()
                     .any(|(n, v)| *n == name && binding == Binding::Value(*v));
-                let is_float_input =
-                    matches!(binding, Binding::Value(v) if matches!(self.l.g.op(v), Op::Input(_)));
+                let is_float_input = matches!(binding, Binding::Value(v) if matches!(self.l.g.op(v), Op::Input(_) | Op::Slice(_)));
                 if (!is_param || is_float_input) && self.found.is_none() {
                     self.found = Some(if is_float_input {
                         format!("differentiated parameter `{name}`")
@@ -1092,6 +1112,31 @@ impl<'a> Lower<'a> {
 
     fn method_call(&mut self, m: &syn::ExprMethodCall, want: Want) -> Option<NodeId> {
         let name = m.method.to_string();
+        if name == "sum" && m.args.is_empty() {
+            return self.iterator_sum(m);
+        }
+        if name == "len" && m.args.is_empty() {
+            if let Expr::Path(p) = &*m.receiver {
+                let slice = p
+                    .path
+                    .get_ident()
+                    .and_then(|id| self.lookup(&id.to_string()));
+                if matches!(slice, Some(Binding::Value(n)) if matches!(self.g.op(n), Op::Slice(_)))
+                {
+                    return Some(self.sym_node(m.to_token_stream(), Kind::Int));
+                }
+            }
+        }
+        if name == "product" && m.args.is_empty() {
+            self.cx.error_spanned_by(
+                &m.method,
+                msg(
+                    "`product()` of an iterator cannot be differentiated yet",
+                    "take the `exp` of a sum of `ln`s, or write the product out",
+                ),
+            );
+            return None;
+        }
         let recv = self.expr(
             &m.receiver,
             if name == "len" {
@@ -1103,11 +1148,14 @@ impl<'a> Lower<'a> {
         let args: Vec<&Expr> = m.args.iter().collect();
         match self.g.kind(recv) {
             Kind::Float => self.float_method(recv, &m.method, &args, m),
-            Kind::Other | Kind::Int | Kind::Bool if matches!(self.g.op(recv), Op::Sym(..)) => self
-                .opaque(
+            Kind::Other | Kind::Int | Kind::Bool
+                if matches!(self.g.op(recv), Op::Sym(..) | Op::Slice(_)) =>
+            {
+                self.opaque(
                     &Expr::MethodCall(m.clone()),
                     if name == "len" { Want::Int } else { want },
-                ),
+                )
+            }
             _ => {
                 self.cx.error_spanned_by(&m.method, msg(format!("method `{name}` on an integer or condition computed in the body is not supported"), "compute integers from parameters and literals"));
                 None
@@ -1227,7 +1275,18 @@ impl<'a> Lower<'a> {
         }
         let mut lowered = Vec::with_capacity(args.len());
         for a in &args {
-            lowered.push(self.call_arg(a)?);
+            let arg = self.call_arg(a)?;
+            if matches!(self.g.op(arg), Op::Slice(_)) {
+                self.cx.error_spanned_by(
+                    a,
+                    msg(
+                        "a differentiated slice cannot be passed to a function yet",
+                        "index it in a loop here, or leave it out of `wrt(...)` to pass it as data",
+                    ),
+                );
+                return None;
+            }
+            lowered.push(arg);
         }
         let f = self.symbol(func.to_token_stream(), pretty(&func.to_token_stream()));
         Some(self.g.add(Op::Call(f, lowered)))
@@ -1345,8 +1404,8 @@ fn loop_error(e: &Expr) -> Option<(TokenStream, String)> {
         Expr::ForLoop(f) => Some((
             f.for_token.to_token_stream(),
             msg(
-                "`for` loops are not supported by this version of `#[differentiable]` yet",
-                "write the sum out, or compute it outside and pass it in as data",
+                "a `for` loop has no value",
+                "use the loop as a statement that accumulates into a `let mut` variable, then use the variable",
             ),
         )),
         _ => None,

@@ -31,6 +31,9 @@ pub enum ParamKind {
     /// An `ndarray` array of floats (`&Array2<f64>`, `ArrayView1<f32>`, …): differentiated on
     /// the reverse-mode tape.
     Array,
+    /// A slice, `Vec` or Rust array of floats (`&[f64]`, `&Vec<f64>`, `[f64; 3]`): indexed in
+    /// loops, differentiated element by element.
+    Slice,
     /// Data the body may pass to calls or read from, never differentiated.
     Other,
 }
@@ -137,6 +140,41 @@ pub fn array_of(ty: &Type) -> Option<(FloatTy, proc_macro2::TokenStream)> {
     Some((elem, owned))
 }
 
+/// How a slice-like parameter's gradient is held.
+pub enum SliceGrad {
+    /// `&[T]`, `&Vec<T>`, `Vec<T>`: a `Vec<T>` of the parameter's length.
+    Vec,
+    /// `[T; N]`, `&[T; N]`: a `[T; N]`.
+    Array(syn::Expr),
+}
+
+/// A slice, `Vec` or Rust array of floats, behind at most one `&`: its element type and the
+/// form of its gradient.
+pub fn slice_of(ty: &Type) -> Option<(FloatTy, SliceGrad)> {
+    let ty = match ty {
+        Type::Reference(r) if r.mutability.is_none() => &*r.elem,
+        other => other,
+    };
+    match ty {
+        Type::Slice(s) => Some((float_of(&s.elem)?, SliceGrad::Vec)),
+        Type::Array(a) => Some((float_of(&a.elem)?, SliceGrad::Array(a.len.clone()))),
+        Type::Path(p) => {
+            let last = p.path.segments.last()?;
+            if last.ident != "Vec" {
+                return None;
+            }
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                return None;
+            };
+            match args.args.first()? {
+                syn::GenericArgument::Type(t) => Some((float_of(t)?, SliceGrad::Vec)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// A slice, array or vector of floats: differentiable in principle, not yet by this macro.
 fn is_float_container(ty: &Type) -> bool {
     match ty {
@@ -171,7 +209,7 @@ pub fn check(cx: &Ctxt, func: &ItemFn, args: &Args) -> Option<Sig> {
     if let Some(rule) = &args.rule {
         if params
             .iter()
-            .any(|p| p.differentiated && p.kind == ParamKind::Array)
+            .any(|p| p.differentiated && matches!(p.kind, ParamKind::Array | ParamKind::Slice))
         {
             cx.error_spanned_by(
                 rule,
@@ -313,6 +351,8 @@ fn check_param(cx: &Ctxt, input: &FnArg) -> Option<Param> {
     }
     let kind = if float_of(&ty).is_some() {
         ParamKind::Float
+    } else if slice_of(&ty).is_some() {
+        ParamKind::Slice
     } else if array_of(&ty).is_some() {
         ParamKind::Array
     } else if is_int_type(&ty) {
@@ -331,6 +371,21 @@ fn check_param(cx: &Ctxt, input: &FnArg) -> Option<Param> {
 }
 
 fn check_float_types(cx: &Ctxt, params: &[Param], float: FloatTy) {
+    for p in params.iter().filter(|p| p.kind == ParamKind::Slice) {
+        if slice_of(&p.ty).is_some_and(|(elem, _)| elem != float) {
+            cx.error_spanned_by(
+                &p.ty,
+                msg(
+                    format!(
+                        "the elements of `{}` are not `{}`, the function's float type",
+                        p.ident,
+                        float.name()
+                    ),
+                    "use one float type for the slices, the parameters and the result",
+                ),
+            );
+        }
+    }
     for p in params.iter().filter(|p| p.kind == ParamKind::Array) {
         if array_of(&p.ty).is_some_and(|(elem, _)| elem != float) {
             cx.error_spanned_by(
@@ -368,7 +423,10 @@ fn choose_wrt(cx: &Ctxt, func: &ItemFn, args: &Args, params: &mut [Param]) {
     match &args.wrt {
         None => {
             for p in params.iter_mut() {
-                p.differentiated = matches!(p.kind, ParamKind::Float | ParamKind::Array);
+                p.differentiated = matches!(
+                    p.kind,
+                    ParamKind::Float | ParamKind::Array | ParamKind::Slice
+                );
                 if p.kind == ParamKind::Other && is_float_container(&p.ty) {
                     cx.error_spanned_by(
                         &p.ident,
@@ -393,7 +451,7 @@ fn choose_wrt(cx: &Ctxt, func: &ItemFn, args: &Args, params: &mut [Param]) {
                     continue;
                 }
                 match params.iter_mut().find(|p| p.ident == *name) {
-                    Some(p) if matches!(p.kind, ParamKind::Float | ParamKind::Array) => {
+                    Some(p) if matches!(p.kind, ParamKind::Float | ParamKind::Array | ParamKind::Slice) => {
                         p.differentiated = true;
                     }
                     Some(p) => cx.error_spanned_by(
@@ -437,12 +495,12 @@ fn check_hessian(cx: &Ctxt, args: &Args, params: &[Param]) {
     }
     if params
         .iter()
-        .any(|p| p.differentiated && p.kind == ParamKind::Array)
+        .any(|p| p.differentiated && matches!(p.kind, ParamKind::Array | ParamKind::Slice))
     {
         cx.error_at(
             args.hessian_span.unwrap_or_else(Span::call_site),
             msg(
-                "`hessian` needs scalar parameters, and this function differentiates arrays",
+                "`hessian` needs scalar parameters, and this function differentiates arrays or slices",
                 "remove `hessian`, or differentiate scalar parameters only with `wrt(...)`",
             ),
         );

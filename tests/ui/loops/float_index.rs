@@ -1,8 +1,8 @@
 use symgrad::differentiable;
 
 #[differentiable]
-fn loss(w: f64, xs: &[f64]) -> f64 {
-    w * xs[0]
+fn loss(x: &[f64], w: f64) -> f64 {
+    x[w]
 }
 
 fn main() {}
