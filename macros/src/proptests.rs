@@ -428,3 +428,88 @@ fn statements_and_early_returns_match_the_oracle() {
         }
     }
 }
+
+/// Random loop bodies: `acc += e(x[i], c[i], w)` over a differentiated slice `x`, a data slice
+/// `c` and a scalar `w`, checked per element against the dual-number oracle summed by hand.
+mod loops {
+    use proptest::prelude::*;
+
+    use super::{D, E, close, expr, oracle, source};
+    use crate::diff;
+    use crate::eval::Interpreter;
+    use crate::graph::Op;
+    use crate::testing::lower_fn;
+
+    fn loop_source(e: &E) -> String {
+        let body = source(e);
+        // Whole-word replacement of the oracle's variables by the loop's elements.
+        let mut out = String::new();
+        let chars: Vec<char> = body.chars().collect();
+        for (k, ch) in chars.iter().enumerate() {
+            let alone = |i: usize| {
+                chars
+                    .get(i)
+                    .is_none_or(|c| !c.is_alphanumeric() && *c != '_')
+            };
+            let standalone = (k == 0 || alone(k - 1)) && alone(k + 1);
+            match ch {
+                'x' if standalone => out.push_str("x[i]"),
+                'y' if standalone => out.push_str("c[i]"),
+                _ => out.push(*ch),
+            }
+        }
+        format!(
+            "fn f(x: &[f64], c: &[f64], w: f64) -> f64 {{ let mut acc = 0.0; for i in 0..x.len() {{ acc += {out}; }} acc }}"
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 150, ..ProptestConfig::default() })]
+
+        #[test]
+        fn loop_gradients_match_dual_numbers(
+            e in expr(),
+            data in prop::collection::vec((-1.5f64..1.5, -1.5f64..1.5), 1..5),
+            w in -1.5f64..1.5,
+        ) {
+            let (xs, cs): (Vec<f64>, Vec<f64>) = data.into_iter().unzip();
+            let mut want_w = 0.0;
+            let mut want_x = Vec::new();
+            let mut want_v = 0.0;
+            for (x, c) in xs.iter().zip(&cs) {
+                let d = oracle(&e, &[D::var(*x, 0), D::c(*c), D::var(w, 2)]);
+                prop_assume!(d.v.is_finite() && d.d.iter().all(|t| t.is_finite() && t.abs() < 1e8));
+                want_v += d.v;
+                want_w += d.d[2];
+                want_x.push(d.d[0]);
+            }
+            let src = loop_source(&e);
+            let args = crate::attr::parse(&crate::ctxt::Ctxt::new(), quote::quote!(wrt(x, w)));
+            let mut l = lower_fn(src.parse().expect("internal error: tokens"), &args);
+            let inputs = l.inputs.clone();
+            let (grad, effects) = diff::gradient_with_slices(&mut l.graph, l.output, &inputs, &[0]).expect("internal error: gradient");
+            let c_symbol = (0..l.graph.len())
+                .find_map(|n| match l.graph.op(crate::graph::NodeId(u32::try_from(n).unwrap_or(0))) {
+                    Op::Index(s, _) if l.graph.symbol_name(*s) == "c" => Some(s.0),
+                    _ => None,
+                });
+            let mut it = Interpreter::new(&l.graph, &[w]);
+            it.slices = vec![xs.clone()];
+            if let Some(c) = c_symbol {
+                it.data.insert(c, cs.clone());
+            }
+            it.symbols = vec![crate::eval::Value::Int(i64::try_from(xs.len()).unwrap_or(0)); 64];
+            let value = it.eval(l.output).float();
+            prop_assert!(close(value, want_v, 1e-11), "value of {src}: {value} vs {want_v}");
+            let gw = it.eval(grad[0]).float();
+            prop_assert!(close(gw, want_w, 1e-9), "∂/∂w of {src}: {gw} vs {want_w}");
+            it.scattered = vec![vec![0.0; xs.len()]];
+            if let Some(effect) = effects[0] {
+                it.eval(effect);
+            }
+            for (i, (got, want)) in it.scattered[0].iter().zip(&want_x).enumerate() {
+                prop_assert!(close(*got, *want, 1e-9), "∂/∂x[{i}] of {src}: {got} vs {want}");
+            }
+        }
+    }
+}

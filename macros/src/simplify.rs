@@ -52,6 +52,7 @@ pub const RULES: &[(&str, Rule)] = &[
     ("neg-into-select", neg_into_select),
     ("add-selects", add_selects),
     ("powi-zero-one", powi_zero_one),
+    ("sum-of-invariant", sum_of_invariant),
     ("int-identities", int_identities),
     ("bool-identities", bool_identities),
 ];
@@ -457,6 +458,23 @@ fn add_selects(g: &mut Graph, op: &Op) -> Option<NodeId> {
     Some(g.select(c1, ad, be))
 }
 
+/// `Σ_{i in lo..hi} c => (hi − lo) · c` for a body `c` that does not depend on `i` (the count
+/// is zero when the range is empty, as the loop's would be).
+fn sum_of_invariant(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Sum(v, lo, hi, body) = *op else {
+        return None;
+    };
+    if g.loops_of(body) & (1 << v) != 0 || g.kind(body) != Kind::Float {
+        return None;
+    }
+    let nonempty = g.add(Op::Compare(crate::graph::Cmp::Gt, hi, lo));
+    let len = g.int_bin(IntOp::Sub, hi, lo);
+    let zero = g.int(0);
+    let count = g.select(nonempty, len, zero);
+    let count = g.cast(count);
+    Some(g.mul(count, body))
+}
+
 /// `x.powi(0) => 1`, `x.powi(1) => x`
 fn powi_zero_one(g: &mut Graph, op: &Op) -> Option<NodeId> {
     let Op::Powi(x, n) = *op else { return None };
@@ -651,6 +669,10 @@ mod tests {
             s("(if x < y { x } else { 0.0 }) + (if x < y { 0.0 } else { y })"),
             "if x < y { x } else { y }"
         );
+    }
+    #[test]
+    fn sum_of_invariant() {
+        assert_eq!(s("(0..4).map(|i| w * 2.0).sum::<f64>()"), "8.0 * w");
     }
     #[test]
     fn powi_zero_one() {

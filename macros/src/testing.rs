@@ -13,10 +13,18 @@ pub fn lower_body(body: &str) -> Lowered {
     let body: proc_macro2::TokenStream = body
         .parse()
         .expect("internal error: test body does not tokenize");
-    let func: syn::ItemFn = syn::parse2(quote! { fn f(x: f64, y: f64, w: f64) -> f64 { #body } })
-        .expect("internal error: test body does not parse");
+    lower_fn(
+        quote! { fn f(x: f64, y: f64, w: f64) -> f64 { #body } },
+        &Args::default(),
+    )
+}
+
+/// Lowers a whole function (with its `wrt` arguments).
+pub fn lower_fn(func: proc_macro2::TokenStream, args: &Args) -> Lowered {
+    let func: syn::ItemFn =
+        syn::parse2(func).expect("internal error: test function does not parse");
     let cx = Ctxt::new();
-    let sig = signature::check(&cx, &func, &Args::default());
+    let sig = signature::check(&cx, &func, args);
     let lowered = sig.and_then(|sig| lower::lower(&cx, &sig, &func.block));
     if let Err(e) = cx.check() {
         panic!("internal error: test body rejected: {e}");
