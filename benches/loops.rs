@@ -1,0 +1,211 @@
+//! Loss functions over data (PEERS.md workloads W1 and W2, and log-sum-exp): the generated
+//! `*_grad` against the function alone, a hand-written gradient written the same straightforward
+//! way (one loop), and num-dual's forward-mode `gradient`. Run: `cargo bench --bench loops`.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use nalgebra::{DVector, SVector};
+use num_dual::{DualDVec64, DualSVec64, gradient};
+use symgrad::differentiable;
+
+// ---- W1: linear regression, m = 10⁶, gradient w.r.t. w and b
+
+#[differentiable(wrt(w, b))]
+fn linreg(w: f64, b: f64, x: &[f64], y: &[f64]) -> f64 {
+    let m = x.len() as f64;
+    let mut acc = 0.0;
+    for i in 0..x.len() {
+        let r = w * x[i] + b - y[i];
+        acc += r * r;
+    }
+    acc / (2.0 * m)
+}
+
+fn linreg_hand(w: f64, b: f64, x: &[f64], y: &[f64]) -> (f64, [f64; 2]) {
+    let m = x.len() as f64;
+    let (mut j, mut dw, mut db) = (0.0, 0.0, 0.0);
+    for i in 0..x.len() {
+        let r = w * x[i] + b - y[i];
+        j += r * r;
+        dw += r * x[i];
+        db += r;
+    }
+    (j / (2.0 * m), [dw / m, db / m])
+}
+
+// ---- W2: Rosenbrock over a slice
+
+#[differentiable]
+fn rosenbrock(x: &[f64]) -> f64 {
+    let mut f = 0.0;
+    for i in 0..x.len() - 1 {
+        f += 100.0 * (x[i + 1] - x[i] * x[i]).powi(2) + (1.0 - x[i]).powi(2);
+    }
+    f
+}
+
+fn rosenbrock_hand(x: &[f64], g: &mut [f64]) -> f64 {
+    let mut f = 0.0;
+    g.fill(0.0);
+    for i in 0..x.len() - 1 {
+        let t = x[i + 1] - x[i] * x[i];
+        let u = 1.0 - x[i];
+        f += 100.0 * t * t + u * u;
+        g[i] += -400.0 * x[i] * t - 2.0 * u;
+        g[i + 1] += 200.0 * t;
+    }
+    f
+}
+
+// ---- log Σ exp
+
+#[differentiable]
+fn log_sum_exp(z: &[f64]) -> f64 {
+    z.iter().map(|v| v.exp()).sum::<f64>().ln()
+}
+
+fn log_sum_exp_hand(z: &[f64], g: &mut [f64]) -> f64 {
+    let s: f64 = z.iter().map(|v| v.exp()).sum();
+    for (gi, zi) in g.iter_mut().zip(z) {
+        *gi = zi.exp() / s;
+    }
+    s.ln()
+}
+
+fn data(n: usize) -> (Vec<f64>, Vec<f64>) {
+    let x: Vec<f64> = (0..n)
+        .map(|i| (i as f64 * 0.618_033_988_75).fract() * 2.0 - 1.0)
+        .collect();
+    let y: Vec<f64> = x
+        .iter()
+        .enumerate()
+        .map(|(i, v)| 2.0 * v + 0.5 + 0.01 * ((i % 7) as f64 - 3.0))
+        .collect();
+    (x, y)
+}
+
+fn w1(c: &mut Criterion) {
+    let (x, y) = data(1_000_000);
+    let (w, b) = (1.7, 0.2);
+    let (v, g) = linreg_grad(w, b, &x, &y);
+    let (vh, gh) = linreg_hand(w, b, &x, &y);
+    assert!(
+        (v - vh).abs() < 1e-9 * vh.abs()
+            && (g.w - gh[0]).abs() < 1e-9
+            && (g.b - gh[1]).abs() < 1e-9
+    );
+    let dual = |p: SVector<DualSVec64<2>, 2>| {
+        let m = x.len() as f64;
+        let mut acc = DualSVec64::<2>::from(0.0);
+        for i in 0..x.len() {
+            let r = p[0] * x[i] + p[1] - y[i];
+            acc += r * r;
+        }
+        acc / (2.0 * m)
+    };
+    let (vd, gd) = gradient(dual, &SVector::from([w, b]));
+    assert!((vd - vh).abs() < 1e-9 * vh.abs() && (gd[0] - gh[0]).abs() < 1e-9);
+    let mut group = c.benchmark_group("w1_linreg_1e6");
+    group.sample_size(30);
+    group.bench_function("function", |bch| {
+        bch.iter(|| linreg(black_box(w), black_box(b), black_box(&x), black_box(&y)));
+    });
+    group.bench_function("generated", |bch| {
+        bch.iter(|| linreg_grad(black_box(w), black_box(b), black_box(&x), black_box(&y)));
+    });
+    group.bench_function("hand-written", |bch| {
+        bch.iter(|| linreg_hand(black_box(w), black_box(b), black_box(&x), black_box(&y)));
+    });
+    group.bench_function("num-dual", |bch| {
+        bch.iter(|| gradient(dual, black_box(&SVector::from([w, b]))));
+    });
+    group.finish();
+}
+
+fn w2(c: &mut Criterion) {
+    for n in [1000usize, 1_000_000] {
+        let x: Vec<f64> = (0..n)
+            .map(|i| 0.5 + 0.4 * ((i as f64) * 0.37).sin())
+            .collect();
+        let mut g = vec![0.0; n];
+        let fh = rosenbrock_hand(&x, &mut g);
+        let (f, gg) = rosenbrock_grad(&x);
+        assert!(
+            (f - fh).abs() < 1e-9 * fh.abs()
+                && gg
+                    .x
+                    .iter()
+                    .zip(&g)
+                    .all(|(a, b)| (a - b).abs() < 1e-9 * (1.0 + b.abs()))
+        );
+        let mut group = c.benchmark_group(format!("w2_rosenbrock_{n}"));
+        group.sample_size(if n > 1000 { 20 } else { 100 });
+        group.bench_function("function", |bch| {
+            bch.iter(|| rosenbrock(black_box(&x)));
+        });
+        group.bench_function("generated", |bch| {
+            bch.iter(|| rosenbrock_grad(black_box(&x)));
+        });
+        group.bench_function("hand-written", |bch| {
+            bch.iter(|| {
+                let mut g = vec![0.0; n];
+                let f = rosenbrock_hand(black_box(&x), &mut g);
+                (f, g)
+            });
+        });
+        if n == 1000 {
+            let dual = |v: DVector<DualDVec64>| {
+                let mut f = DualDVec64::from(0.0);
+                for i in 0..v.len() - 1 {
+                    let t = v[i + 1].clone() - v[i].clone() * v[i].clone();
+                    let u = -v[i].clone() + 1.0;
+                    f += t.clone() * t * 100.0 + u.clone() * u;
+                }
+                f
+            };
+            let xv = DVector::from_vec(x.clone());
+            let (fd, gd) = gradient(dual, &xv);
+            assert!(
+                (fd - fh).abs() < 1e-9 * fh.abs()
+                    && (gd[0] - g[0]).abs() < 1e-9 * (1.0 + g[0].abs())
+            );
+            group.sample_size(10);
+            group.bench_function("num-dual", |bch| {
+                bch.iter(|| gradient(dual, black_box(&xv)));
+            });
+        }
+        group.finish();
+    }
+}
+
+fn lse(c: &mut Criterion) {
+    let z: Vec<f64> = (0..10_000)
+        .map(|i| (f64::from(i) * 0.731).sin() * 3.0)
+        .collect();
+    let mut g = vec![0.0; z.len()];
+    let vh = log_sum_exp_hand(&z, &mut g);
+    let (v, gg) = log_sum_exp_grad(&z);
+    assert!(
+        (v - vh).abs() < 1e-12 * vh.abs()
+            && gg.z.iter().zip(&g).all(|(a, b)| (a - b).abs() < 1e-14)
+    );
+    let mut group = c.benchmark_group("log_sum_exp_1e4");
+    group.bench_function("function", |bch| {
+        bch.iter(|| log_sum_exp(black_box(&z)));
+    });
+    group.bench_function("generated", |bch| {
+        bch.iter(|| log_sum_exp_grad(black_box(&z)));
+    });
+    group.bench_function("hand-written", |bch| {
+        bch.iter(|| {
+            let mut g = vec![0.0; z.len()];
+            let v = log_sum_exp_hand(black_box(&z), &mut g);
+            (v, g)
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, w1, w2, lse);
+criterion_main!(benches);
