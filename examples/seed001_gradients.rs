@@ -13,6 +13,27 @@ fn loss(w: f64, x: f64, y: f64) -> f64 {
     (y_pred - y) * (y_pred - y)
 }
 
+/// The batch cost J(w) = 1/(2m) Σ (x·w − y)², as a loop over the data.
+#[differentiable(wrt(w))]
+fn batch_cost(w: f64, x: &[f64], y: &[f64]) -> f64 {
+    let m = x.len() as f64;
+    let mut acc = 0.0;
+    for i in 0..x.len() {
+        acc += (x[i] * w - y[i]).powi(2);
+    }
+    acc / (2.0 * m)
+}
+
+/// The same cost as an iterator sum.
+#[differentiable(wrt(w))]
+fn batch_cost_iter(w: f64, x: &[f64], y: &[f64]) -> f64 {
+    x.iter()
+        .zip(y)
+        .map(|(xi, yi)| (xi * w - yi).powi(2))
+        .sum::<f64>()
+        / (2.0 * x.len() as f64)
+}
+
 /// The tutorial's hand-written `gradient(x, y)`: d_loss/d_w.
 fn gradient(w: f64, x: f64, y: f64) -> f64 {
     2.0 * x * (x * w - y)
@@ -36,6 +57,25 @@ fn main() {
     for (&x, &y) in x_data.iter().zip(&y_data) {
         let (_, g) = loss_grad(w, x, y);
         println!("{x:>4} {y:>4} {:>16} {:>16}", gradient(w, x, y), g.w);
+    }
+
+    println!("\nbatch gradient descent on J(w) = 1/(2m) Σ (x·w − y)², lr = 0.1:");
+    println!("  ∂J/∂w = {}", BatchCostGrad::FORMULAS[0].1);
+    let mut w_bgd = 1.0;
+    for epoch in 0..20 {
+        let (j, g) = batch_cost_grad(w_bgd, &x_data, &y_data);
+        let (j2, g2) = batch_cost_iter_grad(w_bgd, &x_data, &y_data);
+        assert!(
+            (j - j2).abs() < 1e-15 && (g.w - g2.w).abs() < 1e-15,
+            "the two forms agree"
+        );
+        w_bgd -= 0.1 * g.w;
+        if epoch % 4 == 0 || epoch == 19 {
+            println!(
+                "  epoch {epoch:2}: J = {j:.6}  ∂J/∂w = {:+.6}  w = {w_bgd:.6}",
+                g.w
+            );
+        }
     }
 
     println!("\nstochastic gradient descent, lr = 0.01:");
