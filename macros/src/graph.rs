@@ -44,126 +44,92 @@ pub enum Kind {
     Other,
 }
 
-/// Elementary functions of one float argument.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub enum Fun {
-    Sqrt,
-    Cbrt,
-    Exp,
-    Exp2,
-    ExpM1,
-    Ln,
-    Log2,
-    Log10,
-    Ln1p,
-    Sin,
-    Cos,
-    Tan,
-    Asin,
-    Acos,
-    Atan,
-    Sinh,
-    Cosh,
-    Tanh,
-    Asinh,
-    Acosh,
-    Atanh,
-    Abs,
-    Signum,
-    /// `sign(0) = 0`: the derivative of `abs`. Internal; users write `signum`.
-    Sign,
-    Recip,
-    ToDegrees,
-    ToRadians,
-    Floor,
-    Ceil,
-    Round,
-    Trunc,
-    Fract,
+/// Defines an enum of float operations written as methods, with the table of their method names
+/// (`Fun::Sqrt` is `x.sqrt()`), `from_method` and `name`: each name is written once.
+macro_rules! method_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $method:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+        pub enum $name {
+            $($variant,)*
+        }
+
+        impl $name {
+            /// Every operation with the method name users write.
+            pub const ALL: &'static [($name, &'static str)] = &[$(($name::$variant, $method),)*];
+
+            /// The operation a method name stands for.
+            pub fn from_method(name: &str) -> Option<$name> {
+                $name::ALL.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)
+            }
+
+            pub fn name(self) -> &'static str {
+                $name::ALL.iter().find(|(f, _)| *f == self).map_or("internal error: unnamed operation", |(_, n)| n)
+            }
+        }
+    };
 }
 
-impl Fun {
-    /// Every function with the method name users write, for lowering and printing.
-    pub const ALL: [(Fun, &'static str); 32] = [
-        (Fun::Sqrt, "sqrt"),
-        (Fun::Cbrt, "cbrt"),
-        (Fun::Exp, "exp"),
-        (Fun::Exp2, "exp2"),
-        (Fun::ExpM1, "exp_m1"),
-        (Fun::Ln, "ln"),
-        (Fun::Log2, "log2"),
-        (Fun::Log10, "log10"),
-        (Fun::Ln1p, "ln_1p"),
-        (Fun::Sin, "sin"),
-        (Fun::Cos, "cos"),
-        (Fun::Tan, "tan"),
-        (Fun::Asin, "asin"),
-        (Fun::Acos, "acos"),
-        (Fun::Atan, "atan"),
-        (Fun::Sinh, "sinh"),
-        (Fun::Cosh, "cosh"),
-        (Fun::Tanh, "tanh"),
-        (Fun::Asinh, "asinh"),
-        (Fun::Acosh, "acosh"),
-        (Fun::Atanh, "atanh"),
-        (Fun::Abs, "abs"),
-        (Fun::Signum, "signum"),
-        (Fun::Sign, "sign"),
-        (Fun::Recip, "recip"),
-        (Fun::ToDegrees, "to_degrees"),
-        (Fun::ToRadians, "to_radians"),
-        (Fun::Floor, "floor"),
-        (Fun::Ceil, "ceil"),
-        (Fun::Round, "round"),
-        (Fun::Trunc, "trunc"),
-        (Fun::Fract, "fract"),
-    ];
-
-    pub fn from_method(name: &str) -> Option<Fun> {
-        Fun::ALL
-            .iter()
-            .find(|(f, n)| *n == name && *f != Fun::Sign)
-            .map(|(f, _)| *f)
-    }
-
-    pub fn name(self) -> &'static str {
-        Fun::ALL
-            .iter()
-            .find(|(f, _)| *f == self)
-            .map_or("internal error: unnamed function", |(_, n)| n)
+method_enum! {
+    /// Elementary functions of one float argument.
+    Fun {
+        Sqrt => "sqrt",
+        Cbrt => "cbrt",
+        Exp => "exp",
+        Exp2 => "exp2",
+        ExpM1 => "exp_m1",
+        Ln => "ln",
+        Log2 => "log2",
+        Log10 => "log10",
+        Ln1p => "ln_1p",
+        Sin => "sin",
+        Cos => "cos",
+        Tan => "tan",
+        Asin => "asin",
+        Acos => "acos",
+        Atan => "atan",
+        Sinh => "sinh",
+        Cosh => "cosh",
+        Tanh => "tanh",
+        Asinh => "asinh",
+        Acosh => "acosh",
+        Atanh => "atanh",
+        Abs => "abs",
+        Signum => "signum",
+        // `sign(0) = 0`: the derivative of `abs`. Internal: no user method lowers to it.
+        Sign => "__sign",
+        Recip => "recip",
+        ToDegrees => "to_degrees",
+        ToRadians => "to_radians",
+        Floor => "floor",
+        Ceil => "ceil",
+        Round => "round",
+        Trunc => "trunc",
+        Fract => "fract",
     }
 }
 
-/// Float functions of two or three float arguments, written as methods on the first.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub enum Fun2 {
-    Powf,
-    Log,
-    Atan2,
-    Hypot,
-    Max,
-    Min,
+method_enum! {
+    /// Float functions of two float arguments, written as methods on the first.
+    Fun2 {
+        Powf => "powf",
+        Log => "log",
+        Atan2 => "atan2",
+        Hypot => "hypot",
+        Max => "max",
+        Min => "min",
+    }
 }
 
-impl Fun2 {
-    pub const ALL: [(Fun2, &'static str); 6] = [
-        (Fun2::Powf, "powf"),
-        (Fun2::Log, "log"),
-        (Fun2::Atan2, "atan2"),
-        (Fun2::Hypot, "hypot"),
-        (Fun2::Max, "max"),
-        (Fun2::Min, "min"),
-    ];
-
-    pub fn from_method(name: &str) -> Option<Fun2> {
-        Fun2::ALL.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)
-    }
-
-    pub fn name(self) -> &'static str {
-        Fun2::ALL
-            .iter()
-            .find(|(f, _)| *f == self)
-            .map_or("internal error: unnamed function", |(_, n)| n)
+method_enum! {
+    /// Float predicates (`x.is_nan()`, …).
+    #[allow(clippy::enum_variant_names)] // named after the methods they stand for
+    Pred {
+        IsNan => "is_nan",
+        IsFinite => "is_finite",
+        IsInfinite => "is_infinite",
+        IsSignPositive => "is_sign_positive",
+        IsSignNegative => "is_sign_negative",
     }
 }
 
@@ -188,38 +154,6 @@ impl Cmp {
             Cmp::Eq => "==",
             Cmp::Ne => "!=",
         }
-    }
-}
-
-/// Float predicates (`x.is_nan()`, …).
-#[allow(clippy::enum_variant_names)] // named after the methods they stand for
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub enum Pred {
-    IsNan,
-    IsFinite,
-    IsInfinite,
-    IsSignPositive,
-    IsSignNegative,
-}
-
-impl Pred {
-    pub const ALL: [(Pred, &'static str); 5] = [
-        (Pred::IsNan, "is_nan"),
-        (Pred::IsFinite, "is_finite"),
-        (Pred::IsInfinite, "is_infinite"),
-        (Pred::IsSignPositive, "is_sign_positive"),
-        (Pred::IsSignNegative, "is_sign_negative"),
-    ];
-
-    pub fn from_method(name: &str) -> Option<Pred> {
-        Pred::ALL.iter().find(|(_, n)| *n == name).map(|(p, _)| *p)
-    }
-
-    pub fn name(self) -> &'static str {
-        Pred::ALL
-            .iter()
-            .find(|(p, _)| *p == self)
-            .map_or("internal error: unnamed predicate", |(_, n)| n)
     }
 }
 
