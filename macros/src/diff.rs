@@ -43,6 +43,8 @@ pub fn gradient_with_slices(
     let active = activity(g, &order, wrt, slices);
     let mut adjoint: Vec<Option<NodeId>> = vec![None; g.len()];
     adjoint[output.index()] = Some(g.one());
+    // Contributions to slice elements, summed per element and per loop nest they are made in.
+    let mut scattered: Vec<((NodeId, u64), NodeId)> = Vec::new();
     for &n in order.iter().rev() {
         if !active[n.index()] {
             continue;
@@ -52,6 +54,16 @@ pub fn gradient_with_slices(
         };
         for (child, contribution) in local_adjoints(g, n, adj)? {
             if !active.get(child.index()).copied().unwrap_or(false) {
+                continue;
+            }
+            // An element of a differentiated slice: scatter the contribution where it is made,
+            // inside all the loops it belongs to (`∇x[i] += …` may run many times per element).
+            if matches!(g.op(child), Op::Element(..)) {
+                let key = (child, g.loops_of(n));
+                match scattered.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, sum)) => *sum = g.sum(*sum, contribution),
+                    None => scattered.push((key, contribution)),
+                }
                 continue;
             }
             let contribution =
@@ -74,15 +86,15 @@ pub fn gradient_with_slices(
         })
         .collect();
     let mut effects: Vec<Option<NodeId>> = vec![None; slices.len()];
-    for &n in &order {
-        let (Op::Element(k, idx), Some(adj)) = (g.op(n).clone(), adjoint[n.index()]) else {
+    for ((element, _), contribution) in scattered {
+        let Op::Element(k, idx) = *g.op(element) else {
             continue;
         };
         let Some(slot) = slices.iter().position(|s| *s == k) else {
             continue;
         };
-        let scatter = g.add(Op::Scatter(k, idx, adj));
-        let effect = sum_over_left_loops(g, g.loops_of(n), scatter);
+        let scatter = g.add(Op::Scatter(k, idx, contribution));
+        let effect = sum_over_left_loops(g, g.loops_of(scatter), scatter);
         effects[slot] = Some(match effects[slot] {
             Some(prev) => g.add(Op::Effects(prev, effect)),
             None => effect,

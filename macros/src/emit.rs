@@ -223,6 +223,7 @@ impl Emitter<'_> {
             // ... and no statement emitted before the fused loop (at `t`) may read a member.
             let used_early = order
                 .iter()
+                .filter(|u| !matches!(self.g.op(**u), Op::Effects(..)))
                 .filter(|u| **u > first && **u < t && self.is_bound(**u) && !group.contains(u))
                 .any(|u| group.iter().any(|m| self.g.mentions(*u, *m)));
             if !reads_member && !used_early {

@@ -103,6 +103,8 @@ struct Lower<'a> {
     data_params: Vec<String>,
     /// Every parameter's name and node.
     param_nodes: Vec<(String, NodeId)>,
+    /// How many loop-carried placeholders have been made (see `lower::loops`).
+    placeholders: u32,
 }
 
 impl<'a> Lower<'a> {
@@ -123,6 +125,7 @@ impl<'a> Lower<'a> {
             },
             data_params: Vec::new(),
             param_nodes: Vec::new(),
+            placeholders: 0,
         }
     }
 

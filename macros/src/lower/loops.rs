@@ -135,8 +135,9 @@ impl Lower<'_> {
                 let is_float = matches!(b, Binding::Value(n) if self.g.kind(n) == Kind::Float);
                 let is_int_or_bool = matches!(b, Binding::Value(n) if matches!(self.g.kind(n), Kind::Int | Kind::Bool));
                 if is_float || matches!(b, Binding::Uninit) {
-                    let k =
-                        u32::try_from(carried.len()).expect("internal error: too many variables");
+                    // Numbered across the whole function: nested loops need distinct placeholders.
+                    let k = self.placeholders;
+                    self.placeholders += 1;
                     let placeholder = self.g.add(Op::Carried(k));
                     carried.push((s, e, b, placeholder));
                     self.state.scopes[s][e].1 = Binding::Value(placeholder);
