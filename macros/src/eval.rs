@@ -271,11 +271,15 @@ impl<'g> Interpreter<'g> {
             }
             Op::Sum(v, lo, hi, body) => {
                 let (lo, hi) = (self.eval(*lo).int(), self.eval(*hi).int());
+                // A loop nested in another over the same index (a gradient loop inside a value
+                // loop) shadows it, as in generated code: restore the outer index afterwards.
+                let outer = self.loop_index[*v as usize];
                 let mut acc = 0.0;
                 for i in lo..hi {
                     self.loop_index[*v as usize] = i;
                     acc += self.eval(*body).float();
                 }
+                self.loop_index[*v as usize] = outer;
                 Value::Float(acc)
             }
             Op::Scatter(k, i, x) => {

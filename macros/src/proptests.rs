@@ -124,7 +124,15 @@ fn domain(f: &str, a: &str) -> String {
 }
 
 fn abs(a: D) -> D {
-    a.chain(a.v.abs(), if a.v > 0.0 { 1.0 } else { -1.0 })
+    // sign(0) = 0, the convention symgrad (and PyTorch) use at the kink.
+    let d = if a.v > 0.0 {
+        1.0
+    } else if a.v < 0.0 {
+        -1.0
+    } else {
+        0.0
+    };
+    a.chain(a.v.abs(), d)
 }
 
 fn dom(f: &str, a: D) -> D {
@@ -440,6 +448,27 @@ mod loops {
     use crate::graph::Op;
     use crate::testing::lower_fn;
 
+    /// `e` with `x`, `y` replaced by `xe`, `ye` (whole words only).
+    fn rename(e: &E, xe: &str, ye: &str) -> String {
+        let body = source(e);
+        let mut out = String::new();
+        let chars: Vec<char> = body.chars().collect();
+        for (k, ch) in chars.iter().enumerate() {
+            let alone = |i: usize| {
+                chars
+                    .get(i)
+                    .is_none_or(|c| !c.is_alphanumeric() && *c != '_')
+            };
+            let standalone = (k == 0 || alone(k - 1)) && alone(k + 1);
+            match ch {
+                'x' if standalone => out.push_str(xe),
+                'y' if standalone => out.push_str(ye),
+                _ => out.push(*ch),
+            }
+        }
+        out
+    }
+
     fn loop_source(e: &E) -> String {
         let body = source(e);
         // Whole-word replacement of the oracle's variables by the loop's elements.
@@ -509,6 +538,71 @@ mod loops {
             }
             for (i, (got, want)) in it.scattered[0].iter().zip(&want_x).enumerate() {
                 prop_assert!(close(*got, *want, 1e-9), "∂/∂x[{i}] of {src}: {got} vs {want}");
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+        /// Nested loops over a flattened matrix `x` (rows × cols), the inner one with a carried
+        /// row sum: `for r { let mut s = 0; for c { s += e(x[r*cols+c], d[c], w) } acc += s * s }`.
+        #[test]
+        fn nested_loop_gradients_match_dual_numbers(
+            e in expr(),
+            rows in 1usize..4,
+            cols in 1usize..4,
+            seed in prop::collection::vec(-1.5f64..1.5, 16),
+            w in -1.5f64..1.5,
+        ) {
+            let xs: Vec<f64> = seed[..rows * cols].to_vec();
+            let ds: Vec<f64> = seed[12..12 + cols].to_vec();
+            // Oracle: s_r = Σ_c e(x[r,c], d[c], w); value Σ_r s_r²; ∂/∂x[r,c] = 2 s_r ∂e/∂x.
+            let mut want_v = 0.0;
+            let mut want_w = 0.0;
+            let mut want_x = vec![0.0; rows * cols];
+            for r in 0..rows {
+                let terms: Vec<D> = (0..cols).map(|c| oracle(&e, &[D::var(xs[r * cols + c], 0), D::c(ds[c]), D::var(w, 2)])).collect();
+                prop_assume!(terms.iter().all(|d| d.v.is_finite() && d.d.iter().all(|t| t.is_finite() && t.abs() < 1e6)));
+                let s: f64 = terms.iter().map(|d| d.v).sum();
+                want_v += s * s;
+                want_w += 2.0 * s * terms.iter().map(|d| d.d[2]).sum::<f64>();
+                for c in 0..cols {
+                    want_x[r * cols + c] = 2.0 * s * terms[c].d[0];
+                }
+            }
+            let body = rename(&e, "x[r * cols + c]", "d[c]");
+            let src = format!("fn f(x: &[f64], d: &[f64], w: f64, rows: usize, cols: usize) -> f64 {{ let mut acc = 0.0; for r in 0..rows {{ let mut s = 0.0; for c in 0..cols {{ s += {body}; }} acc += s * s; }} acc }}");
+            let args = crate::attr::parse(&crate::ctxt::Ctxt::new(), quote::quote!(wrt(x, w)));
+            let mut l = lower_fn(src.parse().expect("internal error: tokens"), &args);
+            let inputs = l.inputs.clone();
+            let (grad, effects) = diff::gradient_with_slices(&mut l.graph, l.output, &inputs, &[0]).expect("internal error: gradient");
+            let mut it = Interpreter::new(&l.graph, &[w]);
+            it.slices = vec![xs.clone()];
+            for n in 0..l.graph.len() {
+                if let Op::Index(sym, _) = l.graph.op(crate::graph::NodeId(u32::try_from(n).unwrap_or(0))) {
+                    it.data.insert(sym.0, ds.clone());
+                }
+            }
+            let mut symbols = Vec::new();
+            for n in 0..l.graph.len() {
+                if let Op::Sym(sym, _) = l.graph.op(crate::graph::NodeId(u32::try_from(n).unwrap_or(0))) {
+                    let value = match l.graph.symbol_name(*sym) { "rows" => rows, "cols" => cols, _ => 0 };
+                    symbols.resize(symbols.len().max(sym.0 as usize + 1), crate::eval::Value::Int(0));
+                    symbols[sym.0 as usize] = crate::eval::Value::Int(i64::try_from(value).unwrap_or(0));
+                }
+            }
+            it.symbols = symbols;
+            let value = it.eval(l.output).float();
+            prop_assert!(close(value, want_v, 1e-10), "value of {src}: {value} vs {want_v}");
+            let gw = it.eval(grad[0]).float();
+            prop_assert!(close(gw, want_w, 1e-8), "∂/∂w of {src}: {gw} vs {want_w}");
+            it.scattered = vec![vec![0.0; xs.len()]];
+            if let Some(effect) = effects[0] {
+                it.eval(effect);
+            }
+            for (i, (got, want)) in it.scattered[0].iter().zip(&want_x).enumerate() {
+                prop_assert!(close(*got, *want, 1e-8), "∂/∂x[{i}] of {src}: {got} vs {want}");
             }
         }
     }
