@@ -166,6 +166,7 @@ fn local_adjoints(
         | Op::Not(_)
         | Op::LoopVar(_)
         | Op::Index(..)
+        | Op::IntIndex(..)
         | Op::Slice(_)
         | Op::Carried(_)
         | Op::Scatter(..)

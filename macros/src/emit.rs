@@ -456,7 +456,7 @@ impl Emitter<'_> {
                 let i = loop_var_name(*v);
                 quote! { #i }
             }
-            Op::Index(s, i) => {
+            Op::Index(s, i) | Op::IntIndex(s, i) => {
                 let s = &self.symbols[s.0 as usize];
                 let i = self.expr(*i, Prec::Select);
                 quote! { #s[#i] }

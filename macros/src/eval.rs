@@ -150,6 +150,7 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         | Op::LoopVar(_)
         | Op::Sum(..)
         | Op::Index(..)
+        | Op::IntIndex(..)
         | Op::Element(..)
         | Op::Slice(_)
         | Op::Scatter(..)
@@ -258,6 +259,16 @@ impl<'g> Interpreter<'g> {
                         .copied()
                         .unwrap_or(f64::NAN),
                 )
+            }
+            Op::IntIndex(s, i) => {
+                let i = self.eval(*i).int();
+                #[allow(clippy::cast_possible_truncation)]
+                let v = self
+                    .data
+                    .get(&s.0)
+                    .and_then(|d| d.get(usize::try_from(i).ok()?))
+                    .map(|v| *v as i64);
+                Value::Int(v.unwrap_or(0))
             }
             Op::Element(k, i) => {
                 let i = self.eval(*i).int();

@@ -228,7 +228,9 @@ impl Printer<'_> {
                 self.expr(*hi, Prec::Sum),
                 self.expr(*body, Prec::Postfix)
             ),
-            Op::Index(s, i) => format!("{}[{}]", g.symbol_name(*s), self.expr(*i, Prec::Select)),
+            Op::Index(s, i) | Op::IntIndex(s, i) => {
+                format!("{}[{}]", g.symbol_name(*s), self.expr(*i, Prec::Select))
+            }
             Op::Element(k, i) => format!("{}[{}]", g.slice_name(*k), self.expr(*i, Prec::Select)),
             Op::Slice(k) => g.slice_name(*k).to_string(),
             Op::Scatter(k, i, x) => format!(

@@ -232,6 +232,8 @@ pub enum Op {
     Sum(u32, NodeId, NodeId, NodeId),
     /// `data[i]`: an element of a data slice (a symbol), a constant for the derivative.
     Index(SymId, NodeId),
+    /// `rows[i]`: an element of an integer data slice (`&[usize]`), e.g. sparse indices.
+    IntIndex(SymId, NodeId),
     /// `x[i]`: an element of differentiated slice parameter number `k`.
     Element(u32, NodeId),
     /// The whole differentiated slice parameter number `k` (only its length is ever used).
@@ -275,6 +277,7 @@ impl Op {
             Op::Predicate(p, _) => Op::Predicate(*p, c[0]),
             Op::Not(_) => Op::Not(c[0]),
             Op::Index(s, _) => Op::Index(*s, c[0]),
+            Op::IntIndex(s, _) => Op::IntIndex(*s, c[0]),
             Op::Element(k, _) => Op::Element(*k, c[0]),
             Op::Add(..) => Op::Add(c[0], c[1]),
             Op::Sub(..) => Op::Sub(c[0], c[1]),
@@ -311,6 +314,7 @@ impl Op {
             }
             Op::Sum(_, lo, hi, body) => vec![*lo, *hi, *body],
             Op::Index(_, a)
+            | Op::IntIndex(_, a)
             | Op::Element(_, a)
             | Op::Cast(a)
             | Op::Neg(a)
@@ -498,6 +502,7 @@ impl Graph {
             Op::Sym(_, k) => *k,
             Op::Select(_, a, _) => self.kind(*a),
             Op::IntConst(_)
+            | Op::IntIndex(..)
             | Op::LoopVar(_)
             | Op::IntBin(..)
             | Op::IntNeg(_)

@@ -105,6 +105,8 @@ struct Lower<'a> {
     param_nodes: Vec<(String, NodeId)>,
     /// How many loop-carried placeholders have been made (see `lower::loops`).
     placeholders: u32,
+    /// The data parameters that hold integers (`&[usize]`: indices), by node.
+    int_slices: Vec<NodeId>,
 }
 
 impl<'a> Lower<'a> {
@@ -126,6 +128,7 @@ impl<'a> Lower<'a> {
             data_params: Vec::new(),
             param_nodes: Vec::new(),
             placeholders: 0,
+            int_slices: Vec::new(),
         }
     }
 
@@ -175,7 +178,11 @@ impl<'a> Lower<'a> {
                 ParamKind::Slice if p.differentiated => self.g.new_slice(name.clone()),
                 ParamKind::Other | ParamKind::Array | ParamKind::Slice => {
                     self.data_params.push(name.clone());
-                    self.sym_node(p.ident.to_token_stream(), Kind::Other)
+                    let n = self.sym_node(p.ident.to_token_stream(), Kind::Other);
+                    if crate::signature::holds_integers(&p.ty) {
+                        self.int_slices.push(n);
+                    }
+                    n
                 }
             };
             self.param_nodes.push((name.clone(), node));

@@ -175,6 +175,24 @@ pub fn slice_of(ty: &Type) -> Option<(FloatTy, SliceGrad)> {
     }
 }
 
+/// A slice, `Vec` or array of integers (`&[usize]`): data whose elements index other slices.
+pub fn holds_integers(ty: &Type) -> bool {
+    let ty = match ty {
+        Type::Reference(r) => &*r.elem,
+        other => other,
+    };
+    match ty {
+        Type::Slice(s) => is_int_type(&s.elem),
+        Type::Array(a) => is_int_type(&a.elem),
+        Type::Path(p) => p.path.segments.last().is_some_and(|s| {
+            s.ident == "Vec"
+                && matches!(&s.arguments, syn::PathArguments::AngleBracketed(a)
+                    if a.args.iter().any(|g| matches!(g, syn::GenericArgument::Type(t) if is_int_type(t))))
+        }),
+        _ => false,
+    }
+}
+
 /// A slice, array or vector of floats: differentiable in principle, not yet by this macro.
 fn is_float_container(ty: &Type) -> bool {
     match ty {

@@ -275,6 +275,7 @@ impl Lower<'_> {
     fn element(&mut self, slice: NodeId, i: NodeId) -> NodeId {
         match *self.g.op(slice) {
             Op::Slice(k) => self.g.add(Op::Element(k, i)),
+            Op::Sym(s, _) if self.int_slices.contains(&slice) => self.g.add(Op::IntIndex(s, i)),
             Op::Sym(s, _) => self.g.add(Op::Index(s, i)),
             _ => self.g.zero(),
         }
