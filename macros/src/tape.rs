@@ -87,7 +87,7 @@ pub fn check(cx: &Ctxt, body: &Block) {
             }
             let after_mean = matches!(&*m.receiver, Expr::MethodCall(r) if r.method == "mean" || r.method == "mean_axis");
             if name == "unwrap" && after_mean {
-                self.cx.error_spanned_by(&m.method, msg("on the tape, `mean()` and `mean_axis(...)` give the value itself, not an `Option`", "remove `.unwrap()`"));
+                self.cx.error_spanned_by(&m.method, msg("on the tape, `mean()` and `mean_axis(...)` give the value itself, not an `Option`", "remove the `unwrap` call"));
             }
             syn::visit::visit_expr_method_call(self, m);
         }
