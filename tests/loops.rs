@@ -264,3 +264,22 @@ fn a_loop_over_a_million_samples_stays_a_loop() {
     let (j, g) = bgd_loop_grad(2.0, 1.0, &x, &y);
     assert!(j.abs() < 1e-20 && g.w.abs() < 1e-12 && g.b.abs() < 1e-12);
 }
+
+/// `x[0]` is read once per iteration, with a contribution that does not change with `i`.
+#[differentiable]
+#[allow(clippy::needless_range_loop)] // the index form is the point of the test
+fn fixed_element_in_a_loop(x: &[f64], y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..y.len() {
+        s += x[0] + y[i];
+    }
+    s
+}
+
+#[test]
+fn a_fixed_element_read_in_every_iteration_gets_every_contribution() {
+    let (v, g) = fixed_element_in_a_loop_grad(&[1.0, 2.0], &[1.0, 2.0, 3.0]);
+    assert_eq!(v, 9.0);
+    assert_eq!(g.x, vec![3.0, 0.0]);
+    assert_eq!(g.y, vec![1.0, 1.0, 1.0]);
+}

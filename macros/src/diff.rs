@@ -86,15 +86,17 @@ pub fn gradient_with_slices(
         })
         .collect();
     let mut effects: Vec<Option<NodeId>> = vec![None; slices.len()];
-    for ((element, _), contribution) in scattered {
+    for ((element, loops), contribution) in scattered {
         let Op::Element(k, idx) = *g.op(element) else {
             continue;
         };
         let Some(slot) = slices.iter().position(|s| *s == k) else {
             continue;
         };
+        // Once per iteration of every loop the contribution was made in, even where its value
+        // (or the index) does not change with that loop: `s += x[0] + y[i]` adds 1 per `i`.
         let scatter = g.add(Op::Scatter(k, idx, contribution));
-        let effect = sum_over_left_loops(g, g.loops_of(scatter), scatter);
+        let effect = sum_over_left_loops(g, loops | g.loops_of(scatter), scatter);
         effects[slot] = Some(match effects[slot] {
             Some(prev) => g.add(Op::Effects(prev, effect)),
             None => effect,

@@ -124,7 +124,9 @@ impl Emitter<'_> {
             if !seen.insert(n) {
                 continue;
             }
-            if self.g.loops_of(n) & (1 << v) == 0 {
+            // An effect runs once per iteration even where nothing in it changes with the index.
+            let effect = matches!(self.g.op(n), Op::Scatter(..) | Op::Effects(..));
+            if self.g.loops_of(n) & (1 << v) == 0 && !effect {
                 out.push(n);
             } else if let Op::Sum(inner, lo, hi, inner_body) = *self.g.op(n) {
                 // A loop nested in this one reads its own invariants before it starts.

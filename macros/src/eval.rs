@@ -225,7 +225,9 @@ impl<'g> Interpreter<'g> {
     /// The value of a node. Only the taken branch of a `Select` is evaluated, as in generated code.
     pub fn eval(&mut self, id: NodeId) -> Value {
         // Values inside loops change with the iteration: only loop-free values are cached.
-        let cacheable = self.graph.loops_of(id) == 0;
+        // Effects run every time they are reached.
+        let cacheable = self.graph.loops_of(id) == 0
+            && !matches!(self.graph.op(id), Op::Scatter(..) | Op::Effects(..));
         if let (true, Some(v)) = (cacheable, self.cache[id.index()]) {
             return v;
         }

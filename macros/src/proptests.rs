@@ -545,6 +545,107 @@ mod loops {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
 
+        /// `acc += e(x[i], c[i], x[0])`: an element read at a fixed index in every iteration
+        /// gets one contribution per iteration (scattered inside the loop, not once before it).
+        #[test]
+        fn a_fixed_element_gets_a_contribution_per_iteration(
+            e in expr(),
+            data in prop::collection::vec((-1.5f64..1.5, -1.5f64..1.5), 1..5),
+        ) {
+            check_fixed_element(&e, data)?;
+        }
+    }
+
+    /// The case that found the bug: `w` (here `x[0]`) enters only additively, so its
+    /// contribution is the same in every iteration.
+    #[test]
+    fn an_additive_fixed_element() {
+        let e = E::Bin(
+            '+',
+            Box::new(E::Var(0)),
+            Box::new(E::Fun("sin", Box::new(E::Var(2)))),
+        );
+        let data = vec![(0.5, 1.0), (-0.25, 2.0), (1.25, -1.0)];
+        assert!(check_fixed_element(&e, data).is_ok());
+    }
+
+    fn check_fixed_element(e: &E, data: Vec<(f64, f64)>) -> Result<(), TestCaseError> {
+        let (xs, cs): (Vec<f64>, Vec<f64>) = data.into_iter().unzip();
+        let mut want_x = vec![0.0; xs.len()];
+        let mut want_v = 0.0;
+        for (i, (x, c)) in xs.iter().zip(&cs).enumerate() {
+            let d = oracle(e, &[D::var(*x, 0), D::c(*c), D::var(xs[0], 2)]);
+            prop_assume!(d.v.is_finite() && d.d.iter().all(|t| t.is_finite() && t.abs() < 1e8));
+            want_v += d.v;
+            want_x[i] += d.d[0];
+            want_x[0] += d.d[2];
+        }
+        let body = rename_source(&source(e));
+        let src = format!(
+            "fn f(x: &[f64], c: &[f64]) -> f64 {{ let mut acc = 0.0; for i in 0..x.len() {{ acc += {body}; }} acc }}"
+        );
+        let args = crate::attr::parse(&crate::ctxt::Ctxt::new(), quote::quote!(wrt(x)));
+        let mut l = lower_fn(src.parse().expect("internal error: tokens"), &args);
+        let (_, effects) = diff::gradient_with_slices(&mut l.graph, l.output, &[], &[0])
+            .expect("internal error: gradient");
+        let c_symbol = (0..l.graph.len()).find_map(|n| {
+            match l
+                .graph
+                .op(crate::graph::NodeId(u32::try_from(n).unwrap_or(0)))
+            {
+                Op::Index(s, _) if l.graph.symbol_name(*s) == "c" => Some(s.0),
+                _ => None,
+            }
+        });
+        let mut it = Interpreter::new(&l.graph, &[]);
+        it.slices = vec![xs.clone()];
+        if let Some(c) = c_symbol {
+            it.data.insert(c, cs.clone());
+        }
+        it.symbols = vec![crate::eval::Value::Int(i64::try_from(xs.len()).unwrap_or(0)); 64];
+        let value = it.eval(l.output).float();
+        prop_assert!(
+            close(value, want_v, 1e-11),
+            "value of {src}: {value} vs {want_v}"
+        );
+        it.scattered = vec![vec![0.0; xs.len()]];
+        if let Some(effect) = effects[0] {
+            it.eval(effect);
+        }
+        for (i, (got, want)) in it.scattered[0].iter().zip(&want_x).enumerate() {
+            prop_assert!(
+                close(*got, *want, 1e-9),
+                "∂/∂x[{i}] of {src}: {got} vs {want}"
+            );
+        }
+        Ok(())
+    }
+
+    /// `x`, `y` and `w` of an oracle expression's source as `x[i]`, `c[i]` and `x[0]` (whole
+    /// words only).
+    fn rename_source(body: &str) -> String {
+        let mut out = String::new();
+        let chars: Vec<char> = body.chars().collect();
+        for (k, ch) in chars.iter().enumerate() {
+            let alone = |i: usize| {
+                chars
+                    .get(i)
+                    .is_none_or(|c| !c.is_alphanumeric() && *c != '_')
+            };
+            let standalone = (k == 0 || alone(k - 1)) && alone(k + 1);
+            match ch {
+                'x' if standalone => out.push_str("x[i]"),
+                'y' if standalone => out.push_str("c[i]"),
+                'w' if standalone => out.push_str("x[0]"),
+                _ => out.push(*ch),
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
         /// Nested loops over a flattened matrix `x` (rows × cols), the inner one with a carried
         /// row sum: `for r { let mut s = 0; for c { s += e(x[r*cols+c], d[c], w) } acc += s * s }`.
         #[test]
