@@ -283,3 +283,34 @@ fn a_fixed_element_read_in_every_iteration_gets_every_contribution() {
     assert_eq!(g.x, vec![3.0, 0.0]);
     assert_eq!(g.y, vec![1.0, 1.0, 1.0]);
 }
+
+/// A triangular loop nest: the inner range `0..i` depends on the outer index.
+#[differentiable]
+#[allow(clippy::needless_range_loop)] // the index form is the point of the test
+fn prefix_sums(w: f64, y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..y.len() {
+        for j in 0..i {
+            s += w * y[j] * y[j];
+        }
+    }
+    s
+}
+
+#[test]
+fn triangular_loops_count_each_inner_iteration_once() {
+    // s = w Σ_{i} Σ_{j<i} y_j² = w Σ_j (n − 1 − j) y_j²
+    let y = [1.0, 2.0, 3.0, 0.5];
+    let (s, g) = prefix_sums_grad(2.0, &y);
+    let n = y.len();
+    let weights: Vec<f64> = (0..n).map(|j| (n - 1 - j) as f64).collect();
+    let sq: f64 = y.iter().zip(&weights).map(|(v, k)| k * v * v).sum();
+    assert_eq!(s, 2.0 * sq);
+    assert_eq!(g.w, sq);
+    let want: Vec<f64> = y
+        .iter()
+        .zip(&weights)
+        .map(|(v, k)| 2.0 * 2.0 * k * v)
+        .collect();
+    assert_eq!(g.y, want);
+}

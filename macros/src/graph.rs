@@ -537,7 +537,11 @@ impl Graph {
             "internal error: children must precede their parent"
         );
         let loops = match &op {
-            Op::LoopVar(v) => 1 << v,
+            // An inner loop's index depends on an outer one when its bounds do (`0..i`).
+            Op::LoopVar(v) => {
+                let bounds = self.loops.get(*v as usize);
+                bounds.map_or(0, |&(lo, hi)| self.loops_of(lo) | self.loops_of(hi)) | 1 << v
+            }
             Op::Sum(v, ..) => {
                 op.children().iter().fold(0, |m, c| m | self.loops_of(*c)) & !(1 << v)
             }
