@@ -415,11 +415,12 @@ fn graph_functions(
     // its own: inlined into a caller, its slice parameters lose their `noalias` guarantee and
     // the scatter loop cannot keep its running element in a register (Rosenbrock, n = 1000:
     // 2.9 µs as a function, 9.3 µs inlined, `cargo bench --bench loops`).
-    let inline = if g
-        .reachable(&roots)
-        .iter()
-        .any(|n| matches!(g.op(*n), crate::graph::Op::Sum(..)))
-    {
+    let inline = if g.reachable(&roots).iter().any(|n| {
+        matches!(
+            g.op(*n),
+            crate::graph::Op::Sum(..) | crate::graph::Op::Fold(..)
+        )
+    }) {
         quote!(#[inline(never)])
     } else {
         quote!(#[inline])

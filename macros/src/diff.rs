@@ -9,14 +9,17 @@
 //!
 //! The rules are one exhaustive `match` over [`Op`], with the textbook rule beside each arm.
 
+use std::collections::HashMap;
+
 use crate::graph::{Cmp, Fun, Fun2, Graph, IntOp, Kind, NodeId, Op, Origin};
 
-/// A node that cannot be differentiated (only the partial derivatives of called functions: their
-/// second derivatives are not available).
+/// A node that cannot be differentiated (the partial derivatives of called functions, and
+/// second derivatives through a recurrence).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DiffError {
     pub origin: Option<Origin>,
     pub message: String,
+    pub help: &'static str,
 }
 
 /// `∂output/∂w` for each `w` in `wrt`, as nodes of `g`.
@@ -33,6 +36,12 @@ pub fn gradient(g: &mut Graph, output: NodeId, wrt: &[NodeId]) -> Result<Vec<Nod
 /// node outside that loop, the contributions of all iterations add up:
 /// `ā_outside += Σ_v (ā_inside · ∂inside/∂outside)`, a `Sum` over `v` — a reverse sweep that
 /// needs no tape for the sums this macro builds.
+///
+/// Recurrences (`Fold`: `s = body(s, i)`) are the exception: iteration `i`'s adjoint `λ` depends
+/// on the later iterations' (`λᵢ = λᵢ₊₁ · ∂body/∂s`), so it is a reverse loop of its own, a
+/// `RevFold`, over the values of `s` the forward loop saved. The body is swept in a frame of its
+/// own with `λ` (an `Adjoint` node) as its adjoint; what leaves the body is summed over the loop
+/// *after* the `RevFold` is built, so those sums can run in its reverse loop.
 pub fn gradient_with_slices(
     g: &mut Graph,
     output: NodeId,
@@ -40,53 +49,43 @@ pub fn gradient_with_slices(
     slices: &[u32],
 ) -> Result<(Vec<NodeId>, Vec<Option<NodeId>>), DiffError> {
     let order = g.reachable(&[output]);
-    let active = activity(g, &order, wrt, slices);
-    let mut adjoint: Vec<Option<NodeId>> = vec![None; g.len()];
-    adjoint[output.index()] = Some(g.one());
-    // Contributions to slice elements, summed per element and per loop nest they are made in.
-    let mut scattered: Vec<((NodeId, u64), NodeId)> = Vec::new();
-    for &n in order.iter().rev() {
-        if !active[n.index()] {
-            continue;
-        }
-        let Some(adj) = adjoint[n.index()] else {
-            continue;
+    if let Some(&n) = order
+        .iter()
+        .find(|n| matches!(g.op(**n), Op::Adjoint(..) | Op::RevFold(..)))
+    {
+        // Point at the loop: the forward recurrence the sweep reverses.
+        let (Op::Adjoint(c, ..) | Op::RevFold(c, ..)) = *g.op(n) else {
+            return Err(DiffError {
+                origin: None,
+                message: "internal error: not a reverse sweep".into(),
+                help: "please report this",
+            });
         };
-        for (child, contribution) in local_adjoints(g, n, adj)? {
-            if !active.get(child.index()).copied().unwrap_or(false) {
-                continue;
-            }
-            // An element of a differentiated slice: scatter the contribution where it is made,
-            // inside all the loops it belongs to (`∇x[i] += …` may run many times per element).
-            if matches!(g.op(child), Op::Element(..)) {
-                let key = (child, g.loops_of(n));
-                match scattered.iter_mut().find(|(k, _)| *k == key) {
-                    Some((_, sum)) => *sum = g.sum(*sum, contribution),
-                    None => scattered.push((key, contribution)),
-                }
-                continue;
-            }
-            let contribution =
-                sum_over_left_loops(g, g.loops_of(n) & !g.loops_of(child), contribution);
-            let sum = match adjoint[child.index()] {
-                Some(prev) => g.sum(prev, contribution),
-                None => contribution,
-            };
-            adjoint[child.index()] = Some(sum);
-        }
+        let fold = match g.reverse_sweep_of(c).map(|r| g.op(r)) {
+            Some(Op::RevFold(_, _, fold, ..)) => *fold,
+            _ => n,
+        };
+        return Err(DiffError {
+            origin: g.node(fold).origin,
+            message: "second derivatives through a loop recurrence (a product, a running `max`, …) are not supported".into(),
+            help: "remove `hessian`, or write the loop as a sum (`+=`)",
+        });
     }
+    let active = activity(g, &order, wrt, slices);
+    let mut sweep = Sweep {
+        active,
+        scattered: Vec::new(),
+    };
+    let mut top = Frame::new(None);
+    let one = g.one();
+    top.adjoint.insert(output, one);
+    sweep.sweep(g, &mut top, &order)?;
     let scalars = wrt
         .iter()
-        .map(|w| {
-            adjoint
-                .get(w.index())
-                .copied()
-                .flatten()
-                .unwrap_or_else(|| g.zero())
-        })
+        .map(|w| top.adjoint.get(w).copied().unwrap_or_else(|| g.zero()))
         .collect();
     let mut effects: Vec<Option<NodeId>> = vec![None; slices.len()];
-    for ((element, loops), contribution) in scattered {
+    for ((element, loops, _), contribution) in sweep.scattered {
         let Op::Element(k, idx) = *g.op(element) else {
             continue;
         };
@@ -105,6 +104,152 @@ pub fn gradient_with_slices(
     Ok((scalars, effects))
 }
 
+/// The state of one reverse pass over a graph.
+struct Sweep {
+    active: Vec<bool>,
+    /// Contributions to slice elements, summed per element, per loop nest they are made in,
+    /// and per frame (a recurrence's contributions run in its reverse loop).
+    scattered: Vec<(ScatterKey, NodeId)>,
+}
+
+/// A slice element, the loops a contribution to it is made in, and the recurrence whose reverse
+/// sweep makes it (if any).
+type ScatterKey = (NodeId, u64, Option<u32>);
+
+/// The adjoints of one sweep: the whole graph, or the body of one recurrence.
+struct Frame {
+    adjoint: HashMap<NodeId, NodeId>,
+    /// `(c, v)` for the body of recurrence `c` over loop `v`.
+    fold: Option<(u32, u32)>,
+    /// Per-iteration contributions to nodes outside the recurrence's loop.
+    exits: Vec<(NodeId, NodeId)>,
+}
+
+impl Frame {
+    fn new(fold: Option<(u32, u32)>) -> Frame {
+        Frame {
+            adjoint: HashMap::new(),
+            fold,
+            exits: Vec::new(),
+        }
+    }
+}
+
+impl Sweep {
+    /// Visits `nodes` (increasing order) in reverse, pushing each one's adjoint to its children.
+    fn sweep(
+        &mut self,
+        g: &mut Graph,
+        frame: &mut Frame,
+        nodes: &[NodeId],
+    ) -> Result<(), DiffError> {
+        for &n in nodes.iter().rev() {
+            if !self.active[n.index()] {
+                continue;
+            }
+            let Some(adj) = frame.adjoint.get(&n).copied() else {
+                continue;
+            };
+            if let Op::Fold(..) = g.op(n) {
+                self.fold(g, frame, n, adj)?;
+                continue;
+            }
+            let from = g.loops_of(n);
+            for (child, contribution) in local_adjoints(g, n, adj)? {
+                self.contribute(g, frame, from, child, contribution);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `contribution`, made by a node inside the loops `from`, to `child`'s adjoint.
+    fn contribute(
+        &mut self,
+        g: &mut Graph,
+        frame: &mut Frame,
+        from: u64,
+        child: NodeId,
+        contribution: NodeId,
+    ) {
+        if !self.active.get(child.index()).copied().unwrap_or(false) {
+            return;
+        }
+        // An element of a differentiated slice: scatter the contribution where it is made,
+        // inside all the loops it belongs to (`∇x[i] += …` may run many times per element).
+        if matches!(g.op(child), Op::Element(..)) {
+            let key = (child, from, frame.fold.map(|(c, _)| c));
+            match self.scattered.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, sum)) => *sum = g.sum(*sum, contribution),
+                None => self.scattered.push((key, contribution)),
+            }
+            return;
+        }
+        // Leaving a recurrence's loop: kept per iteration until the reverse sweep exists.
+        if let Some((_, v)) = frame.fold {
+            if g.loops_of(child) & (1 << v) == 0 {
+                let inner = from & !g.loops_of(child) & !(1 << v);
+                let contribution = sum_over_left_loops(g, inner, contribution);
+                match frame.exits.iter_mut().find(|(c, _)| *c == child) {
+                    Some((_, sum)) => *sum = g.sum(*sum, contribution),
+                    None => frame.exits.push((child, contribution)),
+                }
+                return;
+            }
+        }
+        let contribution = sum_over_left_loops(g, from & !g.loops_of(child), contribution);
+        let sum = match frame.adjoint.get(&child) {
+            Some(prev) => g.sum(*prev, contribution),
+            None => contribution,
+        };
+        frame.adjoint.insert(child, sum);
+    }
+
+    /// The adjoint `adj` of recurrence `fold` (`s = init; for v { s = body(s) }`) flows back
+    /// through its iterations: `λ = adj; for v in rev { exits += λ·∂body/∂θ; λ = λ·∂body/∂s }`,
+    /// and `init` gets the final `λ`.
+    fn fold(
+        &mut self,
+        g: &mut Graph,
+        frame: &mut Frame,
+        n: NodeId,
+        adj: NodeId,
+    ) -> Result<(), DiffError> {
+        let Op::Fold(c, v, _, _, init, body) = *g.op(n) else {
+            return Ok(());
+        };
+        let inside: Vec<NodeId> = g
+            .reachable(&[body])
+            .into_iter()
+            .filter(|m| g.loops_of(*m) & (1 << v) != 0)
+            .collect();
+        let carry = inside
+            .iter()
+            .copied()
+            .find(|m| matches!(g.op(*m), Op::Carry(k, ..) if *k == c));
+        let mask = carry.map_or(g.loops_of(n) | 1 << v, |s| g.loops_of(s));
+        let lambda = g.add(Op::Adjoint(c, v, mask));
+        let mut body_frame = Frame::new(Some((c, v)));
+        body_frame.adjoint.insert(body, lambda);
+        self.sweep(g, &mut body_frame, &inside)?;
+        let step = carry
+            .and_then(|s| body_frame.adjoint.get(&s).copied())
+            .unwrap_or_else(|| g.zero());
+        let reverse = g.add(Op::RevFold(c, v, n, adj, step));
+        // The sums over the loop first, then their uses: they all follow the `RevFold`.
+        let from = g.loops_of(n);
+        let exits: Vec<(NodeId, NodeId)> = body_frame
+            .exits
+            .iter()
+            .map(|&(child, per_iteration)| (child, g.loop_sum(v, per_iteration)))
+            .collect();
+        for (child, total) in exits {
+            self.contribute(g, frame, from, child, total);
+        }
+        self.contribute(g, frame, from, init, reverse);
+        Ok(())
+    }
+}
+
 /// `x` summed over each loop in the bit set `loops`, innermost (highest number) first.
 fn sum_over_left_loops(g: &mut Graph, loops: u64, mut x: NodeId) -> NodeId {
     for v in (0..64u32).rev() {
@@ -118,6 +263,32 @@ fn sum_over_left_loops(g: &mut Graph, loops: u64, mut x: NodeId) -> NodeId {
 /// `active[n]`: does float node `n` depend on one of `wrt`? (Integers and booleans never do:
 /// their derivative is zero.)
 fn activity(g: &Graph, order: &[NodeId], wrt: &[NodeId], slices: &[u32]) -> Vec<bool> {
+    // A recurrence's `Carry` is active when its fold is, which depends on the carry: grow the
+    // set of active carries to a fixed point (once per nesting level at most).
+    let mut carries: Vec<u32> = Vec::new();
+    loop {
+        let active = activity_given(g, order, wrt, slices, &carries);
+        let before = carries.len();
+        for &n in order {
+            if let Op::Fold(c, ..) = g.op(n) {
+                if active[n.index()] && !carries.contains(c) {
+                    carries.push(*c);
+                }
+            }
+        }
+        if carries.len() == before {
+            return active;
+        }
+    }
+}
+
+fn activity_given(
+    g: &Graph,
+    order: &[NodeId],
+    wrt: &[NodeId],
+    slices: &[u32],
+    carries: &[u32],
+) -> Vec<bool> {
     let mut active = vec![false; g.len()];
     for w in wrt {
         active[w.index()] = true;
@@ -126,16 +297,13 @@ fn activity(g: &Graph, order: &[NodeId], wrt: &[NodeId], slices: &[u32]) -> Vec<
         if g.kind(n) != Kind::Float || active[n.index()] {
             continue;
         }
-        if let Op::Element(k, _) = g.op(n) {
-            active[n.index()] = slices.contains(k);
-            continue;
-        }
-        let children = match g.op(n) {
+        match g.op(n) {
+            Op::Element(k, _) => active[n.index()] = slices.contains(k),
+            Op::Carry(c, ..) => active[n.index()] = carries.contains(c),
             // The condition of a select carries no derivative.
-            Op::Select(_, a, b) => vec![*a, *b],
-            op => op.children(),
-        };
-        active[n.index()] = children.iter().any(|c| active[c.index()]);
+            Op::Select(_, a, b) => active[n.index()] = active[a.index()] || active[b.index()],
+            op => active[n.index()] = op.children().iter().any(|c| active[c.index()]),
+        }
     }
     active
 }
@@ -171,6 +339,12 @@ fn local_adjoints(
         | Op::IntIndex(..)
         | Op::Slice(_)
         | Op::Carried(_)
+        // A recurrence's carry: its adjoint is the reverse sweep's step (see `Sweep::fold`).
+        // Folds are swept by `Sweep::fold`; reverse sweeps are refused by `gradient_with_slices`.
+        | Op::Carry(..)
+        | Op::Fold(..)
+        | Op::Adjoint(..)
+        | Op::RevFold(..)
         | Op::Scatter(..)
         | Op::Effects(..)
         // An element of a differentiated slice: its adjoint is scattered into the slice's
@@ -239,6 +413,7 @@ fn local_adjoints(
             return Err(DiffError {
                 origin: g.node(call).origin,
                 message: "cannot differentiate a called function twice: the second derivative of a call is not available".into(),
+                help: "remove `hessian`, or write the called function's body inline",
             });
         }
     })

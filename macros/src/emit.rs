@@ -33,6 +33,11 @@ pub struct Emitter<'a> {
     uses: HashMap<NodeId, usize>,
     /// Calls whose partial derivatives are needed.
     differentiated_calls: HashSet<NodeId>,
+    /// Recurrences whose forward loop saves its values for a reverse sweep.
+    traced: HashSet<u32>,
+    /// The sums that read a recurrence's adjoint `λ`, with the `RevFold` whose reverse loop they
+    /// run in.
+    sweeps: HashMap<NodeId, NodeId>,
 }
 
 /// Emits statements computing `roots`, and an expression for each root.
@@ -44,7 +49,45 @@ pub fn emit(
     float: FloatTy,
     roots: &[NodeId],
 ) -> (TokenStream, Vec<TokenStream>) {
-    let all = g.reachable(roots);
+    // A reverse sweep runs wherever a sum reads its `λ`, even if its own value (the adjoint of
+    // the recurrence's initial value) is not needed.
+    let mut extended: Vec<NodeId> = roots.to_vec();
+    let all = loop {
+        let all = g.reachable(&extended);
+        let missing: Vec<NodeId> = all
+            .iter()
+            .filter_map(|n| match g.op(*n) {
+                Op::Adjoint(c, ..) => g.reverse_sweep_of(*c),
+                _ => None,
+            })
+            .filter(|r| all.binary_search(r).is_err())
+            .collect();
+        if missing.is_empty() {
+            break all;
+        }
+        extended.extend(missing);
+    };
+    let mut traced = HashSet::new();
+    let mut sweeps = HashMap::new();
+    for n in &all {
+        match *g.op(*n) {
+            Op::RevFold(c, ..) => {
+                traced.insert(c);
+            }
+            Op::Sum(v, _, _, body) => {
+                let reads = reads_in_loop(g, body, v)
+                    .into_iter()
+                    .find_map(|m| match *g.op(m) {
+                        Op::Adjoint(c, v2, _) if v2 == v => g.reverse_sweep_of(c),
+                        _ => None,
+                    });
+                if let Some(r) = reads {
+                    sweeps.insert(*n, r);
+                }
+            }
+            _ => {}
+        }
+    }
     let mut uses: HashMap<NodeId, usize> = HashMap::new();
     let mut differentiated_calls = HashSet::new();
     for n in &all {
@@ -66,6 +109,8 @@ pub fn emit(
         float,
         uses,
         differentiated_calls,
+        traced,
+        sweeps,
     };
     let mut defined = HashSet::new();
     let stmts = e.region(roots, &mut defined);
@@ -81,7 +126,13 @@ impl Emitter<'_> {
         }
         matches!(
             self.g.op(n),
-            Op::Select(..) | Op::Call(..) | Op::Sum(..) | Op::Scatter(..) | Op::Effects(..)
+            Op::Select(..)
+                | Op::Call(..)
+                | Op::Sum(..)
+                | Op::Scatter(..)
+                | Op::Effects(..)
+                | Op::Fold(..)
+                | Op::RevFold(..)
         ) || self.uses.get(&n).copied().unwrap_or(0) > 1
     }
 
@@ -97,8 +148,11 @@ impl Emitter<'_> {
     fn closure(&self, roots: &[NodeId], stop: &HashSet<NodeId>) -> HashSet<NodeId> {
         let mut seen = HashSet::new();
         let mut stack: Vec<NodeId> = roots.to_vec();
+        // Reverse sweeps a sum of this region runs in: emitted here even if already emitted
+        // outside (the sum's loop is the sweep's loop).
+        let mut forced = HashSet::new();
         while let Some(n) = stack.pop() {
-            if stop.contains(&n) || !seen.insert(n) {
+            if (stop.contains(&n) && !forced.contains(&n)) || !seen.insert(n) {
                 continue;
             }
             match self.g.op(n) {
@@ -107,6 +161,18 @@ impl Emitter<'_> {
                 Op::Sum(v, lo, hi, body) => {
                     stack.extend([*lo, *hi]);
                     stack.extend(self.loop_invariants(*v, *body));
+                    if let Some(r) = self.sweeps.get(&n) {
+                        forced.insert(*r);
+                        stack.push(*r);
+                    }
+                }
+                Op::Fold(_, v, lo, hi, init, body) => {
+                    stack.extend([*lo, *hi, *init]);
+                    stack.extend(self.loop_invariants(*v, *body));
+                }
+                Op::RevFold(_, v, fold, seed, step) => {
+                    stack.extend([*fold, *seed]);
+                    stack.extend(self.loop_invariants(*v, *step));
                 }
                 op => stack.extend(op.children()),
             }
@@ -132,6 +198,13 @@ impl Emitter<'_> {
                 // A loop nested in this one reads its own invariants before it starts.
                 stack.extend([lo, hi]);
                 stack.extend(self.loop_invariants(inner, inner_body));
+                stack.extend(self.sweeps.get(&n));
+            } else if let Op::Fold(_, inner, lo, hi, init, body) = *self.g.op(n) {
+                stack.extend([lo, hi, init]);
+                stack.extend(self.loop_invariants(inner, body));
+            } else if let Op::RevFold(_, inner, fold, seed, step) = *self.g.op(n) {
+                stack.extend([fold, seed]);
+                stack.extend(self.loop_invariants(inner, step));
             } else {
                 stack.extend(self.g.op(n).children());
             }
@@ -172,6 +245,16 @@ impl Emitter<'_> {
         // Sums over one loop run in one `for`, placed where the last of them stands.
         let mut grouped: HashSet<NodeId> = HashSet::new();
         let mut at_anchor: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
+        // A reverse sweep and the sums that read its `λ`: one reverse loop, placed at the sweep
+        // (the differentiation pass builds those sums, and their uses, after it).
+        for &n in &order {
+            if matches!(self.g.op(n), Op::RevFold(..)) {
+                let mut group = vec![n];
+                group.extend(order.iter().filter(|s| self.sweeps.get(s) == Some(&n)));
+                grouped.extend(group.iter().copied());
+                at_anchor.insert(n, group);
+            }
+        }
         for &n in &order {
             if matches!(self.g.op(n), Op::Sum(..)) && !grouped.contains(&n) {
                 let group = self.loop_group(n, &order, &grouped);
@@ -182,7 +265,11 @@ impl Emitter<'_> {
         let mut scatters = Vec::new();
         for &n in &order {
             if let Some(group) = at_anchor.get(&n) {
-                out.extend(self.fused_loop(group, defined));
+                if matches!(self.g.op(n), Op::RevFold(..)) {
+                    out.extend(self.reverse_loop(group, defined));
+                } else {
+                    out.extend(self.fused_loop(group, defined));
+                }
             } else if matches!(self.g.op(n), Op::Scatter(..)) {
                 scatters.push(n);
             } else if self.is_bound(n) && !grouped.contains(&n) {
@@ -276,6 +363,102 @@ impl Emitter<'_> {
         }
     }
 
+    /// The forward loop of recurrence `n`, saving each iteration's value when a reverse sweep
+    /// needs it: `let mut s = init; for i in lo..hi { trace.push(s); …; s = body; } let __tN = s;`
+    fn fold_loop(&self, n: NodeId, defined: &HashSet<NodeId>) -> TokenStream {
+        let Op::Fold(c, v, lo, hi, init, body) = *self.g.op(n) else {
+            return quote!(::core::compile_error!("internal error: not a recurrence"));
+        };
+        let (i, s, trace, name) = (
+            loop_var_name(v),
+            carry_name(c),
+            trace_name(c),
+            Self::name(n),
+        );
+        let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+        let init = self.expr(init, Prec::Select);
+        let mut inner = defined.clone();
+        let stmts = self.region(&[body], &mut inner);
+        let next = self.expr(body, Prec::Select);
+        let (declare, save) = if self.traced.contains(&c) {
+            (
+                quote! { let mut #trace = ::std::vec::Vec::new(); },
+                quote! { #trace.push(#s); },
+            )
+        } else {
+            (TokenStream::new(), TokenStream::new())
+        };
+        quote! {
+            let mut #s = #init;
+            #declare
+            for #i in #lo..#hi {
+                #save
+                #stmts
+                #s = #next;
+            }
+            let #name = #s;
+        }
+    }
+
+    /// The reverse loop of a recurrence's gradient, with the sums that read its `λ` (`group[0]`
+    /// is the `RevFold`): each iteration reads its saved value, adds its contributions, and
+    /// steps `λ` back one iteration.
+    fn reverse_loop(&self, group: &[NodeId], defined: &HashSet<NodeId>) -> TokenStream {
+        let Op::RevFold(c, v, fold, seed, step) = *self.g.op(group[0]) else {
+            return quote!(::core::compile_error!(
+                "internal error: not a reverse sweep"
+            ));
+        };
+        let Op::Fold(_, _, lo, hi, ..) = *self.g.op(fold) else {
+            return quote!(::core::compile_error!("internal error: not a recurrence"));
+        };
+        let (i, s, trace, lam) = (
+            loop_var_name(v),
+            carry_name(c),
+            trace_name(c),
+            adjoint_name(c),
+        );
+        let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+        let seed = self.expr(seed, Prec::Select);
+        let zero = self.float_lit(0.0);
+        let mut bodies = vec![step];
+        let mut sums = Vec::new();
+        for &n in &group[1..] {
+            if let Op::Sum(_, _, _, body) = *self.g.op(n) {
+                bodies.push(body);
+                sums.push((n, body));
+            }
+        }
+        let mut inner = defined.clone();
+        let stmts = self.region(&bodies, &mut inner);
+        let (mut init, mut add, mut bind) =
+            (TokenStream::new(), TokenStream::new(), TokenStream::new());
+        for (n, body) in sums {
+            if self.g.kind(n) != crate::graph::Kind::Float {
+                continue; // a loop of effects: its statements are in `stmts`
+            }
+            let acc = format_ident!("__acc{}", n.0, span = Span::mixed_site());
+            let name = Self::name(n);
+            let value = self.expr(body, Prec::Select);
+            init.extend(quote! { let mut #acc = #zero; });
+            add.extend(quote! { #acc += #value; });
+            bind.extend(quote! { let #name = #acc; });
+        }
+        let back = self.expr(step, Prec::Select);
+        let name = Self::name(group[0]);
+        quote! {
+            let mut #lam = #seed;
+            #init
+            for (#i, &#s) in (#lo..#hi).rev().zip(#trace.iter().rev()) {
+                #stmts
+                #add
+                #lam = #back;
+            }
+            let #name = #lam;
+            #bind
+        }
+    }
+
     /// `let __tN = …;` for one bound node.
     fn binding(&self, n: NodeId, defined: &HashSet<NodeId>) -> TokenStream {
         let name = Self::name(n);
@@ -293,6 +476,8 @@ impl Emitter<'_> {
                 quote! { let (#name, #d) = #path::__partials(#(#args),*); }
             }
             Op::Sum(..) => self.fused_loop(&[n], defined),
+            Op::Fold(..) => self.fold_loop(n, defined),
+            Op::RevFold(..) => self.reverse_loop(&[n], defined),
             Op::Scatter(k, i, x) => {
                 let g = grad_vec_name(*k);
                 let i = self.expr(*i, Prec::Select);
@@ -381,6 +566,7 @@ impl Emitter<'_> {
     }
 
     /// The node's own expression (its children by name or inline).
+    #[allow(clippy::too_many_lines)] // one arm per operation
     fn bare(&self, n: NodeId) -> TokenStream {
         let g = self.g;
         let ty = match self.float {
@@ -470,7 +656,17 @@ impl Emitter<'_> {
             }
             Op::Slice(k) => self.slices[*k as usize].clone(),
             // Statements, emitted by `binding`; no value of their own.
-            Op::Sum(..) | Op::Scatter(..) | Op::Effects(..) => quote!(()),
+            Op::Sum(..) | Op::Scatter(..) | Op::Effects(..) | Op::Fold(..) | Op::RevFold(..) => {
+                quote!(())
+            }
+            Op::Carry(c, ..) => {
+                let s = carry_name(*c);
+                quote! { #s }
+            }
+            Op::Adjoint(c, ..) => {
+                let l = adjoint_name(*c);
+                quote! { #l }
+            }
             Op::Carried(_) => quote!(::core::compile_error!(
                 "internal error: a loop-carried placeholder escaped lowering"
             )),
@@ -481,6 +677,42 @@ impl Emitter<'_> {
 /// The index of loop `v` in generated code.
 fn loop_var_name(v: u32) -> proc_macro2::Ident {
     format_ident!("__i{}", v, span = Span::mixed_site())
+}
+
+/// The nodes inside loop `v` that `root` reads, where reading the `λ` of a recurrence nested in
+/// the loop reads its reverse sweep too (`λ` is a leaf of the graph, but its value is the
+/// sweep's, whose seed can read the `λ` of a recurrence over `v`).
+fn reads_in_loop(g: &Graph, root: NodeId, v: u32) -> Vec<NodeId> {
+    let inside = |n: NodeId| g.loops_of(n) & (1 << v) != 0;
+    let mut seen = HashSet::new();
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        if !inside(n) || !seen.insert(n) {
+            continue;
+        }
+        if let Op::Adjoint(c, ..) = g.op(n) {
+            stack.extend(g.reverse_sweep_of(*c));
+        }
+        stack.extend(g.op(n).children());
+    }
+    let mut out: Vec<NodeId> = seen.into_iter().collect();
+    out.sort_unstable();
+    out
+}
+
+/// A recurrence's value in its forward loop, and its saved value in its reverse loop.
+fn carry_name(c: u32) -> proc_macro2::Ident {
+    format_ident!("__s{}", c, span = Span::mixed_site())
+}
+
+/// The values of recurrence `c` its forward loop saved for the reverse sweep.
+fn trace_name(c: u32) -> proc_macro2::Ident {
+    format_ident!("__trace{}", c, span = Span::mixed_site())
+}
+
+/// A recurrence's adjoint `λ` in its reverse loop.
+fn adjoint_name(c: u32) -> proc_macro2::Ident {
+    format_ident!("__lam{}", c, span = Span::mixed_site())
 }
 
 /// The vector the gradient of differentiated slice `k` accumulates in.

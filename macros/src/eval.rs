@@ -155,7 +155,11 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         | Op::Slice(_)
         | Op::Scatter(..)
         | Op::Effects(..)
-        | Op::Carried(_) => return None,
+        | Op::Carried(_)
+        | Op::Carry(..)
+        | Op::Fold(..)
+        | Op::Adjoint(..)
+        | Op::RevFold(..) => return None,
         Op::Cast(_) => Value::Float(n(0) as f64),
         Op::Neg(_) => Value::Float(-f(0)),
         Op::Add(..) => Value::Float(f(0) + f(1)),

@@ -92,13 +92,7 @@ fn differentiate(cx: &Ctxt, sig: &Sig, mut lowered: Lowered, hessian: bool) -> O
         let span = e.origin.map_or_else(proc_macro2::Span::call_site, |o| {
             lowered.spans[o.0 as usize]
         });
-        cx.error_at(
-            span,
-            msg(
-                e.message,
-                "remove `hessian`, or write the called function's body inline",
-            ),
-        );
+        cx.error_at(span, msg(e.message, e.help));
     };
     let inputs = lowered.inputs.clone();
     let slices: Vec<u32> = (0..u32::try_from(lowered.graph.slice_count()).unwrap_or(0)).collect();

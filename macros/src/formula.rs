@@ -163,6 +163,7 @@ impl Printer<'_> {
         )
     }
 
+    #[allow(clippy::too_many_lines)] // one arm per operation
     fn bare(&self, id: NodeId) -> String {
         let g = self.g;
         match g.op(id) {
@@ -245,6 +246,28 @@ impl Printer<'_> {
                 self.expr(*b, Prec::Select)
             ),
             Op::Carried(k) => format!("carried#{k}"),
+            Op::Carry(c, ..) => format!("s{c}"),
+            Op::Adjoint(c, ..) => format!("λ{c}"),
+            Op::Fold(c, v, lo, hi, init, body) => format!(
+                "fold(s{c} = {}; i{v} in {}..{}; s{c} = {})",
+                self.expr(*init, Prec::Select),
+                self.expr(*lo, Prec::Sum),
+                self.expr(*hi, Prec::Sum),
+                self.expr(*body, Prec::Select)
+            ),
+            Op::RevFold(c, v, fold, seed, step) => {
+                let (lo, hi) = match g.op(*fold) {
+                    Op::Fold(_, _, lo, hi, ..) => (*lo, *hi),
+                    _ => (*fold, *fold),
+                };
+                format!(
+                    "reverse(λ{c} = {}; i{v} in ({}..{}).rev(); λ{c} = {})",
+                    self.expr(*seed, Prec::Select),
+                    self.expr(lo, Prec::Sum),
+                    self.expr(hi, Prec::Sum),
+                    self.expr(*step, Prec::Select)
+                )
+            }
         }
     }
 }

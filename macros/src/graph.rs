@@ -245,6 +245,21 @@ pub enum Op {
     /// A loop-carried variable's value at the start of an iteration, while a loop body is lowered
     /// (never survives lowering).
     Carried(u32),
+    /// The value of recurrence `c` at the start of an iteration of loop `v` (`s` in
+    /// `s = body(s, i)`). The mask is the loops it varies with: `v` and the loops around it.
+    Carry(u32, u32, u64),
+    /// Recurrence `c` over loop `v`: `s = init; for v in lo..hi { s = body }; s`, where `body`
+    /// reads `Carry(c, v, _)`. Products (`p *= x[i]`), running maxima, any update that is not
+    /// an accumulation.
+    Fold(u32, u32, NodeId, NodeId, NodeId, NodeId),
+    /// In gradients only: the adjoint of recurrence `c`'s value after the current iteration of
+    /// loop `v` (`λ`), during the reverse sweep of [`RevFold`](Op::RevFold).
+    Adjoint(u32, u32, u64),
+    /// In gradients only: the reverse sweep of a `Fold`: `λ = seed; for v in (lo..hi).rev() {
+    /// λ = step }; λ`, where `step` is `λ · ∂body/∂s` at the iteration's saved `s`. Its value is
+    /// the adjoint of the fold's `init`; the sums over `v` that read `Adjoint(c, v, _)` run in
+    /// the same reverse loop.
+    RevFold(u32, u32, NodeId, NodeId, NodeId),
 
     // ---- booleans
     BoolConst(bool),
@@ -266,7 +281,9 @@ impl Op {
             | Op::BoolConst(_)
             | Op::LoopVar(_)
             | Op::Slice(_)
-            | Op::Carried(_) => self.clone(),
+            | Op::Carried(_)
+            | Op::Carry(..)
+            | Op::Adjoint(..) => self.clone(),
             Op::Cast(_) => Op::Cast(c[0]),
             Op::Neg(_) => Op::Neg(c[0]),
             Op::Unary(f, _) => Op::Unary(*f, c[0]),
@@ -295,6 +312,8 @@ impl Op {
             Op::MulAdd(..) => Op::MulAdd(c[0], c[1], c[2]),
             Op::Select(..) => Op::Select(c[0], c[1], c[2]),
             Op::Sum(v, ..) => Op::Sum(*v, c[0], c[1], c[2]),
+            Op::Fold(k, v, ..) => Op::Fold(*k, *v, c[0], c[1], c[2], c[3]),
+            Op::RevFold(k, v, ..) => Op::RevFold(*k, *v, c[0], c[1], c[2]),
             Op::Call(f, _) => Op::Call(*f, c.to_vec()),
         }
     }
@@ -309,10 +328,14 @@ impl Op {
             | Op::BoolConst(_)
             | Op::LoopVar(_)
             | Op::Slice(_)
-            | Op::Carried(_) => {
+            | Op::Carried(_)
+            | Op::Carry(..)
+            | Op::Adjoint(..) => {
                 vec![]
             }
             Op::Sum(_, lo, hi, body) => vec![*lo, *hi, *body],
+            Op::Fold(_, _, lo, hi, init, body) => vec![*lo, *hi, *init, *body],
+            Op::RevFold(_, _, fold, seed, step) => vec![*fold, *seed, *step],
             Op::Index(_, a)
             | Op::IntIndex(_, a)
             | Op::Element(_, a)
@@ -369,6 +392,10 @@ pub struct Graph {
     loops: Vec<(NodeId, NodeId)>,
     /// Names of the differentiated slice parameters, for formulas.
     slices: Vec<String>,
+    /// How many recurrences (`Fold`s) were declared.
+    recurrences: u32,
+    /// The latest `RevFold` node of each recurrence.
+    reverse_sweeps: HashMap<u32, NodeId>,
 }
 
 impl Graph {
@@ -400,6 +427,22 @@ impl Graph {
         }
         self.loops.push((lo, hi));
         u32::try_from(self.loops.len() - 1).ok()
+    }
+
+    /// A new recurrence number, for a `Fold`.
+    pub fn new_recurrence(&mut self) -> u32 {
+        self.recurrences += 1;
+        self.recurrences - 1
+    }
+
+    /// The bounds `(lo, hi)` of loop `v`.
+    pub fn loop_bounds(&self, v: u32) -> Option<(NodeId, NodeId)> {
+        self.loops.get(v as usize).copied()
+    }
+
+    /// The `RevFold` node (reverse sweep) of recurrence `c`, once a gradient built it.
+    pub fn reverse_sweep_of(&self, c: u32) -> Option<NodeId> {
+        self.reverse_sweeps.get(&c).copied()
     }
 
     /// Declares differentiated slice parameter number `k` (in order) and returns its node.
@@ -496,7 +539,11 @@ impl Graph {
             | Op::Partial(..)
             | Op::Index(..)
             | Op::Element(..)
-            | Op::Carried(_) => Kind::Float,
+            | Op::Carried(_)
+            | Op::Carry(..)
+            | Op::Fold(..)
+            | Op::Adjoint(..)
+            | Op::RevFold(..) => Kind::Float,
             Op::Sum(_, _, _, body) => self.kind(*body),
             Op::Slice(_) | Op::Scatter(..) | Op::Effects(..) => Kind::Other,
             Op::Sym(_, k) => *k,
@@ -542,11 +589,15 @@ impl Graph {
                 let bounds = self.loops.get(*v as usize);
                 bounds.map_or(0, |&(lo, hi)| self.loops_of(lo) | self.loops_of(hi)) | 1 << v
             }
-            Op::Sum(v, ..) => {
+            Op::Carry(_, _, mask) | Op::Adjoint(_, _, mask) => *mask,
+            Op::Sum(v, ..) | Op::Fold(_, v, ..) | Op::RevFold(_, v, ..) => {
                 op.children().iter().fold(0, |m, c| m | self.loops_of(*c)) & !(1 << v)
             }
             _ => op.children().iter().fold(0, |m, c| m | self.loops_of(*c)),
         };
+        if let Op::RevFold(c, ..) = &op {
+            self.reverse_sweeps.insert(*c, id);
+        }
         self.nodes.push(Node {
             op: op.clone(),
             kind,
@@ -653,6 +704,8 @@ impl Graph {
                 | Op::IntConst(_)
                 | Op::BoolConst(_)
                 | Op::LoopVar(_)
+                | Op::Carry(..)
+                | Op::Adjoint(..)
         )
     }
 

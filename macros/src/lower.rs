@@ -1122,7 +1122,7 @@ impl<'a> Lower<'a> {
 
     fn method_call(&mut self, m: &syn::ExprMethodCall, want: Want) -> Option<NodeId> {
         let name = m.method.to_string();
-        if name == "sum" && m.args.is_empty() {
+        if (name == "sum" || name == "product") && m.args.is_empty() {
             return self.iterator_sum(m);
         }
         if name == "len" && m.args.is_empty() {
@@ -1136,16 +1136,6 @@ impl<'a> Lower<'a> {
                     return Some(self.sym_node(m.to_token_stream(), Kind::Int));
                 }
             }
-        }
-        if name == "product" && m.args.is_empty() {
-            self.cx.error_spanned_by(
-                &m.method,
-                msg(
-                    "`product()` of an iterator cannot be differentiated yet",
-                    "take the `exp` of a sum of `ln`s, or write the product out",
-                ),
-            );
-            return None;
         }
         let recv = self.expr(
             &m.receiver,

@@ -10,11 +10,12 @@
 //! ```
 //!
 //! The loop body is lowered with each outer float variable replaced by a placeholder
-//! (`Carried`). A variable the body assigns must end as `placeholder + Δ` (or `− Δ`, possibly
-//! under `if`), with `Δ` free of every placeholder: an accumulation. Its value after the loop is
-//! its value before plus `Σ Δ`. The sum's gradient is the sum of the gradients (a loop in the
-//! generated code, with no tape). Products, `max` and other loop-carried recurrences are
-//! reported as not supported yet.
+//! (`Carried`). A variable the body assigns as `placeholder + Δ` (or `− Δ`, possibly under
+//! `if`), with `Δ` free of every placeholder, is an accumulation: its value after the loop is its
+//! value before plus `Σ Δ`, and the sum's gradient is the sum of the gradients (a loop in the
+//! generated code, with no tape). Any other update that reads only its own previous value
+//! (`p *= x[i]`, `m = m.max(z[i])`, `s = 0.9 * s + x[i]`) is a recurrence, a `Fold`: its gradient
+//! runs a reverse sweep over the values the forward loop saved (see `diff`).
 
 use std::collections::HashMap;
 
@@ -185,30 +186,38 @@ impl Lower<'_> {
             let Binding::Value(after) = after else {
                 continue;
             };
-            let Some(delta) = self.increment(after, placeholder) else {
-                self.cx.error_at(
-                    span,
-                    msg(
-                        format!("the loop updates `{name}` in a way that cannot be differentiated as a loop yet"),
-                        format!("accumulate with `{name} += …` or `{name} -= …` (sums); products, `max` and other recurrences are not supported yet"),
-                    ),
-                );
-                self.state.scopes[s][e].1 = before;
-                continue;
-            };
-            if let Some(other) = assigned.iter().find(|p| self.g.mentions(delta, **p)) {
+            // An accumulation `name += Δ` becomes a sum; any other update, a recurrence.
+            let delta = self.increment(after, placeholder);
+            let read = delta.unwrap_or(after);
+            if let Some(other) = assigned
+                .iter()
+                .find(|p| **p != placeholder && self.g.mentions(read, **p))
+            {
                 let other_name = outer
                     .iter()
                     .find(|o| o.3 == *other)
                     .map(|o| self.state.scopes[o.0][o.1].0.clone())
                     .unwrap_or_default();
-                self.cx.error_at(span, msg(format!("what the loop adds to `{name}` reads `{other_name}`, which the loop also updates"), "compute each sum from the data and the values fixed before the loop"));
+                let what = if delta.is_some() {
+                    "adds to"
+                } else {
+                    "assigns to"
+                };
+                self.cx.error_at(span, msg(format!("what the loop {what} `{name}` reads `{other_name}`, which the loop also updates"), "compute each variable from the data and the values fixed before the loop; a variable can read its own previous value (`p *= x[i]`, `m = m.max(z[i])`) but not another's"));
                 self.state.scopes[s][e].1 = before;
                 continue;
             }
-            let delta = self.g.substitute(delta, &restore);
-            let total = self.g.loop_sum(v, delta);
-            self.state.scopes[s][e].1 = Binding::Value(self.g.sum(before_node, total));
+            let value = match delta {
+                Some(delta) => {
+                    let delta = self.g.substitute(delta, &restore);
+                    let total = self.g.loop_sum(v, delta);
+                    self.g.sum(before_node, total)
+                }
+                None => self.at(span, |l| {
+                    l.recurrence(v, before_node, after, placeholder, &restore)
+                }),
+            };
+            self.state.scopes[s][e].1 = Binding::Value(value);
         }
         // The variables the loop only read get their values back.
         for &(s, e, before, placeholder) in outer {
@@ -218,6 +227,30 @@ impl Lower<'_> {
                 self.state.scopes[s][e].1 = before;
             }
         }
+    }
+
+    /// `s = init; for v { s = after(s) }` as a `Fold`: the placeholder becomes the recurrence's
+    /// `Carry`, the other placeholders their values before the loop.
+    fn recurrence(
+        &mut self,
+        v: u32,
+        init: NodeId,
+        after: NodeId,
+        placeholder: NodeId,
+        restore: &HashMap<NodeId, NodeId>,
+    ) -> NodeId {
+        let Some((lo, hi)) = self.g.loop_bounds(v) else {
+            return init;
+        };
+        let c = self.g.new_recurrence();
+        let around = [after, init, lo, hi]
+            .iter()
+            .fold(0, |m, n| m | self.g.loops_of(*n));
+        let carry = self.g.add(Op::Carry(c, v, around | 1 << v));
+        let mut map = restore.clone();
+        map.insert(placeholder, carry);
+        let body = self.g.substitute(after, &map);
+        self.g.add(Op::Fold(c, v, lo, hi, init, body))
     }
 
     /// `Δ` such that `after = carried + Δ` and `Δ` does not read `carried`.
@@ -281,7 +314,7 @@ impl Lower<'_> {
         }
     }
 
-    /// `….sum()` of an iterator chain: `x.iter()`, `.zip(…)`, `.enumerate()`, `.map(closure)`,
+    /// `….sum()` (or `….product()`) of an iterator chain: `x.iter()`, `.zip(…)`, `.enumerate()`, `.map(closure)`,
     /// or `(a..b).map(closure)`.
     pub(super) fn iterator_sum(&mut self, m: &syn::ExprMethodCall) -> Option<NodeId> {
         let (source, closure) = match &*m.receiver {
@@ -339,7 +372,7 @@ impl Lower<'_> {
                     self.cx.error_spanned_by(
                         m,
                         msg(
-                            "only a sum of floats can be differentiated",
+                            "only a sum or product of floats can be differentiated",
                             "`.map(|…| …)` the items to floats first",
                         ),
                     );
@@ -353,11 +386,22 @@ impl Lower<'_> {
             self.cx.error_spanned_by(
                 m,
                 msg(
-                    "only a sum of floats can be differentiated",
+                    "only a sum or product of floats can be differentiated",
                     "make the closure return an `f64`",
                 ),
             );
             return None;
+        }
+        if m.method == "product" {
+            // `p = 1; for v { p = p · body }`: a recurrence.
+            let c = self.g.new_recurrence();
+            let around = [body, lo, len]
+                .iter()
+                .fold(0, |mask, n| mask | self.g.loops_of(*n));
+            let carry = self.g.add(Op::Carry(c, v, around | 1 << v));
+            let next = self.g.mul(carry, body);
+            let one = self.g.one();
+            return Some(self.g.add(Op::Fold(c, v, lo, len, one, next)));
         }
         Some(self.g.loop_sum(v, body))
     }

@@ -1,10 +1,10 @@
 use symgrad::differentiable;
 
-#[differentiable]
-fn loss(x: &[f64]) -> f64 {
+#[differentiable(wrt(w), hessian)]
+fn loss(w: f64, x: &[f64]) -> f64 {
     let mut p = 1.0;
     for i in 0..x.len() {
-        p *= x[i];
+        p *= w * x[i];
     }
     p
 }
