@@ -1,12 +1,16 @@
-//! The `#[differentiable]` attribute of symgrad. Use it through the `symgrad` crate, whose docs
-//! describe what it accepts and generates.
+//! The `#[differentiable]` attribute of [symgrad](https://docs.rs/symgrad): compile-time
+//! symbolic differentiation of plain Rust functions. Use it through the `symgrad` crate, which
+//! re-exports it with the runtime its generated code calls; [`differentiable`] describes what it
+//! accepts and generates.
 //!
-//! The macro is a pipeline of passes, one file each:
-//! [`attr`] (arguments) → [`signature`] (checks) → [`lower`] (syn → [`graph`]) → [`diff`]
-//! (reverse accumulation, rules simplified by [`simplify`] as nodes are built) → [`emit`]
-//! (graph → statements) → [`companion`] (the generated items), orchestrated by [`expand`];
-//! [`fallback`] is what is emitted on error. [`graph`], [`diff`], [`simplify`], [`eval`] and
-//! [`formula`] are the math: they use neither `syn` nor `quote`.
+//! For contributors: the macro is a pipeline of passes, one private module each (`cargo doc
+//! --document-private-items` shows them): `attr` (arguments) → `signature` (checks) → `lower`
+//! (syn → `graph`) → `diff` (reverse accumulation, rules simplified by `simplify` as nodes are
+//! built) → `emit` (graph → statements) → `companion` (the generated items), orchestrated by
+//! `expand`; `fallback` is what is emitted on error, and `tape` rewrites array code for the
+//! runtime's tape. `graph`, `diff`, `simplify`, `eval` and `formula` are the math: they use
+//! neither `syn` nor `quote`.
+#![deny(missing_docs)]
 
 mod attr;
 mod companion;
@@ -29,8 +33,68 @@ mod testing;
 
 use proc_macro::TokenStream;
 
-/// Generates `<name>_grad` (value and gradient), the `<Name>Grad` struct and, with `hessian`,
-/// `<name>_hessian`, beside the annotated function. See the `symgrad` crate for the details.
+/// Differentiates a function at compile time: the function is kept unchanged, and beside it
+/// come `<name>_grad`, returning the value and the exact gradient, the `<Name>Grad` struct, and
+/// with `hessian`, `<name>_hessian`.
+///
+/// The generated code refers to `::symgrad`: use the attribute through the
+/// [`symgrad`](https://docs.rs/symgrad) crate (`use symgrad::differentiable;`), whose
+/// documentation of it has runnable examples (a procedural-macro crate cannot run its own).
+///
+/// # Arguments
+///
+/// - *(none)*: differentiate every float parameter: `f64`/`f32` scalars, arrays `[T; N]` and
+///   `&[T; N]`, slices `&[T]` and `&Vec<T>`, and `ndarray` arrays. Integer, `bool` and other
+///   parameters are always constants.
+/// - `wrt(w, b)`: differentiate only these parameters; the other float parameters are data
+///   (constants, like the inputs of a loss).
+/// - `hessian`: also emit `<name>_hessian`, with the second derivatives. Needs every
+///   differentiated parameter to be a scalar; not through calls to other functions, nor with
+///   `rule`.
+/// - `rule = path`: do not look at the body; the user's function `path`, called with the same
+///   arguments, returns `(value, [∂f/∂p₁, …, ∂f/∂p_K])` for the K float parameters in
+///   declaration order (JAX's `custom_vjp`, TensorFlow's `custom_gradient`). Other differentiable functions
+///   chain through it like through any other.
+///
+/// Arguments combine, as in `#[differentiable(wrt(w, b), hessian)]`.
+///
+/// # What is generated
+///
+/// For `fn cost(w: f64, x: f64, y: f64) -> f64` (`T` is the function's float type, `f64` here):
+///
+/// ```text
+/// fn cost(w: f64, x: f64, y: f64) -> f64 { … }              // unchanged
+///
+/// /// The value of [`cost`] and its gradient, … with the formula of each partial derivative.
+/// fn cost_grad(w: f64, x: f64, y: f64) -> (f64, CostGrad)
+///
+/// #[derive(Debug, Clone, Copy, PartialEq, Default)]       // `Copy` when every field is
+/// struct CostGrad { pub w: f64, pub x: f64, pub y: f64 }  // one field per differentiated param
+/// impl CostGrad { pub const FORMULAS: &[(&str, &str)] }   // ("w", "2.0 * x * (w * x - y)"), …
+/// impl symgrad::Gradient<f64> for CostGrad                // the flat view optimizers use
+///
+/// fn cost_hessian(w: f64, x: f64, y: f64) -> (f64, CostGrad, [[f64; 3]; 3])  // with `hessian`
+///
+/// enum cost {}  // hidden, with `cost::__partials`: how other differentiable functions call it
+/// ```
+///
+/// - The items have the function's visibility; the struct is the function's name in
+///   UpperCamelCase followed by `Grad`.
+/// - A field has the parameter's type for scalars, `[T; N]` for `[T; N]` and `&[T; N]`, `Vec<T>`
+///   for `&[T]` and `&Vec<T>`, and the owned `ndarray` array (same shape) for an `ndarray` array.
+/// - The Hessian is `[[T; K]; K]` over the K differentiated parameters, in declaration order.
+/// - Scalar code is differentiated symbolically, loops stay loops (no tape, no unrolling); a
+///   body with differentiated `ndarray` arrays runs on the reverse-mode tape of
+///   `symgrad::tape`, and its `FORMULAS` say so.
+///
+/// # Errors
+///
+/// What cannot be differentiated is a compile error at the offending tokens, naming the
+/// construct and saying what to do: every problem in the function is reported, not only the
+/// first, and the original function and a `<name>_grad` stub of the right signature are still
+/// emitted, so no "cannot find function" errors follow. The
+/// [error gallery](https://github.com/symgrad/symgrad/blob/main/docs/errors.md) shows every
+/// message.
 #[proc_macro_attribute]
 pub fn differentiable(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::differentiable(attr.into(), item.into())

@@ -81,6 +81,17 @@ pub fn clip_grad_norm<T: Real>(grads: &mut [T], max_norm: f64) -> f64 {
 
 /// A clipping rule, as the [training loop](crate::train::Minimizer::clip) applies it before each
 /// optimizer step.
+///
+/// ```
+/// use symgrad_runtime::clip::Clip;
+///
+/// let mut grads = [3.0_f64, -40.0];
+/// Clip::Value(5.0).apply(&mut grads);
+/// assert_eq!(grads, [3.0, -5.0]);
+///
+/// // In a training loop: `Minimizer::new(opt).clip(Clip::Norm(1.0))`.
+/// assert_ne!(Clip::Value(1.0), Clip::Norm(1.0));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Clip {
     /// [`clip_grad_value`] with this `clip_value`.

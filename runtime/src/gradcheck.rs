@@ -31,6 +31,20 @@ use crate::gradient::Gradient;
 ///
 /// [`GradCheckError::GradientLength`] if the gradient does not have one component per
 /// coordinate of `at`.
+///
+/// ```
+/// use symgrad_runtime::check_gradient;
+///
+/// // A hand-written rule for f(x, y) = x·eʸ: (eʸ, x·eʸ).
+/// let f = |p: &[f64]| {
+///     let e = p[1].exp();
+///     (p[0] * e, [e, p[0] * e])
+/// };
+/// let report = check_gradient(f, &[2.0, -0.5])?;
+/// assert!(report.passed(), "{report}");
+/// assert_eq!(report.value, 2.0 * (-0.5_f64).exp());
+/// # Ok::<(), symgrad_runtime::gradcheck::GradCheckError>(())
+/// ```
 pub fn check_gradient<G, F>(gradient: F, at: &[f64]) -> Result<GradCheckReport, GradCheckError>
 where
     G: Gradient<f64>,
@@ -71,6 +85,14 @@ impl Default for GradCheck {
 
 impl GradCheck {
     /// `torch.autograd.gradcheck`'s defaults: `eps = 1e-6`, `atol = 1e-5`, `rtol = 1e-3`.
+    ///
+    /// ```
+    /// use symgrad_runtime::gradcheck::GradCheck;
+    ///
+    /// let check = GradCheck::new();
+    /// assert_eq!(check, GradCheck::default());
+    /// assert_eq!(check, GradCheck::new().eps(1e-6).atol(1e-5).rtol(1e-3));
+    /// ```
     #[must_use]
     pub fn new() -> Self {
         Self {
@@ -81,6 +103,16 @@ impl GradCheck {
     }
 
     /// The finite-difference step (default `1e-6`).
+    ///
+    /// ```
+    /// use symgrad_runtime::gradcheck::GradCheck;
+    ///
+    /// // For x³ at 1 the central difference is 3 + eps²: visible with a coarse step.
+    /// let cube = |p: &[f64]| (p[0].powi(3), 3.0 * p[0] * p[0]);
+    /// let report = GradCheck::new().eps(0.1).run(cube, &[1.0])?;
+    /// assert!((report.components[0].numeric - 3.01).abs() < 1e-12);
+    /// # Ok::<(), symgrad_runtime::gradcheck::GradCheckError>(())
+    /// ```
     #[must_use]
     pub fn eps(mut self, eps: f64) -> Self {
         self.eps = eps;
@@ -88,6 +120,16 @@ impl GradCheck {
     }
 
     /// The absolute tolerance (default `1e-5`).
+    ///
+    /// ```
+    /// use symgrad_runtime::gradcheck::GradCheck;
+    ///
+    /// // x² at 0 with a gradient off by 1e-6: within the default atol, not within 1e-9.
+    /// let nearly = |p: &[f64]| (p[0] * p[0], 2.0 * p[0] + 1e-6);
+    /// assert!(GradCheck::new().run(nearly, &[0.0])?.passed());
+    /// assert!(!GradCheck::new().atol(1e-9).run(nearly, &[0.0])?.passed());
+    /// # Ok::<(), symgrad_runtime::gradcheck::GradCheckError>(())
+    /// ```
     #[must_use]
     pub fn atol(mut self, atol: f64) -> Self {
         self.atol = atol;
@@ -95,6 +137,16 @@ impl GradCheck {
     }
 
     /// The relative tolerance, on `|numeric|` (default `1e-3`).
+    ///
+    /// ```
+    /// use symgrad_runtime::gradcheck::GradCheck;
+    ///
+    /// // A large gradient 1e6, off by one part in 10⁴: within rtol 1e-3, not within 1e-6.
+    /// let scaled = |p: &[f64]| (1e6 * p[0], 1e6 * (1.0 + 1e-4));
+    /// assert!(GradCheck::new().run(scaled, &[1.0])?.passed());
+    /// assert!(!GradCheck::new().rtol(1e-6).run(scaled, &[1.0])?.passed());
+    /// # Ok::<(), symgrad_runtime::gradcheck::GradCheckError>(())
+    /// ```
     #[must_use]
     pub fn rtol(mut self, rtol: f64) -> Self {
         self.rtol = rtol;
@@ -107,6 +159,24 @@ impl GradCheck {
     ///
     /// [`GradCheckError::GradientLength`] if the gradient does not have one component per
     /// coordinate of `at`.
+    ///
+    /// ```
+    /// use symgrad_runtime::gradcheck::{GradCheck, GradCheckError};
+    ///
+    /// // f(x, y) = sin(x)·y, checked with a tighter relative tolerance.
+    /// let f = |p: &[f64]| (p[0].sin() * p[1], [p[0].cos() * p[1], p[0].sin()]);
+    /// let report = GradCheck::new().rtol(1e-6).run(f, &[0.7, 3.0])?;
+    /// assert!(report.passed(), "{report}");
+    /// assert_eq!(report.components.len(), 2);
+    ///
+    /// // One gradient component for two coordinates: an error, not a report.
+    /// let short = |p: &[f64]| (p[0] + p[1], [1.0]);
+    /// assert_eq!(
+    ///     GradCheck::new().run(short, &[0.0, 0.0]),
+    ///     Err(GradCheckError::GradientLength { params: 2, grads: 1 })
+    /// );
+    /// # Ok::<(), GradCheckError>(())
+    /// ```
     pub fn run<G, F>(&self, mut gradient: F, at: &[f64]) -> Result<GradCheckReport, GradCheckError>
     where
         G: Gradient<f64>,
@@ -165,6 +235,16 @@ impl GradCheck {
 }
 
 /// One gradient component, analytic against numeric.
+///
+/// ```
+/// use symgrad_runtime::check_gradient;
+///
+/// let report = check_gradient(|p: &[f64]| (p[0] * p[0], [2.0 * p[0]]), &[3.0])?;
+/// let c = report.components[0];
+/// assert_eq!((c.index, c.analytic), (0, 6.0));
+/// assert!((c.numeric - 6.0).abs() < 1e-6 && c.abs_err < 1e-6 && c.passed);
+/// # Ok::<(), symgrad_runtime::gradcheck::GradCheckError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Component {
     /// Its index in the flat gradient.
@@ -182,6 +262,18 @@ pub struct Component {
 }
 
 /// The outcome of a gradient check; `Display` prints it as a table.
+///
+/// ```
+/// use symgrad_runtime::check_gradient;
+///
+/// // ∂/∂y of x·y forgotten:
+/// let report = check_gradient(|p: &[f64]| (p[0] * p[1], [p[1], 0.0]), &[2.0, 5.0])?;
+/// assert!(!report.passed());
+/// let table = report.to_string();
+/// assert!(table.starts_with("gradient check FAILED: 1 of 2 components fail"));
+/// assert!(table.contains("FAIL"));
+/// # Ok::<(), symgrad_runtime::gradcheck::GradCheckError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct GradCheckReport {
     /// The function's value at the point.
@@ -194,23 +286,67 @@ pub struct GradCheckReport {
 
 impl GradCheckReport {
     /// Whether every component passed.
+    ///
+    /// ```
+    /// use symgrad_runtime::check_gradient;
+    ///
+    /// let exp = |p: &[f64]| (p[0].exp(), p[0].exp());
+    /// assert!(check_gradient(exp, &[1.0])?.passed());
+    /// # Ok::<(), symgrad_runtime::gradcheck::GradCheckError>(())
+    /// ```
     #[must_use]
     pub fn passed(&self) -> bool {
         self.components.iter().all(|c| c.passed)
     }
 
     /// The components that failed.
+    ///
+    /// ```
+    /// use symgrad_runtime::check_gradient;
+    ///
+    /// // Sign mistakes in components 1 and 3 of ∇(Σ xᵢ²) = 2x:
+    /// let f = |p: &[f64]| {
+    ///     let grad = vec![2.0 * p[0], -2.0 * p[1], 2.0 * p[2], -2.0 * p[3]];
+    ///     (p.iter().map(|x| x * x).sum::<f64>(), grad)
+    /// };
+    /// let report = check_gradient(f, &[1.0, 2.0, 3.0, 4.0])?;
+    /// let failed: Vec<usize> = report.failures().map(|c| c.index).collect();
+    /// assert_eq!(failed, [1, 3]);
+    /// # Ok::<(), symgrad_runtime::gradcheck::GradCheckError>(())
+    /// ```
     pub fn failures(&self) -> impl Iterator<Item = &Component> {
         self.components.iter().filter(|c| !c.passed)
     }
 
     /// The largest absolute error (NaN if any error is NaN).
+    ///
+    /// ```
+    /// use symgrad_runtime::check_gradient;
+    ///
+    /// // A gradient off by 0.5 in its second component.
+    /// let f = |p: &[f64]| (p[0] + p[1], [1.0, 1.5]);
+    /// let report = check_gradient(f, &[0.0, 0.0])?;
+    /// assert!((report.max_abs_err() - 0.5).abs() < 1e-6);
+    ///
+    /// let nan = check_gradient(|p: &[f64]| (p[0], f64::NAN), &[0.0])?;
+    /// assert!(nan.max_abs_err().is_nan() && !nan.passed());
+    /// # Ok::<(), symgrad_runtime::gradcheck::GradCheckError>(())
+    /// ```
     #[must_use]
     pub fn max_abs_err(&self) -> f64 {
         max_nan(self.components.iter().map(|c| c.abs_err))
     }
 
     /// The largest relative error (NaN if any error is NaN).
+    ///
+    /// ```
+    /// use symgrad_runtime::check_gradient;
+    ///
+    /// // 10x with a gradient of 11: relative error 1/11.
+    /// let report = check_gradient(|p: &[f64]| (10.0 * p[0], 11.0), &[1.0])?;
+    /// assert!((report.max_rel_err() - 1.0 / 11.0).abs() < 1e-6);
+    /// # Ok::<(), symgrad_runtime::gradcheck::GradCheckError>(())
+    /// ```
     #[must_use]
     pub fn max_rel_err(&self) -> f64 {
         max_nan(self.components.iter().map(|c| c.rel_err))
@@ -291,6 +427,13 @@ impl fmt::Display for GradCheckReport {
 }
 
 /// Why a gradient check could not run.
+///
+/// ```
+/// use symgrad_runtime::gradcheck::{GradCheckError, check_gradient};
+///
+/// let error = check_gradient(|p: &[f64]| (p[0], [1.0, 0.0]), &[0.5]).unwrap_err();
+/// assert_eq!(error, GradCheckError::GradientLength { params: 1, grads: 2 });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum GradCheckError {

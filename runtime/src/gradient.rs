@@ -15,12 +15,61 @@
 /// assert_eq!(flat, [1.0, 2.0, 3.0]);
 /// assert_eq!((vec![1.0_f64; 4]).flat_len(), 4);
 /// ```
+///
+/// What `#[differentiable]` generates for `fn loss(w: &[f64], b: f64) -> f64` is, in effect:
+///
+/// ```
+/// use symgrad_runtime::Gradient;
+///
+/// struct LossGrad {
+///     pub w: Vec<f64>,
+///     pub b: f64,
+/// }
+///
+/// impl Gradient<f64> for LossGrad {
+///     fn flat_len(&self) -> usize {
+///         self.w.flat_len() + self.b.flat_len()
+///     }
+///     fn flatten_into(&self, out: &mut Vec<f64>) {
+///         self.w.flatten_into(out);
+///         self.b.flatten_into(out);
+///     }
+/// }
+///
+/// let grad = LossGrad { w: vec![0.5, -1.0], b: 2.0 };
+/// assert_eq!(grad.to_flat_vec(), [0.5, -1.0, 2.0]);
+/// ```
 pub trait Gradient<T> {
     /// Number of scalar components.
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use symgrad_runtime::Gradient;
+    ///
+    /// assert_eq!(1.5_f32.flat_len(), 1);
+    /// assert_eq!([0.0_f64; 3].flat_len(), 3);
+    /// assert_eq!(Array2::<f64>::zeros((4, 5)).flat_len(), 20);
+    /// ```
     fn flat_len(&self) -> usize;
-    /// Appends the components to `out`, in order.
+    /// Appends the components to `out`, in order (arrays in their logical, row-major order).
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use symgrad_runtime::Gradient;
+    ///
+    /// let mut out = vec![0.0_f64];
+    /// array![[1.0, 2.0], [3.0, 4.0]].t().to_owned().flatten_into(&mut out);
+    /// assert_eq!(out, [0.0, 1.0, 3.0, 2.0, 4.0]);
+    /// ```
     fn flatten_into(&self, out: &mut Vec<T>);
     /// The components as a new vector.
+    ///
+    /// ```
+    /// use symgrad_runtime::Gradient;
+    ///
+    /// assert_eq!(vec![1.0_f64, 2.0].to_flat_vec(), [1.0, 2.0]);
+    /// assert_eq!(7.0_f64.to_flat_vec(), [7.0]);
+    /// ```
     fn to_flat_vec(&self) -> Vec<T> {
         let mut out = Vec::with_capacity(self.flat_len());
         self.flatten_into(&mut out);

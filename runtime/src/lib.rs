@@ -10,8 +10,52 @@
 //! - [`gradcheck`]: compare a gradient with central finite differences.
 //! - [`tape`]: a reverse-mode tape on `ndarray` for matrix code.
 //!
-//! Most users depend on the `symgrad` facade crate, which re-exports everything here.
+//! Most users depend on the `symgrad` facade crate, which re-exports everything here, and get
+//! their gradients from `#[differentiable]`. Everything also works with a gradient written by
+//! hand:
+//!
+//! ```
+//! use symgrad_runtime::optim::Adam;
+//! use symgrad_runtime::{Minimizer, check_gradient};
+//!
+//! // Rosenbrock's function and its gradient, as `#[differentiable]` would generate them.
+//! let rosenbrock_grad = |p: &[f64]| {
+//!     let (x, y) = (p[0], p[1]);
+//!     let value = (1.0 - x).powi(2) + 100.0 * (y - x * x).powi(2);
+//!     let grad = [-2.0 * (1.0 - x) - 400.0 * x * (y - x * x), 200.0 * (y - x * x)];
+//!     (value, grad)
+//! };
+//! assert!(check_gradient(rosenbrock_grad, &[0.5, -0.3])?.passed());
+//!
+//! let mut p = [-1.2, 1.0];
+//! let report = Minimizer::new(Adam::new(0.02))
+//!     .max_steps(5000)
+//!     .tol_grad_norm(1e-8)
+//!     .run(&mut p, rosenbrock_grad)?;
+//! assert!((p[0] - 1.0).abs() < 1e-3 && (p[1] - 1.0).abs() < 1e-3, "{report}");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! And the tape, for matrix code:
+//!
+//! ```
+//! use ndarray::{Array1, array};
+//! use symgrad_runtime::tape::{Tape, dot};
+//!
+//! // Least squares ‖Xw − y‖² / n and its gradient 2Xᵀ(Xw − y) / n.
+//! let x = array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]];
+//! let y = array![1.0, 2.0, 3.0];
+//! let w0 = array![0.5, -0.5];
+//!
+//! let tape = Tape::new();
+//! let w = tape.watch(&w0);
+//! let loss = (dot(&x, &w) - &y).powi(2).mean();
+//! let dw: Array1<f64> = tape.gradient(&loss).wrt(&w);
+//! let expected = x.t().dot(&(x.dot(&w0) - &y)) * (2.0 / 3.0);
+//! assert!((dw - expected).iter().all(|d| d.abs() < 1e-12));
+//! ```
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod clip;
 pub mod gradcheck;

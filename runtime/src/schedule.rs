@@ -39,9 +39,38 @@
 //! ```
 
 /// A learning rate per epoch.
+///
+/// Implemented by [`StepLr`], [`ExponentialLr`], [`CosineAnnealingLr`], [`LinearLr`] and every
+/// `Fn(f64, u64) -> f64` closure; implement it for your own schedules.
+///
+/// ```
+/// use symgrad_runtime::schedule::Schedule;
+///
+/// /// Halves the learning rate every epoch.
+/// struct Halving;
+///
+/// impl Schedule for Halving {
+///     fn lr(&self, base_lr: f64, epoch: u64) -> f64 {
+///         base_lr * 0.5_f64.powf(epoch as f64)
+///     }
+/// }
+///
+/// assert_eq!(Halving.lr(1.0, 3), 0.125);
+/// // Closures are schedules too.
+/// let constant = |base_lr: f64, _epoch: u64| base_lr;
+/// assert_eq!(constant.lr(0.1, 1000), 0.1);
+/// ```
 pub trait Schedule {
     /// The learning rate of epoch `epoch` (0 = before any scheduler step), for an optimizer whose
     /// initial learning rate is `base_lr`.
+    ///
+    /// ```
+    /// use symgrad_runtime::schedule::{ExponentialLr, Schedule};
+    ///
+    /// let s = ExponentialLr::new(0.9);
+    /// assert_eq!(s.lr(0.1, 0), 0.1); // epoch 0: the optimizer's own learning rate
+    /// assert!((s.lr(0.1, 2) - 0.081).abs() < 1e-15);
+    /// ```
     fn lr(&self, base_lr: f64, epoch: u64) -> f64;
 }
 
@@ -69,6 +98,15 @@ pub struct StepLr {
 
 impl StepLr {
     /// Decay every `step_size` epochs (`0` is taken as `1`, rather than dividing by zero).
+    ///
+    /// ```
+    /// use symgrad_runtime::schedule::{Schedule, StepLr};
+    ///
+    /// let every_two = StepLr::new(2);
+    /// assert_eq!(every_two.lr(1.0, 1), 1.0);
+    /// assert!((every_two.lr(1.0, 2) - 0.1).abs() < 1e-16);
+    /// assert_eq!(StepLr::new(0), StepLr::new(1));
+    /// ```
     #[must_use]
     pub fn new(step_size: u64) -> Self {
         Self {
@@ -78,6 +116,13 @@ impl StepLr {
     }
 
     /// The decay factor (default `0.1`).
+    ///
+    /// ```
+    /// use symgrad_runtime::schedule::{Schedule, StepLr};
+    ///
+    /// let halve = StepLr::new(10).gamma(0.5);
+    /// assert_eq!(halve.lr(0.2, 25), 0.05); // two decays by epoch 25
+    /// ```
     #[must_use]
     pub fn gamma(mut self, gamma: f64) -> Self {
         self.gamma = gamma;
@@ -106,6 +151,14 @@ pub struct ExponentialLr {
 
 impl ExponentialLr {
     /// Multiply the learning rate by `gamma` every epoch.
+    ///
+    /// ```
+    /// use symgrad_runtime::schedule::{ExponentialLr, Schedule};
+    ///
+    /// let s = ExponentialLr::new(0.5);
+    /// let lrs: Vec<f64> = (0..4).map(|e| s.lr(0.8, e)).collect();
+    /// assert_eq!(lrs, [0.8, 0.4, 0.2, 0.1]);
+    /// ```
     #[must_use]
     pub fn new(gamma: f64) -> Self {
         Self { gamma }
@@ -140,6 +193,15 @@ pub struct CosineAnnealingLr {
 
 impl CosineAnnealingLr {
     /// Anneal over `t_max` epochs (`0` is taken as `1`).
+    ///
+    /// ```
+    /// use symgrad_runtime::schedule::{CosineAnnealingLr, Schedule};
+    ///
+    /// let s = CosineAnnealingLr::new(100);
+    /// assert_eq!(s.lr(0.1, 0), 0.1);
+    /// assert!((s.lr(0.1, 50) - 0.05).abs() < 1e-15); // half-way: the mean of base_lr and eta_min
+    /// assert!(s.lr(0.1, 100).abs() < 1e-15);
+    /// ```
     #[must_use]
     pub fn new(t_max: u64) -> Self {
         Self {
@@ -149,6 +211,13 @@ impl CosineAnnealingLr {
     }
 
     /// The learning rate at epoch `t_max` (default 0).
+    ///
+    /// ```
+    /// use symgrad_runtime::schedule::{CosineAnnealingLr, Schedule};
+    ///
+    /// let s = CosineAnnealingLr::new(10).eta_min(1e-3);
+    /// assert!((s.lr(0.1, 10) - 1e-3).abs() < 1e-15);
+    /// ```
     #[must_use]
     pub fn eta_min(mut self, eta_min: f64) -> Self {
         self.eta_min = eta_min;
@@ -189,6 +258,17 @@ pub struct LinearLr {
 impl LinearLr {
     /// From `start_factor·base_lr` to `end_factor·base_lr` over `total_iters` epochs (`0`: the end
     /// factor from the start).
+    ///
+    /// ```
+    /// use symgrad_runtime::schedule::{LinearLr, Schedule};
+    ///
+    /// // Warm up from a tenth of the learning rate to all of it over 10 epochs.
+    /// let warmup = LinearLr::new(0.1, 1.0, 10);
+    /// assert!((warmup.lr(0.5, 0) - 0.05).abs() < 1e-15);
+    /// assert!((warmup.lr(0.5, 5) - 0.275).abs() < 1e-15);
+    /// assert!((warmup.lr(0.5, 10) - 0.5).abs() < 1e-15);
+    /// assert_eq!(warmup.lr(0.5, 1000), warmup.lr(0.5, 10)); // then it stays
+    /// ```
     #[must_use]
     pub fn new(start_factor: f64, end_factor: f64, total_iters: u64) -> Self {
         Self {

@@ -56,6 +56,36 @@ use crate::schedule::Schedule;
 ///
 /// The optimizer keeps its state between runs (call [`Minimizer::optimizer_mut`] and
 /// [`Optimizer::reset`] to start afresh).
+///
+/// ```
+/// use symgrad_runtime::clip::Clip;
+/// use symgrad_runtime::optim::{Adam, Optimizer, Sgd};
+/// use symgrad_runtime::schedule::ExponentialLr;
+/// use symgrad_runtime::train::{Minimizer, StopReason};
+///
+/// // f(x, y) = (x − 1)² + 10·(y + 2)², with its gradient written by hand.
+/// let f = |p: &[f64]| {
+///     let (dx, dy) = (p[0] - 1.0, p[1] + 2.0);
+///     (dx * dx + 10.0 * dy * dy, [2.0 * dx, 20.0 * dy])
+/// };
+///
+/// // The optimizer can be chosen at run time.
+/// let name = "sgd";
+/// let optimizer: Box<dyn Optimizer> = match name {
+///     "adam" => Box::new(Adam::new(0.1)),
+///     _ => Box::new(Sgd::new(0.04)),
+/// };
+/// let mut p = [0.0, 0.0];
+/// let report = Minimizer::new(optimizer)
+///     .max_steps(5000)
+///     .tol_grad_norm(1e-8)
+///     .schedule(ExponentialLr::new(1.0)) // constant, for the sake of the example
+///     .clip(Clip::Norm(100.0))
+///     .run(&mut p, f)?;
+/// assert!(matches!(report.stop, StopReason::GradNorm { .. }));
+/// assert!((p[0] - 1.0).abs() < 1e-8 && (p[1] + 2.0).abs() < 1e-8);
+/// # Ok::<(), symgrad_runtime::train::TrainError>(())
+/// ```
 pub struct Minimizer<'a, O, T: Real = f64> {
     optimizer: O,
     max_steps: u64,
@@ -71,6 +101,25 @@ pub struct Minimizer<'a, O, T: Real = f64> {
 type Callback<'a, T> = Box<dyn FnMut(&StepInfo<'_, T>) -> Control + 'a>;
 
 /// What the callback sees at each evaluation, before the step is taken.
+///
+/// ```
+/// use symgrad_runtime::optim::Sgd;
+/// use symgrad_runtime::train::Minimizer;
+///
+/// // x² from x = 1 with lr 0.25: every step halves x.
+/// let mut seen = Vec::new();
+/// let mut x = [1.0_f64];
+/// Minimizer::new(Sgd::new(0.25))
+///     .max_steps(3)
+///     .callback(|info| seen.push((info.step, info.loss, info.params[0], info.grads[0], info.lr)))
+///     .run(&mut x, |p| (p[0] * p[0], 2.0 * p[0]))?;
+/// // Called before each step (not after the last one).
+/// assert_eq!(
+///     seen,
+///     [(0, 1.0, 1.0, 2.0, 0.25), (1, 0.25, 0.5, 1.0, 0.25), (2, 0.0625, 0.25, 0.5, 0.25)]
+/// );
+/// # Ok::<(), symgrad_runtime::train::TrainError>(())
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct StepInfo<'s, T> {
     /// Optimizer steps taken so far (0 at the starting point).
@@ -90,6 +139,21 @@ pub struct StepInfo<'s, T> {
 /// The callback's verdict: go on, or stop the run here ([`StopReason::Callback`]).
 ///
 /// A callback returning `()` continues.
+///
+/// ```
+/// use symgrad_runtime::optim::Sgd;
+/// use symgrad_runtime::train::{Control, Minimizer, StopReason};
+///
+/// assert_eq!(Control::from(()), Control::Continue);
+///
+/// let mut x = [1.0_f64];
+/// let report = Minimizer::new(Sgd::new(0.25))
+///     .callback(|info| if info.step == 2 { Control::Stop } else { Control::Continue })
+///     .run(&mut x, |p| (p[0] * p[0], 2.0 * p[0]))?;
+/// assert_eq!((report.steps, report.stop), (2, StopReason::Callback));
+/// assert_eq!(x, [0.25]);
+/// # Ok::<(), symgrad_runtime::train::TrainError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
     /// Take the next step.
@@ -105,6 +169,21 @@ impl From<()> for Control {
 }
 
 /// Why a run stopped (without error).
+///
+/// ```
+/// use symgrad_runtime::optim::Sgd;
+/// use symgrad_runtime::train::{Minimizer, StopReason};
+///
+/// // x² from x = 1 with lr 0.25: the gradient 2x halves every step, 2, 1, 0.5, 0.25.
+/// let mut x = [1.0_f64];
+/// let report = Minimizer::new(Sgd::new(0.25))
+///     .tol_grad_norm(0.3)
+///     .run(&mut x, |p| (p[0] * p[0], 2.0 * p[0]))?;
+/// assert_eq!(report.stop, StopReason::GradNorm { norm: 0.25 });
+/// assert_eq!(report.steps, 3);
+/// assert_eq!(StopReason::MaxSteps.to_string(), "reached max_steps");
+/// # Ok::<(), symgrad_runtime::train::TrainError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum StopReason {
     /// `max_steps` steps were taken.
@@ -140,6 +219,23 @@ impl fmt::Display for StopReason {
 
 /// What a run went through, for plots and diagnostics: entry `k` is evaluation `k` (after `k`
 /// steps).
+///
+/// ```
+/// use symgrad_runtime::optim::Sgd;
+/// use symgrad_runtime::train::Minimizer;
+///
+/// let mut x = [1.0_f64];
+/// let report = Minimizer::new(Sgd::new(0.25))
+///     .max_steps(2)
+///     .record_params(true)
+///     .run(&mut x, |p| (p[0] * p[0], 2.0 * p[0]))?;
+/// let h = &report.history;
+/// assert_eq!(h.losses, [1.0, 0.25, 0.0625]); // one per evaluation: 2 steps, 3 evaluations
+/// assert_eq!(h.grad_norms, [2.0, 1.0, 0.5]);
+/// assert_eq!(h.lrs, [0.25, 0.25]); // one per step
+/// assert_eq!(h.params, [[1.0], [0.5], [0.25]]);
+/// # Ok::<(), symgrad_runtime::train::TrainError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct History<T> {
     /// The loss at every evaluation.
@@ -153,6 +249,25 @@ pub struct History<T> {
 }
 
 /// The outcome of a run that stopped without error.
+///
+/// ```
+/// use symgrad_runtime::optim::Sgd;
+/// use symgrad_runtime::train::{Minimizer, StopReason};
+///
+/// let mut x = [1.0_f64];
+/// let report = Minimizer::new(Sgd::new(0.25))
+///     .max_steps(4)
+///     .run(&mut x, |p| (p[0] * p[0], 2.0 * p[0]))?;
+/// assert_eq!(report.steps, 4);
+/// assert_eq!(report.final_loss, x[0] * x[0]); // the loss where the parameters are left
+/// assert_eq!((x[0], report.final_grad_norm), (0.0625, 0.125));
+/// assert_eq!(report.stop, StopReason::MaxSteps);
+/// assert_eq!(
+///     report.to_string(),
+///     "4 steps, final loss 3.906250e-3, gradient norm 1.250e-1 (reached max_steps)"
+/// );
+/// # Ok::<(), symgrad_runtime::train::TrainError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report<T> {
     /// Optimizer steps taken.
@@ -181,6 +296,32 @@ impl<T: Real> fmt::Display for Report<T> {
 }
 
 /// Which quantity turned NaN or infinite.
+///
+/// ```
+/// use symgrad_runtime::optim::Sgd;
+/// use symgrad_runtime::train::{Minimizer, Quantity, TrainError};
+///
+/// // A gradient that is NaN from the start: nothing moves.
+/// let mut p = [1.0_f64, 2.0];
+/// let error = Minimizer::new(Sgd::new(0.1))
+///     .run(&mut p, |p| (p[0] + p[1], [1.0, f64::NAN]))
+///     .unwrap_err();
+/// assert!(matches!(
+///     error,
+///     TrainError::Diverged { step: 0, quantity: Quantity::Gradient { index: 1 }, .. }
+/// ));
+/// assert_eq!(p, [1.0, 2.0]);
+/// assert_eq!(Quantity::Gradient { index: 1 }.to_string(), "gradient component 1");
+///
+/// // A step that overflows a parameter is undone.
+/// let mut p = [1e308_f64];
+/// let error = Minimizer::new(Sgd::new(1e308)).run(&mut p, |p| (-p[0], -1.0)).unwrap_err();
+/// assert!(matches!(
+///     error,
+///     TrainError::Diverged { step: 1, quantity: Quantity::Parameter { index: 0 }, .. }
+/// ));
+/// assert_eq!(p, [1e308]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Quantity {
     /// The loss.
@@ -209,6 +350,36 @@ impl fmt::Display for Quantity {
 
 /// Why a run failed. In every case the parameters hold finite values: those of the last
 /// evaluation whose loss and gradient were finite.
+///
+/// ```
+/// use symgrad_runtime::optim::Sgd;
+/// use symgrad_runtime::train::{Minimizer, Quantity, TrainError};
+///
+/// // Minimizing ln(x) from 1 with lr 1 jumps to x = 0, where the loss is −∞.
+/// let mut x = [1.0_f64];
+/// let error = Minimizer::new(Sgd::new(1.0))
+///     .run(&mut x, |p| (p[0].ln(), 1.0 / p[0]))
+///     .unwrap_err();
+/// match &error {
+///     TrainError::Diverged { step, quantity, value, history } => {
+///         assert_eq!((*step, *quantity, *value), (1, Quantity::Loss, f64::NEG_INFINITY));
+///         assert_eq!(history.losses, [0.0]); // the evaluations that were finite
+///     }
+///     other => panic!("unexpected {other}"),
+/// }
+/// assert_eq!(x, [1.0]); // back at the last finite point
+/// assert_eq!(
+///     error.to_string(),
+///     "diverged at step 1: the loss is -inf; the parameters are left at step 0, \
+///      the last with a finite loss and gradient"
+/// );
+///
+/// // A gradient of the wrong length is an error too.
+/// let error = Minimizer::new(Sgd::new(1.0))
+///     .run(&mut x, |p| (p[0], [1.0, 1.0]))
+///     .unwrap_err();
+/// assert_eq!(error, TrainError::GradientLength { step: 0, params: 1, grads: 2 });
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum TrainError<T = f64> {
@@ -327,6 +498,19 @@ where
 
 impl<'a, O, T: Real> Minimizer<'a, O, T> {
     /// A minimizer stepping with `optimizer` (any [`Optimizer`], `Box<dyn Optimizer>` included).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Adam, Optimizer};
+    /// use symgrad_runtime::train::Minimizer;
+    ///
+    /// // Seed 003's (x − 50)² with Keras's Adam(1), as a boxed optimizer.
+    /// let adam: Box<dyn Optimizer> = Box::new(Adam::keras(1.0));
+    /// let mut x = [3.0];
+    /// let loss_grad = |p: &[f64]| ((p[0] - 50.0).powi(2), 2.0 * (p[0] - 50.0));
+    /// Minimizer::new(adam).max_steps(200).run(&mut x, loss_grad)?;
+    /// assert!((x[0] - 50.0).abs() < 0.5);
+    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// ```
     pub fn new(optimizer: O) -> Self {
         Self {
             optimizer,
@@ -342,6 +526,18 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     }
 
     /// At most this many optimizer steps (default 1000). `0` evaluates the starting point only.
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::Sgd;
+    /// use symgrad_runtime::train::Minimizer;
+    ///
+    /// let mut x = [1.0_f64];
+    /// let report = Minimizer::new(Sgd::new(0.25))
+    ///     .max_steps(0)
+    ///     .run(&mut x, |p| (p[0] * p[0], 2.0 * p[0]))?;
+    /// assert_eq!((report.steps, report.final_loss, x[0]), (0, 1.0, 1.0));
+    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// ```
     #[must_use]
     pub fn max_steps(mut self, max_steps: u64) -> Self {
         self.max_steps = max_steps;
@@ -349,6 +545,20 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     }
 
     /// Stop when the loss changes by at most `tol` (absolute) between two evaluations.
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::Sgd;
+    /// use symgrad_runtime::train::{Minimizer, StopReason};
+    ///
+    /// // x² from 1 with lr 0.25: losses 1, 1/4, 1/16, 1/64, … change by 3/4, 3/16, 3/64, …
+    /// let mut x = [1.0_f64];
+    /// let report = Minimizer::new(Sgd::new(0.25))
+    ///     .tol_loss(0.05)
+    ///     .run(&mut x, |p| (p[0] * p[0], 2.0 * p[0]))?;
+    /// assert_eq!(report.stop, StopReason::LossChange { change: 3.0 / 64.0 });
+    /// assert_eq!(report.steps, 3);
+    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// ```
     #[must_use]
     pub fn tol_loss(mut self, tol: f64) -> Self {
         self.tol_loss = Some(tol);
@@ -356,6 +566,20 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     }
 
     /// Stop when the gradient's L2 norm is at most `tol` (before taking a step from there).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::Sgd;
+    /// use symgrad_runtime::train::{Minimizer, StopReason};
+    ///
+    /// // x² from 1 with lr 0.25: the gradient norm is 2·2⁻ᵏ after k steps.
+    /// let mut x = [1.0_f64];
+    /// let report = Minimizer::new(Sgd::new(0.25))
+    ///     .tol_grad_norm(1e-3)
+    ///     .run(&mut x, |p| (p[0] * p[0], 2.0 * p[0]))?;
+    /// assert_eq!(report.steps, 11); // 2·2⁻¹¹ ≈ 9.8e-4
+    /// assert!(matches!(report.stop, StopReason::GradNorm { norm } if norm <= 1e-3));
+    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// ```
     #[must_use]
     pub fn tol_grad_norm(mut self, tol: f64) -> Self {
         self.tol_grad_norm = Some(tol);
@@ -364,6 +588,24 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
 
     /// Also record the parameters at every evaluation in [`History::params`] (default off: it
     /// costs one copy of the parameters per step).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::Sgd;
+    /// use symgrad_runtime::train::Minimizer;
+    ///
+    /// // The path of gradient descent on x² + 4y², for a plot.
+    /// let mut p = [1.0_f64, 1.0];
+    /// let report = Minimizer::new(Sgd::new(0.1))
+    ///     .max_steps(2)
+    ///     .record_params(true)
+    ///     .run(&mut p, |p| (p[0] * p[0] + 4.0 * p[1] * p[1], [2.0 * p[0], 8.0 * p[1]]))?;
+    /// let path = &report.history.params;
+    /// assert_eq!(path.len(), 3);
+    /// assert_eq!(path[0], [1.0, 1.0]);
+    /// assert!((path[1][0] - 0.8).abs() < 1e-15 && (path[1][1] - 0.2).abs() < 1e-15);
+    /// assert_eq!(path[2], p);
+    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// ```
     #[must_use]
     pub fn record_params(mut self, record: bool) -> Self {
         self.record_params = record;
@@ -373,6 +615,20 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     /// Show progress on stderr. With the `progress` cargo feature of `symgrad-runtime`, an
     /// `indicatif` bar with the current loss (hidden when stderr is not a terminal); without it,
     /// about ten plain lines per run (`step 20/200  loss …  |grad| …`) and a summary line.
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::Adam;
+    /// use symgrad_runtime::train::Minimizer;
+    ///
+    /// // On stderr: `step 0/200  loss 2.209000e3  |grad| 9.400e1`, … and `done: 200 steps, …`.
+    /// let mut x = [3.0_f64];
+    /// let report = Minimizer::new(Adam::keras(1.0))
+    ///     .max_steps(200)
+    ///     .progress(true)
+    ///     .run(&mut x, |p| ((p[0] - 50.0).powi(2), 2.0 * (p[0] - 50.0)))?;
+    /// assert_eq!(report.steps, 200);
+    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// ```
     #[must_use]
     pub fn progress(mut self, show: bool) -> Self {
         self.progress = show;
@@ -381,6 +637,27 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
 
     /// Drive the learning rate with `schedule`: step `k + 1` uses `schedule.lr(base_lr, k)`, where
     /// `base_lr` is the optimizer's learning rate when the run starts (see [`crate::schedule`]).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::Sgd;
+    /// use symgrad_runtime::schedule::StepLr;
+    /// use symgrad_runtime::train::Minimizer;
+    ///
+    /// let mut x = [1.0_f64];
+    /// let report = Minimizer::new(Sgd::new(0.1))
+    ///     .max_steps(3)
+    ///     .schedule(StepLr::new(1).gamma(0.5))
+    ///     .run(&mut x, |p| (p[0] * p[0], 2.0 * p[0]))?;
+    /// assert_eq!(report.history.lrs, [0.1, 0.05, 0.025]);
+    ///
+    /// // Any closure `(base_lr, epoch) -> lr` works too.
+    /// let report = Minimizer::new(Sgd::new(0.1))
+    ///     .max_steps(3)
+    ///     .schedule(|base_lr: f64, epoch: u64| base_lr / (epoch + 1) as f64)
+    ///     .run(&mut x, |p| (p[0] * p[0], 2.0 * p[0]))?;
+    /// assert_eq!(report.history.lrs, [0.1, 0.05, 0.1 / 3.0]);
+    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// ```
     #[must_use]
     pub fn schedule(mut self, schedule: impl Schedule + 'a) -> Self {
         self.schedule = Some(Box::new(schedule));
@@ -388,6 +665,22 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     }
 
     /// Clip every gradient before the optimizer sees it (the history records the norm before).
+    ///
+    /// ```
+    /// use symgrad_runtime::clip::Clip;
+    /// use symgrad_runtime::optim::Sgd;
+    /// use symgrad_runtime::train::Minimizer;
+    ///
+    /// // A steep slope, 100·x: clipped to 1, each step of lr 1 moves x by 1.
+    /// let mut x = [0.0_f64];
+    /// let report = Minimizer::new(Sgd::new(1.0))
+    ///     .max_steps(3)
+    ///     .clip(Clip::Value(1.0))
+    ///     .run(&mut x, |p| (100.0 * p[0], 100.0))?;
+    /// assert_eq!(x, [-3.0]);
+    /// assert_eq!(report.history.grad_norms, [100.0; 4]);
+    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// ```
     #[must_use]
     pub fn clip(mut self, clip: Clip) -> Self {
         self.clip = Some(clip);
@@ -419,11 +712,36 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     }
 
     /// The optimizer (with its state after a run).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Adam, Optimizer};
+    /// use symgrad_runtime::train::Minimizer;
+    ///
+    /// let mut minimizer = Minimizer::new(Adam::new(0.1)).max_steps(5);
+    /// minimizer.run(&mut [1.0_f64], |p| (p[0] * p[0], 2.0 * p[0]))?;
+    /// assert_eq!(minimizer.optimizer().step_count(), 5);
+    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// ```
     pub fn optimizer(&self) -> &O {
         &self.optimizer
     }
 
     /// The optimizer, mutably (e.g. to [`reset`](Optimizer::reset) it between runs).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Adam, Optimizer};
+    /// use symgrad_runtime::train::Minimizer;
+    ///
+    /// let mut minimizer = Minimizer::new(Adam::new(0.1)).max_steps(5);
+    /// minimizer.run(&mut [1.0_f64], |p| (p[0] * p[0], 2.0 * p[0]))?;
+    ///
+    /// // Adam's state belongs to a 1-parameter vector: reset it before a 2-parameter run.
+    /// minimizer.optimizer_mut().reset();
+    /// let mut p = [1.0_f64, -1.0];
+    /// minimizer.run(&mut p, |p| (p[0] * p[0] + p[1] * p[1], [2.0 * p[0], 2.0 * p[1]]))?;
+    /// assert_eq!(minimizer.optimizer().step_count(), 5);
+    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// ```
     pub fn optimizer_mut(&mut self) -> &mut O {
         &mut self.optimizer
     }
@@ -438,6 +756,25 @@ impl<O: Optimizer<T>, T: Real> Minimizer<'_, O, T> {
     /// [`TrainError`]: a non-finite loss, gradient or parameter, a gradient of the wrong length,
     /// or a step the optimizer refuses. The parameters are then left at the last evaluation
     /// whose loss and gradient were finite.
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::Sgd;
+    /// use symgrad_runtime::train::Minimizer;
+    ///
+    /// // Seed 001: w·x ≈ y on (1, 2), (2, 4), (3, 6), mean squared error, batch descent.
+    /// let (xs, ys) = ([1.0, 2.0, 3.0], [2.0, 4.0, 6.0]);
+    /// let mse = |p: &[f64]| {
+    ///     let n = xs.len() as f64;
+    ///     let r = |i: usize| p[0] * xs[i] - ys[i];
+    ///     let loss = (0..3).map(|i| r(i).powi(2)).sum::<f64>() / n;
+    ///     let dw = (0..3).map(|i| 2.0 * r(i) * xs[i]).sum::<f64>() / n;
+    ///     (loss, dw)
+    /// };
+    /// let mut w = [0.0];
+    /// let report = Minimizer::new(Sgd::new(0.05)).tol_loss(1e-20).run(&mut w, mse)?;
+    /// assert!((w[0] - 2.0).abs() < 1e-9, "{report}");
+    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// ```
     pub fn run<G, F>(&mut self, params: &mut [T], objective: F) -> Result<Report<T>, TrainError<T>>
     where
         G: Gradient<T>,

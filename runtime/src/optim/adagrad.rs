@@ -54,6 +54,17 @@ struct Hyper {
 
 impl<T> Adagrad<T> {
     /// Adagrad with learning rate `lr` and PyTorch's other defaults.
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Adagrad, Optimizer};
+    ///
+    /// // Steps shrink as squared gradients accumulate: lr·g/√(Σg²).
+    /// let mut theta = [0.0_f64];
+    /// let mut adagrad = Adagrad::new(0.1);
+    /// adagrad.step(&mut theta, &[3.0]); // state_sum = 9: moves by 0.1
+    /// adagrad.step(&mut theta, &[4.0]); // state_sum = 25: moves by 0.1·4/5
+    /// assert!((theta[0] - -(0.1 + 0.08)).abs() < 1e-9);
+    /// ```
     #[must_use]
     pub fn new(lr: f64) -> Self {
         Self {
@@ -71,6 +82,17 @@ impl<T> Adagrad<T> {
     }
 
     /// Learning-rate decay η: step `t` uses `lr / (1 + (t − 1)·η)` (default 0).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Adagrad, Optimizer};
+    ///
+    /// // η = 1: the second step uses lr/2 (and state_sum = 2).
+    /// let mut theta = [0.0_f64];
+    /// let mut adagrad = Adagrad::new(0.1).lr_decay(1.0);
+    /// adagrad.step(&mut theta, &[1.0]);
+    /// adagrad.step(&mut theta, &[1.0]);
+    /// assert!((theta[0] - -(0.1 + 0.05 / 2.0_f64.sqrt())).abs() < 1e-9);
+    /// ```
     #[must_use]
     pub fn lr_decay(mut self, lr_decay: f64) -> Self {
         self.hyper.lr_decay = lr_decay;
@@ -78,6 +100,15 @@ impl<T> Adagrad<T> {
     }
 
     /// L2 penalty λ, added to the gradient as `λ·θ` (default 0).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Adagrad, Optimizer};
+    ///
+    /// // A zero gradient still moves θ: g = λ·θ = 1, and the first step is about lr.
+    /// let mut theta = [2.0_f64];
+    /// Adagrad::new(0.1).weight_decay(0.5).step(&mut theta, &[0.0]);
+    /// assert!((theta[0] - 1.9).abs() < 1e-9);
+    /// ```
     #[must_use]
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
         self.hyper.weight_decay = weight_decay;
@@ -85,6 +116,15 @@ impl<T> Adagrad<T> {
     }
 
     /// Starting value τ of `state_sum` (default 0; Keras's is 0.1).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Adagrad, Optimizer};
+    ///
+    /// // τ = 3 and g = 1: state_sum = 4, so the first step is lr·1/2.
+    /// let mut theta = [0.0_f64];
+    /// Adagrad::new(0.1).initial_accumulator_value(3.0).step(&mut theta, &[1.0]);
+    /// assert!((theta[0] - -0.05).abs() < 1e-9);
+    /// ```
     #[must_use]
     pub fn initial_accumulator_value(mut self, initial_accumulator_value: f64) -> Self {
         self.hyper.initial_accumulator_value = initial_accumulator_value;
@@ -92,6 +132,15 @@ impl<T> Adagrad<T> {
     }
 
     /// ε, added to the denominator for stability (default `1e-10`).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Adagrad, Optimizer};
+    ///
+    /// // First step: lr·g / (|g| + ε); with ε = 1 and g = 1, half of lr.
+    /// let mut theta = [0.0_f64];
+    /// Adagrad::new(0.1).eps(1.0).step(&mut theta, &[1.0]);
+    /// assert!((theta[0] - -0.05).abs() < 1e-15);
+    /// ```
     #[must_use]
     pub fn eps(mut self, eps: f64) -> Self {
         self.hyper.eps = eps;

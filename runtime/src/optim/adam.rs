@@ -82,6 +82,17 @@ pub(super) struct Moments {
 
 impl<T> Adam<T> {
     /// Adam with learning rate `lr` and PyTorch's other defaults.
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Adam, Optimizer};
+    ///
+    /// // The first step moves each coordinate by about `lr`, whatever the gradient's size
+    /// // (m_hat = g, v_hat = g²).
+    /// let mut theta = [0.5_f64, 0.5];
+    /// Adam::new(0.01).step(&mut theta, &[-3.0, 1e4]);
+    /// assert!((theta[0] - 0.51).abs() < 1e-9);
+    /// assert!((theta[1] - 0.49).abs() < 1e-9);
+    /// ```
     #[must_use]
     pub fn new(lr: f64) -> Self {
         Self {
@@ -113,6 +124,18 @@ impl<T> Adam<T> {
     }
 
     /// Decay rates (β₁, β₂) of the moments (default `(0.9, 0.999)`).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Adam, Optimizer};
+    ///
+    /// // β₁ = β₂ = 0 keeps no memory: every step moves by lr in the direction of −g.
+    /// let mut theta = [0.0_f64];
+    /// let mut adam = Adam::new(0.1).betas(0.0, 0.0);
+    /// for g in [5.0, 0.01, -100.0] {
+    ///     adam.step(&mut theta, &[g]);
+    /// }
+    /// assert!((theta[0] - -0.1).abs() < 1e-6);
+    /// ```
     #[must_use]
     pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
         self.hyper.beta1 = beta1;
@@ -121,6 +144,15 @@ impl<T> Adam<T> {
     }
 
     /// ε, added to the denominator for stability (default `1e-8`; Keras's is `1e-7`).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Adam, Optimizer};
+    ///
+    /// // First step: lr·g / (|g| + ε); with ε = 1 and g = 1, half of lr.
+    /// let mut theta = [0.0_f64];
+    /// Adam::new(0.1).eps(1.0).step(&mut theta, &[1.0]);
+    /// assert!((theta[0] - -0.05).abs() < 1e-12);
+    /// ```
     #[must_use]
     pub fn eps(mut self, eps: f64) -> Self {
         self.hyper.eps = eps;
@@ -128,6 +160,15 @@ impl<T> Adam<T> {
     }
 
     /// L2 penalty λ, added to the gradient as `λ·θ` (default 0).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Adam, Optimizer};
+    ///
+    /// // A zero gradient still moves θ towards 0: g = 0 + λ·θ, and Adam's first step is about lr.
+    /// let mut theta = [2.0_f64];
+    /// Adam::new(0.1).weight_decay(0.5).step(&mut theta, &[0.0]);
+    /// assert!((theta[0] - 1.9).abs() < 1e-6);
+    /// ```
     #[must_use]
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
         self.hyper.weight_decay = weight_decay;
@@ -135,6 +176,23 @@ impl<T> Adam<T> {
     }
 
     /// AMSGrad (Reddi et al., 2018): divide by the running maximum of `v` (default off).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Adam, Optimizer};
+    ///
+    /// // A large gradient, then a small one: AMSGrad still divides by the large one's v.
+    /// let second_step = |amsgrad: bool| {
+    ///     let mut theta = [0.0_f64];
+    ///     let mut adam = Adam::new(0.1).betas(0.0, 0.5).amsgrad(amsgrad);
+    ///     adam.step(&mut theta, &[10.0]);
+    ///     let before = theta[0];
+    ///     adam.step(&mut theta, &[1.0]);
+    ///     before - theta[0]
+    /// };
+    /// // v₁ = 50, v₂ = 25.5; bias correction 1 − 0.5² = 0.75; m_hat = g (β₁ = 0).
+    /// assert!((second_step(false) - 0.1 / (25.5_f64 / 0.75).sqrt()).abs() < 1e-9);
+    /// assert!((second_step(true) - 0.1 / (50.0_f64 / 0.75).sqrt()).abs() < 1e-9);
+    /// ```
     #[must_use]
     pub fn amsgrad(mut self, amsgrad: bool) -> Self {
         self.hyper.amsgrad = amsgrad;
@@ -142,6 +200,19 @@ impl<T> Adam<T> {
     }
 
     /// Keras's ε-hat rule (`true`) instead of PyTorch's (`false`, the default); see the type's docs.
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Adam, Optimizer};
+    ///
+    /// // The rules differ while √v is comparable to ε, e.g. for a tiny first gradient.
+    /// let g = 1e-8;
+    /// let (mut torch, mut keras) = ([0.0_f64], [0.0_f64]);
+    /// Adam::new(0.1).step(&mut torch, &[g]);
+    /// Adam::new(0.1).epsilon_hat(true).step(&mut keras, &[g]);
+    /// assert!((torch[0] - -0.1 * g / (g + 1e-8)).abs() < 1e-12); // −lr/2
+    /// let s = (1.0_f64 - 0.999).sqrt(); // √(1 − β₂)
+    /// assert!((keras[0] - -0.1 * s * g / (s * g + 1e-8)).abs() < 1e-12); // about −lr/32
+    /// ```
     #[must_use]
     pub fn epsilon_hat(mut self, epsilon_hat: bool) -> Self {
         self.hyper.epsilon_hat = epsilon_hat;

@@ -54,6 +54,15 @@ struct Hyper {
 
 impl<T> AdamW<T> {
     /// AdamW with learning rate `lr` and PyTorch's other defaults (`weight_decay = 1e-2`).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{AdamW, Optimizer};
+    ///
+    /// // A zero gradient leaves only the default decay: θ ← θ − lr·0.01·θ.
+    /// let mut theta = [2.0_f64];
+    /// AdamW::new(0.1).step(&mut theta, &[0.0]);
+    /// assert!((theta[0] - (2.0 - 0.1 * 0.01 * 2.0)).abs() < 1e-15);
+    /// ```
     #[must_use]
     pub fn new(lr: f64) -> Self {
         Self {
@@ -69,6 +78,15 @@ impl<T> AdamW<T> {
 
     /// `tf.keras.optimizers.AdamW(learning_rate=lr)`: `weight_decay = 0.004`, `eps = 1e-7` and the
     /// ε-hat Adam step (see [`Adam`](super::Adam)).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{AdamW, Optimizer};
+    ///
+    /// // Keras's default decay, 0.004, with a zero gradient.
+    /// let mut theta = [2.0_f64];
+    /// AdamW::keras(0.1).step(&mut theta, &[0.0]);
+    /// assert!((theta[0] - (2.0 - 0.1 * 0.004 * 2.0)).abs() < 1e-15);
+    /// ```
     #[must_use]
     pub fn keras(lr: f64) -> Self {
         Self::new(lr)
@@ -78,6 +96,18 @@ impl<T> AdamW<T> {
     }
 
     /// Decay rates (β₁, β₂) of the moments (default `(0.9, 0.999)`).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{AdamW, Optimizer};
+    ///
+    /// // β₁ = β₂ = 0 and no decay: every step moves by lr in the direction of −g.
+    /// let mut theta = [0.0_f64];
+    /// let mut adamw = AdamW::new(0.1).betas(0.0, 0.0).weight_decay(0.0);
+    /// for g in [5.0, 0.01, -100.0] {
+    ///     adamw.step(&mut theta, &[g]);
+    /// }
+    /// assert!((theta[0] - -0.1).abs() < 1e-6);
+    /// ```
     #[must_use]
     pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
         self.hyper.adam.beta1 = beta1;
@@ -86,6 +116,15 @@ impl<T> AdamW<T> {
     }
 
     /// ε, added to the denominator for stability (default `1e-8`).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{AdamW, Optimizer};
+    ///
+    /// // First step without decay: lr·g / (|g| + ε); with ε = 1 and g = 1, half of lr.
+    /// let mut theta = [0.0_f64];
+    /// AdamW::new(0.1).weight_decay(0.0).eps(1.0).step(&mut theta, &[1.0]);
+    /// assert!((theta[0] - -0.05).abs() < 1e-12);
+    /// ```
     #[must_use]
     pub fn eps(mut self, eps: f64) -> Self {
         self.hyper.adam.eps = eps;
@@ -93,6 +132,17 @@ impl<T> AdamW<T> {
     }
 
     /// Decoupled weight decay λ: each step first does `θ ← θ − lr·λ·θ` (default `1e-2`).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Adam, AdamW, Optimizer};
+    ///
+    /// // Decoupled: the decay does not go through the moments, unlike Adam's L2 term.
+    /// let (mut decoupled, mut coupled) = ([2.0_f64], [2.0_f64]);
+    /// AdamW::new(0.1).weight_decay(0.5).step(&mut decoupled, &[0.0]);
+    /// Adam::new(0.1).weight_decay(0.5).step(&mut coupled, &[0.0]);
+    /// assert!((decoupled[0] - 1.9).abs() < 1e-15); // 2 − 0.1·0.5·2
+    /// assert!((coupled[0] - 1.9).abs() < 1e-6); // Adam's normalized step on g = λ·θ = 1
+    /// ```
     #[must_use]
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
         self.hyper.weight_decay = weight_decay;
@@ -100,6 +150,21 @@ impl<T> AdamW<T> {
     }
 
     /// AMSGrad: divide by the running maximum of `v` (default off).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{AdamW, Optimizer};
+    ///
+    /// // A large gradient, then a small one: AMSGrad still divides by the large one's v.
+    /// let second_step = |amsgrad: bool| {
+    ///     let mut theta = [0.0_f64];
+    ///     let mut adamw = AdamW::new(0.1).weight_decay(0.0).betas(0.0, 0.5).amsgrad(amsgrad);
+    ///     adamw.step(&mut theta, &[10.0]);
+    ///     let before = theta[0];
+    ///     adamw.step(&mut theta, &[1.0]);
+    ///     before - theta[0]
+    /// };
+    /// assert!(second_step(true) < second_step(false));
+    /// ```
     #[must_use]
     pub fn amsgrad(mut self, amsgrad: bool) -> Self {
         self.hyper.adam.amsgrad = amsgrad;
@@ -107,6 +172,20 @@ impl<T> AdamW<T> {
     }
 
     /// Keras's ε-hat Adam step instead of PyTorch's (default `false`); see [`Adam`](super::Adam).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Adam, AdamW, Optimizer};
+    ///
+    /// // Without decay, AdamW takes exactly Adam's steps, with either rule.
+    /// let (mut w, mut a) = ([1.0_f64, -2.0], [1.0_f64, -2.0]);
+    /// let mut adamw = AdamW::new(0.1).weight_decay(0.0).epsilon_hat(true);
+    /// let mut adam = Adam::new(0.1).epsilon_hat(true);
+    /// for g in [[0.5, -1.0], [0.25, 3.0], [-1e-9, 0.0]] {
+    ///     adamw.step(&mut w, &g);
+    ///     adam.step(&mut a, &g);
+    /// }
+    /// assert_eq!(w, a);
+    /// ```
     #[must_use]
     pub fn epsilon_hat(mut self, epsilon_hat: bool) -> Self {
         self.hyper.adam.epsilon_hat = epsilon_hat;

@@ -31,6 +31,27 @@ pub trait OptimizerExt<T: Real>: Optimizer<T> {
     /// # Errors
     ///
     /// [`OptimError::ShapeMismatch`] if the shapes differ, and any error of `try_step`.
+    ///
+    /// ```
+    /// use ndarray::{Array1, Array2};
+    /// use symgrad_runtime::optim::{Adam, OptimError, OptimizerExt};
+    ///
+    /// let mut w = Array2::<f64>::zeros((2, 3));
+    /// let mut adam = Adam::new(0.1);
+    /// adam.try_step_array(&mut w, &Array2::ones((2, 3)))?;
+    /// // Adam's first step: about −lr·sign(g).
+    /// assert!(w.iter().all(|&x| (x + 0.1).abs() < 1e-6));
+    ///
+    /// // Same length, different shape: refused, nothing changes.
+    /// let refused = adam.try_step_array(&mut w, &Array2::ones((3, 2)));
+    /// let shapes = OptimError::ShapeMismatch { params: vec![2, 3], grads: vec![3, 2] };
+    /// assert_eq!(refused, Err(shapes));
+    ///
+    /// // One optimizer per array: a bias vector gets its own.
+    /// let mut b = Array1::<f64>::zeros(3);
+    /// Adam::new(0.1).try_step_array(&mut b, &Array1::ones(3))?;
+    /// # Ok::<(), OptimError>(())
+    /// ```
     fn try_step_array<S, G, D>(
         &mut self,
         params: &mut ArrayBase<S, D>,

@@ -93,6 +93,21 @@ pub trait Optimizer<T: Real = f64> {
     /// [`OptimError::StateMismatch`] if the state was built for a different number of parameters,
     /// [`OptimError::InvalidHyperParameter`] if a hyper-parameter is out of range (checked here,
     /// since the builder methods cannot fail).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{OptimError, Optimizer, Sgd};
+    ///
+    /// let mut sgd = Sgd::new(0.5);
+    /// let mut theta = [1.0_f64, 2.0];
+    /// sgd.try_step(&mut theta, &[1.0, -1.0])?;
+    /// assert_eq!(theta, [0.5, 2.5]);
+    ///
+    /// // Refused steps change nothing:
+    /// assert!(sgd.try_step(&mut theta, &[1.0]).is_err()); // lengths differ
+    /// assert!(Sgd::new(-1.0).try_step(&mut theta, &[1.0, 1.0]).is_err()); // lr < 0
+    /// assert_eq!(theta, [0.5, 2.5]);
+    /// # Ok::<(), OptimError>(())
+    /// ```
     fn try_step(&mut self, params: &mut [T], grads: &[T]) -> Result<(), OptimError>;
 
     /// [`try_step`](Optimizer::try_step) for code that knows its lengths match, like
@@ -102,6 +117,21 @@ pub trait Optimizer<T: Real = f64> {
     ///
     /// With the error's message, when [`try_step`](Optimizer::try_step) would return an error.
     /// Use `try_step` (or the training loop) wherever the lengths come from user input.
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Optimizer, Sgd};
+    ///
+    /// let mut theta = [1.0_f64];
+    /// Sgd::new(0.25).step(&mut theta, &[2.0]);
+    /// assert_eq!(theta, [0.5]);
+    /// ```
+    ///
+    /// ```should_panic
+    /// use symgrad_runtime::optim::{Optimizer, Sgd};
+    ///
+    /// // Panics: "optimizer step failed: params and grads differ in length: …"
+    /// Sgd::new(0.25).step(&mut [1.0_f64, 2.0], &[2.0]);
+    /// ```
     fn step(&mut self, params: &mut [T], grads: &[T]) {
         if let Err(error) = self.try_step(params, grads) {
             panic!("optimizer step failed: {error}");
@@ -109,16 +139,63 @@ pub trait Optimizer<T: Real = f64> {
     }
 
     /// The learning rate the next step will use.
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Adam, Optimizer};
+    ///
+    /// let adam: Adam = Adam::new(0.1);
+    /// assert_eq!(adam.lr(), 0.1);
+    /// assert_eq!(Adam::<f64>::default().lr(), 1e-3); // PyTorch's default
+    /// ```
     fn lr(&self) -> f64;
 
     /// Sets the learning rate of the next steps (what a [schedule](crate::schedule) drives).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Optimizer, Sgd};
+    ///
+    /// let mut sgd = Sgd::new(0.1);
+    /// let mut theta = [1.0_f64];
+    /// sgd.set_lr(0.5);
+    /// sgd.step(&mut theta, &[1.0]);
+    /// assert_eq!((sgd.lr(), theta[0]), (0.5, 0.5));
+    /// ```
     fn set_lr(&mut self, lr: f64);
 
     /// Number of steps taken since creation or the last [`reset`](Optimizer::reset).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Adagrad, Optimizer};
+    ///
+    /// let mut adagrad = Adagrad::new(0.1);
+    /// let mut theta = [1.0_f64];
+    /// for _ in 0..3 {
+    ///     adagrad.step(&mut theta, &[1.0]);
+    /// }
+    /// assert_eq!(adagrad.step_count(), 3);
+    /// assert!(adagrad.try_step(&mut theta, &[]).is_err()); // a refused step does not count
+    /// assert_eq!(adagrad.step_count(), 3);
+    /// ```
     fn step_count(&self) -> u64;
 
     /// Forgets all state (moments, buffers, step count), keeping the hyper-parameters: the next
     /// step behaves like the first, and may use a parameter vector of another length.
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Adam, Optimizer};
+    ///
+    /// let mut adam = Adam::new(0.1);
+    /// let mut first = [1.0_f64];
+    /// adam.step(&mut first, &[3.0]);
+    ///
+    /// // The state now belongs to a 1-parameter vector; a 2-parameter one needs a reset.
+    /// let mut other = [1.0_f64, 1.0];
+    /// assert!(adam.try_step(&mut other, &[3.0, 3.0]).is_err());
+    /// adam.reset();
+    /// assert_eq!(adam.step_count(), 0);
+    /// adam.step(&mut other, &[3.0, 3.0]);
+    /// assert_eq!(other, [first[0], first[0]]); // a first step again
+    /// ```
     fn reset(&mut self);
 }
 

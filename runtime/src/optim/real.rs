@@ -20,8 +20,22 @@ pub trait Real:
     Copy + Debug + Display + PartialOrd + Default + Send + Sync + 'static + sealed::Sealed
 {
     /// The value as an `f64` (exact).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::Real;
+    ///
+    /// assert_eq!(0.1_f32.to_f64(), f64::from(0.1_f32));
+    /// assert_eq!(0.1_f64.to_f64(), 0.1);
+    /// ```
     fn to_f64(self) -> f64;
     /// The nearest element to `value`.
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::Real;
+    ///
+    /// assert_eq!(f32::from_f64(0.1), 0.1_f32); // rounded once
+    /// assert_eq!(f64::from_f64(0.1), 0.1);
+    /// ```
     fn from_f64(value: f64) -> Self;
 }
 

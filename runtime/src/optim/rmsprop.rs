@@ -66,6 +66,15 @@ struct Averages {
 
 impl<T> RmsProp<T> {
     /// RMSprop with learning rate `lr` and PyTorch's other defaults.
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Optimizer, RmsProp};
+    ///
+    /// // First step: v = (1 − 0.99)·g², so θ moves by lr·g/√v = 10·lr.
+    /// let mut theta = [1.0_f64];
+    /// RmsProp::new(0.01).step(&mut theta, &[2.0]);
+    /// assert!((theta[0] - 0.9).abs() < 1e-6);
+    /// ```
     #[must_use]
     pub fn new(lr: f64) -> Self {
         Self {
@@ -84,6 +93,18 @@ impl<T> RmsProp<T> {
     }
 
     /// Smoothing constant α of the running averages (default `0.99`; Keras's `rho`, 0.9 there).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Optimizer, RmsProp};
+    ///
+    /// // α = 0 keeps no memory: v = g², every step moves by lr in the direction of −g.
+    /// let mut theta = [0.0_f64];
+    /// let mut rmsprop = RmsProp::new(0.1).alpha(0.0);
+    /// for g in [5.0, 0.01, -100.0] {
+    ///     rmsprop.step(&mut theta, &[g]);
+    /// }
+    /// assert!((theta[0] - -0.1).abs() < 1e-6);
+    /// ```
     #[must_use]
     pub fn alpha(mut self, alpha: f64) -> Self {
         self.hyper.alpha = alpha;
@@ -91,6 +112,15 @@ impl<T> RmsProp<T> {
     }
 
     /// ε, added to the denominator for stability (default `1e-8`).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Optimizer, RmsProp};
+    ///
+    /// // With α = 0: lr·g / (|g| + ε); with ε = 1 and g = 1, half of lr.
+    /// let mut theta = [0.0_f64];
+    /// RmsProp::new(0.1).alpha(0.0).eps(1.0).step(&mut theta, &[1.0]);
+    /// assert!((theta[0] - -0.05).abs() < 1e-15);
+    /// ```
     #[must_use]
     pub fn eps(mut self, eps: f64) -> Self {
         self.hyper.eps = eps;
@@ -98,6 +128,15 @@ impl<T> RmsProp<T> {
     }
 
     /// L2 penalty λ, added to the gradient as `λ·θ` (default 0).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Optimizer, RmsProp};
+    ///
+    /// // A zero gradient still moves θ: g = λ·θ = 1, then the first step's 10·lr.
+    /// let mut theta = [2.0_f64];
+    /// RmsProp::new(0.01).weight_decay(0.5).step(&mut theta, &[0.0]);
+    /// assert!((theta[0] - 1.9).abs() < 1e-6);
+    /// ```
     #[must_use]
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
         self.hyper.weight_decay = weight_decay;
@@ -105,6 +144,17 @@ impl<T> RmsProp<T> {
     }
 
     /// Momentum factor μ (default 0, off).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Optimizer, RmsProp};
+    ///
+    /// // With α = 0 each normalized gradient is 1; the buffer b goes 1, then μ·1 + 1.
+    /// let mut theta = [0.0_f64];
+    /// let mut rmsprop = RmsProp::new(0.1).alpha(0.0).momentum(0.5);
+    /// rmsprop.step(&mut theta, &[3.0]);
+    /// rmsprop.step(&mut theta, &[3.0]);
+    /// assert!((theta[0] - -(0.1 + 0.1 * 1.5)).abs() < 1e-6);
+    /// ```
     #[must_use]
     pub fn momentum(mut self, momentum: f64) -> Self {
         self.hyper.momentum = momentum;
@@ -112,6 +162,15 @@ impl<T> RmsProp<T> {
     }
 
     /// Centered RMSprop: normalize by an estimate of the gradient's variance (default off).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Optimizer, RmsProp};
+    ///
+    /// // α = 0.5, g = 2: v = 2, g_ave = 1, so ṽ = v − g_ave² = 1 and the step is lr·2/1.
+    /// let mut theta = [0.0_f64];
+    /// RmsProp::new(0.1).alpha(0.5).centered(true).step(&mut theta, &[2.0]);
+    /// assert!((theta[0] - -0.2).abs() < 1e-6);
+    /// ```
     #[must_use]
     pub fn centered(mut self, centered: bool) -> Self {
         self.hyper.centered = centered;

@@ -53,6 +53,14 @@ struct Hyper {
 
 impl<T> Sgd<T> {
     /// Plain gradient descent `θ ← θ − lr·g`; add momentum and friends with the builder methods.
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Optimizer, Sgd};
+    ///
+    /// let mut theta = [1.0_f64, -2.0];
+    /// Sgd::new(0.1).step(&mut theta, &[2.0, -4.0]);
+    /// assert_eq!(theta, [1.0 - 0.1 * 2.0, -2.0 + 0.1 * 4.0]);
+    /// ```
     #[must_use]
     pub fn new(lr: f64) -> Self {
         Self {
@@ -70,6 +78,17 @@ impl<T> Sgd<T> {
     }
 
     /// Momentum factor μ (default 0, off).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Optimizer, Sgd};
+    ///
+    /// // With a constant gradient g, the buffer grows: b₁ = g, b₂ = μ·g + g.
+    /// let mut theta = [0.0_f64];
+    /// let mut sgd = Sgd::new(0.1).momentum(0.9);
+    /// sgd.step(&mut theta, &[1.0]);
+    /// sgd.step(&mut theta, &[1.0]);
+    /// assert!((theta[0] - -(0.1 * 1.0 + 0.1 * 1.9)).abs() < 1e-15);
+    /// ```
     #[must_use]
     pub fn momentum(mut self, momentum: f64) -> Self {
         self.hyper.momentum = momentum;
@@ -77,6 +96,17 @@ impl<T> Sgd<T> {
     }
 
     /// Dampening τ of the momentum (default 0).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Optimizer, Sgd};
+    ///
+    /// // b₁ = g (no dampening on the first step), b₂ = μ·b₁ + (1 − τ)·g.
+    /// let mut theta = [0.0_f64];
+    /// let mut sgd = Sgd::new(0.1).momentum(0.9).dampening(0.5);
+    /// sgd.step(&mut theta, &[1.0]);
+    /// sgd.step(&mut theta, &[1.0]);
+    /// assert!((theta[0] - -(0.1 * 1.0 + 0.1 * (0.9 + 0.5))).abs() < 1e-15);
+    /// ```
     #[must_use]
     pub fn dampening(mut self, dampening: f64) -> Self {
         self.hyper.dampening = dampening;
@@ -84,6 +114,15 @@ impl<T> Sgd<T> {
     }
 
     /// L2 penalty λ, added to the gradient as `λ·θ` (default 0).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{Optimizer, Sgd};
+    ///
+    /// // A zero gradient still shrinks θ: g = 0 + λ·θ.
+    /// let mut theta = [2.0_f64];
+    /// Sgd::new(0.1).weight_decay(0.5).step(&mut theta, &[0.0]);
+    /// assert_eq!(theta[0], 2.0 - 0.1 * (0.5 * 2.0));
+    /// ```
     #[must_use]
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
         self.hyper.weight_decay = weight_decay;
@@ -91,6 +130,19 @@ impl<T> Sgd<T> {
     }
 
     /// Nesterov momentum (default off; needs `momentum > 0` and `dampening = 0`).
+    ///
+    /// ```
+    /// use symgrad_runtime::optim::{OptimError, Optimizer, Sgd};
+    ///
+    /// // First step: b = g, and Nesterov looks ahead: g + μ·b.
+    /// let mut theta = [0.0_f64];
+    /// Sgd::new(0.1).momentum(0.5).nesterov(true).step(&mut theta, &[2.0]);
+    /// assert_eq!(theta[0], -0.1 * (2.0 + 0.5 * 2.0));
+    ///
+    /// // Without momentum, Nesterov is refused (at the step: builders cannot fail).
+    /// let refused = Sgd::new(0.1).nesterov(true).try_step(&mut theta, &[1.0]);
+    /// assert!(matches!(refused, Err(OptimError::InvalidHyperParameter { name: "momentum", .. })));
+    /// ```
     #[must_use]
     pub fn nesterov(mut self, nesterov: bool) -> Self {
         self.hyper.nesterov = nesterov;
