@@ -108,7 +108,8 @@
 //! | `f32` and `f64` | `fn loss(x: f32) -> f32` | in the function's type |
 //! | slices, `Vec`s and arrays (`&[f64]`, `&Vec<f64>`, `[f64; N]`), data or differentiated | `x[i + 1]`, `xs.len() as f64` | a `Vec<T>` (or `[T; N]`) field as long as the input |
 //! | `for i in a..b` loops (nested too), accumulating with `acc += …`, `if` inside | `for i in 0..x.len() { acc += (w * x[i] - y[i]).powi(2); }` | a loop, fused with the value; no tape |
-//! | iterator sums | `x.iter().zip(y).map(\|(a, b)\| (w * a - b).powi(2)).sum::<f64>()` | lowered to the same loop |
+//! | recurrences reading only their own previous value | `p *= x[i]`, `m = m.max(z[i])`, `s = beta * s + x[i]` | a forward loop saving each value, then a reverse loop over them |
+//! | iterator sums and products | `x.iter().zip(y).map(\|(a, b)\| (w * a - b).powi(2)).sum::<f64>()`, `….product::<f64>()` | lowered to the same loops |
 //! | `ndarray` arrays as differentiated parameters | `fn ce(x: &Array2<f64>, w: &Array2<f64>) -> f64 { … x.dot(w) … }` | the body runs on the reverse-mode [`tape`] |
 //!
 //! Branches, calls, helpers and loops together:
