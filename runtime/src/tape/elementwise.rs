@@ -4,8 +4,9 @@
 //! Backward rules are stated with the input `x` and the output `y`, whichever is cheaper:
 //! `ā += ȳ ∘ f'(x, y)`, fused into one pass over the arrays.
 
-use ndarray::{ArrayD, ArrayViewD, Dimension, Zip};
+use ndarray::{ArrayViewD, Dimension, Zip};
 
+use super::cache::{self, Buffer};
 use super::dual::{Dual, half, sigmoid, sign};
 use super::float::TapeFloat;
 use super::grads::{Grads, Incoming};
@@ -26,12 +27,12 @@ pub(crate) enum UnaryOp<T> {
     Sigmoid(usize),
     Relu(usize),
     /// `mapv`: the derivative f'(x) of every element, saved by the forward pass.
-    Map(usize, ArrayD<T>),
+    Map(usize, Buffer<T>),
 }
 
 impl<T: TapeFloat, D: Dimension> Var<'_, T, D> {
-    fn elementwise(&self, op: UnaryOp<T>, f: impl FnMut(T) -> T) -> Self {
-        let value = self.tape.nodes()[self.id].value.mapv(f);
+    fn elementwise(&self, op: UnaryOp<T>, f: impl Fn(T) -> T) -> Self {
+        let value = cache::map(&self.tape.nodes()[self.id].value, f);
         self.tape.push(value, Op::Unary(op), &[self.id])
     }
 
@@ -50,7 +51,13 @@ impl<T: TapeFloat, D: Dimension> Var<'_, T, D> {
     /// xⁿ elementwise.
     #[must_use]
     pub fn powi(&self, n: i32) -> Self {
-        self.elementwise(UnaryOp::Powi(self.id, n), |x| int_pow(x, n))
+        // One loop per common power (a `match` inside the loop would keep it from vectorizing).
+        let op = UnaryOp::Powi(self.id, n);
+        match n {
+            2 => self.elementwise(op, |x| int_pow(x, 2)),
+            3 => self.elementwise(op, |x| int_pow(x, 3)),
+            _ => self.elementwise(op, |x| int_pow(x, n)),
+        }
     }
 
     /// xᵖ elementwise.
@@ -160,14 +167,14 @@ impl<T: TapeFloat, D: Dimension> Var<'_, T, D> {
     fn mapv_with_derivative(&self, f: impl Fn(T) -> (T, T)) -> Self {
         let (value, derivative) = {
             let nodes = self.tape.nodes();
-            let x = &nodes[self.id].value;
-            let mut derivative = ArrayD::zeros(x.shape());
-            let value = Zip::from(&mut derivative).and(x).map_collect(|d, &x| {
-                let (y, dy) = f(x);
-                *d = dy;
-                y
-            });
-            (value, derivative)
+            let x = &*nodes[self.id].value;
+            let (mut value, mut derivative) =
+                (cache::scratch(x.shape()), cache::scratch(x.shape()));
+            Zip::from(&mut value)
+                .and(&mut derivative)
+                .and(x)
+                .for_each(|y, dy, &x| (*y, *dy) = f(x));
+            (value, Buffer::new(derivative))
         };
         self.tape.push(
             value,

@@ -6,11 +6,13 @@
 
 use std::cell::{Cell, Ref, RefCell};
 use std::fmt;
+use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ndarray::{ArrayD, CowArray, Dimension, IxDyn};
+use ndarray::{ArrayD, ArrayRef, CowArray, Dimension, IxDyn};
 
 use super::arith::ArithOp;
+use super::cache::{self, Buffer};
 use super::elementwise::UnaryOp;
 use super::float::TapeFloat;
 use super::gradients::Gradients;
@@ -37,11 +39,29 @@ pub(crate) enum Op<T> {
     Nn(NnOp),
 }
 
+/// A node's value: the caller's array read in place, or a buffer the tape owns (which goes back
+/// to the [`cache`] when the tape is dropped).
+pub(crate) enum Value<'t, T> {
+    /// Always a view: an owned `CowArray` is stored as `Owned`.
+    Borrowed(CowArray<'t, T, IxDyn>),
+    Owned(Buffer<T>),
+}
+
+impl<T> Deref for Value<'_, T> {
+    type Target = ArrayRef<T, IxDyn>;
+    fn deref(&self) -> &ArrayRef<T, IxDyn> {
+        match self {
+            Value::Borrowed(view) => view,
+            Value::Owned(buffer) => buffer,
+        }
+    }
+}
+
 /// One recorded value: what it is, how it was computed, and whether a watched variable feeds it.
 pub(crate) struct Node<'t, T> {
     /// The value. Emptied when an op that consumed the only handle reuses the buffer for its own
     /// output, which happens only when no backward rule reads it (`value_read`).
-    pub(crate) value: CowArray<'t, T, IxDyn>,
+    pub(crate) value: Value<'t, T>,
     /// The value's shape (kept when the buffer is reused).
     pub(crate) shape: Vec<usize>,
     pub(crate) op: Op<T>,
@@ -231,6 +251,11 @@ impl<'t, T: TapeFloat> Tape<'t, T> {
     ) -> Var<'t, T, A::Dim> {
         let value = value.into_cow_array().into_dyn();
         let shape = value.shape().to_vec();
+        let value = if value.is_view() {
+            Value::Borrowed(value)
+        } else {
+            Value::Owned(Buffer::new(value.into_owned()))
+        };
         let node = Node {
             value,
             shape,
@@ -268,7 +293,7 @@ impl<'t, T: TapeFloat> Tape<'t, T> {
             }
         };
         let shape = value.shape().to_vec();
-        let value = CowArray::from(value);
+        let value = Value::Owned(Buffer::new(value));
         let node = Node {
             value,
             shape,
@@ -293,12 +318,16 @@ impl<'t, T: TapeFloat> Tape<'t, T> {
         let usable = input.consumed
             && !node.value_read.get()
             && !reads.inputs.contains(&input.id)
-            && !node.value.is_view()
+            && matches!(node.value, Value::Owned(_))
             && node.shape == out_shape;
-        usable.then(|| {
-            std::mem::replace(&mut node.value, CowArray::from(ArrayD::zeros(IxDyn(&[0]))))
-                .into_owned()
-        })
+        if !usable {
+            return None;
+        }
+        let empty = Value::Owned(Buffer::new(ArrayD::zeros(IxDyn(&[0]))));
+        match std::mem::replace(&mut node.value, empty) {
+            Value::Owned(buffer) => Some(buffer.into_inner()),
+            Value::Borrowed(_) => None,
+        }
     }
 
     /// What the backward rule of `op` will read (to decide whether an input buffer can be
@@ -341,14 +370,22 @@ fn backward<T: TapeFloat>(
         // Elementwise rules take a uniform adjoint as it is (one pass instead of two).
         (Op::Unary(op), g) => return op.backward(nodes, &out, g, grads),
         (Op::Arith(op), Incoming::Uniform(c)) if op.backward_uniform(c, grads) => return,
-        (_, Incoming::Uniform(c)) => ArrayD::from_elem(node.shape.as_slice(), c),
+        (_, Incoming::Uniform(c)) => cache::filled(node.shape.as_slice(), c),
         (_, Incoming::Array(g)) => g,
     };
+    // Rules that take the adjoint by value move it on or give it back to the cache; the others
+    // borrow it, and it goes back here.
     match &node.op {
-        Op::Leaf | Op::Unary(_) => {}
+        Op::Leaf | Op::Unary(_) => cache::recycle(g),
         Op::Arith(op) => op.backward(nodes, &out, g, grads),
-        Op::Linalg(op) => op.backward(nodes, &g, grads),
+        Op::Linalg(op) => {
+            op.backward(nodes, &g, grads);
+            cache::recycle(g);
+        }
         Op::Reduce(op) => op.backward(nodes, g, grads),
-        Op::Nn(op) => op.backward(nodes, &out, &g, grads),
+        Op::Nn(op) => {
+            op.backward(nodes, &out, &g, grads);
+            cache::recycle(g);
+        }
     }
 }

@@ -136,6 +136,12 @@
 //!   Gradients are with respect to watched variables ([`Tape::watch`]); constants
 //!   ([`Tape::constant`] or plain arrays) and unrelated variables get zeros.
 //! - `f32` and `f64` both work ([`TapeFloat`]).
+//! - Buffers are reused across tapes: when a tape is dropped, the buffers of its intermediate
+//!   values go to a per-thread [`cache`] that the next tape on the thread draws from, so a training
+//!   loop that records a fresh tape at every step (as the `_grad` companion of a
+//!   `#[differentiable]` array function does) stops allocating its large arrays after the first
+//!   step. The gradients you take are yours and never go back; [`cache::clear`] frees what the
+//!   cache holds and [`cache::set_limit`] bounds it (512 MiB per thread by default).
 //!
 //! # What the `#[differentiable]` fallback can rely on
 //!
@@ -215,6 +221,7 @@
 //! `Option`, in-place mutation of a watched array, `Zip`, `dot` on `IxDyn` operands.
 
 mod arith;
+pub mod cache;
 mod dual;
 mod elementwise;
 mod error;

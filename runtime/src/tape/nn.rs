@@ -7,6 +7,7 @@ use ndarray::{
     Zip,
 };
 
+use super::cache;
 use super::error::{AxisError, ShapeError};
 use super::float::{TapeFloat, from_usize};
 use super::grads::Grads;
@@ -58,7 +59,7 @@ fn along_axis<T: TapeFloat>(
     axis: Axis,
     f: impl Fn(&ArrayView1<'_, T>, ArrayViewMut1<'_, T>),
 ) -> ArrayD<T> {
-    let mut y = ArrayD::zeros(x.shape());
+    let mut y = cache::zeros(x.shape());
     Zip::from(x.lanes(axis))
         .and(y.lanes_mut(axis))
         .for_each(|x, y| f(&x, y));
@@ -176,7 +177,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
         let target = target.record(self.tape);
         let value = {
             let nodes = self.tape.nodes();
-            let (a, b) = (&nodes[self.id].value, &nodes[target.id].value);
+            let (a, b) = (&*nodes[self.id].value, &*nodes[target.id].value);
             if a.shape() != b.shape() {
                 return Err(ShapeError::new("mse", a.shape(), b.shape()));
             }

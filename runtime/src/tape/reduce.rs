@@ -3,6 +3,7 @@
 
 use ndarray::{Array0, ArrayD, Axis, Dimension, Ix0, RemoveAxis};
 
+use super::cache;
 use super::error::AxisError;
 use super::float::{TapeFloat, from_usize};
 use super::grads::Grads;
@@ -129,7 +130,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
                     shape: v.shape().to_vec(),
                 });
             }
-            v.view().insert_axis(axis).to_owned()
+            cache::copy(&v.view().insert_axis(axis))
         };
         Ok(self.tape.push(
             value,
@@ -146,9 +147,13 @@ impl ReduceOp {
         g: ArrayD<T>,
         grads: &mut Grads<T>,
     ) {
-        let scalar = || g.first().copied().unwrap_or_else(T::zero);
         // Reductions read only shapes: the input buffer may have been reused.
         let shape = |id: usize| nodes[id].shape.as_slice();
+        if let ReduceOp::InsertAxis(a, axis) = *self {
+            // c = a with a new length-1 axis  ⇒  ā += c̄ without it
+            return grads.add_owned(a, g.remove_axis(axis));
+        }
+        let scalar = || g.first().copied().unwrap_or_else(T::zero);
         match *self {
             // s = Σ a  ⇒  ā += s̄ (broadcast)
             ReduceOp::Sum(a) => grads.add_fill(a, scalar()),
@@ -168,8 +173,8 @@ impl ReduceOp {
                 let spread = g.view().insert_axis(axis);
                 grads.add_broadcast_scaled(a, &spread, shape(a), T::one() / n);
             }
-            // c = a with a new length-1 axis  ⇒  ā += c̄ without it
-            ReduceOp::InsertAxis(a, axis) => grads.add_owned(a, g.remove_axis(axis)),
+            ReduceOp::InsertAxis(..) => unreachable!("internal error: handled above"),
         }
+        cache::recycle(g);
     }
 }
