@@ -131,17 +131,17 @@ fn binary_value<T: TapeFloat>(
 ) -> ArrayD<T> {
     let distinct = a.id != b.id;
     if let Some(mut buf) = tape.reusable(a, out_shape, reads).filter(|_| distinct) {
-        let nodes = tape.nodes();
+        let nodes = tape.values(&[b.id]);
         buf.zip_mut_with(&nodes[b.id].value, |x, &y| *x = f(*x, y));
         buf
     } else if let Some(mut buf) = tape.reusable(b, out_shape, reads).filter(|_| distinct) {
-        let nodes = tape.nodes();
+        let nodes = tape.values(&[a.id]);
         Zip::from(&mut buf)
             .and_broadcast(&*nodes[a.id].value)
             .for_each(|y, &x| *y = f(x, *y));
         buf
     } else {
-        let nodes = tape.nodes();
+        let nodes = tape.values(&[a.id, b.id]);
         let mut out = cache::scratch(out_shape);
         Zip::from(&mut out)
             .and_broadcast(&*nodes[a.id].value)
@@ -186,7 +186,7 @@ fn scalar_value<T: TapeFloat>(
             buf.mapv_inplace(f);
             buf
         }
-        None => cache::map(&tape.nodes()[a.id].value, f),
+        None => cache::map(&tape.values(&[a.id])[a.id].value, f),
     }
 }
 

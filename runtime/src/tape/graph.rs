@@ -9,11 +9,11 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ndarray::{ArrayD, ArrayRef, CowArray, Dimension, IxDyn};
+use ndarray::{ArrayD, ArrayRef, ArrayView1, CowArray, Dimension, IxDyn};
 
 use super::arith::ArithOp;
 use super::cache::{self, Buffer};
-use super::elementwise::UnaryOp;
+use super::elementwise::{MapOver, SumOver, UnaryOp};
 use super::float::TapeFloat;
 use super::gradients::Gradients;
 use super::grads::{Grads, Incoming};
@@ -39,12 +39,15 @@ pub(crate) enum Op<T> {
     Nn(NnOp),
 }
 
-/// A node's value: the caller's array read in place, or a buffer the tape owns (which goes back
-/// to the [`cache`] when the tape is dropped).
+/// A node's value: the caller's array read in place, a buffer the tape owns (which goes back
+/// to the [`cache`] when the tape is dropped), or not computed yet.
 pub(crate) enum Value<'t, T> {
     /// Always a view: an owned `CowArray` is stored as `Owned`.
     Borrowed(CowArray<'t, T, IxDyn>),
     Owned(Buffer<T>),
+    /// An elementwise op's value, computed from its input when first read
+    /// ([`Tape::values`]); the input's value is always there.
+    Deferred,
 }
 
 impl<T> Deref for Value<'_, T> {
@@ -53,6 +56,7 @@ impl<T> Deref for Value<'_, T> {
         match self {
             Value::Borrowed(view) => view,
             Value::Owned(buffer) => buffer,
+            Value::Deferred => panic!("internal error: a deferred value read before `values`"),
         }
     }
 }
@@ -278,6 +282,30 @@ impl<'t, T: TapeFloat> Tape<'t, T> {
             value.ndim() == E::NDIM.unwrap_or(value.ndim()),
             "internal error: op output rank"
         );
+        let shape = value.shape().to_vec();
+        self.record(Value::Owned(Buffer::new(value)), shape, op, inputs)
+    }
+
+    /// Records the elementwise op `op` of `input` without computing its value (see
+    /// [`Value::Deferred`]); `input`'s value must be there, and stays: its buffer is never
+    /// reused, even if no backward rule reads it.
+    pub(crate) fn push_deferred<E: Dimension>(
+        &'t self,
+        shape: Vec<usize>,
+        op: Op<T>,
+        input: usize,
+    ) -> Var<'t, T, E> {
+        self.nodes.borrow()[input].value_read.set(true);
+        self.record(Value::Deferred, shape, op, &[input])
+    }
+
+    fn record<E: Dimension>(
+        &'t self,
+        value: Value<'t, T>,
+        shape: Vec<usize>,
+        op: Op<T>,
+        inputs: &[usize],
+    ) -> Var<'t, T, E> {
         let (requires_grad, reads_output) = {
             let nodes = self.nodes.borrow();
             let requires_grad = inputs.iter().any(|&i| nodes[i].requires_grad);
@@ -292,8 +320,6 @@ impl<'t, T: TapeFloat> Tape<'t, T> {
                 (false, false)
             }
         };
-        let shape = value.shape().to_vec();
-        let value = Value::Owned(Buffer::new(value));
         let node = Node {
             value,
             shape,
@@ -326,7 +352,7 @@ impl<'t, T: TapeFloat> Tape<'t, T> {
         let empty = Value::Owned(Buffer::new(ArrayD::zeros(IxDyn(&[0]))));
         match std::mem::replace(&mut node.value, empty) {
             Value::Owned(buffer) => Some(buffer.into_inner()),
-            Value::Borrowed(_) => None,
+            Value::Borrowed(_) | Value::Deferred => None,
         }
     }
 
@@ -343,9 +369,42 @@ impl<'t, T: TapeFloat> Tape<'t, T> {
         Var::new(self, nodes.len() - 1)
     }
 
-    /// The nodes, for reading values in forward rules.
+    /// The nodes, for reading shapes and flags. To read values, use [`values`](Tape::values).
     pub(crate) fn nodes(&self) -> Ref<'_, Vec<Node<'t, T>>> {
         self.nodes.borrow()
+    }
+
+    /// The nodes, with the values of `ids` computed if they were deferred: what forward rules
+    /// and value accessors read values through.
+    pub(crate) fn values(&self, ids: &[usize]) -> Ref<'_, Vec<Node<'t, T>>> {
+        let deferred = {
+            let nodes = self.nodes.borrow();
+            ids.iter()
+                .any(|&id| matches!(nodes[id].value, Value::Deferred))
+        };
+        if deferred {
+            let mut nodes = self.nodes.borrow_mut();
+            for &id in ids {
+                if let (Value::Deferred, Op::Unary(op)) = (&nodes[id].value, &nodes[id].op) {
+                    let value = op.forward(MapOver(&nodes[op.input()].value));
+                    nodes[id].value = Value::Owned(Buffer::new(value));
+                }
+            }
+        }
+        self.nodes.borrow()
+    }
+
+    /// The sum of the elements of `id`, without computing the value if it is deferred.
+    pub(crate) fn total(&self, id: usize) -> T {
+        {
+            let nodes = self.nodes.borrow();
+            if let (Value::Deferred, Op::Unary(op)) = (&nodes[id].value, &nodes[id].op)
+                && let Some(x) = nodes[op.input()].value.as_slice()
+            {
+                return op.forward(SumOver(x));
+            }
+        }
+        self.values(&[id])[id].value.sum()
     }
 }
 
@@ -365,7 +424,12 @@ fn backward<T: TapeFloat>(
     g: Incoming<T>,
     grads: &mut Grads<T>,
 ) {
-    let out = node.value.view();
+    let empty: [T; 0] = [];
+    let out = match &node.value {
+        // Deferred ops' rules read their input, never their output.
+        Value::Deferred => ArrayView1::from(&empty[..]).into_dyn(),
+        value => value.view(),
+    };
     let g = match (&node.op, g) {
         // Elementwise rules take a uniform adjoint as it is (one pass instead of two).
         (Op::Unary(op), g) => return op.backward(nodes, &out, g, grads),

@@ -79,7 +79,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     {
         let rhs = rhs.record(self.tape);
         let value = {
-            let nodes = self.tape.nodes();
+            let nodes = self.tape.values(&[self.id, rhs.id]);
             dot_forward(&nodes[self.id].value.view(), &nodes[rhs.id].value.view())?
         };
         let op = Op::Linalg(LinalgOp::Dot(self.id, rhs.id));
@@ -90,7 +90,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     #[must_use]
     pub fn t(&self) -> Self {
         // The transpose of a row-major copy: a column-major array, copied in memory order.
-        let value = cache::copy(&self.tape.nodes()[self.id].value).reversed_axes();
+        let value = cache::copy(&self.tape.values(&[self.id])[self.id].value).reversed_axes();
         self.tape
             .push(value, Op::Linalg(LinalgOp::Transpose(self.id)), &[self.id])
     }

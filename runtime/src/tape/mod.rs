@@ -111,6 +111,9 @@
 //! adjoint formula as a comment. Rules work on whole matrices (`general_mat_mul` for `dot`), and
 //! adjoints are accumulated without copies: the first contribution moves in (often computed in
 //! place in the incoming gradient's buffer), later ones are added with `+=`.
+//! Elementwise ops whose backward rule reads only their input (`ln`, `powi`, `powf`, `abs`,
+//! `sin`, `cos`, `relu`) compute their value when something first reads it; `sum` and `mean`
+//! read it without storing it, so `e.powi(2).sum()` is one pass over `e`.
 //!
 //! # Shapes
 //!

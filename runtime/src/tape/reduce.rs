@@ -23,7 +23,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     /// Sum of all elements, as a scalar tape value.
     #[must_use]
     pub fn sum(&self) -> Var<'t, T, Ix0> {
-        let value = Array0::from_elem((), self.tape.nodes()[self.id].value.sum()).into_dyn();
+        let value = Array0::from_elem((), self.tape.total(self.id)).into_dyn();
         self.tape
             .push(value, Op::Reduce(ReduceOp::Sum(self.id)), &[self.id])
     }
@@ -32,11 +32,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     /// `mean` returning `None`).
     #[must_use]
     pub fn mean(&self) -> Var<'t, T, Ix0> {
-        let mean = {
-            let nodes = self.tape.nodes();
-            let v = &nodes[self.id].value;
-            v.sum() / from_usize(v.len())
-        };
+        let mean = self.tape.total(self.id) / from_usize(self.len());
         let value = Array0::from_elem((), mean).into_dyn();
         self.tape
             .push(value, Op::Reduce(ReduceOp::Mean(self.id)), &[self.id])
@@ -62,7 +58,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
         D: RemoveAxis,
     {
         let value = {
-            let nodes = self.tape.nodes();
+            let nodes = self.tape.values(&[self.id]);
             let v = &nodes[self.id].value;
             AxisError::check("sum_axis", axis.index(), v.shape())?;
             v.sum_axis(axis)
@@ -94,7 +90,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
         D: RemoveAxis,
     {
         let value = {
-            let nodes = self.tape.nodes();
+            let nodes = self.tape.values(&[self.id]);
             let v = &nodes[self.id].value;
             AxisError::check("mean_axis", axis.index(), v.shape())?;
             let n: T = from_usize(v.len_of(axis));
@@ -120,7 +116,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     /// [`insert_axis`](Var::insert_axis), returning an [`AxisError`] instead of panicking.
     pub fn try_insert_axis(&self, axis: Axis) -> Result<Var<'t, T, D::Larger>, AxisError> {
         let value = {
-            let nodes = self.tape.nodes();
+            let nodes = self.tape.values(&[self.id]);
             let v = &nodes[self.id].value;
             // One past the last axis is allowed: the new axis goes last.
             if axis.index() > v.ndim() {
