@@ -243,6 +243,23 @@ impl<T> Drop for Buffer<T> {
 }
 
 /// What this thread's buffer cache holds, and how often it served a request; see [`stats`].
+///
+/// ```
+/// use ndarray::Array2;
+/// use symgrad_runtime::tape::{Tape, cache};
+///
+/// let x0 = Array2::from_elem((200, 200), 0.1_f64); // 320 kB
+/// let before = cache::stats();
+/// for _ in 0..2 {
+///     let tape = Tape::new();
+///     let x = tape.watch(&x0);
+///     let _ = tape.gradient(&x.tanh().sum());
+/// }
+/// let after = cache::stats();
+/// // The second tape found in the cache what the first one gave back.
+/// assert!(after.hits > before.hits);
+/// assert_eq!(after.bytes, after.buffers * 320_000);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CacheStats {
     /// Number of cached buffers.
