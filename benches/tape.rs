@@ -15,6 +15,9 @@
 //! (the dense cost does not depend on the values; the sparse one neither), and
 //! `docs/bench-tape.md` reports per-step × 200.
 //!
+//! Each tape iteration records a fresh tape, as a training loop does; the tape's per-thread buffer
+//! cache (`symgrad::tape::cache`) hands the previous iteration's buffers to the next.
+//!
 //! Run: `cargo bench --bench tape` (about a minute, after the build). Inputs are synthetic, from a fixed seed.
 
 use std::hint::black_box;

@@ -440,6 +440,34 @@ fn a_given_up_temporary_is_reused_in_place() {
 }
 
 #[test]
+fn deferred_elementwise_values_are_the_eager_ones() {
+    // `ln`, `powi`, `powf`, `abs`, `sin`, `cos`, `relu` are computed when first read; `sum` and
+    // `mean` read them without storing them, adding in the order the stored array would.
+    let a = uniform(&[37, 29], 131, 0.5, 2.0); // 1073 elements: not a multiple of 8
+    let tape = Tape::new();
+    let x = tape.watch(&a);
+    let squares = x.powi(2);
+    let (total, mean) = (squares.sum().item(), squares.mean().item());
+    let stored = squares.value(); // computed here
+    assert_eq!(stored, a.mapv(|v| v * v));
+    assert_eq!(total.to_bits(), stored.sum().to_bits());
+    assert_eq!(mean.to_bits(), (stored.sum() / 1073.0).to_bits());
+    // A non-contiguous input (a column-major transpose) is computed first, then summed.
+    let cubes = x.t().powi(3).sum().item();
+    assert!((cubes - a.mapv(|v| v.powi(3)).sum()).abs() < 1e-12 * cubes);
+    // The input of a deferred value keeps its buffer, even when given up to an in-place op.
+    let c = tape.constant(a.clone()) * 2.0;
+    let logs = c.ln();
+    let shifted = c + 1.0;
+    assert_eq!(logs.value(), a.mapv(|v| (2.0 * v).ln()));
+    assert_eq!(shifted.value(), a.mapv(|v| 2.0 * v + 1.0));
+    // Read by a later op's forward and backward rules: the gradient is the eager one.
+    let grads = tape.gradient(&(x.sin() * &x.cos()).sum());
+    let want = a.mapv(|v| v.cos() * v.cos() - v.sin() * v.sin());
+    assert!((grads.wrt(&x) - want).iter().all(|d| d.abs() < 1e-15));
+}
+
+#[test]
 fn uniform_adjoints_from_full_reductions() {
     let xs = [positive(&[3, 4], 121), positive(&[4], 122)];
     check!(&xs, |v| v[0].powi(2).sum());

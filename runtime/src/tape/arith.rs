@@ -3,6 +3,7 @@
 
 use ndarray::{ArrayD, ArrayViewD, CowArray, DimMax, Dimension, IxDyn, Zip};
 
+use super::cache;
 use super::error::ShapeError;
 use super::float::TapeFloat;
 use super::grads::Grads;
@@ -57,24 +58,6 @@ impl Binary {
             Binary::Div => ArithOp::Div(a, b),
         }
     }
-
-    fn apply<T: TapeFloat>(self, a: &ArrayViewD<'_, T>, b: &ArrayViewD<'_, T>) -> ArrayD<T> {
-        match self {
-            Binary::Add => a + b,
-            Binary::Sub => a - b,
-            Binary::Mul => a * b,
-            Binary::Div => a / b,
-        }
-    }
-
-    fn scalar<T: TapeFloat>(self, a: T, b: T) -> T {
-        match self {
-            Binary::Add => a + b,
-            Binary::Sub => a - b,
-            Binary::Mul => a * b,
-            Binary::Div => a / b,
-        }
-    }
 }
 
 /// The operations with one tape operand and a scalar constant `k`.
@@ -107,18 +90,6 @@ impl WithScalar {
             WithScalar::Neg => ArithOp::Neg(a),
         }
     }
-
-    fn apply<T: TapeFloat>(self, x: T, k: T) -> T {
-        match self {
-            WithScalar::Add => x + k,
-            WithScalar::Sub => x - k,
-            WithScalar::SubFrom => k - x,
-            WithScalar::Mul => x * k,
-            WithScalar::Div => x / k,
-            WithScalar::DivInto => k / x,
-            WithScalar::Neg => -x,
-        }
-    }
 }
 
 /// The dimensionality of `a ⊕ b` for `Var<D> ⊕ R`.
@@ -138,23 +109,46 @@ pub(crate) fn binary<'t, T: TapeFloat, E: Dimension>(
     };
     let op = Op::Arith(kind.op(a.id, b.id));
     let reads = tape.reads_of(&op);
-    let distinct = a.id != b.id;
-    let value = if let Some(mut buf) = tape.reusable(a, &out_shape, &reads).filter(|_| distinct) {
-        let nodes = tape.nodes();
-        buf.zip_mut_with(&nodes[b.id].value, |x, &y| *x = kind.scalar(*x, y));
-        buf
-    } else if let Some(mut buf) = tape.reusable(b, &out_shape, &reads).filter(|_| distinct) {
-        let nodes = tape.nodes();
-        let x = &nodes[a.id].value;
-        Zip::from(&mut buf)
-            .and_broadcast(x)
-            .for_each(|y, &x| *y = kind.scalar(x, *y));
-        buf
-    } else {
-        let nodes = tape.nodes();
-        kind.apply(&nodes[a.id].value.view(), &nodes[b.id].value.view())
+    // One loop per operation: a `match` inside the loop would keep it from vectorizing.
+    let value = match kind {
+        Binary::Add => binary_value(tape, a, b, &out_shape, &reads, |x, y| x + y),
+        Binary::Sub => binary_value(tape, a, b, &out_shape, &reads, |x, y| x - y),
+        Binary::Mul => binary_value(tape, a, b, &out_shape, &reads, |x, y| x * y),
+        Binary::Div => binary_value(tape, a, b, &out_shape, &reads, |x, y| x / y),
     };
     Ok(tape.push(value, op, &[a.id, b.id]))
+}
+
+/// `f(a, b)` elementwise with broadcasting, in `a`'s or `b`'s buffer when it can be reused,
+/// otherwise in a cached one.
+fn binary_value<T: TapeFloat>(
+    tape: &Tape<'_, T>,
+    a: Recorded,
+    b: Recorded,
+    out_shape: &[usize],
+    reads: &Reads,
+    f: impl Fn(T, T) -> T,
+) -> ArrayD<T> {
+    let distinct = a.id != b.id;
+    if let Some(mut buf) = tape.reusable(a, out_shape, reads).filter(|_| distinct) {
+        let nodes = tape.values(&[b.id]);
+        buf.zip_mut_with(&nodes[b.id].value, |x, &y| *x = f(*x, y));
+        buf
+    } else if let Some(mut buf) = tape.reusable(b, out_shape, reads).filter(|_| distinct) {
+        let nodes = tape.values(&[a.id]);
+        Zip::from(&mut buf)
+            .and_broadcast(&*nodes[a.id].value)
+            .for_each(|y, &x| *y = f(x, *y));
+        buf
+    } else {
+        let nodes = tape.values(&[a.id, b.id]);
+        let mut out = cache::scratch(out_shape);
+        Zip::from(&mut out)
+            .and_broadcast(&*nodes[a.id].value)
+            .and_broadcast(&*nodes[b.id].value)
+            .for_each(|o, &x, &y| *o = f(x, y));
+        out
+    }
 }
 
 /// Records `a ⊕ k` for a scalar `k`, in place when `a` was given up and nothing needs it.
@@ -166,15 +160,34 @@ pub(crate) fn with_scalar<'t, T: TapeFloat, E: Dimension>(
 ) -> Var<'t, T, E> {
     let op = Op::Arith(kind.op(a.id, k));
     let reads = tape.reads_of(&op);
-    let shape = tape.nodes()[a.id].shape.clone();
-    let value = match tape.reusable(a, &shape, &reads) {
-        Some(mut buf) => {
-            buf.mapv_inplace(|x| kind.apply(x, k));
-            buf
-        }
-        None => tape.nodes()[a.id].value.mapv(|x| kind.apply(x, k)),
+    // One loop per operation, as in `binary`.
+    let value = match kind {
+        WithScalar::Add => scalar_value(tape, a, &reads, |x| x + k),
+        WithScalar::Sub => scalar_value(tape, a, &reads, |x| x - k),
+        WithScalar::SubFrom => scalar_value(tape, a, &reads, |x| k - x),
+        WithScalar::Mul => scalar_value(tape, a, &reads, |x| x * k),
+        WithScalar::Div => scalar_value(tape, a, &reads, |x| x / k),
+        WithScalar::DivInto => scalar_value(tape, a, &reads, |x| k / x),
+        WithScalar::Neg => scalar_value(tape, a, &reads, |x| -x),
     };
     tape.push(value, op, &[a.id])
+}
+
+/// `f(a)` elementwise, in `a`'s buffer when it can be reused, otherwise in a cached one.
+fn scalar_value<T: TapeFloat>(
+    tape: &Tape<'_, T>,
+    a: Recorded,
+    reads: &Reads,
+    f: impl Fn(T) -> T,
+) -> ArrayD<T> {
+    let shape = tape.nodes()[a.id].shape.clone();
+    match tape.reusable(a, &shape, reads) {
+        Some(mut buf) => {
+            buf.mapv_inplace(f);
+            buf
+        }
+        None => cache::map(&tape.values(&[a.id])[a.id].value, f),
+    }
 }
 
 macro_rules! try_binary_methods {
@@ -332,10 +345,13 @@ impl<T: TapeFloat> ArithOp<T> {
                     if i == 0 {
                         add_mapped(grads, a, g, &value(b), shape(a), |g, b| g / b);
                     } else {
-                        let q = Zip::from(out)
+                        let mut q = cache::scratch(out.shape());
+                        Zip::from(&mut q)
+                            .and(out)
                             .and_broadcast(&value(b))
-                            .map_collect(|&c, &b| c / b);
+                            .for_each(|q, &c, &b| *q = c / b);
                         add_mapped(grads, b, g, &q.view(), shape(b), |g, q| -g * q);
+                        cache::recycle(q);
                     }
                 });
             }
@@ -379,7 +395,7 @@ fn fan_out<T: TapeFloat>(
         }
         [true, false] => give(grads, 0, CowArray::from(g)),
         [false, true] => give(grads, 1, CowArray::from(g)),
-        [false, false] => {}
+        [false, false] => cache::recycle(g),
     }
 }
 
@@ -398,8 +414,8 @@ fn add_reduced<T: TapeFloat>(
     } else if !g.is_view() && g.shape() == shape {
         grads.add_owned_mapped(id, g.into_owned(), |g| sign * g);
     } else {
-        let g = g.view();
-        grads.add_map_view(id, &g, &g, shape, |g, _| sign * g);
+        grads.add_map_view(id, &g.view(), &g.view(), shape, |g, _| sign * g);
+        recycle_cow(g);
     }
 }
 
@@ -417,5 +433,13 @@ fn add_mapped<T: TapeFloat>(
         grads.add_map_owned(id, g.into_owned(), x, f);
     } else {
         grads.add_map_view(id, &g.view(), x, shape, f);
+        recycle_cow(g);
+    }
+}
+
+/// Gives `g`'s buffer back to the cache if it owns one.
+fn recycle_cow<T: TapeFloat>(g: CowArray<'_, T, IxDyn>) {
+    if !g.is_view() {
+        cache::recycle(g.into_owned());
     }
 }

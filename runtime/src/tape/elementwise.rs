@@ -3,9 +3,15 @@
 //!
 //! Backward rules are stated with the input `x` and the output `y`, whichever is cheaper:
 //! `ā += ȳ ∘ f'(x, y)`, fused into one pass over the arrays.
+//!
+//! An op whose backward rule reads only its input (`ln`, `powi`, `powf`, `abs`, `sin`, `cos`,
+//! `relu`) is recorded *deferred*: its value is computed when something first reads it. A `sum`
+//! or `mean` reads it without storing it, so `e.powi(2).sum()` is one pass over `e` and no array
+//! of squares (bitwise the same total: the sum runs over the values in the same order).
 
-use ndarray::{ArrayD, ArrayViewD, Dimension, Zip};
+use ndarray::{ArrayD, ArrayRef, ArrayViewD, Dimension, IxDyn, Zip};
 
+use super::cache::{self, Buffer};
 use super::dual::{Dual, half, sigmoid, sign};
 use super::float::TapeFloat;
 use super::grads::{Grads, Incoming};
@@ -26,67 +32,74 @@ pub(crate) enum UnaryOp<T> {
     Sigmoid(usize),
     Relu(usize),
     /// `mapv`: the derivative f'(x) of every element, saved by the forward pass.
-    Map(usize, ArrayD<T>),
+    Map(usize, Buffer<T>),
 }
 
 impl<T: TapeFloat, D: Dimension> Var<'_, T, D> {
-    fn elementwise(&self, op: UnaryOp<T>, f: impl FnMut(T) -> T) -> Self {
-        let value = self.tape.nodes()[self.id].value.mapv(f);
+    fn elementwise(&self, op: UnaryOp<T>) -> Self {
+        let nodes = self.tape.values(&[self.id]);
+        if op.deferred() {
+            let shape = nodes[self.id].shape.clone();
+            drop(nodes);
+            return self.tape.push_deferred(shape, Op::Unary(op), self.id);
+        }
+        let value = op.forward(MapOver(&nodes[self.id].value));
+        drop(nodes);
         self.tape.push(value, Op::Unary(op), &[self.id])
     }
 
     /// eˣ elementwise.
     #[must_use]
     pub fn exp(&self) -> Self {
-        self.elementwise(UnaryOp::Exp(self.id), T::exp)
+        self.elementwise(UnaryOp::Exp(self.id))
     }
 
     /// ln x elementwise.
     #[must_use]
     pub fn ln(&self) -> Self {
-        self.elementwise(UnaryOp::Ln(self.id), T::ln)
+        self.elementwise(UnaryOp::Ln(self.id))
     }
 
     /// xⁿ elementwise.
     #[must_use]
     pub fn powi(&self, n: i32) -> Self {
-        self.elementwise(UnaryOp::Powi(self.id, n), |x| int_pow(x, n))
+        self.elementwise(UnaryOp::Powi(self.id, n))
     }
 
     /// xᵖ elementwise.
     #[must_use]
     pub fn powf(&self, p: T) -> Self {
-        self.elementwise(UnaryOp::Powf(self.id, p), |x| x.powf(p))
+        self.elementwise(UnaryOp::Powf(self.id, p))
     }
 
     /// √x elementwise.
     #[must_use]
     pub fn sqrt(&self) -> Self {
-        self.elementwise(UnaryOp::Sqrt(self.id), T::sqrt)
+        self.elementwise(UnaryOp::Sqrt(self.id))
     }
 
     /// |x| elementwise (derivative 0 at 0, as in TensorFlow and PyTorch).
     #[must_use]
     pub fn abs(&self) -> Self {
-        self.elementwise(UnaryOp::Abs(self.id), T::abs)
+        self.elementwise(UnaryOp::Abs(self.id))
     }
 
     /// sin x elementwise.
     #[must_use]
     pub fn sin(&self) -> Self {
-        self.elementwise(UnaryOp::Sin(self.id), T::sin)
+        self.elementwise(UnaryOp::Sin(self.id))
     }
 
     /// cos x elementwise.
     #[must_use]
     pub fn cos(&self) -> Self {
-        self.elementwise(UnaryOp::Cos(self.id), T::cos)
+        self.elementwise(UnaryOp::Cos(self.id))
     }
 
     /// tanh x elementwise.
     #[must_use]
     pub fn tanh(&self) -> Self {
-        self.elementwise(UnaryOp::Tanh(self.id), T::tanh)
+        self.elementwise(UnaryOp::Tanh(self.id))
     }
 
     /// σ(x) = 1/(1 + e⁻ˣ) elementwise (computed without overflow).
@@ -105,15 +118,13 @@ impl<T: TapeFloat, D: Dimension> Var<'_, T, D> {
     /// ```
     #[must_use]
     pub fn sigmoid(&self) -> Self {
-        self.elementwise(UnaryOp::Sigmoid(self.id), sigmoid)
+        self.elementwise(UnaryOp::Sigmoid(self.id))
     }
 
     /// max(x, 0) elementwise (derivative 0 at 0).
     #[must_use]
     pub fn relu(&self) -> Self {
-        self.elementwise(UnaryOp::Relu(self.id), |x| {
-            if x > T::zero() { x } else { T::zero() }
-        })
+        self.elementwise(UnaryOp::Relu(self.id))
     }
 
     /// Applies a differentiable scalar function to every element. The closure receives a
@@ -159,15 +170,15 @@ impl<T: TapeFloat, D: Dimension> Var<'_, T, D> {
 
     fn mapv_with_derivative(&self, f: impl Fn(T) -> (T, T)) -> Self {
         let (value, derivative) = {
-            let nodes = self.tape.nodes();
-            let x = &nodes[self.id].value;
-            let mut derivative = ArrayD::zeros(x.shape());
-            let value = Zip::from(&mut derivative).and(x).map_collect(|d, &x| {
-                let (y, dy) = f(x);
-                *d = dy;
-                y
-            });
-            (value, derivative)
+            let nodes = self.tape.values(&[self.id]);
+            let x = &*nodes[self.id].value;
+            let (mut value, mut derivative) =
+                (cache::scratch(x.shape()), cache::scratch(x.shape()));
+            Zip::from(&mut value)
+                .and(&mut derivative)
+                .and(x)
+                .for_each(|y, dy, &x| (*y, *dy) = f(x));
+            (value, Buffer::new(derivative))
         };
         self.tape.push(
             value,
@@ -190,7 +201,92 @@ fn int_pow<T: TapeFloat>(x: T, n: i32) -> T {
     }
 }
 
+/// What to do with an op's scalar function: [`UnaryOp::forward`] calls `apply` with it as a
+/// concrete closure, so that each op gets a loop of its own (a `match` inside the loop would
+/// keep it from vectorizing).
+pub(crate) trait WithFunction<T> {
+    type Output;
+    fn apply(self, f: impl Fn(T) -> T) -> Self::Output;
+}
+
+/// `f` applied to every element of an array, in a cached buffer.
+pub(crate) struct MapOver<'a, T>(pub(crate) &'a ArrayRef<T, IxDyn>);
+
+impl<T: TapeFloat> WithFunction<T> for MapOver<'_, T> {
+    type Output = ArrayD<T>;
+    fn apply(self, f: impl Fn(T) -> T) -> ArrayD<T> {
+        cache::map(self.0, f)
+    }
+}
+
+/// The sum of `f` over a row-major slice, in exactly the order ndarray's `sum` adds the elements
+/// of the mapped array (eight interleaved partial sums), so the result is bitwise the same.
+pub(crate) struct SumOver<'a, T>(pub(crate) &'a [T]);
+
+impl<T: TapeFloat> WithFunction<T> for SumOver<'_, T> {
+    type Output = T;
+    fn apply(self, f: impl Fn(T) -> T) -> T {
+        let mut p = [T::zero(); 8];
+        let mut chunks = self.0.chunks_exact(8);
+        for chunk in &mut chunks {
+            for (p, &x) in p.iter_mut().zip(chunk) {
+                *p += f(x);
+            }
+        }
+        let mut total = T::zero();
+        for k in 0..4 {
+            total += p[k] + p[k + 4];
+        }
+        chunks.remainder().iter().fold(total, |t, &x| t + f(x))
+    }
+}
+
 impl<T: TapeFloat> UnaryOp<T> {
+    /// The input's node id.
+    pub(crate) fn input(&self) -> usize {
+        match *self {
+            UnaryOp::Exp(a)
+            | UnaryOp::Ln(a)
+            | UnaryOp::Powi(a, _)
+            | UnaryOp::Powf(a, _)
+            | UnaryOp::Sqrt(a)
+            | UnaryOp::Abs(a)
+            | UnaryOp::Sin(a)
+            | UnaryOp::Cos(a)
+            | UnaryOp::Tanh(a)
+            | UnaryOp::Sigmoid(a)
+            | UnaryOp::Relu(a)
+            | UnaryOp::Map(a, _) => a,
+        }
+    }
+
+    /// Whether the value is computed only when read: the backward rule reads the input alone.
+    pub(crate) fn deferred(&self) -> bool {
+        let reads = self.reads();
+        !reads.output && !matches!(self, UnaryOp::Map(..))
+    }
+
+    /// Runs `k` with the op's scalar function y = f(x).
+    pub(crate) fn forward<K: WithFunction<T>>(&self, k: K) -> K::Output {
+        match *self {
+            UnaryOp::Exp(_) => k.apply(T::exp),
+            UnaryOp::Ln(_) => k.apply(T::ln),
+            // The common powers as plain products, each in a loop of its own.
+            UnaryOp::Powi(_, 2) => k.apply(|x| int_pow(x, 2)),
+            UnaryOp::Powi(_, 3) => k.apply(|x| int_pow(x, 3)),
+            UnaryOp::Powi(_, n) => k.apply(|x| int_pow(x, n)),
+            UnaryOp::Powf(_, p) => k.apply(|x| x.powf(p)),
+            UnaryOp::Sqrt(_) => k.apply(T::sqrt),
+            UnaryOp::Abs(_) => k.apply(T::abs),
+            UnaryOp::Sin(_) => k.apply(T::sin),
+            UnaryOp::Cos(_) => k.apply(T::cos),
+            UnaryOp::Tanh(_) => k.apply(T::tanh),
+            UnaryOp::Sigmoid(_) => k.apply(sigmoid),
+            UnaryOp::Relu(_) => k.apply(|x| if x > T::zero() { x } else { T::zero() }),
+            UnaryOp::Map(..) => unreachable!("internal error: `mapv` computes its value itself"),
+        }
+    }
+
     /// The values the backward rule reads: the input x or the output y, as stated in the rule.
     pub(crate) fn reads(&self) -> Reads {
         match *self {

@@ -4,14 +4,20 @@ use std::fmt;
 
 use ndarray::{Array, ArrayD, Dimension};
 
+use super::cache;
 use super::float::TapeFloat;
 use super::var::{Var, typed};
 
 /// Gradients returned by [`Tape::gradient`](super::Tape::gradient), looked up by the watched [`Var`].
+///
+/// The gradients still in it when it is dropped (those not moved out by [`take`](Gradients::take))
+/// go back to the tape's buffer [`cache`](super::cache).
 #[derive(Clone)]
 pub struct Gradients<T> {
     slots: Vec<Option<ArrayD<T>>>,
     serial: u64,
+    // `cache::recycle::<T>`, as a pointer so that the `Drop` impl needs no `T: TapeFloat`.
+    give_back: fn(ArrayD<T>),
 }
 
 impl<T> fmt::Debug for Gradients<T> {
@@ -20,7 +26,7 @@ impl<T> fmt::Debug for Gradients<T> {
         f.debug_struct("Gradients")
             .field("variables", &present)
             .field("tape", &self.serial)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -70,11 +76,23 @@ impl<T: TapeFloat> Gradients<T> {
     }
 }
 
-impl<T> Gradients<T> {
+impl<T: TapeFloat> Gradients<T> {
     pub(crate) fn new(slots: Vec<Option<ArrayD<T>>>, serial: u64) -> Self {
-        Self { slots, serial }
+        Self {
+            slots,
+            serial,
+            give_back: cache::recycle::<T>,
+        }
     }
+}
 
+impl<T> Drop for Gradients<T> {
+    fn drop(&mut self) {
+        self.slots.drain(..).flatten().for_each(self.give_back);
+    }
+}
+
+impl<T> Gradients<T> {
     fn check_tape<D>(&self, var: &Var<'_, T, D>) {
         assert!(
             var.tape.serial == self.serial,

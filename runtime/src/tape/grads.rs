@@ -5,11 +5,15 @@
 //! copied just to be added. A uniform adjoint (what `sum` and `mean` send back) stays a single
 //! number until something needs it as an array, so `x.powi(2).sum()` never fills an array of
 //! ones.
+//!
+//! Adjoint buffers come from the [`cache`](super::cache), and a contribution that was added into
+//! an existing adjoint (rather than moved in) goes back to it at once.
 
 use ndarray::{ArrayD, ArrayViewD, Zip};
 
+use super::cache;
 use super::float::TapeFloat;
-use super::shape::{sum_owned_to_shape, sum_to_shape};
+use super::shape::sum_to_shape;
 
 /// The adjoint arriving at a node in the backward sweep.
 pub(crate) enum Incoming<T> {
@@ -19,8 +23,9 @@ pub(crate) enum Incoming<T> {
     Uniform(T),
 }
 
-/// One optional adjoint per tape node: an array, plus a pending uniform part.
-pub(crate) struct Grads<T> {
+/// One optional adjoint per tape node: an array, plus a pending uniform part. Adjoints still
+/// here when it is dropped go back to the cache.
+pub(crate) struct Grads<T: TapeFloat> {
     slots: Vec<Option<ArrayD<T>>>,
     uniform: Vec<Option<T>>,
     shapes: Vec<Vec<usize>>,
@@ -41,7 +46,7 @@ impl<T: TapeFloat> Grads<T> {
         if let Some(c) = self.uniform[id].take() {
             match &mut self.slots[id] {
                 Some(acc) => acc.mapv_inplace(|a| a + c),
-                slot @ None => *slot = Some(ArrayD::from_elem(self.shapes[id].as_slice(), c)),
+                slot @ None => *slot = Some(cache::filled(self.shapes[id].as_slice(), c)),
             }
         }
     }
@@ -57,7 +62,7 @@ impl<T: TapeFloat> Grads<T> {
 
     pub(crate) fn into_slots(mut self) -> Vec<Option<ArrayD<T>>> {
         (0..self.slots.len()).for_each(|id| self.settle(id));
-        self.slots
+        std::mem::take(&mut self.slots)
     }
 
     /// `adj[id] += f(g, x)` elementwise for an incoming adjoint of either kind (`x` has the
@@ -75,7 +80,7 @@ impl<T: TapeFloat> Grads<T> {
                 self.settle(id);
                 match &mut self.slots[id] {
                     Some(acc) => Zip::from(acc).and(x).for_each(|a, &x| *a += f(c, x)),
-                    slot @ None => *slot = Some(x.mapv(|x| f(c, x))),
+                    slot @ None => *slot = Some(cache::map(x, |x| f(c, x))),
                 }
             }
         }
@@ -85,7 +90,10 @@ impl<T: TapeFloat> Grads<T> {
     pub(crate) fn add_owned(&mut self, id: usize, g: ArrayD<T>) {
         self.settle(id);
         match &mut self.slots[id] {
-            Some(acc) => *acc += &g,
+            Some(acc) => {
+                *acc += &g;
+                cache::recycle(g);
+            }
             slot @ None => *slot = Some(g),
         }
     }
@@ -95,7 +103,7 @@ impl<T: TapeFloat> Grads<T> {
         self.settle(id);
         match &mut self.slots[id] {
             Some(acc) => *acc += g,
-            slot @ None => *slot = Some(g.to_owned()),
+            slot @ None => *slot = Some(cache::copy(g)),
         }
     }
 
@@ -103,7 +111,10 @@ impl<T: TapeFloat> Grads<T> {
     pub(crate) fn add_owned_mapped(&mut self, id: usize, mut g: ArrayD<T>, f: impl Fn(T) -> T) {
         self.settle(id);
         match &mut self.slots[id] {
-            Some(acc) => acc.zip_mut_with(&g, |a, &g| *a += f(g)),
+            Some(acc) => {
+                acc.zip_mut_with(&g, |a, &g| *a += f(g));
+                cache::recycle(g);
+            }
             slot @ None => {
                 g.mapv_inplace(f);
                 *slot = Some(g);
@@ -113,7 +124,12 @@ impl<T: TapeFloat> Grads<T> {
 
     /// `adj[id] += unbroadcast(g)` where the node has `shape`.
     pub(crate) fn add_reduced_owned(&mut self, id: usize, g: ArrayD<T>, shape: &[usize]) {
-        self.add_owned(id, sum_owned_to_shape(g, shape));
+        if g.shape() == shape {
+            self.add_owned(id, g);
+        } else {
+            self.add_owned(id, sum_to_shape(g.view(), shape).into_owned());
+            cache::recycle(g);
+        }
     }
 
     /// `adj[id] += unbroadcast(g)` for a borrowed `g`.
@@ -136,10 +152,13 @@ impl<T: TapeFloat> Grads<T> {
     ) {
         self.settle(id);
         match &mut self.slots[id] {
-            Some(acc) => Zip::from(acc)
-                .and(&g)
-                .and_broadcast(x)
-                .for_each(|a, &g, &x| *a += f(g, x)),
+            Some(acc) => {
+                Zip::from(acc)
+                    .and(&g)
+                    .and_broadcast(x)
+                    .for_each(|a, &g, &x| *a += f(g, x));
+                cache::recycle(g);
+            }
             slot @ None => {
                 Zip::from(&mut g)
                     .and_broadcast(x)
@@ -160,11 +179,14 @@ impl<T: TapeFloat> Grads<T> {
     ) {
         self.settle(id);
         match &mut self.slots[id] {
-            Some(acc) => Zip::from(acc)
-                .and(&g)
-                .and(x)
-                .and(y)
-                .for_each(|a, &g, &x, &y| *a += f(g, x, y)),
+            Some(acc) => {
+                Zip::from(acc)
+                    .and(&g)
+                    .and(x)
+                    .and(y)
+                    .for_each(|a, &g, &x, &y| *a += f(g, x, y));
+                cache::recycle(g);
+            }
             slot @ None => {
                 Zip::from(&mut g)
                     .and(x)
@@ -195,7 +217,11 @@ impl<T: TapeFloat> Grads<T> {
                 .for_each(|a, &g, &x| *a += f(g, x));
             return;
         }
-        let full = Zip::from(g).and_broadcast(x).map_collect(|&g, &x| f(g, x));
+        let mut full = cache::scratch(g.shape());
+        Zip::from(&mut full)
+            .and(g)
+            .and_broadcast(x)
+            .for_each(|o, &g, &x| *o = f(g, x));
         self.add_reduced_owned(id, full, shape);
     }
 
@@ -214,7 +240,7 @@ impl<T: TapeFloat> Grads<T> {
         self.settle(id);
         match &mut self.slots[id] {
             Some(acc) => Zip::from(acc).and(&spread).for_each(|a, &g| *a += k * g),
-            slot @ None => *slot = Some(spread.mapv(|g| k * g)),
+            slot @ None => *slot = Some(cache::map(&spread, |g| k * g)),
         }
     }
 
@@ -231,6 +257,12 @@ impl<T: TapeFloat> Grads<T> {
     /// (`general_mat_mul` with `beta = 1`).
     pub(crate) fn slot_mut(&mut self, id: usize, shape: &[usize]) -> &mut ArrayD<T> {
         self.settle(id);
-        self.slots[id].get_or_insert_with(|| ArrayD::zeros(shape))
+        self.slots[id].get_or_insert_with(|| cache::zeros(shape))
+    }
+}
+
+impl<T: TapeFloat> Drop for Grads<T> {
+    fn drop(&mut self) {
+        self.slots.drain(..).flatten().for_each(cache::recycle);
     }
 }

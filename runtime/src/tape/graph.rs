@@ -6,12 +6,14 @@
 
 use std::cell::{Cell, Ref, RefCell};
 use std::fmt;
+use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ndarray::{ArrayD, CowArray, Dimension, IxDyn};
+use ndarray::{ArrayD, ArrayRef, ArrayView1, CowArray, Dimension, IxDyn};
 
 use super::arith::ArithOp;
-use super::elementwise::UnaryOp;
+use super::cache::{self, Buffer};
+use super::elementwise::{MapOver, SumOver, UnaryOp};
 use super::float::TapeFloat;
 use super::gradients::Gradients;
 use super::grads::{Grads, Incoming};
@@ -37,11 +39,33 @@ pub(crate) enum Op<T> {
     Nn(NnOp),
 }
 
+/// A node's value: the caller's array read in place, a buffer the tape owns (which goes back
+/// to the [`cache`] when the tape is dropped), or not computed yet.
+pub(crate) enum Value<'t, T> {
+    /// Always a view: an owned `CowArray` is stored as `Owned`.
+    Borrowed(CowArray<'t, T, IxDyn>),
+    Owned(Buffer<T>),
+    /// An elementwise op's value, computed from its input when first read
+    /// ([`Tape::values`]); the input's value is always there.
+    Deferred,
+}
+
+impl<T> Deref for Value<'_, T> {
+    type Target = ArrayRef<T, IxDyn>;
+    fn deref(&self) -> &ArrayRef<T, IxDyn> {
+        match self {
+            Value::Borrowed(view) => view,
+            Value::Owned(buffer) => buffer,
+            Value::Deferred => panic!("internal error: a deferred value read before `values`"),
+        }
+    }
+}
+
 /// One recorded value: what it is, how it was computed, and whether a watched variable feeds it.
 pub(crate) struct Node<'t, T> {
     /// The value. Emptied when an op that consumed the only handle reuses the buffer for its own
     /// output, which happens only when no backward rule reads it (`value_read`).
-    pub(crate) value: CowArray<'t, T, IxDyn>,
+    pub(crate) value: Value<'t, T>,
     /// The value's shape (kept when the buffer is reused).
     pub(crate) shape: Vec<usize>,
     pub(crate) op: Op<T>,
@@ -231,6 +255,11 @@ impl<'t, T: TapeFloat> Tape<'t, T> {
     ) -> Var<'t, T, A::Dim> {
         let value = value.into_cow_array().into_dyn();
         let shape = value.shape().to_vec();
+        let value = if value.is_view() {
+            Value::Borrowed(value)
+        } else {
+            Value::Owned(Buffer::new(value.into_owned()))
+        };
         let node = Node {
             value,
             shape,
@@ -253,6 +282,30 @@ impl<'t, T: TapeFloat> Tape<'t, T> {
             value.ndim() == E::NDIM.unwrap_or(value.ndim()),
             "internal error: op output rank"
         );
+        let shape = value.shape().to_vec();
+        self.record(Value::Owned(Buffer::new(value)), shape, op, inputs)
+    }
+
+    /// Records the elementwise op `op` of `input` without computing its value (see
+    /// [`Value::Deferred`]); `input`'s value must be there, and stays: its buffer is never
+    /// reused, even if no backward rule reads it.
+    pub(crate) fn push_deferred<E: Dimension>(
+        &'t self,
+        shape: Vec<usize>,
+        op: Op<T>,
+        input: usize,
+    ) -> Var<'t, T, E> {
+        self.nodes.borrow()[input].value_read.set(true);
+        self.record(Value::Deferred, shape, op, &[input])
+    }
+
+    fn record<E: Dimension>(
+        &'t self,
+        value: Value<'t, T>,
+        shape: Vec<usize>,
+        op: Op<T>,
+        inputs: &[usize],
+    ) -> Var<'t, T, E> {
         let (requires_grad, reads_output) = {
             let nodes = self.nodes.borrow();
             let requires_grad = inputs.iter().any(|&i| nodes[i].requires_grad);
@@ -267,8 +320,6 @@ impl<'t, T: TapeFloat> Tape<'t, T> {
                 (false, false)
             }
         };
-        let shape = value.shape().to_vec();
-        let value = CowArray::from(value);
         let node = Node {
             value,
             shape,
@@ -293,12 +344,16 @@ impl<'t, T: TapeFloat> Tape<'t, T> {
         let usable = input.consumed
             && !node.value_read.get()
             && !reads.inputs.contains(&input.id)
-            && !node.value.is_view()
+            && matches!(node.value, Value::Owned(_))
             && node.shape == out_shape;
-        usable.then(|| {
-            std::mem::replace(&mut node.value, CowArray::from(ArrayD::zeros(IxDyn(&[0]))))
-                .into_owned()
-        })
+        if !usable {
+            return None;
+        }
+        let empty = Value::Owned(Buffer::new(ArrayD::zeros(IxDyn(&[0]))));
+        match std::mem::replace(&mut node.value, empty) {
+            Value::Owned(buffer) => Some(buffer.into_inner()),
+            Value::Borrowed(_) | Value::Deferred => None,
+        }
     }
 
     /// What the backward rule of `op` will read (to decide whether an input buffer can be
@@ -314,9 +369,42 @@ impl<'t, T: TapeFloat> Tape<'t, T> {
         Var::new(self, nodes.len() - 1)
     }
 
-    /// The nodes, for reading values in forward rules.
+    /// The nodes, for reading shapes and flags. To read values, use [`values`](Tape::values).
     pub(crate) fn nodes(&self) -> Ref<'_, Vec<Node<'t, T>>> {
         self.nodes.borrow()
+    }
+
+    /// The nodes, with the values of `ids` computed if they were deferred: what forward rules
+    /// and value accessors read values through.
+    pub(crate) fn values(&self, ids: &[usize]) -> Ref<'_, Vec<Node<'t, T>>> {
+        let deferred = {
+            let nodes = self.nodes.borrow();
+            ids.iter()
+                .any(|&id| matches!(nodes[id].value, Value::Deferred))
+        };
+        if deferred {
+            let mut nodes = self.nodes.borrow_mut();
+            for &id in ids {
+                if let (Value::Deferred, Op::Unary(op)) = (&nodes[id].value, &nodes[id].op) {
+                    let value = op.forward(MapOver(&nodes[op.input()].value));
+                    nodes[id].value = Value::Owned(Buffer::new(value));
+                }
+            }
+        }
+        self.nodes.borrow()
+    }
+
+    /// The sum of the elements of `id`, without computing the value if it is deferred.
+    pub(crate) fn total(&self, id: usize) -> T {
+        {
+            let nodes = self.nodes.borrow();
+            if let (Value::Deferred, Op::Unary(op)) = (&nodes[id].value, &nodes[id].op)
+                && let Some(x) = nodes[op.input()].value.as_slice()
+            {
+                return op.forward(SumOver(x));
+            }
+        }
+        self.values(&[id])[id].value.sum()
     }
 }
 
@@ -336,19 +424,32 @@ fn backward<T: TapeFloat>(
     g: Incoming<T>,
     grads: &mut Grads<T>,
 ) {
-    let out = node.value.view();
+    let empty: [T; 0] = [];
+    let out = match &node.value {
+        // Deferred ops' rules read their input, never their output.
+        Value::Deferred => ArrayView1::from(&empty[..]).into_dyn(),
+        value => value.view(),
+    };
     let g = match (&node.op, g) {
         // Elementwise rules take a uniform adjoint as it is (one pass instead of two).
         (Op::Unary(op), g) => return op.backward(nodes, &out, g, grads),
         (Op::Arith(op), Incoming::Uniform(c)) if op.backward_uniform(c, grads) => return,
-        (_, Incoming::Uniform(c)) => ArrayD::from_elem(node.shape.as_slice(), c),
+        (_, Incoming::Uniform(c)) => cache::filled(node.shape.as_slice(), c),
         (_, Incoming::Array(g)) => g,
     };
+    // Rules that take the adjoint by value move it on or give it back to the cache; the others
+    // borrow it, and it goes back here.
     match &node.op {
-        Op::Leaf | Op::Unary(_) => {}
+        Op::Leaf | Op::Unary(_) => cache::recycle(g),
         Op::Arith(op) => op.backward(nodes, &out, g, grads),
-        Op::Linalg(op) => op.backward(nodes, &g, grads),
+        Op::Linalg(op) => {
+            op.backward(nodes, &g, grads);
+            cache::recycle(g);
+        }
         Op::Reduce(op) => op.backward(nodes, g, grads),
-        Op::Nn(op) => op.backward(nodes, &out, &g, grads),
+        Op::Nn(op) => {
+            op.backward(nodes, &out, &g, grads);
+            cache::recycle(g);
+        }
     }
 }

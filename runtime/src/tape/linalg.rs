@@ -4,6 +4,7 @@
 use ndarray::linalg::{general_mat_mul, general_mat_vec_mul};
 use ndarray::{Array0, ArrayD, ArrayViewD, Axis, Dimension, Ix0, Ix1, Ix2, IxDyn};
 
+use super::cache;
 use super::error::ShapeError;
 use super::float::TapeFloat;
 use super::grads::Grads;
@@ -78,7 +79,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     {
         let rhs = rhs.record(self.tape);
         let value = {
-            let nodes = self.tape.nodes();
+            let nodes = self.tape.values(&[self.id, rhs.id]);
             dot_forward(&nodes[self.id].value.view(), &nodes[rhs.id].value.view())?
         };
         let op = Op::Linalg(LinalgOp::Dot(self.id, rhs.id));
@@ -88,7 +89,8 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     /// Transpose (all axes reversed), like ndarray's `t()`.
     #[must_use]
     pub fn t(&self) -> Self {
-        let value = self.tape.nodes()[self.id].value.t().to_owned();
+        // The transpose of a row-major copy: a column-major array, copied in memory order.
+        let value = cache::copy(&self.tape.values(&[self.id])[self.id].value).reversed_axes();
         self.tape
             .push(value, Op::Linalg(LinalgOp::Transpose(self.id)), &[self.id])
     }
@@ -106,10 +108,24 @@ fn dot_forward<T: TapeFloat>(
     if !inner_ok {
         return Err(error());
     }
+    let (one, zero) = (T::one(), T::zero());
     Ok(match (a.ndim(), b.ndim()) {
-        (2, 2) => as2(a).dot(&as2(b)).into_dyn(),
-        (2, 1) => as2(a).dot(&as1(b)).into_dyn(),
-        (1, 2) => as1(a).dot(&as2(b)).into_dyn(),
+        (2, 2) => {
+            let mut c = cache::scratch(&[a.shape()[0], b.shape()[1]]);
+            general_mat_mul(one, &as2(a), &as2(b), zero, &mut as2_mut(&mut c));
+            c
+        }
+        (2, 1) => {
+            let mut c = cache::scratch(&[a.shape()[0]]);
+            general_mat_vec_mul(one, &as2(a), &as1(b), zero, &mut as1_mut(&mut c));
+            c
+        }
+        // u·B = Bᵀ·u
+        (1, 2) => {
+            let mut c = cache::scratch(&[b.shape()[1]]);
+            general_mat_vec_mul(one, &as2(b).t(), &as1(a), zero, &mut as1_mut(&mut c));
+            c
+        }
         _ => Array0::from_elem((), as1(a).dot(&as1(b))).into_dyn(),
     })
 }

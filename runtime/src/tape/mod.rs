@@ -111,6 +111,9 @@
 //! adjoint formula as a comment. Rules work on whole matrices (`general_mat_mul` for `dot`), and
 //! adjoints are accumulated without copies: the first contribution moves in (often computed in
 //! place in the incoming gradient's buffer), later ones are added with `+=`.
+//! Elementwise ops whose backward rule reads only their input (`ln`, `powi`, `powf`, `abs`,
+//! `sin`, `cos`, `relu`) compute their value when something first reads it; `sum` and `mean`
+//! read it without storing it, so `e.powi(2).sum()` is one pass over `e`.
 //!
 //! # Shapes
 //!
@@ -136,6 +139,12 @@
 //!   Gradients are with respect to watched variables ([`Tape::watch`]); constants
 //!   ([`Tape::constant`] or plain arrays) and unrelated variables get zeros.
 //! - `f32` and `f64` both work ([`TapeFloat`]).
+//! - Buffers are reused across tapes: when a tape is dropped, the buffers of its intermediate
+//!   values go to a per-thread [`cache`] that the next tape on the thread draws from, so a training
+//!   loop that records a fresh tape at every step (as the `_grad` companion of a
+//!   `#[differentiable]` array function does) stops allocating its large arrays after the first
+//!   step. The gradients you take are yours and never go back; [`cache::clear`] frees what the
+//!   cache holds and [`cache::set_limit`] bounds it (512 MiB per thread by default).
 //!
 //! # What the `#[differentiable]` fallback can rely on
 //!
@@ -215,6 +224,7 @@
 //! `Option`, in-place mutation of a watched array, `Zip`, `dot` on `IxDyn` operands.
 
 mod arith;
+pub mod cache;
 mod dual;
 mod elementwise;
 mod error;

@@ -7,6 +7,7 @@ use ndarray::{
     Zip,
 };
 
+use super::cache;
 use super::error::{AxisError, ShapeError};
 use super::float::{TapeFloat, from_usize};
 use super::grads::Grads;
@@ -58,7 +59,7 @@ fn along_axis<T: TapeFloat>(
     axis: Axis,
     f: impl Fn(&ArrayView1<'_, T>, ArrayViewMut1<'_, T>),
 ) -> ArrayD<T> {
-    let mut y = ArrayD::zeros(x.shape());
+    let mut y = cache::zeros(x.shape());
     Zip::from(x.lanes(axis))
         .and(y.lanes_mut(axis))
         .for_each(|x, y| f(&x, y));
@@ -78,7 +79,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
         record: NnOp,
     ) -> Result<Var<'t, T, E>, AxisError> {
         let value = {
-            let nodes = self.tape.nodes();
+            let nodes = self.tape.values(&[self.id]);
             let x = nodes[self.id].value.view();
             AxisError::check(op, axis.index(), x.shape())?;
             make(&x)
@@ -175,8 +176,8 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     ) -> Result<Var<'t, T, Ix0>, ShapeError> {
         let target = target.record(self.tape);
         let value = {
-            let nodes = self.tape.nodes();
-            let (a, b) = (&nodes[self.id].value, &nodes[target.id].value);
+            let nodes = self.tape.values(&[self.id, target.id]);
+            let (a, b) = (&*nodes[self.id].value, &*nodes[target.id].value);
             if a.shape() != b.shape() {
                 return Err(ShapeError::new("mse", a.shape(), b.shape()));
             }
@@ -221,7 +222,7 @@ impl<'t, T: TapeFloat> Var<'t, T, Ix2> {
     ) -> Result<Var<'t, T, Ix0>, ShapeError> {
         let targets = targets.record(self.tape);
         let value = {
-            let nodes = self.tape.nodes();
+            let nodes = self.tape.values(&[self.id, targets.id]);
             let (z, y) = (nodes[self.id].value.view(), nodes[targets.id].value.view());
             if z.shape() != y.shape() {
                 return Err(ShapeError::new(

@@ -3,6 +3,7 @@
 
 use ndarray::{Array0, ArrayD, Axis, Dimension, Ix0, RemoveAxis};
 
+use super::cache;
 use super::error::AxisError;
 use super::float::{TapeFloat, from_usize};
 use super::grads::Grads;
@@ -22,7 +23,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     /// Sum of all elements, as a scalar tape value.
     #[must_use]
     pub fn sum(&self) -> Var<'t, T, Ix0> {
-        let value = Array0::from_elem((), self.tape.nodes()[self.id].value.sum()).into_dyn();
+        let value = Array0::from_elem((), self.tape.total(self.id)).into_dyn();
         self.tape
             .push(value, Op::Reduce(ReduceOp::Sum(self.id)), &[self.id])
     }
@@ -31,11 +32,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     /// `mean` returning `None`).
     #[must_use]
     pub fn mean(&self) -> Var<'t, T, Ix0> {
-        let mean = {
-            let nodes = self.tape.nodes();
-            let v = &nodes[self.id].value;
-            v.sum() / from_usize(v.len())
-        };
+        let mean = self.tape.total(self.id) / from_usize(self.len());
         let value = Array0::from_elem((), mean).into_dyn();
         self.tape
             .push(value, Op::Reduce(ReduceOp::Mean(self.id)), &[self.id])
@@ -61,7 +58,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
         D: RemoveAxis,
     {
         let value = {
-            let nodes = self.tape.nodes();
+            let nodes = self.tape.values(&[self.id]);
             let v = &nodes[self.id].value;
             AxisError::check("sum_axis", axis.index(), v.shape())?;
             v.sum_axis(axis)
@@ -93,7 +90,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
         D: RemoveAxis,
     {
         let value = {
-            let nodes = self.tape.nodes();
+            let nodes = self.tape.values(&[self.id]);
             let v = &nodes[self.id].value;
             AxisError::check("mean_axis", axis.index(), v.shape())?;
             let n: T = from_usize(v.len_of(axis));
@@ -119,7 +116,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     /// [`insert_axis`](Var::insert_axis), returning an [`AxisError`] instead of panicking.
     pub fn try_insert_axis(&self, axis: Axis) -> Result<Var<'t, T, D::Larger>, AxisError> {
         let value = {
-            let nodes = self.tape.nodes();
+            let nodes = self.tape.values(&[self.id]);
             let v = &nodes[self.id].value;
             // One past the last axis is allowed: the new axis goes last.
             if axis.index() > v.ndim() {
@@ -129,7 +126,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
                     shape: v.shape().to_vec(),
                 });
             }
-            v.view().insert_axis(axis).to_owned()
+            cache::copy(&v.view().insert_axis(axis))
         };
         Ok(self.tape.push(
             value,
@@ -146,9 +143,13 @@ impl ReduceOp {
         g: ArrayD<T>,
         grads: &mut Grads<T>,
     ) {
-        let scalar = || g.first().copied().unwrap_or_else(T::zero);
         // Reductions read only shapes: the input buffer may have been reused.
         let shape = |id: usize| nodes[id].shape.as_slice();
+        if let ReduceOp::InsertAxis(a, axis) = *self {
+            // c = a with a new length-1 axis  ⇒  ā += c̄ without it
+            return grads.add_owned(a, g.remove_axis(axis));
+        }
+        let scalar = || g.first().copied().unwrap_or_else(T::zero);
         match *self {
             // s = Σ a  ⇒  ā += s̄ (broadcast)
             ReduceOp::Sum(a) => grads.add_fill(a, scalar()),
@@ -168,8 +169,8 @@ impl ReduceOp {
                 let spread = g.view().insert_axis(axis);
                 grads.add_broadcast_scaled(a, &spread, shape(a), T::one() / n);
             }
-            // c = a with a new length-1 axis  ⇒  ā += c̄ without it
-            ReduceOp::InsertAxis(a, axis) => grads.add_owned(a, g.remove_axis(axis)),
+            ReduceOp::InsertAxis(..) => unreachable!("internal error: handled above"),
         }
+        cache::recycle(g);
     }
 }

@@ -1,6 +1,6 @@
 //! Broadcasting (NumPy/ndarray rules) and its adjoint: summing a gradient back to a shape.
 
-use ndarray::{ArrayD, ArrayViewD, Axis, CowArray, IxDyn};
+use ndarray::{ArrayViewD, Axis, CowArray, IxDyn};
 
 use super::error::ShapeError;
 use super::float::TapeFloat;
@@ -46,18 +46,10 @@ pub(crate) fn sum_to_shape<'a, T: TapeFloat>(
     out
 }
 
-/// [`sum_to_shape`] for an owned gradient: moves it when nothing needs summing.
-pub(crate) fn sum_owned_to_shape<T: TapeFloat>(g: ArrayD<T>, shape: &[usize]) -> ArrayD<T> {
-    if g.shape() == shape {
-        g
-    } else {
-        sum_to_shape(g.view(), shape).into_owned()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::ArrayD;
 
     #[test]
     fn co_broadcast_follows_ndarray() {

@@ -80,7 +80,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     ///
     /// If `f` records on the same tape (the view borrows the tape's storage).
     pub fn with_value<R>(&self, f: impl FnOnce(ArrayView<'_, T, D>) -> R) -> R {
-        let nodes = self.tape.nodes();
+        let nodes = self.tape.values(&[self.id]);
         f(typed(nodes[self.id].value.view()))
     }
 
@@ -137,7 +137,7 @@ impl<T: TapeFloat> Var<'_, T, Ix0> {
     /// The value of a scalar.
     #[must_use]
     pub fn item(&self) -> T {
-        self.tape.nodes()[self.id]
+        self.tape.values(&[self.id])[self.id]
             .value
             .first()
             .copied()
