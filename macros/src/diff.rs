@@ -76,7 +76,7 @@ pub fn gradient_with_slices(
         active,
         scattered: Vec::new(),
     };
-    let mut top = Frame::new(None);
+    let mut top = Frame::new(None, 0);
     let one = g.one();
     top.adjoint.insert(output, one);
     sweep.sweep(g, &mut top, &order)?;
@@ -121,15 +121,19 @@ struct Frame {
     adjoint: HashMap<NodeId, NodeId>,
     /// `(c, v)` for the body of recurrence `c` over loop `v`.
     fold: Option<(u32, u32)>,
+    /// The loops around the recurrence: the frame is one iteration of them, so its nodes are
+    /// treated as varying with them, and nothing is summed over them inside it.
+    outer: u64,
     /// Per-iteration contributions to nodes outside the recurrence's loop.
     exits: Vec<(NodeId, NodeId)>,
 }
 
 impl Frame {
-    fn new(fold: Option<(u32, u32)>) -> Frame {
+    fn new(fold: Option<(u32, u32)>, outer: u64) -> Frame {
         Frame {
             adjoint: HashMap::new(),
             fold,
+            outer,
             exits: Vec::new(),
         }
     }
@@ -174,6 +178,8 @@ impl Sweep {
         if !self.active.get(child.index()).copied().unwrap_or(false) {
             return;
         }
+        let from = from | frame.outer;
+        let child_loops = g.loops_of(child) | frame.outer;
         // An element of a differentiated slice: scatter the contribution where it is made,
         // inside all the loops it belongs to (`∇x[i] += …` may run many times per element).
         if matches!(g.op(child), Op::Element(..)) {
@@ -187,7 +193,7 @@ impl Sweep {
         // Leaving a recurrence's loop: kept per iteration until the reverse sweep exists.
         if let Some((_, v)) = frame.fold {
             if g.loops_of(child) & (1 << v) == 0 {
-                let inner = from & !g.loops_of(child) & !(1 << v);
+                let inner = from & !child_loops & !(1 << v);
                 let contribution = sum_over_left_loops(g, inner, contribution);
                 match frame.exits.iter_mut().find(|(c, _)| *c == child) {
                     Some((_, sum)) => *sum = g.sum(*sum, contribution),
@@ -196,7 +202,7 @@ impl Sweep {
                 return;
             }
         }
-        let contribution = sum_over_left_loops(g, from & !g.loops_of(child), contribution);
+        let contribution = sum_over_left_loops(g, from & !child_loops, contribution);
         let sum = match frame.adjoint.get(&child) {
             Some(prev) => g.sum(*prev, contribution),
             None => contribution,
@@ -228,8 +234,11 @@ impl Sweep {
             .find(|m| matches!(g.op(*m), Op::Carry(k, ..) if *k == c));
         let mask = carry.map_or(g.loops_of(n) | 1 << v, |s| g.loops_of(s));
         let lambda = g.add(Op::Adjoint(c, v, mask));
-        let mut body_frame = Frame::new(Some((c, v)));
-        body_frame.adjoint.insert(body, lambda);
+        let mut body_frame = Frame::new(Some((c, v)), g.loops_of(n));
+        // Each iteration's new value gets `λ` (through `contribute`: a body that does not change
+        // with the iteration, `s = w`, is a contribution leaving the loop in every iteration).
+        let from = g.loops_of(body) | 1 << v;
+        self.contribute(g, &mut body_frame, from, body, lambda);
         self.sweep(g, &mut body_frame, &inside)?;
         let step = carry
             .and_then(|s| body_frame.adjoint.get(&s).copied())

@@ -209,6 +209,22 @@ pub struct Interpreter<'g> {
     pub scattered: Vec<Vec<f64>>,
     loop_index: Vec<i64>,
     cache: Vec<Option<Value>>,
+    /// The value of each recurrence's carry and adjoint inside its own forward or reverse loop.
+    carry: std::collections::HashMap<u32, f64>,
+    lambda: std::collections::HashMap<u32, f64>,
+    /// Forward and reverse sweeps already run, by recurrence and the indices of the loops
+    /// around it: the saved values `sᵢ`, the adjoints `λᵢ₊₁` and the final `λ`.
+    sweeps: std::collections::HashMap<(u32, Vec<i64>), Sweep>,
+}
+
+/// One recurrence's sweeps, as the interpreter ran them.
+#[cfg(test)]
+#[derive(Clone)]
+struct Sweep {
+    lo: i64,
+    values: Vec<f64>,
+    adjoints: Vec<f64>,
+    last: f64,
 }
 
 #[cfg(test)]
@@ -223,10 +239,80 @@ impl<'g> Interpreter<'g> {
             scattered: Vec::new(),
             loop_index: vec![0; 64],
             cache: vec![None; graph.len()],
+            carry: std::collections::HashMap::new(),
+            lambda: std::collections::HashMap::new(),
+            sweeps: std::collections::HashMap::new(),
         }
     }
 
+    /// Runs the forward loop of recurrence `fold`: its final value, and `sᵢ` per iteration.
+    fn forward(&mut self, fold: NodeId) -> (i64, Vec<f64>, f64) {
+        let Op::Fold(c, v, lo, hi, init, body) = *self.graph.op(fold) else {
+            return (0, Vec::new(), f64::NAN);
+        };
+        let (lo, hi) = (self.eval(lo).int(), self.eval(hi).int());
+        let mut s = self.eval(init).float();
+        let outer = self.loop_index[v as usize];
+        let mut values = Vec::new();
+        for i in lo..hi {
+            self.loop_index[v as usize] = i;
+            self.carry.insert(c, s);
+            values.push(s);
+            s = self.eval(body).float();
+        }
+        self.carry.remove(&c);
+        self.loop_index[v as usize] = outer;
+        (lo, values, s)
+    }
+
+    /// The sweeps of recurrence `c` (over loop `v`, varying with the loops of `mask`), run once
+    /// per iteration of the loops around it.
+    fn sweep(&mut self, c: u32, v: u32, mask: u64) -> Option<Sweep> {
+        let key: Vec<i64> = (0..64u32)
+            .filter(|b| *b != v && mask & (1 << b) != 0)
+            .map(|b| self.loop_index[b as usize])
+            .collect();
+        if let Some(s) = self.sweeps.get(&(c, key.clone())) {
+            return Some(s.clone());
+        }
+        let reverse = self.graph.reverse_sweep_of(c)?;
+        let Op::RevFold(_, _, fold, seed, step) = *self.graph.op(reverse) else {
+            return None;
+        };
+        let (lo, values, _) = self.forward(fold);
+        let mut lam = self.eval(seed).float();
+        let outer = self.loop_index[v as usize];
+        let mut adjoints = vec![0.0; values.len()];
+        for k in (0..values.len()).rev() {
+            self.loop_index[v as usize] = lo + i64::try_from(k).unwrap_or(0);
+            self.carry.insert(c, values[k]);
+            self.lambda.insert(c, lam);
+            adjoints[k] = lam;
+            lam = self.eval(step).float();
+        }
+        self.carry.remove(&c);
+        self.lambda.remove(&c);
+        self.loop_index[v as usize] = outer;
+        let sweep = Sweep {
+            lo,
+            values,
+            adjoints,
+            last: lam,
+        };
+        self.sweeps.insert((c, key), sweep.clone());
+        Some(sweep)
+    }
+
+    /// Entry `loop_index[v] − lo` of a sweep's values or adjoints.
+    fn at(&self, sweep: Option<&Sweep>, v: u32, adjoint: bool) -> f64 {
+        let Some(s) = sweep else { return f64::NAN };
+        let k = usize::try_from(self.loop_index[v as usize] - s.lo).unwrap_or(usize::MAX);
+        let list = if adjoint { &s.adjoints } else { &s.values };
+        list.get(k).copied().unwrap_or(f64::NAN)
+    }
+
     /// The value of a node. Only the taken branch of a `Select` is evaluated, as in generated code.
+    #[allow(clippy::too_many_lines)] // one arm per operation that needs the interpreter
     pub fn eval(&mut self, id: NodeId) -> Value {
         // Values inside loops change with the iteration: only loop-free values are cached.
         // Effects run every time they are reached.
@@ -256,6 +342,27 @@ impl<'g> Interpreter<'g> {
                 Value::Float(f64::NAN)
             }
             Op::LoopVar(v) => Value::Int(self.loop_index[*v as usize]),
+            // Inside its own loops, the running value; elsewhere (a gradient sum over the same
+            // loop), the value the sweep saved for this iteration.
+            Op::Carry(c, v, mask) => match self.carry.get(c) {
+                Some(s) => Value::Float(*s),
+                None => {
+                    let sweep = self.sweep(*c, *v, *mask);
+                    Value::Float(self.at(sweep.as_ref(), *v, false))
+                }
+            },
+            Op::Adjoint(c, v, mask) => match self.lambda.get(c) {
+                Some(l) => Value::Float(*l),
+                None => {
+                    let sweep = self.sweep(*c, *v, *mask);
+                    Value::Float(self.at(sweep.as_ref(), *v, true))
+                }
+            },
+            Op::Fold(..) => Value::Float(self.forward(id).2),
+            Op::RevFold(c, v, fold, ..) => {
+                let mask = self.graph.loops_of(*fold) | 1 << v;
+                Value::Float(self.sweep(*c, *v, mask).map_or(f64::NAN, |s| s.last))
+            }
             Op::Index(s, i) => {
                 let i = self.eval(*i).int();
                 Value::Float(

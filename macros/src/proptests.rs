@@ -707,4 +707,147 @@ mod loops {
             }
         }
     }
+
+    /// `x`, `y`, `w` of an oracle expression's source renamed (whole words only).
+    fn rename3(body: &str, x: &str, y: &str, w: &str) -> String {
+        let mut out = String::new();
+        let chars: Vec<char> = body.chars().collect();
+        for (k, ch) in chars.iter().enumerate() {
+            let alone = |i: usize| {
+                chars
+                    .get(i)
+                    .is_none_or(|c| !c.is_alphanumeric() && *c != '_')
+            };
+            let standalone = (k == 0 || alone(k - 1)) && alone(k + 1);
+            match ch {
+                'x' if standalone => out.push_str(x),
+                'y' if standalone => out.push_str(y),
+                'w' if standalone => out.push_str(w),
+                _ => out.push(*ch),
+            }
+        }
+        out
+    }
+
+    /// A recurrence `s = e(s, x[i], w)` run forward with duals: the value, `∂/∂w` and `∂/∂x[j]`.
+    fn recurrence_oracle(e: &E, s0: f64, xs: &[f64], w: f64) -> Option<(f64, f64, Vec<f64>)> {
+        let mut grad_x = Vec::new();
+        let mut value = 0.0;
+        let mut grad_w = 0.0;
+        for j in 0..xs.len().max(1) {
+            let mut s = D::c(s0);
+            for (i, x) in xs.iter().enumerate() {
+                let xi = if i == j { D::var(*x, 1) } else { D::c(*x) };
+                s = oracle(e, &[s, xi, D::var(w, 2)]);
+                if !(s.v.is_finite()
+                    && s.v.abs() < 1e6
+                    && s.d.iter().all(|t| t.is_finite() && t.abs() < 1e6))
+                {
+                    return None;
+                }
+            }
+            value = s.v;
+            grad_w = s.d[2];
+            if j < xs.len() {
+                grad_x.push(s.d[1]);
+            }
+        }
+        Some((value, grad_w, grad_x))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        /// Random recurrences `s = e(s, x[i], w)` (products, maxima, branches on `s`, …): the
+        /// forward loop, the reverse sweep and the sums fused into it, against dual numbers
+        /// carried through the iterations.
+        #[test]
+        fn recurrence_gradients_match_dual_numbers(
+            e in expr(),
+            xs in prop::collection::vec(-1.5f64..1.5, 0..4),
+            w in -1.5f64..1.5,
+            s0 in -1.0f64..1.0,
+        ) {
+            let Some((want_v, want_w, want_x)) = recurrence_oracle(&e, s0, &xs, w) else {
+                return Ok(());
+            };
+            let body = rename3(&source(&e), "s", "x[i]", "w");
+            let src = format!("fn f(x: &[f64], w: f64) -> f64 {{ let mut s = {s0:?}; for i in 0..x.len() {{ s = {body}; }} s }}");
+            let args = crate::attr::parse(&crate::ctxt::Ctxt::new(), quote::quote!(wrt(x, w)));
+            let mut l = lower_fn(src.parse().expect("internal error: tokens"), &args);
+            let inputs = l.inputs.clone();
+            let (grad, effects) = diff::gradient_with_slices(&mut l.graph, l.output, &inputs, &[0]).expect("internal error: gradient");
+            let mut it = Interpreter::new(&l.graph, &[w]);
+            it.slices = vec![xs.clone()];
+            it.symbols = vec![crate::eval::Value::Int(i64::try_from(xs.len()).unwrap_or(0)); 64];
+            let value = it.eval(l.output).float();
+            prop_assert!(close(value, want_v, 1e-11), "value of {src}: {value} vs {want_v}");
+            let gw = it.eval(grad[0]).float();
+            prop_assert!(close(gw, want_w, 1e-8), "∂/∂w of {src}: {gw} vs {want_w}");
+            it.scattered = vec![vec![0.0; xs.len()]];
+            if let Some(effect) = effects[0] {
+                it.eval(effect);
+            }
+            for (i, (got, want)) in it.scattered[0].iter().zip(&want_x).enumerate() {
+                prop_assert!(close(*got, *want, 1e-8), "∂/∂x[{i}] of {src}: {got} vs {want}");
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+        /// A random recurrence per row of a matrix, the rows' final values summed:
+        /// `for r { let mut s = s0; for c { s = e(s, x[r*cols+c], w) } acc += s * s }`.
+        #[test]
+        fn nested_recurrence_gradients_match_dual_numbers(
+            e in expr(),
+            rows in 1usize..3,
+            cols in 1usize..4,
+            seed in prop::collection::vec(-1.5f64..1.5, 9),
+            w in -1.5f64..1.5,
+            s0 in -1.0f64..1.0,
+        ) {
+            let xs: Vec<f64> = seed[..rows * cols].to_vec();
+            let mut want_v = 0.0;
+            let mut want_w = 0.0;
+            let mut want_x = Vec::new();
+            for r in 0..rows {
+                let Some((v, dw, dx)) = recurrence_oracle(&e, s0, &xs[r * cols..(r + 1) * cols], w) else {
+                    return Ok(());
+                };
+                want_v += v * v;
+                want_w += 2.0 * v * dw;
+                want_x.extend(dx.iter().map(|d| 2.0 * v * d));
+            }
+            let body = rename3(&source(&e), "s", "x[r * cols + c]", "w");
+            let src = format!("fn f(x: &[f64], w: f64, rows: usize, cols: usize) -> f64 {{ let mut acc = 0.0; for r in 0..rows {{ let mut s = {s0:?}; for c in 0..cols {{ s = {body}; }} acc += s * s; }} acc }}");
+            let args = crate::attr::parse(&crate::ctxt::Ctxt::new(), quote::quote!(wrt(x, w)));
+            let mut l = lower_fn(src.parse().expect("internal error: tokens"), &args);
+            let inputs = l.inputs.clone();
+            let (grad, effects) = diff::gradient_with_slices(&mut l.graph, l.output, &inputs, &[0]).expect("internal error: gradient");
+            let mut it = Interpreter::new(&l.graph, &[w]);
+            it.slices = vec![xs.clone()];
+            let mut symbols = Vec::new();
+            for n in 0..l.graph.len() {
+                if let Op::Sym(sym, _) = l.graph.op(crate::graph::NodeId(u32::try_from(n).unwrap_or(0))) {
+                    let value = match l.graph.symbol_name(*sym) { "rows" => rows, "cols" => cols, _ => 0 };
+                    symbols.resize(symbols.len().max(sym.0 as usize + 1), crate::eval::Value::Int(0));
+                    symbols[sym.0 as usize] = crate::eval::Value::Int(i64::try_from(value).unwrap_or(0));
+                }
+            }
+            it.symbols = symbols;
+            let value = it.eval(l.output).float();
+            prop_assert!(close(value, want_v, 1e-10), "value of {src}: {value} vs {want_v}");
+            let gw = it.eval(grad[0]).float();
+            prop_assert!(close(gw, want_w, 1e-7), "∂/∂w of {src}: {gw} vs {want_w}");
+            it.scattered = vec![vec![0.0; xs.len()]];
+            if let Some(effect) = effects[0] {
+                it.eval(effect);
+            }
+            for (i, (got, want)) in it.scattered[0].iter().zip(&want_x).enumerate() {
+                prop_assert!(close(*got, *want, 1e-7), "∂/∂x[{i}] of {src}: {got} vs {want}");
+            }
+        }
+    }
 }
