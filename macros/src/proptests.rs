@@ -850,4 +850,65 @@ mod loops {
             }
         }
     }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+        /// A random recurrence per row inside an outer recurrence over the rows:
+        /// `for r { let mut s = s0; for c { s = e(s, x[r*cols+c], w) } p = p * s + s }`.
+        #[test]
+        fn recurrence_in_a_recurrence_matches_dual_numbers(
+            e in expr(),
+            rows in 1usize..4,
+            cols in 1usize..3,
+            seed in prop::collection::vec(-1.5f64..1.5, 6),
+            w in -1.5f64..1.5,
+            s0 in -1.0f64..1.0,
+        ) {
+            let xs: Vec<f64> = seed[..rows * cols].to_vec();
+            // p and its derivatives (w, then each x) through the outer recurrence.
+            let (mut p, mut dp_w, mut dp_x) = (0.5, 0.0, vec![0.0; rows * cols]);
+            for r in 0..rows {
+                let Some((v, dw, dx)) = recurrence_oracle(&e, s0, &xs[r * cols..(r + 1) * cols], w) else {
+                    return Ok(());
+                };
+                // p' = p·s + s: dp' = dp·s + (p + 1)·ds
+                dp_w = dp_w * v + (p + 1.0) * dw;
+                for (j, d) in dp_x.iter_mut().enumerate() {
+                    let ds = if j / cols == r { dx[j % cols] } else { 0.0 };
+                    *d = *d * v + (p + 1.0) * ds;
+                }
+                p = p * v + v;
+                prop_assume!(p.abs() < 1e6 && dp_w.abs() < 1e6 && dp_x.iter().all(|d| d.abs() < 1e6));
+            }
+            let body = rename3(&source(&e), "s", "x[r * cols + c]", "w");
+            let src = format!("fn f(x: &[f64], w: f64, rows: usize, cols: usize) -> f64 {{ let mut p = 0.5; for r in 0..rows {{ let mut s = {s0:?}; for c in 0..cols {{ s = {body}; }} p = p * s + s; }} p }}");
+            let args = crate::attr::parse(&crate::ctxt::Ctxt::new(), quote::quote!(wrt(x, w)));
+            let mut l = lower_fn(src.parse().expect("internal error: tokens"), &args);
+            let inputs = l.inputs.clone();
+            let (grad, effects) = diff::gradient_with_slices(&mut l.graph, l.output, &inputs, &[0]).expect("internal error: gradient");
+            let mut it = Interpreter::new(&l.graph, &[w]);
+            it.slices = vec![xs.clone()];
+            let mut symbols = Vec::new();
+            for n in 0..l.graph.len() {
+                if let Op::Sym(sym, _) = l.graph.op(crate::graph::NodeId(u32::try_from(n).unwrap_or(0))) {
+                    let value = match l.graph.symbol_name(*sym) { "rows" => rows, "cols" => cols, _ => 0 };
+                    symbols.resize(symbols.len().max(sym.0 as usize + 1), crate::eval::Value::Int(0));
+                    symbols[sym.0 as usize] = crate::eval::Value::Int(i64::try_from(value).unwrap_or(0));
+                }
+            }
+            it.symbols = symbols;
+            let value = it.eval(l.output).float();
+            prop_assert!(close(value, p, 1e-10), "value of {src}: {value} vs {p}");
+            let gw = it.eval(grad[0]).float();
+            prop_assert!(close(gw, dp_w, 1e-7), "∂/∂w of {src}: {gw} vs {dp_w}");
+            it.scattered = vec![vec![0.0; xs.len()]];
+            if let Some(effect) = effects[0] {
+                it.eval(effect);
+            }
+            for (i, (got, want)) in it.scattered[0].iter().zip(&dp_x).enumerate() {
+                prop_assert!(close(*got, *want, 1e-7), "∂/∂x[{i}] of {src}: {got} vs {want}");
+            }
+        }
+    }
 }
