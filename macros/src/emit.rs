@@ -240,6 +240,7 @@ impl Emitter<'_> {
         let here = self.region_nodes(roots, defined);
         let mut order: Vec<NodeId> = here.iter().copied().collect();
         order.sort_unstable();
+        let before = defined.clone();
         defined.extend(order.iter().copied());
         let mut out = TokenStream::new();
         // Sums over one loop run in one `for`, placed where the last of them stands.
@@ -247,19 +248,32 @@ impl Emitter<'_> {
         let mut at_anchor: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
         // A reverse sweep and the sums that read its `λ`: one reverse loop, placed at the sweep
         // (the differentiation pass builds those sums, and their uses, after it).
+        // Where each grouped node is emitted: its group's anchor.
+        let mut anchor_of: HashMap<NodeId, NodeId> = HashMap::new();
         for &n in &order {
             if matches!(self.g.op(n), Op::RevFold(..)) {
                 let mut group = vec![n];
                 group.extend(order.iter().filter(|s| self.sweeps.get(s) == Some(&n)));
                 grouped.extend(group.iter().copied());
+                anchor_of.extend(group.iter().map(|m| (*m, n)));
                 at_anchor.insert(n, group);
             }
         }
         for &n in &order {
             if matches!(self.g.op(n), Op::Sum(..)) && !grouped.contains(&n) {
-                let group = self.loop_group(n, &order, &grouped);
+                // At the last member (everything before may be read), or at the first (members
+                // whose inputs are all emitted by then): whichever fuses more loops.
+                let late = self.loop_group(n, &order, &grouped);
+                let early = self.early_group(n, &order, &grouped, &anchor_of, &before);
+                let (group, anchor) = if early.len() > late.len() {
+                    (early, n)
+                } else {
+                    let last = *late.last().unwrap_or(&n);
+                    (late, last)
+                };
                 grouped.extend(group.iter().copied());
-                at_anchor.insert(*group.last().unwrap_or(&n), group);
+                anchor_of.extend(group.iter().map(|m| (*m, anchor)));
+                at_anchor.insert(anchor, group);
             }
         }
         let mut scatters = Vec::new();
@@ -322,6 +336,58 @@ impl Emitter<'_> {
         group
     }
 
+    /// The sums over the same loop as `first` that can run in its iteration *at `first`'s
+    /// place*: every statement they need is emitted before `first` (outside this region, or
+    /// earlier in it, or in a group anchored earlier), and they do not read one another.
+    fn early_group(
+        &self,
+        first: NodeId,
+        order: &[NodeId],
+        done: &HashSet<NodeId>,
+        anchor_of: &HashMap<NodeId, NodeId>,
+        outside: &HashSet<NodeId>,
+    ) -> Vec<NodeId> {
+        let Op::Sum(v, lo, hi, _) = *self.g.op(first) else {
+            return vec![first];
+        };
+        let mut group = vec![first];
+        for &t in order.iter().filter(|t| **t > first && !done.contains(t)) {
+            let Op::Sum(v2, lo2, hi2, body) = *self.g.op(t) else {
+                continue;
+            };
+            if v2 != v || lo2 != lo || hi2 != hi {
+                continue;
+            }
+            let ready = self
+                .statements_read(v, body, outside)
+                .iter()
+                .all(|d| !group.contains(d) && anchor_of.get(d).copied().unwrap_or(*d) < first);
+            if ready {
+                group.push(t);
+            }
+        }
+        group
+    }
+
+    /// The bound nodes of this region that the body of a loop over `v` reads from outside the
+    /// loop (directly, or through nodes written inline).
+    fn statements_read(&self, v: u32, body: NodeId, outside: &HashSet<NodeId>) -> Vec<NodeId> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        let mut stack = self.loop_invariants(v, body);
+        while let Some(n) = stack.pop() {
+            if outside.contains(&n) || !seen.insert(n) {
+                continue;
+            }
+            if self.is_bound(n) {
+                out.push(n);
+            } else {
+                stack.extend(self.g.op(n).children());
+            }
+        }
+        out
+    }
+
     /// One `for` loop computing every sum (and effect) of `group`, which share loop and bounds:
     /// `let mut acc = 0.0; … for i in lo..hi { …; acc += body; … } let __tN = acc;`
     fn fused_loop(&self, group: &[NodeId], defined: &HashSet<NodeId>) -> TokenStream {
@@ -382,7 +448,12 @@ impl Emitter<'_> {
         let next = self.expr(body, Prec::Select);
         let (declare, save) = if self.traced.contains(&c) {
             (
-                quote! { let mut #trace = ::std::vec::Vec::new(); },
+                // The loop's length, for any integer type of its bounds.
+                quote! {
+                    let mut #trace = ::std::vec::Vec::with_capacity(
+                        ::core::iter::Iterator::size_hint(&(#lo..#hi)).0,
+                    );
+                },
                 quote! { #trace.push(#s); },
             )
         } else {
