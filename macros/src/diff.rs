@@ -367,6 +367,11 @@ fn local_adjoints(
         Op::Add(a, b) => vec![(a, adj), (b, adj)],
         // (a - b)' = a' - b'
         Op::Sub(a, b) => vec![(a, adj), (b, g.neg(adj))],
+        // (a·a)' = 2·a·a' (one contribution, as a person writes it)
+        Op::Mul(a, b) if a == b => {
+            let t = g.mul(adj, a);
+            vec![(a, mul_const(g, 2.0, t))]
+        }
         // (a·b)' = a'·b + a·b'
         Op::Mul(a, b) => vec![(a, g.mul(adj, b)), (b, g.mul(adj, a))],
         // (a/b)' = a'/b − b'·(a/b)/b
