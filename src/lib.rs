@@ -103,6 +103,7 @@
 //! | `if`/`else`, `match` on comparisons, literals, ranges, `\|`, guards | `match r.abs() { a if a <= d => …, _ => … }` | piecewise; only the taken branch is evaluated |
 //! | integer and `bool` parameters, integer arithmetic | `x.powi(k + 1)`, `if flag { … }` | constants |
 //! | calls to other `#[differentiable]` functions, in any module | `layers::square(x * y)` | chain rule through their hidden `__partials` |
+//! | differentiated slices passed to such calls | `dot(w, x) + sq_norm(&w)` | the callee's hidden vector-Jacobian product |
 //! | the runtime's helpers | [`sigmoid`] [`relu`] [`softplus`] [`log_sigmoid`] [`silu`] [`softsign`] [`leaky_relu`] [`elu`] [`gelu`] | stated once in [`scalar`] |
 //! | user rules | `#[differentiable(rule = erf_rule)]` | yours |
 //! | `f32` and `f64` | `fn loss(x: f32) -> f32` | in the function's type |
@@ -375,6 +376,6 @@ pub use symgrad_runtime::*;
 #[doc(hidden)]
 pub mod __private {
     pub use symgrad_runtime::ndarray;
-    pub use symgrad_runtime::scalar::sign;
+    pub use symgrad_runtime::scalar::{Discard, sign};
     pub use symgrad_runtime::tape::{Tape, TapeDotMethod};
 }

@@ -357,7 +357,7 @@ fn graph_functions(
         .iter()
         .map(|p| p.ident.to_token_stream())
         .collect();
-    let run = |roots: &[crate::graph::NodeId]| {
+    let run_with = |roots: &[crate::graph::NodeId], sinks: emit::Sinks| {
         emit::emit(
             g,
             &d.lowered.symbols,
@@ -365,8 +365,10 @@ fn graph_functions(
             &slice_tokens,
             sig.float,
             roots,
+            sinks,
         )
     };
+    let run = |roots: &[crate::graph::NodeId]| run_with(roots, emit::Sinks::Slices);
     let wrt_index: Vec<usize> = sig
         .floats()
         .enumerate()
@@ -501,6 +503,44 @@ fn graph_functions(
             _ => (quote!(()), quote!(())),
         })
         .unzip();
+    // __vjp: `∇x += seed · ∂f/∂x` into one sink per parameter (a caller's gradient vector for
+    // the slices it differentiates, `Discard` for the others).
+    let vjp_fn = if d.vjp_effects.iter().any(Option::is_some) {
+        let roots: Vec<crate::graph::NodeId> = d.vjp_effects.iter().flatten().copied().collect();
+        let (stmts, _) = run_with(&roots, emit::Sinks::Generic);
+        let mixed = proc_macro2::Span::mixed_site();
+        let seed = format_ident!("__seed", span = mixed);
+        let mut k = 0u32;
+        let (bounds, sinks): (Vec<TokenStream>, Vec<TokenStream>) = sig
+            .params
+            .iter()
+            .enumerate()
+            .map(|(j, p)| {
+                let ty = format_ident!("__S{}", j, span = mixed);
+                let name = if p.kind == ParamKind::Slice && p.differentiated {
+                    k += 1;
+                    emit::grad_vec_name(k - 1)
+                } else {
+                    format_ident!("__sink{}", j, span = mixed)
+                };
+                (
+                    quote!(#ty: ?Sized + ::core::ops::IndexMut<usize, Output = #float>),
+                    quote!(#name: &mut #ty),
+                )
+            })
+            .unzip();
+        quote! {
+            /// `∇x += seed · ∂f/∂x` for the slices (the calling convention of generated code).
+            #[doc(hidden)]
+            #allow
+            #[inline]
+            pub fn __vjp<#(#bounds),*>(#(#params,)* #seed: #float, #(#sinks),*) {
+                #stmts
+            }
+        }
+    } else {
+        TokenStream::new()
+    };
     let partials_fn = quote! {
         /// Value and partial derivatives (the calling convention of generated code).
         #[doc(hidden)]
@@ -511,6 +551,7 @@ fn graph_functions(
             (#value, (#(#values,)*))
         }
     };
+    let partials_fn = quote! { #partials_fn #vjp_fn };
 
     let hessian_fn = match (&d.hessian, want_hessian) {
         (Some(rows), true) => {

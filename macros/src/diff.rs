@@ -48,6 +48,19 @@ pub fn gradient_with_slices(
     wrt: &[NodeId],
     slices: &[u32],
 ) -> Result<(Vec<NodeId>, Vec<Option<NodeId>>), DiffError> {
+    let one = g.one();
+    gradient_seeded(g, output, one, wrt, slices)
+}
+
+/// The gradient of `seed · output` (a vector-Jacobian product when `seed` is a symbol): what a
+/// caller's reverse pass needs from a function it passes a differentiated slice to.
+pub fn gradient_seeded(
+    g: &mut Graph,
+    output: NodeId,
+    seed: NodeId,
+    wrt: &[NodeId],
+    slices: &[u32],
+) -> Result<(Vec<NodeId>, Vec<Option<NodeId>>), DiffError> {
     let order = g.reachable(&[output]);
     if let Some(&n) = order
         .iter()
@@ -75,10 +88,10 @@ pub fn gradient_with_slices(
     let mut sweep = Sweep {
         active,
         scattered: Vec::new(),
+        vjps: Vec::new(),
     };
     let mut top = Frame::new(None, 0);
-    let one = g.one();
-    top.adjoint.insert(output, one);
+    top.adjoint.insert(output, seed);
     sweep.sweep(g, &mut top, &order)?;
     let scalars = wrt
         .iter()
@@ -101,6 +114,25 @@ pub fn gradient_with_slices(
             None => effect,
         });
     }
+    // Calls given a differentiated slice: one vector-Jacobian product per call site (and per
+    // iteration of the loops it is in), listed with the first slice it writes.
+    for ((call, loops, _), adj) in sweep.vjps {
+        let Op::Call(_, args) = g.op(call).clone() else {
+            continue;
+        };
+        let Some(slot) = args.iter().find_map(|a| match g.op(*a) {
+            Op::Slice(k) => slices.iter().position(|s| s == k),
+            _ => None,
+        }) else {
+            continue;
+        };
+        let vjp = g.add(Op::CallVjp(call, adj));
+        let effect = sum_over_left_loops(g, loops | g.loops_of(vjp), vjp);
+        effects[slot] = Some(match effects[slot] {
+            Some(prev) => g.add(Op::Effects(prev, effect)),
+            None => effect,
+        });
+    }
     Ok((scalars, effects))
 }
 
@@ -110,6 +142,9 @@ struct Sweep {
     /// Contributions to slice elements, summed per element, per loop nest they are made in,
     /// and per frame (a recurrence's contributions run in its reverse loop).
     scattered: Vec<(ScatterKey, NodeId)>,
+    /// Calls that were passed a differentiated slice, with their adjoints (summed per call,
+    /// loop nest and frame, like `scattered`).
+    vjps: Vec<(ScatterKey, NodeId)>,
 }
 
 /// A slice element, the loops a contribution to it is made in, and the recurrence whose reverse
@@ -119,7 +154,7 @@ type ScatterKey = (NodeId, u64, Option<u32>);
 /// The adjoints of one sweep: the whole graph, or the body of one recurrence.
 struct Frame {
     adjoint: HashMap<NodeId, NodeId>,
-    /// `(c, v)` for the body of recurrence `c` over loop `v`.
+    /// `(s, v)` for the body of a recurrence over loop `v`, swept by reverse sweep `s`.
     fold: Option<(u32, u32)>,
     /// The loops around the recurrence: the frame is one iteration of them, so its nodes are
     /// treated as varying with them, and nothing is summed over them inside it.
@@ -159,6 +194,18 @@ impl Sweep {
                 continue;
             }
             let from = g.loops_of(n);
+            if let Op::Call(_, args) = g.op(n) {
+                let slice_active = args
+                    .iter()
+                    .any(|a| matches!(g.op(*a), Op::Slice(_)) && self.active[a.index()]);
+                if slice_active {
+                    let key = (n, from | frame.outer, frame.fold.map(|(c, _)| c));
+                    match self.vjps.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, sum)) => *sum = g.sum(*sum, adj),
+                        None => self.vjps.push((key, adj)),
+                    }
+                }
+            }
             for (child, contribution) in local_adjoints(g, n, adj)? {
                 self.contribute(g, frame, from, child, contribution);
             }
@@ -233,8 +280,9 @@ impl Sweep {
             .copied()
             .find(|m| matches!(g.op(*m), Op::Carry(k, ..) if *k == c));
         let mask = carry.map_or(g.loops_of(n) | 1 << v, |s| g.loops_of(s));
-        let lambda = g.add(Op::Adjoint(c, v, mask));
-        let mut body_frame = Frame::new(Some((c, v)), g.loops_of(n));
+        let sweep = g.new_sweep();
+        let lambda = g.add(Op::Adjoint(sweep, v, mask));
+        let mut body_frame = Frame::new(Some((sweep, v)), g.loops_of(n));
         // Each iteration's new value gets `λ` (through `contribute`: a body that does not change
         // with the iteration, `s = w`, is a contribution leaving the loop in every iteration).
         let from = g.loops_of(body) | 1 << v;
@@ -243,7 +291,7 @@ impl Sweep {
         let step = carry
             .and_then(|s| body_frame.adjoint.get(&s).copied())
             .unwrap_or_else(|| g.zero());
-        let reverse = g.add(Op::RevFold(c, v, n, adj, step));
+        let reverse = g.add(Op::RevFold(sweep, v, n, adj, step));
         // The sums over the loop first, then their uses: they all follow the `RevFold`.
         let from = g.loops_of(n);
         let exits: Vec<(NodeId, NodeId)> = body_frame
@@ -303,6 +351,11 @@ fn activity_given(
         active[w.index()] = true;
     }
     for &n in order {
+        // A differentiated slice passed whole to a call.
+        if let Op::Slice(k) = g.op(n) {
+            active[n.index()] = slices.contains(k);
+            continue;
+        }
         if g.kind(n) != Kind::Float || active[n.index()] {
             continue;
         }
@@ -356,6 +409,7 @@ fn local_adjoints(
         | Op::RevFold(..)
         | Op::Scatter(..)
         | Op::Effects(..)
+        | Op::CallVjp(..)
         // An element of a differentiated slice: its adjoint is scattered into the slice's
         // gradient (see `gradient_with_slices`).
         | Op::Element(..) => vec![],

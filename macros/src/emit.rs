@@ -38,6 +38,18 @@ pub struct Emitter<'a> {
     /// The sums that read a recurrence's adjoint `λ`, with the `RevFold` whose reverse loop they
     /// run in.
     sweeps: HashMap<NodeId, NodeId>,
+    /// The slices' gradients are a `__vjp`'s generic sinks (passed on as `&mut *g`), not
+    /// vectors or arrays (passed on as `&mut g[..]`).
+    generic_sinks: bool,
+}
+
+/// Where the gradients of the differentiated slices accumulate.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Sinks {
+    /// Vectors, arrays or `&mut [T]`.
+    Slices,
+    /// A `__vjp`'s generic `&mut S` parameters.
+    Generic,
 }
 
 /// Emits statements computing `roots`, and an expression for each root.
@@ -48,6 +60,7 @@ pub fn emit(
     slices: &[TokenStream],
     float: FloatTy,
     roots: &[NodeId],
+    sinks: Sinks,
 ) -> (TokenStream, Vec<TokenStream>) {
     // A reverse sweep runs wherever a sum reads its `λ`, even if its own value (the adjoint of
     // the recurrence's initial value) is not needed.
@@ -71,8 +84,8 @@ pub fn emit(
     let mut sweeps = HashMap::new();
     for n in &all {
         match *g.op(*n) {
-            Op::RevFold(c, ..) => {
-                traced.insert(c);
+            Op::RevFold(..) => {
+                traced.extend(g.recurrence_of_sweep(*n));
             }
             Op::Sum(v, _, _, body) => {
                 let reads = reads_in_loop(g, body, v)
@@ -111,6 +124,7 @@ pub fn emit(
         differentiated_calls,
         traced,
         sweeps,
+        generic_sinks: sinks == Sinks::Generic,
     };
     let mut defined = HashSet::new();
     let stmts = e.region(roots, &mut defined);
@@ -133,6 +147,7 @@ impl Emitter<'_> {
                 | Op::Effects(..)
                 | Op::Fold(..)
                 | Op::RevFold(..)
+                | Op::CallVjp(..)
         ) || self.uses.get(&n).copied().unwrap_or(0) > 1
     }
 
@@ -191,7 +206,10 @@ impl Emitter<'_> {
                 continue;
             }
             // An effect runs once per iteration even where nothing in it changes with the index.
-            let effect = matches!(self.g.op(n), Op::Scatter(..) | Op::Effects(..));
+            let effect = matches!(
+                self.g.op(n),
+                Op::Scatter(..) | Op::Effects(..) | Op::CallVjp(..)
+            );
             if self.g.loops_of(n) & (1 << v) == 0 && !effect {
                 out.push(n);
             } else if let Op::Sum(inner, lo, hi, inner_body) = *self.g.op(n) {
@@ -475,19 +493,19 @@ impl Emitter<'_> {
     /// is the `RevFold`): each iteration reads its saved value, adds its contributions, and
     /// steps `λ` back one iteration.
     fn reverse_loop(&self, group: &[NodeId], defined: &HashSet<NodeId>) -> TokenStream {
-        let Op::RevFold(c, v, fold, seed, step) = *self.g.op(group[0]) else {
+        let Op::RevFold(sweep, v, fold, seed, step) = *self.g.op(group[0]) else {
             return quote!(::core::compile_error!(
                 "internal error: not a reverse sweep"
             ));
         };
-        let Op::Fold(_, _, lo, hi, ..) = *self.g.op(fold) else {
+        let Op::Fold(c, _, lo, hi, ..) = *self.g.op(fold) else {
             return quote!(::core::compile_error!("internal error: not a recurrence"));
         };
         let (i, s, trace, lam) = (
             loop_var_name(v),
             carry_name(c),
             trace_name(c),
-            adjoint_name(c),
+            adjoint_name(sweep),
         );
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
         let seed = self.expr(seed, Prec::Select);
@@ -530,6 +548,18 @@ impl Emitter<'_> {
         }
     }
 
+    /// An argument of a call: a differentiated slice is passed as `&x[..]` (whatever its
+    /// parameter's type: slice, `Vec`, array), everything else as itself.
+    fn call_arg(&self, a: NodeId) -> TokenStream {
+        match self.g.op(a) {
+            Op::Slice(k) => {
+                let s = &self.slices[*k as usize];
+                quote!(&#s[..])
+            }
+            _ => self.expr(a, Prec::Select),
+        }
+    }
+
     /// `let __tN = …;` for one bound node.
     fn binding(&self, n: NodeId, defined: &HashSet<NodeId>) -> TokenStream {
         let name = Self::name(n);
@@ -542,7 +572,7 @@ impl Emitter<'_> {
             }
             Op::Call(f, args) if self.differentiated_calls.contains(&n) => {
                 let path = &self.symbols[f.0 as usize];
-                let args = args.iter().map(|a| self.expr(*a, Prec::Select));
+                let args = args.iter().map(|a| self.call_arg(*a));
                 let d = Self::partials_name(n);
                 quote! { let (#name, #d) = #path::__partials(#(#args),*); }
             }
@@ -557,6 +587,30 @@ impl Emitter<'_> {
             }
             // Its two effects are bound, and emitted, on their own.
             Op::Effects(..) => TokenStream::new(),
+            Op::CallVjp(call, seed) => {
+                let Op::Call(f, args) = self.g.op(*call) else {
+                    return quote!(::core::compile_error!("internal error: not a call"););
+                };
+                let path = &self.symbols[f.0 as usize];
+                let ty = match self.float {
+                    FloatTy::F32 => quote!(f32),
+                    FloatTy::F64 => quote!(f64),
+                };
+                let values = args.iter().map(|a| self.call_arg(*a));
+                let sinks = args.iter().map(|a| match self.g.op(*a) {
+                    Op::Slice(k) => {
+                        let g = grad_vec_name(*k);
+                        if self.generic_sinks {
+                            quote!(&mut *#g)
+                        } else {
+                            quote!(&mut #g[..])
+                        }
+                    }
+                    _ => quote!(&mut ::symgrad::__private::Discard::<#ty>::default()),
+                });
+                let seed = self.expr(*seed, Prec::Select);
+                quote! { #path::__vjp(#(#values,)* #seed, #(#sinks),*); }
+            }
             _ => {
                 let value = self.bare(n);
                 quote! { let #name = #value; }
@@ -678,7 +732,7 @@ impl Emitter<'_> {
             }
             Op::Call(f, args) => {
                 let path = &self.symbols[f.0 as usize];
-                let args = args.iter().map(|a| self.expr(*a, Prec::Select));
+                let args = args.iter().map(|a| self.call_arg(*a));
                 quote! { #path(#(#args),*) }
             }
             Op::Partial(call, i) => {
@@ -727,7 +781,12 @@ impl Emitter<'_> {
             }
             Op::Slice(k) => self.slices[*k as usize].clone(),
             // Statements, emitted by `binding`; no value of their own.
-            Op::Sum(..) | Op::Scatter(..) | Op::Effects(..) | Op::Fold(..) | Op::RevFold(..) => {
+            Op::Sum(..)
+            | Op::Scatter(..)
+            | Op::Effects(..)
+            | Op::Fold(..)
+            | Op::RevFold(..)
+            | Op::CallVjp(..) => {
                 quote!(())
             }
             Op::Carry(c, ..) => {

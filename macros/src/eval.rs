@@ -155,6 +155,7 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         | Op::Slice(_)
         | Op::Scatter(..)
         | Op::Effects(..)
+        | Op::CallVjp(..)
         | Op::Carried(_)
         | Op::Carry(..)
         | Op::Fold(..)
@@ -267,15 +268,16 @@ impl<'g> Interpreter<'g> {
 
     /// The sweeps of recurrence `c` (over loop `v`, varying with the loops of `mask`), run once
     /// per iteration of the loops around it.
-    fn sweep(&mut self, c: u32, v: u32, mask: u64) -> Option<Sweep> {
+    fn sweep(&mut self, sweep: u32, v: u32, mask: u64) -> Option<Sweep> {
         let key: Vec<i64> = (0..64u32)
             .filter(|b| *b != v && mask & (1 << b) != 0)
             .map(|b| self.loop_index[b as usize])
             .collect();
-        if let Some(s) = self.sweeps.get(&(c, key.clone())) {
+        if let Some(s) = self.sweeps.get(&(sweep, key.clone())) {
             return Some(s.clone());
         }
-        let reverse = self.graph.reverse_sweep_of(c)?;
+        let reverse = self.graph.reverse_sweep_of(sweep)?;
+        let c = self.graph.recurrence_of_sweep(reverse)?;
         let Op::RevFold(_, _, fold, seed, step) = *self.graph.op(reverse) else {
             return None;
         };
@@ -286,21 +288,21 @@ impl<'g> Interpreter<'g> {
         for k in (0..values.len()).rev() {
             self.loop_index[v as usize] = lo + i64::try_from(k).unwrap_or(0);
             self.carry.insert(c, values[k]);
-            self.lambda.insert(c, lam);
+            self.lambda.insert(sweep, lam);
             adjoints[k] = lam;
             lam = self.eval(step).float();
         }
         self.carry.remove(&c);
-        self.lambda.remove(&c);
+        self.lambda.remove(&sweep);
         self.loop_index[v as usize] = outer;
-        let sweep = Sweep {
+        let swept = Sweep {
             lo,
             values,
             adjoints,
             last: lam,
         };
-        self.sweeps.insert((c, key), sweep.clone());
-        Some(sweep)
+        self.sweeps.insert((sweep, key), swept.clone());
+        Some(swept)
     }
 
     /// Entry `loop_index[v] − lo` of a sweep's values or adjoints.
@@ -344,11 +346,20 @@ impl<'g> Interpreter<'g> {
             Op::LoopVar(v) => Value::Int(self.loop_index[*v as usize]),
             // Inside its own loops, the running value; elsewhere (a gradient sum over the same
             // loop), the value the sweep saved for this iteration.
-            Op::Carry(c, v, mask) => match self.carry.get(c) {
+            Op::Carry(c, v, _) => match self.carry.get(c) {
                 Some(s) => Value::Float(*s),
                 None => {
-                    let sweep = self.sweep(*c, *v, *mask);
-                    Value::Float(self.at(sweep.as_ref(), *v, false))
+                    // The latest fold of the recurrence (lowering may have rebuilt it).
+                    let fold = (0..self.graph.len()).rev().find_map(|k| {
+                        let n = NodeId(u32::try_from(k).ok()?);
+                        matches!(self.graph.op(n), Op::Fold(d, ..) if d == c).then_some(n)
+                    });
+                    let saved = fold.map(|f| self.forward(f));
+                    let at = saved.and_then(|(lo, values, _)| {
+                        let k = usize::try_from(self.loop_index[*v as usize] - lo).ok()?;
+                        values.get(k).copied()
+                    });
+                    Value::Float(at.unwrap_or(f64::NAN))
                 }
             },
             Op::Adjoint(c, v, mask) => match self.lambda.get(c) {

@@ -2,6 +2,7 @@
 //! function, every error, and correctly typed stubs.
 
 use proc_macro2::TokenStream;
+use quote::{ToTokens, format_ident};
 use syn::ItemFn;
 
 use crate::attr::{self, Args};
@@ -35,6 +36,9 @@ pub struct Derivatives {
     pub slice_effects: Vec<Option<NodeId>>,
     /// `∂²f/∂pᵢ∂pⱼ` over the differentiated parameters, when `hessian` was asked for.
     pub hessian: Option<Vec<Vec<NodeId>>>,
+    /// The vector-Jacobian product a caller passing a slice needs: for every differentiated
+    /// slice, the effect accumulating `seed · ∂f/∂x` (the seed is the symbol `__seed`).
+    pub vjp_effects: Vec<Option<NodeId>>,
 }
 
 pub fn differentiable(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
@@ -104,6 +108,24 @@ fn differentiate(cx: &Ctxt, sig: &Sig, mut lowered: Lowered, hessian: bool) -> O
                 return None;
             }
         };
+    // The seeded gradient of the slices, for `__vjp` (callers that pass a differentiated slice).
+    let vjp_effects = if slices.is_empty() {
+        Vec::new()
+    } else {
+        let name = format_ident!("__seed", span = proc_macro2::Span::mixed_site());
+        let s = lowered.graph.new_symbol("seed");
+        lowered.symbols.push(name.to_token_stream());
+        let seed = lowered
+            .graph
+            .add(crate::graph::Op::Sym(s, crate::graph::Kind::Float));
+        match diff::gradient_seeded(&mut lowered.graph, lowered.output, seed, &[], &slices) {
+            Ok((_, effects)) => effects,
+            Err(e) => {
+                report(cx, &lowered, e);
+                return None;
+            }
+        }
+    };
     let hessian = if hessian {
         let wrt: Vec<usize> = sig
             .floats()
@@ -131,6 +153,7 @@ fn differentiate(cx: &Ctxt, sig: &Sig, mut lowered: Lowered, hessian: bool) -> O
         partials,
         slice_effects,
         hessian,
+        vjp_effects,
     })
 }
 

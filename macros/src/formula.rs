@@ -246,6 +246,24 @@ impl Printer<'_> {
                 self.expr(*b, Prec::Select)
             ),
             Op::Carried(k) => format!("carried#{k}"),
+            Op::CallVjp(call, seed) => {
+                let slices: Vec<String> = match g.op(*call) {
+                    Op::Call(_, args) => args
+                        .iter()
+                        .filter_map(|a| match g.op(*a) {
+                            Op::Slice(k) => Some(format!("∇{}", g.slice_name(*k))),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                format!(
+                    "{} += {} · ∂{}",
+                    slices.join(", "),
+                    self.expr(*seed, Prec::Product),
+                    self.expr(*call, Prec::Postfix)
+                )
+            }
             Op::Carry(c, ..) => format!("s{c}"),
             Op::Adjoint(c, ..) => format!("λ{c}"),
             Op::Fold(c, v, lo, hi, init, body) => format!(

@@ -242,6 +242,9 @@ pub enum Op {
     Scatter(u32, NodeId, NodeId),
     /// Effect: both effects, in order.
     Effects(NodeId, NodeId),
+    /// Effect: `∇x_k += seed · ∂call/∂x_k` for every differentiated slice `x_k` passed to the
+    /// call (the called function's hidden vector-Jacobian product).
+    CallVjp(NodeId, NodeId),
     /// A loop-carried variable's value at the start of an iteration, while a loop body is lowered
     /// (never survives lowering).
     Carried(u32),
@@ -252,13 +255,14 @@ pub enum Op {
     /// reads `Carry(c, v, _)`. Products (`p *= x[i]`), running maxima, any update that is not
     /// an accumulation.
     Fold(u32, u32, NodeId, NodeId, NodeId, NodeId),
-    /// In gradients only: the adjoint of recurrence `c`'s value after the current iteration of
-    /// loop `v` (`λ`), during the reverse sweep of [`RevFold`](Op::RevFold).
+    /// In gradients only: in reverse sweep `s` (one per recurrence and gradient: a function's
+    /// gradient and its vector-Jacobian product sweep the same fold with different seeds), the
+    /// adjoint of the recurrence's value after the current iteration of loop `v` (`λ`).
     Adjoint(u32, u32, u64),
     /// In gradients only: the reverse sweep of a `Fold`: `λ = seed; for v in (lo..hi).rev() {
     /// λ = step }; λ`, where `step` is `λ · ∂body/∂s` at the iteration's saved `s`. Its value is
-    /// the adjoint of the fold's `init`; the sums over `v` that read `Adjoint(c, v, _)` run in
-    /// the same reverse loop.
+    /// the adjoint of the fold's `init`; the sums over `v` that read `Adjoint(s, v, _)` run in
+    /// the same reverse loop. Fields: sweep `s`, loop `v`, the fold, the seed, the step.
     RevFold(u32, u32, NodeId, NodeId, NodeId),
 
     // ---- booleans
@@ -308,6 +312,7 @@ impl Op {
             Op::Or(..) => Op::Or(c[0], c[1]),
             Op::Scatter(k, ..) => Op::Scatter(*k, c[0], c[1]),
             Op::Effects(..) => Op::Effects(c[0], c[1]),
+            Op::CallVjp(..) => Op::CallVjp(c[0], c[1]),
             Op::Clamp(..) => Op::Clamp(c[0], c[1], c[2]),
             Op::MulAdd(..) => Op::MulAdd(c[0], c[1], c[2]),
             Op::Select(..) => Op::Select(c[0], c[1], c[2]),
@@ -359,7 +364,8 @@ impl Op {
             | Op::And(a, b)
             | Op::Or(a, b)
             | Op::Scatter(_, a, b)
-            | Op::Effects(a, b) => vec![*a, *b],
+            | Op::Effects(a, b)
+            | Op::CallVjp(a, b) => vec![*a, *b],
             Op::Clamp(a, b, c) | Op::MulAdd(a, b, c) | Op::Select(a, b, c) => vec![*a, *b, *c],
             Op::Call(_, args) => args.clone(),
         }
@@ -392,8 +398,9 @@ pub struct Graph {
     loops: Vec<(NodeId, NodeId)>,
     /// Names of the differentiated slice parameters, for formulas.
     slices: Vec<String>,
-    /// How many recurrences (`Fold`s) were declared.
+    /// How many recurrences (`Fold`s) and reverse sweeps (`RevFold`s) were declared.
     recurrences: u32,
+    sweeps: u32,
     /// The latest `RevFold` node of each recurrence.
     reverse_sweeps: HashMap<u32, NodeId>,
 }
@@ -435,14 +442,31 @@ impl Graph {
         self.recurrences - 1
     }
 
+    /// A new reverse sweep number, for a `RevFold` and its `Adjoint`.
+    pub fn new_sweep(&mut self) -> u32 {
+        self.sweeps += 1;
+        self.sweeps - 1
+    }
+
     /// The bounds `(lo, hi)` of loop `v`.
     pub fn loop_bounds(&self, v: u32) -> Option<(NodeId, NodeId)> {
         self.loops.get(v as usize).copied()
     }
 
-    /// The `RevFold` node (reverse sweep) of recurrence `c`, once a gradient built it.
-    pub fn reverse_sweep_of(&self, c: u32) -> Option<NodeId> {
-        self.reverse_sweeps.get(&c).copied()
+    /// The `RevFold` node of reverse sweep `s`.
+    pub fn reverse_sweep_of(&self, s: u32) -> Option<NodeId> {
+        self.reverse_sweeps.get(&s).copied()
+    }
+
+    /// The recurrence number of a `RevFold`'s fold.
+    pub fn recurrence_of_sweep(&self, reverse: NodeId) -> Option<u32> {
+        match self.op(reverse) {
+            Op::RevFold(_, _, fold, ..) => match self.op(*fold) {
+                Op::Fold(c, ..) => Some(*c),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     /// Declares differentiated slice parameter number `k` (in order) and returns its node.
@@ -545,7 +569,7 @@ impl Graph {
             | Op::Adjoint(..)
             | Op::RevFold(..) => Kind::Float,
             Op::Sum(_, _, _, body) => self.kind(*body),
-            Op::Slice(_) | Op::Scatter(..) | Op::Effects(..) => Kind::Other,
+            Op::Slice(_) | Op::Scatter(..) | Op::Effects(..) | Op::CallVjp(..) => Kind::Other,
             Op::Sym(_, k) => *k,
             Op::Select(_, a, _) => self.kind(*a),
             Op::IntConst(_)
@@ -706,6 +730,7 @@ impl Graph {
                 | Op::LoopVar(_)
                 | Op::Carry(..)
                 | Op::Adjoint(..)
+                | Op::Slice(_)
         )
     }
 

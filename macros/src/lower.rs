@@ -1275,17 +1275,27 @@ impl<'a> Lower<'a> {
         }
         let mut lowered = Vec::with_capacity(args.len());
         for a in &args {
-            let arg = self.call_arg(a)?;
-            if matches!(self.g.op(arg), Op::Slice(_)) {
-                self.cx.error_spanned_by(
-                    a,
-                    msg(
-                        "a differentiated slice cannot be passed to a function yet",
-                        "index it in a loop here, or leave it out of `wrt(...)` to pass it as data",
-                    ),
-                );
-                return None;
-            }
+            // A differentiated slice (`x` or `&x`) stays one: its gradient flows back through
+            // the called function's vector-Jacobian product.
+            let inner = match a {
+                Expr::Reference(r) if r.mutability.is_none() => &*r.expr,
+                other => other,
+            };
+            let slice = match inner {
+                Expr::Path(p) => p
+                    .path
+                    .get_ident()
+                    .and_then(|id| self.lookup(&id.to_string()))
+                    .and_then(|b| match b {
+                        Binding::Value(n) if matches!(self.g.op(n), Op::Slice(_)) => Some(n),
+                        _ => None,
+                    }),
+                _ => None,
+            };
+            let arg = match slice {
+                Some(n) => n,
+                None => self.call_arg(a)?,
+            };
             lowered.push(arg);
         }
         let f = self.symbol(func.to_token_stream(), pretty(&func.to_token_stream()));

@@ -43,6 +43,35 @@ pub fn sign<T: Float>(x: T) -> T {
     }
 }
 
+/// A gradient sink that throws its contributions away: what generated code passes for an
+/// argument whose gradient the caller does not want (data) when it calls another
+/// `#[differentiable]` function's hidden vector-Jacobian product. Every index is the same cell.
+///
+/// ```
+/// use symgrad_runtime::scalar::Discard;
+/// let mut d = Discard::<f64>::default();
+/// d[7] += 1.0;
+/// d[0] += 2.0;
+/// assert_eq!(d[123], 3.0);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Discard<T>(T);
+
+impl<T> core::ops::Index<usize> for Discard<T> {
+    type Output = T;
+    #[inline]
+    fn index(&self, _: usize) -> &T {
+        &self.0
+    }
+}
+
+impl<T> core::ops::IndexMut<usize> for Discard<T> {
+    #[inline]
+    fn index_mut(&mut self, _: usize) -> &mut T {
+        &mut self.0
+    }
+}
+
 /// Defines a one-argument differentiable helper: the function, and the hidden `__partials` item
 /// that states its value and derivative once (num-dual's `chain_rule` habit).
 macro_rules! helper {
