@@ -138,3 +138,29 @@ fn slices_pass_through_two_levels_of_calls() {
         assert_relative_eq!(g.y[i], -fd, max_relative = 1e-7);
     }
 }
+
+/// A callee that takes its second slice as data (`wrt(w)`) can still be given data there.
+#[differentiable(wrt(w))]
+fn weighted(w: &[f64], x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..w.len() {
+        s += w[i] * x[i] * x[i];
+    }
+    s
+}
+
+#[differentiable(wrt(w))]
+fn uses_weighted(w: &[f64], x: &[f64]) -> f64 {
+    weighted(w, x).sqrt()
+}
+
+#[test]
+fn a_data_argument_of_the_callee_takes_data() {
+    let w = [1.0, 2.0];
+    let x = [3.0, 1.0];
+    let (v, g) = uses_weighted_grad(&w, &x);
+    assert_relative_eq!(v, 11.0_f64.sqrt(), max_relative = 1e-15);
+    let d = 0.5 / 11.0_f64.sqrt();
+    assert_relative_eq!(g.w[0], d * 9.0, max_relative = 1e-15);
+    assert_relative_eq!(g.w[1], d * 1.0, max_relative = 1e-15);
+}

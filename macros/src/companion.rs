@@ -510,25 +510,23 @@ fn graph_functions(
         let (stmts, _) = run_with(&roots, emit::Sinks::Generic);
         let mixed = proc_macro2::Span::mixed_site();
         let seed = format_ident!("__seed", span = mixed);
+        // A parameter this function does not differentiate takes only `Discard`: a caller
+        // passing its differentiated slice there gets a type error, not a silent zero.
         let mut k = 0u32;
-        let (bounds, sinks): (Vec<TokenStream>, Vec<TokenStream>) = sig
-            .params
-            .iter()
-            .enumerate()
-            .map(|(j, p)| {
+        let mut bounds = Vec::new();
+        let mut sinks = Vec::new();
+        for (j, p) in sig.params.iter().enumerate() {
+            if p.kind == ParamKind::Slice && p.differentiated {
                 let ty = format_ident!("__S{}", j, span = mixed);
-                let name = if p.kind == ParamKind::Slice && p.differentiated {
-                    k += 1;
-                    emit::grad_vec_name(k - 1)
-                } else {
-                    format_ident!("__sink{}", j, span = mixed)
-                };
-                (
-                    quote!(#ty: ?Sized + ::core::ops::IndexMut<usize, Output = #float>),
-                    quote!(#name: &mut #ty),
-                )
-            })
-            .unzip();
+                let name = emit::grad_vec_name(k);
+                k += 1;
+                bounds.push(quote!(#ty: ?Sized + ::core::ops::IndexMut<usize, Output = #float>));
+                sinks.push(quote!(#name: &mut #ty));
+            } else {
+                let name = format_ident!("__sink{}", j, span = mixed);
+                sinks.push(quote!(#name: &mut ::symgrad::__private::Discard<#float>));
+            }
+        }
         quote! {
             /// `∇x += seed · ∂f/∂x` for the slices (the calling convention of generated code).
             #[doc(hidden)]
