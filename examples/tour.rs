@@ -40,6 +40,21 @@ fn batch_cost(w: f64, b: f64, x: &[f64], y: &[f64]) -> f64 {
     acc / (2.0 * x.len() as f64)
 }
 
+/// The stable log-sum-exp: a running maximum (a loop-carried recurrence), then a sum.
+#[differentiable]
+#[allow(clippy::needless_range_loop)] // index loops read as the math
+fn log_sum_exp(z: &[f64]) -> f64 {
+    let mut m = f64::NEG_INFINITY;
+    for i in 0..z.len() {
+        m = m.max(z[i]);
+    }
+    let mut s = 0.0;
+    for i in 0..z.len() {
+        s += (z[i] - m).exp();
+    }
+    m + s.ln()
+}
+
 /// A quartic whose plain gradient descent blows up with a large step.
 #[differentiable]
 fn quartic(x: f64) -> f64 {
@@ -94,6 +109,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.steps, p[0], p[1]
     );
     println!("∂J/∂b = {}", BatchCostGrad::FORMULAS[1].1);
+    // A recurrence: the forward loop saves each running maximum, the reverse loop walks back.
+    let z = [1000.0, 1001.0, 999.0];
+    let (lse, g) = log_sum_exp_grad(&z);
+    println!(
+        "log-sum-exp of {z:?} = {lse:.6} (exp overflows without the max); its gradient, the softmax: [{:.6}, {:.6}, {:.6}]",
+        g.z[0], g.z[1], g.z[2]
+    );
 
     section("6. matrix code on the tape (seed 002: cross-entropy from logits)");
     let x = array![[0.3, -1.2, 0.5, 2.0], [1.1, 0.4, -0.7, 0.2]];
