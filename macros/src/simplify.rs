@@ -53,6 +53,7 @@ pub const RULES: &[(&str, Rule)] = &[
     ("add-selects", add_selects),
     ("powi-zero-one", powi_zero_one),
     ("sum-of-invariant", sum_of_invariant),
+    ("invariant-factor-out-of-sum", invariant_factor_out_of_sum),
     ("int-identities", int_identities),
     ("bool-identities", bool_identities),
 ];
@@ -475,6 +476,38 @@ fn sum_of_invariant(g: &mut Graph, op: &Op) -> Option<NodeId> {
     Some(g.mul(count, body))
 }
 
+/// `Σ_i (c · f(i)) => c · Σ_i f(i)` for the factors `c` of a product that do not depend on `i`
+/// (`Σ 2·(r/(2m))·x[i] => (2·(1/(2m))) · Σ r·x[i]`): the loop does one multiplication per
+/// iteration fewer per factor, as a person writes it (scale after the loop).
+fn invariant_factor_out_of_sum(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Sum(v, lo, hi, body) = *op else {
+        return None;
+    };
+    if g.kind(body) != Kind::Float || !matches!(g.op(body), Op::Mul(..)) {
+        return None;
+    }
+    let mut factors = Vec::new();
+    let mut stack = vec![body];
+    while let Some(n) = stack.pop() {
+        match *g.op(n) {
+            Op::Mul(a, b) => stack.extend([b, a]),
+            _ => factors.push(n),
+        }
+    }
+    let bit = 1u64 << v;
+    let (outside, inside): (Vec<NodeId>, Vec<NodeId>) =
+        factors.into_iter().partition(|f| g.loops_of(*f) & bit == 0);
+    if outside.is_empty() || inside.is_empty() {
+        return None;
+    }
+    let product =
+        |g: &mut Graph, fs: &[NodeId]| fs[1..].iter().fold(fs[0], |acc, f| g.mul(acc, *f));
+    let c = product(g, &outside);
+    let f = product(g, &inside);
+    let sum = g.add(Op::Sum(v, lo, hi, f));
+    Some(g.mul(c, sum))
+}
+
 /// `x.powi(0) => 1`, `x.powi(1) => x`
 fn powi_zero_one(g: &mut Graph, op: &Op) -> Option<NodeId> {
     let Op::Powi(x, n) = *op else { return None };
@@ -673,6 +706,13 @@ mod tests {
     #[test]
     fn sum_of_invariant() {
         assert_eq!(s("(0..4).map(|i| w * 2.0).sum::<f64>()"), "8.0 * w");
+    }
+    #[test]
+    fn invariant_factor_out_of_sum() {
+        assert_eq!(
+            s("(0..4).map(|i| w * (i as f64) * 2.0).sum::<f64>()"),
+            "2.0 * w * Σ(i0 in 0..4) (i0 as f64)"
+        );
     }
     #[test]
     fn powi_zero_one() {
