@@ -44,6 +44,10 @@ pub const RULES: &[(&str, Rule)] = &[
     ("mul-canonical-order", mul_canonical_order),
     ("mul-power-of-two-constants", mul_power_of_two_constants),
     (
+        "mul-power-of-two-into-left-scaled",
+        mul_power_of_two_into_left_scaled,
+    ),
+    (
         "mul-power-of-two-into-scaled-factor",
         mul_power_of_two_into_scaled_factor,
     ),
@@ -364,6 +368,25 @@ fn mul_power_of_two_constants(g: &mut Graph, op: &Op) -> Option<NodeId> {
     Some(g.mul(c, b2))
 }
 
+/// `2 * ((-200 * t) * x) => (-400 * t) * x`: a power of two joins a constant factor (exact).
+fn mul_power_of_two_into_left_scaled(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Mul(k, m) = *op else { return None };
+    let kv = g.as_const(k)?;
+    if !is_power_of_two(kv) {
+        return None;
+    }
+    let Op::Mul(inner, b) = *g.op(m) else {
+        return None;
+    };
+    let Op::Mul(c, a) = *g.op(inner) else {
+        return None;
+    };
+    let cv = g.as_const(c)?;
+    let kc = g.constant(kv * cv);
+    let scaled = g.mul(kc, a);
+    Some(g.mul(scaled, b))
+}
+
 /// `2 * (x * (-200 * t)) => x * (-400 * t)`: a power of two joins a constant factor (exact).
 fn mul_power_of_two_into_scaled_factor(g: &mut Graph, op: &Op) -> Option<NodeId> {
     let Op::Mul(k, m) = *op else { return None };
@@ -663,6 +686,13 @@ mod tests {
     #[test]
     fn mul_power_of_two_constants() {
         assert_eq!(s("2.0 * (3.0 * x)"), "6.0 * x");
+    }
+    #[test]
+    fn mul_power_of_two_into_left_scaled() {
+        assert_eq!(
+            s("2.0 * ((-200.0 * (y - x)) * (x + w))"),
+            "-400.0 * (y - x) * (x + w)"
+        );
     }
     #[test]
     fn mul_power_of_two_into_scaled_factor() {
