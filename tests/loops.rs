@@ -314,3 +314,29 @@ fn triangular_loops_count_each_inner_iteration_once() {
         .collect();
     assert_eq!(g.y, want);
 }
+
+/// A Hessian through a loop: the sum's second derivatives are sums too.
+#[differentiable(wrt(w, b), hessian)]
+#[allow(clippy::needless_range_loop)] // the index form is the point of the test
+fn cubic_sum(w: f64, b: f64, x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += (w * x[i] + b).powi(3);
+    }
+    s
+}
+
+#[test]
+fn a_hessian_through_a_sum_loop_is_the_sum_of_the_hessians() {
+    let x = [1.0, 2.0, -0.5];
+    let (_, _, h) = cubic_sum_hessian(0.5, 0.25, &x);
+    // ∂²/∂w² = Σ 6r·x², ∂²/∂w∂b = Σ 6r·x, ∂²/∂b² = Σ 6r, with r = w·x + b
+    let (mut hww, mut hwb, mut hbb) = (0.0, 0.0, 0.0);
+    for xi in x {
+        let r = 0.5 * xi + 0.25;
+        hww += 6.0 * r * xi * xi;
+        hwb += 6.0 * r * xi;
+        hbb += 6.0 * r;
+    }
+    assert_eq!(h, [[hww, hwb], [hwb, hbb]]);
+}
