@@ -2,7 +2,7 @@
 //! hand-derived gradients.
 
 use approx::assert_relative_eq;
-use ndarray::{Array1, Array2, ArrayView1, Axis, array};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, array};
 use symgrad::differentiable;
 
 // PRODUCT.md's example, verbatim.
@@ -278,4 +278,27 @@ fn repeated_calls_reuse_the_tape_buffers_and_agree_bitwise() {
         "the second call reused buffers"
     );
     assert_eq!(bits(&warm), bits(&cold));
+}
+
+/// A view parameter read through `&x` and `x.view()`, as ndarray code reads views.
+#[differentiable(wrt(x))]
+#[allow(clippy::needless_pass_by_value)] // a view by value is the construct under test
+fn view_energy(x: ArrayView2<f64>, w: &Array2<f64>) -> f64 {
+    let v = x.view();
+    0.5 * (&v * &v).sum() + (&x * 2.0).sum() + x.view().dot(w).sum()
+}
+
+#[test]
+fn a_view_parameter_reads_through_references_and_view() {
+    let x = array![[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]];
+    let w = array![[1.0, 0.5], [-2.0, 0.25], [0.125, 3.0]];
+    let (value, g) = view_energy_grad(x.view(), &w);
+    assert_relative_eq!(value, view_energy(x.view(), &w), max_relative = 1e-14);
+    // ∂/∂x = x + 2 + (row sums of w, the same in every row)
+    let want = &x + 2.0 + &w.sum_axis(Axis(1));
+    assert!(
+        (&g.x - &want).iter().all(|d| d.abs() < 1e-14),
+        "{} vs {want}",
+        g.x
+    );
 }

@@ -280,7 +280,7 @@ fn tape_grad_fn(
         let var = format_ident!("__var_{}", id, span = Span::mixed_site());
         let at = format_ident!("__at_{}", id, span = Span::mixed_site());
         // `&Array2<f64>` stays a reference (`&Var`); an owned array or a view becomes an owned
-        // tape value, so `&x` and `x.dot(..)` read as they did.
+        // tape value, so `&x`, `x.dot(..)` and `x.view()` read as they did.
         let by_reference = matches!(&p.ty, syn::Type::Reference(_));
         watches.push(match (p.kind, by_reference) {
             // A reference stays a reference: the body may use it any number of times.

@@ -286,6 +286,21 @@ impl<'t, T: TapeFloat> Tape<'t, T> {
         self.record(Value::Owned(Buffer::new(value)), shape, op, inputs)
     }
 
+    /// Records a new handle on the value of `input` (`Var::view`): the caller's array stays
+    /// borrowed, a tape buffer is copied (it cannot be borrowed for the tape's lifetime).
+    pub(crate) fn push_view<E: Dimension>(&'t self, input: usize, op: Op<T>) -> Var<'t, T, E> {
+        let (value, shape) = {
+            let nodes = self.values(&[input]);
+            let node = &nodes[input];
+            let value = match &node.value {
+                Value::Borrowed(view) => Value::Borrowed(view.clone()),
+                other => Value::Owned(Buffer::new(cache::copy(other))),
+            };
+            (value, node.shape.clone())
+        };
+        self.record(value, shape, op, &[input])
+    }
+
     /// Records the elementwise op `op` of `input` without computing its value (see
     /// [`Value::Deferred`]); `input`'s value must be there, and stays: its buffer is never
     /// reused, even if no backward rule reads it.

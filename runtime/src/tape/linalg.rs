@@ -3,6 +3,7 @@
 
 use ndarray::linalg::{general_mat_mul, general_mat_vec_mul};
 use ndarray::{Array0, ArrayD, ArrayViewD, Axis, Dimension, Ix0, Ix1, Ix2, IxDyn};
+use ndarray::{ArrayView2, ArrayViewMut2};
 
 use super::cache;
 use super::error::ShapeError;
@@ -112,7 +113,7 @@ fn dot_forward<T: TapeFloat>(
     Ok(match (a.ndim(), b.ndim()) {
         (2, 2) => {
             let mut c = cache::scratch(&[a.shape()[0], b.shape()[1]]);
-            general_mat_mul(one, &as2(a), &as2(b), zero, &mut as2_mut(&mut c));
+            mat_mul(one, &as2(a), &as2(b), zero, as2_mut(&mut c));
             c
         }
         (2, 1) => {
@@ -128,6 +129,23 @@ fn dot_forward<T: TapeFloat>(
         }
         _ => Array0::from_elem((), as1(a).dot(&as1(b))).into_dyn(),
     })
+}
+
+/// `c = α a·b + β c` for matrices, computed as `cᵀ = α bᵀ·aᵀ + β cᵀ` when `c` has more columns
+/// than rows: `matrixmultiply` is faster on tall outputs. Measured: W3's ∂(Wᵀ) = Xᵀ Ḡ (100 × 443)
+/// 3–6 % faster transposed; W4's ∂W = Xᵀ Ḡ (784 × 10) 35–40 % slower transposed.
+fn mat_mul<T: TapeFloat>(
+    alpha: T,
+    a: &ArrayView2<'_, T>,
+    b: &ArrayView2<'_, T>,
+    beta: T,
+    mut c: ArrayViewMut2<'_, T>,
+) {
+    if c.ncols() > c.nrows() {
+        general_mat_mul(alpha, &b.t(), &a.t(), beta, &mut c.reversed_axes());
+    } else {
+        general_mat_mul(alpha, a, b, beta, &mut c);
+    }
 }
 
 fn as2<'a, T>(v: &ArrayViewD<'a, T>) -> ndarray::ArrayView2<'a, T> {
@@ -188,7 +206,7 @@ fn dot_backward<T: TapeFloat>(
         let slot = grads.slot_mut(a, &nodes[a].shape);
         match ranks {
             // C = A·B: Ā += C̄·Bᵀ
-            (2, 2) => general_mat_mul(one, &as2(g), &as2(&bv).t(), one, &mut as2_mut(slot)),
+            (2, 2) => mat_mul(one, &as2(g), &as2(&bv).t(), one, as2_mut(slot)),
             // c = A·v: Ā += c̄ ⊗ v
             (2, 1) => general_mat_mul(one, &col(g), &row(&bv), one, &mut as2_mut(slot)),
             // c = u·A: ū += A·c̄
@@ -201,7 +219,7 @@ fn dot_backward<T: TapeFloat>(
         let slot = grads.slot_mut(b, &nodes[b].shape);
         match ranks {
             // C = A·B: B̄ += Aᵀ·C̄
-            (2, 2) => general_mat_mul(one, &as2(&av).t(), &as2(g), one, &mut as2_mut(slot)),
+            (2, 2) => mat_mul(one, &as2(&av).t(), &as2(g), one, as2_mut(slot)),
             // c = A·v: v̄ += Aᵀ·c̄
             (2, 1) => general_mat_vec_mul(one, &as2(&av).t(), &as1(g), one, &mut as1_mut(slot)),
             // c = u·A: Ā += u ⊗ c̄

@@ -102,7 +102,7 @@
 //! |---|---|---|
 //! | arithmetic | `+ - * /` with tape values, arrays and scalars on either side, unary `-`, `+= -= *= /=`; [`try_add`](Var::try_add) … | `arith.rs` |
 //! | linear algebra | [`dot`](Var::dot) (matrix·matrix, matrix·vector, vector·matrix, vector·vector), free [`dot`], [`t`](Var::t) | `linalg.rs` |
-//! | reductions | [`sum`](Var::sum), [`mean`](Var::mean), [`sum_axis`](Var::sum_axis), [`mean_axis`](Var::mean_axis), [`insert_axis`](Var::insert_axis) | `reduce.rs` |
+//! | reductions | [`sum`](Var::sum), [`mean`](Var::mean), [`sum_axis`](Var::sum_axis), [`mean_axis`](Var::mean_axis), [`insert_axis`](Var::insert_axis), [`view`](Var::view) | `reduce.rs` |
 //! | elementwise | [`exp`](Var::exp), [`ln`](Var::ln), [`powi`](Var::powi), [`powf`](Var::powf), [`sqrt`](Var::sqrt), [`abs`](Var::abs), [`sin`](Var::sin), [`cos`](Var::cos), [`tanh`](Var::tanh), [`sigmoid`](Var::sigmoid), [`relu`](Var::relu), [`mapv`](Var::mapv) (closure on a [`Dual`]), [`mapv_with`](Var::mapv_with) | `elementwise.rs` |
 //! | neural nets | [`softmax`](Var::softmax), [`log_softmax`](Var::log_softmax), [`log_sum_exp`](Var::log_sum_exp) along an axis (stable), [`mse`](Var::mse), [`cross_entropy_with_logits`](Var::cross_entropy_with_logits) | `nn.rs` |
 //! | constants | [`shape`](Var::shape), [`len`](Var::len), [`ndim`](Var::ndim), [`nrows`](Var::nrows), [`ncols`](Var::ncols), [`value`](Var::value), [`item`](Var::item) | — |
@@ -151,11 +151,13 @@
 //! A body written against `ndarray` runs on the tape after these rewrites, and nothing else:
 //!
 //! 1. Each differentiated array parameter `p` becomes a watched variable bound so that the
-//!    body's ownership stays valid: for `&ArrayN<T>` and `ArrayViewN<T>` (which the body may use
-//!    any number of times) `let p_var = tape.watch(p); let p = &p_var;` (a `&Var<'_, T, IxN>`,
-//!    `Copy` like the reference it replaces); for an owned `ArrayN<T>`, `let p = tape.watch(p);`
-//!    with the gradient read before the body consumes it, or the same `&p_var` binding. Constant
-//!    array parameters stay plain arrays.
+//!    body's ownership stays valid: for `&ArrayN<T>` (which the body may use any number of
+//!    times) `let p_var = tape.watch(p); let p = &p_var;` (a `&Var<'_, T, IxN>`, `Copy` like the
+//!    reference it replaces); for an owned `ArrayN<T>` or an `ArrayViewN<T>`,
+//!    `let p = tape.watch(p);` (an owned `Var`, which the body may give up; its gradient is
+//!    found by node id). A view is read as the body reads views: `&p`, method calls, and
+//!    `p.view()` ([`Var::view`], another handle on the same value). Constant array parameters
+//!    stay plain arrays.
 //! 2. `a.dot(b)` / `a.dot(&b)` becomes `symgrad_runtime::tape::dot(a, b)` (or `&b`): it accepts
 //!    every mix of `Var`, `&Var`, `&ArrayBase`, `Array`, `ArrayView`, and returns a `Var` when
 //!    either side is one (plain ndarray `dot` otherwise). When `a` is known to be a `Var`, the
@@ -166,8 +168,8 @@
 //!    left dimensionality). Broadcasting and its result type follow ndarray's `DimMax`.
 //! 4. Methods with the same name and meaning as ndarray's: `t()`, `sum()`, `mean()` (a scalar
 //!    `Var`, not an `Option`), `sum_axis(Axis)`, `mean_axis(Axis)` (a `Var`, not an `Option`),
-//!    `insert_axis(Axis)`, `len()`, `nrows()`, `ncols()`, `shape()` (a `Vec<usize>`, not a
-//!    slice), `ndim()`; and the float methods as elementwise ops: `exp`, `ln`, `powi`, `powf`,
+//!    `insert_axis(Axis)`, `view()` (a `Var`), `len()`, `nrows()`, `ncols()`, `shape()` (a
+//!    `Vec<usize>`, not a slice), `ndim()`; and the float methods as elementwise ops: `exp`, `ln`, `powi`, `powf`,
 //!    `sqrt`, `abs`, `sin`, `cos`, `tanh`, plus `sigmoid`, `relu`, `softmax(Axis)`,
 //!    `log_softmax(Axis)`, `log_sum_exp(Axis)`, `mse(target)`, `cross_entropy_with_logits(y)`.
 //!    `mapv(|x| …)` takes a closure on [`Dual`] numbers: ordinary float code compiles unchanged

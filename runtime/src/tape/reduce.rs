@@ -1,5 +1,5 @@
-//! Reductions and axis bookkeeping: `sum`, `mean`, `sum_axis`, `mean_axis`, `insert_axis`,
-//! forward and backward side by side.
+//! Reductions and axis bookkeeping: `sum`, `mean`, `sum_axis`, `mean_axis`, `insert_axis`, and
+//! `view`, forward and backward side by side.
 
 use ndarray::{Array0, ArrayD, Axis, Dimension, Ix0, RemoveAxis};
 
@@ -17,6 +17,8 @@ pub(crate) enum ReduceOp {
     SumAxis(usize, Axis),
     MeanAxis(usize, Axis),
     InsertAxis(usize, Axis),
+    /// Another handle on the same value (`view()`).
+    View(usize),
 }
 
 impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
@@ -134,6 +136,28 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
             &[self.id],
         ))
     }
+
+    /// Another handle on the same value, as ndarray's `view()` gives another view of an array:
+    /// for code that reads an array through views (`let v = x.view(); &v * &v`). The gradient
+    /// passes through unchanged. The caller's array (watched, or a constant read in place) is
+    /// not copied; a value computed on the tape is.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use symgrad_runtime::tape::Tape;
+    ///
+    /// let x0 = array![[1.0_f64, -2.0], [0.5, 3.0]];
+    /// let tape = Tape::new();
+    /// let x = tape.watch(x0.view());
+    /// let v = x.view();
+    /// let cost = (&v * &v).sum() * 0.5 + (&x * 2.0).sum();
+    /// assert_eq!(tape.gradient(&cost).wrt(&x), &x0 + 2.0); // x + 2: both handles count
+    /// ```
+    #[must_use]
+    pub fn view(&self) -> Self {
+        self.tape
+            .push_view(self.id, Op::Reduce(ReduceOp::View(self.id)))
+    }
 }
 
 impl ReduceOp {
@@ -145,9 +169,12 @@ impl ReduceOp {
     ) {
         // Reductions read only shapes: the input buffer may have been reused.
         let shape = |id: usize| nodes[id].shape.as_slice();
-        if let ReduceOp::InsertAxis(a, axis) = *self {
+        match *self {
             // c = a with a new length-1 axis  ⇒  ā += c̄ without it
-            return grads.add_owned(a, g.remove_axis(axis));
+            ReduceOp::InsertAxis(a, axis) => return grads.add_owned(a, g.remove_axis(axis)),
+            // c = a  ⇒  ā += c̄
+            ReduceOp::View(a) => return grads.add_owned(a, g),
+            _ => {}
         }
         let scalar = || g.first().copied().unwrap_or_else(T::zero);
         match *self {
@@ -169,7 +196,9 @@ impl ReduceOp {
                 let spread = g.view().insert_axis(axis);
                 grads.add_broadcast_scaled(a, &spread, shape(a), T::one() / n);
             }
-            ReduceOp::InsertAxis(..) => unreachable!("internal error: handled above"),
+            ReduceOp::InsertAxis(..) | ReduceOp::View(_) => {
+                unreachable!("internal error: handled above")
+            }
         }
         cache::recycle(g);
     }
