@@ -164,3 +164,83 @@ fn a_data_argument_of_the_callee_takes_data() {
     assert_relative_eq!(g.w[0], d * 9.0, max_relative = 1e-15);
     assert_relative_eq!(g.w[1], d * 1.0, max_relative = 1e-15);
 }
+
+/// The same slice in two argument positions: each position's contribution counts.
+#[differentiable]
+fn self_dot(w: &[f64]) -> f64 {
+    dot(w, w)
+}
+
+/// An array passed by value to a function that takes an array.
+#[differentiable]
+fn triple_product(x: [f64; 3]) -> f64 {
+    x[0] * x[1] * x[2]
+}
+
+#[differentiable]
+fn scaled_triple(x: [f64; 3], k: f64) -> f64 {
+    k * triple_product(x)
+}
+
+#[test]
+fn a_slice_passed_twice_and_an_array_passed_by_value() {
+    let (v, g) = self_dot_grad(&[1.0, -2.0, 0.5]);
+    assert_eq!(v, 5.25);
+    assert_eq!(g.w, vec![2.0, -4.0, 1.0]);
+    let (v, g) = scaled_triple_grad([1.0, 2.0, 3.0], 0.5);
+    assert_eq!(v, 3.0);
+    assert_eq!(g.x, [3.0, 1.5, 1.0]);
+    assert_eq!(g.k, 6.0);
+}
+
+/// Elements passed as arguments: of a differentiated slice, and of a data slice in a loop
+/// (Horner's rule with fitted coefficients).
+#[differentiable]
+fn square(t: f64) -> f64 {
+    t * t
+}
+
+#[differentiable]
+fn first_squared(x: &[f64]) -> f64 {
+    square(x[0]) + square(x[1] * 2.0)
+}
+
+#[differentiable]
+fn horner(c: &[f64], t: f64) -> f64 {
+    let mut acc = 0.0;
+    for i in 0..c.len() {
+        acc = acc * t + c[i];
+    }
+    acc
+}
+
+#[differentiable(wrt(c))]
+fn fit(c: &[f64], ts: &[f64], ys: &[f64]) -> f64 {
+    let mut loss = 0.0;
+    for k in 0..ts.len() {
+        loss += (horner(c, ts[k]) - ys[k]).powi(2);
+    }
+    loss
+}
+
+#[test]
+fn elements_passed_to_calls_are_numbers() {
+    let (v, g) = first_squared_grad(&[3.0, 0.5]);
+    assert_eq!(v, 10.0);
+    assert_eq!(g.x, vec![6.0, 4.0]);
+    // ∂loss/∂c_j = Σ_k 2 (p(t_k) − y_k) t_k^(n−1−j)
+    let c = [0.5, -1.0, 2.0];
+    let ts = [0.0, 1.0, -2.0, 0.5];
+    let ys = [1.0, 2.0, 0.0, -1.0];
+    let (_, g) = fit_grad(&c, &ts, &ys);
+    let mut want = [0.0; 3];
+    for (t, y) in ts.iter().zip(ys) {
+        let p = (c[0] * t + c[1]) * t + c[2];
+        for (w, power) in want.iter_mut().zip([2, 1, 0]) {
+            *w += 2.0 * (p - y) * t.powi(power);
+        }
+    }
+    for (a, b) in g.c.iter().zip(want) {
+        assert_relative_eq!(*a, b, max_relative = 1e-14);
+    }
+}

@@ -121,7 +121,7 @@ pub fn gradient_seeded(
             continue;
         };
         let Some(slot) = args.iter().find_map(|a| match g.op(*a) {
-            Op::Slice(k) => slices.iter().position(|s| s == k),
+            Op::SliceArg(k, _) => slices.iter().position(|s| s == k),
             _ => None,
         }) else {
             continue;
@@ -197,7 +197,7 @@ impl Sweep {
             if let Op::Call(_, args) = g.op(n) {
                 let slice_active = args
                     .iter()
-                    .any(|a| matches!(g.op(*a), Op::Slice(_)) && self.active[a.index()]);
+                    .any(|a| matches!(g.op(*a), Op::SliceArg(..)) && self.active[a.index()]);
                 if slice_active {
                     let key = (n, from | frame.outer, frame.fold.map(|(c, _)| c));
                     match self.vjps.iter_mut().find(|(k, _)| *k == key) {
@@ -352,7 +352,7 @@ fn activity_given(
     }
     for &n in order {
         // A differentiated slice passed whole to a call.
-        if let Op::Slice(k) = g.op(n) {
+        if let Op::Slice(k) | Op::SliceArg(k, _) = g.op(n) {
             active[n.index()] = slices.contains(k);
             continue;
         }
@@ -400,6 +400,7 @@ fn local_adjoints(
         | Op::Index(..)
         | Op::IntIndex(..)
         | Op::Slice(_)
+        | Op::SliceArg(..)
         | Op::Carried(_)
         // A recurrence's carry: its adjoint is the reverse sweep's step (see `Sweep::fold`).
         // Folds are swept by `Sweep::fold`; reverse sweeps are refused by `gradient_with_slices`.

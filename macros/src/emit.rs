@@ -548,14 +548,11 @@ impl Emitter<'_> {
         }
     }
 
-    /// An argument of a call: a differentiated slice is passed as `&x[..]` (whatever its
-    /// parameter's type: slice, `Vec`, array), everything else as itself.
+    /// An argument of a call: a differentiated slice as the user wrote it (`x`, `&x`),
+    /// everything else as an expression.
     fn call_arg(&self, a: NodeId) -> TokenStream {
         match self.g.op(a) {
-            Op::Slice(k) => {
-                let s = &self.slices[*k as usize];
-                quote!(&#s[..])
-            }
+            Op::SliceArg(_, s) => self.symbols[s.0 as usize].clone(),
             _ => self.expr(a, Prec::Select),
         }
     }
@@ -596,20 +593,57 @@ impl Emitter<'_> {
                     FloatTy::F32 => quote!(f32),
                     FloatTy::F64 => quote!(f64),
                 };
-                let values = args.iter().map(|a| self.call_arg(*a));
-                let sinks = args.iter().map(|a| match self.g.op(*a) {
-                    Op::Slice(k) => {
-                        let g = grad_vec_name(*k);
-                        if self.generic_sinks {
-                            quote!(&mut *#g)
-                        } else {
-                            quote!(&mut #g[..])
-                        }
-                    }
-                    _ => quote!(&mut ::symgrad::__private::Discard::<#ty>::default()),
-                });
+                let values: Vec<TokenStream> = args.iter().map(|a| self.call_arg(*a)).collect();
                 let seed = self.expr(*seed, Prec::Select);
-                quote! { #path::__vjp(#(#values,)* #seed, #(#sinks),*); }
+                let sink = |k: u32| {
+                    let g = grad_vec_name(k);
+                    if self.generic_sinks {
+                        quote!(&mut *#g)
+                    } else {
+                        quote!(&mut #g[..])
+                    }
+                };
+                let discard = quote!(&mut ::symgrad::__private::Discard::<#ty>::default());
+                let slots: Vec<Option<u32>> = args
+                    .iter()
+                    .map(|a| match self.g.op(*a) {
+                        Op::SliceArg(k, _) => Some(*k),
+                        _ => None,
+                    })
+                    .collect();
+                let given: Vec<u32> = slots.iter().flatten().copied().collect();
+                let distinct = given
+                    .iter()
+                    .enumerate()
+                    .all(|(i, k)| !given[..i].contains(k));
+                // One call; or, when one slice is passed twice (`dot(w, w)`), one call per
+                // position, since a gradient vector can be lent mutably only once at a time.
+                let rounds: Vec<Vec<TokenStream>> = if distinct {
+                    vec![
+                        slots
+                            .iter()
+                            .map(|s| s.map_or_else(|| discard.clone(), sink))
+                            .collect(),
+                    ]
+                } else {
+                    (0..slots.len())
+                        .filter(|j| slots[*j].is_some())
+                        .map(|j| {
+                            slots
+                                .iter()
+                                .enumerate()
+                                .map(|(i, s)| match s {
+                                    Some(k) if i == j => sink(*k),
+                                    _ => discard.clone(),
+                                })
+                                .collect()
+                        })
+                        .collect()
+                };
+                let calls = rounds.iter().map(|sinks| {
+                    quote! { #path::__vjp(#(#values,)* #seed, #(#sinks),*); }
+                });
+                quote! { #(#calls)* }
             }
             _ => {
                 let value = self.bare(n);
@@ -701,7 +735,7 @@ impl Emitter<'_> {
         match g.op(n) {
             Op::Const(bits) => self.float_lit(f64::from_bits(*bits)),
             Op::Input(i) => self.inputs[*i as usize].clone(),
-            Op::Sym(s, _) => self.symbols[s.0 as usize].clone(),
+            Op::Sym(s, _) | Op::SliceArg(_, s) => self.symbols[s.0 as usize].clone(),
             Op::Cast(a) => {
                 let a = self.expr(*a, Prec::Prefix);
                 quote! { #a as #ty }

@@ -153,6 +153,7 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         | Op::IntIndex(..)
         | Op::Element(..)
         | Op::Slice(_)
+        | Op::SliceArg(..)
         | Op::Scatter(..)
         | Op::Effects(..)
         | Op::CallVjp(..)

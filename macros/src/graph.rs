@@ -238,6 +238,8 @@ pub enum Op {
     Element(u32, NodeId),
     /// The whole differentiated slice parameter number `k` (only its length is ever used).
     Slice(u32),
+    /// Differentiated slice `k` passed to a call, written as the user wrote it (`x`, `&x`).
+    SliceArg(u32, SymId),
     /// Effect: `∇x_k[i] += value`, how a slice's gradient is accumulated.
     Scatter(u32, NodeId, NodeId),
     /// Effect: both effects, in order.
@@ -285,6 +287,7 @@ impl Op {
             | Op::BoolConst(_)
             | Op::LoopVar(_)
             | Op::Slice(_)
+            | Op::SliceArg(..)
             | Op::Carried(_)
             | Op::Carry(..)
             | Op::Adjoint(..) => self.clone(),
@@ -333,6 +336,7 @@ impl Op {
             | Op::BoolConst(_)
             | Op::LoopVar(_)
             | Op::Slice(_)
+            | Op::SliceArg(..)
             | Op::Carried(_)
             | Op::Carry(..)
             | Op::Adjoint(..) => {
@@ -569,7 +573,11 @@ impl Graph {
             | Op::Adjoint(..)
             | Op::RevFold(..) => Kind::Float,
             Op::Sum(_, _, _, body) => self.kind(*body),
-            Op::Slice(_) | Op::Scatter(..) | Op::Effects(..) | Op::CallVjp(..) => Kind::Other,
+            Op::Slice(_)
+            | Op::SliceArg(..)
+            | Op::Scatter(..)
+            | Op::Effects(..)
+            | Op::CallVjp(..) => Kind::Other,
             Op::Sym(_, k) => *k,
             Op::Select(_, a, _) => self.kind(*a),
             Op::IntConst(_)
@@ -731,6 +739,7 @@ impl Graph {
                 | Op::Carry(..)
                 | Op::Adjoint(..)
                 | Op::Slice(_)
+                | Op::SliceArg(..)
         )
     }
 

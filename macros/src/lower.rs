@@ -1292,9 +1292,13 @@ impl<'a> Lower<'a> {
                     }),
                 _ => None,
             };
-            let arg = match slice {
-                Some(n) => n,
-                None => self.call_arg(a)?,
+            let arg = match slice.map(|n| self.g.op(n).clone()) {
+                Some(Op::Slice(k)) => {
+                    let tokens = a.to_token_stream();
+                    let s = self.symbol(tokens.clone(), pretty(&tokens));
+                    self.g.add(Op::SliceArg(k, s))
+                }
+                _ => self.call_arg(a)?,
             };
             lowered.push(arg);
         }
@@ -1305,6 +1309,8 @@ impl<'a> Lower<'a> {
     /// An argument of a call: a number or condition, or data passed through.
     fn call_arg(&mut self, a: &Expr) -> Option<NodeId> {
         match a {
+            // An element of a float slice (differentiated or data) is a number.
+            Expr::Index(ix) if self.indexes_float_slice(ix) => self.index(ix, Want::Any),
             Expr::Reference(_) | Expr::Field(_) | Expr::Index(_) => {
                 self.opaque(a, Want::Any).map(|n| self.retag_other(n))
             }
@@ -1316,6 +1322,30 @@ impl<'a> Lower<'a> {
                 self.expr(a, Want::Any)
             }
             _ => self.expr(a, Want::Any),
+        }
+    }
+
+    /// `x[i]` where `x` is a slice parameter of floats or integers (not other data).
+    fn indexes_float_slice(&self, ix: &syn::ExprIndex) -> bool {
+        let Expr::Path(p) = &*ix.expr else {
+            return false;
+        };
+        let Some(id) = p.path.get_ident() else {
+            return false;
+        };
+        let name = id.to_string();
+        let is_slice_param = self
+            .sig
+            .params
+            .iter()
+            .any(|p| p.ident == name && p.kind == ParamKind::Slice);
+        match self.lookup(&name) {
+            Some(Binding::Value(n)) => {
+                matches!(self.g.op(n), Op::Slice(_))
+                    || self.int_slices.contains(&n)
+                    || (is_slice_param && matches!(self.g.op(n), Op::Sym(_, Kind::Other)))
+            }
+            _ => false,
         }
     }
 

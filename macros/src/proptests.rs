@@ -178,7 +178,14 @@ fn oracle(e: &E, vars: &[D; 3]) -> D {
     match e {
         E::Var(i) => vars[*i],
         E::Const(c) => D::c(*c),
-        E::Neg(a) => D::c(0.0).sub(oracle(a, vars)),
+        // Negation, not `0 − a`: `-(0.0)` is `-0.0`, which `atan2` tells apart.
+        E::Neg(a) => {
+            let a = oracle(a, vars);
+            D {
+                v: -a.v,
+                d: a.d.map(|t| -t),
+            }
+        }
         E::Bin(op, a, b) => {
             let (a, b) = (oracle(a, vars), oracle(b, vars));
             match op {
