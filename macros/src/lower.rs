@@ -1122,6 +1122,19 @@ impl<'a> Lower<'a> {
 
     fn method_call(&mut self, m: &syn::ExprMethodCall, want: Want) -> Option<NodeId> {
         let name = m.method.to_string();
+        if matches!(
+            name.as_str(),
+            "fold" | "reduce" | "scan" | "max_by" | "min_by" | "try_fold"
+        ) {
+            self.cx.error_spanned_by(
+                &m.method,
+                msg(
+                    format!("`{name}` of an iterator cannot be differentiated"),
+                    "write it as a `for` loop, which can carry a value from one iteration to the next: `let mut m = f64::NEG_INFINITY; for i in 0..x.len() { m = m.max(x[i]); }`",
+                ),
+            );
+            return None;
+        }
         if (name == "sum" || name == "product") && m.args.is_empty() {
             return self.iterator_sum(m);
         }
@@ -1446,6 +1459,20 @@ fn loop_error(e: &Expr) -> Option<(TokenStream, String)> {
             msg(
                 "a `for` loop has no value",
                 "use the loop as a statement that accumulates into a `let mut` variable, then use the variable",
+            ),
+        )),
+        Expr::Continue(c) => Some((
+            c.to_token_stream(),
+            msg(
+                "`continue` cannot be differentiated",
+                "put the rest of the loop body under `if`: `if x[i] > 0.0 { acc += … }`",
+            ),
+        )),
+        Expr::Break(b) => Some((
+            b.to_token_stream(),
+            msg(
+                "`break` cannot be differentiated",
+                "loop over the range you need (`for i in 0..k`), or put the rest of the body under `if`",
             ),
         )),
         _ => None,
