@@ -321,21 +321,36 @@ impl Emitter<'_> {
         out
     }
 
+    /// The sums after `first` in `order`, not yet grouped, over the same loop and bounds, with
+    /// their bodies: the candidates to share `first`'s `for`.
+    fn later_sums_over<'o>(
+        &'o self,
+        first: NodeId,
+        order: &'o [NodeId],
+        done: &'o HashSet<NodeId>,
+    ) -> impl Iterator<Item = (NodeId, NodeId)> + 'o {
+        let bounds = match *self.g.op(first) {
+            Op::Sum(v, lo, hi, _) => Some((v, lo, hi)),
+            _ => None,
+        };
+        order
+            .iter()
+            .filter(move |t| **t > first && !done.contains(t))
+            .filter_map(move |&t| match *self.g.op(t) {
+                Op::Sum(v, lo, hi, body) if Some((v, lo, hi)) == bounds => Some((t, body)),
+                _ => None,
+            })
+    }
+
     /// The sums over the same loop as `first` that can run in its iteration: the same bounds,
     /// and everything they read from outside the loop is available where `first` is emitted.
     /// One loop then computes a value and its gradient, as a person would write it.
     fn loop_group(&self, first: NodeId, order: &[NodeId], done: &HashSet<NodeId>) -> Vec<NodeId> {
-        let Op::Sum(v, lo, hi, _) = *self.g.op(first) else {
+        let Op::Sum(v, ..) = *self.g.op(first) else {
             return vec![first];
         };
         let mut group = vec![first];
-        for &t in order.iter().filter(|t| **t > first && !done.contains(t)) {
-            let Op::Sum(v2, lo2, hi2, body) = *self.g.op(t) else {
-                continue;
-            };
-            if v2 != v || lo2 != lo || hi2 != hi {
-                continue;
-            }
+        for (t, body) in self.later_sums_over(first, order, done) {
             // `t` must not read a member (its adjoint may need the finished sum) ...
             let invariants = self.loop_invariants(v, body);
             let reads_member = invariants
@@ -365,17 +380,11 @@ impl Emitter<'_> {
         anchor_of: &HashMap<NodeId, NodeId>,
         outside: &HashSet<NodeId>,
     ) -> Vec<NodeId> {
-        let Op::Sum(v, lo, hi, _) = *self.g.op(first) else {
+        let Op::Sum(v, ..) = *self.g.op(first) else {
             return vec![first];
         };
         let mut group = vec![first];
-        for &t in order.iter().filter(|t| **t > first && !done.contains(t)) {
-            let Op::Sum(v2, lo2, hi2, body) = *self.g.op(t) else {
-                continue;
-            };
-            if v2 != v || lo2 != lo || hi2 != hi {
-                continue;
-            }
+        for (t, body) in self.later_sums_over(first, order, done) {
             let ready = self
                 .statements_read(v, body, outside)
                 .iter()
@@ -414,29 +423,10 @@ impl Emitter<'_> {
         };
         let i = loop_var_name(v);
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
-        let zero = self.float_lit(0.0);
-        let bodies: Vec<NodeId> = group
-            .iter()
-            .filter_map(|n| match *self.g.op(*n) {
-                Op::Sum(_, _, _, body) => Some(body),
-                _ => None,
-            })
-            .collect();
+        let bodies: Vec<NodeId> = group.iter().filter_map(|n| self.sum_body(*n)).collect();
         let mut inner = defined.clone();
         let stmts = self.region(&bodies, &mut inner);
-        let (mut init, mut add, mut bind) =
-            (TokenStream::new(), TokenStream::new(), TokenStream::new());
-        for (&n, &body) in group.iter().zip(&bodies) {
-            if self.g.kind(n) != crate::graph::Kind::Float {
-                continue; // a loop of effects: its statements are in `stmts`
-            }
-            let acc = format_ident!("__acc{}", n.0, span = Span::mixed_site());
-            let name = Self::name(n);
-            let value = self.expr(body, Prec::Select);
-            init.extend(quote! { let mut #acc = #zero; });
-            add.extend(quote! { #acc += #value; });
-            bind.extend(quote! { let #name = #acc; });
-        }
+        let (init, add, bind) = self.accumulators(group);
         quote! {
             #init
             for #i in #lo..#hi {
@@ -445,6 +435,38 @@ impl Emitter<'_> {
             }
             #bind
         }
+    }
+
+    /// The body of a `Sum` node.
+    fn sum_body(&self, n: NodeId) -> Option<NodeId> {
+        match *self.g.op(n) {
+            Op::Sum(_, _, _, body) => Some(body),
+            _ => None,
+        }
+    }
+
+    /// For the float sums among `sums`, run in one loop: `let mut acc = 0.0;` before it,
+    /// `acc += body;` in it, `let __tN = acc;` after it. (A loop of effects has no
+    /// accumulator: its statements are in the loop's region.)
+    fn accumulators(&self, sums: &[NodeId]) -> (TokenStream, TokenStream, TokenStream) {
+        let zero = self.float_lit(0.0);
+        let (mut init, mut add, mut bind) =
+            (TokenStream::new(), TokenStream::new(), TokenStream::new());
+        for &n in sums {
+            let Some(body) = self.sum_body(n) else {
+                continue;
+            };
+            if self.g.kind(n) != crate::graph::Kind::Float {
+                continue;
+            }
+            let acc = format_ident!("__acc{}", n.0, span = Span::mixed_site());
+            let name = Self::name(n);
+            let value = self.expr(body, Prec::Select);
+            init.extend(quote! { let mut #acc = #zero; });
+            add.extend(quote! { #acc += #value; });
+            bind.extend(quote! { let #name = #acc; });
+        }
+        (init, add, bind)
     }
 
     /// The forward loop of recurrence `n`, saving each iteration's value when a reverse sweep
@@ -509,30 +531,11 @@ impl Emitter<'_> {
         );
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
         let seed = self.expr(seed, Prec::Select);
-        let zero = self.float_lit(0.0);
         let mut bodies = vec![step];
-        let mut sums = Vec::new();
-        for &n in &group[1..] {
-            if let Op::Sum(_, _, _, body) = *self.g.op(n) {
-                bodies.push(body);
-                sums.push((n, body));
-            }
-        }
+        bodies.extend(group[1..].iter().filter_map(|n| self.sum_body(*n)));
         let mut inner = defined.clone();
         let stmts = self.region(&bodies, &mut inner);
-        let (mut init, mut add, mut bind) =
-            (TokenStream::new(), TokenStream::new(), TokenStream::new());
-        for (n, body) in sums {
-            if self.g.kind(n) != crate::graph::Kind::Float {
-                continue; // a loop of effects: its statements are in `stmts`
-            }
-            let acc = format_ident!("__acc{}", n.0, span = Span::mixed_site());
-            let name = Self::name(n);
-            let value = self.expr(body, Prec::Select);
-            init.extend(quote! { let mut #acc = #zero; });
-            add.extend(quote! { #acc += #value; });
-            bind.extend(quote! { let #name = #acc; });
-        }
+        let (init, add, bind) = self.accumulators(&group[1..]);
         let back = self.expr(step, Prec::Select);
         let name = Self::name(group[0]);
         quote! {
