@@ -451,53 +451,9 @@ mod loops {
 
     use super::{D, E, close, expr, oracle, source};
     use crate::diff;
-    use crate::eval::Interpreter;
-    use crate::graph::Op;
+    use crate::eval::{Interpreter, Value};
+    use crate::graph::{NodeId, Op};
     use crate::testing::lower_fn;
-
-    /// `e` with `x`, `y` replaced by `xe`, `ye` (whole words only).
-    fn rename(e: &E, xe: &str, ye: &str) -> String {
-        let body = source(e);
-        let mut out = String::new();
-        let chars: Vec<char> = body.chars().collect();
-        for (k, ch) in chars.iter().enumerate() {
-            let alone = |i: usize| {
-                chars
-                    .get(i)
-                    .is_none_or(|c| !c.is_alphanumeric() && *c != '_')
-            };
-            let standalone = (k == 0 || alone(k - 1)) && alone(k + 1);
-            match ch {
-                'x' if standalone => out.push_str(xe),
-                'y' if standalone => out.push_str(ye),
-                _ => out.push(*ch),
-            }
-        }
-        out
-    }
-
-    fn loop_source(e: &E) -> String {
-        let body = source(e);
-        // Whole-word replacement of the oracle's variables by the loop's elements.
-        let mut out = String::new();
-        let chars: Vec<char> = body.chars().collect();
-        for (k, ch) in chars.iter().enumerate() {
-            let alone = |i: usize| {
-                chars
-                    .get(i)
-                    .is_none_or(|c| !c.is_alphanumeric() && *c != '_')
-            };
-            let standalone = (k == 0 || alone(k - 1)) && alone(k + 1);
-            match ch {
-                'x' if standalone => out.push_str("x[i]"),
-                'y' if standalone => out.push_str("c[i]"),
-                _ => out.push(*ch),
-            }
-        }
-        format!(
-            "fn f(x: &[f64], c: &[f64], w: f64) -> f64 {{ let mut acc = 0.0; for i in 0..x.len() {{ acc += {out}; }} acc }}"
-        )
-    }
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 150, ..ProptestConfig::default() })]
@@ -519,33 +475,13 @@ mod loops {
                 want_w += d.d[2];
                 want_x.push(d.d[0]);
             }
-            let src = loop_source(&e);
-            let args = crate::attr::parse(&crate::ctxt::Ctxt::new(), quote::quote!(wrt(x, w)));
-            let mut l = lower_fn(src.parse().expect("internal error: tokens"), &args);
-            let inputs = l.inputs.clone();
-            let (grad, effects) = diff::gradient_with_slices(&mut l.graph, l.output, &inputs, &[0]).expect("internal error: gradient");
-            let c_symbol = (0..l.graph.len())
-                .find_map(|n| match l.graph.op(crate::graph::NodeId(u32::try_from(n).unwrap_or(0))) {
-                    Op::Index(s, _) if l.graph.symbol_name(*s) == "c" => Some(s.0),
-                    _ => None,
-                });
-            let mut it = Interpreter::new(&l.graph, &[w]);
-            it.slices = vec![xs.clone()];
-            if let Some(c) = c_symbol {
-                it.data.insert(c, cs.clone());
-            }
-            it.symbols = vec![crate::eval::Value::Int(i64::try_from(xs.len()).unwrap_or(0)); 64];
-            let value = it.eval(l.output).float();
-            prop_assert!(close(value, want_v, 1e-11), "value of {src}: {value} vs {want_v}");
-            let gw = it.eval(grad[0]).float();
-            prop_assert!(close(gw, want_w, 1e-9), "∂/∂w of {src}: {gw} vs {want_w}");
-            it.scattered = vec![vec![0.0; xs.len()]];
-            if let Some(effect) = effects[0] {
-                it.eval(effect);
-            }
-            for (i, (got, want)) in it.scattered[0].iter().zip(&want_x).enumerate() {
-                prop_assert!(close(*got, *want, 1e-9), "∂/∂x[{i}] of {src}: {got} vs {want}");
-            }
+            let body = rename3(&source(&e), "x[i]", "c[i]", "w");
+            let src = format!("fn f(x: &[f64], c: &[f64], w: f64) -> f64 {{ let mut acc = 0.0; for i in 0..x.len() {{ acc += {body}; }} acc }}");
+            check(
+                &Case { src: &src, wrt: quote::quote!(wrt(x, w)), w: Some(w), xs: &xs, data: &[("c", &cs)], ints: &[] },
+                (want_v, want_w, &want_x),
+                (1e-11, 1e-9),
+            )?;
         }
     }
 
@@ -587,67 +523,22 @@ mod loops {
             want_x[i] += d.d[0];
             want_x[0] += d.d[2];
         }
-        let body = rename_source(&source(e));
+        let body = rename3(&source(e), "x[i]", "c[i]", "x[0]");
         let src = format!(
             "fn f(x: &[f64], c: &[f64]) -> f64 {{ let mut acc = 0.0; for i in 0..x.len() {{ acc += {body}; }} acc }}"
         );
-        let args = crate::attr::parse(&crate::ctxt::Ctxt::new(), quote::quote!(wrt(x)));
-        let mut l = lower_fn(src.parse().expect("internal error: tokens"), &args);
-        let (_, effects) = diff::gradient_with_slices(&mut l.graph, l.output, &[], &[0])
-            .expect("internal error: gradient");
-        let c_symbol = (0..l.graph.len()).find_map(|n| {
-            match l
-                .graph
-                .op(crate::graph::NodeId(u32::try_from(n).unwrap_or(0)))
-            {
-                Op::Index(s, _) if l.graph.symbol_name(*s) == "c" => Some(s.0),
-                _ => None,
-            }
-        });
-        let mut it = Interpreter::new(&l.graph, &[]);
-        it.slices = vec![xs.clone()];
-        if let Some(c) = c_symbol {
-            it.data.insert(c, cs.clone());
-        }
-        it.symbols = vec![crate::eval::Value::Int(i64::try_from(xs.len()).unwrap_or(0)); 64];
-        let value = it.eval(l.output).float();
-        prop_assert!(
-            close(value, want_v, 1e-11),
-            "value of {src}: {value} vs {want_v}"
-        );
-        it.scattered = vec![vec![0.0; xs.len()]];
-        if let Some(effect) = effects[0] {
-            it.eval(effect);
-        }
-        for (i, (got, want)) in it.scattered[0].iter().zip(&want_x).enumerate() {
-            prop_assert!(
-                close(*got, *want, 1e-9),
-                "∂/∂x[{i}] of {src}: {got} vs {want}"
-            );
-        }
-        Ok(())
-    }
-
-    /// `x`, `y` and `w` of an oracle expression's source as `x[i]`, `c[i]` and `x[0]` (whole
-    /// words only).
-    fn rename_source(body: &str) -> String {
-        let mut out = String::new();
-        let chars: Vec<char> = body.chars().collect();
-        for (k, ch) in chars.iter().enumerate() {
-            let alone = |i: usize| {
-                chars
-                    .get(i)
-                    .is_none_or(|c| !c.is_alphanumeric() && *c != '_')
-            };
-            let standalone = (k == 0 || alone(k - 1)) && alone(k + 1);
-            match ch {
-                'x' if standalone => out.push_str("x[i]"),
-                'y' if standalone => out.push_str("c[i]"),
-                'w' if standalone => out.push_str("x[0]"),
-                _ => out.push(*ch),
-            }
-        }
-        out
+        check(
+            &Case {
+                src: &src,
+                wrt: quote::quote!(wrt(x)),
+                w: None,
+                xs: &xs,
+                data: &[("c", &cs)],
+                ints: &[],
+            },
+            (want_v, 0.0, &want_x),
+            (1e-11, 1e-9),
+        )
     }
 
     proptest! {
@@ -679,40 +570,87 @@ mod loops {
                     want_x[r * cols + c] = 2.0 * s * terms[c].d[0];
                 }
             }
-            let body = rename(&e, "x[r * cols + c]", "d[c]");
+            let body = rename3(&source(&e), "x[r * cols + c]", "d[c]", "w");
             let src = format!("fn f(x: &[f64], d: &[f64], w: f64, rows: usize, cols: usize) -> f64 {{ let mut acc = 0.0; for r in 0..rows {{ let mut s = 0.0; for c in 0..cols {{ s += {body}; }} acc += s * s; }} acc }}");
-            let args = crate::attr::parse(&crate::ctxt::Ctxt::new(), quote::quote!(wrt(x, w)));
-            let mut l = lower_fn(src.parse().expect("internal error: tokens"), &args);
-            let inputs = l.inputs.clone();
-            let (grad, effects) = diff::gradient_with_slices(&mut l.graph, l.output, &inputs, &[0]).expect("internal error: gradient");
-            let mut it = Interpreter::new(&l.graph, &[w]);
-            it.slices = vec![xs.clone()];
-            for n in 0..l.graph.len() {
-                if let Op::Index(sym, _) = l.graph.op(crate::graph::NodeId(u32::try_from(n).unwrap_or(0))) {
-                    it.data.insert(sym.0, ds.clone());
+            check(
+                &Case { src: &src, wrt: quote::quote!(wrt(x, w)), w: Some(w), xs: &xs, data: &[("d", &ds)], ints: &[("rows", rows), ("cols", cols)] },
+                (want_v, want_w, &want_x),
+                (1e-10, 1e-8),
+            )?;
+        }
+    }
+
+    /// A loop function for the real passes, and what the interpreter is given to run it: `x`
+    /// is differentiated slice 0, `w` the scalar input (if `wrt` has one), `data` the data
+    /// slices by name, `ints` integer symbols by name (any other integer symbol is `x.len()`).
+    struct Case<'a> {
+        src: &'a str,
+        wrt: proc_macro2::TokenStream,
+        w: Option<f64>,
+        xs: &'a [f64],
+        data: &'a [(&'a str, &'a [f64])],
+        ints: &'a [(&'a str, usize)],
+    }
+
+    /// Lowers and differentiates `case.src` and checks the value, `∂/∂w` and the scattered
+    /// `∂/∂x` against `want`, to the tolerances `(value, gradients)`.
+    fn check(case: &Case, want: (f64, f64, &[f64]), tol: (f64, f64)) -> Result<(), TestCaseError> {
+        let src = case.src;
+        let args = crate::attr::parse(&crate::ctxt::Ctxt::new(), case.wrt.clone());
+        let mut l = lower_fn(src.parse().expect("internal error: tokens"), &args);
+        let inputs = l.inputs.clone();
+        let (grad, effects) = diff::gradient_with_slices(&mut l.graph, l.output, &inputs, &[0])
+            .expect("internal error: gradient");
+        let w: Vec<f64> = case.w.into_iter().collect();
+        let mut it = Interpreter::new(&l.graph, &w);
+        it.slices = vec![case.xs.to_vec()];
+        let len = i64::try_from(case.xs.len()).unwrap_or(0);
+        let mut symbols = vec![Value::Int(len); 64];
+        for n in 0..l.graph.len() {
+            let id = NodeId(u32::try_from(n).unwrap_or(0));
+            match l.graph.op(id) {
+                Op::Index(s, _) => {
+                    if let Some((_, d)) = case
+                        .data
+                        .iter()
+                        .find(|(k, _)| *k == l.graph.symbol_name(*s))
+                    {
+                        it.data.insert(s.0, d.to_vec());
+                    }
                 }
-            }
-            let mut symbols = Vec::new();
-            for n in 0..l.graph.len() {
-                if let Op::Sym(sym, _) = l.graph.op(crate::graph::NodeId(u32::try_from(n).unwrap_or(0))) {
-                    let value = match l.graph.symbol_name(*sym) { "rows" => rows, "cols" => cols, _ => 0 };
-                    symbols.resize(symbols.len().max(sym.0 as usize + 1), crate::eval::Value::Int(0));
-                    symbols[sym.0 as usize] = crate::eval::Value::Int(i64::try_from(value).unwrap_or(0));
+                Op::Sym(s, _) => {
+                    if let Some((_, v)) = case
+                        .ints
+                        .iter()
+                        .find(|(k, _)| *k == l.graph.symbol_name(*s))
+                    {
+                        symbols.resize(symbols.len().max(s.0 as usize + 1), Value::Int(len));
+                        symbols[s.0 as usize] = Value::Int(i64::try_from(*v).unwrap_or(0));
+                    }
                 }
-            }
-            it.symbols = symbols;
-            let value = it.eval(l.output).float();
-            prop_assert!(close(value, want_v, 1e-10), "value of {src}: {value} vs {want_v}");
-            let gw = it.eval(grad[0]).float();
-            prop_assert!(close(gw, want_w, 1e-8), "∂/∂w of {src}: {gw} vs {want_w}");
-            it.scattered = vec![vec![0.0; xs.len()]];
-            if let Some(effect) = effects[0] {
-                it.eval(effect);
-            }
-            for (i, (got, want)) in it.scattered[0].iter().zip(&want_x).enumerate() {
-                prop_assert!(close(*got, *want, 1e-8), "∂/∂x[{i}] of {src}: {got} vs {want}");
+                _ => {}
             }
         }
+        it.symbols = symbols;
+        let (want_v, want_w, want_x) = want;
+        let value = it.eval(l.output).float();
+        prop_assert!(
+            close(value, want_v, tol.0),
+            "value of {src}: {value} vs {want_v}"
+        );
+        let gw = grad.first().map_or(0.0, |g| it.eval(*g).float());
+        prop_assert!(close(gw, want_w, tol.1), "∂/∂w of {src}: {gw} vs {want_w}");
+        it.scattered = vec![vec![0.0; case.xs.len()]];
+        if let Some(effect) = effects[0] {
+            it.eval(effect);
+        }
+        for (i, (got, want)) in it.scattered[0].iter().zip(want_x).enumerate() {
+            prop_assert!(
+                close(*got, *want, tol.1),
+                "∂/∂x[{i}] of {src}: {got} vs {want}"
+            );
+        }
+        Ok(())
     }
 
     /// `x`, `y`, `w` of an oracle expression's source renamed (whole words only).
@@ -780,24 +718,11 @@ mod loops {
             };
             let body = rename3(&source(&e), "s", "x[i]", "w");
             let src = format!("fn f(x: &[f64], w: f64) -> f64 {{ let mut s = {s0:?}; for i in 0..x.len() {{ s = {body}; }} s }}");
-            let args = crate::attr::parse(&crate::ctxt::Ctxt::new(), quote::quote!(wrt(x, w)));
-            let mut l = lower_fn(src.parse().expect("internal error: tokens"), &args);
-            let inputs = l.inputs.clone();
-            let (grad, effects) = diff::gradient_with_slices(&mut l.graph, l.output, &inputs, &[0]).expect("internal error: gradient");
-            let mut it = Interpreter::new(&l.graph, &[w]);
-            it.slices = vec![xs.clone()];
-            it.symbols = vec![crate::eval::Value::Int(i64::try_from(xs.len()).unwrap_or(0)); 64];
-            let value = it.eval(l.output).float();
-            prop_assert!(close(value, want_v, 1e-11), "value of {src}: {value} vs {want_v}");
-            let gw = it.eval(grad[0]).float();
-            prop_assert!(close(gw, want_w, 1e-8), "∂/∂w of {src}: {gw} vs {want_w}");
-            it.scattered = vec![vec![0.0; xs.len()]];
-            if let Some(effect) = effects[0] {
-                it.eval(effect);
-            }
-            for (i, (got, want)) in it.scattered[0].iter().zip(&want_x).enumerate() {
-                prop_assert!(close(*got, *want, 1e-8), "∂/∂x[{i}] of {src}: {got} vs {want}");
-            }
+            check(
+                &Case { src: &src, wrt: quote::quote!(wrt(x, w)), w: Some(w), xs: &xs, data: &[], ints: &[] },
+                (want_v, want_w, &want_x),
+                (1e-11, 1e-8),
+            )?;
         }
     }
 
@@ -829,32 +754,11 @@ mod loops {
             }
             let body = rename3(&source(&e), "s", "x[r * cols + c]", "w");
             let src = format!("fn f(x: &[f64], w: f64, rows: usize, cols: usize) -> f64 {{ let mut acc = 0.0; for r in 0..rows {{ let mut s = {s0:?}; for c in 0..cols {{ s = {body}; }} acc += s * s; }} acc }}");
-            let args = crate::attr::parse(&crate::ctxt::Ctxt::new(), quote::quote!(wrt(x, w)));
-            let mut l = lower_fn(src.parse().expect("internal error: tokens"), &args);
-            let inputs = l.inputs.clone();
-            let (grad, effects) = diff::gradient_with_slices(&mut l.graph, l.output, &inputs, &[0]).expect("internal error: gradient");
-            let mut it = Interpreter::new(&l.graph, &[w]);
-            it.slices = vec![xs.clone()];
-            let mut symbols = Vec::new();
-            for n in 0..l.graph.len() {
-                if let Op::Sym(sym, _) = l.graph.op(crate::graph::NodeId(u32::try_from(n).unwrap_or(0))) {
-                    let value = match l.graph.symbol_name(*sym) { "rows" => rows, "cols" => cols, _ => 0 };
-                    symbols.resize(symbols.len().max(sym.0 as usize + 1), crate::eval::Value::Int(0));
-                    symbols[sym.0 as usize] = crate::eval::Value::Int(i64::try_from(value).unwrap_or(0));
-                }
-            }
-            it.symbols = symbols;
-            let value = it.eval(l.output).float();
-            prop_assert!(close(value, want_v, 1e-10), "value of {src}: {value} vs {want_v}");
-            let gw = it.eval(grad[0]).float();
-            prop_assert!(close(gw, want_w, 1e-7), "∂/∂w of {src}: {gw} vs {want_w}");
-            it.scattered = vec![vec![0.0; xs.len()]];
-            if let Some(effect) = effects[0] {
-                it.eval(effect);
-            }
-            for (i, (got, want)) in it.scattered[0].iter().zip(&want_x).enumerate() {
-                prop_assert!(close(*got, *want, 1e-7), "∂/∂x[{i}] of {src}: {got} vs {want}");
-            }
+            check(
+                &Case { src: &src, wrt: quote::quote!(wrt(x, w)), w: Some(w), xs: &xs, data: &[], ints: &[("rows", rows), ("cols", cols)] },
+                (want_v, want_w, &want_x),
+                (1e-10, 1e-7),
+            )?;
         }
     }
 
@@ -890,32 +794,11 @@ mod loops {
             }
             let body = rename3(&source(&e), "s", "x[r * cols + c]", "w");
             let src = format!("fn f(x: &[f64], w: f64, rows: usize, cols: usize) -> f64 {{ let mut p = 0.5; for r in 0..rows {{ let mut s = {s0:?}; for c in 0..cols {{ s = {body}; }} p = p * s + s; }} p }}");
-            let args = crate::attr::parse(&crate::ctxt::Ctxt::new(), quote::quote!(wrt(x, w)));
-            let mut l = lower_fn(src.parse().expect("internal error: tokens"), &args);
-            let inputs = l.inputs.clone();
-            let (grad, effects) = diff::gradient_with_slices(&mut l.graph, l.output, &inputs, &[0]).expect("internal error: gradient");
-            let mut it = Interpreter::new(&l.graph, &[w]);
-            it.slices = vec![xs.clone()];
-            let mut symbols = Vec::new();
-            for n in 0..l.graph.len() {
-                if let Op::Sym(sym, _) = l.graph.op(crate::graph::NodeId(u32::try_from(n).unwrap_or(0))) {
-                    let value = match l.graph.symbol_name(*sym) { "rows" => rows, "cols" => cols, _ => 0 };
-                    symbols.resize(symbols.len().max(sym.0 as usize + 1), crate::eval::Value::Int(0));
-                    symbols[sym.0 as usize] = crate::eval::Value::Int(i64::try_from(value).unwrap_or(0));
-                }
-            }
-            it.symbols = symbols;
-            let value = it.eval(l.output).float();
-            prop_assert!(close(value, p, 1e-10), "value of {src}: {value} vs {p}");
-            let gw = it.eval(grad[0]).float();
-            prop_assert!(close(gw, dp_w, 1e-7), "∂/∂w of {src}: {gw} vs {dp_w}");
-            it.scattered = vec![vec![0.0; xs.len()]];
-            if let Some(effect) = effects[0] {
-                it.eval(effect);
-            }
-            for (i, (got, want)) in it.scattered[0].iter().zip(&dp_x).enumerate() {
-                prop_assert!(close(*got, *want, 1e-7), "∂/∂x[{i}] of {src}: {got} vs {want}");
-            }
+            check(
+                &Case { src: &src, wrt: quote::quote!(wrt(x, w)), w: Some(w), xs: &xs, data: &[], ints: &[("rows", rows), ("cols", cols)] },
+                (p, dp_w, &dp_x),
+                (1e-10, 1e-7),
+            )?;
         }
     }
 }
