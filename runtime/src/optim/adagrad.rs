@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use super::{OptimError, Optimizer, Real, Steps, apply, bookkeeping, require};
+use super::{OptimError, Optimizer, Real, Steps, apply, bookkeeping, non_negative};
 
 /// Adagrad (Duchi et al., 2011): each coordinate's step shrinks with the sum of its squared
 /// gradients. PyTorch's `torch.optim.Adagrad`, rule and defaults.
@@ -158,24 +158,12 @@ impl<T> Default for Adagrad<T> {
 impl Hyper {
     fn validate(&self) -> Result<(), OptimError> {
         let h = self;
-        require(h.lr >= 0.0, "Adagrad", "lr", h.lr, ">= 0")?;
-        require(h.lr_decay >= 0.0, "Adagrad", "lr_decay", h.lr_decay, ">= 0")?;
-        require(
-            h.weight_decay >= 0.0,
-            "Adagrad",
-            "weight_decay",
-            h.weight_decay,
-            ">= 0",
-        )?;
+        non_negative("Adagrad", "lr", h.lr)?;
+        non_negative("Adagrad", "lr_decay", h.lr_decay)?;
+        non_negative("Adagrad", "weight_decay", h.weight_decay)?;
         let tau = h.initial_accumulator_value;
-        require(
-            tau >= 0.0,
-            "Adagrad",
-            "initial_accumulator_value",
-            tau,
-            ">= 0",
-        )?;
-        require(h.eps >= 0.0, "Adagrad", "eps", h.eps, ">= 0")
+        non_negative("Adagrad", "initial_accumulator_value", tau)?;
+        non_negative("Adagrad", "eps", h.eps)
     }
 
     /// The decayed learning rate γ̃ of step `t`.

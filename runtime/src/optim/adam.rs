@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use super::{OptimError, Optimizer, Real, Steps, apply, bookkeeping, require};
+use super::{OptimError, Optimizer, Real, Steps, apply, bookkeeping, non_negative, require};
 
 /// Adam (Kingma & Ba, 2015) with optional AMSGrad: PyTorch's `torch.optim.Adam`, rule and
 /// defaults, or Keras's variant with [`Adam::keras`].
@@ -244,7 +244,7 @@ impl Hyper {
     /// Checks PyTorch's ranges; `name` is the optimizer named in the error.
     pub(super) fn validate(&self, name: &'static str) -> Result<(), OptimError> {
         let h = self;
-        require(h.lr >= 0.0, name, "lr", h.lr, ">= 0")?;
+        non_negative(name, "lr", h.lr)?;
         require(
             (0.0..1.0).contains(&h.beta1),
             name,
@@ -259,14 +259,8 @@ impl Hyper {
             h.beta2,
             "in [0, 1)",
         )?;
-        require(h.eps >= 0.0, name, "eps", h.eps, ">= 0")?;
-        require(
-            h.weight_decay >= 0.0,
-            name,
-            "weight_decay",
-            h.weight_decay,
-            ">= 0",
-        )
+        non_negative(name, "eps", h.eps)?;
+        non_negative(name, "weight_decay", h.weight_decay)
     }
 
     /// One coordinate of the rule selected by `epsilon_hat`, given the step's `corrections`.

@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 
 use super::adam::{Hyper as AdamHyper, Moments};
-use super::{OptimError, Optimizer, Real, Steps, apply, require};
+use super::{OptimError, Optimizer, Real, Steps, apply, bookkeeping, non_negative};
 
 /// AdamW (Loshchilov & Hutter, 2019): Adam whose weight decay shrinks the parameters directly
 /// instead of entering the gradient. PyTorch's `torch.optim.AdamW`, rule and defaults.
@@ -203,13 +203,7 @@ impl<T> Default for AdamW<T> {
 impl Hyper {
     fn validate(&self) -> Result<(), OptimError> {
         self.adam.validate("AdamW")?;
-        require(
-            self.weight_decay >= 0.0,
-            "AdamW",
-            "weight_decay",
-            self.weight_decay,
-            ">= 0",
-        )
+        non_negative("AdamW", "weight_decay", self.weight_decay)
     }
 
     /// One coordinate of the rule in the type's docs, given the step's bias `corrections`.
@@ -232,20 +226,5 @@ impl<T: Real> Optimizer<T> for AdamW<T> {
         Ok(())
     }
 
-    fn lr(&self) -> f64 {
-        self.hyper.adam.lr
-    }
-
-    fn set_lr(&mut self, lr: f64) {
-        self.hyper.adam.lr = lr;
-    }
-
-    fn step_count(&self) -> u64 {
-        self.steps.t
-    }
-
-    fn reset(&mut self) {
-        self.steps = Steps::default();
-        self.state.clear();
-    }
+    bookkeeping!(hyper.adam.lr);
 }

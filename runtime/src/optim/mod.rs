@@ -280,6 +280,11 @@ fn require(
     }
 }
 
+/// [`require`] for the most common range, `value >= 0` (so NaN fails too).
+fn non_negative(optimizer: &'static str, name: &'static str, value: f64) -> Result<(), OptimError> {
+    require(value >= 0.0, optimizer, name, value, ">= 0")
+}
+
 /// Applies `rule(θ, g, state) -> θ'` to every coordinate (lengths already checked equal).
 fn apply<T: Real, S>(
     params: &mut [T],
@@ -292,15 +297,19 @@ fn apply<T: Real, S>(
     }
 }
 
-/// Implements the bookkeeping methods of [`Optimizer`] for a type with `hyper.lr` and `steps`.
+/// Implements the bookkeeping methods of [`Optimizer`] for a type with `steps`, `state` and its
+/// learning rate at `hyper.lr` (or at the field path given, e.g. `hyper.adam.lr`).
 macro_rules! bookkeeping {
     () => {
+        bookkeeping!(hyper.lr);
+    };
+    ($($lr:ident).+) => {
         fn lr(&self) -> f64 {
-            self.hyper.lr
+            self.$($lr).+
         }
 
         fn set_lr(&mut self, lr: f64) {
-            self.hyper.lr = lr;
+            self.$($lr).+ = lr;
         }
 
         fn step_count(&self) -> u64 {

@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use super::{OptimError, Optimizer, Real, Steps, apply, bookkeeping, require};
+use super::{OptimError, Optimizer, Real, Steps, apply, bookkeeping, non_negative};
 
 /// RMSprop (Hinton, 2012) with optional momentum and centering (Graves, 2013): PyTorch's
 /// `torch.optim.RMSprop`, rule and defaults.
@@ -188,17 +188,11 @@ impl<T> Default for RmsProp<T> {
 impl Hyper {
     fn validate(&self) -> Result<(), OptimError> {
         let h = self;
-        require(h.lr >= 0.0, "RMSprop", "lr", h.lr, ">= 0")?;
-        require(h.alpha >= 0.0, "RMSprop", "alpha", h.alpha, ">= 0")?;
-        require(h.eps >= 0.0, "RMSprop", "eps", h.eps, ">= 0")?;
-        require(
-            h.weight_decay >= 0.0,
-            "RMSprop",
-            "weight_decay",
-            h.weight_decay,
-            ">= 0",
-        )?;
-        require(h.momentum >= 0.0, "RMSprop", "momentum", h.momentum, ">= 0")
+        non_negative("RMSprop", "lr", h.lr)?;
+        non_negative("RMSprop", "alpha", h.alpha)?;
+        non_negative("RMSprop", "eps", h.eps)?;
+        non_negative("RMSprop", "weight_decay", h.weight_decay)?;
+        non_negative("RMSprop", "momentum", h.momentum)
     }
 
     /// One coordinate of the rule in the type's docs.

@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use super::{OptimError, Optimizer, Real, Steps, apply, bookkeeping, require};
+use super::{OptimError, Optimizer, Real, Steps, apply, bookkeeping, non_negative, require};
 
 /// Stochastic gradient descent with optional momentum, dampening, Nesterov momentum and L2 weight
 /// decay: PyTorch's `torch.optim.SGD`, rule and defaults.
@@ -160,8 +160,8 @@ impl<T> Default for Sgd<T> {
 impl Hyper {
     fn validate(&self) -> Result<(), OptimError> {
         let h = self;
-        require(h.lr >= 0.0, "SGD", "lr", h.lr, ">= 0")?;
-        require(h.momentum >= 0.0, "SGD", "momentum", h.momentum, ">= 0")?;
+        non_negative("SGD", "lr", h.lr)?;
+        non_negative("SGD", "momentum", h.momentum)?;
         require(
             h.dampening.is_finite(),
             "SGD",
@@ -169,13 +169,7 @@ impl Hyper {
             h.dampening,
             "finite",
         )?;
-        require(
-            h.weight_decay >= 0.0,
-            "SGD",
-            "weight_decay",
-            h.weight_decay,
-            ">= 0",
-        )?;
+        non_negative("SGD", "weight_decay", h.weight_decay)?;
         if h.nesterov {
             require(
                 h.momentum > 0.0,
