@@ -82,7 +82,9 @@ pub fn emit(
     };
     let mut traced = HashSet::new();
     let mut sweeps = HashMap::new();
-    for n in &all {
+    // Only a gradient through a recurrence has reverse sweeps to find sums for.
+    let has_sweeps = all.iter().any(|n| matches!(g.op(*n), Op::RevFold(..)));
+    for n in all.iter().filter(|_| has_sweeps) {
         match *g.op(*n) {
             Op::RevFold(..) => {
                 traced.extend(g.recurrence_of_sweep(*n));
