@@ -107,6 +107,8 @@ struct Lower<'a> {
     placeholders: u32,
     /// The data parameters that hold integers (`&[usize]`: indices), by node.
     int_slices: Vec<NodeId>,
+    /// The float slice parameters taken as data (not differentiated).
+    data_slices: Vec<NodeId>,
 }
 
 impl<'a> Lower<'a> {
@@ -129,6 +131,7 @@ impl<'a> Lower<'a> {
             param_nodes: Vec::new(),
             placeholders: 0,
             int_slices: Vec::new(),
+            data_slices: Vec::new(),
         }
     }
 
@@ -181,6 +184,9 @@ impl<'a> Lower<'a> {
                     let n = self.sym_node(p.ident.to_token_stream(), Kind::Other);
                     if crate::signature::holds_integers(&p.ty) {
                         self.int_slices.push(n);
+                    }
+                    if p.kind == ParamKind::Slice {
+                        self.data_slices.push(n);
                     }
                     n
                 }
@@ -1138,17 +1144,13 @@ impl<'a> Lower<'a> {
         if (name == "sum" || name == "product") && m.args.is_empty() {
             return self.iterator_sum(m);
         }
-        if name == "len" && m.args.is_empty() {
-            if let Expr::Path(p) = &*m.receiver {
-                let slice = p
-                    .path
-                    .get_ident()
-                    .and_then(|id| self.lookup(&id.to_string()));
-                if matches!(slice, Some(Binding::Value(n)) if matches!(self.g.op(n), Op::Slice(_)))
-                {
-                    return Some(self.sym_node(m.to_token_stream(), Kind::Int));
-                }
-            }
+        if name == "len"
+            && m.args.is_empty()
+            && self
+                .bound_to(&m.receiver)
+                .is_some_and(|n| matches!(self.g.op(n), Op::Slice(_)))
+        {
+            return Some(self.sym_node(m.to_token_stream(), Kind::Int));
         }
         let recv = self.expr(
             &m.receiver,
@@ -1294,18 +1296,7 @@ impl<'a> Lower<'a> {
                 Expr::Reference(r) if r.mutability.is_none() => &*r.expr,
                 other => other,
             };
-            let slice = match inner {
-                Expr::Path(p) => p
-                    .path
-                    .get_ident()
-                    .and_then(|id| self.lookup(&id.to_string()))
-                    .and_then(|b| match b {
-                        Binding::Value(n) if matches!(self.g.op(n), Op::Slice(_)) => Some(n),
-                        _ => None,
-                    }),
-                _ => None,
-            };
-            let arg = match slice.map(|n| self.g.op(n).clone()) {
+            let arg = match self.bound_to(inner).map(|n| self.g.op(n).clone()) {
                 Some(Op::Slice(k)) => {
                     let tokens = a.to_token_stream();
                     let s = self.symbol(tokens.clone(), pretty(&tokens));
@@ -1340,25 +1331,19 @@ impl<'a> Lower<'a> {
 
     /// `x[i]` where `x` is a slice parameter of floats or integers (not other data).
     fn indexes_float_slice(&self, ix: &syn::ExprIndex) -> bool {
-        let Expr::Path(p) = &*ix.expr else {
-            return false;
-        };
-        let Some(id) = p.path.get_ident() else {
-            return false;
-        };
-        let name = id.to_string();
-        let is_slice_param = self
-            .sig
-            .params
-            .iter()
-            .any(|p| p.ident == name && p.kind == ParamKind::Slice);
-        match self.lookup(&name) {
-            Some(Binding::Value(n)) => {
-                matches!(self.g.op(n), Op::Slice(_))
-                    || self.int_slices.contains(&n)
-                    || (is_slice_param && matches!(self.g.op(n), Op::Sym(_, Kind::Other)))
-            }
-            _ => false,
+        self.bound_to(&ix.expr).is_some_and(|n| {
+            matches!(self.g.op(n), Op::Slice(_))
+                || self.int_slices.contains(&n)
+                || self.data_slices.contains(&n)
+        })
+    }
+
+    /// The node a plain variable name (`x`) is bound to.
+    pub(super) fn bound_to(&self, e: &Expr) -> Option<NodeId> {
+        let Expr::Path(p) = e else { return None };
+        match self.lookup(&p.path.get_ident()?.to_string())? {
+            Binding::Value(n) => Some(n),
+            Binding::Uninit => None,
         }
     }
 

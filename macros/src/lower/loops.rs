@@ -283,17 +283,8 @@ impl Lower<'_> {
 
     /// `x[i]`: an element of a slice parameter (differentiated or data).
     pub(super) fn index(&mut self, e: &syn::ExprIndex, want: Want) -> Option<NodeId> {
-        let base = match &*e.expr {
-            Expr::Path(p) => p
-                .path
-                .get_ident()
-                .and_then(|id| self.lookup(&id.to_string())),
-            _ => None,
-        };
-        match base {
-            Some(Binding::Value(n))
-                if matches!(self.g.op(n), Op::Slice(_) | Op::Sym(_, Kind::Other)) =>
-            {
+        match self.bound_to(&e.expr) {
+            Some(n) if matches!(self.g.op(n), Op::Slice(_) | Op::Sym(_, Kind::Other)) => {
                 let i = self.expr(&e.index, Want::Int)?;
                 if self.g.kind(i) != Kind::Int {
                     self.cx.error_spanned_by(&e.index, msg("an index must be an integer", "index with the loop variable or an integer expression; a float index has no derivative"));
@@ -487,17 +478,8 @@ impl Lower<'_> {
                 return self.slice_source(&m.receiver);
             }
         }
-        let slice = match inner {
-            Expr::Path(p) => p
-                .path
-                .get_ident()
-                .and_then(|id| self.lookup(&id.to_string())),
-            _ => None,
-        };
-        match slice {
-            Some(Binding::Value(n))
-                if matches!(self.g.op(n), Op::Slice(_) | Op::Sym(_, Kind::Other)) =>
-            {
+        match self.bound_to(inner) {
+            Some(n) if matches!(self.g.op(n), Op::Slice(_) | Op::Sym(_, Kind::Other)) => {
                 let tokens: TokenStream = inner.to_token_stream();
                 let len_tokens = quote! { #tokens.len() };
                 let len = self.sym_node(len_tokens, Kind::Int);
