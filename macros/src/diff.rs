@@ -206,7 +206,16 @@ impl Sweep {
                     }
                 }
             }
+            // A child reached twice (`a·a`, `hypot(a, a)`) gets one summed contribution, as a
+            // person writes it (`2·a·ā`), before it joins the others.
+            let mut merged: Vec<(NodeId, NodeId)> = Vec::new();
             for (child, contribution) in local_adjoints(g, n, adj)? {
+                match merged.iter_mut().find(|(c, _)| *c == child) {
+                    Some((_, sum)) => *sum = g.sum(*sum, contribution),
+                    None => merged.push((child, contribution)),
+                }
+            }
+            for (child, contribution) in merged {
                 self.contribute(g, frame, from, child, contribution);
             }
         }
@@ -422,11 +431,6 @@ fn local_adjoints(
         Op::Add(a, b) => vec![(a, adj), (b, adj)],
         // (a - b)' = a' - b'
         Op::Sub(a, b) => vec![(a, adj), (b, g.neg(adj))],
-        // (a·a)' = 2·a·a' (one contribution, as a person writes it)
-        Op::Mul(a, b) if a == b => {
-            let t = g.mul(adj, a);
-            vec![(a, mul_const(g, 2.0, t))]
-        }
         // (a·b)' = a'·b + a·b'
         Op::Mul(a, b) => vec![(a, g.mul(adj, b)), (b, g.mul(adj, a))],
         // (a/b)' = a'/b − b'·(a/b)/b
