@@ -56,13 +56,19 @@ fn cofi_cost(
     0.5 * j.powi(2).sum() + (lambda / 2.0) * (x.powi(2).sum() + w.powi(2).sum())
 }
 
-#[test]
-fn collaborative_filtering_matches_the_hand_derived_gradient() {
+/// A 3-movie × 2-user, 2-feature problem: X, W, b, the ratings Y and the indicator R.
+fn small_cofi() -> [Array2<f64>; 5] {
     let x = array![[1.0, 0.5], [0.2, -1.0], [0.3, 0.7]];
     let w = array![[0.3, 0.1], [-0.4, 0.9]];
     let b = array![[0.2, -0.1]];
     let y = array![[4.0, 0.0], [0.0, 2.0], [5.0, 1.0]];
     let r = array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
+    [x, w, b, y, r]
+}
+
+#[test]
+fn collaborative_filtering_matches_the_hand_derived_gradient() {
+    let [x, w, b, y, r] = small_cofi();
     let lambda = 1.5;
     let (cost, g) = cofi_cost_grad(&x, &w, &b, &y, &r, lambda);
     assert_relative_eq!(
@@ -144,11 +150,7 @@ fn cofi_loops(
 
 #[test]
 fn the_tape_and_the_symbolic_loops_agree_on_collaborative_filtering() {
-    let x = array![[1.0, 0.5], [0.2, -1.0], [0.3, 0.7]];
-    let w = array![[0.3, 0.1], [-0.4, 0.9]];
-    let b = array![[0.2, -0.1]];
-    let y = array![[4.0, 0.0], [0.0, 2.0], [5.0, 1.0]];
-    let r = array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
+    let [x, w, b, y, r] = small_cofi();
     let lambda = 1.5;
     let (tape_cost, tape) = cofi_cost_grad(&x, &w, &b, &y, &r, lambda);
     let flat = |a: &Array2<f64>| a.iter().copied().collect::<Vec<f64>>();
@@ -181,11 +183,7 @@ fn the_tape_and_the_symbolic_loops_agree_on_collaborative_filtering() {
 
 #[test]
 fn the_sparse_loop_and_the_dense_tape_agree_on_collaborative_filtering() {
-    let x = array![[1.0, 0.5], [0.2, -1.0], [0.3, 0.7]];
-    let w = array![[0.3, 0.1], [-0.4, 0.9]];
-    let b = array![[0.2, -0.1]];
-    let y = array![[4.0, 0.0], [0.0, 2.0], [5.0, 1.0]];
-    let r = array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
+    let [x, w, b, y, r] = small_cofi();
     let lambda = 1.5;
     let (dense_cost, dense) = cofi_cost_grad(&x, &w, &b, &y, &r, lambda);
     let (rows, cols, ratings) = cofi::rated_entries(&y, &r);
