@@ -26,9 +26,11 @@ use std::time::Duration;
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, Zip};
-use symgrad::differentiable;
 use symgrad::optim::{Adam, OptimizerExt};
 use symgrad::tape::{Tape, dot};
+
+#[path = "../tests/common/cofi.rs"]
+mod cofi;
 
 // ---- data
 
@@ -212,56 +214,7 @@ fn cofi_sparse(
 }
 
 // ---- W3 with `#[differentiable]`: the cost as a loop over the rated entries (sparse for free)
-
-/// The rated entries as flat lists, and X, W, b as flat row-major slices.
-struct SparseCofi {
-    rows: Vec<usize>,
-    cols: Vec<usize>,
-    ratings: Vec<f64>,
-}
-
-fn sparse_data(d: &Cofi) -> SparseCofi {
-    let (mut rows, mut cols, mut ratings) = (Vec::new(), Vec::new(), Vec::new());
-    for (i, users) in d.rated.iter().enumerate() {
-        for &j in users {
-            rows.push(i);
-            cols.push(j);
-            ratings.push(d.y[[i, j]]);
-        }
-    }
-    SparseCofi {
-        rows,
-        cols,
-        ratings,
-    }
-}
-
-#[differentiable(wrt(x, w, b))]
-#[allow(clippy::too_many_arguments)] // the tutorial's argument list, in sparse form
-fn cofi_loop(
-    x: &[f64],
-    w: &[f64],
-    b: &[f64],
-    rows: &[usize],
-    cols: &[usize],
-    ratings: &[f64],
-    features: usize,
-    lambda: f64,
-) -> f64 {
-    let mut j = 0.0;
-    for t in 0..rows.len() {
-        let m = rows[t];
-        let u = cols[t];
-        let mut p = 0.0;
-        for k in 0..features {
-            p += x[m * features + k] * w[u * features + k];
-        }
-        let e = p + b[u] - ratings[t];
-        j += 0.5 * e * e;
-    }
-    let reg = x.iter().map(|v| v * v).sum::<f64>() + w.iter().map(|v| v * v).sum::<f64>();
-    j + lambda / 2.0 * reg
-}
+// is `cofi::cofi_sparse`, in `tests/common/cofi.rs`, shared with `tests/tape_macro.rs`.
 
 // ---- W3: one Adam step (value + gradient + update), one optimizer per parameter array
 
@@ -318,12 +271,11 @@ fn bench_cofi(c: &mut Criterion) {
         [&buf.x, &buf.w, &buf.b],
     );
 
-    let s = sparse_data(&d);
+    let (rows, cols, ratings) = cofi::rated_entries(&d.y, &d.r);
     let flat = |a: &Array2<f64>| a.iter().copied().collect::<Vec<f64>>();
     let (fx, fw, fb) = (flat(&d.x), flat(&d.w), flat(&d.b));
-    let (j_loop, gl) = cofi_loop_grad(
-        &fx, &fw, &fb, &s.rows, &s.cols, &s.ratings, FEATURES, LAMBDA,
-    );
+    let (j_loop, gl) =
+        cofi::cofi_sparse_grad(&fx, &fw, &fb, &rows, &cols, &ratings, FEATURES, LAMBDA);
     assert!(
         (j_loop - j_tape).abs() <= 1e-9 * j_tape.abs(),
         "W3 loop: {j_loop} vs {j_tape}"
@@ -336,13 +288,13 @@ fn bench_cofi(c: &mut Criterion) {
     assert!(worst <= 1e-9, "W3 loop: ∂X differs by {worst}");
     g.bench_function("symgrad_loop_sparse", |bch| {
         bch.iter(|| {
-            black_box(cofi_loop_grad(
+            black_box(cofi::cofi_sparse_grad(
                 black_box(&fx),
                 &fw,
                 &fb,
-                &s.rows,
-                &s.cols,
-                &s.ratings,
+                &rows,
+                &cols,
+                &ratings,
                 FEATURES,
                 LAMBDA,
             ))

@@ -3,6 +3,9 @@
 use approx::assert_relative_eq;
 use symgrad::differentiable;
 
+mod common;
+use common::{assert_all_close, numeric_gradient};
+
 // Seed 001's batch cost J(w, b) = 1/(2m) Σ (w·xᵢ + b − yᵢ)², as a `for` loop ...
 #[differentiable(wrt(w, b))]
 fn bgd_loop(w: f64, b: f64, x: &[f64], y: &[f64]) -> f64 {
@@ -79,29 +82,6 @@ fn rosenbrock_over_slices_of_several_lengths() {
         for (a, b) in g.x.iter().zip(rosenbrock_hand(&x)) {
             assert_relative_eq!(*a, b, max_relative = 1e-12, epsilon = 1e-12);
         }
-    }
-}
-
-/// Central differences of `f` with respect to every element of `x`.
-fn numeric_gradient(f: impl Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
-    (0..x.len())
-        .map(|i| {
-            let h = 1e-6 * x[i].abs().max(1.0);
-            let (mut up, mut down) = (x.to_vec(), x.to_vec());
-            up[i] += h;
-            down[i] -= h;
-            (f(&up) - f(&down)) / (2.0 * h)
-        })
-        .collect()
-}
-
-fn assert_all_close(got: &[f64], want: &[f64], tol: f64) {
-    assert_eq!(got.len(), want.len());
-    for (i, (a, b)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (a - b).abs() <= tol * (1.0 + b.abs()),
-            "component {i}: {a} vs {b}"
-        );
     }
 }
 

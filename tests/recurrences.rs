@@ -9,28 +9,8 @@
 use approx::assert_relative_eq;
 use symgrad::differentiable;
 
-/// Central differences of `f` with respect to every element of `x`.
-fn numeric_gradient(f: impl Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
-    (0..x.len())
-        .map(|i| {
-            let h = 1e-6 * x[i].abs().max(1.0);
-            let (mut up, mut down) = (x.to_vec(), x.to_vec());
-            up[i] += h;
-            down[i] -= h;
-            (f(&up) - f(&down)) / (2.0 * h)
-        })
-        .collect()
-}
-
-fn assert_all_close(got: &[f64], want: &[f64], tol: f64) {
-    assert_eq!(got.len(), want.len());
-    for (i, (a, b)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (a - b).abs() <= tol * (1.0 + b.abs()),
-            "component {i}: {a} vs {b}"
-        );
-    }
-}
+mod common;
+use common::{assert_all_close, numeric_gradient};
 
 #[differentiable]
 fn product(x: &[f64]) -> f64 {

@@ -5,6 +5,9 @@ use approx::assert_relative_eq;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, array};
 use symgrad::differentiable;
 
+#[path = "common/cofi.rs"]
+mod cofi;
+
 // PRODUCT.md's example, verbatim.
 #[differentiable(wrt(w, b))]
 fn softmax_ce(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>, y_onehot: &Array2<f64>) -> f64 {
@@ -53,13 +56,19 @@ fn cofi_cost(
     0.5 * j.powi(2).sum() + (lambda / 2.0) * (x.powi(2).sum() + w.powi(2).sum())
 }
 
-#[test]
-fn collaborative_filtering_matches_the_hand_derived_gradient() {
+/// A 3-movie × 2-user, 2-feature problem: X, W, b, the ratings Y and the indicator R.
+fn small_cofi() -> [Array2<f64>; 5] {
     let x = array![[1.0, 0.5], [0.2, -1.0], [0.3, 0.7]];
     let w = array![[0.3, 0.1], [-0.4, 0.9]];
     let b = array![[0.2, -0.1]];
     let y = array![[4.0, 0.0], [0.0, 2.0], [5.0, 1.0]];
     let r = array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
+    [x, w, b, y, r]
+}
+
+#[test]
+fn collaborative_filtering_matches_the_hand_derived_gradient() {
+    let [x, w, b, y, r] = small_cofi();
     let lambda = 1.5;
     let (cost, g) = cofi_cost_grad(&x, &w, &b, &y, &r, lambda);
     assert_relative_eq!(
@@ -141,11 +150,7 @@ fn cofi_loops(
 
 #[test]
 fn the_tape_and_the_symbolic_loops_agree_on_collaborative_filtering() {
-    let x = array![[1.0, 0.5], [0.2, -1.0], [0.3, 0.7]];
-    let w = array![[0.3, 0.1], [-0.4, 0.9]];
-    let b = array![[0.2, -0.1]];
-    let y = array![[4.0, 0.0], [0.0, 2.0], [5.0, 1.0]];
-    let r = array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
+    let [x, w, b, y, r] = small_cofi();
     let lambda = 1.5;
     let (tape_cost, tape) = cofi_cost_grad(&x, &w, &b, &y, &r, lambda);
     let flat = |a: &Array2<f64>| a.iter().copied().collect::<Vec<f64>>();
@@ -173,54 +178,17 @@ fn the_tape_and_the_symbolic_loops_agree_on_collaborative_filtering() {
     }
 }
 
-/// Beyond the dense frameworks: the cost as a loop over the rated entries only, so its gradient
-/// is sparse automatically (work proportional to the ratings, not to movies × users).
-#[differentiable(wrt(x, w, b))]
-#[allow(clippy::too_many_arguments)] // the tutorial's argument list, in sparse form
-fn cofi_sparse(
-    x: &[f64],
-    w: &[f64],
-    b: &[f64],
-    rows: &[usize],
-    cols: &[usize],
-    ratings: &[f64],
-    features: usize,
-    lambda: f64,
-) -> f64 {
-    let mut j = 0.0;
-    for t in 0..rows.len() {
-        let m = rows[t];
-        let u = cols[t];
-        let mut p = 0.0;
-        for k in 0..features {
-            p += x[m * features + k] * w[u * features + k];
-        }
-        let e = p + b[u] - ratings[t];
-        j += 0.5 * e * e;
-    }
-    let reg = x.iter().map(|v| v * v).sum::<f64>() + w.iter().map(|v| v * v).sum::<f64>();
-    j + lambda / 2.0 * reg
-}
+// Beyond the dense frameworks: the sparse loop over the rated entries (`common/cofi.rs`,
+// shared with `benches/tape.rs`).
 
 #[test]
 fn the_sparse_loop_and_the_dense_tape_agree_on_collaborative_filtering() {
-    let x = array![[1.0, 0.5], [0.2, -1.0], [0.3, 0.7]];
-    let w = array![[0.3, 0.1], [-0.4, 0.9]];
-    let b = array![[0.2, -0.1]];
-    let y = array![[4.0, 0.0], [0.0, 2.0], [5.0, 1.0]];
-    let r = array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
+    let [x, w, b, y, r] = small_cofi();
     let lambda = 1.5;
     let (dense_cost, dense) = cofi_cost_grad(&x, &w, &b, &y, &r, lambda);
-    let (mut rows, mut cols, mut ratings) = (vec![], vec![], vec![]);
-    for ((m, u), rated) in r.indexed_iter() {
-        if *rated == 1.0 {
-            rows.push(m);
-            cols.push(u);
-            ratings.push(y[[m, u]]);
-        }
-    }
+    let (rows, cols, ratings) = cofi::rated_entries(&y, &r);
     let flat = |a: &Array2<f64>| a.iter().copied().collect::<Vec<f64>>();
-    let (sparse_cost, sparse) = cofi_sparse_grad(
+    let (sparse_cost, sparse) = cofi::cofi_sparse_grad(
         &flat(&x),
         &flat(&w),
         &flat(&b),
