@@ -38,17 +38,16 @@ pub struct Emitter<'a> {
     /// The sums that read a recurrence's adjoint `λ`, with the `RevFold` whose reverse loop they
     /// run in.
     sweeps: HashMap<NodeId, NodeId>,
-    /// The slices' gradients are a `__vjp`'s generic sinks (passed on as `&mut *g`), not
-    /// vectors or arrays (passed on as `&mut g[..]`).
-    generic_sinks: bool,
+    /// Where the slices' gradients accumulate.
+    sinks: Sinks,
 }
 
 /// Where the gradients of the differentiated slices accumulate.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub enum Sinks {
-    /// Vectors, arrays or `&mut [T]`.
+    /// Vectors, arrays or `&mut [T]` (passed on as `&mut g[..]`).
     Slices,
-    /// A `__vjp`'s generic `&mut S` parameters.
+    /// A `__vjp`'s generic `&mut S` parameters (passed on as `&mut *g`).
     Generic,
 }
 
@@ -126,7 +125,7 @@ pub fn emit(
         differentiated_calls,
         traced,
         sweeps,
-        generic_sinks: sinks == Sinks::Generic,
+        sinks,
     };
     let mut defined = HashSet::new();
     let stmts = e.region(roots, &mut defined);
@@ -602,10 +601,10 @@ impl Emitter<'_> {
                 let seed = self.expr(*seed, Prec::Select);
                 let sink = |k: u32| {
                     let g = grad_vec_name(k);
-                    if self.generic_sinks {
-                        quote!(&mut *#g)
-                    } else {
-                        quote!(&mut #g[..])
+                    // Passed on to a called function's `__vjp`.
+                    match self.sinks {
+                        Sinks::Generic => quote!(&mut *#g),
+                        Sinks::Slices => quote!(&mut #g[..]),
                     }
                 };
                 let discard = quote!(&mut ::symgrad::__private::Discard::<#ty>::default());
