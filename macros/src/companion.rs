@@ -417,17 +417,17 @@ fn graph_functions(
     // its own: inlined into a caller, its slice parameters lose their `noalias` guarantee and
     // the scatter loop cannot keep its running element in a register (Rosenbrock, n = 1000:
     // 2.9 µs as a function, 9.3 µs inlined, `cargo bench --bench loops`).
-    let inline = if g.reachable(&roots).iter().any(|n| {
+    let has_loops = g.reachable(&roots).iter().any(|n| {
         matches!(
             g.op(*n),
             crate::graph::Op::Sum(..) | crate::graph::Op::Fold(..)
         )
-    }) {
+    });
+    let inline = if has_loops {
         quote!(#[inline(never)])
     } else {
         quote!(#[inline])
     };
-    let has_loops = inline.to_string().contains("never");
     let grad_fn = if has_loops && !slice_inits.is_empty() {
         // The loops run in a kernel that takes the gradient vectors as `&mut [T]` parameters,
         // as a hand-written gradient does: a vector allocated in the same function lets LLVM
