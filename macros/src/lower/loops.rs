@@ -239,17 +239,32 @@ impl Lower<'_> {
         placeholder: NodeId,
         restore: &HashMap<NodeId, NodeId>,
     ) -> NodeId {
+        self.fold(v, init, after, |l, carry| {
+            let mut map = restore.clone();
+            map.insert(placeholder, carry);
+            l.g.substitute(after, &map)
+        })
+    }
+
+    /// A new recurrence over loop `v` from `init`, whose body `body(carry)` reads the running
+    /// value `carry`; `shape` is what the body is built from (the loops it varies with, outside
+    /// `v`, are the carry's too).
+    fn fold(
+        &mut self,
+        v: u32,
+        init: NodeId,
+        shape: NodeId,
+        body: impl FnOnce(&mut Self, NodeId) -> NodeId,
+    ) -> NodeId {
         let Some((lo, hi)) = self.g.loop_bounds(v) else {
             return init;
         };
         let c = self.g.new_recurrence();
-        let around = [after, init, lo, hi]
+        let around = [shape, init, lo, hi]
             .iter()
             .fold(0, |m, n| m | self.g.loops_of(*n));
         let carry = self.g.add(Op::Carry(c, v, around | 1 << v));
-        let mut map = restore.clone();
-        map.insert(placeholder, carry);
-        let body = self.g.substitute(after, &map);
+        let body = body(self, carry);
         self.g.add(Op::Fold(c, v, lo, hi, init, body))
     }
 
@@ -385,14 +400,8 @@ impl Lower<'_> {
         }
         if m.method == "product" {
             // `p = 1; for v { p = p · body }`: a recurrence.
-            let c = self.g.new_recurrence();
-            let around = [body, lo, len]
-                .iter()
-                .fold(0, |mask, n| mask | self.g.loops_of(*n));
-            let carry = self.g.add(Op::Carry(c, v, around | 1 << v));
-            let next = self.g.mul(carry, body);
             let one = self.g.one();
-            return Some(self.g.add(Op::Fold(c, v, lo, len, one, next)));
+            return Some(self.fold(v, one, body, |l, carry| l.g.mul(carry, body)));
         }
         Some(self.g.loop_sum(v, body))
     }
