@@ -85,6 +85,48 @@ fn rosenbrock_over_slices_of_several_lengths() {
     }
 }
 
+/// A stencil reading each slice at several offsets of the loop index (the generated loop reads
+/// the largest offset first, so its bounds check covers the others): a smoothness penalty on `x`
+/// weighted by `c`.
+#[differentiable]
+fn stencil(x: &[f64], c: &[f64]) -> f64 {
+    let mut f = 0.0;
+    for i in 1..x.len() - 2 {
+        let d = x[i - 1] - 2.0 * x[i] + x[i + 1];
+        f += c[i + 1] * d * d + c[i - 1] * x[i + 2] * x[i];
+    }
+    f
+}
+
+fn stencil_hand(x: &[f64], c: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let (mut g, mut gc) = (vec![0.0; x.len()], vec![0.0; c.len()]);
+    for i in 1..x.len() - 2 {
+        let d = x[i - 1] - 2.0 * x[i] + x[i + 1];
+        let dd = 2.0 * c[i + 1] * d;
+        g[i - 1] += dd;
+        g[i] += -2.0 * dd + c[i - 1] * x[i + 2];
+        g[i + 1] += dd;
+        g[i + 2] += c[i - 1] * x[i];
+        gc[i + 1] += d * d;
+        gc[i - 1] += x[i + 2] * x[i];
+    }
+    (g, gc)
+}
+
+#[test]
+fn stencils_at_several_offsets_match_the_hand_derived_gradient() {
+    for n in [3, 4, 5, 9, 40] {
+        let x: Vec<f64> = (0..n).map(|i| (f64::from(i) * 0.7).sin() + 0.1).collect();
+        let c: Vec<f64> = (0..n).map(|i| 1.0 + 0.25 * f64::from(i % 3)).collect();
+        let (v, g) = stencil_grad(&x, &c);
+        assert_relative_eq!(v, stencil(&x, &c), max_relative = 1e-14);
+        let (want, want_c) = stencil_hand(&x, &c);
+        assert_all_close(&g.x, &want, 1e-13);
+        assert_all_close(&g.c, &want_c, 1e-13);
+        assert_all_close(&g.x, &numeric_gradient(|x| stencil(x, &c), &x), 1e-7);
+    }
+}
+
 #[differentiable]
 fn dot(x: &[f64], y: &[f64]) -> f64 {
     x.iter().zip(y.iter()).map(|(a, b)| a * b).sum()

@@ -19,7 +19,7 @@ use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::formula::Prec;
-use crate::graph::{Fun, Graph, NodeId, Op};
+use crate::graph::{Fun, Graph, IntOp, NodeId, Op};
 use crate::signature::FloatTy;
 
 pub struct Emitter<'a> {
@@ -40,6 +40,9 @@ pub struct Emitter<'a> {
     sweeps: HashMap<NodeId, NodeId>,
     /// Where the slices' gradients accumulate.
     sinks: Sinks,
+    /// Per slice and loop, the element read at the largest offset (`x[i + 1]` beside `x[i]`):
+    /// bound, and read first in its region, so its bounds check covers the others'.
+    leading_reads: HashSet<NodeId>,
 }
 
 /// Where the gradients of the differentiated slices accumulate.
@@ -126,6 +129,7 @@ pub fn emit(
         traced,
         sweeps,
         sinks,
+        leading_reads: leading_reads(g, &all),
     };
     let mut defined = HashSet::new();
     let stmts = e.region(roots, &mut defined);
@@ -150,6 +154,7 @@ impl Emitter<'_> {
                 | Op::RevFold(..)
                 | Op::CallVjp(..)
         ) || self.uses.get(&n).copied().unwrap_or(0) > 1
+            || self.leading_reads.contains(&n)
     }
 
     fn name(n: NodeId) -> proc_macro2::Ident {
@@ -256,9 +261,33 @@ impl Emitter<'_> {
 
     /// Statements binding the nodes of the region of `roots`; marks them defined.
     fn region(&self, roots: &[NodeId], defined: &mut HashSet<NodeId>) -> TokenStream {
+        let (mut out, scatters) = self.region_parts(roots, defined);
+        out.extend(scatters);
+        out
+    }
+
+    /// [`region`](Self::region) in two parts: the statements, then the scatters into the
+    /// slices' gradients (a loop adds to its accumulators between the two).
+    fn region_parts(
+        &self,
+        roots: &[NodeId],
+        defined: &mut HashSet<NodeId>,
+    ) -> (TokenStream, TokenStream) {
         let here = self.region_nodes(roots, defined);
         let mut order: Vec<NodeId> = here.iter().copied().collect();
-        order.sort_unstable();
+        // The leading element reads (and what their indices need) first, then in graph order.
+        let mut leading = HashSet::new();
+        let mut stack: Vec<NodeId> = order
+            .iter()
+            .copied()
+            .filter(|n| self.leading_reads.contains(n))
+            .collect();
+        while let Some(n) = stack.pop() {
+            if here.contains(&n) && leading.insert(n) {
+                stack.extend(self.g.op(n).children());
+            }
+        }
+        order.sort_unstable_by_key(|n| (!leading.contains(n), *n));
         let before = defined.clone();
         defined.extend(order.iter().copied());
         let mut out = TokenStream::new();
@@ -316,10 +345,11 @@ impl Emitter<'_> {
             Op::Scatter(_, i, _) => (!matches!(self.g.op(*i), Op::LoopVar(_)), *n),
             _ => (true, *n),
         });
+        let mut effects = TokenStream::new();
         for n in scatters {
-            out.extend(self.binding(n, defined));
+            effects.extend(self.binding(n, defined));
         }
-        out
+        (out, effects)
     }
 
     /// The sums after `first` in `order`, not yet grouped, over the same loop and bounds, with
@@ -426,13 +456,16 @@ impl Emitter<'_> {
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
         let bodies: Vec<NodeId> = group.iter().filter_map(|n| self.sum_body(*n)).collect();
         let mut inner = defined.clone();
-        let stmts = self.region(&bodies, &mut inner);
+        let (stmts, scatters) = self.region_parts(&bodies, &mut inner);
         let (init, add, bind) = self.accumulators(group);
+        // The accumulators before the scatters, as a person writes it: the value's arithmetic is
+        // not held behind the stores (measured 1.25 → 1.0 of hand-written on Rosenbrock).
         quote! {
             #init
             for #i in #lo..#hi {
                 #stmts
                 #add
+                #scatters
             }
             #bind
         }
@@ -535,7 +568,7 @@ impl Emitter<'_> {
         let mut bodies = vec![step];
         bodies.extend(group[1..].iter().filter_map(|n| self.sum_body(*n)));
         let mut inner = defined.clone();
-        let stmts = self.region(&bodies, &mut inner);
+        let (stmts, scatters) = self.region_parts(&bodies, &mut inner);
         let (init, add, bind) = self.accumulators(&group[1..]);
         let back = self.expr(step, Prec::Select);
         let name = Self::name(group[0]);
@@ -545,6 +578,7 @@ impl Emitter<'_> {
             for (#i, &#s) in (#lo..#hi).rev().zip(#trace.iter().rev()) {
                 #stmts
                 #add
+                #scatters
                 #lam = #back;
             }
             let #name = #lam;
@@ -869,6 +903,65 @@ fn reads_in_loop(g: &Graph, root: NodeId, v: u32) -> Vec<NodeId> {
 }
 
 /// A recurrence's value in its forward loop, and its saved value in its reverse loop.
+/// Per slice and loop variable, the element read `x[i + c]` with the largest constant `c`, when
+/// the same slice is also read at a smaller offset of the same loop's index.
+fn leading_reads(g: &Graph, all: &[NodeId]) -> HashSet<NodeId> {
+    // (slice kind, slice, loop) → (offset, node, whether a smaller offset is read too)
+    let mut best: HashMap<(u8, u32, u32), (i64, NodeId, bool)> = HashMap::new();
+    for &n in all {
+        let (key, idx) = match *g.op(n) {
+            Op::Element(k, i) => ((0, k), i),
+            Op::Index(s, i) => ((1, s.0), i),
+            Op::IntIndex(s, i) => ((2, s.0), i),
+            _ => continue,
+        };
+        let Some((v, c)) = loop_offset(g, idx) else {
+            continue;
+        };
+        best.entry((key.0, key.1, v))
+            .and_modify(|(bc, bn, several)| {
+                if c != *bc {
+                    *several = true;
+                }
+                if c > *bc {
+                    (*bc, *bn) = (c, n);
+                }
+            })
+            .or_insert((c, n, false));
+    }
+    best.into_values()
+        .filter(|(_, _, several)| *several)
+        .map(|(_, n, _)| n)
+        .collect()
+}
+
+/// `i`, `i + c`, `c + i` or `i - c` for loop index `i` and an integer literal `c`: `(i, ±c)`.
+fn loop_offset(g: &Graph, idx: NodeId) -> Option<(u32, i64)> {
+    let int = |n: NodeId| match *g.op(n) {
+        Op::IntConst(c) => Some(c),
+        _ => None,
+    };
+    match *g.op(idx) {
+        Op::LoopVar(v) => Some((v, 0)),
+        Op::IntBin(op @ (IntOp::Add | IntOp::Sub), a, b) => {
+            let (v, c) = match (g.op(a), g.op(b)) {
+                (Op::LoopVar(v), _) => (*v, int(b)?),
+                (_, Op::LoopVar(v)) if op == IntOp::Add => (*v, int(a)?),
+                _ => return None,
+            };
+            Some((
+                v,
+                if op == IntOp::Sub {
+                    c.checked_neg()?
+                } else {
+                    c
+                },
+            ))
+        }
+        _ => None,
+    }
+}
+
 fn carry_name(c: u32) -> proc_macro2::Ident {
     format_ident!("__s{}", c, span = Span::mixed_site())
 }
