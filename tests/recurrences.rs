@@ -1,6 +1,7 @@
 //! Loop-carried recurrences other than sums — products, running maxima, exponential moving
 //! averages, updates under `if` — differentiated by a forward loop that saves each iteration's
-//! value and a reverse loop over them. Oracles: hand-derived gradients (exact where the
+//! value and a reverse loop over them (a running max or min saves only its last improvement: the
+//! one iteration its reverse sweep contributes at). Oracles: hand-derived gradients (exact where the
 //! arithmetic is), central finite differences for every loop shape, and the sum form of the
 //! same function where one exists.
 #![allow(clippy::needless_range_loop)] // index loops are the language under test
@@ -120,6 +121,98 @@ fn a_running_maximum_routes_the_gradient_to_the_argmax() {
     let (m, g) = running_max_if_grad(&[9.0, 5.0]);
     assert_eq!(m, 9.0);
     assert_eq!(g.z, vec![1.0, 0.0]);
+}
+
+/// A running minimum from a starting value, through a scale `w`: `∂/∂m0` is 1 when no element
+/// goes below it, and `∂/∂w`, `∂/∂z` go to the last strict improvement otherwise.
+#[differentiable]
+fn running_min_from(m0: f64, w: f64, z: &[f64]) -> f64 {
+    let mut m = m0;
+    for i in 0..z.len() {
+        m = m.min(w * z[i]);
+    }
+    m * m
+}
+
+/// A maximum and a sum in the same loop, both reading `w`: the sum's contributions come from
+/// every iteration, the maximum's from one.
+#[differentiable]
+fn max_and_sum(w: f64, z: &[f64]) -> f64 {
+    let mut m = f64::NEG_INFINITY;
+    let mut s = 0.0;
+    for i in 0..z.len() {
+        m = m.max(w * z[i]);
+        s += w * z[i] * z[i];
+    }
+    m + s
+}
+
+/// A maximum written with `if` whose update reads the running value itself.
+#[differentiable]
+fn max_if_reading_itself(z: &[f64]) -> f64 {
+    let mut m = 0.5;
+    for i in 0..z.len() {
+        if z[i] > m {
+            m = 0.5 * (m + z[i]);
+        }
+    }
+    m
+}
+
+/// Reset or accumulate: `λ` is kept or killed as in a maximum, but the iterations that keep it
+/// contribute too (each `z[i]` added since the last reset).
+#[differentiable]
+fn reset_or_accumulate(z: &[f64]) -> f64 {
+    let mut m = 0.0;
+    for i in 0..z.len() {
+        if z[i] < 0.0 {
+            m = z[i] * z[i];
+        } else {
+            m += z[i];
+        }
+    }
+    m
+}
+
+#[test]
+fn maxima_and_minima_send_each_contribution_to_the_right_iteration() {
+    // No element below m0: everything goes to m0 (d(m²)/dm0 = 2·m0).
+    let (v, g) = running_min_from_grad(1.5, 2.0, &[1.0, 3.0, 0.9]);
+    assert_eq!(v, 2.25);
+    assert_eq!((g.m0, g.w), (3.0, 0.0));
+    assert_eq!(g.z, vec![0.0; 3]);
+    // The minimum is w·z[2] = -4 (the last strict improvement; z[3] ties it).
+    let (v, g) = running_min_from_grad(1.5, 2.0, &[1.0, -1.0, -2.0, -2.0, 0.0]);
+    assert_eq!(v, 16.0);
+    assert_eq!((g.m0, g.w), (0.0, 2.0 * -4.0 * -2.0));
+    assert_eq!(g.z, vec![0.0, 0.0, 2.0 * -4.0 * 2.0, 0.0, 0.0]);
+    // An empty slice: the value is m0's.
+    let (v, g) = running_min_from_grad(-3.0, 2.0, &[]);
+    assert_eq!((v, g.m0, g.w), (9.0, -6.0, 0.0));
+
+    let z = [0.3, -1.2, 0.8, 1.1, 0.4, -0.7];
+    let w = 0.9;
+    let (_, g) = max_and_sum_grad(w, &z);
+    // ∂/∂w = z[argmax] + Σ z², ∂/∂z = w at the argmax plus 2·w·z everywhere.
+    let sq: f64 = z.iter().map(|t| t * t).sum();
+    assert_relative_eq!(g.w, 1.1 + sq, max_relative = 1e-15);
+    let want: Vec<f64> = z
+        .iter()
+        .enumerate()
+        .map(|(i, t)| 2.0 * w * t + if i == 3 { w } else { 0.0 })
+        .collect();
+    assert_all_close(&g.z, &want, 1e-15);
+
+    let z = [0.4, -0.3, 0.2, 0.7, -0.5, 0.1, 0.6];
+    let (_, g) = reset_or_accumulate_grad(&z);
+    assert_eq!(g.z, vec![0.0, 0.0, 0.0, 0.0, -1.0, 1.0, 1.0]);
+
+    let z = [0.2, 0.9, 0.6, 1.4, 0.3, 1.0];
+    let (_, g) = max_if_reading_itself_grad(&z);
+    assert_all_close(&g.z, &numeric_gradient(max_if_reading_itself, &z), 1e-9);
+    let (_, g) = running_min_from_grad(0.1, -0.8, &z);
+    let fd = numeric_gradient(|z| running_min_from(0.1, -0.8, z), &z);
+    assert_all_close(&g.z, &fd, 1e-8);
 }
 
 /// An exponential moving average of squares: `s = β s + (1 − β) xᵢ²`.

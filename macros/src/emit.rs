@@ -35,6 +35,10 @@ pub struct Emitter<'a> {
     differentiated_calls: HashSet<NodeId>,
     /// Recurrences whose forward loop saves its values for a reverse sweep.
     traced: HashSet<u32>,
+    /// Recurrences whose reverse sweep only keeps or kills `λ` (a running max or min), with the
+    /// condition and the value it kills on: the forward loop records the last iteration that
+    /// kills, the only one with contributions, and the reverse sweep is that one iteration.
+    last_kill: HashMap<u32, (NodeId, bool)>,
     /// The sums that read a recurrence's adjoint `λ`, with the `RevFold` whose reverse loop they
     /// run in.
     sweeps: HashMap<NodeId, NodeId>,
@@ -105,6 +109,8 @@ pub fn emit(
             _ => {}
         }
     }
+    let last_kill = kill_or_keep_sweeps(g, &all, &sweeps);
+    traced.retain(|c| !last_kill.contains_key(c));
     let mut uses: HashMap<NodeId, usize> = HashMap::new();
     let mut differentiated_calls = HashSet::new();
     for n in &all {
@@ -127,6 +133,7 @@ pub fn emit(
         uses,
         differentiated_calls,
         traced,
+        last_kill,
         sweeps,
         sinks,
         leading_reads: leading_reads(g, &all),
@@ -518,9 +525,24 @@ impl Emitter<'_> {
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
         let init = self.expr(init, Prec::Select);
         let mut inner = defined.clone();
-        let stmts = self.region(&[body], &mut inner);
+        let kill = self.last_kill.get(&c).copied();
+        let mut roots = vec![body];
+        roots.extend(kill.map(|(cond, _)| cond));
+        let stmts = self.region(&roots, &mut inner);
         let next = self.expr(body, Prec::Select);
-        let (declare, save) = if self.traced.contains(&c) {
+        let (declare, save) = if let Some((cond, on)) = kill {
+            let cond = self.expr(cond, Prec::Prefix);
+            let kills = if on { cond } else { quote!(!#cond) };
+            (
+                quote! { let mut #trace = ::core::option::Option::None; },
+                quote! {
+                    #stmts
+                    if #kills {
+                        #trace = ::core::option::Option::Some((#i, #s));
+                    }
+                },
+            )
+        } else if self.traced.contains(&c) {
             (
                 // The loop's length, for any integer type of its bounds.
                 quote! {
@@ -528,17 +550,16 @@ impl Emitter<'_> {
                         ::core::iter::Iterator::size_hint(&(#lo..#hi)).0,
                     );
                 },
-                quote! { #trace.push(#s); },
+                quote! { #trace.push(#s); #stmts },
             )
         } else {
-            (TokenStream::new(), TokenStream::new())
+            (TokenStream::new(), stmts)
         };
         quote! {
             let mut #s = #init;
             #declare
             for #i in #lo..#hi {
                 #save
-                #stmts
                 #s = #next;
             }
             let #name = #s;
@@ -572,6 +593,22 @@ impl Emitter<'_> {
         let (init, add, bind) = self.accumulators(&group[1..]);
         let back = self.expr(step, Prec::Select);
         let name = Self::name(group[0]);
+        if self.last_kill.contains_key(&c) {
+            // Only the last iteration that kills `λ` contributes (`λ` is the seed until then, and
+            // zero before it), with the value the recurrence had there.
+            return quote! {
+                let mut #lam = #seed;
+                #init
+                if let ::core::option::Option::Some((#i, #s)) = #trace {
+                    #stmts
+                    #add
+                    #scatters
+                    #lam = #back;
+                }
+                let #name = #lam;
+                #bind
+            };
+        }
         quote! {
             let mut #lam = #seed;
             #init
@@ -903,6 +940,86 @@ fn reads_in_loop(g: &Graph, root: NodeId, v: u32) -> Vec<NodeId> {
 }
 
 /// A recurrence's value in its forward loop, and its saved value in its reverse loop.
+/// The recurrences whose every reverse sweep steps `λ` by `if c { λ } else { 0 }` (or the
+/// mirror), and whose sums vanish where `c` keeps `λ` and where `λ` is zero: only the last
+/// iteration that kills `λ` contributes. Returns `c` and the value on which it kills.
+fn kill_or_keep_sweeps(
+    g: &Graph,
+    all: &[NodeId],
+    sweeps: &HashMap<NodeId, NodeId>,
+) -> HashMap<u32, (NodeId, bool)> {
+    let zero = |n: NodeId| matches!(*g.op(n), Op::Const(b) if f64::from_bits(b) == 0.0);
+    let mut found: HashMap<u32, Option<(NodeId, bool)>> = HashMap::new();
+    for &r in all {
+        let Op::RevFold(sweep, _, fold, _, step) = *g.op(r) else {
+            continue;
+        };
+        let Op::Fold(c, ..) = *g.op(fold) else {
+            continue;
+        };
+        let adjoint = |n: NodeId| matches!(*g.op(n), Op::Adjoint(s, ..) if s == sweep);
+        let this = match *g.op(step) {
+            Op::Select(cond, a, b) if adjoint(a) && zero(b) => Some((cond, false)),
+            Op::Select(cond, a, b) if zero(a) && adjoint(b) => Some((cond, true)),
+            _ => None,
+        }
+        .filter(|&(cond, kills_on)| {
+            sweeps.iter().filter(|(_, rev)| **rev == r).all(|(sum, _)| {
+                let keeps = Vanishes {
+                    g,
+                    zero: &|_| false,
+                    taken: Some((cond, !kills_on)),
+                };
+                let dead = Vanishes {
+                    g,
+                    zero: &adjoint,
+                    taken: None,
+                };
+                keeps.at(*sum) && dead.at(*sum)
+            })
+        });
+        let entry = found.entry(c).or_insert(this);
+        if *entry != this {
+            *entry = None;
+        }
+    }
+    found
+        .into_iter()
+        .filter_map(|(c, k)| Some((c, k?)))
+        .collect()
+}
+
+/// Whether a node is zero wherever the nodes matching `zero` are, with the selects on
+/// condition `taken.0` taking the branch of its value `taken.1`: as a polynomial without a
+/// constant term in them (products, sums, quotients' numerators, the effects built from them).
+struct Vanishes<'a> {
+    g: &'a Graph,
+    zero: &'a dyn Fn(NodeId) -> bool,
+    taken: Option<(NodeId, bool)>,
+}
+
+impl Vanishes<'_> {
+    fn at(&self, n: NodeId) -> bool {
+        if (self.zero)(n) {
+            return true;
+        }
+        match *self.g.op(n) {
+            Op::Const(b) => f64::from_bits(b) == 0.0,
+            Op::Neg(a) | Op::Div(a, _) => self.at(a),
+            Op::Mul(a, b) => self.at(a) || self.at(b),
+            Op::Add(a, b) | Op::Sub(a, b) | Op::Effects(a, b) => self.at(a) && self.at(b),
+            Op::MulAdd(a, b, c) => (self.at(a) || self.at(b)) && self.at(c),
+            Op::Select(c, a, b) => match self.taken {
+                Some((cond, value)) if cond == c => self.at(if value { a } else { b }),
+                _ => self.at(a) && self.at(b),
+            },
+            Op::Scatter(_, _, value) | Op::CallVjp(_, value) => self.at(value),
+            Op::Sum(_, _, _, body) => self.at(body),
+            _ => false,
+        }
+    }
+}
+
 /// Per slice and loop variable, the element read `x[i + c]` with the largest constant `c`, when
 /// the same slice is also read at a smaller offset of the same loop's index.
 fn leading_reads(g: &Graph, all: &[NodeId]) -> HashSet<NodeId> {
