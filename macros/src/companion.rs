@@ -433,7 +433,8 @@ fn graph_functions(
         // as a hand-written gradient does: a vector allocated in the same function lets LLVM
         // merge `∇x[i] += a; ∇x[i + 1] += b;` into one two-lane store, which the next
         // iteration's load of `∇x[i + 1]` then waits on (Rosenbrock, n = 1000: 9.2 µs → see
-        // README).
+        // README). The kernel keeps its parameters' `noalias`, so the wrapper around it (an
+        // allocation and a call) may be inlined.
         let kernel = format_ident!("__kernel", span = proc_macro2::Span::mixed_site());
         let args = arg_names(func);
         let slices: Vec<Ident> = (0..u32::try_from(slice_inits.len()).unwrap_or(0))
@@ -463,7 +464,7 @@ fn graph_functions(
         quote! {
             #[doc = #doc]
             #allow
-            #inline
+            #[inline]
             #vis fn #grad_name #generics (#(#params),*) -> (#float, #s) {
                 #(#slice_inits)*
                 #allow
