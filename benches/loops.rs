@@ -7,109 +7,13 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use nalgebra::{DVector, SVector};
 use num_dual::{DualDVec64, DualSVec64, gradient};
-use symgrad::differentiable;
-
-// ---- W1: linear regression, m = 10⁶, gradient w.r.t. w and b
-
-#[differentiable(wrt(w, b))]
-fn linreg(w: f64, b: f64, x: &[f64], y: &[f64]) -> f64 {
-    let m = x.len() as f64;
-    let mut acc = 0.0;
-    for i in 0..x.len() {
-        let r = w * x[i] + b - y[i];
-        acc += r * r;
-    }
-    acc / (2.0 * m)
-}
-
-fn linreg_hand(w: f64, b: f64, x: &[f64], y: &[f64]) -> (f64, [f64; 2]) {
-    let m = x.len() as f64;
-    let (mut j, mut dw, mut db) = (0.0, 0.0, 0.0);
-    for i in 0..x.len() {
-        let r = w * x[i] + b - y[i];
-        j += r * r;
-        dw += r * x[i];
-        db += r;
-    }
-    (j / (2.0 * m), [dw / m, db / m])
-}
-
-// ---- W2: Rosenbrock over a slice
-
-#[differentiable]
-fn rosenbrock(x: &[f64]) -> f64 {
-    let mut f = 0.0;
-    for i in 0..x.len() - 1 {
-        f += 100.0 * (x[i + 1] - x[i] * x[i]).powi(2) + (1.0 - x[i]).powi(2);
-    }
-    f
-}
-
-fn rosenbrock_hand(x: &[f64], g: &mut [f64]) -> f64 {
-    let mut f = 0.0;
-    g.fill(0.0);
-    for i in 0..x.len() - 1 {
-        let t = x[i + 1] - x[i] * x[i];
-        let u = 1.0 - x[i];
-        f += 100.0 * t * t + u * u;
-        g[i] += -400.0 * x[i] * t - 2.0 * u;
-        g[i + 1] += 200.0 * t;
-    }
-    f
-}
-
-// ---- log Σ exp
-
-#[differentiable]
-fn log_sum_exp(z: &[f64]) -> f64 {
-    z.iter().map(|v| v.exp()).sum::<f64>().ln()
-}
-
-fn log_sum_exp_hand(z: &[f64], g: &mut [f64]) -> f64 {
-    let s: f64 = z.iter().map(|v| v.exp()).sum();
-    for (gi, zi) in g.iter_mut().zip(z) {
-        *gi = zi.exp() / s;
-    }
-    s.ln()
-}
-
-/// The stable form: a running `max` (a recurrence), then a sum.
-#[differentiable]
-#[allow(clippy::needless_range_loop)] // the loops are the point
-fn log_sum_exp_stable(z: &[f64]) -> f64 {
-    let mut m = f64::NEG_INFINITY;
-    for i in 0..z.len() {
-        m = m.max(z[i]);
-    }
-    let mut s = 0.0;
-    for i in 0..z.len() {
-        s += (z[i] - m).exp();
-    }
-    m + s.ln()
-}
-
-/// What a careful person writes: the max, the sum, then the softmax (the max's own gradient is
-/// zero in exact arithmetic, so it is left out).
-fn log_sum_exp_stable_hand(z: &[f64], g: &mut [f64]) -> f64 {
-    let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let s: f64 = z.iter().map(|v| (v - m).exp()).sum();
-    for (gi, zi) in g.iter_mut().zip(z) {
-        *gi = (zi - m).exp() / s;
-    }
-    m + s.ln()
-}
-
-fn data(n: usize) -> (Vec<f64>, Vec<f64>) {
-    let x: Vec<f64> = (0..n)
-        .map(|i| (i as f64 * 0.618_033_988_75).fract() * 2.0 - 1.0)
-        .collect();
-    let y: Vec<f64> = x
-        .iter()
-        .enumerate()
-        .map(|(i, v)| 2.0 * v + 0.5 + 0.01 * ((i % 7) as f64 - 3.0))
-        .collect();
-    (x, y)
-}
+#[path = "common/loop_workloads.rs"]
+mod workloads;
+use workloads::{
+    data, linreg, linreg_grad, linreg_hand, log_sum_exp, log_sum_exp_grad, log_sum_exp_hand,
+    log_sum_exp_stable, log_sum_exp_stable_grad, log_sum_exp_stable_hand, lse_input, rosenbrock,
+    rosenbrock_grad, rosenbrock_hand, rosenbrock_input,
+};
 
 fn w1(c: &mut Criterion) {
     let (x, y) = data(1_000_000);
@@ -151,9 +55,7 @@ fn w1(c: &mut Criterion) {
 
 fn w2(c: &mut Criterion) {
     for n in [1000usize, 1_000_000] {
-        let x: Vec<f64> = (0..n)
-            .map(|i| 0.5 + 0.4 * ((i as f64) * 0.37).sin())
-            .collect();
+        let x = rosenbrock_input(n);
         let mut g = vec![0.0; n];
         let fh = rosenbrock_hand(&x, &mut g);
         let (f, gg) = rosenbrock_grad(&x);
@@ -206,9 +108,7 @@ fn w2(c: &mut Criterion) {
 }
 
 fn lse(c: &mut Criterion) {
-    let z: Vec<f64> = (0..10_000)
-        .map(|i| (f64::from(i) * 0.731).sin() * 3.0)
-        .collect();
+    let z = lse_input();
     let mut g = vec![0.0; z.len()];
     let vh = log_sum_exp_hand(&z, &mut g);
     let (v, gg) = log_sum_exp_grad(&z);
@@ -234,9 +134,7 @@ fn lse(c: &mut Criterion) {
 }
 
 fn lse_stable(c: &mut Criterion) {
-    let z: Vec<f64> = (0..10_000)
-        .map(|i| (f64::from(i) * 0.731).sin() * 3.0)
-        .collect();
+    let z = lse_input();
     let mut g = vec![0.0; z.len()];
     let vh = log_sum_exp_stable_hand(&z, &mut g);
     let (v, gg) = log_sum_exp_stable_grad(&z);
