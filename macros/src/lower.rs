@@ -75,6 +75,13 @@ enum Tail {
     Diverged,
 }
 
+/// A construct around a statement that changes what `return` means.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Enclosing {
+    Loop,
+    Closure,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Binding {
     Value(NodeId),
@@ -109,6 +116,9 @@ struct Lower<'a> {
     int_slices: Vec<NodeId>,
     /// The float slice parameters taken as data (not differentiated).
     data_slices: Vec<NodeId>,
+    /// The `for` loops and closures around the statement being lowered, innermost last, where a
+    /// `return` cannot be differentiated (in a closure it would not even return from the function).
+    enclosing: Vec<Enclosing>,
 }
 
 impl<'a> Lower<'a> {
@@ -132,6 +142,7 @@ impl<'a> Lower<'a> {
             placeholders: 0,
             int_slices: Vec::new(),
             data_slices: Vec::new(),
+            enclosing: Vec::new(),
         }
     }
 
@@ -526,6 +537,29 @@ impl<'a> Lower<'a> {
                     );
                     return Tail::Diverged;
                 };
+                match self.enclosing.last() {
+                    Some(Enclosing::Loop) => {
+                        self.cx.error_spanned_by(
+                            r,
+                            msg(
+                                "`return` inside a loop cannot be differentiated",
+                                "compute the value in the loop and return after it",
+                            ),
+                        );
+                        return Tail::Diverged;
+                    }
+                    Some(Enclosing::Closure) => {
+                        self.cx.error_spanned_by(
+                            r,
+                            msg(
+                                "`return` inside a closure cannot be differentiated",
+                                "give the closure's value with `if … { … } else { … }`",
+                            ),
+                        );
+                        return Tail::Diverged;
+                    }
+                    None => {}
+                }
                 if let Some(v) = self.expr(value, Want::Float) {
                     let (returned, ret_val) = (self.state.returned, self.state.ret_val);
                     self.state.ret_val = self.g.select(returned, ret_val, v);

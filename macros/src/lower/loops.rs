@@ -23,7 +23,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
 use syn::{Expr, ExprForLoop, Pat};
 
-use super::{Binding, Lower, Want, pretty};
+use super::{Binding, Enclosing, Lower, Want, pretty};
 use crate::ctxt::msg;
 use crate::graph::{Cmp, IntOp, Kind, NodeId, Op};
 
@@ -61,7 +61,6 @@ impl Lower<'_> {
         };
         let index = self.g.add(Op::LoopVar(v));
         let outer = self.carry_outer_floats();
-        let returned_before = self.state.returned;
         self.state.scopes.push(Vec::new());
         match &*f.pat {
             Pat::Ident(p) => self.declare(p.ident.to_string(), Binding::Value(index)),
@@ -74,17 +73,10 @@ impl Lower<'_> {
                 ),
             ),
         }
+        self.enclosing.push(Enclosing::Loop);
         let _ = self.stmts(&f.body.stmts, Want::Any);
+        self.enclosing.pop();
         self.state.scopes.pop();
-        if self.state.returned != returned_before {
-            self.cx.error_spanned_by(
-                f.for_token,
-                msg(
-                    "`return` inside a loop cannot be differentiated",
-                    "compute the value in the loop and return after it",
-                ),
-            );
-        }
         self.finish_carried(v, &outer, f.for_token.span);
     }
 
@@ -367,7 +359,10 @@ impl Lower<'_> {
                     }
                 };
                 if ok {
-                    self.expr(&c.body, Want::Float)
+                    self.enclosing.push(Enclosing::Closure);
+                    let body = self.expr(&c.body, Want::Float);
+                    self.enclosing.pop();
+                    body
                 } else {
                     None
                 }
