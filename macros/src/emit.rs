@@ -593,26 +593,18 @@ impl Emitter<'_> {
         let (init, add, bind) = self.accumulators(&group[1..]);
         let back = self.expr(step, Prec::Select);
         let name = Self::name(group[0]);
-        if self.last_kill.contains_key(&c) {
-            // Only the last iteration that kills `λ` contributes (`λ` is the seed until then, and
-            // zero before it), with the value the recurrence had there.
-            return quote! {
-                let mut #lam = #seed;
-                #init
-                if let ::core::option::Option::Some((#i, #s)) = #trace {
-                    #stmts
-                    #add
-                    #scatters
-                    #lam = #back;
-                }
-                let #name = #lam;
-                #bind
-            };
-        }
+        // Only the last iteration that kills `λ` contributes, if the sweep only keeps or kills it
+        // (`λ` is the seed until then, and zero before it), with the value the recurrence had
+        // there; otherwise every iteration, with its saved value.
+        let iterations = if self.last_kill.contains_key(&c) {
+            quote!(if let ::core::option::Option::Some((#i, #s)) = #trace)
+        } else {
+            quote!(for (#i, &#s) in (#lo..#hi).rev().zip(#trace.iter().rev()))
+        };
         quote! {
             let mut #lam = #seed;
             #init
-            for (#i, &#s) in (#lo..#hi).rev().zip(#trace.iter().rev()) {
+            #iterations {
                 #stmts
                 #add
                 #scatters

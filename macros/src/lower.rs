@@ -537,28 +537,19 @@ impl<'a> Lower<'a> {
                     );
                     return Tail::Diverged;
                 };
-                match self.enclosing.last() {
-                    Some(Enclosing::Loop) => {
-                        self.cx.error_spanned_by(
-                            r,
-                            msg(
-                                "`return` inside a loop cannot be differentiated",
-                                "compute the value in the loop and return after it",
-                            ),
-                        );
-                        return Tail::Diverged;
-                    }
-                    Some(Enclosing::Closure) => {
-                        self.cx.error_spanned_by(
-                            r,
-                            msg(
-                                "`return` inside a closure cannot be differentiated",
-                                "give the closure's value with `if … { … } else { … }`",
-                            ),
-                        );
-                        return Tail::Diverged;
-                    }
-                    None => {}
+                if let Some(around) = self.enclosing.last() {
+                    let (what, help) = match around {
+                        Enclosing::Loop => (
+                            "`return` inside a loop cannot be differentiated",
+                            "compute the value in the loop and return after it",
+                        ),
+                        Enclosing::Closure => (
+                            "`return` inside a closure cannot be differentiated",
+                            "give the closure's value with `if … { … } else { … }`",
+                        ),
+                    };
+                    self.cx.error_spanned_by(r, msg(what, help));
+                    return Tail::Diverged;
                 }
                 if let Some(v) = self.expr(value, Want::Float) {
                     let (returned, ret_val) = (self.state.returned, self.state.ret_val);
