@@ -174,20 +174,44 @@ fn fun(f: &str, a: D) -> D {
     }
 }
 
+thread_local! {
+    /// Whether the oracle's current evaluation met `atan2` on its branch cut.
+    static ON_A_CUT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The oracle's value and derivatives of `e`; NaN (which every test skips) where the expression
+/// meets `atan2` on its branch cut (`y = ±0`, `x < 0`): there atan2 jumps between π and −π and
+/// has no derivative, and the simplifier does not keep the sign of a zero (`0 · x → 0`, as
+/// LLVM's `nsz`), so the generated code may land on the other side of the cut — in the value, or
+/// in a condition that reads it.
 fn oracle(e: &E, vars: &[D; 3]) -> D {
+    ON_A_CUT.set(false);
+    let d = dual(e, vars);
+    if ON_A_CUT.get() {
+        D {
+            v: f64::NAN,
+            d: [f64::NAN; 3],
+        }
+    } else {
+        d
+    }
+}
+
+/// Forward-mode evaluation of `e` with dual numbers.
+fn dual(e: &E, vars: &[D; 3]) -> D {
     match e {
         E::Var(i) => vars[*i],
         E::Const(c) => D::c(*c),
         // Negation, not `0 − a`: `-(0.0)` is `-0.0`, which `atan2` tells apart.
         E::Neg(a) => {
-            let a = oracle(a, vars);
+            let a = dual(a, vars);
             D {
                 v: -a.v,
                 d: a.d.map(|t| -t),
             }
         }
         E::Bin(op, a, b) => {
-            let (a, b) = (oracle(a, vars), oracle(b, vars));
+            let (a, b) = (dual(a, vars), dual(b, vars));
             match op {
                 '+' => a.add(b),
                 '-' => a.sub(b),
@@ -196,15 +220,15 @@ fn oracle(e: &E, vars: &[D; 3]) -> D {
             }
         }
         E::Fun(f, a) => {
-            let a = oracle(a, vars);
+            let a = dual(a, vars);
             fun(f, dom(f, a))
         }
         E::Powi(a, n) => {
-            let a = oracle(a, vars);
+            let a = dual(a, vars);
             a.chain(a.v.powi(*n), f64::from(*n) * a.v.powi(n - 1))
         }
         E::Fun2(f, a, b) => {
-            let (a, b) = (oracle(a, vars), oracle(b, vars));
+            let (a, b) = (dual(a, vars), dual(b, vars));
             match *f {
                 "powf" => {
                     let base = abs(a).add(D::c(0.5));
@@ -221,6 +245,9 @@ fn oracle(e: &E, vars: &[D; 3]) -> D {
                     fun("ln", x).div(fun("ln", base))
                 }
                 "atan2" => {
+                    if a.v == 0.0 && b.v < 0.0 {
+                        ON_A_CUT.set(true);
+                    }
                     let v = a.v.atan2(b.v);
                     let r2 = a.v * a.v + b.v * b.v;
                     D {
@@ -252,7 +279,7 @@ fn oracle(e: &E, vars: &[D; 3]) -> D {
             }
         }
         E::MulAdd(a, b, c) => {
-            let (a, b, c) = (oracle(a, vars), oracle(b, vars), oracle(c, vars));
+            let (a, b, c) = (dual(a, vars), dual(b, vars), dual(c, vars));
             let m = a.mul(b).add(c);
             D {
                 v: a.v.mul_add(b.v, c.v),
@@ -260,11 +287,11 @@ fn oracle(e: &E, vars: &[D; 3]) -> D {
             }
         }
         E::If(p, q, a, b) => {
-            let (p, q) = (oracle(p, vars), oracle(q, vars));
+            let (p, q) = (dual(p, vars), dual(q, vars));
             if p.v < q.v {
-                oracle(a, vars)
+                dual(a, vars)
             } else {
-                oracle(b, vars)
+                dual(b, vars)
             }
         }
     }

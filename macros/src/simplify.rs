@@ -8,7 +8,9 @@
 //! reverse accumulation needs: `0 · x → 0` (a zero adjoint stays zero even where a local
 //! derivative is infinite) and pushing a product into the branches of a `Select` (the untaken
 //! branch of an `if` contributes nothing, never `0 · NaN`). Reassociation is only done with
-//! powers of two, where it is exact.
+//! powers of two, where it is exact. As with LLVM's `nsz` flag, the sign of a zero is not kept
+//! (`0 · x` is `+0` even for a negative `x`); only `atan2` on its branch cut, where it has no
+//! derivative, and `1 / ±0` can tell.
 
 use crate::eval;
 use crate::graph::{Graph, IntOp, Kind, NodeId, Op};
