@@ -84,6 +84,23 @@ pub fn log_sum_exp_stable(z: &[f64]) -> f64 {
     m + s.ln()
 }
 
+/// The stable form with the shift stopped (`stop_gradient(m)`), as JAX's `logsumexp` does: the
+/// gradient is then the softmax the hand-written version computes.
+#[differentiable]
+#[allow(clippy::needless_range_loop)]
+pub fn log_sum_exp_stopped(z: &[f64]) -> f64 {
+    let mut m = f64::NEG_INFINITY;
+    for i in 0..z.len() {
+        m = m.max(z[i]);
+    }
+    let m = symgrad::stop_gradient(m);
+    let mut s = 0.0;
+    for i in 0..z.len() {
+        s += (z[i] - m).exp();
+    }
+    m + s.ln()
+}
+
 /// What a careful person writes: the max, the sum, then the softmax (the max's own gradient is
 /// zero in exact arithmetic, so it is left out).
 pub fn log_sum_exp_stable_hand(z: &[f64], g: &mut [f64]) -> f64 {

@@ -394,6 +394,8 @@ fn local_adjoints(
         | Op::Input(_)
         | Op::Sym(..)
         | Op::Cast(_)
+        // Its derivative is zero by definition.
+        | Op::StopGradient(..)
         | Op::IntConst(_)
         | Op::IntBin(..)
         | Op::IntNeg(_)

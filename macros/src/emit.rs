@@ -836,6 +836,11 @@ impl Emitter<'_> {
                 let args = args.iter().map(|a| self.call_arg(*a));
                 quote! { #path(#(#args),*) }
             }
+            Op::StopGradient(f, a) => {
+                let path = &self.symbols[f.0 as usize];
+                let a = self.expr(*a, Prec::Select);
+                quote! { #path(#a) }
+            }
             Op::Partial(call, i) => {
                 let d = Self::partials_name(*call);
                 let i = syn::Index::from(*i as usize);

@@ -144,6 +144,9 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         Op::Input(_)
         | Op::Sym(..)
         | Op::Call(..)
+        // The function by its path: `symgrad::stop_gradient` is the identity; folding a constant
+        // through it would assume so of any function of that name.
+        | Op::StopGradient(..)
         | Op::Partial(..)
         | Op::IntCast(..)
         | Op::FloatToInt(..)
@@ -339,7 +342,8 @@ impl<'g> Interpreter<'g> {
                     self.eval(*b)
                 }
             }
-            Op::IntCast(a, _) => self.eval(*a),
+            // As `symgrad::stop_gradient`: the identity.
+            Op::IntCast(a, _) | Op::StopGradient(_, a) => self.eval(*a),
             Op::FloatToInt(a, _) => Value::Int(self.eval(*a).int()),
             Op::Call(..) | Op::Partial(..) | Op::Slice(_) | Op::Carried(_) => {
                 Value::Float(f64::NAN)

@@ -194,6 +194,9 @@ impl Printer<'_> {
                 let args: Vec<String> = args.iter().map(|a| self.expr(*a, Prec::Select)).collect();
                 format!("{}({})", g.symbol_name(*f), args.join(", "))
             }
+            Op::StopGradient(f, a) => {
+                format!("{}({})", g.symbol_name(*f), self.expr(*a, Prec::Select))
+            }
             Op::Partial(call, i) => match g.op(*call) {
                 Op::Call(f, args) => {
                     let args: Vec<String> =

@@ -214,6 +214,8 @@ pub enum Op {
     Call(SymId, Vec<NodeId>),
     /// The partial derivative of a `Call` node's value with respect to its argument `i`.
     Partial(NodeId, u32),
+    /// `stop_gradient(x)` (the function by its path): the value of `x`, with derivative zero.
+    StopGradient(SymId, NodeId),
 
     // ---- integers
     IntConst(i64),
@@ -292,6 +294,7 @@ impl Op {
             | Op::Carry(..)
             | Op::Adjoint(..) => self.clone(),
             Op::Cast(_) => Op::Cast(c[0]),
+            Op::StopGradient(f, _) => Op::StopGradient(*f, c[0]),
             Op::Neg(_) => Op::Neg(c[0]),
             Op::Unary(f, _) => Op::Unary(*f, c[0]),
             Op::Partial(_, i) => Op::Partial(c[0], *i),
@@ -349,6 +352,7 @@ impl Op {
             | Op::IntIndex(_, a)
             | Op::Element(_, a)
             | Op::Cast(a)
+            | Op::StopGradient(_, a)
             | Op::Neg(a)
             | Op::Unary(_, a)
             | Op::Partial(a, _)
@@ -553,6 +557,7 @@ impl Graph {
             Op::Const(_)
             | Op::Input(_)
             | Op::Cast(_)
+            | Op::StopGradient(..)
             | Op::Neg(_)
             | Op::Add(..)
             | Op::Sub(..)

@@ -1313,6 +1313,22 @@ impl<'a> Lower<'a> {
         if want == Want::Int || want == Want::Bool {
             return self.opaque(&Expr::Call(c.clone()), want);
         }
+        // `stop_gradient(x)`, `symgrad::stop_gradient(x)`: the value of `x`, no derivative.
+        if segs.last().is_some_and(|s| s == "stop_gradient") {
+            let [arg] = args[..] else {
+                self.cx.error_spanned_by(
+                    c,
+                    msg(
+                        "`stop_gradient` takes one value",
+                        "write `stop_gradient(x)`",
+                    ),
+                );
+                return None;
+            };
+            let x = self.expr(arg, Want::Float)?;
+            let f = self.symbol(func.to_token_stream(), pretty(&func.to_token_stream()));
+            return Some(self.g.add(Op::StopGradient(f, x)));
+        }
         let mut lowered = Vec::with_capacity(args.len());
         for a in &args {
             // A differentiated slice (`x` or `&x`) stays one: its gradient flows back through

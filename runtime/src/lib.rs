@@ -73,6 +73,8 @@ pub use clip::{Clip, clip_grad_norm, clip_grad_value};
 pub use gradcheck::{GradCheck, GradCheckReport, check_gradient};
 pub use gradient::Gradient;
 pub use optim::{Adagrad, Adam, AdamW, OptimError, Optimizer, OptimizerExt, RmsProp, Sgd};
-pub use scalar::{elu, gelu, leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, softsign};
+pub use scalar::{
+    elu, gelu, leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, softsign, stop_gradient,
+};
 pub use schedule::{CosineAnnealingLr, ExponentialLr, LinearLr, Schedule, StepLr};
 pub use train::{Minimizer, Report, StopReason, TrainError, minimize};

@@ -43,6 +43,22 @@ pub fn sign<T: Float>(x: T) -> T {
     }
 }
 
+/// The identity, through which no gradient flows: in a `#[differentiable]` function,
+/// `stop_gradient(x)` has the value of `x` and derivative zero (TensorFlow's `tf.stop_gradient`,
+/// JAX's `lax.stop_gradient`, PyTorch's `.detach()`). Typical use: the shift of a stable
+/// log-sum-exp, whose gradient is zero in exact arithmetic, so nothing is spent on it.
+///
+/// The macro knows it by name (any path ending in `stop_gradient`); called directly it is
+/// just the identity:
+///
+/// ```
+/// assert_eq!(symgrad_runtime::stop_gradient(2.5_f64), 2.5);
+/// ```
+#[inline]
+pub fn stop_gradient<T: Float>(x: T) -> T {
+    x
+}
+
 /// A gradient sink that throws its contributions away: what generated code passes for an
 /// argument whose gradient the caller does not want (data) when it calls another
 /// `#[differentiable]` function's hidden vector-Jacobian product. Every index is the same cell.
