@@ -107,7 +107,12 @@ pub fn gradient_seeded(
         };
         // Once per iteration of every loop the contribution was made in, even where its value
         // (or the index) does not change with that loop: `s += x[0] + y[i]` adds 1 per `i`.
-        let scatter = g.add(Op::Scatter(k, idx, contribution));
+        let scatter = guarded(g, contribution, &mut |g, value| {
+            g.add(Op::Scatter(k, idx, value))
+        });
+        if *g.op(scatter) == Op::NoEffect {
+            continue;
+        }
         let effect = sum_over_left_loops(g, loops | g.loops_of(scatter), scatter);
         effects[slot] = Some(match effects[slot] {
             Some(prev) => g.add(Op::Effects(prev, effect)),
@@ -126,7 +131,10 @@ pub fn gradient_seeded(
         }) else {
             continue;
         };
-        let vjp = g.add(Op::CallVjp(call, adj));
+        let vjp = guarded(g, adj, &mut |g, seed| g.add(Op::CallVjp(call, seed)));
+        if *g.op(vjp) == Op::NoEffect {
+            continue;
+        }
         let effect = sum_over_left_loops(g, loops | g.loops_of(vjp), vjp);
         effects[slot] = Some(match effects[slot] {
             Some(prev) => g.add(Op::Effects(prev, effect)),
@@ -317,6 +325,65 @@ impl Sweep {
 }
 
 /// `x` summed over each loop in the bit set `loops`, innermost (highest number) first.
+/// The effect `make(value)`, run only where `value`'s terms are not zero by an `if`: a term
+/// `if c { a } else { 0 }` becomes `if c { make(a) }`. The element (or call) behind it was only
+/// read under `c`, and its index or arguments may not even be valid elsewhere (`x[k - 1]` under
+/// `k > 0`). The terms without a condition stay one effect.
+fn guarded(
+    g: &mut Graph,
+    value: NodeId,
+    make: &mut dyn FnMut(&mut Graph, NodeId) -> NodeId,
+) -> NodeId {
+    if g.as_const(value) == Some(0.0) {
+        return g.add(Op::NoEffect);
+    }
+    let mut plain = Vec::new();
+    let mut conditional = Vec::new();
+    let mut stack = vec![(value, false)];
+    while let Some((t, negated)) = stack.pop() {
+        match *g.op(t) {
+            Op::Add(a, b) => stack.extend([(a, negated), (b, negated)]),
+            Op::Sub(a, b) => stack.extend([(a, negated), (b, !negated)]),
+            Op::Select(..) => conditional.push((t, negated)),
+            _ => plain.push((t, negated)),
+        }
+    }
+    if conditional.is_empty() {
+        return make(g, value);
+    }
+    let signed = |g: &mut Graph, t: NodeId, negated: bool| if negated { g.neg(t) } else { t };
+    let mut effects = Vec::new();
+    if !plain.is_empty() {
+        let mut total = None;
+        for (t, negated) in plain {
+            total = Some(match total {
+                None => signed(g, t, negated),
+                Some(acc) if negated => g.add(Op::Sub(acc, t)),
+                Some(acc) => g.add(Op::Add(acc, t)),
+            });
+        }
+        effects.extend(total.map(|v| make(g, v)));
+    }
+    for (t, negated) in conditional {
+        let Op::Select(c, a, b) = *g.op(t) else {
+            continue;
+        };
+        let (a, b) = (signed(g, a, negated), signed(g, b, negated));
+        let then = guarded(g, a, make);
+        let other = guarded(g, b, make);
+        effects.push(g.add(Op::Select(c, then, other)));
+    }
+    let mut out = g.add(Op::NoEffect);
+    for e in effects {
+        out = if *g.op(out) == Op::NoEffect {
+            e
+        } else {
+            g.add(Op::Effects(out, e))
+        };
+    }
+    out
+}
+
 fn sum_over_left_loops(g: &mut Graph, loops: u64, mut x: NodeId) -> NodeId {
     for v in (0..64u32).rev() {
         if loops & (1 << v) != 0 {
@@ -420,6 +487,7 @@ fn local_adjoints(
         | Op::Adjoint(..)
         | Op::RevFold(..)
         | Op::Scatter(..)
+        | Op::NoEffect
         | Op::Effects(..)
         | Op::CallVjp(..)
         // An element of a differentiated slice: its adjoint is scattered into the slice's
@@ -455,23 +523,19 @@ fn local_adjoints(
         Op::Binary(f, a, b) => binary_adjoints(g, f, a, b, y, adj),
         // clamp(x, lo, hi)' = x' inside [lo, hi], lo' below, hi' above
         Op::Clamp(x, lo, hi) => {
-            let zero = g.zero();
             let below = g.compare(Cmp::Lt, x, lo);
             let above = g.compare(Cmp::Gt, x, hi);
             let outside = g.or(below, above);
             vec![
-                (x, g.select(outside, zero, adj)),
-                (lo, g.select(below, adj, zero)),
-                (hi, g.select(above, adj, zero)),
+                (x, gate(g, outside, false, adj)),
+                (lo, gate(g, below, true, adj)),
+                (hi, gate(g, above, true, adj)),
             ]
         }
         // (a·b + c)' = a'·b + a·b' + c'
         Op::MulAdd(a, b, c) => vec![(a, g.mul(adj, b)), (b, g.mul(adj, a)), (c, adj)],
         // (if c { a } else { b })' = if c { a' } else { b' }
-        Op::Select(c, a, b) => {
-            let zero = g.zero();
-            vec![(a, g.select(c, adj, zero)), (b, g.select(c, zero, adj))]
-        }
+        Op::Select(c, a, b) => vec![(a, gate(g, c, true, adj)), (b, gate(g, c, false, adj))],
         // f(a₁, …, aₖ)' = Σᵢ ∂f/∂aᵢ · aᵢ'  (the partials come from f's companion)
         Op::Call(_, args) => {
             let mut out = Vec::new();
@@ -641,7 +705,6 @@ fn binary_adjoints(
     adj: NodeId,
 ) -> Vec<(NodeId, NodeId)> {
     let one = g.one();
-    let zero = g.zero();
     match f {
         // (aᵇ)' = b·aᵇ⁻¹·a' + aᵇ·ln a·b'
         Fun2::Powf => {
@@ -684,13 +747,37 @@ fn binary_adjoints(
         // max(a, b)' = a' where a ≥ b, else b'
         Fun2::Max => {
             let c = g.compare(Cmp::Ge, a, b);
-            vec![(a, g.select(c, adj, zero)), (b, g.select(c, zero, adj))]
+            vec![(a, gate(g, c, true, adj)), (b, gate(g, c, false, adj))]
         }
         // min(a, b)' = a' where a ≤ b, else b'
         Fun2::Min => {
             let c = g.compare(Cmp::Le, a, b);
-            vec![(a, g.select(c, adj, zero)), (b, g.select(c, zero, adj))]
+            vec![(a, gate(g, c, true, adj)), (b, gate(g, c, false, adj))]
         }
+    }
+}
+
+/// `if cond { adj } else { 0 }` (`on_then`) or `if cond { 0 } else { adj }`, with `cond` tested
+/// *inside* the conditions `adj` is already zero outside of. `cond` belongs to the node being
+/// differentiated, so it is only valid where that node is evaluated, which is under its adjoint's
+/// conditions: in `if i > 0 { m.max(x[i - 1]) }` the max's comparison reads `x[i - 1]`, and must
+/// not be evaluated when `i == 0`.
+fn gate(g: &mut Graph, cond: NodeId, on_then: bool, adj: NodeId) -> NodeId {
+    let zero = g.zero();
+    if let Op::Select(d, a, b) = *g.op(adj) {
+        if g.as_const(b) == Some(0.0) {
+            let inner = gate(g, cond, on_then, a);
+            return g.select(d, inner, b);
+        }
+        if g.as_const(a) == Some(0.0) {
+            let inner = gate(g, cond, on_then, b);
+            return g.select(d, a, inner);
+        }
+    }
+    if on_then {
+        g.select(cond, adj, zero)
+    } else {
+        g.select(cond, zero, adj)
     }
 }
 

@@ -219,10 +219,7 @@ impl Emitter<'_> {
                 continue;
             }
             // An effect runs once per iteration even where nothing in it changes with the index.
-            let effect = matches!(
-                self.g.op(n),
-                Op::Scatter(..) | Op::Effects(..) | Op::CallVjp(..)
-            );
+            let effect = self.g.is_effect(n);
             if self.g.loops_of(n) & (1 << v) == 0 && !effect {
                 out.push(n);
             } else if let Op::Sum(inner, lo, hi, inner_body) = *self.g.op(n) {
@@ -628,6 +625,20 @@ impl Emitter<'_> {
     fn binding(&self, n: NodeId, defined: &HashSet<NodeId>) -> TokenStream {
         let name = Self::name(n);
         match self.g.op(n) {
+            // A guarded effect: a statement, each branch's effects in its block.
+            Op::Select(c, a, b) if self.g.is_effect(n) => {
+                let cond = self.expr(*c, Prec::Or);
+                let then = self.region(&[*a], &mut defined.clone());
+                let other = self.region(&[*b], &mut defined.clone());
+                match (then.is_empty(), other.is_empty()) {
+                    (_, true) => quote! { if #cond { #then } },
+                    (true, false) => {
+                        let cond = self.expr(*c, Prec::Prefix);
+                        quote! { if !#cond { #other } }
+                    }
+                    (false, false) => quote! { if #cond { #then } else { #other } },
+                }
+            }
             Op::Select(c, a, b) => {
                 let cond = self.expr(*c, Prec::Or);
                 let then = self.branch(*a, defined);
@@ -890,6 +901,7 @@ impl Emitter<'_> {
             Op::Sum(..)
             | Op::Scatter(..)
             | Op::Effects(..)
+            | Op::NoEffect
             | Op::Fold(..)
             | Op::RevFold(..)
             | Op::CallVjp(..) => {
@@ -1002,6 +1014,7 @@ impl Vanishes<'_> {
         }
         match *self.g.op(n) {
             Op::Const(b) => f64::from_bits(b) == 0.0,
+            Op::NoEffect => true,
             Op::Neg(a) | Op::Div(a, _) => self.at(a),
             Op::Mul(a, b) => self.at(a) || self.at(b),
             Op::Add(a, b) | Op::Sub(a, b) | Op::Effects(a, b) => self.at(a) && self.at(b),

@@ -159,6 +159,7 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         | Op::SliceArg(..)
         | Op::Scatter(..)
         | Op::Effects(..)
+        | Op::NoEffect
         | Op::CallVjp(..)
         | Op::Carried(_)
         | Op::Carry(..)
@@ -322,8 +323,7 @@ impl<'g> Interpreter<'g> {
     pub fn eval(&mut self, id: NodeId) -> Value {
         // Values inside loops change with the iteration: only loop-free values are cached.
         // Effects run every time they are reached.
-        let cacheable = self.graph.loops_of(id) == 0
-            && !matches!(self.graph.op(id), Op::Scatter(..) | Op::Effects(..));
+        let cacheable = self.graph.loops_of(id) == 0 && !self.graph.is_effect(id);
         if let (true, Some(v)) = (cacheable, self.cache[id.index()]) {
             return v;
         }

@@ -243,6 +243,7 @@ impl Printer<'_> {
                 self.expr(*i, Prec::Select),
                 self.expr(*x, Prec::Select)
             ),
+            Op::NoEffect => "()".to_string(),
             Op::Effects(a, b) => format!(
                 "{}; {}",
                 self.expr(*a, Prec::Select),

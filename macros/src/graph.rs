@@ -246,6 +246,8 @@ pub enum Op {
     Scatter(u32, NodeId, NodeId),
     /// Effect: both effects, in order.
     Effects(NodeId, NodeId),
+    /// Effect: nothing (the untaken side of a guarded effect, `if c { ∇x[k] += … }`).
+    NoEffect,
     /// Effect: `∇x_k += seed · ∂call/∂x_k` for every differentiated slice `x_k` passed to the
     /// call (the called function's hidden vector-Jacobian product).
     CallVjp(NodeId, NodeId),
@@ -292,7 +294,8 @@ impl Op {
             | Op::SliceArg(..)
             | Op::Carried(_)
             | Op::Carry(..)
-            | Op::Adjoint(..) => self.clone(),
+            | Op::Adjoint(..)
+            | Op::NoEffect => self.clone(),
             Op::Cast(_) => Op::Cast(c[0]),
             Op::StopGradient(f, _) => Op::StopGradient(*f, c[0]),
             Op::Neg(_) => Op::Neg(c[0]),
@@ -342,7 +345,8 @@ impl Op {
             | Op::SliceArg(..)
             | Op::Carried(_)
             | Op::Carry(..)
-            | Op::Adjoint(..) => {
+            | Op::Adjoint(..)
+            | Op::NoEffect => {
                 vec![]
             }
             Op::Sum(_, lo, hi, body) => vec![*lo, *hi, *body],
@@ -582,6 +586,7 @@ impl Graph {
             | Op::SliceArg(..)
             | Op::Scatter(..)
             | Op::Effects(..)
+            | Op::NoEffect
             | Op::CallVjp(..) => Kind::Other,
             Op::Sym(_, k) => *k,
             Op::Select(_, a, _) => self.kind(*a),
@@ -745,7 +750,18 @@ impl Graph {
                 | Op::Adjoint(..)
                 | Op::Slice(_)
                 | Op::SliceArg(..)
+                | Op::NoEffect
         )
+    }
+
+    /// An effect (`∇x[i] += …`, a call's vector-Jacobian product, both, neither, or one of two
+    /// under a condition), not a value.
+    pub fn is_effect(&self, id: NodeId) -> bool {
+        match self.op(id) {
+            Op::Scatter(..) | Op::Effects(..) | Op::CallVjp(..) | Op::NoEffect => true,
+            Op::Select(_, a, _) => self.is_effect(*a),
+            _ => false,
+        }
     }
 
     /// Every node reachable from `roots`, in increasing (topological) order.

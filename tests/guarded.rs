@@ -1,0 +1,118 @@
+//! Elements read under a condition (`if i > 0 { x[i - 1] }`, `if k < x.len() { x[k] }`): their
+//! gradients are scattered, and the calls they go through are differentiated, under the same
+//! condition, so the generated gradient evaluates only what the function itself evaluates (an
+//! index that is invalid on the other path neither panics nor overflows). Oracles: hand-derived
+//! gradients and central finite differences.
+#![allow(clippy::needless_range_loop)] // index loops are the language under test
+
+use symgrad::differentiable;
+
+mod common;
+use common::{assert_all_close, numeric_gradient};
+
+#[differentiable]
+fn neighbours_if(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        if i == 0 {
+            s += x[i];
+        } else {
+            s += x[i] * x[i - 1];
+        }
+    }
+    s
+}
+
+#[differentiable]
+fn neighbours_map(x: &[f64]) -> f64 {
+    (0..x.len())
+        .map(|i| match i {
+            0 => x[0],
+            _ => x[i] * x[i - 1],
+        })
+        .sum::<f64>()
+}
+
+#[differentiable]
+fn forward_differences(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        if i + 1 < x.len() {
+            s += (x[i + 1] - x[i]).powi(2);
+        }
+    }
+    s
+}
+
+#[differentiable]
+fn guarded_product_and_max(x: &[f64]) -> f64 {
+    let mut p = 1.0;
+    let mut m = f64::NEG_INFINITY;
+    for i in 0..x.len() {
+        if i > 0 {
+            p *= x[i - 1] + x[i];
+            m = m.max(x[i - 1] * x[i]);
+        }
+    }
+    p + m
+}
+
+#[differentiable]
+fn scalar_guard(x: &[f64], k: usize, w: f64) -> f64 {
+    let t = if k < x.len() { x[k] } else { 0.0 };
+    let u = if k > 0 { x[k - 1] * x[0] } else { x[0] * x[0] };
+    t * w + u
+}
+
+#[differentiable]
+fn square_at(x: &[f64], j: usize) -> f64 {
+    x[j] * x[j]
+}
+
+#[differentiable]
+fn guarded_call(x: &[f64], k: usize) -> f64 {
+    if k > 0 { square_at(x, k - 1) } else { x[0] }
+}
+
+fn neighbours_hand(x: &[f64]) -> Vec<f64> {
+    let mut g = vec![0.0; x.len()];
+    g[0] = 1.0;
+    for i in 1..x.len() {
+        g[i] += x[i - 1];
+        g[i - 1] += x[i];
+    }
+    g
+}
+
+#[test]
+fn guarded_neighbours_match_the_hand_derived_gradient() {
+    let x = [0.3, -1.2, 0.8, 1.5, -0.4];
+    assert_all_close(&neighbours_if_grad(&x).1.x, &neighbours_hand(&x), 1e-15);
+    assert_all_close(&neighbours_map_grad(&x).1.x, &neighbours_hand(&x), 1e-15);
+    assert_eq!(neighbours_if_grad(&[2.0]).1.x, vec![1.0]);
+}
+
+#[test]
+fn guarded_loops_match_finite_differences() {
+    let x = [0.3, -1.2, 0.8, 1.5, -0.4];
+    let (_, g) = forward_differences_grad(&x);
+    assert_all_close(&g.x, &numeric_gradient(forward_differences, &x), 1e-8);
+    let (_, g) = guarded_product_and_max_grad(&x);
+    assert_all_close(&g.x, &numeric_gradient(guarded_product_and_max, &x), 1e-8);
+    assert_eq!(guarded_product_and_max_grad(&[3.0]).1.x, vec![0.0]);
+}
+
+#[test]
+fn a_guarded_index_is_never_evaluated_off_its_path() {
+    let x = [0.3, -1.2, 0.8, 1.5, -0.4];
+    for k in [0, 2, 4, 5] {
+        let (v, g) = scalar_guard_grad(&x, k, 0.7);
+        assert_eq!(v, scalar_guard(&x, k, 0.7));
+        let fd = numeric_gradient(|x| scalar_guard(x, k, 0.7), &x);
+        assert_all_close(&g.x, &fd, 1e-8);
+        let (v, g) = guarded_call_grad(&x, k.min(4));
+        assert_eq!(v, guarded_call(&x, k.min(4)));
+        let fd = numeric_gradient(|x| guarded_call(x, k.min(4)), &x);
+        assert_all_close(&g.x, &fd, 1e-8);
+    }
+}
