@@ -260,6 +260,28 @@ fn weighted(a: f64, b: f64, xs: &[f64]) -> f64 {
     s + t
 }
 
+/// A slice zipped with a range from 0: the range's values are the indices; the shorter side ends
+/// the sum.
+#[differentiable]
+fn zipped_with_indices(x: &[f64]) -> f64 {
+    let a: f64 = x
+        .iter()
+        .zip(0..3_usize)
+        .map(|(&v, i)| v * v * i as f64)
+        .sum();
+    let b: f64 = x.iter().zip(0..2_usize).map(|(&v, i)| v * i as f64).sum();
+    a + b
+}
+
+#[test]
+fn a_slice_zipped_with_a_range_from_zero() {
+    let x = [0.5, -1.0, 2.0, 3.0];
+    let (v, g) = zipped_with_indices_grad(&x);
+    assert_eq!(v, zipped_with_indices(&x));
+    // ∂/∂x[i] = 2·i·x[i] for i < 3, plus i for i < 2.
+    assert_eq!(g.x, vec![0.0, -2.0 + 1.0, 4.0 * 2.0, 0.0]);
+}
+
 #[test]
 fn enumerate_and_range_sums() {
     let xs = [0.5, -1.0, 2.0];

@@ -354,7 +354,29 @@ impl<'a> Lower<'a> {
     fn bind_pattern(&mut self, pat: &Pat, init: &Expr, want: Want) {
         match pat {
             Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => {
-                if let Some(v) = self.expr(init, want) {
+                // `let y = x;`, `let y = &x;`: the name of a slice or other data parameter.
+                let mut named = init;
+                while let Expr::Reference(syn::ExprReference { expr, .. })
+                | Expr::Paren(syn::ExprParen { expr, .. }) = named
+                {
+                    named = expr;
+                }
+                let value = match self.bound_to(named) {
+                    Some(n) if self.g.kind(n) == Kind::Other => Some(n),
+                    _ => self.expr(init, want),
+                };
+                if let Some(v) = value.filter(|v| self.g.kind(*v) == Kind::Other) {
+                    // Data (a slice, an array, any other parameter) keeps its own name: the
+                    // generated code refers to it by the parameter's name.
+                    self.cx.error_spanned_by(
+                        local_span(p, init),
+                        msg(
+                            format!("`let {}` would give data another name", p.ident),
+                            format!("use `{}` itself", pretty(&named.to_token_stream())),
+                        ),
+                    );
+                    self.declare(p.ident.to_string(), Binding::Value(v));
+                } else if let Some(v) = value {
                     self.declare(p.ident.to_string(), Binding::Value(v));
                 } else {
                     // Keep the name bound so later uses do not report a second error.
@@ -1126,11 +1148,11 @@ impl<'a> Lower<'a> {
                 let Some(binding) = self.l.lookup(&name) else {
                     return;
                 };
-                let is_param = self
-                    .l
-                    .param_nodes
-                    .iter()
-                    .any(|(n, v)| *n == name && binding == Binding::Value(*v));
+                // (Data under another name is reported at its `let`; not again at each use.)
+                let is_param = self.l.param_nodes.iter().any(|(n, v)| {
+                    binding == Binding::Value(*v)
+                        && (*n == name || self.l.g.kind(*v) == Kind::Other)
+                });
                 let is_float_input = matches!(binding, Binding::Value(v) if matches!(self.l.g.op(v), Op::Input(_) | Op::Slice(_)));
                 if (!is_param || is_float_input) && self.found.is_none() {
                     self.found = Some(if is_float_input {
@@ -1398,6 +1420,13 @@ impl<'a> Lower<'a> {
 }
 
 // -------------------------------------------------------------------- small syntax helpers
+
+/// From a `let` pattern's name to the end of its initializer.
+fn local_span(p: &syn::PatIdent, init: &Expr) -> TokenStream {
+    let mut t = p.ident.to_token_stream();
+    t.extend(init.to_token_stream());
+    t
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum ArithOp {

@@ -439,16 +439,19 @@ impl Lower<'_> {
                     .args
                     .first()
                     .expect("internal error: one argument checked");
-                let (_, len_b, b) = match other {
-                    Expr::MethodCall(_) | Expr::Paren(_) => self.source(other)?,
+                let (lo_b, len_b, b) = match other {
+                    Expr::MethodCall(_) | Expr::Paren(_) | Expr::Range(_) => self.source(other)?,
                     _ => self.slice_source(other)?,
                 };
-                if !matches!(self.g.op(lo), Op::IntConst(0)) {
+                // Items are counted from 0 on both sides: a range from elsewhere would be
+                // shifted (`zip(1..4)` pairs the first item with 1).
+                let from_zero = |l: &Self, n: NodeId| matches!(l.g.op(n), Op::IntConst(0));
+                if !from_zero(self, lo) || !from_zero(self, lo_b) {
                     self.cx.error_spanned_by(
                         m,
                         msg(
-                            "`zip` with a range is not supported",
-                            "zip slices, or index them in a `for` loop",
+                            "`zip` with a range that does not start at 0 is not supported",
+                            "zip slices or `(0..n)`, or index them in a `for` loop",
                         ),
                     );
                     return None;
