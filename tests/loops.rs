@@ -282,6 +282,32 @@ fn a_slice_zipped_with_a_range_from_zero() {
     assert_eq!(g.x, vec![0.0, -2.0 + 1.0, 4.0 * 2.0, 0.0]);
 }
 
+/// Integer `min`/`max` of a differentiated slice's length: only the first `n` elements count.
+#[differentiable]
+#[allow(clippy::needless_range_loop)] // the loop is the point
+fn first_squares(x: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len().min(n) {
+        s += x[i] * x[i];
+    }
+    let k = n.max(1).min(x.len());
+    s + x[k - 1]
+}
+
+#[test]
+fn integer_min_and_max_of_a_length() {
+    let x = [0.5, -1.0, 2.0];
+    for n in [0, 2, 5] {
+        let (v, g) = first_squares_grad(&x, n);
+        assert_eq!(v, first_squares(&x, n));
+        let k = n.clamp(1, 3);
+        let want: Vec<f64> = (0..3)
+            .map(|i| if i < n { 2.0 * x[i] } else { 0.0 } + if i == k - 1 { 1.0 } else { 0.0 })
+            .collect();
+        assert_eq!(g.x, want);
+    }
+}
+
 #[test]
 fn enumerate_and_range_sums() {
     let xs = [0.5, -1.0, 2.0];

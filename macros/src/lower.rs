@@ -1208,6 +1208,14 @@ impl<'a> Lower<'a> {
             },
         )?;
         let args: Vec<&Expr> = m.args.iter().collect();
+        // `x.len().min(n)`: integer `min`/`max`, as comparisons (so they may read a
+        // differentiated slice's length).
+        if self.g.kind(recv) == Kind::Int && (name == "min" || name == "max") && args.len() == 1 {
+            let other = self.expr(args[0], Want::Int)?;
+            let cmp = if name == "min" { Cmp::Le } else { Cmp::Gt };
+            let first = self.g.compare(cmp, recv, other);
+            return Some(self.g.select(first, recv, other));
+        }
         match self.g.kind(recv) {
             Kind::Float => self.float_method(recv, &m.method, &args, m),
             Kind::Other | Kind::Int | Kind::Bool
