@@ -9,7 +9,7 @@ use syn::{ItemFn, ReturnType};
 
 use crate::attr::Args;
 use crate::companion::{Names, params};
-use crate::signature::{array_of, float_of};
+use crate::signature::{SliceGrad, array_of, float_of, slice_of};
 
 pub fn generate(func: &ItemFn, args: &Args, errors: &syn::Error) -> TokenStream {
     let names = Names::of(func);
@@ -27,7 +27,7 @@ pub fn generate(func: &ItemFn, args: &Args, errors: &syn::Error) -> TokenStream 
         ReturnType::Type(_, ty) if float_of(ty).is_some() => quote!(#ty),
         _ => quote!(f64),
     };
-    // Fields for the parameters that look like floats or float arrays.
+    // Fields for the parameters that look like floats, float slices or arrays.
     let candidates: Vec<(syn::Ident, TokenStream)> = func
         .sig
         .inputs
@@ -37,7 +37,13 @@ pub fn generate(func: &ItemFn, args: &Args, errors: &syn::Error) -> TokenStream 
                 syn::Pat::Ident(p) if float_of(&t.ty).is_some() => {
                     Some((p.ident.clone(), float.clone()))
                 }
-                syn::Pat::Ident(p) => array_of(&t.ty).map(|(_, owned)| (p.ident.clone(), owned)),
+                syn::Pat::Ident(p) => match slice_of(&t.ty) {
+                    Some((_, SliceGrad::Array(n))) => Some((p.ident.clone(), quote!([#float; #n]))),
+                    Some((_, SliceGrad::Vec)) => {
+                        Some((p.ident.clone(), quote!(::std::vec::Vec<#float>)))
+                    }
+                    None => array_of(&t.ty).map(|(_, owned)| (p.ident.clone(), owned)),
+                },
                 _ => None,
             },
             syn::FnArg::Receiver(_) => None,

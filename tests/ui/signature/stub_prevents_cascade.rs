@@ -15,3 +15,21 @@ fn main() {
     let (_value, grad): (f64, LossGrad) = loss_grad(1.0, 2.0);
     let _w: f64 = grad.w;
 }
+
+// The same for slices and arrays: their stub fields have the gradients' types.
+#[differentiable]
+fn over_data(x: &[f64], a: [f64; 2]) -> f64 {
+    let mut s = 0.0;
+    let mut i = 0;
+    while i < x.len() {
+        s += x[i] * a[0];
+        i += 1;
+    }
+    s
+}
+
+fn uses_over_data() {
+    let (_value, grad) = over_data_grad(&[1.0], [1.0, 2.0]);
+    let _x: Vec<f64> = grad.x;
+    let _a: [f64; 2] = grad.a;
+}
