@@ -506,13 +506,17 @@ fn graph_functions(
         .unzip();
     // __vjp: `∇x += seed · ∂f/∂x` into one sink per parameter (a caller's gradient vector for
     // the slices it differentiates, `Discard` for the others).
-    let vjp_fn = if d.vjp_effects.iter().any(Option::is_some) {
+    // Also for a function whose slices are all data: a caller passing its differentiated slice
+    // then meets `DataSink`'s error rather than "no `__vjp`".
+    let vjp_fn = if d.vjp_effects.iter().any(Option::is_some)
+        || sig.params.iter().any(|p| p.kind == ParamKind::Slice)
+    {
         let roots: Vec<crate::graph::NodeId> = d.vjp_effects.iter().flatten().copied().collect();
         let (stmts, _) = run_with(&roots, emit::Sinks::Generic);
         let mixed = proc_macro2::Span::mixed_site();
         let seed = format_ident!("__seed", span = mixed);
-        // A parameter this function does not differentiate takes only `Discard`: a caller
-        // passing its differentiated slice there gets a type error, not a silent zero.
+        // A parameter this function does not differentiate takes only `Discard` (`DataSink`): a
+        // caller passing its differentiated slice there gets an error, not a silent zero.
         let mut k = 0u32;
         let mut bounds = Vec::new();
         let mut sinks = Vec::new();
@@ -524,8 +528,10 @@ fn graph_functions(
                 bounds.push(quote!(#ty: ?Sized + ::core::ops::IndexMut<usize, Output = #float>));
                 sinks.push(quote!(#name: &mut #ty));
             } else {
+                let ty = format_ident!("__D{}", j, span = mixed);
                 let name = format_ident!("__sink{}", j, span = mixed);
-                sinks.push(quote!(#name: &mut ::symgrad::__private::Discard<#float>));
+                bounds.push(quote!(#ty: ?Sized + ::symgrad::__private::DataSink<#float>));
+                sinks.push(quote!(#name: &mut #ty));
             }
         }
         quote! {

@@ -16,7 +16,7 @@
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Literal, Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 
 use crate::formula::Prec;
 use crate::graph::{Fun, Graph, IntOp, NodeId, Op};
@@ -673,23 +673,28 @@ impl Emitter<'_> {
                 };
                 let values: Vec<TokenStream> = args.iter().map(|a| self.call_arg(*a)).collect();
                 let seed = self.expr(*seed, Prec::Select);
-                let sink = |k: u32| {
-                    let g = grad_vec_name(k);
-                    // Passed on to a called function's `__vjp`.
+                // Passed on to a called function's `__vjp`, spanned at the argument (where a
+                // callee that takes it as data reports `DataSink`'s error).
+                let sink = |(k, at): (u32, Span)| {
+                    let mut g = grad_vec_name(k);
+                    g.set_span(g.span().located_at(at));
                     match self.sinks {
-                        Sinks::Generic => quote!(&mut *#g),
-                        Sinks::Slices => quote!(&mut #g[..]),
+                        Sinks::Generic => quote_spanned!(at=> &mut *#g),
+                        Sinks::Slices => quote_spanned!(at=> &mut #g[..]),
                     }
                 };
                 let discard = quote!(&mut ::symgrad::__private::Discard::<#ty>::default());
-                let slots: Vec<Option<u32>> = args
+                let slots: Vec<Option<(u32, Span)>> = args
                     .iter()
                     .map(|a| match self.g.op(*a) {
-                        Op::SliceArg(k, _) => Some(*k),
+                        Op::SliceArg(k, s) => {
+                            let at = self.symbols[s.0 as usize].clone().into_iter().next();
+                            Some((*k, at.map_or_else(Span::call_site, |t| t.span())))
+                        }
                         _ => None,
                     })
                     .collect();
-                let given: Vec<u32> = slots.iter().flatten().copied().collect();
+                let given: Vec<u32> = slots.iter().flatten().map(|(k, _)| *k).collect();
                 let distinct = given
                     .iter()
                     .enumerate()
@@ -711,7 +716,7 @@ impl Emitter<'_> {
                                 .iter()
                                 .enumerate()
                                 .map(|(i, s)| match s {
-                                    Some(k) if i == j => sink(*k),
+                                    Some(slot) if i == j => sink(*slot),
                                     _ => discard.clone(),
                                 })
                                 .collect()

@@ -73,6 +73,18 @@ pub fn stop_gradient<T: Float>(x: T) -> T {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Discard<T>(T);
 
+/// What a `#[differentiable]` function's hidden vector-Jacobian product accepts for a parameter
+/// it does not differentiate: only [`Discard`]. A caller that passes its differentiated slice
+/// there (which would silently lose that slice's gradient) gets this trait's error instead.
+#[diagnostic::on_unimplemented(
+    message = "a differentiated slice is passed where the called function takes data",
+    label = "the called function does not differentiate this parameter",
+    note = "differentiate the called function with respect to it too (name it in the callee's `wrt(...)`, or drop `wrt`)"
+)]
+pub trait DataSink<T> {}
+
+impl<T> DataSink<T> for Discard<T> {}
+
 impl<T> core::ops::Index<usize> for Discard<T> {
     type Output = T;
     #[inline]
