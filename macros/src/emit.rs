@@ -662,72 +662,7 @@ impl Emitter<'_> {
             }
             // Its two effects are bound, and emitted, on their own.
             Op::Effects(..) => TokenStream::new(),
-            Op::CallVjp(call, seed) => {
-                let Op::Call(f, args) = self.g.op(*call) else {
-                    return quote!(::core::compile_error!("internal error: not a call"););
-                };
-                let path = &self.symbols[f.0 as usize];
-                let ty = match self.float {
-                    FloatTy::F32 => quote!(f32),
-                    FloatTy::F64 => quote!(f64),
-                };
-                let values: Vec<TokenStream> = args.iter().map(|a| self.call_arg(*a)).collect();
-                let seed = self.expr(*seed, Prec::Select);
-                // Passed on to a called function's `__vjp`, spanned at the argument (where a
-                // callee that takes it as data reports `DataSink`'s error).
-                let sink = |(k, at): (u32, Span)| {
-                    let mut g = grad_vec_name(k);
-                    g.set_span(g.span().located_at(at));
-                    match self.sinks {
-                        Sinks::Generic => quote_spanned!(at=> &mut *#g),
-                        Sinks::Slices => quote_spanned!(at=> &mut #g[..]),
-                    }
-                };
-                let discard = quote!(&mut ::symgrad::__private::Discard::<#ty>::default());
-                let slots: Vec<Option<(u32, Span)>> = args
-                    .iter()
-                    .map(|a| match self.g.op(*a) {
-                        Op::SliceArg(k, s) => {
-                            let at = self.symbols[s.0 as usize].clone().into_iter().next();
-                            Some((*k, at.map_or_else(Span::call_site, |t| t.span())))
-                        }
-                        _ => None,
-                    })
-                    .collect();
-                let given: Vec<u32> = slots.iter().flatten().map(|(k, _)| *k).collect();
-                let distinct = given
-                    .iter()
-                    .enumerate()
-                    .all(|(i, k)| !given[..i].contains(k));
-                // One call; or, when one slice is passed twice (`dot(w, w)`), one call per
-                // position, since a gradient vector can be lent mutably only once at a time.
-                let rounds: Vec<Vec<TokenStream>> = if distinct {
-                    vec![
-                        slots
-                            .iter()
-                            .map(|s| s.map_or_else(|| discard.clone(), sink))
-                            .collect(),
-                    ]
-                } else {
-                    (0..slots.len())
-                        .filter(|j| slots[*j].is_some())
-                        .map(|j| {
-                            slots
-                                .iter()
-                                .enumerate()
-                                .map(|(i, s)| match s {
-                                    Some(slot) if i == j => sink(*slot),
-                                    _ => discard.clone(),
-                                })
-                                .collect()
-                        })
-                        .collect()
-                };
-                let calls = rounds.iter().map(|sinks| {
-                    quote! { #path::__vjp(#(#values,)* #seed, #(#sinks),*); }
-                });
-                quote! { #(#calls)* }
-            }
+            Op::CallVjp(call, seed) => self.call_vjp(*call, *seed),
             _ => {
                 let value = self.bare(n);
                 quote! { let #name = #value; }
@@ -736,6 +671,75 @@ impl Emitter<'_> {
     }
 
     /// The body of one branch of a select: its own region, then its value.
+    /// `f::__vjp(args…, seed, sinks…)` for a call given differentiated slices: each slice's
+    /// gradient vector as its sink, `Discard` for the other arguments.
+    fn call_vjp(&self, call: NodeId, seed: NodeId) -> TokenStream {
+        let Op::Call(f, args) = self.g.op(call) else {
+            return quote!(::core::compile_error!("internal error: not a call"););
+        };
+        let path = &self.symbols[f.0 as usize];
+        let ty = match self.float {
+            FloatTy::F32 => quote!(f32),
+            FloatTy::F64 => quote!(f64),
+        };
+        let values: Vec<TokenStream> = args.iter().map(|a| self.call_arg(*a)).collect();
+        let seed = self.expr(seed, Prec::Select);
+        // Passed on to a called function's `__vjp`, spanned at the argument (where a
+        // callee that takes it as data reports `DataSink`'s error).
+        let sink = |(k, at): (u32, Span)| {
+            let mut g = grad_vec_name(k);
+            g.set_span(g.span().located_at(at));
+            match self.sinks {
+                Sinks::Generic => quote_spanned!(at=> &mut *#g),
+                Sinks::Slices => quote_spanned!(at=> &mut #g[..]),
+            }
+        };
+        let discard = quote!(&mut ::symgrad::__private::Discard::<#ty>::default());
+        let slots: Vec<Option<(u32, Span)>> = args
+            .iter()
+            .map(|a| match self.g.op(*a) {
+                Op::SliceArg(k, s) => {
+                    let at = self.symbols[s.0 as usize].clone().into_iter().next();
+                    Some((*k, at.map_or_else(Span::call_site, |t| t.span())))
+                }
+                _ => None,
+            })
+            .collect();
+        let given: Vec<u32> = slots.iter().flatten().map(|(k, _)| *k).collect();
+        let distinct = given
+            .iter()
+            .enumerate()
+            .all(|(i, k)| !given[..i].contains(k));
+        // One call; or, when one slice is passed twice (`dot(w, w)`), one call per
+        // position, since a gradient vector can be lent mutably only once at a time.
+        let rounds: Vec<Vec<TokenStream>> = if distinct {
+            vec![
+                slots
+                    .iter()
+                    .map(|s| s.map_or_else(|| discard.clone(), sink))
+                    .collect(),
+            ]
+        } else {
+            (0..slots.len())
+                .filter(|j| slots[*j].is_some())
+                .map(|j| {
+                    slots
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| match s {
+                            Some(slot) if i == j => sink(*slot),
+                            _ => discard.clone(),
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        let calls = rounds.iter().map(|sinks| {
+            quote! { #path::__vjp(#(#values,)* #seed, #(#sinks),*); }
+        });
+        quote! { #(#calls)* }
+    }
+
     fn branch(&self, root: NodeId, defined: &HashSet<NodeId>) -> TokenStream {
         let mut inner = defined.clone();
         let stmts = self.region(&[root], &mut inner);
