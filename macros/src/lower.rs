@@ -1199,6 +1199,35 @@ impl<'a> Lower<'a> {
         {
             return Some(self.sym_node(m.to_token_stream(), Kind::Int));
         }
+        // `x.first()`, `x.last()`, `x.iter().count()`, …: other views of a differentiated slice.
+        let on_slice = |l: &Self, e: &Expr| {
+            l.bound_to(e)
+                .is_some_and(|n| matches!(l.g.op(n), Op::Slice(_)))
+        };
+        let slice_method = match &*m.receiver {
+            Expr::MethodCall(inner)
+                if inner.method == "iter" && on_slice(self, &inner.receiver) =>
+            {
+                Some(format!(
+                    "{}.iter().{name}()",
+                    pretty(&inner.receiver.to_token_stream())
+                ))
+            }
+            recv if name != "len" && on_slice(self, recv) => {
+                Some(format!("{}.{name}()", pretty(&recv.to_token_stream())))
+            }
+            _ => None,
+        };
+        if let Some(what) = slice_method {
+            self.cx.error_spanned_by(
+                m,
+                msg(
+                    format!("`{what}` of a differentiated slice cannot be differentiated"),
+                    "read elements by index (`x[0]`, `x[x.len() - 1]`), count with `x.len()`, and reduce with a `for` loop or `x.iter().map(|v| …).sum()`",
+                ),
+            );
+            return None;
+        }
         let recv = self.expr(
             &m.receiver,
             if name == "len" {
