@@ -109,7 +109,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.steps, p[0], p[1]
     );
     println!("∂J/∂b = {}", BatchCostGrad::FORMULAS[1].1);
-    // A recurrence: the forward loop saves each running maximum, the reverse loop walks back.
+    // A recurrence: the forward `max` loop records its last improvement, the one iteration its
+    // reverse sweep contributes at (`stop_gradient(m)` would skip even that, as JAX does).
     let z = [1000.0, 1001.0, 999.0];
     let (lse, g) = log_sum_exp_grad(&z);
     println!(
