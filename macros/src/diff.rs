@@ -9,7 +9,7 @@
 //!
 //! The rules are one exhaustive `match` over [`Op`], with the textbook rule beside each arm.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::graph::{Cmp, Fun, Fun2, Graph, IntOp, Kind, NodeId, Op, Origin};
 
@@ -97,6 +97,11 @@ pub fn gradient_seeded(
         .iter()
         .map(|w| top.adjoint.get(w).copied().unwrap_or_else(|| g.zero()))
         .collect();
+    let unconditional = if sweep.scattered.is_empty() {
+        HashSet::new()
+    } else {
+        read_unconditionally(g, output)
+    };
     let mut effects: Vec<Option<NodeId>> = vec![None; slices.len()];
     for ((element, loops, _), contribution) in sweep.scattered {
         let Op::Element(k, idx) = *g.op(element) else {
@@ -107,9 +112,15 @@ pub fn gradient_seeded(
         };
         // Once per iteration of every loop the contribution was made in, even where its value
         // (or the index) does not change with that loop: `s += x[0] + y[i]` adds 1 per `i`.
-        let scatter = guarded(g, contribution, &mut |g, value| {
-            g.add(Op::Scatter(k, idx, value))
-        });
+        let scatter = if unconditional.contains(&element) {
+            // Its index is valid wherever the function runs: one scatter, as the function
+            // reads it (`g[i] += if c { a } else { 0 }` stays branch-free).
+            g.add(Op::Scatter(k, idx, contribution))
+        } else {
+            guarded(g, contribution, &mut |g, value| {
+                g.add(Op::Scatter(k, idx, value))
+            })
+        };
         if *g.op(scatter) == Op::NoEffect {
             continue;
         }
@@ -325,6 +336,39 @@ impl Sweep {
 }
 
 /// `x` summed over each loop in the bit set `loops`, innermost (highest number) first.
+/// The nodes the function evaluates whatever its conditions: reachable from `output` without
+/// entering a select's branches, plus what both branches evaluate (a loop's body counts: it runs
+/// for every index of the loop).
+fn read_unconditionally(g: &Graph, output: NodeId) -> HashSet<NodeId> {
+    fn walk(
+        g: &Graph,
+        root: NodeId,
+        memo: &mut HashMap<NodeId, HashSet<NodeId>>,
+    ) -> HashSet<NodeId> {
+        if let Some(s) = memo.get(&root) {
+            return s.clone();
+        }
+        let mut seen = HashSet::new();
+        let mut stack = vec![root];
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n) {
+                continue;
+            }
+            match *g.op(n) {
+                Op::Select(c, a, b) => {
+                    stack.push(c);
+                    let (sa, sb) = (walk(g, a, memo), walk(g, b, memo));
+                    stack.extend(sa.intersection(&sb).copied().filter(|m| !seen.contains(m)));
+                }
+                ref op => stack.extend(op.children()),
+            }
+        }
+        memo.insert(root, seen.clone());
+        seen
+    }
+    walk(g, output, &mut HashMap::new())
+}
+
 /// The effect `make(value)`, run only where `value`'s terms are not zero by an `if`: a term
 /// `if c { a } else { 0 }` becomes `if c { make(a) }`. The element (or call) behind it was only
 /// read under `c`, and its index or arguments may not even be valid elsewhere (`x[k - 1]` under
