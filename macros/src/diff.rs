@@ -97,7 +97,7 @@ pub fn gradient_seeded(
         .iter()
         .map(|w| top.adjoint.get(w).copied().unwrap_or_else(|| g.zero()))
         .collect();
-    let unconditional = if sweep.scattered.is_empty() {
+    let unconditional = if sweep.scattered.is_empty() && sweep.vjps.is_empty() {
         HashSet::new()
     } else {
         read_unconditionally(g, output)
@@ -142,7 +142,11 @@ pub fn gradient_seeded(
         }) else {
             continue;
         };
-        let vjp = guarded(g, adj, &mut |g, seed| g.add(Op::CallVjp(call, seed)));
+        let vjp = if unconditional.contains(&call) {
+            g.add(Op::CallVjp(call, adj))
+        } else {
+            guarded(g, adj, &mut |g, seed| g.add(Op::CallVjp(call, seed)))
+        };
         if *g.op(vjp) == Op::NoEffect {
             continue;
         }
