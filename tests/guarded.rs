@@ -74,6 +74,52 @@ fn guarded_call(x: &[f64], k: usize) -> f64 {
     if k > 0 { square_at(x, k - 1) } else { x[0] }
 }
 
+/// The right operand of `&&` is only read when the left one holds.
+#[differentiable]
+fn positive_second(x: &[f64]) -> f64 {
+    if x.len() > 1 && x[1] > 0.0 {
+        x[1] * x[1]
+    } else {
+        0.0
+    }
+}
+
+/// `&&` and `||` guards inside a loop and a running max.
+#[differentiable]
+fn descents(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut m = f64::NEG_INFINITY;
+    for i in 0..x.len() {
+        if i > 0 && x[i - 1] > x[i] {
+            s += x[i - 1] - x[i];
+        }
+        if i + 1 >= x.len() || x[i + 1] < x[i] {
+            s += x[i];
+        } else {
+            s += x[i + 1] * x[i];
+        }
+        if i > 0 && x[i - 1] > m {
+            m = x[i - 1];
+        }
+    }
+    s + m
+}
+
+/// A read that does not change with the loop, under a condition in the loop: not hoisted
+/// before the loop, where its index may be out of range.
+#[differentiable]
+fn invariant_under_guard(x: &[f64], y: &[f64], k: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..y.len() {
+        if k < x.len() {
+            s += x[k] * y[i];
+        } else {
+            s += y[i];
+        }
+    }
+    s
+}
+
 fn neighbours_hand(x: &[f64]) -> Vec<f64> {
     let mut g = vec![0.0; x.len()];
     g[0] = 1.0;
@@ -114,5 +160,30 @@ fn a_guarded_index_is_never_evaluated_off_its_path() {
         assert_eq!(v, guarded_call(&x, k.min(4)));
         let fd = numeric_gradient(|x| guarded_call(x, k.min(4)), &x);
         assert_all_close(&g.x, &fd, 1e-8);
+    }
+}
+
+#[test]
+fn short_circuits_and_guarded_invariants_read_only_what_the_function_reads() {
+    assert_eq!(positive_second_grad(&[0.5]).1.x, vec![0.0]);
+    assert_eq!(positive_second_grad(&[0.5, 3.0]).1.x, vec![0.0, 6.0]);
+    let x = [0.3, -1.2, 0.8, 1.5, -0.4, 2.0];
+    let (v, g) = descents_grad(&x);
+    assert_eq!(v, descents(&x));
+    assert_all_close(&g.x, &numeric_gradient(descents, &x), 1e-8);
+    let y = [1.0, -2.0, 0.5];
+    for k in [1, 9] {
+        let (v, g) = invariant_under_guard_grad(&x, &y, k);
+        assert_eq!(v, invariant_under_guard(&x, &y, k));
+        assert_all_close(
+            &g.y,
+            &numeric_gradient(|y| invariant_under_guard(&x, y, k), &y),
+            1e-8,
+        );
+        assert_all_close(
+            &g.x,
+            &numeric_gradient(|x| invariant_under_guard(x, &y, k), &x),
+            1e-8,
+        );
     }
 }

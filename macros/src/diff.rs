@@ -364,6 +364,8 @@ fn read_unconditionally(g: &Graph, output: NodeId) -> HashSet<NodeId> {
                     let (sa, sb) = (walk(g, a, memo), walk(g, b, memo));
                     stack.extend(sa.intersection(&sb).copied().filter(|m| !seen.contains(m)));
                 }
+                // `a && b`, `a || b`: `b` only when `a` does not decide.
+                Op::And(a, _) | Op::Or(a, _) => stack.push(a),
                 ref op => stack.extend(op.children()),
             }
         }

@@ -160,6 +160,8 @@ impl Emitter<'_> {
                 | Op::Fold(..)
                 | Op::RevFold(..)
                 | Op::CallVjp(..)
+                | Op::And(..)
+                | Op::Or(..)
         ) || self.uses.get(&n).copied().unwrap_or(0) > 1
             || self.leading_reads.contains(&n)
     }
@@ -185,6 +187,8 @@ impl Emitter<'_> {
             }
             match self.g.op(n) {
                 Op::Select(c, ..) => stack.push(*c),
+                // The right operand of `&&`/`||` is evaluated in the operator's own block.
+                Op::And(a, _) | Op::Or(a, _) => stack.push(*a),
                 // A loop's body is emitted inside the loop; what it reads from outside, before.
                 Op::Sum(v, lo, hi, body) => {
                     stack.extend([*lo, *hi]);
@@ -211,30 +215,47 @@ impl Emitter<'_> {
     /// The nodes outside loop `v` that its body reads: reachable from `body` without passing
     /// through a node that depends on `v`'s index.
     fn loop_invariants(&self, v: u32, body: NodeId) -> Vec<NodeId> {
-        let mut seen = HashSet::new();
+        // `(node, conditional)`: whether it is only evaluated under a condition (in a branch of
+        // a select, or the right operand of `&&`/`||`). Such a node is not hoisted before the
+        // loop (`if k < x.len() { x[k] }` must not read `x[k]` when `k` is out of range) unless
+        // it is a whole loop, which would otherwise rerun in every iteration.
+        let mut seen = [HashSet::new(), HashSet::new()];
         let mut out = Vec::new();
-        let mut stack = vec![body];
-        while let Some(n) = stack.pop() {
-            if !seen.insert(n) {
+        let mut stack = vec![(body, false)];
+        while let Some((n, conditional)) = stack.pop() {
+            if !seen[usize::from(conditional)].insert(n) {
                 continue;
             }
             // An effect runs once per iteration even where nothing in it changes with the index.
             let effect = self.g.is_effect(n);
+            let op = self.g.op(n);
             if self.g.loops_of(n) & (1 << v) == 0 && !effect {
-                out.push(n);
-            } else if let Op::Sum(inner, lo, hi, inner_body) = *self.g.op(n) {
+                let a_loop = matches!(op, Op::Sum(..) | Op::Fold(..) | Op::RevFold(..));
+                if !conditional || a_loop {
+                    out.push(n);
+                } else {
+                    stack.extend(op.children().into_iter().map(|c| (c, true)));
+                }
+            } else if let Op::Sum(inner, lo, hi, inner_body) = *op {
                 // A loop nested in this one reads its own invariants before it starts.
-                stack.extend([lo, hi]);
-                stack.extend(self.loop_invariants(inner, inner_body));
-                stack.extend(self.sweeps.get(&n));
-            } else if let Op::Fold(_, inner, lo, hi, init, body) = *self.g.op(n) {
-                stack.extend([lo, hi, init]);
-                stack.extend(self.loop_invariants(inner, body));
-            } else if let Op::RevFold(_, inner, fold, seed, step) = *self.g.op(n) {
-                stack.extend([fold, seed]);
-                stack.extend(self.loop_invariants(inner, step));
+                stack.extend([(lo, conditional), (hi, conditional)]);
+                let reads = self.loop_invariants(inner, inner_body);
+                stack.extend(reads.into_iter().map(|r| (r, conditional)));
+                stack.extend(self.sweeps.get(&n).map(|r| (*r, conditional)));
+            } else if let Op::Fold(_, inner, lo, hi, init, body) = *op {
+                stack.extend([lo, hi, init].map(|r| (r, conditional)));
+                let reads = self.loop_invariants(inner, body);
+                stack.extend(reads.into_iter().map(|r| (r, conditional)));
+            } else if let Op::RevFold(_, inner, fold, seed, step) = *op {
+                stack.extend([(fold, conditional), (seed, conditional)]);
+                let reads = self.loop_invariants(inner, step);
+                stack.extend(reads.into_iter().map(|r| (r, conditional)));
+            } else if let Op::Select(c, a, b) = *op {
+                stack.extend([(c, conditional), (a, true), (b, true)]);
+            } else if let Op::And(a, b) | Op::Or(a, b) = *op {
+                stack.extend([(a, conditional), (b, true)]);
             } else {
-                stack.extend(self.g.op(n).children());
+                stack.extend(op.children().into_iter().map(|c| (c, conditional)));
             }
         }
         out
@@ -644,6 +665,23 @@ impl Emitter<'_> {
                 let then = self.branch(*a, defined);
                 let other = self.branch(*b, defined);
                 quote! { let #name = if #cond { #then } else { #other }; }
+            }
+            // Short-circuiting: what the right operand needs is computed only when it is read.
+            Op::And(a, b) | Op::Or(a, b) => {
+                let (op, left, right) = if matches!(self.g.op(n), Op::And(..)) {
+                    (quote!(&&), Prec::And, Prec::Compare)
+                } else {
+                    (quote!(||), Prec::Or, Prec::And)
+                };
+                let left = self.expr(*a, left);
+                let mut inner = defined.clone();
+                let stmts = self.region(&[*b], &mut inner);
+                let right = self.expr(*b, right);
+                if stmts.is_empty() {
+                    quote! { let #name = #left #op #right; }
+                } else {
+                    quote! { let #name = #left #op { #stmts #right }; }
+                }
             }
             Op::Call(f, args) if self.differentiated_calls.contains(&n) => {
                 let path = &self.symbols[f.0 as usize];
