@@ -1385,6 +1385,16 @@ impl<'a> Lower<'a> {
                 return None;
             };
             let x = self.expr(arg, Want::Float)?;
+            if self.g.kind(x) != Kind::Float {
+                self.cx.error_spanned_by(
+                    arg,
+                    msg(
+                        "`stop_gradient` takes a float",
+                        "stop a slice's gradient by passing it to a function that takes it as data (`wrt(…)` without it)",
+                    ),
+                );
+                return None;
+            }
             let f = self.symbol(func.to_token_stream(), pretty(&func.to_token_stream()));
             return Some(self.g.add(Op::StopGradient(f, x)));
         }
