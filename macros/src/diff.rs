@@ -394,6 +394,7 @@ fn guarded(
         match *g.op(t) {
             Op::Add(a, b) => stack.extend([(a, negated), (b, negated)]),
             Op::Sub(a, b) => stack.extend([(a, negated), (b, !negated)]),
+            Op::Neg(a) => stack.push((a, !negated)),
             Op::Select(..) => conditional.push((t, negated)),
             _ => plain.push((t, negated)),
         }
