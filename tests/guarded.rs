@@ -120,6 +120,31 @@ fn invariant_under_guard(x: &[f64], y: &[f64], k: usize) -> f64 {
     s
 }
 
+/// An invariant evaluated only in a branch (`√w` under `w > 0`): where the branch is never
+/// taken its chain-rule factor (`1/(2√w)`, NaN at `w < 0`) must not reach the gradient.
+#[differentiable]
+fn branch_with_invariant(x: &[f64], w: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        if w > 0.0 {
+            s += w.sqrt() * x[i];
+        } else {
+            s += w * x[i];
+        }
+    }
+    s
+}
+
+/// A loop that adds an invariant: `n · ln(w)`, which is 0, not NaN, when the loop is empty.
+#[differentiable]
+fn repeated_log(x: &[f64], w: f64) -> f64 {
+    let mut s = 0.0;
+    for _ in 0..x.len() {
+        s += w.ln();
+    }
+    s
+}
+
 fn neighbours_hand(x: &[f64]) -> Vec<f64> {
     let mut g = vec![0.0; x.len()];
     g[0] = 1.0;
@@ -186,4 +211,17 @@ fn short_circuits_and_guarded_invariants_read_only_what_the_function_reads() {
             1e-8,
         );
     }
+}
+
+#[test]
+fn invariants_under_a_condition_do_not_leak_nan() {
+    let x = [0.5, -1.0, 2.0];
+    let (_, g) = branch_with_invariant_grad(&x, -1.0);
+    assert_eq!(g.w, 1.5);
+    let (_, g) = branch_with_invariant_grad(&x, 4.0);
+    assert_eq!(g.w, 1.5 / 4.0);
+    let (v, g) = repeated_log_grad(&[], -1.0);
+    assert_eq!((v, g.w), (0.0, 0.0));
+    let (v, g) = repeated_log_grad(&x, 2.0);
+    assert_eq!((v, g.w), (3.0 * 2f64.ln(), 1.5));
 }

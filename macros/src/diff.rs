@@ -89,6 +89,7 @@ pub fn gradient_seeded(
         active,
         scattered: Vec::new(),
         vjps: Vec::new(),
+        unconditional: read_unconditionally(g, output),
     };
     let mut top = Frame::new(None, 0);
     top.adjoint.insert(output, seed);
@@ -97,11 +98,7 @@ pub fn gradient_seeded(
         .iter()
         .map(|w| top.adjoint.get(w).copied().unwrap_or_else(|| g.zero()))
         .collect();
-    let unconditional = if sweep.scattered.is_empty() && sweep.vjps.is_empty() {
-        HashSet::new()
-    } else {
-        read_unconditionally(g, output)
-    };
+    let unconditional = std::mem::take(&mut sweep.unconditional);
     let mut effects: Vec<Option<NodeId>> = vec![None; slices.len()];
     for ((element, loops, _), contribution) in sweep.scattered {
         let Op::Element(k, idx) = *g.op(element) else {
@@ -168,6 +165,8 @@ struct Sweep {
     /// Calls that were passed a differentiated slice, with their adjoints (summed per call,
     /// loop nest and frame, like `scattered`).
     vjps: Vec<(ScatterKey, NodeId)>,
+    /// The nodes the function evaluates on every path (see [`read_unconditionally`]).
+    unconditional: HashSet<NodeId>,
 }
 
 /// A slice element, the loops a contribution to it is made in, and the recurrence whose reverse
@@ -232,7 +231,23 @@ impl Sweep {
             // A child reached twice (`a·a`, `hypot(a, a)`) gets one summed contribution, as a
             // person writes it (`2·a·ā`), before it joins the others.
             let mut merged: Vec<(NodeId, NodeId)> = Vec::new();
+            // A node evaluated only under a condition (in a branch, in a loop body's branch)
+            // whose adjoint was summed outside that condition: its chain-rule step runs only
+            // where the adjoint is not zero. `Σᵢ if c { √w·xᵢ }` never taking the branch gives
+            // `∂/∂w = 0`, not `0 / (2√w) = NaN` at `w < 0`.
+            let guard = (!self.unconditional.contains(&n) && !matches!(g.op(adj), Op::Select(..)))
+                .then(|| {
+                    let zero = g.zero();
+                    g.compare(Cmp::Ne, adj, zero)
+                });
             for (child, contribution) in local_adjoints(g, n, adj)? {
+                let contribution = match guard {
+                    Some(nonzero) => {
+                        let zero = g.zero();
+                        g.select(nonzero, contribution, zero)
+                    }
+                    None => contribution,
+                };
                 match merged.iter_mut().find(|(c, _)| *c == child) {
                     Some((_, sum)) => *sum = g.sum(*sum, contribution),
                     None => merged.push((child, contribution)),

@@ -495,10 +495,12 @@ fn sum_of_invariant(g: &mut Graph, op: &Op) -> Option<NodeId> {
     }
     let nonempty = g.add(Op::Compare(crate::graph::Cmp::Gt, hi, lo));
     let len = g.int_bin(IntOp::Sub, hi, lo);
-    let zero = g.int(0);
-    let count = g.select(nonempty, len, zero);
-    let count = g.cast(count);
-    Some(g.mul(count, body))
+    let count = g.cast(len);
+    let total = g.mul(count, body);
+    // The body only where the loop runs: it may be NaN (`ln(-1)`), or read an element that
+    // exists only when the range is not empty.
+    let zero = g.zero();
+    Some(g.select(nonempty, total, zero))
 }
 
 /// `Σ_i (c · f(i)) => c · Σ_i f(i)` for the factors `c` of a product that do not depend on `i`
@@ -530,6 +532,9 @@ fn invariant_factor_out_of_sum(g: &mut Graph, op: &Op) -> Option<NodeId> {
     let c = product(g, &outside);
     let f = product(g, &inside);
     let sum = g.add(Op::Sum(v, lo, hi, f));
+    // (Over an empty range this is `c · 0`: NaN where `c` is NaN or infinite, where the loop
+    // gives 0. Guarding it with `if lo < hi` would move the sum into a branch, out of the loop
+    // it shares with the value.)
     Some(g.mul(c, sum))
 }
 
