@@ -145,6 +145,23 @@ fn repeated_log(x: &[f64], w: f64) -> f64 {
     s
 }
 
+/// Reads and integer arithmetic that do not change with a loop, inside a loop that may not run:
+/// evaluated only when it does (`n = 0` with `k` out of range, `k - 1` with `k = 0`).
+#[differentiable]
+fn invariants_in_empty_loops(x: &[f64], n: usize, k: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        s += x[k] * (i as f64 + 1.0);
+    }
+    for i in 0..x.len() {
+        s += x[i] * ((k - 1) as f64);
+        for j in 0..i {
+            s += x[j] * x[k];
+        }
+    }
+    s
+}
+
 fn neighbours_hand(x: &[f64]) -> Vec<f64> {
     let mut g = vec![0.0; x.len()];
     g[0] = 1.0;
@@ -224,4 +241,18 @@ fn invariants_under_a_condition_do_not_leak_nan() {
     assert_eq!((v, g.w), (0.0, 0.0));
     let (v, g) = repeated_log_grad(&x, 2.0);
     assert_eq!((v, g.w), (3.0 * 2f64.ln(), 1.5));
+}
+
+#[test]
+fn invariants_of_a_loop_that_does_not_run_are_not_evaluated() {
+    let (v, g) = invariants_in_empty_loops_grad(&[], 0, 0);
+    assert_eq!((v, g.x.len()), (0.0, 0));
+    let (v, g) = invariants_in_empty_loops_grad(&[0.5], 0, 7);
+    assert_eq!(v, invariants_in_empty_loops(&[0.5], 0, 7));
+    assert_eq!(g.x, vec![6.0]);
+    let x = [0.5, -1.0, 2.0];
+    let (v, g) = invariants_in_empty_loops_grad(&x, 2, 1);
+    assert_eq!(v, invariants_in_empty_loops(&x, 2, 1));
+    let fd = numeric_gradient(|x| invariants_in_empty_loops(x, 2, 1), &x);
+    assert_all_close(&g.x, &fd, 1e-8);
 }

@@ -44,6 +44,10 @@ pub struct Emitter<'a> {
     sweeps: HashMap<NodeId, NodeId>,
     /// Where the slices' gradients accumulate.
     sinks: Sinks,
+    /// Nodes whose evaluation may panic (an index out of range, integer overflow or division by
+    /// zero), themselves or through what they read: not evaluated before a loop that might not
+    /// run (`for i in 0..n { … x[k] … }` with `n = 0`).
+    may_panic: HashSet<NodeId>,
     /// Per slice and loop, the element read at the largest offset (`x[i + 1]` beside `x[i]`):
     /// bound, and read first in its region, so its bounds check covers the others'.
     leading_reads: HashSet<NodeId>,
@@ -137,6 +141,7 @@ pub fn emit(
         sweeps,
         sinks,
         leading_reads: leading_reads(g, &all),
+        may_panic: may_panic(g, &all),
     };
     let mut defined = HashSet::new();
     let stmts = e.region(roots, &mut defined);
@@ -231,10 +236,12 @@ impl Emitter<'_> {
             let op = self.g.op(n);
             if self.g.loops_of(n) & (1 << v) == 0 && !effect {
                 let a_loop = matches!(op, Op::Sum(..) | Op::Fold(..) | Op::RevFold(..));
-                if !conditional || a_loop {
+                if a_loop || (!conditional && !self.may_panic.contains(&n)) {
                     out.push(n);
                 } else {
-                    stack.extend(op.children().into_iter().map(|c| (c, true)));
+                    // Evaluated in the loop (each iteration; LLVM hoists it into the loop's
+                    // preheader, which only runs when the loop does), what it reads before.
+                    stack.extend(op.children().into_iter().map(|c| (c, conditional)));
                 }
             } else if let Op::Sum(inner, lo, hi, inner_body) = *op {
                 // A loop nested in this one reads its own invariants before it starts.
@@ -1075,6 +1082,21 @@ impl Vanishes<'_> {
             _ => false,
         }
     }
+}
+
+/// The nodes of `all` (in graph order) that may panic, or read one that may (see
+/// `Emitter::may_panic`).
+fn may_panic(g: &Graph, all: &[NodeId]) -> HashSet<NodeId> {
+    // `Graph::may_panic` for every node at once, in graph order.
+    let mut out = HashSet::new();
+    for &n in all {
+        let op = g.op(n);
+        let below = !op.panics_like_the_user() && op.children().iter().any(|c| out.contains(c));
+        if op.may_panic_itself() || below {
+            out.insert(n);
+        }
+    }
+    out
 }
 
 /// Per slice and loop variable, the element read `x[i + c]` with the largest constant `c`, when

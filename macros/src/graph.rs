@@ -12,7 +12,7 @@
 //! New nodes go through [`Graph::add`], which first tries the named rewrite rules of
 //! [`crate::simplify`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Index of a node in a [`Graph`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -281,6 +281,24 @@ pub enum Op {
 }
 
 impl Op {
+    /// Evaluating this operation may panic: an element read (the index may be out of range) or
+    /// integer arithmetic (overflow in debug builds, division by zero).
+    pub fn may_panic_itself(&self) -> bool {
+        matches!(
+            self,
+            Op::Element(..) | Op::Index(..) | Op::IntIndex(..) | Op::IntBin(..) | Op::IntNeg(_)
+        )
+    }
+
+    /// A loop or a call: worth computing once, early, and taken as panicking only where the
+    /// user's code would (its inside is not looked at).
+    pub fn panics_like_the_user(&self) -> bool {
+        matches!(
+            self,
+            Op::Sum(..) | Op::Fold(..) | Op::RevFold(..) | Op::Call(..) | Op::Partial(..)
+        )
+    }
+
     /// The same operation on other children (in the order of [`Op::children`]).
     pub fn with_children(&self, c: &[NodeId]) -> Op {
         match self {
@@ -752,6 +770,27 @@ impl Graph {
                 | Op::SliceArg(..)
                 | Op::NoEffect
         )
+    }
+
+    /// Whether evaluating `id` may panic: it reads an element (the index may be out of range)
+    /// or does integer arithmetic (overflow, division by zero), itself or below. Loops and
+    /// calls count as safe (see `emit`'s hoisting).
+    pub fn may_panic(&self, id: NodeId) -> bool {
+        let mut seen = HashSet::new();
+        let mut stack = vec![id];
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n) {
+                continue;
+            }
+            let op = self.op(n);
+            if op.may_panic_itself() {
+                return true;
+            }
+            if !op.panics_like_the_user() {
+                stack.extend(op.children());
+            }
+        }
+        false
     }
 
     /// An effect (`∇x[i] += …`, a call's vector-Jacobian product, both, neither, or one of two

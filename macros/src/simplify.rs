@@ -522,8 +522,10 @@ fn invariant_factor_out_of_sum(g: &mut Graph, op: &Op) -> Option<NodeId> {
         }
     }
     let bit = 1u64 << v;
-    let (outside, inside): (Vec<NodeId>, Vec<NodeId>) =
-        factors.into_iter().partition(|f| g.loops_of(*f) & bit == 0);
+    // A factor that may panic (`x[k]`, `k - 1`) stays in the loop, which might not run.
+    let (outside, inside): (Vec<NodeId>, Vec<NodeId>) = factors
+        .into_iter()
+        .partition(|f| g.loops_of(*f) & bit == 0 && !g.may_panic(*f));
     if outside.is_empty() || inside.is_empty() {
         return None;
     }
