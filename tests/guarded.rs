@@ -162,6 +162,31 @@ fn invariants_in_empty_loops(x: &[f64], n: usize, k: usize) -> f64 {
     s
 }
 
+/// Early returns in a row: each later condition is only evaluated where no earlier `return`
+/// happened (`10 / k` with `k = 0`, `x[k - 1]` with `k = 0`).
+#[differentiable(hessian)]
+fn returns_in_a_row(x: f64, k: usize) -> f64 {
+    if k == 0 {
+        return x;
+    }
+    if 10 / k > 2 {
+        return x * x;
+    }
+    x.sin()
+}
+
+#[differentiable]
+fn returns_guarding_an_index(x: &[f64], k: usize) -> f64 {
+    if k == 0 || k > x.len() {
+        return 0.0;
+    }
+    let a = x[k - 1];
+    if a < 0.0 {
+        return a * a;
+    }
+    a.sqrt() * x[0]
+}
+
 fn neighbours_hand(x: &[f64]) -> Vec<f64> {
     let mut g = vec![0.0; x.len()];
     g[0] = 1.0;
@@ -255,4 +280,24 @@ fn invariants_of_a_loop_that_does_not_run_are_not_evaluated() {
     assert_eq!(v, invariants_in_empty_loops(&x, 2, 1));
     let fd = numeric_gradient(|x| invariants_in_empty_loops(x, 2, 1), &x);
     assert_all_close(&g.x, &fd, 1e-8);
+}
+
+#[test]
+fn a_later_return_condition_runs_only_after_the_earlier_ones() {
+    for (k, d, dd) in [
+        (0, 1.0, 0.0),
+        (3, 1.4, 2.0),
+        (20, 0.7f64.cos(), -(0.7f64.sin())),
+    ] {
+        let (v, g, h) = returns_in_a_row_hessian(0.7, k);
+        assert_eq!(v, returns_in_a_row(0.7, k));
+        assert_eq!((g.x, h[0][0]), (d, dd));
+    }
+    let x = [0.5, -1.0, 2.0];
+    for k in [0, 1, 2, 3, 4] {
+        let (v, g) = returns_guarding_an_index_grad(&x, k);
+        assert_eq!(v, returns_guarding_an_index(&x, k));
+        let fd = numeric_gradient(|x| returns_guarding_an_index(x, k), &x);
+        assert_all_close(&g.x, &fd, 1e-8);
+    }
 }

@@ -596,10 +596,18 @@ impl<'a> Lower<'a> {
     ) -> Tail {
         let before = self.state.clone();
         let t = then(self);
-        let then_state = std::mem::replace(&mut self.state, before);
+        let then_state = std::mem::replace(&mut self.state, before.clone());
         let e = otherwise(self);
         let else_state = std::mem::replace(&mut self.state, then_state.clone());
         self.state = self.merge(cond, &then_state, &else_state);
+        // After an earlier `return` may have happened, this `if` runs only where it did not:
+        // its condition is evaluated only then (`if k == 0 { return x; } if 10 / k > 2 { … }`).
+        let (r0, v0) = (before.returned, before.ret_val);
+        if self.g.as_bool(r0) != Some(false) {
+            let yes = self.g.boolean(true);
+            self.state.returned = self.g.select(r0, yes, self.state.returned);
+            self.state.ret_val = self.g.select(r0, v0, self.state.ret_val);
+        }
         match (t, e) {
             (Tail::Value(a), Tail::Value(b)) => Tail::Value(self.g.select(cond, a, b)),
             (Tail::Diverged, Tail::Diverged) => Tail::Diverged,
