@@ -52,6 +52,9 @@ impl D {
         }
     }
     fn div(self, o: D) -> D {
+        if o.v == 0.0 {
+            SIGNED_ZERO_MATTERS.set(true);
+        }
         D {
             v: self.v / o.v,
             d: [0, 1, 2].map(|i| (self.d[i] * o.v - self.v * o.d[i]) / (o.v * o.v)),
@@ -175,19 +178,21 @@ fn fun(f: &str, a: D) -> D {
 }
 
 thread_local! {
-    /// Whether the oracle's current evaluation met `atan2` on its branch cut.
-    static ON_A_CUT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Whether the oracle's current evaluation met a place where the sign of a zero decides the
+    /// result: `atan2` on its branch cut, a division by ±0, a negative power of ±0.
+    static SIGNED_ZERO_MATTERS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// The oracle's value and derivatives of `e`; NaN (which every test skips) where the expression
-/// meets `atan2` on its branch cut (`y = ±0`, `x < 0`): there atan2 jumps between π and −π and
-/// has no derivative, and the simplifier does not keep the sign of a zero (`0 · x → 0`, as
-/// LLVM's `nsz`), so the generated code may land on the other side of the cut — in the value, or
-/// in a condition that reads it.
+/// meets a place where the sign of a zero decides the result: `atan2` on its branch cut
+/// (`y = ±0`, `x < 0`: π or −π), `1 / ±0` and `(±0).powi(-n)` (±∞). The function has no
+/// derivative there, and the simplifier does not keep the sign of a zero (`0 · x → 0`, as LLVM's
+/// `nsz`), so the generated code may land on the other side — in the value, or in a condition
+/// that reads it.
 fn oracle(e: &E, vars: &[D; 3]) -> D {
-    ON_A_CUT.set(false);
+    SIGNED_ZERO_MATTERS.set(false);
     let d = dual(e, vars);
-    if ON_A_CUT.get() {
+    if SIGNED_ZERO_MATTERS.get() {
         D {
             v: f64::NAN,
             d: [f64::NAN; 3],
@@ -225,6 +230,9 @@ fn dual(e: &E, vars: &[D; 3]) -> D {
         }
         E::Powi(a, n) => {
             let a = dual(a, vars);
+            if a.v == 0.0 && *n < 0 {
+                SIGNED_ZERO_MATTERS.set(true);
+            }
             a.chain(a.v.powi(*n), f64::from(*n) * a.v.powi(n - 1))
         }
         E::Fun2(f, a, b) => {
@@ -246,7 +254,7 @@ fn dual(e: &E, vars: &[D; 3]) -> D {
                 }
                 "atan2" => {
                     if a.v == 0.0 && b.v < 0.0 {
-                        ON_A_CUT.set(true);
+                        SIGNED_ZERO_MATTERS.set(true);
                     }
                     let v = a.v.atan2(b.v);
                     let r2 = a.v * a.v + b.v * b.v;
