@@ -301,3 +301,20 @@ fn a_later_return_condition_runs_only_after_the_earlier_ones() {
         assert_all_close(&g.x, &fd, 1e-8);
     }
 }
+
+/// `min` ignores a NaN argument, and so does its derivative.
+#[differentiable]
+fn min_with_nan(x: f64, y: f64) -> f64 {
+    if y < 0.0 {
+        return x.min(y.sqrt());
+    }
+    x.max(y)
+}
+
+#[test]
+fn a_nan_argument_of_min_or_max_gets_no_derivative() {
+    let (v, g) = min_with_nan_grad(0.7, -0.3);
+    assert_eq!((v, g.x, g.y), (0.7, 1.0, 0.0));
+    let (v, g) = min_with_nan_grad(0.7, 0.3);
+    assert_eq!((v, g.x, g.y), (0.7, 1.0, 0.0));
+}

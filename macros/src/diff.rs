@@ -811,13 +811,19 @@ fn binary_adjoints(
             vec![(a, da), (b, db)]
         }
         // max(a, b)' = a' where a ≥ b, else b'
+        // (`max`/`min` ignore a NaN argument: a NaN `b` leaves the value, and the derivative,
+        // to `a`; a NaN `a` fails the comparison and leaves them to `b`.)
         Fun2::Max => {
-            let c = g.compare(Cmp::Ge, a, b);
+            let ge = g.compare(Cmp::Ge, a, b);
+            let b_nan = g.add(Op::Predicate(crate::graph::Pred::IsNan, b));
+            let c = g.or(ge, b_nan);
             vec![(a, gate(g, c, true, adj)), (b, gate(g, c, false, adj))]
         }
         // min(a, b)' = a' where a ≤ b, else b'
         Fun2::Min => {
-            let c = g.compare(Cmp::Le, a, b);
+            let le = g.compare(Cmp::Le, a, b);
+            let b_nan = g.add(Op::Predicate(crate::graph::Pred::IsNan, b));
+            let c = g.or(le, b_nan);
             vec![(a, gate(g, c, true, adj)), (b, gate(g, c, false, adj))]
         }
     }

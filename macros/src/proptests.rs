@@ -270,15 +270,16 @@ fn dual(e: &E, vars: &[D; 3]) -> D {
                         d: [0, 1, 2].map(|i| (a.v * a.d[i] + b.v * b.d[i]) / v),
                     }
                 }
+                // As `f64::max`/`min`: a NaN argument is ignored.
                 "max" => {
-                    if a.v >= b.v {
+                    if a.v >= b.v || b.v.is_nan() {
                         a
                     } else {
                         b
                     }
                 }
                 _ => {
-                    if a.v <= b.v {
+                    if a.v <= b.v || b.v.is_nan() {
                         a
                     } else {
                         b
