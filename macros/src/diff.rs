@@ -354,7 +354,6 @@ impl Sweep {
     }
 }
 
-/// `x` summed over each loop in the bit set `loops`, innermost (highest number) first.
 /// The nodes the function evaluates whatever its conditions: reachable from `output` without
 /// entering a select's branches, plus what both branches evaluate (a loop's body counts: it runs
 /// for every index of the loop).
@@ -450,6 +449,7 @@ fn guarded(
     out
 }
 
+/// `x` summed over each loop in the bit set `loops`, innermost (highest number) first.
 fn sum_over_left_loops(g: &mut Graph, loops: u64, mut x: NodeId) -> NodeId {
     for v in (0..64u32).rev() {
         if loops & (1 << v) != 0 {

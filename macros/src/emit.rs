@@ -715,7 +715,6 @@ impl Emitter<'_> {
         }
     }
 
-    /// The body of one branch of a select: its own region, then its value.
     /// `f::__vjp(args…, seed, sinks…)` for a call given differentiated slices: each slice's
     /// gradient vector as its sink, `Discard` for the other arguments.
     fn call_vjp(&self, call: NodeId, seed: NodeId) -> TokenStream {
@@ -785,6 +784,7 @@ impl Emitter<'_> {
         quote! { #(#calls)* }
     }
 
+    /// The body of one branch of a select: its own region, then its value.
     fn branch(&self, root: NodeId, defined: &HashSet<NodeId>) -> TokenStream {
         let mut inner = defined.clone();
         let stmts = self.region(&[root], &mut inner);
@@ -1002,7 +1002,6 @@ fn reads_in_loop(g: &Graph, root: NodeId, v: u32) -> Vec<NodeId> {
     out
 }
 
-/// A recurrence's value in its forward loop, and its saved value in its reverse loop.
 /// The recurrences whose every reverse sweep steps `λ` by `if c { λ } else { 0 }` (or the
 /// mirror), and whose sums vanish where `c` keeps `λ` and where `λ` is zero: only the last
 /// iteration that kills `λ` contributes. Returns `c` and the value on which it kills.
@@ -1158,6 +1157,7 @@ fn loop_offset(g: &Graph, idx: NodeId) -> Option<(u32, i64)> {
     }
 }
 
+/// A recurrence's value in its forward loop, and its saved value in its reverse loop.
 fn carry_name(c: u32) -> proc_macro2::Ident {
     format_ident!("__s{}", c, span = Span::mixed_site())
 }
