@@ -354,9 +354,9 @@ impl Sweep {
     }
 }
 
-/// The nodes the function evaluates whatever its conditions: reachable from `output` without
-/// entering a select's branches, plus what both branches evaluate (a loop's body counts: it runs
-/// for every index of the loop).
+/// The nodes the function evaluates whatever its conditions: reachable from `output` through
+/// [`Op::eager_children`], plus what both branches of a select evaluate (a loop's body counts:
+/// it runs for every index of the loop).
 fn read_unconditionally(g: &Graph, output: NodeId) -> HashSet<NodeId> {
     fn walk(
         g: &Graph,
@@ -378,9 +378,7 @@ fn read_unconditionally(g: &Graph, output: NodeId) -> HashSet<NodeId> {
                     let (sa, sb) = (walk(g, a, memo), walk(g, b, memo));
                     stack.extend(sa.intersection(&sb).copied().filter(|m| !seen.contains(m)));
                 }
-                // `a && b`, `a || b`: `b` only when `a` does not decide.
-                Op::And(a, _) | Op::Or(a, _) => stack.push(a),
-                ref op => stack.extend(op.children()),
+                ref op => stack.extend(op.eager_children()),
             }
         }
         memo.insert(root, seen.clone());

@@ -179,7 +179,8 @@ impl Emitter<'_> {
         format_ident!("__d{}", n.0, span = Span::mixed_site())
     }
 
-    /// Nodes reachable from `roots` without entering a select's branches, minus `stop`.
+    /// Nodes reachable from `roots` through [`Op::eager_children`] (not into a select's branches
+    /// or the right operand of `&&`/`||`), minus `stop`.
     fn closure(&self, roots: &[NodeId], stop: &HashSet<NodeId>) -> HashSet<NodeId> {
         let mut seen = HashSet::new();
         let mut stack: Vec<NodeId> = roots.to_vec();
@@ -191,9 +192,6 @@ impl Emitter<'_> {
                 continue;
             }
             match self.g.op(n) {
-                Op::Select(c, ..) => stack.push(*c),
-                // The right operand of `&&`/`||` is evaluated in the operator's own block.
-                Op::And(a, _) | Op::Or(a, _) => stack.push(*a),
                 // A loop's body is emitted inside the loop; what it reads from outside, before.
                 Op::Sum(v, lo, hi, body) => {
                     stack.extend([*lo, *hi]);
@@ -211,7 +209,9 @@ impl Emitter<'_> {
                     stack.extend([*fold, *seed]);
                     stack.extend(self.loop_invariants(*v, *step));
                 }
-                op => stack.extend(op.children()),
+                // A select's branches and the right operand of `&&`/`||` are emitted in their
+                // own blocks.
+                op => stack.extend(op.eager_children()),
             }
         }
         seen
@@ -257,12 +257,9 @@ impl Emitter<'_> {
                 stack.extend([(fold, conditional), (seed, conditional)]);
                 let reads = self.loop_invariants(inner, step);
                 stack.extend(reads.into_iter().map(|r| (r, conditional)));
-            } else if let Op::Select(c, a, b) = *op {
-                stack.extend([(c, conditional), (a, true), (b, true)]);
-            } else if let Op::And(a, b) | Op::Or(a, b) = *op {
-                stack.extend([(a, conditional), (b, true)]);
             } else {
-                stack.extend(op.children().into_iter().map(|c| (c, conditional)));
+                stack.extend(op.eager_children().into_iter().map(|c| (c, conditional)));
+                stack.extend(op.lazy_children().into_iter().map(|c| (c, true)));
             }
         }
         out

@@ -281,6 +281,25 @@ pub enum Op {
 }
 
 impl Op {
+    /// The children evaluated whenever this operation is: all but a select's branches and the
+    /// right operand of `&&`/`||`, which [`Op::lazy_children`] lists.
+    pub fn eager_children(&self) -> Vec<NodeId> {
+        match self {
+            Op::Select(c, ..) => vec![*c],
+            Op::And(a, _) | Op::Or(a, _) => vec![*a],
+            op => op.children(),
+        }
+    }
+
+    /// The children evaluated only under a condition of this operation's own.
+    pub fn lazy_children(&self) -> Vec<NodeId> {
+        match self {
+            Op::Select(_, a, b) => vec![*a, *b],
+            Op::And(_, b) | Op::Or(_, b) => vec![*b],
+            _ => vec![],
+        }
+    }
+
     /// Evaluating this operation may panic: an element read (the index may be out of range) or
     /// integer arithmetic (overflow in debug builds, division by zero).
     pub fn may_panic_itself(&self) -> bool {
