@@ -235,17 +235,12 @@ impl Sweep {
             // whose adjoint was summed outside that condition: its chain-rule step runs only
             // where the adjoint is not zero. `Σᵢ if c { √w·xᵢ }` never taking the branch gives
             // `∂/∂w = 0`, not `0 / (2√w) = NaN` at `w < 0`.
+            let zero = g.zero();
             let guard = (!self.unconditional.contains(&n) && !matches!(g.op(adj), Op::Select(..)))
-                .then(|| {
-                    let zero = g.zero();
-                    g.compare(Cmp::Ne, adj, zero)
-                });
+                .then(|| g.compare(Cmp::Ne, adj, zero));
             for (child, contribution) in local_adjoints(g, n, adj)? {
                 let contribution = match guard {
-                    Some(nonzero) => {
-                        let zero = g.zero();
-                        g.select(nonzero, contribution, zero)
-                    }
+                    Some(nonzero) => g.select(nonzero, contribution, zero),
                     None => contribution,
                 };
                 match merged.iter_mut().find(|(c, _)| *c == child) {
@@ -808,20 +803,14 @@ fn binary_adjoints(
             let db = g.div(t, y);
             vec![(a, da), (b, db)]
         }
-        // max(a, b)' = a' where a ≥ b, else b'
+        // max(a, b)' = a' where a ≥ b, else b';  min(a, b)' = a' where a ≤ b, else b'
         // (`max`/`min` ignore a NaN argument: a NaN `b` leaves the value, and the derivative,
         // to `a`; a NaN `a` fails the comparison and leaves them to `b`.)
-        Fun2::Max => {
-            let ge = g.compare(Cmp::Ge, a, b);
+        Fun2::Max | Fun2::Min => {
+            let cmp = if f == Fun2::Max { Cmp::Ge } else { Cmp::Le };
+            let picks_a = g.compare(cmp, a, b);
             let b_nan = g.add(Op::Predicate(crate::graph::Pred::IsNan, b));
-            let c = g.or(ge, b_nan);
-            vec![(a, gate(g, c, true, adj)), (b, gate(g, c, false, adj))]
-        }
-        // min(a, b)' = a' where a ≤ b, else b'
-        Fun2::Min => {
-            let le = g.compare(Cmp::Le, a, b);
-            let b_nan = g.add(Op::Predicate(crate::graph::Pred::IsNan, b));
-            let c = g.or(le, b_nan);
+            let c = g.or(picks_a, b_nan);
             vec![(a, gate(g, c, true, adj)), (b, gate(g, c, false, adj))]
         }
     }

@@ -141,7 +141,7 @@ pub fn emit(
         sweeps,
         sinks,
         leading_reads: leading_reads(g, &all),
-        may_panic: may_panic(g, &all),
+        may_panic: g.panicking(&all),
     };
     let mut defined = HashSet::new();
     let stmts = e.region(roots, &mut defined);
@@ -1007,7 +1007,7 @@ fn kill_or_keep_sweeps(
     all: &[NodeId],
     sweeps: &HashMap<NodeId, NodeId>,
 ) -> HashMap<u32, (NodeId, bool)> {
-    let zero = |n: NodeId| matches!(*g.op(n), Op::Const(b) if f64::from_bits(b) == 0.0);
+    let zero = |n: NodeId| g.as_const(n) == Some(0.0);
     let mut found: HashMap<u32, Option<(NodeId, bool)>> = HashMap::new();
     for &r in all {
         let Op::RevFold(sweep, _, fold, _, step) = *g.op(r) else {
@@ -1063,7 +1063,7 @@ impl Vanishes<'_> {
             return true;
         }
         match *self.g.op(n) {
-            Op::Const(b) => f64::from_bits(b) == 0.0,
+            Op::Const(_) => self.g.as_const(n) == Some(0.0),
             Op::NoEffect => true,
             Op::Neg(a) | Op::Div(a, _) => self.at(a),
             Op::Mul(a, b) => self.at(a) || self.at(b),
@@ -1078,21 +1078,6 @@ impl Vanishes<'_> {
             _ => false,
         }
     }
-}
-
-/// The nodes of `all` (in graph order) that may panic, or read one that may (see
-/// `Emitter::may_panic`).
-fn may_panic(g: &Graph, all: &[NodeId]) -> HashSet<NodeId> {
-    // `Graph::may_panic` for every node at once, in graph order.
-    let mut out = HashSet::new();
-    for &n in all {
-        let op = g.op(n);
-        let below = !op.panics_like_the_user() && op.children().iter().any(|c| out.contains(c));
-        if op.may_panic_itself() || below {
-            out.insert(n);
-        }
-    }
-    out
 }
 
 /// Per slice and loop variable, the element read `x[i + c]` with the largest constant `c`, when

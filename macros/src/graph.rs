@@ -812,6 +812,20 @@ impl Graph {
         false
     }
 
+    /// [`Graph::may_panic`] for every node of `nodes` (in graph order) at once: the set of those
+    /// that may panic.
+    pub fn panicking(&self, nodes: &[NodeId]) -> HashSet<NodeId> {
+        let mut out = HashSet::new();
+        for &n in nodes {
+            let op = self.op(n);
+            let below = !op.panics_like_the_user() && op.children().iter().any(|c| out.contains(c));
+            if op.may_panic_itself() || below {
+                out.insert(n);
+            }
+        }
+        out
+    }
+
     /// An effect (`∇x[i] += …`, a call's vector-Jacobian product, both, neither, or one of two
     /// under a condition), not a value.
     pub fn is_effect(&self, id: NodeId) -> bool {
