@@ -1199,29 +1199,20 @@ impl<'a> Lower<'a> {
         if (name == "sum" || name == "product") && m.args.is_empty() {
             return self.iterator_sum(m);
         }
-        if name == "len"
-            && m.args.is_empty()
-            && self
-                .bound_to(&m.receiver)
-                .is_some_and(|n| matches!(self.g.op(n), Op::Slice(_)))
-        {
+        if name == "len" && m.args.is_empty() && self.is_differentiated_slice(&m.receiver) {
             return Some(self.sym_node(m.to_token_stream(), Kind::Int));
         }
         // `x.first()`, `x.last()`, `x.iter().count()`, …: other views of a differentiated slice.
-        let on_slice = |l: &Self, e: &Expr| {
-            l.bound_to(e)
-                .is_some_and(|n| matches!(l.g.op(n), Op::Slice(_)))
-        };
         let slice_method = match &*m.receiver {
             Expr::MethodCall(inner)
-                if inner.method == "iter" && on_slice(self, &inner.receiver) =>
+                if inner.method == "iter" && self.is_differentiated_slice(&inner.receiver) =>
             {
                 Some(format!(
                     "{}.iter().{name}()",
                     pretty(&inner.receiver.to_token_stream())
                 ))
             }
-            recv if name != "len" && on_slice(self, recv) => {
+            recv if name != "len" && self.is_differentiated_slice(recv) => {
                 Some(format!("{}.{name}()", pretty(&recv.to_token_stream())))
             }
             _ => None,
@@ -1445,6 +1436,12 @@ impl<'a> Lower<'a> {
             }
             _ => self.expr(a, Want::Any),
         }
+    }
+
+    /// `x` is (bound to) a differentiated slice parameter.
+    fn is_differentiated_slice(&self, e: &Expr) -> bool {
+        self.bound_to(e)
+            .is_some_and(|n| matches!(self.g.op(n), Op::Slice(_)))
     }
 
     /// `x[i]` where `x` is a slice parameter of floats or integers (not other data).
