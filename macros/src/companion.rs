@@ -195,7 +195,10 @@ fn grad_struct(
     let name = &func.sig.ident;
     let s = &names.grad_struct;
     let fields: Vec<&Ident> = sig.wrt().map(|p| &p.ident).collect();
-    let types: Vec<TokenStream> = sig.wrt().map(|p| field_type(p, float)).collect();
+    let types: Vec<TokenStream> = sig
+        .wrt()
+        .map(|p| crate::signature::gradient_type(&p.ty, float).unwrap_or_else(|| float.clone()))
+        .collect();
     let copy = if sig.wrt().all(|p| {
         p.kind == ParamKind::Float
             || matches!(
@@ -238,20 +241,6 @@ fn grad_struct(
                 #( ::symgrad::Gradient::<#float>::flatten_into(&self.#fields, out); )*
             }
         }
-    }
-}
-
-/// The type of a gradient field: the float type for a scalar, the owned array for an array.
-fn field_type(p: &crate::signature::Param, float: &TokenStream) -> TokenStream {
-    match p.kind {
-        ParamKind::Slice => match crate::signature::slice_of(&p.ty) {
-            Some((_, crate::signature::SliceGrad::Array(n))) => quote!([#float; #n]),
-            _ => quote!(::std::vec::Vec<#float>),
-        },
-        ParamKind::Array => {
-            crate::signature::array_of(&p.ty).map_or_else(|| float.clone(), |(_, owned)| owned)
-        }
-        _ => float.clone(),
     }
 }
 

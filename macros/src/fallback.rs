@@ -9,7 +9,7 @@ use syn::{ItemFn, ReturnType};
 
 use crate::attr::Args;
 use crate::companion::{Names, params};
-use crate::signature::{SliceGrad, array_of, float_of, slice_of};
+use crate::signature::{float_of, gradient_type};
 
 pub fn generate(func: &ItemFn, args: &Args, errors: &syn::Error) -> TokenStream {
     let names = Names::of(func);
@@ -34,16 +34,7 @@ pub fn generate(func: &ItemFn, args: &Args, errors: &syn::Error) -> TokenStream 
         .iter()
         .filter_map(|a| match a {
             syn::FnArg::Typed(t) => match &*t.pat {
-                syn::Pat::Ident(p) if float_of(&t.ty).is_some() => {
-                    Some((p.ident.clone(), float.clone()))
-                }
-                syn::Pat::Ident(p) => match slice_of(&t.ty) {
-                    Some((_, SliceGrad::Array(n))) => Some((p.ident.clone(), quote!([#float; #n]))),
-                    Some((_, SliceGrad::Vec)) => {
-                        Some((p.ident.clone(), quote!(::std::vec::Vec<#float>)))
-                    }
-                    None => array_of(&t.ty).map(|(_, owned)| (p.ident.clone(), owned)),
-                },
+                syn::Pat::Ident(p) => gradient_type(&t.ty, &float).map(|ty| (p.ident.clone(), ty)),
                 _ => None,
             },
             syn::FnArg::Receiver(_) => None,

@@ -175,6 +175,22 @@ pub fn slice_of(ty: &Type) -> Option<(FloatTy, SliceGrad)> {
     }
 }
 
+/// The type of a parameter's gradient field, if it has one: `float` for a float, `Vec<float>`
+/// or `[float; N]` for a slice, `Vec` or Rust array of floats, the owned array for an `ndarray`.
+pub fn gradient_type(
+    ty: &Type,
+    float: &proc_macro2::TokenStream,
+) -> Option<proc_macro2::TokenStream> {
+    if float_of(ty).is_some() {
+        return Some(float.clone());
+    }
+    match slice_of(ty) {
+        Some((_, SliceGrad::Array(n))) => Some(quote::quote!([#float; #n])),
+        Some((_, SliceGrad::Vec)) => Some(quote::quote!(::std::vec::Vec<#float>)),
+        None => array_of(ty).map(|(_, owned)| owned),
+    }
+}
+
 /// A slice, `Vec` or array of integers (`&[usize]`): data whose elements index other slices.
 pub fn holds_integers(ty: &Type) -> bool {
     let ty = match ty {
