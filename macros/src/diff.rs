@@ -107,25 +107,15 @@ pub fn gradient_seeded(
         let Some(slot) = slices.iter().position(|s| *s == k) else {
             continue;
         };
-        // Once per iteration of every loop the contribution was made in, even where its value
-        // (or the index) does not change with that loop: `s += x[0] + y[i]` adds 1 per `i`.
-        let scatter = if unconditional.contains(&element) {
-            // Its index is valid wherever the function runs: one scatter, as the function
-            // reads it (`g[i] += if c { a } else { 0 }` stays branch-free).
-            g.add(Op::Scatter(k, idx, contribution))
-        } else {
-            guarded(g, contribution, &mut |g, value| {
-                g.add(Op::Scatter(k, idx, value))
-            })
-        };
-        if *g.op(scatter) == Op::NoEffect {
-            continue;
-        }
-        let effect = sum_over_left_loops(g, loops | g.loops_of(scatter), scatter);
-        effects[slot] = Some(match effects[slot] {
-            Some(prev) => g.add(Op::Effects(prev, effect)),
-            None => effect,
-        });
+        let everywhere = unconditional.contains(&element);
+        push_effect(
+            g,
+            &mut effects[slot],
+            loops,
+            everywhere,
+            contribution,
+            &mut |g, value| g.add(Op::Scatter(k, idx, value)),
+        );
     }
     // Calls given a differentiated slice: one vector-Jacobian product per call site (and per
     // iteration of the loops it is in), listed with the first slice it writes.
@@ -139,19 +129,15 @@ pub fn gradient_seeded(
         }) else {
             continue;
         };
-        let vjp = if unconditional.contains(&call) {
-            g.add(Op::CallVjp(call, adj))
-        } else {
-            guarded(g, adj, &mut |g, seed| g.add(Op::CallVjp(call, seed)))
-        };
-        if *g.op(vjp) == Op::NoEffect {
-            continue;
-        }
-        let effect = sum_over_left_loops(g, loops | g.loops_of(vjp), vjp);
-        effects[slot] = Some(match effects[slot] {
-            Some(prev) => g.add(Op::Effects(prev, effect)),
-            None => effect,
-        });
+        let everywhere = unconditional.contains(&call);
+        push_effect(
+            g,
+            &mut effects[slot],
+            loops,
+            everywhere,
+            adj,
+            &mut |g, seed| g.add(Op::CallVjp(call, seed)),
+        );
     }
     Ok((scalars, effects))
 }
@@ -380,6 +366,34 @@ fn read_unconditionally(g: &Graph, output: NodeId) -> HashSet<NodeId> {
         seen
     }
     walk(g, output, &mut HashMap::new())
+}
+
+/// Adds the effect `make(value)` to a slice's effects, once per iteration of every loop in
+/// `loops` (even where the value, or the index, does not change with that loop: `s += x[0] +
+/// y[i]` adds 1 per `i`). Unless what it comes from is read `everywhere` the function runs, it
+/// is [`guarded`] by the conditions of its terms; where it is read everywhere, its index is valid
+/// everywhere and it stays one effect (`g[i] += if c { a } else { 0 }`, branch-free).
+fn push_effect(
+    g: &mut Graph,
+    effects: &mut Option<NodeId>,
+    loops: u64,
+    everywhere: bool,
+    value: NodeId,
+    make: &mut dyn FnMut(&mut Graph, NodeId) -> NodeId,
+) {
+    let effect = if everywhere {
+        make(g, value)
+    } else {
+        guarded(g, value, make)
+    };
+    if *g.op(effect) == Op::NoEffect {
+        return;
+    }
+    let effect = sum_over_left_loops(g, loops | g.loops_of(effect), effect);
+    *effects = Some(match *effects {
+        Some(prev) => g.add(Op::Effects(prev, effect)),
+        None => effect,
+    });
 }
 
 /// The effect `make(value)`, run only where `value`'s terms are not zero by an `if`: a term
