@@ -92,7 +92,10 @@ pub fn gradient_seeded(
         unconditional: read_unconditionally(g, output),
     };
     let mut top = Frame::new(None, 0);
-    top.adjoint.insert(output, seed);
+    // Through `contribute`, like every other adjoint: an output that is itself an element
+    // (`fn f(y: &[f64]) -> f64 { y[0] }`) is scattered to, not left as an adjoint no one reads.
+    let from = g.loops_of(output);
+    sweep.contribute(g, &mut top, from, output, seed);
     sweep.sweep(g, &mut top, &order)?;
     let scalars = wrt
         .iter()
@@ -552,7 +555,7 @@ fn local_adjoints(
         | Op::IntIndex(..)
         | Op::Slice(_)
         | Op::SliceArg(..)
-        | Op::Carried(_)
+        | Op::Carried(..)
         // A recurrence's carry: its adjoint is the reverse sweep's step (see `Sweep::fold`).
         // Folds are swept by `Sweep::fold`; reverse sweeps are refused by `gradient_with_slices`.
         | Op::Carry(..)

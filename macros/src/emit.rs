@@ -318,7 +318,6 @@ impl Emitter<'_> {
         }
         order.sort_unstable_by_key(|n| (!leading.contains(n), *n));
         let before = defined.clone();
-        defined.extend(order.iter().copied());
         let mut out = TokenStream::new();
         // Sums over one loop run in one `for`, placed where the last of them stands.
         let mut grouped: HashSet<NodeId> = HashSet::new();
@@ -353,20 +352,30 @@ impl Emitter<'_> {
                 at_anchor.insert(anchor, group);
             }
         }
+        // What a statement may read: what was bound before it (the scatters run last, when
+        // everything is). A loop, a branch or a short-circuit operand that reads a node this
+        // region binds only later computes it itself (as `loop_invariants` assumed of what it
+        // does not hoist): `for i { s += y[i]; ∇y[i] += y[0]; } let t = y[0]; … s * t`.
+        let mut visible = defined.clone();
         let mut scatters = Vec::new();
         for &n in &order {
             if let Some(group) = at_anchor.get(&n) {
                 if matches!(self.g.op(n), Op::RevFold(..)) {
-                    out.extend(self.reverse_loop(group, defined));
+                    out.extend(self.reverse_loop(group, &visible));
                 } else {
-                    out.extend(self.fused_loop(group, defined));
+                    out.extend(self.fused_loop(group, &visible));
                 }
+                visible.extend(group.iter().copied());
             } else if matches!(self.g.op(n), Op::Scatter(..)) {
                 scatters.push(n);
-            } else if self.is_bound(n) && !grouped.contains(&n) {
-                out.extend(self.binding(n, defined));
+            } else if !grouped.contains(&n) {
+                if self.is_bound(n) {
+                    out.extend(self.binding(n, &visible));
+                }
+                visible.insert(n);
             }
         }
+        defined.extend(order.iter().copied());
         // Scatters last, the one into `∇x[i]` before those into `∇x[i + 1]`, …: the element the
         // previous iteration wrote is read first, which keeps the store-to-load chain short
         // (measured 2× on Rosenbrock).
@@ -484,7 +493,7 @@ impl Emitter<'_> {
         let i = loop_var_name(v);
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
         let bodies: Vec<NodeId> = group.iter().filter_map(|n| self.sum_body(*n)).collect();
-        let mut inner = defined.clone();
+        let mut inner = self.visible_in_loop(v, defined);
         let (stmts, scatters) = self.region_parts(&bodies, &mut inner);
         let (init, add, bind) = self.accumulators(group);
         // The accumulators before the scatters, as a person writes it: the value's arithmetic is
@@ -498,6 +507,33 @@ impl Emitter<'_> {
             }
             #bind
         }
+    }
+
+    /// The bindings made outside a loop over `v` that its body may read: those that do not
+    /// depend on `v`'s index. A loop over `v` can run inside an iteration of another loop over
+    /// `v`: the reverse pass sums a row's adjoint over the rows inside the loop over the columns
+    /// (`∂/∂w[j] = Σᵢ exp(qᵢ)·exp(w[j])·x[i·d + j]` with `qᵢ = Σⱼ exp(w[j])·x[i·d + j]`), and
+    /// the inner `for __i{v}` rebinds the index, so what the outer iteration computed from it
+    /// (`exp(w[j])` at the outer `j`) is stale inside: it is computed again there.
+    ///
+    /// ```text
+    /// for __i1 in 0..d {                      // ∇w[j]
+    ///     let __t13 = w[__i1].exp();
+    ///     for __i0 in 0..n {
+    ///         let mut __acc19 = 0.0;
+    ///         for __i1 in 0..d {              // qᵢ: `__t13` of the outer `j` is not visible
+    ///             let __t13 = w[__i1].exp();
+    ///             __acc19 += __t13 * x[__i0 * d + __i1];
+    ///         }
+    ///         …
+    /// ```
+    fn visible_in_loop(&self, v: u32, defined: &HashSet<NodeId>) -> HashSet<NodeId> {
+        let bit = 1u64 << v;
+        defined
+            .iter()
+            .copied()
+            .filter(|n| self.g.loops_of(*n) & bit == 0)
+            .collect()
     }
 
     /// The body of a `Sum` node.
@@ -546,7 +582,7 @@ impl Emitter<'_> {
         );
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
         let init = self.expr(init, Prec::Select);
-        let mut inner = defined.clone();
+        let mut inner = self.visible_in_loop(v, defined);
         let kill = self.last_kill.get(&c).copied();
         let mut roots = vec![body];
         roots.extend(kill.map(|(cond, _)| cond));
@@ -610,7 +646,7 @@ impl Emitter<'_> {
         let seed = self.expr(seed, Prec::Select);
         let mut bodies = vec![step];
         bodies.extend(group[1..].iter().filter_map(|n| self.sum_body(*n)));
-        let mut inner = defined.clone();
+        let mut inner = self.visible_in_loop(v, defined);
         let (stmts, scatters) = self.region_parts(&bodies, &mut inner);
         let (init, add, bind) = self.accumulators(&group[1..]);
         let back = self.expr(step, Prec::Select);
@@ -966,7 +1002,7 @@ impl Emitter<'_> {
                 let l = adjoint_name(*c);
                 quote! { #l }
             }
-            Op::Carried(_) => quote!(::core::compile_error!(
+            Op::Carried(..) => quote!(::core::compile_error!(
                 "internal error: a loop-carried placeholder escaped lowering"
             )),
         }

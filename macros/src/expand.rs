@@ -159,6 +159,7 @@ fn differentiate(cx: &Ctxt, sig: &Sig, mut lowered: Lowered, hessian: bool) -> O
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
     use std::time::Instant;
 
     use quote::quote;
@@ -193,6 +194,114 @@ mod tests {
         let (a, b, c) = (expanded_len(10), expanded_len(20), expanded_len(40));
         assert!((b as f64) / (a as f64) < 2.6, "10 → 20: {a} → {b}");
         assert!((c as f64) / (b as f64) < 2.6, "20 → 40: {b} → {c}");
+    }
+
+    /// Bodies of growing size `n`, one per shape the macro's passes could walk as a tree or
+    /// square: a chain that uses each level twice, a wide loop body, loops nested deep, many
+    /// loops in a row.
+    fn shaped(shape: &str, n: usize) -> String {
+        let mut body = String::new();
+        match shape {
+            "shared chain" => {
+                body += "let a1 = x * w;";
+                for k in 2..=n {
+                    let _ = write!(body, "let a{k} = (a{p} * a{p}).sin() + a{p};", p = k - 1);
+                }
+                let _ = write!(body, "a{n}");
+            }
+            "wide loop body" => {
+                body += "let mut s = 0.0; for i in 0..y.len() { s += 0.0";
+                for k in 1..=n {
+                    let _ = write!(body, " + (w * y[i] + {k}.0).tanh() * x");
+                }
+                body += "; } s";
+            }
+            "nested loops" => {
+                body += "let mut s = 0.0;";
+                for k in 0..n {
+                    let _ = write!(body, "for i{k} in 0..y.len() {{");
+                }
+                body += "s += (w * y[i0] - x).powi(2)";
+                for k in 1..n {
+                    let _ = write!(body, " * y[i{k}]");
+                }
+                body += ";";
+                body += &"}".repeat(n);
+                body += "s";
+            }
+            "loops in a row" => {
+                body += "let mut s = 0.0;";
+                for k in 0..n {
+                    let _ = write!(
+                        body,
+                        "for i in 0..y.len() {{ s += (w * y[i] + {k}.0).sin() * s; }}"
+                    );
+                }
+                body += "s";
+            }
+            _ => unreachable!("internal error: unknown shape"),
+        }
+        format!("fn f(x: f64, w: f64, y: &[f64]) -> f64 {{ {body} }}")
+    }
+
+    fn expand_shaped(shape: &str, n: usize) -> (usize, std::time::Duration) {
+        let item: proc_macro2::TokenStream = shaped(shape, n)
+            .parse()
+            .expect("internal error: body tokenizes");
+        let start = Instant::now();
+        let out = super::differentiable(proc_macro2::TokenStream::new(), item)
+            .expect("internal error: body expands");
+        (out.to_string().len(), start.elapsed())
+    }
+
+    #[test]
+    fn a_chain_reusing_each_level_twice_expands_linearly() {
+        // As a tree, depth 40 has 2⁴⁰ nodes: a pass that walks the graph as a tree never ends.
+        let (a, _) = expand_shaped("shared chain", 20);
+        let (b, _) = expand_shaped("shared chain", 40);
+        assert!((b as f64) / (a as f64) < 2.6, "20 → 40: {a} → {b}");
+    }
+
+    #[test]
+    fn every_shape_expands_to_code_linear_in_its_size() {
+        for (shape, n) in [
+            ("wide loop body", 8),
+            ("nested loops", 3),
+            ("loops in a row", 6),
+        ] {
+            let (a, _) = expand_shaped(shape, n);
+            let (b, _) = expand_shaped(shape, 2 * n);
+            assert!(
+                (b as f64) / (a as f64) < 2.6,
+                "{shape}: {n} → {}: {a} → {b}",
+                2 * n
+            );
+        }
+    }
+
+    /// Macro time by shape and size, best of 3 (`cargo test -p symgrad-macros --release --lib
+    /// macro_time -- --ignored --nocapture`): each doubling of the size should about double it.
+    #[test]
+    #[ignore = "a measurement: prints a table"]
+    fn macro_time() {
+        for (shape, sizes) in [
+            ("shared chain", [10, 20, 40, 80]),
+            ("wide loop body", [10, 20, 40, 80]),
+            ("nested loops", [2, 4, 8, 16]),
+            ("loops in a row", [5, 10, 20, 40]),
+        ] {
+            let row: Vec<String> = sizes
+                .iter()
+                .map(|&n| {
+                    let best = (0..3)
+                        .map(|_| expand_shaped(shape, n).1)
+                        .min()
+                        .unwrap_or_default();
+                    format!("n = {n}: {:.2} ms", best.as_secs_f64() * 1e3)
+                })
+                .collect();
+            println!("{shape:>16}: {}", row.join(", "));
+        }
     }
 
     #[test]

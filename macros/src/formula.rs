@@ -82,14 +82,19 @@ pub fn float_literal(v: f64) -> String {
 
 /// Prints `root`, inline when short, else with `let` bindings for shared subexpressions.
 pub fn print(g: &Graph, root: NodeId, float: &str) -> String {
-    let inline = Printer {
-        g,
-        float,
-        names: HashMap::new(),
-    }
-    .expr(root, Prec::Select);
-    if inline.len() <= INLINE_LIMIT {
-        return inline;
+    // Every node of the tree prints at least one character: a tree larger than the limit is
+    // not printed inline at all (a chain reusing each level twice is a DAG of `d` nodes and a
+    // tree of `2^d`).
+    if tree_size(g, root, INLINE_LIMIT) <= INLINE_LIMIT {
+        let inline = Printer {
+            g,
+            float,
+            names: HashMap::new(),
+        }
+        .expr(root, Prec::Select);
+        if inline.len() <= INLINE_LIMIT {
+            return inline;
+        }
     }
     let shared = shared_nodes(g, root);
     let mut p = Printer {
@@ -107,6 +112,21 @@ pub fn print(g: &Graph, root: NodeId, float: &str) -> String {
     out.push_str(&p.expr(root, Prec::Select));
     out.push_str(" }");
     out
+}
+
+/// The number of nodes of `root` written out as a tree (shared nodes counted at every use), or
+/// `cap + 1` if it is larger than `cap`: linear in the DAG, however large the tree.
+fn tree_size(g: &Graph, root: NodeId, cap: usize) -> usize {
+    let mut size: HashMap<NodeId, usize> = HashMap::new();
+    for n in g.reachable(&[root]) {
+        let below = g
+            .op(n)
+            .children()
+            .iter()
+            .fold(1usize, |acc, c| acc.saturating_add(size[c]));
+        size.insert(n, below.min(cap + 1));
+    }
+    size[&root]
 }
 
 /// Non-leaf nodes used more than once below `root`, in topological order.
@@ -249,7 +269,7 @@ impl Printer<'_> {
                 self.expr(*a, Prec::Select),
                 self.expr(*b, Prec::Select)
             ),
-            Op::Carried(k) => format!("carried#{k}"),
+            Op::Carried(k, _) => format!("carried#{k}"),
             Op::CallVjp(call, seed) => {
                 let slices: Vec<String> = match g.op(*call) {
                     Op::Call(_, args) => args

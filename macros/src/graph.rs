@@ -252,8 +252,11 @@ pub enum Op {
     /// call (the called function's hidden vector-Jacobian product).
     CallVjp(NodeId, NodeId),
     /// A loop-carried variable's value at the start of an iteration, while a loop body is lowered
-    /// (never survives lowering).
-    Carried(u32),
+    /// (never survives lowering). The mask is the loops it varies with: the loop being lowered
+    /// and those its bounds vary with. A recurrence nested in that loop and starting from it
+    /// (`for i { for j { h = 0.9 * h + x[j]; } }`) varies with them too, and its `Carry` keeps
+    /// that mask after the placeholder is replaced.
+    Carried(u32, u64),
     /// The value of recurrence `c` at the start of an iteration of loop `v` (`s` in
     /// `s = body(s, i)`). The mask is the loops it varies with: `v` and the loops around it.
     Carry(u32, u32, u64),
@@ -329,7 +332,7 @@ impl Op {
             | Op::LoopVar(_)
             | Op::Slice(_)
             | Op::SliceArg(..)
-            | Op::Carried(_)
+            | Op::Carried(..)
             | Op::Carry(..)
             | Op::Adjoint(..)
             | Op::NoEffect => self.clone(),
@@ -380,7 +383,7 @@ impl Op {
             | Op::LoopVar(_)
             | Op::Slice(_)
             | Op::SliceArg(..)
-            | Op::Carried(_)
+            | Op::Carried(..)
             | Op::Carry(..)
             | Op::Adjoint(..)
             | Op::NoEffect => {
@@ -613,7 +616,7 @@ impl Graph {
             | Op::Partial(..)
             | Op::Index(..)
             | Op::Element(..)
-            | Op::Carried(_)
+            | Op::Carried(..)
             | Op::Carry(..)
             | Op::Fold(..)
             | Op::Adjoint(..)
@@ -668,7 +671,7 @@ impl Graph {
                 let bounds = self.loops.get(*v as usize);
                 bounds.map_or(0, |&(lo, hi)| self.loops_of(lo) | self.loops_of(hi)) | 1 << v
             }
-            Op::Carry(_, _, mask) | Op::Adjoint(_, _, mask) => *mask,
+            Op::Carried(_, mask) | Op::Carry(_, _, mask) | Op::Adjoint(_, _, mask) => *mask,
             Op::Sum(v, ..) | Op::Fold(_, v, ..) | Op::RevFold(_, v, ..) => {
                 op.children().iter().fold(0, |m, c| m | self.loops_of(*c)) & !(1 << v)
             }

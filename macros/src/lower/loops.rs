@@ -60,7 +60,7 @@ impl Lower<'_> {
             return;
         };
         let index = self.g.add(Op::LoopVar(v));
-        let outer = self.carry_outer_floats();
+        let outer = self.carry_outer_floats(self.g.loops_of(index));
         self.state.scopes.push(Vec::new());
         match &*f.pat {
             Pat::Ident(p) => self.declare(p.ident.to_string(), Binding::Value(index)),
@@ -119,8 +119,9 @@ impl Lower<'_> {
         }
     }
 
-    /// Replaces every float variable in scope by a placeholder; returns `(scope, entry, before)`.
-    fn carry_outer_floats(&mut self) -> Vec<(usize, usize, Binding, NodeId)> {
+    /// Replaces every float variable in scope by a placeholder varying with the loops of `mask`
+    /// (the loop's index's); returns `(scope, entry, before)`.
+    fn carry_outer_floats(&mut self, mask: u64) -> Vec<(usize, usize, Binding, NodeId)> {
         let mut carried = Vec::new();
         for s in 0..self.state.scopes.len() {
             for e in 0..self.state.scopes[s].len() {
@@ -131,7 +132,7 @@ impl Lower<'_> {
                     // Numbered across the whole function: nested loops need distinct placeholders.
                     let k = self.placeholders;
                     self.placeholders += 1;
-                    let placeholder = self.g.add(Op::Carried(k));
+                    let placeholder = self.g.add(Op::Carried(k, mask));
                     carried.push((s, e, b, placeholder));
                     self.state.scopes[s][e].1 = Binding::Value(placeholder);
                 } else if is_int_or_bool {

@@ -1,0 +1,341 @@
+//! Wrong gradients and expansions that did not compile, found on the *emitted* code (by users
+//! trying real objectives, and by the differential fuzzer in `fuzz/`). Each function is kept as
+//! it was found, and checked against a gradient written by hand (exact up to rounding) and
+//! central differences, at points where the bug showed.
+//!
+//! The classes, with the dependency check that now prevents each (see `macros/src/emit.rs`):
+//! - a loop over `j` nested in an iteration of another loop over `j` (the reverse pass sums a
+//!   row's adjoint over the rows inside the loop over the columns) read what the outer iteration
+//!   had computed from its own `j` (`visible_in_loop`);
+//! - a loop read a value its region binds only after the loop (`region_parts`: a statement sees
+//!   only what was bound before it);
+//! - a recurrence nested in an outer loop and starting from the outer loop's carried value was
+//!   taken as invariant in the outer loop (`Op::Carried` carries its loop's mask);
+//! - an output that is itself an element (`y[0]`) got no scatter (`diff`: the seed goes through
+//!   `contribute`).
+#![allow(clippy::needless_range_loop)]
+
+use symgrad::differentiable;
+
+mod common;
+use common::{assert_all_close, numeric_gradient};
+
+/// Checks `got` against the hand-written gradient (1e-12) and central differences (1e-6).
+fn check(got: &[f64], hand: &[f64], f: impl Fn(&[f64]) -> f64, at: &[f64]) {
+    assert_all_close(got, hand, 1e-12);
+    assert_all_close(got, &numeric_gradient(f, at), 1e-6);
+}
+
+// ---- 1. A loop over the same index nested in itself after the reverse pass sums over rows.
+
+#[differentiable(wrt(w))]
+fn reduced(n: usize, d: usize, w: &[f64], x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for ix in 0..n {
+        let mut sq = 0.0;
+        for j in 0..d {
+            sq += w[j].exp() * x[ix * d + j];
+        }
+        s += sq.exp();
+    }
+    s
+}
+
+#[test]
+fn an_element_function_in_an_inner_sum_used_nonlinearly_outside() {
+    let x = [1.5, 0.5, -0.3, 0.8, 0.2, 0.1];
+    for (n, d, w) in [
+        (1, 2, vec![0.7f64, -0.2]),
+        (3, 2, vec![0.7, -0.2]),
+        (2, 3, vec![0.1, 0.4, -0.6]),
+    ] {
+        let mut hand = vec![0.0; d];
+        for i in 0..n {
+            let sq: f64 = (0..d).map(|j| w[j].exp() * x[i * d + j]).sum();
+            for j in 0..d {
+                hand[j] += sq.exp() * w[j].exp() * x[i * d + j];
+            }
+        }
+        let (_, g) = reduced_grad(n, d, &w, &x);
+        check(&g.w, &hand, |w| reduced(n, d, w, &x), &w);
+    }
+}
+
+#[differentiable(wrt(v))]
+fn squared_weights(n: usize, v: &[f64], x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        let mut p = 0.0;
+        for j in 0..2 {
+            p += v[j] * v[j] * x[i * 2 + j];
+        }
+        s += p.ln();
+    }
+    s
+}
+
+#[test]
+fn a_squared_element_in_an_inner_sum_under_ln() {
+    let (v, x) = ([0.7f64, -1.2], [1.5, 0.5, 0.3, 0.8, 0.2, 0.1]);
+    let mut hand = [0.0; 2];
+    for i in 0..3 {
+        let p: f64 = (0..2).map(|j| v[j] * v[j] * x[i * 2 + j]).sum();
+        for j in 0..2 {
+            hand[j] += 2.0 * v[j] * x[i * 2 + j] / p;
+        }
+    }
+    let (_, g) = squared_weights_grad(3, &v, &x);
+    check(&g.v, &hand, |v| squared_weights(3, v, &x), &v);
+}
+
+/// A one-dimensional mixture's negative log-likelihood, as a user writes it.
+#[differentiable(wrt(v))]
+fn mixture_nll(v: &[f64], x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let mut p = 0.0;
+        for j in 0..v.len() {
+            p += v[j].exp() * (x[i] * j as f64).exp();
+        }
+        s -= p.ln();
+    }
+    s
+}
+
+#[test]
+fn a_mixture_negative_log_likelihood_over_several_points() {
+    let (v, x) = ([0.3f64, -0.2, 0.1], [1.5, 0.5, -0.3, 0.8]);
+    let mut hand = [0.0; 3];
+    for xi in x {
+        let p: f64 = (0..3).map(|j| v[j].exp() * (xi * j as f64).exp()).sum();
+        for j in 0..3 {
+            hand[j] -= v[j].exp() * (xi * j as f64).exp() / p;
+        }
+    }
+    let (_, g) = mixture_nll_grad(&v, &x);
+    check(&g.v, &hand, |v| mixture_nll(v, &x), &v);
+}
+
+#[differentiable(wrt(w))]
+fn sine_weights(n: usize, d: usize, w: &[f64], x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        let mut q = 0.0;
+        for j in 0..d {
+            q += w[j].sin() * x[i * d + j];
+        }
+        s += q * q;
+    }
+    s
+}
+
+#[test]
+fn an_inner_sum_of_sines_squared() {
+    let (w, x) = ([0.7f64, -0.2], [1.5, 0.5, -0.3, 0.8, 0.2, 0.1]);
+    let mut hand = [0.0; 2];
+    for i in 0..3 {
+        let q: f64 = (0..2).map(|j| w[j].sin() * x[i * 2 + j]).sum();
+        for j in 0..2 {
+            hand[j] += 2.0 * q * w[j].cos() * x[i * 2 + j];
+        }
+    }
+    let (_, g) = sine_weights_grad(3, 2, &w, &x);
+    check(&g.w, &hand, |w| sine_weights(3, 2, w, &x), &w);
+}
+
+#[differentiable(wrt(u))]
+fn masked_triangle(n: usize, u: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        let mut q = 0.0;
+        for j in 0..n {
+            if j < i {
+                q += u[j].exp();
+            }
+        }
+        s += q * q;
+    }
+    s
+}
+
+#[test]
+fn a_triangle_written_as_a_condition_on_the_indices() {
+    let u = [0.3f64, -0.5, 0.2, 0.1];
+    let mut hand = [0.0; 4];
+    for i in 0..4 {
+        let q: f64 = (0..i).map(|j| u[j].exp()).sum();
+        for j in 0..i {
+            hand[j] += 2.0 * q * u[j].exp();
+        }
+    }
+    let (_, g) = masked_triangle_grad(4, &u);
+    check(&g.u, &hand, |u| masked_triangle(4, u), &u);
+}
+
+#[differentiable(wrt(a))]
+fn scalar_in_inner_sum(d: usize, n: usize, a: f64, y: &[f64], x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..d {
+        let mut q = 0.0;
+        for j in 0..n {
+            q += x[j * d + i] * (a * y[j]).sin();
+        }
+        s += q.tanh();
+    }
+    s
+}
+
+#[test]
+fn a_scalar_inside_an_inner_sum_under_tanh() {
+    let (y, x) = ([0.4, 0.9, -0.3], [1.5, 0.5, -0.3, 0.8, 0.2, 0.1]);
+    for (d, a) in [(1, 0.8f64), (2, 0.8), (2, -1.1)] {
+        let mut hand = 0.0;
+        for i in 0..d {
+            let q: f64 = (0..3).map(|j| x[j * d + i] * (a * y[j]).sin()).sum();
+            let dq: f64 = (0..3).map(|j| x[j * d + i] * y[j] * (a * y[j]).cos()).sum();
+            hand += (1.0 - q.tanh().powi(2)) * dq;
+        }
+        let (_, g) = scalar_in_inner_sum_grad(d, 3, a, &y, &x);
+        check(
+            &[g.a],
+            &[hand],
+            |a| scalar_in_inner_sum(d, 3, a[0], &y, &x),
+            &[a],
+        );
+    }
+}
+
+// ---- 2. A loop reading what its region binds after it (did not compile).
+
+#[differentiable]
+fn two_sums_times_an_element(a: &[f64], w: &[f64]) -> f64 {
+    let mut p = 0.0;
+    for j in 0..w.len() {
+        p += w[j];
+    }
+    let mut q = 0.0;
+    for j in 0..w.len() {
+        q += w[j] * w[j];
+    }
+    a[0] * p * q
+}
+
+#[test]
+fn a_fused_scatter_reads_a_product_bound_after_its_loop() {
+    let (a, w) = ([1.3, 0.4], [0.7, -0.2, 0.5]);
+    let p: f64 = w.iter().sum();
+    let q: f64 = w.iter().map(|v| v * v).sum();
+    let hand_w: Vec<f64> = w.iter().map(|wj| a[0] * (q + p * 2.0 * wj)).collect();
+    let (value, g) = two_sums_times_an_element_grad(&a, &w);
+    assert_eq!(value, two_sums_times_an_element(&a, &w));
+    check(&g.w, &hand_w, |w| two_sums_times_an_element(&a, w), &w);
+    check(
+        &g.a,
+        &[p * q, 0.0],
+        |a| two_sums_times_an_element(a, &w),
+        &a,
+    );
+}
+
+#[differentiable]
+fn sum_times_first(y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..y.len() {
+        s += y[i];
+    }
+    s * y[0]
+}
+
+#[test]
+fn a_sum_times_an_element_it_also_sums() {
+    let y = [0.4, 0.9, -0.3];
+    let s: f64 = y.iter().sum();
+    let (_, g) = sum_times_first_grad(&y);
+    check(&g.y, &[s + y[0], y[0], y[0]], sum_times_first, &y);
+}
+
+#[differentiable(wrt(a))]
+fn triangle_count(a: f64, u: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..u.len() {
+        for _j in 0..i {
+            s += a;
+        }
+    }
+    a * ((1.0 + a * a).recip() * s)
+}
+
+#[test]
+fn a_triangular_sum_of_a_scalar_times_a_rational_function() {
+    // s = a·m with m = n(n − 1)/2, so f = m·a²/(1 + a²) and f' = 2·m·a/(1 + a²)².
+    let (a, u): (f64, _) = (0.8, [0.4, 0.9, -0.3]);
+    let m = 3.0;
+    let hand = 2.0 * m * a / (1.0 + a * a).powi(2);
+    let (_, g) = triangle_count_grad(a, &u);
+    check(&[g.a], &[hand], |a| triangle_count(a[0], &u), &[a]);
+}
+
+// ---- 3. A recurrence nested in a loop, starting from that loop's carried value.
+
+#[differentiable(wrt(x))]
+fn nested_recurrence(n: usize, x: &[f64]) -> f64 {
+    let mut h = 0.0;
+    for _i in 0..n {
+        for j in 0..n {
+            h = 0.9 * h + x[j];
+        }
+    }
+    h
+}
+
+#[differentiable(wrt(x))]
+fn nested_recurrence_with_a_let(n: usize, x: &[f64]) -> f64 {
+    let mut h = 0.0;
+    for i in 0..n {
+        let k = i + 1;
+        for j in 0..n {
+            h = 0.9 * h + x[j] * k as f64;
+        }
+    }
+    h
+}
+
+#[test]
+fn a_recurrence_over_an_inner_loop_continues_across_the_outer_one() {
+    // h after all n·n steps: x[j] added at step t = i·n + j is scaled by 0.9^(n·n − 1 − t).
+    let x = [0.4, 0.9, -0.3];
+    let n = 3;
+    let mut hand = [0.0; 3];
+    let mut hand_k = [0.0; 3];
+    for i in 0..n {
+        for j in 0..n {
+            let t = i * n + j;
+            let scale = 0.9f64.powi(i32::try_from(n * n - 1 - t).unwrap());
+            hand[j] += scale;
+            hand_k[j] += scale * (i + 1) as f64;
+        }
+    }
+    check(
+        &nested_recurrence_grad(n, &x).1.x,
+        &hand,
+        |x| nested_recurrence(n, x),
+        &x,
+    );
+    let (_, g) = nested_recurrence_with_a_let_grad(n, &x);
+    check(&g.x, &hand_k, |x| nested_recurrence_with_a_let(n, x), &x);
+}
+
+// ---- 4. An output that is an element.
+
+#[differentiable]
+fn first(y: &[f64]) -> f64 {
+    y[0]
+}
+
+#[test]
+fn the_value_is_one_element_of_a_slice() {
+    let y = [0.4, 0.9];
+    let (value, g) = first_grad(&y);
+    assert_eq!(value, 0.4);
+    assert_eq!(g.y, vec![1.0, 0.0]);
+}
