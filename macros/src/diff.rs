@@ -90,6 +90,7 @@ pub fn gradient_seeded(
         scattered: Vec::new(),
         vjps: Vec::new(),
         unconditional: read_unconditionally(g, output),
+        loop_reads: HashMap::new(),
     };
     let mut top = Frame::new(None, 0);
     // Through `contribute`, like every other adjoint: an output that is itself an element
@@ -156,6 +157,8 @@ struct Sweep {
     vjps: Vec<(ScatterKey, NodeId)>,
     /// The nodes the function evaluates on every path (see [`read_unconditionally`]).
     unconditional: HashSet<NodeId>,
+    /// Per node, the loops that the loops it reads (sums, recurrences) vary with.
+    loop_reads: HashMap<NodeId, u64>,
 }
 
 /// A slice element, the loops a contribution to it is made in, and the recurrence whose reverse
@@ -172,6 +175,9 @@ struct Frame {
     outer: u64,
     /// Per-iteration contributions to nodes outside the recurrence's loop.
     exits: Vec<(NodeId, NodeId)>,
+    /// Contributions to a node kept per iteration of loops it is not in, with those loops (see
+    /// [`Sweep::contribute`]).
+    deferred: HashMap<NodeId, Vec<(u64, NodeId)>>,
 }
 
 impl Frame {
@@ -181,6 +187,7 @@ impl Frame {
             fold,
             outer,
             exits: Vec::new(),
+            deferred: HashMap::new(),
         }
     }
 }
@@ -197,49 +204,66 @@ impl Sweep {
             if !self.active[n.index()] {
                 continue;
             }
-            let Some(adj) = frame.adjoint.get(&n).copied() else {
-                continue;
+            if let Some(adj) = frame.adjoint.get(&n).copied() {
+                if let Op::Fold(..) = g.op(n) {
+                    self.fold(g, frame, n, adj)?;
+                    continue;
+                }
+                self.push_through(g, frame, n, adj, g.loops_of(n))?;
+            }
+            // The contributions kept per iteration of loops the node is not in (see
+            // `contribute`; never a recurrence's).
+            for (inner, adj) in frame.deferred.remove(&n).unwrap_or_default() {
+                self.push_through(g, frame, n, adj, g.loops_of(n) | inner)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Pushes `adj`, the adjoint of `n` made in the loops `from`, through `n`'s local
+    /// derivatives to its children (and a call's vector-Jacobian product).
+    fn push_through(
+        &mut self,
+        g: &mut Graph,
+        frame: &mut Frame,
+        n: NodeId,
+        adj: NodeId,
+        from: u64,
+    ) -> Result<(), DiffError> {
+        if let Op::Call(_, args) = g.op(n) {
+            let slice_active = args
+                .iter()
+                .any(|a| matches!(g.op(*a), Op::SliceArg(..)) && self.active[a.index()]);
+            if slice_active {
+                let key = (n, from | frame.outer, frame.fold.map(|(c, _)| c));
+                match self.vjps.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, sum)) => *sum = g.sum(*sum, adj),
+                    None => self.vjps.push((key, adj)),
+                }
+            }
+        }
+        // A child reached twice (`a·a`, `hypot(a, a)`) gets one summed contribution, as a
+        // person writes it (`2·a·ā`), before it joins the others.
+        let mut merged: Vec<(NodeId, NodeId)> = Vec::new();
+        // A node evaluated only under a condition (in a branch, in a loop body's branch)
+        // whose adjoint was summed outside that condition: its chain-rule step runs only
+        // where the adjoint is not zero. `Σᵢ if c { √w·xᵢ }` never taking the branch gives
+        // `∂/∂w = 0`, not `0 / (2√w) = NaN` at `w < 0`.
+        let zero = g.zero();
+        let guard = (!self.unconditional.contains(&n) && !matches!(g.op(adj), Op::Select(..)))
+            .then(|| g.compare(Cmp::Ne, adj, zero));
+        for (child, contribution) in local_adjoints(g, n, adj)? {
+            let contribution = match guard {
+                Some(nonzero) => g.select(nonzero, contribution, zero),
+                None => contribution,
             };
-            if let Op::Fold(..) = g.op(n) {
-                self.fold(g, frame, n, adj)?;
-                continue;
+            match merged.iter_mut().find(|(c, _)| *c == child) {
+                Some((_, sum)) => *sum = g.sum(*sum, contribution),
+                None => merged.push((child, contribution)),
             }
-            let from = g.loops_of(n);
-            if let Op::Call(_, args) = g.op(n) {
-                let slice_active = args
-                    .iter()
-                    .any(|a| matches!(g.op(*a), Op::SliceArg(..)) && self.active[a.index()]);
-                if slice_active {
-                    let key = (n, from | frame.outer, frame.fold.map(|(c, _)| c));
-                    match self.vjps.iter_mut().find(|(k, _)| *k == key) {
-                        Some((_, sum)) => *sum = g.sum(*sum, adj),
-                        None => self.vjps.push((key, adj)),
-                    }
-                }
-            }
-            // A child reached twice (`a·a`, `hypot(a, a)`) gets one summed contribution, as a
-            // person writes it (`2·a·ā`), before it joins the others.
-            let mut merged: Vec<(NodeId, NodeId)> = Vec::new();
-            // A node evaluated only under a condition (in a branch, in a loop body's branch)
-            // whose adjoint was summed outside that condition: its chain-rule step runs only
-            // where the adjoint is not zero. `Σᵢ if c { √w·xᵢ }` never taking the branch gives
-            // `∂/∂w = 0`, not `0 / (2√w) = NaN` at `w < 0`.
-            let zero = g.zero();
-            let guard = (!self.unconditional.contains(&n) && !matches!(g.op(adj), Op::Select(..)))
-                .then(|| g.compare(Cmp::Ne, adj, zero));
-            for (child, contribution) in local_adjoints(g, n, adj)? {
-                let contribution = match guard {
-                    Some(nonzero) => g.select(nonzero, contribution, zero),
-                    None => contribution,
-                };
-                match merged.iter_mut().find(|(c, _)| *c == child) {
-                    Some((_, sum)) => *sum = g.sum(*sum, contribution),
-                    None => merged.push((child, contribution)),
-                }
-            }
-            for (child, contribution) in merged {
-                self.contribute(g, frame, from, child, contribution);
-            }
+        }
+        for (child, contribution) in merged {
+            self.contribute(g, frame, from, child, contribution);
         }
         Ok(())
     }
@@ -280,12 +304,56 @@ impl Sweep {
                 return;
             }
         }
-        let contribution = sum_over_left_loops(g, from & !child_loops, contribution);
+        // Summing over the loops the child is not in, at the child (`Σᵢ āᵢ·∂uᵢ/∂c` once per
+        // `c`), is what a person writes (`r` and `r·x` accumulated, scaled after the loop) —
+        // unless the summand reads a loop that varies with them: `c = exp(w[j])` read in
+        // `qᵢ = Σⱼ c·x[i·d + j]`, with `Σᵢ exp(qᵢ)·x[i·d + j]` at each `j`, would rerun the loop
+        // over `j` inside each `j` (`n·d²`). Then the contribution stays per iteration and goes
+        // on through the child's own derivative in those loops (`n·d`, as by hand).
+        let left = from & !child_loops;
+        if left != 0
+            && frame.fold.is_none()
+            // A leaf's adjoint is read as it is (a parameter's gradient); a recurrence and a
+            // call are swept at their own level.
+            && !g.op(child).children().is_empty()
+            && !matches!(g.op(child), Op::Fold(..) | Op::Call(..))
+            && self.reads_loop_varying_with(g, contribution) & left != 0
+        {
+            let entries = frame.deferred.entry(child).or_default();
+            match entries.iter_mut().find(|(l, _)| *l == left) {
+                Some((_, sum)) => *sum = g.sum(*sum, contribution),
+                None => entries.push((left, contribution)),
+            }
+            return;
+        }
+        let contribution = sum_over_left_loops(g, left, contribution);
         let sum = match frame.adjoint.get(&child) {
             Some(prev) => g.sum(*prev, contribution),
             None => contribution,
         };
         frame.adjoint.insert(child, sum);
+    }
+
+    /// The loops that the loops `x` reads (sums, recurrences, reverse sweeps: not looking
+    /// inside them) vary with.
+    fn reads_loop_varying_with(&mut self, g: &Graph, x: NodeId) -> u64 {
+        let mut stack = vec![(x, false)];
+        while let Some((n, expanded)) = stack.pop() {
+            if self.loop_reads.contains_key(&n) {
+                continue;
+            }
+            let op = g.op(n);
+            if matches!(op, Op::Sum(..) | Op::Fold(..) | Op::RevFold(..)) {
+                self.loop_reads.insert(n, g.loops_of(n));
+            } else if expanded {
+                let m = op.children().iter().fold(0, |m, c| m | self.loop_reads[c]);
+                self.loop_reads.insert(n, m);
+            } else {
+                stack.push((n, true));
+                stack.extend(op.children().into_iter().map(|c| (c, false)));
+            }
+        }
+        self.loop_reads[&x]
     }
 
     /// The adjoint `adj` of recurrence `fold` (`s = init; for v { s = body(s) }`) flows back
