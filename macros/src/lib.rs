@@ -19,6 +19,8 @@ mod diff;
 mod emit;
 mod eval;
 mod expand;
+#[cfg(test)]
+mod expansions;
 mod fallback;
 mod formula;
 mod graph;

@@ -1,0 +1,522 @@
+//! Pinned expansions: what `#[differentiable]` emits for ~25 representative functions, kept as
+//! insta snapshots in `snapshots/` beside this file.
+//!
+//! The other tests check that gradients are right; these show what the generated code *is*, so
+//! that every change to the generator shows its effect on the emitted code in review (a slower
+//! loop, a recomputed subexpression, a new allocation), and an unintended change fails here.
+//! The functions cover the seed costs, piecewise code (`if`, early `return`, `match`), each
+//! loop shape (index loops, neighbours, nested and triangular loops, iterator sums, branches on
+//! data), recurrences, calls passing slices, `stop_gradient`, `wrt`, `hessian`, `f32`, `rule`,
+//! the ndarray tape, and loop shapes that once had bugs (`tests/regressions.rs`).
+//!
+//! Each test is a piece of Rust source as a user writes it: every function in it that carries
+//! `#[differentiable(...)]` is expanded by [`crate::expand::differentiable`], other items are
+//! kept as they are, and the result is formatted with prettyplease. An expansion containing
+//! `compile_error!` fails the test (snapshots are not for error messages: see the error gallery,
+//! `tests/ui`), and so does an expansion that differs between two runs in the same process
+//! (hash-map order leaking into the output).
+//!
+//! After changing the generator:
+//!
+//! - `cargo insta review` (with `cargo install cargo-insta`) shows each changed expansion and
+//!   accepts or rejects it; or
+//! - `INSTA_UPDATE=always cargo test -p symgrad-macros --lib expansions` rewrites the
+//!   snapshots, then `git diff macros/src/snapshots` is the review.
+//!
+//! A new test writes its snapshot as `<name>.snap.new` on its first run (accept it with
+//! `cargo insta accept`, or run with `INSTA_UPDATE=always`); in CI (`CI=true`) a missing or
+//! different snapshot fails.
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+
+/// Expands every `#[differentiable]` function of `source`, formatted as a file.
+fn expand_source(source: &str) -> String {
+    let file: syn::File = syn::parse_str(source).expect("test source does not parse");
+    let mut out = TokenStream::new();
+    for item in file.items {
+        match item {
+            syn::Item::Fn(mut func) => {
+                let Some(pos) = func
+                    .attrs
+                    .iter()
+                    .position(|a| a.path().is_ident("differentiable"))
+                else {
+                    func.to_tokens(&mut out);
+                    continue;
+                };
+                let attr = func.attrs.remove(pos);
+                let args = match attr.meta {
+                    syn::Meta::Path(_) => TokenStream::new(),
+                    syn::Meta::List(list) => list.tokens,
+                    syn::Meta::NameValue(_) => panic!("`#[differentiable = ...]` in test source"),
+                };
+                let item = func.into_token_stream();
+                let first = crate::expand::differentiable(args.clone(), item.clone())
+                    .unwrap_or_else(syn::Error::into_compile_error);
+                let second = crate::expand::differentiable(args, item)
+                    .unwrap_or_else(syn::Error::into_compile_error);
+                assert_eq!(
+                    first.to_string(),
+                    second.to_string(),
+                    "the expansion differs between two runs: a determinism bug in the macro"
+                );
+                out.extend(first);
+            }
+            other => other.to_tokens(&mut out),
+        }
+    }
+    let text = out.to_string();
+    assert!(
+        !text.contains("compile_error"),
+        "the expansion is an error, not code to pin:\n{text}"
+    );
+    let file: syn::File = syn::parse2(out).expect("the expansion does not parse as a file");
+    prettyplease::unparse(&file)
+}
+
+/// Pins the expansion of `$source` under the name of the enclosing test.
+macro_rules! snapshot {
+    ($source:expr) => {
+        // The expansion keeps the function itself: the source in the header would repeat it.
+        insta::with_settings!({ omit_expression => true }, {
+            insta::assert_snapshot!(expand_source($source));
+        })
+    };
+}
+
+// ---- seed costs
+
+#[test]
+fn cost() {
+    snapshot!(
+        r"
+        #[differentiable(wrt(w))]
+        fn cost(w: f64, x: f64, y: f64) -> f64 {
+            let f_wb = w * x;
+            (f_wb - y).powi(2)
+        }
+        "
+    );
+}
+
+#[test]
+fn logistic_cost() {
+    snapshot!(
+        r"
+        #[differentiable(wrt(w, b))]
+        fn logistic_cost(w: f64, b: f64, x: f64, y: f64) -> f64 {
+            let p = sigmoid(w * x + b);
+            -(y * p.ln() + (1.0 - y) * (1.0 - p).ln())
+        }
+        "
+    );
+}
+
+/// Seed 002: `f32`, `wrt` and `hessian`.
+#[test]
+fn affine_hessian() {
+    snapshot!(
+        r"
+        #[differentiable(wrt(w, b), hessian)]
+        fn affine(w: f32, b: f32, x: f32) -> f32 {
+            x * w + b
+        }
+        "
+    );
+}
+
+#[test]
+fn rosenbrock_hessian() {
+    snapshot!(
+        r"
+        #[differentiable(hessian)]
+        fn rosenbrock(x: f64, y: f64) -> f64 {
+            (1.0 - x).powi(2) + 100.0 * (y - x * x).powi(2)
+        }
+        "
+    );
+}
+
+/// `f32` with an integer power and an `f32` constant.
+#[test]
+fn single_f32() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn single(x: f32, k: i32) -> f32 {
+            let half: f32 = 0.5;
+            half * x.powi(k) + std::f32::consts::PI * x
+        }
+        "
+    );
+}
+
+// ---- piecewise
+
+#[test]
+fn unit_if_else() {
+    snapshot!(
+        r"
+        #[differentiable(wrt(w, b))]
+        fn unit(w: f64, b: f64, x: f64, target: f64) -> f64 {
+            let z = w * x + b;
+            let p = if z > 0.0 {
+                sigmoid(z)
+            } else {
+                0.5 * sigmoid(2.0 * z) + 0.25
+            };
+            (p - target).powi(2)
+        }
+        "
+    );
+}
+
+#[test]
+fn safe_log_early_return() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn safe_log(x: f64) -> f64 {
+            if x <= 0.0 {
+                return 0.0;
+            }
+            let l = x.ln();
+            l * l
+        }
+        "
+    );
+}
+
+#[test]
+fn huber_match() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn huber(r: f64, delta: f64) -> f64 {
+            match r.abs() {
+                a if a <= delta => 0.5 * r * r,
+                _ => delta * (r.abs() - 0.5 * delta),
+            }
+        }
+        "
+    );
+}
+
+// ---- loop shapes
+
+/// Seed 001's batch cost as an index loop over slices.
+#[test]
+fn bgd_loop() {
+    snapshot!(
+        r"
+        #[differentiable(wrt(w, b))]
+        fn bgd_loop(w: f64, b: f64, x: &[f64], y: &[f64]) -> f64 {
+            let m = x.len() as f64;
+            let mut acc = 0.0;
+            for i in 0..x.len() {
+                let r = w * x[i] + b - y[i];
+                acc += r * r;
+            }
+            acc / (2.0 * m)
+        }
+        "
+    );
+}
+
+/// The same cost as an iterator sum.
+#[test]
+fn bgd_iter() {
+    snapshot!(
+        r"
+        #[differentiable(wrt(w, b))]
+        fn bgd_iter(w: f64, b: f64, x: &[f64], y: &[f64]) -> f64 {
+            let m = x.len() as f64;
+            x.iter()
+                .zip(y)
+                .map(|(xi, yi)| (w * xi + b - yi).powi(2))
+                .sum::<f64>()
+                / (2.0 * m)
+        }
+        "
+    );
+}
+
+/// A neighbour read, `x[i + 1]`.
+#[test]
+fn rosenbrock_loop() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn rosenbrock(x: &[f64]) -> f64 {
+            let mut f = 0.0;
+            for i in 0..x.len() - 1 {
+                f += 100.0 * (x[i + 1] - x[i] * x[i]).powi(2) + (1.0 - x[i]).powi(2);
+            }
+            f
+        }
+        "
+    );
+}
+
+/// A nested loop over `m[i * n + j]`, with a branch on data inside.
+#[test]
+fn quadratic_form() {
+    snapshot!(
+        r"
+        #[differentiable(wrt(m, v))]
+        fn quadratic_form(m: &[f64], v: &[f64], weights: &[f64], n: usize) -> f64 {
+            let mut acc = 0.0;
+            for i in 0..n {
+                for j in 0..n {
+                    let term = v[i] * m[i * n + j] * v[j];
+                    if term > 0.0 {
+                        acc += weights[i] * term;
+                    } else {
+                        acc -= 0.5 * term;
+                    }
+                }
+            }
+            acc
+        }
+        "
+    );
+}
+
+/// A triangular loop, `for j in 0..i`.
+#[test]
+fn prefix_sums() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn prefix_sums(w: f64, y: &[f64]) -> f64 {
+            let mut s = 0.0;
+            for i in 0..y.len() {
+                for j in 0..i {
+                    s += w * y[j] * y[j];
+                }
+            }
+            s
+        }
+        "
+    );
+}
+
+/// Logistic regression over a batch: `sigmoid`, an `if` on data inside the loop, and a call.
+#[test]
+fn log_loss() {
+    snapshot!(
+        r"
+        #[differentiable(wrt(w, b))]
+        fn log_loss(w: f64, b: f64, x: &[f64], y: &[f64]) -> f64 {
+            let mut acc = 0.0;
+            for i in 0..x.len() {
+                let p = sigmoid(w * x[i] + b);
+                acc -= if y[i] > 0.5 { p.ln() } else { (1.0 - p).ln() };
+            }
+            acc / x.len() as f64 + 0.01 * square(w)
+        }
+        "
+    );
+}
+
+// ---- recurrences
+
+#[test]
+fn product() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn product(x: &[f64]) -> f64 {
+            let mut p = 1.0;
+            for i in 0..x.len() {
+                p *= x[i];
+            }
+            p
+        }
+        "
+    );
+}
+
+#[test]
+fn running_max() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn running_max(z: &[f64]) -> f64 {
+            let mut m = f64::NEG_INFINITY;
+            for i in 0..z.len() {
+                m = m.max(z[i]);
+            }
+            m
+        }
+        "
+    );
+}
+
+/// The last state of a one-unit RNN, `h = tanh(w·h + u·xᵢ)`.
+#[test]
+fn rnn() {
+    snapshot!(
+        r"
+        #[differentiable(wrt(w, u))]
+        fn rnn(w: f64, u: f64, x: &[f64]) -> f64 {
+            let mut h = 0.0;
+            for i in 0..x.len() {
+                h = (w * h + u * x[i]).tanh();
+            }
+            h
+        }
+        "
+    );
+}
+
+// ---- calls
+
+/// A slice passed to another differentiable function: the caller's gradient goes through the
+/// callee's `__vjp`.
+#[test]
+fn ridge_calls_dot() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn dot(w: &[f64], x: &[f64]) -> f64 {
+            let mut s = 0.0;
+            for i in 0..w.len() {
+                s += w[i] * x[i];
+            }
+            s
+        }
+
+        #[differentiable]
+        fn ridge(w: &[f64], x: &[f64], y: f64, lambda: f64) -> f64 {
+            (dot(w, x) - y).powi(2) + lambda * dot(w, w)
+        }
+        "
+    );
+}
+
+/// A user-supplied derivative, and a caller that chains through it.
+#[test]
+fn erf_rule() {
+    snapshot!(
+        r"
+        #[differentiable(rule = erf_rule)]
+        fn erf_like(x: f64) -> f64 {
+            external_erf(x)
+        }
+
+        #[differentiable]
+        fn uses_custom_rule(x: f64) -> f64 {
+            erf_like(2.0 * x).powi(2)
+        }
+        "
+    );
+}
+
+// ---- stop_gradient
+
+#[test]
+fn held() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn held(x: f64, y: f64) -> f64 {
+            x * stop_gradient(y * y) + symgrad::stop_gradient(x.sin())
+        }
+        "
+    );
+}
+
+#[test]
+fn log_sum_exp_stopped() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn log_sum_exp_stopped(z: &[f64]) -> f64 {
+            let mut m = f64::NEG_INFINITY;
+            for i in 0..z.len() {
+                m = m.max(z[i]);
+            }
+            let m = stop_gradient(m);
+            let mut s = 0.0;
+            for i in 0..z.len() {
+                s += (z[i] - m).exp();
+            }
+            m + s.ln()
+        }
+        "
+    );
+}
+
+// ---- the tape (ndarray)
+
+#[test]
+fn ce_tape() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn ce(x: &Array2<f64>, w: &Array2<f64>) -> f64 {
+            x.dot(w).mapv(|v| v.exp()).sum()
+        }
+        "
+    );
+}
+
+/// PRODUCT.md's example.
+#[test]
+fn softmax_ce_tape() {
+    snapshot!(
+        r"
+        #[differentiable(wrt(w, b))]
+        fn softmax_ce(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>, y_onehot: &Array2<f64>) -> f64 {
+            let logits = x.dot(w) + b;
+            let lse = logits.exp().sum_axis(Axis(1)).ln();
+            let picked = (&logits * y_onehot).sum_axis(Axis(1));
+            (lse - picked).sum() / x.nrows() as f64
+        }
+        "
+    );
+}
+
+// ---- loop shapes that had bugs (tests/regressions.rs)
+
+/// A loop over `j` nested in a loop over rows, after the reverse pass.
+#[test]
+fn reduced() {
+    snapshot!(
+        r"
+        #[differentiable(wrt(w))]
+        fn reduced(n: usize, d: usize, w: &[f64], x: &[f64]) -> f64 {
+            let mut s = 0.0;
+            for ix in 0..n {
+                let mut sq = 0.0;
+                for j in 0..d {
+                    sq += w[j].exp() * x[ix * d + j];
+                }
+                s += sq.exp();
+            }
+            s
+        }
+        "
+    );
+}
+
+/// A recurrence nested in a loop, starting from that loop's carried value.
+#[test]
+fn nested_recurrence() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn nested(n: usize, x: &[f64]) -> f64 {
+            let mut h = 0.0;
+            for i in 0..n {
+                for j in 0..n {
+                    h = 0.9 * h + x[j];
+                }
+            }
+            h
+        }
+        "
+    );
+}
