@@ -154,12 +154,12 @@ fn formulas(func: &ItemFn, plan: &Plan) -> Vec<(String, String)> {
                 .map(|(i, _)| i)
                 .collect();
             let mut scalars = float_index.into_iter();
-            let mut slices = d.slice_effects.iter();
+            let mut slices = 0u32..;
             plan.sig
                 .wrt()
                 .map(|p| {
                     let text = if p.kind == ParamKind::Slice {
-                        slices.next().copied().flatten().map_or_else(
+                        slices.next().and_then(|k| slice_effect(d, k)).map_or_else(
                             || "0 (the value does not depend on it)".to_string(),
                             |e| formula::print(&d.lowered.graph, e, plan.sig.float.name()),
                         )
@@ -182,6 +182,27 @@ fn formulas(func: &ItemFn, plan: &Plan) -> Vec<(String, String)> {
                 .collect()
         }
     }
+}
+
+/// The effect that accumulates slice `k`'s gradient: its own, or, for a slice whose only
+/// contributions come from calls that are also given an earlier slice (`dot(w, x)`), the
+/// effect those calls' vector-Jacobian products are listed with (`∇w, ∇x += …`).
+fn slice_effect(d: &crate::expand::Derivatives, k: u32) -> Option<crate::graph::NodeId> {
+    use crate::graph::Op;
+    let g = &d.lowered.graph;
+    let own = d.slice_effects.get(k as usize).copied().flatten();
+    own.or_else(|| {
+        d.slice_effects.iter().flatten().copied().find(|e| {
+            g.reachable(&[*e]).iter().any(|n| match g.op(*n) {
+                Op::CallVjp(call, _) => g
+                    .op(*call)
+                    .children()
+                    .iter()
+                    .any(|a| matches!(g.op(*a), Op::SliceArg(j, _) if *j == k)),
+                _ => false,
+            })
+        })
+    })
 }
 
 fn grad_struct(
