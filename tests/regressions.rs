@@ -12,7 +12,12 @@
 //! - a recurrence nested in an outer loop and starting from the outer loop's carried value was
 //!   taken as invariant in the outer loop (`Op::Carried` carries its loop's mask);
 //! - an output that is itself an element (`y[0]`) got no scatter (`diff`: the seed goes through
-//!   `contribute`).
+//!   `contribute`);
+//! - a loop of scatters that does not change with an outer loop was hoisted out of it, so it ran
+//!   once instead of once per outer iteration (`Graph::is_effect`: a `Sum` of effects is one);
+//! - a recurrence nested in another recurrence's body, not varying with the outer loop, had its
+//!   reverse sweep run once instead of once per outer iteration, outside the outer sweep
+//!   (`diff`: a nested sweep's frame has the enclosing frame's loops).
 #![allow(clippy::needless_range_loop)]
 
 use symgrad::differentiable;
@@ -338,4 +343,77 @@ fn the_value_is_one_element_of_a_slice() {
     let (value, g) = first_grad(&y);
     assert_eq!(value, 0.4);
     assert_eq!(g.y, vec![1.0, 0.0]);
+}
+
+// ---- 5. Found by the fuzzer.
+
+#[differentiable]
+fn sum_of_sums(n: usize, u: &[f64], x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        for j in 0..x.len() {
+            s += x[j] + u[i];
+        }
+    }
+    s.sin() + s
+}
+
+#[test]
+fn an_element_read_in_every_iteration_of_an_outer_loop_is_scattered_in_each() {
+    let (u, x) = ([0.3, -0.5, 0.2], [1.5, 0.5, -0.3, 0.8]);
+    let s: f64 = (0..3)
+        .map(|i| x.iter().map(|xj| xj + u[i]).sum::<f64>())
+        .sum();
+    let (_, g) = sum_of_sums_grad(3, &u, &x);
+    let outer = 1.0 + s.cos();
+    check(&g.x, &[3.0 * outer; 4], |x| sum_of_sums(3, &u, x), &x);
+    check(&g.u, &[4.0 * outer; 3], |u| sum_of_sums(3, u, &x), &u);
+}
+
+#[differentiable]
+fn max_of_powers(d: usize, y: &[f64]) -> f64 {
+    let mut m = 0.0f64;
+    for _i in 0..d {
+        for j in 0..y.len() {
+            let mut p = 1.0;
+            for _k in 0..d {
+                p *= y[j];
+            }
+            m = m.max(p);
+        }
+    }
+    m
+}
+
+#[differentiable]
+fn decayed_powers(d: usize, y: &[f64]) -> f64 {
+    let mut m = 0.0;
+    for _i in 0..d {
+        for j in 0..y.len() {
+            let mut p = 1.0;
+            for _k in 0..d {
+                p *= y[j];
+            }
+            m = 0.5 * m + p;
+        }
+    }
+    m
+}
+
+#[test]
+fn a_recurrence_in_the_body_of_a_recurrence_in_an_outer_loop() {
+    let y = [0.3f64, -0.5, 0.2, 0.7];
+    // max over j of y[j]² (d = 2, the outer loop repeats the same maximum): 2·y[3] at j = 3.
+    let (value, g) = max_of_powers_grad(2, &y);
+    assert_eq!(value, 1.0 * y[3] * y[3]);
+    check(&g.y, &[0.0, 0.0, 0.0, 1.4], |y| max_of_powers(2, y), &y);
+    // m after the 2·4 steps: step t = i·4 + j adds y[j]², scaled by 0.5^(7 − t).
+    let mut hand = [0.0; 4];
+    for i in 0..2 {
+        for j in 0..4 {
+            hand[j] += 0.5f64.powi(7 - i32::try_from(i * 4 + j).unwrap()) * 2.0 * y[j];
+        }
+    }
+    let (_, g) = decayed_powers_grad(2, &y);
+    check(&g.y, &hand, |y| decayed_powers(2, y), &y);
 }

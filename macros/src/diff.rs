@@ -378,10 +378,15 @@ impl Sweep {
             .iter()
             .copied()
             .find(|m| matches!(g.op(*m), Op::Carry(k, ..) if *k == c));
-        let mask = carry.map_or(g.loops_of(n) | 1 << v, |s| g.loops_of(s));
+        // The sweep runs once per iteration of the loops the fold is in, and of those its
+        // adjoint varies with: a recurrence nested in another one's body (`p *= y[j]` inside
+        // `m = m.max(p)` inside an outer loop) does not vary with the outer loop, but its
+        // adjoint, the outer sweep's `λ`, does.
+        let outer = g.loops_of(n) | frame.outer;
+        let mask = carry.map_or(outer | 1 << v, |s| g.loops_of(s) | outer);
         let sweep = g.new_sweep();
         let lambda = g.add(Op::Adjoint(sweep, v, mask));
-        let mut body_frame = Frame::new(Some((sweep, v)), g.loops_of(n));
+        let mut body_frame = Frame::new(Some((sweep, v)), outer);
         // Each iteration's new value gets `λ` (through `contribute`: a body that does not change
         // with the iteration, `s = w`, is a contribution leaving the loop in every iteration).
         let from = g.loops_of(body) | 1 << v;

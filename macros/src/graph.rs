@@ -835,6 +835,9 @@ impl Graph {
         match self.op(id) {
             Op::Scatter(..) | Op::Effects(..) | Op::CallVjp(..) | Op::NoEffect => true,
             Op::Select(_, a, _) => self.is_effect(*a),
+            // A loop of effects: `Σ_j ∇x[j] += …` inside `Σ_i` runs once per `i`, even where
+            // nothing in it changes with `i`.
+            Op::Sum(_, _, _, body) => self.is_effect(*body),
             _ => false,
         }
     }
