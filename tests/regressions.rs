@@ -17,7 +17,11 @@
 //!   once instead of once per outer iteration (`Graph::is_effect`: a `Sum` of effects is one);
 //! - a recurrence nested in another recurrence's body, not varying with the outer loop, had its
 //!   reverse sweep run once instead of once per outer iteration, outside the outer sweep
-//!   (`diff`: a nested sweep's frame has the enclosing frame's loops).
+//!   (`diff`: a nested sweep's frame has the enclosing frame's loops);
+//! - the same effect joined twice (two loops the simplifier merged into one term under one
+//!   condition) ran once, since a node is one statement (`diff::join_effect` scales the second);
+//! - an expression written inline counted as available before the sum it reads had run, so a
+//!   loop printed it where that sum was not yet bound (`region_parts`).
 #![allow(clippy::needless_range_loop)]
 
 use symgrad::differentiable;
@@ -416,4 +420,81 @@ fn a_recurrence_in_the_body_of_a_recurrence_in_an_outer_loop() {
     }
     let (_, g) = decayed_powers_grad(2, &y);
     check(&g.y, &hand, |y| decayed_powers(2, y), &y);
+}
+
+#[differentiable]
+fn two_loops_merged(n: usize, w: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for _j in 0..n - 1 {
+        s -= w[0];
+    }
+    for _j in 0..n - 1 {
+        if w[0] < 1.0 {
+            s += -w[0] - w[0];
+        }
+    }
+    s
+}
+
+#[test]
+fn the_same_contribution_twice_under_one_condition_counts_twice() {
+    // (n − 1)·(−w − 2w) while w < 1.
+    let w = [-1.41, 0.73];
+    let (_, g) = two_loops_merged_grad(4, &w);
+    check(&g.w, &[-9.0, 0.0], |w| two_loops_merged(4, w), &w);
+    let w = [1.5, 0.73];
+    let (_, g) = two_loops_merged_grad(4, &w);
+    check(&g.w, &[-3.0, 0.0], |w| two_loops_merged(4, w), &w);
+}
+
+#[differentiable]
+fn power_sums_times_a_sum(n: usize, y: &[f64], z: &[f64]) -> f64 {
+    let mut h = 0.0;
+    for _i in 0..y.len() {
+        h = -0.22 * h + z[1];
+    }
+    let mut s4 = 0.0;
+    for i in 0..n {
+        let mut p = 1.0;
+        for _k in 0..i + 1 {
+            p *= h;
+        }
+        s4 += p;
+    }
+    let mut s8 = 0.0;
+    for i in 0..n {
+        s8 += z[i + 1];
+    }
+    s8 * s4
+}
+
+#[test]
+fn a_reverse_sweep_seeded_by_a_sum_computed_after_its_loop() {
+    // h = z₁·Σₖ(−0.22)ᵏ over len(y) steps, s4 = Σᵢ h^(i+1), s8 = Σᵢ z[i + 1].
+    let (y, z) = ([0.3, -0.5, 0.2], [0.4f64, 0.9, -0.3, 0.5]);
+    let c: f64 = (0..3).map(|k| (-0.22f64).powi(k)).sum();
+    let h = z[1] * c;
+    let s4: f64 = (1..=3).map(|k| h.powi(k)).sum();
+    let ds4: f64 = (1..=3).map(|k| f64::from(k) * h.powi(k - 1)).sum();
+    let s8: f64 = z[1..].iter().sum();
+    let hand = [0.0, s4 + s8 * ds4 * c, s4, s4];
+    let (_, g) = power_sums_times_a_sum_grad(3, &y, &z);
+    check(&g.z, &hand, |z| power_sums_times_a_sum(3, &y, z), &z);
+    // Through `__vjp`, where the sweep's seed is `seed · s8`.
+    let (_, g) = calls_the_power_sums(3, &y, &z);
+    check(
+        &g.z,
+        &hand.map(|v| 2.0 * v),
+        |z| 2.0 * power_sums_times_a_sum(3, &y, z),
+        &z,
+    );
+}
+
+#[differentiable(wrt(z))]
+fn twice_the_power_sums(n: usize, y: &[f64], z: &[f64]) -> f64 {
+    2.0 * power_sums_times_a_sum(n, y, z)
+}
+
+fn calls_the_power_sums(n: usize, y: &[f64], z: &[f64]) -> (f64, TwiceThePowerSumsGrad) {
+    twice_the_power_sums_grad(n, y, z)
 }

@@ -466,10 +466,63 @@ fn push_effect(
         return;
     }
     let effect = sum_over_left_loops(g, loops | g.loops_of(effect), effect);
-    *effects = Some(match *effects {
-        Some(prev) => g.add(Op::Effects(prev, effect)),
-        None => effect,
-    });
+    *effects = Some(join_effect(g, *effects, effect));
+}
+
+/// `acc` then `e`, as one effect. Effects are nodes, and a node is one statement however often
+/// it is reached: the same effect joined twice (`s += w[0]` and `s += w[0]` under one condition,
+/// once merged by the simplifier) would run once. A second `e` is joined as `e` scaled by 2
+/// (`∇w[0] += 2·v`); a third finds only the scaled one, and is joined as it is.
+fn join_effect(g: &mut Graph, acc: Option<NodeId>, e: NodeId) -> NodeId {
+    let Some(acc) = acc.filter(|a| *g.op(*a) != Op::NoEffect) else {
+        return e;
+    };
+    let mut parts = Vec::new();
+    let mut stack = vec![acc];
+    while let Some(n) = stack.pop() {
+        match *g.op(n) {
+            Op::Effects(a, b) => stack.extend([b, a]),
+            _ => parts.push(n),
+        }
+    }
+    match parts.iter().position(|p| *p == e) {
+        Some(at) => {
+            parts[at] = scale_effect(g, e, 2.0);
+            let rest: Vec<NodeId> = parts[1..].to_vec();
+            rest.into_iter()
+                .fold(parts[0], |out, p| g.add(Op::Effects(out, p)))
+        }
+        None => g.add(Op::Effects(acc, e)),
+    }
+}
+
+/// Effect `e` with every value it adds multiplied by `k` (`∇x[i] += k·v`, a call's
+/// vector-Jacobian product with seed `k·s`).
+fn scale_effect(g: &mut Graph, e: NodeId, k: f64) -> NodeId {
+    let k_node = g.constant(k);
+    match g.op(e).clone() {
+        Op::Scatter(slice, i, v) => {
+            let v = g.mul(k_node, v);
+            g.add(Op::Scatter(slice, i, v))
+        }
+        Op::CallVjp(call, seed) => {
+            let seed = g.mul(k_node, seed);
+            g.add(Op::CallVjp(call, seed))
+        }
+        Op::Effects(a, b) => {
+            let (a, b) = (scale_effect(g, a, k), scale_effect(g, b, k));
+            g.add(Op::Effects(a, b))
+        }
+        Op::Select(c, a, b) => {
+            let (a, b) = (scale_effect(g, a, k), scale_effect(g, b, k));
+            g.add(Op::Select(c, a, b))
+        }
+        Op::Sum(v, lo, hi, body) => {
+            let body = scale_effect(g, body, k);
+            g.add(Op::Sum(v, lo, hi, body))
+        }
+        _ => e,
+    }
 }
 
 /// The effect `make(value)`, run only where `value`'s terms are not zero by an `if`: a term
@@ -523,11 +576,7 @@ fn guarded(
     }
     let mut out = g.add(Op::NoEffect);
     for e in effects {
-        out = if *g.op(out) == Op::NoEffect {
-            e
-        } else {
-            g.add(Op::Effects(out, e))
-        };
+        out = join_effect(g, Some(out), e);
     }
     out
 }

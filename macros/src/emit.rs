@@ -12,6 +12,27 @@
 //! that branch needs, so an untaken branch costs nothing and cannot produce a NaN. Nodes needed
 //! by both branches are hoisted before the `if`, which keeps the output linear in the graph.
 //! Generated names use `Span::mixed_site()`, so they cannot collide with the user's.
+//!
+//! # What the scheduler moves, and the check that allows it
+//!
+//! Each transformation of the order the graph implies is made only where one dependency check,
+//! written once (in the function named), says it is safe; where it cannot tell, it does not
+//! move the code. The differential fuzzer (`fuzz/`) runs the emitted code against an oracle.
+//!
+//! | transformation | allowed when | where |
+//! |---|---|---|
+//! | hoisting a node out of a loop over `v` | it does not depend on `v`'s index (its loop mask), is not an effect (a scatter, or a loop of them, runs once per iteration), and cannot panic or is not under a condition (a whole loop counts as safe) | [`Emitter::loop_invariants`] |
+//! | reusing, inside a loop over `v`, a value bound outside | it does not depend on `v`'s index: a loop over `v` can run inside an iteration of another (the reverse pass sums over rows inside the loop over columns) | [`Emitter::visible_in_loop`] |
+//! | reading a bound value in a statement of a region | it was bound before that statement; a loop or branch that needs a value bound later computes it itself | [`Emitter::region_parts`] |
+//! | fusing sums over one loop into one `for` (at the last member) | same loop and bounds, no member reads another, and no statement between them reads a member | [`Emitter::loop_group`] |
+//! | fusing them at the first member | everything each member reads from outside the loop is bound before the first | [`Emitter::early_group`] |
+//! | running sums inside a recurrence's reverse loop | they read that sweep's `λ` | [`emit`] (`sweeps`) |
+//! | a reverse sweep as one recorded iteration | its step only keeps or kills `λ`, and its sums vanish where it does | [`kill_or_keep_sweeps`] |
+//! | binding an element read first | it is the largest offset of the loop's index into that slice (its bounds check covers the others) | [`leading_reads`] |
+//!
+//! The interchange of loops (a contribution summed over the loops its target is not in, at the
+//! target) is the differentiation pass's (`diff::Sweep::contribute`), which keeps a contribution
+//! per iteration where the sum would rerun a loop that varies with them.
 
 use std::collections::{HashMap, HashSet};
 
@@ -188,7 +209,10 @@ impl Emitter<'_> {
         // outside (the sum's loop is the sweep's loop).
         let mut forced = HashSet::new();
         while let Some(n) = stack.pop() {
-            if (stop.contains(&n) && !forced.contains(&n)) || !seen.insert(n) {
+            // An effect is a statement, not a value: where it is reached it runs, even if an
+            // enclosing region ran the same node (`∇w[0] += v` at the top and in a loop).
+            let done = stop.contains(&n) && !forced.contains(&n) && !self.g.is_effect(n);
+            if done || !seen.insert(n) {
                 continue;
             }
             match self.g.op(n) {
@@ -276,7 +300,9 @@ impl Emitter<'_> {
                 if let Op::Select(_, a, b) = self.g.op(*n) {
                     let ta = self.closure(&[*a], &stop);
                     let tb = self.closure(&[*b], &stop);
-                    hoist.extend(ta.intersection(&tb).copied());
+                    // Effects run in their branch (each branch runs its own).
+                    let both = ta.intersection(&tb).filter(|m| !self.g.is_effect(**m));
+                    hoist.extend(both.copied());
                 }
             }
             if hoist.is_empty() {
@@ -368,10 +394,14 @@ impl Emitter<'_> {
                 visible.extend(group.iter().copied());
             } else if matches!(self.g.op(n), Op::Scatter(..)) {
                 scatters.push(n);
-            } else if !grouped.contains(&n) {
-                if self.is_bound(n) {
-                    out.extend(self.binding(n, &visible));
-                }
+            } else if self.is_bound(n) && !grouped.contains(&n) {
+                out.extend(self.binding(n, &visible));
+                visible.insert(n);
+            } else if !grouped.contains(&n)
+                && self.g.op(n).children().iter().all(|c| visible.contains(c))
+            {
+                // Written inline where it is used: usable once what it reads is bound
+                // (`seed · Σ…` before the sum's loop has run is not).
                 visible.insert(n);
             }
         }

@@ -285,7 +285,7 @@ mod tests {
     #[ignore = "a measurement: prints a table"]
     fn macro_time() {
         for (shape, sizes) in [
-            ("shared chain", [10, 20, 40, 80]),
+            ("shared chain", [10, 20, 50, 100]),
             ("wide loop body", [10, 20, 40, 80]),
             ("nested loops", [2, 4, 8, 16]),
             ("loops in a row", [5, 10, 20, 40]),
