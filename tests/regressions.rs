@@ -22,7 +22,7 @@
 //!   condition) ran once, since a node is one statement (`diff::join_effect` scales the second);
 //! - an expression written inline counted as available before the sum it reads had run, so a
 //!   loop printed it where that sum was not yet bound (`region_parts`).
-#![allow(clippy::needless_range_loop)]
+#![allow(clippy::needless_range_loop, clippy::range_plus_one)] // the functions as found
 
 use symgrad::differentiable;
 
