@@ -1,0 +1,392 @@
+//! The program AST: exactly the subset of Rust the generator writes, so that printing is
+//! mechanical and the same tree prints as plain `f64` code and as the dual-number oracle.
+
+/// A size that slice lengths and loop bounds are made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dim {
+    /// The `n: usize` parameter.
+    N,
+    /// The `d: usize` parameter.
+    D,
+    /// `n * d` (a row-major `n × d` matrix).
+    Nd,
+    /// A helper's common slice length (`u.len()` of its first slice parameter).
+    L,
+}
+
+/// A slice length: `dim + plus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extent {
+    /// The size it is made of.
+    pub dim: Dim,
+    /// The extra elements (`z` of length `n + 1` has `plus = 1`).
+    pub plus: usize,
+}
+
+/// A parameter's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamTy {
+    /// `usize`: the size `Dim::N` or `Dim::D`.
+    Size(Dim),
+    /// `&[f64]` of the given length.
+    Slice(Extent),
+    /// `f64`.
+    Scalar,
+}
+
+/// A function parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub ty: ParamTy,
+}
+
+/// An integer (`usize`) expression: indices and loop bounds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IntExpr {
+    /// A loop variable or a size parameter.
+    Var(String),
+    /// A literal.
+    Const(usize),
+    /// `x.len()`.
+    Len(String),
+    /// `a + b`.
+    Add(Box<IntExpr>, Box<IntExpr>),
+    /// `a - b` (the generator proves it does not underflow).
+    Sub(Box<IntExpr>, Box<IntExpr>),
+    /// `a * b`.
+    Mul(Box<IntExpr>, Box<IntExpr>),
+}
+
+/// A binary float operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+}
+
+/// A comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+}
+
+/// A float method, printed `recv.name(args)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `exp()`
+    Exp,
+    /// `ln()`
+    Ln,
+    /// `sin()`
+    Sin,
+    /// `cos()`
+    Cos,
+    /// `tanh()`
+    Tanh,
+    /// `sqrt()`
+    Sqrt,
+    /// `cbrt()`
+    Cbrt,
+    /// `atan()`
+    Atan,
+    /// `sinh()`
+    Sinh,
+    /// `exp_m1()`
+    ExpM1,
+    /// `ln_1p()`
+    Ln1p,
+    /// `abs()`
+    Abs,
+    /// `recip()`
+    Recip,
+    /// `powi(k)`
+    Powi(i32),
+    /// `powf(y)`
+    Powf,
+    /// `max(y)`
+    Max,
+    /// `min(y)`
+    Min,
+    /// `hypot(y)`
+    Hypot,
+    /// `mul_add(a, b)`
+    MulAdd,
+}
+
+impl Method {
+    /// The method's name in Rust.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Exp => "exp",
+            Method::Ln => "ln",
+            Method::Sin => "sin",
+            Method::Cos => "cos",
+            Method::Tanh => "tanh",
+            Method::Sqrt => "sqrt",
+            Method::Cbrt => "cbrt",
+            Method::Atan => "atan",
+            Method::Sinh => "sinh",
+            Method::ExpM1 => "exp_m1",
+            Method::Ln1p => "ln_1p",
+            Method::Abs => "abs",
+            Method::Recip => "recip",
+            Method::Powi(_) => "powi",
+            Method::Powf => "powf",
+            Method::Max => "max",
+            Method::Min => "min",
+            Method::Hypot => "hypot",
+            Method::MulAdd => "mul_add",
+        }
+    }
+}
+
+/// A call argument.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    /// A float expression.
+    Float(Expr),
+    /// A slice parameter passed whole.
+    Slice(String),
+}
+
+/// A float expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// A literal (printed `1.5`, or `cst(1.5)` in the oracle).
+    Lit(f64),
+    /// `f64::NEG_INFINITY`.
+    NegInf,
+    /// A float parameter or local.
+    Var(String),
+    /// `x[i]`.
+    Index(String, IntExpr),
+    /// `(i as f64)`.
+    Cast(IntExpr),
+    /// `-e`.
+    Neg(Box<Expr>),
+    /// `a op b`.
+    Bin(BinOp, Box<Expr>, Box<Expr>),
+    /// `recv.method(args)`.
+    Method(Method, Box<Expr>, Vec<Expr>),
+    /// A call to a helper function.
+    Call(String, Vec<Arg>),
+    /// `if cond { a } else { b }`.
+    If(Box<Cond>, Box<Expr>, Box<Expr>),
+}
+
+impl Expr {
+    /// `a op b`.
+    #[must_use]
+    pub fn bin(op: BinOp, a: Expr, b: Expr) -> Self {
+        Expr::Bin(op, Box::new(a), Box::new(b))
+    }
+
+    /// `-a`.
+    #[must_use]
+    pub fn negate(a: Expr) -> Self {
+        Expr::Neg(Box::new(a))
+    }
+
+    /// `recv.m(args)`.
+    #[must_use]
+    pub fn method(m: Method, recv: Expr, args: Vec<Expr>) -> Self {
+        Expr::Method(m, Box::new(recv), args)
+    }
+
+    /// `if c { a } else { b }`.
+    #[must_use]
+    pub fn if_else(c: Cond, a: Expr, b: Expr) -> Self {
+        Expr::If(Box::new(c), Box::new(a), Box::new(b))
+    }
+
+    /// The variable `name`.
+    #[must_use]
+    pub fn var(name: &str) -> Self {
+        Expr::Var(name.into())
+    }
+}
+
+impl IntExpr {
+    /// `a + b`.
+    #[must_use]
+    pub fn plus(a: IntExpr, b: IntExpr) -> Self {
+        IntExpr::Add(Box::new(a), Box::new(b))
+    }
+
+    /// `a - b`.
+    #[must_use]
+    pub fn minus(a: IntExpr, b: IntExpr) -> Self {
+        IntExpr::Sub(Box::new(a), Box::new(b))
+    }
+
+    /// `a * b`.
+    #[must_use]
+    pub fn times(a: IntExpr, b: IntExpr) -> Self {
+        IntExpr::Mul(Box::new(a), Box::new(b))
+    }
+}
+
+/// A condition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cond {
+    /// A comparison of floats.
+    Float(CmpOp, Expr, Expr),
+    /// A comparison of integers.
+    Int(CmpOp, IntExpr, IntExpr),
+    /// `a && b`.
+    And(Box<Cond>, Box<Cond>),
+    /// `a || b`.
+    Or(Box<Cond>, Box<Cond>),
+    /// `!a`.
+    Not(Box<Cond>),
+}
+
+/// A compound or plain assignment operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignOp {
+    /// `=`
+    Set,
+    /// `+=`
+    Add,
+    /// `-=`
+    Sub,
+    /// `*=`
+    Mul,
+    /// `/=`
+    Div,
+}
+
+/// A `for` loop's range `start..end`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Range {
+    /// The first index.
+    pub start: IntExpr,
+    /// One past the last index.
+    pub end: IntExpr,
+}
+
+/// A statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stmt {
+    /// `let [mut] name = value;`
+    Let {
+        /// The new variable.
+        name: String,
+        /// Whether it is `let mut`.
+        mutable: bool,
+        /// Its initial value.
+        value: Expr,
+    },
+    /// `name op value;`
+    Assign {
+        /// The assigned variable.
+        name: String,
+        /// `=`, `+=`, ...
+        op: AssignOp,
+        /// The right-hand side.
+        value: Expr,
+    },
+    /// `for var in range { body }`
+    For {
+        /// The loop variable.
+        var: String,
+        /// Its range.
+        range: Range,
+        /// The body.
+        body: Vec<Stmt>,
+    },
+    /// `if cond { then } [else { els }]`
+    If {
+        /// The condition.
+        cond: Cond,
+        /// The taken branch.
+        then: Vec<Stmt>,
+        /// The other branch, if any.
+        els: Option<Vec<Stmt>>,
+    },
+    /// `return value;`
+    Return(Expr),
+}
+
+/// A function `fn name(params) -> f64 { body; ret }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Func {
+    /// Its name.
+    pub name: String,
+    /// Its parameters, in order.
+    pub params: Vec<Param>,
+    /// `Some(names)` for `#[differentiable(wrt(names))]`.
+    pub wrt: Option<Vec<String>>,
+    /// The statements.
+    pub body: Vec<Stmt>,
+    /// The final expression.
+    pub ret: Expr,
+}
+
+impl Func {
+    /// The parameters the gradient has a field for, in declaration order.
+    #[must_use]
+    pub fn differentiated(&self) -> Vec<&Param> {
+        self.params
+            .iter()
+            .filter(|p| matches!(p.ty, ParamTy::Slice(_) | ParamTy::Scalar))
+            .filter(|p| self.wrt.as_ref().is_none_or(|w| w.contains(&p.name)))
+            .collect()
+    }
+}
+
+/// One argument value of an input point.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A size.
+    Size(usize),
+    /// A float.
+    Scalar(f64),
+    /// A slice's elements.
+    Slice(Vec<f64>),
+}
+
+/// An input point: one value per parameter of the main function, in order.
+pub type Point = Vec<Value>;
+
+/// A generated program: helpers first, then the main function, and the points to check it at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Program {
+    /// Its number within the run (`p17` has id 17).
+    pub id: u64,
+    /// Helper functions the main function may call.
+    pub helpers: Vec<Func>,
+    /// The function under test.
+    pub main: Func,
+    /// The inputs.
+    pub points: Vec<Point>,
+}
+
+impl Program {
+    /// The module, file and main-function name, `p<id>`.
+    #[must_use]
+    pub fn name(&self) -> String {
+        format!("p{}", self.id)
+    }
+}

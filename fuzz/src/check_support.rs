@@ -1,0 +1,169 @@
+//! What a generated crate's checks run on: catching panics, seeding the oracle, and printing one
+//! line per check. Like `dual.rs`, this file is copied verbatim into every generated crate (next
+//! to `dual.rs`), and the harness parses the lines it prints (`harness::results`).
+//!
+//! Lines, space-separated, floats in `{:?}` form (exact round trip, `NaN`, `inf`):
+//!
+//! - `V <program> <point> <grad value> <plain value> <plain value, perturbed inputs>`:
+//!   `_grad`'s value against the function's.
+//! - `O <program> <point> <oracle value> <plain value>`: a self-check of the oracle copy.
+//! - `G <program> <point> <param> <index or -> <got or -> <oracle derivative> <oracle
+//!   derivative, perturbed inputs> <central difference>`: one partial (the difference, of the
+//!   plain function, only informs reports).
+//!
+//! "Perturbed inputs": every float input scaled by `1 ± PERTURB`. Where that moves the oracle
+//! by more than rounding would, the point is ill-conditioned and the check is skipped.
+//! - `L <program> <point> <param> <got length> <want length>`: a gradient field's length.
+//! - `P <program> <point> <plain|grad|oracle> <message>`: a panic.
+//! - `D <program>`: the program's checks are done.
+
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crate::dual::{D, cst};
+
+/// Silences the default panic hook: panics are caught and printed as `P` lines.
+pub fn quiet_panics() {
+    std::panic::set_hook(Box::new(|_| {}));
+}
+
+/// Runs `f`, turning a panic into its one-line message.
+pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|e| message(&*e))
+}
+
+fn message(payload: &(dyn Any + Send)) -> String {
+    let text = if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic".to_string()
+    };
+    text.replace(['\n', '\r'], " ")
+}
+
+/// The relative perturbation of the conditioning check.
+pub const PERTURB: f64 = 1e-13;
+
+/// `x` scaled by `1 ± e` (the sign alternating with `salt`).
+#[must_use]
+pub fn perturbed1(x: f64, e: f64, salt: usize) -> f64 {
+    if salt % 2 == 0 {
+        x * (1.0 + e)
+    } else {
+        x * (1.0 - e)
+    }
+}
+
+/// The slice scaled elementwise by `1 ± e` (alternating signs).
+#[must_use]
+pub fn perturbed(xs: &[f64], e: f64, salt: usize) -> Vec<f64> {
+    xs.iter()
+        .enumerate()
+        .map(|(i, &x)| perturbed1(x, e, salt + i))
+        .collect()
+}
+
+/// The slice, perturbed by `e`, as oracle numbers: constants, or element `k` seeded (tangent
+/// one) when `seed`.
+#[must_use]
+pub fn dual_slice(xs: &[f64], e: f64, salt: usize, seed: bool, k: usize) -> Vec<D> {
+    let mut out: Vec<D> = perturbed(xs, e, salt).into_iter().map(cst).collect();
+    if seed {
+        out[k].t = 1.0;
+    }
+    out
+}
+
+/// The scalar, perturbed by `e`, as an oracle number, seeded when `seed`.
+#[must_use]
+pub fn dual_scalar(x: f64, e: f64, salt: usize, seed: bool) -> D {
+    D {
+        v: perturbed1(x, e, salt),
+        t: if seed { 1.0 } else { 0.0 },
+    }
+}
+
+/// The step of the central differences.
+pub const FD_STEP: f64 = 1e-6;
+
+/// A float in `{:?}` form, `NaN` for a panic.
+fn show(r: Result<f64, String>) -> String {
+    format!("{:?}", r.unwrap_or(f64::NAN))
+}
+
+/// The slice with `h` added to element `k`.
+#[must_use]
+pub fn nudged(xs: &[f64], k: usize, h: f64) -> Vec<f64> {
+    let mut out = xs.to_vec();
+    out[k] += h;
+    out
+}
+
+/// Prints the check lines of one point of one program.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe {
+    program: u64,
+    point: usize,
+}
+
+impl Probe {
+    /// The probe of `point` of program `program`.
+    #[must_use]
+    pub fn new(program: u64, point: usize) -> Self {
+        Self { program, point }
+    }
+
+    fn emit(&self, tag: char, rest: &str) {
+        println!("{tag} {} {} {rest}", self.program, self.point);
+    }
+
+    /// `_grad`'s value against the plain function's (`plain_at(e)`: at inputs perturbed by `e`).
+    pub fn value(&self, got: f64, plain: f64, plain_at: impl Fn(f64) -> f64) {
+        let moved = show(guarded(|| plain_at(PERTURB)));
+        self.emit('V', &format!("{got:?} {plain:?} {moved}"));
+    }
+
+    /// The oracle's value against the plain function's.
+    pub fn oracle(&self, oracle: Result<D, String>, plain: f64) {
+        match oracle {
+            Ok(d) => self.emit('O', &format!("{:?} {plain:?}", d.v)),
+            Err(m) => self.panic("oracle", &m),
+        }
+    }
+
+    /// One partial derivative: `got` is `None` when the gradient field has no such element;
+    /// `oracle(e)` is the seeded oracle at inputs perturbed by `e`; `fd(h)` the plain function
+    /// with the input component offset by `h`.
+    pub fn partial(
+        &self,
+        param: &str,
+        index: Option<usize>,
+        got: Option<f64>,
+        oracle: impl Fn(f64) -> D,
+        fd: impl Fn(f64) -> f64,
+    ) {
+        let index = index.map_or_else(|| "-".to_string(), |k| k.to_string());
+        let got = got.map_or_else(|| "-".to_string(), |g| format!("{g:?}"));
+        let central = show(guarded(|| (fd(FD_STEP) - fd(-FD_STEP)) / (2.0 * FD_STEP)));
+        let moved = show(guarded(|| oracle(PERTURB).t));
+        match guarded(|| oracle(0.0)) {
+            Ok(d) => self.emit(
+                'G',
+                &format!("{param} {index} {got} {:?} {moved} {central}", d.t),
+            ),
+            Err(m) => self.panic("oracle", &m),
+        }
+    }
+
+    /// A gradient field's length against its parameter's.
+    pub fn length(&self, param: &str, got: usize, want: usize) {
+        self.emit('L', &format!("{param} {got} {want}"));
+    }
+
+    /// A panic in `which` (`plain`, `grad` or `oracle`).
+    pub fn panic(&self, which: &str, message: &str) {
+        self.emit('P', &format!("{which} {message}"));
+    }
+}

@@ -1,0 +1,336 @@
+//! The random program generator: valid Rust within the language the README promises, in bounds
+//! and finite by construction, biased toward the loop shapes where gradients go wrong.
+//!
+//! A program is a main function over sizes `n`, `d`, slices (`x: n·d`, `w: d`, `y: n`,
+//! `z: n + 1`, `u: n`, `v: d`) and scalars (`a`, `b`, `g`), sometimes with a scalar helper
+//! `h(a, b)` and a slice helper `dot(u, v[, t])` it calls. Its body is a few blocks (loop
+//! nests with their accumulators, deep shared chains, `let` chains, `if`s, early returns,
+//! helper calls) and a final expression combining their results.
+
+mod blocks;
+mod expr;
+mod loops;
+mod scope;
+mod weights;
+
+pub use weights::Weights;
+
+use crate::ast::{Dim, Expr, Extent, Func, Param, ParamTy, Point, Program, Stmt, Value};
+use crate::rng::Rng;
+use scope::Scope;
+
+/// A callable helper: its name and parameters.
+#[derive(Debug, Clone)]
+struct Helper {
+    name: String,
+    params: Vec<Param>,
+}
+
+/// The state of writing one function.
+struct Gen<'a> {
+    rng: &'a mut Rng,
+    w: &'a Weights,
+    scope: Scope,
+    helpers: Vec<Helper>,
+    counter: usize,
+    /// Top-level values the final expression combines.
+    results: Vec<String>,
+}
+
+/// Program `id` of the run seeded with `seed` (the same whatever the batch it is built in).
+#[must_use]
+pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
+    let mut rng = Rng::derive(seed, id);
+    let params = main_params(&mut rng, w);
+    let mut helpers = Vec::new();
+    if rng.below(10) < w.helper_scalar as usize {
+        helpers.push(scalar_helper(&mut rng, w));
+    }
+    if rng.below(10) < w.helper_slice as usize {
+        helpers.push(slice_helper(&mut rng, w));
+    }
+    let callable: Vec<Helper> = helpers
+        .iter()
+        .map(|f: &Func| Helper {
+            name: f.name.clone(),
+            params: f.params.clone(),
+        })
+        .collect();
+    let name = format!("p{id}");
+    let mut main = function(&mut rng, w, &name, params, callable, 2..=4);
+    main.wrt = wrt(&mut rng, w, &main);
+    let points = (0..3).map(|_| point(&mut rng, &main)).collect();
+    Program {
+        id,
+        helpers,
+        main,
+        points,
+    }
+}
+
+/// Writes a function's body and final expression.
+fn function(
+    rng: &mut Rng,
+    w: &Weights,
+    name: &str,
+    params: Vec<Param>,
+    helpers: Vec<Helper>,
+    blocks: std::ops::RangeInclusive<usize>,
+) -> Func {
+    let mut g = Gen {
+        rng,
+        w,
+        scope: Scope::new(params.clone()),
+        helpers,
+        counter: 0,
+        results: Vec::new(),
+    };
+    let count = g.rng.range(*blocks.start(), *blocks.end());
+    let mut body: Vec<Stmt> = Vec::new();
+    for _ in 0..count {
+        body.extend(g.block());
+    }
+    let ret = g.final_expr();
+    Func {
+        name: name.into(),
+        params,
+        wrt: None,
+        body,
+        ret,
+    }
+}
+
+fn param(name: &str, ty: ParamTy) -> Param {
+    Param {
+        name: name.into(),
+        ty,
+    }
+}
+
+fn main_params(rng: &mut Rng, w: &Weights) -> Vec<Param> {
+    let with_d = rng.below(10) < w.with_d as usize;
+    let mut params = vec![param("n", ParamTy::Size(Dim::N))];
+    if with_d {
+        params.push(param("d", ParamTy::Size(Dim::D)));
+    }
+    let ext = |dim, plus| ParamTy::Slice(Extent { dim, plus });
+    let mut pool = vec![
+        ("y", ext(Dim::N, 0)),
+        ("z", ext(Dim::N, 1)),
+        ("u", ext(Dim::N, 0)),
+    ];
+    if with_d {
+        pool.extend([
+            ("x", ext(Dim::Nd, 0)),
+            ("w", ext(Dim::D, 0)),
+            ("x", ext(Dim::Nd, 0)),
+            ("v", ext(Dim::D, 0)),
+        ]);
+    }
+    let mut slices: Vec<Param> = Vec::new();
+    if with_d && rng.chance(0.6) {
+        // The matrix `x[i * d + j]`, often with its weights `w[j]`: the shape of most losses.
+        slices.push(param("x", ext(Dim::Nd, 0)));
+        if rng.chance(0.6) {
+            slices.push(param("w", ext(Dim::D, 0)));
+        }
+    }
+    for _ in 0..rng.range(usize::from(slices.is_empty()), 2) {
+        let (name, ty) = *rng.pick(&pool);
+        if !slices.iter().any(|p| p.name == name) {
+            slices.push(param(name, ty));
+        }
+    }
+    let scalars = ["a", "b", "g"][..rng.range(0, 3)]
+        .iter()
+        .map(|s| param(s, ParamTy::Scalar));
+    let mut rest: Vec<Param> = slices.into_iter().chain(scalars).collect();
+    if rng.chance(0.3) {
+        shuffle(rng, &mut rest);
+    }
+    params.extend(rest);
+    params
+}
+
+fn shuffle<T>(rng: &mut Rng, items: &mut [T]) {
+    for i in (1..items.len()).rev() {
+        items.swap(i, rng.below(i + 1));
+    }
+}
+
+/// `fn h(a: f64, b: f64) -> f64`, straight-line code.
+fn scalar_helper(rng: &mut Rng, w: &Weights) -> Func {
+    let params = vec![param("a", ParamTy::Scalar), param("b", ParamTy::Scalar)];
+    function(rng, w, "h", params, Vec::new(), 1..=3)
+}
+
+/// `fn dot(u: &[f64], v: &[f64][, t: f64]) -> f64`, loops over `0..u.len()`.
+fn slice_helper(rng: &mut Rng, w: &Weights) -> Func {
+    let l = ParamTy::Slice(Extent {
+        dim: Dim::L,
+        plus: 0,
+    });
+    let mut params = vec![param("u", l)];
+    if rng.chance(0.7) {
+        params.push(param("v", l));
+    }
+    if rng.chance(0.4) {
+        params.push(param("t", ParamTy::Scalar));
+    }
+    function(rng, w, "dot", params, Vec::new(), 1..=2)
+}
+
+/// `wrt(...)`: a non-empty subset of the float parameters, or `None` (all of them).
+fn wrt(rng: &mut Rng, w: &Weights, main: &Func) -> Option<Vec<String>> {
+    if rng.below(10) >= w.wrt as usize {
+        return None;
+    }
+    let floats: Vec<String> = main
+        .differentiated()
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    let mut chosen: Vec<String> = floats.iter().filter(|_| rng.chance(0.5)).cloned().collect();
+    if chosen.is_empty() {
+        chosen.push(rng.pick(&floats).clone());
+    }
+    Some(chosen)
+}
+
+/// A size in `1..=4`, 1 (the edge case) a quarter of the time.
+fn size(rng: &mut Rng) -> usize {
+    if rng.chance(0.25) { 1 } else { rng.range(2, 4) }
+}
+
+/// An input point: sizes, then every float in `[-1.5, 1.5)`.
+fn point(rng: &mut Rng, main: &Func) -> Point {
+    let (n, d) = (size(rng), size(rng));
+    main.params
+        .iter()
+        .map(|p| match p.ty {
+            ParamTy::Size(Dim::D) => Value::Size(d),
+            ParamTy::Size(_) => Value::Size(n),
+            ParamTy::Scalar => Value::Scalar(rng.float(-1.5, 1.5)),
+            ParamTy::Slice(e) => {
+                Value::Slice((0..length(e, n, d)).map(|_| rng.float(-1.5, 1.5)).collect())
+            }
+        })
+        .collect()
+}
+
+/// A slice's length at sizes `n`, `d`.
+#[must_use]
+pub fn length(e: Extent, n: usize, d: usize) -> usize {
+    let base = match e.dim {
+        Dim::N | Dim::L => n,
+        Dim::D => d,
+        Dim::Nd => n * d,
+    };
+    base + e.plus
+}
+
+impl Gen<'_> {
+    /// A fresh local name `<prefix><k>`.
+    fn fresh(&mut self, prefix: &str) -> String {
+        self.counter += 1;
+        format!("{prefix}{}", self.counter)
+    }
+
+    /// `let [mut] name = value;`, declared in the scope.
+    fn let_stmt(&mut self, name: &str, mutable: bool, value: Expr) -> Stmt {
+        let typed = self.is_typed(&value);
+        self.scope.declare(name, typed);
+        Stmt::Let {
+            name: name.into(),
+            mutable,
+            value,
+        }
+    }
+
+    /// One in `out_of_10` tries, per a weight out of 10.
+    fn tenth(&mut self, weight: u32) -> bool {
+        self.rng.below(10) < weight as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Weights, program};
+    use crate::print::{Mode, functions};
+
+    #[test]
+    fn programs_are_deterministic_per_seed_and_id() {
+        let w = Weights::default();
+        assert_eq!(program(5, 3, &w), program(5, 3, &w));
+        assert_ne!(program(5, 3, &w), program(5, 4, &w));
+    }
+
+    /// The sample's programs (seed 1, ids 0..300) use every construct the fuzzer promises.
+    #[test]
+    fn the_sample_covers_the_grammar() {
+        let w = Weights::default();
+        let text: String = (0..300)
+            .map(|id| functions(&program(1, id, &w), Mode::Plain))
+            .collect();
+        let count = |pat: &str| text.matches(pat).count();
+        let required = [
+            "for i in 0..n {",
+            "for j in 0..d {",
+            "for j in 0..i {",
+            "for i in 0..x.len() {",
+            "for i in 1..n {",
+            "[i * d + j]",
+            "[i + 1]",
+            "w[0]",
+            " += ",
+            " -= ",
+            " *= ",
+            ".max(",
+            ".min(",
+            ".tanh()",
+            ".exp()",
+            ".ln()",
+            ".sqrt()",
+            ".powi(",
+            ".powf(",
+            ".hypot(",
+            ".abs()",
+            ".recip()",
+            ".mul_add(",
+            "return ",
+            "} else {",
+            " as f64)",
+            "h(",
+            "dot(",
+            "wrt(",
+            "f64::NEG_INFINITY",
+            "(c",
+            ".sin() + c",
+            "if j < i",
+            "0..i + 1",
+            "0..n * d",
+            "0..z.len()",
+            "[j + 1]",
+            " > m",
+        ];
+        let missing: Vec<&str> = required.iter().copied().filter(|p| count(p) == 0).collect();
+        assert!(missing.is_empty(), "never generated: {missing:?}");
+        let triple = text
+            .lines()
+            .filter(|l| l.starts_with("            for "))
+            .count();
+        assert!(triple >= 50, "{triple} loops three deep");
+        let matrix = count("* d + j]") + count("* d + k]");
+        assert!(matrix >= 60, "{matrix} reads x[i * d + j]");
+    }
+
+    #[test]
+    fn programs_are_small_to_medium() {
+        let w = Weights::default();
+        let lines: Vec<usize> = (0..200)
+            .map(|id| functions(&program(1, id, &w), Mode::Plain).lines().count())
+            .collect();
+        let mean = lines.iter().sum::<usize>() / lines.len();
+        assert!((8..=60).contains(&mean), "mean {mean} lines");
+    }
+}

@@ -1,0 +1,429 @@
+//! Float expressions, element reads (in bounds by the enclosing loops' ranges), conditions and
+//! helper calls. Every function argument is kept in its domain: `ln` of `1 + e²`, `sqrt` of
+//! `e² + 0.5`, division by `1 + e²` or `2 + sin e`, `exp` of a bounded argument.
+
+use super::{Gen, Helper};
+use crate::ast::{Arg, BinOp, CmpOp, Cond, Dim, Expr, Extent, IntExpr, Method, ParamTy};
+
+fn bin(op: BinOp, a: Expr, b: Expr) -> Expr {
+    Expr::bin(op, a, b)
+}
+
+fn call(m: Method, recv: Expr, args: Vec<Expr>) -> Expr {
+    Expr::method(m, recv, args)
+}
+
+/// `1.0 + e * e`: positive, at least one.
+fn one_plus_square(e: &Expr) -> Expr {
+    bin(
+        BinOp::Add,
+        Expr::Lit(1.0),
+        bin(BinOp::Mul, e.clone(), e.clone()),
+    )
+}
+
+fn int_offset(v: &str, k: i64) -> IntExpr {
+    let var = IntExpr::Var(v.into());
+    let by = IntExpr::Const(usize::try_from(k.unsigned_abs()).unwrap_or(0));
+    match k {
+        0 => var,
+        k if k > 0 => IntExpr::plus(var, by),
+        _ => IntExpr::minus(var, by),
+    }
+}
+
+impl Gen<'_> {
+    /// Whether rustc types `e` as `f64` (not a bare `{float}` literal type, on which a method
+    /// call does not compile).
+    pub(super) fn is_typed(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Lit(_) => false,
+            Expr::Var(v) => self.scope.var_typed(v),
+            Expr::Neg(a) => self.is_typed(a),
+            Expr::Bin(_, a, b) | Expr::If(_, a, b) => self.is_typed(a) || self.is_typed(b),
+            Expr::NegInf | Expr::Index(..) | Expr::Cast(_) | Expr::Method(..) | Expr::Call(..) => {
+                true
+            }
+        }
+    }
+
+    /// A random expression of nesting `depth` at most.
+    pub(super) fn expr(&mut self, depth: u32) -> Expr {
+        if depth == 0 {
+            return self.leaf();
+        }
+        let w = self.w;
+        let call_weight = if self.helpers.is_empty() {
+            0
+        } else {
+            w.expr_call
+        };
+        let weights = [
+            w.expr_leaf,
+            w.expr_binary,
+            w.expr_method,
+            w.expr_neg,
+            call_weight,
+            w.expr_if,
+        ];
+        match self.rng.weighted(&weights) {
+            1 => self.binary(depth),
+            2 => self.method(depth),
+            3 => Expr::negate(self.expr(depth - 1)),
+            4 => self.helper_call(depth),
+            5 => {
+                let c = self.cond();
+                Expr::if_else(c, self.expr(depth - 1), self.expr(depth - 1))
+            }
+            _ => self.leaf(),
+        }
+    }
+
+    /// An expression rustc types as `f64` (a method may be called on it).
+    pub(super) fn typed_expr(&mut self, depth: u32) -> Expr {
+        let e = self.expr(depth);
+        if self.is_typed(&e) {
+            e
+        } else {
+            let leaf = self.typed_leaf();
+            bin(BinOp::Add, e, leaf)
+        }
+    }
+
+    fn binary(&mut self, depth: u32) -> Expr {
+        let a = self.expr(depth - 1);
+        let b = self.expr(depth - 1);
+        match self.rng.below(7) {
+            0 | 1 => bin(BinOp::Add, a, b),
+            2 => bin(BinOp::Sub, a, b),
+            3 | 4 => bin(BinOp::Mul, a, b),
+            5 => bin(BinOp::Div, a, one_plus_square(&b)),
+            _ => {
+                let b = self.typed_wrap(b);
+                let den = bin(BinOp::Add, Expr::Lit(2.0), call(Method::Sin, b, vec![]));
+                bin(BinOp::Div, a, den)
+            }
+        }
+    }
+
+    /// `e` itself if typed, else `e + leaf`.
+    fn typed_wrap(&mut self, e: Expr) -> Expr {
+        if self.is_typed(&e) {
+            e
+        } else {
+            let leaf = self.typed_leaf();
+            bin(BinOp::Add, e, leaf)
+        }
+    }
+
+    /// A float method applied to a random receiver, kept in its domain.
+    pub(super) fn method(&mut self, depth: u32) -> Expr {
+        let r = self.typed_expr(depth - 1);
+        self.method_on(r, depth)
+    }
+
+    /// A float method applied to `r` (typed), kept in its domain.
+    pub(super) fn method_on(&mut self, r: Expr, depth: u32) -> Expr {
+        let sub = depth.saturating_sub(1);
+        match self.rng.below(20) {
+            0 | 1 => self.bounded_exp(r),
+            2 => call(Method::Ln, one_plus_square(&r), vec![]),
+            3 => call(Method::Ln1p, bin(BinOp::Mul, r.clone(), r), vec![]),
+            4 => call(Method::Sin, r, vec![]),
+            5 => call(Method::Cos, r, vec![]),
+            6 | 7 => call(Method::Tanh, r, vec![]),
+            8 => call(
+                Method::Sqrt,
+                bin(BinOp::Add, bin(BinOp::Mul, r.clone(), r), Expr::Lit(0.5)),
+                vec![],
+            ),
+            9 => call(
+                Method::Cbrt,
+                bin(BinOp::Add, bin(BinOp::Mul, r.clone(), r), Expr::Lit(0.5)),
+                vec![],
+            ),
+            10 => call(Method::Atan, r, vec![]),
+            11 => call(Method::Abs, r, vec![]),
+            12 => call(Method::Recip, one_plus_square(&r), vec![]),
+            13 => call(Method::Powi(*self.rng.pick(&[2, 2, 3])), r, vec![]),
+            14 => self.powf(&r, sub),
+            15 | 16 => {
+                let m = if self.rng.chance(0.5) {
+                    Method::Max
+                } else {
+                    Method::Min
+                };
+                call(m, r, vec![self.expr(sub)])
+            }
+            17 => call(Method::Hypot, r, vec![self.expr(sub)]),
+            18 => call(Method::MulAdd, r, vec![self.expr(sub), self.expr(sub)]),
+            _ => self.bounded_hyperbolic(r),
+        }
+    }
+
+    /// `exp` of a bounded argument: `r.tanh().exp()`, `(0.3 * r).exp()`, or `r.exp()` of an
+    /// element or parameter (in `[-1.5, 1.5]`).
+    fn bounded_exp(&mut self, r: Expr) -> Expr {
+        let leaf = matches!(r, Expr::Index(..))
+            || matches!(&r, Expr::Var(v) if self.scope.scalars().contains(v));
+        match self.rng.below(3) {
+            0 if leaf => call(Method::Exp, r, vec![]),
+            0 | 1 => call(Method::Exp, call(Method::Tanh, r, vec![]), vec![]),
+            _ => call(
+                Method::Exp,
+                bin(BinOp::Mul, Expr::Lit(0.3), call(Method::Tanh, r, vec![])),
+                vec![],
+            ),
+        }
+    }
+
+    /// `r.tanh().sinh()` or `r.tanh().exp_m1()`.
+    fn bounded_hyperbolic(&mut self, r: Expr) -> Expr {
+        let m = if self.rng.chance(0.5) {
+            Method::Sinh
+        } else {
+            Method::ExpM1
+        };
+        call(m, call(Method::Tanh, r, vec![]), vec![])
+    }
+
+    /// `(1.0 + r * r).powf(y)`, `y` a literal in `[0.5, 2]` or `0.5 + 0.5 * e.tanh()`-like.
+    fn powf(&mut self, r: &Expr, depth: u32) -> Expr {
+        let y = if self.rng.chance(0.6) {
+            Expr::Lit(self.rng.literal(0.5, 2.0))
+        } else {
+            let e = self.typed_expr(depth);
+            bin(
+                BinOp::Add,
+                Expr::Lit(1.0),
+                bin(BinOp::Mul, Expr::Lit(0.5), call(Method::Tanh, e, vec![])),
+            )
+        };
+        call(Method::Powf, one_plus_square(r), vec![y])
+    }
+
+    /// A leaf: an element, a float variable, a literal or an integer cast.
+    pub(super) fn leaf(&mut self) -> Expr {
+        let w = self.w;
+        let element = if self.loop_depth() > 0 {
+            w.leaf_element * 2
+        } else {
+            w.leaf_element
+        };
+        match self
+            .rng
+            .weighted(&[element, w.leaf_var, w.leaf_literal, w.leaf_cast])
+        {
+            0 => self.element().unwrap_or_else(|| self.literal()),
+            1 => self.variable().unwrap_or_else(|| self.literal()),
+            2 => self.literal(),
+            _ => self.cast(),
+        }
+    }
+
+    /// A leaf rustc types as `f64`: a float parameter, a typed local, an element or a cast.
+    pub(super) fn typed_leaf(&mut self) -> Expr {
+        let mut vars = self.scope.scalars();
+        vars.extend(
+            self.scope
+                .readable()
+                .iter()
+                .filter(|l| l.typed)
+                .map(|l| l.name.clone()),
+        );
+        let slices = !self.scope.slices().is_empty();
+        let ints = !self.ints().is_empty();
+        let weights = [
+            u32::from(!vars.is_empty()) * 4,
+            u32::from(slices) * 6,
+            u32::from(ints),
+        ];
+        match self.rng.weighted(&weights) {
+            0 if !vars.is_empty() => Expr::Var(self.rng.pick(&vars).clone()),
+            2 if ints => self.cast(),
+            _ => self.element().unwrap_or_else(|| self.cast()),
+        }
+    }
+
+    fn literal(&mut self) -> Expr {
+        Expr::Lit(self.rng.literal(-1.5, 1.5))
+    }
+
+    pub(super) fn loop_depth(&self) -> usize {
+        self.scope.loops.len()
+    }
+
+    /// A readable float parameter or local.
+    fn variable(&mut self) -> Option<Expr> {
+        let mut names = self.scope.scalars();
+        names.extend(self.scope.readable().iter().map(|l| l.name.clone()));
+        if names.is_empty() {
+            return None;
+        }
+        Some(Expr::Var(self.rng.pick(&names).clone()))
+    }
+
+    /// The integers a cast may read: loop indices, sizes, slice lengths.
+    fn ints(&self) -> Vec<IntExpr> {
+        let mut ints: Vec<IntExpr> = self
+            .scope
+            .loops
+            .iter()
+            .map(|l| IntExpr::Var(l.name.clone()))
+            .collect();
+        for p in &self.scope.params {
+            match p.ty {
+                ParamTy::Size(_) => ints.push(IntExpr::Var(p.name.clone())),
+                ParamTy::Slice(_) => ints.push(IntExpr::Len(p.name.clone())),
+                ParamTy::Scalar => {}
+            }
+        }
+        ints
+    }
+
+    /// `0.3 * (i as f64)` of a loop index, a size or a slice length (a literal if none).
+    fn cast(&mut self) -> Expr {
+        let ints = self.ints();
+        if ints.is_empty() {
+            return self.literal();
+        }
+        let scale = Expr::Lit(self.rng.literal(0.1, 0.5));
+        bin(BinOp::Mul, scale, Expr::Cast(self.rng.pick(&ints).clone()))
+    }
+
+    /// A slice element, in bounds: indices from the enclosing loops weigh six times a fixed one,
+    /// `x[i * d + j]` (where there is an `n` loop and a `d` loop) four times more.
+    pub(super) fn element(&mut self) -> Option<Expr> {
+        let mut cands: Vec<(String, IntExpr)> = Vec::new();
+        let mut weights: Vec<u32> = Vec::new();
+        for (name, ext) in self.scope.slices() {
+            for (index, looped) in self.indices(ext) {
+                let row_major =
+                    matches!(index, IntExpr::Add(ref a, _) if matches!(**a, IntExpr::Mul(..)));
+                weights.push(match (looped, row_major) {
+                    (_, true) => 24,
+                    (true, false) => 6,
+                    (false, false) => 1,
+                });
+                cands.push((name.clone(), index));
+            }
+        }
+        if cands.is_empty() {
+            return None;
+        }
+        let (s, i) = cands.swap_remove(self.rng.weighted(&weights));
+        Some(Expr::Index(s, i))
+    }
+
+    /// Every in-bounds index of a slice of length `ext` here, and whether it uses a loop index.
+    fn indices(&self, ext: Extent) -> Vec<(IntExpr, bool)> {
+        let mut out = vec![(IntExpr::Const(0), false)];
+        let last = self.scope.dim_expr(ext.dim);
+        out.push((
+            match ext.plus {
+                0 => IntExpr::minus(last, IntExpr::Const(1)),
+                _ => last,
+            },
+            false,
+        ));
+        let plus = i64::try_from(ext.plus).unwrap_or(0);
+        for lv in self.scope.loops.iter().filter(|l| l.dim == ext.dim) {
+            for k in (-lv.lo).max(-1)..=(lv.slack + plus).min(2) {
+                out.push((int_offset(&lv.name, k), true));
+            }
+        }
+        if ext.dim == Dim::Nd {
+            out.extend(self.row_major_indices());
+        }
+        out
+    }
+
+    /// `i * d + j` for an `n`-index `i` and a `d`-index `j`.
+    fn row_major_indices(&self) -> Vec<(IntExpr, bool)> {
+        let loops = &self.scope.loops;
+        let mut out = Vec::new();
+        for a in loops.iter().filter(|l| l.dim == Dim::N && l.slack >= 0) {
+            for b in loops.iter().filter(|l| l.dim == Dim::D && l.slack >= 0) {
+                let row = IntExpr::times(IntExpr::Var(a.name.clone()), IntExpr::Var("d".into()));
+                out.push((IntExpr::plus(row, IntExpr::Var(b.name.clone())), true));
+            }
+        }
+        out
+    }
+
+    /// A condition on data, or (inside loops, sometimes) on indices.
+    pub(super) fn cond(&mut self) -> Cond {
+        if self.loop_depth() > 0 && self.rng.chance(0.25) {
+            return self.int_cond();
+        }
+        let a = self.expr(1);
+        let b = if self.rng.chance(0.7) {
+            Expr::Lit(self.rng.literal(-0.6, 0.6))
+        } else {
+            self.expr(1)
+        };
+        let op = *self.rng.pick(&[CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge]);
+        let c = Cond::Float(op, a, b);
+        match self.rng.below(12) {
+            0 => Cond::And(Box::new(c), Box::new(self.cond())),
+            1 => Cond::Or(Box::new(c), Box::new(self.cond())),
+            2 => Cond::Not(Box::new(c)),
+            _ => c,
+        }
+    }
+
+    /// `j < i`, `i == 0`, `i + 1 < n`-like conditions on loop indices.
+    pub(super) fn int_cond(&mut self) -> Cond {
+        let loops = self.scope.loops.clone();
+        let a = self.rng.pick(&loops).clone();
+        let b = self.rng.pick(&loops).clone();
+        let op = *self
+            .rng
+            .pick(&[CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Eq, CmpOp::Ne]);
+        let rhs = match self.rng.below(3) {
+            0 if a.name != b.name => IntExpr::Var(b.name),
+            0 | 1 => IntExpr::Const(self.rng.below(3)),
+            _ => self.scope.dim_expr(a.dim),
+        };
+        let lhs = if self.rng.chance(0.3) {
+            int_offset(&a.name, 1)
+        } else {
+            IntExpr::Var(a.name)
+        };
+        Cond::Int(op, lhs, rhs)
+    }
+
+    /// A call to a helper, its slices passed whole (all of one length).
+    pub(super) fn helper_call(&mut self, depth: u32) -> Expr {
+        let helper: Helper = self.rng.pick(&self.helpers.clone()).clone();
+        let mut groups: Vec<(Extent, Vec<String>)> = Vec::new();
+        for (name, ext) in self.scope.slices() {
+            match groups.iter_mut().find(|(e, _)| *e == ext) {
+                Some((_, names)) => names.push(name),
+                None => groups.push((ext, vec![name])),
+            }
+        }
+        let groups: Vec<Vec<String>> = groups.into_iter().map(|(_, names)| names).collect();
+        let needs_slices = helper
+            .params
+            .iter()
+            .any(|p| matches!(p.ty, ParamTy::Slice(_)));
+        if needs_slices && groups.is_empty() {
+            return self.leaf();
+        }
+        let group = if groups.is_empty() {
+            Vec::new()
+        } else {
+            self.rng.pick(&groups).clone()
+        };
+        let args = helper
+            .params
+            .iter()
+            .map(|p| match p.ty {
+                ParamTy::Slice(_) => Arg::Slice(self.rng.pick(&group).clone()),
+                _ => Arg::Float(self.expr(depth.saturating_sub(1))),
+            })
+            .collect();
+        Expr::Call(helper.name, args)
+    }
+}

@@ -1,0 +1,470 @@
+//! Loop nests 1–3 deep and the variables they carry: sums, products, linear and `tanh`
+//! recurrences, running `max`/`min`, `if e > m { m = e; }`; accumulators declared per outer
+//! iteration for an inner loop (`let mut q = 0.0; for j .. { q += .. } s += q.exp();`);
+//! updates under `if`. Inside a loop, a carried variable is read only by its own update (the
+//! README's recurrences read only their own previous value), and every index is in bounds
+//! by the ranges of the enclosing loops.
+
+use super::Gen;
+use super::scope::LoopVar;
+use crate::ast::{AssignOp, BinOp, CmpOp, Cond, Dim, Expr, IntExpr, Method, Range, Stmt};
+
+/// How a carried variable is updated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Sum,
+    Product,
+    Linear,
+    Tanh,
+    Max,
+    Min,
+    IfMax,
+}
+
+/// A variable a loop nest updates.
+#[derive(Debug, Clone)]
+struct Target {
+    name: String,
+    kind: Kind,
+    /// Starts at `±∞`: every loop on its way runs at least once and updates it unconditionally,
+    /// so no infinity reaches the result.
+    infinite: bool,
+}
+
+impl Gen<'_> {
+    /// `let mut s = 0.0; [let mut h = ...;] for ... { ... }`: one or two carried variables and
+    /// a loop nest 1–3 deep that updates them.
+    pub(super) fn loop_block(&mut self) -> Vec<Stmt> {
+        let w = self.w;
+        let depth = 1 + self.rng.weighted(&[w.depth1, w.depth2, w.depth3]);
+        let count = if self.rng.chance(0.3) { 2 } else { 1 };
+        let mut out = Vec::new();
+        let mut targets = Vec::new();
+        for _ in 0..count {
+            let (stmt, t) = self.declare_target();
+            out.push(stmt);
+            targets.push(t);
+        }
+        out.push(self.for_loop(depth, &targets));
+        for t in &targets {
+            self.results.push(t.name.clone());
+        }
+        out
+    }
+
+    /// `let mut <name> = <init>;` for a carried variable of a random kind.
+    fn declare_target(&mut self) -> (Stmt, Target) {
+        let w = self.w;
+        let weights = [
+            w.kind_sum,
+            w.kind_product,
+            w.kind_linear,
+            w.kind_tanh,
+            w.kind_minmax,
+            w.kind_ifmax,
+        ];
+        let kind = match self.rng.weighted(&weights) {
+            0 => Kind::Sum,
+            1 => Kind::Product,
+            2 => Kind::Linear,
+            3 => Kind::Tanh,
+            4 if self.rng.chance(0.5) => Kind::Max,
+            4 => Kind::Min,
+            _ => Kind::IfMax,
+        };
+        let (prefix, init) = match kind {
+            Kind::Sum if self.rng.chance(0.8) => ("s", Expr::Lit(0.0)),
+            Kind::Sum => ("s", self.expr(1)),
+            Kind::Product => ("p", Expr::Lit(1.0)),
+            Kind::Linear | Kind::Tanh if self.rng.chance(0.6) => ("h", Expr::Lit(0.0)),
+            Kind::Linear | Kind::Tanh => ("h", self.expr(1)),
+            Kind::Max | Kind::IfMax if self.rng.chance(0.5) => ("m", Expr::NegInf),
+            Kind::Min if self.rng.chance(0.5) => ("m", Expr::negate(Expr::NegInf)),
+            Kind::Max | Kind::Min | Kind::IfMax => ("m", self.typed_leaf()),
+        };
+        let infinite =
+            matches!(&init, Expr::NegInf) || matches!(&init, Expr::Neg(e) if **e == Expr::NegInf);
+        let name = self.fresh(prefix);
+        let stmt = self.let_stmt(&name, true, init);
+        (
+            stmt,
+            Target {
+                name,
+                kind,
+                infinite,
+            },
+        )
+    }
+
+    /// A loop over a random range whose body updates `targets` (carried: unreadable inside
+    /// but by their own updates).
+    fn for_loop(&mut self, depth: usize, targets: &[Target]) -> Stmt {
+        for t in targets {
+            self.scope.set_carried(&t.name, true);
+        }
+        let (range, lv) = self.range_for(targets);
+        let var = lv.name.clone();
+        self.scope.loops.push(lv);
+        let mark = self.scope.locals.len();
+        let body = self.loop_body(depth - 1, targets);
+        self.scope.truncate(mark);
+        self.scope.loops.pop();
+        for t in targets {
+            self.scope.set_carried(&t.name, false);
+            self.scope.set_typed(&t.name);
+        }
+        Stmt::For { var, range, body }
+    }
+
+    /// A range for a loop updating `targets`: one that runs at least once when a target starts
+    /// at `±∞`.
+    fn range_for(&mut self, targets: &[Target]) -> (Range, LoopVar) {
+        let mut picked = self.pick_range();
+        if !targets.iter().any(|t| t.infinite) {
+            return picked;
+        }
+        for _ in 0..20 {
+            if self.never_empty(&picked.0) {
+                return picked;
+            }
+            picked = self.pick_range();
+        }
+        let dim = self.scope.dims()[0];
+        self.plain_range(picked.1.name, dim)
+    }
+
+    /// A body: loop-local `let`s, then inner loops (with per-iteration accumulators) or the
+    /// updates of the carried variables.
+    fn loop_body(&mut self, inner: usize, targets: &[Target]) -> Vec<Stmt> {
+        let mut body = Vec::new();
+        while self.tenth(self.w.loop_let) && body.len() < 2 {
+            let name = self.fresh("t");
+            let e = self.expr(2);
+            body.push(self.let_stmt(&name, false, e));
+        }
+        if inner == 0 {
+            for t in targets {
+                body.push(self.guarded_update(t));
+                if t.kind == Kind::Sum && self.rng.chance(0.2) {
+                    body.push(self.guarded_update(t));
+                }
+            }
+            return body;
+        }
+        self.nest(inner, targets, &mut body);
+        body
+    }
+
+    /// The inner loop(s) of a body and the updates after them.
+    fn nest(&mut self, inner: usize, targets: &[Target], body: &mut Vec<Stmt>) {
+        let mut down: Vec<Target> = Vec::new();
+        let mut here: Vec<Target> = Vec::new();
+        for t in targets {
+            if self.tenth(self.w.pass_down) {
+                down.push(t.clone());
+            } else {
+                here.push(t.clone());
+            }
+        }
+        let mut rows = Vec::new();
+        if self.tenth(self.w.row_local) || down.is_empty() {
+            let (stmt, t) = self.declare_target();
+            body.push(stmt);
+            rows.push(t);
+        }
+        let mut inner_targets = down.clone();
+        inner_targets.extend(rows.iter().cloned());
+        body.push(self.for_loop(inner, &inner_targets));
+        if self.tenth(self.w.second_inner) {
+            let k = self.rng.range(1, inner_targets.len());
+            let depth = self.rng.range(1, inner);
+            body.push(self.for_loop(depth, &inner_targets[..k]));
+        }
+        if here.is_empty() && !rows.is_empty() {
+            here.push(self.rng.pick(targets).clone());
+        }
+        for t in &here {
+            body.push(self.consume(t, &rows));
+        }
+    }
+
+    /// The update of `t` after the inner loop, reading the row's accumulators
+    /// (`s += q.exp()`, `s += q * q`, products of two).
+    fn consume(&mut self, t: &Target, rows: &[Target]) -> Stmt {
+        let e = if rows.is_empty() {
+            self.typed_expr(2)
+        } else if t.kind == Kind::Sum && rows[0].kind == Kind::Sum && self.rng.chance(0.3) {
+            Expr::method(Method::Exp, Expr::var(&rows[0].name), vec![])
+        } else {
+            let mut e = self.shape(&rows[0].name);
+            if self.rng.chance(0.3) {
+                let other = self.expr(1);
+                e = Expr::bin(BinOp::Mul, e, other);
+            }
+            if self.is_typed(&e) {
+                e
+            } else {
+                Expr::bin(BinOp::Add, e, self.typed_leaf())
+            }
+        };
+        self.update_with(t, e)
+    }
+
+    /// An update of `t`, sometimes under an `if` on data or on indices.
+    fn guarded_update(&mut self, t: &Target) -> Stmt {
+        let (data, index) = (self.tenth(self.w.loop_if), self.tenth(self.w.int_if));
+        if t.infinite || (!data && !index) {
+            return self.update(t);
+        }
+        let cond = if index { self.int_cond() } else { self.cond() };
+        let then = vec![self.update(t)];
+        let els = if self.rng.chance(0.6) {
+            Some(vec![self.update(t)])
+        } else {
+            None
+        };
+        Stmt::If { cond, then, els }
+    }
+
+    fn update(&mut self, t: &Target) -> Stmt {
+        let e = self.typed_expr(2);
+        self.update_with(t, e)
+    }
+
+    /// The update of `t` by the (typed) value `e`, per its kind.
+    fn update_with(&mut self, t: &Target, e: Expr) -> Stmt {
+        let me = Expr::Var(t.name.clone());
+        let set = |value| Stmt::Assign {
+            name: t.name.clone(),
+            op: AssignOp::Set,
+            value,
+        };
+        match t.kind {
+            Kind::Sum => {
+                let op = if self.rng.chance(0.75) {
+                    AssignOp::Add
+                } else {
+                    AssignOp::Sub
+                };
+                Stmt::Assign {
+                    name: t.name.clone(),
+                    op,
+                    value: e,
+                }
+            }
+            Kind::Product if self.rng.chance(0.3) => {
+                let den = Expr::bin(
+                    BinOp::Add,
+                    Expr::Lit(1.0),
+                    Expr::bin(BinOp::Mul, e.clone(), e),
+                );
+                Stmt::Assign {
+                    name: t.name.clone(),
+                    op: AssignOp::Div,
+                    value: den,
+                }
+            }
+            Kind::Product => Stmt::Assign {
+                name: t.name.clone(),
+                op: AssignOp::Mul,
+                value: self.factor(e),
+            },
+            Kind::Linear => set(self.linear(me, e)),
+            Kind::Tanh => set(Expr::method(Method::Tanh, self.linear(me, e), vec![])),
+            Kind::Max => set(Expr::method(Method::Max, me, vec![e])),
+            Kind::Min => set(Expr::method(Method::Min, me, vec![e])),
+            Kind::IfMax => Stmt::If {
+                cond: Cond::Float(CmpOp::Gt, e.clone(), me),
+                then: vec![set(e)],
+                els: None,
+            },
+        }
+    }
+
+    /// A factor of a product that keeps it in range over up to a few hundred iterations: an
+    /// element or parameter as is, else `e.tanh()`, `e.cos()` or `1.0 + 0.3 * e.tanh()`.
+    fn factor(&mut self, e: Expr) -> Expr {
+        if matches!(e, Expr::Index(..) | Expr::Var(_)) && self.rng.chance(0.7) {
+            return e;
+        }
+        let bounded = if self.rng.chance(0.5) {
+            Method::Tanh
+        } else {
+            Method::Cos
+        };
+        let b = Expr::method(bounded, e, vec![]);
+        if self.rng.chance(0.5) {
+            b
+        } else {
+            Expr::bin(
+                BinOp::Add,
+                Expr::Lit(1.0),
+                Expr::bin(BinOp::Mul, Expr::Lit(0.3), b),
+            )
+        }
+    }
+
+    /// `c * h + e`, `c` a literal in `(-0.95, 0.95)` or `a.tanh()` of a scalar parameter.
+    fn linear(&mut self, me: Expr, e: Expr) -> Expr {
+        let scalars = self.scope.scalars();
+        let c = if !scalars.is_empty() && self.rng.chance(0.25) {
+            Expr::method(
+                Method::Tanh,
+                Expr::Var(self.rng.pick(&scalars).clone()),
+                vec![],
+            )
+        } else {
+            Expr::Lit(self.rng.literal(-0.95, 0.95))
+        };
+        Expr::bin(BinOp::Add, Expr::bin(BinOp::Mul, c, me), e)
+    }
+
+    /// A range for the next loop and what it proves about its index.
+    fn pick_range(&mut self) -> (Range, LoopVar) {
+        let name = ["i", "j", "k", "l"][self.scope.loops.len().min(3)].to_string();
+        let w = self.w;
+        let tri = if self.scope.loops.is_empty() {
+            0
+        } else {
+            w.range_triangular
+        };
+        let nd = if self.scope.dims().contains(&Dim::Nd) {
+            w.range_nd
+        } else {
+            0
+        };
+        let lens = self.scope.slices();
+        let len_w = if lens.is_empty() { 0 } else { w.range_len };
+        match self
+            .rng
+            .weighted(&[w.range_plain, len_w, w.range_offset, nd, tri])
+        {
+            1 => self.len_range(name),
+            2 => self.offset_range(name),
+            3 => self.plain_range(name, Dim::Nd),
+            4 => self.triangular_range(name),
+            _ => {
+                let dims: Vec<Dim> = self
+                    .scope
+                    .dims()
+                    .into_iter()
+                    .filter(|d| *d != Dim::Nd)
+                    .collect();
+                let dim = *self.rng.pick(&dims);
+                self.plain_range(name, dim)
+            }
+        }
+    }
+
+    /// Whether the range runs at least once at every size (all sizes are at least 1).
+    fn never_empty(&self, range: &Range) -> bool {
+        let enclosing = |name: &str| self.scope.loops.iter().find(|l| l.name == name);
+        match (&range.start, &range.end) {
+            // `0..n`, `0..d` (not `0..i`), `0..n * d`, `0..x.len()`, `0..i + 1`
+            (IntExpr::Const(0), IntExpr::Var(v)) => enclosing(v).is_none(),
+            (IntExpr::Const(0), IntExpr::Mul(..) | IntExpr::Len(_) | IntExpr::Add(..)) => true,
+            // `i..n` with `i <= n - 1`
+            (IntExpr::Var(o), _) => enclosing(o).is_some_and(|o| o.slack >= 0),
+            _ => false,
+        }
+    }
+
+    fn plain_range(&mut self, name: String, dim: Dim) -> (Range, LoopVar) {
+        let range = Range {
+            start: IntExpr::Const(0),
+            end: self.scope.dim_expr(dim),
+        };
+        (
+            range,
+            LoopVar {
+                name,
+                dim,
+                lo: 0,
+                slack: 0,
+            },
+        )
+    }
+
+    /// `0..x.len()`.
+    fn len_range(&mut self, name: String) -> (Range, LoopVar) {
+        let (slice, ext) = self.rng.pick(&self.scope.slices()).clone();
+        let range = Range {
+            start: IntExpr::Const(0),
+            end: IntExpr::Len(slice),
+        };
+        let slack = -i64::try_from(ext.plus).unwrap_or(0);
+        (
+            range,
+            LoopVar {
+                name,
+                dim: ext.dim,
+                lo: 0,
+                slack,
+            },
+        )
+    }
+
+    /// `1..n` or `0..n - 1`.
+    fn offset_range(&mut self, name: String) -> (Range, LoopVar) {
+        let dims: Vec<Dim> = self
+            .scope
+            .dims()
+            .into_iter()
+            .filter(|d| *d != Dim::Nd)
+            .collect();
+        let dim = *self.rng.pick(&dims);
+        let end = self.scope.dim_expr(dim);
+        if self.rng.chance(0.5) {
+            (
+                Range {
+                    start: IntExpr::Const(1),
+                    end,
+                },
+                LoopVar {
+                    name,
+                    dim,
+                    lo: 1,
+                    slack: 0,
+                },
+            )
+        } else {
+            let end = IntExpr::minus(end, IntExpr::Const(1));
+            (
+                Range {
+                    start: IntExpr::Const(0),
+                    end,
+                },
+                LoopVar {
+                    name,
+                    dim,
+                    lo: 0,
+                    slack: 1,
+                },
+            )
+        }
+    }
+
+    /// `0..i`, `0..i + 1`, `i..n`, `i + 1..n` over an enclosing index `i`.
+    fn triangular_range(&mut self, name: String) -> (Range, LoopVar) {
+        let outer = self.rng.pick(&self.scope.loops).clone();
+        let o = IntExpr::Var(outer.name.clone());
+        let o1 = IntExpr::plus(o.clone(), IntExpr::Const(1));
+        let size = self.scope.dim_expr(outer.dim);
+        let dim = outer.dim;
+        let (start, end, lo, slack) = match self.rng.below(4) {
+            0 => (IntExpr::Const(0), o, 0, outer.slack + 1),
+            1 => (IntExpr::Const(0), o1, 0, outer.slack),
+            2 => (o, size, outer.lo, 0),
+            _ => (o1, size, outer.lo + 1, 0),
+        };
+        (
+            Range { start, end },
+            LoopVar {
+                name,
+                dim,
+                lo,
+                slack,
+            },
+        )
+    }
+}

@@ -1,0 +1,135 @@
+//! The generator's knobs: relative weights of the productions, settable by name from the CLI.
+
+/// Declares [`Weights`] with its defaults, and the by-name table.
+macro_rules! weights {
+    ($($(#[doc = $doc:literal])* $name:ident = $default:literal,)*) => {
+        /// Relative weights of the grammar's productions (a weight of 0 turns one off). The
+        /// defaults lean on the loop shapes where gradients have gone wrong: nested loops,
+        /// sums inside nonlinear functions inside sums, recurrences, invariant terms.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct Weights {
+            $($(#[doc = $doc])* pub $name: u32,)*
+        }
+
+        impl Default for Weights {
+            fn default() -> Self {
+                Self { $($name: $default,)* }
+            }
+        }
+
+        impl Weights {
+            /// Every weight's name and current value.
+            #[must_use]
+            pub fn table(&self) -> Vec<(&'static str, u32)> {
+                vec![$((stringify!($name), self.$name),)*]
+            }
+
+            /// Sets the weight called `name`.
+            pub fn set(&mut self, name: &str, value: u32) -> Result<(), String> {
+                match name {
+                    $(stringify!($name) => self.$name = value,)*
+                    _ => return Err(format!("unknown weight `{name}`")),
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+weights! {
+    /// Top level: a loop nest with its accumulators.
+    block_loop = 10,
+    /// Top level: a deep shared chain `let a2 = (a1 * a1).sin() + a1; ...`.
+    block_chain = 2,
+    /// Top level: `let` chains with shadowing.
+    block_lets = 2,
+    /// Top level: `if`/`else` assigning a variable, or an `if` expression.
+    block_if = 2,
+    /// Top level: `if cond { return e; }`.
+    block_return = 1,
+    /// Top level: `let k = helper(...)`.
+    block_call = 2,
+    /// Loop nests one deep.
+    depth1 = 3,
+    /// Loop nests two deep.
+    depth2 = 5,
+    /// Loop nests three deep.
+    depth3 = 2,
+    /// Ranges `0..n`, `0..d`.
+    range_plain = 6,
+    /// Ranges `0..x.len()`.
+    range_len = 2,
+    /// Ranges `1..n`, `0..n - 1`.
+    range_offset = 2,
+    /// Ranges `0..n * d`.
+    range_nd = 1,
+    /// Ranges over an enclosing index: `0..i`, `0..i + 1`, `i..n`, `i + 1..n`.
+    range_triangular = 3,
+    /// Carried variables: sums `s += e`, `s -= e`.
+    kind_sum = 8,
+    /// Carried variables: products `p *= e`, `p /= (1.0 + e * e)`.
+    kind_product = 2,
+    /// Carried variables: `h = c * h + e`.
+    kind_linear = 3,
+    /// Carried variables: `h = (c * h + e).tanh()`.
+    kind_tanh = 2,
+    /// Carried variables: `m = m.max(e)` / `m = m.min(e)`.
+    kind_minmax = 2,
+    /// Carried variables: `if e > m { m = e; }`.
+    kind_ifmax = 1,
+    /// Loop bodies: an accumulator declared per outer iteration for the inner loop
+    /// (`let mut q = 0.0; for j .. { q += .. } s += q.exp();`), out of 10.
+    row_local = 6,
+    /// Loop bodies: a second inner loop after the first, out of 10.
+    second_inner = 2,
+    /// Loop bodies: an outer accumulator also updated inside the inner loop, out of 10.
+    pass_down = 4,
+    /// Loop bodies: an update under `if` on data, out of 10.
+    loop_if = 2,
+    /// Loop bodies: an update under `if` on indices (`if j < i`), out of 10.
+    int_if = 2,
+    /// Loop bodies: loop-local `let`s, out of 10 (each).
+    loop_let = 3,
+    /// Expressions: leaves.
+    expr_leaf = 6,
+    /// Expressions: `+ - * /`.
+    expr_binary = 6,
+    /// Expressions: float methods.
+    expr_method = 4,
+    /// Expressions: unary minus.
+    expr_neg = 1,
+    /// Expressions: helper calls.
+    expr_call = 1,
+    /// Expressions: `if c { a } else { b }`.
+    expr_if = 1,
+    /// Leaves: slice elements.
+    leaf_element = 6,
+    /// Leaves: float variables.
+    leaf_var = 4,
+    /// Leaves: literals.
+    leaf_literal = 2,
+    /// Leaves: `(i as f64)`, `(n as f64)`.
+    leaf_cast = 1,
+    /// Programs with a scalar helper `h(a, b)`, out of 10.
+    helper_scalar = 3,
+    /// Programs with a slice helper `dot(u, v)`, out of 10.
+    helper_slice = 3,
+    /// Main functions with `wrt(...)`, out of 10.
+    wrt = 3,
+    /// Main functions with a `d` (matrices `x[i * d + j]`), out of 10.
+    with_d = 8,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Weights;
+
+    #[test]
+    fn weights_are_set_by_name() {
+        let mut w = Weights::default();
+        w.set("depth3", 9).unwrap();
+        assert_eq!(w.depth3, 9);
+        assert!(w.set("nope", 1).is_err());
+        assert!(w.table().iter().any(|&(n, v)| n == "depth3" && v == 9));
+    }
+}

@@ -1,0 +1,121 @@
+//! The check code of one program in the generated crate: for each input point, the plain
+//! function, `_grad` and the oracle (one dual evaluation per differentiated input component,
+//! seeded with `e_k`, and once more at slightly perturbed inputs for the conditioning check),
+//! each under `catch_unwind`, printing `check_support`'s lines.
+
+use std::fmt::Write as _;
+
+use crate::ast::{Func, Param, ParamTy, Point, Program, Value};
+
+/// `pub mod driver { pub fn check() { .. } fn point0() { .. } .. }` for `program`.
+#[must_use]
+pub fn module(program: &Program) -> String {
+    let mut out = String::from(
+        "pub mod driver {\n    use crate::check_support::*;\n    use crate::dual::*;\n\n",
+    );
+    out.push_str("    pub fn check() {\n");
+    for k in 0..program.points.len() {
+        let _ = writeln!(out, "        point{k}();");
+    }
+    out.push_str("    }\n");
+    for (k, point) in program.points.iter().enumerate() {
+        out.push_str(&point_fn(program, k, point));
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn point_fn(program: &Program, k: usize, point: &Point) -> String {
+    let f = &program.main;
+    let name = &f.name;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n    fn point{k}() {{\n        let __pr = Probe::new({}, {k});",
+        program.id
+    );
+    for (p, v) in f.params.iter().zip(point) {
+        let _ = writeln!(out, "        {}", binding(p, v));
+    }
+    let plain_args = args(f, |_, p| match p.ty {
+        ParamTy::Slice(_) => format!("&__a_{}", p.name),
+        _ => format!("__a_{}", p.name),
+    });
+    let moved_args = args(f, |i, p| match p.ty {
+        ParamTy::Slice(_) => format!("&perturbed(&__a_{}, __e, {i})", p.name),
+        ParamTy::Scalar => format!("perturbed1(__a_{}, __e, {i})", p.name),
+        ParamTy::Size(_) => format!("__a_{}", p.name),
+    });
+    let oracle_args = args(f, |i, p| match p.ty {
+        ParamTy::Slice(_) => format!("&dual_slice(&__a_{}, __e, {i}, __s == {i}, __k)", p.name),
+        ParamTy::Scalar => format!("dual_scalar(__a_{}, __e, {i}, __s == {i})", p.name),
+        ParamTy::Size(_) => format!("__a_{}", p.name),
+    });
+    let _ = writeln!(
+        out,
+        "        let __plain_at = |__e: f64| super::{name}({moved_args});\n        \
+         let __oracle = |__s: usize, __k: usize, __e: f64| super::oracle::{name}({oracle_args});\n        \
+         let __plain = match guarded(|| super::{name}({plain_args})) {{ Ok(v) => v, Err(m) => return __pr.panic(\"plain\", &m) }};\n        \
+         let (__value, __grad) = match guarded(|| super::{name}_grad({plain_args})) {{ Ok(v) => v, Err(m) => return __pr.panic(\"grad\", &m) }};\n        \
+         __pr.value(__value, __plain, __plain_at);\n        \
+         __pr.oracle(guarded(|| __oracle(usize::MAX, 0, 0.0)), __plain);"
+    );
+    for d in f.differentiated() {
+        out.push_str(&partials(f, d));
+    }
+    out.push_str("    }\n");
+    out
+}
+
+fn binding(p: &Param, v: &Value) -> String {
+    match v {
+        Value::Size(n) => format!("let __a_{}: usize = {n};", p.name),
+        Value::Scalar(x) => format!("let __a_{}: f64 = {x:?};", p.name),
+        Value::Slice(xs) => {
+            let items: Vec<String> = xs.iter().map(|x| format!("{x:?}")).collect();
+            format!("let __a_{}: Vec<f64> = vec![{}];", p.name, items.join(", "))
+        }
+    }
+}
+
+/// The arguments of a call to `f`, each from its position and parameter.
+fn args(f: &Func, each: impl Fn(usize, &Param) -> String) -> String {
+    f.params
+        .iter()
+        .enumerate()
+        .map(|(i, p)| each(i, p))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The checks of one differentiated parameter's partials.
+fn partials(f: &Func, p: &Param) -> String {
+    let index = f.params.iter().position(|q| q.name == p.name).unwrap_or(0);
+    let name = &f.name;
+    let n = &p.name;
+    let nudged = |with: &str| {
+        args(f, |_, q| match q.ty {
+            _ if q.name == p.name => with.to_string(),
+            ParamTy::Slice(_) => format!("&__a_{}", q.name),
+            _ => format!("__a_{}", q.name),
+        })
+    };
+    match p.ty {
+        ParamTy::Slice(_) => {
+            let fd = nudged(&format!("&nudged(&__a_{n}, __k, __h)"));
+            format!(
+                "        __pr.length(\"{n}\", __grad.{n}.len(), __a_{n}.len());\n        \
+                 for __k in 0..__a_{n}.len() {{\n            \
+                 __pr.partial(\"{n}\", Some(__k), __grad.{n}.get(__k).copied(), |__e| __oracle({index}, __k, __e), \
+                 |__h| super::{name}({fd}));\n        }}\n"
+            )
+        }
+        _ => {
+            let fd = nudged(&format!("__a_{n} + __h"));
+            format!(
+                "        __pr.partial(\"{n}\", None, Some(__grad.{n}), |__e| __oracle({index}, 0, __e), \
+                 |__h| super::{name}({fd}));\n"
+            )
+        }
+    }
+}

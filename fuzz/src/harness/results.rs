@@ -1,0 +1,193 @@
+//! Reading the check lines (`check_support`'s format) and judging them: `_grad`'s value against
+//! the function's (1e-12 relative), each partial against the oracle (1e-8 relative), lengths,
+//! panics. Checks where the oracle is not finite, or where perturbing the inputs by 1e-13 moves
+//! the expected number by more than 1e-9 (ill-conditioned: rounding alone can move it past the
+//! tolerance), are skipped and counted.
+
+use super::report::{Class, Issue};
+
+/// Relative tolerance of a partial derivative.
+pub const GRAD_TOL: f64 = 1e-8;
+/// Relative tolerance of `_grad`'s value.
+pub const VALUE_TOL: f64 = 1e-12;
+/// How far (relative) perturbed inputs may move the oracle's derivative at a well-conditioned
+/// point.
+pub const CONDITION_TOL: f64 = 1e-9;
+/// How far (relative) perturbed inputs may move the function's value at a well-conditioned
+/// point.
+pub const VALUE_CONDITION_TOL: f64 = 1e-11;
+
+/// What the checks of one program found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// Comparisons made.
+    pub checks: usize,
+    /// Partials skipped because the oracle's was not finite.
+    pub skipped: usize,
+    /// Checks skipped as ill-conditioned.
+    pub ill: usize,
+    /// Everything that disagreed.
+    pub issues: Vec<Issue>,
+    /// Whether the program printed its `D` line.
+    pub done: bool,
+}
+
+/// `|a - b| <= tol · max(1, |a|, |b|)`, NaN equal to NaN.
+#[must_use]
+pub fn close(a: f64, b: f64, tol: f64) -> bool {
+    if a.is_nan() || b.is_nan() {
+        return a.is_nan() && b.is_nan();
+    }
+    a == b || (a - b).abs() <= tol * 1f64.max(a.abs()).max(b.abs())
+}
+
+fn float(s: &str) -> Option<f64> {
+    s.parse().ok()
+}
+
+/// Folds one line into the outcome of its program (`lines` of one program only).
+pub fn judge(outcome: &mut Outcome, line: &str) {
+    let f: Vec<&str> = line.splitn(4, ' ').collect();
+    let point = f.get(2).and_then(|p| p.parse().ok());
+    let rest: Vec<&str> = f.get(3).map(|r| r.split(' ').collect()).unwrap_or_default();
+    let mut issue = |class, detail: String| {
+        outcome.issues.push(Issue {
+            class,
+            point,
+            detail,
+        });
+    };
+    match f.first().copied() {
+        Some("D") => outcome.done = true,
+        Some("V") if rest.len() == 3 => {
+            let [got, want, moved] = [0, 1, 2].map(|k| float(rest[k]).unwrap_or(f64::NAN));
+            if want.is_finite() && !close(want, moved, VALUE_CONDITION_TOL) {
+                outcome.ill += 1;
+                return;
+            }
+            if !close(got, want, VALUE_TOL) {
+                let detail = format!(
+                    "value: _grad gives {got:e}, the function {want:e} ({moved:e} at perturbed inputs)"
+                );
+                issue(Class::Value, detail);
+            }
+            outcome.checks += 1;
+        }
+        Some("O") => {
+            let (got, want) = (
+                float(rest[0]).unwrap_or(f64::NAN),
+                float(rest[1]).unwrap_or(f64::NAN),
+            );
+            if !close(got, want, 0.0) {
+                issue(
+                    Class::Harness,
+                    format!("oracle value {got:e} differs from the function's {want:e}"),
+                );
+            }
+        }
+        Some("L") if rest.len() == 3 && rest[1] != rest[2] => {
+            issue(
+                Class::Wrong,
+                format!(
+                    "gradient field `{}` has length {}, want {}",
+                    rest[0], rest[1], rest[2]
+                ),
+            );
+        }
+        Some("G") if rest.len() == 6 => partial(outcome, point, &rest),
+        Some("P") => {
+            let class = if rest.first() == Some(&"grad") {
+                Class::Panic
+            } else {
+                Class::Harness
+            };
+            issue(
+                class,
+                format!(
+                    "{} panicked: {}",
+                    rest.first().unwrap_or(&"?"),
+                    rest.get(1..).unwrap_or(&[]).join(" ")
+                ),
+            );
+        }
+        _ => {}
+    }
+}
+
+/// A `G` line: `param index got want want-at-perturbed-inputs central-difference`.
+fn partial(outcome: &mut Outcome, point: Option<usize>, rest: &[&str]) {
+    let want = float(rest[3]).unwrap_or(f64::NAN);
+    if !want.is_finite() {
+        outcome.skipped += 1;
+        return;
+    }
+    if !close(want, float(rest[4]).unwrap_or(f64::NAN), CONDITION_TOL) {
+        outcome.ill += 1;
+        return;
+    }
+    outcome.checks += 1;
+    let name = if rest[1] == "-" {
+        rest[0].to_string()
+    } else {
+        format!("{}[{}]", rest[0], rest[1])
+    };
+    let fd = rest[5];
+    let detail = match float(rest[2]) {
+        None => format!("∂/∂{name}: missing from the gradient, oracle {want:e}"),
+        Some(got) if !close(got, want, GRAD_TOL) => {
+            format!("∂/∂{name}: _grad gives {got:e}, oracle {want:e} (central difference {fd})")
+        }
+        Some(_) => return,
+    };
+    outcome.issues.push(Issue {
+        class: Class::Wrong,
+        point,
+        detail,
+    });
+}
+
+/// The program id of a check line.
+#[must_use]
+pub fn program_of(line: &str) -> Option<u64> {
+    line.split(' ').nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Outcome, close, judge};
+    use crate::harness::report::Class;
+
+    #[test]
+    fn lines_are_judged_with_their_tolerances() {
+        let mut o = Outcome::default();
+        for line in [
+            "V 3 0 1.0 1.0000000000000002 1.0",
+            "V 3 1 1.0 2.0 2.1",
+            "O 3 0 1.0 1.0",
+            "G 3 0 x 0 0.5 0.5000000001 0.5000000001 0.5",
+            "G 3 0 a - 2.0 inf inf NaN",
+            "G 3 1 x 1 0.0 1.0 1.0 1.0",
+            "G 3 1 x 2 - 1.0 1.0 1.0",
+            "G 3 1 x 3 7.0 1.0 1.1 1.0",
+            "L 3 1 x 2 3",
+            "P 3 2 grad index out of bounds: the len is 2 but the index is 2",
+            "D 3",
+        ] {
+            judge(&mut o, line);
+        }
+        assert_eq!((o.checks, o.skipped, o.ill, o.done), (4, 1, 2, true));
+        let classes: Vec<(Class, Option<usize>)> =
+            o.issues.iter().map(|i| (i.class, i.point)).collect();
+        assert_eq!(
+            classes,
+            [
+                (Class::Wrong, Some(1)),
+                (Class::Wrong, Some(1)),
+                (Class::Wrong, Some(1)),
+                (Class::Panic, Some(2))
+            ]
+        );
+        assert!(o.issues[3].detail.contains("index out of bounds"));
+        assert!(close(f64::NAN, f64::NAN, 0.0) && !close(f64::NAN, 1.0, 1.0));
+    }
+}

@@ -1,0 +1,480 @@
+//! Printing a program as Rust: the plain `f64` functions under `#[::symgrad::differentiable]`,
+//! and the same bodies over the oracle's dual type `D` (every float literal wrapped in `cst(..)`,
+//! every float parameter a `D`, integers unchanged).
+
+use std::fmt::Write as _;
+
+use crate::ast::{
+    Arg, AssignOp, BinOp, CmpOp, Cond, Expr, Func, IntExpr, Method, ParamTy, Program, Range, Stmt,
+};
+
+/// How to print a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `f64` code under `#[::symgrad::differentiable]`: what the macro sees.
+    Plain,
+    /// `f64` code without the attribute (a control build: does the generator's Rust compile?).
+    Bare,
+    /// The oracle: the same body over the dual type `D`.
+    Oracle,
+}
+
+/// The program's functions (helpers first), printed in `mode`, each `pub`.
+#[must_use]
+pub fn functions(program: &Program, mode: Mode) -> String {
+    let mut out = String::new();
+    for func in program.helpers.iter().chain([&program.main]) {
+        out.push_str(&function(func, mode));
+        out.push('\n');
+    }
+    out
+}
+
+/// One function, printed in `mode`.
+#[must_use]
+pub fn function(func: &Func, mode: Mode) -> String {
+    let mut p = Printer {
+        mode,
+        out: String::new(),
+    };
+    p.function(func);
+    p.out
+}
+
+/// An expression in plain `f64` Rust (for reports).
+#[must_use]
+pub fn expr(e: &Expr) -> String {
+    let mut p = Printer {
+        mode: Mode::Plain,
+        out: String::new(),
+    };
+    p.expr(e, 0);
+    p.out
+}
+
+/// A condition in plain `f64` Rust (for reports).
+#[must_use]
+pub fn cond(c: &Cond) -> String {
+    let mut p = Printer {
+        mode: Mode::Plain,
+        out: String::new(),
+    };
+    p.cond(c, 0);
+    p.out
+}
+
+/// The precedence of additive operators and comparisons' operands.
+const ADD: u8 = 1;
+/// Multiplicative operators.
+const MUL: u8 = 2;
+/// Unary minus.
+const UNARY: u8 = 3;
+/// Method receivers.
+const POSTFIX: u8 = 4;
+/// Atoms: never parenthesized.
+const ATOM: u8 = 5;
+
+struct Printer {
+    mode: Mode,
+    out: String,
+}
+
+impl Printer {
+    fn oracle(&self) -> bool {
+        self.mode == Mode::Oracle
+    }
+
+    fn float_ty(&self) -> &'static str {
+        if self.oracle() { "D" } else { "f64" }
+    }
+
+    fn function(&mut self, func: &Func) {
+        if self.mode == Mode::Plain {
+            self.attribute(func);
+        }
+        let ft = self.float_ty();
+        let params: Vec<String> = func
+            .params
+            .iter()
+            .map(|p| match p.ty {
+                ParamTy::Size(_) => format!("{}: usize", p.name),
+                ParamTy::Slice(_) => format!("{}: &[{ft}]", p.name),
+                ParamTy::Scalar => format!("{}: {ft}", p.name),
+            })
+            .collect();
+        let _ = writeln!(
+            self.out,
+            "pub fn {}({}) -> {ft} {{",
+            func.name,
+            params.join(", ")
+        );
+        self.block_body(&func.body, 1);
+        self.indent(1);
+        self.expr(&func.ret, 0);
+        self.out.push_str("\n}\n");
+    }
+
+    fn attribute(&mut self, func: &Func) {
+        match &func.wrt {
+            None => self.out.push_str("#[::symgrad::differentiable]\n"),
+            Some(names) => {
+                let _ = writeln!(
+                    self.out,
+                    "#[::symgrad::differentiable(wrt({}))]",
+                    names.join(", ")
+                );
+            }
+        }
+    }
+
+    fn indent(&mut self, level: usize) {
+        for _ in 0..level {
+            self.out.push_str("    ");
+        }
+    }
+
+    fn block_body(&mut self, stmts: &[Stmt], level: usize) {
+        for s in stmts {
+            self.stmt(s, level);
+        }
+    }
+
+    fn stmt(&mut self, s: &Stmt, level: usize) {
+        self.indent(level);
+        match s {
+            Stmt::Let {
+                name,
+                mutable,
+                value,
+            } => {
+                let m = if *mutable { "mut " } else { "" };
+                let _ = write!(self.out, "let {m}{name} = ");
+                self.expr(value, 0);
+                self.out.push_str(";\n");
+            }
+            Stmt::Assign { name, op, value } => {
+                let _ = write!(self.out, "{name} {} ", assign_op(*op));
+                self.expr(value, 0);
+                self.out.push_str(";\n");
+            }
+            Stmt::For { var, range, body } => {
+                let _ = write!(self.out, "for {var} in ");
+                self.range(range);
+                self.out.push_str(" {\n");
+                self.close_block(body, level);
+                self.out.push('\n');
+            }
+            Stmt::If { cond, then, els } => self.if_stmt(cond, then, els.as_deref(), level),
+            Stmt::Return(e) => {
+                self.out.push_str("return ");
+                self.expr(e, 0);
+                self.out.push_str(";\n");
+            }
+        }
+    }
+
+    fn if_stmt(&mut self, cond: &Cond, then: &[Stmt], els: Option<&[Stmt]>, level: usize) {
+        self.out.push_str("if ");
+        self.cond(cond, 0);
+        self.out.push_str(" {\n");
+        self.close_block(then, level);
+        if let Some(els) = els {
+            self.out.push_str(" else {\n");
+            self.close_block(els, level);
+        }
+        self.out.push('\n');
+    }
+
+    /// The statements of a `{ ... }` whose opening brace is printed, then `}`.
+    fn close_block(&mut self, body: &[Stmt], level: usize) {
+        self.block_body(body, level + 1);
+        self.indent(level);
+        self.out.push('}');
+    }
+
+    fn range(&mut self, r: &Range) {
+        self.int(&r.start, ADD);
+        self.out.push_str("..");
+        self.int(&r.end, ADD);
+    }
+
+    fn int(&mut self, e: &IntExpr, min: u8) {
+        let own = match e {
+            IntExpr::Add(..) | IntExpr::Sub(..) => ADD,
+            IntExpr::Mul(..) => MUL,
+            _ => ATOM,
+        };
+        let paren = own < min;
+        if paren {
+            self.out.push('(');
+        }
+        match e {
+            IntExpr::Var(v) => self.out.push_str(v),
+            IntExpr::Const(c) => {
+                let _ = write!(self.out, "{c}");
+            }
+            IntExpr::Len(s) => {
+                let _ = write!(self.out, "{s}.len()");
+            }
+            IntExpr::Add(a, b) => self.int_bin(a, " + ", b, ADD),
+            IntExpr::Sub(a, b) => self.int_bin(a, " - ", b, ADD),
+            IntExpr::Mul(a, b) => self.int_bin(a, " * ", b, MUL),
+        }
+        if paren {
+            self.out.push(')');
+        }
+    }
+
+    fn int_bin(&mut self, a: &IntExpr, op: &str, b: &IntExpr, prec: u8) {
+        self.int(a, prec);
+        self.out.push_str(op);
+        self.int(b, prec + 1);
+    }
+
+    fn cond(&mut self, c: &Cond, min: u8) {
+        match c {
+            Cond::Float(op, a, b) => {
+                self.expr(a, ADD);
+                let _ = write!(self.out, " {} ", cmp_op(*op));
+                self.expr(b, ADD);
+            }
+            Cond::Int(op, a, b) => {
+                self.int(a, ADD);
+                let _ = write!(self.out, " {} ", cmp_op(*op));
+                self.int(b, ADD);
+            }
+            Cond::And(a, b) => self.logic(a, " && ", b, 2, min),
+            Cond::Or(a, b) => self.logic(a, " || ", b, 1, min),
+            Cond::Not(a) => {
+                self.out.push_str("!(");
+                self.cond(a, 0);
+                self.out.push(')');
+            }
+        }
+    }
+
+    fn logic(&mut self, a: &Cond, op: &str, b: &Cond, prec: u8, min: u8) {
+        let paren = prec < min;
+        if paren {
+            self.out.push('(');
+        }
+        self.cond(a, prec);
+        self.out.push_str(op);
+        self.cond(b, prec + 1);
+        if paren {
+            self.out.push(')');
+        }
+    }
+
+    fn expr(&mut self, e: &Expr, min: u8) {
+        let own = self.precedence(e);
+        let paren = own < min;
+        if paren {
+            self.out.push('(');
+        }
+        self.expr_inner(e);
+        if paren {
+            self.out.push(')');
+        }
+    }
+
+    fn precedence(&self, e: &Expr) -> u8 {
+        match e {
+            Expr::Lit(v) if *v < 0.0 || v.is_sign_negative() => {
+                if self.oracle() {
+                    ATOM
+                } else {
+                    UNARY
+                }
+            }
+            Expr::Bin(BinOp::Add | BinOp::Sub, ..) => ADD,
+            Expr::Bin(BinOp::Mul | BinOp::Div, ..) => MUL,
+            Expr::Neg(_) => UNARY,
+            Expr::Method(..) => POSTFIX,
+            Expr::If(..) => 0,
+            _ => ATOM,
+        }
+    }
+
+    fn expr_inner(&mut self, e: &Expr) {
+        match e {
+            Expr::Lit(v) => self.literal(*v),
+            Expr::NegInf => self.wrapped("f64::NEG_INFINITY"),
+            Expr::Var(v) => self.out.push_str(v),
+            Expr::Index(s, i) => {
+                let _ = write!(self.out, "{s}[");
+                self.int(i, 0);
+                self.out.push(']');
+            }
+            Expr::Cast(i) => {
+                self.out.push_str(if self.oracle() { "cst(" } else { "(" });
+                self.int(i, ATOM);
+                self.out.push_str(" as f64)");
+            }
+            Expr::Neg(a) => {
+                self.out.push('-');
+                self.expr(a, UNARY + 1);
+            }
+            Expr::Bin(op, a, b) => self.binary(*op, a, b),
+            Expr::Method(m, recv, args) => self.method(*m, recv, args),
+            Expr::Call(name, args) => self.call(name, args),
+            Expr::If(c, a, b) => {
+                self.out.push_str("if ");
+                self.cond(c, 0);
+                self.out.push_str(" { ");
+                self.expr(a, 0);
+                self.out.push_str(" } else { ");
+                self.expr(b, 0);
+                self.out.push_str(" }");
+            }
+        }
+    }
+
+    fn literal(&mut self, v: f64) {
+        self.wrapped(&format!("{v:?}"));
+    }
+
+    /// A float constant: as is in plain code, `cst(..)` in the oracle.
+    fn wrapped(&mut self, text: &str) {
+        if self.oracle() {
+            let _ = write!(self.out, "cst({text})");
+        } else {
+            self.out.push_str(text);
+        }
+    }
+
+    fn binary(&mut self, op: BinOp, a: &Expr, b: &Expr) {
+        let (prec, text) = match op {
+            BinOp::Add => (ADD, " + "),
+            BinOp::Sub => (ADD, " - "),
+            BinOp::Mul => (MUL, " * "),
+            BinOp::Div => (MUL, " / "),
+        };
+        self.expr(a, prec);
+        self.out.push_str(text);
+        self.expr(b, prec + 1);
+    }
+
+    fn method(&mut self, m: Method, recv: &Expr, args: &[Expr]) {
+        self.expr(recv, POSTFIX);
+        let _ = write!(self.out, ".{}(", m.name());
+        if let Method::Powi(k) = m {
+            let _ = write!(self.out, "{k}");
+        }
+        self.args(&args.iter().cloned().map(Arg::Float).collect::<Vec<_>>());
+        self.out.push(')');
+    }
+
+    fn call(&mut self, name: &str, args: &[Arg]) {
+        let _ = write!(self.out, "{name}(");
+        self.args(args);
+        self.out.push(')');
+    }
+
+    fn args(&mut self, args: &[Arg]) {
+        for (i, a) in args.iter().enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            match a {
+                Arg::Float(e) => self.expr(e, 0),
+                Arg::Slice(s) => self.out.push_str(s),
+            }
+        }
+    }
+}
+
+fn assign_op(op: AssignOp) -> &'static str {
+    match op {
+        AssignOp::Set => "=",
+        AssignOp::Add => "+=",
+        AssignOp::Sub => "-=",
+        AssignOp::Mul => "*=",
+        AssignOp::Div => "/=",
+    }
+}
+
+fn cmp_op(op: CmpOp) -> &'static str {
+    match op {
+        CmpOp::Lt => "<",
+        CmpOp::Le => "<=",
+        CmpOp::Gt => ">",
+        CmpOp::Ge => ">=",
+        CmpOp::Eq => "==",
+        CmpOp::Ne => "!=",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Mode, function};
+    use crate::ast::{
+        AssignOp, BinOp, Dim, Expr, Extent, Func, IntExpr, Method, Param, ParamTy, Range, Stmt,
+    };
+
+    fn sample() -> Func {
+        let x = Expr::Index("x".into(), IntExpr::Var("i".into()));
+        let body = vec![
+            Stmt::Let {
+                name: "s".into(),
+                mutable: true,
+                value: Expr::Lit(0.0),
+            },
+            Stmt::For {
+                var: "i".into(),
+                range: Range {
+                    start: IntExpr::Const(0),
+                    end: IntExpr::Len("x".into()),
+                },
+                body: vec![Stmt::Assign {
+                    name: "s".into(),
+                    op: AssignOp::Add,
+                    value: Expr::bin(
+                        BinOp::Mul,
+                        Expr::Lit(-0.5),
+                        Expr::method(Method::Exp, x, vec![]),
+                    ),
+                }],
+            },
+        ];
+        Func {
+            name: "f".into(),
+            params: vec![
+                Param {
+                    name: "x".into(),
+                    ty: ParamTy::Slice(Extent {
+                        dim: Dim::N,
+                        plus: 0,
+                    }),
+                },
+                Param {
+                    name: "a".into(),
+                    ty: ParamTy::Scalar,
+                },
+            ],
+            wrt: Some(vec!["a".into()]),
+            body,
+            ret: Expr::bin(
+                BinOp::Sub,
+                Expr::var("s"),
+                Expr::bin(BinOp::Sub, Expr::var("a"), Expr::var("s")),
+            ),
+        }
+    }
+
+    #[test]
+    fn plain_and_oracle_print_the_same_body() {
+        let f = sample();
+        assert_eq!(
+            function(&f, Mode::Plain),
+            "#[::symgrad::differentiable(wrt(a))]\npub fn f(x: &[f64], a: f64) -> f64 {\n    \
+             let mut s = 0.0;\n    for i in 0..x.len() {\n        s += -0.5 * x[i].exp();\n    \
+             }\n    s - (a - s)\n}\n"
+        );
+        assert_eq!(
+            function(&f, Mode::Oracle),
+            "pub fn f(x: &[D], a: D) -> D {\n    let mut s = cst(0.0);\n    for i in 0..x.len() \
+             {\n        s += cst(-0.5) * x[i].exp();\n    }\n    s - (a - s)\n}\n"
+        );
+    }
+}

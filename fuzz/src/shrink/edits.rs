@@ -1,0 +1,458 @@
+//! The one-step reductions of a program: drop a statement, inline one iteration of a loop
+//! (lower the loop depth), inline a `let`, keep one branch of an `if`, replace a subexpression by
+//! a literal or by one of its operands, drop `wrt`, an unused parameter or an unused helper. A reduction may
+//! give a program that no longer compiles or no longer fails; the shrinker only keeps those that
+//! still fail the same way.
+
+use crate::ast::{Arg, AssignOp, Cond, Expr, Func, IntExpr, Program, Stmt};
+use crate::print::{self, Mode};
+
+/// Every one-step reduction of `p`, smallest first, without duplicates, and without more
+/// overwrites in loops than `p` (keeps a shrunk program in the README's language: replacing
+/// `m = m.max(e)` by `m = e` would leave it).
+#[must_use]
+pub fn candidates(p: &Program) -> Vec<Program> {
+    let limit = overwrites(p);
+    let mut out = Vec::new();
+    out.extend(drop_helpers(p));
+    out.extend(drop_params(p));
+    if p.main.wrt.is_some() {
+        let mut q = p.clone();
+        q.main.wrt = None;
+        out.push(q);
+    }
+    for f in 0..=p.helpers.len() {
+        out.extend(statement_edits(p, f));
+        out.extend(expression_edits(p, f));
+    }
+    let mut keyed: Vec<(usize, String, Program)> = out
+        .into_iter()
+        .filter(|q| overwrites(q) <= limit)
+        .map(|q| {
+            let text = print::functions(&q, Mode::Plain);
+            (text.len(), text, q)
+        })
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    keyed.dedup_by(|a, b| a.1 == b.1);
+    keyed.into_iter().map(|(_, _, q)| q).collect()
+}
+
+/// Assignments `v = e` inside a loop where neither `e` nor an enclosing `if`'s condition reads
+/// `v` (a carried variable that does not read its previous value).
+fn overwrites(p: &Program) -> usize {
+    p.helpers
+        .iter()
+        .chain([&p.main])
+        .map(|f| overwrites_in(&f.body, false, ""))
+        .sum()
+}
+
+fn overwrites_in(stmts: &[Stmt], in_loop: bool, conds: &str) -> usize {
+    stmts
+        .iter()
+        .map(|s| match s {
+            Stmt::Assign {
+                name,
+                op: AssignOp::Set,
+                value,
+            } => usize::from(
+                in_loop && !mentions(&print::expr(value), name) && !mentions(conds, name),
+            ),
+            Stmt::For { body, .. } => overwrites_in(body, true, conds),
+            Stmt::If { cond, then, els } => {
+                let conds = format!("{conds} {}", print::cond(cond));
+                overwrites_in(then, in_loop, &conds)
+                    + els
+                        .as_ref()
+                        .map_or(0, |e| overwrites_in(e, in_loop, &conds))
+            }
+            _ => 0,
+        })
+        .sum()
+}
+
+/// The printed size of a program (what the shrinker minimizes).
+#[must_use]
+pub fn size(p: &Program) -> usize {
+    print::functions(p, Mode::Plain).len()
+}
+
+fn func_mut(p: &mut Program, f: usize) -> &mut Func {
+    if f < p.helpers.len() {
+        &mut p.helpers[f]
+    } else {
+        &mut p.main
+    }
+}
+
+fn func(p: &Program, f: usize) -> &Func {
+    if f < p.helpers.len() {
+        &p.helpers[f]
+    } else {
+        &p.main
+    }
+}
+
+/// Whether `name` occurs as an identifier in `text`.
+fn mentions(text: &str, name: &str) -> bool {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|w| w == name)
+}
+
+fn drop_helpers(p: &Program) -> Vec<Program> {
+    let main_text = print::function(&p.main, Mode::Plain);
+    (0..p.helpers.len())
+        .filter(|&k| !mentions(&main_text, &p.helpers[k].name))
+        .map(|k| {
+            let mut q = p.clone();
+            q.helpers.remove(k);
+            q
+        })
+        .collect()
+}
+
+fn drop_params(p: &Program) -> Vec<Program> {
+    let body = {
+        let mut f = p.main.clone();
+        f.params.clear();
+        f.wrt = None;
+        print::function(&f, Mode::Bare)
+    };
+    let mut out = Vec::new();
+    for k in 0..p.main.params.len() {
+        let name = p.main.params[k].name.clone();
+        if mentions(&body, &name) || p.main.params.len() == 1 {
+            continue;
+        }
+        let mut q = p.clone();
+        q.main.params.remove(k);
+        for point in &mut q.points {
+            point.remove(k);
+        }
+        if let Some(w) = &mut q.main.wrt {
+            w.retain(|n| *n != name);
+            if w.is_empty() {
+                continue;
+            }
+        }
+        if q.main.differentiated().is_empty() {
+            continue;
+        }
+        out.push(q);
+    }
+    out
+}
+
+/// Calls `f` on every statement list of a body, parents before children.
+fn each_list(stmts: &mut Vec<Stmt>, f: &mut dyn FnMut(&mut Vec<Stmt>)) {
+    f(stmts);
+    for s in stmts.iter_mut() {
+        match s {
+            Stmt::For { body, .. } => each_list(body, f),
+            Stmt::If { then, els, .. } => {
+                each_list(then, f);
+                if let Some(e) = els {
+                    each_list(e, f);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The reductions of one statement.
+#[derive(Debug, Clone, Copy)]
+enum StmtEdit {
+    Remove,
+    InlineLoop,
+    InlineLet,
+    ThenOnly,
+    ElseOnly,
+    DropElse,
+}
+
+fn stmt_edits(s: &Stmt) -> Vec<StmtEdit> {
+    let mut out = vec![StmtEdit::Remove];
+    match s {
+        Stmt::For { .. } => out.push(StmtEdit::InlineLoop),
+        // Not a shadowing `let t = f(t)`: substituting would never end.
+        Stmt::Let {
+            mutable: false,
+            name,
+            value,
+        } if !mentions(&print::expr(value), name) => {
+            out.push(StmtEdit::InlineLet);
+        }
+        Stmt::If { els, .. } => {
+            out.push(StmtEdit::ThenOnly);
+            if els.is_some() {
+                out.extend([StmtEdit::ElseOnly, StmtEdit::DropElse]);
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+fn statement_edits(p: &Program, f: usize) -> Vec<Program> {
+    let mut addresses: Vec<(usize, usize, StmtEdit)> = Vec::new();
+    let mut ordinal = 0;
+    let mut body = func(p, f).body.clone();
+    each_list(&mut body, &mut |list| {
+        for (i, s) in list.iter().enumerate() {
+            addresses.extend(stmt_edits(s).into_iter().map(|e| (ordinal, i, e)));
+        }
+        ordinal += 1;
+    });
+    addresses
+        .into_iter()
+        .map(|(target, i, edit)| {
+            let mut q = p.clone();
+            let mut ordinal = 0;
+            let mut inlined = None;
+            each_list(&mut func_mut(&mut q, f).body, &mut |list| {
+                if ordinal == target {
+                    inlined = apply(list, i, edit);
+                }
+                ordinal += 1;
+            });
+            if let Some((name, value)) = inlined {
+                each_expr_of(func_mut(&mut q, f), &mut |e| {
+                    if matches!(e, Expr::Var(v) if *v == name) {
+                        *e = value.clone();
+                    }
+                });
+            }
+            q
+        })
+        .collect()
+}
+
+/// Applies `edit` to statement `i` of `list`; an inlined `let` returns its name and value, to
+/// be substituted for the name everywhere.
+fn apply(list: &mut Vec<Stmt>, i: usize, edit: StmtEdit) -> Option<(String, Expr)> {
+    let s = list.remove(i);
+    let replacement = match (edit, s) {
+        (StmtEdit::InlineLet, Stmt::Let { name, value, .. }) => return Some((name, value)),
+        (
+            StmtEdit::InlineLoop,
+            Stmt::For {
+                var,
+                range,
+                mut body,
+            },
+        ) => {
+            each_int_in(&mut body, &mut |e| substitute(e, &var, &range.start));
+            body
+        }
+        (StmtEdit::ThenOnly, Stmt::If { then, .. }) => then,
+        (StmtEdit::ElseOnly, Stmt::If { els, .. }) => els.unwrap_or_default(),
+        (StmtEdit::DropElse, Stmt::If { cond, then, .. }) => vec![Stmt::If {
+            cond,
+            then,
+            els: None,
+        }],
+        _ => Vec::new(),
+    };
+    for (k, s) in replacement.into_iter().enumerate() {
+        list.insert(i + k, s);
+    }
+    None
+}
+
+fn substitute(e: &mut IntExpr, var: &str, with: &IntExpr) {
+    match e {
+        IntExpr::Var(v) if v == var => *e = with.clone(),
+        IntExpr::Add(a, b) | IntExpr::Sub(a, b) | IntExpr::Mul(a, b) => {
+            substitute(a, var, with);
+            substitute(b, var, with);
+        }
+        _ => {}
+    }
+}
+
+/// Calls `f` on every top-level integer expression in the statements (indices, casts, integer
+/// conditions, ranges).
+fn each_int_in(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut IntExpr)) {
+    for s in stmts {
+        match s {
+            Stmt::For { range, body, .. } => {
+                f(&mut range.start);
+                f(&mut range.end);
+                each_int_in(body, f);
+            }
+            Stmt::If { cond, then, els } => {
+                each_int_of_cond(cond, f);
+                each_expr_in_cond(cond, &mut |e| ints_of_expr(e, f));
+                each_int_in(then, f);
+                if let Some(e) = els {
+                    each_int_in(e, f);
+                }
+            }
+            Stmt::Let { value, .. } | Stmt::Assign { value, .. } | Stmt::Return(value) => {
+                each_expr(value, &mut |e| ints_of_expr(e, f));
+            }
+        }
+    }
+}
+
+/// The integer expressions directly in `e` (not in its subexpressions).
+fn ints_of_expr(e: &mut Expr, f: &mut dyn FnMut(&mut IntExpr)) {
+    match e {
+        Expr::Index(_, i) | Expr::Cast(i) => f(i),
+        Expr::If(c, ..) => each_int_of_cond(c, f),
+        _ => {}
+    }
+}
+
+fn each_int_of_cond(c: &mut Cond, f: &mut dyn FnMut(&mut IntExpr)) {
+    match c {
+        Cond::Int(_, a, b) => {
+            f(a);
+            f(b);
+        }
+        Cond::And(a, b) | Cond::Or(a, b) => {
+            each_int_of_cond(a, f);
+            each_int_of_cond(b, f);
+        }
+        Cond::Not(a) => each_int_of_cond(a, f),
+        Cond::Float(..) => {}
+    }
+}
+
+/// Calls `f` on every expression of a condition (pre-order).
+fn each_expr_in_cond(c: &mut Cond, f: &mut dyn FnMut(&mut Expr)) {
+    match c {
+        Cond::Float(_, a, b) => {
+            each_expr(a, f);
+            each_expr(b, f);
+        }
+        Cond::And(a, b) | Cond::Or(a, b) => {
+            each_expr_in_cond(a, f);
+            each_expr_in_cond(b, f);
+        }
+        Cond::Not(a) => each_expr_in_cond(a, f),
+        Cond::Int(..) => {}
+    }
+}
+
+/// Calls `f` on `e` and every subexpression, parents first (`f` may replace a node; its new
+/// children are visited).
+fn each_expr(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
+    f(e);
+    match e {
+        Expr::Neg(a) => each_expr(a, f),
+        Expr::Bin(_, a, b) => {
+            each_expr(a, f);
+            each_expr(b, f);
+        }
+        Expr::Method(_, r, args) => {
+            each_expr(r, f);
+            for a in args {
+                each_expr(a, f);
+            }
+        }
+        Expr::Call(_, args) => {
+            for a in args {
+                if let Arg::Float(a) = a {
+                    each_expr(a, f);
+                }
+            }
+        }
+        Expr::If(c, a, b) => {
+            each_expr_in_cond(c, f);
+            each_expr(a, f);
+            each_expr(b, f);
+        }
+        _ => {}
+    }
+}
+
+/// Calls `f` on every expression of a function body and its final expression.
+fn each_expr_of(func: &mut Func, f: &mut dyn FnMut(&mut Expr)) {
+    each_expr_in_stmts(&mut func.body, f);
+    each_expr(&mut func.ret, f);
+}
+
+fn each_expr_in_stmts(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut Expr)) {
+    for s in stmts {
+        match s {
+            Stmt::Let { value, .. } | Stmt::Assign { value, .. } | Stmt::Return(value) => {
+                each_expr(value, f);
+            }
+            Stmt::For { body, .. } => each_expr_in_stmts(body, f),
+            Stmt::If { cond, then, els } => {
+                each_expr_in_cond(cond, f);
+                each_expr_in_stmts(then, f);
+                if let Some(e) = els {
+                    each_expr_in_stmts(e, f);
+                }
+            }
+        }
+    }
+}
+
+/// What an expression may be replaced by: a literal, or one of its operands.
+fn replacements(e: &Expr) -> Vec<Expr> {
+    let mut out = Vec::new();
+    if !matches!(e, Expr::Lit(_)) {
+        out.push(Expr::Lit(1.0));
+    }
+    match e {
+        Expr::Neg(a) => out.push((**a).clone()),
+        Expr::Bin(_, a, b) | Expr::If(_, a, b) => out.extend([(**a).clone(), (**b).clone()]),
+        Expr::Method(_, r, args) => {
+            out.push((**r).clone());
+            out.extend(args.iter().cloned());
+        }
+        Expr::Call(_, args) => out.extend(args.iter().filter_map(|a| match a {
+            Arg::Float(e) => Some(e.clone()),
+            Arg::Slice(_) => None,
+        })),
+        _ => {}
+    }
+    out
+}
+
+fn expression_edits(p: &Program, f: usize) -> Vec<Program> {
+    let mut counts: Vec<usize> = Vec::new();
+    let mut scratch = func(p, f).clone();
+    each_expr_of(&mut scratch, &mut |e| counts.push(replacements(e).len()));
+    let mut out = Vec::new();
+    for (slot, &n) in counts.iter().enumerate() {
+        for r in 0..n {
+            let mut q = p.clone();
+            let mut ordinal = 0;
+            each_expr_of(func_mut(&mut q, f), &mut |e| {
+                if ordinal == slot {
+                    let new = replacements(e).swap_remove(r);
+                    *e = new;
+                }
+                ordinal += 1;
+            });
+            out.push(q);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{candidates, size};
+    use crate::r#gen::{Weights, program};
+
+    #[test]
+    fn candidates_are_smaller_and_distinct() {
+        let p = program(1, 7, &Weights::default());
+        let c = candidates(&p);
+        assert!(c.len() > 10);
+        let smaller = c.iter().filter(|q| size(q) < size(&p)).count();
+        assert!(smaller * 2 > c.len(), "{smaller} of {} smaller", c.len());
+        let texts: std::collections::BTreeSet<String> = c
+            .iter()
+            .map(|q| crate::print::functions(q, crate::print::Mode::Plain))
+            .collect();
+        assert_eq!(texts.len(), c.len());
+    }
+}
