@@ -193,6 +193,58 @@ pub enum Expr {
     Call(String, Vec<Arg>),
     /// `if cond { a } else { b }`.
     If(Box<Cond>, Box<Expr>, Box<Expr>),
+    /// An iterator sum or product.
+    Iter(Box<IterExpr>),
+}
+
+/// `source.map(|pattern| body).sum::<f64>()` (or `.product::<f64>()`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IterExpr {
+    /// What is iterated, and the closure's pattern.
+    pub source: IterSource,
+    /// The closure's body.
+    pub body: Expr,
+    /// `.product()` rather than `.sum()`.
+    pub product: bool,
+}
+
+/// The iterator of an [`IterExpr`] and the names its closure binds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IterSource {
+    /// `(start..end).map(|var| ..)`
+    Range {
+        /// The index.
+        var: String,
+        /// Its range.
+        range: Range,
+    },
+    /// `x.iter().map(|&var| ..)`
+    Elems {
+        /// The slice.
+        slice: String,
+        /// The element.
+        var: String,
+    },
+    /// `x.iter().enumerate().map(|(index, &var)| ..)`
+    Enumerate {
+        /// The slice.
+        slice: String,
+        /// The position.
+        index: String,
+        /// The element.
+        var: String,
+    },
+    /// `a.iter().zip(b).map(|(&va, &vb)| ..)`
+    Zip {
+        /// The first slice.
+        a: String,
+        /// The second slice.
+        b: String,
+        /// The first slice's element.
+        va: String,
+        /// The second slice's element.
+        vb: String,
+    },
 }
 
 impl Expr {

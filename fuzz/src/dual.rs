@@ -4,6 +4,7 @@
 //! this crate.
 
 use std::cmp::Ordering;
+use std::iter::{Product, Sum};
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 /// A dual number `v + t·ε` with `ε² = 0`: evaluating a function on `(x, 1)` gives `(f(x), f'(x))`.
@@ -27,7 +28,29 @@ fn chain(t: f64, dfdx: f64) -> f64 {
     if t == 0.0 { 0.0 } else { t * dfdx }
 }
 
+thread_local! {
+    /// Whether an operation gave a value that is not finite since the last [`take_nonfinite`].
+    static NONFINITE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a value that is not finite was computed since the last call (and resets it). A point
+/// where the oracle passes through `NaN` or `±∞` (`(−∞).sin()`, later discarded by a branch) is
+/// outside its domain: forward mode drops the `NaN` with its zero tangent, reverse mode multiplies
+/// a zero adjoint by it, and neither is the derivative there.
+#[must_use]
+pub fn take_nonfinite() -> bool {
+    NONFINITE.with(|f| f.replace(false))
+}
+
 impl D {
+    /// `v + t·ε`, noting a value that is not finite.
+    fn new(v: f64, t: f64) -> Self {
+        if !v.is_finite() {
+            NONFINITE.with(|f| f.set(true));
+        }
+        Self { v, t }
+    }
+
     /// The seeded variable: tangent one.
     #[must_use]
     pub fn var(v: f64) -> Self {
@@ -35,10 +58,7 @@ impl D {
     }
 
     fn unary(self, v: f64, dfdx: f64) -> Self {
-        Self {
-            v,
-            t: chain(self.t, dfdx),
-        }
+        D::new(v, chain(self.t, dfdx))
     }
 
     /// `e^x`
@@ -160,7 +180,7 @@ impl D {
         let v = self.v.powf(y.v);
         let dx = chain(self.t, y.v * self.v.powf(y.v - 1.0));
         let dy = chain(y.t, v * self.v.ln());
-        Self { v, t: dx + dy }
+        D::new(v, dx + dy)
     }
 
     /// `max(x, y)`: `f64::max`'s value; the derivative follows the chosen argument, ties and a
@@ -188,19 +208,16 @@ impl D {
     #[must_use]
     pub fn hypot(self, y: Self) -> Self {
         let h = self.v.hypot(y.v);
-        Self {
-            v: h,
-            t: chain(self.t, self.v / h) + chain(y.t, y.v / h),
-        }
+        D::new(h, chain(self.t, self.v / h) + chain(y.t, y.v / h))
     }
 
     /// `x·a + b`, fused like `f64::mul_add`.
     #[must_use]
     pub fn mul_add(self, a: Self, b: Self) -> Self {
-        Self {
-            v: self.v.mul_add(a.v, b.v),
-            t: chain(self.t, a.v) + chain(a.t, self.v) + b.t,
-        }
+        D::new(
+            self.v.mul_add(a.v, b.v),
+            chain(self.t, a.v) + chain(a.t, self.v) + b.t,
+        )
     }
 }
 
@@ -218,6 +235,8 @@ impl PartialOrd for D {
 
 impl Neg for D {
     type Output = D;
+    /// Exact, and not a step outside the domain: `-f64::NEG_INFINITY`, the start of a running
+    /// minimum, is not noted as a value that is not finite.
     fn neg(self) -> D {
         D {
             v: -self.v,
@@ -229,30 +248,21 @@ impl Neg for D {
 impl Add for D {
     type Output = D;
     fn add(self, o: D) -> D {
-        D {
-            v: self.v + o.v,
-            t: self.t + o.t,
-        }
+        D::new(self.v + o.v, self.t + o.t)
     }
 }
 
 impl Sub for D {
     type Output = D;
     fn sub(self, o: D) -> D {
-        D {
-            v: self.v - o.v,
-            t: self.t - o.t,
-        }
+        D::new(self.v - o.v, self.t - o.t)
     }
 }
 
 impl Mul for D {
     type Output = D;
     fn mul(self, o: D) -> D {
-        D {
-            v: self.v * o.v,
-            t: chain(self.t, o.v) + chain(o.t, self.v),
-        }
+        D::new(self.v * o.v, chain(self.t, o.v) + chain(o.t, self.v))
     }
 }
 
@@ -260,10 +270,19 @@ impl Div for D {
     type Output = D;
     fn div(self, o: D) -> D {
         let v = self.v / o.v;
-        D {
-            v,
-            t: chain(self.t, 1.0 / o.v) - chain(o.t, v / o.v),
-        }
+        D::new(v, chain(self.t, 1.0 / o.v) - chain(o.t, v / o.v))
+    }
+}
+
+impl Sum for D {
+    fn sum<I: Iterator<Item = D>>(iter: I) -> D {
+        iter.fold(cst(0.0), |a, b| a + b)
+    }
+}
+
+impl Product for D {
+    fn product<I: Iterator<Item = D>>(iter: I) -> D {
+        iter.fold(cst(1.0), |a, b| a * b)
     }
 }
 

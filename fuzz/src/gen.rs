@@ -9,6 +9,7 @@
 
 mod blocks;
 mod expr;
+mod iters;
 mod loops;
 mod scope;
 mod weights;
@@ -35,6 +36,8 @@ struct Gen<'a> {
     counter: usize,
     /// Top-level values the final expression combines.
     results: Vec<String>,
+    /// Writing an iterator closure's body (no iterator inside another).
+    in_closure: bool,
 }
 
 /// Program `id` of the run seeded with `seed` (the same whatever the batch it is built in).
@@ -84,6 +87,7 @@ fn function(
         helpers,
         counter: 0,
         results: Vec::new(),
+        in_closure: false,
     };
     let count = g.rng.range(*blocks.start(), *blocks.end());
     let mut body: Vec<Stmt> = Vec::new();
@@ -312,6 +316,12 @@ mod tests {
             "0..z.len()",
             "[j + 1]",
             " > m",
+            ".iter().map(|&",
+            ".iter().zip(",
+            ".iter().enumerate()",
+            ").map(|i| ",
+            ".sum::<f64>()",
+            ".product::<f64>()",
         ];
         let missing: Vec<&str> = required.iter().copied().filter(|p| count(p) == 0).collect();
         assert!(missing.is_empty(), "never generated: {missing:?}");

@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 
 use crate::ast::{
-    Arg, AssignOp, BinOp, CmpOp, Cond, Expr, Func, IntExpr, Method, ParamTy, Program, Range, Stmt,
+    Arg, AssignOp, BinOp, CmpOp, Cond, Expr, Func, IntExpr, IterExpr, IterSource, Method, ParamTy,
+    Program, Range, Stmt,
 };
 
 /// How to print a function.
@@ -290,7 +291,7 @@ impl Printer {
             Expr::Bin(BinOp::Add | BinOp::Sub, ..) => ADD,
             Expr::Bin(BinOp::Mul | BinOp::Div, ..) => MUL,
             Expr::Neg(_) => UNARY,
-            Expr::Method(..) => POSTFIX,
+            Expr::Method(..) | Expr::Iter(_) => POSTFIX,
             Expr::If(..) => 0,
             _ => ATOM,
         }
@@ -318,6 +319,7 @@ impl Printer {
             Expr::Bin(op, a, b) => self.binary(*op, a, b),
             Expr::Method(m, recv, args) => self.method(*m, recv, args),
             Expr::Call(name, args) => self.call(name, args),
+            Expr::Iter(it) => self.iterator(it),
             Expr::If(c, a, b) => {
                 self.out.push_str("if ");
                 self.cond(c, 0);
@@ -328,6 +330,31 @@ impl Printer {
                 self.out.push_str(" }");
             }
         }
+    }
+
+    fn iterator(&mut self, it: &IterExpr) {
+        match &it.source {
+            IterSource::Range { var, range } => {
+                self.out.push('(');
+                self.range(range);
+                let _ = write!(self.out, ").map(|{var}| ");
+            }
+            IterSource::Elems { slice, var } => {
+                let _ = write!(self.out, "{slice}.iter().map(|&{var}| ");
+            }
+            IterSource::Enumerate { slice, index, var } => {
+                let _ = write!(
+                    self.out,
+                    "{slice}.iter().enumerate().map(|({index}, &{var})| "
+                );
+            }
+            IterSource::Zip { a, b, va, vb } => {
+                let _ = write!(self.out, "{a}.iter().zip({b}).map(|(&{va}, &{vb})| ");
+            }
+        }
+        self.expr(&it.body, 0);
+        let reduce = if it.product { "product" } else { "sum" };
+        let _ = write!(self.out, ").{reduce}::<{}>()", self.float_ty());
     }
 
     fn literal(&mut self, v: f64) {

@@ -41,9 +41,12 @@ impl Gen<'_> {
             Expr::Var(v) => self.scope.var_typed(v),
             Expr::Neg(a) => self.is_typed(a),
             Expr::Bin(_, a, b) | Expr::If(_, a, b) => self.is_typed(a) || self.is_typed(b),
-            Expr::NegInf | Expr::Index(..) | Expr::Cast(_) | Expr::Method(..) | Expr::Call(..) => {
-                true
-            }
+            Expr::NegInf
+            | Expr::Iter(_)
+            | Expr::Index(..)
+            | Expr::Cast(_)
+            | Expr::Method(..)
+            | Expr::Call(..) => true,
         }
     }
 
@@ -65,6 +68,7 @@ impl Gen<'_> {
             w.expr_neg,
             call_weight,
             w.expr_if,
+            w.expr_iter,
         ];
         match self.rng.weighted(&weights) {
             1 => self.binary(depth),
@@ -75,6 +79,7 @@ impl Gen<'_> {
                 let c = self.cond();
                 Expr::if_else(c, self.expr(depth - 1), self.expr(depth - 1))
             }
+            6 => self.iter_expr(depth),
             _ => self.leaf(),
         }
     }

@@ -283,7 +283,7 @@ impl Gen<'_> {
 
     /// A factor of a product that keeps it in range over up to a few hundred iterations: an
     /// element or parameter as is, else `e.tanh()`, `e.cos()` or `1.0 + 0.3 * e.tanh()`.
-    fn factor(&mut self, e: Expr) -> Expr {
+    pub(super) fn factor(&mut self, e: Expr) -> Expr {
         if matches!(e, Expr::Index(..) | Expr::Var(_)) && self.rng.chance(0.7) {
             return e;
         }
@@ -320,7 +320,7 @@ impl Gen<'_> {
     }
 
     /// A range for the next loop and what it proves about its index.
-    fn pick_range(&mut self) -> (Range, LoopVar) {
+    pub(super) fn pick_range(&mut self) -> (Range, LoopVar) {
         let name = ["i", "j", "k", "l"][self.scope.loops.len().min(3)].to_string();
         let w = self.w;
         let tri = if self.scope.loops.is_empty() {

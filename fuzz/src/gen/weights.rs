@@ -102,6 +102,9 @@ weights! {
     expr_call = 1,
     /// Expressions: `if c { a } else { b }`.
     expr_if = 1,
+    /// Expressions: iterator sums and products (`(0..n).map(|i| ..).sum::<f64>()`, `iter()`,
+    /// `enumerate()`, `zip`).
+    expr_iter = 2,
     /// Leaves: slice elements.
     leaf_element = 6,
     /// Leaves: float variables.

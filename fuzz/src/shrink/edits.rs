@@ -4,7 +4,7 @@
 //! give a program that no longer compiles or no longer fails; the shrinker only keeps those that
 //! still fail the same way.
 
-use crate::ast::{Arg, AssignOp, Cond, Expr, Func, IntExpr, Program, Stmt};
+use crate::ast::{Arg, AssignOp, Cond, Expr, Func, IntExpr, IterSource, Program, Stmt};
 use crate::print::{self, Mode};
 
 /// Every one-step reduction of `p`, smallest first, without duplicates, and without more
@@ -302,6 +302,12 @@ fn ints_of_expr(e: &mut Expr, f: &mut dyn FnMut(&mut IntExpr)) {
     match e {
         Expr::Index(_, i) | Expr::Cast(i) => f(i),
         Expr::If(c, ..) => each_int_of_cond(c, f),
+        Expr::Iter(it) => {
+            if let IterSource::Range { range, .. } = &mut it.source {
+                f(&mut range.start);
+                f(&mut range.end);
+            }
+        }
         _ => {}
     }
 }
@@ -365,6 +371,7 @@ fn each_expr(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
             each_expr(a, f);
             each_expr(b, f);
         }
+        Expr::Iter(it) => each_expr(&mut it.body, f),
         _ => {}
     }
 }
@@ -406,6 +413,7 @@ fn replacements(e: &Expr) -> Vec<Expr> {
             out.push((**r).clone());
             out.extend(args.iter().cloned());
         }
+        Expr::Iter(it) => out.push(it.body.clone()),
         Expr::Call(_, args) => out.extend(args.iter().filter_map(|a| match a {
             Arg::Float(e) => Some(e.clone()),
             Arg::Slice(_) => None,
@@ -441,6 +449,15 @@ fn expression_edits(p: &Program, f: usize) -> Vec<Program> {
 mod tests {
     use super::{candidates, size};
     use crate::r#gen::{Weights, program};
+
+    #[test]
+    fn every_construct_has_candidates() {
+        let w = Weights::default();
+        for id in 0..40 {
+            let p = program(3, id, &w);
+            assert!(!candidates(&p).is_empty(), "program {id}");
+        }
+    }
 
     #[test]
     fn candidates_are_smaller_and_distinct() {
