@@ -21,7 +21,7 @@
 //!
 //! | transformation | allowed when | where |
 //! |---|---|---|
-//! | hoisting a node out of a loop over `v` | it does not depend on `v`'s index (its loop mask), is not an effect (a scatter, or a loop of them, runs once per iteration), and cannot panic or is not under a condition (a whole loop counts as safe) | [`Emitter::loop_invariants`] |
+//! | hoisting a node out of a loop over `v` | it does not depend on `v`'s index (its loop mask), is not an effect (a scatter, or a loop of them, runs once per iteration), and neither may panic nor is under a condition; a whole loop is hoisted even so, the one move made without a proof: under a condition whose bounds it needs, `_grad` may panic where the function would not (not hoisting it makes a conditional mean O(n²); caching it at its first use would be safe) | [`Emitter::loop_invariants`] |
 //! | reusing, inside a loop over `v`, a value bound outside | it does not depend on `v`'s index: a loop over `v` can run inside an iteration of another (the reverse pass sums over rows inside the loop over columns) | [`Emitter::visible_in_loop`] |
 //! | reading a bound value in a statement of a region | it was bound before that statement; a loop or branch that needs a value bound later computes it itself | [`Emitter::region_parts`] |
 //! | fusing sums over one loop into one `for` (at the last member) | same loop and bounds, no member reads another, and no statement between them reads a member | [`Emitter::loop_group`] |
