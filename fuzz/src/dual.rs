@@ -23,8 +23,14 @@ pub fn cst(v: f64) -> D {
 }
 
 /// `t · dfdx`, zero when the tangent is zero (so an infinite or undefined local derivative off
-/// the seeded path does not poison the result).
+/// the seeded path does not poison the result). A local derivative that is not finite marks the
+/// point as outside the oracle's domain all the same (see [`take_nonfinite`]): it is a point
+/// where the function has no derivative (`hypot` at the origin, `sqrt` at 0), and a tangent that
+/// is zero by cancellation (`0.17 · j` at `j = 0`) is not one reverse mode can see.
 fn chain(t: f64, dfdx: f64) -> f64 {
+    if !dfdx.is_finite() {
+        NONFINITE.with(|f| f.set(true));
+    }
     if t == 0.0 { 0.0 } else { t * dfdx }
 }
 
@@ -33,10 +39,10 @@ thread_local! {
     static NONFINITE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Whether a value that is not finite was computed since the last call (and resets it). A point
-/// where the oracle passes through `NaN` or `±∞` (`(−∞).sin()`, later discarded by a branch) is
-/// outside its domain: forward mode drops the `NaN` with its zero tangent, reverse mode multiplies
-/// a zero adjoint by it, and neither is the derivative there.
+/// Whether a value or a local derivative that is not finite was computed since the last call
+/// (and resets it). A point where the oracle passes through `NaN` or `±∞` (`(−∞).sin()`, later
+/// discarded by a branch) is outside its domain: forward mode drops the `NaN` with its zero
+/// tangent, reverse mode multiplies a zero adjoint by it, and neither is the derivative there.
 #[must_use]
 pub fn take_nonfinite() -> bool {
     NONFINITE.with(|f| f.replace(false))
