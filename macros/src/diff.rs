@@ -236,10 +236,7 @@ impl Sweep {
                 .any(|a| matches!(g.op(*a), Op::SliceArg(..)) && self.active[a.index()]);
             if slice_active {
                 let key = (n, from | frame.outer, frame.fold.map(|(c, _)| c));
-                match self.vjps.iter_mut().find(|(k, _)| *k == key) {
-                    Some((_, sum)) => *sum = g.sum(*sum, adj),
-                    None => self.vjps.push((key, adj)),
-                }
+                add_to(g, &mut self.vjps, key, adj);
             }
         }
         // A child reached twice (`a·a`, `hypot(a, a)`) gets one summed contribution, as a
@@ -257,10 +254,7 @@ impl Sweep {
                 Some(nonzero) => g.select(nonzero, contribution, zero),
                 None => contribution,
             };
-            match merged.iter_mut().find(|(c, _)| *c == child) {
-                Some((_, sum)) => *sum = g.sum(*sum, contribution),
-                None => merged.push((child, contribution)),
-            }
+            add_to(g, &mut merged, child, contribution);
         }
         for (child, contribution) in merged {
             self.contribute(g, frame, from, child, contribution);
@@ -286,10 +280,7 @@ impl Sweep {
         // inside all the loops it belongs to (`∇x[i] += …` may run many times per element).
         if matches!(g.op(child), Op::Element(..)) {
             let key = (child, from, frame.fold.map(|(c, _)| c));
-            match self.scattered.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, sum)) => *sum = g.sum(*sum, contribution),
-                None => self.scattered.push((key, contribution)),
-            }
+            add_to(g, &mut self.scattered, key, contribution);
             return;
         }
         // Leaving a recurrence's loop: kept per iteration until the reverse sweep exists.
@@ -297,10 +288,7 @@ impl Sweep {
             if g.loops_of(child) & (1 << v) == 0 {
                 let inner = from & !child_loops & !(1 << v);
                 let contribution = sum_over_left_loops(g, inner, contribution);
-                match frame.exits.iter_mut().find(|(c, _)| *c == child) {
-                    Some((_, sum)) => *sum = g.sum(*sum, contribution),
-                    None => frame.exits.push((child, contribution)),
-                }
+                add_to(g, &mut frame.exits, child, contribution);
                 return;
             }
         }
@@ -319,11 +307,12 @@ impl Sweep {
             && !matches!(g.op(child), Op::Fold(..) | Op::Call(..))
             && self.reads_loop_varying_with(g, contribution) & left != 0
         {
-            let entries = frame.deferred.entry(child).or_default();
-            match entries.iter_mut().find(|(l, _)| *l == left) {
-                Some((_, sum)) => *sum = g.sum(*sum, contribution),
-                None => entries.push((left, contribution)),
-            }
+            add_to(
+                g,
+                frame.deferred.entry(child).or_default(),
+                left,
+                contribution,
+            );
             return;
         }
         let contribution = sum_over_left_loops(g, left, contribution);
@@ -488,9 +477,9 @@ fn join_effect(g: &mut Graph, acc: Option<NodeId>, e: NodeId) -> NodeId {
     match parts.iter().position(|p| *p == e) {
         Some(at) => {
             parts[at] = scale_effect(g, e, 2.0);
-            let rest: Vec<NodeId> = parts[1..].to_vec();
-            rest.into_iter()
-                .fold(parts[0], |out, p| g.add(Op::Effects(out, p)))
+            parts[1..]
+                .iter()
+                .fold(parts[0], |out, p| g.add(Op::Effects(out, *p)))
         }
         None => g.add(Op::Effects(acc, e)),
     }
@@ -579,6 +568,15 @@ fn guarded(
         out = join_effect(g, Some(out), e);
     }
     out
+}
+
+/// Adds `value` to the entry of `key` in `list`, or makes one: contributions summed per key
+/// (a slice element, a call, a child, a set of loops), in the order keys first appear.
+fn add_to<K: PartialEq>(g: &mut Graph, list: &mut Vec<(K, NodeId)>, key: K, value: NodeId) {
+    match list.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, sum)) => *sum = g.sum(*sum, value),
+        None => list.push((key, value)),
+    }
 }
 
 /// `x` summed over each loop in the bit set `loops`, innermost (highest number) first.
