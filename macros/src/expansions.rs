@@ -32,7 +32,8 @@ use quote::ToTokens;
 
 /// Expands every `#[differentiable]` function of `source`, formatted as a file.
 fn expand_source(source: &str) -> String {
-    let file: syn::File = syn::parse_str(source).expect("test source does not parse");
+    let file: syn::File =
+        syn::parse_str(source).expect("internal error: test source does not parse");
     let mut out = TokenStream::new();
     for item in file.items {
         match item {
@@ -49,7 +50,9 @@ fn expand_source(source: &str) -> String {
                 let args = match attr.meta {
                     syn::Meta::Path(_) => TokenStream::new(),
                     syn::Meta::List(list) => list.tokens,
-                    syn::Meta::NameValue(_) => panic!("`#[differentiable = ...]` in test source"),
+                    syn::Meta::NameValue(_) => {
+                        panic!("internal error: `#[differentiable = ...]` in test source")
+                    }
                 };
                 let item = func.into_token_stream();
                 let first = crate::expand::differentiable(args.clone(), item.clone())
@@ -71,7 +74,8 @@ fn expand_source(source: &str) -> String {
         !text.contains("compile_error"),
         "the expansion is an error, not code to pin:\n{text}"
     );
-    let file: syn::File = syn::parse2(out).expect("the expansion does not parse as a file");
+    let file: syn::File =
+        syn::parse2(out).expect("internal error: the expansion does not parse as a file");
     prettyplease::unparse(&file)
 }
 
