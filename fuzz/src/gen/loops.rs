@@ -344,16 +344,20 @@ impl Gen<'_> {
             3 => self.plain_range(name, Dim::Nd),
             4 => self.triangular_range(name),
             _ => {
-                let dims: Vec<Dim> = self
-                    .scope
-                    .dims()
-                    .into_iter()
-                    .filter(|d| *d != Dim::Nd)
-                    .collect();
+                let dims = self.flat_dims();
                 let dim = *self.rng.pick(&dims);
                 self.plain_range(name, dim)
             }
         }
+    }
+
+    /// The sizes in scope other than `n·d`.
+    fn flat_dims(&self) -> Vec<Dim> {
+        self.scope
+            .dims()
+            .into_iter()
+            .filter(|d| *d != Dim::Nd)
+            .collect()
     }
 
     /// Whether the range runs at least once at every size (all sizes are at least 1).
@@ -406,12 +410,7 @@ impl Gen<'_> {
 
     /// `1..n` or `0..n - 1`.
     fn offset_range(&mut self, name: String) -> (Range, LoopVar) {
-        let dims: Vec<Dim> = self
-            .scope
-            .dims()
-            .into_iter()
-            .filter(|d| *d != Dim::Nd)
-            .collect();
+        let dims = self.flat_dims();
         let dim = *self.rng.pick(&dims);
         let end = self.scope.dim_expr(dim);
         if self.rng.chance(0.5) {
