@@ -2,7 +2,7 @@
 //! global L2 norm (`torch.nn.utils.clip_grad_norm_`).
 //!
 //! ```
-//! use symgrad_runtime::clip::{clip_grad_norm, clip_grad_value};
+//! use symgrad::clip::{clip_grad_norm, clip_grad_value};
 //!
 //! let mut grads = [3.0_f64, 4.0];
 //! let norm = clip_grad_norm(&mut grads, 1.0); // returns the norm *before* clipping
@@ -19,7 +19,7 @@ use crate::optim::Real;
 /// The L2 norm `√Σ gᵢ²` of a gradient, accumulated in `f64`.
 ///
 /// ```
-/// assert_eq!(symgrad_runtime::clip::grad_norm(&[3.0_f32, 4.0]), 5.0);
+/// assert_eq!(symgrad::clip::grad_norm(&[3.0_f32, 4.0]), 5.0);
 /// ```
 #[must_use]
 pub fn grad_norm<T: Real>(grads: &[T]) -> f64 {
@@ -35,7 +35,7 @@ pub fn grad_norm<T: Real>(grads: &[T]) -> f64 {
 ///
 /// ```
 /// let mut grads = [10.0_f64, -0.25, -7.0];
-/// symgrad_runtime::clip::clip_grad_value(&mut grads, 0.5);
+/// symgrad::clip::clip_grad_value(&mut grads, 0.5);
 /// assert_eq!(grads, [0.5, -0.25, -0.5]);
 /// ```
 pub fn clip_grad_value<T: Real>(grads: &mut [T], clip_value: f64) {
@@ -59,7 +59,7 @@ pub fn clip_grad_value<T: Real>(grads: &mut [T], clip_value: f64) {
 /// [training loop](crate::train) stops on it.
 ///
 /// ```
-/// use symgrad_runtime::clip::clip_grad_norm;
+/// use symgrad::clip::clip_grad_norm;
 ///
 /// let mut small = [0.3_f64, 0.4];
 /// assert_eq!(clip_grad_norm(&mut small, 1.0), 0.5);
@@ -83,7 +83,7 @@ pub fn clip_grad_norm<T: Real>(grads: &mut [T], max_norm: f64) -> f64 {
 /// optimizer step.
 ///
 /// ```
-/// use symgrad_runtime::clip::Clip;
+/// use symgrad::clip::Clip;
 ///
 /// let mut grads = [3.0_f64, -40.0];
 /// Clip::Value(5.0).apply(&mut grads);
@@ -104,7 +104,7 @@ impl Clip {
     /// Applies the rule to `grads`.
     ///
     /// ```
-    /// use symgrad_runtime::clip::Clip;
+    /// use symgrad::clip::Clip;
     ///
     /// let mut grads = [6.0_f64, 8.0];
     /// Clip::Norm(5.0).apply(&mut grads);

@@ -7,7 +7,7 @@
 /// A gradient that can be read as a flat sequence of scalars, in a fixed order.
 ///
 /// ```
-/// use symgrad_runtime::Gradient;
+/// use symgrad::Gradient;
 ///
 /// let mut flat = Vec::new();
 /// [1.0_f64, 2.0].flatten_into(&mut flat);
@@ -19,7 +19,7 @@
 /// What `#[differentiable]` generates for `fn loss(w: &[f64], b: f64) -> f64` is, in effect:
 ///
 /// ```
-/// use symgrad_runtime::Gradient;
+/// use symgrad::Gradient;
 ///
 /// struct LossGrad {
 ///     pub w: Vec<f64>,
@@ -44,7 +44,7 @@ pub trait Gradient<T> {
     ///
     /// ```
     /// use ndarray::Array2;
-    /// use symgrad_runtime::Gradient;
+    /// use symgrad::Gradient;
     ///
     /// assert_eq!(1.5_f32.flat_len(), 1);
     /// assert_eq!([0.0_f64; 3].flat_len(), 3);
@@ -55,7 +55,7 @@ pub trait Gradient<T> {
     ///
     /// ```
     /// use ndarray::array;
-    /// use symgrad_runtime::Gradient;
+    /// use symgrad::Gradient;
     ///
     /// let mut out = vec![0.0_f64];
     /// array![[1.0, 2.0], [3.0, 4.0]].t().to_owned().flatten_into(&mut out);
@@ -65,7 +65,7 @@ pub trait Gradient<T> {
     /// The components as a new vector.
     ///
     /// ```
-    /// use symgrad_runtime::Gradient;
+    /// use symgrad::Gradient;
     ///
     /// assert_eq!(vec![1.0_f64, 2.0].to_flat_vec(), [1.0, 2.0]);
     /// assert_eq!(7.0_f64.to_flat_vec(), [7.0]);

@@ -15,8 +15,8 @@
 //! hand:
 //!
 //! ```
-//! use symgrad_runtime::optim::Adam;
-//! use symgrad_runtime::{Minimizer, check_gradient};
+//! use symgrad::optim::Adam;
+//! use symgrad::{Minimizer, check_gradient};
 //!
 //! // Rosenbrock's function and its gradient, as `#[differentiable]` would generate them.
 //! let rosenbrock_grad = |p: &[f64]| {
@@ -40,7 +40,7 @@
 //!
 //! ```
 //! use ndarray::{Array1, array};
-//! use symgrad_runtime::tape::{Tape, dot};
+//! use symgrad::tape::{Tape, dot};
 //!
 //! // Least squares ‖Xw − y‖² / n and its gradient 2Xᵀ(Xw − y) / n.
 //! let x = array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]];

@@ -4,7 +4,7 @@
 //! `#[differentiable]` functions can call it: the macro chains through the helper's derivative.
 //!
 //! ```
-//! use symgrad_runtime::sigmoid;
+//! use symgrad::sigmoid;
 //!
 //! let s = sigmoid(0.5_f64);
 //! // The derivative `#[differentiable]` chains through, with the value, in one call:
@@ -28,8 +28,8 @@ use num_traits::Float;
 /// of `|x|` that PyTorch and JAX use.
 ///
 /// ```
-/// assert_eq!(symgrad_runtime::scalar::sign(-2.0_f64), -1.0);
-/// assert_eq!(symgrad_runtime::scalar::sign(0.0_f64), 0.0);
+/// assert_eq!(symgrad::scalar::sign(-2.0_f64), -1.0);
+/// assert_eq!(symgrad::scalar::sign(0.0_f64), 0.0);
 /// ```
 #[inline]
 pub fn sign<T: Float>(x: T) -> T {
@@ -52,7 +52,7 @@ pub fn sign<T: Float>(x: T) -> T {
 /// just the identity:
 ///
 /// ```
-/// assert_eq!(symgrad_runtime::stop_gradient(2.5_f64), 2.5);
+/// assert_eq!(symgrad::stop_gradient(2.5_f64), 2.5);
 /// ```
 #[inline]
 pub fn stop_gradient<T: Float>(x: T) -> T {
@@ -64,7 +64,7 @@ pub fn stop_gradient<T: Float>(x: T) -> T {
 /// `#[differentiable]` function's hidden vector-Jacobian product. Every index is the same cell.
 ///
 /// ```
-/// use symgrad_runtime::scalar::Discard;
+/// use symgrad::scalar::Discard;
 /// let mut d = Discard::<f64>::default();
 /// d[7] += 1.0;
 /// d[0] += 2.0;
@@ -141,7 +141,7 @@ helper! {
     /// Derivative `σ(x)(1 − σ(x))`.
     ///
     /// ```
-    /// assert_eq!(symgrad_runtime::sigmoid(0.0_f64), 0.5);
+    /// assert_eq!(symgrad::sigmoid(0.0_f64), 0.5);
     /// ```
     fn sigmoid(x) {
         value: if x >= T::zero() {
@@ -158,8 +158,8 @@ helper! {
     /// `max(x, 0)`. Derivative `1` for `x > 0`, else `0` (PyTorch's choice at `0`).
     ///
     /// ```
-    /// assert_eq!(symgrad_runtime::relu(-3.0_f64), 0.0);
-    /// assert_eq!(symgrad_runtime::relu(2.5_f64), 2.5);
+    /// assert_eq!(symgrad::relu(-3.0_f64), 0.0);
+    /// assert_eq!(symgrad::relu(2.5_f64), 2.5);
     /// ```
     fn relu(x) {
         value: if x > T::zero() { x } else { T::zero() },
@@ -171,7 +171,7 @@ helper! {
     /// `ln(1 + e^x)`, computed stably. Derivative `σ(x)`.
     ///
     /// ```
-    /// assert!((symgrad_runtime::softplus(0.0_f64) - 2f64.ln()).abs() < 1e-15);
+    /// assert!((symgrad::softplus(0.0_f64) - 2f64.ln()).abs() < 1e-15);
     /// ```
     fn softplus(x) {
         value: x.max(T::zero()) + (-x.abs()).exp().ln_1p(),
@@ -183,7 +183,7 @@ helper! {
     /// `ln σ(x) = −softplus(−x)`, computed stably. Derivative `1 − σ(x) = σ(−x)`.
     ///
     /// ```
-    /// assert!((symgrad_runtime::log_sigmoid(0.0_f64) + 2f64.ln()).abs() < 1e-15);
+    /// assert!((symgrad::log_sigmoid(0.0_f64) + 2f64.ln()).abs() < 1e-15);
     /// ```
     fn log_sigmoid(x) {
         value: -softplus(-x),
@@ -195,7 +195,7 @@ helper! {
     /// `x · σ(x)` (SiLU, also called swish). Derivative `σ(x)(1 + x(1 − σ(x)))`.
     ///
     /// ```
-    /// assert_eq!(symgrad_runtime::silu(0.0_f64), 0.0);
+    /// assert_eq!(symgrad::silu(0.0_f64), 0.0);
     /// ```
     fn silu(x) {
         value: x * sigmoid(x),
@@ -210,7 +210,7 @@ helper! {
     /// `x / (1 + |x|)`. Derivative `1 / (1 + |x|)²`.
     ///
     /// ```
-    /// assert_eq!(symgrad_runtime::softsign(1.0_f64), 0.5);
+    /// assert_eq!(symgrad::softsign(1.0_f64), 0.5);
     /// ```
     fn softsign(x) {
         value: x / (T::one() + x.abs()),
@@ -225,7 +225,7 @@ helper! {
     /// `x` for `x > 0`, else `0.01·x`. Derivative `1` or `0.01`.
     ///
     /// ```
-    /// assert_eq!(symgrad_runtime::leaky_relu(-1.0_f64), -0.01);
+    /// assert_eq!(symgrad::leaky_relu(-1.0_f64), -0.01);
     /// ```
     fn leaky_relu(x) {
         value: if x > T::zero() { x } else { c::<T>(0.01) * x },
@@ -237,7 +237,7 @@ helper! {
     /// `x` for `x > 0`, else `e^x − 1` (ELU with α = 1). Derivative `1` or `e^x`.
     ///
     /// ```
-    /// assert_eq!(symgrad_runtime::elu(2.0_f64), 2.0);
+    /// assert_eq!(symgrad::elu(2.0_f64), 2.0);
     /// ```
     fn elu(x) {
         value: if x > T::zero() { x } else { x.exp_m1() },
@@ -250,7 +250,7 @@ helper! {
     /// `x/2 · (1 + tanh(√(2/π)(x + 0.044715x³)))`.
     ///
     /// ```
-    /// assert_eq!(symgrad_runtime::gelu(0.0_f64), 0.0);
+    /// assert_eq!(symgrad::gelu(0.0_f64), 0.0);
     /// ```
     fn gelu(x) {
         value: {

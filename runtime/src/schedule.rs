@@ -7,8 +7,8 @@
 //! [`Minimizer::schedule`](crate::train::Minimizer::schedule) does.
 //!
 //! ```
-//! use symgrad_runtime::optim::{Optimizer, Sgd};
-//! use symgrad_runtime::schedule::{Schedule, StepLr};
+//! use symgrad::optim::{Optimizer, Sgd};
+//! use symgrad::schedule::{Schedule, StepLr};
 //!
 //! let schedule = StepLr::new(2).gamma(0.5);
 //! let mut sgd = Sgd::new(0.1);
@@ -27,7 +27,7 @@
 //! `SequentialLR`): warm up linearly for 5 epochs, then anneal over 100.
 //!
 //! ```
-//! use symgrad_runtime::schedule::{CosineAnnealingLr, LinearLr, Schedule};
+//! use symgrad::schedule::{CosineAnnealingLr, LinearLr, Schedule};
 //!
 //! let warmup = LinearLr::new(0.1, 1.0, 5);
 //! let cosine = CosineAnnealingLr::new(100);
@@ -44,7 +44,7 @@
 /// `Fn(f64, u64) -> f64` closure; implement it for your own schedules.
 ///
 /// ```
-/// use symgrad_runtime::schedule::Schedule;
+/// use symgrad::schedule::Schedule;
 ///
 /// /// Halves the learning rate every epoch.
 /// struct Halving;
@@ -65,7 +65,7 @@ pub trait Schedule {
     /// initial learning rate is `base_lr`.
     ///
     /// ```
-    /// use symgrad_runtime::schedule::{ExponentialLr, Schedule};
+    /// use symgrad::schedule::{ExponentialLr, Schedule};
     ///
     /// let s = ExponentialLr::new(0.9);
     /// assert_eq!(s.lr(0.1, 0), 0.1); // epoch 0: the optimizer's own learning rate
@@ -84,7 +84,7 @@ impl<F: Fn(f64, u64) -> f64> Schedule for F {
 /// `lr = base_lr·gamma^⌊epoch / step_size⌋`. Default `gamma = 0.1` (PyTorch's).
 ///
 /// ```
-/// use symgrad_runtime::schedule::{Schedule, StepLr};
+/// use symgrad::schedule::{Schedule, StepLr};
 ///
 /// let s = StepLr::new(30); // gamma 0.1
 /// assert_eq!(s.lr(0.05, 29), 0.05);
@@ -100,7 +100,7 @@ impl StepLr {
     /// Decay every `step_size` epochs (`0` is taken as `1`, rather than dividing by zero).
     ///
     /// ```
-    /// use symgrad_runtime::schedule::{Schedule, StepLr};
+    /// use symgrad::schedule::{Schedule, StepLr};
     ///
     /// let every_two = StepLr::new(2);
     /// assert_eq!(every_two.lr(1.0, 1), 1.0);
@@ -118,7 +118,7 @@ impl StepLr {
     /// The decay factor (default `0.1`).
     ///
     /// ```
-    /// use symgrad_runtime::schedule::{Schedule, StepLr};
+    /// use symgrad::schedule::{Schedule, StepLr};
     ///
     /// let halve = StepLr::new(10).gamma(0.5);
     /// assert_eq!(halve.lr(0.2, 25), 0.05); // two decays by epoch 25
@@ -139,7 +139,7 @@ impl Schedule for StepLr {
 /// `torch.optim.lr_scheduler.ExponentialLR`: `lr = base_lr·gamma^epoch`.
 ///
 /// ```
-/// use symgrad_runtime::schedule::{ExponentialLr, Schedule};
+/// use symgrad::schedule::{ExponentialLr, Schedule};
 ///
 /// let s = ExponentialLr::new(0.5);
 /// assert_eq!(s.lr(1.0, 3), 0.125);
@@ -153,7 +153,7 @@ impl ExponentialLr {
     /// Multiply the learning rate by `gamma` every epoch.
     ///
     /// ```
-    /// use symgrad_runtime::schedule::{ExponentialLr, Schedule};
+    /// use symgrad::schedule::{ExponentialLr, Schedule};
     ///
     /// let s = ExponentialLr::new(0.5);
     /// let lrs: Vec<f64> = (0..4).map(|e| s.lr(0.8, e)).collect();
@@ -178,7 +178,7 @@ impl Schedule for ExponentialLr {
 /// it follows the cosine back up, as PyTorch's does. Default `eta_min = 0`.
 ///
 /// ```
-/// use symgrad_runtime::schedule::{CosineAnnealingLr, Schedule};
+/// use symgrad::schedule::{CosineAnnealingLr, Schedule};
 ///
 /// let s = CosineAnnealingLr::new(10).eta_min(0.01);
 /// assert_eq!(s.lr(0.1, 0), 0.1);
@@ -195,7 +195,7 @@ impl CosineAnnealingLr {
     /// Anneal over `t_max` epochs (`0` is taken as `1`).
     ///
     /// ```
-    /// use symgrad_runtime::schedule::{CosineAnnealingLr, Schedule};
+    /// use symgrad::schedule::{CosineAnnealingLr, Schedule};
     ///
     /// let s = CosineAnnealingLr::new(100);
     /// assert_eq!(s.lr(0.1, 0), 0.1);
@@ -213,7 +213,7 @@ impl CosineAnnealingLr {
     /// The learning rate at epoch `t_max` (default 0).
     ///
     /// ```
-    /// use symgrad_runtime::schedule::{CosineAnnealingLr, Schedule};
+    /// use symgrad::schedule::{CosineAnnealingLr, Schedule};
     ///
     /// let s = CosineAnnealingLr::new(10).eta_min(1e-3);
     /// assert!((s.lr(0.1, 10) - 1e-3).abs() < 1e-15);
@@ -240,7 +240,7 @@ impl Schedule for CosineAnnealingLr {
 /// `total_iters = 5`.
 ///
 /// ```
-/// use symgrad_runtime::schedule::{LinearLr, Schedule};
+/// use symgrad::schedule::{LinearLr, Schedule};
 ///
 /// let warmup = LinearLr::new(0.25, 1.0, 3);
 /// let lrs: Vec<f64> = (0..5).map(|e| warmup.lr(0.1, e)).collect();
@@ -260,7 +260,7 @@ impl LinearLr {
     /// factor from the start).
     ///
     /// ```
-    /// use symgrad_runtime::schedule::{LinearLr, Schedule};
+    /// use symgrad::schedule::{LinearLr, Schedule};
     ///
     /// // Warm up from a tenth of the learning rate to all of it over 10 epochs.
     /// let warmup = LinearLr::new(0.1, 1.0, 10);

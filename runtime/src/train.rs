@@ -4,8 +4,8 @@
 //! companions `#[differentiable]` generates plug straight in: `|p| cost_grad(p[0], 1.0, 1.0)`.
 //!
 //! ```
-//! use symgrad_runtime::optim::Adam;
-//! use symgrad_runtime::train::{Minimizer, StopReason};
+//! use symgrad::optim::Adam;
+//! use symgrad::train::{Minimizer, StopReason};
 //!
 //! // Seed 003: minimize (x − 50)² from x = 3 with `tf.keras.optimizers.Adam(1)`.
 //! let loss_grad = |x: f64| ((x - 50.0).powi(2), 2.0 * (x - 50.0));
@@ -17,7 +17,7 @@
 //! assert!((params[0] - 50.0).abs() < 0.1);
 //! assert_eq!(report.stop, StopReason::MaxSteps);
 //! assert_eq!(report.history.losses.len(), 201); // the start and every step
-//! # Ok::<(), symgrad_runtime::train::TrainError>(())
+//! # Ok::<(), symgrad::train::TrainError>(())
 //! ```
 //!
 //! # One run, step by step
@@ -58,10 +58,10 @@ use crate::schedule::Schedule;
 /// [`Optimizer::reset`] to start afresh).
 ///
 /// ```
-/// use symgrad_runtime::clip::Clip;
-/// use symgrad_runtime::optim::{Adam, Optimizer, Sgd};
-/// use symgrad_runtime::schedule::ExponentialLr;
-/// use symgrad_runtime::train::{Minimizer, StopReason};
+/// use symgrad::clip::Clip;
+/// use symgrad::optim::{Adam, Optimizer, Sgd};
+/// use symgrad::schedule::ExponentialLr;
+/// use symgrad::train::{Minimizer, StopReason};
 ///
 /// // f(x, y) = (x − 1)² + 10·(y + 2)², with its gradient written by hand.
 /// let f = |p: &[f64]| {
@@ -84,7 +84,7 @@ use crate::schedule::Schedule;
 ///     .run(&mut p, f)?;
 /// assert!(matches!(report.stop, StopReason::GradNorm { .. }));
 /// assert!((p[0] - 1.0).abs() < 1e-8 && (p[1] + 2.0).abs() < 1e-8);
-/// # Ok::<(), symgrad_runtime::train::TrainError>(())
+/// # Ok::<(), symgrad::train::TrainError>(())
 /// ```
 pub struct Minimizer<'a, O, T: Real = f64> {
     optimizer: O,
@@ -103,8 +103,8 @@ type Callback<'a, T> = Box<dyn FnMut(&StepInfo<'_, T>) -> Control + 'a>;
 /// What the callback sees at each evaluation, before the step is taken.
 ///
 /// ```
-/// use symgrad_runtime::optim::Sgd;
-/// use symgrad_runtime::train::Minimizer;
+/// use symgrad::optim::Sgd;
+/// use symgrad::train::Minimizer;
 ///
 /// // x² from x = 1 with lr 0.25: every step halves x.
 /// let mut seen = Vec::new();
@@ -118,7 +118,7 @@ type Callback<'a, T> = Box<dyn FnMut(&StepInfo<'_, T>) -> Control + 'a>;
 ///     seen,
 ///     [(0, 1.0, 1.0, 2.0, 0.25), (1, 0.25, 0.5, 1.0, 0.25), (2, 0.0625, 0.25, 0.5, 0.25)]
 /// );
-/// # Ok::<(), symgrad_runtime::train::TrainError>(())
+/// # Ok::<(), symgrad::train::TrainError>(())
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct StepInfo<'s, T> {
@@ -141,8 +141,8 @@ pub struct StepInfo<'s, T> {
 /// A callback returning `()` continues.
 ///
 /// ```
-/// use symgrad_runtime::optim::Sgd;
-/// use symgrad_runtime::train::{Control, Minimizer, StopReason};
+/// use symgrad::optim::Sgd;
+/// use symgrad::train::{Control, Minimizer, StopReason};
 ///
 /// assert_eq!(Control::from(()), Control::Continue);
 ///
@@ -152,7 +152,7 @@ pub struct StepInfo<'s, T> {
 ///     .run(&mut x, |p| (p[0] * p[0], 2.0 * p[0]))?;
 /// assert_eq!((report.steps, report.stop), (2, StopReason::Callback));
 /// assert_eq!(x, [0.25]);
-/// # Ok::<(), symgrad_runtime::train::TrainError>(())
+/// # Ok::<(), symgrad::train::TrainError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
@@ -171,8 +171,8 @@ impl From<()> for Control {
 /// Why a run stopped (without error).
 ///
 /// ```
-/// use symgrad_runtime::optim::Sgd;
-/// use symgrad_runtime::train::{Minimizer, StopReason};
+/// use symgrad::optim::Sgd;
+/// use symgrad::train::{Minimizer, StopReason};
 ///
 /// // x² from x = 1 with lr 0.25: the gradient 2x halves every step, 2, 1, 0.5, 0.25.
 /// let mut x = [1.0_f64];
@@ -182,7 +182,7 @@ impl From<()> for Control {
 /// assert_eq!(report.stop, StopReason::GradNorm { norm: 0.25 });
 /// assert_eq!(report.steps, 3);
 /// assert_eq!(StopReason::MaxSteps.to_string(), "reached max_steps");
-/// # Ok::<(), symgrad_runtime::train::TrainError>(())
+/// # Ok::<(), symgrad::train::TrainError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum StopReason {
@@ -221,8 +221,8 @@ impl fmt::Display for StopReason {
 /// steps).
 ///
 /// ```
-/// use symgrad_runtime::optim::Sgd;
-/// use symgrad_runtime::train::Minimizer;
+/// use symgrad::optim::Sgd;
+/// use symgrad::train::Minimizer;
 ///
 /// let mut x = [1.0_f64];
 /// let report = Minimizer::new(Sgd::new(0.25))
@@ -234,7 +234,7 @@ impl fmt::Display for StopReason {
 /// assert_eq!(h.grad_norms, [2.0, 1.0, 0.5]);
 /// assert_eq!(h.lrs, [0.25, 0.25]); // one per step
 /// assert_eq!(h.params, [[1.0], [0.5], [0.25]]);
-/// # Ok::<(), symgrad_runtime::train::TrainError>(())
+/// # Ok::<(), symgrad::train::TrainError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct History<T> {
@@ -251,8 +251,8 @@ pub struct History<T> {
 /// The outcome of a run that stopped without error.
 ///
 /// ```
-/// use symgrad_runtime::optim::Sgd;
-/// use symgrad_runtime::train::{Minimizer, StopReason};
+/// use symgrad::optim::Sgd;
+/// use symgrad::train::{Minimizer, StopReason};
 ///
 /// let mut x = [1.0_f64];
 /// let report = Minimizer::new(Sgd::new(0.25))
@@ -266,7 +266,7 @@ pub struct History<T> {
 ///     report.to_string(),
 ///     "4 steps, final loss 3.906250e-3, gradient norm 1.250e-1 (reached max_steps)"
 /// );
-/// # Ok::<(), symgrad_runtime::train::TrainError>(())
+/// # Ok::<(), symgrad::train::TrainError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report<T> {
@@ -298,8 +298,8 @@ impl<T: Real> fmt::Display for Report<T> {
 /// Which quantity turned NaN or infinite.
 ///
 /// ```
-/// use symgrad_runtime::optim::Sgd;
-/// use symgrad_runtime::train::{Minimizer, Quantity, TrainError};
+/// use symgrad::optim::Sgd;
+/// use symgrad::train::{Minimizer, Quantity, TrainError};
 ///
 /// // A gradient that is NaN from the start: nothing moves.
 /// let mut p = [1.0_f64, 2.0];
@@ -352,8 +352,8 @@ impl fmt::Display for Quantity {
 /// evaluation whose loss and gradient were finite.
 ///
 /// ```
-/// use symgrad_runtime::optim::Sgd;
-/// use symgrad_runtime::train::{Minimizer, Quantity, TrainError};
+/// use symgrad::optim::Sgd;
+/// use symgrad::train::{Minimizer, Quantity, TrainError};
 ///
 /// // Minimizing ln(x) from 1 with lr 1 jumps to x = 0, where the loss is −∞.
 /// let mut x = [1.0_f64];
@@ -465,8 +465,8 @@ impl<T: fmt::Debug> std::error::Error for TrainError<T> {
 /// [`Minimizer`] defaults otherwise.
 ///
 /// ```
-/// use symgrad_runtime::optim::Sgd;
-/// use symgrad_runtime::train::minimize;
+/// use symgrad::optim::Sgd;
+/// use symgrad::train::minimize;
 ///
 /// // Seed 000: J(w) = (w·x − y)², x = y = 1, from w = 3, lr 0.01, 30 iterations.
 /// let (x, y) = (1.0, 1.0);
@@ -477,7 +477,7 @@ impl<T: fmt::Debug> std::error::Error for TrainError<T> {
 /// })?;
 /// assert_eq!(report.steps, 30);
 /// assert!((w[0] - (1.0 + 2.0 * 0.98_f64.powi(30))).abs() < 1e-12);
-/// # Ok::<(), symgrad_runtime::train::TrainError>(())
+/// # Ok::<(), symgrad::train::TrainError>(())
 /// ```
 pub fn minimize<T, O, G, F>(
     params: &mut [T],
@@ -500,8 +500,8 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     /// A minimizer stepping with `optimizer` (any [`Optimizer`], `Box<dyn Optimizer>` included).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Adam, Optimizer};
-    /// use symgrad_runtime::train::Minimizer;
+    /// use symgrad::optim::{Adam, Optimizer};
+    /// use symgrad::train::Minimizer;
     ///
     /// // Seed 003's (x − 50)² with Keras's Adam(1), as a boxed optimizer.
     /// let adam: Box<dyn Optimizer> = Box::new(Adam::keras(1.0));
@@ -509,7 +509,7 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     /// let loss_grad = |p: &[f64]| ((p[0] - 50.0).powi(2), 2.0 * (p[0] - 50.0));
     /// Minimizer::new(adam).max_steps(200).run(&mut x, loss_grad)?;
     /// assert!((x[0] - 50.0).abs() < 0.5);
-    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// # Ok::<(), symgrad::train::TrainError>(())
     /// ```
     pub fn new(optimizer: O) -> Self {
         Self {
@@ -528,15 +528,15 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     /// At most this many optimizer steps (default 1000). `0` evaluates the starting point only.
     ///
     /// ```
-    /// use symgrad_runtime::optim::Sgd;
-    /// use symgrad_runtime::train::Minimizer;
+    /// use symgrad::optim::Sgd;
+    /// use symgrad::train::Minimizer;
     ///
     /// let mut x = [1.0_f64];
     /// let report = Minimizer::new(Sgd::new(0.25))
     ///     .max_steps(0)
     ///     .run(&mut x, |p| (p[0] * p[0], 2.0 * p[0]))?;
     /// assert_eq!((report.steps, report.final_loss, x[0]), (0, 1.0, 1.0));
-    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// # Ok::<(), symgrad::train::TrainError>(())
     /// ```
     #[must_use]
     pub fn max_steps(mut self, max_steps: u64) -> Self {
@@ -547,8 +547,8 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     /// Stop when the loss changes by at most `tol` (absolute) between two evaluations.
     ///
     /// ```
-    /// use symgrad_runtime::optim::Sgd;
-    /// use symgrad_runtime::train::{Minimizer, StopReason};
+    /// use symgrad::optim::Sgd;
+    /// use symgrad::train::{Minimizer, StopReason};
     ///
     /// // x² from 1 with lr 0.25: losses 1, 1/4, 1/16, 1/64, … change by 3/4, 3/16, 3/64, …
     /// let mut x = [1.0_f64];
@@ -557,7 +557,7 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     ///     .run(&mut x, |p| (p[0] * p[0], 2.0 * p[0]))?;
     /// assert_eq!(report.stop, StopReason::LossChange { change: 3.0 / 64.0 });
     /// assert_eq!(report.steps, 3);
-    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// # Ok::<(), symgrad::train::TrainError>(())
     /// ```
     #[must_use]
     pub fn tol_loss(mut self, tol: f64) -> Self {
@@ -568,8 +568,8 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     /// Stop when the gradient's L2 norm is at most `tol` (before taking a step from there).
     ///
     /// ```
-    /// use symgrad_runtime::optim::Sgd;
-    /// use symgrad_runtime::train::{Minimizer, StopReason};
+    /// use symgrad::optim::Sgd;
+    /// use symgrad::train::{Minimizer, StopReason};
     ///
     /// // x² from 1 with lr 0.25: the gradient norm is 2·2⁻ᵏ after k steps.
     /// let mut x = [1.0_f64];
@@ -578,7 +578,7 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     ///     .run(&mut x, |p| (p[0] * p[0], 2.0 * p[0]))?;
     /// assert_eq!(report.steps, 11); // 2·2⁻¹¹ ≈ 9.8e-4
     /// assert!(matches!(report.stop, StopReason::GradNorm { norm } if norm <= 1e-3));
-    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// # Ok::<(), symgrad::train::TrainError>(())
     /// ```
     #[must_use]
     pub fn tol_grad_norm(mut self, tol: f64) -> Self {
@@ -590,8 +590,8 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     /// costs one copy of the parameters per step).
     ///
     /// ```
-    /// use symgrad_runtime::optim::Sgd;
-    /// use symgrad_runtime::train::Minimizer;
+    /// use symgrad::optim::Sgd;
+    /// use symgrad::train::Minimizer;
     ///
     /// // The path of gradient descent on x² + 4y², for a plot.
     /// let mut p = [1.0_f64, 1.0];
@@ -604,7 +604,7 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     /// assert_eq!(path[0], [1.0, 1.0]);
     /// assert!((path[1][0] - 0.8).abs() < 1e-15 && (path[1][1] - 0.2).abs() < 1e-15);
     /// assert_eq!(path[2], p);
-    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// # Ok::<(), symgrad::train::TrainError>(())
     /// ```
     #[must_use]
     pub fn record_params(mut self, record: bool) -> Self {
@@ -612,13 +612,14 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
         self
     }
 
-    /// Show progress on stderr. With the `progress` cargo feature of `symgrad-runtime`, an
-    /// `indicatif` bar with the current loss (hidden when stderr is not a terminal); without it,
-    /// about ten plain lines per run (`step 20/200  loss …  |grad| …`) and a summary line.
+    /// Show progress on stderr. With the `progress` cargo feature (of `symgrad`, which turns on
+    /// `symgrad-runtime`'s), an `indicatif` bar with the current loss (hidden when stderr is not
+    /// a terminal); without it, about ten plain lines per run (`step 20/200  loss …  |grad| …`)
+    /// and a summary line.
     ///
     /// ```
-    /// use symgrad_runtime::optim::Adam;
-    /// use symgrad_runtime::train::Minimizer;
+    /// use symgrad::optim::Adam;
+    /// use symgrad::train::Minimizer;
     ///
     /// // On stderr: `step 0/200  loss 2.209000e3  |grad| 9.400e1`, … and `done: 200 steps, …`.
     /// let mut x = [3.0_f64];
@@ -627,7 +628,7 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     ///     .progress(true)
     ///     .run(&mut x, |p| ((p[0] - 50.0).powi(2), 2.0 * (p[0] - 50.0)))?;
     /// assert_eq!(report.steps, 200);
-    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// # Ok::<(), symgrad::train::TrainError>(())
     /// ```
     #[must_use]
     pub fn progress(mut self, show: bool) -> Self {
@@ -639,9 +640,9 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     /// `base_lr` is the optimizer's learning rate when the run starts (see [`crate::schedule`]).
     ///
     /// ```
-    /// use symgrad_runtime::optim::Sgd;
-    /// use symgrad_runtime::schedule::StepLr;
-    /// use symgrad_runtime::train::Minimizer;
+    /// use symgrad::optim::Sgd;
+    /// use symgrad::schedule::StepLr;
+    /// use symgrad::train::Minimizer;
     ///
     /// let mut x = [1.0_f64];
     /// let report = Minimizer::new(Sgd::new(0.1))
@@ -656,7 +657,7 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     ///     .schedule(|base_lr: f64, epoch: u64| base_lr / (epoch + 1) as f64)
     ///     .run(&mut x, |p| (p[0] * p[0], 2.0 * p[0]))?;
     /// assert_eq!(report.history.lrs, [0.1, 0.05, 0.1 / 3.0]);
-    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// # Ok::<(), symgrad::train::TrainError>(())
     /// ```
     #[must_use]
     pub fn schedule(mut self, schedule: impl Schedule + 'a) -> Self {
@@ -667,9 +668,9 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     /// Clip every gradient before the optimizer sees it (the history records the norm before).
     ///
     /// ```
-    /// use symgrad_runtime::clip::Clip;
-    /// use symgrad_runtime::optim::Sgd;
-    /// use symgrad_runtime::train::Minimizer;
+    /// use symgrad::clip::Clip;
+    /// use symgrad::optim::Sgd;
+    /// use symgrad::train::Minimizer;
     ///
     /// // A steep slope, 100·x: clipped to 1, each step of lr 1 moves x by 1.
     /// let mut x = [0.0_f64];
@@ -679,7 +680,7 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     ///     .run(&mut x, |p| (100.0 * p[0], 100.0))?;
     /// assert_eq!(x, [-3.0]);
     /// assert_eq!(report.history.grad_norms, [100.0; 4]);
-    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// # Ok::<(), symgrad::train::TrainError>(())
     /// ```
     #[must_use]
     pub fn clip(mut self, clip: Clip) -> Self {
@@ -691,8 +692,8 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     /// [`Control`].
     ///
     /// ```
-    /// use symgrad_runtime::optim::Sgd;
-    /// use symgrad_runtime::train::{Control, Minimizer, StopReason};
+    /// use symgrad::optim::Sgd;
+    /// use symgrad::train::{Control, Minimizer, StopReason};
     ///
     /// let mut x = [0.0_f64];
     /// let report = Minimizer::new(Sgd::new(0.1))
@@ -700,7 +701,7 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     ///     .run(&mut x, |p| ((p[0] - 5.0).powi(2), 2.0 * (p[0] - 5.0)))?;
     /// assert_eq!(report.stop, StopReason::Callback);
     /// assert!(report.final_loss < 1.0);
-    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// # Ok::<(), symgrad::train::TrainError>(())
     /// ```
     #[must_use]
     pub fn callback<R: Into<Control>>(
@@ -714,13 +715,13 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     /// The optimizer (with its state after a run).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Adam, Optimizer};
-    /// use symgrad_runtime::train::Minimizer;
+    /// use symgrad::optim::{Adam, Optimizer};
+    /// use symgrad::train::Minimizer;
     ///
     /// let mut minimizer = Minimizer::new(Adam::new(0.1)).max_steps(5);
     /// minimizer.run(&mut [1.0_f64], |p| (p[0] * p[0], 2.0 * p[0]))?;
     /// assert_eq!(minimizer.optimizer().step_count(), 5);
-    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// # Ok::<(), symgrad::train::TrainError>(())
     /// ```
     pub fn optimizer(&self) -> &O {
         &self.optimizer
@@ -729,8 +730,8 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     /// The optimizer, mutably (e.g. to [`reset`](Optimizer::reset) it between runs).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Adam, Optimizer};
-    /// use symgrad_runtime::train::Minimizer;
+    /// use symgrad::optim::{Adam, Optimizer};
+    /// use symgrad::train::Minimizer;
     ///
     /// let mut minimizer = Minimizer::new(Adam::new(0.1)).max_steps(5);
     /// minimizer.run(&mut [1.0_f64], |p| (p[0] * p[0], 2.0 * p[0]))?;
@@ -740,7 +741,7 @@ impl<'a, O, T: Real> Minimizer<'a, O, T> {
     /// let mut p = [1.0_f64, -1.0];
     /// minimizer.run(&mut p, |p| (p[0] * p[0] + p[1] * p[1], [2.0 * p[0], 2.0 * p[1]]))?;
     /// assert_eq!(minimizer.optimizer().step_count(), 5);
-    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// # Ok::<(), symgrad::train::TrainError>(())
     /// ```
     pub fn optimizer_mut(&mut self) -> &mut O {
         &mut self.optimizer
@@ -758,8 +759,8 @@ impl<O: Optimizer<T>, T: Real> Minimizer<'_, O, T> {
     /// whose loss and gradient were finite.
     ///
     /// ```
-    /// use symgrad_runtime::optim::Sgd;
-    /// use symgrad_runtime::train::Minimizer;
+    /// use symgrad::optim::Sgd;
+    /// use symgrad::train::Minimizer;
     ///
     /// // Seed 001: w·x ≈ y on (1, 2), (2, 4), (3, 6), mean squared error, batch descent.
     /// let (xs, ys) = ([1.0, 2.0, 3.0], [2.0, 4.0, 6.0]);
@@ -773,7 +774,7 @@ impl<O: Optimizer<T>, T: Real> Minimizer<'_, O, T> {
     /// let mut w = [0.0];
     /// let report = Minimizer::new(Sgd::new(0.05)).tol_loss(1e-20).run(&mut w, mse)?;
     /// assert!((w[0] - 2.0).abs() < 1e-9, "{report}");
-    /// # Ok::<(), symgrad_runtime::train::TrainError>(())
+    /// # Ok::<(), symgrad::train::TrainError>(())
     /// ```
     pub fn run<G, F>(&mut self, params: &mut [T], objective: F) -> Result<Report<T>, TrainError<T>>
     where

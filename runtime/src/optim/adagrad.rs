@@ -27,7 +27,7 @@ use super::{OptimError, Optimizer, Real, Steps, apply, bookkeeping, non_negative
 /// `θ ← θ − γ·g / √(state_sum + ε)`.
 ///
 /// ```
-/// use symgrad_runtime::optim::{Adagrad, Optimizer};
+/// use symgrad::optim::{Adagrad, Optimizer};
 ///
 /// let mut theta = [1.0_f64];
 /// let mut adagrad = Adagrad::new(0.5).initial_accumulator_value(5.0);
@@ -56,7 +56,7 @@ impl<T> Adagrad<T> {
     /// Adagrad with learning rate `lr` and PyTorch's other defaults.
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Adagrad, Optimizer};
+    /// use symgrad::optim::{Adagrad, Optimizer};
     ///
     /// // Steps shrink as squared gradients accumulate: lr·g/√(Σg²).
     /// let mut theta = [0.0_f64];
@@ -84,7 +84,7 @@ impl<T> Adagrad<T> {
     /// Learning-rate decay η: step `t` uses `lr / (1 + (t − 1)·η)` (default 0).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Adagrad, Optimizer};
+    /// use symgrad::optim::{Adagrad, Optimizer};
     ///
     /// // η = 1: the second step uses lr/2 (and state_sum = 2).
     /// let mut theta = [0.0_f64];
@@ -102,7 +102,7 @@ impl<T> Adagrad<T> {
     /// L2 penalty λ, added to the gradient as `λ·θ` (default 0).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Adagrad, Optimizer};
+    /// use symgrad::optim::{Adagrad, Optimizer};
     ///
     /// // A zero gradient still moves θ: g = λ·θ = 1, and the first step is about lr.
     /// let mut theta = [2.0_f64];
@@ -118,7 +118,7 @@ impl<T> Adagrad<T> {
     /// Starting value τ of `state_sum` (default 0; Keras's is 0.1).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Adagrad, Optimizer};
+    /// use symgrad::optim::{Adagrad, Optimizer};
     ///
     /// // τ = 3 and g = 1: state_sum = 4, so the first step is lr·1/2.
     /// let mut theta = [0.0_f64];
@@ -134,7 +134,7 @@ impl<T> Adagrad<T> {
     /// ε, added to the denominator for stability (default `1e-10`).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Adagrad, Optimizer};
+    /// use symgrad::optim::{Adagrad, Optimizer};
     ///
     /// // First step: lr·g / (|g| + ε); with ε = 1 and g = 1, half of lr.
     /// let mut theta = [0.0_f64];

@@ -42,7 +42,7 @@ use super::{OptimError, Optimizer, Real, Steps, apply, bookkeeping, non_negative
 /// always PyTorch's coupled L2 term.
 ///
 /// ```
-/// use symgrad_runtime::optim::{Adam, Optimizer};
+/// use symgrad::optim::{Adam, Optimizer};
 ///
 /// let mut theta = [1.0_f64];
 /// let mut adam = Adam::new(0.1).betas(0.9, 0.999).eps(1e-8);
@@ -84,7 +84,7 @@ impl<T> Adam<T> {
     /// Adam with learning rate `lr` and PyTorch's other defaults.
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Adam, Optimizer};
+    /// use symgrad::optim::{Adam, Optimizer};
     ///
     /// // The first step moves each coordinate by about `lr`, whatever the gradient's size
     /// // (m_hat = g, v_hat = g²).
@@ -107,7 +107,7 @@ impl<T> Adam<T> {
     /// type's docs).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Adam, Optimizer};
+    /// use symgrad::optim::{Adam, Optimizer};
     ///
     /// // Seed 003: `tf.keras.optimizers.Adam(1)` on (x - 50)² from x = 3, 200 steps.
     /// let mut x = [3.0_f64];
@@ -126,7 +126,7 @@ impl<T> Adam<T> {
     /// Decay rates (β₁, β₂) of the moments (default `(0.9, 0.999)`).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Adam, Optimizer};
+    /// use symgrad::optim::{Adam, Optimizer};
     ///
     /// // β₁ = β₂ = 0 keeps no memory: every step moves by lr in the direction of −g.
     /// let mut theta = [0.0_f64];
@@ -146,7 +146,7 @@ impl<T> Adam<T> {
     /// ε, added to the denominator for stability (default `1e-8`; Keras's is `1e-7`).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Adam, Optimizer};
+    /// use symgrad::optim::{Adam, Optimizer};
     ///
     /// // First step: lr·g / (|g| + ε); with ε = 1 and g = 1, half of lr.
     /// let mut theta = [0.0_f64];
@@ -162,7 +162,7 @@ impl<T> Adam<T> {
     /// L2 penalty λ, added to the gradient as `λ·θ` (default 0).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Adam, Optimizer};
+    /// use symgrad::optim::{Adam, Optimizer};
     ///
     /// // A zero gradient still moves θ towards 0: g = 0 + λ·θ, and Adam's first step is about lr.
     /// let mut theta = [2.0_f64];
@@ -178,7 +178,7 @@ impl<T> Adam<T> {
     /// AMSGrad (Reddi et al., 2018): divide by the running maximum of `v` (default off).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Adam, Optimizer};
+    /// use symgrad::optim::{Adam, Optimizer};
     ///
     /// // A large gradient, then a small one: AMSGrad still divides by the large one's v.
     /// let second_step = |amsgrad: bool| {
@@ -202,7 +202,7 @@ impl<T> Adam<T> {
     /// Keras's ε-hat rule (`true`) instead of PyTorch's (`false`, the default); see the type's docs.
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Adam, Optimizer};
+    /// use symgrad::optim::{Adam, Optimizer};
     ///
     /// // The rules differ while √v is comparable to ε, e.g. for a tiny first gradient.
     /// let g = 1e-8;

@@ -27,7 +27,7 @@ use super::{OptimError, Optimizer, Real, Steps, apply, bookkeeping, non_negative
 /// `weight_decay = 0.004`, `epsilon = 1e-7` and uses the ε-hat Adam step: [`AdamW::keras`].
 ///
 /// ```
-/// use symgrad_runtime::optim::{AdamW, Optimizer};
+/// use symgrad::optim::{AdamW, Optimizer};
 ///
 /// // With a zero gradient, only the decay acts: θ ← θ·(1 − γλ).
 /// let mut theta = [2.0_f64];
@@ -56,7 +56,7 @@ impl<T> AdamW<T> {
     /// AdamW with learning rate `lr` and PyTorch's other defaults (`weight_decay = 1e-2`).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{AdamW, Optimizer};
+    /// use symgrad::optim::{AdamW, Optimizer};
     ///
     /// // A zero gradient leaves only the default decay: θ ← θ − lr·0.01·θ.
     /// let mut theta = [2.0_f64];
@@ -80,7 +80,7 @@ impl<T> AdamW<T> {
     /// ε-hat Adam step (see [`Adam`](super::Adam)).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{AdamW, Optimizer};
+    /// use symgrad::optim::{AdamW, Optimizer};
     ///
     /// // Keras's default decay, 0.004, with a zero gradient.
     /// let mut theta = [2.0_f64];
@@ -98,7 +98,7 @@ impl<T> AdamW<T> {
     /// Decay rates (β₁, β₂) of the moments (default `(0.9, 0.999)`).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{AdamW, Optimizer};
+    /// use symgrad::optim::{AdamW, Optimizer};
     ///
     /// // β₁ = β₂ = 0 and no decay: every step moves by lr in the direction of −g.
     /// let mut theta = [0.0_f64];
@@ -118,7 +118,7 @@ impl<T> AdamW<T> {
     /// ε, added to the denominator for stability (default `1e-8`).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{AdamW, Optimizer};
+    /// use symgrad::optim::{AdamW, Optimizer};
     ///
     /// // First step without decay: lr·g / (|g| + ε); with ε = 1 and g = 1, half of lr.
     /// let mut theta = [0.0_f64];
@@ -134,7 +134,7 @@ impl<T> AdamW<T> {
     /// Decoupled weight decay λ: each step first does `θ ← θ − lr·λ·θ` (default `1e-2`).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Adam, AdamW, Optimizer};
+    /// use symgrad::optim::{Adam, AdamW, Optimizer};
     ///
     /// // Decoupled: the decay does not go through the moments, unlike Adam's L2 term.
     /// let (mut decoupled, mut coupled) = ([2.0_f64], [2.0_f64]);
@@ -152,7 +152,7 @@ impl<T> AdamW<T> {
     /// AMSGrad: divide by the running maximum of `v` (default off).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{AdamW, Optimizer};
+    /// use symgrad::optim::{AdamW, Optimizer};
     ///
     /// // A large gradient, then a small one: AMSGrad still divides by the large one's v.
     /// let second_step = |amsgrad: bool| {
@@ -174,7 +174,7 @@ impl<T> AdamW<T> {
     /// Keras's ε-hat Adam step instead of PyTorch's (default `false`); see [`Adam`](super::Adam).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Adam, AdamW, Optimizer};
+    /// use symgrad::optim::{Adam, AdamW, Optimizer};
     ///
     /// // Without decay, AdamW takes exactly Adam's steps, with either rule.
     /// let (mut w, mut a) = ([1.0_f64, -2.0], [1.0_f64, -2.0]);

@@ -12,7 +12,7 @@ use super::{OptimError, Optimizer, Real};
 ///
 /// ```
 /// use ndarray::array;
-/// use symgrad_runtime::optim::{Optimizer, OptimizerExt, Sgd};
+/// use symgrad::optim::{Optimizer, OptimizerExt, Sgd};
 ///
 /// let mut w = array![[1.0, 2.0], [3.0, 4.0]];
 /// let grad = array![[1.0, 1.0], [1.0, 1.0]];
@@ -23,7 +23,7 @@ use super::{OptimError, Optimizer, Real};
 /// // A transposed view is stepped in logical order too:
 /// sgd.try_step_array(&mut w.view_mut().reversed_axes(), &grad.t())?;
 /// assert_eq!(w, array![[0.0, 1.0], [2.0, 3.0]]);
-/// # Ok::<(), symgrad_runtime::optim::OptimError>(())
+/// # Ok::<(), symgrad::optim::OptimError>(())
 /// ```
 pub trait OptimizerExt<T: Real>: Optimizer<T> {
     /// [`Optimizer::try_step`] on arrays of the same shape.
@@ -34,7 +34,7 @@ pub trait OptimizerExt<T: Real>: Optimizer<T> {
     ///
     /// ```
     /// use ndarray::{Array1, Array2};
-    /// use symgrad_runtime::optim::{Adam, OptimError, OptimizerExt};
+    /// use symgrad::optim::{Adam, OptimError, OptimizerExt};
     ///
     /// let mut w = Array2::<f64>::zeros((2, 3));
     /// let mut adam = Adam::new(0.1);

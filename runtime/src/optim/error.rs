@@ -5,7 +5,7 @@ use std::fmt;
 /// Why [`Optimizer::try_step`](super::Optimizer::try_step) refused a step. Nothing was updated.
 ///
 /// ```
-/// use symgrad_runtime::optim::{OptimError, Optimizer, Sgd};
+/// use symgrad::optim::{OptimError, Optimizer, Sgd};
 ///
 /// let mut sgd = Sgd::new(0.1);
 /// let error = sgd.try_step(&mut [1.0, 2.0], &[0.5]).unwrap_err();

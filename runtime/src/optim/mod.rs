@@ -14,7 +14,7 @@
 //! transcription of that pseudo-code (`runtime/tests/reference/`).
 //!
 //! ```
-//! use symgrad_runtime::optim::{Adam, Optimizer};
+//! use symgrad::optim::{Adam, Optimizer};
 //!
 //! // Minimize (x - 50)², whose gradient is 2(x - 50).
 //! let mut x = [3.0_f64];
@@ -63,7 +63,7 @@ pub use sgd::Sgd;
 /// Object-safe: pick one at run time as `Box<dyn Optimizer>` (or `Box<dyn Optimizer<f32>>`).
 ///
 /// ```
-/// use symgrad_runtime::optim::{Adam, Optimizer, Sgd};
+/// use symgrad::optim::{Adam, Optimizer, Sgd};
 ///
 /// fn pick(name: &str) -> Box<dyn Optimizer> {
 ///     match name {
@@ -79,7 +79,7 @@ pub use sgd::Sgd;
 ///
 /// // Lengths that do not match are an error, never a partial update:
 /// assert!(opt.try_step(&mut w, &[1.0]).is_err());
-/// # Ok::<(), symgrad_runtime::optim::OptimError>(())
+/// # Ok::<(), symgrad::optim::OptimError>(())
 /// ```
 pub trait Optimizer<T: Real = f64> {
     /// Applies one update to `params` given their gradient `grads`.
@@ -95,7 +95,7 @@ pub trait Optimizer<T: Real = f64> {
     /// since the builder methods cannot fail).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{OptimError, Optimizer, Sgd};
+    /// use symgrad::optim::{OptimError, Optimizer, Sgd};
     ///
     /// let mut sgd = Sgd::new(0.5);
     /// let mut theta = [1.0_f64, 2.0];
@@ -119,7 +119,7 @@ pub trait Optimizer<T: Real = f64> {
     /// Use `try_step` (or the training loop) wherever the lengths come from user input.
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Optimizer, Sgd};
+    /// use symgrad::optim::{Optimizer, Sgd};
     ///
     /// let mut theta = [1.0_f64];
     /// Sgd::new(0.25).step(&mut theta, &[2.0]);
@@ -127,7 +127,7 @@ pub trait Optimizer<T: Real = f64> {
     /// ```
     ///
     /// ```should_panic
-    /// use symgrad_runtime::optim::{Optimizer, Sgd};
+    /// use symgrad::optim::{Optimizer, Sgd};
     ///
     /// // Panics: "optimizer step failed: params and grads differ in length: …"
     /// Sgd::new(0.25).step(&mut [1.0_f64, 2.0], &[2.0]);
@@ -141,7 +141,7 @@ pub trait Optimizer<T: Real = f64> {
     /// The learning rate the next step will use.
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Adam, Optimizer};
+    /// use symgrad::optim::{Adam, Optimizer};
     ///
     /// let adam: Adam = Adam::new(0.1);
     /// assert_eq!(adam.lr(), 0.1);
@@ -152,7 +152,7 @@ pub trait Optimizer<T: Real = f64> {
     /// Sets the learning rate of the next steps (what a [schedule](crate::schedule) drives).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Optimizer, Sgd};
+    /// use symgrad::optim::{Optimizer, Sgd};
     ///
     /// let mut sgd = Sgd::new(0.1);
     /// let mut theta = [1.0_f64];
@@ -165,7 +165,7 @@ pub trait Optimizer<T: Real = f64> {
     /// Number of steps taken since creation or the last [`reset`](Optimizer::reset).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Adagrad, Optimizer};
+    /// use symgrad::optim::{Adagrad, Optimizer};
     ///
     /// let mut adagrad = Adagrad::new(0.1);
     /// let mut theta = [1.0_f64];
@@ -182,7 +182,7 @@ pub trait Optimizer<T: Real = f64> {
     /// step behaves like the first, and may use a parameter vector of another length.
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Adam, Optimizer};
+    /// use symgrad::optim::{Adam, Optimizer};
     ///
     /// let mut adam = Adam::new(0.1);
     /// let mut first = [1.0_f64];

@@ -11,7 +11,7 @@ mod sealed {
 /// `f32` or `f64`: a parameter element. Arithmetic happens in `f64`, whatever the element type.
 ///
 /// ```
-/// use symgrad_runtime::optim::Real;
+/// use symgrad::optim::Real;
 ///
 /// assert_eq!(Real::to_f64(0.5_f32), 0.5_f64);
 /// assert_eq!(<f32 as Real>::from_f64(0.25), 0.25_f32);
@@ -22,7 +22,7 @@ pub trait Real:
     /// The value as an `f64` (exact).
     ///
     /// ```
-    /// use symgrad_runtime::optim::Real;
+    /// use symgrad::optim::Real;
     ///
     /// assert_eq!(0.1_f32.to_f64(), f64::from(0.1_f32));
     /// assert_eq!(0.1_f64.to_f64(), 0.1);
@@ -31,7 +31,7 @@ pub trait Real:
     /// The nearest element to `value`.
     ///
     /// ```
-    /// use symgrad_runtime::optim::Real;
+    /// use symgrad::optim::Real;
     ///
     /// assert_eq!(f32::from_f64(0.1), 0.1_f32); // rounded once
     /// assert_eq!(f64::from_f64(0.1), 0.1);

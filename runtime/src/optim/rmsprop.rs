@@ -28,7 +28,7 @@ use super::{OptimError, Optimizer, Real, Steps, apply, bookkeeping, non_negative
 /// buffer holds `γ·g / √(ṽ + ε)` (learning rate included).
 ///
 /// ```
-/// use symgrad_runtime::optim::{Optimizer, RmsProp};
+/// use symgrad::optim::{Optimizer, RmsProp};
 ///
 /// let mut theta = [1.0_f64];
 /// let mut rmsprop = RmsProp::new(0.01).alpha(0.9).momentum(0.5).centered(true);
@@ -68,7 +68,7 @@ impl<T> RmsProp<T> {
     /// RMSprop with learning rate `lr` and PyTorch's other defaults.
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Optimizer, RmsProp};
+    /// use symgrad::optim::{Optimizer, RmsProp};
     ///
     /// // First step: v = (1 − 0.99)·g², so θ moves by lr·g/√v = 10·lr.
     /// let mut theta = [1.0_f64];
@@ -95,7 +95,7 @@ impl<T> RmsProp<T> {
     /// Smoothing constant α of the running averages (default `0.99`; Keras's `rho`, 0.9 there).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Optimizer, RmsProp};
+    /// use symgrad::optim::{Optimizer, RmsProp};
     ///
     /// // α = 0 keeps no memory: v = g², every step moves by lr in the direction of −g.
     /// let mut theta = [0.0_f64];
@@ -114,7 +114,7 @@ impl<T> RmsProp<T> {
     /// ε, added to the denominator for stability (default `1e-8`).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Optimizer, RmsProp};
+    /// use symgrad::optim::{Optimizer, RmsProp};
     ///
     /// // With α = 0: lr·g / (|g| + ε); with ε = 1 and g = 1, half of lr.
     /// let mut theta = [0.0_f64];
@@ -130,7 +130,7 @@ impl<T> RmsProp<T> {
     /// L2 penalty λ, added to the gradient as `λ·θ` (default 0).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Optimizer, RmsProp};
+    /// use symgrad::optim::{Optimizer, RmsProp};
     ///
     /// // A zero gradient still moves θ: g = λ·θ = 1, then the first step's 10·lr.
     /// let mut theta = [2.0_f64];
@@ -146,7 +146,7 @@ impl<T> RmsProp<T> {
     /// Momentum factor μ (default 0, off).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Optimizer, RmsProp};
+    /// use symgrad::optim::{Optimizer, RmsProp};
     ///
     /// // With α = 0 each normalized gradient is 1; the buffer b goes 1, then μ·1 + 1.
     /// let mut theta = [0.0_f64];
@@ -164,7 +164,7 @@ impl<T> RmsProp<T> {
     /// Centered RMSprop: normalize by an estimate of the gradient's variance (default off).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Optimizer, RmsProp};
+    /// use symgrad::optim::{Optimizer, RmsProp};
     ///
     /// // α = 0.5, g = 2: v = 2, g_ave = 1, so ṽ = v − g_ave² = 1 and the step is lr·2/1.
     /// let mut theta = [0.0_f64];

@@ -26,7 +26,7 @@ use super::{OptimError, Optimizer, Real, Steps, apply, bookkeeping, non_negative
 /// `dampening = 0` while the learning rate is constant, but not once a schedule changes it.
 ///
 /// ```
-/// use symgrad_runtime::optim::{Optimizer, Sgd};
+/// use symgrad::optim::{Optimizer, Sgd};
 ///
 /// let mut theta = [1.0_f64];
 /// let mut sgd = Sgd::new(0.1).momentum(0.9).nesterov(true);
@@ -55,7 +55,7 @@ impl<T> Sgd<T> {
     /// Plain gradient descent `θ ← θ − lr·g`; add momentum and friends with the builder methods.
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Optimizer, Sgd};
+    /// use symgrad::optim::{Optimizer, Sgd};
     ///
     /// let mut theta = [1.0_f64, -2.0];
     /// Sgd::new(0.1).step(&mut theta, &[2.0, -4.0]);
@@ -80,7 +80,7 @@ impl<T> Sgd<T> {
     /// Momentum factor μ (default 0, off).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Optimizer, Sgd};
+    /// use symgrad::optim::{Optimizer, Sgd};
     ///
     /// // With a constant gradient g, the buffer grows: b₁ = g, b₂ = μ·g + g.
     /// let mut theta = [0.0_f64];
@@ -98,7 +98,7 @@ impl<T> Sgd<T> {
     /// Dampening τ of the momentum (default 0).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Optimizer, Sgd};
+    /// use symgrad::optim::{Optimizer, Sgd};
     ///
     /// // b₁ = g (no dampening on the first step), b₂ = μ·b₁ + (1 − τ)·g.
     /// let mut theta = [0.0_f64];
@@ -116,7 +116,7 @@ impl<T> Sgd<T> {
     /// L2 penalty λ, added to the gradient as `λ·θ` (default 0).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{Optimizer, Sgd};
+    /// use symgrad::optim::{Optimizer, Sgd};
     ///
     /// // A zero gradient still shrinks θ: g = 0 + λ·θ.
     /// let mut theta = [2.0_f64];
@@ -132,7 +132,7 @@ impl<T> Sgd<T> {
     /// Nesterov momentum (default off; needs `momentum > 0` and `dampening = 0`).
     ///
     /// ```
-    /// use symgrad_runtime::optim::{OptimError, Optimizer, Sgd};
+    /// use symgrad::optim::{OptimError, Optimizer, Sgd};
     ///
     /// // First step: b = g, and Nesterov looks ahead: g + μ·b.
     /// let mut theta = [0.0_f64];

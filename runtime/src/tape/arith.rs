@@ -221,7 +221,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
         ///
         /// ```
         /// use ndarray::array;
-        /// use symgrad_runtime::tape::Tape;
+        /// use symgrad::tape::Tape;
         ///
         /// let tape = Tape::new();
         /// let a = tape.watch(array![[1.0_f64, 2.0], [3.0, 4.0]]);

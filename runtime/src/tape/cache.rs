@@ -24,7 +24,7 @@
 //!
 //! ```
 //! use ndarray::Array2;
-//! use symgrad_runtime::tape::{Tape, cache};
+//! use symgrad::tape::{Tape, cache};
 //!
 //! let x0 = Array2::from_elem((300, 200), 0.5_f64); // 480 kB arrays: cached
 //! let step = || {
@@ -246,7 +246,7 @@ impl<T> Drop for Buffer<T> {
 ///
 /// ```
 /// use ndarray::Array2;
-/// use symgrad_runtime::tape::{Tape, cache};
+/// use symgrad::tape::{Tape, cache};
 ///
 /// let x0 = Array2::from_elem((200, 200), 0.1_f64); // 320 kB
 /// let before = cache::stats();
@@ -277,7 +277,7 @@ pub struct CacheStats {
 ///
 /// ```
 /// use ndarray::Array1;
-/// use symgrad_runtime::tape::{Tape, cache};
+/// use symgrad::tape::{Tape, cache};
 ///
 /// let x0 = Array1::from_elem(100_000, 1.0_f64); // 800 kB
 /// for _ in 0..3 {
@@ -305,7 +305,7 @@ pub fn stats() -> CacheStats {
 ///
 /// ```
 /// use ndarray::Array1;
-/// use symgrad_runtime::tape::{Tape, cache};
+/// use symgrad::tape::{Tape, cache};
 ///
 /// let x0 = Array1::from_elem(100_000, 1.0_f64);
 /// {
@@ -326,7 +326,7 @@ pub fn clear() {
 /// `set_limit(0)` turns caching off.
 ///
 /// ```
-/// use symgrad_runtime::tape::cache;
+/// use symgrad::tape::cache;
 ///
 /// let before = cache::limit();
 /// cache::set_limit(2 << 30); // 2 GiB: a working set larger than the default
@@ -341,7 +341,7 @@ pub fn set_limit(bytes: usize) {
 /// The most bytes the cache of each thread may hold; see [`set_limit`].
 ///
 /// ```
-/// use symgrad_runtime::tape::cache;
+/// use symgrad::tape::cache;
 ///
 /// assert!(cache::limit() >= cache::stats().bytes);
 /// ```

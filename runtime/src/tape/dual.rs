@@ -9,7 +9,7 @@ use super::float::{TapeFloat, from_f64};
 /// and `f'(x)` in `eps`.
 ///
 /// ```
-/// use symgrad_runtime::tape::Dual;
+/// use symgrad::tape::Dual;
 ///
 /// let y = (Dual::variable(2.0_f64).powi(3) + 1.0).ln(); // ln(x³ + 1)
 /// assert_eq!(y.re, 9.0_f64.ln());

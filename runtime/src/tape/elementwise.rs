@@ -106,7 +106,7 @@ impl<T: TapeFloat, D: Dimension> Var<'_, T, D> {
     ///
     /// ```
     /// use ndarray::Array1;
-    /// use symgrad_runtime::tape::Tape;
+    /// use symgrad::tape::Tape;
     ///
     /// // Seed 002: the gradient of the sigmoid over linspace(-10, 10, 10).
     /// let a = Array1::linspace(-10.0_f64, 10.0, 10);
@@ -133,7 +133,7 @@ impl<T: TapeFloat, D: Dimension> Var<'_, T, D> {
     ///
     /// ```
     /// use ndarray::array;
-    /// use symgrad_runtime::tape::Tape;
+    /// use symgrad::tape::Tape;
     ///
     /// let x = array![0.5_f64, 1.0, 2.0];
     /// let tape = Tape::new();
@@ -155,7 +155,7 @@ impl<T: TapeFloat, D: Dimension> Var<'_, T, D> {
     ///
     /// ```
     /// use ndarray::array;
-    /// use symgrad_runtime::tape::Tape;
+    /// use symgrad::tape::Tape;
     ///
     /// let x = array![1.0_f64, 4.0];
     /// let tape = Tape::new();

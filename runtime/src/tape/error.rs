@@ -9,7 +9,7 @@ use std::fmt;
 ///
 /// ```
 /// use ndarray::array;
-/// use symgrad_runtime::tape::{ShapeError, Tape};
+/// use symgrad::tape::{ShapeError, Tape};
 ///
 /// let x = array![[1.0_f64, 2.0], [3.0, 4.0]];
 /// let tape = Tape::new();
@@ -57,7 +57,7 @@ impl std::error::Error for ShapeError {}
 ///
 /// ```
 /// use ndarray::{array, Axis};
-/// use symgrad_runtime::tape::Tape;
+/// use symgrad::tape::Tape;
 ///
 /// let x = array![[1.0_f64, 2.0]];
 /// let tape = Tape::new();

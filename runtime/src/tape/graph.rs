@@ -141,7 +141,7 @@ pub struct Recorded {
 ///
 /// ```
 /// use ndarray::array;
-/// use symgrad_runtime::tape::Tape;
+/// use symgrad::tape::Tape;
 ///
 /// let w_value = array![3.0_f64];
 /// let tape = Tape::new();

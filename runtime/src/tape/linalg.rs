@@ -50,7 +50,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     ///
     /// ```
     /// use ndarray::array;
-    /// use symgrad_runtime::tape::Tape;
+    /// use symgrad::tape::Tape;
     ///
     /// let (a, b) = (array![[1.0_f64, 2.0]], array![[3.0], [4.0]]);
     /// let tape = Tape::new();

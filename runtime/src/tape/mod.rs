@@ -18,7 +18,7 @@
 //!
 //! ```
 //! use ndarray::{array, Array1, Array2, Axis};
-//! use symgrad_runtime::tape::{dot, Tape};
+//! use symgrad::tape::{dot, Tape};
 //!
 //! let x = array![[0.3_f64, -1.2, 0.5, 2.0], [1.1, 0.4, -0.7, 0.2]];
 //! let w0 = Array2::from_shape_fn((4, 3), |(i, j)| 0.1 * (i as f64) - 0.2 * (j as f64) + 0.05);
@@ -45,7 +45,7 @@
 //!
 //! ```
 //! use ndarray::{array, Array1, Array2, Axis};
-//! use symgrad_runtime::tape::{dot, Tape};
+//! use symgrad::tape::{dot, Tape};
 //!
 //! let x = array![[0.3_f64, -1.2, 0.5, 2.0], [1.1, 0.4, -0.7, 0.2]];
 //! let w0 = Array2::from_shape_fn((4, 3), |(i, j)| 0.1 * (i as f64) - 0.2 * (j as f64) + 0.05);
@@ -78,7 +78,7 @@
 //!
 //! ```
 //! use ndarray::{array, Array2};
-//! use symgrad_runtime::tape::Tape;
+//! use symgrad::tape::Tape;
 //!
 //! let (x0, w0, b0) = (array![[1.0_f64, 0.5], [0.2, -1.0]], array![[0.3, 0.1]], array![[0.2]]);
 //! let (y, r) = (array![[4.0], [0.0]], array![[1.0], [0.0]]); // 2 movies, 1 user, 2 features
@@ -158,10 +158,11 @@
 //!    found by node id). A view is read as the body reads views: `&p`, method calls, and
 //!    `p.view()` ([`Var::view`], another handle on the same value). Constant array parameters
 //!    stay plain arrays.
-//! 2. `a.dot(b)` / `a.dot(&b)` becomes `symgrad_runtime::tape::dot(a, b)` (or `&b`): it accepts
-//!    every mix of `Var`, `&Var`, `&ArrayBase`, `Array`, `ArrayView`, and returns a `Var` when
-//!    either side is one (plain ndarray `dot` otherwise). When `a` is known to be a `Var`, the
-//!    method form `a.dot(b)` works unchanged.
+//! 2. `a.dot(b)` / `a.dot(&b)` becomes `a.__tape_dot(b)` (or `&b`), the method form of
+//!    [`dot`] (`symgrad::tape::dot(a, b)`): it accepts every mix of `Var`, `&Var`,
+//!    `&ArrayBase`, `Array`, `ArrayView`, and returns a `Var` when either side is one (plain
+//!    ndarray `dot` otherwise). When `a` is known to be a `Var`, the method form `a.dot(b)`
+//!    works unchanged.
 //! 3. Operators need no rewrite: `+ - * /` between `Var`/`&Var` and `Var`, `&Var`,
 //!    `&ArrayBase<S, D>`, `Array`, `ArrayView` (either side), and with `f32`/`f64` scalars
 //!    (either side); unary `-`; `+= -= *= /=` on a `Var` with any of those (the result keeps the
@@ -186,7 +187,7 @@
 //!
 //! ```
 //! use ndarray::{array, Array1, Array2, Axis};
-//! use symgrad_runtime::tape::{dot, Tape};
+//! use symgrad::tape::{dot, Tape};
 //!
 //! // #[differentiable(wrt(w, b))]
 //! // fn softmax_ce(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>, y_onehot: &Array2<f64>) -> f64 {

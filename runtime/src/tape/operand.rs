@@ -135,7 +135,7 @@ pub trait TapeDot<Rhs> {
 ///
 /// ```
 /// use ndarray::array;
-/// use symgrad_runtime::tape::{Tape, dot};
+/// use symgrad::tape::{Tape, dot};
 ///
 /// let x = array![[1.0_f64, 2.0], [3.0, 4.0]];
 /// let w_value = array![0.5, -1.0];

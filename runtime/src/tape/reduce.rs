@@ -144,7 +144,7 @@ impl<'t, T: TapeFloat, D: Dimension> Var<'t, T, D> {
     ///
     /// ```
     /// use ndarray::array;
-    /// use symgrad_runtime::tape::Tape;
+    /// use symgrad::tape::Tape;
     ///
     /// let x0 = array![[1.0_f64, -2.0], [0.5, 3.0]];
     /// let tape = Tape::new();
