@@ -17,7 +17,7 @@
 //! let report = check_gradient(wrong, &[1.5, -2.0])?;
 //! assert!(!report.passed());
 //! assert_eq!(report.failures().map(|c| c.index).collect::<Vec<_>>(), [1]);
-//! println!("{report}"); // a table: index, analytic, numeric, abs and rel error, verdict
+//! println!("{report}"); // a table: index, analytic, numeric, the error held to its limit, verdict
 //! # Ok::<(), symgrad::gradcheck::GradCheckError>(())
 //! ```
 
@@ -58,6 +58,12 @@ where
 /// Component `i` passes when `|analytic − numeric| ≤ atol + rtol·|numeric|` (the `allclose` test
 /// of `torch.autograd.gradcheck`), where
 /// `numeric = (f(x + eps·eᵢ) − f(x − eps·eᵢ)) / (2·eps)`. A NaN or infinite value fails.
+///
+/// Where `rtol·|numeric| ≤ atol` (`|numeric| ≤ atol / rtol`, 1e-2 with the defaults: the
+/// component is near zero) the `atol` term decides, so the report shows the absolute error,
+/// against `atol + rtol·|numeric|`; elsewhere it shows the relative error
+/// `|analytic − numeric| / |numeric|`, against `rtol + atol / |numeric|` (the same test, divided
+/// by `|numeric|`).
 ///
 /// ```
 /// use symgrad::gradcheck::GradCheck;
@@ -223,14 +229,81 @@ impl GradCheck {
         let abs_err = (analytic - numeric).abs();
         let scale = analytic.abs().max(numeric.abs());
         let rel_err = if scale == 0.0 { 0.0 } else { abs_err / scale };
+        // An infinite numeric value would pass against its infinite tolerance without the check.
+        let finite = analytic.is_finite() && numeric.is_finite();
         Component {
             index,
             analytic,
             numeric,
             abs_err,
             rel_err,
-            passed: abs_err <= self.atol + self.rtol * numeric.abs(),
+            passed: finite && abs_err <= self.atol + self.rtol * numeric.abs(),
         }
+    }
+
+    /// The error that decides `c`'s verdict, with the limit it is held to (see [`GradCheck`]).
+    fn decision(&self, c: &Component) -> Decision {
+        if !(c.analytic.is_finite() && c.numeric.is_finite()) {
+            return Decision::NotFinite;
+        }
+        let magnitude = c.numeric.abs();
+        let ratio = if c.abs_err == 0.0 {
+            0.0
+        } else {
+            c.abs_err / (self.atol + self.rtol * magnitude)
+        };
+        if self.rtol * magnitude <= self.atol {
+            Decision::Absolute {
+                error: c.abs_err,
+                limit: self.atol + self.rtol * magnitude,
+                ratio,
+            }
+        } else {
+            Decision::Relative {
+                error: c.abs_err / magnitude,
+                limit: self.rtol + self.atol / magnitude,
+                ratio,
+            }
+        }
+    }
+}
+
+/// What decided a component's verdict, as the report prints it.
+#[derive(Debug, Clone, Copy)]
+enum Decision {
+    /// Near zero: `|analytic − numeric|` against `atol + rtol·|numeric|`.
+    Absolute { error: f64, limit: f64, ratio: f64 },
+    /// Elsewhere: `|analytic − numeric| / |numeric|` against `rtol + atol / |numeric|`.
+    Relative { error: f64, limit: f64, ratio: f64 },
+    /// The analytic or the numeric value is NaN or infinite: a failure whatever the error.
+    NotFinite,
+}
+
+impl Decision {
+    /// The error over its limit, `|analytic − numeric| / (atol + rtol·|numeric|)` in both forms
+    /// (at most 1 for a pass); infinite for a value that is not finite.
+    fn ratio(self) -> f64 {
+        match self {
+            Self::Absolute { ratio, .. } | Self::Relative { ratio, .. } => ratio,
+            Self::NotFinite => f64::INFINITY,
+        }
+    }
+
+    /// `abs err 1.000e-12 ≤ 1.000e-5` (`>` for a failure), or `not finite`; `column`: padded to
+    /// the table's error and limit columns.
+    fn write(self, f: &mut fmt::Formatter<'_>, passed: bool, column: bool) -> fmt::Result {
+        let width = if column { NUMBER_WIDTH } else { 0 };
+        let (kind, error, limit) = match self {
+            Self::Absolute { error, limit, .. } => ("abs", error, limit),
+            Self::Relative { error, limit, .. } => ("rel", error, limit),
+            Self::NotFinite if column => {
+                let (error, limit) = (ERROR_WIDTH, LIMIT_WIDTH);
+                return write!(f, "{:>error$}{:limit$}", "not finite", "");
+            }
+            Self::NotFinite => return write!(f, "not finite"),
+        };
+        let cmp = if passed { '≤' } else { '>' };
+        write!(f, "{kind} err {error:>width$.3e} {cmp} {limit:<width$.3e}")
     }
 }
 
@@ -255,13 +328,20 @@ pub struct Component {
     pub numeric: f64,
     /// `|analytic − numeric|`.
     pub abs_err: f64,
-    /// `abs_err / max(|analytic|, |numeric|)` (0 when both are 0).
+    /// `abs_err / max(|analytic|, |numeric|)` (0 when both are 0). Near zero this is large
+    /// whatever the verdict; see [`GradCheck`] for the error that decides it.
     pub rel_err: f64,
-    /// `abs_err ≤ atol + rtol·|numeric|`.
+    /// `abs_err ≤ atol + rtol·|numeric|`, with both values finite.
     pub passed: bool,
 }
 
 /// The outcome of a gradient check; `Display` prints it as a table.
+///
+/// The table has a row per component (up to 20; beyond that, the failures, or if none, the
+/// components closest to their limits): the analytic and numeric values, the error that decides
+/// the verdict against its limit (`abs err` near zero, `rel err` elsewhere, as [`GradCheck`]
+/// explains), and `ok` or `FAIL`. Its last line names the component closest to its limit, or,
+/// if any fails, the one furthest over it.
 ///
 /// ```
 /// use symgrad::check_gradient;
@@ -272,6 +352,8 @@ pub struct Component {
 /// let table = report.to_string();
 /// assert!(table.starts_with("gradient check FAILED: 1 of 2 components fail"));
 /// assert!(table.contains("FAIL"));
+/// // The derivative 2 was returned as 0: wrong by 100 %, 1e-3 (rtol) + 1e-5 (atol) / 2 allowed.
+/// assert!(table.ends_with("furthest over its limit: component 1, rel err 1.000e0 > 1.005e-3"));
 /// # Ok::<(), symgrad::gradcheck::GradCheckError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -353,7 +435,7 @@ impl GradCheckReport {
     }
 
     /// The rows the table shows: all of them up to [`MAX_ROWS`], else the failures (or, if none,
-    /// the largest absolute errors), in index order.
+    /// those closest to their limits), in index order.
     fn shown(&self) -> Vec<&Component> {
         if self.components.len() <= MAX_ROWS {
             return self.components.iter().collect();
@@ -361,16 +443,38 @@ impl GradCheckReport {
         let mut rows: Vec<&Component> = self.failures().collect();
         if rows.is_empty() {
             rows = self.components.iter().collect();
-            rows.sort_by(|a, b| b.abs_err.total_cmp(&a.abs_err));
+            rows.sort_by(|a, b| self.ratio(b).total_cmp(&self.ratio(a)));
         }
         rows.truncate(MAX_ROWS);
         rows.sort_by_key(|c| c.index);
         rows
     }
+
+    /// `c`'s error over its limit: at most 1 for a pass, infinite for a value that is not finite.
+    fn ratio(&self, c: &Component) -> f64 {
+        self.check.decision(c).ratio()
+    }
+
+    /// The component with the largest error over its limit (the first of equals), if any.
+    fn worst(&self) -> Option<&Component> {
+        self.components.iter().reduce(|worst, c| {
+            if self.ratio(c) > self.ratio(worst) {
+                c
+            } else {
+                worst
+            }
+        })
+    }
 }
 
 /// Rows of the table before it summarizes.
 const MAX_ROWS: usize = 20;
+
+/// Widths in the table, in characters: of a number in the error column; of `abs err 1.000e-12`
+/// (right-aligned); of ` ≤ 1.000e-5` (left-aligned).
+const NUMBER_WIDTH: usize = 10;
+const ERROR_WIDTH: usize = "abs err ".len() + NUMBER_WIDTH;
+const LIMIT_WIDTH: usize = 3 + NUMBER_WIDTH;
 
 /// The maximum, propagating NaN (a NaN error must not hide behind a finite one).
 fn max_nan(values: impl Iterator<Item = f64>) -> f64 {
@@ -395,34 +499,36 @@ impl fmt::Display for GradCheckReport {
             self.components.len(),
             self.value
         )?;
+        let error = ERROR_WIDTH;
         writeln!(
             f,
-            "{:>6}  {:>23}  {:>23}  {:>10}  {:>10}",
-            "index", "analytic", "numeric", "abs err", "rel err"
+            "{:>6}  {:>23}  {:>23}  {:>error$}   limit",
+            "index", "analytic", "numeric", "error"
         )?;
         let rows = self.shown();
         for c in &rows {
-            writeln!(
+            write!(
                 f,
-                "{:>6}  {:>23.15e}  {:>23.15e}  {:>10.3e}  {:>10.3e}  {}",
-                c.index,
-                c.analytic,
-                c.numeric,
-                c.abs_err,
-                c.rel_err,
-                if c.passed { "ok" } else { "FAIL" }
+                "{:>6}  {:>23.15e}  {:>23.15e}  ",
+                c.index, c.analytic, c.numeric
             )?;
+            self.check.decision(c).write(f, c.passed, true)?;
+            writeln!(f, "  {}", if c.passed { "ok" } else { "FAIL" })?;
         }
         let hidden = self.components.len() - rows.len();
         if hidden > 0 {
             writeln!(f, "{:>6}  ({hidden} more components not shown)", "…")?;
         }
-        write!(
-            f,
-            "max abs err {:.3e}, max rel err {:.3e}",
-            self.max_abs_err(),
-            self.max_rel_err()
-        )
+        let Some(worst) = self.worst() else {
+            return write!(f, "no components: the point has no coordinates");
+        };
+        let closest = if failed == 0 {
+            "closest to"
+        } else {
+            "furthest over"
+        };
+        write!(f, "{closest} its limit: component {}, ", worst.index)?;
+        self.check.decision(worst).write(f, worst.passed, false)
     }
 }
 
@@ -498,6 +604,67 @@ mod tests {
                 params: 2,
                 grads: 1
             }
+        );
+    }
+
+    #[test]
+    fn a_passing_check_with_a_zero_component_states_its_absolute_error() {
+        // x³ + 3y at 0: ∂/∂x is 0, its central difference eps² = 1e-12, a relative error of 100 %
+        // that decides nothing: near zero the absolute error is held to atol.
+        let f = |p: &[f64]| (p[0] * p[0] * p[0] + 3.0 * p[1], [3.0 * p[0] * p[0], 3.0]);
+        let report = check_gradient(f, &[0.0, 0.0]).unwrap();
+        assert!(report.passed());
+        assert_eq!(report.components[0].rel_err, 1.0);
+        assert_eq!(
+            report.to_string(),
+            "\
+gradient check passed: 0 of 2 components fail (eps 1e-6, atol 1e-5, rtol 1e-3; f = 0.000000e0)
+ index                 analytic                  numeric               error   limit
+     0      0.000000000000000e0    1.000000000000000e-12  abs err  1.000e-12 ≤ 1.000e-5    ok
+     1      3.000000000000000e0      3.000000000000000e0  rel err    0.000e0 ≤ 1.003e-3    ok
+closest to its limit: component 0, abs err 1.000e-12 ≤ 1.000e-5"
+        );
+    }
+
+    #[test]
+    fn a_failing_check_states_the_error_over_its_limit() {
+        // x·y at (2, 5) with ∂/∂y forgotten: 0 for 2, relative error 1 against 1e-3 + 1e-5 / 2.
+        let f = |p: &[f64]| (p[0] * p[1], [p[1], 0.0]);
+        let report = check_gradient(f, &[2.0, 5.0]).unwrap();
+        assert!(!report.passed());
+        assert_eq!(
+            report.to_string(),
+            "\
+gradient check FAILED: 1 of 2 components fail (eps 1e-6, atol 1e-5, rtol 1e-3; f = 1.000000e1)
+ index                 analytic                  numeric               error   limit
+     0      5.000000000000000e0      5.000000000698890e0  rel err  1.398e-10 ≤ 1.002e-3    ok
+     1      0.000000000000000e0      2.000000000279556e0  rel err    1.000e0 > 1.005e-3    FAIL
+furthest over its limit: component 1, rel err 1.000e0 > 1.005e-3"
+        );
+    }
+
+    #[test]
+    fn an_infinite_difference_fails_although_its_tolerance_is_infinite() {
+        // A step of f to +∞: |1 − ∞| ≤ atol + rtol·∞ holds, and must not pass.
+        let f = |p: &[f64]| (if p[0] > 0.0 { f64::INFINITY } else { 0.0 }, 1.0);
+        let report = check_gradient(f, &[0.0]).unwrap();
+        assert!(!report.passed());
+        let table = report.to_string();
+        assert!(table.contains("not finite               FAIL"), "{table}");
+        assert!(
+            table.ends_with("furthest over its limit: component 0, not finite"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn a_check_of_no_coordinates_says_so() {
+        let report = check_gradient(|_: &[f64]| (1.0, Vec::<f64>::new()), &[]).unwrap();
+        assert!(report.passed());
+        assert!(
+            report
+                .to_string()
+                .ends_with("no components: the point has no coordinates")
         );
     }
 
