@@ -39,7 +39,9 @@
 //!    silently does nothing.
 //!
 //! So `max_steps` steps take `max_steps + 1` evaluations, and [`Report::final_loss`] is the loss
-//! at the parameters the run leaves.
+//! at the parameters the run leaves. A run stopped at `max_steps` with the loss still going up and
+//! down, or up, over its last steps says so in [`Report::oscillation`] and in the report's
+//! `Display`, with what to try.
 
 use std::fmt;
 
@@ -168,7 +170,9 @@ impl From<()> for Control {
     }
 }
 
-/// Why a run stopped (without error).
+/// Why a run stopped (without error). `Display` says it in a sentence; [`Report`]'s adds the
+/// step count and, for a run stopped at `max_steps` with the loss still going up and down, the
+/// [`Oscillation`].
 ///
 /// ```
 /// use symgrad::optim::Sgd;
@@ -181,7 +185,11 @@ impl From<()> for Control {
 ///     .run(&mut x, |p| (p[0] * p[0], 2.0 * p[0]))?;
 /// assert_eq!(report.stop, StopReason::GradNorm { norm: 0.25 });
 /// assert_eq!(report.steps, 3);
-/// assert_eq!(StopReason::MaxSteps.to_string(), "reached max_steps");
+/// assert_eq!(
+///     report.stop.to_string(),
+///     "converged: the gradient norm 2.500e-1 is at most tol_grad_norm"
+/// );
+/// assert_eq!(StopReason::MaxSteps.to_string(), "stopped at the step limit, max_steps");
 /// # Ok::<(), symgrad::train::TrainError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -208,11 +216,21 @@ pub enum StopReason {
 impl fmt::Display for StopReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::MaxSteps => write!(f, "reached max_steps"),
-            Self::LossChange { change } => write!(f, "loss changed by {change:e} <= tol_loss"),
-            Self::GradNorm { norm } => write!(f, "gradient norm {norm:e} <= tol_grad_norm"),
+            Self::MaxSteps => write!(f, "stopped at the step limit, max_steps"),
+            Self::LossChange { change } => write!(
+                f,
+                "converged: the last step changed the loss by {change:.3e}, at most tol_loss"
+            ),
+            Self::GradNorm { norm } => write!(
+                f,
+                "converged: the gradient norm {norm:.3e} is at most tol_grad_norm"
+            ),
             Self::Callback => write!(f, "stopped by the callback"),
-            Self::Stalled => write!(f, "stalled: a step changed no parameter"),
+            Self::Stalled => write!(
+                f,
+                "stalled: a step changed no parameter (its updates were below the parameters' \
+                 precision)"
+            ),
         }
     }
 }
@@ -262,9 +280,11 @@ pub struct History<T> {
 /// assert_eq!(report.final_loss, x[0] * x[0]); // the loss where the parameters are left
 /// assert_eq!((x[0], report.final_grad_norm), (0.0625, 0.125));
 /// assert_eq!(report.stop, StopReason::MaxSteps);
+/// assert_eq!(report.oscillation, None); // the loss went down at every step
 /// assert_eq!(
 ///     report.to_string(),
-///     "4 steps, final loss 3.906250e-3, gradient norm 1.250e-1 (reached max_steps)"
+///     "4 steps, final loss 3.906250e-3, gradient norm 1.250e-1: \
+///      stopped at the step limit, max_steps"
 /// );
 /// # Ok::<(), symgrad::train::TrainError>(())
 /// ```
@@ -278,6 +298,9 @@ pub struct Report<T> {
     pub final_grad_norm: f64,
     /// Why the run stopped.
     pub stop: StopReason,
+    /// For a run stopped at `max_steps` ([`StopReason::MaxSteps`]): how the loss was still going
+    /// up and down, or not decreasing, over the last steps; `None` if it was not.
+    pub oscillation: Option<Oscillation>,
     /// Losses, gradient norms, learning rates (and parameters, if recorded) along the way.
     pub history: History<T>,
 }
@@ -286,11 +309,111 @@ impl<T: Real> fmt::Display for Report<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} steps, final loss {:.6e}, gradient norm {:.3e} ({})",
+            "{} steps, final loss {:.6e}, gradient norm {:.3e}: {}",
             self.steps,
             self.final_loss.to_f64(),
             self.final_grad_norm,
             self.stop
+        )?;
+        match &self.oscillation {
+            Some(oscillation) => write!(f, "; {oscillation}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// How the loss moved over the last steps of a run that stopped at `max_steps` without settling,
+/// going up and down or up: the sign of a learning rate too large for the problem (or for this
+/// stage of it). [`Report::oscillation`] holds it; `Display` says it and what to try.
+///
+/// It looks at the last 20 steps (all of them in a shorter run of at least 4) and counts those
+/// that raised the loss by more than one part in a million. The loss oscillates when a quarter
+/// of them or more did, or when any did and the loss ends them no lower than it started.
+///
+/// ```
+/// use symgrad::optim::Sgd;
+/// use symgrad::train::{Minimizer, Oscillation};
+///
+/// // x² + y² with momentum 0.9: the heavy ball overshoots the minimum, turn after turn.
+/// let mut p = [1.0_f64, -0.5];
+/// let report = Minimizer::new(Sgd::new(0.1).momentum(0.9))
+///     .max_steps(100)
+///     .run(&mut p, |p| (p[0] * p[0] + p[1] * p[1], [2.0 * p[0], 2.0 * p[1]]))?;
+/// let oscillation = report.oscillation.expect("still ringing after 100 steps");
+/// assert_eq!((oscillation.window, oscillation.rises), (20, 8));
+/// assert!(oscillation.change < 0.0); // lower at the end: converging, slowly
+/// assert_eq!(
+///     oscillation.to_string(),
+///     "the loss was still going up and down (it rose in 8 of the last 20 steps): \
+///      try a smaller learning rate or a decaying schedule (`Minimizer::schedule`)"
+/// );
+/// # Ok::<(), symgrad::train::TrainError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Oscillation {
+    /// The steps looked at: the run's last 20, or all its steps if it had fewer.
+    pub window: usize,
+    /// How many of them raised the loss (by more than one part in a million).
+    pub rises: usize,
+    /// The loss after the window's last step minus the loss before its first.
+    pub change: f64,
+}
+
+/// Steps [`Oscillation`] looks back over, and the fewest it judges.
+const OSCILLATION_WINDOW: usize = 20;
+const OSCILLATION_MIN_WINDOW: usize = 4;
+
+/// A rise of the loss smaller than this, relative to the loss, is rounding (in `f32` too).
+const RISE_TOLERANCE: f64 = 1e-6;
+
+impl Oscillation {
+    /// The oscillation of the last steps of `losses` (one per evaluation), if any.
+    fn detect<T: Real>(losses: &[T]) -> Option<Self> {
+        let window = losses.len().saturating_sub(1).min(OSCILLATION_WINDOW);
+        if window < OSCILLATION_MIN_WINDOW {
+            return None;
+        }
+        let last: Vec<f64> = losses[losses.len() - window - 1..]
+            .iter()
+            .map(|loss| loss.to_f64())
+            .collect();
+        let rises = last
+            .windows(2)
+            .filter(|pair| pair[1] - pair[0] > RISE_TOLERANCE * pair[0].abs().max(pair[1].abs()))
+            .count();
+        let change = last[window] - last[0];
+        let oscillates = 4 * rises >= window || (rises > 0 && change >= 0.0);
+        oscillates.then_some(Self {
+            window,
+            rises,
+            change,
+        })
+    }
+}
+
+impl fmt::Display for Oscillation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self {
+            window,
+            rises,
+            change,
+        } = *self;
+        if change >= 0.0 {
+            write!(
+                f,
+                "the loss did not decrease over the last {window} steps (it rose in {rises} of \
+                 them)"
+            )?;
+        } else {
+            write!(
+                f,
+                "the loss was still going up and down (it rose in {rises} of the last {window} \
+                 steps)"
+            )?;
+        }
+        write!(
+            f,
+            ": try a smaller learning rate or a decaying schedule (`Minimizer::schedule`)"
         )
     }
 }
@@ -942,11 +1065,16 @@ impl<T: Real> Run<T> {
     /// The report of a run that stops after `steps` steps (moves the history out).
     fn report(&mut self, steps: u64, stop: StopReason) -> Report<T> {
         let (final_loss, final_grad_norm) = self.last();
+        let oscillation = match stop {
+            StopReason::MaxSteps => Oscillation::detect(&self.history.losses),
+            _ => None,
+        };
         Report {
             steps,
             final_loss,
             final_grad_norm,
             stop,
+            oscillation,
             history: std::mem::take(&mut self.history),
         }
     }
@@ -1050,5 +1178,136 @@ impl Progress {
         if self.enabled {
             eprintln!("{}", Self::summary(outcome));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Minimizer, Oscillation, Report, StopReason};
+    use crate::optim::Sgd;
+
+    /// `f(p) = Σ aᵢ·pᵢ²` and its gradient.
+    fn quadratic(a: &[f64]) -> impl Fn(&[f64]) -> (f64, Vec<f64>) + '_ {
+        move |p| {
+            let value = a.iter().zip(p).map(|(a, x)| a * x * x).sum();
+            (value, a.iter().zip(p).map(|(a, x)| 2.0 * a * x).collect())
+        }
+    }
+
+    fn run(sgd: Sgd, max_steps: u64, a: &[f64], p: &mut [f64]) -> Report<f64> {
+        Minimizer::new(sgd)
+            .max_steps(max_steps)
+            .run(p, quadratic(a))
+            .unwrap()
+    }
+
+    #[test]
+    fn every_stop_reason_reads_as_a_sentence() {
+        let sentences = [
+            (StopReason::MaxSteps, "stopped at the step limit, max_steps"),
+            (
+                StopReason::LossChange { change: 3.0 / 64.0 },
+                "converged: the last step changed the loss by 4.688e-2, at most tol_loss",
+            ),
+            (
+                StopReason::GradNorm { norm: 9.99e-9 },
+                "converged: the gradient norm 9.990e-9 is at most tol_grad_norm",
+            ),
+            (StopReason::Callback, "stopped by the callback"),
+            (
+                StopReason::Stalled,
+                "stalled: a step changed no parameter (its updates were below the parameters' \
+                 precision)",
+            ),
+        ];
+        for (reason, sentence) in sentences {
+            assert_eq!(reason.to_string(), sentence, "{reason:?}");
+        }
+    }
+
+    #[test]
+    fn sgd_with_too_large_a_step_on_a_quadratic_is_reported_as_not_decreasing() {
+        // x² with lr 1.05: x ← x − 2.1·x = −1.1·x, so the loss grows by 1.21 at every step: 1.21³⁰
+        // after 30 steps, and the gradient norm is 2·1.1³⁰.
+        let mut x = [1.0];
+        let report = run(Sgd::new(1.05), 30, &[1.0], &mut x);
+        assert_eq!(report.stop, StopReason::MaxSteps);
+        let oscillation = report.oscillation.unwrap();
+        assert_eq!((oscillation.window, oscillation.rises), (20, 20));
+        assert!(oscillation.change > 0.0);
+        assert_eq!(
+            report.to_string(),
+            "30 steps, final loss 3.044816e2, gradient norm 3.490e1: \
+             stopped at the step limit, max_steps; \
+             the loss did not decrease over the last 20 steps (it rose in 20 of them): \
+             try a smaller learning rate or a decaying schedule (`Minimizer::schedule`)"
+        );
+    }
+
+    #[test]
+    fn a_loss_going_up_and_down_at_the_step_limit_is_reported() {
+        // x² + 10·y² with momentum 0.9: the heavy ball swings through the valley, the loss with it.
+        let mut p = [1.0, 1.0];
+        let report = run(Sgd::new(0.01).momentum(0.9), 100, &[1.0, 10.0], &mut p);
+        let oscillation = report.oscillation.unwrap();
+        assert_eq!((oscillation.window, oscillation.rises), (20, 8));
+        assert!(oscillation.change < 0.0); // lower at the end: converging, slowly
+        assert_eq!(
+            report.to_string(),
+            "100 steps, final loss 9.918240e-5, gradient norm 5.765e-2: \
+             stopped at the step limit, max_steps; \
+             the loss was still going up and down (it rose in 8 of the last 20 steps): \
+             try a smaller learning rate or a decaying schedule (`Minimizer::schedule`)"
+        );
+    }
+
+    #[test]
+    fn a_loss_bouncing_between_two_values_did_not_decrease() {
+        // |x| from 0.3 with lr 0.5: x = 0.3, −0.2, 0.3, −0.2, … (a step too large for the kink).
+        let mut x = [0.3_f64];
+        let report = Minimizer::new(Sgd::new(0.5))
+            .max_steps(40)
+            .run(&mut x, |p| (p[0].abs(), p[0].signum()))
+            .unwrap();
+        assert_eq!(
+            report.oscillation.map(|o| (o.window, o.rises, o.change)),
+            Some((20, 10, 0.0))
+        );
+    }
+
+    #[test]
+    fn a_steady_descent_is_not_an_oscillation() {
+        // SGD on x² + 10·y² with lr 0.09: x ← 0.82·x, y ← −0.8·y; the loss falls at every step,
+        // though y changes sign at every step.
+        let mut p = [1.0, 1.0];
+        let report = run(Sgd::new(0.09), 50, &[1.0, 10.0], &mut p);
+        assert_eq!(report.stop, StopReason::MaxSteps);
+        assert_eq!(report.oscillation, None);
+        assert!(!report.to_string().contains("learning rate"));
+    }
+
+    #[test]
+    fn only_runs_stopped_at_the_step_limit_after_enough_steps_are_judged() {
+        // Rising from the first step, but three steps are too few to judge.
+        let report = run(Sgd::new(1.05), 3, &[1.0], &mut [1.0]);
+        assert_eq!(report.oscillation, None);
+        // Rising, but stopped by a tolerance: not judged.
+        let report = Minimizer::new(Sgd::new(1.05))
+            .tol_loss(1e9)
+            .run(&mut [1.0_f64], quadratic(&[1.0]))
+            .unwrap();
+        assert!(matches!(report.stop, StopReason::LossChange { .. }));
+        assert_eq!(report.oscillation, None);
+        // Rounding-sized rises are not rises.
+        let losses = [1.0, 1.0 + 1e-9, 1.0, 1.0 + 1e-9, 1.0, 1.0 + 1e-9];
+        assert_eq!(Oscillation::detect(&losses), None);
+        assert_eq!(
+            Oscillation::detect(&[4.0, 3.0, 3.5, 2.0, 2.5]),
+            Some(Oscillation {
+                window: 4,
+                rises: 2,
+                change: -1.5
+            })
+        );
     }
 }
