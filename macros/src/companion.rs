@@ -23,6 +23,7 @@ use quote::{ToTokens, format_ident, quote};
 use syn::{Ident, ItemFn};
 
 use crate::attr::Args;
+use crate::callees;
 use crate::emit;
 use crate::expand::{Body, Derivatives, Plan};
 use crate::formula;
@@ -49,6 +50,15 @@ pub fn generate(func: &ItemFn, args: &Args, plan: &Plan) -> TokenStream {
     };
     let vis = &func.vis;
     let name = &func.sig.ident;
+    let callees = callees::items(name, &float, &plan.callees);
+    let differentiated_slices: Vec<usize> = plan
+        .sig
+        .params
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.kind == ParamKind::Slice && p.differentiated)
+        .map(|(j, _)| j)
+        .collect();
     quote! {
         #func
         #grad_struct
@@ -61,6 +71,13 @@ pub fn generate(func: &ItemFn, args: &Args, plan: &Plan) -> TokenStream {
         impl #name {
             #partials_fn
         }
+        #[diagnostic::do_not_recommend]
+        impl ::symgrad::__private::Differentiable for #name {}
+        #(
+            #[diagnostic::do_not_recommend]
+            impl ::symgrad::__private::DifferentiatesSlice<#differentiated_slices> for #name {}
+        )*
+        #callees
         // The original is used through its companions: no `dead_code` warning for it.
         const _: () = {
             let _ = #name;
@@ -370,7 +387,10 @@ fn graph_functions(
     let run_with = |roots: &[crate::graph::NodeId], sinks: emit::Sinks| {
         emit::emit(
             g,
-            &d.lowered.symbols,
+            emit::Symbols {
+                tokens: &d.lowered.symbols,
+                callees: &d.lowered.callees,
+            },
             &input_tokens,
             &slice_tokens,
             sig.float,
@@ -517,7 +537,7 @@ fn graph_functions(
     // __vjp: `∇x += seed · ∂f/∂x` into one sink per parameter (a caller's gradient vector for
     // the slices it differentiates, `Discard` for the others).
     // Also for a function whose slices are all data: a caller passing its differentiated slice
-    // then meets `DataSink`'s error rather than "no `__vjp`".
+    // there meets `DifferentiatesSlice`'s check (see `callees`), not "no `__vjp`".
     let vjp_fn = if d.vjp_effects.iter().any(Option::is_some)
         || sig.params.iter().any(|p| p.kind == ParamKind::Slice)
     {
@@ -525,8 +545,8 @@ fn graph_functions(
         let (stmts, _) = run_with(&roots, emit::Sinks::Generic);
         let mixed = proc_macro2::Span::mixed_site();
         let seed = format_ident!("__seed", span = mixed);
-        // A parameter this function does not differentiate takes only `Discard` (`DataSink`): a
-        // caller passing its differentiated slice there gets an error, not a silent zero.
+        // A parameter this function does not differentiate takes only `Discard`: a caller that
+        // would pass its differentiated slice there fails `DifferentiatesSlice`'s check instead.
         let mut k = 0u32;
         let mut bounds = Vec::new();
         let mut sinks = Vec::new();
@@ -540,7 +560,7 @@ fn graph_functions(
             } else {
                 let ty = format_ident!("__D{}", j, span = mixed);
                 let name = format_ident!("__sink{}", j, span = mixed);
-                bounds.push(quote!(#ty: ?Sized + ::symgrad::__private::DataSink<#float>));
+                bounds.push(quote!(#ty: ?Sized));
                 sinks.push(quote!(#name: &mut #ty));
             }
         }

@@ -40,12 +40,12 @@ use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
 use crate::formula::Prec;
-use crate::graph::{Fun, Graph, IntOp, NodeId, Op};
+use crate::graph::{Fun, Graph, IntOp, NodeId, Op, SymId};
 use crate::signature::FloatTy;
 
 pub struct Emitter<'a> {
     g: &'a Graph,
-    symbols: &'a [TokenStream],
+    symbols: Symbols<'a>,
     /// The tokens of each float input (the parameter's identifier), by input index.
     inputs: &'a [TokenStream],
     /// The tokens of each differentiated slice parameter, by slice number.
@@ -83,34 +83,34 @@ pub enum Sinks {
     Generic,
 }
 
+/// The tokens of the graph's symbols, and the path each callee's derivative is reached by.
+#[derive(Clone, Copy)]
+pub struct Symbols<'a> {
+    /// The tokens of every symbol, by `SymId`.
+    pub tokens: &'a [TokenStream],
+    /// For the callees whose derivative the code calls, by the `SymId` of their path: the
+    /// checked alias of `callees` (a path not in it is used as written).
+    pub callees: &'a HashMap<u32, TokenStream>,
+}
+
+impl Symbols<'_> {
+    /// The path of a call's `__partials` and `__vjp`.
+    fn derivative_path(&self, f: SymId) -> &TokenStream {
+        self.callees.get(&f.0).unwrap_or(&self.tokens[f.0 as usize])
+    }
+}
+
 /// Emits statements computing `roots`, and an expression for each root.
 pub fn emit(
     g: &Graph,
-    symbols: &[TokenStream],
+    symbols: Symbols<'_>,
     inputs: &[TokenStream],
     slices: &[TokenStream],
     float: FloatTy,
     roots: &[NodeId],
     sinks: Sinks,
 ) -> (TokenStream, Vec<TokenStream>) {
-    // A reverse sweep runs wherever a sum reads its `λ`, even if its own value (the adjoint of
-    // the recurrence's initial value) is not needed.
-    let mut extended: Vec<NodeId> = roots.to_vec();
-    let all = loop {
-        let all = g.reachable(&extended);
-        let missing: Vec<NodeId> = all
-            .iter()
-            .filter_map(|n| match g.op(*n) {
-                Op::Adjoint(c, ..) => g.reverse_sweep_of(*c),
-                _ => None,
-            })
-            .filter(|r| all.binary_search(r).is_err())
-            .collect();
-        if missing.is_empty() {
-            break all;
-        }
-        extended.extend(missing);
-    };
+    let all = g.reachable_with_sweeps(roots);
     let mut traced = HashSet::new();
     let mut sweeps = HashMap::new();
     // Only a gradient through a recurrence has reverse sweeps to find sums for.
@@ -707,7 +707,7 @@ impl Emitter<'_> {
     /// everything else as an expression.
     fn call_arg(&self, a: NodeId) -> TokenStream {
         match self.g.op(a) {
-            Op::SliceArg(_, s) => self.symbols[s.0 as usize].clone(),
+            Op::SliceArg(_, s) => self.symbols.tokens[s.0 as usize].clone(),
             _ => self.expr(a, Prec::Select),
         }
     }
@@ -754,7 +754,7 @@ impl Emitter<'_> {
                 }
             }
             Op::Call(f, args) if self.differentiated_calls.contains(&n) => {
-                let path = &self.symbols[f.0 as usize];
+                let path = self.symbols.derivative_path(*f);
                 let args = args.iter().map(|a| self.call_arg(*a));
                 let d = Self::partials_name(n);
                 quote! { let (#name, #d) = #path::__partials(#(#args),*); }
@@ -784,15 +784,14 @@ impl Emitter<'_> {
         let Op::Call(f, args) = self.g.op(call) else {
             return quote!(::core::compile_error!("internal error: not a call"););
         };
-        let path = &self.symbols[f.0 as usize];
+        let path = self.symbols.derivative_path(*f);
         let ty = match self.float {
             FloatTy::F32 => quote!(f32),
             FloatTy::F64 => quote!(f64),
         };
         let values: Vec<TokenStream> = args.iter().map(|a| self.call_arg(*a)).collect();
         let seed = self.expr(seed, Prec::Select);
-        // Passed on to a called function's `__vjp`, spanned at the argument (where a
-        // callee that takes it as data reports `DataSink`'s error).
+        // Passed on to a called function's `__vjp`, spanned at the argument.
         let sink = |(k, at): (u32, Span)| {
             let mut g = grad_vec_name(k);
             g.set_span(g.span().located_at(at));
@@ -806,7 +805,7 @@ impl Emitter<'_> {
             .iter()
             .map(|a| match self.g.op(*a) {
                 Op::SliceArg(k, s) => {
-                    let at = self.symbols[s.0 as usize].clone().into_iter().next();
+                    let at = self.symbols.tokens[s.0 as usize].clone().into_iter().next();
                     Some((*k, at.map_or_else(Span::call_site, |t| t.span())))
                 }
                 _ => None,
@@ -930,7 +929,7 @@ impl Emitter<'_> {
         match g.op(n) {
             Op::Const(bits) => self.float_lit(f64::from_bits(*bits)),
             Op::Input(i) => self.inputs[*i as usize].clone(),
-            Op::Sym(s, _) | Op::SliceArg(_, s) => self.symbols[s.0 as usize].clone(),
+            Op::Sym(s, _) | Op::SliceArg(_, s) => self.symbols.tokens[s.0 as usize].clone(),
             Op::Cast(a) => {
                 let a = self.expr(*a, Prec::Prefix);
                 quote! { #a as #ty }
@@ -960,12 +959,12 @@ impl Emitter<'_> {
                 quote! { if #cond { #a } else { #b } }
             }
             Op::Call(f, args) => {
-                let path = &self.symbols[f.0 as usize];
+                let path = &self.symbols.tokens[f.0 as usize];
                 let args = args.iter().map(|a| self.call_arg(*a));
                 quote! { #path(#(#args),*) }
             }
             Op::StopGradient(f, a) => {
-                let path = &self.symbols[f.0 as usize];
+                let path = &self.symbols.tokens[f.0 as usize];
                 let a = self.expr(*a, Prec::Select);
                 quote! { #path(#a) }
             }
@@ -984,7 +983,7 @@ impl Emitter<'_> {
             }
             Op::IntCast(a, t) | Op::FloatToInt(a, t) => {
                 let a = self.expr(*a, Prec::Prefix);
-                let t = &self.symbols[t.0 as usize];
+                let t = &self.symbols.tokens[t.0 as usize];
                 quote! { #a as #t }
             }
             Op::BoolConst(v) => quote!(#v),
@@ -1004,7 +1003,7 @@ impl Emitter<'_> {
                 quote! { #i }
             }
             Op::Index(s, i) | Op::IntIndex(s, i) => {
-                let s = &self.symbols[s.0 as usize];
+                let s = &self.symbols.tokens[s.0 as usize];
                 let i = self.expr(*i, Prec::Select);
                 quote! { #s[#i] }
             }

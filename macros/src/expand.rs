@@ -6,6 +6,7 @@ use quote::{ToTokens, format_ident};
 use syn::ItemFn;
 
 use crate::attr::{self, Args};
+use crate::callees::{self, Callee};
 use crate::ctxt::{Ctxt, msg};
 use crate::graph::NodeId;
 use crate::lower::{self, Lowered};
@@ -16,6 +17,8 @@ use crate::{companion, diff, fallback, tape};
 pub struct Plan {
     pub sig: Sig,
     pub body: Body,
+    /// The functions called for their derivative, checked beside the companions.
+    pub callees: Vec<Callee>,
 }
 
 pub enum Body {
@@ -55,43 +58,70 @@ pub fn differentiable(attr: TokenStream, item: TokenStream) -> syn::Result<Token
     let args = attr::parse(&cx, attr);
     let plan = plan(&cx, &func, &args);
     Ok(match (cx.check(), plan) {
-        (Ok(()), Some(plan)) => companion::generate(&func, &args, &plan),
-        (Err(errors), _) => fallback::generate(&func, &args, &errors),
-        (Ok(()), None) => fallback::generate(
+        (Ok(()), Ok(plan)) => companion::generate(&func, &args, &plan),
+        (Err(errors), plan) => {
+            let callees = plan.map_or_else(|callees| callees, |plan| plan.callees);
+            fallback::generate(&func, &args, &errors, &callees)
+        }
+        (Ok(()), Err(callees)) => fallback::generate(
             &func,
             &args,
             &syn::Error::new(
                 func.sig.ident.span(),
                 "internal error: no plan and no error",
             ),
+            &callees,
         ),
     })
 }
 
-fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Option<Plan> {
-    let sig = signature::check(cx, func, args)?;
+/// The plan; or, when the function cannot be differentiated, the calls whose derivative it
+/// would need (checked in the stub, so that a plain call is reported with the other errors).
+fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> {
+    let sig = signature::check(cx, func, args).ok_or_else(Vec::new)?;
     if let Some(rule) = &args.rule {
-        return Some(Plan {
+        return Ok(Plan {
             sig,
             body: Body::Rule(rule.clone()),
+            callees: Vec::new(),
         });
     }
     if sig.uses_tape() {
         tape::check(cx, &func.block);
-        return Some(Plan {
+        return Ok(Plan {
             sig,
             body: Body::Tape(tape::rewrite(&func.block)),
+            callees: Vec::new(),
         });
     }
-    let lowered = lower::lower(cx, &sig, &func.block)?;
-    let derivatives = differentiate(cx, &sig, lowered, args.hessian)?;
-    Some(Plan {
+    let locals = callees::locals(func);
+    let on_parameters = |l: &Lowered| {
+        let calls = callees::on_parameters(&l.graph);
+        callees::of_calls(&l.graph, &l.symbols, &calls, &locals)
+    };
+    let lowered = lower::lower(cx, &sig, &func.block).map_err(|l| on_parameters(&l))?;
+    let mut d = differentiate(cx, &sig, lowered, args.hessian).map_err(|l| on_parameters(&l))?;
+    let mut roots = vec![d.lowered.output];
+    roots.extend(&d.partials);
+    roots.extend(d.vjp_effects.iter().flatten());
+    roots.extend(d.hessian.iter().flatten().flatten());
+    let calls = callees::differentiated(&d.lowered.graph, &roots);
+    let callees = callees::of_calls(&d.lowered.graph, &d.lowered.symbols, &calls, &locals);
+    d.lowered.callees = callees::aliases(&d.lowered.graph, &func.sig.ident, &callees);
+    Ok(Plan {
         sig,
-        body: Body::Graph(Box::new(derivatives)),
+        body: Body::Graph(Box::new(d)),
+        callees,
     })
 }
 
-fn differentiate(cx: &Ctxt, sig: &Sig, mut lowered: Lowered, hessian: bool) -> Option<Derivatives> {
+/// The derivatives of `lowered`; the graph back if an error was reported.
+fn differentiate(
+    cx: &Ctxt,
+    sig: &Sig,
+    mut lowered: Lowered,
+    hessian: bool,
+) -> Result<Derivatives, Box<Lowered>> {
     let report = |cx: &Ctxt, lowered: &Lowered, e: diff::DiffError| {
         let span = e.origin.map_or_else(proc_macro2::Span::call_site, |o| {
             lowered.spans[o.0 as usize]
@@ -105,7 +135,7 @@ fn differentiate(cx: &Ctxt, sig: &Sig, mut lowered: Lowered, hessian: bool) -> O
             Ok(p) => p,
             Err(e) => {
                 report(cx, &lowered, e);
-                return None;
+                return Err(Box::new(lowered));
             }
         };
     // The seeded gradient of the slices, for `__vjp` (callers that pass a differentiated slice).
@@ -122,7 +152,7 @@ fn differentiate(cx: &Ctxt, sig: &Sig, mut lowered: Lowered, hessian: bool) -> O
             Ok((_, effects)) => effects,
             Err(e) => {
                 report(cx, &lowered, e);
-                return None;
+                return Err(Box::new(lowered));
             }
         }
     };
@@ -140,7 +170,7 @@ fn differentiate(cx: &Ctxt, sig: &Sig, mut lowered: Lowered, hessian: bool) -> O
                 Ok(row) => rows.push(row),
                 Err(e) => {
                     report(cx, &lowered, e);
-                    return None;
+                    return Err(Box::new(lowered));
                 }
             }
         }
@@ -148,7 +178,7 @@ fn differentiate(cx: &Ctxt, sig: &Sig, mut lowered: Lowered, hessian: bool) -> O
     } else {
         None
     };
-    Some(Derivatives {
+    Ok(Derivatives {
         lowered,
         partials,
         slice_effects,

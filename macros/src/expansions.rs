@@ -524,3 +524,130 @@ fn nested_recurrence() {
         "
     );
 }
+
+/// The README's "What the macro generates" blocks, each between `<!-- expansion: NAME -->` and
+/// `<!-- /expansion -->`: the source, and the items of its real expansion the block shows.
+const README_BLOCKS: &[(&str, &str, &[&str])] = &[
+    (
+        "cost",
+        "#[differentiable]
+         fn cost(w: f64, x: f64, y: f64) -> f64 {
+             let f_wb = w * x;
+             (f_wb - y).powi(2)
+         }",
+        &[
+            "cost_grad",
+            "CostGrad",
+            "impl CostGrad",
+            "enum cost",
+            "impl cost",
+        ],
+    ),
+    (
+        "mse",
+        "#[differentiable(wrt(w))]
+         fn mse(w: &[f64], x: &[f64], y: &[f64]) -> f64 {
+             let d = w.len();
+             let n = y.len();
+             let mut total = 0.0;
+             for i in 0..n {
+                 let mut p = 0.0;
+                 for j in 0..d {
+                     p += w[j] * x[i * d + j];
+                 }
+                 total += (p - y[i]).powi(2);
+             }
+             total / n as f64
+         }",
+        &["mse_grad"],
+    ),
+    (
+        "safe_log",
+        "#[differentiable]
+         fn safe_log(x: f64) -> f64 {
+             if x <= 0.0 {
+                 return 0.0;
+             }
+             let l = x.ln();
+             l * l
+         }",
+        &["safe_log_grad"],
+    ),
+];
+
+/// What a README block calls an item: a function's, struct's or enum's name, `impl Type` for an
+/// inherent impl (trait impls and the checks of callees are not shown).
+fn readme_item_name(item: &syn::Item) -> Option<String> {
+    match item {
+        syn::Item::Fn(f) => Some(f.sig.ident.to_string()),
+        syn::Item::Struct(s) => Some(s.ident.to_string()),
+        syn::Item::Enum(e) => Some(format!("enum {}", e.ident)),
+        syn::Item::Impl(i) if i.trait_.is_none() => Some(format!(
+            "impl {}",
+            i.self_ty.to_token_stream().to_string().replace(' ', "")
+        )),
+        _ => None,
+    }
+}
+
+/// Leaves out the `#[allow(...)]` lint attributes (the README says so).
+struct NoAllows;
+
+impl syn::visit_mut::VisitMut for NoAllows {
+    fn visit_attributes_mut(&mut self, attrs: &mut Vec<syn::Attribute>) {
+        attrs.retain(|a| !a.path().is_ident("allow"));
+    }
+}
+
+/// The README shows real expansions: each block is the named items of the expansion, as
+/// prettyplease prints them. After a change to the generator (or to a block's source),
+/// `UPDATE_README=1 cargo test -p symgrad-macros --lib readme` rewrites the blocks.
+#[test]
+fn readme_shows_the_real_expansion() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+    let readme = std::fs::read_to_string(path).expect("internal error: README.md is missing");
+    let mut updated = readme.clone();
+    for (name, source, shown) in README_BLOCKS {
+        let expanded: syn::File = syn::parse_str(&expand_source(source))
+            .expect("internal error: the expansion does not parse");
+        let items: Vec<syn::Item> = shown
+            .iter()
+            .map(|want| {
+                expanded
+                    .items
+                    .iter()
+                    .find(|it| readme_item_name(it).as_deref() == Some(want))
+                    .unwrap_or_else(|| {
+                        panic!("internal error: no item `{want}` in the expansion of `{name}`")
+                    })
+                    .clone()
+            })
+            .collect();
+        let mut file = syn::File {
+            shebang: None,
+            attrs: Vec::new(),
+            items,
+        };
+        syn::visit_mut::VisitMut::visit_file_mut(&mut NoAllows, &mut file);
+        let text = prettyplease::unparse(&file);
+        let open = format!("<!-- expansion: {name} -->\n");
+        let close = "<!-- /expansion -->";
+        let start = updated
+            .find(&open)
+            .unwrap_or_else(|| panic!("README.md has no `{}` block", open.trim()))
+            + open.len();
+        let end = start
+            + updated[start..]
+                .find(close)
+                .unwrap_or_else(|| panic!("README.md's `{name}` block is not closed"));
+        updated.replace_range(start..end, &format!("```rust\n{text}```\n"));
+    }
+    if std::env::var_os("UPDATE_README").is_some() {
+        std::fs::write(path, &updated).expect("internal error: cannot write README.md");
+    } else {
+        assert!(
+            readme == updated,
+            "README.md's expansions differ from the macro's: run `UPDATE_README=1 cargo test -p symgrad-macros --lib readme` and review `git diff README.md`"
+        );
+    }
+}

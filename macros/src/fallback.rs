@@ -8,10 +8,16 @@ use quote::quote;
 use syn::{ItemFn, ReturnType};
 
 use crate::attr::Args;
+use crate::callees::{self, Callee};
 use crate::companion::{Names, params};
 use crate::signature::{float_of, gradient_type};
 
-pub fn generate(func: &ItemFn, args: &Args, errors: &syn::Error) -> TokenStream {
+pub fn generate(
+    func: &ItemFn,
+    args: &Args,
+    errors: &syn::Error,
+    callees: &[Callee],
+) -> TokenStream {
     let names = Names::of(func);
     let errors = errors.to_compile_error();
     let vis = &func.vis;
@@ -44,6 +50,9 @@ pub fn generate(func: &ItemFn, args: &Args, errors: &syn::Error) -> TokenStream 
         .into_iter()
         .filter(|(f, _)| args.wrt.as_ref().is_none_or(|w| w.contains(f)))
         .unzip();
+    let callees = callees::items(name, &float, callees);
+    // Every position may take a slice: a caller sees only its own errors.
+    let positions: Vec<usize> = (0..func.sig.inputs.len()).collect();
     let s = &names.grad_struct;
     let grad_name = &names.grad_fn;
     let hessian = if args.hessian {
@@ -71,5 +80,12 @@ pub fn generate(func: &ItemFn, args: &Args, errors: &syn::Error) -> TokenStream 
         #[doc(hidden)]
         #[allow(non_camel_case_types, dead_code)]
         #vis enum #name {}
+        #[diagnostic::do_not_recommend]
+        impl ::symgrad::__private::Differentiable for #name {}
+        #(
+            #[diagnostic::do_not_recommend]
+            impl ::symgrad::__private::DifferentiatesSlice<#positions> for #name {}
+        )*
+        #callees
     }
 }

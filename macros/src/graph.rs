@@ -842,6 +842,29 @@ impl Graph {
         }
     }
 
+    /// Every node the code computing `roots` runs, in increasing (topological) order: the
+    /// reachable nodes, and the reverse sweep of every recurrence whose adjoint `λ` a reachable
+    /// node reads (a sweep runs wherever a sum reads its `λ`, even if its own value, the adjoint
+    /// of the recurrence's initial value, is not needed).
+    pub fn reachable_with_sweeps(&self, roots: &[NodeId]) -> Vec<NodeId> {
+        let mut extended: Vec<NodeId> = roots.to_vec();
+        loop {
+            let all = self.reachable(&extended);
+            let missing: Vec<NodeId> = all
+                .iter()
+                .filter_map(|n| match self.op(*n) {
+                    Op::Adjoint(c, ..) => self.reverse_sweep_of(*c),
+                    _ => None,
+                })
+                .filter(|r| all.binary_search(r).is_err())
+                .collect();
+            if missing.is_empty() {
+                return all;
+            }
+            extended.extend(missing);
+        }
+    }
+
     /// Every node reachable from `roots`, in increasing (topological) order.
     pub fn reachable(&self, roots: &[NodeId]) -> Vec<NodeId> {
         let mut seen = vec![false; self.nodes.len()];

@@ -6,13 +6,15 @@
 //! For contributors: the macro is a pipeline of passes, one private module each (`cargo doc
 //! --document-private-items` shows them): `attr` (arguments) → `signature` (checks) → `lower`
 //! (syn → `graph`) → `diff` (reverse accumulation, rules simplified by `simplify` as nodes are
-//! built) → `emit` (graph → statements) → `companion` (the generated items), orchestrated by
+//! built) → `emit` (graph → statements) → `companion` (the generated items, with `callees`:
+//! the check that every function called for its derivative is differentiable), orchestrated by
 //! `expand`; `fallback` is what is emitted on error, and `tape` rewrites array code for the
 //! runtime's tape. `graph`, `diff`, `simplify`, `eval` and `formula` are the math: they use
 //! neither `syn` nor `quote`.
 #![deny(missing_docs)]
 
 mod attr;
+mod callees;
 mod companion;
 mod ctxt;
 mod diff;

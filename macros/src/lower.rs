@@ -17,6 +17,8 @@
 
 mod loops;
 
+use std::collections::{HashMap, HashSet};
+
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::spanned::Spanned;
@@ -37,24 +39,30 @@ pub struct Lowered {
     pub symbols: Vec<TokenStream>,
     /// The span of every origin, by `Origin`.
     pub spans: Vec<Span>,
+    /// The checked alias of each callee whose derivative is called, by the `SymId` of its path
+    /// (filled in by `callees::redirect`).
+    pub callees: HashMap<u32, TokenStream>,
 }
 
-/// Lowers `body`; `None` if errors were reported.
-pub fn lower(cx: &Ctxt, sig: &Sig, body: &Block) -> Option<Lowered> {
+/// Lowers `body`; `Err` with the graph as far as it was built if errors were reported.
+pub fn lower(cx: &Ctxt, sig: &Sig, body: &Block) -> Result<Lowered, Box<Lowered>> {
     let mut l = Lower::new(cx, sig);
     let inputs = l.bind_params();
     let tail = l.block(body, Want::Float);
     let output = l.finish(tail, body);
-    if cx.has_errors() {
-        return None;
-    }
-    Some(Lowered {
+    let lowered = Lowered {
         graph: l.g,
         output,
         inputs,
         symbols: l.symbols,
         spans: l.spans,
-    })
+        callees: HashMap::new(),
+    };
+    if cx.has_errors() {
+        Err(Box::new(lowered))
+    } else {
+        Ok(lowered)
+    }
 }
 
 /// What the context of an expression expects.
@@ -119,6 +127,8 @@ struct Lower<'a> {
     /// The `for` loops and closures around the statement being lowered, innermost last, where a
     /// `return` cannot be differentiated (in a closure it would not even return from the function).
     enclosing: Vec<Enclosing>,
+    /// Locals whose `let` was reported: their uses are not reported again.
+    failed_lets: HashSet<String>,
 }
 
 impl<'a> Lower<'a> {
@@ -140,6 +150,7 @@ impl<'a> Lower<'a> {
             data_params: Vec::new(),
             param_nodes: Vec::new(),
             placeholders: 0,
+            failed_lets: HashSet::new(),
             int_slices: Vec::new(),
             data_slices: Vec::new(),
             enclosing: Vec::new(),
@@ -377,10 +388,12 @@ impl<'a> Lower<'a> {
                     );
                     self.declare(p.ident.to_string(), Binding::Value(v));
                 } else if let Some(v) = value {
+                    self.failed_lets.remove(&p.ident.to_string());
                     self.declare(p.ident.to_string(), Binding::Value(v));
                 } else {
                     // Keep the name bound so later uses do not report a second error.
                     let z = self.g.zero();
+                    self.failed_lets.insert(p.ident.to_string());
                     self.declare(p.ident.to_string(), Binding::Value(z));
                 }
             }
@@ -483,6 +496,13 @@ impl<'a> Lower<'a> {
                 .map(ToString::to_string)
                 .unwrap_or_default(),
             Expr::Paren(p) => return self.assign(&p.expr, right, op, span),
+            Expr::Index(ix) => {
+                if !self.mentions_failed_let(&ix.expr) {
+                    let (message, help) = self.element_write(ix);
+                    self.cx.error_spanned_by(left, msg(message, help));
+                }
+                return;
+            }
             other => {
                 self.cx.error_spanned_by(other, msg("only local variables can be assigned", "assign to a `let mut` local; writing into parameters or through references is not differentiated"));
                 return;
@@ -851,6 +871,14 @@ impl<'a> Lower<'a> {
                 );
                 None
             }
+            Expr::Repeat(_) | Expr::Array(_) => {
+                self.cx.error_spanned_by(e, local_array_message());
+                None
+            }
+            Expr::Macro(m) if m.mac.path.is_ident("vec") => {
+                self.cx.error_spanned_by(e, local_array_message());
+                None
+            }
             other => {
                 let (tokens, message) = loop_error(other).unwrap_or_else(|| {
                     (other.to_token_stream(), msg(format!("`{}` cannot be differentiated", describe(other)), "supported are arithmetic, float methods, `let`, `if`/`match`, and calls of `#[differentiable]` functions"))
@@ -1121,17 +1149,56 @@ impl<'a> Lower<'a> {
         None
     }
 
+    /// The error for `z[i] = …` (or `+=`): what it writes into, and the rewrite.
+    fn element_write(&self, ix: &syn::ExprIndex) -> (String, &'static str) {
+        let target = pretty(&ix.to_token_stream());
+        let base = match &*ix.expr {
+            Expr::Path(p) => p.path.get_ident().map(ToString::to_string),
+            _ => None,
+        };
+        let is_param = base.as_ref().is_some_and(|b| {
+            self.param_nodes
+                .iter()
+                .any(|(n, v)| n == b && self.lookup(b) == Some(Binding::Value(*v)))
+        });
+        if is_param {
+            (
+                format!("`{target} = …` writes into a parameter, which cannot be differentiated"),
+                "compute the new value in a `let` (`let p0 = x;`) and use that name where the element is read",
+            )
+        } else {
+            (
+                format!(
+                    "`{target} = …` writes into an element of a local array, which cannot be differentiated yet"
+                ),
+                "compute the element where it is read: a `let` per element (`let z0 = …; let z1 = …;`), or, for an element of a loop, its expression (`w[c] * x`) inside the loop or sum that reads it",
+            )
+        }
+    }
+
     /// `xs.len()`, `p.weight`, `data[3]`: an expression over data parameters only, kept as
     /// tokens. It is a constant for the derivative.
     fn opaque(&mut self, e: &Expr, want: Want) -> Option<NodeId> {
+        if self.mentions_failed_let(e) {
+            return None;
+        }
         if let Some(local) = self.mentions_local(e) {
-            self.cx.error_spanned_by(
-                e,
-                msg(
-                    format!("`{}` cannot be differentiated: it uses the {local}", pretty(&e.to_token_stream())),
-                    "fields, indexing and references work on data parameters; compute floats with arithmetic and float methods",
+            let text = pretty(&e.to_token_stream());
+            let (message, help) = match nested_access(e) {
+                Some(Nested::Index) => (
+                    format!("`{text}` indexes twice (a slice of arrays or of vectors), which cannot be differentiated yet with an index computed in the body"),
+                    "pass the data flat (`inputs: &[f64]`, read as `inputs[2 * k]`, `inputs[2 * k + 1]`) or one slice per column (`xs: &[f64], ys: &[f64]`)".to_string(),
                 ),
-            );
+                Some(Nested::Field) => (
+                    format!("`{text}` indexes a field of a data parameter, which cannot be differentiated yet with an index computed in the body"),
+                    "pass the field as a parameter of its own (`xs: &[f64]`, called with `&data.xs`)".to_string(),
+                ),
+                None => (
+                    format!("`{text}` cannot be differentiated: it uses the {local}"),
+                    "fields, indexing and references work on data parameters; compute floats with arithmetic and float methods".to_string(),
+                ),
+            };
+            self.cx.error_spanned_by(e, msg(message, help));
             return None;
         }
         let kind = match want {
@@ -1140,6 +1207,24 @@ impl<'a> Lower<'a> {
             Want::Float | Want::Any => Kind::Float,
         };
         Some(self.sym_node(e.to_token_stream(), kind))
+    }
+
+    /// `e` reads a local whose `let` was reported (its error says enough).
+    fn mentions_failed_let(&self, e: &Expr) -> bool {
+        struct Finder<'b>(&'b HashSet<String>, bool);
+        impl<'ast> syn::visit::Visit<'ast> for Finder<'_> {
+            fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+                if p.path
+                    .get_ident()
+                    .is_some_and(|id| self.0.contains(&id.to_string()))
+                {
+                    self.1 = true;
+                }
+            }
+        }
+        let mut f = Finder(&self.failed_lets, false);
+        syn::visit::Visit::visit_expr(&mut f, e);
+        f.1
     }
 
     /// The first name in `e` bound to a local of the body (parameters are fine: the generated
@@ -1201,6 +1286,13 @@ impl<'a> Lower<'a> {
         }
         if name == "len" && m.args.is_empty() && self.is_differentiated_slice(&m.receiver) {
             return Some(self.sym_node(m.to_token_stream(), Kind::Int));
+        }
+        // `data.xs.len()`, `rows[0].len()`: the length of data reached through a field or index.
+        if name == "len"
+            && m.args.is_empty()
+            && matches!(&*m.receiver, Expr::Field(_) | Expr::Index(_))
+        {
+            return self.opaque(&Expr::MethodCall(m.clone()), Want::Int);
         }
         // `x.first()`, `x.last()`, `x.iter().count()`, …: other views of a differentiated slice.
         let slice_method = match &*m.receiver {
@@ -1318,7 +1410,7 @@ impl<'a> Lower<'a> {
                     method,
                     msg(
                         format!("method `{name}` cannot be differentiated"),
-                        "the supported float methods are powi, powf, sqrt, cbrt, exp, exp2, exp_m1, ln, log, log2, log10, ln_1p, sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, tanh, asinh, acosh, atanh, abs, signum, max, min, clamp, hypot, recip, mul_add, to_degrees, to_radians; for anything else write a `#[differentiable]` function (or one with `rule = ...`) and call it",
+                        format!("the supported float methods are {}; the conditions {}; for anything else write a `#[differentiable]` function (or one with `rule = ...`) and call it", supported_methods().join(", "), Pred::ALL.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")),
                     ),
                 );
                 None
@@ -1635,4 +1727,84 @@ pub fn pretty(tokens: &TokenStream) -> String {
         out.push(c);
     }
     out
+}
+
+/// Every float method the body may call, from the operation tables (never a list by hand).
+pub(crate) fn supported_methods() -> Vec<&'static str> {
+    std::iter::once("powi")
+        .chain(
+            Fun::ALL
+                .iter()
+                .map(|(_, n)| *n)
+                .filter(|n| !n.starts_with("__")),
+        )
+        .chain(Fun2::ALL.iter().map(|(_, n)| *n))
+        .chain(["clamp", "mul_add"])
+        .collect()
+}
+
+/// How an expression reads nested data: what its error names.
+enum Nested {
+    /// `inputs[k][0]`
+    Index,
+    /// `data.xs[i]`
+    Field,
+}
+
+/// `inputs[k][0]` or `data.xs[i]` in `e`.
+fn nested_access(e: &Expr) -> Option<Nested> {
+    struct Finder(Option<Nested>);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_expr_index(&mut self, ix: &'ast syn::ExprIndex) {
+            let mut base = &*ix.expr;
+            while let Expr::Paren(p) = base {
+                base = &p.expr;
+            }
+            match base {
+                Expr::Index(_) if self.0.is_none() => self.0 = Some(Nested::Index),
+                Expr::Field(_) if self.0.is_none() => self.0 = Some(Nested::Field),
+                _ => {}
+            }
+            syn::visit::visit_expr_index(self, ix);
+        }
+    }
+    let mut f = Finder(None);
+    syn::visit::Visit::visit_expr(&mut f, e);
+    f.0
+}
+
+/// The error for a local array or vector (`[0.0; 3]`, `vec![0.0; n]`, `[a, b]`).
+fn local_array_message() -> String {
+    msg(
+        "local arrays and vectors cannot be differentiated yet",
+        "keep one `let` per element (`let z0 = …; let z1 = …;`), or compute each element where it is read (`w[c] * x` inside the loop or sum that reads it); arrays of data belong in parameters",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::supported_methods;
+    use crate::testing::lower_body;
+
+    /// The help's list of float methods is exactly what the lowering accepts: every listed method
+    /// lowers, and the ones a user meets most (`floor`, `fract`, …) are listed.
+    #[test]
+    fn every_listed_method_lowers() {
+        let listed = supported_methods();
+        for m in &listed {
+            let args = match *m {
+                "powi" => "2",
+                "clamp" | "mul_add" => "y, w",
+                "powf" | "log" | "atan2" | "hypot" | "max" | "min" => "y",
+                _ => "",
+            };
+            lower_body(&format!("x.{m}({args})"));
+        }
+        for m in [
+            "floor", "ceil", "round", "trunc", "fract", "powf", "mul_add", "signum",
+        ] {
+            assert!(listed.contains(&m), "`{m}` missing from {listed:?}");
+        }
+        assert!(listed.iter().all(|m| !m.starts_with('_')), "{listed:?}");
+    }
 }

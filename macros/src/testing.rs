@@ -25,7 +25,7 @@ pub fn lower_fn(func: proc_macro2::TokenStream, args: &Args) -> Lowered {
         syn::parse2(func).expect("internal error: test function does not parse");
     let cx = Ctxt::new();
     let sig = signature::check(&cx, &func, args);
-    let lowered = sig.and_then(|sig| lower::lower(&cx, &sig, &func.block));
+    let lowered = sig.and_then(|sig| lower::lower(&cx, &sig, &func.block).ok());
     if let Err(e) = cx.check() {
         panic!("internal error: test body rejected: {e}");
     }

@@ -73,17 +73,35 @@ pub fn stop_gradient<T: Float>(x: T) -> T {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Discard<T>(T);
 
-/// What a `#[differentiable]` function's hidden vector-Jacobian product accepts for a parameter
-/// it does not differentiate: only [`Discard`]. A caller that passes its differentiated slice
-/// there (which would silently lose that slice's gradient) gets this trait's error instead.
+/// Implemented by the hidden item (`enum f {}`) of a `#[differentiable]` function for the
+/// position `I` of every slice parameter it differentiates. A caller that passes a
+/// differentiated slice at a position the callee takes as data (which would silently lose that
+/// slice's gradient) checks it with this trait, and gets its error at the argument.
 #[diagnostic::on_unimplemented(
-    message = "a differentiated slice is passed where the called function takes data",
-    label = "the called function does not differentiate this parameter",
-    note = "differentiate the called function with respect to it too (name it in the callee's `wrt(...)`, or drop `wrt`)"
+    message = "a differentiated slice is passed where `{Self}` takes data",
+    label = "`{Self}` does not differentiate this parameter, so the gradient of this slice would be lost",
+    note = "differentiate `{Self}` with respect to it too (name it in its `wrt(...)`, or drop `wrt`), or pass data here"
 )]
-pub trait DataSink<T> {}
+pub trait DifferentiatesSlice<const I: usize> {
+    /// Evaluated by generated code where it checks an argument.
+    const CHECKED: () = ();
+}
 
-impl<T> DataSink<T> for Discard<T> {}
+/// Implemented by the hidden item (`enum f {}`) of every function whose derivative generated
+/// code can chain through: each `#[differentiable]` function and each helper of this module.
+/// A `#[differentiable]` body that needs the derivative of a call checks its callee with this
+/// trait, so a call of a plain function is reported at the call, with the two ways to fix it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a differentiable function",
+    label = "the derivative of this call is needed, but `{Self}` has no `#[differentiable]`",
+    note = "put `#[differentiable]` on `fn {Self}`, so that its derivative is generated",
+    note = "or, if its body cannot be differentiated, keep the body and give the derivative: `#[differentiable(rule = {Self}_rule)]` on `fn {Self}`, with `fn {Self}_rule` taking the same parameters and returning `(value, [∂{Self}/∂p; K])` for its K float parameters",
+    note = "a call whose arguments do not depend on a differentiated parameter needs no derivative: it may call any function"
+)]
+pub trait Differentiable {
+    /// Evaluated by generated code where it checks a callee.
+    const CHECKED: () = ();
+}
 
 impl<T> core::ops::Index<usize> for Discard<T> {
     type Output = T;
@@ -116,6 +134,9 @@ macro_rules! helper {
         #[doc(hidden)]
         #[allow(non_camel_case_types)]
         pub enum $name {}
+
+        #[diagnostic::do_not_recommend]
+        impl $crate::scalar::Differentiable for $name {}
 
         impl $name {
             /// Value and derivative; the calling convention of generated code.

@@ -1,0 +1,271 @@
+//! The functions a body calls for their derivative, and the check that each one is
+//! differentiable.
+//!
+//! Generated code chains through a call `huber(r)` with `huber::__partials(…)` (or `__vjp`),
+//! items of the hidden `enum huber {}` that `#[differentiable]` puts beside the function. A plain
+//! function has no such item, and the macro cannot see which functions are annotated: rustc would
+//! report "cannot find module or crate `huber`", which never mentions the fix. So every callee is
+//! named through an alias whose resolution falls back to a stand-in when the real item is absent:
+//!
+//! ```text
+//! use huber as __symgrad_loss_calls_huber;            // explicit import: wins where it resolves
+//! mod __symgrad_loss_callees {                         // the stand-ins
+//!     pub mod __0 { pub enum huber {} impl huber { /* __partials, __vjp: never run */ } }
+//!     pub mod __fallbacks { pub use super::__0::huber as __symgrad_loss_calls_huber; }
+//! }
+//! use __symgrad_loss_callees::__fallbacks::*;          // glob import: only where the above does not
+//! const _: () = <__symgrad_loss_calls_huber as ::symgrad::__private::Differentiable>::CHECKED;
+//! ```
+//!
+//! An explicit import shadows a glob import of the same name, namespace by namespace, so the
+//! alias is the real hidden item when there is one (defined here, imported, or reached by a path)
+//! and the stand-in otherwise. The stand-in does not implement `Differentiable`, whose
+//! `on_unimplemented` message, spanned at the call, says that `huber` is not differentiable and
+//! shows both fixes; its `__partials` and `__vjp` take the call's arguments, so the calls in the
+//! generated functions raise no second error. Only calls whose derivative the generated code
+//! needs are checked: `stop_gradient(plain(x))`, or a call on data only, may call any function.
+//!
+//! When the body has other errors, no graph is differentiated; the stub then checks the calls
+//! whose arguments depend on a differentiated parameter, so a plain call is reported with them.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use std::collections::{HashMap, HashSet};
+
+use syn::Ident;
+use syn::visit::Visit;
+
+use crate::graph::{Graph, NodeId, Op};
+
+/// A function called for its derivative.
+pub struct Callee {
+    /// The path as written at the call (`huber`, `losses::huber`).
+    path: syn::Path,
+    /// The path as printed (the key that merges calls of one function).
+    key: String,
+    /// Arguments at the call.
+    arity: usize,
+    /// Where a differentiated slice is passed: the position, and the argument's span.
+    slices: Vec<(usize, Span)>,
+}
+
+/// The calls among `roots`' code that chain through a callee's derivative (`__partials` or
+/// `__vjp`): what the generated functions call.
+pub fn differentiated(g: &Graph, roots: &[NodeId]) -> Vec<NodeId> {
+    let mut calls: Vec<NodeId> = g
+        .reachable_with_sweeps(roots)
+        .into_iter()
+        .filter_map(|n| match g.op(n) {
+            Op::Partial(call, _) | Op::CallVjp(call, _) => Some(*call),
+            _ => None,
+        })
+        .collect();
+    calls.sort_unstable();
+    calls.dedup();
+    calls
+}
+
+/// For a body that could not be differentiated (it has errors): the calls whose arguments
+/// depend on a differentiated parameter, except those whose value is only read through
+/// `stop_gradient`. The calls whose derivative the body would need, as far as it was read.
+pub fn on_parameters(g: &Graph) -> Vec<NodeId> {
+    let stopped: Vec<NodeId> = (0..g.len())
+        .filter_map(|i| match g.op(node(i)) {
+            Op::StopGradient(_, x) => Some(*x),
+            _ => None,
+        })
+        .collect();
+    (0..g.len())
+        .map(node)
+        .filter(|n| !stopped.contains(n))
+        .filter(|n| match g.op(*n) {
+            Op::Call(_, args) => g
+                .reachable(args)
+                .iter()
+                .any(|m| matches!(g.op(*m), Op::Input(_) | Op::Slice(_) | Op::SliceArg(..))),
+            _ => false,
+        })
+        .collect()
+}
+
+fn node(i: usize) -> NodeId {
+    NodeId(u32::try_from(i).expect("internal error: graph too large"))
+}
+
+/// Every name the function binds (parameters, `let`s, closure parameters): a call of one of
+/// them (a closure) is not a call of a function.
+pub fn locals(func: &syn::ItemFn) -> HashSet<String> {
+    struct Names(HashSet<String>);
+    impl<'ast> Visit<'ast> for Names {
+        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+            self.0.insert(p.ident.to_string());
+            syn::visit::visit_pat_ident(self, p);
+        }
+    }
+    let mut names = Names(HashSet::new());
+    names.visit_item_fn(func);
+    names.0
+}
+
+/// The distinct callees of `calls`, in order of first call, leaving out calls of `locals`.
+/// Paths `use` cannot name (generic arguments, `Self::f`) are left out too: they keep rustc's
+/// own error.
+pub fn of_calls(
+    g: &Graph,
+    symbols: &[TokenStream],
+    calls: &[NodeId],
+    locals: &HashSet<String>,
+) -> Vec<Callee> {
+    let mut out: Vec<Callee> = Vec::new();
+    for c in calls {
+        let Op::Call(f, args) = g.op(*c) else {
+            continue;
+        };
+        let key = g.symbol_name(*f).to_string();
+        let slices = args.iter().enumerate().filter_map(|(j, a)| match g.op(*a) {
+            Op::SliceArg(_, s) => {
+                let at = symbols[s.0 as usize].clone().into_iter().next();
+                Some((j, at.map_or_else(Span::call_site, |t| t.span())))
+            }
+            _ => None,
+        });
+        if let Some(known) = out.iter_mut().find(|k| k.key == key) {
+            for (j, at) in slices {
+                if !known.slices.iter().any(|(i, _)| *i == j) {
+                    known.slices.push((j, at));
+                }
+            }
+            continue;
+        }
+        let slices: Vec<(usize, Span)> = slices.collect();
+        let Ok(path) = syn::parse2::<syn::Path>(symbols[f.0 as usize].clone()) else {
+            continue;
+        };
+        let local = path
+            .get_ident()
+            .is_some_and(|i| locals.contains(&i.to_string()));
+        let nameable = path
+            .segments
+            .iter()
+            .all(|s| s.arguments.is_none() && s.ident != "Self");
+        if local {
+            continue;
+        }
+        if nameable {
+            out.push(Callee {
+                path,
+                key,
+                arity: args.len(),
+                slices,
+            });
+        }
+    }
+    out
+}
+
+/// The alias generated code reaches the `k`-th callee of `function` by, spanned at its call:
+/// `__symgrad_loss_calls_huber` (with `k` if two callees end in the same name).
+fn alias(function: &Ident, k: usize, callees: &[Callee]) -> Ident {
+    let name = last(&callees[k]);
+    let span = name.span();
+    if callees.iter().filter(|c| last(c) == name).count() == 1 {
+        format_ident!("__symgrad_{}_calls_{}", function, name, span = span)
+    } else {
+        format_ident!("__symgrad_{}_calls_{}{}", function, name, k, span = span)
+    }
+}
+
+fn last(callee: &Callee) -> &Ident {
+    &callee
+        .path
+        .segments
+        .last()
+        .expect("internal error: a path without segments")
+        .ident
+}
+
+/// The alias of every call of a checked callee, by the `SymId` of its path: what the generated
+/// code reaches `__partials` and `__vjp` by (a value is still computed by the path as written).
+pub fn aliases(g: &Graph, function: &Ident, callees: &[Callee]) -> HashMap<u32, TokenStream> {
+    (0..g.len())
+        .filter_map(|i| match g.op(node(i)) {
+            Op::Call(f, _) => {
+                let k = callees.iter().position(|c| c.key == g.symbol_name(*f))?;
+                Some((f.0, alias(function, k, callees).into_token_stream()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The items beside `function` that name its callees and check them.
+pub fn items(function: &Ident, float: &TokenStream, callees: &[Callee]) -> TokenStream {
+    if callees.is_empty() {
+        return TokenStream::new();
+    }
+    let module = format_ident!("__symgrad_{}_callees", function);
+    let mut imports = Vec::new();
+    let mut stand_ins = Vec::new();
+    let mut fallbacks = Vec::new();
+    let mut checks = Vec::new();
+    for (k, callee) in callees.iter().enumerate() {
+        let alias = alias(function, k, callees);
+        let path = &callee.path;
+        let name = last(callee);
+        let slot = format_ident!("__{}", k);
+        let args: Vec<Ident> = (0..callee.arity)
+            .map(|j| format_ident!("A{}", j, span = Span::mixed_site()))
+            .collect();
+        let sinks: Vec<Ident> = (0..callee.arity)
+            .map(|j| format_ident!("S{}", j, span = Span::mixed_site()))
+            .collect();
+        let partials = vec![float.clone(); callee.arity];
+        imports.push(quote! {
+            #[doc(hidden)]
+            #[allow(unused_imports)]
+            use #path as #alias;
+        });
+        let stand_in = quote_spanned!(name.span()=> pub enum #name {});
+        let positions = 0..callee.arity;
+        stand_ins.push(quote! {
+            pub mod #slot {
+                #stand_in
+                impl #name {
+                    pub fn __partials<#(#args),*>(#(_: #args),*) -> (#float, (#(#partials,)*)) {
+                        ::core::unreachable!()
+                    }
+                    pub fn __vjp<#(#args,)* #(#sinks),*>(#(_: #args,)* _: #float, #(_: #sinks),*) {}
+                }
+                #(
+                    #[diagnostic::do_not_recommend]
+                    impl ::symgrad::__private::DifferentiatesSlice<#positions> for #name {}
+                )*
+            }
+        });
+        fallbacks.push(quote! { pub use super::#slot::#name as #alias; });
+        checks.push(quote! {
+            const _: () = <#alias as ::symgrad::__private::Differentiable>::CHECKED;
+        });
+        // A differentiated slice passed where the callee takes data: spanned at the argument.
+        for (j, at) in &callee.slices {
+            let at_arg = Ident::new(&alias.to_string(), *at);
+            checks.push(quote_spanned! {*at=>
+                const _: () = <#at_arg as ::symgrad::__private::DifferentiatesSlice<#j>>::CHECKED;
+            });
+        }
+    }
+    quote! {
+        #(#imports)*
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code, unused_imports, unreachable_pub, clippy::all)]
+        mod #module {
+            #(#stand_ins)*
+            pub mod __fallbacks {
+                #(#fallbacks)*
+            }
+        }
+        #[allow(unused_imports)]
+        use #module::__fallbacks::*;
+        #(#checks)*
+    }
+}
