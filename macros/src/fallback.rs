@@ -51,8 +51,6 @@ pub fn generate(
         .filter(|(f, _)| args.wrt.as_ref().is_none_or(|w| w.contains(f)))
         .unzip();
     let callees = callees::items(name, &float, callees);
-    // Every position may take a slice: a caller sees only its own errors.
-    let positions: Vec<usize> = (0..func.sig.inputs.len()).collect();
     let s = &names.grad_struct;
     let grad_name = &names.grad_fn;
     let hessian = if args.hessian {
@@ -67,11 +65,34 @@ pub fn generate(
     } else {
         TokenStream::new()
     };
+    // Everything a correct expansion has, so that uses of the function (`check_gradient`,
+    // `Minimizer::run`, calls from other differentiable functions) raise no errors of their own.
+    let copy = if types.iter().all(|t| {
+        let t = t.to_string();
+        t == float.to_string() || t.starts_with('[')
+    }) {
+        quote!(Copy,)
+    } else {
+        TokenStream::new()
+    };
+    let hidden = hidden_item(func, &float);
     quote! {
         #func
         #errors
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, #copy PartialEq, Default)]
         #vis struct #s { #( pub #fields: #types, )* }
+        impl #s {
+            /// Empty: the function has errors.
+            pub const FORMULAS: &'static [(&'static str, &'static str)] = &[];
+        }
+        impl ::symgrad::Gradient<#float> for #s {
+            fn flat_len(&self) -> usize {
+                ::core::unreachable!()
+            }
+            fn flatten_into(&self, _: &mut ::std::vec::Vec<#float>) {
+                ::core::unreachable!()
+            }
+        }
         #[allow(unused_variables, clippy::all)]
         #vis fn #grad_name #generics (#(#params),*) -> (#ret, #s) {
             ::core::unreachable!()
@@ -80,12 +101,40 @@ pub fn generate(
         #[doc(hidden)]
         #[allow(non_camel_case_types, dead_code)]
         #vis enum #name {}
+        #hidden
+        #callees
+    }
+}
+
+/// The hidden item's calling convention, never run: a caller chaining through the function
+/// sees only its own errors (every position may take a differentiated slice).
+fn hidden_item(func: &ItemFn, float: &TokenStream) -> TokenStream {
+    let name = &func.sig.ident;
+    let arity = func.sig.inputs.len();
+    let mixed = proc_macro2::Span::mixed_site();
+    let args: Vec<syn::Ident> = (0..arity)
+        .map(|j| quote::format_ident!("A{}", j, span = mixed))
+        .collect();
+    let sinks: Vec<syn::Ident> = (0..arity)
+        .map(|j| quote::format_ident!("S{}", j, span = mixed))
+        .collect();
+    let partials = vec![float.clone(); arity];
+    let positions = 0..arity;
+    quote! {
+        #[allow(dead_code, clippy::all)]
+        impl #name {
+            #[doc(hidden)]
+            pub fn __partials<#(#args),*>(#(_: #args),*) -> (#float, (#(#partials,)*)) {
+                ::core::unreachable!()
+            }
+            #[doc(hidden)]
+            pub fn __vjp<#(#args,)* #(#sinks),*>(#(_: #args,)* _: #float, #(_: #sinks),*) {}
+        }
         #[diagnostic::do_not_recommend]
         impl ::symgrad::__private::Differentiable for #name {}
         #(
             #[diagnostic::do_not_recommend]
             impl ::symgrad::__private::DifferentiatesSlice<#positions> for #name {}
         )*
-        #callees
     }
 }
