@@ -331,21 +331,52 @@ fn check_return(cx: &Ctxt, func: &ItemFn) -> Option<FloatTy> {
         ReturnType::Type(_, ty) => {
             let f = float_of(ty);
             if f.is_none() {
-                let what = if is_int_type(ty) {
-                    "an integer"
-                } else {
-                    "a value that is not a float"
-                };
-                cx.error_spanned_by(
-                    ty,
+                let message = if is_int_type(ty) {
                     msg(
-                        format!("`#[differentiable]` functions must return `f64` or `f32`, this one returns {what}"),
+                        "`#[differentiable]` functions must return `f64` or `f32`, this one returns an integer",
                         "return the scalar loss as `f64` (or `f32`); an integer has no derivative",
-                    ),
-                );
+                    )
+                } else if let Some(what) = several_values(ty) {
+                    msg(
+                        format!(
+                            "`#[differentiable]` functions must return one scalar loss (`f64` or `f32`), this one returns {what}"
+                        ),
+                        "vector-valued functions are not supported yet: return a scalar, e.g. the sum of squares of the residuals, or write one function per output",
+                    )
+                } else {
+                    msg(
+                        "`#[differentiable]` functions must return `f64` or `f32`, this one returns a value that is not a float",
+                        "return the scalar loss as `f64` (or `f32`)",
+                    )
+                };
+                cx.error_spanned_by(ty, message);
             }
             f
         }
+    }
+}
+
+/// What a return type that holds several values is, for the error message: a tuple, a Rust
+/// array, a slice, a `Vec` or an `ndarray` array (behind any references); `None` otherwise.
+fn several_values(ty: &Type) -> Option<&'static str> {
+    match ty {
+        Type::Reference(r) => several_values(&r.elem),
+        Type::Paren(p) => several_values(&p.elem),
+        Type::Group(g) => several_values(&g.elem),
+        Type::Tuple(t) if !t.elems.is_empty() => Some("a tuple"),
+        Type::Array(_) => Some("an array"),
+        Type::Slice(_) => Some("a slice"),
+        Type::Path(p) => {
+            let name = p.path.segments.last()?.ident.to_string();
+            if name == "Vec" {
+                Some("a `Vec`")
+            } else if name.starts_with("Array") {
+                Some("an `ndarray` array")
+            } else {
+                None
+            }
+        }
+        _ => None,
     }
 }
 
@@ -370,7 +401,7 @@ fn check_param(cx: &Ctxt, input: &FnArg) -> Option<Param> {
                 other,
                 msg(
                     "only plain parameter names are supported here",
-                    "write `name: type` and destructure inside the body",
+                    pattern_help(other, &pat_type.ty),
                 ),
             );
             return None;
@@ -402,6 +433,75 @@ fn check_param(cx: &Ctxt, input: &FnArg) -> Option<Param> {
         kind,
         differentiated: false,
     })
+}
+
+/// The fix for a parameter written as a pattern, in code the macro accepts (destructuring is
+/// rejected in the body too, so "destructure inside" is no way out):
+///
+/// ```text
+/// (x, y): (f64, f64)   →  x: f64, y: f64
+/// [a, b]: [f64; 2]     →  p: [f64; 2], then p[0] for a, p[1] for b
+/// ```
+fn pattern_help(pat: &Pat, ty: &Type) -> String {
+    const NO_DESTRUCTURING: &str =
+        "destructuring, here or in a `let` in the body, is not supported";
+    let elem_types = match ty {
+        Type::Tuple(t) => Some(t.elems.iter().collect::<Vec<_>>()),
+        _ => None,
+    };
+    match (pat, elem_types) {
+        (Pat::Tuple(t), Some(types)) if types.len() == t.elems.len() => {
+            if let Some(names) = element_names(&t.elems) {
+                let params: Vec<String> = names
+                    .iter()
+                    .zip(types)
+                    .map(|(name, ty)| format!("{name}: {}", type_text(ty)))
+                    .collect();
+                return format!(
+                    "take one parameter per element: `{}`; {NO_DESTRUCTURING}",
+                    params.join(", ")
+                );
+            }
+        }
+        (Pat::Slice(s), _) => {
+            if let Some(names) = element_names(&s.elems) {
+                let reads: Vec<String> = names
+                    .iter()
+                    .enumerate()
+                    .map(|(k, name)| format!("`p[{k}]` for `{name}`"))
+                    .collect();
+                return format!(
+                    "name the array and index it in the body: `p: {}`, then {}; {NO_DESTRUCTURING}",
+                    type_text(ty),
+                    reads.join(", ")
+                );
+            }
+        }
+        (Pat::Wild(_), _) => {
+            return format!(
+                "give the parameter a name, with a leading `_` if it is unused: `_name: {}`",
+                type_text(ty)
+            );
+        }
+        _ => {}
+    }
+    format!("give the parameter a name: `name: type`; {NO_DESTRUCTURING}")
+}
+
+/// The names of a tuple or slice pattern's elements, if each is a plain name.
+fn element_names(elems: &syn::punctuated::Punctuated<Pat, syn::Token![,]>) -> Option<Vec<&Ident>> {
+    elems
+        .iter()
+        .map(|p| match p {
+            Pat::Ident(i) if i.by_ref.is_none() && i.subpat.is_none() => Some(&i.ident),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A type as people write it: `&[f64; 2]`, not `& [f64 ; 2]`.
+fn type_text(ty: &Type) -> String {
+    crate::lower::pretty(&quote::ToTokens::to_token_stream(ty)).replace(" ;", ";")
 }
 
 fn check_float_types(cx: &Ctxt, params: &[Param], float: FloatTy) {
