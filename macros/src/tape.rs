@@ -15,10 +15,11 @@
 //!                                              // gradient of __result, w.r.t. __w
 //! ```
 //!
-//! Two rewrites: `a.dot(b)` becomes `a.__tape_dot(b)` (a method that accepts every mix of
-//! arrays and tape values), and `let` type annotations are dropped (the values are tape values
-//! now). A `return` returns from the closure. Constructs the tape cannot run are reported here,
-//! at their tokens.
+//! Three rewrites: `a.dot(b)` becomes `a.__tape_dot(b)` (a method that accepts every mix of
+//! arrays and tape values), `let` type annotations are dropped (the values are tape values
+//! now), and `mapv` given a function's name or a closure typed `f64` is made to take the tape's
+//! dual numbers (see [`rewrite_mapv`]). A `return` returns from the closure. Constructs the tape
+//! cannot run are reported here, at their tokens.
 
 use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
@@ -128,6 +129,72 @@ pub fn check(cx: &Ctxt, body: &Block) {
     Checker { cx }.visit_block(body);
 }
 
+/// The float methods the tape's dual numbers (`symgrad::tape::Dual`) have under the same name
+/// and meaning as `f64`'s, so that `mapv(f64::NAME)` can become `mapv(|v| v.NAME())`: one
+/// closure that runs on plain floats (a data array) and on dual numbers (a tape value) alike.
+const DUAL_METHODS: [&str; 23] = [
+    "exp", "exp2", "exp_m1", "ln", "ln_1p", "log2", "log10", "sqrt", "cbrt", "recip", "abs", "sin",
+    "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh",
+];
+
+/// `recv.mapv(arg)`, rewritten so that it runs on the tape as well as on plain arrays:
+///
+/// ```text
+/// x.mapv(f64::exp)            →  x.mapv(|__v| __v.exp())   (a method a dual number has)
+/// x.mapv(|v: f64| -> f64 {…}) →  x.mapv(|v| {…})           (the element may be a dual)
+/// x.mapv(my_fn)               →  __mapv_named(&(x), my_fn)
+/// ```
+///
+/// The last form is ndarray's `mapv` on a plain array, and on a tape value a compile error that
+/// shows the supported forms (a named function has no derivative the tape can use); left as
+/// written, it would be a type error about the tape's dual numbers.
+fn rewrite_mapv(e: &mut Expr) {
+    let Expr::MethodCall(m) = e else { return };
+    if m.method != "mapv" || m.args.len() != 1 {
+        return;
+    }
+    // A function passed through a `macro_rules!` fragment arrives wrapped in an invisible group.
+    while let Expr::Group(g) = &m.args[0] {
+        m.args[0] = (*g.expr).clone();
+    }
+    match &mut m.args[0] {
+        Expr::Path(p) if p.qself.is_none() => {
+            let segments: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            let span = syn::spanned::Spanned::span(&p.path);
+            if let [float, name] = &segments[..] {
+                if (float == "f64" || float == "f32") && DUAL_METHODS.contains(&name.as_str()) {
+                    let method = syn::Ident::new(name, span);
+                    m.args[0] = syn::parse_quote_spanned!(span=> |__v| __v.#method());
+                    return;
+                }
+            }
+            let (receiver, path) = (&m.receiver, &m.args[0]);
+            *e = syn::parse_quote_spanned!(m.method.span()=>
+                ::symgrad::tape::__mapv_named(&(#receiver), #path)
+            );
+        }
+        Expr::Closure(c) => {
+            let is_float = |ty: &syn::Type| crate::signature::float_of(ty).is_some();
+            for input in &mut c.inputs {
+                if let Pat::Type(t) = input {
+                    if is_float(&t.ty) {
+                        *input = (*t.pat).clone();
+                    }
+                }
+            }
+            if matches!(&c.output, syn::ReturnType::Type(_, ty) if is_float(ty)) {
+                c.output = syn::ReturnType::Default;
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The body, rewritten to run on the tape (see the module docs).
 pub fn rewrite(body: &Block) -> Block {
     struct Rewriter;
@@ -139,6 +206,7 @@ pub fn rewrite(body: &Block) -> Block {
                     m.method = syn::Ident::new("__tape_dot", m.method.span());
                 }
             }
+            rewrite_mapv(e);
         }
         fn visit_local_mut(&mut self, local: &mut Local) {
             if let Pat::Type(t) = &local.pat {

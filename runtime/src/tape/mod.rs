@@ -178,7 +178,12 @@
 //!    methods `exp`, `exp2`, `exp_m1`, `ln`, `ln_1p`, `log2`, `log10`, `powi`, `powf`, `sqrt`,
 //!    `cbrt`, `recip`, `abs`, `sin`, `cos`, `tan`, `asin`, `acos`, `atan`, `sinh`, `cosh`,
 //!    `tanh`, `asinh`, `acosh`, `atanh`, `sigmoid`, `relu`, `softplus`, `max(c)`, `min(c)`
-//!    (constant `c`). Comparisons must go through `x.re`.
+//!    (constant `c`). Comparisons must go through `x.re`. The macro rewrites the other ways to
+//!    write a `mapv` argument so that they run on both plain arrays and tape values:
+//!    `mapv(f64::exp)` (or `f32::`, and any of the methods above that `f64` also has) becomes
+//!    `mapv(|v| v.exp())`; a closure typed `|v: f64| -> f64` loses its float annotations; and a
+//!    function's name, `mapv(my_fn)`, becomes [`__mapv_named`]`(&x, my_fn)`: ndarray's `mapv`
+//!    on a plain array, and on a tape value a compile error at `my_fn` that shows these forms.
 //! 5. The result: a scalar `Var<'_, T, Ix0>`; [`Var::item`] gives the value and
 //!    `tape.gradient(&result)` the [`Gradients`]; `grads.take(&p_var)` moves each gradient out as
 //!    `ArrayN<T>`. A `Var` of any rank can be returned (its sum is differentiated).
@@ -250,5 +255,7 @@ pub use float::TapeFloat;
 pub use gradients::Gradients;
 pub use graph::{Recorded, Tape};
 pub use linalg::DotDim;
-pub use operand::{IntoArray, Operand, TapeDot, TapeDotMethod, dot};
+pub use operand::{
+    __mapv_named, IntoArray, MapvFunction, MapvPath, Operand, TapeDot, TapeDotMethod, dot,
+};
 pub use var::Var;

@@ -241,3 +241,75 @@ pub trait TapeDotMethod {
 }
 
 impl<X: ?Sized> TapeDotMethod for X {}
+
+/// `a.mapv(f)` with `f` a named function (`my_fn`, `f64::floor`), as `#[differentiable]`
+/// writes it in an array body: ndarray's `mapv` on a plain array (data), and on a tape value a
+/// compile error at `f` that shows the supported forms ([`MapvFunction`]). [`Var::mapv`] takes
+/// a closure over [`Dual`] numbers; a plain `fn(f64) -> f64` gives no derivative the tape could
+/// use. (`mapv(f64::exp)` and the other float methods a [`Dual`] has are rewritten to closures
+/// before they get here.)
+///
+/// [`Dual`]: super::Dual
+#[doc(hidden)]
+pub fn __mapv_named<R, F>(receiver: &R, f: F) -> R::Output
+where
+    R: MapvPath<F> + ?Sized,
+    F: MapvFunction<R>,
+{
+    receiver.__mapv_path(f)
+}
+
+/// ndarray's `mapv` for [`__mapv_named`]; for a tape value, the tape value it would give, so
+/// that the one error the user sees is [`MapvFunction`]'s.
+#[doc(hidden)]
+pub trait MapvPath<F> {
+    /// An array, or a tape value.
+    type Output;
+    /// ndarray's `mapv`.
+    fn __mapv_path(&self, f: F) -> Self::Output;
+}
+
+impl<A, B, S, D, F> MapvPath<F> for ArrayBase<S, D>
+where
+    A: Clone,
+    S: Data<Elem = A>,
+    D: Dimension,
+    F: FnMut(A) -> B,
+{
+    type Output = Array<B, D>;
+    fn __mapv_path(&self, f: F) -> Array<B, D> {
+        self.mapv(f)
+    }
+}
+
+impl<'t, T: TapeFloat, D: Dimension, F> MapvPath<F> for Var<'t, T, D> {
+    type Output = Var<'t, T, D>;
+    fn __mapv_path(&self, _: F) -> Var<'t, T, D> {
+        unreachable!("internal error: no function is a `MapvFunction` on a tape value")
+    }
+}
+
+impl<X: MapvPath<F> + ?Sized, F> MapvPath<F> for &X {
+    type Output = X::Output;
+    fn __mapv_path(&self, f: F) -> X::Output {
+        (**self).__mapv_path(f)
+    }
+}
+
+/// A function `mapv` can take on the receiver `R`: any on a plain array (data), none on a tape
+/// value, whose `mapv` needs a closure over [`Dual`] numbers: so the compiler reports the
+/// supported forms at the function's name.
+///
+/// [`Dual`]: super::Dual
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`mapv` with a named function cannot be differentiated on the reverse-mode tape",
+    label = "a named function: the tape has no derivative for it",
+    note = "write the function as a closure, `x.mapv(|v| v.exp() * 2.0)`: its element is a dual number with the float methods (`exp`, `ln`, `powi`, `sqrt`, `sin`, `tanh`, …) and `+ - * /`",
+    note = "or use an elementwise method of the array: `x.exp()`, `x.ln()`, `x.tanh()`, `x.sigmoid()`, `x.relu()`; `x.mapv(f64::exp)`, `x.mapv(f64::tanh)`, … work as written"
+)]
+pub trait MapvFunction<R: ?Sized> {}
+
+impl<S: Data, D: Dimension, F> MapvFunction<ArrayBase<S, D>> for F {}
+
+impl<X: ?Sized, F: MapvFunction<X>> MapvFunction<&X> for F {}
