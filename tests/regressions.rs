@@ -21,7 +21,11 @@
 //! - the same effect joined twice (two loops the simplifier merged into one term under one
 //!   condition) ran once, since a node is one statement (`diff::join_effect` scales the second);
 //! - an expression written inline counted as available before the sum it reads had run, so a
-//!   loop printed it where that sum was not yet bound (`region_parts`).
+//!   loop printed it where that sum was not yet bound (`region_parts`);
+//! - a loop under `if` scattered its gradient in a loop of guarded scatters whose bounds ran
+//!   without the guard: `if n >= 2 { for i in 1..n - 1 { … } }` computed `n - 1` at `n = 0` and
+//!   panicked where the function does not (`simplify`: `sum-of-invariantly-guarded` puts the
+//!   whole loop under the condition).
 #![allow(clippy::needless_range_loop, clippy::range_plus_one)] // the functions as found
 
 use symgrad::differentiable;
@@ -497,4 +501,35 @@ fn twice_the_power_sums(n: usize, y: &[f64], z: &[f64]) -> f64 {
 
 fn calls_the_power_sums(n: usize, y: &[f64], z: &[f64]) -> (f64, TwiceThePowerSumsGrad) {
     twice_the_power_sums_grad(n, y, z)
+}
+
+#[differentiable]
+fn interior_cubes(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut inner = 0.0;
+    if n >= 2 {
+        for i in 1..n - 1 {
+            inner += x[i] * x[i] * x[i];
+        }
+    }
+    inner + 0.5 * n as f64
+}
+
+#[test]
+fn a_loop_under_a_condition_runs_its_bounds_only_under_it() {
+    for n in 0..6 {
+        let x: Vec<f64> = (0..n).map(|i| 0.5 + i as f64).collect();
+        let (v, g) = interior_cubes_grad(&x); // panicked for n < 2
+        assert_eq!(v, interior_cubes(&x));
+        let hand: Vec<f64> = (0..n)
+            .map(|i| {
+                if i >= 1 && i + 1 < n {
+                    3.0 * x[i] * x[i]
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        check(&g.x, &hand, interior_cubes, &x);
+    }
 }

@@ -59,6 +59,7 @@ pub const RULES: &[(&str, Rule)] = &[
     ("add-selects", add_selects),
     ("powi-zero-one", powi_zero_one),
     ("sum-of-invariant", sum_of_invariant),
+    ("sum-of-invariantly-guarded", sum_of_invariantly_guarded),
     ("invariant-factor-out-of-sum", invariant_factor_out_of_sum),
     ("int-identities", int_identities),
     ("bool-identities", bool_identities),
@@ -501,6 +502,32 @@ fn sum_of_invariant(g: &mut Graph, op: &Op) -> Option<NodeId> {
     // exists only when the range is not empty.
     let zero = g.zero();
     Some(g.select(nonempty, total, zero))
+}
+
+/// `Σ_i (c ? f(i) : 0) => c ? Σ_i f(i) : 0` for a condition `c` that does not depend on `i`
+/// (and the same for a guarded effect, whose "nothing" is `NoEffect`): the loop, its bounds
+/// included, runs only where the function runs it. `if n >= 2 { for i in 1..n - 1 { … } }`
+/// must not compute `n - 1` for `n = 0` in the gradient's loop either.
+fn sum_of_invariantly_guarded(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Sum(v, lo, hi, body) = *op else {
+        return None;
+    };
+    let Op::Select(c, a, b) = *g.op(body) else {
+        return None;
+    };
+    if g.loops_of(c) & (1 << v) != 0 {
+        return None;
+    }
+    let nothing = |g: &Graph, n: NodeId| is_zero(g, n) || matches!(g.op(n), Op::NoEffect);
+    if nothing(g, b) {
+        let sum = g.add(Op::Sum(v, lo, hi, a));
+        Some(g.select(c, sum, b))
+    } else if nothing(g, a) {
+        let sum = g.add(Op::Sum(v, lo, hi, b));
+        Some(g.select(c, a, sum))
+    } else {
+        None
+    }
 }
 
 /// `Σ_i (c · f(i)) => c · Σ_i f(i)` for the factors `c` of a product that do not depend on `i`
