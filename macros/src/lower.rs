@@ -129,6 +129,8 @@ struct Lower<'a> {
     enclosing: Vec<Enclosing>,
     /// Locals whose `let` was reported: their uses are not reported again.
     failed_lets: HashSet<String>,
+    /// The runs of a slice bound to names (windows, chunks), by the node the name is bound to.
+    views: HashMap<NodeId, loops::View>,
 }
 
 impl<'a> Lower<'a> {
@@ -151,6 +153,7 @@ impl<'a> Lower<'a> {
             param_nodes: Vec::new(),
             placeholders: 0,
             failed_lets: HashSet::new(),
+            views: HashMap::new(),
             int_slices: Vec::new(),
             data_slices: Vec::new(),
             enclosing: Vec::new(),
@@ -941,6 +944,17 @@ impl<'a> Lower<'a> {
     fn path(&mut self, p: &syn::ExprPath, want: Want) -> Option<NodeId> {
         if let Some(id) = p.path.get_ident() {
             match self.lookup(&id.to_string()) {
+                // A window or chunk exists only in the lowering: it is read, not passed on.
+                Some(Binding::Value(v)) if self.views.contains_key(&v) => {
+                    self.cx.error_spanned_by(
+                        id,
+                        msg(
+                            format!("`{id}` (a run of a slice) can only be indexed, measured or iterated here"),
+                            format!("read its elements (`{id}[0]`), its length (`{id}.len()`), or iterate over `{id}.iter()`; to pass a run to a function, pass the slice and the run's start"),
+                        ),
+                    );
+                    return None;
+                }
                 Some(Binding::Value(v)) => return Some(v),
                 Some(Binding::Uninit) => {
                     self.cx.error_spanned_by(
@@ -1283,6 +1297,12 @@ impl<'a> Lower<'a> {
         }
         if (name == "sum" || name == "product") && m.args.is_empty() {
             return self.iterator_sum(m);
+        }
+        if name == "len"
+            && m.args.is_empty()
+            && let Some(len) = self.view_len(&m.receiver)
+        {
+            return Some(len);
         }
         if name == "len" && m.args.is_empty() && self.is_differentiated_slice(&m.receiver) {
             return Some(self.sym_node(m.to_token_stream(), Kind::Int));

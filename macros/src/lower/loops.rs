@@ -27,13 +27,103 @@ use super::{Binding, Enclosing, Lower, Want, pretty};
 use crate::ctxt::msg;
 use crate::graph::{Cmp, IntOp, Kind, NodeId, Op};
 
+/// An integer position computed from a loop's index (`Var`): where the item of one iteration
+/// reads its slice, once adaptors (`skip`, `rev`, `step_by`, `zip` of shifted iterators) have
+/// moved it.
+#[derive(Clone)]
+enum Pos {
+    Var,
+    Node(NodeId),
+    Add(Box<Pos>, Box<Pos>),
+    Sub(Box<Pos>, Box<Pos>),
+    Mul(Box<Pos>, Box<Pos>),
+    Min(Box<Pos>, Box<Pos>),
+}
+
+impl Pos {
+    fn node(n: NodeId) -> Pos {
+        Pos::Node(n)
+    }
+
+    fn add(a: Pos, b: Pos) -> Pos {
+        Pos::Add(Box::new(a), Box::new(b))
+    }
+
+    fn sub(a: Pos, b: Pos) -> Pos {
+        Pos::Sub(Box::new(a), Box::new(b))
+    }
+
+    fn mul(a: Pos, b: Pos) -> Pos {
+        Pos::Mul(Box::new(a), Box::new(b))
+    }
+
+    /// The position with the index replaced by `v`.
+    fn subst(&self, v: &Pos) -> Pos {
+        match self {
+            Pos::Var => v.clone(),
+            Pos::Node(n) => Pos::Node(*n),
+            Pos::Add(a, b) => Pos::add(a.subst(v), b.subst(v)),
+            Pos::Sub(a, b) => Pos::sub(a.subst(v), b.subst(v)),
+            Pos::Mul(a, b) => Pos::mul(a.subst(v), b.subst(v)),
+            Pos::Min(a, b) => Pos::Min(Box::new(a.subst(v)), Box::new(b.subst(v))),
+        }
+    }
+
+    /// The integer node of the position at loop index `index`.
+    fn build(&self, g: &mut crate::graph::Graph, index: NodeId) -> NodeId {
+        match self {
+            Pos::Var => index,
+            Pos::Node(n) => *n,
+            Pos::Min(a, b) => {
+                let a = a.build(g, index);
+                let b = b.build(g, index);
+                let first = g.compare(Cmp::Le, a, b);
+                g.select(first, a, b)
+            }
+            Pos::Add(a, b) | Pos::Sub(a, b) | Pos::Mul(a, b) => {
+                let op = match self {
+                    Pos::Add(..) => IntOp::Add,
+                    Pos::Sub(..) => IntOp::Sub,
+                    _ => IntOp::Mul,
+                };
+                let a = a.build(g, index);
+                let b = b.build(g, index);
+                g.int_bin(op, a, b)
+            }
+        }
+    }
+}
+
 /// What one iteration of an iterator chain yields.
+#[derive(Clone)]
 enum Item {
-    /// An element of a slice (data or differentiated), at the loop index plus nothing.
-    Element(NodeId),
-    /// The loop index itself (`enumerate`, or a range).
-    Index,
+    /// An element of a slice (data or differentiated) at a position.
+    Element(NodeId, Pos),
+    /// An integer (the index of a range, or `enumerate`'s count).
+    Index(Pos),
+    /// A run of a slice's elements (`windows`, `chunks`): its start and length.
+    View(NodeId, Pos, Pos),
     Pair(Box<Item>, Box<Item>),
+}
+
+impl Item {
+    fn subst(&self, v: &Pos) -> Item {
+        match self {
+            Item::Element(s, p) => Item::Element(*s, p.subst(v)),
+            Item::Index(p) => Item::Index(p.subst(v)),
+            Item::View(s, start, len) => Item::View(*s, start.subst(v), len.subst(v)),
+            Item::Pair(a, b) => Item::Pair(Box::new(a.subst(v)), Box::new(b.subst(v))),
+        }
+    }
+}
+
+/// A run of a slice bound to a name (a window, a chunk, `&x[a..b]`): `w[j]` reads
+/// `slice[start + j]`.
+#[derive(Clone, Copy)]
+pub(super) struct View {
+    pub slice: NodeId,
+    pub start: NodeId,
+    pub len: NodeId,
 }
 
 impl Lower<'_> {
@@ -46,8 +136,21 @@ impl Lower<'_> {
             );
             return;
         }
-        let Some((lo, hi)) = self.range(&f.expr) else {
-            return;
+        let mut range_expr = &*f.expr;
+        while let Expr::Paren(p) = range_expr {
+            range_expr = &p.expr;
+        }
+        // `for i in a..b`, or `for &xi in x.iter()…`: an iterator's items, by index.
+        let (lo, hi, item) = if matches!(range_expr, Expr::Range(_)) {
+            let Some((lo, hi)) = self.range(&f.expr) else {
+                return;
+            };
+            (lo, hi, None)
+        } else {
+            let Some((lo, hi, item)) = self.source(&f.expr) else {
+                return;
+            };
+            (lo, hi, Some(item))
         };
         let Some(v) = self.g.new_loop(lo, hi) else {
             self.cx.error_spanned_by(
@@ -62,10 +165,13 @@ impl Lower<'_> {
         let index = self.g.add(Op::LoopVar(v));
         let outer = self.carry_outer_floats(self.g.loops_of(index));
         self.state.scopes.push(Vec::new());
-        match &*f.pat {
-            Pat::Ident(p) => self.declare(p.ident.to_string(), Binding::Value(index)),
-            Pat::Wild(_) => {}
-            other => self.cx.error_spanned_by(
+        match (&*f.pat, &item) {
+            (pat, Some(item)) => {
+                let _ = self.bind_item(pat, item, index);
+            }
+            (Pat::Ident(p), None) => self.declare(p.ident.to_string(), Binding::Value(index)),
+            (Pat::Wild(_), None) => {}
+            (other, None) => self.cx.error_spanned_by(
                 other,
                 msg(
                     "a `for` loop over a range binds one index",
@@ -298,10 +404,21 @@ impl Lower<'_> {
                     self.cx.error_spanned_by(&e.index, msg("an index must be an integer", "index with the loop variable or an integer expression; a float index has no derivative"));
                     return None;
                 }
+                // `w[j]` of a window or chunk reads its slice at `start + j`.
+                if let Some(view) = self.views.get(&n).copied() {
+                    let at = self.g.int_bin(IntOp::Add, view.start, i);
+                    return Some(self.element(view.slice, at));
+                }
                 Some(self.element(n, i))
             }
             _ => self.opaque(&Expr::Index(e.clone()), want),
         }
+    }
+
+    /// `w.len()` of a window or chunk bound to a name.
+    pub(super) fn view_len(&self, e: &Expr) -> Option<NodeId> {
+        let n = self.bound_to(e)?;
+        self.views.get(&n).map(|v| v.len)
     }
 
     fn element(&mut self, slice: NodeId, i: NodeId) -> NodeId {
@@ -369,7 +486,10 @@ impl Lower<'_> {
                 }
             }
             None => match item {
-                Item::Element(s) => Some(self.element(s, index)),
+                Item::Element(s, p) => {
+                    let i = p.build(&mut self.g, index);
+                    Some(self.element(s, i))
+                }
                 _ => {
                     self.cx.error_spanned_by(
                         m,
@@ -402,14 +522,16 @@ impl Lower<'_> {
         Some(self.g.loop_sum(v, body))
     }
 
-    /// The start, end and items of an iterator chain.
+    /// The start, end and items of an iterator chain: the loop runs its index over
+    /// `start..end`, and each item is a function of the index.
     fn source(&mut self, e: &Expr) -> Option<(NodeId, NodeId, Item)> {
         match e {
             Expr::Paren(p) => self.source(&p.expr),
             Expr::Range(_) => {
                 let (lo, hi) = self.range(e)?;
-                Some((lo, hi, Item::Index))
+                Some((lo, hi, Item::Index(Pos::Var)))
             }
+            Expr::Path(_) | Expr::Reference(_) | Expr::Index(_) => self.slice_source(e),
             Expr::MethodCall(m)
                 if matches!(m.method.to_string().as_str(), "iter" | "copied" | "cloned")
                     && m.args.is_empty() =>
@@ -421,52 +543,65 @@ impl Lower<'_> {
                 }
             }
             Expr::MethodCall(m) if m.method == "enumerate" && m.args.is_empty() => {
-                let (lo, len, item) = self.source(&m.receiver)?;
-                if !matches!(self.g.op(lo), Op::IntConst(0)) {
-                    self.cx.error_spanned_by(
-                        m,
-                        msg(
-                            "`enumerate` of a range is not supported",
-                            "use the range's values directly",
-                        ),
-                    );
-                    return None;
-                }
-                Some((lo, len, Item::Pair(Box::new(Item::Index), Box::new(item))))
+                let (lo, hi, item) = self.source(&m.receiver)?;
+                // `enumerate` counts the items from 0, wherever the index starts.
+                let count = Pos::sub(Pos::Var, Pos::node(lo));
+                let count = if matches!(self.g.op(lo), Op::IntConst(0)) {
+                    Pos::Var
+                } else {
+                    count
+                };
+                Some((
+                    lo,
+                    hi,
+                    Item::Pair(Box::new(Item::Index(count)), Box::new(item)),
+                ))
             }
             Expr::MethodCall(m) if m.method == "zip" && m.args.len() == 1 => {
-                let (lo, len_a, a) = self.source(&m.receiver)?;
+                let a = self.source(&m.receiver)?;
                 let other = m
                     .args
                     .first()
                     .expect("internal error: one argument checked");
-                let (lo_b, len_b, b) = match other {
-                    Expr::MethodCall(_) | Expr::Paren(_) | Expr::Range(_) => self.source(other)?,
-                    _ => self.slice_source(other)?,
-                };
-                // Items are counted from 0 on both sides: a range from elsewhere would be
-                // shifted (`zip(1..4)` pairs the first item with 1).
-                let from_zero = |l: &Self, n: NodeId| matches!(l.g.op(n), Op::IntConst(0));
-                if !from_zero(self, lo) || !from_zero(self, lo_b) {
-                    self.cx.error_spanned_by(
-                        m,
-                        msg(
-                            "`zip` with a range that does not start at 0 is not supported",
-                            "zip slices or `(0..n)`, or index them in a `for` loop",
-                        ),
-                    );
-                    return None;
-                }
-                let shorter = self.g.compare(Cmp::Le, len_a, len_b);
-                let len = self.g.select(shorter, len_a, len_b);
-                Some((lo, len, Item::Pair(Box::new(a), Box::new(b))))
+                let b = self.source(other)?;
+                // The k-th items of both sides, for k in 0..min(len_a, len_b).
+                let (len_a, a) = self.zero_based(a);
+                let (len_b, b) = self.zero_based(b);
+                let len = self.min(len_a, len_b);
+                let zero = self.g.int(0);
+                Some((zero, len, Item::Pair(Box::new(a), Box::new(b))))
+            }
+            Expr::MethodCall(m) if m.args.is_empty() && m.method == "rev" => {
+                // Index j in lo..hi reads what index lo + hi - 1 - j did: `lo + (hi - (j + 1))`.
+                let (lo, hi, item) = self.source(&m.receiver)?;
+                let one = self.g.int(1);
+                let flipped = Pos::add(
+                    Pos::node(lo),
+                    Pos::sub(Pos::node(hi), Pos::add(Pos::Var, Pos::node(one))),
+                );
+                Some((lo, hi, item.subst(&flipped)))
+            }
+            Expr::MethodCall(m)
+                if m.args.len() == 1
+                    && matches!(m.method.to_string().as_str(), "skip" | "take" | "step_by") =>
+            {
+                self.counted(m)
+            }
+            Expr::MethodCall(m)
+                if m.args.len() == 1
+                    && matches!(
+                        m.method.to_string().as_str(),
+                        "windows" | "chunks" | "chunks_exact"
+                    ) =>
+            {
+                self.runs(m)
             }
             other => {
                 self.cx.error_spanned_by(
                     other,
                     msg(
                         "this iterator cannot be differentiated",
-                        "sum over `x.iter()`, `.zip(…)`, `.enumerate()` and `.map(|…| …)` of slice parameters, or over a range `(0..n).map(|i| …)`",
+                        "iterate over slice parameters with `iter`, `zip`, `enumerate`, `skip`, `take`, `step_by`, `rev`, `windows`, `chunks` and `map(|…| …)`, or over a range `(0..n)`",
                     ),
                 );
                 None
@@ -474,17 +609,150 @@ impl Lower<'_> {
         }
     }
 
-    /// A slice parameter, possibly behind `&`: `0`, its length, its elements.
+    /// `skip(n)`, `take(n)`, `step_by(n)` of an iterator.
+    fn counted(&mut self, m: &syn::ExprMethodCall) -> Option<(NodeId, NodeId, Item)> {
+        let (lo, hi, item) = self.source(&m.receiver)?;
+        let arg = m
+            .args
+            .first()
+            .expect("internal error: one argument checked");
+        let n = self.expr(arg, Want::Int)?;
+        if self.g.kind(n) != Kind::Int {
+            self.cx.error_spanned_by(
+                arg,
+                msg(
+                    format!("`{}` takes an integer", m.method),
+                    "pass a count computed from integers and lengths",
+                ),
+            );
+            return None;
+        }
+        match m.method.to_string().as_str() {
+            // An empty range when `lo + n > hi`, as `skip` past the end is.
+            "skip" => Some((self.g.int_bin(IntOp::Add, lo, n), hi, item)),
+            "take" => {
+                let end = self.g.int_bin(IntOp::Add, lo, n);
+                Some((lo, self.min(hi, end), item))
+            }
+            _ => {
+                // Item k is the one at index lo + k·n, for k < ⌈len / n⌉.
+                let (len, item) = self.zero_based((lo, hi, item));
+                let one = self.g.int(1);
+                let up = self.g.int_bin(IntOp::Add, len, n);
+                let up = self.g.int_bin(IntOp::Sub, up, one);
+                let count = self.g.int_bin(IntOp::Div, up, n);
+                let zero = self.g.int(0);
+                let stepped = Pos::mul(Pos::Var, Pos::node(n));
+                Some((zero, count, item.subst(&stepped)))
+            }
+        }
+    }
+
+    /// `windows(w)`, `chunks(w)`, `chunks_exact(w)` of a slice: runs bound as views.
+    fn runs(&mut self, m: &syn::ExprMethodCall) -> Option<(NodeId, NodeId, Item)> {
+        let (lo, len, item) = self.slice_source(&m.receiver)?;
+        let Item::Element(slice, first) = item else {
+            return None;
+        };
+        let arg = m
+            .args
+            .first()
+            .expect("internal error: one argument checked");
+        let w = self.expr(arg, Want::Int)?;
+        let one = self.g.int(1);
+        let zero = self.g.int(0);
+        let (count, start, run) = match m.method.to_string().as_str() {
+            "windows" => {
+                // `len - w + 1` windows, none when `w > len`.
+                let fits = self.g.compare(Cmp::Ge, len, w);
+                let rest = self.g.int_bin(IntOp::Sub, len, w);
+                let rest = self.g.int_bin(IntOp::Add, rest, one);
+                let count = self.g.select(fits, rest, zero);
+                (count, first, Pos::node(w))
+            }
+            "chunks" => {
+                // ⌈len / w⌉ chunks; the last one holds what is left.
+                let up = self.g.int_bin(IntOp::Add, len, w);
+                let up = self.g.int_bin(IntOp::Sub, up, one);
+                let count = self.g.int_bin(IntOp::Div, up, w);
+                let at = Pos::mul(Pos::Var, Pos::node(w));
+                let left = Pos::sub(Pos::node(len), at.clone());
+                let run = Pos::Min(Box::new(Pos::node(w)), Box::new(left));
+                (count, first.subst(&at), run)
+            }
+            _ => {
+                let count = self.g.int_bin(IntOp::Div, len, w);
+                let at = Pos::mul(Pos::Var, Pos::node(w));
+                (count, first.subst(&at), Pos::node(w))
+            }
+        };
+        Some((lo, count, Item::View(slice, start, run)))
+    }
+
+    /// The same items with an index that starts at 0: the count, and the items of index k.
+    fn zero_based(&mut self, (lo, hi, item): (NodeId, NodeId, Item)) -> (NodeId, Item) {
+        if matches!(self.g.op(lo), Op::IntConst(0)) {
+            return (hi, item);
+        }
+        // `hi - lo` only where `hi > lo`: the subtraction would overflow otherwise.
+        let nonempty = self.g.compare(Cmp::Gt, hi, lo);
+        let len = self.g.int_bin(IntOp::Sub, hi, lo);
+        let zero = self.g.int(0);
+        let count = self.g.select(nonempty, len, zero);
+        (count, item.subst(&Pos::add(Pos::node(lo), Pos::Var)))
+    }
+
+    /// `min(a, b)` of two integers.
+    fn min(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        let first = self.g.compare(Cmp::Le, a, b);
+        self.g.select(first, a, b)
+    }
+
+    /// A slice parameter (possibly behind `&`, `.iter()`, or sliced `x[a..b]`), or a run bound
+    /// to a name: the index range `0..len` and its elements.
     fn slice_source(&mut self, e: &Expr) -> Option<(NodeId, NodeId, Item)> {
         let inner = match e {
             Expr::Reference(r) => &*r.expr,
             Expr::Paren(p) => &*p.expr,
             other => other,
         };
-        if let Expr::MethodCall(m) = inner {
-            if m.method == "iter" && m.args.is_empty() {
-                return self.slice_source(&m.receiver);
+        if let Expr::MethodCall(m) = inner
+            && m.method == "iter"
+            && m.args.is_empty()
+        {
+            return self.slice_source(&m.receiver);
+        }
+        // `x[a..b]`, `x[a..]`, `x[..b]`: the elements from `a`, `b - a` of them.
+        if let Expr::Index(ix) = inner
+            && let Expr::Range(r) = &*ix.index
+        {
+            let (lo, len, item) = self.slice_source(&ix.expr)?;
+            let Item::Element(slice, first) = item else {
+                return None;
+            };
+            let a = match &r.start {
+                Some(a) => self.expr(a, Want::Int)?,
+                None => self.g.int(0),
+            };
+            let mut b = match &r.end {
+                Some(b) => self.expr(b, Want::Int)?,
+                None => len,
+            };
+            if matches!(r.limits, syn::RangeLimits::Closed(_)) {
+                let one = self.g.int(1);
+                b = self.g.int_bin(IntOp::Add, b, one);
             }
+            let count = self.g.int_bin(IntOp::Sub, b, a);
+            let shifted = first.subst(&Pos::add(Pos::node(a), Pos::Var));
+            return Some((lo, count, Item::Element(slice, shifted)));
+        }
+        if let Some(view) = self
+            .bound_to(inner)
+            .and_then(|n| self.views.get(&n).copied())
+        {
+            let lo = self.g.int(0);
+            let first = Pos::add(Pos::node(view.start), Pos::Var);
+            return Some((lo, view.len, Item::Element(view.slice, first)));
         }
         match self.bound_to(inner) {
             Some(n) if matches!(self.g.op(n), Op::Slice(_) | Op::Sym(_, Kind::Other)) => {
@@ -492,7 +760,7 @@ impl Lower<'_> {
                 let len_tokens = quote! { #tokens.len() };
                 let len = self.sym_node(len_tokens, Kind::Int);
                 let lo = self.g.int(0);
-                Some((lo, len, Item::Element(n)))
+                Some((lo, len, Item::Element(n, Pos::Var)))
             }
             _ => {
                 self.cx.error_spanned_by(
@@ -510,20 +778,33 @@ impl Lower<'_> {
         }
     }
 
-    /// Binds a closure parameter pattern to the items of one iteration.
+    /// Binds a closure parameter (or `for` loop) pattern to the items of one iteration.
     fn bind_item(&mut self, pat: &Pat, item: &Item, index: NodeId) -> bool {
         match (pat, item) {
             (Pat::Reference(r), _) => self.bind_item(&r.pat, item, index),
             (Pat::Type(t), _) => self.bind_item(&t.pat, item, index),
             (Pat::Paren(p), _) => self.bind_item(&p.pat, item, index),
             (Pat::Wild(_), _) => true,
-            (Pat::Ident(p), Item::Element(s)) => {
-                let e = self.element(*s, index);
+            (Pat::Ident(p), Item::Element(s, pos)) => {
+                let i = pos.build(&mut self.g, index);
+                let e = self.element(*s, i);
                 self.declare(p.ident.to_string(), Binding::Value(e));
                 true
             }
-            (Pat::Ident(p), Item::Index) => {
-                self.declare(p.ident.to_string(), Binding::Value(index));
+            (Pat::Ident(p), Item::Index(pos)) => {
+                let i = pos.build(&mut self.g, index);
+                self.declare(p.ident.to_string(), Binding::Value(i));
+                true
+            }
+            (Pat::Ident(p), Item::View(s, start, len)) => {
+                let view = View {
+                    slice: *s,
+                    start: start.build(&mut self.g, index),
+                    len: len.build(&mut self.g, index),
+                };
+                let handle = self.sym_node(p.ident.to_token_stream(), Kind::Other);
+                self.views.insert(handle, view);
+                self.declare(p.ident.to_string(), Binding::Value(handle));
                 true
             }
             (Pat::Tuple(t), Item::Pair(a, b)) if t.elems.len() == 2 => {
@@ -533,8 +814,8 @@ impl Lower<'_> {
                 self.cx.error_spanned_by(
                     other,
                     msg(
-                        "this closure pattern does not match the iterator's items",
-                        "zip gives pairs `(a, b)`, enumerate gives `(i, a)`",
+                        "this pattern does not match the iterator's items",
+                        "zip gives pairs `(a, b)`, enumerate gives `(i, a)`, `windows` and `chunks` give runs `w` read as `w[0]`",
                     ),
                 );
                 false
