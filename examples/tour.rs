@@ -213,7 +213,7 @@ fn an_optimizer() -> Result {
         .tol_grad_norm(1e-8)
         .run(&mut p, |p| rosenbrock_grad(p[0], p[1]))?;
     println!(
-        "  {} steps ({:?}): minimum at ({:.6}, {:.6}), f = {:.3e}",
+        "  {} steps ({}): minimum at ({:.6}, {:.6}), f = {:.3e}",
         report.steps, report.stop, p[0], p[1], report.final_loss
     );
     Ok(())
