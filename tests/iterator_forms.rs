@@ -8,7 +8,8 @@
     clippy::explicit_iter_loop,
     clippy::needless_range_loop,
     clippy::explicit_counter_loop,
-    clippy::manual_div_ceil
+    clippy::manual_div_ceil,
+    clippy::cast_lossless
 )]
 
 mod common;
