@@ -97,10 +97,13 @@ enum Binding {
     Uninit,
 }
 
+/// The names in scope: innermost scope last; in a scope, later entries shadow earlier ones.
+type Scopes = Vec<Vec<(String, Binding)>>;
+
 #[derive(Clone)]
 struct State {
     /// Innermost scope last; in a scope, later entries shadow earlier ones.
-    scopes: Vec<Vec<(String, Binding)>>,
+    scopes: Scopes,
     /// Has the function returned on the current path? (a boolean node)
     returned: NodeId,
     /// The value it returned, where it has.
@@ -131,6 +134,9 @@ struct Lower<'a> {
     failed_lets: HashSet<String>,
     /// The runs of a slice bound to names (windows, chunks), by the node the name is bound to.
     views: HashMap<NodeId, loops::View>,
+    /// Closures bound by `let`, by the node their name is bound to: the closure and the scopes
+    /// at its definition (what it captures).
+    closures: HashMap<NodeId, (syn::ExprClosure, Scopes)>,
 }
 
 impl<'a> Lower<'a> {
@@ -154,6 +160,7 @@ impl<'a> Lower<'a> {
             placeholders: 0,
             failed_lets: HashSet::new(),
             views: HashMap::new(),
+            closures: HashMap::new(),
             int_slices: Vec::new(),
             data_slices: Vec::new(),
             enclosing: Vec::new(),
@@ -375,6 +382,15 @@ impl<'a> Lower<'a> {
                 {
                     named = expr;
                 }
+                // `let w = |x: f64| …;`: inlined at each call, with what it captured here.
+                if let Expr::Closure(c) = named {
+                    let handle = self.sym_node(p.ident.to_token_stream(), Kind::Other);
+                    self.closures
+                        .insert(handle, (c.clone(), self.state.scopes.clone()));
+                    self.failed_lets.remove(&p.ident.to_string());
+                    self.declare(p.ident.to_string(), Binding::Value(handle));
+                    return;
+                }
                 let value = match self.bound_to(named) {
                     Some(n) if self.g.kind(n) == Kind::Other => Some(n),
                     _ => self.expr(init, want),
@@ -416,6 +432,7 @@ impl<'a> Lower<'a> {
             Pat::Wild(_) => {
                 let _ = self.expr(init, want);
             }
+            Pat::Slice(ps) => self.bind_elements(ps, init),
             Pat::Tuple(pt) => match init {
                 Expr::Tuple(et) if et.elems.len() == pt.elems.len() => {
                     let values: Vec<Option<NodeId>> =
@@ -944,6 +961,16 @@ impl<'a> Lower<'a> {
     fn path(&mut self, p: &syn::ExprPath, want: Want) -> Option<NodeId> {
         if let Some(id) = p.path.get_ident() {
             match self.lookup(&id.to_string()) {
+                Some(Binding::Value(v)) if self.closures.contains_key(&v) => {
+                    self.cx.error_spanned_by(
+                        id,
+                        msg(
+                            format!("the closure `{id}` can only be called here"),
+                            format!("call it (`{id}(x)`), or write the expression in place"),
+                        ),
+                    );
+                    return None;
+                }
                 // A window or chunk exists only in the lowering: it is read, not passed on.
                 Some(Binding::Value(v)) if self.views.contains_key(&v) => {
                     self.cx.error_spanned_by(
@@ -1450,6 +1477,12 @@ impl<'a> Lower<'a> {
             return None;
         };
         let args: Vec<&Expr> = c.args.iter().collect();
+        if let Some(closure) = self
+            .bound_to(&c.func)
+            .and_then(|n| self.closures.get(&n).cloned())
+        {
+            return self.call_closure(c, &closure.0, closure.1, &args, want);
+        }
         // `f64::exp(x)`, `f32::max(a, b)`, `f64::from(n)`: the method forms.
         let segs: Vec<String> = func
             .path
@@ -1529,6 +1562,119 @@ impl<'a> Lower<'a> {
         }
         let f = self.symbol(func.to_token_stream(), pretty(&func.to_token_stream()));
         Some(self.g.add(Op::Call(f, lowered)))
+    }
+
+    /// `w(a)` of a closure bound by `let`: its body, with its parameters bound to the arguments
+    /// (lowered here) and the names it captured bound as at its definition. (A closure that
+    /// compiles cannot see a later assignment of what it captured: borrowing forbids it, and
+    /// `move` copies the value.)
+    fn call_closure(
+        &mut self,
+        call: &syn::ExprCall,
+        closure: &syn::ExprClosure,
+        captured: Scopes,
+        args: &[&Expr],
+        want: Want,
+    ) -> Option<NodeId> {
+        if closure.inputs.len() != args.len() {
+            self.cx.error_spanned_by(
+                call,
+                msg(
+                    format!(
+                        "the closure takes {} argument(s), {} given",
+                        closure.inputs.len(),
+                        args.len()
+                    ),
+                    "pass one value per parameter",
+                ),
+            );
+            return None;
+        }
+        let values: Vec<NodeId> = args
+            .iter()
+            .map(|a| self.expr(a, Want::Any))
+            .collect::<Option<_>>()?;
+        let here = std::mem::replace(&mut self.state.scopes, captured);
+        self.state.scopes.push(Vec::new());
+        let mut ok = true;
+        for (pat, v) in closure.inputs.iter().zip(values) {
+            let mut pat = pat;
+            while let Pat::Type(t) = pat {
+                pat = &t.pat;
+            }
+            match pat {
+                Pat::Ident(p) if p.subpat.is_none() => {
+                    self.declare(p.ident.to_string(), Binding::Value(v));
+                }
+                Pat::Wild(_) => {}
+                other => {
+                    self.cx.error_spanned_by(
+                        other,
+                        msg(
+                            "a closure called in the body takes plain names",
+                            "write `|a, b| …`",
+                        ),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        let value = if ok {
+            self.enclosing.push(Enclosing::Closure);
+            let v = self.expr(&closure.body, want);
+            self.enclosing.pop();
+            v
+        } else {
+            None
+        };
+        self.state.scopes = here;
+        value
+    }
+
+    /// `let [a, b] = *p;` (or `= p`, `= &p`, `[a, b, ..]`) on an array or slice: each name is
+    /// an element.
+    fn bind_elements(&mut self, ps: &syn::PatSlice, init: &Expr) {
+        let mut source = init;
+        loop {
+            source = match source {
+                Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => &u.expr,
+                Expr::Reference(r) => &r.expr,
+                Expr::Paren(p) => &p.expr,
+                _ => break,
+            };
+        }
+        let slice = self.bound_to(source).filter(|n| {
+            matches!(self.g.op(*n), Op::Slice(_) | Op::Sym(_, Kind::Other))
+                && !self.closures.contains_key(n)
+        });
+        let Some(slice) = slice else {
+            self.cx.error_spanned_by(
+                init,
+                msg(
+                    "an array pattern takes the elements of an array or slice parameter",
+                    "write `let [a, b] = *p;` with `p: &[f64; 2]`, or index it: `p[0]`",
+                ),
+            );
+            return;
+        };
+        for (j, p) in ps.elems.iter().enumerate() {
+            match p {
+                Pat::Ident(id) if id.subpat.is_none() => {
+                    let i = self.g.int(i64::try_from(j).unwrap_or(i64::MAX));
+                    let e = self.index_node(slice, i);
+                    self.declare(id.ident.to_string(), Binding::Value(e));
+                }
+                Pat::Wild(_) => {}
+                Pat::Rest(_) if j + 1 == ps.elems.len() => {}
+                other => self.cx.error_spanned_by(
+                    other,
+                    msg(
+                        "only names, `_` and a final `..` are supported in an array pattern",
+                        "write `let [a, b, ..] = *p;`, or index it: `p[0]`",
+                    ),
+                ),
+            }
+        }
     }
 
     /// An argument of a call: a number or condition, or data passed through.

@@ -421,6 +421,15 @@ impl Lower<'_> {
         self.views.get(&n).map(|v| v.len)
     }
 
+    /// Element `i` of a slice, array or window bound to a name.
+    pub(super) fn index_node(&mut self, n: NodeId, i: NodeId) -> NodeId {
+        if let Some(view) = self.views.get(&n).copied() {
+            let at = self.g.int_bin(IntOp::Add, view.start, i);
+            return self.element(view.slice, at);
+        }
+        self.element(n, i)
+    }
+
     fn element(&mut self, slice: NodeId, i: NodeId) -> NodeId {
         match *self.g.op(slice) {
             Op::Slice(k) => self.g.add(Op::Element(k, i)),
@@ -433,10 +442,21 @@ impl Lower<'_> {
     /// `….sum()` (or `….product()`) of an iterator chain: `x.iter()`, `.zip(…)`, `.enumerate()`, `.map(closure)`,
     /// or `(a..b).map(closure)`.
     pub(super) fn iterator_sum(&mut self, m: &syn::ExprMethodCall) -> Option<NodeId> {
+        // A closure bound by `let` (`.map(square)`) runs with what it captured at its `let`.
+        let mut captured = None;
+        let named: Option<syn::ExprClosure>;
         let (source, closure) = match &*m.receiver {
             Expr::MethodCall(map) if map.method == "map" && map.args.len() == 1 => {
-                match map.args.first() {
-                    Some(Expr::Closure(c)) => (&*map.receiver, Some(c)),
+                let arg = map.args.first();
+                named = arg
+                    .and_then(|a| self.bound_to(a))
+                    .and_then(|n| self.closures.get(&n).cloned())
+                    .map(|(c, scopes)| {
+                        captured = Some(scopes);
+                        c
+                    });
+                match (arg, &named) {
+                    (Some(Expr::Closure(c)), _) | (_, Some(c)) => (&*map.receiver, Some(c)),
                     _ => {
                         self.cx.error_spanned_by(
                             &map.args,
@@ -460,6 +480,7 @@ impl Lower<'_> {
             return None;
         };
         let index = self.g.add(Op::LoopVar(v));
+        let here = captured.map(|scopes| std::mem::replace(&mut self.state.scopes, scopes));
         self.state.scopes.push(Vec::new());
         let body = match closure {
             Some(c) => {
@@ -503,6 +524,9 @@ impl Lower<'_> {
             },
         };
         self.state.scopes.pop();
+        if let Some(scopes) = here {
+            self.state.scopes = scopes;
+        }
         let body = body?;
         if self.g.kind(body) != Kind::Float {
             self.cx.error_spanned_by(
