@@ -1152,7 +1152,14 @@ impl<'a> Lower<'a> {
 
     fn cast(&mut self, c: &syn::ExprCast) -> Option<NodeId> {
         if let Some(f) = float_of(&c.ty) {
-            let a = self.expr(&c.expr, Want::Any)?;
+            // `data.counts[i] as f64`: the field's element type is unknown, so it is read as an
+            // integer and converted (`as f64` of an `f64` field is as valid).
+            let want = if self.data_field(&c.expr).is_some() {
+                Want::Int
+            } else {
+                Want::Any
+            };
+            let a = self.expr(&c.expr, want)?;
             return match self.g.kind(a) {
                 Kind::Int => Some(self.g.cast(a)),
                 Kind::Float if f == self.float_ty() => Some(a),

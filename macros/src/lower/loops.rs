@@ -401,7 +401,7 @@ impl Lower<'_> {
             Some(n) if matches!(self.g.op(n), Op::Slice(_) | Op::Sym(_, Kind::Other)) => {
                 let i = self.expr(&e.index, Want::Int)?;
                 if self.g.kind(i) != Kind::Int {
-                    self.cx.error_spanned_by(&e.index, msg("an index must be an integer", "index with the loop variable or an integer expression; a float index has no derivative"));
+                    self.cx.error_spanned_by(&e.index, msg("an index must be an integer", "index with the loop variable or an integer expression; a float index has no derivative. An integer read from a field of a data struct needs its type, which the macro cannot see: `let k: usize = data.group[i];`"));
                     return None;
                 }
                 // `w[j]` of a window or chunk reads its slice at `start + j`.
@@ -411,8 +411,58 @@ impl Lower<'_> {
                 }
                 Some(self.element(n, i))
             }
-            _ => self.opaque(&Expr::Index(e.clone()), want),
+            _ => {
+                // `data.xs[i]`: a field of a data parameter, read as a data slice.
+                if let Some(field) = self.data_field(&Expr::Index(e.clone())) {
+                    let i = self.expr(&e.index, Want::Int)?;
+                    if self.g.kind(i) != Kind::Int {
+                        self.cx.error_spanned_by(&e.index, msg("an index must be an integer", "index with the loop variable or an integer expression; an integer read from a field of a data struct needs its type, which the macro cannot see: `let k: usize = data.group[i];`"));
+                        return None;
+                    }
+                    let n = self.sym_node(field.to_token_stream(), Kind::Other);
+                    if want == Want::Int {
+                        self.int_slices.push(n);
+                    }
+                    return Some(self.element(n, i));
+                }
+                self.opaque(&Expr::Index(e.clone()), want)
+            }
         }
+    }
+
+    /// `data.xs` of `data.xs[i]` (through any fields, `data.a.b[i]`, and parentheses), where
+    /// `data` is a data parameter: what it indexes.
+    pub(super) fn data_field<'e>(&self, e: &'e Expr) -> Option<&'e Expr> {
+        let mut e = e;
+        while let Expr::Paren(p) = e {
+            e = &p.expr;
+        }
+        let Expr::Index(ix) = e else { return None };
+        self.data_field_base(&ix.expr)
+    }
+
+    /// `data.xs` (through any fields, and parentheses), where `data` is a data parameter.
+    pub(super) fn data_field_base<'e>(&self, e: &'e Expr) -> Option<&'e Expr> {
+        let mut e = e;
+        while let Expr::Paren(p) = e {
+            e = &p.expr;
+        }
+        let Expr::Field(_) = e else {
+            return None;
+        };
+        let mut root = e;
+        while let Expr::Field(f) = root {
+            root = &f.base;
+        }
+        let Expr::Path(p) = root else { return None };
+        let name = p.path.get_ident()?.to_string();
+        let param = self
+            .param_nodes
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)?;
+        (self.data_params.contains(&name) && self.lookup(&name) == Some(Binding::Value(param)))
+            .then_some(e)
     }
 
     /// `w.len()` of a window or chunk bound to a name.
@@ -769,6 +819,14 @@ impl Lower<'_> {
             let count = self.g.int_bin(IntOp::Sub, b, a);
             let shifted = first.subst(&Pos::add(Pos::node(a), Pos::Var));
             return Some((lo, count, Item::Element(slice, shifted)));
+        }
+        // `data.xs.iter()`, `&data.xs`: a field of a data parameter, as a data slice.
+        if let Some(field) = self.data_field_base(inner) {
+            let tokens: TokenStream = field.to_token_stream();
+            let n = self.sym_node(tokens.clone(), Kind::Other);
+            let len = self.sym_node(quote! { #tokens.len() }, Kind::Int);
+            let lo = self.g.int(0);
+            return Some((lo, len, Item::Element(n, Pos::Var)));
         }
         if let Some(view) = self
             .bound_to(inner)
