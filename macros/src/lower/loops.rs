@@ -117,6 +117,137 @@ impl Item {
     }
 }
 
+/// An integer local a loop steps by a fixed amount (see `Lower::counters`).
+struct Counter {
+    name: String,
+    /// Its value when an iteration starts.
+    at_start: NodeId,
+    /// Its value after the loop.
+    after_loop: NodeId,
+}
+
+/// `name += step`, `name -= step`, `name = name + step`, `name = name - step`: the name, the
+/// step, and whether it is subtracted.
+fn counter_update(e: &Expr) -> Option<(String, &Expr, bool)> {
+    let ident = |e: &Expr| match e {
+        Expr::Path(p) => p.path.get_ident().map(ToString::to_string),
+        _ => None,
+    };
+    match e {
+        Expr::Binary(b) => {
+            let negative = match b.op {
+                syn::BinOp::AddAssign(_) => false,
+                syn::BinOp::SubAssign(_) => true,
+                _ => return None,
+            };
+            Some((ident(&b.left)?, &*b.right, negative))
+        }
+        Expr::Assign(a) => {
+            let name = ident(&a.left)?;
+            let Expr::Binary(b) = &*a.right else {
+                return None;
+            };
+            let negative = match b.op {
+                syn::BinOp::Add(_) => false,
+                syn::BinOp::Sub(_) => true,
+                _ => return None,
+            };
+            (ident(&b.left)? == name).then_some((name, &*b.right, negative))
+        }
+        _ => None,
+    }
+}
+
+/// Every name assigned in `block` (`x = …`, `x += …`), once per assignment.
+fn assigned_names(block: &syn::Block) -> Vec<String> {
+    struct Finder(Vec<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+            if let Expr::Path(p) = &*a.left
+                && let Some(id) = p.path.get_ident()
+            {
+                self.0.push(id.to_string());
+            }
+            syn::visit::visit_expr_assign(self, a);
+        }
+        fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+            use syn::BinOp::{
+                AddAssign, BitAndAssign, BitOrAssign, BitXorAssign, DivAssign, MulAssign,
+                RemAssign, ShlAssign, ShrAssign, SubAssign,
+            };
+            let compound = matches!(
+                b.op,
+                AddAssign(_)
+                    | SubAssign(_)
+                    | MulAssign(_)
+                    | DivAssign(_)
+                    | RemAssign(_)
+                    | BitAndAssign(_)
+                    | BitOrAssign(_)
+                    | BitXorAssign(_)
+                    | ShlAssign(_)
+                    | ShrAssign(_)
+            );
+            if compound
+                && let Expr::Path(p) = &*b.left
+                && let Some(id) = p.path.get_ident()
+            {
+                self.0.push(id.to_string());
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+    }
+    let mut f = Finder(Vec::new());
+    syn::visit::Visit::visit_block(&mut f, block);
+    f.0
+}
+
+/// The names a pattern binds.
+fn pattern_names(pat: &Pat) -> Vec<String> {
+    struct Finder(Vec<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+            self.0.push(p.ident.to_string());
+            syn::visit::visit_pat_ident(self, p);
+        }
+    }
+    let mut f = Finder(Vec::new());
+    syn::visit::Visit::visit_pat(&mut f, pat);
+    f.0
+}
+
+/// The names `let`s and closures in `block` bind.
+fn let_names(block: &syn::Block) -> Vec<String> {
+    struct Finder(Vec<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+            self.0.push(p.ident.to_string());
+            syn::visit::visit_pat_ident(self, p);
+        }
+    }
+    let mut f = Finder(Vec::new());
+    syn::visit::Visit::visit_block(&mut f, block);
+    f.0
+}
+
+/// `e` mentions one of `names`.
+fn mentions_any(e: &Expr, names: &[String]) -> bool {
+    struct Finder<'n>(&'n [String], bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder<'_> {
+        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+            if p.path
+                .get_ident()
+                .is_some_and(|id| self.0.contains(&id.to_string()))
+            {
+                self.1 = true;
+            }
+        }
+    }
+    let mut f = Finder(names, false);
+    syn::visit::Visit::visit_expr(&mut f, e);
+    f.1
+}
+
 /// A run of a slice bound to a name (a window, a chunk, `&x[a..b]`): `w[j]` reads
 /// `slice[start + j]`.
 #[derive(Clone, Copy)]
@@ -163,7 +294,18 @@ impl Lower<'_> {
             return;
         };
         let index = self.g.add(Op::LoopVar(v));
+        // Integer counters (`count += 1`): their steps are read before the loop's variables are
+        // replaced, and their values in each iteration are computed from the index.
+        let counters = self.counters(f, lo, hi, index);
         let outer = self.carry_outer_floats(self.g.loops_of(index));
+        for c in &counters {
+            if let Some(o) = outer
+                .iter()
+                .find(|o| self.state.scopes[o.0][o.1].0 == c.name)
+            {
+                self.state.scopes[o.0][o.1].1 = Binding::Value(c.at_start);
+            }
+        }
         self.state.scopes.push(Vec::new());
         match (&*f.pat, &item) {
             (pat, Some(item)) => {
@@ -183,7 +325,81 @@ impl Lower<'_> {
         let _ = self.stmts(&f.body.stmts, Want::Any);
         self.enclosing.pop();
         self.state.scopes.pop();
+        // After the loop, a counter has grown by its step once per iteration.
+        let mut after_loop = Vec::new();
+        for c in &counters {
+            if let Some(o) = outer
+                .iter()
+                .find(|o| self.state.scopes[o.0][o.1].0 == c.name)
+            {
+                self.state.scopes[o.0][o.1].1 = o.2;
+                after_loop.push((o.0, o.1, c.after_loop));
+            }
+        }
         self.finish_carried(v, &outer, f.for_token.span);
+        for (s, e, value) in after_loop {
+            self.state.scopes[s][e].1 = Binding::Value(value);
+        }
+    }
+
+    /// The integer locals of the enclosing scopes that the loop body `f` updates exactly once,
+    /// unconditionally, at its top level, by a step that does not change in the loop
+    /// (`count += 1`, `k -= d`, `at = at + 2`): their value at the start of the iteration of
+    /// index `index` is `before ± step · (index − lo)`, after the loop `before ± step · count`.
+    /// Any other update of an integer stays an error (`finish_carried`).
+    fn counters(&mut self, f: &ExprForLoop, lo: NodeId, hi: NodeId, index: NodeId) -> Vec<Counter> {
+        let assigned = assigned_names(&f.body);
+        let mut declared = pattern_names(&f.pat);
+        declared.extend(let_names(&f.body));
+        let mut bound = assigned.clone();
+        bound.extend(declared.iter().cloned());
+        let mut out = Vec::new();
+        for stmt in &f.body.stmts {
+            let syn::Stmt::Expr(e, _) = stmt else {
+                continue;
+            };
+            let Some((name, step, negative)) = counter_update(e) else {
+                continue;
+            };
+            // Updated once in the whole body; the step reads nothing the loop changes.
+            // (A name the body declares is another variable, shadowing this one.)
+            let times = assigned.iter().filter(|n| **n == name).count();
+            if times != 1 || declared.contains(&name) || mentions_any(step, &bound) {
+                continue;
+            }
+            let Some(Binding::Value(before)) = self.lookup(&name) else {
+                continue;
+            };
+            if self.g.kind(before) != Kind::Int {
+                continue;
+            }
+            let Some(step) = self.expr(step, Want::Int) else {
+                continue;
+            };
+            if self.g.kind(step) != Kind::Int {
+                continue;
+            }
+            let op = if negative { IntOp::Sub } else { IntOp::Add };
+            let done = if matches!(self.g.op(lo), Op::IntConst(0)) {
+                index
+            } else {
+                self.g.int_bin(IntOp::Sub, index, lo)
+            };
+            let moved = self.g.int_bin(IntOp::Mul, step, done);
+            let at_start = self.g.int_bin(op, before, moved);
+            let nonempty = self.g.compare(Cmp::Gt, hi, lo);
+            let len = self.g.int_bin(IntOp::Sub, hi, lo);
+            let zero = self.g.int(0);
+            let count = self.g.select(nonempty, len, zero);
+            let total = self.g.int_bin(IntOp::Mul, step, count);
+            let after_loop = self.g.int_bin(op, before, total);
+            out.push(Counter {
+                name,
+                at_start,
+                after_loop,
+            });
+        }
+        out
     }
 
     /// `lo..hi` or `lo..=hi` (integers).
@@ -264,7 +480,7 @@ impl Lower<'_> {
                         span,
                         msg(
                             format!("the loop assigns the integer or condition `{name}`"),
-                            "use the loop index, or compute the value from it",
+                            "an integer may step by the same amount in every iteration (`count += 1` at the top level of the loop body, not under `if`); otherwise compute it from the loop index, or count with a float (`let mut count = 0.0; … count += 1.0;`)",
                         ),
                     );
                     self.state.scopes[s][e].1 = before;
