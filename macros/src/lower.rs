@@ -491,6 +491,10 @@ impl<'a> Lower<'a> {
                 self.for_loop(f);
                 Tail::Unit
             }
+            Expr::While(w) => {
+                self.while_loop(w);
+                Tail::Unit
+            }
             other => {
                 if let Some(l) = loop_error(other) {
                     self.cx.error_spanned_by(l.0, l.1);
@@ -586,6 +590,10 @@ impl<'a> Lower<'a> {
             Expr::Paren(p) => self.expr_tail(&p.expr, want),
             Expr::ForLoop(f) => {
                 self.for_loop(f);
+                Tail::Unit
+            }
+            Expr::While(w) => {
+                self.while_loop(w);
                 Tail::Unit
             }
             Expr::Return(r) => {
@@ -1316,6 +1324,9 @@ impl<'a> Lower<'a> {
 
     fn method_call(&mut self, m: &syn::ExprMethodCall, want: Want) -> Option<NodeId> {
         let name = m.method.to_string();
+        if Self::is_supported_fold(m) {
+            return self.supported_fold(m);
+        }
         if matches!(
             name.as_str(),
             "fold" | "reduce" | "scan" | "max_by" | "min_by" | "try_fold"
@@ -1324,7 +1335,7 @@ impl<'a> Lower<'a> {
                 &m.method,
                 msg(
                     format!("`{name}` of an iterator cannot be differentiated"),
-                    "write it as a `for` loop, which can carry a value from one iteration to the next: `let mut m = f64::NEG_INFINITY; for i in 0..x.len() { m = m.max(x[i]); }`",
+                    "write it as a `fold` from a float start value (`.fold(f64::NEG_INFINITY, f64::max)`, `.fold(0.0, |acc, v| acc + v * v)`), or as a `for` loop that carries the value: `let mut m = f64::NEG_INFINITY; for &v in x { m = m.max(v); }`",
                 ),
             );
             return None;
@@ -1340,6 +1351,15 @@ impl<'a> Lower<'a> {
         }
         if name == "len" && m.args.is_empty() && self.is_differentiated_slice(&m.receiver) {
             return Some(self.sym_node(m.to_token_stream(), Kind::Int));
+        }
+        if name == "is_empty" && m.args.is_empty() {
+            if let Some(len) = self.view_len(&m.receiver) {
+                let zero = self.g.int(0);
+                return Some(self.g.compare(Cmp::Eq, len, zero));
+            }
+            if self.is_differentiated_slice(&m.receiver) {
+                return Some(self.sym_node(m.to_token_stream(), Kind::Bool));
+            }
         }
         // `data.xs.len()`, `rows[0].len()`: the length of data reached through a field or index.
         if name == "len"
@@ -1836,8 +1856,8 @@ fn loop_error(e: &Expr) -> Option<(TokenStream, String)> {
         Expr::Continue(c) => Some((
             c.to_token_stream(),
             msg(
-                "`continue` cannot be differentiated",
-                "put the rest of the loop body under `if`: `if x[i] > 0.0 { acc += … }`",
+                "`continue` cannot be differentiated here",
+                "write it as the last statement of an `if` that is a statement of the loop body (`if x[i] < 0.0 { continue; }`), or put the rest of the body under `if`: `if x[i] >= 0.0 { acc += … }`",
             ),
         )),
         Expr::Break(b) => Some((

@@ -158,6 +158,153 @@ fn counter_update(e: &Expr) -> Option<(String, &Expr, bool)> {
     }
 }
 
+/// The number of iterations of `while i < n { …; i += k; }` (and `<=`, `>`, `>=`, `-=`), as
+/// an expression read before the loop; `None` for any other `while`.
+fn while_count(w: &syn::ExprWhile) -> Option<(String, Expr)> {
+    let mut cond = &*w.cond;
+    while let Expr::Paren(p) = cond {
+        cond = &p.expr;
+    }
+    let Expr::Binary(b) = cond else { return None };
+    let ident = |e: &Expr| match e {
+        Expr::Path(p) => p.path.get_ident().map(ToString::to_string),
+        _ => None,
+    };
+    let assigned = assigned_names(&w.body);
+    let counter = |name: &str| {
+        let mut found = None;
+        for stmt in &w.body.stmts {
+            if let syn::Stmt::Expr(e, _) = stmt
+                && let Some((n, step, negative)) = counter_update(e)
+                && n == name
+            {
+                found = Some((step.clone(), negative));
+            }
+        }
+        found
+    };
+    // `i < n` or `n > i`: the counter on one side, the bound on the other.
+    let (name, bound, up, inclusive) = match (&b.op, ident(&b.left), ident(&b.right)) {
+        (syn::BinOp::Lt(_), Some(i), _) if counter(&i).is_some() => (i, &*b.right, true, false),
+        (syn::BinOp::Le(_), Some(i), _) if counter(&i).is_some() => (i, &*b.right, true, true),
+        (syn::BinOp::Gt(_), Some(i), _) if counter(&i).is_some() => (i, &*b.right, false, false),
+        (syn::BinOp::Ge(_), Some(i), _) if counter(&i).is_some() => (i, &*b.right, false, true),
+        (syn::BinOp::Gt(_), _, Some(i)) if counter(&i).is_some() => (i, &*b.left, true, false),
+        (syn::BinOp::Ge(_), _, Some(i)) if counter(&i).is_some() => (i, &*b.left, true, true),
+        (syn::BinOp::Lt(_), _, Some(i)) if counter(&i).is_some() => (i, &*b.left, false, false),
+        (syn::BinOp::Le(_), _, Some(i)) if counter(&i).is_some() => (i, &*b.left, false, true),
+        _ => return None,
+    };
+    let (step, negative) = counter(&name)?;
+    let mut declared = let_names(&w.body);
+    declared.extend(assigned.iter().cloned());
+    // Stepped once, toward the bound; the bound and the step fixed in the loop.
+    if assigned.iter().filter(|n| **n == name).count() != 1
+        || negative == up
+        || mentions_any(bound, &declared)
+        || mentions_any(&step, &declared)
+    {
+        return None;
+    }
+    let i = syn::Ident::new(&name, Span::call_site());
+    let count = match (up, inclusive) {
+        (true, false) => syn::parse_quote! {
+            (if #i < (#bound) { ((#bound) - #i + (#step) - 1) / (#step) } else { 0 })
+        },
+        (true, true) => syn::parse_quote! {
+            (if #i <= (#bound) { ((#bound) - #i) / (#step) + 1 } else { 0 })
+        },
+        (false, false) => syn::parse_quote! {
+            (if #i > (#bound) { (#i - (#bound) + (#step) - 1) / (#step) } else { 0 })
+        },
+        (false, true) => syn::parse_quote! {
+            (if #i >= (#bound) { (#i - (#bound)) / (#step) + 1 } else { 0 })
+        },
+    };
+    Some((name, count))
+}
+
+/// The statements of a loop body with each `if c { …; continue; }` (`continue` last in the
+/// branch) turned into `if c { … } else { <else branch>; <the rest of the body> }`; `None` when
+/// a `continue` of this loop sits anywhere else (or is labelled).
+fn without_continue(stmts: &[syn::Stmt]) -> Option<Vec<syn::Stmt>> {
+    let mut out = Vec::new();
+    for (p, stmt) in stmts.iter().enumerate() {
+        let syn::Stmt::Expr(Expr::If(ifx), semi) = stmt else {
+            if has_continue_stmt(stmt) {
+                return None;
+            }
+            out.push(stmt.clone());
+            continue;
+        };
+        let then = &ifx.then_branch.stmts;
+        let ends_in_continue = matches!(
+            then.last(),
+            Some(syn::Stmt::Expr(Expr::Continue(c), _)) if c.label.is_none()
+        );
+        if !ends_in_continue {
+            if has_continue_stmt(stmt) {
+                return None;
+            }
+            out.push(stmt.clone());
+            continue;
+        }
+        let else_has = ifx
+            .else_branch
+            .as_ref()
+            .is_some_and(|(_, e)| has_continue_expr(e));
+        if else_has {
+            return None;
+        }
+        let then_body = without_continue(&then[..then.len() - 1])?;
+        let rest = without_continue(&stmts[p + 1..])?;
+        let cond = &ifx.cond;
+        let else_stmts: Vec<syn::Stmt> = match &ifx.else_branch {
+            Some((_, e)) => {
+                let mut v: Vec<syn::Stmt> = vec![syn::Stmt::Expr(
+                    (**e).clone(),
+                    Some(syn::token::Semi::default()),
+                )];
+                v.extend(rest);
+                v
+            }
+            None => rest,
+        };
+        let rewritten: Expr = syn::parse_quote! {
+            if #cond { #(#then_body)* } else { #(#else_stmts)* }
+        };
+        out.push(syn::Stmt::Expr(rewritten, *semi));
+        return Some(out);
+    }
+    Some(out)
+}
+
+/// `stmt` holds a `continue` of the enclosing loop (not of a loop or closure inside it).
+fn has_continue_stmt(stmt: &syn::Stmt) -> bool {
+    let mut f = ContinueFinder(false);
+    syn::visit::Visit::visit_stmt(&mut f, stmt);
+    f.0
+}
+
+fn has_continue_expr(e: &Expr) -> bool {
+    let mut f = ContinueFinder(false);
+    syn::visit::Visit::visit_expr(&mut f, e);
+    f.0
+}
+
+struct ContinueFinder(bool);
+
+impl<'ast> syn::visit::Visit<'ast> for ContinueFinder {
+    fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
+        self.0 = true;
+    }
+    // A loop or closure inside has its own `continue`s.
+    fn visit_expr_for_loop(&mut self, _: &'ast syn::ExprForLoop) {}
+    fn visit_expr_while(&mut self, _: &'ast syn::ExprWhile) {}
+    fn visit_expr_loop(&mut self, _: &'ast syn::ExprLoop) {}
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+}
+
 /// Every name assigned in `block` (`x = …`, `x += …`), once per assignment.
 fn assigned_names(block: &syn::Block) -> Vec<String> {
     struct Finder(Vec<String>);
@@ -322,7 +469,15 @@ impl Lower<'_> {
             ),
         }
         self.enclosing.push(Enclosing::Loop);
-        let _ = self.stmts(&f.body.stmts, Want::Any);
+        // `if c { …; continue; }`: the rest of the body goes under `else`.
+        match without_continue(&f.body.stmts) {
+            Some(stmts) => {
+                let _ = self.stmts(&stmts, Want::Any);
+            }
+            None => {
+                let _ = self.stmts(&f.body.stmts, Want::Any);
+            }
+        }
         self.enclosing.pop();
         self.state.scopes.pop();
         // After the loop, a counter has grown by its step once per iteration.
@@ -400,6 +555,36 @@ impl Lower<'_> {
             });
         }
         out
+    }
+
+    /// `while i < n { …; i += k; }`: a `for` loop over the number of iterations the counter
+    /// decides, `⌈(n − i) / k⌉` (none when `i ≥ n`), in which `i` is a counter (see `counters`).
+    /// `<=`, and counting down with `>`, `>=` and `-=`, the same way.
+    pub(super) fn while_loop(&mut self, w: &syn::ExprWhile) {
+        let help = "a `while` loop is differentiated when an integer counter decides it: `while i < n { …; i += 1; }`, the counter stepped once, at the top level of the body, by an amount fixed in the loop, and `n` fixed in the loop (count down with `>` and `-=`); otherwise loop over a range: `for i in 0..n`";
+        if w.label.is_some() {
+            self.cx.error_spanned_by(
+                w.label.as_ref().map(ToTokens::to_token_stream),
+                msg("loop labels are not supported", "remove the label"),
+            );
+            return;
+        }
+        let counted = while_count(w).filter(|(name, _)| {
+            matches!(self.lookup(name), Some(Binding::Value(n)) if self.g.kind(n) == Kind::Int)
+        });
+        let Some((_, count)) = counted else {
+            self.cx.error_spanned_by(
+                &w.cond,
+                msg("this `while` condition cannot be differentiated", help),
+            );
+            return;
+        };
+        let var = syn::Ident::new("__symgrad_while", Span::mixed_site());
+        let body = &w.body;
+        let desugared: ExprForLoop = syn::parse_quote_spanned! {w.while_token.span=>
+            for #var in 0..#count #body
+        };
+        self.for_loop(&desugared);
     }
 
     /// `lo..hi` or `lo..=hi` (integers).
@@ -810,6 +995,120 @@ impl Lower<'_> {
             return Some(self.fold(v, one, body, |l, carry| l.g.mul(carry, body)));
         }
         Some(self.g.loop_sum(v, body))
+    }
+
+    /// `….fold(init, |acc, item| …)` and `….fold(init, f64::max)`: the folds differentiated.
+    pub(super) fn is_supported_fold(m: &syn::ExprMethodCall) -> bool {
+        m.method == "fold"
+            && m.args.len() == 2
+            && match m.args.last() {
+                Some(Expr::Closure(c)) => c.inputs.len() == 2,
+                Some(Expr::Path(f)) => {
+                    f.path.segments.len() == 2
+                        && matches!(f.path.segments[0].ident.to_string().as_str(), "f64" | "f32")
+                }
+                _ => false,
+            }
+    }
+
+    /// A fold [`is_supported_fold`](Self::is_supported_fold) accepts; a method path
+    /// (`f64::max`) is the closure `|acc, item| acc.max(item)`.
+    pub(super) fn supported_fold(&mut self, m: &syn::ExprMethodCall) -> Option<NodeId> {
+        let Some(Expr::Path(f)) = m.args.last() else {
+            return self.iterator_fold(m);
+        };
+        let method = &f.path.segments.last()?.ident;
+        let (a, b) = (
+            syn::Ident::new("__symgrad_acc", Span::mixed_site()),
+            syn::Ident::new("__symgrad_item", Span::mixed_site()),
+        );
+        let mut folded = m.clone();
+        if let Some(last) = folded.args.last_mut() {
+            *last = syn::parse_quote_spanned! {method.span()=> |#a, #b| #a.#method(#b) };
+        }
+        self.iterator_fold(&folded)
+    }
+
+    /// `iter.fold(init, |acc, item| body)` with a float accumulator: a sum where the body is
+    /// `acc + Δ` (`Δ` not reading `acc`), a recurrence otherwise, as the same `for` loop would be.
+    pub(super) fn iterator_fold(&mut self, m: &syn::ExprMethodCall) -> Option<NodeId> {
+        let (Some(init), Some(Expr::Closure(c))) = (m.args.first(), m.args.last()) else {
+            return None;
+        };
+        let init = self.expr(init, Want::Float)?;
+        if self.g.kind(init) != Kind::Float {
+            self.cx.error_spanned_by(
+                &m.args[0],
+                msg(
+                    "`fold` is differentiated with a float accumulator",
+                    "start from a float: `.fold(0.0, |acc, v| acc + v * v)`",
+                ),
+            );
+            return None;
+        }
+        let (lo, hi, item) = self.source(&m.receiver)?;
+        let Some(v) = self.g.new_loop(lo, hi) else {
+            self.cx.error_spanned_by(
+                m,
+                msg(
+                    "too many loops in one function (64 at most)",
+                    "split the function",
+                ),
+            );
+            return None;
+        };
+        let index = self.g.add(Op::LoopVar(v));
+        let outer = self.carry_outer_floats(self.g.loops_of(index));
+        let k = self.placeholders;
+        self.placeholders += 1;
+        let placeholder = self.g.add(Op::Carried(k, self.g.loops_of(index)));
+        self.state.scopes.push(Vec::new());
+        let mut pats = c.inputs.iter();
+        let (Some(acc), Some(item_pat)) = (pats.next(), pats.next()) else {
+            return None;
+        };
+        let ok = self.bind_item(acc, &Item::Index(Pos::Var), placeholder)
+            && self.bind_item(item_pat, &item, index);
+        let after = if ok {
+            self.enclosing.push(Enclosing::Closure);
+            let body = self.expr(&c.body, Want::Float);
+            self.enclosing.pop();
+            body
+        } else {
+            None
+        };
+        self.state.scopes.pop();
+        // The outer variables the closure read get their values back (it cannot assign them).
+        let mut restore: HashMap<NodeId, NodeId> = HashMap::new();
+        for &(s, e, before, carried) in &outer {
+            if carried != NodeId(u32::MAX) {
+                let before_node = match before {
+                    Binding::Value(n) => n,
+                    Binding::Uninit => self.g.zero(),
+                };
+                restore.insert(carried, before_node);
+                self.state.scopes[s][e].1 = before;
+            }
+        }
+        let after = after?;
+        if self.g.kind(after) != Kind::Float {
+            self.cx.error_spanned_by(
+                &c.body,
+                msg(
+                    "the `fold` closure must return the new float accumulator",
+                    "write `|acc, v| acc + v * v`",
+                ),
+            );
+            return None;
+        }
+        Some(match self.increment(after, placeholder) {
+            Some(delta) => {
+                let delta = self.g.substitute(delta, &restore);
+                let total = self.g.loop_sum(v, delta);
+                self.g.sum(init, total)
+            }
+            None => self.recurrence(v, init, after, placeholder, &restore),
+        })
     }
 
     /// The start, end and items of an iterator chain: the loop runs its index over
