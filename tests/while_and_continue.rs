@@ -1,7 +1,8 @@
 //! `while` loops decided by an integer counter, and `continue` under a condition: checked
 //! against the same function written with a `for` loop and `if`, and central differences.
 
-#![allow(clippy::needless_range_loop)] // the index forms, as users write them
+// The forms as users write them.
+#![allow(clippy::needless_range_loop, clippy::cloned_instead_of_copied)]
 
 mod common;
 
