@@ -376,6 +376,6 @@ pub use symgrad_runtime::*;
 #[doc(hidden)]
 pub mod __private {
     pub use symgrad_runtime::ndarray;
-    pub use symgrad_runtime::scalar::{Differentiable, DifferentiatesSlice, Discard, sign};
+    pub use symgrad_runtime::scalar::{Differentiable, DifferentiatesSlice, Discard, at2, sign};
     pub use symgrad_runtime::tape::{Tape, TapeDotMethod};
 }

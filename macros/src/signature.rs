@@ -192,6 +192,29 @@ pub fn gradient_type(
 }
 
 /// A slice, `Vec` or array of integers (`&[usize]`): data whose elements index other slices.
+/// `&[[usize; 2]]`, `Vec<Vec<u32>>`, …: a collection of collections of integers.
+pub fn holds_integer_rows(ty: &Type) -> bool {
+    let ty = match ty {
+        Type::Reference(r) => &*r.elem,
+        other => other,
+    };
+    let elem = match ty {
+        Type::Slice(s) => Some(&*s.elem),
+        Type::Array(a) => Some(&*a.elem),
+        Type::Path(p) => p.path.segments.last().and_then(|s| match &s.arguments {
+            syn::PathArguments::AngleBracketed(a) if s.ident == "Vec" => {
+                a.args.iter().find_map(|g| match g {
+                    syn::GenericArgument::Type(t) => Some(t),
+                    _ => None,
+                })
+            }
+            _ => None,
+        }),
+        _ => None,
+    };
+    elem.is_some_and(holds_integers)
+}
+
 pub fn holds_integers(ty: &Type) -> bool {
     let ty = match ty {
         Type::Reference(r) => &*r.elem,

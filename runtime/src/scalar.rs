@@ -24,6 +24,23 @@
 
 use num_traits::Float;
 
+/// `a[i][j]`: what generated code reads for two-level indexing of data (`inputs[k][0]` on a
+/// `&[[f64; 2]]`, a `&[Vec<f64>]`, a `Vec<Vec<usize>>`).
+///
+/// ```
+/// let pairs = [[1.0, 2.0], [3.0, 4.0]];
+/// assert_eq!(symgrad::scalar::at2(&pairs[..], 1, 0), 3.0);
+/// ```
+#[inline]
+pub fn at2<A, R, T>(a: &A, i: usize, j: usize) -> T
+where
+    A: ?Sized + core::ops::Index<usize, Output = R>,
+    R: ?Sized + core::ops::Index<usize, Output = T>,
+    T: Copy,
+{
+    a[i][j]
+}
+
 /// Sign with `sign(0) = 0` (unlike [`f64::signum`], which gives `1.0` at `+0.0`): the derivative
 /// of `|x|` that PyTorch and JAX use.
 ///

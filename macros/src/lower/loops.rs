@@ -813,6 +813,9 @@ impl Lower<'_> {
                 Some(self.element(n, i))
             }
             _ => {
+                if let Some(n) = self.two_level(e, want) {
+                    return Some(n);
+                }
                 // `data.xs[i]`: a field of a data parameter, read as a data slice.
                 if let Some(field) = self.data_field(&Expr::Index(e.clone())) {
                     let i = self.expr(&e.index, Want::Int)?;
@@ -829,6 +832,55 @@ impl Lower<'_> {
                 self.opaque(&Expr::Index(e.clone()), want)
             }
         }
+    }
+
+    /// `inputs[k][j]` of a data parameter (or a field of one): `at2(&inputs[..], k, j)`, a
+    /// constant for the derivative. An integer read (an index: `edges[k][0]`) is converted to
+    /// `usize`, which is what it is.
+    fn two_level(&mut self, e: &syn::ExprIndex, want: Want) -> Option<NodeId> {
+        let Expr::Index(row) = &*e.expr else {
+            return None;
+        };
+        let base = &*row.expr;
+        let is_data = self.data_field_base(base).is_some()
+            || self.bound_to(base).is_some_and(|n| {
+                matches!(self.g.op(n), Op::Sym(_, Kind::Other)) && !self.views.contains_key(&n)
+            });
+        if !is_data {
+            return None;
+        }
+        let i = self.expr(&row.index, Want::Int)?;
+        let j = self.expr(&e.index, Want::Int)?;
+        if self.g.kind(i) != Kind::Int || self.g.kind(j) != Kind::Int {
+            self.cx.error_spanned_by(
+                e,
+                msg(
+                    "the indices of a two-level read must be integers",
+                    "index with loop variables or integer expressions",
+                ),
+            );
+            return None;
+        }
+        let whole = self.sym_node(quote! { &#base[..] }, Kind::Other);
+        let at2 = quote! { ::symgrad::__private::at2 };
+        let f = self.symbol(at2.clone(), pretty(&at2));
+        let read = self.g.add(Op::Call(f, vec![whole, i, j]));
+        // Integers (`edges[e][0]`) where the parameter's type says so, or the context does.
+        let int_rows = match base {
+            Expr::Path(p) => p.path.get_ident().is_some_and(|id| {
+                self.sig
+                    .params
+                    .iter()
+                    .any(|q| q.ident == *id && crate::signature::holds_integer_rows(&q.ty))
+            }),
+            _ => false,
+        };
+        if want == Want::Int || int_rows {
+            let usize_ty = quote! { usize };
+            let ty = self.symbol(usize_ty, "usize".into());
+            return Some(self.g.add(Op::FloatToInt(read, ty)));
+        }
+        Some(read)
     }
 
     /// `data.xs` of `data.xs[i]` (through any fields, `data.a.b[i]`, and parentheses), where
