@@ -5,8 +5,10 @@
 //! Run: `cargo bench --bench loop_ratios`.
 
 use std::hint::black_box;
-use std::time::Instant;
 
+#[path = "common/interleaved.rs"]
+mod interleaved;
+use interleaved::{Schedule, interleaved, pretty};
 #[path = "common/loop_workloads.rs"]
 mod workloads;
 use workloads::{
@@ -18,15 +20,6 @@ use workloads::{
 
 const ROUNDS: usize = 15;
 
-/// Seconds per call of `f`, over a batch of `reps` calls.
-fn batch<R>(reps: usize, mut f: impl FnMut() -> R) -> f64 {
-    let t = Instant::now();
-    for _ in 0..reps {
-        black_box(f());
-    }
-    t.elapsed().as_secs_f64() / reps as f64
-}
-
 /// Times the three interleaved and prints one table row. Each closure passes its whole result
 /// through `black_box` (a discarded gradient would be optimised away) and returns the value.
 fn row(
@@ -36,15 +29,13 @@ fn row(
     mut generated: impl FnMut() -> f64,
     mut hand: impl FnMut() -> f64,
 ) {
-    let mut t: [Vec<f64>; 3] = Default::default();
-    for _ in 0..ROUNDS {
-        t[0].push(batch(reps, &mut function));
-        t[1].push(batch(reps, &mut generated));
-        t[2].push(batch(reps, &mut hand));
-    }
-    for v in &mut t {
-        v.sort_by(f64::total_cmp);
-    }
+    let schedule = Schedule {
+        rounds: ROUNDS,
+        reps,
+        warm_call: false,
+        rotate: false,
+    };
+    let t = interleaved(&schedule, &mut [&mut function, &mut generated, &mut hand]);
     let (best, median) = (|k: usize| t[k][0], |k: usize| t[k][ROUNDS / 2]);
     println!(
         "| {name} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
@@ -64,14 +55,6 @@ fn into_fresh_vector(hand: fn(&[f64], &mut [f64]) -> f64, x: &[f64]) -> f64 {
     let v = hand(black_box(x), &mut g);
     black_box(g);
     v
-}
-
-fn pretty(s: f64) -> String {
-    if s < 1e-3 {
-        format!("{:.2} µs", s * 1e6)
-    } else {
-        format!("{:.2} ms", s * 1e3)
-    }
 }
 
 fn main() {

@@ -1,0 +1,451 @@
+//! Element loops and iterator adaptors against index loops: each form's generated `*_grad` is
+//! timed against the `*_grad` of the same function written with index loops (its twin, the loop a
+//! person writes), interleaved with the function alone, as in `benches/loop_ratios.rs` (one batch
+//! of each in turn, here 41 rounds, each batch after one untimed call, each round starting with
+//! the next candidate: see `Schedule`), and the ratio of the best batches is printed, then that of
+//! the medians. The first row of each size is a control, the index twin against itself: the noise
+//! floor of the run. Before it is timed, each form's value and gradient are checked against its
+//! twin's.
+//! Run: `cargo bench --bench forms`.
+
+// The forms as users write them, including the ones clippy would shorten.
+#![allow(
+    clippy::explicit_iter_loop,
+    clippy::needless_range_loop,
+    clippy::cast_lossless,
+    clippy::manual_div_ceil // `x.len().div_ceil(2)` is not a loop bound the macro accepts
+)]
+
+use std::hint::black_box;
+
+use symgrad::differentiable;
+
+#[path = "common/interleaved.rs"]
+mod interleaved;
+use interleaved::{Schedule, interleaved, pretty};
+
+const ROUNDS: usize = 41;
+
+// ---- A sum of a nonlinear function of each element
+
+#[differentiable]
+fn elem_sin(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for &xi in x {
+        s += xi.sin() * xi;
+    }
+    s
+}
+
+#[differentiable]
+fn elem_sin_index(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i].sin() * x[i];
+    }
+    s
+}
+
+/// The same with a cheap body, where the loop's own cost shows.
+#[differentiable]
+fn elem_cube(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for xi in x.iter() {
+        s += xi * xi * xi;
+    }
+    s
+}
+
+#[differentiable]
+fn elem_cube_index(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * x[i] * x[i];
+    }
+    s
+}
+
+// ---- enumerate: a weight from the position
+
+#[differentiable]
+fn weighted_enumerate(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (i, xi) in x.iter().enumerate() {
+        s += (i as f64 + 1.0) * xi.powi(2);
+    }
+    s
+}
+
+#[differentiable]
+fn weighted_index(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += (i as f64 + 1.0) * x[i].powi(2);
+    }
+    s
+}
+
+// ---- zip of two slices (the shorter decides; its twin loops to the shorter length)
+
+#[differentiable(wrt(w))]
+fn residuals_zip(w: &[f64], y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (wi, yi) in w.iter().zip(y) {
+        s += (wi - yi).powi(2);
+    }
+    s
+}
+
+#[differentiable(wrt(w))]
+fn residuals_index(w: &[f64], y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..w.len().min(y.len()) {
+        s += (w[i] - y[i]).powi(2);
+    }
+    s
+}
+
+// ---- Neighbour differences: zip with skip(1), windows(2), windows(2) as a sum, the index loop
+
+#[differentiable]
+fn tv_zip(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (a, b) in x.iter().zip(x.iter().skip(1)) {
+        s += (b - a).powi(2);
+    }
+    s
+}
+
+#[differentiable]
+fn tv_windows(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for w in x.windows(2) {
+        s += (w[1] - w[0]).powi(2);
+    }
+    s
+}
+
+#[differentiable]
+fn tv_windows_sum(x: &[f64]) -> f64 {
+    x.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum::<f64>()
+}
+
+#[differentiable]
+fn tv_index(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 1..x.len() {
+        s += (x[i] - x[i - 1]).powi(2);
+    }
+    s
+}
+
+// ---- Pairs of a flat slice (points (a, b)): chunks(2), chunks_exact(2), the index loop
+
+#[differentiable]
+fn norms_chunks(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for p in x.chunks(2) {
+        s += (p[0] * p[0] + p[1] * p[1]).sqrt();
+    }
+    s
+}
+
+#[differentiable]
+fn norms_chunks_exact(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for p in x.chunks_exact(2) {
+        s += (p[0] * p[0] + p[1] * p[1]).sqrt();
+    }
+    s
+}
+
+#[differentiable]
+fn norms_index(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for k in 0..x.len() / 2 {
+        s += (x[2 * k] * x[2 * k] + x[2 * k + 1] * x[2 * k + 1]).sqrt();
+    }
+    s
+}
+
+// ---- step_by(2): every other element
+
+#[differentiable]
+fn even_step_by(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for xi in x.iter().step_by(2) {
+        s += xi * xi * xi;
+    }
+    s
+}
+
+#[differentiable]
+fn even_index(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for k in 0..(x.len() + 1) / 2 {
+        s += x[2 * k] * x[2 * k] * x[2 * k];
+    }
+    s
+}
+
+// ---- rev: a recurrence run from the last element
+
+#[differentiable]
+fn decay_rev(x: &[f64]) -> f64 {
+    let mut decay = 0.0;
+    for xi in x.iter().rev() {
+        decay = 0.5 * decay + xi;
+    }
+    decay * decay
+}
+
+#[differentiable]
+fn decay_index(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut decay = 0.0;
+    for k in 0..n {
+        decay = 0.5 * decay + x[n - 1 - k];
+    }
+    decay * decay
+}
+
+// ---- A sub-slice: the inner elements
+
+#[differentiable]
+fn inner_subslice(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for v in x[1..x.len() - 1].iter() {
+        s += v * v * v;
+    }
+    s
+}
+
+#[differentiable]
+fn inner_index(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 1..x.len() - 1 {
+        s += x[i] * x[i] * x[i];
+    }
+    s
+}
+
+// ---- Measurement
+
+/// A `_grad` as the bench calls it: over `x` and `y`, the value and the gradient w.r.t. `x`.
+type Grad = fn(&[f64], &[f64]) -> (f64, Vec<f64>);
+
+/// A form and its index twin as the bench calls them: over `x` and `y` (only the zip of two slices
+/// reads `y`), the value, and the value with the gradient with respect to `x`.
+struct Form {
+    label: &'static str,
+    /// Timed at n = 10⁶ too.
+    large: bool,
+    function: fn(&[f64], &[f64]) -> f64,
+    grad: Grad,
+    twin: Grad,
+}
+
+/// A function of `x` alone as a `Form` field: `value f` or `grad f_grad`.
+macro_rules! of_x {
+    (value $f:ident) => {
+        |x: &[f64], _: &[f64]| $f(x)
+    };
+    (grad $f:ident) => {
+        |x: &[f64], _: &[f64]| {
+            let (v, g) = $f(x);
+            (v, g.x)
+        }
+    };
+}
+
+/// A form of `x` alone: its label, whether it is timed at n = 10⁶, the function, its `_grad`, and
+/// the twin's `_grad`.
+macro_rules! form {
+    ($label:expr, $large:expr, $f:ident, $grad:ident, $twin:ident) => {
+        Form {
+            label: $label,
+            large: $large,
+            function: of_x!(value $f),
+            grad: of_x!(grad $grad),
+            twin: of_x!(grad $twin),
+        }
+    };
+}
+
+fn forms() -> [Form; 13] {
+    [
+        form!(
+            "control: index loop vs itself (`x³`)",
+            true,
+            elem_cube_index,
+            elem_cube_index_grad,
+            elem_cube_index_grad
+        ),
+        form!(
+            "`for &xi in x`, `sin(xi)·xi`",
+            false,
+            elem_sin,
+            elem_sin_grad,
+            elem_sin_index_grad
+        ),
+        form!(
+            "`for xi in x.iter()`, `xi³`",
+            true,
+            elem_cube,
+            elem_cube_grad,
+            elem_cube_index_grad
+        ),
+        form!(
+            "`enumerate`, `(i + 1)·xi²`",
+            false,
+            weighted_enumerate,
+            weighted_enumerate_grad,
+            weighted_index_grad
+        ),
+        Form {
+            label: "`w.iter().zip(y)`, `(wi − yi)²`",
+            large: true,
+            function: residuals_zip,
+            grad: |w, y| {
+                let (v, g) = residuals_zip_grad(w, y);
+                (v, g.w)
+            },
+            twin: |w, y| {
+                let (v, g) = residuals_index_grad(w, y);
+                (v, g.w)
+            },
+        },
+        form!(
+            "`x.iter().zip(x.iter().skip(1))`, `(b − a)²`",
+            true,
+            tv_zip,
+            tv_zip_grad,
+            tv_index_grad
+        ),
+        form!(
+            "`for w in x.windows(2)`, `(w[1] − w[0])²`",
+            true,
+            tv_windows,
+            tv_windows_grad,
+            tv_index_grad
+        ),
+        form!(
+            "`x.windows(2).map(…).sum()`, the same",
+            false,
+            tv_windows_sum,
+            tv_windows_sum_grad,
+            tv_index_grad
+        ),
+        form!(
+            "`for p in x.chunks(2)`, `√(p[0]² + p[1]²)`",
+            false,
+            norms_chunks,
+            norms_chunks_grad,
+            norms_index_grad
+        ),
+        form!(
+            "`for p in x.chunks_exact(2)`, the same",
+            false,
+            norms_chunks_exact,
+            norms_chunks_exact_grad,
+            norms_index_grad
+        ),
+        form!(
+            "`x.iter().step_by(2)`, `xi³`",
+            false,
+            even_step_by,
+            even_step_by_grad,
+            even_index_grad
+        ),
+        form!(
+            "`x.iter().rev()`, `d = 0.5·d + xi`, then `d²`",
+            true,
+            decay_rev,
+            decay_rev_grad,
+            decay_index_grad
+        ),
+        form!(
+            "`x[1..n − 1].iter()`, `v³`",
+            false,
+            inner_subslice,
+            inner_subslice_grad,
+            inner_index_grad
+        ),
+    ]
+}
+
+/// The input: `n` values in (−1, 2), not symmetric, none zero (the norms' `sqrt`).
+fn input(n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| 0.5 + 1.4 * ((i as f64) * 0.618_034).sin() + 1e-3)
+        .collect()
+}
+
+/// The form's value and gradient equal its twin's (a check of what is timed, not a timing).
+fn check(form: &Form, x: &[f64], y: &[f64]) {
+    let ((v, g), (v_ref, g_ref)) = ((form.grad)(x, y), (form.twin)(x, y));
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * (1.0 + b.abs());
+    let label = form.label;
+    assert!(close(v, v_ref), "{label}: value {v} vs {v_ref}");
+    assert_eq!(g.len(), g_ref.len(), "{label}: gradient length");
+    for (i, (a, b)) in g.iter().zip(&g_ref).enumerate() {
+        assert!(close(*a, *b), "{label}: ∂x[{i}] {a} vs {b}");
+    }
+}
+
+/// Times the function, the form's `_grad` and the twin's `_grad` interleaved, and prints a row.
+/// Each call passes its inputs and its whole result through `black_box` (a discarded gradient
+/// would be optimised away).
+fn row(form: &Form, n: &str, reps: usize, x: &[f64], y: &[f64]) {
+    let (x, y) = (black_box(x), black_box(y));
+    let schedule = Schedule {
+        rounds: ROUNDS,
+        reps,
+        warm_call: true,
+        rotate: true,
+    };
+    let t = interleaved(
+        &schedule,
+        &mut [
+            &mut || (form.function)(black_box(x), black_box(y)),
+            &mut || black_box((form.grad)(black_box(x), black_box(y))).0,
+            &mut || black_box((form.twin)(black_box(x), black_box(y))).0,
+        ],
+    );
+    let (best, median) = (|k: usize| t[k][0], |k: usize| t[k][ROUNDS / 2]);
+    println!(
+        "| {} | {n} | {} | {} | {} | {:.3} | {:.3} | {:.2} |",
+        form.label,
+        pretty(best(0)),
+        pretty(best(1)),
+        pretty(best(2)),
+        best(1) / best(2),
+        median(1) / median(2),
+        best(1) / best(0),
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` runs this once, quickly.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    println!(
+        "| form | n | function (best) | form `_grad` (best) | index `_grad` (best) | grad / index | grad / index (medians) | grad / function |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    // n = 10⁴ (80 kB, in L2): every form, 0.5–5 ms a batch. n = 10⁶ (8 MB read, and an 8 MB
+    // gradient allocated and zeroed at every call): the forms marked `large`.
+    let sizes = if quick {
+        [(100, "10²", 2, false), (1000, "10³", 2, true)]
+    } else {
+        [(10_000, "10⁴", 50, false), (1_000_000, "10⁶", 2, true)]
+    };
+    let forms = forms();
+    for (n, label, reps, large) in sizes {
+        let x = input(n);
+        let y: Vec<f64> = input(n + 7).split_off(7);
+        for form in forms.iter().filter(|f| f.large || !large) {
+            check(form, &x, &y);
+            row(form, label, reps, &x, &y);
+        }
+    }
+}
