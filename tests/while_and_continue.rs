@@ -203,3 +203,52 @@ fn fold_with_a_method_path() {
     assert_all_close(&g.z, &[0.0, 1.0, 1.0, 0.0], 1e-12);
     assert_all_close(&g.z, &numeric_gradient(max_fold, &z), 1e-6);
 }
+
+/// `loop` with a final `break` on a counter: runs at least once.
+#[differentiable]
+fn looped(x: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    let mut i = 0;
+    loop {
+        s += x[i % x.len()].powi(2) * (i as f64 + 1.0);
+        i += 1;
+        if i >= n {
+            break;
+        }
+    }
+    let mut k = x.len();
+    loop {
+        k -= 1;
+        s += 0.5 * x[k];
+        if k == 0 {
+            break;
+        }
+    }
+    s
+}
+
+#[differentiable]
+fn looped_for(x: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    let runs = if n > 1 { n } else { 1 };
+    for i in 0..runs {
+        s += x[i % x.len()].powi(2) * (i as f64 + 1.0);
+    }
+    for j in 0..x.len() {
+        s += 0.5 * x[x.len() - 1 - j];
+    }
+    s
+}
+
+#[test]
+fn loops_with_a_final_break() {
+    let x = [0.4, -1.1, 0.9];
+    for n in 0..6 {
+        let (v, g) = looped_grad(&x, n);
+        let (v_ref, g_ref) = looped_for_grad(&x, n);
+        assert!((v - v_ref).abs() < 1e-12, "n = {n}: {v} vs {v_ref}");
+        assert!((v - looped(&x, n)).abs() < 1e-12);
+        assert_all_close(&g.x, &g_ref.x, 1e-12);
+        assert_all_close(&g.x, &numeric_gradient(|p| looped(p, n), &x), 1e-6);
+    }
+}

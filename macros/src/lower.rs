@@ -495,6 +495,10 @@ impl<'a> Lower<'a> {
                 self.while_loop(w);
                 Tail::Unit
             }
+            Expr::Loop(l) => {
+                self.loop_loop(l);
+                Tail::Unit
+            }
             other => {
                 if let Some(l) = loop_error(other) {
                     self.cx.error_spanned_by(l.0, l.1);
@@ -594,6 +598,10 @@ impl<'a> Lower<'a> {
             }
             Expr::While(w) => {
                 self.while_loop(w);
+                Tail::Unit
+            }
+            Expr::Loop(l) => {
+                self.loop_loop(l);
                 Tail::Unit
             }
             Expr::Return(r) => {

@@ -224,6 +224,112 @@ fn while_count(w: &syn::ExprWhile) -> Option<(String, Expr)> {
     Some((name, count))
 }
 
+/// The counter, the number of iterations and the body (without its final `break`) of
+/// `loop { …; i += k; if i >= n { break; } }` (also `>`, `==`, the bound on the left, and
+/// counting down with `<=`, `<`, `==` and `-=`); `None` for any other `loop`.
+fn loop_count(l: &syn::ExprLoop) -> Option<(String, Expr, Vec<syn::Stmt>)> {
+    use syn::BinOp::{Eq, Ge, Gt, Le, Lt};
+    if l.label.is_some() {
+        return None;
+    }
+    let (last, body) = l.body.stmts.split_last()?;
+    let syn::Stmt::Expr(Expr::If(exit), _) = last else {
+        return None;
+    };
+    let breaks = matches!(
+        exit.then_branch.stmts.as_slice(),
+        [syn::Stmt::Expr(Expr::Break(b), _)] if b.label.is_none() && b.expr.is_none()
+    );
+    if !breaks || exit.else_branch.is_some() {
+        return None;
+    }
+    // No other `break` of this loop.
+    let inner = syn::Block {
+        brace_token: l.body.brace_token,
+        stmts: body.to_vec(),
+    };
+    let mut f = BreakFinder(false);
+    syn::visit::Visit::visit_block(&mut f, &inner);
+    if f.0 {
+        return None;
+    }
+    let mut cond = &*exit.cond;
+    while let Expr::Paren(p) = cond {
+        cond = &p.expr;
+    }
+    let Expr::Binary(b) = cond else { return None };
+    let ident = |e: &Expr| match e {
+        Expr::Path(p) => p.path.get_ident().map(ToString::to_string),
+        _ => None,
+    };
+    let counter = |name: &str| {
+        body.iter().find_map(|stmt| match stmt {
+            syn::Stmt::Expr(e, _) => counter_update(e)
+                .filter(|(n, ..)| n == name)
+                .map(|(_, step, negative)| (step.clone(), negative)),
+            _ => None,
+        })
+    };
+    // Exit when the counter has reached the bound: (name, bound, counts up, exits on equality).
+    let (name, bound, up, reach) = match (&b.op, ident(&b.left), ident(&b.right)) {
+        (Ge(_) | Eq(_), Some(i), _) if counter(&i).is_some_and(|c| !c.1) => {
+            (i, &*b.right, true, true)
+        }
+        (Gt(_), Some(i), _) if counter(&i).is_some_and(|c| !c.1) => (i, &*b.right, true, false),
+        (Le(_) | Eq(_), Some(i), _) if counter(&i).is_some_and(|c| c.1) => {
+            (i, &*b.right, false, true)
+        }
+        (Lt(_), Some(i), _) if counter(&i).is_some_and(|c| c.1) => (i, &*b.right, false, false),
+        (Le(_) | Eq(_), _, Some(i)) if counter(&i).is_some_and(|c| !c.1) => {
+            (i, &*b.left, true, true)
+        }
+        (Lt(_), _, Some(i)) if counter(&i).is_some_and(|c| !c.1) => (i, &*b.left, true, false),
+        (Ge(_), _, Some(i)) if counter(&i).is_some_and(|c| c.1) => (i, &*b.left, false, true),
+        (Gt(_), _, Some(i)) if counter(&i).is_some_and(|c| c.1) => (i, &*b.left, false, false),
+        _ => return None,
+    };
+    let (step, _) = counter(&name)?;
+    let assigned = assigned_names(&inner);
+    let mut declared = let_names(&inner);
+    declared.extend(assigned.iter().cloned());
+    if assigned.iter().filter(|n| **n == name).count() != 1
+        || mentions_any(bound, &declared)
+        || mentions_any(&step, &declared)
+    {
+        return None;
+    }
+    let i = syn::Ident::new(&name, Span::call_site());
+    // Runs t ≥ 1 times: the first t with the counter at (or past) the bound.
+    let count: Expr = match (up, reach) {
+        (true, true) => syn::parse_quote! {
+            (if #i + (#step) < (#bound) { ((#bound) - #i + (#step) - 1) / (#step) } else { 1 })
+        },
+        (true, false) => syn::parse_quote! {
+            (if #i + (#step) <= (#bound) { ((#bound) - #i) / (#step) + 1 } else { 1 })
+        },
+        (false, true) => syn::parse_quote! {
+            (if #i > (#bound) + (#step) { (#i - (#bound) + (#step) - 1) / (#step) } else { 1 })
+        },
+        (false, false) => syn::parse_quote! {
+            (if #i >= (#bound) + (#step) { (#i - (#bound)) / (#step) + 1 } else { 1 })
+        },
+    };
+    Some((name, count, body.to_vec()))
+}
+
+/// A `break` of the enclosing loop (not of a loop or closure inside it).
+struct BreakFinder(bool);
+
+impl<'ast> syn::visit::Visit<'ast> for BreakFinder {
+    fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
+        self.0 = true;
+    }
+    fn visit_expr_for_loop(&mut self, _: &'ast syn::ExprForLoop) {}
+    fn visit_expr_while(&mut self, _: &'ast syn::ExprWhile) {}
+    fn visit_expr_loop(&mut self, _: &'ast syn::ExprLoop) {}
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+}
+
 /// The statements of a loop body with each `if c { …; continue; }` (`continue` last in the
 /// branch) turned into `if c { … } else { <else branch>; <the rest of the body> }`; `None` when
 /// a `continue` of this loop sits anywhere else (or is labelled).
@@ -583,6 +689,28 @@ impl Lower<'_> {
         let body = &w.body;
         let desugared: ExprForLoop = syn::parse_quote_spanned! {w.while_token.span=>
             for #var in 0..#count #body
+        };
+        self.for_loop(&desugared);
+    }
+
+    /// `loop { …; i += k; if i >= n { break; } }`: the body runs once, then again while the
+    /// counter has not reached `n`, a `for` loop over `max(1, ⌈(n − i) / k⌉)` iterations (`>`,
+    /// `==`, and counting down the same way).
+    pub(super) fn loop_loop(&mut self, l: &syn::ExprLoop) {
+        let help = "a `loop` is differentiated when it ends with `if i >= n { break; }` on an integer counter the body steps once, at its top level, by an amount fixed in the loop (`i += 1`), with `n` fixed in the loop; otherwise loop over a range: `for i in 0..n`";
+        let counted = loop_count(l).filter(|(name, _, _)| {
+            matches!(self.lookup(name), Some(Binding::Value(n)) if self.g.kind(n) == Kind::Int)
+        });
+        let Some((_, count, body)) = counted else {
+            self.cx.error_spanned_by(
+                l.loop_token,
+                msg("this `loop` cannot be differentiated", help),
+            );
+            return;
+        };
+        let var = syn::Ident::new("__symgrad_loop", Span::mixed_site());
+        let desugared: ExprForLoop = syn::parse_quote_spanned! {l.loop_token.span=>
+            for #var in 0..#count { #(#body)* }
         };
         self.for_loop(&desugared);
     }
