@@ -458,16 +458,15 @@ fn check_param(cx: &Ctxt, input: &FnArg) -> Option<Param> {
     })
 }
 
-/// The fix for a parameter written as a pattern, in code the macro accepts (destructuring is
-/// rejected in the body too, so "destructure inside" is no way out):
+/// The fix for a parameter written as a pattern, in code the macro accepts (an array is
+/// destructured in the body; a tuple parameter has no derivative, so it becomes parameters):
 ///
 /// ```text
 /// (x, y): (f64, f64)   →  x: f64, y: f64
-/// [a, b]: [f64; 2]     →  p: [f64; 2], then p[0] for a, p[1] for b
+/// [a, b]: [f64; 2]     →  p: [f64; 2], then `let [a, b] = p;` in the body
 /// ```
 fn pattern_help(pat: &Pat, ty: &Type) -> String {
-    const NO_DESTRUCTURING: &str =
-        "destructuring, here or in a `let` in the body, is not supported";
+    const NO_DESTRUCTURING: &str = "parameters are plain names";
     let elem_types = match ty {
         Type::Tuple(t) => Some(t.elems.iter().collect::<Vec<_>>()),
         _ => None,
@@ -481,22 +480,18 @@ fn pattern_help(pat: &Pat, ty: &Type) -> String {
                     .map(|(name, ty)| format!("{name}: {}", type_text(ty)))
                     .collect();
                 return format!(
-                    "take one parameter per element: `{}`; {NO_DESTRUCTURING}",
+                    "take one parameter per element: `{}` (a tuple parameter cannot be differentiated)",
                     params.join(", ")
                 );
             }
         }
         (Pat::Slice(s), _) => {
             if let Some(names) = element_names(&s.elems) {
-                let reads: Vec<String> = names
-                    .iter()
-                    .enumerate()
-                    .map(|(k, name)| format!("`p[{k}]` for `{name}`"))
-                    .collect();
+                let names: Vec<String> = names.iter().map(ToString::to_string).collect();
                 return format!(
-                    "name the array and index it in the body: `p: {}`, then {}; {NO_DESTRUCTURING}",
+                    "name the array and destructure it in the body: `p: {}`, then `let [{}] = p;`",
                     type_text(ty),
-                    reads.join(", ")
+                    names.join(", ")
                 );
             }
         }
