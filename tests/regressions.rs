@@ -533,3 +533,47 @@ fn a_loop_under_a_condition_runs_its_bounds_only_under_it() {
         check(&g.x, &hand, interior_cubes, &x);
     }
 }
+
+// Seed 9's program 210 (the fuzzer): a running max and a running max under conditions in a
+// nested loop. Rewriting value sums under an invariant condition as well as effects made its
+// expansion run for minutes; the rule is for effects only.
+#[differentiable]
+fn nested_running_maxima(u: &[f64], v: &[f64]) -> f64 {
+    let mut s1 = 0.0;
+    let mut m2 = v[0];
+    for i in 0..u.len() - 1 {
+        let t3 = 0.22 / (2.0 + u[i].sin()) + u[i].tanh().exp_m1();
+        let t4 = -v[0] - -0.6;
+        let mut m5 = t3;
+        for j in 0..u.len() {
+            m2 = m2.max(if ((0.91 + t4) * (0.91 + t4) + 0.5).cbrt() <= 0.46 {
+                (0.38 + v[i]).tanh()
+            } else {
+                (1.0 + v[j] * v[j]).recip()
+            });
+            if t4 >= 0.26 {
+                if (t3 + u[i + 1]).tanh() > m5 {
+                    m5 = (t3 + u[i + 1]).tanh();
+                }
+            } else if (1.0 + (1.46 + u[i + 1]) * (1.46 + u[i + 1])).recip() > m5 {
+                m5 = (1.0 + (1.46 + u[i + 1]) * (1.46 + u[i + 1])).recip();
+            }
+        }
+        s1 += m5.mul_add(u[i], u[i]);
+    }
+    (m2.sin() + m2) * s1
+}
+
+#[test]
+fn nested_running_maxima_expand_quickly_and_match_central_differences() {
+    let u = [0.3, -0.8, 1.1, 0.45];
+    let v = [0.2, -0.35, 0.9, 0.05];
+    let (value, g) = nested_running_maxima_grad(&u, &v);
+    assert!((value - nested_running_maxima(&u, &v)).abs() < 1e-12);
+    let mut at = u.to_vec();
+    at.extend(v);
+    let numeric = numeric_gradient(|p| nested_running_maxima(&p[..4], &p[4..]), &at);
+    let mut got = g.u.clone();
+    got.extend(&g.v);
+    assert_all_close(&got, &numeric, 1e-6);
+}

@@ -518,7 +518,10 @@ fn sum_of_invariantly_guarded(g: &mut Graph, op: &Op) -> Option<NodeId> {
     if g.loops_of(c) & (1 << v) != 0 {
         return None;
     }
-    let nothing = |g: &Graph, n: NodeId| is_zero(g, n) || matches!(g.op(n), Op::NoEffect);
+    // Effects only: a value's sum under a condition is already the guarded sum the lowering
+    // built from the `if`, and rewriting value sums too made some macros run for minutes (the
+    // fuzzer's program 210 of seed 9).
+    let nothing = |g: &Graph, n: NodeId| matches!(g.op(n), Op::NoEffect);
     if nothing(g, b) {
         let sum = g.add(Op::Sum(v, lo, hi, a));
         Some(g.select(c, sum, b))
