@@ -1333,6 +1333,9 @@ impl Lower<'_> {
                     .first()
                     .expect("internal error: one argument checked");
                 let b = self.source(other)?;
+                if let Some(aligned) = self.aligned_zip(&a, &b) {
+                    return Some(aligned);
+                }
                 // The k-th items of both sides, for k in 0..min(len_a, len_b).
                 let (len_a, a) = self.zero_based(a);
                 let (len_b, b) = self.zero_based(b);
@@ -1429,15 +1432,14 @@ impl Lower<'_> {
             .expect("internal error: one argument checked");
         let w = self.expr(arg, Want::Int)?;
         let one = self.g.int(1);
-        let zero = self.g.int(0);
         let (count, start, run) = match m.method.to_string().as_str() {
             "windows" => {
-                // `len - w + 1` windows, none when `w > len`.
-                let fits = self.g.compare(Cmp::Ge, len, w);
-                let rest = self.g.int_bin(IntOp::Sub, len, w);
-                let rest = self.g.int_bin(IntOp::Add, rest, one);
-                let count = self.g.select(fits, rest, zero);
-                (count, first, Pos::node(w))
+                // The index runs over the windows' last elements, `w - 1..len` (`len - w + 1`
+                // windows, none when `w > len`), as `for i in 1..x.len()` reads `x[i - 1]` and
+                // `x[i]`: the bounds checks are the index loop's.
+                let last = self.g.int_bin(IntOp::Sub, w, one);
+                let start = first.subst(&Pos::sub(Pos::Var, Pos::node(last)));
+                return Some((last, len, Item::View(slice, start, Pos::node(w))));
             }
             "chunks" => {
                 // ⌈len / w⌉ chunks; the last one holds what is left.
@@ -1456,6 +1458,40 @@ impl Lower<'_> {
             }
         };
         Some((lo, count, Item::View(slice, start, run)))
+    }
+
+    /// `x.iter().zip(x.iter().skip(1))`: two sides over the same end (the same length, as
+    /// written) from constant starts `ca <= cb` pair up over `cb..end`, the earlier side read
+    /// `cb - ca` back, as `for i in 1..x.len()` reads `x[i - 1]` and `x[i]`: the index loop's
+    /// bounds checks, with no `min` of the counts.
+    fn aligned_zip(
+        &mut self,
+        a: &(NodeId, NodeId, Item),
+        b: &(NodeId, NodeId, Item),
+    ) -> Option<(NodeId, NodeId, Item)> {
+        let (Op::IntConst(ca), Op::IntConst(cb)) = (self.g.op(a.0).clone(), self.g.op(b.0).clone())
+        else {
+            return None;
+        };
+        let same_end = match (self.g.op(a.1), self.g.op(b.1)) {
+            (Op::Sym(sa, Kind::Int), Op::Sym(sb, Kind::Int)) => {
+                self.g.symbol_name(*sa) == self.g.symbol_name(*sb)
+            }
+            _ => a.1 == b.1,
+        };
+        if !same_end || ca < 0 || cb < 0 {
+            return None;
+        }
+        let back = |l: &mut Self, by: i64| Pos::sub(Pos::Var, Pos::node(l.g.int(by)));
+        Some(if ca <= cb {
+            let shift = back(self, cb - ca);
+            let items = Item::Pair(Box::new(a.2.subst(&shift)), Box::new(b.2.clone()));
+            (b.0, b.1, items)
+        } else {
+            let shift = back(self, ca - cb);
+            let items = Item::Pair(Box::new(a.2.clone()), Box::new(b.2.subst(&shift)));
+            (a.0, a.1, items)
+        })
     }
 
     /// The same items with an index that starts at 0: the count, and the items of index k.
