@@ -76,6 +76,28 @@ pub fn dual_slice(xs: &[f64], e: f64, salt: usize, seed: bool, k: usize) -> Vec<
     out
 }
 
+/// The array scaled elementwise by `1 ± e` (alternating signs).
+#[must_use]
+pub fn perturbed_array<const K: usize>(xs: &[f64; K], e: f64, salt: usize) -> [f64; K] {
+    std::array::from_fn(|i| perturbed1(xs[i], e, salt + i))
+}
+
+/// The array, perturbed by `e`, as oracle numbers, element `k` seeded when `seed`.
+#[must_use]
+pub fn dual_array<const K: usize>(
+    xs: &[f64; K],
+    e: f64,
+    salt: usize,
+    seed: bool,
+    k: usize,
+) -> [D; K] {
+    let mut out = perturbed_array(xs, e, salt).map(cst);
+    if seed {
+        out[k].t = 1.0;
+    }
+    out
+}
+
 /// The scalar, perturbed by `e`, as an oracle number, seeded when `seed`.
 #[must_use]
 pub fn dual_scalar(x: f64, e: f64, salt: usize, seed: bool) -> D {
@@ -97,6 +119,14 @@ fn show(r: Result<f64, String>) -> String {
 #[must_use]
 pub fn nudged(xs: &[f64], k: usize, h: f64) -> Vec<f64> {
     let mut out = xs.to_vec();
+    out[k] += h;
+    out
+}
+
+/// The array with `h` added to element `k`.
+#[must_use]
+pub fn nudged_array<const K: usize>(xs: &[f64; K], k: usize, h: f64) -> [f64; K] {
+    let mut out = *xs;
     out[k] += h;
     out
 }

@@ -280,6 +280,13 @@ impl Div for D {
     }
 }
 
+impl Neg for &D {
+    type Output = D;
+    fn neg(self) -> D {
+        -*self
+    }
+}
+
 impl Sum for D {
     fn sum<I: Iterator<Item = D>>(iter: I) -> D {
         iter.fold(cst(0.0), |a, b| a + b)
@@ -292,7 +299,21 @@ impl Product for D {
     }
 }
 
-/// `D op f64`, `f64 op D` and `D op= D | f64`, through the `D op D` rules.
+/// `x.iter().sum::<D>()`, as `f64` sums `&f64` items.
+impl<'a> Sum<&'a D> for D {
+    fn sum<I: Iterator<Item = &'a D>>(iter: I) -> D {
+        iter.fold(cst(0.0), |a, b| a + *b)
+    }
+}
+
+impl<'a> Product<&'a D> for D {
+    fn product<I: Iterator<Item = &'a D>>(iter: I) -> D {
+        iter.fold(cst(1.0), |a, b| a * *b)
+    }
+}
+
+/// `D op f64`, `f64 op D`, `D op= D | f64`, and the same with `&D` for either `D` (the items of
+/// `x.iter()` in arithmetic, `b - a`, as `&f64` has them), through the `D op D` rules.
 macro_rules! mixed {
     ($($tr:ident $m:ident $atr:ident $am:ident),*) => {$(
         impl $tr<f64> for D {
@@ -308,6 +329,21 @@ macro_rules! mixed {
         }
         impl $atr<f64> for D {
             fn $am(&mut self, o: f64) { *self = $tr::$m(*self, cst(o)); }
+        }
+        impl $tr<&D> for D {
+            type Output = D;
+            fn $m(self, o: &D) -> D { $tr::$m(self, *o) }
+        }
+        impl $tr<D> for &D {
+            type Output = D;
+            fn $m(self, o: D) -> D { $tr::$m(*self, o) }
+        }
+        impl $tr<&D> for &D {
+            type Output = D;
+            fn $m(self, o: &D) -> D { $tr::$m(*self, *o) }
+        }
+        impl $atr<&D> for D {
+            fn $am(&mut self, o: &D) { *self = $tr::$m(*self, *o); }
         }
     )*};
 }
@@ -390,5 +426,21 @@ mod tests {
         // s = (3x - 1) / x at x = 2: value 2.5, derivative 1/x² = 0.25
         assert_eq!((s.v, s.t), (2.5, 0.25));
         assert!(cst(1.0) < D::var(2.0) && cst(2.0) == D::var(2.0));
+    }
+
+    #[test]
+    fn references_compute_like_values() {
+        let xs = [D::var(2.0), cst(3.0)];
+        let (a, b) = (&xs[0], &xs[1]);
+        let d = b - a;
+        let p = a * b;
+        let q = *b / a;
+        assert_eq!((d.v, d.t), (1.0, -1.0));
+        assert_eq!((p.v, p.t), (6.0, 3.0));
+        assert_eq!((q.v, q.t), (1.5, -0.75));
+        assert_eq!((-a).t, -1.0);
+        let s: D = xs.iter().sum();
+        let m: D = xs.iter().product();
+        assert_eq!((s.v, s.t, m.v, m.t), (5.0, 1.0, 6.0, 3.0));
     }
 }
