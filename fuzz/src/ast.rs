@@ -12,6 +12,10 @@ pub enum Dim {
     Nd,
     /// A helper's common slice length (`u.len()` of its first slice parameter).
     L,
+    /// An array parameter's length, `K` of `[f64; K]`.
+    Fixed(usize),
+    /// The length of a run bound by a pattern (a window or chunk `r`: `r.len()`), by its number.
+    View(usize),
 }
 
 /// A slice length: `dim + plus`.
@@ -30,6 +34,13 @@ pub enum ParamTy {
     Size(Dim),
     /// `&[f64]` of the given length.
     Slice(Extent),
+    /// `[f64; len]`, or `&[f64; len]` when `by_ref`.
+    Array {
+        /// Its length.
+        len: usize,
+        /// Passed by reference.
+        by_ref: bool,
+    },
     /// `f64`.
     Scalar,
 }
@@ -177,8 +188,10 @@ pub enum Expr {
     Lit(f64),
     /// `f64::NEG_INFINITY`.
     NegInf,
-    /// A float parameter or local.
+    /// A float parameter or local (a `&f64` binding used as an operand or receiver, bare).
     Var(String),
+    /// `*v` of a `&f64` binding.
+    Deref(String),
     /// `x[i]`.
     Index(String, IntExpr),
     /// `(i as f64)`.
@@ -197,54 +210,126 @@ pub enum Expr {
     Iter(Box<IterExpr>),
 }
 
-/// `source.map(|pattern| body).sum::<f64>()` (or `.product::<f64>()`).
+/// `chain.map(f).sum::<f64>()` (or `.product::<f64>()`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct IterExpr {
-    /// What is iterated, and the closure's pattern.
-    pub source: IterSource,
-    /// The closure's body.
-    pub body: Expr,
+    /// What is iterated.
+    pub chain: Chain,
+    /// What each item is mapped to.
+    pub map: MapFn,
     /// `.product()` rather than `.sum()`.
     pub product: bool,
 }
 
-/// The iterator of an [`IterExpr`] and the names its closure binds.
+/// The mapping of an [`IterExpr`]'s items.
 #[derive(Debug, Clone, PartialEq)]
-pub enum IterSource {
-    /// `(start..end).map(|var| ..)`
-    Range {
-        /// The index.
-        var: String,
-        /// Its range.
-        range: Range,
+pub enum MapFn {
+    /// `.map(|pat| body)`.
+    Closure {
+        /// The closure's pattern.
+        pat: Pat,
+        /// The closure's body.
+        body: Expr,
     },
-    /// `x.iter().map(|&var| ..)`
-    Elems {
+    /// `.map(f)` of a closure bound by `let`.
+    Named(String),
+    /// No `map`: the items are floats (`x.iter().sum::<f64>()`).
+    Items,
+}
+
+/// An iterator: a base and its adaptors, `x.iter().skip(1).rev()`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chain {
+    /// Where the items come from.
+    pub base: Base,
+    /// The adaptors, in order.
+    pub adaptors: Vec<Adaptor>,
+}
+
+/// The start of a [`Chain`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Base {
+    /// `(start..end)` (parenthesized when adapted).
+    Range(Range),
+    /// `x` itself (`for &v in x`, `.zip(y)`).
+    Bare(String),
+    /// `x.iter()`.
+    Iter(String),
+    /// `x[start..end].iter()`, either bound left out.
+    Sub {
         /// The slice.
         slice: String,
-        /// The element.
-        var: String,
+        /// The first index, if any.
+        start: Option<IntExpr>,
+        /// One past the last index, if any.
+        end: Option<IntExpr>,
     },
-    /// `x.iter().enumerate().map(|(index, &var)| ..)`
-    Enumerate {
-        /// The slice.
-        slice: String,
-        /// The position.
-        index: String,
-        /// The element.
-        var: String,
-    },
-    /// `a.iter().zip(b).map(|(&va, &vb)| ..)`
-    Zip {
-        /// The first slice.
-        a: String,
-        /// The second slice.
-        b: String,
-        /// The first slice's element.
-        va: String,
-        /// The second slice's element.
-        vb: String,
-    },
+    /// `x.windows(k)`, `x.chunks(k)`, `x.chunks_exact(k)`.
+    Runs(RunKind, String, IntExpr),
+}
+
+/// How a slice is cut into runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunKind {
+    /// `windows(k)`: every run of `k` consecutive elements.
+    Windows,
+    /// `chunks(k)`: runs of `k`, the last one shorter.
+    Chunks,
+    /// `chunks_exact(k)`: runs of `k`, the rest left out.
+    ChunksExact,
+}
+
+impl RunKind {
+    /// The method's name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            RunKind::Windows => "windows",
+            RunKind::Chunks => "chunks",
+            RunKind::ChunksExact => "chunks_exact",
+        }
+    }
+}
+
+/// An iterator adaptor.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Adaptor {
+    /// `.skip(k)`
+    Skip(IntExpr),
+    /// `.take(k)`
+    Take(IntExpr),
+    /// `.step_by(k)`, `k >= 1`
+    StepBy(IntExpr),
+    /// `.rev()`
+    Rev,
+    /// `.enumerate()`
+    Enumerate,
+    /// `.copied()`
+    Copied,
+    /// `.zip(other)`
+    Zip(Box<Chain>),
+}
+
+/// A pattern binding an iterator's item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pat {
+    /// `name`.
+    Bind(String),
+    /// `&name` (a `&f64` item, bound by value).
+    Deref(String),
+    /// `_`.
+    Wild,
+    /// `(a, b)`.
+    Pair(Box<Pat>, Box<Pat>),
+}
+
+/// A closure parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClosureParam {
+    /// Its name.
+    pub name: String,
+    /// `&f64` rather than `f64`.
+    pub by_ref: bool,
 }
 
 impl Expr {
@@ -359,6 +444,37 @@ pub enum Stmt {
         /// The right-hand side.
         value: Expr,
     },
+    /// `for pat in chain { body }`
+    ForIter {
+        /// The pattern of each item.
+        pat: Pat,
+        /// The iterator.
+        chain: Chain,
+        /// The body.
+        body: Vec<Stmt>,
+    },
+    /// `let name = [move] |params| body;`
+    Closure {
+        /// The closure's name.
+        name: String,
+        /// A `move` closure.
+        moved: bool,
+        /// Its parameters (typed `f64` or `&f64`).
+        params: Vec<ClosureParam>,
+        /// Its body.
+        body: Expr,
+    },
+    /// `let [a, b, ..] = *p;` of an array parameter.
+    LetArray {
+        /// The bound names, in order (`None`: `_`).
+        names: Vec<Option<String>>,
+        /// Where `..` stands among them, if anywhere.
+        rest: Option<usize>,
+        /// The array parameter.
+        array: String,
+        /// `*p` (the parameter is `&[f64; K]`).
+        deref: bool,
+    },
     /// `for var in range { body }`
     For {
         /// The loop variable.
@@ -402,7 +518,12 @@ impl Func {
     pub fn differentiated(&self) -> Vec<&Param> {
         self.params
             .iter()
-            .filter(|p| matches!(p.ty, ParamTy::Slice(_) | ParamTy::Scalar))
+            .filter(|p| {
+                matches!(
+                    p.ty,
+                    ParamTy::Slice(_) | ParamTy::Array { .. } | ParamTy::Scalar
+                )
+            })
             .filter(|p| self.wrt.as_ref().is_none_or(|w| w.contains(&p.name)))
             .collect()
     }
@@ -415,7 +536,7 @@ pub enum Value {
     Size(usize),
     /// A float.
     Scalar(f64),
-    /// A slice's elements.
+    /// A slice's or an array's elements.
     Slice(Vec<f64>),
 }
 

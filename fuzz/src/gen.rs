@@ -2,12 +2,15 @@
 //! and finite by construction, biased toward the loop shapes where gradients go wrong.
 //!
 //! A program is a main function over sizes `n`, `d`, slices (`x: n·d`, `w: d`, `y: n`,
-//! `z: n + 1`, `u: n`, `v: d`) and scalars (`a`, `b`, `g`), sometimes with a scalar helper
-//! `h(a, b)` and a slice helper `dot(u, v[, t])` it calls. Its body is a few blocks (loop
-//! nests with their accumulators, deep shared chains, `let` chains, `if`s, early returns,
-//! helper calls) and a final expression combining their results.
+//! `z: n + 1`, `u: n`, `v: d`), sometimes an array (`p: &[f64; K]` or `q: [f64; K]`) and
+//! scalars (`a`, `b`, `g`), sometimes with a scalar helper `h(a, b)` and a slice helper
+//! `dot(u, v[, t])` it calls. Its body is a few blocks (loop nests with their accumulators, over
+//! ranges or iterators, deep shared chains, `let` chains, `if`s, early returns, helper calls,
+//! closures, array patterns) and a final expression combining their results.
 
 mod blocks;
+mod chains;
+mod closures;
 mod expr;
 mod iters;
 mod loops;
@@ -30,6 +33,10 @@ struct Helper {
 /// The state of writing one function.
 struct Gen<'a> {
     rng: &'a mut Rng,
+    /// The stream of the decisions added with the iterator forms, closures and arrays (whether
+    /// to use one here): a program that uses none of them draws from `rng` exactly what it did
+    /// before they were added, so the older seeds' programs are still generated.
+    x: &'a mut Rng,
     w: &'a Weights,
     scope: Scope,
     helpers: Vec<Helper>,
@@ -44,13 +51,14 @@ struct Gen<'a> {
 #[must_use]
 pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
     let mut rng = Rng::derive(seed, id);
-    let params = main_params(&mut rng, w);
+    let mut x = Rng::derive(seed ^ 0x17E5_F0E5_C105_0E55, id);
+    let params = main_params(&mut rng, &mut x, w);
     let mut helpers = Vec::new();
     if rng.below(10) < w.helper_scalar as usize {
-        helpers.push(scalar_helper(&mut rng, w));
+        helpers.push(scalar_helper(&mut rng, &mut x, w));
     }
     if rng.below(10) < w.helper_slice as usize {
-        helpers.push(slice_helper(&mut rng, w));
+        helpers.push(slice_helper(&mut rng, &mut x, w));
     }
     let callable: Vec<Helper> = helpers
         .iter()
@@ -60,9 +68,9 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
         })
         .collect();
     let name = format!("p{id}");
-    let mut main = function(&mut rng, w, &name, params, callable, 2..=4);
+    let mut main = function(&mut rng, &mut x, w, &name, params, callable, 2..=4);
     main.wrt = wrt(&mut rng, w, &main);
-    let points = (0..3).map(|_| point(&mut rng, &main)).collect();
+    let points = (0..3).map(|_| point(&mut rng, &mut x, &main)).collect();
     Program {
         id,
         helpers,
@@ -74,6 +82,7 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
 /// Writes a function's body and final expression.
 fn function(
     rng: &mut Rng,
+    x: &mut Rng,
     w: &Weights,
     name: &str,
     params: Vec<Param>,
@@ -82,6 +91,7 @@ fn function(
 ) -> Func {
     let mut g = Gen {
         rng,
+        x,
         w,
         scope: Scope::new(params.clone()),
         helpers,
@@ -111,7 +121,7 @@ fn param(name: &str, ty: ParamTy) -> Param {
     }
 }
 
-fn main_params(rng: &mut Rng, w: &Weights) -> Vec<Param> {
+fn main_params(rng: &mut Rng, x: &mut Rng, w: &Weights) -> Vec<Param> {
     let with_d = rng.below(10) < w.with_d as usize;
     let mut params = vec![param("n", ParamTy::Size(Dim::N))];
     if with_d {
@@ -145,6 +155,15 @@ fn main_params(rng: &mut Rng, w: &Weights) -> Vec<Param> {
             slices.push(param(name, ty));
         }
     }
+    if x.below(10) < w.array_param as usize {
+        let len = *x.pick(&[1, 2, 2, 3, 3, 4]);
+        let (name, by_ref) = if x.chance(0.5) {
+            ("p", true)
+        } else {
+            ("q", false)
+        };
+        slices.push(param(name, ParamTy::Array { len, by_ref }));
+    }
     let scalars = ["a", "b", "g"][..rng.range(0, 3)]
         .iter()
         .map(|s| param(s, ParamTy::Scalar));
@@ -163,13 +182,13 @@ fn shuffle<T>(rng: &mut Rng, items: &mut [T]) {
 }
 
 /// `fn h(a: f64, b: f64) -> f64`, straight-line code.
-fn scalar_helper(rng: &mut Rng, w: &Weights) -> Func {
+fn scalar_helper(rng: &mut Rng, x: &mut Rng, w: &Weights) -> Func {
     let params = vec![param("a", ParamTy::Scalar), param("b", ParamTy::Scalar)];
-    function(rng, w, "h", params, Vec::new(), 1..=3)
+    function(rng, x, w, "h", params, Vec::new(), 1..=3)
 }
 
 /// `fn dot(u: &[f64], v: &[f64][, t: f64]) -> f64`, loops over `0..u.len()`.
-fn slice_helper(rng: &mut Rng, w: &Weights) -> Func {
+fn slice_helper(rng: &mut Rng, x: &mut Rng, w: &Weights) -> Func {
     let l = ParamTy::Slice(Extent {
         dim: Dim::L,
         plus: 0,
@@ -181,7 +200,7 @@ fn slice_helper(rng: &mut Rng, w: &Weights) -> Func {
     if rng.chance(0.4) {
         params.push(param("t", ParamTy::Scalar));
     }
-    function(rng, w, "dot", params, Vec::new(), 1..=2)
+    function(rng, x, w, "dot", params, Vec::new(), 1..=2)
 }
 
 /// `wrt(...)`: a non-empty subset of the float parameters, or `None` (all of them).
@@ -207,7 +226,7 @@ fn size(rng: &mut Rng) -> usize {
 }
 
 /// An input point: sizes, then every float in `[-1.5, 1.5)`.
-fn point(rng: &mut Rng, main: &Func) -> Point {
+fn point(rng: &mut Rng, x: &mut Rng, main: &Func) -> Point {
     let (n, d) = (size(rng), size(rng));
     main.params
         .iter()
@@ -217,6 +236,9 @@ fn point(rng: &mut Rng, main: &Func) -> Point {
             ParamTy::Scalar => Value::Scalar(rng.float(-1.5, 1.5)),
             ParamTy::Slice(e) => {
                 Value::Slice((0..length(e, n, d)).map(|_| rng.float(-1.5, 1.5)).collect())
+            }
+            ParamTy::Array { len, .. } => {
+                Value::Slice((0..len).map(|_| x.float(-1.5, 1.5)).collect())
             }
         })
         .collect()
@@ -229,6 +251,8 @@ pub fn length(e: Extent, n: usize, d: usize) -> usize {
         Dim::N | Dim::L => n,
         Dim::D => d,
         Dim::Nd => n * d,
+        Dim::Fixed(k) => k,
+        Dim::View(_) => 0,
     };
     base + e.plus
 }
@@ -254,6 +278,19 @@ impl Gen<'_> {
     /// One in `out_of_10` tries, per a weight out of 10.
     fn tenth(&mut self, weight: u32) -> bool {
         self.rng.below(10) < weight as usize
+    }
+
+    /// [`Gen::tenth`] on the stream of the newer forms' decisions.
+    fn x_tenth(&mut self, weight: u32) -> bool {
+        weight > 0 && self.x.below(10) < weight as usize
+    }
+
+    /// A fresh name for the next loop index: `i`, `j`, `k`, `l` by depth, then `i<k>`.
+    fn index_name(&mut self) -> String {
+        match ["i", "j", "k", "l"].get(self.scope.loops.len()) {
+            Some(n) => (*n).to_string(),
+            None => self.fresh("i"),
+        }
     }
 }
 
@@ -322,6 +359,30 @@ mod tests {
             ").map(|i| ",
             ".sum::<f64>()",
             ".product::<f64>()",
+            // Iterator forms: element loops, adaptors, runs, sub-slices.
+            "for &e",
+            " in x {",
+            ".iter().enumerate() {",
+            ".zip(x.iter().skip(1))",
+            ".zip(1..",
+            ".skip(",
+            ".take(",
+            ".step_by(",
+            ").rev()",
+            ".windows(",
+            ".chunks(",
+            ".chunks_exact(",
+            ".copied()",
+            "[1..].iter()",
+            ".iter().sum::<f64>()",
+            "*e",
+            // Closures and array patterns.
+            "let fc",
+            "move |",
+            ": &f64|",
+            ".map(fc",
+            "= *p;",
+            ", ..] = q;",
         ];
         let missing: Vec<&str> = required.iter().copied().filter(|p| count(p) == 0).collect();
         assert!(missing.is_empty(), "never generated: {missing:?}");

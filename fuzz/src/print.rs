@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use crate::ast::{
-    Arg, AssignOp, BinOp, CmpOp, Cond, Expr, Func, IntExpr, IterExpr, IterSource, Method, ParamTy,
-    Program, Range, Stmt,
+    Adaptor, Arg, AssignOp, Base, BinOp, Chain, ClosureParam, CmpOp, Cond, Expr, Func, IntExpr,
+    IterExpr, MapFn, Method, ParamTy, Pat, Program, Range, Stmt,
 };
 
 /// How to print a function.
@@ -100,6 +100,10 @@ impl Printer {
             .map(|p| match p.ty {
                 ParamTy::Size(_) => format!("{}: usize", p.name),
                 ParamTy::Slice(_) => format!("{}: &[{ft}]", p.name),
+                ParamTy::Array { len, by_ref } => {
+                    let r = if by_ref { "&" } else { "" };
+                    format!("{}: {r}[{ft}; {len}]", p.name)
+                }
                 ParamTy::Scalar => format!("{}: {ft}", p.name),
             })
             .collect();
@@ -165,6 +169,35 @@ impl Printer {
                 self.close_block(body, level);
                 self.out.push('\n');
             }
+            Stmt::ForIter { pat, chain, body } => {
+                self.out.push_str("for ");
+                self.pat(pat);
+                self.out.push_str(" in ");
+                self.chain(chain, false);
+                self.out.push_str(" {\n");
+                self.close_block(body, level);
+                self.out.push('\n');
+            }
+            Stmt::Closure {
+                name,
+                moved,
+                params,
+                body,
+            } => self.closure(name, *moved, params, body),
+            Stmt::LetArray {
+                names,
+                rest,
+                array,
+                deref,
+            } => {
+                let mut parts: Vec<&str> =
+                    names.iter().map(|n| n.as_deref().unwrap_or("_")).collect();
+                if let Some(k) = rest {
+                    parts.insert(*k, "..");
+                }
+                let star = if *deref { "*" } else { "" };
+                let _ = writeln!(self.out, "let [{}] = {star}{array};", parts.join(", "));
+            }
             Stmt::If { cond, then, els } => self.if_stmt(cond, then, els.as_deref(), level),
             Stmt::Return(e) => {
                 self.out.push_str("return ");
@@ -172,6 +205,96 @@ impl Printer {
                 self.out.push_str(";\n");
             }
         }
+    }
+
+    fn closure(&mut self, name: &str, moved: bool, params: &[ClosureParam], body: &Expr) {
+        let ft = self.float_ty();
+        let params: Vec<String> = params
+            .iter()
+            .map(|p| {
+                let r = if p.by_ref { "&" } else { "" };
+                format!("{}: {r}{ft}", p.name)
+            })
+            .collect();
+        let m = if moved { "move " } else { "" };
+        let _ = write!(self.out, "let {name} = {m}|{}| ", params.join(", "));
+        self.expr(body, 0);
+        self.out.push_str(";\n");
+    }
+
+    fn pat(&mut self, p: &Pat) {
+        match p {
+            Pat::Bind(v) => self.out.push_str(v),
+            Pat::Deref(v) => {
+                let _ = write!(self.out, "&{v}");
+            }
+            Pat::Wild => self.out.push('_'),
+            Pat::Pair(a, b) => {
+                self.out.push('(');
+                self.pat(a);
+                self.out.push_str(", ");
+                self.pat(b);
+                self.out.push(')');
+            }
+        }
+    }
+
+    /// An iterator chain; a range base is parenthesized when adapted, or when `paren` (the
+    /// receiver of `.map`).
+    fn chain(&mut self, c: &Chain, paren: bool) {
+        match &c.base {
+            Base::Range(r) => {
+                let p = paren || !c.adaptors.is_empty();
+                if p {
+                    self.out.push('(');
+                }
+                self.range(r);
+                if p {
+                    self.out.push(')');
+                }
+            }
+            Base::Bare(x) => self.out.push_str(x),
+            Base::Iter(x) => {
+                let _ = write!(self.out, "{x}.iter()");
+            }
+            Base::Sub { slice, start, end } => {
+                let _ = write!(self.out, "{slice}[");
+                if let Some(s) = start {
+                    self.int(s, ADD);
+                }
+                self.out.push_str("..");
+                if let Some(e) = end {
+                    self.int(e, ADD);
+                }
+                self.out.push_str("].iter()");
+            }
+            Base::Runs(kind, x, k) => {
+                let _ = write!(self.out, "{x}.{}(", kind.name());
+                self.int(k, 0);
+                self.out.push(')');
+            }
+        }
+        for a in &c.adaptors {
+            match a {
+                Adaptor::Skip(k) => self.adaptor("skip", k),
+                Adaptor::Take(k) => self.adaptor("take", k),
+                Adaptor::StepBy(k) => self.adaptor("step_by", k),
+                Adaptor::Rev => self.out.push_str(".rev()"),
+                Adaptor::Enumerate => self.out.push_str(".enumerate()"),
+                Adaptor::Copied => self.out.push_str(".copied()"),
+                Adaptor::Zip(other) => {
+                    self.out.push_str(".zip(");
+                    self.chain(other, false);
+                    self.out.push(')');
+                }
+            }
+        }
+    }
+
+    fn adaptor(&mut self, name: &str, k: &IntExpr) {
+        let _ = write!(self.out, ".{name}(");
+        self.int(k, 0);
+        self.out.push(')');
     }
 
     fn if_stmt(&mut self, cond: &Cond, then: &[Stmt], els: Option<&[Stmt]>, level: usize) {
@@ -290,7 +413,7 @@ impl Printer {
             }
             Expr::Bin(BinOp::Add | BinOp::Sub, ..) => ADD,
             Expr::Bin(BinOp::Mul | BinOp::Div, ..) => MUL,
-            Expr::Neg(_) => UNARY,
+            Expr::Neg(_) | Expr::Deref(_) => UNARY,
             Expr::Method(..) | Expr::Iter(_) => POSTFIX,
             Expr::If(..) => 0,
             _ => ATOM,
@@ -302,6 +425,9 @@ impl Printer {
             Expr::Lit(v) => self.literal(*v),
             Expr::NegInf => self.wrapped("f64::NEG_INFINITY"),
             Expr::Var(v) => self.out.push_str(v),
+            Expr::Deref(v) => {
+                let _ = write!(self.out, "*{v}");
+            }
             Expr::Index(s, i) => {
                 let _ = write!(self.out, "{s}[");
                 self.int(i, 0);
@@ -333,28 +459,22 @@ impl Printer {
     }
 
     fn iterator(&mut self, it: &IterExpr) {
-        match &it.source {
-            IterSource::Range { var, range } => {
-                self.out.push('(');
-                self.range(range);
-                let _ = write!(self.out, ").map(|{var}| ");
+        self.chain(&it.chain, true);
+        match &it.map {
+            MapFn::Closure { pat, body } => {
+                self.out.push_str(".map(|");
+                self.pat(pat);
+                self.out.push_str("| ");
+                self.expr(body, 0);
+                self.out.push(')');
             }
-            IterSource::Elems { slice, var } => {
-                let _ = write!(self.out, "{slice}.iter().map(|&{var}| ");
+            MapFn::Named(f) => {
+                let _ = write!(self.out, ".map({f})");
             }
-            IterSource::Enumerate { slice, index, var } => {
-                let _ = write!(
-                    self.out,
-                    "{slice}.iter().enumerate().map(|({index}, &{var})| "
-                );
-            }
-            IterSource::Zip { a, b, va, vb } => {
-                let _ = write!(self.out, "{a}.iter().zip({b}).map(|(&{va}, &{vb})| ");
-            }
+            MapFn::Items => {}
         }
-        self.expr(&it.body, 0);
         let reduce = if it.product { "product" } else { "sum" };
-        let _ = write!(self.out, ").{reduce}::<{}>()", self.float_ty());
+        let _ = write!(self.out, ".{reduce}::<{}>()", self.float_ty());
     }
 
     fn literal(&mut self, v: f64) {

@@ -1,5 +1,6 @@
 //! Top-level blocks (straight-line code, `if`s, early returns, calls; loop nests are in
-//! `loops.rs`) and the final expression that combines their results.
+//! `loops.rs`, closures and array patterns in `closures.rs`) and the final expression that
+//! combines their results.
 
 use super::Gen;
 use crate::ast::{AssignOp, BinOp, Expr, Method, Stmt};
@@ -8,6 +9,17 @@ impl Gen<'_> {
     /// One top-level block.
     pub(super) fn block(&mut self) -> Vec<Stmt> {
         let w = self.w;
+        let arrays = self
+            .scope
+            .slices()
+            .iter()
+            .any(|(_, e)| matches!(e.dim, crate::ast::Dim::Fixed(_)));
+        let array_w = if arrays { w.block_array } else { 0 };
+        match self.x.weighted(&[20, w.block_closure, array_w]) {
+            1 => return self.closure_block(),
+            2 => return self.array_block(),
+            _ => {}
+        }
         let loops = if self.scope.dims().is_empty() {
             0
         } else {
@@ -57,7 +69,7 @@ impl Gen<'_> {
     }
 
     /// `let t = e;` and a shadowing `let t = f(t);` or two.
-    fn lets_block(&mut self) -> Vec<Stmt> {
+    pub(super) fn lets_block(&mut self) -> Vec<Stmt> {
         let name = self.fresh("t");
         let first = self.expr(2);
         let mut out = vec![self.let_stmt(&name, false, first)];

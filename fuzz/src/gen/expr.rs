@@ -2,6 +2,7 @@
 //! helper calls. Every function argument is kept in its domain: `ln` of `1 + e²`, `sqrt` of
 //! `e² + 0.5`, division by `1 + e²` or `2 + sin e`, `exp` of a bounded argument.
 
+use super::scope::LocalKind;
 use super::{Gen, Helper};
 use crate::ast::{Arg, BinOp, CmpOp, Cond, Dim, Expr, Extent, IntExpr, Method, ParamTy};
 
@@ -42,6 +43,7 @@ impl Gen<'_> {
             Expr::Neg(a) => self.is_typed(a),
             Expr::Bin(_, a, b) | Expr::If(_, a, b) => self.is_typed(a) || self.is_typed(b),
             Expr::NegInf
+            | Expr::Deref(_)
             | Expr::Iter(_)
             | Expr::Index(..)
             | Expr::Cast(_)
@@ -61,6 +63,11 @@ impl Gen<'_> {
         } else {
             w.expr_call
         };
+        let closures = self
+            .scope
+            .closures()
+            .iter()
+            .any(|(_, p)| p.iter().all(|r| !r));
         let weights = [
             w.expr_leaf,
             w.expr_binary,
@@ -69,6 +76,7 @@ impl Gen<'_> {
             call_weight,
             w.expr_if,
             w.expr_iter,
+            if closures { w.expr_closure } else { 0 },
         ];
         match self.rng.weighted(&weights) {
             1 => self.binary(depth),
@@ -80,6 +88,7 @@ impl Gen<'_> {
                 Expr::if_else(c, self.expr(depth - 1), self.expr(depth - 1))
             }
             6 => self.iter_expr(depth),
+            7 => self.closure_call(depth),
             _ => self.leaf(),
         }
     }
@@ -98,6 +107,7 @@ impl Gen<'_> {
     fn binary(&mut self, depth: u32) -> Expr {
         let a = self.expr(depth - 1);
         let b = self.expr(depth - 1);
+        let (a, b) = (self.maybe_bare(a), self.maybe_bare(b));
         match self.rng.below(7) {
             0 | 1 => bin(BinOp::Add, a, b),
             2 => bin(BinOp::Sub, a, b),
@@ -124,7 +134,32 @@ impl Gen<'_> {
     /// A float method applied to a random receiver, kept in its domain.
     pub(super) fn method(&mut self, depth: u32) -> Expr {
         let r = self.typed_expr(depth - 1);
-        self.method_on(r, depth)
+        let mut e = self.method_on(r, depth);
+        if let Expr::Method(_, recv, _) = &mut e
+            && matches!(**recv, Expr::Deref(_))
+        {
+            let r = std::mem::replace(&mut **recv, Expr::NegInf);
+            **recv = self.maybe_bare(r);
+        }
+        e
+    }
+
+    /// `*v` of a `&f64` item as `v` itself, sometimes: an operand or a receiver may be the
+    /// reference (`b - a`, `v.sin()`, as users write them).
+    fn maybe_bare(&mut self, e: Expr) -> Expr {
+        match e {
+            Expr::Deref(v) if self.rng.chance(0.4) => Expr::Var(v),
+            e => e,
+        }
+    }
+
+    /// The float variable `name` as read: `*v` of a `&f64`.
+    pub(super) fn read_var(&self, name: &str) -> Expr {
+        if self.scope.by_ref(name) {
+            Expr::Deref(name.into())
+        } else {
+            Expr::Var(name.into())
+        }
     }
 
     /// A float method applied to `r` (typed), kept in its domain.
@@ -215,9 +250,14 @@ impl Gen<'_> {
         } else {
             w.leaf_element
         };
+        let var = if self.items().is_empty() {
+            w.leaf_var
+        } else {
+            w.leaf_var * 3
+        };
         match self
             .rng
-            .weighted(&[element, w.leaf_var, w.leaf_literal, w.leaf_cast])
+            .weighted(&[element, var, w.leaf_literal, w.leaf_cast])
         {
             0 => self.element().unwrap_or_else(|| self.literal()),
             1 => self.variable().unwrap_or_else(|| self.literal()),
@@ -244,7 +284,15 @@ impl Gen<'_> {
             u32::from(ints),
         ];
         match self.rng.weighted(&weights) {
-            0 if !vars.is_empty() => Expr::Var(self.rng.pick(&vars).clone()),
+            0 if !vars.is_empty() => {
+                let items = self.items();
+                let name = if !items.is_empty() && self.x.chance(0.5) {
+                    self.rng.pick(&items).clone()
+                } else {
+                    self.rng.pick(&vars).clone()
+                };
+                self.read_var(&name)
+            }
             2 if ints => self.cast(),
             _ => self.element().unwrap_or_else(|| self.cast()),
         }
@@ -258,14 +306,31 @@ impl Gen<'_> {
         self.scope.loops.len()
     }
 
-    /// A readable float parameter or local.
+    /// A readable float parameter or local (an item, closure parameter or array element half
+    /// the time where there are some).
     fn variable(&mut self) -> Option<Expr> {
         let mut names = self.scope.scalars();
         names.extend(self.scope.readable().iter().map(|l| l.name.clone()));
         if names.is_empty() {
             return None;
         }
-        Some(Expr::Var(self.rng.pick(&names).clone()))
+        let items = self.items();
+        let name = if !items.is_empty() && self.x.chance(0.5) {
+            self.rng.pick(&items).clone()
+        } else {
+            self.rng.pick(&names).clone()
+        };
+        Some(self.read_var(&name))
+    }
+
+    /// The readable items (floats bound by patterns, closure parameters, array elements).
+    fn items(&self) -> Vec<String> {
+        self.scope
+            .readable()
+            .iter()
+            .filter(|l| matches!(l.kind, LocalKind::Float { item: true, .. }))
+            .map(|l| l.name.clone())
+            .collect()
     }
 
     /// The integers a cast may read: loop indices, sizes, slice lengths.
@@ -279,8 +344,15 @@ impl Gen<'_> {
         for p in &self.scope.params {
             match p.ty {
                 ParamTy::Size(_) => ints.push(IntExpr::Var(p.name.clone())),
-                ParamTy::Slice(_) => ints.push(IntExpr::Len(p.name.clone())),
+                ParamTy::Slice(_) | ParamTy::Array { .. } => {
+                    ints.push(IntExpr::Len(p.name.clone()));
+                }
                 ParamTy::Scalar => {}
+            }
+        }
+        for (name, e) in self.scope.slices() {
+            if matches!(e.dim, Dim::View(_)) {
+                ints.push(IntExpr::Len(name));
             }
         }
         ints
@@ -302,10 +374,12 @@ impl Gen<'_> {
         let mut cands: Vec<(String, IntExpr)> = Vec::new();
         let mut weights: Vec<u32> = Vec::new();
         for (name, ext) in self.scope.slices() {
+            let view = matches!(ext.dim, Dim::View(_));
             for (index, looped) in self.indices(ext) {
                 let row_major =
                     matches!(index, IntExpr::Add(ref a, _) if matches!(**a, IntExpr::Mul(..)));
                 weights.push(match (looped, row_major) {
+                    _ if view => 10,
                     (_, true) => 24,
                     (true, false) => 6,
                     (false, false) => 1,
@@ -323,16 +397,30 @@ impl Gen<'_> {
     /// Every in-bounds index of a slice of length `ext` here, and whether it uses a loop index.
     fn indices(&self, ext: Extent) -> Vec<(IntExpr, bool)> {
         let mut out = vec![(IntExpr::Const(0), false)];
+        // The elements every array, or every run, has.
+        let fixed = match ext.dim {
+            Dim::Fixed(k) => k,
+            Dim::View(_) => self.view_fixed(ext),
+            _ => 0,
+        };
+        out.extend((1..fixed).map(|k| (IntExpr::Const(k), false)));
         let last = self.scope.dim_expr(ext.dim);
-        out.push((
-            match ext.plus {
-                0 => IntExpr::minus(last, IntExpr::Const(1)),
-                _ => last,
-            },
-            false,
-        ));
+        if !matches!(ext.dim, Dim::Fixed(_)) {
+            out.push((
+                match ext.plus {
+                    0 => IntExpr::minus(last, IntExpr::Const(1)),
+                    _ => last,
+                },
+                false,
+            ));
+        }
         let plus = i64::try_from(ext.plus).unwrap_or(0);
-        for lv in self.scope.loops.iter().filter(|l| l.dim == ext.dim) {
+        for lv in self
+            .scope
+            .loops
+            .iter()
+            .filter(|l| l.index && l.dim == ext.dim)
+        {
             for k in (-lv.lo).max(-1)..=(lv.slack + plus).min(2) {
                 out.push((int_offset(&lv.name, k), true));
             }
@@ -347,8 +435,14 @@ impl Gen<'_> {
     fn row_major_indices(&self) -> Vec<(IntExpr, bool)> {
         let loops = &self.scope.loops;
         let mut out = Vec::new();
-        for a in loops.iter().filter(|l| l.dim == Dim::N && l.slack >= 0) {
-            for b in loops.iter().filter(|l| l.dim == Dim::D && l.slack >= 0) {
+        for a in loops
+            .iter()
+            .filter(|l| l.index && l.dim == Dim::N && l.slack >= 0)
+        {
+            for b in loops
+                .iter()
+                .filter(|l| l.index && l.dim == Dim::D && l.slack >= 0)
+            {
                 let row = IntExpr::times(IntExpr::Var(a.name.clone()), IntExpr::Var("d".into()));
                 out.push((IntExpr::plus(row, IntExpr::Var(b.name.clone())), true));
             }
@@ -379,7 +473,16 @@ impl Gen<'_> {
 
     /// `j < i`, `i == 0`, `i + 1 < n`-like conditions on loop indices.
     pub(super) fn int_cond(&mut self) -> Cond {
-        let loops = self.scope.loops.clone();
+        let loops: Vec<_> = self
+            .scope
+            .loops
+            .iter()
+            .filter(|l| l.index)
+            .cloned()
+            .collect();
+        if loops.is_empty() {
+            return self.size_cond();
+        }
         let a = self.rng.pick(&loops).clone();
         let b = self.rng.pick(&loops).clone();
         let op = *self
@@ -398,11 +501,50 @@ impl Gen<'_> {
         Cond::Int(op, lhs, rhs)
     }
 
+    /// `n >= 2`, `x.len() > 3`-like conditions on sizes and lengths (`0 < 1` where there are
+    /// none).
+    pub(super) fn size_cond(&mut self) -> Cond {
+        let mut sizes: Vec<IntExpr> = self
+            .scope
+            .dims()
+            .into_iter()
+            .filter(|d| *d != Dim::Nd)
+            .map(|d| self.scope.dim_expr(d))
+            .collect();
+        sizes.extend(
+            self.scope
+                .slices()
+                .into_iter()
+                .map(|(name, _)| IntExpr::Len(name)),
+        );
+        if sizes.is_empty() {
+            return Cond::Int(CmpOp::Lt, IntExpr::Const(0), IntExpr::Const(1));
+        }
+        let size = self.rng.pick(&sizes).clone();
+        let op = *self.rng.pick(&[
+            CmpOp::Ge,
+            CmpOp::Gt,
+            CmpOp::Lt,
+            CmpOp::Le,
+            CmpOp::Eq,
+            CmpOp::Ne,
+        ]);
+        Cond::Int(op, size, IntExpr::Const(self.rng.range(1, 4)))
+    }
+
+    /// How many leading elements the run of extent `ext` surely has.
+    fn view_fixed(&self, ext: Extent) -> usize {
+        let IntExpr::Len(name) = self.scope.dim_expr(ext.dim) else {
+            return 1;
+        };
+        self.scope.view_fixed(&name).unwrap_or(1)
+    }
+
     /// A call to a helper, its slices passed whole (all of one length).
     pub(super) fn helper_call(&mut self, depth: u32) -> Expr {
         let helper: Helper = self.rng.pick(&self.helpers.clone()).clone();
         let mut groups: Vec<(Extent, Vec<String>)> = Vec::new();
-        for (name, ext) in self.scope.slices() {
+        for (name, ext) in self.scope.slice_params() {
             match groups.iter_mut().find(|(e, _)| *e == ext) {
                 Some((_, names)) => names.push(name),
                 None => groups.push((ext, vec![name])),
@@ -421,6 +563,8 @@ impl Gen<'_> {
         } else {
             self.rng.pick(&groups).clone()
         };
+        let hide = u32::from(self.w.call_run_args == 0);
+        self.scope.hide_runs += hide;
         let args = helper
             .params
             .iter()
@@ -429,6 +573,7 @@ impl Gen<'_> {
                 _ => Arg::Float(self.expr(depth.saturating_sub(1))),
             })
             .collect();
+        self.scope.hide_runs -= hide;
         Expr::Call(helper.name, args)
     }
 }

@@ -1,12 +1,15 @@
 //! Loop nests 1–3 deep and the variables they carry: sums, products, linear and `tanh`
 //! recurrences, running `max`/`min`, `if e > m { m = e; }`; accumulators declared per outer
 //! iteration for an inner loop (`let mut q = 0.0; for j .. { q += .. } s += q.exp();`);
-//! updates under `if`. Inside a loop, a carried variable is read only by its own update (the
-//! README's recurrences read only their own previous value), and every index is in bounds
-//! by the ranges of the enclosing loops.
+//! updates under `if`. A loop runs over a range or, sometimes, an iterator (`chains.rs`: `for &v
+//! in x`, `for (i, v) in x.iter().enumerate()`, `for r in x.windows(2)`, `for i in
+//! (0..n).rev()`, ...); a nest or an inner loop sometimes runs under an `if`; a body sometimes
+//! binds a closure or an array pattern. Inside a loop, a carried variable is read only by its
+//! own update (the README's recurrences read only their own previous value), and every index is
+//! in bounds by the ranges of the enclosing loops.
 
 use super::Gen;
-use super::scope::LoopVar;
+use super::scope::{LocalKind, LoopVar};
 use crate::ast::{AssignOp, BinOp, CmpOp, Cond, Dim, Expr, IntExpr, Method, Range, Stmt};
 
 /// How a carried variable is updated.
@@ -45,11 +48,34 @@ impl Gen<'_> {
             out.push(stmt);
             targets.push(t);
         }
-        out.push(self.for_loop(depth, &targets));
+        let guard = self.loop_guard(&targets);
+        let nest = self.for_loop(depth, &targets);
+        out.push(guarded(guard, nest));
         for t in &targets {
             self.results.push(t.name.clone());
         }
         out
+    }
+
+    /// The condition a loop runs under, sometimes (never for a target starting at `±∞`: a loop
+    /// that does not run would leave it there).
+    fn loop_guard(&mut self, targets: &[Target]) -> Option<Cond> {
+        if targets.iter().any(|t| t.infinite) || !self.x_tenth(self.w.loop_guarded) {
+            return None;
+        }
+        // The condition does not read the targets (declared just before, for the loop).
+        for t in targets {
+            self.scope.set_carried(&t.name, true);
+        }
+        let cond = if self.rng.chance(0.5) {
+            self.size_cond()
+        } else {
+            self.cond()
+        };
+        for t in targets {
+            self.scope.set_carried(&t.name, false);
+        }
+        Some(cond)
     }
 
     /// `let mut <name> = <init>;` for a carried variable of a random kind.
@@ -102,18 +128,35 @@ impl Gen<'_> {
         for t in targets {
             self.scope.set_carried(&t.name, true);
         }
-        let (range, lv) = self.range_for(targets);
-        let var = lv.name.clone();
-        self.scope.loops.push(lv);
-        let mark = self.scope.locals.len();
-        let body = self.loop_body(depth - 1, targets);
-        self.scope.truncate(mark);
-        self.scope.loops.pop();
+        // An iterator may run no item: not for a target starting at `±∞`.
+        let finite = !targets.iter().any(|t| t.infinite);
+        let stmt = if finite && self.x_tenth(self.w.loop_iter) {
+            let b = self.loop_chain();
+            let (mark, loops) = (self.scope.locals.len(), self.scope.loops.len());
+            let pat = self.bind(&b.item, "e", Some(0.6));
+            let body = self.loop_body(depth - 1, targets);
+            self.scope.truncate(mark);
+            self.scope.loops.truncate(loops);
+            Stmt::ForIter {
+                pat,
+                chain: b.chain,
+                body,
+            }
+        } else {
+            let (range, lv) = self.range_for(targets);
+            let var = lv.name.clone();
+            self.scope.loops.push(lv);
+            let mark = self.scope.locals.len();
+            let body = self.loop_body(depth - 1, targets);
+            self.scope.truncate(mark);
+            self.scope.loops.pop();
+            Stmt::For { var, range, body }
+        };
         for t in targets {
             self.scope.set_carried(&t.name, false);
             self.scope.set_typed(&t.name);
         }
-        Stmt::For { var, range, body }
+        stmt
     }
 
     /// A range for a loop updating `targets`: one that runs at least once when a target starts
@@ -141,6 +184,27 @@ impl Gen<'_> {
             let name = self.fresh("t");
             let e = self.expr(2);
             body.push(self.let_stmt(&name, false, e));
+        }
+        if self.x.below(20) < self.w.loop_closure as usize {
+            // The closure, and a first call of it the body reads.
+            body.push(self.closure_stmt(false, None));
+            let name = self.fresh("t");
+            let e = self.closure_call(2);
+            let kind = LocalKind::Float {
+                by_ref: false,
+                item: true,
+            };
+            self.scope.declare_kind(&name, kind, true);
+            body.push(Stmt::Let {
+                name,
+                mutable: false,
+                value: e,
+            });
+        }
+        if self.x_tenth(self.w.block_array)
+            && let Some(p) = self.array_pattern()
+        {
+            body.push(p);
         }
         if inner == 0 {
             for t in targets {
@@ -174,7 +238,9 @@ impl Gen<'_> {
         }
         let mut inner_targets = down.clone();
         inner_targets.extend(rows.iter().cloned());
-        body.push(self.for_loop(inner, &inner_targets));
+        let guard = self.loop_guard(&inner_targets);
+        let inner_loop = self.for_loop(inner, &inner_targets);
+        body.push(guarded(guard, inner_loop));
         if self.tenth(self.w.second_inner) {
             let k = self.rng.range(1, inner_targets.len());
             let depth = self.rng.range(1, inner);
@@ -321,12 +387,12 @@ impl Gen<'_> {
 
     /// A range for the next loop and what it proves about its index.
     pub(super) fn pick_range(&mut self) -> (Range, LoopVar) {
-        let name = ["i", "j", "k", "l"][self.scope.loops.len().min(3)].to_string();
+        let name = self.index_name();
         let w = self.w;
-        let tri = if self.scope.loops.is_empty() {
-            0
-        } else {
+        let tri = if self.scope.loops.iter().any(|l| l.index) {
             w.range_triangular
+        } else {
+            0
         };
         let nd = if self.scope.dims().contains(&Dim::Nd) {
             w.range_nd
@@ -385,6 +451,7 @@ impl Gen<'_> {
                 dim,
                 lo: 0,
                 slack: 0,
+                index: true,
             },
         )
     }
@@ -404,6 +471,7 @@ impl Gen<'_> {
                 dim: ext.dim,
                 lo: 0,
                 slack,
+                index: true,
             },
         )
     }
@@ -424,6 +492,7 @@ impl Gen<'_> {
                     dim,
                     lo: 1,
                     slack: 0,
+                    index: true,
                 },
             )
         } else {
@@ -438,6 +507,7 @@ impl Gen<'_> {
                     dim,
                     lo: 0,
                     slack: 1,
+                    index: true,
                 },
             )
         }
@@ -445,7 +515,14 @@ impl Gen<'_> {
 
     /// `0..i`, `0..i + 1`, `i..n`, `i + 1..n` over an enclosing index `i`.
     fn triangular_range(&mut self, name: String) -> (Range, LoopVar) {
-        let outer = self.rng.pick(&self.scope.loops).clone();
+        let indices: Vec<LoopVar> = self
+            .scope
+            .loops
+            .iter()
+            .filter(|l| l.index)
+            .cloned()
+            .collect();
+        let outer = self.rng.pick(&indices).clone();
         let o = IntExpr::Var(outer.name.clone());
         let o1 = IntExpr::plus(o.clone(), IntExpr::Const(1));
         let size = self.scope.dim_expr(outer.dim);
@@ -463,7 +540,20 @@ impl Gen<'_> {
                 dim,
                 lo,
                 slack,
+                index: true,
             },
         )
+    }
+}
+
+/// `stmt`, under `if cond { .. }` when there is one.
+fn guarded(cond: Option<Cond>, stmt: Stmt) -> Stmt {
+    match cond {
+        Some(cond) => Stmt::If {
+            cond,
+            then: vec![stmt],
+            els: None,
+        },
+        None => stmt,
     }
 }

@@ -1,14 +1,39 @@
-//! What the generator knows while writing a function: its parameters, the float locals in scope
-//! (which are readable, which are typed `f64` rather than a bare `{float}`), and the enclosing
-//! loops' index ranges (what makes every element read in bounds).
+//! What the generator knows while writing a function: its parameters, the locals in scope (float
+//! locals: which are readable, which are typed `f64` rather than a bare `{float}`, which are
+//! `&f64` items; runs bound by patterns; closures), and the enclosing loops' index ranges (what
+//! makes every element read in bounds).
 
 use crate::ast::{Dim, Extent, IntExpr, Param, ParamTy};
 
-/// A float local.
+/// What a local holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocalKind {
+    /// A float: `f64`, or `&f64` (an iterator's item bound by reference, read as `*v`).
+    Float {
+        /// A `&f64`.
+        by_ref: bool,
+        /// Bound by an iterator pattern or a closure parameter (read more often).
+        item: bool,
+    },
+    /// A run bound by a pattern (a window or chunk): a slice of length `Dim::View(id)`, never
+    /// empty, its first `fixed` elements always there.
+    View {
+        /// Its number (`Dim::View(id)`).
+        id: usize,
+        /// How many leading elements every run has (at least 1).
+        fixed: usize,
+    },
+    /// A closure bound by `let`: its parameters, `true` for `&f64`.
+    Closure(Vec<bool>),
+}
+
+/// A local.
 #[derive(Debug, Clone)]
 pub struct Local {
     /// Its name.
     pub name: String,
+    /// What it holds.
+    pub kind: LocalKind,
     /// Whether rustc knows it is `f64` (a method may be called on it).
     pub typed: bool,
     /// How many enclosing loops update it: only its own update may read it there.
@@ -28,6 +53,23 @@ pub struct LoopVar {
     pub lo: i64,
     /// How far below `size(dim) - 1` its largest value is (negative: above).
     pub slack: i64,
+    /// A `usize` that may index and bound (false: an `i32` of a literal range in a `zip`, only
+    /// cast).
+    pub index: bool,
+}
+
+impl LoopVar {
+    /// A `usize` index with these bounds.
+    #[must_use]
+    pub fn new(name: String, dim: Dim, lo: i64, slack: i64) -> Self {
+        Self {
+            name,
+            dim,
+            lo,
+            slack,
+            index: true,
+        }
+    }
 }
 
 /// The generator's view of one function being written.
@@ -39,6 +81,9 @@ pub struct Scope {
     pub locals: Vec<Local>,
     /// The enclosing loops, innermost last.
     pub loops: Vec<LoopVar>,
+    /// Runs are out of sight while this is positive (the arguments of a call: see
+    /// `Weights::call_run_args`).
+    pub hide_runs: u32,
 }
 
 impl Scope {
@@ -70,10 +115,20 @@ impl Scope {
         dims
     }
 
-    /// The integer expression of a size: `n`, `d`, `n * d`, `u.len()`.
+    /// The integer expression of a size: `n`, `d`, `n * d`, `u.len()`, `r.len()` of a run, `K`
+    /// of an array.
     #[must_use]
     pub fn dim_expr(&self, dim: Dim) -> IntExpr {
         match dim {
+            Dim::Fixed(k) => IntExpr::Const(k),
+            Dim::View(id) => IntExpr::Len(
+                self.locals
+                    .iter()
+                    .rev()
+                    .find(|l| matches!(l.kind, LocalKind::View { id: i, .. } if i == id))
+                    .map(|l| l.name.clone())
+                    .unwrap_or_default(),
+            ),
             Dim::N => IntExpr::Var("n".into()),
             Dim::D => IntExpr::Var("d".into()),
             Dim::Nd => IntExpr::times(self.dim_expr(Dim::N), self.dim_expr(Dim::D)),
@@ -88,11 +143,80 @@ impl Scope {
 
     /// The slice parameters and their lengths.
     #[must_use]
-    pub fn slices(&self) -> Vec<(String, Extent)> {
+    pub fn slice_params(&self) -> Vec<(String, Extent)> {
         self.params
             .iter()
             .filter_map(|p| match p.ty {
                 ParamTy::Slice(e) => Some((p.name.clone(), e)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Everything elements may be read from, with its length: slice and array parameters, and
+    /// the runs in scope.
+    #[must_use]
+    pub fn slices(&self) -> Vec<(String, Extent)> {
+        let mut out = Vec::new();
+        for p in &self.params {
+            match p.ty {
+                ParamTy::Slice(e) => out.push((p.name.clone(), e)),
+                ParamTy::Array { len, .. } => out.push((
+                    p.name.clone(),
+                    Extent {
+                        dim: Dim::Fixed(len),
+                        plus: 0,
+                    },
+                )),
+                _ => {}
+            }
+        }
+        for l in self
+            .locals
+            .iter()
+            .filter(|l| !l.shadowed && self.hide_runs == 0)
+        {
+            if let LocalKind::View { id, .. } = l.kind {
+                let e = Extent {
+                    dim: Dim::View(id),
+                    plus: 0,
+                };
+                out.push((l.name.clone(), e));
+            }
+        }
+        out
+    }
+
+    /// The run in scope called `name`: how many leading elements it surely has.
+    #[must_use]
+    pub fn view_fixed(&self, name: &str) -> Option<usize> {
+        self.locals
+            .iter()
+            .rev()
+            .find(|l| l.name == name && !l.shadowed)
+            .and_then(|l| match l.kind {
+                LocalKind::View { fixed, .. } => Some(fixed),
+                _ => None,
+            })
+    }
+
+    /// Whether `name` is an array parameter passed by value (`q: [f64; 3]`: not iterable as
+    /// `for &v in q`).
+    #[must_use]
+    pub fn owned_array(&self, name: &str) -> bool {
+        self.params
+            .iter()
+            .any(|p| p.name == name && matches!(p.ty, ParamTy::Array { by_ref: false, .. }))
+    }
+
+    /// The closures in scope: name and parameters (`true`: `&f64`).
+    #[must_use]
+    pub fn closures(&self) -> Vec<(String, Vec<bool>)> {
+        self.locals
+            .iter()
+            .filter(|l| !l.shadowed)
+            .filter_map(|l| match &l.kind {
+                LocalKind::Closure(params) => Some((l.name.clone(), params.clone())),
                 _ => None,
             })
             .collect()
@@ -113,12 +237,24 @@ impl Scope {
     pub fn readable(&self) -> Vec<&Local> {
         self.locals
             .iter()
-            .filter(|l| l.carried == 0 && !l.shadowed)
+            .filter(|l| l.carried == 0 && !l.shadowed && matches!(l.kind, LocalKind::Float { .. }))
             .collect()
     }
 
-    /// Declares a local (shadowing any earlier one of the same name).
+    /// Declares a float local (shadowing any earlier one of the same name).
     pub fn declare(&mut self, name: &str, typed: bool) {
+        self.declare_kind(
+            name,
+            LocalKind::Float {
+                by_ref: false,
+                item: false,
+            },
+            typed,
+        );
+    }
+
+    /// Declares a local of any kind (shadowing any earlier one of the same name).
+    pub fn declare_kind(&mut self, name: &str, kind: LocalKind, typed: bool) {
         for l in &mut self.locals {
             if l.name == name {
                 l.shadowed = true;
@@ -126,10 +262,21 @@ impl Scope {
         }
         self.locals.push(Local {
             name: name.into(),
+            kind,
             typed,
             carried: 0,
             shadowed: false,
         });
+    }
+
+    /// Whether the float local `name` is a `&f64`.
+    #[must_use]
+    pub fn by_ref(&self, name: &str) -> bool {
+        self.locals
+            .iter()
+            .rev()
+            .find(|l| l.name == name && !l.shadowed)
+            .is_some_and(|l| matches!(l.kind, LocalKind::Float { by_ref: true, .. }))
     }
 
     fn visible_mut(&mut self, name: &str) -> Option<&mut Local> {
@@ -171,6 +318,7 @@ impl Scope {
     }
 
     /// Ends a block: forgets the locals declared since `mark` (and un-shadows what they hid).
+    /// Loop indices are popped by their owners.
     pub fn truncate(&mut self, mark: usize) {
         let gone: Vec<String> = self.locals.drain(mark..).map(|l| l.name).collect();
         for name in gone {

@@ -49,6 +49,11 @@ weights! {
     block_return = 1,
     /// Top level: `let k = helper(...)`.
     block_call = 2,
+    /// Top level: a closure bound by `let` (`let fc = |v: f64| ..;`, `|v: &f64|` for
+    /// `.map(fc)`, `move` with the captured variable assigned after), and its first use.
+    block_closure = 2,
+    /// Top level: `let [a, b, ..] = *p;` of an array parameter, and a value reading it.
+    block_array = 2,
     /// Loop nests one deep.
     depth1 = 3,
     /// Loop nests two deep.
@@ -65,6 +70,21 @@ weights! {
     range_nd = 1,
     /// Ranges over an enclosing index: `0..i`, `0..i + 1`, `i..n`, `i + 1..n`.
     range_triangular = 3,
+    /// Loops over an iterator instead of a range (`for &v in x`, `for (i, v) in
+    /// x.iter().enumerate()`, `for r in x.windows(2)`, `for i in (0..n).rev()`, ...), out of
+    /// 10.
+    loop_iter = 2,
+    /// A loop nest (or an inner loop) under an `if` on data or sizes, out of 10.
+    loop_guarded = 1,
+    /// Iterator chains: another adaptor (`skip`, `take`, `step_by`, `rev`, ...), out of 10
+    /// (half that for each one after the first).
+    iter_adaptor = 4,
+    /// Iterator chains: runs as the base (`windows`, `chunks`, `chunks_exact`).
+    iter_runs = 2,
+    /// Iterator chains: a sub-slice as the base (`x[1..].iter()`, `x[..i].iter()`).
+    iter_sub = 1,
+    /// Iterator sums of float items without `map` (`x.iter().skip(1).sum::<f64>()`), out of 10.
+    iter_unmapped = 1,
     /// Carried variables: sums `s += e`, `s -= e`.
     kind_sum = 8,
     /// Carried variables: products `p *= e`, `p /= (1.0 + e * e)`.
@@ -90,6 +110,8 @@ weights! {
     int_if = 2,
     /// Loop bodies: loop-local `let`s, out of 10 (each).
     loop_let = 3,
+    /// Loop bodies: a loop-local closure (capturing the indices), out of 20.
+    loop_closure = 1,
     /// Expressions: leaves.
     expr_leaf = 6,
     /// Expressions: `+ - * /`.
@@ -105,6 +127,8 @@ weights! {
     /// Expressions: iterator sums and products (`(0..n).map(|i| ..).sum::<f64>()`, `iter()`,
     /// `enumerate()`, `zip`).
     expr_iter = 2,
+    /// Expressions: calls of closures in scope.
+    expr_closure = 2,
     /// Leaves: slice elements.
     leaf_element = 6,
     /// Leaves: float variables.
@@ -121,6 +145,12 @@ weights! {
     wrt = 3,
     /// Main functions with a `d` (matrices `x[i * d + j]`), out of 10.
     with_d = 8,
+    /// Main functions with an array parameter (`p: &[f64; 2]`, `q: [f64; 3]`), out of 10.
+    array_param = 2,
+    /// Whether the arguments of a call to a helper may read a run (`dot(x, x, r[2])` in
+    /// `x.chunks_exact(3).map(|r| ..)`): 0 keeps runs out of them, as the macro rejects that
+    /// ("`r[2]` cannot be differentiated: it uses the local `r`"); 1 once it takes them.
+    call_run_args = 0,
 }
 
 #[cfg(test)]

@@ -37,17 +37,21 @@ fn point_fn(program: &Program, k: usize, point: &Point) -> String {
     for (p, v) in f.params.iter().zip(point) {
         let _ = writeln!(out, "        {}", binding(p, v));
     }
-    let plain_args = args(f, |_, p| match p.ty {
-        ParamTy::Slice(_) => format!("&__a_{}", p.name),
-        _ => format!("__a_{}", p.name),
-    });
+    let plain_args = args(f, |_, p| reference(p, format!("__a_{}", p.name)));
     let moved_args = args(f, |i, p| match p.ty {
         ParamTy::Slice(_) => format!("&perturbed(&__a_{}, __e, {i})", p.name),
+        ParamTy::Array { .. } => {
+            reference(p, format!("perturbed_array(&__a_{}, __e, {i})", p.name))
+        }
         ParamTy::Scalar => format!("perturbed1(__a_{}, __e, {i})", p.name),
         ParamTy::Size(_) => format!("__a_{}", p.name),
     });
     let oracle_args = args(f, |i, p| match p.ty {
         ParamTy::Slice(_) => format!("&dual_slice(&__a_{}, __e, {i}, __s == {i}, __k)", p.name),
+        ParamTy::Array { .. } => reference(
+            p,
+            format!("dual_array(&__a_{}, __e, {i}, __s == {i}, __k)", p.name),
+        ),
         ParamTy::Scalar => format!("dual_scalar(__a_{}, __e, {i}, __s == {i})", p.name),
         ParamTy::Size(_) => format!("__a_{}", p.name),
     });
@@ -67,13 +71,27 @@ fn point_fn(program: &Program, k: usize, point: &Point) -> String {
     out
 }
 
+/// `value` as the argument of parameter `p`: borrowed for a slice or a `&[f64; K]`.
+fn reference(p: &Param, value: String) -> String {
+    match p.ty {
+        ParamTy::Slice(_) | ParamTy::Array { by_ref: true, .. } => format!("&{value}"),
+        _ => value,
+    }
+}
+
 fn binding(p: &Param, v: &Value) -> String {
     match v {
         Value::Size(n) => format!("let __a_{}: usize = {n};", p.name),
         Value::Scalar(x) => format!("let __a_{}: f64 = {x:?};", p.name),
         Value::Slice(xs) => {
             let items: Vec<String> = xs.iter().map(|x| format!("{x:?}")).collect();
-            format!("let __a_{}: Vec<f64> = vec![{}];", p.name, items.join(", "))
+            let items = items.join(", ");
+            match p.ty {
+                ParamTy::Array { len, .. } => {
+                    format!("let __a_{}: [f64; {len}] = [{items}];", p.name)
+                }
+                _ => format!("let __a_{}: Vec<f64> = vec![{items}];", p.name),
+            }
         }
     }
 }
@@ -96,13 +114,17 @@ fn partials(f: &Func, p: &Param) -> String {
     let nudged = |with: &str| {
         args(f, |_, q| match q.ty {
             _ if q.name == p.name => with.to_string(),
-            ParamTy::Slice(_) => format!("&__a_{}", q.name),
-            _ => format!("__a_{}", q.name),
+            _ => reference(q, format!("__a_{}", q.name)),
         })
     };
     match p.ty {
-        ParamTy::Slice(_) => {
-            let fd = nudged(&format!("&nudged(&__a_{n}, __k, __h)"));
+        ParamTy::Slice(_) | ParamTy::Array { .. } => {
+            let nudge = if matches!(p.ty, ParamTy::Slice(_)) {
+                "nudged"
+            } else {
+                "nudged_array"
+            };
+            let fd = nudged(&reference(p, format!("{nudge}(&__a_{n}, __k, __h)")));
             format!(
                 "        __pr.length(\"{n}\", __grad.{n}.len(), __a_{n}.len());\n        \
                  for __k in 0..__a_{n}.len() {{\n            \

@@ -1,10 +1,13 @@
 //! The one-step reductions of a program: drop a statement, inline one iteration of a loop
-//! (lower the loop depth), inline a `let`, keep one branch of an `if`, replace a subexpression by
-//! a literal or by one of its operands, drop `wrt`, an unused parameter or an unused helper. A reduction may
-//! give a program that no longer compiles or no longer fails; the shrinker only keeps those that
-//! still fail the same way.
+//! (lower the loop depth), inline a `let`, keep one branch of an `if`, drop an iterator's `skip`,
+//! `take`, `step_by` or `rev`, replace a subexpression by a literal or by one of its operands,
+//! drop `wrt`, an unused parameter or an unused helper. A reduction may give a program that no
+//! longer compiles or no longer fails; the shrinker only keeps those that still fail the same
+//! way.
 
-use crate::ast::{Arg, AssignOp, Cond, Expr, Func, IntExpr, IterSource, Program, Stmt};
+use crate::ast::{
+    Adaptor, Arg, AssignOp, Base, Chain, Cond, Expr, Func, IntExpr, MapFn, Program, Stmt,
+};
 use crate::print::{self, Mode};
 
 /// Every one-step reduction of `p`, smallest first, without duplicates, and without more
@@ -59,7 +62,7 @@ fn overwrites_in(stmts: &[Stmt], in_loop: bool, conds: &str) -> usize {
             } => usize::from(
                 in_loop && !mentions(&print::expr(value), name) && !mentions(conds, name),
             ),
-            Stmt::For { body, .. } => overwrites_in(body, true, conds),
+            Stmt::For { body, .. } | Stmt::ForIter { body, .. } => overwrites_in(body, true, conds),
             Stmt::If { cond, then, els } => {
                 let conds = format!("{conds} {}", print::cond(cond));
                 overwrites_in(then, in_loop, &conds)
@@ -149,7 +152,7 @@ fn each_list(stmts: &mut Vec<Stmt>, f: &mut dyn FnMut(&mut Vec<Stmt>)) {
     f(stmts);
     for s in stmts.iter_mut() {
         match s {
-            Stmt::For { body, .. } => each_list(body, f),
+            Stmt::For { body, .. } | Stmt::ForIter { body, .. } => each_list(body, f),
             Stmt::If { then, els, .. } => {
                 each_list(then, f);
                 if let Some(e) = els {
@@ -166,6 +169,8 @@ fn each_list(stmts: &mut Vec<Stmt>, f: &mut dyn FnMut(&mut Vec<Stmt>)) {
 enum StmtEdit {
     Remove,
     InlineLoop,
+    /// Drop adaptor `k` of a `for` loop's iterator.
+    DropAdaptor(usize),
     InlineLet,
     ThenOnly,
     ElseOnly,
@@ -176,6 +181,9 @@ fn stmt_edits(s: &Stmt) -> Vec<StmtEdit> {
     let mut out = vec![StmtEdit::Remove];
     match s {
         Stmt::For { .. } => out.push(StmtEdit::InlineLoop),
+        Stmt::ForIter { chain, .. } => {
+            out.extend(droppable(chain).into_iter().map(StmtEdit::DropAdaptor));
+        }
         // Not a shadowing `let t = f(t)`: substituting would never end.
         Stmt::Let {
             mutable: false,
@@ -246,6 +254,13 @@ fn apply(list: &mut Vec<Stmt>, i: usize, edit: StmtEdit) -> Option<(String, Expr
             each_int_in(&mut body, &mut |e| substitute(e, &var, &range.start));
             body
         }
+        (StmtEdit::DropAdaptor(k), Stmt::ForIter { pat, chain, body }) => {
+            vec![Stmt::ForIter {
+                pat,
+                chain: without(&chain, k),
+                body,
+            }]
+        }
         (StmtEdit::ThenOnly, Stmt::If { then, .. }) => then,
         (StmtEdit::ElseOnly, Stmt::If { els, .. }) => els.unwrap_or_default(),
         (StmtEdit::DropElse, Stmt::If { cond, then, .. }) => vec![Stmt::If {
@@ -259,6 +274,52 @@ fn apply(list: &mut Vec<Stmt>, i: usize, edit: StmtEdit) -> Option<(String, Expr
         list.insert(i + k, s);
     }
     None
+}
+
+/// The adaptors of a chain that may go without changing its items' type.
+fn droppable(c: &Chain) -> Vec<usize> {
+    c.adaptors
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| {
+            matches!(
+                a,
+                Adaptor::Skip(_) | Adaptor::Take(_) | Adaptor::StepBy(_) | Adaptor::Rev
+            )
+        })
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// The chain without adaptor `k`.
+fn without(c: &Chain, k: usize) -> Chain {
+    let mut c = c.clone();
+    c.adaptors.remove(k);
+    c
+}
+
+/// Calls `f` on every integer expression of a chain (bounds, counts, widths, `zip`'s).
+fn each_int_of_chain(c: &mut Chain, f: &mut dyn FnMut(&mut IntExpr)) {
+    match &mut c.base {
+        Base::Range(r) => {
+            f(&mut r.start);
+            f(&mut r.end);
+        }
+        Base::Sub { start, end, .. } => {
+            for e in [start, end].into_iter().flatten() {
+                f(e);
+            }
+        }
+        Base::Runs(_, _, k) => f(k),
+        Base::Bare(_) | Base::Iter(_) => {}
+    }
+    for a in &mut c.adaptors {
+        match a {
+            Adaptor::Skip(k) | Adaptor::Take(k) | Adaptor::StepBy(k) => f(k),
+            Adaptor::Zip(other) => each_int_of_chain(other, f),
+            Adaptor::Rev | Adaptor::Enumerate | Adaptor::Copied => {}
+        }
+    }
 }
 
 fn substitute(e: &mut IntExpr, var: &str, with: &IntExpr) {
@@ -282,6 +343,12 @@ fn each_int_in(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut IntExpr)) {
                 f(&mut range.end);
                 each_int_in(body, f);
             }
+            Stmt::ForIter { chain, body, .. } => {
+                each_int_of_chain(chain, f);
+                each_int_in(body, f);
+            }
+            Stmt::Closure { body: value, .. } => each_expr(value, &mut |e| ints_of_expr(e, f)),
+            Stmt::LetArray { .. } => {}
             Stmt::If { cond, then, els } => {
                 each_int_of_cond(cond, f);
                 each_expr_in_cond(cond, &mut |e| ints_of_expr(e, f));
@@ -302,12 +369,7 @@ fn ints_of_expr(e: &mut Expr, f: &mut dyn FnMut(&mut IntExpr)) {
     match e {
         Expr::Index(_, i) | Expr::Cast(i) => f(i),
         Expr::If(c, ..) => each_int_of_cond(c, f),
-        Expr::Iter(it) => {
-            if let IterSource::Range { range, .. } = &mut it.source {
-                f(&mut range.start);
-                f(&mut range.end);
-            }
-        }
+        Expr::Iter(it) => each_int_of_chain(&mut it.chain, f),
         _ => {}
     }
 }
@@ -371,7 +433,11 @@ fn each_expr(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
             each_expr(a, f);
             each_expr(b, f);
         }
-        Expr::Iter(it) => each_expr(&mut it.body, f),
+        Expr::Iter(it) => {
+            if let MapFn::Closure { body, .. } = &mut it.map {
+                each_expr(body, f);
+            }
+        }
         _ => {}
     }
 }
@@ -385,10 +451,14 @@ fn each_expr_of(func: &mut Func, f: &mut dyn FnMut(&mut Expr)) {
 fn each_expr_in_stmts(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut Expr)) {
     for s in stmts {
         match s {
-            Stmt::Let { value, .. } | Stmt::Assign { value, .. } | Stmt::Return(value) => {
+            Stmt::Let { value, .. }
+            | Stmt::Assign { value, .. }
+            | Stmt::Return(value)
+            | Stmt::Closure { body: value, .. } => {
                 each_expr(value, f);
             }
-            Stmt::For { body, .. } => each_expr_in_stmts(body, f),
+            Stmt::For { body, .. } | Stmt::ForIter { body, .. } => each_expr_in_stmts(body, f),
+            Stmt::LetArray { .. } => {}
             Stmt::If { cond, then, els } => {
                 each_expr_in_cond(cond, f);
                 each_expr_in_stmts(then, f);
@@ -413,7 +483,16 @@ fn replacements(e: &Expr) -> Vec<Expr> {
             out.push((**r).clone());
             out.extend(args.iter().cloned());
         }
-        Expr::Iter(it) => out.push(it.body.clone()),
+        Expr::Iter(it) => {
+            if let MapFn::Closure { body, .. } = &it.map {
+                out.push(body.clone());
+            }
+            for k in droppable(&it.chain) {
+                let mut less = (**it).clone();
+                less.chain = without(&it.chain, k);
+                out.push(Expr::Iter(Box::new(less)));
+            }
+        }
         Expr::Call(_, args) => out.extend(args.iter().filter_map(|a| match a {
             Arg::Float(e) => Some(e.clone()),
             Arg::Slice(_) => None,
