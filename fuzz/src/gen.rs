@@ -297,6 +297,7 @@ impl Gen<'_> {
 #[cfg(test)]
 mod tests {
     use super::{Weights, program};
+    use crate::ast::{Adaptor, Arg, Base, Cond, Expr, MapFn, ParamTy, Program, Stmt};
     use crate::print::{Mode, functions};
 
     #[test]
@@ -393,6 +394,118 @@ mod tests {
         assert!(triple >= 50, "{triple} loops three deep");
         let matrix = count("* d + j]") + count("* d + k]");
         assert!(matrix >= 60, "{matrix} reads x[i * d + j]");
+    }
+
+    /// The weights of the forms added after the first grammar, all at 0.
+    fn without_newer_forms() -> Weights {
+        let mut w = Weights::default();
+        for name in [
+            "block_closure",
+            "block_array",
+            "loop_iter",
+            "loop_guarded",
+            "iter_adaptor",
+            "iter_runs",
+            "iter_sub",
+            "iter_unmapped",
+            "loop_closure",
+            "expr_closure",
+            "array_param",
+        ] {
+            w.set(name, 0).unwrap();
+        }
+        w
+    }
+
+    /// Whether a program uses a form of the newer grammar: a loop over an iterator, a loop
+    /// under `if`, a closure, an array, a `*e`, or a sum other than the first four shapes.
+    fn uses_newer(p: &Program) -> bool {
+        fn expr(e: &Expr) -> bool {
+            match e {
+                Expr::Deref(_) => true,
+                Expr::Iter(it) => {
+                    let classic = match it.chain.adaptors.as_slice() {
+                        [] => !matches!(it.chain.base, Base::Runs(..) | Base::Sub { .. }),
+                        [Adaptor::Enumerate] => matches!(it.chain.base, Base::Iter(_)),
+                        [Adaptor::Zip(o)] => {
+                            matches!(it.chain.base, Base::Iter(_))
+                                && matches!(o.base, Base::Bare(_))
+                                && o.adaptors.is_empty()
+                        }
+                        _ => false,
+                    };
+                    match &it.map {
+                        MapFn::Closure { body, .. } => !classic || expr(body),
+                        _ => true,
+                    }
+                }
+                Expr::Neg(a) => expr(a),
+                Expr::Bin(_, a, b) => expr(a) || expr(b),
+                Expr::If(c, a, b) => cond(c) || expr(a) || expr(b),
+                Expr::Method(_, r, args) => expr(r) || args.iter().any(expr),
+                Expr::Call(_, args) => args.iter().any(|a| matches!(a, Arg::Float(e) if expr(e))),
+                _ => false,
+            }
+        }
+        fn cond(c: &Cond) -> bool {
+            match c {
+                Cond::Float(_, a, b) => expr(a) || expr(b),
+                Cond::And(a, b) | Cond::Or(a, b) => cond(a) || cond(b),
+                Cond::Not(a) => cond(a),
+                Cond::Int(..) => false,
+            }
+        }
+        fn stmts(body: &[Stmt]) -> bool {
+            body.iter().any(|s| match s {
+                Stmt::ForIter { .. } | Stmt::Closure { .. } | Stmt::LetArray { .. } => true,
+                Stmt::Let { value, .. } | Stmt::Assign { value, .. } | Stmt::Return(value) => {
+                    expr(value)
+                }
+                Stmt::For { body, .. } => stmts(body),
+                Stmt::If { cond: c, then, els } => {
+                    let looped = then
+                        .iter()
+                        .chain(els.iter().flatten())
+                        .any(|s| matches!(s, Stmt::For { .. } | Stmt::ForIter { .. }));
+                    looped || cond(c) || stmts(then) || els.as_deref().is_some_and(stmts)
+                }
+            })
+        }
+        let arrays = p
+            .main
+            .params
+            .iter()
+            .any(|q| matches!(q.ty, ParamTy::Array { .. }));
+        arrays
+            || p.helpers
+                .iter()
+                .chain([&p.main])
+                .any(|f| stmts(&f.body) || expr(&f.ret))
+    }
+
+    /// The newer forms' decisions come from a stream of their own: a program that uses none of
+    /// them is the program the grammar without them generates (the older seeds' programs
+    /// are still generated), and with their weights at 0 none is used.
+    #[test]
+    fn programs_without_the_newer_forms_are_unchanged() {
+        let (all, old) = (Weights::default(), without_newer_forms());
+        let mut unchanged = 0;
+        for id in 0..300 {
+            let p = program(1, id, &all);
+            let q = program(1, id, &old);
+            assert!(
+                !uses_newer(&q),
+                "program {id} uses a newer form at weight 0"
+            );
+            if !uses_newer(&p) {
+                assert_eq!(p, q, "program {id}");
+                unchanged += 1;
+            }
+        }
+        assert!(
+            unchanged >= 10,
+            "{unchanged} programs without the newer forms"
+        );
     }
 
     #[test]

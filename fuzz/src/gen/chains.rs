@@ -205,8 +205,11 @@ impl Gen<'_> {
                 return;
             }
             weight /= 2;
-            let enumerate = if b.enumerated { 0 } else { 2 };
-            let zip = if b.zipped { 0 } else { 2 };
+            // Not `x.iter().enumerate()` or `x.iter().zip(y)` themselves: the first shapes are
+            // drawn as they always were (`iters.rs`), not through this stream.
+            let plain = b.chain.adaptors.is_empty() && matches!(b.chain.base, Base::Iter(_));
+            let enumerate = if b.enumerated || plain { 0 } else { 2 };
+            let zip = if b.zipped || plain { 0 } else { 2 };
             let copied = u32::from(matches!(b.item, Item::Float { by_ref: true }));
             match self.rng.weighted(&[5, enumerate, zip, copied]) {
                 1 => Self::enumerate(b),
