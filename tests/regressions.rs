@@ -577,3 +577,42 @@ fn nested_running_maxima_expand_quickly_and_match_central_differences() {
     got.extend(&g.v);
     assert_all_close(&got, &numeric, 1e-6);
 }
+
+// A conditionally updated local used twice around a constant: the adjoint of `f1` is split by
+// the branch, and both occurrences must reach `z[1]` (was 1.69 instead of 4.37 at z = [0.2, 0.7]).
+#[differentiable]
+fn conditional_update_used_twice(z: &[f64]) -> f64 {
+    let mut f1 = z[0];
+    if f1 < 1.0 {
+        f1 -= z[1];
+    }
+    (f1 + 1.0 + f1) * f1
+}
+
+#[differentiable]
+fn conditional_increment_used_twice(z: &[f64]) -> f64 {
+    let mut f1 = z[0];
+    if f1 < 1.0 {
+        f1 += z[1];
+    }
+    (f1 + 1.0 + f1) * f1
+}
+
+#[test]
+fn a_conditionally_updated_local_used_twice_around_a_constant() {
+    for at in [[0.2, 0.7], [1.5, -0.3], [-0.4, 0.25]] {
+        // f = (2 f1 + 1) f1, df/df1 = 4 f1 + 1; f1 = z0 ∓ z1 when z0 < 1.
+        let f1 = if at[0] < 1.0 { at[0] - at[1] } else { at[0] };
+        let d = 4.0 * f1 + 1.0;
+        let hand = if at[0] < 1.0 { [d, -d] } else { [d, 0.0] };
+        let (value, g) = conditional_update_used_twice_grad(&at);
+        assert!((value - conditional_update_used_twice(&at)).abs() < 1e-12);
+        check(&g.z, &hand, conditional_update_used_twice, &at);
+
+        let f1 = if at[0] < 1.0 { at[0] + at[1] } else { at[0] };
+        let d = 4.0 * f1 + 1.0;
+        let hand = if at[0] < 1.0 { [d, d] } else { [d, 0.0] };
+        let (_, g) = conditional_increment_used_twice_grad(&at);
+        check(&g.z, &hand, conditional_increment_used_twice, &at);
+    }
+}

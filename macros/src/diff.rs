@@ -459,30 +459,56 @@ fn push_effect(
 }
 
 /// `acc` then `e`, as one effect. Effects are nodes, and a node is one statement however often
-/// it is reached: the same effect joined twice (`s += w[0]` and `s += w[0]` under one condition,
-/// once merged by the simplifier) would run once. A second `e` is joined as `e` scaled by 2
-/// (`∇w[0] += 2·v`); a third finds only the scaled one, and is joined as it is.
+/// it is reached in one block: the same effect joined twice (`s += w[0]` and `s += w[0]` under
+/// one condition, once merged by the simplifier) would run once. So the effects joined here are
+/// kept as a list in which no node occurs twice: an effect already in it is taken out and joined
+/// again scaled by 2 (`∇w[0] += 2·v`), which may in turn meet a scaled one already there (four
+/// equal terms make `4·v`, not `2·v`).
 fn join_effect(g: &mut Graph, acc: Option<NodeId>, e: NodeId) -> NodeId {
-    let Some(acc) = acc.filter(|a| *g.op(*a) != Op::NoEffect) else {
-        return e;
-    };
     let mut parts = Vec::new();
-    let mut stack = vec![acc];
+    let mut joined = acc.map(|a| effect_parts(g, a)).unwrap_or_default();
+    joined.extend(effect_parts(g, e));
+    for p in joined {
+        insert_effect(g, &mut parts, p);
+    }
+    let Some((first, rest)) = parts.split_first() else {
+        return g.add(Op::NoEffect);
+    };
+    rest.iter()
+        .fold(*first, |out, p| g.add(Op::Effects(out, *p)))
+}
+
+/// The effects `e` runs in its own block, in order: the leaves of its tree of
+/// [`Op::Effects`], without [`Op::NoEffect`].
+fn effect_parts(g: &Graph, e: NodeId) -> Vec<NodeId> {
+    let mut parts = Vec::new();
+    let mut stack = vec![e];
     while let Some(n) = stack.pop() {
         match *g.op(n) {
             Op::Effects(a, b) => stack.extend([b, a]),
+            Op::NoEffect => {}
             _ => parts.push(n),
         }
     }
-    match parts.iter().position(|p| *p == e) {
-        Some(at) => {
-            parts[at] = scale_effect(g, e, 2.0);
-            parts[1..]
-                .iter()
-                .fold(parts[0], |out, p| g.add(Op::Effects(out, *p)))
+    parts
+}
+
+/// Adds effect `p` to `parts`, a list without repeats: where `p` is already there, the two
+/// become `p` scaled by 2, added the same way (at the place of the first).
+fn insert_effect(g: &mut Graph, parts: &mut Vec<NodeId>, p: NodeId) {
+    let mut p = p;
+    let mut place = parts.len();
+    while let Some(at) = parts.iter().position(|q| *q == p) {
+        parts.remove(at);
+        place = place.min(at);
+        let doubled = scale_effect(g, p, 2.0);
+        if doubled == p {
+            // Adds nothing (a zero scaled is the same zero): one copy is both.
+            break;
         }
-        None => g.add(Op::Effects(acc, e)),
+        p = doubled;
     }
+    parts.insert(place.min(parts.len()), p);
 }
 
 /// Effect `e` with every value it adds multiplied by `k` (`∇x[i] += k·v`, a call's
@@ -523,44 +549,63 @@ fn guarded(
     value: NodeId,
     make: &mut dyn FnMut(&mut Graph, NodeId) -> NodeId,
 ) -> NodeId {
+    guarded_under(g, value, &mut Vec::new(), make)
+}
+
+/// [`guarded`] inside the branches of `known` (each a condition and the side taken): a term
+/// under one of those conditions is its branch there (`if c { if c { a } else { b } }` is
+/// `if c { a }`). The terms under one condition share one `if` (their branches summed).
+fn guarded_under(
+    g: &mut Graph,
+    value: NodeId,
+    known: &mut Vec<(NodeId, bool)>,
+    make: &mut dyn FnMut(&mut Graph, NodeId) -> NodeId,
+) -> NodeId {
     if g.as_const(value) == Some(0.0) {
         return g.add(Op::NoEffect);
     }
     let mut plain = Vec::new();
-    let mut conditional = Vec::new();
+    // Per condition, in the order met: the terms of each branch, with their signs.
+    let mut conditional: Vec<(NodeId, Terms, Terms)> = Vec::new();
     let mut stack = vec![(value, false)];
     while let Some((t, negated)) = stack.pop() {
         match *g.op(t) {
             Op::Add(a, b) => stack.extend([(a, negated), (b, negated)]),
             Op::Sub(a, b) => stack.extend([(a, negated), (b, !negated)]),
             Op::Neg(a) => stack.push((a, !negated)),
-            Op::Select(..) => conditional.push((t, negated)),
+            Op::Select(c, a, b) => match known.iter().find(|(k, _)| *k == c) {
+                Some((_, true)) => stack.push((a, negated)),
+                Some((_, false)) => stack.push((b, negated)),
+                None => match conditional.iter_mut().find(|(k, ..)| *k == c) {
+                    Some((_, then, other)) => {
+                        then.push((a, negated));
+                        other.push((b, negated));
+                    }
+                    None => conditional.push((c, vec![(a, negated)], vec![(b, negated)])),
+                },
+            },
             _ => plain.push((t, negated)),
         }
     }
     if conditional.is_empty() {
         return make(g, value);
     }
-    let signed = |g: &mut Graph, t: NodeId, negated: bool| if negated { g.neg(t) } else { t };
     let mut effects = Vec::new();
-    if !plain.is_empty() {
-        let mut total = None;
-        for (t, negated) in plain {
-            total = Some(match total {
-                None => signed(g, t, negated),
-                Some(acc) if negated => g.add(Op::Sub(acc, t)),
-                Some(acc) => g.add(Op::Add(acc, t)),
-            });
-        }
-        effects.extend(total.map(|v| make(g, v)));
+    if let Some(total) = signed_sum(g, &plain) {
+        effects.push(make(g, total));
     }
-    for (t, negated) in conditional {
-        let Op::Select(c, a, b) = *g.op(t) else {
-            continue;
+    for (c, then, other) in conditional {
+        let mut branch = |g: &mut Graph, terms: &[(NodeId, bool)], side: bool| {
+            let Some(total) = signed_sum(g, terms) else {
+                return g.add(Op::NoEffect);
+            };
+            known.push((c, side));
+            let effect = guarded_under(g, total, known, make);
+            known.pop();
+            effect
         };
-        let (a, b) = (signed(g, a, negated), signed(g, b, negated));
-        let then = guarded(g, a, make);
-        let other = guarded(g, b, make);
+        let then = branch(g, &then, true);
+        let other = branch(g, &other, false);
         effects.push(g.add(Op::Select(c, then, other)));
     }
     let mut out = g.add(Op::NoEffect);
@@ -568,6 +613,23 @@ fn guarded(
         out = join_effect(g, Some(out), e);
     }
     out
+}
+
+/// Terms of a sum, each with whether it is subtracted.
+type Terms = Vec<(NodeId, bool)>;
+
+/// `±t₁ ± t₂ …`, or `None` for no terms.
+fn signed_sum(g: &mut Graph, terms: &[(NodeId, bool)]) -> Option<NodeId> {
+    let mut total = None;
+    for &(t, negated) in terms {
+        total = Some(match total {
+            None if negated => g.neg(t),
+            None => t,
+            Some(acc) if negated => g.add(Op::Sub(acc, t)),
+            Some(acc) => g.add(Op::Add(acc, t)),
+        });
+    }
+    total
 }
 
 /// Adds `value` to the entry of `key` in `list`, or makes one: contributions summed per key
