@@ -415,3 +415,60 @@ fn zip_with_a_shifted_range() {
         zip_shifted_range,
     );
 }
+
+/// A window's elements passed straight to a differentiable function (`h(w[0], w[1])`).
+#[differentiable]
+fn pair_cost(a: f64, b: f64) -> f64 {
+    (b - a).powi(2) * a.exp()
+}
+
+#[differentiable]
+fn tv_windows_call(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for w in x.windows(2) {
+        s += pair_cost(w[0], w[1]);
+    }
+    s
+}
+
+#[differentiable]
+fn tv_chunks_call(x: &[f64]) -> f64 {
+    x.chunks_exact(2)
+        .map(|c| pair_cost(c[1], c[0]))
+        .sum::<f64>()
+}
+
+#[differentiable]
+fn tv_chunks_index(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for k in 0..x.len() / 2 {
+        s += (x[2 * k] - x[2 * k + 1]).powi(2) * x[2 * k + 1].exp();
+    }
+    s
+}
+
+#[test]
+fn window_elements_as_call_arguments() {
+    check(
+        |x| {
+            let (v, g) = tv_windows_call_grad(x);
+            (v, g.x)
+        },
+        |x| {
+            let (v, g) = tv_index_grad(x);
+            (v, g.x)
+        },
+        tv_windows_call,
+    );
+    check(
+        |x| {
+            let (v, g) = tv_chunks_call_grad(x);
+            (v, g.x)
+        },
+        |x| {
+            let (v, g) = tv_chunks_index_grad(x);
+            (v, g.x)
+        },
+        tv_chunks_call,
+    );
+}

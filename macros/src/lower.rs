@@ -1737,12 +1737,14 @@ impl<'a> Lower<'a> {
             .is_some_and(|n| matches!(self.g.op(n), Op::Slice(_)))
     }
 
-    /// `x[i]` where `x` is a slice parameter of floats or integers (not other data).
+    /// `x[i]` where `x` is a slice parameter of floats or integers (not other data), or a
+    /// window or chunk of one.
     fn indexes_float_slice(&self, ix: &syn::ExprIndex) -> bool {
         self.bound_to(&ix.expr).is_some_and(|n| {
             matches!(self.g.op(n), Op::Slice(_))
                 || self.int_slices.contains(&n)
                 || self.data_slices.contains(&n)
+                || self.views.contains_key(&n)
         })
     }
 
