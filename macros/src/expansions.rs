@@ -634,12 +634,12 @@ fn readme_shows_the_real_expansion() {
         let close = "<!-- /expansion -->";
         let start = updated
             .find(&open)
-            .unwrap_or_else(|| panic!("README.md has no `{}` block", open.trim()))
+            .unwrap_or_else(|| panic!("internal error: README.md has no `{}` block", open.trim()))
             + open.len();
         let end = start
-            + updated[start..]
-                .find(close)
-                .unwrap_or_else(|| panic!("README.md's `{name}` block is not closed"));
+            + updated[start..].find(close).unwrap_or_else(|| {
+                panic!("internal error: README.md's `{name}` block is not closed")
+            });
         updated.replace_range(start..end, &format!("```rust\n{text}```\n"));
     }
     if std::env::var_os("UPDATE_README").is_some() {

@@ -480,25 +480,17 @@ impl<'a> Lower<'a> {
                 self.assign(&b.left, &b.right, compound_op(&b.op), e.span());
                 Tail::Unit
             }
-            Expr::If(_) | Expr::Match(_) | Expr::Block(_) | Expr::Return(_) => {
-                match self.expr_tail(e, Want::Any) {
-                    Tail::Diverged => Tail::Diverged,
-                    _ => Tail::Unit,
-                }
-            }
+            Expr::If(_)
+            | Expr::Match(_)
+            | Expr::Block(_)
+            | Expr::Return(_)
+            | Expr::ForLoop(_)
+            | Expr::While(_)
+            | Expr::Loop(_) => match self.expr_tail(e, Want::Any) {
+                Tail::Diverged => Tail::Diverged,
+                _ => Tail::Unit,
+            },
             Expr::Paren(p) => self.expr_stmt(&p.expr),
-            Expr::ForLoop(f) => {
-                self.for_loop(f);
-                Tail::Unit
-            }
-            Expr::While(w) => {
-                self.while_loop(w);
-                Tail::Unit
-            }
-            Expr::Loop(l) => {
-                self.loop_loop(l);
-                Tail::Unit
-            }
             other => {
                 if let Some(l) = loop_error(other) {
                     self.cx.error_spanned_by(l.0, l.1);

@@ -536,14 +536,7 @@ impl Lower<'_> {
             };
             (lo, hi, Some(item))
         };
-        let Some(v) = self.g.new_loop(lo, hi) else {
-            self.cx.error_spanned_by(
-                f.for_token,
-                msg(
-                    "too many loops in one function (64 at most)",
-                    "split the function",
-                ),
-            );
+        let Some(v) = self.new_loop(lo, hi, f.for_token) else {
             return;
         };
         let index = self.g.add(Op::LoopVar(v));
@@ -928,11 +921,7 @@ impl Lower<'_> {
     pub(super) fn index(&mut self, e: &syn::ExprIndex, want: Want) -> Option<NodeId> {
         match self.bound_to(&e.expr) {
             Some(n) if matches!(self.g.op(n), Op::Slice(_) | Op::Sym(_, Kind::Other)) => {
-                let i = self.expr(&e.index, Want::Int)?;
-                if self.g.kind(i) != Kind::Int {
-                    self.cx.error_spanned_by(&e.index, msg("an index must be an integer", "index with the loop variable or an integer expression; a float index has no derivative. An integer read from a field of a data struct needs its type, which the macro cannot see: `let k: usize = data.group[i];`"));
-                    return None;
-                }
+                let i = self.integer_index(&e.index)?;
                 // `w[j]` of a window or chunk reads its slice at `start + j`.
                 if let Some(view) = self.views.get(&n).copied() {
                     let at = self.g.int_bin(IntOp::Add, view.start, i);
@@ -946,11 +935,7 @@ impl Lower<'_> {
                 }
                 // `data.xs[i]`: a field of a data parameter, read as a data slice.
                 if let Some(field) = self.data_field(&Expr::Index(e.clone())) {
-                    let i = self.expr(&e.index, Want::Int)?;
-                    if self.g.kind(i) != Kind::Int {
-                        self.cx.error_spanned_by(&e.index, msg("an index must be an integer", "index with the loop variable or an integer expression; an integer read from a field of a data struct needs its type, which the macro cannot see: `let k: usize = data.group[i];`"));
-                        return None;
-                    }
+                    let i = self.integer_index(&e.index)?;
                     let n = self.sym_node(field.to_token_stream(), Kind::Other);
                     if want == Want::Int {
                         self.int_slices.push(n);
@@ -1061,6 +1046,31 @@ impl Lower<'_> {
         self.element(n, i)
     }
 
+    /// The index of `x[i]`, which must be an integer.
+    fn integer_index(&mut self, index: &Expr) -> Option<NodeId> {
+        let i = self.expr(index, Want::Int)?;
+        if self.g.kind(i) == Kind::Int {
+            return Some(i);
+        }
+        self.cx.error_spanned_by(index, msg("an index must be an integer", "index with the loop variable or an integer expression; a float index has no derivative. An integer read from a field of a data struct needs its type, which the macro cannot see: `let k: usize = data.group[i];`"));
+        None
+    }
+
+    /// A new loop `lo..hi`, or (past the 64 a function may have) an error at `at`.
+    fn new_loop(&mut self, lo: NodeId, hi: NodeId, at: impl ToTokens) -> Option<u32> {
+        let v = self.g.new_loop(lo, hi);
+        if v.is_none() {
+            self.cx.error_spanned_by(
+                at,
+                msg(
+                    "too many loops in one function (64 at most)",
+                    "split the function",
+                ),
+            );
+        }
+        v
+    }
+
     fn element(&mut self, slice: NodeId, i: NodeId) -> NodeId {
         match *self.g.op(slice) {
             Op::Slice(k) => self.g.add(Op::Element(k, i)),
@@ -1100,16 +1110,7 @@ impl Lower<'_> {
             other => (other, None),
         };
         let (lo, len, item) = self.source(source)?;
-        let Some(v) = self.g.new_loop(lo, len) else {
-            self.cx.error_spanned_by(
-                m,
-                msg(
-                    "too many loops in one function (64 at most)",
-                    "split the function",
-                ),
-            );
-            return None;
-        };
+        let v = self.new_loop(lo, len, m)?;
         let index = self.g.add(Op::LoopVar(v));
         let here = captured.map(|scopes| std::mem::replace(&mut self.state.scopes, scopes));
         self.state.scopes.push(Vec::new());
@@ -1227,16 +1228,7 @@ impl Lower<'_> {
             return None;
         }
         let (lo, hi, item) = self.source(&m.receiver)?;
-        let Some(v) = self.g.new_loop(lo, hi) else {
-            self.cx.error_spanned_by(
-                m,
-                msg(
-                    "too many loops in one function (64 at most)",
-                    "split the function",
-                ),
-            );
-            return None;
-        };
+        let v = self.new_loop(lo, hi, m)?;
         let index = self.g.add(Op::LoopVar(v));
         let outer = self.carry_outer_floats(self.g.loops_of(index));
         let k = self.placeholders;
