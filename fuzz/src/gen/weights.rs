@@ -148,9 +148,9 @@ weights! {
     /// Main functions with an array parameter (`p: &[f64; 2]`, `q: [f64; 3]`), out of 10.
     array_param = 2,
     /// Whether the arguments of a call to a helper may read a run (`dot(x, x, r[2])` in
-    /// `x.chunks_exact(3).map(|r| ..)`): 0 keeps runs out of them, as the macro rejects that
-    /// ("`r[2]` cannot be differentiated: it uses the local `r`"); 1 once it takes them.
-    call_run_args = 0,
+    /// `x.chunks_exact(3).map(|r| ..)`): 1 lets them, 0 keeps runs out of them (the macro
+    /// rejected that before it read a run's element as its slice's).
+    call_run_args = 1,
 }
 
 #[cfg(test)]
