@@ -330,6 +330,13 @@ impl<'ast> syn::visit::Visit<'ast> for BreakFinder {
     fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
 }
 
+/// `stmt` holds a `break` of the enclosing loop (not of a loop or closure inside it).
+fn has_break_stmt(stmt: &syn::Stmt) -> bool {
+    let mut f = BreakFinder(false);
+    syn::visit::Visit::visit_stmt(&mut f, stmt);
+    f.0
+}
+
 /// The statements of a loop body with each `if c { …; continue; }` (`continue` last in the
 /// branch) turned into `if c { … } else { <else branch>; <the rest of the body> }`; `None` when
 /// a `continue` of this loop sits anywhere else (or is labelled).
@@ -608,7 +615,14 @@ impl Lower<'_> {
         let mut bound = assigned.clone();
         bound.extend(declared.iter().cloned());
         let mut out = Vec::new();
-        for stmt in &f.body.stmts {
+        // After an `if c { continue; }` (or `break`), the rest of the body runs only in some
+        // iterations: an update there is not once per iteration.
+        let every_iteration = f
+            .body
+            .stmts
+            .iter()
+            .take_while(|s| !has_continue_stmt(s) && !has_break_stmt(s));
+        for stmt in every_iteration {
             let syn::Stmt::Expr(e, _) = stmt else {
                 continue;
             };
@@ -786,7 +800,7 @@ impl Lower<'_> {
                         span,
                         msg(
                             format!("the loop assigns the integer or condition `{name}`"),
-                            "an integer may step by the same amount in every iteration (`count += 1` at the top level of the loop body, not under `if`); otherwise compute it from the loop index, or count with a float (`let mut count = 0.0; … count += 1.0;`)",
+                            "an integer may step by the same amount in every iteration (`count += 1` at the top level of the loop body, not under `if` nor after an `if … { continue; }`); otherwise compute it from the loop index, or count with a float (`let mut count = 0.0; … count += 1.0;`)",
                         ),
                     );
                     self.state.scopes[s][e].1 = before;
