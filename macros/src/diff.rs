@@ -332,7 +332,10 @@ impl Sweep {
                 continue;
             }
             let op = g.op(n);
-            if matches!(op, Op::Sum(..) | Op::Fold(..) | Op::RevFold(..)) {
+            if matches!(
+                op,
+                Op::Sum(..) | Op::Fold(..) | Op::RevFold(..) | Op::Until(..)
+            ) {
                 self.loop_reads.insert(n, g.loops_of(n));
             } else if expanded {
                 let m = op.children().iter().fold(0, |m, c| m | self.loop_reads[c]);
@@ -726,6 +729,7 @@ fn local_adjoints(
         | Op::IntNeg(_)
         | Op::IntCast(..)
         | Op::FloatToInt(..)
+        | Op::Until(..)
         | Op::BoolConst(_)
         | Op::Compare(..)
         | Op::Predicate(..)

@@ -185,6 +185,7 @@ impl Emitter<'_> {
                 | Op::Effects(..)
                 | Op::Fold(..)
                 | Op::RevFold(..)
+                | Op::Until(..)
                 | Op::CallVjp(..)
                 | Op::And(..)
                 | Op::Or(..)
@@ -229,6 +230,10 @@ impl Emitter<'_> {
                     stack.extend([*lo, *hi, *init]);
                     stack.extend(self.loop_invariants(*v, *body));
                 }
+                Op::Until(v, lo, hi, cond) => {
+                    stack.extend([*lo, *hi]);
+                    stack.extend(self.loop_invariants(*v, *cond));
+                }
                 Op::RevFold(_, v, fold, seed, step) => {
                     stack.extend([*fold, *seed]);
                     stack.extend(self.loop_invariants(*v, *step));
@@ -259,7 +264,10 @@ impl Emitter<'_> {
             let effect = self.g.is_effect(n);
             let op = self.g.op(n);
             if self.g.loops_of(n) & (1 << v) == 0 && !effect {
-                let a_loop = matches!(op, Op::Sum(..) | Op::Fold(..) | Op::RevFold(..));
+                let a_loop = matches!(
+                    op,
+                    Op::Sum(..) | Op::Fold(..) | Op::RevFold(..) | Op::Until(..)
+                );
                 if a_loop || (!conditional && !self.may_panic.contains(&n)) {
                     out.push(n);
                 } else {
@@ -276,6 +284,10 @@ impl Emitter<'_> {
             } else if let Op::Fold(_, inner, lo, hi, init, body) = *op {
                 stack.extend([lo, hi, init].map(|r| (r, conditional)));
                 let reads = self.loop_invariants(inner, body);
+                stack.extend(reads.into_iter().map(|r| (r, conditional)));
+            } else if let Op::Until(inner, lo, hi, cond) = *op {
+                stack.extend([(lo, conditional), (hi, conditional)]);
+                let reads = self.loop_invariants(inner, cond);
                 stack.extend(reads.into_iter().map(|r| (r, conditional)));
             } else if let Op::RevFold(_, inner, fold, seed, step) = *op {
                 stack.extend([(fold, conditional), (seed, conditional)]);
@@ -654,6 +666,29 @@ impl Emitter<'_> {
         }
     }
 
+    /// The loop that finds where `for v in lo..hi { …; if cond { break; } … }` breaks:
+    /// `let mut __tN = hi; for v in lo..hi { …; if cond { __tN = v; break; } }`.
+    fn until_loop(&self, n: NodeId, defined: &HashSet<NodeId>) -> TokenStream {
+        let Op::Until(v, lo, hi, cond) = *self.g.op(n) else {
+            return quote!(::core::compile_error!("internal error: not a loop's end"));
+        };
+        let (i, name) = (loop_var_name(v), Self::name(n));
+        let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+        let mut inner = self.visible_in_loop(v, defined);
+        let stmts = self.region(&[cond], &mut inner);
+        let cond = self.expr(cond, Prec::Or);
+        quote! {
+            let mut #name = #hi;
+            for #i in #lo..#hi {
+                #stmts
+                if #cond {
+                    #name = #i;
+                    break;
+                }
+            }
+        }
+    }
+
     /// The reverse loop of a recurrence's gradient, with the sums that read its `λ` (`group[0]`
     /// is the `RevFold`): each iteration reads its saved value, adds its contributions, and
     /// steps `λ` back one iteration.
@@ -761,6 +796,7 @@ impl Emitter<'_> {
             }
             Op::Sum(..) => self.fused_loop(&[n], defined),
             Op::Fold(..) => self.fold_loop(n, defined),
+            Op::Until(..) => self.until_loop(n, defined),
             Op::RevFold(..) => self.reverse_loop(&[n], defined),
             Op::Scatter(k, i, x) => {
                 let g = grad_vec_name(*k);
@@ -1020,6 +1056,7 @@ impl Emitter<'_> {
             | Op::NoEffect
             | Op::Fold(..)
             | Op::RevFold(..)
+            | Op::Until(..)
             | Op::CallVjp(..) => {
                 quote!(())
             }

@@ -165,7 +165,8 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         | Op::Carry(..)
         | Op::Fold(..)
         | Op::Adjoint(..)
-        | Op::RevFold(..) => return None,
+        | Op::RevFold(..)
+        | Op::Until(..) => return None,
         Op::Cast(_) => Value::Float(n(0) as f64),
         Op::Neg(_) => Value::Float(-f(0)),
         Op::Add(..) => Value::Float(f(0) + f(1)),
@@ -375,6 +376,20 @@ impl<'g> Interpreter<'g> {
                 }
             },
             Op::Fold(..) => Value::Float(self.forward(id).2),
+            Op::Until(v, lo, hi, cond) => {
+                let (lo, hi) = (self.eval(*lo).int(), self.eval(*hi).int());
+                let outer = self.loop_index[*v as usize];
+                let mut end = hi;
+                for i in lo..hi {
+                    self.loop_index[*v as usize] = i;
+                    if self.eval(*cond).bool() {
+                        end = i;
+                        break;
+                    }
+                }
+                self.loop_index[*v as usize] = outer;
+                Value::Int(end)
+            }
             Op::RevFold(c, v, fold, ..) => {
                 let mask = self.graph.loops_of(*fold) | 1 << v;
                 Value::Float(self.sweep(*c, *v, mask).map_or(f64::NAN, |s| s.last))

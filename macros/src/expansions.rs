@@ -306,6 +306,26 @@ fn prefix_sums() {
     );
 }
 
+/// `break` at the first negative label: a loop finds where, then one loop runs up to there.
+#[test]
+fn break_at_first_negative() {
+    snapshot!(
+        r"
+        #[differentiable(wrt(x))]
+        fn until_negative(x: &[f64], y: &[f64]) -> f64 {
+            let mut s = 0.0;
+            for i in 0..x.len() {
+                if y[i] < 0.0 {
+                    break;
+                }
+                s += x[i].sin() * y[i];
+            }
+            s
+        }
+        "
+    );
+}
+
 /// Logistic regression over a batch: `sigmoid`, an `if` on data inside the loop, and a call.
 #[test]
 fn log_loss() {

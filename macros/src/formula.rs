@@ -297,6 +297,12 @@ impl Printer<'_> {
                 self.expr(*hi, Prec::Sum),
                 self.expr(*body, Prec::Select)
             ),
+            Op::Until(v, lo, hi, cond) => format!(
+                "first(i{v} in {}..{}; {})",
+                self.expr(*lo, Prec::Sum),
+                self.expr(*hi, Prec::Sum),
+                self.expr(*cond, Prec::Select)
+            ),
             Op::RevFold(c, v, fold, seed, step) => {
                 let (lo, hi) = match g.op(*fold) {
                     Op::Fold(_, _, lo, hi, ..) => (*lo, *hi),

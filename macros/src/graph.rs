@@ -273,6 +273,10 @@ pub enum Op {
     /// the adjoint of the fold's `init`; the sums over `v` that read `Adjoint(s, v, _)` run in
     /// the same reverse loop. Fields: sweep `s`, loop `v`, the fold, the seed, the step.
     RevFold(u32, u32, NodeId, NodeId, NodeId),
+    /// The first index of loop `v` in `lo..hi` at which `cond` holds, or `hi` if none: where
+    /// `for v in lo..hi { …; if cond { break; } … }` breaks. An integer (`cond`'s derivative is
+    /// zero almost everywhere). Fields: loop `v`, `lo`, `hi`, `cond`.
+    Until(u32, NodeId, NodeId, NodeId),
 
     // ---- booleans
     BoolConst(bool),
@@ -317,7 +321,12 @@ impl Op {
     pub fn panics_like_the_user(&self) -> bool {
         matches!(
             self,
-            Op::Sum(..) | Op::Fold(..) | Op::RevFold(..) | Op::Call(..) | Op::Partial(..)
+            Op::Sum(..)
+                | Op::Fold(..)
+                | Op::RevFold(..)
+                | Op::Until(..)
+                | Op::Call(..)
+                | Op::Partial(..)
         )
     }
 
@@ -368,6 +377,7 @@ impl Op {
             Op::Sum(v, ..) => Op::Sum(*v, c[0], c[1], c[2]),
             Op::Fold(k, v, ..) => Op::Fold(*k, *v, c[0], c[1], c[2], c[3]),
             Op::RevFold(k, v, ..) => Op::RevFold(*k, *v, c[0], c[1], c[2]),
+            Op::Until(v, ..) => Op::Until(*v, c[0], c[1], c[2]),
             Op::Call(f, _) => Op::Call(*f, c.to_vec()),
         }
     }
@@ -392,6 +402,7 @@ impl Op {
             Op::Sum(_, lo, hi, body) => vec![*lo, *hi, *body],
             Op::Fold(_, _, lo, hi, init, body) => vec![*lo, *hi, *init, *body],
             Op::RevFold(_, _, fold, seed, step) => vec![*fold, *seed, *step],
+            Op::Until(_, lo, hi, cond) => vec![*lo, *hi, *cond],
             Op::Index(_, a)
             | Op::IntIndex(_, a)
             | Op::Element(_, a)
@@ -636,7 +647,8 @@ impl Graph {
             | Op::IntBin(..)
             | Op::IntNeg(_)
             | Op::IntCast(..)
-            | Op::FloatToInt(..) => Kind::Int,
+            | Op::FloatToInt(..)
+            | Op::Until(..) => Kind::Int,
             Op::BoolConst(_)
             | Op::Compare(..)
             | Op::Predicate(..)
@@ -672,7 +684,7 @@ impl Graph {
                 bounds.map_or(0, |&(lo, hi)| self.loops_of(lo) | self.loops_of(hi)) | 1 << v
             }
             Op::Carried(_, mask) | Op::Carry(_, _, mask) | Op::Adjoint(_, _, mask) => *mask,
-            Op::Sum(v, ..) | Op::Fold(_, v, ..) | Op::RevFold(_, v, ..) => {
+            Op::Sum(v, ..) | Op::Fold(_, v, ..) | Op::RevFold(_, v, ..) | Op::Until(v, ..) => {
                 op.children().iter().fold(0, |m, c| m | self.loops_of(*c)) & !(1 << v)
             }
             _ => op.children().iter().fold(0, |m, c| m | self.loops_of(*c)),

@@ -1865,8 +1865,8 @@ fn loop_error(e: &Expr) -> Option<(TokenStream, String)> {
         Expr::Break(b) => Some((
             b.to_token_stream(),
             msg(
-                "`break` cannot be differentiated",
-                "loop over the range you need (`for i in 0..k`), or put the rest of the body under `if`",
+                "`break` cannot be differentiated here",
+                "a loop may end with one `break`, the last statement of an `if` without `else` that is a statement of the loop body (`if y[i] < 0.0 { break; }`); `break` with a value or a label, and a second `break`, are not supported: loop over the range you need (`for i in 0..k`)",
             ),
         )),
         _ => None,

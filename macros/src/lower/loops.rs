@@ -330,6 +330,68 @@ impl<'ast> syn::visit::Visit<'ast> for BreakFinder {
     fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
 }
 
+/// The position of `if c { …; break; }` among a loop body's statements (`break` last in the
+/// branch, no `else`), when that `break` is the only one of this loop.
+fn exit_stmt(stmts: &[syn::Stmt]) -> Option<usize> {
+    let at = stmts.iter().position(has_break_stmt)?;
+    let syn::Stmt::Expr(Expr::If(ifx), _) = &stmts[at] else {
+        return None;
+    };
+    let (last, before) = ifx.then_branch.stmts.split_last()?;
+    let breaks = matches!(
+        last,
+        syn::Stmt::Expr(Expr::Break(b), _) if b.label.is_none() && b.expr.is_none()
+    );
+    let alone = !before.iter().any(has_break_stmt)
+        && !has_break_expr(&ifx.cond)
+        && !stmts[at + 1..].iter().any(has_break_stmt);
+    (breaks && alone && ifx.else_branch.is_none()).then_some(at)
+}
+
+/// The exit at `at` (see [`exit_stmt`]) is `if c { break; }` after `let`s only: the iteration
+/// that breaks changes nothing.
+fn exits_first(stmts: &[syn::Stmt], at: usize) -> bool {
+    let bare = matches!(
+        &stmts[at],
+        syn::Stmt::Expr(Expr::If(ifx), _) if ifx.then_branch.stmts.len() == 1
+    );
+    bare && stmts[..at].iter().all(|s| matches!(s, syn::Stmt::Local(_)))
+}
+
+/// The loop body with the `break` of its exit (at `at`, see [`exit_stmt`]) made a `continue`:
+/// the body of the loop shortened to end with that iteration.
+fn break_as_continue(stmts: &[syn::Stmt], at: usize) -> Vec<syn::Stmt> {
+    let mut out = stmts.to_vec();
+    if let syn::Stmt::Expr(Expr::If(ifx), _) = &mut out[at]
+        && let Some(syn::Stmt::Expr(last, _)) = ifx.then_branch.stmts.last_mut()
+    {
+        let span = syn::spanned::Spanned::span(&*last);
+        *last = syn::parse_quote_spanned!(span=> continue);
+    }
+    out
+}
+
+/// The plain names `e` mentions (`x` in `x + 1`, not `len` in `y.len()`).
+fn mentioned_names(e: &Expr) -> Vec<String> {
+    struct Finder(Vec<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+            if let Some(id) = p.path.get_ident() {
+                self.0.push(id.to_string());
+            }
+        }
+    }
+    let mut f = Finder(Vec::new());
+    syn::visit::Visit::visit_expr(&mut f, e);
+    f.0
+}
+
+fn has_break_expr(e: &Expr) -> bool {
+    let mut f = BreakFinder(false);
+    syn::visit::Visit::visit_expr(&mut f, e);
+    f.0
+}
+
 /// `stmt` holds a `break` of the enclosing loop (not of a loop or closure inside it).
 fn has_break_stmt(stmt: &syn::Stmt) -> bool {
     let mut f = BreakFinder(false);
@@ -543,13 +605,37 @@ impl Lower<'_> {
             };
             (lo, hi, Some(item))
         };
+        // `if c { …; break; }`: the loop runs up to the first iteration where `c` holds, that
+        // one included, and the rest of the body is under `else` (as for `continue`).
+        let exit = exit_stmt(&f.body.stmts);
+        let (hi, exit, body) = match exit {
+            Some(at) => {
+                let Some(stop) = self.loop_exit(f, at, lo, hi, item.as_ref()) else {
+                    return;
+                };
+                if exits_first(&f.body.stmts, at) {
+                    // The iteration that breaks does nothing: the loop ends before it, and
+                    // the condition is false in every iteration it runs.
+                    let mut body = f.body.stmts.clone();
+                    body.remove(at);
+                    (stop, Some((at, stop)), body)
+                } else {
+                    let broke = self.g.compare(Cmp::Lt, stop, hi);
+                    let one = self.g.int(1);
+                    let past = self.g.int_bin(IntOp::Add, stop, one);
+                    let end = self.g.select(broke, past, hi);
+                    (end, Some((at, stop)), break_as_continue(&f.body.stmts, at))
+                }
+            }
+            None => (hi, None, f.body.stmts.clone()),
+        };
         let Some(v) = self.new_loop(lo, hi, f.for_token) else {
             return;
         };
         let index = self.g.add(Op::LoopVar(v));
         // Integer counters (`count += 1`): their steps are read before the loop's variables are
         // replaced, and their values in each iteration are computed from the index.
-        let counters = self.counters(f, lo, hi, index);
+        let counters = self.counters(f, lo, hi, index, exit);
         let outer = self.carry_outer_floats(self.g.loops_of(index));
         for c in &counters {
             if let Some(o) = outer
@@ -576,12 +662,12 @@ impl Lower<'_> {
         }
         self.enclosing.push(Enclosing::Loop);
         // `if c { …; continue; }`: the rest of the body goes under `else`.
-        match without_continue(&f.body.stmts) {
+        match without_continue(&body) {
             Some(stmts) => {
                 let _ = self.stmts(&stmts, Want::Any);
             }
             None => {
-                let _ = self.stmts(&f.body.stmts, Want::Any);
+                let _ = self.stmts(&body, Want::Any);
             }
         }
         self.enclosing.pop();
@@ -603,26 +689,119 @@ impl Lower<'_> {
         }
     }
 
+    /// Where `for v in lo..hi { …; if c { …; break; } … }` breaks: the first index at which `c`
+    /// holds, or `hi` ([`Op::Until`]). `c` is read in a loop of its own before the loop, so it
+    /// may read the loop's item, the `let`s before it, counters, parameters and what the
+    /// function computed before the loop, but nothing else the loop changes.
+    fn loop_exit(
+        &mut self,
+        f: &ExprForLoop,
+        at: usize,
+        lo: NodeId,
+        hi: NodeId,
+        item: Option<&Item>,
+    ) -> Option<NodeId> {
+        let syn::Stmt::Expr(Expr::If(exit), _) = &f.body.stmts[at] else {
+            return None;
+        };
+        // The `let`s before the exit that its condition reads, and the names it reads.
+        let mut names = mentioned_names(&exit.cond);
+        let mut lets = Vec::new();
+        for stmt in f.body.stmts[..at].iter().rev() {
+            if let syn::Stmt::Local(l) = stmt
+                && pattern_names(&l.pat).iter().any(|n| names.contains(n))
+            {
+                if let Some(init) = &l.init {
+                    names.extend(mentioned_names(&init.expr));
+                }
+                lets.push(stmt.clone());
+            }
+        }
+        lets.reverse();
+        // The condition, in a loop of its own, with the counters' values in each iteration.
+        let v = self.new_loop(lo, hi, f.for_token)?;
+        let index = self.g.add(Op::LoopVar(v));
+        let counters = self.counters(f, lo, hi, index, Some((at, hi)));
+        let mut declared = let_names(&f.body);
+        declared.extend(counters.iter().map(|c| c.name.clone()));
+        let changed = assigned_names(&f.body)
+            .into_iter()
+            .find(|n| names.contains(n) && !declared.contains(n));
+        if let Some(name) = changed {
+            self.cx.error_spanned_by(
+                &exit.cond,
+                msg(
+                    format!("this `break` depends on `{name}`, which the loop changes"),
+                    "a loop may end at the first iteration where a condition on its index, the data, the parameters and the values computed before the loop holds (`if y[i] < 0.0 { break; }`); compute the condition from those, or loop over the range you need",
+                ),
+            );
+            return None;
+        }
+        // Errors in the condition are reported from here, and the body is not lowered (it would
+        // report them again).
+        let reported = self.cx.error_count();
+        self.state.scopes.push(Vec::new());
+        for c in &counters {
+            self.declare(c.name.clone(), Binding::Value(c.at_start));
+        }
+        match (&*f.pat, item) {
+            (pat, Some(item)) => {
+                let _ = self.bind_item(pat, item, index);
+            }
+            (Pat::Ident(p), None) => self.declare(p.ident.to_string(), Binding::Value(index)),
+            _ => {}
+        }
+        self.enclosing.push(Enclosing::Loop);
+        let _ = self.stmts(&lets, Want::Any);
+        let cond = self.expr(&exit.cond, Want::Bool);
+        self.enclosing.pop();
+        self.state.scopes.pop();
+        if self.cx.error_count() > reported {
+            return None;
+        }
+        let Some(cond) = cond else {
+            self.cx.error_spanned_by(
+                &exit.cond,
+                "internal error: this condition was not lowered and reported nothing",
+            );
+            return None;
+        };
+        Some(self.g.add(Op::Until(v, lo, hi, cond)))
+    }
+
     /// The integer locals of the enclosing scopes that the loop body `f` updates exactly once,
     /// unconditionally, at its top level, by a step that does not change in the loop
     /// (`count += 1`, `k -= d`, `at = at + 2`): their value at the start of the iteration of
     /// index `index` is `before ± step · (index − lo)`, after the loop `before ± step · count`.
     /// Any other update of an integer stays an error (`finish_carried`).
-    fn counters(&mut self, f: &ExprForLoop, lo: NodeId, hi: NodeId, index: NodeId) -> Vec<Counter> {
+    ///
+    /// `exit` is the position of the body's `if c { …; break; }` and the index it breaks at
+    /// (`hi` is then one past it): an update after it misses that last iteration only.
+    fn counters(
+        &mut self,
+        f: &ExprForLoop,
+        lo: NodeId,
+        hi: NodeId,
+        index: NodeId,
+        exit: Option<(usize, NodeId)>,
+    ) -> Vec<Counter> {
         let assigned = assigned_names(&f.body);
         let mut declared = pattern_names(&f.pat);
         declared.extend(let_names(&f.body));
         let mut bound = assigned.clone();
         bound.extend(declared.iter().cloned());
         let mut out = Vec::new();
-        // After an `if c { continue; }` (or `break`), the rest of the body runs only in some
-        // iterations: an update there is not once per iteration.
+        // After an `if c { continue; }` (or a `break` other than the exit), the rest of the body
+        // runs only in some iterations: an update there is not once per iteration.
+        let exit_at = exit.map(|(at, _)| at);
         let every_iteration = f
             .body
             .stmts
             .iter()
-            .take_while(|s| !has_continue_stmt(s) && !has_break_stmt(s));
-        for stmt in every_iteration {
+            .enumerate()
+            .filter(|(p, _)| Some(*p) != exit_at)
+            .take_while(|(_, s)| !has_continue_stmt(s) && !has_break_stmt(s));
+        for (p, stmt) in every_iteration {
             let syn::Stmt::Expr(e, _) = stmt else {
                 continue;
             };
@@ -655,8 +834,13 @@ impl Lower<'_> {
             };
             let moved = self.g.int_bin(IntOp::Mul, step, done);
             let at_start = self.g.int_bin(op, before, moved);
-            let nonempty = self.g.compare(Cmp::Gt, hi, lo);
-            let len = self.g.int_bin(IntOp::Sub, hi, lo);
+            // Stepped in every iteration, or (after the exit) in all but the one that breaks.
+            let last = match exit {
+                Some((at, stop)) if p > at => stop,
+                _ => hi,
+            };
+            let nonempty = self.g.compare(Cmp::Gt, last, lo);
+            let len = self.g.int_bin(IntOp::Sub, last, lo);
             let zero = self.g.int(0);
             let count = self.g.select(nonempty, len, zero);
             let total = self.g.int_bin(IntOp::Mul, step, count);

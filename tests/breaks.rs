@@ -1,0 +1,248 @@
+//! `break` at the first iteration where a condition holds (`if c { …; break; }` in a `for`,
+//! `while` or iterator loop): checked against the same function with the loop's end computed
+//! by hand (the index-loop form, to 1e-12) and against central differences.
+
+#![allow(clippy::needless_range_loop)]
+
+mod common;
+
+use common::{assert_all_close, numeric_gradient};
+use symgrad::differentiable;
+
+/// Both forms give the same value and gradient, and match central differences.
+fn check(
+    with_break: impl Fn(&[f64], &[f64]) -> (f64, Vec<f64>),
+    by_hand: impl Fn(&[f64], &[f64]) -> (f64, Vec<f64>),
+    value: impl Fn(&[f64], &[f64]) -> f64,
+    ys: &[Vec<f64>],
+) {
+    for y in ys {
+        let x: Vec<f64> = (0..y.len()).map(|i| 0.4 + 0.3 * i as f64).collect();
+        let (v, g) = with_break(&x, y);
+        let (v_ref, g_ref) = by_hand(&x, y);
+        assert!(
+            (v - value(&x, y)).abs() <= 1e-12 * (1.0 + v.abs()),
+            "value at {y:?}"
+        );
+        assert!(
+            (v - v_ref).abs() <= 1e-12 * (1.0 + v_ref.abs()),
+            "{v} vs {v_ref} at {y:?}"
+        );
+        assert_all_close(&g, &g_ref, 1e-12);
+        assert_all_close(&g, &numeric_gradient(|p| value(p, y), &x), 1e-6);
+    }
+}
+
+/// Data that ends the loop at the start, in the middle, at the last element, and never.
+fn data() -> Vec<Vec<f64>> {
+    vec![
+        vec![],
+        vec![-1.0, 2.0, 3.0],
+        vec![1.0, 2.0, -3.0, 4.0, 5.0],
+        vec![1.0, 2.0, 3.0, -4.0],
+        vec![1.0, 2.0, 3.0, 4.0],
+    ]
+}
+
+/// The sum up to the first negative `y[i]`, that one excluded.
+#[differentiable(wrt(x))]
+fn until_negative(x: &[f64], y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        if y[i] < 0.0 {
+            break;
+        }
+        s += x[i].sin() * y[i];
+    }
+    s
+}
+
+/// The first negative `y[i]` computed by hand.
+#[differentiable(wrt(x))]
+fn until_negative_by_hand(x: &[f64], y: &[f64], stop: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..stop {
+        s += x[i].sin() * y[i];
+    }
+    s
+}
+
+fn first_negative(y: &[f64]) -> usize {
+    y.iter().position(|v| *v < 0.0).unwrap_or(y.len())
+}
+
+#[test]
+fn break_before_the_work() {
+    check(
+        |x, y| {
+            let (v, g) = until_negative_grad(x, y);
+            (v, g.x)
+        },
+        |x, y| {
+            let (v, g) = until_negative_by_hand_grad(x, y, first_negative(y));
+            (v, g.x)
+        },
+        until_negative,
+        &data(),
+    );
+}
+
+/// Work before the `break` runs in the iteration that breaks, and so does the branch's own;
+/// a product (a recurrence) and sums.
+#[differentiable(wrt(x))]
+fn work_then_break(x: &[f64], y: &[f64]) -> f64 {
+    let mut p = 1.0;
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let yi = y[i];
+        p *= 1.0 + 0.1 * x[i];
+        s += x[i].cos();
+        if yi < 0.0 {
+            s += x[i].exp();
+            break;
+        }
+        s += yi * x[i] * x[i];
+    }
+    s * p
+}
+
+#[differentiable(wrt(x))]
+fn work_then_break_by_hand(x: &[f64], y: &[f64], stop: usize) -> f64 {
+    let mut p = 1.0;
+    let mut s = 0.0;
+    for i in 0..stop {
+        p *= 1.0 + 0.1 * x[i];
+        s += x[i].cos();
+        if y[i] < 0.0 {
+            s += x[i].exp();
+        } else {
+            s += y[i] * x[i] * x[i];
+        }
+    }
+    s * p
+}
+
+#[test]
+fn break_after_work_in_the_same_iteration() {
+    check(
+        |x, y| {
+            let (v, g) = work_then_break_grad(x, y);
+            (v, g.x)
+        },
+        |x, y| {
+            let stop = (first_negative(y) + 1).min(y.len());
+            let (v, g) = work_then_break_by_hand_grad(x, y, stop);
+            (v, g.x)
+        },
+        work_then_break,
+        &data(),
+    );
+}
+
+/// A condition on the differentiated values themselves (a threshold on the running input):
+/// piecewise, the gradient of the iterations that ran.
+#[differentiable]
+fn until_large(x: &[f64], y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (i, xi) in x.iter().enumerate() {
+        if xi * y[i].abs() > 1.5 {
+            break;
+        }
+        s += xi * xi * y[i];
+    }
+    s
+}
+
+#[differentiable]
+fn until_large_by_hand(x: &[f64], y: &[f64], stop: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..stop {
+        s += x[i] * x[i] * y[i];
+    }
+    s
+}
+
+#[test]
+fn break_on_the_differentiated_values() {
+    check(
+        |x, y| {
+            let (v, g) = until_large_grad(x, y);
+            (v, g.x)
+        },
+        |x, y| {
+            let stop = (0..x.len())
+                .position(|i| x[i] * y[i].abs() > 1.5)
+                .unwrap_or(x.len());
+            let (v, g) = until_large_by_hand_grad(x, y, stop);
+            (v, g.x)
+        },
+        until_large,
+        &data(),
+    );
+}
+
+/// In a `while` loop on a counter, and nested in an outer loop whose rows end at their first
+/// negative entry.
+#[differentiable(wrt(x))]
+fn rows_until_negative(x: &[f64], y: &[f64]) -> f64 {
+    let d = 2;
+    let mut total = 0.0;
+    for r in 0..y.len() / d {
+        let mut j = 0;
+        let mut row = 0.0;
+        while j < d {
+            if y[r * d + j] < 0.0 {
+                break;
+            }
+            row += x[r * d + j] * y[r * d + j];
+            j += 1;
+        }
+        total += row.tanh();
+    }
+    total
+}
+
+#[differentiable(wrt(x))]
+fn rows_by_hand(x: &[f64], y: &[f64], keep: &[f64]) -> f64 {
+    let d = 2;
+    let mut total = 0.0;
+    for r in 0..y.len() / d {
+        let mut row = 0.0;
+        for j in 0..d {
+            row += keep[r * d + j] * x[r * d + j] * y[r * d + j];
+        }
+        total += row.tanh();
+    }
+    total
+}
+
+#[test]
+fn break_in_a_while_loop_nested_in_a_for_loop() {
+    let ys = vec![
+        vec![1.0, 2.0, -1.0, 3.0, 2.0, -5.0],
+        vec![-1.0, 2.0, 1.0, 3.0],
+        vec![1.0, 2.0, 3.0, 4.0, 0.5, 0.25],
+    ];
+    check(
+        |x, y| {
+            let (v, g) = rows_until_negative_grad(x, y);
+            (v, g.x)
+        },
+        |x, y| {
+            // 1 before the row's first negative entry, 0 from it on.
+            let mut keep = vec![0.0; y.len()];
+            for r in 0..y.len() / 2 {
+                for j in 0..2 {
+                    if y[r * 2 + j] < 0.0 {
+                        break;
+                    }
+                    keep[r * 2 + j] = 1.0;
+                }
+            }
+            let (v, g) = rows_by_hand_grad(x, y, &keep);
+            (v, g.x)
+        },
+        rows_until_negative,
+        &ys,
+    );
+}
