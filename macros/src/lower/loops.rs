@@ -1,5 +1,6 @@
-//! Lowering of loops over data: `for i in a..b { … }` and iterator sums
-//! (`x.iter().zip(y).map(|(a, b)| …).sum()`), as `Sum` nodes — never unrolled.
+//! Lowering of loops over data: `for i in a..b { … }` (and `while`/`loop` on a counter, with
+//! `continue` and `break`), as `Sum` and `Fold` nodes — never unrolled. What a loop runs over,
+//! and iterator sums (`x.iter().zip(y).map(|(a, b)| …).sum()`), are in `iterators.rs`.
 //!
 //! ```text
 //! // Input:                                 // Graph:
@@ -19,106 +20,17 @@
 
 use std::collections::HashMap;
 
-use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
+use proc_macro2::Span;
+use quote::ToTokens;
 use syn::{Expr, ExprForLoop, Pat};
 
-use super::{Binding, Enclosing, Lower, Want, pretty};
+use super::iterators::Item;
+use super::{Binding, Enclosing, Lower, Want};
 use crate::ctxt::msg;
 use crate::graph::{Cmp, IntOp, Kind, NodeId, Op};
 
-/// An integer position computed from a loop's index (`Var`): where the item of one iteration
-/// reads its slice, once adaptors (`skip`, `rev`, `step_by`, `zip` of shifted iterators) have
-/// moved it.
-#[derive(Clone)]
-enum Pos {
-    Var,
-    Node(NodeId),
-    Add(Box<Pos>, Box<Pos>),
-    Sub(Box<Pos>, Box<Pos>),
-    Mul(Box<Pos>, Box<Pos>),
-    Min(Box<Pos>, Box<Pos>),
-}
-
-impl Pos {
-    fn node(n: NodeId) -> Pos {
-        Pos::Node(n)
-    }
-
-    fn add(a: Pos, b: Pos) -> Pos {
-        Pos::Add(Box::new(a), Box::new(b))
-    }
-
-    fn sub(a: Pos, b: Pos) -> Pos {
-        Pos::Sub(Box::new(a), Box::new(b))
-    }
-
-    fn mul(a: Pos, b: Pos) -> Pos {
-        Pos::Mul(Box::new(a), Box::new(b))
-    }
-
-    /// The position with the index replaced by `v`.
-    fn subst(&self, v: &Pos) -> Pos {
-        match self {
-            Pos::Var => v.clone(),
-            Pos::Node(n) => Pos::Node(*n),
-            Pos::Add(a, b) => Pos::add(a.subst(v), b.subst(v)),
-            Pos::Sub(a, b) => Pos::sub(a.subst(v), b.subst(v)),
-            Pos::Mul(a, b) => Pos::mul(a.subst(v), b.subst(v)),
-            Pos::Min(a, b) => Pos::Min(Box::new(a.subst(v)), Box::new(b.subst(v))),
-        }
-    }
-
-    /// The integer node of the position at loop index `index`.
-    fn build(&self, g: &mut crate::graph::Graph, index: NodeId) -> NodeId {
-        match self {
-            Pos::Var => index,
-            Pos::Node(n) => *n,
-            Pos::Min(a, b) => {
-                let a = a.build(g, index);
-                let b = b.build(g, index);
-                let first = g.compare(Cmp::Le, a, b);
-                g.select(first, a, b)
-            }
-            Pos::Add(a, b) | Pos::Sub(a, b) | Pos::Mul(a, b) => {
-                let op = match self {
-                    Pos::Add(..) => IntOp::Add,
-                    Pos::Sub(..) => IntOp::Sub,
-                    _ => IntOp::Mul,
-                };
-                let a = a.build(g, index);
-                let b = b.build(g, index);
-                g.int_bin(op, a, b)
-            }
-        }
-    }
-}
-
-/// What one iteration of an iterator chain yields.
-#[derive(Clone)]
-enum Item {
-    /// An element of a slice (data or differentiated) at a position.
-    Element(NodeId, Pos),
-    /// An integer (the index of a range, or `enumerate`'s count).
-    Index(Pos),
-    /// A run of a slice's elements (`windows`, `chunks`): its start and length.
-    View(NodeId, Pos, Pos),
-    Pair(Box<Item>, Box<Item>),
-}
-
-impl Item {
-    fn subst(&self, v: &Pos) -> Item {
-        match self {
-            Item::Element(s, p) => Item::Element(*s, p.subst(v)),
-            Item::Index(p) => Item::Index(p.subst(v)),
-            Item::View(s, start, len) => Item::View(*s, start.subst(v), len.subst(v)),
-            Item::Pair(a, b) => Item::Pair(Box::new(a.subst(v)), Box::new(b.subst(v))),
-        }
-    }
-}
-
 /// An integer local a loop steps by a fixed amount (see `Lower::counters`).
-struct Counter {
+pub(super) struct Counter {
     name: String,
     /// Its value when an iteration starts.
     at_start: NodeId,
@@ -128,7 +40,7 @@ struct Counter {
 
 /// `name += step`, `name -= step`, `name = name + step`, `name = name - step`: the name, the
 /// step, and whether it is subtracted.
-fn counter_update(e: &Expr) -> Option<(String, &Expr, bool)> {
+pub(super) fn counter_update(e: &Expr) -> Option<(String, &Expr, bool)> {
     let ident = |e: &Expr| match e {
         Expr::Path(p) => p.path.get_ident().map(ToString::to_string),
         _ => None,
@@ -160,7 +72,7 @@ fn counter_update(e: &Expr) -> Option<(String, &Expr, bool)> {
 
 /// The number of iterations of `while i < n { …; i += k; }` (and `<=`, `>`, `>=`, `-=`), as
 /// an expression read before the loop; `None` for any other `while`.
-fn while_count(w: &syn::ExprWhile) -> Option<(String, Expr)> {
+pub(super) fn while_count(w: &syn::ExprWhile) -> Option<(String, Expr)> {
     let mut cond = &*w.cond;
     while let Expr::Paren(p) = cond {
         cond = &p.expr;
@@ -227,7 +139,7 @@ fn while_count(w: &syn::ExprWhile) -> Option<(String, Expr)> {
 /// The counter, the number of iterations and the body (without its final `break`) of
 /// `loop { …; i += k; if i >= n { break; } }` (also `>`, `==`, the bound on the left, and
 /// counting down with `<=`, `<`, `==` and `-=`); `None` for any other `loop`.
-fn loop_count(l: &syn::ExprLoop) -> Option<(String, Expr, Vec<syn::Stmt>)> {
+pub(super) fn loop_count(l: &syn::ExprLoop) -> Option<(String, Expr, Vec<syn::Stmt>)> {
     use syn::BinOp::{Eq, Ge, Gt, Le, Lt};
     if l.label.is_some() {
         return None;
@@ -318,7 +230,7 @@ fn loop_count(l: &syn::ExprLoop) -> Option<(String, Expr, Vec<syn::Stmt>)> {
 }
 
 /// A `break` of the enclosing loop (not of a loop or closure inside it).
-struct BreakFinder(bool);
+pub(super) struct BreakFinder(bool);
 
 impl<'ast> syn::visit::Visit<'ast> for BreakFinder {
     fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
@@ -332,7 +244,7 @@ impl<'ast> syn::visit::Visit<'ast> for BreakFinder {
 
 /// The position of `if c { …; break; }` among a loop body's statements (`break` last in the
 /// branch, no `else`), when that `break` is the only one of this loop.
-fn exit_stmt(stmts: &[syn::Stmt]) -> Option<usize> {
+pub(super) fn exit_stmt(stmts: &[syn::Stmt]) -> Option<usize> {
     let at = stmts.iter().position(has_break_stmt)?;
     let syn::Stmt::Expr(Expr::If(ifx), _) = &stmts[at] else {
         return None;
@@ -350,7 +262,7 @@ fn exit_stmt(stmts: &[syn::Stmt]) -> Option<usize> {
 
 /// The exit at `at` (see [`exit_stmt`]) is `if c { break; }` after `let`s only: the iteration
 /// that breaks changes nothing.
-fn exits_first(stmts: &[syn::Stmt], at: usize) -> bool {
+pub(super) fn exits_first(stmts: &[syn::Stmt], at: usize) -> bool {
     let bare = matches!(
         &stmts[at],
         syn::Stmt::Expr(Expr::If(ifx), _) if ifx.then_branch.stmts.len() == 1
@@ -360,7 +272,7 @@ fn exits_first(stmts: &[syn::Stmt], at: usize) -> bool {
 
 /// The loop body with the `break` of its exit (at `at`, see [`exit_stmt`]) made a `continue`:
 /// the body of the loop shortened to end with that iteration.
-fn break_as_continue(stmts: &[syn::Stmt], at: usize) -> Vec<syn::Stmt> {
+pub(super) fn break_as_continue(stmts: &[syn::Stmt], at: usize) -> Vec<syn::Stmt> {
     let mut out = stmts.to_vec();
     if let syn::Stmt::Expr(Expr::If(ifx), _) = &mut out[at]
         && let Some(syn::Stmt::Expr(last, _)) = ifx.then_branch.stmts.last_mut()
@@ -372,7 +284,7 @@ fn break_as_continue(stmts: &[syn::Stmt], at: usize) -> Vec<syn::Stmt> {
 }
 
 /// The plain names `e` mentions (`x` in `x + 1`, not `len` in `y.len()`).
-fn mentioned_names(e: &Expr) -> Vec<String> {
+pub(super) fn mentioned_names(e: &Expr) -> Vec<String> {
     struct Finder(Vec<String>);
     impl<'ast> syn::visit::Visit<'ast> for Finder {
         fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
@@ -386,14 +298,14 @@ fn mentioned_names(e: &Expr) -> Vec<String> {
     f.0
 }
 
-fn has_break_expr(e: &Expr) -> bool {
+pub(super) fn has_break_expr(e: &Expr) -> bool {
     let mut f = BreakFinder(false);
     syn::visit::Visit::visit_expr(&mut f, e);
     f.0
 }
 
 /// `stmt` holds a `break` of the enclosing loop (not of a loop or closure inside it).
-fn has_break_stmt(stmt: &syn::Stmt) -> bool {
+pub(super) fn has_break_stmt(stmt: &syn::Stmt) -> bool {
     let mut f = BreakFinder(false);
     syn::visit::Visit::visit_stmt(&mut f, stmt);
     f.0
@@ -402,7 +314,7 @@ fn has_break_stmt(stmt: &syn::Stmt) -> bool {
 /// The statements of a loop body with each `if c { …; continue; }` (`continue` last in the
 /// branch) turned into `if c { … } else { <else branch>; <the rest of the body> }`; `None` when
 /// a `continue` of this loop sits anywhere else (or is labelled).
-fn without_continue(stmts: &[syn::Stmt]) -> Option<Vec<syn::Stmt>> {
+pub(super) fn without_continue(stmts: &[syn::Stmt]) -> Option<Vec<syn::Stmt>> {
     let mut out = Vec::new();
     for (p, stmt) in stmts.iter().enumerate() {
         let syn::Stmt::Expr(Expr::If(ifx), semi) = stmt else {
@@ -455,19 +367,19 @@ fn without_continue(stmts: &[syn::Stmt]) -> Option<Vec<syn::Stmt>> {
 }
 
 /// `stmt` holds a `continue` of the enclosing loop (not of a loop or closure inside it).
-fn has_continue_stmt(stmt: &syn::Stmt) -> bool {
+pub(super) fn has_continue_stmt(stmt: &syn::Stmt) -> bool {
     let mut f = ContinueFinder(false);
     syn::visit::Visit::visit_stmt(&mut f, stmt);
     f.0
 }
 
-fn has_continue_expr(e: &Expr) -> bool {
+pub(super) fn has_continue_expr(e: &Expr) -> bool {
     let mut f = ContinueFinder(false);
     syn::visit::Visit::visit_expr(&mut f, e);
     f.0
 }
 
-struct ContinueFinder(bool);
+pub(super) struct ContinueFinder(bool);
 
 impl<'ast> syn::visit::Visit<'ast> for ContinueFinder {
     fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
@@ -481,7 +393,7 @@ impl<'ast> syn::visit::Visit<'ast> for ContinueFinder {
 }
 
 /// Every name assigned in `block` (`x = …`, `x += …`), once per assignment.
-fn assigned_names(block: &syn::Block) -> Vec<String> {
+pub(super) fn assigned_names(block: &syn::Block) -> Vec<String> {
     struct Finder(Vec<String>);
     impl<'ast> syn::visit::Visit<'ast> for Finder {
         fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
@@ -525,7 +437,7 @@ fn assigned_names(block: &syn::Block) -> Vec<String> {
 }
 
 /// The names a pattern binds.
-fn pattern_names(pat: &Pat) -> Vec<String> {
+pub(super) fn pattern_names(pat: &Pat) -> Vec<String> {
     struct Finder(Vec<String>);
     impl<'ast> syn::visit::Visit<'ast> for Finder {
         fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
@@ -539,7 +451,7 @@ fn pattern_names(pat: &Pat) -> Vec<String> {
 }
 
 /// The names `let`s and closures in `block` bind.
-fn let_names(block: &syn::Block) -> Vec<String> {
+pub(super) fn let_names(block: &syn::Block) -> Vec<String> {
     struct Finder(Vec<String>);
     impl<'ast> syn::visit::Visit<'ast> for Finder {
         fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
@@ -553,7 +465,7 @@ fn let_names(block: &syn::Block) -> Vec<String> {
 }
 
 /// `e` mentions one of `names`.
-fn mentions_any(e: &Expr, names: &[String]) -> bool {
+pub(super) fn mentions_any(e: &Expr, names: &[String]) -> bool {
     struct Finder<'n>(&'n [String], bool);
     impl<'ast> syn::visit::Visit<'ast> for Finder<'_> {
         fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
@@ -568,15 +480,6 @@ fn mentions_any(e: &Expr, names: &[String]) -> bool {
     let mut f = Finder(names, false);
     syn::visit::Visit::visit_expr(&mut f, e);
     f.1
-}
-
-/// A run of a slice bound to a name (a window, a chunk, `&x[a..b]`): `w[j]` reads
-/// `slice[start + j]`.
-#[derive(Clone, Copy)]
-pub(super) struct View {
-    pub slice: NodeId,
-    pub start: NodeId,
-    pub len: NodeId,
 }
 
 impl Lower<'_> {
@@ -693,7 +596,7 @@ impl Lower<'_> {
     /// holds, or `hi` ([`Op::Until`]). `c` is read in a loop of its own before the loop, so it
     /// may read the loop's item, the `let`s before it, counters, parameters and what the
     /// function computed before the loop, but nothing else the loop changes.
-    fn loop_exit(
+    pub(super) fn loop_exit(
         &mut self,
         f: &ExprForLoop,
         at: usize,
@@ -777,7 +680,7 @@ impl Lower<'_> {
     ///
     /// `exit` is the position of the body's `if c { …; break; }` and the index it breaks at
     /// (`hi` is then one past it): an update after it misses that last iteration only.
-    fn counters(
+    pub(super) fn counters(
         &mut self,
         f: &ExprForLoop,
         lo: NodeId,
@@ -907,7 +810,7 @@ impl Lower<'_> {
     }
 
     /// `lo..hi` or `lo..=hi` (integers).
-    fn range(&mut self, e: &Expr) -> Option<(NodeId, NodeId)> {
+    pub(super) fn range(&mut self, e: &Expr) -> Option<(NodeId, NodeId)> {
         match e {
             Expr::Paren(p) => self.range(&p.expr),
             Expr::Range(r) => {
@@ -947,7 +850,7 @@ impl Lower<'_> {
 
     /// Replaces every float variable in scope by a placeholder varying with the loops of `mask`
     /// (the loop's index's); returns `(scope, entry, before)`.
-    fn carry_outer_floats(&mut self, mask: u64) -> Vec<(usize, usize, Binding, NodeId)> {
+    pub(super) fn carry_outer_floats(&mut self, mask: u64) -> Vec<(usize, usize, Binding, NodeId)> {
         let mut carried = Vec::new();
         for s in 0..self.state.scopes.len() {
             for e in 0..self.state.scopes[s].len() {
@@ -972,7 +875,12 @@ impl Lower<'_> {
 
     /// After the body of loop `v`: each carried variable is its value before, plus the loop's
     /// sum of what the body added to it.
-    fn finish_carried(&mut self, v: u32, outer: &[(usize, usize, Binding, NodeId)], span: Span) {
+    pub(super) fn finish_carried(
+        &mut self,
+        v: u32,
+        outer: &[(usize, usize, Binding, NodeId)],
+        span: Span,
+    ) {
         let mut restore: HashMap<NodeId, NodeId> = HashMap::new();
         let mut updates = Vec::new();
         for &(s, e, before, placeholder) in outer {
@@ -1050,7 +958,7 @@ impl Lower<'_> {
 
     /// `s = init; for v { s = after(s) }` as a `Fold`: the placeholder becomes the recurrence's
     /// `Carry`, the other placeholders their values before the loop.
-    fn recurrence(
+    pub(super) fn recurrence(
         &mut self,
         v: u32,
         init: NodeId,
@@ -1068,7 +976,7 @@ impl Lower<'_> {
     /// A new recurrence over loop `v` from `init`, whose body `body(carry)` reads the running
     /// value `carry`; `shape` is what the body is built from (the loops it varies with, outside
     /// `v`, are the carry's too).
-    fn fold(
+    pub(super) fn fold(
         &mut self,
         v: u32,
         init: NodeId,
@@ -1088,7 +996,7 @@ impl Lower<'_> {
     }
 
     /// `Δ` such that `after = carried + Δ` and `Δ` does not read `carried`.
-    fn increment(&mut self, after: NodeId, carried: NodeId) -> Option<NodeId> {
+    pub(super) fn increment(&mut self, after: NodeId, carried: NodeId) -> Option<NodeId> {
         if after == carried {
             return Some(self.g.zero());
         }
@@ -1115,147 +1023,8 @@ impl Lower<'_> {
         }
     }
 
-    /// `x[i]`: an element of a slice parameter (differentiated or data).
-    pub(super) fn index(&mut self, e: &syn::ExprIndex, want: Want) -> Option<NodeId> {
-        match self.bound_to(&e.expr) {
-            Some(n) if matches!(self.g.op(n), Op::Slice(_) | Op::Sym(_, Kind::Other)) => {
-                let i = self.integer_index(&e.index)?;
-                // `w[j]` of a window or chunk reads its slice at `start + j`.
-                if let Some(view) = self.views.get(&n).copied() {
-                    let at = self.g.int_bin(IntOp::Add, view.start, i);
-                    return Some(self.element(view.slice, at));
-                }
-                Some(self.element(n, i))
-            }
-            _ => {
-                if let Some(n) = self.two_level(e, want) {
-                    return Some(n);
-                }
-                // `data.xs[i]`: a field of a data parameter, read as a data slice.
-                if let Some(field) = self.data_field(&Expr::Index(e.clone())) {
-                    let i = self.integer_index(&e.index)?;
-                    let n = self.sym_node(field.to_token_stream(), Kind::Other);
-                    if want == Want::Int {
-                        self.int_slices.push(n);
-                    }
-                    return Some(self.element(n, i));
-                }
-                self.opaque(&Expr::Index(e.clone()), want)
-            }
-        }
-    }
-
-    /// `inputs[k][j]` of a data parameter (or a field of one): `at2(&inputs[..], k, j)`, a
-    /// constant for the derivative. An integer read (an index: `edges[k][0]`) is converted to
-    /// `usize`, which is what it is.
-    fn two_level(&mut self, e: &syn::ExprIndex, want: Want) -> Option<NodeId> {
-        let Expr::Index(row) = &*e.expr else {
-            return None;
-        };
-        let base = &*row.expr;
-        let is_data = self.data_field_base(base).is_some()
-            || self.bound_to(base).is_some_and(|n| {
-                matches!(self.g.op(n), Op::Sym(_, Kind::Other)) && !self.views.contains_key(&n)
-            });
-        if !is_data {
-            return None;
-        }
-        let i = self.expr(&row.index, Want::Int)?;
-        let j = self.expr(&e.index, Want::Int)?;
-        if self.g.kind(i) != Kind::Int || self.g.kind(j) != Kind::Int {
-            self.cx.error_spanned_by(
-                e,
-                msg(
-                    "the indices of a two-level read must be integers",
-                    "index with loop variables or integer expressions",
-                ),
-            );
-            return None;
-        }
-        let whole = self.sym_node(quote! { &#base[..] }, Kind::Other);
-        let at2 = quote! { ::symgrad::__private::at2 };
-        let f = self.symbol(at2.clone(), pretty(&at2));
-        let read = self.g.add(Op::Call(f, vec![whole, i, j]));
-        // Integers (`edges[e][0]`) where the parameter's type says so, or the context does.
-        let int_rows = match base {
-            Expr::Path(p) => p.path.get_ident().is_some_and(|id| {
-                self.sig
-                    .params
-                    .iter()
-                    .any(|q| q.ident == *id && crate::signature::holds_integer_rows(&q.ty))
-            }),
-            _ => false,
-        };
-        if want == Want::Int || int_rows {
-            let usize_ty = quote! { usize };
-            let ty = self.symbol(usize_ty, "usize".into());
-            return Some(self.g.add(Op::FloatToInt(read, ty)));
-        }
-        Some(read)
-    }
-
-    /// `data.xs` of `data.xs[i]` (through any fields, `data.a.b[i]`, and parentheses), where
-    /// `data` is a data parameter: what it indexes.
-    pub(super) fn data_field<'e>(&self, e: &'e Expr) -> Option<&'e Expr> {
-        let mut e = e;
-        while let Expr::Paren(p) = e {
-            e = &p.expr;
-        }
-        let Expr::Index(ix) = e else { return None };
-        self.data_field_base(&ix.expr)
-    }
-
-    /// `data.xs` (through any fields, and parentheses), where `data` is a data parameter.
-    pub(super) fn data_field_base<'e>(&self, e: &'e Expr) -> Option<&'e Expr> {
-        let mut e = e;
-        while let Expr::Paren(p) = e {
-            e = &p.expr;
-        }
-        let Expr::Field(_) = e else {
-            return None;
-        };
-        let mut root = e;
-        while let Expr::Field(f) = root {
-            root = &f.base;
-        }
-        let Expr::Path(p) = root else { return None };
-        let name = p.path.get_ident()?.to_string();
-        let param = self
-            .param_nodes
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| *v)?;
-        (self.data_params.contains(&name) && self.lookup(&name) == Some(Binding::Value(param)))
-            .then_some(e)
-    }
-
-    /// `w.len()` of a window or chunk bound to a name.
-    pub(super) fn view_len(&self, e: &Expr) -> Option<NodeId> {
-        let n = self.bound_to(e)?;
-        self.views.get(&n).map(|v| v.len)
-    }
-
-    /// Element `i` of a slice, array or window bound to a name.
-    pub(super) fn index_node(&mut self, n: NodeId, i: NodeId) -> NodeId {
-        if let Some(view) = self.views.get(&n).copied() {
-            let at = self.g.int_bin(IntOp::Add, view.start, i);
-            return self.element(view.slice, at);
-        }
-        self.element(n, i)
-    }
-
-    /// The index of `x[i]`, which must be an integer.
-    fn integer_index(&mut self, index: &Expr) -> Option<NodeId> {
-        let i = self.expr(index, Want::Int)?;
-        if self.g.kind(i) == Kind::Int {
-            return Some(i);
-        }
-        self.cx.error_spanned_by(index, msg("an index must be an integer", "index with the loop variable or an integer expression; a float index has no derivative. An integer read from a field of a data struct needs its type, which the macro cannot see: `let k: usize = data.group[i];`"));
-        None
-    }
-
     /// A new loop `lo..hi`, or (past the 64 a function may have) an error at `at`.
-    fn new_loop(&mut self, lo: NodeId, hi: NodeId, at: impl ToTokens) -> Option<u32> {
+    pub(super) fn new_loop(&mut self, lo: NodeId, hi: NodeId, at: impl ToTokens) -> Option<u32> {
         let v = self.g.new_loop(lo, hi);
         if v.is_none() {
             self.cx.error_spanned_by(
@@ -1267,562 +1036,5 @@ impl Lower<'_> {
             );
         }
         v
-    }
-
-    fn element(&mut self, slice: NodeId, i: NodeId) -> NodeId {
-        match *self.g.op(slice) {
-            Op::Slice(k) => self.g.add(Op::Element(k, i)),
-            Op::Sym(s, _) if self.int_slices.contains(&slice) => self.g.add(Op::IntIndex(s, i)),
-            Op::Sym(s, _) => self.g.add(Op::Index(s, i)),
-            _ => self.g.zero(),
-        }
-    }
-
-    /// `….sum()` (or `….product()`) of an iterator chain: `x.iter()`, `.zip(…)`, `.enumerate()`, `.map(closure)`,
-    /// or `(a..b).map(closure)`.
-    pub(super) fn iterator_sum(&mut self, m: &syn::ExprMethodCall) -> Option<NodeId> {
-        // A closure bound by `let` (`.map(square)`) runs with what it captured at its `let`.
-        let mut captured = None;
-        let named: Option<syn::ExprClosure>;
-        let (source, closure) = match &*m.receiver {
-            Expr::MethodCall(map) if map.method == "map" && map.args.len() == 1 => {
-                let arg = map.args.first();
-                named = arg
-                    .and_then(|a| self.bound_to(a))
-                    .and_then(|n| self.closures.get(&n).cloned())
-                    .map(|(c, scopes)| {
-                        captured = Some(scopes);
-                        c
-                    });
-                match (arg, &named) {
-                    (Some(Expr::Closure(c)), _) | (_, Some(c)) => (&*map.receiver, Some(c)),
-                    _ => {
-                        self.cx.error_spanned_by(
-                            &map.args,
-                            msg("`map` needs a closure here", "write `.map(|a| …)`"),
-                        );
-                        return None;
-                    }
-                }
-            }
-            other => (other, None),
-        };
-        let (lo, len, item) = self.source(source)?;
-        let v = self.new_loop(lo, len, m)?;
-        let index = self.g.add(Op::LoopVar(v));
-        let here = captured.map(|scopes| std::mem::replace(&mut self.state.scopes, scopes));
-        self.state.scopes.push(Vec::new());
-        let body = match closure {
-            Some(c) => {
-                let ok = match c.inputs.first() {
-                    Some(pat) if c.inputs.len() == 1 => self.bind_item(pat, &item, index),
-                    _ => {
-                        self.cx.error_spanned_by(
-                            &c.inputs,
-                            msg(
-                                "the closure takes one argument",
-                                "write `|a| …` or `|(a, b)| …`",
-                            ),
-                        );
-                        false
-                    }
-                };
-                if ok {
-                    self.enclosing.push(Enclosing::Closure);
-                    let body = self.expr(&c.body, Want::Float);
-                    self.enclosing.pop();
-                    body
-                } else {
-                    None
-                }
-            }
-            None => match item {
-                Item::Element(s, p) => {
-                    let i = p.build(&mut self.g, index);
-                    Some(self.element(s, i))
-                }
-                _ => {
-                    self.cx.error_spanned_by(
-                        m,
-                        msg(
-                            "only a sum or product of floats can be differentiated",
-                            "`.map(|…| …)` the items to floats first",
-                        ),
-                    );
-                    None
-                }
-            },
-        };
-        self.state.scopes.pop();
-        if let Some(scopes) = here {
-            self.state.scopes = scopes;
-        }
-        let body = body?;
-        if self.g.kind(body) != Kind::Float {
-            self.cx.error_spanned_by(
-                m,
-                msg(
-                    "only a sum or product of floats can be differentiated",
-                    "make the closure return an `f64`",
-                ),
-            );
-            return None;
-        }
-        if m.method == "product" {
-            // `p = 1; for v { p = p · body }`: a recurrence.
-            let one = self.g.one();
-            return Some(self.fold(v, one, body, |l, carry| l.g.mul(carry, body)));
-        }
-        Some(self.g.loop_sum(v, body))
-    }
-
-    /// `….fold(init, |acc, item| …)` and `….fold(init, f64::max)`: the folds differentiated.
-    pub(super) fn is_supported_fold(m: &syn::ExprMethodCall) -> bool {
-        m.method == "fold"
-            && m.args.len() == 2
-            && match m.args.last() {
-                Some(Expr::Closure(c)) => c.inputs.len() == 2,
-                Some(Expr::Path(f)) => {
-                    f.path.segments.len() == 2
-                        && matches!(f.path.segments[0].ident.to_string().as_str(), "f64" | "f32")
-                }
-                _ => false,
-            }
-    }
-
-    /// A fold [`is_supported_fold`](Self::is_supported_fold) accepts; a method path
-    /// (`f64::max`) is the closure `|acc, item| acc.max(item)`.
-    pub(super) fn supported_fold(&mut self, m: &syn::ExprMethodCall) -> Option<NodeId> {
-        let Some(Expr::Path(f)) = m.args.last() else {
-            return self.iterator_fold(m);
-        };
-        let method = &f.path.segments.last()?.ident;
-        let (a, b) = (
-            syn::Ident::new("__symgrad_acc", Span::mixed_site()),
-            syn::Ident::new("__symgrad_item", Span::mixed_site()),
-        );
-        let mut folded = m.clone();
-        if let Some(last) = folded.args.last_mut() {
-            *last = syn::parse_quote_spanned! {method.span()=> |#a, #b| #a.#method(#b) };
-        }
-        self.iterator_fold(&folded)
-    }
-
-    /// `iter.fold(init, |acc, item| body)` with a float accumulator: a sum where the body is
-    /// `acc + Δ` (`Δ` not reading `acc`), a recurrence otherwise, as the same `for` loop would be.
-    pub(super) fn iterator_fold(&mut self, m: &syn::ExprMethodCall) -> Option<NodeId> {
-        let (Some(init), Some(Expr::Closure(c))) = (m.args.first(), m.args.last()) else {
-            return None;
-        };
-        let init = self.expr(init, Want::Float)?;
-        if self.g.kind(init) != Kind::Float {
-            self.cx.error_spanned_by(
-                &m.args[0],
-                msg(
-                    "`fold` is differentiated with a float accumulator",
-                    "start from a float: `.fold(0.0, |acc, v| acc + v * v)`",
-                ),
-            );
-            return None;
-        }
-        let (lo, hi, item) = self.source(&m.receiver)?;
-        let v = self.new_loop(lo, hi, m)?;
-        let index = self.g.add(Op::LoopVar(v));
-        let outer = self.carry_outer_floats(self.g.loops_of(index));
-        let k = self.placeholders;
-        self.placeholders += 1;
-        let placeholder = self.g.add(Op::Carried(k, self.g.loops_of(index)));
-        self.state.scopes.push(Vec::new());
-        let mut pats = c.inputs.iter();
-        let (Some(acc), Some(item_pat)) = (pats.next(), pats.next()) else {
-            return None;
-        };
-        let ok = self.bind_item(acc, &Item::Index(Pos::Var), placeholder)
-            && self.bind_item(item_pat, &item, index);
-        let after = if ok {
-            self.enclosing.push(Enclosing::Closure);
-            let body = self.expr(&c.body, Want::Float);
-            self.enclosing.pop();
-            body
-        } else {
-            None
-        };
-        self.state.scopes.pop();
-        // The outer variables the closure read get their values back (it cannot assign them).
-        let mut restore: HashMap<NodeId, NodeId> = HashMap::new();
-        for &(s, e, before, carried) in &outer {
-            if carried != NodeId(u32::MAX) {
-                let before_node = match before {
-                    Binding::Value(n) => n,
-                    Binding::Uninit => self.g.zero(),
-                };
-                restore.insert(carried, before_node);
-                self.state.scopes[s][e].1 = before;
-            }
-        }
-        let after = after?;
-        if self.g.kind(after) != Kind::Float {
-            self.cx.error_spanned_by(
-                &c.body,
-                msg(
-                    "the `fold` closure must return the new float accumulator",
-                    "write `|acc, v| acc + v * v`",
-                ),
-            );
-            return None;
-        }
-        Some(match self.increment(after, placeholder) {
-            Some(delta) => {
-                let delta = self.g.substitute(delta, &restore);
-                let total = self.g.loop_sum(v, delta);
-                self.g.sum(init, total)
-            }
-            None => self.recurrence(v, init, after, placeholder, &restore),
-        })
-    }
-
-    /// The start, end and items of an iterator chain: the loop runs its index over
-    /// `start..end`, and each item is a function of the index.
-    fn source(&mut self, e: &Expr) -> Option<(NodeId, NodeId, Item)> {
-        match e {
-            Expr::Paren(p) => self.source(&p.expr),
-            Expr::Range(_) => {
-                let (lo, hi) = self.range(e)?;
-                Some((lo, hi, Item::Index(Pos::Var)))
-            }
-            Expr::Path(_) | Expr::Reference(_) | Expr::Index(_) => self.slice_source(e),
-            Expr::MethodCall(m)
-                if matches!(m.method.to_string().as_str(), "iter" | "copied" | "cloned")
-                    && m.args.is_empty() =>
-            {
-                if m.method == "iter" {
-                    self.slice_source(&m.receiver)
-                } else {
-                    self.source(&m.receiver)
-                }
-            }
-            Expr::MethodCall(m) if m.method == "enumerate" && m.args.is_empty() => {
-                let (lo, hi, item) = self.source(&m.receiver)?;
-                // `enumerate` counts the items from 0, wherever the index starts.
-                let count = Pos::sub(Pos::Var, Pos::node(lo));
-                let count = if matches!(self.g.op(lo), Op::IntConst(0)) {
-                    Pos::Var
-                } else {
-                    count
-                };
-                Some((
-                    lo,
-                    hi,
-                    Item::Pair(Box::new(Item::Index(count)), Box::new(item)),
-                ))
-            }
-            Expr::MethodCall(m) if m.method == "zip" && m.args.len() == 1 => {
-                let a = self.source(&m.receiver)?;
-                let other = m
-                    .args
-                    .first()
-                    .expect("internal error: one argument checked");
-                let b = self.source(other)?;
-                if let Some(aligned) = self.aligned_zip(&a, &b) {
-                    return Some(aligned);
-                }
-                // The k-th items of both sides, for k in 0..min(len_a, len_b).
-                let (len_a, a) = self.zero_based(a);
-                let (len_b, b) = self.zero_based(b);
-                let len = self.min(len_a, len_b);
-                let zero = self.g.int(0);
-                Some((zero, len, Item::Pair(Box::new(a), Box::new(b))))
-            }
-            Expr::MethodCall(m) if m.args.is_empty() && m.method == "rev" => {
-                // Index j in lo..hi reads what index lo + hi - 1 - j did: `lo + (hi - (j + 1))`.
-                let (lo, hi, item) = self.source(&m.receiver)?;
-                let one = self.g.int(1);
-                let flipped = Pos::add(
-                    Pos::node(lo),
-                    Pos::sub(Pos::node(hi), Pos::add(Pos::Var, Pos::node(one))),
-                );
-                Some((lo, hi, item.subst(&flipped)))
-            }
-            Expr::MethodCall(m)
-                if m.args.len() == 1
-                    && matches!(m.method.to_string().as_str(), "skip" | "take" | "step_by") =>
-            {
-                self.counted(m)
-            }
-            Expr::MethodCall(m)
-                if m.args.len() == 1
-                    && matches!(
-                        m.method.to_string().as_str(),
-                        "windows" | "chunks" | "chunks_exact"
-                    ) =>
-            {
-                self.runs(m)
-            }
-            other => {
-                self.cx.error_spanned_by(
-                    other,
-                    msg(
-                        "this iterator cannot be differentiated",
-                        "iterate over slice parameters with `iter`, `zip`, `enumerate`, `skip`, `take`, `step_by`, `rev`, `windows`, `chunks` and `map(|…| …)`, or over a range `(0..n)`",
-                    ),
-                );
-                None
-            }
-        }
-    }
-
-    /// `skip(n)`, `take(n)`, `step_by(n)` of an iterator.
-    fn counted(&mut self, m: &syn::ExprMethodCall) -> Option<(NodeId, NodeId, Item)> {
-        let (lo, hi, item) = self.source(&m.receiver)?;
-        let arg = m
-            .args
-            .first()
-            .expect("internal error: one argument checked");
-        let n = self.expr(arg, Want::Int)?;
-        if self.g.kind(n) != Kind::Int {
-            self.cx.error_spanned_by(
-                arg,
-                msg(
-                    format!("`{}` takes an integer", m.method),
-                    "pass a count computed from integers and lengths",
-                ),
-            );
-            return None;
-        }
-        match m.method.to_string().as_str() {
-            // An empty range when `lo + n > hi`, as `skip` past the end is.
-            "skip" => Some((self.g.int_bin(IntOp::Add, lo, n), hi, item)),
-            "take" => {
-                let end = self.g.int_bin(IntOp::Add, lo, n);
-                Some((lo, self.min(hi, end), item))
-            }
-            _ => {
-                // Item k is the one at index lo + k·n, for k < ⌈len / n⌉.
-                let (len, item) = self.zero_based((lo, hi, item));
-                let one = self.g.int(1);
-                let up = self.g.int_bin(IntOp::Add, len, n);
-                let up = self.g.int_bin(IntOp::Sub, up, one);
-                let count = self.g.int_bin(IntOp::Div, up, n);
-                let zero = self.g.int(0);
-                let stepped = Pos::mul(Pos::Var, Pos::node(n));
-                Some((zero, count, item.subst(&stepped)))
-            }
-        }
-    }
-
-    /// `windows(w)`, `chunks(w)`, `chunks_exact(w)` of a slice: runs bound as views.
-    fn runs(&mut self, m: &syn::ExprMethodCall) -> Option<(NodeId, NodeId, Item)> {
-        let (lo, len, item) = self.slice_source(&m.receiver)?;
-        let Item::Element(slice, first) = item else {
-            return None;
-        };
-        let arg = m
-            .args
-            .first()
-            .expect("internal error: one argument checked");
-        let w = self.expr(arg, Want::Int)?;
-        let one = self.g.int(1);
-        let (count, start, run) = match m.method.to_string().as_str() {
-            "windows" => {
-                // The index runs over the windows' last elements, `w - 1..len` (`len - w + 1`
-                // windows, none when `w > len`), as `for i in 1..x.len()` reads `x[i - 1]` and
-                // `x[i]`: the bounds checks are the index loop's.
-                let last = self.g.int_bin(IntOp::Sub, w, one);
-                let start = first.subst(&Pos::sub(Pos::Var, Pos::node(last)));
-                return Some((last, len, Item::View(slice, start, Pos::node(w))));
-            }
-            "chunks" => {
-                // ⌈len / w⌉ chunks; the last one holds what is left.
-                let up = self.g.int_bin(IntOp::Add, len, w);
-                let up = self.g.int_bin(IntOp::Sub, up, one);
-                let count = self.g.int_bin(IntOp::Div, up, w);
-                let at = Pos::mul(Pos::Var, Pos::node(w));
-                let left = Pos::sub(Pos::node(len), at.clone());
-                let run = Pos::Min(Box::new(Pos::node(w)), Box::new(left));
-                (count, first.subst(&at), run)
-            }
-            _ => {
-                let count = self.g.int_bin(IntOp::Div, len, w);
-                let at = Pos::mul(Pos::Var, Pos::node(w));
-                (count, first.subst(&at), Pos::node(w))
-            }
-        };
-        Some((lo, count, Item::View(slice, start, run)))
-    }
-
-    /// `x.iter().zip(x.iter().skip(1))`: two sides over the same end (the same length, as
-    /// written) from constant starts `ca <= cb` pair up over `cb..end`, the earlier side read
-    /// `cb - ca` back, as `for i in 1..x.len()` reads `x[i - 1]` and `x[i]`: the index loop's
-    /// bounds checks, with no `min` of the counts.
-    fn aligned_zip(
-        &mut self,
-        a: &(NodeId, NodeId, Item),
-        b: &(NodeId, NodeId, Item),
-    ) -> Option<(NodeId, NodeId, Item)> {
-        let (Op::IntConst(ca), Op::IntConst(cb)) = (self.g.op(a.0).clone(), self.g.op(b.0).clone())
-        else {
-            return None;
-        };
-        let same_end = match (self.g.op(a.1), self.g.op(b.1)) {
-            (Op::Sym(sa, Kind::Int), Op::Sym(sb, Kind::Int)) => {
-                self.g.symbol_name(*sa) == self.g.symbol_name(*sb)
-            }
-            _ => a.1 == b.1,
-        };
-        if !same_end || ca < 0 || cb < 0 {
-            return None;
-        }
-        let back = |l: &mut Self, by: i64| Pos::sub(Pos::Var, Pos::node(l.g.int(by)));
-        Some(if ca <= cb {
-            let shift = back(self, cb - ca);
-            let items = Item::Pair(Box::new(a.2.subst(&shift)), Box::new(b.2.clone()));
-            (b.0, b.1, items)
-        } else {
-            let shift = back(self, ca - cb);
-            let items = Item::Pair(Box::new(a.2.clone()), Box::new(b.2.subst(&shift)));
-            (a.0, a.1, items)
-        })
-    }
-
-    /// The same items with an index that starts at 0: the count, and the items of index k.
-    fn zero_based(&mut self, (lo, hi, item): (NodeId, NodeId, Item)) -> (NodeId, Item) {
-        if matches!(self.g.op(lo), Op::IntConst(0)) {
-            return (hi, item);
-        }
-        // `hi - lo` only where `hi > lo`: the subtraction would overflow otherwise.
-        let nonempty = self.g.compare(Cmp::Gt, hi, lo);
-        let len = self.g.int_bin(IntOp::Sub, hi, lo);
-        let zero = self.g.int(0);
-        let count = self.g.select(nonempty, len, zero);
-        (count, item.subst(&Pos::add(Pos::node(lo), Pos::Var)))
-    }
-
-    /// `min(a, b)` of two integers.
-    fn min(&mut self, a: NodeId, b: NodeId) -> NodeId {
-        let first = self.g.compare(Cmp::Le, a, b);
-        self.g.select(first, a, b)
-    }
-
-    /// A slice parameter (possibly behind `&`, `.iter()`, or sliced `x[a..b]`), or a run bound
-    /// to a name: the index range `0..len` and its elements.
-    fn slice_source(&mut self, e: &Expr) -> Option<(NodeId, NodeId, Item)> {
-        let inner = match e {
-            Expr::Reference(r) => &*r.expr,
-            Expr::Paren(p) => &*p.expr,
-            other => other,
-        };
-        if let Expr::MethodCall(m) = inner
-            && m.method == "iter"
-            && m.args.is_empty()
-        {
-            return self.slice_source(&m.receiver);
-        }
-        // `x[a..b]`, `x[a..]`, `x[..b]`: the elements from `a`, `b - a` of them.
-        if let Expr::Index(ix) = inner
-            && let Expr::Range(r) = &*ix.index
-        {
-            let (lo, len, item) = self.slice_source(&ix.expr)?;
-            let Item::Element(slice, first) = item else {
-                return None;
-            };
-            let a = match &r.start {
-                Some(a) => self.expr(a, Want::Int)?,
-                None => self.g.int(0),
-            };
-            let mut b = match &r.end {
-                Some(b) => self.expr(b, Want::Int)?,
-                None => len,
-            };
-            if matches!(r.limits, syn::RangeLimits::Closed(_)) {
-                let one = self.g.int(1);
-                b = self.g.int_bin(IntOp::Add, b, one);
-            }
-            let count = self.g.int_bin(IntOp::Sub, b, a);
-            let shifted = first.subst(&Pos::add(Pos::node(a), Pos::Var));
-            return Some((lo, count, Item::Element(slice, shifted)));
-        }
-        // `data.xs.iter()`, `&data.xs`: a field of a data parameter, as a data slice.
-        if let Some(field) = self.data_field_base(inner) {
-            let tokens: TokenStream = field.to_token_stream();
-            let n = self.sym_node(tokens.clone(), Kind::Other);
-            let len = self.sym_node(quote! { #tokens.len() }, Kind::Int);
-            let lo = self.g.int(0);
-            return Some((lo, len, Item::Element(n, Pos::Var)));
-        }
-        if let Some(view) = self
-            .bound_to(inner)
-            .and_then(|n| self.views.get(&n).copied())
-        {
-            let lo = self.g.int(0);
-            let first = Pos::add(Pos::node(view.start), Pos::Var);
-            return Some((lo, view.len, Item::Element(view.slice, first)));
-        }
-        match self.bound_to(inner) {
-            Some(n) if matches!(self.g.op(n), Op::Slice(_) | Op::Sym(_, Kind::Other)) => {
-                let tokens: TokenStream = inner.to_token_stream();
-                let len_tokens = quote! { #tokens.len() };
-                let len = self.sym_node(len_tokens, Kind::Int);
-                let lo = self.g.int(0);
-                Some((lo, len, Item::Element(n, Pos::Var)))
-            }
-            _ => {
-                self.cx.error_spanned_by(
-                    e,
-                    msg(
-                        format!(
-                            "`{}` is not a slice parameter",
-                            pretty(&e.to_token_stream())
-                        ),
-                        "iterate over a slice, `Vec` or array parameter of the function",
-                    ),
-                );
-                None
-            }
-        }
-    }
-
-    /// Binds a closure parameter (or `for` loop) pattern to the items of one iteration.
-    fn bind_item(&mut self, pat: &Pat, item: &Item, index: NodeId) -> bool {
-        match (pat, item) {
-            (Pat::Reference(r), _) => self.bind_item(&r.pat, item, index),
-            (Pat::Type(t), _) => self.bind_item(&t.pat, item, index),
-            (Pat::Paren(p), _) => self.bind_item(&p.pat, item, index),
-            (Pat::Wild(_), _) => true,
-            (Pat::Ident(p), Item::Element(s, pos)) => {
-                let i = pos.build(&mut self.g, index);
-                let e = self.element(*s, i);
-                self.declare(p.ident.to_string(), Binding::Value(e));
-                true
-            }
-            (Pat::Ident(p), Item::Index(pos)) => {
-                let i = pos.build(&mut self.g, index);
-                self.declare(p.ident.to_string(), Binding::Value(i));
-                true
-            }
-            (Pat::Ident(p), Item::View(s, start, len)) => {
-                let view = View {
-                    slice: *s,
-                    start: start.build(&mut self.g, index),
-                    len: len.build(&mut self.g, index),
-                };
-                let handle = self.sym_node(p.ident.to_token_stream(), Kind::Other);
-                self.views.insert(handle, view);
-                self.declare(p.ident.to_string(), Binding::Value(handle));
-                true
-            }
-            (Pat::Tuple(t), Item::Pair(a, b)) if t.elems.len() == 2 => {
-                self.bind_item(&t.elems[0], a, index) && self.bind_item(&t.elems[1], b, index)
-            }
-            (other, _) => {
-                self.cx.error_spanned_by(
-                    other,
-                    msg(
-                        "this pattern does not match the iterator's items",
-                        "zip gives pairs `(a, b)`, enumerate gives `(i, a)`, `windows` and `chunks` give runs `w` read as `w[0]`",
-                    ),
-                );
-                false
-            }
-        }
     }
 }

@@ -1,0 +1,446 @@
+//! Methods and calls: float methods, calls to differentiable functions, `stop_gradient`, slice arguments.
+
+use quote::ToTokens;
+use syn::{Expr, Pat, UnOp};
+
+use super::syntax::{pretty, supported_methods};
+use super::{Binding, Enclosing, Lower, Scopes, Want};
+use crate::ctxt::msg;
+use crate::graph::{Cmp, Fun, Fun2, Kind, NodeId, Op, Pred};
+
+impl Lower<'_> {
+    pub(super) fn method_call(&mut self, m: &syn::ExprMethodCall, want: Want) -> Option<NodeId> {
+        let name = m.method.to_string();
+        if Self::is_supported_fold(m) {
+            return self.supported_fold(m);
+        }
+        if matches!(
+            name.as_str(),
+            "fold" | "reduce" | "scan" | "max_by" | "min_by" | "try_fold"
+        ) {
+            self.cx.error_spanned_by(
+                &m.method,
+                msg(
+                    format!("`{name}` of an iterator cannot be differentiated"),
+                    "write it as a `fold` from a float start value (`.fold(f64::NEG_INFINITY, f64::max)`, `.fold(0.0, |acc, v| acc + v * v)`), or as a `for` loop that carries the value: `let mut m = f64::NEG_INFINITY; for &v in x { m = m.max(v); }`",
+                ),
+            );
+            return None;
+        }
+        if (name == "sum" || name == "product") && m.args.is_empty() {
+            return self.iterator_sum(m);
+        }
+        if name == "len"
+            && m.args.is_empty()
+            && let Some(len) = self.view_len(&m.receiver)
+        {
+            return Some(len);
+        }
+        if name == "len" && m.args.is_empty() && self.is_differentiated_slice(&m.receiver) {
+            return Some(self.sym_node(m.to_token_stream(), Kind::Int));
+        }
+        if name == "is_empty" && m.args.is_empty() {
+            if let Some(len) = self.view_len(&m.receiver) {
+                let zero = self.g.int(0);
+                return Some(self.g.compare(Cmp::Eq, len, zero));
+            }
+            if self.is_differentiated_slice(&m.receiver) {
+                return Some(self.sym_node(m.to_token_stream(), Kind::Bool));
+            }
+        }
+        // `data.xs.len()`, `rows[0].len()`: the length of data reached through a field or index.
+        if name == "len"
+            && m.args.is_empty()
+            && matches!(&*m.receiver, Expr::Field(_) | Expr::Index(_))
+        {
+            return self.opaque(&Expr::MethodCall(m.clone()), Want::Int);
+        }
+        // `x.first()`, `x.last()`, `x.iter().count()`, …: other views of a differentiated slice.
+        let slice_method = match &*m.receiver {
+            Expr::MethodCall(inner)
+                if inner.method == "iter" && self.is_differentiated_slice(&inner.receiver) =>
+            {
+                Some(format!(
+                    "{}.iter().{name}()",
+                    pretty(&inner.receiver.to_token_stream())
+                ))
+            }
+            recv if name != "len" && self.is_differentiated_slice(recv) => {
+                Some(format!("{}.{name}()", pretty(&recv.to_token_stream())))
+            }
+            _ => None,
+        };
+        if let Some(what) = slice_method {
+            self.cx.error_spanned_by(
+                m,
+                msg(
+                    format!("`{what}` of a differentiated slice cannot be differentiated"),
+                    "read elements by index (`x[0]`, `x[x.len() - 1]`), count with `x.len()`, and reduce with a `for` loop or `x.iter().map(|v| …).sum()`",
+                ),
+            );
+            return None;
+        }
+        let recv = self.expr(
+            &m.receiver,
+            if name == "len" {
+                Want::Any
+            } else {
+                Want::Float
+            },
+        )?;
+        let args: Vec<&Expr> = m.args.iter().collect();
+        // `x.len().min(n)`: integer `min`/`max`, as comparisons (so they may read a
+        // differentiated slice's length).
+        if self.g.kind(recv) == Kind::Int && (name == "min" || name == "max") && args.len() == 1 {
+            let other = self.expr(args[0], Want::Int)?;
+            let cmp = if name == "min" { Cmp::Le } else { Cmp::Gt };
+            let first = self.g.compare(cmp, recv, other);
+            return Some(self.g.select(first, recv, other));
+        }
+        match self.g.kind(recv) {
+            Kind::Float => self.float_method(recv, &m.method, &args, m),
+            Kind::Other | Kind::Int | Kind::Bool
+                if matches!(self.g.op(recv), Op::Sym(..) | Op::Slice(_)) =>
+            {
+                self.opaque(
+                    &Expr::MethodCall(m.clone()),
+                    if name == "len" { Want::Int } else { want },
+                )
+            }
+            _ => {
+                self.cx.error_spanned_by(&m.method, msg(format!("method `{name}` on an integer or condition computed in the body is not supported"), "compute integers from parameters and literals"));
+                None
+            }
+        }
+    }
+
+    /// `recv.name(args)` on a float.
+    pub(super) fn float_method(
+        &mut self,
+        recv: NodeId,
+        method: &syn::Ident,
+        args: &[&Expr],
+        whole: &dyn ToTokens,
+    ) -> Option<NodeId> {
+        let name = method.to_string();
+        let arity = |l: &mut Self, n: usize| -> bool {
+            if args.len() == n {
+                return true;
+            }
+            l.cx.error_spanned_by(
+                whole,
+                msg(format!("`{name}` takes {n} argument(s)"), "check the call"),
+            );
+            false
+        };
+        if let Some(f) = Fun::from_method(&name) {
+            return arity(self, 0).then(|| self.g.unary(f, recv));
+        }
+        if let Some(f) = Fun2::from_method(&name) {
+            if !arity(self, 1) {
+                return None;
+            }
+            let b = self.expr(args[0], Want::Float)?;
+            return Some(self.g.binary(f, recv, b));
+        }
+        if let Some(p) = Pred::from_method(&name) {
+            return arity(self, 0).then(|| self.g.add(Op::Predicate(p, recv)));
+        }
+        match name.as_str() {
+            "powi" => {
+                if !arity(self, 1) {
+                    return None;
+                }
+                let n = self.expr(args[0], Want::Int)?;
+                Some(self.g.add(Op::Powi(recv, n)))
+            }
+            "clamp" | "mul_add" => {
+                if !arity(self, 2) {
+                    return None;
+                }
+                let a = self.expr(args[0], Want::Float)?;
+                let b = self.expr(args[1], Want::Float)?;
+                Some(self.g.add(if name == "clamp" {
+                    Op::Clamp(recv, a, b)
+                } else {
+                    Op::MulAdd(recv, a, b)
+                }))
+            }
+            _ => {
+                self.cx.error_spanned_by(
+                    method,
+                    msg(
+                        format!("method `{name}` cannot be differentiated"),
+                        format!("the supported float methods are {}; the conditions {}; for anything else write a `#[differentiable]` function (or one with `rule = ...`) and call it", supported_methods().join(", "), Pred::ALL.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")),
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn call(&mut self, c: &syn::ExprCall, want: Want) -> Option<NodeId> {
+        let Expr::Path(func) = &*c.func else {
+            self.cx.error_spanned_by(
+                &c.func,
+                msg(
+                    "only calls of named functions can be differentiated",
+                    "call a function by its path",
+                ),
+            );
+            return None;
+        };
+        let args: Vec<&Expr> = c.args.iter().collect();
+        if let Some(closure) = self
+            .bound_to(&c.func)
+            .and_then(|n| self.closures.get(&n).cloned())
+        {
+            return self.call_closure(c, &closure.0, closure.1, &args, want);
+        }
+        // `f64::exp(x)`, `f32::max(a, b)`, `f64::from(n)`: the method forms.
+        let segs: Vec<String> = func
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        if segs.len() == 2 && (segs[0] == "f64" || segs[0] == "f32") {
+            if segs[1] == "from" && args.len() == 1 {
+                let a = self.expr(args[0], Want::Any)?;
+                return Some(if self.g.kind(a) == Kind::Int {
+                    self.g.cast(a)
+                } else {
+                    a
+                });
+            }
+            let Some((first, rest)) = args.split_first() else {
+                self.cx.error_spanned_by(
+                    c,
+                    msg(
+                        format!("`{}::{}` needs an argument", segs[0], segs[1]),
+                        "pass the value",
+                    ),
+                );
+                return None;
+            };
+            let recv = self.expr(first, Want::Float)?;
+            let method = func.path.segments[1].ident.clone();
+            return self.float_method(recv, &method, rest, c);
+        }
+        if want == Want::Int || want == Want::Bool {
+            return self.opaque(&Expr::Call(c.clone()), want);
+        }
+        // `stop_gradient(x)`, `symgrad::stop_gradient(x)`: the value of `x`, no derivative.
+        if segs.last().is_some_and(|s| s == "stop_gradient") {
+            let [arg] = args[..] else {
+                self.cx.error_spanned_by(
+                    c,
+                    msg(
+                        "`stop_gradient` takes one value",
+                        "write `stop_gradient(x)`",
+                    ),
+                );
+                return None;
+            };
+            let x = self.expr(arg, Want::Float)?;
+            if self.g.kind(x) != Kind::Float {
+                self.cx.error_spanned_by(
+                    arg,
+                    msg(
+                        "`stop_gradient` takes a float",
+                        "stop a slice's gradient by passing it to a function that takes it as data (`wrt(…)` without it)",
+                    ),
+                );
+                return None;
+            }
+            let f = self.symbol(func.to_token_stream(), pretty(&func.to_token_stream()));
+            return Some(self.g.add(Op::StopGradient(f, x)));
+        }
+        let mut lowered = Vec::with_capacity(args.len());
+        for a in &args {
+            // A differentiated slice (`x` or `&x`) stays one: its gradient flows back through
+            // the called function's vector-Jacobian product.
+            let inner = match a {
+                Expr::Reference(r) if r.mutability.is_none() => &*r.expr,
+                other => other,
+            };
+            let arg = match self.bound_to(inner).map(|n| self.g.op(n).clone()) {
+                Some(Op::Slice(k)) => {
+                    let tokens = a.to_token_stream();
+                    let s = self.symbol(tokens.clone(), pretty(&tokens));
+                    self.g.add(Op::SliceArg(k, s))
+                }
+                _ => self.call_arg(a)?,
+            };
+            lowered.push(arg);
+        }
+        let f = self.symbol(func.to_token_stream(), pretty(&func.to_token_stream()));
+        Some(self.g.add(Op::Call(f, lowered)))
+    }
+
+    /// `w(a)` of a closure bound by `let`: its body, with its parameters bound to the arguments
+    /// (lowered here) and the names it captured bound as at its definition. (A closure that
+    /// compiles cannot see a later assignment of what it captured: borrowing forbids it, and
+    /// `move` copies the value.)
+    pub(super) fn call_closure(
+        &mut self,
+        call: &syn::ExprCall,
+        closure: &syn::ExprClosure,
+        captured: Scopes,
+        args: &[&Expr],
+        want: Want,
+    ) -> Option<NodeId> {
+        if closure.inputs.len() != args.len() {
+            self.cx.error_spanned_by(
+                call,
+                msg(
+                    format!(
+                        "the closure takes {} argument(s), {} given",
+                        closure.inputs.len(),
+                        args.len()
+                    ),
+                    "pass one value per parameter",
+                ),
+            );
+            return None;
+        }
+        let values: Vec<NodeId> = args
+            .iter()
+            .map(|a| self.expr(a, Want::Any))
+            .collect::<Option<_>>()?;
+        let here = std::mem::replace(&mut self.state.scopes, captured);
+        self.state.scopes.push(Vec::new());
+        let mut ok = true;
+        for (pat, v) in closure.inputs.iter().zip(values) {
+            let mut pat = pat;
+            while let Pat::Type(t) = pat {
+                pat = &t.pat;
+            }
+            match pat {
+                Pat::Ident(p) if p.subpat.is_none() => {
+                    self.declare(p.ident.to_string(), Binding::Value(v));
+                }
+                Pat::Wild(_) => {}
+                other => {
+                    self.cx.error_spanned_by(
+                        other,
+                        msg(
+                            "a closure called in the body takes plain names",
+                            "write `|a, b| …`",
+                        ),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        let value = if ok {
+            self.enclosing.push(Enclosing::Closure);
+            let v = self.expr(&closure.body, want);
+            self.enclosing.pop();
+            v
+        } else {
+            None
+        };
+        self.state.scopes = here;
+        value
+    }
+
+    /// `let [a, b] = *p;` (or `= p`, `= &p`, `[a, b, ..]`) on an array or slice: each name is
+    /// an element.
+    pub(super) fn bind_elements(&mut self, ps: &syn::PatSlice, init: &Expr) {
+        let mut source = init;
+        loop {
+            source = match source {
+                Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => &u.expr,
+                Expr::Reference(r) => &r.expr,
+                Expr::Paren(p) => &p.expr,
+                _ => break,
+            };
+        }
+        let slice = self.bound_to(source).filter(|n| {
+            matches!(self.g.op(*n), Op::Slice(_) | Op::Sym(_, Kind::Other))
+                && !self.closures.contains_key(n)
+        });
+        let Some(slice) = slice else {
+            self.cx.error_spanned_by(
+                init,
+                msg(
+                    "an array pattern takes the elements of an array or slice parameter",
+                    "write `let [a, b] = *p;` with `p: &[f64; 2]`, or index it: `p[0]`",
+                ),
+            );
+            return;
+        };
+        for (j, p) in ps.elems.iter().enumerate() {
+            match p {
+                Pat::Ident(id) if id.subpat.is_none() => {
+                    let i = self.g.int(i64::try_from(j).unwrap_or(i64::MAX));
+                    let e = self.index_node(slice, i);
+                    self.declare(id.ident.to_string(), Binding::Value(e));
+                }
+                Pat::Wild(_) => {}
+                Pat::Rest(_) if j + 1 == ps.elems.len() => {}
+                other => self.cx.error_spanned_by(
+                    other,
+                    msg(
+                        "only names, `_` and a final `..` are supported in an array pattern",
+                        "write `let [a, b, ..] = *p;`, or index it: `p[0]`",
+                    ),
+                ),
+            }
+        }
+    }
+
+    /// An argument of a call: a number or condition, or data passed through.
+    pub(super) fn call_arg(&mut self, a: &Expr) -> Option<NodeId> {
+        match a {
+            // An element of a float slice (differentiated or data) is a number.
+            Expr::Index(ix) if self.indexes_float_slice(ix) => self.index(ix, Want::Any),
+            Expr::Reference(_) | Expr::Field(_) | Expr::Index(_) => {
+                self.opaque(a, Want::Any).map(|n| self.retag_other(n))
+            }
+            Expr::Path(p)
+                if p.path
+                    .get_ident()
+                    .is_some_and(|id| self.data_params.contains(&id.to_string())) =>
+            {
+                self.expr(a, Want::Any)
+            }
+            _ => self.expr(a, Want::Any),
+        }
+    }
+
+    /// `x` is (bound to) a differentiated slice parameter.
+    pub(super) fn is_differentiated_slice(&self, e: &Expr) -> bool {
+        self.bound_to(e)
+            .is_some_and(|n| matches!(self.g.op(n), Op::Slice(_)))
+    }
+
+    /// `x[i]` where `x` is a slice parameter of floats or integers (not other data), or a
+    /// window or chunk of one.
+    pub(super) fn indexes_float_slice(&self, ix: &syn::ExprIndex) -> bool {
+        self.bound_to(&ix.expr).is_some_and(|n| {
+            matches!(self.g.op(n), Op::Slice(_))
+                || self.int_slices.contains(&n)
+                || self.data_slices.contains(&n)
+                || self.views.contains_key(&n)
+        })
+    }
+
+    /// The node a plain variable name (`x`) is bound to.
+    pub(super) fn bound_to(&self, e: &Expr) -> Option<NodeId> {
+        let Expr::Path(p) = e else { return None };
+        match self.lookup(&p.path.get_ident()?.to_string())? {
+            Binding::Value(n) => Some(n),
+            Binding::Uninit => None,
+        }
+    }
+
+    /// An opaque argument of a call is data of some type, not a float.
+    pub(super) fn retag_other(&mut self, n: NodeId) -> NodeId {
+        match self.g.op(n).clone() {
+            Op::Sym(s, _) => self.g.add(Op::Sym(s, Kind::Other)),
+            _ => n,
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! Control flow, if-converted: `if`, `match`, `return`, and the branches they join.
+
+use quote::ToTokens;
+use syn::{Expr, ExprIf, ExprMatch, Pat};
+
+use super::syntax::want_of_kind;
+use super::{Binding, Enclosing, Lower, State, Tail, Want};
+use crate::ctxt::msg;
+use crate::graph::{Cmp, Kind, NodeId};
+
+impl Lower<'_> {
+    /// An expression in tail position, where `if`, `match`, blocks and `return` may diverge.
+    pub(super) fn expr_tail(&mut self, e: &Expr, want: Want) -> Tail {
+        match e {
+            Expr::If(i) => self.if_expr(i, want),
+            Expr::Match(m) => self.match_expr(m, want),
+            Expr::Block(b) if b.label.is_none() => self.block(&b.block, want),
+            Expr::Paren(p) => self.expr_tail(&p.expr, want),
+            Expr::ForLoop(f) => {
+                self.for_loop(f);
+                Tail::Unit
+            }
+            Expr::While(w) => {
+                self.while_loop(w);
+                Tail::Unit
+            }
+            Expr::Loop(l) => {
+                self.loop_loop(l);
+                Tail::Unit
+            }
+            Expr::Return(r) => {
+                let Some(value) = &r.expr else {
+                    self.cx.error_spanned_by(
+                        r,
+                        msg(
+                            "`return` needs the value of the function",
+                            "write `return <loss>;`",
+                        ),
+                    );
+                    return Tail::Diverged;
+                };
+                if let Some(around) = self.enclosing.last() {
+                    let (what, help) = match around {
+                        Enclosing::Loop => (
+                            "`return` inside a loop cannot be differentiated",
+                            "compute the value in the loop and return after it",
+                        ),
+                        Enclosing::Closure => (
+                            "`return` inside a closure cannot be differentiated",
+                            "give the closure's value with `if … { … } else { … }`",
+                        ),
+                    };
+                    self.cx.error_spanned_by(r, msg(what, help));
+                    return Tail::Diverged;
+                }
+                if let Some(v) = self.expr(value, Want::Float) {
+                    let (returned, ret_val) = (self.state.returned, self.state.ret_val);
+                    self.state.ret_val = self.g.select(returned, ret_val, v);
+                    self.state.returned = self.g.boolean(true);
+                }
+                Tail::Diverged
+            }
+            other => match self.expr(other, want) {
+                Some(v) => Tail::Value(v),
+                None => Tail::Unit,
+            },
+        }
+    }
+
+    /// Lowers two branches from the same state and merges them under `cond`.
+    pub(super) fn branch(
+        &mut self,
+        cond: NodeId,
+        then: impl FnOnce(&mut Self) -> Tail,
+        otherwise: impl FnOnce(&mut Self) -> Tail,
+    ) -> Tail {
+        let before = self.state.clone();
+        let t = then(self);
+        let then_state = std::mem::replace(&mut self.state, before.clone());
+        let e = otherwise(self);
+        let else_state = std::mem::replace(&mut self.state, then_state.clone());
+        self.state = self.merge(cond, &then_state, &else_state);
+        // After an earlier `return` may have happened, this `if` runs only where it did not:
+        // its condition is evaluated only then (`if k == 0 { return x; } if 10 / k > 2 { … }`).
+        let (r0, v0) = (before.returned, before.ret_val);
+        if self.g.as_bool(r0) != Some(false) {
+            let yes = self.g.boolean(true);
+            self.state.returned = self.g.select(r0, yes, self.state.returned);
+            self.state.ret_val = self.g.select(r0, v0, self.state.ret_val);
+        }
+        match (t, e) {
+            (Tail::Value(a), Tail::Value(b)) => Tail::Value(self.g.select(cond, a, b)),
+            (Tail::Diverged, Tail::Diverged) => Tail::Diverged,
+            (Tail::Diverged, other) | (other, Tail::Diverged) => other,
+            _ => Tail::Unit,
+        }
+    }
+
+    pub(super) fn merge(&mut self, cond: NodeId, a: &State, b: &State) -> State {
+        let a_gone = self.g.as_bool(a.returned) == Some(true);
+        let b_gone = self.g.as_bool(b.returned) == Some(true);
+        let mut scopes = a.scopes.clone();
+        for (sa, (scope, sb)) in a.scopes.iter().zip(scopes.iter_mut().zip(&b.scopes)) {
+            for (k, ((_, ba), (_, bb))) in sa.iter().zip(sb).enumerate() {
+                scope[k].1 = match (*ba, *bb) {
+                    _ if b_gone => *ba,
+                    _ if a_gone => *bb,
+                    (Binding::Value(x), Binding::Value(y)) => {
+                        Binding::Value(self.g.select(cond, x, y))
+                    }
+                    (Binding::Uninit, other) | (other, Binding::Uninit) => other,
+                };
+            }
+        }
+        State {
+            scopes,
+            returned: self.g.select(cond, a.returned, b.returned),
+            ret_val: self.g.select(cond, a.ret_val, b.ret_val),
+        }
+    }
+
+    pub(super) fn if_expr(&mut self, i: &ExprIf, want: Want) -> Tail {
+        if let Expr::Let(l) = &*i.cond {
+            self.cx.error_spanned_by(
+                l,
+                msg(
+                    "`if let` cannot be differentiated",
+                    "branch on a comparison: `if x > 0.0 { ... }`",
+                ),
+            );
+            return Tail::Unit;
+        }
+        let Some(cond) = self.expr(&i.cond, Want::Bool) else {
+            return Tail::Unit;
+        };
+        self.branch(
+            cond,
+            |l| l.block(&i.then_branch, want),
+            |l| match &i.else_branch {
+                Some((_, e)) => l.expr_tail(e, want),
+                None => Tail::Unit,
+            },
+        )
+    }
+
+    pub(super) fn match_expr(&mut self, m: &ExprMatch, want: Want) -> Tail {
+        let scrutinee = match &*m.expr {
+            Expr::Tuple(t) if t.elems.is_empty() => None,
+            e => match self.expr(e, Want::Any) {
+                Some(v) => Some(v),
+                None => return Tail::Unit,
+            },
+        };
+        if m.arms.is_empty() {
+            self.cx
+                .error_spanned_by(m, msg("a `match` without arms has no value", "add arms"));
+            return Tail::Unit;
+        }
+        self.arms(scrutinee, &m.arms, want)
+    }
+
+    pub(super) fn arms(
+        &mut self,
+        scrutinee: Option<NodeId>,
+        arms: &[syn::Arm],
+        want: Want,
+    ) -> Tail {
+        let (arm, rest) = arms
+            .split_first()
+            .expect("internal error: arms checked non-empty");
+        self.state.scopes.push(Vec::new());
+        let matched = self.pattern(scrutinee, &arm.pat);
+        if rest.is_empty() {
+            // Rust checked exhaustiveness: the last arm matches whatever is left.
+            let tail = self.expr_tail(&arm.body, want);
+            self.state.scopes.pop();
+            return tail;
+        }
+        let guard = match &arm.guard {
+            Some((_, g)) => self.expr(g, Want::Bool),
+            None => Some(self.g.boolean(true)),
+        };
+        let (Some(matched), Some(guard)) = (matched, guard) else {
+            self.state.scopes.pop();
+            return Tail::Unit;
+        };
+        let cond = self.g.and(matched, guard);
+        let bindings = self.state.scopes.pop().unwrap_or_default();
+        self.branch(
+            cond,
+            |l| {
+                l.state.scopes.push(bindings);
+                let t = l.expr_tail(&arm.body, want);
+                l.state.scopes.pop();
+                t
+            },
+            |l| l.arms(scrutinee, rest, want),
+        )
+    }
+
+    /// The condition under which `pat` matches `scrutinee`; binds names in the current scope.
+    pub(super) fn pattern(&mut self, scrutinee: Option<NodeId>, pat: &Pat) -> Option<NodeId> {
+        let yes = self.g.boolean(true);
+        let Some(s) = scrutinee else {
+            return match pat {
+                Pat::Wild(_) => Some(yes),
+                Pat::Tuple(t) if t.elems.is_empty() => Some(yes),
+                other => {
+                    self.cx.error_spanned_by(
+                        other,
+                        msg(
+                            "`match ()` arms must be `_ if <condition>`",
+                            "write `_ if x > 0.0 => ...`",
+                        ),
+                    );
+                    None
+                }
+            };
+        };
+        match pat {
+            Pat::Wild(_) => Some(yes),
+            Pat::Ident(p) if p.subpat.is_none() => {
+                self.declare(p.ident.to_string(), Binding::Value(s));
+                Some(yes)
+            }
+            Pat::Paren(p) => self.pattern(scrutinee, &p.pat),
+            Pat::Or(o) => {
+                let mut acc = self.g.boolean(false);
+                for case in &o.cases {
+                    let c = self.pattern(scrutinee, case)?;
+                    acc = self.g.or(acc, c);
+                }
+                Some(acc)
+            }
+            Pat::Lit(l) => {
+                let v = self.expr(&Expr::Lit(l.clone()), want_of_kind(self.g.kind(s)))?;
+                Some(self.equals(s, v))
+            }
+            Pat::Path(p) => {
+                let v = self.sym_node(p.to_token_stream(), self.g.kind(s));
+                Some(self.equals(s, v))
+            }
+            Pat::Range(r) => {
+                let want = want_of_kind(self.g.kind(s));
+                let mut cond = yes;
+                if let Some(lo) = &r.start {
+                    let lo = self.expr(lo, want)?;
+                    let c = self.g.compare(Cmp::Ge, s, lo);
+                    cond = self.g.and(cond, c);
+                }
+                if let Some(hi) = &r.end {
+                    let hi = self.expr(hi, want)?;
+                    let op = if matches!(r.limits, syn::RangeLimits::Closed(_)) {
+                        Cmp::Le
+                    } else {
+                        Cmp::Lt
+                    };
+                    let c = self.g.compare(op, s, hi);
+                    cond = self.g.and(cond, c);
+                }
+                Some(cond)
+            }
+            other => {
+                self.cx.error_spanned_by(
+                    other,
+                    msg(
+                        "this pattern is not supported in a differentiated `match`",
+                        "use literals, ranges, `|`, `_`, a name, and `if` guards",
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn equals(&mut self, s: NodeId, v: NodeId) -> NodeId {
+        if self.g.kind(s) == Kind::Bool {
+            // `b == true` is `b`; `b == false` is `!b`.
+            let nv = self.g.not(v);
+            let both = self.g.and(s, v);
+            let neither = self.g.not(s);
+            let neither = self.g.and(neither, nv);
+            return self.g.or(both, neither);
+        }
+        self.g.compare(Cmp::Eq, s, v)
+    }
+}

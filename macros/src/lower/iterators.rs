@@ -1,0 +1,663 @@
+//! Iterators as loops: the sources a `for` loop or an iterator sum runs over (ranges, slices,
+//! `iter()`, `enumerate`, `zip`, `skip`/`take`/`step_by`/`rev`, `windows`/`chunks`, sub-slices),
+//! each item's position computed from the loop's index ([`Pos`]), `sum`/`product`/`fold` of
+//! iterator chains, and the patterns that bind an item.
+
+use std::collections::HashMap;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
+use syn::{Expr, Pat};
+
+use super::{Binding, Enclosing, Lower, Want, pretty};
+use crate::ctxt::msg;
+use crate::graph::{Cmp, IntOp, Kind, NodeId, Op};
+
+/// An integer position computed from a loop's index (`Var`): where the item of one iteration
+/// reads its slice, once adaptors (`skip`, `rev`, `step_by`, `zip` of shifted iterators) have
+/// moved it.
+#[derive(Clone)]
+pub(super) enum Pos {
+    Var,
+    Node(NodeId),
+    Add(Box<Pos>, Box<Pos>),
+    Sub(Box<Pos>, Box<Pos>),
+    Mul(Box<Pos>, Box<Pos>),
+    Min(Box<Pos>, Box<Pos>),
+}
+
+impl Pos {
+    fn node(n: NodeId) -> Pos {
+        Pos::Node(n)
+    }
+
+    fn add(a: Pos, b: Pos) -> Pos {
+        Pos::Add(Box::new(a), Box::new(b))
+    }
+
+    fn sub(a: Pos, b: Pos) -> Pos {
+        Pos::Sub(Box::new(a), Box::new(b))
+    }
+
+    fn mul(a: Pos, b: Pos) -> Pos {
+        Pos::Mul(Box::new(a), Box::new(b))
+    }
+
+    /// The position with the index replaced by `v`.
+    fn subst(&self, v: &Pos) -> Pos {
+        match self {
+            Pos::Var => v.clone(),
+            Pos::Node(n) => Pos::Node(*n),
+            Pos::Add(a, b) => Pos::add(a.subst(v), b.subst(v)),
+            Pos::Sub(a, b) => Pos::sub(a.subst(v), b.subst(v)),
+            Pos::Mul(a, b) => Pos::mul(a.subst(v), b.subst(v)),
+            Pos::Min(a, b) => Pos::Min(Box::new(a.subst(v)), Box::new(b.subst(v))),
+        }
+    }
+
+    /// The integer node of the position at loop index `index`.
+    fn build(&self, g: &mut crate::graph::Graph, index: NodeId) -> NodeId {
+        match self {
+            Pos::Var => index,
+            Pos::Node(n) => *n,
+            Pos::Min(a, b) => {
+                let a = a.build(g, index);
+                let b = b.build(g, index);
+                let first = g.compare(Cmp::Le, a, b);
+                g.select(first, a, b)
+            }
+            Pos::Add(a, b) | Pos::Sub(a, b) | Pos::Mul(a, b) => {
+                let op = match self {
+                    Pos::Add(..) => IntOp::Add,
+                    Pos::Sub(..) => IntOp::Sub,
+                    _ => IntOp::Mul,
+                };
+                let a = a.build(g, index);
+                let b = b.build(g, index);
+                g.int_bin(op, a, b)
+            }
+        }
+    }
+}
+
+/// What one iteration of an iterator chain yields.
+#[derive(Clone)]
+pub(super) enum Item {
+    /// An element of a slice (data or differentiated) at a position.
+    Element(NodeId, Pos),
+    /// An integer (the index of a range, or `enumerate`'s count).
+    Index(Pos),
+    /// A run of a slice's elements (`windows`, `chunks`): its start and length.
+    View(NodeId, Pos, Pos),
+    Pair(Box<Item>, Box<Item>),
+}
+
+impl Item {
+    fn subst(&self, v: &Pos) -> Item {
+        match self {
+            Item::Element(s, p) => Item::Element(*s, p.subst(v)),
+            Item::Index(p) => Item::Index(p.subst(v)),
+            Item::View(s, start, len) => Item::View(*s, start.subst(v), len.subst(v)),
+            Item::Pair(a, b) => Item::Pair(Box::new(a.subst(v)), Box::new(b.subst(v))),
+        }
+    }
+}
+
+/// A run of a slice bound to a name (a window, a chunk, `&x[a..b]`): `w[j]` reads
+/// `slice[start + j]`.
+#[derive(Clone, Copy)]
+pub(super) struct View {
+    pub slice: NodeId,
+    pub start: NodeId,
+    pub len: NodeId,
+}
+
+impl Lower<'_> {
+    /// `….sum()` (or `….product()`) of an iterator chain: `x.iter()`, `.zip(…)`, `.enumerate()`, `.map(closure)`,
+    /// or `(a..b).map(closure)`.
+    pub(super) fn iterator_sum(&mut self, m: &syn::ExprMethodCall) -> Option<NodeId> {
+        // A closure bound by `let` (`.map(square)`) runs with what it captured at its `let`.
+        let mut captured = None;
+        let named: Option<syn::ExprClosure>;
+        let (source, closure) = match &*m.receiver {
+            Expr::MethodCall(map) if map.method == "map" && map.args.len() == 1 => {
+                let arg = map.args.first();
+                named = arg
+                    .and_then(|a| self.bound_to(a))
+                    .and_then(|n| self.closures.get(&n).cloned())
+                    .map(|(c, scopes)| {
+                        captured = Some(scopes);
+                        c
+                    });
+                match (arg, &named) {
+                    (Some(Expr::Closure(c)), _) | (_, Some(c)) => (&*map.receiver, Some(c)),
+                    _ => {
+                        self.cx.error_spanned_by(
+                            &map.args,
+                            msg("`map` needs a closure here", "write `.map(|a| …)`"),
+                        );
+                        return None;
+                    }
+                }
+            }
+            other => (other, None),
+        };
+        let (lo, len, item) = self.source(source)?;
+        let v = self.new_loop(lo, len, m)?;
+        let index = self.g.add(Op::LoopVar(v));
+        let here = captured.map(|scopes| std::mem::replace(&mut self.state.scopes, scopes));
+        self.state.scopes.push(Vec::new());
+        let body = match closure {
+            Some(c) => {
+                let ok = match c.inputs.first() {
+                    Some(pat) if c.inputs.len() == 1 => self.bind_item(pat, &item, index),
+                    _ => {
+                        self.cx.error_spanned_by(
+                            &c.inputs,
+                            msg(
+                                "the closure takes one argument",
+                                "write `|a| …` or `|(a, b)| …`",
+                            ),
+                        );
+                        false
+                    }
+                };
+                if ok {
+                    self.enclosing.push(Enclosing::Closure);
+                    let body = self.expr(&c.body, Want::Float);
+                    self.enclosing.pop();
+                    body
+                } else {
+                    None
+                }
+            }
+            None => match item {
+                Item::Element(s, p) => {
+                    let i = p.build(&mut self.g, index);
+                    Some(self.element(s, i))
+                }
+                _ => {
+                    self.cx.error_spanned_by(
+                        m,
+                        msg(
+                            "only a sum or product of floats can be differentiated",
+                            "`.map(|…| …)` the items to floats first",
+                        ),
+                    );
+                    None
+                }
+            },
+        };
+        self.state.scopes.pop();
+        if let Some(scopes) = here {
+            self.state.scopes = scopes;
+        }
+        let body = body?;
+        if self.g.kind(body) != Kind::Float {
+            self.cx.error_spanned_by(
+                m,
+                msg(
+                    "only a sum or product of floats can be differentiated",
+                    "make the closure return an `f64`",
+                ),
+            );
+            return None;
+        }
+        if m.method == "product" {
+            // `p = 1; for v { p = p · body }`: a recurrence.
+            let one = self.g.one();
+            return Some(self.fold(v, one, body, |l, carry| l.g.mul(carry, body)));
+        }
+        Some(self.g.loop_sum(v, body))
+    }
+
+    /// `….fold(init, |acc, item| …)` and `….fold(init, f64::max)`: the folds differentiated.
+    pub(super) fn is_supported_fold(m: &syn::ExprMethodCall) -> bool {
+        m.method == "fold"
+            && m.args.len() == 2
+            && match m.args.last() {
+                Some(Expr::Closure(c)) => c.inputs.len() == 2,
+                Some(Expr::Path(f)) => {
+                    f.path.segments.len() == 2
+                        && matches!(f.path.segments[0].ident.to_string().as_str(), "f64" | "f32")
+                }
+                _ => false,
+            }
+    }
+
+    /// A fold [`is_supported_fold`](Self::is_supported_fold) accepts; a method path
+    /// (`f64::max`) is the closure `|acc, item| acc.max(item)`.
+    pub(super) fn supported_fold(&mut self, m: &syn::ExprMethodCall) -> Option<NodeId> {
+        let Some(Expr::Path(f)) = m.args.last() else {
+            return self.iterator_fold(m);
+        };
+        let method = &f.path.segments.last()?.ident;
+        let (a, b) = (
+            syn::Ident::new("__symgrad_acc", Span::mixed_site()),
+            syn::Ident::new("__symgrad_item", Span::mixed_site()),
+        );
+        let mut folded = m.clone();
+        if let Some(last) = folded.args.last_mut() {
+            *last = syn::parse_quote_spanned! {method.span()=> |#a, #b| #a.#method(#b) };
+        }
+        self.iterator_fold(&folded)
+    }
+
+    /// `iter.fold(init, |acc, item| body)` with a float accumulator: a sum where the body is
+    /// `acc + Δ` (`Δ` not reading `acc`), a recurrence otherwise, as the same `for` loop would be.
+    pub(super) fn iterator_fold(&mut self, m: &syn::ExprMethodCall) -> Option<NodeId> {
+        let (Some(init), Some(Expr::Closure(c))) = (m.args.first(), m.args.last()) else {
+            return None;
+        };
+        let init = self.expr(init, Want::Float)?;
+        if self.g.kind(init) != Kind::Float {
+            self.cx.error_spanned_by(
+                &m.args[0],
+                msg(
+                    "`fold` is differentiated with a float accumulator",
+                    "start from a float: `.fold(0.0, |acc, v| acc + v * v)`",
+                ),
+            );
+            return None;
+        }
+        let (lo, hi, item) = self.source(&m.receiver)?;
+        let v = self.new_loop(lo, hi, m)?;
+        let index = self.g.add(Op::LoopVar(v));
+        let outer = self.carry_outer_floats(self.g.loops_of(index));
+        let k = self.placeholders;
+        self.placeholders += 1;
+        let placeholder = self.g.add(Op::Carried(k, self.g.loops_of(index)));
+        self.state.scopes.push(Vec::new());
+        let mut pats = c.inputs.iter();
+        let (Some(acc), Some(item_pat)) = (pats.next(), pats.next()) else {
+            return None;
+        };
+        let ok = self.bind_item(acc, &Item::Index(Pos::Var), placeholder)
+            && self.bind_item(item_pat, &item, index);
+        let after = if ok {
+            self.enclosing.push(Enclosing::Closure);
+            let body = self.expr(&c.body, Want::Float);
+            self.enclosing.pop();
+            body
+        } else {
+            None
+        };
+        self.state.scopes.pop();
+        // The outer variables the closure read get their values back (it cannot assign them).
+        let mut restore: HashMap<NodeId, NodeId> = HashMap::new();
+        for &(s, e, before, carried) in &outer {
+            if carried != NodeId(u32::MAX) {
+                let before_node = match before {
+                    Binding::Value(n) => n,
+                    Binding::Uninit => self.g.zero(),
+                };
+                restore.insert(carried, before_node);
+                self.state.scopes[s][e].1 = before;
+            }
+        }
+        let after = after?;
+        if self.g.kind(after) != Kind::Float {
+            self.cx.error_spanned_by(
+                &c.body,
+                msg(
+                    "the `fold` closure must return the new float accumulator",
+                    "write `|acc, v| acc + v * v`",
+                ),
+            );
+            return None;
+        }
+        Some(match self.increment(after, placeholder) {
+            Some(delta) => {
+                let delta = self.g.substitute(delta, &restore);
+                let total = self.g.loop_sum(v, delta);
+                self.g.sum(init, total)
+            }
+            None => self.recurrence(v, init, after, placeholder, &restore),
+        })
+    }
+
+    /// The start, end and items of an iterator chain: the loop runs its index over
+    /// `start..end`, and each item is a function of the index.
+    pub(super) fn source(&mut self, e: &Expr) -> Option<(NodeId, NodeId, Item)> {
+        match e {
+            Expr::Paren(p) => self.source(&p.expr),
+            Expr::Range(_) => {
+                let (lo, hi) = self.range(e)?;
+                Some((lo, hi, Item::Index(Pos::Var)))
+            }
+            Expr::Path(_) | Expr::Reference(_) | Expr::Index(_) => self.slice_source(e),
+            Expr::MethodCall(m)
+                if matches!(m.method.to_string().as_str(), "iter" | "copied" | "cloned")
+                    && m.args.is_empty() =>
+            {
+                if m.method == "iter" {
+                    self.slice_source(&m.receiver)
+                } else {
+                    self.source(&m.receiver)
+                }
+            }
+            Expr::MethodCall(m) if m.method == "enumerate" && m.args.is_empty() => {
+                let (lo, hi, item) = self.source(&m.receiver)?;
+                // `enumerate` counts the items from 0, wherever the index starts.
+                let count = Pos::sub(Pos::Var, Pos::node(lo));
+                let count = if matches!(self.g.op(lo), Op::IntConst(0)) {
+                    Pos::Var
+                } else {
+                    count
+                };
+                Some((
+                    lo,
+                    hi,
+                    Item::Pair(Box::new(Item::Index(count)), Box::new(item)),
+                ))
+            }
+            Expr::MethodCall(m) if m.method == "zip" && m.args.len() == 1 => {
+                let a = self.source(&m.receiver)?;
+                let other = m
+                    .args
+                    .first()
+                    .expect("internal error: one argument checked");
+                let b = self.source(other)?;
+                if let Some(aligned) = self.aligned_zip(&a, &b) {
+                    return Some(aligned);
+                }
+                // The k-th items of both sides, for k in 0..min(len_a, len_b).
+                let (len_a, a) = self.zero_based(a);
+                let (len_b, b) = self.zero_based(b);
+                let len = self.min(len_a, len_b);
+                let zero = self.g.int(0);
+                Some((zero, len, Item::Pair(Box::new(a), Box::new(b))))
+            }
+            Expr::MethodCall(m) if m.args.is_empty() && m.method == "rev" => {
+                // Index j in lo..hi reads what index lo + hi - 1 - j did: `lo + (hi - (j + 1))`.
+                let (lo, hi, item) = self.source(&m.receiver)?;
+                let one = self.g.int(1);
+                let flipped = Pos::add(
+                    Pos::node(lo),
+                    Pos::sub(Pos::node(hi), Pos::add(Pos::Var, Pos::node(one))),
+                );
+                Some((lo, hi, item.subst(&flipped)))
+            }
+            Expr::MethodCall(m)
+                if m.args.len() == 1
+                    && matches!(m.method.to_string().as_str(), "skip" | "take" | "step_by") =>
+            {
+                self.counted(m)
+            }
+            Expr::MethodCall(m)
+                if m.args.len() == 1
+                    && matches!(
+                        m.method.to_string().as_str(),
+                        "windows" | "chunks" | "chunks_exact"
+                    ) =>
+            {
+                self.runs(m)
+            }
+            other => {
+                self.cx.error_spanned_by(
+                    other,
+                    msg(
+                        "this iterator cannot be differentiated",
+                        "iterate over slice parameters with `iter`, `zip`, `enumerate`, `skip`, `take`, `step_by`, `rev`, `windows`, `chunks` and `map(|…| …)`, or over a range `(0..n)`",
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// `skip(n)`, `take(n)`, `step_by(n)` of an iterator.
+    pub(super) fn counted(&mut self, m: &syn::ExprMethodCall) -> Option<(NodeId, NodeId, Item)> {
+        let (lo, hi, item) = self.source(&m.receiver)?;
+        let arg = m
+            .args
+            .first()
+            .expect("internal error: one argument checked");
+        let n = self.expr(arg, Want::Int)?;
+        if self.g.kind(n) != Kind::Int {
+            self.cx.error_spanned_by(
+                arg,
+                msg(
+                    format!("`{}` takes an integer", m.method),
+                    "pass a count computed from integers and lengths",
+                ),
+            );
+            return None;
+        }
+        match m.method.to_string().as_str() {
+            // An empty range when `lo + n > hi`, as `skip` past the end is.
+            "skip" => Some((self.g.int_bin(IntOp::Add, lo, n), hi, item)),
+            "take" => {
+                let end = self.g.int_bin(IntOp::Add, lo, n);
+                Some((lo, self.min(hi, end), item))
+            }
+            _ => {
+                // Item k is the one at index lo + k·n, for k < ⌈len / n⌉.
+                let (len, item) = self.zero_based((lo, hi, item));
+                let one = self.g.int(1);
+                let up = self.g.int_bin(IntOp::Add, len, n);
+                let up = self.g.int_bin(IntOp::Sub, up, one);
+                let count = self.g.int_bin(IntOp::Div, up, n);
+                let zero = self.g.int(0);
+                let stepped = Pos::mul(Pos::Var, Pos::node(n));
+                Some((zero, count, item.subst(&stepped)))
+            }
+        }
+    }
+
+    /// `windows(w)`, `chunks(w)`, `chunks_exact(w)` of a slice: runs bound as views.
+    pub(super) fn runs(&mut self, m: &syn::ExprMethodCall) -> Option<(NodeId, NodeId, Item)> {
+        let (lo, len, item) = self.slice_source(&m.receiver)?;
+        let Item::Element(slice, first) = item else {
+            return None;
+        };
+        let arg = m
+            .args
+            .first()
+            .expect("internal error: one argument checked");
+        let w = self.expr(arg, Want::Int)?;
+        let one = self.g.int(1);
+        let (count, start, run) = match m.method.to_string().as_str() {
+            "windows" => {
+                // The index runs over the windows' last elements, `w - 1..len` (`len - w + 1`
+                // windows, none when `w > len`), as `for i in 1..x.len()` reads `x[i - 1]` and
+                // `x[i]`: the bounds checks are the index loop's.
+                let last = self.g.int_bin(IntOp::Sub, w, one);
+                let start = first.subst(&Pos::sub(Pos::Var, Pos::node(last)));
+                return Some((last, len, Item::View(slice, start, Pos::node(w))));
+            }
+            "chunks" => {
+                // ⌈len / w⌉ chunks; the last one holds what is left.
+                let up = self.g.int_bin(IntOp::Add, len, w);
+                let up = self.g.int_bin(IntOp::Sub, up, one);
+                let count = self.g.int_bin(IntOp::Div, up, w);
+                let at = Pos::mul(Pos::Var, Pos::node(w));
+                let left = Pos::sub(Pos::node(len), at.clone());
+                let run = Pos::Min(Box::new(Pos::node(w)), Box::new(left));
+                (count, first.subst(&at), run)
+            }
+            _ => {
+                let count = self.g.int_bin(IntOp::Div, len, w);
+                let at = Pos::mul(Pos::Var, Pos::node(w));
+                (count, first.subst(&at), Pos::node(w))
+            }
+        };
+        Some((lo, count, Item::View(slice, start, run)))
+    }
+
+    /// `x.iter().zip(x.iter().skip(1))`: two sides over the same end (the same length, as
+    /// written) from constant starts `ca <= cb` pair up over `cb..end`, the earlier side read
+    /// `cb - ca` back, as `for i in 1..x.len()` reads `x[i - 1]` and `x[i]`: the index loop's
+    /// bounds checks, with no `min` of the counts.
+    pub(super) fn aligned_zip(
+        &mut self,
+        a: &(NodeId, NodeId, Item),
+        b: &(NodeId, NodeId, Item),
+    ) -> Option<(NodeId, NodeId, Item)> {
+        let (Op::IntConst(ca), Op::IntConst(cb)) = (self.g.op(a.0).clone(), self.g.op(b.0).clone())
+        else {
+            return None;
+        };
+        let same_end = match (self.g.op(a.1), self.g.op(b.1)) {
+            (Op::Sym(sa, Kind::Int), Op::Sym(sb, Kind::Int)) => {
+                self.g.symbol_name(*sa) == self.g.symbol_name(*sb)
+            }
+            _ => a.1 == b.1,
+        };
+        if !same_end || ca < 0 || cb < 0 {
+            return None;
+        }
+        let back = |l: &mut Self, by: i64| Pos::sub(Pos::Var, Pos::node(l.g.int(by)));
+        Some(if ca <= cb {
+            let shift = back(self, cb - ca);
+            let items = Item::Pair(Box::new(a.2.subst(&shift)), Box::new(b.2.clone()));
+            (b.0, b.1, items)
+        } else {
+            let shift = back(self, ca - cb);
+            let items = Item::Pair(Box::new(a.2.clone()), Box::new(b.2.subst(&shift)));
+            (a.0, a.1, items)
+        })
+    }
+
+    /// The same items with an index that starts at 0: the count, and the items of index k.
+    pub(super) fn zero_based(&mut self, (lo, hi, item): (NodeId, NodeId, Item)) -> (NodeId, Item) {
+        if matches!(self.g.op(lo), Op::IntConst(0)) {
+            return (hi, item);
+        }
+        // `hi - lo` only where `hi > lo`: the subtraction would overflow otherwise.
+        let nonempty = self.g.compare(Cmp::Gt, hi, lo);
+        let len = self.g.int_bin(IntOp::Sub, hi, lo);
+        let zero = self.g.int(0);
+        let count = self.g.select(nonempty, len, zero);
+        (count, item.subst(&Pos::add(Pos::node(lo), Pos::Var)))
+    }
+
+    /// `min(a, b)` of two integers.
+    pub(super) fn min(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        let first = self.g.compare(Cmp::Le, a, b);
+        self.g.select(first, a, b)
+    }
+
+    /// A slice parameter (possibly behind `&`, `.iter()`, or sliced `x[a..b]`), or a run bound
+    /// to a name: the index range `0..len` and its elements.
+    pub(super) fn slice_source(&mut self, e: &Expr) -> Option<(NodeId, NodeId, Item)> {
+        let inner = match e {
+            Expr::Reference(r) => &*r.expr,
+            Expr::Paren(p) => &*p.expr,
+            other => other,
+        };
+        if let Expr::MethodCall(m) = inner
+            && m.method == "iter"
+            && m.args.is_empty()
+        {
+            return self.slice_source(&m.receiver);
+        }
+        // `x[a..b]`, `x[a..]`, `x[..b]`: the elements from `a`, `b - a` of them.
+        if let Expr::Index(ix) = inner
+            && let Expr::Range(r) = &*ix.index
+        {
+            let (lo, len, item) = self.slice_source(&ix.expr)?;
+            let Item::Element(slice, first) = item else {
+                return None;
+            };
+            let a = match &r.start {
+                Some(a) => self.expr(a, Want::Int)?,
+                None => self.g.int(0),
+            };
+            let mut b = match &r.end {
+                Some(b) => self.expr(b, Want::Int)?,
+                None => len,
+            };
+            if matches!(r.limits, syn::RangeLimits::Closed(_)) {
+                let one = self.g.int(1);
+                b = self.g.int_bin(IntOp::Add, b, one);
+            }
+            let count = self.g.int_bin(IntOp::Sub, b, a);
+            let shifted = first.subst(&Pos::add(Pos::node(a), Pos::Var));
+            return Some((lo, count, Item::Element(slice, shifted)));
+        }
+        // `data.xs.iter()`, `&data.xs`: a field of a data parameter, as a data slice.
+        if let Some(field) = self.data_field_base(inner) {
+            let tokens: TokenStream = field.to_token_stream();
+            let n = self.sym_node(tokens.clone(), Kind::Other);
+            let len = self.sym_node(quote! { #tokens.len() }, Kind::Int);
+            let lo = self.g.int(0);
+            return Some((lo, len, Item::Element(n, Pos::Var)));
+        }
+        if let Some(view) = self
+            .bound_to(inner)
+            .and_then(|n| self.views.get(&n).copied())
+        {
+            let lo = self.g.int(0);
+            let first = Pos::add(Pos::node(view.start), Pos::Var);
+            return Some((lo, view.len, Item::Element(view.slice, first)));
+        }
+        match self.bound_to(inner) {
+            Some(n) if matches!(self.g.op(n), Op::Slice(_) | Op::Sym(_, Kind::Other)) => {
+                let tokens: TokenStream = inner.to_token_stream();
+                let len_tokens = quote! { #tokens.len() };
+                let len = self.sym_node(len_tokens, Kind::Int);
+                let lo = self.g.int(0);
+                Some((lo, len, Item::Element(n, Pos::Var)))
+            }
+            _ => {
+                self.cx.error_spanned_by(
+                    e,
+                    msg(
+                        format!(
+                            "`{}` is not a slice parameter",
+                            pretty(&e.to_token_stream())
+                        ),
+                        "iterate over a slice, `Vec` or array parameter of the function",
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// Binds a closure parameter (or `for` loop) pattern to the items of one iteration.
+    pub(super) fn bind_item(&mut self, pat: &Pat, item: &Item, index: NodeId) -> bool {
+        match (pat, item) {
+            (Pat::Reference(r), _) => self.bind_item(&r.pat, item, index),
+            (Pat::Type(t), _) => self.bind_item(&t.pat, item, index),
+            (Pat::Paren(p), _) => self.bind_item(&p.pat, item, index),
+            (Pat::Wild(_), _) => true,
+            (Pat::Ident(p), Item::Element(s, pos)) => {
+                let i = pos.build(&mut self.g, index);
+                let e = self.element(*s, i);
+                self.declare(p.ident.to_string(), Binding::Value(e));
+                true
+            }
+            (Pat::Ident(p), Item::Index(pos)) => {
+                let i = pos.build(&mut self.g, index);
+                self.declare(p.ident.to_string(), Binding::Value(i));
+                true
+            }
+            (Pat::Ident(p), Item::View(s, start, len)) => {
+                let view = View {
+                    slice: *s,
+                    start: start.build(&mut self.g, index),
+                    len: len.build(&mut self.g, index),
+                };
+                let handle = self.sym_node(p.ident.to_token_stream(), Kind::Other);
+                self.views.insert(handle, view);
+                self.declare(p.ident.to_string(), Binding::Value(handle));
+                true
+            }
+            (Pat::Tuple(t), Item::Pair(a, b)) if t.elems.len() == 2 => {
+                self.bind_item(&t.elems[0], a, index) && self.bind_item(&t.elems[1], b, index)
+            }
+            (other, _) => {
+                self.cx.error_spanned_by(
+                    other,
+                    msg(
+                        "this pattern does not match the iterator's items",
+                        "zip gives pairs `(a, b)`, enumerate gives `(i, a)`, `windows` and `chunks` give runs `w` read as `w[0]`",
+                    ),
+                );
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! Statements and blocks: `let`, assignments, expression statements, the body's value.
+
+use proc_macro2::Span;
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::{Block, Expr, Local, Pat, Stmt};
+
+use super::syntax::{
+    ArithOp, compound_op, local_span, loop_error, pretty, want_of_kind, want_of_type,
+};
+use super::{Binding, Lower, Tail, Want};
+use crate::ctxt::msg;
+use crate::graph::{Kind, NodeId};
+
+impl Lower<'_> {
+    /// `select(returned, ret_val, tail)`: the value of the whole body.
+    pub(super) fn finish(&mut self, tail: Tail, body: &Block) -> NodeId {
+        let returned = self.state.returned;
+        let ret_val = self.state.ret_val;
+        match tail {
+            Tail::Value(v) => self.g.select(returned, ret_val, v),
+            Tail::Diverged => ret_val,
+            Tail::Unit => {
+                if self.g.as_bool(returned) != Some(true) && !self.cx.has_errors() {
+                    let span = body
+                        .stmts
+                        .last()
+                        .map_or_else(|| body.brace_token.span.join(), Spanned::span);
+                    self.cx.error_at(
+                        span,
+                        msg(
+                            "the body must end with the value it returns",
+                            "end the body with the loss expression (no `;`), or `return` it",
+                        ),
+                    );
+                }
+                ret_val
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- statements
+
+    pub(super) fn block(&mut self, b: &Block, want: Want) -> Tail {
+        self.state.scopes.push(Vec::new());
+        let tail = self.stmts(&b.stmts, want);
+        self.state.scopes.pop();
+        tail
+    }
+
+    pub(super) fn definitely_returned(&self) -> bool {
+        self.g.as_bool(self.state.returned) == Some(true)
+    }
+
+    pub(super) fn stmts(&mut self, stmts: &[Stmt], want: Want) -> Tail {
+        let mut tail = Tail::Unit;
+        for (i, stmt) in stmts.iter().enumerate() {
+            if self.definitely_returned() {
+                return Tail::Diverged;
+            }
+            tail = Tail::Unit;
+            match stmt {
+                Stmt::Local(local) => self.local(local),
+                Stmt::Item(item) => self.item(item),
+                Stmt::Expr(e, None) if i + 1 == stmts.len() => tail = self.expr_tail(e, want),
+                Stmt::Expr(e, _) => tail = self.expr_stmt(e),
+                Stmt::Macro(m) => self.cx.error_spanned_by(
+                    &m.mac,
+                    msg(
+                        format!("macro `{}!` cannot be differentiated", pretty(&m.mac.path.to_token_stream())),
+                        "move printing and assertions out of the differentiated function, or into a caller",
+                    ),
+                ),
+            }
+            if matches!(tail, Tail::Diverged) {
+                return Tail::Diverged;
+            }
+        }
+        tail
+    }
+
+    pub(super) fn item(&mut self, item: &syn::Item) {
+        if let syn::Item::Const(c) = item {
+            let want = want_of_type(&c.ty);
+            if let Some(v) = self.expr(&c.expr, want) {
+                self.declare(c.ident.to_string(), Binding::Value(v));
+            }
+            return;
+        }
+        self.cx.error_spanned_by(
+            item,
+            msg(
+                "items inside a differentiated function are not supported (except `const`)",
+                "move the item out of the function body",
+            ),
+        );
+    }
+
+    pub(super) fn local(&mut self, local: &Local) {
+        let Some(init) = &local.init else {
+            return self.declare_uninit(&local.pat);
+        };
+        if let Some((_, diverge)) = &init.diverge {
+            self.cx.error_spanned_by(
+                diverge,
+                msg(
+                    "`let ... else` cannot be differentiated",
+                    "use `if`/`match` to compute the value",
+                ),
+            );
+            return;
+        }
+        self.bind_pattern(&local.pat, &init.expr, Want::Any);
+    }
+
+    pub(super) fn declare_uninit(&mut self, pat: &Pat) {
+        match pat {
+            Pat::Ident(p) => self.declare(p.ident.to_string(), Binding::Uninit),
+            Pat::Type(t) => self.declare_uninit(&t.pat),
+            other => self.cx.error_spanned_by(
+                other,
+                msg(
+                    "this pattern is not supported in `let`",
+                    "bind one name per `let`",
+                ),
+            ),
+        }
+    }
+
+    pub(super) fn bind_pattern(&mut self, pat: &Pat, init: &Expr, want: Want) {
+        match pat {
+            Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => {
+                // `let y = x;`, `let y = &x;`: the name of a slice or other data parameter.
+                let mut named = init;
+                while let Expr::Reference(syn::ExprReference { expr, .. })
+                | Expr::Paren(syn::ExprParen { expr, .. }) = named
+                {
+                    named = expr;
+                }
+                // `let w = |x: f64| …;`: inlined at each call, with what it captured here.
+                if let Expr::Closure(c) = named {
+                    let handle = self.sym_node(p.ident.to_token_stream(), Kind::Other);
+                    self.closures
+                        .insert(handle, (c.clone(), self.state.scopes.clone()));
+                    self.failed_lets.remove(&p.ident.to_string());
+                    self.declare(p.ident.to_string(), Binding::Value(handle));
+                    return;
+                }
+                let value = match self.bound_to(named) {
+                    Some(n) if self.g.kind(n) == Kind::Other => Some(n),
+                    _ => self.expr(init, want),
+                };
+                if let Some(v) = value.filter(|v| self.g.kind(*v) == Kind::Other) {
+                    // Data (a slice, an array, any other parameter) keeps its own name: the
+                    // generated code refers to it by the parameter's name.
+                    self.cx.error_spanned_by(
+                        local_span(p, init),
+                        msg(
+                            format!("`let {}` would give data another name", p.ident),
+                            format!("use `{}` itself", pretty(&named.to_token_stream())),
+                        ),
+                    );
+                    self.declare(p.ident.to_string(), Binding::Value(v));
+                } else if let Some(v) = value {
+                    self.failed_lets.remove(&p.ident.to_string());
+                    self.declare(p.ident.to_string(), Binding::Value(v));
+                } else {
+                    // Keep the name bound so later uses do not report a second error.
+                    let z = self.g.zero();
+                    self.failed_lets.insert(p.ident.to_string());
+                    self.declare(p.ident.to_string(), Binding::Value(z));
+                }
+            }
+            Pat::Type(t) => {
+                let want = want_of_type(&t.ty);
+                if want == Want::Any {
+                    self.cx.error_spanned_by(
+                        &t.ty,
+                        msg(
+                            "only `f64`/`f32`, integer and `bool` locals are supported",
+                            "keep data in parameters; compute scalars in the body",
+                        ),
+                    );
+                }
+                self.bind_pattern(&t.pat, init, want);
+            }
+            Pat::Wild(_) => {
+                let _ = self.expr(init, want);
+            }
+            Pat::Slice(ps) => self.bind_elements(ps, init),
+            Pat::Tuple(pt) => match init {
+                Expr::Tuple(et) if et.elems.len() == pt.elems.len() => {
+                    let values: Vec<Option<NodeId>> =
+                        et.elems.iter().map(|e| self.expr(e, Want::Any)).collect();
+                    for (p, v) in pt.elems.iter().zip(values) {
+                        if let (Pat::Ident(id), Some(v)) = (p, v) {
+                            self.declare(id.ident.to_string(), Binding::Value(v));
+                        } else if !matches!(p, Pat::Wild(_)) {
+                            self.cx.error_spanned_by(
+                                p,
+                                msg(
+                                    "only names and `_` are supported inside a tuple pattern",
+                                    "write `let (a, b) = (x, y);`",
+                                ),
+                            );
+                        }
+                    }
+                }
+                _ => self.cx.error_spanned_by(
+                    init,
+                    msg(
+                        "a tuple pattern needs a tuple expression of the same length",
+                        "write `let (a, b) = (x, y);`, or bind each value with its own `let`",
+                    ),
+                ),
+            },
+            other => self.cx.error_spanned_by(
+                other,
+                msg(
+                    "this pattern is not supported in `let`",
+                    "bind a plain name: `let y = ...;`",
+                ),
+            ),
+        }
+    }
+
+    /// An expression statement (its value, if any, is discarded).
+    pub(super) fn expr_stmt(&mut self, e: &Expr) -> Tail {
+        match e {
+            Expr::Assign(a) => {
+                self.assign(&a.left, &a.right, None, e.span());
+                Tail::Unit
+            }
+            Expr::Binary(b) if compound_op(&b.op).is_some() => {
+                self.assign(&b.left, &b.right, compound_op(&b.op), e.span());
+                Tail::Unit
+            }
+            Expr::If(_)
+            | Expr::Match(_)
+            | Expr::Block(_)
+            | Expr::Return(_)
+            | Expr::ForLoop(_)
+            | Expr::While(_)
+            | Expr::Loop(_) => match self.expr_tail(e, Want::Any) {
+                Tail::Diverged => Tail::Diverged,
+                _ => Tail::Unit,
+            },
+            Expr::Paren(p) => self.expr_stmt(&p.expr),
+            other => {
+                if let Some(l) = loop_error(other) {
+                    self.cx.error_spanned_by(l.0, l.1);
+                } else {
+                    self.cx.error_spanned_by(
+                        other,
+                        msg(
+                            "a statement whose value is discarded has no effect on the result",
+                            "remove it, or bind it with `let` and use it",
+                        ),
+                    );
+                }
+                Tail::Unit
+            }
+        }
+    }
+
+    pub(super) fn assign(&mut self, left: &Expr, right: &Expr, op: Option<ArithOp>, span: Span) {
+        let name = match left {
+            Expr::Path(p) if p.path.get_ident().is_some() => p
+                .path
+                .get_ident()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            Expr::Paren(p) => return self.assign(&p.expr, right, op, span),
+            Expr::Index(ix) => {
+                if !self.mentions_failed_let(&ix.expr) {
+                    let (message, help) = self.element_write(ix);
+                    self.cx.error_spanned_by(left, msg(message, help));
+                }
+                return;
+            }
+            other => {
+                self.cx.error_spanned_by(other, msg("only local variables can be assigned", "assign to a `let mut` local; writing into parameters or through references is not differentiated"));
+                return;
+            }
+        };
+        let Some(old) = self.lookup(&name) else {
+            self.cx.error_spanned_by(
+                left,
+                msg(
+                    format!("`{name}` is not a local variable"),
+                    "declare it with `let mut`",
+                ),
+            );
+            return;
+        };
+        if self.data_params.contains(&name) {
+            self.cx.error_spanned_by(
+                left,
+                msg(
+                    format!("cannot assign to data parameter `{name}`"),
+                    "compute into a new local instead",
+                ),
+            );
+            return;
+        }
+        let new = match (op, old) {
+            (None, Binding::Uninit) => self.expr(right, Want::Any),
+            (None, Binding::Value(o)) => {
+                let want = want_of_kind(self.g.kind(o));
+                self.expr(right, want)
+            }
+            (Some(_), Binding::Uninit) => {
+                self.cx.error_spanned_by(
+                    left,
+                    msg(
+                        format!("`{name}` is used before it is assigned"),
+                        "give it a value first",
+                    ),
+                );
+                None
+            }
+            (Some(op), Binding::Value(o)) => {
+                let kind = self.g.kind(o);
+                self.expr(right, want_of_kind(kind))
+                    .and_then(|r| self.at(span, |l| l.arith(op, o, r, span)))
+            }
+        };
+        if let Some(v) = new {
+            self.assign_name(&name, v);
+        }
+    }
+}
