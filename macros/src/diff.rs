@@ -64,10 +64,10 @@ pub fn gradient_seeded(
     let order = g.reachable(&[output]);
     if let Some(&n) = order
         .iter()
-        .find(|n| matches!(g.op(**n), Op::Adjoint(..) | Op::RevFold(..)))
+        .find(|n| matches!(g.op(**n), Op::Adjoint { .. } | Op::RevFold { .. }))
     {
         // Point at the loop: the forward recurrence the sweep reverses.
-        let (Op::Adjoint(c, ..) | Op::RevFold(c, ..)) = *g.op(n) else {
+        let (Op::Adjoint { sweep: c, .. } | Op::RevFold { sweep: c, .. }) = *g.op(n) else {
             return Err(DiffError {
                 origin: None,
                 message: "internal error: not a reverse sweep".into(),
@@ -75,7 +75,7 @@ pub fn gradient_seeded(
             });
         };
         let fold = match g.reverse_sweep_of(c).map(|r| g.op(r)) {
-            Some(Op::RevFold(_, _, fold, ..)) => *fold,
+            Some(Op::RevFold { fold, .. }) => *fold,
             _ => n,
         };
         return Err(DiffError {
@@ -205,7 +205,7 @@ impl Sweep {
                 continue;
             }
             if let Some(adj) = frame.adjoint.get(&n).copied() {
-                if let Op::Fold(..) = g.op(n) {
+                if let Op::Fold { .. } = g.op(n) {
                     self.fold(g, frame, n, adj)?;
                     continue;
                 }
@@ -304,7 +304,7 @@ impl Sweep {
             // A leaf's adjoint is read as it is (a parameter's gradient); a recurrence and a
             // call are swept at their own level.
             && !g.op(child).children().is_empty()
-            && !matches!(g.op(child), Op::Fold(..) | Op::Call(..))
+            && !matches!(g.op(child), Op::Fold { .. } | Op::Call(..))
             && self.reads_loop_varying_with(g, contribution) & left != 0
         {
             add_to(
@@ -334,7 +334,7 @@ impl Sweep {
             let op = g.op(n);
             if matches!(
                 op,
-                Op::Sum(..) | Op::Fold(..) | Op::RevFold(..) | Op::Until(..)
+                Op::Sum { .. } | Op::Fold { .. } | Op::RevFold { .. } | Op::Until { .. }
             ) {
                 self.loop_reads.insert(n, g.loops_of(n));
             } else if expanded {
@@ -358,7 +358,10 @@ impl Sweep {
         n: NodeId,
         adj: NodeId,
     ) -> Result<(), DiffError> {
-        let Op::Fold(c, v, _, _, init, body) = *g.op(n) else {
+        let Op::Fold {
+            c, v, init, body, ..
+        } = *g.op(n)
+        else {
             return Ok(());
         };
         let inside: Vec<NodeId> = g
@@ -369,7 +372,7 @@ impl Sweep {
         let carry = inside
             .iter()
             .copied()
-            .find(|m| matches!(g.op(*m), Op::Carry(k, ..) if *k == c));
+            .find(|m| matches!(g.op(*m), Op::Carry { c: k, .. } if *k == c));
         // The sweep runs once per iteration of the loops the fold is in, and of those its
         // adjoint varies with: a recurrence nested in another one's body (`p *= y[j]` inside
         // `m = m.max(p)` inside an outer loop) does not vary with the outer loop, but its
@@ -377,7 +380,7 @@ impl Sweep {
         let outer = g.loops_of(n) | frame.outer;
         let mask = carry.map_or(outer | 1 << v, |s| g.loops_of(s) | outer);
         let sweep = g.new_sweep();
-        let lambda = g.add(Op::Adjoint(sweep, v, mask));
+        let lambda = g.add(Op::Adjoint { sweep, v, mask });
         let mut body_frame = Frame::new(Some((sweep, v)), outer);
         // Each iteration's new value gets `λ` (through `contribute`: a body that does not change
         // with the iteration, `s = w`, is a contribution leaving the loop in every iteration).
@@ -387,7 +390,13 @@ impl Sweep {
         let step = carry
             .and_then(|s| body_frame.adjoint.get(&s).copied())
             .unwrap_or_else(|| g.zero());
-        let reverse = g.add(Op::RevFold(sweep, v, n, adj, step));
+        let reverse = g.add(Op::RevFold {
+            sweep,
+            v,
+            fold: n,
+            seed: adj,
+            step,
+        });
         // The sums over the loop first, then their uses: they all follow the `RevFold`.
         let from = g.loops_of(n);
         let exits: Vec<(NodeId, NodeId)> = body_frame
@@ -535,9 +544,9 @@ fn scale_effect(g: &mut Graph, e: NodeId, k: f64) -> NodeId {
             let (a, b) = (scale_effect(g, a, k), scale_effect(g, b, k));
             g.add(Op::Select(c, a, b))
         }
-        Op::Sum(v, lo, hi, body) => {
+        Op::Sum { v, lo, hi, body } => {
             let body = scale_effect(g, body, k);
-            g.add(Op::Sum(v, lo, hi, body))
+            g.add(Op::Sum { v, lo, hi, body })
         }
         _ => e,
     }
@@ -664,7 +673,7 @@ fn activity(g: &Graph, order: &[NodeId], wrt: &[NodeId], slices: &[u32]) -> Vec<
         let active = activity_given(g, order, wrt, slices, &carries);
         let before = carries.len();
         for &n in order {
-            if let Op::Fold(c, ..) = g.op(n) {
+            if let Op::Fold { c, .. } = g.op(n) {
                 if active[n.index()] && !carries.contains(c) {
                     carries.push(*c);
                 }
@@ -698,7 +707,7 @@ fn activity_given(
         }
         match g.op(n) {
             Op::Element(k, _) => active[n.index()] = slices.contains(k),
-            Op::Carry(c, ..) => active[n.index()] = carries.contains(c),
+            Op::Carry { c, .. } => active[n.index()] = carries.contains(c),
             // The condition of a select carries no derivative.
             Op::Select(_, a, b) => active[n.index()] = active[a.index()] || active[b.index()],
             op => active[n.index()] = op.children().iter().any(|c| active[c.index()]),
@@ -729,7 +738,7 @@ fn local_adjoints(
         | Op::IntNeg(_)
         | Op::IntCast(..)
         | Op::FloatToInt(..)
-        | Op::Until(..)
+        | Op::Until { .. }
         | Op::BoolConst(_)
         | Op::Compare(..)
         | Op::Predicate(..)
@@ -741,13 +750,13 @@ fn local_adjoints(
         | Op::IntIndex(..)
         | Op::Slice(_)
         | Op::SliceArg(..)
-        | Op::Carried(..)
+        | Op::Carried { .. }
         // A recurrence's carry: its adjoint is the reverse sweep's step (see `Sweep::fold`).
         // Folds are swept by `Sweep::fold`; reverse sweeps are refused by `gradient_with_slices`.
-        | Op::Carry(..)
-        | Op::Fold(..)
-        | Op::Adjoint(..)
-        | Op::RevFold(..)
+        | Op::Carry { .. }
+        | Op::Fold { .. }
+        | Op::Adjoint { .. }
+        | Op::RevFold { .. }
         | Op::Scatter(..)
         | Op::NoEffect
         | Op::Effects(..)
@@ -756,7 +765,7 @@ fn local_adjoints(
         // gradient (see `gradient_with_slices`).
         | Op::Element(..) => vec![],
         // (Σᵢ f(i))' = Σᵢ f(i)': each iteration's body gets the sum's adjoint.
-        Op::Sum(_, _, _, body) => vec![(body, adj)],
+        Op::Sum { body, .. } => vec![(body, adj)],
         // (-a)' = -a'
         Op::Neg(a) => vec![(a, g.neg(adj))],
         // (a + b)' = a' + b'

@@ -114,17 +114,19 @@ pub fn emit(
     let mut traced = HashSet::new();
     let mut sweeps = HashMap::new();
     // Only a gradient through a recurrence has reverse sweeps to find sums for.
-    let has_sweeps = all.iter().any(|n| matches!(g.op(*n), Op::RevFold(..)));
+    let has_sweeps = all.iter().any(|n| matches!(g.op(*n), Op::RevFold { .. }));
     for n in all.iter().filter(|_| has_sweeps) {
         match *g.op(*n) {
-            Op::RevFold(..) => {
+            Op::RevFold { .. } => {
                 traced.extend(g.recurrence_of_sweep(*n));
             }
-            Op::Sum(v, _, _, body) => {
+            Op::Sum { v, body, .. } => {
                 let reads = reads_in_loop(g, body, v)
                     .into_iter()
                     .find_map(|m| match *g.op(m) {
-                        Op::Adjoint(c, v2, _) if v2 == v => g.reverse_sweep_of(c),
+                        Op::Adjoint {
+                            sweep: c, v: v2, ..
+                        } if v2 == v => g.reverse_sweep_of(c),
                         _ => None,
                     });
                 if let Some(r) = reads {
@@ -180,12 +182,12 @@ impl Emitter<'_> {
             self.g.op(n),
             Op::Select(..)
                 | Op::Call(..)
-                | Op::Sum(..)
+                | Op::Sum { .. }
                 | Op::Scatter(..)
                 | Op::Effects(..)
-                | Op::Fold(..)
-                | Op::RevFold(..)
-                | Op::Until(..)
+                | Op::Fold { .. }
+                | Op::RevFold { .. }
+                | Op::Until { .. }
                 | Op::CallVjp(..)
                 | Op::And(..)
                 | Op::Or(..)
@@ -218,7 +220,7 @@ impl Emitter<'_> {
             }
             match self.g.op(n) {
                 // A loop's body is emitted inside the loop; what it reads from outside, before.
-                Op::Sum(v, lo, hi, body) => {
+                Op::Sum { v, lo, hi, body } => {
                     stack.extend([*lo, *hi]);
                     stack.extend(self.loop_invariants(*v, *body));
                     if let Some(r) = self.sweeps.get(&n) {
@@ -226,15 +228,28 @@ impl Emitter<'_> {
                         stack.push(*r);
                     }
                 }
-                Op::Fold(_, v, lo, hi, init, body) => {
+                Op::Fold {
+                    v,
+                    lo,
+                    hi,
+                    init,
+                    body,
+                    ..
+                } => {
                     stack.extend([*lo, *hi, *init]);
                     stack.extend(self.loop_invariants(*v, *body));
                 }
-                Op::Until(v, lo, hi, cond) => {
+                Op::Until { v, lo, hi, cond } => {
                     stack.extend([*lo, *hi]);
                     stack.extend(self.loop_invariants(*v, *cond));
                 }
-                Op::RevFold(_, v, fold, seed, step) => {
+                Op::RevFold {
+                    v,
+                    fold,
+                    seed,
+                    step,
+                    ..
+                } => {
                     stack.extend([*fold, *seed]);
                     stack.extend(self.loop_invariants(*v, *step));
                 }
@@ -266,7 +281,7 @@ impl Emitter<'_> {
             if self.g.loops_of(n) & (1 << v) == 0 && !effect {
                 let a_loop = matches!(
                     op,
-                    Op::Sum(..) | Op::Fold(..) | Op::RevFold(..) | Op::Until(..)
+                    Op::Sum { .. } | Op::Fold { .. } | Op::RevFold { .. } | Op::Until { .. }
                 );
                 if a_loop || (!conditional && !self.may_panic.contains(&n)) {
                     out.push(n);
@@ -275,21 +290,48 @@ impl Emitter<'_> {
                     // preheader, which only runs when the loop does), what it reads before.
                     stack.extend(op.children().into_iter().map(|c| (c, conditional)));
                 }
-            } else if let Op::Sum(inner, lo, hi, inner_body) = *op {
+            } else if let Op::Sum {
+                v: inner,
+                lo,
+                hi,
+                body: inner_body,
+            } = *op
+            {
                 // A loop nested in this one reads its own invariants before it starts.
                 stack.extend([(lo, conditional), (hi, conditional)]);
                 let reads = self.loop_invariants(inner, inner_body);
                 stack.extend(reads.into_iter().map(|r| (r, conditional)));
                 stack.extend(self.sweeps.get(&n).map(|r| (*r, conditional)));
-            } else if let Op::Fold(_, inner, lo, hi, init, body) = *op {
+            } else if let Op::Fold {
+                v: inner,
+                lo,
+                hi,
+                init,
+                body,
+                ..
+            } = *op
+            {
                 stack.extend([lo, hi, init].map(|r| (r, conditional)));
                 let reads = self.loop_invariants(inner, body);
                 stack.extend(reads.into_iter().map(|r| (r, conditional)));
-            } else if let Op::Until(inner, lo, hi, cond) = *op {
+            } else if let Op::Until {
+                v: inner,
+                lo,
+                hi,
+                cond,
+            } = *op
+            {
                 stack.extend([(lo, conditional), (hi, conditional)]);
                 let reads = self.loop_invariants(inner, cond);
                 stack.extend(reads.into_iter().map(|r| (r, conditional)));
-            } else if let Op::RevFold(_, inner, fold, seed, step) = *op {
+            } else if let Op::RevFold {
+                v: inner,
+                fold,
+                seed,
+                step,
+                ..
+            } = *op
+            {
                 stack.extend([(fold, conditional), (seed, conditional)]);
                 let reads = self.loop_invariants(inner, step);
                 stack.extend(reads.into_iter().map(|r| (r, conditional)));
@@ -365,7 +407,7 @@ impl Emitter<'_> {
         // Where each grouped node is emitted: its group's anchor.
         let mut anchor_of: HashMap<NodeId, NodeId> = HashMap::new();
         for &n in &order {
-            if matches!(self.g.op(n), Op::RevFold(..)) {
+            if matches!(self.g.op(n), Op::RevFold { .. }) {
                 let mut group = vec![n];
                 group.extend(order.iter().filter(|s| self.sweeps.get(s) == Some(&n)));
                 grouped.extend(group.iter().copied());
@@ -374,7 +416,7 @@ impl Emitter<'_> {
             }
         }
         for &n in &order {
-            if matches!(self.g.op(n), Op::Sum(..)) && !grouped.contains(&n) {
+            if matches!(self.g.op(n), Op::Sum { .. }) && !grouped.contains(&n) {
                 // At the last member (everything before may be read), or at the first (members
                 // whose inputs are all emitted by then): whichever fuses more loops.
                 let late = self.loop_group(n, &order, &grouped);
@@ -398,7 +440,7 @@ impl Emitter<'_> {
         let mut scatters = Vec::new();
         for &n in &order {
             if let Some(group) = at_anchor.get(&n) {
-                if matches!(self.g.op(n), Op::RevFold(..)) {
+                if matches!(self.g.op(n), Op::RevFold { .. }) {
                     out.extend(self.reverse_loop(group, &visible));
                 } else {
                     out.extend(self.fused_loop(group, &visible));
@@ -441,14 +483,14 @@ impl Emitter<'_> {
         done: &'o HashSet<NodeId>,
     ) -> impl Iterator<Item = (NodeId, NodeId)> + 'o {
         let bounds = match *self.g.op(first) {
-            Op::Sum(v, lo, hi, _) => Some((v, lo, hi)),
+            Op::Sum { v, lo, hi, .. } => Some((v, lo, hi)),
             _ => None,
         };
         order
             .iter()
             .filter(move |t| **t > first && !done.contains(t))
             .filter_map(move |&t| match *self.g.op(t) {
-                Op::Sum(v, lo, hi, body) if Some((v, lo, hi)) == bounds => Some((t, body)),
+                Op::Sum { v, lo, hi, body } if Some((v, lo, hi)) == bounds => Some((t, body)),
                 _ => None,
             })
     }
@@ -457,7 +499,7 @@ impl Emitter<'_> {
     /// and everything they read from outside the loop is available where `first` is emitted.
     /// One loop then computes a value and its gradient, as a person would write it.
     fn loop_group(&self, first: NodeId, order: &[NodeId], done: &HashSet<NodeId>) -> Vec<NodeId> {
-        let Op::Sum(v, ..) = *self.g.op(first) else {
+        let Op::Sum { v, .. } = *self.g.op(first) else {
             return vec![first];
         };
         let mut group = vec![first];
@@ -491,7 +533,7 @@ impl Emitter<'_> {
         anchor_of: &HashMap<NodeId, NodeId>,
         outside: &HashSet<NodeId>,
     ) -> Vec<NodeId> {
-        let Op::Sum(v, ..) = *self.g.op(first) else {
+        let Op::Sum { v, .. } = *self.g.op(first) else {
             return vec![first];
         };
         let mut group = vec![first];
@@ -529,7 +571,7 @@ impl Emitter<'_> {
     /// One `for` loop computing every sum (and effect) of `group`, which share loop and bounds:
     /// `let mut acc = 0.0; … for i in lo..hi { …; acc += body; … } let __tN = acc;`
     fn fused_loop(&self, group: &[NodeId], defined: &HashSet<NodeId>) -> TokenStream {
-        let Op::Sum(v, lo, hi, _) = *self.g.op(group[0]) else {
+        let Op::Sum { v, lo, hi, .. } = *self.g.op(group[0]) else {
             return quote!(::core::compile_error!("internal error: not a loop"));
         };
         let i = loop_var_name(v);
@@ -581,7 +623,7 @@ impl Emitter<'_> {
     /// The body of a `Sum` node.
     fn sum_body(&self, n: NodeId) -> Option<NodeId> {
         match *self.g.op(n) {
-            Op::Sum(_, _, _, body) => Some(body),
+            Op::Sum { body, .. } => Some(body),
             _ => None,
         }
     }
@@ -613,7 +655,15 @@ impl Emitter<'_> {
     /// The forward loop of recurrence `n`, saving each iteration's value when a reverse sweep
     /// needs it: `let mut s = init; for i in lo..hi { trace.push(s); …; s = body; } let __tN = s;`
     fn fold_loop(&self, n: NodeId, defined: &HashSet<NodeId>) -> TokenStream {
-        let Op::Fold(c, v, lo, hi, init, body) = *self.g.op(n) else {
+        let Op::Fold {
+            c,
+            v,
+            lo,
+            hi,
+            init,
+            body,
+        } = *self.g.op(n)
+        else {
             return quote!(::core::compile_error!("internal error: not a recurrence"));
         };
         let (i, s, trace, name) = (
@@ -669,7 +719,7 @@ impl Emitter<'_> {
     /// The loop that finds where `for v in lo..hi { …; if cond { break; } … }` breaks:
     /// `let mut __tN = hi; for v in lo..hi { …; if cond { __tN = v; break; } }`.
     fn until_loop(&self, n: NodeId, defined: &HashSet<NodeId>) -> TokenStream {
-        let Op::Until(v, lo, hi, cond) = *self.g.op(n) else {
+        let Op::Until { v, lo, hi, cond } = *self.g.op(n) else {
             return quote!(::core::compile_error!("internal error: not a loop's end"));
         };
         let (i, name) = (loop_var_name(v), Self::name(n));
@@ -693,12 +743,19 @@ impl Emitter<'_> {
     /// is the `RevFold`): each iteration reads its saved value, adds its contributions, and
     /// steps `λ` back one iteration.
     fn reverse_loop(&self, group: &[NodeId], defined: &HashSet<NodeId>) -> TokenStream {
-        let Op::RevFold(sweep, v, fold, seed, step) = *self.g.op(group[0]) else {
+        let Op::RevFold {
+            sweep,
+            v,
+            fold,
+            seed,
+            step,
+        } = *self.g.op(group[0])
+        else {
             return quote!(::core::compile_error!(
                 "internal error: not a reverse sweep"
             ));
         };
-        let Op::Fold(c, _, lo, hi, ..) = *self.g.op(fold) else {
+        let Op::Fold { c, lo, hi, .. } = *self.g.op(fold) else {
             return quote!(::core::compile_error!("internal error: not a recurrence"));
         };
         let (i, s, trace, lam) = (
@@ -794,10 +851,10 @@ impl Emitter<'_> {
                 let d = Self::partials_name(n);
                 quote! { let (#name, #d) = #path::__partials(#(#args),*); }
             }
-            Op::Sum(..) => self.fused_loop(&[n], defined),
-            Op::Fold(..) => self.fold_loop(n, defined),
-            Op::Until(..) => self.until_loop(n, defined),
-            Op::RevFold(..) => self.reverse_loop(&[n], defined),
+            Op::Sum { .. } => self.fused_loop(&[n], defined),
+            Op::Fold { .. } => self.fold_loop(n, defined),
+            Op::Until { .. } => self.until_loop(n, defined),
+            Op::RevFold { .. } => self.reverse_loop(&[n], defined),
             Op::Scatter(k, i, x) => {
                 let g = grad_vec_name(*k);
                 let i = self.expr(*i, Prec::Select);
@@ -1050,25 +1107,25 @@ impl Emitter<'_> {
             }
             Op::Slice(k) => self.slices[*k as usize].clone(),
             // Statements, emitted by `binding`; no value of their own.
-            Op::Sum(..)
+            Op::Sum { .. }
             | Op::Scatter(..)
             | Op::Effects(..)
             | Op::NoEffect
-            | Op::Fold(..)
-            | Op::RevFold(..)
-            | Op::Until(..)
+            | Op::Fold { .. }
+            | Op::RevFold { .. }
+            | Op::Until { .. }
             | Op::CallVjp(..) => {
                 quote!(())
             }
-            Op::Carry(c, ..) => {
+            Op::Carry { c, .. } => {
                 let s = carry_name(*c);
                 quote! { #s }
             }
-            Op::Adjoint(c, ..) => {
+            Op::Adjoint { sweep: c, .. } => {
                 let l = adjoint_name(*c);
                 quote! { #l }
             }
-            Op::Carried(..) => quote!(::core::compile_error!(
+            Op::Carried { .. } => quote!(::core::compile_error!(
                 "internal error: a loop-carried placeholder escaped lowering"
             )),
         }
@@ -1091,7 +1148,7 @@ fn reads_in_loop(g: &Graph, root: NodeId, v: u32) -> Vec<NodeId> {
         if !inside(n) || !seen.insert(n) {
             continue;
         }
-        if let Op::Adjoint(c, ..) = g.op(n) {
+        if let Op::Adjoint { sweep: c, .. } = g.op(n) {
             stack.extend(g.reverse_sweep_of(*c));
         }
         stack.extend(g.op(n).children());
@@ -1112,13 +1169,16 @@ fn kill_or_keep_sweeps(
     let zero = |n: NodeId| g.as_const(n) == Some(0.0);
     let mut found: HashMap<u32, Option<(NodeId, bool)>> = HashMap::new();
     for &r in all {
-        let Op::RevFold(sweep, _, fold, _, step) = *g.op(r) else {
+        let Op::RevFold {
+            sweep, fold, step, ..
+        } = *g.op(r)
+        else {
             continue;
         };
-        let Op::Fold(c, ..) = *g.op(fold) else {
+        let Op::Fold { c, .. } = *g.op(fold) else {
             continue;
         };
-        let adjoint = |n: NodeId| matches!(*g.op(n), Op::Adjoint(s, ..) if s == sweep);
+        let adjoint = |n: NodeId| matches!(*g.op(n), Op::Adjoint { sweep: s, .. } if s == sweep);
         let this = match *g.op(step) {
             Op::Select(cond, a, b) if adjoint(a) && zero(b) => Some((cond, false)),
             Op::Select(cond, a, b) if zero(a) && adjoint(b) => Some((cond, true)),
@@ -1176,7 +1236,7 @@ impl Vanishes<'_> {
                 _ => self.at(a) && self.at(b),
             },
             Op::Scatter(_, _, value) | Op::CallVjp(_, value) => self.at(value),
-            Op::Sum(_, _, _, body) => self.at(body),
+            Op::Sum { body, .. } => self.at(body),
             _ => false,
         }
     }

@@ -151,7 +151,7 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         | Op::IntCast(..)
         | Op::FloatToInt(..)
         | Op::LoopVar(_)
-        | Op::Sum(..)
+        | Op::Sum { .. }
         | Op::Index(..)
         | Op::IntIndex(..)
         | Op::Element(..)
@@ -161,12 +161,12 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         | Op::Effects(..)
         | Op::NoEffect
         | Op::CallVjp(..)
-        | Op::Carried(..)
-        | Op::Carry(..)
-        | Op::Fold(..)
-        | Op::Adjoint(..)
-        | Op::RevFold(..)
-        | Op::Until(..) => return None,
+        | Op::Carried { .. }
+        | Op::Carry { .. }
+        | Op::Fold { .. }
+        | Op::Adjoint { .. }
+        | Op::RevFold { .. }
+        | Op::Until { .. } => return None,
         Op::Cast(_) => Value::Float(n(0) as f64),
         Op::Neg(_) => Value::Float(-f(0)),
         Op::Add(..) => Value::Float(f(0) + f(1)),
@@ -254,7 +254,15 @@ impl<'g> Interpreter<'g> {
 
     /// Runs the forward loop of recurrence `fold`: its final value, and `sᵢ` per iteration.
     fn forward(&mut self, fold: NodeId) -> (i64, Vec<f64>, f64) {
-        let Op::Fold(c, v, lo, hi, init, body) = *self.graph.op(fold) else {
+        let Op::Fold {
+            c,
+            v,
+            lo,
+            hi,
+            init,
+            body,
+        } = *self.graph.op(fold)
+        else {
             return (0, Vec::new(), f64::NAN);
         };
         let (lo, hi) = (self.eval(lo).int(), self.eval(hi).int());
@@ -284,7 +292,10 @@ impl<'g> Interpreter<'g> {
         }
         let reverse = self.graph.reverse_sweep_of(sweep)?;
         let c = self.graph.recurrence_of_sweep(reverse)?;
-        let Op::RevFold(_, _, fold, seed, step) = *self.graph.op(reverse) else {
+        let Op::RevFold {
+            fold, seed, step, ..
+        } = *self.graph.op(reverse)
+        else {
             return None;
         };
         let (lo, values, _) = self.forward(fold);
@@ -346,19 +357,19 @@ impl<'g> Interpreter<'g> {
             // As `symgrad::stop_gradient`: the identity.
             Op::IntCast(a, _) | Op::StopGradient(_, a) => self.eval(*a),
             Op::FloatToInt(a, _) => Value::Int(self.eval(*a).int()),
-            Op::Call(..) | Op::Partial(..) | Op::Slice(_) | Op::Carried(..) => {
+            Op::Call(..) | Op::Partial(..) | Op::Slice(_) | Op::Carried { .. } => {
                 Value::Float(f64::NAN)
             }
             Op::LoopVar(v) => Value::Int(self.loop_index[*v as usize]),
             // Inside its own loops, the running value; elsewhere (a gradient sum over the same
             // loop), the value the sweep saved for this iteration.
-            Op::Carry(c, v, _) => match self.carry.get(c) {
+            Op::Carry { c, v, .. } => match self.carry.get(c) {
                 Some(s) => Value::Float(*s),
                 None => {
                     // The latest fold of the recurrence (lowering may have rebuilt it).
                     let fold = (0..self.graph.len()).rev().find_map(|k| {
                         let n = NodeId(u32::try_from(k).ok()?);
-                        matches!(self.graph.op(n), Op::Fold(d, ..) if d == c).then_some(n)
+                        matches!(self.graph.op(n), Op::Fold { c: d, .. } if d == c).then_some(n)
                     });
                     let saved = fold.map(|f| self.forward(f));
                     let at = saved.and_then(|(lo, values, _)| {
@@ -368,15 +379,15 @@ impl<'g> Interpreter<'g> {
                     Value::Float(at.unwrap_or(f64::NAN))
                 }
             },
-            Op::Adjoint(c, v, mask) => match self.lambda.get(c) {
+            Op::Adjoint { sweep: c, v, mask } => match self.lambda.get(c) {
                 Some(l) => Value::Float(*l),
                 None => {
                     let sweep = self.sweep(*c, *v, *mask);
                     Value::Float(self.at(sweep.as_ref(), *v, true))
                 }
             },
-            Op::Fold(..) => Value::Float(self.forward(id).2),
-            Op::Until(v, lo, hi, cond) => {
+            Op::Fold { .. } => Value::Float(self.forward(id).2),
+            Op::Until { v, lo, hi, cond } => {
                 let (lo, hi) = (self.eval(*lo).int(), self.eval(*hi).int());
                 let outer = self.loop_index[*v as usize];
                 let mut end = hi;
@@ -390,7 +401,9 @@ impl<'g> Interpreter<'g> {
                 self.loop_index[*v as usize] = outer;
                 Value::Int(end)
             }
-            Op::RevFold(c, v, fold, ..) => {
+            Op::RevFold {
+                sweep: c, v, fold, ..
+            } => {
                 let mask = self.graph.loops_of(*fold) | 1 << v;
                 Value::Float(self.sweep(*c, *v, mask).map_or(f64::NAN, |s| s.last))
             }
@@ -424,7 +437,7 @@ impl<'g> Interpreter<'g> {
                         .unwrap_or(f64::NAN),
                 )
             }
-            Op::Sum(v, lo, hi, body) => {
+            Op::Sum { v, lo, hi, body } => {
                 let (lo, hi) = (self.eval(*lo).int(), self.eval(*hi).int());
                 // A loop nested in another over the same index (a gradient loop inside a value
                 // loop) shadows it, as in generated code: restore the outer index afterwards.

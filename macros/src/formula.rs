@@ -246,7 +246,7 @@ impl Printer<'_> {
             Op::Or(a, b) => self.infix(*a, "||", *b, Prec::Or),
             Op::Not(a) => format!("!{}", self.expr(*a, Prec::Prefix)),
             Op::LoopVar(v) => format!("i{v}"),
-            Op::Sum(v, lo, hi, body) => format!(
+            Op::Sum { v, lo, hi, body } => format!(
                 "Σ(i{v} in {}..{}) {}",
                 self.expr(*lo, Prec::Sum),
                 self.expr(*hi, Prec::Sum),
@@ -269,7 +269,7 @@ impl Printer<'_> {
                 self.expr(*a, Prec::Select),
                 self.expr(*b, Prec::Select)
             ),
-            Op::Carried(k, _) => format!("carried#{k}"),
+            Op::Carried { k, .. } => format!("carried#{k}"),
             Op::CallVjp(call, seed) => {
                 let slices: Vec<String> = match g.op(*call) {
                     Op::Call(_, args) => args
@@ -288,24 +288,37 @@ impl Printer<'_> {
                     self.expr(*call, Prec::Postfix)
                 )
             }
-            Op::Carry(c, ..) => format!("s{c}"),
-            Op::Adjoint(c, ..) => format!("λ{c}"),
-            Op::Fold(c, v, lo, hi, init, body) => format!(
+            Op::Carry { c, .. } => format!("s{c}"),
+            Op::Adjoint { sweep: c, .. } => format!("λ{c}"),
+            Op::Fold {
+                c,
+                v,
+                lo,
+                hi,
+                init,
+                body,
+            } => format!(
                 "fold(s{c} = {}; i{v} in {}..{}; s{c} = {})",
                 self.expr(*init, Prec::Select),
                 self.expr(*lo, Prec::Sum),
                 self.expr(*hi, Prec::Sum),
                 self.expr(*body, Prec::Select)
             ),
-            Op::Until(v, lo, hi, cond) => format!(
+            Op::Until { v, lo, hi, cond } => format!(
                 "first(i{v} in {}..{}; {})",
                 self.expr(*lo, Prec::Sum),
                 self.expr(*hi, Prec::Sum),
                 self.expr(*cond, Prec::Select)
             ),
-            Op::RevFold(c, v, fold, seed, step) => {
+            Op::RevFold {
+                sweep: c,
+                v,
+                fold,
+                seed,
+                step,
+            } => {
                 let (lo, hi) = match g.op(*fold) {
-                    Op::Fold(_, _, lo, hi, ..) => (*lo, *hi),
+                    Op::Fold { lo, hi, .. } => (*lo, *hi),
                     _ => (*fold, *fold),
                 };
                 format!(

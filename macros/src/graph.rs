@@ -11,6 +11,11 @@
 //!
 //! New nodes go through [`Graph::add`], which first tries the named rewrite rules of
 //! [`crate::simplify`].
+//!
+//! The op set is declared once ([`define_ops!`]): each operation's fields, named, with its
+//! children marked, from which the enum, [`Op::children`] and [`Op::with_children`] are
+//! generated. Adding an op is one line there, then the exhaustive matches the compiler points
+//! to (its derivative in `diff`, its code in `emit`, its value in `eval`, its text in `formula`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -179,112 +184,210 @@ impl IntOp {
     }
 }
 
-/// One operation. Children are `NodeId`s of earlier nodes.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
-pub enum Op {
-    // ---- float leaves
-    /// A float literal (its bits, so the op can be hashed).
-    Const(u64),
-    /// The function's parameter number `i` (a float scalar).
-    Input(u32),
-    /// An opaque value of any kind: a `const` item, `PI`, `xs.len()`, an integer parameter.
-    Sym(SymId, Kind),
-    /// `n as f32/f64` of an integer node.
-    Cast(NodeId),
+/// Declares the op set once; generates the enum, [`Op::children`] and [`Op::with_children`]
+/// from it (in the spirit of egg's `define_language!`). Each field is named and
+/// marked: `node` is a child (a `NodeId`), `nodes` a list of children (a call's arguments), any
+/// other type is data that stays as it is. Children are listed in the order of the fields.
+macro_rules! define_ops {
+    (
+        $(#[$meta:meta])*
+        pub enum $enum:ident {
+            $(
+                $(#[$doc:meta])*
+                $variant:ident
+                $( ( $($tf:ident : $tk:tt),* ) )?
+                $( { $($sf:ident : $sk:tt),* } )?
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        pub enum $enum {
+            $(
+                $(#[$doc])*
+                $variant
+                $( ( $(op_field_type!($tk)),* ) )?
+                $( { $($sf: op_field_type!($sk)),* } )?
+            ),*
+        }
 
-    // ---- float arithmetic
-    Neg(NodeId),
-    Add(NodeId, NodeId),
-    Sub(NodeId, NodeId),
-    Mul(NodeId, NodeId),
-    Div(NodeId, NodeId),
-    Unary(Fun, NodeId),
-    /// `x.powi(n)`, `n` an integer node.
-    Powi(NodeId, NodeId),
-    Binary(Fun2, NodeId, NodeId),
-    /// `x.clamp(lo, hi)`.
-    Clamp(NodeId, NodeId, NodeId),
-    /// `a.mul_add(b, c)` = `a * b + c` with one rounding.
-    MulAdd(NodeId, NodeId, NodeId),
+        impl $enum {
+            /// The children, in order.
+            #[allow(clippy::vec_init_then_push)] // one `push` per child field, generated
+            pub fn children(&self) -> Vec<NodeId> {
+                match self {
+                    $(
+                        #[allow(unused_variables)]
+                        $enum::$variant $( ( $($tf),* ) )? $( { $($sf),* } )? => {
+                            #[allow(unused_mut)]
+                            let mut out = Vec::new();
+                            $( $( op_push_child!(out, $tk, $tf); )* )?
+                            $( $( op_push_child!(out, $sk, $sf); )* )?
+                            out
+                        }
+                    )*
+                }
+            }
 
-    /// `if c { a } else { b }`, for any kind of `a` and `b`; only the taken branch is evaluated.
-    Select(NodeId, NodeId, NodeId),
+            /// The same operation on other children (in the order of [`Op::children`]).
+            pub fn with_children(&self, children: &[NodeId]) -> $enum {
+                #[allow(unused_mut, unused_variables)]
+                let mut next = children.iter().copied();
+                match self {
+                    $(
+                        #[allow(unused_variables)]
+                        $enum::$variant $( ( $($tf),* ) )? $( { $($sf),* } )? => $enum::$variant
+                            $( ( $(op_rebuilt!(next, $tk, $tf)),* ) )?
+                            $( { $($sf: op_rebuilt!(next, $sk, $sf)),* } )?,
+                    )*
+                }
+            }
+        }
+    };
+}
 
-    /// A call of a differentiable function (by path), returning a float.
-    Call(SymId, Vec<NodeId>),
-    /// The partial derivative of a `Call` node's value with respect to its argument `i`.
-    Partial(NodeId, u32),
-    /// `stop_gradient(x)` (the function by its path): the value of `x`, with derivative zero.
-    StopGradient(SymId, NodeId),
+/// The type of a field of [`define_ops!`].
+macro_rules! op_field_type {
+    (node) => { NodeId };
+    (nodes) => { Vec<NodeId> };
+    ($t:ty) => { $t };
+}
 
-    // ---- integers
-    IntConst(i64),
-    IntBin(IntOp, NodeId, NodeId),
-    IntNeg(NodeId),
-    /// `e as ty` where `e` is an integer (`ty` the integer type's symbol).
-    IntCast(NodeId, SymId),
-    /// `x as ty` of a float `x`: piecewise constant, derivative zero.
-    FloatToInt(NodeId, SymId),
+/// Pushes a field of [`define_ops!`] onto the children if it is one.
+macro_rules! op_push_child {
+    ($out:ident, node, $f:ident) => {
+        $out.push(*$f)
+    };
+    ($out:ident, nodes, $f:ident) => {
+        $out.extend($f.iter().copied())
+    };
+    ($out:ident, $t:tt, $f:ident) => {
+        let _ = $f;
+    };
+}
 
-    // ---- loops and slices
-    /// The index of loop number `v` (an integer, `lo..hi` of the loop's [`Sum`](Op::Sum)).
-    LoopVar(u32),
-    /// `Σ_{v in lo..hi} body`: loop `v`, its bounds and its body (which depends on `LoopVar(v)`).
-    /// A float sum, or (when `body` is an effect) a loop of effects.
-    Sum(u32, NodeId, NodeId, NodeId),
-    /// `data[i]`: an element of a data slice (a symbol), a constant for the derivative.
-    Index(SymId, NodeId),
-    /// `rows[i]`: an element of an integer data slice (`&[usize]`), e.g. sparse indices.
-    IntIndex(SymId, NodeId),
-    /// `x[i]`: an element of differentiated slice parameter number `k`.
-    Element(u32, NodeId),
-    /// The whole differentiated slice parameter number `k` (only its length is ever used).
-    Slice(u32),
-    /// Differentiated slice `k` passed to a call, written as the user wrote it (`x`, `&x`).
-    SliceArg(u32, SymId),
-    /// Effect: `∇x_k[i] += value`, how a slice's gradient is accumulated.
-    Scatter(u32, NodeId, NodeId),
-    /// Effect: both effects, in order.
-    Effects(NodeId, NodeId),
-    /// Effect: nothing (the untaken side of a guarded effect, `if c { ∇x[k] += … }`).
-    NoEffect,
-    /// Effect: `∇x_k += seed · ∂call/∂x_k` for every differentiated slice `x_k` passed to the
-    /// call (the called function's hidden vector-Jacobian product).
-    CallVjp(NodeId, NodeId),
-    /// A loop-carried variable's value at the start of an iteration, while a loop body is lowered
-    /// (never survives lowering). The mask is the loops it varies with: the loop being lowered
-    /// and those its bounds vary with. A recurrence nested in that loop and starting from it
-    /// (`for i { for j { h = 0.9 * h + x[j]; } }`) varies with them too, and its `Carry` keeps
-    /// that mask after the placeholder is replaced.
-    Carried(u32, u64),
-    /// The value of recurrence `c` at the start of an iteration of loop `v` (`s` in
-    /// `s = body(s, i)`). The mask is the loops it varies with: `v` and the loops around it.
-    Carry(u32, u32, u64),
-    /// Recurrence `c` over loop `v`: `s = init; for v in lo..hi { s = body }; s`, where `body`
-    /// reads `Carry(c, v, _)`. Products (`p *= x[i]`), running maxima, any update that is not
-    /// an accumulation.
-    Fold(u32, u32, NodeId, NodeId, NodeId, NodeId),
-    /// In gradients only: in reverse sweep `s` (one per recurrence and gradient: a function's
-    /// gradient and its vector-Jacobian product sweep the same fold with different seeds), the
-    /// adjoint of the recurrence's value after the current iteration of loop `v` (`λ`).
-    Adjoint(u32, u32, u64),
-    /// In gradients only: the reverse sweep of a `Fold`: `λ = seed; for v in (lo..hi).rev() {
-    /// λ = step }; λ`, where `step` is `λ · ∂body/∂s` at the iteration's saved `s`. Its value is
-    /// the adjoint of the fold's `init`; the sums over `v` that read `Adjoint(s, v, _)` run in
-    /// the same reverse loop. Fields: sweep `s`, loop `v`, the fold, the seed, the step.
-    RevFold(u32, u32, NodeId, NodeId, NodeId),
-    /// The first index of loop `v` in `lo..hi` at which `cond` holds, or `hi` if none: where
-    /// `for v in lo..hi { …; if cond { break; } … }` breaks. An integer (`cond`'s derivative is
-    /// zero almost everywhere). Fields: loop `v`, `lo`, `hi`, `cond`.
-    Until(u32, NodeId, NodeId, NodeId),
+/// A field of [`define_ops!`] rebuilt: the next child, the rest of them, or the data as it was.
+macro_rules! op_rebuilt {
+    ($next:ident, node, $f:ident) => {
+        $next
+            .next()
+            .expect("internal error: too few children for the operation")
+    };
+    ($next:ident, nodes, $f:ident) => {
+        $next.by_ref().collect()
+    };
+    ($next:ident, $t:tt, $f:ident) => {
+        $f.clone()
+    };
+}
 
-    // ---- booleans
-    BoolConst(bool),
-    Compare(Cmp, NodeId, NodeId),
-    Predicate(Pred, NodeId),
-    And(NodeId, NodeId),
-    Or(NodeId, NodeId),
-    Not(NodeId),
+define_ops! {
+    /// One operation. Children are `NodeId`s of earlier nodes.
+    #[derive(Clone, PartialEq, Eq, Hash, Debug)]
+    pub enum Op {
+        // ---- float leaves
+        /// A float literal (its bits, so the op can be hashed).
+        Const(bits: u64),
+        /// The function's parameter number `i` (a float scalar).
+        Input(index: u32),
+        /// An opaque value of any kind: a `const` item, `PI`, `xs.len()`, an integer parameter.
+        Sym(sym: SymId, kind: Kind),
+        /// `n as f32/f64` of an integer node.
+        Cast(a: node),
+
+        // ---- float arithmetic
+        Neg(a: node),
+        Add(a: node, b: node),
+        Sub(a: node, b: node),
+        Mul(a: node, b: node),
+        Div(a: node, b: node),
+        Unary(f: Fun, a: node),
+        /// `x.powi(n)`, `n` an integer node.
+        Powi(a: node, k: node),
+        Binary(f: Fun2, a: node, b: node),
+        /// `x.clamp(lo, hi)`.
+        Clamp(a: node, lo: node, hi: node),
+        /// `a.mul_add(b, c)` = `a * b + c` with one rounding.
+        MulAdd(a: node, b: node, c: node),
+
+        /// `if c { a } else { b }`, for any kind of `a` and `b`; only the taken branch is evaluated.
+        Select(cond: node, then: node, other: node),
+
+        /// A call of a differentiable function (by path), returning a float.
+        Call(f: SymId, args: nodes),
+        /// The partial derivative of a `Call` node's value with respect to its argument `i`.
+        Partial(call: node, i: u32),
+        /// `stop_gradient(x)` (the function by its path): the value of `x`, with derivative zero.
+        StopGradient(f: SymId, a: node),
+
+        // ---- integers
+        IntConst(value: i64),
+        IntBin(op: IntOp, a: node, b: node),
+        IntNeg(a: node),
+        /// `e as ty` where `e` is an integer (`ty` the integer type's symbol).
+        IntCast(a: node, ty: SymId),
+        /// `x as ty` of a float `x`: piecewise constant, derivative zero.
+        FloatToInt(a: node, ty: SymId),
+
+        // ---- loops and slices
+        /// The index of loop number `v` (an integer, `lo..hi` of the loop's [`Sum`](Op::Sum)).
+        LoopVar(v: u32),
+        /// `Σ_{v in lo..hi} body`: loop `v`, its bounds and its body (which depends on `LoopVar(v)`).
+        /// A float sum, or (when `body` is an effect) a loop of effects.
+        Sum { v: u32, lo: node, hi: node, body: node },
+        /// `data[i]`: an element of a data slice (a symbol), a constant for the derivative.
+        Index(sym: SymId, i: node),
+        /// `rows[i]`: an element of an integer data slice (`&[usize]`), e.g. sparse indices.
+        IntIndex(sym: SymId, i: node),
+        /// `x[i]`: an element of differentiated slice parameter number `k`.
+        Element(slice: u32, i: node),
+        /// The whole differentiated slice parameter number `k` (only its length is ever used).
+        Slice(slice: u32),
+        /// Differentiated slice `k` passed to a call, written as the user wrote it (`x`, `&x`).
+        SliceArg(slice: u32, sym: SymId),
+        /// Effect: `∇x_k[i] += value`, how a slice's gradient is accumulated.
+        Scatter(slice: u32, i: node, value: node),
+        /// Effect: both effects, in order.
+        Effects(first: node, second: node),
+        /// Effect: nothing (the untaken side of a guarded effect, `if c { ∇x[k] += … }`).
+        NoEffect,
+        /// Effect: `∇x_k += seed · ∂call/∂x_k` for every differentiated slice `x_k` passed to the
+        /// call (the called function's hidden vector-Jacobian product).
+        CallVjp(call: node, seed: node),
+        /// A loop-carried variable's value at the start of an iteration, while a loop body is lowered
+        /// (never survives lowering). The mask is the loops it varies with: the loop being lowered
+        /// and those its bounds vary with. A recurrence nested in that loop and starting from it
+        /// (`for i { for j { h = 0.9 * h + x[j]; } }`) varies with them too, and its `Carry` keeps
+        /// that mask after the placeholder is replaced.
+        Carried { k: u32, mask: u64 },
+        /// The value of recurrence `c` at the start of an iteration of loop `v` (`s` in
+        /// `s = body(s, i)`). The mask is the loops it varies with: `v` and the loops around it.
+        Carry { c: u32, v: u32, mask: u64 },
+        /// Recurrence `c` over loop `v`: `s = init; for v in lo..hi { s = body }; s`, where `body`
+        /// reads `Carry(c, v, _)`. Products (`p *= x[i]`), running maxima, any update that is not
+        /// an accumulation.
+        Fold { c: u32, v: u32, lo: node, hi: node, init: node, body: node },
+        /// In gradients only: in reverse sweep `s` (one per recurrence and gradient: a function's
+        /// gradient and its vector-Jacobian product sweep the same fold with different seeds), the
+        /// adjoint of the recurrence's value after the current iteration of loop `v` (`λ`).
+        Adjoint { sweep: u32, v: u32, mask: u64 },
+        /// In gradients only: the reverse sweep of a `Fold`: `λ = seed; for v in (lo..hi).rev() {
+        /// λ = step }; λ`, where `step` is `λ · ∂body/∂s` at the iteration's saved `s`. Its value is
+        /// the adjoint of the fold's `init`; the sums over `v` that read `Adjoint(s, v, _)` run in
+        /// the same reverse loop. Fields: sweep `s`, loop `v`, the fold, the seed, the step.
+        RevFold { sweep: u32, v: u32, fold: node, seed: node, step: node },
+        /// The first index of loop `v` in `lo..hi` at which `cond` holds, or `hi` if none: where
+        /// `for v in lo..hi { …; if cond { break; } … }` breaks. An integer (`cond`'s derivative is
+        /// zero almost everywhere). Fields: loop `v`, `lo`, `hi`, `cond`.
+        Until { v: u32, lo: node, hi: node, cond: node },
+
+        // ---- booleans
+        BoolConst(value: bool),
+        Compare(op: Cmp, a: node, b: node),
+        Predicate(p: Pred, a: node),
+        And(a: node, b: node),
+        Or(a: node, b: node),
+        Not(a: node),
+    }
 }
 
 impl Op {
@@ -321,117 +424,13 @@ impl Op {
     pub fn panics_like_the_user(&self) -> bool {
         matches!(
             self,
-            Op::Sum(..)
-                | Op::Fold(..)
-                | Op::RevFold(..)
-                | Op::Until(..)
+            Op::Sum { .. }
+                | Op::Fold { .. }
+                | Op::RevFold { .. }
+                | Op::Until { .. }
                 | Op::Call(..)
                 | Op::Partial(..)
         )
-    }
-
-    /// The same operation on other children (in the order of [`Op::children`]).
-    pub fn with_children(&self, c: &[NodeId]) -> Op {
-        match self {
-            Op::Const(_)
-            | Op::Input(_)
-            | Op::Sym(..)
-            | Op::IntConst(_)
-            | Op::BoolConst(_)
-            | Op::LoopVar(_)
-            | Op::Slice(_)
-            | Op::SliceArg(..)
-            | Op::Carried(..)
-            | Op::Carry(..)
-            | Op::Adjoint(..)
-            | Op::NoEffect => self.clone(),
-            Op::Cast(_) => Op::Cast(c[0]),
-            Op::StopGradient(f, _) => Op::StopGradient(*f, c[0]),
-            Op::Neg(_) => Op::Neg(c[0]),
-            Op::Unary(f, _) => Op::Unary(*f, c[0]),
-            Op::Partial(_, i) => Op::Partial(c[0], *i),
-            Op::IntNeg(_) => Op::IntNeg(c[0]),
-            Op::IntCast(_, t) => Op::IntCast(c[0], *t),
-            Op::FloatToInt(_, t) => Op::FloatToInt(c[0], *t),
-            Op::Predicate(p, _) => Op::Predicate(*p, c[0]),
-            Op::Not(_) => Op::Not(c[0]),
-            Op::Index(s, _) => Op::Index(*s, c[0]),
-            Op::IntIndex(s, _) => Op::IntIndex(*s, c[0]),
-            Op::Element(k, _) => Op::Element(*k, c[0]),
-            Op::Add(..) => Op::Add(c[0], c[1]),
-            Op::Sub(..) => Op::Sub(c[0], c[1]),
-            Op::Mul(..) => Op::Mul(c[0], c[1]),
-            Op::Div(..) => Op::Div(c[0], c[1]),
-            Op::Powi(..) => Op::Powi(c[0], c[1]),
-            Op::Binary(f, ..) => Op::Binary(*f, c[0], c[1]),
-            Op::IntBin(o, ..) => Op::IntBin(*o, c[0], c[1]),
-            Op::Compare(o, ..) => Op::Compare(*o, c[0], c[1]),
-            Op::And(..) => Op::And(c[0], c[1]),
-            Op::Or(..) => Op::Or(c[0], c[1]),
-            Op::Scatter(k, ..) => Op::Scatter(*k, c[0], c[1]),
-            Op::Effects(..) => Op::Effects(c[0], c[1]),
-            Op::CallVjp(..) => Op::CallVjp(c[0], c[1]),
-            Op::Clamp(..) => Op::Clamp(c[0], c[1], c[2]),
-            Op::MulAdd(..) => Op::MulAdd(c[0], c[1], c[2]),
-            Op::Select(..) => Op::Select(c[0], c[1], c[2]),
-            Op::Sum(v, ..) => Op::Sum(*v, c[0], c[1], c[2]),
-            Op::Fold(k, v, ..) => Op::Fold(*k, *v, c[0], c[1], c[2], c[3]),
-            Op::RevFold(k, v, ..) => Op::RevFold(*k, *v, c[0], c[1], c[2]),
-            Op::Until(v, ..) => Op::Until(*v, c[0], c[1], c[2]),
-            Op::Call(f, _) => Op::Call(*f, c.to_vec()),
-        }
-    }
-
-    /// The children, in order.
-    pub fn children(&self) -> Vec<NodeId> {
-        match self {
-            Op::Const(_)
-            | Op::Input(_)
-            | Op::Sym(..)
-            | Op::IntConst(_)
-            | Op::BoolConst(_)
-            | Op::LoopVar(_)
-            | Op::Slice(_)
-            | Op::SliceArg(..)
-            | Op::Carried(..)
-            | Op::Carry(..)
-            | Op::Adjoint(..)
-            | Op::NoEffect => {
-                vec![]
-            }
-            Op::Sum(_, lo, hi, body) => vec![*lo, *hi, *body],
-            Op::Fold(_, _, lo, hi, init, body) => vec![*lo, *hi, *init, *body],
-            Op::RevFold(_, _, fold, seed, step) => vec![*fold, *seed, *step],
-            Op::Until(_, lo, hi, cond) => vec![*lo, *hi, *cond],
-            Op::Index(_, a)
-            | Op::IntIndex(_, a)
-            | Op::Element(_, a)
-            | Op::Cast(a)
-            | Op::StopGradient(_, a)
-            | Op::Neg(a)
-            | Op::Unary(_, a)
-            | Op::Partial(a, _)
-            | Op::IntNeg(a)
-            | Op::IntCast(a, _)
-            | Op::FloatToInt(a, _)
-            | Op::Predicate(_, a)
-            | Op::Not(a) => vec![*a],
-            Op::Add(a, b)
-            | Op::Sub(a, b)
-            | Op::Mul(a, b)
-            | Op::Div(a, b)
-            | Op::Powi(a, b)
-            | Op::Binary(_, a, b)
-            | Op::IntBin(_, a, b)
-            | Op::Compare(_, a, b)
-            | Op::And(a, b)
-            | Op::Or(a, b)
-            | Op::Scatter(_, a, b)
-            | Op::Effects(a, b)
-            | Op::CallVjp(a, b) => vec![*a, *b],
-            Op::Clamp(a, b, c) | Op::MulAdd(a, b, c) | Op::Select(a, b, c) => vec![*a, *b, *c],
-            Op::Call(_, args) => args.clone(),
-        }
     }
 }
 
@@ -524,8 +523,8 @@ impl Graph {
     /// The recurrence number of a `RevFold`'s fold.
     pub fn recurrence_of_sweep(&self, reverse: NodeId) -> Option<u32> {
         match self.op(reverse) {
-            Op::RevFold(_, _, fold, ..) => match self.op(*fold) {
-                Op::Fold(c, ..) => Some(*c),
+            Op::RevFold { fold, .. } => match self.op(*fold) {
+                Op::Fold { c, .. } => Some(*c),
                 _ => None,
             },
             _ => None,
@@ -550,7 +549,7 @@ impl Graph {
     /// `Σ_{v in lo..hi} body` over loop `v`.
     pub fn loop_sum(&mut self, v: u32, body: NodeId) -> NodeId {
         let (lo, hi) = self.loops[v as usize];
-        self.add(Op::Sum(v, lo, hi, body))
+        self.add(Op::Sum { v, lo, hi, body })
     }
 
     /// Rebuilds `root` with the nodes of `map` replaced (through the rewrite rules).
@@ -627,12 +626,12 @@ impl Graph {
             | Op::Partial(..)
             | Op::Index(..)
             | Op::Element(..)
-            | Op::Carried(..)
-            | Op::Carry(..)
-            | Op::Fold(..)
-            | Op::Adjoint(..)
-            | Op::RevFold(..) => Kind::Float,
-            Op::Sum(_, _, _, body) => self.kind(*body),
+            | Op::Carried { .. }
+            | Op::Carry { .. }
+            | Op::Fold { .. }
+            | Op::Adjoint { .. }
+            | Op::RevFold { .. } => Kind::Float,
+            Op::Sum { body, .. } => self.kind(*body),
             Op::Slice(_)
             | Op::SliceArg(..)
             | Op::Scatter(..)
@@ -648,7 +647,7 @@ impl Graph {
             | Op::IntNeg(_)
             | Op::IntCast(..)
             | Op::FloatToInt(..)
-            | Op::Until(..) => Kind::Int,
+            | Op::Until { .. } => Kind::Int,
             Op::BoolConst(_)
             | Op::Compare(..)
             | Op::Predicate(..)
@@ -683,13 +682,16 @@ impl Graph {
                 let bounds = self.loops.get(*v as usize);
                 bounds.map_or(0, |&(lo, hi)| self.loops_of(lo) | self.loops_of(hi)) | 1 << v
             }
-            Op::Carried(_, mask) | Op::Carry(_, _, mask) | Op::Adjoint(_, _, mask) => *mask,
-            Op::Sum(v, ..) | Op::Fold(_, v, ..) | Op::RevFold(_, v, ..) | Op::Until(v, ..) => {
+            Op::Carried { mask, .. } | Op::Carry { mask, .. } | Op::Adjoint { mask, .. } => *mask,
+            Op::Sum { v, .. }
+            | Op::Fold { v, .. }
+            | Op::RevFold { v, .. }
+            | Op::Until { v, .. } => {
                 op.children().iter().fold(0, |m, c| m | self.loops_of(*c)) & !(1 << v)
             }
             _ => op.children().iter().fold(0, |m, c| m | self.loops_of(*c)),
         };
-        if let Op::RevFold(c, ..) = &op {
+        if let Op::RevFold { sweep: c, .. } = &op {
             self.reverse_sweeps.insert(*c, id);
         }
         self.nodes.push(Node {
@@ -798,8 +800,8 @@ impl Graph {
                 | Op::IntConst(_)
                 | Op::BoolConst(_)
                 | Op::LoopVar(_)
-                | Op::Carry(..)
-                | Op::Adjoint(..)
+                | Op::Carry { .. }
+                | Op::Adjoint { .. }
                 | Op::Slice(_)
                 | Op::SliceArg(..)
                 | Op::NoEffect
@@ -849,7 +851,7 @@ impl Graph {
             Op::Select(_, a, _) => self.is_effect(*a),
             // A loop of effects: `Σ_j ∇x[j] += …` inside `Σ_i` runs once per `i`, even where
             // nothing in it changes with `i`.
-            Op::Sum(_, _, _, body) => self.is_effect(*body),
+            Op::Sum { body, .. } => self.is_effect(*body),
             _ => false,
         }
     }
@@ -865,7 +867,7 @@ impl Graph {
             let missing: Vec<NodeId> = all
                 .iter()
                 .filter_map(|n| match self.op(*n) {
-                    Op::Adjoint(c, ..) => self.reverse_sweep_of(*c),
+                    Op::Adjoint { sweep: c, .. } => self.reverse_sweep_of(*c),
                     _ => None,
                 })
                 .filter(|r| all.binary_search(r).is_err())
@@ -891,5 +893,53 @@ impl Graph {
             .filter(|&i| seen[i])
             .map(|i| NodeId(u32::try_from(i).expect("internal error: graph too large")))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Fun, NodeId, Op, SymId};
+
+    /// `with_children` puts back what `children` took out, field by field, for leaves,
+    /// operations with data fields, the loop ops (struct variants) and a call's argument list.
+    #[test]
+    fn with_children_inverts_children() {
+        let n = |i| NodeId(i);
+        let ops = [
+            Op::Const(1.5f64.to_bits()),
+            Op::NoEffect,
+            Op::Unary(Fun::Exp, n(3)),
+            Op::Select(n(1), n(2), n(3)),
+            Op::Call(SymId(4), vec![n(5), n(6), n(7)]),
+            Op::Scatter(2, n(8), n(9)),
+            Op::Sum {
+                v: 1,
+                lo: n(1),
+                hi: n(2),
+                body: n(3),
+            },
+            Op::Fold {
+                c: 0,
+                v: 2,
+                lo: n(1),
+                hi: n(2),
+                init: n(3),
+                body: n(4),
+            },
+            Op::Carry {
+                c: 1,
+                v: 2,
+                mask: 6,
+            },
+        ];
+        let counts = [0, 0, 1, 3, 3, 2, 3, 4, 0];
+        for (op, count) in ops.iter().zip(counts) {
+            let children = op.children();
+            assert_eq!(children.len(), count, "{op:?}");
+            assert_eq!(&op.with_children(&children), op);
+        }
+        // New children land in the fields in order.
+        let moved = Op::Select(n(1), n(2), n(3)).with_children(&[n(7), n(8), n(9)]);
+        assert_eq!(moved, Op::Select(n(7), n(8), n(9)));
     }
 }

@@ -488,7 +488,7 @@ fn add_selects(g: &mut Graph, op: &Op) -> Option<NodeId> {
 /// `Σ_{i in lo..hi} c => (hi − lo) · c` for a body `c` that does not depend on `i` (the count
 /// is zero when the range is empty, as the loop's would be).
 fn sum_of_invariant(g: &mut Graph, op: &Op) -> Option<NodeId> {
-    let Op::Sum(v, lo, hi, body) = *op else {
+    let Op::Sum { v, lo, hi, body } = *op else {
         return None;
     };
     if g.loops_of(body) & (1 << v) != 0 || g.kind(body) != Kind::Float {
@@ -509,7 +509,7 @@ fn sum_of_invariant(g: &mut Graph, op: &Op) -> Option<NodeId> {
 /// included, runs only where the function runs it. `if n >= 2 { for i in 1..n - 1 { … } }`
 /// must not compute `n - 1` for `n = 0` in the gradient's loop either.
 fn sum_of_invariantly_guarded(g: &mut Graph, op: &Op) -> Option<NodeId> {
-    let Op::Sum(v, lo, hi, body) = *op else {
+    let Op::Sum { v, lo, hi, body } = *op else {
         return None;
     };
     let Op::Select(c, a, b) = *g.op(body) else {
@@ -523,10 +523,10 @@ fn sum_of_invariantly_guarded(g: &mut Graph, op: &Op) -> Option<NodeId> {
     // fuzzer's program 210 of seed 9).
     let nothing = |g: &Graph, n: NodeId| matches!(g.op(n), Op::NoEffect);
     if nothing(g, b) {
-        let sum = g.add(Op::Sum(v, lo, hi, a));
+        let sum = g.add(Op::Sum { v, lo, hi, body: a });
         Some(g.select(c, sum, b))
     } else if nothing(g, a) {
-        let sum = g.add(Op::Sum(v, lo, hi, b));
+        let sum = g.add(Op::Sum { v, lo, hi, body: b });
         Some(g.select(c, a, sum))
     } else {
         None
@@ -537,7 +537,7 @@ fn sum_of_invariantly_guarded(g: &mut Graph, op: &Op) -> Option<NodeId> {
 /// (`Σ 2·(r/(2m))·x[i] => (2·(1/(2m))) · Σ r·x[i]`): the loop does one multiplication per
 /// iteration fewer per factor, as a person writes it (scale after the loop).
 fn invariant_factor_out_of_sum(g: &mut Graph, op: &Op) -> Option<NodeId> {
-    let Op::Sum(v, lo, hi, body) = *op else {
+    let Op::Sum { v, lo, hi, body } = *op else {
         return None;
     };
     if g.kind(body) != Kind::Float || !matches!(g.op(body), Op::Mul(..)) {
@@ -563,7 +563,7 @@ fn invariant_factor_out_of_sum(g: &mut Graph, op: &Op) -> Option<NodeId> {
         |g: &mut Graph, fs: &[NodeId]| fs[1..].iter().fold(fs[0], |acc, f| g.mul(acc, *f));
     let c = product(g, &outside);
     let f = product(g, &inside);
-    let sum = g.add(Op::Sum(v, lo, hi, f));
+    let sum = g.add(Op::Sum { v, lo, hi, body: f });
     // (Over an empty range this is `c · 0`: NaN where `c` is NaN or infinite, where the loop
     // gives 0. Guarding it with `if lo < hi` would move the sum into a branch, out of the loop
     // it shares with the value.)

@@ -266,7 +266,10 @@ impl Lower<'_> {
         let outer = self.carry_outer_floats(self.g.loops_of(index));
         let k = self.placeholders;
         self.placeholders += 1;
-        let placeholder = self.g.add(Op::Carried(k, self.g.loops_of(index)));
+        let placeholder = self.g.add(Op::Carried {
+            k,
+            mask: self.g.loops_of(index),
+        });
         self.state.scopes.push(Vec::new());
         let mut pats = c.inputs.iter();
         let (Some(acc), Some(item_pat)) = (pats.next(), pats.next()) else {

@@ -669,7 +669,7 @@ impl Lower<'_> {
             );
             return None;
         };
-        Some(self.g.add(Op::Until(v, lo, hi, cond)))
+        Some(self.g.add(Op::Until { v, lo, hi, cond }))
     }
 
     /// The integer locals of the enclosing scopes that the loop body `f` updates exactly once,
@@ -861,7 +861,7 @@ impl Lower<'_> {
                     // Numbered across the whole function: nested loops need distinct placeholders.
                     let k = self.placeholders;
                     self.placeholders += 1;
-                    let placeholder = self.g.add(Op::Carried(k, mask));
+                    let placeholder = self.g.add(Op::Carried { k, mask });
                     carried.push((s, e, b, placeholder));
                     self.state.scopes[s][e].1 = Binding::Value(placeholder);
                 } else if is_int_or_bool {
@@ -990,9 +990,20 @@ impl Lower<'_> {
         let around = [shape, init, lo, hi]
             .iter()
             .fold(0, |m, n| m | self.g.loops_of(*n));
-        let carry = self.g.add(Op::Carry(c, v, around | 1 << v));
+        let carry = self.g.add(Op::Carry {
+            c,
+            v,
+            mask: around | 1 << v,
+        });
         let body = body(self, carry);
-        self.g.add(Op::Fold(c, v, lo, hi, init, body))
+        self.g.add(Op::Fold {
+            c,
+            v,
+            lo,
+            hi,
+            init,
+            body,
+        })
     }
 
     /// `Δ` such that `after = carried + Δ` and `Δ` does not read `carried`.
