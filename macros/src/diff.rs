@@ -317,7 +317,7 @@ impl Sweep {
         }
         let contribution = sum_over_left_loops(g, left, contribution);
         let sum = match frame.adjoint.get(&child) {
-            Some(prev) => g.sum(*prev, contribution),
+            Some(prev) => g.plus(*prev, contribution),
             None => contribution,
         };
         frame.adjoint.insert(child, sum);
@@ -648,7 +648,7 @@ fn signed_sum(g: &mut Graph, terms: &[(NodeId, bool)]) -> Option<NodeId> {
 /// (a slice element, a call, a child, a set of loops), in the order keys first appear.
 fn add_to<K: PartialEq>(g: &mut Graph, list: &mut Vec<(K, NodeId)>, key: K, value: NodeId) {
     match list.iter_mut().find(|(k, _)| *k == key) {
-        Some((_, sum)) => *sum = g.sum(*sum, value),
+        Some((_, sum)) => *sum = g.plus(*sum, value),
         None => list.push((key, value)),
     }
 }
@@ -750,7 +750,7 @@ fn local_adjoints(
         | Op::IntIndex(..)
         | Op::Slice(_)
         | Op::SliceArg(..)
-        | Op::Carried { .. }
+        | Op::Placeholder { .. }
         // A recurrence's carry: its adjoint is the reverse sweep's step (see `Sweep::fold`).
         // Folds are swept by `Sweep::fold`; reverse sweeps are refused by `gradient_with_slices`.
         | Op::Carry { .. }
@@ -854,7 +854,7 @@ fn unary_adjoint(g: &mut Graph, f: Fun, a: NodeId, y: NodeId, adj: NodeId) -> No
         }
         // (eᵃ − 1)' = eᵃ = y + 1
         Fun::ExpM1 => {
-            let e = g.sum(y, one);
+            let e = g.plus(y, one);
             g.mul(adj, e)
         }
         // (ln a)' = 1/a
@@ -871,7 +871,7 @@ fn unary_adjoint(g: &mut Graph, f: Fun, a: NodeId, y: NodeId, adj: NodeId) -> No
         }
         // (ln(1 + a))' = 1/(1 + a)
         Fun::Ln1p => {
-            let d = g.sum(one, a);
+            let d = g.plus(one, a);
             g.div(adj, d)
         }
         // (sin a)' = cos a
@@ -888,7 +888,7 @@ fn unary_adjoint(g: &mut Graph, f: Fun, a: NodeId, y: NodeId, adj: NodeId) -> No
         // (tan a)' = 1 + tan² a
         Fun::Tan => {
             let yy = g.mul(y, y);
-            let d = g.sum(one, yy);
+            let d = g.plus(one, yy);
             g.mul(adj, d)
         }
         // (asin a)' = 1/√(1 − a²)
@@ -905,7 +905,7 @@ fn unary_adjoint(g: &mut Graph, f: Fun, a: NodeId, y: NodeId, adj: NodeId) -> No
         // (atan a)' = 1/(1 + a²)
         Fun::Atan => {
             let aa = g.mul(a, a);
-            let d = g.sum(one, aa);
+            let d = g.plus(one, aa);
             g.div(adj, d)
         }
         // (sinh a)' = cosh a
@@ -921,27 +921,27 @@ fn unary_adjoint(g: &mut Graph, f: Fun, a: NodeId, y: NodeId, adj: NodeId) -> No
         // (tanh a)' = 1 − tanh² a
         Fun::Tanh => {
             let yy = g.mul(y, y);
-            let d = g.diff(one, yy);
+            let d = g.minus(one, yy);
             g.mul(adj, d)
         }
         // (asinh a)' = 1/√(a² + 1)
         Fun::Asinh => {
             let aa = g.mul(a, a);
-            let s = g.sum(aa, one);
+            let s = g.plus(aa, one);
             let d = g.unary(Fun::Sqrt, s);
             g.div(adj, d)
         }
         // (acosh a)' = 1/√(a² − 1)
         Fun::Acosh => {
             let aa = g.mul(a, a);
-            let s = g.diff(aa, one);
+            let s = g.minus(aa, one);
             let d = g.unary(Fun::Sqrt, s);
             g.div(adj, d)
         }
         // (atanh a)' = 1/(1 − a²)
         Fun::Atanh => {
             let aa = g.mul(a, a);
-            let d = g.diff(one, aa);
+            let d = g.minus(one, aa);
             g.div(adj, d)
         }
         // |a|' = sign(a), with sign(0) = 0
@@ -979,7 +979,7 @@ fn binary_adjoints(
     match f {
         // (aᵇ)' = b·aᵇ⁻¹·a' + aᵇ·ln a·b'
         Fun2::Powf => {
-            let bm1 = g.diff(b, one);
+            let bm1 = g.minus(b, one);
             let p = g.binary(Fun2::Powf, a, bm1);
             let da = g.mul(b, p);
             let ln_a = g.unary(Fun::Ln, a);
@@ -1000,7 +1000,7 @@ fn binary_adjoints(
         Fun2::Atan2 => {
             let aa = g.mul(a, a);
             let bb = g.mul(b, b);
-            let r2 = g.sum(aa, bb);
+            let r2 = g.plus(aa, bb);
             let t = g.mul(adj, b);
             let da = g.div(t, r2);
             let t = g.mul(adj, a);
@@ -1061,6 +1061,6 @@ fn mul_const(g: &mut Graph, c: f64, x: NodeId) -> NodeId {
 fn sqrt_one_minus_sq(g: &mut Graph, a: NodeId) -> NodeId {
     let one = g.one();
     let aa = g.mul(a, a);
-    let s = g.diff(one, aa);
+    let s = g.minus(one, aa);
     g.unary(Fun::Sqrt, s)
 }

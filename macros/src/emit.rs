@@ -1125,7 +1125,7 @@ impl Emitter<'_> {
                 let l = adjoint_name(*c);
                 quote! { #l }
             }
-            Op::Carried { .. } => quote!(::core::compile_error!(
+            Op::Placeholder { .. } => quote!(::core::compile_error!(
                 "internal error: a loop-carried placeholder escaped lowering"
             )),
         }

@@ -161,7 +161,7 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         | Op::Effects(..)
         | Op::NoEffect
         | Op::CallVjp(..)
-        | Op::Carried { .. }
+        | Op::Placeholder { .. }
         | Op::Carry { .. }
         | Op::Fold { .. }
         | Op::Adjoint { .. }
@@ -357,7 +357,7 @@ impl<'g> Interpreter<'g> {
             // As `symgrad::stop_gradient`: the identity.
             Op::IntCast(a, _) | Op::StopGradient(_, a) => self.eval(*a),
             Op::FloatToInt(a, _) => Value::Int(self.eval(*a).int()),
-            Op::Call(..) | Op::Partial(..) | Op::Slice(_) | Op::Carried { .. } => {
+            Op::Call(..) | Op::Partial(..) | Op::Slice(_) | Op::Placeholder { .. } => {
                 Value::Float(f64::NAN)
             }
             Op::LoopVar(v) => Value::Int(self.loop_index[*v as usize]),

@@ -269,7 +269,7 @@ impl Printer<'_> {
                 self.expr(*a, Prec::Select),
                 self.expr(*b, Prec::Select)
             ),
-            Op::Carried { k, .. } => format!("carried#{k}"),
+            Op::Placeholder { k, .. } => format!("carried#{k}"),
             Op::CallVjp(call, seed) => {
                 let slices: Vec<String> = match g.op(*call) {
                     Op::Call(_, args) => args

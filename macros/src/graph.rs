@@ -9,8 +9,8 @@
 //! (a slice or struct handed to a call). Nodes lowered from user code remember an [`Origin`] so
 //! errors can point at the user's tokens; this module knows nothing of `syn` or spans.
 //!
-//! New nodes go through [`Graph::add`], which first tries the named rewrite rules of
-//! [`crate::simplify`].
+//! New nodes go through [`Graph::add`], which first tries the graph's rewrite hook (the named
+//! rules of `simplify`, given by the lowering pass: this module depends on nothing).
 //!
 //! The op set is declared once ([`define_ops!`]): each operation's fields, named, with its
 //! children marked, from which the enum, [`Op::children`] and [`Op::with_children`] are
@@ -358,7 +358,7 @@ define_ops! {
         /// and those its bounds vary with. A recurrence nested in that loop and starting from it
         /// (`for i { for j { h = 0.9 * h + x[j]; } }`) varies with them too, and its `Carry` keeps
         /// that mask after the placeholder is replaced.
-        Carried { k: u32, mask: u64 },
+        Placeholder { k: u32, mask: u64 },
         /// The value of recurrence `c` at the start of an iteration of loop `v` (`s` in
         /// `s = body(s, i)`). The mask is the loops it varies with: `v` and the loops around it.
         Carry { c: u32, v: u32, mask: u64 },
@@ -465,11 +465,21 @@ pub struct Graph {
     sweeps: u32,
     /// The latest `RevFold` node of each recurrence.
     reverse_sweeps: HashMap<u32, NodeId>,
+    /// Tried on every new operation: `Some` with an equivalent node makes [`Graph::add`] return
+    /// that instead.
+    rewrite: Option<Rewrite>,
 }
 
+/// A rewrite hook (see [`Graph::with_rewrite`]).
+pub type Rewrite = fn(&mut Graph, &Op) -> Option<NodeId>;
+
 impl Graph {
-    pub fn new() -> Graph {
-        Graph::default()
+    /// An empty graph whose [`Graph::add`] tries `rewrite` first (`simplify::rewrite`).
+    pub fn with_rewrite(rewrite: Rewrite) -> Graph {
+        Graph {
+            rewrite: Some(rewrite),
+            ..Graph::default()
+        }
     }
 
     pub fn node(&self, id: NodeId) -> &Node {
@@ -626,7 +636,7 @@ impl Graph {
             | Op::Partial(..)
             | Op::Index(..)
             | Op::Element(..)
-            | Op::Carried { .. }
+            | Op::Placeholder { .. }
             | Op::Carry { .. }
             | Op::Fold { .. }
             | Op::Adjoint { .. }
@@ -659,7 +669,9 @@ impl Graph {
 
     /// Adds an operation, simplified by the rewrite rules first. The way every pass builds nodes.
     pub fn add(&mut self, op: Op) -> NodeId {
-        if let Some(id) = crate::simplify::rewrite(self, &op) {
+        if let Some(rewrite) = self.rewrite
+            && let Some(id) = rewrite(self, &op)
+        {
             return id;
         }
         let kind = self.kind_of(&op);
@@ -682,7 +694,9 @@ impl Graph {
                 let bounds = self.loops.get(*v as usize);
                 bounds.map_or(0, |&(lo, hi)| self.loops_of(lo) | self.loops_of(hi)) | 1 << v
             }
-            Op::Carried { mask, .. } | Op::Carry { mask, .. } | Op::Adjoint { mask, .. } => *mask,
+            Op::Placeholder { mask, .. } | Op::Carry { mask, .. } | Op::Adjoint { mask, .. } => {
+                *mask
+            }
             Op::Sum { v, .. }
             | Op::Fold { v, .. }
             | Op::RevFold { v, .. }
@@ -724,10 +738,12 @@ impl Graph {
     pub fn neg(&mut self, a: NodeId) -> NodeId {
         self.add(Op::Neg(a))
     }
-    pub fn sum(&mut self, a: NodeId, b: NodeId) -> NodeId {
+    /// `a + b` (not a loop sum: that is [`Op::Sum`]).
+    pub fn plus(&mut self, a: NodeId, b: NodeId) -> NodeId {
         self.add(Op::Add(a, b))
     }
-    pub fn diff(&mut self, a: NodeId, b: NodeId) -> NodeId {
+    /// `a − b`.
+    pub fn minus(&mut self, a: NodeId, b: NodeId) -> NodeId {
         self.add(Op::Sub(a, b))
     }
     pub fn mul(&mut self, a: NodeId, b: NodeId) -> NodeId {

@@ -149,7 +149,7 @@ struct Lower<'a> {
 
 impl<'a> Lower<'a> {
     fn new(cx: &'a Ctxt, sig: &'a Sig) -> Self {
-        let mut g = Graph::new();
+        let mut g = Graph::with_rewrite(crate::simplify::rewrite);
         let returned = g.boolean(false);
         let ret_val = g.zero();
         Lower {

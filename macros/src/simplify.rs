@@ -267,7 +267,7 @@ fn neg_neg(g: &mut Graph, op: &Op) -> Option<NodeId> {
 fn neg_sub(g: &mut Graph, op: &Op) -> Option<NodeId> {
     let Op::Neg(a) = *op else { return None };
     let Op::Sub(x, y) = *g.op(a) else { return None };
-    Some(g.diff(y, x))
+    Some(g.minus(y, x))
 }
 
 /// `-(2 * x) => -2 * x` (exact: only the sign changes)
@@ -283,10 +283,10 @@ fn neg_of_scaled(g: &mut Graph, op: &Op) -> Option<NodeId> {
 fn add_neg(g: &mut Graph, op: &Op) -> Option<NodeId> {
     let Op::Add(a, b) = *op else { return None };
     if let Op::Neg(nb) = *g.op(b) {
-        return Some(g.diff(a, nb));
+        return Some(g.minus(a, nb));
     }
     if let Op::Neg(na) = *g.op(a) {
-        return Some(g.diff(b, na));
+        return Some(g.minus(b, na));
     }
     None
 }
@@ -300,7 +300,7 @@ fn add_negatively_scaled(g: &mut Graph, op: &Op) -> Option<NodeId> {
         if cv < 0.0 {
             let pos = g.constant(-cv);
             let scaled = g.mul(pos, b);
-            return Some(g.diff(a, scaled));
+            return Some(g.minus(a, scaled));
         }
     }
     None
@@ -310,7 +310,7 @@ fn add_negatively_scaled(g: &mut Graph, op: &Op) -> Option<NodeId> {
 fn sub_neg(g: &mut Graph, op: &Op) -> Option<NodeId> {
     let Op::Sub(a, b) = *op else { return None };
     let Op::Neg(nb) = *g.op(b) else { return None };
-    Some(g.sum(a, nb))
+    Some(g.plus(a, nb))
 }
 
 /// `-a * b => -(a * b)`, `a * -b => -(a * b)`
@@ -480,8 +480,8 @@ fn add_selects(g: &mut Graph, op: &Op) -> Option<NodeId> {
     if c1 != c2 {
         return None;
     }
-    let ad = g.sum(a, d);
-    let be = g.sum(b, e);
+    let ad = g.plus(a, d);
+    let be = g.plus(b, e);
     Some(g.select(c1, ad, be))
 }
 

@@ -319,8 +319,8 @@ impl Lower<'_> {
             return Some(self.g.int_bin(op, l, r));
         }
         Some(match op {
-            ArithOp::Add => self.g.sum(l, r),
-            ArithOp::Sub => self.g.diff(l, r),
+            ArithOp::Add => self.g.plus(l, r),
+            ArithOp::Sub => self.g.minus(l, r),
             ArithOp::Mul => self.g.mul(l, r),
             ArithOp::Div => self.g.div(l, r),
             ArithOp::Rem => {

@@ -266,7 +266,7 @@ impl Lower<'_> {
         let outer = self.carry_outer_floats(self.g.loops_of(index));
         let k = self.placeholders;
         self.placeholders += 1;
-        let placeholder = self.g.add(Op::Carried {
+        let placeholder = self.g.add(Op::Placeholder {
             k,
             mask: self.g.loops_of(index),
         });
@@ -313,7 +313,7 @@ impl Lower<'_> {
             Some(delta) => {
                 let delta = self.g.substitute(delta, &restore);
                 let total = self.g.loop_sum(v, delta);
-                self.g.sum(init, total)
+                self.g.plus(init, total)
             }
             None => self.recurrence(v, init, after, placeholder, &restore),
         })

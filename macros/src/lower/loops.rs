@@ -11,7 +11,7 @@
 //! ```
 //!
 //! The loop body is lowered with each outer float variable replaced by a placeholder
-//! (`Carried`). A variable the body assigns as `placeholder + Δ` (or `− Δ`, possibly under
+//! (`Placeholder`). A variable the body assigns as `placeholder + Δ` (or `− Δ`, possibly under
 //! `if`), with `Δ` free of every placeholder, is an accumulation: its value after the loop is its
 //! value before plus `Σ Δ`, and the sum's gradient is the sum of the gradients (a loop in the
 //! generated code, with no tape). Any other update that reads only its own previous value
@@ -861,7 +861,7 @@ impl Lower<'_> {
                     // Numbered across the whole function: nested loops need distinct placeholders.
                     let k = self.placeholders;
                     self.placeholders += 1;
-                    let placeholder = self.g.add(Op::Carried { k, mask });
+                    let placeholder = self.g.add(Op::Placeholder { k, mask });
                     carried.push((s, e, b, placeholder));
                     self.state.scopes[s][e].1 = Binding::Value(placeholder);
                 } else if is_int_or_bool {
@@ -938,7 +938,7 @@ impl Lower<'_> {
                 Some(delta) => {
                     let delta = self.g.substitute(delta, &restore);
                     let total = self.g.loop_sum(v, delta);
-                    self.g.sum(before_node, total)
+                    self.g.plus(before_node, total)
                 }
                 None => self.at(span, |l| {
                     l.recurrence(v, before_node, after, placeholder, &restore)
@@ -1015,15 +1015,15 @@ impl Lower<'_> {
         match *self.g.op(after) {
             Op::Add(a, b) if mentions(self, a) && !mentions(self, b) => {
                 let d = self.increment(a, carried)?;
-                Some(self.g.sum(d, b))
+                Some(self.g.plus(d, b))
             }
             Op::Add(a, b) if mentions(self, b) && !mentions(self, a) => {
                 let d = self.increment(b, carried)?;
-                Some(self.g.sum(a, d))
+                Some(self.g.plus(a, d))
             }
             Op::Sub(a, b) if mentions(self, a) && !mentions(self, b) => {
                 let d = self.increment(a, carried)?;
-                Some(self.g.diff(d, b))
+                Some(self.g.minus(d, b))
             }
             Op::Select(c, a, b) if !mentions(self, c) => {
                 let da = self.increment(a, carried)?;
