@@ -77,6 +77,28 @@ pub trait Gradient<T> {
     }
 }
 
+/// Makes `v` `len` zeros for a generated `_grad_into` to accumulate a slice's gradient in,
+/// keeping `v`'s allocation when it has room: a gradient reused from call to call allocates
+/// nothing. A vector without room (the empty one of a `Default` gradient, which `_grad` starts
+/// from) gets a zeroed allocation, as `vec![0.0; len]` does.
+///
+/// ```
+/// let mut v = Vec::with_capacity(8);
+/// v.extend([1.0_f64, 2.0, 3.0]);
+/// let before = v.as_ptr();
+/// symgrad::gradient::zero_resized(&mut v, 5);
+/// assert_eq!((v.as_slice(), v.as_ptr()), (&[0.0; 5][..], before));
+/// ```
+#[doc(hidden)]
+pub fn zero_resized<T: Copy + Default>(v: &mut Vec<T>, len: usize) {
+    if v.capacity() < len {
+        *v = vec![T::default(); len];
+    } else {
+        v.clear();
+        v.resize(len, T::default());
+    }
+}
+
 macro_rules! scalar_gradient {
     ($($t:ty),*) => {$(
         impl Gradient<$t> for $t {
