@@ -9,7 +9,8 @@
 use std::fmt::Debug;
 
 use ndarray::{Array1, Array2, array};
-use symgrad::{Gradient, check_gradient, differentiable};
+use symgrad::optim::Adam;
+use symgrad::{Gradient, Minimizer, check_gradient, differentiable};
 
 #[path = "../benches/common/small_calls.rs"]
 mod small_calls;
@@ -186,6 +187,25 @@ fn springs_reused_across_calls() {
     });
     let report = check_gradient(|p: &[f64]| springs_grad(p, 1.0), &x).unwrap();
     assert!(report.passed(), "{report}");
+}
+
+#[test]
+fn minimizer_run_into_takes_the_steps_run_takes() {
+    let x0 = springs_input(6);
+    let (mut a, mut b) = (x0.clone(), x0);
+    let fresh = Minimizer::new(Adam::new(0.01))
+        .max_steps(300)
+        .run(&mut a, |x| springs_grad(x, 1.0))
+        .unwrap();
+    let reused = Minimizer::new(Adam::new(0.01))
+        .max_steps(300)
+        .run_into(&mut b, |x, g| springs_grad_into(x, 1.0, g))
+        .unwrap();
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&a), bits(&b));
+    assert_eq!(bits(&fresh.history.losses), bits(&reused.history.losses));
+    assert_eq!(fresh.steps, reused.steps);
+    assert!(fresh.final_loss < 1e-3 * fresh.history.losses[0], "{fresh}");
 }
 
 // ---- a `wrt` subset: the data slices get no field, the scalar one does
