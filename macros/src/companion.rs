@@ -9,6 +9,8 @@
 //! fn cost(w: f64, x: f64, y: f64) -> f64 { (w * x - y).powi(2) }       // unchanged
 //! pub struct CostGrad { pub w: f64, pub x: f64, pub y: f64 }            // + FORMULAS, Gradient
 //! fn cost_grad(w: f64, x: f64, y: f64) -> (f64, CostGrad) { … }         // value and gradient
+//! fn cost_grad_into(w: f64, x: f64, y: f64, grad: &mut CostGrad) -> f64 { … } // the same, into
+//!                                                                       // a reused struct
 //! enum cost {}                                                          // hidden: lets other
 //! impl cost { pub fn __partials(w: f64, x: f64, y: f64) -> (f64, (f64, f64, f64)) { … } }
 //! ```
@@ -38,12 +40,12 @@ pub fn generate(func: &ItemFn, args: &Args, plan: &Plan) -> TokenStream {
     let (grad_fn, partials_fn, hessian_fn) = match &plan.body {
         Body::Graph(d) => graph_functions(func, &names, plan, d, &float, &formulas, args.hessian),
         Body::Tape(body) => (
-            tape_grad_fn(func, &names, &plan.sig, body, &float),
+            tape_grad_fns(func, &names, &plan.sig, body, &float),
             TokenStream::new(),
             TokenStream::new(),
         ),
         Body::Rule(rule) => (
-            rule_grad_fn(func, &names, &plan.sig, rule, &float),
+            rule_grad_fns(func, &names, &plan.sig, rule, &float),
             rule_partials_fn(func, &plan.sig, rule, &float),
             TokenStream::new(),
         ),
@@ -85,9 +87,10 @@ pub fn generate(func: &ItemFn, args: &Args, plan: &Plan) -> TokenStream {
     }
 }
 
-/// The generated names: `cost` → `cost_grad`, `cost_hessian`, `CostGrad`.
+/// The generated names: `cost` → `cost_grad`, `cost_grad_into`, `cost_hessian`, `CostGrad`.
 pub struct Names {
     pub grad_fn: Ident,
+    pub grad_into_fn: Ident,
     pub hessian_fn: Ident,
     pub grad_struct: Ident,
 }
@@ -109,6 +112,7 @@ impl Names {
             .collect();
         Names {
             grad_fn: format_ident!("{}_grad", name),
+            grad_into_fn: format_ident!("{}_grad_into", name),
             hessian_fn: format_ident!("{}_hessian", name),
             grad_struct: Ident::new(&format!("{camel}Grad"), name.span()),
         }
@@ -282,9 +286,27 @@ fn grad_struct(
     }
 }
 
-/// `_grad` for a function whose arrays are differentiated on the reverse-mode tape (see
-/// [`crate::tape`]).
-fn tape_grad_fn(
+/// `_grad_into` for a function whose arrays are differentiated on the reverse-mode tape (see
+/// [`crate::tape`]), and `_grad` calling it.
+///
+/// ```text
+/// // Input:
+/// #[differentiable(wrt(w))]
+/// fn loss(x: &Array2<f64>, w: &Array1<f64>) -> f64 { x.dot(w).powi(2).sum() }
+///
+/// // Output (abridged):
+/// fn loss_grad_into(x: &Array2<f64>, w: &Array1<f64>, grad: &mut LossGrad) -> f64 {
+///     let __tape = Tape::<f64>::new();
+///     let __var_w = __tape.watch(w);                  // the body's `w` is now a tape value
+///     let __at_w = (__var_w.id(), __var_w.shape());
+///     let w = &__var_w;
+///     let __result = (|| { x.dot(w).powi(2).sum() })();
+///     let mut __grads = __tape.gradient(&__result);
+///     store_recycling(&mut grad.w, __grads.__take_by_id(__at_w.0, &__at_w.1).into_dimensionality()?);
+///     __result.item()
+/// }
+/// ```
+fn tape_grad_fns(
     func: &ItemFn,
     names: &Names,
     sig: &Sig,
@@ -295,13 +317,14 @@ fn tape_grad_fn(
     let vis = &func.vis;
     let generics = &func.sig.generics;
     let s = &names.grad_struct;
-    let grad_name = &names.grad_fn;
+    let into_name = &names.grad_into_fn;
+    let grad = grad_param();
     let tape = Ident::new("__tape", Span::mixed_site());
     let result = Ident::new("__result", Span::mixed_site());
     let grads = Ident::new("__grads", Span::mixed_site());
     let nd = quote!(::symgrad::__private::ndarray);
     let mut watches = Vec::new();
-    let mut fields = Vec::new();
+    let mut stores = Vec::new();
     for p in sig.wrt() {
         let id = &p.ident;
         let var = format_ident!("__var_{}", id, span = Span::mixed_site());
@@ -328,11 +351,17 @@ fn tape_grad_fn(
             },
         });
         let take = quote! { #grads.__take_by_id(#at.0, &#at.1) };
-        fields.push(if p.kind == ParamKind::Array {
-            quote! { #id: #take.into_dimensionality().expect("internal error: gradient rank") }
+        // An array's old buffer goes to the tape's cache, for the next call's tape.
+        stores.push(if p.kind == ParamKind::Array {
+            quote! {
+                ::symgrad::__private::store_recycling(
+                    &mut #grad.#id,
+                    #take.into_dimensionality().expect("internal error: gradient rank"),
+                );
+            }
         } else {
             quote! {
-                #id: #take.into_dimensionality::<#nd::Ix0>().expect("internal error: gradient rank").into_scalar()
+                #grad.#id = #take.into_dimensionality::<#nd::Ix0>().expect("internal error: gradient rank").into_scalar();
             }
         });
     }
@@ -340,18 +369,92 @@ fn tape_grad_fn(
     let doc = format!(
         "The value of [`{name}`] and its gradient, computed on the reverse-mode tape (`symgrad::tape`), generated by `#[differentiable]`.\n\nEach call records a fresh tape; its intermediate arrays come from, and go back to, the tape's per-thread buffer cache (`symgrad::tape::cache`), so repeated calls (a training loop) reuse them instead of allocating again."
     );
+    let allow = quote! { #[allow(unused_parens, unused_variables, unused_mut, clippy::all, clippy::pedantic, clippy::nursery)] };
+    let grad_fn = grad_fn_via_into(func, names, float, &doc, &allow);
+    let into_doc = into_doc(func, names, sig, true);
     quote! {
-        #[doc = #doc]
-        #[allow(unused_parens, unused_variables, unused_mut, clippy::all, clippy::pedantic, clippy::nursery)]
-        #vis fn #grad_name #generics (#(#params),*) -> (#float, #s) {
+        #grad_fn
+        #[doc = #into_doc]
+        #allow
+        #vis fn #into_name #generics (#(#params,)* #grad: &mut #s) -> #float {
             use ::symgrad::__private::TapeDotMethod as _;
             let #tape = ::symgrad::__private::Tape::<#float>::new();
             #(#watches)*
             let #result = (|| #body)();
             let mut #grads = #tape.gradient(&#result);
-            (#result.item(), #s { #(#fields),* })
+            #(#stores)*
+            #result.item()
         }
     }
+}
+
+/// The `grad` parameter of `_grad_into`: mixed-site, so that a parameter of the user's named
+/// `grad` is another variable.
+fn grad_param() -> Ident {
+    Ident::new("grad", Span::mixed_site())
+}
+
+/// `_grad`, for every kind of function: a fresh gradient that `_grad_into` fills, so both run
+/// one body.
+///
+/// ```text
+/// fn cost_grad(w: f64, x: &[f64]) -> (f64, CostGrad) {
+///     let mut grad: CostGrad = Default::default();  // `x`'s vector empty: allocated zeroed
+///     let value = cost_grad_into(w, x, &mut grad);
+///     (value, grad)
+/// }
+/// ```
+fn grad_fn_via_into(
+    func: &ItemFn,
+    names: &Names,
+    float: &TokenStream,
+    doc: &str,
+    allow: &TokenStream,
+) -> TokenStream {
+    let params = params(func);
+    let args = arg_names(func);
+    let vis = &func.vis;
+    let generics = &func.sig.generics;
+    let (grad_name, into_name, s) = (&names.grad_fn, &names.grad_into_fn, &names.grad_struct);
+    let grad = grad_param();
+    let value = Ident::new("value", Span::mixed_site());
+    quote! {
+        #[doc = #doc]
+        #allow
+        #[inline]
+        #vis fn #grad_name #generics (#(#params),*) -> (#float, #s) {
+            let mut #grad: #s = ::core::default::Default::default();
+            let #value = #into_name(#(#args,)* &mut #grad);
+            (#value, #grad)
+        }
+    }
+}
+
+/// The doc comment of `_grad_into`.
+fn into_doc(func: &ItemFn, names: &Names, sig: &Sig, tape: bool) -> String {
+    let name = &func.sig.ident;
+    let (grad_name, s) = (&names.grad_fn, &names.grad_struct);
+    let mut doc = format!(
+        "The value of [`{name}`], with its gradient written into `grad`: [`{grad_name}`] for a loop that reuses one [`{s}`]."
+    );
+    let vectors = sig.wrt().any(|p| {
+        p.kind == ParamKind::Slice
+            && matches!(
+                crate::signature::slice_of(&p.ty),
+                Some((_, crate::signature::SliceGrad::Vec))
+            )
+    });
+    if tape {
+        doc.push_str("\n\nEvery field is overwritten. The arrays `grad` held go to the tape's per-thread buffer cache (`symgrad::tape::cache`), where the next call's tape takes its buffers from.");
+    } else if vectors {
+        let _ = write!(
+            doc,
+            "\n\nEvery field is overwritten: each vector is resized to its slice's length and zeroed, keeping its allocation, so a call with the lengths of the previous one allocates nothing. Start from `{s}::default()` (empty vectors, allocated by the first call) or from a gradient [`{grad_name}`] returned."
+        );
+    } else {
+        doc.push_str("\n\nEvery field is overwritten.");
+    }
+    doc
 }
 
 fn grad_doc(func: &ItemFn, formulas: &[(String, String)]) -> String {
@@ -412,37 +515,39 @@ fn graph_functions(
     let s = &names.grad_struct;
     let allow = quote! { #[allow(unused_parens, unused_variables, clippy::all, clippy::pedantic, clippy::nursery)] };
 
-    // <name>_grad: scalars as expressions, slices as vectors the scatters accumulate into.
+    // <name>_grad_into: scalars as expressions assigned to their fields, slices as the
+    // struct's vectors (zeroed, then accumulated into by the scatters); <name>_grad calls it.
     let mut roots = vec![d.lowered.output];
     roots.extend(wrt_index.iter().map(|&i| d.partials[i]));
     roots.extend(d.slice_effects.iter().flatten());
     let (stmts, exprs) = run(&roots);
     let value = &exprs[0];
-    let mut scalar_grads = exprs[1..=wrt_index.len()].iter();
+    let scalar_exprs: Vec<&TokenStream> = exprs[1..=wrt_index.len()].iter().collect();
+    let grad = grad_param();
     let zero = quote!(0.0 as #float);
-    let mut slice_inits = Vec::new();
-    let mut k = 0u32;
-    let grads: Vec<TokenStream> = sig
-        .wrt()
-        .map(|p| {
-            if p.kind == ParamKind::Slice {
-                let g = emit::grad_vec_name(k);
-                let id = &p.ident;
-                slice_inits.push(match crate::signature::slice_of(&p.ty) {
-                    Some((_, crate::signature::SliceGrad::Array(n))) => {
-                        quote! { let mut #g = [#zero; #n]; }
-                    }
-                    _ => quote! { let mut #g = ::std::vec![#zero; #id.len()]; },
-                });
-                k += 1;
-                quote!(#g)
-            } else {
-                scalar_grads.next().cloned().unwrap_or_default()
-            }
-        })
+    let (mut resets, mut slice_fields, mut scalar_fields) = (Vec::new(), Vec::new(), Vec::new());
+    for p in sig.wrt() {
+        let id = &p.ident;
+        if p.kind == ParamKind::Slice {
+            resets.push(match crate::signature::slice_of(&p.ty) {
+                Some((_, crate::signature::SliceGrad::Array(n))) => {
+                    quote! { #grad.#id = [#zero; #n]; }
+                }
+                _ => quote! { ::symgrad::__private::zero_resized(&mut #grad.#id, #id.len()); },
+            });
+            slice_fields.push(id);
+        } else {
+            scalar_fields.push(id);
+        }
+    }
+    let slices: Vec<Ident> = (0..u32::try_from(slice_fields.len()).unwrap_or(0))
+        .map(emit::grad_vec_name)
         .collect();
-    let grad_name = &names.grad_fn;
-    let doc = grad_doc(func, formulas);
+    let into_name = &names.grad_into_fn;
+    let mut into_doc = into_doc(func, names, sig, false);
+    if emit::saves_trace(g, &roots) {
+        into_doc.push_str(" A recurrence whose reverse sweep reads its saved values (`p *= x[i]`) still saves them in a vector of its own, allocated per call.");
+    }
     // Straight-line gradients are small: inline them. A gradient with loops stays a function of
     // its own: inlined into a caller, its slice parameters lose their `noalias` guarantee and
     // the scatter loop cannot keep its running element in a register (Rosenbrock, n = 1000:
@@ -458,67 +563,53 @@ fn graph_functions(
     } else {
         quote!(#[inline])
     };
-    let grad_fn = if has_loops && !slice_inits.is_empty() {
+    let into_fn = if has_loops && !slices.is_empty() {
         // The loops run in a kernel that takes the gradient vectors as `&mut [T]` parameters,
         // as a hand-written gradient does: a vector allocated in the same function lets LLVM
         // merge `∇x[i] += a; ∇x[i + 1] += b;` into one two-lane store, which the next
         // iteration's load of `∇x[i + 1]` then waits on (Rosenbrock, n = 1000: 9.2 µs → see
-        // README). The kernel keeps its parameters' `noalias`, so the wrapper around it (an
-        // allocation and a call) may be inlined.
-        let kernel = format_ident!("__kernel", span = proc_macro2::Span::mixed_site());
+        // README). The kernel keeps its parameters' `noalias`, so the wrapper around it (the
+        // zeroing and a call) may be inlined.
+        let kernel = format_ident!("__kernel", span = Span::mixed_site());
         let args = arg_names(func);
-        let slices: Vec<Ident> = (0..u32::try_from(slice_inits.len()).unwrap_or(0))
-            .map(emit::grad_vec_name)
-            .collect();
-        let scalar_exprs: Vec<&TokenStream> = exprs[1..=wrt_index.len()].iter().collect();
         let scalar_names: Vec<Ident> = (0..scalar_exprs.len())
-            .map(|i| format_ident!("__d{}", i, span = proc_macro2::Span::mixed_site()))
+            .map(|i| format_ident!("__d{}", i, span = Span::mixed_site()))
             .collect();
         let scalar_types = scalar_exprs.iter().map(|_| float.clone());
-        let value_name = format_ident!("__value", span = proc_macro2::Span::mixed_site());
-        let mut names = scalar_names.iter();
-        let fields: Vec<TokenStream> = sig
-            .wrt()
-            .zip(&grads)
-            .map(|(p, g)| {
-                if p.kind == ParamKind::Slice {
-                    g.clone()
-                } else {
-                    names
-                        .next()
-                        .map(ToTokens::to_token_stream)
-                        .unwrap_or_default()
-                }
-            })
-            .collect();
+        let value_name = format_ident!("__value", span = Span::mixed_site());
         quote! {
-            #[doc = #doc]
+            #[doc = #into_doc]
             #allow
             #[inline]
-            #vis fn #grad_name #generics (#(#params),*) -> (#float, #s) {
-                #(#slice_inits)*
+            #vis fn #into_name #generics (#(#params,)* #grad: &mut #s) -> #float {
+                #(#resets)*
                 #allow
                 #[inline(never)]
                 fn #kernel (#(#params,)* #(#slices: &mut [#float]),*) -> (#float, (#(#scalar_types,)*)) {
                     #stmts
                     (#value, (#(#scalar_exprs,)*))
                 }
-                let (#value_name, (#(#scalar_names,)*)) = #kernel(#(#args,)* #(&mut #slices),*);
-                (#value_name, #s { #( #wrt_fields: #fields ),* })
+                let (#value_name, (#(#scalar_names,)*)) = #kernel(#(#args,)* #(&mut #grad.#slice_fields),*);
+                #( #grad.#scalar_fields = #scalar_names; )*
+                #value_name
             }
         }
     } else {
         quote! {
-            #[doc = #doc]
+            #[doc = #into_doc]
             #allow
             #inline
-            #vis fn #grad_name #generics (#(#params),*) -> (#float, #s) {
-                #(#slice_inits)*
+            #vis fn #into_name #generics (#(#params,)* #grad: &mut #s) -> #float {
+                #(#resets)*
+                #( let #slices = &mut #grad.#slice_fields; )*
                 #stmts
-                (#value, #s { #( #wrt_fields: #grads ),* })
+                #( #grad.#scalar_fields = #scalar_exprs; )*
+                #value
             }
         }
     };
+    let grad_fn = grad_fn_via_into(func, names, float, &grad_doc(func, formulas), &allow);
+    let grad_fn = quote! { #grad_fn #into_fn };
 
     // __partials: every float parameter; `()` for the others.
     let mut roots = vec![d.lowered.output];
@@ -623,8 +714,9 @@ fn graph_functions(
     (grad_fn, partials_fn, hessian_fn)
 }
 
-/// `_grad` from a user rule returning `(value, [∂f/∂p for every float parameter])`.
-fn rule_grad_fn(
+/// `_grad_into` from a user rule returning `(value, [∂f/∂p for every float parameter])`, and
+/// `_grad` calling it.
+fn rule_grad_fns(
     func: &ItemFn,
     names: &Names,
     sig: &Sig,
@@ -636,7 +728,8 @@ fn rule_grad_fn(
     let vis = &func.vis;
     let generics = &func.sig.generics;
     let s = &names.grad_struct;
-    let grad_name = &names.grad_fn;
+    let into_name = &names.grad_into_fn;
+    let grad = grad_param();
     let fields: Vec<&Ident> = sig.wrt().map(|p| &p.ident).collect();
     let index: Vec<usize> = sig
         .floats()
@@ -652,12 +745,16 @@ fn rule_grad_fn(
     let doc = format!(
         "The value of [`{name}`] and its gradient, from the derivative rule [`{rule_text}`] (`#[differentiable(rule = ...)]`)."
     );
+    let grad_fn = grad_fn_via_into(func, names, float, &doc, &TokenStream::new());
+    let into_doc = into_doc(func, names, sig, false);
     quote! {
-        #[doc = #doc]
+        #grad_fn
+        #[doc = #into_doc]
         #[inline]
-        #vis fn #grad_name #generics (#(#params),*) -> (#float, #s) {
+        #vis fn #into_name #generics (#(#params,)* #grad: &mut #s) -> #float {
             let (#v, #d): (#float, [#float; #k]) = #rule(#(#args),*);
-            (#v, #s { #( #fields: #d[#index] ),* })
+            #( #grad.#fields = #d[#index]; )*
+            #v
         }
     }
 }

@@ -111,33 +111,11 @@ pub fn emit(
     sinks: Sinks,
 ) -> (TokenStream, Vec<TokenStream>) {
     let all = g.reachable_with_sweeps(roots);
-    let mut traced = HashSet::new();
-    let mut sweeps = HashMap::new();
-    // Only a gradient through a recurrence has reverse sweeps to find sums for.
-    let has_sweeps = all.iter().any(|n| matches!(g.op(*n), Op::RevFold { .. }));
-    for n in all.iter().filter(|_| has_sweeps) {
-        match *g.op(*n) {
-            Op::RevFold { .. } => {
-                traced.extend(g.recurrence_of_sweep(*n));
-            }
-            Op::Sum { v, body, .. } => {
-                let reads = reads_in_loop(g, body, v)
-                    .into_iter()
-                    .find_map(|m| match *g.op(m) {
-                        Op::Adjoint {
-                            sweep: c, v: v2, ..
-                        } if v2 == v => g.reverse_sweep_of(c),
-                        _ => None,
-                    });
-                if let Some(r) = reads {
-                    sweeps.insert(*n, r);
-                }
-            }
-            _ => {}
-        }
-    }
-    let last_kill = kill_or_keep_sweeps(g, &all, &sweeps);
-    traced.retain(|c| !last_kill.contains_key(c));
+    let ReverseSweeps {
+        traced,
+        sweeps,
+        last_kill,
+    } = ReverseSweeps::of(g, &all);
     let mut uses: HashMap<NodeId, usize> = HashMap::new();
     let mut differentiated_calls = HashSet::new();
     for n in &all {
@@ -170,6 +148,62 @@ pub fn emit(
     let stmts = e.region(roots, &mut defined);
     let exprs = roots.iter().map(|r| e.expr(*r, Prec::Select)).collect();
     (stmts, exprs)
+}
+
+/// Whether computing `roots` saves a recurrence's values in a vector for its reverse sweep
+/// (`p *= x[i]`): the one allocation a gradient's loops make.
+pub fn saves_trace(g: &Graph, roots: &[NodeId]) -> bool {
+    !ReverseSweeps::of(g, &g.reachable_with_sweeps(roots))
+        .traced
+        .is_empty()
+}
+
+/// The recurrences' reverse sweeps among the nodes to emit.
+struct ReverseSweeps {
+    /// Recurrences whose forward loop saves its values.
+    traced: HashSet<u32>,
+    /// The sums that read a recurrence's adjoint, with the `RevFold` they run in.
+    sweeps: HashMap<NodeId, NodeId>,
+    /// Recurrences whose reverse sweep is their last kill (see [`Emitter::last_kill`]).
+    last_kill: HashMap<u32, (NodeId, bool)>,
+}
+
+impl ReverseSweeps {
+    fn of(g: &Graph, all: &[NodeId]) -> ReverseSweeps {
+        let mut traced = HashSet::new();
+        let mut sweeps = HashMap::new();
+        // Only a gradient through a recurrence has reverse sweeps to find sums for.
+        let has_sweeps = all.iter().any(|n| matches!(g.op(*n), Op::RevFold { .. }));
+        for n in all.iter().filter(|_| has_sweeps) {
+            match *g.op(*n) {
+                Op::RevFold { .. } => {
+                    traced.extend(g.recurrence_of_sweep(*n));
+                }
+                Op::Sum { v, body, .. } => {
+                    let reads =
+                        reads_in_loop(g, body, v)
+                            .into_iter()
+                            .find_map(|m| match *g.op(m) {
+                                Op::Adjoint {
+                                    sweep: c, v: v2, ..
+                                } if v2 == v => g.reverse_sweep_of(c),
+                                _ => None,
+                            });
+                    if let Some(r) = reads {
+                        sweeps.insert(*n, r);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let last_kill = kill_or_keep_sweeps(g, all, &sweeps);
+        traced.retain(|c| !last_kill.contains_key(c));
+        ReverseSweeps {
+            traced,
+            sweeps,
+            last_kill,
+        }
+    }
 }
 
 impl Emitter<'_> {

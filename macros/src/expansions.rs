@@ -557,6 +557,7 @@ const README_BLOCKS: &[(&str, &str, &[&str])] = &[
          }",
         &[
             "cost_grad",
+            "cost_grad_into",
             "CostGrad",
             "impl CostGrad",
             "enum cost",
@@ -579,7 +580,7 @@ const README_BLOCKS: &[(&str, &str, &[&str])] = &[
              }
              total / n as f64
          }",
-        &["mse_grad"],
+        &["mse_grad_into"],
     ),
     (
         "safe_log",
@@ -591,7 +592,7 @@ const README_BLOCKS: &[(&str, &str, &[&str])] = &[
              let l = x.ln();
              l * l
          }",
-        &["safe_log_grad"],
+        &["safe_log_grad_into"],
     ),
 ];
 

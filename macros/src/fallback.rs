@@ -53,6 +53,8 @@ pub fn generate(
     let callees = callees::items(name, &float, callees);
     let s = &names.grad_struct;
     let grad_name = &names.grad_fn;
+    let into_name = &names.grad_into_fn;
+    let grad = syn::Ident::new("grad", proc_macro2::Span::mixed_site());
     let hessian = if args.hessian {
         let hname = &names.hessian_fn;
         let k = fields.len();
@@ -95,6 +97,10 @@ pub fn generate(
         }
         #[allow(unused_variables, clippy::all)]
         #vis fn #grad_name #generics (#(#params),*) -> (#ret, #s) {
+            ::core::unreachable!()
+        }
+        #[allow(unused_variables, clippy::all)]
+        #vis fn #into_name #generics (#(#params,)* #grad: &mut #s) -> #ret {
             ::core::unreachable!()
         }
         #hessian

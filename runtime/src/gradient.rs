@@ -39,6 +39,39 @@
 /// let grad = LossGrad { w: vec![0.5, -1.0], b: 2.0 };
 /// assert_eq!(grad.to_flat_vec(), [0.5, -1.0, 2.0]);
 /// ```
+///
+/// # One gradient for many calls
+///
+/// Every generated struct is also `Default` (zeros, and empty vectors), and beside `<name>_grad`
+/// the macro generates `<name>_grad_into(args…, grad: &mut <Name>Grad) -> T`, which overwrites
+/// every field of `grad` and returns the value. Its vectors are resized to the slices' lengths
+/// and zeroed in place, so a loop that passes the same struct again allocates nothing once the
+/// first call has sized them (a `Default` struct, or one an earlier `_grad` returned, is the
+/// start). The sizes come from the arguments, so no constructor takes them. The training loop
+/// reuses one struct this way in [`Minimizer::run_into`](crate::train::Minimizer::run_into).
+///
+/// ```
+/// use symgrad::{Gradient, differentiable};
+///
+/// #[differentiable]
+/// fn loss(w: &[f64], b: f64) -> f64 {
+///     let mut s = b * b;
+///     for i in 0..w.len() {
+///         s += w[i] * w[i];
+///     }
+///     s
+/// }
+///
+/// let mut grad = LossGrad::default();
+/// for step in 0..3 {
+///     let value = loss_grad_into(&[1.0, 2.0], 0.5 * step as f64, &mut grad);
+///     assert_eq!((value, grad.w.as_slice()), (5.0 + 0.25 * (step * step) as f64, &[2.0, 4.0][..]));
+/// }
+/// assert_eq!(grad.to_flat_vec(), [2.0, 4.0, 2.0]);
+/// ```
+///
+/// `_grad_into` is a function of each struct's own arguments, so it is not a method of this
+/// trait; what the runtime needs of a gradient (read it as numbers) is.
 pub trait Gradient<T> {
     /// Number of scalar components.
     ///
@@ -74,6 +107,28 @@ pub trait Gradient<T> {
         let mut out = Vec::with_capacity(self.flat_len());
         self.flatten_into(&mut out);
         out
+    }
+}
+
+/// Makes `v` `len` zeros for a generated `_grad_into` to accumulate a slice's gradient in,
+/// keeping `v`'s allocation when it has room: a gradient reused from call to call allocates
+/// nothing. A vector without room (the empty one of a `Default` gradient, which `_grad` starts
+/// from) gets a zeroed allocation, as `vec![0.0; len]` does.
+///
+/// ```
+/// let mut v = Vec::with_capacity(8);
+/// v.extend([1.0_f64, 2.0, 3.0]);
+/// let before = v.as_ptr();
+/// symgrad::gradient::zero_resized(&mut v, 5);
+/// assert_eq!((v.as_slice(), v.as_ptr()), (&[0.0; 5][..], before));
+/// ```
+#[doc(hidden)]
+pub fn zero_resized<T: Copy + Default>(v: &mut Vec<T>, len: usize) {
+    if v.capacity() < len {
+        *v = vec![T::default(); len];
+    } else {
+        v.clear();
+        v.resize(len, T::default());
     }
 }
 

@@ -899,11 +899,71 @@ impl<O: Optimizer<T>, T: Real> Minimizer<'_, O, T> {
     /// assert!((w[0] - 2.0).abs() < 1e-9, "{report}");
     /// # Ok::<(), symgrad::train::TrainError>(())
     /// ```
-    pub fn run<G, F>(&mut self, params: &mut [T], objective: F) -> Result<Report<T>, TrainError<T>>
+    pub fn run<G, F>(
+        &mut self,
+        params: &mut [T],
+        mut objective: F,
+    ) -> Result<Report<T>, TrainError<T>>
     where
         G: Gradient<T>,
         F: FnMut(&[T]) -> (T, G),
     {
+        self.run_flat(params, |p, flat| {
+            let (loss, gradient) = objective(p);
+            gradient.flatten_into(flat);
+            loss
+        })
+    }
+
+    /// [`run`](Self::run) for an objective that writes its gradient into one `G` the run keeps
+    /// (a generated `<name>_grad_into`), rather than returning a new one at every step: a
+    /// gradient with vectors is then allocated once per run, not once per step.
+    ///
+    /// ```
+    /// use symgrad::differentiable;
+    /// use symgrad::optim::Sgd;
+    /// use symgrad::train::Minimizer;
+    ///
+    /// #[differentiable]
+    /// fn springs(x: &[f64]) -> f64 {
+    ///     let mut e = (x[0] - 1.0).powi(2);
+    ///     for i in 1..x.len() {
+    ///         e += (x[i] - x[i - 1] - 1.0).powi(2);
+    ///     }
+    ///     e
+    /// }
+    ///
+    /// let mut x = [0.0; 4];
+    /// Minimizer::new(Sgd::new(0.1))
+    ///     .max_steps(3000)
+    ///     .run_into(&mut x, |x, grad| springs_grad_into(x, grad))?;
+    /// assert!(x.iter().zip([1.0, 2.0, 3.0, 4.0]).all(|(x, want)| (x - want).abs() < 1e-6));
+    /// # Ok::<(), symgrad::train::TrainError>(())
+    /// ```
+    pub fn run_into<G, F>(
+        &mut self,
+        params: &mut [T],
+        mut objective: F,
+    ) -> Result<Report<T>, TrainError<T>>
+    where
+        G: Gradient<T> + Default,
+        F: FnMut(&[T], &mut G) -> T,
+    {
+        let mut gradient = G::default();
+        self.run_flat(params, |p, flat| {
+            let loss = objective(p, &mut gradient);
+            gradient.flatten_into(flat);
+            loss
+        })
+    }
+
+    /// A run over an objective that appends its gradient to an empty vector and returns the
+    /// loss.
+    fn run_flat(
+        &mut self,
+        params: &mut [T],
+        objective: impl FnMut(&[T], &mut Vec<T>) -> T,
+    ) -> Result<Report<T>, TrainError<T>> {
         let mut run = Run::new(params, self.record_params);
         let mut progress = Progress::new(self.progress, self.max_steps);
         let outcome = self.run_loop(&mut run, params, objective, &mut progress);
@@ -911,22 +971,19 @@ impl<O: Optimizer<T>, T: Real> Minimizer<'_, O, T> {
         outcome
     }
 
-    fn run_loop<G, F>(
+    fn run_loop(
         &mut self,
         run: &mut Run<T>,
         params: &mut [T],
-        mut objective: F,
+        mut objective: impl FnMut(&[T], &mut Vec<T>) -> T,
         progress: &mut Progress,
-    ) -> Result<Report<T>, TrainError<T>>
-    where
-        G: Gradient<T>,
-        F: FnMut(&[T]) -> (T, G),
-    {
+    ) -> Result<Report<T>, TrainError<T>> {
         let base_lr = self.optimizer.lr();
         let mut step = 0;
         loop {
-            let (loss, gradient) = objective(params);
-            let grad_norm = run.evaluate(step, params, loss, &gradient)?;
+            run.grads.clear();
+            let loss = objective(params, &mut run.grads);
+            let grad_norm = run.evaluate(step, params, loss)?;
             progress.update(step, loss.to_f64(), grad_norm);
             if let Some(stop) = self.should_stop(run, step, params) {
                 return Ok(run.report(step, stop));
@@ -1016,17 +1073,10 @@ impl<T: Real> Run<T> {
         }
     }
 
-    /// Checks and records evaluation `step`; returns the gradient norm. On a non-finite loss or
-    /// gradient, puts `params` back to the previous evaluation's.
-    fn evaluate<G: Gradient<T>>(
-        &mut self,
-        step: u64,
-        params: &mut [T],
-        loss: T,
-        gradient: &G,
-    ) -> Result<f64, TrainError<T>> {
-        self.grads.clear();
-        gradient.flatten_into(&mut self.grads);
+    /// Checks and records evaluation `step`, whose gradient is in `self.grads`; returns the
+    /// gradient norm. On a non-finite loss or gradient, puts `params` back to the previous
+    /// evaluation's.
+    fn evaluate(&mut self, step: u64, params: &mut [T], loss: T) -> Result<f64, TrainError<T>> {
         if self.grads.len() != params.len() {
             return Err(TrainError::GradientLength {
                 step,

@@ -193,6 +193,25 @@ pub(crate) fn recycle<T: TapeFloat>(a: ArrayD<T>) {
     give(a.into_raw_vec_and_offset().0);
 }
 
+/// Puts `new` in `slot`, and gives the array `slot` held back to the cache: a generated
+/// `_grad_into` of array code, called again with the same gradient, hands its old arrays to the
+/// next call's tape instead of freeing them.
+///
+/// ```
+/// use ndarray::Array2;
+///
+/// let mut slot = Array2::from_elem((300, 200), 1.0_f64);
+/// symgrad::tape::cache::store(&mut slot, Array2::zeros((300, 200)));
+/// assert_eq!(slot.sum(), 0.0);
+/// ```
+#[doc(hidden)]
+pub fn store<T: TapeFloat, D: ndarray::Dimension>(
+    slot: &mut ndarray::Array<T, D>,
+    new: ndarray::Array<T, D>,
+) {
+    recycle(std::mem::replace(slot, new).into_dyn());
+}
+
 /// An owned array whose buffer goes back to the cache when it is dropped (the owned values and
 /// saved derivatives of tape nodes).
 pub(crate) struct Buffer<T> {

@@ -1,0 +1,124 @@
+//! `<name>_grad_into` allocates nothing once the gradient's vectors have room: the second call
+//! with the same lengths (or shorter ones) makes no allocation at all, counted by a global
+//! allocator. One test, so no other test thread allocates while it counts.
+#![allow(clippy::needless_range_loop)] // index loops are the language under test
+
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use std::alloc::System;
+use symgrad::differentiable;
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+#[path = "../benches/common/small_calls.rs"]
+mod small_calls;
+use small_calls::{
+    ReprojectionGrad, SpringsGrad, reprojection_grad, reprojection_grad_into, reprojection_input,
+    springs_grad_into, springs_input,
+};
+
+#[differentiable]
+fn rosenbrock(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        s += 100.0 * (x[i + 1] - x[i] * x[i]).powi(2) + (1.0 - x[i]).powi(2);
+    }
+    s
+}
+
+#[differentiable(wrt(w, b))]
+fn mse32(w: &[f32], b: f32, x: &[f32], y: &[f32]) -> f32 {
+    let d = w.len();
+    let mut total = 0.0;
+    for i in 0..y.len() {
+        let mut p = b;
+        for j in 0..d {
+            p += w[j] * x[i * d + j];
+        }
+        total += (p - y[i]).powi(2);
+    }
+    total / y.len() as f32
+}
+
+#[differentiable]
+fn weighted(w: &[f64], x: [f64; 3]) -> f64 {
+    w.iter()
+        .zip(x.iter())
+        .map(|(a, b)| (a * b).powi(2))
+        .sum::<f64>()
+}
+
+#[differentiable]
+fn product(x: &[f64]) -> f64 {
+    let mut p = 1.0;
+    for i in 0..x.len() {
+        p *= x[i];
+    }
+    p
+}
+
+/// The allocations (and reallocations) `f` makes.
+fn allocations<R>(f: impl FnOnce() -> R) -> (usize, R) {
+    let region = Region::new(GLOBAL);
+    let r = f();
+    let change = region.change();
+    (change.allocations + change.reallocations, r)
+}
+
+#[test]
+fn a_second_call_with_the_same_lengths_allocates_nothing() {
+    // Bundle adjustment's residual: straight-line code over two slices.
+    let (cam, point, u, v) = reprojection_input();
+    let mut g = ReprojectionGrad::default();
+    let (first, _) = allocations(|| reprojection_grad_into(&cam, &point, u, v, &mut g));
+    assert_eq!(first, 2, "the first call allocates the two vectors");
+    for _ in 0..3 {
+        let (n, value) = allocations(|| reprojection_grad_into(&cam, &point, u, v, &mut g));
+        assert_eq!(n, 0);
+        assert_eq!(value, reprojection_grad(&cam, &point, u, v).0);
+    }
+    // `_grad` allocates its vectors at every call: the counter sees them.
+    let (n, _) = allocations(|| reprojection_grad(&cam, &point, u, v));
+    assert_eq!(n, 2);
+
+    // A loop kernel, reused at the same length and at shorter ones.
+    let x: Vec<f64> = (0..1000).map(|i| f64::from(i).sin()).collect();
+    let mut g = RosenbrockGrad::default();
+    rosenbrock_grad_into(&x, &mut g);
+    for n in [1000, 1000, 10, 999] {
+        let (count, _) = allocations(|| rosenbrock_grad_into(&x[..n], &mut g));
+        assert_eq!(count, 0, "n = {n}");
+    }
+
+    // A small slice function called many times, starting from the gradient `_grad` returned.
+    let x = springs_input(8);
+    let mut g: SpringsGrad = small_calls::springs_grad(&x, 1.0).1;
+    let (count, ()) = allocations(|| {
+        for _ in 0..1000 {
+            springs_grad_into(&x, 1.0, &mut g);
+        }
+    });
+    assert_eq!(count, 0);
+
+    // `f32`, a `wrt` subset with a scalar field beside the vector.
+    let (w, xs, ys) = ([0.5_f32, -1.0], [1.0_f32, 2.0, -0.5, 0.25], [1.0_f32, 0.0]);
+    let mut g = Mse32Grad::default();
+    mse32_grad_into(&w, 0.1, &xs, &ys, &mut g);
+    let (count, _) = allocations(|| mse32_grad_into(&w, 0.1, &xs, &ys, &mut g));
+    assert_eq!(count, 0);
+
+    // An array field never allocates; the vector beside it, once.
+    let mut g = WeightedGrad::default();
+    let (first, _) = allocations(|| weighted_grad_into(&[1.0, 2.0, 3.0], [1.0, 0.5, -1.0], &mut g));
+    let (second, _) =
+        allocations(|| weighted_grad_into(&[1.0, 2.0, 3.0], [1.0, 0.5, -1.0], &mut g));
+    assert_eq!((first, second), (1, 0));
+
+    // The documented exception: a recurrence that saves its values for the reverse sweep
+    // (`p *= x[i]`) allocates that trace at every call, and nothing else.
+    let x = [1.5, -2.0, 0.5, 3.0];
+    let mut g = ProductGrad::default();
+    product_grad_into(&x, &mut g);
+    let (count, _) = allocations(|| product_grad_into(&x, &mut g));
+    assert_eq!(count, 1);
+}
