@@ -21,9 +21,10 @@
 //! alias is the real hidden item when there is one (defined here, imported, or reached by a path)
 //! and the stand-in otherwise. The stand-in does not implement `Differentiable`, whose
 //! `on_unimplemented` message, spanned at the call, says that `huber` is not differentiable and
-//! shows both fixes; its `__partials` and `__vjp` take the call's arguments, so the calls in the
-//! generated functions raise no second error. Only calls whose derivative the generated code
-//! needs are checked: `stop_gradient(plain(x))`, or a call on data only, may call any function.
+//! shows both fixes; its `__partials` and `__vjp` (and `__jacobian`, for a vector-valued callee)
+//! take the call's arguments, so the calls in the generated functions raise no second error. Only calls whose derivative the
+//! generated code needs are checked: `stop_gradient(plain(x))`, or a call on data only, may call
+//! any function.
 //!
 //! When the body has other errors, no graph is differentiated; the stub then checks the calls
 //! whose arguments depend on a differentiated parameter, so a plain call is reported with them.
@@ -47,6 +48,9 @@ pub struct Callee {
     arity: usize,
     /// Where a differentiated slice is passed: the position, and the argument's span.
     slices: Vec<(usize, Span)>,
+    /// Whether the outputs of a vector-valued function are read (`let [u, v] = f(…);`): its
+    /// stand-in needs `__jacobian`.
+    outputs: bool,
 }
 
 /// The calls among `roots`' code that chain through a callee's derivative (`__partials` or
@@ -56,7 +60,11 @@ pub fn differentiated(g: &Graph, roots: &[NodeId]) -> Vec<NodeId> {
         .reachable_with_sweeps(roots)
         .into_iter()
         .filter_map(|n| match g.op(n) {
-            Op::Partial(call, _) | Op::CallVjp(call, _) => Some(*call),
+            Op::Partial(call, _) | Op::CallVjp(call, _) => match g.op(*call) {
+                // Output `k` of a vector-valued call: the call.
+                Op::CallOutput(inner, _) => Some(*inner),
+                _ => Some(*call),
+            },
             _ => None,
         })
         .collect();
@@ -129,7 +137,9 @@ pub fn of_calls(
             }
             _ => None,
         });
+        let outputs = (0..g.len()).any(|i| matches!(g.op(node(i)), Op::CallOutput(k, _) if k == c));
         if let Some(known) = out.iter_mut().find(|k| k.key == key) {
+            known.outputs |= outputs;
             for (j, at) in slices {
                 if !known.slices.iter().any(|(i, _)| *i == j) {
                     known.slices.push((j, at));
@@ -157,6 +167,7 @@ pub fn of_calls(
                 key,
                 arity: args.len(),
                 slices,
+                outputs,
             });
         }
     }
@@ -226,6 +237,18 @@ pub fn items(function: &Ident, float: &TokenStream, callees: &[Callee]) -> Token
             use #path as #alias;
         });
         let stand_in = quote_spanned!(name.span()=> pub enum #name {});
+        let jacobian = if callee.outputs {
+            quote! {
+                pub fn __jacobian<#(#args),*>(#(_: #args),*) -> (
+                    ::std::vec::Vec<#float>,
+                    ::std::vec::Vec<(#(#partials,)*)>,
+                ) {
+                    ::core::unreachable!()
+                }
+            }
+        } else {
+            TokenStream::new()
+        };
         let positions = 0..callee.arity;
         stand_ins.push(quote! {
             pub mod #slot {
@@ -235,6 +258,7 @@ pub fn items(function: &Ident, float: &TokenStream, callees: &[Callee]) -> Token
                         ::core::unreachable!()
                     }
                     pub fn __vjp<#(#args,)* #(#sinks),*>(#(_: #args,)* _: #float, #(_: #sinks),*) {}
+                    #jacobian
                 }
                 #(
                     #[diagnostic::do_not_recommend]

@@ -716,9 +716,18 @@ fn activity_given(
     active
 }
 
-/// `ā · ∂n/∂child` for every float child of `n`.
+/// An error the user's code cannot cause.
+fn internal(what: &str) -> DiffError {
+    DiffError {
+        origin: None,
+        message: format!("internal error: {what}"),
+        help: "please report this",
+    }
+}
+
+/// `ā · ∂n/∂child` for every float child of `n` (for `CallOutput`: of the call's arguments).
 #[allow(clippy::too_many_lines)] // one exhaustive match, one arm per rule
-fn local_adjoints(
+pub fn local_adjoints(
     g: &mut Graph,
     n: NodeId,
     adj: NodeId,
@@ -809,6 +818,29 @@ fn local_adjoints(
         Op::Select(c, a, b) => vec![(a, gate(g, c, true, adj)), (b, gate(g, c, false, adj))],
         // f(a₁, …, aₖ)' = Σᵢ ∂f/∂aᵢ · aᵢ'  (the partials come from f's companion)
         Op::Call(_, args) => {
+            let mut out = Vec::new();
+            for (i, a) in args.iter().enumerate() {
+                if g.kind(*a) == Kind::Float {
+                    let i = u32::try_from(i).expect("internal error: too many arguments");
+                    let d = g.add(Op::Partial(n, i));
+                    out.push((*a, g.mul(adj, d)));
+                }
+            }
+            out
+        }
+        // fₖ(a₁, …, aₘ)' = Σᵢ ∂fₖ/∂aᵢ · aᵢ'  (output k of a vector-valued call: the partials
+        // come from its companion; the call node itself, the whole array, gets no adjoint)
+        Op::CallOutput(call, _) => {
+            let Op::Call(_, args) = g.op(call).clone() else {
+                return Err(internal("an output of something other than a call"));
+            };
+            if args.iter().any(|a| matches!(g.op(*a), Op::SliceArg(..))) {
+                return Err(DiffError {
+                    origin: g.node(call).origin,
+                    message: "a differentiated slice passed to a vector-valued function cannot be differentiated yet".into(),
+                    help: "pass the elements the function needs as scalars (`x[0]`, `x[1]`)",
+                });
+            }
             let mut out = Vec::new();
             for (i, a) in args.iter().enumerate() {
                 if g.kind(*a) == Kind::Float {

@@ -54,6 +54,8 @@ pub struct Emitter<'a> {
     uses: HashMap<NodeId, usize>,
     /// Calls whose partial derivatives are needed.
     differentiated_calls: HashSet<NodeId>,
+    /// Calls of vector-valued functions (their outputs are read by `CallOutput`).
+    array_calls: HashSet<NodeId>,
     /// Recurrences whose forward loop saves its values for a reverse sweep.
     traced: HashSet<u32>,
     /// Recurrences whose reverse sweep only keeps or kills `λ` (a running max or min), with the
@@ -118,12 +120,22 @@ pub fn emit(
     } = ReverseSweeps::of(g, &all);
     let mut uses: HashMap<NodeId, usize> = HashMap::new();
     let mut differentiated_calls = HashSet::new();
+    let mut array_calls = HashSet::new();
     for n in &all {
         for c in g.op(*n).children() {
             *uses.entry(c).or_default() += 1;
         }
-        if let Op::Partial(call, _) = g.op(*n) {
-            differentiated_calls.insert(*call);
+        match *g.op(*n) {
+            Op::Partial(output, _) if let Op::CallOutput(call, _) = *g.op(output) => {
+                differentiated_calls.insert(call);
+            }
+            Op::Partial(call, _) => {
+                differentiated_calls.insert(call);
+            }
+            Op::CallOutput(call, _) => {
+                array_calls.insert(call);
+            }
+            _ => {}
         }
     }
     for r in roots {
@@ -137,6 +149,7 @@ pub fn emit(
         float,
         uses,
         differentiated_calls,
+        array_calls,
         traced,
         last_kill,
         sweeps,
@@ -879,11 +892,18 @@ impl Emitter<'_> {
                     quote! { let #name = #left #op { #stmts #right }; }
                 }
             }
+            // A vector-valued function's: the array of its outputs, and one row of partials per
+            // output.
             Op::Call(f, args) if self.differentiated_calls.contains(&n) => {
                 let path = self.symbols.derivative_path(*f);
                 let args = args.iter().map(|a| self.call_arg(*a));
                 let d = Self::partials_name(n);
-                quote! { let (#name, #d) = #path::__partials(#(#args),*); }
+                let companion = if self.array_calls.contains(&n) {
+                    quote!(__jacobian)
+                } else {
+                    quote!(__partials)
+                };
+                quote! { let (#name, #d) = #path::#companion(#(#args),*); }
             }
             Op::Sum { .. } => self.fused_loop(&[n], defined),
             Op::Fold { .. } => self.fold_loop(n, defined),
@@ -1094,6 +1114,18 @@ impl Emitter<'_> {
                 let path = &self.symbols.tokens[f.0 as usize];
                 let a = self.expr(*a, Prec::Select);
                 quote! { #path(#a) }
+            }
+            Op::CallOutput(call, k) => {
+                let call = self.expr(*call, Prec::Postfix);
+                let k = Literal::usize_unsuffixed(*k as usize);
+                quote! { #call[#k] }
+            }
+            // Output `k` of a vector-valued call: row `k` of its partials.
+            Op::Partial(output, i) if let Op::CallOutput(call, k) = *g.op(*output) => {
+                let d = Self::partials_name(call);
+                let k = Literal::usize_unsuffixed(k as usize);
+                let i = syn::Index::from(*i as usize);
+                quote! { #d[#k].#i }
             }
             Op::Partial(call, i) => {
                 let d = Self::partials_name(*call);

@@ -144,6 +144,7 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         Op::Input(_)
         | Op::Sym(..)
         | Op::Call(..)
+        | Op::CallOutput(..)
         // The function by its path: `symgrad::stop_gradient` is the identity; folding a constant
         // through it would assume so of any function of that name.
         | Op::StopGradient(..)
@@ -357,9 +358,11 @@ impl<'g> Interpreter<'g> {
             // As `symgrad::stop_gradient`: the identity.
             Op::IntCast(a, _) | Op::StopGradient(_, a) => self.eval(*a),
             Op::FloatToInt(a, _) => Value::Int(self.eval(*a).int()),
-            Op::Call(..) | Op::Partial(..) | Op::Slice(_) | Op::Placeholder { .. } => {
-                Value::Float(f64::NAN)
-            }
+            Op::Call(..)
+            | Op::CallOutput(..)
+            | Op::Partial(..)
+            | Op::Slice(_)
+            | Op::Placeholder { .. } => Value::Float(f64::NAN),
             Op::LoopVar(v) => Value::Int(self.loop_index[*v as usize]),
             // Inside its own loops, the running value; elsewhere (a gradient sum over the same
             // loop), the value the sweep saved for this iteration.

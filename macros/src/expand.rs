@@ -8,9 +8,10 @@ use syn::ItemFn;
 use crate::attr::{self, Args};
 use crate::callees::{self, Callee};
 use crate::ctxt::{Ctxt, msg};
-use crate::graph::NodeId;
+use crate::graph::{Kind, NodeId, Op};
+use crate::jacobian::{self, Jacobian, Mode};
 use crate::lower::{self, Lowered};
-use crate::signature::{self, Sig};
+use crate::signature::{self, ParamKind, Sig};
 use crate::{companion, diff, fallback, tape};
 
 /// What the companions are generated from.
@@ -24,6 +25,8 @@ pub struct Plan {
 pub enum Body {
     /// The body, lowered and differentiated.
     Graph(Box<Derivatives>),
+    /// A vector-valued function's body (`-> [T; M]`), lowered, with its Jacobian.
+    Vector(Box<VectorDerivatives>),
     /// `rule = path`: the user's function supplies value and partials.
     Rule(syn::Path),
     /// Arrays are differentiated: the body, rewritten to run on the reverse-mode tape.
@@ -42,6 +45,42 @@ pub struct Derivatives {
     /// The vector-Jacobian product a caller passing a slice needs: for every differentiated
     /// slice, the effect accumulating `seed · ∂f/∂x` (the seed is the symbol `__seed`).
     pub vjp_effects: Vec<Option<NodeId>>,
+}
+
+/// The derivatives of a vector-valued function (see `jacobian`).
+pub struct VectorDerivatives {
+    pub lowered: Lowered,
+    pub jacobian: Jacobian,
+    /// `sᵀJ` for the seeds `seed[k]` (symbols): `∂/∂p` of `Σ_k seed[k]·f_k` for every float
+    /// scalar parameter, and the effect accumulating it for every differentiated slice.
+    pub vjp: (Vec<NodeId>, Vec<Option<NodeId>>),
+    /// `J·t` for the tangent `tangent` (symbols: `tangent.p`), and how it is computed.
+    pub jvp: (Vec<NodeId>, Mode),
+}
+
+impl VectorDerivatives {
+    /// Every node the generated functions compute.
+    fn roots(&self) -> Vec<NodeId> {
+        let j = &self.jacobian;
+        let mut roots = self.lowered.outputs.clone();
+        roots.extend(j.entries.iter().flatten());
+        roots.extend(j.row_effects.iter().flatten().flatten());
+        roots.extend(&self.vjp.0);
+        roots.extend(self.vjp.1.iter().flatten());
+        roots.extend(&self.jvp.0);
+        roots
+    }
+}
+
+/// The parameter of `_vjp` holding the seeds, and of `_jvp` holding the tangent: mixed-site, so
+/// that a parameter of the user's of the same name is another variable.
+pub fn seed_param() -> syn::Ident {
+    syn::Ident::new("seed", proc_macro2::Span::mixed_site())
+}
+
+/// See [`seed_param`].
+pub fn tangent_param() -> syn::Ident {
+    syn::Ident::new("tangent", proc_macro2::Span::mixed_site())
 }
 
 pub fn differentiable(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
@@ -100,6 +139,17 @@ fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> {
         callees::of_calls(&l.graph, &l.symbols, &calls, &locals)
     };
     let lowered = lower::lower(cx, &sig, &func.block).map_err(|l| on_parameters(&l))?;
+    if sig.outputs.is_some() {
+        let mut d = differentiate_vector(cx, &sig, lowered).map_err(|l| on_parameters(&l))?;
+        let calls = callees::differentiated(&d.lowered.graph, &d.roots());
+        let callees = callees::of_calls(&d.lowered.graph, &d.lowered.symbols, &calls, &locals);
+        d.lowered.callees = callees::aliases(&d.lowered.graph, &func.sig.ident, &callees);
+        return Ok(Plan {
+            sig,
+            body: Body::Vector(Box::new(d)),
+            callees,
+        });
+    }
     let mut d = differentiate(cx, &sig, lowered, args.hessian).map_err(|l| on_parameters(&l))?;
     let mut roots = vec![d.lowered.output];
     roots.extend(&d.partials);
@@ -113,6 +163,100 @@ fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> {
         body: Body::Graph(Box::new(d)),
         callees,
     })
+}
+
+/// Reports a derivative that cannot be built, at the user's tokens it comes from.
+fn report(cx: &Ctxt, lowered: &Lowered, e: diff::DiffError) {
+    let span = e.origin.map_or_else(proc_macro2::Span::call_site, |o| {
+        lowered.spans[o.0 as usize]
+    });
+    cx.error_at(span, msg(e.message, e.help));
+}
+
+/// The Jacobian, `sᵀJ` and `J·t` of a vector-valued function; the graph back if an error was
+/// reported.
+fn differentiate_vector(
+    cx: &Ctxt,
+    sig: &Sig,
+    mut lowered: Lowered,
+) -> Result<VectorDerivatives, Box<Lowered>> {
+    let inputs = lowered.inputs.clone();
+    let slices: Vec<u32> = (0..u32::try_from(lowered.graph.slice_count()).unwrap_or(0)).collect();
+    let wrt: Vec<usize> = sig
+        .floats()
+        .enumerate()
+        .filter(|(_, p)| p.differentiated)
+        .map(|(i, _)| i)
+        .collect();
+    let outputs = lowered.outputs.clone();
+    let g = &mut lowered.graph;
+    let jacobian = match jacobian::jacobian(g, &outputs, &inputs, &wrt, &slices) {
+        Ok(j) => j,
+        Err(e) => {
+            report(cx, &lowered, e);
+            return Err(Box::new(lowered));
+        }
+    };
+    // The seeds `seed[k]` and the tangent `tangent.p`, `tangent.x[i]`, as symbols.
+    let seed = seed_param();
+    let mut seeds = Vec::with_capacity(outputs.len());
+    for k in 0..outputs.len() {
+        let at = proc_macro2::Literal::usize_unsuffixed(k);
+        seeds.push(symbol(&mut lowered, quote::quote!(#seed[#at]), Kind::Float));
+    }
+    let vjp = jacobian::vjp(&mut lowered.graph, &outputs, &seeds, &inputs, &slices);
+    let tangent = tangent_param();
+    let mut scalar_tangents = Vec::new();
+    let mut slice_tangents = Vec::new();
+    let (mut i, mut k) = (0usize, 0u32);
+    for p in &sig.params {
+        let id = &p.ident;
+        match p.kind {
+            ParamKind::Float => {
+                if p.differentiated {
+                    let t = symbol(&mut lowered, quote::quote!(#tangent.#id), Kind::Float);
+                    scalar_tangents.push((inputs[i], t));
+                }
+                i += 1;
+            }
+            ParamKind::Slice if p.differentiated => {
+                let t = symbol(&mut lowered, quote::quote!(#tangent.#id), Kind::Other);
+                if let Op::Sym(s, _) = *lowered.graph.op(t) {
+                    slice_tangents.push((k, s));
+                }
+                k += 1;
+            }
+            _ => {}
+        }
+    }
+    let jvp = jacobian::jvp(
+        &mut lowered.graph,
+        &outputs,
+        &scalar_tangents,
+        &slice_tangents,
+        &jacobian,
+        &inputs,
+    );
+    match (vjp, jvp) {
+        (Ok(vjp), Ok(jvp)) => Ok(VectorDerivatives {
+            lowered,
+            jacobian,
+            vjp,
+            jvp,
+        }),
+        (Err(e), _) | (_, Err(e)) => {
+            report(cx, &lowered, e);
+            Err(Box::new(lowered))
+        }
+    }
+}
+
+/// A new symbol of `lowered` standing for `tokens`, as a node.
+fn symbol(lowered: &mut Lowered, tokens: TokenStream, kind: Kind) -> NodeId {
+    let name = crate::lower::pretty(&tokens);
+    let s = lowered.graph.new_symbol(name);
+    lowered.symbols.push(tokens);
+    lowered.graph.add(Op::Sym(s, kind))
 }
 
 /// The derivatives of `lowered`; the graph back if an error was reported.

@@ -438,6 +438,29 @@ fn erf_rule() {
     );
 }
 
+// ---- vector-valued functions
+
+/// A residual with two outputs: `_jacobian`, `_jacobian_into`, `_vjp`, `_vjp_into`, `_jvp` and
+/// the hidden `__jacobian`; and a scalar loss reading its outputs, through `__jacobian`.
+#[test]
+fn residual_jacobian() {
+    snapshot!(
+        r"
+        #[differentiable(wrt(a, b))]
+        fn residual(a: f64, b: f64, t: f64, y: f64) -> [f64; 2] {
+            let e = (b * t).exp();
+            [a * e - y, a * t + b]
+        }
+
+        #[differentiable(wrt(a, b))]
+        fn sum_of_squares(a: f64, b: f64, t: f64, y: f64) -> f64 {
+            let [u, v] = residual(a, b, t, y);
+            u * u + v * v
+        }
+        "
+    );
+}
+
 // ---- stop_gradient
 
 #[test]

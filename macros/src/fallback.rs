@@ -22,15 +22,21 @@ pub fn generate(
     let errors = errors.to_compile_error();
     let vis = &func.vis;
     let name = &func.sig.ident;
-    let generics = &func.sig.generics;
-    let params = params(func);
-    let ret = match &func.sig.output {
-        ReturnType::Default => quote!(()),
-        ReturnType::Type(_, ty) => quote!(#ty),
-    };
     // Fields for the parameters that look like floats; `f64` where the return type is unknown.
-    let float = match &func.sig.output {
-        ReturnType::Type(_, ty) if float_of(ty).is_some() => quote!(#ty),
+    // A vector-valued function (`-> [T; M]`) gets the companions of one.
+    let array = match &func.sig.output {
+        ReturnType::Type(_, ty) => match &**ty {
+            syn::Type::Array(a) if float_of(&a.elem).is_some() => Some(a),
+            _ => None,
+        },
+        ReturnType::Default => None,
+    };
+    let float = match (&func.sig.output, array) {
+        (_, Some(a)) => {
+            let t = &a.elem;
+            quote!(#t)
+        }
+        (ReturnType::Type(_, ty), None) if float_of(ty).is_some() => quote!(#ty),
         _ => quote!(f64),
     };
     // Fields for the parameters that look like floats, float slices or arrays.
@@ -52,21 +58,6 @@ pub fn generate(
         .unzip();
     let callees = callees::items(name, &float, callees);
     let s = &names.grad_struct;
-    let grad_name = &names.grad_fn;
-    let into_name = &names.grad_into_fn;
-    let grad = syn::Ident::new("grad", proc_macro2::Span::mixed_site());
-    let hessian = if args.hessian {
-        let hname = &names.hessian_fn;
-        let k = fields.len();
-        quote! {
-            #[allow(unused_variables, clippy::all)]
-            #vis fn #hname #generics (#(#params),*) -> (#ret, #s, [[#float; #k]; #k]) {
-                ::core::unreachable!()
-            }
-        }
-    } else {
-        TokenStream::new()
-    };
     // Everything a correct expansion has, so that uses of the function (`check_gradient`,
     // `Minimizer::run`, calls from other differentiable functions) raise no errors of their own.
     let copy = if types.iter().all(|t| {
@@ -77,7 +68,19 @@ pub fn generate(
     } else {
         TokenStream::new()
     };
-    let hidden = hidden_item(func, &float);
+    let (companions, hidden) = match array {
+        Some(a) => {
+            let len = &a.len;
+            (
+                vector_stubs(func, &names, &float, &quote!(#len)),
+                vector_hidden_item(func, &float, &quote!(#len)),
+            )
+        }
+        None => (
+            scalar_stubs(func, args, &names, &float, fields.len()),
+            hidden_item(func, &float),
+        ),
+    };
     quote! {
         #func
         #errors
@@ -95,15 +98,7 @@ pub fn generate(
                 ::core::unreachable!()
             }
         }
-        #[allow(unused_variables, clippy::all)]
-        #vis fn #grad_name #generics (#(#params),*) -> (#ret, #s) {
-            ::core::unreachable!()
-        }
-        #[allow(unused_variables, clippy::all)]
-        #vis fn #into_name #generics (#(#params,)* #grad: &mut #s) -> #ret {
-            ::core::unreachable!()
-        }
-        #hessian
+        #companions
         #[doc(hidden)]
         #[allow(non_camel_case_types, dead_code)]
         #vis enum #name {}
@@ -142,5 +137,116 @@ fn hidden_item(func: &ItemFn, float: &TokenStream) -> TokenStream {
             #[diagnostic::do_not_recommend]
             impl ::symgrad::__private::DifferentiatesSlice<#positions> for #name {}
         )*
+    }
+}
+
+/// A scalar function's companions (`_grad`, `_grad_into`, `_hessian` if asked for), never run;
+/// `k` differentiated parameters.
+fn scalar_stubs(
+    func: &ItemFn,
+    args: &Args,
+    names: &Names,
+    float: &TokenStream,
+    k: usize,
+) -> TokenStream {
+    let vis = &func.vis;
+    let generics = &func.sig.generics;
+    let params = params(func);
+    let ret = match &func.sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => quote!(#ty),
+    };
+    let s = &names.grad_struct;
+    let grad_name = &names.grad_fn;
+    let into_name = &names.grad_into_fn;
+    let grad = syn::Ident::new("grad", proc_macro2::Span::mixed_site());
+    let hessian = if args.hessian {
+        let hname = &names.hessian_fn;
+        quote! {
+            #[allow(unused_variables, clippy::all)]
+            #vis fn #hname #generics (#(#params),*) -> (#ret, #s, [[#float; #k]; #k]) {
+                ::core::unreachable!()
+            }
+        }
+    } else {
+        TokenStream::new()
+    };
+    quote! {
+        #[allow(unused_variables, clippy::all)]
+        #vis fn #grad_name #generics (#(#params),*) -> (#ret, #s) {
+            ::core::unreachable!()
+        }
+        #[allow(unused_variables, clippy::all)]
+        #vis fn #into_name #generics (#(#params,)* #grad: &mut #s) -> #ret {
+            ::core::unreachable!()
+        }
+        #hessian
+    }
+}
+
+/// A vector-valued function's companions, never run.
+fn vector_stubs(
+    func: &ItemFn,
+    names: &Names,
+    float: &TokenStream,
+    len: &TokenStream,
+) -> TokenStream {
+    let vis = &func.vis;
+    let generics = &func.sig.generics;
+    let params = params(func);
+    let s = &names.grad_struct;
+    let (jacobian, jacobian_into) = (&names.jacobian_fn, &names.jacobian_into_fn);
+    let (vjp, vjp_into, jvp) = (&names.vjp_fn, &names.vjp_into_fn, &names.jvp_fn);
+    let mixed = proc_macro2::Span::mixed_site();
+    let (jac, seed, grad, tangent) = (
+        syn::Ident::new("jac", mixed),
+        syn::Ident::new("seed", mixed),
+        syn::Ident::new("grad", mixed),
+        syn::Ident::new("tangent", mixed),
+    );
+    quote! {
+        #[allow(unused_variables, clippy::all)]
+        #vis fn #jacobian #generics (#(#params),*) -> ([#float; #len], [#s; #len]) {
+            ::core::unreachable!()
+        }
+        #[allow(unused_variables, clippy::all)]
+        #vis fn #jacobian_into #generics (#(#params,)* #jac: &mut [#s; #len]) -> [#float; #len] {
+            ::core::unreachable!()
+        }
+        #[allow(unused_variables, clippy::all)]
+        #vis fn #vjp #generics (#(#params,)* #seed: &[#float; #len]) -> ([#float; #len], #s) {
+            ::core::unreachable!()
+        }
+        #[allow(unused_variables, clippy::all)]
+        #vis fn #vjp_into #generics (#(#params,)* #seed: &[#float; #len], #grad: &mut #s) -> [#float; #len] {
+            ::core::unreachable!()
+        }
+        #[allow(unused_variables, clippy::all)]
+        #vis fn #jvp #generics (#(#params,)* #tangent: &#s) -> ([#float; #len], [#float; #len]) {
+            ::core::unreachable!()
+        }
+    }
+}
+
+/// A vector-valued function's hidden item, never run: a caller chaining through it sees only
+/// its own errors.
+fn vector_hidden_item(func: &ItemFn, float: &TokenStream, len: &TokenStream) -> TokenStream {
+    let name = &func.sig.ident;
+    let arity = func.sig.inputs.len();
+    let mixed = proc_macro2::Span::mixed_site();
+    let args: Vec<syn::Ident> = (0..arity)
+        .map(|j| quote::format_ident!("A{}", j, span = mixed))
+        .collect();
+    let partials = vec![float.clone(); arity];
+    quote! {
+        #[allow(dead_code, clippy::all)]
+        impl #name {
+            #[doc(hidden)]
+            pub fn __jacobian<#(#args),*>(#(_: #args),*) -> ([#float; #len], [(#(#partials,)*); #len]) {
+                ::core::unreachable!()
+            }
+        }
+        #[diagnostic::do_not_recommend]
+        impl ::symgrad::__private::Differentiable for #name {}
     }
 }

@@ -217,7 +217,21 @@ impl Printer<'_> {
             Op::StopGradient(f, a) => {
                 format!("{}({})", g.symbol_name(*f), self.expr(*a, Prec::Select))
             }
+            Op::CallOutput(call, k) => format!("{}[{k}]", self.expr(*call, Prec::Postfix)),
             Op::Partial(call, i) => match g.op(*call) {
+                Op::CallOutput(inner, k) => match g.op(*inner) {
+                    Op::Call(f, args) => {
+                        let args: Vec<String> =
+                            args.iter().map(|a| self.expr(*a, Prec::Select)).collect();
+                        format!(
+                            "∂{}{}[{k}]({})",
+                            subscript(*i),
+                            g.symbol_name(*f),
+                            args.join(", ")
+                        )
+                    }
+                    _ => "internal error: output of a non-call".into(),
+                },
                 Op::Call(f, args) => {
                     let args: Vec<String> =
                         args.iter().map(|a| self.expr(*a, Prec::Select)).collect();

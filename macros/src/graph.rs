@@ -314,7 +314,11 @@ define_ops! {
 
         /// A call of a differentiable function (by path), returning a float.
         Call(f: SymId, args: nodes),
-        /// The partial derivative of a `Call` node's value with respect to its argument `i`.
+        /// Output `k` of a call of a vector-valued differentiable function (`r[k]` after
+        /// `let r = residual(a, b);`); the `Call` node is then the whole array.
+        CallOutput(call: node, k: u32),
+        /// The partial derivative of a `Call` node's value (or of a `CallOutput`) with respect to
+        /// the call's argument `i`.
         Partial(call: node, i: u32),
         /// `stop_gradient(x)` (the function by its path): the value of `x`, with derivative zero.
         StopGradient(f: SymId, a: node),
@@ -633,6 +637,7 @@ impl Graph {
             | Op::Clamp(..)
             | Op::MulAdd(..)
             | Op::Call(..)
+            | Op::CallOutput(..)
             | Op::Partial(..)
             | Op::Index(..)
             | Op::Element(..)

@@ -26,14 +26,17 @@ mod expansions;
 mod fallback;
 mod formula;
 mod graph;
+mod jacobian;
 mod lower;
 #[cfg(test)]
 mod proptests;
 mod signature;
 mod simplify;
+mod tangent;
 mod tape;
 #[cfg(test)]
 mod testing;
+mod vector;
 
 use proc_macro::TokenStream;
 

@@ -15,6 +15,7 @@
 //! it came from ([`Origin`] indexes `spans`). Unsupported constructs are reported to the
 //! [`Ctxt`] at their tokens, and lowering goes on, so one pass reports every problem.
 
+mod arrays;
 mod calls;
 mod control;
 mod exprs;
@@ -39,8 +40,11 @@ use crate::signature::{FloatTy, ParamKind, Sig};
 /// The result of lowering a function body.
 pub struct Lowered {
     pub graph: Graph,
-    /// The function's value.
+    /// The function's value; for a vector-valued function, its first output (see `outputs`).
     pub output: NodeId,
+    /// Every output: the value of a scalar function, or the `M` elements of the array a
+    /// vector-valued function (`-> [T; M]`) returns.
+    pub outputs: Vec<NodeId>,
     /// The input node of every float parameter, in declaration order.
     pub inputs: Vec<NodeId>,
     /// The tokens of every symbol, by `SymId`.
@@ -56,11 +60,17 @@ pub struct Lowered {
 pub fn lower(cx: &Ctxt, sig: &Sig, body: &Block) -> Result<Lowered, Box<Lowered>> {
     let mut l = Lower::new(cx, sig);
     let inputs = l.bind_params();
-    let tail = l.block(body, Want::Float);
+    let tail = l.block(body, l.returns());
     let output = l.finish(tail, body);
+    let outputs = if sig.outputs.is_some() {
+        l.outputs(output)
+    } else {
+        vec![output]
+    };
     let lowered = Lowered {
         graph: l.g,
-        output,
+        output: outputs.first().copied().unwrap_or(output),
+        outputs,
         inputs,
         symbols: l.symbols,
         spans: l.spans,
@@ -80,6 +90,9 @@ pub enum Want {
     Int,
     Bool,
     Any,
+    /// The value of a vector-valued function: an array expression (`[a, b]`,
+    /// `std::array::from_fn(|k| …)`), in tail position or after `return`.
+    Array,
 }
 
 /// How a block ended.
@@ -145,6 +158,19 @@ struct Lower<'a> {
     /// Closures bound by `let`, by the node their name is bound to: the closure and the scopes
     /// at its definition (what it captures).
     closures: HashMap<NodeId, (syn::ExprClosure, Scopes)>,
+    /// The arrays a vector-valued function returns, by the node standing for each: its
+    /// elements (see `lower::arrays`).
+    arrays: HashMap<NodeId, arrays::Elements>,
+    /// How many outputs a vector-valued function has: its return type's length if that is a
+    /// literal, else the length of the first array it returns.
+    output_count: Option<usize>,
+    /// The calls whose outputs are read (calls of vector-valued functions), each checked once.
+    vector_calls: HashMap<NodeId, bool>,
+    /// The placeholders a loop body reads in place of a call bound before the loop, with the
+    /// call (or the outer loop's placeholder): its outputs can still be read (`r[0]`).
+    carried_calls: HashMap<NodeId, NodeId>,
+    /// The placeholders whose call's outputs were read: the loop must not assign them.
+    read_calls: HashSet<NodeId>,
 }
 
 impl<'a> Lower<'a> {
@@ -169,6 +195,11 @@ impl<'a> Lower<'a> {
             failed_lets: HashSet::new(),
             views: HashMap::new(),
             closures: HashMap::new(),
+            arrays: HashMap::new(),
+            output_count: sig.outputs.as_ref().and_then(|o| o.count),
+            vector_calls: HashMap::new(),
+            carried_calls: HashMap::new(),
+            read_calls: HashSet::new(),
             int_slices: Vec::new(),
             data_slices: Vec::new(),
             enclosing: Vec::new(),

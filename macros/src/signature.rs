@@ -46,8 +46,19 @@ pub struct Param {
 }
 
 pub struct Sig {
+    /// The function's float type: its return type, or the elements of the array it returns.
     pub float: FloatTy,
     pub params: Vec<Param>,
+    /// `Some` for a vector-valued function (`-> [T; M]`).
+    pub outputs: Option<Outputs>,
+}
+
+/// The outputs of a vector-valued function, `-> [T; M]`.
+pub struct Outputs {
+    /// `M` as written (`2`, `N`): the length of the arrays the companions return.
+    pub len: syn::Expr,
+    /// `M` when it is an integer literal; otherwise the body's array literal says it.
+    pub count: Option<usize>,
 }
 
 impl Sig {
@@ -257,11 +268,14 @@ pub fn check(cx: &Ctxt, func: &ItemFn, args: &Args) -> Option<Sig> {
             params.push(p);
         }
     }
-    let float = float?;
+    let (float, outputs) = float?;
     check_float_types(cx, &params, float);
     choose_wrt(cx, func, args, &mut params);
-    if args.hessian {
+    if args.hessian && outputs.is_none() {
         check_hessian(cx, args, &params);
+    }
+    if outputs.is_some() {
+        check_vector_valued(cx, func, args, &params);
     }
     if let Some(rule) = &args.rule {
         if params
@@ -277,7 +291,11 @@ pub fn check(cx: &Ctxt, func: &ItemFn, args: &Args) -> Option<Sig> {
             );
         }
     }
-    (!cx.has_errors()).then_some(Sig { float, params })
+    (!cx.has_errors()).then_some(Sig {
+        float,
+        params,
+        outputs,
+    })
 }
 
 fn check_qualifiers(cx: &Ctxt, func: &ItemFn) {
@@ -336,8 +354,9 @@ fn check_qualifiers(cx: &Ctxt, func: &ItemFn) {
     }
 }
 
-fn check_return(cx: &Ctxt, func: &ItemFn) -> Option<FloatTy> {
-    match &func.sig.output {
+/// The function's float type, and its outputs if it returns an array of floats.
+fn check_return(cx: &Ctxt, func: &ItemFn) -> Option<(FloatTy, Option<Outputs>)> {
+    let ty = match &func.sig.output {
         ReturnType::Default => {
             cx.error_spanned_by(
                 &func.sig,
@@ -349,34 +368,61 @@ fn check_return(cx: &Ctxt, func: &ItemFn) -> Option<FloatTy> {
                     "return the loss as `f64` (or `f32`): `fn loss(...) -> f64`",
                 ),
             );
-            None
+            return None;
         }
-        ReturnType::Type(_, ty) => {
-            let f = float_of(ty);
-            if f.is_none() {
-                let message = if is_int_type(ty) {
-                    msg(
-                        "`#[differentiable]` functions must return `f64` or `f32`, this one returns an integer",
-                        "return the scalar loss as `f64` (or `f32`); an integer has no derivative",
-                    )
-                } else if let Some(what) = several_values(ty) {
-                    msg(
-                        format!(
-                            "`#[differentiable]` functions must return one scalar loss (`f64` or `f32`), this one returns {what}"
-                        ),
-                        "vector-valued functions are not supported yet: return a scalar, e.g. the sum of squares of the residuals, or write one function per output",
-                    )
-                } else {
-                    msg(
-                        "`#[differentiable]` functions must return `f64` or `f32`, this one returns a value that is not a float",
-                        "return the scalar loss as `f64` (or `f32`)",
-                    )
-                };
-                cx.error_spanned_by(ty, message);
-            }
-            f
-        }
+        ReturnType::Type(_, ty) => ty,
+    };
+    if let Some(f) = float_of(ty) {
+        return Some((f, None));
     }
+    if let Some(array) = returned_array(ty) {
+        return Some(array);
+    }
+    let message = if is_int_type(ty) {
+        msg(
+            "`#[differentiable]` functions must return `f64` or `f32`, this one returns an integer",
+            "return the scalar loss as `f64` (or `f32`); an integer has no derivative",
+        )
+    } else if let Some(what) = several_values(ty) {
+        let help = if what == "a `Vec`" {
+            "the number of outputs must be known at compile time: return an array, `-> [f64; M]`, ending the body with `[r0, r1, …]` or `std::array::from_fn(|k| …)`; its Jacobian is then `[<Name>Grad; M]`"
+        } else {
+            "return the outputs as an array, `-> [f64; M]` (a vector-valued function, with a Jacobian), or one scalar loss"
+        };
+        msg(
+            format!(
+                "`#[differentiable]` functions return `f64` or `f32`, or an array `[f64; M]` of outputs; this one returns {what}"
+            ),
+            help,
+        )
+    } else {
+        msg(
+            "`#[differentiable]` functions must return `f64` or `f32`, this one returns a value that is not a float",
+            "return the scalar loss as `f64` (or `f32`), or the outputs as an array `[f64; M]`",
+        )
+    };
+    cx.error_spanned_by(ty, message);
+    None
+}
+
+/// `[T; M]` with `T` a float: a vector-valued function's float type and outputs.
+fn returned_array(ty: &Type) -> Option<(FloatTy, Option<Outputs>)> {
+    let Type::Array(a) = ty else { return None };
+    let float = float_of(&a.elem)?;
+    let count = match &a.len {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(n),
+            ..
+        }) => n.base10_parse::<usize>().ok(),
+        _ => None,
+    };
+    Some((
+        float,
+        Some(Outputs {
+            len: a.len.clone(),
+            count,
+        }),
+    ))
 }
 
 /// What a return type that holds several values is, for the error message: a tuple, a Rust
@@ -630,6 +676,42 @@ fn choose_wrt(cx: &Ctxt, func: &ItemFn, args: &Args, params: &mut [Param]) {
             msg(
                 format!("`{}` has no float parameter to differentiate", func.sig.ident),
                 "add an `f64` (or `f32`) parameter; integers, booleans and other types are constants",
+            ),
+        );
+    }
+}
+
+/// What a vector-valued function cannot be combined with: `hessian`, `rule`, and `ndarray`
+/// arrays differentiated on the tape.
+fn check_vector_valued(cx: &Ctxt, func: &ItemFn, args: &Args, params: &[Param]) {
+    let name = &func.sig.ident;
+    if args.hessian {
+        cx.error_at(
+            args.hessian_span.unwrap_or_else(Span::call_site),
+            msg(
+                "`hessian` of a vector-valued function is not supported",
+                format!("remove `hessian`: `{name}_jacobian` gives the first derivatives of every output; for a Hessian, differentiate a scalar function of the outputs (such as the sum of their squares)"),
+            ),
+        );
+    }
+    if let Some(rule) = &args.rule {
+        cx.error_spanned_by(
+            rule,
+            msg(
+                "`rule` supports functions that return one scalar",
+                "remove `rule` and let the macro differentiate the body, or give each output a function of its own with its rule",
+            ),
+        );
+    }
+    for p in params
+        .iter()
+        .filter(|p| p.differentiated && p.kind == ParamKind::Array)
+    {
+        cx.error_spanned_by(
+            &p.ty,
+            msg(
+                format!("a vector-valued function cannot differentiate the `ndarray` array `{}`", p.ident),
+                "the reverse-mode tape differentiates scalar losses: take the values as a slice or Rust array (`&[f64]`, `[f64; N]`), or return a scalar",
             ),
         );
     }

@@ -3,6 +3,7 @@
 use quote::ToTokens;
 use syn::{Expr, Pat, UnOp};
 
+use super::arrays::VectorCall;
 use super::syntax::{pretty, supported_methods};
 use super::{Binding, Enclosing, Lower, Scopes, Want};
 use crate::ctxt::msg;
@@ -265,17 +266,33 @@ impl Lower<'_> {
                 other => other,
             };
             let arg = match self.bound_to(inner).map(|n| self.g.op(n).clone()) {
-                Some(Op::Slice(k)) => {
-                    let tokens = a.to_token_stream();
-                    let s = self.symbol(tokens.clone(), pretty(&tokens));
-                    self.g.add(Op::SliceArg(k, s))
-                }
+                Some(Op::Slice(k)) => self.slice_arg(k, a, inner)?,
                 _ => self.call_arg(a)?,
             };
             lowered.push(arg);
         }
         let f = self.symbol(func.to_token_stream(), pretty(&func.to_token_stream()));
         Some(self.g.add(Op::Call(f, lowered)))
+    }
+
+    /// Differentiated slice `k` passed to a call as `a` (`x`, `&x`; `inner` without the `&`).
+    fn slice_arg(&mut self, k: u32, a: &Expr, inner: &Expr) -> Option<NodeId> {
+        // A vector-valued function's rows each write their own vector: a callee's
+        // vector-Jacobian product cannot be pointed at them (yet).
+        if self.sig.outputs.is_some() {
+            let name = pretty(&inner.to_token_stream());
+            self.cx.error_spanned_by(
+                a,
+                msg(
+                    format!("a vector-valued function cannot pass the differentiated slice `{name}` to another function yet"),
+                    format!("pass the elements the function needs as scalars (`{name}[0]`, `{name}[1]`), or write its computation in the body"),
+                ),
+            );
+            return None;
+        }
+        let tokens = a.to_token_stream();
+        let s = self.symbol(tokens.clone(), pretty(&tokens));
+        Some(self.g.add(Op::SliceArg(k, s)))
     }
 
     /// `w(a)` of a closure bound by `let`: its body, with its parameters bound to the arguments
@@ -308,6 +325,18 @@ impl Lower<'_> {
             .iter()
             .map(|a| self.expr(a, Want::Any))
             .collect::<Option<_>>()?;
+        self.inline_closure(closure, captured, values, want)
+    }
+
+    /// The body of `closure`, its parameters bound to `values` and the names it captured bound
+    /// as in `captured`.
+    pub(super) fn inline_closure(
+        &mut self,
+        closure: &syn::ExprClosure,
+        captured: Scopes,
+        values: Vec<NodeId>,
+        want: Want,
+    ) -> Option<NodeId> {
         let here = std::mem::replace(&mut self.state.scopes, captured);
         self.state.scopes.push(Vec::new());
         let mut ok = true;
@@ -356,6 +385,33 @@ impl Lower<'_> {
                 Expr::Paren(p) => &p.expr,
                 _ => break,
             };
+        }
+        // `let [u, v] = residual(…);`: the outputs of a vector-valued call.
+        let call = match self.vector_call(source) {
+            VectorCall::Call(c) => Some(c),
+            VectorCall::Reported => return,
+            VectorCall::NotOne => None,
+        };
+        if let Some(call) = call {
+            for (j, p) in ps.elems.iter().enumerate() {
+                match p {
+                    Pat::Ident(id) if id.subpat.is_none() => {
+                        if let Some(out) = self.call_output(call, j) {
+                            self.declare(id.ident.to_string(), Binding::Value(out));
+                        }
+                    }
+                    Pat::Wild(_) => {}
+                    Pat::Rest(_) if j + 1 == ps.elems.len() => {}
+                    other => self.cx.error_spanned_by(
+                        other,
+                        msg(
+                            "only names, `_` and a final `..` are supported in an array pattern",
+                            "write `let [u, v] = f(…);`, or index the outputs: `r[0]`",
+                        ),
+                    ),
+                }
+            }
+            return;
         }
         let slice = self.bound_to(source).filter(|n| {
             matches!(self.g.op(*n), Op::Slice(_) | Op::Sym(_, Kind::Other))

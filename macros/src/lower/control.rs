@@ -53,7 +53,11 @@ impl Lower<'_> {
                     self.cx.error_spanned_by(r, msg(what, help));
                     return Tail::Diverged;
                 }
-                if let Some(v) = self.expr(value, Want::Float) {
+                let want = self.returns();
+                if let Some(v) = self.expr(value, want) {
+                    if want == Want::Array {
+                        self.check_returned(v, value);
+                    }
                     let (returned, ret_val) = (self.state.returned, self.state.ret_val);
                     self.state.ret_val = self.g.select(returned, ret_val, v);
                     self.state.returned = self.g.boolean(true);

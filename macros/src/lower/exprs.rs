@@ -32,6 +32,7 @@ impl Lower<'_> {
             Expr::Unary(u) => self.unary(u, want),
             Expr::Binary(b) => self.binary(b, want),
             Expr::MethodCall(m) => self.method_call(m, want),
+            Expr::Call(c) if want == Want::Array && Self::is_from_fn(c) => self.returned_array(e),
             Expr::Call(c) => self.call(c, want),
             Expr::Cast(c) => self.cast(c),
             Expr::If(_) | Expr::Match(_) | Expr::Block(_) => match self.expr_tail(e, want) {
@@ -64,6 +65,11 @@ impl Lower<'_> {
                         "write `if cond { return value; }`",
                     ),
                 );
+                None
+            }
+            Expr::Repeat(_) | Expr::Array(_) if want == Want::Array => self.returned_array(e),
+            Expr::Repeat(_) | Expr::Array(_) if self.sig.outputs.is_some() => {
+                self.cx.push(Self::local_array_in_vector_function(e));
                 None
             }
             Expr::Repeat(_) | Expr::Array(_) => {
@@ -175,7 +181,7 @@ impl Lower<'_> {
         let kind = match want {
             Want::Int => Kind::Int,
             Want::Bool => Kind::Bool,
-            Want::Float | Want::Any => Kind::Float,
+            Want::Float | Want::Any | Want::Array => Kind::Float,
         };
         Some(self.sym_node(p.to_token_stream(), kind))
     }
@@ -438,7 +444,7 @@ impl Lower<'_> {
         let kind = match want {
             Want::Int => Kind::Int,
             Want::Bool => Kind::Bool,
-            Want::Float | Want::Any => Kind::Float,
+            Want::Float | Want::Any | Want::Array => Kind::Float,
         };
         Some(self.sym_node(e.to_token_stream(), kind))
     }

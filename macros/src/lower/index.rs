@@ -4,6 +4,7 @@
 use quote::{ToTokens, quote};
 use syn::Expr;
 
+use super::arrays::VectorCall;
 use super::{Binding, Lower, Want, pretty};
 use crate::ctxt::msg;
 use crate::graph::{IntOp, Kind, NodeId, Op};
@@ -11,6 +12,12 @@ use crate::graph::{IntOp, Kind, NodeId, Op};
 impl Lower<'_> {
     /// `x[i]`: an element of a slice parameter (differentiated or data).
     pub(super) fn index(&mut self, e: &syn::ExprIndex, want: Want) -> Option<NodeId> {
+        // `r[0]` of `let r = residual(…);`, `residual(…)[0]`: an output of a vector-valued call.
+        match self.vector_call(&e.expr) {
+            VectorCall::Call(c) => return self.call_output_at(c, &e.index),
+            VectorCall::Reported => return None,
+            VectorCall::NotOne => {}
+        }
         match self.bound_to(&e.expr) {
             Some(n) if matches!(self.g.op(n), Op::Slice(_) | Op::Sym(_, Kind::Other)) => {
                 let i = self.integer_index(&e.index)?;

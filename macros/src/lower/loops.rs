@@ -863,6 +863,12 @@ impl Lower<'_> {
                     self.placeholders += 1;
                     let placeholder = self.g.add(Op::Placeholder { k, mask });
                     carried.push((s, e, b, placeholder));
+                    // A vector-valued call's outputs stay readable in the loop (`r[0]`).
+                    if let Binding::Value(n) = b
+                        && matches!(self.g.op(n), Op::Call(..) | Op::Placeholder { .. })
+                    {
+                        self.carried_calls.insert(placeholder, n);
+                    }
                     self.state.scopes[s][e].1 = Binding::Value(placeholder);
                 } else if is_int_or_bool {
                     // Integers and conditions are not carried: remember them to detect assignments.
@@ -886,6 +892,15 @@ impl Lower<'_> {
         for &(s, e, before, placeholder) in outer {
             let after = self.state.scopes[s][e].1;
             let name = self.state.scopes[s][e].0.clone();
+            if self.read_calls.contains(&placeholder) && after != Binding::Value(placeholder) {
+                self.cx.error_at(
+                    span,
+                    msg(
+                        format!("the loop reads the outputs of `{name}` and assigns `{name}`"),
+                        format!("bind the outputs to names of their own before the loop (`let [{name}0, {name}1] = f(…);`), and assign other variables"),
+                    ),
+                );
+            }
             if placeholder == NodeId(u32::MAX) {
                 if after != before {
                     self.cx.error_at(

@@ -18,7 +18,14 @@ impl Lower<'_> {
         let returned = self.state.returned;
         let ret_val = self.state.ret_val;
         match tail {
-            Tail::Value(v) => self.g.select(returned, ret_val, v),
+            Tail::Value(v) => {
+                if self.sig.outputs.is_some()
+                    && let Some(Stmt::Expr(last, None)) = body.stmts.last()
+                {
+                    self.check_returned(v, last);
+                }
+                self.g.select(returned, ret_val, v)
+            }
             Tail::Diverged => ret_val,
             Tail::Unit => {
                 if self.g.as_bool(returned) != Some(true) && !self.cx.has_errors() {
@@ -28,10 +35,17 @@ impl Lower<'_> {
                         .map_or_else(|| body.brace_token.span.join(), Spanned::span);
                     self.cx.error_at(
                         span,
-                        msg(
-                            "the body must end with the value it returns",
-                            "end the body with the loss expression (no `;`), or `return` it",
-                        ),
+                        if self.sig.outputs.is_some() {
+                            msg(
+                                "the body must end with the value it returns",
+                                "end the body with the outputs (no `;`): `[r0, r1]` or `std::array::from_fn(|k| …)`, or `return` them",
+                            )
+                        } else {
+                            msg(
+                                "the body must end with the value it returns",
+                                "end the body with the loss expression (no `;`), or `return` it",
+                            )
+                        },
                     );
                 }
                 ret_val

@@ -1,0 +1,521 @@
+//! The items generated beside a vector-valued function (`-> [T; M]`):
+//!
+//! ```text
+//! // Input:
+//! #[differentiable]
+//! fn residual(a: f64, b: f64, t: f64, y: f64) -> [f64; 2] { [a * t - y, (b * t).exp() - y] }
+//!
+//! // Output (abridged):
+//! fn residual(…) -> [f64; 2] { … }                                    // unchanged
+//! pub struct ResidualGrad { pub a: f64, pub b: f64, pub t: f64, pub y: f64 }  // a Jacobian row
+//! fn residual_jacobian(a, b, t, y) -> ([f64; 2], [ResidualGrad; 2])   // jac[k].b = ∂f_k/∂b
+//! fn residual_jacobian_into(a, b, t, y, jac: &mut [ResidualGrad; 2]) -> [f64; 2]
+//! fn residual_vjp(a, b, t, y, seed: &[f64; 2]) -> ([f64; 2], ResidualGrad)  // Σ_k seed[k]·∇f_k
+//! fn residual_vjp_into(a, b, t, y, seed: &[f64; 2], grad: &mut ResidualGrad) -> [f64; 2]
+//! fn residual_jvp(a, b, t, y, tangent: &ResidualGrad) -> ([f64; 2], [f64; 2])  // J·tangent
+//! enum residual {}                                                     // hidden: lets other
+//! impl residual { pub fn __jacobian(a, b, t, y) -> ([f64; 2], [(f64, f64, f64, f64); 2]) }
+//! ```
+//!
+//! `__jacobian` is how another differentiable function chains through a call of this one (`let
+//! [u, v] = residual(a, b, t, y);`): the outputs, and for each the partial derivatives with
+//! respect to every parameter (`()` for those that are not floats), as `__partials` is for a
+//! scalar function.
+
+use std::fmt::Write as _;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident, quote};
+use syn::{Ident, ItemFn};
+
+use crate::companion::{Names, arg_names, params};
+use crate::emit;
+use crate::expand::{VectorDerivatives, seed_param, tangent_param};
+use crate::formula;
+use crate::graph::{NodeId, Op};
+use crate::jacobian::{Mode, row_sink};
+use crate::signature::{Param, ParamKind, Sig, SliceGrad, slice_of};
+
+/// `(∂name[k]/∂p, formula)` for every output `k` and differentiated parameter `p`, row by row.
+pub fn formulas(func: &ItemFn, sig: &Sig, v: &VectorDerivatives) -> Vec<(String, String)> {
+    let g = &v.lowered.graph;
+    let name = &func.sig.ident;
+    let float = sig.float.name();
+    let mut out = Vec::new();
+    for (k, (entries, effects)) in v
+        .jacobian
+        .entries
+        .iter()
+        .zip(&v.jacobian.effects)
+        .enumerate()
+    {
+        let (mut scalar, mut slice) = (0usize, 0usize);
+        for p in &sig.params {
+            let text = match p.kind {
+                ParamKind::Float => {
+                    scalar += 1;
+                    if !p.differentiated {
+                        continue;
+                    }
+                    formula::print(g, entries[scalar - 1], float)
+                }
+                ParamKind::Slice if p.differentiated => {
+                    slice += 1;
+                    effects.get(slice - 1).copied().flatten().map_or_else(
+                        || "0 (the output does not depend on it)".to_string(),
+                        |e| formula::print(g, e, float),
+                    )
+                }
+                _ => continue,
+            };
+            out.push((format!("∂{name}[{k}]/∂{}", p.ident), text));
+        }
+    }
+    out
+}
+
+/// `_jacobian`, `_jacobian_into`, `_vjp`, `_vjp_into` and `_jvp`.
+pub fn functions(
+    func: &ItemFn,
+    names: &Names,
+    sig: &Sig,
+    v: &VectorDerivatives,
+    float: &TokenStream,
+    formulas: &[(String, String)],
+) -> TokenStream {
+    let e = Emit::new(func, sig, v, float);
+    let jacobian = e.jacobian_fns(names, formulas);
+    let vjp = e.vjp_fns(names);
+    let jvp = e.jvp_fn(names);
+    quote! { #jacobian #vjp #jvp }
+}
+
+/// The hidden `__jacobian`: the outputs, and per output the partial derivatives with respect to
+/// every parameter (`()` for the parameters that are not floats).
+pub fn hidden(func: &ItemFn, sig: &Sig, v: &VectorDerivatives, float: &TokenStream) -> TokenStream {
+    let e = Emit::new(func, sig, v, float);
+    let mut roots = v.lowered.outputs.clone();
+    roots.extend(v.jacobian.entries.iter().flatten());
+    let (stmts, exprs) = e.run(&roots);
+    let m = v.lowered.outputs.len();
+    let values = &exprs[..m];
+    let mut entries = exprs[m..].iter();
+    let rows: Vec<TokenStream> = (0..m)
+        .map(|_| {
+            let slots = sig.params.iter().map(|p| match p.kind {
+                ParamKind::Float => entries.next().cloned().unwrap_or_default(),
+                _ => quote!(()),
+            });
+            quote! { (#(#slots,)*) }
+        })
+        .collect();
+    let types = sig.params.iter().map(|p| match p.kind {
+        ParamKind::Float => float.clone(),
+        _ => quote!(()),
+    });
+    let params = params(func);
+    let generics = &func.sig.generics;
+    let len = &e.len;
+    let allow = &e.allow;
+    quote! {
+        /// The outputs and, per output, the partial derivatives (the calling convention of
+        /// generated code).
+        #[doc(hidden)]
+        #allow
+        #[inline]
+        pub fn __jacobian #generics (#(#params),*) -> ([#float; #len], [(#(#types,)*); #len]) {
+            #stmts
+            ([#(#values),*], [#(#rows),*])
+        }
+    }
+}
+
+/// Parameters with their numbers (among the float scalars, or among the differentiated slices).
+type Numbered<'a, T> = Vec<(usize, &'a T)>;
+
+/// What the generated functions are emitted from.
+struct Emit<'a> {
+    func: &'a ItemFn,
+    sig: &'a Sig,
+    v: &'a VectorDerivatives,
+    float: &'a TokenStream,
+    /// `M` as the return type writes it.
+    len: TokenStream,
+    input_tokens: Vec<TokenStream>,
+    slice_tokens: Vec<TokenStream>,
+    allow: TokenStream,
+}
+
+/// A function that fills gradient structs and returns the outputs (`_jacobian_into`,
+/// `_vjp_into`): what it computes, and where each part goes.
+struct Fill {
+    name: Ident,
+    doc: String,
+    /// The parameters after the function's own (the seeds, the structs filled), and those the
+    /// computation reads (the seeds).
+    extra: Vec<TokenStream>,
+    read: Vec<(TokenStream, TokenStream)>,
+    /// Statements first: the rows taken apart, the vectors zeroed.
+    prelude: TokenStream,
+    /// Where each sink's gradient accumulates (`__grad3` → `__row1.x`).
+    sinks: Vec<(u32, TokenStream)>,
+    /// The scalar fields and what they are set to.
+    scalars: Vec<(TokenStream, NodeId)>,
+    /// The effects that accumulate into the sinks.
+    effects: Vec<NodeId>,
+}
+
+impl<'a> Emit<'a> {
+    fn new(
+        func: &'a ItemFn,
+        sig: &'a Sig,
+        v: &'a VectorDerivatives,
+        float: &'a TokenStream,
+    ) -> Self {
+        let len = sig
+            .outputs
+            .as_ref()
+            .map_or_else(|| quote!(0), |o| o.len.to_token_stream());
+        Emit {
+            func,
+            sig,
+            v,
+            float,
+            len,
+            input_tokens: sig.floats().map(|p| p.ident.to_token_stream()).collect(),
+            slice_tokens: sig
+                .wrt()
+                .filter(|p| p.kind == ParamKind::Slice)
+                .map(|p| p.ident.to_token_stream())
+                .collect(),
+            allow: quote! { #[allow(unused_parens, unused_variables, clippy::all, clippy::pedantic, clippy::nursery)] },
+        }
+    }
+
+    fn run(&self, roots: &[NodeId]) -> (TokenStream, Vec<TokenStream>) {
+        emit::emit(
+            &self.v.lowered.graph,
+            emit::Symbols {
+                tokens: &self.v.lowered.symbols,
+                callees: &self.v.lowered.callees,
+            },
+            &self.input_tokens,
+            &self.slice_tokens,
+            self.sig.float,
+            roots,
+            emit::Sinks::Slices,
+        )
+    }
+
+    /// Whether computing `roots` runs a loop.
+    fn has_loops(&self, roots: &[NodeId]) -> bool {
+        let g = &self.v.lowered.graph;
+        g.reachable(roots)
+            .iter()
+            .any(|n| matches!(g.op(*n), Op::Sum { .. } | Op::Fold { .. }))
+    }
+
+    /// The float scalar parameters' indices among the float scalars, and the differentiated
+    /// slices' numbers, each with its parameter.
+    fn differentiated(&self) -> (Numbered<'_, Ident>, Numbered<'_, Param>) {
+        let scalars = self
+            .sig
+            .floats()
+            .enumerate()
+            .filter(|(_, p)| p.differentiated)
+            .map(|(i, p)| (i, &p.ident))
+            .collect();
+        let slices = self
+            .sig
+            .wrt()
+            .filter(|p| p.kind == ParamKind::Slice)
+            .enumerate()
+            .collect();
+        (scalars, slices)
+    }
+
+    /// `place = [0.0; N];` or `zero_resized(&mut place, x.len());`: a slice's gradient zeroed.
+    fn reset(&self, p: &Param, place: &TokenStream) -> TokenStream {
+        let float = self.float;
+        let id = &p.ident;
+        match slice_of(&p.ty) {
+            Some((_, SliceGrad::Array(n))) => quote! { #place = [0.0 as #float; #n]; },
+            _ => quote! { ::symgrad::__private::zero_resized(&mut #place, #id.len()); },
+        }
+    }
+
+    /// `_jacobian_into`, filling one struct per output, and `_jacobian` calling it.
+    fn jacobian_fns(&self, names: &Names, formulas: &[(String, String)]) -> TokenStream {
+        let j = &self.v.jacobian;
+        let m = j.entries.len();
+        let (scalars, slices) = self.differentiated();
+        let jac = Ident::new("jac", Span::mixed_site());
+        let rows: Vec<Ident> = (0..m)
+            .map(|k| format_ident!("__row{}", k, span = Span::mixed_site()))
+            .collect();
+        let mut prelude = quote! { let [#(#rows),*] = #jac; };
+        let (mut sinks, mut fields, mut effects) = (Vec::new(), Vec::new(), Vec::new());
+        for (k, row) in rows.iter().enumerate() {
+            for (s, p) in &slices {
+                let id = &p.ident;
+                let place = quote!(#row.#id);
+                prelude.extend(self.reset(p, &place));
+                sinks.push((row_sink(k, *s, slices.len()), place));
+                effects.extend(j.row_effects[k].get(*s).copied().flatten());
+            }
+            for (i, id) in &scalars {
+                fields.push((quote!(#row.#id), j.entries[k][*i]));
+            }
+        }
+        let name = &self.func.sig.ident;
+        let s = &names.grad_struct;
+        let len = &self.len;
+        let float = self.float;
+        let into_name = &names.jacobian_into_fn;
+        let into = self.fill(&Fill {
+            name: into_name.clone(),
+            doc: format!(
+                "The value of [`{name}`], with its Jacobian written into `jac`: [`{}`] for a loop that reuses one array of [`{s}`].\n\nEvery field of every row is overwritten{}.",
+                names.jacobian_fn,
+                if slices.is_empty() {
+                    ""
+                } else {
+                    "; each vector is resized to its slice's length and zeroed, keeping its allocation"
+                }
+            ),
+            extra: vec![quote!(#jac: &mut [#s; #len])],
+            read: Vec::new(),
+            prelude,
+            sinks,
+            scalars: fields,
+            effects,
+        });
+        let mode = match j.mode {
+            Mode::Reverse => {
+                "reverse mode: one reverse sweep per output, all sharing the computation of the outputs"
+            }
+            Mode::Forward => {
+                "forward mode: one tangent sweep per differentiated parameter, all sharing the computation of the outputs (fewer operations than one sweep per output here)"
+            }
+        };
+        let mut doc = format!(
+            "The value of [`{name}`] and its Jacobian, generated by `#[differentiable]`.\n\nRow `k` is the gradient of output `k`: `jac[k].p` is `∂{name}[k]/∂p` (for a slice or array parameter `x`, `jac[k].x[i]` is `∂{name}[k]/∂x[i]`). Computed in {mode}.\n\n"
+        );
+        for (p, f) in formulas {
+            let _ = writeln!(doc, "- `{p}` = `{f}`");
+        }
+        let params = params(self.func);
+        let args = arg_names(self.func);
+        let vis = &self.func.vis;
+        let generics = &self.func.sig.generics;
+        let jac_name = &names.jacobian_fn;
+        let allow = &self.allow;
+        let value = Ident::new("value", Span::mixed_site());
+        quote! {
+            #[doc = #doc]
+            #allow
+            #[inline]
+            #vis fn #jac_name #generics (#(#params),*) -> ([#float; #len], [#s; #len]) {
+                let mut #jac: [#s; #len] =
+                    ::core::array::from_fn(|_| ::core::default::Default::default());
+                let #value = #into_name(#(#args,)* &mut #jac);
+                (#value, #jac)
+            }
+            #into
+        }
+    }
+
+    /// `_vjp_into`, filling one struct with `Σ_k seed[k]·∇f_k`, and `_vjp` calling it.
+    fn vjp_fns(&self, names: &Names) -> TokenStream {
+        let (scalars, slices) = self.differentiated();
+        let grad = Ident::new("grad", Span::mixed_site());
+        let seed = seed_param();
+        let (mut prelude, mut sinks, mut fields) = (TokenStream::new(), Vec::new(), Vec::new());
+        for (s, p) in &slices {
+            let id = &p.ident;
+            let place = quote!(#grad.#id);
+            prelude.extend(self.reset(p, &place));
+            sinks.push((u32::try_from(*s).unwrap_or(u32::MAX), place));
+        }
+        for (i, id) in &scalars {
+            fields.push((quote!(#grad.#id), self.v.vjp.0[*i]));
+        }
+        let name = &self.func.sig.ident;
+        let s = &names.grad_struct;
+        let len = &self.len;
+        let float = self.float;
+        let into_name = &names.vjp_into_fn;
+        let into = self.fill(&Fill {
+            name: into_name.clone(),
+            doc: format!(
+                "The value of [`{name}`], with `Σ_k seed[k]·∇{name}[k]` written into `grad`: [`{}`] for a loop that reuses one [`{s}`].\n\nEvery field is overwritten{}.",
+                names.vjp_fn,
+                if slices.is_empty() {
+                    ""
+                } else {
+                    "; each vector is resized to its slice's length and zeroed, keeping its allocation"
+                }
+            ),
+            extra: vec![quote!(#seed: &[#float; #len]), quote!(#grad: &mut #s)],
+            read: vec![(quote!(#seed: &[#float; #len]), quote!(#seed))],
+            prelude,
+            sinks,
+            scalars: fields,
+            effects: self.v.vjp.1.iter().flatten().copied().collect(),
+        });
+        let doc = format!(
+            "The value of [`{name}`] and the vector-Jacobian product `seedᵀ·J = Σ_k seed[k]·∇{name}[k]`, generated by `#[differentiable]`.\n\nOne reverse sweep, whatever the number of outputs: the gradient of the scalar `Σ_k seed[k]·{name}[k]` (with `seed = [1, 1, …]`, of the sum of the outputs; with `seed = 2·r`, of `Σ r_k²` when the outputs are the residuals `r`)."
+        );
+        let params = params(self.func);
+        let args = arg_names(self.func);
+        let vis = &self.func.vis;
+        let generics = &self.func.sig.generics;
+        let vjp_name = &names.vjp_fn;
+        let allow = &self.allow;
+        let value = Ident::new("value", Span::mixed_site());
+        quote! {
+            #[doc = #doc]
+            #allow
+            #[inline]
+            #vis fn #vjp_name #generics (#(#params,)* #seed: &[#float; #len]) -> ([#float; #len], #s) {
+                let mut #grad: #s = ::core::default::Default::default();
+                let #value = #into_name(#(#args,)* #seed, &mut #grad);
+                (#value, #grad)
+            }
+            #into
+        }
+    }
+
+    /// `_jvp`: the outputs and `J·tangent`.
+    fn jvp_fn(&self, names: &Names) -> TokenStream {
+        let (dots, mode) = &self.v.jvp;
+        let mut roots = self.v.lowered.outputs.clone();
+        roots.extend(dots);
+        let (stmts, exprs) = self.run(&roots);
+        let m = self.v.lowered.outputs.len();
+        let (values, dots) = exprs.split_at(m);
+        let name = &self.func.sig.ident;
+        let s = &names.grad_struct;
+        let how = match mode {
+            Mode::Forward => {
+                "in forward mode: one tangent sweep beside the computation of the outputs, without forming the Jacobian"
+            }
+            Mode::Reverse => {
+                "from the rows of the reverse-mode Jacobian, each contracted with `tangent` as it is computed (the function has a loop recurrence, which has no forward sweep here): as costly as the Jacobian, without storing it"
+            }
+        };
+        let doc = format!(
+            "The value of [`{name}`] and the Jacobian-vector product `J·tangent` (the directional derivative of every output along `tangent`), generated by `#[differentiable]`.\n\n`tangent` has one field per differentiated parameter, as [`{s}`] (for a slice, a vector as long as the slice). Computed {how}."
+        );
+        let params = params(self.func);
+        let vis = &self.func.vis;
+        let generics = &self.func.sig.generics;
+        let jvp_name = &names.jvp_fn;
+        let tangent = tangent_param();
+        let len = &self.len;
+        let float = self.float;
+        let allow = &self.allow;
+        let inline = self.inline(&roots);
+        quote! {
+            #[doc = #doc]
+            #allow
+            #inline
+            #vis fn #jvp_name #generics (#(#params,)* #tangent: &#s) -> ([#float; #len], [#float; #len]) {
+                #stmts
+                ([#(#values),*], [#(#dots),*])
+            }
+        }
+    }
+
+    /// Straight-line code is small: inlined. Code with loops stays a function of its own (see
+    /// `companion`'s `_grad_into`).
+    fn inline(&self, roots: &[NodeId]) -> TokenStream {
+        if self.has_loops(roots) {
+            quote!(#[inline(never)])
+        } else {
+            quote!(#[inline])
+        }
+    }
+
+    /// A function filling gradient structs: the sinks bound to their places and the scalar
+    /// fields assigned; with loops and sinks, the loops run in a kernel that takes the sinks as
+    /// `&mut [T]` (as `_grad_into`'s kernel, for the same reason).
+    ///
+    /// ```text
+    /// fn r_jacobian_into(a: f64, x: &[f64], jac: &mut [RGrad; 2]) -> [f64; 2] {
+    ///     let [__row0, __row1] = jac;
+    ///     zero_resized(&mut __row0.x, x.len()); …
+    ///     let __grad1 = &mut __row0.x; let __grad2 = &mut __row1.x;
+    ///     …                                        // the outputs, the rows
+    ///     __row0.a = …; __row1.a = …;
+    ///     [__t3, __t7]
+    /// }
+    /// ```
+    fn fill(&self, f: &Fill) -> TokenStream {
+        let mut roots = self.v.lowered.outputs.clone();
+        roots.extend(f.scalars.iter().map(|(_, n)| *n));
+        roots.extend(&f.effects);
+        let (stmts, exprs) = self.run(&roots);
+        let m = self.v.lowered.outputs.len();
+        let values = &exprs[..m];
+        let scalar_exprs = &exprs[m..m + f.scalars.len()];
+        let places: Vec<&TokenStream> = f.scalars.iter().map(|(p, _)| p).collect();
+        let sink_names: Vec<Ident> = f
+            .sinks
+            .iter()
+            .map(|(k, _)| emit::grad_vec_name(*k))
+            .collect();
+        let sink_places: Vec<&TokenStream> = f.sinks.iter().map(|(_, p)| p).collect();
+        let params = params(self.func);
+        let vis = &self.func.vis;
+        let generics = &self.func.sig.generics;
+        let float = self.float;
+        let len = &self.len;
+        let allow = &self.allow;
+        let (name, doc, extra, prelude) = (&f.name, &f.doc, &f.extra, &f.prelude);
+        let has_loops = self.has_loops(&roots);
+        let body = if has_loops && !f.sinks.is_empty() {
+            let kernel = format_ident!("__kernel", span = Span::mixed_site());
+            let args = arg_names(self.func);
+            let (read_params, read_args): (Vec<_>, Vec<_>) = f.read.iter().cloned().unzip();
+            let scalar_names: Vec<Ident> = (0..scalar_exprs.len())
+                .map(|i| format_ident!("__d{}", i, span = Span::mixed_site()))
+                .collect();
+            let scalar_types = scalar_exprs.iter().map(|_| float.clone());
+            let value = format_ident!("__value", span = Span::mixed_site());
+            quote! {
+                #prelude
+                #allow
+                #[inline(never)]
+                fn #kernel (#(#params,)* #(#read_params,)* #(#sink_names: &mut [#float]),*) -> ([#float; #len], (#(#scalar_types,)*)) {
+                    #stmts
+                    ([#(#values),*], (#(#scalar_exprs,)*))
+                }
+                let (#value, (#(#scalar_names,)*)) = #kernel(#(#args,)* #(#read_args,)* #(&mut #sink_places),*);
+                #( #places = #scalar_names; )*
+                #value
+            }
+        } else {
+            quote! {
+                #prelude
+                #( let #sink_names = &mut #sink_places; )*
+                #stmts
+                #( #places = #scalar_exprs; )*
+                [#(#values),*]
+            }
+        };
+        let inline = if has_loops && f.sinks.is_empty() {
+            quote!(#[inline(never)])
+        } else {
+            quote!(#[inline])
+        };
+        quote! {
+            #[doc = #doc]
+            #allow
+            #inline
+            #vis fn #name #generics (#(#params,)* #(#extra),*) -> [#float; #len] {
+                #body
+            }
+        }
+    }
+}

@@ -1,0 +1,8 @@
+use symgrad::differentiable;
+
+#[differentiable]
+fn residuals(w: f64, y: &[f64]) -> Vec<f64> {
+    y.iter().map(|yi| w - yi).collect()
+}
+
+fn main() {}
