@@ -8,6 +8,8 @@
 #![allow(clippy::needless_range_loop)] // index loops are the language under test
 
 mod common;
+#[path = "../benches/common/vector_residuals.rs"]
+mod vector_residuals;
 
 use common::assert_all_close;
 use nalgebra::SVector;
@@ -312,6 +314,108 @@ fn bundle_adjustments_residual_matches_num_dual_forward_mode() {
             if k == 0 { [-1.0, 0.0] } else { [0.0, -1.0] }
         );
     }
+}
+
+/// The residuals `benches/jacobian.rs` times, against num-dual there too.
+#[test]
+fn the_benchmarked_jacobians_match_num_dual() {
+    use vector_residuals::{
+        ba_input, ba_residual_dual, ba_residual_jacobian, peaks_dual, peaks_input,
+        peaks_jacobian_of, peaks_of,
+    };
+    let (cam, point, u, v) = ba_input();
+    let (_, jac) = ba_residual_jacobian(&cam, &point, u, v);
+    let (_, j) = jacobian(
+        |x: SVector<DualSVec64<9>, 9>| {
+            let cam: [DualSVec64<9>; 9] = x.into();
+            SVector::from(ba_residual_dual(&cam, &point, u, v))
+        },
+        &SVector::from(cam),
+    );
+    for k in 0..2 {
+        let want: Vec<f64> = (0..9).map(|i| j[(k, i)]).collect();
+        close(&jac[k].cam, &want, 1e-12, &format!("BA row {k}"));
+    }
+    let (p, t, y) = peaks_input();
+    let (value, jac) = peaks_jacobian_of(&p, &t, &y);
+    close(&value, &peaks_of(&p, &t, &y), 1e-15, "peaks' value");
+    let (f, j) = jacobian(
+        |x: SVector<DualSVec64<10>, 10>| {
+            let p: [DualSVec64<10>; 10] = x.into();
+            SVector::from(peaks_dual(&p, &t, &y))
+        },
+        &SVector::from(p),
+    );
+    close(&value, f.as_slice(), 1e-12, "peaks' value (num-dual)");
+    for k in 0..vector_residuals::SAMPLES {
+        let want: Vec<f64> = (0..10).map(|i| j[(k, i)]).collect();
+        close(
+            &jac[k].to_flat_vec(),
+            &want,
+            1e-12,
+            &format!("peaks row {k}"),
+        );
+    }
+}
+
+/// Outputs sharing a costly function of the parameters: here one tangent sweep per parameter
+/// (forward mode) computes its derivative once, where one reverse sweep per output would
+/// repeat it; the Jacobian is the hand-derived one either way.
+#[differentiable(wrt(a, b, c))]
+fn scaled(a: f64, b: f64, c: f64, t: &[f64; 6]) -> [f64; 6] {
+    let s = (a * b).exp() + c.sin();
+    std::array::from_fn(|k| s * t[k] - a)
+}
+
+#[test]
+fn outputs_sharing_a_subexpression() {
+    let t = [0.5, -1.0, 2.0, 0.25, 3.0, -0.75];
+    let (a, b, c) = (0.4, -0.9, 1.3);
+    let (value, jac) = scaled_jacobian(a, b, c, &t);
+    close(&value, &scaled(a, b, c, &t), 1e-15, "value");
+    let e = (a * b).exp();
+    let j: Vec<Vec<f64>> = t
+        .iter()
+        .map(|tk| vec![tk * b * e - 1.0, tk * a * e, tk * c.cos()])
+        .collect();
+    close(&rows(&jac).concat(), &j.concat(), 1e-14, "J");
+    let seed = [1.0, -2.0, 0.5, 0.0, 3.0, -1.0];
+    close(
+        &scaled_vjp(a, b, c, &t, &seed).1.to_flat_vec(),
+        &seed_times(&j, &seed),
+        1e-13,
+        "seedᵀ·J",
+    );
+    let tangent = ScaledGrad {
+        a: 0.3,
+        b: 1.0,
+        c: -2.0,
+    };
+    close(
+        &scaled_jvp(a, b, c, &t, &tangent).1,
+        &times_tangent(&j, &[0.3, 1.0, -2.0]),
+        1e-13,
+        "J·t",
+    );
+}
+
+/// One output: the Jacobian is the gradient.
+#[differentiable]
+fn single_output(x: f64, y: f64) -> [f64; 1] {
+    [x * y.sin()]
+}
+
+#[test]
+fn one_output_is_a_gradient() {
+    let (value, jac) = single_output_jacobian(2.0, 0.5);
+    assert_eq!(value, [2.0 * 0.5f64.sin()]);
+    assert_eq!(
+        jac,
+        [SingleOutputGrad {
+            x: 0.5f64.sin(),
+            y: 2.0 * 0.5f64.cos()
+        }]
+    );
 }
 
 // ---- the language: loops, branches, early returns, recurrences, f32, wrt subsets

@@ -293,10 +293,13 @@ fn grad_struct(
     };
     let table = formulas.iter().map(|(p, f)| quote! { (#p, #f) });
     let formulas_doc = if sig.outputs.is_some() {
+        // M × K entries: past 512 the table is larger than `large_stack_arrays` likes, but it is
+        // a constant, never on the stack.
         quote! {
             /// The simplified partial derivative of each output with respect to each
             /// differentiated parameter, as Rust-like text, row by row:
             /// `("∂f[k]/∂p", formula)`.
+            #[allow(clippy::large_stack_arrays)]
         }
     } else {
         quote! {
