@@ -17,7 +17,7 @@ use num_dual::{DualSVec64, jacobian};
 
 #[path = "common/interleaved.rs"]
 mod interleaved;
-use interleaved::{Schedule, interleaved, pretty};
+use interleaved::{Schedule, interleaved};
 #[path = "common/vector_residuals.rs"]
 mod vector_residuals;
 use vector_residuals::{
@@ -116,8 +116,8 @@ fn rows(shape: &str, reps: usize, names: &[&str], candidates: &mut [&mut dyn FnM
     let t = interleaved(&schedule, candidates);
     for (j, name) in names.iter().enumerate() {
         println!(
-            "| {shape} | {name} | {} | {:.2} | {:.2} |",
-            pretty(t[j][0]),
+            "| {shape} | {name} | {:.1} ns | {:.2} | {:.2} |",
+            t[j][0] * 1e9,
             t[j][0] / t[0][0],
             t[j][ROUNDS / 2] / t[0][ROUNDS / 2],
         );

@@ -112,6 +112,8 @@
 //! | recurrences reading only their own previous value | `p *= x[i]`, `m = m.max(z[i])`, `s = beta * s + x[i]` | a forward loop saving each value, then a reverse loop over them |
 //! | iterator sums and products | `x.iter().zip(y).map(\|(a, b)\| (w * a - b).powi(2)).sum::<f64>()`, `….product::<f64>()` | lowered to the same loops |
 //! | `ndarray` arrays as differentiated parameters | `fn ce(x: &Array2<f64>, w: &Array2<f64>) -> f64 { … x.dot(w) … }` | the body runs on the reverse-mode [`tape`] |
+//! | an array of outputs as the value (`-> [f64; M]`) | `[a * e - y, a * t + b]`, `std::array::from_fn(\|k\| p[0] * t[k] - y[k])` | `_jacobian`, `_vjp`, `_jvp` instead of `_grad` (see [the macro](macro@differentiable#vector-valued-functions)) |
+//! | the outputs of such a function | `let [u, v] = residual(a, b);`, `r[0]` | chain rule through its hidden `__jacobian` |
 //!
 //! Branches, calls, helpers and loops together:
 //!
@@ -366,6 +368,64 @@
 /// let (_, grad) = weighted_sum_sq_grad(&[1.0, 2.0, 3.0], [1.0, 0.5, -1.0]);
 /// assert_eq!(grad.w, vec![2.0, 1.0, 6.0]); // 2·w·x²
 /// assert_eq!(grad.x, [2.0, 4.0, -18.0]); // 2·w²·x
+/// ```
+///
+/// # Vector-valued functions
+///
+/// A function returning an array of floats, `-> [T; M]`, gets its Jacobian instead of a
+/// gradient: `<name>_jacobian` returns the outputs and one gradient struct per output (row `k`
+/// is `∇f_k`), `<name>_vjp` the sum of the rows weighted by a seed (one reverse pass: the
+/// gradient of `Σ_k seed[k]·f_k`), `<name>_jvp` the Jacobian times a tangent (one forward pass,
+/// without forming the Jacobian). `_jacobian_into` and `_vjp_into` write into structs you keep.
+/// The Jacobian is computed in reverse mode (one sweep per output) or forward mode (one sweep
+/// per differentiated scalar), whichever makes less code; its docs say which.
+///
+/// ```
+/// use symgrad::differentiable;
+///
+/// /// The residuals of an exponential decay at four samples.
+/// #[differentiable(wrt(a, k))]
+/// fn decay(a: f64, k: f64, t: &[f64; 4], y: &[f64; 4]) -> [f64; 4] {
+///     std::array::from_fn(|i| a * (-k * t[i]).exp() - y[i])
+/// }
+///
+/// let (t, y) = ([0.0, 1.0, 2.0, 3.0], [2.0, 1.2, 0.7, 0.4]);
+/// let (r, jac) = decay_jacobian(2.0, 0.5, &t, &y);
+/// for i in 0..4 {
+///     let e = (-0.5 * t[i]).exp();
+///     assert_eq!(r[i], 2.0 * e - y[i]);
+///     assert_eq!((jac[i].a, jac[i].k), (e, -(2.0 * e * t[i]))); // ∂/∂a, ∂/∂k
+/// }
+///
+/// // The gradient of ½‖r‖² is Jᵀr: one reverse pass with the residuals as the seed.
+/// let (_, g) = decay_vjp(2.0, 0.5, &t, &y, &r);
+/// let jt_r = (0..4).map(|i| jac[i].a * r[i]).sum::<f64>();
+/// assert!((g.a - jt_r).abs() < 1e-15);
+///
+/// // The change of every residual along a direction of the parameters: J·t.
+/// let (_, dr) = decay_jvp(2.0, 0.5, &t, &y, &DecayGrad { a: 1.0, k: 0.0 });
+/// assert_eq!(dr, jac.map(|row| row.a));
+/// ```
+///
+/// Another differentiable function reads the outputs by destructuring or by a literal index,
+/// and chains through them:
+///
+/// ```
+/// use symgrad::differentiable;
+///
+/// #[differentiable]
+/// fn residual(a: f64, b: f64) -> [f64; 2] {
+///     [a - 1.0, 10.0 * (b - a * a)]
+/// }
+///
+/// #[differentiable]
+/// fn rosenbrock(a: f64, b: f64) -> f64 {
+///     let [r0, r1] = residual(a, b);
+///     r0 * r0 + r1 * r1
+/// }
+///
+/// let (_, g) = rosenbrock_grad(0.5, 0.5);
+/// assert_eq!((g.a, g.b), (-2.0 * 0.5 - 400.0 * 0.5 * 0.25, 200.0 * 0.25));
 /// ```
 ///
 /// # Reference

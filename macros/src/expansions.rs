@@ -7,7 +7,8 @@
 //! The functions cover the seed costs, piecewise code (`if`, early `return`, `match`), each
 //! loop shape (index loops, neighbours, nested and triangular loops, iterator sums, branches on
 //! data), recurrences, calls passing slices, `stop_gradient`, `wrt`, `hessian`, `f32`, `rule`,
-//! the ndarray tape, and loop shapes that once had bugs (`tests/regressions.rs`).
+//! the ndarray tape, a vector-valued function with a caller, and loop shapes that once had bugs
+//! (`tests/regressions.rs`).
 //!
 //! Each test is a piece of Rust source as a user writes it: every function in it that carries
 //! `#[differentiable(...)]` is expanded by [`crate::expand::differentiable`], other items are
@@ -616,6 +617,15 @@ const README_BLOCKS: &[(&str, &str, &[&str])] = &[
              l * l
          }",
         &["safe_log_grad_into"],
+    ),
+    (
+        "residual",
+        "#[differentiable(wrt(a, b))]
+         fn residual(a: f64, b: f64, t: f64, y: f64) -> [f64; 2] {
+             let e = (b * t).exp();
+             [a * e - y, a * t + b]
+         }",
+        &["residual_jacobian_into", "residual_jvp"],
     ),
 ];
 

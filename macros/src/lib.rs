@@ -8,8 +8,9 @@
 //! (syn → `graph`) → `diff` (reverse accumulation, rules simplified by `simplify` as nodes are
 //! built) → `emit` (graph → statements) → `companion` (the generated items, with `callees`:
 //! the check that every function called for its derivative is differentiable), orchestrated by
-//! `expand`; `fallback` is what is emitted on error, and `tape` rewrites array code for the
-//! runtime's tape. `graph`, `diff`, `simplify`, `eval` and `formula` are the math: they use
+//! `expand`; `vector` emits a vector-valued function's companions, `fallback` is what is emitted
+//! on error, and `tape` rewrites array code for the runtime's tape. `graph`, `diff`, `tangent`
+//! (forward accumulation), `jacobian`, `simplify`, `eval` and `formula` are the math: they use
 //! neither `syn` nor `quote`.
 #![deny(missing_docs)]
 
@@ -42,7 +43,8 @@ use proc_macro::TokenStream;
 
 /// Differentiates a function at compile time: the function is kept unchanged, and beside it
 /// come `<name>_grad`, returning the value and the exact gradient, the `<Name>Grad` struct, and
-/// with `hessian`, `<name>_hessian`.
+/// with `hessian`, `<name>_hessian`; for a function returning `[T; M]`, `<name>_jacobian`,
+/// `<name>_vjp` and `<name>_jvp`.
 ///
 /// The generated code refers to `::symgrad`: use the attribute through the
 /// [`symgrad`](https://docs.rs/symgrad) crate (`use symgrad::differentiable;`), whose
@@ -85,11 +87,28 @@ use proc_macro::TokenStream;
 /// enum cost {}  // hidden, with `cost::__partials`: how other differentiable functions call it
 /// ```
 ///
+/// For a vector-valued function, `fn r(a: f64, b: f64) -> [f64; 2]`, the struct `RGrad` is a
+/// row of the Jacobian, and instead of `_grad` and `_hessian`:
+///
+/// ```text
+/// fn r_jacobian(a: f64, b: f64) -> ([f64; 2], [RGrad; 2])                 // jac[k].a = ∂r_k/∂a
+/// fn r_jacobian_into(a: f64, b: f64, jac: &mut [RGrad; 2]) -> [f64; 2]
+/// fn r_vjp(a: f64, b: f64, seed: &[f64; 2]) -> ([f64; 2], RGrad)           // Σ_k seed[k]·∇r_k
+/// fn r_vjp_into(a: f64, b: f64, seed: &[f64; 2], grad: &mut RGrad) -> [f64; 2]
+/// fn r_jvp(a: f64, b: f64, tangent: &RGrad) -> ([f64; 2], [f64; 2])       // J·tangent
+/// enum r {}  // hidden, with `r::__jacobian`: the outputs and their partials, for callers
+/// ```
+///
 /// - The items have the function's visibility; the struct is the function's name in
 ///   UpperCamelCase followed by `Grad`.
 /// - A field has the parameter's type for scalars, `[T; N]` for `[T; N]` and `&[T; N]`, `Vec<T>`
 ///   for `&[T]` and `&Vec<T>`, and the owned `ndarray` array (same shape) for an `ndarray` array.
 /// - The Hessian is `[[T; K]; K]` over the K differentiated parameters, in declaration order.
+/// - A vector-valued function's body ends with its outputs (`[r0, r1]`, `[0.0; M]`,
+///   `std::array::from_fn(|k| …)`, also after `return`); its Jacobian is computed in reverse
+///   mode (one sweep per output) or forward mode (one tangent sweep per differentiated scalar),
+///   whichever makes less code, and `_jvp` by one tangent sweep (from the reverse rows where a
+///   loop recurrence has no tangent sweep).
 /// - Scalar code is differentiated symbolically, loops stay loops (no tape, no unrolling); a
 ///   body with differentiated `ndarray` arrays runs on the reverse-mode tape of
 ///   `symgrad::tape`, and its `FORMULAS` say so.
