@@ -721,3 +721,37 @@ fn vector_valued_functions_chain_through_each_other() {
         },
     );
 }
+
+/// Parameters named like the companions' own (`seed`, `tangent`, `jac`, `grad`) are the user's:
+/// the generated names are hygienic.
+#[differentiable(wrt(seed, tangent))]
+fn named_like_companions(seed: f64, tangent: f64, jac: f64, grad: f64) -> [f64; 2] {
+    [seed * tangent + jac, grad * seed]
+}
+
+#[test]
+fn parameter_names_do_not_collide_with_generated_ones() {
+    let (value, jac) = named_like_companions_jacobian(2.0, 3.0, 5.0, 7.0);
+    assert_eq!(value, [11.0, 14.0]);
+    assert_eq!(
+        jac,
+        [
+            NamedLikeCompanionsGrad {
+                seed: 3.0,
+                tangent: 2.0
+            },
+            NamedLikeCompanionsGrad {
+                seed: 7.0,
+                tangent: 0.0
+            },
+        ]
+    );
+    let (_, g) = named_like_companions_vjp(2.0, 3.0, 5.0, 7.0, &[1.0, 10.0]);
+    assert_eq!((g.seed, g.tangent), (73.0, 2.0));
+    let t = NamedLikeCompanionsGrad {
+        seed: 1.0,
+        tangent: -1.0,
+    };
+    let (_, d) = named_like_companions_jvp(2.0, 3.0, 5.0, 7.0, &t);
+    assert_eq!(d, [1.0, 7.0]);
+}

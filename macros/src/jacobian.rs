@@ -94,8 +94,12 @@ fn reverse(
             .enumerate()
             .map(|(s, e)| {
                 e.map(|e| {
-                    let sink = row_sink(k, s, slices.len());
-                    retarget(g, e, &|_| sink)
+                    // (Slice `s`'s effect scatters into slice `s` only.)
+                    let n = slices.len();
+                    retarget(g, e, &|slice| {
+                        let at = slices.iter().position(|x| *x == slice).unwrap_or(s);
+                        row_sink(k, at, n)
+                    })
                 })
                 .transpose()
             })

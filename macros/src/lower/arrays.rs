@@ -241,7 +241,16 @@ impl Lower<'_> {
             return Vec::new();
         }
         let Some(m) = self.output_count else {
-            // No array was returned: reported (the body has no value, or errors).
+            // Only `[v; N]` with a named `N`: the outputs cannot be counted.
+            if let Some(o) = &self.sig.outputs {
+                self.cx.error_spanned_by(
+                    &o.len,
+                    msg(
+                        "the number of outputs is not known: the return type names it, and no array in the body lists them",
+                        "write the length as an integer literal (`-> [f64; 2]`), or return an array that lists the outputs (`[r0, r1]`)",
+                    ),
+                );
+            }
             return Vec::new();
         };
         (0..m).map(|k| self.project(value, k)).collect()
