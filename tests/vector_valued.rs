@@ -755,3 +755,117 @@ fn parameter_names_do_not_collide_with_generated_ones() {
     let (_, d) = named_like_companions_jvp(2.0, 3.0, 5.0, 7.0, &t);
     assert_eq!(d, [1.0, 7.0]);
 }
+
+// ---- each row against the scalar machinery (fuzzed on emitted code) on the same body
+
+/// Three outputs through sums, a product, a running maximum and a branch; below, each output as
+/// a scalar function of its own, whose `_grad` row `k` must equal.
+#[differentiable]
+fn trio(w: &[f64], c: f64) -> [f64; 3] {
+    let mut s = 0.0;
+    let mut p = 1.0;
+    let mut m = f64::NEG_INFINITY;
+    for i in 0..w.len() {
+        s += (w[i] * c).tanh();
+        p *= w[i];
+        m = m.max(w[i] * c);
+    }
+    [
+        s * p,
+        if m > 0.5 { m * s } else { p.exp() },
+        (s - c).powi(2),
+    ]
+}
+
+/// One output of `trio` as a scalar function: the same body (the locals' names are given, so
+/// that the output expression, written at the call, can read them).
+macro_rules! trio_output {
+    ($name:ident, $s:ident, $p:ident, $m:ident, $c:ident, $out:expr) => {
+        #[differentiable]
+        #[allow(unused_variables, unused_assignments)] // each twin reads some of the locals
+        fn $name(w: &[f64], $c: f64) -> f64 {
+            let mut $s = 0.0;
+            let mut $p = 1.0;
+            let mut $m = f64::NEG_INFINITY;
+            for i in 0..w.len() {
+                $s += (w[i] * $c).tanh();
+                $p *= w[i];
+                $m = $m.max(w[i] * $c);
+            }
+            $out
+        }
+    };
+}
+
+trio_output!(trio0, s, p, m, c, s * p);
+trio_output!(trio1, s, p, m, c, if m > 0.5 { m * s } else { p.exp() });
+trio_output!(trio2, s, p, m, c, (s - c).powi(2));
+
+#[test]
+fn each_row_is_the_gradient_of_its_output() {
+    for (w, c) in [
+        (vec![0.3, -0.5, 0.8, 1.2], 0.9),
+        (vec![0.3, -0.5, 0.8, 1.2], -0.9),
+        (vec![2.0, 0.1], 0.4),
+    ] {
+        let (value, jac) = trio_jacobian(&w, c);
+        let (v0, g0) = trio0_grad(&w, c);
+        let (v1, g1) = trio1_grad(&w, c);
+        let (v2, g2) = trio2_grad(&w, c);
+        let grads = [g0.to_flat_vec(), g1.to_flat_vec(), g2.to_flat_vec()];
+        close(&value, &[v0, v1, v2], 1e-14, "values");
+        for (k, g) in grads.iter().enumerate() {
+            close(&rows(&jac)[k], g, 1e-13, &format!("row {k}"));
+        }
+        let mut flat = w.clone();
+        flat.push(c);
+        let n = w.len();
+        check_all(
+            |p| trio(&p[..n], p[n]).to_vec(),
+            &flat,
+            &rows(&jac),
+            |s| trio_vjp(&w, c, &[s[0], s[1], s[2]]).1.to_flat_vec(),
+            |t| {
+                let tangent = TrioGrad {
+                    w: t[..n].to_vec(),
+                    c: t[n],
+                };
+                trio_jvp(&w, c, &tangent).1.to_vec()
+            },
+        );
+    }
+}
+
+/// Scalar parameters, a loop over data and more outputs than parameters: the shape forward mode
+/// is for.
+#[differentiable(wrt(a, b))]
+fn loop_outputs(a: f64, b: f64, x: &[f64]) -> [f64; 4] {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += (a * x[i]).sin() * b;
+    }
+    [s, s * a, s.exp(), b * b - s]
+}
+
+#[test]
+fn a_loop_with_more_outputs_than_parameters() {
+    let x = [0.5, -1.0, 2.0];
+    let (a, b) = (0.7, 1.3);
+    let (value, jac) = loop_outputs_jacobian(a, b, &x);
+    close(&value, &loop_outputs(a, b, &x), 1e-15, "value");
+    check_all(
+        |p| loop_outputs(p[0], p[1], &x).to_vec(),
+        &[a, b],
+        &rows(&jac),
+        |s| {
+            loop_outputs_vjp(a, b, &x, &[s[0], s[1], s[2], s[3]])
+                .1
+                .to_flat_vec()
+        },
+        |t| {
+            loop_outputs_jvp(a, b, &x, &LoopOutputsGrad { a: t[0], b: t[1] })
+                .1
+                .to_vec()
+        },
+    );
+}
