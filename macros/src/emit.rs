@@ -36,7 +36,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use proc_macro2::{Literal, Span, TokenStream};
+use proc_macro2::{Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 
 use crate::formula::Prec;
@@ -229,8 +229,13 @@ impl Emitter<'_> {
             || self.leading_reads.contains(&n)
     }
 
-    fn name(n: NodeId) -> proc_macro2::Ident {
-        format_ident!("__t{}", n.0, span = Span::mixed_site())
+    /// `__t<id>`, or `__t<id>_<name>` for a node the user bound with `let` (renumbered in
+    /// order of appearance by [`renumber`]).
+    fn name(&self, n: NodeId) -> proc_macro2::Ident {
+        match self.g.let_name(n) {
+            Some(user) => format_ident!("__t{}_{}", n.0, user, span = Span::mixed_site()),
+            None => format_ident!("__t{}", n.0, span = Span::mixed_site()),
+        }
     }
 
     fn partials_name(n: NodeId) -> proc_macro2::Ident {
@@ -677,7 +682,7 @@ impl Emitter<'_> {
                 continue;
             }
             let acc = format_ident!("__acc{}", n.0, span = Span::mixed_site());
-            let name = Self::name(n);
+            let name = self.name(n);
             let value = self.expr(body, Prec::Select);
             init.extend(quote! { let mut #acc = #zero; });
             add.extend(quote! { #acc += #value; });
@@ -700,12 +705,7 @@ impl Emitter<'_> {
         else {
             return quote!(::core::compile_error!("internal error: not a recurrence"));
         };
-        let (i, s, trace, name) = (
-            loop_var_name(v),
-            carry_name(c),
-            trace_name(c),
-            Self::name(n),
-        );
+        let (i, s, trace, name) = (loop_var_name(v), carry_name(c), trace_name(c), self.name(n));
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
         let init = self.expr(init, Prec::Select);
         let mut inner = self.visible_in_loop(v, defined);
@@ -756,7 +756,7 @@ impl Emitter<'_> {
         let Op::Until { v, lo, hi, cond } = *self.g.op(n) else {
             return quote!(::core::compile_error!("internal error: not a loop's end"));
         };
-        let (i, name) = (loop_var_name(v), Self::name(n));
+        let (i, name) = (loop_var_name(v), self.name(n));
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
         let mut inner = self.visible_in_loop(v, defined);
         let stmts = self.region(&[cond], &mut inner);
@@ -806,7 +806,7 @@ impl Emitter<'_> {
         let (stmts, scatters) = self.region_parts(&bodies, &mut inner);
         let (init, add, bind) = self.accumulators(&group[1..]);
         let back = self.expr(step, Prec::Select);
-        let name = Self::name(group[0]);
+        let name = self.name(group[0]);
         // Only the last iteration that kills `λ` contributes, if the sweep only keeps or kills it
         // (`λ` is the seed until then, and zero before it), with the value the recurrence had
         // there; otherwise every iteration, with its saved value.
@@ -840,7 +840,7 @@ impl Emitter<'_> {
 
     /// `let __tN = …;` for one bound node.
     fn binding(&self, n: NodeId, defined: &HashSet<NodeId>) -> TokenStream {
-        let name = Self::name(n);
+        let name = self.name(n);
         match self.g.op(n) {
             // A guarded effect: a statement, each branch's effects in its block.
             Op::Select(c, a, b) if self.g.is_effect(n) => {
@@ -984,7 +984,7 @@ impl Emitter<'_> {
     /// `n` as an expression usable where precedence `min` is required.
     fn expr(&self, n: NodeId, min: Prec) -> TokenStream {
         if self.is_bound(n) {
-            let name = Self::name(n);
+            let name = self.name(n);
             return quote! { #name };
         }
         let text = self.bare(n);
@@ -1353,4 +1353,98 @@ fn adjoint_name(c: u32) -> proc_macro2::Ident {
 /// The vector the gradient of differentiated slice `k` accumulates in.
 pub fn grad_vec_name(k: u32) -> proc_macro2::Ident {
     format_ident!("__grad{}", k, span = Span::mixed_site())
+}
+
+/// The generated temporaries (`__t<id>`, `__d<id>`, `__acc<id>`, named after graph nodes, with
+/// gaps) renumbered in order of appearance, from 0 in each item: `__t3, __t7, __t16` read
+/// `__t0, __t1, __t2`, and an edit to the graph no longer renames every temporary. The names of
+/// one node keep one number (`let (__t4, __d4) = f::__partials(…)`, `let __t2 = __acc2;`), and
+/// a user's `let` name stays as the suffix (`__t1_err`).
+pub fn renumber(tokens: TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tt| match tt {
+            TokenTree::Group(g) => {
+                let mut numbers = HashMap::new();
+                let inner = renumber_with(g.stream(), &mut numbers);
+                let mut out = proc_macro2::Group::new(g.delimiter(), inner);
+                out.set_span(g.span());
+                TokenTree::Group(out)
+            }
+            other => other,
+        })
+        .collect()
+}
+
+/// [`renumber`] inside one item: `numbers` maps each node's old number to its new one.
+fn renumber_with(tokens: TokenStream, numbers: &mut HashMap<String, usize>) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tt| match tt {
+            TokenTree::Group(g) => {
+                let inner = renumber_with(g.stream(), numbers);
+                let mut out = proc_macro2::Group::new(g.delimiter(), inner);
+                out.set_span(g.span());
+                TokenTree::Group(out)
+            }
+            TokenTree::Ident(id) => {
+                let text = id.to_string();
+                let Some((family, number, suffix)) = temporary(&text) else {
+                    return TokenTree::Ident(id);
+                };
+                let next = numbers.len();
+                let k = *numbers.entry(number.to_string()).or_insert(next);
+                TokenTree::Ident(proc_macro2::Ident::new(
+                    &format!("{family}{k}{suffix}"),
+                    id.span(),
+                ))
+            }
+            other => other,
+        })
+        .collect()
+}
+
+/// `__t12_err` → `("__t", "12", "_err")`: a generated temporary's family, number and suffix.
+fn temporary(ident: &str) -> Option<(&'static str, &str, &str)> {
+    ["__acc", "__t", "__d"].into_iter().find_map(|family| {
+        let rest = ident.strip_prefix(family)?;
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let (number, suffix) = rest.split_at(digits);
+        (!number.is_empty() && (suffix.is_empty() || suffix.starts_with('_')))
+            .then_some((family, number, suffix))
+    })
+}
+
+#[cfg(test)]
+mod renumber_tests {
+    use super::{renumber, temporary};
+
+    #[test]
+    fn temporaries_are_recognised_by_family_number_and_suffix() {
+        assert_eq!(temporary("__t12_err"), Some(("__t", "12", "_err")));
+        assert_eq!(temporary("__d3"), Some(("__d", "3", "")));
+        assert_eq!(temporary("__acc40"), Some(("__acc", "40", "")));
+        for other in [
+            "__tape", "__trace0", "__t", "__tx1", "__grad0", "__i1", "t3",
+        ] {
+            assert_eq!(temporary(other), None, "{other}");
+        }
+    }
+
+    /// In order of appearance, from 0 in each item; one node's names keep one number.
+    #[test]
+    fn temporaries_are_renumbered_in_order_per_item() {
+        let before: proc_macro2::TokenStream = "fn a() { let __t7 = 1; let __t3_err = __t7; \
+             let (__t9, __d9) = f(); let mut __acc4 = __t3_err; let __t4 = __acc4; } \
+             fn b() { let __t9 = __tape; }"
+            .parse()
+            .unwrap();
+        let after = renumber(before).to_string();
+        let want: proc_macro2::TokenStream = "fn a() { let __t0 = 1; let __t1_err = __t0; \
+             let (__t2, __d2) = f(); let mut __acc3 = __t1_err; let __t3 = __acc3; } \
+             fn b() { let __t0 = __tape; }"
+            .parse()
+            .unwrap();
+        assert_eq!(after, want.to_string());
+    }
 }

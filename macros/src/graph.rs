@@ -468,6 +468,8 @@ pub struct Graph {
     /// Tried on every new operation: `Some` with an equivalent node makes [`Graph::add`] return
     /// that instead.
     rewrite: Option<Rewrite>,
+    /// The name of the user's `let` that first bound a node, for generated temporaries.
+    let_names: HashMap<NodeId, String>,
 }
 
 /// A rewrite hook (see [`Graph::with_rewrite`]).
@@ -480,6 +482,20 @@ impl Graph {
             rewrite: Some(rewrite),
             ..Graph::default()
         }
+    }
+
+    /// Records that the user's `let name = …` bound `id` (the first name given is kept).
+    /// Names that are not plain ASCII identifiers (`r#type`, `é`) are not recorded.
+    pub fn name_node(&mut self, id: NodeId, name: &str) {
+        let plain = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if plain && !name.is_empty() {
+            self.let_names.entry(id).or_insert_with(|| name.to_string());
+        }
+    }
+
+    /// The name of the user's `let` that bound `id`, if any.
+    pub fn let_name(&self, id: NodeId) -> Option<&str> {
+        self.let_names.get(&id).map(String::as_str)
     }
 
     pub fn node(&self, id: NodeId) -> &Node {
