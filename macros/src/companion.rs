@@ -545,7 +545,7 @@ fn graph_functions(
         .collect();
     let into_name = &names.grad_into_fn;
     let mut into_doc = into_doc(func, names, sig, false);
-    if emit::saves_trace(g, &roots) {
+    if crate::schedule::saves_trace(g, &roots) {
         into_doc.push_str(" A recurrence whose reverse sweep reads its saved values (`p *= x[i]`) still saves them in a vector of its own, allocated per call.");
     }
     // Straight-line gradients are small: inline them. A gradient with loops stays a function of

@@ -29,6 +29,7 @@ mod graph;
 mod lower;
 #[cfg(test)]
 mod proptests;
+mod schedule;
 mod signature;
 mod simplify;
 mod tape;
