@@ -219,7 +219,7 @@ fn slice_effect(d: &crate::expand::Derivatives, k: u32) -> Option<crate::graph::
                     .op(*call)
                     .children()
                     .iter()
-                    .any(|a| matches!(g.op(*a), Op::SliceArg(j, _) if *j == k)),
+                    .any(|a| matches!(g.op(*a), Op::SliceArg(j, ..) if *j == k)),
                 _ => false,
             })
         })

@@ -59,6 +59,10 @@ pub struct Emitter<'a> {
     sinks: Sinks,
 }
 
+/// A differentiated slice passed to a call: its number, the argument's span, and the bounds of
+/// the run passed (`&x[lo..hi]`), if not the whole slice.
+type Slot = (u32, Span, Option<(NodeId, NodeId)>);
+
 /// Where the gradients of the differentiated slices accumulate.
 #[derive(Clone, Copy)]
 pub enum Sinks {
@@ -356,11 +360,19 @@ impl Emitter<'_> {
         }
     }
 
-    /// An argument of a call: a differentiated slice as the user wrote it (`x`, `&x`),
-    /// everything else as an expression.
+    /// An argument of a call: a differentiated slice as the user wrote it (`x`, `&x`), a run
+    /// of one as `&x[lo..hi]` (its bounds computed here), everything else as an expression.
     fn call_arg(&self, a: NodeId) -> TokenStream {
         match self.g.op(a) {
-            Op::SliceArg(_, s) => self.symbols.tokens[s.0 as usize].clone(),
+            Op::SliceArg(k, _, range) if range.len() == 2 => {
+                let x = &self.slices[*k as usize];
+                let (lo, hi) = (
+                    self.expr(range[0], Prec::Select),
+                    self.expr(range[1], Prec::Select),
+                );
+                quote! { &#x[#lo..#hi] }
+            }
+            Op::SliceArg(_, s, _) => self.symbols.tokens[s.0 as usize].clone(),
             _ => self.expr(a, Prec::Select),
         }
     }
@@ -445,27 +457,37 @@ impl Emitter<'_> {
         };
         let values: Vec<TokenStream> = args.iter().map(|a| self.call_arg(*a)).collect();
         let seed = self.expr(seed, Prec::Select);
-        // Passed on to a called function's `__vjp`, spanned at the argument.
-        let sink = |(k, at): (u32, Span)| {
+        // Passed on to a called function's `__vjp`, spanned at the argument: the gradient of
+        // the slice, or of the run `x[lo..hi]` passed (its elements from `lo` on).
+        let sink = |(k, at, run): Slot| {
             let mut g = grad_vec_name(k);
             g.set_span(g.span().located_at(at));
-            match self.sinks {
-                Sinks::Generic => quote_spanned!(at=> &mut *#g),
-                Sinks::Slices => quote_spanned!(at=> &mut #g[..]),
+            match (self.sinks, run) {
+                (Sinks::Generic, None) => quote_spanned!(at=> &mut *#g),
+                (Sinks::Slices, None) => quote_spanned!(at=> &mut #g[..]),
+                (Sinks::Generic, Some((lo, _))) => {
+                    let lo = self.expr(lo, Prec::Select);
+                    quote_spanned!(at=> &mut ::symgrad::__private::Offset::new(&mut *#g, #lo))
+                }
+                (Sinks::Slices, Some((lo, hi))) => {
+                    let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+                    quote_spanned!(at=> &mut #g[#lo..#hi])
+                }
             }
         };
         let discard = quote!(&mut ::symgrad::__private::Discard::<#ty>::default());
-        let slots: Vec<Option<(u32, Span)>> = args
+        let slots: Vec<Option<Slot>> = args
             .iter()
             .map(|a| match self.g.op(*a) {
-                Op::SliceArg(k, s) => {
+                Op::SliceArg(k, s, range) => {
                     let at = self.symbols.tokens[s.0 as usize].clone().into_iter().next();
-                    Some((*k, at.map_or_else(Span::call_site, |t| t.span())))
+                    let run = (range.len() == 2).then(|| (range[0], range[1]));
+                    Some((*k, at.map_or_else(Span::call_site, |t| t.span()), run))
                 }
                 _ => None,
             })
             .collect();
-        let given: Vec<u32> = slots.iter().flatten().map(|(k, _)| *k).collect();
+        let given: Vec<u32> = slots.iter().flatten().map(|(k, ..)| *k).collect();
         let distinct = given
             .iter()
             .enumerate()
@@ -583,7 +605,7 @@ impl Emitter<'_> {
         match g.op(n) {
             Op::Const(bits) => self.float_lit(f64::from_bits(*bits)),
             Op::Input(i) => self.inputs[*i as usize].clone(),
-            Op::Sym(s, _) | Op::SliceArg(_, s) => self.symbols.tokens[s.0 as usize].clone(),
+            Op::Sym(s, _) | Op::SliceArg(_, s, _) => self.symbols.tokens[s.0 as usize].clone(),
             Op::Cast(a) => {
                 let a = self.expr(*a, Prec::Prefix);
                 quote! { #a as #ty }

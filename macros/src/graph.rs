@@ -342,8 +342,9 @@ define_ops! {
         Element(slice: u32, i: node),
         /// The whole differentiated slice parameter number `k` (only its length is ever used).
         Slice(slice: u32),
-        /// Differentiated slice `k` passed to a call, written as the user wrote it (`x`, `&x`).
-        SliceArg(slice: u32, sym: SymId),
+        /// Differentiated slice `k` passed to a call, written as the user wrote it (`x`, `&x`);
+        /// with `range` `[lo, hi]`, its run `&x[lo..hi]`, whose gradient lands in `∇x[lo..hi]`.
+        SliceArg(slice: u32, sym: SymId, range: nodes),
         /// Effect: `∇x_k[i] += value`, how a slice's gradient is accumulated.
         Scatter(slice: u32, i: node, value: node),
         /// Effect: both effects, in order.

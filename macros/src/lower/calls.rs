@@ -6,7 +6,7 @@ use syn::{Expr, Pat, UnOp};
 use super::syntax::{pretty, supported_methods};
 use super::{Binding, Enclosing, Lower, Scopes, Want};
 use crate::ctxt::msg;
-use crate::graph::{Cmp, Fun, Fun2, Kind, NodeId, Op, Pred};
+use crate::graph::{Cmp, Fun, Fun2, IntOp, Kind, NodeId, Op, Pred};
 
 impl Lower<'_> {
     pub(super) fn method_call(&mut self, m: &syn::ExprMethodCall, want: Want) -> Option<NodeId> {
@@ -268,9 +268,12 @@ impl Lower<'_> {
                 Some(Op::Slice(k)) => {
                     let tokens = a.to_token_stream();
                     let s = self.symbol(tokens.clone(), pretty(&tokens));
-                    self.g.add(Op::SliceArg(k, s))
+                    self.g.add(Op::SliceArg(k, s, Vec::new()))
                 }
-                _ => self.call_arg(a)?,
+                _ => match self.slice_run(a) {
+                    Some((k, ix, range)) => self.slice_run_arg(a, k, ix, range)?,
+                    None => self.call_arg(a)?,
+                },
             };
             lowered.push(arg);
         }
@@ -442,5 +445,74 @@ impl Lower<'_> {
             Op::Sym(s, _) => self.g.add(Op::Sym(s, Kind::Other)),
             _ => n,
         }
+    }
+
+    /// `&x[a..b]` (also `a..`, `..b`, `..`, `a..=b`) of a differentiated slice `x`: its number,
+    /// the indexing and the range.
+    fn slice_run<'e>(&self, a: &'e Expr) -> Option<(u32, &'e syn::ExprIndex, &'e syn::ExprRange)> {
+        let Expr::Reference(r) = a else { return None };
+        let Expr::Index(ix) = &*r.expr else {
+            return None;
+        };
+        let Expr::Range(range) = &*ix.index else {
+            return None;
+        };
+        if r.mutability.is_some() {
+            return None;
+        }
+        match self.bound_to(&ix.expr).map(|n| self.g.op(n).clone()) {
+            Some(Op::Slice(k)) => Some((k, ix, range)),
+            _ => None,
+        }
+    }
+
+    /// A run of a differentiated slice (see [`Self::slice_run`]) passed to a call: the callee
+    /// adds its gradient into `∇x[a..b]`.
+    fn slice_run_arg(
+        &mut self,
+        a: &Expr,
+        k: u32,
+        ix: &syn::ExprIndex,
+        range: &syn::ExprRange,
+    ) -> Option<NodeId> {
+        let bound = |l: &mut Self, e: &Option<Box<Expr>>| -> Option<Option<NodeId>> {
+            let e = e.as_ref()?;
+            let n = l.expr(e, Want::Int);
+            Some(n.filter(|n| {
+                let int = l.g.kind(*n) == Kind::Int;
+                if !int {
+                    l.cx.error_spanned_by(
+                        e,
+                        msg(
+                            "the bounds of a slice's run must be integers",
+                            "write `&x[a..b]` with integer `a` and `b`",
+                        ),
+                    );
+                }
+                int
+            }))
+        };
+        let lo = match bound(self, &range.start) {
+            Some(Some(n)) => n,
+            Some(None) => return None,
+            None => self.g.int(0),
+        };
+        let hi = match bound(self, &range.end) {
+            Some(Some(n)) => match range.limits {
+                syn::RangeLimits::Closed(_) => {
+                    let one = self.g.int(1);
+                    self.g.int_bin(IntOp::Add, n, one)
+                }
+                syn::RangeLimits::HalfOpen(_) => n,
+            },
+            Some(None) => return None,
+            None => {
+                let x = &ix.expr;
+                self.sym_node(quote::quote!(#x.len()), Kind::Int)
+            }
+        };
+        let tokens = a.to_token_stream();
+        let s = self.symbol(tokens.clone(), pretty(&tokens));
+        Some(self.g.add(Op::SliceArg(k, s, vec![lo, hi])))
     }
 }
