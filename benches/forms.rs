@@ -6,6 +6,14 @@
 //! the medians. The first row of each size is a control, the index twin against itself: the noise
 //! floor of the run. Before it is timed, each form's value and gradient are checked against its
 //! twin's.
+//!
+//! The forms: element loops, iterator adaptors, closures, `while` and `loop` on a counter, an
+//! integer counter, `continue`, `fold` (a sum and a recurrence), a data struct's field, two-level
+//! data, and `break` at the first negative `y[i]`. The `break` form has three rows, since it must
+//! find its stop itself: against the loop to a stop found once outside (`until_stop`, the twin the
+//! lowering aims at), against the same twin finding its stop with `position` at each call, and
+//! against its gradient written by hand as one loop with the `break` (the one reference here not
+//! generated from an index loop); the last column (against the function alone) is also reported.
 //! Run: `cargo bench --bench forms`.
 
 // The forms as users write them, including the ones clippy would shorten.
@@ -269,19 +277,246 @@ fn shifted_index(x: &[f64]) -> f64 {
     s
 }
 
+// ---- `while` and `loop` on an integer counter
+
+#[differentiable]
+fn cube_while(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut i = 0;
+    while i < x.len() {
+        s += x[i] * x[i] * x[i];
+        i += 1;
+    }
+    s
+}
+
+/// The body runs once before the test, as `loop` does: the bench's slices are never empty.
+#[differentiable]
+fn cube_loop(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut s = 0.0;
+    let mut i = 0;
+    loop {
+        s += x[i] * x[i] * x[i];
+        i += 1;
+        if i >= n {
+            break;
+        }
+    }
+    s
+}
+
+// ---- An integer counter stepped by 2 against the index times 2
+
+#[differentiable]
+fn even_counter(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut k = 0;
+    for _ in 0..x.len() / 2 {
+        s += x[k] * x[k] * x[k];
+        k += 2;
+    }
+    s
+}
+
+#[differentiable]
+fn even_counter_index(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() / 2 {
+        s += x[2 * i] * x[2 * i] * x[2 * i];
+    }
+    s
+}
+
+// ---- `continue` under a condition on the data, against the rest of the body under `if`
+
+#[differentiable(wrt(x))]
+fn nonneg_continue(x: &[f64], y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        if y[i] < 0.0 {
+            continue;
+        }
+        s += (x[i] - y[i]).powi(2) * x[i];
+    }
+    s
+}
+
+#[differentiable(wrt(x))]
+fn nonneg_if(x: &[f64], y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        if y[i] >= 0.0 {
+            s += (x[i] - y[i]).powi(2) * x[i];
+        }
+    }
+    s
+}
+
+// ---- `break` at the first negative `y[i]`, against the loop to a stop found by hand
+
+#[differentiable(wrt(x))]
+fn until_break(x: &[f64], y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        if y[i] < 0.0 {
+            break;
+        }
+        s += (x[i] - y[i]).powi(2) * x[i];
+    }
+    s
+}
+
+/// `stop` is the first negative `y[i]`'s index (`x.len()` if none), found outside (`first_negative`).
+#[differentiable(wrt(x))]
+fn until_stop(x: &[f64], y: &[f64], stop: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..stop {
+        s += (x[i] - y[i]).powi(2) * x[i];
+    }
+    s
+}
+
+/// The stop found by `position` (what a caller of `until_stop` writes).
+fn first_negative(y: &[f64]) -> usize {
+    y.iter().position(|&v| v < 0.0).unwrap_or(y.len())
+}
+
+/// `until_break`'s value and gradient written by hand: one loop, the `break` in it (not a twin
+/// generated from an index loop: the reference for what the lowering to a search and a loop
+/// costs).
+fn until_break_by_hand(x: &[f64], y: &[f64]) -> (f64, Vec<f64>) {
+    let mut g = vec![0.0; x.len()];
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        if y[i] < 0.0 {
+            break;
+        }
+        let r = x[i] - y[i];
+        s += r * r * x[i];
+        g[i] += r * r + x[i] * (2.0 * r);
+    }
+    (s, g)
+}
+
+// ---- `fold`: a sum, and a recurrence
+
+#[differentiable]
+fn squares_fold(x: &[f64]) -> f64 {
+    x.iter().fold(0.0, |acc, v| acc + v * v)
+}
+
+#[differentiable]
+fn squares_index(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * x[i];
+    }
+    s
+}
+
+#[differentiable]
+fn growth_fold(x: &[f64]) -> f64 {
+    x.iter().fold(1.0, |p, v| p * (1.0 + 0.1 * v))
+}
+
+#[differentiable]
+fn growth_index(x: &[f64]) -> f64 {
+    let mut p = 1.0;
+    for i in 0..x.len() {
+        p *= 1.0 + 0.1 * x[i];
+    }
+    p
+}
+
+// ---- A field of a data struct against a slice parameter
+
+/// Data as users pass it: a struct of vectors, built once.
+pub struct Samples {
+    pub ys: Vec<f64>,
+}
+
+#[differentiable(wrt(x))]
+fn fit_field(x: &[f64], data: &Samples) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += (x[i] - data.ys[i]).powi(2) * x[i];
+    }
+    s
+}
+
+#[differentiable(wrt(x))]
+fn fit_slice(x: &[f64], ys: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += (x[i] - ys[i]).powi(2) * x[i];
+    }
+    s
+}
+
+// ---- Two-level data (`inputs[k][0]` of `&[[f64; 2]]`) against the flat slice (`flat[2k]`)
+
+#[differentiable(wrt(x))]
+fn pairs_nested(x: &[f64], inputs: &[[f64; 2]]) -> f64 {
+    let mut s = 0.0;
+    for k in 0..inputs.len() {
+        s += (x[k] * inputs[k][0] - inputs[k][1]).powi(2);
+    }
+    s
+}
+
+#[differentiable(wrt(x))]
+fn pairs_flat(x: &[f64], flat: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for k in 0..flat.len() / 2 {
+        s += (x[k] * flat[2 * k] - flat[2 * k + 1]).powi(2);
+    }
+    s
+}
+
 // ---- Measurement
 
-/// A `_grad` as the bench calls it: over `x` and `y`, the value and the gradient w.r.t. `x`.
-type Grad = fn(&[f64], &[f64]) -> (f64, Vec<f64>);
+/// The data of a size, built once: `y` (the zip of two slices, `continue`, the data struct's
+/// field, the flat pairs), the same values as a struct's field and as pairs, and the data of the
+/// `break` row with its stop found by hand.
+struct Data {
+    y: Vec<f64>,
+    samples: Samples,
+    pairs: Vec<[f64; 2]>,
+    /// Positive up to `3n/4`, negative there, `y` after it.
+    brk: Vec<f64>,
+    /// `first_negative(&brk)`, the `break` twin's loop bound, found once (one row's twin finds it
+    /// at each call instead).
+    stop: usize,
+}
 
-/// A form and its index twin as the bench calls them: over `x` and `y` (only the zip of two slices
-/// reads `y`), the value, and the value with the gradient with respect to `x`.
+impl Data {
+    fn new(y: Vec<f64>) -> Data {
+        let n = y.len();
+        let mut brk: Vec<f64> = y.iter().map(|v| v.abs() + 0.01).collect();
+        brk[3 * n / 4] = -1.0;
+        brk[3 * n / 4 + 1..].copy_from_slice(&y[3 * n / 4 + 1..]);
+        Data {
+            samples: Samples { ys: y.clone() },
+            pairs: y.chunks_exact(2).map(|p| [p[0], p[1]]).collect(),
+            stop: first_negative(&brk),
+            brk,
+            y,
+        }
+    }
+}
+
+/// A `_grad` as the bench calls it: over `x` and the data, the value and the gradient w.r.t. `x`.
+type Grad = fn(&[f64], &Data) -> (f64, Vec<f64>);
+
+/// A form and its index twin as the bench calls them: over `x` and the data (each reads what it
+/// needs), the value, and the value with the gradient with respect to `x`.
 struct Form {
     /// A cell of a Markdown table: a `|` is written `\\|`.
     label: &'static str,
     /// Timed at n = 10⁶ too.
     large: bool,
-    function: fn(&[f64], &[f64]) -> f64,
+    function: fn(&[f64], &Data) -> f64,
     grad: Grad,
     twin: Grad,
 }
@@ -289,18 +524,19 @@ struct Form {
 /// A function of `x` alone as a `Form` field: `value f` or `grad f_grad`.
 macro_rules! of_x {
     (value $f:ident) => {
-        |x: &[f64], _: &[f64]| $f(x)
+        |x: &[f64], _: &Data| $f(x)
     };
     (grad $f:ident) => {
-        |x: &[f64], _: &[f64]| {
+        |x: &[f64], _: &Data| {
             let (v, g) = $f(x);
             (v, g.x)
         }
     };
 }
 
-/// A form of `x` alone: its label, whether it is timed at n = 10⁶, the function, its `_grad`, and
-/// the twin's `_grad`.
+/// A form: its label, whether it is timed at n = 10⁶, the function, its `_grad`, and the twin's
+/// `_grad`, each of `x` alone or, after `|d|`, of `x` and the data it reads (`f(&d.y)`, `d` the
+/// `Data`).
 macro_rules! form {
     ($label:expr, $large:expr, $f:ident, $grad:ident, $twin:ident) => {
         Form {
@@ -311,10 +547,26 @@ macro_rules! form {
             twin: of_x!(grad $twin),
         }
     };
+    ($label:expr, $large:expr, |$d:ident| $f:ident($($a:expr),*), $grad:ident($($ga:expr),*),
+     $twin:ident($($ta:expr),*)) => {
+        Form {
+            label: $label,
+            large: $large,
+            function: |x: &[f64], $d: &Data| $f(x, $($a),*),
+            grad: |x: &[f64], $d: &Data| {
+                let (v, g) = $grad(x, $($ga),*);
+                (v, g.x)
+            },
+            twin: |x: &[f64], $d: &Data| {
+                let (v, g) = $twin(x, $($ta),*);
+                (v, g.x)
+            },
+        }
+    };
 }
 
 #[allow(clippy::too_many_lines)] // a table, one entry a form
-fn forms() -> [Form; 15] {
+fn forms() -> [Form; 26] {
     [
         form!(
             "control: index loop vs itself (`x³`)",
@@ -347,13 +599,13 @@ fn forms() -> [Form; 15] {
         Form {
             label: "`w.iter().zip(y)`, `(wi − yi)²`",
             large: true,
-            function: residuals_zip,
-            grad: |w, y| {
-                let (v, g) = residuals_zip_grad(w, y);
+            function: |w, d| residuals_zip(w, &d.y),
+            grad: |w, d| {
+                let (v, g) = residuals_zip_grad(w, &d.y);
                 (v, g.w)
             },
-            twin: |w, y| {
-                let (v, g) = residuals_index_grad(w, y);
+            twin: |w, d| {
+                let (v, g) = residuals_index_grad(w, &d.y);
                 (v, g.w)
             },
         },
@@ -427,6 +679,86 @@ fn forms() -> [Form; 15] {
             shifted_mapped_grad,
             shifted_index_grad
         ),
+        form!(
+            "`while i < n { …; i += 1; }`, `x[i]³`",
+            true,
+            cube_while,
+            cube_while_grad,
+            elem_cube_index_grad
+        ),
+        form!(
+            "`loop { …; i += 1; if i >= n { break; } }`, `x[i]³`",
+            false,
+            cube_loop,
+            cube_loop_grad,
+            elem_cube_index_grad
+        ),
+        form!(
+            "counter `k += 2`, `x[k]³`",
+            false,
+            even_counter,
+            even_counter_grad,
+            even_counter_index_grad
+        ),
+        form!(
+            "`if y[i] < 0.0 { continue; }`, `(xi − yi)²·xi`",
+            true,
+            |d| nonneg_continue(&d.y),
+            nonneg_continue_grad(&d.y),
+            nonneg_if_grad(&d.y)
+        ),
+        form!(
+            "`if y[i] < 0.0 { break; }` at 3n/4, the same",
+            true,
+            |d| until_break(&d.brk),
+            until_break_grad(&d.brk),
+            until_stop_grad(&d.brk, d.stop)
+        ),
+        form!(
+            "the same, the twin finding its stop at each call",
+            true,
+            |d| until_break(&d.brk),
+            until_break_grad(&d.brk),
+            until_stop_grad(&d.brk, first_negative(&d.brk))
+        ),
+        Form {
+            label: "the same, against its gradient written by hand (one loop with the `break`)",
+            large: true,
+            function: |x, d| until_break(x, &d.brk),
+            grad: |x, d| {
+                let (v, g) = until_break_grad(x, &d.brk);
+                (v, g.x)
+            },
+            twin: |x, d| until_break_by_hand(x, &d.brk),
+        },
+        form!(
+            "`x.iter().fold(0.0, \\|acc, v\\| acc + v·v)`",
+            false,
+            squares_fold,
+            squares_fold_grad,
+            squares_index_grad
+        ),
+        form!(
+            "`x.iter().fold(1.0, \\|p, v\\| p·(1 + 0.1·v))`",
+            false,
+            growth_fold,
+            growth_fold_grad,
+            growth_index_grad
+        ),
+        form!(
+            "`data.ys[i]` (a struct's field), `(xi − yi)²·xi`",
+            true,
+            |d| fit_field(&d.samples),
+            fit_field_grad(&d.samples),
+            fit_slice_grad(&d.y)
+        ),
+        form!(
+            "`inputs[k][0]`, `inputs[k][1]` of `&[[f64; 2]]`",
+            false,
+            |d| pairs_nested(&d.pairs),
+            pairs_nested_grad(&d.pairs),
+            pairs_flat_grad(&d.y)
+        ),
     ]
 }
 
@@ -438,8 +770,8 @@ fn input(n: usize) -> Vec<f64> {
 }
 
 /// The form's value and gradient equal its twin's (a check of what is timed, not a timing).
-fn check(form: &Form, x: &[f64], y: &[f64]) {
-    let ((v, g), (v_ref, g_ref)) = ((form.grad)(x, y), (form.twin)(x, y));
+fn check(form: &Form, x: &[f64], d: &Data) {
+    let ((v, g), (v_ref, g_ref)) = ((form.grad)(x, d), (form.twin)(x, d));
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * (1.0 + b.abs());
     let label = form.label;
     assert!(close(v, v_ref), "{label}: value {v} vs {v_ref}");
@@ -452,8 +784,8 @@ fn check(form: &Form, x: &[f64], y: &[f64]) {
 /// Times the function, the form's `_grad` and the twin's `_grad` interleaved, and prints a row.
 /// Each call passes its inputs and its whole result through `black_box` (a discarded gradient
 /// would be optimised away).
-fn row(form: &Form, n: &str, reps: usize, x: &[f64], y: &[f64]) {
-    let (x, y) = (black_box(x), black_box(y));
+fn row(form: &Form, n: &str, reps: usize, x: &[f64], d: &Data) {
+    let (x, d) = (black_box(x), black_box(d));
     let schedule = Schedule {
         rounds: ROUNDS,
         reps,
@@ -463,9 +795,9 @@ fn row(form: &Form, n: &str, reps: usize, x: &[f64], y: &[f64]) {
     let t = interleaved(
         &schedule,
         &mut [
-            &mut || (form.function)(black_box(x), black_box(y)),
-            &mut || black_box((form.grad)(black_box(x), black_box(y))).0,
-            &mut || black_box((form.twin)(black_box(x), black_box(y))).0,
+            &mut || (form.function)(black_box(x), black_box(d)),
+            &mut || black_box((form.grad)(black_box(x), black_box(d))).0,
+            &mut || black_box((form.twin)(black_box(x), black_box(d))).0,
         ],
     );
     let (best, median) = (|k: usize| t[k][0], |k: usize| t[k][ROUNDS / 2]);
@@ -498,10 +830,10 @@ fn main() {
     let forms = forms();
     for (n, label, reps, large) in sizes {
         let x = input(n);
-        let y: Vec<f64> = input(n + 7).split_off(7);
+        let data = Data::new(input(n + 7).split_off(7));
         for form in forms.iter().filter(|f| f.large || !large) {
-            check(form, &x, &y);
-            row(form, label, reps, &x, &y);
+            check(form, &x, &data);
+            row(form, label, reps, &x, &data);
         }
     }
 }

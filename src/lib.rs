@@ -37,10 +37,19 @@
 //! /// - `∂cost/∂w` = `2.0 * x * (w * x - y)`
 //! /// - `∂cost/∂x` = `2.0 * w * (w * x - y)`
 //! /// - `∂cost/∂y` = `-2.0 * (w * x - y)`
-//! #[inline]
 //! fn cost_grad(w: f64, x: f64, y: f64) -> (f64, CostGrad) {
-//!     let __t6 = w * x - y;
-//!     (__t6.powi(2), CostGrad { w: 2f64 * x * __t6, x: 2f64 * w * __t6, y: -2f64 * __t6 })
+//!     let mut grad: CostGrad = Default::default();
+//!     let value = cost_grad_into(w, x, y, &mut grad);
+//!     (value, grad)
+//! }
+//!
+//! /// … with its gradient written into `grad` (a loop can reuse one `CostGrad`).
+//! fn cost_grad_into(w: f64, x: f64, y: f64, grad: &mut CostGrad) -> f64 {
+//!     let __t0 = w * x - y;
+//!     grad.w = 2f64 * x * __t0;
+//!     grad.x = 2f64 * w * __t0;
+//!     grad.y = -2f64 * __t0;
+//!     __t0.powi(2)
 //! }
 //!
 //! #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -437,7 +446,9 @@ pub use symgrad_runtime::*;
 pub mod __private {
     pub use symgrad_runtime::gradient::zero_resized;
     pub use symgrad_runtime::ndarray;
-    pub use symgrad_runtime::scalar::{Differentiable, DifferentiatesSlice, Discard, at2, sign};
+    pub use symgrad_runtime::scalar::{
+        Differentiable, DifferentiatesSlice, Discard, Offset, at2, sign,
+    };
     pub use symgrad_runtime::tape::cache::store as store_recycling;
     pub use symgrad_runtime::tape::{Tape, TapeDotMethod};
 }

@@ -131,7 +131,7 @@ pub fn of_calls(
         };
         let key = g.symbol_name(*f).to_string();
         let slices = args.iter().enumerate().filter_map(|(j, a)| match g.op(*a) {
-            Op::SliceArg(_, s) => {
+            Op::SliceArg(_, s, _) => {
                 let at = symbols[s.0 as usize].clone().into_iter().next();
                 Some((j, at.map_or_else(Span::call_site, |t| t.span())))
             }

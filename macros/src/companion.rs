@@ -238,7 +238,7 @@ fn slice_effect(d: &crate::expand::Derivatives, k: u32) -> Option<crate::graph::
                     .op(*call)
                     .children()
                     .iter()
-                    .any(|a| matches!(g.op(*a), Op::SliceArg(j, _) if *j == k)),
+                    .any(|a| matches!(g.op(*a), Op::SliceArg(j, ..) if *j == k)),
                 _ => false,
             })
         })
@@ -592,7 +592,7 @@ fn graph_functions(
         .collect();
     let into_name = &names.grad_into_fn;
     let mut into_doc = into_doc(func, names, sig, false);
-    if emit::saves_trace(g, &roots) {
+    if crate::schedule::saves_trace(g, &roots) {
         into_doc.push_str(" A recurrence whose reverse sweep reads its saved values (`p *= x[i]`) still saves them in a vector of its own, allocated per call.");
     }
     // Straight-line gradients are small: inline them. A gradient with loops stays a function of

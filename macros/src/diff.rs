@@ -128,7 +128,7 @@ pub fn gradient_seeded(
             continue;
         };
         let Some(slot) = args.iter().find_map(|a| match g.op(*a) {
-            Op::SliceArg(k, _) => slices.iter().position(|s| s == k),
+            Op::SliceArg(k, ..) => slices.iter().position(|s| s == k),
             _ => None,
         }) else {
             continue;
@@ -698,7 +698,7 @@ fn activity_given(
     }
     for &n in order {
         // A differentiated slice passed whole to a call.
-        if let Op::Slice(k) | Op::SliceArg(k, _) = g.op(n) {
+        if let Op::Slice(k) | Op::SliceArg(k, ..) = g.op(n) {
             active[n.index()] = slices.contains(k);
             continue;
         }

@@ -97,7 +97,7 @@ pub fn differentiable(attr: TokenStream, item: TokenStream) -> syn::Result<Token
     let args = attr::parse(&cx, attr);
     let plan = plan(&cx, &func, &args);
     Ok(match (cx.check(), plan) {
-        (Ok(()), Ok(plan)) => companion::generate(&func, &args, &plan),
+        (Ok(()), Ok(plan)) => crate::emit::renumber(companion::generate(&func, &args, &plan)),
         (Err(errors), plan) => {
             let callees = plan.map_or_else(|callees| callees, |plan| plan.callees);
             fallback::generate(&func, &args, &errors, &callees)

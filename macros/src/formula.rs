@@ -189,7 +189,7 @@ impl Printer<'_> {
         match g.op(id) {
             Op::Const(bits) => float_literal(f64::from_bits(*bits)),
             Op::Input(i) => g.input_name(*i).to_string(),
-            Op::Sym(s, _) | Op::SliceArg(_, s) => g.symbol_name(*s).to_string(),
+            Op::Sym(s, _) | Op::SliceArg(_, s, _) => g.symbol_name(*s).to_string(),
             Op::Cast(a) => format!("{} as {}", self.expr(*a, Prec::Prefix), self.float),
             Op::Neg(a) | Op::IntNeg(a) => format!("-{}", self.expr(*a, Prec::Prefix)),
             Op::Add(a, b) => self.infix(*a, "+", *b, Prec::Sum),
@@ -289,7 +289,7 @@ impl Printer<'_> {
                     Op::Call(_, args) => args
                         .iter()
                         .filter_map(|a| match g.op(*a) {
-                            Op::SliceArg(k, _) => Some(format!("∇{}", g.slice_name(*k))),
+                            Op::SliceArg(k, ..) => Some(format!("∇{}", g.slice_name(*k))),
                             _ => None,
                         })
                         .collect(),

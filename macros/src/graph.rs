@@ -346,8 +346,9 @@ define_ops! {
         Element(slice: u32, i: node),
         /// The whole differentiated slice parameter number `k` (only its length is ever used).
         Slice(slice: u32),
-        /// Differentiated slice `k` passed to a call, written as the user wrote it (`x`, `&x`).
-        SliceArg(slice: u32, sym: SymId),
+        /// Differentiated slice `k` passed to a call, written as the user wrote it (`x`, `&x`);
+        /// with `range` `[lo, hi]`, its run `&x[lo..hi]`, whose gradient lands in `∇x[lo..hi]`.
+        SliceArg(slice: u32, sym: SymId, range: nodes),
         /// Effect: `∇x_k[i] += value`, how a slice's gradient is accumulated.
         Scatter(slice: u32, i: node, value: node),
         /// Effect: both effects, in order.
@@ -472,6 +473,8 @@ pub struct Graph {
     /// Tried on every new operation: `Some` with an equivalent node makes [`Graph::add`] return
     /// that instead.
     rewrite: Option<Rewrite>,
+    /// The name of the user's `let` that first bound a node, for generated temporaries.
+    let_names: HashMap<NodeId, String>,
 }
 
 /// A rewrite hook (see [`Graph::with_rewrite`]).
@@ -484,6 +487,20 @@ impl Graph {
             rewrite: Some(rewrite),
             ..Graph::default()
         }
+    }
+
+    /// Records that the user's `let name = …` bound `id` (the first name given is kept).
+    /// Names that are not plain ASCII identifiers (`r#type`, `é`) are not recorded.
+    pub fn name_node(&mut self, id: NodeId, name: &str) {
+        let plain = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if plain && !name.is_empty() {
+            self.let_names.entry(id).or_insert_with(|| name.to_string());
+        }
+    }
+
+    /// The name of the user's `let` that bound `id`, if any.
+    pub fn let_name(&self, id: NodeId) -> Option<&str> {
+        self.let_names.get(&id).map(String::as_str)
     }
 
     pub fn node(&self, id: NodeId) -> &Node {

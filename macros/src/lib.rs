@@ -31,6 +31,7 @@ mod jacobian;
 mod lower;
 #[cfg(test)]
 mod proptests;
+mod schedule;
 mod signature;
 mod simplify;
 mod tangent;

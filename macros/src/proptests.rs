@@ -632,7 +632,10 @@ mod loops {
     /// `∂/∂x` against `want`, to the tolerances `(value, gradients)`.
     fn check(case: &Case, want: (f64, f64, &[f64]), tol: (f64, f64)) -> Result<(), TestCaseError> {
         let src = case.src;
-        let args = crate::attr::parse(&crate::ctxt::Ctxt::new(), case.wrt.clone());
+        let cx = crate::ctxt::Ctxt::new();
+        let args = crate::attr::parse(&cx, case.wrt.clone());
+        cx.check()
+            .expect("internal error: the case's `wrt` is rejected");
         let mut l = lower_fn(src.parse().expect("internal error: tokens"), &args);
         let inputs = l.inputs.clone();
         let (grad, effects) = diff::gradient_with_slices(&mut l.graph, l.output, &inputs, &[0])

@@ -77,7 +77,7 @@ fn tangent(
         | Op::Carry { .. } => None,
         // A differentiated slice passed whole: only the call's own Jacobian-vector product could
         // carry its tangent, and functions have none.
-        Op::SliceArg(k, _) => {
+        Op::SliceArg(k, _, _) => {
             if slices.iter().any(|(s, _)| *s == k) {
                 return Err(DiffError {
                     origin: g.node(n).origin,

@@ -135,6 +135,48 @@ impl<T> core::ops::IndexMut<usize> for Discard<T> {
     }
 }
 
+/// A gradient sink seen from element `start` on: what generated code passes to a called
+/// function's hidden vector-Jacobian product for a run of a slice (`dot(&x[2..5], w)` inside a
+/// function whose own gradient sink is generic), so that index `i` lands at `start + i`.
+///
+/// ```
+/// use symgrad::scalar::Offset;
+/// let mut g = vec![0.0; 6];
+/// let mut run = Offset::new(&mut g[..], 2);
+/// run[0] += 1.0;
+/// run[3] += 2.0;
+/// assert_eq!(g, [0.0, 0.0, 1.0, 0.0, 0.0, 2.0]);
+/// ```
+pub struct Offset<'a, S: ?Sized> {
+    inner: &'a mut S,
+    start: usize,
+}
+
+impl<'a, S: ?Sized> Offset<'a, S> {
+    /// `inner` from element `start` on.
+    #[inline]
+    pub fn new(inner: &'a mut S, start: usize) -> Self {
+        Offset { inner, start }
+    }
+}
+
+impl<T, S: ?Sized + core::ops::Index<usize, Output = T>> core::ops::Index<usize> for Offset<'_, S> {
+    type Output = T;
+    #[inline]
+    fn index(&self, i: usize) -> &T {
+        &self.inner[self.start + i]
+    }
+}
+
+impl<T, S: ?Sized + core::ops::IndexMut<usize, Output = T>> core::ops::IndexMut<usize>
+    for Offset<'_, S>
+{
+    #[inline]
+    fn index_mut(&mut self, i: usize) -> &mut T {
+        &mut self.inner[self.start + i]
+    }
+}
+
 /// Defines a one-argument differentiable helper: the function, and the hidden `__partials` item
 /// that states its value and derivative once (num-dual's `chain_rule` habit).
 macro_rules! helper {

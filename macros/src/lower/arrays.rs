@@ -310,7 +310,7 @@ impl Lower<'_> {
         };
         let mut ok = true;
         for a in args {
-            if let Op::SliceArg(_, s) = *self.g.op(a) {
+            if let Op::SliceArg(_, s, _) = *self.g.op(a) {
                 let tokens = self.symbols[s.0 as usize].clone();
                 let text = super::pretty(&tokens);
                 self.cx.error_spanned_by(

@@ -7,7 +7,7 @@ use super::arrays::VectorCall;
 use super::syntax::{pretty, supported_methods};
 use super::{Binding, Enclosing, Lower, Scopes, Want};
 use crate::ctxt::msg;
-use crate::graph::{Cmp, Fun, Fun2, Kind, NodeId, Op, Pred};
+use crate::graph::{Cmp, Fun, Fun2, IntOp, Kind, NodeId, Op, Pred};
 
 impl Lower<'_> {
     pub(super) fn method_call(&mut self, m: &syn::ExprMethodCall, want: Want) -> Option<NodeId> {
@@ -267,7 +267,13 @@ impl Lower<'_> {
             };
             let arg = match self.bound_to(inner).map(|n| self.g.op(n).clone()) {
                 Some(Op::Slice(k)) => self.slice_arg(k, a, inner)?,
-                _ => self.call_arg(a)?,
+                _ => match self.slice_run(a) {
+                    Some((k, ix, range)) => {
+                        self.no_slice_from_vector_function(a, &ix.expr)?;
+                        self.slice_run_arg(a, k, ix, range)?
+                    }
+                    None => self.call_arg(a)?,
+                },
             };
             lowered.push(arg);
         }
@@ -277,22 +283,28 @@ impl Lower<'_> {
 
     /// Differentiated slice `k` passed to a call as `a` (`x`, `&x`; `inner` without the `&`).
     fn slice_arg(&mut self, k: u32, a: &Expr, inner: &Expr) -> Option<NodeId> {
-        // A vector-valued function's rows each write their own vector: a callee's
-        // vector-Jacobian product cannot be pointed at them (yet).
-        if self.sig.outputs.is_some() {
-            let name = pretty(&inner.to_token_stream());
-            self.cx.error_spanned_by(
-                a,
-                msg(
-                    format!("a vector-valued function cannot pass the differentiated slice `{name}` to another function yet"),
-                    format!("pass the elements the function needs as scalars (`{name}[0]`, `{name}[1]`), or write its computation in the body"),
-                ),
-            );
-            return None;
-        }
+        self.no_slice_from_vector_function(a, inner)?;
         let tokens = a.to_token_stream();
         let s = self.symbol(tokens.clone(), pretty(&tokens));
-        Some(self.g.add(Op::SliceArg(k, s)))
+        Some(self.g.add(Op::SliceArg(k, s, Vec::new())))
+    }
+
+    /// A vector-valued function's rows each write their own vector: a callee's vector-Jacobian
+    /// product cannot be pointed at them (yet). `None`, reported, in a vector-valued function;
+    /// `a` passes the slice `slice` (or a run of it).
+    fn no_slice_from_vector_function(&mut self, a: &Expr, slice: &Expr) -> Option<()> {
+        if self.sig.outputs.is_none() {
+            return Some(());
+        }
+        let name = pretty(&slice.to_token_stream());
+        self.cx.error_spanned_by(
+            a,
+            msg(
+                format!("a vector-valued function cannot pass the differentiated slice `{name}` to another function yet"),
+                format!("pass the elements the function needs as scalars (`{name}[0]`, `{name}[1]`), or write its computation in the body"),
+            ),
+        );
+        None
     }
 
     /// `w(a)` of a closure bound by `let`: its body, with its parameters bound to the arguments
@@ -498,5 +510,74 @@ impl Lower<'_> {
             Op::Sym(s, _) => self.g.add(Op::Sym(s, Kind::Other)),
             _ => n,
         }
+    }
+
+    /// `&x[a..b]` (also `a..`, `..b`, `..`, `a..=b`) of a differentiated slice `x`: its number,
+    /// the indexing and the range.
+    fn slice_run<'e>(&self, a: &'e Expr) -> Option<(u32, &'e syn::ExprIndex, &'e syn::ExprRange)> {
+        let Expr::Reference(r) = a else { return None };
+        let Expr::Index(ix) = &*r.expr else {
+            return None;
+        };
+        let Expr::Range(range) = &*ix.index else {
+            return None;
+        };
+        if r.mutability.is_some() {
+            return None;
+        }
+        match self.bound_to(&ix.expr).map(|n| self.g.op(n).clone()) {
+            Some(Op::Slice(k)) => Some((k, ix, range)),
+            _ => None,
+        }
+    }
+
+    /// A run of a differentiated slice (see [`Self::slice_run`]) passed to a call: the callee
+    /// adds its gradient into `∇x[a..b]`.
+    fn slice_run_arg(
+        &mut self,
+        a: &Expr,
+        k: u32,
+        ix: &syn::ExprIndex,
+        range: &syn::ExprRange,
+    ) -> Option<NodeId> {
+        let bound = |l: &mut Self, e: &Option<Box<Expr>>| -> Option<Option<NodeId>> {
+            let e = e.as_ref()?;
+            let n = l.expr(e, Want::Int);
+            Some(n.filter(|n| {
+                let int = l.g.kind(*n) == Kind::Int;
+                if !int {
+                    l.cx.error_spanned_by(
+                        e,
+                        msg(
+                            "the bounds of a slice's run must be integers",
+                            "write `&x[a..b]` with integer `a` and `b`",
+                        ),
+                    );
+                }
+                int
+            }))
+        };
+        let lo = match bound(self, &range.start) {
+            Some(Some(n)) => n,
+            Some(None) => return None,
+            None => self.g.int(0),
+        };
+        let hi = match bound(self, &range.end) {
+            Some(Some(n)) => match range.limits {
+                syn::RangeLimits::Closed(_) => {
+                    let one = self.g.int(1);
+                    self.g.int_bin(IntOp::Add, n, one)
+                }
+                syn::RangeLimits::HalfOpen(_) => n,
+            },
+            Some(None) => return None,
+            None => {
+                let x = &ix.expr;
+                self.sym_node(quote::quote!(#x.len()), Kind::Int)
+            }
+        };
+        let tokens = a.to_token_stream();
+        let s = self.symbol(tokens.clone(), pretty(&tokens));
+        Some(self.g.add(Op::SliceArg(k, s, vec![lo, hi])))
     }
 }

@@ -177,6 +177,9 @@ impl Lower<'_> {
                     self.declare(p.ident.to_string(), Binding::Value(v));
                 } else if let Some(v) = value {
                     self.failed_lets.remove(&p.ident.to_string());
+                    if !self.g.is_leaf(v) {
+                        self.g.name_node(v, &p.ident.to_string());
+                    }
                     self.declare(p.ident.to_string(), Binding::Value(v));
                 } else {
                     // Keep the name bound so later uses do not report a second error.

@@ -1,0 +1,840 @@
+//! Scheduling: where each node of the differentiated graph is computed, with no tokens in
+//! sight. Which nodes a region (a function body, a loop body, a branch) evaluates, which of them
+//! get a `let`, what a loop's body may read from outside it, which sums over one loop share one
+//! `for` (and at which member), which sums run in a recurrence's reverse loop, which element
+//! read goes first; `emit` prints what this decides. Each move is justified by the dependency
+//! check named in `emit`'s table.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::graph::{Graph, IntOp, NodeId, Op};
+
+/// One statement of a region, in the order it runs.
+pub enum Step {
+    /// One `for` loop: sums over one loop and bounds, fused (`group[0]`'s loop), or a reverse
+    /// sweep (`group[0]`, a `RevFold`) with the sums that run in its reverse loop.
+    Loop(Vec<NodeId>),
+    /// A `let` binding the node (a loop of its own for a recurrence or a loop's end, an `if`
+    /// for a select).
+    Bind(NodeId),
+    /// A node written inline where it is used, usable from here on.
+    Inline(NodeId),
+}
+
+/// The statements of a region (see [`Schedule::plan`]).
+pub struct Plan {
+    pub steps: Vec<Step>,
+    /// The scatters into the slices' gradients, run after the statements, in this order.
+    pub scatters: Vec<NodeId>,
+    /// Every node of the region: defined once it has run.
+    pub nodes: Vec<NodeId>,
+}
+
+/// What the scheduler knows of the nodes to emit.
+pub struct Schedule<'a> {
+    pub g: &'a Graph,
+    /// How many nodes (and roots) read each node: one read is written inline.
+    pub uses: HashMap<NodeId, usize>,
+    /// Calls whose partial derivatives are needed.
+    pub differentiated_calls: HashSet<NodeId>,
+    /// Calls of vector-valued functions (their outputs are read by `CallOutput`).
+    pub array_calls: HashSet<NodeId>,
+    /// Recurrences whose forward loop saves its values for a reverse sweep.
+    pub traced: HashSet<u32>,
+    /// Recurrences whose reverse sweep only keeps or kills `λ` (a running max or min), with the
+    /// condition and the value it kills on: the forward loop records the last iteration that
+    /// kills, the only one with contributions, and the reverse sweep is that one iteration.
+    pub last_kill: HashMap<u32, (NodeId, bool)>,
+    /// The sums that read a recurrence's adjoint `λ`, with the `RevFold` whose reverse loop they
+    /// run in.
+    pub sweeps: HashMap<NodeId, NodeId>,
+    /// Nodes whose evaluation may panic (an index out of range, integer overflow or division by
+    /// zero), themselves or through what they read: not evaluated before a loop that might not
+    /// run (`for i in 0..n { … x[k] … }` with `n = 0`).
+    pub may_panic: HashSet<NodeId>,
+    /// Per slice and loop, the element read at the largest offset (`x[i + 1]` beside `x[i]`):
+    /// bound, and read first in its region, so its bounds check covers the others'.
+    pub leading_reads: HashSet<NodeId>,
+}
+
+impl<'a> Schedule<'a> {
+    /// The analyses of the nodes `roots` need.
+    pub fn of(g: &'a Graph, roots: &[NodeId]) -> Schedule<'a> {
+        let all = g.reachable_with_sweeps(roots);
+        let ReverseSweeps {
+            traced,
+            sweeps,
+            last_kill,
+        } = ReverseSweeps::of(g, &all);
+        let mut uses: HashMap<NodeId, usize> = HashMap::new();
+        let mut differentiated_calls = HashSet::new();
+        let mut array_calls = HashSet::new();
+        for n in &all {
+            for c in g.op(*n).children() {
+                *uses.entry(c).or_default() += 1;
+            }
+            match *g.op(*n) {
+                // Output `k` of a vector-valued call: the call's partials are needed.
+                Op::Partial(output, _) if let Op::CallOutput(call, _) = *g.op(output) => {
+                    differentiated_calls.insert(call);
+                }
+                Op::Partial(call, _) => {
+                    differentiated_calls.insert(call);
+                }
+                Op::CallOutput(call, _) => {
+                    array_calls.insert(call);
+                }
+                _ => {}
+            }
+        }
+        for r in roots {
+            *uses.entry(*r).or_default() += 1;
+        }
+        Schedule {
+            g,
+            uses,
+            differentiated_calls,
+            array_calls,
+            traced,
+            last_kill,
+            sweeps,
+            leading_reads: leading_reads(g, &all),
+            may_panic: g.panicking(&all),
+        }
+    }
+}
+
+impl Schedule<'_> {
+    /// The statements of the region of `roots` (its nodes not in `defined`), in order: loops
+    /// (sums over one loop fused, a reverse sweep with the sums that read its `λ`), `let`s, and
+    /// the nodes written inline, from the point where what they read is available; then the
+    /// scatters into the slices' gradients.
+    pub fn plan(&self, roots: &[NodeId], defined: &HashSet<NodeId>) -> Plan {
+        let here = self.region_nodes(roots, defined);
+        let mut order: Vec<NodeId> = here.iter().copied().collect();
+        // The leading element reads (and what their indices need) first, then in graph order.
+        let mut leading = HashSet::new();
+        let mut stack: Vec<NodeId> = order
+            .iter()
+            .copied()
+            .filter(|n| self.leading_reads.contains(n))
+            .collect();
+        while let Some(n) = stack.pop() {
+            if here.contains(&n) && leading.insert(n) {
+                stack.extend(self.g.op(n).children());
+            }
+        }
+        order.sort_unstable_by_key(|n| (!leading.contains(n), *n));
+        // Sums over one loop run in one `for`, placed where the last of them stands.
+        let mut grouped: HashSet<NodeId> = HashSet::new();
+        let mut at_anchor: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
+        // A reverse sweep and the sums that read its `λ`: one reverse loop, placed at the sweep
+        // (the differentiation pass builds those sums, and their uses, after it).
+        // Where each grouped node is emitted: its group's anchor.
+        let mut anchor_of: HashMap<NodeId, NodeId> = HashMap::new();
+        for &n in &order {
+            if matches!(self.g.op(n), Op::RevFold { .. }) {
+                let mut group = vec![n];
+                group.extend(order.iter().filter(|s| self.sweeps.get(s) == Some(&n)));
+                grouped.extend(group.iter().copied());
+                anchor_of.extend(group.iter().map(|m| (*m, n)));
+                at_anchor.insert(n, group);
+            }
+        }
+        for &n in &order {
+            if matches!(self.g.op(n), Op::Sum { .. }) && !grouped.contains(&n) {
+                // At the last member (everything before may be read), or at the first (members
+                // whose inputs are all emitted by then): whichever fuses more loops.
+                let late = self.loop_group(n, &order, &grouped);
+                let early = self.early_group(n, &order, &grouped, &anchor_of, defined);
+                let (group, anchor) = if early.len() > late.len() {
+                    (early, n)
+                } else {
+                    let last = *late.last().unwrap_or(&n);
+                    (late, last)
+                };
+                grouped.extend(group.iter().copied());
+                anchor_of.extend(group.iter().map(|m| (*m, anchor)));
+                at_anchor.insert(anchor, group);
+            }
+        }
+        // What a statement may read: what was bound before it (the scatters run last, when
+        // everything is). A loop, a branch or a short-circuit operand that reads a node this
+        // region binds only later computes it itself (as `loop_invariants` assumed of what it
+        // does not hoist): `for i { s += y[i]; ∇y[i] += y[0]; } let t = y[0]; … s * t`.
+        let mut visible = defined.clone();
+        let mut steps = Vec::new();
+        let mut scatters = Vec::new();
+        for &n in &order {
+            if let Some(group) = at_anchor.remove(&n) {
+                visible.extend(group.iter().copied());
+                steps.push(Step::Loop(group));
+            } else if matches!(self.g.op(n), Op::Scatter(..)) {
+                scatters.push(n);
+            } else if self.is_bound(n) && !grouped.contains(&n) {
+                steps.push(Step::Bind(n));
+                visible.insert(n);
+            } else if !grouped.contains(&n)
+                && self.g.op(n).children().iter().all(|c| visible.contains(c))
+            {
+                // Written inline where it is used: usable once what it reads is bound
+                // (`seed · Σ…` before the sum's loop has run is not).
+                steps.push(Step::Inline(n));
+                visible.insert(n);
+            }
+        }
+        // Scatters last, the one into `∇x[i]` before those into `∇x[i + 1]`, …: the element the
+        // previous iteration wrote is read first, which keeps the store-to-load chain short
+        // (measured 2× on Rosenbrock).
+        scatters.sort_by_key(|n| match self.g.op(*n) {
+            Op::Scatter(_, i, _) => (!matches!(self.g.op(*i), Op::LoopVar(_)), *n),
+            _ => (true, *n),
+        });
+        Plan {
+            steps,
+            scatters,
+            nodes: order,
+        }
+    }
+    /// A node bound to a `let` (rather than written inline where it is used).
+    pub fn is_bound(&self, n: NodeId) -> bool {
+        if self.g.is_leaf(n) {
+            return false;
+        }
+        matches!(
+            self.g.op(n),
+            Op::Select(..)
+                | Op::Call(..)
+                | Op::Sum { .. }
+                | Op::Scatter(..)
+                | Op::Effects(..)
+                | Op::Fold { .. }
+                | Op::RevFold { .. }
+                | Op::Until { .. }
+                | Op::CallVjp(..)
+                | Op::And(..)
+                | Op::Or(..)
+        ) || self.uses.get(&n).copied().unwrap_or(0) > 1
+            || self.leading_reads.contains(&n)
+    }
+
+    /// Nodes reachable from `roots` through [`Op::eager_children`] (not into a select's branches
+    /// or the right operand of `&&`/`||`), minus `stop`.
+    pub fn closure(&self, roots: &[NodeId], stop: &HashSet<NodeId>) -> HashSet<NodeId> {
+        let mut seen = HashSet::new();
+        let mut stack: Vec<NodeId> = roots.to_vec();
+        // Reverse sweeps a sum of this region runs in: emitted here even if already emitted
+        // outside (the sum's loop is the sweep's loop).
+        let mut forced = HashSet::new();
+        while let Some(n) = stack.pop() {
+            // An effect is a statement, not a value: where it is reached it runs, even if an
+            // enclosing region ran the same node (`∇w[0] += v` at the top and in a loop).
+            let done = stop.contains(&n) && !forced.contains(&n) && !self.g.is_effect(n);
+            if done || !seen.insert(n) {
+                continue;
+            }
+            match self.g.op(n) {
+                // A loop's body is emitted inside the loop; what it reads from outside, before.
+                Op::Sum { v, lo, hi, body } => {
+                    stack.extend([*lo, *hi]);
+                    stack.extend(self.loop_invariants(*v, *body));
+                    if let Some(r) = self.sweeps.get(&n) {
+                        forced.insert(*r);
+                        stack.push(*r);
+                    }
+                }
+                Op::Fold {
+                    v,
+                    lo,
+                    hi,
+                    init,
+                    body,
+                    ..
+                } => {
+                    stack.extend([*lo, *hi, *init]);
+                    stack.extend(self.loop_invariants(*v, *body));
+                }
+                Op::Until { v, lo, hi, cond } => {
+                    stack.extend([*lo, *hi]);
+                    stack.extend(self.loop_invariants(*v, *cond));
+                }
+                Op::RevFold {
+                    v,
+                    fold,
+                    seed,
+                    step,
+                    ..
+                } => {
+                    stack.extend([*fold, *seed]);
+                    stack.extend(self.loop_invariants(*v, *step));
+                }
+                // A select's branches and the right operand of `&&`/`||` are emitted in their
+                // own blocks.
+                op => stack.extend(op.eager_children()),
+            }
+        }
+        seen
+    }
+
+    /// The nodes outside loop `v` that its body reads: reachable from `body` without passing
+    /// through a node that depends on `v`'s index.
+    pub fn loop_invariants(&self, v: u32, body: NodeId) -> Vec<NodeId> {
+        // `(node, conditional)`: whether it is only evaluated under a condition (in a branch of
+        // a select, or the right operand of `&&`/`||`). Such a node is not hoisted before the
+        // loop (`if k < x.len() { x[k] }` must not read `x[k]` when `k` is out of range) unless
+        // it is a whole loop, which would otherwise rerun in every iteration.
+        let mut seen = [HashSet::new(), HashSet::new()];
+        let mut out = Vec::new();
+        let mut stack = vec![(body, false)];
+        while let Some((n, conditional)) = stack.pop() {
+            if !seen[usize::from(conditional)].insert(n) {
+                continue;
+            }
+            // An effect runs once per iteration even where nothing in it changes with the index.
+            let effect = self.g.is_effect(n);
+            let op = self.g.op(n);
+            if self.g.loops_of(n) & (1 << v) == 0 && !effect {
+                let a_loop = matches!(
+                    op,
+                    Op::Sum { .. } | Op::Fold { .. } | Op::RevFold { .. } | Op::Until { .. }
+                );
+                if a_loop || (!conditional && !self.may_panic.contains(&n)) {
+                    out.push(n);
+                } else {
+                    // Evaluated in the loop (each iteration; LLVM hoists it into the loop's
+                    // preheader, which only runs when the loop does), what it reads before.
+                    stack.extend(op.children().into_iter().map(|c| (c, conditional)));
+                }
+            } else if let Op::Sum {
+                v: inner,
+                lo,
+                hi,
+                body: inner_body,
+            } = *op
+            {
+                // A loop nested in this one reads its own invariants before it starts.
+                stack.extend([(lo, conditional), (hi, conditional)]);
+                let reads = self.loop_invariants(inner, inner_body);
+                stack.extend(reads.into_iter().map(|r| (r, conditional)));
+                stack.extend(self.sweeps.get(&n).map(|r| (*r, conditional)));
+            } else if let Op::Fold {
+                v: inner,
+                lo,
+                hi,
+                init,
+                body,
+                ..
+            } = *op
+            {
+                stack.extend([lo, hi, init].map(|r| (r, conditional)));
+                let reads = self.loop_invariants(inner, body);
+                stack.extend(reads.into_iter().map(|r| (r, conditional)));
+            } else if let Op::Until {
+                v: inner,
+                lo,
+                hi,
+                cond,
+            } = *op
+            {
+                stack.extend([(lo, conditional), (hi, conditional)]);
+                let reads = self.loop_invariants(inner, cond);
+                stack.extend(reads.into_iter().map(|r| (r, conditional)));
+            } else if let Op::RevFold {
+                v: inner,
+                fold,
+                seed,
+                step,
+                ..
+            } = *op
+            {
+                stack.extend([(fold, conditional), (seed, conditional)]);
+                let reads = self.loop_invariants(inner, step);
+                stack.extend(reads.into_iter().map(|r| (r, conditional)));
+            } else {
+                stack.extend(op.eager_children().into_iter().map(|c| (c, conditional)));
+                stack.extend(op.lazy_children().into_iter().map(|c| (c, true)));
+            }
+        }
+        out
+    }
+
+    /// The nodes this region evaluates: the closure of its roots, plus whatever both branches of
+    /// one of its selects need (hoisted, so it is computed once).
+    pub fn region_nodes(&self, roots: &[NodeId], defined: &HashSet<NodeId>) -> HashSet<NodeId> {
+        let mut here = self.closure(roots, defined);
+        loop {
+            let mut stop: HashSet<NodeId> = defined.union(&here).copied().collect();
+            let mut hoist = Vec::new();
+            for n in &here {
+                if let Op::Select(_, a, b) = self.g.op(*n) {
+                    let ta = self.closure(&[*a], &stop);
+                    let tb = self.closure(&[*b], &stop);
+                    // Effects run in their branch (each branch runs its own).
+                    let both = ta.intersection(&tb).filter(|m| !self.g.is_effect(**m));
+                    hoist.extend(both.copied());
+                }
+            }
+            if hoist.is_empty() {
+                return here;
+            }
+            let extra = self.closure(&hoist, &stop);
+            stop.extend(extra.iter().copied());
+            here.extend(extra);
+        }
+    }
+
+    /// The sums after `first` in `order`, not yet grouped, over the same loop and bounds, with
+    /// their bodies: the candidates to share `first`'s `for`.
+    pub fn later_sums_over<'o>(
+        &'o self,
+        first: NodeId,
+        order: &'o [NodeId],
+        done: &'o HashSet<NodeId>,
+    ) -> impl Iterator<Item = (NodeId, NodeId)> + 'o {
+        let bounds = match *self.g.op(first) {
+            Op::Sum { v, lo, hi, .. } => Some((v, lo, hi)),
+            _ => None,
+        };
+        order
+            .iter()
+            .filter(move |t| **t > first && !done.contains(t))
+            .filter_map(move |&t| match *self.g.op(t) {
+                Op::Sum { v, lo, hi, body } if Some((v, lo, hi)) == bounds => Some((t, body)),
+                _ => None,
+            })
+    }
+
+    /// The sums over the same loop as `first` that can run in its iteration: the same bounds,
+    /// and everything they read from outside the loop is available where `first` is emitted.
+    /// One loop then computes a value and its gradient, as a person would write it.
+    pub fn loop_group(
+        &self,
+        first: NodeId,
+        order: &[NodeId],
+        done: &HashSet<NodeId>,
+    ) -> Vec<NodeId> {
+        let Op::Sum { v, .. } = *self.g.op(first) else {
+            return vec![first];
+        };
+        let mut group = vec![first];
+        for (t, body) in self.later_sums_over(first, order, done) {
+            // `t` must not read a member (its adjoint may need the finished sum) ...
+            let invariants = self.loop_invariants(v, body);
+            let reads_member = invariants
+                .iter()
+                .any(|n| group.iter().any(|m| self.g.mentions(*n, *m)));
+            // ... and no statement emitted before the fused loop (at `t`) may read a member.
+            let used_early = order
+                .iter()
+                .filter(|u| !matches!(self.g.op(**u), Op::Effects(..)))
+                .filter(|u| **u > first && **u < t && self.is_bound(**u) && !group.contains(u))
+                .any(|u| group.iter().any(|m| self.g.mentions(*u, *m)));
+            if !reads_member && !used_early {
+                group.push(t);
+            }
+        }
+        group
+    }
+
+    /// The sums over the same loop as `first` that can run in its iteration *at `first`'s
+    /// place*: every statement they need is emitted before `first` (outside this region, or
+    /// earlier in it, or in a group anchored earlier), and they do not read one another.
+    pub fn early_group(
+        &self,
+        first: NodeId,
+        order: &[NodeId],
+        done: &HashSet<NodeId>,
+        anchor_of: &HashMap<NodeId, NodeId>,
+        outside: &HashSet<NodeId>,
+    ) -> Vec<NodeId> {
+        let Op::Sum { v, .. } = *self.g.op(first) else {
+            return vec![first];
+        };
+        let mut group = vec![first];
+        for (t, body) in self.later_sums_over(first, order, done) {
+            let ready = self
+                .statements_read(v, body, outside)
+                .iter()
+                .all(|d| !group.contains(d) && anchor_of.get(d).copied().unwrap_or(*d) < first);
+            if ready {
+                group.push(t);
+            }
+        }
+        group
+    }
+
+    /// The bound nodes of this region that the body of a loop over `v` reads from outside the
+    /// loop (directly, or through nodes written inline).
+    pub fn statements_read(&self, v: u32, body: NodeId, outside: &HashSet<NodeId>) -> Vec<NodeId> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        let mut stack = self.loop_invariants(v, body);
+        while let Some(n) = stack.pop() {
+            if outside.contains(&n) || !seen.insert(n) {
+                continue;
+            }
+            if self.is_bound(n) {
+                out.push(n);
+            } else {
+                stack.extend(self.g.op(n).children());
+            }
+        }
+        out
+    }
+
+    /// The bindings made outside a loop over `v` that its body may read: those that do not
+    /// depend on `v`'s index. A loop over `v` can run inside an iteration of another loop over
+    /// `v`: the reverse pass sums a row's adjoint over the rows inside the loop over the columns
+    /// (`∂/∂w[j] = Σᵢ exp(qᵢ)·exp(w[j])·x[i·d + j]` with `qᵢ = Σⱼ exp(w[j])·x[i·d + j]`), and
+    /// the inner `for __i{v}` rebinds the index, so what the outer iteration computed from it
+    /// (`exp(w[j])` at the outer `j`) is stale inside: it is computed again there.
+    ///
+    /// ```text
+    /// for __i1 in 0..d {                      // ∇w[j]
+    ///     let __t13 = w[__i1].exp();
+    ///     for __i0 in 0..n {
+    ///         let mut __acc19 = 0.0;
+    ///         for __i1 in 0..d {              // qᵢ: `__t13` of the outer `j` is not visible
+    ///             let __t13 = w[__i1].exp();
+    ///             __acc19 += __t13 * x[__i0 * d + __i1];
+    ///         }
+    ///         …
+    /// ```
+    pub fn visible_in_loop(&self, v: u32, defined: &HashSet<NodeId>) -> HashSet<NodeId> {
+        let bit = 1u64 << v;
+        defined
+            .iter()
+            .copied()
+            .filter(|n| self.g.loops_of(*n) & bit == 0)
+            .collect()
+    }
+
+    /// The body of a `Sum` node.
+    pub fn sum_body(&self, n: NodeId) -> Option<NodeId> {
+        match *self.g.op(n) {
+            Op::Sum { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+}
+
+/// The recurrences' reverse sweeps among the nodes to emit.
+struct ReverseSweeps {
+    /// Recurrences whose forward loop saves its values.
+    traced: HashSet<u32>,
+    /// The sums that read a recurrence's adjoint, with the `RevFold` they run in.
+    sweeps: HashMap<NodeId, NodeId>,
+    /// Recurrences whose reverse sweep is their last kill (see [`Schedule::last_kill`]).
+    last_kill: HashMap<u32, (NodeId, bool)>,
+}
+
+impl ReverseSweeps {
+    fn of(g: &Graph, all: &[NodeId]) -> ReverseSweeps {
+        let mut traced = HashSet::new();
+        let mut sweeps = HashMap::new();
+        // Only a gradient through a recurrence has reverse sweeps to find sums for.
+        let has_sweeps = all.iter().any(|n| matches!(g.op(*n), Op::RevFold { .. }));
+        for n in all.iter().filter(|_| has_sweeps) {
+            match *g.op(*n) {
+                Op::RevFold { .. } => {
+                    traced.extend(g.recurrence_of_sweep(*n));
+                }
+                Op::Sum { v, body, .. } => {
+                    let reads =
+                        reads_in_loop(g, body, v)
+                            .into_iter()
+                            .find_map(|m| match *g.op(m) {
+                                Op::Adjoint {
+                                    sweep: c, v: v2, ..
+                                } if v2 == v => g.reverse_sweep_of(c),
+                                _ => None,
+                            });
+                    if let Some(r) = reads {
+                        sweeps.insert(*n, r);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let last_kill = kill_or_keep_sweeps(g, all, &sweeps);
+        traced.retain(|c| !last_kill.contains_key(c));
+        ReverseSweeps {
+            traced,
+            sweeps,
+            last_kill,
+        }
+    }
+}
+
+/// Whether computing `roots` saves a recurrence's values in a vector for its reverse sweep
+/// (`p *= x[i]`): the one allocation a gradient's loops make.
+pub fn saves_trace(g: &Graph, roots: &[NodeId]) -> bool {
+    !ReverseSweeps::of(g, &g.reachable_with_sweeps(roots))
+        .traced
+        .is_empty()
+}
+
+/// The nodes inside loop `v` that `root` reads, where reading the `λ` of a recurrence nested in
+/// the loop reads its reverse sweep too (`λ` is a leaf of the graph, but its value is the
+/// sweep's, whose seed can read the `λ` of a recurrence over `v`).
+fn reads_in_loop(g: &Graph, root: NodeId, v: u32) -> Vec<NodeId> {
+    let inside = |n: NodeId| g.loops_of(n) & (1 << v) != 0;
+    let mut seen = HashSet::new();
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        if !inside(n) || !seen.insert(n) {
+            continue;
+        }
+        if let Op::Adjoint { sweep: c, .. } = g.op(n) {
+            stack.extend(g.reverse_sweep_of(*c));
+        }
+        stack.extend(g.op(n).children());
+    }
+    let mut out: Vec<NodeId> = seen.into_iter().collect();
+    out.sort_unstable();
+    out
+}
+
+/// The recurrences whose every reverse sweep steps `λ` by `if c { λ } else { 0 }` (or the
+/// mirror), and whose sums vanish where `c` keeps `λ` and where `λ` is zero: only the last
+/// iteration that kills `λ` contributes. Returns `c` and the value on which it kills.
+fn kill_or_keep_sweeps(
+    g: &Graph,
+    all: &[NodeId],
+    sweeps: &HashMap<NodeId, NodeId>,
+) -> HashMap<u32, (NodeId, bool)> {
+    let zero = |n: NodeId| g.as_const(n) == Some(0.0);
+    let mut found: HashMap<u32, Option<(NodeId, bool)>> = HashMap::new();
+    for &r in all {
+        let Op::RevFold {
+            sweep, fold, step, ..
+        } = *g.op(r)
+        else {
+            continue;
+        };
+        let Op::Fold { c, .. } = *g.op(fold) else {
+            continue;
+        };
+        let adjoint = |n: NodeId| matches!(*g.op(n), Op::Adjoint { sweep: s, .. } if s == sweep);
+        let this = match *g.op(step) {
+            Op::Select(cond, a, b) if adjoint(a) && zero(b) => Some((cond, false)),
+            Op::Select(cond, a, b) if zero(a) && adjoint(b) => Some((cond, true)),
+            _ => None,
+        }
+        .filter(|&(cond, kills_on)| {
+            sweeps.iter().filter(|(_, rev)| **rev == r).all(|(sum, _)| {
+                let keeps = Vanishes {
+                    g,
+                    zero: &|_| false,
+                    taken: Some((cond, !kills_on)),
+                };
+                let dead = Vanishes {
+                    g,
+                    zero: &adjoint,
+                    taken: None,
+                };
+                keeps.at(*sum) && dead.at(*sum)
+            })
+        });
+        let entry = found.entry(c).or_insert(this);
+        if *entry != this {
+            *entry = None;
+        }
+    }
+    found
+        .into_iter()
+        .filter_map(|(c, k)| Some((c, k?)))
+        .collect()
+}
+
+/// Whether a node is zero wherever the nodes matching `zero` are, with the selects on
+/// condition `taken.0` taking the branch of its value `taken.1`: as a polynomial without a
+/// constant term in them (products, sums, quotients' numerators, the effects built from them).
+struct Vanishes<'a> {
+    g: &'a Graph,
+    zero: &'a dyn Fn(NodeId) -> bool,
+    taken: Option<(NodeId, bool)>,
+}
+
+impl Vanishes<'_> {
+    fn at(&self, n: NodeId) -> bool {
+        if (self.zero)(n) {
+            return true;
+        }
+        match *self.g.op(n) {
+            Op::Const(_) => self.g.as_const(n) == Some(0.0),
+            Op::NoEffect => true,
+            Op::Neg(a) | Op::Div(a, _) => self.at(a),
+            Op::Mul(a, b) => self.at(a) || self.at(b),
+            Op::Add(a, b) | Op::Sub(a, b) | Op::Effects(a, b) => self.at(a) && self.at(b),
+            Op::MulAdd(a, b, c) => (self.at(a) || self.at(b)) && self.at(c),
+            Op::Select(c, a, b) => match self.taken {
+                Some((cond, value)) if cond == c => self.at(if value { a } else { b }),
+                _ => self.at(a) && self.at(b),
+            },
+            Op::Scatter(_, _, value) | Op::CallVjp(_, value) => self.at(value),
+            Op::Sum { body, .. } => self.at(body),
+            _ => false,
+        }
+    }
+}
+
+/// Per slice and loop variable, the element read `x[i + c]` with the largest constant `c`, when
+/// the same slice is also read at a smaller offset of the same loop's index.
+fn leading_reads(g: &Graph, all: &[NodeId]) -> HashSet<NodeId> {
+    // (slice kind, slice, loop) → (offset, node, whether a smaller offset is read too)
+    let mut best: HashMap<(u8, u32, u32), (i64, NodeId, bool)> = HashMap::new();
+    for &n in all {
+        let (key, idx) = match *g.op(n) {
+            Op::Element(k, i) => ((0, k), i),
+            Op::Index(s, i) => ((1, s.0), i),
+            Op::IntIndex(s, i) => ((2, s.0), i),
+            _ => continue,
+        };
+        let Some((v, c)) = loop_offset(g, idx) else {
+            continue;
+        };
+        best.entry((key.0, key.1, v))
+            .and_modify(|(bc, bn, several)| {
+                if c != *bc {
+                    *several = true;
+                }
+                if c > *bc {
+                    (*bc, *bn) = (c, n);
+                }
+            })
+            .or_insert((c, n, false));
+    }
+    best.into_values()
+        .filter(|(_, _, several)| *several)
+        .map(|(_, n, _)| n)
+        .collect()
+}
+
+/// `i`, `i + c`, `c + i` or `i - c` for loop index `i` and an integer literal `c`: `(i, ±c)`.
+fn loop_offset(g: &Graph, idx: NodeId) -> Option<(u32, i64)> {
+    let int = |n: NodeId| match *g.op(n) {
+        Op::IntConst(c) => Some(c),
+        _ => None,
+    };
+    match *g.op(idx) {
+        Op::LoopVar(v) => Some((v, 0)),
+        Op::IntBin(op @ (IntOp::Add | IntOp::Sub), a, b) => {
+            let (v, c) = match (g.op(a), g.op(b)) {
+                (Op::LoopVar(v), _) => (*v, int(b)?),
+                (_, Op::LoopVar(v)) if op == IntOp::Add => (*v, int(a)?),
+                _ => return None,
+            };
+            Some((
+                v,
+                if op == IntOp::Sub {
+                    c.checked_neg()?
+                } else {
+                    c
+                },
+            ))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use quote::quote;
+
+    use super::{Schedule, Step};
+    use crate::attr::Args;
+    use crate::graph::Op;
+    use crate::testing::lower_fn;
+
+    /// The steps of the function body's region: `L` a loop of so many sums, `B` a `let`.
+    fn steps(func: proc_macro2::TokenStream) -> String {
+        let l = lower_fn(func, &Args::default());
+        let s = Schedule::of(&l.graph, &[l.output]);
+        let plan = s.plan(&[l.output], &HashSet::new());
+        plan.steps
+            .iter()
+            .filter_map(|step| match step {
+                Step::Loop(group) => Some(format!("L{}", group.len())),
+                Step::Bind(_) => Some("B".to_string()),
+                Step::Inline(_) => None,
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Two sums over one loop, neither reading the other: one `for`.
+    #[test]
+    fn sums_over_one_loop_share_one_for() {
+        let got = steps(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let mut s = 0.0;
+                let mut q = 0.0;
+                for i in 0..x.len() {
+                    s += x[i];
+                    q += x[i] * x[i];
+                }
+                s * q
+            }
+        });
+        assert_eq!(got, "L2");
+    }
+
+    /// A sum whose body reads another sum over the same loop runs after it, in a loop of its
+    /// own.
+    #[test]
+    fn a_sum_reading_another_is_not_fused_with_it() {
+        let got = steps(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let mut s = 0.0;
+                for i in 0..x.len() {
+                    s += x[i];
+                }
+                let mut q = 0.0;
+                for i in 0..x.len() {
+                    q += (x[i] - s).powi(2);
+                }
+                q
+            }
+        });
+        assert_eq!(got, "L1 L1");
+    }
+
+    /// What a loop's body reads that does not change in the loop is hoisted before it; an
+    /// element read under a condition is not (its index may be out of range elsewhere).
+    #[test]
+    fn loop_invariants_hoist_what_does_not_change_and_is_not_conditional() {
+        let l = lower_fn(
+            quote! {
+                fn f(w: f64, k: usize, x: &[f64]) -> f64 {
+                    let mut s = 0.0;
+                    for i in 0..x.len() {
+                        s += x[i] * w.exp() + if k < x.len() { x[k] } else { 0.0 };
+                    }
+                    s
+                }
+            },
+            &Args::default(),
+        );
+        let s = Schedule::of(&l.graph, &[l.output]);
+        let Op::Sum { v, body, .. } = *l.graph.op(l.output) else {
+            panic!("internal error: the value is not a loop sum");
+        };
+        let hoisted = s.loop_invariants(v, body);
+        let is = |n: &crate::graph::NodeId, pred: &dyn Fn(&Op) -> bool| pred(l.graph.op(*n));
+        assert!(
+            hoisted
+                .iter()
+                .any(|n| is(n, &|op| matches!(op, Op::Unary(crate::graph::Fun::Exp, _)))),
+            "w.exp() is hoisted"
+        );
+        assert!(
+            !hoisted
+                .iter()
+                .any(|n| is(n, &|op| matches!(op, Op::Element(..)))),
+            "x[k] under `k < x.len()` is not"
+        );
+    }
+}
