@@ -287,7 +287,16 @@ impl Gen<'_> {
                 b(lv.lo, lv.slack - 1),
             )
         } else {
-            (start.clone(), b(lv.lo, lv.slack), b(lv.lo, lv.slack - 1))
+            // The first value is the range's start, which may lie past its end (`ct + 1..n`
+            // at `ct = n`): its own bounds, if known, are those after a loop that does not run.
+            let init = match self.int_bounds(&start) {
+                Some((lo, slack)) => b(lo, slack),
+                None => LoopVar {
+                    index: false,
+                    ..b(lv.lo, lv.slack)
+                },
+            };
+            (start.clone(), b(lv.lo, lv.slack), init)
         };
         let flip = self.c.chance(0.4);
         let cmp = |op: CmpOp, a: IntExpr, other: IntExpr| {
@@ -347,6 +356,35 @@ impl Gen<'_> {
                 (decl, None)
             }
             _ => (decl, Some(cond)),
+        }
+    }
+
+    /// The bounds `(lo, slack)` of a range's start: a constant, an index or counter in scope,
+    /// or one of those plus a constant.
+    fn int_bounds(&self, e: &IntExpr) -> Option<(i64, i64)> {
+        let of = |name: &str| {
+            self.scope
+                .loops
+                .iter()
+                .rev()
+                .chain(self.scope.counters().iter().rev())
+                .find(|l| l.name == name && l.index)
+                .map(|l| (l.lo, l.slack))
+        };
+        match e {
+            IntExpr::Const(c) => {
+                let c = i64::try_from(*c).ok()?;
+                Some((c, -c))
+            }
+            IntExpr::Var(v) => of(v),
+            IntExpr::Add(a, k) => match (&**a, &**k) {
+                (IntExpr::Var(v), IntExpr::Const(k)) => {
+                    let k = i64::try_from(*k).ok()?;
+                    of(v).map(|(lo, slack)| (lo + k, slack - k))
+                }
+                _ => None,
+            },
+            _ => None,
         }
     }
 
