@@ -138,7 +138,8 @@ weights! {
     /// value): 1 lets it, 0 places the `break` before every step.
     exit_after_step = 1,
     /// Whether the condition of a `break` in a loop inside another loop may compare floats
-    /// (`a > 0.5`, `x[k] < 0.0`): 1 lets it, 0 keeps it to integers (indices, counters, sizes).
+    /// (`a > 0.5`, `x[k] < 0.0`): 1 lets it, 0 keeps it to integers (indices, counters, sizes;
+    /// a counter stepped in a loop under an `if` on floats still depends on floats).
     inner_exit_floats = 1,
     /// Expressions: leaves.
     expr_leaf = 6,
