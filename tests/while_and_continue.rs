@@ -204,7 +204,8 @@ fn fold_with_a_method_path() {
     assert_all_close(&g.z, &numeric_gradient(max_fold, &z), 1e-6);
 }
 
-/// `loop` with a final `break` on a counter: runs at least once.
+/// `loop` with a final `break` on a counter: runs at least once (`k == 0` and `0 == m` when
+/// counting down).
 #[differentiable]
 fn looped(x: &[f64], n: usize) -> f64 {
     let mut s = 0.0;
@@ -224,6 +225,15 @@ fn looped(x: &[f64], n: usize) -> f64 {
             break;
         }
     }
+    // The bound on the left of `==`, counting down.
+    let mut m = x.len();
+    loop {
+        m -= 1;
+        s += 0.25 * x[m] * x[m];
+        if 0 == m {
+            break;
+        }
+    }
     s
 }
 
@@ -236,6 +246,9 @@ fn looped_for(x: &[f64], n: usize) -> f64 {
     }
     for j in 0..x.len() {
         s += 0.5 * x[x.len() - 1 - j];
+    }
+    for j in 0..x.len() {
+        s += 0.25 * x[x.len() - 1 - j] * x[x.len() - 1 - j];
     }
     s
 }

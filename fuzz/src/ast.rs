@@ -495,6 +495,38 @@ pub enum Stmt {
     },
     /// `return value;`
     Return(Expr),
+    /// `let mut name = value;` of an integer counter.
+    LetInt {
+        /// The counter.
+        name: String,
+        /// Its first value.
+        value: IntExpr,
+    },
+    /// `name += by;` (`-=` when `down`), or `name = name + by;` when `spelled`: a counter's
+    /// step.
+    Step {
+        /// The counter.
+        name: String,
+        /// The amount.
+        by: IntExpr,
+        /// Subtracted rather than added.
+        down: bool,
+        /// Written `name = name + by`.
+        spelled: bool,
+    },
+    /// `while cond { body }`
+    While {
+        /// The condition (on a counter the body steps).
+        cond: Cond,
+        /// The body.
+        body: Vec<Stmt>,
+    },
+    /// `loop { body }` (the body ends with `if .. { break; }`).
+    Loop(Vec<Stmt>),
+    /// `continue;`
+    Continue,
+    /// `break;`
+    Break,
 }
 
 /// A function `fn name(params) -> f64 { body; ret }`.

@@ -6,12 +6,15 @@
 //! scalars (`a`, `b`, `g`), sometimes with a scalar helper `h(a, b)` and a slice helper
 //! `dot(u, v[, t])` it calls. Its body is a few blocks (loop nests with their accumulators, over
 //! ranges or iterators, deep shared chains, `let` chains, `if`s, early returns, helper calls,
-//! closures, array patterns) and a final expression combining their results.
+//! closures, array patterns) and a final expression combining their results. Loops may be
+//! `while` or `loop` loops a counter decides, step integer counters, and `continue` or `break`
+//! under an `if` (`flow.rs`).
 
 mod blocks;
 mod chains;
 mod closures;
 mod expr;
+mod flow;
 mod iters;
 mod loops;
 mod scope;
@@ -37,6 +40,10 @@ struct Gen<'a> {
     /// to use one here): a program that uses none of them draws from `rng` exactly what it did
     /// before they were added, so the older seeds' programs are still generated.
     x: &'a mut Rng,
+    /// The stream of the decisions added with the control-flow forms (counters, `while`,
+    /// `loop`, `continue`, `break`: `flow.rs`), the same way: a program that uses none of them
+    /// is the program the grammar without them generates.
+    c: &'a mut Rng,
     w: &'a Weights,
     scope: Scope,
     helpers: Vec<Helper>,
@@ -45,6 +52,10 @@ struct Gen<'a> {
     results: Vec<String>,
     /// Writing an iterator closure's body (no iterator inside another).
     in_closure: bool,
+    /// The counters in scope whose step in the body being written is still to come.
+    stepping: Vec<String>,
+    /// How many loop bodies the code being written is in.
+    nesting: usize,
 }
 
 /// Program `id` of the run seeded with `seed` (the same whatever the batch it is built in).
@@ -52,13 +63,14 @@ struct Gen<'a> {
 pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
     let mut rng = Rng::derive(seed, id);
     let mut x = Rng::derive(seed ^ 0x17E5_F0E5_C105_0E55, id);
+    let mut c = Rng::derive(seed ^ 0xC0_47F1_0E5C_0A7E, id);
     let params = main_params(&mut rng, &mut x, w);
     let mut helpers = Vec::new();
     if rng.below(10) < w.helper_scalar as usize {
-        helpers.push(scalar_helper(&mut rng, &mut x, w));
+        helpers.push(scalar_helper(&mut rng, &mut x, &mut c, w));
     }
     if rng.below(10) < w.helper_slice as usize {
-        helpers.push(slice_helper(&mut rng, &mut x, w));
+        helpers.push(slice_helper(&mut rng, &mut x, &mut c, w));
     }
     let callable: Vec<Helper> = helpers
         .iter()
@@ -68,7 +80,8 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
         })
         .collect();
     let name = format!("p{id}");
-    let mut main = function(&mut rng, &mut x, w, &name, params, callable, 2..=4);
+    let streams = (&mut rng, &mut x, &mut c);
+    let mut main = function(streams, w, &name, params, callable, 2..=4);
     main.wrt = wrt(&mut rng, w, &main);
     let points = (0..3).map(|_| point(&mut rng, &mut x, &main)).collect();
     Program {
@@ -79,10 +92,13 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
     }
 }
 
+/// The generator's three streams: the first grammar's, the newer forms', the control-flow
+/// forms'.
+type Streams<'a> = (&'a mut Rng, &'a mut Rng, &'a mut Rng);
+
 /// Writes a function's body and final expression.
 fn function(
-    rng: &mut Rng,
-    x: &mut Rng,
+    (rng, x, c): Streams<'_>,
     w: &Weights,
     name: &str,
     params: Vec<Param>,
@@ -92,12 +108,15 @@ fn function(
     let mut g = Gen {
         rng,
         x,
+        c,
         w,
         scope: Scope::new(params.clone()),
         helpers,
         counter: 0,
         results: Vec::new(),
         in_closure: false,
+        stepping: Vec::new(),
+        nesting: 0,
     };
     let count = g.rng.range(*blocks.start(), *blocks.end());
     let mut body: Vec<Stmt> = Vec::new();
@@ -182,13 +201,13 @@ fn shuffle<T>(rng: &mut Rng, items: &mut [T]) {
 }
 
 /// `fn h(a: f64, b: f64) -> f64`, straight-line code.
-fn scalar_helper(rng: &mut Rng, x: &mut Rng, w: &Weights) -> Func {
+fn scalar_helper(rng: &mut Rng, x: &mut Rng, c: &mut Rng, w: &Weights) -> Func {
     let params = vec![param("a", ParamTy::Scalar), param("b", ParamTy::Scalar)];
-    function(rng, x, w, "h", params, Vec::new(), 1..=3)
+    function((rng, x, c), w, "h", params, Vec::new(), 1..=3)
 }
 
 /// `fn dot(u: &[f64], v: &[f64][, t: f64]) -> f64`, loops over `0..u.len()`.
-fn slice_helper(rng: &mut Rng, x: &mut Rng, w: &Weights) -> Func {
+fn slice_helper(rng: &mut Rng, x: &mut Rng, c: &mut Rng, w: &Weights) -> Func {
     let l = ParamTy::Slice(Extent {
         dim: Dim::L,
         plus: 0,
@@ -200,7 +219,7 @@ fn slice_helper(rng: &mut Rng, x: &mut Rng, w: &Weights) -> Func {
     if rng.chance(0.4) {
         params.push(param("t", ParamTy::Scalar));
     }
-    function(rng, x, w, "dot", params, Vec::new(), 1..=2)
+    function((rng, x, c), w, "dot", params, Vec::new(), 1..=2)
 }
 
 /// `wrt(...)`: a non-empty subset of the float parameters, or `None` (all of them).
@@ -384,6 +403,21 @@ mod tests {
             ".map(fc",
             "= *p;",
             ", ..] = q;",
+            // Control flow: counters, `while`, `loop`, `continue`, `break`.
+            "let mut ct",
+            " += 1;\n",
+            " -= 1;\n",
+            " += 2;\n",
+            " = ct",
+            "while ct",
+            " > ct",
+            "loop {",
+            "continue;\n",
+            "break;\n",
+            "if ct",
+            "[ct",
+            " - 1]",
+            "= 0.3 * (ct",
         ];
         let missing: Vec<&str> = required.iter().copied().filter(|p| count(p) == 0).collect();
         assert!(missing.is_empty(), "never generated: {missing:?}");
@@ -395,6 +429,15 @@ mod tests {
         let matrix = count("* d + j]") + count("* d + k]");
         assert!(matrix >= 60, "{matrix} reads x[i * d + j]");
     }
+
+    /// The weights of the control-flow forms (`flow.rs`).
+    const FLOW: [&str; 5] = [
+        "loop_counter",
+        "loop_continue",
+        "loop_break",
+        "loop_while",
+        "loop_loop",
+    ];
 
     /// The weights of the forms added after the first grammar, all at 0.
     fn without_newer_forms() -> Weights {
@@ -411,7 +454,10 @@ mod tests {
             "loop_closure",
             "expr_closure",
             "array_param",
-        ] {
+        ]
+        .into_iter()
+        .chain(FLOW)
+        {
             w.set(name, 0).unwrap();
         }
         w
@@ -458,6 +504,7 @@ mod tests {
         fn stmts(body: &[Stmt]) -> bool {
             body.iter().any(|s| match s {
                 Stmt::ForIter { .. } | Stmt::Closure { .. } | Stmt::LetArray { .. } => true,
+                s if flow(s) => true,
                 Stmt::Let { value, .. } | Stmt::Assign { value, .. } | Stmt::Return(value) => {
                     expr(value)
                 }
@@ -469,6 +516,12 @@ mod tests {
                         .any(|s| matches!(s, Stmt::For { .. } | Stmt::ForIter { .. }));
                     looped || cond(c) || stmts(then) || els.as_deref().is_some_and(stmts)
                 }
+                Stmt::LetInt { .. }
+                | Stmt::Step { .. }
+                | Stmt::While { .. }
+                | Stmt::Loop(_)
+                | Stmt::Continue
+                | Stmt::Break => true,
             })
         }
         let arrays = p
@@ -481,6 +534,58 @@ mod tests {
                 .iter()
                 .chain([&p.main])
                 .any(|f| stmts(&f.body) || expr(&f.ret))
+    }
+
+    /// Whether a statement is one of the control-flow forms (a counter, `while`, `loop`,
+    /// `continue`, `break`), or holds one.
+    fn flow(s: &Stmt) -> bool {
+        match s {
+            Stmt::LetInt { .. }
+            | Stmt::Step { .. }
+            | Stmt::While { .. }
+            | Stmt::Loop(_)
+            | Stmt::Continue
+            | Stmt::Break => true,
+            Stmt::For { body, .. } | Stmt::ForIter { body, .. } => body.iter().any(flow),
+            Stmt::If { then, els, .. } => then.iter().chain(els.iter().flatten()).any(flow),
+            _ => false,
+        }
+    }
+
+    fn uses_flow(p: &Program) -> bool {
+        p.helpers
+            .iter()
+            .chain([&p.main])
+            .any(|f| f.body.iter().any(flow))
+    }
+
+    /// The control-flow forms' decisions come from a third stream: a program without them is
+    /// the program the grammar generates with their weights at 0 (the seeds' programs before
+    /// they were added), with every other form at its default; at 0, none is used.
+    #[test]
+    fn programs_without_control_flow_are_unchanged() {
+        let all = Weights::default();
+        let mut off = Weights::default();
+        for name in FLOW {
+            off.set(name, 0).unwrap();
+        }
+        let (mut unchanged, mut flowing) = (0, 0);
+        for id in 0..300 {
+            let p = program(1, id, &all);
+            let q = program(1, id, &off);
+            assert!(
+                !uses_flow(&q),
+                "program {id} uses a control-flow form at weight 0"
+            );
+            if uses_flow(&p) {
+                flowing += 1;
+            } else {
+                assert_eq!(p, q, "program {id}");
+                unchanged += 1;
+            }
+        }
+        assert!(unchanged >= 50, "{unchanged} programs without control flow");
+        assert!(flowing >= 50, "{flowing} programs with control flow");
     }
 
     /// The newer forms' decisions come from a stream of their own: a program that uses none of

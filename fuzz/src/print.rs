@@ -204,6 +204,41 @@ impl Printer {
                 self.expr(e, 0);
                 self.out.push_str(";\n");
             }
+            Stmt::LetInt { name, value } => {
+                let _ = write!(self.out, "let mut {name} = ");
+                self.int(value, 0);
+                self.out.push_str(";\n");
+            }
+            Stmt::Step {
+                name,
+                by,
+                down,
+                spelled,
+            } => {
+                let op = if *down { "-" } else { "+" };
+                if *spelled {
+                    let _ = write!(self.out, "{name} = {name} {op} ");
+                    self.int(by, MUL);
+                } else {
+                    let _ = write!(self.out, "{name} {op}= ");
+                    self.int(by, 0);
+                }
+                self.out.push_str(";\n");
+            }
+            Stmt::While { cond, body } => {
+                self.out.push_str("while ");
+                self.cond(cond, 0);
+                self.out.push_str(" {\n");
+                self.close_block(body, level);
+                self.out.push('\n');
+            }
+            Stmt::Loop(body) => {
+                self.out.push_str("loop {\n");
+                self.close_block(body, level);
+                self.out.push('\n');
+            }
+            Stmt::Continue => self.out.push_str("continue;\n"),
+            Stmt::Break => self.out.push_str("break;\n"),
         }
     }
 

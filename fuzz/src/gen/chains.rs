@@ -46,7 +46,9 @@ impl Item {
 pub(super) struct Built {
     pub chain: Chain,
     pub item: Item,
-    count: LoopVar,
+    /// The bounds of a count of its items (the `k`-th item, from 0, has
+    /// `k <= size(count.dim) - 1 - count.slack`).
+    pub count: LoopVar,
     enumerated: bool,
     zipped: bool,
 }

@@ -71,9 +71,15 @@ impl Gen<'_> {
         let sig = params.iter().map(|p| p.by_ref).collect();
         self.scope
             .declare_kind(&name, LocalKind::Closure(sig), false);
+        let moved = capture.is_some() || self.rng.chance(0.25);
+        // A closure borrowing a counter would keep it borrowed across its step.
+        let stepped = self
+            .stepping
+            .iter()
+            .any(|c| super::flow::reads_int(&body, c));
         Stmt::Closure {
             name,
-            moved: capture.is_some() || self.rng.chance(0.25),
+            moved: moved || stepped,
             params,
             body,
         }

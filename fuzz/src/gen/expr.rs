@@ -355,6 +355,12 @@ impl Gen<'_> {
                 ints.push(IntExpr::Len(name));
             }
         }
+        ints.extend(
+            self.scope
+                .counters()
+                .into_iter()
+                .map(|c| IntExpr::Var(c.name)),
+        );
         ints
     }
 
@@ -415,10 +421,12 @@ impl Gen<'_> {
             ));
         }
         let plus = i64::try_from(ext.plus).unwrap_or(0);
+        let counters = self.scope.counters();
         for lv in self
             .scope
             .loops
             .iter()
+            .chain(&counters)
             .filter(|l| l.index && l.dim == ext.dim)
         {
             for k in (-lv.lo).max(-1)..=(lv.slack + plus).min(2) {
@@ -473,12 +481,14 @@ impl Gen<'_> {
 
     /// `j < i`, `i == 0`, `i + 1 < n`-like conditions on loop indices.
     pub(super) fn int_cond(&mut self) -> Cond {
+        let counters = self.scope.counters();
         let loops: Vec<_> = self
             .scope
             .loops
             .iter()
             .filter(|l| l.index)
             .cloned()
+            .chain(counters)
             .collect();
         if loops.is_empty() {
             return self.size_cond();

@@ -3,12 +3,15 @@
 //! iteration for an inner loop (`let mut q = 0.0; for j .. { q += .. } s += q.exp();`);
 //! updates under `if`. A loop runs over a range or, sometimes, an iterator (`chains.rs`: `for &v
 //! in x`, `for (i, v) in x.iter().enumerate()`, `for r in x.windows(2)`, `for i in
-//! (0..n).rev()`, ...); a nest or an inner loop sometimes runs under an `if`; a body sometimes
-//! binds a closure or an array pattern. Inside a loop, a carried variable is read only by its
+//! (0..n).rev()`, ...) or, written as a `while` or `loop` on a counter, over a range; a nest or
+//! an inner loop sometimes runs under an `if`; a body sometimes binds a closure or an array
+//! pattern, steps counters, and has `if c { ..; continue; }` or `if c { ..; break; }` among its
+//! statements (`flow.rs`). Inside a loop, a carried variable is read only by its
 //! own update (the README's recurrences read only their own previous value), and every index is
-//! in bounds by the ranges of the enclosing loops.
+//! in bounds by the ranges of the enclosing loops and the bounds of the counters.
 
 use super::Gen;
+use super::flow::{Flow, Form};
 use super::scope::{LocalKind, LoopVar};
 use crate::ast::{AssignOp, BinOp, CmpOp, Cond, Dim, Expr, IntExpr, Method, Range, Stmt};
 
@@ -26,12 +29,12 @@ enum Kind {
 
 /// A variable a loop nest updates.
 #[derive(Debug, Clone)]
-struct Target {
+pub(super) struct Target {
     name: String,
     kind: Kind,
     /// Starts at `±∞`: every loop on its way runs at least once and updates it unconditionally,
     /// so no infinity reaches the result.
-    infinite: bool,
+    pub(super) infinite: bool,
 }
 
 impl Gen<'_> {
@@ -49,10 +52,28 @@ impl Gen<'_> {
             targets.push(t);
         }
         let guard = self.loop_guard(&targets);
-        let nest = self.for_loop(depth, &targets);
+        let (decls, nest) = self.for_loop(depth, &targets);
+        let counters: Vec<String> = decls
+            .iter()
+            .filter_map(|s| match s {
+                Stmt::LetInt { name, .. } => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        out.extend(decls);
         out.push(guarded(guard, nest));
         for t in &targets {
             self.results.push(t.name.clone());
+        }
+        // Sometimes a counter read after the loop.
+        for c in counters {
+            if self.c.chance(0.5)
+                && let Some(e) = self.counter_read(&c)
+            {
+                let name = self.fresh("t");
+                out.push(self.let_stmt(&name, false, e));
+                self.results.push(name);
+            }
         }
         out
     }
@@ -122,21 +143,26 @@ impl Gen<'_> {
         )
     }
 
-    /// A loop over a random range whose body updates `targets` (carried: unreadable inside
-    /// but by their own updates).
-    fn for_loop(&mut self, depth: usize, targets: &[Target]) -> Stmt {
+    /// A loop over a random range or iterator whose body updates `targets` (carried:
+    /// unreadable inside but by their own updates), and the `let`s of the counters it steps
+    /// (`flow.rs`), which go before it.
+    fn for_loop(&mut self, depth: usize, targets: &[Target]) -> (Vec<Stmt>, Stmt) {
         for t in targets {
             self.scope.set_carried(&t.name, true);
         }
         // An iterator may run no item: not for a target starting at `±∞`.
         let finite = !targets.iter().any(|t| t.infinite);
+        let mut decls = Vec::new();
         let stmt = if finite && self.x_tenth(self.w.loop_iter) {
             let b = self.loop_chain();
+            let mut flow = self.flow(targets, Form::For);
+            decls.extend(self.counters(&mut flow, &b.count));
             let (mark, loops) = (self.scope.locals.len(), self.scope.loops.len());
             let pat = self.bind(&b.item, "e", Some(0.6));
-            let body = self.loop_body(depth - 1, targets);
+            let body = self.loop_body(depth - 1, targets, &mut flow);
             self.scope.truncate(mark);
             self.scope.loops.truncate(loops);
+            self.after_loop(&flow);
             Stmt::ForIter {
                 pat,
                 chain: b.chain,
@@ -144,19 +170,42 @@ impl Gen<'_> {
             }
         } else {
             let (range, lv) = self.range_for(targets);
-            let var = lv.name.clone();
-            self.scope.loops.push(lv);
-            let mark = self.scope.locals.len();
-            let body = self.loop_body(depth - 1, targets);
-            self.scope.truncate(mark);
-            self.scope.loops.pop();
-            Stmt::For { var, range, body }
+            let form = self.form(finite, &range);
+            let mut flow = self.flow(targets, form);
+            let trip = LoopVar {
+                lo: 0,
+                slack: lv.slack + lv.lo,
+                ..lv.clone()
+            };
+            if form == Form::For {
+                decls.extend(self.counters(&mut flow, &trip));
+                let var = lv.name.clone();
+                self.scope.loops.push(lv);
+                let mark = self.scope.locals.len();
+                let body = self.loop_body(depth - 1, targets, &mut flow);
+                self.scope.truncate(mark);
+                self.scope.loops.pop();
+                self.after_loop(&flow);
+                Stmt::For { var, range, body }
+            } else {
+                let (decl, cond) = self.counted(&range, &lv, form, &mut flow);
+                decls.push(decl);
+                decls.extend(self.counters(&mut flow, &trip));
+                let mark = self.scope.locals.len();
+                let body = self.loop_body(depth - 1, targets, &mut flow);
+                self.scope.truncate(mark);
+                self.after_loop(&flow);
+                match cond {
+                    Some(cond) => Stmt::While { cond, body },
+                    None => Stmt::Loop(body),
+                }
+            }
         };
         for t in targets {
             self.scope.set_carried(&t.name, false);
             self.scope.set_typed(&t.name);
         }
-        stmt
+        (decls, stmt)
     }
 
     /// A range for a loop updating `targets`: one that runs at least once when a target starts
@@ -177,13 +226,25 @@ impl Gen<'_> {
     }
 
     /// A body: loop-local `let`s, then inner loops (with per-iteration accumulators) or the
-    /// updates of the carried variables.
-    fn loop_body(&mut self, inner: usize, targets: &[Target]) -> Vec<Stmt> {
+    /// updates of the carried variables; between them, what `flow` places (counters' steps,
+    /// `continue`s, a `break`, a `loop`'s exit last).
+    fn loop_body(&mut self, inner: usize, targets: &[Target], flow: &mut Flow) -> Vec<Stmt> {
+        self.nesting += 1;
+        let body = self.loop_stmts(inner, targets, flow);
+        self.nesting -= 1;
+        body
+    }
+
+    fn loop_stmts(&mut self, inner: usize, targets: &[Target], flow: &mut Flow) -> Vec<Stmt> {
         let mut body = Vec::new();
-        while self.tenth(self.w.loop_let) && body.len() < 2 {
+        self.flow_point(&mut body, flow);
+        let mut lets = 0;
+        while self.tenth(self.w.loop_let) && lets < 2 {
+            lets += 1;
             let name = self.fresh("t");
             let e = self.expr(2);
             body.push(self.let_stmt(&name, false, e));
+            self.flow_point(&mut body, flow);
         }
         if self.x.below(20) < self.w.loop_closure as usize {
             // The closure, and a first call of it the body reads.
@@ -206,21 +267,24 @@ impl Gen<'_> {
         {
             body.push(p);
         }
+        self.flow_point(&mut body, flow);
         if inner == 0 {
             for t in targets {
                 body.push(self.guarded_update(t));
                 if t.kind == Kind::Sum && self.rng.chance(0.2) {
                     body.push(self.guarded_update(t));
                 }
+                self.flow_point(&mut body, flow);
             }
-            return body;
+        } else {
+            self.nest(inner, targets, &mut body, flow);
         }
-        self.nest(inner, targets, &mut body);
+        self.flow_end(&mut body, flow);
         body
     }
 
     /// The inner loop(s) of a body and the updates after them.
-    fn nest(&mut self, inner: usize, targets: &[Target], body: &mut Vec<Stmt>) {
+    fn nest(&mut self, inner: usize, targets: &[Target], body: &mut Vec<Stmt>, flow: &mut Flow) {
         let mut down: Vec<Target> = Vec::new();
         let mut here: Vec<Target> = Vec::new();
         for t in targets {
@@ -239,18 +303,24 @@ impl Gen<'_> {
         let mut inner_targets = down.clone();
         inner_targets.extend(rows.iter().cloned());
         let guard = self.loop_guard(&inner_targets);
-        let inner_loop = self.for_loop(inner, &inner_targets);
+        let (decls, inner_loop) = self.for_loop(inner, &inner_targets);
+        body.extend(decls);
         body.push(guarded(guard, inner_loop));
+        self.flow_point(body, flow);
         if self.tenth(self.w.second_inner) {
             let k = self.rng.range(1, inner_targets.len());
             let depth = self.rng.range(1, inner);
-            body.push(self.for_loop(depth, &inner_targets[..k]));
+            let (decls, second) = self.for_loop(depth, &inner_targets[..k]);
+            body.extend(decls);
+            body.push(second);
+            self.flow_point(body, flow);
         }
         if here.is_empty() && !rows.is_empty() {
             here.push(self.rng.pick(targets).clone());
         }
         for t in &here {
             body.push(self.consume(t, &rows));
+            self.flow_point(body, flow);
         }
     }
 
@@ -292,7 +362,7 @@ impl Gen<'_> {
         Stmt::If { cond, then, els }
     }
 
-    fn update(&mut self, t: &Target) -> Stmt {
+    pub(super) fn update(&mut self, t: &Target) -> Stmt {
         let e = self.typed_expr(2);
         self.update_with(t, e)
     }
@@ -427,7 +497,7 @@ impl Gen<'_> {
     }
 
     /// Whether the range runs at least once at every size (all sizes are at least 1).
-    fn never_empty(&self, range: &Range) -> bool {
+    pub(super) fn never_empty(&self, range: &Range) -> bool {
         let enclosing = |name: &str| self.scope.loops.iter().find(|l| l.name == name);
         match (&range.start, &range.end) {
             // `0..n`, `0..d` (not `0..i`), `0..n * d`, `0..x.len()`, `0..i + 1`

@@ -25,6 +25,10 @@ pub enum LocalKind {
     },
     /// A closure bound by `let`: its parameters, `true` for `&f64`.
     Closure(Vec<bool>),
+    /// An integer counter (`let mut ct = 0;`, stepped once per iteration of a loop), with the
+    /// bounds of its value here (`index: false`: a counter whose bounds are not known, read in
+    /// conditions and casts only).
+    Counter(LoopVar),
 }
 
 /// A local.
@@ -43,7 +47,7 @@ pub struct Local {
 }
 
 /// An enclosing loop's index `var`, with `lo <= var <= size(dim) - 1 - slack`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoopVar {
     /// The index variable.
     pub name: String,
@@ -220,6 +224,32 @@ impl Scope {
                 _ => None,
             })
             .collect()
+    }
+
+    /// The integer counters an expression or condition may read here (not those hidden as
+    /// carried), with their bounds.
+    #[must_use]
+    pub fn counters(&self) -> Vec<LoopVar> {
+        self.locals
+            .iter()
+            .filter(|l| l.carried == 0 && !l.shadowed)
+            .filter_map(|l| match &l.kind {
+                LocalKind::Counter(lv) => Some(lv.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The bounds of the counter `name`: a `while` or `loop` counter among the enclosing
+    /// loops, or a counter local.
+    pub fn counter_mut(&mut self, name: &str) -> Option<&mut LoopVar> {
+        if let Some(at) = self.loops.iter().rposition(|l| l.name == name) {
+            return Some(&mut self.loops[at]);
+        }
+        self.visible_mut(name).and_then(|l| match &mut l.kind {
+            LocalKind::Counter(lv) => Some(lv),
+            _ => None,
+        })
     }
 
     /// The float parameters.

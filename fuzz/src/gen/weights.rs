@@ -112,6 +112,35 @@ weights! {
     loop_let = 3,
     /// Loop bodies: a loop-local closure (capturing the indices), out of 20.
     loop_closure = 1,
+    /// Loops: one or two integer counters declared before the loop and stepped once per
+    /// iteration at the top level of its body, before any `continue` (`let mut ct = 0; for ..
+    /// { ..; ct += 1; }`, `ct -= 1` from a size, `ct += 2`, `ct += d`), read as indices, in
+    /// conditions and after the loop, out of 10.
+    loop_counter = 2,
+    /// Loops: `if c { [update;] continue; }` as a statement of the body (one, sometimes two),
+    /// `c` on data, parameters, indices, counters or sizes, out of 10.
+    loop_continue = 2,
+    /// Loops (not `loop`): `if c { [update;] break; }` as a statement of the body, `c` on what
+    /// the loop does not assign (data, parameters, indices, its counters, earlier values), out
+    /// of 10.
+    loop_break = 2,
+    /// Loops over a range written `let mut ct = a; while ct < b { ..; ct += 1; }` (also `<=`,
+    /// `b > ct`, a step of 2, counting down with `>`/`>=` and `-=`), out of 10.
+    loop_while = 1,
+    /// Loops over a range that never runs empty written `let mut ct = a; loop { ..; ct += 1; if
+    /// ct >= b { break; } }` (also `>`, `==`, counting down), out of 10.
+    loop_loop = 1,
+    /// Whether a `break` may come after a `continue` in a body (`if c { continue; } .. if e {
+    /// break; }`: the exit is not tested in the iterations the `continue` skips): 1 lets it, 0
+    /// places the `break` before any `continue`.
+    exit_after_continue = 1,
+    /// Whether a `break` may come after a counter's step (its condition then sees the stepped
+    /// value): 1 lets it, 0 places the `break` before every step.
+    exit_after_step = 1,
+    /// Whether the condition of a `break` in a loop inside another loop may compare floats
+    /// (`a > 0.5`, `x[k] < 0.0`): 1 lets it, 0 keeps it to integers (indices, counters, sizes;
+    /// a counter stepped in a loop under an `if` on floats still depends on floats).
+    inner_exit_floats = 1,
     /// Expressions: leaves.
     expr_leaf = 6,
     /// Expressions: `+ - * /`.

@@ -3,7 +3,9 @@
 //! `take`, `step_by` or `rev`, replace a subexpression by a literal or by one of its operands,
 //! drop `wrt`, an unused parameter or an unused helper. A reduction may give a program that no
 //! longer compiles or no longer fails; the shrinker only keeps those that still fail the same
-//! way.
+//! way. None gives a loop that never ends: a `while` or `loop` keeps its counter's step and a
+//! `loop` its exit, a `break` or `continue` stays in its `if`, and a `for` loop whose own
+//! `continue` or `break` would go to an enclosing loop is not inlined.
 
 use crate::ast::{
     Adaptor, Arg, AssignOp, Base, Chain, Cond, Expr, Func, IntExpr, MapFn, Program, Stmt,
@@ -62,7 +64,10 @@ fn overwrites_in(stmts: &[Stmt], in_loop: bool, conds: &str) -> usize {
             } => usize::from(
                 in_loop && !mentions(&print::expr(value), name) && !mentions(conds, name),
             ),
-            Stmt::For { body, .. } | Stmt::ForIter { body, .. } => overwrites_in(body, true, conds),
+            Stmt::For { body, .. }
+            | Stmt::ForIter { body, .. }
+            | Stmt::While { body, .. }
+            | Stmt::Loop(body) => overwrites_in(body, true, conds),
             Stmt::If { cond, then, els } => {
                 let conds = format!("{conds} {}", print::cond(cond));
                 overwrites_in(then, in_loop, &conds)
@@ -147,21 +152,45 @@ fn drop_params(p: &Program) -> Vec<Program> {
     out
 }
 
-/// Calls `f` on every statement list of a body, parents before children.
-fn each_list(stmts: &mut Vec<Stmt>, f: &mut dyn FnMut(&mut Vec<Stmt>)) {
-    f(stmts);
+/// What holds a statement list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holder {
+    /// A function body, a `for` loop or a branch.
+    Other,
+    /// A `while` loop: its counter's step stays.
+    While,
+    /// A `loop`: its counter's step and its final exit stay.
+    Loop,
+}
+
+/// Calls `f` on every statement list of a body (and what holds it), parents before children.
+fn each_list(stmts: &mut Vec<Stmt>, holder: Holder, f: &mut dyn FnMut(&mut Vec<Stmt>, Holder)) {
+    f(stmts, holder);
     for s in stmts.iter_mut() {
         match s {
-            Stmt::For { body, .. } | Stmt::ForIter { body, .. } => each_list(body, f),
+            Stmt::For { body, .. } | Stmt::ForIter { body, .. } => {
+                each_list(body, Holder::Other, f);
+            }
+            Stmt::While { body, .. } => each_list(body, Holder::While, f),
+            Stmt::Loop(body) => each_list(body, Holder::Loop, f),
             Stmt::If { then, els, .. } => {
-                each_list(then, f);
+                each_list(then, Holder::Other, f);
                 if let Some(e) = els {
-                    each_list(e, f);
+                    each_list(e, Holder::Other, f);
                 }
             }
             _ => {}
         }
     }
+}
+
+/// Whether a loop body has a `continue` or `break` of its own (not of a loop inside it).
+fn exits(body: &[Stmt]) -> bool {
+    body.iter().any(|s| match s {
+        Stmt::Continue | Stmt::Break => true,
+        Stmt::If { then, els, .. } => exits(then) || els.as_deref().is_some_and(exits),
+        _ => false,
+    })
 }
 
 /// The reductions of one statement.
@@ -177,10 +206,24 @@ enum StmtEdit {
     DropElse,
 }
 
-fn stmt_edits(s: &Stmt) -> Vec<StmtEdit> {
-    let mut out = vec![StmtEdit::Remove];
+/// The reductions of statement `s`, the last of its list when `last`, in a list `holder` holds.
+fn stmt_edits(s: &Stmt, holder: Holder, last: bool) -> Vec<StmtEdit> {
+    if holder == Holder::Loop && last {
+        // A `loop`'s exit, whole (without its `if`, the loop is another form).
+        return Vec::new();
+    }
+    let keep = match s {
+        Stmt::Continue | Stmt::Break => true,
+        Stmt::Step { .. } => holder != Holder::Other,
+        _ => false,
+    };
+    let mut out = if keep {
+        Vec::new()
+    } else {
+        vec![StmtEdit::Remove]
+    };
     match s {
-        Stmt::For { .. } => out.push(StmtEdit::InlineLoop),
+        Stmt::For { body, .. } if !exits(body) => out.push(StmtEdit::InlineLoop),
         Stmt::ForIter { chain, .. } => {
             out.extend(droppable(chain).into_iter().map(StmtEdit::DropAdaptor));
         }
@@ -207,9 +250,11 @@ fn statement_edits(p: &Program, f: usize) -> Vec<Program> {
     let mut addresses: Vec<(usize, usize, StmtEdit)> = Vec::new();
     let mut ordinal = 0;
     let mut body = func(p, f).body.clone();
-    each_list(&mut body, &mut |list| {
+    each_list(&mut body, Holder::Other, &mut |list, holder| {
         for (i, s) in list.iter().enumerate() {
-            addresses.extend(stmt_edits(s).into_iter().map(|e| (ordinal, i, e)));
+            let last = i + 1 == list.len();
+            let edits = stmt_edits(s, holder, last);
+            addresses.extend(edits.into_iter().map(|e| (ordinal, i, e)));
         }
         ordinal += 1;
     });
@@ -219,12 +264,16 @@ fn statement_edits(p: &Program, f: usize) -> Vec<Program> {
             let mut q = p.clone();
             let mut ordinal = 0;
             let mut inlined = None;
-            each_list(&mut func_mut(&mut q, f).body, &mut |list| {
-                if ordinal == target {
-                    inlined = apply(list, i, edit);
-                }
-                ordinal += 1;
-            });
+            each_list(
+                &mut func_mut(&mut q, f).body,
+                Holder::Other,
+                &mut |list, _| {
+                    if ordinal == target {
+                        inlined = apply(list, i, edit);
+                    }
+                    ordinal += 1;
+                },
+            );
             if let Some((name, value)) = inlined {
                 each_expr_of(func_mut(&mut q, f), &mut |e| {
                     if matches!(e, Expr::Var(v) if *v == name) {
@@ -348,7 +397,6 @@ fn each_int_in(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut IntExpr)) {
                 each_int_in(body, f);
             }
             Stmt::Closure { body: value, .. } => each_expr(value, &mut |e| ints_of_expr(e, f)),
-            Stmt::LetArray { .. } => {}
             Stmt::If { cond, then, els } => {
                 each_int_of_cond(cond, f);
                 each_expr_in_cond(cond, &mut |e| ints_of_expr(e, f));
@@ -360,6 +408,13 @@ fn each_int_in(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut IntExpr)) {
             Stmt::Let { value, .. } | Stmt::Assign { value, .. } | Stmt::Return(value) => {
                 each_expr(value, &mut |e| ints_of_expr(e, f));
             }
+            Stmt::LetInt { value, .. } | Stmt::Step { by: value, .. } => f(value),
+            Stmt::While { cond, body } => {
+                each_int_of_cond(cond, f);
+                each_int_in(body, f);
+            }
+            Stmt::Loop(body) => each_int_in(body, f),
+            Stmt::LetArray { .. } | Stmt::Continue | Stmt::Break => {}
         }
     }
 }
@@ -457,8 +512,18 @@ fn each_expr_in_stmts(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut Expr)) {
             | Stmt::Closure { body: value, .. } => {
                 each_expr(value, f);
             }
-            Stmt::For { body, .. } | Stmt::ForIter { body, .. } => each_expr_in_stmts(body, f),
-            Stmt::LetArray { .. } => {}
+            Stmt::For { body, .. } | Stmt::ForIter { body, .. } | Stmt::Loop(body) => {
+                each_expr_in_stmts(body, f);
+            }
+            Stmt::While { cond, body } => {
+                each_expr_in_cond(cond, f);
+                each_expr_in_stmts(body, f);
+            }
+            Stmt::LetArray { .. }
+            | Stmt::LetInt { .. }
+            | Stmt::Step { .. }
+            | Stmt::Continue
+            | Stmt::Break => {}
             Stmt::If { cond, then, els } => {
                 each_expr_in_cond(cond, f);
                 each_expr_in_stmts(then, f);

@@ -196,7 +196,9 @@ pub(super) fn loop_count(l: &syn::ExprLoop) -> Option<(String, Expr, Vec<syn::St
             (i, &*b.left, true, true)
         }
         (Lt(_), _, Some(i)) if counter(&i).is_some_and(|c| !c.1) => (i, &*b.left, true, false),
-        (Ge(_), _, Some(i)) if counter(&i).is_some_and(|c| c.1) => (i, &*b.left, false, true),
+        (Ge(_) | Eq(_), _, Some(i)) if counter(&i).is_some_and(|c| c.1) => {
+            (i, &*b.left, false, true)
+        }
         (Gt(_), _, Some(i)) if counter(&i).is_some_and(|c| c.1) => (i, &*b.left, false, false),
         _ => return None,
     };
