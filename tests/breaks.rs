@@ -246,3 +246,92 @@ fn break_in_a_while_loop_nested_in_a_for_loop() {
         &ys,
     );
 }
+
+// ---- Found by the fuzzer's control-flow grammar.
+
+/// A counter stepped before the exit is read there after its step (`k` is 1, then 2: the loop
+/// ends after its second iteration).
+#[differentiable]
+fn counter_stepped_before_the_exit(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut k = 0;
+    for i in 0..x.len() {
+        k += 1;
+        s += x[i] * x[i];
+        if k >= 2 {
+            break;
+        }
+    }
+    s
+}
+
+/// The same counting down, the exit reading `x[k]` at the stepped `k` (from the end: 0.8 is
+/// kept, then −0.3 ends the loop).
+#[differentiable]
+fn counter_stepped_down_before_the_exit(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut k = x.len();
+    for _i in 0..x.len() {
+        k -= 1;
+        if x[k] < 0.0 {
+            break;
+        }
+        s += x[k] * x[k];
+    }
+    s
+}
+
+#[test]
+fn a_break_sees_a_counter_after_its_step() {
+    let x = [0.5, -0.3, 0.8];
+    let (v, g) = counter_stepped_before_the_exit_grad(&x);
+    assert!((counter_stepped_before_the_exit(&x) - 0.34).abs() < 1e-12);
+    assert!((v - 0.34).abs() < 1e-12, "value {v}");
+    assert_all_close(&g.x, &[1.0, -0.6, 0.0], 1e-12);
+    let (v, g) = counter_stepped_down_before_the_exit_grad(&x);
+    assert!((v - 0.64).abs() < 1e-12, "value {v}");
+    assert_all_close(&g.x, &[0.0, 0.0, 1.6], 1e-12);
+    let x = [0.5, 0.3, 0.8, -0.1];
+    for (f, g) in [
+        (
+            counter_stepped_before_the_exit as fn(&[f64]) -> f64,
+            counter_stepped_before_the_exit_grad(&x).1.x,
+        ),
+        (
+            counter_stepped_down_before_the_exit,
+            counter_stepped_down_before_the_exit_grad(&x).1.x,
+        ),
+    ] {
+        assert_all_close(&g, &numeric_gradient(f, &x), 1e-6);
+    }
+}
+
+/// A `let` before a counter's step reads it unstepped, the exit after the step reads it
+/// stepped (fuzzer, seed 33 program 942: `x[2]` read out of bounds).
+#[differentiable]
+fn let_before_step_exit_after(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut k = 0;
+    while k < x.len() {
+        let t = x[k];
+        k += 1;
+        s += t * t;
+        if t > 1.0 && k >= 1 {
+            break;
+        }
+    }
+    s
+}
+
+#[test]
+fn lets_before_a_step_read_the_counter_unstepped() {
+    for x in [vec![0.5, 2.0, 0.3], vec![0.5, -0.3], vec![3.0]] {
+        let (v, g) = let_before_step_exit_after_grad(&x);
+        let stop = x.iter().position(|t| *t > 1.0).map_or(x.len(), |p| p + 1);
+        let hand: Vec<f64> = (0..x.len())
+            .map(|i| if i < stop { 2.0 * x[i] } else { 0.0 })
+            .collect();
+        assert!((v - let_before_step_exit_after(&x)).abs() < 1e-12);
+        assert_all_close(&g.x, &hand, 1e-12);
+    }
+}

@@ -30,9 +30,9 @@
 //! - A closure in a body that reads a counter not stepped yet is a `move` closure (a borrowing
 //!   one would keep the counter borrowed across its step).
 //!
-//! Three knobs keep shapes out, to look past the failures they cause: `exit_after_continue = 0`
-//! (no `break` after a `continue`), `exit_after_step = 0` (no `break` after a step) and
-//! `inner_exit_floats = 0` (no float comparison in the `break` of an inner loop).
+//! Three knobs keep shapes out: `exit_after_continue = 0` (no `break` after a `continue`) and
+//! `inner_exit_floats = 0` (no float comparison in the `break` of an inner loop), the default,
+//! as the macro rejects those shapes; `exit_after_step = 0` (no `break` after a step).
 
 use super::Gen;
 use super::loops::Target;

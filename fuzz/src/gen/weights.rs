@@ -132,15 +132,18 @@ weights! {
     loop_loop = 1,
     /// Whether a `break` may come after a `continue` in a body (`if c { continue; } .. if e {
     /// break; }`: the exit is not tested in the iterations the `continue` skips): 1 lets it, 0
-    /// places the `break` before any `continue`.
-    exit_after_continue = 1,
+    /// places the `break` before any `continue`. 0: the macro rejects that shape ("`break`
+    /// cannot be differentiated here").
+    exit_after_continue = 0,
     /// Whether a `break` may come after a counter's step (its condition then sees the stepped
     /// value): 1 lets it, 0 places the `break` before every step.
     exit_after_step = 1,
     /// Whether the condition of a `break` in a loop inside another loop may compare floats
     /// (`a > 0.5`, `x[k] < 0.0`): 1 lets it, 0 keeps it to integers (indices, counters, sizes;
-    /// a counter stepped in a loop under an `if` on floats still depends on floats).
-    inner_exit_floats = 1,
+    /// a counter stepped in a loop under an `if` on floats still depends on floats). 0: the
+    /// macro rejects a float from outside the loops there ("a `break` in a loop nested in
+    /// another cannot depend on a float from outside the loops yet").
+    inner_exit_floats = 0,
     /// Expressions: leaves.
     expr_leaf = 6,
     /// Expressions: `+ - * /`.

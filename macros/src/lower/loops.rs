@@ -34,6 +34,10 @@ pub(super) struct Counter {
     name: String,
     /// Its value when an iteration starts.
     at_start: NodeId,
+    /// Its value once the iteration has stepped it.
+    stepped: NodeId,
+    /// The position of its step among the loop body's statements.
+    at: usize,
     /// Its value after the loop.
     after_loop: NodeId,
 }
@@ -256,9 +260,12 @@ pub(super) fn exit_stmt(stmts: &[syn::Stmt]) -> Option<usize> {
         last,
         syn::Stmt::Expr(Expr::Break(b), _) if b.label.is_none() && b.expr.is_none()
     );
+    // After an `if c { continue; }`, the exit is tested only where `c` does not hold: not a
+    // loop's end the condition alone decides.
     let alone = !before.iter().any(has_break_stmt)
         && !has_break_expr(&ifx.cond)
-        && !stmts[at + 1..].iter().any(has_break_stmt);
+        && !stmts[at + 1..].iter().any(has_break_stmt)
+        && !stmts[..at].iter().any(has_continue_stmt);
     (breaks && alone && ifx.else_branch.is_none()).then_some(at)
 }
 
@@ -612,14 +619,14 @@ impl Lower<'_> {
         // The `let`s before the exit that its condition reads, and the names it reads.
         let mut names = mentioned_names(&exit.cond);
         let mut lets = Vec::new();
-        for stmt in f.body.stmts[..at].iter().rev() {
+        for (p, stmt) in f.body.stmts[..at].iter().enumerate().rev() {
             if let syn::Stmt::Local(l) = stmt
                 && pattern_names(&l.pat).iter().any(|n| names.contains(n))
             {
                 if let Some(init) = &l.init {
                     names.extend(mentioned_names(&init.expr));
                 }
-                lets.push(stmt.clone());
+                lets.push((p, stmt.clone()));
             }
         }
         lets.reverse();
@@ -657,7 +664,16 @@ impl Lower<'_> {
             _ => {}
         }
         self.enclosing.push(Enclosing::Loop);
-        let _ = self.stmts(&lets, Want::Any);
+        // The `let`s in order, each reading a counter as it is at its place: stepped once its
+        // step is behind (`let t = x[k]; k += 1; if t > … && k >= 2 { break; }`).
+        for p in 0..at {
+            if let Some((_, stmt)) = lets.iter().find(|(q, _)| *q == p) {
+                let _ = self.stmts(std::slice::from_ref(stmt), Want::Any);
+            }
+            for c in counters.iter().filter(|c| c.at == p) {
+                self.declare(c.name.clone(), Binding::Value(c.stepped));
+            }
+        }
         let cond = self.expr(&exit.cond, Want::Bool);
         self.enclosing.pop();
         self.state.scopes.pop();
@@ -671,6 +687,21 @@ impl Lower<'_> {
             );
             return None;
         };
+        let carried = self
+            .g
+            .reachable(&[cond])
+            .into_iter()
+            .any(|n| matches!(self.g.op(n), Op::Placeholder { .. }));
+        if carried {
+            self.cx.error_spanned_by(
+                &exit.cond,
+                msg(
+                    "a `break` in a loop nested in another cannot depend on a float from outside the loops yet",
+                    "compute the condition from the loop indices, the data and the integer parameters, or move the inner loop into a `#[differentiable]` function of its own",
+                ),
+            );
+            return None;
+        }
         Some(self.g.add(Op::Until { v, lo, hi, cond }))
     }
 
@@ -750,9 +781,12 @@ impl Lower<'_> {
             let count = self.g.select(nonempty, len, zero);
             let total = self.g.int_bin(IntOp::Mul, step, count);
             let after_loop = self.g.int_bin(op, before, total);
+            let stepped = self.g.int_bin(op, at_start, step);
             out.push(Counter {
                 name,
                 at_start,
+                stepped,
+                at: p,
                 after_loop,
             });
         }
