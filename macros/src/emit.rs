@@ -156,6 +156,11 @@ impl Emitter<'_> {
                     }
                     visible.extend(group.iter().copied());
                 }
+                Step::Exit(group, until) => {
+                    out.extend(self.exit_loop(group, *until, &visible));
+                    visible.extend(group.iter().copied());
+                    visible.insert(*until);
+                }
                 Step::Bind(n) => {
                     out.extend(self.binding(*n, &visible));
                     visible.insert(*n);
@@ -190,6 +195,47 @@ impl Emitter<'_> {
         quote! {
             #init
             for #i in #lo..#hi {
+                #stmts
+                #add
+                #scatters
+            }
+            #bind
+        }
+    }
+
+    /// [`fused_loop`](Self::fused_loop) over `lo..hi` that stops where `until` (a `break`'s
+    /// `Op::Until` over the same range) does, binding it: `let mut __tU = hi; for i in lo..hi {
+    /// …; if cond { __tU = i; break; } …; acc += body; … }`, the loop a person writes.
+    fn exit_loop(&self, group: &[NodeId], until: NodeId, defined: &HashSet<NodeId>) -> TokenStream {
+        let Op::Sum { v, lo, .. } = *self.g.op(group[0]) else {
+            return quote!(::core::compile_error!("internal error: not a loop"));
+        };
+        let Op::Until {
+            v: v0, hi, cond, ..
+        } = *self.g.op(until)
+        else {
+            return quote!(::core::compile_error!("internal error: not a loop's end"));
+        };
+        let (i, i0, stop) = (loop_var_name(v), loop_var_name(v0), self.name(until));
+        let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+        // The condition, read with its own loop's index bound to this one's.
+        let mut outside = self.s.visible_in_loop(v0, defined);
+        let test = self.region(&[cond], &mut outside);
+        let cond = self.expr(cond, Prec::Or);
+        let bodies: Vec<NodeId> = group.iter().filter_map(|n| self.s.sum_body(*n)).collect();
+        let mut inner = self.s.visible_in_loop(v, defined);
+        let (stmts, scatters) = self.region_parts(&bodies, &mut inner);
+        let (init, add, bind) = self.accumulators(group);
+        quote! {
+            #init
+            let mut #stop = #hi;
+            for #i in #lo..#hi {
+                let #i0 = #i;
+                #test
+                if #cond {
+                    #stop = #i;
+                    break;
+                }
                 #stmts
                 #add
                 #scatters

@@ -14,6 +14,10 @@ pub enum Step {
     /// One `for` loop: sums over one loop and bounds, fused (`group[0]`'s loop), or a reverse
     /// sweep (`group[0]`, a `RevFold`) with the sums that run in its reverse loop.
     Loop(Vec<NodeId>),
+    /// The loop of `Loop` over `lo..hi` that ends where a `break` stops (the `Op::Until` given,
+    /// over the same `lo..hi`): it breaks at the first iteration whose condition holds and
+    /// binds that index, so no loop of its own runs before it to find it.
+    Exit(Vec<NodeId>, NodeId),
     /// A `let` binding the node (a loop of its own for a recurrence or a loop's end, an `if`
     /// for a select).
     Bind(NodeId),
@@ -105,6 +109,47 @@ impl<'a> Schedule<'a> {
 }
 
 impl Schedule<'_> {
+    /// The loops of this region that can find their own end: a group of sums over `lo..u`,
+    /// where `u` is where a `break` stops (`Op::Until` over `lo..hi`), runs `lo..hi` and breaks
+    /// where `u`'s condition holds, binding `u` there, instead of a loop of its own finding `u`
+    /// first. Only the first group (in `order`) over `u`, and only when no statement before it
+    /// reads `u`. Pairs of the group's anchor and `u`.
+    fn exits(
+        &self,
+        order: &[NodeId],
+        at_anchor: &HashMap<NodeId, Vec<NodeId>>,
+        grouped: &HashSet<NodeId>,
+        defined: &HashSet<NodeId>,
+    ) -> Vec<(NodeId, NodeId)> {
+        let mut out: Vec<(NodeId, NodeId)> = Vec::new();
+        let mut seen = HashSet::new();
+        for (at, &anchor) in order.iter().enumerate() {
+            let Some(group) = at_anchor.get(&anchor) else {
+                continue;
+            };
+            let Op::Sum { lo, hi: until, .. } = *self.g.op(group[0]) else {
+                continue;
+            };
+            let Op::Until { lo: from, .. } = *self.g.op(until) else {
+                continue;
+            };
+            if defined.contains(&until) || !seen.insert(until) || from != lo {
+                continue;
+            }
+            // Nothing bound or looped before the anchor may read `u` (it is bound by the loop).
+            let read_before = order[..at].iter().any(|&n| {
+                n != until
+                    && !group.contains(&n)
+                    && (at_anchor.contains_key(&n) || (self.is_bound(n) && !grouped.contains(&n)))
+                    && self.g.mentions(n, until)
+            });
+            if !read_before {
+                out.push((anchor, until));
+            }
+        }
+        out
+    }
+
     /// The statements of the region of `roots` (its nodes not in `defined`), in order: loops
     /// (sums over one loop fused, a reverse sweep with the sums that read its `λ`), `let`s, and
     /// the nodes written inline, from the point where what they read is available; then the
@@ -162,15 +207,24 @@ impl Schedule<'_> {
         // everything is). A loop, a branch or a short-circuit operand that reads a node this
         // region binds only later computes it itself (as `loop_invariants` assumed of what it
         // does not hoist): `for i { s += y[i]; ∇y[i] += y[0]; } let t = y[0]; … s * t`.
+        let exits = self.exits(&order, &at_anchor, &grouped, defined);
         let mut visible = defined.clone();
         let mut steps = Vec::new();
         let mut scatters = Vec::new();
         for &n in &order {
             if let Some(group) = at_anchor.remove(&n) {
                 visible.extend(group.iter().copied());
-                steps.push(Step::Loop(group));
+                match exits.iter().find(|(anchor, _)| *anchor == n) {
+                    Some(&(_, until)) => {
+                        visible.insert(until);
+                        steps.push(Step::Exit(group, until));
+                    }
+                    None => steps.push(Step::Loop(group)),
+                }
             } else if matches!(self.g.op(n), Op::Scatter(..)) {
                 scatters.push(n);
+            } else if exits.iter().any(|(_, until)| *until == n) {
+                // Found by the loop that breaks there (`Step::Exit`).
             } else if self.is_bound(n) && !grouped.contains(&n) {
                 steps.push(Step::Bind(n));
                 visible.insert(n);
@@ -758,6 +812,7 @@ mod tests {
             .iter()
             .filter_map(|step| match step {
                 Step::Loop(group) => Some(format!("L{}", group.len())),
+                Step::Exit(group, _) => Some(format!("E{}", group.len())),
                 Step::Bind(_) => Some("B".to_string()),
                 Step::Inline(_) => None,
             })
