@@ -888,13 +888,13 @@ mod renumber_tests {
              let (__t9, __d9) = f(); let mut __acc4 = __t3_err; let __t4 = __acc4; } \
              fn b() { let __t9 = __tape; }"
             .parse()
-            .unwrap();
+            .expect("internal error: test tokens");
         let after = renumber(before).to_string();
         let want: proc_macro2::TokenStream = "fn a() { let __t0 = 1; let __t1_err = __t0; \
              let (__t2, __d2) = f(); let mut __acc3 = __t1_err; let __t3 = __acc3; } \
              fn b() { let __t0 = __tape; }"
             .parse()
-            .unwrap();
+            .expect("internal error: test tokens");
         assert_eq!(after, want.to_string());
     }
 }

@@ -305,8 +305,8 @@ mod tests {
         );
         let mut g = l.graph;
         let (outputs, inputs) = (l.outputs, l.inputs);
-        let r = reverse(&mut g, &outputs, &inputs, &[]).expect("reverse");
-        let f = forward(&mut g, &outputs, &inputs).expect("forward");
+        let r = reverse(&mut g, &outputs, &inputs, &[]).expect("internal error: reverse mode");
+        let f = forward(&mut g, &outputs, &inputs).expect("internal error: forward mode");
         for at in [[0.7, 0.2], [0.3, 1.1], [-0.4, 0.9]] {
             let mut it = Interpreter::new(&g, &at);
             for (k, &output) in outputs.iter().enumerate() {
@@ -344,7 +344,7 @@ mod tests {
                 Mode::Reverse => reverse(&mut g, &outputs, &[x, y], &[]),
                 Mode::Forward => forward(&mut g, &outputs, &[x, y]),
             }
-            .expect("a Jacobian");
+            .expect("internal error: a Jacobian");
             assert_eq!(j.mode, mode);
             let (xv, yv) = (0.7, -1.3);
             let mut it = Interpreter::new(&g, &[xv, yv]);

@@ -404,47 +404,46 @@ impl Lower<'_> {
             VectorCall::Reported => return,
             VectorCall::NotOne => None,
         };
-        if let Some(call) = call {
-            for (j, p) in ps.elems.iter().enumerate() {
-                match p {
-                    Pat::Ident(id) if id.subpat.is_none() => {
-                        if let Some(out) = self.call_output(call, j) {
-                            self.declare(id.ident.to_string(), Binding::Value(out));
-                        }
-                    }
-                    Pat::Wild(_) => {}
-                    Pat::Rest(_) if j + 1 == ps.elems.len() => {}
-                    other => self.cx.error_spanned_by(
-                        other,
+        // Or the elements of an array or slice parameter.
+        let slice = match call {
+            Some(_) => None,
+            None => {
+                let slice = self.bound_to(source).filter(|n| {
+                    matches!(self.g.op(*n), Op::Slice(_) | Op::Sym(_, Kind::Other))
+                        && !self.closures.contains_key(n)
+                });
+                if slice.is_none() {
+                    self.cx.error_spanned_by(
+                        init,
                         msg(
-                            "only names, `_` and a final `..` are supported in an array pattern",
-                            "write `let [u, v] = f(…);`, or index the outputs: `r[0]`",
+                            "an array pattern takes the elements of an array or slice parameter",
+                            "write `let [a, b] = *p;` with `p: &[f64; 2]`, or index it: `p[0]`",
                         ),
-                    ),
+                    );
+                    return;
                 }
+                slice
             }
-            return;
-        }
-        let slice = self.bound_to(source).filter(|n| {
-            matches!(self.g.op(*n), Op::Slice(_) | Op::Sym(_, Kind::Other))
-                && !self.closures.contains_key(n)
-        });
-        let Some(slice) = slice else {
-            self.cx.error_spanned_by(
-                init,
-                msg(
-                    "an array pattern takes the elements of an array or slice parameter",
-                    "write `let [a, b] = *p;` with `p: &[f64; 2]`, or index it: `p[0]`",
-                ),
-            );
-            return;
+        };
+        let help = if call.is_some() {
+            "write `let [u, v] = f(…);`, or index the outputs: `r[0]`"
+        } else {
+            "write `let [a, b, ..] = *p;`, or index it: `p[0]`"
         };
         for (j, p) in ps.elems.iter().enumerate() {
             match p {
                 Pat::Ident(id) if id.subpat.is_none() => {
-                    let i = self.g.int(i64::try_from(j).unwrap_or(i64::MAX));
-                    let e = self.index_node(slice, i);
-                    self.declare(id.ident.to_string(), Binding::Value(e));
+                    let element = match (call, slice) {
+                        (Some(call), _) => self.call_output(call, j),
+                        (None, Some(slice)) => {
+                            let i = self.g.int(i64::try_from(j).unwrap_or(i64::MAX));
+                            Some(self.index_node(slice, i))
+                        }
+                        (None, None) => None,
+                    };
+                    if let Some(e) = element {
+                        self.declare(id.ident.to_string(), Binding::Value(e));
+                    }
                 }
                 Pat::Wild(_) => {}
                 Pat::Rest(_) if j + 1 == ps.elems.len() => {}
@@ -452,7 +451,7 @@ impl Lower<'_> {
                     other,
                     msg(
                         "only names, `_` and a final `..` are supported in an array pattern",
-                        "write `let [a, b, ..] = *p;`, or index it: `p[0]`",
+                        help,
                     ),
                 ),
             }
