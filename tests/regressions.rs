@@ -616,3 +616,30 @@ fn a_conditionally_updated_local_used_twice_around_a_constant() {
         check(&g.z, &hand, conditional_increment_used_twice, &at);
     }
 }
+
+// The sum of a loop-invariant value over an empty range (`x.windows(6)` of two elements): its
+// count `hi − lo` must not be computed where `hi < lo` (fuzzer seed 38, program 801: `_grad`
+// panicked with "attempt to subtract with overflow").
+#[differentiable]
+fn invariant_sum_over_empty_windows(x: &[f64]) -> f64 {
+    let m = x[x.len() - 1];
+    let mut f = x.windows(6).map(|_| m).sum::<f64>();
+    if m < 1.0 {
+        f = -f;
+    }
+    f + m
+}
+
+#[test]
+fn an_invariant_sum_over_an_empty_range_counts_zero() {
+    let x = [-1.25, -1.0];
+    let (value, g) = invariant_sum_over_empty_windows_grad(&x);
+    assert!((value - invariant_sum_over_empty_windows(&x)).abs() < 1e-12);
+    check(&g.x, &[0.0, 1.0], invariant_sum_over_empty_windows, &x);
+    // Eight elements: three windows, f = −3m (m < 1), value −2m, ∂/∂x₇ = −2.
+    let x = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
+    let (_, g) = invariant_sum_over_empty_windows_grad(&x);
+    let mut hand = [0.0; 8];
+    hand[7] = -2.0;
+    check(&g.x, &hand, invariant_sum_over_empty_windows, &x);
+}

@@ -495,7 +495,11 @@ fn sum_of_invariant(g: &mut Graph, op: &Op) -> Option<NodeId> {
         return None;
     }
     let nonempty = g.add(Op::Compare(crate::graph::Cmp::Gt, hi, lo));
-    let len = g.int_bin(IntOp::Sub, hi, lo);
+    // `hi − lo` only where the loop runs: the count's derivative uses (`count · ā`) is not
+    // under the guard below, and `2 − 6` overflows a `usize` (`x.windows(6)` of two elements).
+    let diff = g.int_bin(IntOp::Sub, hi, lo);
+    let none = g.int(0);
+    let len = g.select(nonempty, diff, none);
     let count = g.cast(len);
     let total = g.mul(count, body);
     // The body only where the loop runs: it may be NaN (`ln(-1)`), or read an element that
