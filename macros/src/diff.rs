@@ -84,6 +84,18 @@ pub fn gradient_seeded(
             help: "remove `hessian`, or write the loop as a sum (`+=`)",
         });
     }
+    if let Some(&n) = order.iter().find(|n| {
+        matches!(
+            g.op(**n),
+            Op::TableAdjoint { .. } | Op::AdjAt(..) | Op::Accumulate { .. }
+        )
+    }) {
+        return Err(DiffError {
+            origin: g.node(n).origin,
+            message: "second derivatives through a local array (`vec![…]`, `[…; N]` written element by element) are not supported yet".into(),
+            help: "remove `hessian`, or compute the elements where they are read",
+        });
+    }
     let active = activity(g, &order, wrt, slices);
     let mut sweep = Sweep {
         active,
@@ -117,6 +129,7 @@ pub fn gradient_seeded(
             &mut effects[slot],
             loops,
             everywhere,
+            0,
             contribution,
             &mut |g, value| g.add(Op::Scatter(k, idx, value)),
         );
@@ -139,6 +152,7 @@ pub fn gradient_seeded(
             &mut effects[slot],
             loops,
             everywhere,
+            0,
             adj,
             &mut |g, seed| g.add(Op::CallVjp(call, seed)),
         );
@@ -202,6 +216,10 @@ impl Sweep {
     ) -> Result<(), DiffError> {
         for &n in nodes.iter().rev() {
             if !self.active[n.index()] {
+                continue;
+            }
+            if let Op::Table { .. } = g.op(n) {
+                self.table(g, frame, n)?;
                 continue;
             }
             if let Some(adj) = frame.adjoint.get(&n).copied() {
@@ -276,9 +294,10 @@ impl Sweep {
         }
         let from = from | frame.outer;
         let child_loops = g.loops_of(child) | frame.outer;
-        // An element of a differentiated slice: scatter the contribution where it is made,
-        // inside all the loops it belongs to (`∇x[i] += …` may run many times per element).
-        if matches!(g.op(child), Op::Element(..)) {
+        // An element of a differentiated slice (or of a local array): scatter the contribution
+        // where it is made, inside all the loops it belongs to (`∇x[i] += …` may run many times
+        // per element).
+        if matches!(g.op(child), Op::Element(..) | Op::At(..)) {
             let key = (child, from, frame.fold.map(|(c, _)| c));
             add_to(g, &mut self.scattered, key, contribution);
             return;
@@ -334,7 +353,12 @@ impl Sweep {
             let op = g.op(n);
             if matches!(
                 op,
-                Op::Sum { .. } | Op::Fold { .. } | Op::RevFold { .. } | Op::Until { .. }
+                Op::Sum { .. }
+                    | Op::Fold { .. }
+                    | Op::RevFold { .. }
+                    | Op::Until { .. }
+                    | Op::Table { .. }
+                    | Op::TableAdjoint { .. }
             ) {
                 self.loop_reads.insert(n, g.loops_of(n));
             } else if expanded {
@@ -346,6 +370,65 @@ impl Sweep {
             }
         }
         self.loop_reads[&x]
+    }
+
+    /// A local array `z = Table { v, len, body }` read as `z[i]` (`At`): the reads scattered
+    /// their adjoints, per element, like a slice's (see `contribute`). Those scatters fill the
+    /// table's adjoint, a vector `z̄` (`TableAdjoint`), and each element's body then gets its own
+    /// adjoint `z̄[v]`: `z̄ = 0; for each read z[i] { z̄[i] += ā }; for v { body(v) gets z̄[v] }`,
+    /// what a person writes by hand. Reads of a table inside a recurrence's body scatter from
+    /// its reverse loop, as a slice's do.
+    fn table(&mut self, g: &mut Graph, frame: &mut Frame, n: NodeId) -> Result<(), DiffError> {
+        let Op::Table { v, lo, body, .. } = *g.op(n) else {
+            return Ok(());
+        };
+        if frame.fold.is_some() {
+            return Err(DiffError {
+                origin: g.node(n).origin,
+                message: "a local array built inside a loop recurrence (`p *= …`, a running `max`) cannot be differentiated yet".into(),
+                help: "build the array before the loop, or write the recurrence as a sum (`+=`)",
+            });
+        }
+        let buf = g.new_buffer();
+        let own = g.loops_of(n);
+        let mut fill = None;
+        let reads: Vec<(ScatterKey, NodeId)> = self
+            .scattered
+            .iter()
+            .filter(|((e, ..), _)| matches!(g.op(*e), Op::At(t, _) if *t == n))
+            .copied()
+            .collect();
+        self.scattered
+            .retain(|((e, ..), _)| !matches!(g.op(*e), Op::At(t, _) if *t == n));
+        for ((read, loops, _), contribution) in reads {
+            let Op::At(_, i) = *g.op(read) else {
+                continue;
+            };
+            let everywhere = self.unconditional.contains(&read);
+            push_effect(
+                g,
+                &mut fill,
+                loops,
+                everywhere,
+                own,
+                contribution,
+                &mut |g, value| g.add(Op::Accumulate { buf, i, value }),
+            );
+        }
+        let Some(fill) = fill else {
+            return Ok(());
+        };
+        let adjoint = g.add(Op::TableAdjoint {
+            buf,
+            table: n,
+            fill,
+        });
+        let index = g.add(Op::LoopVar(v));
+        let index = g.int_bin(IntOp::Sub, index, lo);
+        let element = g.add(Op::AdjAt(adjoint, index));
+        let from = g.loops_of(n) | 1 << v;
+        self.contribute(g, frame, from, body, element);
+        Ok(())
     }
 
     /// The adjoint `adj` of recurrence `fold` (`s = init; for v { s = body(s) }`) flows back
@@ -447,7 +530,8 @@ fn read_unconditionally(g: &Graph, output: NodeId) -> HashSet<NodeId> {
 
 /// Adds the effect `make(value)` to a slice's effects, once per iteration of every loop in
 /// `loops` (even where the value, or the index, does not change with that loop: `s += x[0] +
-/// y[i]` adds 1 per `i`). Unless what it comes from is read `everywhere` the function runs, it
+/// y[i]` adds 1 per `i`), except those of `own` (a local array's adjoint is one per iteration of
+/// the loops the array is built in). Unless what it comes from is read `everywhere` the function runs, it
 /// is [`guarded`] by the conditions of its terms; where it is read everywhere, its index is valid
 /// everywhere and it stays one effect (`g[i] += if c { a } else { 0 }`, branch-free).
 fn push_effect(
@@ -455,6 +539,7 @@ fn push_effect(
     effects: &mut Option<NodeId>,
     loops: u64,
     everywhere: bool,
+    own: u64,
     value: NodeId,
     make: &mut dyn FnMut(&mut Graph, NodeId) -> NodeId,
 ) {
@@ -466,7 +551,7 @@ fn push_effect(
     if *g.op(effect) == Op::NoEffect {
         return;
     }
-    let effect = sum_over_left_loops(g, loops | g.loops_of(effect), effect);
+    let effect = sum_over_left_loops(g, (loops | g.loops_of(effect)) & !own, effect);
     *effects = Some(join_effect(g, *effects, effect));
 }
 
@@ -535,6 +620,10 @@ fn scale_effect(g: &mut Graph, e: NodeId, k: f64) -> NodeId {
         Op::CallVjp(call, seed) => {
             let seed = g.mul(k_node, seed);
             g.add(Op::CallVjp(call, seed))
+        }
+        Op::Accumulate { buf, i, value } => {
+            let value = g.mul(k_node, value);
+            g.add(Op::Accumulate { buf, i, value })
         }
         Op::Effects(a, b) => {
             let (a, b) = (scale_effect(g, a, k), scale_effect(g, b, k));
@@ -702,7 +791,7 @@ fn activity_given(
             active[n.index()] = slices.contains(k);
             continue;
         }
-        if g.kind(n) != Kind::Float || active[n.index()] {
+        if !matches!(g.kind(n), Kind::Float | Kind::Array) || active[n.index()] {
             continue;
         }
         match g.op(n) {
@@ -772,7 +861,15 @@ pub fn local_adjoints(
         | Op::CallVjp(..)
         // An element of a differentiated slice: its adjoint is scattered into the slice's
         // gradient (see `gradient_with_slices`).
-        | Op::Element(..) => vec![],
+        | Op::Element(..)
+        // An element of a local array, and the array: the reads scatter into the array's
+        // adjoint, which the array's elements read (see `Sweep::table`).
+        | Op::At(..)
+        | Op::Table { .. }
+        // In gradients only, refused by `gradient_seeded`.
+        | Op::TableAdjoint { .. }
+        | Op::AdjAt(..)
+        | Op::Accumulate { .. } => vec![],
         // (Σᵢ f(i))' = Σᵢ f(i)': each iteration's body gets the sum's adjoint.
         Op::Sum { body, .. } => vec![(body, adj)],
         // (-a)' = -a'

@@ -327,6 +327,45 @@ impl Emitter<'_> {
         }
     }
 
+    /// A local array, computed once: `let mut __tN = Vec::with_capacity(hi − lo); for v in
+    /// lo..hi { …; __tN.push(body); }`.
+    fn table_loop(&self, n: NodeId, defined: &HashSet<NodeId>) -> TokenStream {
+        let Op::Table { v, lo, hi, body } = *self.g.op(n) else {
+            return quote!(::core::compile_error!("internal error: not a local array"));
+        };
+        let (i, name) = (loop_var_name(v), self.name(n));
+        let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+        let mut inner = self.s.visible_in_loop(v, defined);
+        let stmts = self.region(&[body], &mut inner);
+        let value = self.expr(body, Prec::Select);
+        quote! {
+            let mut #name = ::std::vec::Vec::with_capacity(
+                ::core::iter::Iterator::size_hint(&(#lo..#hi)).0,
+            );
+            for #i in #lo..#hi {
+                #stmts
+                #name.push(#value);
+            }
+        }
+    }
+
+    /// A local array's adjoint: `let mut __zB = vec![0.0; z.len()];`, then the statements that
+    /// add the reads' adjoints to it (`__zB[i] += …`), which run here, before it is read.
+    fn table_adjoint(&self, n: NodeId, defined: &HashSet<NodeId>) -> TokenStream {
+        let Op::TableAdjoint { buf, table, fill } = *self.g.op(n) else {
+            return quote!(::core::compile_error!("internal error: not an adjoint"));
+        };
+        let z = buffer_name(buf);
+        let zero = self.float_lit(0.0);
+        let table = self.expr(table, Prec::Postfix);
+        let mut inner = defined.clone();
+        let stmts = self.region(&[fill], &mut inner);
+        quote! {
+            let mut #z = ::std::vec![#zero; #table.len()];
+            #stmts
+        }
+    }
+
     /// The loop that finds where `for v in lo..hi { …; if cond { break; } … }` breaks:
     /// `let mut __tN = hi; for v in lo..hi { …; if cond { __tN = v; break; } }`.
     fn until_loop(&self, n: NodeId, defined: &HashSet<NodeId>) -> TokenStream {
@@ -481,6 +520,14 @@ impl Emitter<'_> {
             Op::Fold { .. } => self.fold_loop(n, defined),
             Op::Until { .. } => self.until_loop(n, defined),
             Op::RevFold { .. } => self.reverse_loop(&[n], defined),
+            Op::Table { .. } => self.table_loop(n, defined),
+            Op::TableAdjoint { .. } => self.table_adjoint(n, defined),
+            Op::Accumulate { buf, i, value } => {
+                let z = buffer_name(*buf);
+                let i = self.expr(*i, Prec::Select);
+                let x = self.expr(*value, Prec::Select);
+                quote! { #z[#i] += #x; }
+            }
             Op::Scatter(k, i, x) => {
                 let g = grad_vec_name(*k);
                 let i = self.expr(*i, Prec::Select);
@@ -754,6 +801,19 @@ impl Emitter<'_> {
                 quote! { #s[#i] }
             }
             Op::Slice(k) => self.slices[*k as usize].clone(),
+            Op::At(t, i) => {
+                let t = self.expr(*t, Prec::Postfix);
+                let i = self.expr(*i, Prec::Select);
+                quote! { #t[#i] }
+            }
+            Op::AdjAt(a, i) => {
+                let Op::TableAdjoint { buf, .. } = *g.op(*a) else {
+                    return quote!(::core::compile_error!("internal error: not an adjoint"));
+                };
+                let z = buffer_name(buf);
+                let i = self.expr(*i, Prec::Select);
+                quote! { #z[#i] }
+            }
             // Statements, emitted by `binding`; no value of their own.
             Op::Sum { .. }
             | Op::Scatter(..)
@@ -762,7 +822,10 @@ impl Emitter<'_> {
             | Op::Fold { .. }
             | Op::RevFold { .. }
             | Op::Until { .. }
-            | Op::CallVjp(..) => {
+            | Op::CallVjp(..)
+            | Op::Table { .. }
+            | Op::TableAdjoint { .. }
+            | Op::Accumulate { .. } => {
                 quote!(())
             }
             Op::Carry { c, .. } => {
@@ -783,6 +846,11 @@ impl Emitter<'_> {
 /// The index of loop `v` in generated code.
 fn loop_var_name(v: u32) -> proc_macro2::Ident {
     format_ident!("__i{}", v, span = Span::mixed_site())
+}
+
+/// The adjoint of a local array, buffer `b`.
+fn buffer_name(b: u32) -> proc_macro2::Ident {
+    format_ident!("__z{}", b, span = Span::mixed_site())
 }
 
 /// A recurrence's value in its forward loop, and its saved value in its reverse loop.

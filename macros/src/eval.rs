@@ -167,7 +167,12 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         | Op::Fold { .. }
         | Op::Adjoint { .. }
         | Op::RevFold { .. }
-        | Op::Until { .. } => return None,
+        | Op::Until { .. }
+        | Op::Table { .. }
+        | Op::At(..)
+        | Op::TableAdjoint { .. }
+        | Op::AdjAt(..)
+        | Op::Accumulate { .. } => return None,
         Op::Cast(_) => Value::Float(n(0) as f64),
         Op::Neg(_) => Value::Float(-f(0)),
         Op::Add(..) => Value::Float(f(0) + f(1)),
@@ -223,6 +228,8 @@ pub struct Interpreter<'g> {
     /// Forward and reverse sweeps already run, by recurrence and the indices of the loops
     /// around it: the saved values `sᵢ`, the adjoints `λᵢ₊₁` and the final `λ`.
     sweeps: std::collections::HashMap<(u32, Vec<i64>), Sweep>,
+    /// The tables' adjoints, by buffer number, as last filled.
+    buffers: std::collections::HashMap<u32, Vec<f64>>,
 }
 
 /// One recurrence's sweeps, as the interpreter ran them.
@@ -250,6 +257,7 @@ impl<'g> Interpreter<'g> {
             carry: std::collections::HashMap::new(),
             lambda: std::collections::HashMap::new(),
             sweeps: std::collections::HashMap::new(),
+            buffers: std::collections::HashMap::new(),
         }
     }
 
@@ -464,6 +472,58 @@ impl<'g> Interpreter<'g> {
                     self.scattered[k].resize(i + 1, 0.0);
                 }
                 self.scattered[k][i] += x;
+                Value::Float(0.0)
+            }
+            // A table is only read element by element: its element `i` is its body at index `i`.
+            Op::Table { .. } => Value::Float(f64::NAN),
+            Op::At(t, i) => {
+                let i = self.eval(*i).int();
+                let Op::Table { v, lo, hi, body } = *self.graph.op(*t) else {
+                    return Value::Float(f64::NAN);
+                };
+                let (lo, hi) = (self.eval(lo).int(), self.eval(hi).int());
+                if i < 0 || i >= hi - lo {
+                    return Value::Float(f64::NAN);
+                }
+                let outer = self.loop_index[v as usize];
+                self.loop_index[v as usize] = lo + i;
+                let x = self.eval(body);
+                self.loop_index[v as usize] = outer;
+                x
+            }
+            // The adjoint is filled afresh wherever it is read (loop-free ones once).
+            Op::TableAdjoint { buf, table, fill } => {
+                let Op::Table { lo, hi, .. } = *self.graph.op(*table) else {
+                    return Value::Float(f64::NAN);
+                };
+                let n = usize::try_from(self.eval(hi).int() - self.eval(lo).int()).unwrap_or(0);
+                self.buffers.insert(*buf, vec![0.0; n]);
+                self.eval(*fill);
+                Value::Float(0.0)
+            }
+            Op::AdjAt(adjoint, i) => {
+                let Op::TableAdjoint { buf, .. } = *self.graph.op(*adjoint) else {
+                    return Value::Float(f64::NAN);
+                };
+                // Loop-free, filled once (cached); inside a loop, for this iteration.
+                self.eval(*adjoint);
+                let i = self.eval(*i).int();
+                let x = self
+                    .buffers
+                    .get(&buf)
+                    .and_then(|b| b.get(usize::try_from(i).ok()?))
+                    .copied();
+                Value::Float(x.unwrap_or(f64::NAN))
+            }
+            Op::Accumulate { buf, i, value } => {
+                let (i, x) = (self.eval(*i).int(), self.eval(*value).float());
+                if let Some(slot) = self
+                    .buffers
+                    .get_mut(buf)
+                    .and_then(|b| b.get_mut(usize::try_from(i).ok()?))
+                {
+                    *slot += x;
+                }
                 Value::Float(0.0)
             }
             Op::Effects(a, b) => {

@@ -705,3 +705,29 @@ fn readme_shows_the_real_expansion() {
         );
     }
 }
+
+#[test]
+fn buffer_per_point() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn per_point_lse(mu: &[f64], xs: &[f64]) -> f64 {
+            let k = mu.len();
+            let mut total = 0.0;
+            for i in 0..xs.len() {
+                let mut z = vec![0.0; k];
+                for c in 0..k {
+                    let d = xs[i] - mu[c];
+                    z[c] = -0.5 * d * d;
+                }
+                let mut s = 0.0;
+                for c in 0..k {
+                    s += z[c].exp();
+                }
+                total += s.ln();
+            }
+            total
+        }
+        "
+    );
+}

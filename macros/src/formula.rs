@@ -318,6 +318,27 @@ impl Printer<'_> {
                 self.expr(*hi, Prec::Sum),
                 self.expr(*body, Prec::Select)
             ),
+            Op::Table { v, lo, hi, body } => format!(
+                "[{} for i{v} in {}..{}]",
+                self.expr(*body, Prec::Select),
+                self.expr(*lo, Prec::Sum),
+                self.expr(*hi, Prec::Sum)
+            ),
+            Op::At(t, i) | Op::AdjAt(t, i) => format!(
+                "{}[{}]",
+                self.expr(*t, Prec::Postfix),
+                self.expr(*i, Prec::Select)
+            ),
+            Op::TableAdjoint { buf, table, fill } => format!(
+                "(z̄{buf} = ∇{}: {})",
+                self.expr(*table, Prec::Postfix),
+                self.expr(*fill, Prec::Select)
+            ),
+            Op::Accumulate { buf, i, value } => format!(
+                "z̄{buf}[{}] += {}",
+                self.expr(*i, Prec::Select),
+                self.expr(*value, Prec::Select)
+            ),
             Op::Until { v, lo, hi, cond } => format!(
                 "first(i{v} in {}..{}; {})",
                 self.expr(*lo, Prec::Sum),

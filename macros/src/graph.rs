@@ -47,6 +47,8 @@ pub enum Kind {
     Bool,
     /// A value of another type (a slice, a struct), only ever passed through to calls.
     Other,
+    /// A local array of floats (`vec![0.0; n]` after its writes), read element by element.
+    Array,
 }
 
 /// Defines an enum of float operations written as methods, with the table of their method names
@@ -385,6 +387,23 @@ define_ops! {
         /// zero almost everywhere). Fields: loop `v`, `lo`, `hi`, `cond`.
         Until { v: u32, lo: node, hi: node, cond: node },
 
+        // ---- local arrays
+        /// A local array of `hi − lo` floats, element `k` being `body` at index `lo + k` of loop
+        /// `v` (over `lo..hi`): `vec![0.0; n]` and the versions its element writes make (`z[c] =
+        /// e` in `for c in 0..n` is `Table { v, lo: 0, hi: n, body: e }`). Computed once, into
+        /// a vector.
+        Table { v: u32, lo: node, hi: node, body: node },
+        /// `z[i]`: element `i` of a local array (a `Table`).
+        At(table: node, i: node),
+        /// In gradients only: the adjoint of a `Table`, a vector of its length filled by the
+        /// effect `fill` (the `Accumulate`s into buffer `buf` made by the table's reads).
+        TableAdjoint { buf: u32, table: node, fill: node },
+        /// In gradients only: element `i` of a table's adjoint (a `TableAdjoint`).
+        AdjAt(adjoint: node, i: node),
+        /// Effect, in gradients only: `adjoint_buf[i] += value`, a read of a table passing its
+        /// adjoint back to the element read.
+        Accumulate { buf: u32, i: node, value: node },
+
         // ---- booleans
         BoolConst(value: bool),
         Compare(op: Cmp, a: node, b: node),
@@ -420,7 +439,14 @@ impl Op {
     pub fn may_panic_itself(&self) -> bool {
         matches!(
             self,
-            Op::Element(..) | Op::Index(..) | Op::IntIndex(..) | Op::IntBin(..) | Op::IntNeg(_)
+            Op::Element(..)
+                | Op::Index(..)
+                | Op::IntIndex(..)
+                | Op::IntBin(..)
+                | Op::IntNeg(_)
+                | Op::At(..)
+                | Op::AdjAt(..)
+                | Op::Accumulate { .. }
         )
     }
 
@@ -433,6 +459,8 @@ impl Op {
                 | Op::Fold { .. }
                 | Op::RevFold { .. }
                 | Op::Until { .. }
+                | Op::Table { .. }
+                | Op::TableAdjoint { .. }
                 | Op::Call(..)
                 | Op::Partial(..)
         )
@@ -468,6 +496,8 @@ pub struct Graph {
     /// How many recurrences (`Fold`s) and reverse sweeps (`RevFold`s) were declared.
     recurrences: u32,
     sweeps: u32,
+    /// How many tables' adjoint buffers (`TableAdjoint`s) were declared.
+    buffers: u32,
     /// The latest `RevFold` node of each recurrence.
     reverse_sweeps: HashMap<u32, NodeId>,
     /// Tried on every new operation: `Some` with an equivalent node makes [`Graph::add`] return
@@ -539,6 +569,12 @@ impl Graph {
     pub fn new_sweep(&mut self) -> u32 {
         self.sweeps += 1;
         self.sweeps - 1
+    }
+
+    /// A new adjoint buffer number, for a `TableAdjoint` and its `Accumulate`s.
+    pub fn new_buffer(&mut self) -> u32 {
+        self.buffers += 1;
+        self.buffers - 1
     }
 
     /// The bounds `(lo, hi)` of loop `v`.
@@ -662,14 +698,18 @@ impl Graph {
             | Op::Carry { .. }
             | Op::Fold { .. }
             | Op::Adjoint { .. }
-            | Op::RevFold { .. } => Kind::Float,
+            | Op::RevFold { .. }
+            | Op::At(..)
+            | Op::AdjAt(..) => Kind::Float,
+            Op::Table { .. } | Op::TableAdjoint { .. } => Kind::Array,
             Op::Sum { body, .. } => self.kind(*body),
             Op::Slice(_)
             | Op::SliceArg(..)
             | Op::Scatter(..)
             | Op::Effects(..)
             | Op::NoEffect
-            | Op::CallVjp(..) => Kind::Other,
+            | Op::CallVjp(..)
+            | Op::Accumulate { .. } => Kind::Other,
             Op::Sym(_, k) => *k,
             Op::Select(_, a, _) => self.kind(*a),
             Op::IntConst(_)
@@ -722,7 +762,8 @@ impl Graph {
             Op::Sum { v, .. }
             | Op::Fold { v, .. }
             | Op::RevFold { v, .. }
-            | Op::Until { v, .. } => {
+            | Op::Until { v, .. }
+            | Op::Table { v, .. } => {
                 op.children().iter().fold(0, |m, c| m | self.loops_of(*c)) & !(1 << v)
             }
             _ => op.children().iter().fold(0, |m, c| m | self.loops_of(*c)),
@@ -885,7 +926,11 @@ impl Graph {
     /// under a condition), not a value.
     pub fn is_effect(&self, id: NodeId) -> bool {
         match self.op(id) {
-            Op::Scatter(..) | Op::Effects(..) | Op::CallVjp(..) | Op::NoEffect => true,
+            Op::Scatter(..)
+            | Op::Effects(..)
+            | Op::CallVjp(..)
+            | Op::NoEffect
+            | Op::Accumulate { .. } => true,
             Op::Select(_, a, _) => self.is_effect(*a),
             // A loop of effects: `Σ_j ∇x[j] += …` inside `Σ_i` runs once per `i`, even where
             // nothing in it changes with `i`.

@@ -16,6 +16,7 @@
 //! [`Ctxt`] at their tokens, and lowering goes on, so one pass reports every problem.
 
 mod arrays;
+mod buffers;
 mod calls;
 mod control;
 mod exprs;
@@ -171,6 +172,11 @@ struct Lower<'a> {
     carried_calls: HashMap<NodeId, NodeId>,
     /// The placeholders whose call's outputs were read: the loop must not assign them.
     read_calls: HashSet<NodeId>,
+    /// The `for` loops around the statement being lowered, innermost last, with the elements
+    /// of local arrays they write (see `lower::buffers`).
+    array_loops: Vec<buffers::ArrayLoop>,
+    /// How many branches (`if`, `match` arms) are open around the statement being lowered.
+    conditional: u32,
 }
 
 impl<'a> Lower<'a> {
@@ -200,6 +206,8 @@ impl<'a> Lower<'a> {
             vector_calls: HashMap::new(),
             carried_calls: HashMap::new(),
             read_calls: HashSet::new(),
+            array_loops: Vec::new(),
+            conditional: 0,
             int_slices: Vec::new(),
             data_slices: Vec::new(),
             enclosing: Vec::new(),

@@ -221,7 +221,7 @@ impl Schedule<'_> {
                     }
                     None => steps.push(Step::Loop(group)),
                 }
-            } else if matches!(self.g.op(n), Op::Scatter(..)) {
+            } else if matches!(self.g.op(n), Op::Scatter(..) | Op::Accumulate { .. }) {
                 scatters.push(n);
             } else if exits.iter().any(|(_, until)| *until == n) {
                 // Found by the loop that breaks there (`Step::Exit`).
@@ -266,6 +266,9 @@ impl Schedule<'_> {
                 | Op::RevFold { .. }
                 | Op::Until { .. }
                 | Op::CallVjp(..)
+                | Op::Table { .. }
+                | Op::TableAdjoint { .. }
+                | Op::Accumulate { .. }
                 | Op::And(..)
                 | Op::Or(..)
         ) || self.uses.get(&n).copied().unwrap_or(0) > 1
@@ -312,6 +315,17 @@ impl Schedule<'_> {
                     stack.extend([*lo, *hi]);
                     stack.extend(self.loop_invariants(*v, *cond));
                 }
+                Op::Table { v, lo, hi, body } => {
+                    stack.extend([*lo, *hi]);
+                    stack.extend(self.loop_invariants(*v, *body));
+                }
+                // The fill runs in the adjoint's own statements (`table_adjoint`): here, the
+                // values it reads.
+                Op::TableAdjoint { table, fill, .. } => {
+                    stack.push(*table);
+                    let reads = self.closure(&[*fill], stop);
+                    stack.extend(reads.into_iter().filter(|m| !self.g.is_effect(*m)));
+                }
                 Op::RevFold {
                     v,
                     fold,
@@ -350,7 +364,12 @@ impl Schedule<'_> {
             if self.g.loops_of(n) & (1 << v) == 0 && !effect {
                 let a_loop = matches!(
                     op,
-                    Op::Sum { .. } | Op::Fold { .. } | Op::RevFold { .. } | Op::Until { .. }
+                    Op::Sum { .. }
+                        | Op::Fold { .. }
+                        | Op::RevFold { .. }
+                        | Op::Until { .. }
+                        | Op::Table { .. }
+                        | Op::TableAdjoint { .. }
                 );
                 if a_loop || (!conditional && !self.may_panic.contains(&n)) {
                     out.push(n);
@@ -392,6 +411,16 @@ impl Schedule<'_> {
             {
                 stack.extend([(lo, conditional), (hi, conditional)]);
                 let reads = self.loop_invariants(inner, cond);
+                stack.extend(reads.into_iter().map(|r| (r, conditional)));
+            } else if let Op::Table {
+                v: inner,
+                lo,
+                hi,
+                body,
+            } = *op
+            {
+                stack.extend([(lo, conditional), (hi, conditional)]);
+                let reads = self.loop_invariants(inner, body);
                 stack.extend(reads.into_iter().map(|r| (r, conditional)));
             } else if let Op::RevFold {
                 v: inner,

@@ -104,6 +104,12 @@ fn tangent(
         Op::Sum { v, lo, hi, body } => dot
             .get(&body)
             .map(|&db| g.add(Op::Sum { v, lo, hi, body: db })),
+        // [f(0), …, f(n − 1)]˙ = [ḟ(0), …, ḟ(n − 1)]: a table of tangents
+        Op::Table { v, lo, hi, body } => dot
+            .get(&body)
+            .map(|&db| g.add(Op::Table { v, lo, hi, body: db })),
+        // z[i]˙ = ż[i]
+        Op::At(table, i) => dot.get(&table).map(|&dt| g.add(Op::At(dt, i))),
         // f(a₁, …, aₘ)˙ = Σᵢ ∂f/∂aᵢ · ȧᵢ  (the partials from f's companion), and the same for
         // output k of a vector-valued call
         // (A differentiated slice among the arguments was reported at its `SliceArg`.)
@@ -135,7 +141,10 @@ fn tangent(
         | Op::Scatter(..)
         | Op::Effects(..)
         | Op::NoEffect
-        | Op::CallVjp(..) => {
+        | Op::CallVjp(..)
+        | Op::TableAdjoint { .. }
+        | Op::AdjAt(..)
+        | Op::Accumulate { .. } => {
             if op.children().iter().any(|c| dot.contains_key(c)) {
                 return Err(DiffError {
                     origin: g.node(n).origin,

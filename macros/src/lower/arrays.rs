@@ -14,8 +14,8 @@
 //! is a node that stands for it (an opaque symbol), its elements kept beside the graph. `if`,
 //! `match` and `return` join these nodes with selects, as they join floats; once the body is
 //! lowered, [`Lower::outputs`] projects the value onto each element, through the selects. Only
-//! the value's own position may hold an array: a local array is still reported
-//! (`local_array_message`), so no stand-in can reach arithmetic.
+//! the value's own position may hold an array: in a vector-valued function a local array is
+//! still reported (`local_array_in_vector_function`), so no stand-in can reach arithmetic.
 
 use quote::ToTokens;
 use syn::Expr;

@@ -37,6 +37,17 @@ impl Lower<'_> {
         {
             return Some(len);
         }
+        if let Some(table) = self.local_array(&m.receiver)
+            && m.args.is_empty()
+            && (name == "len" || name == "is_empty")
+        {
+            let len = self.array_len(table);
+            if name == "len" {
+                return Some(len);
+            }
+            let zero = self.g.int(0);
+            return Some(self.g.compare(Cmp::Eq, len, zero));
+        }
         if name == "len" && m.args.is_empty() && self.is_differentiated_slice(&m.receiver) {
             return Some(self.sym_node(m.to_token_stream(), Kind::Int));
         }

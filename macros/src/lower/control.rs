@@ -1,5 +1,6 @@
 //! Control flow, if-converted: `if`, `match`, `return`, and the branches they join.
 
+use proc_macro2::Span;
 use quote::ToTokens;
 use syn::{Expr, ExprIf, ExprMatch, Pat};
 
@@ -79,10 +80,13 @@ impl Lower<'_> {
         otherwise: impl FnOnce(&mut Self) -> Tail,
     ) -> Tail {
         let before = self.state.clone();
+        self.conditional += 1;
         let t = then(self);
         let then_state = std::mem::replace(&mut self.state, before.clone());
         let e = otherwise(self);
+        self.conditional -= 1;
         let else_state = std::mem::replace(&mut self.state, then_state.clone());
+        self.check_arrays_unchanged(&then_state, &else_state);
         self.state = self.merge(cond, &then_state, &else_state);
         // After an earlier `return` may have happened, this `if` runs only where it did not:
         // its condition is evaluated only then (`if k == 0 { return x; } if 10 / k > 2 { … }`).
@@ -97,6 +101,28 @@ impl Lower<'_> {
             (Tail::Diverged, Tail::Diverged) => Tail::Diverged,
             (Tail::Diverged, other) | (other, Tail::Diverged) => other,
             _ => Tail::Unit,
+        }
+    }
+
+    /// A local array may not get a new version in one branch only (its element writes run
+    /// whatever the condition; see `lower::buffers`).
+    fn check_arrays_unchanged(&mut self, a: &State, b: &State) {
+        for (sa, sb) in a.scopes.iter().zip(&b.scopes) {
+            for ((name, ba), (_, bb)) in sa.iter().zip(sb) {
+                if let (Binding::Value(x), Binding::Value(y)) = (*ba, *bb)
+                    && x != y
+                    && self.g.kind(x) == Kind::Array
+                {
+                    let span = self
+                        .g
+                        .current_origin
+                        .map_or_else(Span::call_site, |o| self.spans[o.0 as usize]);
+                    self.cx.error_at(
+                        span,
+                        super::buffers::conditional_write_message(name),
+                    );
+                }
+            }
         }
     }
 

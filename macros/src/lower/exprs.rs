@@ -8,7 +8,7 @@ use syn::spanned::Spanned;
 use syn::{BinOp, Expr, Lit, UnOp};
 
 use super::syntax::{
-    ArithOp, Nested, arith_op, comparison, compound_op, describe, local_array_message, loop_error,
+    ArithOp, Nested, arith_op, comparison, compound_op, describe, loop_error,
     nested_access, pretty, want_of_kind,
 };
 use super::{Binding, Lower, Tail, Want};
@@ -72,14 +72,12 @@ impl Lower<'_> {
                 self.cx.push(Self::local_array_in_vector_function(e));
                 None
             }
-            Expr::Repeat(_) | Expr::Array(_) => {
-                self.cx.error_spanned_by(e, local_array_message());
+            Expr::Repeat(_) | Expr::Array(_) => self.new_array(e),
+            Expr::Macro(m) if m.mac.path.is_ident("vec") && self.sig.outputs.is_some() => {
+                self.cx.push(Self::local_array_in_vector_function(e));
                 None
             }
-            Expr::Macro(m) if m.mac.path.is_ident("vec") => {
-                self.cx.error_spanned_by(e, local_array_message());
-                None
-            }
+            Expr::Macro(m) if m.mac.path.is_ident("vec") => self.new_array(e),
             other => {
                 let (tokens, message) = loop_error(other).unwrap_or_else(|| {
                     (other.to_token_stream(), msg(format!("`{}` cannot be differentiated", describe(other)), "supported are arithmetic, float methods, `let`, `if`/`match`, and calls of `#[differentiable]` functions"))

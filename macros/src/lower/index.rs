@@ -18,6 +18,9 @@ impl Lower<'_> {
             VectorCall::Reported => return None,
             VectorCall::NotOne => {}
         }
+        if let Some(table) = self.local_array(&e.expr) {
+            return self.array_read(table, &e.index);
+        }
         match self.bound_to(&e.expr) {
             Some(n) if matches!(self.g.op(n), Op::Slice(_) | Op::Sym(_, Kind::Other)) => {
                 let i = self.integer_index(&e.index)?;

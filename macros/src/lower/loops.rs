@@ -557,6 +557,7 @@ impl Lower<'_> {
                 self.state.scopes[o.0][o.1].1 = Binding::Value(c.at_start);
             }
         }
+        self.enter_array_loop(v, index, lo, hi);
         self.state.scopes.push(Vec::new());
         match (&*f.pat, &item) {
             (pat, Some(item)) => {
@@ -595,7 +596,26 @@ impl Lower<'_> {
                 after_loop.push((o.0, o.1, c.after_loop));
             }
         }
+        // What the arrays' elements may read of the carried variables: those the loop only
+        // reads, at their values before it.
+        let mut unchanged = HashMap::new();
+        let mut changed = Vec::new();
+        for &(s, e, before, placeholder) in &outer {
+            if placeholder == NodeId(u32::MAX) {
+                continue;
+            }
+            if self.state.scopes[s][e].1 == Binding::Value(placeholder) {
+                let before = match before {
+                    Binding::Value(n) => n,
+                    Binding::Uninit => self.g.zero(),
+                };
+                unchanged.insert(placeholder, before);
+            } else {
+                changed.push(placeholder);
+            }
+        }
         self.finish_carried(v, &outer, f.for_token.span);
+        self.leave_array_loop(&unchanged, &changed, f.for_token.span);
         for (s, e, value) in after_loop {
             self.state.scopes[s][e].1 = Binding::Value(value);
         }

@@ -288,6 +288,10 @@ impl Lower<'_> {
                 .map(ToString::to_string)
                 .unwrap_or_default(),
             Expr::Paren(p) => return self.assign(&p.expr, right, op, span),
+            Expr::Index(ix) if let Some(table) = self.local_array(&ix.expr) => {
+                self.array_write(ix, table, right, op, span);
+                return;
+            }
             Expr::Index(ix) => {
                 if !self.mentions_failed_let(&ix.expr) {
                     let (message, help) = self.element_write(ix);

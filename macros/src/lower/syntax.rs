@@ -64,7 +64,7 @@ pub(super) fn want_of_kind(k: Kind) -> Want {
         Kind::Float => Want::Float,
         Kind::Int => Want::Int,
         Kind::Bool => Want::Bool,
-        Kind::Other => Want::Any,
+        Kind::Other | Kind::Array => Want::Any,
     }
 }
 
@@ -215,14 +215,6 @@ pub(super) fn nested_access(e: &Expr) -> Option<Nested> {
     let mut f = Finder(None);
     syn::visit::Visit::visit_expr(&mut f, e);
     f.0
-}
-
-/// The error for a local array or vector (`[0.0; 3]`, `vec![0.0; n]`, `[a, b]`).
-pub(super) fn local_array_message() -> String {
-    msg(
-        "local arrays and vectors cannot be differentiated yet",
-        "keep one `let` per element (`let z0 = …; let z1 = …;`), or compute each element where it is read (`w[c] * x` inside the loop or sum that reads it); arrays of data belong in parameters",
-    )
 }
 
 #[cfg(test)]

@@ -1,0 +1,424 @@
+//! Local arrays: `vec![v; n]`, `[v; N]`, `vec![a, b, c]`, written element by element and read
+//! anywhere after.
+//!
+//! ```text
+//! // Input:                                   // Graph:
+//! let mut z = vec![0.0; k];                   // z₀ = Table(c ∈ 0..k: 0)
+//! for c in 0..k { z[c] = w[c] * x; }          // z₁ = Table(c ∈ 0..k: w[c]·x)
+//! z[0] += 1.0;                                // z₂ = Table(j ∈ 0..k: if j == 0 { z₁[0] + 1 } else { z₁[j] })
+//! z[1] * z[2]                                 // out = z₂[1] · z₂[2]
+//! ```
+//!
+//! An array is a value: each write makes a new version of it (a [`Op::Table`]), and a read is an
+//! [`Op::At`] of the version in scope. A loop that writes element `c` in iteration `c` makes one
+//! new version, the loop itself (`for c in lo..hi { z[c] = e }` is `Table(c ∈ lo..hi: e)`,
+//! written into the old version's `lo..hi`); inside it, `z[c]` reads what this iteration wrote.
+//! A write elsewhere makes a version in which one element differs. The generated code fills each
+//! version the program reads into a vector once; the reverse pass gives each its adjoint vector
+//! (see `diff::Sweep::table`).
+//!
+//! Rejected, with an error that says how to write it: a write under `if` (or after a
+//! `continue`), a write in a loop at an index other than the loop's, a write in a loop nested
+//! in another loop that the array is declared outside of (the whole array would change in each
+//! outer iteration), a read of another element of an array the loop is writing, and elements
+//! that read a value the loop carries (`s += x[c]; z[c] = s;`).
+
+use std::collections::HashMap;
+
+use proc_macro2::Span;
+use quote::ToTokens;
+use syn::Expr;
+
+use super::syntax::ArithOp;
+use super::{Binding, Enclosing, Lower, Want};
+use crate::ctxt::msg;
+use crate::graph::{Cmp, IntOp, Kind, NodeId, Op};
+
+/// A `for` loop being lowered, for the element writes in its body.
+pub(super) struct ArrayLoop {
+    /// The loop's number, index node and bounds.
+    v: u32,
+    index: NodeId,
+    lo: NodeId,
+    hi: NodeId,
+    /// How many scopes were open outside the loop: an array declared in one of them is written
+    /// by the loop (pending until it ends); one declared in the body is the body's own.
+    depth: usize,
+    /// How many branches (`if`, `match`, the rest of a body after `continue`) were open.
+    conditional: u32,
+    /// The arrays the loop writes: the version before the loop, its name, and this iteration's
+    /// element.
+    writes: Vec<(NodeId, String, NodeId)>,
+    /// Every array in scope outside the loop, where its binding is and its version: no nested
+    /// loop may rebind them.
+    before: Vec<(usize, usize, NodeId)>,
+}
+
+impl Lower<'_> {
+    /// `vec![v; n]`, `[v; N]`, `vec![a, b, c]`, `[a, b, c]`: a new local array.
+    pub(super) fn new_array(&mut self, e: &Expr) -> Option<NodeId> {
+        let parts = match e {
+            Expr::Repeat(r) => Parts::Repeat((*r.expr).clone(), (*r.len).clone()),
+            Expr::Array(a) => Parts::List(a.elems.iter().cloned().collect()),
+            Expr::Macro(m) => match m.mac.parse_body_with(parse_vec) {
+                Ok(p) => p,
+                Err(err) => {
+                    self.cx.push(err);
+                    return None;
+                }
+            },
+            _ => return None,
+        };
+        let zero = self.g.int(0);
+        match parts {
+            Parts::Repeat(value, len) => {
+                let n = self.integer_index(&len)?;
+                let value = self.array_element(&value)?;
+                let v = self.new_loop(zero, n, e)?;
+                Some(self.g.add(Op::Table {
+                    v,
+                    lo: zero,
+                    hi: n,
+                    body: value,
+                }))
+            }
+            Parts::List(elems) => {
+                let values: Vec<NodeId> = elems
+                    .iter()
+                    .map(|x| self.array_element(x))
+                    .collect::<Option<_>>()?;
+                let n = self.g.int(i64::try_from(values.len()).ok()?);
+                let v = self.new_loop(zero, n, e)?;
+                let index = self.g.add(Op::LoopVar(v));
+                let (last, rest) = values.split_last()?;
+                let mut body = *last;
+                for (k, x) in rest.iter().enumerate().rev() {
+                    let k = self.g.int(i64::try_from(k).ok()?);
+                    let here = self.g.compare(Cmp::Eq, index, k);
+                    body = self.g.select(here, *x, body);
+                }
+                Some(self.g.add(Op::Table {
+                    v,
+                    lo: zero,
+                    hi: n,
+                    body,
+                }))
+            }
+        }
+    }
+
+    /// An element of a new array: a float.
+    fn array_element(&mut self, e: &Expr) -> Option<NodeId> {
+        let x = self.expr(e, Want::Float)?;
+        if self.g.kind(x) == Kind::Float {
+            return Some(x);
+        }
+        self.cx.error_spanned_by(
+            e,
+            msg(
+                "the elements of a local array must be floats",
+                "keep integers and conditions in scalar locals; an array holds `f64` (or `f32`) values",
+            ),
+        );
+        None
+    }
+
+    /// The local array `e` names, if it names one.
+    pub(super) fn local_array(&self, e: &Expr) -> Option<NodeId> {
+        self.bound_to(e).filter(|n| self.g.kind(*n) == Kind::Array)
+    }
+
+    /// The length of a local array.
+    pub(super) fn array_len(&mut self, table: NodeId) -> NodeId {
+        match *self.g.op(table) {
+            Op::Table { lo, hi, .. } => self.g.int_bin(IntOp::Sub, hi, lo),
+            _ => self.g.int(0),
+        }
+    }
+
+    /// `z[i]`: the element the current iteration wrote, where a loop is writing `z` (only at its
+    /// index), else the element of the version in scope.
+    pub(super) fn array_read(&mut self, table: NodeId, index: &Expr) -> Option<NodeId> {
+        let i = self.integer_index(index)?;
+        self.array_element_at(table, i, index)
+    }
+
+    fn array_element_at(&mut self, table: NodeId, i: NodeId, at: &Expr) -> Option<NodeId> {
+        for frame in self.array_loops.iter().rev() {
+            if let Some(w) = frame.writes.iter().find(|w| w.0 == table) {
+                if i == frame.index {
+                    return Some(w.2);
+                }
+                let name = w.1.clone();
+                self.cx.error_spanned_by(
+                    at,
+                    msg(
+                        format!("this reads an element of `{name}` other than the one this iteration of the loop writes"),
+                        format!("read `{name}[i]` at the loop's index `i` only, or read the other elements after the loop"),
+                    ),
+                );
+                return None;
+            }
+        }
+        Some(self.g.add(Op::At(table, i)))
+    }
+
+    /// `z[i] = e` (or `+=`, `-=`, `*=`, `/=`) of a local array `z`.
+    pub(super) fn array_write(
+        &mut self,
+        ix: &syn::ExprIndex,
+        table: NodeId,
+        right: &Expr,
+        op: Option<ArithOp>,
+        span: Span,
+    ) {
+        let name = ix.expr.to_token_stream().to_string();
+        if self.enclosing.contains(&Enclosing::Closure) {
+            self.cx.error_spanned_by(
+                ix,
+                msg(
+                    format!("a closure cannot write into the local array `{name}`"),
+                    "write the element in the function body (a loop, or a `let` per element)",
+                ),
+            );
+            return;
+        }
+        let Some(i) = self.integer_index(&ix.index) else {
+            return;
+        };
+        let Some(r) = self.expr(right, Want::Float) else {
+            return;
+        };
+        let element = match op {
+            None => Some(r),
+            Some(op) => self
+                .array_element_at(table, i, &ix.index)
+                .and_then(|old| self.at(span, |l| l.arith(op, old, r, span))),
+        };
+        let Some(element) = element.filter(|x| self.g.kind(*x) == Kind::Float) else {
+            return;
+        };
+        let declared = self.scope_of(&name);
+        match self.array_loops.last() {
+            Some(frame) if declared.is_some_and(|s| s < frame.depth) => {
+                if self.conditional != frame.conditional {
+                    return self.cx.error_spanned_by(ix, conditional_write(&name));
+                }
+                if i != frame.index {
+                    return self.cx.error_spanned_by(
+                        &ix.index,
+                        msg(
+                            format!("a loop can write `{name}` only at its own index"),
+                            format!("write `{name}[i]` in `for i in …`; to add up into one element, accumulate into a float (`let mut s = 0.0; for j in … {{ s += …; }}`) and write `{name}[k] = s;` after the loop"),
+                        ),
+                    );
+                }
+                let frame = self.array_loops.last_mut().expect("internal error: no loop");
+                match frame.writes.iter_mut().find(|w| w.0 == table) {
+                    Some(w) => w.2 = element,
+                    None => frame.writes.push((table, name, element)),
+                }
+            }
+            _ => {
+                let Some(new) = self.with_element(table, i, element, ix) else {
+                    return;
+                };
+                self.assign_name(&name, new);
+            }
+        }
+    }
+
+    /// The version of `table` whose element `i` is `element`.
+    fn with_element(
+        &mut self,
+        table: NodeId,
+        i: NodeId,
+        element: NodeId,
+        at: &syn::ExprIndex,
+    ) -> Option<NodeId> {
+        let zero = self.g.int(0);
+        let n = self.array_len(table);
+        let v = self.new_loop(zero, n, at)?;
+        let j = self.g.add(Op::LoopVar(v));
+        let here = self.g.compare(Cmp::Eq, j, i);
+        let old = self.g.add(Op::At(table, j));
+        let body = self.g.select(here, element, old);
+        Some(self.g.add(Op::Table {
+            v,
+            lo: zero,
+            hi: n,
+            body,
+        }))
+    }
+
+    /// The index of the scope that binds `name`.
+    fn scope_of(&self, name: &str) -> Option<usize> {
+        self.state
+            .scopes
+            .iter()
+            .rposition(|s| s.iter().any(|(n, _)| n == name))
+    }
+
+    /// Before the body of loop `v` (over `lo..hi`, index `index`): its frame.
+    pub(super) fn enter_array_loop(&mut self, v: u32, index: NodeId, lo: NodeId, hi: NodeId) {
+        let mut before = Vec::new();
+        for (s, scope) in self.state.scopes.iter().enumerate() {
+            for (e, (_, b)) in scope.iter().enumerate() {
+                if let Binding::Value(n) = b
+                    && self.g.kind(*n) == Kind::Array
+                {
+                    before.push((s, e, *n));
+                }
+            }
+        }
+        self.array_loops.push(ArrayLoop {
+            v,
+            index,
+            lo,
+            hi,
+            depth: self.state.scopes.len(),
+            conditional: self.conditional,
+            writes: Vec::new(),
+            before,
+        });
+    }
+
+    /// After the body of the loop (its scope closed, its carried variables resolved): the new
+    /// version of every array it wrote. The elements read the variables the loop left
+    /// `unchanged` (placeholders, with their values before it), and must not read those it
+    /// `changed`.
+    pub(super) fn leave_array_loop(
+        &mut self,
+        unchanged: &HashMap<NodeId, NodeId>,
+        changed: &[NodeId],
+        span: Span,
+    ) {
+        let Some(frame) = self.array_loops.pop() else {
+            return;
+        };
+        for &(s, e, n) in &frame.before {
+            let name = self.state.scopes[s][e].0.clone();
+            if self.state.scopes[s][e].1 != Binding::Value(n) {
+                self.cx.error_at(
+                    span,
+                    msg(
+                        format!("the local array `{name}` is written in a loop nested in this one, so every iteration of this loop would change the whole array"),
+                        format!("declare `{name}` inside this loop if each iteration has its own, or accumulate each element into a float in the inner loop and write `{name}[i] = s;` in this one"),
+                    ),
+                );
+                self.state.scopes[s][e].1 = Binding::Value(n);
+            }
+        }
+        for (old, name, element) in frame.writes {
+            if changed.iter().any(|p| self.g.mentions(element, *p)) {
+                self.cx.error_at(
+                    span,
+                    msg(
+                        format!("the elements this loop writes into `{name}` read a value the loop carries from one iteration to the next"),
+                        "compute each element from the loop's index and the values fixed before the loop (a running sum written element by element is not supported yet)",
+                    ),
+                );
+                continue;
+            }
+            let element = self.g.substitute(element, unchanged);
+            let written = self.g.add(Op::Table {
+                v: frame.v,
+                lo: frame.lo,
+                hi: frame.hi,
+                body: element,
+            });
+            let Some(new) = self.written_into(old, written, frame.lo, frame.hi, span) else {
+                continue;
+            };
+            self.assign_name(&name, new);
+        }
+    }
+
+    /// `old` with its elements `lo..hi` replaced by `written`'s (`written` itself where that is
+    /// all of `old`).
+    fn written_into(
+        &mut self,
+        old: NodeId,
+        written: NodeId,
+        lo: NodeId,
+        hi: NodeId,
+        span: Span,
+    ) -> Option<NodeId> {
+        let zero = self.g.int(0);
+        if let Op::Table {
+            lo: old_lo,
+            hi: old_hi,
+            ..
+        } = *self.g.op(old)
+            && old_lo == zero
+            && lo == zero
+            && hi == old_hi
+        {
+            return Some(written);
+        }
+        let n = self.array_len(old);
+        let Some(v) = self.g.new_loop(zero, n) else {
+            self.cx.error_at(
+                span,
+                msg("too many loops in one function (64 at most)", "split the function"),
+            );
+            return None;
+        };
+        let j = self.g.add(Op::LoopVar(v));
+        let from = self.g.compare(Cmp::Ge, j, lo);
+        let to = self.g.compare(Cmp::Lt, j, hi);
+        let inside = self.g.and(from, to);
+        let k = self.g.int_bin(IntOp::Sub, j, lo);
+        let new = self.g.add(Op::At(written, k));
+        let kept = self.g.add(Op::At(old, j));
+        let body = self.g.select(inside, new, kept);
+        Some(self.g.add(Op::Table {
+            v,
+            lo: zero,
+            hi: n,
+            body,
+        }))
+    }
+}
+
+/// What a `vec![…]` holds.
+enum Parts {
+    Repeat(Expr, Expr),
+    List(Vec<Expr>),
+}
+
+/// The body of `vec![v; n]` or `vec![a, b, c]`.
+fn parse_vec(input: syn::parse::ParseStream) -> syn::Result<Parts> {
+    if input.is_empty() {
+        return Err(input.error(
+            "an empty `vec![]` has no length to differentiate with: write `vec![0.0; n]` with the length it will have",
+        ));
+    }
+    let first: Expr = input.parse()?;
+    if input.peek(syn::Token![;]) {
+        input.parse::<syn::Token![;]>()?;
+        let len: Expr = input.parse()?;
+        return Ok(Parts::Repeat(first, len));
+    }
+    let mut elems = vec![first];
+    while input.peek(syn::Token![,]) {
+        input.parse::<syn::Token![,]>()?;
+        if input.is_empty() {
+            break;
+        }
+        elems.push(input.parse()?);
+    }
+    Ok(Parts::List(elems))
+}
+
+fn conditional_write(name: &str) -> String {
+    msg(
+        format!("`{name}` is written under a condition (an `if`, a `match`, or after a `continue`), which cannot be differentiated yet"),
+        format!("write the element whatever the condition, choosing its value: `{name}[i] = if c {{ … }} else {{ {name}[i] }};`"),
+    )
+}
+
+/// The error for an array rebound under a condition (see `Lower::branch`).
+pub(super) fn conditional_write_message(name: &str) -> String {
+    conditional_write(name)
+}

@@ -1,0 +1,174 @@
+//! Local arrays (`vec![v; n]`, `[v; N]`, `vec![a, b, c]`) written element by element and read
+//! after: each function's gradient checked against a hand-derived one (exact) and central
+//! differences.
+
+mod common;
+
+use common::{assert_all_close, numeric_gradient};
+use symgrad::differentiable;
+
+/// `z[c] = w[c]·x` in a loop, then `Σ z[c]²`: `∂/∂w[c] = 2·z[c]·x`, `∂/∂x = Σ 2·z[c]·w[c]`.
+#[differentiable]
+fn scaled_squares(w: &[f64], x: f64) -> f64 {
+    let k = w.len();
+    let mut z = vec![0.0; k];
+    for c in 0..k {
+        z[c] = w[c] * x;
+    }
+    let mut s = 0.0;
+    for c in 0..k {
+        s += z[c] * z[c];
+    }
+    s
+}
+
+#[test]
+fn a_buffer_filled_in_a_loop_and_read_in_another() {
+    let w = [0.5, -1.5, 2.0, 0.25];
+    let x = 1.25;
+    let (value, g) = scaled_squares_grad(&w, x);
+    assert_eq!(value, scaled_squares(&w, x));
+    let hand_w: Vec<f64> = w.iter().map(|wc| 2.0 * wc * x * x).collect();
+    let hand_x: f64 = w.iter().map(|wc| 2.0 * wc * x * wc).sum();
+    assert_all_close(&g.w, &hand_w, 1e-12);
+    assert!((g.x - hand_x).abs() < 1e-12);
+}
+
+/// Softmax cross-entropy of `k` logits through a buffer, the way a new user writes it:
+/// logits `z[c] = w[c]·x + b[c]`, their max, then `log Σ exp(z[c] − m) − (z[y] − m)`.
+#[differentiable]
+fn softmax_xent(w: &[f64], b: &[f64], x: f64, y: usize) -> f64 {
+    let k = w.len();
+    let mut z = vec![0.0; k];
+    let mut m = f64::NEG_INFINITY;
+    for c in 0..k {
+        z[c] = w[c] * x + b[c];
+        m = m.max(z[c]);
+    }
+    let mut s = 0.0;
+    for c in 0..k {
+        s += (z[c] - m).exp();
+    }
+    s.ln() + m - z[y]
+}
+
+#[test]
+fn softmax_cross_entropy_through_a_buffer() {
+    let w = [0.5, -1.5, 2.0];
+    let b = [0.1, 0.2, -0.3];
+    let (x, y) = (0.75, 1);
+    let (value, g) = softmax_xent_grad(&w, &b, x, y);
+    assert!((value - softmax_xent(&w, &b, x, y)).abs() < 1e-15);
+    // ∂/∂z[c] = p[c] − [c = y]; ∂/∂w[c] = x·∂/∂z[c], ∂/∂b[c] = ∂/∂z[c].
+    let z: Vec<f64> = (0..3).map(|c| w[c] * x + b[c]).collect();
+    let total: f64 = z.iter().map(|v| v.exp()).sum();
+    let dz: Vec<f64> = (0..3)
+        .map(|c| z[c].exp() / total - if c == y { 1.0 } else { 0.0 })
+        .collect();
+    let hand_w: Vec<f64> = dz.iter().map(|d| d * x).collect();
+    assert_all_close(&g.w, &hand_w, 1e-12);
+    assert_all_close(&g.b, &dz, 1e-12);
+}
+
+/// A small fixed array written at constant indices, then read: `p = [a·b, a + b, b²]`,
+/// `p[0]·p[1] + p[2]`.
+#[differentiable]
+fn fixed_three(a: f64, b: f64) -> f64 {
+    let mut p = [0.0; 3];
+    p[0] = a * b;
+    p[1] = a + b;
+    p[2] = b * b;
+    p[1] += p[0];
+    p[0] * p[1] + p[2]
+}
+
+#[test]
+fn a_fixed_array_written_at_constant_indices() {
+    let (a, b) = (1.5, -0.5);
+    let (value, g) = fixed_three_grad(a, b);
+    assert_eq!(value, fixed_three(a, b));
+    // f = ab(a + b + ab) + b²
+    let hand_a = b * (a + b + a * b) + a * b * (1.0 + b);
+    let hand_b = a * (a + b + a * b) + a * b * (1.0 + a) + 2.0 * b;
+    assert!((g.a - hand_a).abs() < 1e-12, "{} vs {hand_a}", g.a);
+    assert!((g.b - hand_b).abs() < 1e-12, "{} vs {hand_b}", g.b);
+}
+
+/// A buffer per outer iteration (GMM's shape): for each point, `k` scores, their
+/// log-sum-exp, summed over the points.
+#[differentiable]
+fn per_point_lse(mu: &[f64], xs: &[f64]) -> f64 {
+    let k = mu.len();
+    let mut total = 0.0;
+    for i in 0..xs.len() {
+        let mut z = vec![0.0; k];
+        for c in 0..k {
+            let d = xs[i] - mu[c];
+            z[c] = -0.5 * d * d;
+        }
+        let mut m = f64::NEG_INFINITY;
+        for c in 0..k {
+            m = m.max(z[c]);
+        }
+        let mut s = 0.0;
+        for c in 0..k {
+            s += (z[c] - m).exp();
+        }
+        total += m + s.ln();
+    }
+    total
+}
+
+#[test]
+fn a_buffer_per_iteration_of_an_outer_loop() {
+    let mu = [0.5, -1.0, 2.0];
+    let xs = [0.1, 1.7, -0.4, 2.5];
+    let (value, g) = per_point_lse_grad(&mu, &xs);
+    assert!((value - per_point_lse(&mu, &xs)).abs() < 1e-12);
+    // ∂/∂mu[c] = Σ_i p_ic·(x_i − mu_c), p the softmax of the scores.
+    let mut hand = [0.0; 3];
+    for &x in &xs {
+        let z: Vec<f64> = mu.iter().map(|m| -0.5 * (x - m) * (x - m)).collect();
+        let t: f64 = z.iter().map(|v| v.exp()).sum();
+        for c in 0..3 {
+            hand[c] += z[c].exp() / t * (x - mu[c]);
+        }
+    }
+    assert_all_close(&g.mu, &hand, 1e-12);
+    let numeric = numeric_gradient(|p| per_point_lse(p, &xs), &mu);
+    assert_all_close(&g.mu, &numeric, 1e-6);
+}
+
+/// Writes into part of a buffer (`1..k`), an accumulation `+=` in a loop, a `vec![a, b, c]`
+/// literal, `len()`, and reads at computed indices.
+#[differentiable]
+fn partial_writes(x: &[f64], a: f64) -> f64 {
+    let n = x.len();
+    let mut z = vec![a; n];
+    for c in 1..n {
+        z[c] = x[c] * x[c - 1];
+    }
+    for c in 0..z.len() {
+        z[c] += x[c] * a;
+    }
+    let q = vec![a, 2.0 * a, a * a];
+    let mut s = q[0] * z[0] + q[1] * z[n - 1] + q[2];
+    for c in 0..n - 1 {
+        s += z[c] * z[c + 1];
+    }
+    s
+}
+
+#[test]
+fn partial_and_accumulated_writes_against_central_differences() {
+    let x = [0.5, -1.25, 2.0, 0.75, 1.5];
+    let a = 0.7;
+    let (value, g) = partial_writes_grad(&x, a);
+    assert!((value - partial_writes(&x, a)).abs() < 1e-12);
+    let mut at = x.to_vec();
+    at.push(a);
+    let numeric = numeric_gradient(|p| partial_writes(&p[..5], p[5]), &at);
+    let mut got = g.x.clone();
+    got.push(g.a);
+    assert_all_close(&got, &numeric, 1e-6);
+}
