@@ -177,6 +177,8 @@ struct Lower<'a> {
     array_loops: Vec<buffers::ArrayLoop>,
     /// How many branches (`if`, `match` arms) are open around the statement being lowered.
     conditional: u32,
+    /// Where each local array was last written outside a loop, for errors.
+    array_writes: HashMap<String, TokenStream>,
 }
 
 impl<'a> Lower<'a> {
@@ -208,6 +210,7 @@ impl<'a> Lower<'a> {
             read_calls: HashSet::new(),
             array_loops: Vec::new(),
             conditional: 0,
+            array_writes: HashMap::new(),
             int_slices: Vec::new(),
             data_slices: Vec::new(),
             enclosing: Vec::new(),

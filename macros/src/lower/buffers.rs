@@ -52,6 +52,10 @@ pub(super) struct ArrayLoop {
     /// Every array in scope outside the loop, where its binding is and its version: no nested
     /// loop may rebind them.
     before: Vec<(usize, usize, NodeId)>,
+    /// The versions, before the loop, of the arrays its body writes anywhere (`z[…] = …`):
+    /// the body reads them only at the loop's index, before or after the write (an element
+    /// another iteration wrote is not known while the loop is lowered).
+    written: Vec<(NodeId, String)>,
 }
 
 impl Lower<'_> {
@@ -60,6 +64,16 @@ impl Lower<'_> {
         let parts = match e {
             Expr::Repeat(r) => Parts::Repeat((*r.expr).clone(), (*r.len).clone()),
             Expr::Array(a) => Parts::List(a.elems.iter().cloned().collect()),
+            Expr::Macro(m) if m.mac.tokens.is_empty() => {
+                self.cx.error_spanned_by(
+                    e,
+                    msg(
+                        "an empty `vec![]` has no length to differentiate with",
+                        "create it with the length it will have, `vec![0.0; n]`, and write its elements (`z[i] = …`)",
+                    ),
+                );
+                return None;
+            }
             Expr::Macro(m) => match m.mac.parse_body_with(parse_vec) {
                 Ok(p) => p,
                 Err(err) => {
@@ -109,7 +123,7 @@ impl Lower<'_> {
 
     /// An element of a new array: a float.
     fn array_element(&mut self, e: &Expr) -> Option<NodeId> {
-        let x = self.expr(e, Want::Float)?;
+        let x = self.expr(e, Want::Any)?;
         if self.g.kind(x) == Kind::Float {
             return Some(x);
         }
@@ -145,11 +159,12 @@ impl Lower<'_> {
 
     fn array_element_at(&mut self, table: NodeId, i: NodeId, at: &Expr) -> Option<NodeId> {
         for frame in self.array_loops.iter().rev() {
-            if let Some(w) = frame.writes.iter().find(|w| w.0 == table) {
+            if let Some((_, name)) = frame.written.iter().find(|w| w.0 == table) {
+                let pending = frame.writes.iter().find(|w| w.0 == table).map(|w| w.2);
                 if i == frame.index {
-                    return Some(w.2);
+                    return Some(pending.unwrap_or_else(|| self.g.add(Op::At(table, i))));
                 }
-                let name = w.1.clone();
+                let name = name.clone();
                 self.cx.error_spanned_by(
                     at,
                     msg(
@@ -223,6 +238,7 @@ impl Lower<'_> {
                 let Some(new) = self.with_element(table, i, element, ix) else {
                     return;
                 };
+                self.array_writes.insert(name.clone(), ix.to_token_stream());
                 self.assign_name(&name, new);
             }
         }
@@ -259,8 +275,20 @@ impl Lower<'_> {
             .rposition(|s| s.iter().any(|(n, _)| n == name))
     }
 
-    /// Before the body of loop `v` (over `lo..hi`, index `index`): its frame.
-    pub(super) fn enter_array_loop(&mut self, v: u32, index: NodeId, lo: NodeId, hi: NodeId) {
+    /// Before the body `stmts` of loop `v` (over `lo..hi`, index `index`): its frame.
+    pub(super) fn enter_array_loop(
+        &mut self,
+        v: u32,
+        (index, lo, hi): (NodeId, NodeId, NodeId),
+        stmts: &[syn::Stmt],
+    ) {
+        let written = element_written_names(stmts)
+            .into_iter()
+            .filter_map(|name| match self.lookup(&name) {
+                Some(Binding::Value(n)) if self.g.kind(n) == Kind::Array => Some((n, name)),
+                _ => None,
+            })
+            .collect();
         let mut before = Vec::new();
         for (s, scope) in self.state.scopes.iter().enumerate() {
             for (e, (_, b)) in scope.iter().enumerate() {
@@ -280,6 +308,7 @@ impl Lower<'_> {
             conditional: self.conditional,
             writes: Vec::new(),
             before,
+            written,
         });
     }
 
@@ -381,6 +410,38 @@ impl Lower<'_> {
     }
 }
 
+/// The names of the arrays `stmts` write an element of (`z[…] = …`, `z[…] += …`).
+fn element_written_names(stmts: &[syn::Stmt]) -> Vec<String> {
+    struct Finder(Vec<String>);
+    impl Finder {
+        fn note(&mut self, left: &Expr) {
+            if let Expr::Index(ix) = left
+                && let Expr::Path(p) = &*ix.expr
+                && let Some(id) = p.path.get_ident()
+            {
+                self.0.push(id.to_string());
+            }
+        }
+    }
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+            self.note(&a.left);
+            syn::visit::visit_expr_assign(self, a);
+        }
+        fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+            if super::syntax::compound_op(&b.op).is_some() {
+                self.note(&b.left);
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+    }
+    let mut f = Finder(Vec::new());
+    for s in stmts {
+        syn::visit::Visit::visit_stmt(&mut f, s);
+    }
+    f.0
+}
+
 /// What a `vec![…]` holds.
 enum Parts {
     Repeat(Expr, Expr),
@@ -389,11 +450,6 @@ enum Parts {
 
 /// The body of `vec![v; n]` or `vec![a, b, c]`.
 fn parse_vec(input: syn::parse::ParseStream) -> syn::Result<Parts> {
-    if input.is_empty() {
-        return Err(input.error(
-            "an empty `vec![]` has no length to differentiate with: write `vec![0.0; n]` with the length it will have",
-        ));
-    }
     let first: Expr = input.parse()?;
     if input.peek(syn::Token![;]) {
         input.parse::<syn::Token![;]>()?;

@@ -113,14 +113,17 @@ impl Lower<'_> {
                     && x != y
                     && self.g.kind(x) == Kind::Array
                 {
-                    let span = self
-                        .g
-                        .current_origin
-                        .map_or_else(Span::call_site, |o| self.spans[o.0 as usize]);
-                    self.cx.error_at(
-                        span,
-                        super::buffers::conditional_write_message(name),
-                    );
+                    let message = super::buffers::conditional_write_message(name);
+                    match self.array_writes.get(name) {
+                        Some(tokens) => self.cx.error_spanned_by(tokens.clone(), message),
+                        None => {
+                            let span = self
+                                .g
+                                .current_origin
+                                .map_or_else(Span::call_site, |o| self.spans[o.0 as usize]);
+                            self.cx.error_at(span, message);
+                        }
+                    }
                 }
             }
         }
