@@ -172,3 +172,96 @@ fn partial_and_accumulated_writes_against_central_differences() {
     got.push(g.a);
     assert_all_close(&got, &numeric, 1e-6);
 }
+
+/// The first example users reach for, once rejected: a buffer of logits `[0.0; 3]` filled with
+/// `+=` in a loop, then read element by element.
+#[differentiable]
+fn three_logits(w: &[f64], x: f64) -> f64 {
+    let mut z = [0.0; 3];
+    for c in 0..3 {
+        z[c] += w[c] * x;
+    }
+    z[0] + z[1] * z[2]
+}
+
+#[test]
+fn a_fixed_buffer_filled_with_plus_equals() {
+    let w = [0.5, -1.5, 2.0];
+    let x = 1.5;
+    let (value, g) = three_logits_grad(&w, x);
+    assert_eq!(value, three_logits(&w, x));
+    let hand_w = [x, x * (w[2] * x), (w[1] * x) * x];
+    let hand_x = w[0] + 2.0 * w[1] * w[2] * x;
+    assert_all_close(&g.w, &hand_w, 1e-12);
+    assert!((g.x - hand_x).abs() < 1e-12);
+}
+
+/// A local array iterated over: `for &v in z.iter()`, `z.iter().sum()`, `enumerate`, `zip`
+/// with a parameter, `windows(2)`, with typed `let`s.
+#[differentiable]
+fn iterated(w: &[f64], x: f64) -> f64 {
+    let n = w.len();
+    let mut z: Vec<f64> = vec![0.0; n];
+    for c in 0..n {
+        z[c] = (w[c] * x).tanh();
+    }
+    let mut s = 0.0;
+    for &v in z.iter() {
+        s += v * v;
+    }
+    let total: f64 = z.iter().sum();
+    let mut t = 0.0;
+    for (c, zc) in z.iter().enumerate() {
+        t += (c as f64 + 1.0) * zc;
+    }
+    let d: f64 = z.iter().zip(w.iter()).map(|(a, b)| a * b).sum();
+    let mut rough = 0.0;
+    for p in z.windows(2) {
+        rough += (p[1] - p[0]).powi(2);
+    }
+    let q: [f64; 2] = [s, total];
+    q[0] * q[1] + t + d + rough
+}
+
+#[test]
+fn a_local_array_iterated_over_against_central_differences() {
+    let w = [0.5, -1.25, 2.0, 0.75];
+    let x = 0.6;
+    let (value, g) = iterated_grad(&w, x);
+    assert!((value - iterated(&w, x)).abs() < 1e-12);
+    let mut at = w.to_vec();
+    at.push(x);
+    let numeric = numeric_gradient(|p| iterated(&p[..4], p[4]), &at);
+    let mut got = g.w.clone();
+    got.push(g.x);
+    assert_all_close(&got, &numeric, 1e-6);
+}
+
+/// Writes in a loop that breaks: the elements after the break keep their old values.
+#[differentiable]
+fn written_until(w: &[f64], x: f64) -> f64 {
+    let n = w.len();
+    let mut z = vec![x; n];
+    for c in 0..n {
+        if w[c] < 0.0 {
+            break;
+        }
+        z[c] = w[c] * w[c];
+    }
+    let mut s = 0.0;
+    for c in 0..n {
+        s += z[c] * (c as f64 + 1.0);
+    }
+    s
+}
+
+#[test]
+fn writes_in_a_loop_that_breaks() {
+    let w = [0.5, 1.5, -2.0, 0.75];
+    let x = 0.3;
+    let (value, g) = written_until_grad(&w, x);
+    assert_eq!(value, written_until(&w, x));
+    // z = [w0², w1², x, x]: ∂/∂w0 = 2w0, ∂/∂w1 = 2·2w1, ∂/∂x = 3 + 4.
+    assert_all_close(&g.w, &[2.0 * w[0], 4.0 * w[1], 0.0, 0.0], 1e-12);
+    assert!((g.x - 7.0).abs() < 1e-12);
+}

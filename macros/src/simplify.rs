@@ -13,7 +13,7 @@
 //! derivative, and `1 / ±0` can tell.
 
 use crate::eval;
-use crate::graph::{Graph, IntOp, Kind, NodeId, Op};
+use crate::graph::{Cmp, Graph, IntOp, Kind, NodeId, Op};
 
 type Rule = fn(&mut Graph, &Op) -> Option<NodeId>;
 
@@ -61,6 +61,8 @@ pub const RULES: &[(&str, Rule)] = &[
     ("sum-of-invariant", sum_of_invariant),
     ("sum-of-invariantly-guarded", sum_of_invariantly_guarded),
     ("invariant-factor-out-of-sum", invariant_factor_out_of_sum),
+    ("at-of-constant-table", at_of_constant_table),
+    ("at-of-one-element-write", at_of_one_element_write),
     ("int-identities", int_identities),
     ("bool-identities", bool_identities),
 ];
@@ -600,6 +602,55 @@ fn int_identities(g: &mut Graph, op: &Op) -> Option<NodeId> {
     }
 }
 
+/// `[c; n][i] => c` for a leaf `c` (`vec![0.0; n]`, `[w; 3]`): nothing to read from memory.
+fn at_of_constant_table(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::At(t, _) = *op else { return None };
+    let Op::Table { v, body, .. } = *g.op(t) else {
+        return None;
+    };
+    (g.is_leaf(body) && g.loops_of(body) & (1 << v) == 0).then_some(body)
+}
+
+/// A read of the version one write made (`z[k] = e`, the table `if j == k { e } else { z[j] }`
+/// over `0..n`): `z'[k] => e`, and `z'[i] => z[i]` for a constant `i ≠ k`. A small array
+/// written at constant indices (`p[0] = a; p[1] = b;`) is then read as its scalars.
+fn at_of_one_element_write(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::At(t, i) = *op else { return None };
+    let Op::Table { v, lo, body, .. } = *g.op(t) else {
+        return None;
+    };
+    let Op::Select(here, e, other) = *g.op(body) else {
+        return None;
+    };
+    let Op::Compare(Cmp::Eq, a, b) = *g.op(here) else {
+        return None;
+    };
+    let j = g.add(Op::LoopVar(v));
+    let k = match (a == j, b == j) {
+        (true, false) => b,
+        (false, true) => a,
+        _ => return None,
+    };
+    if g.as_int(lo) != Some(0) || g.loops_of(k) & (1 << v) != 0 {
+        return None;
+    }
+    if i == k {
+        return Some(e);
+    }
+    let (Some(x), Some(y)) = (g.as_int(i), g.as_int(k)) else {
+        return None;
+    };
+    if x == y {
+        return None;
+    }
+    // The other elements: the old version's (or, where that was a constant array, the constant).
+    match *g.op(other) {
+        Op::At(old, at) if at == j => Some(g.add(Op::At(old, i))),
+        _ if g.is_leaf(other) && g.loops_of(other) & (1 << v) == 0 => Some(other),
+        _ => None,
+    }
+}
+
 /// `true && x => x`, `false || x => x`, `!!x => x`, and the absorbing cases.
 fn bool_identities(g: &mut Graph, op: &Op) -> Option<NodeId> {
     match *op {
@@ -652,6 +703,17 @@ mod tests {
         assert_eq!(
             s("if x < y { if x < y { x } else { y } } else { 0.0 }"),
             "if x < y { x } else { 0.0 }"
+        );
+    }
+    #[test]
+    fn at_of_constant_table() {
+        assert_eq!(s("{ let z = vec![x; 4]; z[2] * y }"), "x * y");
+    }
+    #[test]
+    fn at_of_one_element_write() {
+        assert_eq!(
+            s("{ let mut p = [0.0; 3]; p[0] = x; p[2] = y; p[0] * p[2] + p[1] }"),
+            "x * y"
         );
     }
     #[test]

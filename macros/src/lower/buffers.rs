@@ -157,7 +157,12 @@ impl Lower<'_> {
         self.array_element_at(table, i, index)
     }
 
-    fn array_element_at(&mut self, table: NodeId, i: NodeId, at: &Expr) -> Option<NodeId> {
+    pub(super) fn array_element_at(
+        &mut self,
+        table: NodeId,
+        i: NodeId,
+        at: &dyn ToTokens,
+    ) -> Option<NodeId> {
         for frame in self.array_loops.iter().rev() {
             if let Some((_, name)) = frame.written.iter().find(|w| w.0 == table) {
                 let pending = frame.writes.iter().find(|w| w.0 == table).map(|w| w.2);
@@ -228,7 +233,10 @@ impl Lower<'_> {
                         ),
                     );
                 }
-                let frame = self.array_loops.last_mut().expect("internal error: no loop");
+                let frame = self
+                    .array_loops
+                    .last_mut()
+                    .expect("internal error: no loop");
                 match frame.writes.iter_mut().find(|w| w.0 == table) {
                     Some(w) => w.2 = element,
                     None => frame.writes.push((table, name, element)),
@@ -389,7 +397,10 @@ impl Lower<'_> {
         let Some(v) = self.g.new_loop(zero, n) else {
             self.cx.error_at(
                 span,
-                msg("too many loops in one function (64 at most)", "split the function"),
+                msg(
+                    "too many loops in one function (64 at most)",
+                    "split the function",
+                ),
             );
             return None;
         };
@@ -407,6 +418,26 @@ impl Lower<'_> {
             hi: n,
             body,
         }))
+    }
+}
+
+/// `Vec<f64>`, `[f64; N]` (or `f32`): the type of a local array.
+pub(super) fn is_float_array_type(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Array(a) => crate::signature::float_of(&a.elem).is_some(),
+        syn::Type::Path(p) if p.qself.is_none() => {
+            let Some(last) = p.path.segments.last() else {
+                return false;
+            };
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                return false;
+            };
+            last.ident == "Vec"
+                && args.args.len() == 1
+                && matches!(&args.args[0], syn::GenericArgument::Type(t) if crate::signature::float_of(t).is_some())
+        }
+        syn::Type::Paren(p) => is_float_array_type(&p.elem),
+        _ => false,
     }
 }
 
@@ -469,8 +500,12 @@ fn parse_vec(input: syn::parse::ParseStream) -> syn::Result<Parts> {
 
 fn conditional_write(name: &str) -> String {
     msg(
-        format!("`{name}` is written under a condition (an `if`, a `match`, or after a `continue`), which cannot be differentiated yet"),
-        format!("write the element whatever the condition, choosing its value: `{name}[i] = if c {{ … }} else {{ {name}[i] }};`"),
+        format!(
+            "`{name}` is written under a condition (an `if`, a `match`, or after a `continue`), which cannot be differentiated yet"
+        ),
+        format!(
+            "write the element whatever the condition, choosing its value: `{name}[i] = if c {{ … }} else {{ {name}[i] }};`"
+        ),
     )
 }
 

@@ -8,8 +8,8 @@ use syn::spanned::Spanned;
 use syn::{BinOp, Expr, Lit, UnOp};
 
 use super::syntax::{
-    ArithOp, Nested, arith_op, comparison, compound_op, describe, loop_error,
-    nested_access, pretty, want_of_kind,
+    ArithOp, Nested, arith_op, comparison, compound_op, describe, loop_error, nested_access,
+    pretty, want_of_kind,
 };
 use super::{Binding, Lower, Tail, Want};
 use crate::ctxt::msg;

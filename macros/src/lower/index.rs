@@ -159,6 +159,17 @@ impl Lower<'_> {
     }
 
     pub(super) fn element(&mut self, slice: NodeId, i: NodeId) -> NodeId {
+        if self.g.kind(slice) == Kind::Array {
+            // An element of a local array, read by an iterator: where the error points.
+            let span = self
+                .g
+                .current_origin
+                .map_or_else(proc_macro2::Span::call_site, |o| self.spans[o.0 as usize]);
+            let at = syn::Ident::new("element", span);
+            return self
+                .array_element_at(slice, i, &at)
+                .unwrap_or_else(|| self.g.zero());
+        }
         match *self.g.op(slice) {
             Op::Slice(k) => self.g.add(Op::Element(k, i)),
             Op::Sym(s, _) if self.int_slices.contains(&slice) => self.g.add(Op::IntIndex(s, i)),

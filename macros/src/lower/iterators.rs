@@ -595,6 +595,11 @@ impl Lower<'_> {
             let first = Pos::add(Pos::node(view.start), Pos::Var);
             return Some((lo, view.len, Item::Element(view.slice, first)));
         }
+        if let Some(n) = self.local_array(inner) {
+            let lo = self.g.int(0);
+            let len = self.array_len(n);
+            return Some((lo, len, Item::Element(n, Pos::Var)));
+        }
         match self.bound_to(inner) {
             Some(n) if matches!(self.g.op(n), Op::Slice(_) | Op::Sym(_, Kind::Other)) => {
                 let tokens: TokenStream = inner.to_token_stream();

@@ -190,11 +190,11 @@ impl Lower<'_> {
             }
             Pat::Type(t) => {
                 let want = want_of_type(&t.ty);
-                if want == Want::Any {
+                if want == Want::Any && !super::buffers::is_float_array_type(&t.ty) {
                     self.cx.error_spanned_by(
                         &t.ty,
                         msg(
-                            "only `f64`/`f32`, integer and `bool` locals are supported",
+                            "only `f64`/`f32`, integer and `bool` locals, and local arrays of floats (`Vec<f64>`, `[f64; N]`), are supported",
                             "keep data in parameters; compute scalars in the body",
                         ),
                     );
