@@ -1,6 +1,8 @@
 //! Local arrays (`vec![v; n]`, `[v; N]`, `vec![a, b, c]`) written element by element and read
 //! after: each function's gradient checked against a hand-derived one (exact) and central
 //! differences.
+#![allow(clippy::needless_range_loop)] // index loops are the language under test
+#![allow(clippy::useless_vec)] // `vec![a, b, c]` is a form under test
 
 mod common;
 
@@ -196,7 +198,7 @@ fn a_fixed_buffer_filled_with_plus_equals() {
     assert!((g.x - hand_x).abs() < 1e-12);
 }
 
-/// A local array iterated over: `for &v in z.iter()`, `z.iter().sum()`, `enumerate`, `zip`
+/// A local array iterated over: `for &v in &z`, `z.iter().sum()`, `enumerate`, `zip`
 /// with a parameter, `windows(2)`, with typed `let`s.
 #[differentiable]
 fn iterated(w: &[f64], x: f64) -> f64 {
@@ -206,7 +208,7 @@ fn iterated(w: &[f64], x: f64) -> f64 {
         z[c] = (w[c] * x).tanh();
     }
     let mut s = 0.0;
-    for &v in z.iter() {
+    for &v in &z {
         s += v * v;
     }
     let total: f64 = z.iter().sum();

@@ -370,7 +370,9 @@ impl<'g> Interpreter<'g> {
             | Op::CallOutput(..)
             | Op::Partial(..)
             | Op::Slice(_)
-            | Op::Placeholder { .. } => Value::Float(f64::NAN),
+            | Op::Placeholder { .. }
+            // A table is only read element by element: its element `i` is its body at `lo + i`.
+            | Op::Table { .. } => Value::Float(f64::NAN),
             Op::LoopVar(v) => Value::Int(self.loop_index[*v as usize]),
             // Inside its own loops, the running value; elsewhere (a gradient sum over the same
             // loop), the value the sweep saved for this iteration.
@@ -474,8 +476,6 @@ impl<'g> Interpreter<'g> {
                 self.scattered[k][i] += x;
                 Value::Float(0.0)
             }
-            // A table is only read element by element: its element `i` is its body at index `i`.
-            Op::Table { .. } => Value::Float(f64::NAN),
             Op::At(t, i) => {
                 let i = self.eval(*i).int();
                 let Op::Table { v, lo, hi, body } = *self.graph.op(*t) else {

@@ -62,7 +62,7 @@ impl Lower<'_> {
     /// `vec![v; n]`, `[v; N]`, `vec![a, b, c]`, `[a, b, c]`: a new local array.
     pub(super) fn new_array(&mut self, e: &Expr) -> Option<NodeId> {
         let parts = match e {
-            Expr::Repeat(r) => Parts::Repeat((*r.expr).clone(), (*r.len).clone()),
+            Expr::Repeat(r) => Parts::Repeat(r.expr.clone(), r.len.clone()),
             Expr::Array(a) => Parts::List(a.elems.iter().cloned().collect()),
             Expr::Macro(m) if m.mac.tokens.is_empty() => {
                 self.cx.error_spanned_by(
@@ -140,6 +140,46 @@ impl Lower<'_> {
     /// The local array `e` names, if it names one.
     pub(super) fn local_array(&self, e: &Expr) -> Option<NodeId> {
         self.bound_to(e).filter(|n| self.g.kind(*n) == Kind::Array)
+    }
+
+    /// `z.len()`, `z.is_empty()` of a local array `z`.
+    pub(super) fn array_method(&mut self, m: &syn::ExprMethodCall) -> Option<NodeId> {
+        let table = self.local_array(&m.receiver)?;
+        if !m.args.is_empty() || (m.method != "len" && m.method != "is_empty") {
+            return None;
+        }
+        let len = self.array_len(table);
+        if m.method == "len" {
+            return Some(len);
+        }
+        let zero = self.g.int(0);
+        Some(self.g.compare(Cmp::Eq, len, zero))
+    }
+
+    /// The variables loop body carried in `outer` (see `carry_outer_floats`), split into those
+    /// the body left unchanged (each placeholder with its value before the loop) and those it
+    /// changed: what the elements the loop writes may read.
+    pub(super) fn carried_split(
+        &mut self,
+        outer: &[(usize, usize, Binding, NodeId)],
+    ) -> (HashMap<NodeId, NodeId>, Vec<NodeId>) {
+        let mut unchanged = HashMap::new();
+        let mut changed = Vec::new();
+        for &(s, e, before, placeholder) in outer {
+            if placeholder == NodeId(u32::MAX) {
+                continue;
+            }
+            if self.state.scopes[s][e].1 == Binding::Value(placeholder) {
+                let before = match before {
+                    Binding::Value(n) => n,
+                    Binding::Uninit => self.g.zero(),
+                };
+                unchanged.insert(placeholder, before);
+            } else {
+                changed.push(placeholder);
+            }
+        }
+        (unchanged, changed)
     }
 
     /// The length of a local array.
@@ -475,7 +515,7 @@ fn element_written_names(stmts: &[syn::Stmt]) -> Vec<String> {
 
 /// What a `vec![…]` holds.
 enum Parts {
-    Repeat(Expr, Expr),
+    Repeat(Box<Expr>, Box<Expr>),
     List(Vec<Expr>),
 }
 
@@ -485,7 +525,7 @@ fn parse_vec(input: syn::parse::ParseStream) -> syn::Result<Parts> {
     if input.peek(syn::Token![;]) {
         input.parse::<syn::Token![;]>()?;
         let len: Expr = input.parse()?;
-        return Ok(Parts::Repeat(first, len));
+        return Ok(Parts::Repeat(Box::new(first), Box::new(len)));
     }
     let mut elems = vec![first];
     while input.peek(syn::Token![,]) {

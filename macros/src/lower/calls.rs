@@ -10,6 +10,20 @@ use crate::ctxt::msg;
 use crate::graph::{Cmp, Fun, Fun2, IntOp, Kind, NodeId, Op, Pred};
 
 impl Lower<'_> {
+    /// The error for a fold-like iterator method (`reduce`, `scan`, …) other than a supported
+    /// `fold`.
+    fn unsupported_fold(&self, m: &syn::ExprMethodCall) -> Option<NodeId> {
+        let name = &m.method;
+        self.cx.error_spanned_by(
+            &m.method,
+            msg(
+                format!("`{name}` of an iterator cannot be differentiated"),
+                "write it as a `fold` from a float start value (`.fold(f64::NEG_INFINITY, f64::max)`, `.fold(0.0, |acc, v| acc + v * v)`), or as a `for` loop that carries the value: `let mut m = f64::NEG_INFINITY; for &v in x { m = m.max(v); }`",
+            ),
+        );
+        None
+    }
+
     pub(super) fn method_call(&mut self, m: &syn::ExprMethodCall, want: Want) -> Option<NodeId> {
         let name = m.method.to_string();
         if Self::is_supported_fold(m) {
@@ -19,14 +33,7 @@ impl Lower<'_> {
             name.as_str(),
             "fold" | "reduce" | "scan" | "max_by" | "min_by" | "try_fold"
         ) {
-            self.cx.error_spanned_by(
-                &m.method,
-                msg(
-                    format!("`{name}` of an iterator cannot be differentiated"),
-                    "write it as a `fold` from a float start value (`.fold(f64::NEG_INFINITY, f64::max)`, `.fold(0.0, |acc, v| acc + v * v)`), or as a `for` loop that carries the value: `let mut m = f64::NEG_INFINITY; for &v in x { m = m.max(v); }`",
-                ),
-            );
-            return None;
+            return self.unsupported_fold(m);
         }
         if (name == "sum" || name == "product") && m.args.is_empty() {
             return self.iterator_sum(m);
@@ -37,16 +44,8 @@ impl Lower<'_> {
         {
             return Some(len);
         }
-        if let Some(table) = self.local_array(&m.receiver)
-            && m.args.is_empty()
-            && (name == "len" || name == "is_empty")
-        {
-            let len = self.array_len(table);
-            if name == "len" {
-                return Some(len);
-            }
-            let zero = self.g.int(0);
-            return Some(self.g.compare(Cmp::Eq, len, zero));
+        if let Some(n) = self.array_method(m) {
+            return Some(n);
         }
         if name == "len" && m.args.is_empty() && self.is_differentiated_slice(&m.receiver) {
             return Some(self.sym_node(m.to_token_stream(), Kind::Int));

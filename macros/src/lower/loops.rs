@@ -596,24 +596,7 @@ impl Lower<'_> {
                 after_loop.push((o.0, o.1, c.after_loop));
             }
         }
-        // What the arrays' elements may read of the carried variables: those the loop only
-        // reads, at their values before it.
-        let mut unchanged = HashMap::new();
-        let mut changed = Vec::new();
-        for &(s, e, before, placeholder) in &outer {
-            if placeholder == NodeId(u32::MAX) {
-                continue;
-            }
-            if self.state.scopes[s][e].1 == Binding::Value(placeholder) {
-                let before = match before {
-                    Binding::Value(n) => n,
-                    Binding::Uninit => self.g.zero(),
-                };
-                unchanged.insert(placeholder, before);
-            } else {
-                changed.push(placeholder);
-            }
-        }
+        let (unchanged, changed) = self.carried_split(&outer);
         self.finish_carried(v, &outer, f.for_token.span);
         self.leave_array_loop(&unchanged, &changed, f.for_token.span);
         for (s, e, value) in after_loop {
