@@ -85,10 +85,8 @@ pub fn gradient_seeded(
         });
     }
     if let Some(&n) = order.iter().find(|n| {
-        matches!(
-            g.op(**n),
-            Op::TableAdjoint { .. } | Op::AdjAt(..) | Op::Accumulate { .. }
-        )
+        // (An `Accumulate` may also be a local array's own, in a `Buffer`.)
+        matches!(g.op(**n), Op::TableAdjoint { .. } | Op::AdjAt(..))
     }) {
         return Err(DiffError {
             origin: g.node(n).origin,
@@ -218,7 +216,7 @@ impl Sweep {
             if !self.active[n.index()] {
                 continue;
             }
-            if let Op::Table { .. } = g.op(n) {
+            if let Op::Table { .. } | Op::Buffer { .. } = g.op(n) {
                 self.table(g, frame, n)?;
                 continue;
             }
@@ -358,6 +356,7 @@ impl Sweep {
                     | Op::RevFold { .. }
                     | Op::Until { .. }
                     | Op::Table { .. }
+                    | Op::Buffer { .. }
                     | Op::TableAdjoint { .. }
             ) {
                 self.loop_reads.insert(n, g.loops_of(n));
@@ -379,9 +378,6 @@ impl Sweep {
     /// what a person writes by hand. Reads of a table inside a recurrence's body scatter from
     /// its reverse loop, as a slice's do.
     fn table(&mut self, g: &mut Graph, frame: &mut Frame, n: NodeId) -> Result<(), DiffError> {
-        let Op::Table { v, lo, body, .. } = *g.op(n) else {
-            return Ok(());
-        };
         if frame.fold.is_some() {
             return Err(DiffError {
                 origin: g.node(n).origin,
@@ -423,11 +419,57 @@ impl Sweep {
             table: n,
             fill,
         });
-        let index = g.add(Op::LoopVar(v));
-        let index = g.int_bin(IntOp::Sub, index, lo);
-        let element = g.add(Op::AdjAt(adjoint, index));
-        let from = g.loops_of(n) | 1 << v;
-        self.contribute(g, frame, from, body, element);
+        match *g.op(n) {
+            Op::Table { v, lo, body, .. } => {
+                let index = g.add(Op::LoopVar(v));
+                let index = g.int_bin(IntOp::Sub, index, lo);
+                let element = g.add(Op::AdjAt(adjoint, index));
+                let from = g.loops_of(n) | 1 << v;
+                self.contribute(g, frame, from, body, element);
+            }
+            Op::Buffer { init, fill, .. } => self.buffer(g, frame, n, init, fill, adjoint)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The adjoint `z̄` (a `TableAdjoint`) of `z = Buffer { init, fill }`, `init` plus the
+    /// accumulations `z[k] += e` of `fill`: each `e` gets `z̄[k]` in its own iteration, and
+    /// `init` gets `z̄` whole (each of its elements `z̄[j]`, as if read by a copy loop).
+    fn buffer(
+        &mut self,
+        g: &mut Graph,
+        frame: &mut Frame,
+        n: NodeId,
+        init: NodeId,
+        fill: NodeId,
+        adjoint: NodeId,
+    ) -> Result<(), DiffError> {
+        for (k, value) in accumulations(g, fill)? {
+            let element = g.add(Op::AdjAt(adjoint, k));
+            let from = g.loops_of(value) | g.loops_of(k);
+            self.contribute(g, frame, from, value, element);
+        }
+        if !self.active.get(init.index()).copied().unwrap_or(false) {
+            return Ok(());
+        }
+        let zero = g.int(0);
+        let len = g.array_len(init);
+        let Some(v) = g.new_loop(zero, len) else {
+            return Err(DiffError {
+                origin: g.node(n).origin,
+                message: "too many loops in one function (64 at most)".into(),
+                help: "split the function",
+            });
+        };
+        let j = g.add(Op::LoopVar(v));
+        let read = g.add(Op::At(init, j));
+        if self.active.len() < g.len() {
+            self.active.resize(g.len(), false);
+        }
+        self.active[read.index()] = true;
+        let element = g.add(Op::AdjAt(adjoint, j));
+        self.contribute(g, frame, g.loops_of(n) | 1 << v, read, element);
         Ok(())
     }
 
@@ -493,6 +535,27 @@ impl Sweep {
         self.contribute(g, frame, from, init, reverse);
         Ok(())
     }
+}
+
+/// The accumulations `z[k] += e` of a `Buffer`'s fill, as `(k, e)`: the leaves of its effects,
+/// through their loops.
+fn accumulations(g: &Graph, fill: NodeId) -> Result<Vec<(NodeId, NodeId)>, DiffError> {
+    let mut out = Vec::new();
+    let mut stack = vec![fill];
+    while let Some(e) = stack.pop() {
+        match *g.op(e) {
+            Op::Effects(a, b) => stack.extend([b, a]),
+            Op::Sum { body, .. } => stack.push(body),
+            Op::NoEffect => {}
+            Op::Accumulate { i, value, .. } => out.push((i, value)),
+            _ => {
+                return Err(internal(
+                    "an array's fill that is not a loop of accumulations",
+                ));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The nodes the function evaluates whatever its conditions: reachable from `output` through
@@ -791,7 +854,10 @@ fn activity_given(
             active[n.index()] = slices.contains(k);
             continue;
         }
-        if !matches!(g.kind(n), Kind::Float | Kind::Array) || active[n.index()] {
+        // (An effect in a function's value, a local array's accumulations, is active when
+        // what it adds is.)
+        if !(matches!(g.kind(n), Kind::Float | Kind::Array) || g.is_effect(n)) || active[n.index()]
+        {
             continue;
         }
         match g.op(n) {
@@ -866,6 +932,8 @@ pub fn local_adjoints(
         // adjoint, which the array's elements read (see `Sweep::table`).
         | Op::At(..)
         | Op::Table { .. }
+        | Op::Buffer { .. }
+        | Op::ArrayLen(_)
         // In gradients only, refused by `gradient_seeded`.
         | Op::TableAdjoint { .. }
         | Op::AdjAt(..)

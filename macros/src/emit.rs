@@ -335,6 +335,12 @@ impl Emitter<'_> {
         };
         let (i, name) = (loop_var_name(v), self.name(n));
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+        if self.g.constant_fill(n).is_some() {
+            let value = self.expr(body, Prec::Select);
+            return quote! {
+                let #name = ::std::vec![#value; ::core::iter::Iterator::size_hint(&(#lo..#hi)).0];
+            };
+        }
         let mut inner = self.s.visible_in_loop(v, defined);
         let stmts = self.region(&[body], &mut inner);
         let value = self.expr(body, Prec::Select);
@@ -522,6 +528,31 @@ impl Emitter<'_> {
             Op::RevFold { .. } => self.reverse_loop(&[n], defined),
             Op::Table { .. } => self.table_loop(n, defined),
             Op::TableAdjoint { .. } => self.table_adjoint(n, defined),
+            Op::Buffer { buf, init, fill } => {
+                let z = buffer_name(*buf);
+                // `vec![0.0; n]` added into is allocated as that, not copied.
+                let start = match self.g.constant_fill(*init) {
+                    Some((c, lo, hi)) => {
+                        let (c, lo, hi) = (
+                            self.expr(c, Prec::Select),
+                            self.expr(lo, Prec::Select),
+                            self.expr(hi, Prec::Select),
+                        );
+                        quote!(::std::vec![#c; ::core::iter::Iterator::size_hint(&(#lo..#hi)).0])
+                    }
+                    None => {
+                        let init = self.expr(*init, Prec::Postfix);
+                        quote!(::std::clone::Clone::clone(&#init))
+                    }
+                };
+                let mut inner = defined.clone();
+                let stmts = self.region(&[*fill], &mut inner);
+                quote! {
+                    let mut #z = #start;
+                    #stmts
+                    let #name = #z;
+                }
+            }
             Op::Accumulate { buf, i, value } => {
                 let z = buffer_name(*buf);
                 let i = self.expr(*i, Prec::Select);
@@ -806,6 +837,10 @@ impl Emitter<'_> {
                 let i = self.expr(*i, Prec::Select);
                 quote! { #t[#i] }
             }
+            Op::ArrayLen(a) => {
+                let a = self.expr(*a, Prec::Postfix);
+                quote! { #a.len() }
+            }
             Op::AdjAt(a, i) => {
                 let Op::TableAdjoint { buf, .. } = *g.op(*a) else {
                     return quote!(::core::compile_error!("internal error: not an adjoint"));
@@ -824,6 +859,7 @@ impl Emitter<'_> {
             | Op::Until { .. }
             | Op::CallVjp(..)
             | Op::Table { .. }
+            | Op::Buffer { .. }
             | Op::TableAdjoint { .. }
             | Op::Accumulate { .. } => {
                 quote!(())

@@ -169,6 +169,8 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         | Op::RevFold { .. }
         | Op::Until { .. }
         | Op::Table { .. }
+        | Op::Buffer { .. }
+        | Op::ArrayLen(_)
         | Op::At(..)
         | Op::TableAdjoint { .. }
         | Op::AdjAt(..)
@@ -339,6 +341,43 @@ impl<'g> Interpreter<'g> {
         list.get(k).copied().unwrap_or(f64::NAN)
     }
 
+    /// The length of a local array.
+    fn len_of(&mut self, array: NodeId) -> i64 {
+        match *self.graph.op(array) {
+            Op::Table { lo, hi, .. } => self.eval(hi).int() - self.eval(lo).int(),
+            Op::Buffer { init, .. } => self.len_of(init),
+            _ => 0,
+        }
+    }
+
+    /// Element `i` of a local array: a table's body at index `lo + i`, or what a buffer holds
+    /// once filled.
+    fn element_of(&mut self, array: NodeId, i: i64) -> f64 {
+        if i < 0 || i >= self.len_of(array) {
+            return f64::NAN;
+        }
+        match *self.graph.op(array) {
+            Op::Table { v, lo, body, .. } => {
+                let lo = self.eval(lo).int();
+                let outer = self.loop_index[v as usize];
+                self.loop_index[v as usize] = lo + i;
+                let x = self.eval(body).float();
+                self.loop_index[v as usize] = outer;
+                x
+            }
+            Op::Buffer { buf, .. } => {
+                self.eval(array);
+                let at = usize::try_from(i).unwrap_or(usize::MAX);
+                self.buffers
+                    .get(&buf)
+                    .and_then(|b| b.get(at))
+                    .copied()
+                    .unwrap_or(f64::NAN)
+            }
+            _ => f64::NAN,
+        }
+    }
+
     /// The value of a node. Only the taken branch of a `Select` is evaluated, as in generated code.
     #[allow(clippy::too_many_lines)] // one arm per operation that needs the interpreter
     pub fn eval(&mut self, id: NodeId) -> Value {
@@ -478,25 +517,19 @@ impl<'g> Interpreter<'g> {
             }
             Op::At(t, i) => {
                 let i = self.eval(*i).int();
-                let Op::Table { v, lo, hi, body } = *self.graph.op(*t) else {
-                    return Value::Float(f64::NAN);
-                };
-                let (lo, hi) = (self.eval(lo).int(), self.eval(hi).int());
-                if i < 0 || i >= hi - lo {
-                    return Value::Float(f64::NAN);
-                }
-                let outer = self.loop_index[v as usize];
-                self.loop_index[v as usize] = lo + i;
-                let x = self.eval(body);
-                self.loop_index[v as usize] = outer;
-                x
+                Value::Float(self.element_of(*t, i))
+            }
+            Op::ArrayLen(a) => Value::Int(self.len_of(*a)),
+            Op::Buffer { buf, init, fill } => {
+                let n = self.len_of(*init);
+                let copy: Vec<f64> = (0..n).map(|k| self.element_of(*init, k)).collect();
+                self.buffers.insert(*buf, copy);
+                self.eval(*fill);
+                Value::Float(0.0)
             }
             // The adjoint is filled afresh wherever it is read (loop-free ones once).
             Op::TableAdjoint { buf, table, fill } => {
-                let Op::Table { lo, hi, .. } = *self.graph.op(*table) else {
-                    return Value::Float(f64::NAN);
-                };
-                let n = usize::try_from(self.eval(hi).int() - self.eval(lo).int()).unwrap_or(0);
+                let n = usize::try_from(self.len_of(*table)).unwrap_or(0);
                 self.buffers.insert(*buf, vec![0.0; n]);
                 self.eval(*fill);
                 Value::Float(0.0)

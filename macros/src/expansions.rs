@@ -731,3 +731,31 @@ fn buffer_per_point() {
         "
     );
 }
+
+#[test]
+fn buffer_added_into() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn matvec_hist(a: &[f64], x: &[f64], w: &[f64], bin: &[usize]) -> f64 {
+            let n = x.len();
+            let m = a.len() / n;
+            let mut y = vec![0.0; m];
+            for i in 0..n {
+                for j in 0..m {
+                    y[j] += a[i * m + j] * x[i];
+                }
+            }
+            let mut h = vec![0.0; 3];
+            for i in 0..w.len() {
+                h[bin[i]] += w[i];
+            }
+            let mut s = 0.0;
+            for j in 0..m {
+                s += y[j] * y[j];
+            }
+            s + h[0] * h[1]
+        }
+        "
+    );
+}

@@ -329,6 +329,12 @@ impl Printer<'_> {
                 self.expr(*t, Prec::Postfix),
                 self.expr(*i, Prec::Select)
             ),
+            Op::ArrayLen(a) => format!("{}.len()", self.expr(*a, Prec::Postfix)),
+            Op::Buffer { buf, init, fill } => format!(
+                "(z{buf} = {}: {})",
+                self.expr(*init, Prec::Postfix),
+                self.expr(*fill, Prec::Select)
+            ),
             Op::TableAdjoint { buf, table, fill } => format!(
                 "(z̄{buf} = ∇{}: {})",
                 self.expr(*table, Prec::Postfix),

@@ -395,13 +395,19 @@ define_ops! {
         Table { v: u32, lo: node, hi: node, body: node },
         /// `z[i]`: element `i` of a local array (a `Table`).
         At(table: node, i: node),
-        /// In gradients only: the adjoint of a `Table`, a vector of its length filled by the
-        /// effect `fill` (the `Accumulate`s into buffer `buf` made by the table's reads).
+        /// A local array added into in a loop nest (`for i { for j { z[k] += e } }`, any index):
+        /// buffer `buf`, a copy of the array `init`, after the effect `fill` (the loops of
+        /// `Accumulate`s into `buf`) has run. Read with `At`.
+        Buffer { buf: u32, init: node, fill: node },
+        /// The length of a local array (an integer).
+        ArrayLen(array: node),
+        /// In gradients only: the adjoint of a `Table` (or `Buffer`), a vector of its length
+        /// filled by the effect `fill` (the `Accumulate`s into buffer `buf` made by its reads).
         TableAdjoint { buf: u32, table: node, fill: node },
         /// In gradients only: element `i` of a table's adjoint (a `TableAdjoint`).
         AdjAt(adjoint: node, i: node),
-        /// Effect, in gradients only: `adjoint_buf[i] += value`, a read of a table passing its
-        /// adjoint back to the element read.
+        /// Effect: `z_buf[i] += value`: in a `Buffer`'s fill, the user's accumulation; in a
+        /// gradient, a read of an array passing its adjoint back to the element read.
         Accumulate { buf: u32, i: node, value: node },
 
         // ---- booleans
@@ -460,6 +466,7 @@ impl Op {
                 | Op::RevFold { .. }
                 | Op::Until { .. }
                 | Op::Table { .. }
+                | Op::Buffer { .. }
                 | Op::TableAdjoint { .. }
                 | Op::Call(..)
                 | Op::Partial(..)
@@ -613,6 +620,29 @@ impl Graph {
         self.slices.len()
     }
 
+    /// `(c, lo, hi)` where `n` is the local array `[c; hi − lo]` of one leaf value `c`
+    /// (`vec![0.0; n]`).
+    pub fn constant_fill(&self, n: NodeId) -> Option<(NodeId, NodeId, NodeId)> {
+        match *self.op(n) {
+            Op::Table { v, lo, hi, body }
+                if self.is_leaf(body) && self.loops_of(body) & (1 << v) == 0 =>
+            {
+                Some((body, lo, hi))
+            }
+            _ => None,
+        }
+    }
+
+    /// The length of local array `n` (a `Table`, a `Buffer`, or an adjoint of one).
+    pub fn array_len(&mut self, n: NodeId) -> NodeId {
+        match *self.op(n) {
+            Op::Table { lo, hi, .. } => self.int_bin(IntOp::Sub, hi, lo),
+            Op::Buffer { init, .. } => self.array_len(init),
+            Op::TableAdjoint { table, .. } => self.array_len(table),
+            _ => self.add(Op::ArrayLen(n)),
+        }
+    }
+
     /// `Σ_{v in lo..hi} body` over loop `v`.
     pub fn loop_sum(&mut self, v: u32, body: NodeId) -> NodeId {
         let (lo, hi) = self.loops[v as usize];
@@ -701,7 +731,7 @@ impl Graph {
             | Op::RevFold { .. }
             | Op::At(..)
             | Op::AdjAt(..) => Kind::Float,
-            Op::Table { .. } | Op::TableAdjoint { .. } => Kind::Array,
+            Op::Table { .. } | Op::Buffer { .. } | Op::TableAdjoint { .. } => Kind::Array,
             Op::Sum { body, .. } => self.kind(*body),
             Op::Slice(_)
             | Op::SliceArg(..)
@@ -719,7 +749,8 @@ impl Graph {
             | Op::IntNeg(_)
             | Op::IntCast(..)
             | Op::FloatToInt(..)
-            | Op::Until { .. } => Kind::Int,
+            | Op::Until { .. }
+            | Op::ArrayLen(_) => Kind::Int,
             Op::BoolConst(_)
             | Op::Compare(..)
             | Op::Predicate(..)

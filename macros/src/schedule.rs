@@ -267,6 +267,7 @@ impl Schedule<'_> {
                 | Op::Until { .. }
                 | Op::CallVjp(..)
                 | Op::Table { .. }
+                | Op::Buffer { .. }
                 | Op::TableAdjoint { .. }
                 | Op::Accumulate { .. }
                 | Op::And(..)
@@ -321,8 +322,19 @@ impl Schedule<'_> {
                 }
                 // The fill runs in the adjoint's own statements (`table_adjoint`): here, the
                 // values it reads.
-                Op::TableAdjoint { table, fill, .. } => {
-                    stack.push(*table);
+                Op::TableAdjoint {
+                    table: first, fill, ..
+                }
+                | Op::Buffer {
+                    init: first, fill, ..
+                } => {
+                    // A constant array added into is allocated where it is (see `emit`).
+                    match self.g.constant_fill(*first) {
+                        Some((c, lo, hi)) if matches!(self.g.op(n), Op::Buffer { .. }) => {
+                            stack.extend([c, lo, hi]);
+                        }
+                        _ => stack.push(*first),
+                    }
                     let reads = self.closure(&[*fill], stop);
                     stack.extend(reads.into_iter().filter(|m| !self.g.is_effect(*m)));
                 }
@@ -369,6 +381,7 @@ impl Schedule<'_> {
                         | Op::RevFold { .. }
                         | Op::Until { .. }
                         | Op::Table { .. }
+                        | Op::Buffer { .. }
                         | Op::TableAdjoint { .. }
                 );
                 if a_loop || (!conditional && !self.may_panic.contains(&n)) {

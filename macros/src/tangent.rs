@@ -74,7 +74,8 @@ fn tangent(
         | Op::IntIndex(..)
         | Op::Slice(_)
         // A recurrence's running value: its fold is checked below.
-        | Op::Carry { .. } => None,
+        | Op::Carry { .. }
+        | Op::ArrayLen(_) => None,
         // A differentiated slice passed whole: only the call's own Jacobian-vector product could
         // carry its tangent, and functions have none.
         Op::SliceArg(k, _, _) => {
@@ -110,6 +111,17 @@ fn tangent(
             .map(|&db| g.add(Op::Table { v, lo, hi, body: db })),
         // z[i]˙ = ż[i]
         Op::At(table, i) => dot.get(&table).map(|&dt| g.add(Op::At(dt, i))),
+        // An array added into in a loop nest: its tangent would be a second buffer.
+        Op::Buffer { .. } => {
+            if op.children().iter().any(|c| dot.contains_key(c)) {
+                return Err(DiffError {
+                    origin: g.node(n).origin,
+                    message: "a local array added into in a loop nest has no forward derivative here".into(),
+                    help: "internal: the reverse pass is used instead",
+                });
+            }
+            None
+        }
         // f(a₁, …, aₘ)˙ = Σᵢ ∂f/∂aᵢ · ȧᵢ  (the partials from f's companion), and the same for
         // output k of a vector-valued call
         // (A differentiated slice among the arguments was reported at its `SliceArg`.)

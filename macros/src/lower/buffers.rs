@@ -17,11 +17,18 @@
 //! version the program reads into a vector once; the reverse pass gives each its adjoint vector
 //! (see `diff::Sweep::table`).
 //!
+//! Adding into an array in loops (`for i { for j { y[j] += a[i·m + j]·x[i] } }`, a histogram
+//! `h[bin[i]] += w[i]`, any index) makes one version when the outermost of those loops ends:
+//! a [`Op::Buffer`], the array before plus the loops of additions (`Op::Accumulate` effects),
+//! which the generated code runs into one vector; in the reverse pass each added value gets
+//! the adjoint of the element it was added to.
+//!
 //! Rejected, with an error that says how to write it: a write under `if` (or after a
-//! `continue`), a write in a loop at an index other than the loop's, a write in a loop nested
-//! in another loop that the array is declared outside of (the whole array would change in each
-//! outer iteration), a read of another element of an array the loop is writing, and elements
-//! that read a value the loop carries (`s += x[c]; z[c] = s;`).
+//! `continue`), a loop assigning (`=`) at an index other than its own, or in a loop nested in
+//! another that the array is declared outside of (the whole array would change in each outer
+//! iteration), a read of another element of an array the loop is writing, a read of an array
+//! inside the loops adding into it, and elements that read a value the loop carries (`s +=
+//! x[c]; z[c] = s;`).
 
 use std::collections::HashMap;
 
@@ -56,6 +63,22 @@ pub(super) struct ArrayLoop {
     /// the body reads them only at the loop's index, before or after the write (an element
     /// another iteration wrote is not known while the loop is lowered).
     written: Vec<(NodeId, String)>,
+    /// Of those, the arrays the body only adds into (`z[k] += e` at any index, or in a loop
+    /// nested in this one): it may not read them at all.
+    added_into: Vec<NodeId>,
+    /// The accumulations into arrays made in this loop's body: the array's version before the
+    /// outermost loop adding into it, its name, the buffer, the effects (`z[k] += e`, loops of
+    /// them), and whether this loop is that outermost one (then it makes the new version).
+    accumulated: Vec<Accumulated>,
+}
+
+/// Accumulations into one array in one loop body (see [`ArrayLoop::accumulated`]).
+pub(super) struct Accumulated {
+    old: NodeId,
+    name: String,
+    buf: u32,
+    effects: Vec<NodeId>,
+    owner: bool,
 }
 
 impl Lower<'_> {
@@ -184,10 +207,7 @@ impl Lower<'_> {
 
     /// The length of a local array.
     pub(super) fn array_len(&mut self, table: NodeId) -> NodeId {
-        match *self.g.op(table) {
-            Op::Table { lo, hi, .. } => self.g.int_bin(IntOp::Sub, hi, lo),
-            _ => self.g.int(0),
-        }
+        self.g.array_len(table)
     }
 
     /// `z[i]`: the element the current iteration wrote, where a loop is writing `z` (only at its
@@ -204,6 +224,19 @@ impl Lower<'_> {
         at: &dyn ToTokens,
     ) -> Option<NodeId> {
         for frame in self.array_loops.iter().rev() {
+            if let Some((_, name)) = frame.written.iter().find(|w| w.0 == table)
+                && frame.added_into.contains(&table)
+            {
+                let name = name.clone();
+                self.cx.error_spanned_by(
+                    at,
+                    msg(
+                        format!("this reads `{name}` inside the loop that adds into it"),
+                        format!("read `{name}` after the loop, once every addition has been made"),
+                    ),
+                );
+                return None;
+            }
             if let Some((_, name)) = frame.written.iter().find(|w| w.0 == table) {
                 let pending = frame.writes.iter().find(|w| w.0 == table).map(|w| w.2);
                 if i == frame.index {
@@ -249,6 +282,21 @@ impl Lower<'_> {
         let Some(r) = self.expr(right, Want::Float) else {
             return;
         };
+        let declared = self.scope_of(&name);
+        let outermost = declared.and_then(|d| self.array_loops.iter().position(|f| d < f.depth));
+        if let Some(o) = outermost
+            && self.array_loops[o..]
+                .iter()
+                .any(|f| f.added_into.contains(&table))
+            && matches!(op, Some(ArithOp::Add | ArithOp::Sub))
+        {
+            let r = if op == Some(ArithOp::Sub) {
+                self.g.neg(r)
+            } else {
+                r
+            };
+            return self.accumulate(ix, table, &name, (i, r), o);
+        }
         let element = match op {
             None => Some(r),
             Some(op) => self
@@ -258,7 +306,6 @@ impl Lower<'_> {
         let Some(element) = element.filter(|x| self.g.kind(*x) == Kind::Float) else {
             return;
         };
-        let declared = self.scope_of(&name);
         match self.array_loops.last() {
             Some(frame) if declared.is_some_and(|s| s < frame.depth) => {
                 if self.conditional != frame.conditional {
@@ -290,6 +337,70 @@ impl Lower<'_> {
                 self.assign_name(&name, new);
             }
         }
+    }
+
+    /// `z[i] += r` inside loops, `o` the outermost loop `z` is declared outside of: an effect
+    /// `Accumulate` into `z`'s buffer, in the innermost loop's list; each loop's end wraps its
+    /// list in a loop of effects for the one around it, and loop `o`'s makes the new version.
+    fn accumulate(
+        &mut self,
+        ix: &syn::ExprIndex,
+        table: NodeId,
+        name: &str,
+        (i, r): (NodeId, NodeId),
+        o: usize,
+    ) {
+        if self.array_loops.last().map(|f| f.conditional) != Some(self.conditional) {
+            return self.cx.error_spanned_by(ix, conditional_write(name));
+        }
+        if self.array_loops[o].writes.iter().any(|w| w.0 == table) {
+            return self.cx.error_spanned_by(
+                ix,
+                msg(
+                    format!("this loop both writes elements of `{name}` and adds into it"),
+                    "write the elements in one loop and add into them in another",
+                ),
+            );
+        }
+        let buf = self.accumulation_buffer(table, name, o);
+        let effect = self.g.add(Op::Accumulate { buf, i, value: r });
+        let last = self.array_loops.len() - 1;
+        let frame = &mut self.array_loops[last];
+        match frame.accumulated.iter_mut().find(|a| a.old == table) {
+            Some(a) => a.effects.push(effect),
+            None => frame.accumulated.push(Accumulated {
+                old: table,
+                name: name.to_string(),
+                buf,
+                effects: vec![effect],
+                owner: last == o,
+            }),
+        }
+    }
+
+    /// The buffer that loop `o` (and the loops in it) add into for `table`.
+    fn accumulation_buffer(&mut self, table: NodeId, name: &str, o: usize) -> u32 {
+        if let Some(a) = self.array_loops[o]
+            .accumulated
+            .iter()
+            .find(|a| a.old == table)
+        {
+            return a.buf;
+        }
+        for frame in &self.array_loops[o + 1..] {
+            if let Some(a) = frame.accumulated.iter().find(|a| a.old == table) {
+                return a.buf;
+            }
+        }
+        let buf = self.g.new_buffer();
+        self.array_loops[o].accumulated.push(Accumulated {
+            old: table,
+            name: name.to_string(),
+            buf,
+            effects: Vec::new(),
+            owner: true,
+        });
+        buf
     }
 
     /// The version of `table` whose element `i` is `element`.
@@ -329,14 +440,25 @@ impl Lower<'_> {
         v: u32,
         (index, lo, hi): (NodeId, NodeId, NodeId),
         stmts: &[syn::Stmt],
+        pat: &syn::Pat,
     ) {
-        let written = element_written_names(stmts)
-            .into_iter()
-            .filter_map(|name| match self.lookup(&name) {
-                Some(Binding::Value(n)) if self.g.kind(n) == Kind::Array => Some((n, name)),
-                _ => None,
-            })
-            .collect();
+        let index_name = match pat {
+            syn::Pat::Ident(p) => Some(p.ident.to_string()),
+            _ => None,
+        };
+        let index_name = index_name.as_deref();
+        let mut written: Vec<(NodeId, String)> = Vec::new();
+        let mut added_into = Vec::new();
+        for (name, adds) in element_writes(stmts, index_name) {
+            if let Some(Binding::Value(n)) = self.lookup(&name)
+                && self.g.kind(n) == Kind::Array
+            {
+                if adds {
+                    added_into.push(n);
+                }
+                written.push((n, name));
+            }
+        }
         let mut before = Vec::new();
         for (s, scope) in self.state.scopes.iter().enumerate() {
             for (e, (_, b)) in scope.iter().enumerate() {
@@ -357,6 +479,8 @@ impl Lower<'_> {
             writes: Vec::new(),
             before,
             written,
+            added_into,
+            accumulated: Vec::new(),
         });
     }
 
@@ -380,11 +504,14 @@ impl Lower<'_> {
                     span,
                     msg(
                         format!("the local array `{name}` is written in a loop nested in this one, so every iteration of this loop would change the whole array"),
-                        format!("declare `{name}` inside this loop if each iteration has its own, or accumulate each element into a float in the inner loop and write `{name}[i] = s;` in this one"),
+                        format!("declare `{name}` inside this loop if each iteration has its own; to add up over the iterations, add into it (`{name}[c] += …`), which any loop nest may do"),
                     ),
                 );
                 self.state.scopes[s][e].1 = Binding::Value(n);
             }
+        }
+        for a in frame.accumulated {
+            self.finish_accumulated(a, frame.v, unchanged, changed, span);
         }
         for (old, name, element) in frame.writes {
             if changed.iter().any(|p| self.g.mentions(element, *p)) {
@@ -408,6 +535,57 @@ impl Lower<'_> {
                 continue;
             };
             self.assign_name(&name, new);
+        }
+    }
+
+    /// At the end of loop `v`: its accumulations into one array, as one loop of effects, handed
+    /// to the loop around it, or (in the outermost loop adding into the array) its new version.
+    fn finish_accumulated(
+        &mut self,
+        a: Accumulated,
+        v: u32,
+        unchanged: &HashMap<NodeId, NodeId>,
+        changed: &[NodeId],
+        span: Span,
+    ) {
+        let Some((&first, rest)) = a.effects.split_first() else {
+            return;
+        };
+        let joined = rest
+            .iter()
+            .fold(first, |acc, e| self.g.add(Op::Effects(acc, *e)));
+        if changed.iter().any(|p| self.g.mentions(joined, *p)) {
+            let name = &a.name;
+            self.cx.error_at(
+                span,
+                msg(
+                    format!("what this loop adds into `{name}` reads a value the loop carries from one iteration to the next"),
+                    "add values computed from the loop's index and the values fixed before the loop",
+                ),
+            );
+            return;
+        }
+        let joined = self.g.substitute(joined, unchanged);
+        let looped = self.g.loop_sum(v, joined);
+        if a.owner {
+            let new = self.g.add(Op::Buffer {
+                buf: a.buf,
+                init: a.old,
+                fill: looped,
+            });
+            self.assign_name(&a.name, new);
+            return;
+        }
+        let Some(parent) = self.array_loops.last_mut() else {
+            return;
+        };
+        match parent.accumulated.iter_mut().find(|p| p.old == a.old) {
+            Some(p) => p.effects.push(looped),
+            None => parent.accumulated.push(Accumulated {
+                effects: vec![looped],
+                owner: false,
+                ..a
+            }),
         }
     }
 
@@ -482,35 +660,64 @@ pub(super) fn is_float_array_type(ty: &syn::Type) -> bool {
 }
 
 /// The names of the arrays `stmts` write an element of (`z[…] = …`, `z[…] += …`).
-fn element_written_names(stmts: &[syn::Stmt]) -> Vec<String> {
-    struct Finder(Vec<String>);
-    impl Finder {
-        fn note(&mut self, left: &Expr) {
+/// Each element write of `stmts` (`z[…] = …`, `z[…] += …`): the array's name, and whether it is
+/// an accumulation the loop `index` cannot own element by element (`+=` or `-=` inside a nested
+/// loop, or at an index other than the name `index`).
+fn element_writes(stmts: &[syn::Stmt], index: Option<&str>) -> Vec<(String, bool)> {
+    struct Finder<'i> {
+        index: Option<&'i str>,
+        depth: u32,
+        out: Vec<(String, bool)>,
+    }
+    impl Finder<'_> {
+        fn note(&mut self, left: &Expr, adds: bool) {
             if let Expr::Index(ix) = left
                 && let Expr::Path(p) = &*ix.expr
                 && let Some(id) = p.path.get_ident()
             {
-                self.0.push(id.to_string());
+                let at_index = matches!(&*ix.index, Expr::Path(q)
+                    if q.path.get_ident().is_some_and(|i| Some(i.to_string().as_str()) == self.index));
+                self.out
+                    .push((id.to_string(), adds && (self.depth > 0 || !at_index)));
             }
         }
     }
-    impl<'ast> syn::visit::Visit<'ast> for Finder {
+    impl<'ast> syn::visit::Visit<'ast> for Finder<'_> {
         fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
-            self.note(&a.left);
+            self.note(&a.left, false);
             syn::visit::visit_expr_assign(self, a);
         }
         fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
-            if super::syntax::compound_op(&b.op).is_some() {
-                self.note(&b.left);
+            if let Some(op) = super::syntax::compound_op(&b.op) {
+                self.note(&b.left, matches!(op, ArithOp::Add | ArithOp::Sub));
             }
             syn::visit::visit_expr_binary(self, b);
         }
+        fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+            self.depth += 1;
+            syn::visit::visit_expr_for_loop(self, f);
+            self.depth -= 1;
+        }
+        fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+            self.depth += 1;
+            syn::visit::visit_expr_while(self, w);
+            self.depth -= 1;
+        }
+        fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+            self.depth += 1;
+            syn::visit::visit_expr_loop(self, l);
+            self.depth -= 1;
+        }
     }
-    let mut f = Finder(Vec::new());
+    let mut f = Finder {
+        index,
+        depth: 0,
+        out: Vec::new(),
+    };
     for s in stmts {
         syn::visit::Visit::visit_stmt(&mut f, s);
     }
-    f.0
+    f.out
 }
 
 /// What a `vec![…]` holds.

@@ -557,7 +557,7 @@ impl Lower<'_> {
                 self.state.scopes[o.0][o.1].1 = Binding::Value(c.at_start);
             }
         }
-        self.enter_array_loop(v, (index, lo, hi), &body);
+        self.enter_array_loop(v, (index, lo, hi), &body, &f.pat);
         self.state.scopes.push(Vec::new());
         match (&*f.pat, &item) {
             (pat, Some(item)) => {
