@@ -759,3 +759,109 @@ fn buffer_added_into() {
         "
     );
 }
+
+#[test]
+fn adbench_gmm() {
+    snapshot!(
+        r"
+        use std::f64::consts::PI;
+        fn log_gamma_distrib(a: f64, p: usize) -> f64 { a * p as f64 }
+#[differentiable(wrt(alphas, means, icf))]
+pub fn gmm_objective(
+    alphas: &[f64],
+    means: &[f64],
+    icf: &[f64],
+    x: &[f64],
+    d: usize,
+    wishart_gamma: f64,
+    wishart_m: usize,
+) -> f64 {
+    let k = alphas.len();
+    let n = x.len() / d;
+    let icf_sz = d * (d + 1) / 2;
+    let constant = -(n as f64) * (d as f64) * 0.5 * (2.0 * PI).ln();
+    // preprocess_qs
+    let mut sum_qs = vec![0.0; k];
+    for ik in 0..k {
+        let mut s = 0.0;
+        for id in 0..d {
+            s += icf[ik * icf_sz + id];
+        }
+        sum_qs[ik] = s;
+    }
+    let mut qdiags = vec![0.0; d * k];
+    for t in 0..d * k {
+        qdiags[t] = icf[(t / d) * icf_sz + t % d].exp();
+    }
+    let mut slse = 0.0;
+    for ix in 0..n {
+        let mut main_term = vec![0.0; k];
+        for ik in 0..k {
+            // subtract
+            let mut xcentered = vec![0.0; d];
+            for id in 0..d {
+                xcentered[id] = x[ix * d + id] - means[ik * d + id];
+            }
+            // Qtimesx
+            let mut qxcentered = vec![0.0; d];
+            for id in 0..d {
+                qxcentered[id] = qdiags[ik * d + id] * xcentered[id];
+            }
+            for i in 0..d {
+                for j in i + 1..d {
+                    let l = ik * icf_sz + d + i * (2 * d - i - 1) / 2 + (j - i - 1);
+                    qxcentered[j] += icf[l] * xcentered[i];
+                }
+            }
+            // sqnorm
+            let mut sq = 0.0;
+            for id in 0..d {
+                sq += qxcentered[id] * qxcentered[id];
+            }
+            main_term[ik] = alphas[ik] + sum_qs[ik] - 0.5 * sq;
+        }
+        // logsumexp
+        let mut mx = main_term[0];
+        for ik in 1..k {
+            if main_term[ik] > mx {
+                mx = main_term[ik];
+            }
+        }
+        let mut semx = 0.0;
+        for ik in 0..k {
+            semx += (main_term[ik] - mx).exp();
+        }
+        slse += semx.ln() + mx;
+    }
+    let mut amx = alphas[0];
+    for ik in 1..k {
+        if alphas[ik] > amx {
+            amx = alphas[ik];
+        }
+    }
+    let mut asum = 0.0;
+    for ik in 0..k {
+        asum += (alphas[ik] - amx).exp();
+    }
+    let lse_alphas = asum.ln() + amx;
+    // log_wishart_prior
+    let wn = (d + wishart_m + 1) as f64;
+    let c =
+        wn * d as f64 * (wishart_gamma.ln() - 0.5 * 2.0_f64.ln()) - log_gamma_distrib(0.5 * wn, d);
+    let mut prior = 0.0;
+    for ik in 0..k {
+        let mut frobenius = 0.0;
+        for id in 0..d {
+            frobenius += qdiags[ik * d + id] * qdiags[ik * d + id];
+        }
+        for t in d..icf_sz {
+            frobenius += icf[ik * icf_sz + t] * icf[ik * icf_sz + t];
+        }
+        prior += 0.5 * wishart_gamma * wishart_gamma * frobenius - wishart_m as f64 * sum_qs[ik];
+    }
+    constant + slse - n as f64 * lse_alphas + prior - k as f64 * c
+}
+
+        "
+    );
+}
