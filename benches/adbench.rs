@@ -17,8 +17,8 @@ use adbench_gmm::{GmmObjectiveGrad, gmm_input, gmm_objective, gmm_objective_grad
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` runs this once, quickly.
-    let quick = !std::env::args().any(|a| a == "--bench");
     const ROUNDS: usize = 9;
+    let quick = !std::env::args().any(|a| a == "--bench");
     println!(
         "| GMM d, k, n | objective (best) | gradient (best) | ÷ objective (best) | ÷ objective (medians) |"
     );

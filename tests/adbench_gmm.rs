@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::numeric_gradient;
+use common::{assert_all_close, numeric_gradient};
 use nalgebra::SVector;
 use num_dual::{DualSVec64, gradient};
 
@@ -46,12 +46,7 @@ fn the_gmm_gradient_matches_forward_mode_and_central_differences() {
         |q| gmm_objective(&q[..k], &q[k..k + k * d], &q[k + k * d..], &x, d, GAMMA, M),
         &p,
     );
-    for (i, (a, b)) in ours.iter().zip(&numeric).enumerate() {
-        assert!(
-            (a - b).abs() <= 1e-6 * b.abs().max(1.0),
-            "component {i}: {a} vs {b}"
-        );
-    }
+    assert_all_close(&ours, &numeric, 1e-6);
 }
 
 #[test]

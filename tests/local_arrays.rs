@@ -331,3 +331,36 @@ fn adding_into_an_array_in_a_loop_nest_against_central_differences() {
         .collect();
     assert_all_close(&g.w, &hand_w, 1e-12);
 }
+
+/// A running maximum over a buffer (a recurrence whose reverse sweep adds into the buffer's
+/// adjoint), used squared: only the largest element gets a gradient, `2·m·x`.
+#[differentiable]
+fn max_of_buffer(w: &[f64], x: f64) -> f64 {
+    let k = w.len();
+    let mut z = vec![0.0; k];
+    for c in 0..k {
+        z[c] = w[c] * x;
+    }
+    let mut m = z[0];
+    for c in 1..k {
+        if z[c] > m {
+            m = z[c];
+        }
+    }
+    let mut s = 0.0;
+    for c in 0..k {
+        s += z[c];
+    }
+    m * m + s
+}
+
+#[test]
+fn a_running_max_over_a_buffer_sends_its_gradient_to_the_largest_element() {
+    let w = [0.5, 2.5, -1.0, 1.5];
+    let x = 1.5;
+    let (value, g) = max_of_buffer_grad(&w, x);
+    assert_eq!(value, max_of_buffer(&w, x));
+    let m = 2.5 * x;
+    assert_all_close(&g.w, &[x, x + 2.0 * m * x, x, x], 1e-12);
+    assert!((g.x - (2.0 * m * 2.5 + w.iter().sum::<f64>())).abs() < 1e-12);
+}

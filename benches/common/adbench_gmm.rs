@@ -10,6 +10,8 @@
 //! Beside it, the same objective generic over num-dual's numbers, as an independent forward-
 //! mode oracle, and a deterministic input generator (ADBench's sizes: `d` dimensions, `k`
 //! components, `n` points).
+#![allow(clippy::needless_range_loop)] // index loops are how the reference is written
+#![allow(dead_code)] // each user takes what it needs
 
 use std::f64::consts::PI;
 

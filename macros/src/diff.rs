@@ -86,7 +86,7 @@ pub fn gradient_seeded(
     }
     if let Some(&n) = order.iter().find(|n| {
         // (An `Accumulate` may also be a local array's own, in a `Buffer`.)
-        matches!(g.op(**n), Op::TableAdjoint { .. } | Op::AdjAt(..))
+        matches!(g.op(**n), Op::AdjAt(..) | Op::Alloc { zero: true, .. })
     }) {
         return Err(DiffError {
             origin: g.node(n).origin,
@@ -216,7 +216,7 @@ impl Sweep {
             if !self.active[n.index()] {
                 continue;
             }
-            if let Op::Table { .. } | Op::Buffer { .. } = g.op(n) {
+            if let Op::Table { .. } | Op::Filled { .. } = g.op(n) {
                 self.table(g, frame, n)?;
                 continue;
             }
@@ -356,8 +356,7 @@ impl Sweep {
                     | Op::RevFold { .. }
                     | Op::Until { .. }
                     | Op::Table { .. }
-                    | Op::Buffer { .. }
-                    | Op::TableAdjoint { .. }
+                    | Op::Filled { .. }
             ) {
                 self.loop_reads.insert(n, g.loops_of(n));
             } else if expanded {
@@ -373,7 +372,7 @@ impl Sweep {
 
     /// A local array `z = Table { v, len, body }` read as `z[i]` (`At`): the reads scattered
     /// their adjoints, per element, like a slice's (see `contribute`). Those scatters fill the
-    /// table's adjoint, a vector `z̄` (`TableAdjoint`), and each element's body then gets its own
+    /// table's adjoint, a vector `z̄` (a `Filled`), and each element's body then gets its own
     /// adjoint `z̄[v]`: `z̄ = 0; for each read z[i] { z̄[i] += ā }; for v { body(v) gets z̄[v] }`,
     /// what a person writes by hand. Reads of a table inside a recurrence's body scatter from
     /// its reverse loop, as a slice's do.
@@ -386,6 +385,12 @@ impl Sweep {
             });
         }
         let buf = g.new_buffer();
+        let alloc = g.add(Op::Alloc {
+            buf,
+            like: n,
+            zero: true,
+            mask: 0,
+        });
         let own = g.loops_of(n);
         let mut fill = None;
         let reads: Vec<(ScatterKey, NodeId)> = self
@@ -408,17 +413,13 @@ impl Sweep {
                 everywhere,
                 own,
                 contribution,
-                &mut |g, value| g.add(Op::Accumulate { buf, i, value }),
+                &mut |g, value| g.add(Op::Accumulate { alloc, i, value }),
             );
         }
         let Some(fill) = fill else {
             return Ok(());
         };
-        let adjoint = g.add(Op::TableAdjoint {
-            buf,
-            table: n,
-            fill,
-        });
+        let adjoint = g.filled(alloc, fill);
         match *g.op(n) {
             Op::Table { v, lo, body, .. } => {
                 let index = g.add(Op::LoopVar(v));
@@ -427,13 +428,18 @@ impl Sweep {
                 let from = g.loops_of(n) | 1 << v;
                 self.contribute(g, frame, from, body, element);
             }
-            Op::Buffer { init, fill, .. } => self.buffer(g, frame, n, init, fill, adjoint)?,
+            Op::Filled { alloc, fill } => match *g.op(alloc) {
+                Op::Alloc {
+                    like, zero: false, ..
+                } => self.buffer(g, frame, n, like, fill, adjoint)?,
+                _ => return Err(internal("an adjoint differentiated again")),
+            },
             _ => {}
         }
         Ok(())
     }
 
-    /// The adjoint `z̄` (a `TableAdjoint`) of `z = Buffer { init, fill }`, `init` plus the
+    /// The adjoint `z̄` (a `Filled`) of `z`, an array added into: `init` plus the
     /// accumulations `z[k] += e` of `fill`: each `e` gets `z̄[k]` in its own iteration, and
     /// `init` gets `z̄` whole (each of its elements `z̄[j]`, as if read by a copy loop).
     fn buffer(
@@ -548,6 +554,7 @@ fn accumulations(g: &Graph, fill: NodeId) -> Result<Vec<(NodeId, NodeId)>, DiffE
             Op::Sum { body, .. } => stack.push(body),
             Op::NoEffect => {}
             Op::Accumulate { i, value, .. } => out.push((i, value)),
+            // (A fill is built by the lowering, without conditions: see `lower::buffers`.)
             _ => {
                 return Err(internal(
                     "an array's fill that is not a loop of accumulations",
@@ -684,9 +691,9 @@ fn scale_effect(g: &mut Graph, e: NodeId, k: f64) -> NodeId {
             let seed = g.mul(k_node, seed);
             g.add(Op::CallVjp(call, seed))
         }
-        Op::Accumulate { buf, i, value } => {
+        Op::Accumulate { alloc, i, value } => {
             let value = g.mul(k_node, value);
-            g.add(Op::Accumulate { buf, i, value })
+            g.add(Op::Accumulate { alloc, i, value })
         }
         Op::Effects(a, b) => {
             let (a, b) = (scale_effect(g, a, k), scale_effect(g, b, k));
@@ -932,12 +939,12 @@ pub fn local_adjoints(
         // adjoint, which the array's elements read (see `Sweep::table`).
         | Op::At(..)
         | Op::Table { .. }
-        | Op::Buffer { .. }
+        | Op::Filled { .. }
+        | Op::Alloc { .. }
         | Op::ArrayLen(_)
+        | Op::Accumulate { .. }
         // In gradients only, refused by `gradient_seeded`.
-        | Op::TableAdjoint { .. }
-        | Op::AdjAt(..)
-        | Op::Accumulate { .. } => vec![],
+        | Op::AdjAt(..) => vec![],
         // (Σᵢ f(i))' = Σᵢ f(i)': each iteration's body gets the sum's adjoint.
         Op::Sum { body, .. } => vec![(body, adj)],
         // (-a)' = -a'

@@ -355,21 +355,38 @@ impl Emitter<'_> {
         }
     }
 
-    /// A local array's adjoint: `let mut __zB = vec![0.0; z.len()];`, then the statements that
-    /// add the reads' adjoints to it (`__zB[i] += …`), which run here, before it is read.
-    fn table_adjoint(&self, n: NodeId, defined: &HashSet<NodeId>) -> TokenStream {
-        let Op::TableAdjoint { buf, table, fill } = *self.g.op(n) else {
-            return quote!(::core::compile_error!("internal error: not an adjoint"));
+    /// A vector added into: `let mut __zB = vec![0.0; z.len()];` (an adjoint), a copy of the
+    /// array it starts from, or `vec![c; n]` for a constant one (not copied). The additions
+    /// (`__zB[i] += …`) are statements of their own, scheduled like the others, before the
+    /// `Filled` that reads it.
+    fn alloc(&self, n: NodeId) -> TokenStream {
+        let Op::Alloc {
+            buf, like, zero, ..
+        } = *self.g.op(n)
+        else {
+            return quote!(::core::compile_error!("internal error: not a vector"));
         };
         let z = buffer_name(buf);
-        let zero = self.float_lit(0.0);
-        let table = self.expr(table, Prec::Postfix);
-        let mut inner = defined.clone();
-        let stmts = self.region(&[fill], &mut inner);
-        quote! {
-            let mut #z = ::std::vec![#zero; #table.len()];
-            #stmts
-        }
+        let start = match (zero, self.g.constant_fill(like)) {
+            (true, _) => {
+                let zero = self.float_lit(0.0);
+                let like = self.expr(like, Prec::Postfix);
+                quote!(::std::vec![#zero; #like.len()])
+            }
+            (false, Some((c, lo, hi))) => {
+                let (c, lo, hi) = (
+                    self.expr(c, Prec::Select),
+                    self.expr(lo, Prec::Select),
+                    self.expr(hi, Prec::Select),
+                );
+                quote!(::std::vec![#c; ::core::iter::Iterator::size_hint(&(#lo..#hi)).0])
+            }
+            (false, None) => {
+                let like = self.expr(like, Prec::Postfix);
+                quote!(::std::clone::Clone::clone(&#like))
+            }
+        };
+        quote! { let mut #z = #start; }
     }
 
     /// The loop that finds where `for v in lo..hi { …; if cond { break; } … }` breaks:
@@ -527,34 +544,9 @@ impl Emitter<'_> {
             Op::Until { .. } => self.until_loop(n, defined),
             Op::RevFold { .. } => self.reverse_loop(&[n], defined),
             Op::Table { .. } => self.table_loop(n, defined),
-            Op::TableAdjoint { .. } => self.table_adjoint(n, defined),
-            Op::Buffer { buf, init, fill } => {
-                let z = buffer_name(*buf);
-                // `vec![0.0; n]` added into is allocated as that, not copied.
-                let start = match self.g.constant_fill(*init) {
-                    Some((c, lo, hi)) => {
-                        let (c, lo, hi) = (
-                            self.expr(c, Prec::Select),
-                            self.expr(lo, Prec::Select),
-                            self.expr(hi, Prec::Select),
-                        );
-                        quote!(::std::vec![#c; ::core::iter::Iterator::size_hint(&(#lo..#hi)).0])
-                    }
-                    None => {
-                        let init = self.expr(*init, Prec::Postfix);
-                        quote!(::std::clone::Clone::clone(&#init))
-                    }
-                };
-                let mut inner = defined.clone();
-                let stmts = self.region(&[*fill], &mut inner);
-                quote! {
-                    let mut #z = #start;
-                    #stmts
-                    let #name = #z;
-                }
-            }
-            Op::Accumulate { buf, i, value } => {
-                let z = buffer_name(*buf);
+            Op::Alloc { .. } => self.alloc(n),
+            Op::Accumulate { alloc, i, value } => {
+                let z = self.expr(*alloc, Prec::Postfix);
                 let i = self.expr(*i, Prec::Select);
                 let x = self.expr(*value, Prec::Select);
                 quote! { #z[#i] += #x; }
@@ -565,8 +557,9 @@ impl Emitter<'_> {
                 let x = self.expr(*x, Prec::Select);
                 quote! { #g[#i] += #x; }
             }
-            // Its two effects are bound, and emitted, on their own.
-            Op::Effects(..) => TokenStream::new(),
+            // Its two effects are bound, and emitted, on their own; a vector once added into
+            // is read by its name (see `expr`).
+            Op::Effects(..) | Op::Filled { .. } => TokenStream::new(),
             Op::CallVjp(call, seed) => self.call_vjp(*call, *seed),
             _ => {
                 let value = self.bare(n);
@@ -663,6 +656,9 @@ impl Emitter<'_> {
 
     /// `n` as an expression usable where precedence `min` is required.
     fn expr(&self, n: NodeId, min: Prec) -> TokenStream {
+        if matches!(self.g.op(n), Op::Alloc { .. } | Op::Filled { .. }) {
+            return self.bare(n);
+        }
         if self.s.is_bound(n) {
             let name = self.name(n);
             return quote! { #name };
@@ -837,15 +833,19 @@ impl Emitter<'_> {
                 let i = self.expr(*i, Prec::Select);
                 quote! { #t[#i] }
             }
+            // A vector added into, by its name (`Alloc`: while it is being added into;
+            // `Filled`: once it is complete).
+            Op::Alloc { buf, .. } => {
+                let z = buffer_name(*buf);
+                quote! { #z }
+            }
+            Op::Filled { alloc, .. } => self.expr(*alloc, Prec::Postfix),
             Op::ArrayLen(a) => {
                 let a = self.expr(*a, Prec::Postfix);
                 quote! { #a.len() }
             }
             Op::AdjAt(a, i) => {
-                let Op::TableAdjoint { buf, .. } = *g.op(*a) else {
-                    return quote!(::core::compile_error!("internal error: not an adjoint"));
-                };
-                let z = buffer_name(buf);
+                let z = self.expr(*a, Prec::Postfix);
                 let i = self.expr(*i, Prec::Select);
                 quote! { #z[#i] }
             }
@@ -859,8 +859,6 @@ impl Emitter<'_> {
             | Op::Until { .. }
             | Op::CallVjp(..)
             | Op::Table { .. }
-            | Op::Buffer { .. }
-            | Op::TableAdjoint { .. }
             | Op::Accumulate { .. } => {
                 quote!(())
             }

@@ -169,10 +169,10 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         | Op::RevFold { .. }
         | Op::Until { .. }
         | Op::Table { .. }
-        | Op::Buffer { .. }
+        | Op::Alloc { .. }
+        | Op::Filled { .. }
         | Op::ArrayLen(_)
         | Op::At(..)
-        | Op::TableAdjoint { .. }
         | Op::AdjAt(..)
         | Op::Accumulate { .. } => return None,
         Op::Cast(_) => Value::Float(n(0) as f64),
@@ -345,7 +345,8 @@ impl<'g> Interpreter<'g> {
     fn len_of(&mut self, array: NodeId) -> i64 {
         match *self.graph.op(array) {
             Op::Table { lo, hi, .. } => self.eval(hi).int() - self.eval(lo).int(),
-            Op::Buffer { init, .. } => self.len_of(init),
+            Op::Alloc { like, .. } => self.len_of(like),
+            Op::Filled { alloc, .. } => self.len_of(alloc),
             _ => 0,
         }
     }
@@ -365,7 +366,10 @@ impl<'g> Interpreter<'g> {
                 self.loop_index[v as usize] = outer;
                 x
             }
-            Op::Buffer { buf, .. } => {
+            Op::Filled { alloc, .. } => {
+                let Op::Alloc { buf, .. } = *self.graph.op(alloc) else {
+                    return f64::NAN;
+                };
                 self.eval(array);
                 let at = usize::try_from(i).unwrap_or(usize::MAX);
                 self.buffers
@@ -520,25 +524,32 @@ impl<'g> Interpreter<'g> {
                 Value::Float(self.element_of(*t, i))
             }
             Op::ArrayLen(a) => Value::Int(self.len_of(*a)),
-            Op::Buffer { buf, init, fill } => {
-                let n = self.len_of(*init);
-                let copy: Vec<f64> = (0..n).map(|k| self.element_of(*init, k)).collect();
-                self.buffers.insert(*buf, copy);
-                self.eval(*fill);
-                Value::Float(0.0)
-            }
-            // The adjoint is filled afresh wherever it is read (loop-free ones once).
-            Op::TableAdjoint { buf, table, fill } => {
-                let n = usize::try_from(self.len_of(*table)).unwrap_or(0);
-                self.buffers.insert(*buf, vec![0.0; n]);
-                self.eval(*fill);
-                Value::Float(0.0)
-            }
-            Op::AdjAt(adjoint, i) => {
-                let Op::TableAdjoint { buf, .. } = *self.graph.op(*adjoint) else {
+            // A vector is filled afresh wherever it is read (loop-free ones once, cached).
+            Op::Filled { alloc, fill } => {
+                let Op::Alloc {
+                    buf, like, zero, ..
+                } = *self.graph.op(*alloc)
+                else {
                     return Value::Float(f64::NAN);
                 };
-                // Loop-free, filled once (cached); inside a loop, for this iteration.
+                let n = self.len_of(like);
+                let start: Vec<f64> = if zero {
+                    vec![0.0; usize::try_from(n).unwrap_or(0)]
+                } else {
+                    (0..n).map(|k| self.element_of(like, k)).collect()
+                };
+                self.buffers.insert(buf, start);
+                self.eval(*fill);
+                Value::Float(0.0)
+            }
+            Op::Alloc { .. } => Value::Float(0.0),
+            Op::AdjAt(adjoint, i) => {
+                let Op::Filled { alloc, .. } = *self.graph.op(*adjoint) else {
+                    return Value::Float(f64::NAN);
+                };
+                let Op::Alloc { buf, .. } = *self.graph.op(alloc) else {
+                    return Value::Float(f64::NAN);
+                };
                 self.eval(*adjoint);
                 let i = self.eval(*i).int();
                 let x = self
@@ -548,11 +559,14 @@ impl<'g> Interpreter<'g> {
                     .copied();
                 Value::Float(x.unwrap_or(f64::NAN))
             }
-            Op::Accumulate { buf, i, value } => {
+            Op::Accumulate { alloc, i, value } => {
+                let Op::Alloc { buf, .. } = *self.graph.op(*alloc) else {
+                    return Value::Float(f64::NAN);
+                };
                 let (i, x) = (self.eval(*i).int(), self.eval(*value).float());
                 if let Some(slot) = self
                     .buffers
-                    .get_mut(buf)
+                    .get_mut(&buf)
                     .and_then(|b| b.get_mut(usize::try_from(i).ok()?))
                 {
                     *slot += x;

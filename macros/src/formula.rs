@@ -330,18 +330,23 @@ impl Printer<'_> {
                 self.expr(*i, Prec::Select)
             ),
             Op::ArrayLen(a) => format!("{}.len()", self.expr(*a, Prec::Postfix)),
-            Op::Buffer { buf, init, fill } => format!(
-                "(z{buf} = {}: {})",
-                self.expr(*init, Prec::Postfix),
+            Op::Alloc {
+                buf, like, zero, ..
+            } => {
+                let start = if *zero { "0 · " } else { "" };
+                format!("z{buf} = {start}{}", self.expr(*like, Prec::Postfix))
+            }
+            Op::Filled { alloc, fill } => format!(
+                "({}; {})",
+                self.expr(*alloc, Prec::Select),
                 self.expr(*fill, Prec::Select)
             ),
-            Op::TableAdjoint { buf, table, fill } => format!(
-                "(z̄{buf} = ∇{}: {})",
-                self.expr(*table, Prec::Postfix),
-                self.expr(*fill, Prec::Select)
-            ),
-            Op::Accumulate { buf, i, value } => format!(
-                "z̄{buf}[{}] += {}",
+            Op::Accumulate { alloc, i, value } => format!(
+                "{}[{}] += {}",
+                match g.op(*alloc) {
+                    Op::Alloc { buf, .. } => format!("z{buf}"),
+                    _ => "?".to_string(),
+                },
                 self.expr(*i, Prec::Select),
                 self.expr(*value, Prec::Select)
             ),

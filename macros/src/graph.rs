@@ -395,20 +395,23 @@ define_ops! {
         Table { v: u32, lo: node, hi: node, body: node },
         /// `z[i]`: element `i` of a local array (a `Table`).
         At(table: node, i: node),
-        /// A local array added into in a loop nest (`for i { for j { z[k] += e } }`, any index):
-        /// buffer `buf`, a copy of the array `init`, after the effect `fill` (the loops of
-        /// `Accumulate`s into `buf`) has run. Read with `At`.
-        Buffer { buf: u32, init: node, fill: node },
+        /// A vector added into (buffer number `buf`): a copy of the array `like`, or, with
+        /// `zero`, zeros of its length. The `Accumulate`s into it follow; `Filled` is the
+        /// vector once they have all run. It varies with the loops of `mask` too, those its
+        /// additions vary with (see [`Graph::filled`]): a fresh vector each time they run.
+        Alloc { buf: u32, like: node, zero: bool, mask: u64 },
+        /// Effect: `alloc[i] += value`: the user's accumulation into a local array in a loop
+        /// nest (`for i { for j { y[j] += a[i·m + j]·x[i] } }`, `h[bin[i]] += w[i]`), or, in a
+        /// gradient, a read of an array adding its adjoint to the element read.
+        Accumulate { alloc: node, i: node, value: node },
+        /// The vector `alloc` once the effect `fill` (its loops of `Accumulate`s) has run: a
+        /// local array added into (read with `At`), or, in gradients only, the adjoint of a local
+        /// array (`z̄`, read with `AdjAt`; its `alloc` has `zero`).
+        Filled { alloc: node, fill: node },
         /// The length of a local array (an integer).
         ArrayLen(array: node),
-        /// In gradients only: the adjoint of a `Table` (or `Buffer`), a vector of its length
-        /// filled by the effect `fill` (the `Accumulate`s into buffer `buf` made by its reads).
-        TableAdjoint { buf: u32, table: node, fill: node },
-        /// In gradients only: element `i` of a table's adjoint (a `TableAdjoint`).
+        /// In gradients only: element `i` of a local array's adjoint (a `Filled`).
         AdjAt(adjoint: node, i: node),
-        /// Effect: `z_buf[i] += value`: in a `Buffer`'s fill, the user's accumulation; in a
-        /// gradient, a read of an array passing its adjoint back to the element read.
-        Accumulate { buf: u32, i: node, value: node },
 
         // ---- booleans
         BoolConst(value: bool),
@@ -466,8 +469,8 @@ impl Op {
                 | Op::RevFold { .. }
                 | Op::Until { .. }
                 | Op::Table { .. }
-                | Op::Buffer { .. }
-                | Op::TableAdjoint { .. }
+                | Op::Alloc { .. }
+                | Op::Filled { .. }
                 | Op::Call(..)
                 | Op::Partial(..)
         )
@@ -503,7 +506,7 @@ pub struct Graph {
     /// How many recurrences (`Fold`s) and reverse sweeps (`RevFold`s) were declared.
     recurrences: u32,
     sweeps: u32,
-    /// How many tables' adjoint buffers (`TableAdjoint`s) were declared.
+    /// How many vectors added into (`Alloc`s) were declared.
     buffers: u32,
     /// The latest `RevFold` node of each recurrence.
     reverse_sweeps: HashMap<u32, NodeId>,
@@ -578,7 +581,7 @@ impl Graph {
         self.sweeps - 1
     }
 
-    /// A new adjoint buffer number, for a `TableAdjoint` and its `Accumulate`s.
+    /// A new buffer number, for an `Alloc`.
     pub fn new_buffer(&mut self) -> u32 {
         self.buffers += 1;
         self.buffers - 1
@@ -633,12 +636,40 @@ impl Graph {
         }
     }
 
+    /// `Filled { alloc, fill }`, its `Alloc` made to vary with the loops `fill` varies with
+    /// (rebuilt, and `fill` with it, where it did not): a vector added into in each iteration
+    /// of a loop is allocated in each iteration, never once outside the loop and added into
+    /// again and again.
+    pub fn filled(&mut self, alloc: NodeId, fill: NodeId) -> NodeId {
+        let extra = self.loops_of(fill) & !self.loops_of(alloc);
+        let Op::Alloc {
+            buf,
+            like,
+            zero,
+            mask,
+        } = *self.op(alloc)
+        else {
+            return self.add(Op::Filled { alloc, fill });
+        };
+        if extra == 0 {
+            return self.add(Op::Filled { alloc, fill });
+        }
+        let wider = self.add(Op::Alloc {
+            buf,
+            like,
+            zero,
+            mask: mask | extra,
+        });
+        let fill = self.substitute(fill, &HashMap::from([(alloc, wider)]));
+        self.add(Op::Filled { alloc: wider, fill })
+    }
+
     /// The length of local array `n` (a `Table`, a `Buffer`, or an adjoint of one).
     pub fn array_len(&mut self, n: NodeId) -> NodeId {
         match *self.op(n) {
             Op::Table { lo, hi, .. } => self.int_bin(IntOp::Sub, hi, lo),
-            Op::Buffer { init, .. } => self.array_len(init),
-            Op::TableAdjoint { table, .. } => self.array_len(table),
+            Op::Alloc { like, .. } => self.array_len(like),
+            Op::Filled { alloc, .. } => self.array_len(alloc),
             _ => self.add(Op::ArrayLen(n)),
         }
     }
@@ -731,7 +762,7 @@ impl Graph {
             | Op::RevFold { .. }
             | Op::At(..)
             | Op::AdjAt(..) => Kind::Float,
-            Op::Table { .. } | Op::Buffer { .. } | Op::TableAdjoint { .. } => Kind::Array,
+            Op::Table { .. } | Op::Alloc { .. } | Op::Filled { .. } => Kind::Array,
             Op::Sum { body, .. } => self.kind(*body),
             Op::Slice(_)
             | Op::SliceArg(..)
@@ -790,6 +821,10 @@ impl Graph {
             Op::Placeholder { mask, .. } | Op::Carry { mask, .. } | Op::Adjoint { mask, .. } => {
                 *mask
             }
+            Op::Alloc { mask, .. } => op
+                .children()
+                .iter()
+                .fold(*mask, |m, c| m | self.loops_of(*c)),
             Op::Sum { v, .. }
             | Op::Fold { v, .. }
             | Op::RevFold { v, .. }

@@ -169,7 +169,7 @@ impl Schedule<'_> {
                 stack.extend(self.g.op(n).children());
             }
         }
-        order.sort_unstable_by_key(|n| (!leading.contains(n), *n));
+        order.sort_unstable_by_key(|n| (!leading.contains(n), self.place(*n), *n));
         // Sums over one loop run in one `for`, placed where the last of them stands.
         let mut grouped: HashSet<NodeId> = HashSet::new();
         let mut at_anchor: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
@@ -221,7 +221,8 @@ impl Schedule<'_> {
                     }
                     None => steps.push(Step::Loop(group)),
                 }
-            } else if matches!(self.g.op(n), Op::Scatter(..) | Op::Accumulate { .. }) {
+            } else if matches!(self.g.op(n), Op::Scatter(..)) {
+                // (An `Accumulate` runs in order: the `Filled` after it reads its vector.)
                 scatters.push(n);
             } else if exits.iter().any(|(_, until)| *until == n) {
                 // Found by the loop that breaks there (`Step::Exit`).
@@ -250,6 +251,17 @@ impl Schedule<'_> {
             nodes: order,
         }
     }
+    /// Where a node stands in a region's order: its own number, except that a vector added into
+    /// (`Alloc`) is declared as soon as what it is made from is. The additions into it may run in
+    /// a loop placed earlier than the `Alloc` node itself (a reverse sweep's loop, at the sweep;
+    /// a loop fused at its first member), and must find it declared, never declare their own.
+    pub fn place(&self, n: NodeId) -> NodeId {
+        match self.g.op(n) {
+            Op::Alloc { .. } => self.g.op(n).children().into_iter().max().unwrap_or(n),
+            _ => n,
+        }
+    }
+
     /// A node bound to a `let` (rather than written inline where it is used).
     pub fn is_bound(&self, n: NodeId) -> bool {
         if self.g.is_leaf(n) {
@@ -267,8 +279,8 @@ impl Schedule<'_> {
                 | Op::Until { .. }
                 | Op::CallVjp(..)
                 | Op::Table { .. }
-                | Op::Buffer { .. }
-                | Op::TableAdjoint { .. }
+                | Op::Alloc { .. }
+                | Op::Filled { .. }
                 | Op::Accumulate { .. }
                 | Op::And(..)
                 | Op::Or(..)
@@ -320,24 +332,6 @@ impl Schedule<'_> {
                     stack.extend([*lo, *hi]);
                     stack.extend(self.loop_invariants(*v, *body));
                 }
-                // The fill runs in the adjoint's own statements (`table_adjoint`): here, the
-                // values it reads.
-                Op::TableAdjoint {
-                    table: first, fill, ..
-                }
-                | Op::Buffer {
-                    init: first, fill, ..
-                } => {
-                    // A constant array added into is allocated where it is (see `emit`).
-                    match self.g.constant_fill(*first) {
-                        Some((c, lo, hi)) if matches!(self.g.op(n), Op::Buffer { .. }) => {
-                            stack.extend([c, lo, hi]);
-                        }
-                        _ => stack.push(*first),
-                    }
-                    let reads = self.closure(&[*fill], stop);
-                    stack.extend(reads.into_iter().filter(|m| !self.g.is_effect(*m)));
-                }
                 Op::RevFold {
                     v,
                     fold,
@@ -381,8 +375,8 @@ impl Schedule<'_> {
                         | Op::RevFold { .. }
                         | Op::Until { .. }
                         | Op::Table { .. }
-                        | Op::Buffer { .. }
-                        | Op::TableAdjoint { .. }
+                        | Op::Alloc { .. }
+                        | Op::Filled { .. }
                 );
                 if a_loop || (!conditional && !self.may_panic.contains(&n)) {
                     out.push(n);
@@ -548,10 +542,10 @@ impl Schedule<'_> {
         };
         let mut group = vec![first];
         for (t, body) in self.later_sums_over(first, order, done) {
-            let ready = self
-                .statements_read(v, body, outside)
-                .iter()
-                .all(|d| !group.contains(d) && anchor_of.get(d).copied().unwrap_or(*d) < first);
+            let ready = self.statements_read(v, body, outside).iter().all(|d| {
+                !group.contains(d)
+                    && anchor_of.get(d).copied().unwrap_or_else(|| self.place(*d)) < first
+            });
             if ready {
                 group.push(t);
             }
@@ -768,7 +762,9 @@ impl Vanishes<'_> {
                 Some((cond, value)) if cond == c => self.at(if value { a } else { b }),
                 _ => self.at(a) && self.at(b),
             },
-            Op::Scatter(_, _, value) | Op::CallVjp(_, value) => self.at(value),
+            Op::Scatter(_, _, value) | Op::CallVjp(_, value) | Op::Accumulate { value, .. } => {
+                self.at(value)
+            }
             Op::Sum { body, .. } => self.at(body),
             _ => false,
         }

@@ -112,7 +112,7 @@ fn tangent(
         // z[i]˙ = ż[i]
         Op::At(table, i) => dot.get(&table).map(|&dt| g.add(Op::At(dt, i))),
         // An array added into in a loop nest: its tangent would be a second buffer.
-        Op::Buffer { .. } => {
+        Op::Alloc { .. } | Op::Filled { .. } => {
             if op.children().iter().any(|c| dot.contains_key(c)) {
                 return Err(DiffError {
                     origin: g.node(n).origin,
@@ -154,7 +154,6 @@ fn tangent(
         | Op::Effects(..)
         | Op::NoEffect
         | Op::CallVjp(..)
-        | Op::TableAdjoint { .. }
         | Op::AdjAt(..)
         | Op::Accumulate { .. } => {
             if op.children().iter().any(|c| dot.contains_key(c)) {

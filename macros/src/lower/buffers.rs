@@ -19,8 +19,8 @@
 //!
 //! Adding into an array in loops (`for i { for j { y[j] += a[i·m + j]·x[i] } }`, a histogram
 //! `h[bin[i]] += w[i]`, any index) makes one version when the outermost of those loops ends:
-//! a [`Op::Buffer`], the array before plus the loops of additions (`Op::Accumulate` effects),
-//! which the generated code runs into one vector; in the reverse pass each added value gets
+//! an [`Op::Filled`]: a vector ([`Op::Alloc`], a copy of the array before), then the loops of
+//! additions into it (`Op::Accumulate` effects), which the generated code runs in place; in the reverse pass each added value gets
 //! the adjoint of the element it was added to.
 //!
 //! Rejected, with an error that says how to write it: a write under `if` (or after a
@@ -76,7 +76,8 @@ pub(super) struct ArrayLoop {
 pub(super) struct Accumulated {
     old: NodeId,
     name: String,
-    buf: u32,
+    /// The vector added into (an `Op::Alloc`).
+    alloc: NodeId,
     effects: Vec<NodeId>,
     owner: bool,
 }
@@ -362,8 +363,8 @@ impl Lower<'_> {
                 ),
             );
         }
-        let buf = self.accumulation_buffer(table, name, o);
-        let effect = self.g.add(Op::Accumulate { buf, i, value: r });
+        let alloc = self.accumulation_buffer(table, name, o);
+        let effect = self.g.add(Op::Accumulate { alloc, i, value: r });
         let last = self.array_loops.len() - 1;
         let frame = &mut self.array_loops[last];
         match frame.accumulated.iter_mut().find(|a| a.old == table) {
@@ -371,36 +372,42 @@ impl Lower<'_> {
             None => frame.accumulated.push(Accumulated {
                 old: table,
                 name: name.to_string(),
-                buf,
+                alloc,
                 effects: vec![effect],
                 owner: last == o,
             }),
         }
     }
 
-    /// The buffer that loop `o` (and the loops in it) add into for `table`.
-    fn accumulation_buffer(&mut self, table: NodeId, name: &str, o: usize) -> u32 {
+    /// The vector (an `Op::Alloc`) that loop `o` (and the loops in it) add into for `table`.
+    fn accumulation_buffer(&mut self, table: NodeId, name: &str, o: usize) -> NodeId {
         if let Some(a) = self.array_loops[o]
             .accumulated
             .iter()
             .find(|a| a.old == table)
         {
-            return a.buf;
+            return a.alloc;
         }
         for frame in &self.array_loops[o + 1..] {
             if let Some(a) = frame.accumulated.iter().find(|a| a.old == table) {
-                return a.buf;
+                return a.alloc;
             }
         }
         let buf = self.g.new_buffer();
+        let alloc = self.g.add(Op::Alloc {
+            buf,
+            like: table,
+            zero: false,
+            mask: 0,
+        });
         self.array_loops[o].accumulated.push(Accumulated {
             old: table,
             name: name.to_string(),
-            buf,
+            alloc,
             effects: Vec::new(),
             owner: true,
         });
-        buf
+        alloc
     }
 
     /// The version of `table` whose element `i` is `element`.
@@ -568,11 +575,7 @@ impl Lower<'_> {
         let joined = self.g.substitute(joined, unchanged);
         let looped = self.g.loop_sum(v, joined);
         if a.owner {
-            let new = self.g.add(Op::Buffer {
-                buf: a.buf,
-                init: a.old,
-                fill: looped,
-            });
+            let new = self.g.filled(a.alloc, looped);
             self.assign_name(&a.name, new);
             return;
         }
