@@ -27,11 +27,13 @@ mod expansions;
 mod fallback;
 mod formula;
 mod graph;
+mod hvp;
 mod jacobian;
 mod lower;
 #[cfg(test)]
 mod proptests;
 mod schedule;
+mod second_order;
 mod signature;
 mod simplify;
 mod tangent;
