@@ -645,6 +645,18 @@ const README_BLOCKS: &[(&str, &str, &[&str])] = &[
          }",
         &["residual_jacobian_into", "residual_jvp"],
     ),
+    (
+        "springs",
+        "#[differentiable(hessian)]
+         fn springs(k: f64, x: &[f64]) -> f64 {
+             let mut e = 0.0;
+             for i in 1..x.len() {
+                 e += k * (x[i] - x[i - 1]).powi(2);
+             }
+             e
+         }",
+        &["springs_hvp_into"],
+    ),
 ];
 
 /// What a README block calls an item: a function's, struct's or enum's name, `impl Type` for an
