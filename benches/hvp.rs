@@ -78,7 +78,9 @@ fn main() {
     };
     let w = wobble(N, 0.01, 0.5);
     let data = wobble(SAMPLES * N, 1.0, 2.0);
-    let y: Vec<f64> = (0..SAMPLES).map(|s| f64::from(u8::from(s % 2 == 0))).collect();
+    let y: Vec<f64> = (0..SAMPLES)
+        .map(|s| f64::from(u8::from(s % 2 == 0)))
+        .collect();
     let lv = LogisticGrad {
         w: wobble(N, 1.0, 3.0),
     };
@@ -111,7 +113,9 @@ fn main() {
     c.final_summary();
 
     let reps = if quick { 2 } else { 200 };
-    println!("\n| loss | `_hvp_into` (best) | `_grad_into` (best) | ratio (best) | ratio (medians) |");
+    println!(
+        "\n| loss | `_hvp_into` (best) | `_grad_into` (best) | ratio (best) | ratio (medians) |"
+    );
     println!("|---|---|---|---|---|");
     let (mut g2, mut hv2, mut g3) = (
         RosenbrockGrad::default(),

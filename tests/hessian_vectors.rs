@@ -2,6 +2,7 @@
 //! `Vec` and array parameters, against hand-derived Hessians (exact up to rounding, 1e-12),
 //! num-dual's second-order forward mode (`num_dual::hessian`), and central differences of the
 //! generated `_grad` at pseudo-random points.
+#![allow(clippy::needless_range_loop)] // index loops are the language under test
 
 mod common;
 
@@ -312,10 +313,8 @@ fn neighbours_and_match_arms_match_central_differences() {
                 continue;
             }
             let (_, _, h) = chain_hessian(&theta[..n], theta[n]);
-            let want = hessian_by_differences(
-                |t| chain_grad(&t[..n], t[n]).1.to_flat_vec(),
-                &theta,
-            );
+            let want =
+                hessian_by_differences(|t| chain_grad(&t[..n], t[n]).1.to_flat_vec(), &theta);
             close(&h, &want, 1e-6, &format!("H, n = {n}"));
         }
     }
@@ -347,7 +346,10 @@ fn products_with_unit_vectors_are_symmetric_and_the_dense_hessian_exactly() {
     for i in 0..=n {
         for j in 0..i {
             let (a, b) = (columns[i][j], columns[j][i]);
-            assert!((a - b).abs() <= 1e-12 * (1.0 + a.abs()), "H[{i}][{j}]: {a} vs {b}");
+            assert!(
+                (a - b).abs() <= 1e-12 * (1.0 + a.abs()),
+                "H[{i}][{j}]: {a} vs {b}"
+            );
         }
     }
     let (_, _, h) = mixed_hessian(theta[0], &theta[1..], &y);
@@ -383,7 +385,11 @@ fn scalar_hvp_is_the_symbolic_hessian_times_v() {
     let (x, y) = (-1.2, 1.0);
     let (_, _, h): (f64, RosenbrockGrad, [[f64; 2]; 2]) = rosenbrock_hessian(x, y);
     // Hand-derived: [[2 − 400(y − x²) + 800x², −400x], [−400x, 200]].
-    assert_relative_eq!(h[0][0], 2.0 - 400.0 * (y - x * x) + 800.0 * x * x, epsilon = 1e-12);
+    assert_relative_eq!(
+        h[0][0],
+        2.0 - 400.0 * (y - x * x) + 800.0 * x * x,
+        epsilon = 1e-12
+    );
     assert_relative_eq!(h[0][1], -400.0 * x, epsilon = 1e-12);
     assert_relative_eq!(h[1][1], 200.0, epsilon = 1e-12);
     let v = RosenbrockGrad { x: 0.3, y: -2.0 };
@@ -418,6 +424,7 @@ fn a_slice_left_as_data_keeps_the_scalar_hessian() {
 
 /// `Σ xᵢ²·e^{xᵢ}`: `H = diag(e^{xᵢ}(xᵢ² + 4xᵢ + 2))`.
 #[differentiable(hessian)]
+#[allow(clippy::needless_pass_by_value, clippy::ptr_arg)] // `Vec` and `&Vec` are the types under test
 fn owned(x: Vec<f64>, scale: &Vec<f64>) -> f64 {
     let mut s = 0.0;
     for i in 0..x.len() {
@@ -546,4 +553,36 @@ fn the_gradient_checker_agrees_with_the_hessian_rows() {
         let row = common::numeric_gradient(|t| mixed_flat_grad(t, &y)[i], &theta);
         common::assert_all_close(&h[i * 4..(i + 1) * 4], &row, 1e-6);
     }
+}
+
+/// Parameters named like the generated functions' own (`v`, `hv`, `grad`): other variables.
+#[differentiable(hessian)]
+fn named(v: &[f64], hv: f64, grad: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..v.len() {
+        s += v[i] * v[i] * hv;
+    }
+    s + grad * hv
+}
+
+#[test]
+fn parameters_named_v_hv_and_grad_are_the_users() {
+    // f = hv·Σ vᵢ² + grad·hv: ∂²f/∂vᵢ² = 2hv, ∂²f/∂vᵢ∂hv = 2vᵢ, ∂²f/∂hv∂grad = 1.
+    let x = [1.0, -2.0];
+    let (_, _, h) = named_hessian(&x, 3.0, 0.5);
+    #[rustfmt::skip]
+    let want = [
+        6.0, 0.0, 2.0, 0.0,
+        0.0, 6.0, -4.0, 0.0,
+        2.0, -4.0, 0.0, 1.0,
+        0.0, 0.0, 1.0, 0.0,
+    ];
+    assert_eq!(h, want);
+    let dir = NamedGrad {
+        v: vec![1.0, 0.0],
+        hv: 0.0,
+        grad: 1.0,
+    };
+    let (_, _, hvp) = named_hvp(&x, 3.0, 0.5, &dir);
+    assert_eq!((hvp.v, hvp.hv, hvp.grad), (vec![6.0, 0.0], 3.0, 0.0));
 }

@@ -242,10 +242,7 @@ impl Probe {
         let at = |h: f64| guarded(|| grad_at(h)).unwrap_or_default();
         let (up, down) = (at(HVP_STEP), at(-HVP_STEP));
         let (up2, down2) = (at(HVP_STEP / 2.0), at(-HVP_STEP / 2.0));
-        let scale = up
-            .iter()
-            .chain(&down)
-            .fold(0.0f64, |m, g| m.max(g.abs()));
+        let scale = up.iter().chain(&down).fold(0.0f64, |m, g| m.max(g.abs()));
         for (k, g) in got.iter().enumerate() {
             let diff = |u: &[f64], d: &[f64], h: f64| match (u.get(k), d.get(k)) {
                 (Some(u), Some(d)) => (u - d) / (2.0 * h),

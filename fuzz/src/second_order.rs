@@ -94,7 +94,9 @@ fn mentions(e: &Expr, name: &str) -> bool {
         Expr::Lit(_) | Expr::NegInf | Expr::Index(..) | Expr::Cast(_) => false,
         Expr::Neg(a) => mentions(a, name),
         Expr::Bin(_, a, b) => mentions(a, name) || mentions(b, name),
-        Expr::Method(_, recv, args) => mentions(recv, name) || args.iter().any(|a| mentions(a, name)),
+        Expr::Method(_, recv, args) => {
+            mentions(recv, name) || args.iter().any(|a| mentions(a, name))
+        }
         Expr::Call(_, args) => args.iter().any(|a| match a {
             Arg::Float(e) => mentions(e, name),
             Arg::Slice(_) => false,

@@ -172,10 +172,7 @@ fn scalar_stubs(
         };
         let (hvp, hvp_into) = (&names.hvp_fn, &names.hvp_into_fn);
         let mixed = proc_macro2::Span::mixed_site();
-        let (v, hv) = (
-            syn::Ident::new("v", mixed),
-            syn::Ident::new("hv", mixed),
-        );
+        let (v, hv) = (syn::Ident::new("v", mixed), syn::Ident::new("hv", mixed));
         quote! {
             #[allow(unused_variables, clippy::all)]
             #vis fn #hname #generics (#(#params),*) -> (#ret, #s, #matrix) {

@@ -47,11 +47,7 @@ pub fn functions(
         allow: quote! { #[allow(unused_parens, unused_variables, clippy::all, clippy::pedantic, clippy::nursery)] },
     };
     let hvp = e.hvp_fns(names, h);
-    let hessian = if plan
-        .sig
-        .wrt()
-        .any(|p| p.kind == ParamKind::Slice)
-    {
+    let hessian = if plan.sig.wrt().any(|p| p.kind == ParamKind::Slice) {
         e.dense_hessian(names, h)
     } else {
         TokenStream::new()
@@ -139,7 +135,9 @@ impl Emitter<'_> {
                 let id = &p.ident;
                 match slice_of(&p.ty) {
                     Some((_, SliceGrad::Array(n))) => quote! { #target.#id = [0.0 as #float; #n]; },
-                    _ => quote! { ::symgrad::__private::zero_resized(&mut #target.#id, #id.len()); },
+                    _ => {
+                        quote! { ::symgrad::__private::zero_resized(&mut #target.#id, #id.len()); }
+                    }
                 }
             })
             .collect()
@@ -154,7 +152,8 @@ impl Emitter<'_> {
             .sig
             .wrt()
             .filter(|p| {
-                p.kind == ParamKind::Slice && !matches!(slice_of(&p.ty), Some((_, SliceGrad::Array(_))))
+                p.kind == ParamKind::Slice
+                    && !matches!(slice_of(&p.ty), Some((_, SliceGrad::Array(_))))
             })
             .map(|p| {
                 let id = &p.ident;
@@ -203,9 +202,13 @@ impl Emitter<'_> {
             None => (quote!(()), &exprs[..f.scalars.len()]),
         };
         let places: Vec<&TokenStream> = f.scalars.iter().map(|(p, _)| p).collect();
-        let sink_names: Vec<Ident> = f.sinks.iter().map(|(k, _)| emit::grad_vec_name(*k)).collect();
+        let sink_names: Vec<Ident> = f
+            .sinks
+            .iter()
+            .map(|(k, _)| emit::grad_vec_name(*k))
+            .collect();
         let sink_places: Vec<&TokenStream> = f.sinks.iter().map(|(_, p)| p).collect();
-        if !(self.has_loops(&roots) && !f.sinks.is_empty()) {
+        if !self.has_loops(&roots) || f.sinks.is_empty() {
             return quote! {
                 #( let #sink_names = #sink_places; )*
                 #stmts
@@ -225,7 +228,10 @@ impl Emitter<'_> {
             .collect();
         let scalar_types = scalar_exprs.iter().map(|_| float.clone());
         let (value_type, value_name) = match f.value {
-            Some(_) => (float.clone(), format_ident!("__value", span = Span::mixed_site()).to_token_stream()),
+            Some(_) => (
+                float.clone(),
+                format_ident!("__value", span = Span::mixed_site()).to_token_stream(),
+            ),
             None => (quote!(()), quote!(())),
         };
         quote! {
@@ -315,6 +321,51 @@ impl Emitter<'_> {
         }
     }
 
+    /// For every differentiated scalar in flat order: `v`'s component set to 1, `step` (which
+    /// reads `v`), the component set back to 0.
+    fn columns(&self, step: &TokenStream) -> Vec<TokenStream> {
+        let v = hvp_param();
+        let float = self.float;
+        let column = |at: TokenStream| {
+            quote! {
+                #at = 1.0 as #float;
+                #step
+                #at = 0.0 as #float;
+            }
+        };
+        self.plan
+            .sig
+            .wrt()
+            .map(|p| {
+                let id = &p.ident;
+                if p.kind == ParamKind::Slice {
+                    let i = format_ident!("__i", span = Span::mixed_site());
+                    let step = column(quote!(#v.#id[#i]));
+                    quote! { for #i in 0..#v.#id.len() { #step } }
+                } else {
+                    column(quote!(#v.#id))
+                }
+            })
+            .collect()
+    }
+
+    /// Statements setting every component of `v` to `zero`.
+    fn zeroed(&self, v: &Ident, zero: &TokenStream) -> Vec<TokenStream> {
+        self.plan
+            .sig
+            .wrt()
+            .map(|p| {
+                let id = &p.ident;
+                if p.kind == ParamKind::Slice {
+                    let e = format_ident!("__e", span = Span::mixed_site());
+                    quote! { for #e in #v.#id.iter_mut() { *#e = #zero; } }
+                } else {
+                    quote! { #v.#id = #zero; }
+                }
+            })
+            .collect()
+    }
+
     /// `_hessian` of a function differentiating slices: `(value, gradient, H)`, `H` the
     /// `n × n` Hessian in flat order, row-major, from `n` products `H·eⱼ`.
     ///
@@ -360,28 +411,10 @@ impl Emitter<'_> {
         let name = &self.func.sig.ident;
         let hv_fn = format_ident!("__hv", span = Span::mixed_site());
         let again = self.repeated_args();
-        let one = quote!(1.0 as #float);
         let zero = quote!(0.0 as #float);
         let gradient = quote!(::symgrad::Gradient::<#float>);
-        let mut columns = Vec::new();
-        for p in self.plan.sig.wrt() {
-            let id = &p.ident;
-            let column = |at: TokenStream| {
-                quote! {
-                    #at = #one;
-                    #hv_fn(#(#again,)* &#v, &mut #hv);
-                    #gradient::flatten_into(&#hv, &mut #hess);
-                    #at = #zero;
-                }
-            };
-            columns.push(if p.kind == ParamKind::Slice {
-                let i = format_ident!("__i", span = Span::mixed_site());
-                let step = column(quote!(#v.#id[#i]));
-                quote! { for #i in 0..#v.#id.len() { #step } }
-            } else {
-                column(quote!(#v.#id))
-            });
-        }
+        let columns = self.columns(&quote! { #hv_fn(#(#again,)* &#v, &mut #hv); #gradient::flatten_into(&#hv, &mut #hess); });
+        let zero_v = self.zeroed(&v, &zero);
         let (i, j, n, m) = (
             format_ident!("__i", span = Span::mixed_site()),
             format_ident!("__j", span = Span::mixed_site()),
@@ -389,20 +422,6 @@ impl Emitter<'_> {
             format_ident!("__m", span = Span::mixed_site()),
         );
         let value = Ident::new("value", Span::mixed_site());
-        let zero_v: Vec<TokenStream> = self
-            .plan
-            .sig
-            .wrt()
-            .map(|p| {
-                let id = &p.ident;
-                if p.kind == ParamKind::Slice {
-                    let e = format_ident!("__e", span = Span::mixed_site());
-                    quote! { for #e in #v.#id.iter_mut() { *#e = #zero; } }
-                } else {
-                    quote! { #v.#id = #zero; }
-                }
-            })
-            .collect();
         let doc = format!(
             "The value of [`{name}`], its gradient and its Hessian, generated by `#[differentiable(hessian)]`.\n\nThe Hessian is `n × n`, `n` the number of differentiated scalars ([`symgrad::Gradient::flat_len`] of the gradient), in the flat order of [`symgrad::Gradient::to_flat_vec`] (the parameters in order, a slice's elements in order), row-major: `∂²{name}/∂θᵢ∂θⱼ` is at `i·n + j`. Computed as `n` Hessian-vector products `H·eⱼ` (the cost of about `n` gradients), then made exactly symmetric (`(H + Hᵀ)/2`, which changes entries by rounding only). For one product `H·v`, call [`{hvp}`].",
             hvp = names.hvp_fn

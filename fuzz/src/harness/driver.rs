@@ -84,8 +84,9 @@ fn hvp(f: &Func, plain_args: &str) -> String {
         .filter(|s| !s.is_empty())
         .map(|s| {
             let mut c = s.chars();
-            c.next()
-                .map_or_else(String::new, |h| h.to_uppercase().collect::<String>() + c.as_str())
+            c.next().map_or_else(String::new, |h| {
+                h.to_uppercase().collect::<String>() + c.as_str()
+            })
         })
         .collect();
     let differentiated = f.differentiated();

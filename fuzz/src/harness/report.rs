@@ -260,7 +260,11 @@ impl Report {
             self.generated, self.checked, self.checks, self.skipped, self.ill
         );
         if self.hvp_checks > 0 {
-            let _ = writeln!(out, "  of the comparisons, {} of `_hvp`'s H·v against differences of `_grad`", self.hvp_checks);
+            let _ = writeln!(
+                out,
+                "  of the comparisons, {} of `_hvp`'s H·v against differences of `_grad`",
+                self.hvp_checks
+            );
         }
         for class in Class::ALL {
             let _ = writeln!(out, "  {:>5}  {}", self.count(class), class.describe());
