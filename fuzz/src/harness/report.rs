@@ -191,6 +191,8 @@ pub struct Report {
     pub checks: usize,
     /// Of those, components of `H·v` (programs with `hessian`, the `hvp` weight).
     pub hvp_checks: usize,
+    /// Programs generated with `hessian`.
+    pub hvp_programs: usize,
     /// Partials skipped (oracle not finite).
     pub skipped: usize,
     /// Checks skipped as ill-conditioned.
@@ -245,6 +247,7 @@ impl Report {
         self.checked += other.checked;
         self.checks += other.checks;
         self.hvp_checks += other.hvp_checks;
+        self.hvp_programs += other.hvp_programs;
         self.skipped += other.skipped;
         self.ill += other.ill;
         self.findings.extend(other.findings);
