@@ -140,6 +140,7 @@ pub fn run_batch(config: &Config, slot: &Slot, programs: &[Program]) -> Result<R
     };
     let mut report = Report {
         generated: programs.len(),
+        hvp_programs: programs.iter().filter(|p| p.main.hessian).count(),
         ..Report::default()
     };
     for (k, p) in programs.iter().enumerate() {

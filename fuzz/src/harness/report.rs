@@ -265,8 +265,8 @@ impl Report {
         if self.hvp_checks > 0 {
             let _ = writeln!(
                 out,
-                "  of the comparisons, {} of `_hvp`'s H·v against differences of `_grad`",
-                self.hvp_checks
+                "  of the comparisons, {} of `_hvp`'s H·v against differences of `_grad` ({} programs with `hessian`)",
+                self.hvp_checks, self.hvp_programs
             );
         }
         for class in Class::ALL {
