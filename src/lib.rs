@@ -95,7 +95,7 @@
 //! |---|---|
 //! | *(none)* | differentiate every `f64`/`f32` parameter; integers, `bool` and other types are constants |
 //! | `wrt(w, b)` | differentiate only these; the others are data |
-//! | `hessian` | also emit `<name>_hessian(params) -> (value, <Name>Grad, [[T; K]; K])` (K differentiated scalars, declaration order) |
+//! | `hessian` | also emit `<name>_hessian(params) -> (value, <Name>Grad, [[T; K]; K])` (K differentiated scalars, declaration order), or `-> (value, <Name>Grad, Vec<T>)` (n × n, row-major, in the flat order of [`Gradient::to_flat_vec`]) when a slice or array is differentiated; and the Hessian-vector product `<name>_hvp(params, v: &<Name>Grad) -> (value, <Name>Grad, <Name>Grad)` (`H·v`, a small constant times the gradient's cost) and `<name>_hvp_into` |
 //! | `rule = my_rule` | the macro does not look at the body: `my_rule(params) -> (value, [∂f/∂p; K])` (K float parameters, declaration order) supplies the derivative — JAX's `custom_vjp`. Callers chain through it like any other differentiable function, and [`check_gradient`] verifies it. |
 //!
 //! # The language the body may use
@@ -330,6 +330,38 @@
 /// let (f, g, h) = rosenbrock_hessian(1.0, 1.0);
 /// assert_eq!((f, g.x, g.y), (0.0, 0.0, 0.0)); // the minimum
 /// assert_eq!(h, [[802.0, -400.0], [-400.0, 200.0]]);
+/// ```
+///
+/// With `hessian` also comes `<name>_hvp`, the Hessian-vector product `H·v` without forming
+/// `H` (Newton–CG, trust regions, curvature along a direction), for slices and arrays too; with
+/// a slice or array differentiated, `<name>_hessian` is `n × n`, row-major, in the flat order
+/// of [`Gradient::to_flat_vec`]:
+///
+/// ```
+/// use symgrad::differentiable;
+///
+/// #[differentiable(hessian)]
+/// fn springs(k: f64, x: &[f64]) -> f64 {
+///     let mut e = 0.0;
+///     for i in 1..x.len() {
+///         e += k * (x[i] - x[i - 1]).powi(2);
+///     }
+///     e
+/// }
+///
+/// let x = [0.0, 1.0, 3.0];
+/// let (e, _, h) = springs_hessian(2.0, &x); // rows and columns: k, x[0], x[1], x[2]
+/// assert_eq!(e, 10.0);
+/// #[rustfmt::skip]
+/// assert_eq!(h, [
+///      0.0, -2.0, -2.0,  4.0,
+///     -2.0,  4.0, -4.0,  0.0,
+///     -2.0, -4.0,  8.0, -4.0,
+///      4.0,  0.0, -4.0,  4.0,
+/// ]);
+/// let v = SpringsGrad { k: 1.0, x: vec![0.0, 0.0, 1.0] };
+/// let (_, _, hv) = springs_hvp(2.0, &x, &v);     // H·v: columns k and x[2] summed
+/// assert_eq!((hv.k, hv.x), (4.0, vec![-2.0, -6.0, 8.0]));
 /// ```
 ///
 /// `rule = path`: the derivative of a function the macro cannot see into comes from you; callers

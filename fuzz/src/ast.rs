@@ -538,6 +538,8 @@ pub struct Func {
     pub params: Vec<Param>,
     /// `Some(names)` for `#[differentiable(wrt(names))]`.
     pub wrt: Option<Vec<String>>,
+    /// `hessian` in the attribute: `_hvp` is checked too (the `hvp` weight).
+    pub hessian: bool,
     /// The statements.
     pub body: Vec<Stmt>,
     /// The final expression.

@@ -15,6 +15,11 @@
 //! by more than rounding would, the point is ill-conditioned and the check is skipped.
 //! - `L <program> <point> <param> <got length> <want length>`: a gradient field's length.
 //! - `P <program> <point> <plain|grad|oracle> <message>`: a panic.
+//! - `E <program> <point> <value|grad> <index> <got> <want>`: `_hvp`'s value or gradient
+//!   component against `_grad`'s.
+//! - `H <program> <point> <index> <got> <difference at h> <at h/2> <scale>`: a component of
+//!   `_hvp`'s `H·v` against central differences of `_grad` along `v` (`scale`: the largest
+//!   gradient component there, for the differences' rounding error).
 //! - `D <program>`: the program's checks are done.
 
 use std::any::Any;
@@ -131,6 +136,30 @@ pub fn nudged_array<const K: usize>(xs: &[f64; K], k: usize, h: f64) -> [f64; K]
     out
 }
 
+/// The direction of `_hvp`'s check for the `j`-th differentiated parameter, `len` elements in
+/// `[-1, 1]`, fixed by `j` and the position.
+#[must_use]
+pub fn direction(len: usize, j: usize) -> Vec<f64> {
+    (0..len)
+        .map(|i| (0.7 * (i + 1) as f64 + 1.3 * (j + 1) as f64).sin())
+        .collect()
+}
+
+/// `xs + h·v`.
+#[must_use]
+pub fn shifted(xs: &[f64], v: &[f64], h: f64) -> Vec<f64> {
+    xs.iter().zip(v).map(|(x, d)| x + h * d).collect()
+}
+
+/// `xs + h·v` for an array.
+#[must_use]
+pub fn shifted_array<const K: usize>(xs: &[f64; K], v: &[f64; K], h: f64) -> [f64; K] {
+    std::array::from_fn(|i| xs[i] + h * v[i])
+}
+
+/// The step of the differences that check `H·v`; the second is half of it.
+pub const HVP_STEP: f64 = 1e-4;
+
 /// Prints the check lines of one point of one program.
 #[derive(Debug, Clone, Copy)]
 pub struct Probe {
@@ -192,6 +221,36 @@ impl Probe {
                 ),
             ),
             Err(m) => self.panic("oracle", &m),
+        }
+    }
+
+    /// `_hvp`'s `what` (`value`, `grad`) against `_grad`'s, component by component.
+    pub fn same(&self, what: &str, got: &[f64], want: &[f64]) {
+        if got.len() != want.len() {
+            self.emit('L', &format!("hvp-{what} {} {}", got.len(), want.len()));
+            return;
+        }
+        for (k, (a, b)) in got.iter().zip(want).enumerate() {
+            self.emit('E', &format!("{what} {k} {a:?} {b:?}"));
+        }
+    }
+
+    /// `H·v` (`got`) against central differences of the gradient along `v` (`grad_at(h)`: the
+    /// gradient at `θ + h·v`), at steps `HVP_STEP` and half of it; one `H` line per component:
+    /// `index got difference-at-h difference-at-h/2 largest-gradient-component`.
+    pub fn hvp(&self, got: &[f64], grad_at: impl Fn(f64) -> Vec<f64>) {
+        let at = |h: f64| guarded(|| grad_at(h)).unwrap_or_default();
+        let (up, down) = (at(HVP_STEP), at(-HVP_STEP));
+        let (up2, down2) = (at(HVP_STEP / 2.0), at(-HVP_STEP / 2.0));
+        let scale = up.iter().chain(&down).fold(0.0f64, |m, g| m.max(g.abs()));
+        for (k, g) in got.iter().enumerate() {
+            let diff = |u: &[f64], d: &[f64], h: f64| match (u.get(k), d.get(k)) {
+                (Some(u), Some(d)) => (u - d) / (2.0 * h),
+                _ => f64::NAN,
+            };
+            let d1 = diff(&up, &down, HVP_STEP);
+            let d2 = diff(&up2, &down2, HVP_STEP / 2.0);
+            self.emit('H', &format!("{k} {g:?} {d1:?} {d2:?} {scale:?}"));
         }
     }
 

@@ -83,6 +83,9 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
     let streams = (&mut rng, &mut x, &mut c);
     let mut main = function(streams, w, &name, params, callable, 2..=4);
     main.wrt = wrt(&mut rng, w, &main);
+    // From a stream of its own, so that the knob leaves every program as it was.
+    let mut h = Rng::derive(seed ^ 0x4E55_1A40_5EC0_4D00, id);
+    main.hessian = h.below(10) < w.hvp as usize && crate::second_order::eligible(&main);
     let points = (0..3).map(|_| point(&mut rng, &mut x, &main)).collect();
     Program {
         id,
@@ -128,6 +131,7 @@ fn function(
         name: name.into(),
         params,
         wrt: None,
+        hessian: false,
         body,
         ret,
     }

@@ -140,12 +140,14 @@ pub fn run_batch(config: &Config, slot: &Slot, programs: &[Program]) -> Result<R
     };
     let mut report = Report {
         generated: programs.len(),
+        hvp_programs: programs.iter().filter(|p| p.main.hessian).count(),
         ..Report::default()
     };
     for (k, p) in programs.iter().enumerate() {
         let mut issues = std::mem::take(&mut compiled.issues[k]);
         if let Some(o) = outcomes.get(&p.id) {
             report.checks += o.checks;
+            report.hvp_checks += o.hvp_checks;
             report.skipped += o.skipped;
             report.ill += o.ill;
             issues.extend(o.issues.iter().cloned());

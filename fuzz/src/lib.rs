@@ -11,6 +11,7 @@
 //! - [`dual`], [`check_support`]: the oracle's dual type and the checks' printing, compiled here
 //!   and copied into every generated crate.
 //! - [`harness`]: writing, building and running a batch, and the [`Report`].
+//! - [`second_order`]: which programs can have their `_hvp` checked.
 //! - [`shrink`]: reducing a failing program while it still fails the same way.
 //!
 //! ```text
@@ -33,6 +34,7 @@ pub mod r#gen;
 pub mod harness;
 pub mod print;
 pub mod rng;
+pub mod second_order;
 pub mod shrink;
 
 pub use r#gen::Weights;

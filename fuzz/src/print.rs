@@ -120,15 +120,21 @@ impl Printer {
     }
 
     fn attribute(&mut self, func: &Func) {
-        match &func.wrt {
-            None => self.out.push_str("#[::symgrad::differentiable]\n"),
-            Some(names) => {
-                let _ = writeln!(
-                    self.out,
-                    "#[::symgrad::differentiable(wrt({}))]",
-                    names.join(", ")
-                );
-            }
+        let mut args = Vec::new();
+        if let Some(names) = &func.wrt {
+            args.push(format!("wrt({})", names.join(", ")));
+        }
+        if func.hessian {
+            args.push("hessian".to_string());
+        }
+        if args.is_empty() {
+            self.out.push_str("#[::symgrad::differentiable]\n");
+        } else {
+            let _ = writeln!(
+                self.out,
+                "#[::symgrad::differentiable({})]",
+                args.join(", ")
+            );
         }
     }
 
@@ -635,6 +641,7 @@ mod tests {
                 },
             ],
             wrt: Some(vec!["a".into()]),
+            hessian: false,
             body,
             ret: Expr::bin(
                 BinOp::Sub,

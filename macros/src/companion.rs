@@ -29,6 +29,7 @@ use crate::callees;
 use crate::emit;
 use crate::expand::{Body, Derivatives, Plan};
 use crate::formula;
+use crate::second_order;
 use crate::signature::{FloatTy, ParamKind, Sig};
 use crate::vector;
 
@@ -39,7 +40,12 @@ pub fn generate(func: &ItemFn, args: &Args, plan: &Plan) -> TokenStream {
     let formulas = formulas(func, plan);
     let grad_struct = grad_struct(func, &names, &plan.sig, &float, &formulas);
     let (grad_fn, partials_fn, hessian_fn) = match &plan.body {
-        Body::Graph(d) => graph_functions(func, &names, plan, d, &float, &formulas, args.hessian),
+        Body::Graph(d) => {
+            let (grad_fn, partials_fn, hessian_fn) =
+                graph_functions(func, &names, plan, d, &float, &formulas, args.hessian);
+            let second = second_order::functions(func, &names, plan, d, &float);
+            (grad_fn, partials_fn, quote! { #hessian_fn #second })
+        }
         Body::Vector(v) => (
             vector::functions(func, &names, &plan.sig, v, &float, &formulas),
             vector::hidden(func, &plan.sig, v, &float),
@@ -98,6 +104,9 @@ pub struct Names {
     pub grad_fn: Ident,
     pub grad_into_fn: Ident,
     pub hessian_fn: Ident,
+    /// `loss_hvp`, `loss_hvp_into` (with `hessian`).
+    pub hvp_fn: Ident,
+    pub hvp_into_fn: Ident,
     pub grad_struct: Ident,
     /// A vector-valued function's: `residual_jacobian`, `_jacobian_into`, `_vjp`, `_vjp_into`,
     /// `_jvp`.
@@ -127,6 +136,8 @@ impl Names {
             grad_fn: format_ident!("{}_grad", name),
             grad_into_fn: format_ident!("{}_grad_into", name),
             hessian_fn: format_ident!("{}_hessian", name),
+            hvp_fn: format_ident!("{}_hvp", name),
+            hvp_into_fn: format_ident!("{}_hvp_into", name),
             grad_struct: Ident::new(&format!("{camel}Grad"), name.span()),
             jacobian_fn: format_ident!("{}_jacobian", name),
             jacobian_into_fn: format_ident!("{}_jacobian_into", name),

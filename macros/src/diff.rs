@@ -824,7 +824,7 @@ fn sum_over_left_loops(g: &mut Graph, loops: u64, mut x: NodeId) -> NodeId {
 
 /// `active[n]`: does float node `n` depend on one of `wrt`? (Integers and booleans never do:
 /// their derivative is zero.)
-fn activity(g: &Graph, order: &[NodeId], wrt: &[NodeId], slices: &[u32]) -> Vec<bool> {
+pub fn activity(g: &Graph, order: &[NodeId], wrt: &[NodeId], slices: &[u32]) -> Vec<bool> {
     // A recurrence's `Carry` is active when its fold is, which depends on the carry: grow the
     // set of active carries to a fixed point (once per nesting level at most).
     let mut carries: Vec<u32> = Vec::new();

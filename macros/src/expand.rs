@@ -9,6 +9,7 @@ use crate::attr::{self, Args};
 use crate::callees::{self, Callee};
 use crate::ctxt::{Ctxt, msg};
 use crate::graph::{Kind, NodeId, Op};
+use crate::hvp::Hvp;
 use crate::jacobian::{self, Jacobian, Mode};
 use crate::lower::{self, Lowered};
 use crate::signature::{self, ParamKind, Sig};
@@ -42,6 +43,8 @@ pub struct Derivatives {
     pub slice_effects: Vec<Option<NodeId>>,
     /// `∂²f/∂pᵢ∂pⱼ` over the differentiated parameters, when `hessian` was asked for.
     pub hessian: Option<Vec<Vec<NodeId>>>,
+    /// `H·v` along the symbols `v.p`, `v.x[i]`, when `hessian` was asked for.
+    pub hvp: Option<Hvp>,
     /// The vector-Jacobian product a caller passing a slice needs: for every differentiated
     /// slice, the effect accumulating `seed · ∂f/∂x` (the seed is the symbol `__seed`).
     pub vjp_effects: Vec<Option<NodeId>>,
@@ -76,6 +79,11 @@ impl VectorDerivatives {
 /// that a parameter of the user's of the same name is another variable.
 pub fn seed_param() -> syn::Ident {
     syn::Ident::new("seed", proc_macro2::Span::mixed_site())
+}
+
+/// The direction `v` of `_hvp`: see [`seed_param`].
+pub fn hvp_param() -> syn::Ident {
+    syn::Ident::new("v", proc_macro2::Span::mixed_site())
 }
 
 /// See [`seed_param`].
@@ -155,6 +163,10 @@ fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> {
     roots.extend(&d.partials);
     roots.extend(d.vjp_effects.iter().flatten());
     roots.extend(d.hessian.iter().flatten().flatten());
+    if let Some(h) = &d.hvp {
+        roots.extend(&h.scalars);
+        roots.extend(h.effects.iter().flatten());
+    }
     let calls = callees::differentiated(&d.lowered.graph, &roots);
     let callees = callees::of_calls(&d.lowered.graph, &d.lowered.symbols, &calls, &locals);
     d.lowered.callees = callees::aliases(&d.lowered.graph, &func.sig.ident, &callees);
@@ -300,7 +312,20 @@ fn differentiate(
             }
         }
     };
-    let hessian = if hessian {
+    let hvp = if hessian {
+        match hvp_of(sig, &mut lowered) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                report(cx, &lowered, e);
+                return Err(Box::new(lowered));
+            }
+        }
+    } else {
+        None
+    };
+    // Symbolic second derivatives when every differentiated parameter is a scalar; with slices,
+    // `_hessian` is built from `H·v` (see `second_order`).
+    let hessian = if hessian && slices.is_empty() {
         let wrt: Vec<usize> = sig
             .floats()
             .enumerate()
@@ -327,8 +352,38 @@ fn differentiate(
         partials,
         slice_effects,
         hessian,
+        hvp,
         vjp_effects,
     })
+}
+
+/// `H·v` of a scalar function along `v` (the symbols `v.p` and `v.x[i]`, the fields of the
+/// direction `_hvp` takes).
+fn hvp_of(sig: &Sig, lowered: &mut Lowered) -> Result<Hvp, diff::DiffError> {
+    let v = hvp_param();
+    let (mut tangents, mut slices) = (Vec::new(), Vec::new());
+    let (mut i, mut k) = (0usize, 0u32);
+    for p in &sig.params {
+        let id = &p.ident;
+        match p.kind {
+            ParamKind::Float => {
+                if p.differentiated {
+                    let t = symbol(lowered, quote::quote!(#v.#id), Kind::Float);
+                    tangents.push((lowered.inputs[i], t));
+                }
+                i += 1;
+            }
+            ParamKind::Slice if p.differentiated => {
+                let t = symbol(lowered, quote::quote!(#v.#id), Kind::Other);
+                if let Op::Sym(s, _) = *lowered.graph.op(t) {
+                    slices.push((k, s));
+                }
+                k += 1;
+            }
+            _ => {}
+        }
+    }
+    crate::hvp::hvp(&mut lowered.graph, lowered.output, &tangents, &slices)
 }
 
 #[cfg(test)]

@@ -569,6 +569,24 @@ fn nested_recurrence() {
     );
 }
 
+/// `hessian` on a function of a scalar and a slice: `_hvp`, `_hvp_into` (value, gradient and
+/// `H·v` in one pass over the derivative of `∇f·v`) and the dense `_hessian` built from `H·v`.
+#[test]
+fn springs_hvp() {
+    snapshot!(
+        r"
+        #[differentiable(hessian)]
+        fn springs(k: f64, x: &[f64]) -> f64 {
+            let mut e = 0.0;
+            for i in 1..x.len() {
+                e += k * (x[i] - x[i - 1]).powi(2);
+            }
+            e
+        }
+        "
+    );
+}
+
 /// The README's "What the macro generates" blocks, each between `<!-- expansion: NAME -->` and
 /// `<!-- /expansion -->`: the source, and the items of its real expansion the block shows.
 const README_BLOCKS: &[(&str, &str, &[&str])] = &[
@@ -626,6 +644,18 @@ const README_BLOCKS: &[(&str, &str, &[&str])] = &[
              [a * e - y, a * t + b]
          }",
         &["residual_jacobian_into", "residual_jvp"],
+    ),
+    (
+        "springs",
+        "#[differentiable(hessian)]
+         fn springs(k: f64, x: &[f64]) -> f64 {
+             let mut e = 0.0;
+             for i in 1..x.len() {
+                 e += k * (x[i] - x[i - 1]).powi(2);
+             }
+             e
+         }",
+        &["springs_hvp_into"],
     ),
 ];
 

@@ -77,7 +77,7 @@ pub fn generate(
             )
         }
         None => (
-            scalar_stubs(func, args, &names, &float, fields.len()),
+            scalar_stubs(func, args, &names, &float, &types),
             hidden_item(func, &float),
         ),
     };
@@ -141,14 +141,15 @@ fn hidden_item(func: &ItemFn, float: &TokenStream) -> TokenStream {
 }
 
 /// A scalar function's companions (`_grad`, `_grad_into`, `_hessian` if asked for), never run;
-/// `k` differentiated parameters.
+/// the differentiated parameters' gradient `types`.
 fn scalar_stubs(
     func: &ItemFn,
     args: &Args,
     names: &Names,
     float: &TokenStream,
-    k: usize,
+    types: &[TokenStream],
 ) -> TokenStream {
+    let k = types.len();
     let vis = &func.vis;
     let generics = &func.sig.generics;
     let params = params(func);
@@ -162,9 +163,27 @@ fn scalar_stubs(
     let grad = syn::Ident::new("grad", proc_macro2::Span::mixed_site());
     let hessian = if args.hessian {
         let hname = &names.hessian_fn;
+        // A slice's or an array's gradient makes the Hessian a flat vector.
+        let scalars = types.iter().all(|t| t.to_string() == float.to_string());
+        let matrix = if scalars {
+            quote!([[#float; #k]; #k])
+        } else {
+            quote!(::std::vec::Vec<#float>)
+        };
+        let (hvp, hvp_into) = (&names.hvp_fn, &names.hvp_into_fn);
+        let mixed = proc_macro2::Span::mixed_site();
+        let (v, hv) = (syn::Ident::new("v", mixed), syn::Ident::new("hv", mixed));
         quote! {
             #[allow(unused_variables, clippy::all)]
-            #vis fn #hname #generics (#(#params),*) -> (#ret, #s, [[#float; #k]; #k]) {
+            #vis fn #hname #generics (#(#params),*) -> (#ret, #s, #matrix) {
+                ::core::unreachable!()
+            }
+            #[allow(unused_variables, clippy::all)]
+            #vis fn #hvp #generics (#(#params,)* #v: &#s) -> (#ret, #s, #s) {
+                ::core::unreachable!()
+            }
+            #[allow(unused_variables, clippy::all)]
+            #vis fn #hvp_into #generics (#(#params,)* #v: &#s, #grad: &mut #s, #hv: &mut #s) -> #ret {
                 ::core::unreachable!()
             }
         }

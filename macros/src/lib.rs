@@ -8,10 +8,11 @@
 //! (syn → `graph`) → `diff` (reverse accumulation, rules simplified by `simplify` as nodes are
 //! built) → `emit` (graph → statements) → `companion` (the generated items, with `callees`:
 //! the check that every function called for its derivative is differentiable), orchestrated by
-//! `expand`; `vector` emits a vector-valued function's companions, `fallback` is what is emitted
-//! on error, and `tape` rewrites array code for the runtime's tape. `graph`, `diff`, `tangent`
-//! (forward accumulation), `jacobian`, `simplify`, `eval` and `formula` are the math: they use
-//! neither `syn` nor `quote`.
+//! `expand`; `vector` emits a vector-valued function's companions, `second_order` the
+//! Hessian-vector product and the dense Hessian built from it (`hvp`: reverse over forward),
+//! `fallback` is what is emitted on error, and `tape` rewrites array code for the runtime's
+//! tape. `graph`, `diff`, `tangent` (forward accumulation), `jacobian`, `hvp`, `simplify`,
+//! `eval` and `formula` are the math: they use neither `syn` nor `quote`.
 #![deny(missing_docs)]
 
 mod attr;
@@ -27,11 +28,13 @@ mod expansions;
 mod fallback;
 mod formula;
 mod graph;
+mod hvp;
 mod jacobian;
 mod lower;
 #[cfg(test)]
 mod proptests;
 mod schedule;
+mod second_order;
 mod signature;
 mod simplify;
 mod tangent;
@@ -44,7 +47,7 @@ use proc_macro::TokenStream;
 
 /// Differentiates a function at compile time: the function is kept unchanged, and beside it
 /// come `<name>_grad`, returning the value and the exact gradient, the `<Name>Grad` struct, and
-/// with `hessian`, `<name>_hessian`; for a function returning `[T; M]`, `<name>_jacobian`,
+/// with `hessian`, `<name>_hessian` and the Hessian-vector product `<name>_hvp`; for a function returning `[T; M]`, `<name>_jacobian`,
 /// `<name>_vjp` and `<name>_jvp`.
 ///
 /// The generated code refers to `::symgrad`: use the attribute through the
@@ -58,9 +61,10 @@ use proc_macro::TokenStream;
 ///   parameters are always constants.
 /// - `wrt(w, b)`: differentiate only these parameters; the other float parameters are data
 ///   (constants, like the inputs of a loss).
-/// - `hessian`: also emit `<name>_hessian`, with the second derivatives. Needs every
-///   differentiated parameter to be a scalar; not through calls to other functions, nor with
-///   `rule`.
+/// - `hessian`: also emit `<name>_hessian`, with the second derivatives, and `<name>_hvp`,
+///   the Hessian-vector product `H·v` in one pass (a small constant times the gradient), for
+///   scalar, slice and array parameters (not `ndarray` arrays); not through calls to other
+///   functions, nor through loop recurrences (`p *= x[i]`), nor with `rule`.
 /// - `rule = path`: do not look at the body; the user's function `path`, called with the same
 ///   arguments, returns `(value, [∂f/∂p₁, …, ∂f/∂p_K])` for the K float parameters in
 ///   declaration order (JAX's `custom_vjp`, TensorFlow's `custom_gradient`). Other differentiable functions
@@ -84,6 +88,11 @@ use proc_macro::TokenStream;
 /// impl symgrad::Gradient<f64> for CostGrad                // the flat view optimizers use
 ///
 /// fn cost_hessian(w: f64, x: f64, y: f64) -> (f64, CostGrad, [[f64; 3]; 3])  // with `hessian`
+/// fn cost_hvp(w: f64, x: f64, y: f64, v: &CostGrad) -> (f64, CostGrad, CostGrad) // H·v, too
+///
+/// // With a slice or array differentiated, `fn loss(w: f64, x: &[f64])`, the Hessian is
+/// // n × n, row-major, in the flat order of `Gradient::to_flat_vec` (w, then x[0], x[1], …):
+/// fn loss_hessian(w: f64, x: &[f64]) -> (f64, LossGrad, Vec<f64>)
 ///
 /// enum cost {}  // hidden, with `cost::__partials`: how other differentiable functions call it
 /// ```

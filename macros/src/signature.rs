@@ -729,13 +729,13 @@ fn check_hessian(cx: &Ctxt, args: &Args, params: &[Param]) {
     }
     if params
         .iter()
-        .any(|p| p.differentiated && matches!(p.kind, ParamKind::Array | ParamKind::Slice))
+        .any(|p| p.differentiated && p.kind == ParamKind::Array)
     {
         cx.error_at(
             args.hessian_span.unwrap_or_else(Span::call_site),
             msg(
-                "`hessian` needs scalar parameters, and this function differentiates arrays or slices",
-                "remove `hessian`, or differentiate scalar parameters only with `wrt(...)`",
+                "`hessian` is not available for `ndarray` arrays, which are differentiated on the reverse-mode tape",
+                "remove `hessian`, or take the values as a slice or Rust array (`&[f64]`, `[f64; N]`): those get `_hessian` and `_hvp`",
             ),
         );
     }

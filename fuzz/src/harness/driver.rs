@@ -67,8 +67,68 @@ fn point_fn(program: &Program, k: usize, point: &Point) -> String {
     for d in f.differentiated() {
         out.push_str(&partials(f, d));
     }
+    if f.hessian {
+        out.push_str(&hvp(f, &plain_args));
+    }
     out.push_str("    }\n");
     out
+}
+
+/// The checks of `_hvp` at the point, along a direction `v` fixed by the parameters' positions:
+/// its value and gradient against `_grad`'s, and `H·v` against central differences of `_grad`
+/// along `v` (see `second_order`).
+fn hvp(f: &Func, plain_args: &str) -> String {
+    let name = &f.name;
+    let camel: String = name
+        .split('_')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let mut c = s.chars();
+            c.next().map_or_else(String::new, |h| {
+                h.to_uppercase().collect::<String>() + c.as_str()
+            })
+        })
+        .collect();
+    let differentiated = f.differentiated();
+    let fields: Vec<String> = differentiated
+        .iter()
+        .enumerate()
+        .map(|(j, p)| {
+            let n = &p.name;
+            let value = match p.ty {
+                ParamTy::Slice(_) => format!("direction(__a_{n}.len(), {j})"),
+                ParamTy::Array { len, .. } => {
+                    format!("direction({len}, {j}).try_into().unwrap()")
+                }
+                _ => format!("direction(1, {j})[0]"),
+            };
+            format!("{n}: {value}")
+        })
+        .collect();
+    let shifted = args(f, |_, p| {
+        if !differentiated.iter().any(|d| d.name == p.name) {
+            return reference(p, format!("__a_{}", p.name));
+        }
+        let n = &p.name;
+        match p.ty {
+            ParamTy::Slice(_) => format!("&shifted(&__a_{n}, &__v.{n}, __h)"),
+            ParamTy::Array { .. } => {
+                reference(p, format!("shifted_array(&__a_{n}, &__v.{n}, __h)"))
+            }
+            _ => format!("__a_{n} + __h * __v.{n}"),
+        }
+    });
+    format!(
+        "        let __v = super::{camel}Grad {{ {} }};\n        \
+         match guarded(|| super::{name}_hvp({plain_args}, &__v)) {{\n            \
+         Err(m) => __pr.panic(\"hvp\", &m),\n            \
+         Ok((__hvalue, __hgrad, __hv)) => {{\n                \
+         __pr.same(\"value\", &[__hvalue], &[__value]);\n                \
+         __pr.same(\"grad\", &::symgrad::Gradient::<f64>::to_flat_vec(&__hgrad), &::symgrad::Gradient::<f64>::to_flat_vec(&__grad));\n                \
+         __pr.hvp(&::symgrad::Gradient::<f64>::to_flat_vec(&__hv), |__h: f64| ::symgrad::Gradient::<f64>::to_flat_vec(&super::{name}_grad({shifted}).1));\n            \
+         }}\n        }}\n",
+        fields.join(", ")
+    )
 }
 
 /// `value` as the argument of parameter `p`: borrowed for a slice or a `&[f64; K]`.

@@ -189,6 +189,10 @@ pub struct Report {
     pub checked: usize,
     /// Comparisons made.
     pub checks: usize,
+    /// Of those, components of `H·v` (programs with `hessian`, the `hvp` weight).
+    pub hvp_checks: usize,
+    /// Programs generated with `hessian`.
+    pub hvp_programs: usize,
     /// Partials skipped (oracle not finite).
     pub skipped: usize,
     /// Checks skipped as ill-conditioned.
@@ -242,6 +246,8 @@ impl Report {
         self.generated += other.generated;
         self.checked += other.checked;
         self.checks += other.checks;
+        self.hvp_checks += other.hvp_checks;
+        self.hvp_programs += other.hvp_programs;
         self.skipped += other.skipped;
         self.ill += other.ill;
         self.findings.extend(other.findings);
@@ -256,6 +262,13 @@ impl Report {
              {} ill-conditioned)\n",
             self.generated, self.checked, self.checks, self.skipped, self.ill
         );
+        if self.hvp_checks > 0 {
+            let _ = writeln!(
+                out,
+                "  of the comparisons, {} of `_hvp`'s H·v against differences of `_grad` ({} programs with `hessian`)",
+                self.hvp_checks, self.hvp_programs
+            );
+        }
         for class in Class::ALL {
             let _ = writeln!(out, "  {:>5}  {}", self.count(class), class.describe());
             for (headline, n) in self.headlines(class) {

@@ -22,6 +22,8 @@ pub const VALUE_CONDITION_TOL: f64 = 1e-11;
 pub struct Outcome {
     /// Comparisons made.
     pub checks: usize,
+    /// Of those, components of `H·v`.
+    pub hvp_checks: usize,
     /// Partials skipped because the oracle's was not finite.
     pub skipped: usize,
     /// Checks skipped as ill-conditioned.
@@ -101,8 +103,10 @@ pub fn judge(outcome: &mut Outcome, line: &str) {
             );
         }
         Some("G") if rest.len() == 6 => partial(outcome, point, &rest),
+        Some("E") if rest.len() == 4 => same(outcome, point, &rest),
+        Some("H") if rest.len() == 5 => hvp(outcome, point, &rest),
         Some("P") => {
-            let class = if rest.first() == Some(&"grad") {
+            let class = if matches!(rest.first(), Some(&("grad" | "hvp"))) {
                 Class::Panic
             } else {
                 Class::Harness
@@ -152,6 +156,72 @@ fn partial(outcome: &mut Outcome, point: Option<usize>, rest: &[&str]) {
     });
 }
 
+/// Relative tolerance of a component of `H·v` against the extrapolated central differences.
+pub const HVP_TOL: f64 = 1e-6;
+/// How far (relative) the differences at the two steps may differ at a well-conditioned point.
+pub const HVP_CONDITION_TOL: f64 = 1e-4;
+/// The differences' rounding error, relative to the largest gradient component.
+const HVP_ROUNDING: f64 = 1e-9;
+
+/// An `E` line: `value|grad index got want`, `_hvp`'s against `_grad`'s.
+fn same(outcome: &mut Outcome, point: Option<usize>, rest: &[&str]) {
+    let (got, want) = (
+        float(rest[2]).unwrap_or(f64::NAN),
+        float(rest[3]).unwrap_or(f64::NAN),
+    );
+    if !want.is_finite() {
+        outcome.skipped += 1;
+        return;
+    }
+    outcome.checks += 1;
+    let (class, tol) = if rest[0] == "value" {
+        (Class::Value, VALUE_TOL)
+    } else {
+        (Class::Wrong, GRAD_TOL)
+    };
+    if !close(got, want, tol) {
+        outcome.issues.push(Issue {
+            class,
+            point,
+            detail: format!(
+                "_hvp's {}[{}] is {got:e}, _grad's {want:e}",
+                rest[0], rest[1]
+            ),
+        });
+    }
+}
+
+/// An `H` line: `index got difference-at-h difference-at-h/2 scale`. The differences are
+/// extrapolated (Richardson: `(4·d₂ − d₁)/3`); where the two disagree, a branch switched between
+/// the points or the step is too coarse there: skipped as ill-conditioned.
+fn hvp(outcome: &mut Outcome, point: Option<usize>, rest: &[&str]) {
+    let [got, d1, d2, scale] = [1, 2, 3, 4].map(|k| float(rest[k]).unwrap_or(f64::NAN));
+    if !(d1.is_finite() && d2.is_finite() && scale.is_finite()) {
+        outcome.skipped += 1;
+        return;
+    }
+    let rounding = HVP_ROUNDING * scale.max(1.0);
+    let spread = (d1 - d2).abs();
+    if spread > HVP_CONDITION_TOL * 1f64.max(d1.abs()).max(d2.abs()) + rounding {
+        outcome.ill += 1;
+        return;
+    }
+    outcome.checks += 1;
+    outcome.hvp_checks += 1;
+    let want = (4.0 * d2 - d1) / 3.0;
+    let ok = (got - want).abs() <= HVP_TOL * 1f64.max(got.abs()).max(want.abs()) + rounding;
+    if !ok {
+        outcome.issues.push(Issue {
+            class: Class::Wrong,
+            point,
+            detail: format!(
+                "(H·v)[{}]: _hvp gives {got:e}, central differences of _grad {want:e} ({d1:e} and {d2:e} at the two steps)",
+                rest[0]
+            ),
+        });
+    }
+}
+
 /// The program id of a check line.
 #[must_use]
 pub fn program_of(line: &str) -> Option<u64> {
@@ -177,11 +247,16 @@ mod tests {
             "G 3 1 x 3 7.0 1.0 1.1 1.0",
             "L 3 1 x 2 3",
             "P 3 2 grad index out of bounds: the len is 2 but the index is 2",
+            "E 3 0 value 0 1.0 1.0",
+            "E 3 0 grad 1 1.0 NaN",
+            "H 3 0 0 2.0 2.0000001 2.000000025 5.0",
+            "H 3 0 1 2.0 2.0 3.0 5.0",
+            "H 3 0 2 2.0 NaN 2.0 5.0",
             "D 3",
         ] {
             judge(&mut o, line);
         }
-        assert_eq!((o.checks, o.skipped, o.ill, o.done), (4, 1, 2, true));
+        assert_eq!((o.checks, o.skipped, o.ill, o.done), (6, 3, 3, true));
         let classes: Vec<(Class, Option<usize>)> =
             o.issues.iter().map(|i| (i.class, i.point)).collect();
         assert_eq!(
@@ -194,6 +269,12 @@ mod tests {
             ]
         );
         assert!(o.issues[3].detail.contains("index out of bounds"));
+        let mut o = Outcome::default();
+        judge(&mut o, "H 3 1 0 2.5 2.0000001 2.000000025 5.0");
+        judge(&mut o, "E 3 1 grad 0 1.5 1.0");
+        judge(&mut o, "P 3 1 hvp index out of bounds");
+        let classes: Vec<Class> = o.issues.iter().map(|i| i.class).collect();
+        assert_eq!(classes, [Class::Wrong, Class::Wrong, Class::Panic]);
         assert!(close(f64::NAN, f64::NAN, 0.0) && !close(f64::NAN, 1.0, 1.0));
     }
 }
