@@ -364,3 +364,49 @@ fn a_running_max_over_a_buffer_sends_its_gradient_to_the_largest_element() {
     assert_all_close(&g.w, &[x, x + 2.0 * m * x, x, x], 1e-12);
     assert!((g.x - (2.0 * m * 2.5 + w.iter().sum::<f64>())).abs() < 1e-12);
 }
+
+/// Second order through a buffer: `_hvp` (H·v) against central differences of `_grad` along
+/// `v`, and the dense Hessian against the products.
+#[differentiable(hessian)]
+fn buffered_quartic(w: &[f64], x: f64) -> f64 {
+    let k = w.len();
+    let mut z = vec![0.0; k];
+    for c in 0..k {
+        z[c] = w[c] * x + w[c] * w[c];
+    }
+    let mut s = 0.0;
+    for c in 0..k {
+        s += z[c] * z[c] * (c as f64 + 1.0);
+    }
+    s
+}
+
+#[test]
+fn hessian_vector_products_through_a_buffer() {
+    let w = [0.5, -1.25, 2.0];
+    let x = 0.7;
+    let v = BufferedQuarticGrad {
+        w: vec![0.3, -0.6, 0.9],
+        x: 0.4,
+    };
+    let (value, g, hv) = buffered_quartic_hvp(&w, x, &v);
+    assert_eq!(value, buffered_quartic(&w, x));
+    let (_, g0) = buffered_quartic_grad(&w, x);
+    assert_all_close(&g.w, &g0.w, 1e-12);
+    let h = 1e-5;
+    let at = |t: f64| {
+        let wt: Vec<f64> = w.iter().zip(&v.w).map(|(a, b)| a + t * b).collect();
+        buffered_quartic_grad(&wt, x + t * v.x).1
+    };
+    let (plus, minus) = (at(h), at(-h));
+    let numeric: Vec<f64> = plus
+        .w
+        .iter()
+        .zip(&minus.w)
+        .map(|(p, m)| (p - m) / (2.0 * h))
+        .chain(std::iter::once((plus.x - minus.x) / (2.0 * h)))
+        .collect();
+    let mut got = hv.w.clone();
+    got.push(hv.x);
+    assert_all_close(&got, &numeric, 1e-6);
+}

@@ -111,13 +111,14 @@ fn tangent(
             .map(|&db| g.add(Op::Table { v, lo, hi, body: db })),
         // z[i]˙ = ż[i]
         Op::At(table, i) => dot.get(&table).map(|&dt| g.add(Op::At(dt, i))),
-        // An array added into in a loop nest: its tangent would be a second buffer.
-        Op::Alloc { .. } | Op::Filled { .. } => {
+        // An array added into in loops: its tangent would be a second vector added into
+        // beside it. (A vector-valued function's Jacobian then takes the reverse pass.)
+        Op::Alloc { .. } | Op::Filled { .. } | Op::Accumulate { .. } => {
             if op.children().iter().any(|c| dot.contains_key(c)) {
                 return Err(DiffError {
                     origin: g.node(n).origin,
-                    message: "a local array added into in a loop nest has no forward derivative here".into(),
-                    help: "internal: the reverse pass is used instead",
+                    message: "second derivatives through a local array added into in a loop (`h[k] += …` at an index other than the loop's, or in a nested loop) are not supported yet".into(),
+                    help: "remove `hessian`, or write each element in a loop of its own (`for c in 0..n { h[c] = …; }`)",
                 });
             }
             None
@@ -154,8 +155,7 @@ fn tangent(
         | Op::Effects(..)
         | Op::NoEffect
         | Op::CallVjp(..)
-        | Op::AdjAt(..)
-        | Op::Accumulate { .. } => {
+        | Op::AdjAt(..) => {
             if op.children().iter().any(|c| dot.contains_key(c)) {
                 return Err(DiffError {
                     origin: g.node(n).origin,

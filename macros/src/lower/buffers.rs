@@ -364,7 +364,8 @@ impl Lower<'_> {
             );
         }
         let alloc = self.accumulation_buffer(table, name, o);
-        let effect = self.g.add(Op::Accumulate { alloc, i, value: r });
+        let at = syn::spanned::Spanned::span(ix);
+        let effect = self.at(at, |l| l.g.add(Op::Accumulate { alloc, i, value: r }));
         let last = self.array_loops.len() - 1;
         let frame = &mut self.array_loops[last];
         match frame.accumulated.iter_mut().find(|a| a.old == table) {
