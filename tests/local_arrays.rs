@@ -410,3 +410,38 @@ fn hessian_vector_products_through_a_buffer() {
     got.push(hv.x);
     assert_all_close(&got, &numeric, 1e-6);
 }
+
+/// `Vec::new()` / `Vec::with_capacity(n)` grown with `push`, in loops and outside them, then
+/// read: the features of a small model, `[1, x, x², …]`, and their weighted sum.
+#[differentiable]
+fn pushed_features(w: &[f64], x: f64) -> f64 {
+    let mut f = Vec::with_capacity(w.len());
+    f.push(1.0);
+    for p in 1..w.len() {
+        f.push(x.powf(p as f64));
+    }
+    let mut tail = Vec::new();
+    for c in 0..2 {
+        tail.push(w[c] * (c as f64 + 0.5));
+    }
+    tail.push(x);
+    let mut s = 0.0;
+    for p in 0..f.len() {
+        s += w[p] * f[p];
+    }
+    s * s + tail[0] * tail[1] * tail[2] + tail.len() as f64
+}
+
+#[test]
+fn vectors_grown_with_push_against_central_differences() {
+    let w = [0.5, -1.25, 2.0, 0.75];
+    let x = 0.6;
+    let (value, g) = pushed_features_grad(&w, x);
+    assert!((value - pushed_features(&w, x)).abs() < 1e-12);
+    let mut at = w.to_vec();
+    at.push(x);
+    let numeric = numeric_gradient(|p| pushed_features(&p[..4], p[4]), &at);
+    let mut got = g.w.clone();
+    got.push(g.x);
+    assert_all_close(&got, &numeric, 1e-6);
+}

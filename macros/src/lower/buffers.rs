@@ -63,6 +63,12 @@ pub(super) struct ArrayLoop {
     /// the body reads them only at the loop's index, before or after the write (an element
     /// another iteration wrote is not known while the loop is lowered).
     written: Vec<(NodeId, String)>,
+    /// The arrays the loop pushes to (`z.push(e)`, once an iteration, at the top level of its
+    /// body): the version before the loop, its name, and this iteration's element.
+    pushes: Vec<(NodeId, String, NodeId)>,
+    /// The arrays the body pushes to anywhere (found by syntax before lowering): it may not
+    /// read them, nor their length.
+    growing: Vec<(NodeId, String)>,
     /// Of those, the arrays the body only adds into (`z[k] += e` at any index, or in a loop
     /// nested in this one): it may not read them at all.
     added_into: Vec<NodeId>,
@@ -172,6 +178,9 @@ impl Lower<'_> {
         if !m.args.is_empty() || (m.method != "len" && m.method != "is_empty") {
             return None;
         }
+        if self.check_not_growing(table, m).is_none() {
+            return Some(self.g.int(0));
+        }
         let len = self.array_len(table);
         if m.method == "len" {
             return Some(len);
@@ -206,6 +215,26 @@ impl Lower<'_> {
         (unchanged, changed)
     }
 
+    /// `None`, with an error at `at`, where a loop around is pushing to `table`: what it reads
+    /// would be the array before the loop, not as the iteration sees it.
+    pub(super) fn check_not_growing(&self, table: NodeId, at: &dyn ToTokens) -> Option<()> {
+        let Some((_, name)) = self
+            .array_loops
+            .iter()
+            .find_map(|f| f.growing.iter().find(|g| g.0 == table))
+        else {
+            return Some(());
+        };
+        self.cx.error_spanned_by(
+            at,
+            msg(
+                format!("this reads `{name}` inside the loop that pushes to it"),
+                format!("read `{name}` after the loop; inside it, use the value pushed (`let e = …; {name}.push(e);`)"),
+            ),
+        );
+        None
+    }
+
     /// The length of a local array.
     pub(super) fn array_len(&mut self, table: NodeId) -> NodeId {
         self.g.array_len(table)
@@ -224,6 +253,7 @@ impl Lower<'_> {
         i: NodeId,
         at: &dyn ToTokens,
     ) -> Option<NodeId> {
+        self.check_not_growing(table, at)?;
         for frame in self.array_loops.iter().rev() {
             if let Some((_, name)) = frame.written.iter().find(|w| w.0 == table)
                 && frame.added_into.contains(&table)
@@ -411,6 +441,130 @@ impl Lower<'_> {
         alloc
     }
 
+    /// `Vec::new()`, `Vec::with_capacity(n)` (also by a longer path, `std::vec::Vec::new()`):
+    /// an empty local array, which `push` then grows. `None` for any other call.
+    pub(super) fn new_vec(&mut self, c: &syn::ExprCall) -> Option<NodeId> {
+        let zero = self.g.int(0);
+        let value = self.g.zero();
+        let v = self.new_loop(zero, zero, c)?;
+        Some(self.g.add(Op::Table {
+            v,
+            lo: zero,
+            hi: zero,
+            body: value,
+        }))
+    }
+
+    /// `Vec::new`, `Vec::with_capacity` (by any path ending so).
+    pub(super) fn is_new_vec(func: &syn::ExprPath) -> bool {
+        let segs: Vec<String> = func
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        matches!(segs.as_slice(), [.., ty, f] if ty == "Vec" && (f == "new" || f == "with_capacity"))
+    }
+
+    /// `z.push(e)` of a local array `z`: one element more. In a loop `z` is declared outside
+    /// of, once an iteration at the top level of the body; the loop's end appends them all.
+    pub(super) fn array_push(&mut self, m: &syn::ExprMethodCall) {
+        let Some(table) = self.local_array(&m.receiver) else {
+            return;
+        };
+        let name = m.receiver.to_token_stream().to_string();
+        let [arg] = m.args.iter().collect::<Vec<_>>()[..] else {
+            return self.cx.error_spanned_by(
+                m,
+                msg(
+                    "`push` takes one value",
+                    format!("write `{name}.push(value)`"),
+                ),
+            );
+        };
+        let Some(element) = self.array_element(arg) else {
+            return;
+        };
+        let declared = self.scope_of(&name);
+        let outermost = declared.and_then(|d| self.array_loops.iter().position(|f| d < f.depth));
+        let Some(o) = outermost else {
+            // Outside loops: the array with one element more.
+            let (zero, one) = (self.g.int(0), self.g.int(1));
+            let Some(v) = self.new_loop(zero, one, m) else {
+                return;
+            };
+            let single = self.g.add(Op::Table {
+                v,
+                lo: zero,
+                hi: one,
+                body: element,
+            });
+            if let Some(new) = self.concat(table, single, m.method.span()) {
+                self.array_writes.insert(name.clone(), m.to_token_stream());
+                self.assign_name(&name, new);
+            }
+            return;
+        };
+        let last = self.array_loops.len() - 1;
+        let frame = &self.array_loops[last];
+        let problem = if o != last {
+            Some(format!(
+                "`{name}` is pushed to in a loop nested in another loop it is declared outside of, so its length is not known before the loops run"
+            ))
+        } else if self.conditional != frame.conditional {
+            Some(format!(
+                "`{name}` is pushed to under a condition (an `if`, a `match`, or after a `continue`), so its length is not known before the loop runs"
+            ))
+        } else if frame.pushes.iter().any(|p| p.0 == table) {
+            Some(format!("`{name}` is pushed to twice in one iteration"))
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            return self.cx.error_spanned_by(
+                m,
+                msg(
+                    message,
+                    format!("create it with the length it will have, `let mut {name} = vec![0.0; n];`, and write each element at the loop's index (`{name}[i] = …`)"),
+                ),
+            );
+        }
+        self.array_loops[last].pushes.push((table, name, element));
+    }
+
+    /// `old` followed by the elements of `tail`.
+    fn concat(&mut self, old: NodeId, tail: NodeId, span: Span) -> Option<NodeId> {
+        let zero = self.g.int(0);
+        let n = self.array_len(old);
+        if n == zero {
+            return Some(tail);
+        }
+        let m = self.array_len(tail);
+        let total = self.g.int_bin(IntOp::Add, n, m);
+        let Some(v) = self.g.new_loop(zero, total) else {
+            self.cx.error_at(
+                span,
+                msg(
+                    "too many loops in one function (64 at most)",
+                    "split the function",
+                ),
+            );
+            return None;
+        };
+        let j = self.g.add(Op::LoopVar(v));
+        let before = self.g.compare(Cmp::Lt, j, n);
+        let kept = self.g.add(Op::At(old, j));
+        let k = self.g.int_bin(IntOp::Sub, j, n);
+        let appended = self.g.add(Op::At(tail, k));
+        let body = self.g.select(before, kept, appended);
+        Some(self.g.add(Op::Table {
+            v,
+            lo: zero,
+            hi: total,
+            body,
+        }))
+    }
+
     /// The version of `table` whose element `i` is `element`.
     fn with_element(
         &mut self,
@@ -457,7 +611,15 @@ impl Lower<'_> {
         let index_name = index_name.as_deref();
         let mut written: Vec<(NodeId, String)> = Vec::new();
         let mut added_into = Vec::new();
-        for (name, adds) in element_writes(stmts, index_name) {
+        let (writes, pushed_names) = element_writes(stmts, index_name);
+        let growing = pushed_names
+            .iter()
+            .filter_map(|name| match self.lookup(name) {
+                Some(Binding::Value(n)) if self.g.kind(n) == Kind::Array => Some((n, name.clone())),
+                _ => None,
+            })
+            .collect();
+        for (name, adds) in writes {
             if let Some(Binding::Value(n)) = self.lookup(&name)
                 && self.g.kind(n) == Kind::Array
             {
@@ -489,6 +651,8 @@ impl Lower<'_> {
             written,
             added_into,
             accumulated: Vec::new(),
+            pushes: Vec::new(),
+            growing,
         });
     }
 
@@ -516,6 +680,28 @@ impl Lower<'_> {
                     ),
                 );
                 self.state.scopes[s][e].1 = Binding::Value(n);
+            }
+        }
+        for (old, name, element) in frame.pushes {
+            if changed.iter().any(|p| self.g.mentions(element, *p)) {
+                self.cx.error_at(
+                    span,
+                    msg(
+                        format!("the elements this loop pushes to `{name}` read a value the loop carries from one iteration to the next"),
+                        "compute each element from the loop's index and the values fixed before the loop",
+                    ),
+                );
+                continue;
+            }
+            let element = self.g.substitute(element, unchanged);
+            let pushed = self.g.add(Op::Table {
+                v: frame.v,
+                lo: frame.lo,
+                hi: frame.hi,
+                body: element,
+            });
+            if let Some(new) = self.concat(old, pushed, span) {
+                self.assign_name(&name, new);
             }
         }
         for a in frame.accumulated {
@@ -666,12 +852,13 @@ pub(super) fn is_float_array_type(ty: &syn::Type) -> bool {
 /// The names of the arrays `stmts` write an element of (`z[…] = …`, `z[…] += …`).
 /// Each element write of `stmts` (`z[…] = …`, `z[…] += …`): the array's name, and whether it is
 /// an accumulation the loop `index` cannot own element by element (`+=` or `-=` inside a nested
-/// loop, or at an index other than the name `index`).
-fn element_writes(stmts: &[syn::Stmt], index: Option<&str>) -> Vec<(String, bool)> {
+/// loop, or at an index other than the name `index`); and the names pushed to (`z.push(…)`).
+fn element_writes(stmts: &[syn::Stmt], index: Option<&str>) -> (Vec<(String, bool)>, Vec<String>) {
     struct Finder<'i> {
         index: Option<&'i str>,
         depth: u32,
         out: Vec<(String, bool)>,
+        pushed: Vec<String>,
     }
     impl Finder<'_> {
         fn note(&mut self, left: &Expr, adds: bool) {
@@ -697,6 +884,15 @@ fn element_writes(stmts: &[syn::Stmt], index: Option<&str>) -> Vec<(String, bool
             }
             syn::visit::visit_expr_binary(self, b);
         }
+        fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+            if m.method == "push"
+                && let Expr::Path(p) = &*m.receiver
+                && let Some(id) = p.path.get_ident()
+            {
+                self.pushed.push(id.to_string());
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
         fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
             self.depth += 1;
             syn::visit::visit_expr_for_loop(self, f);
@@ -717,11 +913,12 @@ fn element_writes(stmts: &[syn::Stmt], index: Option<&str>) -> Vec<(String, bool
         index,
         depth: 0,
         out: Vec::new(),
+        pushed: Vec::new(),
     };
     for s in stmts {
         syn::visit::Visit::visit_stmt(&mut f, s);
     }
-    f.out
+    (f.out, f.pushed)
 }
 
 /// What a `vec![…]` holds.

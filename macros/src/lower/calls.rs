@@ -201,6 +201,9 @@ impl Lower<'_> {
             );
             return None;
         };
+        if Self::is_new_vec(func) {
+            return self.new_vec(c);
+        }
         let args: Vec<&Expr> = c.args.iter().collect();
         if let Some(closure) = self
             .bound_to(&c.func)

@@ -596,6 +596,7 @@ impl Lower<'_> {
             return Some((lo, view.len, Item::Element(view.slice, first)));
         }
         if let Some(n) = self.local_array(inner) {
+            self.check_not_growing(n, inner)?;
             let lo = self.g.int(0);
             let len = self.array_len(n);
             return Some((lo, len, Item::Element(n, Pos::Var)));

@@ -263,6 +263,12 @@ impl Lower<'_> {
                 _ => Tail::Unit,
             },
             Expr::Paren(p) => self.expr_stmt(&p.expr),
+            Expr::MethodCall(m)
+                if m.method == "push" && self.local_array(&m.receiver).is_some() =>
+            {
+                self.array_push(m);
+                Tail::Unit
+            }
             other => {
                 if let Some(l) = loop_error(other) {
                     self.cx.error_spanned_by(l.0, l.1);
