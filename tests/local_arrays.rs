@@ -445,3 +445,45 @@ fn vectors_grown_with_push_against_central_differences() {
     got.push(g.x);
     assert_all_close(&got, &numeric, 1e-6);
 }
+
+#[differentiable]
+fn weighted_norm(z: &[f64], w: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..z.len() {
+        s += w[i] * z[i] * z[i];
+    }
+    s
+}
+
+/// Local arrays passed whole to another differentiable function: a buffer computed in a loop,
+/// one added into, and both in one call; the callee's hidden vector-Jacobian product writes
+/// into the arrays' adjoints.
+#[differentiable]
+fn passes_buffers(a: &[f64], x: f64) -> f64 {
+    let n = a.len();
+    let mut z = vec![0.0; n];
+    for i in 0..n {
+        z[i] = (a[i] * x).sin();
+    }
+    let mut acc = vec![0.0; n];
+    for i in 0..n {
+        for j in 0..n {
+            acc[j] += a[i] * z[j];
+        }
+    }
+    weighted_norm(&z, a) + weighted_norm(&acc, &z) * 0.1
+}
+
+#[test]
+fn local_arrays_passed_to_differentiable_functions() {
+    let a = [0.5, -1.25, 2.0];
+    let x = 0.8;
+    let (value, g) = passes_buffers_grad(&a, x);
+    assert!((value - passes_buffers(&a, x)).abs() < 1e-12);
+    let mut at = a.to_vec();
+    at.push(x);
+    let numeric = numeric_gradient(|p| passes_buffers(&p[..3], p[3]), &at);
+    let mut got = g.a.clone();
+    got.push(g.x);
+    assert_all_close(&got, &numeric, 1e-6);
+}

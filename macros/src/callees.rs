@@ -60,11 +60,13 @@ pub fn differentiated(g: &Graph, roots: &[NodeId]) -> Vec<NodeId> {
         .reachable_with_sweeps(roots)
         .into_iter()
         .filter_map(|n| match g.op(n) {
-            Op::Partial(call, _) | Op::CallVjp(call, _) => match g.op(*call) {
-                // Output `k` of a vector-valued call: the call.
-                Op::CallOutput(inner, _) => Some(*inner),
-                _ => Some(*call),
-            },
+            Op::Partial(call, _) | Op::CallVjp(call, _) | Op::ArrayVjp { call, .. } => {
+                match g.op(*call) {
+                    // Output `k` of a vector-valued call: the call.
+                    Op::CallOutput(inner, _) => Some(*inner),
+                    _ => Some(*call),
+                }
+            }
             _ => None,
         })
         .collect();
@@ -120,7 +122,7 @@ pub fn locals(func: &syn::ItemFn) -> HashSet<String> {
 /// own error.
 pub fn of_calls(
     g: &Graph,
-    symbols: &[TokenStream],
+    (symbols, array_args): (&[TokenStream], &HashMap<(NodeId, usize), Span>),
     calls: &[NodeId],
     locals: &HashSet<String>,
 ) -> Vec<Callee> {
@@ -134,6 +136,11 @@ pub fn of_calls(
             Op::SliceArg(_, s, _) => {
                 let at = symbols[s.0 as usize].clone().into_iter().next();
                 Some((j, at.map_or_else(Span::call_site, |t| t.span())))
+            }
+            // A local array passed whole: the callee must differentiate that position too.
+            _ if g.kind(*a) == crate::graph::Kind::Array => {
+                let at = array_args.get(&(*c, j)).copied();
+                Some((j, at.unwrap_or_else(Span::call_site)))
             }
             _ => None,
         });

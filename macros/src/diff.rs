@@ -99,6 +99,7 @@ pub fn gradient_seeded(
         active,
         scattered: Vec::new(),
         vjps: Vec::new(),
+        array_vjps: Vec::new(),
         unconditional: read_unconditionally(g, output),
         loop_reads: HashMap::new(),
     };
@@ -167,6 +168,9 @@ struct Sweep {
     /// Calls that were passed a differentiated slice, with their adjoints (summed per call,
     /// loop nest and frame, like `scattered`).
     vjps: Vec<(ScatterKey, NodeId)>,
+    /// Calls that were passed a local array, per argument position, with their adjoints: each
+    /// array's adjoint takes its calls' vector-Jacobian products (see `Sweep::table`).
+    array_vjps: Vec<(ArrayKey, NodeId)>,
     /// The nodes the function evaluates on every path (see [`read_unconditionally`]).
     unconditional: HashSet<NodeId>,
     /// Per node, the loops that the loops it reads (sums, recurrences) vary with.
@@ -176,6 +180,10 @@ struct Sweep {
 /// A slice element, the loops a contribution to it is made in, and the recurrence whose reverse
 /// sweep makes it (if any).
 type ScatterKey = (NodeId, u64, Option<u32>);
+
+/// A call passed a local array, the loops and recurrence it is made in (as [`ScatterKey`]),
+/// and the argument's position.
+type ArrayKey = (NodeId, u64, Option<u32>, u32);
 
 /// The adjoints of one sweep: the whole graph, or the body of one recurrence.
 struct Frame {
@@ -246,13 +254,23 @@ impl Sweep {
         adj: NodeId,
         from: u64,
     ) -> Result<(), DiffError> {
-        if let Op::Call(_, args) = g.op(n) {
+        if let Op::Call(_, args) = g.op(n).clone() {
             let slice_active = args
                 .iter()
                 .any(|a| matches!(g.op(*a), Op::SliceArg(..)) && self.active[a.index()]);
             if slice_active {
                 let key = (n, from | frame.outer, frame.fold.map(|(c, _)| c));
                 add_to(g, &mut self.vjps, key, adj);
+            }
+            let arrays: Vec<u32> = args
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| g.kind(**a) == Kind::Array && self.active[a.index()])
+                .filter_map(|(j, _)| u32::try_from(j).ok())
+                .collect();
+            for position in arrays {
+                let key = (n, from | frame.outer, frame.fold.map(|(c, _)| c), position);
+                add_to(g, &mut self.array_vjps, key, adj);
             }
         }
         // A child reached twice (`a·a`, `hypot(a, a)`) gets one summed contribution, as a
@@ -415,6 +433,25 @@ impl Sweep {
                 contribution,
                 &mut |g, value| g.add(Op::Accumulate { alloc, i, value }),
             );
+        }
+        let calls: Vec<(ArrayKey, NodeId)> = self
+            .array_vjps
+            .iter()
+            .filter(|((call, _, _, j), _)| matches!(g.op(*call), Op::Call(_, args) if args.get(*j as usize) == Some(&n)))
+            .copied()
+            .collect();
+        self.array_vjps
+            .retain(|((call, _, _, j), _)| !matches!(g.op(*call), Op::Call(_, args) if args.get(*j as usize) == Some(&n)));
+        for ((call, loops, _, position), adj) in calls {
+            let everywhere = self.unconditional.contains(&call);
+            push_effect(g, &mut fill, loops, everywhere, own, adj, &mut |g, seed| {
+                g.add(Op::ArrayVjp {
+                    call,
+                    seed,
+                    alloc,
+                    position,
+                })
+            });
         }
         let Some(fill) = fill else {
             return Ok(());
@@ -695,6 +732,20 @@ fn scale_effect(g: &mut Graph, e: NodeId, k: f64) -> NodeId {
             let value = g.mul(k_node, value);
             g.add(Op::Accumulate { alloc, i, value })
         }
+        Op::ArrayVjp {
+            call,
+            seed,
+            alloc,
+            position,
+        } => {
+            let seed = g.mul(k_node, seed);
+            g.add(Op::ArrayVjp {
+                call,
+                seed,
+                alloc,
+                position,
+            })
+        }
         Op::Effects(a, b) => {
             let (a, b) = (scale_effect(g, a, k), scale_effect(g, b, k));
             g.add(Op::Effects(a, b))
@@ -943,6 +994,7 @@ pub fn local_adjoints(
         | Op::Alloc { .. }
         | Op::ArrayLen(_)
         | Op::Accumulate { .. }
+        | Op::ArrayVjp { .. }
         // In gradients only, refused by `gradient_seeded`.
         | Op::AdjAt(..) => vec![],
         // (Σᵢ f(i))' = Σᵢ f(i)': each iteration's body gets the sum's adjoint.

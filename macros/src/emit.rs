@@ -481,6 +481,11 @@ impl Emitter<'_> {
                 quote! { &#x[#lo..#hi] }
             }
             Op::SliceArg(_, s, _) => self.symbols.tokens[s.0 as usize].clone(),
+            // A local array, lent whole (`&Vec<T>` coerces to the `&[T]` the callee takes).
+            _ if self.g.kind(a) == crate::graph::Kind::Array => {
+                let z = self.expr(a, Prec::Postfix);
+                quote! { &#z }
+            }
             _ => self.expr(a, Prec::Select),
         }
     }
@@ -561,6 +566,12 @@ impl Emitter<'_> {
             // is read by its name (see `expr`).
             Op::Effects(..) | Op::Filled { .. } => TokenStream::new(),
             Op::CallVjp(call, seed) => self.call_vjp(*call, *seed),
+            Op::ArrayVjp {
+                call,
+                seed,
+                alloc,
+                position,
+            } => self.array_vjp(*call, *seed, *alloc, *position),
             _ => {
                 let value = self.bare(n);
                 quote! { let #name = #value; }
@@ -644,6 +655,30 @@ impl Emitter<'_> {
             quote! { #path::__vjp(#(#values,)* #seed, #(#sinks),*); }
         });
         quote! { #(#calls)* }
+    }
+
+    /// `f::__vjp(args…, seed, sinks…)` for a local array passed to a call as argument
+    /// `position`: its adjoint vector (`alloc`) the sink there, `Discard` elsewhere.
+    fn array_vjp(&self, call: NodeId, seed: NodeId, alloc: NodeId, position: u32) -> TokenStream {
+        let Op::Call(f, args) = self.g.op(call) else {
+            return quote!(::core::compile_error!("internal error: not a call"););
+        };
+        let path = self.symbols.derivative_path(*f);
+        let ty = match self.float {
+            FloatTy::F32 => quote!(f32),
+            FloatTy::F64 => quote!(f64),
+        };
+        let values: Vec<TokenStream> = args.iter().map(|a| self.call_arg(*a)).collect();
+        let seed = self.expr(seed, Prec::Select);
+        let z = self.expr(alloc, Prec::Postfix);
+        let sinks = (0..args.len()).map(|j| {
+            if j == position as usize {
+                quote!(&mut #z[..])
+            } else {
+                quote!(&mut ::symgrad::__private::Discard::<#ty>::default())
+            }
+        });
+        quote! { #path::__vjp(#(#values,)* #seed, #(#sinks),*); }
     }
 
     /// The body of one branch of a select: its own region, then its value.
@@ -859,7 +894,8 @@ impl Emitter<'_> {
             | Op::Until { .. }
             | Op::CallVjp(..)
             | Op::Table { .. }
-            | Op::Accumulate { .. } => {
+            | Op::Accumulate { .. }
+            | Op::ArrayVjp { .. } => {
                 quote!(())
             }
             Op::Carry { c, .. } => {

@@ -174,7 +174,8 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         | Op::ArrayLen(_)
         | Op::At(..)
         | Op::AdjAt(..)
-        | Op::Accumulate { .. } => return None,
+        | Op::Accumulate { .. }
+        | Op::ArrayVjp { .. } => return None,
         Op::Cast(_) => Value::Float(n(0) as f64),
         Op::Neg(_) => Value::Float(-f(0)),
         Op::Add(..) => Value::Float(f(0) + f(1)),

@@ -144,13 +144,18 @@ fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> {
     let locals = callees::locals(func);
     let on_parameters = |l: &Lowered| {
         let calls = callees::on_parameters(&l.graph);
-        callees::of_calls(&l.graph, &l.symbols, &calls, &locals)
+        callees::of_calls(&l.graph, (&l.symbols, &l.array_args), &calls, &locals)
     };
     let lowered = lower::lower(cx, &sig, &func.block).map_err(|l| on_parameters(&l))?;
     if sig.outputs.is_some() {
         let mut d = differentiate_vector(cx, &sig, lowered).map_err(|l| on_parameters(&l))?;
         let calls = callees::differentiated(&d.lowered.graph, &d.roots());
-        let callees = callees::of_calls(&d.lowered.graph, &d.lowered.symbols, &calls, &locals);
+        let callees = callees::of_calls(
+            &d.lowered.graph,
+            (&d.lowered.symbols, &d.lowered.array_args),
+            &calls,
+            &locals,
+        );
         d.lowered.callees = callees::aliases(&d.lowered.graph, &func.sig.ident, &callees);
         return Ok(Plan {
             sig,
@@ -168,7 +173,12 @@ fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> {
         roots.extend(h.effects.iter().flatten());
     }
     let calls = callees::differentiated(&d.lowered.graph, &roots);
-    let callees = callees::of_calls(&d.lowered.graph, &d.lowered.symbols, &calls, &locals);
+    let callees = callees::of_calls(
+        &d.lowered.graph,
+        (&d.lowered.symbols, &d.lowered.array_args),
+        &calls,
+        &locals,
+    );
     d.lowered.callees = callees::aliases(&d.lowered.graph, &func.sig.ident, &callees);
     Ok(Plan {
         sig,

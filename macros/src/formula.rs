@@ -330,6 +330,14 @@ impl Printer<'_> {
                 self.expr(*i, Prec::Select)
             ),
             Op::ArrayLen(a) => format!("{}.len()", self.expr(*a, Prec::Postfix)),
+            Op::ArrayVjp {
+                call, seed, alloc, ..
+            } => format!(
+                "{} += {} · ∂{}",
+                self.expr(*alloc, Prec::Postfix),
+                self.expr(*seed, Prec::Product),
+                self.expr(*call, Prec::Postfix)
+            ),
             Op::Alloc {
                 buf, like, zero, ..
             } => {

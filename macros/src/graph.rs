@@ -410,6 +410,10 @@ define_ops! {
         Filled { alloc: node, fill: node },
         /// The length of a local array (an integer).
         ArrayLen(array: node),
+        /// Effect, in gradients only: `alloc += seed · ∂call/∂arg`, for the local array passed
+        /// to the call as argument `position` (the called function's hidden vector-Jacobian
+        /// product, writing into the array's adjoint).
+        ArrayVjp { call: node, seed: node, alloc: node, position: u32 },
         /// In gradients only: element `i` of a local array's adjoint (a `Filled`).
         AdjAt(adjoint: node, i: node),
 
@@ -770,7 +774,8 @@ impl Graph {
             | Op::Effects(..)
             | Op::NoEffect
             | Op::CallVjp(..)
-            | Op::Accumulate { .. } => Kind::Other,
+            | Op::Accumulate { .. }
+            | Op::ArrayVjp { .. } => Kind::Other,
             Op::Sym(_, k) => *k,
             Op::Select(_, a, _) => self.kind(*a),
             Op::IntConst(_)
@@ -996,7 +1001,8 @@ impl Graph {
             | Op::Effects(..)
             | Op::CallVjp(..)
             | Op::NoEffect
-            | Op::Accumulate { .. } => true,
+            | Op::Accumulate { .. }
+            | Op::ArrayVjp { .. } => true,
             Op::Select(_, a, _) => self.is_effect(*a),
             // A loop of effects: `Σ_j ∇x[j] += …` inside `Σ_i` runs once per `i`, even where
             // nothing in it changes with `i`.

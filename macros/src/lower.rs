@@ -55,6 +55,9 @@ pub struct Lowered {
     /// The checked alias of each callee whose derivative is called, by the `SymId` of its path
     /// (filled in by `callees::redirect`).
     pub callees: HashMap<u32, TokenStream>,
+    /// Where a local array is passed to a call, by the call and the argument's position: the
+    /// argument's tokens, for errors about it.
+    pub array_args: HashMap<(NodeId, usize), Span>,
 }
 
 /// Lowers `body`; `Err` with the graph as far as it was built if errors were reported.
@@ -76,6 +79,7 @@ pub fn lower(cx: &Ctxt, sig: &Sig, body: &Block) -> Result<Lowered, Box<Lowered>
         symbols: l.symbols,
         spans: l.spans,
         callees: HashMap::new(),
+        array_args: l.array_args,
     };
     if cx.has_errors() {
         Err(Box::new(lowered))
@@ -179,6 +183,8 @@ struct Lower<'a> {
     conditional: u32,
     /// Where each local array was last written outside a loop, for errors.
     array_writes: HashMap<String, TokenStream>,
+    /// Where a local array is passed to a call (see [`Lowered::array_args`]).
+    array_args: HashMap<(NodeId, usize), Span>,
 }
 
 impl<'a> Lower<'a> {
@@ -211,6 +217,7 @@ impl<'a> Lower<'a> {
             array_loops: Vec::new(),
             conditional: 0,
             array_writes: HashMap::new(),
+            array_args: HashMap::new(),
             int_slices: Vec::new(),
             data_slices: Vec::new(),
             enclosing: Vec::new(),

@@ -282,6 +282,7 @@ impl Schedule<'_> {
                 | Op::Alloc { .. }
                 | Op::Filled { .. }
                 | Op::Accumulate { .. }
+                | Op::ArrayVjp { .. }
                 | Op::And(..)
                 | Op::Or(..)
         ) || self.uses.get(&n).copied().unwrap_or(0) > 1
@@ -762,9 +763,10 @@ impl Vanishes<'_> {
                 Some((cond, value)) if cond == c => self.at(if value { a } else { b }),
                 _ => self.at(a) && self.at(b),
             },
-            Op::Scatter(_, _, value) | Op::CallVjp(_, value) | Op::Accumulate { value, .. } => {
-                self.at(value)
-            }
+            Op::Scatter(_, _, value)
+            | Op::CallVjp(_, value)
+            | Op::Accumulate { value, .. }
+            | Op::ArrayVjp { seed: value, .. } => self.at(value),
             Op::Sum { body, .. } => self.at(body),
             _ => false,
         }

@@ -155,7 +155,8 @@ fn tangent(
         | Op::Effects(..)
         | Op::NoEffect
         | Op::CallVjp(..)
-        | Op::AdjAt(..) => {
+        | Op::AdjAt(..)
+        | Op::ArrayVjp { .. } => {
             if op.children().iter().any(|c| dot.contains_key(c)) {
                 return Err(DiffError {
                     origin: g.node(n).origin,

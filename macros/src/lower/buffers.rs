@@ -235,6 +235,39 @@ impl Lower<'_> {
         None
     }
 
+    /// A local array passed whole to a call (`dot(&z, w)`): the array as it is here; its
+    /// adjoint takes the called function's vector-Jacobian product. Not from inside a loop
+    /// writing it, adding into it or pushing to it (the array would be the one before the loop).
+    pub(super) fn array_arg(&mut self, a: &Expr, inner: &Expr) -> Option<NodeId> {
+        let table = self.local_array(inner)?;
+        self.check_not_growing(table, a)?;
+        if let Some((_, name)) = self
+            .array_loops
+            .iter()
+            .find_map(|f| f.written.iter().find(|w| w.0 == table))
+        {
+            self.cx.error_spanned_by(
+                a,
+                msg(
+                    format!("this passes `{name}` to a function inside the loop that writes it"),
+                    format!("pass `{name}` after the loop, or pass the element this iteration wrote (`{name}[i]`)"),
+                ),
+            );
+            return None;
+        }
+        if self.sig.outputs.is_some() {
+            self.cx.error_spanned_by(
+                a,
+                msg(
+                    "a vector-valued function cannot pass a local array to another function yet",
+                    "pass the elements the function needs as scalars",
+                ),
+            );
+            return None;
+        }
+        Some(table)
+    }
+
     /// The length of a local array.
     pub(super) fn array_len(&mut self, table: NodeId) -> NodeId {
         self.g.array_len(table)

@@ -270,8 +270,24 @@ impl Lower<'_> {
             let f = self.symbol(func.to_token_stream(), pretty(&func.to_token_stream()));
             return Some(self.g.add(Op::StopGradient(f, x)));
         }
+        let lowered = self.call_args(&args)?;
+        let f = self.symbol(func.to_token_stream(), pretty(&func.to_token_stream()));
+        let call = self.g.add(Op::Call(f, lowered.clone()));
+        // Where local arrays are passed, for errors about them.
+        for (j, (a, n)) in args.iter().zip(&lowered).enumerate() {
+            if self.g.kind(*n) == Kind::Array {
+                let at = a.to_token_stream().into_iter().next();
+                let span = at.map_or_else(proc_macro2::Span::call_site, |t| t.span());
+                self.array_args.insert((call, j), span);
+            }
+        }
+        Some(call)
+    }
+
+    /// The arguments of a call of a differentiable function.
+    fn call_args(&mut self, args: &[&Expr]) -> Option<Vec<NodeId>> {
         let mut lowered = Vec::with_capacity(args.len());
-        for a in &args {
+        for &a in args {
             // A differentiated slice (`x` or `&x`) stays one: its gradient flows back through
             // the called function's vector-Jacobian product.
             let inner = match a {
@@ -280,6 +296,7 @@ impl Lower<'_> {
             };
             let arg = match self.bound_to(inner).map(|n| self.g.op(n).clone()) {
                 Some(Op::Slice(k)) => self.slice_arg(k, a, inner)?,
+                _ if self.local_array(inner).is_some() => self.array_arg(a, inner)?,
                 _ => match self.slice_run(a) {
                     Some((k, ix, range)) => {
                         self.no_slice_from_vector_function(a, &ix.expr)?;
@@ -290,8 +307,7 @@ impl Lower<'_> {
             };
             lowered.push(arg);
         }
-        let f = self.symbol(func.to_token_stream(), pretty(&func.to_token_stream()));
-        Some(self.g.add(Op::Call(f, lowered)))
+        Some(lowered)
     }
 
     /// Differentiated slice `k` passed to a call as `a` (`x`, `&x`; `inner` without the `&`).
