@@ -27,8 +27,8 @@ use syn::{Ident, ItemFn};
 use crate::attr::Args;
 use crate::callees;
 use crate::emit;
-use crate::expand::{Body, Derivatives, Plan};
 use crate::formula;
+use crate::plan::{Body, Derivatives, Plan};
 use crate::second_order;
 use crate::signature::{FloatTy, ParamKind, Sig};
 use crate::vector;
@@ -238,7 +238,7 @@ fn formulas(func: &ItemFn, plan: &Plan) -> Vec<(String, String)> {
 /// The effect that accumulates slice `k`'s gradient: its own, or, for a slice whose only
 /// contributions come from calls that are also given an earlier slice (`dot(w, x)`), the
 /// effect those calls' vector-Jacobian products are listed with (`∇w, ∇x += …`).
-fn slice_effect(d: &crate::expand::Derivatives, k: u32) -> Option<crate::graph::NodeId> {
+fn slice_effect(d: &crate::plan::Derivatives, k: u32) -> Option<crate::graph::NodeId> {
     use crate::graph::Op;
     let g = &d.lowered.graph;
     let own = d.slice_effects.get(k as usize).copied().flatten();

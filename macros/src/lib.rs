@@ -31,6 +31,7 @@ mod graph;
 mod hvp;
 mod jacobian;
 mod lower;
+mod plan;
 #[cfg(test)]
 mod proptests;
 mod schedule;

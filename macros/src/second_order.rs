@@ -23,9 +23,9 @@ use syn::{Ident, ItemFn};
 
 use crate::companion::{Names, arg_names, params};
 use crate::emit;
-use crate::expand::{Derivatives, Plan, hvp_param};
 use crate::graph::{NodeId, Op};
 use crate::hvp::hv_sink;
+use crate::plan::{Derivatives, Plan, hvp_param};
 use crate::signature::{ParamKind, SliceGrad, slice_of};
 
 /// `_hvp`, `_hvp_into` and, for a function differentiating slices, `_hessian`.

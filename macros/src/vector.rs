@@ -30,10 +30,10 @@ use syn::{Ident, ItemFn};
 
 use crate::companion::{Names, arg_names, params};
 use crate::emit;
-use crate::expand::{VectorDerivatives, seed_param, tangent_param};
 use crate::formula;
 use crate::graph::{NodeId, Op};
 use crate::jacobian::{Mode, row_sink};
+use crate::plan::{VectorDerivatives, seed_param, tangent_param};
 use crate::signature::{Param, ParamKind, Sig, SliceGrad, slice_of};
 
 /// `(∂name[k]/∂p, formula)` for every output `k` and differentiated parameter `p`, row by row.

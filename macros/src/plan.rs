@@ -1,0 +1,527 @@
+//! The plan: what the companions are generated from. The checked signature, then the body
+//! lowered to a graph and differentiated (the gradient, the partials a caller chains through,
+//! the vector-Jacobian product, second order if asked for; for a vector-valued function its
+//! Jacobian, vjp and jvp), or the tape's rewrite, or a user rule; and the callees to check.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, format_ident};
+use syn::ItemFn;
+
+use crate::attr::Args;
+use crate::callees::{self, Callee};
+use crate::ctxt::{Ctxt, msg};
+use crate::graph::{Kind, NodeId, Op};
+use crate::hvp::Hvp;
+use crate::jacobian::{self, Jacobian, Mode};
+use crate::lower::{self, Lowered};
+use crate::signature::{self, ParamKind, Sig};
+use crate::{diff, tape};
+
+/// What the companions are generated from.
+pub struct Plan {
+    pub sig: Sig,
+    pub body: Body,
+    /// The functions called for their derivative, checked beside the companions.
+    pub callees: Vec<Callee>,
+}
+
+pub enum Body {
+    /// The body, lowered and differentiated.
+    Graph(Box<Derivatives>),
+    /// A vector-valued function's body (`-> [T; M]`), lowered, with its Jacobian.
+    Vector(Box<VectorDerivatives>),
+    /// `rule = path`: the user's function supplies value and partials.
+    Rule(syn::Path),
+    /// Arrays are differentiated: the body, rewritten to run on the reverse-mode tape.
+    Tape(syn::Block),
+}
+
+pub struct Derivatives {
+    pub lowered: Lowered,
+    /// `∂f/∂p` for every float parameter `p`, in declaration order.
+    pub partials: Vec<NodeId>,
+    /// For every differentiated slice parameter, in order, the effect that accumulates its
+    /// gradient (`None`: the value does not depend on it).
+    pub slice_effects: Vec<Option<NodeId>>,
+    /// `∂²f/∂pᵢ∂pⱼ` over the differentiated parameters, when `hessian` was asked for.
+    pub hessian: Option<Vec<Vec<NodeId>>>,
+    /// `H·v` along the symbols `v.p`, `v.x[i]`, when `hessian` was asked for.
+    pub hvp: Option<Hvp>,
+    /// The vector-Jacobian product a caller passing a slice needs: for every differentiated
+    /// slice, the effect accumulating `seed · ∂f/∂x` (the seed is the symbol `__seed`).
+    pub vjp_effects: Vec<Option<NodeId>>,
+}
+
+/// The derivatives of a vector-valued function (see `jacobian`).
+pub struct VectorDerivatives {
+    pub lowered: Lowered,
+    pub jacobian: Jacobian,
+    /// `sᵀJ` for the seeds `seed[k]` (symbols): `∂/∂p` of `Σ_k seed[k]·f_k` for every float
+    /// scalar parameter, and the effect accumulating it for every differentiated slice.
+    pub vjp: (Vec<NodeId>, Vec<Option<NodeId>>),
+    /// `J·t` for the tangent `tangent` (symbols: `tangent.p`), and how it is computed.
+    pub jvp: (Vec<NodeId>, Mode),
+}
+
+impl VectorDerivatives {
+    /// Every node the generated functions compute.
+    fn roots(&self) -> Vec<NodeId> {
+        let j = &self.jacobian;
+        let mut roots = self.lowered.outputs.clone();
+        roots.extend(j.entries.iter().flatten());
+        roots.extend(j.row_effects.iter().flatten().flatten());
+        roots.extend(&self.vjp.0);
+        roots.extend(self.vjp.1.iter().flatten());
+        roots.extend(&self.jvp.0);
+        roots
+    }
+}
+
+/// The parameter of `_vjp` holding the seeds, and of `_jvp` holding the tangent: mixed-site, so
+/// that a parameter of the user's of the same name is another variable.
+pub fn seed_param() -> syn::Ident {
+    syn::Ident::new("seed", proc_macro2::Span::mixed_site())
+}
+
+/// The direction `v` of `_hvp`: see [`seed_param`].
+pub fn hvp_param() -> syn::Ident {
+    syn::Ident::new("v", proc_macro2::Span::mixed_site())
+}
+
+/// See [`seed_param`].
+pub fn tangent_param() -> syn::Ident {
+    syn::Ident::new("tangent", proc_macro2::Span::mixed_site())
+}
+
+/// The plan; or, when the function cannot be differentiated, the calls whose derivative it
+/// would need (checked in the stub, so that a plain call is reported with the other errors).
+pub fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> {
+    let sig = signature::check(cx, func, args).ok_or_else(Vec::new)?;
+    if let Some(rule) = &args.rule {
+        return Ok(Plan {
+            sig,
+            body: Body::Rule(rule.clone()),
+            callees: Vec::new(),
+        });
+    }
+    if sig.uses_tape() {
+        tape::check(cx, &func.block);
+        return Ok(Plan {
+            sig,
+            body: Body::Tape(tape::rewrite(&func.block)),
+            callees: Vec::new(),
+        });
+    }
+    let locals = callees::locals(func);
+    let on_parameters = |l: &Lowered| {
+        let calls = callees::on_parameters(&l.graph);
+        callees::of_calls(&l.graph, (&l.symbols, &l.array_args), &calls, &locals)
+    };
+    let lowered = lower::lower(cx, &sig, &func.block).map_err(|l| on_parameters(&l))?;
+    if sig.outputs.is_some() {
+        let mut d = differentiate_vector(cx, &sig, lowered).map_err(|l| on_parameters(&l))?;
+        let calls = callees::differentiated(&d.lowered.graph, &d.roots());
+        let callees = callees::of_calls(
+            &d.lowered.graph,
+            (&d.lowered.symbols, &d.lowered.array_args),
+            &calls,
+            &locals,
+        );
+        d.lowered.callees = callees::aliases(&d.lowered.graph, &func.sig.ident, &callees);
+        return Ok(Plan {
+            sig,
+            body: Body::Vector(Box::new(d)),
+            callees,
+        });
+    }
+    let mut d = differentiate(cx, &sig, lowered, args.hessian).map_err(|l| on_parameters(&l))?;
+    let mut roots = vec![d.lowered.output];
+    roots.extend(&d.partials);
+    roots.extend(d.vjp_effects.iter().flatten());
+    roots.extend(d.hessian.iter().flatten().flatten());
+    if let Some(h) = &d.hvp {
+        roots.extend(&h.scalars);
+        roots.extend(h.effects.iter().flatten());
+    }
+    let calls = callees::differentiated(&d.lowered.graph, &roots);
+    let callees = callees::of_calls(
+        &d.lowered.graph,
+        (&d.lowered.symbols, &d.lowered.array_args),
+        &calls,
+        &locals,
+    );
+    d.lowered.callees = callees::aliases(&d.lowered.graph, &func.sig.ident, &callees);
+    Ok(Plan {
+        sig,
+        body: Body::Graph(Box::new(d)),
+        callees,
+    })
+}
+
+/// Reports a derivative that cannot be built, at the user's tokens it comes from.
+fn report(cx: &Ctxt, lowered: &Lowered, e: diff::DiffError) {
+    let span = e.origin.map_or_else(proc_macro2::Span::call_site, |o| {
+        lowered.spans[o.0 as usize]
+    });
+    cx.error_at(span, msg(e.message, e.help));
+}
+
+/// The Jacobian, `sᵀJ` and `J·t` of a vector-valued function; the graph back if an error was
+/// reported.
+fn differentiate_vector(
+    cx: &Ctxt,
+    sig: &Sig,
+    mut lowered: Lowered,
+) -> Result<VectorDerivatives, Box<Lowered>> {
+    let inputs = lowered.inputs.clone();
+    let slices: Vec<u32> = (0..u32::try_from(lowered.graph.slice_count()).unwrap_or(0)).collect();
+    let wrt: Vec<usize> = sig
+        .floats()
+        .enumerate()
+        .filter(|(_, p)| p.differentiated)
+        .map(|(i, _)| i)
+        .collect();
+    let outputs = lowered.outputs.clone();
+    let g = &mut lowered.graph;
+    let jacobian = match jacobian::jacobian(g, &outputs, &inputs, &wrt, &slices) {
+        Ok(j) => j,
+        Err(e) => {
+            report(cx, &lowered, e);
+            return Err(Box::new(lowered));
+        }
+    };
+    // The seeds `seed[k]` and the tangent `tangent.p`, `tangent.x[i]`, as symbols.
+    let seed = seed_param();
+    let mut seeds = Vec::with_capacity(outputs.len());
+    for k in 0..outputs.len() {
+        let at = proc_macro2::Literal::usize_unsuffixed(k);
+        seeds.push(symbol(&mut lowered, quote::quote!(#seed[#at]), Kind::Float));
+    }
+    let vjp = jacobian::vjp(&mut lowered.graph, &outputs, &seeds, &inputs, &slices);
+    let tangent = tangent_param();
+    let mut scalar_tangents = Vec::new();
+    let mut slice_tangents = Vec::new();
+    let (mut i, mut k) = (0usize, 0u32);
+    for p in &sig.params {
+        let id = &p.ident;
+        match p.kind {
+            ParamKind::Float => {
+                if p.differentiated {
+                    let t = symbol(&mut lowered, quote::quote!(#tangent.#id), Kind::Float);
+                    scalar_tangents.push((inputs[i], t));
+                }
+                i += 1;
+            }
+            ParamKind::Slice if p.differentiated => {
+                let t = symbol(&mut lowered, quote::quote!(#tangent.#id), Kind::Other);
+                if let Op::Sym(s, _) = *lowered.graph.op(t) {
+                    slice_tangents.push((k, s));
+                }
+                k += 1;
+            }
+            _ => {}
+        }
+    }
+    let jvp = jacobian::jvp(
+        &mut lowered.graph,
+        &outputs,
+        &scalar_tangents,
+        &slice_tangents,
+        &jacobian,
+        &inputs,
+    );
+    match (vjp, jvp) {
+        (Ok(vjp), Ok(jvp)) => Ok(VectorDerivatives {
+            lowered,
+            jacobian,
+            vjp,
+            jvp,
+        }),
+        (Err(e), _) | (_, Err(e)) => {
+            report(cx, &lowered, e);
+            Err(Box::new(lowered))
+        }
+    }
+}
+
+/// A new symbol of `lowered` standing for `tokens`, as a node.
+fn symbol(lowered: &mut Lowered, tokens: TokenStream, kind: Kind) -> NodeId {
+    let name = crate::lower::pretty(&tokens);
+    let s = lowered.graph.new_symbol(name);
+    lowered.symbols.push(tokens);
+    lowered.graph.add(Op::Sym(s, kind))
+}
+
+/// The derivatives of `lowered`; the graph back if an error was reported.
+fn differentiate(
+    cx: &Ctxt,
+    sig: &Sig,
+    mut lowered: Lowered,
+    hessian: bool,
+) -> Result<Derivatives, Box<Lowered>> {
+    let report = |cx: &Ctxt, lowered: &Lowered, e: diff::DiffError| {
+        let span = e.origin.map_or_else(proc_macro2::Span::call_site, |o| {
+            lowered.spans[o.0 as usize]
+        });
+        cx.error_at(span, msg(e.message, e.help));
+    };
+    let inputs = lowered.inputs.clone();
+    let slices: Vec<u32> = (0..u32::try_from(lowered.graph.slice_count()).unwrap_or(0)).collect();
+    let (partials, slice_effects) =
+        match diff::gradient_with_slices(&mut lowered.graph, lowered.output, &inputs, &slices) {
+            Ok(p) => p,
+            Err(e) => {
+                report(cx, &lowered, e);
+                return Err(Box::new(lowered));
+            }
+        };
+    // The seeded gradient of the slices, for `__vjp` (callers that pass a differentiated slice).
+    let vjp_effects = if slices.is_empty() {
+        Vec::new()
+    } else {
+        let name = format_ident!("__seed", span = proc_macro2::Span::mixed_site());
+        let s = lowered.graph.new_symbol("seed");
+        lowered.symbols.push(name.to_token_stream());
+        let seed = lowered
+            .graph
+            .add(crate::graph::Op::Sym(s, crate::graph::Kind::Float));
+        match diff::gradient_seeded(&mut lowered.graph, lowered.output, seed, &[], &slices) {
+            Ok((_, effects)) => effects,
+            Err(e) => {
+                report(cx, &lowered, e);
+                return Err(Box::new(lowered));
+            }
+        }
+    };
+    let hvp = if hessian {
+        match hvp_of(sig, &mut lowered) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                report(cx, &lowered, e);
+                return Err(Box::new(lowered));
+            }
+        }
+    } else {
+        None
+    };
+    // Symbolic second derivatives when every differentiated parameter is a scalar; with slices,
+    // `_hessian` is built from `H·v` (see `second_order`).
+    let hessian = if hessian && slices.is_empty() {
+        let wrt: Vec<usize> = sig
+            .floats()
+            .enumerate()
+            .filter(|(_, p)| p.differentiated)
+            .map(|(i, _)| i)
+            .collect();
+        let wrt_nodes: Vec<NodeId> = wrt.iter().map(|&i| inputs[i]).collect();
+        let mut rows = Vec::with_capacity(wrt.len());
+        for &i in &wrt {
+            match diff::gradient(&mut lowered.graph, partials[i], &wrt_nodes) {
+                Ok(row) => rows.push(row),
+                Err(e) => {
+                    report(cx, &lowered, e);
+                    return Err(Box::new(lowered));
+                }
+            }
+        }
+        Some(rows)
+    } else {
+        None
+    };
+    Ok(Derivatives {
+        lowered,
+        partials,
+        slice_effects,
+        hessian,
+        hvp,
+        vjp_effects,
+    })
+}
+
+/// `H·v` of a scalar function along `v` (the symbols `v.p` and `v.x[i]`, the fields of the
+/// direction `_hvp` takes).
+fn hvp_of(sig: &Sig, lowered: &mut Lowered) -> Result<Hvp, diff::DiffError> {
+    let v = hvp_param();
+    let (mut tangents, mut slices) = (Vec::new(), Vec::new());
+    let (mut i, mut k) = (0usize, 0u32);
+    for p in &sig.params {
+        let id = &p.ident;
+        match p.kind {
+            ParamKind::Float => {
+                if p.differentiated {
+                    let t = symbol(lowered, quote::quote!(#v.#id), Kind::Float);
+                    tangents.push((lowered.inputs[i], t));
+                }
+                i += 1;
+            }
+            ParamKind::Slice if p.differentiated => {
+                let t = symbol(lowered, quote::quote!(#v.#id), Kind::Other);
+                if let Op::Sym(s, _) = *lowered.graph.op(t) {
+                    slices.push((k, s));
+                }
+                k += 1;
+            }
+            _ => {}
+        }
+    }
+    crate::hvp::hvp(&mut lowered.graph, lowered.output, &tangents, &slices)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+    use std::time::Instant;
+
+    use quote::quote;
+
+    /// `fn f(x: f64) -> f64 { x.sin().exp().cos()… }`, `depth` calls deep.
+    fn chain(depth: usize) -> proc_macro2::TokenStream {
+        let funs = ["sin", "exp", "cos", "tanh", "atan", "sqrt"];
+        let mut body = String::from("x");
+        for k in 0..depth {
+            let f = funs[k % funs.len()];
+            body = if f == "sqrt" {
+                format!("(({body}).powi(2) + 1.0).sqrt()")
+            } else {
+                format!("({body}).{f}()")
+            };
+        }
+        let body: proc_macro2::TokenStream = body.parse().expect("internal error: chain tokenizes");
+        quote! { fn f(x: f64) -> f64 { #body } }
+    }
+
+    fn expanded_len(depth: usize) -> usize {
+        let out = crate::expand::differentiable(proc_macro2::TokenStream::new(), chain(depth))
+            .expect("internal error: chain expands");
+        out.to_string().len()
+    }
+
+    #[test]
+    fn expansion_grows_linearly_with_the_chain() {
+        // The formulas in doc strings switch to `let` form past a few hundred characters, and
+        // the emitted code binds every shared node once: doubling the depth about doubles the
+        // output, never squares it.
+        let (a, b, c) = (expanded_len(10), expanded_len(20), expanded_len(40));
+        assert!((b as f64) / (a as f64) < 2.6, "10 → 20: {a} → {b}");
+        assert!((c as f64) / (b as f64) < 2.6, "20 → 40: {b} → {c}");
+    }
+
+    /// Bodies of growing size `n`, one per shape the macro's passes could walk as a tree or
+    /// square: a chain that uses each level twice, a wide loop body, loops nested deep, many
+    /// loops in a row.
+    fn shaped(shape: &str, n: usize) -> String {
+        let mut body = String::new();
+        match shape {
+            "shared chain" => {
+                body += "let a1 = x * w;";
+                for k in 2..=n {
+                    let _ = write!(body, "let a{k} = (a{p} * a{p}).sin() + a{p};", p = k - 1);
+                }
+                let _ = write!(body, "a{n}");
+            }
+            "wide loop body" => {
+                body += "let mut s = 0.0; for i in 0..y.len() { s += 0.0";
+                for k in 1..=n {
+                    let _ = write!(body, " + (w * y[i] + {k}.0).tanh() * x");
+                }
+                body += "; } s";
+            }
+            "nested loops" => {
+                body += "let mut s = 0.0;";
+                for k in 0..n {
+                    let _ = write!(body, "for i{k} in 0..y.len() {{");
+                }
+                body += "s += (w * y[i0] - x).powi(2)";
+                for k in 1..n {
+                    let _ = write!(body, " * y[i{k}]");
+                }
+                body += ";";
+                body += &"}".repeat(n);
+                body += "s";
+            }
+            "loops in a row" => {
+                body += "let mut s = 0.0;";
+                for k in 0..n {
+                    let _ = write!(
+                        body,
+                        "for i in 0..y.len() {{ s += (w * y[i] + {k}.0).sin() * s; }}"
+                    );
+                }
+                body += "s";
+            }
+            _ => unreachable!("internal error: unknown shape"),
+        }
+        format!("fn f(x: f64, w: f64, y: &[f64]) -> f64 {{ {body} }}")
+    }
+
+    fn expand_shaped(shape: &str, n: usize) -> (usize, std::time::Duration) {
+        let item: proc_macro2::TokenStream = shaped(shape, n)
+            .parse()
+            .expect("internal error: body tokenizes");
+        let start = Instant::now();
+        let out = crate::expand::differentiable(proc_macro2::TokenStream::new(), item)
+            .expect("internal error: body expands");
+        (out.to_string().len(), start.elapsed())
+    }
+
+    #[test]
+    fn a_chain_reusing_each_level_twice_expands_linearly() {
+        // As a tree, depth 40 has 2⁴⁰ nodes: a pass that walks the graph as a tree never ends.
+        let (a, _) = expand_shaped("shared chain", 20);
+        let (b, _) = expand_shaped("shared chain", 40);
+        assert!((b as f64) / (a as f64) < 2.6, "20 → 40: {a} → {b}");
+    }
+
+    #[test]
+    fn every_shape_expands_to_code_linear_in_its_size() {
+        for (shape, n) in [
+            ("wide loop body", 8),
+            ("nested loops", 3),
+            ("loops in a row", 6),
+        ] {
+            let (a, _) = expand_shaped(shape, n);
+            let (b, _) = expand_shaped(shape, 2 * n);
+            assert!(
+                (b as f64) / (a as f64) < 2.6,
+                "{shape}: {n} → {}: {a} → {b}",
+                2 * n
+            );
+        }
+    }
+
+    /// Macro time by shape and size, best of 3 (`cargo test -p symgrad-macros --release --lib
+    /// macro_time -- --ignored --nocapture`): each doubling of the size should about double it.
+    #[test]
+    #[ignore = "a measurement: prints a table"]
+    fn macro_time() {
+        for (shape, sizes) in [
+            ("shared chain", [10, 20, 50, 100]),
+            ("wide loop body", [10, 20, 40, 80]),
+            ("nested loops", [2, 4, 8, 16]),
+            ("loops in a row", [5, 10, 20, 40]),
+        ] {
+            let row: Vec<String> = sizes
+                .iter()
+                .map(|&n| {
+                    let best = (0..3)
+                        .map(|_| expand_shaped(shape, n).1)
+                        .min()
+                        .unwrap_or_default();
+                    format!("n = {n}: {:.2} ms", best.as_secs_f64() * 1e3)
+                })
+                .collect();
+            println!("{shape:>16}: {}", row.join(", "));
+        }
+    }
+
+    #[test]
+    fn a_twenty_deep_chain_expands_in_milliseconds() {
+        let start = Instant::now();
+        let _ = expanded_len(20);
+        assert!(
+            start.elapsed().as_secs_f64() < 0.5,
+            "took {:?}",
+            start.elapsed()
+        );
+    }
+}
