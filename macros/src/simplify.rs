@@ -434,7 +434,17 @@ fn mul_into_select(g: &mut Graph, op: &Op) -> Option<NodeId> {
         if !(is_zero(g, p) || is_zero(g, r)) {
             continue;
         }
-        let times = |g: &mut Graph, x: NodeId| if s_left { g.mul(x, q) } else { g.mul(q, x) };
+        // The zero branch stays zero, as `mul-zero` has it: it is a gate's untaken side
+        // (`if c { 0 } else { ā }`), and `0 · ∞` folded to NaN there would poison the taken one.
+        let times = |g: &mut Graph, x: NodeId| {
+            if is_zero(g, x) {
+                x
+            } else if s_left {
+                g.mul(x, q)
+            } else {
+                g.mul(q, x)
+            }
+        };
         let p2 = times(g, p);
         let r2 = times(g, r);
         return Some(g.select(c, p2, r2));
@@ -451,8 +461,9 @@ fn div_into_select(g: &mut Graph, op: &Op) -> Option<NodeId> {
     if !(is_zero(g, p) || is_zero(g, r)) {
         return None;
     }
-    let p2 = g.div(p, q);
-    let r2 = g.div(r, q);
+    // (A zero branch stays zero: see `mul_into_select`.)
+    let p2 = if is_zero(g, p) { p } else { g.div(p, q) };
+    let r2 = if is_zero(g, r) { r } else { g.div(r, q) };
     Some(g.select(c, p2, r2))
 }
 
@@ -714,6 +725,14 @@ mod tests {
         assert_eq!(
             s("{ let mut p = [0.0; 3]; p[0] = x; p[2] = y; p[0] * p[2] + p[1] }"),
             "x * y"
+        );
+    }
+    #[test]
+    fn mul_into_select_keeps_the_zero_branch() {
+        // `0 · ∞` would be NaN: the gated side stays zero.
+        assert_eq!(
+            s("(if x < y { 0.0 } else { y }) * (0.0).powi(-1)"),
+            "if x < y { 0.0 } else { f64::INFINITY * y }"
         );
     }
     #[test]
