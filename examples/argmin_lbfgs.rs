@@ -34,7 +34,7 @@ fn rosenbrock(x: f64, y: f64) -> f64 {
 
 /// The mean logistic loss of a linear model `w₀x₀ + w₁x₁ + b` with an L2 penalty on the weights.
 #[differentiable(wrt(w0, w1, b), hessian)]
-pub fn log_loss(w0: f64, w1: f64, b: f64, x0: &[f64], x1: &[f64], y: &[f64]) -> f64 {
+fn log_loss(w0: f64, w1: f64, b: f64, x0: &[f64], x1: &[f64], y: &[f64]) -> f64 {
     let mut acc = 0.0;
     for i in 0..y.len() {
         let z = w0 * x0[i] + w1 * x1[i] + b;
@@ -114,6 +114,14 @@ impl Classes {
             y.push(f64::from(u8::from(1.5 * a - 2.0 * b + 0.5 + noise > 0.0)));
         }
         Self { x0, x1, y }
+    }
+}
+
+impl Classes {
+    /// The loss at `(w0, w1, b)`: the original function, which the macro keeps unchanged.
+    #[must_use]
+    pub fn loss(&self, p: &[f64]) -> f64 {
+        log_loss(p[0], p[1], p[2], &self.x0, &self.x1, &self.y)
     }
 }
 

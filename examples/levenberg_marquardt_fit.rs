@@ -20,7 +20,9 @@
 //! again with the one setting that changes that. `tests/nist_strd.rs` checks what this prints.
 
 #[path = "../tests/nist/mod.rs"]
-pub mod nist;
+pub(crate) mod nist;
+
+use std::fmt::Write as _;
 
 use nist::Settings;
 
@@ -33,20 +35,20 @@ pub fn main() {
 }
 
 /// One fit from one start.
-pub struct Row {
-    pub data: nist::Dataset,
+pub(crate) struct Row {
+    pub(crate) data: nist::Dataset,
     /// NIST's start point, 1 or 2.
-    pub start: usize,
+    pub(crate) start: usize,
     /// Through the vector-valued residual (`-> [f64; 6]`, BoxBOD) instead of one per observation.
-    pub vector: bool,
-    pub settings: Settings,
-    pub fit: nist::Fit,
+    pub(crate) vector: bool,
+    pub(crate) settings: Settings,
+    pub(crate) fit: nist::Fit,
 }
 
 /// Every problem from both of NIST's start points with the default settings, the two hard
 /// starts again with a setting that fits them, and BoxBOD through its vector-valued residual.
 #[must_use]
-pub fn nist_table() -> Vec<Row> {
+pub(crate) fn nist_table() -> Vec<Row> {
     let mut runs = Vec::new();
     for name in nist::NAMES {
         runs.push((name, 1, false, Settings::Defaults));
@@ -74,13 +76,13 @@ pub fn nist_table() -> Vec<Row> {
 impl Row {
     /// The fewest digits a fitted parameter shares with its certified value.
     #[must_use]
-    pub fn parameter_digits(&self) -> f64 {
+    pub(crate) fn parameter_digits(&self) -> f64 {
         nist::parameter_digits(&self.data, &self.fit)
     }
 
     /// The digits the residual sum of squares shares with the certified one.
     #[must_use]
-    pub fn rss_digits(&self) -> f64 {
+    pub(crate) fn rss_digits(&self) -> f64 {
         nist::digits(self.fit.rss, self.data.certified_rss)
     }
 
@@ -123,15 +125,16 @@ impl std::fmt::Display for Row {
 
 /// The results as a Markdown table.
 #[must_use]
-pub fn summary(rows: &[Row]) -> String {
+pub(crate) fn summary(rows: &[Row]) -> String {
     let mut out = String::from(
         "| problem | start | settings | evaluations | stop | RSS certified | RSS ours | digits: RSS | digits: parameters (fewest) |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for row in rows {
         let form = if row.vector { " (`[f64; 6]`)" } else { "" };
         let stop = row.fit.termination.split(' ').next().unwrap_or_default();
-        out += &format!(
-            "| {}{form} | {} | {} | {} | {stop} | {:.10e} | {:.10e} | {:.1} | {:.1} |\n",
+        let _ = writeln!(
+            out,
+            "| {}{form} | {} | {} | {} | {stop} | {:.10e} | {:.10e} | {:.1} | {:.1} |",
             row.data.name,
             row.start,
             row.settings,

@@ -32,7 +32,7 @@ fn the_three_logistic_fits_agree_at_a_stationary_point() {
     let newton = &fits[1].1;
     // The loss is strictly convex (the L2 penalty), so its one stationary point is the minimum:
     // the central differences of the loss itself (not of the generated gradient) vanish there.
-    let loss = |p: &[f64]| argmin_example::log_loss(p[0], p[1], p[2], &data.x0, &data.x1, &data.y);
+    let loss = |p: &[f64]| data.loss(p);
     for j in 0..3 {
         let h = 1e-5;
         let (mut up, mut down) = (newton.clone(), newton.clone());

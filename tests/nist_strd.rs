@@ -275,9 +275,7 @@ fn the_vector_valued_and_the_scalar_residual_fit_alike() {
 }
 
 /// The residuals of `data` for argmin, one per observation.
-fn argmin_problem<P>(
-    data: &Dataset,
-) -> LeastSquares<P, Rows<impl Fn(&[f64], usize) -> (f64, Vec<f64>) + '_>> {
+fn argmin_problem<P>(data: &Dataset) -> LeastSquares<P, impl ResidualFn + '_> {
     LeastSquares::rows(data.x.len(), move |b: &[f64], i| {
         nist::residual_grad(data, b, i)
     })

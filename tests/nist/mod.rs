@@ -13,7 +13,7 @@ use symgrad::levenberg_marquardt::{LevenbergMarquardt, Problem};
 use symgrad::residuals::ResidualFn;
 
 /// The problems kept here, in NIST's order of difficulty (lower, average, higher).
-pub const NAMES: [&str; 6] = ["Misra1a", "Thurber", "MGH09", "BoxBOD", "Eckerle4", "Rat43"];
+pub(crate) const NAMES: [&str; 6] = ["Misra1a", "Thurber", "MGH09", "BoxBOD", "Eckerle4", "Rat43"];
 
 /// The text of a NIST `.dat` file.
 fn text(name: &str) -> Option<&'static str> {
@@ -30,16 +30,16 @@ fn text(name: &str) -> Option<&'static str> {
 
 /// One NIST problem as its `.dat` file states it.
 #[derive(Debug, Clone)]
-pub struct Dataset {
-    pub name: &'static str,
+pub(crate) struct Dataset {
+    pub(crate) name: &'static str,
     /// Start 1 and Start 2.
-    pub starts: [Vec<f64>; 2],
+    pub(crate) starts: [Vec<f64>; 2],
     /// The certified parameters (11 significant digits).
-    pub certified: Vec<f64>,
+    pub(crate) certified: Vec<f64>,
     /// The certified residual sum of squares.
-    pub certified_rss: f64,
-    pub x: Vec<f64>,
-    pub y: Vec<f64>,
+    pub(crate) certified_rss: f64,
+    pub(crate) x: Vec<f64>,
+    pub(crate) y: Vec<f64>,
 }
 
 /// Reads problem `name` from its `.dat` file.
@@ -48,7 +48,7 @@ pub struct Dataset {
 ///
 /// On a name not in [`NAMES`] or a file not in NIST's format (test data: a panic is the report).
 #[must_use]
-pub fn dataset(name: &'static str) -> Dataset {
+pub(crate) fn dataset(name: &'static str) -> Dataset {
     let text = text(name).unwrap_or_else(|| panic!("no NIST file for {name}"));
     let mut data = Dataset {
         name,
@@ -87,38 +87,38 @@ fn number(word: &str) -> f64 {
 
 /// y = b₁·(1 − exp(−b₂·x)): Misra1a (lower difficulty) and BoxBOD (higher).
 #[differentiable(wrt(b))]
-pub fn exponential(b: &[f64], x: f64, y: f64) -> f64 {
+pub(crate) fn exponential(b: &[f64], x: f64, y: f64) -> f64 {
     b[0] * (1.0 - (-b[1] * x).exp()) - y
 }
 
 /// y = (b₁ + b₂x + b₃x² + b₄x³) / (1 + b₅x + b₆x² + b₇x³): Thurber (higher).
 #[differentiable(wrt(b))]
-pub fn thurber(b: &[f64], x: f64, y: f64) -> f64 {
+pub(crate) fn thurber(b: &[f64], x: f64, y: f64) -> f64 {
     let (x2, x3) = (x * x, x * x * x);
     (b[0] + b[1] * x + b[2] * x2 + b[3] * x3) / (1.0 + b[4] * x + b[5] * x2 + b[6] * x3) - y
 }
 
 /// y = b₁(x² + x·b₂) / (x² + x·b₃ + b₄): MGH09 (higher).
 #[differentiable(wrt(b))]
-pub fn mgh09(b: &[f64], x: f64, y: f64) -> f64 {
+pub(crate) fn mgh09(b: &[f64], x: f64, y: f64) -> f64 {
     b[0] * (x * x + x * b[1]) / (x * x + x * b[2] + b[3]) - y
 }
 
 /// y = (b₁/b₂)·exp(−½((x − b₃)/b₂)²): Eckerle4 (higher).
 #[differentiable(wrt(b))]
-pub fn eckerle4(b: &[f64], x: f64, y: f64) -> f64 {
+pub(crate) fn eckerle4(b: &[f64], x: f64, y: f64) -> f64 {
     (b[0] / b[1]) * (-0.5 * ((x - b[2]) / b[1]).powi(2)).exp() - y
 }
 
 /// y = b₁ / (1 + exp(b₂ − b₃x))^(1/b₄): Rat43 (higher).
 #[differentiable(wrt(b))]
-pub fn rat43(b: &[f64], x: f64, y: f64) -> f64 {
+pub(crate) fn rat43(b: &[f64], x: f64, y: f64) -> f64 {
     b[0] / (1.0 + (b[1] - b[2] * x).exp()).powf(1.0 / b[3]) - y
 }
 
 /// BoxBOD's six residuals at once, as a vector-valued function (its `_jacobian` gives the rows).
 #[differentiable(wrt(b1, b2))]
-pub fn boxbod(b1: f64, b2: f64, x: &[f64; 6], y: &[f64; 6]) -> [f64; 6] {
+pub(crate) fn boxbod(b1: f64, b2: f64, x: &[f64; 6], y: &[f64; 6]) -> [f64; 6] {
     std::array::from_fn(|i| b1 * (1.0 - (-b2 * x[i]).exp()) - y[i])
 }
 
@@ -126,7 +126,7 @@ pub fn boxbod(b1: f64, b2: f64, x: &[f64; 6], y: &[f64; 6]) -> [f64; 6] {
 /// Jacobian), from the generated `_grad`. BoxBOD's comes from the scalar `exponential` here; the
 /// vector-valued `boxbod` is fitted by [`fit`] and checked by the tests.
 #[must_use]
-pub fn residual_grad(data: &Dataset, b: &[f64], i: usize) -> (f64, Vec<f64>) {
+pub(crate) fn residual_grad(data: &Dataset, b: &[f64], i: usize) -> (f64, Vec<f64>) {
     let (x, y) = (data.x[i], data.y[i]);
     let (r, grad) = match data.name {
         "Misra1a" | "BoxBOD" => {
@@ -157,7 +157,7 @@ pub fn residual_grad(data: &Dataset, b: &[f64], i: usize) -> (f64, Vec<f64>) {
 /// The residual of problem `name` at observation `i` from the original function (kept unchanged
 /// by the macro), for finite differences.
 #[must_use]
-pub fn residual(data: &Dataset, b: &[f64], i: usize) -> f64 {
+pub(crate) fn residual(data: &Dataset, b: &[f64], i: usize) -> f64 {
     let (x, y) = (data.x[i], data.y[i]);
     match data.name {
         "Misra1a" | "BoxBOD" => exponential(b, x, y),
@@ -171,19 +171,19 @@ pub fn residual(data: &Dataset, b: &[f64], i: usize) -> f64 {
 
 /// What one Levenberg–Marquardt run reached.
 #[derive(Debug, Clone)]
-pub struct Fit {
-    pub params: Vec<f64>,
+pub(crate) struct Fit {
+    pub(crate) params: Vec<f64>,
     /// Σ rᵢ² at `params`.
-    pub rss: f64,
+    pub(crate) rss: f64,
     /// Points the residuals and Jacobian were evaluated at.
-    pub evaluations: usize,
-    pub termination: String,
-    pub success: bool,
+    pub(crate) evaluations: usize,
+    pub(crate) termination: String,
+    pub(crate) success: bool,
 }
 
 /// The settings of a Levenberg–Marquardt run that differ from the crate's defaults.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Settings {
+pub(crate) enum Settings {
     /// `LevenbergMarquardt::new()`: at most 100·(n + 1) evaluations, a first step bounded by
     /// 100·‖x‖ (MINPACK's defaults), tolerances 30ε.
     Defaults,
@@ -207,7 +207,7 @@ impl std::fmt::Display for Settings {
 /// the scalar residual per observation, or with `vector` (BoxBOD only) the six outputs of
 /// `boxbod_jacobian`.
 #[must_use]
-pub fn fit(data: &Dataset, start: &[f64], vector: bool, settings: Settings) -> Fit {
+pub(crate) fn fit(data: &Dataset, start: &[f64], vector: bool, settings: Settings) -> Fit {
     let solver = match settings {
         Settings::Defaults => LevenbergMarquardt::new(),
         Settings::Patience(p) => LevenbergMarquardt::new().with_patience(p),
@@ -254,7 +254,7 @@ fn solve<E: ResidualFn>(solver: &LevenbergMarquardt<f64>, problem: Problem<E>) -
 /// when `value` rounded to 11 significant digits is `certified`, otherwise the log relative error
 /// `−log₁₀(|value − certified| / |certified|)` (0 when they share none).
 #[must_use]
-pub fn digits(value: f64, certified: f64) -> f64 {
+pub(crate) fn digits(value: f64, certified: f64) -> f64 {
     if format!("{value:.10e}") == format!("{certified:.10e}") {
         return 11.0;
     }
@@ -268,7 +268,7 @@ pub fn digits(value: f64, certified: f64) -> f64 {
 
 /// The fewest digits any parameter of `fit` shares with the certified values.
 #[must_use]
-pub fn parameter_digits(data: &Dataset, fit: &Fit) -> f64 {
+pub(crate) fn parameter_digits(data: &Dataset, fit: &Fit) -> f64 {
     fit.params
         .iter()
         .zip(&data.certified)
