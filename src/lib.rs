@@ -269,6 +269,10 @@
 //!
 //! - `progress`: an `indicatif` progress bar for [`Minimizer::progress`] (plain lines without).
 //! - `plot`: only for the `seed003_plot` example (SVG output with `plotters`).
+//! - `argmin`: `symgrad::argmin`, argmin's `CostFunction`, `Gradient`, `Hessian`, `Operator` and
+//!   `Jacobian` for generated derivatives (L-BFGS, Newton, trust region, Gauss–Newton).
+//! - `levenberg-marquardt`: `symgrad::levenberg_marquardt`, the levenberg-marquardt crate's
+//!   `LeastSquaresProblem` from `#[differentiable]` residuals.
 //!
 //! # Crates
 //!

@@ -8,6 +8,9 @@
 //! - [`schedule`] and [`clip`]: learning-rate schedules and gradient clipping.
 //! - [`train`]: a training loop over any generated `*_grad` companion.
 //! - [`gradcheck`]: compare a gradient with central finite differences.
+//! - [`residuals`]: a least-squares problem's residuals and Jacobian from generated derivatives,
+//!   for the adapters to other crates' solvers: `argmin` (feature `argmin`) and
+//!   `levenberg_marquardt` (feature `levenberg-marquardt`).
 //! - [`tape`]: a reverse-mode tape on `ndarray` for matrix code.
 //!
 //! Most users depend on the `symgrad` facade crate, which re-exports everything here, and get
@@ -57,10 +60,15 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "argmin")]
+pub mod argmin;
 pub mod clip;
 pub mod gradcheck;
 pub mod gradient;
+#[cfg(feature = "levenberg-marquardt")]
+pub mod levenberg_marquardt;
 pub mod optim;
+pub mod residuals;
 pub mod scalar;
 pub mod schedule;
 pub mod tape;
