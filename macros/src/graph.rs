@@ -424,6 +424,17 @@ impl Op {
         )
     }
 
+    /// The loop a loop node runs (`Sum`, `Fold`, `Until`, `RevFold`).
+    pub fn loop_var(&self) -> Option<u32> {
+        match self {
+            Op::Sum { v, .. }
+            | Op::Fold { v, .. }
+            | Op::Until { v, .. }
+            | Op::RevFold { v, .. } => Some(*v),
+            _ => None,
+        }
+    }
+
     /// A loop or a call: worth computing once, early, and taken as panicking only where the
     /// user's code would (its inside is not looked at).
     pub fn panics_like_the_user(&self) -> bool {
@@ -463,6 +474,11 @@ pub struct Graph {
     pub current_origin: Option<Origin>,
     /// The bounds `(lo, hi)` of each loop, by loop number.
     loops: Vec<(NodeId, NodeId)>,
+    /// The loops whose bodies the user wrote each loop in, by loop number (bit `u` for loop
+    /// `u`): `for k { … for i { … } }` gives loop `i` the bit of `k`, even where nothing in
+    /// it changes with `k`. The user computes such a loop only in the iterations of `k` (and
+    /// under the conditions) that reach it.
+    nests: Vec<u64>,
     /// Names of the differentiated slice parameters, for formulas.
     slices: Vec<String>,
     /// How many recurrences (`Fold`s) and reverse sweeps (`RevFold`s) were declared.
@@ -526,7 +542,38 @@ impl Graph {
             return None;
         }
         self.loops.push((lo, hi));
+        self.nests.push(0);
         u32::try_from(self.loops.len() - 1).ok()
+    }
+
+    /// Records that the user wrote loop `v` inside the bodies of the loops of `mask`.
+    pub fn set_loop_nest(&mut self, v: u32, mask: u64) {
+        if let Some(m) = self.nests.get_mut(v as usize) {
+            *m = mask;
+        }
+    }
+
+    /// The loops whose bodies the user wrote loop `v` in (see `nests`).
+    pub fn loop_nest(&self, v: u32) -> u64 {
+        self.nests.get(v as usize).copied().unwrap_or(0)
+    }
+
+    /// The loops whose bodies the user wrote the loops `id` reads in (not looking inside
+    /// those loops): a value that reads one written in loop `u` is not computed outside `u`.
+    pub fn written_in(&self, id: NodeId) -> u64 {
+        let mut mask = 0;
+        let mut seen = HashSet::new();
+        let mut stack = vec![id];
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n) {
+                continue;
+            }
+            match self.op(n).loop_var() {
+                Some(v) => mask |= self.loop_nest(v),
+                None => stack.extend(self.op(n).children()),
+            }
+        }
+        mask
     }
 
     /// A new recurrence number, for a `Fold`.

@@ -573,6 +573,7 @@ impl Lower<'_> {
             ),
         }
         self.enclosing.push(Enclosing::Loop);
+        self.loop_stack.push(v);
         // `if c { …; continue; }`: the rest of the body goes under `else`.
         match without_continue(&body) {
             Some(stmts) => {
@@ -582,6 +583,7 @@ impl Lower<'_> {
                 let _ = self.stmts(&body, Want::Any);
             }
         }
+        self.loop_stack.pop();
         self.enclosing.pop();
         self.state.scopes.pop();
         // After the loop, a counter has grown by its step once per iteration.
@@ -664,6 +666,7 @@ impl Lower<'_> {
             _ => {}
         }
         self.enclosing.push(Enclosing::Loop);
+        self.loop_stack.push(v);
         // The `let`s in order, each reading a counter as it is at its place: stepped once its
         // step is behind (`let t = x[k]; k += 1; if t > … && k >= 2 { break; }`).
         for p in 0..at {
@@ -675,6 +678,7 @@ impl Lower<'_> {
             }
         }
         let cond = self.expr(&exit.cond, Want::Bool);
+        self.loop_stack.pop();
         self.enclosing.pop();
         self.state.scopes.pop();
         if self.cx.error_count() > reported {
@@ -1088,6 +1092,10 @@ impl Lower<'_> {
     /// A new loop `lo..hi`, or (past the 64 a function may have) an error at `at`.
     pub(super) fn new_loop(&mut self, lo: NodeId, hi: NodeId, at: impl ToTokens) -> Option<u32> {
         let v = self.g.new_loop(lo, hi);
+        if let Some(v) = v {
+            let nest = self.loop_stack.iter().fold(0, |m, u| m | 1 << u);
+            self.g.set_loop_nest(v, nest);
+        }
         if v.is_none() {
             self.cx.error_spanned_by(
                 at,
