@@ -1006,3 +1006,36 @@ fn a_vector_valued_functions_recurrence_after_a_return_taken_does_not_run() {
         assert!((dr[k] - want).abs() < 1e-12);
     }
 }
+
+// ---- An output of a vector-valued call passed to another call was rejected.
+//
+// Found by the fuzzer with vector-valued helpers (`r(r(q[0], q[2])[2], …)`): an argument
+// `r(…)[k]`, or `t[k]` of `let t = r(…);`, was taken for data ("it uses the differentiated
+// parameter"), though `r(…)[k]` works everywhere else.
+
+#[differentiable]
+fn three(a: f64, b: f64) -> [f64; 3] {
+    [a * b, a.sin(), b.exp()]
+}
+
+#[differentiable]
+fn output_as_argument(a: f64, b: f64) -> f64 {
+    let t = three(a, b);
+    three(three(a, b)[2], a)[0] + three(t[0], b)[1]
+}
+
+#[test]
+fn an_output_of_a_vector_valued_call_is_an_argument_like_any_number() {
+    // e^b·a + sin(ab): ∂/∂a = e^b + b·cos(ab), ∂/∂b = a·e^b + a·cos(ab).
+    for (a, b) in [(0.7, -0.4), (-1.3, 0.25)] {
+        let (value, g) = output_as_argument_grad(a, b);
+        assert!((value - output_as_argument(a, b)).abs() < 1e-12);
+        let hand = [b.exp() + b * (a * b).cos(), a * b.exp() + a * (a * b).cos()];
+        check(
+            &[g.a, g.b],
+            &hand,
+            |p| output_as_argument(p[0], p[1]),
+            &[a, b],
+        );
+    }
+}

@@ -593,6 +593,19 @@ impl Graph {
         self.loops.get(v as usize).copied()
     }
 
+    /// The loops `0..len` (by number).
+    pub fn loop_count(&self) -> u32 {
+        u32::try_from(self.loops.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Replaces the bounds of loop `v` (an inner loop's, once the outer loop's placeholders
+    /// in them are replaced by their values).
+    pub fn set_loop_bounds(&mut self, v: u32, lo: NodeId, hi: NodeId) {
+        if let Some(b) = self.loops.get_mut(v as usize) {
+            *b = (lo, hi);
+        }
+    }
+
     /// The `RevFold` node of reverse sweep `s`.
     pub fn reverse_sweep_of(&self, s: u32) -> Option<NodeId> {
         self.reverse_sweeps.get(&s).copied()

@@ -151,6 +151,9 @@ struct Lower<'a> {
     /// The `for` loops and closures around the statement being lowered, innermost last, where a
     /// `return` cannot be differentiated (in a closure it would not even return from the function).
     enclosing: Vec<Enclosing>,
+    /// The condition of each `break` (by its `Op::Until`), for an error found once the
+    /// enclosing loop is done.
+    until_conds: HashMap<NodeId, TokenStream>,
     /// The loops whose bodies are being lowered, innermost last (recorded with each new loop:
     /// see `Graph::loop_nest`).
     loop_stack: Vec<u32>,
@@ -207,6 +210,7 @@ impl<'a> Lower<'a> {
             data_slices: Vec::new(),
             enclosing: Vec::new(),
             loop_stack: Vec::new(),
+            until_conds: HashMap::new(),
         }
     }
 

@@ -691,22 +691,59 @@ impl Lower<'_> {
             );
             return None;
         };
-        let carried = self
-            .g
-            .reachable(&[cond])
-            .into_iter()
-            .any(|n| matches!(self.g.op(n), Op::Placeholder { .. }));
-        if carried {
-            self.cx.error_spanned_by(
-                &exit.cond,
-                msg(
-                    "a `break` in a loop nested in another cannot depend on a float from outside the loops yet",
-                    "compute the condition from the loop indices, the data and the integer parameters, or move the inner loop into a `#[differentiable]` function of its own",
-                ),
+        // A float from outside the loops reads an outer loop's placeholder: the outer loop puts
+        // its value in the bounds once its body is done (`finish_carried`), or reports a value
+        // it changes.
+        let until = self.g.add(Op::Until { v, lo, hi, cond });
+        self.until_conds.insert(until, exit.cond.to_token_stream());
+        Some(until)
+    }
+
+    /// After the body of loop `v`: the bounds of the loops written in it read `v`'s
+    /// placeholders where a `break` condition reads a float from outside
+    /// (`if a * (k as f64) > 1.0 { break; }`); each becomes the value it stands for, the one
+    /// before the loop (`unchanged`: the placeholders of what the loop does not assign). A
+    /// float the loop changes has no such value: reported at the condition.
+    fn settle_inner_bounds(
+        &mut self,
+        v: u32,
+        unchanged: &HashMap<NodeId, NodeId>,
+        changed: &[NodeId],
+    ) -> bool {
+        let mut reported = false;
+        for w in 0..self.g.loop_count() {
+            if self.g.loop_nest(w) & (1 << v) == 0 {
+                continue;
+            }
+            let Some((lo, hi)) = self.g.loop_bounds(w) else {
+                continue;
+            };
+            let (lo, hi) = (
+                self.g.substitute(lo, unchanged),
+                self.g.substitute(hi, unchanged),
             );
-            return None;
+            self.g.set_loop_bounds(w, lo, hi);
+            let reads_changed = changed
+                .iter()
+                .any(|p| self.g.mentions(lo, *p) || self.g.mentions(hi, *p));
+            if reads_changed {
+                reported = true;
+                let at = self
+                    .g
+                    .reachable(&[hi])
+                    .into_iter()
+                    .find_map(|n| self.until_conds.get(&n).cloned())
+                    .unwrap_or_default();
+                self.cx.error_spanned_by(
+                    at,
+                    msg(
+                        "a `break` in a loop nested in another cannot depend on a float the outer loop changes yet",
+                        "compute the condition from the loop indices, the data, the parameters and the values computed before the outer loop, or move the inner loop into a `#[differentiable]` function of its own",
+                    ),
+                );
+            }
         }
-        Some(self.g.add(Op::Until { v, lo, hi, cond }))
+        reported
     }
 
     /// The integer locals of the enclosing scopes that the loop body `f` updates exactly once,
@@ -964,6 +1001,13 @@ impl Lower<'_> {
             }
         }
         let assigned: Vec<NodeId> = updates.iter().map(|u| u.5).collect();
+        let unchanged: HashMap<NodeId, NodeId> = restore
+            .iter()
+            .filter(|(p, _)| !assigned.contains(p))
+            .map(|(p, b)| (*p, *b))
+            .collect();
+        // Reported there, not again as a variable reading another through those bounds.
+        let settled = self.settle_inner_bounds(v, &unchanged, &assigned);
         for (s, e, name, before, before_node, placeholder, after) in updates {
             let Binding::Value(after) = after else {
                 continue;
@@ -973,6 +1017,7 @@ impl Lower<'_> {
             let read = delta.unwrap_or(after);
             if let Some(other) = assigned
                 .iter()
+                .filter(|_| !settled)
                 .find(|p| **p != placeholder && self.g.mentions(read, **p))
             {
                 let other_name = outer
