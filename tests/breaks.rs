@@ -2,7 +2,7 @@
 //! `while` or iterator loop): checked against the same function with the loop's end computed
 //! by hand (the index-loop form, to 1e-12) and against central differences.
 
-#![allow(clippy::needless_range_loop)]
+#![allow(clippy::needless_range_loop, clippy::cast_lossless)] // the functions as a user writes them (`j as f64` of an `i32` index)
 
 mod common;
 

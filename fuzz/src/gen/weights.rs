@@ -140,9 +140,9 @@ weights! {
     exit_after_step = 1,
     /// Whether the condition of a `break` in a loop inside another loop may compare floats
     /// (`a > 0.5`, `x[k] < 0.0`): 1 lets it, 0 keeps it to integers (indices, counters, sizes;
-    /// a counter stepped in a loop under an `if` on floats still depends on floats). 0: the
-    /// macro rejects a float from outside the loops there ("a `break` in a loop nested in
-    /// another cannot depend on a float from outside the loops yet").
+    /// a counter stepped in a loop under an `if` on floats still depends on floats). The
+    /// condition reads no float the loops change (see `flow.rs`), which the macro
+    /// differentiates; 0 (the default) keeps the programs of the seeds run before it did.
     inner_exit_floats = 0,
     /// Expressions: leaves.
     expr_leaf = 6,

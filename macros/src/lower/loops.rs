@@ -709,6 +709,7 @@ impl Lower<'_> {
         v: u32,
         unchanged: &HashMap<NodeId, NodeId>,
         changed: &[NodeId],
+        span: Span,
     ) -> bool {
         let mut reported = false;
         for w in 0..self.g.loop_count() {
@@ -733,7 +734,7 @@ impl Lower<'_> {
                     .reachable(&[hi])
                     .into_iter()
                     .find_map(|n| self.until_conds.get(&n).cloned())
-                    .unwrap_or_default();
+                    .unwrap_or_else(|| quote::quote_spanned!(span=> for));
                 self.cx.error_spanned_by(
                     at,
                     msg(
@@ -1007,7 +1008,7 @@ impl Lower<'_> {
             .map(|(p, b)| (*p, *b))
             .collect();
         // Reported there, not again as a variable reading another through those bounds.
-        let settled = self.settle_inner_bounds(v, &unchanged, &assigned);
+        let settled = self.settle_inner_bounds(v, &unchanged, &assigned, span);
         for (s, e, name, before, before_node, placeholder, after) in updates {
             let Binding::Value(after) = after else {
                 continue;
