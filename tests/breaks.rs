@@ -2,7 +2,7 @@
 //! `while` or iterator loop): checked against the same function with the loop's end computed
 //! by hand (the index-loop form, to 1e-12) and against central differences.
 
-#![allow(clippy::needless_range_loop)]
+#![allow(clippy::needless_range_loop, clippy::cast_lossless)] // the functions as a user writes them (`j as f64` of an `i32` index)
 
 mod common;
 
@@ -333,5 +333,77 @@ fn lets_before_a_step_read_the_counter_unstepped() {
             .collect();
         assert!((v - let_before_step_exit_after(&x)).abs() < 1e-12);
         assert_all_close(&g.x, &hand, 1e-12);
+    }
+}
+
+// ---- A `break` in a loop nested in another, on a float from outside the loops: a parameter,
+// or a value computed before them (the outer loop does not change it).
+
+#[differentiable]
+fn inner_break_on_a_parameter(x: &[f64], a: f64) -> f64 {
+    let mut s = 0.0;
+    for j in 0..2 {
+        for k in 0..x.len() {
+            if a * (k as f64) > 1.0 {
+                break;
+            }
+            s += (j as f64 + 1.0) * x[k] * x[k];
+        }
+    }
+    s
+}
+
+#[differentiable]
+fn inner_break_on_an_earlier_value(x: &[f64], a: f64) -> f64 {
+    let t = a * x[0].exp();
+    let mut s = 0.0;
+    for j in 0..3 {
+        let mut q = 0.0;
+        for k in 0..x.len() {
+            if t * (k as f64) > 1.0 {
+                break;
+            }
+            q += x[k] * (j as f64);
+        }
+        s += q.sin();
+    }
+    s + t
+}
+
+#[test]
+fn an_inner_break_on_a_float_from_outside_the_loops() {
+    let x = [0.5, -1.25, 0.75, 2.0, -0.3];
+    // f = (1 + 2)·Σ_{k < stop} x_k², stop the first k with a·k > 1: ∂x_k = 6x_k there; ∂a = 0.
+    for (a, stop) in [(0.6, 2), (0.1, 5), (1.5, 1)] {
+        let (value, g) = inner_break_on_a_parameter_grad(&x, a);
+        assert!((value - inner_break_on_a_parameter(&x, a)).abs() < 1e-12);
+        let hand: Vec<f64> = (0..5)
+            .map(|k| if k < stop { 6.0 * x[k] } else { 0.0 })
+            .collect();
+        assert_all_close(&g.x, &hand, 1e-12);
+        assert_eq!(g.a, 0.0);
+        let numeric = numeric_gradient(|x| inner_break_on_a_parameter(x, a), &x);
+        assert_all_close(&g.x, &numeric, 1e-6);
+    }
+    // t = a·e^{x₀}, stop the first k with t·k > 1; f = Σ_j sin(j·S) + t with S = Σ_{k < stop} x_k:
+    // ∂x_k = Σ_j j·cos(j·S) for 0 < k < stop (plus t at k = 0), ∂a = e^{x₀}.
+    for (a, stop) in [(0.35, 2), (0.05, 5)] {
+        let t = a * x[0].exp();
+        let sum: f64 = x[..stop].iter().sum();
+        let inner: f64 = (0..3)
+            .map(|j| f64::from(j) * (f64::from(j) * sum).cos())
+            .sum();
+        let mut hand: Vec<f64> = (0..5).map(|k| if k < stop { inner } else { 0.0 }).collect();
+        hand[0] += t;
+        let (value, g) = inner_break_on_an_earlier_value_grad(&x, a);
+        assert!((value - inner_break_on_an_earlier_value(&x, a)).abs() < 1e-12);
+        assert_all_close(&g.x, &hand, 1e-12);
+        assert!((g.a - x[0].exp()).abs() < 1e-12);
+        let mut at = x.to_vec();
+        at.push(a);
+        let numeric = numeric_gradient(|p| inner_break_on_an_earlier_value(&p[..5], p[5]), &at);
+        let mut got = g.x.clone();
+        got.push(g.a);
+        assert_all_close(&got, &numeric, 1e-6);
     }
 }

@@ -25,7 +25,14 @@
 //! - a loop under `if` scattered its gradient in a loop of guarded scatters whose bounds ran
 //!   without the guard: `if n >= 2 { for i in 1..n - 1 { … } }` computed `n - 1` at `n = 0` and
 //!   panicked where the function does not (`simplify`: `sum-of-invariantly-guarded` puts the
-//!   whole loop under the condition).
+//!   whole loop under the condition);
+//! - a loop the function runs only under a condition (after an early `return` not taken, under
+//!   an `if`, after a `continue` or `break`, in some iterations of an outer loop) ran in the
+//!   gradient whatever the condition: a recurrence's forward loop ran for its reverse sweep,
+//!   and a loop written in another's body was hoisted out of it or factored out of its sum, so
+//!   `_grad` panicked where the function does not (`schedule`: `Step::Guarded` runs a sweep
+//!   only where its seed is not zero; `Graph::loop_nest` keeps a loop in the loop the user
+//!   wrote it in).
 #![allow(clippy::needless_range_loop, clippy::range_plus_one)] // the functions as found
 
 use symgrad::differentiable;
@@ -642,4 +649,393 @@ fn an_invariant_sum_over_an_empty_range_counts_zero() {
     let mut hand = [0.0; 8];
     hand[7] = -2.0;
     check(&g.x, &hand, invariant_sum_over_empty_windows, &x);
+}
+
+// ---- A loop run only under a condition ran in the gradient unconditionally.
+//
+// Found by the fuzzer (an out-of-bounds read of its own behind an early `return`): the
+// gradient computed the recurrence `p` for its reverse sweep even where the `return` was
+// taken, and read `x[n - 1 - i]` out of range. The same for a running `max`, a `fold`, a
+// `while` loop, a second `return`, a recurrence under `if`, and loops written in the body of
+// another loop under a condition, after a `continue` or a `break`.
+
+#[differentiable]
+fn product_after_return(x: &[f64], n: usize) -> f64 {
+    if n > x.len() {
+        return x[0];
+    }
+    let mut p = 1.0;
+    for i in 0..2 {
+        p *= x[n - 1 - i];
+    }
+    p
+}
+
+#[differentiable]
+fn max_after_return(x: &[f64], n: usize) -> f64 {
+    if n > x.len() {
+        return x[0];
+    }
+    let mut p = f64::NEG_INFINITY;
+    for i in 0..2 {
+        p = p.max(x[n - 1 - i]);
+    }
+    p
+}
+
+#[differentiable]
+fn while_product_after_return(x: &[f64], n: usize) -> f64 {
+    if n > x.len() {
+        return x[0];
+    }
+    let mut p = 1.0;
+    let mut i = 0;
+    while i < 2 {
+        p *= x[n - 1 - i];
+        i += 1;
+    }
+    p
+}
+
+#[differentiable]
+fn fold_after_return(x: &[f64], n: usize) -> f64 {
+    if n > x.len() {
+        return x[0];
+    }
+    (0..2).fold(1.0, |acc, i| acc * x[n - 1 - i].cos())
+}
+
+#[differentiable]
+fn product_after_two_returns(x: &[f64], n: usize) -> f64 {
+    if n > x.len() {
+        return x[0];
+    }
+    let mut p = 1.0;
+    for i in 0..1 {
+        p *= x[n - 1 - i];
+    }
+    if n < 2 {
+        return p;
+    }
+    let mut q = 1.0;
+    for i in 0..2 {
+        q *= x[n - 2 - i] + p;
+    }
+    q
+}
+
+#[differentiable]
+fn product_under_if(x: &[f64], n: usize) -> f64 {
+    let mut p = x[0];
+    if n <= x.len() {
+        for i in 0..2 {
+            p *= x[n - 1 - i];
+        }
+    }
+    p
+}
+
+/// The value and gradient at a point where the early exit is taken: `x[0]`, `e₀`.
+fn check_exit_taken(value: f64, grad: &[f64], x: &[f64]) {
+    assert_eq!(value, x[0]);
+    let mut hand = vec![0.0; x.len()];
+    hand[0] = 1.0;
+    assert_eq!(grad, hand);
+}
+
+#[test]
+fn a_recurrence_after_a_return_taken_does_not_run() {
+    let x = [1.0, 2.0];
+    let (value, g) = product_after_return_grad(&x, 5);
+    check_exit_taken(value, &g.x, &x);
+    let (value, g) = max_after_return_grad(&x, 5);
+    check_exit_taken(value, &g.x, &x);
+    let (value, g) = while_product_after_return_grad(&x, 5);
+    check_exit_taken(value, &g.x, &x);
+    let (value, g) = fold_after_return_grad(&x, 5);
+    check_exit_taken(value, &g.x, &x);
+    // Taken at the second `return` (n = 1: the second loop would read x[n − 2]).
+    let (value, g) = product_after_two_returns_grad(&x, 1);
+    check_exit_taken(value, &g.x, &x);
+    let (value, g) = product_under_if_grad(&x, 5);
+    check_exit_taken(value, &g.x, &x);
+}
+
+#[test]
+fn a_recurrence_after_a_return_not_taken_is_differentiated() {
+    let x = [1.5, -2.0, 3.0];
+    let n = 3;
+    // p = x₂·x₁.
+    let (value, g) = product_after_return_grad(&x, n);
+    assert_eq!(value, -6.0);
+    check(&g.x, &[0.0, 3.0, -2.0], |x| product_after_return(x, n), &x);
+    let (_, g) = while_product_after_return_grad(&x, n);
+    check(
+        &g.x,
+        &[0.0, 3.0, -2.0],
+        |x| while_product_after_return(x, n),
+        &x,
+    );
+    // max(x₂, x₁) = x₁.
+    let (value, g) = max_after_return_grad(&x, n);
+    assert_eq!(value, 3.0);
+    check(&g.x, &[0.0, 0.0, 1.0], |x| max_after_return(x, n), &x);
+    // cos x₂ · cos x₁.
+    let (c1, c2, s1, s2) = (x[1].cos(), x[2].cos(), x[1].sin(), x[2].sin());
+    let (_, g) = fold_after_return_grad(&x, n);
+    check(
+        &g.x,
+        &[0.0, -c2 * s1, -s2 * c1],
+        |x| fold_after_return(x, n),
+        &x,
+    );
+    // x₀·x₂·x₁.
+    let (value, g) = product_under_if_grad(&x, n);
+    assert_eq!(value, -9.0);
+    check(&g.x, &[-6.0, 4.5, -3.0], |x| product_under_if(x, n), &x);
+    // p = x₃, q = (x₂ + p)(x₁ + p).
+    let x = [0.5, 1.5, -2.0, 3.0];
+    let (value, g) = product_after_two_returns_grad(&x, 4);
+    assert_eq!(value, 4.5);
+    check(
+        &g.x,
+        &[0.0, 1.0, 4.5, 5.5],
+        |x| product_after_two_returns(x, 4),
+        &x,
+    );
+}
+
+#[differentiable]
+fn product_after_continue(x: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    for k in 0..x.len() {
+        if n > x.len() {
+            continue;
+        }
+        let mut p = 1.0;
+        for i in 0..2 {
+            p *= x[n - 1 - i];
+        }
+        s += p * x[k];
+    }
+    s + x[0]
+}
+
+#[differentiable]
+fn product_after_break(x: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    for k in 0..x.len() {
+        if n > x.len() {
+            break;
+        }
+        let mut p = 1.0;
+        for i in 0..2 {
+            p *= x[n - 1 - i];
+        }
+        s += p * x[k];
+    }
+    s + x[0]
+}
+
+#[differentiable]
+fn product_under_an_index_condition(x: &[f64], n: usize) -> f64 {
+    let mut s = x[0];
+    for k in 0..x.len() {
+        if k > 100 {
+            let mut p = 1.0;
+            for i in 0..2 {
+                p *= x[n - 1 - i];
+            }
+            s += p * x[k];
+        }
+    }
+    s
+}
+
+#[differentiable]
+fn sum_under_an_index_condition(x: &[f64], n: usize) -> f64 {
+    let mut s = x[0];
+    for k in 0..x.len() {
+        if k > 100 {
+            let mut p = 0.0;
+            for i in 0..2 {
+                p += x[n - 1 - i].sin();
+            }
+            s += p * x[k];
+        }
+    }
+    s
+}
+
+#[test]
+fn a_loop_in_another_loops_body_runs_only_where_that_body_reaches_it() {
+    let x = [1.0, 2.0];
+    let (value, g) = product_after_continue_grad(&x, 5);
+    check_exit_taken(value, &g.x, &x);
+    let (value, g) = product_after_break_grad(&x, 5);
+    check_exit_taken(value, &g.x, &x);
+    let (value, g) = product_under_an_index_condition_grad(&x, 0);
+    check_exit_taken(value, &g.x, &x);
+    let (value, g) = sum_under_an_index_condition_grad(&x, 0);
+    check_exit_taken(value, &g.x, &x);
+}
+
+#[test]
+fn a_loop_in_another_loops_body_is_differentiated_where_it_runs() {
+    // p = x₂·x₁ = −6, S = Σx = 2.5, f = p·S + x₀: ∂/∂xⱼ = p + [j = 0] + (∂p/∂xⱼ)·S.
+    let x = [1.5, -2.0, 3.0];
+    let hand = [-5.0, 1.5, -11.0];
+    let (value, g) = product_after_continue_grad(&x, 3);
+    assert!((value + 13.5).abs() < 1e-12);
+    check(&g.x, &hand, |x| product_after_continue(x, 3), &x);
+    let (value, g) = product_after_break_grad(&x, 3);
+    assert!((value + 13.5).abs() < 1e-12);
+    check(&g.x, &hand, |x| product_after_break(x, 3), &x);
+    // 103 elements: the condition holds at k = 101, 102. f = x₀ + p·T, T = x₁₀₁ + x₁₀₂.
+    let x: Vec<f64> = (0..103).map(|k| 0.5 + 0.01 * f64::from(k)).collect();
+    let t = x[101] + x[102];
+    let (value, g) = product_under_an_index_condition_grad(&x, 3);
+    let p = x[2] * x[1];
+    assert!((value - (x[0] + p * t)).abs() < 1e-12);
+    let mut hand = vec![0.0; 103];
+    hand[0] = 1.0;
+    hand[1] = x[2] * t;
+    hand[2] = x[1] * t;
+    hand[101] = p;
+    hand[102] = p;
+    check(&g.x, &hand, |x| product_under_an_index_condition(x, 3), &x);
+    // p = sin x₂ + sin x₁.
+    let (_, g) = sum_under_an_index_condition_grad(&x, 3);
+    let p = x[2].sin() + x[1].sin();
+    hand[1] = x[1].cos() * t;
+    hand[2] = x[2].cos() * t;
+    hand[101] = p;
+    hand[102] = p;
+    check(&g.x, &hand, |x| sum_under_an_index_condition(x, 3), &x);
+}
+
+// The same for a vector-valued function with an early `return [..]`: `_jacobian`, `_vjp`,
+// `_jvp`.
+#[differentiable]
+fn outputs_after_return(x: &[f64], n: usize) -> [f64; 2] {
+    if n > x.len() {
+        return [x[0], 2.0 * x[0]];
+    }
+    let mut p = 1.0;
+    for i in 0..2 {
+        p *= x[n - 1 - i];
+    }
+    [p, p * x[0]]
+}
+
+#[differentiable(wrt(a, b))]
+fn scalar_outputs_after_return(a: f64, b: f64, n: usize, x: &[f64]) -> [f64; 2] {
+    if n > x.len() {
+        return [a, b];
+    }
+    let mut p = a;
+    for i in 0..2 {
+        p *= b + x[n - 1 - i];
+    }
+    [p, p * a]
+}
+
+/// `_jacobian`, `_vjp` (seed `(0.5, −2)`) and `_jvp` (tangent `t`) of `outputs_after_return`
+/// against the rows written by hand.
+fn check_outputs(x: &[f64], n: usize, rows: [&[f64]; 2], t: &[f64]) {
+    let (_, jac) = outputs_after_return_jacobian(x, n);
+    for k in 0..2 {
+        assert_all_close(&jac[k].x, rows[k], 1e-12);
+        let f = |x: &[f64]| outputs_after_return(x, n)[k];
+        assert_all_close(&jac[k].x, &numeric_gradient(f, x), 1e-6);
+    }
+    let (_, g) = outputs_after_return_vjp(x, n, &[0.5, -2.0]);
+    let vjp: Vec<f64> = (0..x.len())
+        .map(|j| 0.5 * rows[0][j] - 2.0 * rows[1][j])
+        .collect();
+    assert_all_close(&g.x, &vjp, 1e-12);
+    let (_, dr) = outputs_after_return_jvp(x, n, &OutputsAfterReturnGrad { x: t.to_vec() });
+    for k in 0..2 {
+        let want: f64 = rows[k].iter().zip(t).map(|(a, b)| a * b).sum();
+        assert!((dr[k] - want).abs() <= 1e-12 * (1.0 + want.abs()));
+    }
+}
+
+#[test]
+fn a_vector_valued_functions_recurrence_after_a_return_taken_does_not_run() {
+    // Taken: [x₀, 2x₀].
+    check_outputs(&[1.0, 2.0], 5, [&[1.0, 0.0], &[2.0, 0.0]], &[0.25, -1.0]);
+    // Not taken: p = x₂·x₁ = −6, [p, p·x₀].
+    let x = [1.5, -2.0, 3.0];
+    check_outputs(
+        &x,
+        3,
+        [&[0.0, 3.0, -2.0], &[-6.0, 4.5, -3.0]],
+        &[0.25, -1.0, 2.0],
+    );
+
+    let tangent = ScalarOutputsAfterReturnGrad { a: 0.75, b: -1.25 };
+    let (r, jac) = scalar_outputs_after_return_jacobian(1.5, 0.5, 5, &[1.0, 2.0]);
+    assert_eq!(r, [1.5, 0.5]);
+    assert_eq!(
+        [jac[0].a, jac[0].b, jac[1].a, jac[1].b],
+        [1.0, 0.0, 0.0, 1.0]
+    );
+    let (_, g) = scalar_outputs_after_return_vjp(1.5, 0.5, 5, &[1.0, 2.0], &[0.5, -2.0]);
+    assert_eq!([g.a, g.b], [0.5, -2.0]);
+    let (_, dr) = scalar_outputs_after_return_jvp(1.5, 0.5, 5, &[1.0, 2.0], &tangent);
+    assert_eq!(dr, [0.75, -1.25]);
+    // Not taken: p = a(b + x₂)(b + x₁) = −1.875; ∂p/∂a = −1.25, ∂p/∂b = a(2b + x₁ + x₂) = 3;
+    // p·a: ∂/∂a = p + a·∂p/∂a = −3.75, ∂/∂b = 4.5.
+    let x = [1.0, 2.0, -1.0];
+    let (r, jac) = scalar_outputs_after_return_jacobian(1.5, 0.5, 3, &x);
+    assert!((r[0] + 1.875).abs() < 1e-12);
+    let rows = [[-1.25, 3.0], [-3.75, 4.5]];
+    for k in 0..2 {
+        assert_all_close(&[jac[k].a, jac[k].b], &rows[k], 1e-12);
+        let f = |p: &[f64]| scalar_outputs_after_return(p[0], p[1], 3, &x)[k];
+        assert_all_close(
+            &[jac[k].a, jac[k].b],
+            &numeric_gradient(f, &[1.5, 0.5]),
+            1e-6,
+        );
+    }
+    let (_, dr) = scalar_outputs_after_return_jvp(1.5, 0.5, 3, &x, &tangent);
+    for k in 0..2 {
+        let want = rows[k][0] * 0.75 - rows[k][1] * 1.25;
+        assert!((dr[k] - want).abs() < 1e-12);
+    }
+}
+
+// ---- An output of a vector-valued call passed to another call was rejected.
+//
+// Found by the fuzzer with vector-valued helpers (`r(r(q[0], q[2])[2], …)`): an argument
+// `r(…)[k]`, or `t[k]` of `let t = r(…);`, was taken for data ("it uses the differentiated
+// parameter"), though `r(…)[k]` works everywhere else.
+
+#[differentiable]
+fn three(a: f64, b: f64) -> [f64; 3] {
+    [a * b, a.sin(), b.exp()]
+}
+
+#[differentiable]
+fn output_as_argument(a: f64, b: f64) -> f64 {
+    let t = three(a, b);
+    three(three(a, b)[2], a)[0] + three(t[0], b)[1]
+}
+
+#[test]
+fn an_output_of_a_vector_valued_call_is_an_argument_like_any_number() {
+    // e^b·a + sin(ab): ∂/∂a = e^b + b·cos(ab), ∂/∂b = a·e^b + a·cos(ab).
+    for (a, b) in [(0.7, -0.4), (-1.3, 0.25)] {
+        let (value, g) = output_as_argument_grad(a, b);
+        assert!((value - output_as_argument(a, b)).abs() < 1e-12);
+        let hand = [b.exp() + b * (a * b).cos(), a * b.exp() + a * (a * b).cos()];
+        check(
+            &[g.a, g.b],
+            &hand,
+            |p| output_as_argument(p[0], p[1]),
+            &[a, b],
+        );
+    }
 }

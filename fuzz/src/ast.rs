@@ -179,6 +179,17 @@ pub enum Arg {
     Float(Expr),
     /// A slice parameter passed whole.
     Slice(String),
+    /// A run of a slice parameter: `&x[a..b]`, `&x[k..]`, `&x[..b]`, `&x[a..=b]`.
+    Run {
+        /// The slice.
+        slice: String,
+        /// The first index, if any.
+        start: Option<IntExpr>,
+        /// The end, if any: one past the last index, or the last with `inclusive`.
+        end: Option<IntExpr>,
+        /// `a..=b`.
+        inclusive: bool,
+    },
 }
 
 /// A float expression.
@@ -208,6 +219,11 @@ pub enum Expr {
     If(Box<Cond>, Box<Expr>, Box<Expr>),
     /// An iterator sum or product.
     Iter(Box<IterExpr>),
+    /// `[a, b, ..]`: the value of a vector-valued function (its final expression, or after
+    /// `return`), nowhere else.
+    Array(Vec<Expr>),
+    /// `r(..)[k]`: output `k` of a call of a vector-valued helper.
+    Output(Box<Expr>, usize),
 }
 
 /// `chain.map(f).sum::<f64>()` (or `.product::<f64>()`).
@@ -523,13 +539,21 @@ pub enum Stmt {
     },
     /// `loop { body }` (the body ends with `if .. { break; }`).
     Loop(Vec<Stmt>),
+    /// `let [a, b] = r(..);`: the outputs of a vector-valued helper's call, bound by name.
+    LetOutputs {
+        /// The names, one per output.
+        names: Vec<String>,
+        /// The call.
+        call: Expr,
+    },
     /// `continue;`
     Continue,
     /// `break;`
     Break,
 }
 
-/// A function `fn name(params) -> f64 { body; ret }`.
+/// A function `fn name(params) -> f64 { body; ret }`, or `-> [f64; M]` when `ret` is an
+/// [`Expr::Array`] of `M` outputs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Func {
     /// Its name.
@@ -547,6 +571,15 @@ pub struct Func {
 }
 
 impl Func {
+    /// How many outputs a vector-valued function has (`None`: a scalar function).
+    #[must_use]
+    pub fn outputs(&self) -> Option<usize> {
+        match &self.ret {
+            Expr::Array(items) => Some(items.len()),
+            _ => None,
+        }
+    }
+
     /// The parameters the gradient has a field for, in declaration order.
     #[must_use]
     pub fn differentiated(&self) -> Vec<&Param> {

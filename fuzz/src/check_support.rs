@@ -21,6 +21,11 @@
 //!   `_hvp`'s `H·v` against central differences of `_grad` along `v` (`scale`: the largest
 //!   gradient component there, for the differences' rounding error).
 //! - `D <program>`: the program's checks are done.
+//!
+//! A vector-valued function's checks print the same lines: `V` and `O` once per output (for
+//! `_jacobian`, `_vjp` and `_jvp`), `G` with the parameter named `jac<o>.<param>` (row `o` of
+//! the Jacobian), `vjp.<param>` (`Σ_o seed[o]·∂f_o`), or `jvp` with the output as its index
+//! (`J·t` against the oracle along `t`).
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -110,6 +115,58 @@ pub fn dual_scalar(x: f64, e: f64, salt: usize, seed: bool) -> D {
         v: perturbed1(x, e, salt),
         t: if seed { 1.0 } else { 0.0 },
     }
+}
+
+/// The slice, perturbed by `e`, as oracle numbers with the tangents `t` (a direction).
+#[must_use]
+pub fn dual_slice_along(xs: &[f64], e: f64, salt: usize, t: &[f64]) -> Vec<D> {
+    perturbed(xs, e, salt)
+        .into_iter()
+        .zip(t)
+        .map(|(v, &t)| D { v, t })
+        .collect()
+}
+
+/// The array, perturbed by `e`, as oracle numbers with the tangents `t`.
+#[must_use]
+pub fn dual_array_along<const K: usize>(
+    xs: &[f64; K],
+    e: f64,
+    salt: usize,
+    t: &[f64; K],
+) -> [D; K] {
+    let moved = perturbed_array(xs, e, salt);
+    std::array::from_fn(|i| D {
+        v: moved[i],
+        t: t[i],
+    })
+}
+
+/// `xs + h·t`.
+#[must_use]
+pub fn stepped(xs: &[f64], h: f64, t: &[f64]) -> Vec<f64> {
+    xs.iter().zip(t).map(|(x, t)| x + h * t).collect()
+}
+
+/// `xs + h·t` for an array.
+#[must_use]
+pub fn stepped_array<const K: usize>(xs: &[f64; K], h: f64, t: &[f64; K]) -> [f64; K] {
+    std::array::from_fn(|i| xs[i] + h * t[i])
+}
+
+/// `Σ_o seed[o]·d[o]`, value and tangent.
+#[must_use]
+pub fn seeded<const M: usize>(d: &[D; M], seed: &[f64; M]) -> D {
+    d.iter().zip(seed).fold(cst(0.0), |acc, (d, s)| D {
+        v: acc.v + s * d.v,
+        t: acc.t + s * d.t,
+    })
+}
+
+/// `Σ_o seed[o]·x[o]`.
+#[must_use]
+pub fn dotted<const M: usize>(x: &[f64; M], seed: &[f64; M]) -> f64 {
+    x.iter().zip(seed).map(|(x, s)| x * s).sum()
 }
 
 /// The step of the central differences.

@@ -18,6 +18,7 @@ mod flow;
 mod iters;
 mod loops;
 mod scope;
+mod vector;
 mod weights;
 
 pub use weights::Weights;
@@ -26,11 +27,12 @@ use crate::ast::{Dim, Expr, Extent, Func, Param, ParamTy, Point, Program, Stmt, 
 use crate::rng::Rng;
 use scope::Scope;
 
-/// A callable helper: its name and parameters.
+/// A callable helper: its name, parameters and number of outputs (`None`: `-> f64`).
 #[derive(Debug, Clone)]
 struct Helper {
     name: String,
     params: Vec<Param>,
+    outputs: Option<usize>,
 }
 
 /// The state of writing one function.
@@ -44,6 +46,11 @@ struct Gen<'a> {
     /// `loop`, `continue`, `break`: `flow.rs`), the same way: a program that uses none of them
     /// is the program the grammar without them generates.
     c: &'a mut Rng,
+    /// The stream of the decisions added with runs passed to helpers and vector-valued
+    /// functions (`vector.rs`), the same way.
+    v: &'a mut Rng,
+    /// The outputs of the function being written, if it is vector-valued.
+    outputs: Option<usize>,
     w: &'a Weights,
     scope: Scope,
     helpers: Vec<Helper>,
@@ -64,24 +71,34 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
     let mut rng = Rng::derive(seed, id);
     let mut x = Rng::derive(seed ^ 0x17E5_F0E5_C105_0E55, id);
     let mut c = Rng::derive(seed ^ 0xC0_47F1_0E5C_0A7E, id);
+    let mut v = Rng::derive(seed ^ 0x5EC7_0A11_0E55_A4D5, id);
+    let outputs = vector::tenth(&mut v, w.vector_main).then(|| v.range(1, 3));
     let params = main_params(&mut rng, &mut x, w);
     let mut helpers = Vec::new();
     if rng.below(10) < w.helper_scalar as usize {
-        helpers.push(scalar_helper(&mut rng, &mut x, &mut c, w));
+        helpers.push(scalar_helper(&mut rng, &mut x, &mut c, &mut v, w));
     }
     if rng.below(10) < w.helper_slice as usize {
-        helpers.push(slice_helper(&mut rng, &mut x, &mut c, w));
+        let dot = slice_helper(&mut rng, &mut x, &mut c, &mut v, w);
+        // A vector-valued function passes no differentiated slice on.
+        if outputs.is_none() {
+            helpers.push(dot);
+        }
+    }
+    if vector::tenth(&mut v, w.helper_vector) {
+        helpers.push(vector::helper(seed, id, w));
     }
     let callable: Vec<Helper> = helpers
         .iter()
         .map(|f: &Func| Helper {
             name: f.name.clone(),
             params: f.params.clone(),
+            outputs: f.outputs(),
         })
         .collect();
     let name = format!("p{id}");
-    let streams = (&mut rng, &mut x, &mut c);
-    let mut main = function(streams, w, &name, params, callable, 2..=4);
+    let streams = (&mut rng, &mut x, &mut c, &mut v);
+    let mut main = function(streams, w, &name, params, callable, 2..=4, outputs);
     main.wrt = wrt(&mut rng, w, &main);
     // From a stream of its own, so that the knob leaves every program as it was.
     let mut h = Rng::derive(seed ^ 0x4E55_1A40_5EC0_4D00, id);
@@ -95,23 +112,27 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
     }
 }
 
-/// The generator's three streams: the first grammar's, the newer forms', the control-flow
-/// forms'.
-type Streams<'a> = (&'a mut Rng, &'a mut Rng, &'a mut Rng);
+/// The generator's four streams: the first grammar's, the newer forms', the control-flow
+/// forms', the runs' and vector-valued functions'.
+type Streams<'a> = (&'a mut Rng, &'a mut Rng, &'a mut Rng, &'a mut Rng);
 
-/// Writes a function's body and final expression.
+/// Writes a function's body and final expression (`outputs` of them, for a vector-valued
+/// function).
 fn function(
-    (rng, x, c): Streams<'_>,
+    (rng, x, c, v): Streams<'_>,
     w: &Weights,
     name: &str,
     params: Vec<Param>,
     helpers: Vec<Helper>,
     blocks: std::ops::RangeInclusive<usize>,
+    outputs: Option<usize>,
 ) -> Func {
     let mut g = Gen {
         rng,
         x,
         c,
+        v,
+        outputs,
         w,
         scope: Scope::new(params.clone()),
         helpers,
@@ -126,7 +147,10 @@ fn function(
     for _ in 0..count {
         body.extend(g.block());
     }
-    let ret = g.final_expr();
+    let ret = match outputs {
+        Some(m) => Expr::Array((0..m).map(|_| g.final_expr()).collect()),
+        None => g.final_expr(),
+    };
     Func {
         name: name.into(),
         params,
@@ -205,13 +229,13 @@ fn shuffle<T>(rng: &mut Rng, items: &mut [T]) {
 }
 
 /// `fn h(a: f64, b: f64) -> f64`, straight-line code.
-fn scalar_helper(rng: &mut Rng, x: &mut Rng, c: &mut Rng, w: &Weights) -> Func {
+fn scalar_helper(rng: &mut Rng, x: &mut Rng, c: &mut Rng, v: &mut Rng, w: &Weights) -> Func {
     let params = vec![param("a", ParamTy::Scalar), param("b", ParamTy::Scalar)];
-    function((rng, x, c), w, "h", params, Vec::new(), 1..=3)
+    function((rng, x, c, v), w, "h", params, Vec::new(), 1..=3, None)
 }
 
 /// `fn dot(u: &[f64], v: &[f64][, t: f64]) -> f64`, loops over `0..u.len()`.
-fn slice_helper(rng: &mut Rng, x: &mut Rng, c: &mut Rng, w: &Weights) -> Func {
+fn slice_helper(rng: &mut Rng, x: &mut Rng, c: &mut Rng, v: &mut Rng, w: &Weights) -> Func {
     let l = ParamTy::Slice(Extent {
         dim: Dim::L,
         plus: 0,
@@ -223,7 +247,7 @@ fn slice_helper(rng: &mut Rng, x: &mut Rng, c: &mut Rng, w: &Weights) -> Func {
     if rng.chance(0.4) {
         params.push(param("t", ParamTy::Scalar));
     }
-    function((rng, x, c), w, "dot", params, Vec::new(), 1..=2)
+    function((rng, x, c, v), w, "dot", params, Vec::new(), 1..=2, None)
 }
 
 /// `wrt(...)`: a non-empty subset of the float parameters, or `None` (all of them).
@@ -526,6 +550,7 @@ mod tests {
                 | Stmt::Loop(_)
                 | Stmt::Continue
                 | Stmt::Break => true,
+                Stmt::LetOutputs { call, .. } => expr(call),
             })
         }
         let arrays = p
@@ -615,6 +640,87 @@ mod tests {
             unchanged >= 10,
             "{unchanged} programs without the newer forms"
         );
+    }
+
+    /// The weights of runs passed to helpers and of vector-valued functions (`vector.rs`).
+    const VECTOR: [&str; 3] = ["call_sub_slice", "helper_vector", "vector_main"];
+
+    /// Whether a program passes a run or has a vector-valued function.
+    fn uses_vector(p: &Program) -> bool {
+        p.main.outputs().is_some()
+            || p.helpers.iter().any(|h| h.outputs().is_some())
+            || format!("{p:?}").contains("Run {")
+    }
+
+    /// Their decisions come from a fourth stream, drawn only where their weight is not zero: at
+    /// zero (the default) none is used, and with them raised a program that uses none of them
+    /// is the program the grammar without them generates.
+    #[test]
+    fn programs_without_runs_or_vectors_are_unchanged() {
+        let off = Weights::default();
+        let mut on = Weights::default();
+        for name in VECTOR {
+            assert_eq!(
+                off.table().iter().find(|(n, _)| *n == name).map(|e| e.1),
+                Some(0)
+            );
+            on.set(name, 5).unwrap();
+        }
+        let (mut unchanged, mut using) = (0, 0);
+        for id in 0..300 {
+            let q = program(1, id, &off);
+            assert!(
+                !uses_vector(&q),
+                "program {id} uses a run or a vector at weight 0"
+            );
+            let p = program(1, id, &on);
+            if uses_vector(&p) {
+                using += 1;
+            } else {
+                assert_eq!(p, q, "program {id}");
+                unchanged += 1;
+            }
+        }
+        assert!(unchanged >= 50, "{unchanged} programs without them");
+        assert!(using >= 50, "{using} programs with them");
+    }
+
+    /// With their weights raised, every form is generated.
+    #[test]
+    fn runs_and_vectors_are_generated() {
+        let mut w = Weights::default();
+        for name in VECTOR {
+            w.set(name, 5).unwrap();
+        }
+        let text: String = (0..300)
+            .map(|id| functions(&program(1, id, &w), Mode::Plain))
+            .collect();
+        let required = [
+            "-> [f64; 2] {",
+            "-> [f64; 3] {",
+            "-> [f64; 1] {",
+            "pub fn r(a: f64, b: f64)",
+            "let [r",
+            ")[0]",
+            "return [",
+            "[1..]",
+            "..=",
+            ".len() - 1]",
+            " * d..(",
+        ];
+        let missing: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|p| !text.contains(p))
+            .collect();
+        assert!(missing.is_empty(), "never generated: {missing:?}");
+        // A vector-valued main function calls no slice helper.
+        for id in 0..300 {
+            let p = program(1, id, &w);
+            if p.main.outputs().is_some() {
+                assert!(!functions(&p, Mode::Plain).contains("dot("), "program {id}");
+            }
+        }
     }
 
     #[test]

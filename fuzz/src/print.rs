@@ -107,9 +107,13 @@ impl Printer {
                 ParamTy::Scalar => format!("{}: {ft}", p.name),
             })
             .collect();
+        let ret = match func.outputs() {
+            Some(m) => format!("[{ft}; {m}]"),
+            None => ft.to_string(),
+        };
         let _ = writeln!(
             self.out,
-            "pub fn {}({}) -> {ft} {{",
+            "pub fn {}({}) -> {ret} {{",
             func.name,
             params.join(", ")
         );
@@ -242,6 +246,11 @@ impl Printer {
                 self.out.push_str("loop {\n");
                 self.close_block(body, level);
                 self.out.push('\n');
+            }
+            Stmt::LetOutputs { names, call } => {
+                let _ = write!(self.out, "let [{}] = ", names.join(", "));
+                self.expr(call, 0);
+                self.out.push_str(";\n");
             }
             Stmt::Continue => self.out.push_str("continue;\n"),
             Stmt::Break => self.out.push_str("break;\n"),
@@ -455,7 +464,7 @@ impl Printer {
             Expr::Bin(BinOp::Add | BinOp::Sub, ..) => ADD,
             Expr::Bin(BinOp::Mul | BinOp::Div, ..) => MUL,
             Expr::Neg(_) | Expr::Deref(_) => UNARY,
-            Expr::Method(..) | Expr::Iter(_) => POSTFIX,
+            Expr::Method(..) | Expr::Iter(_) | Expr::Output(..) => POSTFIX,
             Expr::If(..) => 0,
             _ => ATOM,
         }
@@ -487,6 +496,20 @@ impl Printer {
             Expr::Method(m, recv, args) => self.method(*m, recv, args),
             Expr::Call(name, args) => self.call(name, args),
             Expr::Iter(it) => self.iterator(it),
+            Expr::Array(items) => {
+                self.out.push('[');
+                for (i, e) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.expr(e, 0);
+                }
+                self.out.push(']');
+            }
+            Expr::Output(call, k) => {
+                self.expr(call, POSTFIX);
+                let _ = write!(self.out, "[{k}]");
+            }
             Expr::If(c, a, b) => {
                 self.out.push_str("if ");
                 self.cond(c, 0);
@@ -567,6 +590,22 @@ impl Printer {
             match a {
                 Arg::Float(e) => self.expr(e, 0),
                 Arg::Slice(s) => self.out.push_str(s),
+                Arg::Run {
+                    slice,
+                    start,
+                    end,
+                    inclusive,
+                } => {
+                    let _ = write!(self.out, "&{slice}[");
+                    if let Some(a) = start {
+                        self.int(a, ADD);
+                    }
+                    self.out.push_str(if *inclusive { "..=" } else { ".." });
+                    if let Some(b) = end {
+                        self.int(b, ADD);
+                    }
+                    self.out.push(']');
+                }
             }
         }
     }

@@ -39,6 +39,8 @@ fn stmt_ok(s: &Stmt, depth: usize) -> bool {
                 && stmts_ok(then, depth)
                 && els.as_ref().is_none_or(|e| stmts_ok(e, depth))
         }
+        // A call of a vector-valued helper: no second derivative through calls.
+        Stmt::LetOutputs { .. } => false,
         Stmt::LetArray { .. }
         | Stmt::LetInt { .. }
         | Stmt::Step { .. }
@@ -58,7 +60,8 @@ fn expr_ok(e: &Expr) -> bool {
         Expr::Neg(a) => expr_ok(a),
         Expr::Bin(_, a, b) => expr_ok(a) && expr_ok(b),
         Expr::Method(_, recv, args) => expr_ok(recv) && args.iter().all(expr_ok),
-        Expr::Call(..) => false,
+        Expr::Call(..) | Expr::Output(..) => false,
+        Expr::Array(elems) => elems.iter().all(expr_ok),
         Expr::If(c, a, b) => cond_ok(c) && expr_ok(a) && expr_ok(b),
         Expr::Iter(it) => iter_ok(it),
     }
@@ -99,8 +102,10 @@ fn mentions(e: &Expr, name: &str) -> bool {
         }
         Expr::Call(_, args) => args.iter().any(|a| match a {
             Arg::Float(e) => mentions(e, name),
-            Arg::Slice(_) => false,
+            Arg::Slice(_) | Arg::Run { .. } => false,
         }),
+        Expr::Array(elems) => elems.iter().any(|e| mentions(e, name)),
+        Expr::Output(call, _) => mentions(call, name),
         Expr::If(c, a, b) => cond_mentions(c, name) || mentions(a, name) || mentions(b, name),
         // A closure's body may read it too: counted as a read.
         Expr::Iter(it) => match &it.map {

@@ -22,7 +22,8 @@
 //!
 //! | transformation | allowed when | where |
 //! |---|---|---|
-//! | hoisting a node out of a loop over `v` | it does not depend on `v`'s index (its loop mask), is not an effect (a scatter, or a loop of them, runs once per iteration), and neither may panic nor is under a condition; a whole loop is hoisted even so, the one move made without a proof: under a condition whose bounds it needs, `_grad` may panic where the function would not (not hoisting it makes a conditional mean O(n²); caching it at its first use would be safe) | [`Schedule::loop_invariants`] |
+//! | hoisting a node out of a loop over `v` | it does not depend on `v`'s index (its loop mask), is not an effect (a scatter, or a loop of them, runs once per iteration), does not read a loop the user wrote in `v`'s body (`Graph::loop_nest`: the user runs that loop only in the iterations, and under the conditions, that reach it), and neither may panic nor is under a condition; a whole loop written before `v` is hoisted even so (the user computed it there; not hoisting it makes a conditional mean O(n²)) | [`Schedule::loop_invariants`] |
+//! | running a recurrence's forward loop before its reverse sweep | the region computes the recurrence anyway; otherwise both run in a block of their own, only where the sweep's seed is not zero (the function computes the recurrence wherever its adjoint can be nonzero): `if n > x.len() { return x[0]; }` then a product over `x[n - 1 - i]` | [`Schedule::guarded_sweep`] |
 //! | reusing, inside a loop over `v`, a value bound outside | it does not depend on `v`'s index: a loop over `v` can run inside an iteration of another (the reverse pass sums over rows inside the loop over columns) | [`Schedule::visible_in_loop`] |
 //! | reading a bound value in a statement of a region | it was bound before that statement; a loop or branch that needs a value bound later computes it itself | [`Schedule::plan`] |
 //! | fusing sums over one loop into one `for` (at the last member) | same loop and bounds, no member reads another, and no statement between them reads a member | [`Schedule::loop_group`] |
@@ -154,6 +155,10 @@ impl Emitter<'_> {
                     } else {
                         out.extend(self.fused_loop(group, &visible));
                     }
+                    visible.extend(group.iter().copied());
+                }
+                Step::Guarded(group) => {
+                    out.extend(self.guarded_sweep(group, &visible));
                     visible.extend(group.iter().copied());
                 }
                 Step::Exit(group, until) => {
@@ -465,6 +470,54 @@ impl Emitter<'_> {
             }
             let #name = #lam;
             #bind
+        }
+    }
+
+    /// A reverse sweep and the sums in its loop ([`Step::Guarded`]), with its recurrence's
+    /// forward loop, run only where its seed is not zero; its value and the sums' are zero
+    /// elsewhere (a zero `λ` stays zero):
+    ///
+    /// ```text
+    /// let (__tR, __tS) = if seed != 0.0 {
+    ///     let mut __s0 = init; … for i in lo..hi { trace.push(__s0); … }   // forward
+    ///     let mut __lam0 = seed; … for (i, &__s0) in … .rev() { … }        // reverse
+    ///     (__tR, __tS)
+    /// } else {
+    ///     (0.0, 0.0)
+    /// };
+    /// ```
+    fn guarded_sweep(&self, group: &[NodeId], defined: &HashSet<NodeId>) -> TokenStream {
+        let Op::RevFold { fold, seed, .. } = *self.g.op(group[0]) else {
+            return quote!(::core::compile_error!(
+                "internal error: not a reverse sweep"
+            ));
+        };
+        let Op::Fold { lo, hi, .. } = *self.g.op(fold) else {
+            return quote!(::core::compile_error!("internal error: not a recurrence"));
+        };
+        let mut reads = vec![lo, hi];
+        for n in group {
+            reads.extend(self.s.sweep_reads(*n));
+        }
+        let mut inner = defined.clone();
+        let stmts = self.region(&reads, &mut inner);
+        let sweep = self.reverse_loop(group, &inner);
+        let values: Vec<proc_macro2::Ident> = group
+            .iter()
+            .filter(|n| self.g.kind(**n) == crate::graph::Kind::Float)
+            .map(|n| self.name(*n))
+            .collect();
+        let zeros = values.iter().map(|_| self.float_lit(0.0));
+        let seed = self.expr(seed, Prec::Compare);
+        let zero = self.float_lit(0.0);
+        quote! {
+            let (#(#values,)*) = if #seed != #zero {
+                #stmts
+                #sweep
+                (#(#values,)*)
+            } else {
+                (#(#zeros,)*)
+            };
         }
     }
 

@@ -463,6 +463,17 @@ impl Op {
         )
     }
 
+    /// The loop a loop node runs (`Sum`, `Fold`, `Until`, `RevFold`).
+    pub fn loop_var(&self) -> Option<u32> {
+        match self {
+            Op::Sum { v, .. }
+            | Op::Fold { v, .. }
+            | Op::Until { v, .. }
+            | Op::RevFold { v, .. } => Some(*v),
+            _ => None,
+        }
+    }
+
     /// A loop or a call: worth computing once, early, and taken as panicking only where the
     /// user's code would (its inside is not looked at).
     pub fn panics_like_the_user(&self) -> bool {
@@ -505,6 +516,11 @@ pub struct Graph {
     pub current_origin: Option<Origin>,
     /// The bounds `(lo, hi)` of each loop, by loop number.
     loops: Vec<(NodeId, NodeId)>,
+    /// The loops whose bodies the user wrote each loop in, by loop number (bit `u` for loop
+    /// `u`): `for k { … for i { … } }` gives loop `i` the bit of `k`, even where nothing in
+    /// it changes with `k`. The user computes such a loop only in the iterations of `k` (and
+    /// under the conditions) that reach it.
+    nests: Vec<u64>,
     /// Names of the differentiated slice parameters, for formulas.
     slices: Vec<String>,
     /// How many recurrences (`Fold`s) and reverse sweeps (`RevFold`s) were declared.
@@ -570,7 +586,50 @@ impl Graph {
             return None;
         }
         self.loops.push((lo, hi));
+        self.nests.push(0);
         u32::try_from(self.loops.len() - 1).ok()
+    }
+
+    /// Records that the user wrote loop `v` inside the bodies of the loops of `mask`.
+    pub fn set_loop_nest(&mut self, v: u32, mask: u64) {
+        if let Some(m) = self.nests.get_mut(v as usize) {
+            *m = mask;
+        }
+    }
+
+    /// The loops whose bodies the user wrote loop `v` in (see `nests`).
+    pub fn loop_nest(&self, v: u32) -> u64 {
+        self.nests.get(v as usize).copied().unwrap_or(0)
+    }
+
+    /// The loops whose bodies the user wrote the loops `id` reads in (not looking inside
+    /// those loops): a value that reads one written in loop `u` is not computed outside `u`.
+    pub fn written_in(&self, id: NodeId) -> u64 {
+        let mut mask = 0;
+        let mut seen = HashSet::new();
+        let mut stack = vec![id];
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n) {
+                continue;
+            }
+            match self.op(n).loop_var() {
+                Some(v) => mask |= self.loop_nest(v),
+                // A local array's loop is its own (and may be the user's loop writing it):
+                // what its elements read in that loop's body stays in it.
+                None if let Op::Table { v, .. } = *self.op(n) => {
+                    mask |= self.written_in_children(n) & !(1 << v);
+                }
+                None => stack.extend(self.op(n).children()),
+            }
+        }
+        mask
+    }
+
+    fn written_in_children(&self, n: NodeId) -> u64 {
+        self.op(n)
+            .children()
+            .iter()
+            .fold(0, |m, c| m | self.written_in(*c))
     }
 
     /// A new recurrence number, for a `Fold`.
@@ -594,6 +653,19 @@ impl Graph {
     /// The bounds `(lo, hi)` of loop `v`.
     pub fn loop_bounds(&self, v: u32) -> Option<(NodeId, NodeId)> {
         self.loops.get(v as usize).copied()
+    }
+
+    /// The loops `0..len` (by number).
+    pub fn loop_count(&self) -> u32 {
+        u32::try_from(self.loops.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Replaces the bounds of loop `v` (an inner loop's, once the outer loop's placeholders
+    /// in them are replaced by their values).
+    pub fn set_loop_bounds(&mut self, v: u32, lo: NodeId, hi: NodeId) {
+        if let Some(b) = self.loops.get_mut(v as usize) {
+            *b = (lo, hi);
+        }
     }
 
     /// The `RevFold` node of reverse sweep `s`.

@@ -156,6 +156,12 @@ struct Lower<'a> {
     /// The `for` loops and closures around the statement being lowered, innermost last, where a
     /// `return` cannot be differentiated (in a closure it would not even return from the function).
     enclosing: Vec<Enclosing>,
+    /// The condition of each `break` (by its `Op::Until`), for an error found once the
+    /// enclosing loop is done.
+    until_conds: HashMap<NodeId, TokenStream>,
+    /// The loops whose bodies are being lowered, innermost last (recorded with each new loop:
+    /// see `Graph::loop_nest`).
+    loop_stack: Vec<u32>,
     /// Locals whose `let` was reported: their uses are not reported again.
     failed_lets: HashSet<String>,
     /// The runs of a slice bound to names (windows, chunks), by the node the name is bound to.
@@ -221,6 +227,8 @@ impl<'a> Lower<'a> {
             int_slices: Vec::new(),
             data_slices: Vec::new(),
             enclosing: Vec::new(),
+            loop_stack: Vec::new(),
+            until_conds: HashMap::new(),
         }
     }
 

@@ -18,6 +18,13 @@ pub enum Step {
     /// over the same `lo..hi`): it breaks at the first iteration whose condition holds and
     /// binds that index, so no loop of its own runs before it to find it.
     Exit(Vec<NodeId>, NodeId),
+    /// A recurrence's reverse sweep (`group[0]`, a `RevFold`) with the sums that run in its
+    /// reverse loop, where nothing else in the region needs the recurrence's value: it runs,
+    /// the forward loop first, only where its seed is not zero (`if seed != 0 { … }`), which is
+    /// only where the function computes the recurrence. `if n > x.len() { return x[0]; }`
+    /// then `p *= x[n - 1 - i]` in a loop: the gradient must not run that loop when the
+    /// `return` is taken.
+    Guarded(Vec<NodeId>),
     /// A `let` binding the node (a loop of its own for a recurrence or a loop's end, an `if`
     /// for a select).
     Bind(NodeId),
@@ -59,6 +66,9 @@ pub struct Schedule<'a> {
     /// Per slice and loop, the element read at the largest offset (`x[i + 1]` beside `x[i]`):
     /// bound, and read first in its region, so its bounds check covers the others'.
     pub leading_reads: HashSet<NodeId>,
+    /// Per node, the loops whose bodies the user wrote the loops it reads in
+    /// ([`Graph::written_in`]): it is not hoisted out of those.
+    written: HashMap<NodeId, u64>,
 }
 
 impl<'a> Schedule<'a> {
@@ -94,8 +104,24 @@ impl<'a> Schedule<'a> {
         for r in roots {
             *uses.entry(*r).or_default() += 1;
         }
+        let mut written: HashMap<NodeId, u64> = HashMap::new();
+        for &n in &all {
+            let children = g
+                .op(n)
+                .children()
+                .iter()
+                .fold(0, |m, c| m | written.get(c).copied().unwrap_or(0));
+            let mask = match *g.op(n) {
+                // A local array's loop is its own (it may be the user's loop writing it): what
+                // its elements read in that loop's body stays in it, not in what reads it.
+                Op::Table { v, .. } => children & !(1 << v),
+                ref op => op.loop_var().map_or(children, |v| g.loop_nest(v)),
+            };
+            written.insert(n, mask);
+        }
         Schedule {
             g,
+            written,
             uses,
             differentiated_calls,
             array_calls,
@@ -219,6 +245,9 @@ impl Schedule<'_> {
                         visible.insert(until);
                         steps.push(Step::Exit(group, until));
                     }
+                    None if self.guarded_sweep(n, &here, defined) => {
+                        steps.push(Step::Guarded(group));
+                    }
                     None => steps.push(Step::Loop(group)),
                 }
             } else if matches!(self.g.op(n), Op::Scatter(..)) {
@@ -291,12 +320,85 @@ impl Schedule<'_> {
 
     /// Nodes reachable from `roots` through [`Op::eager_children`] (not into a select's branches
     /// or the right operand of `&&`/`||`), minus `stop`.
+    ///
+    /// A reverse sweep whose recurrence nothing else here computes is [`Step::Guarded`]: only
+    /// its seed is read before it; the rest (the forward loop, the bounds, what its loop and
+    /// the sums in it read) is computed in its own block, where it runs.
     pub fn closure(&self, roots: &[NodeId], stop: &HashSet<NodeId>) -> HashSet<NodeId> {
         let mut seen = HashSet::new();
         let mut stack: Vec<NodeId> = roots.to_vec();
         // Reverse sweeps a sum of this region runs in: emitted here even if already emitted
         // outside (the sum's loop is the sweep's loop).
         let mut forced = HashSet::new();
+        // The reverse sweeps reached, and the sums in their loops, whose reads wait until it is
+        // known whether the region computes the recurrence anyway.
+        let mut waiting: Vec<NodeId> = Vec::new();
+        loop {
+            self.closure_from(&mut stack, stop, &mut seen, &mut forced, &mut waiting);
+            // A sweep whose recurrence this region computes (or an enclosing one did) runs
+            // here as it is: what it reads is read here too.
+            let ready: Vec<NodeId> = waiting
+                .iter()
+                .copied()
+                .filter(|&n| {
+                    let r = self.sweeps.get(&n).copied().unwrap_or(n);
+                    let Op::RevFold { fold, .. } = *self.g.op(r) else {
+                        return true;
+                    };
+                    seen.contains(&fold) || stop.contains(&fold)
+                })
+                .collect();
+            if ready.is_empty() {
+                return seen;
+            }
+            waiting.retain(|n| !ready.contains(n));
+            for n in ready {
+                stack.extend(self.sweep_reads(n));
+            }
+        }
+    }
+
+    /// What a reverse sweep (with its recurrence) or a sum in its loop reads before the loop.
+    pub fn sweep_reads(&self, n: NodeId) -> Vec<NodeId> {
+        match *self.g.op(n) {
+            Op::Sum { v, lo, hi, body } => {
+                let mut out = vec![lo, hi];
+                out.extend(self.loop_invariants(v, body));
+                out
+            }
+            Op::RevFold { v, fold, step, .. } => {
+                let mut out = vec![fold];
+                out.extend(self.loop_invariants(v, step));
+                out
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether reverse sweep `r` runs guarded in the region of the nodes `here` (defined
+    /// outside: `defined`): nothing there computes its recurrence (see [`Step::Guarded`]).
+    pub fn guarded_sweep(
+        &self,
+        r: NodeId,
+        here: &HashSet<NodeId>,
+        defined: &HashSet<NodeId>,
+    ) -> bool {
+        match *self.g.op(r) {
+            Op::RevFold { fold, .. } => !here.contains(&fold) && !defined.contains(&fold),
+            _ => false,
+        }
+    }
+
+    /// [`closure`](Self::closure) from `stack`, the reads of reverse sweeps (and of the sums in
+    /// their loops) left `waiting`.
+    fn closure_from(
+        &self,
+        stack: &mut Vec<NodeId>,
+        stop: &HashSet<NodeId>,
+        seen: &mut HashSet<NodeId>,
+        forced: &mut HashSet<NodeId>,
+        waiting: &mut Vec<NodeId>,
+    ) {
         while let Some(n) = stack.pop() {
             // An effect is a statement, not a value: where it is reached it runs, even if an
             // enclosing region ran the same node (`∇w[0] += v` at the top and in a loop).
@@ -305,14 +407,17 @@ impl Schedule<'_> {
                 continue;
             }
             match self.g.op(n) {
+                // A sum run in a reverse sweep's loop: its reads wait for the sweep's.
+                Op::Sum { .. } if self.sweeps.contains_key(&n) => {
+                    let r = self.sweeps[&n];
+                    forced.insert(r);
+                    stack.push(r);
+                    waiting.push(n);
+                }
                 // A loop's body is emitted inside the loop; what it reads from outside, before.
-                Op::Sum { v, lo, hi, body } => {
+                Op::Sum { v, lo, hi, body } | Op::Table { v, lo, hi, body } => {
                     stack.extend([*lo, *hi]);
                     stack.extend(self.loop_invariants(*v, *body));
-                    if let Some(r) = self.sweeps.get(&n) {
-                        forced.insert(*r);
-                        stack.push(*r);
-                    }
                 }
                 Op::Fold {
                     v,
@@ -329,26 +434,15 @@ impl Schedule<'_> {
                     stack.extend([*lo, *hi]);
                     stack.extend(self.loop_invariants(*v, *cond));
                 }
-                Op::Table { v, lo, hi, body } => {
-                    stack.extend([*lo, *hi]);
-                    stack.extend(self.loop_invariants(*v, *body));
-                }
-                Op::RevFold {
-                    v,
-                    fold,
-                    seed,
-                    step,
-                    ..
-                } => {
-                    stack.extend([*fold, *seed]);
-                    stack.extend(self.loop_invariants(*v, *step));
+                Op::RevFold { seed, .. } => {
+                    stack.push(*seed);
+                    waiting.push(n);
                 }
                 // A select's branches and the right operand of `&&`/`||` are emitted in their
                 // own blocks.
                 op => stack.extend(op.eager_children()),
             }
         }
-        seen
     }
 
     /// The nodes outside loop `v` that its body reads: reachable from `body` without passing
@@ -368,7 +462,12 @@ impl Schedule<'_> {
             // An effect runs once per iteration even where nothing in it changes with the index.
             let effect = self.g.is_effect(n);
             let op = self.g.op(n);
-            if self.g.loops_of(n) & (1 << v) == 0 && !effect {
+            // A loop the user wrote in this loop's body (`for k { … for i { p *= x[n - 1 - i] }
+            // … }`), and what reads it, stays in it even where it does not change with the
+            // index: the user computes it only in the iterations that reach it (this loop may
+            // not run, or break first, or reach it only under a condition).
+            let written_here = self.written.get(&n).copied().unwrap_or(0) & (1 << v) != 0;
+            if self.g.loops_of(n) & (1 << v) == 0 && !effect && !written_here {
                 let a_loop = matches!(
                     op,
                     Op::Sum { .. }
@@ -853,6 +952,7 @@ mod tests {
             .filter_map(|step| match step {
                 Step::Loop(group) => Some(format!("L{}", group.len())),
                 Step::Exit(group, _) => Some(format!("E{}", group.len())),
+                Step::Guarded(group) => Some(format!("G{}", group.len())),
                 Step::Bind(_) => Some("B".to_string()),
                 Step::Inline(_) => None,
             })
@@ -931,5 +1031,86 @@ mod tests {
                 .any(|n| is(n, &|op| matches!(op, Op::Element(..)))),
             "x[k] under `k < x.len()` is not"
         );
+    }
+
+    /// A recurrence the function computes only where an early `return` is not taken: its
+    /// reverse sweep, with its forward loop, runs in a block of its own under the sweep's seed.
+    #[test]
+    fn a_recurrence_after_a_return_runs_guarded() {
+        let l = lower_fn(
+            quote! {
+                fn f(x: &[f64], n: usize) -> f64 {
+                    if n > x.len() { return x[0]; }
+                    let mut p = 1.0;
+                    for i in 0..2 { p *= x[n - 1 - i]; }
+                    p
+                }
+            },
+            &Args::default(),
+        );
+        let mut g = l.graph.clone();
+        let slices: Vec<u32> = vec![0];
+        let (_, effects) =
+            crate::diff::gradient_with_slices(&mut g, l.output, &[], &slices).unwrap();
+        let mut roots = vec![l.output];
+        roots.extend(effects.into_iter().flatten());
+        let s = Schedule::of(&g, &roots);
+        let plan = s.plan(&roots, &HashSet::new());
+        assert!(
+            plan.steps.iter().any(|s| matches!(s, Step::Guarded(_))),
+            "the sweep is guarded"
+        );
+        assert!(
+            !plan
+                .steps
+                .iter()
+                .any(|s| matches!(s, Step::Bind(n) if matches!(g.op(*n), Op::Fold { .. }))),
+            "the forward loop is not bound outside it"
+        );
+    }
+
+    /// A loop the user wrote in another loop's body stays in it, even where it does not change
+    /// with the outer index; one written before the outer loop is hoisted.
+    #[test]
+    fn a_loop_written_in_a_loops_body_is_not_hoisted_out_of_it() {
+        let inner_sums = |func: proc_macro2::TokenStream| {
+            let l = lower_fn(func, &Args::default());
+            let s = Schedule::of(&l.graph, &[l.output]);
+            let Op::Sum { v, body, .. } = *l.graph.op(l.output) else {
+                panic!("internal error: the value is not a loop sum");
+            };
+            s.loop_invariants(v, body)
+                .iter()
+                .filter(|n| matches!(l.graph.op(**n), Op::Sum { .. }))
+                .count()
+        };
+        let written_inside = inner_sums(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let mut s = 0.0;
+                for k in 0..x.len() {
+                    if x[k] > 0.0 {
+                        let mut p = 0.0;
+                        for i in 0..2 { p += x[i].sin(); }
+                        s += p * x[k];
+                    }
+                }
+                s
+            }
+        });
+        assert_eq!(written_inside, 0);
+        let written_before = inner_sums(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let mut p = 0.0;
+                for i in 0..2 { p += x[i].sin(); }
+                let mut s = 0.0;
+                for k in 0..x.len() {
+                    if x[k] > 0.0 {
+                        s += p * x[k];
+                    }
+                }
+                s
+            }
+        });
+        assert_eq!(written_before, 1);
     }
 }

@@ -569,10 +569,12 @@ fn invariant_factor_out_of_sum(g: &mut Graph, op: &Op) -> Option<NodeId> {
         }
     }
     let bit = 1u64 << v;
-    // A factor that may panic (`x[k]`, `k - 1`) stays in the loop, which might not run.
-    let (outside, inside): (Vec<NodeId>, Vec<NodeId>) = factors
-        .into_iter()
-        .partition(|f| g.loops_of(*f) & bit == 0 && !g.may_panic(*f));
+    // A factor that may panic (`x[k]`, `k - 1`) stays in the loop, which might not run; so does
+    // one reading a loop the user wrote in this loop's body (`for k { …; p *= x[n - 1 - i] …
+    // s += p * x[k]; }`: the user computes `p` only in the iterations that run).
+    let (outside, inside): (Vec<NodeId>, Vec<NodeId>) = factors.into_iter().partition(|f| {
+        g.loops_of(*f) & bit == 0 && !g.may_panic(*f) && g.written_in(*f) & bit == 0
+    });
     if outside.is_empty() || inside.is_empty() {
         return None;
     }

@@ -143,7 +143,7 @@ impl Gen<'_> {
     /// `if c { return e; }`.
     fn early_return(&mut self) -> Stmt {
         let cond = self.cond();
-        let value = self.expr(2);
+        let value = self.returned(2);
         Stmt::If {
             cond,
             then: vec![Stmt::Return(value)],
@@ -153,6 +153,11 @@ impl Gen<'_> {
 
     /// `let k = helper(...);`.
     fn call_block(&mut self) -> Vec<Stmt> {
+        if let Some(h) = self.vector_helper()
+            && self.v.chance(0.5)
+        {
+            return self.outputs_block(&h);
+        }
         let name = self.fresh("k");
         let e = self.helper_call(2);
         let stmt = self.let_stmt(&name, false, e);

@@ -29,6 +29,8 @@ pub(super) fn reads(e: &Expr, name: &str) -> bool {
             MapFn::Closure { body, .. } => reads(body, name),
             _ => false,
         },
+        Expr::Array(items) => items.iter().any(|a| reads(a, name)),
+        Expr::Output(call, _) => reads(call, name),
         Expr::Lit(_) | Expr::NegInf | Expr::Index(..) | Expr::Cast(_) => false,
     }
 }

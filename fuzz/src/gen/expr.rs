@@ -38,7 +38,8 @@ impl Gen<'_> {
     /// call does not compile).
     pub(super) fn is_typed(&self, e: &Expr) -> bool {
         match e {
-            Expr::Lit(_) => false,
+            // An array is a vector-valued function's value, never an operand.
+            Expr::Lit(_) | Expr::Array(_) => false,
             Expr::Var(v) => self.scope.var_typed(v),
             Expr::Neg(a) => self.is_typed(a),
             Expr::Bin(_, a, b) | Expr::If(_, a, b) => self.is_typed(a) || self.is_typed(b),
@@ -48,7 +49,8 @@ impl Gen<'_> {
             | Expr::Index(..)
             | Expr::Cast(_)
             | Expr::Method(..)
-            | Expr::Call(..) => true,
+            | Expr::Call(..)
+            | Expr::Output(..) => true,
         }
     }
 
@@ -553,6 +555,9 @@ impl Gen<'_> {
     /// A call to a helper, its slices passed whole (all of one length).
     pub(super) fn helper_call(&mut self, depth: u32) -> Expr {
         let helper: Helper = self.rng.pick(&self.helpers.clone()).clone();
+        if helper.outputs.is_some() {
+            return self.output_of(&helper, depth);
+        }
         let mut groups: Vec<(Extent, Vec<String>)> = Vec::new();
         for (name, ext) in self.scope.slice_params() {
             match groups.iter_mut().find(|(e, _)| *e == ext) {
@@ -579,7 +584,18 @@ impl Gen<'_> {
             .params
             .iter()
             .map(|p| match p.ty {
-                ParamTy::Slice(_) => Arg::Slice(self.rng.pick(&group).clone()),
+                ParamTy::Slice(_) => {
+                    let whole = self.rng.pick(&group).clone();
+                    match self
+                        .scope
+                        .slice_params()
+                        .into_iter()
+                        .find(|(s, _)| *s == whole)
+                    {
+                        Some((_, ext)) => self.slice_arg(whole, ext),
+                        None => Arg::Slice(whole),
+                    }
+                }
                 _ => Arg::Float(self.expr(depth.saturating_sub(1))),
             })
             .collect();

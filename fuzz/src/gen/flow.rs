@@ -30,9 +30,10 @@
 //! - A closure in a body that reads a counter not stepped yet is a `move` closure (a borrowing
 //!   one would keep the counter borrowed across its step).
 //!
-//! Three knobs keep shapes out: `exit_after_continue = 0` (no `break` after a `continue`) and
-//! `inner_exit_floats = 0` (no float comparison in the `break` of an inner loop), the default,
-//! as the macro rejects those shapes; `exit_after_step = 0` (no `break` after a step).
+//! Three knobs keep shapes out: `exit_after_continue = 0` (no `break` after a `continue`), the
+//! default, as the macro rejects that shape; `inner_exit_floats = 0` (no float comparison in the
+//! `break` of an inner loop), the default, which the macro once rejected; `exit_after_step = 0`
+//! (no `break` after a step).
 
 use super::Gen;
 use super::loops::Target;

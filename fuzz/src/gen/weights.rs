@@ -140,9 +140,9 @@ weights! {
     exit_after_step = 1,
     /// Whether the condition of a `break` in a loop inside another loop may compare floats
     /// (`a > 0.5`, `x[k] < 0.0`): 1 lets it, 0 keeps it to integers (indices, counters, sizes;
-    /// a counter stepped in a loop under an `if` on floats still depends on floats). 0: the
-    /// macro rejects a float from outside the loops there ("a `break` in a loop nested in
-    /// another cannot depend on a float from outside the loops yet").
+    /// a counter stepped in a loop under an `if` on floats still depends on floats). The
+    /// condition reads no float the loops change (see `flow.rs`), which the macro
+    /// differentiates; 0 (the default) keeps the programs of the seeds run before it did.
     inner_exit_floats = 0,
     /// Expressions: leaves.
     expr_leaf = 6,
@@ -179,6 +179,18 @@ weights! {
     with_d = 8,
     /// Main functions with an array parameter (`p: &[f64; 2]`, `q: [f64; 3]`), out of 10.
     array_param = 2,
+    /// Calls of the slice helper: each slice argument a run of a slice instead of a whole one
+    /// (`dot(&z[1..], y)`, `&y[0..=y.len() - 1]`, `&z[..z.len() - 1]`, a row `&x[i * d..(i + 1)
+    /// * d]`, `&x[(n - 1) * d..]`), as long as the helper's other slices, out of 10.
+    call_sub_slice = 0,
+    /// Programs with a vector-valued helper `r(a, b) -> [f64; M]` (M = 2 or 3, early `return
+    /// [..]`), called as `let [r1, r2] = r(..);` and read as `r(..)[k]`, out of 10.
+    helper_vector = 0,
+    /// Main functions that are vector-valued (`-> [f64; M]`, M = 1 to 3, early `return [..]`),
+    /// checked through `_jacobian`, `_vjp` and `_jvp` instead of `_grad`, out of 10. They call
+    /// no slice helper (a differentiated slice passed from a vector-valued function is not
+    /// supported).
+    vector_main = 0,
     /// Whether the arguments of a call to a helper may read a run (`dot(x, x, r[2])` in
     /// `x.chunks_exact(3).map(|r| ..)`): 1 lets them, 0 keeps runs out of them (the macro
     /// rejected that before it read a run's element as its slice's).

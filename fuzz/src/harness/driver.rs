@@ -5,6 +5,8 @@
 
 use std::fmt::Write as _;
 
+mod vector;
+
 use crate::ast::{Func, Param, ParamTy, Point, Program, Value};
 
 /// `pub mod driver { pub fn check() { .. } fn point0() { .. } .. }` for `program`.
@@ -26,6 +28,9 @@ pub fn module(program: &Program) -> String {
 }
 
 fn point_fn(program: &Program, k: usize, point: &Point) -> String {
+    if program.main.outputs().is_some() {
+        return vector::point_fn(program, k, point);
+    }
     let f = &program.main;
     let name = &f.name;
     let mut out = String::new();

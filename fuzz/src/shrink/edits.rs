@@ -414,6 +414,7 @@ fn each_int_in(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut IntExpr)) {
                 each_int_in(body, f);
             }
             Stmt::Loop(body) => each_int_in(body, f),
+            Stmt::LetOutputs { call, .. } => each_expr(call, &mut |e| ints_of_expr(e, f)),
             Stmt::LetArray { .. } | Stmt::Continue | Stmt::Break => {}
         }
     }
@@ -493,6 +494,12 @@ fn each_expr(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
                 each_expr(body, f);
             }
         }
+        Expr::Array(items) => {
+            for a in items {
+                each_expr(a, f);
+            }
+        }
+        Expr::Output(call, _) => each_expr(call, f),
         _ => {}
     }
 }
@@ -509,7 +516,8 @@ fn each_expr_in_stmts(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut Expr)) {
             Stmt::Let { value, .. }
             | Stmt::Assign { value, .. }
             | Stmt::Return(value)
-            | Stmt::Closure { body: value, .. } => {
+            | Stmt::Closure { body: value, .. }
+            | Stmt::LetOutputs { call: value, .. } => {
                 each_expr(value, f);
             }
             Stmt::For { body, .. } | Stmt::ForIter { body, .. } | Stmt::Loop(body) => {
@@ -538,7 +546,8 @@ fn each_expr_in_stmts(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut Expr)) {
 /// What an expression may be replaced by: a literal, or one of its operands.
 fn replacements(e: &Expr) -> Vec<Expr> {
     let mut out = Vec::new();
-    if !matches!(e, Expr::Lit(_)) {
+    // An array is a vector-valued function's value: its elements are replaced, not it.
+    if !matches!(e, Expr::Lit(_) | Expr::Array(_)) {
         out.push(Expr::Lit(1.0));
     }
     match e {
@@ -560,7 +569,7 @@ fn replacements(e: &Expr) -> Vec<Expr> {
         }
         Expr::Call(_, args) => out.extend(args.iter().filter_map(|a| match a {
             Arg::Float(e) => Some(e.clone()),
-            Arg::Slice(_) => None,
+            Arg::Slice(_) | Arg::Run { .. } => None,
         })),
         _ => {}
     }

@@ -490,8 +490,11 @@ impl Lower<'_> {
     /// An argument of a call: a number or condition, or data passed through.
     pub(super) fn call_arg(&mut self, a: &Expr) -> Option<NodeId> {
         match a {
-            // An element of a float slice (differentiated or data) is a number.
-            Expr::Index(ix) if self.indexes_float_slice(ix) => self.index(ix, Want::Any),
+            // An element of a float slice (differentiated or data) is a number, and so is an
+            // output of a vector-valued call (`h(r(a, b)[1])`, `h(t[0])` of `let t = r(a, b);`).
+            Expr::Index(ix) if self.indexes_float_slice(ix) || self.reads_outputs(ix) => {
+                self.index(ix, Want::Any)
+            }
             Expr::Reference(_) | Expr::Field(_) | Expr::Index(_) => {
                 self.opaque(a, Want::Any).map(|n| self.retag_other(n))
             }
@@ -503,6 +506,24 @@ impl Lower<'_> {
                 self.expr(a, Want::Any)
             }
             _ => self.expr(a, Want::Any),
+        }
+    }
+
+    /// `r(…)[k]`, or `t[k]` of a name bound to a call (before the loop, if in one): what
+    /// `index` reads as an output of a vector-valued call.
+    fn reads_outputs(&self, ix: &syn::ExprIndex) -> bool {
+        let mut e = &*ix.expr;
+        while let Expr::Paren(p) = e {
+            e = &p.expr;
+        }
+        match self.bound_to(e) {
+            Some(mut n) => {
+                while let Some(&outer) = self.carried_calls.get(&n) {
+                    n = outer;
+                }
+                matches!(self.g.op(n), Op::Call(..))
+            }
+            None => matches!(e, Expr::Call(c) if self.bound_to(&c.func).is_none()),
         }
     }
 

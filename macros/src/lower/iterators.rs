@@ -164,7 +164,9 @@ impl Lower<'_> {
                 };
                 if ok {
                     self.enclosing.push(Enclosing::Closure);
+                    self.loop_stack.push(v);
                     let body = self.expr(&c.body, Want::Float);
+                    self.loop_stack.pop();
                     self.enclosing.pop();
                     body
                 } else {
@@ -279,7 +281,9 @@ impl Lower<'_> {
             && self.bind_item(item_pat, &item, index);
         let after = if ok {
             self.enclosing.push(Enclosing::Closure);
+            self.loop_stack.push(v);
             let body = self.expr(&c.body, Want::Float);
+            self.loop_stack.pop();
             self.enclosing.pop();
             body
         } else {

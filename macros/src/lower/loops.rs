@@ -492,6 +492,21 @@ pub(super) fn mentions_any(e: &Expr, names: &[String]) -> bool {
 }
 
 impl Lower<'_> {
+    /// What a `for` loop runs over: `for i in a..b`, or `for &xi in x.iter()…`, an iterator's
+    /// items, by index.
+    fn loop_source(&mut self, f: &ExprForLoop) -> Option<(NodeId, NodeId, Option<Item>)> {
+        let mut range_expr = &*f.expr;
+        while let Expr::Paren(p) = range_expr {
+            range_expr = &p.expr;
+        }
+        if matches!(range_expr, Expr::Range(_)) {
+            let (lo, hi) = self.range(&f.expr)?;
+            return Some((lo, hi, None));
+        }
+        let (lo, hi, item) = self.source(&f.expr)?;
+        Some((lo, hi, Some(item)))
+    }
+
     /// `for i in a..b { body }` as a statement.
     pub(super) fn for_loop(&mut self, f: &ExprForLoop) {
         if let Some(label) = &f.label {
@@ -501,21 +516,8 @@ impl Lower<'_> {
             );
             return;
         }
-        let mut range_expr = &*f.expr;
-        while let Expr::Paren(p) = range_expr {
-            range_expr = &p.expr;
-        }
-        // `for i in a..b`, or `for &xi in x.iter()…`: an iterator's items, by index.
-        let (lo, hi, item) = if matches!(range_expr, Expr::Range(_)) {
-            let Some((lo, hi)) = self.range(&f.expr) else {
-                return;
-            };
-            (lo, hi, None)
-        } else {
-            let Some((lo, hi, item)) = self.source(&f.expr) else {
-                return;
-            };
-            (lo, hi, Some(item))
+        let Some((lo, hi, item)) = self.loop_source(f) else {
+            return;
         };
         // `if c { …; break; }`: the loop runs up to the first iteration where `c` holds, that
         // one included, and the rest of the body is under `else` (as for `continue`).
@@ -574,6 +576,7 @@ impl Lower<'_> {
             ),
         }
         self.enclosing.push(Enclosing::Loop);
+        self.loop_stack.push(v);
         // `if c { …; continue; }`: the rest of the body goes under `else`.
         match without_continue(&body) {
             Some(stmts) => {
@@ -583,6 +586,7 @@ impl Lower<'_> {
                 let _ = self.stmts(&body, Want::Any);
             }
         }
+        self.loop_stack.pop();
         self.enclosing.pop();
         self.state.scopes.pop();
         // After the loop, a counter has grown by its step once per iteration.
@@ -667,6 +671,7 @@ impl Lower<'_> {
             _ => {}
         }
         self.enclosing.push(Enclosing::Loop);
+        self.loop_stack.push(v);
         // The `let`s in order, each reading a counter as it is at its place: stepped once its
         // step is behind (`let t = x[k]; k += 1; if t > … && k >= 2 { break; }`).
         for p in 0..at {
@@ -678,6 +683,7 @@ impl Lower<'_> {
             }
         }
         let cond = self.expr(&exit.cond, Want::Bool);
+        self.loop_stack.pop();
         self.enclosing.pop();
         self.state.scopes.pop();
         if self.cx.error_count() > reported {
@@ -690,22 +696,60 @@ impl Lower<'_> {
             );
             return None;
         };
-        let carried = self
-            .g
-            .reachable(&[cond])
-            .into_iter()
-            .any(|n| matches!(self.g.op(n), Op::Placeholder { .. }));
-        if carried {
-            self.cx.error_spanned_by(
-                &exit.cond,
-                msg(
-                    "a `break` in a loop nested in another cannot depend on a float from outside the loops yet",
-                    "compute the condition from the loop indices, the data and the integer parameters, or move the inner loop into a `#[differentiable]` function of its own",
-                ),
+        // A float from outside the loops reads an outer loop's placeholder: the outer loop puts
+        // its value in the bounds once its body is done (`finish_carried`), or reports a value
+        // it changes.
+        let until = self.g.add(Op::Until { v, lo, hi, cond });
+        self.until_conds.insert(until, exit.cond.to_token_stream());
+        Some(until)
+    }
+
+    /// After the body of loop `v`: the bounds of the loops written in it read `v`'s
+    /// placeholders where a `break` condition reads a float from outside
+    /// (`if a * (k as f64) > 1.0 { break; }`); each becomes the value it stands for, the one
+    /// before the loop (`unchanged`: the placeholders of what the loop does not assign). A
+    /// float the loop changes has no such value: reported at the condition.
+    fn settle_inner_bounds(
+        &mut self,
+        v: u32,
+        unchanged: &HashMap<NodeId, NodeId>,
+        changed: &[NodeId],
+        span: Span,
+    ) -> bool {
+        let mut reported = false;
+        for w in 0..self.g.loop_count() {
+            if self.g.loop_nest(w) & (1 << v) == 0 {
+                continue;
+            }
+            let Some((lo, hi)) = self.g.loop_bounds(w) else {
+                continue;
+            };
+            let (lo, hi) = (
+                self.g.substitute(lo, unchanged),
+                self.g.substitute(hi, unchanged),
             );
-            return None;
+            self.g.set_loop_bounds(w, lo, hi);
+            let reads_changed = changed
+                .iter()
+                .any(|p| self.g.mentions(lo, *p) || self.g.mentions(hi, *p));
+            if reads_changed {
+                reported = true;
+                let at = self
+                    .g
+                    .reachable(&[hi])
+                    .into_iter()
+                    .find_map(|n| self.until_conds.get(&n).cloned())
+                    .unwrap_or_else(|| quote::quote_spanned!(span=> for));
+                self.cx.error_spanned_by(
+                    at,
+                    msg(
+                        "a `break` in a loop nested in another cannot depend on a float the outer loop changes yet",
+                        "compute the condition from the loop indices, the data, the parameters and the values computed before the outer loop, or move the inner loop into a `#[differentiable]` function of its own",
+                    ),
+                );
+            }
         }
-        Some(self.g.add(Op::Until { v, lo, hi, cond }))
+        reported
     }
 
     /// The integer locals of the enclosing scopes that the loop body `f` updates exactly once,
@@ -963,6 +1007,13 @@ impl Lower<'_> {
             }
         }
         let assigned: Vec<NodeId> = updates.iter().map(|u| u.5).collect();
+        let unchanged: HashMap<NodeId, NodeId> = restore
+            .iter()
+            .filter(|(p, _)| !assigned.contains(p))
+            .map(|(p, b)| (*p, *b))
+            .collect();
+        // Reported there, not again as a variable reading another through those bounds.
+        let settled = self.settle_inner_bounds(v, &unchanged, &assigned, span);
         for (s, e, name, before, before_node, placeholder, after) in updates {
             let Binding::Value(after) = after else {
                 continue;
@@ -972,6 +1023,7 @@ impl Lower<'_> {
             let read = delta.unwrap_or(after);
             if let Some(other) = assigned
                 .iter()
+                .filter(|_| !settled)
                 .find(|p| **p != placeholder && self.g.mentions(read, **p))
             {
                 let other_name = outer
@@ -1091,6 +1143,10 @@ impl Lower<'_> {
     /// A new loop `lo..hi`, or (past the 64 a function may have) an error at `at`.
     pub(super) fn new_loop(&mut self, lo: NodeId, hi: NodeId, at: impl ToTokens) -> Option<u32> {
         let v = self.g.new_loop(lo, hi);
+        if let Some(v) = v {
+            let nest = self.loop_stack.iter().fold(0, |m, u| m | 1 << u);
+            self.g.set_loop_nest(v, nest);
+        }
         if v.is_none() {
             self.cx.error_spanned_by(
                 at,
