@@ -267,3 +267,42 @@ fn writes_in_a_loop_that_breaks() {
     assert_all_close(&g.w, &[2.0 * w[0], 4.0 * w[1], 0.0, 0.0], 1e-12);
     assert!((g.x - 7.0).abs() < 1e-12);
 }
+
+/// `a²·b`, called with elements of a local array.
+#[differentiable]
+fn sq_times(a: f64, b: f64) -> f64 {
+    a * a * b
+}
+
+/// Elements of a local array passed to another differentiable function: once rejected as
+/// "`z[0]` cannot be differentiated: it uses the local `z`" (the argument was taken for opaque
+/// data). With `z[c] = w[c]·x`: `f = w0²·w2·x³ + x³·Σ w_c²`.
+#[differentiable]
+fn elements_as_arguments(w: &[f64], x: f64) -> f64 {
+    let n = w.len();
+    let mut z = vec![0.0; n];
+    for c in 0..n {
+        z[c] = w[c] * x;
+    }
+    let mut s = sq_times(z[0], z[2]);
+    for c in 0..n {
+        s += sq_times(z[c], x);
+    }
+    s
+}
+
+#[test]
+fn elements_of_a_local_array_as_call_arguments() {
+    let w = [0.5, -1.5, 2.0, 0.75];
+    let x = 1.25;
+    let (value, g) = elements_as_arguments_grad(&w, x);
+    assert!((value - elements_as_arguments(&w, x)).abs() < 1e-12);
+    let x3 = x * x * x;
+    let squares: f64 = w.iter().map(|v| v * v).sum();
+    let mut hand_w: Vec<f64> = w.iter().map(|v| 2.0 * v * x3).collect();
+    hand_w[0] += 2.0 * w[0] * w[2] * x3;
+    hand_w[2] += w[0] * w[0] * x3;
+    let hand_x = 3.0 * x * x * (w[0] * w[0] * w[2] + squares);
+    assert_all_close(&g.w, &hand_w, 1e-12);
+    assert!((g.x - hand_x).abs() < 1e-12, "{} vs {hand_x}", g.x);
+}
