@@ -306,3 +306,70 @@ fn elements_of_a_local_array_as_call_arguments() {
     assert_all_close(&g.w, &hand_w, 1e-12);
     assert!((g.x - hand_x).abs() < 1e-12, "{} vs {hand_x}", g.x);
 }
+
+/// A loop that breaks on the value it has just written, tested through a `let` (`if z[c] > …`
+/// after the write is rejected: the condition is read before the loop, where `z[c]` was still
+/// the old element; it once gave a wrong value and gradient).
+#[differentiable]
+fn written_then_tested(w: &[f64], x: f64) -> f64 {
+    let n = w.len();
+    let mut z = vec![0.0; n];
+    for c in 0..n {
+        let e = w[c] * x;
+        z[c] = e;
+        if e > 1.0 {
+            break;
+        }
+    }
+    let mut s = 0.0;
+    for c in 0..n {
+        s += z[c] * (c as f64 + 1.0);
+    }
+    s
+}
+
+#[test]
+fn a_break_on_the_value_just_written() {
+    let w = [0.5, 1.5, -2.0, 0.75];
+    let x = 0.8;
+    let (value, g) = written_then_tested_grad(&w, x);
+    assert_eq!(value, written_then_tested(&w, x));
+    // Breaks after writing z[1] = 1.2: z = [w0·x, w1·x, 0, 0], f = w0·x + 2·w1·x.
+    assert!((value - (w[0] * x + 2.0 * w[1] * x)).abs() < 1e-12);
+    assert_all_close(&g.w, &[x, 2.0 * x, 0.0, 0.0], 1e-12);
+    assert!((g.x - (w[0] + 2.0 * w[1])).abs() < 1e-12);
+}
+
+/// A `break` before the write reads the element as it was before this iteration's write.
+#[differentiable]
+fn tested_then_written(w: &[f64], x: f64) -> f64 {
+    let n = w.len();
+    let mut z = vec![0.0; n];
+    for c in 0..n {
+        z[c] = w[c];
+    }
+    for c in 0..n {
+        if z[c] < 0.0 {
+            break;
+        }
+        z[c] = z[c] * x;
+    }
+    let mut s = 0.0;
+    for c in 0..n {
+        s += z[c] * (c as f64 + 1.0);
+    }
+    s
+}
+
+#[test]
+fn a_break_before_the_write_reads_the_old_element() {
+    let w = [0.5, 1.5, -2.0, 0.75];
+    let x = 0.8;
+    let (value, g) = tested_then_written_grad(&w, x);
+    assert_eq!(value, tested_then_written(&w, x));
+    // Breaks at c = 2 (z[2] = −2): z = [w0·x, w1·x, w2, w3].
+    let want = w[0] * x + 2.0 * w[1] * x + 3.0 * w[2] + 4.0 * w[3];
+    assert!((value - want).abs() < 1e-12);
+    assert_all_close(&g.w, &[x, 2.0 * x, 3.0, 4.0], 1e-12);
+    assert!((g.x - (w[0] + 2.0 * w[1])).abs() < 1e-12);
+}

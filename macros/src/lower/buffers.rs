@@ -482,7 +482,7 @@ pub(super) fn is_float_array_type(ty: &syn::Type) -> bool {
 }
 
 /// The names of the arrays `stmts` write an element of (`z[…] = …`, `z[…] += …`).
-fn element_written_names(stmts: &[syn::Stmt]) -> Vec<String> {
+pub(super) fn element_written_names(stmts: &[syn::Stmt]) -> Vec<String> {
     struct Finder(Vec<String>);
     impl Finder {
         fn note(&mut self, left: &Expr) {
