@@ -336,7 +336,9 @@ impl Gen<'_> {
             body.push(self.let_stmt(&t, false, e));
         }
         let mut rows = Vec::new();
-        if self.a_tenth(self.w.local_array_nest) && !self.scope.dims().is_empty() {
+        // A nest only in a loop at the top level (deeper, some programs took minutes to check).
+        let shallow = self.nesting == 1;
+        if self.a_tenth(self.w.local_array_nest) && shallow && !self.scope.dims().is_empty() {
             let saved = self.results.len();
             body.extend(self.loop_block());
             rows = self.results.split_off(saved);
