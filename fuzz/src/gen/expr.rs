@@ -294,9 +294,14 @@ impl Gen<'_> {
                 self.read_var(&name)
             }
             2 if ints => self.cast(),
-            // Not an element of a local array rustc does not type yet.
+            // Not an element of a local array rustc does not type yet: a variable instead
+            // (a cast may be a literal where there is no integer).
             _ => match self.element() {
                 Some(e) if self.is_typed(&e) => e,
+                Some(_) if !vars.is_empty() => {
+                    let name = self.rng.pick(&vars).clone();
+                    self.read_var(&name)
+                }
                 _ => self.cast(),
             },
         }
