@@ -528,8 +528,8 @@ impl Gen<'_> {
     }
 
     /// The condition of a `continue` or (`exit`) a `break`: on data and parameters, indices,
-    /// counters or sizes. An exit's reads nothing the loop assigns: the `let mut` locals and
-    /// counters declared in its body are out of sight.
+    /// counters or sizes. An exit's reads nothing the loop assigns: the `let mut` locals, local
+    /// arrays and counters declared in its body are out of sight.
     fn flow_cond(&mut self, body: &[Stmt], flow: &Flow, exit: bool) -> Cond {
         let hidden: Vec<String> = body
             .iter()
@@ -540,7 +540,12 @@ impl Gen<'_> {
                     mutable: true,
                     ..
                 }
-                | Stmt::LetInt { name, .. } => Some(name.clone()),
+                | Stmt::LetInt { name, .. }
+                | Stmt::NewArray {
+                    name,
+                    mutable: true,
+                    ..
+                } => Some(name.clone()),
                 _ => None,
             })
             .collect();

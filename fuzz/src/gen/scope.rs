@@ -208,8 +208,9 @@ impl Scope {
         out
     }
 
-    /// The local arrays in sight: name, length, the index of the loop writing it, and whether
-    /// its elements are typed.
+    /// The local arrays in sight (not hidden as carried: a `break` condition does not see the
+    /// arrays its loop body writes): name, length, the index of the loop writing it, and
+    /// whether its elements are typed.
     #[must_use]
     pub fn arrays(&self) -> Vec<(String, Extent, Option<String>, bool)> {
         if self.hide_arrays > 0 {
@@ -217,7 +218,7 @@ impl Scope {
         }
         self.locals
             .iter()
-            .filter(|l| !l.shadowed)
+            .filter(|l| !l.shadowed && l.carried == 0)
             .filter_map(|l| match &l.kind {
                 LocalKind::Array { ext, writer } => {
                     Some((l.name.clone(), *ext, writer.clone(), l.typed))
