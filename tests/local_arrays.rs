@@ -346,13 +346,13 @@ fn tested_then_written(w: &[f64], x: f64) -> f64 {
     let n = w.len();
     let mut z = vec![0.0; n];
     for c in 0..n {
-        z[c] = w[c];
+        z[c] = 2.0 * w[c];
     }
     for c in 0..n {
         if z[c] < 0.0 {
             break;
         }
-        z[c] = z[c] * x;
+        z[c] *= x;
     }
     let mut s = 0.0;
     for c in 0..n {
@@ -367,9 +367,9 @@ fn a_break_before_the_write_reads_the_old_element() {
     let x = 0.8;
     let (value, g) = tested_then_written_grad(&w, x);
     assert_eq!(value, tested_then_written(&w, x));
-    // Breaks at c = 2 (z[2] = −2): z = [w0·x, w1·x, w2, w3].
-    let want = w[0] * x + 2.0 * w[1] * x + 3.0 * w[2] + 4.0 * w[3];
+    // Breaks at c = 2 (z[2] = −4): z = [2·w0·x, 2·w1·x, 2·w2, 2·w3].
+    let want = 2.0 * (w[0] * x + 2.0 * w[1] * x + 3.0 * w[2] + 4.0 * w[3]);
     assert!((value - want).abs() < 1e-12);
-    assert_all_close(&g.w, &[x, 2.0 * x, 3.0, 4.0], 1e-12);
-    assert!((g.x - (w[0] + 2.0 * w[1])).abs() < 1e-12);
+    assert_all_close(&g.w, &[2.0 * x, 4.0 * x, 6.0, 8.0], 1e-12);
+    assert!((g.x - 2.0 * (w[0] + 2.0 * w[1])).abs() < 1e-12);
 }
