@@ -487,3 +487,109 @@ fn local_arrays_passed_to_differentiable_functions() {
     got.push(g.x);
     assert_all_close(&got, &numeric, 1e-6);
 }
+
+/// `a²·b`, called with elements of a local array.
+#[differentiable]
+fn sq_times(a: f64, b: f64) -> f64 {
+    a * a * b
+}
+
+/// Elements of a local array passed to another differentiable function: once rejected as
+/// "`z[0]` cannot be differentiated: it uses the local `z`" (the argument was taken for opaque
+/// data). With `z[c] = w[c]·x`: `f = w0²·w2·x³ + x³·Σ w_c²`.
+#[differentiable]
+fn elements_as_arguments(w: &[f64], x: f64) -> f64 {
+    let n = w.len();
+    let mut z = vec![0.0; n];
+    for c in 0..n {
+        z[c] = w[c] * x;
+    }
+    let mut s = sq_times(z[0], z[2]);
+    for c in 0..n {
+        s += sq_times(z[c], x);
+    }
+    s
+}
+
+#[test]
+fn elements_of_a_local_array_as_call_arguments() {
+    let w = [0.5, -1.5, 2.0, 0.75];
+    let x = 1.25;
+    let (value, g) = elements_as_arguments_grad(&w, x);
+    assert!((value - elements_as_arguments(&w, x)).abs() < 1e-12);
+    let x3 = x * x * x;
+    let squares: f64 = w.iter().map(|v| v * v).sum();
+    let mut hand_w: Vec<f64> = w.iter().map(|v| 2.0 * v * x3).collect();
+    hand_w[0] += 2.0 * w[0] * w[2] * x3;
+    hand_w[2] += w[0] * w[0] * x3;
+    let hand_x = 3.0 * x * x * (w[0] * w[0] * w[2] + squares);
+    assert_all_close(&g.w, &hand_w, 1e-12);
+    assert!((g.x - hand_x).abs() < 1e-12, "{} vs {hand_x}", g.x);
+}
+
+/// A loop that breaks on the value it has just written, tested through a `let` (`if z[c] > …`
+/// after the write is rejected: the condition is read before the loop, where `z[c]` was still
+/// the old element; it once gave a wrong value and gradient).
+#[differentiable]
+fn written_then_tested(w: &[f64], x: f64) -> f64 {
+    let n = w.len();
+    let mut z = vec![0.0; n];
+    for c in 0..n {
+        let e = w[c] * x;
+        z[c] = e;
+        if e > 1.0 {
+            break;
+        }
+    }
+    let mut s = 0.0;
+    for c in 0..n {
+        s += z[c] * (c as f64 + 1.0);
+    }
+    s
+}
+
+#[test]
+fn a_break_on_the_value_just_written() {
+    let w = [0.5, 1.5, -2.0, 0.75];
+    let x = 0.8;
+    let (value, g) = written_then_tested_grad(&w, x);
+    assert_eq!(value, written_then_tested(&w, x));
+    // Breaks after writing z[1] = 1.2: z = [w0·x, w1·x, 0, 0], f = w0·x + 2·w1·x.
+    assert!((value - (w[0] * x + 2.0 * w[1] * x)).abs() < 1e-12);
+    assert_all_close(&g.w, &[x, 2.0 * x, 0.0, 0.0], 1e-12);
+    assert!((g.x - (w[0] + 2.0 * w[1])).abs() < 1e-12);
+}
+
+/// A `break` before the write reads the element as it was before this iteration's write.
+#[differentiable]
+fn tested_then_written(w: &[f64], x: f64) -> f64 {
+    let n = w.len();
+    let mut z = vec![0.0; n];
+    for c in 0..n {
+        z[c] = 2.0 * w[c];
+    }
+    for c in 0..n {
+        if z[c] < 0.0 {
+            break;
+        }
+        z[c] *= x;
+    }
+    let mut s = 0.0;
+    for c in 0..n {
+        s += z[c] * (c as f64 + 1.0);
+    }
+    s
+}
+
+#[test]
+fn a_break_before_the_write_reads_the_old_element() {
+    let w = [0.5, 1.5, -2.0, 0.75];
+    let x = 0.8;
+    let (value, g) = tested_then_written_grad(&w, x);
+    assert_eq!(value, tested_then_written(&w, x));
+    // Breaks at c = 2 (z[2] = −4): z = [2·w0·x, 2·w1·x, 2·w2, 2·w3].
+    let want = 2.0 * (w[0] * x + 2.0 * w[1] * x + 3.0 * w[2] + 4.0 * w[3]);
+    assert!((value - want).abs() < 1e-12);
+    assert_all_close(&g.w, &[2.0 * x, 4.0 * x, 6.0, 8.0], 1e-12);
+    assert!((g.x - 2.0 * (w[0] + 2.0 * w[1])).abs() < 1e-12);
+}

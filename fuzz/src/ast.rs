@@ -271,6 +271,8 @@ pub enum Base {
     Bare(String),
     /// `x.iter()`.
     Iter(String),
+    /// `&z` of a local array (`for &v in &z`).
+    Borrow(String),
     /// `x[start..end].iter()`, either bound left out.
     Sub {
         /// The slice.
@@ -550,6 +552,44 @@ pub enum Stmt {
     Continue,
     /// `break;`
     Break,
+    /// `let [mut] name[: ty] = init;` of a local array (`gen/arrays.rs`).
+    NewArray {
+        /// The array.
+        name: String,
+        /// Whether it is `let mut`.
+        mutable: bool,
+        /// `vec![..]` rather than `[..]`.
+        vec: bool,
+        /// Written `: Vec<f64>` or `: [f64; K]`.
+        typed: bool,
+        /// Its elements.
+        init: ArrayInit,
+    },
+    /// `array[index] op value;` of a local array.
+    SetElem {
+        /// The array.
+        array: String,
+        /// The element.
+        index: IntExpr,
+        /// `=`, `+=`, ...
+        op: AssignOp,
+        /// The right-hand side.
+        value: Expr,
+    },
+}
+
+/// The elements of a new local array.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArrayInit {
+    /// `vec![value; len]`, or `[value; len]` (`len` a literal).
+    Repeat {
+        /// Every element.
+        value: Expr,
+        /// How many.
+        len: IntExpr,
+    },
+    /// `vec![a, b, c]` or `[a, b, c]`.
+    List(Vec<Expr>),
 }
 
 /// A function `fn name(params) -> f64 { body; ret }`, or `-> [f64; M]` when `ret` is an

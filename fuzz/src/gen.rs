@@ -8,8 +8,10 @@
 //! ranges or iterators, deep shared chains, `let` chains, `if`s, early returns, helper calls,
 //! closures, array patterns) and a final expression combining their results. Loops may be
 //! `while` or `loop` loops a counter decides, step integer counters, and `continue` or `break`
-//! under an `if` (`flow.rs`).
+//! under an `if` (`flow.rs`). Blocks and loop bodies may build local arrays, write them in loops
+//! at their index and at single indices, and read and iterate them after (`arrays.rs`).
 
+mod arrays;
 mod blocks;
 mod chains;
 mod closures;
@@ -51,6 +53,9 @@ struct Gen<'a> {
     v: &'a mut Rng,
     /// The outputs of the function being written, if it is vector-valued.
     outputs: Option<usize>,
+    /// The stream of the decisions added with local arrays (`arrays.rs`), the same way. It
+    /// starts from the state `x` has when the function is begun (copied, not drawn from).
+    a: Rng,
     w: &'a Weights,
     scope: Scope,
     helpers: Vec<Helper>,
@@ -63,6 +68,9 @@ struct Gen<'a> {
     stepping: Vec<String>,
     /// How many loop bodies the code being written is in.
     nesting: usize,
+    /// How many enclosing loops update a recurrence (a carried variable other than a sum): no
+    /// local array is built in them (see `Weights::local_array_in_recurrence`).
+    recurrence: usize,
 }
 
 /// Program `id` of the run seeded with `seed` (the same whatever the batch it is built in).
@@ -127,12 +135,14 @@ fn function(
     blocks: std::ops::RangeInclusive<usize>,
     outputs: Option<usize>,
 ) -> Func {
+    let a = Rng::derive(x.clone().next_u64() ^ 0xA77A_4E5A_11A4_0CA1, 1);
     let mut g = Gen {
         rng,
         x,
         c,
         v,
         outputs,
+        a,
         w,
         scope: Scope::new(params.clone()),
         helpers,
@@ -141,6 +151,7 @@ fn function(
         in_closure: false,
         stepping: Vec::new(),
         nesting: 0,
+        recurrence: 0,
     };
     let count = g.rng.range(*blocks.start(), *blocks.end());
     let mut body: Vec<Stmt> = Vec::new();
@@ -395,7 +406,6 @@ mod tests {
             "f64::NEG_INFINITY",
             "(c",
             ".sin() + c",
-            "if j < i",
             "0..i + 1",
             "0..n * d",
             "0..z.len()",
@@ -447,6 +457,12 @@ mod tests {
             " - 1]",
             "= 0.3 * (ct",
         ];
+        // A condition comparing two loop indices, whichever way round.
+        let indices = ["if j < i", "if i < j", "if k < j", "if k < i", "if j <= i"];
+        assert!(
+            indices.iter().any(|p| count(p) > 0),
+            "never generated: {indices:?}"
+        );
         let missing: Vec<&str> = required.iter().copied().filter(|p| count(p) == 0).collect();
         assert!(missing.is_empty(), "never generated: {missing:?}");
         let triple = text
@@ -458,13 +474,43 @@ mod tests {
         assert!(matrix >= 60, "{matrix} reads x[i * d + j]");
     }
 
+    /// The sample's programs use local arrays in every form `arrays.rs` writes.
+    #[test]
+    fn the_sample_covers_local_arrays() {
+        let w = Weights::default();
+        let text: String = (0..300)
+            .map(|id| functions(&program(1, id, &w), Mode::Plain))
+            .collect();
+        let required = [
+            "let mut zs",
+            "        let mut zs",
+            ": Vec<f64> = vec![",
+            "= vec![0.0; ",
+            "] = ",
+            "] += ",
+            "] -= ",
+            "] *= ",
+            "] /= ",
+            "in &zs",
+            "zs1.len()",
+            ".windows(",
+        ];
+        let missing: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|p| !text.contains(p))
+            .collect();
+        assert!(missing.is_empty(), "never generated: {missing:?}");
+    }
+
     /// The weights of the control-flow forms (`flow.rs`).
-    const FLOW: [&str; 5] = [
+    const FLOW: [&str; 6] = [
         "loop_counter",
         "loop_continue",
         "loop_break",
         "loop_while",
         "loop_loop",
+        "local_array_break",
     ];
 
     /// The weights of the forms added after the first grammar, all at 0.
@@ -482,6 +528,8 @@ mod tests {
             "loop_closure",
             "expr_closure",
             "array_param",
+            "local_array",
+            "local_array_loop",
         ]
         .into_iter()
         .chain(FLOW)
@@ -531,7 +579,11 @@ mod tests {
         }
         fn stmts(body: &[Stmt]) -> bool {
             body.iter().any(|s| match s {
-                Stmt::ForIter { .. } | Stmt::Closure { .. } | Stmt::LetArray { .. } => true,
+                Stmt::ForIter { .. }
+                | Stmt::Closure { .. }
+                | Stmt::LetArray { .. }
+                | Stmt::NewArray { .. }
+                | Stmt::SetElem { .. } => true,
                 s if flow(s) => true,
                 Stmt::Let { value, .. } | Stmt::Assign { value, .. } | Stmt::Return(value) => {
                     expr(value)
@@ -615,6 +667,50 @@ mod tests {
         }
         assert!(unchanged >= 50, "{unchanged} programs without control flow");
         assert!(flowing >= 50, "{flowing} programs with control flow");
+    }
+
+    /// Whether a program has a local array.
+    fn uses_arrays(p: &Program) -> bool {
+        fn stmts(body: &[Stmt]) -> bool {
+            body.iter().any(|s| match s {
+                Stmt::NewArray { .. } | Stmt::SetElem { .. } => true,
+                Stmt::For { body, .. }
+                | Stmt::ForIter { body, .. }
+                | Stmt::While { body, .. }
+                | Stmt::Loop(body) => stmts(body),
+                Stmt::If { then, els, .. } => stmts(then) || els.as_deref().is_some_and(stmts),
+                _ => false,
+            })
+        }
+        p.helpers.iter().chain([&p.main]).any(|f| stmts(&f.body))
+    }
+
+    /// Local arrays' decisions come from a fourth stream: a program without one is the program
+    /// the grammar generates with their weights at 0; at 0, none is used.
+    #[test]
+    fn programs_without_local_arrays_are_unchanged() {
+        let all = Weights::default();
+        let mut off = Weights::default();
+        for name in ["local_array", "local_array_loop"] {
+            off.set(name, 0).unwrap();
+        }
+        let (mut unchanged, mut with) = (0, 0);
+        for id in 0..300 {
+            let p = program(1, id, &all);
+            let q = program(1, id, &off);
+            assert!(
+                !uses_arrays(&q),
+                "program {id} has a local array at weight 0"
+            );
+            if uses_arrays(&p) {
+                with += 1;
+            } else {
+                assert_eq!(p, q, "program {id}");
+                unchanged += 1;
+            }
+        }
+        assert!(unchanged >= 50, "{unchanged} programs without local arrays");
+        assert!(with >= 50, "{with} programs with local arrays");
     }
 
     /// The newer forms' decisions come from a stream of their own: a program that uses none of

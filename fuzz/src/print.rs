@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use crate::ast::{
-    Adaptor, Arg, AssignOp, Base, BinOp, Chain, ClosureParam, CmpOp, Cond, Expr, Func, IntExpr,
-    IterExpr, MapFn, Method, ParamTy, Pat, Program, Range, Stmt,
+    Adaptor, Arg, ArrayInit, AssignOp, Base, BinOp, Chain, ClosureParam, CmpOp, Cond, Expr, Func,
+    IntExpr, IterExpr, MapFn, Method, ParamTy, Pat, Program, Range, Stmt,
 };
 
 /// How to print a function.
@@ -154,6 +154,7 @@ impl Printer {
         }
     }
 
+    #[allow(clippy::too_many_lines)] // one arm per statement kind
     fn stmt(&mut self, s: &Stmt, level: usize) {
         self.indent(level);
         match s {
@@ -254,7 +255,97 @@ impl Printer {
             }
             Stmt::Continue => self.out.push_str("continue;\n"),
             Stmt::Break => self.out.push_str("break;\n"),
+            Stmt::NewArray { .. } | Stmt::SetElem { .. } => self.array_stmt(s),
         }
+    }
+
+    /// A local array's `let` or element write.
+    fn array_stmt(&mut self, s: &Stmt) {
+        match s {
+            Stmt::NewArray {
+                name,
+                mutable,
+                vec,
+                typed,
+                init,
+            } => self.new_array(name, *mutable, *vec, *typed, init),
+            Stmt::SetElem {
+                array,
+                index,
+                op,
+                value,
+            } => self.set_element(array, index, *op, value),
+            _ => {}
+        }
+    }
+
+    /// `z[i] op value;`; in the oracle, `z[i] = z[i] op value;` (on `D`, `z[i] += ..` is a
+    /// method call borrowing `z` mutably before the right-hand side, which may read `z`).
+    fn set_element(&mut self, array: &str, index: &IntExpr, op: AssignOp, value: &Expr) {
+        let element = |p: &mut Self| {
+            let _ = write!(p.out, "{array}[");
+            p.int(index, 0);
+            p.out.push(']');
+        };
+        element(self);
+        let binary = match op {
+            AssignOp::Set => None,
+            AssignOp::Add => Some((" + ", ADD)),
+            AssignOp::Sub => Some((" - ", ADD)),
+            AssignOp::Mul => Some((" * ", MUL)),
+            AssignOp::Div => Some((" / ", MUL)),
+        };
+        match binary {
+            Some((text, prec)) if self.oracle() => {
+                self.out.push_str(" = ");
+                element(self);
+                self.out.push_str(text);
+                self.expr(value, prec + 1);
+            }
+            _ => {
+                let _ = write!(self.out, " {} ", assign_op(op));
+                self.expr(value, 0);
+            }
+        }
+        self.out.push_str(";\n");
+    }
+
+    /// `let [mut] z[: Vec<f64>] = vec![v; n];`, `[a, b, c]`, ...
+    fn new_array(&mut self, name: &str, mutable: bool, vec: bool, typed: bool, init: &ArrayInit) {
+        let m = if mutable { "mut " } else { "" };
+        let _ = write!(self.out, "let {m}{name}");
+        if typed {
+            let ft = self.float_ty();
+            if vec {
+                let _ = write!(self.out, ": Vec<{ft}>");
+            } else {
+                let _ = write!(self.out, ": [{ft}; ");
+                match init {
+                    ArrayInit::Repeat { len, .. } => self.int(len, 0),
+                    ArrayInit::List(items) => {
+                        let _ = write!(self.out, "{}", items.len());
+                    }
+                }
+                self.out.push(']');
+            }
+        }
+        self.out.push_str(if vec { " = vec![" } else { " = [" });
+        match init {
+            ArrayInit::Repeat { value, len } => {
+                self.expr(value, 0);
+                self.out.push_str("; ");
+                self.int(len, 0);
+            }
+            ArrayInit::List(items) => {
+                for (k, e) in items.iter().enumerate() {
+                    if k > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.expr(e, 0);
+                }
+            }
+        }
+        self.out.push_str("];\n");
     }
 
     fn closure(&mut self, name: &str, moved: bool, params: &[ClosureParam], body: &Expr) {
@@ -304,6 +395,9 @@ impl Printer {
                 }
             }
             Base::Bare(x) => self.out.push_str(x),
+            Base::Borrow(x) => {
+                let _ = write!(self.out, "&{x}");
+            }
             Base::Iter(x) => {
                 let _ = write!(self.out, "{x}.iter()");
             }

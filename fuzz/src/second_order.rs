@@ -39,8 +39,9 @@ fn stmt_ok(s: &Stmt, depth: usize) -> bool {
                 && stmts_ok(then, depth)
                 && els.as_ref().is_none_or(|e| stmts_ok(e, depth))
         }
-        // A call of a vector-valued helper: no second derivative through calls.
-        Stmt::LetOutputs { .. } => false,
+        // A call of a vector-valued helper: no second derivative through calls. Local arrays
+        // are kept out too (an array added into has no second derivative; not told apart here).
+        Stmt::LetOutputs { .. } | Stmt::NewArray { .. } | Stmt::SetElem { .. } => false,
         Stmt::LetArray { .. }
         | Stmt::LetInt { .. }
         | Stmt::Step { .. }

@@ -55,7 +55,9 @@ impl Gen<'_> {
             .collect();
         let was = self.in_closure;
         self.in_closure = true;
+        self.scope.hide_arrays += 1;
         let mut body = self.typed_expr(2);
+        self.scope.hide_arrays -= 1;
         for p in &params {
             if !reads(&body, &p.name) {
                 let v = self.read_var(&p.name);

@@ -43,10 +43,10 @@ impl Gen<'_> {
             Expr::Var(v) => self.scope.var_typed(v),
             Expr::Neg(a) => self.is_typed(a),
             Expr::Bin(_, a, b) | Expr::If(_, a, b) => self.is_typed(a) || self.is_typed(b),
+            Expr::Index(s, _) => self.scope.element_typed(s),
             Expr::NegInf
             | Expr::Deref(_)
             | Expr::Iter(_)
-            | Expr::Index(..)
             | Expr::Cast(_)
             | Expr::Method(..)
             | Expr::Call(..)
@@ -296,7 +296,16 @@ impl Gen<'_> {
                 self.read_var(&name)
             }
             2 if ints => self.cast(),
-            _ => self.element().unwrap_or_else(|| self.cast()),
+            // Not an element of a local array rustc does not type yet: a variable instead
+            // (a cast may be a literal where there is no integer).
+            _ => match self.element() {
+                Some(e) if self.is_typed(&e) => e,
+                Some(_) if !vars.is_empty() => {
+                    let name = self.rng.pick(&vars).clone();
+                    self.read_var(&name)
+                }
+                _ => self.cast(),
+            },
         }
     }
 
@@ -395,6 +404,7 @@ impl Gen<'_> {
                 cands.push((name.clone(), index));
             }
         }
+        self.array_candidates(&mut cands, &mut weights);
         if cands.is_empty() {
             return None;
         }
@@ -403,7 +413,7 @@ impl Gen<'_> {
     }
 
     /// Every in-bounds index of a slice of length `ext` here, and whether it uses a loop index.
-    fn indices(&self, ext: Extent) -> Vec<(IntExpr, bool)> {
+    pub(super) fn indices(&self, ext: Extent) -> Vec<(IntExpr, bool)> {
         let mut out = vec![(IntExpr::Const(0), false)];
         // The elements every array, or every run, has.
         let fixed = match ext.dim {

@@ -529,22 +529,31 @@ impl Gen<'_> {
     }
 
     /// The condition of a `continue` or (`exit`) a `break`: on data and parameters, indices,
-    /// counters or sizes. An exit's reads nothing the loop assigns: the `let mut` locals and
-    /// counters declared in its body are out of sight.
+    /// counters or sizes. An exit's reads nothing the loop assigns: the `let mut` locals, local
+    /// arrays and counters declared in its body, and the `let`s reading them, are out of sight.
     fn flow_cond(&mut self, body: &[Stmt], flow: &Flow, exit: bool) -> Cond {
-        let hidden: Vec<String> = body
-            .iter()
-            .filter(|_| exit)
-            .filter_map(|s| match s {
+        let mut hidden: Vec<String> = Vec::new();
+        for s in body.iter().filter(|_| exit) {
+            match s {
                 Stmt::Let {
                     name,
                     mutable: true,
                     ..
                 }
-                | Stmt::LetInt { name, .. } => Some(name.clone()),
-                _ => None,
-            })
-            .collect();
+                | Stmt::LetInt { name, .. }
+                | Stmt::NewArray {
+                    name,
+                    mutable: true,
+                    ..
+                } => hidden.push(name.clone()),
+                // A `let` reading a local array the body writes (or such a `let`): the
+                // condition would see the array as it was before the loop.
+                Stmt::Let { name, value, .. } if hidden.iter().any(|h| reads_int(value, h)) => {
+                    hidden.push(name.clone());
+                }
+                _ => {}
+            }
+        }
         for n in &hidden {
             self.scope.set_carried(n, true);
         }

@@ -30,11 +30,18 @@ enum Kind {
 /// A variable a loop nest updates.
 #[derive(Debug, Clone)]
 pub(super) struct Target {
-    name: String,
+    pub(super) name: String,
     kind: Kind,
     /// Starts at `±∞`: every loop on its way runs at least once and updates it unconditionally,
     /// so no infinity reaches the result.
     pub(super) infinite: bool,
+}
+
+impl Target {
+    /// A sum (`s += e`, `s -= e`), not a recurrence.
+    pub(super) fn is_sum(&self) -> bool {
+        self.kind == Kind::Sum
+    }
 }
 
 impl Gen<'_> {
@@ -100,7 +107,7 @@ impl Gen<'_> {
     }
 
     /// `let mut <name> = <init>;` for a carried variable of a random kind.
-    fn declare_target(&mut self) -> (Stmt, Target) {
+    pub(super) fn declare_target(&mut self) -> (Stmt, Target) {
         let w = self.w;
         let weights = [
             w.kind_sum,
@@ -150,6 +157,8 @@ impl Gen<'_> {
         for t in targets {
             self.scope.set_carried(&t.name, true);
         }
+        let recurrence = usize::from(targets.iter().any(|t| !t.is_sum()));
+        self.recurrence += recurrence;
         // An iterator may run no item: not for a target starting at `±∞`.
         let finite = !targets.iter().any(|t| t.infinite);
         let mut decls = Vec::new();
@@ -205,6 +214,7 @@ impl Gen<'_> {
             self.scope.set_carried(&t.name, false);
             self.scope.set_typed(&t.name);
         }
+        self.recurrence -= recurrence;
         (decls, stmt)
     }
 
@@ -266,6 +276,11 @@ impl Gen<'_> {
             && let Some(p) = self.array_pattern()
         {
             body.push(p);
+        }
+        if self.a_twentieth(self.w.local_array_loop)
+            && (self.recurrence == 0 || self.w.local_array_in_recurrence > 0)
+        {
+            body.extend(self.loop_local_array());
         }
         self.flow_point(&mut body, flow);
         if inner == 0 {
@@ -368,7 +383,7 @@ impl Gen<'_> {
     }
 
     /// The update of `t` by the (typed) value `e`, per its kind.
-    fn update_with(&mut self, t: &Target, e: Expr) -> Stmt {
+    pub(super) fn update_with(&mut self, t: &Target, e: Expr) -> Stmt {
         let me = Expr::Var(t.name.clone());
         let set = |value| Stmt::Assign {
             name: t.name.clone(),
@@ -458,6 +473,10 @@ impl Gen<'_> {
     /// A range for the next loop and what it proves about its index.
     pub(super) fn pick_range(&mut self) -> (Range, LoopVar) {
         let name = self.index_name();
+        if self.flat_dims().is_empty() {
+            // No size, only local arrays (in a helper without slices): over one of them.
+            return self.len_range(name);
+        }
         let w = self.w;
         let tri = if self.scope.loops.iter().any(|l| l.index) {
             w.range_triangular

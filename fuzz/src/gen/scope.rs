@@ -25,6 +25,14 @@ pub enum LocalKind {
     },
     /// A closure bound by `let`: its parameters, `true` for `&f64`.
     Closure(Vec<bool>),
+    /// A local array of length `ext` (`gen/arrays.rs`; `typed`: its elements are known `f64`).
+    /// While a loop writes it, `writer` is that loop's index: the array is read only at it.
+    Array {
+        /// Its length.
+        ext: Extent,
+        /// The index of the loop writing it, if one is.
+        writer: Option<String>,
+    },
     /// An integer counter (`let mut ct = 0;`, stepped once per iteration of a loop), with the
     /// bounds of its value here (`index: false`: a counter whose bounds are not known, read in
     /// conditions and casts only).
@@ -88,6 +96,9 @@ pub struct Scope {
     /// Runs are out of sight while this is positive (the arguments of a call: see
     /// `Weights::call_run_args`).
     pub hide_runs: u32,
+    /// Local arrays are out of sight while this is positive (the body of a closure bound by
+    /// `let`, which would keep an array borrowed across a later write).
+    pub hide_arrays: u32,
 }
 
 impl Scope {
@@ -188,7 +199,44 @@ impl Scope {
                 out.push((l.name.clone(), e));
             }
         }
+        out.extend(
+            self.arrays()
+                .into_iter()
+                .filter(|(_, _, writer, typed)| writer.is_none() && *typed)
+                .map(|(name, ext, _, _)| (name, ext)),
+        );
         out
+    }
+
+    /// The local arrays in sight (not hidden as carried: a `break` condition does not see the
+    /// arrays its loop body writes): name, length, the index of the loop writing it, and
+    /// whether its elements are typed.
+    #[must_use]
+    pub fn arrays(&self) -> Vec<(String, Extent, Option<String>, bool)> {
+        if self.hide_arrays > 0 {
+            return Vec::new();
+        }
+        self.locals
+            .iter()
+            .filter(|l| !l.shadowed && l.carried == 0)
+            .filter_map(|l| match &l.kind {
+                LocalKind::Array { ext, writer } => {
+                    Some((l.name.clone(), *ext, writer.clone(), l.typed))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether an element of `name` is known to be `f64` (false for a local array rustc still
+    /// sees as `{float}`).
+    #[must_use]
+    pub fn element_typed(&self, name: &str) -> bool {
+        self.locals
+            .iter()
+            .rev()
+            .find(|l| l.name == name && !l.shadowed)
+            .is_none_or(|l| !matches!(l.kind, LocalKind::Array { .. }) || l.typed)
     }
 
     /// The run in scope called `name`: how many leading elements it surely has.
@@ -205,12 +253,13 @@ impl Scope {
     }
 
     /// Whether `name` is an array parameter passed by value (`q: [f64; 3]`: not iterable as
-    /// `for &v in q`).
+    /// `for &v in q`) or a local array (iterated as `z.iter()`, not moved).
     #[must_use]
     pub fn owned_array(&self, name: &str) -> bool {
         self.params
             .iter()
             .any(|p| p.name == name && matches!(p.ty, ParamTy::Array { by_ref: false, .. }))
+            || self.arrays().iter().any(|a| a.0 == name)
     }
 
     /// The closures in scope: name and parameters (`true`: `&f64`).

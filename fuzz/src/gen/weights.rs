@@ -191,6 +191,32 @@ weights! {
     /// no slice helper (a differentiated slice passed from a vector-valued function is not
     /// supported).
     vector_main = 0,
+    /// Top level: a local array (`vec![0.0; n]`, `[0.0; 3]`, `vec![a, b, c]`, typed or not),
+    /// its writes (loops at their index over all of it or part, with `=`, `+=`, .., a `break`,
+    /// a nest computing the element; writes outside loops at any index) and reads (elements,
+    /// loops, iteration), out of 20 blocks (`arrays.rs`).
+    local_array = 1,
+    /// Loop bodies: a local array of their own, written and read by the rest of the body
+    /// (GMM's per-point scores), out of 20.
+    local_array_loop = 1,
+    /// Loops writing a local array: an `if c { break; }` before or after the write, out of 10.
+    local_array_break = 2,
+    /// Loops writing a local array: a loop nest computing the element (`let mut q = 0.0; for j
+    /// .. { q += .. } z[c] = q.tanh();`), out of 10.
+    local_array_nest = 3,
+    /// Reads of a local array by iteration (`for &v in &z`, `z.iter()` with adaptors,
+    /// `z.windows(2)`, `z.iter().map(..).sum::<f64>()`), out of 10 reads.
+    local_array_iter = 4,
+    /// Whether the `if c { break; }` after a loop's write into a local array may read the
+    /// arrays (`z[c] = e; if z[c] > 0.5 { break; }`): 1 lets it, 0 keeps them out of the
+    /// condition. 0: the macro rejects a `break` reading an element written before it ("this
+    /// `break` reads `z`, which the loop writes before it").
+    local_array_break_reads = 0,
+    /// Whether a loop body updating a recurrence (`p *= e`, `m = m.max(e)`, `h = c * h + e`),
+    /// or a loop inside one, may build a local array: 1 lets it, 0 keeps arrays out of them.
+    /// 0: the macro rejects that shape ("a local array built inside a loop recurrence cannot
+    /// be differentiated yet").
+    local_array_in_recurrence = 0,
     /// Whether the arguments of a call to a helper may read a run (`dot(x, x, r[2])` in
     /// `x.chunks_exact(3).map(|r| ..)`): 1 lets them, 0 keeps runs out of them (the macro
     /// rejected that before it read a run's element as its slice's).

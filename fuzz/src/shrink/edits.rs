@@ -8,7 +8,7 @@
 //! `continue` or `break` would go to an enclosing loop is not inlined.
 
 use crate::ast::{
-    Adaptor, Arg, AssignOp, Base, Chain, Cond, Expr, Func, IntExpr, MapFn, Program, Stmt,
+    Adaptor, Arg, ArrayInit, AssignOp, Base, Chain, Cond, Expr, Func, IntExpr, MapFn, Program, Stmt,
 };
 use crate::print::{self, Mode};
 
@@ -360,7 +360,7 @@ fn each_int_of_chain(c: &mut Chain, f: &mut dyn FnMut(&mut IntExpr)) {
             }
         }
         Base::Runs(_, _, k) => f(k),
-        Base::Bare(_) | Base::Iter(_) => {}
+        Base::Bare(_) | Base::Iter(_) | Base::Borrow(_) => {}
     }
     for a in &mut c.adaptors {
         match a {
@@ -415,6 +415,18 @@ fn each_int_in(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut IntExpr)) {
             }
             Stmt::Loop(body) => each_int_in(body, f),
             Stmt::LetOutputs { call, .. } => each_expr(call, &mut |e| ints_of_expr(e, f)),
+            Stmt::NewArray { init, .. } => {
+                if let ArrayInit::Repeat { len, .. } = init {
+                    f(len);
+                }
+                for value in init_exprs(init) {
+                    each_expr(value, &mut |e| ints_of_expr(e, f));
+                }
+            }
+            Stmt::SetElem { index, value, .. } => {
+                f(index);
+                each_expr(value, &mut |e| ints_of_expr(e, f));
+            }
             Stmt::LetArray { .. } | Stmt::Continue | Stmt::Break => {}
         }
     }
@@ -515,10 +527,16 @@ fn each_expr_in_stmts(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut Expr)) {
         match s {
             Stmt::Let { value, .. }
             | Stmt::Assign { value, .. }
+            | Stmt::SetElem { value, .. }
             | Stmt::Return(value)
             | Stmt::Closure { body: value, .. }
             | Stmt::LetOutputs { call: value, .. } => {
                 each_expr(value, f);
+            }
+            Stmt::NewArray { init, .. } => {
+                for value in init_exprs(init) {
+                    each_expr(value, f);
+                }
             }
             Stmt::For { body, .. } | Stmt::ForIter { body, .. } | Stmt::Loop(body) => {
                 each_expr_in_stmts(body, f);
@@ -540,6 +558,14 @@ fn each_expr_in_stmts(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut Expr)) {
                 }
             }
         }
+    }
+}
+
+/// The element expressions of a new local array.
+fn init_exprs(init: &mut ArrayInit) -> Vec<&mut Expr> {
+    match init {
+        ArrayInit::Repeat { value, .. } => vec![value],
+        ArrayInit::List(items) => items.iter_mut().collect(),
     }
 }
 

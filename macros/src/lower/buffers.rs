@@ -883,6 +883,14 @@ pub(super) fn is_float_array_type(ty: &syn::Type) -> bool {
 }
 
 /// The names of the arrays `stmts` write an element of (`z[…] = …`, `z[…] += …`).
+pub(super) fn element_written_names(stmts: &[syn::Stmt]) -> Vec<String> {
+    element_writes(stmts, None)
+        .0
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
+}
+
 /// Each element write of `stmts` (`z[…] = …`, `z[…] += …`): the array's name, and whether it is
 /// an accumulation the loop `index` cannot own element by element (`+=` or `-=` inside a nested
 /// loop, or at an index other than the name `index`); and the names pushed to (`z.push(…)`).

@@ -533,14 +533,16 @@ impl Lower<'_> {
             .is_some_and(|n| matches!(self.g.op(n), Op::Slice(_)))
     }
 
-    /// `x[i]` where `x` is a slice parameter of floats or integers (not other data), or a
-    /// window or chunk of one.
+    /// `x[i]` where `x` is a slice parameter of floats or integers (not other data), a window
+    /// or chunk of one, or a local array (`h(z[c], b)`: its element is a float like any other;
+    /// taken for opaque data, it was rejected as "uses the local `z`").
     pub(super) fn indexes_float_slice(&self, ix: &syn::ExprIndex) -> bool {
         self.bound_to(&ix.expr).is_some_and(|n| {
             matches!(self.g.op(n), Op::Slice(_))
                 || self.int_slices.contains(&n)
                 || self.data_slices.contains(&n)
                 || self.views.contains_key(&n)
+                || self.g.kind(n) == Kind::Array
         })
     }
 

@@ -292,6 +292,37 @@ pub(super) fn break_as_continue(stmts: &[syn::Stmt], at: usize) -> Vec<syn::Stmt
     out
 }
 
+/// A local array an exit condition (at the end of `before`), or a `let` before it that the
+/// condition reads (`lets`, with their places), reads after a statement of `before` wrote one of
+/// its elements. The condition is evaluated in a loop of its own before the loop (see
+/// `Lower::loop_exit`), where the array still holds its elements from before the loop: `z[c] =
+/// e; if z[c] > 0.0 { break; }` broke where the old `z[c]` was positive, a wrong value and
+/// gradient (found by the fuzzer). A write after the exit is fine: the condition reads the
+/// element before this iteration's write, as the program does.
+fn written_before_read(
+    before: &[syn::Stmt],
+    cond: &Expr,
+    lets: &[(usize, syn::Stmt)],
+) -> Option<String> {
+    let mut readers = vec![(before.len(), mentioned_names(cond))];
+    for (q, stmt) in lets {
+        if let syn::Stmt::Local(l) = stmt
+            && let Some(init) = &l.init
+        {
+            readers.push((*q, mentioned_names(&init.expr)));
+        }
+    }
+    before.iter().enumerate().find_map(|(p, stmt)| {
+        super::buffers::element_written_names(std::slice::from_ref(stmt))
+            .into_iter()
+            .find(|name| {
+                readers
+                    .iter()
+                    .any(|(q, names)| *q > p && names.contains(name))
+            })
+    })
+}
+
 /// The plain names `e` mentions (`x` in `x + 1`, not `len` in `y.len()`).
 pub(super) fn mentioned_names(e: &Expr) -> Vec<String> {
     struct Finder(Vec<String>);
@@ -637,6 +668,16 @@ impl Lower<'_> {
             }
         }
         lets.reverse();
+        if let Some(name) = written_before_read(&f.body.stmts[..at], &exit.cond, &lets) {
+            self.cx.error_spanned_by(
+                &exit.cond,
+                msg(
+                    format!("this `break` reads `{name}`, which the loop writes before it"),
+                    format!("test the value the loop writes instead: `let e = …; {name}[i] = e; if e > … {{ break; }}`, or test the condition before the write"),
+                ),
+            );
+            return None;
+        }
         // The condition, in a loop of its own, with the counters' values in each iteration.
         let v = self.new_loop(lo, hi, f.for_token)?;
         let index = self.g.add(Op::LoopVar(v));
