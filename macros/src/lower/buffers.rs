@@ -715,24 +715,13 @@ impl Lower<'_> {
                 self.state.scopes[s][e].1 = Binding::Value(n);
             }
         }
+        let (v, lo, hi) = (frame.v, frame.lo, frame.hi);
         for (old, name, element) in frame.pushes {
-            if changed.iter().any(|p| self.g.mentions(element, *p)) {
-                self.cx.error_at(
-                    span,
-                    msg(
-                        format!("the elements this loop pushes to `{name}` read a value the loop carries from one iteration to the next"),
-                        "compute each element from the loop's index and the values fixed before the loop",
-                    ),
-                );
+            let Some(pushed) =
+                self.loop_table((v, lo, hi), (&name, element), (unchanged, changed), span)
+            else {
                 continue;
-            }
-            let element = self.g.substitute(element, unchanged);
-            let pushed = self.g.add(Op::Table {
-                v: frame.v,
-                lo: frame.lo,
-                hi: frame.hi,
-                body: element,
-            });
+            };
             if let Some(new) = self.concat(old, pushed, span) {
                 self.assign_name(&name, new);
             }
@@ -741,28 +730,39 @@ impl Lower<'_> {
             self.finish_accumulated(a, frame.v, unchanged, changed, span);
         }
         for (old, name, element) in frame.writes {
-            if changed.iter().any(|p| self.g.mentions(element, *p)) {
-                self.cx.error_at(
-                    span,
-                    msg(
-                        format!("the elements this loop writes into `{name}` read a value the loop carries from one iteration to the next"),
-                        "compute each element from the loop's index and the values fixed before the loop (a running sum written element by element is not supported yet)",
-                    ),
-                );
-                continue;
-            }
-            let element = self.g.substitute(element, unchanged);
-            let written = self.g.add(Op::Table {
-                v: frame.v,
-                lo: frame.lo,
-                hi: frame.hi,
-                body: element,
-            });
-            let Some(new) = self.written_into(old, written, frame.lo, frame.hi, span) else {
+            let Some(written) =
+                self.loop_table((v, lo, hi), (&name, element), (unchanged, changed), span)
+            else {
                 continue;
             };
-            self.assign_name(&name, new);
+            if let Some(new) = self.written_into(old, written, lo, hi, span) {
+                self.assign_name(&name, new);
+            }
         }
+    }
+
+    /// The elements loop `v` (over `lo..hi`) wrote or pushed, one an iteration, as a table: the
+    /// variables the loop left `unchanged` at their values before it; `None`, reported, where
+    /// an element reads one the loop `changed` (a running sum written element by element).
+    fn loop_table(
+        &mut self,
+        (v, lo, hi): (u32, NodeId, NodeId),
+        (name, element): (&str, NodeId),
+        (unchanged, changed): (&HashMap<NodeId, NodeId>, &[NodeId]),
+        span: Span,
+    ) -> Option<NodeId> {
+        if changed.iter().any(|p| self.g.mentions(element, *p)) {
+            self.cx.error_at(
+                span,
+                msg(
+                    format!("the elements this loop writes into `{name}` read a value the loop carries from one iteration to the next"),
+                    "compute each element from the loop's index and the values fixed before the loop (a running sum written element by element is not supported yet)",
+                ),
+            );
+            return None;
+        }
+        let body = self.g.substitute(element, unchanged);
+        Some(self.g.add(Op::Table { v, lo, hi, body }))
     }
 
     /// At the end of loop `v`: its accumulations into one array, as one loop of effects, handed
