@@ -593,3 +593,223 @@ fn a_break_before_the_write_reads_the_old_element() {
     assert_all_close(&g.w, &[2.0 * x, 4.0 * x, 6.0, 8.0], 1e-12);
     assert!((g.x - 2.0 * (w[0] + 2.0 * w[1])).abs() < 1e-12);
 }
+
+// ---- Writes under a condition: an element keeps its old value where the condition fails.
+
+/// Outside loops: `if x > 0 { z[0] = w₀·x }` (z₀ = 0 otherwise), `if x < 1 { z[1] += w₁ }`,
+/// value `z₀² + z₁·x + z₂`, `z = [0, 1, w₂]`.
+#[differentiable]
+fn written_under_if(w: &[f64], x: f64) -> f64 {
+    let mut z = vec![0.0, 1.0, w[2]];
+    if x > 0.0 {
+        z[0] = w[0] * x;
+    }
+    if x < 1.0 {
+        z[1] += w[1];
+    } else {
+        z[2] *= x;
+    }
+    z[0] * z[0] + z[1] * x + z[2]
+}
+
+#[test]
+fn elements_written_under_if_outside_loops() {
+    let w = [0.5, -1.5, 2.0];
+    for x in [-0.75, 0.5, 1.5] {
+        let (value, g) = written_under_if_grad(&w, x);
+        assert_eq!(value, written_under_if(&w, x));
+        let z0 = if x > 0.0 { w[0] * x } else { 0.0 };
+        let z1 = if x < 1.0 { 1.0 + w[1] } else { 1.0 };
+        let (hand_w, hand_x) = if x < 1.0 {
+            // z₂ = w₂
+            (
+                [if x > 0.0 { 2.0 * z0 * x } else { 0.0 }, x, 1.0],
+                (if x > 0.0 { 2.0 * z0 * w[0] } else { 0.0 }) + z1,
+            )
+        } else {
+            // z₂ = w₂·x
+            ([2.0 * z0 * x, 0.0, x], 2.0 * z0 * w[0] + z1 + w[2])
+        };
+        assert_all_close(&g.w, &hand_w, 1e-12);
+        assert!((g.x - hand_x).abs() < 1e-12, "{x}: {} vs {hand_x}", g.x);
+    }
+}
+
+/// In a loop: `z[c] = w[c]·x` only where `w[c] > 0` (z = 1 elsewhere), `z[c] += x` where `c`
+/// is even, skipped after a `continue` where `w[c] < −1`; then `Σ z[c]²`.
+#[differentiable]
+fn written_in_some_iterations(w: &[f64], x: f64) -> f64 {
+    let k = w.len();
+    let mut z = vec![1.0; k];
+    for c in 0..k {
+        if w[c] < -1.0 {
+            continue;
+        }
+        if w[c] > 0.0 {
+            z[c] = w[c] * x;
+        }
+        if c % 2 == 0 {
+            z[c] += x;
+        }
+    }
+    let mut s = 0.0;
+    for c in 0..k {
+        s += z[c] * z[c];
+    }
+    s
+}
+
+#[test]
+fn elements_written_in_some_iterations_of_a_loop() {
+    let w = [0.5, -1.5, 2.0, -0.25, 0.75, -3.0];
+    let x = 1.25;
+    let (value, g) = written_in_some_iterations_grad(&w, x);
+    assert_eq!(value, written_in_some_iterations(&w, x));
+    let mut hand_w = vec![0.0; w.len()];
+    let mut hand_x = 0.0;
+    for c in 0..w.len() {
+        if w[c] < -1.0 {
+            continue; // z[c] = 1: no gradient
+        }
+        let (mut z, mut dz_dw, mut dz_dx) = (1.0, 0.0, 0.0);
+        if w[c] > 0.0 {
+            (z, dz_dw, dz_dx) = (w[c] * x, x, w[c]);
+        }
+        if c % 2 == 0 {
+            z += x;
+            dz_dx += 1.0;
+        }
+        hand_w[c] = 2.0 * z * dz_dw;
+        hand_x += 2.0 * z * dz_dx;
+    }
+    assert_all_close(&g.w, &hand_w, 1e-12);
+    assert!((g.x - hand_x).abs() < 1e-12);
+    let numeric = numeric_gradient(|w| written_in_some_iterations(w, x), &w);
+    assert_all_close(&g.w, &numeric, 1e-6);
+}
+
+/// A conditional write read back in the same iteration, and a `match` choosing what to write.
+#[differentiable]
+fn chosen_then_read(w: &[f64], x: f64) -> f64 {
+    let k = w.len();
+    let mut z = vec![0.0; k];
+    let mut s = 0.0;
+    for c in 0..k {
+        match c % 3 {
+            0 => z[c] = w[c] * x,
+            1 => z[c] = w[c].exp(),
+            _ => {}
+        }
+        if z[c] > 0.5 {
+            z[c] = z[c].sqrt();
+        }
+        s += z[c] * x;
+    }
+    s + z[0] * z[k - 1]
+}
+
+#[test]
+fn conditional_writes_read_back_against_central_differences() {
+    let w = [0.5, -1.5, 2.0, -0.25, 0.75, 0.1, 1.2];
+    for x in [0.3, 1.25, -0.8] {
+        let (value, g) = chosen_then_read_grad(&w, x);
+        assert!((value - chosen_then_read(&w, x)).abs() < 1e-12);
+        let numeric = numeric_gradient(|w| chosen_then_read(w, x), &w);
+        assert_all_close(&g.w, &numeric, 1e-6);
+        let dx = numeric_gradient(|v| chosen_then_read(&w, v[0]), &[x]);
+        assert!((g.x - dx[0]).abs() < 1e-6, "{x}: {} vs {}", g.x, dx[0]);
+    }
+}
+
+// ---- Additions under a condition in the loops adding into an array.
+//
+// A loop adding into an array inside an `if` of an outer loop added in every iteration of the
+// outer loop, the condition ignored: a wrong value and gradient (found while adding
+// conditional additions; `nested_adds_under_if` gave 6 and ∂ = [5, 5, 5] here, not 20 and
+// [9, 0, 9]).
+
+/// `h[j] += w[i]` for both `j`, in the iterations where `w[i] > 0`: `h = [P, P]` with `P` the
+/// sum of the positive weights, value `P + P²`, `∂/∂w[i] = 1 + 2P` where `w[i] > 0`, else 0.
+#[differentiable]
+fn nested_adds_under_if(w: &[f64]) -> f64 {
+    let mut h = vec![0.0; 2];
+    for i in 0..w.len() {
+        if w[i] > 0.0 {
+            for j in 0..2 {
+                h[j] += w[i];
+            }
+        }
+    }
+    h[0] + h[1] * h[1]
+}
+
+#[test]
+fn a_loop_adding_into_an_array_under_an_if_adds_only_where_it_holds() {
+    let w = [1.0, -2.0, 3.0];
+    let (value, g) = nested_adds_under_if_grad(&w);
+    assert_eq!(value, 20.0);
+    assert_eq!(value, nested_adds_under_if(&w));
+    assert_eq!(g.w, vec![9.0, 0.0, 9.0]);
+}
+
+/// A histogram of the positive weights' squares and, under `else`, of the negative ones
+/// halved into the next bin; a `match` adding `x` into bin 0 or `−x·w[i]` into bin 3.
+#[differentiable]
+fn filtered_histogram(w: &[f64], x: f64, bin: &[usize]) -> f64 {
+    let mut h = vec![0.0; 4];
+    for i in 0..w.len() {
+        if w[i] > 0.0 {
+            h[bin[i]] += w[i] * w[i];
+        } else {
+            h[bin[i] + 1] -= 0.5 * w[i] * x;
+        }
+        match i % 3 {
+            1 => h[0] += x,
+            2 => h[3] -= x * w[i],
+            _ => {}
+        }
+    }
+    h[0] * h[1] + h[2].exp() + h[3] * x
+}
+
+#[test]
+fn additions_under_if_else_and_match_into_a_histogram() {
+    let w = [0.5, -1.5, 2.0, -0.25, 0.75, 0.1];
+    let bin = [0, 1, 2, 0, 1, 2];
+    let x = 0.8;
+    let (value, g) = filtered_histogram_grad(&w, x, &bin);
+    assert!((value - filtered_histogram(&w, x, &bin)).abs() < 1e-12);
+    // By hand: h as the function builds it, then ∂f/∂h = [h1, h0, e^h2, x].
+    let mut h = [0.0; 4];
+    for i in 0..w.len() {
+        if w[i] > 0.0 {
+            h[bin[i]] += w[i] * w[i];
+        } else {
+            h[bin[i] + 1] -= 0.5 * w[i] * x;
+        }
+        if i % 3 == 1 {
+            h[0] += x;
+        } else if i % 3 == 2 {
+            h[3] -= x * w[i];
+        }
+    }
+    let dh = [h[1], h[0], h[2].exp(), x];
+    let mut hand_w = vec![0.0; w.len()];
+    let mut hand_x = h[3];
+    for i in 0..w.len() {
+        if w[i] > 0.0 {
+            hand_w[i] = dh[bin[i]] * 2.0 * w[i];
+        } else {
+            hand_w[i] = -dh[bin[i] + 1] * 0.5 * x;
+            hand_x += -dh[bin[i] + 1] * 0.5 * w[i];
+        }
+        if i % 3 == 1 {
+            hand_x += dh[0];
+        } else if i % 3 == 2 {
+            hand_x -= dh[3] * w[i];
+            hand_w[i] -= dh[3] * x;
+        }
+    }
+    assert_all_close(&g.w, &hand_w, 1e-12);
+    assert!((g.x - hand_x).abs() < 1e-12, "{} vs {hand_x}", g.x);
+}

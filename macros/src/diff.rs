@@ -488,9 +488,20 @@ impl Sweep {
         fill: NodeId,
         adjoint: NodeId,
     ) -> Result<(), DiffError> {
-        for (k, value) in accumulations(g, fill)? {
+        for (k, value, guards) in accumulations(g, fill)? {
             let element = g.add(Op::AdjAt(adjoint, k));
-            let from = g.loops_of(value) | g.loops_of(k);
+            // An addition made only where conditions hold gets `z̄[k]` only there.
+            let element = match guards.split_first() {
+                None => element,
+                Some((first, rest)) => {
+                    let holds = rest.iter().fold(*first, |c, d| g.and(c, *d));
+                    let zero = g.zero();
+                    g.select(holds, element, zero)
+                }
+            };
+            // (The loops the conditions vary with count: `if i % 2 == 1 { h[0] += x; }` adds
+            // `x` in some iterations only.)
+            let from = g.loops_of(value) | g.loops_of(k) | g.loops_of(element);
             self.contribute(g, frame, from, value, element);
         }
         if !self.active.get(init.index()).copied().unwrap_or(false) {
@@ -580,18 +591,30 @@ impl Sweep {
     }
 }
 
-/// The accumulations `z[k] += e` of a `Buffer`'s fill, as `(k, e)`: the leaves of its effects,
-/// through their loops.
-fn accumulations(g: &Graph, fill: NodeId) -> Result<Vec<(NodeId, NodeId)>, DiffError> {
+/// The accumulations `z[k] += e` of a `Buffer`'s fill, as `(k, e, conditions)`: the leaves of
+/// its effects, through their loops and the conditions they are made under (`Not(c)` in an
+/// `else`).
+#[allow(clippy::type_complexity)] // (index, value, conditions), read once by `buffer`
+fn accumulations(
+    g: &mut Graph,
+    fill: NodeId,
+) -> Result<Vec<(NodeId, NodeId, Vec<NodeId>)>, DiffError> {
     let mut out = Vec::new();
-    let mut stack = vec![fill];
-    while let Some(e) = stack.pop() {
+    let mut stack = vec![(fill, Vec::new())];
+    while let Some((e, guards)) = stack.pop() {
         match *g.op(e) {
-            Op::Effects(a, b) => stack.extend([b, a]),
-            Op::Sum { body, .. } => stack.push(body),
+            Op::Effects(a, b) => stack.extend([(b, guards.clone()), (a, guards)]),
+            Op::Sum { body, .. } => stack.push((body, guards)),
             Op::NoEffect => {}
-            Op::Accumulate { i, value, .. } => out.push((i, value)),
-            // (A fill is built by the lowering, without conditions: see `lower::buffers`.)
+            Op::Accumulate { i, value, .. } => out.push((i, value, guards)),
+            Op::Select(c, a, b) => {
+                let not = g.not(c);
+                let mut then = guards.clone();
+                then.push(c);
+                let mut other = guards;
+                other.push(not);
+                stack.extend([(b, other), (a, then)]);
+            }
             _ => {
                 return Err(internal(
                     "an array's fill that is not a loop of accumulations",

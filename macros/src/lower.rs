@@ -187,6 +187,10 @@ struct Lower<'a> {
     array_loops: Vec<buffers::ArrayLoop>,
     /// How many branches (`if`, `match` arms) are open around the statement being lowered.
     conditional: u32,
+    /// The conditions of the branches being lowered, outermost first (`Not(c)` in an `else`):
+    /// `conditional` of them. What is added into an array in loops is added only where the
+    /// conditions since the outermost of those loops hold.
+    path: Vec<NodeId>,
     /// Where each local array was last written outside a loop, for errors.
     array_writes: HashMap<String, TokenStream>,
     /// Where a local array is passed to a call (see [`Lowered::array_args`]).
@@ -222,6 +226,7 @@ impl<'a> Lower<'a> {
             read_calls: HashSet::new(),
             array_loops: Vec::new(),
             conditional: 0,
+            path: Vec::new(),
             array_writes: HashMap::new(),
             array_args: HashMap::new(),
             int_slices: Vec::new(),

@@ -229,7 +229,9 @@ impl Gen<'_> {
     fn array_writes(&mut self, z: &Arr, out: &mut Vec<Stmt>) {
         let count = *self.a.pick(&[0, 1, 1, 1, 2, 2, 3]);
         for _ in 0..count {
-            if self.a.chance(0.65) {
+            if self.a_tenth(self.w.local_array_add) && !self.scope.dims().is_empty() {
+                out.push(self.add_into_nest(z));
+            } else if self.a.chance(0.65) {
                 self.fill_loop(z, out);
             } else {
                 let s = self.element_write(z);
@@ -240,6 +242,82 @@ impl Gen<'_> {
             && let Some(Stmt::NewArray { mutable, .. }) = out.get_mut(z.decl)
         {
             *mutable = false;
+        }
+    }
+
+    /// `for i in .. { [for j in .. {] z[k] += e; [}] }`: additions into `z` at an index in
+    /// bounds, any (a literal, the last, a loop's index where its range is within `z`), each
+    /// maybe under `if c { .. }` (with another addition under `else`), and the inner loop too.
+    /// No local array is read in the nest (the macro rejects reading one inside the loops
+    /// adding into it).
+    fn add_into_nest(&mut self, z: &Arr) -> Stmt {
+        self.scope.hide_arrays += 1;
+        self.nesting += 1;
+        let (outer_range, outer) = self.pick_range();
+        let outer_name = outer.name.clone();
+        self.scope.loops.push(outer);
+        let mut body = Vec::new();
+        if self.a.chance(0.6) {
+            self.nesting += 1;
+            let (range, lv) = self.pick_range();
+            let var = lv.name.clone();
+            self.scope.loops.push(lv);
+            let add = self.addition(z);
+            let inner = vec![self.maybe_guarded(add, Some(z))];
+            self.scope.loops.pop();
+            self.nesting -= 1;
+            let nest = Stmt::For {
+                var,
+                range,
+                body: inner,
+            };
+            body.push(self.maybe_guarded(nest, None));
+        } else {
+            let add = self.addition(z);
+            body.push(self.maybe_guarded(add, Some(z)));
+        }
+        self.scope.loops.pop();
+        self.nesting -= 1;
+        self.scope.hide_arrays -= 1;
+        Stmt::For {
+            var: outer_name,
+            range: outer_range,
+            body,
+        }
+    }
+
+    /// `z[k] += e;` or `z[k] -= e;` at an index in bounds here.
+    fn addition(&mut self, z: &Arr) -> Stmt {
+        let options: Vec<IntExpr> = self.indices(z.ext).into_iter().map(|(i, _)| i).collect();
+        let index = self.a.pick(&options).clone();
+        let value = self.expr(2);
+        Stmt::SetElem {
+            array: z.name.clone(),
+            index,
+            op: if self.a.chance(0.7) {
+                AssignOp::Add
+            } else {
+                AssignOp::Sub
+            },
+            value,
+        }
+    }
+
+    /// `s`, or (`local_array_cond` out of 10) `if c { s }`, sometimes with another addition
+    /// into `z` under `else`.
+    fn maybe_guarded(&mut self, s: Stmt, z: Option<&Arr>) -> Stmt {
+        if !self.a_tenth(self.w.local_array_cond) {
+            return s;
+        }
+        let cond = self.cond();
+        let els = match z {
+            Some(z) if self.a.chance(0.3) => Some(vec![self.addition(z)]),
+            _ => None,
+        };
+        Stmt::If {
+            cond,
+            then: vec![s],
+            els,
         }
     }
 
@@ -345,12 +423,14 @@ impl Gen<'_> {
         }
         let (op, value) = self.element_value(z, &var, &rows);
         let typed_set = op == AssignOp::Set && self.is_typed(&value);
-        body.push(Stmt::SetElem {
+        let write = Stmt::SetElem {
             array: z.name.clone(),
             index: var.clone(),
             op,
             value,
-        });
+        };
+        let write = self.maybe_conditional(z, &var, &rows, write);
+        body.push(write);
         if typed_set {
             self.scope.set_typed(&z.name);
         }
@@ -451,11 +531,43 @@ impl Gen<'_> {
         if op == AssignOp::Set && self.is_typed(&value) {
             self.scope.set_typed(&z.name);
         }
-        Stmt::SetElem {
+        let write = Stmt::SetElem {
             array: z.name.clone(),
-            index,
+            index: index.clone(),
             op,
             value,
+        };
+        self.maybe_conditional(z, &index, &[], write)
+    }
+
+    /// `write`, or (`local_array_cond` out of 10) `if c { write }`, sometimes with another
+    /// write of the element under `else`. The condition reads no local array.
+    fn maybe_conditional(
+        &mut self,
+        z: &Arr,
+        index: &IntExpr,
+        rows: &[String],
+        write: Stmt,
+    ) -> Stmt {
+        if !self.a_tenth(self.w.local_array_cond) {
+            return write;
+        }
+        self.scope.hide_arrays += 1;
+        let cond = self.cond();
+        self.scope.hide_arrays -= 1;
+        let els = self.a.chance(0.3).then(|| {
+            let (op, value) = self.element_value(z, index, rows);
+            vec![Stmt::SetElem {
+                array: z.name.clone(),
+                index: index.clone(),
+                op,
+                value,
+            }]
+        });
+        Stmt::If {
+            cond,
+            then: vec![write],
+            els,
         }
     }
 

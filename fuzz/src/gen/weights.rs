@@ -207,6 +207,14 @@ weights! {
     /// Reads of a local array by iteration (`for &v in &z`, `z.iter()` with adaptors,
     /// `z.windows(2)`, `z.iter().map(..).sum::<f64>()`), out of 10 reads.
     local_array_iter = 4,
+    /// Writes into a local array that add into it in a loop nest (`for i .. { for j .. {
+    /// z[k] += e; } }`, at any index in bounds, one or two loops deep), out of 10 writes; each
+    /// addition, and the inner loop, under `if c { .. }` per `local_array_cond`.
+    local_array_add = 2,
+    /// Writes into a local array (in loops and outside them) under `if c { .. }`, sometimes
+    /// with another write under `else`, out of 10 writes: the element keeps its value where
+    /// no branch writes it.
+    local_array_cond = 3,
     /// Whether the `if c { break; }` after a loop's write into a local array may read the
     /// arrays (`z[c] = e; if z[c] > 0.5 { break; }`): 1 lets it, 0 keeps them out of the
     /// condition. 0: the macro rejects a `break` reading an element written before it ("this

@@ -23,8 +23,17 @@
 //! additions into it (`Op::Accumulate` effects), which the generated code runs in place; in the reverse pass each added value gets
 //! the adjoint of the element it was added to.
 //!
-//! Rejected, with an error that says how to write it: a write under `if` (or after a
-//! `continue`), a loop assigning (`=`) at an index other than its own, or in a loop nested in
+//! A write under `if` (or a `match`, or after a `continue`) keeps the old element where the
+//! condition fails: in a loop, the iteration's element is a local of the body (see
+//! `declare_written_elements`), merged by the branches like any other; outside loops, the
+//! versions the branches leave are merged element by element (`Lower::merge_arrays`).
+//!
+//! An addition under a condition in the loops adding into an array (`if w[i] > 0.0 { h[k] +=
+//! w[i]; }`) is a guarded effect: it adds where the branches taken since the outermost of those
+//! loops began hold.
+//!
+//! Rejected, with an error that says how to write it: versions of different lengths after a
+//! branch, a loop assigning (`=`) at an index other than its own, or in a loop nested in
 //! another that the array is declared outside of (the whole array would change in each outer
 //! iteration), a read of another element of an array the loop is writing, a read of an array
 //! inside the loops adding into it, and elements that read a value the loop carries (`s +=
@@ -302,9 +311,11 @@ impl Lower<'_> {
                 return None;
             }
             if let Some((_, name)) = frame.written.iter().find(|w| w.0 == table) {
-                let pending = frame.writes.iter().find(|w| w.0 == table).map(|w| w.2);
                 if i == frame.index {
-                    return Some(pending.unwrap_or_else(|| self.g.add(Op::At(table, i))));
+                    return Some(match self.lookup(&element_name(name)) {
+                        Some(Binding::Value(x)) => x,
+                        _ => self.g.add(Op::At(table, i)),
+                    });
                 }
                 let name = name.clone();
                 self.cx.error_spanned_by(
@@ -372,9 +383,6 @@ impl Lower<'_> {
         };
         match self.array_loops.last() {
             Some(frame) if declared.is_some_and(|s| s < frame.depth) => {
-                if self.conditional != frame.conditional {
-                    return self.cx.error_spanned_by(ix, conditional_write(&name));
-                }
                 if i != frame.index {
                     return self.cx.error_spanned_by(
                         &ix.index,
@@ -384,13 +392,16 @@ impl Lower<'_> {
                         ),
                     );
                 }
+                // This iteration's element, a local of the body: an `if` or a `continue`
+                // merges it like any other (`z[c] = e` under `if k` is `z[c] = if k { e } else
+                // { z[c] }`); the loop's end reads it (`close_written_elements`).
+                self.assign_name(&element_name(&name), element);
                 let frame = self
                     .array_loops
                     .last_mut()
                     .expect("internal error: no loop");
-                match frame.writes.iter_mut().find(|w| w.0 == table) {
-                    Some(w) => w.2 = element,
-                    None => frame.writes.push((table, name, element)),
+                if !frame.writes.iter().any(|w| w.0 == table) {
+                    frame.writes.push((table, name, element));
                 }
             }
             _ => {
@@ -414,9 +425,6 @@ impl Lower<'_> {
         (i, r): (NodeId, NodeId),
         o: usize,
     ) {
-        if self.array_loops.last().map(|f| f.conditional) != Some(self.conditional) {
-            return self.cx.error_spanned_by(ix, conditional_write(name));
-        }
         if self.array_loops[o].writes.iter().any(|w| w.0 == table) {
             return self.cx.error_spanned_by(
                 ix,
@@ -428,7 +436,21 @@ impl Lower<'_> {
         }
         let alloc = self.accumulation_buffer(table, name, o);
         let at = syn::spanned::Spanned::span(ix);
-        let effect = self.at(at, |l| l.g.add(Op::Accumulate { alloc, i, value: r }));
+        // Added where the branches taken since loop `o` began are (`if w[i] > 0.0 { h[k] += …
+        // }`, also around a loop nested in `o`): a guarded effect.
+        let since = self.array_loops[o].conditional as usize;
+        let guards = self.path.get(since..).unwrap_or_default().to_vec();
+        let effect = self.at(at, |l| {
+            let add = l.g.add(Op::Accumulate { alloc, i, value: r });
+            match guards.split_first() {
+                None => add,
+                Some((first, rest)) => {
+                    let all = rest.iter().fold(*first, |c, d| l.g.and(c, *d));
+                    let nothing = l.g.add(Op::NoEffect);
+                    l.g.select(all, add, nothing)
+                }
+            }
+        });
         let last = self.array_loops.len() - 1;
         let frame = &mut self.array_loops[last];
         match frame.accumulated.iter_mut().find(|a| a.old == table) {
@@ -687,6 +709,48 @@ impl Lower<'_> {
             pushes: Vec::new(),
             growing,
         });
+    }
+
+    /// Once the body's scope of the innermost loop is open: each array declared outside the loop
+    /// that the body writes (at the loop's index) gets a local of the body, the element of this
+    /// iteration, starting as the element before the loop.
+    pub(super) fn declare_written_elements(&mut self) {
+        let Some(frame) = self.array_loops.last() else {
+            return;
+        };
+        let index = frame.index;
+        let written: Vec<(NodeId, String)> = frame
+            .written
+            .iter()
+            .filter(|(n, _)| !frame.added_into.contains(n))
+            .cloned()
+            .collect();
+        for (table, name) in written {
+            let old = self.g.add(Op::At(table, index));
+            self.declare(element_name(&name), Binding::Value(old));
+        }
+    }
+
+    /// Before the body's scope of the innermost loop closes: each array it wrote takes the
+    /// element this iteration ended with.
+    pub(super) fn close_written_elements(&mut self) {
+        let Some(frame) = self.array_loops.last() else {
+            return;
+        };
+        let ends: Vec<Option<Binding>> = frame
+            .writes
+            .iter()
+            .map(|w| self.lookup(&element_name(&w.1)))
+            .collect();
+        let frame = self
+            .array_loops
+            .last_mut()
+            .expect("internal error: no loop");
+        for (w, end) in frame.writes.iter_mut().zip(ends) {
+            if let Some(Binding::Value(x)) = end {
+                w.2 = x;
+            }
+        }
     }
 
     /// After the body of the loop (its scope closed, its carried variables resolved): the new
@@ -987,18 +1051,19 @@ fn parse_vec(input: syn::parse::ParseStream) -> syn::Result<Parts> {
     Ok(Parts::List(elems))
 }
 
-fn conditional_write(name: &str) -> String {
-    msg(
-        format!(
-            "`{name}` is written under a condition (an `if`, a `match`, or after a `continue`), which cannot be differentiated yet"
-        ),
-        format!(
-            "write the element whatever the condition, choosing its value: `{name}[i] = if c {{ … }} else {{ {name}[i] }};`"
-        ),
-    )
+/// The local holding the element of `name` the current iteration of a loop writes (not a
+/// name a program can spell).
+fn element_name(name: &str) -> String {
+    format!("{name}[·]")
 }
 
-/// The error for an array rebound under a condition (see `Lower::branch`).
+/// The error for an array given another length in one branch than in the other (see
+/// `Lower::branch`).
 pub(super) fn conditional_write_message(name: &str) -> String {
-    conditional_write(name)
+    msg(
+        format!("`{name}` has another length after this branch than after the other"),
+        format!(
+            "give `{name}` one length whatever the condition (write its elements under the `if`), or use a new array in each branch"
+        ),
+    )
 }

@@ -17,6 +17,9 @@ impl Lower<'_> {
             Expr::Match(m) => self.match_expr(m, want),
             Expr::Block(b) if b.label.is_none() => self.block(&b.block, want),
             Expr::Paren(p) => self.expr_tail(&p.expr, want),
+            // An assignment as a `match` arm's or a block's value (`0 => z[c] = e,`).
+            Expr::Assign(_) => self.expr_stmt(e),
+            Expr::Binary(b) if super::syntax::compound_op(&b.op).is_some() => self.expr_stmt(e),
             Expr::ForLoop(f) => {
                 self.for_loop(f);
                 Tail::Unit
@@ -81,9 +84,15 @@ impl Lower<'_> {
     ) -> Tail {
         let before = self.state.clone();
         self.conditional += 1;
+        self.path.push(cond);
         let t = then(self);
         let then_state = std::mem::replace(&mut self.state, before.clone());
+        let not = self.g.not(cond);
+        if let Some(last) = self.path.last_mut() {
+            *last = not;
+        }
         let e = otherwise(self);
+        self.path.pop();
         self.conditional -= 1;
         let else_state = std::mem::replace(&mut self.state, then_state.clone());
         self.check_arrays_unchanged(&then_state, &else_state);
@@ -104,14 +113,16 @@ impl Lower<'_> {
         }
     }
 
-    /// A local array may not get a new version in one branch only (its element writes run
-    /// whatever the condition; see `lower::buffers`).
+    /// The versions a local array has after the two branches must have one length (they are
+    /// merged element by element, see `merge`): not so where one branch rebinds it to another
+    /// array.
     fn check_arrays_unchanged(&mut self, a: &State, b: &State) {
         for (sa, sb) in a.scopes.iter().zip(&b.scopes) {
             for ((name, ba), (_, bb)) in sa.iter().zip(sb) {
                 if let (Binding::Value(x), Binding::Value(y)) = (*ba, *bb)
                     && x != y
                     && self.g.kind(x) == Kind::Array
+                    && self.g.array_len(x) != self.g.array_len(y)
                 {
                     let message = super::buffers::conditional_write_message(name);
                     match self.array_writes.get(name) {
@@ -138,6 +149,11 @@ impl Lower<'_> {
                 scope[k].1 = match (*ba, *bb) {
                     _ if b_gone => *ba,
                     _ if a_gone => *bb,
+                    (Binding::Value(x), Binding::Value(y))
+                        if x != y && self.g.kind(x) == Kind::Array =>
+                    {
+                        Binding::Value(self.merge_arrays(cond, x, y).unwrap_or(x))
+                    }
                     (Binding::Value(x), Binding::Value(y)) => {
                         Binding::Value(self.g.select(cond, x, y))
                     }
@@ -150,6 +166,32 @@ impl Lower<'_> {
             returned: self.g.select(cond, a.returned, b.returned),
             ret_val: self.g.select(cond, a.ret_val, b.ret_val),
         }
+    }
+
+    /// The version of a local array after a branch that wrote it under `cond` (`a`) or not
+    /// (`b`), of one length: element by element, `if cond { a[j] } else { b[j] }` (an element
+    /// written under `if` keeps its old value where the condition fails).
+    fn merge_arrays(&mut self, cond: NodeId, a: NodeId, b: NodeId) -> Option<NodeId> {
+        let n = self.g.array_len(b);
+        if self.g.array_len(a) != n {
+            return None;
+        }
+        let zero = self.g.int(0);
+        let span = self
+            .g
+            .current_origin
+            .map_or_else(Span::call_site, |o| self.spans[o.0 as usize]);
+        let v = self.new_loop(zero, n, quote::quote_spanned!(span=> if))?;
+        let j = self.g.add(crate::graph::Op::LoopVar(v));
+        let x = self.g.add(crate::graph::Op::At(a, j));
+        let y = self.g.add(crate::graph::Op::At(b, j));
+        let body = self.g.select(cond, x, y);
+        Some(self.g.add(crate::graph::Op::Table {
+            v,
+            lo: zero,
+            hi: n,
+            body,
+        }))
     }
 
     pub(super) fn if_expr(&mut self, i: &ExprIf, want: Want) -> Tail {

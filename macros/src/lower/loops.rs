@@ -592,6 +592,7 @@ impl Lower<'_> {
         }
         self.enter_array_loop(v, (index, lo, hi), &body, &f.pat);
         self.state.scopes.push(Vec::new());
+        self.declare_written_elements();
         match (&*f.pat, &item) {
             (pat, Some(item)) => {
                 let _ = self.bind_item(pat, item, index);
@@ -619,6 +620,7 @@ impl Lower<'_> {
         }
         self.loop_stack.pop();
         self.enclosing.pop();
+        self.close_written_elements();
         self.state.scopes.pop();
         // After the loop, a counter has grown by its step once per iteration.
         let mut after_loop = Vec::new();
