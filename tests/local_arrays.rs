@@ -813,3 +813,35 @@ fn additions_under_if_else_and_match_into_a_histogram() {
     assert_all_close(&g.w, &hand_w, 1e-12);
     assert!((g.x - hand_x).abs() < 1e-12, "{} vs {hand_x}", g.x);
 }
+
+/// An addition at an index the loop does not change, of a value it does not change: `z[n] −=
+/// tanh w₀` runs `n − 1` times. The gradient counted it once (fuzzer, seed 1 of the sample
+/// once it added into arrays in loop nests): `z[j] = w₁` (j < n), `z[n] = w₁ − (n−1)·t`, `s =
+/// (n−1)·w₁² + w₁·z[n]`, `∂s/∂w₀ = −(n−1)·w₁·(1 − t²)`, `∂s/∂w₁ = 2(n−1)·w₁ + 2w₁ − (n−1)·t`.
+#[differentiable]
+fn repeated_invariant_addition(n: usize, w: &[f64]) -> f64 {
+    let mut z = vec![w[1]; n + 1];
+    for _ in 0..n - 1 {
+        z[n] -= w[0].tanh();
+    }
+    let mut s = 0.0;
+    for i in 1..n + 1 {
+        s += z[i] * z[i - 1];
+    }
+    s
+}
+
+#[test]
+fn an_invariant_addition_repeated_by_a_loop_counts_every_time() {
+    let w = [0.4, -0.7];
+    for n in [1, 2, 5] {
+        let (value, g) = repeated_invariant_addition_grad(n, &w);
+        assert!((value - repeated_invariant_addition(n, &w)).abs() < 1e-12);
+        let (m, t) = ((n - 1) as f64, w[0].tanh());
+        let hand = [
+            -m * w[1] * (1.0 - t * t),
+            2.0 * m * w[1] + 2.0 * w[1] - m * t,
+        ];
+        assert_all_close(&g.w, &hand, 1e-12);
+    }
+}

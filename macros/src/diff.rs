@@ -488,7 +488,7 @@ impl Sweep {
         fill: NodeId,
         adjoint: NodeId,
     ) -> Result<(), DiffError> {
-        for (k, value, guards) in accumulations(g, fill)? {
+        for (k, value, guards, loops) in accumulations(g, fill)? {
             let element = g.add(Op::AdjAt(adjoint, k));
             // An addition made only where conditions hold gets `z̄[k]` only there.
             let element = match guards.split_first() {
@@ -499,9 +499,10 @@ impl Sweep {
                     g.select(holds, element, zero)
                 }
             };
-            // (The loops the conditions vary with count: `if i % 2 == 1 { h[0] += x; }` adds
-            // `x` in some iterations only.)
-            let from = g.loops_of(value) | g.loops_of(k) | g.loops_of(element);
+            // The loops the addition runs in count, even where neither `k` nor `e` varies with
+            // them: `for _ in 0..m { z[n] -= t; }` adds `t` m times (the conditions too: `if i
+            // % 2 == 1 { h[0] += x; }` adds `x` in some iterations only).
+            let from = loops | g.loops_of(value) | g.loops_of(k) | g.loops_of(element);
             self.contribute(g, frame, from, value, element);
         }
         if !self.active.get(init.index()).copied().unwrap_or(false) {
@@ -591,29 +592,29 @@ impl Sweep {
     }
 }
 
-/// The accumulations `z[k] += e` of a `Buffer`'s fill, as `(k, e, conditions)`: the leaves of
-/// its effects, through their loops and the conditions they are made under (`Not(c)` in an
-/// `else`).
-#[allow(clippy::type_complexity)] // (index, value, conditions), read once by `buffer`
+/// The accumulations `z[k] += e` of a `Buffer`'s fill, as `(k, e, conditions, loops)`: the
+/// leaves of its effects, the conditions they are made under (`Not(c)` in an `else`), and the
+/// loops they run in (a mask).
+#[allow(clippy::type_complexity)] // (index, value, conditions, loops), read once by `buffer`
 fn accumulations(
     g: &mut Graph,
     fill: NodeId,
-) -> Result<Vec<(NodeId, NodeId, Vec<NodeId>)>, DiffError> {
+) -> Result<Vec<(NodeId, NodeId, Vec<NodeId>, u64)>, DiffError> {
     let mut out = Vec::new();
-    let mut stack = vec![(fill, Vec::new())];
-    while let Some((e, guards)) = stack.pop() {
+    let mut stack = vec![(fill, Vec::new(), 0u64)];
+    while let Some((e, guards, loops)) = stack.pop() {
         match *g.op(e) {
-            Op::Effects(a, b) => stack.extend([(b, guards.clone()), (a, guards)]),
-            Op::Sum { body, .. } => stack.push((body, guards)),
+            Op::Effects(a, b) => stack.extend([(b, guards.clone(), loops), (a, guards, loops)]),
+            Op::Sum { v, body, .. } => stack.push((body, guards, loops | 1 << v)),
             Op::NoEffect => {}
-            Op::Accumulate { i, value, .. } => out.push((i, value, guards)),
+            Op::Accumulate { i, value, .. } => out.push((i, value, guards, loops)),
             Op::Select(c, a, b) => {
                 let not = g.not(c);
                 let mut then = guards.clone();
                 then.push(c);
                 let mut other = guards;
                 other.push(not);
-                stack.extend([(b, other), (a, then)]);
+                stack.extend([(b, other, loops), (a, then, loops)]);
             }
             _ => {
                 return Err(internal(
