@@ -845,3 +845,46 @@ fn an_invariant_addition_repeated_by_a_loop_counts_every_time() {
         assert_all_close(&g.w, &hand, 1e-12);
     }
 }
+
+/// An element computed by a loop of its own that does not change with the writing loop's
+/// index, read in that loop and after it. The adjoint vector was declared once but its
+/// additions ran in every iteration of the loop (fuzzer, sample seed 1, program 216): `f = s ·
+/// z[2]` with `z[i] = P`, `s = 3P`, so `f = 3P²`, `∂f/∂y[k] = 6P` for `k ≥ d` (P a sum), `6M`
+/// at the largest element for a running max `M`.
+#[differentiable]
+fn inner_loop_element(d: usize, y: &[f64]) -> f64 {
+    let mut z = vec![0.0; 3];
+    let mut s = 0.0;
+    for i in 0..3 {
+        z[i] = y.iter().skip(d).sum::<f64>();
+        s += z[i];
+    }
+    s * z[2]
+}
+
+#[differentiable]
+fn inner_max_element(d: usize, y: &[f64]) -> f64 {
+    let mut z = vec![0.0; 3];
+    let mut s = 0.0;
+    for i in 0..3 {
+        let mut m = f64::NEG_INFINITY;
+        for k in d..y.len() {
+            m = m.max(y[k]);
+        }
+        z[i] = m;
+        s += z[i];
+    }
+    s * z[2]
+}
+
+#[test]
+fn an_element_from_an_invariant_inner_loop_read_in_and_after_the_loop() {
+    let y = [0.375, -1.25, 0.5, 2.0];
+    let (value, g) = inner_loop_element_grad(1, &y);
+    let p = -1.25 + 0.5 + 2.0;
+    assert!((value - 3.0 * p * p).abs() < 1e-12);
+    assert_all_close(&g.y, &[0.0, 6.0 * p, 6.0 * p, 6.0 * p], 1e-12);
+    let (value, g) = inner_max_element_grad(1, &y);
+    assert!((value - 12.0).abs() < 1e-12);
+    assert_all_close(&g.y, &[0.0, 0.0, 0.0, 12.0], 1e-12);
+}

@@ -22,7 +22,7 @@
 //!
 //! | transformation | allowed when | where |
 //! |---|---|---|
-//! | hoisting a node out of a loop over `v` | it does not depend on `v`'s index (its loop mask), is not an effect (a scatter, or a loop of them, runs once per iteration), does not read a loop the user wrote in `v`'s body (`Graph::loop_nest`: the user runs that loop only in the iterations, and under the conditions, that reach it), and neither may panic nor is under a condition; a whole loop written before `v` is hoisted even so (the user computed it there; not hoisting it makes a conditional mean O(n²)) | [`Schedule::loop_invariants`] |
+//! | hoisting a node out of a loop over `v` | it does not depend on `v`'s index (its loop mask), is not an effect (a scatter, or a loop of them, runs once per iteration), does not read a loop the user wrote in `v`'s body (`Graph::loop_nest`: the user runs that loop only in the iterations, and under the conditions, that reach it), and neither may panic nor is under a condition; a whole loop written before `v` is hoisted even so (the user computed it there; not hoisting it makes a conditional mean O(n²)); a vector added into is hoisted only with its additions (the `Filled` that ends them) | [`Schedule::loop_invariants`] |
 //! | running a recurrence's forward loop before its reverse sweep | the region computes the recurrence anyway; otherwise both run in a block of their own, only where the sweep's seed is not zero (the function computes the recurrence wherever its adjoint can be nonzero): `if n > x.len() { return x[0]; }` then a product over `x[n - 1 - i]` | [`Schedule::guarded_sweep`] |
 //! | reusing, inside a loop over `v`, a value bound outside | it does not depend on `v`'s index: a loop over `v` can run inside an iteration of another (the reverse pass sums over rows inside the loop over columns) | [`Schedule::visible_in_loop`] |
 //! | reading a bound value in a statement of a region | it was bound before that statement; a loop or branch that needs a value bound later computes it itself | [`Schedule::plan`] |
@@ -192,8 +192,8 @@ impl Emitter<'_> {
     }
 
     /// `__accN += e;` for an addition `z[k] += e` in a summing loop's body (see
-    /// [`LoopEnd`]) whose vector and index `k` the loop does not change and are bound before
-    /// it, with `let mut __accN = 0.0;` before the loop and `if lo < hi { z[k] += __accN; }`
+    /// [`LoopEnd`]) whose vector is declared before the loop and whose index `k` the loop does
+    /// not change and is bound before it, with `let mut __accN = 0.0;` before the loop and `if lo < hi { z[k] += __accN; }`
     /// after it (an empty loop reads no `z[k]`): the loop keeps the sum in a register, not
     /// storing to and loading from `z[k]` in every iteration, as a person writes it (GMM's
     /// reverse triangular product spent a third of its time in that store).
@@ -211,7 +211,7 @@ impl Emitter<'_> {
                     _ => false,
                 }
         };
-        if self.g.loops_of(alloc) & bit != 0 || self.g.loops_of(i) & bit != 0 || !visible(i) {
+        if !outside.contains(&alloc) || self.g.loops_of(i) & bit != 0 || !visible(i) {
             return None;
         }
         let acc = format_ident!("__acc{}", n.0, span = Span::mixed_site());

@@ -454,6 +454,9 @@ impl Schedule<'_> {
         // it is a whole loop, which would otherwise rerun in every iteration.
         let mut seen = [HashSet::new(), HashSet::new()];
         let mut out = Vec::new();
+        // The vectors whose additions stay in the loop: declared there too (hoisted alone, its
+        // additions would pile up across the iterations).
+        let mut kept = HashSet::new();
         let mut stack = vec![(body, false)];
         while let Some((n, conditional)) = stack.pop() {
             if !seen[usize::from(conditional)].insert(n) {
@@ -541,10 +544,14 @@ impl Schedule<'_> {
                 let reads = self.loop_invariants(inner, step);
                 stack.extend(reads.into_iter().map(|r| (r, conditional)));
             } else {
+                if let Op::Filled { alloc, .. } = *op {
+                    kept.insert(alloc);
+                }
                 stack.extend(op.eager_children().into_iter().map(|c| (c, conditional)));
                 stack.extend(op.lazy_children().into_iter().map(|c| (c, true)));
             }
         }
+        out.retain(|n| !kept.contains(n));
         out
     }
 
