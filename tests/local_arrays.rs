@@ -825,7 +825,7 @@ fn repeated_invariant_addition(n: usize, w: &[f64]) -> f64 {
         z[n] -= w[0].tanh();
     }
     let mut s = 0.0;
-    for i in 1..n + 1 {
+    for i in 1..=n {
         s += z[i] * z[i - 1];
     }
     s
