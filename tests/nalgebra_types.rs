@@ -235,8 +235,8 @@ fn rectangular_matrix_jacobian_against_differences() {
         assert_abs_diff_eq!(r[k], s * s, epsilon = 1e-12);
         // ∂(s_k²)/∂m[(i, j)] = 2 s_k v_j if i == k.
         for i in 0..2 {
-            for j in 0..3 {
-                let want = if i == k { 2.0 * s * v[j] } else { 0.0 };
+            for (j, vj) in v.iter().enumerate() {
+                let want = if i == k { 2.0 * s * vj } else { 0.0 };
                 assert_abs_diff_eq!(jac[k].m[(i, j)], want, epsilon = 1e-12);
             }
         }
@@ -331,4 +331,76 @@ fn minimizer_on_a_tuple_reaches_the_closed_form() {
         );
     }
     assert!((b - exact[3]).abs() < 1e-8, "{report}");
+}
+
+// nalgebra parameters as data (`wrt` leaves them out), and a `DVector` by value.
+#[differentiable(wrt(x))]
+fn lsq_in_x(a: &Matrix3<f64>, x: Vector3<f64>, b: Vector3<f64>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..3 {
+        let row: f64 = (0..3).map(|j| a[(i, j)] * x[j]).sum();
+        s += (row - b[i]).powi(2);
+    }
+    s + 0.5 * b.iter().map(|v| v * x.z).sum::<f64>()
+}
+
+#[test]
+fn data_parameters_of_nalgebra_types() {
+    let (a, x, b) = problem();
+    let (value, grad) = lsq_in_x_grad(&a, x, b);
+    let r = a * x - b;
+    assert_abs_diff_eq!(
+        value,
+        r.norm_squared() + 0.5 * b.sum() * x.z,
+        epsilon = 1e-12
+    );
+    let want = 2.0 * a.transpose() * r + Vector3::new(0.0, 0.0, 0.5 * b.sum());
+    assert_abs_diff_eq!(grad.x, want, epsilon = 1e-12);
+}
+
+#[differentiable(hessian)]
+#[allow(clippy::needless_pass_by_value)] // The case tested: a `DVector` taken by value.
+fn owned_dynamic(w: DVector<f64>, k: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 1..w.len() {
+        s += k * (w[i] - w[i - 1]).powi(2);
+    }
+    s
+}
+
+#[test]
+fn owned_dynamic_vectors_get_gradients_and_hessians() {
+    let w = DVector::from_vec(vec![0.0, 1.0, 3.0]);
+    let (value, grad, h) = owned_dynamic_hessian(w.clone(), 2.0);
+    assert_eq!(value, 2.0 * (1.0 + 4.0));
+    // ∂/∂w = 2k·(w₀ − w₁, 2w₁ − w₀ − w₂, w₂ − w₁); ∂/∂k = Σ(Δw)².
+    assert_eq!(grad.w.as_slice(), [-4.0, 2.0 * 2.0 * (2.0 - 3.0), 8.0]);
+    assert_eq!(grad.k, 5.0);
+    // Flat order: w's three elements, then k.
+    let k = 2.0;
+    let want = [
+        [2.0 * k, -2.0 * k, 0.0, -2.0],
+        [-2.0 * k, 4.0 * k, -2.0 * k, -2.0],
+        [0.0, -2.0 * k, 2.0 * k, 4.0],
+        [-2.0, -2.0, 4.0, 0.0],
+    ];
+    close(&h, &want.concat(), 1e-12);
+}
+
+// A local nalgebra vector (`local.x`), and a parameter shadowed by a float.
+#[differentiable]
+fn shadowed(v: Vector3<f64>) -> f64 {
+    let local = Vector3::new(v.z, v.x, 1.0);
+    let v = v.norm();
+    v * local.x + local.y * local.z
+}
+
+#[test]
+fn local_vectors_and_shadowed_parameters() {
+    let v = Vector3::new(0.6, -1.2, 2.0);
+    let (value, grad) = shadowed_grad(v);
+    assert_abs_diff_eq!(value, v.norm() * v.z + v.x, epsilon = 1e-12);
+    // ∇(|v|·v_z + v_x) = v_z·v/|v| + |v|·e_z + e_x.
+    let want = v.z * v / v.norm() + Vector3::new(1.0, 0.0, v.norm());
+    assert_abs_diff_eq!(grad.v, want, epsilon = 1e-12);
 }

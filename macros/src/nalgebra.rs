@@ -21,10 +21,11 @@
 use std::collections::HashMap;
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{ToTokens, quote};
 use syn::visit_mut::VisitMut;
 use syn::{Block, Expr, Member, parse_quote};
 
+use crate::ctxt::{Ctxt, msg};
 use crate::signature::{Nalgebra, Sig, SliceGrad, float_of, slice_of};
 
 /// What the rewrite knows of a name: its rows (`None` if dynamic) and columns, whether it is a
@@ -50,7 +51,10 @@ impl Shape {
 
 /// `body` with nalgebra's indexing, fields, methods and constructors rewritten (see the module
 /// docs); borrowed unchanged when the function has no nalgebra parameter or result.
+/// Arithmetic on a whole vector or matrix (`a * x`, `v - w`) is reported: the body reads
+/// elements.
 pub fn rewrite<'b>(
+    cx: &Ctxt,
     sig: &Sig,
     returns_nalgebra: bool,
     body: &'b Block,
@@ -68,11 +72,12 @@ pub fn rewrite<'b>(
     }
     let float = crate::companion::float_tokens(sig.float);
     let mut body = body.clone();
-    Rewrite { shapes, float }.visit_block_mut(&mut body);
+    Rewrite { cx, shapes, float }.visit_block_mut(&mut body);
     std::borrow::Cow::Owned(body)
 }
 
-struct Rewrite {
+struct Rewrite<'c> {
+    cx: &'c Ctxt,
     shapes: HashMap<String, Shape>,
     float: TokenStream,
 }
@@ -121,7 +126,7 @@ fn constructed_vector(e: &Expr) -> Option<Expr> {
 
 const COORDS: [&str; 6] = ["x", "y", "z", "w", "a", "b"];
 
-impl Rewrite {
+impl Rewrite<'_> {
     fn shape(&self, e: &Expr) -> Option<&Shape> {
         self.shapes.get(&name_of(e)?)
     }
@@ -187,6 +192,19 @@ impl Rewrite {
         }
     }
 
+    /// `a * x`, `v - w`, `-v`, or a method called on one (`(a * x).norm()`): the arithmetic.
+    fn whole_arithmetic<'e>(&self, e: &'e Expr) -> Option<&'e Expr> {
+        match e {
+            Expr::Binary(b) if self.shape(&b.left).is_some() || self.shape(&b.right).is_some() => {
+                Some(e)
+            }
+            Expr::Unary(u) if self.shape(&u.expr).is_some() => Some(e),
+            Expr::MethodCall(m) => self.whole_arithmetic(&m.receiver),
+            Expr::Paren(p) => self.whole_arithmetic(&p.expr),
+            _ => None,
+        }
+    }
+
     fn replace(&self, e: &Expr) -> Option<Expr> {
         match e {
             Expr::Index(i) => self.index(i),
@@ -198,19 +216,43 @@ impl Rewrite {
     }
 }
 
-impl VisitMut for Rewrite {
+impl VisitMut for Rewrite<'_> {
     fn visit_expr_mut(&mut self, e: &mut Expr) {
+        if let Some(whole) = self.whole_arithmetic(e) {
+            let text = crate::lower::pretty(&whole.to_token_stream());
+            self.cx.error_spanned_by(
+                whole,
+                msg(
+                    format!("arithmetic on whole nalgebra vectors or matrices (`{text}`) is not differentiated"),
+                    "read the elements and write the loop: `for j in 0..3 { ax += a[(i, j)] * x[j]; }` for a matrix product, `v[i] - w[i]` for a difference, or `p.dot(&q)`, `p.norm()`, `p.norm_squared()`",
+                ),
+            );
+            *e = parse_quote!(0.0);
+            return;
+        }
         if let Some(new) = self.replace(e) {
             *e = new;
         }
         syn::visit_mut::visit_expr_mut(self, e);
     }
 
-    /// `let p = Vector3::new(a, b, c);` makes `p` a vector of 3: `p.x` is `p[0]`.
+    /// `let p = Vector3::new(a, b, c);` makes `p` a vector of 3: `p.x` is `p[0]`; any other
+    /// `let p = …` makes `p` something else from there on (a shadowing is not scoped further).
     fn visit_local_mut(&mut self, local: &mut syn::Local) {
-        if let (syn::Pat::Ident(id), Some(init)) = (&local.pat, &local.init)
-            && let Some(Expr::Array(a)) = constructed_vector(&init.expr)
-        {
+        let constructed = local
+            .init
+            .as_ref()
+            .and_then(|init| constructed_vector(&init.expr));
+        syn::visit_mut::visit_local_mut(self, local);
+        let pat = match &local.pat {
+            syn::Pat::Type(t) => &*t.pat,
+            other => other,
+        };
+        let syn::Pat::Ident(id) = pat else {
+            return;
+        };
+        self.shapes.remove(&id.ident.to_string());
+        if let Some(Expr::Array(a)) = constructed {
             let n = a.elems.len();
             self.shapes.insert(
                 id.ident.to_string(),
@@ -222,7 +264,6 @@ impl VisitMut for Rewrite {
                 },
             );
         }
-        syn::visit_mut::visit_local_mut(self, local);
     }
 }
 

@@ -160,7 +160,7 @@ pub enum SliceGrad {
     Array(syn::Expr),
     /// A nalgebra vector or matrix (`Vector3<T>`, `&SMatrix<T, R, C>`, `&DVector<T>`): the same
     /// type, owned, read as a flat slice in nalgebra's column-major storage order.
-    Nalgebra(Nalgebra),
+    Nalgebra(Box<Nalgebra>),
 }
 
 /// A nalgebra vector or matrix of floats, as written in a signature.
@@ -324,7 +324,7 @@ pub fn grad_is_copy(ty: &Type) -> bool {
 /// form of its gradient.
 pub fn slice_of(ty: &Type) -> Option<(FloatTy, SliceGrad)> {
     if let Some(n) = nalgebra_of(ty) {
-        return Some((n.float, SliceGrad::Nalgebra(n)));
+        return Some((n.float, SliceGrad::Nalgebra(Box::new(n))));
     }
     let ty = match ty {
         Type::Reference(r) if r.mutability.is_none() => &*r.elem,
@@ -671,7 +671,23 @@ fn check_param(cx: &Ctxt, input: &FnArg) -> Option<Param> {
     let ty = (*pat_type.ty).clone();
     if let Type::Reference(r) = &ty {
         if r.mutability.is_some() {
-            cx.error_spanned_by(&ty, msg(format!("`&mut` parameter `{ident}` cannot be differentiated"), "take the value (or a shared reference) and return what you compute; mutation through references is not differentiated"));
+            let help = match nalgebra_of(&r.elem) {
+                Some(n) => {
+                    let owned = type_text(&n.owned)
+                        .replace(" <", "<")
+                        .replace("< ", "<")
+                        .replace(" >", ">");
+                    format!("take `{owned}` by value or as `&{owned}` and return what you compute; its gradient is a field of type `{owned}`, and mutation through references is not differentiated")
+                }
+                None => "take the value (or a shared reference) and return what you compute; mutation through references is not differentiated".to_string(),
+            };
+            cx.error_spanned_by(
+                &ty,
+                msg(
+                    format!("`&mut` parameter `{ident}` cannot be differentiated"),
+                    help,
+                ),
+            );
             return None;
         }
     }
