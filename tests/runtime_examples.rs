@@ -1,5 +1,11 @@
 //! The facts the runtime examples print, kept true: `seed003_plot` (Keras Adam on (x − 50)²)
-//! and `seed000_descent_vs_adam` (plain descent against Keras Adam on (w·x − y)²).
+//! and `seed000_descent_vs_adam` (plain descent against Keras Adam on (w·x − y)²), and
+//! `linear_regression_params` (a weight vector and a bias trained together, against the
+//! closed-form least-squares solution).
+
+#[path = "../examples/linear_regression_params.rs"]
+#[allow(dead_code)] // Its `main` is the example's own; the tests call its parts.
+mod linear_regression;
 
 use symgrad::optim::{Adam, Optimizer};
 use symgrad::{Minimizer, StopReason, differentiable};
@@ -122,4 +128,35 @@ fn seed000_adam_ends_28_times_lower_after_overshooting_at_step_24() {
     assert_eq!(best, Some(24));
     assert!(adam[24].0 < 3e-6);
     assert!(adam[24..].windows(2).all(|w| w[1].1 < w[0].1));
+}
+
+#[test]
+fn weights_and_bias_trained_together_reach_the_closed_form() {
+    let (x, y) = linear_regression::data(200);
+    let (w, b, report) = linear_regression::train(&x, &y, u64::MAX);
+    let (w_exact, b_exact) = linear_regression::closed_form(&x, &y, 3);
+    assert_eq!(
+        report.stop,
+        StopReason::GradNorm {
+            norm: report.final_grad_norm
+        }
+    );
+    for (got, want) in w.iter().zip(&w_exact) {
+        assert!((got - want).abs() < 1e-10, "{w:?} vs {w_exact:?}");
+    }
+    assert!((b - b_exact).abs() < 1e-10, "{b} vs {b_exact}");
+    // The loss went down from the start, and the closed form is its minimum: the gradient of
+    // the loss vanishes there (central differences of the loss itself).
+    assert!(report.history.losses[0] > 100.0 * report.final_loss);
+    let mut point = w_exact.clone();
+    point.push(b_exact);
+    for j in 0..4 {
+        let h = 1e-5;
+        let at = |d: f64| {
+            let mut p = point.clone();
+            p[j] += d;
+            linear_regression::loss(&p[..3], p[3], &x, &y)
+        };
+        assert!(((at(h) - at(-h)) / (2.0 * h)).abs() < 1e-8);
+    }
 }

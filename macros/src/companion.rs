@@ -271,13 +271,10 @@ fn grad_struct(
         .wrt()
         .map(|p| crate::signature::gradient_type(&p.ty, float).unwrap_or_else(|| float.clone()))
         .collect();
-    let copy = if sig.wrt().all(|p| {
-        p.kind == ParamKind::Float
-            || matches!(
-                crate::signature::slice_of(&p.ty),
-                Some((_, crate::signature::SliceGrad::Array(_)))
-            )
-    }) {
+    let copy = if sig
+        .wrt()
+        .all(|p| p.kind == ParamKind::Float || crate::signature::grad_is_copy(&p.ty))
+    {
         quote!(Copy,)
     } else {
         TokenStream::new()
@@ -593,7 +590,7 @@ fn graph_functions(
                 }
                 _ => quote! { ::symgrad::__private::zero_resized(&mut #grad.#id, #id.len()); },
             });
-            slice_fields.push(id);
+            slice_fields.push(crate::signature::grad_place(&p.ty, &quote!(#grad.#id)));
         } else {
             scalar_fields.push(id);
         }
@@ -647,7 +644,7 @@ fn graph_functions(
                     #stmts
                     (#value, (#(#scalar_exprs,)*))
                 }
-                let (#value_name, (#(#scalar_names,)*)) = #kernel(#(#args,)* #(&mut #grad.#slice_fields),*);
+                let (#value_name, (#(#scalar_names,)*)) = #kernel(#(#args,)* #(&mut #slice_fields),*);
                 #( #grad.#scalar_fields = #scalar_names; )*
                 #value_name
             }
@@ -659,7 +656,7 @@ fn graph_functions(
             #inline
             #vis fn #into_name #generics (#(#params,)* #grad: &mut #s) -> #float {
                 #(#resets)*
-                #( let #slices = &mut #grad.#slice_fields; )*
+                #( let #slices = &mut #slice_fields; )*
                 #stmts
                 #( #grad.#scalar_fields = #scalar_exprs; )*
                 #value

@@ -587,6 +587,28 @@ fn springs_hvp() {
     );
 }
 
+/// nalgebra parameters: `a[(i, j)]` read as `a[i + 3 * j]`, `x.z` as `x[2]`; the gradient fields
+/// are `Matrix3<f64>` and `Vector3<f64>`, accumulated through their storage as slices.
+#[test]
+fn nalgebra_least_squares() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn lsq(a: Matrix3<f64>, x: Vector3<f64>, b: &Vector3<f64>) -> f64 {
+            let mut s = 0.0;
+            for i in 0..3 {
+                let mut ax = 0.0;
+                for j in 0..3 {
+                    ax += a[(i, j)] * x[j];
+                }
+                s += (ax - b[i]).powi(2);
+            }
+            s + x.z
+        }
+        "
+    );
+}
+
 /// The README's "What the macro generates" blocks, each between `<!-- expansion: NAME -->` and
 /// `<!-- /expansion -->`: the source, and the items of its real expansion the block shows.
 const README_BLOCKS: &[(&str, &str, &[&str])] = &[

@@ -31,6 +31,7 @@ mod graph;
 mod hvp;
 mod jacobian;
 mod lower;
+mod nalgebra;
 mod plan;
 #[cfg(test)]
 mod proptests;

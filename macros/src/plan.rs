@@ -117,7 +117,13 @@ pub fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> 
         let calls = callees::on_parameters(&l.graph);
         callees::of_calls(&l.graph, (&l.symbols, &l.array_args), &calls, &locals)
     };
-    let lowered = lower::lower(cx, &sig, &func.block).map_err(|l| on_parameters(&l))?;
+    let body = crate::nalgebra::rewrite(
+        cx,
+        &sig,
+        crate::nalgebra::returns_nalgebra(func),
+        &func.block,
+    );
+    let lowered = lower::lower(cx, &sig, &body).map_err(|l| on_parameters(&l))?;
     if sig.outputs.is_some() {
         let mut d = differentiate_vector(cx, &sig, lowered).map_err(|l| on_parameters(&l))?;
         let calls = callees::differentiated(&d.lowered.graph, &d.roots());

@@ -124,6 +124,18 @@ impl Emitter<'_> {
         )
     }
 
+    /// `&mut target.x`, the sink of slice field `id` (a nalgebra field's storage as a slice).
+    fn sink(&self, target: &Ident, id: &Ident) -> TokenStream {
+        let field = quote!(#target.#id);
+        match self.plan.sig.params.iter().find(|p| p.ident == *id) {
+            Some(p) => {
+                let place = crate::signature::grad_place(&p.ty, &field);
+                quote!(&mut #place)
+            }
+            None => quote!(&mut #field),
+        }
+    }
+
     /// Statements making every slice field of `target` zeros as long as its slice.
     fn resets(&self, target: &Ident) -> Vec<TokenStream> {
         let float = self.float;
@@ -272,10 +284,10 @@ impl Emitter<'_> {
         effects.extend(h.effects.iter().flatten());
         let mut sinks = Vec::new();
         for (k, id) in (0u32..).zip(&slice_fields) {
-            sinks.push((k, quote!(&mut #grad.#id)));
+            sinks.push((k, self.sink(&grad, id)));
         }
         for (k, id) in (0u32..).zip(&slice_fields) {
-            sinks.push((hv_sink(k, n), quote!(&mut #hv.#id)));
+            sinks.push((hv_sink(k, n), self.sink(&hv, id)));
         }
         let body = self.body(&Fill {
             value: Some(self.d.lowered.output),
@@ -394,7 +406,7 @@ impl Emitter<'_> {
             .collect();
         let sinks = (0u32..)
             .zip(&slice_fields)
-            .map(|(k, id)| (hv_sink(k, n_slices), quote!(&mut #hv.#id)))
+            .map(|(k, id)| (hv_sink(k, n_slices), self.sink(&hv, id)))
             .collect();
         let body = self.body(&Fill {
             value: None,

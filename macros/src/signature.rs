@@ -2,6 +2,7 @@
 //! differentiated), integers, booleans or other data.
 
 use proc_macro2::Span;
+use quote::ToTokens;
 use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type};
 
 use crate::attr::Args;
@@ -157,11 +158,174 @@ pub enum SliceGrad {
     Vec,
     /// `[T; N]`, `&[T; N]`: a `[T; N]`.
     Array(syn::Expr),
+    /// A nalgebra vector or matrix (`Vector3<T>`, `&SMatrix<T, R, C>`, `&DVector<T>`): the same
+    /// type, owned, read as a flat slice in nalgebra's column-major storage order.
+    Nalgebra(Box<Nalgebra>),
+}
+
+/// A nalgebra vector or matrix of floats, as written in a signature.
+pub struct Nalgebra {
+    pub float: FloatTy,
+    /// The number of rows as written (`3`, `N`); `None` for `DVector`'s dynamic rows.
+    pub rows: Option<syn::Expr>,
+    /// The number of columns as written; `1` for a column vector.
+    pub cols: syn::Expr,
+    /// The owned type, for the gradient field (`&'a Vector3<f64>` → `Vector3<f64>`).
+    pub owned: Type,
+}
+
+impl Nalgebra {
+    /// A column or row vector of known or dynamic length: `.x`, `.y`, … name its elements.
+    pub fn is_vector(&self) -> bool {
+        is_one(&self.cols) || self.rows.as_ref().is_some_and(is_one)
+    }
+
+    /// Has the type a size known at compile time (and so `Copy`)?
+    pub fn is_fixed(&self) -> bool {
+        self.rows.is_some()
+    }
+}
+
+fn is_one(e: &syn::Expr) -> bool {
+    matches!(e, syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }) if n.base10_digits() == "1")
+}
+
+fn int_expr(n: usize) -> syn::Expr {
+    syn::Expr::Lit(syn::ExprLit {
+        attrs: Vec::new(),
+        lit: syn::Lit::Int(syn::LitInt::new(&n.to_string(), Span::call_site())),
+    })
+}
+
+/// A generic argument that is a size: `3`, `N`, `{ N + 1 }`.
+fn size_arg(a: &syn::GenericArgument) -> Option<syn::Expr> {
+    match a {
+        syn::GenericArgument::Const(e) => Some(e.clone()),
+        syn::GenericArgument::Type(Type::Path(p)) if p.qself.is_none() => {
+            Some(syn::Expr::Path(syn::ExprPath {
+                attrs: Vec::new(),
+                qself: None,
+                path: p.path.clone(),
+            }))
+        }
+        _ => None,
+    }
+}
+
+/// The rows and columns a nalgebra type name with a size in it gives: `Vector3` → (3, 1),
+/// `RowVector2` → (1, 2), `Matrix3` → (3, 3), `Matrix2x3` → (2, 3); `None` for other names.
+fn named_shape(name: &str) -> Option<(usize, usize)> {
+    let digit = |s: &str| {
+        s.parse::<usize>()
+            .ok()
+            .filter(|n| (1..=6).contains(n) && s.len() == 1)
+    };
+    if let Some(n) = name.strip_prefix("RowVector").and_then(digit) {
+        return Some((1, n));
+    }
+    if let Some(n) = name.strip_prefix("Vector").and_then(digit) {
+        return Some((n, 1));
+    }
+    let rest = name.strip_prefix("Matrix")?;
+    match rest.split_once('x') {
+        Some((r, c)) => Some((digit(r)?, digit(c)?)),
+        None => digit(rest).map(|n| (n, n)),
+    }
+}
+
+/// A nalgebra vector or matrix of floats behind at most one shared `&`: `SVector<T, N>`,
+/// `Vector1`…`Vector6`, `RowSVector<T, N>`, `RowVector1`…`RowVector6`, `SMatrix<T, R, C>`,
+/// `Matrix1`…`Matrix6`, `Matrix2x3`…, `DVector<T>`, with any path (`nalgebra::`, `na::`). The
+/// macro sees only tokens, so it knows these by name.
+pub fn nalgebra_of(ty: &Type) -> Option<Nalgebra> {
+    let owned = match ty {
+        Type::Reference(r) if r.mutability.is_none() => &*r.elem,
+        other => other,
+    };
+    let Type::Path(p) = owned else { return None };
+    if p.qself.is_some() {
+        return None;
+    }
+    let last = p.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let args: Vec<&syn::GenericArgument> = args.args.iter().collect();
+    let float = match args.first()? {
+        syn::GenericArgument::Type(t) => float_of(t)?,
+        _ => return None,
+    };
+    let name = last.ident.to_string();
+    let (rows, cols) = match (name.as_str(), args.len()) {
+        ("SVector", 2) => (Some(size_arg(args[1])?), int_expr(1)),
+        ("RowSVector", 2) => (Some(int_expr(1)), size_arg(args[1])?),
+        ("SMatrix", 3) => (Some(size_arg(args[1])?), size_arg(args[2])?),
+        ("DVector", 1) => (None, int_expr(1)),
+        (other, 1) => {
+            let (r, c) = named_shape(other)?;
+            (Some(int_expr(r)), int_expr(c))
+        }
+        _ => return None,
+    };
+    Some(Nalgebra {
+        float,
+        rows,
+        cols,
+        owned: owned.clone(),
+    })
+}
+
+/// nalgebra types of floats the macro cannot read as a flat vector of known shape:
+/// `DMatrix<f64>`, `RowDVector<f64>`, `OMatrix<f64, …>`, `Matrix<f64, …>`, views.
+fn unsupported_nalgebra(ty: &Type) -> Option<String> {
+    let ty = match ty {
+        Type::Reference(r) => &*r.elem,
+        other => other,
+    };
+    let Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let holds_floats =
+        matches!(args.args.first(), Some(syn::GenericArgument::Type(t)) if float_of(t).is_some());
+    let name = last.ident.to_string();
+    let nalgebra = matches!(
+        name.as_str(),
+        "DMatrix" | "RowDVector" | "OMatrix" | "Matrix"
+    ) || name.contains("View")
+        || name.contains("Slice");
+    (holds_floats && nalgebra && nalgebra_of(ty).is_none()).then_some(name)
+}
+
+/// The place a slice parameter's gradient is accumulated in: the field (`grad.x`), or for a
+/// nalgebra matrix its storage as a slice, `*GradBuffer::flat_mut(&mut grad.x)` (a place of
+/// type `[T]`, so `&mut` of it is the `&mut [T]` the kernels take).
+pub fn grad_place(ty: &Type, field: &proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    if nalgebra_of(ty).is_some() {
+        quote::quote!((*::symgrad::__private::GradBuffer::flat_mut(&mut #field)))
+    } else {
+        field.clone()
+    }
+}
+
+/// Is a gradient field of this type `Copy` (a float, a Rust array, a fixed-size nalgebra
+/// matrix)?
+pub fn grad_is_copy(ty: &Type) -> bool {
+    float_of(ty).is_some()
+        || match slice_of(ty) {
+            Some((_, SliceGrad::Array(_))) => true,
+            Some((_, SliceGrad::Nalgebra(n))) => n.is_fixed(),
+            _ => false,
+        }
 }
 
 /// A slice, `Vec` or Rust array of floats, behind at most one `&`: its element type and the
 /// form of its gradient.
 pub fn slice_of(ty: &Type) -> Option<(FloatTy, SliceGrad)> {
+    if let Some(n) = nalgebra_of(ty) {
+        return Some((n.float, SliceGrad::Nalgebra(Box::new(n))));
+    }
     let ty = match ty {
         Type::Reference(r) if r.mutability.is_none() => &*r.elem,
         other => other,
@@ -187,7 +351,8 @@ pub fn slice_of(ty: &Type) -> Option<(FloatTy, SliceGrad)> {
 }
 
 /// The type of a parameter's gradient field, if it has one: `float` for a float, `Vec<float>`
-/// or `[float; N]` for a slice, `Vec` or Rust array of floats, the owned array for an `ndarray`.
+/// or `[float; N]` for a slice, `Vec` or Rust array of floats, the owned array for an `ndarray`,
+/// the owned type for a nalgebra vector or matrix.
 pub fn gradient_type(
     ty: &Type,
     float: &proc_macro2::TokenStream,
@@ -198,6 +363,7 @@ pub fn gradient_type(
     match slice_of(ty) {
         Some((_, SliceGrad::Array(n))) => Some(quote::quote!([#float; #n])),
         Some((_, SliceGrad::Vec)) => Some(quote::quote!(::std::vec::Vec<#float>)),
+        Some((_, SliceGrad::Nalgebra(n))) => Some(n.owned.to_token_stream()),
         None => array_of(ty).map(|(_, owned)| owned),
     }
 }
@@ -378,6 +544,9 @@ fn check_return(cx: &Ctxt, func: &ItemFn) -> Option<(FloatTy, Option<Outputs>)> 
     if let Some(array) = returned_array(ty) {
         return Some(array);
     }
+    if let Some(vector) = returned_nalgebra(ty) {
+        return Some(vector);
+    }
     let message = if is_int_type(ty) {
         msg(
             "`#[differentiable]` functions must return `f64` or `f32`, this one returns an integer",
@@ -423,6 +592,29 @@ fn returned_array(ty: &Type) -> Option<(FloatTy, Option<Outputs>)> {
             count,
         }),
     ))
+}
+
+/// A fixed-size nalgebra vector of floats (`SVector<f64, M>`, `Vector2<f64>`): a vector-valued
+/// function like `-> [T; M]`, whose body ends with `Vector2::new(r0, r1)` or
+/// `SVector::from([r0, r1])` (see `nalgebra::rewrite`).
+fn returned_nalgebra(ty: &Type) -> Option<(FloatTy, Option<Outputs>)> {
+    if matches!(ty, Type::Reference(_)) {
+        return None;
+    }
+    let n = nalgebra_of(ty)?;
+    let len = match &n.rows {
+        Some(rows) if is_one(&n.cols) => rows.clone(),
+        Some(rows) if is_one(rows) => n.cols.clone(),
+        _ => return None,
+    };
+    let count = match &len {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(k),
+            ..
+        }) => k.base10_parse::<usize>().ok(),
+        _ => None,
+    };
+    Some((n.float, Some(Outputs { len, count })))
 }
 
 /// What a return type that holds several values is, for the error message: a tuple, a Rust
@@ -479,7 +671,23 @@ fn check_param(cx: &Ctxt, input: &FnArg) -> Option<Param> {
     let ty = (*pat_type.ty).clone();
     if let Type::Reference(r) = &ty {
         if r.mutability.is_some() {
-            cx.error_spanned_by(&ty, msg(format!("`&mut` parameter `{ident}` cannot be differentiated"), "take the value (or a shared reference) and return what you compute; mutation through references is not differentiated"));
+            let help = match nalgebra_of(&r.elem) {
+                Some(n) => {
+                    let owned = type_text(&n.owned)
+                        .replace(" <", "<")
+                        .replace("< ", "<")
+                        .replace(" >", ">");
+                    format!("take `{owned}` by value or as `&{owned}` and return what you compute; its gradient is a field of type `{owned}`, and mutation through references is not differentiated")
+                }
+                None => "take the value (or a shared reference) and return what you compute; mutation through references is not differentiated".to_string(),
+            };
+            cx.error_spanned_by(
+                &ty,
+                msg(
+                    format!("`&mut` parameter `{ident}` cannot be differentiated"),
+                    help,
+                ),
+            );
             return None;
         }
     }
@@ -625,7 +833,17 @@ fn choose_wrt(cx: &Ctxt, func: &ItemFn, args: &Args, params: &mut [Param]) {
                     p.kind,
                     ParamKind::Float | ParamKind::Array | ParamKind::Slice
                 );
-                if p.kind == ParamKind::Other && is_float_container(&p.ty) {
+                if p.kind == ParamKind::Other
+                    && let Some(name) = unsupported_nalgebra(&p.ty)
+                {
+                    cx.error_spanned_by(
+                        &p.ty,
+                        msg(
+                            format!("`{name}` parameter `{}` cannot be differentiated: its shape is not known from its type", p.ident),
+                            "take a fixed-size matrix (`SMatrix<f64, R, C>`, `Matrix3<f64>`), a `&DVector<f64>` (with the row count as a `usize` parameter, index `m[r + rows * c]`), or list the parameters to differentiate with `wrt(...)` so this one is data",
+                        ),
+                    );
+                } else if p.kind == ParamKind::Other && is_float_container(&p.ty) {
                     cx.error_spanned_by(
                         &p.ident,
                         msg(

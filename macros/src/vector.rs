@@ -263,7 +263,8 @@ impl<'a> Emit<'a> {
                 let id = &p.ident;
                 let place = quote!(#row.#id);
                 prelude.extend(self.reset(p, &place));
-                sinks.push((row_sink(k, *s, slices.len()), place));
+                let sink = crate::signature::grad_place(&p.ty, &place);
+                sinks.push((row_sink(k, *s, slices.len()), sink));
                 effects.extend(j.row_effects[k].get(*s).copied().flatten());
             }
             for (i, id) in &scalars {
@@ -347,7 +348,8 @@ impl<'a> Emit<'a> {
             let id = &p.ident;
             let place = quote!(#grad.#id);
             prelude.extend(self.reset(p, &place));
-            sinks.push((u32::try_from(*s).unwrap_or(u32::MAX), place));
+            let sink = crate::signature::grad_place(&p.ty, &place);
+            sinks.push((u32::try_from(*s).unwrap_or(u32::MAX), sink));
         }
         for (i, id) in &scalars {
             fields.push((quote!(#grad.#id), self.v.vjp.0[*i]));

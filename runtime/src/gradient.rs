@@ -113,7 +113,8 @@ pub trait Gradient<T> {
 /// Makes `v` `len` zeros for a generated `_grad_into` to accumulate a slice's gradient in,
 /// keeping `v`'s allocation when it has room: a gradient reused from call to call allocates
 /// nothing. A vector without room (the empty one of a `Default` gradient, which `_grad` starts
-/// from) gets a zeroed allocation, as `vec![0.0; len]` does.
+/// from) gets a zeroed allocation, as `vec![0.0; len]` does. With the `nalgebra` feature, a
+/// nalgebra vector or matrix field is zeroed the same way (see [`GradBuffer`]).
 ///
 /// ```
 /// let mut v = Vec::with_capacity(8);
@@ -123,12 +124,34 @@ pub trait Gradient<T> {
 /// assert_eq!((v.as_slice(), v.as_ptr()), (&[0.0; 5][..], before));
 /// ```
 #[doc(hidden)]
-pub fn zero_resized<T: Copy + Default>(v: &mut Vec<T>, len: usize) {
-    if v.capacity() < len {
-        *v = vec![T::default(); len];
-    } else {
-        v.clear();
-        v.resize(len, T::default());
+pub fn zero_resized<T, B: GradBuffer<T> + ?Sized>(v: &mut B, len: usize) {
+    v.zero_resized(len);
+}
+
+/// A gradient field that holds a slice parameter's gradient: a `Vec<T>` (and, with the
+/// `nalgebra` feature, nalgebra's fixed-size matrices and `DVector<T>`). What generated code
+/// zeroes before accumulating into it, and reads as one flat `&mut [T]` (nalgebra's in its
+/// column-major storage order).
+#[doc(hidden)]
+pub trait GradBuffer<T> {
+    /// Makes the buffer `len` zeros, keeping its allocation when it has room (a fixed-size
+    /// matrix has its size already: it is zeroed).
+    fn zero_resized(&mut self, len: usize);
+    /// The elements, in storage order.
+    fn flat_mut(&mut self) -> &mut [T];
+}
+
+impl<T: Copy + Default> GradBuffer<T> for Vec<T> {
+    fn zero_resized(&mut self, len: usize) {
+        if self.capacity() < len {
+            *self = vec![T::default(); len];
+        } else {
+            self.clear();
+            self.resize(len, T::default());
+        }
+    }
+    fn flat_mut(&mut self) -> &mut [T] {
+        self
     }
 }
 

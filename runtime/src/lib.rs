@@ -7,6 +7,7 @@
 //! - [`optim`]: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad) behind one trait.
 //! - [`schedule`] and [`clip`]: learning-rate schedules and gradient clipping.
 //! - [`train`]: a training loop over any generated `*_grad` companion.
+//! - [`params`]: several parameters (a weight vector and a bias, a few arrays) trained together.
 //! - [`gradcheck`]: compare a gradient with central finite differences.
 //! - [`residuals`]: a least-squares problem's residuals and Jacobian from generated derivatives,
 //!   for the adapters to other crates' solvers: `argmin` (feature `argmin`) and
@@ -67,13 +68,24 @@ pub mod gradcheck;
 pub mod gradient;
 #[cfg(feature = "levenberg-marquardt")]
 pub mod levenberg_marquardt;
+#[cfg(feature = "nalgebra")]
+mod nalgebra_impls;
 pub mod optim;
+pub mod params;
 pub mod residuals;
 pub mod scalar;
 pub mod schedule;
 pub mod tape;
 pub mod train;
 
+/// The `nalgebra` version the `nalgebra` feature's gradients and parameters use (also the one
+/// the argmin and levenberg-marquardt adapters take).
+#[cfg(any(
+    feature = "nalgebra",
+    feature = "argmin",
+    feature = "levenberg-marquardt"
+))]
+pub use nalgebra;
 /// The `ndarray` version the tape and the generated array gradients use.
 pub use ndarray;
 
@@ -81,6 +93,7 @@ pub use clip::{Clip, clip_grad_norm, clip_grad_value};
 pub use gradcheck::{GradCheck, GradCheckReport, check_gradient};
 pub use gradient::Gradient;
 pub use optim::{Adagrad, Adam, AdamW, OptimError, Optimizer, OptimizerExt, RmsProp, Sgd};
+pub use params::Parameters;
 pub use scalar::{
     elu, gelu, leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, softsign, stop_gradient,
 };

@@ -48,6 +48,7 @@ use std::fmt;
 use crate::clip::{Clip, grad_norm};
 use crate::gradient::Gradient;
 use crate::optim::{OptimError, Optimizer, Real};
+use crate::params::Parameters;
 use crate::schedule::Schedule;
 
 /// Runs an optimizer on an objective until a stopping rule fires. See the [module docs](self)
@@ -955,6 +956,83 @@ impl<O: Optimizer<T>, T: Real> Minimizer<'_, O, T> {
             gradient.flatten_into(flat);
             loss
         })
+    }
+
+    /// [`run`](Self::run) over several parameters, a tuple of mutable references (a weight
+    /// `Vec` and a bias, a few `ndarray` arrays, nalgebra vectors: any [`Parameters`]), updated
+    /// in place. The objective gets the same tuple and returns the loss and a gradient whose
+    /// flat order is the tuple's (a generated `<Name>Grad`, fields in declaration order, when
+    /// the tuple follows the function's parameters); see [`params`](crate::params).
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Self::run); a gradient whose length is not the parameters' is an error. The
+    /// parameters are then left at the last evaluation whose loss and gradient were finite.
+    ///
+    /// ```
+    /// use symgrad::{Minimizer, differentiable, optim::Sgd};
+    ///
+    /// #[differentiable]
+    /// fn fit(w: &[f64], b: f64) -> f64 {
+    ///     (w[0] - 1.0).powi(2) + (w[1] + b - 2.0).powi(2) + b * b
+    /// }
+    ///
+    /// let (mut w, mut b) = ([0.0, 0.0], 0.0);
+    /// Minimizer::new(Sgd::new(0.1))
+    ///     .max_steps(2000)
+    ///     .run_params((&mut w, &mut b), |(w, b)| fit_grad(&w[..], **b))?;
+    /// assert!((w[0] - 1.0).abs() < 1e-9 && (w[1] - 2.0).abs() < 1e-9 && b.abs() < 1e-9);
+    /// # Ok::<(), symgrad::TrainError>(())
+    /// ```
+    pub fn run_params<P, G, F>(
+        &mut self,
+        mut params: P,
+        mut objective: F,
+    ) -> Result<Report<T>, TrainError<T>>
+    where
+        P: Parameters<T>,
+        G: Gradient<T>,
+        F: FnMut(&P) -> (T, G),
+    {
+        let mut flat = Vec::with_capacity(params.flat_len());
+        params.read_flat(&mut flat);
+        let outcome = self.run_flat(&mut flat, |p, out| {
+            params.write_flat(p);
+            let (loss, gradient) = objective(&params);
+            gradient.flatten_into(out);
+            loss
+        });
+        params.write_flat(&flat);
+        outcome
+    }
+
+    /// [`run_params`](Self::run_params) for an objective that writes its gradient into one `G`
+    /// the run keeps (a generated `<name>_grad_into`), as [`run_into`](Self::run_into) does.
+    ///
+    /// # Errors
+    ///
+    /// As [`run_params`](Self::run_params).
+    pub fn run_params_into<P, G, F>(
+        &mut self,
+        mut params: P,
+        mut objective: F,
+    ) -> Result<Report<T>, TrainError<T>>
+    where
+        P: Parameters<T>,
+        G: Gradient<T> + Default,
+        F: FnMut(&P, &mut G) -> T,
+    {
+        let mut gradient = G::default();
+        let mut flat = Vec::with_capacity(params.flat_len());
+        params.read_flat(&mut flat);
+        let outcome = self.run_flat(&mut flat, |p, out| {
+            params.write_flat(p);
+            let loss = objective(&params, &mut gradient);
+            gradient.flatten_into(out);
+            loss
+        });
+        params.write_flat(&flat);
+        outcome
     }
 
     /// A run over an objective that appends its gradient to an empty vector and returns the

@@ -1,0 +1,406 @@
+//! nalgebra vectors and matrices as parameters and results of `#[differentiable]` functions
+//! (feature `nalgebra`), against oracles: the same functions written with Rust arrays (exact),
+//! gradients derived by hand (1e-12), and central differences.
+
+use approx::assert_abs_diff_eq;
+use symgrad::nalgebra::{DVector, Matrix3, SMatrix, SVector, Vector2, Vector3};
+use symgrad::optim::Adam;
+use symgrad::params::Parameters;
+use symgrad::{Gradient, Minimizer, differentiable};
+
+/// Central differences of `f` at `x`, one coordinate at a time.
+fn central(f: impl Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
+    let h = 1e-6;
+    (0..x.len())
+        .map(|i| {
+            let (mut up, mut down) = (x.to_vec(), x.to_vec());
+            up[i] += h;
+            down[i] -= h;
+            (f(&up) - f(&down)) / (2.0 * h)
+        })
+        .collect()
+}
+
+fn close(a: &[f64], b: &[f64], tol: f64) {
+    assert_eq!(a.len(), b.len());
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(
+            (x - y).abs() <= tol * (1.0 + y.abs()),
+            "component {i}: {x} vs {y}"
+        );
+    }
+}
+
+// ‖Ax − b‖²: ∇x = 2Aᵀ(Ax − b), ∇A = 2(Ax − b)xᵀ, ∇b = −2(Ax − b).
+#[differentiable]
+fn lsq(a: Matrix3<f64>, x: Vector3<f64>, b: &Vector3<f64>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..3 {
+        let mut ax = 0.0;
+        for j in 0..3 {
+            ax += a[(i, j)] * x[j];
+        }
+        s += (ax - b[i]).powi(2);
+    }
+    s
+}
+
+// The same function on Rust arrays, `a` column-major as nalgebra stores it.
+#[differentiable]
+fn lsq_arrays(a: [f64; 9], x: [f64; 3], b: &[f64; 3]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..3 {
+        let mut ax = 0.0;
+        for j in 0..3 {
+            ax += a[i + 3 * j] * x[j];
+        }
+        s += (ax - b[i]).powi(2);
+    }
+    s
+}
+
+fn problem() -> (Matrix3<f64>, Vector3<f64>, Vector3<f64>) {
+    let a = Matrix3::new(2.0, -1.0, 0.5, 0.25, 3.0, -2.0, 1.5, 0.75, -1.25);
+    (
+        a,
+        Vector3::new(0.3, -0.7, 1.1),
+        Vector3::new(1.0, 2.0, -0.5),
+    )
+}
+
+#[test]
+fn least_squares_gradient_is_2_at_times_residual() {
+    let (a, x, b) = problem();
+    let (value, grad) = lsq_grad(a, x, &b);
+    let r = a * x - b;
+    assert_abs_diff_eq!(value, r.norm_squared(), epsilon = 1e-12);
+    let gx: Vector3<f64> = grad.x;
+    let ga: Matrix3<f64> = grad.a;
+    assert_abs_diff_eq!(gx, 2.0 * a.transpose() * r, epsilon = 1e-12);
+    assert_abs_diff_eq!(ga, 2.0 * r * x.transpose(), epsilon = 1e-12);
+    assert_abs_diff_eq!(grad.b, -2.0 * r, epsilon = 1e-12);
+}
+
+#[test]
+fn least_squares_equals_the_array_version_exactly() {
+    let (a, x, b) = problem();
+    let (value, grad) = lsq_grad(a, x, &b);
+    let a_flat: [f64; 9] = a.as_slice().try_into().unwrap();
+    let (value_arrays, arrays) = lsq_arrays_grad(a_flat, x.into(), &b.into());
+    assert_eq!(value, value_arrays);
+    assert_eq!(grad.a.as_slice(), arrays.a);
+    assert_eq!(grad.x.as_slice(), arrays.x);
+    assert_eq!(grad.b.as_slice(), arrays.b);
+    // The flat view: the fields in declaration order, each column-major.
+    let flat = grad.to_flat_vec();
+    let mut want = arrays.a.to_vec();
+    want.extend(arrays.x);
+    want.extend(arrays.b);
+    assert_eq!(flat, want);
+}
+
+#[test]
+fn least_squares_against_central_differences() {
+    let (a, x, b) = problem();
+    let (_, grad) = lsq_grad(a, x, &b);
+    let mut point = a.as_slice().to_vec();
+    point.extend(x.iter());
+    point.extend(b.iter());
+    let f = |p: &[f64]| {
+        lsq(
+            Matrix3::from_column_slice(&p[..9]),
+            Vector3::from_column_slice(&p[9..12]),
+            &Vector3::from_column_slice(&p[12..]),
+        )
+    };
+    close(&grad.to_flat_vec(), &central(f, &point), 1e-7);
+}
+
+// Coordinates, `dot`, `norm` and `norm_squared`.
+#[differentiable]
+fn shapes(p: Vector3<f64>, q: &SVector<f64, 3>, s: f64) -> f64 {
+    let d = p.dot(q);
+    (p.x * s - p.z).powi(2) + d * p.y + p.norm() + s * q.norm_squared()
+}
+
+#[differentiable]
+fn shapes_arrays(p: [f64; 3], q: &[f64; 3], s: f64) -> f64 {
+    let d = p[0] * q[0] + p[1] * q[1] + p[2] * q[2];
+    let norm = (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt();
+    (p[0] * s - p[2]).powi(2) + d * p[1] + norm + s * (q[0] * q[0] + q[1] * q[1] + q[2] * q[2])
+}
+
+#[test]
+fn methods_and_coordinates_match_arrays_and_differences() {
+    let (p, q, s) = (
+        Vector3::new(0.5, -1.5, 2.0),
+        Vector3::new(1.0, 0.25, -0.75),
+        1.3,
+    );
+    let (value, grad) = shapes_grad(p, &q, s);
+    let (want_value, want) = shapes_arrays_grad(p.into(), &q.into(), s);
+    assert_abs_diff_eq!(value, want_value, epsilon = 1e-12);
+    close(&grad.to_flat_vec(), &want.to_flat_vec(), 1e-14);
+    let f = |v: &[f64]| {
+        shapes(
+            Vector3::from_column_slice(&v[..3]),
+            &Vector3::from_column_slice(&v[3..6]),
+            v[6],
+        )
+    };
+    let point: Vec<f64> = p.iter().chain(q.iter()).copied().chain([s]).collect();
+    close(&grad.to_flat_vec(), &central(f, &point), 1e-7);
+    // By hand: ∂/∂s = 2(p.x·s − p.z)·p.x + ‖q‖².
+    let ds = 2.0 * (p.x * s - p.z) * p.x + q.norm_squared();
+    assert_abs_diff_eq!(grad.s, ds, epsilon = 1e-12);
+}
+
+// A dynamic vector, read through `len`, `iter` and `(i, 0)`.
+#[differentiable(wrt(w))]
+fn weighted(w: &DVector<f64>, x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..w.len() {
+        s += (w[(i, 0)] * x[i]).sin();
+    }
+    s + w.iter().map(|v| v * v).sum::<f64>()
+}
+
+#[test]
+fn dynamic_vectors_and_reused_gradients() {
+    let w = DVector::from_vec(vec![0.1, -0.4, 0.9, 1.7]);
+    let x = [1.0, 2.0, -0.5, 0.3];
+    let (_, grad) = weighted_grad(&w, &x);
+    let want: Vec<f64> = (0..4)
+        .map(|i| x[i] * (w[i] * x[i]).cos() + 2.0 * w[i])
+        .collect();
+    close(grad.w.as_slice(), &want, 1e-14);
+    // `_grad_into` over a gradient of another length: resized and overwritten.
+    let mut reused = WeightedGrad {
+        w: DVector::from_element(7, 5.0),
+    };
+    weighted_grad_into(&w, &x, &mut reused);
+    assert_eq!(reused.w, grad.w);
+}
+
+// A point projection: a vector-valued function returning a nalgebra vector.
+#[differentiable(wrt(p))]
+fn project(p: Vector3<f64>, f: f64) -> Vector2<f64> {
+    Vector2::new(f * p.x / p.z, f * p.y / p.z)
+}
+
+#[test]
+fn projection_jacobian_by_hand() {
+    let (p, f) = (Vector3::new(0.4, -0.2, 2.5), 800.0);
+    let (r, jac) = project_jacobian(p, f);
+    assert_eq!(r, [f * p.x / p.z, f * p.y / p.z]);
+    let z2 = p.z * p.z;
+    let want = [
+        Vector3::new(f / p.z, 0.0, -f * p.x / z2),
+        Vector3::new(0.0, f / p.z, -f * p.y / z2),
+    ];
+    for k in 0..2 {
+        assert_abs_diff_eq!(jac[k].p, want[k], epsilon = 1e-12);
+    }
+    // vjp and jvp against the Jacobian.
+    let seed = [0.5, -2.0];
+    let (_, g) = project_vjp(p, f, &seed);
+    assert_abs_diff_eq!(g.p, 0.5 * want[0] - 2.0 * want[1], epsilon = 1e-12);
+    let t = Vector3::new(1.0, -1.0, 0.5);
+    let (_, dr) = project_jvp(p, f, &ProjectGrad { p: t });
+    assert_abs_diff_eq!(dr[0], want[0].dot(&t), epsilon = 1e-12);
+    assert_abs_diff_eq!(dr[1], want[1].dot(&t), epsilon = 1e-12);
+}
+
+// A matrix of another shape, through a constant, with a local vector.
+const ROWS: usize = 2;
+
+#[differentiable(wrt(m))]
+fn rotate_then_square(m: SMatrix<f64, ROWS, 3>, v: [f64; 3]) -> SVector<f64, 2> {
+    SVector::<f64, 2>::from(std::array::from_fn(|i| {
+        let mut s = 0.0;
+        for j in 0..m.ncols() {
+            s += m[(i, j)] * v[j];
+        }
+        s * s
+    }))
+}
+
+#[test]
+fn rectangular_matrix_jacobian_against_differences() {
+    let m = SMatrix::<f64, 2, 3>::new(1.0, 2.0, -1.0, 0.5, -0.25, 3.0);
+    let v = [0.3, -1.2, 0.8];
+    let (r, jac) = rotate_then_square_jacobian(m, v);
+    for k in 0..2 {
+        let s: f64 = (0..3).map(|j| m[(k, j)] * v[j]).sum();
+        assert_abs_diff_eq!(r[k], s * s, epsilon = 1e-12);
+        // ∂(s_k²)/∂m[(i, j)] = 2 s_k v_j if i == k.
+        for i in 0..2 {
+            for (j, vj) in v.iter().enumerate() {
+                let want = if i == k { 2.0 * s * vj } else { 0.0 };
+                assert_abs_diff_eq!(jac[k].m[(i, j)], want, epsilon = 1e-12);
+            }
+        }
+        let f = |p: &[f64]| rotate_then_square(SMatrix::from_column_slice(p), v)[k];
+        close(jac[k].m.as_slice(), &central(f, m.as_slice()), 1e-7);
+    }
+}
+
+#[differentiable(hessian)]
+fn quadratic(x: Vector3<f64>) -> f64 {
+    x.x * x.x * x.y + 3.0 * x.y * x.z + x.z.powi(3)
+}
+
+#[test]
+fn hessian_of_a_nalgebra_vector_by_hand() {
+    let x = Vector3::new(1.5, -0.5, 2.0);
+    let (_, grad, h) = quadratic_hessian(x);
+    let want_grad = Vector3::new(
+        2.0 * x.x * x.y,
+        x.x * x.x + 3.0 * x.z,
+        3.0 * x.y + 3.0 * x.z * x.z,
+    );
+    assert_abs_diff_eq!(grad.x, want_grad, epsilon = 1e-12);
+    let want = [
+        [2.0 * x.y, 2.0 * x.x, 0.0],
+        [2.0 * x.x, 0.0, 3.0],
+        [0.0, 3.0, 6.0 * x.z],
+    ];
+    close(&h, &want.concat(), 1e-12);
+}
+
+#[test]
+fn parameter_sets_round_trip_in_tuple_order() {
+    let mut w = Vector3::new(1.0, 2.0, 3.0);
+    let mut m = SMatrix::<f64, 2, 2>::new(4.0, 5.0, 6.0, 7.0);
+    let mut b = 8.0;
+    let mut set = (&mut w, &mut m, &mut b);
+    let mut flat = Vec::new();
+    set.read_flat(&mut flat);
+    // `m` column-major: [[4, 5], [6, 7]] is 4, 6, 5, 7.
+    assert_eq!(flat, [1.0, 2.0, 3.0, 4.0, 6.0, 5.0, 7.0, 8.0]);
+    let back: Vec<f64> = flat.iter().map(|v| -v).collect();
+    assert!(set.write_flat(&back).is_empty());
+    assert_eq!(w, -Vector3::new(1.0, 2.0, 3.0));
+    assert_eq!(m[(0, 1)], -5.0);
+    assert_eq!(b, -8.0);
+}
+
+// A linear model y = wᵀx + b on nalgebra parameters.
+#[differentiable(wrt(w, b))]
+fn linear(w: Vector3<f64>, b: f64, xs: &[f64], ys: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..ys.len() {
+        let p = w.x * xs[3 * i] + w.y * xs[3 * i + 1] + w.z * xs[3 * i + 2] + b;
+        s += (p - ys[i]).powi(2);
+    }
+    s / ys.len() as f64
+}
+
+#[test]
+fn minimizer_on_a_tuple_reaches_the_closed_form() {
+    let n = 20;
+    let xs: Vec<f64> = (0..3 * n)
+        .map(|k| ((k * 7 % 11) as f64 - 5.0) / 3.0)
+        .collect();
+    let ys: Vec<f64> = (0..n)
+        .map(|i| {
+            1.5 * xs[3 * i] - 2.0 * xs[3 * i + 1]
+                + 0.5 * xs[3 * i + 2]
+                + 0.7
+                + 0.1 * ((i % 3) as f64 - 1.0)
+        })
+        .collect();
+    // Closed form: the normal equations over [x, 1].
+    let design =
+        symgrad::nalgebra::DMatrix::from_fn(n, 4, |i, j| if j < 3 { xs[3 * i + j] } else { 1.0 });
+    let y = DVector::from_column_slice(&ys);
+    let exact = (design.transpose() * &design)
+        .lu()
+        .solve(&(design.transpose() * y))
+        .unwrap();
+    let (mut w, mut b) = (Vector3::zeros(), 0.0);
+    let report = Minimizer::new(Adam::new(0.05))
+        .max_steps(20_000)
+        .tol_grad_norm(1e-11)
+        .run_params((&mut w, &mut b), |(w, b)| linear_grad(**w, **b, &xs, &ys))
+        .unwrap();
+    for j in 0..3 {
+        assert!(
+            (w[j] - exact[j]).abs() < 1e-8,
+            "{report}: w = {w}, exact {exact}"
+        );
+    }
+    assert!((b - exact[3]).abs() < 1e-8, "{report}");
+}
+
+// nalgebra parameters as data (`wrt` leaves them out), and a `DVector` by value.
+#[differentiable(wrt(x))]
+fn lsq_in_x(a: &Matrix3<f64>, x: Vector3<f64>, b: Vector3<f64>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..3 {
+        let row: f64 = (0..3).map(|j| a[(i, j)] * x[j]).sum();
+        s += (row - b[i]).powi(2);
+    }
+    s + 0.5 * b.iter().map(|v| v * x.z).sum::<f64>()
+}
+
+#[test]
+fn data_parameters_of_nalgebra_types() {
+    let (a, x, b) = problem();
+    let (value, grad) = lsq_in_x_grad(&a, x, b);
+    let r = a * x - b;
+    assert_abs_diff_eq!(
+        value,
+        r.norm_squared() + 0.5 * b.sum() * x.z,
+        epsilon = 1e-12
+    );
+    let want = 2.0 * a.transpose() * r + Vector3::new(0.0, 0.0, 0.5 * b.sum());
+    assert_abs_diff_eq!(grad.x, want, epsilon = 1e-12);
+}
+
+#[differentiable(hessian)]
+#[allow(clippy::needless_pass_by_value)] // The case tested: a `DVector` taken by value.
+fn owned_dynamic(w: DVector<f64>, k: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 1..w.len() {
+        s += k * (w[i] - w[i - 1]).powi(2);
+    }
+    s
+}
+
+#[test]
+fn owned_dynamic_vectors_get_gradients_and_hessians() {
+    let w = DVector::from_vec(vec![0.0, 1.0, 3.0]);
+    let (value, grad, h) = owned_dynamic_hessian(w.clone(), 2.0);
+    assert_eq!(value, 2.0 * (1.0 + 4.0));
+    // ∂/∂w = 2k·(w₀ − w₁, 2w₁ − w₀ − w₂, w₂ − w₁); ∂/∂k = Σ(Δw)².
+    assert_eq!(grad.w.as_slice(), [-4.0, 2.0 * 2.0 * (2.0 - 3.0), 8.0]);
+    assert_eq!(grad.k, 5.0);
+    // Flat order: w's three elements, then k.
+    let k = 2.0;
+    let want = [
+        [2.0 * k, -2.0 * k, 0.0, -2.0],
+        [-2.0 * k, 4.0 * k, -2.0 * k, -2.0],
+        [0.0, -2.0 * k, 2.0 * k, 4.0],
+        [-2.0, -2.0, 4.0, 0.0],
+    ];
+    close(&h, &want.concat(), 1e-12);
+}
+
+// A local nalgebra vector (`local.x`), and a parameter shadowed by a float.
+#[differentiable]
+fn shadowed(v: Vector3<f64>) -> f64 {
+    let local = Vector3::new(v.z, v.x, 1.0);
+    let v = v.norm();
+    v * local.x + local.y * local.z
+}
+
+#[test]
+fn local_vectors_and_shadowed_parameters() {
+    let v = Vector3::new(0.6, -1.2, 2.0);
+    let (value, grad) = shadowed_grad(v);
+    assert_abs_diff_eq!(value, v.norm() * v.z + v.x, epsilon = 1e-12);
+    // ∇(|v|·v_z + v_x) = v_z·v/|v| + |v|·e_z + e_x.
+    let want = v.z * v / v.norm() + Vector3::new(1.0, 0.0, v.norm());
+    assert_abs_diff_eq!(grad.v, want, epsilon = 1e-12);
+}
