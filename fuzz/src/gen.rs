@@ -56,6 +56,9 @@ struct Gen<'a> {
     /// The stream of the decisions added with local arrays (`arrays.rs`), the same way. It
     /// starts from the state `x` has when the function is begun (copied, not drawn from).
     a: Rng,
+    /// The stream of the decisions added with coupled loop state (`loops.rs`), the same way,
+    /// started as `a` is.
+    k: Rng,
     w: &'a Weights,
     scope: Scope,
     helpers: Vec<Helper>,
@@ -136,6 +139,7 @@ fn function(
     outputs: Option<usize>,
 ) -> Func {
     let a = Rng::derive(x.clone().next_u64() ^ 0xA77A_4E5A_11A4_0CA1, 1);
+    let k = Rng::derive(x.clone().next_u64() ^ 0xC009_1ED5_7A7E, 2);
     let mut g = Gen {
         rng,
         x,
@@ -143,6 +147,7 @@ fn function(
         v,
         outputs,
         a,
+        k,
         w,
         scope: Scope::new(params.clone()),
         helpers,
@@ -530,6 +535,7 @@ mod tests {
             "array_param",
             "local_array",
             "local_array_loop",
+            "loop_coupled",
         ]
         .into_iter()
         .chain(FLOW)
@@ -588,7 +594,7 @@ mod tests {
                 Stmt::Let { value, .. } | Stmt::Assign { value, .. } | Stmt::Return(value) => {
                     expr(value)
                 }
-                Stmt::For { body, .. } => stmts(body),
+                Stmt::For { body, .. } => coupled(body) || stmts(body),
                 Stmt::If { cond: c, then, els } => {
                     let looped = then
                         .iter()
@@ -615,6 +621,32 @@ mod tests {
                 .iter()
                 .chain([&p.main])
                 .any(|f| stmts(&f.body) || expr(&f.ret))
+    }
+
+    /// Whether a loop body updates coupled state (`loops.rs`): an assignment at its level (or
+    /// under its `if`s) reading another variable assigned there. The older grammar's carried
+    /// variables are read only by their own updates.
+    fn coupled(body: &[Stmt]) -> bool {
+        fn assigned<'s>(body: &'s [Stmt], out: &mut Vec<(&'s str, &'s Expr)>) {
+            for s in body {
+                match s {
+                    Stmt::Assign { name, value, .. } => out.push((name, value)),
+                    Stmt::If { then, els, .. } => {
+                        assigned(then, out);
+                        assigned(els.as_deref().unwrap_or_default(), out);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut updates = Vec::new();
+        assigned(body, &mut updates);
+        updates.iter().any(|(name, value)| {
+            let text = format!("{value:?}");
+            updates
+                .iter()
+                .any(|(other, _)| other != name && text.contains(&format!("Var({other:?})")))
+        })
     }
 
     /// Whether a statement is one of the control-flow forms (a counter, `while`, `loop`,

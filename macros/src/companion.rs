@@ -610,7 +610,9 @@ fn graph_functions(
     let has_loops = g.reachable(&roots).iter().any(|n| {
         matches!(
             g.op(*n),
-            crate::graph::Op::Sum { .. } | crate::graph::Op::Fold { .. }
+            crate::graph::Op::Sum { .. }
+                | crate::graph::Op::Fold { .. }
+                | crate::graph::Op::Coupled { .. }
         )
     });
     let inline = if has_loops {

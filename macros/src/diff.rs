@@ -62,12 +62,17 @@ pub fn gradient_seeded(
     slices: &[u32],
 ) -> Result<(Vec<NodeId>, Vec<Option<NodeId>>), DiffError> {
     let order = g.reachable(&[output]);
-    if let Some(&n) = order
-        .iter()
-        .find(|n| matches!(g.op(**n), Op::Adjoint { .. } | Op::RevFold { .. }))
-    {
+    if let Some(&n) = order.iter().find(|n| {
+        matches!(
+            g.op(**n),
+            Op::Adjoint { .. } | Op::RevFold { .. } | Op::RevCoupled { .. }
+        )
+    }) {
         // Point at the loop: the forward recurrence the sweep reverses.
-        let (Op::Adjoint { sweep: c, .. } | Op::RevFold { sweep: c, .. }) = *g.op(n) else {
+        let (Op::Adjoint { sweep: c, .. }
+        | Op::RevFold { sweep: c, .. }
+        | Op::RevCoupled { sweep: c, .. }) = *g.op(n)
+        else {
             return Err(DiffError {
                 origin: None,
                 message: "internal error: not a reverse sweep".into(),
@@ -75,7 +80,7 @@ pub fn gradient_seeded(
             });
         };
         let fold = match g.reverse_sweep_of(c).map(|r| g.op(r)) {
-            Some(Op::RevFold { fold, .. }) => *fold,
+            Some(Op::RevFold { fold, .. } | Op::RevCoupled { fold, .. }) => *fold,
             _ => n,
         };
         return Err(DiffError {
@@ -228,6 +233,16 @@ impl Sweep {
                 self.table(g, frame, n)?;
                 continue;
             }
+            // Coupled recurrences are swept at the group, from the adjoints its members' values
+            // (`Component`s, read after it) gathered.
+            match *g.op(n) {
+                Op::Coupled { .. } => {
+                    self.coupled(g, frame, n)?;
+                    continue;
+                }
+                Op::Component(of, _) if matches!(g.op(of), Op::Coupled { .. }) => continue,
+                _ => {}
+            }
             if let Some(adj) = frame.adjoint.get(&n).copied() {
                 if let Op::Fold { .. } = g.op(n) {
                     self.fold(g, frame, n, adj)?;
@@ -339,7 +354,10 @@ impl Sweep {
             // A leaf's adjoint is read as it is (a parameter's gradient); a recurrence and a
             // call are swept at their own level.
             && !g.op(child).children().is_empty()
-            && !matches!(g.op(child), Op::Fold { .. } | Op::Call(..))
+            && !matches!(
+                g.op(child),
+                Op::Fold { .. } | Op::Call(..) | Op::Component(..)
+            )
             && self.reads_loop_varying_with(g, contribution) & left != 0
         {
             add_to(
@@ -372,6 +390,8 @@ impl Sweep {
                 Op::Sum { .. }
                     | Op::Fold { .. }
                     | Op::RevFold { .. }
+                    | Op::Coupled { .. }
+                    | Op::RevCoupled { .. }
                     | Op::Until { .. }
                     | Op::Table { .. }
                     | Op::Filled { .. }
@@ -588,6 +608,93 @@ impl Sweep {
             self.contribute(g, frame, from, child, total);
         }
         self.contribute(g, frame, from, init, reverse);
+        Ok(())
+    }
+}
+
+impl Sweep {
+    /// Coupled recurrences `n` (`sₖ = bodyₖ(s₀, …, s_K₋₁)` together, one loop): the adjoints
+    /// of the members' final values (gathered at their `Component`s) flow back through the
+    /// iterations, one `λₖ` per member, `λₖ ← Σⱼ λⱼ·∂bodyⱼ/∂sₖ` at the iteration's saved state
+    /// (the body frame's adjoint of each `Carry`), as a person writes the adjoint of an
+    /// integrator by hand; what leaves the bodies is summed in the same reverse loop, and
+    /// `initₖ` gets the final `λₖ`.
+    fn coupled(&mut self, g: &mut Graph, frame: &mut Frame, n: NodeId) -> Result<(), DiffError> {
+        let Op::Coupled { c, v, .. } = *g.op(n) else {
+            return Ok(());
+        };
+        let Some((inits, bodies)) = g.coupled_parts(n) else {
+            return Err(internal("coupled recurrences without their parts"));
+        };
+        let (inits, bodies) = (inits.to_vec(), bodies.to_vec());
+        let k = u32::try_from(bodies.len()).map_err(|_| internal("too many coupled variables"))?;
+        let seeds: Vec<Option<NodeId>> = (0..k)
+            .map(|j| {
+                g.find(&Op::Component(n, j))
+                    .and_then(|m| frame.adjoint.get(&m).copied())
+            })
+            .collect();
+        if seeds.iter().all(Option::is_none) {
+            return Ok(());
+        }
+        let inside: Vec<NodeId> = g
+            .reachable(&bodies)
+            .into_iter()
+            .filter(|m| g.loops_of(*m) & (1 << v) != 0)
+            .collect();
+        let carries: Vec<Option<NodeId>> = (0..k)
+            .map(|j| {
+                inside
+                    .iter()
+                    .copied()
+                    .find(|m| matches!(g.op(*m), Op::Carry { c: d, .. } if *d == c + j))
+            })
+            .collect();
+        // As for one recurrence (see `fold`): once per iteration of the loops around it and of
+        // those its adjoints vary with.
+        let outer = g.loops_of(n) | frame.outer;
+        let mask = carries
+            .iter()
+            .flatten()
+            .fold(outer | 1 << v, |m, s| m | g.loops_of(*s));
+        let sweep = g.new_sweeps(k);
+        let mut body_frame = Frame::new(Some((sweep, v)), outer);
+        for (j, &body) in (0..k).zip(&bodies) {
+            let lambda = g.add(Op::Adjoint {
+                sweep: sweep + j,
+                v,
+                mask,
+            });
+            let from = g.loops_of(body) | 1 << v;
+            self.contribute(g, &mut body_frame, from, body, lambda);
+        }
+        self.sweep(g, &mut body_frame, &inside)?;
+        let zero = g.zero();
+        let mut parts: Vec<NodeId> = seeds.iter().map(|s| s.unwrap_or(zero)).collect();
+        parts.extend(carries.iter().map(|s| {
+            s.and_then(|s| body_frame.adjoint.get(&s).copied())
+                .unwrap_or(zero)
+        }));
+        let reverse = g.add(Op::RevCoupled {
+            sweep,
+            v,
+            fold: n,
+            parts,
+        });
+        // The sums over the loop first, then their uses: they all follow the `RevCoupled`.
+        let from = g.loops_of(n);
+        let exits: Vec<(NodeId, NodeId)> = body_frame
+            .exits
+            .iter()
+            .map(|&(child, per_iteration)| (child, g.loop_sum(v, per_iteration)))
+            .collect();
+        for (child, total) in exits {
+            self.contribute(g, frame, from, child, total);
+        }
+        for (j, &init) in (0..k).zip(&inits) {
+            let adjoint = g.add(Op::Component(reverse, j));
+            self.contribute(g, frame, from, init, adjoint);
+        }
         Ok(())
     }
 }
@@ -912,6 +1019,15 @@ pub fn activity(g: &Graph, order: &[NodeId], wrt: &[NodeId], slices: &[u32]) -> 
                     carries.push(*c);
                 }
             }
+            // Every member of coupled recurrences is active when one is.
+            if let (Op::Coupled { c, .. }, Some((_, bodies))) = (g.op(n), g.coupled_parts(n)) {
+                let members = (*c..).take(bodies.len());
+                for d in members {
+                    if active[n.index()] && !carries.contains(&d) {
+                        carries.push(d);
+                    }
+                }
+            }
         }
         if carries.len() == before {
             return active;
@@ -938,8 +1054,10 @@ fn activity_given(
         }
         // (An effect in a function's value, a local array's accumulations, is active when
         // what it adds is.)
-        if !(matches!(g.kind(n), Kind::Float | Kind::Array) || g.is_effect(n)) || active[n.index()]
-        {
+        let value = matches!(g.kind(n), Kind::Float | Kind::Array)
+            || g.is_effect(n)
+            || matches!(g.op(n), Op::Coupled { .. });
+        if !value || active[n.index()] {
             continue;
         }
         match g.op(n) {
@@ -1003,6 +1121,11 @@ pub fn local_adjoints(
         | Op::Fold { .. }
         | Op::Adjoint { .. }
         | Op::RevFold { .. }
+        // Coupled recurrences are swept by `Sweep::coupled`, at the group, from the adjoints of
+        // their members' values; a reverse sweep's components are not differentiated again.
+        | Op::Coupled { .. }
+        | Op::Component(..)
+        | Op::RevCoupled { .. }
         | Op::Scatter(..)
         | Op::NoEffect
         | Op::Effects(..)

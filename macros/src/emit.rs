@@ -240,7 +240,10 @@ impl Emitter<'_> {
         for step in &plan.steps {
             match step {
                 Step::Loop(group) => {
-                    if matches!(self.g.op(group[0]), Op::RevFold { .. }) {
+                    if matches!(
+                        self.g.op(group[0]),
+                        Op::RevFold { .. } | Op::RevCoupled { .. }
+                    ) {
                         out.extend(self.reverse_loop(group, &visible));
                     } else {
                         out.extend(self.fused_loop(group, &visible));
@@ -507,6 +510,105 @@ impl Emitter<'_> {
         }
     }
 
+    /// The forward loop of coupled recurrences `n`, saving the members its reverse sweep
+    /// reads: `let mut s0 = init0; let mut s1 = init1; for i in lo..hi { trace.push((s0, s1));
+    /// …; (s0, s1) = (body0, body1); } let __tN = (s0, s1);` (the bodies read the state at the
+    /// start of the iteration, so the members are assigned together).
+    fn coupled_loop(&self, n: NodeId, defined: &HashSet<NodeId>) -> TokenStream {
+        let (Op::Coupled { c, v, lo, hi, .. }, Some((inits, bodies))) =
+            (self.g.op(n), self.g.coupled_parts(n))
+        else {
+            return quote!(::core::compile_error!("internal error: not a recurrence"));
+        };
+        let (c, v) = (*c, *v);
+        let k = u32::try_from(bodies.len()).unwrap_or(0);
+        let (i, trace, name) = (loop_var_name(v), trace_name(c), self.name(n));
+        let (lo, hi) = (self.expr(*lo, Prec::Select), self.expr(*hi, Prec::Select));
+        let states: Vec<proc_macro2::Ident> = (c..c + k).map(carry_name).collect();
+        let inits = inits.iter().map(|x| self.expr(*x, Prec::Select));
+        let mut inner = self.s.visible_in_loop(v, defined);
+        let (mut stmts, scatters, back) = self.loop_body(bodies, &mut inner);
+        stmts.extend(scatters);
+        let nexts = bodies.iter().map(|b| self.expr(*b, Prec::Select));
+        let saved: Vec<proc_macro2::Ident> = (c..c + k)
+            .filter(|d| self.s.traced.contains(d))
+            .map(carry_name)
+            .collect();
+        let (declare, save) = if saved.is_empty() {
+            (TokenStream::new(), TokenStream::new())
+        } else {
+            (
+                quote! {
+                    let mut #trace = ::std::vec::Vec::with_capacity(
+                        ::core::iter::Iterator::size_hint(&(#lo..#hi)).0,
+                    );
+                },
+                quote! { #trace.push((#(#saved,)*)); },
+            )
+        };
+        quote! {
+            #(let mut #states = #inits;)*
+            #declare
+            for #i in #lo..#hi {
+                #save
+                #stmts
+                (#(#states),*) = (#(#nexts),*);
+                #back
+            }
+            let #name = (#(#states,)*);
+        }
+    }
+
+    /// The reverse loop of coupled recurrences (`group[0]`, a `RevCoupled`) with the sums that
+    /// read its adjoints: each iteration reads its saved state, adds its contributions, and
+    /// steps every `λₖ` back one iteration together: `(λ0, λ1) = (step0, step1);`.
+    fn reverse_coupled_loop(&self, group: &[NodeId], defined: &HashSet<NodeId>) -> TokenStream {
+        let (Op::RevCoupled { sweep, v, fold, .. }, Some((seeds, steps))) =
+            (self.g.op(group[0]), self.g.coupled_parts(group[0]))
+        else {
+            return quote!(::core::compile_error!(
+                "internal error: not a reverse sweep"
+            ));
+        };
+        let Op::Coupled { c, lo, hi, .. } = *self.g.op(*fold) else {
+            return quote!(::core::compile_error!("internal error: not a recurrence"));
+        };
+        let (sweep, v) = (*sweep, *v);
+        let k = u32::try_from(steps.len()).unwrap_or(0);
+        let (i, trace, name) = (loop_var_name(v), trace_name(c), self.name(group[0]));
+        let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+        let lams: Vec<proc_macro2::Ident> = (sweep..sweep + k).map(adjoint_name).collect();
+        let seeds = seeds.iter().map(|x| self.expr(*x, Prec::Select));
+        let mut bodies = steps.to_vec();
+        bodies.extend(group[1..].iter().filter_map(|n| self.s.sum_body(*n)));
+        let mut inner = self.s.visible_in_loop(v, defined);
+        let (stmts, scatters, give_back) = self.loop_body(&bodies, &mut inner);
+        let (init, add, bind) = self.accumulators(&group[1..]);
+        let backs = steps.iter().map(|x| self.expr(*x, Prec::Select));
+        let saved: Vec<proc_macro2::Ident> = (c..c + k)
+            .filter(|d| self.s.traced.contains(d))
+            .map(carry_name)
+            .collect();
+        let iterations = if saved.is_empty() {
+            quote!(for #i in (#lo..#hi).rev())
+        } else {
+            quote!(for (#i, &(#(#saved,)*)) in (#lo..#hi).rev().zip(#trace.iter().rev()))
+        };
+        quote! {
+            #(let mut #lams = #seeds;)*
+            #init
+            #iterations {
+                #stmts
+                #add
+                #scatters
+                (#(#lams),*) = (#(#backs),*);
+                #give_back
+            }
+            let #name = (#(#lams,)*);
+            #bind
+        }
+    }
+
     /// A local array, computed once: `let mut __tN = Vec::with_capacity(hi − lo); for v in
     /// lo..hi { …; __tN.push(body); }`.
     fn table_loop(
@@ -622,6 +724,9 @@ impl Emitter<'_> {
     /// is the `RevFold`): each iteration reads its saved value, adds its contributions, and
     /// steps `λ` back one iteration.
     fn reverse_loop(&self, group: &[NodeId], defined: &HashSet<NodeId>) -> TokenStream {
+        if matches!(self.g.op(group[0]), Op::RevCoupled { .. }) {
+            return self.reverse_coupled_loop(group, defined);
+        }
         let Op::RevFold {
             sweep,
             v,
@@ -694,12 +799,22 @@ impl Emitter<'_> {
         defined: &HashSet<NodeId>,
         in_loop: bool,
     ) -> TokenStream {
-        let Op::RevFold { fold, seed, .. } = *self.g.op(group[0]) else {
-            return quote!(::core::compile_error!(
-                "internal error: not a reverse sweep"
-            ));
+        let (fold, seeds) = match *self.g.op(group[0]) {
+            Op::RevFold { fold, seed, .. } => (fold, vec![seed]),
+            Op::RevCoupled { fold, .. } => (
+                fold,
+                self.g
+                    .coupled_parts(group[0])
+                    .map(|p| p.0.to_vec())
+                    .unwrap_or_default(),
+            ),
+            _ => {
+                return quote!(::core::compile_error!(
+                    "internal error: not a reverse sweep"
+                ));
+            }
         };
-        let Op::Fold { lo, hi, .. } = *self.g.op(fold) else {
+        let (Op::Fold { lo, hi, .. } | Op::Coupled { lo, hi, .. }) = *self.g.op(fold) else {
             return quote!(::core::compile_error!("internal error: not a recurrence"));
         };
         let mut reads = vec![lo, hi];
@@ -716,16 +831,25 @@ impl Emitter<'_> {
             (self.region(&reads, &mut inner), TokenStream::new())
         };
         let sweep = self.reverse_loop(group, &inner);
-        let values: Vec<proc_macro2::Ident> = group
-            .iter()
-            .filter(|n| self.g.kind(**n) == crate::graph::Kind::Float)
-            .map(|n| self.name(*n))
-            .collect();
-        let zeros = values.iter().map(|_| self.float_lit(0.0));
-        let seed = self.expr(seed, Prec::Compare);
         let zero = self.float_lit(0.0);
+        // The sums' values, and a coupled sweep's adjoints (a tuple: zero each).
+        let (values, zeros): (Vec<proc_macro2::Ident>, Vec<TokenStream>) = group
+            .iter()
+            .filter_map(|n| match self.g.coupled_parts(*n) {
+                Some((seeds, _)) => {
+                    let zeros = seeds.iter().map(|_| &zero);
+                    Some((self.name(*n), quote!((#(#zeros,)*))))
+                }
+                None if self.g.kind(*n) == crate::graph::Kind::Float => {
+                    Some((self.name(*n), zero.clone()))
+                }
+                None => None,
+            })
+            .unzip();
+        // The sweep runs where one of its seeds is not zero.
+        let seeds = seeds.iter().map(|s| self.expr(*s, Prec::Compare));
         quote! {
-            let (#(#values,)*) = if #seed != #zero {
+            let (#(#values,)*) = if #(#seeds != #zero)||* {
                 #stmts
                 #sweep
                 #back
@@ -814,6 +938,8 @@ impl Emitter<'_> {
             }
             Op::Sum { .. } => self.fused_loop(&[n], defined),
             Op::Fold { .. } => self.fold_loop(n, defined, None),
+            Op::Coupled { .. } => self.coupled_loop(n, defined),
+            Op::RevCoupled { .. } => self.reverse_coupled_loop(&[n], defined),
             Op::Until { .. } => self.until_loop(n, defined),
             Op::RevFold { .. } => self.reverse_loop(&[n], defined),
             Op::Table { .. } => self.table_loop(n, defined, None),
@@ -1155,6 +1281,8 @@ impl Emitter<'_> {
             | Op::NoEffect
             | Op::Fold { .. }
             | Op::RevFold { .. }
+            | Op::Coupled { .. }
+            | Op::RevCoupled { .. }
             | Op::Until { .. }
             | Op::CallVjp(..)
             | Op::Table { .. }
@@ -1165,6 +1293,11 @@ impl Emitter<'_> {
             Op::Carry { c, .. } => {
                 let s = carry_name(*c);
                 quote! { #s }
+            }
+            Op::Component(of, k) => {
+                let of = self.expr(*of, Prec::Postfix);
+                let k = syn::Index::from(*k as usize);
+                quote! { #of.#k }
             }
             Op::Adjoint { sweep: c, .. } => {
                 let l = adjoint_name(*c);

@@ -167,6 +167,9 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         | Op::Fold { .. }
         | Op::Adjoint { .. }
         | Op::RevFold { .. }
+        | Op::Coupled { .. }
+        | Op::Component(..)
+        | Op::RevCoupled { .. }
         | Op::Until { .. }
         | Op::Table { .. }
         | Op::Alloc { .. }

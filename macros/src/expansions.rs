@@ -396,6 +396,50 @@ fn rnn() {
     );
 }
 
+/// Coupled recurrences: the online softmax's `m` and `s`, updated together in one pass. The
+/// reverse loop carries one adjoint per variable over their saved pairs.
+#[test]
+fn online_softmax() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn online_log_sum_exp(z: &[f64]) -> f64 {
+            let mut m = f64::NEG_INFINITY;
+            let mut s = 0.0;
+            for i in 0..z.len() {
+                let mn = m.max(z[i]);
+                s = s * (m - mn).exp() + (z[i] - mn).exp();
+                m = mn;
+            }
+            m + s.ln()
+        }
+        "
+    );
+}
+
+/// Symplectic Euler, with a loss summed along the trajectory: `x`, `v` and `loss` are one
+/// coupled state; the reverse loop is the adjoint a person writes by hand.
+#[test]
+fn symplectic_euler() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn spring(k: f64, x0: f64, v0: f64, dt: f64, target: &[f64]) -> f64 {
+            let mut x = x0;
+            let mut v = v0;
+            let mut loss = 0.0;
+            for i in 0..target.len() {
+                let a = -k * x;
+                v += a * dt;
+                x += v * dt;
+                loss += (x - target[i]).powi(2);
+            }
+            loss
+        }
+        "
+    );
+}
+
 // ---- calls
 
 /// A slice passed to another differentiable function: the caller's gradient goes through the
@@ -666,6 +710,23 @@ const README_BLOCKS: &[(&str, &str, &[&str])] = &[
              [a * e - y, a * t + b]
          }",
         &["residual_jacobian_into", "residual_jvp"],
+    ),
+    (
+        "spring",
+        "#[differentiable(wrt(k, x0, v0, dt))]
+         fn spring(k: f64, x0: f64, v0: f64, dt: f64, target: &[f64]) -> f64 {
+             let mut x = x0;
+             let mut v = v0;
+             let mut loss = 0.0;
+             for i in 0..target.len() {
+                 let a = -k * x;
+                 v += a * dt;
+                 x += v * dt;
+                 loss += (x - target[i]).powi(2);
+             }
+             loss
+         }",
+        &["spring_grad_into"],
     ),
     (
         "springs",

@@ -164,6 +164,12 @@ impl Printer<'_> {
         }
     }
 
+    /// `a, b, c`: each printed whole.
+    fn list(&self, ids: &[NodeId]) -> String {
+        let items: Vec<String> = ids.iter().map(|n| self.expr(*n, Prec::Select)).collect();
+        items.join(", ")
+    }
+
     fn infix(&self, a: NodeId, op: &str, b: NodeId, p: Prec) -> String {
         let right = if p == Prec::Compare {
             Prec::Sum
@@ -318,6 +324,48 @@ impl Printer<'_> {
                 self.expr(*hi, Prec::Sum),
                 self.expr(*body, Prec::Select)
             ),
+            Op::Coupled {
+                c,
+                v,
+                lo,
+                hi,
+                parts,
+            } => {
+                let k = u32::try_from(parts.len() / 2).unwrap_or(0);
+                let names: Vec<String> = (*c..c + k).map(|d| format!("s{d}")).collect();
+                format!(
+                    "fold(({}) = ({}); i{v} in {}..{}; ({}) = ({}))",
+                    names.join(", "),
+                    self.list(&parts[..k as usize]),
+                    self.expr(*lo, Prec::Sum),
+                    self.expr(*hi, Prec::Sum),
+                    names.join(", "),
+                    self.list(&parts[k as usize..]),
+                )
+            }
+            Op::Component(of, k) => format!("{}.{k}", self.expr(*of, Prec::Postfix)),
+            Op::RevCoupled {
+                sweep,
+                v,
+                fold,
+                parts,
+            } => {
+                let k = u32::try_from(parts.len() / 2).unwrap_or(0);
+                let names: Vec<String> = (*sweep..sweep + k).map(|d| format!("λ{d}")).collect();
+                let (lo, hi) = match g.op(*fold) {
+                    Op::Coupled { lo, hi, .. } => (*lo, *hi),
+                    _ => (*fold, *fold),
+                };
+                format!(
+                    "reverse(({}) = ({}); i{v} in ({}..{}).rev(); ({}) = ({}))",
+                    names.join(", "),
+                    self.list(&parts[..k as usize]),
+                    self.expr(lo, Prec::Sum),
+                    self.expr(hi, Prec::Sum),
+                    names.join(", "),
+                    self.list(&parts[k as usize..]),
+                )
+            }
             Op::Table { v, lo, hi, body } => format!(
                 "[{} for i{v} in {}..{}]",
                 self.expr(*body, Prec::Select),

@@ -382,6 +382,22 @@ define_ops! {
         /// the adjoint of the fold's `init`; the sums over `v` that read `Adjoint(s, v, _)` run in
         /// the same reverse loop. Fields: sweep `s`, loop `v`, the fold, the seed, the step.
         RevFold { sweep: u32, v: u32, fold: node, seed: node, step: node },
+        /// Coupled recurrences over loop `v`: `K` variables updated together (`let t = a + b;
+        /// a = b; b = t * w;`, an integrator's `x` and `v`). `parts` is the `K` initial values
+        /// then the `K` bodies; body `k` is member `k`'s value after an iteration, reading any
+        /// member's value at its start, `Carry(c + j, v, _)`. The state after the loop, a tuple:
+        /// member `k` is `Component(self, k)`.
+        Coupled { c: u32, v: u32, lo: node, hi: node, parts: nodes },
+        /// Member `k` of a tuple: a `Coupled` recurrence's value after its loop, or (of a
+        /// `RevCoupled`) the adjoint of its initial value `k`.
+        Component(of: node, k: u32),
+        /// In gradients only: the reverse sweep of a `Coupled` recurrence, carrying one adjoint
+        /// per member, `Adjoint(sweep + k, v, _)`: `λ = seeds; for v in (lo..hi).rev() { λₖ =
+        /// stepₖ }`, where `stepₖ = Σⱼ λⱼ · ∂bodyⱼ/∂sₖ` at the iteration's saved state. `parts`
+        /// is the `K` seeds then the `K` steps; its value, a tuple, is the adjoints of the
+        /// initial values (`Component(self, k)`), and the sums over `v` that read a `λₖ` run in
+        /// its reverse loop.
+        RevCoupled { sweep: u32, v: u32, fold: node, parts: nodes },
         /// The first index of loop `v` in `lo..hi` at which `cond` holds, or `hi` if none: where
         /// `for v in lo..hi { …; if cond { break; } … }` breaks. An integer (`cond`'s derivative is
         /// zero almost everywhere). Fields: loop `v`, `lo`, `hi`, `cond`.
@@ -469,7 +485,9 @@ impl Op {
             Op::Sum { v, .. }
             | Op::Fold { v, .. }
             | Op::Until { v, .. }
-            | Op::RevFold { v, .. } => Some(*v),
+            | Op::RevFold { v, .. }
+            | Op::Coupled { v, .. }
+            | Op::RevCoupled { v, .. } => Some(*v),
             _ => None,
         }
     }
@@ -482,6 +500,8 @@ impl Op {
             Op::Sum { .. }
                 | Op::Fold { .. }
                 | Op::RevFold { .. }
+                | Op::Coupled { .. }
+                | Op::RevCoupled { .. }
                 | Op::Until { .. }
                 | Op::Table { .. }
                 | Op::Alloc { .. }
@@ -638,6 +658,19 @@ impl Graph {
         self.recurrences - 1
     }
 
+    /// `k` consecutive new recurrence numbers, for a `Coupled` recurrence; the first.
+    pub fn new_recurrences(&mut self, k: u32) -> u32 {
+        self.recurrences += k;
+        self.recurrences - k
+    }
+
+    /// `k` consecutive new reverse sweep numbers, for a `RevCoupled` and its `Adjoint`s; the
+    /// first.
+    pub fn new_sweeps(&mut self, k: u32) -> u32 {
+        self.sweeps += k;
+        self.sweeps - k
+    }
+
     /// A new reverse sweep number, for a `RevFold` and its `Adjoint`.
     pub fn new_sweep(&mut self) -> u32 {
         self.sweeps += 1;
@@ -671,6 +704,22 @@ impl Graph {
     /// The `RevFold` node of reverse sweep `s`.
     pub fn reverse_sweep_of(&self, s: u32) -> Option<NodeId> {
         self.reverse_sweeps.get(&s).copied()
+    }
+
+    /// The node of `op`, if the graph has it (no rewriting).
+    pub fn find(&self, op: &Op) -> Option<NodeId> {
+        self.interned.get(op).copied()
+    }
+
+    /// The initial values and the bodies of a `Coupled` recurrence (or the seeds and the steps
+    /// of a `RevCoupled` sweep), each `K` long.
+    pub fn coupled_parts(&self, n: NodeId) -> Option<(&[NodeId], &[NodeId])> {
+        match self.op(n) {
+            Op::Coupled { parts, .. } | Op::RevCoupled { parts, .. } => {
+                Some(parts.split_at(parts.len() / 2))
+            }
+            _ => None,
+        }
     }
 
     /// The recurrence number of a `RevFold`'s fold.
@@ -836,6 +885,7 @@ impl Graph {
             | Op::Fold { .. }
             | Op::Adjoint { .. }
             | Op::RevFold { .. }
+            | Op::Component(..)
             | Op::At(..)
             | Op::AdjAt(..) => Kind::Float,
             Op::Table { .. } | Op::Alloc { .. } | Op::Filled { .. } => Kind::Array,
@@ -847,7 +897,9 @@ impl Graph {
             | Op::NoEffect
             | Op::CallVjp(..)
             | Op::Accumulate { .. }
-            | Op::ArrayVjp { .. } => Kind::Other,
+            | Op::ArrayVjp { .. }
+            | Op::Coupled { .. }
+            | Op::RevCoupled { .. } => Kind::Other,
             Op::Sym(_, k) => *k,
             Op::Select(_, a, _) => self.kind(*a),
             Op::IntConst(_)
@@ -905,6 +957,8 @@ impl Graph {
             Op::Sum { v, .. }
             | Op::Fold { v, .. }
             | Op::RevFold { v, .. }
+            | Op::Coupled { v, .. }
+            | Op::RevCoupled { v, .. }
             | Op::Until { v, .. }
             | Op::Table { v, .. } => {
                 op.children().iter().fold(0, |m, c| m | self.loops_of(*c)) & !(1 << v)
@@ -913,6 +967,12 @@ impl Graph {
         };
         if let Op::RevFold { sweep: c, .. } = &op {
             self.reverse_sweeps.insert(*c, id);
+        }
+        // Each member's `λ` is swept by the one reverse loop.
+        if let Op::RevCoupled { sweep, parts, .. } = &op {
+            for k in 0..u32::try_from(parts.len() / 2).unwrap_or(0) {
+                self.reverse_sweeps.insert(sweep + k, id);
+            }
         }
         self.nodes.push(Node {
             op: op.clone(),

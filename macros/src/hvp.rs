@@ -91,7 +91,7 @@ fn refuse_what_has_no_tangent(
             continue;
         }
         match g.op(n) {
-            Op::Fold { .. } => {
+            Op::Fold { .. } | Op::Coupled { .. } => {
                 return Err(DiffError {
                     origin: g.node(n).origin,
                     message: "second derivatives through a loop recurrence (a product, a running `max`, …) are not supported".into(),

@@ -204,7 +204,7 @@ impl Schedule<'_> {
         // Where each grouped node is emitted: its group's anchor.
         let mut anchor_of: HashMap<NodeId, NodeId> = HashMap::new();
         for &n in &order {
-            if matches!(self.g.op(n), Op::RevFold { .. }) {
+            if matches!(self.g.op(n), Op::RevFold { .. } | Op::RevCoupled { .. }) {
                 let mut group = vec![n];
                 group.extend(order.iter().filter(|s| self.sweeps.get(s) == Some(&n)));
                 grouped.extend(group.iter().copied());
@@ -305,6 +305,8 @@ impl Schedule<'_> {
                 | Op::Effects(..)
                 | Op::Fold { .. }
                 | Op::RevFold { .. }
+                | Op::Coupled { .. }
+                | Op::RevCoupled { .. }
                 | Op::Until { .. }
                 | Op::CallVjp(..)
                 | Op::Table { .. }
@@ -342,7 +344,8 @@ impl Schedule<'_> {
                 .copied()
                 .filter(|&n| {
                     let r = self.sweeps.get(&n).copied().unwrap_or(n);
-                    let Op::RevFold { fold, .. } = *self.g.op(r) else {
+                    let (Op::RevFold { fold, .. } | Op::RevCoupled { fold, .. }) = *self.g.op(r)
+                    else {
                         return true;
                     };
                     seen.contains(&fold) || stop.contains(&fold)
@@ -371,6 +374,13 @@ impl Schedule<'_> {
                 out.extend(self.loop_invariants(v, step));
                 out
             }
+            Op::RevCoupled { v, fold, .. } => {
+                let mut out = vec![fold];
+                for &step in self.g.coupled_parts(n).map_or(&[][..], |p| p.1) {
+                    out.extend(self.loop_invariants(v, step));
+                }
+                out
+            }
             _ => Vec::new(),
         }
     }
@@ -384,7 +394,9 @@ impl Schedule<'_> {
         defined: &HashSet<NodeId>,
     ) -> bool {
         match *self.g.op(r) {
-            Op::RevFold { fold, .. } => !here.contains(&fold) && !defined.contains(&fold),
+            Op::RevFold { fold, .. } | Op::RevCoupled { fold, .. } => {
+                !here.contains(&fold) && !defined.contains(&fold)
+            }
             _ => false,
         }
     }
@@ -438,6 +450,20 @@ impl Schedule<'_> {
                     stack.push(*seed);
                     waiting.push(n);
                 }
+                // Coupled recurrences: their bounds and initial values, what their bodies
+                // read from outside the loop; their sweep: its seeds.
+                Op::Coupled { v, lo, hi, .. } => {
+                    stack.extend([*lo, *hi]);
+                    let (inits, bodies) = self.g.coupled_parts(n).unwrap_or_default();
+                    stack.extend(inits);
+                    for &body in bodies {
+                        stack.extend(self.loop_invariants(*v, body));
+                    }
+                }
+                Op::RevCoupled { .. } => {
+                    stack.extend(self.g.coupled_parts(n).map_or(&[][..], |p| p.0));
+                    waiting.push(n);
+                }
                 // A select's branches and the right operand of `&&`/`||` are emitted in their
                 // own blocks.
                 op => stack.extend(op.eager_children()),
@@ -476,6 +502,8 @@ impl Schedule<'_> {
                     Op::Sum { .. }
                         | Op::Fold { .. }
                         | Op::RevFold { .. }
+                        | Op::Coupled { .. }
+                        | Op::RevCoupled { .. }
                         | Op::Until { .. }
                         | Op::Table { .. }
                         | Op::Alloc { .. }
@@ -511,6 +539,9 @@ impl Schedule<'_> {
             {
                 stack.extend([lo, hi, init].map(|r| (r, conditional)));
                 let reads = self.loop_invariants(inner, body);
+                stack.extend(reads.into_iter().map(|r| (r, conditional)));
+            } else if matches!(op, Op::Coupled { .. } | Op::RevCoupled { .. }) {
+                let reads = self.coupled_reads(n);
                 stack.extend(reads.into_iter().map(|r| (r, conditional)));
             } else if let Op::Until {
                 v: inner,
@@ -552,6 +583,26 @@ impl Schedule<'_> {
             }
         }
         out.retain(|n| !kept.contains(n));
+        out
+    }
+
+    /// What coupled recurrences (or their reverse sweep) read before their loop: their bounds
+    /// and initial values (a sweep: its recurrence and seeds), and their bodies' (steps')
+    /// invariants.
+    fn coupled_reads(&self, n: NodeId) -> Vec<NodeId> {
+        let mut out = match *self.g.op(n) {
+            Op::Coupled { lo, hi, .. } => vec![lo, hi],
+            Op::RevCoupled { fold, .. } => vec![fold],
+            _ => return Vec::new(),
+        };
+        let Some(v) = self.g.op(n).loop_var() else {
+            return out;
+        };
+        let (before, bodies) = self.g.coupled_parts(n).unwrap_or_default();
+        out.extend(before);
+        for &body in bodies {
+            out.extend(self.loop_invariants(v, body));
+        }
         out
     }
 
@@ -730,7 +781,9 @@ impl ReverseSweeps {
         let mut traced = HashSet::new();
         let mut sweeps = HashMap::new();
         // Only a gradient through a recurrence has reverse sweeps to find sums for.
-        let has_sweeps = all.iter().any(|n| matches!(g.op(*n), Op::RevFold { .. }));
+        let has_sweeps = all
+            .iter()
+            .any(|n| matches!(g.op(*n), Op::RevFold { .. } | Op::RevCoupled { .. }));
         for n in all.iter().filter(|_| has_sweeps) {
             match *g.op(*n) {
                 Op::RevFold { .. } => {
@@ -751,6 +804,36 @@ impl ReverseSweeps {
                     }
                 }
                 _ => {}
+            }
+        }
+        // Coupled recurrences save the members their reverse loop reads.
+        for &r in all {
+            let (Op::RevCoupled { v, fold, .. }, Some((_, steps))) = (g.op(r), g.coupled_parts(r))
+            else {
+                continue;
+            };
+            let Op::Coupled { c, .. } = *g.op(*fold) else {
+                continue;
+            };
+            let members = c..c + u32::try_from(steps.len()).unwrap_or(0);
+            let mut roots: Vec<NodeId> = steps.to_vec();
+            roots.extend(
+                sweeps
+                    .iter()
+                    .filter(|(_, s)| **s == r)
+                    .filter_map(|(sum, _)| match *g.op(*sum) {
+                        Op::Sum { body, .. } => Some(body),
+                        _ => None,
+                    }),
+            );
+            for root in roots {
+                for m in reads_in_loop(g, root, *v) {
+                    if let Op::Carry { c: d, .. } = *g.op(m)
+                        && members.contains(&d)
+                    {
+                        traced.insert(d);
+                    }
+                }
             }
         }
         let last_kill = kill_or_keep_sweeps(g, all, &sweeps);

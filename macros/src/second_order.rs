@@ -196,9 +196,12 @@ impl Emitter<'_> {
 
     fn has_loops(&self, roots: &[NodeId]) -> bool {
         let g = &self.d.lowered.graph;
-        g.reachable(roots)
-            .iter()
-            .any(|n| matches!(g.op(*n), Op::Sum { .. } | Op::Fold { .. }))
+        g.reachable(roots).iter().any(|n| {
+            matches!(
+                g.op(*n),
+                Op::Sum { .. } | Op::Fold { .. } | Op::Coupled { .. }
+            )
+        })
     }
 
     /// The statements of a function body computing `f` (after its resets), ending in the value

@@ -11,8 +11,9 @@
 //! adjoint 1), so each elementary rule is still written once. The structural operations have
 //! their own arms below: a select's tangent is the select of its branches' tangents (only the
 //! taken one is evaluated), a loop sum's is the sum of its body's, a call's is its partials'
-//! combination. A recurrence (`Fold`) would need a second recurrence carried beside it, which the
-//! graph cannot express: it is reported, and the caller falls back to the reverse pass.
+//! combination. A recurrence (`Fold`, or `Coupled` state) would need a second recurrence carried
+//! beside it, which is not built here: it is reported, and the caller falls back to the reverse
+//! pass.
 
 use std::collections::HashMap;
 
@@ -134,9 +135,10 @@ fn tangent(
             combine(g, n, &args, dot)
         }
         // A recurrence: its tangent is a second recurrence, `ṡ ← ∂body/∂s · ṡ + …`, run beside
-        // the first: not expressible here.
-        Op::Fold { init, body, .. } => {
-            if dot.contains_key(&init) || dot.contains_key(&body) {
+        // the first: not expressible here. (Coupled recurrences alike: their tangents are `K`
+        // more members.)
+        Op::Fold { .. } | Op::Coupled { .. } | Op::Component(..) => {
+            if op.children().iter().any(|c| dot.contains_key(c)) {
                 return Err(DiffError {
                     origin: g.node(n).origin,
                     message: "a loop recurrence has no forward derivative here".into(),
@@ -151,6 +153,7 @@ fn tangent(
         | Op::Placeholder { .. }
         | Op::Adjoint { .. }
         | Op::RevFold { .. }
+        | Op::RevCoupled { .. }
         | Op::Scatter(..)
         | Op::Effects(..)
         | Op::NoEffect

@@ -213,9 +213,12 @@ impl<'a> Emit<'a> {
     /// Whether computing `roots` runs a loop.
     fn has_loops(&self, roots: &[NodeId]) -> bool {
         let g = &self.v.lowered.graph;
-        g.reachable(roots)
-            .iter()
-            .any(|n| matches!(g.op(*n), Op::Sum { .. } | Op::Fold { .. }))
+        g.reachable(roots).iter().any(|n| {
+            matches!(
+                g.op(*n),
+                Op::Sum { .. } | Op::Fold { .. } | Op::Coupled { .. }
+            )
+        })
     }
 
     /// The float scalar parameters' indices among the float scalars, and the differentiated

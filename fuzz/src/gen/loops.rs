@@ -6,9 +6,10 @@
 //! (0..n).rev()`, ...) or, written as a `while` or `loop` on a counter, over a range; a nest or
 //! an inner loop sometimes runs under an `if`; a body sometimes binds a closure or an array
 //! pattern, steps counters, and has `if c { ..; continue; }` or `if c { ..; break; }` among its
-//! statements (`flow.rs`). Inside a loop, a carried variable is read only by its
-//! own update (the README's recurrences read only their own previous value), and every index is
-//! in bounds by the ranges of the enclosing loops and the bounds of the counters.
+//! statements (`flow.rs`). Inside such a loop, a carried variable is read only by its own
+//! update, and every index is in bounds by the ranges of the enclosing loops and the bounds of
+//! the counters. Coupled state (`coupled_block`, weight `loop_coupled`) is the exception: 2–3
+//! variables one loop updates together, each reading another.
 
 use super::Gen;
 use super::flow::{Flow, Form};
@@ -49,6 +50,9 @@ impl Gen<'_> {
     /// a loop nest 1–3 deep that updates them.
     pub(super) fn loop_block(&mut self) -> Vec<Stmt> {
         let w = self.w;
+        if w.loop_coupled > 0 && self.k.below(10) < w.loop_coupled as usize {
+            return self.coupled_block();
+        }
         let depth = 1 + self.rng.weighted(&[w.depth1, w.depth2, w.depth3]);
         let count = if self.rng.chance(0.3) { 2 } else { 1 };
         let mut out = Vec::new();
@@ -632,6 +636,329 @@ impl Gen<'_> {
                 index: true,
             },
         )
+    }
+}
+
+/// How a member of coupled state is updated, reading another member `o` (and itself, `m`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Coupling {
+    /// `m = (c·m + c'·o + e).tanh()`.
+    Tanh,
+    /// `m = c·m + c'·o + e`, `|c|, |c'| < 0.45`: contracting.
+    Linear,
+    /// `let t = m; m = o; o = c·t + e` (the two-term recurrence, `t = a + b; a = b; b = t·w`).
+    Shift,
+    /// `m = m.max(c·o + e)`.
+    Max,
+    /// `m += c·o·e`: a sum reading another member.
+    Sum,
+}
+
+impl Gen<'_> {
+    /// Coupled state: 2–3 variables one loop updates together, each reading another's value
+    /// (before or after its own update in the iteration), with `let` temporaries reading them,
+    /// updates under `if` (on data or on the state), and sometimes a loss summed along the way
+    /// (`l += (m - e).powi(2)`: a sum reading the state). Sometimes in the body of an outer loop,
+    /// declared there (an outer sum reading the final state) or before it (the state carried
+    /// through both loops). Decisions from a stream of their own (`k`): a program without
+    /// coupled state is the program the grammar without it generates.
+    pub(super) fn coupled_block(&mut self) -> Vec<Stmt> {
+        let mut out = Vec::new();
+        let outer = self.k.below(10);
+        if outer >= 4 || self.scope.dims().is_empty() {
+            let (stmts, results) = self.coupled_loop(&mut out);
+            out.extend(stmts);
+            self.results.extend(results);
+            return out;
+        }
+        // In an outer loop: the state declared before it (carried through both loops), or in
+        // its body with an outer sum of the final state.
+        let carried_through = outer < 2;
+        let sum = self.fresh("s");
+        out.push(self.let_stmt(&sum, true, Expr::Lit(0.0)));
+        let mut decls = Vec::new();
+        let (range, lv) = self.pick_range();
+        self.scope.set_carried(&sum, true);
+        let var = lv.name.clone();
+        let body = if carried_through {
+            // The state's declarations go before the outer loop.
+            let (mut inner, results) = self.coupled_in_loop(&mut decls, lv);
+            let read = self.combine_members(&results);
+            inner.push(Stmt::Assign {
+                name: sum.clone(),
+                op: AssignOp::Add,
+                value: read,
+            });
+            self.results.extend(results);
+            inner
+        } else {
+            self.scope.loops.push(lv);
+            let mark = self.scope.locals.len();
+            self.nesting += 1;
+            let mut inner = Vec::new();
+            let (stmts, results) = self.coupled_loop(&mut inner);
+            inner.extend(stmts);
+            let read = self.combine_members(&results);
+            inner.push(Stmt::Assign {
+                name: sum.clone(),
+                op: AssignOp::Add,
+                value: read,
+            });
+            self.nesting -= 1;
+            self.scope.truncate(mark);
+            self.scope.loops.pop();
+            inner
+        };
+        self.scope.set_carried(&sum, false);
+        self.scope.set_typed(&sum);
+        out.extend(decls);
+        out.push(Stmt::For { var, range, body });
+        self.results.push(sum);
+        out
+    }
+
+    /// The body of an outer loop over `lv` whose inner loop updates coupled state declared
+    /// (into `decls`) before the outer loop; the state's names.
+    fn coupled_in_loop(&mut self, decls: &mut Vec<Stmt>, lv: LoopVar) -> (Vec<Stmt>, Vec<String>) {
+        let members = self.coupled_members(decls);
+        for m in &members {
+            self.scope.set_carried(m, true);
+        }
+        self.scope.loops.push(lv);
+        let mark = self.scope.locals.len();
+        self.nesting += 1;
+        let mut body = Vec::new();
+        let inner = self.coupled_updates_loop(&members, &mut body);
+        body.push(inner);
+        self.nesting -= 1;
+        self.scope.truncate(mark);
+        self.scope.loops.pop();
+        for m in &members {
+            self.scope.set_carried(m, false);
+            self.scope.set_typed(m);
+        }
+        (body, members)
+    }
+
+    /// `let mut a = ..; let mut b = ..; [let mut l = 0.0;]` into `decls`, then the loop that
+    /// updates them; the statements after the declarations, and the names to read after.
+    fn coupled_loop(&mut self, decls: &mut Vec<Stmt>) -> (Vec<Stmt>, Vec<String>) {
+        let members = self.coupled_members(decls);
+        for m in &members {
+            self.scope.set_carried(m, true);
+        }
+        let mut body = Vec::new();
+        let stmt = self.coupled_updates_loop(&members, &mut body);
+        body.push(stmt);
+        for m in &members {
+            self.scope.set_carried(m, false);
+            self.scope.set_typed(m);
+        }
+        (body, members)
+    }
+
+    /// The declarations of 2–3 members (typed initial values) and, sometimes, a loss.
+    fn coupled_members(&mut self, decls: &mut Vec<Stmt>) -> Vec<String> {
+        let count = if self.k.chance(0.3) { 3 } else { 2 };
+        let mut members = Vec::new();
+        for _ in 0..count {
+            let name = self.fresh("c");
+            let init = if self.k.chance(0.5) {
+                self.typed_leaf()
+            } else {
+                Expr::method(Method::Tanh, self.typed_expr(1), vec![])
+            };
+            decls.push(self.let_stmt(&name, true, init));
+            members.push(name);
+        }
+        if self.k.chance(0.5) {
+            let name = self.fresh("l");
+            decls.push(self.let_stmt(&name, true, Expr::Lit(0.0)));
+            members.push(name);
+        }
+        members
+    }
+
+    /// `for i in range { [let t = ..;] updates }` of the coupled `members` (the state first;
+    /// a last member named `l…` is the loss summed along the way).
+    fn coupled_updates_loop(&mut self, members: &[String], _: &mut Vec<Stmt>) -> Stmt {
+        let (range, lv) = self.pick_range();
+        let var = lv.name.clone();
+        self.scope.loops.push(lv);
+        let mark = self.scope.locals.len();
+        self.nesting += 1;
+        self.recurrence += 1;
+        let loss = members.last().filter(|m| m.starts_with('l')).cloned();
+        let state: Vec<String> = members
+            .iter()
+            .filter(|m| Some(*m) != loss.as_ref())
+            .cloned()
+            .collect();
+        let mut body = Vec::new();
+        // A temporary reading the state.
+        let mut temp = None;
+        if self.k.chance(0.5) {
+            let name = self.fresh("t");
+            let a = self.k.pick(&state).clone();
+            let e = self.expr(1);
+            let read = Expr::method(Method::Sin, Expr::bin(BinOp::Add, Expr::var(&a), e), vec![]);
+            body.push(self.let_stmt(&name, false, read));
+            temp = Some(name);
+        }
+        let n = state.len();
+        // The first update is never a sum (a `hessian` program has no recurrence).
+        let mut order: Vec<usize> = (0..n).collect();
+        if self.k.chance(0.5) {
+            order.reverse();
+        }
+        for (step, &j) in order.iter().enumerate() {
+            let m = state[j].clone();
+            let o = state[(j + 1) % n].clone();
+            let other = match &temp {
+                Some(t) if self.k.chance(0.3) => t.clone(),
+                _ => o.clone(),
+            };
+            let kinds = [
+                Coupling::Tanh,
+                Coupling::Linear,
+                Coupling::Shift,
+                Coupling::Max,
+                Coupling::Sum,
+            ];
+            let mut kind = *self.k.pick(&kinds);
+            if step == 0 && kind == Coupling::Sum {
+                kind = Coupling::Linear;
+            }
+            let update = self.coupling(kind, &m, &o, &other);
+            if self.k.chance(0.25) {
+                // Under `if`, on data or on the state, with another update in `else`.
+                let cond = if self.k.chance(0.5) {
+                    let e = self.expr(1);
+                    Cond::Float(CmpOp::Gt, Expr::var(&other), e)
+                } else {
+                    self.cond()
+                };
+                let els = self
+                    .k
+                    .chance(0.6)
+                    .then(|| self.coupling(Coupling::Linear, &m, &o, &other));
+                body.push(Stmt::If {
+                    cond,
+                    then: update,
+                    els,
+                });
+            } else {
+                body.extend(update);
+            }
+        }
+        if let Some(l) = &loss {
+            let a = self.k.pick(&state).clone();
+            let e = self.expr(1);
+            let value = if self.k.chance(0.5) {
+                Expr::method(
+                    Method::Powi(2),
+                    Expr::bin(BinOp::Sub, Expr::var(&a), e),
+                    vec![],
+                )
+            } else {
+                let b = self.k.pick(&state).clone();
+                Expr::bin(BinOp::Mul, Expr::var(&a), Expr::var(&b))
+            };
+            body.push(Stmt::Assign {
+                name: l.clone(),
+                op: AssignOp::Add,
+                value,
+            });
+        }
+        self.recurrence -= 1;
+        self.nesting -= 1;
+        self.scope.truncate(mark);
+        self.scope.loops.pop();
+        Stmt::For { var, range, body }
+    }
+
+    /// The statements updating member `m` per `kind`, reading `other` (another member, or a
+    /// temporary reading one) and, for a shift, swapping with `o`.
+    fn coupling(&mut self, kind: Coupling, m: &str, o: &str, other: &str) -> Vec<Stmt> {
+        let set = |name: &str, value| Stmt::Assign {
+            name: name.into(),
+            op: AssignOp::Set,
+            value,
+        };
+        let e = self.expr(1);
+        match kind {
+            Coupling::Tanh | Coupling::Linear => {
+                let bound = if kind == Coupling::Tanh { 0.95 } else { 0.45 };
+                let (c0, c1) = (self.coupling_literal(bound), self.coupling_literal(bound));
+                let lin = Expr::bin(
+                    BinOp::Add,
+                    Expr::bin(
+                        BinOp::Add,
+                        Expr::bin(BinOp::Mul, c0, Expr::var(m)),
+                        Expr::bin(BinOp::Mul, c1, Expr::var(other)),
+                    ),
+                    e,
+                );
+                let value = if kind == Coupling::Tanh {
+                    Expr::method(Method::Tanh, lin, vec![])
+                } else {
+                    lin
+                };
+                vec![set(m, value)]
+            }
+            Coupling::Shift => {
+                let t = self.fresh("t");
+                let c = self.coupling_literal(0.95);
+                // Not declared in the scope: it may be in an `if` branch, and nothing else
+                // reads it.
+                let keep = Stmt::Let {
+                    name: t.clone(),
+                    mutable: false,
+                    value: Expr::var(m),
+                };
+                vec![
+                    keep,
+                    set(m, Expr::var(o)),
+                    set(
+                        o,
+                        Expr::bin(BinOp::Add, Expr::bin(BinOp::Mul, c, Expr::var(&t)), e),
+                    ),
+                ]
+            }
+            Coupling::Max => {
+                let c = self.coupling_literal(0.95);
+                let value = Expr::bin(BinOp::Add, Expr::bin(BinOp::Mul, c, Expr::var(other)), e);
+                vec![set(m, Expr::method(Method::Max, Expr::var(m), vec![value]))]
+            }
+            Coupling::Sum => {
+                let c = self.coupling_literal(0.5);
+                let value = Expr::bin(BinOp::Mul, Expr::bin(BinOp::Mul, c, Expr::var(other)), e);
+                vec![Stmt::Assign {
+                    name: m.into(),
+                    op: AssignOp::Add,
+                    value,
+                }]
+            }
+        }
+    }
+
+    /// A literal coefficient in `(-bound, bound)`.
+    fn coupling_literal(&mut self, bound: f64) -> Expr {
+        Expr::Lit(self.k.literal(-bound, bound))
+    }
+
+    /// `a * b + c`-like reading of the members (for an outer sum).
+    fn combine_members(&mut self, members: &[String]) -> Expr {
+        let mut e = Expr::var(&members[0]);
+        for m in &members[1..] {
+            let op = if self.k.chance(0.5) {
+                BinOp::Add
+            } else {
+                BinOp::Mul
+            };
+            e = Expr::bin(op, e, Expr::var(m));
+        }
+        e
     }
 }
 

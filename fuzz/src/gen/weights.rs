@@ -54,6 +54,11 @@ weights! {
     block_closure = 2,
     /// Top level: `let [a, b, ..] = *p;` of an array parameter, and a value reading it.
     block_array = 2,
+    /// Loop blocks: coupled state instead, 2–3 variables one loop updates together, each
+    /// reading another's value (`t = a; a = b; b = c·t + e`, `a = (c·a + c'·b + e).tanh()`,
+    /// `a = a.max(c·b + e)`, `a += c·b·e`), with `let`s, `if`s, a loss summed along the way, in
+    /// an outer loop or not, out of 10 (`loops.rs`).
+    loop_coupled = 1,
     /// Loop nests one deep.
     depth1 = 3,
     /// Loop nests two deep.

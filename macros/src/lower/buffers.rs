@@ -773,7 +773,7 @@ impl Lower<'_> {
                     span,
                     msg(
                         format!("the local array `{name}` is written in a loop nested in this one, so every iteration of this loop would change the whole array"),
-                        format!("declare `{name}` inside this loop if each iteration has its own; to add up over the iterations, add into it (`{name}[c] += …`), which any loop nest may do"),
+                        format!("declare `{name}` inside this loop if each iteration has its own; to add up over the iterations, add into it (`{name}[c] += …`), which any loop nest may do; an array carried from one iteration to the next (a hidden-state vector) is not supported yet: carry its elements as float variables, which may update each other (`let mut h0 = 0.0; let mut h1 = 0.0;`)"),
                     ),
                 );
                 self.state.scopes[s][e].1 = Binding::Value(n);

@@ -16,7 +16,10 @@
 //! value before plus `Σ Δ`, and the sum's gradient is the sum of the gradients (a loop in the
 //! generated code, with no tape). Any other update that reads only its own previous value
 //! (`p *= x[i]`, `m = m.max(z[i])`, `s = 0.9 * s + x[i]`) is a recurrence, a `Fold`: its gradient
-//! runs a reverse sweep over the values the forward loop saved (see `diff`).
+//! runs a reverse sweep over the values the forward loop saved (see `diff`). Variables whose
+//! updates read one another (`let t = a + b; a = b; b = t * w;`, an integrator's `x` and `v`
+//! and the loss summed along its trajectory) are one `Coupled` recurrence, each variable a
+//! member reading the others' `Carry`s, its value after the loop a `Component`.
 
 use std::collections::HashMap;
 
@@ -40,6 +43,25 @@ pub(super) struct Counter {
     at: usize,
     /// Its value after the loop.
     after_loop: NodeId,
+}
+
+/// The representative of `a`'s set in a union-find forest.
+fn find(root: &mut [usize], mut a: usize) -> usize {
+    while root[a] != a {
+        root[a] = root[root[a]];
+        a = root[a];
+    }
+    a
+}
+
+/// A variable a loop updates, as a member of a coupled recurrence: where it is bound, its
+/// placeholder in the loop's body, its value before the loop and after an iteration.
+#[derive(Clone, Copy)]
+struct Member {
+    scope: (usize, usize),
+    placeholder: NodeId,
+    init: NodeId,
+    after: NodeId,
 }
 
 /// `name += step`, `name -= step`, `name = name + step`, `name = name - step`: the name, the
@@ -1057,32 +1079,40 @@ impl Lower<'_> {
             .collect();
         // Reported there, not again as a variable reading another through those bounds.
         let settled = self.settle_inner_bounds(v, &unchanged, &assigned, span);
-        for (s, e, name, before, before_node, placeholder, after) in updates {
+        // Variables whose updates read each other's are one coupled recurrence.
+        let members: Vec<Member> = updates
+            .iter()
+            .filter_map(|u| match u.6 {
+                Binding::Value(after) => Some(Member {
+                    scope: (u.0, u.1),
+                    placeholder: u.5,
+                    init: u.4,
+                    after,
+                }),
+                Binding::Uninit => None,
+            })
+            .collect();
+        let groups = if settled {
+            Vec::new()
+        } else {
+            self.coupled_groups(&members)
+        };
+        for group in &groups {
+            self.at(span, |l| l.coupled(v, group, &restore));
+        }
+        for (s, e, _, _, before_node, placeholder, after) in updates {
             let Binding::Value(after) = after else {
                 continue;
             };
-            // An accumulation `name += Δ` becomes a sum; any other update, a recurrence.
-            let delta = self.increment(after, placeholder);
-            let read = delta.unwrap_or(after);
-            if let Some(other) = assigned
+            if groups
                 .iter()
-                .filter(|_| !settled)
-                .find(|p| **p != placeholder && self.g.mentions(read, **p))
+                .flatten()
+                .any(|m| m.placeholder == placeholder)
             {
-                let other_name = outer
-                    .iter()
-                    .find(|o| o.3 == *other)
-                    .map(|o| self.state.scopes[o.0][o.1].0.clone())
-                    .unwrap_or_default();
-                let what = if delta.is_some() {
-                    "adds to"
-                } else {
-                    "assigns to"
-                };
-                self.cx.error_at(span, msg(format!("what the loop {what} `{name}` reads `{other_name}`, which the loop also updates"), "compute each variable from the data and the values fixed before the loop; a variable can read its own previous value (`p *= x[i]`, `m = m.max(z[i])`) but not another's"));
-                self.state.scopes[s][e].1 = before;
                 continue;
             }
+            // An accumulation `name += Δ` becomes a sum; any other update, a recurrence.
+            let delta = self.increment(after, placeholder);
             let value = match delta {
                 Some(delta) => {
                     let delta = self.g.substitute(delta, &restore);
@@ -1102,6 +1132,77 @@ impl Lower<'_> {
             {
                 self.state.scopes[s][e].1 = before;
             }
+        }
+    }
+
+    /// The variables the loop updates that read one another (directly or through others, as
+    /// `t = a + b; a = b; b = t·w` or an integrator's `x`, `v` and the loss summed along its
+    /// trajectory), each group in the order of `members`; a variable that reads no other and
+    /// that no other reads is in none (a sum or a recurrence of its own).
+    fn coupled_groups(&self, members: &[Member]) -> Vec<Vec<Member>> {
+        let n = members.len();
+        // Union-find over "the update of `a` reads `b`".
+        let mut root: Vec<usize> = (0..n).collect();
+        for a in 0..n {
+            for b in 0..n {
+                if a != b && self.g.mentions(members[a].after, members[b].placeholder) {
+                    let (ra, rb) = (find(&mut root, a), find(&mut root, b));
+                    root[ra.max(rb)] = ra.min(rb);
+                }
+            }
+        }
+        let mut groups: Vec<Vec<Member>> = Vec::new();
+        for r in 0..n {
+            let group: Vec<Member> = (0..n)
+                .filter(|&a| find(&mut root, a) == r)
+                .map(|a| members[a])
+                .collect();
+            if group.len() > 1 {
+                groups.push(group);
+            }
+        }
+        groups
+    }
+
+    /// The members of `group`, updated together in loop `v`, as one `Coupled` recurrence:
+    /// each placeholder becomes its member's `Carry`, the other placeholders their values
+    /// before the loop; each variable is bound to its member's value after the loop.
+    fn coupled(&mut self, v: u32, group: &[Member], restore: &HashMap<NodeId, NodeId>) {
+        let Some((lo, hi)) = self.g.loop_bounds(v) else {
+            return;
+        };
+        let Ok(k) = u32::try_from(group.len()) else {
+            return;
+        };
+        let c = self.g.new_recurrences(k);
+        let around = group
+            .iter()
+            .flat_map(|m| [m.init, m.after])
+            .chain([lo, hi])
+            .fold(0, |mask, n| mask | self.g.loops_of(n));
+        let mut map = restore.clone();
+        for (j, m) in (0..k).zip(group) {
+            let carry = self.g.add(Op::Carry {
+                c: c + j,
+                v,
+                mask: around | 1 << v,
+            });
+            map.insert(m.placeholder, carry);
+        }
+        let mut parts: Vec<NodeId> = group.iter().map(|m| m.init).collect();
+        for m in group {
+            parts.push(self.g.substitute(m.after, &map));
+        }
+        let state = self.g.add(Op::Coupled {
+            c,
+            v,
+            lo,
+            hi,
+            parts,
+        });
+        for (j, m) in (0..k).zip(group) {
+            let value = self.g.add(Op::Component(state, j));
+            self.state.scopes[m.scope.0][m.scope.1].1 = Binding::Value(value);
         }
     }
 
