@@ -129,6 +129,11 @@ impl Emitter<'_> {
         format_ident!("__d{}", n.0, span = Span::mixed_site())
     }
 
+    /// The second partial derivatives of call `n` (`__dd5.0.1` is `∂²f/∂a₀∂a₁`).
+    fn second_partials_name(n: NodeId) -> proc_macro2::Ident {
+        format_ident!("__dd{}", n.0, span = Span::mixed_site())
+    }
+
     /// Statements binding the nodes of the region of `roots`; marks them defined.
     fn region(&self, roots: &[NodeId], defined: &mut HashSet<NodeId>) -> TokenStream {
         let (mut out, scatters) = self.region_parts(roots, defined);
@@ -590,6 +595,9 @@ impl Emitter<'_> {
                 let path = self.symbols.derivative_path(*f);
                 let args = args.iter().map(|a| self.call_arg(*a));
                 let d = Self::partials_name(n);
+                if self.s.second_order_calls.contains(&n) {
+                    return self.second_order_call(n, path, args.collect());
+                }
                 let companion = if self.s.array_calls.contains(&n) {
                     quote!(__jacobian)
                 } else {
@@ -629,6 +637,53 @@ impl Emitter<'_> {
                 let value = self.bare(n);
                 quote! { let #name = #value; }
             }
+        }
+    }
+
+    /// `let (y, d, dd) = f::__partials2((args…,));` for a call whose second partial derivatives
+    /// are needed: the value, the partials (`d.i`) and the second partials (`dd.i.j`), in one
+    /// call of the callee's hidden `__partials2`, which `#[differentiable(hessian)]` emits. The
+    /// arguments go as one tuple and the result is typed (a float per float argument, `()` for
+    /// the others): for a callee without `hessian`, the call resolves to the never-run
+    /// `SecondOrderFallback` instead, so the only error is the callee check's ("add `hessian`").
+    fn second_order_call(
+        &self,
+        n: NodeId,
+        path: &TokenStream,
+        args: Vec<TokenStream>,
+    ) -> TokenStream {
+        let Op::Call(_, nodes) = self.g.op(n) else {
+            return quote!(::core::compile_error!("internal error: not a call"););
+        };
+        let ty = match self.float {
+            FloatTy::F32 => quote!(f32),
+            FloatTy::F64 => quote!(f64),
+        };
+        let slot = |a: &NodeId| {
+            if self.g.kind(*a) == crate::graph::Kind::Float {
+                ty.clone()
+            } else {
+                quote!(())
+            }
+        };
+        let partials: Vec<TokenStream> = nodes.iter().map(slot).collect();
+        let rows = nodes.iter().map(|a| {
+            if self.g.kind(*a) == crate::graph::Kind::Float {
+                quote!((#(#partials,)*))
+            } else {
+                quote!(())
+            }
+        });
+        let (name, d, dd) = (
+            self.name(n),
+            Self::partials_name(n),
+            Self::second_partials_name(n),
+        );
+        quote! {
+            #[allow(unused_imports)]
+            use ::symgrad::__private::SecondOrderFallback as _;
+            let (#name, #d, #dd): (#ty, (#(#partials,)*), (#(#rows,)*)) =
+                #path::__partials2((#(#args,)*));
         }
     }
 
@@ -875,6 +930,11 @@ impl Emitter<'_> {
                 let d = Self::partials_name(*call);
                 let i = syn::Index::from(*i as usize);
                 quote! { #d.#i }
+            }
+            Op::Partial2(call, i, j) => {
+                let d = Self::second_partials_name(*call);
+                let (i, j) = (syn::Index::from(*i as usize), syn::Index::from(*j as usize));
+                quote! { #d.#i.#j }
             }
             Op::IntConst(v) => {
                 let lit = Literal::u64_unsuffixed(v.unsigned_abs());

@@ -120,6 +120,33 @@ pub trait Differentiable {
     const CHECKED: () = ();
 }
 
+/// Implemented by the hidden item (`enum f {}`) of every `#[differentiable(hessian)]` function,
+/// whose hidden `__partials2` gives its second partial derivatives. A `#[differentiable]` body
+/// whose Hessian goes through a call checks its callee with this trait, so a callee without
+/// `hessian` is reported at the call, with the fix.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no second derivatives: the Hessian of the caller goes through this call",
+    label = "the second derivatives of this call are needed, but `{Self}` was not given `hessian`",
+    note = "add `hessian` to the attribute on `fn {Self}`: `#[differentiable(hessian)]` (its own `_hessian` and `_hvp` come with it)",
+    note = "a function with a `rule`, and the runtime's helpers (`sigmoid`, `relu`, …), have no second derivatives: write the function with `#[differentiable(hessian)]`"
+)]
+pub trait TwiceDifferentiable {
+    /// Evaluated by generated code where it checks a callee.
+    const CHECKED: () = ();
+}
+
+/// What a call of `f::__partials2` resolves to when `f` has no such item (it lacks `hessian`):
+/// generated code checks [`TwiceDifferentiable`] beside it, so this is never compiled into a
+/// program that runs; it only keeps that check's error the only one.
+pub trait SecondOrderFallback {
+    /// Never run: see the trait.
+    fn __partials2<A, R>(_: A) -> R {
+        unreachable!("internal error: a callee without second derivatives")
+    }
+}
+
+impl<T: ?Sized> SecondOrderFallback for T {}
+
 impl<T> core::ops::Index<usize> for Discard<T> {
     type Output = T;
     #[inline]
