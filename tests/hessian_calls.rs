@@ -152,3 +152,277 @@ fn a_call_in_a_loop_over_data_matches_the_inlined_function_and_num_dual() {
         close(&flat(&h), &by_differences, 1e-6, "H vs differences of ∇");
     }
 }
+
+// ---- two levels, and one callee called twice with different arguments
+
+/// A callee calling a callee: `soft(u)·v + (v − u)²`.
+#[differentiable(hessian)]
+fn inner(u: f64, v: f64) -> f64 {
+    soft(u) * v + (v - u).powi(2)
+}
+
+/// Two levels (`outer → inner → soft`), `soft` called here too, at other arguments.
+#[differentiable(hessian)]
+fn outer(a: f64, b: f64, c: f64) -> f64 {
+    inner(a * b, c.sin()) + soft(b - c) * soft(a)
+}
+
+#[differentiable(hessian)]
+fn outer_inline(a: f64, b: f64, c: f64) -> f64 {
+    let u = a * b;
+    let v = c.sin();
+    (1.0 + u * u).ln() * v + (v - u).powi(2) + (1.0 + (b - c) * (b - c)).ln() * (1.0 + a * a).ln()
+}
+
+fn outer_dual<D: DualNum<Primitive = f64> + Copy>(a: D, b: D, c: D) -> D {
+    let soft = |r: D| (D::from(1.0) + r * r).ln();
+    let (u, v) = (a * b, c.sin());
+    soft(u) * v + (v - u).powi(2) + soft(b - c) * soft(a)
+}
+
+#[test]
+fn two_levels_of_calls_match_the_inlined_function_and_num_dual() {
+    let mut rng = Lcg(5);
+    for _ in 0..8 {
+        let t = [2.0 * rng.next(), 2.0 * rng.next(), 2.0 * rng.next()];
+        let (value, grad, h) = outer_hessian(t[0], t[1], t[2]);
+        let (value_i, grad_i, h_i) = outer_inline_hessian(t[0], t[1], t[2]);
+        assert_relative_eq!(value, value_i, epsilon = 1e-12);
+        close(
+            &grad.to_flat_vec(),
+            &grad_i.to_flat_vec(),
+            1e-12,
+            "∇ vs inline",
+        );
+        close(&flat(&h), &flat(&h_i), 1e-12, "H vs inline");
+        let (f, g, hd) = hessian(
+            |z: SVector<Dual2SVec64<3>, 3>| outer_dual(z[0], z[1], z[2]),
+            &SVector::from(t),
+        );
+        assert_relative_eq!(value, f, epsilon = 1e-12);
+        let g: Vec<f64> = g.iter().copied().collect();
+        close(&grad.to_flat_vec(), &g, 1e-12, "∇ vs num-dual");
+        let want: Vec<f64> = (0..3)
+            .flat_map(|i| (0..3).map(move |j| (i, j)))
+            .map(|(i, j)| hd[(i, j)])
+            .collect();
+        close(&flat(&h), &want, 1e-12, "H vs num-dual");
+        let v = OuterGrad {
+            a: rng.next(),
+            b: rng.next(),
+            c: rng.next(),
+        };
+        let (_, _, hv) = outer_hvp(t[0], t[1], t[2], &v);
+        let (_, _, hv_i) = outer_inline_hvp(
+            t[0],
+            t[1],
+            t[2],
+            &OuterInlineGrad {
+                a: v.a,
+                b: v.b,
+                c: v.c,
+            },
+        );
+        close(
+            &hv.to_flat_vec(),
+            &hv_i.to_flat_vec(),
+            1e-12,
+            "H·v vs inline",
+        );
+        close(
+            &hv.to_flat_vec(),
+            &mat_vec(&want, &v.to_flat_vec()),
+            1e-12,
+            "H·v vs num-dual",
+        );
+        // The callee's own second derivatives, as `inner_hessian` gives them.
+        let (_, _, hi) = inner_hessian(t[0] * t[1], t[2].sin());
+        let (_, _, hs) = soft_hessian(t[0]);
+        let r = t[0];
+        assert_relative_eq!(
+            hs[0][0],
+            2.0 * (1.0 - r * r) / (1.0 + r * r).powi(2),
+            epsilon = 1e-12
+        );
+        assert!(hi[0][1].is_finite());
+    }
+}
+
+// ---- a slice's elements passed to callees as scalars: the dense `_hessian`
+
+/// A chain of springs with a robust energy: `Σᵢ soft(x[i] − x[i−1]) · k + inner(x[0], k)`.
+#[differentiable(hessian)]
+fn springs(x: &[f64], k: f64) -> f64 {
+    let mut e = 0.0;
+    for i in 1..x.len() {
+        e += soft(x[i] - x[i - 1]) * k;
+    }
+    e + inner(x[0], k)
+}
+
+fn springs_dual<D: DualNum<Primitive = f64> + Copy>(x: &[D], k: D) -> D {
+    let soft = |r: D| (D::from(1.0) + r * r).ln();
+    let mut e = D::from(0.0);
+    for i in 1..x.len() {
+        e += soft(x[i] - x[i - 1]) * k;
+    }
+    let (u, v) = (x[0], k);
+    e + soft(u) * v + (v - u).powi(2)
+}
+
+#[test]
+fn elements_passed_to_callees_give_the_dense_hessian_of_num_dual() {
+    let mut rng = Lcg(17);
+    for _ in 0..4 {
+        let t = rng.vec(5);
+        let (x, k) = (&t[..4], t[4]);
+        let (value, grad, h) = springs_hessian(x, k);
+        let (f, g, hd) = hessian(
+            |z: SVector<Dual2SVec64<5>, 5>| springs_dual(&[z[0], z[1], z[2], z[3]], z[4]),
+            &SVector::from([t[0], t[1], t[2], t[3], t[4]]),
+        );
+        assert_relative_eq!(value, f, epsilon = 1e-12);
+        let g: Vec<f64> = g.iter().copied().collect();
+        close(&grad.to_flat_vec(), &g, 1e-12, "∇ vs num-dual");
+        let want: Vec<f64> = (0..5)
+            .flat_map(|i| (0..5).map(move |j| (i, j)))
+            .map(|(i, j)| hd[(i, j)])
+            .collect();
+        close(&h, &want, 1e-12, "H vs num-dual");
+        let by_differences =
+            hessian_by_differences(|s| springs_grad(&s[..4], s[4]).1.to_flat_vec(), &t);
+        close(&h, &by_differences, 1e-6, "H vs differences of ∇");
+        let v = SpringsGrad {
+            x: rng.vec(4),
+            k: rng.next(),
+        };
+        let (_, _, hv) = springs_hvp(x, k, &v);
+        close(
+            &hv.to_flat_vec(),
+            &mat_vec(&want, &v.to_flat_vec()),
+            1e-12,
+            "H·v",
+        );
+    }
+}
+
+// ---- a callee with `wrt`: its second partials cover its data parameters too
+
+/// Differentiates `w` only; a caller may still pass a differentiated value as `c`.
+#[differentiable(wrt(w), hessian)]
+fn scaled(w: f64, c: f64) -> f64 {
+    (w * c).exp() + w * w * c
+}
+
+#[differentiable(hessian)]
+fn through_data(p: f64, q: f64) -> f64 {
+    scaled(p, q * q)
+}
+
+#[test]
+fn a_callees_data_parameter_gets_second_derivatives_too() {
+    let (p, q) = (0.3, -0.8);
+    let (_, _, h) = through_data_hessian(p, q);
+    // f = e^{p·q²} + p²q²
+    let (c, e) = (q * q, (p * q * q).exp());
+    let hpp = c * c * e + 2.0 * c;
+    let hpq = 2.0 * q * e + 2.0 * q * p * c * e + 4.0 * p * q;
+    let hqq = 2.0 * p * e + 4.0 * p * p * q * q * e + 2.0 * p * p;
+    close(&flat(&h), &[hpp, hpq, hpq, hqq], 1e-12, "H");
+}
+
+// ---- a piecewise callee, under a condition, in f32
+
+/// Huber's loss: second derivative 1 inside `[-d, d]`, 0 outside.
+#[differentiable(hessian)]
+fn huber(r: f64, d: f64) -> f64 {
+    if r.abs() <= d {
+        0.5 * r * r
+    } else {
+        d * (r.abs() - 0.5 * d)
+    }
+}
+
+#[differentiable(wrt(w), hessian)]
+fn robust(w: f64, x: &[f64], y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        if x[i] > 0.0 {
+            s += huber(w * x[i] - y[i], 1.0);
+        }
+    }
+    s
+}
+
+#[test]
+fn a_piecewise_callee_under_a_condition_counts_the_points_inside() {
+    let x = [1.0, 2.0, -1.0, 0.5, 3.0];
+    let y = [0.5, 4.0, 7.0, 0.0, 0.0];
+    let w = 0.7;
+    let (_, _, h) = robust_hessian(w, &x, &y);
+    // Σ over x > 0 with |w·x − y| ≤ 1 of x²: 1 (x = 1), 0.25 (x = 0.5); 2 and 3 are outside.
+    assert_relative_eq!(h[0][0], 1.0 + 0.25, epsilon = 1e-15);
+    let (_, _, hv) = robust_hvp(w, &x, &y, &RobustGrad { w: 2.0 });
+    assert_relative_eq!(hv.w, 2.0 * 1.25, epsilon = 1e-15);
+}
+
+#[differentiable(hessian)]
+fn cube32(x: f32) -> f32 {
+    x * x * x
+}
+
+#[differentiable(hessian)]
+fn twice32(a: f32, b: f32) -> f32 {
+    cube32(a * b) + cube32(b)
+}
+
+#[test]
+fn f32_callees() {
+    let (a, b) = (0.5f32, 1.5f32);
+    let (_, _, h) = twice32_hessian(a, b);
+    // f = (ab)³ + b³: f_aa = 6ab³, f_ab = 9a²b², f_bb = 6a³b + 6b
+    assert!((h[0][0] - 6.0 * a * b.powi(3)).abs() < 1e-5);
+    assert!((h[0][1] - 9.0 * a * a * b * b).abs() < 1e-5);
+    assert!((h[1][0] - h[0][1]).abs() == 0.0);
+    assert!((h[1][1] - (6.0 * a.powi(3) * b + 6.0 * b)).abs() < 1e-5);
+}
+
+// ---- the runtime's helpers: `sigmoid` and friends have second derivatives
+
+/// The logistic loss through `sigmoid`: `H = Σᵢ pᵢ(1 − pᵢ)·x̃ᵢx̃ᵢᵀ` over `x̃ᵢ = (xᵢ, 1)`.
+#[differentiable(wrt(w, b), hessian)]
+fn logistic(w: f64, b: f64, x: &[f64], y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let p = symgrad::sigmoid(w * x[i] + b);
+        s -= y[i] * p.ln() + (1.0 - y[i]) * (1.0 - p).ln();
+    }
+    s
+}
+
+#[test]
+fn the_logistic_hessian_through_sigmoid_is_xt_diag_p_1_minus_p_x() {
+    let x = [0.5, -1.5, 2.0, 0.25, -0.75];
+    let y = [1.0, 0.0, 1.0, 0.0, 1.0];
+    let (w, b) = (0.8, -0.3);
+    let (_, grad, h) = logistic_hessian(w, b, &x, &y);
+    let (mut hww, mut hwb, mut hbb, mut gw, mut gb) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for i in 0..x.len() {
+        let p = 1.0 / (1.0 + (-(w * x[i] + b)).exp());
+        let q = p * (1.0 - p);
+        hww += q * x[i] * x[i];
+        hwb += q * x[i];
+        hbb += q;
+        gw += (p - y[i]) * x[i];
+        gb += p - y[i];
+    }
+    close(&[grad.w, grad.b], &[gw, gb], 1e-12, "∇");
+    close(&flat(&h), &[hww, hwb, hwb, hbb], 1e-12, "H");
+    let (_, _, hv) = logistic_hvp(w, b, &x, &y, &LogisticGrad { w: 1.0, b: -2.0 });
+    close(
+        &[hv.w, hv.b],
+        &[hww - 2.0 * hwb, hwb - 2.0 * hbb],
+        1e-12,
+        "H·v",
+    );
+}
