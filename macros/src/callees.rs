@@ -274,6 +274,13 @@ pub fn items(function: &Ident, float: &TokenStream, callees: &[Callee]) -> Token
             TokenStream::new()
         };
         let positions = 0..callee.arity;
+        // Checked for second derivatives: the stand-in raises no second error.
+        let twice = callee.second.map(|_| {
+            quote! {
+                #[diagnostic::do_not_recommend]
+                impl ::symgrad::__private::TwiceDifferentiable for #name {}
+            }
+        });
         stand_ins.push(quote! {
             pub mod #slot {
                 #stand_in
@@ -288,8 +295,7 @@ pub fn items(function: &Ident, float: &TokenStream, callees: &[Callee]) -> Token
                     #[diagnostic::do_not_recommend]
                     impl ::symgrad::__private::DifferentiatesSlice<#positions> for #name {}
                 )*
-                #[diagnostic::do_not_recommend]
-                impl ::symgrad::__private::TwiceDifferentiable for #name {}
+                #twice
             }
         });
         fallbacks.push(quote! { pub use super::#slot::#name as #alias; });

@@ -1056,7 +1056,7 @@ pub fn grad_vec_name(k: u32) -> proc_macro2::Ident {
     format_ident!("__grad{}", k, span = Span::mixed_site())
 }
 
-/// The generated temporaries (`__t<id>`, `__d<id>`, `__acc<id>`, named after graph nodes, with
+/// The generated temporaries (`__t<id>`, `__d<id>`, `__dd<id>`, `__acc<id>`, named after graph nodes, with
 /// gaps) renumbered in order of appearance, from 0 in each item: `__t3, __t7, __t16` read
 /// `__t0, __t1, __t2`, and an edit to the graph no longer renames every temporary. The names of
 /// one node keep one number (`let (__t4, __d4) = f::__partials(…)`, `let __t2 = __acc2;`), and
@@ -1107,13 +1107,15 @@ fn renumber_with(tokens: TokenStream, numbers: &mut HashMap<String, usize>) -> T
 
 /// `__t12_err` → `("__t", "12", "_err")`: a generated temporary's family, number and suffix.
 fn temporary(ident: &str) -> Option<(&'static str, &str, &str)> {
-    ["__acc", "__t", "__d"].into_iter().find_map(|family| {
-        let rest = ident.strip_prefix(family)?;
-        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        let (number, suffix) = rest.split_at(digits);
-        (!number.is_empty() && (suffix.is_empty() || suffix.starts_with('_')))
-            .then_some((family, number, suffix))
-    })
+    ["__acc", "__t", "__dd", "__d"]
+        .into_iter()
+        .find_map(|family| {
+            let rest = ident.strip_prefix(family)?;
+            let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            let (number, suffix) = rest.split_at(digits);
+            (!number.is_empty() && (suffix.is_empty() || suffix.starts_with('_')))
+                .then_some((family, number, suffix))
+        })
 }
 
 #[cfg(test)]

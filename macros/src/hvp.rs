@@ -167,6 +167,43 @@ mod tests {
         }
     }
 
+    /// `f = g(x·y)·x` for a called `g`: `H·v` through the call's partial `g'` and second
+    /// partial `g''` (the nodes a callee's `__partials2` supplies), checked with those replaced
+    /// by numbers against the Hessian derived by hand.
+    #[test]
+    fn a_call_goes_through_its_second_partials() {
+        let mut g = Graph::with_rewrite(crate::simplify::rewrite);
+        let x = g.new_input("x");
+        let y = g.new_input("y");
+        let vx = g.new_input("vx");
+        let vy = g.new_input("vy");
+        let f_sym = g.new_symbol("g");
+        let xy = g.mul(x, y);
+        let call = g.add(Op::Call(f_sym, vec![xy]));
+        let f = g.mul(call, x);
+        let h = hvp(&mut g, f, &[(x, vx), (y, vy)], &[]).expect("internal error: an hvp");
+        // g(u) = u³ at u = x·y: g = u³, g' = 3u², g'' = 6u.
+        let (xv, yv, a, b) = (0.7, -1.3, 0.4, 2.5);
+        let u: f64 = xv * yv;
+        let (g0, g1, g2) = (u.powi(3), 3.0 * u * u, 6.0 * u);
+        let d1 = g.add(Op::Partial(call, 0));
+        let d2 = g.add(Op::Partial2(call, 0, 0));
+        let numbers = [(call, g0), (d1, g1), (d2, g2)];
+        let map: std::collections::HashMap<_, _> =
+            numbers.iter().map(|&(n, v)| (n, g.constant(v))).collect();
+        let got: Vec<_> = h.scalars.iter().map(|&s| g.substitute(s, &map)).collect();
+        let mut it = Interpreter::new(&g, &[xv, yv, a, b]);
+        // f = x⁴y³: f_xx = 12x²y³, f_xy = 12x³y², f_yy = 6x⁴y.
+        let hxx = 12.0 * xv * xv * yv.powi(3);
+        let hxy = 12.0 * xv.powi(3) * yv * yv;
+        let hyy = 6.0 * xv.powi(4) * yv;
+        let want = [hxx * a + hxy * b, hxy * a + hyy * b];
+        for (i, w) in want.iter().enumerate() {
+            let v = it.eval(got[i]).float();
+            assert!((v - w).abs() < 1e-12, "(H·v)[{i}] = {v}, want {w}");
+        }
+    }
+
     #[test]
     fn the_hv_sinks_follow_the_gradient_sinks() {
         assert_eq!(hv_sink(0, 2), 2);
