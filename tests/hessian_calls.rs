@@ -426,3 +426,32 @@ fn the_logistic_hessian_through_sigmoid_is_xt_diag_p_1_minus_p_x() {
         "H·v",
     );
 }
+
+// ---- a callee differentiating a slice, given data there by a caller differentiating scalars
+
+/// `t² · Σ w[i]²` (differentiates `w` and `t`).
+#[differentiable(hessian)]
+fn weighted(w: &[f64], t: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..w.len() {
+        s += w[i] * w[i];
+    }
+    t * t * s
+}
+
+#[differentiable(wrt(a), hessian)]
+fn scale_of(a: f64, data: &[f64]) -> f64 {
+    weighted(data, a.exp())
+}
+
+#[test]
+fn a_callee_differentiating_a_slice_given_data() {
+    let data = [0.5, -2.0, 1.5];
+    let a = 0.3;
+    let (_, grad, h) = scale_of_hessian(a, &data);
+    // f = e^{2a} · Σ w²: f' = 2f, f'' = 4f.
+    let s: f64 = data.iter().map(|w| w * w).sum();
+    let f = (2.0 * a).exp() * s;
+    assert_relative_eq!(grad.a, 2.0 * f, epsilon = 1e-12);
+    assert_relative_eq!(h[0][0], 4.0 * f, epsilon = 1e-12);
+}
