@@ -58,7 +58,7 @@ impl Check<'_> {
                 self.stmts_ok(body, depth + 1)
             }
             Stmt::ForIter { chain, body, .. } => {
-                self.chain_ok(chain) && self.stmts_ok(body, depth + 1)
+                Self::chain_ok(chain) && self.stmts_ok(body, depth + 1)
             }
             Stmt::If { cond, then, els } => {
                 self.cond_ok(cond)
@@ -110,7 +110,7 @@ impl Check<'_> {
 
     fn iter_ok(&self, it: &IterExpr) -> bool {
         !it.product
-            && self.chain_ok(&it.chain)
+            && Self::chain_ok(&it.chain)
             && match &it.map {
                 MapFn::Closure { body, .. } => self.expr_ok(body),
                 MapFn::Named(_) | MapFn::Items => true,
@@ -118,7 +118,7 @@ impl Check<'_> {
     }
 
     /// Chains hold indices and slices only.
-    fn chain_ok(&self, _: &Chain) -> bool {
+    fn chain_ok(_: &Chain) -> bool {
         true
     }
 

@@ -786,6 +786,9 @@ fn graph_functions(
     (grad_fn, partials_fn, hessian_fn)
 }
 
+/// Emits the statements computing some roots, and an expression per root.
+type Emitter<'a> = dyn Fn(&[crate::graph::NodeId]) -> (TokenStream, Vec<TokenStream>) + 'a;
+
 /// `__partials2`, with `hessian`: the value, the partials and the second partials
 /// `∂²f/∂pᵢ∂pⱼ` (`rows`: the upper triangle over the float parameters), what a caller's Hessian
 /// chains through. The arguments come as one tuple, so that a caller can fall back to a
@@ -801,7 +804,7 @@ fn partials2_fn(
     rows: &[Vec<crate::graph::NodeId>],
     float: &TokenStream,
     allow: &TokenStream,
-    run: &dyn Fn(&[crate::graph::NodeId]) -> (TokenStream, Vec<TokenStream>),
+    run: &Emitter<'_>,
 ) -> TokenStream {
     let mut roots = vec![d.lowered.output];
     roots.extend(d.partials.iter().copied());

@@ -596,7 +596,7 @@ impl Emitter<'_> {
                 let args = args.iter().map(|a| self.call_arg(*a));
                 let d = Self::partials_name(n);
                 if self.s.second_order_calls.contains(&n) {
-                    return self.second_order_call(n, path, args.collect());
+                    return self.second_order_call(n, path, &args.collect::<Vec<_>>());
                 }
                 let companion = if self.s.array_calls.contains(&n) {
                     quote!(__jacobian)
@@ -650,7 +650,7 @@ impl Emitter<'_> {
         &self,
         n: NodeId,
         path: &TokenStream,
-        args: Vec<TokenStream>,
+        args: &[TokenStream],
     ) -> TokenStream {
         let Op::Call(_, nodes) = self.g.op(n) else {
             return quote!(::core::compile_error!("internal error: not a call"););

@@ -347,8 +347,8 @@ fn differentiate(
         slice_effects,
         hessian,
         hvp,
-        vjp_effects,
         second_partials,
+        vjp_effects,
     })
 }
 

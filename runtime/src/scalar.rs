@@ -140,6 +140,7 @@ pub trait TwiceDifferentiable {
 /// program that runs; it only keeps that check's error the only one.
 pub trait SecondOrderFallback {
     /// Never run: see the trait.
+    #[must_use]
     fn __partials2<A, R>(_: A) -> R {
         unreachable!("internal error: a callee without second derivatives")
     }
