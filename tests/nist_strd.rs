@@ -340,3 +340,86 @@ fn argmin_lbfgs_minimizes_the_sum_of_squares() {
         assert!(nist::digits(*v, *c) >= 7.0, "{b:?} vs {:?}", data.certified);
     }
 }
+
+/// `LeastSquares` with a bound on the evaluations: past `limit`, an error (so a solver that
+/// would loop forever stops, and the test says so instead of hanging).
+struct Bounded<P> {
+    inner: P,
+    evaluations: std::cell::Cell<u64>,
+    limit: u64,
+}
+
+impl<P> Bounded<P> {
+    fn count(&self) -> Result<(), argmin::core::Error> {
+        self.evaluations.set(self.evaluations.get() + 1);
+        if self.evaluations.get() > self.limit {
+            return Err(argmin::core::Error::msg("the test's bound on evaluations"));
+        }
+        Ok(())
+    }
+}
+
+impl<P: argmin::core::CostFunction<Param = Vec<f64>, Output = f64>> argmin::core::CostFunction
+    for Bounded<P>
+{
+    type Param = Vec<f64>;
+    type Output = f64;
+    fn cost(&self, p: &Vec<f64>) -> Result<f64, argmin::core::Error> {
+        self.count()?;
+        self.inner.cost(p)
+    }
+}
+
+impl<P: argmin::core::Gradient<Param = Vec<f64>, Gradient = Vec<f64>>> argmin::core::Gradient
+    for Bounded<P>
+{
+    type Param = Vec<f64>;
+    type Gradient = Vec<f64>;
+    fn gradient(&self, p: &Vec<f64>) -> Result<Vec<f64>, argmin::core::Error> {
+        self.count()?;
+        self.inner.gradient(p)
+    }
+}
+
+#[test]
+fn argmin_lbfgs_without_tolerances_stops_at_the_minimum_instead_of_running_forever() {
+    // With `tolerance_cost(0.0)` and `tolerance_grad(0.0)`, L-BFGS goes on at the minimum
+    // (its gradient there, ~1e-11, is the rounding of 2Jᵀr): a line search returns the point it
+    // started from, the update divides by yᵀs = 0, the next direction is NaN, and argmin's
+    // More–Thuente line search (no iteration limit) evaluated NaN points forever. The adapter
+    // refuses a non-finite point, so the line search fails and L-BFGS stops there, its best
+    // point the certified one. From both starts; bounded at 10⁴ evaluations in case it loops.
+    let data = nist::dataset("Eckerle4");
+    for start in &data.starts {
+        let problem = Bounded {
+            inner: argmin_problem::<Vec<f64>>(&data),
+            evaluations: std::cell::Cell::new(0),
+            limit: 10_000,
+        };
+        let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
+            .with_tolerance_cost(0.0)
+            .unwrap()
+            .with_tolerance_grad(0.0)
+            .unwrap();
+        let result = Executor::new(problem, solver)
+            .configure(|state| state.param(start.clone()).max_iters(200))
+            .run()
+            .unwrap();
+        let state = result.state();
+        let reason = format!("{:?}", state.get_termination_reason());
+        assert!(
+            reason.contains("not finite") && !reason.contains("bound"),
+            "{reason}"
+        );
+        assert!(state.get_iter() < 200, "{}", state.get_iter());
+        let b = state.get_best_param().unwrap();
+        assert!(
+            nist::digits(state.get_best_cost(), data.certified_rss) >= RSS_DIGITS,
+            "{:e} at {b:?}",
+            state.get_best_cost()
+        );
+        for (v, c) in b.iter().zip(&data.certified) {
+            assert!(nist::digits(*v, *c) >= 7.0, "{b:?} vs {:?}", data.certified);
+        }
+    }
+}

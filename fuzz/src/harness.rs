@@ -141,6 +141,13 @@ pub fn run_batch(config: &Config, slot: &Slot, programs: &[Program]) -> Result<R
     let mut report = Report {
         generated: programs.len(),
         hvp_programs: programs.iter().filter(|p| p.main.hessian).count(),
+        hvp_call_programs: programs
+            .iter()
+            .filter(|p| p.main.hessian)
+            .filter(|p| {
+                crate::second_order::helper_calls(&p.main, &p.helpers).is_some_and(|n| n > 0)
+            })
+            .count(),
         ..Report::default()
     };
     for (k, p) in programs.iter().enumerate() {

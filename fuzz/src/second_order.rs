@@ -1,8 +1,10 @@
 //! Which generated functions can carry `hessian`: those the macro gives `_hvp`, without a loop
-//! recurrence (its tangent would be a second recurrence, which `hessian` refuses) and without a
-//! helper call (a called function's second derivatives are not exposed). Conservative: an
-//! assignment in a loop that is not a sum of terms free of its variable (`s += e`) counts as a
-//! recurrence, and so does an iterator product.
+//! recurrence (its tangent would be a second recurrence, which `hessian` refuses), without a
+//! differentiated slice passed to a helper (that part of a callee's Hessian is not exposed) and
+//! without a vector-valued helper's outputs. Conservative: an assignment in a loop that is not a
+//! sum of terms free of its variable (`s += e`) counts as a recurrence, and so does an iterator
+//! product. A helper it calls must be eligible itself; every eligible scalar helper gets
+//! `hessian` with it (its `__partials2`: the second derivatives a caller's Hessian goes through).
 //!
 //! Their `_hvp` is checked (`harness::driver`) against central differences of `_grad` along the
 //! direction, at two steps: `(∇f(θ + h·v) − ∇f(θ − h·v)) / 2h` for `h` and `h/2`, extrapolated
@@ -11,83 +13,122 @@
 
 use crate::ast::{Arg, AssignOp, Chain, Cond, Expr, Func, IterExpr, MapFn, Stmt};
 
-/// Whether `f` may carry `hessian`.
+/// Whether `f` may carry `hessian`, calling `helpers` (which then get it too).
 #[must_use]
-pub fn eligible(f: &Func) -> bool {
-    stmts_ok(&f.body, 0) && expr_ok(&f.ret)
+pub fn eligible(f: &Func, helpers: &[Func]) -> bool {
+    helper_calls(f, helpers).is_some()
 }
 
-/// `depth`: the loops around the statements.
-fn stmts_ok(body: &[Stmt], depth: usize) -> bool {
-    body.iter().all(|s| stmt_ok(s, depth))
+/// How many calls of helpers `f` makes (as written), if it may carry `hessian`.
+#[must_use]
+pub fn helper_calls(f: &Func, helpers: &[Func]) -> Option<usize> {
+    let active: Vec<&str> = f.differentiated().iter().map(|p| p.name.as_str()).collect();
+    let check = Check {
+        helpers,
+        active,
+        calls: std::cell::Cell::new(0),
+    };
+    (check.stmts_ok(&f.body, 0) && check.expr_ok(&f.ret)).then(|| check.calls.get())
 }
 
-fn stmt_ok(s: &Stmt, depth: usize) -> bool {
-    match s {
-        Stmt::Let { value, .. } | Stmt::Return(value) => expr_ok(value),
-        Stmt::Assign { name, op, value } => {
-            let sum = matches!(op, AssignOp::Add | AssignOp::Sub) && !mentions(value, name);
-            (depth == 0 || sum) && expr_ok(value)
-        }
-        Stmt::Closure { body, .. } => expr_ok(body),
-        Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop(body) => {
-            stmts_ok(body, depth + 1)
-        }
-        Stmt::ForIter { chain, body, .. } => chain_ok(chain) && stmts_ok(body, depth + 1),
-        Stmt::If { cond, then, els } => {
-            cond_ok(cond)
-                && stmts_ok(then, depth)
-                && els.as_ref().is_none_or(|e| stmts_ok(e, depth))
-        }
-        // A call of a vector-valued helper: no second derivative through calls. Local arrays
-        // are kept out too (an array added into has no second derivative; not told apart here).
-        Stmt::LetOutputs { .. } | Stmt::NewArray { .. } | Stmt::SetElem { .. } => false,
-        Stmt::LetArray { .. }
-        | Stmt::LetInt { .. }
-        | Stmt::Step { .. }
-        | Stmt::Continue
-        | Stmt::Break => true,
+/// The function's helpers, and its differentiated parameters (a slice among them must not be
+/// passed to a helper).
+struct Check<'a> {
+    helpers: &'a [Func],
+    active: Vec<&'a str>,
+    /// The calls of helpers seen.
+    calls: std::cell::Cell<usize>,
+}
+
+impl Check<'_> {
+    /// `depth`: the loops around the statements.
+    fn stmts_ok(&self, body: &[Stmt], depth: usize) -> bool {
+        body.iter().all(|s| self.stmt_ok(s, depth))
     }
-}
 
-fn expr_ok(e: &Expr) -> bool {
-    match e {
-        Expr::Lit(_)
-        | Expr::NegInf
-        | Expr::Var(_)
-        | Expr::Deref(_)
-        | Expr::Index(..)
-        | Expr::Cast(_) => true,
-        Expr::Neg(a) => expr_ok(a),
-        Expr::Bin(_, a, b) => expr_ok(a) && expr_ok(b),
-        Expr::Method(_, recv, args) => expr_ok(recv) && args.iter().all(expr_ok),
-        Expr::Call(..) | Expr::Output(..) => false,
-        Expr::Array(elems) => elems.iter().all(expr_ok),
-        Expr::If(c, a, b) => cond_ok(c) && expr_ok(a) && expr_ok(b),
-        Expr::Iter(it) => iter_ok(it),
-    }
-}
-
-fn iter_ok(it: &IterExpr) -> bool {
-    !it.product
-        && chain_ok(&it.chain)
-        && match &it.map {
-            MapFn::Closure { body, .. } => expr_ok(body),
-            MapFn::Named(_) | MapFn::Items => true,
+    fn stmt_ok(&self, s: &Stmt, depth: usize) -> bool {
+        match s {
+            Stmt::Let { value, .. } | Stmt::Return(value) => self.expr_ok(value),
+            Stmt::Assign { name, op, value } => {
+                let sum = matches!(op, AssignOp::Add | AssignOp::Sub) && !mentions(value, name);
+                (depth == 0 || sum) && self.expr_ok(value)
+            }
+            Stmt::Closure { body, .. } => self.expr_ok(body),
+            Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop(body) => {
+                self.stmts_ok(body, depth + 1)
+            }
+            Stmt::ForIter { chain, body, .. } => {
+                Self::chain_ok(chain) && self.stmts_ok(body, depth + 1)
+            }
+            Stmt::If { cond, then, els } => {
+                self.cond_ok(cond)
+                    && self.stmts_ok(then, depth)
+                    && els.as_ref().is_none_or(|e| self.stmts_ok(e, depth))
+            }
+            // A call of a vector-valued helper: no second derivative through calls. Local arrays
+            // are kept out too (an array added into has no second derivative; not told apart here).
+            Stmt::LetOutputs { .. } | Stmt::NewArray { .. } | Stmt::SetElem { .. } => false,
+            Stmt::LetArray { .. }
+            | Stmt::LetInt { .. }
+            | Stmt::Step { .. }
+            | Stmt::Continue
+            | Stmt::Break => true,
         }
-}
+    }
 
-/// Chains hold indices and slices only.
-fn chain_ok(_: &Chain) -> bool {
-    true
-}
+    fn expr_ok(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Lit(_)
+            | Expr::NegInf
+            | Expr::Var(_)
+            | Expr::Deref(_)
+            | Expr::Index(..)
+            | Expr::Cast(_) => true,
+            Expr::Neg(a) => self.expr_ok(a),
+            Expr::Bin(_, a, b) => self.expr_ok(a) && self.expr_ok(b),
+            Expr::Method(_, recv, args) => {
+                self.expr_ok(recv) && args.iter().all(|a| self.expr_ok(a))
+            }
+            // A scalar helper given floats and data (the outputs of a vector-valued one: no).
+            Expr::Call(name, args) => {
+                self.calls.set(self.calls.get() + 1);
+                let helper = self.helpers.iter().find(|h| &h.name == name);
+                helper.is_some_and(|h| h.outputs().is_none() && eligible(h, &[]))
+                    && args.iter().all(|a| match a {
+                        Arg::Float(e) => self.expr_ok(e),
+                        Arg::Slice(x) | Arg::Run { slice: x, .. } => {
+                            !self.active.contains(&x.as_str())
+                        }
+                    })
+            }
+            Expr::Output(..) => false,
+            Expr::Array(elems) => elems.iter().all(|a| self.expr_ok(a)),
+            Expr::If(c, a, b) => self.cond_ok(c) && self.expr_ok(a) && self.expr_ok(b),
+            Expr::Iter(it) => self.iter_ok(it),
+        }
+    }
 
-fn cond_ok(c: &Cond) -> bool {
-    match c {
-        Cond::Float(_, a, b) => expr_ok(a) && expr_ok(b),
-        Cond::Int(..) => true,
-        Cond::And(a, b) | Cond::Or(a, b) => cond_ok(a) && cond_ok(b),
-        Cond::Not(a) => cond_ok(a),
+    fn iter_ok(&self, it: &IterExpr) -> bool {
+        !it.product
+            && Self::chain_ok(&it.chain)
+            && match &it.map {
+                MapFn::Closure { body, .. } => self.expr_ok(body),
+                MapFn::Named(_) | MapFn::Items => true,
+            }
+    }
+
+    /// Chains hold indices and slices only.
+    fn chain_ok(_: &Chain) -> bool {
+        true
+    }
+
+    fn cond_ok(&self, c: &Cond) -> bool {
+        match c {
+            Cond::Float(_, a, b) => self.expr_ok(a) && self.expr_ok(b),
+            Cond::Int(..) => true,
+            Cond::And(a, b) | Cond::Or(a, b) => self.cond_ok(a) && self.cond_ok(b),
+            Cond::Not(a) => self.cond_ok(a),
+        }
     }
 }
 
@@ -162,10 +203,10 @@ mod tests {
     #[test]
     fn sums_are_eligible_and_recurrences_are_not() {
         let term = Expr::Cast(IntExpr::Var("i".into()));
-        assert!(eligible(&looped(AssignOp::Add, term.clone())));
-        assert!(!eligible(&looped(AssignOp::Mul, term.clone())));
-        assert!(!eligible(&looped(AssignOp::Set, term.clone())));
+        assert!(eligible(&looped(AssignOp::Add, term.clone()), &[]));
+        assert!(!eligible(&looped(AssignOp::Mul, term.clone()), &[]));
+        assert!(!eligible(&looped(AssignOp::Set, term.clone()), &[]));
         let reads_itself = Expr::bin(crate::ast::BinOp::Mul, Expr::var("s"), term);
-        assert!(!eligible(&looped(AssignOp::Add, reads_itself)));
+        assert!(!eligible(&looped(AssignOp::Add, reads_itself), &[]));
     }
 }

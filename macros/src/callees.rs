@@ -51,6 +51,9 @@ pub struct Callee {
     /// Whether the outputs of a vector-valued function are read (`let [u, v] = f(…);`): its
     /// stand-in needs `__jacobian`.
     outputs: bool,
+    /// Whether its second partial derivatives are needed (`__partials2`: the caller has
+    /// `hessian`), and where the call is, for the check that the callee has them.
+    second: Option<Span>,
 }
 
 /// The calls among `roots`' code that chain through a callee's derivative (`__partials` or
@@ -60,7 +63,10 @@ pub fn differentiated(g: &Graph, roots: &[NodeId]) -> Vec<NodeId> {
         .reachable_with_sweeps(roots)
         .into_iter()
         .filter_map(|n| match g.op(n) {
-            Op::Partial(call, _) | Op::CallVjp(call, _) | Op::ArrayVjp { call, .. } => {
+            Op::Partial(call, _)
+            | Op::Partial2(call, ..)
+            | Op::CallVjp(call, _)
+            | Op::ArrayVjp { call, .. } => {
                 match g.op(*call) {
                     // Output `k` of a vector-valued call: the call.
                     Op::CallOutput(inner, _) => Some(*inner),
@@ -132,6 +138,15 @@ pub fn of_calls(
             continue;
         };
         let key = g.symbol_name(*f).to_string();
+        let second = (0..g.len())
+            .any(|i| matches!(g.op(node(i)), Op::Partial2(k, ..) if k == c))
+            .then(|| {
+                symbols[f.0 as usize]
+                    .clone()
+                    .into_iter()
+                    .last()
+                    .map_or_else(Span::call_site, |t| t.span())
+            });
         let slices = args.iter().enumerate().filter_map(|(j, a)| match g.op(*a) {
             Op::SliceArg(_, s, _) => {
                 let at = symbols[s.0 as usize].clone().into_iter().next();
@@ -147,6 +162,7 @@ pub fn of_calls(
         let outputs = (0..g.len()).any(|i| matches!(g.op(node(i)), Op::CallOutput(k, _) if k == c));
         if let Some(known) = out.iter_mut().find(|k| k.key == key) {
             known.outputs |= outputs;
+            known.second = known.second.or(second);
             for (j, at) in slices {
                 if !known.slices.iter().any(|(i, _)| *i == j) {
                     known.slices.push((j, at));
@@ -175,6 +191,7 @@ pub fn of_calls(
                 arity: args.len(),
                 slices,
                 outputs,
+                second,
             });
         }
     }
@@ -257,6 +274,13 @@ pub fn items(function: &Ident, float: &TokenStream, callees: &[Callee]) -> Token
             TokenStream::new()
         };
         let positions = 0..callee.arity;
+        // Checked for second derivatives: the stand-in raises no second error.
+        let twice = callee.second.map(|_| {
+            quote! {
+                #[diagnostic::do_not_recommend]
+                impl ::symgrad::__private::TwiceDifferentiable for #name {}
+            }
+        });
         stand_ins.push(quote! {
             pub mod #slot {
                 #stand_in
@@ -271,12 +295,20 @@ pub fn items(function: &Ident, float: &TokenStream, callees: &[Callee]) -> Token
                     #[diagnostic::do_not_recommend]
                     impl ::symgrad::__private::DifferentiatesSlice<#positions> for #name {}
                 )*
+                #twice
             }
         });
         fallbacks.push(quote! { pub use super::#slot::#name as #alias; });
         checks.push(quote! {
             const _: () = <#alias as ::symgrad::__private::Differentiable>::CHECKED;
         });
+        // A Hessian through the call: the callee must have `hessian`, spanned at the call.
+        if let Some(at) = callee.second {
+            let at_call = Ident::new(&alias.to_string(), at);
+            checks.push(quote_spanned! {at=>
+                const _: () = <#at_call as ::symgrad::__private::TwiceDifferentiable>::CHECKED;
+            });
+        }
         // A differentiated slice passed where the callee takes data: spanned at the argument.
         for (j, at) in &callee.slices {
             let at_arg = Ident::new(&alias.to_string(), *at);

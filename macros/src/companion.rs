@@ -65,6 +65,14 @@ pub fn generate(func: &ItemFn, args: &Args, plan: &Plan) -> TokenStream {
     let vis = &func.vis;
     let name = &func.sig.ident;
     let callees = callees::items(name, &float, &plan.callees);
+    // With `hessian`: callers' Hessians may chain through `__partials2`.
+    let twice = match &plan.body {
+        Body::Graph(d) if d.second_partials.is_some() => quote! {
+            #[diagnostic::do_not_recommend]
+            impl ::symgrad::__private::TwiceDifferentiable for #name {}
+        },
+        _ => TokenStream::new(),
+    };
     let differentiated_slices: Vec<usize> = plan
         .sig
         .params
@@ -87,6 +95,7 @@ pub fn generate(func: &ItemFn, args: &Args, plan: &Plan) -> TokenStream {
         }
         #[diagnostic::do_not_recommend]
         impl ::symgrad::__private::Differentiable for #name {}
+        #twice
         #(
             #[diagnostic::do_not_recommend]
             impl ::symgrad::__private::DifferentiatesSlice<#differentiated_slices> for #name {}
@@ -734,7 +743,12 @@ fn graph_functions(
             (#value, (#(#values,)*))
         }
     };
-    let partials_fn = quote! { #partials_fn #vjp_fn };
+    let partials2_fn = d
+        .second_partials
+        .as_ref()
+        .map(|rows| partials2_fn(func, sig, d, rows, float, &allow, &run))
+        .unwrap_or_default();
+    let partials_fn = quote! { #partials_fn #vjp_fn #partials2_fn };
 
     let hessian_fn = match (&d.hessian, want_hessian) {
         (Some(rows), true) => {
@@ -769,6 +783,105 @@ fn graph_functions(
         _ => TokenStream::new(),
     };
     (grad_fn, partials_fn, hessian_fn)
+}
+
+/// Emits the statements computing some roots, and an expression per root.
+type Emitter<'a> = dyn Fn(&[crate::graph::NodeId]) -> (TokenStream, Vec<TokenStream>) + 'a;
+
+/// `__partials2`, with `hessian`: the value, the partials and the second partials
+/// `∂²f/∂pᵢ∂pⱼ` (`rows`: the upper triangle over the float parameters), what a caller's Hessian
+/// chains through. The arguments come as one tuple, so that a caller can fall back to a
+/// never-run function of the same name when its callee lacks `hessian` (see `emit`).
+///
+/// ```text
+/// pub fn __partials2((w, n, x): (f64, usize, f64)) -> (f64, (f64, (), f64), ((f64, (), f64), (), (f64, (), f64)))
+/// ```
+fn partials2_fn(
+    func: &ItemFn,
+    sig: &Sig,
+    d: &Derivatives,
+    rows: &[Vec<crate::graph::NodeId>],
+    float: &TokenStream,
+    allow: &TokenStream,
+    run: &Emitter<'_>,
+) -> TokenStream {
+    let mut roots = vec![d.lowered.output];
+    roots.extend(d.partials.iter().copied());
+    roots.extend(rows.iter().flatten().copied());
+    let (stmts, exprs) = run(&roots);
+    let n = d.partials.len();
+    // The flat position of `∂²f/∂pₐ∂p_b` (`a ≤ b`) among `exprs`.
+    let mut at = vec![vec![0usize; n]; n];
+    let mut next = 1 + n;
+    for (a, row) in at.iter_mut().enumerate() {
+        for cell in &mut row[a..] {
+            *cell = next;
+            next += 1;
+        }
+    }
+    let floats: Vec<Option<usize>> = {
+        let mut k = 0;
+        sig.params
+            .iter()
+            .map(|p| {
+                (p.kind == ParamKind::Float).then(|| {
+                    k += 1;
+                    k - 1
+                })
+            })
+            .collect()
+    };
+    let unit = quote!(());
+    let types: Vec<TokenStream> = floats
+        .iter()
+        .map(|f| f.map_or_else(|| unit.clone(), |_| float.clone()))
+        .collect();
+    let partials = floats.iter().map(|f| match f {
+        Some(a) => exprs[1 + a].clone(),
+        None => unit.clone(),
+    });
+    let row_types = floats.iter().map(|f| match f {
+        Some(_) => quote!((#(#types,)*)),
+        None => unit.clone(),
+    });
+    let row_values = floats.iter().map(|f| match f {
+        Some(a) => {
+            let cells = floats.iter().map(|g| match g {
+                Some(b) => exprs[at[*a.min(b)][*a.max(b)]].clone(),
+                None => unit.clone(),
+            });
+            quote!((#(#cells,)*))
+        }
+        None => unit.clone(),
+    });
+    let (pats, tys): (Vec<TokenStream>, Vec<TokenStream>) = func
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|a| match a {
+            syn::FnArg::Typed(t) => {
+                let ty = &t.ty;
+                let pat = match &*t.pat {
+                    syn::Pat::Ident(p) => p.ident.to_token_stream(),
+                    other => other.to_token_stream(),
+                };
+                Some((pat, quote!(#ty)))
+            }
+            syn::FnArg::Receiver(_) => None,
+        })
+        .unzip();
+    let value = &exprs[0];
+    quote! {
+        /// Value, partial derivatives and second partial derivatives (the calling convention
+        /// of generated code, with `hessian`).
+        #[doc(hidden)]
+        #allow
+        #[inline]
+        pub fn __partials2((#(#pats,)*): (#(#tys,)*)) -> (#float, (#(#types,)*), (#(#row_types,)*)) {
+            #stmts
+            (#value, (#(#partials,)*), (#(#row_values,)*))
+        }
+    }
 }
 
 /// `_grad_into` from a user rule returning `(value, [∂f/∂p for every float parameter])`, and

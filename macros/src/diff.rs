@@ -1222,14 +1222,69 @@ pub fn local_adjoints(
             }
             out
         }
-        Op::Partial(call, _) => {
+        // (∂f/∂aᵢ)' = Σⱼ ∂²f/∂aᵢ∂aⱼ · aⱼ'  (the second partials from f's `__partials2`)
+        Op::Partial(call, i) => second_partials(g, call, i, adj)?,
+        Op::Partial2(call, ..) => {
             return Err(DiffError {
                 origin: g.node(call).origin,
-                message: "cannot differentiate a called function twice: the second derivative of a call is not available".into(),
-                help: "remove `hessian`, or write the called function's body inline",
+                message: "internal error: a third derivative of a call".into(),
+                help: "please report this",
             });
         }
     })
+}
+
+/// `ā · ∂²f/∂aᵢ∂aⱼ` for every float argument `aⱼ` of `call`: the adjoint of its partial
+/// derivative `∂f/∂aᵢ` pushed on to the arguments. Refused where the second partials are not
+/// exposed: output `k` of a vector-valued call, a differentiated slice or local array among
+/// the arguments (its part of the Hessian is not a scalar).
+fn second_partials(
+    g: &mut Graph,
+    call: NodeId,
+    i: u32,
+    adj: NodeId,
+) -> Result<Vec<(NodeId, NodeId)>, DiffError> {
+    let refuse = |g: &Graph, message: &str, help: &'static str| DiffError {
+        origin: g.node(call).origin,
+        message: message.into(),
+        help,
+    };
+    let args = match g.op(call).clone() {
+        Op::Call(_, args) => args,
+        Op::CallOutput(..) => {
+            return Err(refuse(
+                g,
+                "second derivatives through the outputs of a vector-valued function are not supported yet",
+                "remove `hessian`, or write the output you need as a scalar function with `#[differentiable(hessian)]`",
+            ));
+        }
+        _ => {
+            return Err(refuse(
+                g,
+                "internal error: a partial derivative of a non-call",
+                "please report this",
+            ));
+        }
+    };
+    if args
+        .iter()
+        .any(|a| matches!(g.op(*a), Op::SliceArg(..)) || g.kind(*a) == Kind::Array)
+    {
+        return Err(refuse(
+            g,
+            "second derivatives through a call given a differentiated slice or a local array are not supported yet",
+            "remove `hessian`, or pass the elements the called function needs as scalars (`x[0]`, `x[i]`)",
+        ));
+    }
+    let mut out = Vec::new();
+    for (j, a) in args.iter().enumerate() {
+        if g.kind(*a) == Kind::Float {
+            let j = u32::try_from(j).expect("internal error: too many arguments");
+            let d = g.add(Op::Partial2(call, i.min(j), i.max(j)));
+            out.push((*a, g.mul(adj, d)));
+        }
+    }
+    Ok(out)
 }
 
 /// `ā · f'(a)` for the elementary functions; `y = f(a)` is reused where it saves work.

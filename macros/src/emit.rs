@@ -152,6 +152,11 @@ impl Emitter<'_> {
         format_ident!("__d{}", n.0, span = Span::mixed_site())
     }
 
+    /// The second partial derivatives of call `n` (`__dd5.0.1` is `∂²f/∂a₀∂a₁`).
+    fn second_partials_name(n: NodeId) -> proc_macro2::Ident {
+        format_ident!("__dd{}", n.0, span = Span::mixed_site())
+    }
+
     /// Statements binding the nodes of the region of `roots`; marks them defined.
     fn region(&self, roots: &[NodeId], defined: &mut HashSet<NodeId>) -> TokenStream {
         let (mut out, scatters) = self.region_parts(roots, defined, None);
@@ -929,6 +934,9 @@ impl Emitter<'_> {
                 let path = self.symbols.derivative_path(*f);
                 let args = args.iter().map(|a| self.call_arg(*a));
                 let d = Self::partials_name(n);
+                if self.s.second_order_calls.contains(&n) {
+                    return self.second_order_call(n, path, &args.collect::<Vec<_>>());
+                }
                 let companion = if self.s.array_calls.contains(&n) {
                     quote!(__jacobian)
                 } else {
@@ -970,6 +978,53 @@ impl Emitter<'_> {
                 let value = self.bare(n);
                 quote! { let #name = #value; }
             }
+        }
+    }
+
+    /// `let (y, d, dd) = f::__partials2((args…,));` for a call whose second partial derivatives
+    /// are needed: the value, the partials (`d.i`) and the second partials (`dd.i.j`), in one
+    /// call of the callee's hidden `__partials2`, which `#[differentiable(hessian)]` emits. The
+    /// arguments go as one tuple and the result is typed (a float per float argument, `()` for
+    /// the others): for a callee without `hessian`, the call resolves to the never-run
+    /// `SecondOrderFallback` instead, so the only error is the callee check's ("add `hessian`").
+    fn second_order_call(
+        &self,
+        n: NodeId,
+        path: &TokenStream,
+        args: &[TokenStream],
+    ) -> TokenStream {
+        let Op::Call(_, nodes) = self.g.op(n) else {
+            return quote!(::core::compile_error!("internal error: not a call"););
+        };
+        let ty = match self.float {
+            FloatTy::F32 => quote!(f32),
+            FloatTy::F64 => quote!(f64),
+        };
+        let slot = |a: &NodeId| {
+            if self.g.kind(*a) == crate::graph::Kind::Float {
+                ty.clone()
+            } else {
+                quote!(())
+            }
+        };
+        let partials: Vec<TokenStream> = nodes.iter().map(slot).collect();
+        let rows = nodes.iter().map(|a| {
+            if self.g.kind(*a) == crate::graph::Kind::Float {
+                quote!((#(#partials,)*))
+            } else {
+                quote!(())
+            }
+        });
+        let (name, d, dd) = (
+            self.name(n),
+            Self::partials_name(n),
+            Self::second_partials_name(n),
+        );
+        quote! {
+            #[allow(unused_imports)]
+            use ::symgrad::__private::SecondOrderFallback as _;
+            let (#name, #d, #dd): (#ty, (#(#partials,)*), (#(#rows,)*)) =
+                #path::__partials2((#(#args,)*));
         }
     }
 
@@ -1213,6 +1268,11 @@ impl Emitter<'_> {
                 let i = syn::Index::from(*i as usize);
                 quote! { #d.#i }
             }
+            Op::Partial2(call, i, j) => {
+                let d = Self::second_partials_name(*call);
+                let (i, j) = (syn::Index::from(*i as usize), syn::Index::from(*j as usize));
+                quote! { #d.#i.#j }
+            }
             Op::IntConst(v) => {
                 let lit = Literal::u64_unsuffixed(v.unsigned_abs());
                 if *v < 0 { quote!(-#lit) } else { quote!(#lit) }
@@ -1340,7 +1400,7 @@ pub fn grad_vec_name(k: u32) -> proc_macro2::Ident {
     format_ident!("__grad{}", k, span = Span::mixed_site())
 }
 
-/// The generated temporaries (`__t<id>`, `__d<id>`, `__acc<id>`, named after graph nodes, with
+/// The generated temporaries (`__t<id>`, `__d<id>`, `__dd<id>`, `__acc<id>`, named after graph nodes, with
 /// gaps) renumbered in order of appearance, from 0 in each item: `__t3, __t7, __t16` read
 /// `__t0, __t1, __t2`, and an edit to the graph no longer renames every temporary. The names of
 /// one node keep one number (`let (__t4, __d4) = f::__partials(…)`, `let __t2 = __acc2;`), and
@@ -1391,13 +1451,15 @@ fn renumber_with(tokens: TokenStream, numbers: &mut HashMap<String, usize>) -> T
 
 /// `__t12_err` → `("__t", "12", "_err")`: a generated temporary's family, number and suffix.
 fn temporary(ident: &str) -> Option<(&'static str, &str, &str)> {
-    ["__acc", "__t", "__d"].into_iter().find_map(|family| {
-        let rest = ident.strip_prefix(family)?;
-        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        let (number, suffix) = rest.split_at(digits);
-        (!number.is_empty() && (suffix.is_empty() || suffix.starts_with('_')))
-            .then_some((family, number, suffix))
-    })
+    ["__acc", "__t", "__dd", "__d"]
+        .into_iter()
+        .find_map(|family| {
+            let rest = ident.strip_prefix(family)?;
+            let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            let (number, suffix) = rest.split_at(digits);
+            (!number.is_empty() && (suffix.is_empty() || suffix.starts_with('_')))
+                .then_some((family, number, suffix))
+        })
 }
 
 #[cfg(test)]

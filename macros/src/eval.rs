@@ -149,6 +149,7 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         // through it would assume so of any function of that name.
         | Op::StopGradient(..)
         | Op::Partial(..)
+        | Op::Partial2(..)
         | Op::IntCast(..)
         | Op::FloatToInt(..)
         | Op::LoopVar(_)
@@ -416,6 +417,7 @@ impl<'g> Interpreter<'g> {
             Op::Call(..)
             | Op::CallOutput(..)
             | Op::Partial(..)
+            | Op::Partial2(..)
             | Op::Slice(_)
             | Op::Placeholder { .. }
             // A table is only read element by element: its element `i` is its body at `lo + i`.

@@ -653,6 +653,27 @@ fn nalgebra_least_squares() {
     );
 }
 
+/// A Hessian through calls: the callee's `__partials2` (value, derivative, second derivative),
+/// and the caller's `_hvp` binding each call's second partials beside its partials.
+#[test]
+fn hvp_through_calls() {
+    snapshot!(HVP_THROUGH_CALLS);
+}
+
+const HVP_THROUGH_CALLS: &str = "#[differentiable(hessian)]
+fn soft(r: f64) -> f64 {
+    (1.0 + r * r).ln()
+}
+
+#[differentiable(wrt(w, b), hessian)]
+fn fit(w: f64, b: f64, x: &[f64], y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..y.len() {
+        s += soft(w * x[i] + b - y[i]);
+    }
+    s
+}";
+
 /// The README's "What the macro generates" blocks, each between `<!-- expansion: NAME -->` and
 /// `<!-- /expansion -->`: the source, and the items of its real expansion the block shows.
 const README_BLOCKS: &[(&str, &str, &[&str])] = &[
@@ -740,6 +761,7 @@ const README_BLOCKS: &[(&str, &str, &[&str])] = &[
          }",
         &["springs_hvp_into"],
     ),
+    ("fit", HVP_THROUGH_CALLS, &["impl soft", "fit_hvp_into"]),
 ];
 
 /// What a README block calls an item: a function's, struct's or enum's name, `impl Type` for an

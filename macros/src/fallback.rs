@@ -133,6 +133,9 @@ fn hidden_item(func: &ItemFn, float: &TokenStream) -> TokenStream {
         }
         #[diagnostic::do_not_recommend]
         impl ::symgrad::__private::Differentiable for #name {}
+        // (A caller's Hessian through it: this function's own errors are the ones to fix.)
+        #[diagnostic::do_not_recommend]
+        impl ::symgrad::__private::TwiceDifferentiable for #name {}
         #(
             #[diagnostic::do_not_recommend]
             impl ::symgrad::__private::DifferentiatesSlice<#positions> for #name {}

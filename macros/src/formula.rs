@@ -254,6 +254,25 @@ impl Printer<'_> {
                 }
                 _ => "internal error: partial of a non-call".into(),
             },
+            // `∂₀₁f(a, b)`, `f''(x)`
+            Op::Partial2(call, i, j) => match g.op(*call) {
+                Op::Call(f, args) => {
+                    let args: Vec<String> =
+                        args.iter().map(|a| self.expr(*a, Prec::Select)).collect();
+                    if args.len() == 1 {
+                        format!("{}''({})", g.symbol_name(*f), args[0])
+                    } else {
+                        format!(
+                            "∂{}{}{}({})",
+                            subscript(*i),
+                            subscript(*j),
+                            g.symbol_name(*f),
+                            args.join(", ")
+                        )
+                    }
+                }
+                _ => "internal error: partial of a non-call".into(),
+            },
             Op::IntConst(v) => v.to_string(),
             Op::IntBin(o, a, b) => self.infix(*a, o.symbol(), *b, Prec::of(g, id)),
             Op::IntCast(a, ty) | Op::FloatToInt(a, ty) => {

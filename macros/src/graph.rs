@@ -322,6 +322,10 @@ define_ops! {
         /// The partial derivative of a `Call` node's value (or of a `CallOutput`) with respect to
         /// the call's argument `i`.
         Partial(call: node, i: u32),
+        /// The second partial derivative `∂²f/∂aᵢ∂aⱼ` of a `Call` node's value with respect to
+        /// the call's arguments `i` and `j` (`i ≤ j`: the matrix is symmetric), from the called
+        /// function's hidden `__partials2` (what Hessians through calls need).
+        Partial2(call: node, i: u32, j: u32),
         /// `stop_gradient(x)` (the function by its path): the value of `x`, with derivative zero.
         StopGradient(f: SymId, a: node),
 
@@ -508,6 +512,7 @@ impl Op {
                 | Op::Filled { .. }
                 | Op::Call(..)
                 | Op::Partial(..)
+                | Op::Partial2(..)
         )
     }
 }
@@ -878,6 +883,7 @@ impl Graph {
             | Op::Call(..)
             | Op::CallOutput(..)
             | Op::Partial(..)
+            | Op::Partial2(..)
             | Op::Index(..)
             | Op::Element(..)
             | Op::Placeholder { .. }

@@ -16,12 +16,17 @@
 //! A slice's part of `H·v` is an effect (`∇x[i] += …`), moved to the sink numbered after the
 //! gradient's own ([`hv_sink`]) so that one function can fill both.
 //!
+//! A call of another differentiable function goes through its partials (the tangent,
+//! `Σᵢ ∂f/∂aᵢ·ȧᵢ`) and their reverse, its second partials `∂²f/∂aᵢ∂aⱼ` (the `Partial2` nodes a
+//! callee with `hessian` computes in its hidden `__partials2`).
+//!
 //! Where the tangent pass has no rule, the product is refused at the user's tokens: a loop
-//! recurrence (`p *= x[i]`: its tangent is a second recurrence carried beside it), and a call of
-//! another differentiable function (its second derivatives are not exposed).
+//! recurrence (`p *= x[i]`: its tangent is a second recurrence carried beside it), a call given
+//! a differentiated slice (that part of the callee's Hessian is not a scalar), and the outputs
+//! of a vector-valued call.
 
 use crate::diff::{self, DiffError};
-use crate::graph::{Graph, NodeId, Op, SymId};
+use crate::graph::{Graph, Kind, NodeId, Op, SymId};
 use crate::jacobian;
 use crate::tangent;
 
@@ -77,7 +82,8 @@ pub fn hvp(
 }
 
 /// The nodes the value depends on the parameters through that have no tangent rule, reported
-/// at the user's tokens: an active recurrence, an active call.
+/// at the user's tokens: an active recurrence, a call given a differentiated slice, an output
+/// of a vector-valued call.
 fn refuse_what_has_no_tangent(
     g: &Graph,
     output: NodeId,
@@ -98,15 +104,28 @@ fn refuse_what_has_no_tangent(
                     help: "remove `hessian`, or write the loop as a sum (`+=`)",
                 });
             }
-            Op::Call(..) | Op::CallOutput(..) => {
-                let call = match *g.op(n) {
-                    Op::CallOutput(call, _) => call,
-                    _ => n,
+            // A call: through its partials (the tangent) and its second partials (their
+            // reverse), from its hidden `__partials2`; not yet where a differentiated slice or
+            // a local array is passed (that part of its Hessian is not a scalar), nor through
+            // the outputs of a vector-valued call.
+            Op::Call(_, args) => {
+                let whole = |a: &NodeId| {
+                    active[a.index()]
+                        && (matches!(g.op(*a), Op::SliceArg(..)) || g.kind(*a) == Kind::Array)
                 };
+                if args.iter().any(whole) {
+                    return Err(DiffError {
+                        origin: g.node(n).origin,
+                        message: "second derivatives through a call given a differentiated slice or a local array are not supported yet".into(),
+                        help: "remove `hessian`, or pass the elements the called function needs as scalars (`x[0]`, `x[i]`)",
+                    });
+                }
+            }
+            Op::CallOutput(call, _) => {
                 return Err(DiffError {
-                    origin: g.node(call).origin,
-                    message: "cannot differentiate a called function twice: the second derivative of a call is not available".into(),
-                    help: "remove `hessian`, or write the called function's body inline",
+                    origin: g.node(*call).origin,
+                    message: "second derivatives through the outputs of a vector-valued function are not supported yet".into(),
+                    help: "remove `hessian`, or write the output you need as a scalar function with `#[differentiable(hessian)]`",
                 });
             }
             _ => {}
@@ -145,6 +164,43 @@ mod tests {
         for (i, w) in want.iter().enumerate() {
             let got = it.eval(h.scalars[i]).float();
             assert!((got - w).abs() < 1e-13, "(H·v)[{i}] = {got}, want {w}");
+        }
+    }
+
+    /// `f = g(x·y)·x` for a called `g`: `H·v` through the call's partial `g'` and second
+    /// partial `g''` (the nodes a callee's `__partials2` supplies), checked with those replaced
+    /// by numbers against the Hessian derived by hand.
+    #[test]
+    fn a_call_goes_through_its_second_partials() {
+        let mut g = Graph::with_rewrite(crate::simplify::rewrite);
+        let x = g.new_input("x");
+        let y = g.new_input("y");
+        let vx = g.new_input("vx");
+        let vy = g.new_input("vy");
+        let f_sym = g.new_symbol("g");
+        let xy = g.mul(x, y);
+        let call = g.add(Op::Call(f_sym, vec![xy]));
+        let f = g.mul(call, x);
+        let h = hvp(&mut g, f, &[(x, vx), (y, vy)], &[]).expect("internal error: an hvp");
+        // g(u) = u³ at u = x·y: g = u³, g' = 3u², g'' = 6u.
+        let (xv, yv, a, b) = (0.7, -1.3, 0.4, 2.5);
+        let u: f64 = xv * yv;
+        let (g0, g1, g2) = (u.powi(3), 3.0 * u * u, 6.0 * u);
+        let d1 = g.add(Op::Partial(call, 0));
+        let d2 = g.add(Op::Partial2(call, 0, 0));
+        let numbers = [(call, g0), (d1, g1), (d2, g2)];
+        let map: std::collections::HashMap<_, _> =
+            numbers.iter().map(|&(n, v)| (n, g.constant(v))).collect();
+        let got: Vec<_> = h.scalars.iter().map(|&s| g.substitute(s, &map)).collect();
+        let mut it = Interpreter::new(&g, &[xv, yv, a, b]);
+        // f = x⁴y³: f_xx = 12x²y³, f_xy = 12x³y², f_yy = 6x⁴y.
+        let hxx = 12.0 * xv * xv * yv.powi(3);
+        let hxy = 12.0 * xv.powi(3) * yv * yv;
+        let hyy = 6.0 * xv.powi(4) * yv;
+        let want = [hxx * a + hxy * b, hxy * a + hyy * b];
+        for (i, w) in want.iter().enumerate() {
+            let v = it.eval(got[i]).float();
+            assert!((v - w).abs() < 1e-12, "(H·v)[{i}] = {v}, want {w}");
         }
     }
 

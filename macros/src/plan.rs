@@ -47,6 +47,10 @@ pub struct Derivatives {
     pub hessian: Option<Vec<Vec<NodeId>>>,
     /// `H·v` along the symbols `v.p`, `v.x[i]`, when `hessian` was asked for.
     pub hvp: Option<Hvp>,
+    /// `∂²f/∂pᵢ∂pⱼ` over every float scalar parameter (`i ≤ j`, row `i` from column `i` on),
+    /// for the hidden `__partials2` a caller's Hessian chains through, when `hessian` was asked
+    /// for.
+    pub second_partials: Option<Vec<Vec<NodeId>>>,
     /// The vector-Jacobian product a caller passing a slice needs: for every differentiated
     /// slice, the effect accumulating `seed · ∂f/∂x` (the seed is the symbol `__seed`).
     pub vjp_effects: Vec<Option<NodeId>>,
@@ -149,6 +153,7 @@ pub fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> 
         roots.extend(&h.scalars);
         roots.extend(h.effects.iter().flatten());
     }
+    roots.extend(d.second_partials.iter().flatten().flatten());
     let calls = callees::differentiated(&d.lowered.graph, &roots);
     let callees = callees::of_calls(
         &d.lowered.graph,
@@ -334,14 +339,39 @@ fn differentiate(
     } else {
         None
     };
+    // Where they cannot be built (a recurrence on a parameter not differentiated here), there
+    // is no `__partials2`: a caller's Hessian through this function is then reported at its
+    // call.
+    let second_partials = if hvp.is_some() {
+        second_partials(&mut lowered.graph, &partials, &inputs).ok()
+    } else {
+        None
+    };
     Ok(Derivatives {
         lowered,
         partials,
         slice_effects,
         hessian,
         hvp,
+        second_partials,
         vjp_effects,
     })
+}
+
+/// The upper triangle of `∂²f/∂pᵢ∂pⱼ` over every float scalar parameter (`inputs`, whose
+/// partials are `partials`), data or differentiated: a caller may pass a differentiated value
+/// anywhere. Row `i` holds columns `i..`.
+fn second_partials(
+    g: &mut crate::graph::Graph,
+    partials: &[NodeId],
+    inputs: &[NodeId],
+) -> Result<Vec<Vec<NodeId>>, diff::DiffError> {
+    let mut rows = Vec::with_capacity(inputs.len());
+    for (i, &p) in partials.iter().enumerate() {
+        let row = diff::gradient(g, p, &inputs[i..])?;
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 /// `H·v` of a scalar function along `v` (the symbols `v.p` and `v.x[i]`, the fields of the

@@ -48,6 +48,8 @@ pub struct Schedule<'a> {
     pub uses: HashMap<NodeId, usize>,
     /// Calls whose partial derivatives are needed.
     pub differentiated_calls: HashSet<NodeId>,
+    /// Calls whose second partial derivatives are needed too (`__partials2`).
+    pub second_order_calls: HashSet<NodeId>,
     /// Calls of vector-valued functions (their outputs are read by `CallOutput`).
     pub array_calls: HashSet<NodeId>,
     /// Recurrences whose forward loop saves its values for a reverse sweep.
@@ -83,6 +85,7 @@ impl<'a> Schedule<'a> {
         let mut uses: HashMap<NodeId, usize> = HashMap::new();
         let mut differentiated_calls = HashSet::new();
         let mut array_calls = HashSet::new();
+        let mut second_order_calls = HashSet::new();
         for n in &all {
             for c in g.op(*n).children() {
                 *uses.entry(c).or_default() += 1;
@@ -94,6 +97,10 @@ impl<'a> Schedule<'a> {
                 }
                 Op::Partial(call, _) => {
                     differentiated_calls.insert(call);
+                }
+                Op::Partial2(call, ..) => {
+                    differentiated_calls.insert(call);
+                    second_order_calls.insert(call);
                 }
                 Op::CallOutput(call, _) => {
                     array_calls.insert(call);
@@ -124,6 +131,7 @@ impl<'a> Schedule<'a> {
             written,
             uses,
             differentiated_calls,
+            second_order_calls,
             array_calls,
             traced,
             last_kill,

@@ -150,6 +150,7 @@ fn tangent(
         // Second derivatives of calls, and the nodes only gradients have: not in a function's
         // value.
         Op::Partial(..)
+        | Op::Partial2(..)
         | Op::Placeholder { .. }
         | Op::Adjoint { .. }
         | Op::RevFold { .. }

@@ -25,6 +25,10 @@
 //! A solver asks for the cost and the gradient at the same point one after the other; both come
 //! from one call of the generated `_grad`, kept for the next question (one point is kept).
 //!
+//! A point with a NaN or infinite coordinate is refused with an error: argmin's L-BFGS asks for
+//! one once it can no longer move (see `tests/nist_strd.rs`), and its line search would
+//! otherwise run forever; with the error, L-BFGS stops and keeps its best point.
+//!
 //! ```
 //! use argmin::core::{Executor, State};
 //! use argmin::solver::linesearch::MoreThuenteLineSearch;
@@ -230,6 +234,7 @@ where
 
     fn hessian(&self, param: &P) -> Result<P::Matrix, Error> {
         let at = param.as_values();
+        check_finite(at)?;
         check_length("Hessian", K, at.len())?;
         let (_, _, hessian) = (self.hessian)(at);
         Ok(P::matrix(K, K, hessian.as_flattened()))
@@ -381,6 +386,7 @@ impl<T> Memo<T> {
         compute: impl FnOnce() -> Result<T, Error>,
         read: impl FnOnce(&T) -> R,
     ) -> Result<R, Error> {
+        check_finite(at)?;
         let mut last = self.last.borrow_mut();
         match &*last {
             Some((point, values)) if point.as_slice() == at => Ok(read(values)),
@@ -401,6 +407,26 @@ impl<T: Clone> Memo<T> {
         compute: impl FnOnce() -> Result<T, Error>,
     ) -> Result<T, Error> {
         self.with(at, compute, T::clone)
+    }
+}
+
+/// An error where a solver asks about a point with a NaN or infinite coordinate.
+///
+/// argmin's L-BFGS does so once a line search returns the point it started from (at a minimum,
+/// where no step changes the parameters in floating point: with `tolerance_cost(0.0)` and a
+/// gradient tolerance below the gradient's rounding, as on NIST's Eckerle4): its update divides
+/// by `yᵀs = 0`, the next direction is NaN, and the More–Thuente line search, which has no
+/// iteration limit of its own, would evaluate NaN points forever. Refused, the line search
+/// fails, and L-BFGS stops with the error as its reason (`SolverExit`), keeping its best point.
+fn check_finite(at: &[f64]) -> Result<(), Error> {
+    if at.iter().all(|v| v.is_finite()) {
+        Ok(())
+    } else {
+        Err(::argmin::core::Error::msg(format!(
+            "the solver asked for the cost at a point that is not finite ({at:?}): it has stopped \
+             making progress (L-BFGS after a step that changed nothing, with `tolerance_cost(0.0)` \
+             and a gradient tolerance below the gradient's rounding); its best point is kept"
+        )))
     }
 }
 

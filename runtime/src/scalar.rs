@@ -120,6 +120,34 @@ pub trait Differentiable {
     const CHECKED: () = ();
 }
 
+/// Implemented by the hidden item (`enum f {}`) of every `#[differentiable(hessian)]` function,
+/// whose hidden `__partials2` gives its second partial derivatives. A `#[differentiable]` body
+/// whose Hessian goes through a call checks its callee with this trait, so a callee without
+/// `hessian` is reported at the call, with the fix.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no second derivatives: the Hessian of the caller goes through this call",
+    label = "the second derivatives of this call are needed, but `{Self}` was not given `hessian`",
+    note = "add `hessian` to the attribute on `fn {Self}`: `#[differentiable(hessian)]` (its own `_hessian` and `_hvp` come with it)",
+    note = "a function with a `rule` has no second derivatives: write its body with `#[differentiable(hessian)]` instead"
+)]
+pub trait TwiceDifferentiable {
+    /// Evaluated by generated code where it checks a callee.
+    const CHECKED: () = ();
+}
+
+/// What a call of `f::__partials2` resolves to when `f` has no such item (it lacks `hessian`):
+/// generated code checks [`TwiceDifferentiable`] beside it, so this is never compiled into a
+/// program that runs; it only keeps that check's error the only one.
+pub trait SecondOrderFallback {
+    /// Never run: see the trait.
+    #[must_use]
+    fn __partials2<A, R>(_: A) -> R {
+        unreachable!("internal error: a callee without second derivatives")
+    }
+}
+
+impl<T: ?Sized> SecondOrderFallback for T {}
+
 impl<T> core::ops::Index<usize> for Discard<T> {
     type Output = T;
     #[inline]
@@ -182,7 +210,11 @@ impl<T, S: ?Sized + core::ops::IndexMut<usize, Output = T>> core::ops::IndexMut<
 macro_rules! helper {
     (
         $(#[$doc:meta])*
-        fn $name:ident($x:ident) { value: $value:expr, derivative($y:ident): $deriv:expr $(,)? }
+        fn $name:ident($x:ident) {
+            value: $value:expr,
+            derivative($y:ident): $deriv:expr,
+            second($y2:ident): $second:expr $(,)?
+        }
     ) => {
         $(#[$doc])*
         #[inline]
@@ -197,6 +229,9 @@ macro_rules! helper {
         #[diagnostic::do_not_recommend]
         impl $crate::scalar::Differentiable for $name {}
 
+        #[diagnostic::do_not_recommend]
+        impl $crate::scalar::TwiceDifferentiable for $name {}
+
         impl $name {
             /// Value and derivative; the calling convention of generated code.
             #[doc(hidden)]
@@ -207,6 +242,15 @@ macro_rules! helper {
                     $y,
                     ($deriv,),
                 )
+            }
+
+            /// Value, derivative and second derivative: what a caller's Hessian chains through.
+            #[doc(hidden)]
+            #[inline]
+            pub fn __partials2<T: Float>(($x,): (T,)) -> (T, (T,), ((T,),)) {
+                let $y: T = $value;
+                let $y2: T = $y;
+                ($y, ($deriv,), (($second,),))
             }
         }
     };
@@ -231,6 +275,7 @@ helper! {
             e / (T::one() + e)
         },
         derivative(y): y * (T::one() - y),
+        second(y): y * (T::one() - y) * (T::one() - c::<T>(2.0) * y),
     }
 }
 
@@ -244,6 +289,7 @@ helper! {
     fn relu(x) {
         value: if x > T::zero() { x } else { T::zero() },
         derivative(y): if x > T::zero() { T::one() } else { T::zero() },
+        second(y): T::zero(),
     }
 }
 
@@ -256,6 +302,10 @@ helper! {
     fn softplus(x) {
         value: x.max(T::zero()) + (-x.abs()).exp().ln_1p(),
         derivative(y): sigmoid(x),
+        second(y): {
+            let s = sigmoid(x);
+            s * (T::one() - s)
+        },
     }
 }
 
@@ -268,6 +318,10 @@ helper! {
     fn log_sigmoid(x) {
         value: -softplus(-x),
         derivative(y): sigmoid(-x),
+        second(y): {
+            let s = sigmoid(x);
+            -s * (T::one() - s)
+        },
     }
 }
 
@@ -282,6 +336,10 @@ helper! {
         derivative(y): {
             let s = sigmoid(x);
             s * (T::one() + x * (T::one() - s))
+        },
+        second(y): {
+            let s = sigmoid(x);
+            s * (T::one() - s) * (c::<T>(2.0) + x * (T::one() - c::<T>(2.0) * s))
         },
     }
 }
@@ -298,6 +356,10 @@ helper! {
             let d = T::one() + x.abs();
             (d * d).recip()
         },
+        second(y): {
+            let d = T::one() + x.abs();
+            -c::<T>(2.0) * sign(x) / (d * d * d)
+        },
     }
 }
 
@@ -310,6 +372,7 @@ helper! {
     fn leaky_relu(x) {
         value: if x > T::zero() { x } else { c::<T>(0.01) * x },
         derivative(y): if x > T::zero() { T::one() } else { c(0.01) },
+        second(y): T::zero(),
     }
 }
 
@@ -322,6 +385,7 @@ helper! {
     fn elu(x) {
         value: if x > T::zero() { x } else { x.exp_m1() },
         derivative(y): if x > T::zero() { T::one() } else { x.exp() },
+        second(y): if x > T::zero() { T::zero() } else { x.exp() },
     }
 }
 
@@ -345,6 +409,16 @@ helper! {
             let du = k * (T::one() + c::<T>(3.0 * 0.044_715) * x * x);
             c::<T>(0.5) * (T::one() + t) + c::<T>(0.5) * x * (T::one() - t * t) * du
         },
+        // f'' = (1 − t²)·u' + x/2 · (1 − t²)·(u'' − 2t·u'²)
+        second(y): {
+            let k: T = c(0.797_884_560_802_865_4);
+            let u = k * (x + c::<T>(0.044_715) * x * x * x);
+            let t = u.tanh();
+            let du = k * (T::one() + c::<T>(3.0 * 0.044_715) * x * x);
+            let ddu = k * c::<T>(6.0 * 0.044_715) * x;
+            let sech2 = T::one() - t * t;
+            sech2 * du + c::<T>(0.5) * x * sech2 * (ddu - c::<T>(2.0) * t * du * du)
+        },
     }
 }
 
@@ -367,6 +441,31 @@ mod tests {
                     "{}'({}) = {} but finite differences give {}", stringify!($name), $x, d, fd);
             )+
         };
+    }
+
+    macro_rules! check_second {
+        ($name:ident, $($x:expr),+) => {
+            $(
+                let (y, (d,), ((dd,),)) = $name::__partials2::<f64>(($x,));
+                assert_eq!((y, (d,)), $name::__partials::<f64>($x), "{} at {}", stringify!($name), $x);
+                let fd = central(|x| $name::__partials::<f64>(x).1.0, $x);
+                assert!((dd - fd).abs() <= 1e-7 * fd.abs().max(1.0),
+                    "{}''({}) = {} but finite differences of the derivative give {}", stringify!($name), $x, dd, fd);
+            )+
+        };
+    }
+
+    #[test]
+    fn every_second_derivative_matches_finite_differences_of_the_first() {
+        check_second!(sigmoid, -30.0, -2.0, -0.3, 0.0, 0.7, 4.0, 30.0);
+        check_second!(relu, -2.0, 0.5, 3.0);
+        check_second!(softplus, -40.0, -2.0, 0.0, 0.1, 3.0, 40.0);
+        check_second!(log_sigmoid, -40.0, -2.0, 0.0, 3.0, 40.0);
+        check_second!(silu, -5.0, -0.5, 0.0, 1.5);
+        check_second!(softsign, -3.0, -0.2, 0.4, 8.0);
+        check_second!(leaky_relu, -3.0, 2.0);
+        check_second!(elu, -3.0, -0.1, 2.0);
+        check_second!(gelu, -3.0, -0.5, 0.0, 0.3, 2.0);
     }
 
     #[test]

@@ -193,6 +193,8 @@ pub struct Report {
     pub hvp_checks: usize,
     /// Programs generated with `hessian`.
     pub hvp_programs: usize,
+    /// Of those, programs whose main function calls a helper (its Hessian goes through calls).
+    pub hvp_call_programs: usize,
     /// Partials skipped (oracle not finite).
     pub skipped: usize,
     /// Checks skipped as ill-conditioned.
@@ -248,6 +250,7 @@ impl Report {
         self.checks += other.checks;
         self.hvp_checks += other.hvp_checks;
         self.hvp_programs += other.hvp_programs;
+        self.hvp_call_programs += other.hvp_call_programs;
         self.skipped += other.skipped;
         self.ill += other.ill;
         self.findings.extend(other.findings);
@@ -265,8 +268,8 @@ impl Report {
         if self.hvp_checks > 0 {
             let _ = writeln!(
                 out,
-                "  of the comparisons, {} of `_hvp`'s H·v against differences of `_grad` ({} programs with `hessian`)",
-                self.hvp_checks, self.hvp_programs
+                "  of the comparisons, {} of `_hvp`'s H·v against differences of `_grad` ({} programs with `hessian`, {} of them calling a helper)",
+                self.hvp_checks, self.hvp_programs, self.hvp_call_programs
             );
         }
         for class in Class::ALL {
