@@ -100,6 +100,7 @@ pub fn gradient_seeded(
         scattered: Vec::new(),
         vjps: Vec::new(),
         array_vjps: Vec::new(),
+        output_vjps: Vec::new(),
         unconditional: read_unconditionally(g, output),
         loop_reads: HashMap::new(),
     };
@@ -156,7 +157,109 @@ pub fn gradient_seeded(
             &mut |g, seed| g.add(Op::CallVjp(call, seed)),
         );
     }
+    vector_call_effects(g, &sweep.output_vjps, slices, &unconditional, &mut effects);
     Ok((scalars, effects))
+}
+
+/// The effects of vector-valued calls given a differentiated slice: one vector-Jacobian
+/// product per call (and loop nest), seeded with the adjoints of its outputs (`outputs`, see
+/// [`Sweep::output_vjps`]), listed with the first slice it writes.
+fn vector_call_effects(
+    g: &mut Graph,
+    outputs: &[(ScatterKey, NodeId)],
+    slices: &[u32],
+    unconditional: &HashSet<NodeId>,
+    effects: &mut [Option<NodeId>],
+) {
+    for ((call, loops, _), seeds) in seeds_per_call(g, outputs) {
+        let Op::Call(_, args) = g.op(call).clone() else {
+            continue;
+        };
+        let Some(slot) = args.iter().find_map(|a| match g.op(*a) {
+            Op::SliceArg(k, ..) => slices.iter().position(|s| s == k),
+            _ => None,
+        }) else {
+            continue;
+        };
+        let everywhere = unconditional.contains(&call);
+        push_effect(
+            g,
+            &mut effects[slot],
+            loops,
+            true,
+            0,
+            seeds,
+            &mut |g, seed| {
+                let effect = g.add(Op::CallVjp(call, seed));
+                seeded_only(g, everywhere, seed, effect)
+            },
+        );
+    }
+}
+
+/// The adjoints of vector-valued calls' outputs (`CallOutput`s, keyed as in
+/// [`Sweep::vjps`]), gathered per call, loop nest and frame: `[ā₀, ā₁, …]` (an [`Op::Seeds`],
+/// zero for an output without adjoint there), in order of first appearance.
+///
+/// ```text
+/// (r[0], loops 0) → a,  (r[1], loops 0) → b,  (r[1], loop i) → c
+///   →  (r, loops 0) → [a, b],  (r, loop i) → [0, c]
+/// ```
+fn seeds_per_call(g: &mut Graph, outputs: &[(ScatterKey, NodeId)]) -> Vec<(ScatterKey, NodeId)> {
+    let mut per_call: Vec<(ScatterKey, Vec<(usize, NodeId)>)> = Vec::new();
+    for &((output, loops, fold), adj) in outputs {
+        let Op::CallOutput(call, k) = *g.op(output) else {
+            continue;
+        };
+        let key = (call, loops, fold);
+        let k = k as usize;
+        match per_call.iter_mut().find(|(c, _)| *c == key) {
+            Some((_, seeds)) => seeds.push((k, adj)),
+            None => per_call.push((key, vec![(k, adj)])),
+        }
+    }
+    per_call
+        .into_iter()
+        .map(|(key, seeds)| {
+            let m = seeds.iter().map(|(k, _)| k + 1).max().unwrap_or(0);
+            let mut values = vec![g.zero(); m];
+            for (k, adj) in seeds {
+                values[k] = g.plus(values[k], adj);
+            }
+            (key, g.add(Op::Seeds(values)))
+        })
+        .collect()
+}
+
+/// `effect`, a vector-Jacobian product seeded with `seeds`, run only where a seed is not zero
+/// when the call is not evaluated on every path: its arguments may not be valid elsewhere (an
+/// index past the end), as a scalar call's product is guarded by its seed (see [`guarded`]).
+fn seeded_only(g: &mut Graph, everywhere: bool, seeds: NodeId, effect: NodeId) -> NodeId {
+    let Op::Seeds(values) = g.op(seeds).clone() else {
+        return effect;
+    };
+    if everywhere {
+        return effect;
+    }
+    let zero = g.zero();
+    let mut any: Option<NodeId> = None;
+    for v in values {
+        if g.as_const(v) == Some(0.0) {
+            continue;
+        }
+        let nonzero = g.compare(Cmp::Ne, v, zero);
+        any = Some(match any {
+            Some(a) => g.or(a, nonzero),
+            None => nonzero,
+        });
+    }
+    match any {
+        Some(c) => {
+            let none = g.add(Op::NoEffect);
+            g.select(c, effect, none)
+        }
+        None => g.add(Op::NoEffect),
+    }
 }
 
 /// The state of one reverse pass over a graph.
@@ -171,6 +274,10 @@ struct Sweep {
     /// Calls that were passed a local array, per argument position, with their adjoints: each
     /// array's adjoint takes its calls' vector-Jacobian products (see `Sweep::table`).
     array_vjps: Vec<(ArrayKey, NodeId)>,
+    /// The outputs of vector-valued calls that were passed a differentiated slice or a local
+    /// array, with their adjoints (keyed as `vjps`, by the `CallOutput`): per call, loop nest and
+    /// frame, the seeds of one vector-Jacobian product (see [`seeds_per_call`]).
+    output_vjps: Vec<(ScatterKey, NodeId)>,
     /// The nodes the function evaluates on every path (see [`read_unconditionally`]).
     unconditional: HashSet<NodeId>,
     /// Per node, the loops that the loops it reads (sums, recurrences) vary with.
@@ -254,6 +361,12 @@ impl Sweep {
         adj: NodeId,
         from: u64,
     ) -> Result<(), DiffError> {
+        if let Op::CallOutput(call, _) = *g.op(n)
+            && self.passes_vectors(g, call)
+        {
+            let key = (n, from | frame.outer, frame.fold.map(|(c, _)| c));
+            add_to(g, &mut self.output_vjps, key, adj);
+        }
         if let Op::Call(_, args) = g.op(n).clone() {
             let slice_active = args
                 .iter()
@@ -294,6 +407,18 @@ impl Sweep {
             self.contribute(g, frame, from, child, contribution);
         }
         Ok(())
+    }
+
+    /// Whether `call` is given a differentiated slice or a local array (whose gradient its
+    /// vector-Jacobian product writes).
+    fn passes_vectors(&self, g: &Graph, call: NodeId) -> bool {
+        let Op::Call(_, args) = g.op(call) else {
+            return false;
+        };
+        args.iter().any(|a| {
+            (matches!(g.op(*a), Op::SliceArg(..)) || g.kind(*a) == Kind::Array)
+                && self.active[a.index()]
+        })
     }
 
     /// Adds `contribution`, made by a node inside the loops `from`, to `child`'s adjoint.
@@ -452,6 +577,26 @@ impl Sweep {
                     position,
                 })
             });
+        }
+        // Vector-valued calls given the array: one product per call, seeded with the adjoints
+        // of its outputs.
+        for ((call, loops, _), seeds) in seeds_per_call(g, &self.output_vjps) {
+            let Op::Call(_, args) = g.op(call).clone() else {
+                continue;
+            };
+            for (position, _) in args.iter().enumerate().filter(|(_, a)| **a == n) {
+                let position = u32::try_from(position).unwrap_or(u32::MAX);
+                let everywhere = self.unconditional.contains(&call);
+                push_effect(g, &mut fill, loops, true, own, seeds, &mut |g, seed| {
+                    let effect = g.add(Op::ArrayVjp {
+                        call,
+                        seed,
+                        alloc,
+                        position,
+                    });
+                    seeded_only(g, everywhere, seed, effect)
+                });
+            }
         }
         let Some(fill) = fill else {
             return Ok(());
@@ -995,6 +1140,8 @@ pub fn local_adjoints(
         | Op::ArrayLen(_)
         | Op::Accumulate { .. }
         | Op::ArrayVjp { .. }
+        | Op::Seeds(_)
+        | Op::Rebound { .. }
         // In gradients only, refused by `gradient_seeded`.
         | Op::AdjAt(..) => vec![],
         // (Σᵢ f(i))' = Σᵢ f(i)': each iteration's body gets the sum's adjoint.
@@ -1058,13 +1205,6 @@ pub fn local_adjoints(
             let Op::Call(_, args) = g.op(call).clone() else {
                 return Err(internal("an output of something other than a call"));
             };
-            if args.iter().any(|a| matches!(g.op(*a), Op::SliceArg(..))) {
-                return Err(DiffError {
-                    origin: g.node(call).origin,
-                    message: "a differentiated slice passed to a vector-valued function cannot be differentiated yet".into(),
-                    help: "pass the elements the function needs as scalars (`x[0]`, `x[1]`)",
-                });
-            }
             let mut out = Vec::new();
             for (i, a) in args.iter().enumerate() {
                 if g.kind(*a) == Kind::Float {

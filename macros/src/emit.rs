@@ -46,6 +46,10 @@ use crate::graph::{Fun, Graph, NodeId, Op, SymId};
 use crate::schedule::{Schedule, Step};
 use crate::signature::FloatTy;
 
+/// The longest local array of constant length emitted as an array on the stack (longer ones,
+/// and those whose length is known only at run time, are vectors).
+const MAX_STACK_ARRAY: usize = 32;
+
 pub struct Emitter<'a> {
     g: &'a Graph,
     /// Where each node is computed (what this module prints).
@@ -339,7 +343,30 @@ impl Emitter<'_> {
             return quote!(::core::compile_error!("internal error: not a local array"));
         };
         let (i, name) = (loop_var_name(v), self.name(n));
+        let first = self.g.as_int(lo);
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+        if let Some(len) = self.fixed_len(n) {
+            // A few elements, known at compile time: an array on the stack (no allocation).
+            let len = Literal::usize_unsuffixed(len);
+            let value = self.expr(body, Prec::Select);
+            if self.g.constant_fill(n).is_some() {
+                return quote! { let #name = [#value; #len]; };
+            }
+            let zero = self.float_lit(0.0);
+            let mut inner = self.s.visible_in_loop(v, defined);
+            let stmts = self.region(&[body], &mut inner);
+            let at = match first {
+                Some(0) => quote!(#i),
+                _ => quote!(#i - #lo),
+            };
+            return quote! {
+                let mut #name = [#zero; #len];
+                for #i in #lo..#hi {
+                    #stmts
+                    #name[#at] = #value;
+                }
+            };
+        }
         if self.g.constant_fill(n).is_some() {
             let value = self.expr(body, Prec::Select);
             return quote! {
@@ -360,6 +387,22 @@ impl Emitter<'_> {
         }
     }
 
+    /// The length of local array `a` where it is a small constant: the array is then on the
+    /// stack (`[0.0; 3]`), as the user's `[a, b, c]` is, not a vector.
+    fn fixed_len(&self, a: NodeId) -> Option<usize> {
+        match *self.g.op(a) {
+            Op::Table { lo, hi, .. } => {
+                let (lo, hi) = (self.g.as_int(lo)?, self.g.as_int(hi)?);
+                usize::try_from(hi - lo)
+                    .ok()
+                    .filter(|n| *n <= MAX_STACK_ARRAY)
+            }
+            Op::Filled { alloc, .. } => self.fixed_len(alloc),
+            Op::Alloc { like, .. } => self.fixed_len(like),
+            _ => None,
+        }
+    }
+
     /// A vector added into: `let mut __zB = vec![0.0; z.len()];` (an adjoint), a copy of the
     /// array it starts from, or `vec![c; n]` for a constant one (not copied). The additions
     /// (`__zB[i] += …`) are statements of their own, scheduled like the others, before the
@@ -372,11 +415,20 @@ impl Emitter<'_> {
             return quote!(::core::compile_error!("internal error: not a vector"));
         };
         let z = buffer_name(buf);
+        let fixed = self.fixed_len(like).map(Literal::usize_unsuffixed);
         let start = match (zero, self.g.constant_fill(like)) {
+            (true, _) if fixed.is_some() => {
+                let zero = self.float_lit(0.0);
+                quote!([#zero; #fixed])
+            }
             (true, _) => {
                 let zero = self.float_lit(0.0);
                 let like = self.expr(like, Prec::Postfix);
                 quote!(::std::vec![#zero; #like.len()])
+            }
+            (false, Some((c, ..))) if fixed.is_some() => {
+                let c = self.expr(c, Prec::Select);
+                quote!([#c; #fixed])
             }
             (false, Some((c, lo, hi))) => {
                 let (c, lo, hi) = (
@@ -619,6 +671,15 @@ impl Emitter<'_> {
             // is read by its name (see `expr`).
             Op::Effects(..) | Op::Filled { .. } => TokenStream::new(),
             Op::CallVjp(call, seed) => self.call_vjp(*call, *seed),
+            // The gradient vectors it would write, renamed to its sinks in a block of its own.
+            Op::Rebound { effect, sinks } => {
+                let binds = sinks.iter().map(|(from, to)| {
+                    let (from, to) = (grad_vec_name(*from), grad_vec_name(*to));
+                    quote! { let #from = &mut *#to; }
+                });
+                let inner = self.region(&[*effect], &mut defined.clone());
+                quote! { { #(#binds)* #inner } }
+            }
             Op::ArrayVjp {
                 call,
                 seed,
@@ -937,6 +998,10 @@ impl Emitter<'_> {
                 let i = self.expr(*i, Prec::Select);
                 quote! { #z[#i] }
             }
+            Op::Seeds(values) => {
+                let values = values.iter().map(|v| self.expr(*v, Prec::Select));
+                quote! { &[#(#values),*] }
+            }
             // Statements, emitted by `binding`; no value of their own.
             Op::Sum { .. }
             | Op::Scatter(..)
@@ -948,7 +1013,8 @@ impl Emitter<'_> {
             | Op::CallVjp(..)
             | Op::Table { .. }
             | Op::Accumulate { .. }
-            | Op::ArrayVjp { .. } => {
+            | Op::ArrayVjp { .. }
+            | Op::Rebound { .. } => {
                 quote!(())
             }
             Op::Carry { c, .. } => {

@@ -186,6 +186,9 @@ impl IntOp {
     }
 }
 
+/// `(from, to)` pairs of slice numbers: the sinks an [`Op::Rebound`] effect writes to.
+pub type SinkPairs = Vec<(u32, u32)>;
+
 /// Declares the op set once; generates the enum, [`Op::children`] and [`Op::with_children`]
 /// from it (in the spirit of egg's `define_language!`). Each field is named and
 /// marked: `node` is a child (a `NodeId`), `nodes` a list of children (a call's arguments), any
@@ -416,6 +419,13 @@ define_ops! {
         ArrayVjp { call: node, seed: node, alloc: node, position: u32 },
         /// In gradients only: element `i` of a local array's adjoint (a `Filled`).
         AdjAt(adjoint: node, i: node),
+        /// In gradients only: the seeds of a vector-valued call's vector-Jacobian product, one
+        /// per output (`&[ā₀, ā₁]`): the `seed` of its `CallVjp` or `ArrayVjp`.
+        Seeds(values: nodes),
+        /// Effect, in gradients only: `effect` (a call's vector-Jacobian product) with the
+        /// gradient vectors of slices `from` written to sinks `to` instead, pair by pair (row
+        /// `k` of a Jacobian has sinks of its own; see `jacobian::retarget`).
+        Rebound { effect: node, sinks: SinkPairs },
 
         // ---- booleans
         BoolConst(value: bool),
@@ -434,6 +444,7 @@ impl Op {
         match self {
             Op::Select(c, ..) => vec![*c],
             Op::And(a, _) | Op::Or(a, _) => vec![*a],
+            Op::Rebound { .. } => vec![],
             op => op.children(),
         }
     }
@@ -443,6 +454,8 @@ impl Op {
         match self {
             Op::Select(_, a, b) => vec![*a, *b],
             Op::And(_, b) | Op::Or(_, b) => vec![*b],
+            // Emitted inside the block that renames the vectors.
+            Op::Rebound { effect, .. } => vec![*effect],
             _ => vec![],
         }
     }
@@ -847,7 +860,9 @@ impl Graph {
             | Op::NoEffect
             | Op::CallVjp(..)
             | Op::Accumulate { .. }
-            | Op::ArrayVjp { .. } => Kind::Other,
+            | Op::ArrayVjp { .. }
+            | Op::Seeds(_)
+            | Op::Rebound { .. } => Kind::Other,
             Op::Sym(_, k) => *k,
             Op::Select(_, a, _) => self.kind(*a),
             Op::IntConst(_)
@@ -1074,7 +1089,8 @@ impl Graph {
             | Op::CallVjp(..)
             | Op::NoEffect
             | Op::Accumulate { .. }
-            | Op::ArrayVjp { .. } => true,
+            | Op::ArrayVjp { .. }
+            | Op::Rebound { .. } => true,
             Op::Select(_, a, _) => self.is_effect(*a),
             // A loop of effects: `Σ_j ∇x[j] += …` inside `Σ_i` runs once per `i`, even where
             // nothing in it changes with `i`.
