@@ -222,7 +222,7 @@ impl Lower<'_> {
                 value,
                 msg(
                     "a vector-valued function's value must be an array expression here",
-                    "end the body (and each `return`) with the outputs: `[r0, r1]`, `[0.0; M]` or `std::array::from_fn(|k| …)`; a parameter is returned element by element, `[x[0], x[1]]`",
+                    "end the body (and each `return`) with the outputs: `[r0, r1]`, `[0.0; M]` or `std::array::from_fn(|k| …)`; a parameter or a local array is returned element by element, `[x[0], x[1]]`",
                 ),
             );
         }

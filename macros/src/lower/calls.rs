@@ -294,8 +294,20 @@ impl Lower<'_> {
                 Expr::Reference(r) if r.mutability.is_none() => &*r.expr,
                 other => other,
             };
+            let view = self
+                .bound_to(inner)
+                .and_then(|n| self.views.get(&n).copied());
             let arg = match self.bound_to(inner).map(|n| self.g.op(n).clone()) {
                 Some(Op::Slice(k)) => self.slice_arg(k, a),
+                // A run of a differentiated slice bound by `split_at`: as `&x[lo..hi]`.
+                _ if let Some(view) = view
+                    && let Op::Slice(k) = *self.g.op(view.slice) =>
+                {
+                    let hi = self.g.int_bin(IntOp::Add, view.start, view.len);
+                    let tokens = a.to_token_stream();
+                    let s = self.symbol(tokens.clone(), pretty(&tokens));
+                    self.g.add(Op::SliceArg(k, s, vec![view.start, hi]))
+                }
                 _ if self.local_array(inner).is_some() => self.array_arg(a, inner)?,
                 // `&[a, b, c]`: a local array of its own, lent to the call.
                 _ if matches!(inner, Expr::Array(_) | Expr::Repeat(_))

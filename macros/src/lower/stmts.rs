@@ -206,6 +206,9 @@ impl Lower<'_> {
             }
             Pat::Slice(ps) => self.bind_elements(ps, init),
             Pat::Tuple(pt) => match init {
+                Expr::MethodCall(m) if m.method == "split_at" && m.args.len() == 1 => {
+                    self.split_at(pt, m);
+                }
                 Expr::Tuple(et) if et.elems.len() == pt.elems.len() => {
                     let values: Vec<Option<NodeId>> =
                         et.elems.iter().map(|e| self.expr(e, Want::Any)).collect();
@@ -223,6 +226,18 @@ impl Lower<'_> {
                         }
                     }
                 }
+                // `let (a, b) = f(…);`: several outputs of a differentiable function are an array.
+                Expr::Call(_) => self.cx.error_spanned_by(
+                    pt,
+                    msg(
+                        "the outputs of a differentiable function are bound with an array pattern, not a tuple",
+                        format!(
+                            "declare the called function `-> [f64; {n}]` (a vector-valued function; a tuple return cannot be differentiated) and write `let [{}] = f(…);`",
+                            names_of(pt),
+                            n = pt.elems.len()
+                        ),
+                    ),
+                ),
                 _ => self.cx.error_spanned_by(
                     init,
                     msg(
@@ -356,4 +371,16 @@ impl Lower<'_> {
             self.assign_name(&name, v);
         }
     }
+}
+
+/// `a, b` of the pattern `(a, b)` (`_` for what is not a plain name).
+fn names_of(pt: &syn::PatTuple) -> String {
+    pt.elems
+        .iter()
+        .map(|p| match p {
+            Pat::Ident(id) => id.ident.to_string(),
+            _ => "_".to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
