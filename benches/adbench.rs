@@ -109,6 +109,7 @@ fn ba(quick: bool) {
     let (n, m, obs) = if quick { (2, 3, 4) } else { (49, 7776, 3184) };
     let problem = ba_problem(n, m, obs);
     let (mut e, mut w_err) = (vec![0.0; 2 * obs], vec![0.0; obs]);
+    let (mut e2, mut w_err2) = (vec![0.0; 2 * obs], vec![0.0; obs]);
     let mut blocks = vec![[ReprojErrorGrad::default(); 2]; obs];
     let mut w_jac = vec![0.0; obs];
     ratio_rows(
@@ -124,13 +125,13 @@ fn ba(quick: bool) {
             &mut || {
                 ba_jacobian(
                     black_box(&problem),
-                    &mut e,
+                    &mut e2,
                     &mut blocks,
-                    &mut w_err,
+                    &mut w_err2,
                     &mut w_jac,
                 );
                 black_box(&blocks);
-                e[0]
+                e2[0]
             },
         ],
     );

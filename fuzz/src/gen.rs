@@ -87,11 +87,7 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
         helpers.push(scalar_helper(&mut rng, &mut x, &mut c, &mut v, w));
     }
     if rng.below(10) < w.helper_slice as usize {
-        let dot = slice_helper(&mut rng, &mut x, &mut c, &mut v, w);
-        // A vector-valued function passes no differentiated slice on.
-        if outputs.is_none() {
-            helpers.push(dot);
-        }
+        helpers.push(slice_helper(&mut rng, &mut x, &mut c, &mut v, w));
     }
     if vector::tenth(&mut v, w.helper_vector) {
         helpers.push(vector::helper(seed, id, w));
@@ -739,7 +735,12 @@ mod tests {
     }
 
     /// The weights of runs passed to helpers and of vector-valued functions (`vector.rs`).
-    const VECTOR: [&str; 3] = ["call_sub_slice", "helper_vector", "vector_main"];
+    const VECTOR: [&str; 4] = [
+        "call_sub_slice",
+        "helper_vector",
+        "helper_vector_slice",
+        "vector_main",
+    ];
 
     /// Whether a program passes a run or has a vector-valued function.
     fn uses_vector(p: &Program) -> bool {

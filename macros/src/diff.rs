@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::graph::{Cmp, Fun, Fun2, Graph, IntOp, Kind, NodeId, Op, Origin};
+use crate::graph::{Cmp, Fun, Fun2, Graph, IntOp, Kind, NodeId, Op, Origin, WITH_SLICES};
 
 /// A node that cannot be differentiated (the partial derivatives of called functions, and
 /// second derivatives through a recurrence).
@@ -52,6 +52,19 @@ pub fn gradient_with_slices(
     gradient_seeded(g, output, one, wrt, slices)
 }
 
+/// [`gradient_with_slices`] for one row of a Jacobian, whose slices' effects are moved to the
+/// row's own sinks afterwards (`jacobian::retarget`): a call's product that writes a local
+/// array's adjoint writes nothing else, since only the effects are moved.
+pub fn gradient_of_row(
+    g: &mut Graph,
+    output: NodeId,
+    wrt: &[NodeId],
+    slices: &[u32],
+) -> Result<(Vec<NodeId>, Vec<Option<NodeId>>), DiffError> {
+    let one = g.one();
+    swept(g, output, one, wrt, slices, false)
+}
+
 /// The gradient of `seed · output` (a vector-Jacobian product when `seed` is a symbol): what a
 /// caller's reverse pass needs from a function it passes a differentiated slice to.
 pub fn gradient_seeded(
@@ -60,6 +73,20 @@ pub fn gradient_seeded(
     seed: NodeId,
     wrt: &[NodeId],
     slices: &[u32],
+) -> Result<(Vec<NodeId>, Vec<Option<NodeId>>), DiffError> {
+    swept(g, output, seed, wrt, slices, true)
+}
+
+/// [`gradient_seeded`]; with `merge`, a call given one local array and differentiated slices
+/// runs one vector-Jacobian product for both (its `ArrayVjp` writes the slices' gradients
+/// too, [`WITH_SLICES`]), not one for each.
+fn swept(
+    g: &mut Graph,
+    output: NodeId,
+    seed: NodeId,
+    wrt: &[NodeId],
+    slices: &[u32],
+    merge: bool,
 ) -> Result<(Vec<NodeId>, Vec<Option<NodeId>>), DiffError> {
     let order = g.reachable(&[output]);
     if let Some(&n) = order
@@ -101,6 +128,8 @@ pub fn gradient_seeded(
         vjps: Vec::new(),
         array_vjps: Vec::new(),
         output_vjps: Vec::new(),
+        merge,
+        merged: Vec::new(),
         unconditional: read_unconditionally(g, output),
         loop_reads: HashMap::new(),
     };
@@ -137,6 +166,9 @@ pub fn gradient_seeded(
     // Calls given a differentiated slice: one vector-Jacobian product per call site (and per
     // iteration of the loops it is in), listed with the first slice it writes.
     for ((call, loops, _), adj) in sweep.vjps {
+        if sweep.merged.contains(&(call, loops)) {
+            continue;
+        }
         let Op::Call(_, args) = g.op(call).clone() else {
             continue;
         };
@@ -157,7 +189,16 @@ pub fn gradient_seeded(
             &mut |g, seed| g.add(Op::CallVjp(call, seed)),
         );
     }
-    vector_call_effects(g, &sweep.output_vjps, slices, &unconditional, &mut effects);
+    let outputs: Vec<(ScatterKey, NodeId)> = sweep
+        .output_vjps
+        .iter()
+        .filter(|((output, loops, _), _)| match *g.op(*output) {
+            Op::CallOutput(call, _) => !sweep.merged.contains(&(call, *loops)),
+            _ => true,
+        })
+        .copied()
+        .collect();
+    vector_call_effects(g, &outputs, slices, &unconditional, &mut effects);
     Ok((scalars, effects))
 }
 
@@ -278,6 +319,10 @@ struct Sweep {
     /// array, with their adjoints (keyed as `vjps`, by the `CallOutput`): per call, loop nest and
     /// frame, the seeds of one vector-Jacobian product (see [`seeds_per_call`]).
     output_vjps: Vec<(ScatterKey, NodeId)>,
+    /// Whether a call given one local array and differentiated slices runs one product for
+    /// both (see [`swept`]); and the calls (with their loops) whose `ArrayVjp` does.
+    merge: bool,
+    merged: Vec<(NodeId, u64)>,
     /// The nodes the function evaluates on every path (see [`read_unconditionally`]).
     unconditional: HashSet<NodeId>,
     /// Per node, the loops that the loops it reads (sums, recurrences) vary with.
@@ -407,6 +452,33 @@ impl Sweep {
             self.contribute(g, frame, from, child, contribution);
         }
         Ok(())
+    }
+
+    /// `position`, marked [`WITH_SLICES`] where the product for the local array there also
+    /// writes the call's slices' gradients: when merging, the call's only local array, with
+    /// differentiated slices among its arguments, each passed once. The call (in its loops) is
+    /// then recorded, and gets no product of its own for the slices.
+    fn merged_position(&mut self, g: &Graph, call: NodeId, loops: u64, position: u32) -> u32 {
+        let Op::Call(_, args) = g.op(call) else {
+            return position;
+        };
+        let arrays = args.iter().filter(|a| g.kind(**a) == Kind::Array).count();
+        let slices: Vec<u32> = args
+            .iter()
+            .filter_map(|a| match g.op(*a) {
+                Op::SliceArg(k, ..) if self.active[a.index()] => Some(*k),
+                _ => None,
+            })
+            .collect();
+        let distinct = slices
+            .iter()
+            .enumerate()
+            .all(|(i, k)| !slices[..i].contains(k));
+        if !self.merge || arrays != 1 || slices.is_empty() || !distinct {
+            return position;
+        }
+        self.merged.push((call, loops));
+        position | WITH_SLICES
     }
 
     /// Whether `call` is given a differentiated slice or a local array (whose gradient its
@@ -569,6 +641,7 @@ impl Sweep {
             .retain(|((call, _, _, j), _)| !matches!(g.op(*call), Op::Call(_, args) if args.get(*j as usize) == Some(&n)));
         for ((call, loops, _, position), adj) in calls {
             let everywhere = self.unconditional.contains(&call);
+            let position = self.merged_position(g, call, loops, position);
             push_effect(g, &mut fill, loops, everywhere, own, adj, &mut |g, seed| {
                 g.add(Op::ArrayVjp {
                     call,
@@ -586,6 +659,7 @@ impl Sweep {
             };
             for (position, _) in args.iter().enumerate().filter(|(_, a)| **a == n) {
                 let position = u32::try_from(position).unwrap_or(u32::MAX);
+                let position = self.merged_position(g, call, loops, position);
                 let everywhere = self.unconditional.contains(&call);
                 push_effect(g, &mut fill, loops, true, own, seeds, &mut |g, seed| {
                     let effect = g.add(Op::ArrayVjp {

@@ -42,7 +42,7 @@ use proc_macro2::{Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 
 use crate::formula::Prec;
-use crate::graph::{Fun, Graph, NodeId, Op, SymId};
+use crate::graph::{Fun, Graph, NodeId, Op, SymId, WITH_SLICES};
 use crate::schedule::{Schedule, Step};
 use crate::signature::FloatTy;
 
@@ -75,6 +75,10 @@ pub enum Sinks {
     Slices,
     /// A `__vjp`'s generic `&mut S` parameters (passed on as `&mut *g`).
     Generic,
+    /// None: the function computes no slice's gradient (`__partials`, `__jacobian`), and a
+    /// called function's product that would also write one (see `graph::WITH_SLICES`) is
+    /// given `Discard` there.
+    Discarded,
 }
 
 /// The tokens of the graph's symbols, and the path each callee's derivative is reached by.
@@ -706,36 +710,9 @@ impl Emitter<'_> {
         };
         let values: Vec<TokenStream> = args.iter().map(|a| self.call_arg(*a)).collect();
         let seed = self.expr(seed, Prec::Select);
-        // Passed on to a called function's `__vjp`, spanned at the argument: the gradient of
-        // the slice, or of the run `x[lo..hi]` passed (its elements from `lo` on).
-        let sink = |(k, at, run): Slot| {
-            let mut g = grad_vec_name(k);
-            g.set_span(g.span().located_at(at));
-            match (self.sinks, run) {
-                (Sinks::Generic, None) => quote_spanned!(at=> &mut *#g),
-                (Sinks::Slices, None) => quote_spanned!(at=> &mut #g[..]),
-                (Sinks::Generic, Some((lo, _))) => {
-                    let lo = self.expr(lo, Prec::Select);
-                    quote_spanned!(at=> &mut ::symgrad::__private::Offset::new(&mut *#g, #lo))
-                }
-                (Sinks::Slices, Some((lo, hi))) => {
-                    let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
-                    quote_spanned!(at=> &mut #g[#lo..#hi])
-                }
-            }
-        };
+        let sink = |slot: Slot| self.slice_sink(slot);
         let discard = quote!(&mut ::symgrad::__private::Discard::<#ty>::default());
-        let slots: Vec<Option<Slot>> = args
-            .iter()
-            .map(|a| match self.g.op(*a) {
-                Op::SliceArg(k, s, range) => {
-                    let at = self.symbols.tokens[s.0 as usize].clone().into_iter().next();
-                    let run = (range.len() == 2).then(|| (range[0], range[1]));
-                    Some((*k, at.map_or_else(Span::call_site, |t| t.span()), run))
-                }
-                _ => None,
-            })
-            .collect();
+        let slots: Vec<Option<Slot>> = args.iter().map(|a| self.slot(*a)).collect();
         let given: Vec<u32> = slots.iter().flatten().map(|(k, ..)| *k).collect();
         let distinct = given
             .iter()
@@ -771,9 +748,51 @@ impl Emitter<'_> {
         quote! { #(#calls)* }
     }
 
+    /// The differentiated slice (or run of one) argument `a` passes, with where it is written.
+    fn slot(&self, a: NodeId) -> Option<Slot> {
+        match self.g.op(a) {
+            Op::SliceArg(k, s, range) => {
+                let at = self.symbols.tokens[s.0 as usize].clone().into_iter().next();
+                let run = (range.len() == 2).then(|| (range[0], range[1]));
+                Some((*k, at.map_or_else(Span::call_site, |t| t.span()), run))
+            }
+            _ => None,
+        }
+    }
+
+    /// Passed on to a called function's `__vjp`, spanned at the argument: the gradient of the
+    /// slice, or of the run `x[lo..hi]` passed (its elements from `lo` on).
+    fn slice_sink(&self, (k, at, run): Slot) -> TokenStream {
+        if let Sinks::Discarded = self.sinks {
+            let ty = match self.float {
+                FloatTy::F32 => quote!(f32),
+                FloatTy::F64 => quote!(f64),
+            };
+            return quote!(&mut ::symgrad::__private::Discard::<#ty>::default());
+        }
+        let mut g = grad_vec_name(k);
+        g.set_span(g.span().located_at(at));
+        match (self.sinks, run) {
+            (Sinks::Generic, None) => quote_spanned!(at=> &mut *#g),
+            (Sinks::Slices | Sinks::Discarded, None) => quote_spanned!(at=> &mut #g[..]),
+            (Sinks::Generic, Some((lo, _))) => {
+                let lo = self.expr(lo, Prec::Select);
+                quote_spanned!(at=> &mut ::symgrad::__private::Offset::new(&mut *#g, #lo))
+            }
+            (Sinks::Slices | Sinks::Discarded, Some((lo, hi))) => {
+                let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+                quote_spanned!(at=> &mut #g[#lo..#hi])
+            }
+        }
+    }
+
     /// `f::__vjp(args…, seed, sinks…)` for a local array passed to a call as argument
-    /// `position`: its adjoint vector (`alloc`) the sink there, `Discard` elsewhere.
+    /// `position`: its adjoint vector (`alloc`) the sink there, `Discard` elsewhere, or with
+    /// [`WITH_SLICES`] the differentiated slices' gradients where they are passed (one product
+    /// for both).
     fn array_vjp(&self, call: NodeId, seed: NodeId, alloc: NodeId, position: u32) -> TokenStream {
+        let with_slices = position & WITH_SLICES != 0;
+        let position = position & !WITH_SLICES;
         let Op::Call(f, args) = self.g.op(call) else {
             return quote!(::core::compile_error!("internal error: not a call"););
         };
@@ -785,11 +804,13 @@ impl Emitter<'_> {
         let values: Vec<TokenStream> = args.iter().map(|a| self.call_arg(*a)).collect();
         let seed = self.expr(seed, Prec::Select);
         let z = self.expr(alloc, Prec::Postfix);
-        let sinks = (0..args.len()).map(|j| {
+        let sinks = args.iter().enumerate().map(|(j, a)| {
             if j == position as usize {
-                quote!(&mut #z[..])
-            } else {
-                quote!(&mut ::symgrad::__private::Discard::<#ty>::default())
+                return quote!(&mut #z[..]);
+            }
+            match self.slot(*a) {
+                Some(slot) if with_slices => self.slice_sink(slot),
+                _ => quote!(&mut ::symgrad::__private::Discard::<#ty>::default()),
             }
         });
         quote! { #path::__vjp(#(#values,)* #seed, #(#sinks),*); }

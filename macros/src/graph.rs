@@ -186,6 +186,10 @@ impl IntOp {
     }
 }
 
+/// The bit of an [`Op::ArrayVjp`]'s `position` that says its product also writes the call's
+/// slices' gradients.
+pub const WITH_SLICES: u32 = 1 << 31;
+
 /// `(from, to)` pairs of slice numbers: the sinks an [`Op::Rebound`] effect writes to.
 pub type SinkPairs = Vec<(u32, u32)>;
 
@@ -415,7 +419,9 @@ define_ops! {
         ArrayLen(array: node),
         /// Effect, in gradients only: `alloc += seed · ∂call/∂arg`, for the local array passed
         /// to the call as argument `position` (the called function's hidden vector-Jacobian
-        /// product, writing into the array's adjoint).
+        /// product, writing into the array's adjoint). With the bit [`WITH_SLICES`] set in
+        /// `position`, the same product also adds into the gradients of the differentiated
+        /// slices passed to the call (one product for both).
         ArrayVjp { call: node, seed: node, alloc: node, position: u32 },
         /// In gradients only: element `i` of a local array's adjoint (a `Filled`).
         AdjAt(adjoint: node, i: node),

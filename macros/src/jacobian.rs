@@ -92,7 +92,7 @@ fn reverse(
     let mut effects = Vec::with_capacity(outputs.len());
     let mut row_effects = Vec::with_capacity(outputs.len());
     for (k, &f) in outputs.iter().enumerate() {
-        let (row, slice_effects) = diff::gradient_with_slices(g, f, inputs, slices)?;
+        let (row, slice_effects) = diff::gradient_of_row(g, f, inputs, slices)?;
         let moved = slice_effects
             .iter()
             .enumerate()

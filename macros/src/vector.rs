@@ -96,7 +96,7 @@ pub fn hidden(func: &ItemFn, sig: &Sig, v: &VectorDerivatives, float: &TokenStre
     let e = Emit::new(func, sig, v, float);
     let mut roots = v.lowered.outputs.clone();
     roots.extend(v.jacobian.entries.iter().flatten());
-    let (stmts, exprs) = e.run(&roots);
+    let (stmts, exprs) = e.run_with(&roots, emit::Sinks::Discarded);
     let m = v.lowered.outputs.len();
     let values = &exprs[..m];
     let mut entries = exprs[m..].iter();
@@ -198,6 +198,10 @@ impl<'a> Emit<'a> {
     }
 
     fn run(&self, roots: &[NodeId]) -> (TokenStream, Vec<TokenStream>) {
+        self.run_with(roots, emit::Sinks::Slices)
+    }
+
+    fn run_with(&self, roots: &[NodeId], sinks: emit::Sinks) -> (TokenStream, Vec<TokenStream>) {
         emit::emit(
             &self.v.lowered.graph,
             emit::Symbols {
@@ -208,7 +212,7 @@ impl<'a> Emit<'a> {
             &self.slice_tokens,
             self.sig.float,
             roots,
-            emit::Sinks::Slices,
+            sinks,
         )
     }
 
