@@ -15,6 +15,7 @@ fn sq_norm(x: &[f64]) -> f64 {
 
 /// Σ a² over the first `k`, Σ sin over the rest.
 #[differentiable]
+#[allow(clippy::needless_range_loop)] // a run read by index is what is tested
 fn split_cost(x: &[f64], k: usize) -> f64 {
     let (a, b) = x.split_at(k);
     let mut s = 0.0;
@@ -41,6 +42,7 @@ fn reads_and_iterations_of_the_runs_land_in_their_ranges() {
 
 /// The runs passed to another function, whole and zipped.
 #[differentiable]
+#[allow(clippy::needless_borrow)] // a run passed both ways, `a` and `&b`, is what is tested
 fn split_calls(x: &[f64], w: f64) -> f64 {
     let (a, b) = x.split_at(x.len() / 2);
     let pairs = a.iter().zip(b).map(|(u, v)| u * v).sum::<f64>();

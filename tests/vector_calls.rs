@@ -199,11 +199,11 @@ fn a_vector_valued_caller_chains_through_helpers_taking_slices() {
     let mut all = cam.to_vec();
     all.extend(p);
     all.push(w);
-    for k in 0..3 {
+    for (k, jac_k) in jac.iter().enumerate() {
         let numeric = numeric_gradient(|v| chained(&v[..6], &v[6..9], v[9])[k], &all);
-        let mut row = jac[k].cam.clone();
-        row.extend(&jac[k].p);
-        row.push(jac[k].w);
+        let mut row = jac_k.cam.clone();
+        row.extend(&jac_k.p);
+        row.push(jac_k.w);
         assert_all_close(&row, &numeric, 1e-7);
     }
     let seed = [0.5, -2.0, 1.5];
@@ -237,6 +237,6 @@ fn twice(x: &[f64]) -> f64 {
 fn a_slice_passed_twice_gets_both_gradients() {
     let x = [0.3, 1.5, -0.7];
     let (_, g) = twice_grad(&x);
-    let numeric = numeric_gradient(|v| twice(v), &x);
+    let numeric = numeric_gradient(twice, &x);
     assert_all_close(&g.x, &numeric, 1e-7);
 }

@@ -38,6 +38,7 @@ pub fn cross(a: &[f64], b: &[f64]) -> [f64; 3] {
 
 /// `pt` rotated by the angle-axis vector `rot` (Ceres' evaluation, as ADBench's C++).
 #[differentiable]
+#[allow(clippy::if_not_else)] // the branches in the C++ reference's order
 pub fn rodrigues_rotate_point(rot: &[f64], pt: &[f64]) -> [f64; 3] {
     let sqtheta = rot[0] * rot[0] + rot[1] * rot[1] + rot[2] * rot[2];
     if sqtheta != 0.0 {

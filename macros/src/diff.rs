@@ -189,30 +189,31 @@ fn swept(
             &mut |g, seed| g.add(Op::CallVjp(call, seed)),
         );
     }
-    let outputs: Vec<(ScatterKey, NodeId)> = sweep
-        .output_vjps
-        .iter()
-        .filter(|((output, loops, _), _)| match *g.op(*output) {
-            Op::CallOutput(call, _) => !sweep.merged.contains(&(call, *loops)),
-            _ => true,
-        })
-        .copied()
-        .collect();
-    vector_call_effects(g, &outputs, slices, &unconditional, &mut effects);
+    let calls = (&sweep.output_vjps[..], &sweep.merged[..]);
+    vector_call_effects(g, calls, slices, &unconditional, &mut effects);
     Ok((scalars, effects))
 }
 
 /// The effects of vector-valued calls given a differentiated slice: one vector-Jacobian
-/// product per call (and loop nest), seeded with the adjoints of its outputs (`outputs`, see
-/// [`Sweep::output_vjps`]), listed with the first slice it writes.
+/// product per call (and loop nest), seeded with the adjoints of its outputs (see
+/// [`Sweep::output_vjps`]), listed with the first slice it writes; none where a local array's
+/// product writes the slices too ([`Sweep::merged`]).
 fn vector_call_effects(
     g: &mut Graph,
-    outputs: &[(ScatterKey, NodeId)],
+    (outputs, merged): OutputSeeds<'_>,
     slices: &[u32],
     unconditional: &HashSet<NodeId>,
     effects: &mut [Option<NodeId>],
 ) {
-    for ((call, loops, _), seeds) in seeds_per_call(g, outputs) {
+    let outputs: Vec<(ScatterKey, NodeId)> = outputs
+        .iter()
+        .filter(|((output, loops, _), _)| match *g.op(*output) {
+            Op::CallOutput(call, _) => !merged.contains(&(call, *loops)),
+            _ => true,
+        })
+        .copied()
+        .collect();
+    for ((call, loops, _), seeds) in seeds_per_call(g, &outputs) {
         let Op::Call(_, args) = g.op(call).clone() else {
             continue;
         };
@@ -237,6 +238,10 @@ fn vector_call_effects(
         );
     }
 }
+
+/// The adjoints of vector-valued calls' outputs (see [`Sweep::output_vjps`]), and the calls
+/// (in their loops) whose product a local array's runs for the slices too.
+type OutputSeeds<'a> = (&'a [(ScatterKey, NodeId)], &'a [(NodeId, u64)]);
 
 /// The adjoints of vector-valued calls' outputs (`CallOutput`s, keyed as in
 /// [`Sweep::vjps`]), gathered per call, loop nest and frame: `[ā₀, ā₁, …]` (an [`Op::Seeds`],
