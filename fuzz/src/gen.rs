@@ -797,6 +797,7 @@ mod tests {
             "-> [f64; 3] {",
             "-> [f64; 1] {",
             "pub fn r(a: f64, b: f64)",
+            "pub fn r(u: &[f64], b: f64)",
             "let [r",
             ")[0]",
             "return [",
@@ -811,13 +812,25 @@ mod tests {
             .filter(|p| !text.contains(p))
             .collect();
         assert!(missing.is_empty(), "never generated: {missing:?}");
-        // A vector-valued main function calls no slice helper.
-        for id in 0..300 {
-            let p = program(1, id, &w);
-            if p.main.outputs().is_some() {
-                assert!(!functions(&p, Mode::Plain).contains("dot("), "program {id}");
-            }
-        }
+        // A vector-valued main function passes its slices on, to both helpers.
+        let passes = |helper: &str| {
+            (0..300).any(|id| {
+                let p = program(1, id, &w);
+                let text = functions(&p, Mode::Plain);
+                let start = format!("fn p{id}(");
+                p.main.outputs().is_some()
+                    && text
+                        .split(&start)
+                        .nth(1)
+                        .and_then(|m| m.split("\npub fn ").next())
+                        .is_some_and(|m| m.contains(helper))
+            })
+        };
+        assert!(passes("dot("), "no vector-valued main function calls `dot`");
+        assert!(
+            passes("r(&"),
+            "no vector-valued main function passes a run to `r`"
+        );
     }
 
     #[test]
