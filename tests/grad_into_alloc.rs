@@ -10,6 +10,8 @@ use symgrad::differentiable;
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
+#[path = "../benches/common/adbench_ba.rs"]
+mod adbench_ba;
 #[path = "../benches/common/small_calls.rs"]
 mod small_calls;
 use small_calls::{
@@ -113,6 +115,21 @@ fn a_second_call_with_the_same_lengths_allocates_nothing() {
     let (second, _) =
         allocations(|| weighted_grad_into(&[1.0, 2.0, 3.0], [1.0, 0.5, -1.0], &mut g));
     assert_eq!((first, second), (1, 0));
+
+    // ADBench's BA residual as the C++ writes it (helpers taking sub-slices, scratch arrays
+    // passed on): its 2 × 15 Jacobian block, a million times in a bundle adjuster, allocates
+    // nothing, not even at the first call (its rows are arrays).
+    let problem = adbench_ba::ba_problem(2, 3, 4);
+    let (cam, x) = (problem.cams[0], problem.x[1]);
+    let mut rows = [adbench_ba::ReprojErrorGrad::default(); 2];
+    let (count, ()) = allocations(|| {
+        for i in 0..1000 {
+            let w = 1.0 + f64::from(i) * 1e-4;
+            adbench_ba::reproj_error_jacobian_into(&cam, &x, w, &[0.5, -0.5], &mut rows);
+        }
+    });
+    assert_eq!(count, 0);
+    assert_ne!(rows[0].cam, [0.0; 11]);
 
     // The documented exception: a recurrence that saves its values for the reverse sweep
     // (`p *= x[i]`) allocates that trace at every call, and nothing else.

@@ -90,11 +90,7 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
         helpers.push(scalar_helper(&mut rng, &mut x, &mut c, &mut v, w));
     }
     if rng.below(10) < w.helper_slice as usize {
-        let dot = slice_helper(&mut rng, &mut x, &mut c, &mut v, w);
-        // A vector-valued function passes no differentiated slice on.
-        if outputs.is_none() {
-            helpers.push(dot);
-        }
+        helpers.push(slice_helper(&mut rng, &mut x, &mut c, &mut v, w));
     }
     if vector::tenth(&mut v, w.helper_vector) {
         helpers.push(vector::helper(seed, id, w));
@@ -776,7 +772,12 @@ mod tests {
     }
 
     /// The weights of runs passed to helpers and of vector-valued functions (`vector.rs`).
-    const VECTOR: [&str; 3] = ["call_sub_slice", "helper_vector", "vector_main"];
+    const VECTOR: [&str; 4] = [
+        "call_sub_slice",
+        "helper_vector",
+        "helper_vector_slice",
+        "vector_main",
+    ];
 
     /// Whether a program passes a run or has a vector-valued function.
     fn uses_vector(p: &Program) -> bool {
@@ -833,6 +834,7 @@ mod tests {
             "-> [f64; 3] {",
             "-> [f64; 1] {",
             "pub fn r(a: f64, b: f64)",
+            "pub fn r(u: &[f64], b: f64)",
             "let [r",
             ")[0]",
             "return [",
@@ -847,13 +849,25 @@ mod tests {
             .filter(|p| !text.contains(p))
             .collect();
         assert!(missing.is_empty(), "never generated: {missing:?}");
-        // A vector-valued main function calls no slice helper.
-        for id in 0..300 {
-            let p = program(1, id, &w);
-            if p.main.outputs().is_some() {
-                assert!(!functions(&p, Mode::Plain).contains("dot("), "program {id}");
-            }
-        }
+        // A vector-valued main function passes its slices on, to both helpers.
+        let passes = |helper: &str| {
+            (0..300).any(|id| {
+                let p = program(1, id, &w);
+                let text = functions(&p, Mode::Plain);
+                let start = format!("fn p{id}(");
+                p.main.outputs().is_some()
+                    && text
+                        .split(&start)
+                        .nth(1)
+                        .and_then(|m| m.split("\npub fn ").next())
+                        .is_some_and(|m| m.contains(helper))
+            })
+        };
+        assert!(passes("dot("), "no vector-valued main function calls `dot`");
+        assert!(
+            passes("r(&"),
+            "no vector-valued main function passes a run to `r`"
+        );
     }
 
     #[test]

@@ -288,7 +288,7 @@ pub fn items(function: &Ident, float: &TokenStream, callees: &[Callee]) -> Token
                     pub fn __partials<#(#args),*>(#(_: #args),*) -> (#float, (#(#partials,)*)) {
                         ::core::unreachable!()
                     }
-                    pub fn __vjp<#(#args,)* #(#sinks),*>(#(_: #args,)* _: #float, #(_: #sinks),*) {}
+                    pub fn __vjp<#(#args,)* Q, #(#sinks),*>(#(_: #args,)* _: Q, #(_: #sinks),*) {}
                     #jacobian
                 }
                 #(

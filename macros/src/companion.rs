@@ -680,7 +680,7 @@ fn graph_functions(
     // __partials: every float parameter; `()` for the others.
     let mut roots = vec![d.lowered.output];
     roots.extend(d.partials.iter().copied());
-    let (stmts, exprs) = run(&roots);
+    let (stmts, exprs) = run_with(&roots, emit::Sinks::Discarded);
     let value = &exprs[0];
     let mut floats = exprs[1..].iter();
     let (types, values): (Vec<TokenStream>, Vec<TokenStream>) = sig

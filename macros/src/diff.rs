@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::graph::{Cmp, Fun, Fun2, Graph, IntOp, Kind, NodeId, Op, Origin};
+use crate::graph::{Cmp, Fun, Fun2, Graph, IntOp, Kind, NodeId, Op, Origin, WITH_SLICES};
 
 /// A node that cannot be differentiated (the partial derivatives of called functions, and
 /// second derivatives through a recurrence).
@@ -52,6 +52,19 @@ pub fn gradient_with_slices(
     gradient_seeded(g, output, one, wrt, slices)
 }
 
+/// [`gradient_with_slices`] for one row of a Jacobian, whose slices' effects are moved to the
+/// row's own sinks afterwards (`jacobian::retarget`): a call's product that writes a local
+/// array's adjoint writes nothing else, since only the effects are moved.
+pub fn gradient_of_row(
+    g: &mut Graph,
+    output: NodeId,
+    wrt: &[NodeId],
+    slices: &[u32],
+) -> Result<(Vec<NodeId>, Vec<Option<NodeId>>), DiffError> {
+    let one = g.one();
+    swept(g, output, one, wrt, slices, false)
+}
+
 /// The gradient of `seed · output` (a vector-Jacobian product when `seed` is a symbol): what a
 /// caller's reverse pass needs from a function it passes a differentiated slice to.
 pub fn gradient_seeded(
@@ -60,6 +73,20 @@ pub fn gradient_seeded(
     seed: NodeId,
     wrt: &[NodeId],
     slices: &[u32],
+) -> Result<(Vec<NodeId>, Vec<Option<NodeId>>), DiffError> {
+    swept(g, output, seed, wrt, slices, true)
+}
+
+/// [`gradient_seeded`]; with `merge`, a call given one local array and differentiated slices
+/// runs one vector-Jacobian product for both (its `ArrayVjp` writes the slices' gradients
+/// too, [`WITH_SLICES`]), not one for each.
+fn swept(
+    g: &mut Graph,
+    output: NodeId,
+    seed: NodeId,
+    wrt: &[NodeId],
+    slices: &[u32],
+    merge: bool,
 ) -> Result<(Vec<NodeId>, Vec<Option<NodeId>>), DiffError> {
     let order = g.reachable(&[output]);
     if let Some(&n) = order.iter().find(|n| {
@@ -105,6 +132,9 @@ pub fn gradient_seeded(
         scattered: Vec::new(),
         vjps: Vec::new(),
         array_vjps: Vec::new(),
+        output_vjps: Vec::new(),
+        merge,
+        merged: Vec::new(),
         unconditional: read_unconditionally(g, output),
         loop_reads: HashMap::new(),
     };
@@ -141,6 +171,9 @@ pub fn gradient_seeded(
     // Calls given a differentiated slice: one vector-Jacobian product per call site (and per
     // iteration of the loops it is in), listed with the first slice it writes.
     for ((call, loops, _), adj) in sweep.vjps {
+        if sweep.merged.contains(&(call, loops)) {
+            continue;
+        }
         let Op::Call(_, args) = g.op(call).clone() else {
             continue;
         };
@@ -161,7 +194,123 @@ pub fn gradient_seeded(
             &mut |g, seed| g.add(Op::CallVjp(call, seed)),
         );
     }
+    let calls = (&sweep.output_vjps[..], &sweep.merged[..]);
+    vector_call_effects(g, calls, slices, &unconditional, &mut effects);
     Ok((scalars, effects))
+}
+
+/// The effects of vector-valued calls given a differentiated slice: one vector-Jacobian
+/// product per call (and loop nest), seeded with the adjoints of its outputs (see
+/// [`Sweep::output_vjps`]), listed with the first slice it writes; none where a local array's
+/// product writes the slices too ([`Sweep::merged`]).
+fn vector_call_effects(
+    g: &mut Graph,
+    (outputs, merged): OutputSeeds<'_>,
+    slices: &[u32],
+    unconditional: &HashSet<NodeId>,
+    effects: &mut [Option<NodeId>],
+) {
+    let outputs: Vec<(ScatterKey, NodeId)> = outputs
+        .iter()
+        .filter(|((output, loops, _), _)| match *g.op(*output) {
+            Op::CallOutput(call, _) => !merged.contains(&(call, *loops)),
+            _ => true,
+        })
+        .copied()
+        .collect();
+    for ((call, loops, _), seeds) in seeds_per_call(g, &outputs) {
+        let Op::Call(_, args) = g.op(call).clone() else {
+            continue;
+        };
+        let Some(slot) = args.iter().find_map(|a| match g.op(*a) {
+            Op::SliceArg(k, ..) => slices.iter().position(|s| s == k),
+            _ => None,
+        }) else {
+            continue;
+        };
+        let everywhere = unconditional.contains(&call);
+        push_effect(
+            g,
+            &mut effects[slot],
+            loops,
+            true,
+            0,
+            seeds,
+            &mut |g, seed| {
+                let effect = g.add(Op::CallVjp(call, seed));
+                seeded_only(g, everywhere, seed, effect)
+            },
+        );
+    }
+}
+
+/// The adjoints of vector-valued calls' outputs (see [`Sweep::output_vjps`]), and the calls
+/// (in their loops) whose product a local array's runs for the slices too.
+type OutputSeeds<'a> = (&'a [(ScatterKey, NodeId)], &'a [(NodeId, u64)]);
+
+/// The adjoints of vector-valued calls' outputs (`CallOutput`s, keyed as in
+/// [`Sweep::vjps`]), gathered per call, loop nest and frame: `[ā₀, ā₁, …]` (an [`Op::Seeds`],
+/// zero for an output without adjoint there), in order of first appearance.
+///
+/// ```text
+/// (r[0], loops 0) → a,  (r[1], loops 0) → b,  (r[1], loop i) → c
+///   →  (r, loops 0) → [a, b],  (r, loop i) → [0, c]
+/// ```
+fn seeds_per_call(g: &mut Graph, outputs: &[(ScatterKey, NodeId)]) -> Vec<(ScatterKey, NodeId)> {
+    let mut per_call: Vec<(ScatterKey, Vec<(usize, NodeId)>)> = Vec::new();
+    for &((output, loops, fold), adj) in outputs {
+        let Op::CallOutput(call, k) = *g.op(output) else {
+            continue;
+        };
+        let key = (call, loops, fold);
+        let k = k as usize;
+        match per_call.iter_mut().find(|(c, _)| *c == key) {
+            Some((_, seeds)) => seeds.push((k, adj)),
+            None => per_call.push((key, vec![(k, adj)])),
+        }
+    }
+    per_call
+        .into_iter()
+        .map(|(key, seeds)| {
+            let m = seeds.iter().map(|(k, _)| k + 1).max().unwrap_or(0);
+            let mut values = vec![g.zero(); m];
+            for (k, adj) in seeds {
+                values[k] = g.plus(values[k], adj);
+            }
+            (key, g.add(Op::Seeds(values)))
+        })
+        .collect()
+}
+
+/// `effect`, a vector-Jacobian product seeded with `seeds`, run only where a seed is not zero
+/// when the call is not evaluated on every path: its arguments may not be valid elsewhere (an
+/// index past the end), as a scalar call's product is guarded by its seed (see [`guarded`]).
+fn seeded_only(g: &mut Graph, everywhere: bool, seeds: NodeId, effect: NodeId) -> NodeId {
+    let Op::Seeds(values) = g.op(seeds).clone() else {
+        return effect;
+    };
+    if everywhere {
+        return effect;
+    }
+    let zero = g.zero();
+    let mut any: Option<NodeId> = None;
+    for v in values {
+        if g.as_const(v) == Some(0.0) {
+            continue;
+        }
+        let nonzero = g.compare(Cmp::Ne, v, zero);
+        any = Some(match any {
+            Some(a) => g.or(a, nonzero),
+            None => nonzero,
+        });
+    }
+    match any {
+        Some(c) => {
+            let none = g.add(Op::NoEffect);
+            g.select(c, effect, none)
+        }
+        None => g.add(Op::NoEffect),
+    }
 }
 
 /// The state of one reverse pass over a graph.
@@ -176,6 +325,14 @@ struct Sweep {
     /// Calls that were passed a local array, per argument position, with their adjoints: each
     /// array's adjoint takes its calls' vector-Jacobian products (see `Sweep::table`).
     array_vjps: Vec<(ArrayKey, NodeId)>,
+    /// The outputs of vector-valued calls that were passed a differentiated slice or a local
+    /// array, with their adjoints (keyed as `vjps`, by the `CallOutput`): per call, loop nest and
+    /// frame, the seeds of one vector-Jacobian product (see [`seeds_per_call`]).
+    output_vjps: Vec<(ScatterKey, NodeId)>,
+    /// Whether a call given one local array and differentiated slices runs one product for
+    /// both (see [`swept`]); and the calls (with their loops) whose `ArrayVjp` does.
+    merge: bool,
+    merged: Vec<(NodeId, u64)>,
     /// The nodes the function evaluates on every path (see [`read_unconditionally`]).
     unconditional: HashSet<NodeId>,
     /// Per node, the loops that the loops it reads (sums, recurrences) vary with.
@@ -269,6 +426,12 @@ impl Sweep {
         adj: NodeId,
         from: u64,
     ) -> Result<(), DiffError> {
+        if let Op::CallOutput(call, _) = *g.op(n)
+            && self.passes_vectors(g, call)
+        {
+            let key = (n, from | frame.outer, frame.fold.map(|(c, _)| c));
+            add_to(g, &mut self.output_vjps, key, adj);
+        }
         if let Op::Call(_, args) = g.op(n).clone() {
             let slice_active = args
                 .iter()
@@ -309,6 +472,45 @@ impl Sweep {
             self.contribute(g, frame, from, child, contribution);
         }
         Ok(())
+    }
+
+    /// `position`, marked [`WITH_SLICES`] where the product for the local array there also
+    /// writes the call's slices' gradients: when merging, the call's only local array, with
+    /// differentiated slices among its arguments, each passed once. The call (in its loops) is
+    /// then recorded, and gets no product of its own for the slices.
+    fn merged_position(&mut self, g: &Graph, call: NodeId, loops: u64, position: u32) -> u32 {
+        let Op::Call(_, args) = g.op(call) else {
+            return position;
+        };
+        let arrays = args.iter().filter(|a| g.kind(**a) == Kind::Array).count();
+        let slices: Vec<u32> = args
+            .iter()
+            .filter_map(|a| match g.op(*a) {
+                Op::SliceArg(k, ..) if self.active[a.index()] => Some(*k),
+                _ => None,
+            })
+            .collect();
+        let distinct = slices
+            .iter()
+            .enumerate()
+            .all(|(i, k)| !slices[..i].contains(k));
+        if !self.merge || arrays != 1 || slices.is_empty() || !distinct {
+            return position;
+        }
+        self.merged.push((call, loops));
+        position | WITH_SLICES
+    }
+
+    /// Whether `call` is given a differentiated slice or a local array (whose gradient its
+    /// vector-Jacobian product writes).
+    fn passes_vectors(&self, g: &Graph, call: NodeId) -> bool {
+        let Op::Call(_, args) = g.op(call) else {
+            return false;
+        };
+        args.iter().any(|a| {
+            (matches!(g.op(*a), Op::SliceArg(..)) || g.kind(*a) == Kind::Array)
+                && self.active[a.index()]
+        })
     }
 
     /// Adds `contribution`, made by a node inside the loops `from`, to `child`'s adjoint.
@@ -464,6 +666,7 @@ impl Sweep {
             .retain(|((call, _, _, j), _)| !matches!(g.op(*call), Op::Call(_, args) if args.get(*j as usize) == Some(&n)));
         for ((call, loops, _, position), adj) in calls {
             let everywhere = self.unconditional.contains(&call);
+            let position = self.merged_position(g, call, loops, position);
             push_effect(g, &mut fill, loops, everywhere, own, adj, &mut |g, seed| {
                 g.add(Op::ArrayVjp {
                     call,
@@ -472,6 +675,27 @@ impl Sweep {
                     position,
                 })
             });
+        }
+        // Vector-valued calls given the array: one product per call, seeded with the adjoints
+        // of its outputs.
+        for ((call, loops, _), seeds) in seeds_per_call(g, &self.output_vjps) {
+            let Op::Call(_, args) = g.op(call).clone() else {
+                continue;
+            };
+            for (position, _) in args.iter().enumerate().filter(|(_, a)| **a == n) {
+                let position = u32::try_from(position).unwrap_or(u32::MAX);
+                let position = self.merged_position(g, call, loops, position);
+                let everywhere = self.unconditional.contains(&call);
+                push_effect(g, &mut fill, loops, true, own, seeds, &mut |g, seed| {
+                    let effect = g.add(Op::ArrayVjp {
+                        call,
+                        seed,
+                        alloc,
+                        position,
+                    });
+                    seeded_only(g, everywhere, seed, effect)
+                });
+            }
         }
         let Some(fill) = fill else {
             return Ok(());
@@ -1142,6 +1366,8 @@ pub fn local_adjoints(
         | Op::ArrayLen(_)
         | Op::Accumulate { .. }
         | Op::ArrayVjp { .. }
+        | Op::Seeds(_)
+        | Op::Rebound { .. }
         // In gradients only, refused by `gradient_seeded`.
         | Op::AdjAt(..) => vec![],
         // (Σᵢ f(i))' = Σᵢ f(i)': each iteration's body gets the sum's adjoint.
@@ -1205,13 +1431,6 @@ pub fn local_adjoints(
             let Op::Call(_, args) = g.op(call).clone() else {
                 return Err(internal("an output of something other than a call"));
             };
-            if args.iter().any(|a| matches!(g.op(*a), Op::SliceArg(..))) {
-                return Err(DiffError {
-                    origin: g.node(call).origin,
-                    message: "a differentiated slice passed to a vector-valued function cannot be differentiated yet".into(),
-                    help: "pass the elements the function needs as scalars (`x[0]`, `x[1]`)",
-                });
-            }
             let mut out = Vec::new();
             for (i, a) in args.iter().enumerate() {
                 if g.kind(*a) == Kind::Float {

@@ -45,9 +45,13 @@ use proc_macro2::{Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 
 use crate::formula::Prec;
-use crate::graph::{Fun, Graph, NodeId, Op, SymId};
+use crate::graph::{Fun, Graph, NodeId, Op, SymId, WITH_SLICES};
 use crate::schedule::{Schedule, Step};
 use crate::signature::FloatTy;
+
+/// The longest local array of constant length emitted as an array on the stack (longer ones,
+/// and those whose length is known only at run time, are vectors).
+const MAX_STACK_ARRAY: usize = 32;
 
 pub struct Emitter<'a> {
     g: &'a Graph,
@@ -91,6 +95,10 @@ pub enum Sinks {
     Slices,
     /// A `__vjp`'s generic `&mut S` parameters (passed on as `&mut *g`).
     Generic,
+    /// None: the function computes no slice's gradient (`__partials`, `__jacobian`), and a
+    /// called function's product that would also write one (see `graph::WITH_SLICES`) is
+    /// given `Discard` there.
+    Discarded,
 }
 
 /// The tokens of the graph's symbols, and the path each callee's derivative is reached by.
@@ -626,7 +634,32 @@ impl Emitter<'_> {
             return quote!(::core::compile_error!("internal error: not a local array"));
         };
         let (i, name) = (loop_var_name(v), self.name(n));
+        let first = self.g.as_int(lo);
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+        if let Some(len) = self.fixed_len(n) {
+            // A few elements, known at compile time: an array on the stack (no allocation).
+            let len = Literal::usize_unsuffixed(len);
+            let value = self.expr(body, Prec::Select);
+            if self.g.constant_fill(n).is_some() {
+                return quote! { let #name = [#value; #len]; };
+            }
+            let zero = self.float_lit(0.0);
+            let mut inner = self.s.visible_in_loop(v, defined);
+            let (mut stmts, scatters, back) = self.loop_body(&[body], &mut inner);
+            stmts.extend(scatters);
+            let at = match first {
+                Some(0) => quote!(#i),
+                _ => quote!(#i - #lo),
+            };
+            return quote! {
+                let mut #name = [#zero; #len];
+                for #i in #lo..#hi {
+                    #stmts
+                    #name[#at] = #value;
+                    #back
+                }
+            };
+        }
         let len = quote!(::core::iter::Iterator::size_hint(&(#lo..#hi)).0);
         if self.g.constant_fill(n).is_some() {
             let value = self.expr(body, Prec::Select);
@@ -659,6 +692,22 @@ impl Emitter<'_> {
         }
     }
 
+    /// The length of local array `a` where it is a small constant: the array is then on the
+    /// stack (`[0.0; 3]`), as the user's `[a, b, c]` is, not a vector.
+    fn fixed_len(&self, a: NodeId) -> Option<usize> {
+        match *self.g.op(a) {
+            Op::Table { lo, hi, .. } => {
+                let (lo, hi) = (self.g.as_int(lo)?, self.g.as_int(hi)?);
+                usize::try_from(hi - lo)
+                    .ok()
+                    .filter(|n| *n <= MAX_STACK_ARRAY)
+            }
+            Op::Filled { alloc, .. } => self.fixed_len(alloc),
+            Op::Alloc { like, .. } => self.fixed_len(like),
+            _ => None,
+        }
+    }
+
     /// A vector added into: `let mut __zB = vec![0.0; z.len()];` (an adjoint), a copy of the
     /// array it starts from, or `vec![c; n]` for a constant one (not copied). The additions
     /// (`__zB[i] += …`) are statements of their own, scheduled like the others, before the
@@ -671,6 +720,24 @@ impl Emitter<'_> {
             return quote!(::core::compile_error!("internal error: not a vector"));
         };
         let z = buffer_name(buf);
+        // A few elements, known at compile time: on the stack, neither allocated nor reused.
+        if let Some(fixed) = self.fixed_len(like).map(Literal::usize_unsuffixed) {
+            let start = match (zero, self.g.constant_fill(like)) {
+                (true, _) => {
+                    let zero = self.float_lit(0.0);
+                    quote!([#zero; #fixed])
+                }
+                (false, Some((c, ..))) => {
+                    let c = self.expr(c, Prec::Select);
+                    quote!([#c; #fixed])
+                }
+                (false, None) => {
+                    let like = self.expr(like, Prec::Postfix);
+                    quote!(::core::clone::Clone::clone(&#like))
+                }
+            };
+            return quote! { let mut #z = #start; };
+        }
         let (fresh, refill) = match (zero, self.g.constant_fill(like)) {
             (true, _) => {
                 let zero = self.float_lit(0.0);
@@ -968,6 +1035,15 @@ impl Emitter<'_> {
             // is read by its name (see `expr`).
             Op::Effects(..) | Op::Filled { .. } => TokenStream::new(),
             Op::CallVjp(call, seed) => self.call_vjp(*call, *seed),
+            // The gradient vectors it would write, renamed to its sinks in a block of its own.
+            Op::Rebound { effect, sinks } => {
+                let binds = sinks.iter().map(|(from, to)| {
+                    let (from, to) = (grad_vec_name(*from), grad_vec_name(*to));
+                    quote! { let #from = &mut *#to; }
+                });
+                let inner = self.region(&[*effect], &mut defined.clone());
+                quote! { { #(#binds)* #inner } }
+            }
             Op::ArrayVjp {
                 call,
                 seed,
@@ -1038,36 +1114,9 @@ impl Emitter<'_> {
         let ty = self.float_ty();
         let values: Vec<TokenStream> = args.iter().map(|a| self.call_arg(*a)).collect();
         let seed = self.expr(seed, Prec::Select);
-        // Passed on to a called function's `__vjp`, spanned at the argument: the gradient of
-        // the slice, or of the run `x[lo..hi]` passed (its elements from `lo` on).
-        let sink = |(k, at, run): Slot| {
-            let mut g = grad_vec_name(k);
-            g.set_span(g.span().located_at(at));
-            match (self.sinks, run) {
-                (Sinks::Generic, None) => quote_spanned!(at=> &mut *#g),
-                (Sinks::Slices, None) => quote_spanned!(at=> &mut #g[..]),
-                (Sinks::Generic, Some((lo, _))) => {
-                    let lo = self.expr(lo, Prec::Select);
-                    quote_spanned!(at=> &mut ::symgrad::__private::Offset::new(&mut *#g, #lo))
-                }
-                (Sinks::Slices, Some((lo, hi))) => {
-                    let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
-                    quote_spanned!(at=> &mut #g[#lo..#hi])
-                }
-            }
-        };
+        let sink = |slot: Slot| self.slice_sink(slot);
         let discard = quote!(&mut ::symgrad::__private::Discard::<#ty>::default());
-        let slots: Vec<Option<Slot>> = args
-            .iter()
-            .map(|a| match self.g.op(*a) {
-                Op::SliceArg(k, s, range) => {
-                    let at = self.symbols.tokens[s.0 as usize].clone().into_iter().next();
-                    let run = (range.len() == 2).then(|| (range[0], range[1]));
-                    Some((*k, at.map_or_else(Span::call_site, |t| t.span()), run))
-                }
-                _ => None,
-            })
-            .collect();
+        let slots: Vec<Option<Slot>> = args.iter().map(|a| self.slot(*a)).collect();
         let given: Vec<u32> = slots.iter().flatten().map(|(k, ..)| *k).collect();
         let distinct = given
             .iter()
@@ -1103,9 +1152,51 @@ impl Emitter<'_> {
         quote! { #(#calls)* }
     }
 
+    /// The differentiated slice (or run of one) argument `a` passes, with where it is written.
+    fn slot(&self, a: NodeId) -> Option<Slot> {
+        match self.g.op(a) {
+            Op::SliceArg(k, s, range) => {
+                let at = self.symbols.tokens[s.0 as usize].clone().into_iter().next();
+                let run = (range.len() == 2).then(|| (range[0], range[1]));
+                Some((*k, at.map_or_else(Span::call_site, |t| t.span()), run))
+            }
+            _ => None,
+        }
+    }
+
+    /// Passed on to a called function's `__vjp`, spanned at the argument: the gradient of the
+    /// slice, or of the run `x[lo..hi]` passed (its elements from `lo` on).
+    fn slice_sink(&self, (k, at, run): Slot) -> TokenStream {
+        if let Sinks::Discarded = self.sinks {
+            let ty = match self.float {
+                FloatTy::F32 => quote!(f32),
+                FloatTy::F64 => quote!(f64),
+            };
+            return quote!(&mut ::symgrad::__private::Discard::<#ty>::default());
+        }
+        let mut g = grad_vec_name(k);
+        g.set_span(g.span().located_at(at));
+        match (self.sinks, run) {
+            (Sinks::Generic, None) => quote_spanned!(at=> &mut *#g),
+            (Sinks::Slices | Sinks::Discarded, None) => quote_spanned!(at=> &mut #g[..]),
+            (Sinks::Generic, Some((lo, _))) => {
+                let lo = self.expr(lo, Prec::Select);
+                quote_spanned!(at=> &mut ::symgrad::__private::Offset::new(&mut *#g, #lo))
+            }
+            (Sinks::Slices | Sinks::Discarded, Some((lo, hi))) => {
+                let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+                quote_spanned!(at=> &mut #g[#lo..#hi])
+            }
+        }
+    }
+
     /// `f::__vjp(args…, seed, sinks…)` for a local array passed to a call as argument
-    /// `position`: its adjoint vector (`alloc`) the sink there, `Discard` elsewhere.
+    /// `position`: its adjoint vector (`alloc`) the sink there, `Discard` elsewhere, or with
+    /// [`WITH_SLICES`] the differentiated slices' gradients where they are passed (one product
+    /// for both).
     fn array_vjp(&self, call: NodeId, seed: NodeId, alloc: NodeId, position: u32) -> TokenStream {
+        let with_slices = position & WITH_SLICES != 0;
+        let position = position & !WITH_SLICES;
         let Op::Call(f, args) = self.g.op(call) else {
             return quote!(::core::compile_error!("internal error: not a call"););
         };
@@ -1114,11 +1205,13 @@ impl Emitter<'_> {
         let values: Vec<TokenStream> = args.iter().map(|a| self.call_arg(*a)).collect();
         let seed = self.expr(seed, Prec::Select);
         let z = self.expr(alloc, Prec::Postfix);
-        let sinks = (0..args.len()).map(|j| {
+        let sinks = args.iter().enumerate().map(|(j, a)| {
             if j == position as usize {
-                quote!(&mut #z[..])
-            } else {
-                quote!(&mut ::symgrad::__private::Discard::<#ty>::default())
+                return quote!(&mut #z[..]);
+            }
+            match self.slot(*a) {
+                Some(slot) if with_slices => self.slice_sink(slot),
+                _ => quote!(&mut ::symgrad::__private::Discard::<#ty>::default()),
             }
         });
         quote! { #path::__vjp(#(#values,)* #seed, #(#sinks),*); }
@@ -1334,6 +1427,10 @@ impl Emitter<'_> {
                 let i = self.expr(*i, Prec::Select);
                 quote! { #z[#i] }
             }
+            Op::Seeds(values) => {
+                let values = values.iter().map(|v| self.expr(*v, Prec::Select));
+                quote! { &[#(#values),*] }
+            }
             // Statements, emitted by `binding`; no value of their own.
             Op::Sum { .. }
             | Op::Scatter(..)
@@ -1347,7 +1444,8 @@ impl Emitter<'_> {
             | Op::CallVjp(..)
             | Op::Table { .. }
             | Op::Accumulate { .. }
-            | Op::ArrayVjp { .. } => {
+            | Op::ArrayVjp { .. }
+            | Op::Rebound { .. } => {
                 quote!(())
             }
             Op::Carry { c, .. } => {

@@ -900,3 +900,10 @@ fn adbench_gmm() {
     // ADBench's GMM objective as the benchmark and the example have it.
     snapshot!(include_str!("../../benches/common/adbench_gmm.rs"));
 }
+
+#[test]
+fn adbench_ba() {
+    // ADBench's bundle adjustment objective as the benchmark, the test and the example have it:
+    // helpers taking sub-slices and local arrays, their outputs fed on.
+    snapshot!(include_str!("../../benches/common/adbench_ba.rs"));
+}

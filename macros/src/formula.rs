@@ -397,6 +397,23 @@ impl Printer<'_> {
                 self.expr(*i, Prec::Select)
             ),
             Op::ArrayLen(a) => format!("{}.len()", self.expr(*a, Prec::Postfix)),
+            Op::Rebound { effect, sinks } => format!(
+                "{} (into {})",
+                self.expr(*effect, Prec::Select),
+                sinks
+                    .iter()
+                    .map(|(from, to)| format!("∇{from} → sink {to}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Op::Seeds(values) => format!(
+                "[{}]",
+                values
+                    .iter()
+                    .map(|v| self.expr(*v, Prec::Select))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Op::ArrayVjp {
                 call, seed, alloc, ..
             } => format!(

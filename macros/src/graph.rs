@@ -186,6 +186,13 @@ impl IntOp {
     }
 }
 
+/// The bit of an [`Op::ArrayVjp`]'s `position` that says its product also writes the call's
+/// slices' gradients.
+pub const WITH_SLICES: u32 = 1 << 31;
+
+/// `(from, to)` pairs of slice numbers: the sinks an [`Op::Rebound`] effect writes to.
+pub type SinkPairs = Vec<(u32, u32)>;
+
 /// Declares the op set once; generates the enum, [`Op::children`] and [`Op::with_children`]
 /// from it (in the spirit of egg's `define_language!`). Each field is named and
 /// marked: `node` is a child (a `NodeId`), `nodes` a list of children (a call's arguments), any
@@ -432,10 +439,19 @@ define_ops! {
         ArrayLen(array: node),
         /// Effect, in gradients only: `alloc += seed · ∂call/∂arg`, for the local array passed
         /// to the call as argument `position` (the called function's hidden vector-Jacobian
-        /// product, writing into the array's adjoint).
+        /// product, writing into the array's adjoint). With the bit [`WITH_SLICES`] set in
+        /// `position`, the same product also adds into the gradients of the differentiated
+        /// slices passed to the call (one product for both).
         ArrayVjp { call: node, seed: node, alloc: node, position: u32 },
         /// In gradients only: element `i` of a local array's adjoint (a `Filled`).
         AdjAt(adjoint: node, i: node),
+        /// In gradients only: the seeds of a vector-valued call's vector-Jacobian product, one
+        /// per output (`&[ā₀, ā₁]`): the `seed` of its `CallVjp` or `ArrayVjp`.
+        Seeds(values: nodes),
+        /// Effect, in gradients only: `effect` (a call's vector-Jacobian product) with the
+        /// gradient vectors of slices `from` written to sinks `to` instead, pair by pair (row
+        /// `k` of a Jacobian has sinks of its own; see `jacobian::retarget`).
+        Rebound { effect: node, sinks: SinkPairs },
 
         // ---- booleans
         BoolConst(value: bool),
@@ -454,6 +470,7 @@ impl Op {
         match self {
             Op::Select(c, ..) => vec![*c],
             Op::And(a, _) | Op::Or(a, _) => vec![*a],
+            Op::Rebound { .. } => vec![],
             op => op.children(),
         }
     }
@@ -463,6 +480,8 @@ impl Op {
         match self {
             Op::Select(_, a, b) => vec![*a, *b],
             Op::And(_, b) | Op::Or(_, b) => vec![*b],
+            // Emitted inside the block that renames the vectors.
+            Op::Rebound { effect, .. } => vec![*effect],
             _ => vec![],
         }
     }
@@ -905,7 +924,9 @@ impl Graph {
             | Op::Accumulate { .. }
             | Op::ArrayVjp { .. }
             | Op::Coupled { .. }
-            | Op::RevCoupled { .. } => Kind::Other,
+            | Op::RevCoupled { .. }
+            | Op::Seeds(_)
+            | Op::Rebound { .. } => Kind::Other,
             Op::Sym(_, k) => *k,
             Op::Select(_, a, _) => self.kind(*a),
             Op::IntConst(_)
@@ -1140,7 +1161,8 @@ impl Graph {
             | Op::CallVjp(..)
             | Op::NoEffect
             | Op::Accumulate { .. }
-            | Op::ArrayVjp { .. } => true,
+            | Op::ArrayVjp { .. }
+            | Op::Rebound { .. } => true,
             Op::Select(_, a, _) => self.is_effect(*a),
             // A loop of effects: `Σ_j ∇x[j] += …` inside `Σ_i` runs once per `i`, even where
             // nothing in it changes with `i`.

@@ -25,6 +25,10 @@ pub enum Mode {
     Reverse,
     /// One tangent pass per differentiated scalar parameter.
     Forward,
+    /// `J·t` only: the Jacobian computed (reverse mode), then contracted with `t`. For a body
+    /// that passes a differentiated slice to another function, whose vector-Jacobian product
+    /// is a call with no tangent twin.
+    FromJacobian,
 }
 
 /// The Jacobian of the outputs with respect to the parameters.
@@ -88,7 +92,7 @@ fn reverse(
     let mut effects = Vec::with_capacity(outputs.len());
     let mut row_effects = Vec::with_capacity(outputs.len());
     for (k, &f) in outputs.iter().enumerate() {
-        let (row, slice_effects) = diff::gradient_with_slices(g, f, inputs, slices)?;
+        let (row, slice_effects) = diff::gradient_of_row(g, f, inputs, slices)?;
         let moved = slice_effects
             .iter()
             .enumerate()
@@ -186,6 +190,13 @@ pub fn jvp(
             help: "please report this",
         });
     }
+    let effects: Vec<NodeId> = jac.effects.iter().flatten().flatten().copied().collect();
+    if g.reachable(&effects)
+        .iter()
+        .any(|n| matches!(g.op(*n), Op::CallVjp(..)))
+    {
+        return Ok((Vec::new(), Mode::FromJacobian));
+    }
     let mut out = Vec::with_capacity(outputs.len());
     for k in 0..outputs.len() {
         let mut total = zero;
@@ -230,7 +241,22 @@ pub fn retarget(g: &mut Graph, e: NodeId, sink: &dyn Fn(u32) -> u32) -> Result<N
             g.add(Op::Sum { v, lo, hi, body })
         }
         Op::NoEffect => e,
-        Op::CallVjp(call, _) => return Err(slice_passed_on(g, call)),
+        // A called function's vector-Jacobian product writes where its slices' vectors are:
+        // renamed to the sinks, around the call.
+        Op::CallVjp(call, _) => {
+            let Op::Call(_, args) = g.op(call).clone() else {
+                return Err(not_an_effect());
+            };
+            let mut sinks = Vec::new();
+            for a in args {
+                if let Op::SliceArg(k, ..) = *g.op(a)
+                    && !sinks.iter().any(|(from, _)| *from == k)
+                {
+                    sinks.push((k, sink(k)));
+                }
+            }
+            g.add(Op::Rebound { effect: e, sinks })
+        }
         _ => return Err(not_an_effect()),
     })
 }
@@ -260,17 +286,8 @@ fn contract(g: &mut Graph, e: NodeId, t: SymId) -> Result<NodeId, DiffError> {
             g.add(Op::Sum { v, lo, hi, body })
         }
         Op::NoEffect => g.zero(),
-        Op::CallVjp(call, _) => return Err(slice_passed_on(g, call)),
         _ => return Err(not_an_effect()),
     })
-}
-
-fn slice_passed_on(g: &Graph, call: NodeId) -> DiffError {
-    DiffError {
-        origin: g.node(call).origin,
-        message: "a vector-valued function cannot pass a differentiated slice to another differentiable function yet".into(),
-        help: "pass the elements the function needs (`x[0]`, `x[1]`) as scalars, or write its computation in the body",
-    }
 }
 
 fn not_an_effect() -> DiffError {
@@ -341,7 +358,7 @@ mod tests {
             let s = g.plus(x, sy);
             let outputs = [xy, s];
             let j = match mode {
-                Mode::Reverse => reverse(&mut g, &outputs, &[x, y], &[]),
+                Mode::Reverse | Mode::FromJacobian => reverse(&mut g, &outputs, &[x, y], &[]),
                 Mode::Forward => forward(&mut g, &outputs, &[x, y]),
             }
             .expect("internal error: a Jacobian");

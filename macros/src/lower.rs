@@ -175,8 +175,6 @@ struct Lower<'a> {
     /// How many outputs a vector-valued function has: its return type's length if that is a
     /// literal, else the length of the first array it returns.
     output_count: Option<usize>,
-    /// The calls whose outputs are read (calls of vector-valued functions), each checked once.
-    vector_calls: HashMap<NodeId, bool>,
     /// The placeholders a loop body reads in place of a call bound before the loop, with the
     /// call (or the outer loop's placeholder): its outputs can still be read (`r[0]`).
     carried_calls: HashMap<NodeId, NodeId>,
@@ -221,7 +219,6 @@ impl<'a> Lower<'a> {
             closures: HashMap::new(),
             arrays: HashMap::new(),
             output_count: sig.outputs.as_ref().and_then(|o| o.count),
-            vector_calls: HashMap::new(),
             carried_calls: HashMap::new(),
             read_calls: HashSet::new(),
             array_loops: Vec::new(),

@@ -322,6 +322,7 @@ impl Schedule<'_> {
                 | Op::Filled { .. }
                 | Op::Accumulate { .. }
                 | Op::ArrayVjp { .. }
+                | Op::Rebound { .. }
                 | Op::And(..)
                 | Op::Or(..)
         ) || self.uses.get(&n).copied().unwrap_or(0) > 1

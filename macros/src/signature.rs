@@ -554,9 +554,17 @@ fn check_return(cx: &Ctxt, func: &ItemFn) -> Option<(FloatTy, Option<Outputs>)> 
         )
     } else if let Some(what) = several_values(ty) {
         let help = if what == "a `Vec`" {
-            "the number of outputs must be known at compile time: return an array, `-> [f64; M]`, ending the body with `[r0, r1, …]` or `std::array::from_fn(|k| …)`; its Jacobian is then `[<Name>Grad; M]`"
+            "the number of outputs must be known at compile time: return an array, `-> [f64; M]`, ending the body with `[r0, r1, …]` or `std::array::from_fn(|k| …)`; its Jacobian is then `[<Name>Grad; M]`".to_string()
+        } else if let Some(n) = tuple_of_floats(ty) {
+            // A tuple of floats is an array of outputs spelled another way: one spelling.
+            let names: Vec<String> = (0..n).map(|k| format!("r{k}")).collect();
+            format!(
+                "return the outputs as an array, `-> [f64; {n}]`, ending the body with `[{}]`; a caller binds them with `let [{}] = f(…);` (the function is then vector-valued, with `_jacobian`, `_vjp` and `_jvp`)",
+                names.join(", "),
+                names.join(", ")
+            )
         } else {
-            "return the outputs as an array, `-> [f64; M]` (a vector-valued function, with a Jacobian), or one scalar loss"
+            "return the outputs as an array, `-> [f64; M]` (a vector-valued function, with a Jacobian), or one scalar loss".to_string()
         };
         msg(
             format!(
@@ -615,6 +623,14 @@ fn returned_nalgebra(ty: &Type) -> Option<(FloatTy, Option<Outputs>)> {
         _ => None,
     };
     Some((n.float, Some(Outputs { len, count })))
+}
+
+/// The number of elements of a tuple type whose elements are all `f64` (or all `f32`).
+fn tuple_of_floats(ty: &Type) -> Option<usize> {
+    let Type::Tuple(t) = ty else { return None };
+    let float =
+        |e: &Type| matches!(e, Type::Path(p) if p.path.is_ident("f64") || p.path.is_ident("f32"));
+    (t.elems.len() > 1 && t.elems.iter().all(float)).then_some(t.elems.len())
 }
 
 /// What a return type that holds several values is, for the error message: a tuple, a Rust

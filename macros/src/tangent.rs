@@ -127,12 +127,12 @@ fn tangent(
         // f(a₁, …, aₘ)˙ = Σᵢ ∂f/∂aᵢ · ȧᵢ  (the partials from f's companion), and the same for
         // output k of a vector-valued call
         // (A differentiated slice among the arguments was reported at its `SliceArg`.)
-        Op::Call(_, ref args) => combine(g, n, args, dot),
+        Op::Call(_, ref args) => combine(g, n, args, dot)?,
         Op::CallOutput(call, _) => {
             let Op::Call(_, args) = g.op(call).clone() else {
                 return Ok(None);
             };
-            combine(g, n, &args, dot)
+            combine(g, n, &args, dot)?
         }
         // A recurrence: its tangent is a second recurrence, `ṡ ← ∂body/∂s · ṡ + …`, run beside
         // the first: not expressible here. (Coupled recurrences alike: their tangents are `K`
@@ -160,7 +160,9 @@ fn tangent(
         | Op::NoEffect
         | Op::CallVjp(..)
         | Op::AdjAt(..)
-        | Op::ArrayVjp { .. } => {
+        | Op::ArrayVjp { .. }
+        | Op::Seeds(_)
+        | Op::Rebound { .. } => {
             if op.children().iter().any(|c| dot.contains_key(c)) {
                 return Err(DiffError {
                     origin: g.node(n).origin,
@@ -200,18 +202,25 @@ fn tangent(
 }
 
 /// `Σᵢ ∂n/∂aᵢ · ȧᵢ` over the float arguments `args` of the call behind `n` (a call, or one of a
-/// vector-valued call's outputs) that have a tangent.
+/// vector-valued call's outputs) that have a tangent. A local array with a tangent, passed
+/// whole, has no such partial (only the callee's vector-Jacobian product sees it): an error,
+/// and the caller takes the reverse pass.
 fn combine(
     g: &mut Graph,
     n: NodeId,
     args: &[NodeId],
     dot: &HashMap<NodeId, NodeId>,
-) -> Option<NodeId> {
+) -> Result<Option<NodeId>, DiffError> {
     let mut total: Option<NodeId> = None;
     for (i, a) in args.iter().enumerate() {
         let Some(&da) = dot.get(a) else { continue };
         if g.kind(*a) != Kind::Float {
-            continue;
+            return Err(DiffError {
+                origin: g.node(n).origin,
+                message: "a local array passed to another function has no forward derivative"
+                    .into(),
+                help: "internal: the reverse pass is used instead",
+            });
         }
         let i = u32::try_from(i).expect("internal error: too many arguments");
         let d = g.add(Op::Partial(n, i));
@@ -221,5 +230,5 @@ fn combine(
             None => term,
         });
     }
-    total
+    Ok(total)
 }

@@ -96,7 +96,7 @@ pub fn hidden(func: &ItemFn, sig: &Sig, v: &VectorDerivatives, float: &TokenStre
     let e = Emit::new(func, sig, v, float);
     let mut roots = v.lowered.outputs.clone();
     roots.extend(v.jacobian.entries.iter().flatten());
-    let (stmts, exprs) = e.run(&roots);
+    let (stmts, exprs) = e.run_with(&roots, emit::Sinks::Discarded);
     let m = v.lowered.outputs.len();
     let values = &exprs[..m];
     let mut entries = exprs[m..].iter();
@@ -117,6 +117,7 @@ pub fn hidden(func: &ItemFn, sig: &Sig, v: &VectorDerivatives, float: &TokenStre
     let generics = &func.sig.generics;
     let len = &e.len;
     let allow = &e.allow;
+    let vjp = e.hidden_vjp();
     quote! {
         /// The outputs and, per output, the partial derivatives (the calling convention of
         /// generated code).
@@ -127,6 +128,7 @@ pub fn hidden(func: &ItemFn, sig: &Sig, v: &VectorDerivatives, float: &TokenStre
             #stmts
             ([#(#values),*], [#(#rows),*])
         }
+        #vjp
     }
 }
 
@@ -196,6 +198,10 @@ impl<'a> Emit<'a> {
     }
 
     fn run(&self, roots: &[NodeId]) -> (TokenStream, Vec<TokenStream>) {
+        self.run_with(roots, emit::Sinks::Slices)
+    }
+
+    fn run_with(&self, roots: &[NodeId], sinks: emit::Sinks) -> (TokenStream, Vec<TokenStream>) {
         emit::emit(
             &self.v.lowered.graph,
             emit::Symbols {
@@ -206,7 +212,7 @@ impl<'a> Emit<'a> {
             &self.slice_tokens,
             self.sig.float,
             roots,
-            emit::Sinks::Slices,
+            sinks,
         )
     }
 
@@ -247,6 +253,70 @@ impl<'a> Emit<'a> {
         match slice_of(&p.ty) {
             Some((_, SliceGrad::Array(n))) => quote! { #place = [0.0 as #float; #n]; },
             _ => quote! { ::symgrad::__private::zero_resized(&mut #place, #id.len()); },
+        }
+    }
+
+    /// The hidden `__vjp(args…, seed, sinks…)` of a function with slice parameters: `∇x +=
+    /// Σ_k seed[k]·∂f_k/∂x` into one sink per parameter (a caller's gradient vector, or a local
+    /// array's adjoint, for the slices it differentiates; `Discard` for the others), as a
+    /// scalar function's (`companion`). `seed` may be shorter than the outputs (a caller that
+    /// reads only the first ones): the rest are zero. The scalars' part comes from `__jacobian`.
+    ///
+    /// ```text
+    /// pub fn __vjp<S0, D1>(rot: &[f64], pt: &[f64], seed: &[f64], __grad0: &mut S0, __sink1: &mut D1) {
+    ///     let seed: [f64; 3] = pad(seed);
+    ///     … __grad0[0] += seed[0] * …;
+    /// }
+    /// ```
+    fn hidden_vjp(&self) -> TokenStream {
+        if !self.sig.params.iter().any(|p| p.kind == ParamKind::Slice) {
+            return TokenStream::new();
+        }
+        let roots: Vec<NodeId> = self.v.vjp.1.iter().flatten().copied().collect();
+        let (stmts, _) = emit::emit(
+            &self.v.lowered.graph,
+            emit::Symbols {
+                tokens: &self.v.lowered.symbols,
+                callees: &self.v.lowered.callees,
+            },
+            &self.input_tokens,
+            &self.slice_tokens,
+            self.sig.float,
+            &roots,
+            emit::Sinks::Generic,
+        );
+        let mixed = Span::mixed_site();
+        let float = self.float;
+        let mut k = 0u32;
+        let (mut bounds, mut sinks) = (Vec::new(), Vec::new());
+        for (j, p) in self.sig.params.iter().enumerate() {
+            if p.kind == ParamKind::Slice && p.differentiated {
+                let ty = format_ident!("__S{}", j, span = mixed);
+                let name = emit::grad_vec_name(k);
+                k += 1;
+                bounds.push(quote!(#ty: ?Sized + ::core::ops::IndexMut<usize, Output = #float>));
+                sinks.push(quote!(#name: &mut #ty));
+            } else {
+                let ty = format_ident!("__D{}", j, span = mixed);
+                let name = format_ident!("__sink{}", j, span = mixed);
+                bounds.push(quote!(#ty: ?Sized));
+                sinks.push(quote!(#name: &mut #ty));
+            }
+        }
+        let params = params(self.func);
+        let seed = seed_param();
+        let given = format_ident!("__seeds", span = mixed);
+        let (len, allow) = (&self.len, &self.allow);
+        quote! {
+            /// `∇x += Σ_k seed[k]·∂f_k/∂x` for the slices (the calling convention of generated
+            /// code).
+            #[doc(hidden)]
+            #allow
+            #[inline]
+            pub fn __vjp<#(#bounds),*>(#(#params,)* #given: &[#float], #(#sinks),*) {
+                let #seed: [#float; #len] = ::symgrad::__private::padded(#given);
+                #stmts
+            }
         }
     }
 
@@ -298,7 +368,7 @@ impl<'a> Emit<'a> {
             effects,
         });
         let mode = match j.mode {
-            Mode::Reverse => {
+            Mode::Reverse | Mode::FromJacobian => {
                 "reverse mode: one reverse sweep per output, all sharing the computation of the outputs"
             }
             Mode::Forward => {
@@ -406,6 +476,9 @@ impl<'a> Emit<'a> {
     /// `_jvp`: the outputs and `J·tangent`.
     fn jvp_fn(&self, names: &Names) -> TokenStream {
         let (dots, mode) = &self.v.jvp;
+        if *mode == Mode::FromJacobian {
+            return self.jvp_from_jacobian(names);
+        }
         let mut roots = self.v.lowered.outputs.clone();
         roots.extend(dots);
         let (stmts, exprs) = self.run(&roots);
@@ -417,7 +490,7 @@ impl<'a> Emit<'a> {
             Mode::Forward => {
                 "in forward mode: one tangent sweep beside the computation of the outputs, without forming the Jacobian"
             }
-            Mode::Reverse => {
+            Mode::Reverse | Mode::FromJacobian => {
                 "from the rows of the reverse-mode Jacobian, each contracted with `tangent` as it is computed (the function has a loop recurrence, which has no forward sweep here): as costly as the Jacobian, without storing it"
             }
         };
@@ -440,6 +513,45 @@ impl<'a> Emit<'a> {
             #vis fn #jvp_name #generics (#(#params,)* #tangent: &#s) -> ([#float; #len], [#float; #len]) {
                 #stmts
                 ([#(#values),*], [#(#dots),*])
+            }
+        }
+    }
+
+    /// `_jvp` as the Jacobian's rows contracted with `tangent`: for a body that passes a
+    /// differentiated slice on to another function (whose vector-Jacobian product has no
+    /// tangent twin).
+    fn jvp_from_jacobian(&self, names: &Names) -> TokenStream {
+        let name = &self.func.sig.ident;
+        let s = &names.grad_struct;
+        let doc = format!(
+            "The value of [`{name}`] and the Jacobian-vector product `J·tangent` (the directional derivative of every output along `tangent`), generated by `#[differentiable]`.\n\n`tangent` has one field per differentiated parameter, as [`{s}`] (for a slice, a vector as long as the slice). Computed from the Jacobian ([`{}`]), each row contracted with `tangent`: the body passes a differentiated slice to another function, which has no forward-mode derivative. As costly as the Jacobian; it allocates the rows' vectors.\n\n# Panics\n\nIf a vector of `tangent` is not as long as its slice.",
+            names.jacobian_fn
+        );
+        let params = params(self.func);
+        let args = arg_names(self.func);
+        let vis = &self.func.vis;
+        let generics = &self.func.sig.generics;
+        let (jvp_name, jac_name) = (&names.jvp_fn, &names.jacobian_fn);
+        let tangent = tangent_param();
+        let (len, float, allow) = (&self.len, self.float, &self.allow);
+        let message =
+            format!("`{jvp_name}`: `tangent` must have one entry per differentiated element");
+        // Hygienic names: a parameter may be called `t` or `value`.
+        let [value, jac, t, dots, row, k] =
+            ["value", "jac", "t", "dots", "row", "k"].map(|n| Ident::new(n, Span::mixed_site()));
+        quote! {
+            #[doc = #doc]
+            #allow
+            #[inline]
+            #vis fn #jvp_name #generics (#(#params,)* #tangent: &#s) -> ([#float; #len], [#float; #len]) {
+                let (#value, #jac) = #jac_name(#(#args),*);
+                let #t = ::symgrad::Gradient::<#float>::to_flat_vec(#tangent);
+                let #dots = ::core::array::from_fn(|#k| {
+                    let #row = ::symgrad::Gradient::<#float>::to_flat_vec(&#jac[#k]);
+                    ::core::assert_eq!(#row.len(), #t.len(), #message);
+                    #row.iter().zip(&#t).map(|(a, b)| *a * *b).sum::<#float>()
+                });
+                (#value, #dots)
             }
         }
     }

@@ -155,6 +155,25 @@ impl<T: Copy + Default> GradBuffer<T> for Vec<T> {
     }
 }
 
+/// The seeds `given` of a vector-valued function's hidden vector-Jacobian product as an array of
+/// its `M` outputs, zero past the end of `given` (a caller that reads only the first outputs
+/// passes only their seeds). Not part of the public API; generated code calls it.
+///
+/// ```
+/// assert_eq!(symgrad::gradient::padded::<f64, 3>(&[1.0, 2.0]), [1.0, 2.0, 0.0]);
+/// ```
+///
+/// # Panics
+///
+/// If `given` has more than `M` seeds (generated code never passes more).
+#[doc(hidden)]
+#[must_use]
+pub fn padded<T: Copy + Default, const M: usize>(given: &[T]) -> [T; M] {
+    let mut out = [T::default(); M];
+    out[..given.len()].copy_from_slice(given);
+    out
+}
+
 macro_rules! scalar_gradient {
     ($($t:ty),*) => {$(
         impl Gradient<$t> for $t {

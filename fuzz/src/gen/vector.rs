@@ -7,7 +7,9 @@
 //! last row as `&x[(n - 1) * d..]`.
 //!
 //! A vector-valued helper `r(a, b) -> [f64; M]` (M = 2 or 3; straight-line code, early
-//! `return [..];`) is called as `let [r1, r2] = r(e1, e2);` and read as `r(e1, e2)[k]`. A
+//! `return [..];`), or with `helper_vector_slice` `r(u: &[f64], b)` (its body reading `u` as
+//! the slice helper's does), is called as `let [r1, r2] = r(e1, e2);` and read as
+//! `r(e1, e2)[k]`, a slice argument being one of the caller's slices or a run of it. A
 //! vector-valued main function (M = 1 to 3) ends with `[e1, e2, ..]` and returns `[..]` early;
 //! the harness checks its `_jacobian`, `_vjp` and `_jvp`.
 //!
@@ -33,7 +35,19 @@ pub(super) fn helper(seed: u64, id: u64, w: &Weights) -> Func {
     let mut c = Rng::derive(seed ^ 0x7EC7_0A11_4E1F_E4A7, id);
     let mut v = Rng::derive(seed ^ 0x7EC7_0A11_4E1F_E4A8, id);
     let outputs = v.range(2, 3);
-    let params = vec![param("a", ParamTy::Scalar), param("b", ParamTy::Scalar)];
+    let first = if tenth(&mut v, w.helper_vector_slice) {
+        // Any length: the body reads it as the slice helper reads its slices.
+        param(
+            "u",
+            ParamTy::Slice(Extent {
+                dim: Dim::L,
+                plus: 0,
+            }),
+        )
+    } else {
+        param("a", ParamTy::Scalar)
+    };
+    let params = vec![first, param("b", ParamTy::Scalar)];
     let streams = (&mut rng, &mut x, &mut c, &mut v);
     function(streams, w, "r", params, Vec::new(), 1..=3, Some(outputs))
 }
@@ -133,27 +147,41 @@ impl Gen<'_> {
         self.helpers.iter().find(|h| h.outputs.is_some()).cloned()
     }
 
-    /// `r(e1, e2)`: a call of the vector-valued helper `h`.
-    fn vector_call(&mut self, h: &Helper, depth: u32) -> Expr {
-        let args = h
-            .params
-            .iter()
-            .map(|_| Arg::Float(self.expr(depth.saturating_sub(1))))
-            .collect();
-        Expr::Call(h.name.clone(), args)
+    /// `r(e1, e2)`: a call of the vector-valued helper `h`; a slice parameter takes one of the
+    /// function's slices, or a run of it. `None` where the function has no slice to pass.
+    fn vector_call(&mut self, h: &Helper, depth: u32) -> Option<Expr> {
+        let mut args = Vec::with_capacity(h.params.len());
+        for p in &h.params {
+            args.push(match p.ty {
+                ParamTy::Slice(_) => {
+                    let slices = self.scope.slice_params();
+                    if slices.is_empty() {
+                        return None;
+                    }
+                    let (whole, ext) = self.v.pick(&slices).clone();
+                    self.slice_arg(whole, ext)
+                }
+                _ => Arg::Float(self.expr(depth.saturating_sub(1))),
+            });
+        }
+        Some(Expr::Call(h.name.clone(), args))
     }
 
-    /// `r(e1, e2)[k]`.
+    /// `r(e1, e2)[k]` (a leaf where the call cannot be made).
     pub(super) fn output_of(&mut self, h: &Helper, depth: u32) -> Expr {
         let m = h.outputs.unwrap_or(1);
-        let call = self.vector_call(h, depth);
+        let Some(call) = self.vector_call(h, depth) else {
+            return self.leaf();
+        };
         let k = self.v.below(m);
         Expr::Output(Box::new(call), k)
     }
 
     /// `let [r1, r2] = r(e1, e2);`, its names results of the function.
     pub(super) fn outputs_block(&mut self, h: &Helper) -> Vec<Stmt> {
-        let call = self.vector_call(h, 2);
+        let Some(call) = self.vector_call(h, 2) else {
+            return Vec::new();
+        };
         let names: Vec<String> = (0..h.outputs.unwrap_or(1))
             .map(|_| self.fresh("r"))
             .collect();

@@ -191,10 +191,13 @@ weights! {
     /// Programs with a vector-valued helper `r(a, b) -> [f64; M]` (M = 2 or 3, early `return
     /// [..]`), called as `let [r1, r2] = r(..);` and read as `r(..)[k]`, out of 10.
     helper_vector = 0,
+    /// Vector-valued helpers that take a slice (`r(u: &[f64], b: f64) -> [f64; M]`, its body
+    /// reading `u` in loops and at indices as any function's), called with a slice parameter
+    /// or a run of one (`call_sub_slice`), out of 10 vector-valued helpers.
+    helper_vector_slice = 0,
     /// Main functions that are vector-valued (`-> [f64; M]`, M = 1 to 3, early `return [..]`),
-    /// checked through `_jacobian`, `_vjp` and `_jvp` instead of `_grad`, out of 10. They call
-    /// no slice helper (a differentiated slice passed from a vector-valued function is not
-    /// supported).
+    /// checked through `_jacobian`, `_vjp` and `_jvp` instead of `_grad`, out of 10. They may
+    /// pass slices on to the slice helper and the vector-valued one.
     vector_main = 0,
     /// Top level: a local array (`vec![0.0; n]`, `[0.0; 3]`, `vec![a, b, c]`, typed or not),
     /// its writes (loops at their index over all of it or part, with `=`, `+=`, .., a `break`,

@@ -13,13 +13,12 @@
 //! An array in the function's value — after `return`, at the end of the body or of a branch —
 //! is a node that stands for it (an opaque symbol), its elements kept beside the graph. `if`,
 //! `match` and `return` join these nodes with selects, as they join floats; once the body is
-//! lowered, [`Lower::outputs`] projects the value onto each element, through the selects. Only
-//! the value's own position may hold an array: in a vector-valued function a local array is
-//! still reported (`local_array_in_vector_function`), so no stand-in can reach arithmetic.
+//! lowered, [`Lower::outputs`] projects the value onto each element, through the selects. A
+//! local array in the body (`let w = [a, b, c];`, passed to another function as `&w`) is a
+//! local array as in any function: a different node, which the value's position never holds.
 
 use quote::ToTokens;
 use syn::Expr;
-use syn::spanned::Spanned;
 
 use super::{Lower, Want};
 use crate::ctxt::msg;
@@ -223,7 +222,7 @@ impl Lower<'_> {
                 value,
                 msg(
                     "a vector-valued function's value must be an array expression here",
-                    "end the body (and each `return`) with the outputs: `[r0, r1]`, `[0.0; M]` or `std::array::from_fn(|k| …)`; a parameter is returned element by element, `[x[0], x[1]]`",
+                    "end the body (and each `return`) with the outputs: `[r0, r1]`, `[0.0; M]` or `std::array::from_fn(|k| …)`; a parameter or a local array is returned element by element, `[x[0], x[1]]`",
                 ),
             );
         }
@@ -298,33 +297,9 @@ impl Lower<'_> {
         })
     }
 
-    /// Whether the outputs of `call` can be differentiated: a differentiated slice among its
-    /// arguments is reported (vector-valued functions have no vector-Jacobian product for
-    /// callers).
-    fn check_call_outputs(&mut self, call: NodeId) -> bool {
-        if let Some(ok) = self.vector_calls.get(&call) {
-            return *ok;
-        }
-        let Op::Call(_, args) = self.g.op(call).clone() else {
-            return false;
-        };
-        let mut ok = true;
-        for a in args {
-            if let Op::SliceArg(_, s, _) = *self.g.op(a) {
-                let tokens = self.symbols[s.0 as usize].clone();
-                let text = super::pretty(&tokens);
-                self.cx.error_spanned_by(
-                    tokens,
-                    msg(
-                        format!("the differentiated slice `{text}` is passed to a vector-valued function, which cannot be differentiated yet"),
-                        format!("pass the elements it needs as scalars (`{text}[0]`, `{text}[1]`), or make `{text}` data with `wrt(...)`"),
-                    ),
-                );
-                ok = false;
-            }
-        }
-        self.vector_calls.insert(call, ok);
-        ok
+    /// Whether `call` is a call whose outputs can be read.
+    fn check_call_outputs(&self, call: NodeId) -> bool {
+        matches!(self.g.op(call), Op::Call(..))
     }
 
     /// The outputs of a call of a vector-valued function bound by an array pattern or read by
@@ -386,16 +361,5 @@ impl Lower<'_> {
             ),
         );
         None
-    }
-
-    /// The message for a local array in a vector-valued function.
-    pub(super) fn local_array_in_vector_function(e: &Expr) -> syn::Error {
-        syn::Error::new(
-            e.span(),
-            msg(
-                "local arrays cannot be differentiated yet, except as the function's value",
-                "keep one `let` per element (`let r0 = …; let r1 = …;`) and return them together at the end (`[r0, r1]`), or return the array where it is built",
-            ),
-        )
     }
 }

@@ -264,16 +264,6 @@ impl Lower<'_> {
             );
             return None;
         }
-        if self.sig.outputs.is_some() {
-            self.cx.error_spanned_by(
-                a,
-                msg(
-                    "a vector-valued function cannot pass a local array to another function yet",
-                    "pass the elements the function needs as scalars",
-                ),
-            );
-            return None;
-        }
         Some(table)
     }
 

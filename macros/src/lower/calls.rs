@@ -294,14 +294,29 @@ impl Lower<'_> {
                 Expr::Reference(r) if r.mutability.is_none() => &*r.expr,
                 other => other,
             };
+            let view = self
+                .bound_to(inner)
+                .and_then(|n| self.views.get(&n).copied());
             let arg = match self.bound_to(inner).map(|n| self.g.op(n).clone()) {
-                Some(Op::Slice(k)) => self.slice_arg(k, a, inner)?,
+                Some(Op::Slice(k)) => self.slice_arg(k, a),
+                // A run of a differentiated slice bound by `split_at`: as `&x[lo..hi]`.
+                _ if let Some(view) = view
+                    && let Op::Slice(k) = *self.g.op(view.slice) =>
+                {
+                    let hi = self.g.int_bin(IntOp::Add, view.start, view.len);
+                    let tokens = a.to_token_stream();
+                    let s = self.symbol(tokens.clone(), pretty(&tokens));
+                    self.g.add(Op::SliceArg(k, s, vec![view.start, hi]))
+                }
                 _ if self.local_array(inner).is_some() => self.array_arg(a, inner)?,
+                // `&[a, b, c]`: a local array of its own, lent to the call.
+                _ if matches!(inner, Expr::Array(_) | Expr::Repeat(_))
+                    && !std::ptr::eq(a, inner) =>
+                {
+                    self.new_array(inner)?
+                }
                 _ => match self.slice_run(a) {
-                    Some((k, ix, range)) => {
-                        self.no_slice_from_vector_function(a, &ix.expr)?;
-                        self.slice_run_arg(a, k, ix, range)?
-                    }
+                    Some((k, ix, range)) => self.slice_run_arg(a, k, ix, range)?,
                     None => self.call_arg(a)?,
                 },
             };
@@ -311,29 +326,10 @@ impl Lower<'_> {
     }
 
     /// Differentiated slice `k` passed to a call as `a` (`x`, `&x`; `inner` without the `&`).
-    fn slice_arg(&mut self, k: u32, a: &Expr, inner: &Expr) -> Option<NodeId> {
-        self.no_slice_from_vector_function(a, inner)?;
+    fn slice_arg(&mut self, k: u32, a: &Expr) -> NodeId {
         let tokens = a.to_token_stream();
         let s = self.symbol(tokens.clone(), pretty(&tokens));
-        Some(self.g.add(Op::SliceArg(k, s, Vec::new())))
-    }
-
-    /// A vector-valued function's rows each write their own vector: a callee's vector-Jacobian
-    /// product cannot be pointed at them (yet). `None`, reported, in a vector-valued function;
-    /// `a` passes the slice `slice` (or a run of it).
-    fn no_slice_from_vector_function(&mut self, a: &Expr, slice: &Expr) -> Option<()> {
-        if self.sig.outputs.is_none() {
-            return Some(());
-        }
-        let name = pretty(&slice.to_token_stream());
-        self.cx.error_spanned_by(
-            a,
-            msg(
-                format!("a vector-valued function cannot pass the differentiated slice `{name}` to another function yet"),
-                format!("pass the elements the function needs as scalars (`{name}[0]`, `{name}[1]`), or write its computation in the body"),
-            ),
-        );
-        None
+        self.g.add(Op::SliceArg(k, s, Vec::new()))
     }
 
     /// `w(a)` of a closure bound by `let`: its body, with its parameters bound to the arguments

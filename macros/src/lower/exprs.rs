@@ -68,15 +68,7 @@ impl Lower<'_> {
                 None
             }
             Expr::Repeat(_) | Expr::Array(_) if want == Want::Array => self.returned_array(e),
-            Expr::Repeat(_) | Expr::Array(_) if self.sig.outputs.is_some() => {
-                self.cx.push(Self::local_array_in_vector_function(e));
-                None
-            }
             Expr::Repeat(_) | Expr::Array(_) => self.new_array(e),
-            Expr::Macro(m) if m.mac.path.is_ident("vec") && self.sig.outputs.is_some() => {
-                self.cx.push(Self::local_array_in_vector_function(e));
-                None
-            }
             Expr::Macro(m) if m.mac.path.is_ident("vec") => self.new_array(e),
             other => {
                 let (tokens, message) = loop_error(other).unwrap_or_else(|| {

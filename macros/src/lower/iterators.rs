@@ -673,4 +673,88 @@ impl Lower<'_> {
             }
         }
     }
+
+    /// `let (a, b) = x.split_at(k);` of a slice parameter, a local array or a run of one: `a`
+    /// and `b` bound as runs (views), `x[..k]` and `x[k..]`: read, measured, iterated, and (of a
+    /// differentiated slice) passed to calls like `&x[..k]` and `&x[k..]`.
+    ///
+    /// ```text
+    /// let (a, b) = x.split_at(k);   // a = View(x, 0, k), b = View(x, k, x.len() − k)
+    /// a[i] + b.len() as f64         // x[i] + (x.len() − k)
+    /// ```
+    pub(super) fn split_at(&mut self, pt: &syn::PatTuple, m: &syn::ExprMethodCall) {
+        let Some((slice, start, len)) = self.run_of(&m.receiver) else {
+            self.cx.error_spanned_by(
+                &m.receiver,
+                msg(
+                    "`split_at` splits a slice parameter, a local array or a run of one",
+                    "split a parameter (`let (a, b) = x.split_at(k);`), or index the slice: `x[i]`, `&x[..k]`",
+                ),
+            );
+            return;
+        };
+        let Some(k) = m.args.first().and_then(|k| self.integer_index(k)) else {
+            return;
+        };
+        if pt.elems.len() != 2 {
+            self.cx.error_spanned_by(
+                pt,
+                msg(
+                    "`split_at` gives two runs",
+                    "write `let (a, b) = x.split_at(k);`",
+                ),
+            );
+            return;
+        }
+        let rest = self.g.int_bin(IntOp::Sub, len, k);
+        let second = self.g.int_bin(IntOp::Add, start, k);
+        for (p, (start, len)) in pt.elems.iter().zip([(start, k), (second, rest)]) {
+            match p {
+                Pat::Ident(id) if id.subpat.is_none() => {
+                    let handle = self.sym_node(id.ident.to_token_stream(), Kind::Other);
+                    self.views.insert(handle, View { slice, start, len });
+                    self.declare(id.ident.to_string(), Binding::Value(handle));
+                }
+                Pat::Wild(_) => {}
+                other => self.cx.error_spanned_by(
+                    other,
+                    msg(
+                        "only names and `_` are supported in the pattern of a `split_at`",
+                        "write `let (a, b) = x.split_at(k);`",
+                    ),
+                ),
+            }
+        }
+    }
+
+    /// `x` (or `&x`, `x[..]`) as a run: the slice or local array it reads, its first index and
+    /// its length.
+    fn run_of(&mut self, e: &Expr) -> Option<(NodeId, NodeId, NodeId)> {
+        let mut e = e;
+        loop {
+            e = match e {
+                Expr::Reference(r) => &r.expr,
+                Expr::Paren(p) => &p.expr,
+                _ => break,
+            };
+        }
+        if let Some(view) = self.bound_to(e).and_then(|n| self.views.get(&n).copied()) {
+            return Some((view.slice, view.start, view.len));
+        }
+        let zero = self.g.int(0);
+        if let Some(n) = self.local_array(e) {
+            self.check_not_growing(n, e)?;
+            let len = self.array_len(n);
+            return Some((n, zero, len));
+        }
+        let n = self.bound_to(e)?;
+        if !matches!(self.g.op(n), Op::Slice(_) | Op::Sym(_, Kind::Other))
+            || self.closures.contains_key(&n)
+        {
+            return None;
+        }
+        let tokens = e.to_token_stream();
+        let len = self.sym_node(quote! { #tokens.len() }, Kind::Int);
+        Some((n, zero, len))
+    }
 }

@@ -205,37 +205,58 @@ impl Lower<'_> {
                 let _ = self.expr(init, want);
             }
             Pat::Slice(ps) => self.bind_elements(ps, init),
-            Pat::Tuple(pt) => match init {
-                Expr::Tuple(et) if et.elems.len() == pt.elems.len() => {
-                    let values: Vec<Option<NodeId>> =
-                        et.elems.iter().map(|e| self.expr(e, Want::Any)).collect();
-                    for (p, v) in pt.elems.iter().zip(values) {
-                        if let (Pat::Ident(id), Some(v)) = (p, v) {
-                            self.declare(id.ident.to_string(), Binding::Value(v));
-                        } else if !matches!(p, Pat::Wild(_)) {
-                            self.cx.error_spanned_by(
-                                p,
-                                msg(
-                                    "only names and `_` are supported inside a tuple pattern",
-                                    "write `let (a, b) = (x, y);`",
-                                ),
-                            );
-                        }
-                    }
-                }
-                _ => self.cx.error_spanned_by(
-                    init,
-                    msg(
-                        "a tuple pattern needs a tuple expression of the same length",
-                        "write `let (a, b) = (x, y);`, or bind each value with its own `let`",
-                    ),
-                ),
-            },
+            Pat::Tuple(pt) => self.bind_tuple(pt, init),
             other => self.cx.error_spanned_by(
                 other,
                 msg(
                     "this pattern is not supported in `let`",
                     "bind a plain name: `let y = ...;`",
+                ),
+            ),
+        }
+    }
+
+    /// `let (a, b) = (x, y);`, `let (a, b) = x.split_at(k);`; a call's outputs are reported
+    /// (they are bound with an array pattern).
+    fn bind_tuple(&mut self, pt: &syn::PatTuple, init: &Expr) {
+        match init {
+            Expr::MethodCall(m) if m.method == "split_at" && m.args.len() == 1 => {
+                self.split_at(pt, m);
+            }
+            Expr::Tuple(et) if et.elems.len() == pt.elems.len() => {
+                let values: Vec<Option<NodeId>> =
+                    et.elems.iter().map(|e| self.expr(e, Want::Any)).collect();
+                for (p, v) in pt.elems.iter().zip(values) {
+                    if let (Pat::Ident(id), Some(v)) = (p, v) {
+                        self.declare(id.ident.to_string(), Binding::Value(v));
+                    } else if !matches!(p, Pat::Wild(_)) {
+                        self.cx.error_spanned_by(
+                            p,
+                            msg(
+                                "only names and `_` are supported inside a tuple pattern",
+                                "write `let (a, b) = (x, y);`",
+                            ),
+                        );
+                    }
+                }
+            }
+            // `let (a, b) = f(…);`: several outputs of a differentiable function are an array.
+            Expr::Call(_) => self.cx.error_spanned_by(
+                pt,
+                msg(
+                    "the outputs of a differentiable function are bound with an array pattern, not a tuple",
+                    format!(
+                        "declare the called function `-> [f64; {n}]` (a vector-valued function; a tuple return cannot be differentiated) and write `let [{}] = f(…);`",
+                        names_of(pt),
+                        n = pt.elems.len()
+                    ),
+                ),
+            ),
+            _ => self.cx.error_spanned_by(
+                init,
+                msg(
+                    "a tuple pattern needs a tuple expression of the same length",
+                    "write `let (a, b) = (x, y);`, or bind each value with its own `let`",
                 ),
             ),
         }
@@ -356,4 +377,16 @@ impl Lower<'_> {
             self.assign_name(&name, v);
         }
     }
+}
+
+/// `a, b` of the pattern `(a, b)` (`_` for what is not a plain name).
+fn names_of(pt: &syn::PatTuple) -> String {
+    pt.elems
+        .iter()
+        .map(|p| match p {
+            Pat::Ident(id) => id.ident.to_string(),
+            _ => "_".to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
