@@ -77,18 +77,9 @@ pub fn gradient_seeded(
     swept(g, output, seed, wrt, slices, true)
 }
 
-/// [`gradient_seeded`]; with `merge`, a call given one local array and differentiated slices
-/// runs one vector-Jacobian product for both (its `ArrayVjp` writes the slices' gradients
-/// too, [`WITH_SLICES`]), not one for each.
-fn swept(
-    g: &mut Graph,
-    output: NodeId,
-    seed: NodeId,
-    wrt: &[NodeId],
-    slices: &[u32],
-    merge: bool,
-) -> Result<(Vec<NodeId>, Vec<Option<NodeId>>), DiffError> {
-    let order = g.reachable(&[output]);
+/// The error where a gradient is taken of a graph that holds a reverse sweep or a local array's
+/// adjoint (a Hessian through them), `Ok` elsewhere.
+fn refuse_second_order(g: &Graph, order: &[NodeId]) -> Result<(), DiffError> {
     if let Some(&n) = order.iter().find(|n| {
         matches!(
             g.op(**n),
@@ -126,6 +117,22 @@ fn swept(
             help: "remove `hessian`, or compute the elements where they are read",
         });
     }
+    Ok(())
+}
+
+/// [`gradient_seeded`]; with `merge`, a call given one local array and differentiated slices
+/// runs one vector-Jacobian product for both (its `ArrayVjp` writes the slices' gradients
+/// too, [`WITH_SLICES`]), not one for each.
+fn swept(
+    g: &mut Graph,
+    output: NodeId,
+    seed: NodeId,
+    wrt: &[NodeId],
+    slices: &[u32],
+    merge: bool,
+) -> Result<(Vec<NodeId>, Vec<Option<NodeId>>), DiffError> {
+    let order = g.reachable(&[output]);
+    refuse_second_order(g, &order)?;
     let active = activity(g, &order, wrt, slices);
     let mut sweep = Sweep {
         active,
