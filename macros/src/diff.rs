@@ -181,13 +181,7 @@ fn swept(
         if sweep.merged.contains(&(call, loops)) {
             continue;
         }
-        let Op::Call(_, args) = g.op(call).clone() else {
-            continue;
-        };
-        let Some(slot) = args.iter().find_map(|a| match g.op(*a) {
-            Op::SliceArg(k, ..) => slices.iter().position(|s| s == k),
-            _ => None,
-        }) else {
+        let Some(slot) = first_slice_slot(g, call, slices) else {
             continue;
         };
         let everywhere = unconditional.contains(&call);
@@ -204,6 +198,18 @@ fn swept(
     let calls = (&sweep.output_vjps[..], &sweep.merged[..]);
     vector_call_effects(g, calls, slices, &unconditional, &mut effects);
     Ok((scalars, effects))
+}
+
+/// Where, among `slices`, the first differentiated slice a call is given is: the call's
+/// vector-Jacobian product is listed with that slice's effects.
+fn first_slice_slot(g: &Graph, call: NodeId, slices: &[u32]) -> Option<usize> {
+    let Op::Call(_, args) = g.op(call) else {
+        return None;
+    };
+    args.iter().find_map(|a| match g.op(*a) {
+        Op::SliceArg(k, ..) => slices.iter().position(|s| s == k),
+        _ => None,
+    })
 }
 
 /// The effects of vector-valued calls given a differentiated slice: one vector-Jacobian
@@ -226,13 +232,7 @@ fn vector_call_effects(
         .copied()
         .collect();
     for ((call, loops, _), seeds) in seeds_per_call(g, &outputs) {
-        let Op::Call(_, args) = g.op(call).clone() else {
-            continue;
-        };
-        let Some(slot) = args.iter().find_map(|a| match g.op(*a) {
-            Op::SliceArg(k, ..) => slices.iter().position(|s| s == k),
-            _ => None,
-        }) else {
+        let Some(slot) = first_slice_slot(g, call, slices) else {
             continue;
         };
         let everywhere = unconditional.contains(&call);
