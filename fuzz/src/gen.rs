@@ -109,7 +109,10 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
     main.wrt = wrt(&mut rng, w, &main);
     // From a stream of its own, so that the knob leaves every program as it was.
     let mut h = Rng::derive(seed ^ 0x4E55_1A40_5EC0_4D00, id);
-    main.hessian = h.below(10) < w.hvp as usize && crate::second_order::eligible(&main, &helpers);
+    // (Not on a vector-valued main: the macro refuses `hessian` there.)
+    main.hessian = h.below(10) < w.hvp as usize
+        && main.outputs().is_none()
+        && crate::second_order::eligible(&main, &helpers);
     if main.hessian {
         for f in &mut helpers {
             f.hessian = f.outputs().is_none() && crate::second_order::eligible(f, &[]);
