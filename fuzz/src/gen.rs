@@ -679,6 +679,30 @@ mod tests {
     /// The control-flow forms' decisions come from a third stream: a program without them is
     /// the program the grammar generates with their weights at 0 (the seeds' programs before
     /// they were added), with every other form at its default; at 0, none is used.
+    /// Over programs 0 to 299 of seed 1: none generated with `off` uses what `uses` detects
+    /// (`what`), and each one generated with `on` that uses none of it is the program `off`
+    /// generates. How many used none, and how many used some.
+    fn isolated(
+        on: &Weights,
+        off: &Weights,
+        uses: fn(&Program) -> bool,
+        what: &str,
+    ) -> (usize, usize) {
+        let (mut unchanged, mut using) = (0, 0);
+        for id in 0..300 {
+            let q = program(1, id, off);
+            assert!(!uses(&q), "program {id} uses {what} at weight 0");
+            let p = program(1, id, on);
+            if uses(&p) {
+                using += 1;
+            } else {
+                assert_eq!(p, q, "program {id}");
+                unchanged += 1;
+            }
+        }
+        (unchanged, using)
+    }
+
     #[test]
     fn programs_without_control_flow_are_unchanged() {
         let all = Weights::default();
@@ -686,21 +710,7 @@ mod tests {
         for name in FLOW {
             off.set(name, 0).unwrap();
         }
-        let (mut unchanged, mut flowing) = (0, 0);
-        for id in 0..300 {
-            let p = program(1, id, &all);
-            let q = program(1, id, &off);
-            assert!(
-                !uses_flow(&q),
-                "program {id} uses a control-flow form at weight 0"
-            );
-            if uses_flow(&p) {
-                flowing += 1;
-            } else {
-                assert_eq!(p, q, "program {id}");
-                unchanged += 1;
-            }
-        }
+        let (unchanged, flowing) = isolated(&all, &off, uses_flow, "a control-flow form");
         assert!(unchanged >= 50, "{unchanged} programs without control flow");
         assert!(flowing >= 50, "{flowing} programs with control flow");
     }
@@ -730,21 +740,7 @@ mod tests {
         for name in ["local_array", "local_array_loop"] {
             off.set(name, 0).unwrap();
         }
-        let (mut unchanged, mut with) = (0, 0);
-        for id in 0..300 {
-            let p = program(1, id, &all);
-            let q = program(1, id, &off);
-            assert!(
-                !uses_arrays(&q),
-                "program {id} has a local array at weight 0"
-            );
-            if uses_arrays(&p) {
-                with += 1;
-            } else {
-                assert_eq!(p, q, "program {id}");
-                unchanged += 1;
-            }
-        }
+        let (unchanged, with) = isolated(&all, &off, uses_arrays, "a local array");
         assert!(unchanged >= 50, "{unchanged} programs without local arrays");
         assert!(with >= 50, "{with} programs with local arrays");
     }
@@ -755,19 +751,7 @@ mod tests {
     #[test]
     fn programs_without_the_newer_forms_are_unchanged() {
         let (all, old) = (Weights::default(), without_newer_forms());
-        let mut unchanged = 0;
-        for id in 0..300 {
-            let p = program(1, id, &all);
-            let q = program(1, id, &old);
-            assert!(
-                !uses_newer(&q),
-                "program {id} uses a newer form at weight 0"
-            );
-            if !uses_newer(&p) {
-                assert_eq!(p, q, "program {id}");
-                unchanged += 1;
-            }
-        }
+        let (unchanged, _) = isolated(&all, &old, uses_newer, "a newer form");
         assert!(
             unchanged >= 10,
             "{unchanged} programs without the newer forms"
@@ -803,21 +787,7 @@ mod tests {
             );
             on.set(name, 5).unwrap();
         }
-        let (mut unchanged, mut using) = (0, 0);
-        for id in 0..300 {
-            let q = program(1, id, &off);
-            assert!(
-                !uses_vector(&q),
-                "program {id} uses a run or a vector at weight 0"
-            );
-            let p = program(1, id, &on);
-            if uses_vector(&p) {
-                using += 1;
-            } else {
-                assert_eq!(p, q, "program {id}");
-                unchanged += 1;
-            }
-        }
+        let (unchanged, using) = isolated(&on, &off, uses_vector, "a run or a vector");
         assert!(unchanged >= 50, "{unchanged} programs without them");
         assert!(using >= 50, "{using} programs with them");
     }
