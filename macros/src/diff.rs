@@ -830,7 +830,24 @@ impl Sweep {
         });
         // The sums over the loop first, then their uses: they all follow the `RevFold`.
         let from = g.loops_of(n);
-        let exits: Vec<(NodeId, NodeId)> = body_frame
+        self.contribute_exits(g, frame, from, v, &body_frame);
+        self.contribute(g, frame, from, init, reverse);
+        Ok(())
+    }
+}
+
+impl Sweep {
+    /// What left the body of a recurrence's loop `v` per iteration (`body.exits`), summed over
+    /// the loop, to the nodes outside it.
+    fn contribute_exits(
+        &mut self,
+        g: &mut Graph,
+        frame: &mut Frame,
+        from: u64,
+        v: u32,
+        body: &Frame,
+    ) {
+        let exits: Vec<(NodeId, NodeId)> = body
             .exits
             .iter()
             .map(|&(child, per_iteration)| (child, g.loop_sum(v, per_iteration)))
@@ -838,12 +855,8 @@ impl Sweep {
         for (child, total) in exits {
             self.contribute(g, frame, from, child, total);
         }
-        self.contribute(g, frame, from, init, reverse);
-        Ok(())
     }
-}
 
-impl Sweep {
     /// Coupled recurrences `n` (`sₖ = bodyₖ(s₀, …, s_K₋₁)` together, one loop): the adjoints
     /// of the members' final values (gathered at their `Component`s) flow back through the
     /// iterations, one `λₖ` per member, `λₖ ← Σⱼ λⱼ·∂bodyⱼ/∂sₖ` at the iteration's saved state
@@ -914,14 +927,7 @@ impl Sweep {
         });
         // The sums over the loop first, then their uses: they all follow the `RevCoupled`.
         let from = g.loops_of(n);
-        let exits: Vec<(NodeId, NodeId)> = body_frame
-            .exits
-            .iter()
-            .map(|&(child, per_iteration)| (child, g.loop_sum(v, per_iteration)))
-            .collect();
-        for (child, total) in exits {
-            self.contribute(g, frame, from, child, total);
-        }
+        self.contribute_exits(g, frame, from, v, &body_frame);
         for (j, &init) in (0..k).zip(&inits) {
             let adjoint = g.add(Op::Component(reverse, j));
             self.contribute(g, frame, from, init, adjoint);
