@@ -185,6 +185,18 @@ impl Emitter<'_> {
         (stmts, scatters, end.back)
     }
 
+    /// [`loop_body`](Self::loop_body) with the scatters after the statements: the body, and
+    /// the statements ending an iteration.
+    fn whole_loop_body(
+        &self,
+        roots: &[NodeId],
+        defined: &mut HashSet<NodeId>,
+    ) -> (TokenStream, TokenStream) {
+        let (mut stmts, scatters, back) = self.loop_body(roots, defined);
+        stmts.extend(scatters);
+        (stmts, back)
+    }
+
     /// [`loop_body`](Self::loop_body) of a loop over `v` whose additions into a vector at an
     /// index the loop does not change are summed in a local (see
     /// [`summed_accumulate`](Self::summed_accumulate)); `outside` is what is bound before
@@ -348,8 +360,7 @@ impl Emitter<'_> {
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
         // The condition, read with its own loop's index bound to this one's.
         let mut outside = self.s.visible_in_loop(v0, defined);
-        let (mut test, checks, back_test) = self.loop_body(&[cond], &mut outside);
-        test.extend(checks);
+        let (test, back_test) = self.whole_loop_body(&[cond], &mut outside);
         let cond = self.expr(cond, Prec::Or);
         let bodies: Vec<NodeId> = group.iter().filter_map(|n| self.s.sum_body(*n)).collect();
         let mut inner = self.s.visible_in_loop(v, defined);
@@ -425,8 +436,7 @@ impl Emitter<'_> {
         let kill = self.s.last_kill.get(&c).copied();
         let mut roots = vec![body];
         roots.extend(kill.map(|(cond, _)| cond));
-        let (mut stmts, scatters, back) = self.loop_body(&roots, &mut inner);
-        stmts.extend(scatters);
+        let (stmts, back) = self.whole_loop_body(&roots, &mut inner);
         let next = self.expr(body, Prec::Select);
         let (declare, save) = if let Some((cond, on)) = kill {
             let cond = self.expr(cond, Prec::Prefix);
@@ -540,8 +550,7 @@ impl Emitter<'_> {
         let states: Vec<proc_macro2::Ident> = (c..c + k).map(carry_name).collect();
         let inits = inits.iter().map(|x| self.expr(*x, Prec::Select));
         let mut inner = self.s.visible_in_loop(v, defined);
-        let (mut stmts, scatters, back) = self.loop_body(bodies, &mut inner);
-        stmts.extend(scatters);
+        let (stmts, back) = self.whole_loop_body(bodies, &mut inner);
         let nexts = bodies.iter().map(|b| self.expr(*b, Prec::Select));
         let saved: Vec<proc_macro2::Ident> = (c..c + k)
             .filter(|d| self.s.traced.contains(d))
@@ -645,8 +654,7 @@ impl Emitter<'_> {
             }
             let zero = self.float_lit(0.0);
             let mut inner = self.s.visible_in_loop(v, defined);
-            let (mut stmts, scatters, back) = self.loop_body(&[body], &mut inner);
-            stmts.extend(scatters);
+            let (stmts, back) = self.whole_loop_body(&[body], &mut inner);
             let at = match first {
                 Some(0) => quote!(#i),
                 _ => quote!(#i - #lo),
@@ -671,8 +679,7 @@ impl Emitter<'_> {
             );
         }
         let mut inner = self.s.visible_in_loop(v, defined);
-        let (mut stmts, scatters, back) = self.loop_body(&[body], &mut inner);
-        stmts.extend(scatters);
+        let (stmts, back) = self.whole_loop_body(&[body], &mut inner);
         let value = self.expr(body, Prec::Select);
         let start = self.vector(
             &name,
@@ -776,8 +783,7 @@ impl Emitter<'_> {
         let (i, name) = (loop_var_name(v), self.name(n));
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
         let mut inner = self.s.visible_in_loop(v, defined);
-        let (mut stmts, scatters, back) = self.loop_body(&[cond], &mut inner);
-        stmts.extend(scatters);
+        let (stmts, back) = self.whole_loop_body(&[cond], &mut inner);
         let cond = self.expr(cond, Prec::Or);
         quote! {
             let mut #name = #hi;
@@ -896,8 +902,7 @@ impl Emitter<'_> {
         let mut inner = defined.clone();
         // In a loop's body, the vectors of the block are given back at its end.
         let (stmts, back) = if in_loop {
-            let (mut stmts, scatters, back) = self.loop_body(&reads, &mut inner);
-            stmts.extend(scatters);
+            let (stmts, back) = self.whole_loop_body(&reads, &mut inner);
             (stmts, back)
         } else {
             (self.region(&reads, &mut inner), TokenStream::new())
