@@ -7,7 +7,7 @@ use syn::{Expr, ExprIf, ExprMatch, Pat};
 use super::syntax::want_of_kind;
 use super::{Binding, Enclosing, Lower, State, Tail, Want};
 use crate::ctxt::msg;
-use crate::graph::{Cmp, Kind, NodeId};
+use crate::graph::{Cmp, Kind, NodeId, Op};
 
 impl Lower<'_> {
     /// An expression in tail position, where `if`, `match`, blocks and `return` may diverge.
@@ -128,10 +128,7 @@ impl Lower<'_> {
                     match self.array_writes.get(name) {
                         Some(tokens) => self.cx.error_spanned_by(tokens.clone(), message),
                         None => {
-                            let span = self
-                                .g
-                                .current_origin
-                                .map_or_else(Span::call_site, |o| self.spans[o.0 as usize]);
+                            let span = self.origin_span();
                             self.cx.error_at(span, message);
                         }
                     }
@@ -177,21 +174,25 @@ impl Lower<'_> {
             return None;
         }
         let zero = self.g.int(0);
-        let span = self
-            .g
-            .current_origin
-            .map_or_else(Span::call_site, |o| self.spans[o.0 as usize]);
+        let span = self.origin_span();
         let v = self.new_loop(zero, n, quote::quote_spanned!(span=> if))?;
-        let j = self.g.add(crate::graph::Op::LoopVar(v));
-        let x = self.g.add(crate::graph::Op::At(a, j));
-        let y = self.g.add(crate::graph::Op::At(b, j));
+        let j = self.g.add(Op::LoopVar(v));
+        let x = self.g.add(Op::At(a, j));
+        let y = self.g.add(Op::At(b, j));
         let body = self.g.select(cond, x, y);
-        Some(self.g.add(crate::graph::Op::Table {
+        Some(self.g.add(Op::Table {
             v,
             lo: zero,
             hi: n,
             body,
         }))
+    }
+
+    /// The span of the user's tokens being lowered (the call site where there are none).
+    fn origin_span(&self) -> Span {
+        self.g
+            .current_origin
+            .map_or_else(Span::call_site, |o| self.spans[o.0 as usize])
     }
 
     pub(super) fn if_expr(&mut self, i: &ExprIf, want: Want) -> Tail {
