@@ -27,12 +27,17 @@ pub fn module(program: &Program) -> String {
     out
 }
 
-fn point_fn(program: &Program, k: usize, point: &Point) -> String {
-    if program.main.outputs().is_some() {
-        return vector::point_fn(program, k, point);
-    }
+/// The start of a point's check function (its `Probe`, the arguments bound) and the argument
+/// lists of its calls: the function's own, at inputs perturbed by `__e`, and the oracle's.
+pub(super) struct Prologue {
+    pub out: String,
+    pub plain_args: String,
+    pub moved_args: String,
+    pub oracle_args: String,
+}
+
+pub(super) fn prologue(program: &Program, k: usize, point: &Point) -> Prologue {
     let f = &program.main;
-    let name = &f.name;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -60,6 +65,26 @@ fn point_fn(program: &Program, k: usize, point: &Point) -> String {
         ParamTy::Scalar => format!("dual_scalar(__a_{}, __e, {i}, __s == {i})", p.name),
         ParamTy::Size(_) => format!("__a_{}", p.name),
     });
+    Prologue {
+        out,
+        plain_args,
+        moved_args,
+        oracle_args,
+    }
+}
+
+fn point_fn(program: &Program, k: usize, point: &Point) -> String {
+    if program.main.outputs().is_some() {
+        return vector::point_fn(program, k, point);
+    }
+    let f = &program.main;
+    let name = &f.name;
+    let Prologue {
+        mut out,
+        plain_args,
+        moved_args,
+        oracle_args,
+    } = prologue(program, k, point);
     let _ = writeln!(
         out,
         "        let __plain_at = |__e: f64| super::{name}({moved_args});\n        \

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::{args, binding, reference};
+use super::{args, reference};
 use crate::ast::{Func, Param, ParamTy, Point, Program};
 
 /// The seed of the `_vjp` check, by output.
@@ -36,33 +36,12 @@ pub(super) fn point_fn(program: &Program, k: usize, point: &Point) -> String {
     let f = &program.main;
     let m = f.outputs().unwrap_or(1);
     let name = &f.name;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "\n    fn point{k}() {{\n        let __pr = Probe::new({}, {k});",
-        program.id
-    );
-    for (p, v) in f.params.iter().zip(point) {
-        let _ = writeln!(out, "        {}", binding(p, v));
-    }
-    let plain_args = args(f, |_, p| reference(p, format!("__a_{}", p.name)));
-    let moved_args = args(f, |i, p| match p.ty {
-        ParamTy::Slice(_) => format!("&perturbed(&__a_{}, __e, {i})", p.name),
-        ParamTy::Array { .. } => {
-            reference(p, format!("perturbed_array(&__a_{}, __e, {i})", p.name))
-        }
-        ParamTy::Scalar => format!("perturbed1(__a_{}, __e, {i})", p.name),
-        ParamTy::Size(_) => format!("__a_{}", p.name),
-    });
-    let oracle_args = args(f, |i, p| match p.ty {
-        ParamTy::Slice(_) => format!("&dual_slice(&__a_{}, __e, {i}, __s == {i}, __k)", p.name),
-        ParamTy::Array { .. } => reference(
-            p,
-            format!("dual_array(&__a_{}, __e, {i}, __s == {i}, __k)", p.name),
-        ),
-        ParamTy::Scalar => format!("dual_scalar(__a_{}, __e, {i}, __s == {i})", p.name),
-        ParamTy::Size(_) => format!("__a_{}", p.name),
-    });
+    let super::Prologue {
+        mut out,
+        plain_args,
+        moved_args,
+        oracle_args,
+    } = super::prologue(program, k, point);
     let seed: Vec<String> = SEED[..m].iter().map(|s| format!("{s:?}")).collect();
     let _ = writeln!(
         out,
