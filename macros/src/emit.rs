@@ -285,14 +285,25 @@ impl Emitter<'_> {
                 accumulators,
             } => self.exit(group, *until, test, body, accumulators),
             Stmt::Fold { node, body, saved } => self.fold(*node, body, *saved),
-            Stmt::Coupled { node, body, saved } => self.coupled(*node, body, saved),
+            Stmt::Coupled {
+                node,
+                body,
+                saved,
+                checkpoint,
+            } => self.coupled(*node, body, saved, *checkpoint),
             Stmt::Reverse {
                 group,
                 body,
                 accumulators,
                 saved,
                 last_kill,
-            } => self.reverse(group, body, accumulators, saved, *last_kill),
+                recompute,
+            } => match recompute {
+                Some((every, forward)) => {
+                    self.recomputing_reverse(group, body, accumulators, saved, *every, forward)
+                }
+                None => self.reverse(group, body, accumulators, saved, *last_kill),
+            },
             Stmt::Guarded {
                 group,
                 reads,
@@ -539,6 +550,30 @@ impl Emitter<'_> {
                     quote! { #trace.push(#s); #stmts },
                 )
             }
+            Saved::Checkpoints(every, storage) => {
+                // The value at the start of every `every`-th iteration, the first included.
+                let (j, every) = (checkpoint_counter(c), Literal::usize_unsuffixed(every));
+                let len = quote!(::core::iter::Iterator::size_hint(&(#lo..#hi)).0 / #every + 1);
+                let declare = Self::vector(
+                    &trace,
+                    &quote!(::std::vec::Vec::with_capacity(#len)),
+                    &quote!(#trace.reserve(#len);),
+                    storage,
+                );
+                return quote! {
+                    let mut #s = #init;
+                    #declare
+                    for (#j, #i) in ::core::iter::Iterator::enumerate(#lo..#hi) {
+                        if #j % #every == 0 {
+                            #trace.push(#s);
+                        }
+                        #stmts
+                        #s = #next;
+                        #back
+                    }
+                    let #name = #s;
+                };
+            }
             Saved::Nothing => (TokenStream::new(), stmts),
         };
         quote! {
@@ -557,7 +592,13 @@ impl Emitter<'_> {
     /// reads: `let mut s0 = init0; let mut s1 = init1; for i in lo..hi { trace.push((s0, s1));
     /// …; (s0, s1) = (body0, body1); } let __tN = (s0, s1);` (the bodies read the state at the
     /// start of the iteration, so the members are assigned together).
-    fn coupled(&self, n: NodeId, block: &Block, saved: &[u32]) -> TokenStream {
+    fn coupled(
+        &self,
+        n: NodeId,
+        block: &Block,
+        saved: &[u32],
+        checkpoint: Option<usize>,
+    ) -> TokenStream {
         let (Op::Coupled { c, v, lo, hi, .. }, Some((inits, bodies))) =
             (self.g.op(n), self.g.coupled_parts(n))
         else {
@@ -572,6 +613,25 @@ impl Emitter<'_> {
         let (stmts, back) = self.whole(block);
         let nexts = bodies.iter().map(|b| self.expr(*b, Prec::Select));
         let saved: Vec<proc_macro2::Ident> = saved.iter().map(|d| carry_name(*d)).collect();
+        if let Some(every) = checkpoint {
+            // Every member, at the start of every `every`-th iteration, the first included.
+            let (j, every) = (checkpoint_counter(c), Literal::usize_unsuffixed(every));
+            return quote! {
+                #(let mut #states = #inits;)*
+                let mut #trace = ::std::vec::Vec::with_capacity(
+                    ::core::iter::Iterator::size_hint(&(#lo..#hi)).0 / #every + 1,
+                );
+                for (#j, #i) in ::core::iter::Iterator::enumerate(#lo..#hi) {
+                    if #j % #every == 0 {
+                        #trace.push((#(#states,)*));
+                    }
+                    #stmts
+                    (#(#states),*) = (#(#nexts),*);
+                    #back
+                }
+                let #name = (#(#states,)*);
+            };
+        }
         let (declare, save) = if saved.is_empty() {
             (TokenStream::new(), TokenStream::new())
         } else {
@@ -675,6 +735,118 @@ impl Emitter<'_> {
                 #give_back
             }
             let #name = (#(#lams,)*);
+            #bind
+        }
+    }
+
+    /// The reverse loop of a recurrence saved every `every` iterations (`checkpoint = K`):
+    /// from the last checkpoint to the first, the stretch of iterations it starts is run forward
+    /// again, saving what the sweep reads, then swept backwards as
+    /// [`reverse`](Self::reverse) sweeps:
+    ///
+    /// ```text
+    /// for (c, &s) in trace.iter().enumerate().rev() {
+    ///     seg.clear();
+    ///     let mut s = s;
+    ///     for i in (lo..hi).skip(c * K).take(K) { seg.push((i, s)); …; s = body; }   // forward
+    ///     for &(i, s) in seg.iter().rev() { …; λ = step; }                          // reverse
+    /// }
+    /// ```
+    fn recomputing_reverse(
+        &self,
+        group: &[NodeId],
+        body: &Block,
+        accumulators: &[(NodeId, NodeId)],
+        saved: &[u32],
+        every: usize,
+        forward: &Block,
+    ) -> TokenStream {
+        let (sweep, v, fold, seeds, steps) = match self.g.op(group[0]) {
+            Op::RevFold {
+                sweep,
+                v,
+                fold,
+                seed,
+                step,
+            } => (*sweep, *v, *fold, vec![*seed], vec![*step]),
+            Op::RevCoupled { sweep, v, fold, .. } => match self.g.coupled_parts(group[0]) {
+                Some((seeds, steps)) => (*sweep, *v, *fold, seeds.to_vec(), steps.to_vec()),
+                None => return self.internal_error("not a reverse sweep"),
+            },
+            _ => return self.internal_error("not a reverse sweep"),
+        };
+        let (c, vf, lo, hi, nexts) = match *self.g.op(fold) {
+            Op::Fold {
+                c, v, lo, hi, body, ..
+            } => (c, v, lo, hi, vec![body]),
+            Op::Coupled { c, v, lo, hi, .. } => match self.g.coupled_parts(fold) {
+                Some((_, bodies)) => (c, v, lo, hi, bodies.to_vec()),
+                None => return self.internal_error("not a recurrence"),
+            },
+            _ => return self.internal_error("not a recurrence"),
+        };
+        let coupled = matches!(self.g.op(group[0]), Op::RevCoupled { .. });
+        let k = u32::try_from(nexts.len()).unwrap_or(0);
+        let (i, i_forward, trace, name) = (
+            loop_var_name(v),
+            loop_var_name(vf),
+            trace_name(c),
+            self.name(group[0]),
+        );
+        let (stretch, at) = (segment_name(c), checkpoint_counter(c));
+        let every = Literal::usize_unsuffixed(every);
+        let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+        let lams: Vec<proc_macro2::Ident> = (sweep..sweep + k).map(adjoint_name).collect();
+        let seeds = seeds.iter().map(|x| self.expr(*x, Prec::Select));
+        let states: Vec<proc_macro2::Ident> = (c..c + k).map(carry_name).collect();
+        let saved: Vec<proc_macro2::Ident> = saved.iter().map(|d| carry_name(*d)).collect();
+        let (redo, redo_back) = self.whole(forward);
+        let nexts = nexts.iter().map(|x| self.expr(*x, Prec::Select));
+        // A checkpoint is every member's value (a tuple), or the one value.
+        let (checkpoint, step_forward) = if coupled {
+            (
+                quote!(&(#(#states,)*)),
+                quote! { (#(#states),*) = (#(#nexts),*); },
+            )
+        } else {
+            (quote!(&#(#states)*), quote! { #(#states = #nexts;)* })
+        };
+        let (stmts, scatters, give_back) = self.parts(body);
+        let (init, add, bind) = self.accumulators(accumulators);
+        let backs: Vec<TokenStream> = steps.iter().map(|x| self.expr(*x, Prec::Select)).collect();
+        let (step_back, value) = if coupled {
+            (
+                quote! { (#(#lams),*) = (#(#backs),*); },
+                quote! { (#(#lams,)*) },
+            )
+        } else {
+            (quote! { #(#lams = #backs;)* }, quote! { #(#lams)* })
+        };
+        quote! {
+            #(let mut #lams = #seeds;)*
+            #init
+            let mut #stretch = ::std::vec::Vec::with_capacity(#every);
+            for (#at, #checkpoint) in #trace.iter().enumerate().rev() {
+                #stretch.clear();
+                #(let mut #states = #states;)*
+                for #i_forward in ::core::iter::Iterator::take(
+                    ::core::iter::Iterator::skip(#lo..#hi, #at * #every),
+                    #every,
+                ) {
+                    #stretch.push((#i_forward, (#(#saved,)*)));
+                    #redo
+                    #step_forward
+                    #redo_back
+                }
+                for &(#i, (#(#saved,)*)) in #stretch.iter().rev() {
+                    #stmts
+                    #add
+                    #scatters
+                    #step_back
+                    #give_back
+                }
+            }
+            let #name = #value;
             #bind
         }
     }
@@ -1272,6 +1444,16 @@ fn carry_name(c: u32) -> proc_macro2::Ident {
 /// The values of recurrence `c` its forward loop saved for the reverse sweep.
 fn trace_name(c: u32) -> proc_macro2::Ident {
     format_ident!("__trace{}", c, span = Span::mixed_site())
+}
+
+/// Which iteration of a recurrence's loop this is, for its checkpoints (`checkpoint = K`).
+fn checkpoint_counter(c: u32) -> proc_macro2::Ident {
+    format_ident!("__j{}", c, span = Span::mixed_site())
+}
+
+/// The stretch of a recurrence's states between two checkpoints, recomputed for its sweep.
+fn segment_name(c: u32) -> proc_macro2::Ident {
+    format_ident!("__stretch{}", c, span = Span::mixed_site())
 }
 
 /// A recurrence's adjoint `λ` in its reverse loop.

@@ -73,6 +73,9 @@ pub enum Saved {
     LastKill(NodeId, bool),
     /// Every iteration's value, in a vector.
     Every(Storage),
+    /// The value every `K` iterations (`checkpoint = K`), in a vector: the reverse sweep
+    /// recomputes the others.
+    Checkpoints(usize, Storage),
 }
 
 /// One statement.
@@ -126,11 +129,13 @@ pub enum Stmt {
         body: Block,
         saved: Saved,
     },
-    /// Coupled recurrences' forward loop, saving the members `saved` for the reverse sweep.
+    /// Coupled recurrences' forward loop, saving the members `saved` for the reverse sweep
+    /// (with `checkpoint`, every member every `K` iterations instead).
     Coupled {
         node: NodeId,
         body: Block,
         saved: Vec<u32>,
+        checkpoint: Option<usize>,
     },
     /// A recurrence's reverse loop (`group[0]`, a `RevFold` or `RevCoupled`), with the sums
     /// that read its adjoints.
@@ -142,6 +147,9 @@ pub enum Stmt {
         saved: Vec<u32>,
         /// A single recurrence whose sweep is its last kill: one recorded iteration.
         last_kill: bool,
+        /// With checkpoints every `K` iterations: `K`, and the forward loop's body, which
+        /// recomputes the states between two checkpoints before they are swept.
+        recompute: Option<(usize, Block)>,
     },
     /// A reverse sweep run only where its seed is not zero, with what it reads computed in its
     /// block.
@@ -415,10 +423,11 @@ impl Builder<'_, '_> {
         let mut roots = vec![body];
         roots.extend(kill.map(|(cond, _)| cond));
         let body = self.loop_body(&roots, &mut inner);
-        let saved = match kill {
-            Some((cond, on)) => Saved::LastKill(cond, on),
-            None if self.s.traced.contains(&c) => Saved::Every(self.vector(Vector::Trace(c), pool)),
-            None => Saved::Nothing,
+        let saved = match (kill, self.s.g.checkpoint) {
+            (Some((cond, on)), _) => Saved::LastKill(cond, on),
+            (None, _) if !self.s.traced.contains(&c) => Saved::Nothing,
+            (None, Some(k)) => Saved::Checkpoints(k, self.vector(Vector::Trace(c), pool)),
+            (None, None) => Saved::Every(self.vector(Vector::Trace(c), pool)),
         };
         Stmt::Fold {
             node: n,
@@ -462,10 +471,12 @@ impl Builder<'_, '_> {
         };
         let mut inner = self.s.visible_in_loop(*v, defined);
         let body = self.loop_body(bodies, &mut inner);
+        let saved = self.saved_members(*c, bodies.len());
         Stmt::Coupled {
             node: n,
             body,
-            saved: self.saved_members(*c, bodies.len()),
+            checkpoint: self.s.g.checkpoint.filter(|_| !saved.is_empty()),
+            saved,
         }
     }
 
@@ -482,22 +493,38 @@ impl Builder<'_, '_> {
             _ => return Stmt::Internal("not a reverse sweep"),
         };
         let k = bodies.len();
-        let (saved, last_kill) = match (g.op(group[0]), g.op(fold)) {
-            (Op::RevFold { .. }, Op::Fold { c, .. }) => {
-                (vec![*c], self.s.last_kill.contains_key(c))
+        let (saved, last_kill, forward) = match (g.op(group[0]), g.op(fold)) {
+            (Op::RevFold { .. }, Op::Fold { c, body, .. }) => {
+                (vec![*c], self.s.last_kill.contains_key(c), vec![*body])
             }
-            (Op::RevCoupled { .. }, Op::Coupled { c, .. }) => (self.saved_members(*c, k), false),
+            (Op::RevCoupled { .. }, Op::Coupled { c, .. }) => (
+                self.saved_members(*c, k),
+                false,
+                g.coupled_parts(fold)
+                    .map_or_else(Vec::new, |p| p.1.to_vec()),
+            ),
             _ => return Stmt::Internal("not a recurrence"),
         };
         bodies.extend(group[1..].iter().filter_map(|n| self.s.sum_body(*n)));
         let mut inner = self.s.visible_in_loop(v, defined);
         let body = self.loop_body(&bodies, &mut inner);
+        // The forward loop's body, scheduled here: it runs again, a stretch at a time.
+        let recompute = match (self.s.g.checkpoint, g.op(fold)) {
+            (Some(every), Op::Fold { v, .. } | Op::Coupled { v, .. })
+                if !last_kill && !saved.is_empty() =>
+            {
+                let mut inner = self.s.visible_in_loop(*v, defined);
+                Some((every, self.loop_body(&forward, &mut inner)))
+            }
+            _ => None,
+        };
         Stmt::Reverse {
             group: group.to_vec(),
             body,
             accumulators: self.accumulators(&group[1..]),
             saved,
             last_kill,
+            recompute,
         }
     }
 
@@ -719,15 +746,23 @@ mod tests {
                     Saved::Nothing => "nothing".to_string(),
                     Saved::LastKill(..) => "last kill".to_string(),
                     Saved::Every(s) => format!("every {s:?}"),
+                    Saved::Checkpoints(k, s) => format!("every {k}th {s:?}"),
                 };
                 format!("fold({saved}){{{}}}", block(body))
             }
             Stmt::Coupled { body, saved, .. } => format!("coupled({saved:?}){{{}}}", block(body)),
             Stmt::Reverse {
-                body, last_kill, ..
+                body,
+                last_kill,
+                recompute,
+                ..
             } => format!(
-                "reverse{}{{{}}}",
+                "reverse{}{}{{{}}}",
                 if *last_kill { "(last kill)" } else { "" },
+                recompute.as_ref().map_or(String::new(), |(k, b)| format!(
+                    "(recompute {k}: {{{}}})",
+                    block(b)
+                )),
                 block(body)
             ),
             Stmt::Guarded { reads, sweep, .. } => {
@@ -891,6 +926,31 @@ mod tests {
         // The value computes the product in the branch that reads it, the sweep its own.
         assert!(t.starts_with("let let-if{}else{fold("), "{t}");
         assert_eq!(t.matches("fold(").count(), 2, "{t}");
+    }
+
+    /// With `checkpoint = K`, a product saves every Kth value, and its reverse sweep runs the
+    /// forward body again, a stretch at a time.
+    #[test]
+    fn a_checkpointed_recurrence_saves_every_kth_value_and_recomputes() {
+        let l = lower_fn(
+            quote! {
+                fn f(x: &[f64]) -> f64 {
+                    let mut p = 1.0;
+                    for i in 0..x.len() { p *= x[i].sin(); }
+                    p
+                }
+            },
+            &Args::default(),
+        );
+        let mut g = l.graph.clone();
+        g.checkpoint = Some(8);
+        let (_, effects) = crate::diff::gradient_with_slices(&mut g, l.output, &[], &[0])
+            .expect("internal error: the test function differentiates");
+        let mut roots = vec![l.output];
+        roots.extend(effects.into_iter().flatten());
+        let t = block(&Schedule::of(&g, &roots).tree(&roots).body);
+        assert!(t.contains("fold(every 8th Fresh)"), "{t}");
+        assert!(t.contains("reverse(recompute 8: {let let})"), "{t}");
     }
 
     /// Coupled recurrences save the members their reverse sweep reads.
