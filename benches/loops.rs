@@ -1,6 +1,7 @@
 //! Loss functions over data (PEERS.md workloads W1 and W2, and log-sum-exp): the generated
 //! `*_grad` against the function alone, a hand-written gradient written the same straightforward
-//! way (one loop), and num-dual's forward-mode `gradient`. Run: `cargo bench --bench loops`.
+//! way (one loop), and num-dual's forward-mode `gradient`; and what `checkpoint = K` costs a
+//! recurrence's gradient. Run: `cargo bench --bench loops`.
 
 use std::hint::black_box;
 
@@ -14,6 +15,48 @@ use workloads::{
     log_sum_exp_stable, log_sum_exp_stable_grad, log_sum_exp_stable_hand, log_sum_exp_stopped_grad,
     lse_input, rosenbrock, rosenbrock_grad, rosenbrock_hand, rosenbrock_input,
 };
+
+/// A filter read by a loss along it (coupled state: `s` and `loss`), its reverse sweep reading
+/// every `s`: saved in full (8 MB at n = 10⁶) or every 1000th (8 KB, and a stretch of 16 KB).
+#[symgrad::differentiable]
+fn filtered(a: f64, y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut loss = 0.0;
+    for i in 0..y.len() {
+        s = a * s + y[i];
+        loss += (s - y[i]).powi(2);
+    }
+    loss
+}
+
+#[symgrad::differentiable(checkpoint = 1000)]
+fn filtered_checkpointed(a: f64, y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut loss = 0.0;
+    for i in 0..y.len() {
+        s = a * s + y[i];
+        loss += (s - y[i]).powi(2);
+    }
+    loss
+}
+
+fn checkpoint(c: &mut Criterion) {
+    let (y, _) = data(1_000_000);
+    let (v, g) = filtered_grad(0.9, &y);
+    let (vk, gk) = filtered_checkpointed_grad(0.9, &y);
+    assert!(v.to_bits() == vk.to_bits() && g.a.to_bits() == gk.a.to_bits());
+    let mut group = c.benchmark_group("checkpoint_1e6");
+    group.bench_function("function", |bch| {
+        bch.iter(|| filtered(black_box(0.9), black_box(&y)));
+    });
+    group.bench_function("generated, every state saved", |bch| {
+        bch.iter(|| filtered_grad(black_box(0.9), black_box(&y)));
+    });
+    group.bench_function("generated, checkpoint = 1000", |bch| {
+        bch.iter(|| filtered_checkpointed_grad(black_box(0.9), black_box(&y)));
+    });
+    group.finish();
+}
 
 fn w1(c: &mut Criterion) {
     let (x, y) = data(1_000_000);
@@ -164,5 +207,5 @@ fn lse_stable(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, w1, w2, lse, lse_stable);
+criterion_group!(benches, w1, w2, lse, lse_stable, checkpoint);
 criterion_main!(benches);
