@@ -19,6 +19,7 @@ use workloads::{
 /// A filter read by a loss along it (coupled state: `s` and `loss`), its reverse sweep reading
 /// every `s`: saved in full (8 MB at n = 10⁶) or every 1000th (8 KB, and a stretch of 16 KB).
 #[symgrad::differentiable]
+#[allow(clippy::needless_range_loop)] // the index loop a user writes
 fn filtered(a: f64, y: &[f64]) -> f64 {
     let mut s = 0.0;
     let mut loss = 0.0;
@@ -30,6 +31,7 @@ fn filtered(a: f64, y: &[f64]) -> f64 {
 }
 
 #[symgrad::differentiable(checkpoint = 1000)]
+#[allow(clippy::needless_range_loop)] // the index loop a user writes
 fn filtered_checkpointed(a: f64, y: &[f64]) -> f64 {
     let mut s = 0.0;
     let mut loss = 0.0;
