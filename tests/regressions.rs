@@ -1050,6 +1050,7 @@ fn an_output_of_a_vector_valued_call_is_an_argument_like_any_number() {
 // loop is now read from the array.
 
 #[differentiable]
+#[allow(clippy::useless_vec)] // the program as the fuzzer wrote it
 fn written_where_the_index_is_zero(a: f64, b: f64) -> f64 {
     let mut z = vec![0.0; 4];
     for i in 0..z.len() {
