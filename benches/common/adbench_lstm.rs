@@ -170,3 +170,137 @@ pub fn lstm_input(l: usize, c: usize, b: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>
         .collect();
     (main, extra, st, sequence)
 }
+
+/// The gradient of [`lstm_objective`] with respect to `main_params` and `extra_params`, the
+/// adjoint written by hand, as a person writes it (the "manual" column of ADBench): the
+/// forward sweep saves the state (`hidden` and `cell` of every layer, `2·l·b` floats) at the
+/// start of every time step, a `c × 2·l·b` table; the reverse sweep walks the steps backwards
+/// carrying one adjoint vector per state vector (`λh`, `λc`, per layer), recomputes each
+/// step's gates from the saved state, and adds the weights' partial derivatives into
+/// `grad_main` and `grad_extra` (overwritten). Returns the objective. Allocates the table and
+/// the adjoint vectors: 4 vectors per call.
+#[allow(
+    clippy::similar_names,
+    clippy::too_many_arguments,
+    clippy::too_many_lines
+)] // the reference's names and arguments; one sweep, as written by hand
+pub fn lstm_objective_grad_by_hand(
+    main_params: &[f64],
+    extra_params: &[f64],
+    state: &[f64],
+    sequence: &[f64],
+    (l, c, b): (usize, usize, usize),
+    grad_main: &mut [f64],
+    grad_extra: &mut [f64],
+) -> f64 {
+    let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
+    let w = |k: usize, g: usize, i: usize| main_params[8 * b * k + g * b + i];
+    let bias = |k: usize, g: usize, i: usize| main_params[8 * b * k + (4 + g) * b + i];
+    let sz = 2 * l * b;
+    // trace[t·sz ..]: the state before step t; the last row is the state after the last step.
+    let mut trace = vec![0.0; c * sz];
+    trace[..sz].copy_from_slice(&state[..sz]);
+    let mut ypred = vec![0.0; b];
+    let mut total = 0.0;
+    for t in 0..c - 1 {
+        let (before, after) = trace[t * sz..(t + 2) * sz].split_at_mut(sz);
+        after.copy_from_slice(before);
+        for k in 0..l {
+            let s = 2 * b * k;
+            for i in 0..b {
+                let input = if k == 0 {
+                    sequence[t * b + i] * extra_params[i]
+                } else {
+                    after[s - 2 * b + i]
+                };
+                let h = before[s + i];
+                let f = sigmoid(input * w(k, 0, i) + bias(k, 0, i));
+                let ig = sigmoid(h * w(k, 1, i) + bias(k, 1, i));
+                let o = sigmoid(input * w(k, 2, i) + bias(k, 2, i));
+                let ch = (h * w(k, 3, i) + bias(k, 3, i)).tanh();
+                let cell = before[s + b + i] * f + ig * ch;
+                after[s + b + i] = cell;
+                after[s + i] = o * cell.tanh();
+            }
+        }
+        let top = 2 * b * (l - 1);
+        let mut sum = 2.0;
+        for i in 0..b {
+            ypred[i] = after[top + i] * extra_params[b + i] + extra_params[2 * b + i];
+            sum += ypred[i].exp();
+        }
+        let lse = sum.ln();
+        for i in 0..b {
+            total += sequence[(t + 1) * b + i] * (ypred[i] - lse);
+        }
+    }
+    let count = ((c - 1) * b) as f64;
+    grad_main.fill(0.0);
+    grad_extra.fill(0.0);
+    // λ: the adjoint of the state after the current step (hidden and cell of every layer).
+    let mut lambda = vec![0.0; sz];
+    // The adjoint of the state before it, built during the step.
+    let mut previous = vec![0.0; sz];
+    let seed = -1.0 / count;
+    for t in (0..c - 1).rev() {
+        let before = &trace[t * sz..(t + 1) * sz];
+        let after = &trace[(t + 1) * sz..(t + 2) * sz];
+        // The loss of step t: ȳᵢ = seed·(goldᵢ − (Σ gold)·softmaxᵢ), softmax over Σ exp + 2.
+        let top = 2 * b * (l - 1);
+        let gold = &sequence[(t + 1) * b..(t + 2) * b];
+        let gold_sum: f64 = gold.iter().sum();
+        let mut sum = 2.0;
+        for i in 0..b {
+            ypred[i] = after[top + i] * extra_params[b + i] + extra_params[2 * b + i];
+            sum += ypred[i].exp();
+        }
+        for i in 0..b {
+            let ybar = seed * (gold[i] - gold_sum * ypred[i].exp() / sum);
+            grad_extra[b + i] += ybar * after[top + i];
+            grad_extra[2 * b + i] += ybar;
+            lambda[top + i] += ybar * extra_params[b + i];
+        }
+        // The layers, top down: layer k's input adjoint adds to layer k − 1's new hidden.
+        for k in (0..l).rev() {
+            let s = 2 * b * k;
+            for i in 0..b {
+                let input = if k == 0 {
+                    sequence[t * b + i] * extra_params[i]
+                } else {
+                    after[s - 2 * b + i]
+                };
+                let (h, cell_old, cell) = (before[s + i], before[s + b + i], after[s + b + i]);
+                let f = sigmoid(input * w(k, 0, i) + bias(k, 0, i));
+                let ig = sigmoid(h * w(k, 1, i) + bias(k, 1, i));
+                let o = sigmoid(input * w(k, 2, i) + bias(k, 2, i));
+                let ch = (h * w(k, 3, i) + bias(k, 3, i)).tanh();
+                let tc = cell.tanh();
+                let hbar = lambda[s + i];
+                let cbar = lambda[s + b + i] + hbar * o * (1.0 - tc * tc);
+                let zf = cbar * cell_old * f * (1.0 - f);
+                let zi = cbar * ch * ig * (1.0 - ig);
+                let zo = hbar * tc * o * (1.0 - o);
+                let zc = cbar * ig * (1.0 - ch * ch);
+                let base = 8 * b * k;
+                grad_main[base + i] += zf * input;
+                grad_main[base + b + i] += zi * h;
+                grad_main[base + 2 * b + i] += zo * input;
+                grad_main[base + 3 * b + i] += zc * h;
+                grad_main[base + 4 * b + i] += zf;
+                grad_main[base + 5 * b + i] += zi;
+                grad_main[base + 6 * b + i] += zo;
+                grad_main[base + 7 * b + i] += zc;
+                let input_bar = zf * w(k, 0, i) + zo * w(k, 2, i);
+                if k == 0 {
+                    grad_extra[i] += input_bar * sequence[t * b + i];
+                } else {
+                    lambda[s - 2 * b + i] += input_bar;
+                }
+                previous[s + i] = zi * w(k, 1, i) + zc * w(k, 3, i);
+                previous[s + b + i] = cbar * f;
+            }
+        }
+        std::mem::swap(&mut lambda, &mut previous);
+    }
+    -total / count
+}
