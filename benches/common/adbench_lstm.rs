@@ -30,10 +30,8 @@ pub fn lstm_objective(
     c: usize,
     b: usize,
 ) -> f64 {
-    let mut st = vec![0.0; 2 * l * b];
-    for i in 0..2 * l * b {
-        st[i] = state[i];
-    }
+    // The state, copied (the C++ takes it by value).
+    let mut st = state[..2 * l * b].to_vec();
     let mut ypred = vec![0.0; b];
     let mut ynorm = vec![0.0; b];
     let mut total = 0.0;
