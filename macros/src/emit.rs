@@ -66,6 +66,16 @@ pub struct Emitter<'a> {
     sinks: Sinks,
 }
 
+/// A reverse sweep's parts: its number (its first `λ`), loop, recurrence, and per member the
+/// seed and the step back one iteration.
+struct Sweep {
+    number: u32,
+    v: u32,
+    fold: NodeId,
+    seeds: Vec<NodeId>,
+    steps: Vec<NodeId>,
+}
+
 /// A differentiated slice passed to a call: its number, the argument's span, and the bounds of
 /// the run passed (`&x[lo..hi]`), if not the whole slice.
 type Slot = (u32, Span, Option<(NodeId, NodeId)>);
@@ -657,6 +667,36 @@ impl Emitter<'_> {
         }
     }
 
+    /// The parts of reverse sweep `r` (a `RevFold`, or a `RevCoupled` of several members).
+    fn sweep(&self, r: NodeId) -> Option<Sweep> {
+        match *self.g.op(r) {
+            Op::RevFold {
+                sweep,
+                v,
+                fold,
+                seed,
+                step,
+            } => Some(Sweep {
+                number: sweep,
+                v,
+                fold,
+                seeds: vec![seed],
+                steps: vec![step],
+            }),
+            Op::RevCoupled { sweep, v, fold, .. } => {
+                let (seeds, steps) = self.g.coupled_parts(r)?;
+                Some(Sweep {
+                    number: sweep,
+                    v,
+                    fold,
+                    seeds: seeds.to_vec(),
+                    steps: steps.to_vec(),
+                })
+            }
+            _ => None,
+        }
+    }
+
     /// The reverse loop of a recurrence's gradient, with the sums that read its adjoints
     /// (`group[0]` is the `RevFold` or `RevCoupled`): each iteration reads its saved state,
     /// adds its contributions, and steps every `λ` back one iteration, together.
@@ -668,19 +708,15 @@ impl Emitter<'_> {
         saved: &[u32],
         last_kill: bool,
     ) -> TokenStream {
-        let (sweep, v, fold, seeds, steps) = match self.g.op(group[0]) {
-            Op::RevFold {
-                sweep,
-                v,
-                fold,
-                seed,
-                step,
-            } => (*sweep, *v, *fold, vec![*seed], vec![*step]),
-            Op::RevCoupled { sweep, v, fold, .. } => match self.g.coupled_parts(group[0]) {
-                Some((seeds, steps)) => (*sweep, *v, *fold, seeds.to_vec(), steps.to_vec()),
-                None => return self.internal_error("not a reverse sweep"),
-            },
-            _ => return self.internal_error("not a reverse sweep"),
+        let Some(Sweep {
+            number: sweep,
+            v,
+            fold,
+            seeds,
+            steps,
+        }) = self.sweep(group[0])
+        else {
+            return self.internal_error("not a reverse sweep");
         };
         let (Op::Fold { c, lo, hi, .. } | Op::Coupled { c, lo, hi, .. }) = *self.g.op(fold) else {
             return self.internal_error("not a recurrence");
@@ -761,19 +797,15 @@ impl Emitter<'_> {
         every: usize,
         forward: &Block,
     ) -> TokenStream {
-        let (sweep, v, fold, seeds, steps) = match self.g.op(group[0]) {
-            Op::RevFold {
-                sweep,
-                v,
-                fold,
-                seed,
-                step,
-            } => (*sweep, *v, *fold, vec![*seed], vec![*step]),
-            Op::RevCoupled { sweep, v, fold, .. } => match self.g.coupled_parts(group[0]) {
-                Some((seeds, steps)) => (*sweep, *v, *fold, seeds.to_vec(), steps.to_vec()),
-                None => return self.internal_error("not a reverse sweep"),
-            },
-            _ => return self.internal_error("not a reverse sweep"),
+        let Some(Sweep {
+            number: sweep,
+            v,
+            fold,
+            seeds,
+            steps,
+        }) = self.sweep(group[0])
+        else {
+            return self.internal_error("not a reverse sweep");
         };
         let (c, vf, lo, hi, nexts) = match *self.g.op(fold) {
             Op::Fold {
