@@ -113,3 +113,61 @@ fn a_run_passed_on_through_a_second_function() {
     got.extend(&g.w);
     assert_all_close(&got, &numeric, 1e-6);
 }
+
+// ---- Runs of a data slice, bounds computed in a loop over rows: a linear model over the rows
+// of a data matrix, each row passed to `dot` with the differentiated weights.
+
+/// `Σ_j (x_j·w − y_j)²` over the rows `x_j = x[j·d..(j+1)·d]`.
+#[differentiable(wrt(w))]
+fn least_squares_rows(x: &[f64], y: &[f64], w: &[f64]) -> f64 {
+    let d = w.len();
+    let mut loss = 0.0;
+    for j in 0..y.len() {
+        loss += (dot(&x[j * d..(j + 1) * d], w) - y[j]).powi(2);
+    }
+    loss
+}
+
+/// The same rows written `..=` and `j·d..` (the last row's run reaches the end of `x`, and
+/// `dot` reads only `w.len()` of it).
+#[differentiable(wrt(w))]
+fn least_squares_rows_inclusive(x: &[f64], y: &[f64], w: &[f64]) -> f64 {
+    let d = w.len();
+    let mut loss = 0.0;
+    for j in 0..y.len() {
+        let r = dot(&x[j * d..=(j + 1) * d - 1], w) - y[j];
+        let tail = dot(w, &x[j * d..]);
+        loss += r * r + 0.5 * tail;
+    }
+    loss
+}
+
+#[test]
+fn runs_of_a_data_slice_over_rows_are_data_and_the_weights_get_the_gradient() {
+    let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, -1.0, 0.5, 2.5];
+    let y = [1.5, -2.0, 0.25];
+    let w = [0.5, -0.25, 2.0];
+    let (value, g) = least_squares_rows_grad(&x, &y, &w);
+    let rows: Vec<f64> = (0..3)
+        .map(|j| (0..3).map(|k| x[3 * j + k] * w[k]).sum::<f64>() - y[j])
+        .collect();
+    assert!((value - rows.iter().map(|r| r * r).sum::<f64>()).abs() < 1e-12);
+    // ∂/∂w_k = Σ_j 2 r_j x[3j + k].
+    let hand: Vec<f64> = (0..3)
+        .map(|k| (0..3).map(|j| 2.0 * rows[j] * x[3 * j + k]).sum())
+        .collect();
+    assert_all_close(&g.w, &hand, 1e-12);
+    assert_all_close(
+        &g.w,
+        &numeric_gradient(|p| least_squares_rows(&x, &y, p), &w),
+        1e-6,
+    );
+    let (value2, g2) = least_squares_rows_inclusive_grad(&x, &y, &w);
+    // `dot(w, &x[3j..])` reads x[3j..3j + 3]: the row again, so ∂/∂w_k adds 0.5 x[3j + k].
+    let tails: f64 = (0..3).map(|j| 0.5 * (rows[j] + y[j])).sum();
+    assert!((value2 - (value + tails)).abs() < 1e-12);
+    let hand2: Vec<f64> = (0..3)
+        .map(|k| hand[k] + (0..3).map(|j| 0.5 * x[3 * j + k]).sum::<f64>())
+        .collect();
+    assert_all_close(&g2.w, &hand2, 1e-12);
+}

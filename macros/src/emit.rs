@@ -1451,6 +1451,10 @@ impl Style for Emitter<'_> {
         quote! { if #c { #a } else { #b } }
     }
 
+    fn run(&self, x: TokenStream, lo: TokenStream, hi: TokenStream) -> TokenStream {
+        quote! { &#x[#lo..#hi] }
+    }
+
     /// A differentiated slice as the user wrote it (`x`, `&x`), a run of one as `&x[lo..hi]`
     /// (its bounds computed here), a local array lent whole.
     fn call_arg(&self, a: NodeId) -> TokenStream {

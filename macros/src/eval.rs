@@ -159,6 +159,7 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         | Op::Element(..)
         | Op::Slice(_)
         | Op::SliceArg(..)
+        | Op::DataRun(..)
         | Op::Scatter(..)
         | Op::Effects(..)
         | Op::NoEffect

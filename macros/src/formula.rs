@@ -423,6 +423,10 @@ impl Style for Printer<'_> {
     fn select(&self, c: String, a: String, b: String) -> String {
         format!("if {c} {{ {a} }} else {{ {b} }}")
     }
+
+    fn run(&self, x: String, lo: String, hi: String) -> String {
+        format!("&{x}[{lo}..{hi}]")
+    }
 }
 
 /// `2` → `₂`: which argument a partial derivative is taken with respect to.

@@ -362,6 +362,10 @@ define_ops! {
         /// Differentiated slice `k` passed to a call, written as the user wrote it (`x`, `&x`);
         /// with `range` `[lo, hi]`, its run `&x[lo..hi]`, whose gradient lands in `∇x[lo..hi]`.
         SliceArg(slice: u32, sym: SymId, range: nodes),
+        /// `&data[lo..hi]`: a run of a data slice (by its symbol) passed to a call, its bounds
+        /// computed (`dot(&x[j * d..(j + 1) * d], w)` in a loop over rows `j`). Data: no
+        /// derivative.
+        DataRun(sym: SymId, lo: node, hi: node),
         /// Effect: `∇x_k[i] += value`, how a slice's gradient is accumulated.
         Scatter(slice: u32, i: node, value: node),
         /// Effect: both effects, in order.
@@ -920,6 +924,7 @@ impl Graph {
             Op::Sum { body, .. } => self.kind(*body),
             Op::Slice(_)
             | Op::SliceArg(..)
+            | Op::DataRun(..)
             | Op::Scatter(..)
             | Op::Effects(..)
             | Op::NoEffect

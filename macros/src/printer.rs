@@ -108,6 +108,8 @@ pub trait Style {
     fn field(&self, a: Self::Out, k: u32) -> Self::Out;
     fn cast(&self, a: Self::Out, ty: Self::Out) -> Self::Out;
     fn select(&self, c: Self::Out, a: Self::Out, b: Self::Out) -> Self::Out;
+    /// `&x[lo..hi]`.
+    fn run(&self, x: Self::Out, lo: Self::Out, hi: Self::Out) -> Self::Out;
 
     /// Whether a cast is parenthesized wherever it is an operand. The code's must be: `n as
     /// f64 < x` would parse as generics. A formula keeps the lighter `k as f64 * x`.
@@ -212,6 +214,11 @@ pub trait Style {
             Op::At(t, i) | Op::AdjAt(t, i) => {
                 self.index(self.expr(*t, Prec::Postfix), self.expr(*i, Prec::Select))
             }
+            Op::DataRun(s, lo, hi) => self.run(
+                self.symbol(*s),
+                self.expr(*lo, Prec::Select),
+                self.expr(*hi, Prec::Select),
+            ),
             Op::ArrayLen(a) => self.method(self.expr(*a, Prec::Postfix), "len", Vec::new()),
             Op::Component(of, k) => self.field(self.expr(*of, Prec::Postfix), *k),
             _ => self.internal_error("a statement printed as an expression"),

@@ -74,6 +74,7 @@ fn tangent(
         | Op::Index(..)
         | Op::IntIndex(..)
         | Op::Slice(_)
+        | Op::DataRun(..)
         // A recurrence's running value: its fold is checked below.
         | Op::Carry { .. }
         | Op::ArrayLen(_) => None,

@@ -485,6 +485,9 @@ impl Lower<'_> {
 
     /// An argument of a call: a number or condition, or data passed through.
     pub(super) fn call_arg(&mut self, a: &Expr) -> Option<NodeId> {
+        if let Some(run) = self.data_run(a) {
+            return run;
+        }
         match a {
             // An element of a float slice (differentiated or data) is a number, and so is an
             // output of a vector-valued call (`h(r(a, b)[1])`, `h(t[0])` of `let t = r(a, b);`).
@@ -559,34 +562,13 @@ impl Lower<'_> {
         }
     }
 
-    /// `&x[a..b]` (also `a..`, `..b`, `..`, `a..=b`) of a differentiated slice `x`: its number,
-    /// the indexing and the range.
-    fn slice_run<'e>(&self, a: &'e Expr) -> Option<(u32, &'e syn::ExprIndex, &'e syn::ExprRange)> {
-        let Expr::Reference(r) = a else { return None };
-        let Expr::Index(ix) = &*r.expr else {
-            return None;
-        };
-        let Expr::Range(range) = &*ix.index else {
-            return None;
-        };
-        if r.mutability.is_some() {
-            return None;
-        }
-        match self.bound_to(&ix.expr).map(|n| self.g.op(n).clone()) {
-            Some(Op::Slice(k)) => Some((k, ix, range)),
-            _ => None,
-        }
-    }
-
-    /// A run of a differentiated slice (see [`Self::slice_run`]) passed to a call: the callee
-    /// adds its gradient into `∇x[a..b]`.
-    fn slice_run_arg(
+    /// The bounds `lo`, `hi` of the run `x[range]` (`ix`): `0` without a start, `x.len()`
+    /// without an end, `b + 1` for `..=b`.
+    fn run_bounds(
         &mut self,
-        a: &Expr,
-        k: u32,
         ix: &syn::ExprIndex,
         range: &syn::ExprRange,
-    ) -> Option<NodeId> {
+    ) -> Option<(NodeId, NodeId)> {
         let bound = |l: &mut Self, e: &Option<Box<Expr>>| -> Option<Option<NodeId>> {
             let e = e.as_ref()?;
             let n = l.expr(e, Want::Int);
@@ -623,6 +605,67 @@ impl Lower<'_> {
                 self.sym_node(quote::quote!(#x.len()), Kind::Int)
             }
         };
+        Some((lo, hi))
+    }
+
+    /// `&x[a..b]` (also `a..`, `..b`, `a..=b`) of a data slice `x` whose bounds read the loop's
+    /// locals (`dot(&x[j * d..(j + 1) * d], w)` over rows `j`): a [`Op::DataRun`], its bounds
+    /// computed where the call is. `None` where `a` is not one (a run whose bounds read no
+    /// local stays the user's tokens).
+    fn data_run(&mut self, a: &Expr) -> Option<Option<NodeId>> {
+        let Expr::Reference(r) = a else { return None };
+        let Expr::Index(ix) = &*r.expr else {
+            return None;
+        };
+        let Expr::Range(range) = &*ix.index else {
+            return None;
+        };
+        let bounds_read_locals = [&range.start, &range.end]
+            .into_iter()
+            .flatten()
+            .any(|e| self.mentions_local(e).is_some());
+        if r.mutability.is_some() || !bounds_read_locals {
+            return None;
+        }
+        let s = match self.bound_to(&ix.expr).map(|n| self.g.op(n).clone()) {
+            Some(Op::Sym(s, Kind::Other)) => s,
+            _ => return None,
+        };
+        let Some((lo, hi)) = self.run_bounds(ix, range) else {
+            return Some(None);
+        };
+        Some(Some(self.g.add(Op::DataRun(s, lo, hi))))
+    }
+
+    /// `&x[a..b]` (also `a..`, `..b`, `..`, `a..=b`) of a differentiated slice `x`: its number,
+    /// the indexing and the range.
+    fn slice_run<'e>(&self, a: &'e Expr) -> Option<(u32, &'e syn::ExprIndex, &'e syn::ExprRange)> {
+        let Expr::Reference(r) = a else { return None };
+        let Expr::Index(ix) = &*r.expr else {
+            return None;
+        };
+        let Expr::Range(range) = &*ix.index else {
+            return None;
+        };
+        if r.mutability.is_some() {
+            return None;
+        }
+        match self.bound_to(&ix.expr).map(|n| self.g.op(n).clone()) {
+            Some(Op::Slice(k)) => Some((k, ix, range)),
+            _ => None,
+        }
+    }
+
+    /// A run of a differentiated slice (see [`Self::slice_run`]) passed to a call: the callee
+    /// adds its gradient into `∇x[a..b]`.
+    fn slice_run_arg(
+        &mut self,
+        a: &Expr,
+        k: u32,
+        ix: &syn::ExprIndex,
+        range: &syn::ExprRange,
+    ) -> Option<NodeId> {
+        let (lo, hi) = self.run_bounds(ix, range)?;
         let tokens = a.to_token_stream();
         let s = self.symbol(tokens.clone(), pretty(&tokens));
         Some(self.g.add(Op::SliceArg(k, s, vec![lo, hi])))

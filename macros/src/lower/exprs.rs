@@ -148,7 +148,7 @@ impl Lower<'_> {
                         id,
                         msg(
                             format!("`{id}` (a run of a slice) can only be indexed, measured or iterated here"),
-                            format!("read its elements (`{id}[0]`), its length (`{id}.len()`), or iterate over `{id}.iter()`; to pass a run to a function, pass the slice and the run's start"),
+                            format!("read its elements (`{id}[0]`), its length (`{id}.len()`), or iterate over `{id}.iter()`; to pass a row to a function, loop over the rows by index and pass the run, `f(&x[j * d..(j + 1) * d])`"),
                         ),
                     );
                     return None;
