@@ -131,6 +131,7 @@ fn least_squares_rows(x: &[f64], y: &[f64], w: &[f64]) -> f64 {
 /// The same rows written `..=` and `j·d..` (the last row's run reaches the end of `x`, and
 /// `dot` reads only `w.len()` of it).
 #[differentiable(wrt(w))]
+#[allow(clippy::range_minus_one)] // the inclusive form is the one under test
 fn least_squares_rows_inclusive(x: &[f64], y: &[f64], w: &[f64]) -> f64 {
     let d = w.len();
     let mut loss = 0.0;

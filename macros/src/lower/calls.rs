@@ -485,8 +485,9 @@ impl Lower<'_> {
 
     /// An argument of a call: a number or condition, or data passed through.
     pub(super) fn call_arg(&mut self, a: &Expr) -> Option<NodeId> {
-        if let Some(run) = self.data_run(a) {
-            return run;
+        if let Some((s, ix, range)) = self.data_run(a) {
+            let (lo, hi) = self.run_bounds(ix, range)?;
+            return Some(self.g.add(Op::DataRun(s, lo, hi)));
         }
         match a {
             // An element of a float slice (differentiated or data) is a number, and so is an
@@ -610,9 +611,12 @@ impl Lower<'_> {
 
     /// `&x[a..b]` (also `a..`, `..b`, `a..=b`) of a data slice `x` whose bounds read the loop's
     /// locals (`dot(&x[j * d..(j + 1) * d], w)` over rows `j`): a [`Op::DataRun`], its bounds
-    /// computed where the call is. `None` where `a` is not one (a run whose bounds read no
-    /// local stays the user's tokens).
-    fn data_run(&mut self, a: &Expr) -> Option<Option<NodeId>> {
+    /// computed where the call is: the slice's symbol, the indexing and the range. `None` where
+    /// `a` is not one (a run whose bounds read no local stays the user's tokens).
+    fn data_run<'e>(
+        &self,
+        a: &'e Expr,
+    ) -> Option<(crate::graph::SymId, &'e syn::ExprIndex, &'e syn::ExprRange)> {
         let Expr::Reference(r) = a else { return None };
         let Expr::Index(ix) = &*r.expr else {
             return None;
@@ -627,14 +631,10 @@ impl Lower<'_> {
         if r.mutability.is_some() || !bounds_read_locals {
             return None;
         }
-        let s = match self.bound_to(&ix.expr).map(|n| self.g.op(n).clone()) {
-            Some(Op::Sym(s, Kind::Other)) => s,
-            _ => return None,
-        };
-        let Some((lo, hi)) = self.run_bounds(ix, range) else {
-            return Some(None);
-        };
-        Some(Some(self.g.add(Op::DataRun(s, lo, hi))))
+        match self.bound_to(&ix.expr).map(|n| self.g.op(n).clone()) {
+            Some(Op::Sym(s, Kind::Other)) => Some((s, ix, range)),
+            _ => None,
+        }
     }
 
     /// `&x[a..b]` (also `a..`, `..b`, `..`, `a..=b`) of a differentiated slice `x`: its number,
