@@ -122,6 +122,10 @@ pub fn emit(
 ) -> (TokenStream, Vec<TokenStream>) {
     let s = Schedule::of(g, roots);
     let tree = s.tree(roots);
+    // For whoever works on the scheduler: the tree as pseudo-code, on the compiler's stderr.
+    if std::env::var_os("SYMGRAD_SCHEDULE").is_some() {
+        eprintln!("{}", crate::formula::statements(g, &s, &tree, float.name()));
+    }
     let e = Emitter {
         g,
         s,

@@ -10,6 +10,8 @@ use std::fmt::Write as _;
 
 use crate::graph::{Graph, NodeId, Op, SymId};
 use crate::printer::{Prec, Style};
+use crate::schedule::Schedule;
+use crate::schedule::tree::{Block, Saved, Stmt, Tree};
 
 /// Longest formula printed without `let` bindings.
 pub const INLINE_LIMIT: usize = 240;
@@ -40,6 +42,7 @@ pub fn print(g: &Graph, root: NodeId, float: &str) -> String {
             g,
             float,
             names: HashMap::new(),
+            schedule: None,
         }
         .expr(root, Prec::Select);
         if inline.len() <= INLINE_LIMIT {
@@ -51,6 +54,7 @@ pub fn print(g: &Graph, root: NodeId, float: &str) -> String {
         g,
         float,
         names: HashMap::new(),
+        schedule: None,
     };
     let mut out = String::from("{ ");
     for (k, n) in shared.iter().enumerate() {
@@ -98,6 +102,332 @@ struct Printer<'g> {
     g: &'g Graph,
     float: &'g str,
     names: HashMap<NodeId, String>,
+    /// Printing a statement tree: the schedule, whose bound nodes are read by name (`t3`).
+    schedule: Option<&'g Schedule<'g>>,
+}
+
+/// The statement tree `emit` prints as Rust, printed as pseudo-code: one statement a line,
+/// nested blocks indented, expressions through the shared printer, bound nodes as `t3`, loop
+/// indices as `i0`, a recurrence's value `s0` and its adjoint `λ0`, a vector added into `z0`.
+///
+/// ```text
+/// let mut acc5 = 0.0;
+/// for i0 in 0..x.len() {
+///     let t3 = x[i0] * w - y[i0];
+///     acc5 += t3.powi(2);
+///     ∇x[i0] += 2.0 * t3 * w;
+/// }
+/// let t5 = acc5;
+/// ```
+pub fn statements(g: &Graph, s: &Schedule<'_>, tree: &Tree, float: &str) -> String {
+    let p = Printer {
+        g,
+        float,
+        names: HashMap::new(),
+        schedule: Some(s),
+    };
+    let mut out = String::new();
+    for v in &tree.pools {
+        let _ = writeln!(out, "pool {v:?}");
+    }
+    p.block(&tree.body, 0, &mut out);
+    out
+}
+
+impl Printer<'_> {
+    fn line(out: &mut String, depth: usize, text: &str) {
+        let _ = writeln!(out, "{}{text}", "    ".repeat(depth));
+    }
+
+    fn block(&self, b: &Block, depth: usize, out: &mut String) {
+        for st in b.stmts.iter().chain(&b.scatters) {
+            self.statement(st, depth, out);
+        }
+        for v in &b.give_back {
+            Self::line(out, depth, &format!("give back {v:?}"));
+        }
+    }
+
+    /// `head {` … `}` around a block.
+    fn nested(&self, head: &str, b: &Block, depth: usize, out: &mut String) {
+        Self::line(out, depth, &format!("{head} {{"));
+        self.block(b, depth + 1, out);
+        Self::line(out, depth, "}");
+    }
+
+    fn range(&self, lo: NodeId, hi: NodeId) -> String {
+        format!("{}..{}", self.expr(lo, Prec::Sum), self.expr(hi, Prec::Sum))
+    }
+
+    fn accumulators(&self, sums: &[(NodeId, NodeId)], depth: usize, out: &mut String, end: bool) {
+        for (n, body) in sums {
+            let text = if end {
+                format!("let t{} = acc{};", n.0, n.0)
+            } else {
+                format!("acc{} += {};", n.0, self.expr(*body, Prec::Select))
+            };
+            Self::line(out, depth, &text);
+        }
+    }
+
+    #[allow(clippy::too_many_lines)] // one arm per statement
+    fn statement(&self, st: &Stmt, depth: usize, out: &mut String) {
+        let g = self.g;
+        match st {
+            Stmt::Let(n) => Self::line(out, depth, &format!("let t{} = {};", n.0, self.bare(*n))),
+            Stmt::Add(n) | Stmt::Vjp(n) => Self::line(out, depth, &format!("{};", self.bare(*n))),
+            Stmt::AddToSum(n) => {
+                if let Op::Accumulate { value, .. } = *g.op(*n) {
+                    let x = self.expr(value, Prec::Select);
+                    Self::line(out, depth, &format!("acc{} += {x};", n.0));
+                }
+            }
+            Stmt::Effect { node, then, other } | Stmt::Select { node, then, other } => {
+                let Op::Select(c, a, b) = *g.op(*node) else {
+                    return;
+                };
+                let bind = matches!(st, Stmt::Select { .. });
+                let head = format!(
+                    "{}if {}",
+                    if bind {
+                        format!("let t{} = ", node.0)
+                    } else {
+                        String::new()
+                    },
+                    self.expr(c, Prec::Or)
+                );
+                Self::line(out, depth, &format!("{head} {{"));
+                self.block(then, depth + 1, out);
+                if bind {
+                    Self::line(out, depth + 1, &self.expr(a, Prec::Select));
+                }
+                Self::line(out, depth, "} else {");
+                self.block(other, depth + 1, out);
+                if bind {
+                    Self::line(out, depth + 1, &self.expr(b, Prec::Select));
+                }
+                Self::line(out, depth, "}");
+            }
+            Stmt::Logic { node, right } => {
+                let (Op::And(a, b) | Op::Or(a, b)) = *g.op(*node) else {
+                    return;
+                };
+                let op = if matches!(g.op(*node), Op::And(..)) {
+                    "&&"
+                } else {
+                    "||"
+                };
+                let head = format!("let t{} = {} {op}", node.0, self.expr(a, Prec::And));
+                self.nested(&head, right, depth, out);
+                Self::line(out, depth + 1, &self.expr(b, Prec::Compare));
+            }
+            Stmt::Partials(n, companion) => {
+                let what = format!("{companion:?}").to_lowercase();
+                let call = self.bare(*n);
+                Self::line(
+                    out,
+                    depth,
+                    &format!("let (t{0}, d{0}) = {what} of {call};", n.0),
+                );
+            }
+            Stmt::Rebound { body, .. } => self.nested("into the sinks", body, depth, out),
+            Stmt::Sums {
+                group,
+                body,
+                accumulators,
+                summed,
+            } => {
+                let Op::Sum { v, lo, hi, .. } = *g.op(group[0]) else {
+                    return;
+                };
+                for n in summed {
+                    Self::line(out, depth, &format!("let mut acc{} = 0.0;", n.0));
+                }
+                let head = format!("for i{v} in {}", self.range(lo, hi));
+                Self::line(out, depth, &format!("{head} {{"));
+                self.block(body, depth + 1, out);
+                self.accumulators(accumulators, depth + 1, out, false);
+                Self::line(out, depth, "}");
+                for n in summed {
+                    if let Op::Accumulate { alloc, i, .. } = *g.op(*n) {
+                        let (z, k) = (self.expr(alloc, Prec::Postfix), self.expr(i, Prec::Select));
+                        Self::line(out, depth, &format!("if ran: {z}[{k}] += acc{};", n.0));
+                    }
+                }
+                self.accumulators(accumulators, depth, out, true);
+            }
+            Stmt::Exit {
+                group,
+                until,
+                test,
+                body,
+                accumulators,
+            } => {
+                let (&Op::Sum { v, lo, .. }, &Op::Until { hi, cond, .. }) =
+                    (g.op(group[0]), g.op(*until))
+                else {
+                    return;
+                };
+                Self::line(
+                    out,
+                    depth,
+                    &format!("for i{v} in {} {{", self.range(lo, hi)),
+                );
+                self.block(test, depth + 1, out);
+                let stop = format!(
+                    "if {} {{ t{} = i{v}; break; }}",
+                    self.expr(cond, Prec::Or),
+                    until.0
+                );
+                Self::line(out, depth + 1, &stop);
+                self.block(body, depth + 1, out);
+                self.accumulators(accumulators, depth + 1, out, false);
+                Self::line(out, depth, "}");
+                self.accumulators(accumulators, depth, out, true);
+            }
+            Stmt::Fold { node, body, saved } => {
+                let Op::Fold {
+                    c,
+                    v,
+                    lo,
+                    hi,
+                    init,
+                    body: next,
+                    ..
+                } = *g.op(*node)
+                else {
+                    return;
+                };
+                let saves = match saved {
+                    Saved::Nothing => String::new(),
+                    Saved::LastKill(..) => ", saving its last kill".to_string(),
+                    Saved::Every(_) => ", saving every s".to_string(),
+                    Saved::Checkpoints(k, _) => format!(", saving every {k}th s"),
+                };
+                let init = self.expr(init, Prec::Select);
+                Self::line(out, depth, &format!("let mut s{c} = {init};"));
+                let head = format!("for i{v} in {}{saves}", self.range(lo, hi));
+                Self::line(out, depth, &format!("{head} {{"));
+                self.block(body, depth + 1, out);
+                let step = format!("s{c} = {};", self.expr(next, Prec::Select));
+                Self::line(out, depth + 1, &step);
+                Self::line(out, depth, "}");
+                Self::line(out, depth, &format!("let t{} = s{c};", node.0));
+            }
+            Stmt::Coupled {
+                node,
+                body,
+                saved,
+                checkpoint,
+            } => {
+                let Op::Coupled { c, v, lo, hi, .. } = *g.op(*node) else {
+                    return;
+                };
+                let saves = match checkpoint {
+                    Some(k) => format!(", saving every member every {k}th iteration"),
+                    None => format!(", saving s{saved:?}"),
+                };
+                self.nested(
+                    &format!("for i{v} in {} (coupled s{c}…){saves}", self.range(lo, hi)),
+                    body,
+                    depth,
+                    out,
+                );
+            }
+            Stmt::Reverse {
+                group,
+                body,
+                accumulators,
+                recompute,
+                ..
+            } => {
+                let (Op::RevFold { fold, v, .. } | Op::RevCoupled { fold, v, .. }) =
+                    *g.op(group[0])
+                else {
+                    return;
+                };
+                let (Op::Fold { lo, hi, .. } | Op::Coupled { lo, hi, .. }) = *g.op(fold) else {
+                    return;
+                };
+                if let Some((k, forward)) = recompute {
+                    self.nested(
+                        &format!("for each stretch of {k}, last first: recompute"),
+                        forward,
+                        depth,
+                        out,
+                    );
+                }
+                let head = format!("for i{v} in ({}).rev()", self.range(lo, hi));
+                Self::line(out, depth, &format!("{head} {{"));
+                self.block(body, depth + 1, out);
+                self.accumulators(accumulators, depth + 1, out, false);
+                Self::line(out, depth, "}");
+                self.accumulators(accumulators, depth, out, true);
+            }
+            Stmt::Guarded { reads, sweep, .. } => {
+                Self::line(out, depth, "if the seed is not zero {");
+                self.block(reads, depth + 1, out);
+                self.statement(sweep, depth + 1, out);
+                Self::line(out, depth, "}");
+            }
+            Stmt::Table {
+                node,
+                storage,
+                body,
+            } => {
+                let Op::Table {
+                    v,
+                    lo,
+                    hi,
+                    body: value,
+                } = *g.op(*node)
+                else {
+                    return;
+                };
+                let head = format!(
+                    "let t{} = [{} for i{v} in {}] ({storage:?})",
+                    node.0,
+                    self.expr(value, Prec::Select),
+                    self.range(lo, hi)
+                );
+                match body {
+                    Some(b) => self.nested(&head, b, depth, out),
+                    None => Self::line(out, depth, &format!("{head};")),
+                }
+            }
+            Stmt::Alloc { node, storage } => {
+                Self::line(
+                    out,
+                    depth,
+                    &format!("let mut {} ({storage:?});", self.bare(*node)),
+                );
+            }
+            Stmt::Until { node, body } => {
+                let Op::Until { v, lo, hi, cond } = *g.op(*node) else {
+                    return;
+                };
+                Self::line(
+                    out,
+                    depth,
+                    &format!("let mut t{} = {};", node.0, self.expr(hi, Prec::Select)),
+                );
+                Self::line(
+                    out,
+                    depth,
+                    &format!("for i{v} in {} {{", self.range(lo, hi)),
+                );
+                self.block(body, depth + 1, out);
+                let stop = format!(
+                    "if {} {{ t{} = i{v}; break; }}",
+                    self.expr(cond, Prec::Or),
+                    node.0
+                );
+                Self::line(out, depth + 1, &stop);
+                Self::line(out, depth, "}");
+            }
+            Stmt::Internal(what) => Self::line(out, depth, &format!("internal error: {what}")),
+        }
+    }
 }
 
 impl Printer<'_> {
@@ -118,6 +448,12 @@ impl Style for Printer<'_> {
     }
 
     fn bound(&self, n: NodeId) -> Option<String> {
+        if let Some(s) = self.schedule
+            && s.is_bound(n)
+            && !matches!(self.g.op(n), Op::Alloc { .. } | Op::Filled { .. })
+        {
+            return Some(format!("t{}", n.0));
+        }
         self.names.get(&n).cloned()
     }
 

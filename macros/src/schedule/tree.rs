@@ -953,6 +953,44 @@ mod tests {
         assert!(t.contains("reverse(recompute 8: {let let})"), "{t}");
     }
 
+    /// The tree as pseudo-code (`formula::statements`): the sum of squares over data and its
+    /// gradient in one loop, the accumulators named after their sums.
+    #[test]
+    fn the_tree_prints_as_pseudo_code() {
+        let l = lower_fn(
+            quote! {
+                fn f(w: f64, x: &[f64], y: &[f64]) -> f64 {
+                    let mut s = 0.0;
+                    for i in 0..x.len() { s += (w * x[i] - y[i]).powi(2); }
+                    s
+                }
+            },
+            &Args::default(),
+        );
+        let mut g = l.graph.clone();
+        let (grads, _) = crate::diff::gradient_with_slices(&mut g, l.output, &l.inputs, &[])
+            .expect("internal error: the test function differentiates");
+        let mut roots = vec![l.output];
+        roots.extend(grads);
+        let s = Schedule::of(&g, &roots);
+        let text = crate::formula::statements(&g, &s, &s.tree(&roots), "f64");
+        println!("{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("for i0 in 0..x.len() {"), "{text}");
+        assert!(
+            lines
+                .iter()
+                .filter(|l| l.trim_start().starts_with("acc"))
+                .count()
+                == 2,
+            "{text}"
+        );
+        assert!(
+            lines.last().is_some_and(|l| l.starts_with("let t")),
+            "{text}"
+        );
+    }
+
     /// Coupled recurrences save the members their reverse sweep reads.
     #[test]
     fn coupled_state_saves_its_members_for_the_sweep() {
