@@ -55,7 +55,7 @@ pub fn hvp(
     let wrt: Vec<NodeId> = tangents.iter().map(|(input, _)| *input).collect();
     let numbers: Vec<u32> = slices.iter().map(|(k, _)| *k).collect();
     refuse_what_has_no_tangent(g, output, &wrt, &numbers)?;
-    let directional = tangent::tangents(g, &[output], tangents, slices)?;
+    let directional = tangent::tangents_through_recurrences(g, &[output], tangents, slices)?;
     let Some(fdot) = directional.first().copied().flatten() else {
         // The value does not depend on the parameters: `H = 0`.
         let zero = g.zero();
@@ -81,6 +81,38 @@ pub fn hvp(
     Ok(Hvp { scalars, effects })
 }
 
+/// The Hessian of `output` over the scalars `wrt`, column by column, forward over reverse:
+/// column `j` is the gradient of the tangent along `wrt[j]`. Where reverse over reverse has no
+/// rule (a loop recurrence, whose reverse sweep is not differentiated again), this is the
+/// symbolic Hessian; `(H + Hᵀ)/2`, so it is symmetric to the last bit.
+pub fn hessian_by_columns(
+    g: &mut Graph,
+    output: NodeId,
+    wrt: &[NodeId],
+) -> Result<Vec<Vec<NodeId>>, DiffError> {
+    refuse_what_has_no_tangent(g, output, wrt, &[])?;
+    let (one, zero) = (g.one(), g.zero());
+    let mut columns = Vec::with_capacity(wrt.len());
+    for &input in wrt {
+        let directional = tangent::tangents_through_recurrences(g, &[output], &[(input, one)], &[])?;
+        columns.push(match directional.first().copied().flatten() {
+            Some(d) => diff::gradient(g, d, wrt)?,
+            None => vec![zero; wrt.len()],
+        });
+    }
+    let half = g.constant(0.5);
+    let mut rows = columns.clone();
+    for i in 0..wrt.len() {
+        for j in 0..i {
+            let sum = g.plus(columns[i][j], columns[j][i]);
+            let mean = g.mul(half, sum);
+            rows[i][j] = mean;
+            rows[j][i] = mean;
+        }
+    }
+    Ok(rows)
+}
+
 /// The nodes the value depends on the parameters through that have no tangent rule, reported
 /// at the user's tokens: an active recurrence, a call given a differentiated slice, an output
 /// of a vector-valued call.
@@ -97,13 +129,6 @@ fn refuse_what_has_no_tangent(
             continue;
         }
         match g.op(n) {
-            Op::Fold { .. } | Op::Coupled { .. } => {
-                return Err(DiffError {
-                    origin: g.node(n).origin,
-                    message: "second derivatives through a loop recurrence (a product, a running `max`, …) are not supported".into(),
-                    help: "remove `hessian`, or write the loop as a sum (`+=`)",
-                });
-            }
             // A call: through its partials (the tangent) and its second partials (their
             // reverse), from its hidden `__partials2`; not yet where a differentiated slice or
             // a local array is passed (that part of its Hessian is not a scalar), nor through

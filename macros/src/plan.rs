@@ -325,17 +325,21 @@ fn differentiate(
             .map(|(i, _)| i)
             .collect();
         let wrt_nodes: Vec<NodeId> = wrt.iter().map(|&i| inputs[i]).collect();
-        let mut rows = Vec::with_capacity(wrt.len());
-        for &i in &wrt {
-            match diff::gradient(&mut lowered.graph, partials[i], &wrt_nodes) {
-                Ok(row) => rows.push(row),
-                Err(e) => {
-                    report(cx, &lowered, e);
-                    return Err(Box::new(lowered));
-                }
+        let rows = wrt
+            .iter()
+            .map(|&i| diff::gradient(&mut lowered.graph, partials[i], &wrt_nodes))
+            .collect::<Result<Vec<_>, _>>()
+            // Through a loop recurrence, forward over reverse (see `hvp::hessian_by_columns`).
+            .or_else(|_| {
+                crate::hvp::hessian_by_columns(&mut lowered.graph, lowered.output, &wrt_nodes)
+            });
+        match rows {
+            Ok(rows) => Some(rows),
+            Err(e) => {
+                report(cx, &lowered, e);
+                return Err(Box::new(lowered));
             }
         }
-        Some(rows)
     } else {
         None
     };
@@ -343,7 +347,13 @@ fn differentiate(
     // is no `__partials2`: a caller's Hessian through this function is then reported at its
     // call.
     let second_partials = if hvp.is_some() {
-        second_partials(&mut lowered.graph, &partials, &inputs).ok()
+        second_partials(&mut lowered.graph, &partials, &inputs)
+            .or_else(|_| {
+                let h =
+                    crate::hvp::hessian_by_columns(&mut lowered.graph, lowered.output, &inputs)?;
+                Ok::<_, diff::DiffError>(h.into_iter().enumerate().map(|(i, row)| row[i..].to_vec()).collect())
+            })
+            .ok()
     } else {
         None
     };

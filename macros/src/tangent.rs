@@ -23,7 +23,42 @@ use crate::graph::{Graph, Kind, NodeId, Op, SymId};
 /// The tangents of `roots`: `Σ_i ∂root/∂input_i · seed_i` for the `(input, seed)` pairs of
 /// `inputs`, plus `Σ_j ∂root/∂x_k[j] · t_k[j]` for the `(k, t_k)` pairs of `slices` (`t_k` the
 /// symbol of a data slice holding slice `k`'s tangent). `None` for a root whose tangent is zero.
+///
+/// A recurrence the tangent flows through is refused (before anything is built): this is
+/// the Jacobian's forward mode, which then takes the reverse pass instead. Second derivatives
+/// call [`tangents_through_recurrences`].
 pub fn tangents(
+    g: &mut Graph,
+    roots: &[NodeId],
+    inputs: &[(NodeId, NodeId)],
+    slices: &[(u32, SymId)],
+) -> Result<Vec<Option<NodeId>>, DiffError> {
+    let mut active: std::collections::HashSet<NodeId> =
+        inputs.iter().map(|(input, _)| *input).collect();
+    for n in g.reachable(roots) {
+        let op = g.op(n);
+        let seeded = match op {
+            Op::Element(k, _) | Op::SliceArg(k, ..) => slices.iter().any(|(s, _)| s == k),
+            _ => op.children().iter().any(|c| active.contains(c)),
+        };
+        if !seeded {
+            continue;
+        }
+        if matches!(op, Op::Fold { .. } | Op::Coupled { .. }) {
+            return Err(DiffError {
+                origin: g.node(n).origin,
+                message: "a loop recurrence has no forward derivative here".into(),
+                help: "internal: the reverse pass is used instead",
+            });
+        }
+        active.insert(n);
+    }
+    tangents_through_recurrences(g, roots, inputs, slices)
+}
+
+/// [`tangents`], a recurrence's tangent carried beside it in its loop (`K` members become
+/// `2K`).
+pub fn tangents_through_recurrences(
     g: &mut Graph,
     roots: &[NodeId],
     inputs: &[(NodeId, NodeId)],
@@ -134,19 +169,36 @@ fn tangent(
             };
             combine(g, n, &args, dot)?
         }
-        // A recurrence: its tangent is a second recurrence, `ṡ ← ∂body/∂s · ṡ + …`, run beside
-        // the first: not expressible here. (Coupled recurrences alike: their tangents are `K`
-        // more members.)
-        Op::Fold { .. } | Op::Coupled { .. } | Op::Component(..) => {
-            if op.children().iter().any(|c| dot.contains_key(c)) {
-                return Err(DiffError {
-                    origin: g.node(n).origin,
-                    message: "a loop recurrence has no forward derivative here".into(),
-                    help: "internal: the reverse pass is used instead",
-                });
-            }
-            None
+        // A recurrence: its tangent is a second recurrence carried beside it in the same loop,
+        // `ṡ ← ∂body/∂s · ṡ + …`: `K` members become `2K` (see `recurrence`). The tangent of
+        // a `Fold` is member 1 of the pair; of a `Coupled` group, the new group (a tuple),
+        // whose member `K + k` is the tangent of member `k`.
+        Op::Fold {
+            c,
+            v,
+            lo,
+            hi,
+            init,
+            body,
+        } => recurrence(g, n, (c, v, lo, hi), &[init], &[body], dot, slices)?
+            .map(|pair| g.add(Op::Component(pair, 1))),
+        Op::Coupled {
+            c,
+            v,
+            lo,
+            hi,
+            ref parts,
+        } => {
+            let (inits, bodies) = parts.split_at(parts.len() / 2);
+            recurrence(g, n, (c, v, lo, hi), inits, bodies, dot, slices)?
         }
+        Op::Component(of, k) => match (dot.get(&of), g.coupled_parts(of)) {
+            (Some(&t), Some((inits, _))) => {
+                let members = u32::try_from(inits.len()).unwrap_or(0);
+                Some(g.add(Op::Component(t, members + k)))
+            }
+            _ => None,
+        },
         // Second derivatives of calls, and the nodes only gradients have: not in a function's
         // value.
         Op::Partial(..)
@@ -199,6 +251,99 @@ fn tangent(
             total
         }
     })
+}
+
+/// The tangent of recurrences `n` over loop `v` (`c` its first recurrence number, `K` members:
+/// `inits`, `bodies`): `2K` coupled members in one loop, the `K` values (their bodies reading
+/// fresh carries) then their `K` tangents, `ṡⱼ ← Σₖ ∂bodyⱼ/∂sₖ · ṡₖ + (the rest of bodyⱼ's
+/// tangent)`, from `ṡⱼ = initⱼ˙`. `None` when nothing but the state itself varies.
+///
+/// ```text
+/// p = 1; for i { p = p * x[i] }        →   (p, ṗ) = (1, 0); for i { (p, ṗ) = (p * x[i], ṗ * x[i] + p * t[i]) }
+/// ```
+///
+/// The values are computed a second time beside their tangents (the tangent's body reads
+/// them): a recurrence's state at each iteration is not kept otherwise.
+fn recurrence(
+    g: &mut Graph,
+    n: NodeId,
+    (c, v, lo, hi): (u32, u32, NodeId, NodeId),
+    inits: &[NodeId],
+    bodies: &[NodeId],
+    dot: &HashMap<NodeId, NodeId>,
+    slices: &[(u32, SymId)],
+) -> Result<Option<NodeId>, DiffError> {
+    let init_dots: Vec<Option<NodeId>> = inits.iter().map(|i| dot.get(i).copied()).collect();
+    // The bodies' tangents with the state held constant (the pass so far): nothing varies
+    // when neither they nor the initial values do.
+    if init_dots.iter().all(Option::is_none) && bodies.iter().all(|b| !dot.contains_key(b)) {
+        return Ok(None);
+    }
+    let members = u32::try_from(bodies.len()).map_err(|_| unsupported(g, n))?;
+    let inside = g.reachable(bodies);
+    // A recurrence nested in this one's body would be copied with its own number: not yet.
+    if inside.iter().any(|m| {
+        matches!(g.op(*m), Op::Fold { .. } | Op::Coupled { .. }) && g.loops_of(*m) & (1 << v) != 0
+    }) {
+        return Err(unsupported(g, n));
+    }
+    let fresh = g.new_recurrences(2 * members);
+    let mut local = dot.clone();
+    let mut values: HashMap<NodeId, NodeId> = HashMap::new();
+    let mut varying = std::collections::HashSet::new();
+    for &m in &inside {
+        if let Op::Carry { c: d, v: w, mask } = *g.op(m)
+            && w == v
+            && (c..c + members).contains(&d)
+        {
+            let j = d - c;
+            let value = g.add(Op::Carry { c: fresh + j, v, mask });
+            let tangent = g.add(Op::Carry {
+                c: fresh + members + j,
+                v,
+                mask,
+            });
+            values.insert(m, value);
+            local.insert(m, tangent);
+            varying.insert(m);
+        }
+    }
+    // The body's nodes that read the state: their tangents again, the state's now known.
+    for &m in &inside {
+        if varying.contains(&m) || !g.op(m).children().iter().any(|ch| varying.contains(ch)) {
+            continue;
+        }
+        varying.insert(m);
+        local.remove(&m);
+        if let Some(t) = tangent(g, m, &local, slices)? {
+            local.insert(m, t);
+        }
+    }
+    let zero = g.zero();
+    let mut parts: Vec<NodeId> = inits.to_vec();
+    parts.extend(init_dots.iter().map(|d| d.unwrap_or(zero)));
+    for &b in bodies {
+        parts.push(g.substitute(b, &values));
+    }
+    for &b in bodies {
+        let d = local.get(&b).copied().unwrap_or(zero);
+        parts.push(g.substitute(d, &values));
+    }
+    Ok(Some(g.add(Op::Coupled {
+        c: fresh,
+        v,
+        lo,
+        hi,
+        parts,
+    })))
+}
+
+fn unsupported(g: &Graph, n: NodeId) -> DiffError {
+    DiffError {
+        origin: g.node(n).origin,
+        message: "second derivatives through a loop recurrence nested in another recurrence's loop are not supported yet".into(),
+        help: "remove `hessian`, or compute the inner loop in a function of its own with `#[differentiable(hessian)]`",
+    }
 }
 
 /// `Σᵢ ∂n/∂aᵢ · ȧᵢ` over the float arguments `args` of the call behind `n` (a call, or one of a
