@@ -81,6 +81,55 @@ pub fn hvp(
     Ok(Hvp { scalars, effects })
 }
 
+/// What a function's hidden `__hvp` computes, for a caller whose Hessian goes through a call
+/// giving it a differentiated slice: along a tangent `t` of every float parameter and of every
+/// differentiated slice, the directional derivative `ḟ = ∇f·t` (`value`), and, times the
+/// caller's `seed`, its gradient `seed·H·t`: one scalar per float parameter (`scalars`), an
+/// effect `∇x += …` per differentiated slice (`effects`, in the slices' own sinks).
+pub struct CallHvp {
+    pub value: NodeId,
+    pub scalars: Vec<NodeId>,
+    pub effects: Vec<Option<NodeId>>,
+}
+
+impl CallHvp {
+    pub fn roots(&self) -> Vec<NodeId> {
+        let mut roots = vec![self.value];
+        roots.extend(&self.scalars);
+        roots.extend(self.effects.iter().flatten());
+        roots
+    }
+}
+
+/// [`CallHvp`] of `output` along `tangents` (`(input, symbol)` for every float input) and
+/// `slices` (`(k, symbol)` for every differentiated slice), seeded with `seed`.
+pub fn call_hvp(
+    g: &mut Graph,
+    output: NodeId,
+    tangents: &[(NodeId, NodeId)],
+    slices: &[(u32, SymId)],
+    seed: NodeId,
+) -> Result<CallHvp, DiffError> {
+    let inputs: Vec<NodeId> = tangents.iter().map(|(input, _)| *input).collect();
+    let numbers: Vec<u32> = slices.iter().map(|(k, _)| *k).collect();
+    refuse_what_has_no_tangent(g, output, &inputs, &numbers)?;
+    let directional = tangent::tangents_through_recurrences(g, &[output], tangents, slices)?;
+    let Some(value) = directional.first().copied().flatten() else {
+        let zero = g.zero();
+        return Ok(CallHvp {
+            value: zero,
+            scalars: vec![zero; inputs.len()],
+            effects: vec![None; slices.len()],
+        });
+    };
+    let (scalars, effects) = diff::gradient_seeded(g, value, seed, &inputs, &numbers)?;
+    Ok(CallHvp {
+        value,
+        scalars,
+        effects,
+    })
+}
+
 /// The Hessian of `output` over the scalars `wrt`, column by column, forward over reverse:
 /// column `j` is the gradient of the tangent along `wrt[j]`. Where reverse over reverse has no
 /// rule (a loop recurrence, whose reverse sweep is not differentiated again), this is the
@@ -130,19 +179,17 @@ fn refuse_what_has_no_tangent(
         }
         match g.op(n) {
             // A call: through its partials (the tangent) and its second partials (their
-            // reverse), from its hidden `__partials2`; not yet where a differentiated slice or
-            // a local array is passed (that part of its Hessian is not a scalar), nor through
-            // the outputs of a vector-valued call.
+            // reverse), from its hidden `__partials2`; given a differentiated slice, through
+            // its hidden `__hvp`; not yet where a local array is passed (its tangent is an
+            // array the reverse pass would have to reach), nor through the outputs of a
+            // vector-valued call.
             Op::Call(_, args) => {
-                let whole = |a: &NodeId| {
-                    active[a.index()]
-                        && (matches!(g.op(*a), Op::SliceArg(..)) || g.kind(*a) == Kind::Array)
-                };
+                let whole = |a: &NodeId| active[a.index()] && g.kind(*a) == Kind::Array;
                 if args.iter().any(whole) {
                     return Err(DiffError {
                         origin: g.node(n).origin,
-                        message: "second derivatives through a call given a differentiated slice or a local array are not supported yet".into(),
-                        help: "remove `hessian`, or pass the elements the called function needs as scalars (`x[0]`, `x[i]`)",
+                        message: "second derivatives through a call given a local array are not supported yet".into(),
+                        help: "remove `hessian`, or pass the elements the called function needs as scalars (`z[0]`, `z[i]`)",
                     });
                 }
             }

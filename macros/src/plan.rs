@@ -54,6 +54,9 @@ pub struct Derivatives {
     /// The vector-Jacobian product a caller passing a slice needs: for every differentiated
     /// slice, the effect accumulating `seed · ∂f/∂x` (the seed is the symbol `__seed`).
     pub vjp_effects: Vec<Option<NodeId>>,
+    /// What a caller's Hessian through a call giving this function a differentiated slice
+    /// needs (its hidden `__hvp`), with `hessian` and a differentiated slice parameter.
+    pub call_hvp: Option<crate::hvp::CallHvp>,
 }
 
 /// The derivatives of a vector-valued function (see `jacobian`).
@@ -154,6 +157,9 @@ pub fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> 
         roots.extend(h.effects.iter().flatten());
     }
     roots.extend(d.second_partials.iter().flatten().flatten());
+    if let Some(h) = &d.call_hvp {
+        roots.extend(h.roots());
+    }
     let calls = callees::differentiated(&d.lowered.graph, &roots);
     let callees = callees::of_calls(
         &d.lowered.graph,
@@ -346,6 +352,13 @@ fn differentiate(
     // Where they cannot be built (a recurrence on a parameter not differentiated here), there
     // is no `__partials2`: a caller's Hessian through this function is then reported at its
     // call.
+    // `__hvp`, for a caller's Hessian through a call given a differentiated slice: along a
+    // tangent of every float parameter and of every differentiated slice (symbols `__dotj`).
+    let call_hvp = if hvp.is_some() && !slices.is_empty() {
+        Some(call_hvp_of(sig, &mut lowered))
+    } else {
+        None
+    };
     let second_partials = if hvp.is_some() {
         second_partials(&mut lowered.graph, &partials, &inputs)
             .or_else(|_| {
@@ -357,6 +370,13 @@ fn differentiate(
     } else {
         None
     };
+    // Without `__hvp` a caller's Hessian through this function is refused at its call (its
+    // `TwiceDifferentiable` check): never a stand-in at run time.
+    let (second_partials, call_hvp) = match call_hvp {
+        Some(Err(_)) => (None, None),
+        Some(Ok(h)) => (second_partials, Some(h)),
+        None => (second_partials, None),
+    };
     Ok(Derivatives {
         lowered,
         partials,
@@ -365,7 +385,39 @@ fn differentiate(
         hvp,
         second_partials,
         vjp_effects,
+        call_hvp,
     })
+}
+
+/// `__hvp`'s nodes: see [`crate::hvp::CallHvp`].
+fn call_hvp_of(
+    sig: &Sig,
+    lowered: &mut Lowered,
+) -> Result<crate::hvp::CallHvp, diff::DiffError> {
+    let mixed = proc_macro2::Span::mixed_site();
+    let (mut tangents, mut slices) = (Vec::new(), Vec::new());
+    let (mut i, mut k) = (0usize, 0u32);
+    for (j, p) in sig.params.iter().enumerate() {
+        let dot = format_ident!("__dot{}", j, span = mixed);
+        match p.kind {
+            ParamKind::Float => {
+                let t = symbol(lowered, dot.to_token_stream(), Kind::Float);
+                tangents.push((lowered.inputs[i], t));
+                i += 1;
+            }
+            ParamKind::Slice if p.differentiated => {
+                let t = symbol(lowered, dot.to_token_stream(), Kind::Other);
+                if let Op::Sym(s, _) = *lowered.graph.op(t) {
+                    slices.push((k, s));
+                }
+                k += 1;
+            }
+            _ => {}
+        }
+    }
+    let seed = format_ident!("__hseed", span = mixed);
+    let seed = symbol(lowered, seed.to_token_stream(), Kind::Float);
+    crate::hvp::call_hvp(&mut lowered.graph, lowered.output, &tangents, &slices, seed)
 }
 
 /// The upper triangle of `∂²f/∂pᵢ∂pⱼ` over every float scalar parameter (`inputs`, whose

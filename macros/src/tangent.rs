@@ -24,8 +24,9 @@ use crate::graph::{Graph, Kind, NodeId, Op, SymId};
 /// `inputs`, plus `Σ_j ∂root/∂x_k[j] · t_k[j]` for the `(k, t_k)` pairs of `slices` (`t_k` the
 /// symbol of a data slice holding slice `k`'s tangent). `None` for a root whose tangent is zero.
 ///
-/// A recurrence the tangent flows through is refused (before anything is built): this is
-/// the Jacobian's forward mode, which then takes the reverse pass instead. Second derivatives
+/// A recurrence the tangent flows through, or a call given a differentiated slice, is refused
+/// (before anything is built): this is the Jacobian's forward mode, which then takes the
+/// reverse pass instead. Second derivatives
 /// call [`tangents_through_recurrences`].
 pub fn tangents(
     g: &mut Graph,
@@ -44,7 +45,13 @@ pub fn tangents(
         if !seeded {
             continue;
         }
-        if matches!(op, Op::Fold { .. } | Op::Coupled { .. }) {
+        let sliced_call = match op {
+            Op::Call(_, args) => args
+                .iter()
+                .any(|a| matches!(g.op(*a), Op::SliceArg(..)) && active.contains(a)),
+            _ => false,
+        };
+        if sliced_call || matches!(op, Op::Fold { .. } | Op::Coupled { .. }) {
             return Err(DiffError {
                 origin: g.node(n).origin,
                 message: "a loop recurrence has no forward derivative here".into(),
@@ -112,18 +119,12 @@ fn tangent(
         // A recurrence's running value: its fold is checked below.
         | Op::Carry { .. }
         | Op::ArrayLen(_) => None,
-        // A differentiated slice passed whole: only the call's own Jacobian-vector product could
-        // carry its tangent, and functions have none.
-        Op::SliceArg(k, _, _) => {
-            if slices.iter().any(|(s, _)| *s == k) {
-                return Err(DiffError {
-                    origin: g.node(n).origin,
-                    message: "a differentiated slice passed to another function has no forward derivative".into(),
-                    help: "internal: the reverse pass is used instead",
-                });
-            }
-            None
-        }
+        // A differentiated slice passed whole, or a run of one: its tangent is the direction's
+        // (a symbol), which the call's `CallJvp` reads (see `call`).
+        Op::SliceArg(k, _, _) => slices
+            .iter()
+            .find(|(s, _)| *s == k)
+            .map(|(_, t)| g.add(Op::Sym(*t, Kind::Other))),
         // x[i]˙ = t[i]
         Op::Element(k, i) => slices
             .iter()
@@ -162,7 +163,7 @@ fn tangent(
         // f(a₁, …, aₘ)˙ = Σᵢ ∂f/∂aᵢ · ȧᵢ  (the partials from f's companion), and the same for
         // output k of a vector-valued call
         // (A differentiated slice among the arguments was reported at its `SliceArg`.)
-        Op::Call(_, ref args) => combine(g, n, args, dot)?,
+        Op::Call(_, ref args) => call(g, n, args, dot)?,
         Op::CallOutput(call, _) => {
             let Op::Call(_, args) = g.op(call).clone() else {
                 return Ok(None);
@@ -203,6 +204,9 @@ fn tangent(
         // value.
         Op::Partial(..)
         | Op::Partial2(..)
+        | Op::CallJvp(..)
+        | Op::JvpPartial(..)
+        | Op::CallHvp(..)
         | Op::Placeholder { .. }
         | Op::Adjoint { .. }
         | Op::RevFold { .. }
@@ -344,6 +348,44 @@ fn unsupported(g: &Graph, n: NodeId) -> DiffError {
         message: "second derivatives through a loop recurrence nested in another recurrence's loop are not supported yet".into(),
         help: "remove `hessian`, or compute the inner loop in a function of its own with `#[differentiable(hessian)]`",
     }
+}
+
+/// The tangent of call `n`: through its partials ([`combine`]), or, when a differentiated
+/// slice is among its arguments, its own directional derivative `CallJvp` (the callee's
+/// hidden `__hvp`), given each argument's tangent: a float's (zero if none), a slice's
+/// direction (`SliceArg`'s tangent, a symbol), the argument itself elsewhere.
+fn call(
+    g: &mut Graph,
+    n: NodeId,
+    args: &[NodeId],
+    dot: &HashMap<NodeId, NodeId>,
+) -> Result<Option<NodeId>, DiffError> {
+    let sliced = args
+        .iter()
+        .any(|a| matches!(g.op(*a), Op::SliceArg(..)) && dot.contains_key(a));
+    if !sliced {
+        return combine(g, n, args, dot);
+    }
+    if let Some(a) = args
+        .iter()
+        .find(|a| g.kind(**a) == Kind::Array && dot.contains_key(*a))
+    {
+        return Err(DiffError {
+            origin: g.node(*a).origin.or(g.node(n).origin),
+            message: "second derivatives through a call given a local array are not supported yet".into(),
+            help: "remove `hessian`, or pass the array's elements as scalars, or a differentiated slice",
+        });
+    }
+    let zero = g.zero();
+    let dots = args
+        .iter()
+        .map(|a| match dot.get(a) {
+            Some(&d) => d,
+            None if g.kind(*a) == Kind::Float => zero,
+            None => *a,
+        })
+        .collect();
+    Ok(Some(g.add(Op::CallJvp(n, dots))))
 }
 
 /// `Σᵢ ∂n/∂aᵢ · ȧᵢ` over the float arguments `args` of the call behind `n` (a call, or one of a
