@@ -538,7 +538,12 @@ fn calls_given_a_differentiated_slice_match_the_inlined_function_and_num_dual() 
         let (value, grad, h) = sliced_hessian(w, c, &x);
         let (value_in, grad_in, h_in) = sliced_inline_hessian(w, c, &x);
         assert_relative_eq!(value, value_in, epsilon = 1e-12);
-        close(&grad.to_flat_vec(), &grad_in.to_flat_vec(), 1e-12, "∇ vs inline");
+        close(
+            &grad.to_flat_vec(),
+            &grad_in.to_flat_vec(),
+            1e-12,
+            "∇ vs inline",
+        );
         close(&h, &h_in, 1e-12, "H vs inline");
         let (f, g, hd) = hessian(
             |z: SVector<Dual2SVec64<5>, 5>| {
@@ -551,10 +556,8 @@ fn calls_given_a_differentiated_slice_match_the_inlined_function_and_num_dual() 
         close(&grad.to_flat_vec(), g.as_slice(), 1e-12, "∇ vs num-dual");
         let want: Vec<f64> = (0..25).map(|ij| hd[(ij / 5, ij % 5)]).collect();
         close(&h, &want, 1e-12, "H vs num-dual");
-        let numeric = hessian_by_differences(
-            |th| sliced_grad(&th[..4], th[4], &x).1.to_flat_vec(),
-            &t,
-        );
+        let numeric =
+            hessian_by_differences(|th| sliced_grad(&th[..4], th[4], &x).1.to_flat_vec(), &t);
         close(&h, &numeric, 1e-6, "H vs differences");
         let v = SlicedGrad {
             w: r.vec(4),
@@ -562,8 +565,18 @@ fn calls_given_a_differentiated_slice_match_the_inlined_function_and_num_dual() 
         };
         let (value_v, grad_v, hv) = sliced_hvp(w, c, &x, &v);
         assert_relative_eq!(value_v, value, epsilon = 1e-12);
-        close(&grad_v.to_flat_vec(), &grad.to_flat_vec(), 1e-12, "∇ of _hvp");
-        close(&hv.to_flat_vec(), &mat_vec(&want, &v.to_flat_vec()), 1e-12, "H·v");
+        close(
+            &grad_v.to_flat_vec(),
+            &grad.to_flat_vec(),
+            1e-12,
+            "∇ of _hvp",
+        );
+        close(
+            &hv.to_flat_vec(),
+            &mat_vec(&want, &v.to_flat_vec()),
+            1e-12,
+            "H·v",
+        );
     }
 }
 

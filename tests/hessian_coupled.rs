@@ -90,10 +90,7 @@ fn a_product_has_its_hand_derived_hessian() {
             if i == j {
                 0.0
             } else {
-                (0..4)
-                    .filter(|&k| k != i && k != j)
-                    .map(|k| x[k])
-                    .product()
+                (0..4).filter(|&k| k != i && k != j).map(|k| x[k]).product()
             }
         })
         .collect();
@@ -134,17 +131,19 @@ fn a_nonlinear_recurrence_matches_num_dual_and_differences() {
     assert_relative_eq!(value, f, epsilon = 1e-12);
     close(&grad.to_flat_vec(), &g, 1e-12, "∇");
     close(&h, &want, 1e-12, "H");
-    let numeric = hessian_by_differences(
-        |t| decay_grad(t[0], &t[1..]).1.to_flat_vec(),
-        &theta,
-    );
+    let numeric = hessian_by_differences(|t| decay_grad(t[0], &t[1..]).1.to_flat_vec(), &theta);
     close(&h, &numeric, 1e-6, "H vs differences");
     let v = DecayGrad {
         a: -0.4,
         x: vec![0.6, 0.1, -0.3, 0.9, 0.2],
     };
     let (_, _, hv) = decay_hvp(theta[0], &theta[1..], &v);
-    close(&hv.to_flat_vec(), &mat_vec(&want, &v.to_flat_vec()), 1e-12, "H·v");
+    close(
+        &hv.to_flat_vec(),
+        &mat_vec(&want, &v.to_flat_vec()),
+        1e-12,
+        "H·v",
+    );
 }
 
 // ---- a running maximum: piecewise, the Hessian of the branch taken
@@ -349,4 +348,52 @@ fn a_scalar_lstm_has_the_hessian_of_forward_mode_and_differences() {
     close(&h, &want, 1e-11, "H");
     let numeric = hessian_by_differences(|q| lstm_grad(q, &x, &y).1.p, &p);
     close(&h, &numeric, 1e-6, "H vs differences");
+}
+
+// ---- a recurrence whose body calls a function given the differentiated slice
+
+#[differentiable(hessian)]
+fn restarted(q: f64, x: &[f64]) -> f64 {
+    let mut r = q;
+    for j in 0..x.len() {
+        r *= x[j] + q;
+    }
+    r.sin()
+}
+
+#[differentiable(hessian)]
+fn outer_loop(x: &[f64]) -> f64 {
+    let mut p = 0.5;
+    for i in 0..x.len() {
+        p = restarted(p + x[i], x);
+    }
+    p
+}
+
+fn outer_loop_twin<T: DualNum<Primitive = f64> + Copy>(x: &[T]) -> T {
+    let mut p = T::from(0.5);
+    for &xi in x {
+        let q = p + xi;
+        let mut r = q;
+        for &xj in x {
+            r *= xj + q;
+        }
+        p = r.sin();
+    }
+    p
+}
+
+#[test]
+fn a_recurrence_calling_a_function_given_the_slice_matches_num_dual() {
+    let x = [0.3, -0.6, 0.8, 0.2];
+    let (value, grad, h) = outer_loop_hessian(&x);
+    let (f, g, want) = dual_hessian::<4>(outer_loop_twin, &x);
+    assert_relative_eq!(value, f, epsilon = 1e-12);
+    close(&grad.x, &g, 1e-12, "∇");
+    close(&h, &want, 1e-12, "H");
+    let v = OuterLoopGrad {
+        x: vec![0.4, 0.1, -0.7, 0.3],
+    };
+    let (_, _, hv) = outer_loop_hvp(&x, &v);
+    close(&hv.x, &mat_vec(&want, &v.x), 1e-12, "H·v");
 }

@@ -1119,7 +1119,10 @@ impl Emitter<'_> {
     /// The arguments of a `CallJvp`'s `__hvp`: `(args…,)`, `(tangents…,)` (a float's
     /// tangent, a differentiated slice's direction `&*v.x` or its run from `lo` (`Shifted`),
     /// zeros elsewhere), and the type of its result `(T, (T or () per argument,))`.
-    fn hvp_args(&self, jvp: NodeId) -> Option<(&TokenStream, TokenStream, TokenStream, TokenStream)> {
+    fn hvp_args(
+        &self,
+        jvp: NodeId,
+    ) -> Option<(&TokenStream, TokenStream, TokenStream, TokenStream)> {
         let Op::CallJvp(call, dots) = self.g.op(jvp) else {
             return None;
         };
@@ -1129,8 +1132,10 @@ impl Emitter<'_> {
         let path = self.symbols.derivative_path(*f);
         let ty = self.float_ty();
         let values = args.iter().map(|a| self.call_arg(*a));
-        let tangents = args.iter().zip(dots).map(|(a, d)| {
-            match (self.g.op(*a), self.g.op(*d)) {
+        let tangents = args
+            .iter()
+            .zip(dots)
+            .map(|(a, d)| match (self.g.op(*a), self.g.op(*d)) {
                 _ if self.g.kind(*a) == crate::graph::Kind::Float => self.expr(*d, Prec::Select),
                 (Op::SliceArg(_, _, range), Op::Sym(t, _)) => {
                     let t = &self.symbols.tokens[t.0 as usize];
@@ -1142,8 +1147,7 @@ impl Emitter<'_> {
                     }
                 }
                 _ => quote!(&::symgrad::__private::Discard::<#ty>::default()),
-            }
-        });
+            });
         let slots = args.iter().map(|a| {
             if self.g.kind(*a) == crate::graph::Kind::Float {
                 ty.clone()
@@ -1173,7 +1177,8 @@ impl Emitter<'_> {
             Op::CallJvp(_, dots) => dots.len(),
             _ => 0,
         };
-        let discard = (0..arity).map(|_| quote!(&mut ::symgrad::__private::Discard::<#ty>::default()));
+        let discard =
+            (0..arity).map(|_| quote!(&mut ::symgrad::__private::Discard::<#ty>::default()));
         let (name, h) = (self.name(n), Self::jvp_partials_name(n));
         quote! {
             #[allow(unused_imports)]

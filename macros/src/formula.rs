@@ -328,7 +328,9 @@ impl Printer<'_> {
                 )
             }
             Op::CallJvp(call, _) => format!("∂{}·v", self.expr(*call, Prec::Postfix)),
-            Op::JvpPartial(jvp, i) => format!("∂{}{}", subscript(*i), self.expr(*jvp, Prec::Postfix)),
+            Op::JvpPartial(jvp, i) => {
+                format!("∂{}{}", subscript(*i), self.expr(*jvp, Prec::Postfix))
+            }
             Op::CallHvp(jvp, seed) => format!(
                 "∇ += {} · ∇{}",
                 self.expr(*seed, Prec::Product),

@@ -143,7 +143,8 @@ pub fn hessian_by_columns(
     let (one, zero) = (g.one(), g.zero());
     let mut columns = Vec::with_capacity(wrt.len());
     for &input in wrt {
-        let directional = tangent::tangents_through_recurrences(g, &[output], &[(input, one)], &[])?;
+        let directional =
+            tangent::tangents_through_recurrences(g, &[output], &[(input, one)], &[])?;
         columns.push(match directional.first().copied().flatten() {
             Some(d) => diff::gradient(g, d, wrt)?,
             None => vec![zero; wrt.len()],

@@ -364,7 +364,12 @@ fn differentiate(
             .or_else(|_| {
                 let h =
                     crate::hvp::hessian_by_columns(&mut lowered.graph, lowered.output, &inputs)?;
-                Ok::<_, diff::DiffError>(h.into_iter().enumerate().map(|(i, row)| row[i..].to_vec()).collect())
+                Ok::<_, diff::DiffError>(
+                    h.into_iter()
+                        .enumerate()
+                        .map(|(i, row)| row[i..].to_vec())
+                        .collect(),
+                )
             })
             .ok()
     } else {
@@ -390,10 +395,7 @@ fn differentiate(
 }
 
 /// `__hvp`'s nodes: see [`crate::hvp::CallHvp`].
-fn call_hvp_of(
-    sig: &Sig,
-    lowered: &mut Lowered,
-) -> Result<crate::hvp::CallHvp, diff::DiffError> {
+fn call_hvp_of(sig: &Sig, lowered: &mut Lowered) -> Result<crate::hvp::CallHvp, diff::DiffError> {
     let mixed = proc_macro2::Span::mixed_site();
     let (mut tangents, mut slices) = (Vec::new(), Vec::new());
     let (mut i, mut k) = (0usize, 0u32);

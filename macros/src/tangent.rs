@@ -301,7 +301,11 @@ fn recurrence(
             && (c..c + members).contains(&d)
         {
             let j = d - c;
-            let value = g.add(Op::Carry { c: fresh + j, v, mask });
+            let value = g.add(Op::Carry {
+                c: fresh + j,
+                v,
+                mask,
+            });
             let tangent = g.add(Op::Carry {
                 c: fresh + members + j,
                 v,
@@ -372,7 +376,8 @@ fn call(
     {
         return Err(DiffError {
             origin: g.node(*a).origin.or(g.node(n).origin),
-            message: "second derivatives through a call given a local array are not supported yet".into(),
+            message: "second derivatives through a call given a local array are not supported yet"
+                .into(),
             help: "remove `hessian`, or pass the array's elements as scalars, or a differentiated slice",
         });
     }
