@@ -349,38 +349,10 @@ fn differentiate(
     } else {
         None
     };
-    // Where they cannot be built (a recurrence on a parameter not differentiated here), there
-    // is no `__partials2`: a caller's Hessian through this function is then reported at its
-    // call.
-    // `__hvp`, for a caller's Hessian through a call given a differentiated slice: along a
-    // tangent of every float parameter and of every differentiated slice (symbols `__dotj`).
-    let call_hvp = if hvp.is_some() && !slices.is_empty() {
-        Some(call_hvp_of(sig, &mut lowered))
+    let (second_partials, call_hvp) = if hvp.is_some() {
+        for_callers(sig, &mut lowered, &partials, !slices.is_empty())
     } else {
-        None
-    };
-    let second_partials = if hvp.is_some() {
-        second_partials(&mut lowered.graph, &partials, &inputs)
-            .or_else(|_| {
-                let h =
-                    crate::hvp::hessian_by_columns(&mut lowered.graph, lowered.output, &inputs)?;
-                Ok::<_, diff::DiffError>(
-                    h.into_iter()
-                        .enumerate()
-                        .map(|(i, row)| row[i..].to_vec())
-                        .collect(),
-                )
-            })
-            .ok()
-    } else {
-        None
-    };
-    // Without `__hvp` a caller's Hessian through this function is refused at its call (its
-    // `TwiceDifferentiable` check): never a stand-in at run time.
-    let (second_partials, call_hvp) = match call_hvp {
-        Some(Err(_)) => (None, None),
-        Some(Ok(h)) => (second_partials, Some(h)),
-        None => (second_partials, None),
+        (None, None)
     };
     Ok(Derivatives {
         lowered,
@@ -392,6 +364,40 @@ fn differentiate(
         vjp_effects,
         call_hvp,
     })
+}
+
+/// What the Hessians of callers go through: `__partials2`'s second partials over every float
+/// parameter, and, with a differentiated slice, `__hvp`'s nodes. Where they cannot be built,
+/// neither is: a caller's Hessian through this function is then reported at its call (its
+/// `TwiceDifferentiable` check), never a stand-in run.
+fn for_callers(
+    sig: &Sig,
+    lowered: &mut Lowered,
+    partials: &[NodeId],
+    slices: bool,
+) -> (Option<Vec<Vec<NodeId>>>, Option<crate::hvp::CallHvp>) {
+    let inputs = lowered.inputs.clone();
+    // Through a loop recurrence (whose reverse sweep is not differentiated again), forward
+    // over reverse.
+    let second = second_partials(&mut lowered.graph, partials, &inputs).or_else(|_| {
+        let h = crate::hvp::hessian_by_columns(&mut lowered.graph, lowered.output, &inputs)?;
+        Ok::<_, diff::DiffError>(
+            h.into_iter()
+                .enumerate()
+                .map(|(i, row)| row[i..].to_vec())
+                .collect(),
+        )
+    });
+    let Ok(second) = second else {
+        return (None, None);
+    };
+    if !slices {
+        return (Some(second), None);
+    }
+    match call_hvp_of(sig, lowered) {
+        Ok(h) => (Some(second), Some(h)),
+        Err(_) => (None, None),
+    }
 }
 
 /// `__hvp`'s nodes: see [`crate::hvp::CallHvp`].
