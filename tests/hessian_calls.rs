@@ -606,3 +606,67 @@ fn two_levels_of_slice_calls_match_num_dual() {
     let want: Vec<f64> = (0..9).map(|ij| hd[(ij / 3, ij % 3)]).collect();
     close(&h, &want, 1e-12, "H");
 }
+
+/// Row `i` of `x` (rows of `w.len()`) times `w`.
+#[differentiable(wrt(w), hessian)]
+fn dot_row(w: &[f64], x: &[f64], i: usize) -> f64 {
+    let d = w.len();
+    let mut s = 0.0;
+    for j in 0..d {
+        s += w[j] * x[i * d + j];
+    }
+    s
+}
+
+/// Slice calls in a loop over rows (the row an integer argument), one of them under a
+/// condition on the row's prediction.
+#[differentiable(wrt(w), hessian)]
+fn rows(w: &[f64], x: &[f64], y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..y.len() {
+        let p = dot_row(w, x, i);
+        if p > 0.0 {
+            s += (p - y[i]).powi(2);
+        } else {
+            s += shaped(p, w);
+        }
+    }
+    s
+}
+
+fn rows_dual<D: DualNum<Primitive = f64> + Copy>(w: &[D], x: &[f64], y: &[f64]) -> D {
+    let d = w.len();
+    let mut s = D::zero();
+    for i in 0..y.len() {
+        let p = (0..d).fold(D::zero(), |a, j| a + w[j] * x[i * d + j]);
+        if p.re() > 0.0 {
+            s += (p - y[i]).powi(2);
+        } else {
+            s += shaped_dual(p, w);
+        }
+    }
+    s
+}
+
+#[test]
+fn slice_calls_in_a_loop_and_under_a_condition_match_num_dual() {
+    let mut r = Lcg(5);
+    let (w, x, y) = (r.vec(3), r.vec(15), r.vec(5));
+    // Both branches are taken.
+    let above = (0..5).filter(|&i| dot_row(&w, &x, i) > 0.0).count();
+    assert!(0 < above && above < 5, "{above} rows above 0");
+    let (value, grad, h) = rows_hessian(&w, &x, &y);
+    let (f, g, hd) = hessian(
+        |z: SVector<Dual2SVec64<3>, 3>| rows_dual(z.as_slice(), &x, &y),
+        &SVector::from([w[0], w[1], w[2]]),
+    );
+    assert_relative_eq!(value, f, epsilon = 1e-12);
+    close(&grad.w, g.as_slice(), 1e-12, "∇");
+    let want: Vec<f64> = (0..9).map(|ij| hd[(ij / 3, ij % 3)]).collect();
+    close(&h, &want, 1e-12, "H");
+    let numeric = hessian_by_differences(|t| rows_grad(t, &x, &y).1.w, &w);
+    close(&h, &numeric, 1e-6, "H vs differences");
+    let v = RowsGrad { w: r.vec(3) };
+    let (_, _, hv) = rows_hvp(&w, &x, &y, &v);
+    close(&hv.w, &mat_vec(&want, &v.w), 1e-12, "H·v");
+}
