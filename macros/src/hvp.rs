@@ -18,12 +18,15 @@
 //!
 //! A call of another differentiable function goes through its partials (the tangent,
 //! `Σᵢ ∂f/∂aᵢ·ȧᵢ`) and their reverse, its second partials `∂²f/∂aᵢ∂aⱼ` (the `Partial2` nodes a
-//! callee with `hessian` computes in its hidden `__partials2`).
+//! callee with `hessian` computes in its hidden `__partials2`). A call given a differentiated
+//! slice goes through the callee's hidden `__hvp` ([`CallHvp`]): its directional derivative
+//! along the caller's tangents (`CallJvp`), whose reverse is `H·ȧ` (`JvpPartial` for the float
+//! arguments, a `CallHvp` effect for the slices). A loop recurrence's tangent is carried beside
+//! it in its loop, and the reverse pass sweeps both back.
 //!
-//! Where the tangent pass has no rule, the product is refused at the user's tokens: a loop
-//! recurrence (`p *= x[i]`: its tangent is a second recurrence carried beside it), a call given
-//! a differentiated slice (that part of the callee's Hessian is not a scalar), and the outputs
-//! of a vector-valued call.
+//! Where the tangent pass has no rule, the product is refused at the user's tokens: a call
+//! given a local array, a recurrence nested in another recurrence's loop, and the outputs of a
+//! vector-valued call.
 
 use crate::diff::{self, DiffError};
 use crate::graph::{Graph, Kind, NodeId, Op, SymId};

@@ -11,9 +11,11 @@
 //! adjoint 1), so each elementary rule is still written once. The structural operations have
 //! their own arms below: a select's tangent is the select of its branches' tangents (only the
 //! taken one is evaluated), a loop sum's is the sum of its body's, a call's is its partials'
-//! combination. A recurrence (`Fold`, or `Coupled` state) would need a second recurrence carried
-//! beside it, which is not built here: it is reported, and the caller falls back to the reverse
-//! pass.
+//! combination (or, given a differentiated slice, the callee's own directional derivative, a
+//! `CallJvp`). A recurrence (`Fold`, or `Coupled` state) of `K` members gets `K` more carried
+//! beside it in the same loop, their tangents ([`recurrence`]). The Jacobian's forward mode
+//! ([`tangents`]) refuses those two, and takes the reverse pass instead; second derivatives
+//! ([`tangents_through_recurrences`]) use them.
 
 use std::collections::HashMap;
 
