@@ -397,3 +397,38 @@ fn a_recurrence_calling_a_function_given_the_slice_matches_num_dual() {
     let (_, _, hv) = outer_loop_hvp(&x, &v);
     close(&hv.x, &mat_vec(&want, &v.x), 1e-12, "H·v");
 }
+
+// ---- scalars only, through a local array filled in a loop: `[[T; 2]; 2]`
+
+#[differentiable(wrt(a, b), hessian)]
+fn tabled(a: f64, b: f64, x: &[f64]) -> f64 {
+    let mut z = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        z[i] = (a * x[i] + b).tanh();
+    }
+    let mut s = 0.0;
+    for i in 1..x.len() {
+        s += z[i] * z[i - 1];
+    }
+    s
+}
+
+fn tabled_twin<T: DualNum<Primitive = f64> + Copy>(p: &[T], x: &[f64]) -> T {
+    let z: Vec<T> = x.iter().map(|&xi| (p[0] * xi + p[1]).tanh()).collect();
+    (1..x.len()).fold(T::zero(), |s, i| s + z[i] * z[i - 1])
+}
+
+#[test]
+fn a_local_array_under_scalar_parameters_has_the_hessian_of_num_dual() {
+    let x = [0.3, -1.1, 0.7, 1.9];
+    let (value, grad, h) = tabled_hessian(0.8, -0.2, &x);
+    let (f, g, want) = dual_hessian::<2>(|z| tabled_twin(z, &x), &[0.8, -0.2]);
+    assert_relative_eq!(value, f, epsilon = 1e-12);
+    close(&[grad.a, grad.b], &g, 1e-12, "∇");
+    close(
+        &h.iter().flatten().copied().collect::<Vec<_>>(),
+        &want,
+        1e-12,
+        "H",
+    );
+}
