@@ -432,3 +432,98 @@ fn a_local_array_under_scalar_parameters_has_the_hessian_of_num_dual() {
         "H",
     );
 }
+
+// ---- the fuzzer's seed 202, program 962: coupled state under a branch, a steep tail
+
+/// Where central differences of `_grad` (the fuzzer's oracle for `H·v`) disagreed with `_hvp`
+/// by 5·10⁻⁶ relative: `H·v` reaches 10⁷ there, and the differences at two steps differ by
+/// 6·10⁻⁵. num-dual's exact Hessian agrees with `_hessian` and `_hvp` to rounding.
+#[differentiable(hessian)]
+fn p962(_n: usize, d: usize, x: &[f64], w: &[f64], v: &[f64], a: f64) -> f64 {
+    let mut c1 = v[d - 1];
+    let mut c2 = (w[0] + c1).tanh();
+    let mut l3 = 0.0;
+    for i in 0..v.len() {
+        let t4 = (c1 + a).sin();
+        c2 = 0.12 * c2
+            + -0.09 * c1
+            + v.windows(d)
+                .rev()
+                .map(|_r| (1.0 + (-0.2 + t4) * (-0.2 + t4)).recip())
+                .sum::<f64>();
+        if c2 > x[0].tanh() {
+            c1 += 0.5 * c2 * (-0.36 + x[0]).hypot(w[i]);
+        } else {
+            c1 = -0.31 * c1 + -0.25 * c2 + (v[d - 1] * v[d - 1] + 0.5).cbrt();
+        }
+        l3 += (c2 - v[i]).powi(2);
+    }
+    let c7 = (l3 * l3).tanh() * l3;
+    let c8 = (c7 * c7).sin() + c7;
+    let c9 = (c8 * c8).sin() + c8;
+    let c10 = (c9 * c9).tanh() * c9;
+    let c11 = c10.cos() + c10;
+    if w[0].tanh().exp_m1() <= -0.21 {
+        return v[d - 1] * v[d - 1] + -0.7 / (1.0 + 0.21 * 0.21);
+    }
+    c11 * c11 + (l3.sin() + l3) - c2 * c2
+}
+
+/// `p962` over `(x, w, v, a)` flattened, for `d = 2` and `w[0]` where the early return is not
+/// taken.
+fn p962_twin<T: DualNum<Primitive = f64> + Copy>(z: &[T]) -> T {
+    let (x, w, v, a) = (&z[0..6], &z[6..8], &z[8..10], z[10]);
+    let mut c1 = v[1];
+    let mut c2 = (w[0] + c1).tanh();
+    let mut l3 = T::zero();
+    for i in 0..v.len() {
+        let t4 = (c1 + a).sin();
+        // `v.windows(2)` of two elements: one window.
+        c2 = c2 * 0.12 + c1 * -0.09 + (T::one() + (t4 - 0.2) * (t4 - 0.2)).recip();
+        if c2.re() > x[0].re().tanh() {
+            c1 += c2 * 0.5 * ((x[0] - 0.36).powi(2) + w[i].powi(2)).sqrt();
+        } else {
+            c1 = c1 * -0.31 + c2 * -0.25 + (v[1] * v[1] + 0.5).cbrt();
+        }
+        l3 += (c2 - v[i]).powi(2);
+    }
+    let c7 = (l3 * l3).tanh() * l3;
+    let c8 = (c7 * c7).sin() + c7;
+    let c9 = (c8 * c8).sin() + c8;
+    let c10 = (c9 * c9).tanh() * c9;
+    let c11 = c10.cos() + c10;
+    c11 * c11 + (l3.sin() + l3) - c2 * c2
+}
+
+#[test]
+#[allow(clippy::unreadable_literal)] // the fuzzer's point, as printed
+fn the_fuzzers_steep_coupled_program_has_the_hessian_of_num_dual() {
+    let x = [
+        0.5771230607460951,
+        -1.1344909148307152,
+        -1.4675265958989412,
+        -0.9204580775418659,
+        -1.3011419937367725,
+        0.6134729251916733,
+    ];
+    let w = [1.23707601476677, 1.4198173821911948];
+    let v = [-1.0020317115020378, -0.2562793635433136];
+    let a = 0.5178534177355778;
+    let (value, _, h) = p962_hessian(3, 2, &x, &w, &v, a);
+    let mut theta = x.to_vec();
+    theta.extend(w);
+    theta.extend(v);
+    theta.push(a);
+    let (f, _, want) = dual_hessian::<11>(p962_twin, &theta);
+    assert_relative_eq!(value, f, max_relative = 1e-12);
+    close(&h, &want, 1e-12, "H");
+    let dir: Vec<f64> = (0..11).map(|k| (f64::from(k) * 1.7).sin()).collect();
+    let along = P962Grad {
+        x: dir[0..6].to_vec(),
+        w: dir[6..8].to_vec(),
+        v: dir[8..10].to_vec(),
+        a: dir[10],
+    };
+    let (_, _, hv) = p962_hvp(3, 2, &x, &w, &v, a, &along);
+    close(&hv.to_flat_vec(), &mat_vec(&want, &dir), 1e-12, "H·v");
+}
