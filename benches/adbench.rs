@@ -8,6 +8,11 @@
 //!   ADBench's shape (generated deterministically), every observation's block and weight
 //!   derivative against the objective; beside them num-dual's forward mode on an independent
 //!   generic twin of the same residual. Published: manual 6.5–7.4, Tapenade 8.4–8.9.
+//! - LSTM (`benches/common/adbench_lstm.rs`), gradient ÷ objective at ADBench's sizes (l
+//!   layers, c characters, b = 14): the adjoint written by hand (a table of the states, one
+//!   adjoint vector per state vector), and num-dual's forward mode on a generic twin at a
+//!   shorter sequence. `#[differentiable]` does not take the objective yet (arrays carried
+//!   across the time steps).
 //! - The two residuals of `benches/jacobian.rs` (a reprojection residual, 2 outputs × 9 camera
 //!   parameters; a curve fit, 100 outputs × 10 parameters): `_jacobian` ÷ the function, ours and
 //!   num-dual's.
@@ -29,11 +34,14 @@ use adbench_ba::{
     ReprojErrorGrad, ba_jacobian, ba_objective, ba_problem, reproj_error, reproj_error_generic,
     reproj_error_jacobian_into,
 };
+#[path = "common/adbench_lstm.rs"]
+mod adbench_lstm;
+use adbench_lstm::{lstm_input, lstm_objective, lstm_objective_dual, lstm_objective_grad_by_hand};
 #[path = "common/vector_residuals.rs"]
 mod vector_residuals;
 
 use nalgebra::SVector;
-use num_dual::{DualSVec64, jacobian};
+use num_dual::{DualSVec64, gradient, jacobian};
 
 /// The rounds of interleaved batches.
 const ROUNDS: usize = 9;
@@ -132,6 +140,86 @@ fn ba(quick: bool) {
                 );
                 black_box(&blocks);
                 e2[0]
+            },
+        ],
+    );
+}
+
+/// LSTM: the adjoint by hand at ADBench's sizes, num-dual at a shorter sequence, each against
+/// the objective.
+fn lstm(quick: bool) {
+    let sizes: &[(usize, usize)] = if quick {
+        &[(2, 8)]
+    } else {
+        &[(2, 1024), (2, 4096), (4, 1024), (4, 4096)]
+    };
+    let b = 14;
+    for &(l, c) in sizes {
+        let (main, extra, state, sequence) = lstm_input(l, c, b);
+        let (mut gm, mut ge) = (vec![0.0; main.len()], vec![0.0; extra.len()]);
+        ratio_rows(
+            &format!("LSTM, l = {l}, c = {c}, b = {b}"),
+            quick,
+            (40_960 / c).max(1),
+            &["objective", "adjoint by hand"],
+            &mut [
+                &mut || lstm_objective(black_box(&main), &extra, &state, &sequence, l, c, b),
+                &mut || {
+                    let v = lstm_objective_grad_by_hand(
+                        black_box(&main),
+                        &extra,
+                        &state,
+                        &sequence,
+                        (l, c, b),
+                        &mut gm,
+                        &mut ge,
+                    );
+                    black_box((&gm, &ge));
+                    v
+                },
+            ],
+        );
+    }
+    // num-dual carries all 2·8·14 + 3·14 = 266 derivatives through every operation.
+    let (l, c) = if quick { (2, 4) } else { (2, 64) };
+    let (main, extra, state, sequence) = lstm_input(l, c, b);
+    let mut p = main.clone();
+    p.extend(&extra);
+    let p = SVector::<f64, 266>::from_column_slice(&p);
+    let (mut gm, mut ge) = (vec![0.0; main.len()], vec![0.0; extra.len()]);
+    ratio_rows(
+        &format!("LSTM, l = {l}, c = {c}, b = {b}"),
+        quick,
+        if quick { 1 } else { 2 },
+        &[
+            "objective",
+            "adjoint by hand",
+            "num-dual `gradient` (generic twin)",
+        ],
+        &mut [
+            &mut || lstm_objective(black_box(&main), &extra, &state, &sequence, l, c, b),
+            &mut || {
+                let v = lstm_objective_grad_by_hand(
+                    black_box(&main),
+                    &extra,
+                    &state,
+                    &sequence,
+                    (l, c, b),
+                    &mut gm,
+                    &mut ge,
+                );
+                black_box((&gm, &ge));
+                v
+            },
+            &mut || {
+                let (v, g) = gradient(
+                    |v: SVector<DualSVec64<266>, 266>| {
+                        lstm_objective_dual(v.as_slice(), &state, &sequence, l, b)
+                    },
+                    black_box(&p),
+                );
+                black_box(g);
+                v
             },
         ],
     );
@@ -261,5 +349,6 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|");
     ba(quick);
+    lstm(quick);
     small_residuals(quick);
 }

@@ -1,6 +1,7 @@
 //! Loss functions over data (PEERS.md workloads W1 and W2, and log-sum-exp): the generated
 //! `*_grad` against the function alone, a hand-written gradient written the same straightforward
-//! way (one loop), and num-dual's forward-mode `gradient`. Run: `cargo bench --bench loops`.
+//! way (one loop), and num-dual's forward-mode `gradient`; and what `checkpoint = K` costs a
+//! recurrence's gradient. Run: `cargo bench --bench loops`.
 
 use std::hint::black_box;
 
@@ -14,6 +15,82 @@ use workloads::{
     log_sum_exp_stable, log_sum_exp_stable_grad, log_sum_exp_stable_hand, log_sum_exp_stopped_grad,
     lse_input, rosenbrock, rosenbrock_grad, rosenbrock_hand, rosenbrock_input,
 };
+
+/// A filter read by a loss along it (coupled state: `s` and `loss`), its reverse sweep reading
+/// every `s`: saved in full (8 MB at n = 10⁶) or every 1000th (8 KB, and a stretch of 16 KB).
+#[symgrad::differentiable]
+#[allow(clippy::needless_range_loop)] // the index loop a user writes
+fn filtered(a: f64, y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut loss = 0.0;
+    for i in 0..y.len() {
+        s = a * s + y[i];
+        loss += (s - y[i]).powi(2);
+    }
+    loss
+}
+
+#[symgrad::differentiable(checkpoint = 1000)]
+#[allow(clippy::needless_range_loop)] // the index loop a user writes
+fn filtered_checkpointed(a: f64, y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut loss = 0.0;
+    for i in 0..y.len() {
+        s = a * s + y[i];
+        loss += (s - y[i]).powi(2);
+    }
+    loss
+}
+
+/// [`filtered`]'s gradient as a person writes it: the states saved forward, one backward loop
+/// carrying the filter's adjoint.
+fn filtered_hand(a: f64, y: &[f64], gy: &mut [f64]) -> (f64, f64) {
+    let mut states = Vec::with_capacity(y.len());
+    let (mut s, mut loss) = (0.0, 0.0);
+    for &yi in y {
+        states.push(s);
+        s = a * s + yi;
+        loss += (s - yi).powi(2);
+    }
+    let (mut lam, mut ga) = (0.0, 0.0);
+    for i in (0..y.len()).rev() {
+        let next = a * states[i] + y[i];
+        let d = lam + 2.0 * (next - y[i]);
+        ga += states[i] * d;
+        gy[i] = d - 2.0 * (next - y[i]);
+        lam = a * d;
+    }
+    (loss, ga)
+}
+
+fn checkpoint(c: &mut Criterion) {
+    let (y, _) = data(1_000_000);
+    let (v, g) = filtered_grad(0.9, &y);
+    let (vk, gk) = filtered_checkpointed_grad(0.9, &y);
+    assert!(v.to_bits() == vk.to_bits() && g.a.to_bits() == gk.a.to_bits());
+    let mut gy = vec![0.0; y.len()];
+    let (vh, gah) = filtered_hand(0.9, &y, &mut gy);
+    assert!((vh - v).abs() <= 1e-9 * v.abs() && (gah - g.a).abs() <= 1e-9 * g.a.abs());
+    assert!(gy.iter().zip(&g.y).all(|(p, q)| (p - q).abs() <= 1e-12));
+    let mut group = c.benchmark_group("checkpoint_1e6");
+    group.bench_function("function", |bch| {
+        bch.iter(|| filtered(black_box(0.9), black_box(&y)));
+    });
+    group.bench_function("generated, every state saved", |bch| {
+        bch.iter(|| filtered_grad(black_box(0.9), black_box(&y)));
+    });
+    group.bench_function("generated, checkpoint = 1000", |bch| {
+        bch.iter(|| filtered_checkpointed_grad(black_box(0.9), black_box(&y)));
+    });
+    group.bench_function("hand-written", |bch| {
+        bch.iter(|| {
+            let mut gy = vec![0.0; y.len()];
+            let r = filtered_hand(black_box(0.9), black_box(&y), &mut gy);
+            (r, gy)
+        });
+    });
+    group.finish();
+}
 
 fn w1(c: &mut Criterion) {
     let (x, y) = data(1_000_000);
@@ -164,5 +241,5 @@ fn lse_stable(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, w1, w2, lse, lse_stable);
+criterion_group!(benches, w1, w2, lse, lse_stable, checkpoint);
 criterion_main!(benches);

@@ -60,6 +60,27 @@ fn product(x: &[f64]) -> f64 {
     p
 }
 
+/// [`product`] with `checkpoint = 100`: its trace is every 100th value.
+#[differentiable(checkpoint = 100)]
+fn product_checkpointed(x: &[f64]) -> f64 {
+    let mut p = 1.0;
+    for i in 0..x.len() {
+        p *= x[i];
+    }
+    p
+}
+
+/// The bytes `f` allocates (reallocations counted by their new size).
+fn bytes<R>(f: impl FnOnce() -> R) -> (usize, R) {
+    let region = Region::new(GLOBAL);
+    let r = f();
+    let change = region.change();
+    (
+        change.bytes_allocated + change.bytes_reallocated.unsigned_abs(),
+        r,
+    )
+}
+
 /// The allocations (and reallocations) `f` makes.
 fn allocations<R>(f: impl FnOnce() -> R) -> (usize, R) {
     let region = Region::new(GLOBAL);
@@ -71,6 +92,34 @@ fn allocations<R>(f: impl FnOnce() -> R) -> (usize, R) {
 fn main() {
     a_second_call_with_the_same_lengths_allocates_nothing();
     println!("grad_into_alloc: a second call with the same lengths allocates nothing: ok");
+    checkpoints_keep_a_recurrence_s_trace_short();
+    println!("grad_into_alloc: a checkpointed recurrence allocates n/K + K values, not n: ok");
+}
+
+/// A product over n = 10,000 values: saving every state allocates the n values' trace;
+/// `checkpoint = 100` allocates n/100 + 1 checkpoints and one stretch of 100 (index, value)
+/// pairs. The gradients are equal bit for bit.
+fn checkpoints_keep_a_recurrence_s_trace_short() {
+    let x: Vec<f64> = (0..10_000u32)
+        .map(|i| 1.0 + 1e-5 * f64::from(i % 7))
+        .collect();
+    let n = x.len();
+    let (mut full, mut checked) = (ProductGrad::default(), ProductCheckpointedGrad::default());
+    product_grad_into(&x, &mut full);
+    product_checkpointed_grad_into(&x, &mut checked);
+    let (plain, a) = bytes(|| product_grad_into(&x, &mut full));
+    let (saved, b) = bytes(|| product_checkpointed_grad_into(&x, &mut checked));
+    let f = std::mem::size_of::<f64>();
+    assert!(plain >= n * f, "the full trace: {plain} bytes");
+    let most = (n / 100 + 1) * f + 100 * (std::mem::size_of::<usize>() + f);
+    assert!(saved <= most, "{saved} bytes, more than {most}");
+    assert_eq!(a.to_bits(), b.to_bits());
+    assert!(
+        full.x
+            .iter()
+            .zip(&checked.x)
+            .all(|(p, q)| p.to_bits() == q.to_bits())
+    );
 }
 
 fn a_second_call_with_the_same_lengths_allocates_nothing() {

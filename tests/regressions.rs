@@ -1039,3 +1039,43 @@ fn an_output_of_a_vector_valued_call_is_an_argument_like_any_number() {
         );
     }
 }
+
+// ---- An element written by a loop at the index the loop's condition picks, read after it.
+//
+// Found by the fuzzer (seed 112, programs 55 and 229, on a vector-valued helper): the simplifier
+// read `z[0]` after `for i { if i == 0 { z[i] += z[i] * z[i]; } }` as the written value, which
+// reads `z[i]` at the loop's index: outside the loop the index has no value. The emitted code
+// did not compile where the value was read; where only the gradient read it, the derivative
+// became a sum over the loop's iterations, a wrong gradient. A write with `i == k` made in the
+// loop is now read from the array.
+
+#[differentiable]
+#[allow(clippy::useless_vec)] // the program as the fuzzer wrote it
+fn written_where_the_index_is_zero(a: f64, b: f64) -> f64 {
+    let mut z = vec![0.0; 4];
+    for i in 0..z.len() {
+        z[i] = a * (i + 1) as f64;
+    }
+    for i in 0..z.len() {
+        if i == 0 {
+            z[i] += z[i] * z[i];
+        }
+    }
+    z[3] + z[0] * a + b
+}
+
+#[test]
+fn an_element_a_loop_writes_where_its_index_is_k_is_read_from_the_array() {
+    // z[0] = a + a², z[3] = 4a: f = 4a + a² + a³ + b, ∂/∂a = 4 + 2a + 3a², ∂/∂b = 1.
+    for (a, b) in [(0.7, 0.2), (-1.1, 3.0)] {
+        let (value, g) = written_where_the_index_is_zero_grad(a, b);
+        assert!((value - (4.0 * a + a * a + a * a * a + b)).abs() < 1e-12);
+        let hand = [4.0 + 2.0 * a + 3.0 * a * a, 1.0];
+        check(
+            &[g.a, g.b],
+            &hand,
+            |p| written_where_the_index_is_zero(p[0], p[1]),
+            &[a, b],
+        );
+    }
+}

@@ -604,6 +604,8 @@ pub struct Func {
     pub wrt: Option<Vec<String>>,
     /// `hessian` in the attribute: `_hvp` is checked too (the `hvp` weight).
     pub hessian: bool,
+    /// `Some(K)` for `checkpoint = K` in the attribute.
+    pub checkpoint: Option<usize>,
     /// The statements.
     pub body: Vec<Stmt>,
     /// The final expression.

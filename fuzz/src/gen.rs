@@ -118,6 +118,13 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
             f.hessian = f.outputs().is_none() && crate::second_order::eligible(f, &[]);
         }
     }
+    // From a stream of its own too.
+    let mut k = Rng::derive(seed ^ 0x0C4E_C4B0_1A7E_0000, id);
+    for f in helpers.iter_mut().chain(std::iter::once(&mut main)) {
+        if k.below(10) < w.checkpoint as usize {
+            f.checkpoint = Some(2 + k.below(4));
+        }
+    }
     let points = (0..3).map(|_| point(&mut rng, &mut x, &main)).collect();
     Program {
         id,
@@ -176,6 +183,7 @@ fn function(
         params,
         wrt: None,
         hessian: false,
+        checkpoint: None,
         body,
         ret,
     }

@@ -131,6 +131,9 @@ impl Printer {
         if func.hessian {
             args.push("hessian".to_string());
         }
+        if let Some(k) = func.checkpoint {
+            args.push(format!("checkpoint = {k}"));
+        }
         if args.is_empty() {
             self.out.push_str("#[::symgrad::differentiable]\n");
         } else {
@@ -775,6 +778,7 @@ mod tests {
             ],
             wrt: Some(vec!["a".into()]),
             hessian: false,
+            checkpoint: None,
             body,
             ret: Expr::bin(
                 BinOp::Sub,

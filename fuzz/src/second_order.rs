@@ -174,6 +174,7 @@ mod tests {
             params: Vec::new(),
             wrt: None,
             hessian: false,
+            checkpoint: None,
             body: vec![
                 Stmt::Let {
                     name: "s".into(),

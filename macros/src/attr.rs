@@ -3,7 +3,9 @@
 //! - `wrt(w, b)`: differentiate only these parameters;
 //! - `hessian`: also emit `<name>_hessian`;
 //! - `rule = path`: the derivative comes from the user's function `path` (the macro does not look
-//!   at the body), returning `(value, [∂f/∂p₁, …])` for the float parameters in order.
+//!   at the body), returning `(value, [∂f/∂p₁, …])` for the float parameters in order;
+//! - `checkpoint = K`: loop recurrences save their state every `K` iterations, and the reverse
+//!   sweep recomputes each stretch of `K` from its checkpoint.
 
 use syn::meta::ParseNestedMeta;
 use syn::{Ident, Path};
@@ -17,6 +19,8 @@ pub struct Args {
     /// Where `hessian` was written, for errors about it.
     pub hessian_span: Option<proc_macro2::Span>,
     pub rule: Option<Path>,
+    /// `checkpoint = K` (at least 2): how often a recurrence's forward loop saves its state.
+    pub checkpoint: Option<usize>,
 }
 
 /// Parses the attribute's tokens, reporting problems to `cx`.
@@ -61,6 +65,31 @@ fn one_argument(cx: &Ctxt, args: &mut Args, meta: &ParseNestedMeta) -> syn::Resu
     } else if meta.path.is_ident("hessian") {
         args.hessian = true;
         args.hessian_span = Some(syn::spanned::Spanned::span(&meta.path));
+    } else if meta.path.is_ident("checkpoint") {
+        let help = "write `checkpoint = K` with an integer K of at least 2: a recurrence saves its state every K iterations, and its gradient recomputes the K in between (memory n/K + K instead of n, one more forward pass); K near √n needs the least memory";
+        let mut value: syn::Expr = meta.value()?.parse()?;
+        // A literal passed through a `macro_rules!` fragment arrives in an invisible group.
+        while let syn::Expr::Group(g) = value {
+            value = *g.expr;
+        }
+        let k = match &value {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(k),
+                ..
+            }) => k.base10_parse::<usize>().ok(),
+            _ => None,
+        };
+        match k {
+            Some(k) if k >= 2 => args.checkpoint = Some(k),
+            Some(_) => cx.error_spanned_by(
+                &value,
+                msg(
+                    "a checkpoint every fewer than 2 iterations saves every state",
+                    help,
+                ),
+            ),
+            None => cx.error_spanned_by(&value, msg("`checkpoint` takes an integer literal", help)),
+        }
     } else if meta.path.is_ident("rule") {
         let path: Path = meta.value()?.parse()?;
         args.rule = Some(path);
@@ -73,7 +102,7 @@ fn one_argument(cx: &Ctxt, args: &mut Args, meta: &ParseNestedMeta) -> syn::Resu
             &meta.path,
             msg(
                 format!("unknown argument `{name}` of `#[differentiable]`"),
-                "the arguments are `wrt(param, ...)`, `hessian` and `rule = path_to_fn`",
+                "the arguments are `wrt(param, ...)`, `hessian`, `checkpoint = K` and `rule = path_to_fn`",
             ),
         );
         // Skip whatever value follows, so one misspelling reports one error.

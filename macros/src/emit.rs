@@ -15,7 +15,9 @@
 //!
 //! # What the scheduler moves, and the check that allows it
 //!
-//! The decisions are the scheduler's (`schedule.rs`, no tokens); this module prints them. Each
+//! The decisions are the scheduler's (`schedule.rs` and its statement tree, `schedule/tree.rs`,
+//! no tokens); this module prints the tree, and expressions through the shared printer
+//! (`printer.rs`) that `formula.rs` prints the docs' formulas with. Each
 //! transformation of the order the graph implies is made only where one dependency check,
 //! written once (in the function named), says it is safe; where it cannot tell, it does not
 //! move the code. The differential fuzzer (`fuzz/`) runs the emitted code against an oracle.
@@ -30,28 +32,25 @@
 //! | fusing them at the first member | everything each member reads from outside the loop is bound before the first | [`Schedule::early_group`] |
 //! | running sums inside a recurrence's reverse loop | they read that sweep's `λ` | [`Schedule::of`] (`sweeps`) |
 //! | a reverse sweep as one recorded iteration | its step only keeps or kills `λ`, and its sums vanish where it does | `schedule::kill_or_keep_sweeps` |
-//! | summing a loop's additions `z[k] += e` in a local, added to `z[k]` after the loop | the loop changes neither the vector nor `k`, and `k` is bound before the loop; the addition runs only if the loop ran (`if lo < hi`) | [`Emitter::summed_accumulate`] |
-//! | reusing a vector (a local array, an adjoint vector, a recurrence's saved values) from one iteration of a loop to the next | it is bound at the top level of the loop's body (given back at the end of each iteration; a nested use of the same vector allocates its own) | [`Emitter::vector`] |
+//! | summing a loop's additions `z[k] += e` in a local, added to `z[k]` after the loop | the loop changes neither the vector nor `k`, and `k` is bound before the loop; the addition runs only if the loop ran (`if lo < hi`) | `schedule::tree` (`Builder::summed_accumulate`) |
+//! | reusing a vector (a local array, an adjoint vector, a recurrence's saved values) from one iteration of a loop to the next | it is bound at the top level of the loop's body (given back at the end of each iteration; a nested use of the same vector allocates its own) | `schedule::tree` (`Builder::vector`) |
 //! | binding an element read first | it is the largest offset of the loop's index into that slice (its bounds check covers the others) | `schedule::leading_reads` |
 //!
 //! The interchange of loops (a contribution summed over the loops its target is not in, at the
 //! target) is the differentiation pass's (`diff::Sweep::contribute`), which keeps a contribution
 //! per iteration where the sum would rerun a loop that varies with them.
 
-use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use proc_macro2::{Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 
-use crate::formula::Prec;
-use crate::graph::{Fun, Graph, NodeId, Op, SymId, WITH_SLICES};
-use crate::schedule::{Schedule, Step};
+use crate::graph::Kind;
+use crate::graph::{Graph, NodeId, Op, SymId, WITH_SLICES};
+use crate::printer::{Prec, Style};
+use crate::schedule::Schedule;
+use crate::schedule::tree::{Block, Companion, Saved, Stmt, Storage, Vector};
 use crate::signature::FloatTy;
-
-/// The longest local array of constant length emitted as an array on the stack (longer ones,
-/// and those whose length is known only at run time, are vectors).
-const MAX_STACK_ARRAY: usize = 32;
 
 pub struct Emitter<'a> {
     g: &'a Graph,
@@ -65,23 +64,16 @@ pub struct Emitter<'a> {
     float: FloatTy,
     /// Where the slices' gradients accumulate.
     sinks: Sinks,
-    /// The vectors the iterations of a loop reuse (`__tN_pool`, see [`Emitter::vector`]): their
-    /// declarations, emitted before the code, and their names.
-    pools: RefCell<(TokenStream, HashSet<String>)>,
 }
 
-/// What the body of a loop adds to the statements around the loop (see
-/// [`Emitter::loop_body`]).
-#[derive(Default)]
-struct LoopEnd {
-    /// The statements ending an iteration: the vectors it took from their pools, given back.
-    back: TokenStream,
-    /// In a loop summing its additions at an index it does not change (see
-    /// [`Emitter::summed_accumulate`]): the loop, and what is bound before it.
-    summing: Option<(u32, HashSet<NodeId>)>,
-    /// The sums' declarations before the loop, and their additions after it.
-    before: TokenStream,
-    after: TokenStream,
+/// A reverse sweep's parts: its number (its first `λ`), loop, recurrence, and per member the
+/// seed and the step back one iteration.
+struct Sweep {
+    number: u32,
+    v: u32,
+    fold: NodeId,
+    seeds: Vec<NodeId>,
+    steps: Vec<NodeId>,
 }
 
 /// A differentiated slice passed to a call: its number, the argument's span, and the bounds of
@@ -128,21 +120,20 @@ pub fn emit(
     roots: &[NodeId],
     sinks: Sinks,
 ) -> (TokenStream, Vec<TokenStream>) {
+    let s = Schedule::of(g, roots);
+    let tree = s.tree(roots);
     let e = Emitter {
         g,
-        s: Schedule::of(g, roots),
+        s,
         symbols,
         inputs,
         slices,
         float,
         sinks,
-        pools: RefCell::default(),
     };
-    let mut defined = HashSet::new();
-    let stmts = e.region(roots, &mut defined);
+    let mut out = e.pools(&tree.pools);
+    out.extend(e.region(&tree.body));
     let exprs = roots.iter().map(|r| e.expr(*r, Prec::Select)).collect();
-    let (mut out, _) = e.pools.take();
-    out.extend(stmts);
     (out, exprs)
 }
 
@@ -165,163 +156,302 @@ impl Emitter<'_> {
         format_ident!("__dd{}", n.0, span = Span::mixed_site())
     }
 
-    /// Statements binding the nodes of the region of `roots`; marks them defined.
-    fn region(&self, roots: &[NodeId], defined: &mut HashSet<NodeId>) -> TokenStream {
-        let (mut out, scatters) = self.region_parts(roots, defined, None);
-        out.extend(scatters);
-        out
+    /// The local an addition summed in its loop adds to (see [`Stmt::AddToSum`]), and a sum's
+    /// accumulator.
+    fn accumulator_name(n: NodeId) -> proc_macro2::Ident {
+        format_ident!("__acc{}", n.0, span = Span::mixed_site())
     }
 
-    /// The region of a loop's body: [`region_parts`](Self::region_parts), and the statements
-    /// that end an iteration, giving back the vectors it took from their pools (see
-    /// [`vector`](Self::vector)).
-    fn loop_body(
-        &self,
-        roots: &[NodeId],
-        defined: &mut HashSet<NodeId>,
-    ) -> (TokenStream, TokenStream, TokenStream) {
-        let mut end = LoopEnd::default();
-        let (stmts, scatters) = self.region_parts(roots, defined, Some(&mut end));
-        (stmts, scatters, end.back)
-    }
-
-    /// [`loop_body`](Self::loop_body) with the scatters after the statements: the body, and
-    /// the statements ending an iteration.
-    fn whole_loop_body(
-        &self,
-        roots: &[NodeId],
-        defined: &mut HashSet<NodeId>,
-    ) -> (TokenStream, TokenStream) {
-        let (mut stmts, scatters, back) = self.loop_body(roots, defined);
-        stmts.extend(scatters);
-        (stmts, back)
-    }
-
-    /// [`loop_body`](Self::loop_body) of a loop over `v` whose additions into a vector at an
-    /// index the loop does not change are summed in a local (see
-    /// [`summed_accumulate`](Self::summed_accumulate)); `outside` is what is bound before
-    /// the loop.
-    fn summing_loop_body(
-        &self,
-        roots: &[NodeId],
-        defined: &mut HashSet<NodeId>,
-        v: u32,
-        outside: &HashSet<NodeId>,
-    ) -> (TokenStream, TokenStream, LoopEnd) {
-        let mut end = LoopEnd {
-            summing: Some((v, outside.clone())),
-            ..LoopEnd::default()
-        };
-        let (stmts, scatters) = self.region_parts(roots, defined, Some(&mut end));
-        (stmts, scatters, end)
-    }
-
-    /// `__accN += e;` for an addition `z[k] += e` in a summing loop's body (see
-    /// [`LoopEnd`]) whose vector is declared before the loop and whose index `k` the loop does
-    /// not change and is bound before it, with `let mut __accN = 0.0;` before the loop and `if lo < hi { z[k] += __accN; }`
-    /// after it (an empty loop reads no `z[k]`): the loop keeps the sum in a register, not
-    /// storing to and loading from `z[k]` in every iteration, as a person writes it (GMM's
-    /// reverse triangular product spent a third of its time in that store).
-    fn summed_accumulate(&self, n: NodeId, end: &mut LoopEnd) -> Option<TokenStream> {
-        let Op::Accumulate { alloc, i, value } = *self.g.op(n) else {
-            return None;
-        };
-        let (v, outside) = end.summing.as_ref()?;
-        let bit = 1u64 << v;
-        let visible = |k: NodeId| {
-            outside.contains(&k)
-                || match *self.g.op(k) {
-                    Op::LoopVar(w) => w != *v,
-                    Op::IntConst(_) => true,
-                    _ => false,
-                }
-        };
-        if !outside.contains(&alloc) || self.g.loops_of(i) & bit != 0 || !visible(i) {
-            return None;
+    /// The name of a vector a loop's iterations reuse.
+    fn vector_name(&self, v: Vector) -> proc_macro2::Ident {
+        match v {
+            Vector::Array(n) => self.name(n),
+            Vector::Buffer(b) => buffer_name(b),
+            Vector::Trace(c) => trace_name(c),
         }
-        let acc = format_ident!("__acc{}", n.0, span = Span::mixed_site());
-        let zero = self.float_lit(0.0);
-        let z = self.expr(alloc, Prec::Postfix);
-        let k = self.expr(i, Prec::Select);
-        let x = self.expr(value, Prec::Select);
-        end.before.extend(quote! { let mut #acc = #zero; });
-        end.after.extend(quote! { #z[#k] += #acc; });
-        Some(quote! { #acc += #x; })
     }
 
-    /// [`region`](Self::region) in two parts: the statements, then the scatters into the
-    /// slices' gradients (a loop adds to its accumulators between the two), in the order
-    /// [`Schedule::plan`] gives. In a loop's body (`back`), the vectors bound at its level
-    /// reuse the previous iteration's.
-    fn region_parts(
-        &self,
-        roots: &[NodeId],
-        defined: &mut HashSet<NodeId>,
-        mut back: Option<&mut LoopEnd>,
-    ) -> (TokenStream, TokenStream) {
-        let plan = self.s.plan(roots, defined);
-        let mut out = TokenStream::new();
-        let mut visible = defined.clone();
-        for step in &plan.steps {
-            match step {
-                Step::Loop(group) => {
-                    if matches!(
-                        self.g.op(group[0]),
-                        Op::RevFold { .. } | Op::RevCoupled { .. }
-                    ) {
-                        out.extend(self.reverse_loop(group, &visible));
-                    } else {
-                        out.extend(self.fused_loop(group, &visible));
-                    }
-                    visible.extend(group.iter().copied());
-                }
-                Step::Guarded(group) => {
-                    out.extend(self.guarded_sweep(group, &visible, back.is_some()));
-                    visible.extend(group.iter().copied());
-                }
-                Step::Exit(group, until) => {
-                    out.extend(self.exit_loop(group, *until, &visible));
-                    visible.extend(group.iter().copied());
-                    visible.insert(*until);
-                }
-                Step::Bind(n) => {
-                    out.extend(match back.as_deref_mut() {
-                        Some(back) => self.pooled_binding(*n, &visible, back),
-                        None => self.binding(*n, &visible),
-                    });
-                    visible.insert(*n);
-                }
-                Step::Inline(n) => {
-                    visible.insert(*n);
-                }
+    /// The pool holding vector `v` between iterations.
+    fn pool_name(&self, v: Vector) -> proc_macro2::Ident {
+        format_ident!("{}_pool", self.vector_name(v), span = Span::mixed_site())
+    }
+
+    /// The pools' declarations, before the code: `let mut __t3_pool: Vec<f64> = Vec::new();`.
+    fn pools(&self, pools: &[Vector]) -> TokenStream {
+        let ty = self.float_ty();
+        let names = pools.iter().map(|v| self.pool_name(*v));
+        quote! { #(let mut #names: ::std::vec::Vec<#ty> = ::std::vec::Vec::new();)* }
+    }
+
+    /// A region's statements, then its scatters (a block with no vectors to give back).
+    fn region(&self, block: &Block) -> TokenStream {
+        let (stmts, scatters, _) = self.parts(block);
+        quote! { #stmts #scatters }
+    }
+
+    /// A loop body's statements, its scatters, and the statements ending an iteration (the
+    /// vectors it took from their pools, given back: `__t3_pool = __t3;`).
+    fn parts(&self, block: &Block) -> (TokenStream, TokenStream, TokenStream) {
+        let stmts: TokenStream = block.stmts.iter().map(|s| self.stmt(s)).collect();
+        let scatters: TokenStream = block.scatters.iter().map(|s| self.stmt(s)).collect();
+        let back = block.give_back.iter().map(|v| {
+            let (keep, name) = (self.pool_name(*v), self.vector_name(*v));
+            quote! { #keep = #name; }
+        });
+        (stmts, scatters, quote! { #(#back)* })
+    }
+
+    /// [`parts`](Self::parts) with the scatters after the statements.
+    fn whole(&self, block: &Block) -> (TokenStream, TokenStream) {
+        let (stmts, scatters, back) = self.parts(block);
+        (quote! { #stmts #scatters }, back)
+    }
+
+    /// `let mut name = fresh;`, or for a vector the previous iteration gave back, that one
+    /// emptied and refilled: `let mut name = take(&mut name_pool); name.clear(); refill`. (An
+    /// inner use of the same node, while an outer one holds the vector, finds the pool empty and
+    /// allocates; a `break` drops the vector.)
+    fn vector(
+        name: &proc_macro2::Ident,
+        fresh: &TokenStream,
+        refill: &TokenStream,
+        storage: Storage,
+    ) -> TokenStream {
+        if storage != Storage::Pooled {
+            return quote! { let mut #name = #fresh; };
+        }
+        let keep = format_ident!("{}_pool", name, span = Span::mixed_site());
+        // Bound again once refilled: the vector's pointer and length, whose first binding was
+        // lent to `reserve`/`resize`, stay in registers in the loops that read and add into it
+        // (without this, GMM's gradient at d = 64 ran 18 % slower than with fresh vectors).
+        quote! {
+            let mut #name = ::core::mem::take(&mut #keep);
+            #name.clear();
+            #refill
+            let mut #name = #name;
+        }
+    }
+
+    /// One statement of the tree.
+    fn stmt(&self, stmt: &Stmt) -> TokenStream {
+        match stmt {
+            Stmt::Let(n) => {
+                let (name, value) = (self.name(*n), self.bare(*n));
+                quote! { let #name = #value; }
             }
+            Stmt::Add(n) => self.addition(*n),
+            Stmt::AddToSum(n) => {
+                let Op::Accumulate { value, .. } = *self.g.op(*n) else {
+                    return self.internal_error("not an addition");
+                };
+                let (acc, x) = (Self::accumulator_name(*n), self.expr(value, Prec::Select));
+                quote! { #acc += #x; }
+            }
+            Stmt::Effect { node, then, other } => self.effect(*node, then, other),
+            Stmt::Select { node, then, other } => {
+                let Op::Select(c, a, b) = *self.g.op(*node) else {
+                    return self.internal_error("not a select");
+                };
+                let cond = self.expr(c, Prec::Or);
+                let (then, other) = (self.branch(then, a), self.branch(other, b));
+                let name = self.name(*node);
+                quote! { let #name = if #cond { #then } else { #other }; }
+            }
+            Stmt::Logic { node, right } => self.logic(*node, right),
+            Stmt::Partials(n, companion) => self.partials(*n, *companion),
+            Stmt::Vjp(n) => match *self.g.op(*n) {
+                Op::CallVjp(call, seed) => self.call_vjp(call, seed),
+                Op::CallHvp(jvp, seed) => self.call_hvp(jvp, seed),
+                Op::ArrayVjp {
+                    call,
+                    seed,
+                    alloc,
+                    position,
+                } => self.array_vjp(call, seed, alloc, position),
+                _ => self.internal_error("not a product with a call's Jacobian"),
+            },
+            // The gradient vectors it would write, renamed to its sinks, in a block of its own.
+            Stmt::Rebound { node, body } => {
+                let Op::Rebound { sinks, .. } = self.g.op(*node) else {
+                    return self.internal_error("not a renaming");
+                };
+                let binds = sinks.iter().map(|(from, to)| {
+                    let (from, to) = (grad_vec_name(*from), grad_vec_name(*to));
+                    quote! { let #from = &mut *#to; }
+                });
+                let inner = self.region(body);
+                quote! { { #(#binds)* #inner } }
+            }
+            Stmt::Sums {
+                group,
+                body,
+                accumulators,
+                summed,
+            } => self.sums(group, body, accumulators, summed),
+            Stmt::Exit {
+                group,
+                until,
+                test,
+                body,
+                accumulators,
+            } => self.exit(group, *until, test, body, accumulators),
+            Stmt::Fold { node, body, saved } => self.fold(*node, body, *saved),
+            Stmt::Coupled {
+                node,
+                body,
+                saved,
+                checkpoint,
+            } => self.coupled(*node, body, saved, *checkpoint),
+            Stmt::Reverse {
+                group,
+                body,
+                accumulators,
+                saved,
+                last_kill,
+                recompute,
+            } => match recompute {
+                Some((every, forward)) => {
+                    self.recomputing_reverse(group, body, accumulators, saved, *every, forward)
+                }
+                None => self.reverse(group, body, accumulators, saved, *last_kill),
+            },
+            Stmt::Guarded {
+                group,
+                reads,
+                sweep,
+            } => self.guarded(group, reads, sweep),
+            Stmt::Table {
+                node,
+                storage,
+                body,
+            } => self.table(*node, *storage, body.as_ref()),
+            Stmt::Alloc { node, storage } => self.alloc(*node, *storage),
+            Stmt::Until { node, body } => self.until(*node, body),
+            Stmt::Internal(what) => self.internal_error(what),
         }
-        defined.extend(plan.nodes);
-        let mut effects = TokenStream::new();
-        for n in plan.scatters {
-            effects.extend(self.binding(n, defined));
+    }
+
+    /// `z[i] += x;` into a vector added into, or `∇x[i] += x;` into a slice's gradient.
+    fn addition(&self, n: NodeId) -> TokenStream {
+        let (z, i, x) = match *self.g.op(n) {
+            Op::Accumulate { alloc, i, value } => (self.expr(alloc, Prec::Postfix), i, value),
+            Op::Scatter(k, i, x) => {
+                let g = grad_vec_name(k);
+                (quote!(#g), i, x)
+            }
+            _ => return self.internal_error("not an addition"),
+        };
+        let (i, x) = (self.expr(i, Prec::Select), self.expr(x, Prec::Select));
+        quote! { #z[#i] += #x; }
+    }
+
+    /// A guarded effect: a statement, each branch's effects in its block.
+    fn effect(&self, n: NodeId, then: &Block, other: &Block) -> TokenStream {
+        let Op::Select(c, ..) = *self.g.op(n) else {
+            return self.internal_error("not a select");
+        };
+        let cond = self.expr(c, Prec::Or);
+        let (then, other) = (self.region(then), self.region(other));
+        match (then.is_empty(), other.is_empty()) {
+            (_, true) => quote! { if #cond { #then } },
+            (true, false) => {
+                let cond = self.expr(c, Prec::Prefix);
+                quote! { if !#cond { #other } }
+            }
+            (false, false) => quote! { if #cond { #then } else { #other } },
         }
-        (out, effects)
+    }
+
+    /// The body of one branch of a select: its own region, then its value.
+    fn branch(&self, block: &Block, value: NodeId) -> TokenStream {
+        let stmts = self.region(block);
+        let value = self.expr(value, Prec::Select);
+        quote! { #stmts #value }
+    }
+
+    /// `let __tN = a && b;`, with what `b` needs computed only when it is read.
+    fn logic(&self, n: NodeId, right: &Block) -> TokenStream {
+        let (op, a, b, left, right_prec) = match *self.g.op(n) {
+            Op::And(a, b) => (quote!(&&), a, b, Prec::And, Prec::Compare),
+            Op::Or(a, b) => (quote!(||), a, b, Prec::Or, Prec::And),
+            _ => return self.internal_error("not a short-circuit"),
+        };
+        let name = self.name(n);
+        let left = self.expr(a, left);
+        let stmts = self.region(right);
+        let value = self.expr(b, right_prec);
+        if stmts.is_empty() {
+            quote! { let #name = #left #op #value; }
+        } else {
+            quote! { let #name = #left #op { #stmts #value }; }
+        }
+    }
+
+    /// A call whose partial derivatives are needed: its value and partials from the callee's
+    /// hidden item.
+    fn partials(&self, n: NodeId, companion: Companion) -> TokenStream {
+        if let Companion::Hvp = companion {
+            return self.call_jvp(n);
+        }
+        let Op::Call(f, args) = self.g.op(n) else {
+            return self.internal_error("not a call");
+        };
+        let path = self.symbols.derivative_path(*f);
+        let args: Vec<TokenStream> = args.iter().map(|a| self.argument(*a)).collect();
+        let (name, d) = (self.name(n), Self::partials_name(n));
+        match companion {
+            Companion::Second => self.second_order_call(n, path, &args),
+            Companion::Jacobian => quote! { let (#name, #d) = #path::__jacobian(#(#args),*); },
+            Companion::Partials => quote! { let (#name, #d) = #path::__partials(#(#args),*); },
+            Companion::Hvp => self.call_jvp(n),
+        }
+    }
+
+    /// For the float sums run in one loop: `let mut acc = 0.0;` before it, `acc += body;` in
+    /// it, `let __tN = acc;` after it.
+    fn accumulators(&self, sums: &[(NodeId, NodeId)]) -> (TokenStream, TokenStream, TokenStream) {
+        let zero = self.float_lit(0.0);
+        let (mut init, mut add, mut bind) =
+            (TokenStream::new(), TokenStream::new(), TokenStream::new());
+        for &(n, body) in sums {
+            let (acc, name) = (Self::accumulator_name(n), self.name(n));
+            let value = self.expr(body, Prec::Select);
+            init.extend(quote! { let mut #acc = #zero; });
+            add.extend(quote! { #acc += #value; });
+            bind.extend(quote! { let #name = #acc; });
+        }
+        (init, add, bind)
     }
 
     /// One `for` loop computing every sum (and effect) of `group`, which share loop and bounds:
-    /// `let mut acc = 0.0; … for i in lo..hi { …; acc += body; … } let __tN = acc;`
-    fn fused_loop(&self, group: &[NodeId], defined: &HashSet<NodeId>) -> TokenStream {
+    /// `let mut acc = 0.0; … for i in lo..hi { …; acc += body; … } let __tN = acc;`, and the
+    /// additions it sums in locals: `let mut __accK = 0.0;` before the loop, `if lo < hi {
+    /// z[k] += __accK; }` after it.
+    fn sums(
+        &self,
+        group: &[NodeId],
+        body: &Block,
+        accumulators: &[(NodeId, NodeId)],
+        summed: &[NodeId],
+    ) -> TokenStream {
         let Op::Sum { v, lo, hi, .. } = *self.g.op(group[0]) else {
-            return quote!(::core::compile_error!("internal error: not a loop"));
+            return self.internal_error("not a loop");
         };
         let i = loop_var_name(v);
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
-        let bodies: Vec<NodeId> = group.iter().filter_map(|n| self.s.sum_body(*n)).collect();
-        let mut inner = self.s.visible_in_loop(v, defined);
-        let (stmts, scatters, end) = self.summing_loop_body(&bodies, &mut inner, v, defined);
-        let (init, add, bind) = self.accumulators(group);
-        let LoopEnd {
-            back,
-            before,
-            after,
-            ..
-        } = end;
+        let (stmts, scatters, back) = self.parts(body);
+        let (init, add, bind) = self.accumulators(accumulators);
+        let zero = self.float_lit(0.0);
+        let (mut before, mut after) = (TokenStream::new(), TokenStream::new());
+        for &n in summed {
+            let Op::Accumulate { alloc, i, .. } = *self.g.op(n) else {
+                continue;
+            };
+            let acc = Self::accumulator_name(n);
+            let (z, k) = (self.expr(alloc, Prec::Postfix), self.expr(i, Prec::Select));
+            before.extend(quote! { let mut #acc = #zero; });
+            after.extend(quote! { #z[#k] += #acc; });
+        }
         let after = if after.is_empty() {
             after
         } else {
@@ -343,29 +473,32 @@ impl Emitter<'_> {
         }
     }
 
-    /// [`fused_loop`](Self::fused_loop) over `lo..hi` that stops where `until` (a `break`'s
-    /// `Op::Until` over the same range) does, binding it: `let mut __tU = hi; for i in lo..hi {
-    /// …; if cond { __tU = i; break; } …; acc += body; … }`, the loop a person writes.
-    fn exit_loop(&self, group: &[NodeId], until: NodeId, defined: &HashSet<NodeId>) -> TokenStream {
+    /// [`sums`](Self::sums) over `lo..hi` that stops where `until` does, binding it: `let mut
+    /// __tU = hi; for i in lo..hi { …; if cond { __tU = i; break; } …; acc += body; … }`, the
+    /// loop a person writes.
+    fn exit(
+        &self,
+        group: &[NodeId],
+        until: NodeId,
+        test: &Block,
+        body: &Block,
+        accumulators: &[(NodeId, NodeId)],
+    ) -> TokenStream {
         let Op::Sum { v, lo, .. } = *self.g.op(group[0]) else {
-            return quote!(::core::compile_error!("internal error: not a loop"));
+            return self.internal_error("not a loop");
         };
         let Op::Until {
             v: v0, hi, cond, ..
         } = *self.g.op(until)
         else {
-            return quote!(::core::compile_error!("internal error: not a loop's end"));
+            return self.internal_error("not a loop's end");
         };
         let (i, i0, stop) = (loop_var_name(v), loop_var_name(v0), self.name(until));
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
-        // The condition, read with its own loop's index bound to this one's.
-        let mut outside = self.s.visible_in_loop(v0, defined);
-        let (test, back_test) = self.whole_loop_body(&[cond], &mut outside);
+        let (test, back_test) = self.whole(test);
         let cond = self.expr(cond, Prec::Or);
-        let bodies: Vec<NodeId> = group.iter().filter_map(|n| self.s.sum_body(*n)).collect();
-        let mut inner = self.s.visible_in_loop(v, defined);
-        let (stmts, scatters, back) = self.loop_body(&bodies, &mut inner);
-        let (init, add, bind) = self.accumulators(group);
+        let (stmts, scatters, back) = self.parts(body);
+        let (init, add, bind) = self.accumulators(accumulators);
         quote! {
             #init
             let mut #stop = #hi;
@@ -386,38 +519,9 @@ impl Emitter<'_> {
         }
     }
 
-    /// For the float sums among `sums`, run in one loop: `let mut acc = 0.0;` before it,
-    /// `acc += body;` in it, `let __tN = acc;` after it. (A loop of effects has no
-    /// accumulator: its statements are in the loop's region.)
-    fn accumulators(&self, sums: &[NodeId]) -> (TokenStream, TokenStream, TokenStream) {
-        let zero = self.float_lit(0.0);
-        let (mut init, mut add, mut bind) =
-            (TokenStream::new(), TokenStream::new(), TokenStream::new());
-        for &n in sums {
-            let Some(body) = self.s.sum_body(n) else {
-                continue;
-            };
-            if self.g.kind(n) != crate::graph::Kind::Float {
-                continue;
-            }
-            let acc = format_ident!("__acc{}", n.0, span = Span::mixed_site());
-            let name = self.name(n);
-            let value = self.expr(body, Prec::Select);
-            init.extend(quote! { let mut #acc = #zero; });
-            add.extend(quote! { #acc += #value; });
-            bind.extend(quote! { let #name = #acc; });
-        }
-        (init, add, bind)
-    }
-
     /// The forward loop of recurrence `n`, saving each iteration's value when a reverse sweep
     /// needs it: `let mut s = init; for i in lo..hi { trace.push(s); …; s = body; } let __tN = s;`
-    fn fold_loop(
-        &self,
-        n: NodeId,
-        defined: &HashSet<NodeId>,
-        pool: Option<&mut TokenStream>,
-    ) -> TokenStream {
+    fn fold(&self, n: NodeId, block: &Block, saved: Saved) -> TokenStream {
         let Op::Fold {
             c,
             v,
@@ -427,43 +531,65 @@ impl Emitter<'_> {
             body,
         } = *self.g.op(n)
         else {
-            return quote!(::core::compile_error!("internal error: not a recurrence"));
+            return self.internal_error("not a recurrence");
         };
         let (i, s, trace, name) = (loop_var_name(v), carry_name(c), trace_name(c), self.name(n));
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
         let init = self.expr(init, Prec::Select);
-        let mut inner = self.s.visible_in_loop(v, defined);
-        let kill = self.s.last_kill.get(&c).copied();
-        let mut roots = vec![body];
-        roots.extend(kill.map(|(cond, _)| cond));
-        let (stmts, back) = self.whole_loop_body(&roots, &mut inner);
+        let (stmts, back) = self.whole(block);
         let next = self.expr(body, Prec::Select);
-        let (declare, save) = if let Some((cond, on)) = kill {
-            let cond = self.expr(cond, Prec::Prefix);
-            let kills = if on { cond } else { quote!(!#cond) };
-            (
-                quote! { let mut #trace = ::core::option::Option::None; },
-                quote! {
-                    #stmts
-                    if #kills {
-                        #trace = ::core::option::Option::Some((#i, #s));
-                    }
-                },
-            )
-        } else if self.s.traced.contains(&c) {
-            // The loop's length, for any integer type of its bounds.
-            let len = quote!(::core::iter::Iterator::size_hint(&(#lo..#hi)).0);
-            (
-                self.vector(
+        let (declare, save) = match saved {
+            Saved::LastKill(cond, on) => {
+                let cond = self.expr(cond, Prec::Prefix);
+                let kills = if on { cond } else { quote!(!#cond) };
+                (
+                    quote! { let mut #trace = ::core::option::Option::None; },
+                    quote! {
+                        #stmts
+                        if #kills {
+                            #trace = ::core::option::Option::Some((#i, #s));
+                        }
+                    },
+                )
+            }
+            Saved::Every(storage) => {
+                // The loop's length, for any integer type of its bounds.
+                let len = quote!(::core::iter::Iterator::size_hint(&(#lo..#hi)).0);
+                (
+                    Self::vector(
+                        &trace,
+                        &quote!(::std::vec::Vec::with_capacity(#len)),
+                        &quote!(#trace.reserve(#len);),
+                        storage,
+                    ),
+                    quote! { #trace.push(#s); #stmts },
+                )
+            }
+            Saved::Checkpoints(every, storage) => {
+                // The value at the start of every `every`-th iteration, the first included.
+                let (j, every) = (checkpoint_counter(c), Literal::usize_unsuffixed(every));
+                let len = quote!(::core::iter::Iterator::size_hint(&(#lo..#hi)).0 / #every + 1);
+                let declare = Self::vector(
                     &trace,
                     &quote!(::std::vec::Vec::with_capacity(#len)),
                     &quote!(#trace.reserve(#len);),
-                    pool,
-                ),
-                quote! { #trace.push(#s); #stmts },
-            )
-        } else {
-            (TokenStream::new(), stmts)
+                    storage,
+                );
+                return quote! {
+                    let mut #s = #init;
+                    #declare
+                    for (#j, #i) in ::core::iter::Iterator::enumerate(#lo..#hi) {
+                        if #j % #every == 0 {
+                            #trace.push(#s);
+                        }
+                        #stmts
+                        #s = #next;
+                        #back
+                    }
+                    let #name = #s;
+                };
+            }
+            Saved::Nothing => (TokenStream::new(), stmts),
         };
         quote! {
             let mut #s = #init;
@@ -477,71 +603,21 @@ impl Emitter<'_> {
         }
     }
 
-    /// `let mut name = fresh;` — or, where `pool` is given (the vector is bound in a loop's
-    /// body), the vector the previous iteration gave back, emptied and refilled: `let mut name
-    /// = take(&mut name_pool); name.clear(); refill`, with `name_pool = name;` added to `pool`
-    /// (the statements ending the iteration). A loop over points that builds a buffer per
-    /// point allocates it once per call, not once per point. (An inner use of the same node,
-    /// while an outer one holds the vector, finds the pool empty and allocates; a `break` drops
-    /// the vector.)
-    fn vector(
-        &self,
-        name: &proc_macro2::Ident,
-        fresh: &TokenStream,
-        refill: &TokenStream,
-        pool: Option<&mut TokenStream>,
-    ) -> TokenStream {
-        let Some(back) = pool else {
-            return quote! { let mut #name = #fresh; };
-        };
-        let keep = format_ident!("{}_pool", name, span = Span::mixed_site());
-        let ty = self.float_ty();
-        let mut pools = self.pools.borrow_mut();
-        if pools.1.insert(keep.to_string()) {
-            pools.0.extend(quote! {
-                let mut #keep: ::std::vec::Vec<#ty> = ::std::vec::Vec::new();
-            });
-        }
-        back.extend(quote! { #keep = #name; });
-        // Bound again once refilled: the vector's pointer and length, whose first binding was
-        // lent to `reserve`/`resize`, stay in registers in the loops that read and add into it
-        // (without this, GMM's gradient at d = 64 ran 18 % slower than with fresh vectors).
-        quote! {
-            let mut #name = ::core::mem::take(&mut #keep);
-            #name.clear();
-            #refill
-            let mut #name = #name;
-        }
-    }
-
-    /// [`binding`](Self::binding) of a node bound in a loop's body: a local array, a vector
-    /// added into, or a recurrence's saved values reuse the previous iteration's vector.
-    fn pooled_binding(
-        &self,
-        n: NodeId,
-        defined: &HashSet<NodeId>,
-        end: &mut LoopEnd,
-    ) -> TokenStream {
-        match self.g.op(n) {
-            Op::Table { .. } => self.table_loop(n, defined, Some(&mut end.back)),
-            Op::Alloc { .. } => self.alloc(n, Some(&mut end.back)),
-            Op::Fold { .. } => self.fold_loop(n, defined, Some(&mut end.back)),
-            Op::Accumulate { .. } => self
-                .summed_accumulate(n, end)
-                .unwrap_or_else(|| self.binding(n, defined)),
-            _ => self.binding(n, defined),
-        }
-    }
-
     /// The forward loop of coupled recurrences `n`, saving the members its reverse sweep
     /// reads: `let mut s0 = init0; let mut s1 = init1; for i in lo..hi { trace.push((s0, s1));
     /// …; (s0, s1) = (body0, body1); } let __tN = (s0, s1);` (the bodies read the state at the
     /// start of the iteration, so the members are assigned together).
-    fn coupled_loop(&self, n: NodeId, defined: &HashSet<NodeId>) -> TokenStream {
+    fn coupled(
+        &self,
+        n: NodeId,
+        block: &Block,
+        saved: &[u32],
+        checkpoint: Option<usize>,
+    ) -> TokenStream {
         let (Op::Coupled { c, v, lo, hi, .. }, Some((inits, bodies))) =
             (self.g.op(n), self.g.coupled_parts(n))
         else {
-            return quote!(::core::compile_error!("internal error: not a recurrence"));
+            return self.internal_error("not a recurrence");
         };
         let (c, v) = (*c, *v);
         let k = u32::try_from(bodies.len()).unwrap_or(0);
@@ -549,13 +625,28 @@ impl Emitter<'_> {
         let (lo, hi) = (self.expr(*lo, Prec::Select), self.expr(*hi, Prec::Select));
         let states: Vec<proc_macro2::Ident> = (c..c + k).map(carry_name).collect();
         let inits = inits.iter().map(|x| self.expr(*x, Prec::Select));
-        let mut inner = self.s.visible_in_loop(v, defined);
-        let (stmts, back) = self.whole_loop_body(bodies, &mut inner);
+        let (stmts, back) = self.whole(block);
         let nexts = bodies.iter().map(|b| self.expr(*b, Prec::Select));
-        let saved: Vec<proc_macro2::Ident> = (c..c + k)
-            .filter(|d| self.s.traced.contains(d))
-            .map(carry_name)
-            .collect();
+        let saved: Vec<proc_macro2::Ident> = saved.iter().map(|d| carry_name(*d)).collect();
+        if let Some(every) = checkpoint {
+            // Every member, at the start of every `every`-th iteration, the first included.
+            let (j, every) = (checkpoint_counter(c), Literal::usize_unsuffixed(every));
+            return quote! {
+                #(let mut #states = #inits;)*
+                let mut #trace = ::std::vec::Vec::with_capacity(
+                    ::core::iter::Iterator::size_hint(&(#lo..#hi)).0 / #every + 1,
+                );
+                for (#j, #i) in ::core::iter::Iterator::enumerate(#lo..#hi) {
+                    if #j % #every == 0 {
+                        #trace.push((#(#states,)*));
+                    }
+                    #stmts
+                    (#(#states),*) = (#(#nexts),*);
+                    #back
+                }
+                let #name = (#(#states,)*);
+            };
+        }
         let (declare, save) = if saved.is_empty() {
             (TokenStream::new(), TokenStream::new())
         } else {
@@ -581,36 +672,94 @@ impl Emitter<'_> {
         }
     }
 
-    /// The reverse loop of coupled recurrences (`group[0]`, a `RevCoupled`) with the sums that
-    /// read its adjoints: each iteration reads its saved state, adds its contributions, and
-    /// steps every `λₖ` back one iteration together: `(λ0, λ1) = (step0, step1);`.
-    fn reverse_coupled_loop(&self, group: &[NodeId], defined: &HashSet<NodeId>) -> TokenStream {
-        let (Op::RevCoupled { sweep, v, fold, .. }, Some((seeds, steps))) =
-            (self.g.op(group[0]), self.g.coupled_parts(group[0]))
+    /// The parts of reverse sweep `r` (a `RevFold`, or a `RevCoupled` of several members).
+    fn sweep(&self, r: NodeId) -> Option<Sweep> {
+        match *self.g.op(r) {
+            Op::RevFold {
+                sweep,
+                v,
+                fold,
+                seed,
+                step,
+            } => Some(Sweep {
+                number: sweep,
+                v,
+                fold,
+                seeds: vec![seed],
+                steps: vec![step],
+            }),
+            Op::RevCoupled { sweep, v, fold, .. } => {
+                let (seeds, steps) = self.g.coupled_parts(r)?;
+                Some(Sweep {
+                    number: sweep,
+                    v,
+                    fold,
+                    seeds: seeds.to_vec(),
+                    steps: steps.to_vec(),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The reverse loop of a recurrence's gradient, with the sums that read its adjoints
+    /// (`group[0]` is the `RevFold` or `RevCoupled`): each iteration reads its saved state,
+    /// adds its contributions, and steps every `λ` back one iteration, together.
+    fn reverse(
+        &self,
+        group: &[NodeId],
+        body: &Block,
+        accumulators: &[(NodeId, NodeId)],
+        saved: &[u32],
+        last_kill: bool,
+    ) -> TokenStream {
+        let Some(Sweep {
+            number: sweep,
+            v,
+            fold,
+            seeds,
+            steps,
+        }) = self.sweep(group[0])
         else {
-            return quote!(::core::compile_error!(
-                "internal error: not a reverse sweep"
-            ));
+            return self.internal_error("not a reverse sweep");
         };
-        let Op::Coupled { c, lo, hi, .. } = *self.g.op(*fold) else {
-            return quote!(::core::compile_error!("internal error: not a recurrence"));
+        let (Op::Fold { c, lo, hi, .. } | Op::Coupled { c, lo, hi, .. }) = *self.g.op(fold) else {
+            return self.internal_error("not a recurrence");
         };
-        let (sweep, v) = (*sweep, *v);
+        let coupled = matches!(self.g.op(group[0]), Op::RevCoupled { .. });
         let k = u32::try_from(steps.len()).unwrap_or(0);
         let (i, trace, name) = (loop_var_name(v), trace_name(c), self.name(group[0]));
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
         let lams: Vec<proc_macro2::Ident> = (sweep..sweep + k).map(adjoint_name).collect();
         let seeds = seeds.iter().map(|x| self.expr(*x, Prec::Select));
-        let mut bodies = steps.to_vec();
-        bodies.extend(group[1..].iter().filter_map(|n| self.s.sum_body(*n)));
-        let mut inner = self.s.visible_in_loop(v, defined);
-        let (stmts, scatters, give_back) = self.loop_body(&bodies, &mut inner);
-        let (init, add, bind) = self.accumulators(&group[1..]);
-        let backs = steps.iter().map(|x| self.expr(*x, Prec::Select));
-        let saved: Vec<proc_macro2::Ident> = (c..c + k)
-            .filter(|d| self.s.traced.contains(d))
-            .map(carry_name)
-            .collect();
+        let (stmts, scatters, give_back) = self.parts(body);
+        let (init, add, bind) = self.accumulators(accumulators);
+        let backs: Vec<TokenStream> = steps.iter().map(|x| self.expr(*x, Prec::Select)).collect();
+        if !coupled {
+            // Only the last iteration that kills `λ` contributes, if the sweep only keeps or
+            // kills it (`λ` is the seed until then, and zero before it), with the value the
+            // recurrence had there; otherwise every iteration, with its saved value.
+            let s = carry_name(c);
+            let iterations = if last_kill {
+                quote!(if let ::core::option::Option::Some((#i, #s)) = #trace)
+            } else {
+                quote!(for (#i, &#s) in (#lo..#hi).rev().zip(#trace.iter().rev()))
+            };
+            return quote! {
+                #(let mut #lams = #seeds;)*
+                #init
+                #iterations {
+                    #stmts
+                    #add
+                    #scatters
+                    #(#lams = #backs;)*
+                    #give_back
+                }
+                let #name = #(#lams)*;
+                #bind
+            };
+        }
+        let saved: Vec<proc_macro2::Ident> = saved.iter().map(|d| carry_name(*d)).collect();
         let iterations = if saved.is_empty() {
             quote!(for #i in (#lo..#hi).rev())
         } else {
@@ -631,36 +780,205 @@ impl Emitter<'_> {
         }
     }
 
-    /// A local array, computed once: `let mut __tN = Vec::with_capacity(hi − lo); for v in
-    /// lo..hi { …; __tN.push(body); }`.
-    fn table_loop(
+    /// The reverse loop of a recurrence saved every `every` iterations (`checkpoint = K`):
+    /// from the last checkpoint to the first, the stretch of iterations it starts is run forward
+    /// again, saving what the sweep reads, then swept backwards as
+    /// [`reverse`](Self::reverse) sweeps:
+    ///
+    /// ```text
+    /// for (c, &s) in trace.iter().enumerate().rev() {
+    ///     seg.clear();
+    ///     let mut s = s;
+    ///     for i in (lo..hi).skip(c * K).take(K) { seg.push((i, s)); …; s = body; }   // forward
+    ///     for &(i, s) in seg.iter().rev() { …; λ = step; }                          // reverse
+    /// }
+    /// ```
+    fn recomputing_reverse(
         &self,
-        n: NodeId,
-        defined: &HashSet<NodeId>,
-        pool: Option<&mut TokenStream>,
+        group: &[NodeId],
+        body: &Block,
+        accumulators: &[(NodeId, NodeId)],
+        saved: &[u32],
+        every: usize,
+        forward: &Block,
     ) -> TokenStream {
+        let Some(Sweep {
+            number: sweep,
+            v,
+            fold,
+            seeds,
+            steps,
+        }) = self.sweep(group[0])
+        else {
+            return self.internal_error("not a reverse sweep");
+        };
+        let (c, vf, lo, hi, nexts) = match *self.g.op(fold) {
+            Op::Fold {
+                c, v, lo, hi, body, ..
+            } => (c, v, lo, hi, vec![body]),
+            Op::Coupled { c, v, lo, hi, .. } => match self.g.coupled_parts(fold) {
+                Some((_, bodies)) => (c, v, lo, hi, bodies.to_vec()),
+                None => return self.internal_error("not a recurrence"),
+            },
+            _ => return self.internal_error("not a recurrence"),
+        };
+        let coupled = matches!(self.g.op(group[0]), Op::RevCoupled { .. });
+        let k = u32::try_from(nexts.len()).unwrap_or(0);
+        let (i, i_forward, trace, name) = (
+            loop_var_name(v),
+            loop_var_name(vf),
+            trace_name(c),
+            self.name(group[0]),
+        );
+        let (stretch, at) = (segment_name(c), checkpoint_counter(c));
+        let every = Literal::usize_unsuffixed(every);
+        let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+        let lams: Vec<proc_macro2::Ident> = (sweep..sweep + k).map(adjoint_name).collect();
+        let seeds = seeds.iter().map(|x| self.expr(*x, Prec::Select));
+        let states: Vec<proc_macro2::Ident> = (c..c + k).map(carry_name).collect();
+        let saved: Vec<proc_macro2::Ident> = saved.iter().map(|d| carry_name(*d)).collect();
+        let (redo, redo_back) = self.whole(forward);
+        let nexts = nexts.iter().map(|x| self.expr(*x, Prec::Select));
+        // A checkpoint is every member's value (a tuple), or the one value.
+        let (checkpoint, step_forward) = if coupled {
+            (
+                quote!(&(#(#states,)*)),
+                quote! { (#(#states),*) = (#(#nexts),*); },
+            )
+        } else {
+            (quote!(&#(#states)*), quote! { #(#states = #nexts;)* })
+        };
+        let (stmts, scatters, give_back) = self.parts(body);
+        let (init, add, bind) = self.accumulators(accumulators);
+        let backs: Vec<TokenStream> = steps.iter().map(|x| self.expr(*x, Prec::Select)).collect();
+        let (step_back, value) = if coupled {
+            (
+                quote! { (#(#lams),*) = (#(#backs),*); },
+                quote! { (#(#lams,)*) },
+            )
+        } else {
+            (quote! { #(#lams = #backs;)* }, quote! { #(#lams)* })
+        };
+        quote! {
+            #(let mut #lams = #seeds;)*
+            #init
+            let mut #stretch = ::std::vec::Vec::with_capacity(#every);
+            for (#at, #checkpoint) in #trace.iter().enumerate().rev() {
+                #stretch.clear();
+                #(let mut #states = #states;)*
+                for #i_forward in ::core::iter::Iterator::take(
+                    ::core::iter::Iterator::skip(#lo..#hi, #at * #every),
+                    #every,
+                ) {
+                    #stretch.push((#i_forward, (#(#saved,)*)));
+                    #redo
+                    #step_forward
+                    #redo_back
+                }
+                for &(#i, (#(#saved,)*)) in #stretch.iter().rev() {
+                    #stmts
+                    #add
+                    #scatters
+                    #step_back
+                    #give_back
+                }
+            }
+            let #name = #value;
+            #bind
+        }
+    }
+
+    /// A reverse sweep and the sums in its loop ([`Stmt::Guarded`]), with its recurrence's
+    /// forward loop, run only where its seed is not zero; its value and the sums' are zero
+    /// elsewhere (a zero `λ` stays zero):
+    ///
+    /// ```text
+    /// let (__tR, __tS) = if seed != 0.0 {
+    ///     let mut __s0 = init; … for i in lo..hi { trace.push(__s0); … }   // forward
+    ///     let mut __lam0 = seed; … for (i, &__s0) in … .rev() { … }        // reverse
+    ///     (__tR, __tS)
+    /// } else {
+    ///     (0.0, 0.0)
+    /// };
+    /// ```
+    fn guarded(&self, group: &[NodeId], reads: &Block, sweep: &Stmt) -> TokenStream {
+        let seeds = match *self.g.op(group[0]) {
+            Op::RevFold { seed, .. } => vec![seed],
+            Op::RevCoupled { .. } => self
+                .g
+                .coupled_parts(group[0])
+                .map(|p| p.0.to_vec())
+                .unwrap_or_default(),
+            _ => return self.internal_error("not a reverse sweep"),
+        };
+        // In a loop's body, the vectors of the block are given back at its end.
+        let (stmts, back) = self.whole(reads);
+        let sweep = self.stmt(sweep);
+        let zero = self.float_lit(0.0);
+        // The sums' values, and a coupled sweep's adjoints (a tuple: zero each).
+        let (values, zeros): (Vec<proc_macro2::Ident>, Vec<TokenStream>) = group
+            .iter()
+            .filter_map(|n| match self.g.coupled_parts(*n) {
+                Some((seeds, _)) => {
+                    let zeros = seeds.iter().map(|_| &zero);
+                    Some((self.name(*n), quote!((#(#zeros,)*))))
+                }
+                None if self.g.kind(*n) == Kind::Float => Some((self.name(*n), zero.clone())),
+                None => None,
+            })
+            .unzip();
+        // The sweep runs where one of its seeds is not zero.
+        let seeds = seeds.iter().map(|s| self.expr(*s, Prec::Compare));
+        quote! {
+            let (#(#values,)*) = if #(#seeds != #zero)||* {
+                #stmts
+                #sweep
+                #back
+                (#(#values,)*)
+            } else {
+                (#(#zeros,)*)
+            };
+        }
+    }
+
+    /// A local array: `[c; N]`, `vec![c; n]`, or a loop filling it: `let mut __tN =
+    /// Vec::with_capacity(hi − lo); for v in lo..hi { …; __tN.push(body); }` (on the stack,
+    /// `let mut __tN = [0.0; N]; for v in lo..hi { …; __tN[v − lo] = body; }`).
+    fn table(&self, n: NodeId, storage: Storage, block: Option<&Block>) -> TokenStream {
         let Op::Table { v, lo, hi, body } = *self.g.op(n) else {
-            return quote!(::core::compile_error!("internal error: not a local array"));
+            return self.internal_error("not a local array");
         };
         let (i, name) = (loop_var_name(v), self.name(n));
         let first = self.g.as_int(lo);
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
-        if let Some(len) = self.fixed_len(n) {
+        let len = quote!(::core::iter::Iterator::size_hint(&(#lo..#hi)).0);
+        let value = self.expr(body, Prec::Select);
+        let Some(block) = block else {
+            // A constant fill.
+            return match storage {
+                Storage::Stack(fixed) => {
+                    let fixed = Literal::usize_unsuffixed(fixed);
+                    quote! { let #name = [#value; #fixed]; }
+                }
+                _ => Self::vector(
+                    &name,
+                    &quote!(::std::vec![#value; #len]),
+                    &quote!(#name.resize(#len, #value);),
+                    storage,
+                ),
+            };
+        };
+        let (stmts, back) = self.whole(block);
+        if let Storage::Stack(fixed) = storage {
             // A few elements, known at compile time: an array on the stack (no allocation).
-            let len = Literal::usize_unsuffixed(len);
-            let value = self.expr(body, Prec::Select);
-            if self.g.constant_fill(n).is_some() {
-                return quote! { let #name = [#value; #len]; };
-            }
+            let fixed = Literal::usize_unsuffixed(fixed);
             let zero = self.float_lit(0.0);
-            let mut inner = self.s.visible_in_loop(v, defined);
-            let (stmts, back) = self.whole_loop_body(&[body], &mut inner);
             let at = match first {
                 Some(0) => quote!(#i),
                 _ => quote!(#i - #lo),
             };
             return quote! {
-                let mut #name = [#zero; #len];
+                let mut #name = [#zero; #fixed];
                 for #i in #lo..#hi {
                     #stmts
                     #name[#at] = #value;
@@ -668,24 +986,11 @@ impl Emitter<'_> {
                 }
             };
         }
-        let len = quote!(::core::iter::Iterator::size_hint(&(#lo..#hi)).0);
-        if self.g.constant_fill(n).is_some() {
-            let value = self.expr(body, Prec::Select);
-            return self.vector(
-                &name,
-                &quote!(::std::vec![#value; #len]),
-                &quote!(#name.resize(#len, #value);),
-                pool,
-            );
-        }
-        let mut inner = self.s.visible_in_loop(v, defined);
-        let (stmts, back) = self.whole_loop_body(&[body], &mut inner);
-        let value = self.expr(body, Prec::Select);
-        let start = self.vector(
+        let start = Self::vector(
             &name,
             &quote!(::std::vec::Vec::with_capacity(#len)),
             &quote!(#name.reserve(#len);),
-            pool,
+            storage,
         );
         // Bound again once filled (see `vector`).
         quote! {
@@ -699,36 +1004,20 @@ impl Emitter<'_> {
         }
     }
 
-    /// The length of local array `a` where it is a small constant: the array is then on the
-    /// stack (`[0.0; 3]`), as the user's `[a, b, c]` is, not a vector.
-    fn fixed_len(&self, a: NodeId) -> Option<usize> {
-        match *self.g.op(a) {
-            Op::Table { lo, hi, .. } => {
-                let (lo, hi) = (self.g.as_int(lo)?, self.g.as_int(hi)?);
-                usize::try_from(hi - lo)
-                    .ok()
-                    .filter(|n| *n <= MAX_STACK_ARRAY)
-            }
-            Op::Filled { alloc, .. } => self.fixed_len(alloc),
-            Op::Alloc { like, .. } => self.fixed_len(like),
-            _ => None,
-        }
-    }
-
     /// A vector added into: `let mut __zB = vec![0.0; z.len()];` (an adjoint), a copy of the
-    /// array it starts from, or `vec![c; n]` for a constant one (not copied). The additions
-    /// (`__zB[i] += …`) are statements of their own, scheduled like the others, before the
-    /// `Filled` that reads it.
-    fn alloc(&self, n: NodeId, pool: Option<&mut TokenStream>) -> TokenStream {
+    /// array it starts from, or `vec![c; n]` for a constant one (not copied); on the stack when
+    /// short (`[0.0; 3]`). The additions (`__zB[i] += …`) are statements of their own,
+    /// scheduled like the others, before the `Filled` that reads it.
+    fn alloc(&self, n: NodeId, storage: Storage) -> TokenStream {
         let Op::Alloc {
             buf, like, zero, ..
         } = *self.g.op(n)
         else {
-            return quote!(::core::compile_error!("internal error: not a vector"));
+            return self.internal_error("not a vector");
         };
         let z = buffer_name(buf);
-        // A few elements, known at compile time: on the stack, neither allocated nor reused.
-        if let Some(fixed) = self.fixed_len(like).map(Literal::usize_unsuffixed) {
+        if let Storage::Stack(fixed) = storage {
+            let fixed = Literal::usize_unsuffixed(fixed);
             let start = match (zero, self.g.constant_fill(like)) {
                 (true, _) => {
                     let zero = self.float_lit(0.0);
@@ -771,19 +1060,18 @@ impl Emitter<'_> {
                 )
             }
         };
-        self.vector(&z, &fresh, &refill, pool)
+        Self::vector(&z, &fresh, &refill, storage)
     }
 
     /// The loop that finds where `for v in lo..hi { …; if cond { break; } … }` breaks:
     /// `let mut __tN = hi; for v in lo..hi { …; if cond { __tN = v; break; } }`.
-    fn until_loop(&self, n: NodeId, defined: &HashSet<NodeId>) -> TokenStream {
+    fn until(&self, n: NodeId, body: &Block) -> TokenStream {
         let Op::Until { v, lo, hi, cond } = *self.g.op(n) else {
-            return quote!(::core::compile_error!("internal error: not a loop's end"));
+            return self.internal_error("not a loop's end");
         };
         let (i, name) = (loop_var_name(v), self.name(n));
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
-        let mut inner = self.s.visible_in_loop(v, defined);
-        let (stmts, back) = self.whole_loop_body(&[cond], &mut inner);
+        let (stmts, back) = self.whole(body);
         let cond = self.expr(cond, Prec::Or);
         quote! {
             let mut #name = #hi;
@@ -798,148 +1086,9 @@ impl Emitter<'_> {
         }
     }
 
-    /// The reverse loop of a recurrence's gradient, with the sums that read its `λ` (`group[0]`
-    /// is the `RevFold`): each iteration reads its saved value, adds its contributions, and
-    /// steps `λ` back one iteration.
-    fn reverse_loop(&self, group: &[NodeId], defined: &HashSet<NodeId>) -> TokenStream {
-        if matches!(self.g.op(group[0]), Op::RevCoupled { .. }) {
-            return self.reverse_coupled_loop(group, defined);
-        }
-        let Op::RevFold {
-            sweep,
-            v,
-            fold,
-            seed,
-            step,
-        } = *self.g.op(group[0])
-        else {
-            return quote!(::core::compile_error!(
-                "internal error: not a reverse sweep"
-            ));
-        };
-        let Op::Fold { c, lo, hi, .. } = *self.g.op(fold) else {
-            return quote!(::core::compile_error!("internal error: not a recurrence"));
-        };
-        let (i, s, trace, lam) = (
-            loop_var_name(v),
-            carry_name(c),
-            trace_name(c),
-            adjoint_name(sweep),
-        );
-        let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
-        let seed = self.expr(seed, Prec::Select);
-        let mut bodies = vec![step];
-        bodies.extend(group[1..].iter().filter_map(|n| self.s.sum_body(*n)));
-        let mut inner = self.s.visible_in_loop(v, defined);
-        let (stmts, scatters, give_back) = self.loop_body(&bodies, &mut inner);
-        let (init, add, bind) = self.accumulators(&group[1..]);
-        let back = self.expr(step, Prec::Select);
-        let name = self.name(group[0]);
-        // Only the last iteration that kills `λ` contributes, if the sweep only keeps or kills it
-        // (`λ` is the seed until then, and zero before it), with the value the recurrence had
-        // there; otherwise every iteration, with its saved value.
-        let iterations = if self.s.last_kill.contains_key(&c) {
-            quote!(if let ::core::option::Option::Some((#i, #s)) = #trace)
-        } else {
-            quote!(for (#i, &#s) in (#lo..#hi).rev().zip(#trace.iter().rev()))
-        };
-        quote! {
-            let mut #lam = #seed;
-            #init
-            #iterations {
-                #stmts
-                #add
-                #scatters
-                #lam = #back;
-                #give_back
-            }
-            let #name = #lam;
-            #bind
-        }
-    }
-
-    /// A reverse sweep and the sums in its loop ([`Step::Guarded`]), with its recurrence's
-    /// forward loop, run only where its seed is not zero; its value and the sums' are zero
-    /// elsewhere (a zero `λ` stays zero):
-    ///
-    /// ```text
-    /// let (__tR, __tS) = if seed != 0.0 {
-    ///     let mut __s0 = init; … for i in lo..hi { trace.push(__s0); … }   // forward
-    ///     let mut __lam0 = seed; … for (i, &__s0) in … .rev() { … }        // reverse
-    ///     (__tR, __tS)
-    /// } else {
-    ///     (0.0, 0.0)
-    /// };
-    /// ```
-    fn guarded_sweep(
-        &self,
-        group: &[NodeId],
-        defined: &HashSet<NodeId>,
-        in_loop: bool,
-    ) -> TokenStream {
-        let (fold, seeds) = match *self.g.op(group[0]) {
-            Op::RevFold { fold, seed, .. } => (fold, vec![seed]),
-            Op::RevCoupled { fold, .. } => (
-                fold,
-                self.g
-                    .coupled_parts(group[0])
-                    .map(|p| p.0.to_vec())
-                    .unwrap_or_default(),
-            ),
-            _ => {
-                return quote!(::core::compile_error!(
-                    "internal error: not a reverse sweep"
-                ));
-            }
-        };
-        let (Op::Fold { lo, hi, .. } | Op::Coupled { lo, hi, .. }) = *self.g.op(fold) else {
-            return quote!(::core::compile_error!("internal error: not a recurrence"));
-        };
-        let mut reads = vec![lo, hi];
-        for n in group {
-            reads.extend(self.s.sweep_reads(*n));
-        }
-        let mut inner = defined.clone();
-        // In a loop's body, the vectors of the block are given back at its end.
-        let (stmts, back) = if in_loop {
-            let (stmts, back) = self.whole_loop_body(&reads, &mut inner);
-            (stmts, back)
-        } else {
-            (self.region(&reads, &mut inner), TokenStream::new())
-        };
-        let sweep = self.reverse_loop(group, &inner);
-        let zero = self.float_lit(0.0);
-        // The sums' values, and a coupled sweep's adjoints (a tuple: zero each).
-        let (values, zeros): (Vec<proc_macro2::Ident>, Vec<TokenStream>) = group
-            .iter()
-            .filter_map(|n| match self.g.coupled_parts(*n) {
-                Some((seeds, _)) => {
-                    let zeros = seeds.iter().map(|_| &zero);
-                    Some((self.name(*n), quote!((#(#zeros,)*))))
-                }
-                None if self.g.kind(*n) == crate::graph::Kind::Float => {
-                    Some((self.name(*n), zero.clone()))
-                }
-                None => None,
-            })
-            .unzip();
-        // The sweep runs where one of its seeds is not zero.
-        let seeds = seeds.iter().map(|s| self.expr(*s, Prec::Compare));
-        quote! {
-            let (#(#values,)*) = if #(#seeds != #zero)||* {
-                #stmts
-                #sweep
-                #back
-                (#(#values,)*)
-            } else {
-                (#(#zeros,)*)
-            };
-        }
-    }
-
     /// An argument of a call: a differentiated slice as the user wrote it (`x`, `&x`), a run
     /// of one as `&x[lo..hi]` (its bounds computed here), everything else as an expression.
-    fn call_arg(&self, a: NodeId) -> TokenStream {
+    fn argument(&self, a: NodeId) -> TokenStream {
         match self.g.op(a) {
             Op::SliceArg(k, _, range) if range.len() == 2 => {
                 let x = &self.slices[*k as usize];
@@ -951,116 +1100,11 @@ impl Emitter<'_> {
             }
             Op::SliceArg(_, s, _) => self.symbols.tokens[s.0 as usize].clone(),
             // A local array, lent whole (`&Vec<T>` coerces to the `&[T]` the callee takes).
-            _ if self.g.kind(a) == crate::graph::Kind::Array => {
+            _ if self.g.kind(a) == Kind::Array => {
                 let z = self.expr(a, Prec::Postfix);
                 quote! { &#z }
             }
             _ => self.expr(a, Prec::Select),
-        }
-    }
-
-    /// `let __tN = …;` for one bound node.
-    fn binding(&self, n: NodeId, defined: &HashSet<NodeId>) -> TokenStream {
-        let name = self.name(n);
-        match self.g.op(n) {
-            // A guarded effect: a statement, each branch's effects in its block.
-            Op::Select(c, a, b) if self.g.is_effect(n) => {
-                let cond = self.expr(*c, Prec::Or);
-                let then = self.region(&[*a], &mut defined.clone());
-                let other = self.region(&[*b], &mut defined.clone());
-                match (then.is_empty(), other.is_empty()) {
-                    (_, true) => quote! { if #cond { #then } },
-                    (true, false) => {
-                        let cond = self.expr(*c, Prec::Prefix);
-                        quote! { if !#cond { #other } }
-                    }
-                    (false, false) => quote! { if #cond { #then } else { #other } },
-                }
-            }
-            Op::Select(c, a, b) => {
-                let cond = self.expr(*c, Prec::Or);
-                let then = self.branch(*a, defined);
-                let other = self.branch(*b, defined);
-                quote! { let #name = if #cond { #then } else { #other }; }
-            }
-            // Short-circuiting: what the right operand needs is computed only when it is read.
-            Op::And(a, b) | Op::Or(a, b) => {
-                let (op, left, right) = if matches!(self.g.op(n), Op::And(..)) {
-                    (quote!(&&), Prec::And, Prec::Compare)
-                } else {
-                    (quote!(||), Prec::Or, Prec::And)
-                };
-                let left = self.expr(*a, left);
-                let mut inner = defined.clone();
-                let stmts = self.region(&[*b], &mut inner);
-                let right = self.expr(*b, right);
-                if stmts.is_empty() {
-                    quote! { let #name = #left #op #right; }
-                } else {
-                    quote! { let #name = #left #op { #stmts #right }; }
-                }
-            }
-            // A vector-valued function's: the array of its outputs, and one row of partials per
-            // output.
-            Op::Call(f, args) if self.s.differentiated_calls.contains(&n) => {
-                let path = self.symbols.derivative_path(*f);
-                let args = args.iter().map(|a| self.call_arg(*a));
-                let d = Self::partials_name(n);
-                if self.s.second_order_calls.contains(&n) {
-                    return self.second_order_call(n, path, &args.collect::<Vec<_>>());
-                }
-                let companion = if self.s.array_calls.contains(&n) {
-                    quote!(__jacobian)
-                } else {
-                    quote!(__partials)
-                };
-                quote! { let (#name, #d) = #path::#companion(#(#args),*); }
-            }
-            Op::Sum { .. } => self.fused_loop(&[n], defined),
-            Op::Fold { .. } => self.fold_loop(n, defined, None),
-            Op::Coupled { .. } => self.coupled_loop(n, defined),
-            Op::RevCoupled { .. } => self.reverse_coupled_loop(&[n], defined),
-            Op::Until { .. } => self.until_loop(n, defined),
-            Op::RevFold { .. } => self.reverse_loop(&[n], defined),
-            Op::Table { .. } => self.table_loop(n, defined, None),
-            Op::Alloc { .. } => self.alloc(n, None),
-            Op::Accumulate { alloc, i, value } => {
-                let z = self.expr(*alloc, Prec::Postfix);
-                let i = self.expr(*i, Prec::Select);
-                let x = self.expr(*value, Prec::Select);
-                quote! { #z[#i] += #x; }
-            }
-            Op::Scatter(k, i, x) => {
-                let g = grad_vec_name(*k);
-                let i = self.expr(*i, Prec::Select);
-                let x = self.expr(*x, Prec::Select);
-                quote! { #g[#i] += #x; }
-            }
-            // Its two effects are bound, and emitted, on their own; a vector once added into
-            // is read by its name (see `expr`).
-            Op::Effects(..) | Op::Filled { .. } => TokenStream::new(),
-            Op::CallVjp(call, seed) => self.call_vjp(*call, *seed),
-            Op::CallJvp(..) => self.call_jvp(n),
-            Op::CallHvp(jvp, seed) => self.call_hvp(*jvp, *seed),
-            // The gradient vectors it would write, renamed to its sinks in a block of its own.
-            Op::Rebound { effect, sinks } => {
-                let binds = sinks.iter().map(|(from, to)| {
-                    let (from, to) = (grad_vec_name(*from), grad_vec_name(*to));
-                    quote! { let #from = &mut *#to; }
-                });
-                let inner = self.region(&[*effect], &mut defined.clone());
-                quote! { { #(#binds)* #inner } }
-            }
-            Op::ArrayVjp {
-                call,
-                seed,
-                alloc,
-                position,
-            } => self.array_vjp(*call, *seed, *alloc, *position),
-            _ => {
-                let value = self.bare(n);
-                quote! { let #name = #value; }
-            }
         }
     }
 
@@ -1241,7 +1285,7 @@ impl Emitter<'_> {
         };
         let path = self.symbols.derivative_path(*f);
         let ty = self.float_ty();
-        let values: Vec<TokenStream> = args.iter().map(|a| self.call_arg(*a)).collect();
+        let values: Vec<TokenStream> = args.iter().map(|a| self.argument(*a)).collect();
         let seed = self.expr(seed, Prec::Select);
         let sink = |slot: Slot| self.slice_sink(slot);
         let discard = quote!(&mut ::symgrad::__private::Discard::<#ty>::default());
@@ -1331,7 +1375,7 @@ impl Emitter<'_> {
         };
         let path = self.symbols.derivative_path(*f);
         let ty = self.float_ty();
-        let values: Vec<TokenStream> = args.iter().map(|a| self.call_arg(*a)).collect();
+        let values: Vec<TokenStream> = args.iter().map(|a| self.argument(*a)).collect();
         let seed = self.expr(seed, Prec::Select);
         let z = self.expr(alloc, Prec::Postfix);
         let sinks = args.iter().enumerate().map(|(j, a)| {
@@ -1344,44 +1388,6 @@ impl Emitter<'_> {
             }
         });
         quote! { #path::__vjp(#(#values,)* #seed, #(#sinks),*); }
-    }
-
-    /// The body of one branch of a select: its own region, then its value.
-    fn branch(&self, root: NodeId, defined: &HashSet<NodeId>) -> TokenStream {
-        let mut inner = defined.clone();
-        let stmts = self.region(&[root], &mut inner);
-        let value = self.expr(root, Prec::Select);
-        quote! { #stmts #value }
-    }
-
-    /// `n` as an expression usable where precedence `min` is required.
-    fn expr(&self, n: NodeId, min: Prec) -> TokenStream {
-        if matches!(self.g.op(n), Op::Alloc { .. } | Op::Filled { .. }) {
-            return self.bare(n);
-        }
-        if self.s.is_bound(n) {
-            let name = self.name(n);
-            return quote! { #name };
-        }
-        let text = self.bare(n);
-        // `n as f64 < x` would parse as generics: a cast is parenthesized wherever it is an operand.
-        let is_cast = matches!(
-            self.g.op(n),
-            Op::Cast(_) | Op::IntCast(..) | Op::FloatToInt(..)
-        );
-        if Prec::of(self.g, n) < min || (is_cast && min > Prec::Select) {
-            quote! { (#text) }
-        } else {
-            text
-        }
-    }
-
-    /// `f32` or `f64`, the function's float type.
-    fn float_ty(&self) -> TokenStream {
-        match self.float {
-            FloatTy::F32 => quote!(f32),
-            FloatTy::F64 => quote!(f64),
-        }
     }
 
     fn float_lit(&self, v: f64) -> TokenStream {
@@ -1407,79 +1413,43 @@ impl Emitter<'_> {
             quote!(#lit)
         }
     }
+}
 
-    fn infix(&self, a: NodeId, op: &TokenStream, b: NodeId, p: Prec) -> TokenStream {
-        let (left, right) = if p == Prec::Compare {
-            (Prec::Sum, Prec::Sum)
-        } else {
-            (p, p.next())
-        };
-        let a = self.expr(a, left);
-        let b = self.expr(b, right);
-        quote! { #a #op #b }
+/// The emitted code's spelling of expressions: tokens, the parameters' own tokens for the
+/// leaves, and generated names for what the emitted statements bind.
+impl Style for Emitter<'_> {
+    type Out = TokenStream;
+
+    fn graph(&self) -> &Graph {
+        self.g
     }
 
-    fn method(&self, recv: NodeId, name: &str, args: &[NodeId]) -> TokenStream {
-        let recv = self.expr(recv, Prec::Postfix);
-        let m = format_ident!("{}", name);
-        let args = args.iter().map(|a| self.expr(*a, Prec::Select));
-        quote! { #recv.#m(#(#args),*) }
+    fn bound(&self, n: NodeId) -> Option<TokenStream> {
+        // A vector added into is read by its name, whichever node reads it (see `own`).
+        if matches!(self.g.op(n), Op::Alloc { .. } | Op::Filled { .. }) || !self.s.is_bound(n) {
+            return None;
+        }
+        let name = self.name(n);
+        Some(quote! { #name })
     }
 
-    /// The node's own expression (its children by name or inline).
-    #[allow(clippy::too_many_lines)] // one arm per operation
-    fn bare(&self, n: NodeId) -> TokenStream {
-        let g = self.g;
-        let ty = self.float_ty();
-        match g.op(n) {
-            Op::Const(bits) => self.float_lit(f64::from_bits(*bits)),
+    fn own(&self, n: NodeId) -> Option<TokenStream> {
+        Some(match self.g.op(n) {
             Op::Input(i) => self.inputs[*i as usize].clone(),
-            Op::Sym(s, _) | Op::SliceArg(_, s, _) => self.symbols.tokens[s.0 as usize].clone(),
-            Op::Cast(a) => {
-                let a = self.expr(*a, Prec::Prefix);
-                quote! { #a as #ty }
+            Op::LoopVar(v) => {
+                let i = loop_var_name(*v);
+                quote! { #i }
             }
-            Op::Neg(a) | Op::IntNeg(a) => {
-                let a = self.expr(*a, Prec::Prefix);
-                quote! { -#a }
+            Op::Carry { c, .. } => {
+                let s = carry_name(*c);
+                quote! { #s }
             }
-            Op::Add(a, b) => self.infix(*a, &quote!(+), *b, Prec::Sum),
-            Op::Sub(a, b) => self.infix(*a, &quote!(-), *b, Prec::Sum),
-            Op::Mul(a, b) => self.infix(*a, &quote!(*), *b, Prec::Product),
-            Op::Div(a, b) => self.infix(*a, &quote!(/), *b, Prec::Product),
-            Op::Unary(Fun::Sign, a) => {
-                let a = self.expr(*a, Prec::Select);
-                quote! { ::symgrad::__private::sign(#a) }
-            }
-            Op::Unary(f, a) => self.method(*a, f.name(), &[]),
-            Op::Powi(a, k) => self.method(*a, "powi", &[*k]),
-            Op::Binary(f, a, b) => self.method(*a, f.name(), &[*b]),
-            Op::Clamp(a, lo, hi) => self.method(*a, "clamp", &[*lo, *hi]),
-            Op::MulAdd(a, b, c) => self.method(*a, "mul_add", &[*b, *c]),
-            Op::Select(c, a, b) => {
-                // Only reached for selects bound by `binding`; kept total for safety.
-                let cond = self.expr(*c, Prec::Or);
-                let a = self.expr(*a, Prec::Select);
-                let b = self.expr(*b, Prec::Select);
-                quote! { if #cond { #a } else { #b } }
-            }
-            Op::Call(f, args) => {
-                let path = &self.symbols.tokens[f.0 as usize];
-                let args = args.iter().map(|a| self.call_arg(*a));
-                quote! { #path(#(#args),*) }
-            }
-            Op::StopGradient(f, a) => {
-                let path = &self.symbols.tokens[f.0 as usize];
-                let a = self.expr(*a, Prec::Select);
-                quote! { #path(#a) }
-            }
-            Op::CallOutput(call, k) => {
-                let call = self.expr(*call, Prec::Postfix);
-                let k = Literal::usize_unsuffixed(*k as usize);
-                quote! { #call[#k] }
+            Op::Adjoint { sweep: c, .. } => {
+                let l = adjoint_name(*c);
+                quote! { #l }
             }
             // Output `k` of a vector-valued call: row `k` of its partials.
-            Op::Partial(output, i) if let Op::CallOutput(call, k) = *g.op(*output) => {
+            Op::Partial(output, i) if let Op::CallOutput(call, k) = *self.g.op(*output) => {
                 let d = Self::partials_name(call);
                 let k = Literal::usize_unsuffixed(k as usize);
                 let i = syn::Index::from(*i as usize);
@@ -1500,51 +1470,6 @@ impl Emitter<'_> {
                 let (i, j) = (syn::Index::from(*i as usize), syn::Index::from(*j as usize));
                 quote! { #d.#i.#j }
             }
-            Op::IntConst(v) => {
-                let lit = Literal::u64_unsuffixed(v.unsigned_abs());
-                if *v < 0 { quote!(-#lit) } else { quote!(#lit) }
-            }
-            Op::IntBin(o, a, b) => {
-                let op: TokenStream = o.symbol().parse().unwrap_or_default();
-                self.infix(*a, &op, *b, Prec::of(g, n))
-            }
-            Op::IntCast(a, t) | Op::FloatToInt(a, t) => {
-                let a = self.expr(*a, Prec::Prefix);
-                let t = &self.symbols.tokens[t.0 as usize];
-                quote! { #a as #t }
-            }
-            Op::BoolConst(v) => quote!(#v),
-            Op::Compare(c, a, b) => {
-                let op: TokenStream = c.symbol().parse().unwrap_or_default();
-                self.infix(*a, &op, *b, Prec::Compare)
-            }
-            Op::Predicate(p, a) => self.method(*a, p.name(), &[]),
-            Op::And(a, b) => self.infix(*a, &quote!(&&), *b, Prec::And),
-            Op::Or(a, b) => self.infix(*a, &quote!(||), *b, Prec::Or),
-            Op::Not(a) => {
-                let a = self.expr(*a, Prec::Prefix);
-                quote! { !#a }
-            }
-            Op::LoopVar(v) => {
-                let i = loop_var_name(*v);
-                quote! { #i }
-            }
-            Op::Index(s, i) | Op::IntIndex(s, i) => {
-                let s = &self.symbols.tokens[s.0 as usize];
-                let i = self.expr(*i, Prec::Select);
-                quote! { #s[#i] }
-            }
-            Op::Element(k, i) => {
-                let s = &self.slices[*k as usize];
-                let i = self.expr(*i, Prec::Select);
-                quote! { #s[#i] }
-            }
-            Op::Slice(k) => self.slices[*k as usize].clone(),
-            Op::At(t, i) => {
-                let t = self.expr(*t, Prec::Postfix);
-                let i = self.expr(*i, Prec::Select);
-                quote! { #t[#i] }
-            }
             // A vector added into, by its name (`Alloc`: while it is being added into;
             // `Filled`: once it is complete).
             Op::Alloc { buf, .. } => {
@@ -1552,15 +1477,6 @@ impl Emitter<'_> {
                 quote! { #z }
             }
             Op::Filled { alloc, .. } => self.expr(*alloc, Prec::Postfix),
-            Op::ArrayLen(a) => {
-                let a = self.expr(*a, Prec::Postfix);
-                quote! { #a.len() }
-            }
-            Op::AdjAt(a, i) => {
-                let z = self.expr(*a, Prec::Postfix);
-                let i = self.expr(*i, Prec::Select);
-                quote! { #z[#i] }
-            }
             Op::Seeds(values) => {
                 let values = values.iter().map(|v| self.expr(*v, Prec::Select));
                 quote! { &[#(#values),*] }
@@ -1580,31 +1496,98 @@ impl Emitter<'_> {
             | Op::Table { .. }
             | Op::Accumulate { .. }
             | Op::ArrayVjp { .. }
-            | Op::Rebound { .. } => {
-                quote!(())
+            | Op::Rebound { .. } => quote!(()),
+            Op::Placeholder { .. } => {
+                self.internal_error("a loop-carried placeholder escaped lowering")
             }
-            // Bound by `binding` (`call_jvp`): the value is its name.
-            Op::CallJvp(..) => {
-                let name = self.name(n);
-                quote! { #name }
-            }
-            Op::Carry { c, .. } => {
-                let s = carry_name(*c);
-                quote! { #s }
-            }
-            Op::Component(of, k) => {
-                let of = self.expr(*of, Prec::Postfix);
-                let k = syn::Index::from(*k as usize);
-                quote! { #of.#k }
-            }
-            Op::Adjoint { sweep: c, .. } => {
-                let l = adjoint_name(*c);
-                quote! { #l }
-            }
-            Op::Placeholder { .. } => quote!(::core::compile_error!(
-                "internal error: a loop-carried placeholder escaped lowering"
-            )),
+            _ => return None,
+        })
+    }
+
+    fn float(&self, v: f64) -> TokenStream {
+        self.float_lit(v)
+    }
+
+    fn int(&self, v: i64) -> TokenStream {
+        let lit = Literal::u64_unsuffixed(v.unsigned_abs());
+        if v < 0 { quote!(-#lit) } else { quote!(#lit) }
+    }
+
+    /// `f32` or `f64`, the function's float type.
+    fn float_ty(&self) -> TokenStream {
+        match self.float {
+            FloatTy::F32 => quote!(f32),
+            FloatTy::F64 => quote!(f64),
         }
+    }
+
+    fn symbol(&self, s: SymId) -> TokenStream {
+        self.symbols.tokens[s.0 as usize].clone()
+    }
+
+    fn slice(&self, k: u32) -> TokenStream {
+        self.slices[k as usize].clone()
+    }
+
+    fn runtime(&self, name: &str) -> TokenStream {
+        let f = format_ident!("{}", name);
+        quote!(::symgrad::__private::#f)
+    }
+
+    fn word(&self, text: &str) -> TokenStream {
+        let w = format_ident!("{}", text);
+        quote!(#w)
+    }
+
+    fn internal_error(&self, what: &str) -> TokenStream {
+        let message = format!("internal error: {what}");
+        quote!(::core::compile_error!(#message))
+    }
+
+    fn infix(&self, a: TokenStream, op: &str, b: TokenStream) -> TokenStream {
+        let op: TokenStream = op.parse().unwrap_or_default();
+        quote! { #a #op #b }
+    }
+
+    fn prefix(&self, op: &str, a: TokenStream) -> TokenStream {
+        let op: TokenStream = op.parse().unwrap_or_default();
+        quote! { #op #a }
+    }
+
+    fn paren(&self, a: TokenStream) -> TokenStream {
+        quote! { (#a) }
+    }
+
+    fn method(&self, recv: TokenStream, name: &str, args: Vec<TokenStream>) -> TokenStream {
+        let m = format_ident!("{}", name);
+        quote! { #recv.#m(#(#args),*) }
+    }
+
+    fn call(&self, f: TokenStream, args: Vec<TokenStream>) -> TokenStream {
+        quote! { #f(#(#args),*) }
+    }
+
+    fn index(&self, a: TokenStream, i: TokenStream) -> TokenStream {
+        quote! { #a[#i] }
+    }
+
+    fn field(&self, a: TokenStream, k: u32) -> TokenStream {
+        let k = syn::Index::from(k as usize);
+        quote! { #a.#k }
+    }
+
+    fn cast(&self, a: TokenStream, ty: TokenStream) -> TokenStream {
+        quote! { #a as #ty }
+    }
+
+    fn select(&self, c: TokenStream, a: TokenStream, b: TokenStream) -> TokenStream {
+        quote! { if #c { #a } else { #b } }
+    }
+
+    /// A differentiated slice as the user wrote it (`x`, `&x`), a run of one as `&x[lo..hi]`
+    /// (its bounds computed here), a local array lent whole.
+    fn call_arg(&self, a: NodeId) -> TokenStream {
+        self.argument(a)
     }
 }
 
@@ -1626,6 +1609,16 @@ fn carry_name(c: u32) -> proc_macro2::Ident {
 /// The values of recurrence `c` its forward loop saved for the reverse sweep.
 fn trace_name(c: u32) -> proc_macro2::Ident {
     format_ident!("__trace{}", c, span = Span::mixed_site())
+}
+
+/// Which iteration of a recurrence's loop this is, for its checkpoints (`checkpoint = K`).
+fn checkpoint_counter(c: u32) -> proc_macro2::Ident {
+    format_ident!("__j{}", c, span = Span::mixed_site())
+}
+
+/// The stretch of a recurrence's states between two checkpoints, recomputed for its sweep.
+fn segment_name(c: u32) -> proc_macro2::Ident {
+    format_ident!("__stretch{}", c, span = Span::mixed_site())
 }
 
 /// A recurrence's adjoint `λ` in its reverse loop.

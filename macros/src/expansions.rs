@@ -417,6 +417,47 @@ fn online_softmax() {
     );
 }
 
+/// `checkpoint = 16`: a product's forward loop saves every 16th value; the reverse sweep runs
+/// each stretch of 16 forward again from its checkpoint, then backwards.
+#[test]
+fn product_checkpointed() {
+    snapshot!(
+        r"
+        #[differentiable(checkpoint = 16)]
+        fn product(x: &[f64]) -> f64 {
+            let mut p = 1.0;
+            for i in 0..x.len() {
+                p *= x[i].sin() + 1.5;
+            }
+            p
+        }
+        "
+    );
+}
+
+/// `checkpoint = 8` on coupled state: every member saved at a checkpoint, the members the sweep
+/// reads saved along each recomputed stretch.
+#[test]
+fn symplectic_euler_checkpointed() {
+    snapshot!(
+        r"
+        #[differentiable(checkpoint = 8)]
+        fn spring(k: f64, x0: f64, v0: f64, dt: f64, target: &[f64]) -> f64 {
+            let mut x = x0;
+            let mut v = v0;
+            let mut loss = 0.0;
+            for i in 0..target.len() {
+                let a = -k * x;
+                v += a * dt;
+                x += v * dt;
+                loss += (x - target[i]).powi(2);
+            }
+            loss
+        }
+        "
+    );
+}
+
 /// Symplectic Euler, with a loss summed along the trajectory: `x`, `v` and `loss` are one
 /// coupled state; the reverse loop is the adjoint a person writes by hand.
 #[test]

@@ -8,61 +8,11 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use crate::graph::{Graph, NodeId, Op};
+use crate::graph::{Graph, NodeId, Op, SymId};
+use crate::printer::{Prec, Style};
 
 /// Longest formula printed without `let` bindings.
 pub const INLINE_LIMIT: usize = 240;
-
-/// Operator precedence, loosest first; what decides where parentheses go.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
-pub enum Prec {
-    Select,
-    Or,
-    And,
-    Compare,
-    Sum,
-    Product,
-    Cast,
-    Prefix,
-    Postfix,
-}
-
-impl Prec {
-    /// The precedence class of an operation's printed form.
-    pub fn of(g: &Graph, id: NodeId) -> Prec {
-        match g.op(id) {
-            Op::Select(..) => Prec::Select,
-            Op::Or(..) => Prec::Or,
-            Op::And(..) => Prec::And,
-            Op::Compare(..) => Prec::Compare,
-            Op::Add(..) | Op::Sub(..) => Prec::Sum,
-            Op::IntBin(o, ..) => match o {
-                crate::graph::IntOp::Add | crate::graph::IntOp::Sub => Prec::Sum,
-                _ => Prec::Product,
-            },
-            Op::Mul(..) | Op::Div(..) => Prec::Product,
-            Op::Cast(_) | Op::IntCast(..) | Op::FloatToInt(..) => Prec::Cast,
-            Op::Neg(_) | Op::IntNeg(_) | Op::Not(_) => Prec::Prefix,
-            Op::Const(bits) if f64::from_bits(*bits).is_sign_negative() => Prec::Prefix,
-            Op::IntConst(v) if *v < 0 => Prec::Prefix,
-            _ => Prec::Postfix,
-        }
-    }
-
-    /// The next tighter precedence (for the right operand of a left-associative operator).
-    pub fn next(self) -> Prec {
-        match self {
-            Prec::Select => Prec::Or,
-            Prec::Or => Prec::And,
-            Prec::And => Prec::Compare,
-            Prec::Compare => Prec::Sum,
-            Prec::Sum => Prec::Product,
-            Prec::Product => Prec::Cast,
-            Prec::Cast => Prec::Prefix,
-            Prec::Prefix | Prec::Postfix => Prec::Postfix,
-        }
-    }
-}
 
 /// Formats a float the way Rust source writes it (`2.0`, `0.5`, `1e-7`).
 pub fn float_literal(v: f64) -> String {
@@ -151,79 +101,37 @@ struct Printer<'g> {
 }
 
 impl Printer<'_> {
-    /// `id` printed so that it can stand where precedence `min` is required.
-    fn expr(&self, id: NodeId, min: Prec) -> String {
-        if let Some(name) = self.names.get(&id) {
-            return name.clone();
-        }
-        let text = self.bare(id);
-        if Prec::of(self.g, id) < min {
-            format!("({text})")
-        } else {
-            text
-        }
-    }
-
     /// `a, b, c`: each printed whole.
     fn list(&self, ids: &[NodeId]) -> String {
         let items: Vec<String> = ids.iter().map(|n| self.expr(*n, Prec::Select)).collect();
         items.join(", ")
     }
+}
 
-    fn infix(&self, a: NodeId, op: &str, b: NodeId, p: Prec) -> String {
-        let right = if p == Prec::Compare {
-            Prec::Sum
-        } else {
-            p.next()
-        };
-        let left = if p == Prec::Compare { Prec::Sum } else { p };
-        format!("{} {op} {}", self.expr(a, left), self.expr(b, right))
+/// The formulas' spelling of expressions: text, the user's names, and `t1`, `t2`, … for the
+/// shared subexpressions a long formula binds.
+impl Style for Printer<'_> {
+    type Out = String;
+
+    fn graph(&self) -> &Graph {
+        self.g
     }
 
-    fn method(&self, recv: NodeId, name: &str, args: &[NodeId]) -> String {
-        let args: Vec<String> = args.iter().map(|a| self.expr(*a, Prec::Select)).collect();
-        format!(
-            "{}.{name}({})",
-            self.expr(recv, Prec::Postfix),
-            args.join(", ")
-        )
+    fn bound(&self, n: NodeId) -> Option<String> {
+        self.names.get(&n).cloned()
     }
 
-    #[allow(clippy::too_many_lines)] // one arm per operation
-    fn bare(&self, id: NodeId) -> String {
+    fn casts_in_parens(&self) -> bool {
+        false
+    }
+
+    /// The formula's own forms: the leaves by the user's names, a call's partials as `∂₀f(x, y)`,
+    /// the statements as readable pseudo-code (`Σ(i0 in 0..n) …`, `fold(…)`).
+    #[allow(clippy::too_many_lines)] // one arm per statement form
+    fn own(&self, id: NodeId) -> Option<String> {
         let g = self.g;
-        match g.op(id) {
-            Op::Const(bits) => float_literal(f64::from_bits(*bits)),
+        Some(match g.op(id) {
             Op::Input(i) => g.input_name(*i).to_string(),
-            Op::Sym(s, _) | Op::SliceArg(_, s, _) => g.symbol_name(*s).to_string(),
-            Op::Cast(a) => format!("{} as {}", self.expr(*a, Prec::Prefix), self.float),
-            Op::Neg(a) | Op::IntNeg(a) => format!("-{}", self.expr(*a, Prec::Prefix)),
-            Op::Add(a, b) => self.infix(*a, "+", *b, Prec::Sum),
-            Op::Sub(a, b) => self.infix(*a, "-", *b, Prec::Sum),
-            Op::Mul(a, b) => self.infix(*a, "*", *b, Prec::Product),
-            Op::Div(a, b) => self.infix(*a, "/", *b, Prec::Product),
-            Op::Unary(crate::graph::Fun::Sign, a) => {
-                format!("sign({})", self.expr(*a, Prec::Select))
-            }
-            Op::Unary(f, a) => self.method(*a, f.name(), &[]),
-            Op::Powi(a, k) => self.method(*a, "powi", &[*k]),
-            Op::Binary(f, a, b) => self.method(*a, f.name(), &[*b]),
-            Op::Clamp(a, lo, hi) => self.method(*a, "clamp", &[*lo, *hi]),
-            Op::MulAdd(a, b, c) => self.method(*a, "mul_add", &[*b, *c]),
-            Op::Select(c, a, b) => format!(
-                "if {} {{ {} }} else {{ {} }}",
-                self.expr(*c, Prec::Or),
-                self.expr(*a, Prec::Select),
-                self.expr(*b, Prec::Select)
-            ),
-            Op::Call(f, args) => {
-                let args: Vec<String> = args.iter().map(|a| self.expr(*a, Prec::Select)).collect();
-                format!("{}({})", g.symbol_name(*f), args.join(", "))
-            }
-            Op::StopGradient(f, a) => {
-                format!("{}({})", g.symbol_name(*f), self.expr(*a, Prec::Select))
-            }
-            Op::CallOutput(call, k) => format!("{}[{k}]", self.expr(*call, Prec::Postfix)),
             Op::Partial(call, i) => match g.op(*call) {
                 Op::CallOutput(inner, k) => match g.op(*inner) {
                     Op::Call(f, args) => {
@@ -273,17 +181,6 @@ impl Printer<'_> {
                 }
                 _ => "internal error: partial of a non-call".into(),
             },
-            Op::IntConst(v) => v.to_string(),
-            Op::IntBin(o, a, b) => self.infix(*a, o.symbol(), *b, Prec::of(g, id)),
-            Op::IntCast(a, ty) | Op::FloatToInt(a, ty) => {
-                format!("{} as {}", self.expr(*a, Prec::Prefix), g.symbol_name(*ty))
-            }
-            Op::BoolConst(v) => v.to_string(),
-            Op::Compare(c, a, b) => self.infix(*a, c.symbol(), *b, Prec::Compare),
-            Op::Predicate(p, a) => self.method(*a, p.name(), &[]),
-            Op::And(a, b) => self.infix(*a, "&&", *b, Prec::And),
-            Op::Or(a, b) => self.infix(*a, "||", *b, Prec::Or),
-            Op::Not(a) => format!("!{}", self.expr(*a, Prec::Prefix)),
             Op::LoopVar(v) => format!("i{v}"),
             Op::Sum { v, lo, hi, body } => format!(
                 "Σ(i{v} in {}..{}) {}",
@@ -291,11 +188,6 @@ impl Printer<'_> {
                 self.expr(*hi, Prec::Sum),
                 self.expr(*body, Prec::Postfix)
             ),
-            Op::Index(s, i) | Op::IntIndex(s, i) => {
-                format!("{}[{}]", g.symbol_name(*s), self.expr(*i, Prec::Select))
-            }
-            Op::Element(k, i) => format!("{}[{}]", g.slice_name(*k), self.expr(*i, Prec::Select)),
-            Op::Slice(k) => g.slice_name(*k).to_string(),
             Op::Scatter(k, i, x) => format!(
                 "∇{}[{}] += {}",
                 g.slice_name(*k),
@@ -371,7 +263,6 @@ impl Printer<'_> {
                     self.list(&parts[k as usize..]),
                 )
             }
-            Op::Component(of, k) => format!("{}.{k}", self.expr(*of, Prec::Postfix)),
             Op::RevCoupled {
                 sweep,
                 v,
@@ -400,12 +291,6 @@ impl Printer<'_> {
                 self.expr(*lo, Prec::Sum),
                 self.expr(*hi, Prec::Sum)
             ),
-            Op::At(t, i) | Op::AdjAt(t, i) => format!(
-                "{}[{}]",
-                self.expr(*t, Prec::Postfix),
-                self.expr(*i, Prec::Select)
-            ),
-            Op::ArrayLen(a) => format!("{}.len()", self.expr(*a, Prec::Postfix)),
             Op::Rebound { effect, sinks } => format!(
                 "{} (into {})",
                 self.expr(*effect, Prec::Select),
@@ -476,7 +361,76 @@ impl Printer<'_> {
                     self.expr(*step, Prec::Select)
                 )
             }
-        }
+            _ => return None,
+        })
+    }
+
+    fn float(&self, v: f64) -> String {
+        float_literal(v)
+    }
+
+    fn int(&self, v: i64) -> String {
+        v.to_string()
+    }
+
+    fn float_ty(&self) -> String {
+        self.float.to_string()
+    }
+
+    fn symbol(&self, s: SymId) -> String {
+        self.g.symbol_name(s).to_string()
+    }
+
+    fn slice(&self, k: u32) -> String {
+        self.g.slice_name(k).to_string()
+    }
+
+    fn runtime(&self, name: &str) -> String {
+        name.to_string()
+    }
+
+    fn word(&self, text: &str) -> String {
+        text.to_string()
+    }
+
+    fn internal_error(&self, what: &str) -> String {
+        format!("internal error: {what}")
+    }
+
+    fn infix(&self, a: String, op: &str, b: String) -> String {
+        format!("{a} {op} {b}")
+    }
+
+    fn prefix(&self, op: &str, a: String) -> String {
+        format!("{op}{a}")
+    }
+
+    fn paren(&self, a: String) -> String {
+        format!("({a})")
+    }
+
+    fn method(&self, recv: String, name: &str, args: Vec<String>) -> String {
+        format!("{recv}.{name}({})", args.join(", "))
+    }
+
+    fn call(&self, f: String, args: Vec<String>) -> String {
+        format!("{f}({})", args.join(", "))
+    }
+
+    fn index(&self, a: String, i: String) -> String {
+        format!("{a}[{i}]")
+    }
+
+    fn field(&self, a: String, k: u32) -> String {
+        format!("{a}.{k}")
+    }
+
+    fn cast(&self, a: String, ty: String) -> String {
+        format!("{a} as {ty}")
+    }
+
+    fn select(&self, c: String, a: String, b: String) -> String {
+        format!("if {c} {{ {a} }} else {{ {b} }}")
     }
 }
 

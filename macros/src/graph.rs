@@ -590,6 +590,9 @@ pub struct Graph {
     rewrite: Option<Rewrite>,
     /// The name of the user's `let` that first bound a node, for generated temporaries.
     let_names: HashMap<NodeId, String>,
+    /// `#[differentiable(checkpoint = K)]`: the recurrences' forward loops save their state
+    /// every `K` iterations, and their reverse sweeps recompute the iterations in between.
+    pub checkpoint: Option<usize>,
 }
 
 /// A rewrite hook (see [`Graph::with_rewrite`]).

@@ -33,6 +33,7 @@ mod jacobian;
 mod lower;
 mod nalgebra;
 mod plan;
+mod printer;
 #[cfg(test)]
 mod proptests;
 mod schedule;

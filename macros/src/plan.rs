@@ -130,7 +130,8 @@ pub fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> 
         crate::nalgebra::returns_nalgebra(func),
         &func.block,
     );
-    let lowered = lower::lower(cx, &sig, &body).map_err(|l| on_parameters(&l))?;
+    let mut lowered = lower::lower(cx, &sig, &body).map_err(|l| on_parameters(&l))?;
+    lowered.graph.checkpoint = args.checkpoint;
     if sig.outputs.is_some() {
         let mut d = differentiate_vector(cx, &sig, lowered).map_err(|l| on_parameters(&l))?;
         let calls = callees::differentiated(&d.lowered.graph, &d.roots());

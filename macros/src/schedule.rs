@@ -9,6 +9,8 @@ use std::collections::{HashMap, HashSet};
 
 use crate::graph::{Graph, IntOp, NodeId, Op};
 
+pub mod tree;
+
 /// One statement of a region, in the order it runs.
 pub enum Step {
     /// One `for` loop: sums over one loop and bounds, fused (`group[0]`'s loop), or a reverse

@@ -648,7 +648,10 @@ fn at_of_one_element_write(g: &mut Graph, op: &Op) -> Option<NodeId> {
         return None;
     }
     if i == k {
-        return Some(e);
+        // `e` is the element only where it is the same in every iteration: a write made in the
+        // loop itself (`if j == 0 { z[j] += z[j] * z[j]; }`) reads the loop's index, which has
+        // no value outside it (the table is read instead).
+        return (g.loops_of(e) & (1 << v) == 0).then_some(e);
     }
     let (Some(x), Some(y)) = (g.as_int(i), g.as_int(k)) else {
         return None;

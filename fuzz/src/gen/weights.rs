@@ -244,6 +244,10 @@ weights! {
     /// along the direction (`second_order`). 0 by default: each such program builds a second
     /// pass of the macro.
     hvp = 0,
+    /// Functions (the main one and each helper) with `checkpoint = K`, K from 2 to 5, out of
+    /// 10: their recurrences save every Kth state, and their reverse sweeps recompute the
+    /// stretches in between. From a stream of its own: the programs are otherwise unchanged.
+    checkpoint = 2,
 }
 
 #[cfg(test)]

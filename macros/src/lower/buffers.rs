@@ -78,6 +78,9 @@ pub(super) struct ArrayLoop {
     /// The arrays the body pushes to anywhere (found by syntax before lowering): it may not
     /// read them, nor their length.
     growing: Vec<(NodeId, String)>,
+    /// The names the body reads (see `loops::read_names`): an array it reads and reassigns is
+    /// carried from one iteration to the next.
+    reads: Vec<String>,
     /// Of those, the arrays the body only adds into (`z[k] += e` at any index, or in a loop
     /// nested in this one): it may not read them at all.
     added_into: Vec<NodeId>,
@@ -698,6 +701,7 @@ impl Lower<'_> {
             accumulated: Vec::new(),
             pushes: Vec::new(),
             growing,
+            reads: super::loops::read_names(stmts),
         });
     }
 
@@ -759,13 +763,26 @@ impl Lower<'_> {
         for &(s, e, n) in &frame.before {
             let name = self.state.scopes[s][e].0.clone();
             if self.state.scopes[s][e].1 != Binding::Value(n) {
-                self.cx.error_at(
-                    span,
+                let message = if frame.reads.contains(&name) {
                     msg(
-                        format!("the local array `{name}` is written in a loop nested in this one, so every iteration of this loop would change the whole array"),
-                        format!("declare `{name}` inside this loop if each iteration has its own; to add up over the iterations, add into it (`{name}[c] += …`), which any loop nest may do; an array carried from one iteration to the next (a hidden-state vector) is not supported yet: carry its elements as float variables, which may update each other (`let mut h0 = 0.0; let mut h1 = 0.0;`)"),
-                    ),
-                );
+                        format!(
+                            "the local array `{name}` is carried from one iteration of this loop to the next (each iteration reads what the one before wrote): a hidden-state vector, not supported yet"
+                        ),
+                        format!(
+                            "carry its elements as float variables, which may update each other (`let mut {name}0 = 0.0; let mut {name}1 = 0.0;`); if each iteration should start afresh, declare `{name}` inside this loop"
+                        ),
+                    )
+                } else {
+                    msg(
+                        format!(
+                            "the local array `{name}` is written in a loop nested in this one, so every iteration of this loop would change the whole array"
+                        ),
+                        format!(
+                            "declare `{name}` inside this loop if each iteration has its own; to add up over the iterations, add into it (`{name}[i] += …`), which any loop nest may do"
+                        ),
+                    )
+                };
+                self.cx.error_at(span, message);
                 self.state.scopes[s][e].1 = Binding::Value(n);
             }
         }

@@ -454,6 +454,47 @@ impl<'ast> syn::visit::Visit<'ast> for ContinueFinder {
     fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
 }
 
+/// The names `stmts` read: every path mentioned, but for the target of an assignment `=`
+/// (`h = next;`, and the array of `h[j] = e;`, whose old value is not read) and an array whose
+/// length alone is read (`z.len()`).
+pub(super) fn read_names(stmts: &[syn::Stmt]) -> Vec<String> {
+    use syn::visit::Visit;
+    struct Finder(Vec<String>);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+            if let Some(id) = p.path.get_ident() {
+                self.0.push(id.to_string());
+            }
+        }
+        fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+            match &*a.left {
+                Expr::Path(_) => {}
+                Expr::Index(ix) if matches!(&*ix.expr, Expr::Path(_)) => {
+                    self.visit_expr(&ix.index);
+                }
+                left => self.visit_expr(left),
+            }
+            self.visit_expr(&a.right);
+        }
+        fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+            // `z.len()` reads no element.
+            if !(m.method == "len" && matches!(&*m.receiver, Expr::Path(_))) {
+                self.visit_expr(&m.receiver);
+            }
+            for a in &m.args {
+                self.visit_expr(a);
+            }
+        }
+    }
+    let mut f = Finder(Vec::new());
+    for s in stmts {
+        f.visit_stmt(s);
+    }
+    f.0.sort();
+    f.0.dedup();
+    f.0
+}
+
 /// Every name assigned in `block` (`x = …`, `x += …`), once per assignment.
 pub(super) fn assigned_names(block: &syn::Block) -> Vec<String> {
     struct Finder(Vec<String>);

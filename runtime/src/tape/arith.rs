@@ -3,10 +3,10 @@
 
 use ndarray::{ArrayD, ArrayViewD, CowArray, DimMax, Dimension, IxDyn, Zip};
 
+use super::adjoints::Adjoints;
 use super::cache;
 use super::error::ShapeError;
 use super::float::TapeFloat;
-use super::grads::Grads;
 use super::graph::{Node, Op, Reads, Recorded, Tape};
 use super::operand::Operand;
 use super::shape::co_broadcast;
@@ -282,7 +282,7 @@ impl<T: TapeFloat> ArithOp<T> {
 
     /// The backward rule for a uniform adjoint `c̄`, when it stays uniform (scalar ops);
     /// `false` when the op needs it as an array.
-    pub(crate) fn backward_uniform(&self, c: T, grads: &mut Grads<T>) -> bool {
+    pub(crate) fn backward_uniform(&self, c: T, grads: &mut Adjoints<T>) -> bool {
         match *self {
             // c = a + k  ⇒  ā += c̄
             ArithOp::AddScalar(a) => grads.add_fill(a, c),
@@ -308,7 +308,7 @@ impl<T: TapeFloat> ArithOp<T> {
         nodes: &[Node<'_, T>],
         out: &ArrayViewD<'_, T>,
         g: ArrayD<T>,
-        grads: &mut Grads<T>,
+        grads: &mut Adjoints<T>,
     ) {
         let needs = |id: usize| nodes[id].requires_grad;
         let shape = |id: usize| nodes[id].shape.as_slice();
@@ -380,8 +380,8 @@ fn fan_out<T: TapeFloat>(
     g: ArrayD<T>,
     needs: [bool; 2],
     first_has_output_shape: bool,
-    grads: &mut Grads<T>,
-    mut give: impl FnMut(&mut Grads<T>, usize, CowArray<'_, T, IxDyn>),
+    grads: &mut Adjoints<T>,
+    mut give: impl FnMut(&mut Adjoints<T>, usize, CowArray<'_, T, IxDyn>),
 ) {
     match needs {
         [true, true] => {
@@ -401,7 +401,7 @@ fn fan_out<T: TapeFloat>(
 
 /// `adj[id] += sign · unbroadcast(g)` (`sign` is ±1).
 fn add_reduced<T: TapeFloat>(
-    grads: &mut Grads<T>,
+    grads: &mut Adjoints<T>,
     id: usize,
     g: CowArray<'_, T, IxDyn>,
     shape: &[usize],
@@ -422,7 +422,7 @@ fn add_reduced<T: TapeFloat>(
 /// `adj[id] += unbroadcast(f(g, x))`, reusing `g`'s buffer when it is owned and needs no
 /// reduction. `x` broadcasts to `g`'s shape.
 fn add_mapped<T: TapeFloat>(
-    grads: &mut Grads<T>,
+    grads: &mut Adjoints<T>,
     id: usize,
     g: CowArray<'_, T, IxDyn>,
     x: &ArrayViewD<'_, T>,

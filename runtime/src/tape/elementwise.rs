@@ -11,10 +11,10 @@
 
 use ndarray::{ArrayD, ArrayRef, ArrayViewD, Dimension, IxDyn, Zip};
 
+use super::adjoints::{Adjoints, Incoming};
 use super::cache::{self, Buffer};
 use super::dual::{Dual, half, sigmoid, sign};
 use super::float::TapeFloat;
-use super::grads::{Grads, Incoming};
 use super::graph::{Node, Op, Reads};
 use super::var::Var;
 
@@ -309,7 +309,7 @@ impl<T: TapeFloat> UnaryOp<T> {
         nodes: &[Node<'_, T>],
         out: &ArrayViewD<'_, T>,
         g: Incoming<T>,
-        grads: &mut Grads<T>,
+        grads: &mut Adjoints<T>,
     ) {
         let one = T::one();
         let two = one + one;

@@ -11,12 +11,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ndarray::{ArrayD, ArrayRef, ArrayView1, CowArray, Dimension, IxDyn};
 
+use super::adjoints::{Adjoints, Incoming};
 use super::arith::ArithOp;
 use super::cache::{self, Buffer};
 use super::elementwise::{MapOver, SumOver, UnaryOp};
 use super::float::TapeFloat;
 use super::gradients::Gradients;
-use super::grads::{Grads, Incoming};
 use super::linalg::LinalgOp;
 use super::nn::NnOp;
 use super::operand::IntoArray;
@@ -227,7 +227,7 @@ impl<'t, T: TapeFloat> Tape<'t, T> {
     pub fn gradient<D: Dimension>(&'t self, output: &Var<'t, T, D>) -> Gradients<T> {
         assert_same_tape(self, output.tape);
         let nodes = self.nodes.borrow();
-        let mut grads = Grads::new(
+        let mut grads = Adjoints::new(
             nodes[..=output.id]
                 .iter()
                 .map(|n| n.shape.clone())
@@ -437,7 +437,7 @@ fn backward<T: TapeFloat>(
     nodes: &[Node<'_, T>],
     node: &Node<'_, T>,
     g: Incoming<T>,
-    grads: &mut Grads<T>,
+    grads: &mut Adjoints<T>,
 ) {
     let empty: [T; 0] = [];
     let out = match &node.value {

@@ -5,10 +5,10 @@ use ndarray::linalg::{general_mat_mul, general_mat_vec_mul};
 use ndarray::{Array0, ArrayD, ArrayViewD, Axis, Dimension, Ix0, Ix1, Ix2, IxDyn};
 use ndarray::{ArrayView2, ArrayViewMut2};
 
+use super::adjoints::Adjoints;
 use super::cache;
 use super::error::ShapeError;
 use super::float::TapeFloat;
-use super::grads::Grads;
 use super::graph::{Node, Op, Reads};
 use super::operand::Operand;
 use super::var::Var;
@@ -176,7 +176,7 @@ impl LinalgOp {
         &self,
         nodes: &[Node<'_, T>],
         g: &ArrayD<T>,
-        grads: &mut Grads<T>,
+        grads: &mut Adjoints<T>,
     ) {
         match *self {
             // C = A·B  ⇒  Ā += C̄·Bᵀ,  B̄ += Aᵀ·C̄ (and the rank-1 forms of the same rule)
@@ -196,7 +196,7 @@ fn dot_backward<T: TapeFloat>(
     a: usize,
     b: usize,
     g: &ArrayViewD<'_, T>,
-    grads: &mut Grads<T>,
+    grads: &mut Adjoints<T>,
 ) {
     // Each side reads only the other side's value (marked by `reads`); shapes are always kept.
     let (av, bv) = (nodes[a].value.view(), nodes[b].value.view());

@@ -231,6 +231,7 @@
 //! slicing (`a[[i, j]]`, `slice`), `iter()`, `map` (use `mapv`), `fold`, `mean()` returning
 //! `Option`, in-place mutation of a watched array, `Zip`, `dot` on `IxDyn` operands.
 
+mod adjoints;
 mod arith;
 pub mod cache;
 mod dual;
@@ -238,7 +239,6 @@ mod elementwise;
 mod error;
 mod float;
 mod gradients;
-mod grads;
 mod graph;
 mod linalg;
 mod nn;

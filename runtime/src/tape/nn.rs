@@ -7,10 +7,10 @@ use ndarray::{
     Zip,
 };
 
+use super::adjoints::Adjoints;
 use super::cache;
 use super::error::{AxisError, ShapeError};
 use super::float::{TapeFloat, from_usize};
-use super::grads::Grads;
 use super::graph::{Node, Op, Reads};
 use super::operand::Operand;
 use super::var::Var;
@@ -262,7 +262,7 @@ impl NnOp {
         nodes: &[Node<'_, T>],
         out: &ArrayViewD<'_, T>,
         g: &ArrayD<T>,
-        grads: &mut Grads<T>,
+        grads: &mut Adjoints<T>,
     ) {
         let value = |id: usize| nodes[id].value.view();
         let scalar = || g.first().copied().unwrap_or_else(T::zero);

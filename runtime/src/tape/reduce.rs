@@ -3,10 +3,10 @@
 
 use ndarray::{Array0, ArrayD, Axis, Dimension, Ix0, RemoveAxis};
 
+use super::adjoints::Adjoints;
 use super::cache;
 use super::error::AxisError;
 use super::float::{TapeFloat, from_usize};
-use super::grads::Grads;
 use super::graph::{Node, Op};
 use super::var::Var;
 
@@ -165,7 +165,7 @@ impl ReduceOp {
         &self,
         nodes: &[Node<'_, T>],
         g: ArrayD<T>,
-        grads: &mut Grads<T>,
+        grads: &mut Adjoints<T>,
     ) {
         // Reductions read only shapes: the input buffer may have been reused.
         let shape = |id: usize| nodes[id].shape.as_slice();

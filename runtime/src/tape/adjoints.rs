@@ -25,13 +25,13 @@ pub(crate) enum Incoming<T> {
 
 /// One optional adjoint per tape node: an array, plus a pending uniform part. Adjoints still
 /// here when it is dropped go back to the cache.
-pub(crate) struct Grads<T: TapeFloat> {
+pub(crate) struct Adjoints<T: TapeFloat> {
     slots: Vec<Option<ArrayD<T>>>,
     uniform: Vec<Option<T>>,
     shapes: Vec<Vec<usize>>,
 }
 
-impl<T: TapeFloat> Grads<T> {
+impl<T: TapeFloat> Adjoints<T> {
     /// Adjoints for nodes of the given shapes, all zero.
     pub(crate) fn new(shapes: Vec<Vec<usize>>) -> Self {
         Self {
@@ -261,7 +261,7 @@ impl<T: TapeFloat> Grads<T> {
     }
 }
 
-impl<T: TapeFloat> Drop for Grads<T> {
+impl<T: TapeFloat> Drop for Adjoints<T> {
     fn drop(&mut self) {
         self.slots.drain(..).flatten().for_each(cache::recycle);
     }

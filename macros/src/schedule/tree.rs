@@ -1,0 +1,1011 @@
+//! The statement tree: every decision of the schedule, written down before anything is printed.
+//!
+//! ```text
+//! Σᵢ (w·x[i] − y[i])²  and its gradient      Block
+//!                                             ├─ Sums [loss, ∂w]  for i0 in 0..n
+//!                                             │   └─ Block: Let(r), accumulators
+//!                                             └─ (scatters)
+//! ```
+//!
+//! [`Schedule::tree`] walks the regions [`Schedule::plan`] orders and decides, per statement,
+//! what `emit` then only prints: which loop form runs a group of sums (fused, breaking where a
+//! `break` stops, a reverse sweep, a guarded sweep), which additions are summed in a local and
+//! added once after their loop, which vectors the iterations of a loop reuse (and the pools that
+//! hold them), which local arrays are small enough to live on the stack, and what a
+//! recurrence's forward loop saves for its reverse sweep.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+
+use super::{Schedule, Step};
+use crate::graph::{Kind, NodeId, Op};
+
+/// The longest local array of constant length kept on the stack (longer ones, and those whose
+/// length is known only at run time, are vectors).
+pub const MAX_STACK_ARRAY: usize = 32;
+
+/// A kernel's statements, and the vectors its loops reuse.
+pub struct Tree {
+    pub body: Block,
+    /// The pools, declared before the statements, in order of first use.
+    pub pools: Vec<Vector>,
+}
+
+/// The statements of a region (a function body, a loop body, a branch).
+#[derive(Default)]
+pub struct Block {
+    pub stmts: Vec<Stmt>,
+    /// The scatters into the slices' gradients, after the statements (a loop adds to its
+    /// accumulators between the two).
+    pub scatters: Vec<Stmt>,
+    /// In a loop's body: the vectors this iteration took from their pools, given back at its
+    /// end.
+    pub give_back: Vec<Vector>,
+}
+
+/// A vector whose allocation the iterations of a loop share.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Vector {
+    /// A local array (a `Table` node).
+    Array(NodeId),
+    /// A vector added into (an `Alloc`'s buffer).
+    Buffer(u32),
+    /// The values a recurrence's forward loop saves for its reverse sweep.
+    Trace(u32),
+}
+
+/// Where a local array or a vector added into lives.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Storage {
+    /// On the stack: a constant length of at most [`MAX_STACK_ARRAY`].
+    Stack(usize),
+    /// A vector of its own.
+    Fresh,
+    /// A vector the previous iteration of the loop gave back.
+    Pooled,
+}
+
+/// What a recurrence's forward loop saves for its reverse sweep.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Saved {
+    Nothing,
+    /// The value of the last iteration that kills `λ` (a running max), and its index.
+    LastKill(NodeId, bool),
+    /// Every iteration's value, in a vector.
+    Every(Storage),
+    /// The value every `K` iterations (`checkpoint = K`), in a vector: the reverse sweep
+    /// recomputes the others.
+    Checkpoints(usize, Storage),
+}
+
+/// One statement.
+pub enum Stmt {
+    /// `let __tN = expr;`
+    Let(NodeId),
+    /// `z[i] += x;` or `∇x[i] += x;` (an `Accumulate`, a `Scatter`).
+    Add(NodeId),
+    /// `__accN += x;`: an addition summed in a local of its loop ([`Stmt::Sums::summed`]).
+    AddToSum(NodeId),
+    /// A guarded effect: `if c { then } else { other }`.
+    Effect {
+        node: NodeId,
+        then: Block,
+        other: Block,
+    },
+    /// `let __tN = if c { then…; a } else { other…; b };`
+    Select {
+        node: NodeId,
+        then: Block,
+        other: Block,
+    },
+    /// `let __tN = a && { right…; b };` (or `||`).
+    Logic { node: NodeId, right: Block },
+    /// `let (__tN, __dN) = f::__partials(args…);`, its `__jacobian` or its `__partials2`.
+    Partials(NodeId, Companion),
+    /// `f::__vjp(args…, seed, sinks…);` (a `CallVjp`, an `ArrayVjp`).
+    Vjp(NodeId),
+    /// The gradient vectors an effect writes, renamed to its sinks, in a block of its own.
+    Rebound { node: NodeId, body: Block },
+    /// One `for` loop computing the sums of `group` (same loop and bounds): their
+    /// accumulators before it, the additions summed in locals (`summed`) added after it.
+    Sums {
+        group: Vec<NodeId>,
+        body: Block,
+        accumulators: Vec<(NodeId, NodeId)>,
+        summed: Vec<NodeId>,
+    },
+    /// [`Stmt::Sums`] over `lo..hi` that breaks where `until` does, binding it; `test` is the
+    /// condition's region.
+    Exit {
+        group: Vec<NodeId>,
+        until: NodeId,
+        test: Block,
+        body: Block,
+        accumulators: Vec<(NodeId, NodeId)>,
+    },
+    /// A recurrence's forward loop.
+    Fold {
+        node: NodeId,
+        body: Block,
+        saved: Saved,
+    },
+    /// Coupled recurrences' forward loop, saving the members `saved` for the reverse sweep
+    /// (with `checkpoint`, every member every `K` iterations instead).
+    Coupled {
+        node: NodeId,
+        body: Block,
+        saved: Vec<u32>,
+        checkpoint: Option<usize>,
+    },
+    /// A recurrence's reverse loop (`group[0]`, a `RevFold` or `RevCoupled`), with the sums
+    /// that read its adjoints.
+    Reverse {
+        group: Vec<NodeId>,
+        body: Block,
+        accumulators: Vec<(NodeId, NodeId)>,
+        /// The saved members of coupled recurrences (a single recurrence: its own).
+        saved: Vec<u32>,
+        /// A single recurrence whose sweep is its last kill: one recorded iteration.
+        last_kill: bool,
+        /// With checkpoints every `K` iterations: `K`, and the forward loop's body, which
+        /// recomputes the states between two checkpoints before they are swept.
+        recompute: Option<(usize, Block)>,
+    },
+    /// A reverse sweep run only where its seed is not zero, with what it reads computed in its
+    /// block.
+    Guarded {
+        group: Vec<NodeId>,
+        reads: Block,
+        sweep: Box<Stmt>,
+    },
+    /// A local array: `[c; N]` or `vec![c; n]` for a constant fill (`body` `None`), else a loop
+    /// filling it.
+    Table {
+        node: NodeId,
+        storage: Storage,
+        body: Option<Block>,
+    },
+    /// A vector added into.
+    Alloc { node: NodeId, storage: Storage },
+    /// The loop finding where a `break` stops.
+    Until { node: NodeId, body: Block },
+    /// A node the tree does not know how to run: a compile error naming the bug.
+    Internal(&'static str),
+}
+
+/// The hidden item a call's partial derivatives come from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Companion {
+    /// `__partials`: the value and one partial per argument.
+    Partials,
+    /// `__jacobian`: a vector-valued function's outputs and rows of partials.
+    Jacobian,
+    /// `__partials2`: with the second partials too.
+    Second,
+    /// `__hvp`, for a `CallJvp` (a call given a differentiated slice, in second derivatives):
+    /// the directional derivative and `H·ȧ` over the float arguments.
+    Hvp,
+}
+
+/// What the body of a loop adds to the statements around it.
+#[derive(Default)]
+struct LoopEnd {
+    give_back: Vec<Vector>,
+    /// In a loop whose additions at an index it does not change are summed in locals: the loop,
+    /// and what is bound before it.
+    summing: Option<(u32, HashSet<NodeId>)>,
+    summed: Vec<NodeId>,
+}
+
+impl Schedule<'_> {
+    /// The statements computing `roots`.
+    pub fn tree(&self, roots: &[NodeId]) -> Tree {
+        let b = Builder {
+            s: self,
+            pools: RefCell::default(),
+        };
+        let body = b.region(roots, &mut HashSet::new());
+        Tree {
+            body,
+            pools: b.pools.into_inner(),
+        }
+    }
+
+    /// The length of local array `a` where it is a small constant: the array is then on the
+    /// stack (`[0.0; 3]`), as the user's `[a, b, c]` is, not a vector.
+    pub fn fixed_len(&self, a: NodeId) -> Option<usize> {
+        match *self.g.op(a) {
+            Op::Table { lo, hi, .. } => {
+                let (lo, hi) = (self.g.as_int(lo)?, self.g.as_int(hi)?);
+                usize::try_from(hi - lo)
+                    .ok()
+                    .filter(|n| *n <= MAX_STACK_ARRAY)
+            }
+            Op::Filled { alloc, .. } => self.fixed_len(alloc),
+            Op::Alloc { like, .. } => self.fixed_len(like),
+            _ => None,
+        }
+    }
+}
+
+struct Builder<'s, 'g> {
+    s: &'s Schedule<'g>,
+    pools: RefCell<Vec<Vector>>,
+}
+
+impl Builder<'_, '_> {
+    /// The statements binding the nodes of the region of `roots`; marks them defined.
+    fn region(&self, roots: &[NodeId], defined: &mut HashSet<NodeId>) -> Block {
+        self.region_parts(roots, defined, None)
+    }
+
+    /// The region of a loop's body: the vectors bound at its level reuse the previous
+    /// iteration's, given back at its end.
+    fn loop_body(&self, roots: &[NodeId], defined: &mut HashSet<NodeId>) -> Block {
+        let mut end = LoopEnd::default();
+        let mut block = self.region_parts(roots, defined, Some(&mut end));
+        block.give_back = end.give_back;
+        block
+    }
+
+    /// [`loop_body`](Self::loop_body) of a loop over `v` whose additions into a vector at an
+    /// index the loop does not change are summed in a local (see
+    /// [`summed_accumulate`](Self::summed_accumulate)); `outside` is what is bound before
+    /// the loop. Also the additions summed.
+    fn summing_loop_body(
+        &self,
+        roots: &[NodeId],
+        defined: &mut HashSet<NodeId>,
+        v: u32,
+        outside: &HashSet<NodeId>,
+    ) -> (Block, Vec<NodeId>) {
+        let mut end = LoopEnd {
+            summing: Some((v, outside.clone())),
+            ..LoopEnd::default()
+        };
+        let mut block = self.region_parts(roots, defined, Some(&mut end));
+        block.give_back = end.give_back;
+        (block, end.summed)
+    }
+
+    /// An addition `z[k] += e` in a summing loop's body whose vector is declared before the
+    /// loop and whose index `k` the loop does not change and is bound before it: summed in a
+    /// local, `z[k] += acc` once after the loop, if the loop ran (an empty loop reads no
+    /// `z[k]`). The loop keeps the sum in a register, not storing to and loading from `z[k]` in
+    /// every iteration, as a person writes it (GMM's reverse triangular product spent a third of
+    /// its time in that store).
+    fn summed_accumulate(&self, n: NodeId, end: &mut LoopEnd) -> Option<Stmt> {
+        let g = self.s.g;
+        let Op::Accumulate { alloc, i, .. } = *g.op(n) else {
+            return None;
+        };
+        let (v, outside) = end.summing.as_ref()?;
+        let bit = 1u64 << v;
+        let visible = |k: NodeId| {
+            outside.contains(&k)
+                || match *g.op(k) {
+                    Op::LoopVar(w) => w != *v,
+                    Op::IntConst(_) => true,
+                    _ => false,
+                }
+        };
+        if !outside.contains(&alloc) || g.loops_of(i) & bit != 0 || !visible(i) {
+            return None;
+        }
+        end.summed.push(n);
+        Some(Stmt::AddToSum(n))
+    }
+
+    /// [`region`](Self::region) in two parts, the statements then the scatters, in the order
+    /// [`Schedule::plan`] gives. In a loop's body (`back`), the vectors bound at its level
+    /// reuse the previous iteration's.
+    fn region_parts(
+        &self,
+        roots: &[NodeId],
+        defined: &mut HashSet<NodeId>,
+        mut back: Option<&mut LoopEnd>,
+    ) -> Block {
+        let plan = self.s.plan(roots, defined);
+        let mut block = Block::default();
+        let mut visible = defined.clone();
+        for step in &plan.steps {
+            match step {
+                Step::Loop(group) => {
+                    block.stmts.push(
+                        if matches!(
+                            self.s.g.op(group[0]),
+                            Op::RevFold { .. } | Op::RevCoupled { .. }
+                        ) {
+                            self.reverse(group, &visible)
+                        } else {
+                            self.sums(group, &visible)
+                        },
+                    );
+                    visible.extend(group.iter().copied());
+                }
+                Step::Guarded(group) => {
+                    block
+                        .stmts
+                        .push(self.guarded(group, &visible, back.is_some()));
+                    visible.extend(group.iter().copied());
+                }
+                Step::Exit(group, until) => {
+                    block.stmts.push(self.exit(group, *until, &visible));
+                    visible.extend(group.iter().copied());
+                    visible.insert(*until);
+                }
+                Step::Bind(n) => {
+                    block.stmts.extend(match back.as_deref_mut() {
+                        Some(back) => self.pooled_binding(*n, &visible, back),
+                        None => self.binding(*n, &visible),
+                    });
+                    visible.insert(*n);
+                }
+                Step::Inline(n) => {
+                    visible.insert(*n);
+                }
+            }
+        }
+        defined.extend(plan.nodes);
+        for n in plan.scatters {
+            block.scatters.extend(self.binding(n, defined));
+        }
+        block
+    }
+
+    /// Whether vector `v`, bound in a loop's body when `pool` is given, reuses the previous
+    /// iteration's allocation (and is given back at the end of this one).
+    fn vector(&self, v: Vector, pool: Option<&mut LoopEnd>) -> Storage {
+        let Some(end) = pool else {
+            return Storage::Fresh;
+        };
+        let mut pools = self.pools.borrow_mut();
+        if !pools.contains(&v) {
+            pools.push(v);
+        }
+        end.give_back.push(v);
+        Storage::Pooled
+    }
+
+    /// The float sums among `sums`, each with its body: run in one loop, each in an
+    /// accumulator. (A loop of effects has none: its statements are in the loop's region.)
+    fn accumulators(&self, sums: &[NodeId]) -> Vec<(NodeId, NodeId)> {
+        sums.iter()
+            .filter(|n| self.s.g.kind(**n) == Kind::Float)
+            .filter_map(|n| Some((*n, self.s.sum_body(*n)?)))
+            .collect()
+    }
+
+    /// One `for` loop computing every sum (and effect) of `group`, which share loop and bounds.
+    fn sums(&self, group: &[NodeId], defined: &HashSet<NodeId>) -> Stmt {
+        let Op::Sum { v, .. } = *self.s.g.op(group[0]) else {
+            return Stmt::Internal("not a loop");
+        };
+        let bodies: Vec<NodeId> = group.iter().filter_map(|n| self.s.sum_body(*n)).collect();
+        let mut inner = self.s.visible_in_loop(v, defined);
+        let (body, summed) = self.summing_loop_body(&bodies, &mut inner, v, defined);
+        Stmt::Sums {
+            group: group.to_vec(),
+            body,
+            accumulators: self.accumulators(group),
+            summed,
+        }
+    }
+
+    /// [`sums`](Self::sums) that stops where `until` (a `break`'s `Op::Until` over the same
+    /// range) does, binding it.
+    fn exit(&self, group: &[NodeId], until: NodeId, defined: &HashSet<NodeId>) -> Stmt {
+        let Op::Sum { v, .. } = *self.s.g.op(group[0]) else {
+            return Stmt::Internal("not a loop");
+        };
+        let Op::Until { v: v0, cond, .. } = *self.s.g.op(until) else {
+            return Stmt::Internal("not a loop's end");
+        };
+        // The condition, read with its own loop's index bound to this one's.
+        let mut outside = self.s.visible_in_loop(v0, defined);
+        let test = self.loop_body(&[cond], &mut outside);
+        let bodies: Vec<NodeId> = group.iter().filter_map(|n| self.s.sum_body(*n)).collect();
+        let mut inner = self.s.visible_in_loop(v, defined);
+        let body = self.loop_body(&bodies, &mut inner);
+        Stmt::Exit {
+            group: group.to_vec(),
+            until,
+            test,
+            body,
+            accumulators: self.accumulators(group),
+        }
+    }
+
+    /// The forward loop of recurrence `n`, saving what its reverse sweep reads.
+    fn fold(&self, n: NodeId, defined: &HashSet<NodeId>, pool: Option<&mut LoopEnd>) -> Stmt {
+        let Op::Fold { c, v, body, .. } = *self.s.g.op(n) else {
+            return Stmt::Internal("not a recurrence");
+        };
+        let mut inner = self.s.visible_in_loop(v, defined);
+        let kill = self.s.last_kill.get(&c).copied();
+        let mut roots = vec![body];
+        roots.extend(kill.map(|(cond, _)| cond));
+        let body = self.loop_body(&roots, &mut inner);
+        let saved = match (kill, self.s.g.checkpoint) {
+            (Some((cond, on)), _) => Saved::LastKill(cond, on),
+            (None, _) if !self.s.traced.contains(&c) => Saved::Nothing,
+            (None, Some(k)) => Saved::Checkpoints(k, self.vector(Vector::Trace(c), pool)),
+            (None, None) => Saved::Every(self.vector(Vector::Trace(c), pool)),
+        };
+        Stmt::Fold {
+            node: n,
+            body,
+            saved,
+        }
+    }
+
+    /// [`binding`](Self::binding) of a node bound in a loop's body: a local array, a vector
+    /// added into, or a recurrence's saved values reuse the previous iteration's vector; an
+    /// addition may be summed in a local.
+    fn pooled_binding(
+        &self,
+        n: NodeId,
+        defined: &HashSet<NodeId>,
+        end: &mut LoopEnd,
+    ) -> Option<Stmt> {
+        match self.s.g.op(n) {
+            Op::Table { .. } => Some(self.table(n, defined, Some(end))),
+            Op::Alloc { .. } => Some(self.alloc(n, Some(end))),
+            Op::Fold { .. } => Some(self.fold(n, defined, Some(end))),
+            Op::Accumulate { .. } => self
+                .summed_accumulate(n, end)
+                .or_else(|| self.binding(n, defined)),
+            _ => self.binding(n, defined),
+        }
+    }
+
+    /// The members of coupled recurrence `c` (`k` of them) its reverse sweep reads.
+    fn saved_members(&self, c: u32, k: usize) -> Vec<u32> {
+        let k = u32::try_from(k).unwrap_or(0);
+        (c..c + k).filter(|d| self.s.traced.contains(d)).collect()
+    }
+
+    /// The forward loop of coupled recurrences `n`.
+    fn coupled(&self, n: NodeId, defined: &HashSet<NodeId>) -> Stmt {
+        let (Op::Coupled { c, v, .. }, Some((_, bodies))) =
+            (self.s.g.op(n), self.s.g.coupled_parts(n))
+        else {
+            return Stmt::Internal("not a recurrence");
+        };
+        let mut inner = self.s.visible_in_loop(*v, defined);
+        let body = self.loop_body(bodies, &mut inner);
+        let saved = self.saved_members(*c, bodies.len());
+        Stmt::Coupled {
+            node: n,
+            body,
+            checkpoint: self.s.g.checkpoint.filter(|_| !saved.is_empty()),
+            saved,
+        }
+    }
+
+    /// The reverse loop of a recurrence's gradient (`group[0]`), with the sums that read its
+    /// adjoints.
+    fn reverse(&self, group: &[NodeId], defined: &HashSet<NodeId>) -> Stmt {
+        let g = self.s.g;
+        let (v, fold, mut bodies) = match g.op(group[0]) {
+            Op::RevFold { v, fold, step, .. } => (*v, *fold, vec![*step]),
+            Op::RevCoupled { v, fold, .. } => match g.coupled_parts(group[0]) {
+                Some((_, steps)) => (*v, *fold, steps.to_vec()),
+                None => return Stmt::Internal("not a reverse sweep"),
+            },
+            _ => return Stmt::Internal("not a reverse sweep"),
+        };
+        let k = bodies.len();
+        let (saved, last_kill, forward) = match (g.op(group[0]), g.op(fold)) {
+            (Op::RevFold { .. }, Op::Fold { c, body, .. }) => {
+                (vec![*c], self.s.last_kill.contains_key(c), vec![*body])
+            }
+            (Op::RevCoupled { .. }, Op::Coupled { c, .. }) => (
+                self.saved_members(*c, k),
+                false,
+                g.coupled_parts(fold)
+                    .map_or_else(Vec::new, |p| p.1.to_vec()),
+            ),
+            _ => return Stmt::Internal("not a recurrence"),
+        };
+        bodies.extend(group[1..].iter().filter_map(|n| self.s.sum_body(*n)));
+        let mut inner = self.s.visible_in_loop(v, defined);
+        let body = self.loop_body(&bodies, &mut inner);
+        // The forward loop's body, scheduled here: it runs again, a stretch at a time.
+        let recompute = match (self.s.g.checkpoint, g.op(fold)) {
+            (Some(every), Op::Fold { v, .. } | Op::Coupled { v, .. })
+                if !last_kill && !saved.is_empty() =>
+            {
+                let mut inner = self.s.visible_in_loop(*v, defined);
+                Some((every, self.loop_body(&forward, &mut inner)))
+            }
+            _ => None,
+        };
+        Stmt::Reverse {
+            group: group.to_vec(),
+            body,
+            accumulators: self.accumulators(&group[1..]),
+            saved,
+            last_kill,
+            recompute,
+        }
+    }
+
+    /// A reverse sweep and the sums in its loop, with its recurrence's forward loop, run only
+    /// where its seed is not zero.
+    fn guarded(&self, group: &[NodeId], defined: &HashSet<NodeId>, in_loop: bool) -> Stmt {
+        let g = self.s.g;
+        let (Op::RevFold { fold, .. } | Op::RevCoupled { fold, .. }) = *g.op(group[0]) else {
+            return Stmt::Internal("not a reverse sweep");
+        };
+        let (Op::Fold { lo, hi, .. } | Op::Coupled { lo, hi, .. }) = *g.op(fold) else {
+            return Stmt::Internal("not a recurrence");
+        };
+        let mut reads = vec![lo, hi];
+        for n in group {
+            reads.extend(self.s.sweep_reads(*n));
+        }
+        let mut inner = defined.clone();
+        // In a loop's body, the vectors of the block are given back at its end.
+        let reads = if in_loop {
+            self.loop_body(&reads, &mut inner)
+        } else {
+            self.region(&reads, &mut inner)
+        };
+        Stmt::Guarded {
+            group: group.to_vec(),
+            reads,
+            sweep: Box::new(self.reverse(group, &inner)),
+        }
+    }
+
+    /// A local array, computed once.
+    fn table(&self, n: NodeId, defined: &HashSet<NodeId>, pool: Option<&mut LoopEnd>) -> Stmt {
+        let Op::Table { v, body, .. } = *self.s.g.op(n) else {
+            return Stmt::Internal("not a local array");
+        };
+        let constant = self.s.g.constant_fill(n).is_some();
+        let fixed = self.s.fixed_len(n);
+        if constant {
+            let storage = match fixed {
+                Some(len) => Storage::Stack(len),
+                None => self.vector(Vector::Array(n), pool),
+            };
+            return Stmt::Table {
+                node: n,
+                storage,
+                body: None,
+            };
+        }
+        let mut inner = self.s.visible_in_loop(v, defined);
+        let body = self.loop_body(&[body], &mut inner);
+        let storage = match fixed {
+            Some(len) => Storage::Stack(len),
+            None => self.vector(Vector::Array(n), pool),
+        };
+        Stmt::Table {
+            node: n,
+            storage,
+            body: Some(body),
+        }
+    }
+
+    /// A vector added into: on the stack when short, else a vector (reused in a loop).
+    fn alloc(&self, n: NodeId, pool: Option<&mut LoopEnd>) -> Stmt {
+        let Op::Alloc { buf, like, .. } = *self.s.g.op(n) else {
+            return Stmt::Internal("not a vector");
+        };
+        let storage = match self.s.fixed_len(like) {
+            Some(len) => Storage::Stack(len),
+            None => self.vector(Vector::Buffer(buf), pool),
+        };
+        Stmt::Alloc { node: n, storage }
+    }
+
+    /// The loop that finds where a `break` stops.
+    fn until(&self, n: NodeId, defined: &HashSet<NodeId>) -> Stmt {
+        let Op::Until { v, cond, .. } = *self.s.g.op(n) else {
+            return Stmt::Internal("not a loop's end");
+        };
+        let mut inner = self.s.visible_in_loop(v, defined);
+        Stmt::Until {
+            node: n,
+            body: self.loop_body(&[cond], &mut inner),
+        }
+    }
+
+    /// The statement binding node `n` (none for what is bound by another's statement).
+    fn binding(&self, n: NodeId, defined: &HashSet<NodeId>) -> Option<Stmt> {
+        let g = self.s.g;
+        Some(match g.op(n) {
+            Op::Select(_, a, b) if g.is_effect(n) => Stmt::Effect {
+                node: n,
+                then: self.region(&[*a], &mut defined.clone()),
+                other: self.region(&[*b], &mut defined.clone()),
+            },
+            Op::Select(_, a, b) => Stmt::Select {
+                node: n,
+                then: self.region(&[*a], &mut defined.clone()),
+                other: self.region(&[*b], &mut defined.clone()),
+            },
+            // Short-circuiting: what the right operand needs is computed only when it is read.
+            Op::And(_, b) | Op::Or(_, b) => Stmt::Logic {
+                node: n,
+                right: self.region(&[*b], &mut defined.clone()),
+            },
+            Op::Call(..) if self.s.differentiated_calls.contains(&n) => {
+                let companion = if self.s.second_order_calls.contains(&n) {
+                    Companion::Second
+                } else if self.s.array_calls.contains(&n) {
+                    Companion::Jacobian
+                } else {
+                    Companion::Partials
+                };
+                Stmt::Partials(n, companion)
+            }
+            Op::Sum { .. } => self.sums(&[n], defined),
+            Op::Fold { .. } => self.fold(n, defined, None),
+            Op::Coupled { .. } => self.coupled(n, defined),
+            Op::RevFold { .. } | Op::RevCoupled { .. } => self.reverse(&[n], defined),
+            Op::Until { .. } => self.until(n, defined),
+            Op::Table { .. } => self.table(n, defined, None),
+            Op::Alloc { .. } => self.alloc(n, None),
+            Op::Accumulate { .. } | Op::Scatter(..) => Stmt::Add(n),
+            // Its two effects are bound on their own; a vector once added into is read by its
+            // name.
+            Op::Effects(..) | Op::Filled { .. } => return None,
+            Op::CallJvp(..) => Stmt::Partials(n, Companion::Hvp),
+            Op::CallVjp(..) | Op::ArrayVjp { .. } | Op::CallHvp(..) => Stmt::Vjp(n),
+            Op::Rebound { effect, .. } => Stmt::Rebound {
+                node: n,
+                body: self.region(&[*effect], &mut defined.clone()),
+            },
+            _ => Stmt::Let(n),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use quote::quote;
+
+    use super::{Block, Saved, Stmt};
+    use crate::attr::Args;
+    use crate::schedule::Schedule;
+    use crate::testing::lower_fn;
+
+    /// The tree of a function's value and gradient (scalar parameters and the slices numbered
+    /// `slices` differentiated), in a compact text form: `for[accumulators]{…}` a loop of sums,
+    /// `+=` an addition, `sum+=` one summed in a local, `array(storage){…}`, `fold(saved){…}`,
+    /// `reverse{…}`, `guarded{…}`, `let`; `|` before a block's scatters, `^` before the vectors
+    /// it gives back. Then the pools.
+    fn outline(func: proc_macro2::TokenStream, slices: &[u32]) -> String {
+        let l = lower_fn(func, &Args::default());
+        let mut g = l.graph.clone();
+        let (grads, effects) =
+            crate::diff::gradient_with_slices(&mut g, l.output, &l.inputs, slices)
+                .expect("internal error: the test function differentiates");
+        let mut roots = vec![l.output];
+        roots.extend(grads);
+        roots.extend(effects.into_iter().flatten());
+        let tree = Schedule::of(&g, &roots).tree(&roots);
+        let mut out = block(&tree.body);
+        if !tree.pools.is_empty() {
+            let _ = write!(out, " pools{:?}", tree.pools);
+        }
+        out
+    }
+
+    fn block(b: &Block) -> String {
+        let mut parts: Vec<String> = b.stmts.iter().map(stmt).collect();
+        if !b.scatters.is_empty() {
+            parts.push(format!(
+                "| {}",
+                b.scatters.iter().map(stmt).collect::<Vec<_>>().join(" ")
+            ));
+        }
+        if !b.give_back.is_empty() {
+            parts.push(format!("^{:?}", b.give_back));
+        }
+        parts.join(" ")
+    }
+
+    fn stmt(s: &Stmt) -> String {
+        match s {
+            Stmt::Let(_) => "let".into(),
+            Stmt::Add(_) => "+=".into(),
+            Stmt::AddToSum(_) => "sum+=".into(),
+            Stmt::Effect { then, other, .. } => {
+                format!("if{{{}}}else{{{}}}", block(then), block(other))
+            }
+            Stmt::Select { then, other, .. } => {
+                format!("let-if{{{}}}else{{{}}}", block(then), block(other))
+            }
+            Stmt::Logic { right, .. } => format!("let-and{{{}}}", block(right)),
+            Stmt::Partials(_, c) => format!("partials({c:?})"),
+            Stmt::Vjp(_) => "vjp".into(),
+            Stmt::Rebound { body, .. } => format!("rebound{{{}}}", block(body)),
+            Stmt::Sums {
+                accumulators,
+                summed,
+                body,
+                ..
+            } => format!(
+                "for[{}{}]{{{}}}",
+                accumulators.len(),
+                if summed.is_empty() {
+                    String::new()
+                } else {
+                    format!(" summed {}", summed.len())
+                },
+                block(body)
+            ),
+            Stmt::Exit { test, body, .. } => {
+                format!("for-break{{{}|{}}}", block(test), block(body))
+            }
+            Stmt::Fold { body, saved, .. } => {
+                let saved = match saved {
+                    Saved::Nothing => "nothing".to_string(),
+                    Saved::LastKill(..) => "last kill".to_string(),
+                    Saved::Every(s) => format!("every {s:?}"),
+                    Saved::Checkpoints(k, s) => format!("every {k}th {s:?}"),
+                };
+                format!("fold({saved}){{{}}}", block(body))
+            }
+            Stmt::Coupled { body, saved, .. } => format!("coupled({saved:?}){{{}}}", block(body)),
+            Stmt::Reverse {
+                body,
+                last_kill,
+                recompute,
+                ..
+            } => format!(
+                "reverse{}{}{{{}}}",
+                if *last_kill { "(last kill)" } else { "" },
+                recompute.as_ref().map_or(String::new(), |(k, b)| format!(
+                    "(recompute {k}: {{{}}})",
+                    block(b)
+                )),
+                block(body)
+            ),
+            Stmt::Guarded { reads, sweep, .. } => {
+                format!("guarded{{{} {}}}", block(reads), stmt(sweep))
+            }
+            Stmt::Table { storage, body, .. } => format!(
+                "array({storage:?}){}",
+                body.as_ref()
+                    .map_or(String::new(), |b| format!("{{{}}}", block(b)))
+            ),
+            Stmt::Alloc { storage, .. } => format!("vector({storage:?})"),
+            Stmt::Until { body, .. } => format!("until{{{}}}", block(body)),
+            Stmt::Internal(what) => format!("INTERNAL({what})"),
+        }
+    }
+
+    /// Each of two loops runs its sum and its derivative's sum together: two `for`s of two
+    /// accumulators, not four loops.
+    #[test]
+    fn sums_over_one_loop_run_in_one_for() {
+        let t = outline(
+            quote! {
+                fn f(w: f64, x: &[f64]) -> f64 {
+                    x.iter().map(|xi| (w * xi).sin()).sum::<f64>()
+                        * x.iter().map(|xi| (w * xi).cos()).sum::<f64>()
+                }
+            },
+            &[],
+        );
+        assert_eq!(t.matches("for[").count(), 2, "{t}");
+        assert_eq!(t.matches("for[2]").count(), 2, "{t}");
+    }
+
+    /// A buffer built in each iteration of a loop over points reuses one allocation: bound in
+    /// the loop's body, given back at its end, its pool declared once for the kernel.
+    #[test]
+    fn a_buffer_per_iteration_is_pooled() {
+        let t = outline(
+            quote! {
+                fn f(w: &[f64], xs: &[f64], k: usize) -> f64 {
+                    let mut total = 0.0;
+                    for i in 0..xs.len() {
+                        let mut z = vec![0.0; k];
+                        for c in 0..k {
+                            z[c] = w[c] * xs[i];
+                        }
+                        for c in 0..k {
+                            total += z[c].exp();
+                        }
+                    }
+                    total
+                }
+            },
+            &[0],
+        );
+        assert!(t.contains("array(Pooled)"), "{t}");
+        assert!(t.contains("^[Array("), "{t}");
+        assert!(t.ends_with(']') && t.contains(" pools[Array("), "{t}");
+    }
+
+    /// A small array of constant length lives on the stack, neither allocated nor pooled.
+    #[test]
+    fn a_short_constant_array_is_on_the_stack() {
+        let t = outline(
+            quote! {
+                fn f(w: &[f64], xs: &[f64]) -> f64 {
+                    let mut total = 0.0;
+                    for i in 0..xs.len() {
+                        let mut p = [0.0; 3];
+                        for c in 0..3 {
+                            p[c] = w[c] * xs[i];
+                        }
+                        total += p[0] * p[1] + p[2];
+                    }
+                    total
+                }
+            },
+            &[0],
+        );
+        assert!(t.contains("array(Stack(3))"), "{t}");
+        assert!(!t.contains("Pooled") && !t.contains("pools"), "{t}");
+    }
+
+    /// An addition at an index its loop does not change is summed in a local and added once
+    /// after the loop; one at the loop's own index is not.
+    #[test]
+    fn an_addition_at_an_index_the_loop_keeps_is_summed_in_a_local() {
+        let t = outline(
+            quote! {
+                fn f(w: &[f64], k: usize) -> f64 {
+                    let n = w.len();
+                    let mut z = vec![0.0; n];
+                    for i in 0..n {
+                        for j in 0..n {
+                            z[i] += w[i] * w[j];
+                        }
+                    }
+                    let mut s = 0.0;
+                    for i in 0..n {
+                        s += z[i].sin();
+                    }
+                    s + k as f64
+                }
+            },
+            &[0],
+        );
+        assert!(t.contains("sum+="), "{t}");
+        assert!(t.contains("summed 1"), "{t}");
+    }
+
+    /// A product saves every iteration's value for its reverse sweep; a running max saves only
+    /// the last iteration that replaces the maximum, and its sweep is that one iteration.
+    #[test]
+    fn a_recurrence_saves_what_its_reverse_sweep_reads() {
+        let product = outline(
+            quote! {
+                fn f(x: &[f64]) -> f64 {
+                    let mut p = 1.0;
+                    for i in 0..x.len() { p *= x[i]; }
+                    p
+                }
+            },
+            &[0],
+        );
+        assert!(product.contains("fold(every Fresh)"), "{product}");
+        assert!(product.contains("reverse{"), "{product}");
+        let max = outline(
+            quote! {
+                fn f(x: &[f64]) -> f64 {
+                    let mut m = f64::NEG_INFINITY;
+                    for i in 0..x.len() { m = m.max(x[i]); }
+                    m
+                }
+            },
+            &[0],
+        );
+        assert!(max.contains("fold(last kill)"), "{max}");
+        assert!(max.contains("reverse(last kill)"), "{max}");
+    }
+
+    /// A recurrence after an early `return`: the sweep, with its forward loop, in a guarded
+    /// block.
+    #[test]
+    fn a_recurrence_after_a_return_is_swept_in_a_guarded_block() {
+        let t = outline(
+            quote! {
+                fn f(x: &[f64], n: usize) -> f64 {
+                    if n > x.len() { return x[0]; }
+                    let mut p = 1.0;
+                    for i in 0..2 { p *= x[n - 1 - i]; }
+                    p
+                }
+            },
+            &[0],
+        );
+        let guarded = t.find("guarded{").map(|at| &t[at..]);
+        assert!(
+            guarded.is_some_and(|g| g.contains("fold(every Fresh)") && g.contains("reverse{")),
+            "{t}"
+        );
+        // The value computes the product in the branch that reads it, the sweep its own.
+        assert!(t.starts_with("let let-if{}else{fold("), "{t}");
+        assert_eq!(t.matches("fold(").count(), 2, "{t}");
+    }
+
+    /// With `checkpoint = K`, a product saves every Kth value, and its reverse sweep runs the
+    /// forward body again, a stretch at a time.
+    #[test]
+    fn a_checkpointed_recurrence_saves_every_kth_value_and_recomputes() {
+        let l = lower_fn(
+            quote! {
+                fn f(x: &[f64]) -> f64 {
+                    let mut p = 1.0;
+                    for i in 0..x.len() { p *= x[i].sin(); }
+                    p
+                }
+            },
+            &Args::default(),
+        );
+        let mut g = l.graph.clone();
+        g.checkpoint = Some(8);
+        let (_, effects) = crate::diff::gradient_with_slices(&mut g, l.output, &[], &[0])
+            .expect("internal error: the test function differentiates");
+        let mut roots = vec![l.output];
+        roots.extend(effects.into_iter().flatten());
+        let t = block(&Schedule::of(&g, &roots).tree(&roots).body);
+        assert!(t.contains("fold(every 8th Fresh)"), "{t}");
+        assert!(t.contains("reverse(recompute 8: {let let})"), "{t}");
+    }
+
+    /// Coupled recurrences save the members their reverse sweep reads.
+    #[test]
+    fn coupled_state_saves_its_members_for_the_sweep() {
+        let t = outline(
+            quote! {
+                fn f(w: f64, n: usize) -> f64 {
+                    let mut a = 1.0;
+                    let mut b = 0.5;
+                    for _ in 0..n {
+                        let t = a + b;
+                        a = b;
+                        b = t * w;
+                    }
+                    b
+                }
+            },
+            &[],
+        );
+        assert!(t.contains("coupled(["), "{t}");
+        assert!(!t.contains("coupled([])"), "the sweep reads the state: {t}");
+        assert!(t.contains("reverse{"), "{t}");
+    }
+
+    /// A vector added into, built in the loop's body: pooled, given back at the end of each
+    /// iteration, and its additions placed after it.
+    #[test]
+    fn an_adjoint_vector_in_a_loop_is_pooled() {
+        let t = outline(
+            quote! {
+                fn f(w: &[f64], xs: &[f64]) -> f64 {
+                    let k = w.len();
+                    let mut total = 0.0;
+                    for i in 0..xs.len() {
+                        let mut z = vec![0.0; k];
+                        for c in 0..k {
+                            z[c] = (w[c] * xs[i]).sin();
+                        }
+                        let mut s = 0.0;
+                        for c in 0..k {
+                            s += z[c] * z[c];
+                        }
+                        total += s.ln();
+                    }
+                    total
+                }
+            },
+            &[0],
+        );
+        assert!(t.contains("vector(Pooled)"), "{t}");
+        assert!(t.contains("Buffer("), "{t}");
+    }
+}
