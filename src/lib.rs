@@ -483,7 +483,7 @@ pub mod __private {
     pub use symgrad_runtime::gradient::{GradBuffer, padded, zero_resized};
     pub use symgrad_runtime::ndarray;
     pub use symgrad_runtime::scalar::{
-        Differentiable, DifferentiatesSlice, Discard, Offset, SecondOrderFallback,
+        Differentiable, DifferentiatesSlice, Discard, Offset, SecondOrderFallback, Shifted,
         TwiceDifferentiable, at2, sign,
     };
     pub use symgrad_runtime::tape::cache::store as store_recycling;

@@ -455,3 +455,218 @@ fn a_callee_differentiating_a_slice_given_data() {
     assert_relative_eq!(grad.a, 2.0 * f, epsilon = 1e-12);
     assert_relative_eq!(h[0][0], 4.0 * f, epsilon = 1e-12);
 }
+
+// ---- calls given a differentiated slice: through the callee's hidden `__hvp`
+
+#[differentiable(hessian)]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..a.len() {
+        s += a[i] * b[i];
+    }
+    s
+}
+
+/// A scalar and a slice, a nonlinear body, a product: `(s·Σ tanh(xᵢ)·xᵢ)·Πx`.
+#[differentiable(hessian)]
+fn shaped(s: f64, x: &[f64]) -> f64 {
+    let mut t = 0.0;
+    let mut p = 1.0;
+    for i in 0..x.len() {
+        t += x[i].tanh() * x[i];
+        p *= x[i];
+    }
+    (s * t).sin() * p
+}
+
+fn shaped_dual<D: DualNum<Primitive = f64> + Copy>(s: D, x: &[D]) -> D {
+    let mut t = D::zero();
+    let mut p = D::one();
+    for &xi in x {
+        t += xi.tanh() * xi;
+        p *= xi;
+    }
+    (s * t).sin() * p
+}
+
+/// `dot(w, x)` with `w` differentiated and `x` data, `dot(w, w)` (one slice in two positions),
+/// `shaped` given a scalar expression and a differentiated slice, and runs `&w[1..]`.
+#[differentiable(wrt(w, c), hessian)]
+fn sliced(w: &[f64], c: f64, x: &[f64]) -> f64 {
+    let r = dot(w, x) - 1.0;
+    let n = w.len();
+    r * r + 0.5 * dot(w, w) * c + shaped(c * c, &w[1..]) + dot(&w[..n - 1], &w[1..]) * c
+}
+
+#[differentiable(wrt(w, c), hessian)]
+fn sliced_inline(w: &[f64], c: f64, x: &[f64]) -> f64 {
+    let n = w.len();
+    let mut wx = 0.0;
+    let mut ww = 0.0;
+    let mut t = 0.0;
+    let mut p = 1.0;
+    let mut lag = 0.0;
+    for i in 0..n {
+        wx += w[i] * x[i];
+        ww += w[i] * w[i];
+    }
+    for i in 1..n {
+        t += w[i].tanh() * w[i];
+        p *= w[i];
+        lag += w[i - 1] * w[i];
+    }
+    let r = wx - 1.0;
+    r * r + 0.5 * ww * c + (c * c * t).sin() * p + lag * c
+}
+
+fn sliced_dual<D: DualNum<Primitive = f64> + Copy>(w: &[D], c: D, x: &[f64]) -> D {
+    let n = w.len();
+    let wx = (0..n).fold(D::zero(), |s, i| s + w[i] * x[i]);
+    let ww = (0..n).fold(D::zero(), |s, i| s + w[i] * w[i]);
+    let lag = (1..n).fold(D::zero(), |s, i| s + w[i - 1] * w[i]);
+    let r = wx - 1.0;
+    r * r + ww * c * 0.5 + shaped_dual(c * c, &w[1..]) + lag * c
+}
+
+#[test]
+fn calls_given_a_differentiated_slice_match_the_inlined_function_and_num_dual() {
+    let mut r = Lcg(11);
+    for _ in 0..4 {
+        let t = r.vec(5);
+        let x = r.vec(4);
+        let (w, c) = (&t[..4], t[4]);
+        let (value, grad, h) = sliced_hessian(w, c, &x);
+        let (value_in, grad_in, h_in) = sliced_inline_hessian(w, c, &x);
+        assert_relative_eq!(value, value_in, epsilon = 1e-12);
+        close(
+            &grad.to_flat_vec(),
+            &grad_in.to_flat_vec(),
+            1e-12,
+            "∇ vs inline",
+        );
+        close(&h, &h_in, 1e-12, "H vs inline");
+        let (f, g, hd) = hessian(
+            |z: SVector<Dual2SVec64<5>, 5>| {
+                let z: [Dual2SVec64<5>; 5] = z.into();
+                sliced_dual(&z[..4], z[4], &x)
+            },
+            &SVector::from([t[0], t[1], t[2], t[3], t[4]]),
+        );
+        assert_relative_eq!(value, f, epsilon = 1e-12);
+        close(&grad.to_flat_vec(), g.as_slice(), 1e-12, "∇ vs num-dual");
+        let want: Vec<f64> = (0..25).map(|ij| hd[(ij / 5, ij % 5)]).collect();
+        close(&h, &want, 1e-12, "H vs num-dual");
+        let numeric =
+            hessian_by_differences(|th| sliced_grad(&th[..4], th[4], &x).1.to_flat_vec(), &t);
+        close(&h, &numeric, 1e-6, "H vs differences");
+        let v = SlicedGrad {
+            w: r.vec(4),
+            c: r.next(),
+        };
+        let (value_v, grad_v, hv) = sliced_hvp(w, c, &x, &v);
+        assert_relative_eq!(value_v, value, epsilon = 1e-12);
+        close(
+            &grad_v.to_flat_vec(),
+            &grad.to_flat_vec(),
+            1e-12,
+            "∇ of _hvp",
+        );
+        close(
+            &hv.to_flat_vec(),
+            &mat_vec(&want, &v.to_flat_vec()),
+            1e-12,
+            "H·v",
+        );
+    }
+}
+
+/// Two levels: `outer_sliced` calls `mid`, which gives `dot` its slice.
+#[differentiable(hessian)]
+fn mid(a: &[f64], k: f64) -> f64 {
+    (k * dot(a, a)).exp()
+}
+
+#[differentiable(hessian)]
+fn outer_sliced(w: &[f64]) -> f64 {
+    mid(w, 0.3) * w[0]
+}
+
+#[test]
+fn two_levels_of_slice_calls_match_num_dual() {
+    let w = [0.4, -0.7, 0.2];
+    let (value, _, h) = outer_sliced_hessian(&w);
+    let (f, _, hd) = hessian(
+        |z: SVector<Dual2SVec64<3>, 3>| {
+            let ww = z[0] * z[0] + z[1] * z[1] + z[2] * z[2];
+            (ww * 0.3).exp() * z[0]
+        },
+        &SVector::from(w),
+    );
+    assert_relative_eq!(value, f, epsilon = 1e-12);
+    let want: Vec<f64> = (0..9).map(|ij| hd[(ij / 3, ij % 3)]).collect();
+    close(&h, &want, 1e-12, "H");
+}
+
+/// Row `i` of `x` (rows of `w.len()`) times `w`.
+#[differentiable(wrt(w), hessian)]
+fn dot_row(w: &[f64], x: &[f64], i: usize) -> f64 {
+    let d = w.len();
+    let mut s = 0.0;
+    for j in 0..d {
+        s += w[j] * x[i * d + j];
+    }
+    s
+}
+
+/// Slice calls in a loop over rows (the row an integer argument), one of them under a
+/// condition on the row's prediction.
+#[differentiable(wrt(w), hessian)]
+fn rows(w: &[f64], x: &[f64], y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..y.len() {
+        let p = dot_row(w, x, i);
+        if p > 0.0 {
+            s += (p - y[i]).powi(2);
+        } else {
+            s += shaped(p, w);
+        }
+    }
+    s
+}
+
+fn rows_dual<D: DualNum<Primitive = f64> + Copy>(w: &[D], x: &[f64], y: &[f64]) -> D {
+    let d = w.len();
+    let mut s = D::zero();
+    for i in 0..y.len() {
+        let p = (0..d).fold(D::zero(), |a, j| a + w[j] * x[i * d + j]);
+        if p.re() > 0.0 {
+            s += (p - y[i]).powi(2);
+        } else {
+            s += shaped_dual(p, w);
+        }
+    }
+    s
+}
+
+#[test]
+fn slice_calls_in_a_loop_and_under_a_condition_match_num_dual() {
+    let mut r = Lcg(5);
+    let (w, x, y) = (r.vec(3), r.vec(15), r.vec(5));
+    // Both branches are taken.
+    let above = (0..5).filter(|&i| dot_row(&w, &x, i) > 0.0).count();
+    assert!(0 < above && above < 5, "{above} rows above 0");
+    let (value, grad, h) = rows_hessian(&w, &x, &y);
+    let (f, g, hd) = hessian(
+        |z: SVector<Dual2SVec64<3>, 3>| rows_dual(z.as_slice(), &x, &y),
+        &SVector::from([w[0], w[1], w[2]]),
+    );
+    assert_relative_eq!(value, f, epsilon = 1e-12);
+    close(&grad.w, g.as_slice(), 1e-12, "∇");
+    let want: Vec<f64> = (0..9).map(|ij| hd[(ij / 3, ij % 3)]).collect();
+    close(&h, &want, 1e-12, "H");
+    let numeric = hessian_by_differences(|t| rows_grad(t, &x, &y).1.w, &w);
+    close(&h, &numeric, 1e-6, "H vs differences");
+    let v = RowsGrad { w: r.vec(3) };
+    let (_, _, hv) = rows_hvp(&w, &x, &y, &v);
+    close(&hv.w, &mat_vec(&want, &v.w), 1e-12, "H·v");
+}

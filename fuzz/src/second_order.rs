@@ -1,10 +1,12 @@
-//! Which generated functions can carry `hessian`: those the macro gives `_hvp`, without a loop
-//! recurrence (its tangent would be a second recurrence, which `hessian` refuses), without a
-//! differentiated slice passed to a helper (that part of a callee's Hessian is not exposed) and
-//! without a vector-valued helper's outputs. Conservative: an assignment in a loop that is not a
-//! sum of terms free of its variable (`s += e`) counts as a recurrence, and so does an iterator
-//! product. A helper it calls must be eligible itself; every eligible scalar helper gets
-//! `hessian` with it (its `__partials2`: the second derivatives a caller's Hessian goes through).
+//! Which generated functions can carry `hessian`: those the macro gives `_hvp`. A loop
+//! recurrence (`p *= x[i]`, coupled state) is allowed in a loop at the top of the body: its
+//! tangent is carried beside it in the same loop; not in a nested loop (a recurrence inside
+//! another's loop is refused), so an assignment in a nested loop must be a sum of terms free of
+//! its variable (`s += e`), conservatively. An iterator product is kept out. A differentiated
+//! slice, or a run of one, may be passed to a helper (through its hidden `__hvp`); the outputs
+//! of a vector-valued helper and local arrays may not. A helper it calls must be eligible
+//! itself; every eligible scalar helper gets `hessian` with it (its `__partials2` and `__hvp`:
+//! the second derivatives a caller's Hessian goes through).
 //!
 //! Their `_hvp` is checked (`harness::driver`) against central differences of `_grad` along the
 //! direction, at two steps: `(∇f(θ + h·v) − ∇f(θ − h·v)) / 2h` for `h` and `h/2`, extrapolated
@@ -22,20 +24,16 @@ pub fn eligible(f: &Func, helpers: &[Func]) -> bool {
 /// How many calls of helpers `f` makes (as written), if it may carry `hessian`.
 #[must_use]
 pub fn helper_calls(f: &Func, helpers: &[Func]) -> Option<usize> {
-    let active: Vec<&str> = f.differentiated().iter().map(|p| p.name.as_str()).collect();
     let check = Check {
         helpers,
-        active,
         calls: std::cell::Cell::new(0),
     };
     (check.stmts_ok(&f.body, 0) && check.expr_ok(&f.ret)).then(|| check.calls.get())
 }
 
-/// The function's helpers, and its differentiated parameters (a slice among them must not be
-/// passed to a helper).
+/// The function's helpers.
 struct Check<'a> {
     helpers: &'a [Func],
-    active: Vec<&'a str>,
     /// The calls of helpers seen.
     calls: std::cell::Cell<usize>,
 }
@@ -51,7 +49,7 @@ impl Check<'_> {
             Stmt::Let { value, .. } | Stmt::Return(value) => self.expr_ok(value),
             Stmt::Assign { name, op, value } => {
                 let sum = matches!(op, AssignOp::Add | AssignOp::Sub) && !mentions(value, name);
-                (depth == 0 || sum) && self.expr_ok(value)
+                (depth <= 1 || sum) && self.expr_ok(value)
             }
             Stmt::Closure { body, .. } => self.expr_ok(body),
             Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop(body) => {
@@ -89,16 +87,15 @@ impl Check<'_> {
             Expr::Method(_, recv, args) => {
                 self.expr_ok(recv) && args.iter().all(|a| self.expr_ok(a))
             }
-            // A scalar helper given floats and data (the outputs of a vector-valued one: no).
+            // A scalar helper given floats, data and differentiated slices (the outputs of a
+            // vector-valued one: no).
             Expr::Call(name, args) => {
                 self.calls.set(self.calls.get() + 1);
                 let helper = self.helpers.iter().find(|h| &h.name == name);
                 helper.is_some_and(|h| h.outputs().is_none() && eligible(h, &[]))
                     && args.iter().all(|a| match a {
                         Arg::Float(e) => self.expr_ok(e),
-                        Arg::Slice(x) | Arg::Run { slice: x, .. } => {
-                            !self.active.contains(&x.as_str())
-                        }
+                        Arg::Slice(_) | Arg::Run { .. } => true,
                     })
             }
             Expr::Output(..) => false,
@@ -201,13 +198,34 @@ mod tests {
         }
     }
 
+    /// `looped`'s loop inside another.
+    fn nested(op: AssignOp, value: Expr) -> Func {
+        let mut f = looped(op, value);
+        let inner = f.body.pop().expect("the loop");
+        let Stmt::For { range, .. } = &inner else {
+            unreachable!("a loop")
+        };
+        f.body.push(Stmt::For {
+            var: "k".into(),
+            range: range.clone(),
+            body: vec![inner],
+        });
+        f
+    }
+
     #[test]
-    fn sums_are_eligible_and_recurrences_are_not() {
+    fn sums_and_top_level_recurrences_are_eligible_and_nested_recurrences_are_not() {
         let term = Expr::Cast(IntExpr::Var("i".into()));
+        let reads_itself = Expr::bin(crate::ast::BinOp::Mul, Expr::var("s"), term.clone());
+        for (op, value) in [
+            (AssignOp::Mul, term.clone()),
+            (AssignOp::Set, term.clone()),
+            (AssignOp::Add, reads_itself.clone()),
+        ] {
+            assert!(eligible(&looped(op, value.clone()), &[]));
+            assert!(!eligible(&nested(op, value), &[]));
+        }
         assert!(eligible(&looped(AssignOp::Add, term.clone()), &[]));
-        assert!(!eligible(&looped(AssignOp::Mul, term.clone()), &[]));
-        assert!(!eligible(&looped(AssignOp::Set, term.clone()), &[]));
-        let reads_itself = Expr::bin(crate::ast::BinOp::Mul, Expr::var("s"), term);
-        assert!(!eligible(&looped(AssignOp::Add, reads_itself), &[]));
+        assert!(eligible(&nested(AssignOp::Add, term), &[]));
     }
 }

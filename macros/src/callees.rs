@@ -66,6 +66,7 @@ pub fn differentiated(g: &Graph, roots: &[NodeId]) -> Vec<NodeId> {
             Op::Partial(call, _)
             | Op::Partial2(call, ..)
             | Op::CallVjp(call, _)
+            | Op::CallJvp(call, _)
             | Op::ArrayVjp { call, .. } => {
                 match g.op(*call) {
                     // Output `k` of a vector-valued call: the call.
@@ -139,7 +140,7 @@ pub fn of_calls(
         };
         let key = g.symbol_name(*f).to_string();
         let second = (0..g.len())
-            .any(|i| matches!(g.op(node(i)), Op::Partial2(k, ..) if k == c))
+            .any(|i| matches!(g.op(node(i)), Op::Partial2(k, ..) | Op::CallJvp(k, _) if k == c))
             .then(|| {
                 symbols[f.0 as usize]
                     .clone()

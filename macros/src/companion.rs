@@ -748,7 +748,13 @@ fn graph_functions(
         .as_ref()
         .map(|rows| partials2_fn(func, sig, d, rows, float, &allow, &run))
         .unwrap_or_default();
-    let partials_fn = quote! { #partials_fn #vjp_fn #partials2_fn };
+    let hvp_fn = match (&d.call_hvp, &d.second_partials) {
+        (Some(h), Some(_)) => call_hvp_fn(func, sig, h, float, &allow, &|roots| {
+            run_with(roots, emit::Sinks::Generic)
+        }),
+        _ => TokenStream::new(),
+    };
+    let partials_fn = quote! { #partials_fn #vjp_fn #partials2_fn #hvp_fn };
 
     let hessian_fn = match (&d.hessian, want_hessian) {
         (Some(rows), true) => {
@@ -880,6 +886,101 @@ fn partials2_fn(
         pub fn __partials2((#(#pats,)*): (#(#tys,)*)) -> (#float, (#(#types,)*), (#(#row_types,)*)) {
             #stmts
             (#value, (#(#partials,)*), (#(#row_values,)*))
+        }
+    }
+}
+
+/// `__hvp`, with `hessian` and a differentiated slice: for a caller whose Hessian goes through
+/// a call giving this function a differentiated slice. Along the tangents `dots` (a float per
+/// float parameter, anything indexable per differentiated slice: the caller's direction, or
+/// zeros), the directional derivative `ḟ` and `seed·H·t`: one float per float parameter
+/// returned, each differentiated slice's part added into its sink (as `__vjp`'s).
+///
+/// ```text
+/// pub fn __hvp<__T1: ?Sized + Index<usize, Output = f64>, __S0, __S1: ?Sized + IndexMut<usize, Output = f64>>(
+///     (w, x): (f64, &[f64]), (__dot0, __dot1): (f64, &__T1), __hseed: f64,
+///     (__sink0, __grad0): (&mut __S0, &mut __S1)) -> (f64, (f64, ()))
+/// ```
+fn call_hvp_fn(
+    func: &ItemFn,
+    sig: &Sig,
+    h: &crate::hvp::CallHvp,
+    float: &TokenStream,
+    allow: &TokenStream,
+    run: &Emitter<'_>,
+) -> TokenStream {
+    let (stmts, exprs) = run(&h.roots());
+    let mixed = Span::mixed_site();
+    let value = &exprs[0];
+    let mut scalars = exprs[1..=h.scalars.len()].iter();
+    let (mut bounds, mut dots, mut dot_types, mut sinks, mut sink_types, mut outs, mut out_types) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut k = 0u32;
+    for (j, p) in sig.params.iter().enumerate() {
+        dots.push(format_ident!("__dot{}", j, span = mixed));
+        let t = format_ident!("__T{}", j, span = mixed);
+        let st = format_ident!("__S{}", j, span = mixed);
+        match p.kind {
+            ParamKind::Float => {
+                dot_types.push(float.clone());
+                outs.push(scalars.next().cloned().unwrap_or_default());
+                out_types.push(float.clone());
+            }
+            ParamKind::Slice if p.differentiated => {
+                bounds.push(quote!(#t: ?Sized + ::core::ops::Index<usize, Output = #float>));
+                dot_types.push(quote!(&#t));
+                outs.push(quote!(()));
+                out_types.push(quote!(()));
+            }
+            _ => {
+                bounds.push(quote!(#t));
+                dot_types.push(quote!(#t));
+                outs.push(quote!(()));
+                out_types.push(quote!(()));
+            }
+        }
+        if p.kind == ParamKind::Slice && p.differentiated {
+            bounds.push(quote!(#st: ?Sized + ::core::ops::IndexMut<usize, Output = #float>));
+            sinks.push(emit::grad_vec_name(k));
+            k += 1;
+        } else {
+            bounds.push(quote!(#st: ?Sized));
+            sinks.push(format_ident!("__sink{}", j, span = mixed));
+        }
+        sink_types.push(quote!(&mut #st));
+    }
+    let (pats, tys): (Vec<TokenStream>, Vec<TokenStream>) = func
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|a| match a {
+            syn::FnArg::Typed(t) => {
+                let ty = &t.ty;
+                let pat = match &*t.pat {
+                    syn::Pat::Ident(p) => p.ident.to_token_stream(),
+                    other => other.to_token_stream(),
+                };
+                Some((pat, quote!(#ty)))
+            }
+            syn::FnArg::Receiver(_) => None,
+        })
+        .unzip();
+    let seed = format_ident!("__hseed", span = mixed);
+    quote! {
+        /// The directional derivative along tangents of the parameters, and `seed·H·t`: the
+        /// float parameters' parts returned, the slices' added into their sinks (the calling
+        /// convention of generated code, with `hessian`).
+        #[doc(hidden)]
+        #allow
+        #[inline]
+        pub fn __hvp<#(#bounds),*>(
+            (#(#pats,)*): (#(#tys,)*),
+            (#(#dots,)*): (#(#dot_types,)*),
+            #seed: #float,
+            (#(#sinks,)*): (#(#sink_types,)*),
+        ) -> (#float, (#(#out_types,)*)) {
+            #stmts
+            (#value, (#(#outs,)*))
         }
     }
 }

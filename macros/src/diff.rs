@@ -138,6 +138,7 @@ fn swept(
         active,
         scattered: Vec::new(),
         vjps: Vec::new(),
+        hvps: Vec::new(),
         array_vjps: Vec::new(),
         output_vjps: Vec::new(),
         merge,
@@ -193,6 +194,26 @@ fn swept(
             0,
             adj,
             &mut |g, seed| g.add(Op::CallVjp(call, seed)),
+        );
+    }
+    // Directional derivatives of calls given a differentiated slice: the slices' part of
+    // `H·ȧ`, one `__hvp` per call site (and iteration), listed like the calls' products.
+    for ((jvp, loops, _), adj) in sweep.hvps {
+        let Op::CallJvp(call, _) = *g.op(jvp) else {
+            continue;
+        };
+        let Some(slot) = first_slice_slot(g, call, slices) else {
+            continue;
+        };
+        let everywhere = unconditional.contains(&jvp);
+        push_effect(
+            g,
+            &mut effects[slot],
+            loops,
+            everywhere,
+            0,
+            adj,
+            &mut |g, seed| g.add(Op::CallHvp(jvp, seed)),
         );
     }
     let calls = (&sweep.output_vjps[..], &sweep.merged[..]);
@@ -329,6 +350,9 @@ struct Sweep {
     /// Calls that were passed a differentiated slice, with their adjoints (summed per call,
     /// loop nest and frame, like `scattered`).
     vjps: Vec<(ScatterKey, NodeId)>,
+    /// The directional derivatives of calls given a differentiated slice (`CallJvp`s, in
+    /// second derivatives), with their adjoints, keyed as `vjps`: one `__hvp` each.
+    hvps: Vec<(ScatterKey, NodeId)>,
     /// Calls that were passed a local array, per argument position, with their adjoints: each
     /// array's adjoint takes its calls' vector-Jacobian products (see `Sweep::table`).
     array_vjps: Vec<(ArrayKey, NodeId)>,
@@ -438,6 +462,15 @@ impl Sweep {
         {
             let key = (n, from | frame.outer, frame.fold.map(|(c, _)| c));
             add_to(g, &mut self.output_vjps, key, adj);
+        }
+        if let Op::CallJvp(call, _) = *g.op(n)
+            && let Op::Call(_, args) = g.op(call)
+            && args
+                .iter()
+                .any(|a| matches!(g.op(*a), Op::SliceArg(..)) && self.active[a.index()])
+        {
+            let key = (n, from | frame.outer, frame.fold.map(|(c, _)| c));
+            add_to(g, &mut self.hvps, key, adj);
         }
         if let Op::Call(_, args) = g.op(n).clone() {
             let slice_active = args
@@ -1096,6 +1129,10 @@ fn scale_effect(g: &mut Graph, e: NodeId, k: f64) -> NodeId {
             let seed = g.mul(k_node, seed);
             g.add(Op::CallVjp(call, seed))
         }
+        Op::CallHvp(jvp, seed) => {
+            let seed = g.mul(k_node, seed);
+            g.add(Op::CallHvp(jvp, seed))
+        }
         Op::Accumulate { alloc, i, value } => {
             let value = g.mul(k_node, value);
             g.add(Op::Accumulate { alloc, i, value })
@@ -1368,6 +1405,7 @@ pub fn local_adjoints(
         | Op::NoEffect
         | Op::Effects(..)
         | Op::CallVjp(..)
+        | Op::CallHvp(..)
         // An element of a differentiated slice: its adjoint is scattered into the slice's
         // gradient (see `gradient_with_slices`).
         | Op::Element(..)
@@ -1455,8 +1493,34 @@ pub fn local_adjoints(
             }
             out
         }
+        // (Σᵢ ∂f/∂aᵢ·ȧᵢ + ∇ₓf·ẋ)' = Σᵢ (H·ȧ)ᵢ·aᵢ' + Σᵢ ∂f/∂aᵢ·ȧᵢ' (+ the slices' part of
+        // `H·ȧ`, the `CallHvp` effect; a slice's tangent is the direction, a constant)
+        Op::CallJvp(call, dots) => {
+            let Op::Call(_, args) = g.op(call).clone() else {
+                return Err(internal("a directional derivative of a non-call"));
+            };
+            let mut out = Vec::new();
+            for (i, (a, d)) in args.iter().zip(&dots).enumerate() {
+                if g.kind(*a) != Kind::Float {
+                    continue;
+                }
+                let i = u32::try_from(i).expect("internal error: too many arguments");
+                let h = g.add(Op::JvpPartial(n, i));
+                out.push((*a, g.mul(adj, h)));
+                let p = g.add(Op::Partial(call, i));
+                out.push((*d, g.mul(adj, p)));
+            }
+            out
+        }
         // (∂f/∂aᵢ)' = Σⱼ ∂²f/∂aᵢ∂aⱼ · aⱼ'  (the second partials from f's `__partials2`)
         Op::Partial(call, i) => second_partials(g, call, i, adj)?,
+        Op::JvpPartial(jvp, _) => {
+            return Err(DiffError {
+                origin: g.node(jvp).origin,
+                message: "internal error: a third derivative of a call".into(),
+                help: "please report this",
+            });
+        }
         Op::Partial2(call, ..) => {
             return Err(DiffError {
                 origin: g.node(call).origin,

@@ -265,6 +265,7 @@ impl Emitter<'_> {
             Stmt::Partials(n, companion) => self.partials(*n, *companion),
             Stmt::Vjp(n) => match *self.g.op(*n) {
                 Op::CallVjp(call, seed) => self.call_vjp(call, seed),
+                Op::CallHvp(jvp, seed) => self.call_hvp(jvp, seed),
                 Op::ArrayVjp {
                     call,
                     seed,
@@ -393,6 +394,9 @@ impl Emitter<'_> {
     /// A call whose partial derivatives are needed: its value and partials from the callee's
     /// hidden item.
     fn partials(&self, n: NodeId, companion: Companion) -> TokenStream {
+        if let Companion::Hvp = companion {
+            return self.call_jvp(n);
+        }
         let Op::Call(f, args) = self.g.op(n) else {
             return self.internal_error("not a call");
         };
@@ -403,6 +407,7 @@ impl Emitter<'_> {
             Companion::Second => self.second_order_call(n, path, &args),
             Companion::Jacobian => quote! { let (#name, #d) = #path::__jacobian(#(#args),*); },
             Companion::Partials => quote! { let (#name, #d) = #path::__partials(#(#args),*); },
+            Companion::Hvp => self.call_jvp(n),
         }
     }
 
@@ -1154,6 +1159,128 @@ impl Emitter<'_> {
         }
     }
 
+    /// `(H·ȧ)ᵢ` of a `CallJvp` `n` (`__h5.1` for argument 1).
+    fn jvp_partials_name(n: NodeId) -> proc_macro2::Ident {
+        format_ident!("__h{}", n.0, span = Span::mixed_site())
+    }
+
+    /// The arguments of a `CallJvp`'s `__hvp`: `(args…,)`, `(tangents…,)` (a float's
+    /// tangent, a differentiated slice's direction `&*v.x` or its run from `lo` (`Shifted`),
+    /// zeros elsewhere), and the type of its result `(T, (T or () per argument,))`.
+    fn hvp_args(
+        &self,
+        jvp: NodeId,
+    ) -> Option<(&TokenStream, TokenStream, TokenStream, TokenStream)> {
+        let Op::CallJvp(call, dots) = self.g.op(jvp) else {
+            return None;
+        };
+        let Op::Call(f, args) = self.g.op(*call) else {
+            return None;
+        };
+        let path = self.symbols.derivative_path(*f);
+        let ty = self.float_ty();
+        let values = args.iter().map(|a| self.call_arg(*a));
+        let tangents = args
+            .iter()
+            .zip(dots)
+            .map(|(a, d)| match (self.g.op(*a), self.g.op(*d)) {
+                _ if self.g.kind(*a) == crate::graph::Kind::Float => self.expr(*d, Prec::Select),
+                (Op::SliceArg(_, _, range), Op::Sym(t, _)) => {
+                    let t = &self.symbols.tokens[t.0 as usize];
+                    if range.len() == 2 {
+                        let lo = self.expr(range[0], Prec::Select);
+                        quote! { &::symgrad::__private::Shifted::new(&*#t, #lo) }
+                    } else {
+                        quote! { &*#t }
+                    }
+                }
+                _ => quote!(&::symgrad::__private::Discard::<#ty>::default()),
+            });
+        let slots = args.iter().map(|a| {
+            if self.g.kind(*a) == crate::graph::Kind::Float {
+                ty.clone()
+            } else {
+                quote!(())
+            }
+        });
+        Some((
+            path,
+            quote! { (#(#values,)*) },
+            quote! { (#(#tangents,)*) },
+            quote! { (#ty, (#(#slots,)*)) },
+        ))
+    }
+
+    /// `let (ẏ, h) = f::__hvp((args…,), (tangents…,), 1, (discarded…,));` for a call given a
+    /// differentiated slice, in second derivatives: its directional derivative and `H·ȧ` over
+    /// its float arguments (`h.i`), from the callee's hidden `__hvp`, which
+    /// `#[differentiable(hessian)]` emits (for a callee without it, `SecondOrderFallback`'s
+    /// never-run stand-in, beside the callee check's error).
+    fn call_jvp(&self, n: NodeId) -> TokenStream {
+        let Some((path, values, tangents, result)) = self.hvp_args(n) else {
+            return quote!(::core::compile_error!("internal error: not a call"););
+        };
+        let ty = self.float_ty();
+        let arity = match self.g.op(n) {
+            Op::CallJvp(_, dots) => dots.len(),
+            _ => 0,
+        };
+        let discard =
+            (0..arity).map(|_| quote!(&mut ::symgrad::__private::Discard::<#ty>::default()));
+        let (name, h) = (self.name(n), Self::jvp_partials_name(n));
+        quote! {
+            #[allow(unused_imports)]
+            use ::symgrad::__private::SecondOrderFallback as _;
+            let (#name, #h): #result =
+                #path::__hvp(#values, #tangents, 1.0 as #ty, (#(#discard,)*));
+        }
+    }
+
+    /// `f::__hvp(…, seed, (sinks…,))` for a `CallJvp`: `∇x += seed·(H·ȧ)ₓ` into each
+    /// differentiated slice's gradient vector (one call per position when a slice is passed
+    /// twice, as for `__vjp`).
+    fn call_hvp(&self, jvp: NodeId, seed: NodeId) -> TokenStream {
+        let (Some((path, values, tangents, result)), Op::CallJvp(call, _)) =
+            (self.hvp_args(jvp), self.g.op(jvp))
+        else {
+            return quote!(::core::compile_error!("internal error: not a call"););
+        };
+        let Op::Call(_, args) = self.g.op(*call) else {
+            return quote!(::core::compile_error!("internal error: not a call"););
+        };
+        let ty = self.float_ty();
+        let seed = self.expr(seed, Prec::Select);
+        let discard = quote!(&mut ::symgrad::__private::Discard::<#ty>::default());
+        let slots: Vec<Option<Slot>> = args.iter().map(|a| self.slot(*a)).collect();
+        let given: Vec<u32> = slots.iter().flatten().map(|(k, ..)| *k).collect();
+        let distinct = given
+            .iter()
+            .enumerate()
+            .all(|(i, k)| !given[..i].contains(k));
+        let positions: Vec<Option<usize>> = if distinct {
+            vec![None]
+        } else {
+            (0..slots.len())
+                .filter(|j| slots[*j].is_some())
+                .map(Some)
+                .collect()
+        };
+        let calls = positions.iter().map(|only| {
+            let sinks = slots.iter().enumerate().map(|(i, s)| match s {
+                Some(slot) if only.is_none_or(|j| j == i) => self.slice_sink(*slot),
+                _ => discard.clone(),
+            });
+            quote! {
+                let _: #result = #path::__hvp(#values, #tangents, #seed, (#(#sinks,)*));
+            }
+        });
+        quote! {
+            #[allow(unused_imports)]
+            use ::symgrad::__private::SecondOrderFallback as _;
+            #(#calls)*
+        }
+    }
+
     /// `f::__vjp(args…, seed, sinks…)` for a call given differentiated slices: each slice's
     /// gradient vector as its sink, `Discard` for the other arguments.
     fn call_vjp(&self, call: NodeId, seed: NodeId) -> TokenStream {
@@ -1337,6 +1464,11 @@ impl Style for Emitter<'_> {
                 let i = syn::Index::from(*i as usize);
                 quote! { #d.#i }
             }
+            Op::JvpPartial(jvp, i) => {
+                let h = Self::jvp_partials_name(*jvp);
+                let i = syn::Index::from(*i as usize);
+                quote! { #h.#i }
+            }
             Op::Partial2(call, i, j) => {
                 let d = Self::second_partials_name(*call);
                 let (i, j) = (syn::Index::from(*i as usize), syn::Index::from(*j as usize));
@@ -1364,6 +1496,7 @@ impl Style for Emitter<'_> {
             | Op::RevCoupled { .. }
             | Op::Until { .. }
             | Op::CallVjp(..)
+            | Op::CallHvp(..)
             | Op::Table { .. }
             | Op::Accumulate { .. }
             | Op::ArrayVjp { .. }

@@ -481,6 +481,27 @@ fn symplectic_euler() {
     );
 }
 
+/// Second derivatives through coupled state: `_hvp` of the online softmax carries the tangents
+/// `ṁ`, `ṡ` beside `m`, `s` in one loop (four members), whose reverse loop then gives `H·v`.
+#[test]
+fn online_softmax_hvp() {
+    snapshot!(
+        r"
+        #[differentiable(hessian)]
+        fn online_log_sum_exp(z: &[f64]) -> f64 {
+            let mut m = f64::NEG_INFINITY;
+            let mut s = 0.0;
+            for i in 0..z.len() {
+                let mn = m.max(z[i]);
+                s = s * (m - mn).exp() + (z[i] - mn).exp();
+                m = mn;
+            }
+            m + s.ln()
+        }
+        "
+    );
+}
+
 // ---- calls
 
 /// A slice passed to another differentiable function: the caller's gradient goes through the
@@ -694,6 +715,30 @@ fn nalgebra_least_squares() {
     );
 }
 
+/// A Hessian through a call given a differentiated slice: the callee's `__hvp` (its
+/// directional derivative along the caller's direction, and `seed·H·t`), called once for the
+/// tangent and once, seeded, for the slice's part of `H·v`.
+#[test]
+fn hvp_through_slice_calls() {
+    snapshot!(
+        r"
+        #[differentiable(hessian)]
+        fn dot(w: &[f64], x: &[f64]) -> f64 {
+            let mut s = 0.0;
+            for i in 0..w.len() {
+                s += w[i] * x[i];
+            }
+            s
+        }
+
+        #[differentiable(wrt(w), hessian)]
+        fn ridge(w: &[f64], x: &[f64], y: f64) -> f64 {
+            (dot(w, x) - y).powi(2)
+        }
+        "
+    );
+}
+
 /// A Hessian through calls: the callee's `__partials2` (value, derivative, second derivative),
 /// and the caller's `_hvp` binding each call's second partials beside its partials.
 #[test]
@@ -803,6 +848,18 @@ const README_BLOCKS: &[(&str, &str, &[&str])] = &[
         &["springs_hvp_into"],
     ),
     ("fit", HVP_THROUGH_CALLS, &["impl soft", "fit_hvp_into"]),
+    (
+        "product_hvp",
+        "#[differentiable(hessian)]
+         fn product(x: &[f64]) -> f64 {
+             let mut p = 1.0;
+             for i in 0..x.len() {
+                 p *= x[i];
+             }
+             p
+         }",
+        &["product_hvp_into"],
+    ),
 ];
 
 /// What a README block calls an item: a function's, struct's or enum's name, `impl Type` for an

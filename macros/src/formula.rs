@@ -555,6 +555,15 @@ impl Style for Printer<'_> {
                     self.expr(*call, Prec::Postfix)
                 )
             }
+            Op::CallJvp(call, _) => format!("∂{}·v", self.expr(*call, Prec::Postfix)),
+            Op::JvpPartial(jvp, i) => {
+                format!("∂{}{}", subscript(*i), self.expr(*jvp, Prec::Postfix))
+            }
+            Op::CallHvp(jvp, seed) => format!(
+                "∇ += {} · ∇{}",
+                self.expr(*seed, Prec::Product),
+                self.expr(*jvp, Prec::Postfix)
+            ),
             Op::Carry { c, .. } => format!("s{c}"),
             Op::Adjoint { sweep: c, .. } => format!("λ{c}"),
             Op::Fold {

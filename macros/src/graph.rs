@@ -333,6 +333,17 @@ define_ops! {
         /// the call's arguments `i` and `j` (`i ≤ j`: the matrix is symmetric), from the called
         /// function's hidden `__partials2` (what Hessians through calls need).
         Partial2(call: node, i: u32, j: u32),
+        /// In second derivatives only: the directional derivative of a `Call` given a
+        /// differentiated slice, `Σᵢ ∂f/∂aᵢ·ȧᵢ + Σₖ ∇ₓₖf·ẋₖ`, along `dots` (one per argument:
+        /// a float argument's tangent, a differentiated slice's tangent symbol, the argument
+        /// itself elsewhere), from the callee's hidden `__hvp` (which computes `H·ȧ` with it).
+        CallJvp(call: node, dots: nodes),
+        /// In second derivatives only: `(H·ȧ)ᵢ` for the float argument `i` of a `CallJvp`'s call,
+        /// the derivative of its value with respect to that argument.
+        JvpPartial(jvp: node, i: u32),
+        /// Effect, in second derivatives only: `∇xₖ += seed·(H·ȧ)ₓₖ` for the differentiated
+        /// slices given to a `CallJvp`'s call (its `__hvp` with that seed).
+        CallHvp(jvp: node, seed: node),
         /// `stop_gradient(x)` (the function by its path): the value of `x`, with derivative zero.
         StopGradient(f: SymId, a: node),
 
@@ -910,6 +921,8 @@ impl Graph {
             | Op::CallOutput(..)
             | Op::Partial(..)
             | Op::Partial2(..)
+            | Op::CallJvp(..)
+            | Op::JvpPartial(..)
             | Op::Index(..)
             | Op::Element(..)
             | Op::Placeholder { .. }
@@ -929,6 +942,7 @@ impl Graph {
             | Op::Effects(..)
             | Op::NoEffect
             | Op::CallVjp(..)
+            | Op::CallHvp(..)
             | Op::Accumulate { .. }
             | Op::ArrayVjp { .. }
             | Op::Coupled { .. }
@@ -1167,6 +1181,7 @@ impl Graph {
             Op::Scatter(..)
             | Op::Effects(..)
             | Op::CallVjp(..)
+            | Op::CallHvp(..)
             | Op::NoEffect
             | Op::Accumulate { .. }
             | Op::ArrayVjp { .. }

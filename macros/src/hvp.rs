@@ -18,12 +18,15 @@
 //!
 //! A call of another differentiable function goes through its partials (the tangent,
 //! `Σᵢ ∂f/∂aᵢ·ȧᵢ`) and their reverse, its second partials `∂²f/∂aᵢ∂aⱼ` (the `Partial2` nodes a
-//! callee with `hessian` computes in its hidden `__partials2`).
+//! callee with `hessian` computes in its hidden `__partials2`). A call given a differentiated
+//! slice goes through the callee's hidden `__hvp` ([`CallHvp`]): its directional derivative
+//! along the caller's tangents (`CallJvp`), whose reverse is `H·ȧ` (`JvpPartial` for the float
+//! arguments, a `CallHvp` effect for the slices). A loop recurrence's tangent is carried beside
+//! it in its loop, and the reverse pass sweeps both back.
 //!
-//! Where the tangent pass has no rule, the product is refused at the user's tokens: a loop
-//! recurrence (`p *= x[i]`: its tangent is a second recurrence carried beside it), a call given
-//! a differentiated slice (that part of the callee's Hessian is not a scalar), and the outputs
-//! of a vector-valued call.
+//! Where the tangent pass has no rule, the product is refused at the user's tokens: a call
+//! given a local array, a recurrence nested in another recurrence's loop, and the outputs of a
+//! vector-valued call.
 
 use crate::diff::{self, DiffError};
 use crate::graph::{Graph, Kind, NodeId, Op, SymId};
@@ -55,7 +58,7 @@ pub fn hvp(
     let wrt: Vec<NodeId> = tangents.iter().map(|(input, _)| *input).collect();
     let numbers: Vec<u32> = slices.iter().map(|(k, _)| *k).collect();
     refuse_what_has_no_tangent(g, output, &wrt, &numbers)?;
-    let directional = tangent::tangents(g, &[output], tangents, slices)?;
+    let directional = tangent::tangents_through_recurrences(g, &[output], tangents, slices)?;
     let Some(fdot) = directional.first().copied().flatten() else {
         // The value does not depend on the parameters: `H = 0`.
         let zero = g.zero();
@@ -81,6 +84,88 @@ pub fn hvp(
     Ok(Hvp { scalars, effects })
 }
 
+/// What a function's hidden `__hvp` computes, for a caller whose Hessian goes through a call
+/// giving it a differentiated slice: along a tangent `t` of every float parameter and of every
+/// differentiated slice, the directional derivative `ḟ = ∇f·t` (`value`), and, times the
+/// caller's `seed`, its gradient `seed·H·t`: one scalar per float parameter (`scalars`), an
+/// effect `∇x += …` per differentiated slice (`effects`, in the slices' own sinks).
+pub struct CallHvp {
+    pub value: NodeId,
+    pub scalars: Vec<NodeId>,
+    pub effects: Vec<Option<NodeId>>,
+}
+
+impl CallHvp {
+    pub fn roots(&self) -> Vec<NodeId> {
+        let mut roots = vec![self.value];
+        roots.extend(&self.scalars);
+        roots.extend(self.effects.iter().flatten());
+        roots
+    }
+}
+
+/// [`CallHvp`] of `output` along `tangents` (`(input, symbol)` for every float input) and
+/// `slices` (`(k, symbol)` for every differentiated slice), seeded with `seed`.
+pub fn call_hvp(
+    g: &mut Graph,
+    output: NodeId,
+    tangents: &[(NodeId, NodeId)],
+    slices: &[(u32, SymId)],
+    seed: NodeId,
+) -> Result<CallHvp, DiffError> {
+    let inputs: Vec<NodeId> = tangents.iter().map(|(input, _)| *input).collect();
+    let numbers: Vec<u32> = slices.iter().map(|(k, _)| *k).collect();
+    refuse_what_has_no_tangent(g, output, &inputs, &numbers)?;
+    let directional = tangent::tangents_through_recurrences(g, &[output], tangents, slices)?;
+    let Some(value) = directional.first().copied().flatten() else {
+        let zero = g.zero();
+        return Ok(CallHvp {
+            value: zero,
+            scalars: vec![zero; inputs.len()],
+            effects: vec![None; slices.len()],
+        });
+    };
+    let (scalars, effects) = diff::gradient_seeded(g, value, seed, &inputs, &numbers)?;
+    Ok(CallHvp {
+        value,
+        scalars,
+        effects,
+    })
+}
+
+/// The Hessian of `output` over the scalars `wrt`, column by column, forward over reverse:
+/// column `j` is the gradient of the tangent along `wrt[j]`. Where reverse over reverse has no
+/// rule (a loop recurrence, whose reverse sweep is not differentiated again), this is the
+/// symbolic Hessian; `(H + Hᵀ)/2`, so it is symmetric to the last bit.
+pub fn hessian_by_columns(
+    g: &mut Graph,
+    output: NodeId,
+    wrt: &[NodeId],
+) -> Result<Vec<Vec<NodeId>>, DiffError> {
+    refuse_what_has_no_tangent(g, output, wrt, &[])?;
+    let (one, zero) = (g.one(), g.zero());
+    let mut columns = Vec::with_capacity(wrt.len());
+    for &input in wrt {
+        let directional =
+            tangent::tangents_through_recurrences(g, &[output], &[(input, one)], &[])?;
+        columns.push(match directional.first().copied().flatten() {
+            Some(d) => diff::gradient(g, d, wrt)?,
+            None => vec![zero; wrt.len()],
+        });
+    }
+    let half = g.constant(0.5);
+    let mut rows = columns.clone();
+    for i in 0..wrt.len() {
+        for j in 0..i {
+            let sum = g.plus(columns[i][j], columns[j][i]);
+            let mean = g.mul(half, sum);
+            rows[i][j] = mean;
+            rows[j][i] = mean;
+        }
+    }
+    Ok(rows)
+}
+
 /// The nodes the value depends on the parameters through that have no tangent rule, reported
 /// at the user's tokens: an active recurrence, a call given a differentiated slice, an output
 /// of a vector-valued call.
@@ -97,27 +182,18 @@ fn refuse_what_has_no_tangent(
             continue;
         }
         match g.op(n) {
-            Op::Fold { .. } | Op::Coupled { .. } => {
-                return Err(DiffError {
-                    origin: g.node(n).origin,
-                    message: "second derivatives through a loop recurrence (a product, a running `max`, …) are not supported".into(),
-                    help: "remove `hessian`, or write the loop as a sum (`+=`)",
-                });
-            }
             // A call: through its partials (the tangent) and its second partials (their
-            // reverse), from its hidden `__partials2`; not yet where a differentiated slice or
-            // a local array is passed (that part of its Hessian is not a scalar), nor through
-            // the outputs of a vector-valued call.
+            // reverse), from its hidden `__partials2`; given a differentiated slice, through
+            // its hidden `__hvp`; not yet where a local array is passed (its tangent is an
+            // array the reverse pass would have to reach), nor through the outputs of a
+            // vector-valued call.
             Op::Call(_, args) => {
-                let whole = |a: &NodeId| {
-                    active[a.index()]
-                        && (matches!(g.op(*a), Op::SliceArg(..)) || g.kind(*a) == Kind::Array)
-                };
+                let whole = |a: &NodeId| active[a.index()] && g.kind(*a) == Kind::Array;
                 if args.iter().any(whole) {
                     return Err(DiffError {
                         origin: g.node(n).origin,
-                        message: "second derivatives through a call given a differentiated slice or a local array are not supported yet".into(),
-                        help: "remove `hessian`, or pass the elements the called function needs as scalars (`x[0]`, `x[i]`)",
+                        message: "second derivatives through a call given a local array are not supported yet".into(),
+                        help: "remove `hessian`, or pass the elements the called function needs as scalars (`z[0]`, `z[i]`)",
                     });
                 }
             }

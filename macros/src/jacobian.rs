@@ -243,7 +243,11 @@ pub fn retarget(g: &mut Graph, e: NodeId, sink: &dyn Fn(u32) -> u32) -> Result<N
         Op::NoEffect => e,
         // A called function's vector-Jacobian product writes where its slices' vectors are:
         // renamed to the sinks, around the call.
-        Op::CallVjp(call, _) => {
+        Op::CallVjp(call, _) | Op::CallHvp(call, _) => {
+            let call = match *g.op(call) {
+                Op::CallJvp(inner, _) => inner,
+                _ => call,
+            };
             let Op::Call(_, args) = g.op(call).clone() else {
                 return Err(not_an_effect());
             };

@@ -54,6 +54,9 @@ pub struct Derivatives {
     /// The vector-Jacobian product a caller passing a slice needs: for every differentiated
     /// slice, the effect accumulating `seed · ∂f/∂x` (the seed is the symbol `__seed`).
     pub vjp_effects: Vec<Option<NodeId>>,
+    /// What a caller's Hessian through a call giving this function a differentiated slice
+    /// needs (its hidden `__hvp`), with `hessian` and a differentiated slice parameter.
+    pub call_hvp: Option<crate::hvp::CallHvp>,
 }
 
 /// The derivatives of a vector-valued function (see `jacobian`).
@@ -155,6 +158,9 @@ pub fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> 
         roots.extend(h.effects.iter().flatten());
     }
     roots.extend(d.second_partials.iter().flatten().flatten());
+    if let Some(h) = &d.call_hvp {
+        roots.extend(h.roots());
+    }
     let calls = callees::differentiated(&d.lowered.graph, &roots);
     let callees = callees::of_calls(
         &d.lowered.graph,
@@ -326,27 +332,28 @@ fn differentiate(
             .map(|(i, _)| i)
             .collect();
         let wrt_nodes: Vec<NodeId> = wrt.iter().map(|&i| inputs[i]).collect();
-        let mut rows = Vec::with_capacity(wrt.len());
-        for &i in &wrt {
-            match diff::gradient(&mut lowered.graph, partials[i], &wrt_nodes) {
-                Ok(row) => rows.push(row),
-                Err(e) => {
-                    report(cx, &lowered, e);
-                    return Err(Box::new(lowered));
-                }
+        let rows = wrt
+            .iter()
+            .map(|&i| diff::gradient(&mut lowered.graph, partials[i], &wrt_nodes))
+            .collect::<Result<Vec<_>, _>>()
+            // Through a loop recurrence, forward over reverse (see `hvp::hessian_by_columns`).
+            .or_else(|_| {
+                crate::hvp::hessian_by_columns(&mut lowered.graph, lowered.output, &wrt_nodes)
+            });
+        match rows {
+            Ok(rows) => Some(rows),
+            Err(e) => {
+                report(cx, &lowered, e);
+                return Err(Box::new(lowered));
             }
         }
-        Some(rows)
     } else {
         None
     };
-    // Where they cannot be built (a recurrence on a parameter not differentiated here), there
-    // is no `__partials2`: a caller's Hessian through this function is then reported at its
-    // call.
-    let second_partials = if hvp.is_some() {
-        second_partials(&mut lowered.graph, &partials, &inputs).ok()
+    let (second_partials, call_hvp) = if hvp.is_some() {
+        for_callers(sig, &mut lowered, &partials, !slices.is_empty())
     } else {
-        None
+        (None, None)
     };
     Ok(Derivatives {
         lowered,
@@ -356,7 +363,70 @@ fn differentiate(
         hvp,
         second_partials,
         vjp_effects,
+        call_hvp,
     })
+}
+
+/// What the Hessians of callers go through: `__partials2`'s second partials over every float
+/// parameter, and, with a differentiated slice, `__hvp`'s nodes. Where they cannot be built,
+/// neither is: a caller's Hessian through this function is then reported at its call (its
+/// `TwiceDifferentiable` check), never a stand-in run.
+fn for_callers(
+    sig: &Sig,
+    lowered: &mut Lowered,
+    partials: &[NodeId],
+    slices: bool,
+) -> (Option<Vec<Vec<NodeId>>>, Option<crate::hvp::CallHvp>) {
+    let inputs = lowered.inputs.clone();
+    // Through a loop recurrence (whose reverse sweep is not differentiated again), forward
+    // over reverse.
+    let second = second_partials(&mut lowered.graph, partials, &inputs).or_else(|_| {
+        let h = crate::hvp::hessian_by_columns(&mut lowered.graph, lowered.output, &inputs)?;
+        Ok::<_, diff::DiffError>(
+            h.into_iter()
+                .enumerate()
+                .map(|(i, row)| row[i..].to_vec())
+                .collect(),
+        )
+    });
+    let Ok(second) = second else {
+        return (None, None);
+    };
+    if !slices {
+        return (Some(second), None);
+    }
+    match call_hvp_of(sig, lowered) {
+        Ok(h) => (Some(second), Some(h)),
+        Err(_) => (None, None),
+    }
+}
+
+/// `__hvp`'s nodes: see [`crate::hvp::CallHvp`].
+fn call_hvp_of(sig: &Sig, lowered: &mut Lowered) -> Result<crate::hvp::CallHvp, diff::DiffError> {
+    let mixed = proc_macro2::Span::mixed_site();
+    let (mut tangents, mut slices) = (Vec::new(), Vec::new());
+    let (mut i, mut k) = (0usize, 0u32);
+    for (j, p) in sig.params.iter().enumerate() {
+        let dot = format_ident!("__dot{}", j, span = mixed);
+        match p.kind {
+            ParamKind::Float => {
+                let t = symbol(lowered, dot.to_token_stream(), Kind::Float);
+                tangents.push((lowered.inputs[i], t));
+                i += 1;
+            }
+            ParamKind::Slice if p.differentiated => {
+                let t = symbol(lowered, dot.to_token_stream(), Kind::Other);
+                if let Op::Sym(s, _) = *lowered.graph.op(t) {
+                    slices.push((k, s));
+                }
+                k += 1;
+            }
+            _ => {}
+        }
+    }
+    let seed = format_ident!("__hseed", span = mixed);
+    let seed = symbol(lowered, seed.to_token_stream(), Kind::Float);
+    crate::hvp::call_hvp(&mut lowered.graph, lowered.output, &tangents, &slices, seed)
 }
 
 /// The upper triangle of `∂²f/∂pᵢ∂pⱼ` over every float scalar parameter (`inputs`, whose

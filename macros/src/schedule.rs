@@ -319,6 +319,8 @@ impl Schedule<'_> {
                 | Op::RevCoupled { .. }
                 | Op::Until { .. }
                 | Op::CallVjp(..)
+                | Op::CallJvp(..)
+                | Op::CallHvp(..)
                 | Op::Table { .. }
                 | Op::Alloc { .. }
                 | Op::Filled { .. }
@@ -965,6 +967,7 @@ impl Vanishes<'_> {
             },
             Op::Scatter(_, _, value)
             | Op::CallVjp(_, value)
+            | Op::CallHvp(_, value)
             | Op::Accumulate { value, .. }
             | Op::ArrayVjp { seed: value, .. } => self.at(value),
             Op::Sum { body, .. } => self.at(body),

@@ -11,9 +11,11 @@
 //! adjoint 1), so each elementary rule is still written once. The structural operations have
 //! their own arms below: a select's tangent is the select of its branches' tangents (only the
 //! taken one is evaluated), a loop sum's is the sum of its body's, a call's is its partials'
-//! combination. A recurrence (`Fold`, or `Coupled` state) would need a second recurrence carried
-//! beside it, which is not built here: it is reported, and the caller falls back to the reverse
-//! pass.
+//! combination (or, given a differentiated slice, the callee's own directional derivative, a
+//! `CallJvp`). A recurrence (`Fold`, or `Coupled` state) of `K` members gets `K` more carried
+//! beside it in the same loop, their tangents ([`recurrence`]). The Jacobian's forward mode
+//! ([`tangents`]) refuses those two, and takes the reverse pass instead; second derivatives
+//! ([`tangents_through_recurrences`]) use them.
 
 use std::collections::HashMap;
 
@@ -23,7 +25,49 @@ use crate::graph::{Graph, Kind, NodeId, Op, SymId};
 /// The tangents of `roots`: `Σ_i ∂root/∂input_i · seed_i` for the `(input, seed)` pairs of
 /// `inputs`, plus `Σ_j ∂root/∂x_k[j] · t_k[j]` for the `(k, t_k)` pairs of `slices` (`t_k` the
 /// symbol of a data slice holding slice `k`'s tangent). `None` for a root whose tangent is zero.
+///
+/// A recurrence the tangent flows through, or a call given a differentiated slice, is refused
+/// (before anything is built): this is the Jacobian's forward mode, which then takes the
+/// reverse pass instead. Second derivatives
+/// call [`tangents_through_recurrences`].
 pub fn tangents(
+    g: &mut Graph,
+    roots: &[NodeId],
+    inputs: &[(NodeId, NodeId)],
+    slices: &[(u32, SymId)],
+) -> Result<Vec<Option<NodeId>>, DiffError> {
+    let mut active: std::collections::HashSet<NodeId> =
+        inputs.iter().map(|(input, _)| *input).collect();
+    for n in g.reachable(roots) {
+        let op = g.op(n);
+        let seeded = match op {
+            Op::Element(k, _) | Op::SliceArg(k, ..) => slices.iter().any(|(s, _)| s == k),
+            _ => op.children().iter().any(|c| active.contains(c)),
+        };
+        if !seeded {
+            continue;
+        }
+        let sliced_call = match op {
+            Op::Call(_, args) => args
+                .iter()
+                .any(|a| matches!(g.op(*a), Op::SliceArg(..)) && active.contains(a)),
+            _ => false,
+        };
+        if sliced_call || matches!(op, Op::Fold { .. } | Op::Coupled { .. }) {
+            return Err(DiffError {
+                origin: g.node(n).origin,
+                message: "a loop recurrence has no forward derivative here".into(),
+                help: "internal: the reverse pass is used instead",
+            });
+        }
+        active.insert(n);
+    }
+    tangents_through_recurrences(g, roots, inputs, slices)
+}
+
+/// [`tangents`], a recurrence's tangent carried beside it in its loop (`K` members become
+/// `2K`).
+pub fn tangents_through_recurrences(
     g: &mut Graph,
     roots: &[NodeId],
     inputs: &[(NodeId, NodeId)],
@@ -78,18 +122,12 @@ fn tangent(
         // A recurrence's running value: its fold is checked below.
         | Op::Carry { .. }
         | Op::ArrayLen(_) => None,
-        // A differentiated slice passed whole: only the call's own Jacobian-vector product could
-        // carry its tangent, and functions have none.
-        Op::SliceArg(k, _, _) => {
-            if slices.iter().any(|(s, _)| *s == k) {
-                return Err(DiffError {
-                    origin: g.node(n).origin,
-                    message: "a differentiated slice passed to another function has no forward derivative".into(),
-                    help: "internal: the reverse pass is used instead",
-                });
-            }
-            None
-        }
+        // A differentiated slice passed whole, or a run of one: its tangent is the direction's
+        // (a symbol), which the call's `CallJvp` reads (see `call`).
+        Op::SliceArg(k, _, _) => slices
+            .iter()
+            .find(|(s, _)| *s == k)
+            .map(|(_, t)| g.add(Op::Sym(*t, Kind::Other))),
         // x[i]˙ = t[i]
         Op::Element(k, i) => slices
             .iter()
@@ -128,30 +166,50 @@ fn tangent(
         // f(a₁, …, aₘ)˙ = Σᵢ ∂f/∂aᵢ · ȧᵢ  (the partials from f's companion), and the same for
         // output k of a vector-valued call
         // (A differentiated slice among the arguments was reported at its `SliceArg`.)
-        Op::Call(_, ref args) => combine(g, n, args, dot)?,
+        Op::Call(_, ref args) => call(g, n, args, dot)?,
         Op::CallOutput(call, _) => {
             let Op::Call(_, args) = g.op(call).clone() else {
                 return Ok(None);
             };
             combine(g, n, &args, dot)?
         }
-        // A recurrence: its tangent is a second recurrence, `ṡ ← ∂body/∂s · ṡ + …`, run beside
-        // the first: not expressible here. (Coupled recurrences alike: their tangents are `K`
-        // more members.)
-        Op::Fold { .. } | Op::Coupled { .. } | Op::Component(..) => {
-            if op.children().iter().any(|c| dot.contains_key(c)) {
-                return Err(DiffError {
-                    origin: g.node(n).origin,
-                    message: "a loop recurrence has no forward derivative here".into(),
-                    help: "internal: the reverse pass is used instead",
-                });
-            }
-            None
+        // A recurrence: its tangent is a second recurrence carried beside it in the same loop,
+        // `ṡ ← ∂body/∂s · ṡ + …`: `K` members become `2K` (see `recurrence`). The tangent of
+        // a `Fold` is member 1 of the pair; of a `Coupled` group, the new group (a tuple),
+        // whose member `K + k` is the tangent of member `k`.
+        Op::Fold {
+            c,
+            v,
+            lo,
+            hi,
+            init,
+            body,
+        } => recurrence(g, n, (c, v, lo, hi), &[init], &[body], dot, slices)?
+            .map(|pair| g.add(Op::Component(pair, 1))),
+        Op::Coupled {
+            c,
+            v,
+            lo,
+            hi,
+            ref parts,
+        } => {
+            let (inits, bodies) = parts.split_at(parts.len() / 2);
+            recurrence(g, n, (c, v, lo, hi), inits, bodies, dot, slices)?
         }
+        Op::Component(of, k) => match (dot.get(&of), g.coupled_parts(of)) {
+            (Some(&t), Some((inits, _))) => {
+                let members = u32::try_from(inits.len()).unwrap_or(0);
+                Some(g.add(Op::Component(t, members + k)))
+            }
+            _ => None,
+        },
         // Second derivatives of calls, and the nodes only gradients have: not in a function's
         // value.
         Op::Partial(..)
         | Op::Partial2(..)
+        | Op::CallJvp(..)
+        | Op::JvpPartial(..)
+        | Op::CallHvp(..)
         | Op::Placeholder { .. }
         | Op::Adjoint { .. }
         | Op::RevFold { .. }
@@ -200,6 +258,142 @@ fn tangent(
             total
         }
     })
+}
+
+/// The tangent of recurrences `n` over loop `v` (`c` its first recurrence number, `K` members:
+/// `inits`, `bodies`): `2K` coupled members in one loop, the `K` values (their bodies reading
+/// fresh carries) then their `K` tangents, `ṡⱼ ← Σₖ ∂bodyⱼ/∂sₖ · ṡₖ + (the rest of bodyⱼ's
+/// tangent)`, from `ṡⱼ = initⱼ˙`. `None` when nothing but the state itself varies.
+///
+/// ```text
+/// p = 1; for i { p = p * x[i] }        →   (p, ṗ) = (1, 0); for i { (p, ṗ) = (p * x[i], ṗ * x[i] + p * t[i]) }
+/// ```
+///
+/// The values are computed a second time beside their tangents (the tangent's body reads
+/// them): a recurrence's state at each iteration is not kept otherwise.
+fn recurrence(
+    g: &mut Graph,
+    n: NodeId,
+    (c, v, lo, hi): (u32, u32, NodeId, NodeId),
+    inits: &[NodeId],
+    bodies: &[NodeId],
+    dot: &HashMap<NodeId, NodeId>,
+    slices: &[(u32, SymId)],
+) -> Result<Option<NodeId>, DiffError> {
+    let init_dots: Vec<Option<NodeId>> = inits.iter().map(|i| dot.get(i).copied()).collect();
+    // The bodies' tangents with the state held constant (the pass so far): nothing varies
+    // when neither they nor the initial values do.
+    if init_dots.iter().all(Option::is_none) && bodies.iter().all(|b| !dot.contains_key(b)) {
+        return Ok(None);
+    }
+    let members = u32::try_from(bodies.len()).map_err(|_| unsupported(g, n))?;
+    let inside = g.reachable(bodies);
+    // A recurrence nested in this one's body would be copied with its own number: not yet.
+    if inside.iter().any(|m| {
+        matches!(g.op(*m), Op::Fold { .. } | Op::Coupled { .. }) && g.loops_of(*m) & (1 << v) != 0
+    }) {
+        return Err(unsupported(g, n));
+    }
+    let fresh = g.new_recurrences(2 * members);
+    let mut local = dot.clone();
+    let mut values: HashMap<NodeId, NodeId> = HashMap::new();
+    let mut varying = std::collections::HashSet::new();
+    for &m in &inside {
+        if let Op::Carry { c: d, v: w, mask } = *g.op(m)
+            && w == v
+            && (c..c + members).contains(&d)
+        {
+            let j = d - c;
+            let value = g.add(Op::Carry {
+                c: fresh + j,
+                v,
+                mask,
+            });
+            let tangent = g.add(Op::Carry {
+                c: fresh + members + j,
+                v,
+                mask,
+            });
+            values.insert(m, value);
+            local.insert(m, tangent);
+            varying.insert(m);
+        }
+    }
+    // The body's nodes that read the state: their tangents again, the state's now known.
+    for &m in &inside {
+        if varying.contains(&m) || !g.op(m).children().iter().any(|ch| varying.contains(ch)) {
+            continue;
+        }
+        varying.insert(m);
+        local.remove(&m);
+        if let Some(t) = tangent(g, m, &local, slices)? {
+            local.insert(m, t);
+        }
+    }
+    let zero = g.zero();
+    let mut parts: Vec<NodeId> = inits.to_vec();
+    parts.extend(init_dots.iter().map(|d| d.unwrap_or(zero)));
+    for &b in bodies {
+        parts.push(g.substitute(b, &values));
+    }
+    for &b in bodies {
+        let d = local.get(&b).copied().unwrap_or(zero);
+        parts.push(g.substitute(d, &values));
+    }
+    Ok(Some(g.add(Op::Coupled {
+        c: fresh,
+        v,
+        lo,
+        hi,
+        parts,
+    })))
+}
+
+fn unsupported(g: &Graph, n: NodeId) -> DiffError {
+    DiffError {
+        origin: g.node(n).origin,
+        message: "second derivatives through a loop recurrence nested in another recurrence's loop are not supported yet".into(),
+        help: "remove `hessian`, or compute the inner loop in a function of its own with `#[differentiable(hessian)]`",
+    }
+}
+
+/// The tangent of call `n`: through its partials ([`combine`]), or, when a differentiated
+/// slice is among its arguments, its own directional derivative `CallJvp` (the callee's
+/// hidden `__hvp`), given each argument's tangent: a float's (zero if none), a slice's
+/// direction (`SliceArg`'s tangent, a symbol), the argument itself elsewhere.
+fn call(
+    g: &mut Graph,
+    n: NodeId,
+    args: &[NodeId],
+    dot: &HashMap<NodeId, NodeId>,
+) -> Result<Option<NodeId>, DiffError> {
+    let sliced = args
+        .iter()
+        .any(|a| matches!(g.op(*a), Op::SliceArg(..)) && dot.contains_key(a));
+    if !sliced {
+        return combine(g, n, args, dot);
+    }
+    if let Some(a) = args
+        .iter()
+        .find(|a| g.kind(**a) == Kind::Array && dot.contains_key(*a))
+    {
+        return Err(DiffError {
+            origin: g.node(*a).origin.or(g.node(n).origin),
+            message: "second derivatives through a call given a local array are not supported yet"
+                .into(),
+            help: "remove `hessian`, or pass the array's elements as scalars, or a differentiated slice",
+        });
+    }
+    let zero = g.zero();
+    let dots = args
+        .iter()
+        .map(|a| match dot.get(a) {
+            Some(&d) => d,
+            None if g.kind(*a) == Kind::Float => zero,
+            None => *a,
+        })
+        .collect();
+    Ok(Some(g.add(Op::CallJvp(n, dots))))
 }
 
 /// `Σᵢ ∂n/∂aᵢ · ȧᵢ` over the float arguments `args` of the call behind `n` (a call, or one of a

@@ -144,6 +144,12 @@ pub trait SecondOrderFallback {
     fn __partials2<A, R>(_: A) -> R {
         unreachable!("internal error: a callee without second derivatives")
     }
+
+    /// Never run: see the trait (`__hvp`, a caller's Hessian through a call given a slice).
+    #[must_use]
+    fn __hvp<A, D, F, S, R>(_: A, _: D, _: F, _: S) -> R {
+        unreachable!("internal error: a callee without second derivatives")
+    }
 }
 
 impl<T: ?Sized> SecondOrderFallback for T {}
@@ -202,6 +208,39 @@ impl<T, S: ?Sized + core::ops::IndexMut<usize, Output = T>> core::ops::IndexMut<
     #[inline]
     fn index_mut(&mut self, i: usize) -> &mut T {
         &mut self.inner[self.start + i]
+    }
+}
+
+/// A read-only view of an indexable `inner` from element `start` on (generated code passes a
+/// run `&v[lo..hi]` of a direction that may itself be such a view), so that index `i` reads
+/// `start + i`.
+///
+/// ```
+/// use symgrad::scalar::Shifted;
+/// let v = [1.0, 2.0, 3.0, 4.0];
+/// let run = Shifted::new(&v[..], 2);
+/// assert_eq!((run[0], run[1]), (3.0, 4.0));
+/// ```
+pub struct Shifted<'a, S: ?Sized> {
+    inner: &'a S,
+    start: usize,
+}
+
+impl<'a, S: ?Sized> Shifted<'a, S> {
+    /// `inner` from element `start` on.
+    #[inline]
+    pub fn new(inner: &'a S, start: usize) -> Self {
+        Shifted { inner, start }
+    }
+}
+
+impl<T, S: ?Sized + core::ops::Index<usize, Output = T>> core::ops::Index<usize>
+    for Shifted<'_, S>
+{
+    type Output = T;
+    #[inline]
+    fn index(&self, i: usize) -> &T {
+        &self.inner[self.start + i]
     }
 }
 

@@ -182,6 +182,9 @@ pub enum Companion {
     Jacobian,
     /// `__partials2`: with the second partials too.
     Second,
+    /// `__hvp`, for a `CallJvp` (a call given a differentiated slice, in second derivatives):
+    /// the directional derivative and `H·ȧ` over the float arguments.
+    Hvp,
 }
 
 /// What the body of a loop adds to the statements around it.
@@ -651,7 +654,8 @@ impl Builder<'_, '_> {
             // Its two effects are bound on their own; a vector once added into is read by its
             // name.
             Op::Effects(..) | Op::Filled { .. } => return None,
-            Op::CallVjp(..) | Op::ArrayVjp { .. } => Stmt::Vjp(n),
+            Op::CallJvp(..) => Stmt::Partials(n, Companion::Hvp),
+            Op::CallVjp(..) | Op::ArrayVjp { .. } | Op::CallHvp(..) => Stmt::Vjp(n),
             Op::Rebound { effect, .. } => Stmt::Rebound {
                 node: n,
                 body: self.region(&[*effect], &mut defined.clone()),

@@ -9,6 +9,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     s
 }
 
+// `dot` is given the differentiated `w`: the Hessian needs `dot`'s second derivatives.
 #[differentiable(hessian)]
 fn loss(w: &[f64], x: &[f64]) -> f64 {
     (dot(w, x) - 1.0).powi(2)
