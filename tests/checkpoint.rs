@@ -259,3 +259,66 @@ fn a_running_max_is_unchanged_by_checkpoints() {
         same(&g.x, &gk.x, &format!("n = {n}"));
     }
 }
+
+// Second order: the tangent of a recurrence is a second recurrence carried beside it, swept
+// from the same checkpoints.
+#[differentiable(wrt(k, v0), hessian)]
+fn spring_h(k: f64, v0: f64, target: &[f64]) -> f64 {
+    let dt = 0.1;
+    let mut x = 1.0;
+    let mut v = v0;
+    let mut loss = 0.0;
+    for i in 0..target.len() {
+        let a = -k * x;
+        v += a * dt;
+        x += v * dt;
+        loss += (x - target[i]).powi(2);
+    }
+    loss
+}
+
+#[differentiable(wrt(k, v0), hessian, checkpoint = 3)]
+fn spring_h_k3(k: f64, v0: f64, target: &[f64]) -> f64 {
+    let dt = 0.1;
+    let mut x = 1.0;
+    let mut v = v0;
+    let mut loss = 0.0;
+    for i in 0..target.len() {
+        let a = -k * x;
+        v += a * dt;
+        x += v * dt;
+        loss += (x - target[i]).powi(2);
+    }
+    loss
+}
+
+#[test]
+fn hessians_through_checkpointed_recurrences_equal_the_full_trace() {
+    for n in lengths(3) {
+        let target = signal(n, 0.4);
+        let (v, g, h) = spring_h_hessian(2.0, 0.3, &target);
+        let (vk, gk, hk) = spring_h_k3_hessian(2.0, 0.3, &target);
+        assert_eq!(v.to_bits(), vk.to_bits(), "n = {n}");
+        assert_eq!(
+            (g.k.to_bits(), g.v0.to_bits()),
+            (gk.k.to_bits(), gk.v0.to_bits())
+        );
+        for (r, rk) in h.iter().zip(&hk) {
+            same(r, rk, &format!("Hessian row, n = {n}"));
+        }
+        // Against central differences of the gradient.
+        let h_step = 1e-6;
+        let (_, up) = spring_h_k3_grad(2.0 + h_step, 0.3, &target);
+        let (_, down) = spring_h_k3_grad(2.0 - h_step, 0.3, &target);
+        near(
+            hk[0][0],
+            (up.k - down.k) / (2.0 * h_step),
+            &format!("∂²/∂k², n = {n}"),
+        );
+        near(
+            hk[0][1],
+            (up.v0 - down.v0) / (2.0 * h_step),
+            &format!("∂²/∂k∂v0, n = {n}"),
+        );
+    }
+}
