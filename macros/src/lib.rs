@@ -43,6 +43,7 @@ mod tangent;
 mod tape;
 #[cfg(test)]
 mod testing;
+mod vecout;
 mod vector;
 
 use proc_macro::TokenStream;

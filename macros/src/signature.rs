@@ -974,3 +974,26 @@ fn check_hessian(cx: &Ctxt, args: &Args, params: &[Param]) {
         );
     }
 }
+
+/// The parameters a `#[differentiable]` without `wrt(...)` differentiates: the float scalars,
+/// slices, Rust arrays, nalgebra types and `ndarray` arrays (a `Vec`-valued function passes them
+/// to the functions it is lowered to as an explicit `wrt`).
+pub fn default_wrt(func: &ItemFn) -> Vec<Ident> {
+    let cx = Ctxt::new();
+    let wrt = func
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|input| check_param(&cx, input))
+        .filter(|p| {
+            matches!(
+                p.kind,
+                ParamKind::Float | ParamKind::Array | ParamKind::Slice
+            )
+        })
+        .map(|p| p.ident)
+        .collect();
+    // Problems with the parameters are reported by the lowered functions, at the same tokens.
+    let _ = cx.check();
+    wrt
+}
