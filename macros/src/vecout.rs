@@ -73,7 +73,7 @@ struct Shape {
     value: Expr,
 }
 
-const SHAPES: &str = "end the body with `ITER.map(|item| output).collect()`, or build the outputs in one loop, `let mut r = vec![0.0; n]; for i in 0..n { …; r[i] = output; } r` or `let mut r = Vec::new(); for item in ITER { …; r.push(output); } r`";
+const SHAPES: &str = "end the body with `ITER.map(|item| output).collect()`, or build the outputs in one loop, `let mut r = vec![0.0; n]; for i in 0..n { …; r[i] = output; } r` or `let mut r = Vec::new(); for item in ITER { …; r.push(output); } r`; a fixed number of outputs is an array, `-> [f64; 2]` ending with `[r0, r1]`";
 
 /// The items for a `Vec`-valued function: the function, unchanged, and its companions; or the
 /// function and the errors.
@@ -381,7 +381,7 @@ impl ItemCheck<'_> {
                 place,
                 msg(
                     "an output of a `Vec`-valued function may not change a value the next output reads",
-                    "compute each output from the inputs, the statements before the loop and its own item (a running sum written output by output is a recurrence: return `[T; M]`, or differentiate a scalar function of it)",
+                    "compute each output from the inputs, the statements before the loop and its own item (declare what it needs with `let` inside the loop); a value carried from one output to the next is not supported",
                 ),
             );
         }
@@ -487,6 +487,10 @@ fn items(
         value,
     } = shape;
     let lone = lone_items(source);
+    let source = match source {
+        Expr::Paren(p) => &*p.expr,
+        s => s,
+    };
     let row_fn = scalar_fn(
         func,
         &row,
