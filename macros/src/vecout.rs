@@ -527,6 +527,7 @@ fn items(
     let row_items = crate::expand::companions(args, &row_fn)?;
     let row_items = hidden(
         row_items,
+        &row,
         &Names::of(&row_fn).grad_struct,
         &grad_struct,
         false,
@@ -534,6 +535,7 @@ fn items(
     let seeded_items = crate::expand::companions(args, &seeded_fn)?;
     let seeded_items = hidden(
         seeded_items,
+        &seeded,
         &Names::of(&seeded_fn).grad_struct,
         &grad_struct,
         true,
@@ -587,10 +589,13 @@ fn scalar_fn(
     }
 }
 
-/// The generated items, hidden from the docs, with `from` renamed to `to` (the user's
-/// `<Name>Grad`); with `drop_struct`, without the struct's definition and impls.
+/// The generated items of the scalar function `func`, hidden from the docs, with `from`
+/// renamed to `to` (the user's `<Name>Grad`); with `drop_struct`, without the struct's
+/// definition and impls. The hidden item through which other functions would call `func` is
+/// dropped: nothing calls it.
 fn hidden(
     items: TokenStream,
+    func: &Ident,
     from: &Ident,
     to: &Ident,
     drop_struct: bool,
@@ -603,11 +608,16 @@ fn hidden(
             Item::Impl(i) => matches!(&*i.self_ty, Type::Path(p) if p.path.is_ident(to)),
             _ => false,
         };
-        if drop_struct && is_struct {
+        let is_callee = match &item {
+            Item::Enum(e) => e.ident == *func,
+            Item::Impl(i) => matches!(&*i.self_ty, Type::Path(p) if p.path.is_ident(func)),
+            _ => false,
+        };
+        if (drop_struct && is_struct) || is_callee {
             continue;
         }
         match item {
-            Item::Fn(_) | Item::Enum(_) => {
+            Item::Fn(_) => {
                 quote!(#[doc(hidden)] #[allow(dead_code)] #item).to_tokens(&mut out);
             }
             other => other.to_tokens(&mut out),
