@@ -404,3 +404,34 @@ fn local_vectors_and_shadowed_parameters() {
     let want = v.z * v / v.norm() + Vector3::new(1.0, 0.0, v.norm());
     assert_abs_diff_eq!(grad.v, want, epsilon = 1e-12);
 }
+
+// An index nalgebra refuses: `m[(3, 0)]` of a `Matrix3` panics, although `3 + 3·0` is in range
+// of the nine stored elements (it is `m[(0, 1)]`). The gradient panics where the function does.
+#[differentiable(wrt(m))]
+fn entry(m: Matrix3<f64>, r: usize, c: usize, s: f64) -> f64 {
+    s * m[(r, c)] * m[(r, c)]
+}
+
+#[test]
+fn an_index_out_of_range_panics_in_the_gradient_as_in_the_function() {
+    let m = Matrix3::from_fn(|i, j| 1.0 + (i + 3 * j) as f64);
+    for (r, c) in [(3, 0), (4, 1), (0, 3), (2, 5), (7, 7)] {
+        let function = std::panic::catch_unwind(|| entry(m, r, c, 2.0));
+        let gradient = std::panic::catch_unwind(|| entry_grad(m, r, c, 2.0));
+        assert!(function.is_err(), "nalgebra panics at ({r}, {c})");
+        assert!(
+            gradient.is_err(),
+            "the gradient at ({r}, {c}) must panic too"
+        );
+    }
+    // In range: ∂(s·m_rc²)/∂m = 2·s·m_rc at (r, c), zero elsewhere.
+    for r in 0..3 {
+        for c in 0..3 {
+            let (value, grad) = entry_grad(m, r, c, 2.0);
+            assert_abs_diff_eq!(value, 2.0 * m[(r, c)] * m[(r, c)], epsilon = 1e-12);
+            let mut want = Matrix3::zeros();
+            want[(r, c)] = 4.0 * m[(r, c)];
+            assert_eq!(grad.m, want);
+        }
+    }
+}
