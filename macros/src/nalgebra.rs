@@ -257,7 +257,11 @@ impl Rewrite<'_> {
             Expr::Binary(b) if self.shape(&b.left).is_some() || self.shape(&b.right).is_some() => {
                 Some(e)
             }
-            Expr::Unary(u) if self.shape(&u.expr).is_some() => Some(e),
+            Expr::Unary(u)
+                if self.shape(&u.expr).is_some() && !matches!(u.op, syn::UnOp::Deref(_)) =>
+            {
+                Some(e)
+            }
             Expr::MethodCall(m) => self.whole_arithmetic(&m.receiver),
             Expr::Paren(p) => self.whole_arithmetic(&p.expr),
             _ => None,
