@@ -373,3 +373,44 @@ fn f32_outputs() {
         assert_eq!(jac[k].w, vec![x[k] * x[k], 1.0]);
     }
 }
+
+// ---- the items' order: `enumerate`, `rev` ----------------------------------------------------
+
+/// `r_k = p₀·k + p₁·x_k²`, over `enumerate`.
+#[differentiable(wrt(p))]
+fn indexed(p: &[f64], x: &[f64]) -> Vec<f64> {
+    x.iter()
+        .enumerate()
+        .map(|(k, v)| p[0] * k as f64 + p[1] * v * v)
+        .collect()
+}
+
+/// The outputs in reverse order: `r_k = p₀·x_{n−1−k}³`.
+#[differentiable(wrt(p))]
+fn reversed(p: &[f64], x: &[f64]) -> Vec<f64> {
+    let mut r = Vec::new();
+    for i in (0..x.len()).rev() {
+        r.push(p[0] * x[i] * x[i] * x[i]);
+    }
+    r
+}
+
+#[test]
+fn each_row_belongs_to_its_own_item_in_the_iterators_order() {
+    let x = [0.5, -1.0, 2.0, 1.5];
+    let (r, jac) = indexed_jacobian(&[0.3, -0.7], &x);
+    assert_eq!(r, indexed(&[0.3, -0.7], &x));
+    for k in 0..4 {
+        assert_eq!(jac[k].p, vec![k as f64, x[k] * x[k]], "row {k}");
+    }
+    let (r, jac) = reversed_jacobian(&[2.0], &x);
+    assert_eq!(r, reversed(&[2.0], &x));
+    for k in 0..4 {
+        let v = x[3 - k];
+        assert_eq!(jac[k].p, vec![v * v * v], "row {k}");
+    }
+    let seed = [1.0, -1.0, 0.5, 2.0];
+    let (_, g) = reversed_vjp(&[2.0], &x, &seed);
+    let want: f64 = (0..4).map(|k| seed[k] * x[3 - k].powi(3)).sum();
+    close(&g.p, &[want], 1e-15, "vjp in reverse order");
+}
