@@ -163,9 +163,10 @@ pub fn seeded<const M: usize>(d: &[D; M], seed: &[f64; M]) -> D {
     })
 }
 
-/// `Σ_o seed[o]·x[o]`.
+/// `Σ_o seed[o]·x[o]` (`x` an array of outputs, or a `Vec` of them).
 #[must_use]
-pub fn dotted<const M: usize>(x: &[f64; M], seed: &[f64; M]) -> f64 {
+pub fn dotted(x: &[f64], seed: &[f64]) -> f64 {
+    assert_eq!(x.len(), seed.len(), "one seed per output");
     x.iter().zip(seed).map(|(x, s)| x * s).sum()
 }
 

@@ -177,6 +177,7 @@ mod tests {
             params: Vec::new(),
             wrt: None,
             hessian: false,
+            vec_return: false,
             body: vec![
                 Stmt::Let {
                     name: "s".into(),

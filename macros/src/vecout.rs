@@ -157,6 +157,7 @@ fn shape(cx: &Ctxt, func: &ItemFn) -> Option<Shape> {
         return None;
     };
     check_item(cx, &shape);
+    check_prelude(cx, &shape.prelude);
     Some(shape)
 }
 
@@ -345,6 +346,26 @@ fn check_item(cx: &Ctxt, shape: &Shape) {
         v.visit_stmt(s);
     }
     v.visit_expr(&shape.value);
+}
+
+/// The statements before the loop may not `return` (the outputs are the loop's).
+fn check_prelude(cx: &Ctxt, prelude: &[Stmt]) {
+    struct Returns<'c>(&'c Ctxt);
+    impl<'ast> Visit<'ast> for Returns<'_> {
+        fn visit_expr_return(&mut self, r: &'ast syn::ExprReturn) {
+            self.0.error_spanned_by(
+                r,
+                msg(
+                    "`return` in a `Vec`-valued function",
+                    "let the loop give the outputs: an empty `Vec` is the loop over no items (`x.iter().map(…).collect()` of an empty `x`)",
+                ),
+            );
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    }
+    for s in prelude {
+        Returns(cx).visit_stmt(s);
+    }
 }
 
 struct ItemCheck<'a> {
