@@ -128,7 +128,7 @@ fn companions(
     if args.wrt.is_none() {
         args.wrt = Some(default_wrt(func));
     }
-    Ok(items(func, &args, float, &shape)?)
+    items(func, &args, float, &shape)
 }
 
 /// The body's outputs, or errors at the tokens that do not fit one of the three shapes.
@@ -233,7 +233,7 @@ fn built(tail: &Expr, before: &[Stmt]) -> Option<Shape> {
     let [body @ .., last] = lp.body.stmts.as_slice() else {
         return None;
     };
-    let (Stmt::Expr(last, Some(_)) | Stmt::Expr(last, None)) = last else {
+    let Stmt::Expr(last, _) = last else {
         return None;
     };
     let value = match (zeros_of_length(init), last) {
@@ -515,9 +515,9 @@ fn items(
     let row_fn = scalar_fn(
         func,
         &row,
-        quote!(#k: usize),
+        &quote!(#k: usize),
         &t,
-        quote! {
+        &quote! {
             #(#prelude)*
             let mut #acc = 0.0;
             for #pat in #lone.skip(#k).take(1) {
@@ -530,9 +530,9 @@ fn items(
     let seeded_fn = scalar_fn(
         func,
         &seeded,
-        quote!(#seed: &[#t]),
+        &quote!(#seed: &[#t]),
         &t,
-        quote! {
+        &quote! {
             #(#prelude)*
             let mut #acc = 0.0;
             let mut #n = 0;
@@ -597,9 +597,9 @@ fn lone_items(source: &Expr) -> TokenStream {
 fn scalar_fn(
     func: &ItemFn,
     name: &Ident,
-    extra: TokenStream,
+    extra: &TokenStream,
     t: &TokenStream,
-    body: TokenStream,
+    body: &TokenStream,
 ) -> ItemFn {
     let vis = &func.vis;
     let generics = &func.sig.generics;
