@@ -39,14 +39,16 @@ pub(crate) struct Row {
     pub(crate) data: nist::Dataset,
     /// NIST's start point, 1 or 2.
     pub(crate) start: usize,
-    /// Through the vector-valued residual (`-> [f64; 6]`, BoxBOD) instead of one per observation.
+    /// Through a vector-valued residual (`-> [f64; 6]` for BoxBOD, `-> Vec<f64>` over the data
+    /// for Thurber and Rat43) instead of one per observation.
     pub(crate) vector: bool,
     pub(crate) settings: Settings,
     pub(crate) fit: nist::Fit,
 }
 
 /// Every problem from both of NIST's start points with the default settings, the two hard
-/// starts again with a setting that fits them, and BoxBOD through its vector-valued residual.
+/// starts again with a setting that fits them, BoxBOD through its `[f64; 6]`-valued residual and
+/// Thurber and Rat43 through their `Vec`-valued ones.
 #[must_use]
 pub(crate) fn nist_table() -> Vec<Row> {
     let mut runs = Vec::new();
@@ -58,6 +60,10 @@ pub(crate) fn nist_table() -> Vec<Row> {
     runs.push(("BoxBOD", 1, false, Settings::Stepbound(10.0)));
     runs.push(("BoxBOD", 1, true, Settings::Stepbound(10.0)));
     runs.push(("BoxBOD", 2, true, Settings::Defaults));
+    for name in ["Thurber", "Rat43"] {
+        runs.push((name, 1, true, Settings::Defaults));
+        runs.push((name, 2, true, Settings::Defaults));
+    }
     runs.into_iter()
         .map(|(name, start, vector, settings)| {
             let data = nist::dataset(name);
@@ -86,8 +92,17 @@ impl Row {
         nist::digits(self.fit.rss, self.data.certified_rss)
     }
 
+    /// The vector-valued residual's return type, if the run went through one.
+    fn form(&self) -> Option<&'static str> {
+        match (self.vector, self.data.name) {
+            (false, _) => None,
+            (true, "BoxBOD") => Some("[f64; 6]"),
+            (true, _) => Some("Vec<f64>"),
+        }
+    }
+
     fn label(&self) -> String {
-        let form = if self.vector { ", [f64; 6]" } else { "" };
+        let form = self.form().map(|f| format!(", {f}")).unwrap_or_default();
         format!(
             "{} start {}{form}, {}",
             self.data.name, self.start, self.settings
@@ -130,7 +145,7 @@ pub(crate) fn summary(rows: &[Row]) -> String {
         "| problem | start | settings | evaluations | stop | RSS certified | RSS ours | digits: RSS | digits: parameters (fewest) |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for row in rows {
-        let form = if row.vector { " (`[f64; 6]`)" } else { "" };
+        let form = row.form().map(|f| format!(" (`{f}`)")).unwrap_or_default();
         let stop = row.fit.termination.split(' ').next().unwrap_or_default();
         let _ = writeln!(
             out,

@@ -123,6 +123,7 @@
 //! | `ndarray` arrays as differentiated parameters | `fn ce(x: &Array2<f64>, w: &Array2<f64>) -> f64 { … x.dot(w) … }` | the body runs on the reverse-mode [`tape`] |
 //! | an array of outputs as the value (`-> [f64; M]`) | `[a * e - y, a * t + b]`, `std::array::from_fn(\|k\| p[0] * t[k] - y[k])` | `_jacobian`, `_vjp`, `_jvp` instead of `_grad` (see [the macro](macro@differentiable#vector-valued-functions)) |
 //! | the outputs of such a function | `let [u, v] = residual(a, b);`, `r[0]` | chain rule through its hidden `__jacobian` |
+//! | a `Vec` of outputs as the value (`-> Vec<f64>`), one per item of a loop | `x.iter().zip(y).map(\|(xi, yi)\| p[0] * (-p[1] * xi).exp() - yi).collect()` | the same, as `Vec`s (see [the macro](macro@differentiable#vector-valued-functions)) |
 //!
 //! Branches, calls, helpers and loops together:
 //!
@@ -450,6 +451,32 @@
 /// // The change of every residual along a direction of the parameters: J·t.
 /// let (_, dr) = decay_jvp(2.0, 0.5, &t, &y, &DecayGrad { a: 1.0, k: 0.0 });
 /// assert_eq!(dr, jac.map(|row| row.a));
+/// ```
+///
+/// A function returning `Vec<T>` has as many outputs as its data gives, one per item of a loop
+/// (`ITER.map(|item| …).collect()`, `vec![0.0; n]` written at the loop's index, or one `push`
+/// per iteration): its `_jacobian` returns `(Vec<T>, Vec<<Name>Grad>)`, each row from a sweep
+/// over the statements before the loop and that output's item, and `_jacobian_into` fills
+/// buffers you keep.
+///
+/// ```
+/// use symgrad::differentiable;
+///
+/// #[differentiable(wrt(p))]
+/// fn residuals(p: &[f64], t: &[f64], y: &[f64]) -> Vec<f64> {
+///     t.iter().zip(y).map(|(ti, yi)| p[0] * (-p[1] * ti).exp() - yi).collect()
+/// }
+///
+/// let (t, y) = ([0.0, 1.0, 2.0], [2.0, 1.2, 0.7]);
+/// let (r, jac) = residuals_jacobian(&[2.0, 0.5], &t, &y);
+/// assert_eq!((r.len(), jac.len()), (3, 3));
+/// for i in 0..3 {
+///     let e = (-0.5 * t[i]).exp();
+///     assert_eq!(jac[i].p, vec![e, -(2.0 * e * t[i])]);
+/// }
+/// let (_, g) = residuals_vjp(&[2.0, 0.5], &t, &y, &r); // Jᵀr, one reverse sweep
+/// let jt_r = (0..3).map(|i| jac[i].p[0] * r[i]).sum::<f64>();
+/// assert!((g.p[0] - jt_r).abs() < 1e-15);
 /// ```
 ///
 /// Another differentiable function reads the outputs by destructuring or by a literal index,

@@ -51,6 +51,15 @@ fn weighted(w: &[f64], x: [f64; 3]) -> f64 {
         .sum::<f64>()
 }
 
+/// A `Vec`-valued residual: one output per observation.
+#[differentiable(wrt(p))]
+fn decay(p: &[f64], x: &[f64], y: &[f64]) -> Vec<f64> {
+    x.iter()
+        .zip(y)
+        .map(|(xi, yi)| p[0] * (-p[1] * xi).exp() - yi)
+        .collect()
+}
+
 #[differentiable]
 fn product(x: &[f64]) -> f64 {
     let mut p = 1.0;
@@ -184,6 +193,28 @@ fn a_second_call_with_the_same_lengths_allocates_nothing() {
     });
     assert_eq!(count, 0);
     assert_ne!(rows[0].cam, [0.0; 11]);
+
+    // A `Vec`-valued function's `_jacobian_into`: the first call allocates the outputs, the rows
+    // and each row's vector; later calls with as many observations (or fewer), nothing.
+    let x: Vec<f64> = (0..50).map(|i| 0.1 * f64::from(i)).collect();
+    let y: Vec<f64> = x.iter().map(|v| (-0.3 * v).exp()).collect();
+    let (mut out, mut jac) = (Vec::new(), Vec::new());
+    let (first, ()) = allocations(|| decay_jacobian_into(&[2.0, 0.5], &x, &y, &mut out, &mut jac));
+    assert_eq!(
+        first,
+        2 + 50,
+        "the outputs, the rows, and one vector per row"
+    );
+    for n in [50, 50, 20] {
+        let (count, ()) = allocations(|| {
+            decay_jacobian_into(&[2.0, 0.5], &x[..n], &y[..n], &mut out, &mut jac);
+        });
+        assert_eq!(count, 0, "n = {n}");
+        assert_eq!(
+            (out.clone(), jac.clone()),
+            decay_jacobian(&[2.0, 0.5], &x[..n], &y[..n])
+        );
+    }
 
     // The documented exception: a recurrence that saves its values for the reverse sweep
     // (`p *= x[i]`) allocates that trace at every call, and nothing else.

@@ -404,3 +404,97 @@ fn local_vectors_and_shadowed_parameters() {
     let want = v.z * v / v.norm() + Vector3::new(1.0, 0.0, v.norm());
     assert_abs_diff_eq!(grad.v, want, epsilon = 1e-12);
 }
+
+// An index nalgebra refuses: `m[(3, 0)]` of a `Matrix3` panics, although `3 + 3·0` is in range
+// of the nine stored elements (it is `m[(0, 1)]`). The gradient panics where the function does.
+#[differentiable(wrt(m))]
+fn entry(m: Matrix3<f64>, r: usize, c: usize, s: f64) -> f64 {
+    s * m[(r, c)] * m[(r, c)]
+}
+
+#[test]
+fn an_index_out_of_range_panics_in_the_gradient_as_in_the_function() {
+    let m = Matrix3::from_fn(|i, j| 1.0 + (i + 3 * j) as f64);
+    for (r, c) in [(3, 0), (4, 1), (0, 3), (2, 5), (7, 7)] {
+        let function = std::panic::catch_unwind(|| entry(m, r, c, 2.0));
+        let gradient = std::panic::catch_unwind(|| entry_grad(m, r, c, 2.0));
+        assert!(function.is_err(), "nalgebra panics at ({r}, {c})");
+        assert!(
+            gradient.is_err(),
+            "the gradient at ({r}, {c}) must panic too"
+        );
+    }
+    // In range: ∂(s·m_rc²)/∂m = 2·s·m_rc at (r, c), zero elsewhere.
+    for r in 0..3 {
+        for c in 0..3 {
+            let (value, grad) = entry_grad(m, r, c, 2.0);
+            assert_abs_diff_eq!(value, 2.0 * m[(r, c)] * m[(r, c)], epsilon = 1e-12);
+            let mut want = Matrix3::zeros();
+            want[(r, c)] = 4.0 * m[(r, c)];
+            assert_eq!(grad.m, want);
+        }
+    }
+}
+
+// A nalgebra parameter passed on to another differentiable function.
+#[differentiable]
+fn cross_z(p: &Vector3<f64>, q: &Vector3<f64>) -> f64 {
+    p.x * q.y - p.y * q.x
+}
+
+#[differentiable]
+fn through_helper(p: &Vector3<f64>, q: Vector3<f64>, s: f64) -> f64 {
+    s * cross_z(p, &q) + p.z * p.norm_squared()
+}
+
+#[test]
+fn a_nalgebra_parameter_passed_to_another_differentiable_function() {
+    let (p, q, s) = (
+        Vector3::new(0.5, -1.5, 2.0),
+        Vector3::new(1.25, 0.75, -0.5),
+        1.5,
+    );
+    let (value, g) = through_helper_grad(&p, q, s);
+    let n2 = p.norm_squared();
+    assert_abs_diff_eq!(
+        value,
+        s * (p.x * q.y - p.y * q.x) + p.z * n2,
+        epsilon = 1e-12
+    );
+    // ∂/∂p = s·(q_y, −q_x, 0) + p_z·2p + (0, 0, ‖p‖²); ∂/∂q = s·(−p_y, p_x, 0); ∂/∂s = cross.
+    let want_p = Vector3::new(s * q.y, -s * q.x, 0.0) + 2.0 * p.z * p + Vector3::new(0.0, 0.0, n2);
+    assert_abs_diff_eq!(g.p, want_p, epsilon = 1e-12);
+    assert_abs_diff_eq!(g.q, Vector3::new(-s * p.y, s * p.x, 0.0), epsilon = 1e-12);
+    assert_abs_diff_eq!(g.s, p.x * q.y - p.y * q.x, epsilon = 1e-12);
+}
+
+// By value, and a matrix: vᵀMv through a helper.
+#[differentiable]
+fn vmv(m: Matrix3<f64>, v: Vector3<f64>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..3 {
+        for j in 0..3 {
+            s += v[i] * m[(i, j)] * v[j];
+        }
+    }
+    s
+}
+
+#[differentiable]
+fn energy(m: &Matrix3<f64>, v: Vector3<f64>, k: f64) -> f64 {
+    k * vmv(*m, v) + vmv(*m, v).sqrt()
+}
+
+#[test]
+fn a_nalgebra_matrix_passed_by_value_to_another_differentiable_function() {
+    let m = Matrix3::new(2.0, 0.5, 0.0, 0.5, 3.0, 0.25, 0.0, 0.25, 1.0);
+    let (v, k) = (Vector3::new(1.0, -0.5, 2.0), 0.75);
+    let (value, g) = energy_grad(&m, v, k);
+    let q = v.dot(&(m * v));
+    assert_abs_diff_eq!(value, k * q + q.sqrt(), epsilon = 1e-12);
+    let outer = k + 0.5 / q.sqrt();
+    // ∂q/∂v = (M + Mᵀ)v, ∂q/∂M = v vᵀ.
+    assert_abs_diff_eq!(g.v, outer * (m + m.transpose()) * v, epsilon = 1e-12);
+    assert_abs_diff_eq!(g.m, outer * v * v.transpose(), epsilon = 1e-12);
+    assert_abs_diff_eq!(g.k, q, epsilon = 1e-12);
+}

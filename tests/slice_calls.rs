@@ -244,3 +244,23 @@ fn elements_passed_to_calls_are_numbers() {
         assert_relative_eq!(*a, b, max_relative = 1e-14);
     }
 }
+
+// An array behind `&`, passed by value with `*a` to a function taking `[f64; 3]`.
+#[differentiable]
+fn cube_sum(a: [f64; 3]) -> f64 {
+    a[0] * a[0] * a[0] + a[1] * a[1] * a[1] + a[2] * a[2] * a[2]
+}
+
+#[differentiable]
+fn scaled_cubes(a: &[f64; 3], s: f64) -> f64 {
+    s * cube_sum(*a)
+}
+
+#[test]
+fn an_array_behind_a_reference_passed_by_value() {
+    let a = [0.5, -2.0, 1.5];
+    let (value, g) = scaled_cubes_grad(&a, 3.0);
+    assert_eq!(value, 3.0 * (0.125 - 8.0 + 3.375));
+    assert_eq!(g.a, [3.0 * 3.0 * 0.25, 3.0 * 3.0 * 4.0, 3.0 * 3.0 * 2.25]);
+    assert_eq!(g.s, 0.125 - 8.0 + 3.375);
+}

@@ -610,6 +610,10 @@ pub struct Func {
     pub body: Vec<Stmt>,
     /// The final expression.
     pub ret: Expr,
+    /// A vector-valued function printed as `-> Vec<f64>`, its outputs as
+    /// `(0..M).map(|__o| if __o == 0 { e0 } else if … { e1 } else { e2 }).collect()` (the
+    /// `vector_main_vec` weight); the oracle still returns `[D; M]`.
+    pub vec_return: bool,
 }
 
 impl Func {

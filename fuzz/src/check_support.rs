@@ -163,9 +163,14 @@ pub fn seeded<const M: usize>(d: &[D; M], seed: &[f64; M]) -> D {
     })
 }
 
-/// `Σ_o seed[o]·x[o]`.
+/// `Σ_o seed[o]·x[o]` (`x` an array of outputs, or a `Vec` of them).
+///
+/// # Panics
+///
+/// If `x` and `seed` differ in length (a `Vec` of outputs of the wrong length).
 #[must_use]
-pub fn dotted<const M: usize>(x: &[f64; M], seed: &[f64; M]) -> f64 {
+pub fn dotted(x: &[f64], seed: &[f64]) -> f64 {
+    assert_eq!(x.len(), seed.len(), "one seed per output");
     x.iter().zip(seed).map(|(x, s)| x * s).sum()
 }
 

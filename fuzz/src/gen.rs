@@ -107,6 +107,12 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
     let streams = (&mut rng, &mut x, &mut c, &mut v);
     let mut main = function(streams, w, &name, params, callable, 2..=4, outputs);
     main.wrt = wrt(&mut rng, w, &main);
+    // From a stream of its own too; an early `return [..]` keeps the array.
+    let mut o = Rng::derive(seed ^ 0x5EC0_7EC0_0F0E_0A11, id);
+    main.vec_return = main.outputs().is_some()
+        && w.vector_main_vec > 0
+        && o.below(10) < w.vector_main_vec as usize
+        && !crate::print::function(&main, crate::print::Mode::Bare).contains("return ");
     // From a stream of its own, so that the knob leaves every program as it was.
     let mut h = Rng::derive(seed ^ 0x4E55_1A40_5EC0_4D00, id);
     // (Not on a vector-valued main: the macro refuses `hessian` there.)
@@ -184,6 +190,7 @@ fn function(
         wrt: None,
         hessian: false,
         checkpoint: None,
+        vec_return: false,
         body,
         ret,
     }

@@ -107,7 +107,9 @@ impl Printer {
                 ParamTy::Scalar => format!("{}: {ft}", p.name),
             })
             .collect();
+        let vec_return = func.vec_return && !self.oracle();
         let ret = match func.outputs() {
+            Some(_) if vec_return => format!("Vec<{ft}>"),
             Some(m) => format!("[{ft}; {m}]"),
             None => ft.to_string(),
         };
@@ -119,8 +121,30 @@ impl Printer {
         );
         self.block_body(&func.body, 1);
         self.indent(1);
-        self.expr(&func.ret, 0);
+        match &func.ret {
+            Expr::Array(items) if vec_return => self.vec_outputs(items),
+            ret => self.expr(ret, 0),
+        }
         self.out.push_str("\n}\n");
+    }
+
+    /// `(0..M).map(|__o| if __o == 0 { e0 } else if __o == 1 { e1 } else { e2 }).collect()`.
+    fn vec_outputs(&mut self, items: &[Expr]) {
+        let _ = write!(self.out, "(0..{}).map(|__o| ", items.len());
+        for (o, e) in items.iter().enumerate() {
+            if o + 1 < items.len() {
+                let _ = write!(self.out, "if __o == {o} {{ ");
+                self.expr(e, 0);
+                self.out.push_str(" } else ");
+            } else if items.len() > 1 {
+                self.out.push_str("{ ");
+                self.expr(e, 0);
+                self.out.push_str(" }");
+            } else {
+                self.expr(e, 0);
+            }
+        }
+        self.out.push_str(").collect()");
     }
 
     fn attribute(&mut self, func: &Func) {
@@ -779,6 +803,7 @@ mod tests {
             wrt: Some(vec!["a".into()]),
             hessian: false,
             checkpoint: None,
+            vec_return: false,
             body,
             ret: Expr::bin(
                 BinOp::Sub,

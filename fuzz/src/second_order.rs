@@ -175,6 +175,7 @@ mod tests {
             wrt: None,
             hessian: false,
             checkpoint: None,
+            vec_return: false,
             body: vec![
                 Stmt::Let {
                     name: "s".into(),

@@ -21,6 +21,9 @@ pub fn differentiable(attr: TokenStream, item: TokenStream) -> syn::Result<Token
             ),
         )
     })?;
+    if let Some(float) = crate::vecout::returned_vec(&func.sig.output) {
+        return Ok(crate::vecout::generate(attr, &func, float));
+    }
     let cx = Ctxt::new();
     let args = attr::parse(&cx, attr);
     let plan = plan(&cx, &func, &args);
@@ -40,4 +43,21 @@ pub fn differentiable(attr: TokenStream, item: TokenStream) -> syn::Result<Token
             &callees,
         ),
     })
+}
+
+/// The companions of `func` with the arguments `args`, or the errors: how a `Vec`-valued
+/// function expands the scalar functions it is lowered to (see `vecout`).
+pub fn companions(args: &attr::Args, func: &ItemFn) -> Result<TokenStream, syn::Error> {
+    let cx = Ctxt::new();
+    let plan = plan(&cx, func, args);
+    cx.check()?;
+    match plan {
+        Ok(plan) => Ok(crate::emit::renumber(companion::generate(
+            func, args, &plan,
+        ))),
+        Err(_) => Err(syn::Error::new(
+            func.sig.ident.span(),
+            "internal error: no plan and no error",
+        )),
+    }
 }

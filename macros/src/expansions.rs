@@ -7,7 +7,7 @@
 //! The functions cover the seed costs, piecewise code (`if`, early `return`, `match`), each
 //! loop shape (index loops, neighbours, nested and triangular loops, iterator sums, branches on
 //! data), recurrences, calls passing slices, `stop_gradient`, `wrt`, `hessian`, `f32`, `rule`,
-//! the ndarray tape, a vector-valued function with a caller, and loop shapes that once had bugs
+//! the ndarray tape, a vector-valued function with a caller, a `Vec`-valued one, and loop shapes that once had bugs
 //! (`tests/regressions.rs`).
 //!
 //! Each test is a piece of Rust source as a user writes it: every function in it that carries
@@ -563,6 +563,21 @@ fn residual_jacobian() {
         fn sum_of_squares(a: f64, b: f64, t: f64, y: f64) -> f64 {
             let [u, v] = residual(a, b, t, y);
             u * u + v * v
+        }
+        "
+    );
+}
+
+/// A residual per observation, `-> Vec<f64>`: the row function (`__decay_vecrow`, output `__k`
+/// alone) whose `_grad_into` writes each row, the seeded sum (`__decay_vecseed`) whose gradient
+/// is the vector-Jacobian product, and `_jacobian`, `_jacobian_into`, `_vjp`, `_jvp` over them.
+#[test]
+fn vec_residuals() {
+    snapshot!(
+        r"
+        #[differentiable(wrt(p))]
+        fn decay(p: &[f64], x: &[f64], y: &[f64]) -> Vec<f64> {
+            x.iter().zip(y).map(|(xi, yi)| p[0] * (-p[1] * xi).exp() - yi).collect()
         }
         "
     );

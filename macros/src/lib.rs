@@ -8,7 +8,8 @@
 //! (syn → `graph`) → `diff` (reverse accumulation, rules simplified by `simplify` as nodes are
 //! built) → `emit` (graph → statements) → `companion` (the generated items, with `callees`:
 //! the check that every function called for its derivative is differentiable), orchestrated by
-//! `expand`; `vector` emits a vector-valued function's companions, `second_order` the
+//! `expand`; `vector` emits a vector-valued function's companions (`vecout`: a `Vec`-valued
+//! one's, through two scalar functions the pipeline expands), `second_order` the
 //! Hessian-vector product and the dense Hessian built from it (`hvp`: reverse over forward),
 //! `fallback` is what is emitted on error, and `tape` rewrites array code for the runtime's
 //! tape. `graph`, `diff`, `tangent` (forward accumulation), `jacobian`, `hvp`, `simplify`,
@@ -44,6 +45,7 @@ mod tangent;
 mod tape;
 #[cfg(test)]
 mod testing;
+mod vecout;
 mod vector;
 
 use proc_macro::TokenStream;
@@ -110,6 +112,17 @@ use proc_macro::TokenStream;
 /// fn r_vjp_into(a: f64, b: f64, seed: &[f64; 2], grad: &mut RGrad) -> [f64; 2]
 /// fn r_jvp(a: f64, b: f64, tangent: &RGrad) -> ([f64; 2], [f64; 2])       // J·tangent
 /// enum r {}  // hidden, with `r::__jacobian`: the outputs and their partials, for callers
+/// ```
+///
+/// A function returning `Vec<T>`, as many outputs as its data gives, builds them one per item
+/// of a loop (`ITER.map(|item| …).collect()`, `vec![0.0; n]` written at the loop's index, or one
+/// `push` per iteration), and gets:
+///
+/// ```text
+/// fn r_jacobian(p: &[f64], x: &[f64]) -> (Vec<f64>, Vec<RGrad>)
+/// fn r_jacobian_into(p: &[f64], x: &[f64], out: &mut Vec<f64>, jac: &mut Vec<RGrad>)
+/// fn r_vjp(p: &[f64], x: &[f64], seed: &[f64]) -> (Vec<f64>, RGrad)
+/// fn r_jvp(p: &[f64], x: &[f64], tangent: &RGrad) -> (Vec<f64>, Vec<f64>)
 /// ```
 ///
 /// - The items have the function's visibility; the struct is the function's name in

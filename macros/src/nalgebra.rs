@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! // Input (m: Matrix3<f64>, v: Vector3<f64>, d: &DVector<f64>):   // Lowered as:
-//! m[(i, j)]                          m[(i) + 3 * (j)]
+//! m[(i, j)]                          m[(i) + (3) * (j)]  (in `for i in 0..3`; `j ≥ 3` is past the end)
+//! m[(r, j)]                          m[(r) + (3) * (j) + (3) * (3) * ((r) / (3))]  (`r ≥ 3` past it too)
 //! d[(i, 0)]                          d[(i) + d.len() * (0)]
 //! v.x, v.y, v.z                      v[0], v[1], v[2]
 //! v.dot(&w)                          v.iter().zip(w.iter()).map(|(a, b)| a * b).sum::<f64>()
@@ -21,7 +22,7 @@
 use std::collections::HashMap;
 
 use proc_macro2::TokenStream;
-use quote::{ToTokens, quote};
+use quote::ToTokens;
 use syn::visit_mut::VisitMut;
 use syn::{Block, Expr, Member, parse_quote};
 
@@ -72,7 +73,13 @@ pub fn rewrite<'b>(
     }
     let float = crate::companion::float_tokens(sig.float);
     let mut body = body.clone();
-    Rewrite { cx, shapes, float }.visit_block_mut(&mut body);
+    Rewrite {
+        cx,
+        shapes,
+        float,
+        bounds: Vec::new(),
+    }
+    .visit_block_mut(&mut body);
     std::borrow::Cow::Owned(body)
 }
 
@@ -80,6 +87,9 @@ struct Rewrite<'c> {
     cx: &'c Ctxt,
     shapes: HashMap<String, Shape>,
     float: TokenStream,
+    /// The names in scope that are indices of `for i in 0..n` (`n` a literal): `Some(n)`, an
+    /// upper bound; `None` for a name a `let` shadows.
+    bounds: Vec<(String, Option<u128>)>,
 }
 
 /// The name an expression is, if it is a plain path of one segment.
@@ -124,6 +134,29 @@ fn constructed_vector(e: &Expr) -> Option<Expr> {
     }
 }
 
+/// The names a pattern binds.
+fn collect_names(p: &syn::Pat, out: &mut Vec<String>) {
+    struct Names<'o>(&'o mut Vec<String>);
+    impl syn::visit::Visit<'_> for Names<'_> {
+        fn visit_pat_ident(&mut self, i: &syn::PatIdent) {
+            self.0.push(i.ident.to_string());
+        }
+    }
+    syn::visit::Visit::visit_pat(&mut Names(out), p);
+}
+
+/// An integer literal's value.
+fn literal(e: &Expr) -> Option<u128> {
+    match e {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(n),
+            ..
+        }) => n.base10_parse().ok(),
+        Expr::Paren(p) => literal(&p.expr),
+        _ => None,
+    }
+}
+
 const COORDS: [&str; 6] = ["x", "y", "z", "w", "a", "b"];
 
 impl Rewrite<'_> {
@@ -131,7 +164,9 @@ impl Rewrite<'_> {
         self.shapes.get(&name_of(e)?)
     }
 
-    /// `m[(r, c)]` → `m[(r) + R * (c)]`.
+    /// `m[(r, c)]` → `m[(r) + R * (c)]`, with `+ R·C·(r / R)` when `r` may be `R` or more, so
+    /// that the flat index is out of range exactly where nalgebra's `(r, c)` panics (`c ≥ C`
+    /// already puts it past `R·C`). A literal `r ≥ R` or `c ≥ C` is reported.
     fn index(&self, e: &syn::ExprIndex) -> Option<Expr> {
         let shape = self.shape(&e.expr)?;
         let Expr::Tuple(t) = &*e.index else {
@@ -142,11 +177,35 @@ impl Rewrite<'_> {
             return None;
         }
         let base = &e.expr;
-        let rows = match &shape.rows {
-            Some(rows) => quote!((#rows)),
-            None => quote!(#base.len()),
+        let Some(rows) = &shape.rows else {
+            // `DVector`: one column of `len()` rows; `r ≥ len()` or `c ≥ 1` is past the end.
+            return Some(parse_quote!(#base[(#r) + #base.len() * (#c)]));
         };
-        Some(parse_quote!(#base[(#r) + #rows * (#c)]))
+        let cols = &shape.cols;
+        let mut in_range = true;
+        for (what, at, count) in [("row", r, rows), ("column", c, cols)] {
+            if let (Some(at), Some(count)) = (literal(at), literal(count))
+                && at >= count
+            {
+                in_range = false;
+                self.cx.error_spanned_by(
+                    &e.index,
+                    msg(
+                        format!("{what} {at} is out of range for a matrix with {count} {what}s: nalgebra panics here"),
+                        format!("index {what}s 0 to {}", count.saturating_sub(1)),
+                    ),
+                );
+            }
+        }
+        let below = literal(r).map(|at| at + 1).or_else(|| {
+            let name = name_of(r)?;
+            self.bounds.iter().rev().find(|(n, _)| *n == name)?.1
+        });
+        let row_known = matches!((below, literal(rows)), (Some(end), Some(count)) if end <= count);
+        if row_known || !in_range {
+            return Some(parse_quote!(#base[(#r) + (#rows) * (#c)]));
+        }
+        Some(parse_quote!(#base[(#r) + (#rows) * (#c) + (#rows) * (#cols) * ((#r) / (#rows))]))
     }
 
     /// `v.x` → `v[0]`, for a vector.
@@ -198,7 +257,11 @@ impl Rewrite<'_> {
             Expr::Binary(b) if self.shape(&b.left).is_some() || self.shape(&b.right).is_some() => {
                 Some(e)
             }
-            Expr::Unary(u) if self.shape(&u.expr).is_some() => Some(e),
+            Expr::Unary(u)
+                if self.shape(&u.expr).is_some() && !matches!(u.op, syn::UnOp::Deref(_)) =>
+            {
+                Some(e)
+            }
             Expr::MethodCall(m) => self.whole_arithmetic(&m.receiver),
             Expr::Paren(p) => self.whole_arithmetic(&p.expr),
             _ => None,
@@ -236,6 +299,35 @@ impl VisitMut for Rewrite<'_> {
         syn::visit_mut::visit_expr_mut(self, e);
     }
 
+    /// `for i in 0..n` bounds `i` below `n` in its body.
+    fn visit_expr_for_loop_mut(&mut self, f: &mut syn::ExprForLoop) {
+        for attr in &mut f.attrs {
+            self.visit_attribute_mut(attr);
+        }
+        self.visit_expr_mut(&mut f.expr);
+        let scope = self.bounds.len();
+        let bound = match (&*f.pat, &*f.expr) {
+            (syn::Pat::Ident(i), Expr::Range(r))
+                if i.mutability.is_none()
+                    && i.subpat.is_none()
+                    && matches!(r.limits, syn::RangeLimits::HalfOpen(_))
+                    && r.start.as_deref().and_then(literal).is_some() =>
+            {
+                r.end
+                    .as_deref()
+                    .and_then(literal)
+                    .map(|n| (i.ident.to_string(), Some(n)))
+            }
+            _ => None,
+        };
+        let mut names = Vec::new();
+        collect_names(&f.pat, &mut names);
+        self.bounds.extend(names.into_iter().map(|n| (n, None)));
+        self.bounds.extend(bound);
+        self.visit_block_mut(&mut f.body);
+        self.bounds.truncate(scope);
+    }
+
     /// `let p = Vector3::new(a, b, c);` makes `p` a vector of 3: `p.x` is `p[0]`; any other
     /// `let p = …` makes `p` something else from there on (a shadowing is not scoped further).
     fn visit_local_mut(&mut self, local: &mut syn::Local) {
@@ -248,6 +340,9 @@ impl VisitMut for Rewrite<'_> {
             syn::Pat::Type(t) => &*t.pat,
             other => other,
         };
+        let mut names = Vec::new();
+        collect_names(pat, &mut names);
+        self.bounds.extend(names.into_iter().map(|n| (n, None)));
         let syn::Pat::Ident(id) = pat else {
             return;
         };

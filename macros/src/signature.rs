@@ -554,7 +554,7 @@ fn check_return(cx: &Ctxt, func: &ItemFn) -> Option<(FloatTy, Option<Outputs>)> 
         )
     } else if let Some(what) = several_values(ty) {
         let help = if what == "a `Vec`" {
-            "the number of outputs must be known at compile time: return an array, `-> [f64; M]`, ending the body with `[r0, r1, …]` or `std::array::from_fn(|k| …)`; its Jacobian is then `[<Name>Grad; M]`".to_string()
+            "a `Vec` of outputs holds floats: return `Vec<f64>` (or `Vec<f32>`), one output per item of a loop (`x.iter().map(|v| …).collect()`), or an array `-> [f64; M]` when their number is fixed".to_string()
         } else if let Some(n) = tuple_of_floats(ty) {
             // A tuple of floats is an array of outputs spelled another way: one spelling.
             let names: Vec<String> = (0..n).map(|k| format!("r{k}")).collect();
@@ -568,7 +568,7 @@ fn check_return(cx: &Ctxt, func: &ItemFn) -> Option<(FloatTy, Option<Outputs>)> 
         };
         msg(
             format!(
-                "`#[differentiable]` functions return `f64` or `f32`, or an array `[f64; M]` of outputs; this one returns {what}"
+                "`#[differentiable]` functions return `f64` or `f32`, or outputs as an array `[f64; M]` or a `Vec<f64>`; this one returns {what}"
             ),
             help,
         )
@@ -973,4 +973,27 @@ fn check_hessian(cx: &Ctxt, args: &Args, params: &[Param]) {
             ),
         );
     }
+}
+
+/// The parameters a `#[differentiable]` without `wrt(...)` differentiates: the float scalars,
+/// slices, Rust arrays, nalgebra types and `ndarray` arrays (a `Vec`-valued function passes them
+/// to the functions it is lowered to as an explicit `wrt`).
+pub fn default_wrt(func: &ItemFn) -> Vec<Ident> {
+    let cx = Ctxt::new();
+    let wrt = func
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|input| check_param(&cx, input))
+        .filter(|p| {
+            matches!(
+                p.kind,
+                ParamKind::Float | ParamKind::Array | ParamKind::Slice
+            )
+        })
+        .map(|p| p.ident)
+        .collect();
+    // Problems with the parameters are reported by the lowered functions, at the same tokens.
+    let _ = cx.check();
+    wrt
 }

@@ -8,8 +8,9 @@
 //! - [`Rows`]: one **scalar** residual per observation, `#[differentiable(wrt(b))] fn r(b, x, y)
 //!   -> f64`; the gradient its `_grad` returns is that observation's row of the Jacobian. The
 //!   common case of curve fitting, for any number of observations.
-//! - [`Outputs`]: a **vector-valued** function, `fn r(…) -> [f64; M]`; its `_jacobian` returns
-//!   the M residuals and the M rows at once.
+//! - [`Outputs`]: a **vector-valued** function, `fn r(…) -> [f64; M]` or `fn r(…) -> Vec<f64>`
+//!   (as many residuals as the data gives); its `_jacobian` returns the M residuals and the M
+//!   rows at once.
 //!
 //! Both implement [`ResidualFn`], which the adapters for other crates' solvers take
 //! (`symgrad::levenberg_marquardt::Problem`, `symgrad::argmin::LeastSquares`, behind the
@@ -236,7 +237,8 @@ where
 }
 
 /// The residuals of a vector-valued function: `f(params)` returns the M outputs and their M
-/// rows, as a generated `_jacobian` does.
+/// rows, as a generated `_jacobian` does (`[f64; M]` and `[G; M]`, or `Vec`s for a function
+/// returning `Vec<f64>`; see [`OutputRows`]).
 ///
 /// ```
 /// use symgrad::differentiable;
@@ -267,14 +269,49 @@ impl<F> Outputs<F> {
     }
 }
 
-impl<F, G, const M: usize> ResidualFn for Outputs<F>
+impl<F, O> ResidualFn for Outputs<F>
 where
-    F: Fn(&[f64]) -> ([f64; M], [G; M]),
-    G: Gradient<f64>,
+    F: Fn(&[f64]) -> O,
+    O: OutputRows,
 {
     fn eval(&self, params: &[f64], out: &mut ResidualJacobian) -> Result<(), ResidualError> {
         out.start(params.len());
-        let (residuals, rows) = (self.f)(params);
+        (self.f)(params).push_into(out)
+    }
+}
+
+/// What a vector-valued function's `_jacobian` returns, as [`Outputs`] takes it: the outputs and
+/// their rows, `([f64; M], [G; M])` for `-> [f64; M]`, or `(Vec<f64>, Vec<G>)` for `-> Vec<f64>`,
+/// whose number of outputs is known only from the inputs.
+pub trait OutputRows {
+    /// Appends each output and its row to `out`, in order.
+    ///
+    /// # Errors
+    ///
+    /// [`ResidualError::RowLength`] when a row does not have one entry per parameter, and
+    /// [`ResidualError::RowCount`] when there are not as many rows as outputs.
+    fn push_into(self, out: &mut ResidualJacobian) -> Result<(), ResidualError>;
+}
+
+impl<G: Gradient<f64>, const M: usize> OutputRows for ([f64; M], [G; M]) {
+    fn push_into(self, out: &mut ResidualJacobian) -> Result<(), ResidualError> {
+        let (residuals, rows) = self;
+        for (r, row) in residuals.into_iter().zip(&rows) {
+            out.push_gradient(r, row)?;
+        }
+        Ok(())
+    }
+}
+
+impl<G: Gradient<f64>> OutputRows for (Vec<f64>, Vec<G>) {
+    fn push_into(self, out: &mut ResidualJacobian) -> Result<(), ResidualError> {
+        let (residuals, rows) = self;
+        if residuals.len() != rows.len() {
+            return Err(ResidualError::RowCount {
+                outputs: residuals.len(),
+                rows: rows.len(),
+            });
+        }
         for (r, row) in residuals.into_iter().zip(&rows) {
             out.push_gradient(r, row)?;
         }
@@ -296,6 +333,13 @@ pub enum ResidualError {
         /// The length of the flattened gradient.
         got: usize,
     },
+    /// A `Vec`-valued function gave `outputs` residuals and `rows` rows of the Jacobian.
+    RowCount {
+        /// The number of residuals.
+        outputs: usize,
+        /// The number of rows.
+        rows: usize,
+    },
 }
 
 impl fmt::Display for ResidualError {
@@ -306,6 +350,11 @@ impl fmt::Display for ResidualError {
                 "row {row} of the Jacobian has {got} entries for {expected} parameters: the \
                  gradient must have one entry per parameter the solver moves (check `wrt(...)` \
                  and the length of the start point)"
+            ),
+            Self::RowCount { outputs, rows } => write!(
+                f,
+                "{outputs} residuals came with {rows} rows of the Jacobian: a `_jacobian` gives \
+                 one row per output"
             ),
         }
     }

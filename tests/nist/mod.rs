@@ -122,6 +122,30 @@ pub(crate) fn boxbod(b1: f64, b2: f64, x: &[f64; 6], y: &[f64; 6]) -> [f64; 6] {
     std::array::from_fn(|i| b1 * (1.0 - (-b2 * x[i]).exp()) - y[i])
 }
 
+/// Thurber's residuals over its data, one per observation, as a `Vec`-valued function (its
+/// `_jacobian` gives as many rows as there are observations).
+#[differentiable(wrt(b))]
+pub(crate) fn thurber_all(b: &[f64], x: &[f64], y: &[f64]) -> Vec<f64> {
+    x.iter()
+        .zip(y)
+        .map(|(xi, yi)| {
+            let (x2, x3) = (xi * xi, xi * xi * xi);
+            (b[0] + b[1] * xi + b[2] * x2 + b[3] * x3) / (1.0 + b[4] * xi + b[5] * x2 + b[6] * x3)
+                - yi
+        })
+        .collect()
+}
+
+/// Rat43's residuals over its data, as a `Vec`-valued function built in a loop.
+#[differentiable(wrt(b))]
+pub(crate) fn rat43_all(b: &[f64], x: &[f64], y: &[f64]) -> Vec<f64> {
+    let mut r = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        r[i] = b[0] / (1.0 + (b[1] - b[2] * x[i]).exp()).powf(1.0 / b[3]) - y[i];
+    }
+    r
+}
+
 /// The residual of problem `name` at observation `i`, and its gradient in `b` (row `i` of the
 /// Jacobian), from the generated `_grad`. BoxBOD's comes from the scalar `exponential` here; the
 /// vector-valued `boxbod` is fitted by [`fit`] and checked by the tests.
@@ -204,8 +228,9 @@ impl std::fmt::Display for Settings {
 }
 
 /// Levenberg–Marquardt (the `levenberg-marquardt` crate) from `start` through symgrad's adapter:
-/// the scalar residual per observation, or with `vector` (BoxBOD only) the six outputs of
-/// `boxbod_jacobian`.
+/// the scalar residual per observation, or with `vector` the outputs of a vector-valued residual:
+/// BoxBOD's six of `boxbod_jacobian` (`-> [f64; 6]`), Thurber's and Rat43's of
+/// `thurber_all_jacobian` and `rat43_all_jacobian` (`-> Vec<f64>`).
 #[must_use]
 pub(crate) fn fit(data: &Dataset, start: &[f64], vector: bool, settings: Settings) -> Fit {
     let solver = match settings {
@@ -213,7 +238,17 @@ pub(crate) fn fit(data: &Dataset, start: &[f64], vector: bool, settings: Setting
         Settings::Patience(p) => LevenbergMarquardt::new().with_patience(p),
         Settings::Stepbound(s) => LevenbergMarquardt::new().with_stepbound(s),
     };
-    if vector {
+    if vector && data.name == "Thurber" {
+        solve(
+            &solver,
+            Problem::outputs(start, |b: &[f64]| thurber_all_jacobian(b, &data.x, &data.y)),
+        )
+    } else if vector && data.name == "Rat43" {
+        solve(
+            &solver,
+            Problem::outputs(start, |b: &[f64]| rat43_all_jacobian(b, &data.x, &data.y)),
+        )
+    } else if vector {
         let x: [f64; 6] = data
             .x
             .as_slice()

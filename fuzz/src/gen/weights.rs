@@ -199,6 +199,10 @@ weights! {
     /// checked through `_jacobian`, `_vjp` and `_jvp` instead of `_grad`, out of 10. They may
     /// pass slices on to the slice helper and the vector-valued one.
     vector_main = 0,
+    /// Vector-valued main functions without an early `return` that return `Vec<f64>`, their
+    /// outputs `(0..M).map(|__o| if __o == 0 { e0 } else { e1 }).collect()`, out of 10; checked
+    /// as the `[f64; M]` ones are.
+    vector_main_vec = 0,
     /// Top level: a local array (`vec![0.0; n]`, `[0.0; 3]`, `vec![a, b, c]`, typed or not),
     /// its writes (loops at their index over all of it or part, with `=`, `+=`, .., a `break`,
     /// a nest computing the element; writes outside loops at any index) and reads (elements,

@@ -288,10 +288,12 @@ impl Lower<'_> {
     fn call_args(&mut self, args: &[&Expr]) -> Option<Vec<NodeId>> {
         let mut lowered = Vec::with_capacity(args.len());
         for &a in args {
-            // A differentiated slice (`x` or `&x`) stays one: its gradient flows back through
-            // the called function's vector-Jacobian product.
+            // A differentiated slice (`x`, `&x`, or `*x` for an array or nalgebra value behind
+            // `&`) stays one: its gradient flows back through the called function's
+            // vector-Jacobian product.
             let inner = match a {
                 Expr::Reference(r) if r.mutability.is_none() => &*r.expr,
+                Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => &*u.expr,
                 other => other,
             };
             let view = self

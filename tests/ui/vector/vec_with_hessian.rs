@@ -1,6 +1,6 @@
 use symgrad::differentiable;
 
-#[differentiable]
+#[differentiable(hessian)]
 fn residuals(w: f64, y: &[f64]) -> Vec<f64> {
     y.iter().map(|yi| w - yi).collect()
 }

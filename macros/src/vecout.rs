@@ -1,0 +1,769 @@
+//! A function returning `Vec<T>`, whose number of outputs is known only from its inputs:
+//!
+//! ```text
+//! // Input:
+//! #[differentiable(wrt(p))]
+//! fn residuals(p: &[f64], x: &[f64], y: &[f64]) -> Vec<f64> {
+//!     x.iter().zip(y).map(|(xi, yi)| p[0] * (-p[1] * xi).exp() - yi).collect()
+//! }
+//!
+//! // Output (abridged):
+//! fn residuals(…) -> Vec<f64> { … }                                  // unchanged
+//! pub struct ResidualsGrad { pub p: Vec<f64> }                        // a Jacobian row
+//! fn residuals_jacobian(p, x, y) -> (Vec<f64>, Vec<ResidualsGrad>)    // jac[k].p = ∇r_k
+//! fn residuals_jacobian_into(p, x, y, out: &mut Vec<f64>, jac: &mut Vec<ResidualsGrad>)
+//! fn residuals_vjp(p, x, y, seed: &[f64]) -> (Vec<f64>, ResidualsGrad) // Σ_k seed[k]·∇r_k
+//! fn residuals_jvp(p, x, y, tangent: &ResidualsGrad) -> (Vec<f64>, Vec<f64>) // J·tangent
+//! ```
+//!
+//! The body builds its outputs one per item of a loop: `ITER.map(|item| e).collect()`, or
+//! `let mut r = vec![0.0; n]; for i in 0..n { …; r[i] = e; } r`, or `let mut r = Vec::new();
+//! for item in ITER { …; r.push(e); } r`, after any statements (the prelude). Each output then
+//! reads the prelude and its own item only, and the function is lowered to two scalar
+//! `#[differentiable]` functions the rest of the macro already differentiates:
+//!
+//! - the row, `__residuals_vecrow(p, x, y, __k: usize) -> f64`: the prelude, then the loop over
+//!   `ITER.skip(__k).take(1)` summing `e`, which is output `__k`. Its `_grad_into` writes row
+//!   `__k` of the Jacobian, in the time of the prelude and one item (reverse mode, one sweep per
+//!   output, each reading only its own item).
+//! - the seeded sum, `__residuals_vecseed(p, x, y, __seed: &[f64]) -> f64`: the prelude, then
+//!   `Σ_k __seed[k]·e_k` over the whole loop. Its gradient is the vector-Jacobian product, in one
+//!   reverse sweep.
+//!
+//! Both gradient structs are the user's `<Name>Grad` (the same fields): the seeded one's
+//! definition is dropped and its name replaced.
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote};
+use syn::visit::Visit;
+use syn::{Expr, FnArg, Ident, Item, ItemFn, Pat, ReturnType, Stmt, Type};
+
+use crate::attr;
+use crate::companion::Names;
+use crate::ctxt::{Ctxt, msg};
+use crate::signature::{FloatTy, default_wrt, float_of};
+
+/// `Vec<f64>` or `Vec<f32>` (any path to `Vec`): the element type.
+pub fn returned_vec(output: &ReturnType) -> Option<FloatTy> {
+    let ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let Type::Path(p) = &**ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident != "Vec" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(a) = &last.arguments else {
+        return None;
+    };
+    match a.args.iter().collect::<Vec<_>>().as_slice() {
+        [syn::GenericArgument::Type(t)] => float_of(t),
+        _ => None,
+    }
+}
+
+/// Where the outputs come from: one per item of `for pat in source`.
+struct Shape {
+    prelude: Vec<Stmt>,
+    /// The loop's iterator, as `for` takes it (`0..n`, `x.iter().zip(y)`).
+    source: Expr,
+    pat: Pat,
+    /// The item's statements before its output.
+    body: Vec<Stmt>,
+    value: Expr,
+}
+
+const SHAPES: &str = "end the body with `ITER.map(|item| output).collect()`, or build the outputs in one loop, `let mut r = vec![0.0; n]; for i in 0..n { …; r[i] = output; } r` or `let mut r = Vec::new(); for item in ITER { …; r.push(output); } r`; a fixed number of outputs is an array, `-> [f64; 2]` ending with `[r0, r1]`";
+
+/// The items for a `Vec`-valued function: the function, unchanged, and its companions; or the
+/// function and the errors.
+pub fn generate(attr_tokens: TokenStream, func: &ItemFn, float: FloatTy) -> TokenStream {
+    match companions(attr_tokens, func, float) {
+        Ok(items) => {
+            let name = &func.sig.ident;
+            quote! {
+                #func
+                #items
+                // The original is used through its companions: no `dead_code` warning for it.
+                const _: () = {
+                    let _ = #name;
+                };
+            }
+        }
+        Err(e) => {
+            let e = e.to_compile_error();
+            quote! { #func #e }
+        }
+    }
+}
+
+fn companions(
+    attr_tokens: TokenStream,
+    func: &ItemFn,
+    float: FloatTy,
+) -> Result<TokenStream, syn::Error> {
+    let cx = Ctxt::new();
+    let mut args = attr::parse(&cx, attr_tokens);
+    if let Some(span) = args.hessian_span {
+        cx.error_at(
+            span,
+            msg(
+                "`hessian` is for a scalar function; this one returns a `Vec` of outputs",
+                "remove `hessian`, and differentiate a scalar function of the outputs instead (a sum of squares, written as its own `#[differentiable(hessian)]` function)",
+            ),
+        );
+    }
+    if let Some(rule) = &args.rule {
+        cx.error_spanned_by(
+            rule,
+            msg(
+                "`rule` supplies the gradient of a scalar function; this one returns a `Vec` of outputs",
+                "remove `rule`: the macro differentiates the body, or return `[f64; M]`",
+            ),
+        );
+    }
+    let shape = shape(&cx, func);
+    cx.check()?;
+    let shape = shape.ok_or_else(|| syn::Error::new(func.sig.ident.span(), "internal error"))?;
+    if args.wrt.is_none() {
+        args.wrt = Some(default_wrt(func));
+    }
+    items(func, &args, float, &shape)
+}
+
+/// The body's outputs, or errors at the tokens that do not fit one of the three shapes.
+fn shape(cx: &Ctxt, func: &ItemFn) -> Option<Shape> {
+    let stmts = &func.block.stmts;
+    let Some(Stmt::Expr(tail, None)) = stmts.last() else {
+        cx.error_spanned_by(
+            func.block
+                .stmts
+                .last()
+                .map_or_else(|| func.block.to_token_stream(), ToTokens::to_token_stream),
+            msg("a `Vec` of outputs is the value of the body", SHAPES),
+        );
+        return None;
+    };
+    let before = &stmts[..stmts.len() - 1];
+    let shape = collected(tail, before).or_else(|| built(tail, before));
+    let Some(shape) = shape else {
+        cx.error_spanned_by(
+            tail,
+            msg(
+                "the number of outputs of a `Vec`-valued function comes from one loop, one output per item",
+                SHAPES,
+            ),
+        );
+        return None;
+    };
+    check_item(cx, &shape);
+    check_prelude(cx, &shape.prelude);
+    Some(shape)
+}
+
+/// `ITER.map(|pat| value).collect()` (with or without a turbofish).
+fn collected(tail: &Expr, before: &[Stmt]) -> Option<Shape> {
+    let Expr::MethodCall(collect) = tail else {
+        return None;
+    };
+    if collect.method != "collect" || !collect.args.is_empty() {
+        return None;
+    }
+    let Expr::MethodCall(map) = &*collect.receiver else {
+        return None;
+    };
+    if map.method != "map" || map.args.len() != 1 {
+        return None;
+    }
+    let Expr::Closure(closure) = &map.args[0] else {
+        return None;
+    };
+    if closure.inputs.len() != 1 {
+        return None;
+    }
+    let pat = closure.inputs[0].clone();
+    let pat = match pat {
+        Pat::Type(t) => *t.pat,
+        p => p,
+    };
+    let (body, value) = split_block(&closure.body);
+    Some(Shape {
+        prelude: before.to_vec(),
+        source: (*map.receiver).clone(),
+        pat,
+        body,
+        value,
+    })
+}
+
+/// `{ stmts; value }` → (stmts, value); another expression is its own value.
+fn split_block(e: &Expr) -> (Vec<Stmt>, Expr) {
+    if let Expr::Block(b) = e
+        && b.label.is_none()
+        && let Some(Stmt::Expr(value, None)) = b.block.stmts.last()
+    {
+        return (
+            b.block.stmts[..b.block.stmts.len() - 1].to_vec(),
+            value.clone(),
+        );
+    }
+    (Vec::new(), e.clone())
+}
+
+/// `let mut r = vec![0.0; n]; for i in 0..n { …; r[i] = value; } r`, or `let mut r =
+/// Vec::new(); for pat in ITER { …; r.push(value); } r`.
+fn built(tail: &Expr, before: &[Stmt]) -> Option<Shape> {
+    let Expr::Path(r) = tail else { return None };
+    let r = r.path.get_ident()?;
+    let [
+        prelude @ ..,
+        Stmt::Local(local),
+        Stmt::Expr(Expr::ForLoop(lp), _),
+    ] = before
+    else {
+        return None;
+    };
+    let Pat::Ident(bound) = strip_type(&local.pat) else {
+        return None;
+    };
+    if &bound.ident != r || lp.label.is_some() {
+        return None;
+    }
+    let init = &local.init.as_ref()?.expr;
+    let [body @ .., last] = lp.body.stmts.as_slice() else {
+        return None;
+    };
+    let Stmt::Expr(last, _) = last else {
+        return None;
+    };
+    let value = match (zeros_of_length(init), last) {
+        (Some(len), Expr::Assign(a)) => {
+            // `r[i] = value` in `for i in 0..len`.
+            let Expr::Index(ix) = &*a.left else {
+                return None;
+            };
+            let Pat::Ident(i) = &*lp.pat else { return None };
+            let Expr::Range(range) = &*lp.expr else {
+                return None;
+            };
+            let starts_at_zero = range
+                .start
+                .as_deref()
+                .is_some_and(|s| s.to_token_stream().to_string() == "0");
+            let to_len = range.end.as_deref().is_some_and(|e| same(e, &len));
+            if !(is_ident(&ix.expr, r)
+                && is_ident(&ix.index, &i.ident)
+                && starts_at_zero
+                && to_len
+                && matches!(range.limits, syn::RangeLimits::HalfOpen(_)))
+            {
+                return None;
+            }
+            (*a.right).clone()
+        }
+        (None, Expr::MethodCall(push)) if is_empty_vec(init) => {
+            if push.method != "push" || push.args.len() != 1 || !is_ident(&push.receiver, r) {
+                return None;
+            }
+            push.args[0].clone()
+        }
+        _ => return None,
+    };
+    Some(Shape {
+        prelude: prelude.to_vec(),
+        source: (*lp.expr).clone(),
+        pat: (*lp.pat).clone(),
+        body: body.to_vec(),
+        value,
+    })
+}
+
+fn strip_type(p: &Pat) -> &Pat {
+    match p {
+        Pat::Type(t) => &t.pat,
+        p => p,
+    }
+}
+
+fn is_ident(e: &Expr, name: &Ident) -> bool {
+    matches!(e, Expr::Path(p) if p.path.is_ident(name))
+}
+
+fn same(a: &Expr, b: &Expr) -> bool {
+    a.to_token_stream().to_string() == b.to_token_stream().to_string()
+}
+
+/// `vec![0.0; len]` (any zero literal): `len`.
+fn zeros_of_length(e: &Expr) -> Option<Expr> {
+    let Expr::Macro(m) = e else { return None };
+    if !m.mac.path.is_ident("vec") {
+        return None;
+    }
+    let parsed = m
+        .mac
+        .parse_body_with(syn::punctuated::Punctuated::<Expr, syn::Token![;]>::parse_terminated)
+        .ok()?;
+    let [zero, len] = parsed.iter().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let zero = zero.to_token_stream().to_string();
+    matches!(
+        zero.as_str(),
+        "0.0" | "0." | "0f64" | "0f32" | "0.0f64" | "0.0f32" | "0.0_f64" | "0.0_f32"
+    )
+    .then(|| len.clone())
+}
+
+/// `Vec::new()`, `Vec::with_capacity(n)`.
+fn is_empty_vec(e: &Expr) -> bool {
+    let Expr::Call(c) = e else { return false };
+    let Expr::Path(p) = &*c.func else {
+        return false;
+    };
+    let segs: Vec<String> = p
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    matches!(
+        segs.iter().map(String::as_str).collect::<Vec<_>>()[..],
+        [.., "Vec", "new" | "with_capacity"]
+    )
+}
+
+/// An output reads the prelude and its own item: the item's statements may not assign to a
+/// variable declared outside them (a value carried from one output to the next), nor leave the
+/// loop (`break`, `continue`, `return`).
+fn check_item(cx: &Ctxt, shape: &Shape) {
+    let mut v = ItemCheck {
+        cx,
+        locals: Vec::new(),
+        loops: 0,
+    };
+    v.bind(&shape.pat);
+    for s in &shape.body {
+        v.visit_stmt(s);
+    }
+    v.visit_expr(&shape.value);
+}
+
+/// The statements before the loop may not `return` (the outputs are the loop's).
+fn check_prelude(cx: &Ctxt, prelude: &[Stmt]) {
+    struct Returns<'c>(&'c Ctxt);
+    impl<'ast> Visit<'ast> for Returns<'_> {
+        fn visit_expr_return(&mut self, r: &'ast syn::ExprReturn) {
+            self.0.error_spanned_by(
+                r,
+                msg(
+                    "`return` in a `Vec`-valued function",
+                    "let the loop give the outputs: an empty `Vec` is the loop over no items (`x.iter().map(…).collect()` of an empty `x`)",
+                ),
+            );
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    }
+    for s in prelude {
+        Returns(cx).visit_stmt(s);
+    }
+}
+
+struct ItemCheck<'a> {
+    cx: &'a Ctxt,
+    locals: Vec<String>,
+    loops: usize,
+}
+
+impl ItemCheck<'_> {
+    fn bind(&mut self, p: &Pat) {
+        struct Names<'b>(&'b mut Vec<String>);
+        impl Visit<'_> for Names<'_> {
+            fn visit_pat_ident(&mut self, i: &syn::PatIdent) {
+                self.0.push(i.ident.to_string());
+            }
+        }
+        Names(&mut self.locals).visit_pat(p);
+    }
+
+    fn assigned(&self, place: &Expr) {
+        let mut root = place;
+        loop {
+            root = match root {
+                Expr::Index(i) => &i.expr,
+                Expr::Field(f) => &f.base,
+                Expr::Paren(p) => &p.expr,
+                Expr::Unary(u) => &u.expr,
+                _ => break,
+            };
+        }
+        let local = matches!(root, Expr::Path(p) if p.path.get_ident().is_some_and(|i| self.locals.contains(&i.to_string())));
+        if !local {
+            self.cx.error_spanned_by(
+                place,
+                msg(
+                    "an output of a `Vec`-valued function may not change a value the next output reads",
+                    "compute each output from the inputs, the statements before the loop and its own item (declare what it needs with `let` inside the loop); a value carried from one output to the next is not supported",
+                ),
+            );
+        }
+    }
+
+    fn leaves(&self, tokens: &dyn ToTokens, what: &str) {
+        self.cx.error_spanned_by(
+            tokens,
+            msg(
+                format!("`{what}` in the loop that builds the outputs of a `Vec`-valued function"),
+                "give every item its output (`if c { a } else { b }` for the value), so the number of outputs is the number of items",
+            ),
+        );
+    }
+}
+
+impl<'ast> Visit<'ast> for ItemCheck<'_> {
+    fn visit_local(&mut self, l: &'ast syn::Local) {
+        if let Some(init) = &l.init {
+            self.visit_expr(&init.expr);
+            if let Some((_, e)) = &init.diverge {
+                self.visit_expr(e);
+            }
+        }
+        self.bind(&l.pat);
+    }
+
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        match e {
+            Expr::Assign(a) => {
+                self.assigned(&a.left);
+                self.visit_expr(&a.right);
+            }
+            Expr::Binary(b)
+                if matches!(
+                    b.op,
+                    syn::BinOp::AddAssign(_)
+                        | syn::BinOp::SubAssign(_)
+                        | syn::BinOp::MulAssign(_)
+                        | syn::BinOp::DivAssign(_)
+                        | syn::BinOp::RemAssign(_)
+                ) =>
+            {
+                self.assigned(&b.left);
+                self.visit_expr(&b.right);
+            }
+            Expr::MethodCall(m) if m.method == "push" => {
+                self.assigned(&m.receiver);
+                syn::visit::visit_expr(self, e);
+            }
+            Expr::ForLoop(f) => {
+                self.visit_expr(&f.expr);
+                self.bind(&f.pat);
+                self.loops += 1;
+                self.visit_block(&f.body);
+                self.loops -= 1;
+            }
+            Expr::While(_) | Expr::Loop(_) | Expr::Closure(_) => {
+                self.loops += 1;
+                syn::visit::visit_expr(self, e);
+                self.loops -= 1;
+            }
+            Expr::Break(_) | Expr::Continue(_) if self.loops == 0 => {
+                self.leaves(
+                    e,
+                    if matches!(e, Expr::Break(_)) {
+                        "break"
+                    } else {
+                        "continue"
+                    },
+                );
+            }
+            Expr::Return(_) => self.leaves(e, "return"),
+            _ => syn::visit::visit_expr(self, e),
+        }
+    }
+}
+
+/// The two scalar functions, their companions, and the `Vec`-valued companions over them.
+fn items(
+    func: &ItemFn,
+    args: &attr::Args,
+    float: FloatTy,
+    shape: &Shape,
+) -> Result<TokenStream, syn::Error> {
+    let name = &func.sig.ident;
+    // Call-site names: the lowering reads them as the body's own variables.
+    let span = Span::call_site();
+    let t = crate::companion::float_tokens(float);
+    let (row, seeded) = (
+        format_ident!("__{}_vecrow", name),
+        format_ident!("__{}_vecseed", name),
+    );
+    let k = Ident::new("__k", span);
+    let seed = Ident::new("__seed", span);
+    let acc = Ident::new("__acc", span);
+    let n = Ident::new("__n", span);
+    let Shape {
+        prelude,
+        source,
+        pat,
+        body,
+        value,
+    } = shape;
+    let lone = lone_items(source);
+    let source = match source {
+        Expr::Paren(p) => &*p.expr,
+        s => s,
+    };
+    let row_fn = scalar_fn(
+        func,
+        &row,
+        &quote!(#k: usize),
+        &t,
+        &quote! {
+            #(#prelude)*
+            let mut #acc = 0.0;
+            for #pat in #lone.skip(#k).take(1) {
+                #(#body)*
+                #acc += #value;
+            }
+            #acc
+        },
+    );
+    let seeded_fn = scalar_fn(
+        func,
+        &seeded,
+        &quote!(#seed: &[#t]),
+        &t,
+        &quote! {
+            #(#prelude)*
+            let mut #acc = 0.0;
+            let mut #n = 0;
+            for #pat in #source {
+                #(#body)*
+                #acc += #seed[#n] * (#value);
+                #n += 1;
+            }
+            #acc
+        },
+    );
+    let grad_struct = Names::of(func).grad_struct;
+    let row_items = crate::expand::companions(args, &row_fn)?;
+    let row_items = hidden(
+        row_items,
+        name,
+        &row,
+        &Names::of(&row_fn).grad_struct,
+        &grad_struct,
+        false,
+    )?;
+    let seeded_items = crate::expand::companions(args, &seeded_fn)?;
+    let seeded_items = hidden(
+        seeded_items,
+        name,
+        &seeded,
+        &Names::of(&seeded_fn).grad_struct,
+        &grad_struct,
+        true,
+    )?;
+    let len_fn = format_ident!("__{}_veclen", name);
+    let public = public_fns(func, &t, &grad_struct, &row, &seeded, &len_fn);
+    let generics = &func.sig.generics;
+    let inputs = &func.sig.inputs;
+    Ok(quote! {
+        #row_items
+        #seeded_items
+        #[doc(hidden)]
+        // The statements before the loop, for the number of items: their values may be unused.
+        #[allow(unused_variables, unused_mut, unused_assignments, clippy::all, clippy::pedantic, clippy::nursery)]
+        fn #len_fn #generics (#inputs) -> usize {
+            #(#prelude)*
+            #lone.count()
+        }
+        #public
+    })
+}
+
+/// `source` as the receiver of `.skip(k)`: a range in parentheses, a slice (`x`, `&x`) by
+/// `iter()`.
+fn lone_items(source: &Expr) -> TokenStream {
+    match source {
+        Expr::Range(_) => quote!((#source)),
+        Expr::Path(_) => quote!(#source.iter()),
+        Expr::Reference(r) if r.mutability.is_none() => {
+            let inner = &r.expr;
+            quote!(#inner.iter())
+        }
+        _ => source.to_token_stream(),
+    }
+}
+
+/// `fn name(params…, extra) -> T { body }`, with the function's visibility and parameters.
+fn scalar_fn(
+    func: &ItemFn,
+    name: &Ident,
+    extra: &TokenStream,
+    t: &TokenStream,
+    body: &TokenStream,
+) -> ItemFn {
+    let vis = &func.vis;
+    let generics = &func.sig.generics;
+    let inputs = &func.sig.inputs;
+    let comma = (!inputs.empty_or_trailing()).then(|| quote!(,));
+    syn::parse_quote! {
+        #vis fn #name #generics (#inputs #comma #extra) -> #t { #body }
+    }
+}
+
+/// The generated items of the scalar function `func`, hidden from the docs, with `from`
+/// renamed to `to` (the user's `<Name>Grad`); with `drop_struct`, without the struct's
+/// definition and impls. The hidden item through which other functions would call `func` is
+/// dropped: nothing calls it.
+fn hidden(
+    items: TokenStream,
+    user_fn: &Ident,
+    func: &Ident,
+    from: &Ident,
+    to: &Ident,
+    drop_struct: bool,
+) -> Result<TokenStream, syn::Error> {
+    let file: syn::File = syn::parse2(rename(items, from, to))?;
+    let mut out = TokenStream::new();
+    for item in file.items {
+        let is_struct = match &item {
+            Item::Struct(s) => s.ident == *to,
+            Item::Impl(i) => matches!(&*i.self_ty, Type::Path(p) if p.path.is_ident(to)),
+            _ => false,
+        };
+        let is_callee = match &item {
+            Item::Enum(e) => e.ident == *func,
+            Item::Impl(i) => matches!(&*i.self_ty, Type::Path(p) if p.path.is_ident(func)),
+            _ => false,
+        };
+        if (drop_struct && is_struct) || is_callee {
+            continue;
+        }
+        match item {
+            Item::Fn(_) => {
+                quote!(#[doc(hidden)] #[allow(dead_code)] #item).to_tokens(&mut out);
+            }
+            Item::Struct(mut row) if row.ident == *to => {
+                // Its docs name the row function: name the user's instead.
+                row.attrs.retain(|a| !a.path().is_ident("doc"));
+                let doc = format!(
+                    "A row of the Jacobian of [`{user_fn}`] (the gradient of one output): one field per differentiated parameter. Generated by `#[differentiable]`."
+                );
+                quote!(#[doc = #doc] #row).to_tokens(&mut out);
+            }
+            other => other.to_tokens(&mut out),
+        }
+    }
+    Ok(out)
+}
+
+fn rename(tokens: TokenStream, from: &Ident, to: &Ident) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tt| match tt {
+            TokenTree::Ident(i) if i == *from => {
+                TokenTree::Ident(Ident::new(&to.to_string(), i.span()))
+            }
+            TokenTree::Group(g) => {
+                let mut new = proc_macro2::Group::new(g.delimiter(), rename(g.stream(), from, to));
+                new.set_span(g.span());
+                TokenTree::Group(new)
+            }
+            other => other,
+        })
+        .collect()
+}
+
+/// `_jacobian`, `_jacobian_into`, `_vjp`, `_jvp`.
+fn public_fns(
+    func: &ItemFn,
+    t: &TokenStream,
+    grad_struct: &Ident,
+    row: &Ident,
+    seeded: &Ident,
+    len_fn: &Ident,
+) -> TokenStream {
+    let vis = &func.vis;
+    let name = &func.sig.ident;
+    let generics = &func.sig.generics;
+    let inputs = &func.sig.inputs;
+    let comma = (!inputs.empty_or_trailing()).then(|| quote!(,));
+    let args: Vec<TokenStream> = inputs
+        .iter()
+        .filter_map(|a| match a {
+            FnArg::Typed(p) => match &*p.pat {
+                Pat::Ident(i) => Some(i.ident.to_token_stream()),
+                _ => None,
+            },
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let names = Names::of(func);
+    let (jacobian, jacobian_into, vjp, jvp) = (
+        &names.jacobian_fn,
+        &names.jacobian_into_fn,
+        &names.vjp_fn,
+        &names.jvp_fn,
+    );
+    let row_grad_into = format_ident!("{}_grad_into", row);
+    let seeded_grad = format_ident!("{}_grad", seeded);
+    let doc_jacobian = format!(
+        "The outputs of [`{name}`] and its Jacobian, one [`{grad_struct}`] per output (`jac[k]` is the gradient of output `k`), generated by `#[differentiable]`.\n\nReverse mode, one sweep per output: each sweep runs the statements before the loop that builds the outputs and that output's own item, so the Jacobian costs about M times their cost."
+    );
+    let doc_into = format!(
+        "[`{jacobian}`] into buffers you keep: `out` and `jac` are resized to the number of outputs (they allocate nothing when they already have that length and each row's vectors theirs) and every field of every row is overwritten."
+    );
+    let doc_vjp = format!(
+        "The outputs of [`{name}`] and the vector-Jacobian product `Σ_k seed[k]·∇f_k` (a [`{grad_struct}`]), in one reverse sweep.\n\n# Panics\n\nIf `seed` does not have one element per output."
+    );
+    let doc_jvp = format!(
+        "The outputs of [`{name}`] and the Jacobian-vector product `J·tangent`, `tangent` having one field per differentiated parameter, as [`{grad_struct}`].\n\nComputed from the rows of [`{jacobian}`], each contracted with `tangent` (the rows' vectors are allocated)."
+    );
+    let allow = quote! { #[allow(unused_parens, unused_variables, clippy::all, clippy::pedantic, clippy::nursery)] };
+    quote! {
+        #[doc = #doc_jacobian]
+        #allow
+        #vis fn #jacobian #generics (#inputs) -> (::std::vec::Vec<#t>, ::std::vec::Vec<#grad_struct>) {
+            let mut out = ::std::vec::Vec::new();
+            let mut jac = ::std::vec::Vec::new();
+            #jacobian_into(#(#args,)* &mut out, &mut jac);
+            (out, jac)
+        }
+        #[doc = #doc_into]
+        #allow
+        #vis fn #jacobian_into #generics (#inputs #comma out: &mut ::std::vec::Vec<#t>, jac: &mut ::std::vec::Vec<#grad_struct>) {
+            let m = #len_fn(#(#args),*);
+            out.resize(m, 0.0);
+            jac.resize_with(m, ::std::default::Default::default);
+            for (k, (value, row)) in out.iter_mut().zip(jac.iter_mut()).enumerate() {
+                *value = #row_grad_into(#(#args,)* k, row);
+            }
+        }
+        #[doc = #doc_vjp]
+        #allow
+        #vis fn #vjp #generics (#inputs #comma seed: &[#t]) -> (::std::vec::Vec<#t>, #grad_struct) {
+            let out = #name(#(#args),*);
+            assert_eq!(seed.len(), out.len(), "the seed of `{}` must have one element per output", stringify!(#vjp));
+            let (_, grad) = #seeded_grad(#(#args,)* seed);
+            (out, grad)
+        }
+        #[doc = #doc_jvp]
+        #allow
+        #vis fn #jvp #generics (#inputs #comma tangent: &#grad_struct) -> (::std::vec::Vec<#t>, ::std::vec::Vec<#t>) {
+            let (out, jac) = #jacobian(#(#args),*);
+            let tangent = ::symgrad::Gradient::<#t>::to_flat_vec(tangent);
+            let mut flat = ::std::vec::Vec::with_capacity(tangent.len());
+            let product = jac
+                .iter()
+                .map(|row| {
+                    flat.clear();
+                    ::symgrad::Gradient::<#t>::flatten_into(row, &mut flat);
+                    assert_eq!(flat.len(), tangent.len(), "the tangent of `{}` must have the rows' shape", stringify!(#jvp));
+                    flat.iter().zip(&tangent).map(|(a, b)| a * b).sum::<#t>()
+                })
+                .collect();
+            (out, product)
+        }
+    }
+}
