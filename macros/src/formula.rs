@@ -406,6 +406,17 @@ impl Printer<'_> {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            Op::VjpRows {
+                call, rows, parts, ..
+            } => format!(
+                "[{}] · ∂{} (one call for {rows} rows)",
+                parts[..*rows as usize]
+                    .iter()
+                    .map(|v| self.expr(*v, Prec::Select))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                self.expr(*call, Prec::Postfix)
+            ),
             Op::Seeds(values) => format!(
                 "[{}]",
                 values

@@ -44,6 +44,7 @@ mod tape;
 #[cfg(test)]
 mod testing;
 mod vector;
+mod vjp_rows;
 
 use proc_macro::TokenStream;
 
