@@ -2,6 +2,7 @@
 //! k += 1; } }`): in iteration `(i, j)` the counter is `k₀ + step·(i·m + j)`, computed from the
 //! indices. Checked against gradients derived by hand (1e-12), the same function written with
 //! the index (1e-12) and central differences, at several sizes, empty loops among them.
+#![allow(clippy::needless_range_loop, clippy::cast_lossless)] // index loops and `as` casts are the language under test
 
 mod common;
 

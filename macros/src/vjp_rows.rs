@@ -131,8 +131,13 @@ fn distinct_slices(g: &Graph, call: NodeId) -> bool {
         .all(|(i, k)| !given[..i].contains(k))
 }
 
+/// The argument position of a local array passed to a call ([`NO_ARRAY`] for none), and per
+/// row its product (an `ArrayVjp`) and the adjoint vector it adds into.
+type Arrays = (u32, Vec<(NodeId, NodeId)>);
+
 /// The local-array products of `call` the rows reach, one per product of `pair` (same seeds)
-/// or none at all: the position they write and, per row, the `ArrayVjp` and its vector.
+/// or none at all (`NO_ARRAY`): the position they write and, per row, the `ArrayVjp` and its
+/// vector.
 /// `None` where they cannot be merged (in a loop, writing slices too, two arrays, an array
 /// product of another row's seeds that is not in the pair is fine: it keeps its call).
 fn arrays(
@@ -140,7 +145,7 @@ fn arrays(
     rows: &[Vec<Option<NodeId>>],
     call: NodeId,
     pair: &[Product],
-) -> Option<Option<(u32, Vec<(NodeId, NodeId)>)>> {
+) -> Option<Arrays> {
     let roots: Vec<NodeId> = rows.iter().flatten().flatten().copied().collect();
     let mut found: Vec<Option<(NodeId, NodeId)>> = vec![None; pair.len()];
     let mut position = None;
@@ -170,14 +175,14 @@ fn arrays(
         found[r] = Some((n, alloc));
     }
     match position {
-        None => Some(None),
+        None => Some((NO_ARRAY, Vec::new())),
         Some(p) => {
             let found: Vec<(NodeId, NodeId)> = found.into_iter().collect::<Option<_>>()?;
             let distinct = found
                 .iter()
                 .enumerate()
                 .all(|(i, (_, a))| found[..i].iter().all(|(_, b)| a != b));
-            distinct.then_some(Some((p, found)))
+            distinct.then_some((p, found))
         }
     }
 }
@@ -185,17 +190,11 @@ fn arrays(
 /// The products of `pair` as one [`Op::VjpRows`]: it takes the first product's place in its
 /// row, the others' become nothing, and the local arrays' adjoints are filled by it.
 fn merge(g: &mut Graph, rows: &mut [Vec<Option<NodeId>>], call: NodeId, pair: &[Product]) {
-    let Some(arrays) = arrays(g, rows, call, pair) else {
+    let Some((position, found)) = arrays(g, rows, call, pair) else {
         return;
     };
     let mut parts: Vec<NodeId> = pair.iter().map(|p| p.seeds).collect();
-    let position = match &arrays {
-        Some((p, found)) => {
-            parts.extend(found.iter().map(|(_, alloc)| *alloc));
-            *p
-        }
-        None => NO_ARRAY,
-    };
+    parts.extend(found.iter().map(|(_, alloc)| *alloc));
     let per_row = pair[0].sinks.len();
     if pair.iter().any(|p| p.sinks.len() != per_row) {
         return;
@@ -212,7 +211,7 @@ fn merge(g: &mut Graph, rows: &mut [Vec<Option<NodeId>>], call: NodeId, pair: &[
     for (r, p) in pair.iter().enumerate() {
         map.insert(p.rebound, if r == 0 { merged } else { none });
     }
-    for (product, _) in arrays.iter().flat_map(|(_, found)| found) {
+    for (product, _) in &found {
         map.insert(*product, merged);
     }
     for row in rows.iter_mut() {

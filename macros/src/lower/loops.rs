@@ -96,12 +96,16 @@ pub(super) fn counter_update(e: &Expr) -> Option<(String, &Expr, bool)> {
     }
 }
 
+/// A counter's update in a nest of loops: the name, the step and whether it is subtracted (as
+/// [`counter_update`]), and the ranges of the loops around it, outermost first.
+type NestedUpdate<'a> = ((String, &'a Expr, bool), Vec<&'a Expr>);
+
 /// `for j in a..b { …; k += step; … }`, or a nest of such loops around the update: each
 /// update run once in every iteration of the innermost loop (at its top level, before any
 /// `continue`, in loops without `break`), with the ranges of the loops, outermost first. The
 /// caller checks that the name is an integer updated nowhere else and that the ranges read
 /// nothing the enclosing loop changes (a triangular nest is not counted).
-fn nested_counters(e: &Expr) -> Vec<((String, &Expr, bool), Vec<&Expr>)> {
+fn nested_counters(e: &Expr) -> Vec<NestedUpdate<'_>> {
     let Expr::ForLoop(f) = e else {
         return Vec::new();
     };
@@ -1115,7 +1119,7 @@ impl Lower<'_> {
                         span,
                         msg(
                             format!("the loop assigns the integer or condition `{name}`"),
-                            "an integer may step by the same amount in every iteration (`count += 1` at the top level of the loop body, not under `if` nor after an `if … { continue; }`); otherwise compute it from the loop index, or count with a float (`let mut count = 0.0; … count += 1.0;`)",
+                            "an integer may step by the same amount in every iteration (`count += 1` at the top level of the loop body, or of loops nested in it whose bounds this loop does not change; not under `if` nor after an `if … { continue; }`); otherwise compute it from the loop indices (`i * m + j`; under `for j in 0..i`, `(i * i - i) / 2 + j`), or count with a float (`let mut count = 0.0; … count += 1.0;`)",
                         ),
                     );
                     self.state.scopes[s][e].1 = before;
