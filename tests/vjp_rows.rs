@@ -57,6 +57,15 @@ fn three_rows(v: &[f64]) -> [f64; 3] {
     [c[0], c[1] * c[2], c[2] + v[0]]
 }
 
+/// A scalar parameter read through a local array passed to the shared call: its entries read
+/// the adjoint the merged call fills (once).
+#[differentiable]
+fn scaled_rows(a: &[f64], x: &[f64], s: f64) -> [f64; 2] {
+    let q = [x[0] * s, x[1] - s];
+    let m = mix(a, &q);
+    [m[0] * s, m[1] * m[2]]
+}
+
 /// The call under a condition: one product per row, each where its seed is not zero.
 #[differentiable]
 fn guarded_rows(a: &[f64], x: &[f64]) -> [f64; 2] {
@@ -300,5 +309,27 @@ fn a_guarded_call_keeps_its_products_on_both_sides() {
             got.extend(&jac[k].x);
             close(&got, &want[k], 1e-12, &format!("at {x:?}: row {k}"));
         }
+    }
+}
+
+#[test]
+fn a_scalar_through_a_shared_calls_local_array_is_counted_once() {
+    let (a, x, s) = ([0.7, -1.2, 0.45], [1.3, 0.8], 0.6);
+    let (value, jac) = scaled_rows_jacobian(&a, &x, s);
+    let mut q = [0.0; 6];
+    q[..3].copy_from_slice(&a);
+    q[3..5].copy_from_slice(&x);
+    q[5] = s;
+    let (f, want) = dual_jacobian(
+        |v| {
+            let q = [v[3] * v[5], v[4] - v[5]];
+            let m = mix_dual(&v[..3], &q);
+            [m[0] * v[5], m[1] * m[2]]
+        },
+        q,
+    );
+    close(&value, &f, 1e-12, "value");
+    for k in 0..2 {
+        close(&jac[k].to_flat_vec(), &want[k], 1e-12, &format!("row {k}"));
     }
 }

@@ -98,7 +98,12 @@ fn reverse(
         effects.push(slice_effects);
         row_effects.push(moved);
     }
-    crate::vjp_rows::share(g, &mut row_effects);
+    // (The rows' scalar entries read the local arrays' adjoints the merged calls fill.)
+    let mut values: Vec<NodeId> = entries.iter().flatten().copied().collect();
+    crate::vjp_rows::share(g, &mut row_effects, &mut values);
+    for (row, merged) in entries.iter_mut().zip(values.chunks(inputs.len().max(1))) {
+        row.copy_from_slice(merged);
+    }
     Ok(Jacobian {
         mode: Mode::Reverse,
         entries,
@@ -151,7 +156,7 @@ pub fn seeded_rows(
         let (_, slice_effects) = diff::gradient_of_row(g, total, inputs, slices)?;
         rows.push(to_row_sinks(g, &slice_effects, r, slices)?);
     }
-    crate::vjp_rows::share(g, &mut rows);
+    crate::vjp_rows::share(g, &mut rows, &mut []);
     Ok(rows)
 }
 

@@ -39,14 +39,16 @@ struct Product {
 
 /// `rows[r]` lists the effects of row `r` (per differentiated slice, the effect accumulating
 /// its gradient); the products of one call in two rows are merged, pair by pair, until none
-/// is left to merge.
-pub fn share(g: &mut Graph, rows: &mut [Vec<Option<NodeId>>]) {
+/// is left to merge. `values` are the other nodes computed with the rows (the scalar entries
+/// of a Jacobian), rebuilt too: one that reads a local array's adjoint must read the one the
+/// merged call fills, or the row's own product would run as well and add into it twice.
+pub fn share(g: &mut Graph, rows: &mut [Vec<Option<NodeId>>], values: &mut [NodeId]) {
     // Each merge removes two products: at most as many rounds as products.
     for _ in 0..g.len() {
         let Some((call, pair)) = candidate(g, rows) else {
             return;
         };
-        merge(g, rows, call, &pair);
+        merge(g, (rows, &mut *values), call, &pair);
     }
 }
 
@@ -189,7 +191,12 @@ fn arrays(
 
 /// The products of `pair` as one [`Op::VjpRows`]: it takes the first product's place in its
 /// row, the others' become nothing, and the local arrays' adjoints are filled by it.
-fn merge(g: &mut Graph, rows: &mut [Vec<Option<NodeId>>], call: NodeId, pair: &[Product]) {
+fn merge(
+    g: &mut Graph,
+    (rows, values): (&mut [Vec<Option<NodeId>>], &mut [NodeId]),
+    call: NodeId,
+    pair: &[Product],
+) {
     let Some((position, found)) = arrays(g, rows, call, pair) else {
         return;
     };
@@ -218,5 +225,8 @@ fn merge(g: &mut Graph, rows: &mut [Vec<Option<NodeId>>], call: NodeId, pair: &[
         for e in row.iter_mut().flatten() {
             *e = g.substitute(*e, &map);
         }
+    }
+    for v in values.iter_mut() {
+        *v = g.substitute(*v, &map);
     }
 }
