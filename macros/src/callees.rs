@@ -67,7 +67,8 @@ pub fn differentiated(g: &Graph, roots: &[NodeId]) -> Vec<NodeId> {
             | Op::Partial2(call, ..)
             | Op::CallVjp(call, _)
             | Op::CallJvp(call, _)
-            | Op::ArrayVjp { call, .. } => {
+            | Op::ArrayVjp { call, .. }
+            | Op::VjpRows { call, .. } => {
                 match g.op(*call) {
                     // Output `k` of a vector-valued call: the call.
                     Op::CallOutput(inner, _) => Some(*inner),
@@ -262,6 +263,12 @@ pub fn items(function: &Ident, float: &TokenStream, callees: &[Callee]) -> Token
             use #path as #alias;
         });
         let stand_in = quote_spanned!(name.span()=> pub enum #name {});
+        // (`__vjp_rows`: a caller's Jacobian given it a differentiated slice, see `vjp_rows`.)
+        let rows = (!callee.slices.is_empty()).then(|| {
+            quote! {
+                pub fn __vjp_rows<#(#args,)* Q, #(#sinks),*>(#(_: #args,)* _: Q, #(_: #sinks),*) {}
+            }
+        });
         let jacobian = if callee.outputs {
             quote! {
                 pub fn __jacobian<#(#args),*>(#(_: #args),*) -> (
@@ -270,6 +277,7 @@ pub fn items(function: &Ident, float: &TokenStream, callees: &[Callee]) -> Token
                 ) {
                     ::core::unreachable!()
                 }
+                #rows
             }
         } else {
             TokenStream::new()

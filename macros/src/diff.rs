@@ -1420,6 +1420,7 @@ pub fn local_adjoints(
         | Op::ArrayVjp { .. }
         | Op::Seeds(_)
         | Op::Rebound { .. }
+        | Op::VjpRows { .. }
         // In gradients only, refused by `gradient_seeded`.
         | Op::AdjAt(..) => vec![],
         // (Σᵢ f(i))' = Σᵢ f(i)': each iteration's body gets the sum's adjoint.

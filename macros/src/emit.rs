@@ -272,6 +272,7 @@ impl Emitter<'_> {
                     alloc,
                     position,
                 } => self.array_vjp(call, seed, alloc, position),
+                Op::VjpRows { .. } => self.vjp_rows(*n),
                 _ => self.internal_error("not a product with a call's Jacobian"),
             },
             // The gradient vectors it would write, renamed to its sinks, in a block of its own.
@@ -1394,6 +1395,49 @@ impl Emitter<'_> {
         quote! { #path::__vjp(#(#values,)* #seed, #(#sinks),*); }
     }
 
+    /// `f::__vjp_rows(args…, [seeds…], [sinks…]…)` for the rows of an [`Op::VjpRows`]: per
+    /// argument, an array of one sink per row (the row's gradient of the slice passed there,
+    /// the row's adjoint vector of the local array passed there, or `Discard`).
+    fn vjp_rows(&self, n: NodeId) -> TokenStream {
+        let Op::VjpRows {
+            call,
+            rows,
+            position,
+            sinks,
+            parts,
+        } = self.g.op(n)
+        else {
+            return quote!(::core::compile_error!("internal error: not a product of rows"););
+        };
+        let Op::Call(f, args) = self.g.op(*call) else {
+            return quote!(::core::compile_error!("internal error: not a call"););
+        };
+        let rows = *rows as usize;
+        let path = self.symbols.derivative_path(*f);
+        let ty = self.float_ty();
+        let values: Vec<TokenStream> = args.iter().map(|a| self.call_arg(*a)).collect();
+        let seeds = parts[..rows].iter().map(|s| self.expr(*s, Prec::Select));
+        let per_row = sinks.len() / rows.max(1);
+        let columns = args.iter().enumerate().map(|(j, a)| {
+            let each = (0..rows).map(|r| {
+                if j == *position as usize {
+                    let z = self.expr(parts[rows + r], Prec::Postfix);
+                    return quote!(&mut #z[..]);
+                }
+                let own = &sinks[r * per_row..(r + 1) * per_row];
+                match self.slot(*a) {
+                    Some((k, at, run)) => match own.iter().find(|(from, _)| *from == k) {
+                        Some((_, to)) => self.slice_sink((*to, at, run)),
+                        None => quote!(&mut ::symgrad::__private::Discard::<#ty>::default()),
+                    },
+                    None => quote!(&mut ::symgrad::__private::Discard::<#ty>::default()),
+                }
+            });
+            quote!([#(#each),*])
+        });
+        quote! { #path::__vjp_rows(#(#values,)* [#(#seeds),*], #(#columns),*); }
+    }
+
     fn float_lit(&self, v: f64) -> TokenStream {
         let ty = self.float_ty();
         if v.is_nan() {
@@ -1500,7 +1544,8 @@ impl Style for Emitter<'_> {
             | Op::Table { .. }
             | Op::Accumulate { .. }
             | Op::ArrayVjp { .. }
-            | Op::Rebound { .. } => quote!(()),
+            | Op::Rebound { .. }
+            | Op::VjpRows { .. } => quote!(()),
             Op::Placeholder { .. } => {
                 self.internal_error("a loop-carried placeholder escaped lowering")
             }

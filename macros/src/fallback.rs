@@ -130,6 +130,8 @@ fn hidden_item(func: &ItemFn, float: &TokenStream) -> TokenStream {
             }
             #[doc(hidden)]
             pub fn __vjp<#(#args,)* #(#sinks),*>(#(_: #args,)* _: #float, #(_: #sinks),*) {}
+            #[doc(hidden)]
+            pub fn __vjp_rows<#(#args,)* Q, #(#sinks),*>(#(_: #args,)* _: Q, #(_: #sinks),*) {}
         }
         #[diagnostic::do_not_recommend]
         impl ::symgrad::__private::Differentiable for #name {}

@@ -636,6 +636,17 @@ impl Style for Printer<'_> {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            Op::VjpRows {
+                call, rows, parts, ..
+            } => format!(
+                "[{}] · ∂{} (one call for {rows} rows)",
+                parts[..*rows as usize]
+                    .iter()
+                    .map(|v| self.expr(*v, Prec::Select))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                self.expr(*call, Prec::Postfix)
+            ),
             Op::Seeds(values) => format!(
                 "[{}]",
                 values

@@ -190,6 +190,9 @@ impl IntOp {
 /// slices' gradients.
 pub const WITH_SLICES: u32 = 1 << 31;
 
+/// The `position` of an [`Op::VjpRows`] that passes no local array.
+pub const NO_ARRAY: u32 = u32::MAX;
+
 /// `(from, to)` pairs of slice numbers: the sinks an [`Op::Rebound`] effect writes to.
 pub type SinkPairs = Vec<(u32, u32)>;
 
@@ -467,6 +470,14 @@ define_ops! {
         /// gradient vectors of slices `from` written to sinks `to` instead, pair by pair (row
         /// `k` of a Jacobian has sinks of its own; see `jacobian::retarget`).
         Rebound { effect: node, sinks: SinkPairs },
+        /// Effect, in gradients only: the vector-Jacobian products of one vector-valued call for
+        /// `rows` rows of a Jacobian at once, through the called function's hidden `__vjp_rows`
+        /// (one forward pass of the callee for all rows; see `vjp_rows`). `parts` is the rows'
+        /// seeds (each an [`Op::Seeds`]) and, with `position` not [`NO_ARRAY`], the adjoint
+        /// vector (an `Alloc`) each row's product adds into at that argument, a local array
+        /// passed. `sinks` lists, row by row, where the gradient of each differentiated slice
+        /// passed goes, `(slice, sink)` pairs, as many for every row.
+        VjpRows { call: node, rows: u32, position: u32, sinks: SinkPairs, parts: nodes },
 
         // ---- booleans
         BoolConst(value: bool),
@@ -948,7 +959,8 @@ impl Graph {
             | Op::Coupled { .. }
             | Op::RevCoupled { .. }
             | Op::Seeds(_)
-            | Op::Rebound { .. } => Kind::Other,
+            | Op::Rebound { .. }
+            | Op::VjpRows { .. } => Kind::Other,
             Op::Sym(_, k) => *k,
             Op::Select(_, a, _) => self.kind(*a),
             Op::IntConst(_)
@@ -1185,7 +1197,8 @@ impl Graph {
             | Op::NoEffect
             | Op::Accumulate { .. }
             | Op::ArrayVjp { .. }
-            | Op::Rebound { .. } => true,
+            | Op::Rebound { .. }
+            | Op::VjpRows { .. } => true,
             Op::Select(_, a, _) => self.is_effect(*a),
             // A loop of effects: `Σ_j ∇x[j] += …` inside `Σ_i` runs once per `i`, even where
             // nothing in it changes with `i`.

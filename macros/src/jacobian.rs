@@ -93,24 +93,16 @@ fn reverse(
     let mut row_effects = Vec::with_capacity(outputs.len());
     for (k, &f) in outputs.iter().enumerate() {
         let (row, slice_effects) = diff::gradient_of_row(g, f, inputs, slices)?;
-        let moved = slice_effects
-            .iter()
-            .enumerate()
-            .map(|(s, e)| {
-                e.map(|e| {
-                    // (Slice `s`'s effect scatters into slice `s` only.)
-                    let n = slices.len();
-                    retarget(g, e, &|slice| {
-                        let at = slices.iter().position(|x| *x == slice).unwrap_or(s);
-                        row_sink(k, at, n)
-                    })
-                })
-                .transpose()
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let moved = to_row_sinks(g, &slice_effects, k, slices)?;
         entries.push(row);
         effects.push(slice_effects);
         row_effects.push(moved);
+    }
+    // (The rows' scalar entries read the local arrays' adjoints the merged calls fill.)
+    let mut values: Vec<NodeId> = entries.iter().flatten().copied().collect();
+    crate::vjp_rows::share(g, &mut row_effects, &mut values);
+    for (row, merged) in entries.iter_mut().zip(values.chunks(inputs.len().max(1))) {
+        row.copy_from_slice(merged);
     }
     Ok(Jacobian {
         mode: Mode::Reverse,
@@ -118,6 +110,54 @@ fn reverse(
         effects,
         row_effects,
     })
+}
+
+/// Row `k`'s effects on the slices, moved to its sinks ([`row_sink`]).
+fn to_row_sinks(
+    g: &mut Graph,
+    slice_effects: &[Option<NodeId>],
+    k: usize,
+    slices: &[u32],
+) -> Result<Vec<Option<NodeId>>, DiffError> {
+    slice_effects
+        .iter()
+        .enumerate()
+        .map(|(s, e)| {
+            e.map(|e| {
+                // (Slice `s`'s effect scatters into slice `s` only.)
+                let n = slices.len();
+                retarget(g, e, &|slice| {
+                    let at = slices.iter().position(|x| *x == slice).unwrap_or(s);
+                    row_sink(k, at, n)
+                })
+            })
+            .transpose()
+        })
+        .collect()
+}
+
+/// The hidden `__vjp_rows`' products: for each set of seeds `seeds[r]`, the effects adding
+/// `Σ_k seeds[r][k]·∂f_k/∂x` into row `r`'s sinks ([`row_sink`]), one reverse pass per row,
+/// all sharing the forward computation (and the calls two rows make, see `vjp_rows`).
+pub fn seeded_rows(
+    g: &mut Graph,
+    outputs: &[NodeId],
+    seeds: &[Vec<NodeId>],
+    inputs: &[NodeId],
+    slices: &[u32],
+) -> Result<Vec<Vec<Option<NodeId>>>, DiffError> {
+    let mut rows = Vec::with_capacity(seeds.len());
+    for (r, seed) in seeds.iter().enumerate() {
+        let mut total = g.zero();
+        for (&f, &s) in outputs.iter().zip(seed) {
+            let term = g.mul(s, f);
+            total = g.plus(total, term);
+        }
+        let (_, slice_effects) = diff::gradient_of_row(g, total, inputs, slices)?;
+        rows.push(to_row_sinks(g, &slice_effects, r, slices)?);
+    }
+    crate::vjp_rows::share(g, &mut rows, &mut []);
+    Ok(rows)
 }
 
 /// Column `i` is the tangent of the outputs along input `i`: one tangent pass per input.

@@ -47,6 +47,7 @@ mod tape;
 mod testing;
 mod vecout;
 mod vector;
+mod vjp_rows;
 
 use proc_macro::TokenStream;
 

@@ -68,6 +68,10 @@ pub struct VectorDerivatives {
     pub vjp: (Vec<NodeId>, Vec<Option<NodeId>>),
     /// `J·t` for the tangent `tangent` (symbols: `tangent.p`), and how it is computed.
     pub jvp: (Vec<NodeId>, Mode),
+    /// The hidden `__vjp_rows`' products (none without a slice parameter): per row `r`, the
+    /// effect adding `Σ_k seeds_r[k]·∂f_k/∂x` into row `r`'s sinks, for the seeds
+    /// [`row_seed_param`]`(r)` (symbols: `seed[k]` in row 0).
+    pub rows: Vec<Vec<Option<NodeId>>>,
 }
 
 impl VectorDerivatives {
@@ -80,7 +84,17 @@ impl VectorDerivatives {
         roots.extend(&self.vjp.0);
         roots.extend(self.vjp.1.iter().flatten());
         roots.extend(&self.jvp.0);
+        roots.extend(self.rows.iter().flatten().flatten());
         roots
+    }
+}
+
+/// The seeds of row `r` of `__vjp_rows`: `seed` (as `_vjp`'s) in row 0, `__seed1`, … after.
+pub fn row_seed_param(r: usize) -> syn::Ident {
+    if r == 0 {
+        seed_param()
+    } else {
+        quote::format_ident!("__seed{}", r, span = proc_macro2::Span::mixed_site())
     }
 }
 
@@ -216,6 +230,23 @@ fn differentiate_vector(
         seeds.push(symbol(&mut lowered, quote::quote!(#seed[#at]), Kind::Float));
     }
     let vjp = jacobian::vjp(&mut lowered.graph, &outputs, &seeds, &inputs, &slices);
+    let rows = if slices.is_empty() {
+        Ok(Vec::new())
+    } else {
+        let mut per_row = vec![seeds.clone()];
+        for r in 1..crate::vjp_rows::ROWS {
+            let name = row_seed_param(r);
+            per_row.push(
+                (0..outputs.len())
+                    .map(|k| {
+                        let at = proc_macro2::Literal::usize_unsuffixed(k);
+                        symbol(&mut lowered, quote::quote!(#name[#at]), Kind::Float)
+                    })
+                    .collect(),
+            );
+        }
+        jacobian::seeded_rows(&mut lowered.graph, &outputs, &per_row, &inputs, &slices)
+    };
     let tangent = tangent_param();
     let mut scalar_tangents = Vec::new();
     let mut slice_tangents = Vec::new();
@@ -248,14 +279,15 @@ fn differentiate_vector(
         &jacobian,
         &inputs,
     );
-    match (vjp, jvp) {
-        (Ok(vjp), Ok(jvp)) => Ok(VectorDerivatives {
+    match (vjp, jvp, rows) {
+        (Ok(vjp), Ok(jvp), Ok(rows)) => Ok(VectorDerivatives {
             lowered,
             jacobian,
             vjp,
             jvp,
+            rows,
         }),
-        (Err(e), _) | (_, Err(e)) => {
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
             report(cx, &lowered, e);
             Err(Box::new(lowered))
         }

@@ -327,6 +327,7 @@ impl Schedule<'_> {
                 | Op::Accumulate { .. }
                 | Op::ArrayVjp { .. }
                 | Op::Rebound { .. }
+                | Op::VjpRows { .. }
                 | Op::And(..)
                 | Op::Or(..)
         ) || self.uses.get(&n).copied().unwrap_or(0) > 1

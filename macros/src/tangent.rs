@@ -221,7 +221,8 @@ fn tangent(
         | Op::AdjAt(..)
         | Op::ArrayVjp { .. }
         | Op::Seeds(_)
-        | Op::Rebound { .. } => {
+        | Op::Rebound { .. }
+        | Op::VjpRows { .. } => {
             if op.children().iter().any(|c| dot.contains_key(c)) {
                 return Err(DiffError {
                     origin: g.node(n).origin,

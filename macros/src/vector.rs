@@ -118,6 +118,7 @@ pub fn hidden(func: &ItemFn, sig: &Sig, v: &VectorDerivatives, float: &TokenStre
     let len = &e.len;
     let allow = &e.allow;
     let vjp = e.hidden_vjp();
+    let vjp_rows = e.hidden_vjp_rows();
     quote! {
         /// The outputs and, per output, the partial derivatives (the calling convention of
         /// generated code).
@@ -129,6 +130,7 @@ pub fn hidden(func: &ItemFn, sig: &Sig, v: &VectorDerivatives, float: &TokenStre
             ([#(#values),*], [#(#rows),*])
         }
         #vjp
+        #vjp_rows
     }
 }
 
@@ -315,6 +317,83 @@ impl<'a> Emit<'a> {
             #[inline]
             pub fn __vjp<#(#bounds),*>(#(#params,)* #given: &[#float], #(#sinks),*) {
                 let #seed: [#float; #len] = ::symgrad::__private::padded(#given);
+                #stmts
+            }
+        }
+    }
+
+    /// The hidden `__vjp_rows(args…, [seeds; R], [sinks; R]…)`: `__vjp` for `R` sets of seeds
+    /// at once, each row's product into its own sinks, one forward pass for all (a caller's
+    /// Jacobian calls it for two of its rows, see `vjp_rows`).
+    ///
+    /// ```text
+    /// pub fn __vjp_rows<S0, D1>(rot: &[f64], pt: &[f64], __seeds: [&[f64]; 2],
+    ///                           __grad0: [&mut S0; 2], __sink1: [&mut D1; 2]) {
+    ///     let seed: [f64; 3] = pad(__seeds[0]);
+    ///     let __seed1: [f64; 3] = pad(__seeds[1]);
+    ///     let [__grad1, __grad2] = __grad0;
+    ///     … __grad1[0] += seed[0] * …; __grad2[0] += __seed1[0] * …;
+    /// }
+    /// ```
+    fn hidden_vjp_rows(&self) -> TokenStream {
+        let rows = &self.v.rows;
+        if rows.is_empty() {
+            return TokenStream::new();
+        }
+        let roots: Vec<NodeId> = rows.iter().flatten().flatten().copied().collect();
+        let (stmts, _) = emit::emit(
+            &self.v.lowered.graph,
+            emit::Symbols {
+                tokens: &self.v.lowered.symbols,
+                callees: &self.v.lowered.callees,
+            },
+            &self.input_tokens,
+            &self.slice_tokens,
+            self.sig.float,
+            &roots,
+            emit::Sinks::Generic,
+        );
+        let mixed = Span::mixed_site();
+        let float = self.float;
+        let (len, allow) = (&self.len, &self.allow);
+        let n = self.slice_tokens.len();
+        let r = proc_macro2::Literal::usize_unsuffixed(rows.len());
+        let mut k = 0usize;
+        let (mut bounds, mut sinks, mut split) = (Vec::new(), Vec::new(), Vec::new());
+        for (j, p) in self.sig.params.iter().enumerate() {
+            if p.kind == ParamKind::Slice && p.differentiated {
+                let ty = format_ident!("__S{}", j, span = mixed);
+                let name = emit::grad_vec_name(u32::try_from(k).unwrap_or(0));
+                let each: Vec<Ident> = (0..rows.len())
+                    .map(|row| emit::grad_vec_name(row_sink(row, k, n)))
+                    .collect();
+                k += 1;
+                bounds.push(quote!(#ty: ?Sized + ::core::ops::IndexMut<usize, Output = #float>));
+                sinks.push(quote!(#name: [&mut #ty; #r]));
+                split.push(quote! { let [#(#each),*] = #name; });
+            } else {
+                let ty = format_ident!("__D{}", j, span = mixed);
+                let name = format_ident!("__sink{}", j, span = mixed);
+                bounds.push(quote!(#ty: ?Sized));
+                sinks.push(quote!(#name: [&mut #ty; #r]));
+            }
+        }
+        let params = params(self.func);
+        let given = format_ident!("__seeds", span = mixed);
+        let seeds = (0..rows.len()).map(|row| {
+            let seed = crate::plan::row_seed_param(row);
+            let at = proc_macro2::Literal::usize_unsuffixed(row);
+            quote! { let #seed: [#float; #len] = ::symgrad::__private::padded(#given[#at]); }
+        });
+        quote! {
+            /// `__vjp` for several sets of seeds at once, each into its own sinks (the calling
+            /// convention of generated code).
+            #[doc(hidden)]
+            #allow
+            #[inline]
+            pub fn __vjp_rows<#(#bounds),*>(#(#params,)* #given: [&[#float]; #r], #(#sinks),*) {
+                #(#seeds)*
+                #(#split)*
                 #stmts
             }
         }

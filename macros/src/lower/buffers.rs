@@ -555,27 +555,37 @@ impl Lower<'_> {
         };
         let last = self.array_loops.len() - 1;
         let frame = &self.array_loops[last];
+        let sized = format!(
+            "create it with the length it will have, `let mut {name} = vec![0.0; n];`, and write each element at the loop's index (`{name}[i] = …`)"
+        );
         let problem = if o != last {
-            Some(format!(
-                "`{name}` is pushed to in a loop nested in another loop it is declared outside of, so its length is not known before the loops run"
+            Some((
+                format!(
+                    "`{name}` is pushed to in a loop nested in another loop it is declared outside of, so its length is not known before the loops run"
+                ),
+                sized,
             ))
         } else if self.conditional != frame.conditional {
-            Some(format!(
-                "`{name}` is pushed to under a condition (an `if`, a `match`, or after a `continue`), so its length is not known before the loop runs"
+            // The length would depend on the data: push in every iteration, the condition
+            // choosing the value, or keep only the sum the pushes were for.
+            Some((
+                format!(
+                    "`{name}` is pushed to under a condition (an `if`, a `match`, or after a `continue`), so its length is not known before the loop runs"
+                ),
+                format!(
+                    "push in every iteration and let the condition choose the value, `{name}.push(if c {{ e }} else {{ 0.0 }});` (a zero adds nothing to a sum over `{name}`); or, if only the sum of the values pushed is read, add them up instead: `let mut s = 0.0;` before the loop, `if c {{ s += e; }}` in it"
+                ),
             ))
         } else if frame.pushes.iter().any(|p| p.0 == table) {
-            Some(format!("`{name}` is pushed to twice in one iteration"))
+            Some((
+                format!("`{name}` is pushed to twice in one iteration"),
+                sized,
+            ))
         } else {
             None
         };
-        if let Some(message) = problem {
-            return self.cx.error_spanned_by(
-                m,
-                msg(
-                    message,
-                    format!("create it with the length it will have, `let mut {name} = vec![0.0; n];`, and write each element at the loop's index (`{name}[i] = …`)"),
-                ),
-            );
+        if let Some((message, help)) = problem {
+            return self.cx.error_spanned_by(m, msg(message, help));
         }
         self.array_loops[last].pushes.push((table, name, element));
     }

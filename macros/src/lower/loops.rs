@@ -96,6 +96,49 @@ pub(super) fn counter_update(e: &Expr) -> Option<(String, &Expr, bool)> {
     }
 }
 
+/// A counter's update in a nest of loops: the name, the step and whether it is subtracted (as
+/// [`counter_update`]), and the ranges of the loops around it, outermost first.
+type NestedUpdate<'a> = ((String, &'a Expr, bool), Vec<&'a Expr>);
+
+/// `for j in a..b { …; k += step; … }`, or a nest of such loops around the update: each
+/// update run once in every iteration of the innermost loop (at its top level, before any
+/// `continue`, in loops without `break`), with the ranges of the loops, outermost first. The
+/// caller checks that the name is an integer updated nowhere else and that the ranges read
+/// nothing the enclosing loop changes (a triangular nest is not counted).
+fn nested_counters(e: &Expr) -> Vec<NestedUpdate<'_>> {
+    let Expr::ForLoop(f) = e else {
+        return Vec::new();
+    };
+    let mut range = &*f.expr;
+    while let Expr::Paren(p) = range {
+        range = &p.expr;
+    }
+    let Expr::Range(r) = range else {
+        return Vec::new();
+    };
+    if f.label.is_some()
+        || r.start.is_none()
+        || r.end.is_none()
+        || f.body.stmts.iter().any(has_break_stmt)
+    {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    for stmt in f.body.stmts.iter().take_while(|s| !has_continue_stmt(s)) {
+        let syn::Stmt::Expr(inner, _) = stmt else {
+            continue;
+        };
+        match counter_update(inner) {
+            Some(u) => found.push((u, Vec::new())),
+            None => found.extend(nested_counters(inner)),
+        }
+    }
+    for (_, ranges) in &mut found {
+        ranges.insert(0, range);
+    }
+    found
+}
+
 /// The number of iterations of `while i < n { …; i += k; }` (and `<=`, `>`, `>=`, `-=`), as
 /// an expression read before the loop; `None` for any other `while`.
 pub(super) fn while_count(w: &syn::ExprWhile) -> Option<(String, Expr)> {
@@ -894,54 +937,75 @@ impl Lower<'_> {
             let syn::Stmt::Expr(e, _) = stmt else {
                 continue;
             };
-            let Some((name, step, negative)) = counter_update(e) else {
-                continue;
+            // `k += 1`, or a nest of loops stepping it once an iteration of the innermost.
+            let updates = match counter_update(e) {
+                Some(u) => vec![(u, Vec::new())],
+                None => nested_counters(e),
             };
-            // Updated once in the whole body; the step reads nothing the loop changes.
-            // (A name the body declares is another variable, shadowing this one.)
-            let times = assigned.iter().filter(|n| **n == name).count();
-            if times != 1 || declared.contains(&name) || mentions_any(step, &bound) {
-                continue;
+            'updates: for ((name, step, negative), nest) in updates {
+                // Updated once in the whole body; the step (and the bounds of the loops it is
+                // stepped in) reads nothing the loop changes.
+                // (A name the body declares is another variable, shadowing this one.)
+                let times = assigned.iter().filter(|n| **n == name).count();
+                if times != 1
+                    || declared.contains(&name)
+                    || mentions_any(step, &bound)
+                    || nest.iter().any(|r| mentions_any(r, &bound))
+                {
+                    continue;
+                }
+                let Some(Binding::Value(before)) = self.lookup(&name) else {
+                    continue;
+                };
+                if self.g.kind(before) != Kind::Int {
+                    continue;
+                }
+                let Some(step) = self.expr(step, Want::Int) else {
+                    continue;
+                };
+                if self.g.kind(step) != Kind::Int {
+                    continue;
+                }
+                // In a nest: the step times the iterations of each loop of the nest.
+                let mut step = step;
+                for range in nest {
+                    let Some((lo, hi)) = self.range(range) else {
+                        continue 'updates;
+                    };
+                    let nonempty = self.g.compare(Cmp::Gt, hi, lo);
+                    let len = self.g.int_bin(IntOp::Sub, hi, lo);
+                    let zero = self.g.int(0);
+                    let count = self.g.select(nonempty, len, zero);
+                    step = self.g.int_bin(IntOp::Mul, step, count);
+                }
+                let op = if negative { IntOp::Sub } else { IntOp::Add };
+                let done = if matches!(self.g.op(lo), Op::IntConst(0)) {
+                    index
+                } else {
+                    self.g.int_bin(IntOp::Sub, index, lo)
+                };
+                let moved = self.g.int_bin(IntOp::Mul, step, done);
+                let at_start = self.g.int_bin(op, before, moved);
+                // Stepped in every iteration, or (after the exit) in all but the one that breaks.
+                let last = match exit {
+                    Some((at, stop)) if p > at => stop,
+                    _ => hi,
+                };
+                let nonempty = self.g.compare(Cmp::Gt, last, lo);
+                let len = self.g.int_bin(IntOp::Sub, last, lo);
+                let zero = self.g.int(0);
+                let count = self.g.select(nonempty, len, zero);
+                let total = self.g.int_bin(IntOp::Mul, step, count);
+                let after_loop = self.g.int_bin(op, before, total);
+                let stepped = self.g.int_bin(op, at_start, step);
+                out.push(Counter {
+                    name,
+                    at_start,
+                    stepped,
+                    at: p,
+                    after_loop,
+                });
             }
-            let Some(Binding::Value(before)) = self.lookup(&name) else {
-                continue;
-            };
-            if self.g.kind(before) != Kind::Int {
-                continue;
-            }
-            let Some(step) = self.expr(step, Want::Int) else {
-                continue;
-            };
-            if self.g.kind(step) != Kind::Int {
-                continue;
-            }
-            let op = if negative { IntOp::Sub } else { IntOp::Add };
-            let done = if matches!(self.g.op(lo), Op::IntConst(0)) {
-                index
-            } else {
-                self.g.int_bin(IntOp::Sub, index, lo)
-            };
-            let moved = self.g.int_bin(IntOp::Mul, step, done);
-            let at_start = self.g.int_bin(op, before, moved);
-            // Stepped in every iteration, or (after the exit) in all but the one that breaks.
-            let last = match exit {
-                Some((at, stop)) if p > at => stop,
-                _ => hi,
-            };
-            let nonempty = self.g.compare(Cmp::Gt, last, lo);
-            let len = self.g.int_bin(IntOp::Sub, last, lo);
-            let zero = self.g.int(0);
-            let count = self.g.select(nonempty, len, zero);
-            let total = self.g.int_bin(IntOp::Mul, step, count);
-            let after_loop = self.g.int_bin(op, before, total);
-            let stepped = self.g.int_bin(op, at_start, step);
-            out.push(Counter {
-                name,
-                at_start,
-                stepped,
-                at: p,
-                after_loop,
-            });
         }
         out
     }
@@ -1096,7 +1160,7 @@ impl Lower<'_> {
                         span,
                         msg(
                             format!("the loop assigns the integer or condition `{name}`"),
-                            "an integer may step by the same amount in every iteration (`count += 1` at the top level of the loop body, not under `if` nor after an `if … { continue; }`); otherwise compute it from the loop index, or count with a float (`let mut count = 0.0; … count += 1.0;`)",
+                            "an integer may step by the same amount in every iteration (`count += 1` at the top level of the loop body, or of loops nested in it whose bounds this loop does not change; not under `if` nor after an `if … { continue; }`); otherwise compute it from the loop indices (`i * m + j`; under `for j in 0..i`, `(i * i - i) / 2 + j`), or count with a float (`let mut count = 0.0; … count += 1.0;`)",
                         ),
                     );
                     self.state.scopes[s][e].1 = before;

@@ -102,7 +102,8 @@ pub enum Stmt {
     Logic { node: NodeId, right: Block },
     /// `let (__tN, __dN) = f::__partials(args…);`, its `__jacobian` or its `__partials2`.
     Partials(NodeId, Companion),
-    /// `f::__vjp(args…, seed, sinks…);` (a `CallVjp`, an `ArrayVjp`).
+    /// `f::__vjp(args…, seed, sinks…);` (a `CallVjp`, an `ArrayVjp`, a `CallHvp`; a
+    /// `VjpRows`: `f::__vjp_rows`, two rows on one forward pass).
     Vjp(NodeId),
     /// The gradient vectors an effect writes, renamed to its sinks, in a block of its own.
     Rebound { node: NodeId, body: Block },
@@ -655,7 +656,9 @@ impl Builder<'_, '_> {
             // name.
             Op::Effects(..) | Op::Filled { .. } => return None,
             Op::CallJvp(..) => Stmt::Partials(n, Companion::Hvp),
-            Op::CallVjp(..) | Op::ArrayVjp { .. } | Op::CallHvp(..) => Stmt::Vjp(n),
+            Op::CallVjp(..) | Op::ArrayVjp { .. } | Op::CallHvp(..) | Op::VjpRows { .. } => {
+                Stmt::Vjp(n)
+            }
             Op::Rebound { effect, .. } => Stmt::Rebound {
                 node: n,
                 body: self.region(&[*effect], &mut defined.clone()),
