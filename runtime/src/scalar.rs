@@ -110,10 +110,11 @@ pub trait DifferentiatesSlice<const I: usize> {
 /// trait, so a call of a plain function is reported at the call, with the two ways to fix it.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a differentiable function",
-    label = "the derivative of this call is needed, but `{Self}` has no `#[differentiable]`",
+    label = "the derivative of this call is needed, but `{Self}` has none that this call can chain through",
     note = "put `#[differentiable]` on `fn {Self}`, so that its derivative is generated",
     note = "or, if its body cannot be differentiated, keep the body and give the derivative: `#[differentiable(rule = {Self}_rule)]` on `fn {Self}`, with `fn {Self}_rule` taking the same parameters and returning `(value, [∂{Self}/∂p; K])` for its K float parameters",
-    note = "a call whose arguments do not depend on a differentiated parameter needs no derivative: it may call any function"
+    note = "a call whose arguments do not depend on a differentiated parameter needs no derivative: it may call any function",
+    note = "if `fn {Self}` has `#[differentiable]` and returns a `Vec`, calls cannot chain through it yet: return `[T; M]` from it, or call a scalar function once per output"
 )]
 pub trait Differentiable {
     /// Evaluated by generated code where it checks a callee.
