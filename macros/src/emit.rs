@@ -932,10 +932,31 @@ impl Emitter<'_> {
                 None => None,
             })
             .unzip();
-        // The sweep runs where one of its seeds is not zero.
-        let seeds = seeds.iter().map(|s| self.expr(*s, Prec::Compare));
+        // The sweep runs where one of its seeds is not zero: always, if one is a constant other
+        // than zero; a seed that is the constant zero is left out of the test.
+        let always = seeds
+            .iter()
+            .any(|s| self.g.as_const(*s).is_some_and(|c| c != 0.0));
+        let tested: Vec<TokenStream> = seeds
+            .iter()
+            .filter(|s| self.g.as_const(**s).is_none())
+            .map(|s| self.expr(*s, Prec::Compare))
+            .collect();
+        if always {
+            return quote! {
+                let (#(#values,)*) = {
+                    #stmts
+                    #sweep
+                    #back
+                    (#(#values,)*)
+                };
+            };
+        }
+        if tested.is_empty() {
+            return quote! { let (#(#values,)*) = (#(#zeros,)*); };
+        }
         quote! {
-            let (#(#values,)*) = if #(#seeds != #zero)||* {
+            let (#(#values,)*) = if #(#tested != #zero)||* {
                 #stmts
                 #sweep
                 #back
