@@ -322,3 +322,23 @@ fn hessians_through_checkpointed_recurrences_equal_the_full_trace() {
         );
     }
 }
+
+// A stretch longer than any loop it meets: the recomputation allocates for the loop, not for K.
+#[differentiable(checkpoint = 1000000000000)]
+fn product_huge_k(w: f64, x: &[f64]) -> f64 {
+    let mut p = 1.0;
+    for i in 0..x.len() {
+        p *= (w * x[i]).sin() + 1.5;
+    }
+    p
+}
+
+#[test]
+fn a_stretch_longer_than_the_loop_costs_only_the_loop() {
+    for n in [0, 1, 3, 40] {
+        let x = signal(n, 0.7);
+        let (v, g) = product_grad(0.8, &x);
+        let (vk, gk) = product_huge_k_grad(0.8, &x);
+        assert_eq!((v.to_bits(), g.w.to_bits()), (vk.to_bits(), gk.w.to_bits()), "n = {n}");
+    }
+}

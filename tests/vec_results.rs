@@ -414,3 +414,27 @@ fn each_row_belongs_to_its_own_item_in_the_iterators_order() {
     let want: f64 = (0..4).map(|k| seed[k] * x[3 - k].powi(3)).sum();
     close(&g.p, &[want], 1e-15, "vjp in reverse order");
 }
+
+// ---- Outputs that call another differentiable function (a helper given a slice): the
+// generated items compile without warnings (the workspace's clippy runs with `-D warnings`).
+
+#[differentiable]
+fn dot2(a: &[f64], b: &[f64]) -> f64 {
+    a[0] * b[0] + a[1] * b[1]
+}
+
+#[differentiable(wrt(p))]
+fn lines(p: &[f64], x: &[f64]) -> Vec<f64> {
+    x.iter().map(|xi| dot2(p, &[*xi, 1.0])).collect()
+}
+
+#[test]
+fn outputs_calling_a_helper_given_the_parameters_have_its_jacobian() {
+    let (p, x) = ([0.5, -2.0], [1.0, 3.0, -0.5]);
+    let (value, jac) = lines_jacobian(&p, &x);
+    close(&value, &[-1.5, -0.5, -2.25], 1e-12, "value");
+    // Row k is ∂(p₀x_k + p₁)/∂p = [x_k, 1].
+    for (k, xk) in x.iter().enumerate() {
+        close(&jac[k].p, &[*xk, 1.0], 1e-12, "row");
+    }
+}

@@ -79,6 +79,15 @@ fn one_argument(cx: &Ctxt, args: &mut Args, meta: &ParseNestedMeta) -> syn::Resu
             }) => k.base10_parse::<usize>().ok(),
             _ => None,
         };
+        if args.checkpoint.is_some() {
+            cx.error_spanned_by(
+                &meta.path,
+                msg(
+                    "`checkpoint` given twice",
+                    "give one `checkpoint = K`: every recurrence of the function uses it",
+                ),
+            );
+        }
         match k {
             Some(k) if k >= 2 => args.checkpoint = Some(k),
             Some(_) => cx.error_spanned_by(

@@ -329,7 +329,9 @@ pub fn items(function: &Ident, float: &TokenStream, callees: &[Callee]) -> Token
     quote! {
         #(#imports)*
         #[doc(hidden)]
-        #[allow(non_camel_case_types, dead_code, unused_imports, unreachable_pub, clippy::all)]
+        // (`non_snake_case`: the module is named after the function, which may be a generated
+        // one, `__res_vecrow` of a `Vec`-valued `res`.)
+        #[allow(non_camel_case_types, non_snake_case, dead_code, unused_imports, unreachable_pub, clippy::all)]
         mod #module {
             #(#stand_ins)*
             pub mod __fallbacks {

@@ -867,7 +867,11 @@ impl Emitter<'_> {
         quote! {
             #(let mut #lams = #seeds;)*
             #init
-            let mut #stretch = ::std::vec::Vec::with_capacity(#every);
+            // At most a stretch, and no more than the loop runs (a large K on a short loop).
+            let mut #stretch = ::std::vec::Vec::with_capacity(::core::cmp::min(
+                #every,
+                ::core::iter::Iterator::size_hint(&(#lo..#hi)).0,
+            ));
             for (#at, #checkpoint) in #trace.iter().enumerate().rev() {
                 #stretch.clear();
                 #(let mut #states = #states;)*
