@@ -339,6 +339,10 @@ fn a_stretch_longer_than_the_loop_costs_only_the_loop() {
         let x = signal(n, 0.7);
         let (v, g) = product_grad(0.8, &x);
         let (vk, gk) = product_huge_k_grad(0.8, &x);
-        assert_eq!((v.to_bits(), g.w.to_bits()), (vk.to_bits(), gk.w.to_bits()), "n = {n}");
+        assert_eq!(
+            (v.to_bits(), g.w.to_bits()),
+            (vk.to_bits(), gk.w.to_bits()),
+            "n = {n}"
+        );
     }
 }
