@@ -1160,7 +1160,7 @@ impl Lower<'_> {
                         span,
                         msg(
                             format!("the loop assigns the integer or condition `{name}`"),
-                            "an integer may step by the same amount in every iteration (`count += 1` at the top level of the loop body, or of loops nested in it whose bounds this loop does not change; not under `if` nor after an `if … { continue; }`); otherwise compute it from the loop indices (`i * m + j`; under `for j in 0..i`, `(i * i - i) / 2 + j`), or count with a float (`let mut count = 0.0; … count += 1.0;`)",
+                            "an integer may step by the same amount in every iteration (`count += 1` at the top level of the loop body, or of plain `for j in lo..hi` loops nested in it whose bounds this loop does not change, not `step_by`, `rev`, `zip`, `windows`, `skip`/`take` or `while` ones; not under `if` nor after an `if … { continue; }`); otherwise compute it from the loop indices (`i * m + j`; under `for j in 0..i`, `(i * i - i) / 2 + j`), or count with a float (`let mut count = 0.0; … count += 1.0;`)",
                         ),
                     );
                     self.state.scopes[s][e].1 = before;
