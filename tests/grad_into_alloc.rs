@@ -79,6 +79,24 @@ fn product_checkpointed(x: &[f64]) -> f64 {
     p
 }
 
+/// A K-class log-softmax loss per row, each row's log-sum-exp in one pass (coupled state: the
+/// running maximum and the rescaled sum), as a new user writes it.
+#[differentiable]
+fn softmax_rows(z: &[f64], k: usize, labels: &[usize]) -> f64 {
+    let mut loss = 0.0;
+    for r in 0..labels.len() {
+        let mut m = f64::NEG_INFINITY;
+        let mut s = 0.0;
+        for c in 0..k {
+            let mn = m.max(z[r * k + c]);
+            s = s * (m - mn).exp() + (z[r * k + c] - mn).exp();
+            m = mn;
+        }
+        loss += m + s.ln() - z[r * k + labels[r]];
+    }
+    loss
+}
+
 /// The bytes `f` allocates (reallocations counted by their new size).
 fn bytes<R>(f: impl FnOnce() -> R) -> (usize, R) {
     let region = Region::new(GLOBAL);
@@ -103,6 +121,33 @@ fn main() {
     println!("grad_into_alloc: a second call with the same lengths allocates nothing: ok");
     checkpoints_keep_a_recurrence_s_trace_short();
     println!("grad_into_alloc: a checkpointed recurrence allocates n/K + K values, not n: ok");
+    a_recurrence_per_row_reuses_one_trace();
+    println!("grad_into_alloc: a coupled recurrence per row reuses one trace: ok");
+}
+
+/// The per-row recurrence's saved states go back to a pool at the end of each row: a call
+/// allocates the same with 1 row as with 50.
+fn a_recurrence_per_row_reuses_one_trace() {
+    let k = 4;
+    let z: Vec<f64> = (0..50 * k)
+        .map(|i| (f64::from(u32::try_from(i).unwrap_or(0)) * 0.37).sin())
+        .collect();
+    let labels: Vec<usize> = (0..50).map(|r| r % k).collect();
+    let mut g = SoftmaxRowsGrad::default();
+    softmax_rows_grad_into(&z[..k], k, &labels[..1], &mut g);
+    let (one, _) = allocations(|| softmax_rows_grad_into(&z[..k], k, &labels[..1], &mut g));
+    softmax_rows_grad_into(&z, k, &labels, &mut g);
+    let (fifty, _) = allocations(|| softmax_rows_grad_into(&z, k, &labels, &mut g));
+    assert_eq!(one, fifty, "allocations with 1 row and with 50");
+    // ∂loss/∂z[r·k + c] = softmax(z_r)[c] − [c = label_r].
+    for r in 0..50 {
+        let row = &z[r * k..(r + 1) * k];
+        let total: f64 = row.iter().map(|v| v.exp()).sum();
+        for c in 0..k {
+            let want = row[c].exp() / total - if c == labels[r] { 1.0 } else { 0.0 };
+            assert!((g.z[r * k + c] - want).abs() < 1e-12, "row {r}, class {c}");
+        }
+    }
 }
 
 /// A product over n = 10,000 values: saving every state allocates the n values' trace;

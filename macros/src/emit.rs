@@ -171,7 +171,7 @@ impl Emitter<'_> {
         match v {
             Vector::Array(n) => self.name(n),
             Vector::Buffer(b) => buffer_name(b),
-            Vector::Trace(c) => trace_name(c),
+            Vector::Trace(c) | Vector::States(c, _) => trace_name(c),
         }
     }
 
@@ -180,11 +180,22 @@ impl Emitter<'_> {
         format_ident!("{}_pool", self.vector_name(v), span = Span::mixed_site())
     }
 
-    /// The pools' declarations, before the code: `let mut __t3_pool: Vec<f64> = Vec::new();`.
+    /// The pools' declarations, before the code: `let mut __t3_pool: Vec<f64> = Vec::new();`
+    /// (a coupled recurrence's: of tuples, `Vec<(f64, f64)>`).
     fn pools(&self, pools: &[Vector]) -> TokenStream {
         let ty = self.float_ty();
-        let names = pools.iter().map(|v| self.pool_name(*v));
-        quote! { #(let mut #names: ::std::vec::Vec<#ty> = ::std::vec::Vec::new();)* }
+        let declarations = pools.iter().map(|v| {
+            let name = self.pool_name(*v);
+            let item = match v {
+                Vector::States(_, arity) => {
+                    let each = (0..*arity).map(|_| &ty);
+                    quote! { (#(#each,)*) }
+                }
+                _ => ty.clone(),
+            };
+            quote! { let mut #name: ::std::vec::Vec<#item> = ::std::vec::Vec::new(); }
+        });
+        quote! { #(#declarations)* }
     }
 
     /// A region's statements, then its scatters (a block with no vectors to give back).
@@ -306,7 +317,8 @@ impl Emitter<'_> {
                 body,
                 saved,
                 checkpoint,
-            } => self.coupled(*node, body, saved, *checkpoint),
+                storage,
+            } => self.coupled(*node, body, saved, *checkpoint, *storage),
             Stmt::Reverse {
                 group,
                 body,
@@ -618,6 +630,7 @@ impl Emitter<'_> {
         block: &Block,
         saved: &[u32],
         checkpoint: Option<usize>,
+        storage: Storage,
     ) -> TokenStream {
         let (Op::Coupled { c, v, lo, hi, .. }, Some((inits, bodies))) =
             (self.g.op(n), self.g.coupled_parts(n))
@@ -636,11 +649,16 @@ impl Emitter<'_> {
         if let Some(every) = checkpoint {
             // Every member, at the start of every `every`-th iteration, the first included.
             let (j, every) = (checkpoint_counter(c), Literal::usize_unsuffixed(every));
+            let len = quote!(::core::iter::Iterator::size_hint(&(#lo..#hi)).0 / #every + 1);
+            let declare = Self::vector(
+                &trace,
+                &quote!(::std::vec::Vec::with_capacity(#len)),
+                &quote!(#trace.reserve(#len);),
+                storage,
+            );
             return quote! {
                 #(let mut #states = #inits;)*
-                let mut #trace = ::std::vec::Vec::with_capacity(
-                    ::core::iter::Iterator::size_hint(&(#lo..#hi)).0 / #every + 1,
-                );
+                #declare
                 for (#j, #i) in ::core::iter::Iterator::enumerate(#lo..#hi) {
                     if #j % #every == 0 {
                         #trace.push((#(#states,)*));
@@ -655,12 +673,14 @@ impl Emitter<'_> {
         let (declare, save) = if saved.is_empty() {
             (TokenStream::new(), TokenStream::new())
         } else {
+            let len = quote!(::core::iter::Iterator::size_hint(&(#lo..#hi)).0);
             (
-                quote! {
-                    let mut #trace = ::std::vec::Vec::with_capacity(
-                        ::core::iter::Iterator::size_hint(&(#lo..#hi)).0,
-                    );
-                },
+                Self::vector(
+                    &trace,
+                    &quote!(::std::vec::Vec::with_capacity(#len)),
+                    &quote!(#trace.reserve(#len);),
+                    storage,
+                ),
                 quote! { #trace.push((#(#saved,)*)); },
             )
         };

@@ -319,13 +319,14 @@ impl Printer<'_> {
                 body,
                 saved,
                 checkpoint,
+                storage,
             } => {
                 let Op::Coupled { c, v, lo, hi, .. } = *g.op(*node) else {
                     return;
                 };
                 let saves = match checkpoint {
-                    Some(k) => format!(", saving every member every {k}th iteration"),
-                    None => format!(", saving s{saved:?}"),
+                    Some(k) => format!(", saving every member every {k}th iteration ({storage:?})"),
+                    None => format!(", saving s{saved:?} ({storage:?})"),
                 };
                 self.nested(
                     &format!("for i{v} in {} (coupled s{c}…){saves}", self.range(lo, hi)),

@@ -52,6 +52,8 @@ pub enum Vector {
     Buffer(u32),
     /// The values a recurrence's forward loop saves for its reverse sweep.
     Trace(u32),
+    /// The states coupled recurrence `c` saves for its reverse sweep: tuples of so many floats.
+    States(u32, usize),
 }
 
 /// Where a local array or a vector added into lives.
@@ -131,12 +133,13 @@ pub enum Stmt {
         saved: Saved,
     },
     /// Coupled recurrences' forward loop, saving the members `saved` for the reverse sweep
-    /// (with `checkpoint`, every member every `K` iterations instead).
+    /// (with `checkpoint`, every member every `K` iterations instead), in a vector of `storage`.
     Coupled {
         node: NodeId,
         body: Block,
         saved: Vec<u32>,
         checkpoint: Option<usize>,
+        storage: Storage,
     },
     /// A recurrence's reverse loop (`group[0]`, a `RevFold` or `RevCoupled`), with the sums
     /// that read its adjoints.
@@ -453,6 +456,7 @@ impl Builder<'_, '_> {
             Op::Table { .. } => Some(self.table(n, defined, Some(end))),
             Op::Alloc { .. } => Some(self.alloc(n, Some(end))),
             Op::Fold { .. } => Some(self.fold(n, defined, Some(end))),
+            Op::Coupled { .. } => Some(self.coupled(n, defined, Some(end))),
             Op::Accumulate { .. } => self
                 .summed_accumulate(n, end)
                 .or_else(|| self.binding(n, defined)),
@@ -466,8 +470,9 @@ impl Builder<'_, '_> {
         (c..c + k).filter(|d| self.s.traced.contains(d)).collect()
     }
 
-    /// The forward loop of coupled recurrences `n`.
-    fn coupled(&self, n: NodeId, defined: &HashSet<NodeId>) -> Stmt {
+    /// The forward loop of coupled recurrences `n`; its saved states reuse the previous
+    /// iteration's vector where `pool` is given (a recurrence per row of an outer loop).
+    fn coupled(&self, n: NodeId, defined: &HashSet<NodeId>, pool: Option<&mut LoopEnd>) -> Stmt {
         let (Op::Coupled { c, v, .. }, Some((_, bodies))) =
             (self.s.g.op(n), self.s.g.coupled_parts(n))
         else {
@@ -476,11 +481,24 @@ impl Builder<'_, '_> {
         let mut inner = self.s.visible_in_loop(*v, defined);
         let body = self.loop_body(bodies, &mut inner);
         let saved = self.saved_members(*c, bodies.len());
+        let checkpoint = self.s.g.checkpoint.filter(|_| !saved.is_empty());
+        // A checkpoint holds every member; otherwise the trace holds the members the sweep reads.
+        let arity = if checkpoint.is_some() {
+            bodies.len()
+        } else {
+            saved.len()
+        };
+        let storage = if saved.is_empty() {
+            Storage::Fresh
+        } else {
+            self.vector(Vector::States(*c, arity), pool)
+        };
         Stmt::Coupled {
             node: n,
             body,
-            checkpoint: self.s.g.checkpoint.filter(|_| !saved.is_empty()),
+            checkpoint,
             saved,
+            storage,
         }
     }
 
@@ -646,7 +664,7 @@ impl Builder<'_, '_> {
             }
             Op::Sum { .. } => self.sums(&[n], defined),
             Op::Fold { .. } => self.fold(n, defined, None),
-            Op::Coupled { .. } => self.coupled(n, defined),
+            Op::Coupled { .. } => self.coupled(n, defined, None),
             Op::RevFold { .. } | Op::RevCoupled { .. } => self.reverse(&[n], defined),
             Op::Until { .. } => self.until(n, defined),
             Op::Table { .. } => self.table(n, defined, None),
