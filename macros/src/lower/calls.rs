@@ -619,18 +619,12 @@ impl Lower<'_> {
         &self,
         a: &'e Expr,
     ) -> Option<(crate::graph::SymId, &'e syn::ExprIndex, &'e syn::ExprRange)> {
-        let Expr::Reference(r) = a else { return None };
-        let Expr::Index(ix) = &*r.expr else {
-            return None;
-        };
-        let Expr::Range(range) = &*ix.index else {
-            return None;
-        };
+        let (ix, range) = run_parts(a)?;
         let bounds_read_locals = [&range.start, &range.end]
             .into_iter()
             .flatten()
             .any(|e| self.mentions_local(e).is_some());
-        if r.mutability.is_some() || !bounds_read_locals {
+        if !bounds_read_locals {
             return None;
         }
         match self.bound_to(&ix.expr).map(|n| self.g.op(n).clone()) {
@@ -642,16 +636,7 @@ impl Lower<'_> {
     /// `&x[a..b]` (also `a..`, `..b`, `..`, `a..=b`) of a differentiated slice `x`: its number,
     /// the indexing and the range.
     fn slice_run<'e>(&self, a: &'e Expr) -> Option<(u32, &'e syn::ExprIndex, &'e syn::ExprRange)> {
-        let Expr::Reference(r) = a else { return None };
-        let Expr::Index(ix) = &*r.expr else {
-            return None;
-        };
-        let Expr::Range(range) = &*ix.index else {
-            return None;
-        };
-        if r.mutability.is_some() {
-            return None;
-        }
+        let (ix, range) = run_parts(a)?;
         match self.bound_to(&ix.expr).map(|n| self.g.op(n).clone()) {
             Some(Op::Slice(k)) => Some((k, ix, range)),
             _ => None,
@@ -672,4 +657,19 @@ impl Lower<'_> {
         let s = self.symbol(tokens.clone(), pretty(&tokens));
         Some(self.g.add(Op::SliceArg(k, s, vec![lo, hi])))
     }
+}
+
+/// `&x[a..b]` (any range, shared reference): the indexing and the range.
+fn run_parts(a: &Expr) -> Option<(&syn::ExprIndex, &syn::ExprRange)> {
+    let Expr::Reference(r) = a else { return None };
+    if r.mutability.is_some() {
+        return None;
+    }
+    let Expr::Index(ix) = &*r.expr else {
+        return None;
+    };
+    let Expr::Range(range) = &*ix.index else {
+        return None;
+    };
+    Some((ix, range))
 }
