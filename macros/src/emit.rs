@@ -727,6 +727,41 @@ impl Emitter<'_> {
         }
     }
 
+    /// What every reverse loop of `group` (`group[0]` its `RevFold` or `RevCoupled`, the sums in
+    /// it after) shares: before the loop, the adjoints `λ` from their seeds and the sums'
+    /// accumulators; an iteration's statements, ending with the step of every `λ` back one
+    /// iteration, together; after the loop, the sweep's value and the sums'.
+    fn reverse_parts(
+        &self,
+        group: &[NodeId],
+        sweep: &Sweep,
+        body: &Block,
+        accumulators: &[(NodeId, NodeId)],
+    ) -> (TokenStream, TokenStream, TokenStream) {
+        let coupled = matches!(self.g.op(group[0]), Op::RevCoupled { .. });
+        let k = u32::try_from(sweep.steps.len()).unwrap_or(0);
+        let lams: Vec<proc_macro2::Ident> =
+            (sweep.number..sweep.number + k).map(adjoint_name).collect();
+        let seeds = sweep.seeds.iter().map(|x| self.expr(*x, Prec::Select));
+        let (stmts, scatters, give_back) = self.parts(body);
+        let (init, add, bind) = self.accumulators(accumulators);
+        let backs = sweep.steps.iter().map(|x| self.expr(*x, Prec::Select));
+        let (step_back, value) = if coupled {
+            (
+                quote! { (#(#lams),*) = (#(#backs),*); },
+                quote! { (#(#lams,)*) },
+            )
+        } else {
+            (quote! { #(#lams = #backs;)* }, quote! { #(#lams)* })
+        };
+        let name = self.name(group[0]);
+        (
+            quote! { #(let mut #lams = #seeds;)* #init },
+            quote! { #stmts #add #scatters #step_back #give_back },
+            quote! { let #name = #value; #bind },
+        )
+    }
+
     /// The reverse loop of a recurrence's gradient, with the sums that read its adjoints
     /// (`group[0]` is the `RevFold` or `RevCoupled`): each iteration reads its saved state,
     /// adds its contributions, and steps every `λ` back one iteration, together.
@@ -738,70 +773,39 @@ impl Emitter<'_> {
         saved: &[u32],
         last_kill: bool,
     ) -> TokenStream {
-        let Some(Sweep {
-            number: sweep,
-            v,
-            fold,
-            seeds,
-            steps,
-        }) = self.sweep(group[0])
-        else {
+        let Some(sweep) = self.sweep(group[0]) else {
             return self.internal_error("not a reverse sweep");
         };
-        let (Op::Fold { c, lo, hi, .. } | Op::Coupled { c, lo, hi, .. }) = *self.g.op(fold) else {
+        let (Op::Fold { c, lo, hi, .. } | Op::Coupled { c, lo, hi, .. }) = *self.g.op(sweep.fold)
+        else {
             return self.internal_error("not a recurrence");
         };
-        let coupled = matches!(self.g.op(group[0]), Op::RevCoupled { .. });
-        let k = u32::try_from(steps.len()).unwrap_or(0);
-        let (i, trace, name) = (loop_var_name(v), trace_name(c), self.name(group[0]));
+        let (i, trace) = (loop_var_name(sweep.v), trace_name(c));
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
-        let lams: Vec<proc_macro2::Ident> = (sweep..sweep + k).map(adjoint_name).collect();
-        let seeds = seeds.iter().map(|x| self.expr(*x, Prec::Select));
-        let (stmts, scatters, give_back) = self.parts(body);
-        let (init, add, bind) = self.accumulators(accumulators);
-        let backs: Vec<TokenStream> = steps.iter().map(|x| self.expr(*x, Prec::Select)).collect();
-        if !coupled {
+        let iterations = if matches!(self.g.op(group[0]), Op::RevCoupled { .. }) {
+            let saved: Vec<proc_macro2::Ident> = saved.iter().map(|d| carry_name(*d)).collect();
+            if saved.is_empty() {
+                quote!(for #i in (#lo..#hi).rev())
+            } else {
+                quote!(for (#i, &(#(#saved,)*)) in (#lo..#hi).rev().zip(#trace.iter().rev()))
+            }
+        } else if last_kill {
             // Only the last iteration that kills `λ` contributes, if the sweep only keeps or
             // kills it (`λ` is the seed until then, and zero before it), with the value the
             // recurrence had there; otherwise every iteration, with its saved value.
             let s = carry_name(c);
-            let iterations = if last_kill {
-                quote!(if let ::core::option::Option::Some((#i, #s)) = #trace)
-            } else {
-                quote!(for (#i, &#s) in (#lo..#hi).rev().zip(#trace.iter().rev()))
-            };
-            return quote! {
-                #(let mut #lams = #seeds;)*
-                #init
-                #iterations {
-                    #stmts
-                    #add
-                    #scatters
-                    #(#lams = #backs;)*
-                    #give_back
-                }
-                let #name = #(#lams)*;
-                #bind
-            };
-        }
-        let saved: Vec<proc_macro2::Ident> = saved.iter().map(|d| carry_name(*d)).collect();
-        let iterations = if saved.is_empty() {
-            quote!(for #i in (#lo..#hi).rev())
+            quote!(if let ::core::option::Option::Some((#i, #s)) = #trace)
         } else {
-            quote!(for (#i, &(#(#saved,)*)) in (#lo..#hi).rev().zip(#trace.iter().rev()))
+            let s = carry_name(c);
+            quote!(for (#i, &#s) in (#lo..#hi).rev().zip(#trace.iter().rev()))
         };
+        let (start, iteration, after) = self.reverse_parts(group, &sweep, body, accumulators);
         quote! {
-            #(let mut #lams = #seeds;)*
-            #init
+            #start
             #iterations {
-                #stmts
-                #add
-                #scatters
-                (#(#lams),*) = (#(#backs),*);
-                #give_back
+                #iteration
             }
-            let #name = (#(#lams,)*);
-            #bind
+            #after
         }
     }
 
@@ -827,45 +831,30 @@ impl Emitter<'_> {
         every: usize,
         forward: &Block,
     ) -> TokenStream {
-        let Some(Sweep {
-            number: sweep,
-            v,
-            fold,
-            seeds,
-            steps,
-        }) = self.sweep(group[0])
-        else {
+        let Some(sweep) = self.sweep(group[0]) else {
             return self.internal_error("not a reverse sweep");
         };
-        let (c, vf, lo, hi, nexts) = match *self.g.op(fold) {
+        let (c, vf, lo, hi, nexts) = match *self.g.op(sweep.fold) {
             Op::Fold {
                 c, v, lo, hi, body, ..
             } => (c, v, lo, hi, vec![body]),
-            Op::Coupled { c, v, lo, hi, .. } => match self.g.coupled_parts(fold) {
+            Op::Coupled { c, v, lo, hi, .. } => match self.g.coupled_parts(sweep.fold) {
                 Some((_, bodies)) => (c, v, lo, hi, bodies.to_vec()),
                 None => return self.internal_error("not a recurrence"),
             },
             _ => return self.internal_error("not a recurrence"),
         };
-        let coupled = matches!(self.g.op(group[0]), Op::RevCoupled { .. });
         let k = u32::try_from(nexts.len()).unwrap_or(0);
-        let (i, i_forward, trace, name) = (
-            loop_var_name(v),
-            loop_var_name(vf),
-            trace_name(c),
-            self.name(group[0]),
-        );
+        let (i, i_forward, trace) = (loop_var_name(sweep.v), loop_var_name(vf), trace_name(c));
         let (stretch, at) = (segment_name(c), checkpoint_counter(c));
         let every = Literal::usize_unsuffixed(every);
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
-        let lams: Vec<proc_macro2::Ident> = (sweep..sweep + k).map(adjoint_name).collect();
-        let seeds = seeds.iter().map(|x| self.expr(*x, Prec::Select));
         let states: Vec<proc_macro2::Ident> = (c..c + k).map(carry_name).collect();
         let saved: Vec<proc_macro2::Ident> = saved.iter().map(|d| carry_name(*d)).collect();
         let (redo, redo_back) = self.whole(forward);
         let nexts = nexts.iter().map(|x| self.expr(*x, Prec::Select));
         // A checkpoint is every member's value (a tuple), or the one value.
-        let (checkpoint, step_forward) = if coupled {
+        let (checkpoint, step_forward) = if matches!(self.g.op(group[0]), Op::RevCoupled { .. }) {
             (
                 quote!(&(#(#states,)*)),
                 quote! { (#(#states),*) = (#(#nexts),*); },
@@ -873,20 +862,9 @@ impl Emitter<'_> {
         } else {
             (quote!(&#(#states)*), quote! { #(#states = #nexts;)* })
         };
-        let (stmts, scatters, give_back) = self.parts(body);
-        let (init, add, bind) = self.accumulators(accumulators);
-        let backs: Vec<TokenStream> = steps.iter().map(|x| self.expr(*x, Prec::Select)).collect();
-        let (step_back, value) = if coupled {
-            (
-                quote! { (#(#lams),*) = (#(#backs),*); },
-                quote! { (#(#lams,)*) },
-            )
-        } else {
-            (quote! { #(#lams = #backs;)* }, quote! { #(#lams)* })
-        };
+        let (start, iteration, after) = self.reverse_parts(group, &sweep, body, accumulators);
         quote! {
-            #(let mut #lams = #seeds;)*
-            #init
+            #start
             // At most a stretch, and no more than the loop runs (a large K on a short loop).
             let mut #stretch = ::std::vec::Vec::with_capacity(::core::cmp::min(
                 #every,
@@ -905,15 +883,10 @@ impl Emitter<'_> {
                     #redo_back
                 }
                 for &(#i, (#(#saved,)*)) in #stretch.iter().rev() {
-                    #stmts
-                    #add
-                    #scatters
-                    #step_back
-                    #give_back
+                    #iteration
                 }
             }
-            let #name = #value;
-            #bind
+            #after
         }
     }
 
