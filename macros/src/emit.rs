@@ -569,36 +569,18 @@ impl Emitter<'_> {
                     },
                 )
             }
-            Saved::Every(storage) => {
-                // The loop's length, for any integer type of its bounds.
-                let len = quote!(::core::iter::Iterator::size_hint(&(#lo..#hi)).0);
-                (
-                    Self::vector(
-                        &trace,
-                        &quote!(::std::vec::Vec::with_capacity(#len)),
-                        &quote!(#trace.reserve(#len);),
-                        storage,
-                    ),
-                    quote! { #trace.push(#s); #stmts },
-                )
-            }
-            Saved::Checkpoints(every, storage) => {
-                // The value at the start of every `every`-th iteration, the first included.
-                let (j, every) = (checkpoint_counter(c), Literal::usize_unsuffixed(every));
-                let len = quote!(::core::iter::Iterator::size_hint(&(#lo..#hi)).0 / #every + 1);
-                let declare = Self::vector(
-                    &trace,
-                    &quote!(::std::vec::Vec::with_capacity(#len)),
-                    &quote!(#trace.reserve(#len);),
-                    storage,
-                );
+            Saved::Every(storage) | Saved::Checkpoints(_, storage) => {
+                let every = match saved {
+                    Saved::Checkpoints(every, _) => Some(every),
+                    _ => None,
+                };
+                let (declare, header, push) =
+                    Self::saving(&trace, &i, (&lo, &hi), every, storage, &quote!(#s), c);
                 return quote! {
                     let mut #s = #init;
                     #declare
-                    for (#j, #i) in ::core::iter::Iterator::enumerate(#lo..#hi) {
-                        if #j % #every == 0 {
-                            #trace.push(#s);
-                        }
+                    #header {
+                        #push
                         #stmts
                         #s = #next;
                         #back
@@ -618,6 +600,54 @@ impl Emitter<'_> {
             }
             let #name = #s;
         }
+    }
+
+    /// What a recurrence's forward loop needs to save `item` (its state at the start of an
+    /// iteration) into `trace` for the reverse sweep: the vector's declaration, the loop's
+    /// header, and the push, in every iteration, or with checkpoints every `every` only at the
+    /// start of every `every`-th (the first included): `for (j, i) in (lo..hi).enumerate() { if
+    /// j % every == 0 { trace.push(item); } … }`.
+    fn saving(
+        trace: &proc_macro2::Ident,
+        i: &proc_macro2::Ident,
+        (lo, hi): (&TokenStream, &TokenStream),
+        every: Option<usize>,
+        storage: Storage,
+        item: &TokenStream,
+        c: u32,
+    ) -> (TokenStream, TokenStream, TokenStream) {
+        // The loop's length, for any integer type of its bounds.
+        let len = quote!(::core::iter::Iterator::size_hint(&(#lo..#hi)).0);
+        let Some(every) = every else {
+            let declare = Self::vector(
+                trace,
+                &quote!(::std::vec::Vec::with_capacity(#len)),
+                &quote!(#trace.reserve(#len);),
+                storage,
+            );
+            return (
+                declare,
+                quote!(for #i in #lo..#hi),
+                quote! { #trace.push(#item); },
+            );
+        };
+        let (j, every) = (checkpoint_counter(c), Literal::usize_unsuffixed(every));
+        let len = quote!(#len / #every + 1);
+        let declare = Self::vector(
+            trace,
+            &quote!(::std::vec::Vec::with_capacity(#len)),
+            &quote!(#trace.reserve(#len);),
+            storage,
+        );
+        (
+            declare,
+            quote!(for (#j, #i) in ::core::iter::Iterator::enumerate(#lo..#hi)),
+            quote! {
+                if #j % #every == 0 {
+                    #trace.push(#item);
+                }
+            },
+        )
     }
 
     /// The forward loop of coupled recurrences `n`, saving the members its reverse sweep
@@ -646,48 +676,36 @@ impl Emitter<'_> {
         let (stmts, back) = self.whole(block);
         let nexts = bodies.iter().map(|b| self.expr(*b, Prec::Select));
         let saved: Vec<proc_macro2::Ident> = saved.iter().map(|d| carry_name(*d)).collect();
-        if let Some(every) = checkpoint {
-            // Every member, at the start of every `every`-th iteration, the first included.
-            let (j, every) = (checkpoint_counter(c), Literal::usize_unsuffixed(every));
-            let len = quote!(::core::iter::Iterator::size_hint(&(#lo..#hi)).0 / #every + 1);
-            let declare = Self::vector(
+        // A checkpoint holds every member; a trace, the members the sweep reads.
+        let (declare, header, save) = match (checkpoint, saved.is_empty()) {
+            (None, true) => (
+                TokenStream::new(),
+                quote!(for #i in #lo..#hi),
+                TokenStream::new(),
+            ),
+            (None, false) => Self::saving(
                 &trace,
-                &quote!(::std::vec::Vec::with_capacity(#len)),
-                &quote!(#trace.reserve(#len);),
+                &i,
+                (&lo, &hi),
+                None,
                 storage,
-            );
-            return quote! {
-                #(let mut #states = #inits;)*
-                #declare
-                for (#j, #i) in ::core::iter::Iterator::enumerate(#lo..#hi) {
-                    if #j % #every == 0 {
-                        #trace.push((#(#states,)*));
-                    }
-                    #stmts
-                    (#(#states),*) = (#(#nexts),*);
-                    #back
-                }
-                let #name = (#(#states,)*);
-            };
-        }
-        let (declare, save) = if saved.is_empty() {
-            (TokenStream::new(), TokenStream::new())
-        } else {
-            let len = quote!(::core::iter::Iterator::size_hint(&(#lo..#hi)).0);
-            (
-                Self::vector(
-                    &trace,
-                    &quote!(::std::vec::Vec::with_capacity(#len)),
-                    &quote!(#trace.reserve(#len);),
-                    storage,
-                ),
-                quote! { #trace.push((#(#saved,)*)); },
-            )
+                &quote!((#(#saved,)*)),
+                c,
+            ),
+            (Some(every), _) => Self::saving(
+                &trace,
+                &i,
+                (&lo, &hi),
+                Some(every),
+                storage,
+                &quote!((#(#states,)*)),
+                c,
+            ),
         };
         quote! {
             #(let mut #states = #inits;)*
             #declare
-            for #i in #lo..#hi {
+            #header {
                 #save
                 #stmts
                 (#(#states),*) = (#(#nexts),*);
