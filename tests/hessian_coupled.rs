@@ -12,40 +12,9 @@ use nalgebra::SVector;
 use num_dual::{Dual2SVec64, DualNum, hessian};
 use symgrad::{Gradient, differentiable};
 
-fn close(got: &[f64], want: &[f64], tol: f64, what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: lengths");
-    for (i, (a, b)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (a - b).abs() <= tol * (1.0 + b.abs()),
-            "{what}[{i}]: {a} vs {b}"
-        );
-    }
-}
-
-/// `H·v` for a row-major `n × n` matrix.
-fn mat_vec(h: &[f64], v: &[f64]) -> Vec<f64> {
-    let n = v.len();
-    (0..n)
-        .map(|i| (0..n).map(|j| h[i * n + j] * v[j]).sum())
-        .collect()
-}
-
-/// Central differences of a flat gradient, row-major.
-fn hessian_by_differences(grad: impl Fn(&[f64]) -> Vec<f64>, theta: &[f64]) -> Vec<f64> {
-    let n = theta.len();
-    let mut h = vec![0.0; n * n];
-    for i in 0..n {
-        let step = 1e-5 * theta[i].abs().max(1.0);
-        let (mut up, mut down) = (theta.to_vec(), theta.to_vec());
-        up[i] += step;
-        down[i] -= step;
-        let (gu, gd) = (grad(&up), grad(&down));
-        for j in 0..n {
-            h[j * n + i] = (gu[j] - gd[j]) / (2.0 * step);
-        }
-    }
-    h
-}
+#[path = "common/second_order.rs"]
+mod second_order;
+use second_order::{close, hessian_by_differences, mat_vec};
 
 /// num-dual's Hessian of `f` at `theta` (`N` parameters), row-major, with its value.
 fn dual_hessian<const N: usize>(
