@@ -616,14 +616,7 @@ fn graph_functions(
     // its own: inlined into a caller, its slice parameters lose their `noalias` guarantee and
     // the scatter loop cannot keep its running element in a register (Rosenbrock, n = 1000:
     // 2.9 µs as a function, 9.3 µs inlined, `cargo bench --bench loops`).
-    let has_loops = g.reachable(&roots).iter().any(|n| {
-        matches!(
-            g.op(*n),
-            crate::graph::Op::Sum { .. }
-                | crate::graph::Op::Fold { .. }
-                | crate::graph::Op::Coupled { .. }
-        )
-    });
+    let has_loops = g.runs_loops(&roots);
     let inline = if has_loops {
         quote!(#[inline(never)])
     } else {

@@ -1107,6 +1107,17 @@ impl Graph {
         self.add(Op::IntBin(op, a, b))
     }
 
+    /// Whether computing `roots` runs a loop of sums or a recurrence (a `Sum`, `Fold` or
+    /// `Coupled` node): what decides whether generated code is inlined.
+    pub fn runs_loops(&self, roots: &[NodeId]) -> bool {
+        self.reachable(roots).iter().any(|n| {
+            matches!(
+                self.op(*n),
+                Op::Sum { .. } | Op::Fold { .. } | Op::Coupled { .. }
+            )
+        })
+    }
+
     /// The value of a float constant node, if it is one.
     pub fn as_const(&self, id: NodeId) -> Option<f64> {
         match self.op(id) {

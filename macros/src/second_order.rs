@@ -23,7 +23,7 @@ use syn::{Ident, ItemFn};
 
 use crate::companion::{Names, arg_names, params};
 use crate::emit;
-use crate::graph::{NodeId, Op};
+use crate::graph::NodeId;
 use crate::hvp::hv_sink;
 use crate::plan::{Derivatives, Plan, hvp_param};
 use crate::signature::{ParamKind, SliceGrad, slice_of};
@@ -195,13 +195,7 @@ impl Emitter<'_> {
     }
 
     fn has_loops(&self, roots: &[NodeId]) -> bool {
-        let g = &self.d.lowered.graph;
-        g.reachable(roots).iter().any(|n| {
-            matches!(
-                g.op(*n),
-                Op::Sum { .. } | Op::Fold { .. } | Op::Coupled { .. }
-            )
-        })
+        self.d.lowered.graph.runs_loops(roots)
     }
 
     /// The statements of a function body computing `f` (after its resets), ending in the value

@@ -31,7 +31,7 @@ use syn::{Ident, ItemFn};
 use crate::companion::{Names, arg_names, params};
 use crate::emit;
 use crate::formula;
-use crate::graph::{NodeId, Op};
+use crate::graph::NodeId;
 use crate::jacobian::{Mode, row_sink};
 use crate::plan::{VectorDerivatives, seed_param, tangent_param};
 use crate::signature::{Param, ParamKind, Sig, SliceGrad, slice_of};
@@ -220,13 +220,7 @@ impl<'a> Emit<'a> {
 
     /// Whether computing `roots` runs a loop.
     fn has_loops(&self, roots: &[NodeId]) -> bool {
-        let g = &self.v.lowered.graph;
-        g.reachable(roots).iter().any(|n| {
-            matches!(
-                g.op(*n),
-                Op::Sum { .. } | Op::Fold { .. } | Op::Coupled { .. }
-            )
-        })
+        self.v.lowered.graph.runs_loops(roots)
     }
 
     /// The float scalar parameters' indices among the float scalars, and the differentiated
