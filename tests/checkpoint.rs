@@ -10,13 +10,16 @@
 use symgrad::differentiable;
 
 /// One body, differentiated twice: `$plain` saving every state, `$checked` with
-/// `checkpoint = $k`.
+/// `checkpoint = $k` (both with the attribute's other arguments, `[$($args)*]`, if given).
 macro_rules! twins {
     ($plain:ident, $checked:ident, $k:literal, ($($params:tt)*) $body:block) => {
-        #[differentiable]
+        twins!($plain, $checked, [], $k, ($($params)*) $body);
+    };
+    ($plain:ident, $checked:ident, [$($args:tt)*], $k:literal, ($($params:tt)*) $body:block) => {
+        #[differentiable($($args)*)]
         fn $plain($($params)*) -> f64 $body
 
-        #[differentiable(checkpoint = $k)]
+        #[differentiable(checkpoint = $k, $($args)*)]
         fn $checked($($params)*) -> f64 $body
     };
 }
@@ -262,8 +265,7 @@ fn a_running_max_is_unchanged_by_checkpoints() {
 
 // Second order: the tangent of a recurrence is a second recurrence carried beside it, swept
 // from the same checkpoints.
-#[differentiable(wrt(k, v0), hessian)]
-fn spring_h(k: f64, v0: f64, target: &[f64]) -> f64 {
+twins!(spring_h, spring_h_k3, [wrt(k, v0), hessian], 3, (k: f64, v0: f64, target: &[f64]) {
     let dt = 0.1;
     let mut x = 1.0;
     let mut v = v0;
@@ -275,22 +277,7 @@ fn spring_h(k: f64, v0: f64, target: &[f64]) -> f64 {
         loss += (x - target[i]).powi(2);
     }
     loss
-}
-
-#[differentiable(wrt(k, v0), hessian, checkpoint = 3)]
-fn spring_h_k3(k: f64, v0: f64, target: &[f64]) -> f64 {
-    let dt = 0.1;
-    let mut x = 1.0;
-    let mut v = v0;
-    let mut loss = 0.0;
-    for i in 0..target.len() {
-        let a = -k * x;
-        v += a * dt;
-        x += v * dt;
-        loss += (x - target[i]).powi(2);
-    }
-    loss
-}
+});
 
 #[test]
 fn hessians_through_checkpointed_recurrences_equal_the_full_trace() {
