@@ -1389,7 +1389,6 @@ pub fn local_adjoints(
         | Op::Slice(_)
         | Op::SliceArg(..)
         | Op::DataRun(..)
-        | Op::Placeholder { .. }
         // A recurrence's carry: its adjoint is the reverse sweep's step (see `Sweep::fold`).
         // Folds are swept by `Sweep::fold`; reverse sweeps are refused by `gradient_with_slices`.
         | Op::Carry { .. }
