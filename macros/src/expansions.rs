@@ -735,23 +735,53 @@ fn nalgebra_least_squares() {
 /// tangent and once, seeded, for the slice's part of `H·v`.
 #[test]
 fn hvp_through_slice_calls() {
-    snapshot!(
-        r"
-        #[differentiable(hessian)]
-        fn dot(w: &[f64], x: &[f64]) -> f64 {
-            let mut s = 0.0;
-            for i in 0..w.len() {
-                s += w[i] * x[i];
-            }
-            s
-        }
+    snapshot!(HVP_THROUGH_SLICE_CALLS);
+}
 
-        #[differentiable(wrt(w), hessian)]
-        fn ridge(w: &[f64], x: &[f64], y: f64) -> f64 {
-            (dot(w, x) - y).powi(2)
-        }
-        "
-    );
+const HVP_THROUGH_SLICE_CALLS: &str = "#[differentiable(hessian)]
+fn dot(w: &[f64], x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..w.len() {
+        s += w[i] * x[i];
+    }
+    s
+}
+
+#[differentiable(wrt(w), hessian)]
+fn ridge(w: &[f64], x: &[f64], y: f64) -> f64 {
+    (dot(w, x) - y).powi(2)
+}";
+
+/// The text of the item of `expansion` that starts with `head` (at the start of a line), up to
+/// the next line that closes an item (`}` at column 0).
+fn item<'a>(expansion: &'a str, head: &str) -> &'a str {
+    let start = expansion
+        .find(&format!("\n{head}"))
+        .unwrap_or_else(|| panic!("internal error: no `{head}` in the expansion"));
+    let rest = &expansion[start + 1..];
+    rest.find("\n}\n").map_or(rest, |end| &rest[..end + 2])
+}
+
+/// `H·v` through a call given a differentiated slice runs the callee's `__hvp` once per
+/// distinct call: once along `v` for the directional derivative (seed 1), once with the
+/// caller's seed into `(H·v).w`. Each product used to sit in a block of its own that called the
+/// first one again.
+#[test]
+fn hvp_through_slice_calls_calls_each_hvp_once() {
+    let expansion = expand_source(HVP_THROUGH_SLICE_CALLS);
+    for head in ["fn ridge_hvp_into(", "fn ridge_hessian("] {
+        let text = item(&expansion, head);
+        assert_eq!(
+            text.matches("__symgrad_ridge_calls_dot::__hvp(").count(),
+            2,
+            "`{head}`:\n{text}"
+        );
+        assert_eq!(
+            text.matches("1.0 as f64,").count(),
+            1,
+            "`{head}`: the directional derivative's call, once:\n{text}"
+        );
+    }
 }
 
 /// A Hessian through calls: the callee's `__partials2` (value, derivative, second derivative),

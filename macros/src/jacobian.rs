@@ -126,10 +126,11 @@ fn to_row_sinks(
             e.map(|e| {
                 // (Slice `s`'s effect scatters into slice `s` only.)
                 let n = slices.len();
-                retarget(g, e, &|slice| {
+                let sink = |slice| {
                     let at = slices.iter().position(|x| *x == slice).unwrap_or(s);
                     row_sink(k, at, n)
-                })
+                };
+                renamed(g, e, &sink, false)
             })
             .transpose()
         })
@@ -265,19 +266,37 @@ pub fn jvp(
 /// ```text
 /// Σᵢ (if c { ∇x[i] += a }; ∇x[i + 1] += b)  →  Σᵢ (if c { ∇sink[i] += a }; ∇sink[i + 1] += b)
 /// ```
+///
+/// Consecutive calls' products renamed to the same sinks share one block ([`one_block`]).
 pub fn retarget(g: &mut Graph, e: NodeId, sink: &dyn Fn(u32) -> u32) -> Result<NodeId, DiffError> {
+    renamed(g, e, sink, true)
+}
+
+/// [`retarget`]; with `blocks`, consecutive products renamed to the same sinks in one block.
+/// (A Jacobian's rows keep a block per product: `vjp_rows` merges the same call's products
+/// across rows, one block each.)
+fn renamed(
+    g: &mut Graph,
+    e: NodeId,
+    sink: &dyn Fn(u32) -> u32,
+    blocks: bool,
+) -> Result<NodeId, DiffError> {
     Ok(match g.op(e).clone() {
         Op::Scatter(s, i, v) => g.add(Op::Scatter(sink(s), i, v)),
         Op::Effects(a, b) => {
-            let (a, b) = (retarget(g, a, sink)?, retarget(g, b, sink)?);
-            g.add(Op::Effects(a, b))
+            let (a, b) = (renamed(g, a, sink, blocks)?, renamed(g, b, sink, blocks)?);
+            if blocks {
+                one_block(g, a, b)
+            } else {
+                g.add(Op::Effects(a, b))
+            }
         }
         Op::Select(c, a, b) => {
-            let (a, b) = (retarget(g, a, sink)?, retarget(g, b, sink)?);
+            let (a, b) = (renamed(g, a, sink, blocks)?, renamed(g, b, sink, blocks)?);
             g.add(Op::Select(c, a, b))
         }
         Op::Sum { v, lo, hi, body } => {
-            let body = retarget(g, body, sink)?;
+            let body = renamed(g, body, sink, blocks)?;
             g.add(Op::Sum { v, lo, hi, body })
         }
         Op::NoEffect => e,
@@ -303,6 +322,32 @@ pub fn retarget(g: &mut Graph, e: NodeId, sink: &dyn Fn(u32) -> u32) -> Result<N
         }
         _ => return Err(not_an_effect()),
     })
+}
+
+/// Effects `a` then `b`, where both are calls' products renamed to the same sinks, in one
+/// [`Op::Rebound`] block: a block computes what its products read, so two blocks would each
+/// call what both read (a `CallJvp`'s `__hvp`, the arguments) once more.
+///
+/// ```text
+/// { ∇x → s; f::__vjp(…) }; { ∇x → s; f::__hvp(…) }  →  { ∇x → s; f::__vjp(…); f::__hvp(…) }
+/// ```
+fn one_block(g: &mut Graph, a: NodeId, b: NodeId) -> NodeId {
+    match (g.op(a).clone(), g.op(b).clone()) {
+        (
+            Op::Rebound {
+                effect: ea,
+                sinks: sa,
+            },
+            Op::Rebound {
+                effect: eb,
+                sinks: sb,
+            },
+        ) if sa == sb => {
+            let effect = g.add(Op::Effects(ea, eb));
+            g.add(Op::Rebound { effect, sinks: sa })
+        }
+        _ => g.add(Op::Effects(a, b)),
+    }
 }
 
 /// The float `Σ value · t[i]` over the scatters `∇x[i] += value` of effect `e`: its
