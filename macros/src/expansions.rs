@@ -485,21 +485,66 @@ fn symplectic_euler() {
 /// `ṁ`, `ṡ` beside `m`, `s` in one loop (four members), whose reverse loop then gives `H·v`.
 #[test]
 fn online_softmax_hvp() {
-    snapshot!(
-        r"
-        #[differentiable(hessian)]
-        fn online_log_sum_exp(z: &[f64]) -> f64 {
-            let mut m = f64::NEG_INFINITY;
-            let mut s = 0.0;
-            for i in 0..z.len() {
-                let mn = m.max(z[i]);
-                s = s * (m - mn).exp() + (z[i] - mn).exp();
-                m = mn;
+    snapshot!(ONLINE_SOFTMAX_HVP);
+}
+
+const ONLINE_SOFTMAX_HVP: &str = "#[differentiable(hessian)]
+fn online_log_sum_exp(z: &[f64]) -> f64 {
+    let mut m = f64::NEG_INFINITY;
+    let mut s = 0.0;
+    for i in 0..z.len() {
+        let mn = m.max(z[i]);
+        s = s * (m - mn).exp() + (z[i] - mn).exp();
+        m = mn;
+    }
+    m + s.ln()
+}";
+
+/// `H·v` through a recurrence reads the values carried beside the tangents, not the original
+/// loop's: `_hessian`'s `H·eⱼ` runs one forward loop (values and tangents) and one reverse
+/// sweep; `_hvp` runs the gradient's loop and sweep, then those two. (The tangents' readers of
+/// the values, `ṡ / s` here, used to read the original loop, which ran for them and was swept a
+/// second time.)
+#[test]
+fn online_softmax_hvp_runs_one_loop_for_the_tangents() {
+    let expansion = expand_source(ONLINE_SOFTMAX_HVP);
+    for (head, loops) in [
+        ("fn online_log_sum_exp_hessian(", 1),
+        ("fn online_log_sum_exp_hvp_into(", 2),
+    ] {
+        let text = item(&expansion, head);
+        let forward = text.matches("let mut __trace").count();
+        let sweeps = text.matches(".iter().rev()").count();
+        assert_eq!((forward, sweeps), (loops, loops), "`{head}`:\n{text}");
+    }
+}
+
+/// Recurrences in a row, the second starting from the first's value: `_hessian`'s `H·eⱼ` runs
+/// one forward loop per recurrence (values and tangents) and one sweep each; the second's
+/// values start from the first's carried beside its tangent, not from the original loop's.
+#[test]
+fn recurrences_in_a_row_run_one_loop_each_for_the_tangents() {
+    let expansion = expand_source(
+        "#[differentiable(hessian)]
+        fn chained(a: f64, x: &[f64]) -> f64 {
+            let mut p = 1.0;
+            for i in 0..x.len() {
+                p = p * (0.5 + (a * x[i]).cos() * 0.25);
             }
-            m + s.ln()
-        }
-        "
+            let mut s = p;
+            let mut m = 0.0;
+            for i in 0..x.len() {
+                let t = s * x[i];
+                s = 0.5 * s.sin() + t * m + 1.0;
+                m = 0.5 * m + 0.2 * s;
+            }
+            p * s.ln() + (m * p).exp() + a * m
+        }",
     );
+    let text = item(&expansion, "fn chained_hessian(");
+    let forward = text.matches("let mut __trace").count();
+    let sweeps = text.matches(".iter().rev()").count();
+    assert_eq!((forward, sweeps), (2, 2), "{text}");
 }
 
 // ---- calls
