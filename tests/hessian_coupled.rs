@@ -506,7 +506,7 @@ fn the_fuzzers_steep_coupled_program_has_the_hessian_of_num_dual() {
 fn chained(a: f64, x: &[f64]) -> f64 {
     let mut p = 1.0;
     for i in 0..x.len() {
-        p = p * (0.5 + (a * x[i]).cos() * 0.25);
+        p *= 0.5 + (a * x[i]).cos() * 0.25;
     }
     let mut s = p;
     let mut m = 0.0;
@@ -522,7 +522,7 @@ fn chained_twin<T: DualNum<Primitive = f64> + Copy>(z: &[T]) -> T {
     let (a, x) = (z[0], &z[1..]);
     let mut p = T::one();
     for &xi in x {
-        p = p * ((a * xi).cos() * 0.25 + 0.5);
+        p *= (a * xi).cos() * 0.25 + 0.5;
     }
     let (mut s, mut m) = (p, T::zero());
     for &xi in x {

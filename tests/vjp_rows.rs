@@ -344,7 +344,7 @@ fn decaying(a: &[f64], x: &[f64]) -> [f64; 2] {
     let mut p = 1.0;
     for i in 0..x.len() {
         let hn = (a[0] * h + a[1] * x[i]).tanh();
-        p = p * (1.0 + 0.5 * hn * x[i]);
+        p *= 1.0 + 0.5 * hn * x[i];
         h = hn;
     }
     [h * a[2], p]
@@ -361,7 +361,7 @@ fn decaying_dual<D: DualNum<Primitive = f64> + Copy>(a: &[D], x: &[D]) -> [D; 2]
     let (mut h, mut p) = (D::zero(), D::one());
     for &xi in x {
         let hn = (a[0] * h + a[1] * xi).tanh();
-        p = p * (D::one() + hn * xi * 0.5);
+        p *= D::one() + hn * xi * 0.5;
         h = hn;
     }
     [h * a[2], p]
