@@ -807,6 +807,29 @@ fn item<'a>(expansion: &'a str, head: &str) -> &'a str {
     rest.find("\n}\n").map_or(rest, |end| &rest[..end + 2])
 }
 
+/// Three calls given `w` and an element product between their terms: the products renamed to
+/// `(H·v).w` share one block, so each call's `__hvp` along `v` (seed 1) is made once, not once
+/// per block that reads it (6 blocks and 10 calls before).
+#[test]
+fn products_of_several_calls_share_one_block() {
+    let expansion = expand_source(&format!(
+        "{HVP_THROUGH_SLICE_CALLS}
+        #[differentiable(wrt(w), hessian)]
+        fn mixed(w: &[f64], x: &[f64], y: f64) -> f64 {{
+            (dot(w, x) - y).powi(2) + w[0] * w[1] + dot(w, w).sin() + (dot(x, w) * y).exp()
+        }}"
+    ));
+    for head in ["fn mixed_hvp_into(", "fn mixed_hessian("] {
+        let text = item(&expansion, head);
+        let blocks = text.matches("let __grad0 = &mut *__grad").count();
+        let along_v = text.matches("1.0 as f64,").count();
+        let calls = text.matches("::__hvp(").count();
+        // One call along `v` per distinct call, one seeded per call's products (`dot(w, w)`
+        // has two, one per position).
+        assert_eq!((blocks, along_v, calls), (1, 3, 7), "`{head}`:\n{text}");
+    }
+}
+
 /// `H·v` through a call given a differentiated slice runs the callee's `__hvp` once per
 /// distinct call: once along `v` for the directional derivative (seed 1), once with the
 /// caller's seed into `(H·v).w`. Each product used to sit in a block of its own that called the

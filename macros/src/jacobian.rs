@@ -130,7 +130,7 @@ fn to_row_sinks(
                     let at = slices.iter().position(|x| *x == slice).unwrap_or(s);
                     row_sink(k, at, n)
                 };
-                renamed(g, e, &sink, false)
+                renamed(g, e, &sink)
             })
             .transpose()
         })
@@ -267,36 +267,27 @@ pub fn jvp(
 /// Σᵢ (if c { ∇x[i] += a }; ∇x[i + 1] += b)  →  Σᵢ (if c { ∇sink[i] += a }; ∇sink[i + 1] += b)
 /// ```
 ///
-/// Consecutive calls' products renamed to the same sinks share one block ([`one_block`]).
+/// The calls' products renamed to the same sinks share one block ([`one_block_per_sinks`]).
 pub fn retarget(g: &mut Graph, e: NodeId, sink: &dyn Fn(u32) -> u32) -> Result<NodeId, DiffError> {
-    renamed(g, e, sink, true)
+    let e = renamed(g, e, sink)?;
+    Ok(one_block_per_sinks(g, e))
 }
 
-/// [`retarget`]; with `blocks`, consecutive products renamed to the same sinks in one block.
-/// (A Jacobian's rows keep a block per product: `vjp_rows` merges the same call's products
-/// across rows, one block each.)
-fn renamed(
-    g: &mut Graph,
-    e: NodeId,
-    sink: &dyn Fn(u32) -> u32,
-    blocks: bool,
-) -> Result<NodeId, DiffError> {
+/// [`retarget`], each call's product in a block of its own (a Jacobian's rows: `vjp_rows`
+/// merges one call's products across rows, block by block).
+fn renamed(g: &mut Graph, e: NodeId, sink: &dyn Fn(u32) -> u32) -> Result<NodeId, DiffError> {
     Ok(match g.op(e).clone() {
         Op::Scatter(s, i, v) => g.add(Op::Scatter(sink(s), i, v)),
         Op::Effects(a, b) => {
-            let (a, b) = (renamed(g, a, sink, blocks)?, renamed(g, b, sink, blocks)?);
-            if blocks {
-                one_block(g, a, b)
-            } else {
-                g.add(Op::Effects(a, b))
-            }
+            let (a, b) = (renamed(g, a, sink)?, renamed(g, b, sink)?);
+            g.add(Op::Effects(a, b))
         }
         Op::Select(c, a, b) => {
-            let (a, b) = (renamed(g, a, sink, blocks)?, renamed(g, b, sink, blocks)?);
+            let (a, b) = (renamed(g, a, sink)?, renamed(g, b, sink)?);
             g.add(Op::Select(c, a, b))
         }
         Op::Sum { v, lo, hi, body } => {
-            let body = renamed(g, body, sink, blocks)?;
+            let body = renamed(g, body, sink)?;
             g.add(Op::Sum { v, lo, hi, body })
         }
         Op::NoEffect => e,
@@ -324,30 +315,79 @@ fn renamed(
     })
 }
 
-/// Effects `a` then `b`, where both are calls' products renamed to the same sinks, in one
-/// [`Op::Rebound`] block: a block computes what its products read, so two blocks would each
-/// call what both read (a `CallJvp`'s `__hvp`, the arguments) once more.
+/// Effect `e` with the calls' products of each run of effects (one loop's body, one side of a
+/// condition) that are renamed to the same sinks in one [`Op::Rebound`] block, where the first
+/// of them was: a block computes what its products read, so two blocks would each compute it,
+/// a `CallJvp`'s `__hvp` among them, once more. (The products move before the scatters between
+/// them: additions into the same vectors, in another order.)
 ///
 /// ```text
-/// { ∇x → s; f::__vjp(…) }; { ∇x → s; f::__hvp(…) }  →  { ∇x → s; f::__vjp(…); f::__hvp(…) }
+/// { ∇x → s; f::__vjp(…) }; ∇s[0] += a; { ∇x → s; f::__hvp(…) }
+///   →  { ∇x → s; f::__vjp(…); f::__hvp(…) }; ∇s[0] += a
 /// ```
-fn one_block(g: &mut Graph, a: NodeId, b: NodeId) -> NodeId {
-    match (g.op(a).clone(), g.op(b).clone()) {
-        (
-            Op::Rebound {
-                effect: ea,
-                sinks: sa,
-            },
-            Op::Rebound {
-                effect: eb,
-                sinks: sb,
-            },
-        ) if sa == sb => {
-            let effect = g.add(Op::Effects(ea, eb));
-            g.add(Op::Rebound { effect, sinks: sa })
+fn one_block_per_sinks(g: &mut Graph, e: NodeId) -> NodeId {
+    let mut run = Vec::new();
+    in_order(g, e, &mut run);
+    // The products of each set of sinks: its first one's place in the run, and their effects.
+    let mut blocks: Vec<(crate::graph::SinkPairs, usize, Vec<NodeId>)> = Vec::new();
+    for (at, n) in run.iter().enumerate() {
+        if let Op::Rebound { effect, sinks } = g.op(*n) {
+            match blocks.iter_mut().find(|(s, ..)| s == sinks) {
+                Some((_, _, effects)) => effects.push(*effect),
+                None => blocks.push((sinks.clone(), at, vec![*effect])),
+            }
         }
-        _ => g.add(Op::Effects(a, b)),
     }
+    let mut out: Vec<NodeId> = Vec::with_capacity(run.len());
+    for (at, &n) in run.iter().enumerate() {
+        let kept = match g.op(n).clone() {
+            Op::Rebound { .. } => match blocks.iter().find(|(_, first, _)| *first == at) {
+                Some((sinks, _, effects)) if effects.len() > 1 => {
+                    let (sinks, effects) = (sinks.clone(), effects.clone());
+                    let effect = in_sequence(g, &effects);
+                    g.add(Op::Rebound { effect, sinks })
+                }
+                Some(_) => n,
+                // (A later product of a block: in the block, at its first product's place.)
+                None => continue,
+            },
+            Op::Select(c, a, b) => {
+                let (a, b) = (one_block_per_sinks(g, a), one_block_per_sinks(g, b));
+                g.add(Op::Select(c, a, b))
+            }
+            Op::Sum { v, lo, hi, body } => {
+                let body = one_block_per_sinks(g, body);
+                g.add(Op::Sum { v, lo, hi, body })
+            }
+            _ => n,
+        };
+        out.push(kept);
+    }
+    // (Nothing merged: the effect as it was, its order of additions kept.)
+    if out == run {
+        return e;
+    }
+    in_sequence(g, &out)
+}
+
+/// The effects `e` runs one after the other (its `Effects` flattened), in order.
+fn in_order(g: &Graph, e: NodeId, out: &mut Vec<NodeId>) {
+    match *g.op(e) {
+        Op::Effects(a, b) => {
+            in_order(g, a, out);
+            in_order(g, b, out);
+        }
+        _ => out.push(e),
+    }
+}
+
+/// `effects` one after the other (`NoEffect` for none).
+fn in_sequence(g: &mut Graph, effects: &[NodeId]) -> NodeId {
+    let Some((&first, rest)) = effects.split_first() else {
+        return g.add(Op::NoEffect);
+    };
+    rest.iter()
+        .fold(first, |all, &e| g.add(Op::Effects(all, e)))
 }
 
 /// The float `Σ value · t[i]` over the scatters `∇x[i] += value` of effect `e`: its
