@@ -622,3 +622,46 @@ fn slice_calls_in_a_loop_and_under_a_condition_match_num_dual() {
     let (_, _, hv) = rows_hvp(&w, &x, &y, &v);
     close(&hv.w, &mat_vec(&want, &v.w), 1e-12, "H·v");
 }
+
+/// Three calls given `w` and an element product between their terms: in `H·v`, the products
+/// renamed to `(H·v).w` share one block (each call's `__hvp` along `v` made once, the scatter of
+/// `w[0]·w[1]` moved after them).
+#[differentiable(wrt(w), hessian)]
+fn mixed(w: &[f64], x: &[f64], y: f64) -> f64 {
+    (dot(w, x) - y).powi(2) + w[0] * w[1] + dot(w, w).sin() + (dot(x, w) * y).exp()
+}
+
+fn mixed_dual<D: DualNum<Primitive = f64> + Copy>(w: &[D], x: &[f64], y: f64) -> D {
+    let wx = (0..w.len()).fold(D::zero(), |s, i| s + w[i] * x[i]);
+    let ww = (0..w.len()).fold(D::zero(), |s, i| s + w[i] * w[i]);
+    (wx - y).powi(2) + w[0] * w[1] + ww.sin() + (wx * y).exp()
+}
+
+#[test]
+fn products_of_several_calls_in_one_block_match_num_dual_and_differences() {
+    let mut r = Lcg(23);
+    for _ in 0..4 {
+        let w = r.vec(4);
+        let x = r.vec(4);
+        let y = r.next();
+        let (value, grad, h) = mixed_hessian(&w, &x, y);
+        let (f, g, hd) = hessian(
+            |z: SVector<Dual2SVec64<4>, 4>| {
+                let z: [Dual2SVec64<4>; 4] = z.into();
+                mixed_dual(&z, &x, y)
+            },
+            &SVector::from([w[0], w[1], w[2], w[3]]),
+        );
+        assert_relative_eq!(value, f, epsilon = 1e-12);
+        close(&grad.to_flat_vec(), g.as_slice(), 1e-12, "∇ vs num-dual");
+        let want: Vec<f64> = (0..16).map(|ij| hd[(ij / 4, ij % 4)]).collect();
+        close(&h, &want, 1e-12, "H vs num-dual");
+        let numeric = hessian_by_differences(|t| mixed_grad(t, &x, y).1.to_flat_vec(), &w);
+        close(&h, &numeric, 1e-6, "H vs differences");
+        let v = MixedGrad { w: r.vec(4) };
+        let (value_v, grad_v, hv) = mixed_hvp(&w, &x, y, &v);
+        assert_relative_eq!(value_v, value, epsilon = 1e-12);
+        close(&grad_v.to_flat_vec(), g.as_slice(), 1e-12, "∇ of _hvp");
+        close(&hv.to_flat_vec(), &mat_vec(&want, &v.w), 1e-12, "H·v");
+    }
+}

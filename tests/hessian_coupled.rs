@@ -496,3 +496,64 @@ fn the_fuzzers_steep_coupled_program_has_the_hessian_of_num_dual() {
     let (_, _, hv) = p962_hvp(3, 2, &x, &w, &v, a, &along);
     close(&hv.to_flat_vec(), &mat_vec(&want, &dir), 1e-12, "H·v");
 }
+
+// ---- recurrences in a row: the second starts from the first's value, and the value reads both
+
+/// A product, then coupled state starting from it, then a value reading both: the tangents
+/// read the values carried beside them (each recurrence's, and the second's start the
+/// first's), not the original loops'.
+#[differentiable(hessian)]
+fn chained(a: f64, x: &[f64]) -> f64 {
+    let mut p = 1.0;
+    for i in 0..x.len() {
+        p *= 0.5 + (a * x[i]).cos() * 0.25;
+    }
+    let mut s = p;
+    let mut m = 0.0;
+    for i in 0..x.len() {
+        let t = s * x[i];
+        s = 0.5 * s.sin() + t * m + 1.0;
+        m = 0.5 * m + 0.2 * s;
+    }
+    p * s.ln() + (m * p).exp() + a * m
+}
+
+fn chained_twin<T: DualNum<Primitive = f64> + Copy>(z: &[T]) -> T {
+    let (a, x) = (z[0], &z[1..]);
+    let mut p = T::one();
+    for &xi in x {
+        p *= (a * xi).cos() * 0.25 + 0.5;
+    }
+    let (mut s, mut m) = (p, T::zero());
+    for &xi in x {
+        let t = s * xi;
+        s = s.sin() * 0.5 + t * m + 1.0;
+        m = m * 0.5 + s * 0.2;
+    }
+    p * s.ln() + (m * p).exp() + a * m
+}
+
+#[test]
+fn recurrences_in_a_row_match_num_dual_and_differences() {
+    let theta = [0.7, 0.3, -0.9, 1.1, 0.4];
+    let (value, grad, h) = chained_hessian(theta[0], &theta[1..]);
+    let (f, g, want) = dual_hessian::<5>(chained_twin, &theta);
+    assert_relative_eq!(value, f, epsilon = 1e-12);
+    close(&grad.to_flat_vec(), &g, 1e-12, "∇");
+    close(&h, &want, 1e-12, "H");
+    let numeric = hessian_by_differences(|t| chained_grad(t[0], &t[1..]).1.to_flat_vec(), &theta);
+    close(&h, &numeric, 1e-6, "H vs differences");
+    let v = ChainedGrad {
+        a: -0.4,
+        x: vec![0.6, 0.1, -0.3, 0.9],
+    };
+    let (value, grad, hv) = chained_hvp(theta[0], &theta[1..], &v);
+    assert_relative_eq!(value, f, epsilon = 1e-12);
+    close(&grad.to_flat_vec(), &g, 1e-12, "∇ of _hvp");
+    close(
+        &hv.to_flat_vec(),
+        &mat_vec(&want, &v.to_flat_vec()),
+        1e-12,
+        "H·v",
+    );
+}

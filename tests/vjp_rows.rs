@@ -333,3 +333,60 @@ fn a_scalar_through_a_shared_calls_local_array_is_counted_once() {
         close(&jac[k].to_flat_vec(), &want[k], 1e-12, &format!("row {k}"));
     }
 }
+
+// ---- a helper running a recurrence: each row's sweep over one forward loop's trace
+
+/// A vector-valued helper given slices whose outputs come out of a recurrence (a decaying
+/// state and a running product, coupled).
+#[differentiable]
+fn decaying(a: &[f64], x: &[f64]) -> [f64; 2] {
+    let mut h = 0.0;
+    let mut p = 1.0;
+    for i in 0..x.len() {
+        let hn = (a[0] * h + a[1] * x[i]).tanh();
+        p *= 1.0 + 0.5 * hn * x[i];
+        h = hn;
+    }
+    [h * a[2], p]
+}
+
+/// Three rows through `decaying` (a pair shares its `__vjp_rows`, the third has its own call).
+#[differentiable]
+fn three_decaying_rows(a: &[f64], x: &[f64]) -> [f64; 3] {
+    let d = decaying(a, x);
+    [d[0] * d[1], d[1] - a[0], d[0].sin()]
+}
+
+fn decaying_dual<D: DualNum<Primitive = f64> + Copy>(a: &[D], x: &[D]) -> [D; 2] {
+    let (mut h, mut p) = (D::zero(), D::one());
+    for &xi in x {
+        let hn = (a[0] * h + a[1] * xi).tanh();
+        p *= D::one() + hn * xi * 0.5;
+        h = hn;
+    }
+    [h * a[2], p]
+}
+
+#[test]
+fn three_rows_through_a_recurrence_match_num_dual_and_differences() {
+    for v in [
+        [0.7, -1.2, 0.45, 0.3, 1.1, -0.4],
+        [-0.2, 0.9, 1.3, -0.6, 0.5, 0.7],
+    ] {
+        let (value, jac) = three_decaying_rows_jacobian(&v[0..3], &v[3..6]);
+        let (f, want) = dual_jacobian(
+            |v| {
+                let d = decaying_dual(&v[0..3], &v[3..6]);
+                [d[0] * d[1], d[1] - v[0], d[0].sin()]
+            },
+            v,
+        );
+        close(&value, &f, 1e-12, "value");
+        let numeric = numeric_jacobian(|v| three_decaying_rows(&v[0..3], &v[3..6]), &v);
+        for k in 0..3 {
+            let row = jac[k].to_flat_vec();
+            close(&row, &want[k], 1e-12, &format!("row {k} vs num-dual"));
+            close(&row, &numeric[k], 1e-6, &format!("row {k} vs differences"));
+        }
+    }
+}

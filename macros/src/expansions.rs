@@ -485,21 +485,66 @@ fn symplectic_euler() {
 /// `ṁ`, `ṡ` beside `m`, `s` in one loop (four members), whose reverse loop then gives `H·v`.
 #[test]
 fn online_softmax_hvp() {
-    snapshot!(
-        r"
-        #[differentiable(hessian)]
-        fn online_log_sum_exp(z: &[f64]) -> f64 {
-            let mut m = f64::NEG_INFINITY;
-            let mut s = 0.0;
-            for i in 0..z.len() {
-                let mn = m.max(z[i]);
-                s = s * (m - mn).exp() + (z[i] - mn).exp();
-                m = mn;
+    snapshot!(ONLINE_SOFTMAX_HVP);
+}
+
+const ONLINE_SOFTMAX_HVP: &str = "#[differentiable(hessian)]
+fn online_log_sum_exp(z: &[f64]) -> f64 {
+    let mut m = f64::NEG_INFINITY;
+    let mut s = 0.0;
+    for i in 0..z.len() {
+        let mn = m.max(z[i]);
+        s = s * (m - mn).exp() + (z[i] - mn).exp();
+        m = mn;
+    }
+    m + s.ln()
+}";
+
+/// `H·v` through a recurrence reads the values carried beside the tangents, not the original
+/// loop's: `_hessian`'s `H·eⱼ` runs one forward loop (values and tangents) and one reverse
+/// sweep; `_hvp` runs the gradient's loop and sweep, then those two. (The tangents' readers of
+/// the values, `ṡ / s` here, used to read the original loop, which ran for them and was swept a
+/// second time.)
+#[test]
+fn online_softmax_hvp_runs_one_loop_for_the_tangents() {
+    let expansion = expand_source(ONLINE_SOFTMAX_HVP);
+    for (head, loops) in [
+        ("fn online_log_sum_exp_hessian(", 1),
+        ("fn online_log_sum_exp_hvp_into(", 2),
+    ] {
+        let text = item(&expansion, head);
+        let forward = text.matches("let mut __trace").count();
+        let sweeps = text.matches(".iter().rev()").count();
+        assert_eq!((forward, sweeps), (loops, loops), "`{head}`:\n{text}");
+    }
+}
+
+/// Recurrences in a row, the second starting from the first's value: `_hessian`'s `H·eⱼ` runs
+/// one forward loop per recurrence (values and tangents) and one sweep each; the second's
+/// values start from the first's carried beside its tangent, not from the original loop's.
+#[test]
+fn recurrences_in_a_row_run_one_loop_each_for_the_tangents() {
+    let expansion = expand_source(
+        "#[differentiable(hessian)]
+        fn chained(a: f64, x: &[f64]) -> f64 {
+            let mut p = 1.0;
+            for i in 0..x.len() {
+                p = p * (0.5 + (a * x[i]).cos() * 0.25);
             }
-            m + s.ln()
-        }
-        "
+            let mut s = p;
+            let mut m = 0.0;
+            for i in 0..x.len() {
+                let t = s * x[i];
+                s = 0.5 * s.sin() + t * m + 1.0;
+                m = 0.5 * m + 0.2 * s;
+            }
+            p * s.ln() + (m * p).exp() + a * m
+        }",
     );
+    let text = item(&expansion, "fn chained_hessian(");
+    let forward = text.matches("let mut __trace").count();
+    let sweeps = text.matches(".iter().rev()").count();
+    assert_eq!((forward, sweeps), (2, 2), "{text}");
 }
 
 // ---- calls
@@ -735,23 +780,76 @@ fn nalgebra_least_squares() {
 /// tangent and once, seeded, for the slice's part of `H·v`.
 #[test]
 fn hvp_through_slice_calls() {
-    snapshot!(
-        r"
-        #[differentiable(hessian)]
-        fn dot(w: &[f64], x: &[f64]) -> f64 {
-            let mut s = 0.0;
-            for i in 0..w.len() {
-                s += w[i] * x[i];
-            }
-            s
-        }
+    snapshot!(HVP_THROUGH_SLICE_CALLS);
+}
 
+const HVP_THROUGH_SLICE_CALLS: &str = "#[differentiable(hessian)]
+fn dot(w: &[f64], x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..w.len() {
+        s += w[i] * x[i];
+    }
+    s
+}
+
+#[differentiable(wrt(w), hessian)]
+fn ridge(w: &[f64], x: &[f64], y: f64) -> f64 {
+    (dot(w, x) - y).powi(2)
+}";
+
+/// The text of the item of `expansion` that starts with `head` (at the start of a line), up to
+/// the next line that closes an item (`}` at column 0).
+fn item<'a>(expansion: &'a str, head: &str) -> &'a str {
+    let start = expansion
+        .find(&format!("\n{head}"))
+        .unwrap_or_else(|| panic!("internal error: no `{head}` in the expansion"));
+    let rest = &expansion[start + 1..];
+    rest.find("\n}\n").map_or(rest, |end| &rest[..end + 2])
+}
+
+/// Three calls given `w` and an element product between their terms: the products renamed to
+/// `(H·v).w` share one block, so each call's `__hvp` along `v` (seed 1) is made once, not once
+/// per block that reads it (6 blocks and 10 calls before).
+#[test]
+fn products_of_several_calls_share_one_block() {
+    let expansion = expand_source(&format!(
+        "{HVP_THROUGH_SLICE_CALLS}
         #[differentiable(wrt(w), hessian)]
-        fn ridge(w: &[f64], x: &[f64], y: f64) -> f64 {
-            (dot(w, x) - y).powi(2)
-        }
-        "
-    );
+        fn mixed(w: &[f64], x: &[f64], y: f64) -> f64 {{
+            (dot(w, x) - y).powi(2) + w[0] * w[1] + dot(w, w).sin() + (dot(x, w) * y).exp()
+        }}"
+    ));
+    for head in ["fn mixed_hvp_into(", "fn mixed_hessian("] {
+        let text = item(&expansion, head);
+        let blocks = text.matches("let __grad0 = &mut *__grad").count();
+        let along_v = text.matches("1.0 as f64,").count();
+        let calls = text.matches("::__hvp(").count();
+        // One call along `v` per distinct call, one seeded per call's products (`dot(w, w)`
+        // has two, one per position).
+        assert_eq!((blocks, along_v, calls), (1, 3, 7), "`{head}`:\n{text}");
+    }
+}
+
+/// `H·v` through a call given a differentiated slice runs the callee's `__hvp` once per
+/// distinct call: once along `v` for the directional derivative (seed 1), once with the
+/// caller's seed into `(H·v).w`. Each product used to sit in a block of its own that called the
+/// first one again.
+#[test]
+fn hvp_through_slice_calls_calls_each_hvp_once() {
+    let expansion = expand_source(HVP_THROUGH_SLICE_CALLS);
+    for head in ["fn ridge_hvp_into(", "fn ridge_hessian("] {
+        let text = item(&expansion, head);
+        assert_eq!(
+            text.matches("__symgrad_ridge_calls_dot::__hvp(").count(),
+            2,
+            "`{head}`:\n{text}"
+        );
+        assert_eq!(
+            text.matches("1.0 as f64,").count(),
+            1,
+            "`{head}`: the directional derivative's call, once:\n{text}"
+        );
+    }
 }
 
 /// A Hessian through calls: the callee's `__partials2` (value, derivative, second derivative),

@@ -467,7 +467,7 @@ define_ops! {
         /// In gradients only: the seeds of a vector-valued call's vector-Jacobian product, one
         /// per output (`&[ā₀, ā₁]`): the `seed` of its `CallVjp` or `ArrayVjp`.
         Seeds(values: nodes),
-        /// Effect, in gradients only: `effect` (a call's vector-Jacobian product) with the
+        /// Effect, in gradients only: `effect` (calls' products, one or several in a row) with the
         /// gradient vectors of slices `from` written to sinks `to` instead, pair by pair (row
         /// `k` of a Jacobian has sinks of its own; see `jacobian::retarget`).
         Rebound { effect: node, sinks: SinkPairs },

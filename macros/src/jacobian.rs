@@ -126,10 +126,11 @@ fn to_row_sinks(
             e.map(|e| {
                 // (Slice `s`'s effect scatters into slice `s` only.)
                 let n = slices.len();
-                retarget(g, e, &|slice| {
+                let sink = |slice| {
                     let at = slices.iter().position(|x| *x == slice).unwrap_or(s);
                     row_sink(k, at, n)
-                })
+                };
+                renamed(g, e, &sink)
             })
             .transpose()
         })
@@ -265,19 +266,28 @@ pub fn jvp(
 /// ```text
 /// Σᵢ (if c { ∇x[i] += a }; ∇x[i + 1] += b)  →  Σᵢ (if c { ∇sink[i] += a }; ∇sink[i + 1] += b)
 /// ```
+///
+/// The calls' products renamed to the same sinks share one block ([`one_block_per_sinks`]).
 pub fn retarget(g: &mut Graph, e: NodeId, sink: &dyn Fn(u32) -> u32) -> Result<NodeId, DiffError> {
+    let e = renamed(g, e, sink)?;
+    Ok(one_block_per_sinks(g, e))
+}
+
+/// [`retarget`], each call's product in a block of its own (a Jacobian's rows: `vjp_rows`
+/// merges one call's products across rows, block by block).
+fn renamed(g: &mut Graph, e: NodeId, sink: &dyn Fn(u32) -> u32) -> Result<NodeId, DiffError> {
     Ok(match g.op(e).clone() {
         Op::Scatter(s, i, v) => g.add(Op::Scatter(sink(s), i, v)),
         Op::Effects(a, b) => {
-            let (a, b) = (retarget(g, a, sink)?, retarget(g, b, sink)?);
+            let (a, b) = (renamed(g, a, sink)?, renamed(g, b, sink)?);
             g.add(Op::Effects(a, b))
         }
         Op::Select(c, a, b) => {
-            let (a, b) = (retarget(g, a, sink)?, retarget(g, b, sink)?);
+            let (a, b) = (renamed(g, a, sink)?, renamed(g, b, sink)?);
             g.add(Op::Select(c, a, b))
         }
         Op::Sum { v, lo, hi, body } => {
-            let body = retarget(g, body, sink)?;
+            let body = renamed(g, body, sink)?;
             g.add(Op::Sum { v, lo, hi, body })
         }
         Op::NoEffect => e,
@@ -303,6 +313,81 @@ pub fn retarget(g: &mut Graph, e: NodeId, sink: &dyn Fn(u32) -> u32) -> Result<N
         }
         _ => return Err(not_an_effect()),
     })
+}
+
+/// Effect `e` with the calls' products of each run of effects (one loop's body, one side of a
+/// condition) that are renamed to the same sinks in one [`Op::Rebound`] block, where the first
+/// of them was: a block computes what its products read, so two blocks would each compute it,
+/// a `CallJvp`'s `__hvp` among them, once more. (The products move before the scatters between
+/// them: additions into the same vectors, in another order.)
+///
+/// ```text
+/// { ∇x → s; f::__vjp(…) }; ∇s[0] += a; { ∇x → s; f::__hvp(…) }
+///   →  { ∇x → s; f::__vjp(…); f::__hvp(…) }; ∇s[0] += a
+/// ```
+fn one_block_per_sinks(g: &mut Graph, e: NodeId) -> NodeId {
+    let mut run = Vec::new();
+    in_order(g, e, &mut run);
+    // The products of each set of sinks: its first one's place in the run, and their effects.
+    let mut blocks: Vec<(crate::graph::SinkPairs, usize, Vec<NodeId>)> = Vec::new();
+    for (at, n) in run.iter().enumerate() {
+        if let Op::Rebound { effect, sinks } = g.op(*n) {
+            match blocks.iter_mut().find(|(s, ..)| s == sinks) {
+                Some((_, _, effects)) => effects.push(*effect),
+                None => blocks.push((sinks.clone(), at, vec![*effect])),
+            }
+        }
+    }
+    let mut out: Vec<NodeId> = Vec::with_capacity(run.len());
+    for (at, &n) in run.iter().enumerate() {
+        let kept = match g.op(n).clone() {
+            Op::Rebound { .. } => match blocks.iter().find(|(_, first, _)| *first == at) {
+                Some((sinks, _, effects)) if effects.len() > 1 => {
+                    let (sinks, effects) = (sinks.clone(), effects.clone());
+                    let effect = in_sequence(g, &effects);
+                    g.add(Op::Rebound { effect, sinks })
+                }
+                Some(_) => n,
+                // (A later product of a block: in the block, at its first product's place.)
+                None => continue,
+            },
+            Op::Select(c, a, b) => {
+                let (a, b) = (one_block_per_sinks(g, a), one_block_per_sinks(g, b));
+                g.add(Op::Select(c, a, b))
+            }
+            Op::Sum { v, lo, hi, body } => {
+                let body = one_block_per_sinks(g, body);
+                g.add(Op::Sum { v, lo, hi, body })
+            }
+            _ => n,
+        };
+        out.push(kept);
+    }
+    // (Nothing merged: the effect as it was, its order of additions kept.)
+    if out == run {
+        return e;
+    }
+    in_sequence(g, &out)
+}
+
+/// The effects `e` runs one after the other (its `Effects` flattened), in order.
+fn in_order(g: &Graph, e: NodeId, out: &mut Vec<NodeId>) {
+    match *g.op(e) {
+        Op::Effects(a, b) => {
+            in_order(g, a, out);
+            in_order(g, b, out);
+        }
+        _ => out.push(e),
+    }
+}
+
+/// `effects` one after the other (`NoEffect` for none).
+fn in_sequence(g: &mut Graph, effects: &[NodeId]) -> NodeId {
+    let Some((&first, rest)) = effects.split_first() else {
+        return g.add(Op::NoEffect);
+    };
+    rest.iter()
+        .fold(first, |all, &e| g.add(Op::Effects(all, e)))
 }
 
 /// The float `Σ value · t[i]` over the scatters `∇x[i] += value` of effect `e`: its

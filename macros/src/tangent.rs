@@ -74,15 +74,49 @@ pub fn tangents_through_recurrences(
     slices: &[(u32, SymId)],
 ) -> Result<Vec<Option<NodeId>>, DiffError> {
     let mut dot: HashMap<NodeId, NodeId> = inputs.iter().copied().collect();
+    let mut shared: HashMap<NodeId, NodeId> = HashMap::new();
     for n in g.reachable(roots) {
         if dot.contains_key(&n) {
             continue;
         }
         if let Some(t) = tangent(g, n, &dot, slices)? {
             dot.insert(n, t);
+            // (Its initial values may read earlier recurrences: their own shared values.)
+            if let Some(values) = values_beside(g, n, t) {
+                let values = g.substitute(values, &shared);
+                shared.insert(n, values);
+            }
         }
     }
-    Ok(roots.iter().map(|r| dot.get(r).copied()).collect())
+    Ok(roots
+        .iter()
+        .map(|r| {
+            dot.get(r).map(|&t| {
+                if shared.is_empty() {
+                    t
+                } else {
+                    g.substitute(t, &shared)
+                }
+            })
+        })
+        .collect())
+}
+
+/// Where `t` is the tangent of recurrence `n` (carried beside its values, see [`recurrence`]),
+/// the node standing for `n` among them: the same value, computed in the same loop. The
+/// tangents read it instead of `n`, so that their loop is the only one (and a reverse pass over
+/// them sweeps it alone, not `n`'s loop too).
+///
+/// ```text
+/// Fold p               (the pair (p, ṗ), its tangent Component(pair, 1))  →  Component(pair, 0)
+/// Coupled (m, s)       (the group (m, s, ṁ, ṡ))                           →  the group (its members k < K)
+/// ```
+fn values_beside(g: &mut Graph, n: NodeId, t: NodeId) -> Option<NodeId> {
+    match (g.op(n), g.op(t)) {
+        (Op::Fold { .. }, &Op::Component(pair, 1)) => Some(g.add(Op::Component(pair, 0))),
+        (Op::Coupled { .. }, Op::Coupled { .. }) => Some(t),
+        _ => None,
+    }
 }
 
 /// The tangent of node `n`, its children's (`dot`) being known; `None` for zero.
@@ -269,8 +303,9 @@ fn tangent(
 /// p = 1; for i { p = p * x[i] }        →   (p, ṗ) = (1, 0); for i { (p, ṗ) = (p * x[i], ṗ * x[i] + p * t[i]) }
 /// ```
 ///
-/// The values are computed a second time beside their tangents (the tangent's body reads
-/// them): a recurrence's state at each iteration is not kept otherwise.
+/// The values are computed again beside their tangents (the tangent's body reads them): a
+/// recurrence's state at each iteration is not kept otherwise. The tangents' other readers of
+/// the values read these too ([`values_beside`]), so the original loop does not run for them.
 fn recurrence(
     g: &mut Graph,
     n: NodeId,

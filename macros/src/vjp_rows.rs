@@ -37,24 +37,33 @@ struct Product {
     sinks: SinkPairs,
 }
 
+/// The products of one call to merge: one per row, [`ROWS`] of them, and the local arrays'
+/// products that go with them.
+struct Group {
+    call: NodeId,
+    products: Vec<Product>,
+    arrays: Arrays,
+}
+
 /// `rows[r]` lists the effects of row `r` (per differentiated slice, the effect accumulating
-/// its gradient); the products of one call in two rows are merged, pair by pair, until none
-/// is left to merge. `values` are the other nodes computed with the rows (the scalar entries
-/// of a Jacobian), rebuilt too: one that reads a local array's adjoint must read the one the
-/// merged call fills, or the row's own product would run as well and add into it twice.
+/// its gradient); the products of one call in [`ROWS`] rows are merged, group by group, until
+/// none is left to merge. `values` are the other nodes computed with the rows (the scalar
+/// entries of a Jacobian), rebuilt too: one that reads a local array's adjoint must read the one
+/// the merged call fills, or the row's own product would run as well and add into it twice.
 pub fn share(g: &mut Graph, rows: &mut [Vec<Option<NodeId>>], values: &mut [NodeId]) {
-    // Each merge removes two products: at most as many rounds as products.
+    // Each merge removes `ROWS` products (a candidate always merges): at most as many rounds
+    // as products.
     for _ in 0..g.len() {
-        let Some((call, pair)) = candidate(g, rows) else {
+        let Some(group) = candidate(g, rows) else {
             return;
         };
-        merge(g, (rows, &mut *values), call, &pair);
+        merge(g, (rows, &mut *values), &group);
     }
 }
 
-/// The first call with unconditional top-level products in two rows, whose local-array
-/// products (if any) can be merged too: the call and the two products.
-fn candidate(g: &Graph, rows: &[Vec<Option<NodeId>>]) -> Option<(NodeId, Vec<Product>)> {
+/// The first call with unconditional top-level products in [`ROWS`] rows that can be merged:
+/// their sinks alike (as many per row), and their local-array products (if any) mergeable too.
+fn candidate(g: &Graph, rows: &[Vec<Option<NodeId>>]) -> Option<Group> {
     let mut per_call: Vec<(NodeId, Vec<Option<Product>>)> = Vec::new();
     let mut twice: Vec<NodeId> = Vec::new();
     for (r, row) in rows.iter().enumerate() {
@@ -80,8 +89,17 @@ fn candidate(g: &Graph, rows: &[Vec<Option<NodeId>>]) -> Option<(NodeId, Vec<Pro
         if twice.contains(&call) {
             return None;
         }
-        let pair: Vec<Product> = products.into_iter().flatten().take(ROWS).collect();
-        (pair.len() == ROWS && arrays(g, rows, call, &pair).is_some()).then_some((call, pair))
+        let products: Vec<Product> = products.into_iter().flatten().take(ROWS).collect();
+        let per_row = products.first()?.sinks.len();
+        if products.len() != ROWS || products.iter().any(|p| p.sinks.len() != per_row) {
+            return None;
+        }
+        let arrays = arrays(g, rows, call, &products)?;
+        Some(Group {
+            call,
+            products,
+            arrays,
+        })
     })
 }
 
@@ -137,19 +155,19 @@ fn distinct_slices(g: &Graph, call: NodeId) -> bool {
 /// row its product (an `ArrayVjp`) and the adjoint vector it adds into.
 type Arrays = (u32, Vec<(NodeId, NodeId)>);
 
-/// The local-array products of `call` the rows reach, one per product of `pair` (same seeds)
-/// or none at all (`NO_ARRAY`): the position they write and, per row, the `ArrayVjp` and its
-/// vector.
-/// `None` where they cannot be merged (in a loop, writing slices too, two arrays, an array
-/// product of another row's seeds that is not in the pair is fine: it keeps its call).
+/// The local-array products of `call` the rows reach, one per product of `products` (same
+/// seeds) or none at all (`NO_ARRAY`): the position they write and, per row, the `ArrayVjp` and
+/// its vector.
+/// `None` where they cannot be merged (in a loop, writing slices too, two arrays; an array
+/// product of another row's seeds that is not in the group is fine: it keeps its call).
 fn arrays(
     g: &Graph,
     rows: &[Vec<Option<NodeId>>],
     call: NodeId,
-    pair: &[Product],
+    products: &[Product],
 ) -> Option<Arrays> {
     let roots: Vec<NodeId> = rows.iter().flatten().flatten().copied().collect();
-    let mut found: Vec<Option<(NodeId, NodeId)>> = vec![None; pair.len()];
+    let mut found: Vec<Option<(NodeId, NodeId)>> = vec![None; products.len()];
     let mut position = None;
     for n in g.reachable(&roots) {
         let Op::ArrayVjp {
@@ -164,7 +182,7 @@ fn arrays(
         if c != call {
             continue;
         }
-        let Some(r) = pair.iter().position(|q| q.seeds == seed) else {
+        let Some(r) = products.iter().position(|q| q.seeds == seed) else {
             continue;
         };
         if p & WITH_SLICES != 0 || g.loops_of(n) != 0 || found[r].is_some() {
@@ -189,36 +207,34 @@ fn arrays(
     }
 }
 
-/// The products of `pair` as one [`Op::VjpRows`]: it takes the first product's place in its
+/// The products of `group` as one [`Op::VjpRows`]: it takes the first product's place in its
 /// row, the others' become nothing, and the local arrays' adjoints are filled by it.
 fn merge(
     g: &mut Graph,
     (rows, values): (&mut [Vec<Option<NodeId>>], &mut [NodeId]),
-    call: NodeId,
-    pair: &[Product],
+    group: &Group,
 ) {
-    let Some((position, found)) = arrays(g, rows, call, pair) else {
-        return;
-    };
-    let mut parts: Vec<NodeId> = pair.iter().map(|p| p.seeds).collect();
+    let (position, found) = &group.arrays;
+    let (call, products) = (group.call, &group.products);
+    let mut parts: Vec<NodeId> = products.iter().map(|p| p.seeds).collect();
     parts.extend(found.iter().map(|(_, alloc)| *alloc));
-    let per_row = pair[0].sinks.len();
-    if pair.iter().any(|p| p.sinks.len() != per_row) {
-        return;
-    }
+    let position = *position;
     let merged = g.add(Op::VjpRows {
         call,
-        rows: u32::try_from(pair.len()).unwrap_or(0),
+        rows: u32::try_from(products.len()).unwrap_or(0),
         position,
-        sinks: pair.iter().flat_map(|p| p.sinks.iter().copied()).collect(),
+        sinks: products
+            .iter()
+            .flat_map(|p| p.sinks.iter().copied())
+            .collect(),
         parts,
     });
     let none = g.add(Op::NoEffect);
     let mut map: HashMap<NodeId, NodeId> = HashMap::new();
-    for (r, p) in pair.iter().enumerate() {
+    for (r, p) in products.iter().enumerate() {
         map.insert(p.rebound, if r == 0 { merged } else { none });
     }
-    for (product, _) in &found {
+    for (product, _) in found {
         map.insert(*product, merged);
     }
     for row in rows.iter_mut() {
@@ -228,5 +244,77 @@ fn merge(
     }
     for v in values.iter_mut() {
         *v = g.substitute(*v, &map);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ROWS, candidate, share};
+    use crate::graph::{Graph, NodeId, Op};
+
+    /// `f(x)` and row `r`'s product of it, `{ ∇x → sinks; f::__vjp(x, seeds_r) }`.
+    fn product(g: &mut Graph, call: NodeId, r: usize, sinks: Vec<(u32, u32)>) -> NodeId {
+        let seed = g.new_input(format!("s{r}"));
+        let seeds = g.add(Op::Seeds(vec![seed]));
+        let effect = g.add(Op::CallVjp(call, seeds));
+        g.add(Op::Rebound { effect, sinks })
+    }
+
+    fn called(g: &mut Graph) -> NodeId {
+        g.new_slice("x");
+        let f = g.new_symbol("f");
+        let s = g.new_symbol("x");
+        let x = g.add(Op::SliceArg(0, s, Vec::new()));
+        g.add(Op::Call(f, vec![x]))
+    }
+
+    fn merged_rows(g: &Graph, rows: &[Vec<Option<NodeId>>]) -> Vec<u32> {
+        let roots: Vec<NodeId> = rows.iter().flatten().flatten().copied().collect();
+        g.reachable(&roots)
+            .into_iter()
+            .filter_map(|n| match g.op(n) {
+                Op::VjpRows { rows, .. } => Some(*rows),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Three rows' products of one call: [`ROWS`] of them become one `__vjp_rows`, the rest
+    /// keep their `__vjp`, each row's sinks its own.
+    #[test]
+    fn three_rows_merge_rows_at_a_time() {
+        let mut g = Graph::with_rewrite(crate::simplify::rewrite);
+        let call = called(&mut g);
+        let mut rows: Vec<Vec<Option<NodeId>>> = (0..3u32)
+            .map(|r| vec![Some(product(&mut g, call, r as usize, vec![(0, r + 1)]))])
+            .collect();
+        share(&mut g, &mut rows, &mut []);
+        assert_eq!(merged_rows(&g, &rows), vec![u32::try_from(ROWS).unwrap()]);
+        let alone = rows[2][0].expect("internal error: row 2's effect");
+        assert!(
+            matches!(g.op(alone), Op::Rebound { .. }),
+            "row 2 keeps its call"
+        );
+        let Some(Op::VjpRows { sinks, .. }) = rows[0][0].map(|e| g.op(e).clone()) else {
+            panic!("internal error: row 0 is not the merged call");
+        };
+        assert_eq!(sinks, vec![(0, 1), (0, 2)]);
+        assert!(matches!(g.op(rows[1][0].unwrap()), Op::NoEffect));
+    }
+
+    /// Products whose sinks differ in number are no candidate: `share` returns at once, rows
+    /// unchanged (it used to pick the same pair again, merge refusing, until its round limit).
+    #[test]
+    fn sinks_of_different_lengths_are_left_alone() {
+        let mut g = Graph::with_rewrite(crate::simplify::rewrite);
+        let call = called(&mut g);
+        let a = product(&mut g, call, 0, vec![(0, 1)]);
+        let b = product(&mut g, call, 1, vec![(0, 2), (1, 3)]);
+        let mut rows = vec![vec![Some(a)], vec![Some(b)]];
+        assert!(candidate(&g, &rows).is_none());
+        let before = g.len();
+        share(&mut g, &mut rows, &mut []);
+        assert_eq!(rows, vec![vec![Some(a)], vec![Some(b)]]);
+        assert_eq!(g.len(), before, "nothing built");
     }
 }
