@@ -250,6 +250,14 @@ impl Emitter<'_> {
     /// One statement of the tree.
     fn stmt(&self, stmt: &Stmt) -> TokenStream {
         match stmt {
+            // An array carried across a loop's iterations, after the loop (or its adjoint
+            // before it): borrowed from the loop's tuple, which owns the vector.
+            Stmt::Let(n)
+                if matches!(self.g.op(*n), Op::Component(..)) && self.g.kind(*n) == Kind::Array =>
+            {
+                let (name, value) = (self.name(*n), self.bare(*n));
+                quote! { let #name = &#value; }
+            }
             Stmt::Let(n) => {
                 let (name, value) = (self.name(*n), self.bare(*n));
                 quote! { let #name = #value; }
@@ -671,6 +679,9 @@ impl Emitter<'_> {
         let k = u32::try_from(bodies.len()).unwrap_or(0);
         let (i, trace, name) = (loop_var_name(v), trace_name(c), self.name(n));
         let (lo, hi) = (self.expr(*lo, Prec::Select), self.expr(*hi, Prec::Select));
+        if inits.iter().any(|x| self.g.kind(*x) == Kind::Array) {
+            return self.coupled_arrays(n, block, saved);
+        }
         let states: Vec<proc_macro2::Ident> = (c..c + k).map(carry_name).collect();
         let inits = inits.iter().map(|x| self.expr(*x, Prec::Select));
         let (stmts, back) = self.whole(block);
@@ -712,6 +723,85 @@ impl Emitter<'_> {
                 #back
             }
             let #name = (#(#states,)*);
+        }
+    }
+
+    /// The forward loop of coupled state `n` carrying arrays across its iterations: each array
+    /// in a vector of its own, copied at the start of every iteration into a table of rows the
+    /// reverse sweep reads (`rows.extend_from_slice(&h)`), then overwritten by the iteration's
+    /// new value once the float members have taken theirs:
+    ///
+    /// ```text
+    /// let mut __s0 = h0.to_vec(); let mut __s1 = loss0;
+    /// let mut __rows0 = Vec::with_capacity(n · len);
+    /// for t in lo..hi { __rows0.extend_from_slice(&__s0); …; (__s1) = (…); __s0.copy_from_slice(&next); }
+    /// let __tN = (__s0, __s1);
+    /// ```
+    fn coupled_arrays(&self, n: NodeId, block: &Block, saved: &[u32]) -> TokenStream {
+        let (Op::Coupled { c, v, lo, hi, .. }, Some((inits, bodies))) =
+            (self.g.op(n), self.g.coupled_parts(n))
+        else {
+            return self.internal_error("not a recurrence");
+        };
+        let (c, v) = (*c, *v);
+        let (i, trace, name) = (loop_var_name(v), trace_name(c), self.name(n));
+        let (lo, hi) = (self.expr(*lo, Prec::Select), self.expr(*hi, Prec::Select));
+        let count = quote!(::core::iter::Iterator::size_hint(&(#lo..#hi)).0);
+        let mut declare = Vec::new();
+        let mut save = Vec::new();
+        let (mut floats, mut float_nexts, mut copies) = (Vec::new(), Vec::new(), Vec::new());
+        let mut states = Vec::new();
+        for (d, (init, body)) in (c..).zip(inits.iter().zip(bodies)) {
+            let s = carry_name(d);
+            let init = self.expr(*init, Prec::Postfix);
+            let next = self.expr(*body, Prec::Postfix);
+            if self.g.kind(*body) == Kind::Array {
+                declare.push(quote! { let mut #s = ::std::vec::Vec::from(&#init[..]); });
+                if saved.contains(&d) {
+                    let rows = rows_name(d);
+                    declare.push(quote! {
+                        let mut #rows = ::std::vec::Vec::with_capacity(#count * #s.len());
+                    });
+                    save.push(quote! { #rows.extend_from_slice(&#s); });
+                }
+                copies.push(quote! { #s.copy_from_slice(&#next[..]); });
+            } else {
+                declare.push(quote! { let mut #s = #init; });
+                floats.push(s.clone());
+                float_nexts.push(next);
+            }
+            states.push(s);
+        }
+        let scalars: Vec<proc_macro2::Ident> = saved
+            .iter()
+            .filter(|d| !self.carries_array(n, **d))
+            .map(|d| carry_name(*d))
+            .collect();
+        if !scalars.is_empty() {
+            declare.push(quote! { let mut #trace = ::std::vec::Vec::with_capacity(#count); });
+            save.push(quote! { #trace.push((#(#scalars,)*)); });
+        }
+        let (stmts, back) = self.whole(block);
+        quote! {
+            #(#declare)*
+            for #i in #lo..#hi {
+                #(#save)*
+                #stmts
+                (#(#floats),*) = (#(#float_nexts),*);
+                #(#copies)*
+                #back
+            }
+            let #name = (#(#states,)*);
+        }
+    }
+
+    /// Whether member `d` of coupled state `n` (a `Coupled`) is an array.
+    fn carries_array(&self, n: NodeId, d: u32) -> bool {
+        match (self.g.op(n), self.g.coupled_parts(n)) {
+            (Op::Coupled { c, .. }, Some((inits, _))) => inits
+                .get(d.wrapping_sub(*c) as usize)
+                .is_some_and(|x| self.g.kind(*x) == Kind::Array),
+            _ => false,
         }
     }
 
@@ -760,9 +850,40 @@ impl Emitter<'_> {
         let k = u32::try_from(sweep.steps.len()).unwrap_or(0);
         let lams: Vec<proc_macro2::Ident> =
             (sweep.number..sweep.number + k).map(adjoint_name).collect();
-        let seeds = sweep.seeds.iter().map(|x| self.expr(*x, Prec::Select));
         let (stmts, scatters, give_back) = self.parts(body);
         let (init, add, bind) = self.accumulators(accumulators);
+        if sweep.seeds.iter().any(|x| self.g.kind(*x) == Kind::Array) {
+            // Coupled state carrying arrays: a vector `λ` per array, stepped back by a copy
+            // after the floats' `λ`s.
+            let mut start = Vec::new();
+            let (mut floats, mut float_backs, mut copies) = (Vec::new(), Vec::new(), Vec::new());
+            for ((lam, seed), step) in lams.iter().zip(&sweep.seeds).zip(&sweep.steps) {
+                let (seed_x, step_x) = (
+                    self.expr(*seed, Prec::Postfix),
+                    self.expr(*step, Prec::Postfix),
+                );
+                if self.g.kind(*seed) == Kind::Array {
+                    start.push(quote! { let mut #lam = ::std::vec::Vec::from(&#seed_x[..]); });
+                    copies.push(quote! { #lam.copy_from_slice(&#step_x[..]); });
+                } else {
+                    start.push(quote! { let mut #lam = #seed_x; });
+                    floats.push(lam.clone());
+                    float_backs.push(step_x);
+                }
+            }
+            let name = self.name(group[0]);
+            return (
+                quote! { #(#start)* #init },
+                quote! {
+                    #stmts #add #scatters
+                    (#(#floats),*) = (#(#float_backs),*);
+                    #(#copies)*
+                    #give_back
+                },
+                quote! { let #name = (#(#lams,)*); #bind },
+            );
+        }
+        let seeds = sweep.seeds.iter().map(|x| self.expr(*x, Prec::Select));
         let backs = sweep.steps.iter().map(|x| self.expr(*x, Prec::Select));
         let (step_back, value) = if coupled {
             (
@@ -800,13 +921,34 @@ impl Emitter<'_> {
         };
         let (i, trace) = (loop_var_name(sweep.v), trace_name(c));
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+        let mut restore = TokenStream::new();
         let iterations = if matches!(self.g.op(group[0]), Op::RevCoupled { .. }) {
-            let saved: Vec<proc_macro2::Ident> = saved.iter().map(|d| carry_name(*d)).collect();
-            if saved.is_empty() {
+            // The arrays' rows, from the last: `let __s0 = &__rows0[end − len..end];`.
+            let fold = self.name(sweep.fold);
+            let mut before = TokenStream::new();
+            for d in saved {
+                if !self.carries_array(sweep.fold, *d) {
+                    continue;
+                }
+                let (s, rows, end) = (carry_name(*d), rows_name(*d), row_end_name(*d));
+                let member = syn::Index::from(d.wrapping_sub(c) as usize);
+                before.extend(quote! { let mut #end = #rows.len(); });
+                restore.extend(quote! {
+                    let #s = &#rows[#end - #fold.#member.len()..#end];
+                    #end -= #fold.#member.len();
+                });
+            }
+            let saved: Vec<proc_macro2::Ident> = saved
+                .iter()
+                .filter(|d| !self.carries_array(sweep.fold, **d))
+                .map(|d| carry_name(*d))
+                .collect();
+            let header = if saved.is_empty() {
                 quote!(for #i in (#lo..#hi).rev())
             } else {
                 quote!(for (#i, &(#(#saved,)*)) in (#lo..#hi).rev().zip(#trace.iter().rev()))
-            }
+            };
+            quote! { #before #header }
         } else if last_kill {
             // Only the last iteration that kills `λ` contributes, if the sweep only keeps or
             // kills it (`λ` is the seed until then, and zero before it), with the value the
@@ -821,6 +963,7 @@ impl Emitter<'_> {
         quote! {
             #start
             #iterations {
+                #restore
                 #iteration
             }
             #after
@@ -1696,6 +1839,17 @@ fn carry_name(c: u32) -> proc_macro2::Ident {
 }
 
 /// The values of recurrence `c` its forward loop saved for the reverse sweep.
+/// The rows an array carried across a loop's iterations (coupled member `d`) saves, one per
+/// iteration.
+fn rows_name(d: u32) -> proc_macro2::Ident {
+    format_ident!("__rows{}", d, span = Span::mixed_site())
+}
+
+/// Where the rows of member `d` not yet swept end.
+fn row_end_name(d: u32) -> proc_macro2::Ident {
+    format_ident!("__row_end{}", d, span = Span::mixed_site())
+}
+
 fn trace_name(c: u32) -> proc_macro2::Ident {
     format_ident!("__trace{}", c, span = Span::mixed_site())
 }

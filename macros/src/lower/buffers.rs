@@ -90,6 +90,17 @@ pub(super) struct ArrayLoop {
     accumulated: Vec<Accumulated>,
 }
 
+impl ArrayLoop {
+    /// Forgets the arrays `carried` picks (carried across the loop's iterations, see
+    /// `lower::carried`): the loop may rebind them, read any of their elements and write them
+    /// in the loops nested in it.
+    pub(super) fn forget(&mut self, carried: &dyn Fn(NodeId) -> bool) {
+        self.before.retain(|b| !carried(b.2));
+        self.written.retain(|w| !carried(w.0));
+        self.added_into.retain(|n| !carried(*n));
+    }
+}
+
 /// Accumulations into one array in one loop body (see [`ArrayLoop::accumulated`]).
 pub(super) struct Accumulated {
     old: NodeId,
