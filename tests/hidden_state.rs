@@ -1,11 +1,23 @@
-//! Arrays carried from one iteration of a loop to the next (a hidden-state vector).
+//! Arrays carried from one iteration of a loop to the next (a hidden-state vector): `h = next;`
+//! and updates in place, two arrays updating each other (an LSTM cell's `cell` and `hidden`), a
+//! matrix recurrence (`next[j] += W[j·n + k]·h[k]`), sums reading the state along the sequence,
+//! the state started from `vec![v; n]` or copied from a slice, and read after the loop.
+//! Oracles: the gradient of a two-step recurrence derived by hand (exact to 1e-12), num-dual's
+//! forward mode on generic twins of the functions (1e-12), central differences, and
+//! `checkpoint = K` bit for bit equal to without.
 #![allow(clippy::needless_range_loop)] // index loops are the language under test
 
+mod common;
+
+use approx::assert_relative_eq;
+use common::{assert_all_close, numeric_gradient};
+use nalgebra::SVector;
+use num_dual::{DualNum, DualSVec64, gradient};
 use symgrad::differentiable;
 
-/// `h = next;`: a new vector each step.
+/// `h = next;`: a new vector each step, `h[0]` read after the loop.
 #[differentiable]
-fn rnn(w: f64, x: &[f64], n: usize) -> f64 {
+fn elementwise(w: f64, x: &[f64], n: usize) -> f64 {
     let mut h = vec![0.5; n];
     for t in 0..x.len() {
         let mut next = vec![0.0; n];
@@ -17,8 +29,217 @@ fn rnn(w: f64, x: &[f64], n: usize) -> f64 {
     h[0]
 }
 
+/// The same recurrence, updated in place.
+#[differentiable]
+fn elementwise_in_place(w: f64, x: &[f64], n: usize) -> f64 {
+    let mut h = vec![0.5; n];
+    for t in 0..x.len() {
+        for j in 0..n {
+            h[j] = (w * h[j] + x[t]).tanh();
+        }
+    }
+    h[0]
+}
+
 #[test]
-fn scratch() {
-    let (v, g) = rnn_grad(0.8, &[0.3, -0.2], 2);
-    println!("{v} {g:?}");
+fn a_two_step_vector_recurrence_matches_its_hand_derived_gradient() {
+    let (w, x) = (0.8, [0.3, -0.2]);
+    // a₁ = tanh(w·h₀ + x₀), a₂ = tanh(w·a₁ + x₁), h₀ = 0.5.
+    let h0 = 0.5;
+    let a1 = (w * h0 + x[0]).tanh();
+    let a2 = (w * a1 + x[1]).tanh();
+    let (d1, d2) = (1.0 - a1 * a1, 1.0 - a2 * a2);
+    let dw = d2 * (a1 + w * d1 * h0);
+    let dx = [d2 * w * d1, d2];
+    for n in [1, 2, 3] {
+        let (value, g) = elementwise_grad(w, &x, n);
+        assert_relative_eq!(value, a2, epsilon = 1e-12);
+        assert_relative_eq!(g.w, dw, epsilon = 1e-12);
+        assert_relative_eq!(g.x[0], dx[0], epsilon = 1e-12);
+        assert_relative_eq!(g.x[1], dx[1], epsilon = 1e-12);
+        let (value_in_place, g_in_place) = elementwise_in_place_grad(w, &x, n);
+        assert_eq!(value_in_place, value);
+        assert_eq!((g_in_place.w, &g_in_place.x), (g.w, &g.x));
+    }
+    // No step: the state as it started; no element: nothing read but `h[0]`, which panics as
+    // the function does.
+    let (value, g) = elementwise_grad(w, &[], 2);
+    assert_eq!((value, g.w), (0.5, 0.0));
+    assert!(std::panic::catch_unwind(|| elementwise_grad(w, &x, 0)).is_err());
+    assert!(std::panic::catch_unwind(|| elementwise(w, &x, 0)).is_err());
+}
+
+/// An LSTM-like cell per element: `cell` and `hidden` update each other in place, gates from
+/// weights per element, a loss summed along the sequence reading every element of the state.
+#[differentiable(wrt(p))]
+fn cell_and_hidden(p: &[f64], x: &[f64], n: usize) -> f64 {
+    let mut hidden = vec![0.0; n];
+    let mut cell = vec![0.1; n];
+    let mut loss = 0.0;
+    for t in 0..x.len() {
+        for i in 0..n {
+            let gate = 1.0 / (1.0 + (-(hidden[i] * p[i] + x[t])).exp());
+            let change = (hidden[i] * p[n + i] - x[t]).tanh();
+            cell[i] = cell[i] * gate + (1.0 - gate) * change;
+            hidden[i] = p[2 * n + i] * cell[i].tanh();
+        }
+        for i in 0..n {
+            loss += (hidden[i] - x[t]).powi(2);
+        }
+    }
+    loss + cell[n - 1]
+}
+
+fn cell_and_hidden_twin<T: DualNum<Primitive = f64> + Copy>(p: &[T], x: &[f64], n: usize) -> T {
+    let mut hidden = vec![T::zero(); n];
+    let mut cell = vec![T::from(0.1); n];
+    let mut loss = T::zero();
+    for &xt in x {
+        for i in 0..n {
+            let gate = (T::one() + (-(hidden[i] * p[i] + xt)).exp()).recip();
+            let change = (hidden[i] * p[n + i] - xt).tanh();
+            cell[i] = cell[i] * gate + (T::one() - gate) * change;
+            hidden[i] = p[2 * n + i] * cell[i].tanh();
+        }
+        loss += hidden
+            .iter()
+            .map(|&h| (h - xt).powi(2))
+            .fold(T::zero(), |a, b| a + b);
+    }
+    loss + cell[n - 1]
+}
+
+#[test]
+fn cell_and_hidden_updating_each_other_match_num_dual_and_differences() {
+    let p = [0.7, -0.4, 1.2, 0.3, -0.9, 0.5, 1.1, 0.8, -0.6];
+    let x = [0.2, -0.5, 0.9, 0.1, -0.3];
+    let (value, g) = cell_and_hidden_grad(&p, &x, 3);
+    let (dual_value, dual) = gradient(
+        |q: SVector<DualSVec64<9>, 9>| cell_and_hidden_twin(q.as_slice(), &x, 3),
+        &SVector::from_column_slice(&p),
+    );
+    assert_relative_eq!(value, dual_value, epsilon = 1e-12);
+    assert_all_close(&g.p, dual.as_slice(), 1e-12);
+    let numeric = numeric_gradient(|q| cell_and_hidden(q, &x, 3), &p);
+    assert_all_close(&g.p, &numeric, 1e-7);
+}
+
+/// A recurrent network: `next = tanh(W·h + u·x[t])`, the matrix-vector product added into a
+/// vector, the state started from a slice of data and read whole after the loop.
+#[differentiable(wrt(m, u))]
+fn matrix_rnn(m: &[f64], u: &[f64], x: &[f64], state: &[f64]) -> f64 {
+    let n = u.len();
+    let mut h = vec![0.0; n];
+    for j in 0..n {
+        h[j] = state[j];
+    }
+    let mut loss = 0.0;
+    for t in 0..x.len() {
+        let mut next = vec![0.0; n];
+        for j in 0..n {
+            for k in 0..n {
+                next[j] += m[j * n + k] * h[k];
+            }
+        }
+        for j in 0..n {
+            next[j] = (next[j] + u[j] * x[t]).tanh();
+        }
+        h = next;
+        loss += h[0] * x[t];
+    }
+    let mut end = 0.0;
+    for j in 0..n {
+        end += h[j] * h[j];
+    }
+    loss + end
+}
+
+fn matrix_rnn_twin<T: DualNum<Primitive = f64> + Copy>(
+    m: &[T],
+    u: &[T],
+    x: &[f64],
+    state: &[f64],
+) -> T {
+    let n = u.len();
+    let mut h: Vec<T> = state[..n].iter().map(|&s| T::from(s)).collect();
+    let mut loss = T::zero();
+    for &xt in x {
+        h = (0..n)
+            .map(|j| {
+                let z = (0..n).fold(T::zero(), |a, k| a + m[j * n + k] * h[k]);
+                (z + u[j] * xt).tanh()
+            })
+            .collect();
+        loss += h[0] * xt;
+    }
+    loss + h.iter().fold(T::zero(), |a, &v| a + v * v)
+}
+
+#[test]
+fn a_matrix_recurrence_matches_num_dual_and_differences() {
+    let m = [0.5, -0.3, 0.2, 0.1, 0.6, -0.4, -0.2, 0.3, 0.7];
+    let u = [0.9, -0.5, 0.4];
+    let x = [0.3, -0.8, 0.5, 1.1];
+    let state = [0.1, -0.2, 0.3, 9.0];
+    let (value, g) = matrix_rnn_grad(&m, &u, &x, &state);
+    let mut p = m.to_vec();
+    p.extend(u);
+    let (dual_value, dual) = gradient(
+        |q: SVector<DualSVec64<12>, 12>| {
+            matrix_rnn_twin(&q.as_slice()[..9], &q.as_slice()[9..], &x, &state)
+        },
+        &SVector::from_column_slice(&p),
+    );
+    assert_relative_eq!(value, dual_value, epsilon = 1e-12);
+    assert_all_close(&g.m, &dual.as_slice()[..9], 1e-12);
+    assert_all_close(&g.u, &dual.as_slice()[9..], 1e-12);
+    let numeric = numeric_gradient(|q| matrix_rnn(&q[..9], &q[9..], &x, &state), &p);
+    assert_all_close(&g.m, &numeric[..9], 1e-7);
+    assert_all_close(&g.u, &numeric[9..], 1e-7);
+}
+
+/// The state started from a differentiated slice: its gradient is the adjoint of the state
+/// before the first step.
+#[differentiable]
+fn from_initial_state(h0: &[f64], w: f64, x: &[f64]) -> f64 {
+    let n = h0.len();
+    let mut h = vec![0.0; n];
+    for j in 0..n {
+        h[j] = h0[j];
+    }
+    for t in 0..x.len() {
+        let mut next = vec![0.0; n];
+        for j in 0..n {
+            next[j] = (w * h[j]).sin() + x[t] * h[(j + 1) % n];
+        }
+        h = next;
+    }
+    h[0] * h[n - 1]
+}
+
+fn from_initial_state_twin<T: DualNum<Primitive = f64> + Copy>(h0: &[T], w: T, x: &[f64]) -> T {
+    let n = h0.len();
+    let mut h = h0.to_vec();
+    for &xt in x {
+        h = (0..n)
+            .map(|j| (w * h[j]).sin() + h[(j + 1) % n] * xt)
+            .collect();
+    }
+    h[0] * h[n - 1]
+}
+
+#[test]
+fn the_initial_state_gets_the_adjoint_of_the_first_step() {
+    let h0 = [0.4, -0.7, 1.3];
+    let (w, x) = (0.9, [0.5, -0.2, 0.8]);
+    let (value, g) = from_initial_state_grad(&h0, w, &x);
+    let mut p = h0.to_vec();
+    p.push(w);
+    let (dual_value, dual) = gradient(
+        |q: SVector<DualSVec64<4>, 4>| from_initial_state_twin(&q.as_slice()[..3], q[3], &x),
+        &SVector::from_column_slice(&p),
+    );
+    assert_relative_eq!(value, dual_value, epsilon = 1e-12);
+    assert_all_close(&g.h0, &dual.as_slice()[..3], 1e-12);
+    assert_relative_eq!(g.w, dual[3], epsilon = 1e-12);
 }

@@ -146,6 +146,36 @@ pub fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> 
     );
     let mut lowered = lower::lower(cx, &sig, &body).map_err(|l| on_parameters(&l))?;
     lowered.graph.checkpoint = args.checkpoint;
+    if let Some(n) = lowered.graph.first_carrying_arrays()
+        && (args.hessian || sig.outputs.is_some())
+    {
+        let span = lowered
+            .graph
+            .node(n)
+            .origin
+            .map_or_else(proc_macro2::Span::call_site, |o| {
+                lowered.spans[o.0 as usize]
+            });
+        let (what, help) = if sig.outputs.is_some() {
+            (
+                "a vector-valued function",
+                "return one float (a loss) from this function, or keep the state in float variables (`let mut h0 = 0.0; let mut h1 = 0.0;`), which may update each other",
+            )
+        } else {
+            (
+                "`hessian` (and `_hvp`)",
+                "remove `hessian`, or keep the state in float variables (`let mut h0 = 0.0; let mut h1 = 0.0;`), which may update each other",
+            )
+        };
+        cx.error_at(
+            span,
+            msg(
+                format!("an array carried from one iteration of this loop to the next is not supported yet in {what}"),
+                help,
+            ),
+        );
+        return Err(on_parameters(&lowered));
+    }
     if sig.outputs.is_some() {
         let mut d = differentiate_vector(cx, &sig, lowered).map_err(|l| on_parameters(&l))?;
         let calls = callees::differentiated(&d.lowered.graph, &d.roots());

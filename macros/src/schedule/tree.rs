@@ -481,7 +481,13 @@ impl Builder<'_, '_> {
         let mut inner = self.s.visible_in_loop(*v, defined);
         let body = self.loop_body(bodies, &mut inner);
         let saved = self.saved_members(*c, bodies.len());
-        let checkpoint = self.s.g.checkpoint.filter(|_| !saved.is_empty());
+        // An array carried across the iterations saves a row every iteration, checkpoint or
+        // not.
+        let checkpoint = self
+            .s
+            .g
+            .checkpoint
+            .filter(|_| !saved.is_empty() && !self.s.g.carries_arrays(n));
         // A checkpoint holds every member; otherwise the trace holds the members the sweep reads.
         let arity = if checkpoint.is_some() {
             bodies.len()
@@ -533,7 +539,7 @@ impl Builder<'_, '_> {
         // The forward loop's body, scheduled here: it runs again, a stretch at a time.
         let recompute = match (self.s.g.checkpoint, g.op(fold)) {
             (Some(every), Op::Fold { v, .. } | Op::Coupled { v, .. })
-                if !last_kill && !saved.is_empty() =>
+                if !last_kill && !saved.is_empty() && !g.carries_arrays(fold) =>
             {
                 let mut inner = self.s.visible_in_loop(*v, defined);
                 Some((every, self.loop_body(&forward, &mut inner)))
