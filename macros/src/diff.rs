@@ -1439,11 +1439,13 @@ fn check_carried_arrays(
         return Ok(());
     };
     for (k, _) in arrays.iter().enumerate().filter(|(_, a)| **a) {
-        let body_ok = matches!(g.op(bodies[k]), Op::Table { .. } | Op::Filled { .. })
-            && g.loops_of(bodies[k]) & (1 << v) != 0;
+        let body_ok = matches!(
+            g.op(bodies[k]),
+            Op::Table { .. } | Op::Filled { .. } | Op::Component(..)
+        ) && g.loops_of(bodies[k]) & (1 << v) != 0;
         let init_ok = matches!(
             g.op(inits[k]),
-            Op::Table { .. } | Op::Filled { .. } | Op::Component(..)
+            Op::Table { .. } | Op::Filled { .. } | Op::Component(..) | Op::Carry { .. }
         );
         if !body_ok || !init_ok {
             return Err(DiffError {

@@ -1092,9 +1092,10 @@ impl Emitter<'_> {
             .unzip();
         // The sweep runs where one of its seeds is not zero: always, if one is a constant other
         // than zero; a seed that is the constant zero is left out of the test.
-        let always = seeds
-            .iter()
-            .any(|s| self.g.as_const(*s).is_some_and(|c| c != 0.0));
+        // (A sweep carrying an array's adjoint vector runs always.)
+        let always = seeds.iter().any(|s| {
+            self.g.as_const(*s).is_some_and(|c| c != 0.0) || self.g.kind(*s) == Kind::Array
+        });
         let tested: Vec<TokenStream> = seeds
             .iter()
             .filter(|s| self.g.as_const(**s).is_none())

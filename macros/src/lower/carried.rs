@@ -52,7 +52,7 @@ impl Lower<'_> {
         stmts: &[syn::Stmt],
         block: &syn::Block,
     ) -> Vec<CarriedArray> {
-        if !self.loop_stack.is_empty() || self.enclosing.contains(&super::Enclosing::Closure) {
+        if self.enclosing.contains(&super::Enclosing::Closure) {
             return Vec::new();
         }
         let reads = super::loops::read_names(stmts);
@@ -61,10 +61,11 @@ impl Lower<'_> {
         let top = top_level_element_writes(stmts);
         let lets = super::loops::let_names(block);
         let pushed = pushed_names(stmts);
+        let added = accumulated_names(stmts);
         let Some((lo, hi)) = self.g.loop_bounds(v) else {
             return Vec::new();
         };
-        let mask = self.g.loops_of(lo) | self.g.loops_of(hi) | 1 << v;
+        let around = self.g.loops_of(lo) | self.g.loops_of(hi) | 1 << v;
         let mut out = Vec::new();
         for s in 0..self.state.scopes.len() {
             for e in 0..self.state.scopes[s].len() {
@@ -81,11 +82,13 @@ impl Lower<'_> {
                     || top.contains(&name)
                     || lets.contains(&name)
                     || pushed.contains(&name)
+                    || added.contains(&name)
                 {
                     continue;
                 }
                 let len = self.g.array_len(n);
                 let c = self.g.new_recurrence();
+                let mask = around | self.g.loops_of(n) | self.g.loops_of(len);
                 let carry = self.g.array_carry(c, v, mask, len);
                 self.state.scopes[s][e].1 = Binding::Value(carry);
                 out.push(CarriedArray {
@@ -172,6 +175,57 @@ fn top_level_element_writes(stmts: &[syn::Stmt]) -> Vec<String> {
         fn visit_expr_loop(&mut self, _: &'ast syn::ExprLoop) {}
     }
     let mut f = Finder(Vec::new());
+    for s in stmts {
+        syn::visit::Visit::visit_stmt(&mut f, s);
+    }
+    f.0
+}
+
+/// The arrays `stmts` add into other than at the index of the loop around the addition
+/// (`next[j] += w[j * n + k] * h[k]` in `for k`): accumulations, not a state carried across
+/// the iterations.
+fn accumulated_names(stmts: &[syn::Stmt]) -> Vec<String> {
+    struct Finder(Vec<String>, Vec<Option<String>>);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+            if matches!(b.op, syn::BinOp::AddAssign(_) | syn::BinOp::SubAssign(_))
+                && let Expr::Index(ix) = &*b.left
+                && let Expr::Path(p) = &*ix.expr
+                && let Some(id) = p.path.get_ident()
+            {
+                let own = match (&*ix.index, self.1.last()) {
+                    (Expr::Path(q), Some(Some(index))) => {
+                        q.path.get_ident().is_some_and(|i| i == index)
+                    }
+                    _ => false,
+                };
+                if !own {
+                    self.0.push(id.to_string());
+                }
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+        fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+            let index = match &*f.pat {
+                syn::Pat::Ident(p) => Some(p.ident.to_string()),
+                _ => None,
+            };
+            self.1.push(index);
+            syn::visit::visit_expr_for_loop(self, f);
+            self.1.pop();
+        }
+        fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+            self.1.push(None);
+            syn::visit::visit_expr_while(self, w);
+            self.1.pop();
+        }
+        fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+            self.1.push(None);
+            syn::visit::visit_expr_loop(self, l);
+            self.1.pop();
+        }
+    }
+    let mut f = Finder(Vec::new(), Vec::new());
     for s in stmts {
         syn::visit::Visit::visit_stmt(&mut f, s);
     }

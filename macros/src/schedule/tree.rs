@@ -494,7 +494,8 @@ impl Builder<'_, '_> {
         } else {
             saved.len()
         };
-        let storage = if saved.is_empty() {
+        // An array's rows are a vector of their own (see `emit::coupled_arrays`).
+        let storage = if saved.is_empty() || self.s.g.carries_arrays(n) {
             Storage::Fresh
         } else {
             self.vector(Vector::States(*c, arity), pool)
