@@ -124,3 +124,34 @@ fn the_adjoint_by_hand_matches_forward_mode() {
         );
     }
 }
+
+#[test]
+fn scratch_generated() {
+    let (l, c, b) = (2, 9, 4);
+    let (main, extra, state, sequence) = lstm_input(l, c, b);
+    let (value, g) = adbench_lstm::lstm_objective_grad(&main, &extra, &state, &sequence, l, c, b);
+    let (mut gm, mut ge) = (vec![0.0; main.len()], vec![0.0; extra.len()]);
+    let v2 = lstm_objective_grad_by_hand(
+        &main,
+        &extra,
+        &state,
+        &sequence,
+        (l, c, b),
+        &mut gm,
+        &mut ge,
+    );
+    println!("{value} {v2}");
+    let d: f64 = g
+        .main_params
+        .iter()
+        .zip(&gm)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    let e: f64 = g
+        .extra_params
+        .iter()
+        .zip(&ge)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    println!("{d} {e}");
+}

@@ -1121,6 +1121,16 @@ pub(super) fn element_written_names(stmts: &[syn::Stmt]) -> Vec<String> {
         .collect()
 }
 
+/// The arrays `stmts` (the body of the loop over `index`) add into as accumulations (`+=` or
+/// `-=` inside a nested loop, or at an index other than `index`).
+pub(super) fn added_names(stmts: &[syn::Stmt], index: Option<&str>) -> Vec<String> {
+    element_writes(stmts, index)
+        .0
+        .into_iter()
+        .filter_map(|(name, adds)| adds.then_some(name))
+        .collect()
+}
+
 /// Each element write of `stmts` (`z[…] = …`, `z[…] += …`): the array's name, and whether it is
 /// an accumulation the loop `index` cannot own element by element (`+=` or `-=` inside a nested
 /// loop, or at an index other than the name `index`); and the names pushed to (`z.push(…)`).

@@ -21,8 +21,10 @@
 //! restores it, runs the body again, and carries one adjoint vector per array (see
 //! `diff::Sweep::coupled`).
 //!
-//! Supported: a loop that is not inside another loop, the array keeping its length. Elsewhere
-//! the array stays rejected by `buffers::leave_array_loop`, with the fix.
+//! In a loop nested in another (layers × time), the inner loop's state starts from the outer
+//! one's and is a member of the inner loop's coupled state, recomputed in each iteration of
+//! the outer loop's reverse sweep. The array must keep its length; an array the loop adds into
+//! (`z[k] += …` in a nested loop) is an accumulation (`lower::buffers`), not carried state.
 
 use syn::Expr;
 
@@ -43,14 +45,16 @@ pub(super) struct CarriedArray {
 
 impl Lower<'_> {
     /// Before the body `stmts` of loop `v`: each local array in scope that the body reads and
-    /// changes (`h = …`, or element by element in loops nested in it) is bound to its value at
-    /// the start of an iteration. Only for a loop outside every other loop; an array the body
-    /// writes at its own top level (`h[t] = …`) is left to the rules of local arrays.
+    /// changes (`h = …`, or element by element in loops nested in it, `h[j] = …`) is bound to its
+    /// value at the start of an iteration. An array the body writes at its own top level (`h[t]
+    /// = …`) or adds into (`+=` in a nested loop: an accumulation) is left to the rules of local
+    /// arrays.
     pub(super) fn carry_arrays(
         &mut self,
         v: u32,
         stmts: &[syn::Stmt],
         block: &syn::Block,
+        pat: &syn::Pat,
     ) -> Vec<CarriedArray> {
         if self.enclosing.contains(&super::Enclosing::Closure) {
             return Vec::new();
@@ -61,7 +65,11 @@ impl Lower<'_> {
         let top = top_level_element_writes(stmts);
         let lets = super::loops::let_names(block);
         let pushed = pushed_names(stmts);
-        let added = accumulated_names(stmts);
+        let index = match pat {
+            syn::Pat::Ident(p) => Some(p.ident.to_string()),
+            _ => None,
+        };
+        let added = super::buffers::added_names(stmts, index.as_deref());
         let Some((lo, hi)) = self.g.loop_bounds(v) else {
             return Vec::new();
         };
@@ -175,57 +183,6 @@ fn top_level_element_writes(stmts: &[syn::Stmt]) -> Vec<String> {
         fn visit_expr_loop(&mut self, _: &'ast syn::ExprLoop) {}
     }
     let mut f = Finder(Vec::new());
-    for s in stmts {
-        syn::visit::Visit::visit_stmt(&mut f, s);
-    }
-    f.0
-}
-
-/// The arrays `stmts` add into other than at the index of the loop around the addition
-/// (`next[j] += w[j * n + k] * h[k]` in `for k`): accumulations, not a state carried across
-/// the iterations.
-fn accumulated_names(stmts: &[syn::Stmt]) -> Vec<String> {
-    struct Finder(Vec<String>, Vec<Option<String>>);
-    impl<'ast> syn::visit::Visit<'ast> for Finder {
-        fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
-            if matches!(b.op, syn::BinOp::AddAssign(_) | syn::BinOp::SubAssign(_))
-                && let Expr::Index(ix) = &*b.left
-                && let Expr::Path(p) = &*ix.expr
-                && let Some(id) = p.path.get_ident()
-            {
-                let own = match (&*ix.index, self.1.last()) {
-                    (Expr::Path(q), Some(Some(index))) => {
-                        q.path.get_ident().is_some_and(|i| i == index)
-                    }
-                    _ => false,
-                };
-                if !own {
-                    self.0.push(id.to_string());
-                }
-            }
-            syn::visit::visit_expr_binary(self, b);
-        }
-        fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
-            let index = match &*f.pat {
-                syn::Pat::Ident(p) => Some(p.ident.to_string()),
-                _ => None,
-            };
-            self.1.push(index);
-            syn::visit::visit_expr_for_loop(self, f);
-            self.1.pop();
-        }
-        fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
-            self.1.push(None);
-            syn::visit::visit_expr_while(self, w);
-            self.1.pop();
-        }
-        fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
-            self.1.push(None);
-            syn::visit::visit_expr_loop(self, l);
-            self.1.pop();
-        }
-    }
-    let mut f = Finder(Vec::new(), Vec::new());
     for s in stmts {
         syn::visit::Visit::visit_stmt(&mut f, s);
     }

@@ -697,7 +697,7 @@ impl Lower<'_> {
                 self.state.scopes[o.0][o.1].1 = Binding::Value(c.at_start);
             }
         }
-        let arrays = self.carry_arrays(v, &body, &f.body);
+        let arrays = self.carry_arrays(v, &body, &f.body, &f.pat);
         self.enter_array_loop(v, (index, lo, hi), &body, &f.pat);
         self.own_carried_arrays(&arrays);
         self.state.scopes.push(Vec::new());
