@@ -143,7 +143,7 @@ impl Lower<'_> {
             self.cx.error_at(
                 span,
                 msg(
-                    format!("the local array `{name}` carried across this loop's iterations may change its length here"),
+                    format!("the local array `{name}` is carried across this loop's iterations, and an iteration gives it a new value whose length may differ from its length before the loop"),
                     format!("keep `{name}`'s length: create the new value with the length of the old (`vec![0.0; {name}.len()]`), or write its elements in place (`for j in 0..{name}.len() {{ {name}[j] = …; }}`)"),
                 ),
             );
