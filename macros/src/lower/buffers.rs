@@ -952,6 +952,10 @@ impl Lower<'_> {
         {
             return Some(written);
         }
+        // An array carried across a loop's iterations, written whole in place.
+        if matches!(self.g.op(old), Op::Carry { .. }) && lo == zero && hi == self.g.array_len(old) {
+            return Some(written);
+        }
         let n = self.array_len(old);
         let Some(v) = self.g.new_loop(zero, n) else {
             self.cx.error_at(
