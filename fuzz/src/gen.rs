@@ -13,6 +13,7 @@
 
 mod arrays;
 mod blocks;
+mod carried;
 mod chains;
 mod closures;
 mod expr;

@@ -172,6 +172,11 @@ impl Emitter<'_> {
             Vector::Array(n) => self.name(n),
             Vector::Buffer(b) => buffer_name(b),
             Vector::Trace(c) | Vector::States(c, _) => trace_name(c),
+            Vector::Rows(d) => rows_name(d),
+            Vector::Member(n, _, d) => match self.g.op(n) {
+                Op::RevCoupled { .. } => adjoint_name(d),
+                _ => carry_name(d),
+            },
         }
     }
 
@@ -211,6 +216,11 @@ impl Emitter<'_> {
         let scatters: TokenStream = block.scatters.iter().map(|s| self.stmt(s)).collect();
         let back = block.give_back.iter().map(|v| {
             let (keep, name) = (self.pool_name(*v), self.vector_name(*v));
+            // A vector moved into its loop's tuple is given back from there.
+            if let Vector::Member(n, k, _) = *v {
+                let (tuple, k) = (self.name(n), syn::Index::from(k as usize));
+                return quote! { #keep = #tuple.#k; };
+            }
             quote! { #keep = #name; }
         });
         (stmts, scatters, quote! { #(#back)* })
@@ -334,11 +344,12 @@ impl Emitter<'_> {
                 saved,
                 last_kill,
                 recompute,
+                pooled,
             } => match recompute {
                 Some((every, forward)) => {
                     self.recomputing_reverse(group, body, accumulators, saved, *every, forward)
                 }
-                None => self.reverse(group, body, accumulators, saved, *last_kill),
+                None => self.reverse(group, body, accumulators, saved, (*last_kill, *pooled)),
             },
             Stmt::Guarded {
                 group,
@@ -680,7 +691,7 @@ impl Emitter<'_> {
         let (i, trace, name) = (loop_var_name(v), trace_name(c), self.name(n));
         let (lo, hi) = (self.expr(*lo, Prec::Select), self.expr(*hi, Prec::Select));
         if inits.iter().any(|x| self.g.kind(*x) == Kind::Array) {
-            return self.coupled_arrays(n, block, saved);
+            return self.coupled_arrays(n, block, saved, storage);
         }
         let states: Vec<proc_macro2::Ident> = (c..c + k).map(carry_name).collect();
         let inits = inits.iter().map(|x| self.expr(*x, Prec::Select));
@@ -737,7 +748,13 @@ impl Emitter<'_> {
     /// for t in lo..hi { __rows0.extend_from_slice(&__s0); …; (__s1) = (…); __s0.copy_from_slice(&next); }
     /// let __tN = (__s0, __s1);
     /// ```
-    fn coupled_arrays(&self, n: NodeId, block: &Block, saved: &[u32]) -> TokenStream {
+    fn coupled_arrays(
+        &self,
+        n: NodeId,
+        block: &Block,
+        saved: &[u32],
+        storage: Storage,
+    ) -> TokenStream {
         let (Op::Coupled { c, v, lo, hi, .. }, Some((inits, bodies))) =
             (self.g.op(n), self.g.coupled_parts(n))
         else {
@@ -756,12 +773,20 @@ impl Emitter<'_> {
             let init = self.expr(*init, Prec::Postfix);
             let next = self.expr(*body, Prec::Postfix);
             if self.g.kind(*body) == Kind::Array {
-                declare.push(quote! { let mut #s = ::std::vec::Vec::from(&#init[..]); });
+                declare.push(Self::vector(
+                    &s,
+                    &quote!(::std::vec::Vec::from(&#init[..])),
+                    &quote!(#s.extend_from_slice(&#init[..]);),
+                    storage,
+                ));
                 if saved.contains(&d) {
                     let rows = rows_name(d);
-                    declare.push(quote! {
-                        let mut #rows = ::std::vec::Vec::with_capacity(#count * #s.len());
-                    });
+                    declare.push(Self::vector(
+                        &rows,
+                        &quote!(::std::vec::Vec::with_capacity(#count * #s.len())),
+                        &quote!(#rows.reserve(#count * #s.len());),
+                        storage,
+                    ));
                     save.push(quote! { #rows.extend_from_slice(&#s); });
                 }
                 copies.push(quote! { #s.copy_from_slice(&#next[..]); });
@@ -845,6 +870,7 @@ impl Emitter<'_> {
         sweep: &Sweep,
         body: &Block,
         accumulators: &[(NodeId, NodeId)],
+        storage: Storage,
     ) -> (TokenStream, TokenStream, TokenStream) {
         let coupled = matches!(self.g.op(group[0]), Op::RevCoupled { .. });
         let k = u32::try_from(sweep.steps.len()).unwrap_or(0);
@@ -863,7 +889,12 @@ impl Emitter<'_> {
                     self.expr(*step, Prec::Postfix),
                 );
                 if self.g.kind(*seed) == Kind::Array {
-                    start.push(quote! { let mut #lam = ::std::vec::Vec::from(&#seed_x[..]); });
+                    start.push(Self::vector(
+                        lam,
+                        &quote!(::std::vec::Vec::from(&#seed_x[..])),
+                        &quote!(#lam.extend_from_slice(&#seed_x[..]);),
+                        storage,
+                    ));
                     copies.push(quote! { #lam.copy_from_slice(&#step_x[..]); });
                 } else {
                     start.push(quote! { let mut #lam = #seed_x; });
@@ -910,7 +941,7 @@ impl Emitter<'_> {
         body: &Block,
         accumulators: &[(NodeId, NodeId)],
         saved: &[u32],
-        last_kill: bool,
+        (last_kill, pooled): (bool, bool),
     ) -> TokenStream {
         let Some(sweep) = self.sweep(group[0]) else {
             return self.internal_error("not a reverse sweep");
@@ -959,7 +990,13 @@ impl Emitter<'_> {
             let s = carry_name(c);
             quote!(for (#i, &#s) in (#lo..#hi).rev().zip(#trace.iter().rev()))
         };
-        let (start, iteration, after) = self.reverse_parts(group, &sweep, body, accumulators);
+        let storage = if pooled {
+            Storage::Pooled
+        } else {
+            Storage::Fresh
+        };
+        let (start, iteration, after) =
+            self.reverse_parts(group, &sweep, body, accumulators, storage);
         quote! {
             #start
             #iterations {
@@ -1023,7 +1060,8 @@ impl Emitter<'_> {
         } else {
             (quote!(&#(#states)*), quote! { #(#states = #nexts;)* })
         };
-        let (start, iteration, after) = self.reverse_parts(group, &sweep, body, accumulators);
+        let (start, iteration, after) =
+            self.reverse_parts(group, &sweep, body, accumulators, Storage::Fresh);
         quote! {
             #start
             // At most a stretch, and no more than the loop runs (a large K on a short loop).
