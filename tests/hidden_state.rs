@@ -318,3 +318,74 @@ fn layers_by_time_match_num_dual_and_differences() {
     let numeric = numeric_gradient(|q| layered(q, &x, layers, b), &p);
     assert_all_close(&g.p, &numeric, 1e-7);
 }
+
+/// The same function twice, the second with `checkpoint = K`.
+macro_rules! twins {
+    ($plain:ident, $checked:ident, $k:literal, ($($params:tt)*) $body:block) => {
+        #[differentiable]
+        fn $plain($($params)*) -> f64 $body
+
+        #[differentiable(checkpoint = $k)]
+        fn $checked($($params)*) -> f64 $body
+    };
+}
+
+// A hidden-state vector beside a product recurrence, which `checkpoint = 3` saves every third
+// iteration (the array's rows are saved every iteration either way).
+twins!(state_and_product, state_and_product_k3, 3, (w: &[f64], x: &[f64]) {
+    let n = w.len();
+    let mut h = vec![0.1; n];
+    let mut loss = 0.0;
+    for t in 0..x.len() {
+        for j in 0..n {
+            h[j] = (w[j] * h[j] + x[t]).tanh();
+        }
+        loss += h[t % n] * x[t];
+    }
+    let mut p = 1.0;
+    for t in 0..x.len() {
+        p *= (w[t % n] * x[t]).sin() + 1.5;
+    }
+    loss + p + h[n - 1]
+});
+
+#[test]
+fn checkpoints_give_the_same_gradient_bit_for_bit() {
+    let w = [0.7, -0.3, 1.1];
+    let x = [0.5, -0.2, 0.9, 0.4, -0.8, 0.3, 0.6];
+    let (value, g) = state_and_product_grad(&w, &x);
+    let (value_k, g_k) = state_and_product_k3_grad(&w, &x);
+    assert_eq!(value.to_bits(), value_k.to_bits());
+    for (a, b) in g.w.iter().zip(&g_k.w).chain(g.x.iter().zip(&g_k.x)) {
+        assert_eq!(a.to_bits(), b.to_bits());
+    }
+    let mut p = w.to_vec();
+    p.extend(x);
+    let numeric = numeric_gradient(|q| state_and_product(&q[..3], &q[3..]), &p);
+    let mut got = g.w.clone();
+    got.extend(&g.x);
+    assert_all_close(&got, &numeric, 1e-7);
+}
+
+/// A caller chaining through a function with a hidden-state vector (its `__vjp`).
+#[differentiable]
+fn caller(w: &[f64], x: &[f64]) -> f64 {
+    let s = state_and_product(w, x);
+    s * s + w[0]
+}
+
+#[test]
+fn a_caller_chains_through_the_vector_jacobian_product() {
+    let w = [0.7, -0.3, 1.1];
+    let x = [0.5, -0.2, 0.9, 0.4];
+    let (value, g) = caller_grad(&w, &x);
+    let (inner, gi) = state_and_product_grad(&w, &x);
+    assert_eq!(value, inner * inner + w[0]);
+    for j in 0..3 {
+        let want = 2.0 * inner * gi.w[j] + if j == 0 { 1.0 } else { 0.0 };
+        assert_relative_eq!(g.w[j], want, epsilon = 1e-12);
+    }
+    for t in 0..4 {
+        assert_relative_eq!(g.x[t], 2.0 * inner * gi.x[t], epsilon = 1e-12);
+    }
+}
