@@ -137,6 +137,17 @@ impl Lower<'_> {
             self.state.scopes[s][e].1 = Binding::Value(a.init);
             return None;
         }
+        if matches!(self.g.op(after), crate::graph::Op::Carry { .. }) {
+            self.cx.error_at(
+                span,
+                msg(
+                    format!("the local array `{name}` takes the value another array carried across this loop's iterations had at the start of the iteration (`{name} = other;`)"),
+                    format!("copy the elements in a loop, `for j in 0..{name}.len() {{ {name}[j] = other[j]; }}`"),
+                ),
+            );
+            self.state.scopes[s][e].1 = Binding::Value(a.init);
+            return None;
+        }
         let len = self.g.array_len(a.carry);
         let new_len = self.g.array_len(after);
         if self.g.kind(after) != Kind::Array || new_len != len {
