@@ -389,3 +389,39 @@ fn a_caller_chains_through_the_vector_jacobian_product() {
         assert_relative_eq!(g.x[t], 2.0 * inner * gi.x[t], epsilon = 1e-12);
     }
 }
+
+/// The state reset to the same array in every iteration, read before the reset: the adjoint of
+/// that array is summed over the iterations from the reverse loop.
+#[differentiable]
+fn reset_each_step(w: &[f64], x: &[f64]) -> f64 {
+    let n = w.len();
+    let mut h = vec![0.0; n];
+    let mut loss = 0.0;
+    for t in 0..x.len() {
+        loss += h[0] * x[t];
+        for j in 0..n {
+            h[j] = w[j] * 2.0;
+        }
+    }
+    loss + h[n - 1]
+}
+
+#[test]
+fn a_state_reset_to_the_same_array_sums_its_adjoint_over_the_iterations() {
+    let w = [0.7, -0.3, 1.1];
+    let x = [0.5, -0.2, 0.9, 0.4];
+    // loss = Σ_{t ≥ 1} 2·w₀·x[t] + 2·w₂.
+    let (value, g) = reset_each_step_grad(&w, &x);
+    let tail: f64 = x[1..].iter().sum();
+    assert_relative_eq!(value, 2.0 * w[0] * tail + 2.0 * w[2], epsilon = 1e-12);
+    assert_relative_eq!(g.w[0], 2.0 * tail, epsilon = 1e-12);
+    assert_eq!(g.w[1], 0.0);
+    assert_relative_eq!(g.w[2], 2.0, epsilon = 1e-12);
+    assert_eq!(g.x[0], 0.0);
+    for t in 1..4 {
+        assert_relative_eq!(g.x[t], 2.0 * w[0], epsilon = 1e-12);
+    }
+    // No iteration: the state as it started.
+    let (value, g) = reset_each_step_grad(&w, &[]);
+    assert_eq!((value, g.w.clone()), (0.0, vec![0.0; 3]));
+}

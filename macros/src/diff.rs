@@ -929,6 +929,30 @@ impl Sweep {
         }
     }
 
+    /// The adjoint `whole` of the array `n` (a vector), made in the loops `from`, added into
+    /// `n`'s adjoint element by element, as reads `n[j]` in a loop over its elements would.
+    fn scatter_whole(
+        &mut self,
+        g: &mut Graph,
+        frame: &mut Frame,
+        from: u64,
+        n: NodeId,
+        whole: NodeId,
+    ) -> Result<(), DiffError> {
+        let zero = g.int(0);
+        let len = g.array_len(n);
+        let v = g.new_loop(zero, len).ok_or_else(|| too_many_loops(g, n))?;
+        let j = g.add(Op::LoopVar(v));
+        let read = g.add(Op::At(n, j));
+        if self.active.len() < g.len() {
+            self.active.resize(g.len(), false);
+        }
+        self.active[read.index()] = true;
+        let element = g.add(Op::AdjAt(whole, j));
+        self.contribute(g, frame, from | 1 << v, read, element);
+        Ok(())
+    }
+
     /// Coupled recurrences `n` (`sₖ = bodyₖ(s₀, …, s_K₋₁)` together, one loop): the adjoints
     /// of the members' final values (gathered at their `Component`s) flow back through the
     /// iterations, one `λₖ` per member, `λₖ ← Σⱼ λⱼ·∂bodyⱼ/∂sₖ` at the iteration's saved state
@@ -995,6 +1019,12 @@ impl Sweep {
                 })
             };
             let from = g.loops_of(body) | 1 << v;
+            if arrays[j as usize] && g.loops_of(body) & (1 << v) == 0 {
+                // The same array every iteration (`h[j] = w[j]`): each iteration's `λ` is
+                // added into its adjoint from the reverse loop, element by element.
+                self.scatter_whole(g, &mut body_frame, from, body, lambda)?;
+                continue;
+            }
             self.contribute(g, &mut body_frame, from, body, lambda);
         }
         self.sweep(g, &mut body_frame, &inside)?;
@@ -1439,10 +1469,12 @@ fn check_carried_arrays(
         return Ok(());
     };
     for (k, _) in arrays.iter().enumerate().filter(|(_, a)| **a) {
+        // (One that does not change with the iteration is added into element by element.)
         let body_ok = matches!(
             g.op(bodies[k]),
             Op::Table { .. } | Op::Filled { .. } | Op::Component(..)
-        ) && g.loops_of(bodies[k]) & (1 << v) != 0;
+        ) || (matches!(g.op(bodies[k]), Op::Carry { .. })
+            && g.loops_of(bodies[k]) & (1 << v) == 0);
         let init_ok = matches!(
             g.op(inits[k]),
             Op::Table { .. } | Op::Filled { .. } | Op::Component(..) | Op::Carry { .. }
@@ -1511,7 +1543,6 @@ pub fn local_adjoints(
         | Op::Slice(_)
         | Op::SliceArg(..)
         | Op::DataRun(..)
-        | Op::Placeholder { .. }
         // A recurrence's carry: its adjoint is the reverse sweep's step (see `Sweep::fold`).
         // Folds are swept by `Sweep::fold`; reverse sweeps are refused by `gradient_with_slices`.
         | Op::Carry { .. }

@@ -1706,6 +1706,9 @@ impl Style for Emitter<'_> {
                 let i = loop_var_name(*v);
                 quote! { #i }
             }
+            Op::Carry { .. } if self.g.is_provisional(n) => {
+                self.internal_error("a loop-carried variable escaped lowering")
+            }
             Op::Carry { c, .. } => {
                 let s = carry_name(*c);
                 quote! { #s }
@@ -1764,9 +1767,6 @@ impl Style for Emitter<'_> {
             | Op::ArrayVjp { .. }
             | Op::Rebound { .. }
             | Op::VjpRows { .. } => quote!(()),
-            Op::Placeholder { .. } => {
-                self.internal_error("a loop-carried placeholder escaped lowering")
-            }
             _ => return None,
         })
     }

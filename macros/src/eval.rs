@@ -167,7 +167,6 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         | Op::Effects(..)
         | Op::NoEffect
         | Op::CallVjp(..)
-        | Op::Placeholder { .. }
         | Op::Carry { .. }
         | Op::Fold { .. }
         | Op::Adjoint { .. }
@@ -426,8 +425,7 @@ impl<'g> Interpreter<'g> {
             | Op::Partial(..)
             | Op::Partial2(..)
             | Op::Slice(_)
-            | Op::Placeholder { .. }
-            // A table is only read element by element: its element `i` is its body at `lo + i`.
+                // A table is only read element by element: its element `i` is its body at `lo + i`.
             | Op::Table { .. } => Value::Float(f64::NAN),
             Op::LoopVar(v) => Value::Int(self.loop_index[*v as usize]),
             // Inside its own loops, the running value; elsewhere (a gradient sum over the same

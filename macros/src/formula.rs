@@ -537,7 +537,6 @@ impl Style for Printer<'_> {
                 self.expr(*a, Prec::Select),
                 self.expr(*b, Prec::Select)
             ),
-            Op::Placeholder { k, .. } => format!("carried#{k}"),
             Op::CallVjp(call, seed) => {
                 let slices: Vec<String> = match g.op(*call) {
                     Op::Call(_, args) => args

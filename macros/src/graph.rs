@@ -389,14 +389,15 @@ define_ops! {
         /// Effect: `∇x_k += seed · ∂call/∂x_k` for every differentiated slice `x_k` passed to the
         /// call (the called function's hidden vector-Jacobian product).
         CallVjp(call: node, seed: node),
-        /// A loop-carried variable's value at the start of an iteration, while a loop body is lowered
-        /// (never survives lowering). The mask is the loops it varies with: the loop being lowered
-        /// and those its bounds vary with. A recurrence nested in that loop and starting from it
-        /// (`for i { for j { h = 0.9 * h + x[j]; } }`) varies with them too, and its `Carry` keeps
-        /// that mask after the placeholder is replaced.
-        Placeholder { k: u32, mask: u64 },
         /// The value of recurrence `c` at the start of an iteration of loop `v` (`s` in
         /// `s = body(s, i)`). The mask is the loops it varies with: `v` and the loops around it.
+        ///
+        /// While a loop body is lowered, every float variable in scope is such a value, with a
+        /// provisional `c` ([`Graph::provisional_carry`]): the body decides what the variable is
+        /// (unchanged, a sum, a recurrence, a member of a coupled one), and lowering then
+        /// replaces it by its value before the loop or by the recurrence's own `Carry`. A
+        /// recurrence nested in that loop and starting from it (`for i { for j { h = 0.9 * h +
+        /// x[j]; } }`) varies with the loop's mask too, and its `Carry` keeps that mask.
         Carry { c: u32, v: u32, mask: u64 },
         /// Recurrence `c` over loop `v`: `s = init; for v in lo..hi { s = body }; s`, where `body`
         /// reads `Carry(c, v, _)`. Products (`p *= x[i]`), running maxima, any update that is not
@@ -596,6 +597,8 @@ pub struct Graph {
     /// How many recurrences (`Fold`s) and reverse sweeps (`RevFold`s) were declared.
     recurrences: u32,
     sweeps: u32,
+    /// How many provisional carries lowering made (see [`Graph::provisional_carry`]).
+    provisional: u32,
     /// How many vectors added into (`Alloc`s) were declared.
     buffers: u32,
     /// The latest `RevFold` node of each recurrence.
@@ -712,6 +715,23 @@ impl Graph {
     pub fn new_recurrence(&mut self) -> u32 {
         self.recurrences += 1;
         self.recurrences - 1
+    }
+
+    /// The value of a float variable at the start of an iteration of loop `v`, while the loop's
+    /// body is lowered: a `Carry` whose recurrence is not decided yet (see [`Op::Carry`]). Its
+    /// number counts down from `u32::MAX`, apart from every recurrence's.
+    pub fn provisional_carry(&mut self, v: u32, mask: u64) -> NodeId {
+        self.provisional += 1;
+        self.add(Op::Carry {
+            c: u32::MAX - (self.provisional - 1),
+            v,
+            mask,
+        })
+    }
+
+    /// Whether `id` is a [`Graph::provisional_carry`], which lowering replaces.
+    pub fn is_provisional(&self, id: NodeId) -> bool {
+        matches!(*self.op(id), Op::Carry { c, .. } if c > u32::MAX - self.provisional)
     }
 
     /// `k` consecutive new recurrence numbers, for a `Coupled` recurrence; the first.
@@ -982,7 +1002,6 @@ impl Graph {
             | Op::JvpPartial(..)
             | Op::Index(..)
             | Op::Element(..)
-            | Op::Placeholder { .. }
             | Op::Carry { .. }
             | Op::Fold { .. }
             | Op::Adjoint { .. }
@@ -1058,9 +1077,7 @@ impl Graph {
                 let bounds = self.loops.get(*v as usize);
                 bounds.map_or(0, |&(lo, hi)| self.loops_of(lo) | self.loops_of(hi)) | 1 << v
             }
-            Op::Placeholder { mask, .. } | Op::Carry { mask, .. } | Op::Adjoint { mask, .. } => {
-                *mask
-            }
+            Op::Carry { mask, .. } | Op::Adjoint { mask, .. } => *mask,
             Op::Alloc { mask, .. } => op
                 .children()
                 .iter()
@@ -1194,22 +1211,26 @@ impl Graph {
         self.as_const(id) == Some(v)
     }
 
-    /// A leaf: printed inline everywhere, never bound to a `let`.
+    /// A leaf: printed inline everywhere, never bound to a `let`. Not a provisional carry: it
+    /// stands for whatever value the variable had before the loop, which may be any expression,
+    /// so the rewrites that move leaves (`x * 2 => 2 * x`, a loop-invariant leaf out of a sum)
+    /// leave it where it is.
     pub fn is_leaf(&self, id: NodeId) -> bool {
-        matches!(
-            self.op(id),
-            Op::Const(_)
-                | Op::Input(_)
-                | Op::Sym(..)
-                | Op::IntConst(_)
-                | Op::BoolConst(_)
-                | Op::LoopVar(_)
-                | Op::Carry { .. }
-                | Op::Adjoint { .. }
-                | Op::Slice(_)
-                | Op::SliceArg(..)
-                | Op::NoEffect
-        )
+        !self.is_provisional(id)
+            && matches!(
+                self.op(id),
+                Op::Const(_)
+                    | Op::Input(_)
+                    | Op::Sym(..)
+                    | Op::IntConst(_)
+                    | Op::BoolConst(_)
+                    | Op::LoopVar(_)
+                    | Op::Carry { .. }
+                    | Op::Adjoint { .. }
+                    | Op::Slice(_)
+                    | Op::SliceArg(..)
+                    | Op::NoEffect
+            )
     }
 
     /// Whether evaluating `id` may panic: it reads an element (the index may be out of range)

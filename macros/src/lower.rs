@@ -148,8 +148,6 @@ struct Lower<'a> {
     data_params: Vec<String>,
     /// Every parameter's name and node.
     param_nodes: Vec<(String, NodeId)>,
-    /// How many loop-carried placeholders have been made (see `lower::loops`).
-    placeholders: u32,
     /// The data parameters that hold integers (`&[usize]`: indices), by node.
     int_slices: Vec<NodeId>,
     /// The float slice parameters taken as data (not differentiated).
@@ -214,7 +212,6 @@ impl<'a> Lower<'a> {
             },
             data_params: Vec::new(),
             param_nodes: Vec::new(),
-            placeholders: 0,
             failed_lets: HashSet::new(),
             views: HashMap::new(),
             closures: HashMap::new(),

@@ -210,7 +210,6 @@ fn tangent(
         | Op::CallJvp(..)
         | Op::JvpPartial(..)
         | Op::CallHvp(..)
-        | Op::Placeholder { .. }
         | Op::Adjoint { .. }
         | Op::RevFold { .. }
         | Op::RevCoupled { .. }

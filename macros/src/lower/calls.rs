@@ -317,6 +317,18 @@ impl Lower<'_> {
                 {
                     self.new_array(inner)?
                 }
+                // `&r` of `let r = rot(…);`: its outputs, lent as a slice.
+                _ if !std::ptr::eq(a, inner) && self.reads_outputs_whole(inner) => {
+                    let name = pretty(&inner.to_token_stream());
+                    self.cx.error_spanned_by(
+                        a,
+                        msg(
+                            format!("`{}` lends the outputs of a vector-valued call as a slice, which cannot be differentiated yet", pretty(&a.to_token_stream())),
+                            format!("pass them as an array of their own, one element per output (for three outputs: `&[{name}[0], {name}[1], {name}[2]]`)"),
+                        ),
+                    );
+                    return None;
+                }
                 _ => match self.slice_run(a) {
                     Some((k, ix, range)) => self.slice_run_arg(a, k, ix, range)?,
                     None => self.call_arg(a)?,
@@ -519,14 +531,20 @@ impl Lower<'_> {
             e = &p.expr;
         }
         match self.bound_to(e) {
-            Some(mut n) => {
-                while let Some(&outer) = self.carried_calls.get(&n) {
-                    n = outer;
-                }
-                matches!(self.g.op(n), Op::Call(..))
-            }
+            Some(_) => self.reads_outputs_whole(e),
             None => matches!(e, Expr::Call(c) if self.bound_to(&c.func).is_none()),
         }
+    }
+
+    /// `r` of `let r = rot(…);` (before the loop, if in one): the outputs of a vector-valued
+    /// call, all of them.
+    fn reads_outputs_whole(&self, e: &Expr) -> bool {
+        self.bound_to(e).is_some_and(|mut n| {
+            while let Some(&outer) = self.carried_calls.get(&n) {
+                n = outer;
+            }
+            matches!(self.g.op(n), Op::Call(..))
+        })
     }
 
     /// `x` is (bound to) a differentiated slice parameter.

@@ -265,13 +265,8 @@ impl Lower<'_> {
         let (lo, hi, item) = self.source(&m.receiver)?;
         let v = self.new_loop(lo, hi, m)?;
         let index = self.g.add(Op::LoopVar(v));
-        let outer = self.carry_outer_floats(self.g.loops_of(index));
-        let k = self.placeholders;
-        self.placeholders += 1;
-        let placeholder = self.g.add(Op::Placeholder {
-            k,
-            mask: self.g.loops_of(index),
-        });
+        let outer = self.carry_outer_floats(v, self.g.loops_of(index));
+        let placeholder = self.g.provisional_carry(v, self.g.loops_of(index));
         self.state.scopes.push(Vec::new());
         let mut pats = c.inputs.iter();
         let (Some(acc), Some(item_pat)) = (pats.next(), pats.next()) else {

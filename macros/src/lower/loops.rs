@@ -10,8 +10,8 @@
 //! }
 //! ```
 //!
-//! The loop body is lowered with each outer float variable replaced by a placeholder
-//! (`Placeholder`). A variable the body assigns as `placeholder + Δ` (or `− Δ`, possibly under
+//! The loop body is lowered with each outer float variable replaced by a placeholder (a
+//! provisional `Carry`, its value at the start of an iteration). A variable the body assigns as `placeholder + Δ` (or `− Δ`, possibly under
 //! `if`), with `Δ` free of every placeholder, is an accumulation: its value after the loop is its
 //! value before plus `Σ Δ`, and the sum's gradient is the sum of the gradients (a loop in the
 //! generated code, with no tape). Any other update that reads only its own previous value
@@ -688,7 +688,7 @@ impl Lower<'_> {
         // Integer counters (`count += 1`): their steps are read before the loop's variables are
         // replaced, and their values in each iteration are computed from the index.
         let counters = self.counters(f, lo, hi, index, exit);
-        let outer = self.carry_outer_floats(self.g.loops_of(index));
+        let outer = self.carry_outer_floats(v, self.g.loops_of(index));
         for c in &counters {
             if let Some(o) = outer
                 .iter()
@@ -1112,9 +1112,14 @@ impl Lower<'_> {
         }
     }
 
-    /// Replaces every float variable in scope by a placeholder varying with the loops of `mask`
-    /// (the loop's index's); returns `(scope, entry, before)`.
-    pub(super) fn carry_outer_floats(&mut self, mask: u64) -> Vec<(usize, usize, Binding, NodeId)> {
+    /// Replaces every float variable in scope by its value at the start of an iteration of loop
+    /// `v` (a placeholder: a provisional `Carry`, varying with the loops of `mask`, the loop's
+    /// index's); returns `(scope, entry, before, placeholder)`.
+    pub(super) fn carry_outer_floats(
+        &mut self,
+        v: u32,
+        mask: u64,
+    ) -> Vec<(usize, usize, Binding, NodeId)> {
         let mut carried = Vec::new();
         for s in 0..self.state.scopes.len() {
             for e in 0..self.state.scopes[s].len() {
@@ -1123,13 +1128,11 @@ impl Lower<'_> {
                 let is_int_or_bool = matches!(b, Binding::Value(n) if matches!(self.g.kind(n), Kind::Int | Kind::Bool));
                 if is_float || matches!(b, Binding::Uninit) {
                     // Numbered across the whole function: nested loops need distinct placeholders.
-                    let k = self.placeholders;
-                    self.placeholders += 1;
-                    let placeholder = self.g.add(Op::Placeholder { k, mask });
+                    let placeholder = self.g.provisional_carry(v, mask);
                     carried.push((s, e, b, placeholder));
                     // A vector-valued call's outputs stay readable in the loop (`r[0]`).
                     if let Binding::Value(n) = b
-                        && matches!(self.g.op(n), Op::Call(..) | Op::Placeholder { .. })
+                        && (matches!(self.g.op(n), Op::Call(..)) || self.g.is_provisional(n))
                     {
                         self.carried_calls.insert(placeholder, n);
                     }
