@@ -5,7 +5,7 @@
 //! Oracles: the gradient of a two-step recurrence derived by hand (exact to 1e-12), num-dual's
 //! forward mode on generic twins of the functions (1e-12), central differences, and
 //! `checkpoint = K` bit for bit equal to without.
-#![allow(clippy::needless_range_loop)] // index loops are the language under test
+#![allow(clippy::needless_range_loop, clippy::manual_memcpy)] // index loops and copy loops are the language under test
 
 mod common;
 

@@ -257,21 +257,20 @@ impl Emitter<'_> {
         }
     }
 
+    /// `let __tN = expr;`; an array carried across a loop's iterations, after the loop (or its
+    /// adjoint before it), is borrowed from the loop's tuple, which owns the vector.
+    fn let_stmt(&self, n: NodeId) -> TokenStream {
+        let (name, value) = (self.name(n), self.bare(n));
+        if matches!(self.g.op(n), Op::Component(..)) && self.g.kind(n) == Kind::Array {
+            return quote! { let #name = &#value; };
+        }
+        quote! { let #name = #value; }
+    }
+
     /// One statement of the tree.
     fn stmt(&self, stmt: &Stmt) -> TokenStream {
         match stmt {
-            // An array carried across a loop's iterations, after the loop (or its adjoint
-            // before it): borrowed from the loop's tuple, which owns the vector.
-            Stmt::Let(n)
-                if matches!(self.g.op(*n), Op::Component(..)) && self.g.kind(*n) == Kind::Array =>
-            {
-                let (name, value) = (self.name(*n), self.bare(*n));
-                quote! { let #name = &#value; }
-            }
-            Stmt::Let(n) => {
-                let (name, value) = (self.name(*n), self.bare(*n));
-                quote! { let #name = #value; }
-            }
+            Stmt::Let(n) => self.let_stmt(*n),
             Stmt::Add(n) => self.addition(*n),
             Stmt::AddToSum(n) => {
                 let Op::Accumulate { value, .. } = *self.g.op(*n) else {

@@ -26,8 +26,11 @@
 //! the outer loop's reverse sweep. The array must keep its length; an array the loop adds into
 //! (`z[k] += …` in a nested loop) is an accumulation (`lower::buffers`), not carried state.
 
+use std::collections::HashMap;
+
 use syn::Expr;
 
+use super::loops::Member;
 use super::{Binding, Lower};
 use crate::ctxt::msg;
 use crate::graph::{Kind, NodeId};
@@ -118,6 +121,49 @@ impl Lower<'_> {
         };
         let carried = |n: NodeId| arrays.iter().any(|a| a.carry == n);
         frame.forget(&carried);
+    }
+
+    /// [`Lower::carried_split`] with the carried `arrays` too: unchanged, each with its value
+    /// before the loop; changed, the others.
+    pub(super) fn carried_split_with(
+        &mut self,
+        outer: &[(usize, usize, Binding, NodeId)],
+        arrays: &[CarriedArray],
+    ) -> (HashMap<NodeId, NodeId>, Vec<NodeId>) {
+        let (mut unchanged, mut changed) = self.carried_split(outer);
+        for a in arrays {
+            let (s, e) = a.scope;
+            if self.state.scopes[s][e].1 == Binding::Value(a.carry) {
+                unchanged.insert(a.carry, a.init);
+            } else {
+                changed.push(a.carry);
+            }
+        }
+        (unchanged, changed)
+    }
+
+    /// After the body: the arrays that are members of the loop's coupled state, each with its
+    /// value after an iteration (see [`carried_member`](Self::carried_member)); every carry
+    /// gets its value before the loop in `restore`.
+    pub(super) fn carried_members(
+        &mut self,
+        arrays: &[CarriedArray],
+        restore: &mut HashMap<NodeId, NodeId>,
+        span: proc_macro2::Span,
+    ) -> Vec<Member> {
+        let mut members = Vec::new();
+        for a in arrays {
+            restore.insert(a.carry, a.init);
+            if let Some((_, after)) = self.carried_member(a, span) {
+                members.push(Member {
+                    scope: a.scope,
+                    placeholder: a.carry,
+                    init: a.init,
+                    after,
+                });
+            }
+        }
+        members
     }
 
     /// After the body: the member of the loop's coupled state each carried array is, or, where

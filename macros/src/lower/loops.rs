@@ -58,11 +58,11 @@ fn find(root: &mut [usize], mut a: usize) -> usize {
 /// A variable a loop updates, as a member of a coupled recurrence: where it is bound, its
 /// placeholder in the loop's body, its value before the loop and after an iteration.
 #[derive(Clone, Copy)]
-struct Member {
-    scope: (usize, usize),
-    placeholder: NodeId,
-    init: NodeId,
-    after: NodeId,
+pub(super) struct Member {
+    pub(super) scope: (usize, usize),
+    pub(super) placeholder: NodeId,
+    pub(super) init: NodeId,
+    pub(super) after: NodeId,
 }
 
 /// `name += step`, `name -= step`, `name = name + step`, `name = name - step`: the name, the
@@ -742,15 +742,7 @@ impl Lower<'_> {
                 after_loop.push((o.0, o.1, c.after_loop));
             }
         }
-        let (mut unchanged, mut changed) = self.carried_split(&outer);
-        for a in &arrays {
-            let (s, e) = a.scope;
-            if self.state.scopes[s][e].1 == Binding::Value(a.carry) {
-                unchanged.insert(a.carry, a.init);
-            } else {
-                changed.push(a.carry);
-            }
-        }
+        let (unchanged, changed) = self.carried_split_with(&outer, &arrays);
         self.finish_carried(v, &outer, &arrays, f.for_token.span);
         self.leave_array_loop(&unchanged, &changed, f.for_token.span);
         for (s, e, value) in after_loop {
@@ -1158,18 +1150,7 @@ impl Lower<'_> {
         let mut restore: HashMap<NodeId, NodeId> = HashMap::new();
         let mut updates = Vec::new();
         // Arrays carried across the iterations: members of the loop's coupled state.
-        let mut array_members = Vec::new();
-        for a in arrays {
-            restore.insert(a.carry, a.init);
-            if let Some((carry, after)) = self.carried_member(a, span) {
-                array_members.push(Member {
-                    scope: a.scope,
-                    placeholder: carry,
-                    init: a.init,
-                    after,
-                });
-            }
-        }
+        let array_members = self.carried_members(arrays, &mut restore, span);
         for &(s, e, before, placeholder) in outer {
             let after = self.state.scopes[s][e].1;
             let name = self.state.scopes[s][e].0.clone();
