@@ -425,3 +425,73 @@ fn a_state_reset_to_the_same_array_sums_its_adjoint_over_the_iterations() {
     let (value, g) = reset_each_step_grad(&w, &[]);
     assert_eq!((value, g.w.clone()), (0.0, vec![0.0; 3]));
 }
+
+/// Updates under a condition, a `continue` and a `break` on the data.
+#[differentiable(wrt(w))]
+fn guarded_updates(w: &[f64], x: &[f64]) -> f64 {
+    let n = w.len();
+    let mut h = vec![0.2; n];
+    let mut loss = 0.0;
+    for t in 0..x.len() {
+        if x[t] > 2.0 {
+            break;
+        }
+        if x[t] < -1.0 {
+            continue;
+        }
+        if x[t] > 0.0 {
+            for j in 0..n {
+                h[j] = (w[j] * h[j] + x[t]).tanh();
+            }
+        } else {
+            let mut next = vec![0.0; n];
+            for j in 0..n {
+                next[j] = h[j] * w[j] - x[t];
+            }
+            h = next;
+        }
+        loss += h[0] * h[n - 1];
+    }
+    loss + h[1]
+}
+
+fn guarded_updates_twin<T: DualNum<Primitive = f64> + Copy>(w: &[T], x: &[f64]) -> T {
+    let n = w.len();
+    let mut h = vec![T::from(0.2); n];
+    let mut loss = T::zero();
+    for &xt in x {
+        if xt > 2.0 {
+            break;
+        }
+        if xt < -1.0 {
+            continue;
+        }
+        if xt > 0.0 {
+            for j in 0..n {
+                h[j] = (w[j] * h[j] + xt).tanh();
+            }
+        } else {
+            h = (0..n).map(|j| h[j] * w[j] - xt).collect();
+        }
+        loss += h[0] * h[n - 1];
+    }
+    loss + h[1]
+}
+
+#[test]
+fn updates_under_conditions_continue_and_break_match_num_dual() {
+    let w = [0.8, -0.6, 1.2];
+    for x in [
+        vec![0.5, -0.4, 1.1, -1.5, 0.3, 2.5, 0.7],
+        vec![-0.2, 0.9, -3.0, 0.4],
+        vec![3.0, 0.5],
+    ] {
+        let (value, g) = guarded_updates_grad(&w, &x);
+        let (dual_value, dual) = gradient(
+            |q: SVector<DualSVec64<3>, 3>| guarded_updates_twin(q.as_slice(), &x),
+            &SVector::from_column_slice(&w),
+        );
+        assert_relative_eq!(value, dual_value, epsilon = 1e-12);
+        assert_all_close(&g.w, dual.as_slice(), 1e-12);
+    }
+}

@@ -17,23 +17,25 @@ use crate::ast::{ArrayInit, AssignOp, BinOp, Expr, IntExpr, Method, Range, Stmt}
 
 impl Gen<'_> {
     /// Whether a top-level block is arrays carried across a loop's iterations: one in twenty
-    /// tries per the weight, on the coupled-state stream, never in a vector-valued function.
+    /// tries per the weight, on a stream of its own (the block's literals too: a program
+    /// without carried arrays is the program the grammar without them generates), never in a
+    /// vector-valued function.
     pub(super) fn carried_array_chance(&mut self) -> bool {
         let w = self.w.carried_array;
         w > 0
             && self.outputs.is_none()
-            && self.k.below(20) < w as usize
+            && self.h.below(20) < w as usize
             && !self.scope.dims().is_empty()
     }
 
     /// The block (see the module's docs).
     pub(super) fn carried_array_block(&mut self) -> Vec<Stmt> {
         let mut out = Vec::new();
-        let len = 2 + self.k.below(3);
+        let len = 2 + self.h.below(3);
         let h = self.fresh("hs");
-        let c = self.k.chance(0.5).then(|| self.fresh("cs"));
+        let c = self.h.chance(0.5).then(|| self.fresh("cs"));
         for name in std::iter::once(&h).chain(c.as_ref()) {
-            let value = Expr::Lit(self.k.literal(-0.9, 0.9));
+            let value = Expr::Lit(self.h.literal(-0.9, 0.9));
             out.push(Stmt::NewArray {
                 name: name.clone(),
                 mutable: true,
@@ -48,7 +50,7 @@ impl Gen<'_> {
         let loss = self.fresh("l");
         out.push(self.let_stmt(&loss, true, Expr::Lit(0.0)));
         self.scope.set_carried(&loss, true);
-        let time = if self.k.chance(0.3) {
+        let time = if self.h.chance(0.3) {
             // An outer loop around the time loop: the state carried through both.
             let (range, lv) = self.pick_range();
             let var = lv.name.clone();
@@ -72,14 +74,14 @@ impl Gen<'_> {
         self.scope.set_typed(&loss);
         // The state after the loop.
         let last = self.fresh("r");
-        let k = self.k.below(len);
+        let k = self.h.below(len);
         let read = Expr::bin(
             BinOp::Mul,
             Expr::Index(h.clone(), IntExpr::Const(k)),
-            Expr::Lit(self.k.literal(0.5, 1.5)),
+            Expr::Lit(self.h.literal(0.5, 1.5)),
         );
         let read = match &c {
-            Some(c) if self.k.chance(0.5) => Expr::bin(
+            Some(c) if self.h.chance(0.5) => Expr::bin(
                 BinOp::Add,
                 read,
                 Expr::Index(c.clone(), IntExpr::Const(len - 1)),
@@ -106,7 +108,7 @@ impl Gen<'_> {
         let mut inner = Vec::new();
         let mut order = vec![h];
         if let Some(c) = c {
-            if self.k.chance(0.5) {
+            if self.h.chance(0.5) {
                 order.insert(0, c);
             } else {
                 order.push(c);
@@ -115,8 +117,8 @@ impl Gen<'_> {
         for (step, &a) in order.iter().enumerate() {
             let other = order[(step + 1) % order.len()];
             let (c0, c1) = (
-                Expr::Lit(self.k.literal(-0.95, 0.95)),
-                Expr::Lit(self.k.literal(-0.95, 0.95)),
+                Expr::Lit(self.h.literal(-0.95, 0.95)),
+                Expr::Lit(self.h.literal(-0.95, 0.95)),
             );
             let e = self.expr(1);
             let lin = Expr::bin(
@@ -128,7 +130,7 @@ impl Gen<'_> {
                 ),
                 e,
             );
-            let value = if self.k.chance(0.7) {
+            let value = if self.h.chance(0.7) {
                 Expr::method(Method::Tanh, lin, vec![])
             } else {
                 Expr::bin(
@@ -153,10 +155,10 @@ impl Gen<'_> {
             body: inner,
         }];
         // The loss along the way, reading the state.
-        let k = self.k.below(len);
+        let k = self.h.below(len);
         let e = self.expr(1);
         let state = Expr::Index(h.into(), IntExpr::Const(k));
-        let value = if self.k.chance(0.5) {
+        let value = if self.h.chance(0.5) {
             Expr::method(Method::Powi(2), Expr::bin(BinOp::Sub, state, e), vec![])
         } else {
             Expr::bin(BinOp::Mul, state, e)
