@@ -549,3 +549,27 @@ fn a_state_on_the_stack_matches_central_differences() {
     got.extend(&g.x);
     assert_all_close(&got, &numeric, 1e-7);
 }
+
+/// A local array written at a fixed offset from the loop's index (`z[1 + c]`), its first
+/// element kept.
+#[differentiable]
+fn shifted(w: &[f64], x: f64) -> f64 {
+    let n = w.len();
+    let mut z = vec![0.5; n + 1];
+    for c in 0..n {
+        z[1 + c] = w[c] * x;
+    }
+    z[0] * z[n] + z[1]
+}
+
+#[test]
+fn a_write_at_an_offset_from_the_index_keeps_the_other_elements() {
+    let (w, x) = ([0.7, -0.3, 1.1], 1.3);
+    // z = [0.5, w₀x, w₁x, w₂x]: f = 0.5·w₂x + w₀x.
+    let (value, g) = shifted_grad(&w, x);
+    assert_relative_eq!(value, 0.5 * w[2] * x + w[0] * x, epsilon = 1e-12);
+    assert_relative_eq!(g.w[0], x, epsilon = 1e-12);
+    assert_eq!(g.w[1], 0.0);
+    assert_relative_eq!(g.w[2], 0.5 * x, epsilon = 1e-12);
+    assert_relative_eq!(g.x, 0.5 * w[2] + w[0], epsilon = 1e-12);
+}
