@@ -408,7 +408,7 @@ impl Lower<'_> {
                         &ix.index,
                         msg(
                             format!("a loop can write `{name}` only at its own index"),
-                            format!("write `{name}[i]` in `for i in …` (or `{name}[k + i]`, `k` the same in every iteration); to add up into one element, accumulate into a float (`let mut s = 0.0; for j in … {{ s += …; }}`) and write `{name}[k] = s;` after the loop"),
+                            format!("write `{name}[i]` in `for i in …` (or `{name}[off + i]`, `off` the same in every iteration); to add up into one element, accumulate into a float (`let mut s = 0.0; for j in … {{ s += …; }}`) and write `{name}[k] = s;` after the loop"),
                         ),
                     );
                 }
