@@ -9,10 +9,10 @@
 //!   derivative against the objective; beside them num-dual's forward mode on an independent
 //!   generic twin of the same residual. Published: manual 6.5–7.4, Tapenade 8.4–8.9.
 //! - LSTM (`benches/common/adbench_lstm.rs`), gradient ÷ objective at ADBench's sizes (l
-//!   layers, c characters, b = 14): the adjoint written by hand (a table of the states, one
-//!   adjoint vector per state vector), and num-dual's forward mode on a generic twin at a
-//!   shorter sequence. `#[differentiable]` does not take the objective yet (arrays carried
-//!   across the time steps).
+//!   layers, c characters, b = 14): the gradient `#[differentiable]` generates
+//!   (`lstm_objective_grad_into`), beside the adjoint written by hand (a table of the states,
+//!   one adjoint vector per state vector), and num-dual's forward mode on a generic twin at a
+//!   shorter sequence.
 //! - The two residuals of `benches/jacobian.rs` (a reprojection residual, 2 outputs × 9 camera
 //!   parameters; a curve fit, 100 outputs × 10 parameters): `_jacobian` ÷ the function, ours and
 //!   num-dual's.
@@ -36,7 +36,10 @@ use adbench_ba::{
 };
 #[path = "common/adbench_lstm.rs"]
 mod adbench_lstm;
-use adbench_lstm::{lstm_input, lstm_objective, lstm_objective_dual, lstm_objective_grad_by_hand};
+use adbench_lstm::{
+    LstmObjectiveGrad, lstm_input, lstm_objective, lstm_objective_dual,
+    lstm_objective_grad_by_hand, lstm_objective_grad_into,
+};
 #[path = "common/vector_residuals.rs"]
 mod vector_residuals;
 
@@ -145,8 +148,8 @@ fn ba(quick: bool) {
     );
 }
 
-/// LSTM: the adjoint by hand at ADBench's sizes, num-dual at a shorter sequence, each against
-/// the objective.
+/// LSTM: the generated gradient and the adjoint by hand at ADBench's sizes, num-dual at a
+/// shorter sequence, each against the objective.
 fn lstm(quick: bool) {
     let sizes: &[(usize, usize)] = if quick {
         &[(2, 8)]
@@ -157,13 +160,32 @@ fn lstm(quick: bool) {
     for &(l, c) in sizes {
         let (main, extra, state, sequence) = lstm_input(l, c, b);
         let (mut gm, mut ge) = (vec![0.0; main.len()], vec![0.0; extra.len()]);
+        let mut grad = LstmObjectiveGrad::default();
         ratio_rows(
             &format!("LSTM, l = {l}, c = {c}, b = {b}"),
             quick,
             (40_960 / c).max(1),
-            &["objective", "adjoint by hand"],
+            &[
+                "objective",
+                "`lstm_objective_grad_into` (generated)",
+                "adjoint by hand",
+            ],
             &mut [
                 &mut || lstm_objective(black_box(&main), &extra, &state, &sequence, l, c, b),
+                &mut || {
+                    let v = lstm_objective_grad_into(
+                        black_box(&main),
+                        &extra,
+                        &state,
+                        &sequence,
+                        l,
+                        c,
+                        b,
+                        &mut grad,
+                    );
+                    black_box(&grad);
+                    v
+                },
                 &mut || {
                     let v = lstm_objective_grad_by_hand(
                         black_box(&main),

@@ -13,6 +13,8 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 #[path = "../benches/common/adbench_ba.rs"]
 mod adbench_ba;
+#[path = "../benches/common/adbench_lstm.rs"]
+mod adbench_lstm;
 #[path = "../benches/common/small_calls.rs"]
 mod small_calls;
 use small_calls::{
@@ -123,6 +125,31 @@ fn main() {
     println!("grad_into_alloc: a checkpointed recurrence allocates n/K + K values, not n: ok");
     a_recurrence_per_row_reuses_one_trace();
     println!("grad_into_alloc: a coupled recurrence per row reuses one trace: ok");
+    carried_arrays_allocate_the_same_whatever_the_sequence();
+    println!("grad_into_alloc: ADBench's LSTM allocates as much for 4 steps as for 64: ok");
+}
+
+/// The arrays carried across the time steps (ADBench's LSTM): their vectors, rows and adjoint
+/// vectors, and those of the layer loop inside (reused from one step to the next), are as many
+/// allocations for a short sequence as for a long one.
+fn carried_arrays_allocate_the_same_whatever_the_sequence() {
+    use adbench_lstm::{LstmObjectiveGrad, lstm_input, lstm_objective_grad_into};
+    let (l, b) = (2, 14);
+    let mut counts = Vec::new();
+    for c in [4, 64] {
+        let (main, extra, state, sequence) = lstm_input(l, c, b);
+        let mut g = LstmObjectiveGrad::default();
+        lstm_objective_grad_into(&main, &extra, &state, &sequence, l, c, b, &mut g);
+        let (n, _) = allocations(|| {
+            lstm_objective_grad_into(&main, &extra, &state, &sequence, l, c, b, &mut g)
+        });
+        counts.push(n);
+    }
+    println!("grad_into_alloc: ADBench's LSTM (l, b = 2, 14): {counts:?} allocations per call");
+    assert_eq!(
+        counts[0], counts[1],
+        "allocations with c = 4 and with c = 64"
+    );
 }
 
 /// The per-row recurrence's saved states go back to a pool at the end of each row: a call

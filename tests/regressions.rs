@@ -1079,3 +1079,52 @@ fn an_element_a_loop_writes_where_its_index_is_k_is_read_from_the_array() {
         );
     }
 }
+
+// Fuzzer, seed 404, program 216 (`--weight carried_array=6`): a carried array whose update
+// reads it twice with opposite coefficients, `0.53 * hs[j] - 0.53 * hs[j]`, which the
+// simplifier cancels: the new value is the same array in every iteration, and the macro
+// rejected it ("not differentiated yet"). Each iteration's adjoint of the state is now added
+// into that array's adjoint from the reverse loop.
+
+#[differentiable]
+#[allow(clippy::useless_vec)] // the program as the fuzzer wrote it
+fn carried_state_that_cancels(q: [f64; 3], d: usize) -> f64 {
+    let mut hs9: Vec<f64> = vec![-0.31; 3];
+    let mut l10 = 0.0;
+    for _ in 0..d {
+        for j11 in 0..3 {
+            hs9[j11] = 0.5 * (0.53 * hs9[j11] + -0.53 * hs9[j11] + q.iter().sum::<f64>()).sin();
+        }
+        l10 += hs9[0] * (1.0 + q[2] * q[2]).ln();
+    }
+    let r13 = hs9[0] * 1.29;
+    r13.tanh() * l10
+}
+
+#[test]
+fn a_carried_array_whose_update_does_not_read_it_gets_every_iterations_adjoint() {
+    // After the first step hs[j] = h = 0.5·sin(Σq) for every j: l = d·h·L with L = ln(1 + q₂²),
+    // f = tanh(1.29·h)·l. ∂h/∂qᵢ = 0.5·cos(Σq); ∂L/∂q₂ = 2q₂/(1 + q₂²).
+    for (q, d) in [([0.3, -0.8, 1.2], 3), ([-0.4, 0.9, 0.5], 1)] {
+        let s: f64 = q.iter().sum();
+        let h = 0.5 * s.sin();
+        let dh = 0.5 * s.cos();
+        let big_l = (1.0 + q[2] * q[2]).ln();
+        let dl = 2.0 * q[2] / (1.0 + q[2] * q[2]);
+        let n = d as f64;
+        let l = n * h * big_l;
+        let th = (1.29 * h).tanh();
+        let (value, g) = carried_state_that_cancels_grad(q, d);
+        assert!((value - th * l).abs() < 1e-12);
+        let df_dh = 1.29 * (1.0 - th * th) * l + th * n * big_l;
+        let hand: Vec<f64> = (0..3)
+            .map(|i| df_dh * dh + if i == 2 { th * n * h * dl } else { 0.0 })
+            .collect();
+        check(
+            &g.q,
+            &hand,
+            |p| carried_state_that_cancels([p[0], p[1], p[2]], d),
+            &q,
+        );
+    }
+}

@@ -3,23 +3,31 @@
 //! elementwise gate weights, each layer's `hidden` and `cell` vectors carried across the `c`
 //! characters of the sequence and updated in place, the last layer's `hidden` fed to the
 //! prediction, and the loss the mean log-likelihood of the next character's bits under the
-//! prediction's log-sum-exp normalisation. One difference of form: the helpers (`sigmoid`,
-//! `logsumexp`, the parameter views) are inlined, the views as offsets into the slices.
+//! prediction's log-sum-exp normalisation. The helpers (`sigmoid`, `logsumexp`, the parameter
+//! views) are inlined, the views as offsets into the slices.
 //!
-//! `#[differentiable]` does not take it yet (its `hidden` and `cell` are arrays carried from
-//! one iteration of the time loop to the next), so it is plain Rust here: the objective the
-//! benchmark divides by, with, beside it, the same objective generic over num-dual's numbers
-//! (an independent forward-mode gradient) and a deterministic input generator of ADBench's
-//! shape.
+//! `#[differentiable]` generates its gradient, `lstm_objective_grad`. Three differences of
+//! form from the C++, each what the macro's rules for arrays written in loops ask for, none
+//! changing a floating-point operation: the state `st` (per layer `hidden` then `cell`) is
+//! two arrays, `hidden` and `cell` (`l·b` each), because a loop writes an array at one place
+//! per iteration (`hidden[s + i]`, `cell[s + i]`, not `st[s + i]` and `st[s + b + i]`); it is
+//! copied from `state` with an index loop, not `to_vec()`; and a layer reads the layer below's
+//! new `hidden` through `input`, the vector the layers hand on (the C++'s `input` pointer), which
+//! each layer overwrites in place, because a loop writing `hidden[s + i]` may read no other
+//! element of `hidden`. Beside it, the same objective generic over num-dual's numbers (an
+//! independent forward-mode gradient), the adjoint written by hand, and a deterministic input
+//! generator of ADBench's shape.
 #![allow(clippy::needless_range_loop)] // index loops are how the reference is written
 #![allow(dead_code)] // each user takes what it needs
 
 use num_dual::DualNum;
+use symgrad::differentiable;
 
 /// ADBench's LSTM objective. `main_params` (`2·l·4·b`): per layer the weights then the biases
 /// of the `forget`, `ingate`, `outgate` and `change` gates, `b` each; `extra_params` (`3·b`):
 /// `in_weight`, `out_weight`, `out_bias`; `state` (`2·l·b`, data, copied as the C++ copies
 /// it): per layer `hidden` then `cell`; `sequence` (`c·b`): the characters' bits.
+#[differentiable(wrt(main_params, extra_params))]
 #[allow(clippy::similar_names)] // `ingate` / `outgate`, the reference's names
 pub fn lstm_objective(
     main_params: &[f64],
@@ -30,46 +38,48 @@ pub fn lstm_objective(
     c: usize,
     b: usize,
 ) -> f64 {
-    // The state, copied (the C++ takes it by value).
-    let mut st = state[..2 * l * b].to_vec();
+    // The state, copied (the C++ takes it by value): per layer `hidden`, then `cell`.
+    let mut hidden = vec![0.0; l * b];
+    let mut cell = vec![0.0; l * b];
+    for k in 0..l * b {
+        hidden[k] = state[2 * b * (k / b) + k % b];
+        cell[k] = state[2 * b * (k / b) + b + k % b];
+    }
     let mut ypred = vec![0.0; b];
     let mut ynorm = vec![0.0; b];
     let mut total = 0.0;
     let mut count = 0;
     for t in 0..c - 1 {
         // lstm_predict: the input, scaled, is layer 0's input.
+        let mut input = vec![0.0; b];
         for i in 0..b {
-            ypred[i] = sequence[t * b + i] * extra_params[i];
+            input[i] = sequence[t * b + i] * extra_params[i];
         }
         for layer in 0..l {
             let w = 8 * b * layer; // the layer's weights; its biases at w + 4b
-            let s = 2 * b * layer; // the layer's hidden; its cell at s + b
-            // lstm_model: the input is the prediction (layer 0) or the layer below's hidden.
+            let s = b * layer; // the layer's hidden and cell
+            // lstm_model; its output is the next layer's input.
             for i in 0..b {
-                let input = if layer == 0 {
-                    ypred[i]
-                } else {
-                    st[s - 2 * b + i]
-                };
                 let forget = 1.0
-                    / (1.0 + (-(input * main_params[w + i] + main_params[w + 4 * b + i])).exp());
+                    / (1.0 + (-(input[i] * main_params[w + i] + main_params[w + 4 * b + i])).exp());
                 let ingate = 1.0
                     / (1.0
-                        + (-(st[s + i] * main_params[w + b + i] + main_params[w + 5 * b + i]))
+                        + (-(hidden[s + i] * main_params[w + b + i] + main_params[w + 5 * b + i]))
                             .exp());
                 let outgate = 1.0
                     / (1.0
-                        + (-(input * main_params[w + 2 * b + i] + main_params[w + 6 * b + i]))
+                        + (-(input[i] * main_params[w + 2 * b + i] + main_params[w + 6 * b + i]))
                             .exp());
-                let change =
-                    (st[s + i] * main_params[w + 3 * b + i] + main_params[w + 7 * b + i]).tanh();
-                st[s + b + i] = st[s + b + i] * forget + ingate * change;
-                st[s + i] = outgate * st[s + b + i].tanh();
+                let change = (hidden[s + i] * main_params[w + 3 * b + i]
+                    + main_params[w + 7 * b + i])
+                    .tanh();
+                cell[s + i] = cell[s + i] * forget + ingate * change;
+                hidden[s + i] = outgate * cell[s + i].tanh();
+                input[i] = hidden[s + i];
             }
         }
-        let top = 2 * b * (l - 1);
         for i in 0..b {
-            ypred[i] = st[top + i] * extra_params[b + i] + extra_params[2 * b + i];
+            ypred[i] = input[i] * extra_params[b + i] + extra_params[2 * b + i];
         }
         // logsumexp (ADBench's: log(Σ exp + 2))
         let mut sum = 0.0;

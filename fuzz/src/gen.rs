@@ -13,6 +13,7 @@
 
 mod arrays;
 mod blocks;
+mod carried;
 mod chains;
 mod closures;
 mod expr;
@@ -59,6 +60,9 @@ struct Gen<'a> {
     /// The stream of the decisions added with coupled loop state (`loops.rs`), the same way,
     /// started as `a` is.
     k: Rng,
+    /// The stream of the decisions added with arrays carried across a loop's iterations
+    /// (`carried.rs`), the same way, started as `a` is.
+    h: Rng,
     w: &'a Weights,
     scope: Scope,
     helpers: Vec<Helper>,
@@ -157,6 +161,7 @@ fn function(
 ) -> Func {
     let a = Rng::derive(x.clone().next_u64() ^ 0xA77A_4E5A_11A4_0CA1, 1);
     let k = Rng::derive(x.clone().next_u64() ^ 0xC009_1ED5_7A7E, 2);
+    let h = Rng::derive(x.clone().next_u64() ^ 0xCA22_1ED0_A22A_4500, 3);
     let mut g = Gen {
         rng,
         x,
@@ -165,6 +170,7 @@ fn function(
         outputs,
         a,
         k,
+        h,
         w,
         scope: Scope::new(params.clone()),
         helpers,
@@ -555,6 +561,7 @@ mod tests {
             "local_array",
             "local_array_loop",
             "loop_coupled",
+            "carried_array",
         ]
         .into_iter()
         .chain(FLOW)
@@ -752,7 +759,7 @@ mod tests {
     fn programs_without_local_arrays_are_unchanged() {
         let all = Weights::default();
         let mut off = Weights::default();
-        for name in ["local_array", "local_array_loop"] {
+        for name in ["local_array", "local_array_loop", "carried_array"] {
             off.set(name, 0).unwrap();
         }
         let (unchanged, with) = isolated(&all, &off, uses_arrays, "a local array");

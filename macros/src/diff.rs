@@ -391,6 +391,12 @@ struct Frame {
     /// Contributions to a node kept per iteration of loops it is not in, with those loops (see
     /// [`Sweep::contribute`]).
     deferred: HashMap<NodeId, Vec<(u64, NodeId)>>,
+    /// The body of coupled state carrying arrays: the local arrays built in it are swept in its
+    /// reverse loop.
+    arrays: bool,
+    /// Adjoints of whole arrays (vectors): the adjoint `λ` of an array carried across a loop's
+    /// iterations, given to its value after an iteration, and the adjoint of its initial value.
+    wholes: HashMap<NodeId, Vec<NodeId>>,
 }
 
 impl Frame {
@@ -401,6 +407,8 @@ impl Frame {
             outer,
             exits: Vec::new(),
             deferred: HashMap::new(),
+            arrays: false,
+            wholes: HashMap::new(),
         }
     }
 }
@@ -565,6 +573,12 @@ impl Sweep {
         if !self.active.get(child.index()).copied().unwrap_or(false) {
             return;
         }
+        // The adjoint of a whole array: each of its elements gets its element (see
+        // `array_adjoint`).
+        if g.kind(contribution) == Kind::Array {
+            frame.wholes.entry(child).or_default().push(contribution);
+            return;
+        }
         let from = from | frame.outer;
         let child_loops = g.loops_of(child) | frame.outer;
         // An element of a differentiated slice (or of a local array): scatter the contribution
@@ -657,13 +671,48 @@ impl Sweep {
     /// what a person writes by hand. Reads of a table inside a recurrence's body scatter from
     /// its reverse loop, as a slice's do.
     fn table(&mut self, g: &mut Graph, frame: &mut Frame, n: NodeId) -> Result<(), DiffError> {
-        if frame.fold.is_some() {
+        // A local array built in the body of coupled state carrying arrays is swept in its
+        // reverse loop (see `coupled`); in any other recurrence's body it is not supported.
+        if frame.fold.is_some() && !frame.arrays {
             return Err(DiffError {
                 origin: g.node(n).origin,
                 message: "a local array built inside a loop recurrence (`p *= …`, a running `max`) cannot be differentiated yet".into(),
                 help: "build the array before the loop, or write the recurrence as a sum (`+=`)",
             });
         }
+        let Some(adjoint) = self.array_adjoint(g, frame, n)? else {
+            return Ok(());
+        };
+        match *g.op(n) {
+            Op::Table { v, lo, body, .. } => {
+                let index = g.add(Op::LoopVar(v));
+                let index = g.int_bin(IntOp::Sub, index, lo);
+                let element = g.add(Op::AdjAt(adjoint, index));
+                let from = g.loops_of(n) | 1 << v;
+                self.contribute(g, frame, from, body, element);
+            }
+            Op::Filled { alloc, fill } => match *g.op(alloc) {
+                Op::Alloc {
+                    like, zero: false, ..
+                } => self.buffer(g, frame, n, like, fill, adjoint)?,
+                _ => return Err(internal("an adjoint differentiated again")),
+            },
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The adjoint `z̄` of the array `n` (a `Filled`: a vector, zeros, then the additions):
+    /// each read `z[i]` adds its adjoint to `z̄[i]`, each call given `z` its vector-Jacobian
+    /// product, and an adjoint of the whole array (`frame.adjoint`, where `n` is carried across
+    /// a loop's iterations or is its initial value) each of its elements. `None` where nothing
+    /// reads `n`.
+    fn array_adjoint(
+        &mut self,
+        g: &mut Graph,
+        frame: &Frame,
+        n: NodeId,
+    ) -> Result<Option<NodeId>, DiffError> {
         let buf = g.new_buffer();
         let alloc = g.add(Op::Alloc {
             buf,
@@ -673,6 +722,16 @@ impl Sweep {
         });
         let own = g.loops_of(n);
         let mut fill = None;
+        for whole in frame.wholes.get(&n).cloned().unwrap_or_default() {
+            let zero = g.int(0);
+            let len = g.array_len(n);
+            let v = g.new_loop(zero, len).ok_or_else(|| too_many_loops(g, n))?;
+            let j = g.add(Op::LoopVar(v));
+            let value = g.add(Op::AdjAt(whole, j));
+            let add = g.add(Op::Accumulate { alloc, i: j, value });
+            let copy = g.loop_sum(v, add);
+            fill = Some(join_effect(g, fill, copy));
+        }
         let reads: Vec<(ScatterKey, NodeId)> = self
             .scattered
             .iter()
@@ -737,27 +796,7 @@ impl Sweep {
                 });
             }
         }
-        let Some(fill) = fill else {
-            return Ok(());
-        };
-        let adjoint = g.filled(alloc, fill);
-        match *g.op(n) {
-            Op::Table { v, lo, body, .. } => {
-                let index = g.add(Op::LoopVar(v));
-                let index = g.int_bin(IntOp::Sub, index, lo);
-                let element = g.add(Op::AdjAt(adjoint, index));
-                let from = g.loops_of(n) | 1 << v;
-                self.contribute(g, frame, from, body, element);
-            }
-            Op::Filled { alloc, fill } => match *g.op(alloc) {
-                Op::Alloc {
-                    like, zero: false, ..
-                } => self.buffer(g, frame, n, like, fill, adjoint)?,
-                _ => return Err(internal("an adjoint differentiated again")),
-            },
-            _ => {}
-        }
-        Ok(())
+        Ok(fill.map(|fill| g.filled(alloc, fill)))
     }
 
     /// The adjoint `z̄` (a `Filled`) of `z`, an array added into: `init` plus the
@@ -890,6 +929,30 @@ impl Sweep {
         }
     }
 
+    /// The adjoint `whole` of the array `n` (a vector), made in the loops `from`, added into
+    /// `n`'s adjoint element by element, as reads `n[j]` in a loop over its elements would.
+    fn scatter_whole(
+        &mut self,
+        g: &mut Graph,
+        frame: &mut Frame,
+        from: u64,
+        n: NodeId,
+        whole: NodeId,
+    ) -> Result<(), DiffError> {
+        let zero = g.int(0);
+        let len = g.array_len(n);
+        let v = g.new_loop(zero, len).ok_or_else(|| too_many_loops(g, n))?;
+        let j = g.add(Op::LoopVar(v));
+        let read = g.add(Op::At(n, j));
+        if self.active.len() < g.len() {
+            self.active.resize(g.len(), false);
+        }
+        self.active[read.index()] = true;
+        let element = g.add(Op::AdjAt(whole, j));
+        self.contribute(g, frame, from | 1 << v, read, element);
+        Ok(())
+    }
+
     /// Coupled recurrences `n` (`sₖ = bodyₖ(s₀, …, s_K₋₁)` together, one loop): the adjoints
     /// of the members' final values (gathered at their `Component`s) flow back through the
     /// iterations, one `λₖ` per member, `λₖ ← Σⱼ λⱼ·∂bodyⱼ/∂sₖ` at the iteration's saved state
@@ -905,15 +968,23 @@ impl Sweep {
         };
         let (inits, bodies) = (inits.to_vec(), bodies.to_vec());
         let k = u32::try_from(bodies.len()).map_err(|_| internal("too many coupled variables"))?;
-        let seeds: Vec<Option<NodeId>> = (0..k)
-            .map(|j| {
-                g.find(&Op::Component(n, j))
-                    .and_then(|m| frame.adjoint.get(&m).copied())
-            })
-            .collect();
+        let arrays: Vec<bool> = inits.iter().map(|i| g.kind(*i) == Kind::Array).collect();
+        let mut seeds: Vec<Option<NodeId>> = Vec::new();
+        for j in 0..k {
+            let Some(m) = g.find(&Op::Component(n, j)) else {
+                seeds.push(None);
+                continue;
+            };
+            seeds.push(if arrays[j as usize] {
+                self.array_adjoint(g, frame, m)?
+            } else {
+                frame.adjoint.get(&m).copied()
+            });
+        }
         if seeds.iter().all(Option::is_none) {
             return Ok(());
         }
+        check_carried_arrays(g, n, &arrays, &inits, &bodies)?;
         let inside: Vec<NodeId> = g
             .reachable(&bodies)
             .into_iter()
@@ -936,22 +1007,48 @@ impl Sweep {
             .fold(outer | 1 << v, |m, s| m | g.loops_of(*s));
         let sweep = g.new_sweeps(k);
         let mut body_frame = Frame::new(Some((sweep, v)), outer);
+        body_frame.arrays = arrays.contains(&true);
         for (j, &body) in (0..k).zip(&bodies) {
-            let lambda = g.add(Op::Adjoint {
-                sweep: sweep + j,
-                v,
-                mask,
-            });
+            let lambda = if arrays[j as usize] {
+                g.array_adjoint(sweep + j, v, mask)
+            } else {
+                g.add(Op::Adjoint {
+                    sweep: sweep + j,
+                    v,
+                    mask,
+                })
+            };
             let from = g.loops_of(body) | 1 << v;
+            if arrays[j as usize] && g.loops_of(body) & (1 << v) == 0 {
+                // The same array every iteration (`h[j] = w[j]`): each iteration's `λ` is
+                // added into its adjoint from the reverse loop, element by element.
+                self.scatter_whole(g, &mut body_frame, from, body, lambda)?;
+                continue;
+            }
             self.contribute(g, &mut body_frame, from, body, lambda);
         }
         self.sweep(g, &mut body_frame, &inside)?;
         let zero = g.zero();
-        let mut parts: Vec<NodeId> = seeds.iter().map(|s| s.unwrap_or(zero)).collect();
-        parts.extend(carries.iter().map(|s| {
-            s.and_then(|s| body_frame.adjoint.get(&s).copied())
-                .unwrap_or(zero)
-        }));
+        let mut parts: Vec<NodeId> = Vec::new();
+        for (j, seed) in seeds.iter().enumerate() {
+            parts.push(match (seed, arrays[j]) {
+                (Some(s), _) => *s,
+                (None, false) => zero,
+                (None, true) => zeros_like(g, inits[j]),
+            });
+        }
+        for (j, carry) in carries.iter().enumerate() {
+            let step = match (carry, arrays[j]) {
+                (Some(s), true) => self.array_adjoint(g, &body_frame, *s)?,
+                (Some(s), false) => body_frame.adjoint.get(s).copied(),
+                (None, _) => None,
+            };
+            parts.push(match (step, arrays[j]) {
+                (Some(s), _) => s,
+                (None, false) => zero,
+                (None, true) => zeros_like(g, inits[j]),
+            });
+        }
         let reverse = g.add(Op::RevCoupled {
             sweep,
             v,
@@ -1343,6 +1440,63 @@ fn activity_given(
         }
     }
     active
+}
+
+/// A vector of zeros as long as the array `like`: the adjoint of a carried array nothing reads.
+fn zeros_like(g: &mut Graph, like: NodeId) -> NodeId {
+    let buf = g.new_buffer();
+    let alloc = g.add(Op::Alloc {
+        buf,
+        like,
+        zero: true,
+        mask: 0,
+    });
+    let nothing = g.add(Op::NoEffect);
+    g.filled(alloc, nothing)
+}
+
+/// The arrays of coupled state `n` (`arrays[k]` for member `k`) are what its reverse sweep
+/// supports: each iteration's new value an array built in the loop's body (a `Table`, or a
+/// vector added into), the initial value a local array.
+fn check_carried_arrays(
+    g: &Graph,
+    n: NodeId,
+    arrays: &[bool],
+    inits: &[NodeId],
+    bodies: &[NodeId],
+) -> Result<(), DiffError> {
+    let Op::Coupled { v, .. } = *g.op(n) else {
+        return Ok(());
+    };
+    for (k, _) in arrays.iter().enumerate().filter(|(_, a)| **a) {
+        // (One that does not change with the iteration is added into element by element.)
+        let body_ok = matches!(
+            g.op(bodies[k]),
+            Op::Table { .. } | Op::Filled { .. } | Op::Component(..)
+        ) || (matches!(g.op(bodies[k]), Op::Carry { .. })
+            && g.loops_of(bodies[k]) & (1 << v) == 0);
+        let init_ok = matches!(
+            g.op(inits[k]),
+            Op::Table { .. } | Op::Filled { .. } | Op::Component(..) | Op::Carry { .. }
+        );
+        if !body_ok || !init_ok {
+            return Err(DiffError {
+                origin: g.node(n).origin,
+                message: "this array carried across the loop's iterations is not differentiated yet: each iteration must compute its new value (`let mut next = vec![0.0; n]; … h = next;`, or in place, `for j in 0..n { h[j] = …; }`) from a local array it starts from".into(),
+                help: "start the array from `vec![v; n]` or a copy loop before the loop, and compute each iteration's new value from the old in the loop's body",
+            });
+        }
+    }
+    Ok(())
+}
+
+/// More loops than a function may have (64), where the gradient needs one more at `n`.
+fn too_many_loops(g: &Graph, n: NodeId) -> DiffError {
+    DiffError {
+        origin: g.node(n).origin,
+        message: "too many loops in one function (64 at most)".into(),
+        help: "split the function",
+    }
 }
 
 /// An error the user's code cannot cause.

@@ -172,6 +172,11 @@ impl Emitter<'_> {
             Vector::Array(n) => self.name(n),
             Vector::Buffer(b) => buffer_name(b),
             Vector::Trace(c) | Vector::States(c, _) => trace_name(c),
+            Vector::Rows(d) => rows_name(d),
+            Vector::Member(n, _, d) => match self.g.op(n) {
+                Op::RevCoupled { .. } => adjoint_name(d),
+                _ => carry_name(d),
+            },
         }
     }
 
@@ -211,6 +216,11 @@ impl Emitter<'_> {
         let scatters: TokenStream = block.scatters.iter().map(|s| self.stmt(s)).collect();
         let back = block.give_back.iter().map(|v| {
             let (keep, name) = (self.pool_name(*v), self.vector_name(*v));
+            // A vector moved into its loop's tuple is given back from there.
+            if let Vector::Member(n, k, _) = *v {
+                let (tuple, k) = (self.name(n), syn::Index::from(k as usize));
+                return quote! { #keep = #tuple.#k; };
+            }
             quote! { #keep = #name; }
         });
         (stmts, scatters, quote! { #(#back)* })
@@ -247,13 +257,20 @@ impl Emitter<'_> {
         }
     }
 
+    /// `let __tN = expr;`; an array carried across a loop's iterations, after the loop (or its
+    /// adjoint before it), is borrowed from the loop's tuple, which owns the vector.
+    fn let_stmt(&self, n: NodeId) -> TokenStream {
+        let (name, value) = (self.name(n), self.bare(n));
+        if matches!(self.g.op(n), Op::Component(..)) && self.g.kind(n) == Kind::Array {
+            return quote! { let #name = &#value; };
+        }
+        quote! { let #name = #value; }
+    }
+
     /// One statement of the tree.
     fn stmt(&self, stmt: &Stmt) -> TokenStream {
         match stmt {
-            Stmt::Let(n) => {
-                let (name, value) = (self.name(*n), self.bare(*n));
-                quote! { let #name = #value; }
-            }
+            Stmt::Let(n) => self.let_stmt(*n),
             Stmt::Add(n) => self.addition(*n),
             Stmt::AddToSum(n) => {
                 let Op::Accumulate { value, .. } = *self.g.op(*n) else {
@@ -326,11 +343,12 @@ impl Emitter<'_> {
                 saved,
                 last_kill,
                 recompute,
+                pooled,
             } => match recompute {
                 Some((every, forward)) => {
                     self.recomputing_reverse(group, body, accumulators, saved, *every, forward)
                 }
-                None => self.reverse(group, body, accumulators, saved, *last_kill),
+                None => self.reverse(group, body, accumulators, saved, (*last_kill, *pooled)),
             },
             Stmt::Guarded {
                 group,
@@ -671,6 +689,9 @@ impl Emitter<'_> {
         let k = u32::try_from(bodies.len()).unwrap_or(0);
         let (i, trace, name) = (loop_var_name(v), trace_name(c), self.name(n));
         let (lo, hi) = (self.expr(*lo, Prec::Select), self.expr(*hi, Prec::Select));
+        if inits.iter().any(|x| self.g.kind(*x) == Kind::Array) {
+            return self.coupled_arrays(n, block, saved, storage);
+        }
         let states: Vec<proc_macro2::Ident> = (c..c + k).map(carry_name).collect();
         let inits = inits.iter().map(|x| self.expr(*x, Prec::Select));
         let (stmts, back) = self.whole(block);
@@ -715,6 +736,99 @@ impl Emitter<'_> {
         }
     }
 
+    /// The forward loop of coupled state `n` carrying arrays across its iterations: each array
+    /// in a vector of its own, copied at the start of every iteration into a table of rows the
+    /// reverse sweep reads (`rows.extend_from_slice(&h)`), then overwritten by the iteration's
+    /// new value once the float members have taken theirs:
+    ///
+    /// ```text
+    /// let mut __s0 = h0.to_vec(); let mut __s1 = loss0;
+    /// let mut __rows0 = Vec::with_capacity(n · len);
+    /// for t in lo..hi { __rows0.extend_from_slice(&__s0); …; (__s1) = (…); __s0.copy_from_slice(&next); }
+    /// let __tN = (__s0, __s1);
+    /// ```
+    fn coupled_arrays(
+        &self,
+        n: NodeId,
+        block: &Block,
+        saved: &[u32],
+        storage: Storage,
+    ) -> TokenStream {
+        let (Op::Coupled { c, v, lo, hi, .. }, Some((inits, bodies))) =
+            (self.g.op(n), self.g.coupled_parts(n))
+        else {
+            return self.internal_error("not a recurrence");
+        };
+        let (c, v) = (*c, *v);
+        let (i, trace, name) = (loop_var_name(v), trace_name(c), self.name(n));
+        let (lo, hi) = (self.expr(*lo, Prec::Select), self.expr(*hi, Prec::Select));
+        let count = quote!(::core::iter::Iterator::size_hint(&(#lo..#hi)).0);
+        let mut declare = Vec::new();
+        let mut save = Vec::new();
+        let (mut floats, mut float_nexts, mut copies) = (Vec::new(), Vec::new(), Vec::new());
+        let mut states = Vec::new();
+        for (d, (init, body)) in (c..).zip(inits.iter().zip(bodies)) {
+            let s = carry_name(d);
+            let init = self.expr(*init, Prec::Postfix);
+            let next = self.expr(*body, Prec::Postfix);
+            if self.g.kind(*body) == Kind::Array {
+                declare.push(Self::vector(
+                    &s,
+                    &quote!(::std::vec::Vec::from(&#init[..])),
+                    &quote!(#s.extend_from_slice(&#init[..]);),
+                    storage,
+                ));
+                if saved.contains(&d) {
+                    let rows = rows_name(d);
+                    declare.push(Self::vector(
+                        &rows,
+                        &quote!(::std::vec::Vec::with_capacity(#count * #s.len())),
+                        &quote!(#rows.reserve(#count * #s.len());),
+                        storage,
+                    ));
+                    save.push(quote! { #rows.extend_from_slice(&#s); });
+                }
+                copies.push(quote! { #s.copy_from_slice(&#next[..]); });
+            } else {
+                declare.push(quote! { let mut #s = #init; });
+                floats.push(s.clone());
+                float_nexts.push(next);
+            }
+            states.push(s);
+        }
+        let scalars: Vec<proc_macro2::Ident> = saved
+            .iter()
+            .filter(|d| !self.carries_array(n, **d))
+            .map(|d| carry_name(*d))
+            .collect();
+        if !scalars.is_empty() {
+            declare.push(quote! { let mut #trace = ::std::vec::Vec::with_capacity(#count); });
+            save.push(quote! { #trace.push((#(#scalars,)*)); });
+        }
+        let (stmts, back) = self.whole(block);
+        quote! {
+            #(#declare)*
+            for #i in #lo..#hi {
+                #(#save)*
+                #stmts
+                (#(#floats),*) = (#(#float_nexts),*);
+                #(#copies)*
+                #back
+            }
+            let #name = (#(#states,)*);
+        }
+    }
+
+    /// Whether member `d` of coupled state `n` (a `Coupled`) is an array.
+    fn carries_array(&self, n: NodeId, d: u32) -> bool {
+        match (self.g.op(n), self.g.coupled_parts(n)) {
+            (Op::Coupled { c, .. }, Some((inits, _))) => inits
+                .get(d.wrapping_sub(*c) as usize)
+                .is_some_and(|x| self.g.kind(*x) == Kind::Array),
+            _ => false,
+        }
+    }
+
     /// The parts of reverse sweep `r` (a `RevFold`, or a `RevCoupled` of several members).
     fn sweep(&self, r: NodeId) -> Option<Sweep> {
         match *self.g.op(r) {
@@ -755,14 +869,51 @@ impl Emitter<'_> {
         sweep: &Sweep,
         body: &Block,
         accumulators: &[(NodeId, NodeId)],
+        storage: Storage,
     ) -> (TokenStream, TokenStream, TokenStream) {
         let coupled = matches!(self.g.op(group[0]), Op::RevCoupled { .. });
         let k = u32::try_from(sweep.steps.len()).unwrap_or(0);
         let lams: Vec<proc_macro2::Ident> =
             (sweep.number..sweep.number + k).map(adjoint_name).collect();
-        let seeds = sweep.seeds.iter().map(|x| self.expr(*x, Prec::Select));
         let (stmts, scatters, give_back) = self.parts(body);
         let (init, add, bind) = self.accumulators(accumulators);
+        if sweep.seeds.iter().any(|x| self.g.kind(*x) == Kind::Array) {
+            // Coupled state carrying arrays: a vector `λ` per array, stepped back by a copy
+            // after the floats' `λ`s.
+            let mut start = Vec::new();
+            let (mut floats, mut float_backs, mut copies) = (Vec::new(), Vec::new(), Vec::new());
+            for ((lam, seed), step) in lams.iter().zip(&sweep.seeds).zip(&sweep.steps) {
+                let (seed_x, step_x) = (
+                    self.expr(*seed, Prec::Postfix),
+                    self.expr(*step, Prec::Postfix),
+                );
+                if self.g.kind(*seed) == Kind::Array {
+                    start.push(Self::vector(
+                        lam,
+                        &quote!(::std::vec::Vec::from(&#seed_x[..])),
+                        &quote!(#lam.extend_from_slice(&#seed_x[..]);),
+                        storage,
+                    ));
+                    copies.push(quote! { #lam.copy_from_slice(&#step_x[..]); });
+                } else {
+                    start.push(quote! { let mut #lam = #seed_x; });
+                    floats.push(lam.clone());
+                    float_backs.push(step_x);
+                }
+            }
+            let name = self.name(group[0]);
+            return (
+                quote! { #(#start)* #init },
+                quote! {
+                    #stmts #add #scatters
+                    (#(#floats),*) = (#(#float_backs),*);
+                    #(#copies)*
+                    #give_back
+                },
+                quote! { let #name = (#(#lams,)*); #bind },
+            );
+        }
+        let seeds = sweep.seeds.iter().map(|x| self.expr(*x, Prec::Select));
         let backs = sweep.steps.iter().map(|x| self.expr(*x, Prec::Select));
         let (step_back, value) = if coupled {
             (
@@ -789,7 +940,7 @@ impl Emitter<'_> {
         body: &Block,
         accumulators: &[(NodeId, NodeId)],
         saved: &[u32],
-        last_kill: bool,
+        (last_kill, pooled): (bool, bool),
     ) -> TokenStream {
         let Some(sweep) = self.sweep(group[0]) else {
             return self.internal_error("not a reverse sweep");
@@ -800,13 +951,34 @@ impl Emitter<'_> {
         };
         let (i, trace) = (loop_var_name(sweep.v), trace_name(c));
         let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+        let mut restore = TokenStream::new();
         let iterations = if matches!(self.g.op(group[0]), Op::RevCoupled { .. }) {
-            let saved: Vec<proc_macro2::Ident> = saved.iter().map(|d| carry_name(*d)).collect();
-            if saved.is_empty() {
+            // The arrays' rows, from the last: `let __s0 = &__rows0[end − len..end];`.
+            let fold = self.name(sweep.fold);
+            let mut before = TokenStream::new();
+            for d in saved {
+                if !self.carries_array(sweep.fold, *d) {
+                    continue;
+                }
+                let (s, rows, end) = (carry_name(*d), rows_name(*d), row_end_name(*d));
+                let member = syn::Index::from(d.wrapping_sub(c) as usize);
+                before.extend(quote! { let mut #end = #rows.len(); });
+                restore.extend(quote! {
+                    let #s = &#rows[#end - #fold.#member.len()..#end];
+                    #end -= #fold.#member.len();
+                });
+            }
+            let saved: Vec<proc_macro2::Ident> = saved
+                .iter()
+                .filter(|d| !self.carries_array(sweep.fold, **d))
+                .map(|d| carry_name(*d))
+                .collect();
+            let header = if saved.is_empty() {
                 quote!(for #i in (#lo..#hi).rev())
             } else {
                 quote!(for (#i, &(#(#saved,)*)) in (#lo..#hi).rev().zip(#trace.iter().rev()))
-            }
+            };
+            quote! { #before #header }
         } else if last_kill {
             // Only the last iteration that kills `λ` contributes, if the sweep only keeps or
             // kills it (`λ` is the seed until then, and zero before it), with the value the
@@ -817,10 +989,17 @@ impl Emitter<'_> {
             let s = carry_name(c);
             quote!(for (#i, &#s) in (#lo..#hi).rev().zip(#trace.iter().rev()))
         };
-        let (start, iteration, after) = self.reverse_parts(group, &sweep, body, accumulators);
+        let storage = if pooled {
+            Storage::Pooled
+        } else {
+            Storage::Fresh
+        };
+        let (start, iteration, after) =
+            self.reverse_parts(group, &sweep, body, accumulators, storage);
         quote! {
             #start
             #iterations {
+                #restore
                 #iteration
             }
             #after
@@ -880,7 +1059,8 @@ impl Emitter<'_> {
         } else {
             (quote!(&#(#states)*), quote! { #(#states = #nexts;)* })
         };
-        let (start, iteration, after) = self.reverse_parts(group, &sweep, body, accumulators);
+        let (start, iteration, after) =
+            self.reverse_parts(group, &sweep, body, accumulators, Storage::Fresh);
         quote! {
             #start
             // At most a stretch, and no more than the loop runs (a large K on a short loop).
@@ -949,9 +1129,10 @@ impl Emitter<'_> {
             .unzip();
         // The sweep runs where one of its seeds is not zero: always, if one is a constant other
         // than zero; a seed that is the constant zero is left out of the test.
-        let always = seeds
-            .iter()
-            .any(|s| self.g.as_const(*s).is_some_and(|c| c != 0.0));
+        // (A sweep carrying an array's adjoint vector runs always.)
+        let always = seeds.iter().any(|s| {
+            self.g.as_const(*s).is_some_and(|c| c != 0.0) || self.g.kind(*s) == Kind::Array
+        });
         let tested: Vec<TokenStream> = seeds
             .iter()
             .filter(|s| self.g.as_const(**s).is_none())
@@ -1696,6 +1877,17 @@ fn carry_name(c: u32) -> proc_macro2::Ident {
 }
 
 /// The values of recurrence `c` its forward loop saved for the reverse sweep.
+/// The rows an array carried across a loop's iterations (coupled member `d`) saves, one per
+/// iteration.
+fn rows_name(d: u32) -> proc_macro2::Ident {
+    format_ident!("__rows{}", d, span = Span::mixed_site())
+}
+
+/// Where the rows of member `d` not yet swept end.
+fn row_end_name(d: u32) -> proc_macro2::Ident {
+    format_ident!("__row_end{}", d, span = Span::mixed_site())
+}
+
 fn trace_name(c: u32) -> proc_macro2::Ident {
     format_ident!("__trace{}", c, span = Span::mixed_site())
 }

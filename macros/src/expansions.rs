@@ -1118,3 +1118,27 @@ fn adbench_ba() {
     // helpers taking sub-slices and local arrays, their outputs fed on.
     snapshot!(include_str!("../../benches/common/adbench_ba.rs"));
 }
+
+/// An array carried across a loop's iterations (a hidden-state vector) with a loss summed along
+/// the sequence: the forward loop copies `h` into a table of rows at the start of every step;
+/// the reverse loop restores each row, runs the step forward again, and carries `h`'s adjoint
+/// vector `λ` back one step.
+#[test]
+fn hidden_state() {
+    snapshot!(
+        r"
+        #[differentiable(wrt(w))]
+        fn rnn(w: &[f64], x: &[f64], n: usize) -> f64 {
+            let mut h = vec![0.0; n];
+            let mut loss = 0.0;
+            for t in 0..x.len() {
+                for j in 0..n {
+                    h[j] = (w[j] * h[j] + x[t]).tanh();
+                }
+                loss += (h[0] - x[t]).powi(2);
+            }
+            loss
+        }
+        "
+    );
+}

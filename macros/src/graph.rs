@@ -603,6 +603,9 @@ pub struct Graph {
     buffers: u32,
     /// The latest `RevFold` node of each recurrence.
     reverse_sweeps: HashMap<u32, NodeId>,
+    /// The length of each array carried across a loop's iterations (a `Carry` of kind
+    /// `Array`, by its recurrence number; see [`Graph::array_carry`]).
+    carried_lens: HashMap<u32, NodeId>,
     /// Tried on every new operation: `Some` with an equivalent node makes [`Graph::add`] return
     /// that instead.
     rewrite: Option<Rewrite>,
@@ -862,12 +865,55 @@ impl Graph {
         self.add(Op::Filled { alloc: wider, fill })
     }
 
+    /// An array carried across the iterations of loop `v` (`h` in `for t in … { h = next; }`),
+    /// at the start of an iteration: recurrence `c`'s `Carry`, an array of `len` floats.
+    pub fn array_carry(&mut self, c: u32, v: u32, mask: u64, len: NodeId) -> NodeId {
+        self.carried_lens.insert(c, len);
+        self.intern(Op::Carry { c, v, mask }, Kind::Array)
+    }
+
+    /// Whether coupled state `n` carries an array across its loop's iterations.
+    pub fn carries_arrays(&self, n: NodeId) -> bool {
+        matches!(self.op(n), Op::Coupled { .. })
+            && self
+                .coupled_parts(n)
+                .is_some_and(|(inits, _)| inits.iter().any(|m| self.kind(*m) == Kind::Array))
+    }
+
+    /// The first coupled state carrying an array across its loop's iterations, if any.
+    pub fn first_carrying_arrays(&self) -> Option<NodeId> {
+        if self.carried_lens.is_empty() {
+            return None;
+        }
+        (0..self.nodes.len())
+            .filter_map(|k| u32::try_from(k).ok().map(NodeId))
+            .find(|n| self.carries_arrays(*n))
+    }
+
+    /// In gradients only: the adjoint of an array carried across the iterations of loop `v`
+    /// (a vector, `λ`), in reverse sweep `sweep`.
+    pub fn array_adjoint(&mut self, sweep: u32, v: u32, mask: u64) -> NodeId {
+        self.intern(Op::Adjoint { sweep, v, mask }, Kind::Array)
+    }
+
     /// The length of local array `n` (a `Table`, a `Buffer`, or an adjoint of one).
     pub fn array_len(&mut self, n: NodeId) -> NodeId {
         match *self.op(n) {
             Op::Table { lo, hi, .. } => self.int_bin(IntOp::Sub, hi, lo),
             Op::Alloc { like, .. } => self.array_len(like),
             Op::Filled { alloc, .. } => self.array_len(alloc),
+            Op::Carry { c, .. } if self.carried_lens.contains_key(&c) => self.carried_lens[&c],
+            Op::Component(of, k) if self.kind(n) == Kind::Array => {
+                match self
+                    .coupled_parts(of)
+                    .and_then(|(firsts, _)| firsts.get(k as usize))
+                {
+                    Some(&first) if matches!(self.op(of), Op::Coupled { .. }) => {
+                        self.array_len(first)
+                    }
+                    _ => self.add(Op::ArrayLen(n)),
+                }
+            }
             _ => self.add(Op::ArrayLen(n)),
         }
     }
@@ -960,9 +1006,13 @@ impl Graph {
             | Op::Fold { .. }
             | Op::Adjoint { .. }
             | Op::RevFold { .. }
-            | Op::Component(..)
             | Op::At(..)
             | Op::AdjAt(..) => Kind::Float,
+            // A member of coupled state is a float or (carried across the iterations) an array.
+            Op::Component(of, k) => self
+                .coupled_parts(*of)
+                .and_then(|(firsts, _)| firsts.get(*k as usize))
+                .map_or(Kind::Float, |m| self.kind(*m)),
             Op::Table { .. } | Op::Alloc { .. } | Op::Filled { .. } => Kind::Array,
             Op::Sum { body, .. } => self.kind(*body),
             Op::Slice(_)

@@ -18,6 +18,7 @@
 mod arrays;
 mod buffers;
 mod calls;
+mod carried;
 mod control;
 mod exprs;
 mod index;

@@ -12,6 +12,9 @@ impl Gen<'_> {
         if self.a_twentieth(w.local_array) {
             return self.local_array_block();
         }
+        if self.carried_array_chance() {
+            return self.carried_array_block();
+        }
         let arrays = self
             .scope
             .slices()

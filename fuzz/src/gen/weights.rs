@@ -59,6 +59,10 @@ weights! {
     /// `a = a.max(c·b + e)`, `a += c·b·e`), with `let`s, `if`s, a loss summed along the way, in
     /// an outer loop or not, out of 10 (`loops.rs`).
     loop_coupled = 1,
+    /// Top level: arrays carried from one iteration of a loop to the next (a hidden-state
+    /// vector, and sometimes a second updating it), updated in place element by element, a loss
+    /// summed along the way, sometimes inside an outer loop, out of 20 (`carried.rs`).
+    carried_array = 1,
     /// Loop nests one deep.
     depth1 = 3,
     /// Loop nests two deep.

@@ -81,6 +81,9 @@ pub(super) struct ArrayLoop {
     /// The names the body reads (see `loops::read_names`): an array it reads and reassigns is
     /// carried from one iteration to the next.
     reads: Vec<String>,
+    /// The arrays the body writes at an offset from the loop's index (`z[off + i] = …`, `off`
+    /// the same in every iteration): the array and the offset.
+    offsets: Vec<(NodeId, NodeId)>,
     /// Of those, the arrays the body only adds into (`z[k] += e` at any index, or in a loop
     /// nested in this one): it may not read them at all.
     added_into: Vec<NodeId>,
@@ -88,6 +91,30 @@ pub(super) struct ArrayLoop {
     /// outermost loop adding into it, its name, the buffer, the effects (`z[k] += e`, loops of
     /// them), and whether this loop is that outermost one (then it makes the new version).
     accumulated: Vec<Accumulated>,
+}
+
+impl ArrayLoop {
+    /// The index at which this loop writes `table`: its own, or its own plus the offset the
+    /// body writes at (`z[off + i]`).
+    fn own_index(&self, table: NodeId, g: &crate::graph::Graph) -> NodeId {
+        match self.offsets.iter().find(|o| o.0 == table) {
+            Some(&(_, off)) => g
+                .find(&Op::IntBin(IntOp::Add, off, self.index))
+                .or_else(|| g.find(&Op::IntBin(IntOp::Add, self.index, off)))
+                .unwrap_or(self.index),
+            None => self.index,
+        }
+    }
+
+    /// Forgets the arrays `carried` picks (carried across the loop's iterations, see
+    /// `lower::carried`): the loop may rebind them, read any of their elements and write them
+    /// in the loops nested in it.
+    pub(super) fn forget(&mut self, carried: &dyn Fn(NodeId) -> bool) {
+        self.before.retain(|b| !carried(b.2));
+        self.offsets.retain(|o| !carried(o.0));
+        self.written.retain(|w| !carried(w.0));
+        self.added_into.retain(|n| !carried(*n));
+    }
 }
 
 /// Accumulations into one array in one loop body (see [`ArrayLoop::accumulated`]).
@@ -304,7 +331,7 @@ impl Lower<'_> {
                 return None;
             }
             if let Some((_, name)) = frame.written.iter().find(|w| w.0 == table) {
-                if i == frame.index {
+                if i == frame.own_index(table, &self.g) {
                     return Some(match self.lookup(&element_name(name)) {
                         Some(Binding::Value(x)) => x,
                         _ => self.g.add(Op::At(table, i)),
@@ -376,12 +403,12 @@ impl Lower<'_> {
         };
         match self.array_loops.last() {
             Some(frame) if declared.is_some_and(|s| s < frame.depth) => {
-                if i != frame.index {
+                if i != frame.own_index(table, &self.g) {
                     return self.cx.error_spanned_by(
                         &ix.index,
                         msg(
                             format!("a loop can write `{name}` only at its own index"),
-                            format!("write `{name}[i]` in `for i in …`; to add up into one element, accumulate into a float (`let mut s = 0.0; for j in … {{ s += …; }}`) and write `{name}[k] = s;` after the loop"),
+                            format!("write `{name}[i]` in `for i in …` (or `{name}[off + i]`, `off` the same in every iteration); to add up into one element, accumulate into a float (`let mut s = 0.0; for j in … {{ s += …; }}`) and write `{name}[k] = s;` after the loop"),
                         ),
                     );
                 }
@@ -697,7 +724,9 @@ impl Lower<'_> {
                 }
             }
         }
+        let offsets = self.write_offsets(stmts, index_name, &written, index);
         self.array_loops.push(ArrayLoop {
+            offsets,
             v,
             index,
             lo,
@@ -722,14 +751,13 @@ impl Lower<'_> {
         let Some(frame) = self.array_loops.last() else {
             return;
         };
-        let index = frame.index;
-        let written: Vec<(NodeId, String)> = frame
+        let written: Vec<(NodeId, NodeId, String)> = frame
             .written
             .iter()
             .filter(|(n, _)| !frame.added_into.contains(n))
-            .cloned()
+            .map(|(n, name)| (*n, frame.own_index(*n, &self.g), name.clone()))
             .collect();
-        for (table, name) in written {
+        for (table, index, name) in written {
             let old = self.g.add(Op::At(table, index));
             self.declare(element_name(&name), Binding::Value(old));
         }
@@ -797,6 +825,7 @@ impl Lower<'_> {
             }
         }
         let (v, lo, hi) = (frame.v, frame.lo, frame.hi);
+        let offsets = frame.offsets.clone();
         for (old, name, element) in frame.pushes {
             let Some(pushed) =
                 self.loop_table((v, lo, hi), (&name, element), (unchanged, changed), span)
@@ -815,6 +844,14 @@ impl Lower<'_> {
                 self.loop_table((v, lo, hi), (&name, element), (unchanged, changed), span)
             else {
                 continue;
+            };
+            // Written at `off + i`: the elements `off + lo..off + hi`.
+            let (lo, hi) = match offsets.iter().find(|o| o.0 == old) {
+                Some(&(_, off)) => (
+                    self.g.int_bin(IntOp::Add, off, lo),
+                    self.g.int_bin(IntOp::Add, off, hi),
+                ),
+                None => (lo, hi),
             };
             if let Some(new) = self.written_into(old, written, lo, hi, span) {
                 self.assign_name(&name, new);
@@ -915,6 +952,10 @@ impl Lower<'_> {
         {
             return Some(written);
         }
+        // An array carried across a loop's iterations, written whole in place.
+        if matches!(self.g.op(old), Op::Carry { .. }) && lo == zero && hi == self.g.array_len(old) {
+            return Some(written);
+        }
         let n = self.array_len(old);
         let Some(v) = self.g.new_loop(zero, n) else {
             self.cx.error_at(
@@ -943,6 +984,118 @@ impl Lower<'_> {
     }
 }
 
+impl Lower<'_> {
+    /// The arrays of `written` that `stmts` (the body of the loop over `index_name`) write at
+    /// an offset from the index, `z[off + i]` or `z[i + off]`, the same `off` at every write
+    /// of the array at the top level of the body, not reading `i`: each with the offset,
+    /// lowered here (it reads only what is bound before the loop).
+    fn write_offsets(
+        &mut self,
+        stmts: &[syn::Stmt],
+        index_name: Option<&str>,
+        written: &[(NodeId, String)],
+        index: NodeId,
+    ) -> Vec<(NodeId, NodeId)> {
+        let Some(index_name) = index_name else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (name, offset) in offset_writes(stmts, index_name) {
+            let Some(&(table, _)) = written.iter().find(|w| w.1 == name) else {
+                continue;
+            };
+            let Some(off) = self.integer_index(&offset) else {
+                continue;
+            };
+            // The index as the body's reads and writes lower it.
+            let _ = self.g.int_bin(IntOp::Add, off, index);
+            out.push((table, off));
+        }
+        out
+    }
+}
+
+/// The arrays `stmts` write (outside loops nested in them) at `off + i` or `i + off` only, `i`
+/// the name `index` and `off` not mentioning it, the same `off` each time: the name and `off`.
+fn offset_writes(stmts: &[syn::Stmt], index: &str) -> Vec<(String, Expr)> {
+    struct Finder<'i> {
+        index: &'i str,
+        out: Vec<(String, Option<Expr>)>,
+    }
+    impl Finder<'_> {
+        fn is_index(&self, e: &Expr) -> bool {
+            matches!(e, Expr::Path(p) if p.path.get_ident().is_some_and(|i| i == self.index))
+        }
+        fn note(&mut self, left: &Expr) {
+            let Expr::Index(ix) = left else { return };
+            let Expr::Path(p) = &*ix.expr else { return };
+            let Some(id) = p.path.get_ident() else { return };
+            let offset = match &*ix.index {
+                Expr::Binary(b) if matches!(b.op, syn::BinOp::Add(_)) => {
+                    let names = [self.index.to_string()];
+                    if self.is_index(&b.right) && !super::loops::mentions_any(&b.left, &names) {
+                        Some((*b.left).clone())
+                    } else if self.is_index(&b.left)
+                        && !super::loops::mentions_any(&b.right, &names)
+                    {
+                        Some((*b.right).clone())
+                    } else {
+                        None
+                    }
+                }
+                _ => None,
+            };
+            self.out.push((id.to_string(), offset));
+        }
+    }
+    impl<'ast> syn::visit::Visit<'ast> for Finder<'_> {
+        fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+            self.note(&a.left);
+            syn::visit::visit_expr_assign(self, a);
+        }
+        fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+            if super::syntax::compound_op(&b.op).is_some() {
+                self.note(&b.left);
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+        fn visit_expr_for_loop(&mut self, _: &'ast syn::ExprForLoop) {}
+        fn visit_expr_while(&mut self, _: &'ast syn::ExprWhile) {}
+        fn visit_expr_loop(&mut self, _: &'ast syn::ExprLoop) {}
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    }
+    let mut f = Finder {
+        index,
+        out: Vec::new(),
+    };
+    for s in stmts {
+        syn::visit::Visit::visit_stmt(&mut f, s);
+    }
+    let mut result: Vec<(String, Expr)> = Vec::new();
+    let mut names: Vec<&String> = f.out.iter().map(|o| &o.0).collect();
+    names.dedup();
+    for name in names {
+        let offsets: Vec<&Option<Expr>> = f
+            .out
+            .iter()
+            .filter(|o| &o.0 == name)
+            .map(|o| &o.1)
+            .collect();
+        let Some(Some(first)) = offsets.first() else {
+            continue;
+        };
+        let same = offsets.iter().all(|o| {
+            o.as_ref().is_some_and(|e| {
+                e.to_token_stream().to_string() == first.to_token_stream().to_string()
+            })
+        });
+        if same && !result.iter().any(|r| &r.0 == name) {
+            result.push((name.clone(), first.clone()));
+        }
+    }
+    result
+}
+
 /// `Vec<f64>`, `[f64; N]` (or `f32`): the type of a local array.
 pub(super) fn is_float_array_type(ty: &syn::Type) -> bool {
     match ty {
@@ -969,6 +1122,16 @@ pub(super) fn element_written_names(stmts: &[syn::Stmt]) -> Vec<String> {
         .0
         .into_iter()
         .map(|(name, _)| name)
+        .collect()
+}
+
+/// The arrays `stmts` (the body of the loop over `index`) add into as accumulations (`+=` or
+/// `-=` inside a nested loop, or at an index other than `index`).
+pub(super) fn added_names(stmts: &[syn::Stmt], index: Option<&str>) -> Vec<String> {
+    element_writes(stmts, index)
+        .0
+        .into_iter()
+        .filter_map(|(name, adds)| adds.then_some(name))
         .collect()
 }
 

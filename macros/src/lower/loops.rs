@@ -27,6 +27,7 @@ use proc_macro2::Span;
 use quote::ToTokens;
 use syn::{Expr, ExprForLoop, Pat};
 
+use super::carried::CarriedArray;
 use super::iterators::Item;
 use super::{Binding, Enclosing, Lower, Want};
 use crate::ctxt::msg;
@@ -57,11 +58,11 @@ fn find(root: &mut [usize], mut a: usize) -> usize {
 /// A variable a loop updates, as a member of a coupled recurrence: where it is bound, its
 /// placeholder in the loop's body, its value before the loop and after an iteration.
 #[derive(Clone, Copy)]
-struct Member {
-    scope: (usize, usize),
-    placeholder: NodeId,
-    init: NodeId,
-    after: NodeId,
+pub(super) struct Member {
+    pub(super) scope: (usize, usize),
+    pub(super) placeholder: NodeId,
+    pub(super) init: NodeId,
+    pub(super) after: NodeId,
 }
 
 /// `name += step`, `name -= step`, `name = name + step`, `name = name - step`: the name, the
@@ -696,7 +697,9 @@ impl Lower<'_> {
                 self.state.scopes[o.0][o.1].1 = Binding::Value(c.at_start);
             }
         }
+        let arrays = self.carry_arrays(v, &body, &f.body, &f.pat);
         self.enter_array_loop(v, (index, lo, hi), &body, &f.pat);
+        self.own_carried_arrays(&arrays);
         self.state.scopes.push(Vec::new());
         self.declare_written_elements();
         match (&*f.pat, &item) {
@@ -739,8 +742,8 @@ impl Lower<'_> {
                 after_loop.push((o.0, o.1, c.after_loop));
             }
         }
-        let (unchanged, changed) = self.carried_split(&outer);
-        self.finish_carried(v, &outer, f.for_token.span);
+        let (unchanged, changed) = self.carried_split_with(&outer, &arrays);
+        self.finish_carried(v, &outer, &arrays, f.for_token.span);
         self.leave_array_loop(&unchanged, &changed, f.for_token.span);
         for (s, e, value) in after_loop {
             self.state.scopes[s][e].1 = Binding::Value(value);
@@ -1141,10 +1144,13 @@ impl Lower<'_> {
         &mut self,
         v: u32,
         outer: &[(usize, usize, Binding, NodeId)],
+        arrays: &[CarriedArray],
         span: Span,
     ) {
         let mut restore: HashMap<NodeId, NodeId> = HashMap::new();
         let mut updates = Vec::new();
+        // Arrays carried across the iterations: members of the loop's coupled state.
+        let array_members = self.carried_members(arrays, &mut restore, span);
         for &(s, e, before, placeholder) in outer {
             let after = self.state.scopes[s][e].1;
             let name = self.state.scopes[s][e].0.clone();
@@ -1188,9 +1194,9 @@ impl Lower<'_> {
         // Reported there, not again as a variable reading another through those bounds.
         let settled = self.settle_inner_bounds(v, &unchanged, &assigned, span);
         // Variables whose updates read each other's are one coupled recurrence.
-        let members: Vec<Member> = updates
-            .iter()
-            .filter_map(|u| match u.6 {
+        let members: Vec<Member> = array_members
+            .into_iter()
+            .chain(updates.iter().filter_map(|u| match u.6 {
                 Binding::Value(after) => Some(Member {
                     scope: (u.0, u.1),
                     placeholder: u.5,
@@ -1198,7 +1204,7 @@ impl Lower<'_> {
                     after,
                 }),
                 Binding::Uninit => None,
-            })
+            }))
             .collect();
         let groups = if settled {
             Vec::new()
@@ -1265,7 +1271,8 @@ impl Lower<'_> {
                 .filter(|&a| find(&mut root, a) == r)
                 .map(|a| members[a])
                 .collect();
-            if group.len() > 1 {
+            // An array carried across the iterations is coupled state even alone.
+            if group.len() > 1 || group.iter().any(|m| self.g.kind(m.init) == Kind::Array) {
                 groups.push(group);
             }
         }
@@ -1290,11 +1297,16 @@ impl Lower<'_> {
             .fold(0, |mask, n| mask | self.g.loops_of(n));
         let mut map = restore.clone();
         for (j, m) in (0..k).zip(group) {
-            let carry = self.g.add(Op::Carry {
-                c: c + j,
-                v,
-                mask: around | 1 << v,
-            });
+            let carry = if self.g.kind(m.init) == Kind::Array {
+                let len = self.g.array_len(m.placeholder);
+                self.g.array_carry(c + j, v, around | 1 << v, len)
+            } else {
+                self.g.add(Op::Carry {
+                    c: c + j,
+                    v,
+                    mask: around | 1 << v,
+                })
+            };
             map.insert(m.placeholder, carry);
         }
         let mut parts: Vec<NodeId> = group.iter().map(|m| m.init).collect();

@@ -54,6 +54,12 @@ pub enum Vector {
     Trace(u32),
     /// The states coupled recurrence `c` saves for its reverse sweep: tuples of so many floats.
     States(u32, usize),
+    /// The rows an array carried across a loop's iterations saves (coupled member `d`).
+    Rows(u32),
+    /// Member `k` of a tuple (a `Coupled` node, or its `RevCoupled` reverse sweep) that is a
+    /// vector: an array carried across a loop's iterations, or its adjoint; `d` numbers the
+    /// local that holds it while the loop runs (the member's `Carry`, or its `Adjoint`).
+    Member(NodeId, u32, u32),
 }
 
 /// Where a local array or a vector added into lives.
@@ -154,6 +160,9 @@ pub enum Stmt {
         /// With checkpoints every `K` iterations: `K`, and the forward loop's body, which
         /// recomputes the states between two checkpoints before they are swept.
         recompute: Option<(usize, Block)>,
+        /// The adjoint vectors of arrays carried across the iterations reuse those of the
+        /// previous iteration of a loop around.
+        pooled: bool,
     },
     /// A reverse sweep run only where its seed is not zero, with what it reads computed in its
     /// block.
@@ -320,7 +329,7 @@ impl Builder<'_, '_> {
                             self.s.g.op(group[0]),
                             Op::RevFold { .. } | Op::RevCoupled { .. }
                         ) {
-                            self.reverse(group, &visible)
+                            self.reverse(group, &visible, back.as_deref_mut())
                         } else {
                             self.sums(group, &visible)
                         },
@@ -481,14 +490,24 @@ impl Builder<'_, '_> {
         let mut inner = self.s.visible_in_loop(*v, defined);
         let body = self.loop_body(bodies, &mut inner);
         let saved = self.saved_members(*c, bodies.len());
-        let checkpoint = self.s.g.checkpoint.filter(|_| !saved.is_empty());
+        // An array carried across the iterations saves a row every iteration, checkpoint or
+        // not.
+        let checkpoint = self
+            .s
+            .g
+            .checkpoint
+            .filter(|_| !saved.is_empty() && !self.s.g.carries_arrays(n));
         // A checkpoint holds every member; otherwise the trace holds the members the sweep reads.
         let arity = if checkpoint.is_some() {
             bodies.len()
         } else {
             saved.len()
         };
-        let storage = if saved.is_empty() {
+        // An array carried across the iterations and its rows: vectors of their own (see
+        // `emit::coupled_arrays`), reused by the iterations of a loop around.
+        let storage = if self.s.g.carries_arrays(n) {
+            self.member_vectors(n, &saved, pool)
+        } else if saved.is_empty() {
             Storage::Fresh
         } else {
             self.vector(Vector::States(*c, arity), pool)
@@ -502,9 +521,45 @@ impl Builder<'_, '_> {
         }
     }
 
+    /// The vectors of coupled state `n` carrying arrays (its array members, their rows where
+    /// `saved`; or, `n` a reverse sweep, the adjoints of its array members), reused by the
+    /// iterations of the loop around where `pool` is given.
+    fn member_vectors(&self, n: NodeId, saved: &[u32], pool: Option<&mut LoopEnd>) -> Storage {
+        let Some(end) = pool else {
+            return Storage::Fresh;
+        };
+        let g = self.s.g;
+        let (Some((firsts, _)), Some(first)) = (
+            g.coupled_parts(n),
+            match *g.op(n) {
+                Op::Coupled { c, .. } => Some(c),
+                Op::RevCoupled { sweep, .. } => Some(sweep),
+                _ => None,
+            },
+        ) else {
+            return Storage::Fresh;
+        };
+        for (k, m) in (0..).zip(firsts) {
+            if g.kind(*m) != Kind::Array {
+                continue;
+            }
+            self.vector(Vector::Member(n, k, first + k), Some(end));
+            if matches!(g.op(n), Op::Coupled { .. }) && saved.contains(&(first + k)) {
+                self.vector(Vector::Rows(first + k), Some(end));
+            }
+        }
+        Storage::Pooled
+    }
+
     /// The reverse loop of a recurrence's gradient (`group[0]`), with the sums that read its
-    /// adjoints.
-    fn reverse(&self, group: &[NodeId], defined: &HashSet<NodeId>) -> Stmt {
+    /// adjoints; the adjoint vectors of coupled state carrying arrays reused by the iterations
+    /// of the loop around where `pool` is given.
+    fn reverse(
+        &self,
+        group: &[NodeId],
+        defined: &HashSet<NodeId>,
+        pool: Option<&mut LoopEnd>,
+    ) -> Stmt {
         let g = self.s.g;
         let (v, fold, mut bodies) = match g.op(group[0]) {
             Op::RevFold { v, fold, step, .. } => (*v, *fold, vec![*step]),
@@ -533,13 +588,17 @@ impl Builder<'_, '_> {
         // The forward loop's body, scheduled here: it runs again, a stretch at a time.
         let recompute = match (self.s.g.checkpoint, g.op(fold)) {
             (Some(every), Op::Fold { v, .. } | Op::Coupled { v, .. })
-                if !last_kill && !saved.is_empty() =>
+                if !last_kill && !saved.is_empty() && !g.carries_arrays(fold) =>
             {
                 let mut inner = self.s.visible_in_loop(*v, defined);
                 Some((every, self.loop_body(&forward, &mut inner)))
             }
             _ => None,
         };
+        let pooled = g
+            .coupled_parts(group[0])
+            .is_some_and(|(seeds, _)| seeds.iter().any(|x| g.kind(*x) == Kind::Array))
+            && self.member_vectors(group[0], &[], pool) == Storage::Pooled;
         Stmt::Reverse {
             group: group.to_vec(),
             body,
@@ -547,6 +606,7 @@ impl Builder<'_, '_> {
             saved,
             last_kill,
             recompute,
+            pooled,
         }
     }
 
@@ -574,7 +634,7 @@ impl Builder<'_, '_> {
         Stmt::Guarded {
             group: group.to_vec(),
             reads,
-            sweep: Box::new(self.reverse(group, &inner)),
+            sweep: Box::new(self.reverse(group, &inner, None)),
         }
     }
 
@@ -665,7 +725,7 @@ impl Builder<'_, '_> {
             Op::Sum { .. } => self.sums(&[n], defined),
             Op::Fold { .. } => self.fold(n, defined, None),
             Op::Coupled { .. } => self.coupled(n, defined, None),
-            Op::RevFold { .. } | Op::RevCoupled { .. } => self.reverse(&[n], defined),
+            Op::RevFold { .. } | Op::RevCoupled { .. } => self.reverse(&[n], defined, None),
             Op::Until { .. } => self.until(n, defined),
             Op::Table { .. } => self.table(n, defined, None),
             Op::Alloc { .. } => self.alloc(n, None),

@@ -1,12 +1,12 @@
 use symgrad::differentiable;
 
-// A hidden-state vector carried across the iterations of a loop (an RNN over vectors).
+// The state carried across the iterations grows by one element each time.
 #[differentiable]
 fn loss(w: f64, x: &[f64], n: usize) -> f64 {
     let mut h = vec![0.0; n];
     for t in 0..x.len() {
-        let mut next = vec![0.0; n];
-        for j in 0..n {
+        let mut next = vec![0.0; h.len() + 1];
+        for j in 0..h.len() {
             next[j] = (w * h[j] + x[t]).tanh();
         }
         h = next;

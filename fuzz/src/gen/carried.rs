@@ -1,0 +1,177 @@
+//! Arrays carried from one iteration of a loop to the next (a hidden-state vector): `let mut
+//! hs = vec![v; K];` (and sometimes a second, `cs`), a loop over the data whose body updates
+//! them in place in a loop over their elements (`cs[j] = (a·cs[j] + b·hs[j] + e).tanh();
+//! hs[j] = (c·hs[j] + d·cs[j] + e').tanh();`, each reading the other's new or old element at
+//! `j`), a loss summed along the way reading an element of the state, and the state read after
+//! the loop. Sometimes inside an outer loop, the arrays declared before it (carried through both
+//! loops: layers × time).
+//!
+//! What keeps the programs in the accepted language: the arrays are never in the scope the
+//! grammar reads from (only the statements written here read them, at the element loop's index
+//! or, after it, at a literal index), there is no `hessian` (`second_order::eligible` keeps
+//! local arrays out) and no vector-valued function (`Gen::outputs`): the macro rejects carried
+//! arrays there. The coupling literals keep `tanh` away from saturation.
+
+use super::Gen;
+use crate::ast::{ArrayInit, AssignOp, BinOp, Expr, IntExpr, Method, Range, Stmt};
+
+impl Gen<'_> {
+    /// Whether a top-level block is arrays carried across a loop's iterations: one in twenty
+    /// tries per the weight, on a stream of its own (the block's literals too: a program
+    /// without carried arrays is the program the grammar without them generates), never in a
+    /// vector-valued function.
+    pub(super) fn carried_array_chance(&mut self) -> bool {
+        let w = self.w.carried_array;
+        w > 0
+            && self.outputs.is_none()
+            && self.h.below(20) < w as usize
+            && !self.scope.dims().is_empty()
+    }
+
+    /// The block (see the module's docs).
+    pub(super) fn carried_array_block(&mut self) -> Vec<Stmt> {
+        let mut out = Vec::new();
+        let len = 2 + self.h.below(3);
+        let h = self.fresh("hs");
+        let c = self.h.chance(0.5).then(|| self.fresh("cs"));
+        for name in std::iter::once(&h).chain(c.as_ref()) {
+            let value = Expr::Lit(self.h.literal(-0.9, 0.9));
+            out.push(Stmt::NewArray {
+                name: name.clone(),
+                mutable: true,
+                vec: true,
+                typed: true,
+                init: ArrayInit::Repeat {
+                    value,
+                    len: IntExpr::Const(len),
+                },
+            });
+        }
+        let loss = self.fresh("l");
+        out.push(self.let_stmt(&loss, true, Expr::Lit(0.0)));
+        self.scope.set_carried(&loss, true);
+        let time = if self.h.chance(0.3) {
+            // An outer loop around the time loop: the state carried through both.
+            let (range, lv) = self.pick_range();
+            let var = lv.name.clone();
+            self.scope.loops.push(lv);
+            let mark = self.scope.locals.len();
+            self.nesting += 1;
+            let inner = self.time_loop(&h, c.as_deref(), &loss, len);
+            self.nesting -= 1;
+            self.scope.truncate(mark);
+            self.scope.loops.pop();
+            Stmt::For {
+                var,
+                range,
+                body: vec![inner],
+            }
+        } else {
+            self.time_loop(&h, c.as_deref(), &loss, len)
+        };
+        out.push(time);
+        self.scope.set_carried(&loss, false);
+        self.scope.set_typed(&loss);
+        // The state after the loop.
+        let last = self.fresh("r");
+        let k = self.h.below(len);
+        let read = Expr::bin(
+            BinOp::Mul,
+            Expr::Index(h.clone(), IntExpr::Const(k)),
+            Expr::Lit(self.h.literal(0.5, 1.5)),
+        );
+        let read = match &c {
+            Some(c) if self.h.chance(0.5) => Expr::bin(
+                BinOp::Add,
+                read,
+                Expr::Index(c.clone(), IntExpr::Const(len - 1)),
+            ),
+            _ => read,
+        };
+        out.push(self.let_stmt(&last, false, read));
+        self.scope.set_typed(&last);
+        self.results.push(loss);
+        self.results.push(last);
+        out
+    }
+
+    /// `for t in range { for j in 0..len { [cs[j] = ..;] hs[j] = ..; } loss += ..; }`.
+    fn time_loop(&mut self, h: &str, c: Option<&str>, loss: &str, len: usize) -> Stmt {
+        let (range, lv) = self.pick_range();
+        let var = lv.name.clone();
+        self.scope.loops.push(lv);
+        let mark = self.scope.locals.len();
+        self.nesting += 1;
+        self.recurrence += 1;
+        let j = self.fresh("j");
+        let at = |a: &str| Expr::Index(a.into(), IntExpr::Var(j.clone()));
+        let mut inner = Vec::new();
+        let mut order = vec![h];
+        if let Some(c) = c {
+            if self.h.chance(0.5) {
+                order.insert(0, c);
+            } else {
+                order.push(c);
+            }
+        }
+        for (step, &a) in order.iter().enumerate() {
+            let other = order[(step + 1) % order.len()];
+            let (c0, c1) = (
+                Expr::Lit(self.h.literal(-0.95, 0.95)),
+                Expr::Lit(self.h.literal(-0.95, 0.95)),
+            );
+            let e = self.expr(1);
+            let lin = Expr::bin(
+                BinOp::Add,
+                Expr::bin(
+                    BinOp::Add,
+                    Expr::bin(BinOp::Mul, c0, at(a)),
+                    Expr::bin(BinOp::Mul, c1, at(other)),
+                ),
+                e,
+            );
+            let value = if self.h.chance(0.7) {
+                Expr::method(Method::Tanh, lin, vec![])
+            } else {
+                Expr::bin(
+                    BinOp::Mul,
+                    Expr::Lit(0.5),
+                    Expr::method(Method::Sin, lin, vec![]),
+                )
+            };
+            inner.push(Stmt::SetElem {
+                array: a.into(),
+                index: IntExpr::Var(j.clone()),
+                op: AssignOp::Set,
+                value,
+            });
+        }
+        let mut body = vec![Stmt::For {
+            var: j.clone(),
+            range: Range {
+                start: IntExpr::Const(0),
+                end: IntExpr::Const(len),
+            },
+            body: inner,
+        }];
+        // The loss along the way, reading the state.
+        let k = self.h.below(len);
+        let e = self.expr(1);
+        let state = Expr::Index(h.into(), IntExpr::Const(k));
+        let value = if self.h.chance(0.5) {
+            Expr::method(Method::Powi(2), Expr::bin(BinOp::Sub, state, e), vec![])
+        } else {
+            Expr::bin(BinOp::Mul, state, e)
+        };
+        body.push(Stmt::Assign {
+            name: loss.into(),
+            op: AssignOp::Add,
+            value,
+        });
+        self.recurrence -= 1;
+        self.nesting -= 1;
+        self.scope.truncate(mark);
+        self.scope.loops.pop();
+        Stmt::For { var, range, body }
+    }
+}
