@@ -121,7 +121,7 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
         && crate::second_order::eligible(&main, &helpers);
     if main.hessian {
         for f in &mut helpers {
-            f.hessian = f.outputs().is_none() && crate::second_order::eligible(f, &[]);
+            f.hessian = crate::second_order::eligible(f, &[]);
         }
     }
     // From a stream of its own too.

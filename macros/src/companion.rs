@@ -35,7 +35,12 @@ use crate::vector;
 
 /// Everything generated for a function that checked out.
 pub fn generate(func: &ItemFn, args: &Args, plan: &Plan) -> TokenStream {
-    let names = Names::of(func);
+    generate_named(func, args, plan, Names::of(func))
+}
+
+/// [`generate`], the items named by `names` (a `Vec`-valued function's hidden scalar
+/// functions fill the user's `<Name>Grad`).
+pub fn generate_named(func: &ItemFn, args: &Args, plan: &Plan, names: Names) -> TokenStream {
     let float = float_tokens(plan.sig.float);
     let formulas = formulas(func, plan);
     let grad_struct = grad_struct(func, &names, &plan.sig, &float, &formulas);
@@ -68,6 +73,10 @@ pub fn generate(func: &ItemFn, args: &Args, plan: &Plan) -> TokenStream {
     // With `hessian`: callers' Hessians may chain through `__partials2`.
     let twice = match &plan.body {
         Body::Graph(d) if d.second_partials.is_some() => quote! {
+            #[diagnostic::do_not_recommend]
+            impl ::symgrad::__private::TwiceDifferentiable for #name {}
+        },
+        Body::Vector(v) if v.call_hvp.is_some() => quote! {
             #[diagnostic::do_not_recommend]
             impl ::symgrad::__private::TwiceDifferentiable for #name {}
         },

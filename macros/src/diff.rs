@@ -202,7 +202,7 @@ fn swept(
         let Op::CallJvp(call, _) = *g.op(jvp) else {
             continue;
         };
-        let Some(slot) = first_slice_slot(g, call, slices) else {
+        let Some(slot) = first_slice_slot(g, g.called(call), slices) else {
             continue;
         };
         let everywhere = unconditional.contains(&jvp);
@@ -464,7 +464,7 @@ impl Sweep {
             add_to(g, &mut self.output_vjps, key, adj);
         }
         if let Op::CallJvp(call, _) = *g.op(n)
-            && let Op::Call(_, args) = g.op(call)
+            && let Op::Call(_, args) = g.op(g.called(call))
             && args
                 .iter()
                 .any(|a| matches!(g.op(*a), Op::SliceArg(..)) && self.active[a.index()])
@@ -1496,8 +1496,9 @@ pub fn local_adjoints(
         }
         // (Σᵢ ∂f/∂aᵢ·ȧᵢ + ∇ₓf·ẋ)' = Σᵢ (H·ȧ)ᵢ·aᵢ' + Σᵢ ∂f/∂aᵢ·ȧᵢ' (+ the slices' part of
         // `H·ȧ`, the `CallHvp` effect; a slice's tangent is the direction, a constant)
+        // (`call` may be output `k` of a vector-valued call: its `H_k·ȧ`, its partials `J_k`)
         Op::CallJvp(call, dots) => {
-            let Op::Call(_, args) = g.op(call).clone() else {
+            let Op::Call(_, args) = g.op(g.called(call)).clone() else {
                 return Err(internal("a directional derivative of a non-call"));
             };
             let mut out = Vec::new();

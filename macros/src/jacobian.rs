@@ -285,7 +285,7 @@ pub fn retarget(g: &mut Graph, e: NodeId, sink: &dyn Fn(u32) -> u32) -> Result<N
         // renamed to the sinks, around the call.
         Op::CallVjp(call, _) | Op::CallHvp(call, _) => {
             let call = match *g.op(call) {
-                Op::CallJvp(inner, _) => inner,
+                Op::CallJvp(inner, _) => g.called(inner),
                 _ => call,
             };
             let Op::Call(_, args) = g.op(call).clone() else {

@@ -62,7 +62,18 @@ pub fn tangents(
         }
         active.insert(n);
     }
-    tangents_through_recurrences(g, roots, inputs, slices)
+    directional(g, roots, inputs, slices, Mode::Jacobian)
+}
+
+/// What the tangents are for: the calls' rules differ.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// A Jacobian's forward mode: an output of a vector-valued call through the partials of
+    /// its `__jacobian`.
+    Jacobian,
+    /// Second derivatives, whose reverse pass needs the callee's second-order part: an
+    /// output of a vector-valued call through its `__hvp` (a `CallJvp` of the output).
+    Second,
 }
 
 /// [`tangents`], a recurrence's tangent carried beside it in its loop (`K` members become
@@ -73,12 +84,22 @@ pub fn tangents_through_recurrences(
     inputs: &[(NodeId, NodeId)],
     slices: &[(u32, SymId)],
 ) -> Result<Vec<Option<NodeId>>, DiffError> {
+    directional(g, roots, inputs, slices, Mode::Second)
+}
+
+fn directional(
+    g: &mut Graph,
+    roots: &[NodeId],
+    inputs: &[(NodeId, NodeId)],
+    slices: &[(u32, SymId)],
+    mode: Mode,
+) -> Result<Vec<Option<NodeId>>, DiffError> {
     let mut dot: HashMap<NodeId, NodeId> = inputs.iter().copied().collect();
     for n in g.reachable(roots) {
         if dot.contains_key(&n) {
             continue;
         }
-        if let Some(t) = tangent(g, n, &dot, slices)? {
+        if let Some(t) = tangent(g, n, &dot, slices, mode)? {
             dot.insert(n, t);
         }
     }
@@ -92,6 +113,7 @@ fn tangent(
     n: NodeId,
     dot: &HashMap<NodeId, NodeId>,
     slices: &[(u32, SymId)],
+    mode: Mode,
 ) -> Result<Option<NodeId>, DiffError> {
     let op = g.op(n).clone();
     Ok(match op {
@@ -167,11 +189,16 @@ fn tangent(
         // output k of a vector-valued call
         // (A differentiated slice among the arguments was reported at its `SliceArg`.)
         Op::Call(_, ref args) => call(g, n, args, dot)?,
+        // (in second derivatives, output k's own directional derivative, a `CallJvp` of
+        // the output: the callee's hidden `__hvp`, see `call`)
         Op::CallOutput(call, _) => {
             let Op::Call(_, args) = g.op(call).clone() else {
                 return Ok(None);
             };
-            combine(g, n, &args, dot)?
+            match mode {
+                Mode::Jacobian => combine(g, n, &args, dot)?,
+                Mode::Second => directional_call(g, n, &args, dot)?,
+            }
         }
         // A recurrence: its tangent is a second recurrence carried beside it in the same loop,
         // `ṡ ← ∂body/∂s · ṡ + …`: `K` members become `2K` (see `recurrence`). The tangent of
@@ -184,7 +211,7 @@ fn tangent(
             hi,
             init,
             body,
-        } => recurrence(g, n, (c, v, lo, hi), &[init], &[body], dot, slices)?
+        } => recurrence(g, n, (c, v, lo, hi), &[init], &[body], dot, (slices, mode))?
             .map(|pair| g.add(Op::Component(pair, 1))),
         Op::Coupled {
             c,
@@ -194,7 +221,7 @@ fn tangent(
             ref parts,
         } => {
             let (inits, bodies) = parts.split_at(parts.len() / 2);
-            recurrence(g, n, (c, v, lo, hi), inits, bodies, dot, slices)?
+            recurrence(g, n, (c, v, lo, hi), inits, bodies, dot, (slices, mode))?
         }
         Op::Component(of, k) => match (dot.get(&of), g.coupled_parts(of)) {
             (Some(&t), Some((inits, _))) => {
@@ -279,7 +306,7 @@ fn recurrence(
     inits: &[NodeId],
     bodies: &[NodeId],
     dot: &HashMap<NodeId, NodeId>,
-    slices: &[(u32, SymId)],
+    (slices, mode): (&[(u32, SymId)], Mode),
 ) -> Result<Option<NodeId>, DiffError> {
     let init_dots: Vec<Option<NodeId>> = inits.iter().map(|i| dot.get(i).copied()).collect();
     // The bodies' tangents with the state held constant (the pass so far): nothing varies
@@ -327,7 +354,7 @@ fn recurrence(
         }
         varying.insert(m);
         local.remove(&m);
-        if let Some(t) = tangent(g, m, &local, slices)? {
+        if let Some(t) = tangent(g, m, &local, slices, mode)? {
             local.insert(m, t);
         }
     }
@@ -373,6 +400,21 @@ fn call(
         .any(|a| matches!(g.op(*a), Op::SliceArg(..)) && dot.contains_key(a));
     if !sliced {
         return combine(g, n, args, dot);
+    }
+    directional_call(g, n, args, dot)
+}
+
+/// `CallJvp(n, dots)`: the directional derivative of `n` (a call, or output `k` of a
+/// vector-valued call) from the callee's hidden `__hvp`, along each argument's tangent (see
+/// [`call`]); `None` where no argument has one.
+fn directional_call(
+    g: &mut Graph,
+    n: NodeId,
+    args: &[NodeId],
+    dot: &HashMap<NodeId, NodeId>,
+) -> Result<Option<NodeId>, DiffError> {
+    if !args.iter().any(|a| dot.contains_key(a)) {
+        return Ok(None);
     }
     if let Some(a) = args
         .iter()

@@ -119,6 +119,7 @@ pub fn hidden(func: &ItemFn, sig: &Sig, v: &VectorDerivatives, float: &TokenStre
     let allow = &e.allow;
     let vjp = e.hidden_vjp();
     let vjp_rows = e.hidden_vjp_rows();
+    let hvp = e.hidden_hvp();
     quote! {
         /// The outputs and, per output, the partial derivatives (the calling convention of
         /// generated code).
@@ -131,6 +132,7 @@ pub fn hidden(func: &ItemFn, sig: &Sig, v: &VectorDerivatives, float: &TokenStre
         }
         #vjp
         #vjp_rows
+        #hvp
     }
 }
 
@@ -312,6 +314,121 @@ impl<'a> Emit<'a> {
             pub fn __vjp<#(#bounds),*>(#(#params,)* #given: &[#float], #(#sinks),*) {
                 let #seed: [#float; #len] = ::symgrad::__private::padded(#given);
                 #stmts
+            }
+        }
+    }
+
+    /// The hidden `__hvp_outputs`, with `hessian`: for a caller whose Hessian goes through this
+    /// function's outputs. Along the tangents `dots` (a float per float parameter, anything
+    /// indexable per differentiated slice: the caller's direction, or zeros), every output's
+    /// directional derivative `ẏ_k` (written into `ydot`, as many as it holds), and
+    /// `Σ_k seed[k]·H_k·t`: one float per float parameter returned, each differentiated
+    /// slice's part added into its sink (as `__vjp`'s). `seed` may be shorter than the
+    /// outputs: the rest are zero.
+    ///
+    /// ```text
+    /// pub fn __hvp_outputs<__T0: ?Sized + Index<usize, Output = f64>, __S0: ?Sized + IndexMut<…>, __S1: ?Sized>(
+    ///     (p, t): (&[f64], f64), (__dot0, __dot1): (&__T0, f64), __hseeds: &[f64],
+    ///     (__grad0, __sink1): (&mut __S0, &mut __S1), __ydot: &mut [f64]) -> ((), f64)
+    /// ```
+    fn hidden_hvp(&self) -> TokenStream {
+        let Some(h) = &self.v.call_hvp else {
+            return TokenStream::new();
+        };
+        let (stmts, exprs) = self.run_with(&h.roots(), emit::Sinks::Generic);
+        let m = h.values.len();
+        let values = &exprs[..m];
+        let mut scalars = exprs[m..m + h.scalars.len()].iter();
+        let mixed = Span::mixed_site();
+        let float = self.float;
+        let (
+            mut bounds,
+            mut dots,
+            mut dot_types,
+            mut sinks,
+            mut sink_types,
+            mut outs,
+            mut out_types,
+        ) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+        let mut k = 0u32;
+        for (j, p) in self.sig.params.iter().enumerate() {
+            dots.push(format_ident!("__dot{}", j, span = mixed));
+            let t = format_ident!("__T{}", j, span = mixed);
+            let st = format_ident!("__S{}", j, span = mixed);
+            match p.kind {
+                ParamKind::Float => {
+                    dot_types.push(float.clone());
+                    outs.push(scalars.next().cloned().unwrap_or_default());
+                    out_types.push(float.clone());
+                }
+                ParamKind::Slice if p.differentiated => {
+                    bounds.push(quote!(#t: ?Sized + ::core::ops::Index<usize, Output = #float>));
+                    dot_types.push(quote!(&#t));
+                    outs.push(quote!(()));
+                    out_types.push(quote!(()));
+                }
+                _ => {
+                    bounds.push(quote!(#t));
+                    dot_types.push(quote!(#t));
+                    outs.push(quote!(()));
+                    out_types.push(quote!(()));
+                }
+            }
+            if p.kind == ParamKind::Slice && p.differentiated {
+                bounds.push(quote!(#st: ?Sized + ::core::ops::IndexMut<usize, Output = #float>));
+                sinks.push(emit::grad_vec_name(k));
+                k += 1;
+            } else {
+                bounds.push(quote!(#st: ?Sized));
+                sinks.push(format_ident!("__sink{}", j, span = mixed));
+            }
+            sink_types.push(quote!(&mut #st));
+        }
+        let (pats, tys): (Vec<TokenStream>, Vec<TokenStream>) = self
+            .func
+            .sig
+            .inputs
+            .iter()
+            .filter_map(|a| match a {
+                syn::FnArg::Typed(t) => {
+                    let ty = &t.ty;
+                    let pat = match &*t.pat {
+                        syn::Pat::Ident(p) => p.ident.to_token_stream(),
+                        other => other.to_token_stream(),
+                    };
+                    Some((pat, quote!(#ty)))
+                }
+                syn::FnArg::Receiver(_) => None,
+            })
+            .unzip();
+        let seed = format_ident!("__hseed", span = mixed);
+        let given = format_ident!("__hseeds", span = mixed);
+        let (out, o, y) = (
+            format_ident!("__ydot", span = mixed),
+            format_ident!("__o", span = mixed),
+            format_ident!("__y", span = mixed),
+        );
+        let (len, allow) = (&self.len, &self.allow);
+        quote! {
+            /// Every output's directional derivative along tangents of the parameters, and
+            /// `Σ_k seed[k]·H_k·t`: the float parameters' parts returned, the slices' added
+            /// into their sinks (the calling convention of generated code, with `hessian`).
+            #[doc(hidden)]
+            #allow
+            #[inline]
+            pub fn __hvp_outputs<#(#bounds),*>(
+                (#(#pats,)*): (#(#tys,)*),
+                (#(#dots,)*): (#(#dot_types,)*),
+                #given: &[#float],
+                (#(#sinks,)*): (#(#sink_types,)*),
+                #out: &mut [#float],
+            ) -> (#(#out_types,)*) {
+                let #seed: [#float; #len] = ::symgrad::__private::padded(#given);
+                #stmts
+                for (#o, #y) in #out.iter_mut().zip([#(#values),*]) {
+                    *#o = #y;
+                }
+                (#(#outs,)*)
             }
         }
     }

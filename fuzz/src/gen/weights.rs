@@ -241,12 +241,11 @@ weights! {
     /// `x.chunks_exact(3).map(|r| ..)`): 1 lets them, 0 keeps runs out of them (the macro
     /// rejected that before it read a run's element as its slice's).
     call_run_args = 1,
-    /// Main functions with `hessian`, out of 10, among those without a loop recurrence, a
-    /// differentiated slice passed to a helper or a vector-valued helper (which `hessian`
-    /// refuses; their helpers get `hessian` too, calls of scalar helpers being differentiated
-    /// twice through them): their `_hvp` is checked against central differences of `_grad`
-    /// along the direction (`second_order`). 0 by default: each such program builds a second
-    /// pass of the macro.
+    /// Main functions with `hessian`, out of 10, among those `second_order` finds eligible
+    /// (no local array, no recurrence nested in another's loop; their helpers get `hessian`
+    /// too, scalar and vector-valued, calls being differentiated twice through them): their
+    /// `_hvp` is checked against central differences of `_grad` along the direction. 0 by
+    /// default: each such program builds a second pass of the macro.
     hvp = 0,
     /// Functions (the main one and each helper) with `checkpoint = K`, K from 2 to 5, out of
     /// 10: their recurrences save every Kth state, and their reverse sweeps recompute the

@@ -1,0 +1,207 @@
+//! Second derivatives through the outputs of vector-valued `#[differentiable(hessian)]`
+//! functions (their hidden `__hvp_outputs`): given floats, differentiated slices and runs of
+//! them, one and two levels deep. Checked against the Hessian derived by hand (exactly, 1e-12),
+//! num-dual's second-order forward mode on generic twins written on their own (1e-12), and
+//! central differences of the generated gradient (1e-6); `_hvp` against the dense Hessian
+//! times `v`.
+#![allow(clippy::needless_range_loop)] // index loops are the language under test
+
+use approx::assert_relative_eq;
+use nalgebra::SVector;
+use num_dual::{Dual2SVec64, DualNum, hessian};
+use symgrad::{Gradient, differentiable};
+
+#[path = "common/second_order.rs"]
+mod second_order;
+use second_order::{Lcg, close, hessian_by_differences, mat_vec};
+
+// ---- floats only, derived by hand
+
+/// `[a·b, a²]`.
+#[differentiable(hessian)]
+fn pair(a: f64, b: f64) -> [f64; 2] {
+    [a * b, a * a]
+}
+
+/// `r₀·r₁ + r₀ = a³b + ab`.
+#[differentiable(hessian)]
+fn through_pair(a: f64, b: f64) -> f64 {
+    let r = pair(a, b);
+    r[0] * r[1] + r[0]
+}
+
+#[test]
+fn float_arguments_give_the_hessian_derived_by_hand() {
+    for (a, b) in [(0.7, -1.3), (-2.0, 0.25), (1.5, 3.0)] {
+        let (value, grad, h) = through_pair_hessian(a, b);
+        assert_relative_eq!(value, a * a * a * b + a * b, epsilon = 1e-12);
+        assert_relative_eq!(grad.a, 3.0 * a * a * b + b, epsilon = 1e-12);
+        assert_relative_eq!(grad.b, a * a * a + a, epsilon = 1e-12);
+        // f_aa = 6ab, f_ab = 3a² + 1, f_bb = 0
+        let want = [[6.0 * a * b, 3.0 * a * a + 1.0], [3.0 * a * a + 1.0, 0.0]];
+        for i in 0..2 {
+            for j in 0..2 {
+                assert_relative_eq!(h[i][j], want[i][j], epsilon = 1e-12);
+            }
+        }
+        let v = ThroughPairGrad { a: 0.3, b: -1.1 };
+        let (_, _, hv) = through_pair_hvp(a, b, &v);
+        assert_relative_eq!(hv.a, want[0][0] * v.a + want[0][1] * v.b, epsilon = 1e-12);
+        assert_relative_eq!(hv.b, want[1][0] * v.a + want[1][1] * v.b, epsilon = 1e-12);
+    }
+}
+
+// ---- slices and runs of them
+
+/// A rotation about the axis `r` by the angle `|r|` (Rodrigues), of the point `p`.
+#[differentiable(hessian)]
+fn rotate(r: &[f64], p: &[f64]) -> [f64; 3] {
+    let theta = (r[0] * r[0] + r[1] * r[1] + r[2] * r[2]).sqrt();
+    let (c, s) = (theta.cos(), theta.sin());
+    let (w0, w1, w2) = (r[0] / theta, r[1] / theta, r[2] / theta);
+    let dot = (w0 * p[0] + w1 * p[1] + w2 * p[2]) * (1.0 - c);
+    [
+        p[0] * c + (w1 * p[2] - w2 * p[1]) * s + w0 * dot,
+        p[1] * c + (w2 * p[0] - w0 * p[2]) * s + w1 * dot,
+        p[2] * c + (w0 * p[1] - w1 * p[0]) * s + w2 * dot,
+    ]
+}
+
+fn rotate_dual<D: DualNum<Primitive = f64> + Copy>(r: &[D], p: &[D]) -> [D; 3] {
+    let theta = (r[0] * r[0] + r[1] * r[1] + r[2] * r[2]).sqrt();
+    let (c, s) = (theta.cos(), theta.sin());
+    let (w0, w1, w2) = (r[0] / theta, r[1] / theta, r[2] / theta);
+    let one = D::from(1.0);
+    let dot = (w0 * p[0] + w1 * p[1] + w2 * p[2]) * (one - c);
+    [
+        p[0] * c + (w1 * p[2] - w2 * p[1]) * s + w0 * dot,
+        p[1] * c + (w2 * p[0] - w0 * p[2]) * s + w1 * dot,
+        p[2] * c + (w0 * p[1] - w1 * p[0]) * s + w2 * dot,
+    ]
+}
+
+/// `(u, v)·(1 + k₀·ρ + k₁·ρ²)`, `ρ = u² + v²`: floats and a run of the camera.
+#[differentiable(hessian)]
+fn distort(k: &[f64], u: f64, v: f64) -> [f64; 2] {
+    let rho = u * u + v * v;
+    let l = 1.0 + k[0] * rho + k[1] * rho * rho;
+    [u * l, v * l]
+}
+
+fn distort_dual<D: DualNum<Primitive = f64> + Copy>(k: &[D], u: D, v: D) -> [D; 2] {
+    let rho = u * u + v * v;
+    let l = D::from(1.0) + k[0] * rho + k[1] * rho * rho;
+    [u * l, v * l]
+}
+
+/// Two levels: a vector-valued function of runs of `cam` calling the two above.
+#[differentiable(hessian)]
+fn project(cam: &[f64], x: &[f64]) -> [f64; 2] {
+    let y = rotate(&cam[0..3], x);
+    let d = distort(&cam[3..], y[0] / y[2], y[1] / y[2]);
+    [d[0], d[1]]
+}
+
+/// A scalar loss of the projection: the squared distance to `(1, 2)`.
+#[differentiable(wrt(cam, x), hessian)]
+fn reprojection(cam: &[f64], x: &[f64], scale: f64) -> f64 {
+    let p = project(cam, x);
+    let (e0, e1) = (p[0] - 1.0, p[1] - 2.0);
+    scale * (e0 * e0 + e1 * e1)
+}
+
+fn reprojection_dual<D: DualNum<Primitive = f64> + Copy>(cam: &[D], x: &[D], scale: f64) -> D {
+    let y = rotate_dual(&cam[0..3], x);
+    let d = distort_dual(&cam[3..], y[0] / y[2], y[1] / y[2]);
+    let (e0, e1) = (d[0] - D::from(1.0), d[1] - D::from(2.0));
+    (e0 * e0 + e1 * e1) * scale
+}
+
+/// One level, whole slices, beside a loop.
+#[differentiable(hessian)]
+fn rotated_norm(r: &[f64], p: &[f64]) -> f64 {
+    let y = rotate(r, p);
+    let mut s = 0.0;
+    for k in 0..3 {
+        s += (p[k] * p[k]).sin();
+    }
+    s + y[0] * y[1] + (y[2] * p[0]).sin()
+}
+
+fn rotated_norm_dual<D: DualNum<Primitive = f64> + Copy>(r: &[D], p: &[D]) -> D {
+    let y = rotate_dual(r, p);
+    let mut s = D::from(0.0);
+    for k in 0..3 {
+        s += (p[k] * p[k]).sin();
+    }
+    s + y[0] * y[1] + (y[2] * p[0]).sin()
+}
+
+/// The dense Hessian of `f` at `t` by num-dual, row-major, with the value and the gradient.
+fn dual_hessian<const N: usize>(
+    f: impl Fn(&[Dual2SVec64<N>]) -> Dual2SVec64<N>,
+    t: &[f64],
+) -> (f64, Vec<f64>, Vec<f64>) {
+    let at: SVector<f64, N> = SVector::from_iterator(t.iter().copied());
+    let (f, g, h) = hessian(|z: SVector<Dual2SVec64<N>, N>| f(z.as_slice()), &at);
+    let flat = (0..N)
+        .flat_map(|i| (0..N).map(move |j| (i, j)))
+        .map(|(i, j)| h[(i, j)])
+        .collect();
+    (f, g.iter().copied().collect(), flat)
+}
+
+#[test]
+fn runs_passed_two_levels_down_match_num_dual_and_differences() {
+    let mut rng = Lcg(5);
+    for _ in 0..4 {
+        let cam = [
+            0.4 + 0.2 * rng.next(),
+            -0.3 + 0.2 * rng.next(),
+            0.2 + 0.1 * rng.next(),
+            0.1 * rng.next(),
+            0.05 * rng.next(),
+        ];
+        let x = [0.5 * rng.next(), 0.5 * rng.next(), 3.0 + rng.next()];
+        let scale = 0.75;
+        let (value, grad, h) = reprojection_hessian(&cam, &x, scale);
+        let t: Vec<f64> = cam.iter().chain(&x).copied().collect();
+        let (f, g, want) = dual_hessian::<8>(|z| reprojection_dual(&z[..5], &z[5..], scale), &t);
+        assert_relative_eq!(value, f, epsilon = 1e-12);
+        close(&grad.to_flat_vec(), &g, 1e-12, "∇ vs num-dual");
+        close(&h, &want, 1e-12, "H vs num-dual");
+        let by_differences = hessian_by_differences(
+            |s| reprojection_grad(&s[..5], &s[5..], scale).1.to_flat_vec(),
+            &t,
+        );
+        close(&h, &by_differences, 1e-6, "H vs differences of ∇");
+        let v = ReprojectionGrad {
+            cam: rng.vec(5),
+            x: rng.vec(3),
+        };
+        let (_, g2, hv) = reprojection_hvp(&cam, &x, scale, &v);
+        close(&g2.to_flat_vec(), &g, 1e-12, "_hvp's ∇");
+        close(
+            &hv.to_flat_vec(),
+            &mat_vec(&want, &v.to_flat_vec()),
+            1e-12,
+            "H·v",
+        );
+    }
+}
+
+#[test]
+fn whole_slices_match_num_dual() {
+    let mut rng = Lcg(9);
+    for _ in 0..4 {
+        let t: Vec<f64> = (0..6).map(|_| rng.next()).collect();
+        let (value, grad, h) = rotated_norm_hessian(&t[..3], &t[3..]);
+        let (f, g, want) = dual_hessian::<6>(|z| rotated_norm_dual(&z[..3], &z[3..]), &t);
+        assert_relative_eq!(value, f, epsilon = 1e-12);
+        close(&grad.to_flat_vec(), &g, 1e-12, "∇ vs num-dual");
+        close(&h, &want, 1e-12, "H vs num-dual");
+        let by_differences =
+            hessian_by_differences(|s| rotated_norm_grad(&s[..3], &s[3..]).1.to_flat_vec(), &t);
+        close(&h, &by_differences, 1e-6, "H vs differences of ∇");
+    }
+}
