@@ -1326,6 +1326,7 @@ impl Emitter<'_> {
             return quote!(::core::compile_error!("internal error: not a call"););
         };
         let ty = self.float_ty();
+        let seed_node = seed;
         let seed = self.expr(seed, Prec::Select);
         let output = self.output_of_jvp(jvp);
         let result = quote! { (#ty, #parts) };
@@ -1350,10 +1351,17 @@ impl Emitter<'_> {
                 _ => discard.clone(),
             });
             match output {
+                // The seeds of the outputs, `&[λ₀, λ₁, …]` (or output `k`'s alone).
                 Some(k) => {
-                    let seeds = self.unit_seeds(k, &seed);
+                    let seeds = match self.g.op(seed_node) {
+                        Op::Seeds(_) => seed.clone(),
+                        _ => {
+                            let one = self.unit_seeds(k, &seed);
+                            quote!(&#one)
+                        }
+                    };
                     quote! {
-                        let _: #parts = #path::__hvp_outputs(#values, #tangents, &#seeds, (#(#sinks,)*), &mut [0.0 as #ty; 0][..]);
+                        let _: #parts = #path::__hvp_outputs(#values, #tangents, #seeds, (#(#sinks,)*), &mut [0.0 as #ty; 0][..]);
                     }
                 }
                 None => quote! {

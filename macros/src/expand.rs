@@ -60,7 +60,7 @@ pub fn companions(
     names.grad_struct = grad_struct.clone();
     match plan {
         Ok(plan) => Ok(crate::emit::renumber(companion::generate_named(
-            func, args, &plan, names,
+            func, args, &plan, &names,
         ))),
         Err(_) => Err(syn::Error::new(
             func.sig.ident.span(),

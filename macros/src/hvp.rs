@@ -22,9 +22,10 @@
 //! slice goes through the callee's hidden `__hvp` ([`CallHvp`]): its directional derivative
 //! along the caller's tangents (`CallJvp`), whose reverse is `H·ȧ` (`JvpPartial` for the float
 //! arguments, a `CallHvp` effect for the slices). An output `y_k` of a vector-valued call goes
-//! the same way, output by output: its tangent `ẏ_k` is a `CallJvp` of the output, whose
-//! reverse is `λ_k·H_k·ȧ`, from the callee's hidden `__hvp` seeded at `k` ([`vector_call_hvp`];
-//! the callee needs `hessian`). A loop recurrence's tangent is carried beside it in its loop,
+//! the same way, output by output: its tangent `ẏ_k` is a `CallJvp` of the output (the
+//! callee's hidden `__hvp_outputs` seeded at `k`, [`vector_call_hvp`]; the callee needs
+//! `hessian`), whose reverse is `λ_k·H_k·ȧ`: the float arguments' part per output, the slices'
+//! in one `CallHvp` per call seeded with every output's `λ_k`. A loop recurrence's tangent is carried beside it in its loop,
 //! and the reverse pass sweeps both back.
 //!
 //! Where the tangent pass has no rule, the product is refused at the user's tokens: a call
@@ -250,23 +251,19 @@ fn refuse_what_has_no_tangent(
         if !active[n.index()] {
             continue;
         }
-        match g.op(n) {
-            // A call: through its partials (the tangent) and its second partials (their
-            // reverse), from its hidden `__partials2`; given a differentiated slice, through
-            // its hidden `__hvp` (a vector-valued callee's too, output by output); not yet where
-            // a local array is passed (its tangent is an array the reverse pass would have to
-            // reach).
-            Op::Call(_, args) => {
-                let whole = |a: &NodeId| active[a.index()] && g.kind(*a) == Kind::Array;
-                if args.iter().any(whole) {
-                    return Err(DiffError {
-                        origin: g.node(n).origin,
-                        message: "second derivatives through a call given a local array are not supported yet".into(),
-                        help: "remove `hessian`, or pass the elements the called function needs as scalars (`z[0]`, `z[i]`)",
-                    });
-                }
+        // A call: through its partials (the tangent) and its second partials (their reverse),
+        // from its hidden `__partials2`; given a differentiated slice, through its hidden
+        // `__hvp` (a vector-valued callee's `__hvp_outputs`); not yet where a local array is
+        // passed (its tangent is an array the reverse pass would have to reach).
+        if let Op::Call(_, args) = g.op(n) {
+            let whole = |a: &NodeId| active[a.index()] && g.kind(*a) == Kind::Array;
+            if args.iter().any(whole) {
+                return Err(DiffError {
+                    origin: g.node(n).origin,
+                    message: "second derivatives through a call given a local array are not supported yet".into(),
+                    help: "remove `hessian`, or pass the elements the called function needs as scalars (`z[0]`, `z[i]`)",
+                });
             }
-            _ => {}
         }
     }
     Ok(())

@@ -447,12 +447,12 @@ fn for_callers(
     }
 }
 
+/// `(input, tangent)` per float parameter, `(k, tangent symbol)` per differentiated slice.
+type Tangents = (Vec<(NodeId, NodeId)>, Vec<(u32, crate::graph::SymId)>);
+
 /// The tangent symbols of `__hvp` (`__dot{j}` for parameter `j`): `(input, symbol)` for every
 /// float parameter, `(k, symbol)` for every differentiated slice.
-fn call_hvp_tangents(
-    sig: &Sig,
-    lowered: &mut Lowered,
-) -> (Vec<(NodeId, NodeId)>, Vec<(u32, crate::graph::SymId)>) {
+fn call_hvp_tangents(sig: &Sig, lowered: &mut Lowered) -> Tangents {
     let mixed = proc_macro2::Span::mixed_site();
     let (mut tangents, mut slices) = (Vec::new(), Vec::new());
     let (mut i, mut k) = (0usize, 0u32);

@@ -628,72 +628,16 @@ fn callee_item(
         ParamKind::Float => t.clone(),
         _ => quote!(()),
     });
-    let (seeds, given) = (
-        format_ident!("__seeds", span = mixed),
-        format_ident!("__given", span = mixed),
-    );
-    let (mut bounds, mut sinks, mut sink_names) = (Vec::new(), Vec::new(), Vec::new());
-    let mut differentiated = Vec::new();
-    for (j, p) in params.iter().enumerate() {
-        let sink = format_ident!("__sink{}", j, span = mixed);
-        let ty = format_ident!("__S{}", j, span = mixed);
-        if p.kind == ParamKind::Slice && wrt.contains(&p.ident) {
-            bounds.push(quote!(#ty: ?Sized + ::core::ops::IndexMut<usize, Output = #t>));
-            differentiated.push(j);
-        } else {
-            bounds.push(quote!(#ty: ?Sized));
-        }
-        sinks.push(quote!(#sink: &mut #ty));
-        sink_names.push(sink);
-    }
-    let slice_params = params.iter().any(|p| p.kind == ParamKind::Slice);
-    // `__vjp_rows`: `__vjp` once per row (a vector-valued caller's Jacobian).
-    let r = crate::vjp_rows::ROWS;
-    let rows_len = proc_macro2::Literal::usize_unsuffixed(r);
-    let per_row: Vec<Vec<Ident>> = (0..r)
-        .map(|row| {
-            (0..params.len())
-                .map(|j| format_ident!("__sink{}_{}", j, row, span = mixed))
-                .collect()
-        })
+    let differentiated: Vec<usize> = params
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.kind == ParamKind::Slice && wrt.contains(&p.ident))
+        .map(|(j, _)| j)
         .collect();
-    let row_sinks = bounds.iter().enumerate().map(|(j, _)| {
-        let ty = format_ident!("__S{}", j, span = mixed);
-        let sink = &sink_names[j];
-        quote!(#sink: [&mut #ty; #rows_len])
-    });
-    let split = (0..params.len()).map(|j| {
-        let sink = &sink_names[j];
-        let each = per_row.iter().map(|row| &row[j]);
-        quote! { let [#(#each),*] = #sink; }
-    });
-    let calls = per_row.iter().enumerate().map(|(row, sinks)| {
-        let at = proc_macro2::Literal::usize_unsuffixed(row);
-        quote! { Self::__vjp(#(#call_args,)* #given[#at], #(#sinks),*); }
-    });
-    let vjp = slice_params.then(|| {
-        quote! {
-            /// `__vjp` for several sets of seeds, each into its own sinks (the calling
-            /// convention of generated code): one call of `__vjp` per set.
-            #[doc(hidden)]
-            #[inline]
-            pub fn __vjp_rows<#(#bounds),*>(#inputs, #given: [&[#t]; #rows_len], #(#row_sinks),*) {
-                #(#split)*
-                #(#calls)*
-            }
-            /// `∇x += Σ_k seed[k]·∂f_k/∂x` for the slices (the calling convention of generated
-            /// code): the seeded sum's product, `seed` padded with zeros to the outputs.
-            #[doc(hidden)]
-            #[inline]
-            pub fn __vjp<#(#bounds),*>(#inputs, #given: &[#t], #(#sinks),*) {
-                let #m = #len_fn(#(#call_args),*);
-                let mut #seeds = ::std::vec![0.0 as #t; #m];
-                let #k = #given.len().min(#m);
-                #seeds[..#k].copy_from_slice(&#given[..#k]);
-                #seeded::__vjp(#(#call_args,)* &#seeds, 1.0 as #t, #(#sink_names,)* &mut ::symgrad::__private::Discard::<#t>::default());
-            }
-        }
-    });
+    let vjp = params
+        .iter()
+        .any(|p| p.kind == ParamKind::Slice)
+        .then(|| callee_products(func, t, (seeded, len_fn), &differentiated));
     quote! {
         #[doc(hidden)]
         #[allow(non_camel_case_types, dead_code)]
@@ -723,6 +667,81 @@ fn callee_item(
             #[diagnostic::do_not_recommend]
             impl ::symgrad::__private::DifferentiatesSlice<#differentiated> for #name {}
         )*
+    }
+}
+
+/// The `Vec`-valued function's hidden `__vjp` (the seeded sum's product, the seeds padded
+/// with zeros to the outputs) and `__vjp_rows` (one `__vjp` per row: a vector-valued caller's
+/// Jacobian), `differentiated` the positions of its differentiated slices.
+fn callee_products(
+    func: &ItemFn,
+    t: &TokenStream,
+    (seeded, len_fn): (&Ident, &Ident),
+    differentiated: &[usize],
+) -> TokenStream {
+    let inputs = &func.sig.inputs;
+    let call_args = crate::companion::arg_names(func);
+    let n = call_args.len();
+    let mixed = Span::mixed_site();
+    let (m, k, seeds, given) = (
+        format_ident!("__m", span = mixed),
+        format_ident!("__k", span = mixed),
+        format_ident!("__seeds", span = mixed),
+        format_ident!("__given", span = mixed),
+    );
+    let (mut bounds, mut sinks, mut sink_names) = (Vec::new(), Vec::new(), Vec::new());
+    for j in 0..n {
+        let sink = format_ident!("__sink{}", j, span = mixed);
+        let ty = format_ident!("__S{}", j, span = mixed);
+        if differentiated.contains(&j) {
+            bounds.push(quote!(#ty: ?Sized + ::core::ops::IndexMut<usize, Output = #t>));
+        } else {
+            bounds.push(quote!(#ty: ?Sized));
+        }
+        sinks.push(quote!(#sink: &mut #ty));
+        sink_names.push(sink);
+    }
+    let r = crate::vjp_rows::ROWS;
+    let rows_len = proc_macro2::Literal::usize_unsuffixed(r);
+    let per_row: Vec<Vec<Ident>> = (0..r)
+        .map(|row| {
+            (0..n)
+                .map(|j| format_ident!("__sink{}_{}", j, row, span = mixed))
+                .collect()
+        })
+        .collect();
+    let row_sinks = sink_names.iter().enumerate().map(|(j, sink)| {
+        let ty = format_ident!("__S{}", j, span = mixed);
+        quote!(#sink: [&mut #ty; #rows_len])
+    });
+    let split = sink_names.iter().enumerate().map(|(j, sink)| {
+        let each = per_row.iter().map(|row| &row[j]);
+        quote! { let [#(#each),*] = #sink; }
+    });
+    let calls = per_row.iter().enumerate().map(|(row, sinks)| {
+        let at = proc_macro2::Literal::usize_unsuffixed(row);
+        quote! { Self::__vjp(#(#call_args,)* #given[#at], #(#sinks),*); }
+    });
+    quote! {
+        /// `__vjp` for several sets of seeds, each into its own sinks (the calling
+        /// convention of generated code): one call of `__vjp` per set.
+        #[doc(hidden)]
+        #[inline]
+        pub fn __vjp_rows<#(#bounds),*>(#inputs, #given: [&[#t]; #rows_len], #(#row_sinks),*) {
+            #(#split)*
+            #(#calls)*
+        }
+        /// `∇x += Σ_k seed[k]·∂f_k/∂x` for the slices (the calling convention of generated
+        /// code): the seeded sum's product, `seed` padded with zeros to the outputs.
+        #[doc(hidden)]
+        #[inline]
+        pub fn __vjp<#(#bounds),*>(#inputs, #given: &[#t], #(#sinks),*) {
+            let #m = #len_fn(#(#call_args),*);
+            let mut #seeds = ::std::vec![0.0 as #t; #m];
+            let #k = #given.len().min(#m);
+            #seeds[..#k].copy_from_slice(&#given[..#k]);
+            #seeded::__vjp(#(#call_args,)* &#seeds, 1.0 as #t, #(#sink_names,)* &mut ::symgrad::__private::Discard::<#t>::default());
+        }
     }
 }
 

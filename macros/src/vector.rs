@@ -28,7 +28,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 use syn::{Ident, ItemFn};
 
-use crate::companion::{Names, arg_names, params};
+use crate::companion::{HvpParams, Names, arg_names, params};
 use crate::emit;
 use crate::formula;
 use crate::graph::NodeId;
@@ -338,69 +338,24 @@ impl<'a> Emit<'a> {
         let (stmts, exprs) = self.run_with(&h.roots(), emit::Sinks::Generic);
         let m = h.values.len();
         let values = &exprs[..m];
-        let mut scalars = exprs[m..m + h.scalars.len()].iter();
+        let HvpParams {
+            bounds,
+            pats,
+            tys,
+            dots,
+            dot_types,
+            sinks,
+            sink_types,
+            outs,
+            out_types,
+        } = HvpParams::of(
+            self.func,
+            self.sig,
+            self.float,
+            &exprs[m..m + h.scalars.len()],
+        );
         let mixed = Span::mixed_site();
         let float = self.float;
-        let (
-            mut bounds,
-            mut dots,
-            mut dot_types,
-            mut sinks,
-            mut sink_types,
-            mut outs,
-            mut out_types,
-        ) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
-        let mut k = 0u32;
-        for (j, p) in self.sig.params.iter().enumerate() {
-            dots.push(format_ident!("__dot{}", j, span = mixed));
-            let t = format_ident!("__T{}", j, span = mixed);
-            let st = format_ident!("__S{}", j, span = mixed);
-            match p.kind {
-                ParamKind::Float => {
-                    dot_types.push(float.clone());
-                    outs.push(scalars.next().cloned().unwrap_or_default());
-                    out_types.push(float.clone());
-                }
-                ParamKind::Slice if p.differentiated => {
-                    bounds.push(quote!(#t: ?Sized + ::core::ops::Index<usize, Output = #float>));
-                    dot_types.push(quote!(&#t));
-                    outs.push(quote!(()));
-                    out_types.push(quote!(()));
-                }
-                _ => {
-                    bounds.push(quote!(#t));
-                    dot_types.push(quote!(#t));
-                    outs.push(quote!(()));
-                    out_types.push(quote!(()));
-                }
-            }
-            if p.kind == ParamKind::Slice && p.differentiated {
-                bounds.push(quote!(#st: ?Sized + ::core::ops::IndexMut<usize, Output = #float>));
-                sinks.push(emit::grad_vec_name(k));
-                k += 1;
-            } else {
-                bounds.push(quote!(#st: ?Sized));
-                sinks.push(format_ident!("__sink{}", j, span = mixed));
-            }
-            sink_types.push(quote!(&mut #st));
-        }
-        let (pats, tys): (Vec<TokenStream>, Vec<TokenStream>) = self
-            .func
-            .sig
-            .inputs
-            .iter()
-            .filter_map(|a| match a {
-                syn::FnArg::Typed(t) => {
-                    let ty = &t.ty;
-                    let pat = match &*t.pat {
-                        syn::Pat::Ident(p) => p.ident.to_token_stream(),
-                        other => other.to_token_stream(),
-                    };
-                    Some((pat, quote!(#ty)))
-                }
-                syn::FnArg::Receiver(_) => None,
-            })
-            .unzip();
         let seed = format_ident!("__hseed", span = mixed);
         let given = format_ident!("__hseeds", span = mixed);
         let (out, o, y) = (
