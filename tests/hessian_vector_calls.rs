@@ -51,6 +51,40 @@ fn float_arguments_give_the_hessian_derived_by_hand() {
     }
 }
 
+/// A scalar helper through the vector-valued one: its `__partials2` come from the tangent
+/// sweep through `pair`'s `__hvp_outputs` (forward over reverse).
+#[differentiable(hessian)]
+fn pair_norm(a: f64, b: f64) -> f64 {
+    let [u, w] = pair(a, b);
+    u * u + w.sin()
+}
+
+/// Two levels: `pair_norm(x·y, y) + x`.
+#[differentiable(hessian)]
+fn through_pair_norm(x: f64, y: f64) -> f64 {
+    pair_norm(x * y, y) + x
+}
+
+fn through_pair_norm_dual<D: DualNum<Primitive = f64> + Copy>(x: D, y: D) -> D {
+    let (a, b) = (x * y, y);
+    let (u, w) = (a * b, a * a);
+    u * u + w.sin() + x
+}
+
+#[test]
+fn a_scalar_helper_through_a_vector_valued_one_matches_num_dual() {
+    let mut rng = Lcg(3);
+    for _ in 0..4 {
+        let t = [rng.next(), rng.next()];
+        let (value, grad, h) = through_pair_norm_hessian(t[0], t[1]);
+        let (f, g, want) = dual_hessian::<2>(|z| through_pair_norm_dual(z[0], z[1]), &t);
+        assert_relative_eq!(value, f, epsilon = 1e-12);
+        close(&[grad.x, grad.y], &g, 1e-12, "∇ vs num-dual");
+        let flat: Vec<f64> = h.iter().flatten().copied().collect();
+        close(&flat, &want, 1e-12, "H vs num-dual");
+    }
+}
+
 // ---- slices and runs of them
 
 /// A rotation about the axis `r` by the angle `|r|` (Rodrigues), of the point `p`.
