@@ -12,7 +12,8 @@
 //! their own arms below: a select's tangent is the select of its branches' tangents (only the
 //! taken one is evaluated), a loop sum's is the sum of its body's, a call's is its partials'
 //! combination (or, given a differentiated slice, the callee's own directional derivative, a
-//! `CallJvp`). A recurrence (`Fold`, or `Coupled` state) of `K` members gets `K` more carried
+//! `CallJvp`; in second derivatives, an output of a vector-valued call's always is one, whose
+//! reverse needs the callee's second-order part). A recurrence (`Fold`, or `Coupled` state) of `K` members gets `K` more carried
 //! beside it in the same loop, their tangents ([`recurrence`]). The Jacobian's forward mode
 //! ([`tangents`]) refuses those two, and takes the reverse pass instead; second derivatives
 //! ([`tangents_through_recurrences`]) use them.

@@ -109,7 +109,7 @@ fn companions(
             span,
             msg(
                 "`hessian` is for a scalar function; this one returns a `Vec` of outputs",
-                "remove `hessian`, and differentiate a scalar function of the outputs instead (a sum of squares, written as its own `#[differentiable(hessian)]` function)",
+                "remove `hessian`, and differentiate a scalar function of the outputs instead (a sum of squares, written as its own `#[differentiable(hessian)]` function); for the Hessians of callers reading its outputs, return `[T; M]` with `hessian`",
             ),
         );
     }
