@@ -3,6 +3,7 @@
 //! `__vjp`, one sweep of its seeded sum, and `__jacobian`, one row function per output, for
 //! float parameters) against the gradient derived by hand (1e-12) and num-dual's forward mode
 //! on a twin written on its own (1e-12).
+#![allow(clippy::needless_range_loop)] // rows and columns by index, as the Jacobian is written
 
 use approx::assert_relative_eq;
 use num_dual::{Dual64, DualNum};
