@@ -239,3 +239,170 @@ fn whole_slices_match_num_dual() {
         close(&h, &by_differences, 1e-6, "H vs differences of ∇");
     }
 }
+
+// ---- found by the fuzzer
+
+/// Seed 402's program 624 (the fuzzer, `hvp` and vector-valued helpers' weights raised): a
+/// helper with a `loop`, a `break` in an inner loop and conditions, given the differentiated
+/// slice and a float computed from it, called twice.
+#[differentiable(hessian)]
+#[allow(
+    unused_variables,
+    clippy::while_immutable_condition,
+    clippy::never_loop
+)] // as generated
+fn fuzz_r(u: &[f64], b: f64) -> [f64; 3] {
+    let mut s1 = 0.0;
+    for i in 0..u.len() {
+        if u[i].min(u[i]) < u[i] * b && (b - u[i] < u[i] - u[0] && b < u[i]) {
+            s1 += 0.85 + b;
+        } else {
+            s1 += b;
+        }
+    }
+    let mut s2 = u[u.len() - 1] * b;
+    for i in 0..u.len() {
+        let mut s3 = 0.0;
+        let mut ct4 = 0;
+        loop {
+            let mut s5 = 0.0;
+            if -0.83 / (2.0 + (-0.03 + u[i]).sin()) >= 0.36 {
+                for k in 0..u.len() {
+                    let t6 = u[i].tanh() + (-0.49 + b).tanh();
+                    if i <= u.len() {
+                        s5 += 1.28 / (2.0 + s1.sin()) * u[ct4];
+                        break;
+                    }
+                    let t7 = (u[k] / (2.0 + u[k].sin())).tanh().exp();
+                    s5 += if t7 / (1.0 + u[k] * u[k]) >= (-0.23 + 0.31 * (u.len() as f64)).tanh() {
+                        u[ct4]
+                    } else {
+                        -0.82
+                    };
+                }
+            }
+            for k in 0..u.len() {
+                s5 += (u[i] / (2.0 + u[k].sin())).tanh().exp();
+            }
+            s3 -= s5.exp();
+            ct4 += 1;
+            if ct4 == u.len() {
+                break;
+            }
+        }
+        s2 += s3;
+    }
+    [s2.sin() + s2 - s1, s2 * s2 * (s1.sin() + s1), s2]
+}
+
+#[differentiable(hessian)]
+#[allow(unused_variables)] // as generated
+fn fuzz_p624(n: usize, d: usize, a: f64, g: f64, x: &[f64], b: f64) -> f64 {
+    let f1 = if (0.15 * (x.len() as f64)).tanh() > -0.44 {
+        fuzz_r(x, x[0])[0]
+    } else {
+        x[0].min(x[0])
+    };
+    let k2 = fuzz_r(x, x[n * d - 1].atan())[1];
+    k2 + (f1.sin() + f1)
+}
+
+fn fuzz_r_dual<D: DualNum<Primitive = f64> + Copy>(u: &[D], b: D) -> [D; 3] {
+    let c = |v: f64| D::from(v);
+    let mut s1 = c(0.0);
+    for i in 0..u.len() {
+        if u[i].re() < (u[i] * b).re()
+            && ((b - u[i]).re() < (u[i] - u[0]).re() && b.re() < u[i].re())
+        {
+            s1 += c(0.85) + b;
+        } else {
+            s1 += b;
+        }
+    }
+    let mut s2 = u[u.len() - 1] * b;
+    for i in 0..u.len() {
+        let mut s3 = c(0.0);
+        let mut ct4 = 0;
+        loop {
+            let mut s5 = c(0.0);
+            if (c(-0.83) / (c(2.0) + (c(-0.03) + u[i]).sin())).re() >= 0.36 {
+                // (the generated inner loop breaks in its first iteration)
+                if !u.is_empty() {
+                    s5 += c(1.28) / (c(2.0) + s1.sin()) * u[ct4];
+                }
+            }
+            for k in 0..u.len() {
+                s5 += (u[i] / (c(2.0) + u[k].sin())).tanh().exp();
+            }
+            s3 -= s5.exp();
+            ct4 += 1;
+            if ct4 == u.len() {
+                break;
+            }
+        }
+        s2 += s3;
+    }
+    [s2.sin() + s2 - s1, s2 * s2 * (s1.sin() + s1), s2]
+}
+
+fn fuzz_p624_dual<D: DualNum<Primitive = f64> + Copy>(n: usize, d: usize, x: &[D]) -> D {
+    let f1 = fuzz_r_dual(x, x[0])[0];
+    let k2 = fuzz_r_dual(x, x[n * d - 1].atan())[1];
+    k2 + (f1.sin() + f1)
+}
+
+/// The fuzzer reported seed 402's program 624 as a wrong `H·v` at a point where the function is
+/// 6·10²² (`exp` of `exp`): `_hvp` 0.5% from central differences of `_grad`, the differences at
+/// two steps agreeing. num-dual's exact Hessian agrees with `_hessian` and `_hvp` to 1e-12: the
+/// differences were off (the third derivatives are as large as the function).
+#[test]
+#[allow(clippy::unreadable_literal)] // the fuzzer's point, as printed
+fn fuzz_seed_402_program_624_matches_num_dual() {
+    let x = [
+        -1.2997917802763226,
+        0.09006960194111935,
+        1.0436638189594496,
+        -1.0579123128257946,
+        -0.13330408820420026,
+        -1.161390544637156,
+        0.12478681012251425,
+        -0.7999281969934686,
+        0.00741036472931067,
+        1.2730619206453277,
+        -1.1029689238525173,
+        0.4440995974611941,
+    ];
+    let (n, d, a, g, b) = (
+        3,
+        4,
+        1.119712834924809,
+        -1.2148587337997838,
+        -0.4396962259087811,
+    );
+    let (value, _, h) = fuzz_p624_hessian(n, d, a, g, &x, b);
+    let (f, _, want) = dual_hessian::<12>(|z| fuzz_p624_dual(n, d, z), &x);
+    assert_relative_eq!(value, f, max_relative = 1e-12);
+    // The Hessian over (a, g, x, b): the block of `x`.
+    let nn = 15;
+    let block: Vec<f64> = (0..12)
+        .flat_map(|i| (0..12).map(move |j| (i, j)))
+        .map(|(i, j)| h[(2 + i) * nn + 2 + j])
+        .collect();
+    let scale = want.iter().fold(0.0f64, |m, w| m.max(w.abs()));
+    for (got, w) in block.iter().zip(&want) {
+        assert!((got - w).abs() <= 1e-12 * scale, "H: {got} vs {w}");
+    }
+    let vx: Vec<f64> = (0..12)
+        .map(|i| f64::from((i * 7 + 3) % 11) / 11.0 - 0.5)
+        .collect();
+    let v = FuzzP624Grad {
+        a: 0.0,
+        g: 0.0,
+        x: vx.clone(),
+        b: 0.0,
+    };
+    let (_, _, hv) = fuzz_p624_hvp(n, d, a, g, &x, b, &v);
+    for (got, w) in hv.x.iter().zip(mat_vec(&want, &vx)) {
+        assert!((got - w).abs() <= 1e-12 * scale, "H·v: {got} vs {w}");
+    }
+}

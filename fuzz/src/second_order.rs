@@ -90,12 +90,12 @@ impl Check<'_> {
             Expr::Method(_, recv, args) => {
                 self.expr_ok(recv) && args.iter().all(|a| self.expr_ok(a))
             }
-            // A helper (scalar, or vector-valued: its outputs) given floats, data and
-            // differentiated slices.
+            // A helper (scalar, or vector-valued: its outputs; not `Vec`-valued, which has no
+            // second derivatives) given floats, data and differentiated slices.
             Expr::Call(name, args) => {
                 self.calls.set(self.calls.get() + 1);
                 let helper = self.helpers.iter().find(|h| &h.name == name);
-                helper.is_some_and(|h| eligible(h, &[]))
+                helper.is_some_and(|h| !h.vec_return && eligible(h, &[]))
                     && args.iter().all(|a| match a {
                         Arg::Float(e) => self.expr_ok(e),
                         Arg::Slice(_) | Arg::Run { .. } => true,

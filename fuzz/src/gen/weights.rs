@@ -195,6 +195,10 @@ weights! {
     /// reading `u` in loops and at indices as any function's), called with a slice parameter
     /// or a run of one (`call_sub_slice`), out of 10 vector-valued helpers.
     helper_vector_slice = 0,
+    /// Vector-valued helpers without an early `return` that return `Vec<f64>` (their outputs as
+    /// `vector_main_vec`'s), out of 10 vector-valued helpers: callers read them by index only
+    /// (`let r1 = r(..)[0];`, `r(..)[k]`), through the helper's hidden `__vjp` and `__jacobian`.
+    helper_vector_vec = 0,
     /// Main functions that are vector-valued (`-> [f64; M]`, M = 1 to 3, early `return [..]`),
     /// checked through `_jacobian`, `_vjp` and `_jvp` instead of `_grad`, out of 10. They may
     /// pass slices on to the slice helper and the vector-valued one.
