@@ -246,11 +246,7 @@ fn whole_slices_match_num_dual() {
 /// helper with a `loop`, a `break` in an inner loop and conditions, given the differentiated
 /// slice and a float computed from it, called twice.
 #[differentiable(hessian)]
-#[allow(
-    unused_variables,
-    clippy::while_immutable_condition,
-    clippy::never_loop
-)] // as generated
+#[allow(unused_variables, clippy::never_loop)] // as generated: `t6` unused, a loop that breaks at once
 fn fuzz_r(u: &[f64], b: f64) -> [f64; 3] {
     let mut s1 = 0.0;
     for i in 0..u.len() {
