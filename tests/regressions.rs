@@ -1151,6 +1151,22 @@ fn added_into_itself(w: &[f64], x: &[f64]) -> f64 {
     s
 }
 
+#[differentiable(checkpoint = 2)]
+fn added_into_itself_checkpointed(w: &[f64], x: &[f64]) -> f64 {
+    let n = w.len();
+    let mut h = vec![1.0; n];
+    for t in 0..x.len() {
+        for j in 0..n {
+            h[j] -= w[j] * h[j] * x[t];
+        }
+    }
+    let mut s = 0.0;
+    for j in 0..n {
+        s += h[j];
+    }
+    s
+}
+
 #[differentiable]
 fn accumulation_read_along_the_way(w: &[f64], x: &[f64]) -> f64 {
     let n = w.len();
@@ -1184,6 +1200,16 @@ fn an_array_added_into_and_read_in_the_same_loop_is_carried() {
         .map(|xt| (0..3).map(|j| h[j] * w[j] / (1.0 + w[j] * xt)).sum())
         .collect();
     check(&g.x, &dx, |p| added_into_itself(&w, p), &x);
+    // `-=` under `checkpoint = 2` (5 steps: a stretch left over) is the same with −x.
+    let x = [0.3, -0.7, 1.1, 0.4, -0.2];
+    let minus: Vec<f64> = x.iter().map(|v| -v).collect();
+    let (value, g) = added_into_itself_checkpointed_grad(&w, &x);
+    let (plain, gp) = added_into_itself_grad(&w, &minus);
+    assert!((value - plain).abs() < 1e-12);
+    assert_all_close(&g.w, &gp.w, 1e-12);
+    let neg: Vec<f64> = gp.x.iter().map(|v| -v).collect();
+    assert_all_close(&g.x, &neg, 1e-12);
+    check(&g.w, &gp.w, |p| added_into_itself_checkpointed(p, &x), &w);
 }
 
 #[test]

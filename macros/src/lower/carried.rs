@@ -72,12 +72,14 @@ impl Lower<'_> {
             syn::Pat::Ident(p) => Some(p.ident.to_string()),
             _ => None,
         };
-        // An array the body adds into and also reads (`h[j] += w * h[j]` in a loop nested in
-        // this one) is a recurrence through its elements: carried, not an accumulation.
+        // An array the body adds into only at the index of a loop nested in it and also reads
+        // (`for j in 0..n { h[j] += w * h[j]; }`) is updated in place: carried, not an
+        // accumulation. One a nested loop adds into at other indices stays an accumulation.
         let read_besides = names_read_besides_additions(stmts);
+        let accumulated_inside = added_by_nested_loops(stmts);
         let added: Vec<String> = super::buffers::added_names(stmts, index.as_deref())
             .into_iter()
-            .filter(|name| !read_besides.contains(name))
+            .filter(|name| !read_besides.contains(name) || accumulated_inside.contains(name))
             .collect();
         let Some((lo, hi)) = self.g.loop_bounds(v) else {
             return Vec::new();
@@ -291,6 +293,35 @@ fn names_read_besides_additions(stmts: &[syn::Stmt]) -> Vec<String> {
             for a in &m.args {
                 self.visit_expr(a);
             }
+        }
+    }
+    let mut f = Finder(Vec::new());
+    for s in stmts {
+        syn::visit::Visit::visit_stmt(&mut f, s);
+    }
+    f.0
+}
+
+/// The arrays a loop directly in `stmts` adds into as an accumulation of its own (`z[k] += …`
+/// at an index other than its own, or in a loop nested in it).
+fn added_by_nested_loops(stmts: &[syn::Stmt]) -> Vec<String> {
+    struct Finder(Vec<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+            let index = match &*f.pat {
+                syn::Pat::Ident(p) => Some(p.ident.to_string()),
+                _ => None,
+            };
+            self.0
+                .extend(super::buffers::added_names(&f.body.stmts, index.as_deref()));
+        }
+        fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+            self.0
+                .extend(super::buffers::added_names(&w.body.stmts, None));
+        }
+        fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+            self.0
+                .extend(super::buffers::added_names(&l.body.stmts, None));
         }
     }
     let mut f = Finder(Vec::new());
