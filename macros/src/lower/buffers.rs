@@ -820,10 +820,10 @@ impl Lower<'_> {
                 let message = if frame.reads.contains(&name) {
                     msg(
                         format!(
-                            "the local array `{name}` is carried from one iteration of this loop to the next (each iteration reads what the one before wrote): a hidden-state vector, not supported yet"
+                            "the local array `{name}` is carried from one iteration of this loop to the next (each iteration reads what the one before wrote), and the body also declares another `{name}` or adds into it from a loop nested two deep, which a carried array does not support yet"
                         ),
                         format!(
-                            "carry its elements as float variables, which may update each other (`let mut {name}0 = 0.0; let mut {name}1 = 0.0;`); if each iteration should start afresh, declare `{name}` inside this loop"
+                            "rename the other `{name}` the body declares, and update `{name}` in place (`for j in 0..{name}.len() {{ {name}[j] = {name}[j] + …; }}`, the sum made in a float first) or replace it whole (`{name} = next;`); if each iteration should start afresh, declare `{name}` inside this loop"
                         ),
                     )
                 } else {
