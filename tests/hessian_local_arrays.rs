@@ -144,6 +144,97 @@ fn a_vec_filled_in_a_loop_matches_num_dual_and_differences() {
     }
 }
 
+// ---- in a loop over rows, read and passed twice
+
+/// `Σᵢ weigh(zᵢ, w)·z_i[0] + weigh(zᵢ, 1)` with `zᵢ = [w·xᵢ, sin(xᵢ + w), xᵢ²]` built in each
+/// iteration: the array read (`z[0]`) and given to two calls, in a loop.
+#[differentiable(hessian)]
+fn rows_weighed(x: &[f64], w: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let z = [w * x[i], (x[i] + w).sin(), x[i] * x[i]];
+        s += weigh(&z, w) * z[0] + weigh(&z, 1.0);
+    }
+    s
+}
+
+fn rows_weighed_dual<D: DualNum<Primitive = f64> + Copy>(x: &[D], w: D) -> D {
+    let mut s = D::from(0.0);
+    for xi in x {
+        let z = [w * *xi, (*xi + w).sin(), *xi * *xi];
+        let q = z[0] * z[0] + z[1] * z[1] + z[2] * z[2];
+        s += q * w * z[0] + q;
+    }
+    s
+}
+
+#[test]
+fn a_local_array_in_a_loop_read_and_passed_twice_matches_num_dual_and_differences() {
+    let mut rng = Lcg(24);
+    for _ in 0..4 {
+        let t = rng.vec(4);
+        let (x, w) = (&t[..3], t[3]);
+        let (value, grad, h) = rows_weighed_hessian(x, w);
+        let (f, g, want) = dual_hessian::<4>(|z| rows_weighed_dual(&z[..3], z[3]), &t);
+        assert_relative_eq!(value, f, epsilon = 1e-12);
+        close(&grad.to_flat_vec(), &g, 1e-12, "∇ vs num-dual");
+        close(&h, &want, 1e-12, "H vs num-dual");
+        let by_differences =
+            hessian_by_differences(|s| rows_weighed_grad(&s[..3], s[3]).1.to_flat_vec(), &t);
+        close(&h, &by_differences, 1e-6, "H vs differences of ∇");
+        let v = RowsWeighedGrad {
+            x: rng.vec(3),
+            w: rng.next(),
+        };
+        let (_, g2, hv) = rows_weighed_hvp(x, w, &v);
+        close(&g2.to_flat_vec(), &g, 1e-12, "_hvp's ∇");
+        close(
+            &hv.to_flat_vec(),
+            &mat_vec(&want, &v.to_flat_vec()),
+            1e-12,
+            "H·v",
+        );
+    }
+}
+
+/// `weigh_pair` as a helper of a caller with `hessian`: its `__partials2` go through the call
+/// given the local array (forward over reverse), two levels down.
+#[differentiable(hessian)]
+fn weigh_pair_twice(a: f64, b: f64) -> f64 {
+    weigh_pair(a, b, a * b).exp()
+}
+
+#[test]
+fn two_levels_down_give_the_hessian_derived_by_hand() {
+    for (a, b) in [(0.7, -1.3), (-0.4, 0.25), (0.5, 0.9)] {
+        let (value, grad, h) = weigh_pair_twice_hessian(a, b);
+        // f = exp(u), u = ab·((ab)² + (a + b)²) = p³ + p·s² with p = ab, s = a + b.
+        let (p, s) = (a * b, a + b);
+        let u = p.powi(3) + p * s * s;
+        let (u_p, u_s) = (3.0 * p * p + s * s, 2.0 * p * s);
+        let (u_pp, u_ps, u_ss) = (6.0 * p, 2.0 * s, 2.0 * p);
+        // p_a = b, p_b = a, p_ab = 1; s_a = s_b = 1.
+        let u_a = u_p * b + u_s;
+        let u_b = u_p * a + u_s;
+        let u_aa = u_pp * b * b + 2.0 * u_ps * b + u_ss;
+        let u_bb = u_pp * a * a + 2.0 * u_ps * a + u_ss;
+        let u_ab = u_pp * a * b + u_ps * (a + b) + u_ss + u_p;
+        let e = u.exp();
+        assert_relative_eq!(value, e, epsilon = 1e-12);
+        assert_relative_eq!(grad.a, e * u_a, epsilon = 1e-12);
+        assert_relative_eq!(grad.b, e * u_b, epsilon = 1e-12);
+        let want = [
+            [e * (u_aa + u_a * u_a), e * (u_ab + u_a * u_b)],
+            [e * (u_ab + u_a * u_b), e * (u_bb + u_b * u_b)],
+        ];
+        for i in 0..2 {
+            for j in 0..2 {
+                assert_relative_eq!(h[i][j], want[i][j], epsilon = 1e-12, max_relative = 1e-12);
+            }
+        }
+    }
+}
+
 // ---- a vector-valued helper given a local array (its `__hvp_outputs`)
 
 /// `a × b`.
