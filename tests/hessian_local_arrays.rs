@@ -433,3 +433,28 @@ fn the_bundle_adjustment_chain_matches_num_dual_and_differences() {
         );
     }
 }
+
+/// At zero rotation the rotation takes its other branch, `pt + rot × pt` (`cross(rot, pt)` given
+/// the local array `xo`), as the generic twin does: num-dual only (central differences would
+/// straddle the branches).
+#[test]
+fn the_bundle_adjustment_chain_at_zero_rotation_matches_num_dual() {
+    let mut rng = Lcg(25);
+    let feat = [0.1, -0.05];
+    for _ in 0..3 {
+        let mut t = ba_point(&mut rng);
+        t[..3].fill(0.0);
+        let (cam, x, w) = (&t[..11], &t[11..14], t[14]);
+        let (value, grad, h) = ba::reproj_sq_hessian(cam, x, w, &feat);
+        let (f, g, want) = dual_hessian::<15>(
+            |z| {
+                let e = adbench_ba::reproj_error_generic(z, &feat);
+                e[0] * e[0] + e[1] * e[1]
+            },
+            &t,
+        );
+        assert_relative_eq!(value, f, epsilon = 1e-12);
+        close(&grad.to_flat_vec(), &g, 1e-12, "∇ vs num-dual");
+        close(&h, &want, 1e-12, "H vs num-dual");
+    }
+}
