@@ -1658,9 +1658,6 @@ impl Emitter<'_> {
         }
         let with_slices = position & WITH_SLICES != 0;
         let position = position & !WITH_SLICES;
-        if let Op::CallJvp(..) = self.g.op(call) {
-            return self.array_hvp(call, seed, alloc, position);
-        }
         let Op::Call(f, args) = self.g.op(call) else {
             return quote!(::core::compile_error!("internal error: not a call"););
         };
