@@ -72,6 +72,8 @@ pub fn differentiated(g: &Graph, roots: &[NodeId]) -> Vec<NodeId> {
                 match g.op(*call) {
                     // Output `k` of a vector-valued call: the call.
                     Op::CallOutput(inner, _) => Some(*inner),
+                    // (A local array's part of `H·ȧ`: the product of a `CallJvp`.)
+                    Op::CallJvp(inner, _) => Some(g.called(*inner)),
                     _ => Some(*call),
                 }
             }

@@ -140,6 +140,7 @@ fn swept(
         vjps: Vec::new(),
         hvps: Vec::new(),
         array_vjps: Vec::new(),
+        jvp_arrays: Vec::new(),
         output_vjps: Vec::new(),
         merge,
         merged: Vec::new(),
@@ -437,6 +438,11 @@ struct Sweep {
     /// Calls that were passed a local array, per argument position, with their adjoints: each
     /// array's adjoint takes its calls' vector-Jacobian products (see `Sweep::table`).
     array_vjps: Vec<(ArrayKey, NodeId)>,
+    /// In second derivatives, the directional derivatives of calls given a local array with a
+    /// tangent (`CallJvp`s), per argument position, with their adjoints `λ`: the array's
+    /// tangent `ż` takes `λ·∇_z f` (the call's vector-Jacobian product), and the array `z`
+    /// `λ·(H·ż)_z` (the callee's `__hvp`, an `ArrayVjp` of the `CallJvp`; see `array_adjoint`).
+    jvp_arrays: Vec<(ArrayKey, NodeId)>,
     /// The outputs of vector-valued calls that were passed a differentiated slice or a local
     /// array, with their adjoints (keyed as `vjps`, by the `CallOutput`): per call, loop nest and
     /// frame, the seeds of one vector-Jacobian product (see [`seeds_per_call`]).
@@ -560,6 +566,20 @@ impl Sweep {
         {
             let key = (n, from | frame.outer, frame.fold.map(|(c, _)| c));
             add_to(g, &mut self.hvps, key, adj);
+        }
+        if let Op::CallJvp(call, _) = *g.op(n)
+            && let Op::Call(_, args) = g.op(g.called(call))
+        {
+            let arrays: Vec<u32> = args
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| g.kind(**a) == Kind::Array && self.active[a.index()])
+                .filter_map(|(j, _)| u32::try_from(j).ok())
+                .collect();
+            for position in arrays {
+                let key = (n, from | frame.outer, frame.fold.map(|(c, _)| c), position);
+                add_to(g, &mut self.jvp_arrays, key, adj);
+            }
         }
         if let Op::Call(_, args) = g.op(n).clone() {
             let slice_active = args
@@ -856,6 +876,7 @@ impl Sweep {
                 })
             });
         }
+        self.jvp_array_products(g, n, alloc, own, &mut fill);
         // Vector-valued calls given the array: one product per call, seeded with the adjoints
         // of its outputs.
         for ((call, loops, _), seeds) in seeds_per_call(g, &self.output_vjps) {
@@ -878,6 +899,69 @@ impl Sweep {
             }
         }
         Ok(fill.map(|fill| g.filled(alloc, fill)))
+    }
+
+    /// In second derivatives, the products a call's directional derivative `ḟ = ∇_z f·ż + …`
+    /// (a `CallJvp`, adjoint `λ`) adds into the adjoint `alloc` of `n`, a local array passed to
+    /// the call (`z`) or the tangent of one (`ż`): `λ·(H·ż)_z` into `z̄`, from the callee's
+    /// `__hvp` (an `ArrayVjp` of the `CallJvp` itself), and `λ·∇_z f` into `ż̄`, the call's
+    /// vector-Jacobian product (of output `k` alone, for a vector-valued call's `ẏ_k`).
+    fn jvp_array_products(
+        &mut self,
+        g: &mut Graph,
+        n: NodeId,
+        alloc: NodeId,
+        own: u64,
+        fill: &mut Option<NodeId>,
+    ) {
+        // (Each product is listed once, by the `CallJvp` and the position: the array passed
+        // there and its tangent each take their own part from it.)
+        for ((jvp, loops, _, position), adj) in self.jvp_arrays.clone() {
+            let Op::CallJvp(call, dots) = g.op(jvp).clone() else {
+                continue;
+            };
+            let Op::Call(_, args) = g.op(g.called(call)).clone() else {
+                continue;
+            };
+            let j = position as usize;
+            let (Some(&arg), Some(&tangent)) = (args.get(j), dots.get(j)) else {
+                continue;
+            };
+            let everywhere = self.unconditional.contains(&jvp);
+            if arg == n {
+                push_effect(g, fill, loops, everywhere, own, adj, &mut |g, seed| {
+                    g.add(Op::ArrayVjp {
+                        call: jvp,
+                        seed,
+                        alloc,
+                        position,
+                    })
+                });
+            }
+            // (An array without a tangent is its own entry among `dots`: nothing to add.)
+            if tangent == n && tangent != arg {
+                let (target, output) = match *g.op(call) {
+                    Op::CallOutput(inner, k) => (inner, Some(k)),
+                    _ => (call, None),
+                };
+                push_effect(g, fill, loops, everywhere, own, adj, &mut |g, seed| {
+                    let seed = match output {
+                        Some(k) => {
+                            let mut values = vec![g.zero(); k as usize];
+                            values.push(seed);
+                            g.add(Op::Seeds(values))
+                        }
+                        None => seed,
+                    };
+                    g.add(Op::ArrayVjp {
+                        call: target,
+                        seed,
+                        alloc,
+                        position,
+                    })
+                });
+            }
+        }
     }
 
     /// The adjoint `z̄` (a `Filled`) of `z`, an array added into: `init` plus the

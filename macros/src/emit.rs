@@ -1412,6 +1412,11 @@ impl Emitter<'_> {
                         quote! { &*#t }
                     }
                 }
+                // A local array's tangent, the array of its elements' tangents.
+                _ if self.g.kind(*a) == crate::graph::Kind::Array && d != a => {
+                    let t = self.expr(*d, Prec::Postfix);
+                    quote! { &#t }
+                }
                 _ => quote!(&::symgrad::__private::Discard::<#ty>::default()),
             });
         let slots = args.iter().map(|a| {
@@ -1648,6 +1653,9 @@ impl Emitter<'_> {
     /// [`WITH_SLICES`] the differentiated slices' gradients where they are passed (one product
     /// for both).
     fn array_vjp(&self, call: NodeId, seed: NodeId, alloc: NodeId, position: u32) -> TokenStream {
+        if let Op::CallJvp(..) = self.g.op(call) {
+            return self.array_hvp(call, seed, alloc, position);
+        }
         let with_slices = position & WITH_SLICES != 0;
         let position = position & !WITH_SLICES;
         let Op::Call(f, args) = self.g.op(call) else {
@@ -1668,6 +1676,45 @@ impl Emitter<'_> {
             }
         });
         quote! { #path::__vjp(#(#values,)* #seed, #(#sinks),*); }
+    }
+
+    /// `f::__hvp(…, seed, (sinks…,))` for a `CallJvp` `jvp` whose call is given a local array
+    /// as argument `position`: `z̄ += seed·(H·ż)_z` into the array's adjoint vector (`alloc`),
+    /// `Discard` elsewhere (`__hvp_outputs` seeded at `k` for output `k` of a vector-valued call).
+    fn array_hvp(&self, jvp: NodeId, seed: NodeId, alloc: NodeId, position: u32) -> TokenStream {
+        let Some((path, values, tangents, parts)) = self.hvp_args(jvp) else {
+            return quote!(::core::compile_error!("internal error: not a call"););
+        };
+        let arity = match self.g.op(jvp) {
+            Op::CallJvp(_, dots) => dots.len(),
+            _ => 0,
+        };
+        let ty = self.float_ty();
+        let seed = self.expr(seed, Prec::Select);
+        let z = self.expr(alloc, Prec::Postfix);
+        let sinks = (0..arity).map(|j| {
+            if j == position as usize {
+                quote!(&mut #z[..])
+            } else {
+                quote!(&mut ::symgrad::__private::Discard::<#ty>::default())
+            }
+        });
+        let call = match self.output_of_jvp(jvp) {
+            Some(k) => {
+                let seeds = self.unit_seeds(k, &seed);
+                quote! {
+                    let _: #parts = #path::__hvp_outputs(#values, #tangents, &#seeds, (#(#sinks,)*), &mut [0.0 as #ty; 0][..]);
+                }
+            }
+            None => quote! {
+                let _: (#ty, #parts) = #path::__hvp(#values, #tangents, #seed, (#(#sinks,)*));
+            },
+        };
+        quote! {
+            #[allow(unused_imports)]
+            use ::symgrad::__private::SecondOrderFallback as _;
+            #call
+        }
     }
 
     /// `f::__vjp_rows(args…, [seeds…], [sinks…]…)` for the rows of an [`Op::VjpRows`]: per

@@ -852,6 +852,41 @@ fn hvp_through_slice_calls_calls_each_hvp_once() {
     }
 }
 
+/// `H·v` through a call given a local array built from expressions: the callee's `__hvp` along
+/// `v` (the array's tangent `ż` as its direction, seed 1), once more with the array's adjoint
+/// vector as the sink (`λ·(H·ż)_z`), and its `__vjp` into the tangent's adjoint (`λ·∇_z f`),
+/// beside the gradient's own `__vjp`.
+#[test]
+fn hvp_through_a_local_array_call_runs_the_callee_three_times() {
+    let expansion = expand_source(
+        "#[differentiable(hessian)]
+        fn weigh(z: &[f64], w: f64) -> f64 {
+            let mut s = 0.0;
+            for i in 0..z.len() {
+                s += z[i] * z[i] * w;
+            }
+            s
+        }
+
+        #[differentiable(hessian)]
+        fn weigh_pair(a: f64, b: f64, w: f64) -> f64 {
+            let z = [a * b, a + b];
+            weigh(&z, w)
+        }",
+    );
+    let text = item(&expansion, "fn weigh_pair_hvp_into(");
+    let calls = |what: &str| {
+        text.matches(&format!("__symgrad_weigh_pair_calls_weigh::{what}("))
+            .count()
+    };
+    assert_eq!(
+        (calls("__hvp"), calls("__vjp")),
+        (2, 2),
+        "`weigh_pair_hvp_into`:\n{text}"
+    );
+    assert_eq!(text.matches("1.0 as f64,").count(), 1, "{text}");
+}
+
 /// A Hessian through the outputs of a vector-valued call given a slice: the callee's
 /// `__hvp_outputs` (every output's tangent, and the gradient of the seeded sum of them), the
 /// caller's tangent sweep calling it once per output read (seed 1 at that output) and its

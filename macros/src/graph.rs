@@ -460,7 +460,8 @@ define_ops! {
         /// to the call as argument `position` (the called function's hidden vector-Jacobian
         /// product, writing into the array's adjoint). With the bit [`WITH_SLICES`] set in
         /// `position`, the same product also adds into the gradients of the differentiated
-        /// slices passed to the call (one product for both).
+        /// slices passed to the call (one product for both). In second derivatives, `call` may
+        /// be a `CallJvp`: `alloc += seed · (H·ȧ)` at that argument, from the callee's `__hvp`.
         ArrayVjp { call: node, seed: node, alloc: node, position: u32 },
         /// In gradients only: element `i` of a local array's adjoint (a `Filled`).
         AdjAt(adjoint: node, i: node),

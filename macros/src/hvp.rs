@@ -28,8 +28,16 @@
 //! in one `CallHvp` per call seeded with every output's `λ_k`. A loop recurrence's tangent is carried beside it in its loop,
 //! and the reverse pass sweeps both back.
 //!
+//! A call given a local array built from expressions (`let z = [a·b, a + b]; f(&z, w)`) goes
+//! the same way as one given a differentiated slice: the array's tangent `ż` (the array of its
+//! elements' tangents) is the callee's direction there, and the reverse of `CallJvp` adds
+//! `λ·(H·ż)_z` into the array's adjoint (the callee's `__hvp` with the adjoint vector as the
+//! sink, an `ArrayVjp` of the `CallJvp`) and `λ·∇_z f` into its tangent's (the call's
+//! `__vjp`), each flowing on to the elements as a first-order product does.
+//!
 //! Where the tangent pass has no rule, the product is refused at the user's tokens: a call
-//! given a local array, and a recurrence nested in another recurrence's loop.
+//! given another local array (added into, chosen by a condition), and a recurrence nested in
+//! another recurrence's loop.
 
 use crate::diff::{self, DiffError};
 use crate::graph::{Graph, Kind, NodeId, Op, SymId};
@@ -70,7 +78,9 @@ pub fn hvp(
             effects: vec![None; slices.len()],
         });
     };
-    let (scalars, effects) = diff::gradient_with_slices(g, fdot, &wrt, &numbers)?;
+    // (Its slices' effects move to their own sinks afterwards: as a Jacobian row's, a call's
+    // product into a local array's adjoint writes nothing else.)
+    let (scalars, effects) = diff::gradient_of_row(g, fdot, &wrt, &numbers)?;
     let n = numbers.len();
     let effects = effects
         .into_iter()
@@ -238,7 +248,7 @@ pub fn hessian_by_columns(
 }
 
 /// The nodes the value depends on the parameters through that have no tangent rule, reported
-/// at the user's tokens: a call given a local array.
+/// at the user's tokens: a call given a local array that is not built from expressions.
 fn refuse_what_has_no_tangent(
     g: &Graph,
     output: NodeId,
@@ -253,15 +263,21 @@ fn refuse_what_has_no_tangent(
         }
         // A call: through its partials (the tangent) and its second partials (their reverse),
         // from its hidden `__partials2`; given a differentiated slice, through its hidden
-        // `__hvp` (a vector-valued callee's `__hvp_outputs`); not yet where a local array is
-        // passed (its tangent is an array the reverse pass would have to reach).
+        // `__hvp` (a vector-valued callee's `__hvp_outputs`); given a local array built from
+        // expressions (`[e0, e1]`, or written element by element in a loop of its own), the
+        // same way, its tangent the array of its elements' tangents; not yet any other local
+        // array (carried across a loop's iterations, or another call's result).
         if let Op::Call(_, args) = g.op(n) {
-            let whole = |a: &NodeId| active[a.index()] && g.kind(*a) == Kind::Array;
-            if args.iter().any(whole) {
+            let other = |a: &NodeId| {
+                active[a.index()]
+                    && g.kind(*a) == Kind::Array
+                    && !matches!(g.op(*a), Op::Table { .. })
+            };
+            if args.iter().any(other) {
                 return Err(DiffError {
                     origin: g.node(n).origin,
-                    message: "second derivatives through a call given a local array are not supported yet".into(),
-                    help: "remove `hessian`, or pass the elements the called function needs as scalars (`z[0]`, `z[i]`)",
+                    message: "second derivatives through a call given this local array (added into, `h[k] += …`, or chosen by a condition) are not supported yet".into(),
+                    help: "remove `hessian`, or build the array from expressions (`[e0, e1]`, or `z[c] = …` in a loop of its own), or pass the elements the called function needs as scalars (`z[0]`, `z[i]`)",
                 });
             }
         }

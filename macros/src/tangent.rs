@@ -12,10 +12,12 @@
 //! their own arms below: a select's tangent is the select of its branches' tangents (only the
 //! taken one is evaluated), a loop sum's is the sum of its body's, a call's is its partials'
 //! combination (or, given a differentiated slice, the callee's own directional derivative, a
-//! `CallJvp`; in second derivatives, an output of a vector-valued call's always is one, whose
-//! reverse needs the callee's second-order part). A recurrence (`Fold`, or `Coupled` state) of `K` members gets `K` more carried
-//! beside it in the same loop, their tangents ([`recurrence`]). The Jacobian's forward mode
-//! ([`tangents`]) refuses those two, and takes the reverse pass instead; second derivatives
+//! `CallJvp`, and in second derivatives given a local array too, whose tangent is the array of
+//! its elements'; in second derivatives, an output of a vector-valued call's always is one,
+//! whose reverse needs the callee's second-order part). A recurrence (`Fold`, or `Coupled`
+//! state) of `K` members gets `K` more carried beside it in the same loop, their tangents
+//! ([`recurrence`]). The Jacobian's forward mode ([`tangents`]) refuses those two, and takes
+//! the reverse pass instead; second derivatives
 //! ([`tangents_through_recurrences`]) use them.
 
 use std::collections::HashMap;
@@ -223,7 +225,7 @@ fn tangent(
         // f(a₁, …, aₘ)˙ = Σᵢ ∂f/∂aᵢ · ȧᵢ  (the partials from f's companion), and the same for
         // output k of a vector-valued call
         // (A differentiated slice among the arguments was reported at its `SliceArg`.)
-        Op::Call(_, ref args) => call(g, n, args, dot)?,
+        Op::Call(_, ref args) => call(g, n, args, dot, mode)?,
         // (in second derivatives, output k's own directional derivative, a `CallJvp` of
         // the output: the callee's hidden `__hvp`, see `call`)
         Op::CallOutput(call, _) => {
@@ -232,7 +234,7 @@ fn tangent(
             };
             match mode {
                 Mode::Jacobian => combine(g, n, &args, dot)?,
-                Mode::Second => directional_call(g, n, &args, dot)?,
+                Mode::Second => directional_call(g, n, &args, dot),
             }
         }
         // A recurrence: its tangent is a second recurrence carried beside it in the same loop,
@@ -429,14 +431,19 @@ fn call(
     n: NodeId,
     args: &[NodeId],
     dot: &HashMap<NodeId, NodeId>,
+    mode: Mode,
 ) -> Result<Option<NodeId>, DiffError> {
-    let sliced = args
-        .iter()
-        .any(|a| matches!(g.op(*a), Op::SliceArg(..)) && dot.contains_key(a));
+    // (In second derivatives, a call given a local array goes the same way, whose second
+    // partials are not scalars: the array's tangent is the array of its elements' tangents,
+    // the callee's direction there, zeros where it has none.)
+    let sliced = args.iter().any(|a| {
+        (matches!(g.op(*a), Op::SliceArg(..)) && dot.contains_key(a))
+            || (mode == Mode::Second && g.kind(*a) == Kind::Array)
+    });
     if !sliced {
         return combine(g, n, args, dot);
     }
-    directional_call(g, n, args, dot)
+    Ok(directional_call(g, n, args, dot))
 }
 
 /// `CallJvp(n, dots)`: the directional derivative of `n` (a call, or output `k` of a
@@ -447,20 +454,9 @@ fn directional_call(
     n: NodeId,
     args: &[NodeId],
     dot: &HashMap<NodeId, NodeId>,
-) -> Result<Option<NodeId>, DiffError> {
+) -> Option<NodeId> {
     if !args.iter().any(|a| dot.contains_key(a)) {
-        return Ok(None);
-    }
-    if let Some(a) = args
-        .iter()
-        .find(|a| g.kind(**a) == Kind::Array && dot.contains_key(*a))
-    {
-        return Err(DiffError {
-            origin: g.node(*a).origin.or(g.node(n).origin),
-            message: "second derivatives through a call given a local array are not supported yet"
-                .into(),
-            help: "remove `hessian`, or pass the array's elements as scalars, or a differentiated slice",
-        });
+        return None;
     }
     let zero = g.zero();
     let dots = args
@@ -471,7 +467,7 @@ fn directional_call(
             None => *a,
         })
         .collect();
-    Ok(Some(g.add(Op::CallJvp(n, dots))))
+    Some(g.add(Op::CallJvp(n, dots)))
 }
 
 /// `Σᵢ ∂n/∂aᵢ · ȧᵢ` over the float arguments `args` of the call behind `n` (a call, or one of a
