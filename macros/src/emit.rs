@@ -30,6 +30,7 @@
 //! | reading a bound value in a statement of a region | it was bound before that statement; a loop or branch that needs a value bound later computes it itself | [`Schedule::plan`] |
 //! | fusing sums over one loop into one `for` (at the last member) | same loop and bounds, no member reads another, and no statement between them reads a member | [`Schedule::loop_group`] |
 //! | fusing them at the first member | everything each member reads from outside the loop is bound before the first | [`Schedule::early_group`] |
+//! | filling local arrays over one loop in one `for` (at the last member, or at the first as above) | same loop and bounds, each a vector filled by its own loop, no member reads another, and every statement reading a member runs after the `for` | [`Schedule::plan`], [`Schedule::loop_group`] |
 //! | running sums inside a recurrence's reverse loop | they read that sweep's `λ` | [`Schedule::of`] (`sweeps`) |
 //! | a reverse sweep as one recorded iteration | its step only keeps or kills `λ`, and its sums vanish where it does | `schedule::kill_or_keep_sweeps` |
 //! | summing a loop's additions `z[k] += e` in a local, added to `z[k]` after the loop | the loop changes neither the vector nor `k`, and `k` is bound before the loop; the addition runs only if the loop ran (`if lo < hi`) | `schedule::tree` (`Builder::summed_accumulate`) |
@@ -360,6 +361,7 @@ impl Emitter<'_> {
                 storage,
                 body,
             } => self.table(*node, *storage, body.as_ref()),
+            Stmt::Tables { group, body } => self.tables(group, body),
             Stmt::Alloc { node, storage } => self.alloc(*node, *storage),
             Stmt::Until { node, body } => self.until(*node, body),
             Stmt::Internal(what) => self.internal_error(what),
@@ -1223,6 +1225,46 @@ impl Emitter<'_> {
                 #back
             }
             let #name = #name;
+        }
+    }
+
+    /// Local arrays over one loop and bounds, filled by one loop: `let mut __tA =
+    /// Vec::with_capacity(hi − lo); let mut __tB = …; for v in lo..hi { …; __tA.push(a);
+    /// __tB.push(b); }`, what `a` and `b` share bound once in the loop's body.
+    fn tables(&self, group: &[(NodeId, Storage)], block: &Block) -> TokenStream {
+        let Some(&Op::Table { v, lo, hi, .. }) = group.first().map(|(n, _)| self.g.op(*n)) else {
+            return self.internal_error("not a local array");
+        };
+        let i = loop_var_name(v);
+        let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+        let len = quote!(::core::iter::Iterator::size_hint(&(#lo..#hi)).0);
+        let (mut starts, mut pushes, mut filled) =
+            (TokenStream::new(), TokenStream::new(), TokenStream::new());
+        for &(n, storage) in group {
+            let Op::Table { body, .. } = *self.g.op(n) else {
+                return self.internal_error("not a local array");
+            };
+            let name = self.name(n);
+            starts.extend(Self::vector(
+                &name,
+                &quote!(::std::vec::Vec::with_capacity(#len)),
+                &quote!(#name.reserve(#len);),
+                storage,
+            ));
+            let value = self.expr(body, Prec::Select);
+            pushes.extend(quote! { #name.push(#value); });
+            // Bound again once filled (see `vector`).
+            filled.extend(quote! { let #name = #name; });
+        }
+        let (stmts, back) = self.whole(block);
+        quote! {
+            #starts
+            for #i in #lo..#hi {
+                #stmts
+                #pushes
+                #back
+            }
+            #filled
         }
     }
 

@@ -239,6 +239,13 @@ impl Schedule<'_> {
                 at_anchor.insert(anchor, group);
             }
         }
+        self.group_tables(
+            &order,
+            &mut grouped,
+            &mut at_anchor,
+            &mut anchor_of,
+            defined,
+        );
         // What a statement may read: what was bound before it (the scatters run last, when
         // everything is). A loop, a branch or a short-circuit operand that reads a node this
         // region binds only later computes it itself (as `loop_invariants` assumed of what it
@@ -653,17 +660,31 @@ impl Schedule<'_> {
         order: &'o [NodeId],
         done: &'o HashSet<NodeId>,
     ) -> impl Iterator<Item = (NodeId, NodeId)> + 'o {
-        let bounds = match *self.g.op(first) {
-            Op::Sum { v, lo, hi, .. } => Some((v, lo, hi)),
-            _ => None,
-        };
+        let bounds = self.fusable_loop(first).map(|(v, lo, hi, _)| (v, lo, hi));
+        let table = matches!(self.g.op(first), Op::Table { .. });
         order
             .iter()
             .filter(move |t| **t > first && !done.contains(t))
-            .filter_map(move |&t| match *self.g.op(t) {
-                Op::Sum { v, lo, hi, body } if Some((v, lo, hi)) == bounds => Some((t, body)),
+            .filter(move |t| matches!(self.g.op(**t), Op::Table { .. }) == table)
+            .filter_map(move |&t| match self.fusable_loop(t) {
+                Some((v, lo, hi, body)) if Some((v, lo, hi)) == bounds => Some((t, body)),
                 _ => None,
             })
+    }
+
+    /// The loop, bounds and body of a sum, or of a local array filled by a loop of its own
+    /// that [`Schedule::plan`] may fuse with others over the same loop (a vector, not a
+    /// constant fill nor an array on the stack).
+    fn fusable_loop(&self, n: NodeId) -> Option<(u32, NodeId, NodeId, NodeId)> {
+        match *self.g.op(n) {
+            Op::Sum { v, lo, hi, body } => Some((v, lo, hi, body)),
+            Op::Table { v, lo, hi, body }
+                if self.g.constant_fill(n).is_none() && self.fixed_len(n).is_none() =>
+            {
+                Some((v, lo, hi, body))
+            }
+            _ => None,
+        }
     }
 
     /// The sums over the same loop as `first` that can run in its iteration: the same bounds,
@@ -675,7 +696,7 @@ impl Schedule<'_> {
         order: &[NodeId],
         done: &HashSet<NodeId>,
     ) -> Vec<NodeId> {
-        let Op::Sum { v, .. } = *self.g.op(first) else {
+        let Some((v, ..)) = self.fusable_loop(first) else {
             return vec![first];
         };
         let mut group = vec![first];
@@ -698,6 +719,66 @@ impl Schedule<'_> {
         group
     }
 
+    /// Local arrays filled by loops over one loop and bounds: one `for` fills them all, what
+    /// their elements share computed once (an LSTM layer's gates, read by its new `cell` and
+    /// its new `hidden`). Grouped like sums ([`loop_group`](Self::loop_group) at the last
+    /// member, every reader of a member after it; [`early_group`](Self::early_group) at the
+    /// first), after the sums, whose anchors the checks read.
+    fn group_tables(
+        &self,
+        order: &[NodeId],
+        grouped: &mut HashSet<NodeId>,
+        at_anchor: &mut HashMap<NodeId, Vec<NodeId>>,
+        anchor_of: &mut HashMap<NodeId, NodeId>,
+        defined: &HashSet<NodeId>,
+    ) {
+        for &n in order {
+            if !matches!(self.g.op(n), Op::Table { .. })
+                || self.fusable_loop(n).is_none()
+                || grouped.contains(&n)
+            {
+                continue;
+            }
+            let late = self.loop_group(n, order, grouped);
+            let late = if self.read_after(&late, order, anchor_of) {
+                late
+            } else {
+                vec![n]
+            };
+            let early = self.early_group(n, order, grouped, anchor_of, defined);
+            let (group, anchor) = if early.len() > late.len() {
+                (early, n)
+            } else {
+                let last = *late.last().unwrap_or(&n);
+                (late, last)
+            };
+            if group.len() > 1 {
+                grouped.extend(group.iter().copied());
+                anchor_of.extend(group.iter().map(|m| (*m, anchor)));
+                at_anchor.insert(anchor, group);
+            }
+        }
+    }
+
+    /// Whether every statement of the region that reads a member of `group` (local arrays
+    /// fused at their last member) is emitted after that member: where its own group runs,
+    /// if it is in one (a sum fused at its first member may run before the arrays' loop).
+    fn read_after(
+        &self,
+        group: &[NodeId],
+        order: &[NodeId],
+        anchor_of: &HashMap<NodeId, NodeId>,
+    ) -> bool {
+        let Some(&last) = group.last() else {
+            return true;
+        };
+        order
+            .iter()
+            .filter(|u| !group.contains(u))
+            .filter(|u| group.iter().any(|m| self.g.mentions(**u, *m)))
+            .all(|u| anchor_of.get(u).copied().unwrap_or_else(|| self.place(*u)) > last)
+    }
+
     /// The sums over the same loop as `first` that can run in its iteration *at `first`'s
     /// place*: every statement they need is emitted before `first` (outside this region, or
     /// earlier in it, or in a group anchored earlier), and they do not read one another.
@@ -709,7 +790,7 @@ impl Schedule<'_> {
         anchor_of: &HashMap<NodeId, NodeId>,
         outside: &HashSet<NodeId>,
     ) -> Vec<NodeId> {
-        let Op::Sum { v, .. } = *self.g.op(first) else {
+        let Some((v, ..)) = self.fusable_loop(first) else {
             return vec![first];
         };
         let mut group = vec![first];

@@ -178,6 +178,13 @@ pub enum Stmt {
         storage: Storage,
         body: Option<Block>,
     },
+    /// Local arrays filled by one loop (same loop and bounds, none reading another: see
+    /// `Schedule::plan`), each a vector of the storage given; `body` binds what their elements
+    /// read, once for all of them.
+    Tables {
+        group: Vec<(NodeId, Storage)>,
+        body: Block,
+    },
     /// A vector added into.
     Alloc { node: NodeId, storage: Storage },
     /// The loop finding where a `break` stops.
@@ -330,6 +337,8 @@ impl Builder<'_, '_> {
                             Op::RevFold { .. } | Op::RevCoupled { .. }
                         ) {
                             self.reverse(group, &visible, back.as_deref_mut())
+                        } else if matches!(self.s.g.op(group[0]), Op::Table { .. }) {
+                            self.tables(group, &visible, back.as_deref_mut())
                         } else {
                             self.sums(group, &visible)
                         },
@@ -669,6 +678,33 @@ impl Builder<'_, '_> {
         }
     }
 
+    /// Local arrays over one loop and bounds (`group`, see `Schedule::plan`), filled by one
+    /// loop: each a vector (reused by the iterations of a loop around where `pool` is given).
+    fn tables(
+        &self,
+        group: &[NodeId],
+        defined: &HashSet<NodeId>,
+        mut pool: Option<&mut LoopEnd>,
+    ) -> Stmt {
+        let Op::Table { v, .. } = *self.s.g.op(group[0]) else {
+            return Stmt::Internal("not a local array");
+        };
+        let mut bodies = Vec::new();
+        for n in group {
+            let Op::Table { body, .. } = *self.s.g.op(*n) else {
+                return Stmt::Internal("not a local array");
+            };
+            bodies.push(body);
+        }
+        let mut inner = self.s.visible_in_loop(v, defined);
+        let body = self.loop_body(&bodies, &mut inner);
+        let group = group
+            .iter()
+            .map(|n| (*n, self.vector(Vector::Array(*n), pool.as_deref_mut())))
+            .collect();
+        Stmt::Tables { group, body }
+    }
+
     /// A vector added into: on the stack when short, else a vector (reused in a loop).
     fn alloc(&self, n: NodeId, pool: Option<&mut LoopEnd>) -> Stmt {
         let Op::Alloc { buf, like, .. } = *self.s.g.op(n) else {
@@ -857,6 +893,11 @@ mod tests {
                 "array({storage:?}){}",
                 body.as_ref()
                     .map_or(String::new(), |b| format!("{{{}}}", block(b)))
+            ),
+            Stmt::Tables { group, body } => format!(
+                "arrays({:?}){{{}}}",
+                group.iter().map(|(_, s)| *s).collect::<Vec<_>>(),
+                block(body)
             ),
             Stmt::Alloc { storage, .. } => format!("vector({storage:?})"),
             Stmt::Until { body, .. } => format!("until{{{}}}", block(body)),
@@ -1097,6 +1138,59 @@ mod tests {
         assert!(t.contains("coupled(["), "{t}");
         assert!(!t.contains("coupled([])"), "the sweep reads the state: {t}");
         assert!(t.contains("reverse{"), "{t}");
+    }
+
+    /// Two local arrays filled over one loop, their elements sharing a subexpression: one
+    /// `for` fills both; an array another loop fills from them gets a loop of its own.
+    #[test]
+    fn arrays_over_one_loop_fill_in_one_for() {
+        let t = outline(
+            quote! {
+                fn f(w: &[f64], n: usize) -> f64 {
+                    let mut a = vec![0.0; n];
+                    let mut b = vec![0.0; n];
+                    for i in 0..n {
+                        let e = (w[i] * w[i]).exp();
+                        a[i] = e.sin();
+                        b[i] = e.cos();
+                    }
+                    let mut c = vec![0.0; n];
+                    for i in 0..n {
+                        c[i] = a[n - 1 - i] * 2.0;
+                    }
+                    let mut s = 0.0;
+                    for i in 0..n {
+                        s += a[i] * b[i] + c[i];
+                    }
+                    s
+                }
+            },
+            &[0],
+        );
+        assert_eq!(t.matches("arrays([").count(), 1, "{t}");
+        assert!(t.contains("arrays([Fresh, Fresh])"), "{t}");
+        assert!(t.contains("array(Fresh){"), "the array reading `a`: {t}");
+        // `b` reads `a` where the loop wrote it: the value, not the array (the two still fill
+        // in one loop).
+        let t = outline(
+            quote! {
+                fn f(w: &[f64], n: usize) -> f64 {
+                    let mut a = vec![0.0; n];
+                    let mut b = vec![0.0; n];
+                    for i in 0..n {
+                        a[i] = (w[i] * w[i]).exp();
+                        b[i] = a[i] * w[i];
+                    }
+                    let mut s = 0.0;
+                    for i in 0..n {
+                        s += a[i] * b[i];
+                    }
+                    s
+                }
+            },
+            &[0],
+        );
+        assert!(t.starts_with("arrays([Fresh, Fresh])"), "{t}");
     }
 
     /// A vector added into, built in the loop's body: pooled, given back at the end of each
