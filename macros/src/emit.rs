@@ -362,7 +362,11 @@ impl Emitter<'_> {
                 body,
             } => self.table(*node, *storage, body.as_ref()),
             Stmt::Tables { group, body } => self.tables(group, body),
-            Stmt::Alloc { node, storage } => self.alloc(*node, *storage),
+            Stmt::Alloc {
+                node,
+                storage,
+                by_bounds,
+            } => self.alloc(*node, *storage, *by_bounds),
             Stmt::Until { node, body } => self.until(*node, body),
             Stmt::Internal(what) => self.internal_error(what),
         }
@@ -1272,7 +1276,10 @@ impl Emitter<'_> {
     /// array it starts from, or `vec![c; n]` for a constant one (not copied); on the stack when
     /// short (`[0.0; 3]`). The additions (`__zB[i] += …`) are statements of their own,
     /// scheduled like the others, before the `Filled` that reads it.
-    fn alloc(&self, n: NodeId, storage: Storage) -> TokenStream {
+    ///
+    /// `by_bounds`: a vector of zeros as long as a local array that is not bound here, its
+    /// length `hi − lo` from the array's loop (the array itself is not filled).
+    fn alloc(&self, n: NodeId, storage: Storage, by_bounds: bool) -> TokenStream {
         let Op::Alloc {
             buf, like, zero, ..
         } = *self.g.op(n)
@@ -1298,7 +1305,20 @@ impl Emitter<'_> {
             };
             return quote! { let mut #z = #start; };
         }
+        let bounds = match *self.g.op(like) {
+            Op::Table { lo, hi, .. } if by_bounds && zero => Some((lo, hi)),
+            _ => None,
+        };
         let (fresh, refill) = match (zero, self.g.constant_fill(like)) {
+            (true, _) if let Some((lo, hi)) = bounds => {
+                let zero = self.float_lit(0.0);
+                let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+                let len = quote!(::core::iter::Iterator::size_hint(&(#lo..#hi)).0);
+                (
+                    quote!(::std::vec![#zero; #len]),
+                    quote!(#z.resize(#len, #zero);),
+                )
+            }
             (true, _) => {
                 let zero = self.float_lit(0.0);
                 let like = self.expr(like, Prec::Postfix);

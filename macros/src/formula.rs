@@ -416,7 +416,7 @@ impl Printer<'_> {
                     .collect();
                 self.nested(&heads.join("; "), body, depth, out);
             }
-            Stmt::Alloc { node, storage } => {
+            Stmt::Alloc { node, storage, .. } => {
                 Self::line(
                     out,
                     depth,

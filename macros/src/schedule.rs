@@ -485,10 +485,35 @@ impl Schedule<'_> {
                     stack.extend(self.g.coupled_parts(n).map_or(&[][..], |p| p.0));
                     waiting.push(n);
                 }
+                // An adjoint vector of a local array's length: the array's bounds (see
+                // `zero_sized_by_bounds`).
+                Op::Alloc { .. } if let Some(bounds) = self.zero_sized_by_bounds(n) => {
+                    stack.extend(bounds);
+                }
                 // A select's branches and the right operand of `&&`/`||` are emitted in their
                 // own blocks.
                 op => stack.extend(op.eager_children()),
             }
+        }
+    }
+
+    /// For a vector of zeros as long as a local array filled by a loop (an adjoint vector; the
+    /// array a vector, neither a constant fill nor on the stack), the bounds of that loop: the vector needs the array's length, `hi − lo`, not its elements,
+    /// so a region whose statements read nothing else of the array does not fill it (a reverse
+    /// sweep running a step again for the adjoints of the arrays it builds). Emitted with the
+    /// array's `len()` where the array is bound before it, with the bounds where it is not
+    /// (`tree::Builder::alloc`).
+    pub fn zero_sized_by_bounds(&self, n: NodeId) -> Option<[NodeId; 2]> {
+        let Op::Alloc {
+            like, zero: true, ..
+        } = *self.g.op(n)
+        else {
+            return None;
+        };
+        // A constant fill or an array on the stack costs next to nothing.
+        match (self.fusable_loop(like), self.g.op(like)) {
+            (Some((_, lo, hi, _)), Op::Table { .. }) => Some([lo, hi]),
+            _ => None,
         }
     }
 
@@ -598,6 +623,10 @@ impl Schedule<'_> {
             } else {
                 if let Op::Filled { alloc, .. } = *op {
                     kept.insert(alloc);
+                }
+                if let Some(bounds) = self.zero_sized_by_bounds(n) {
+                    stack.extend(bounds.map(|c| (c, conditional)));
+                    continue;
                 }
                 stack.extend(op.eager_children().into_iter().map(|c| (c, conditional)));
                 stack.extend(op.lazy_children().into_iter().map(|c| (c, true)));

@@ -185,8 +185,13 @@ pub enum Stmt {
         group: Vec<(NodeId, Storage)>,
         body: Block,
     },
-    /// A vector added into.
-    Alloc { node: NodeId, storage: Storage },
+    /// A vector added into; `by_bounds`: of zeros, as long as a local array not bound before
+    /// it, its length read from the array's bounds (`Schedule::zero_sized_by_bounds`).
+    Alloc {
+        node: NodeId,
+        storage: Storage,
+        by_bounds: bool,
+    },
     /// The loop finding where a `break` stops.
     Until { node: NodeId, body: Block },
     /// A node the tree does not know how to run: a compile error naming the bug.
@@ -472,7 +477,7 @@ impl Builder<'_, '_> {
     ) -> Option<Stmt> {
         match self.s.g.op(n) {
             Op::Table { .. } => Some(self.table(n, defined, Some(end))),
-            Op::Alloc { .. } => Some(self.alloc(n, Some(end))),
+            Op::Alloc { .. } => Some(self.alloc(n, defined, Some(end))),
             Op::Fold { .. } => Some(self.fold(n, defined, Some(end))),
             Op::Coupled { .. } => Some(self.coupled(n, defined, Some(end))),
             Op::Accumulate { .. } => self
@@ -706,7 +711,7 @@ impl Builder<'_, '_> {
     }
 
     /// A vector added into: on the stack when short, else a vector (reused in a loop).
-    fn alloc(&self, n: NodeId, pool: Option<&mut LoopEnd>) -> Stmt {
+    fn alloc(&self, n: NodeId, defined: &HashSet<NodeId>, pool: Option<&mut LoopEnd>) -> Stmt {
         let Op::Alloc { buf, like, .. } = *self.s.g.op(n) else {
             return Stmt::Internal("not a vector");
         };
@@ -714,7 +719,11 @@ impl Builder<'_, '_> {
             Some(len) => Storage::Stack(len),
             None => self.vector(Vector::Buffer(buf), pool),
         };
-        Stmt::Alloc { node: n, storage }
+        Stmt::Alloc {
+            node: n,
+            storage,
+            by_bounds: self.s.zero_sized_by_bounds(n).is_some() && !defined.contains(&like),
+        }
     }
 
     /// The loop that finds where a `break` stops.
@@ -764,7 +773,7 @@ impl Builder<'_, '_> {
             Op::RevFold { .. } | Op::RevCoupled { .. } => self.reverse(&[n], defined, None),
             Op::Until { .. } => self.until(n, defined),
             Op::Table { .. } => self.table(n, defined, None),
-            Op::Alloc { .. } => self.alloc(n, None),
+            Op::Alloc { .. } => self.alloc(n, defined, None),
             Op::Accumulate { .. } | Op::Scatter(..) => Stmt::Add(n),
             // Its two effects are bound on their own; a vector once added into is read by its
             // name.
