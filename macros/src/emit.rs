@@ -49,8 +49,8 @@ use quote::{format_ident, quote, quote_spanned};
 use crate::graph::Kind;
 use crate::graph::{Graph, NodeId, Op, SymId, WITH_SLICES};
 use crate::printer::{Prec, Style};
-use crate::schedule::Schedule;
 use crate::schedule::tree::{Block, Companion, Saved, Stmt, Storage, Vector};
+use crate::schedule::{Patch, Schedule};
 use crate::signature::FloatTy;
 
 pub struct Emitter<'a> {
@@ -336,7 +336,8 @@ impl Emitter<'_> {
                 saved,
                 checkpoint,
                 storage,
-            } => self.coupled(*node, body, saved, *checkpoint, *storage),
+                patches,
+            } => self.coupled(*node, body, saved, (*checkpoint, *storage), patches),
             Stmt::Reverse {
                 group,
                 body,
@@ -683,8 +684,8 @@ impl Emitter<'_> {
         n: NodeId,
         block: &Block,
         saved: &[u32],
-        checkpoint: Option<usize>,
-        storage: Storage,
+        (checkpoint, storage): (Option<usize>, Storage),
+        patches: &[Option<Patch>],
     ) -> TokenStream {
         let (Op::Coupled { c, v, lo, hi, .. }, Some((inits, bodies))) =
             (self.g.op(n), self.g.coupled_parts(n))
@@ -696,7 +697,7 @@ impl Emitter<'_> {
         let (i, trace, name) = (loop_var_name(v), trace_name(c), self.name(n));
         let (lo, hi) = (self.expr(*lo, Prec::Select), self.expr(*hi, Prec::Select));
         if inits.iter().any(|x| self.g.kind(*x) == Kind::Array) {
-            return self.coupled_arrays(n, block, saved, storage);
+            return self.coupled_arrays(n, block, saved, storage, patches);
         }
         let states: Vec<proc_macro2::Ident> = (c..c + k).map(carry_name).collect();
         let inits = inits.iter().map(|x| self.expr(*x, Prec::Select));
@@ -753,12 +754,17 @@ impl Emitter<'_> {
     /// for t in lo..hi { __rows0.extend_from_slice(&__s0); …; (__s1) = (…); __s0.copy_from_slice(&next); }
     /// let __tN = (__s0, __s1);
     /// ```
+    ///
+    /// An array whose new value is a stretch replaced (`patches`, see
+    /// `Schedule::in_place_patch`) is written in place, last: `for j in lo..min(hi, n) {
+    /// __s0[j] = written[j − lo]; }`.
     fn coupled_arrays(
         &self,
         n: NodeId,
         block: &Block,
         saved: &[u32],
         storage: Storage,
+        patches: &[Option<Patch>],
     ) -> TokenStream {
         let (Op::Coupled { c, v, lo, hi, .. }, Some((inits, bodies))) =
             (self.g.op(n), self.g.coupled_parts(n))
@@ -773,9 +779,22 @@ impl Emitter<'_> {
         let mut save = Vec::new();
         let (mut floats, mut float_nexts, mut copies) = (Vec::new(), Vec::new(), Vec::new());
         let mut states = Vec::new();
-        for (d, (init, body)) in (c..).zip(inits.iter().zip(bodies)) {
+        let mut in_place = Vec::new();
+        for (k, (d, (init, body))) in (c..).zip(inits.iter().zip(bodies)).enumerate() {
             let s = carry_name(d);
             let init = self.expr(*init, Prec::Postfix);
+            if let Some(Some(p)) = patches.get(k)
+                && let Op::Table { v: j, .. } = *self.g.op(*body)
+            {
+                let (j, written) = (loop_var_name(j), self.expr(p.written, Prec::Postfix));
+                let (lo, hi) = (self.expr(p.lo, Prec::Select), self.expr(p.hi, Prec::Select));
+                let offset = self.expr(p.lo, Prec::Postfix);
+                in_place.push(quote! {
+                    for #j in #lo..::core::cmp::min(#hi, #s.len()) {
+                        #s[#j] = #written[#j - #offset];
+                    }
+                });
+            }
             let next = self.expr(*body, Prec::Postfix);
             if self.g.kind(*body) == Kind::Array {
                 declare.push(Self::vector(
@@ -794,7 +813,9 @@ impl Emitter<'_> {
                     ));
                     save.push(quote! { #rows.extend_from_slice(&#s); });
                 }
-                copies.push(quote! { #s.copy_from_slice(&#next[..]); });
+                if patches.get(k).is_none_or(Option::is_none) {
+                    copies.push(quote! { #s.copy_from_slice(&#next[..]); });
+                }
             } else {
                 declare.push(quote! { let mut #s = #init; });
                 floats.push(s.clone());
@@ -819,6 +840,7 @@ impl Emitter<'_> {
                 #stmts
                 (#(#floats),*) = (#(#float_nexts),*);
                 #(#copies)*
+                #(#in_place)*
                 #back
             }
             let #name = (#(#states,)*);

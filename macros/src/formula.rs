@@ -320,6 +320,7 @@ impl Printer<'_> {
                 saved,
                 checkpoint,
                 storage,
+                ..
             } => {
                 let Op::Coupled { c, v, lo, hi, .. } = *g.op(*node) else {
                     return;

@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::graph::{Graph, IntOp, NodeId, Op};
+use crate::graph::{Cmp, Graph, IntOp, NodeId, Op};
 
 pub mod tree;
 
@@ -32,6 +32,15 @@ pub enum Step {
     Bind(NodeId),
     /// A node written inline where it is used, usable from here on.
     Inline(NodeId),
+}
+
+/// A carried array's new value written in place (see [`Schedule::in_place_patch`]): its
+/// elements `lo..hi` replaced by those of `written`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Patch {
+    pub written: NodeId,
+    pub lo: NodeId,
+    pub hi: NodeId,
 }
 
 /// The statements of a region (see [`Schedule::plan`]).
@@ -495,6 +504,67 @@ impl Schedule<'_> {
                 op => stack.extend(op.eager_children()),
             }
         }
+    }
+
+    /// Whether the new value `body` of member `d` of coupled state carrying arrays (`bodies`:
+    /// every member's) is the member's array with a stretch replaced, and can be written in
+    /// place: `[if lo <= j && j < hi { written[j − lo] } else { old[j] } for j in 0..n]` (what
+    /// a loop writing `h[off + i]` lowers to), `old` the member's own value at the start of
+    /// the iteration, `written` an array filled by a loop of its own (not `old`), and no other
+    /// member's new value reading `body`. The forward loop then does not fill `body`: once
+    /// every member has its new value (those reading `old` read it before), it writes
+    /// `old[j] = written[j − lo]` for `j` in `lo..min(hi, n)`, the elements `body` replaces,
+    /// reading the same elements of `written`, in place of copying all `n`.
+    pub fn in_place_patch(&self, d: u32, body: NodeId, bodies: &[NodeId]) -> Option<Patch> {
+        let g = self.g;
+        let Op::Table {
+            v,
+            lo: zero,
+            body: value,
+            ..
+        } = *g.op(body)
+        else {
+            return None;
+        };
+        let Op::Select(cond, new, kept) = *g.op(value) else {
+            return None;
+        };
+        let (Op::And(from, to), Op::At(written, k), Op::At(old, j)) =
+            (g.op(cond), g.op(new), g.op(kept))
+        else {
+            return None;
+        };
+        let (&Op::Compare(Cmp::Ge, j1, lo), &Op::Compare(Cmp::Lt, j2, hi)) =
+            (g.op(*from), g.op(*to))
+        else {
+            return None;
+        };
+        let is_j = |n: NodeId| matches!(*g.op(n), Op::LoopVar(w) if w == v);
+        let own = matches!(*g.op(*old), Op::Carry { c, .. } if c == d);
+        let offset = matches!(*g.op(*k), Op::IntBin(IntOp::Sub, j3, lo3) if is_j(j3) && lo3 == lo);
+        let bit = 1u64 << v;
+        let once = bodies.iter().filter(|b| **b == body).count() == 1;
+        let unread = bodies
+            .iter()
+            .filter(|b| **b != body)
+            .all(|b| !g.mentions(*b, body));
+        (g.as_int(zero) == Some(0)
+            && is_j(*j)
+            && is_j(j1)
+            && is_j(j2)
+            && offset
+            && own
+            && *written != *old
+            && matches!(g.op(*written), Op::Table { .. })
+            && g.loops_of(lo) & bit == 0
+            && g.loops_of(hi) & bit == 0
+            && once
+            && unread)
+            .then_some(Patch {
+                written: *written,
+                lo,
+                hi,
+            })
     }
 
     /// For a vector of zeros as long as a local array filled by a loop (an adjoint vector; the

@@ -17,7 +17,7 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 
-use super::{Schedule, Step};
+use super::{Patch, Schedule, Step};
 use crate::graph::{Kind, NodeId, Op};
 
 /// The longest local array of constant length kept on the stack (longer ones, and those whose
@@ -146,6 +146,9 @@ pub enum Stmt {
         saved: Vec<u32>,
         checkpoint: Option<usize>,
         storage: Storage,
+        /// Per member: its new value written in place, a stretch replaced (`body` computes the
+        /// stretch, not the whole array).
+        patches: Vec<Option<Patch>>,
     },
     /// A recurrence's reverse loop (`group[0]`, a `RevFold` or `RevCoupled`), with the sums
     /// that read its adjoints.
@@ -501,8 +504,25 @@ impl Builder<'_, '_> {
         else {
             return Stmt::Internal("not a recurrence");
         };
+        // Carried arrays whose new value is a stretch replaced, written in place: the loop
+        // computes what the stretch reads, not the whole new array.
+        let patches: Vec<Option<Patch>> = if self.s.g.carries_arrays(n) {
+            (*c..)
+                .zip(bodies)
+                .map(|(d, b)| self.s.in_place_patch(d, *b, bodies))
+                .collect()
+        } else {
+            vec![None; bodies.len()]
+        };
+        let mut roots = Vec::new();
+        for (b, p) in bodies.iter().zip(&patches) {
+            match p {
+                Some(p) => roots.extend([p.written, p.lo, p.hi]),
+                None => roots.push(*b),
+            }
+        }
         let mut inner = self.s.visible_in_loop(*v, defined);
-        let body = self.loop_body(bodies, &mut inner);
+        let body = self.loop_body(&roots, &mut inner);
         let saved = self.saved_members(*c, bodies.len());
         // An array carried across the iterations saves a row every iteration, checkpoint or
         // not.
@@ -532,6 +552,7 @@ impl Builder<'_, '_> {
             checkpoint,
             saved,
             storage,
+            patches,
         }
     }
 
