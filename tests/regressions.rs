@@ -32,7 +32,11 @@
 //!   and a loop written in another's body was hoisted out of it or factored out of its sum, so
 //!   `_grad` panicked where the function does not (`schedule`: `Step::Guarded` runs a sweep
 //!   only where its seed is not zero; `Graph::loop_nest` keeps a loop in the loop the user
-//!   wrote it in).
+//!   wrote it in);
+//! - a local array added into element by element in a loop nested in a loop around it, and read
+//!   there besides (`h[j] += w[j] * h[j]`, or `loss += acc[0]` after the additions), was taken
+//!   as an accumulation whose reads saw the array as it was before the outer loop: the value and
+//!   the gradient were wrong (`lower::carried`: such an array is carried across the iterations).
 #![allow(clippy::needless_range_loop, clippy::range_plus_one)] // the functions as found
 
 use symgrad::differentiable;
@@ -1127,4 +1131,110 @@ fn a_carried_array_whose_update_does_not_read_it_gets_every_iterations_adjoint()
             &q,
         );
     }
+}
+
+// ---- An array added into in a nested loop and read there besides: carried, not accumulated.
+
+#[differentiable]
+fn added_into_itself(w: &[f64], x: &[f64]) -> f64 {
+    let n = w.len();
+    let mut h = vec![1.0; n];
+    for t in 0..x.len() {
+        for j in 0..n {
+            h[j] += w[j] * h[j] * x[t];
+        }
+    }
+    let mut s = 0.0;
+    for j in 0..n {
+        s += h[j];
+    }
+    s
+}
+
+#[differentiable(checkpoint = 2)]
+fn added_into_itself_checkpointed(w: &[f64], x: &[f64]) -> f64 {
+    let n = w.len();
+    let mut h = vec![1.0; n];
+    for t in 0..x.len() {
+        for j in 0..n {
+            h[j] -= w[j] * h[j] * x[t];
+        }
+    }
+    let mut s = 0.0;
+    for j in 0..n {
+        s += h[j];
+    }
+    s
+}
+
+#[differentiable]
+fn accumulation_read_along_the_way(w: &[f64], x: &[f64]) -> f64 {
+    let n = w.len();
+    let mut acc = vec![0.0; n];
+    let mut loss = 0.0;
+    for t in 0..x.len() {
+        for j in 0..n {
+            acc[j] += w[j] * x[t];
+        }
+        loss += acc[0] * acc[n - 1];
+    }
+    loss
+}
+
+#[test]
+fn an_array_added_into_and_read_in_the_same_loop_is_carried() {
+    // hⱼ = Πₜ (1 + wⱼ·xₜ): ∂s/∂wⱼ = hⱼ·Σₜ xₜ/(1 + wⱼxₜ), ∂s/∂xₜ = Σⱼ hⱼ·wⱼ/(1 + wⱼxₜ).
+    let (w, x) = ([0.5, -0.3, 0.8], [0.3, -0.7, 1.1, 0.4]);
+    let h: Vec<f64> = w
+        .iter()
+        .map(|wj| x.iter().map(|xt| 1.0 + wj * xt).product())
+        .collect();
+    let (value, g) = added_into_itself_grad(&w, &x);
+    assert!((value - h.iter().sum::<f64>()).abs() < 1e-12);
+    let dw: Vec<f64> = (0..3)
+        .map(|j| h[j] * x.iter().map(|xt| xt / (1.0 + w[j] * xt)).sum::<f64>())
+        .collect();
+    check(&g.w, &dw, |p| added_into_itself(p, &x), &w);
+    let dx: Vec<f64> = x
+        .iter()
+        .map(|xt| (0..3).map(|j| h[j] * w[j] / (1.0 + w[j] * xt)).sum())
+        .collect();
+    check(&g.x, &dx, |p| added_into_itself(&w, p), &x);
+    // `-=` under `checkpoint = 2` (5 steps: a stretch left over) is the same with −x.
+    let x = [0.3, -0.7, 1.1, 0.4, -0.2];
+    let minus: Vec<f64> = x.iter().map(|v| -v).collect();
+    let (value, g) = added_into_itself_checkpointed_grad(&w, &x);
+    let (plain, gp) = added_into_itself_grad(&w, &minus);
+    assert!((value - plain).abs() < 1e-12);
+    assert_all_close(&g.w, &gp.w, 1e-12);
+    let neg: Vec<f64> = gp.x.iter().map(|v| -v).collect();
+    assert_all_close(&g.x, &neg, 1e-12);
+    check(&g.w, &gp.w, |p| added_into_itself_checkpointed(p, &x), &w);
+}
+
+#[test]
+fn an_accumulation_read_after_every_step_sees_the_additions_so_far() {
+    // acc₀(t) = w₀·Sₜ, acc₂(t) = w₂·Sₜ with Sₜ = x₀ + … + xₜ: loss = w₀w₂·Σₜ Sₜ²,
+    // ∂/∂w₀ = w₂·ΣSₜ², ∂/∂w₂ = w₀·ΣSₜ², ∂/∂xₛ = 2w₀w₂·Σ_{t≥s} Sₜ.
+    let (w, x) = ([0.5, -0.3, 0.8], [0.3, -0.7, 1.1, 0.4]);
+    let s: Vec<f64> = x
+        .iter()
+        .scan(0.0, |a, v| {
+            *a += v;
+            Some(*a)
+        })
+        .collect();
+    let sq: f64 = s.iter().map(|v| v * v).sum();
+    let (value, g) = accumulation_read_along_the_way_grad(&w, &x);
+    assert!((value - w[0] * w[2] * sq).abs() < 1e-12);
+    check(
+        &g.w,
+        &[w[2] * sq, 0.0, w[0] * sq],
+        |p| accumulation_read_along_the_way(p, &x),
+        &w,
+    );
+    let dx: Vec<f64> = (0..4)
+        .map(|k| 2.0 * w[0] * w[2] * s[k..].iter().sum::<f64>())
+        .collect();
+    check(&g.x, &dx, |p| accumulation_read_along_the_way(&w, p), &x);
 }

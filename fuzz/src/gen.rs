@@ -36,6 +36,8 @@ struct Helper {
     name: String,
     params: Vec<Param>,
     outputs: Option<usize>,
+    /// A vector-valued helper returning `Vec<f64>`: its outputs are read by index only.
+    vec: bool,
 }
 
 /// The state of writing one function.
@@ -97,7 +99,13 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
         helpers.push(slice_helper(&mut rng, &mut x, &mut c, &mut v, w));
     }
     if vector::tenth(&mut v, w.helper_vector) {
-        helpers.push(vector::helper(seed, id, w));
+        let mut f = vector::helper(seed, id, w);
+        // From a stream of its own: the knob leaves every program as it was. An early
+        // `return [..]` keeps the array.
+        let mut o = Rng::derive(seed ^ 0x0EC7_0A11_0E55_0EC0, id);
+        f.vec_return = vector::tenth(&mut o, w.helper_vector_vec)
+            && !crate::print::function(&f, crate::print::Mode::Bare).contains("return ");
+        helpers.push(f);
     }
     let callable: Vec<Helper> = helpers
         .iter()
@@ -105,6 +113,7 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
             name: f.name.clone(),
             params: f.params.clone(),
             outputs: f.outputs(),
+            vec: f.vec_return,
         })
         .collect();
     let name = format!("p{id}");
@@ -125,7 +134,9 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
         && crate::second_order::eligible(&main, &helpers);
     if main.hessian {
         for f in &mut helpers {
-            f.hessian = f.outputs().is_none() && crate::second_order::eligible(f, &[]);
+            // (Not on a `Vec`-valued helper: the macro refuses `hessian` there, and
+            // `second_order` keeps calls of one out.)
+            f.hessian = !f.vec_return && crate::second_order::eligible(f, &[]);
         }
     }
     // From a stream of its own too.

@@ -3,10 +3,11 @@
 //! tangent is carried beside it in the same loop; not in a nested loop (a recurrence inside
 //! another's loop is refused), so an assignment in a nested loop must be a sum of terms free of
 //! its variable (`s += e`), conservatively. An iterator product is kept out. A differentiated
-//! slice, or a run of one, may be passed to a helper (through its hidden `__hvp`); the outputs
-//! of a vector-valued helper and local arrays may not. A helper it calls must be eligible
-//! itself; every eligible scalar helper gets `hessian` with it (its `__partials2` and `__hvp`:
-//! the second derivatives a caller's Hessian goes through).
+//! slice, or a run of one, may be passed to a helper (through its hidden `__hvp`), and the
+//! outputs of a vector-valued helper read (through its hidden `__hvp_outputs`); local arrays
+//! may not. A helper it calls must be eligible itself; every eligible helper gets `hessian`
+//! with it (its `__partials2` and `__hvp`, or a vector-valued one's `__hvp_outputs`: the
+//! second derivatives a caller's Hessian goes through).
 //!
 //! Their `_hvp` is checked (`harness::driver`) against central differences of `_grad` along the
 //! direction, at two steps: `(∇f(θ + h·v) − ∇f(θ − h·v)) / 2h` for `h` and `h/2`, extrapolated
@@ -63,9 +64,11 @@ impl Check<'_> {
                     && self.stmts_ok(then, depth)
                     && els.as_ref().is_none_or(|e| self.stmts_ok(e, depth))
             }
-            // A call of a vector-valued helper: no second derivative through calls. Local arrays
-            // are kept out too (an array added into has no second derivative; not told apart here).
-            Stmt::LetOutputs { .. } | Stmt::NewArray { .. } | Stmt::SetElem { .. } => false,
+            // A call of a vector-valued helper, its outputs bound.
+            Stmt::LetOutputs { call, .. } => self.expr_ok(call),
+            // Local arrays are kept out (an array added into has no second derivative; not
+            // told apart here).
+            Stmt::NewArray { .. } | Stmt::SetElem { .. } => false,
             Stmt::LetArray { .. }
             | Stmt::LetInt { .. }
             | Stmt::Step { .. }
@@ -87,18 +90,18 @@ impl Check<'_> {
             Expr::Method(_, recv, args) => {
                 self.expr_ok(recv) && args.iter().all(|a| self.expr_ok(a))
             }
-            // A scalar helper given floats, data and differentiated slices (the outputs of a
-            // vector-valued one: no).
+            // A helper (scalar, or vector-valued: its outputs; not `Vec`-valued, which has no
+            // second derivatives) given floats, data and differentiated slices.
             Expr::Call(name, args) => {
                 self.calls.set(self.calls.get() + 1);
                 let helper = self.helpers.iter().find(|h| &h.name == name);
-                helper.is_some_and(|h| h.outputs().is_none() && eligible(h, &[]))
+                helper.is_some_and(|h| !h.vec_return && eligible(h, &[]))
                     && args.iter().all(|a| match a {
                         Arg::Float(e) => self.expr_ok(e),
                         Arg::Slice(_) | Arg::Run { .. } => true,
                     })
             }
-            Expr::Output(..) => false,
+            Expr::Output(call, _) => self.expr_ok(call),
             Expr::Array(elems) => elems.iter().all(|a| self.expr_ok(a)),
             Expr::If(c, a, b) => self.cond_ok(c) && self.expr_ok(a) && self.expr_ok(b),
             Expr::Iter(it) => self.iter_ok(it),

@@ -141,7 +141,7 @@ pub fn of_calls(
         };
         let key = g.symbol_name(*f).to_string();
         let second = (0..g.len())
-            .any(|i| matches!(g.op(node(i)), Op::Partial2(k, ..) | Op::CallJvp(k, _) if k == c))
+            .any(|i| matches!(g.op(node(i)), Op::Partial2(k, ..) | Op::CallJvp(k, _) if g.called(*k) == *c))
             .then(|| {
                 symbols[f.0 as usize]
                     .clone()

@@ -35,29 +35,34 @@ use crate::vector;
 
 /// Everything generated for a function that checked out.
 pub fn generate(func: &ItemFn, args: &Args, plan: &Plan) -> TokenStream {
-    let names = Names::of(func);
+    generate_named(func, args, plan, &Names::of(func))
+}
+
+/// [`generate`], the items named by `names` (a `Vec`-valued function's hidden scalar
+/// functions fill the user's `<Name>Grad`).
+pub fn generate_named(func: &ItemFn, args: &Args, plan: &Plan, names: &Names) -> TokenStream {
     let float = float_tokens(plan.sig.float);
     let formulas = formulas(func, plan);
-    let grad_struct = grad_struct(func, &names, &plan.sig, &float, &formulas);
+    let grad_struct = grad_struct(func, names, &plan.sig, &float, &formulas);
     let (grad_fn, partials_fn, hessian_fn) = match &plan.body {
         Body::Graph(d) => {
             let (grad_fn, partials_fn, hessian_fn) =
-                graph_functions(func, &names, plan, d, &float, &formulas, args.hessian);
-            let second = second_order::functions(func, &names, plan, d, &float);
+                graph_functions(func, names, plan, d, &float, &formulas, args.hessian);
+            let second = second_order::functions(func, names, plan, d, &float);
             (grad_fn, partials_fn, quote! { #hessian_fn #second })
         }
         Body::Vector(v) => (
-            vector::functions(func, &names, &plan.sig, v, &float, &formulas),
+            vector::functions(func, names, &plan.sig, v, &float, &formulas),
             vector::hidden(func, &plan.sig, v, &float),
             TokenStream::new(),
         ),
         Body::Tape(body) => (
-            tape_grad_fns(func, &names, &plan.sig, body, &float),
+            tape_grad_fns(func, names, &plan.sig, body, &float),
             TokenStream::new(),
             TokenStream::new(),
         ),
         Body::Rule(rule) => (
-            rule_grad_fns(func, &names, &plan.sig, rule, &float),
+            rule_grad_fns(func, names, &plan.sig, rule, &float),
             rule_partials_fn(func, &plan.sig, rule, &float),
             TokenStream::new(),
         ),
@@ -68,6 +73,10 @@ pub fn generate(func: &ItemFn, args: &Args, plan: &Plan) -> TokenStream {
     // With `hessian`: callers' Hessians may chain through `__partials2`.
     let twice = match &plan.body {
         Body::Graph(d) if d.second_partials.is_some() => quote! {
+            #[diagnostic::do_not_recommend]
+            impl ::symgrad::__private::TwiceDifferentiable for #name {}
+        },
+        Body::Vector(v) if v.call_hvp.is_some() => quote! {
             #[diagnostic::do_not_recommend]
             impl ::symgrad::__private::TwiceDifferentiable for #name {}
         },
@@ -903,62 +912,19 @@ fn call_hvp_fn(
     run: &Emitter<'_>,
 ) -> TokenStream {
     let (stmts, exprs) = run(&h.roots());
-    let mixed = Span::mixed_site();
     let value = &exprs[0];
-    let mut scalars = exprs[1..=h.scalars.len()].iter();
-    let (mut bounds, mut dots, mut dot_types, mut sinks, mut sink_types, mut outs, mut out_types) =
-        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
-    let mut k = 0u32;
-    for (j, p) in sig.params.iter().enumerate() {
-        dots.push(format_ident!("__dot{}", j, span = mixed));
-        let t = format_ident!("__T{}", j, span = mixed);
-        let st = format_ident!("__S{}", j, span = mixed);
-        match p.kind {
-            ParamKind::Float => {
-                dot_types.push(float.clone());
-                outs.push(scalars.next().cloned().unwrap_or_default());
-                out_types.push(float.clone());
-            }
-            ParamKind::Slice if p.differentiated => {
-                bounds.push(quote!(#t: ?Sized + ::core::ops::Index<usize, Output = #float>));
-                dot_types.push(quote!(&#t));
-                outs.push(quote!(()));
-                out_types.push(quote!(()));
-            }
-            _ => {
-                bounds.push(quote!(#t));
-                dot_types.push(quote!(#t));
-                outs.push(quote!(()));
-                out_types.push(quote!(()));
-            }
-        }
-        if p.kind == ParamKind::Slice && p.differentiated {
-            bounds.push(quote!(#st: ?Sized + ::core::ops::IndexMut<usize, Output = #float>));
-            sinks.push(emit::grad_vec_name(k));
-            k += 1;
-        } else {
-            bounds.push(quote!(#st: ?Sized));
-            sinks.push(format_ident!("__sink{}", j, span = mixed));
-        }
-        sink_types.push(quote!(&mut #st));
-    }
-    let (pats, tys): (Vec<TokenStream>, Vec<TokenStream>) = func
-        .sig
-        .inputs
-        .iter()
-        .filter_map(|a| match a {
-            syn::FnArg::Typed(t) => {
-                let ty = &t.ty;
-                let pat = match &*t.pat {
-                    syn::Pat::Ident(p) => p.ident.to_token_stream(),
-                    other => other.to_token_stream(),
-                };
-                Some((pat, quote!(#ty)))
-            }
-            syn::FnArg::Receiver(_) => None,
-        })
-        .unzip();
-    let seed = format_ident!("__hseed", span = mixed);
+    let HvpParams {
+        bounds,
+        pats,
+        tys,
+        dots,
+        dot_types,
+        sinks,
+        sink_types,
+        outs,
+        out_types,
+    } = HvpParams::of(func, sig, float, &exprs[1..=h.scalars.len()]);
+    let seed = format_ident!("__hseed", span = Span::mixed_site());
     quote! {
         /// The directional derivative along tangents of the parameters, and `seed·H·t`: the
         /// float parameters' parts returned, the slices' added into their sinks (the calling
@@ -975,6 +941,88 @@ fn call_hvp_fn(
             #stmts
             (#value, (#(#outs,)*))
         }
+    }
+}
+
+/// The parameters of a hidden `__hvp` (a scalar function's) or `__hvp_outputs` (a
+/// vector-valued one's): the parameters as one tuple, their tangents as another (a float per
+/// float parameter, anything indexable per differentiated slice, the argument's own type
+/// elsewhere), one sink per parameter, and the result, a float per float parameter.
+pub struct HvpParams {
+    pub bounds: Vec<TokenStream>,
+    pub pats: Vec<TokenStream>,
+    pub tys: Vec<TokenStream>,
+    pub dots: Vec<Ident>,
+    pub dot_types: Vec<TokenStream>,
+    pub sinks: Vec<Ident>,
+    pub sink_types: Vec<TokenStream>,
+    pub outs: Vec<TokenStream>,
+    pub out_types: Vec<TokenStream>,
+}
+
+impl HvpParams {
+    /// `scalars`: what each float parameter's part of `seed·H·t` is, in order.
+    pub fn of(func: &ItemFn, sig: &Sig, float: &TokenStream, scalars: &[TokenStream]) -> Self {
+        let mixed = Span::mixed_site();
+        let mut scalars = scalars.iter();
+        let mut out = HvpParams {
+            bounds: vec![],
+            pats: vec![],
+            tys: vec![],
+            dots: vec![],
+            dot_types: vec![],
+            sinks: vec![],
+            sink_types: vec![],
+            outs: vec![],
+            out_types: vec![],
+        };
+        let mut k = 0u32;
+        for (j, p) in sig.params.iter().enumerate() {
+            out.dots.push(format_ident!("__dot{}", j, span = mixed));
+            let t = format_ident!("__T{}", j, span = mixed);
+            let st = format_ident!("__S{}", j, span = mixed);
+            match p.kind {
+                ParamKind::Float => {
+                    out.dot_types.push(float.clone());
+                    out.outs.push(scalars.next().cloned().unwrap_or_default());
+                    out.out_types.push(float.clone());
+                }
+                ParamKind::Slice if p.differentiated => {
+                    out.bounds
+                        .push(quote!(#t: ?Sized + ::core::ops::Index<usize, Output = #float>));
+                    out.dot_types.push(quote!(&#t));
+                    out.outs.push(quote!(()));
+                    out.out_types.push(quote!(()));
+                }
+                _ => {
+                    out.bounds.push(quote!(#t));
+                    out.dot_types.push(quote!(#t));
+                    out.outs.push(quote!(()));
+                    out.out_types.push(quote!(()));
+                }
+            }
+            if p.kind == ParamKind::Slice && p.differentiated {
+                out.bounds
+                    .push(quote!(#st: ?Sized + ::core::ops::IndexMut<usize, Output = #float>));
+                out.sinks.push(emit::grad_vec_name(k));
+                k += 1;
+            } else {
+                out.bounds.push(quote!(#st: ?Sized));
+                out.sinks.push(format_ident!("__sink{}", j, span = mixed));
+            }
+            out.sink_types.push(quote!(&mut #st));
+        }
+        for a in &func.sig.inputs {
+            if let syn::FnArg::Typed(t) = a {
+                let ty = &t.ty;
+                out.pats.push(match &*t.pat {
+                    syn::Pat::Ident(p) => p.ident.to_token_stream(),
+                    other => other.to_token_stream(),
+                });
+                out.tys.push(quote!(#ty));
+            }
+        }
+        out
     }
 }
 

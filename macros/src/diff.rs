@@ -197,12 +197,18 @@ fn swept(
         );
     }
     // Directional derivatives of calls given a differentiated slice: the slices' part of
-    // `H·ȧ`, one `__hvp` per call site (and iteration), listed like the calls' products.
-    for ((jvp, loops, _), adj) in sweep.hvps {
+    // `H·ȧ`, one `__hvp` per call site (and iteration), listed like the calls' products; the
+    // outputs' of a vector-valued call, one `__hvp_outputs` seeded with their adjoints.
+    let (outputs, hvps): (Vec<_>, Vec<_>) = sweep
+        .hvps
+        .into_iter()
+        .partition(|((jvp, ..), _)| output_jvp(g, *jvp).is_some());
+    output_hvp_effects(g, &outputs, slices, &unconditional, &mut effects);
+    for ((jvp, loops, _), adj) in hvps {
         let Op::CallJvp(call, _) = *g.op(jvp) else {
             continue;
         };
-        let Some(slot) = first_slice_slot(g, call, slices) else {
+        let Some(slot) = first_slice_slot(g, g.called(call), slices) else {
             continue;
         };
         let everywhere = unconditional.contains(&jvp);
@@ -219,6 +225,81 @@ fn swept(
     let calls = (&sweep.output_vjps[..], &sweep.merged[..]);
     vector_call_effects(g, calls, slices, &unconditional, &mut effects);
     Ok((scalars, effects))
+}
+
+/// `(call, k)` where `jvp` is the directional derivative of output `k` of a vector-valued call.
+fn output_jvp(g: &Graph, jvp: NodeId) -> Option<(NodeId, u32)> {
+    match *g.op(jvp) {
+        Op::CallJvp(output, _) => match *g.op(output) {
+            Op::CallOutput(call, k) => Some((call, k)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// One vector-valued call's outputs' directional derivatives in a loop nest and frame: the
+/// key, the first one, whether all are evaluated everywhere, and `(k, λ_k)` per output.
+type OutputJvps = (ScatterKey, NodeId, bool, Vec<(u32, NodeId)>);
+
+/// The slices' part of `Σ_k λ_k·H_k·ȧ` for the outputs' directional derivatives of
+/// vector-valued calls (`outputs`: each with its adjoint `λ_k`, keyed as [`Sweep::hvps`]): per
+/// call, loop nest and frame, one `CallHvp` seeded with `[λ₀, λ₁, …]` (an [`Op::Seeds`]),
+/// listed with the first slice the call is given.
+fn output_hvp_effects(
+    g: &mut Graph,
+    outputs: &[(ScatterKey, NodeId)],
+    slices: &[u32],
+    unconditional: &HashSet<NodeId>,
+    effects: &mut [Option<NodeId>],
+) {
+    // Per call, loops and frame: the first output's directional derivative (they differ only
+    // in the output: the arguments' tangents are the same), whether every one is evaluated
+    // everywhere, and the adjoints by output.
+    let mut per_call: Vec<OutputJvps> = Vec::new();
+    for &((jvp, loops, fold), adj) in outputs {
+        let Some((call, k)) = output_jvp(g, jvp) else {
+            continue;
+        };
+        let everywhere = unconditional.contains(&jvp);
+        match per_call
+            .iter_mut()
+            .find(|(key, ..)| *key == (call, loops, fold))
+        {
+            Some((_, _, all, seeds)) => {
+                *all &= everywhere;
+                seeds.push((k, adj));
+            }
+            None => per_call.push(((call, loops, fold), jvp, everywhere, vec![(k, adj)])),
+        }
+    }
+    for ((call, loops, _), jvp, everywhere, seeds) in per_call {
+        let Some(slot) = first_slice_slot(g, call, slices) else {
+            continue;
+        };
+        let m = seeds
+            .iter()
+            .map(|(k, _)| *k as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let mut values = vec![g.zero(); m];
+        for (k, adj) in seeds {
+            values[k as usize] = g.plus(values[k as usize], adj);
+        }
+        let seeds = g.add(Op::Seeds(values));
+        push_effect(
+            g,
+            &mut effects[slot],
+            loops,
+            true,
+            0,
+            seeds,
+            &mut |g, seed| {
+                let effect = g.add(Op::CallHvp(jvp, seed));
+                seeded_only(g, everywhere, seed, effect)
+            },
+        );
+    }
 }
 
 /// Where, among `slices`, the first differentiated slice a call is given is: the call's
@@ -472,7 +553,7 @@ impl Sweep {
             add_to(g, &mut self.output_vjps, key, adj);
         }
         if let Op::CallJvp(call, _) = *g.op(n)
-            && let Op::Call(_, args) = g.op(call)
+            && let Op::Call(_, args) = g.op(g.called(call))
             && args
                 .iter()
                 .any(|a| matches!(g.op(*a), Op::SliceArg(..)) && self.active[a.index()])
@@ -1223,11 +1304,11 @@ fn scale_effect(g: &mut Graph, e: NodeId, k: f64) -> NodeId {
             g.add(Op::Scatter(slice, i, v))
         }
         Op::CallVjp(call, seed) => {
-            let seed = g.mul(k_node, seed);
+            let seed = scale_seed(g, k_node, seed);
             g.add(Op::CallVjp(call, seed))
         }
         Op::CallHvp(jvp, seed) => {
-            let seed = g.mul(k_node, seed);
+            let seed = scale_seed(g, k_node, seed);
             g.add(Op::CallHvp(jvp, seed))
         }
         Op::Accumulate { alloc, i, value } => {
@@ -1240,7 +1321,7 @@ fn scale_effect(g: &mut Graph, e: NodeId, k: f64) -> NodeId {
             alloc,
             position,
         } => {
-            let seed = g.mul(k_node, seed);
+            let seed = scale_seed(g, k_node, seed);
             g.add(Op::ArrayVjp {
                 call,
                 seed,
@@ -1261,6 +1342,18 @@ fn scale_effect(g: &mut Graph, e: NodeId, k: f64) -> NodeId {
             g.add(Op::Sum { v, lo, hi, body })
         }
         _ => e,
+    }
+}
+
+/// `k·seed`, a product's seed: a float, or one per output of a vector-valued call (`Seeds`,
+/// each scaled).
+fn scale_seed(g: &mut Graph, k: NodeId, seed: NodeId) -> NodeId {
+    match g.op(seed).clone() {
+        Op::Seeds(values) => {
+            let values = values.into_iter().map(|v| g.mul(k, v)).collect();
+            g.add(Op::Seeds(values))
+        }
+        _ => g.mul(k, seed),
     }
 }
 
@@ -1649,8 +1742,9 @@ pub fn local_adjoints(
         }
         // (Σᵢ ∂f/∂aᵢ·ȧᵢ + ∇ₓf·ẋ)' = Σᵢ (H·ȧ)ᵢ·aᵢ' + Σᵢ ∂f/∂aᵢ·ȧᵢ' (+ the slices' part of
         // `H·ȧ`, the `CallHvp` effect; a slice's tangent is the direction, a constant)
+        // (`call` may be output `k` of a vector-valued call: its `H_k·ȧ`, its partials `J_k`)
         Op::CallJvp(call, dots) => {
-            let Op::Call(_, args) = g.op(call).clone() else {
+            let Op::Call(_, args) = g.op(g.called(call)).clone() else {
                 return Err(internal("a directional derivative of a non-call"));
             };
             let mut out = Vec::new();

@@ -1470,7 +1470,7 @@ impl Emitter<'_> {
 
     /// The arguments of a `CallJvp`'s `__hvp`: `(args…,)`, `(tangents…,)` (a float's
     /// tangent, a differentiated slice's direction `&*v.x` or its run from `lo` (`Shifted`),
-    /// zeros elsewhere), and the type of its result `(T, (T or () per argument,))`.
+    /// zeros elsewhere), and the type of its result's second part `(T or () per argument,)`.
     fn hvp_args(
         &self,
         jvp: NodeId,
@@ -1478,7 +1478,7 @@ impl Emitter<'_> {
         let Op::CallJvp(call, dots) = self.g.op(jvp) else {
             return None;
         };
-        let Op::Call(f, args) = self.g.op(*call) else {
+        let Op::Call(f, args) = self.g.op(self.g.called(*call)) else {
             return None;
         };
         let path = self.symbols.derivative_path(*f);
@@ -1511,7 +1511,7 @@ impl Emitter<'_> {
             path,
             quote! { (#(#values,)*) },
             quote! { (#(#tangents,)*) },
-            quote! { (#ty, (#(#slots,)*)) },
+            quote! { (#(#slots,)*) },
         ))
     }
 
@@ -1521,10 +1521,11 @@ impl Emitter<'_> {
     /// `#[differentiable(hessian)]` emits (for a callee without it, `SecondOrderFallback`'s
     /// never-run stand-in, beside the callee check's error).
     fn call_jvp(&self, n: NodeId) -> TokenStream {
-        let Some((path, values, tangents, result)) = self.hvp_args(n) else {
+        let Some((path, values, tangents, slots)) = self.hvp_args(n) else {
             return quote!(::core::compile_error!("internal error: not a call"););
         };
         let ty = self.float_ty();
+        let result = quote! { (#ty, #slots) };
         let arity = match self.g.op(n) {
             Op::CallJvp(_, dots) => dots.len(),
             _ => 0,
@@ -1532,6 +1533,26 @@ impl Emitter<'_> {
         let discard =
             (0..arity).map(|_| quote!(&mut ::symgrad::__private::Discard::<#ty>::default()));
         let (name, h) = (self.name(n), Self::jvp_partials_name(n));
+        if let Some(k) = self.output_of_jvp(n) {
+            // Output `k` of a vector-valued call: its tangent written into `ẏ`, `H_k·ȧ` over
+            // the float arguments with the seed 1 at `k`.
+            let (y, hk) = (
+                format_ident!("__y", span = Span::mixed_site()),
+                format_ident!("__h", span = Span::mixed_site()),
+            );
+            let unit = self.unit_seeds(k, &quote!(1.0 as #ty));
+            let len = Literal::usize_unsuffixed(k as usize + 1);
+            let at = Literal::usize_unsuffixed(k as usize);
+            return quote! {
+                #[allow(unused_imports)]
+                use ::symgrad::__private::SecondOrderFallback as _;
+                let (#name, #h): #result = {
+                    let mut #y = [0.0 as #ty; #len];
+                    let #hk = #path::__hvp_outputs(#values, #tangents, &#unit, (#(#discard,)*), &mut #y[..]);
+                    (#y[#at], #hk)
+                };
+            };
+        }
         quote! {
             #[allow(unused_imports)]
             use ::symgrad::__private::SecondOrderFallback as _;
@@ -1540,20 +1561,42 @@ impl Emitter<'_> {
         }
     }
 
+    /// `k` where `jvp` is the directional derivative of output `k` of a vector-valued call.
+    fn output_of_jvp(&self, jvp: NodeId) -> Option<u32> {
+        match self.g.op(jvp) {
+            Op::CallJvp(call, _) => match self.g.op(*call) {
+                Op::CallOutput(_, k) => Some(*k),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// `[0.0, …, 0.0, seed]`: the seeds of a vector-valued call's `__hvp_outputs` for output `k`
+    /// alone.
+    fn unit_seeds(&self, k: u32, seed: &TokenStream) -> TokenStream {
+        let ty = self.float_ty();
+        let zeros = (0..k).map(|_| quote!(0.0 as #ty));
+        quote! { [#(#zeros,)* #seed] }
+    }
+
     /// `f::__hvp(…, seed, (sinks…,))` for a `CallJvp`: `∇x += seed·(H·ȧ)ₓ` into each
     /// differentiated slice's gradient vector (one call per position when a slice is passed
     /// twice, as for `__vjp`).
     fn call_hvp(&self, jvp: NodeId, seed: NodeId) -> TokenStream {
-        let (Some((path, values, tangents, result)), Op::CallJvp(call, _)) =
+        let (Some((path, values, tangents, parts)), Op::CallJvp(call, _)) =
             (self.hvp_args(jvp), self.g.op(jvp))
         else {
             return quote!(::core::compile_error!("internal error: not a call"););
         };
-        let Op::Call(_, args) = self.g.op(*call) else {
+        let Op::Call(_, args) = self.g.op(self.g.called(*call)) else {
             return quote!(::core::compile_error!("internal error: not a call"););
         };
         let ty = self.float_ty();
+        let seed_node = seed;
         let seed = self.expr(seed, Prec::Select);
+        let output = self.output_of_jvp(jvp);
+        let result = quote! { (#ty, #parts) };
         let discard = quote!(&mut ::symgrad::__private::Discard::<#ty>::default());
         let slots: Vec<Option<Slot>> = args.iter().map(|a| self.slot(*a)).collect();
         let given: Vec<u32> = slots.iter().flatten().map(|(k, ..)| *k).collect();
@@ -1574,8 +1617,23 @@ impl Emitter<'_> {
                 Some(slot) if only.is_none_or(|j| j == i) => self.slice_sink(*slot),
                 _ => discard.clone(),
             });
-            quote! {
-                let _: #result = #path::__hvp(#values, #tangents, #seed, (#(#sinks,)*));
+            match output {
+                // The seeds of the outputs, `&[λ₀, λ₁, …]` (or output `k`'s alone).
+                Some(k) => {
+                    let seeds = match self.g.op(seed_node) {
+                        Op::Seeds(_) => seed.clone(),
+                        _ => {
+                            let one = self.unit_seeds(k, &seed);
+                            quote!(&#one)
+                        }
+                    };
+                    quote! {
+                        let _: #parts = #path::__hvp_outputs(#values, #tangents, #seeds, (#(#sinks,)*), &mut [0.0 as #ty; 0][..]);
+                    }
+                }
+                None => quote! {
+                    let _: #result = #path::__hvp(#values, #tangents, #seed, (#(#sinks,)*));
+                },
             }
         });
         quote! {

@@ -45,15 +45,22 @@ pub fn differentiable(attr: TokenStream, item: TokenStream) -> syn::Result<Token
     })
 }
 
-/// The companions of `func` with the arguments `args`, or the errors: how a `Vec`-valued
-/// function expands the scalar functions it is lowered to (see `vecout`).
-pub fn companions(args: &attr::Args, func: &ItemFn) -> Result<TokenStream, syn::Error> {
+/// The companions of `func` with the arguments `args`, its gradient struct named
+/// `grad_struct`, or the errors: how a `Vec`-valued function expands the scalar functions it
+/// is lowered to, whose gradients are the user's `<Name>Grad` (see `vecout`).
+pub fn companions(
+    args: &attr::Args,
+    func: &ItemFn,
+    grad_struct: &syn::Ident,
+) -> Result<TokenStream, syn::Error> {
     let cx = Ctxt::new();
     let plan = plan(&cx, func, args);
     cx.check()?;
+    let mut names = companion::Names::of(func);
+    names.grad_struct = grad_struct.clone();
     match plan {
-        Ok(plan) => Ok(crate::emit::renumber(companion::generate(
-            func, args, &plan,
+        Ok(plan) => Ok(crate::emit::renumber(companion::generate_named(
+            func, args, &plan, &names,
         ))),
         Err(_) => Err(syn::Error::new(
             func.sig.ident.span(),

@@ -852,6 +852,28 @@ fn hvp_through_slice_calls_calls_each_hvp_once() {
     }
 }
 
+/// A Hessian through the outputs of a vector-valued call given a slice: the callee's
+/// `__hvp_outputs` (every output's tangent, and the gradient of the seeded sum of them), the
+/// caller's tangent sweep calling it once per output read (seed 1 at that output) and its
+/// reverse sweep once per output with that output's adjoint as the seed.
+#[test]
+fn hvp_through_vector_calls() {
+    snapshot!(
+        r"
+        #[differentiable(hessian)]
+        fn pair(u: &[f64], t: f64) -> [f64; 2] {
+            [u[0] * t, u[1] * u[0]]
+        }
+
+        #[differentiable(wrt(u), hessian)]
+        fn loss(u: &[f64], t: f64) -> f64 {
+            let r = pair(u, t);
+            r[0] * r[1]
+        }
+        "
+    );
+}
+
 /// A Hessian through calls: the callee's `__partials2` (value, derivative, second derivative),
 /// and the caller's `_hvp` binding each call's second partials beside its partials.
 #[test]

@@ -490,6 +490,17 @@ define_ops! {
     }
 }
 
+impl Graph {
+    /// The call behind `n`: the call of a vector-valued function for one of its outputs
+    /// (`CallOutput`), `n` itself otherwise.
+    pub fn called(&self, n: NodeId) -> NodeId {
+        match *self.op(n) {
+            Op::CallOutput(call, _) => call,
+            _ => n,
+        }
+    }
+}
+
 impl Op {
     /// The children evaluated whenever this operation is: all but a select's branches and the
     /// right operand of `&&`/`||`, which [`Op::lazy_children`] lists.

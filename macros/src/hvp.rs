@@ -21,12 +21,15 @@
 //! callee with `hessian` computes in its hidden `__partials2`). A call given a differentiated
 //! slice goes through the callee's hidden `__hvp` ([`CallHvp`]): its directional derivative
 //! along the caller's tangents (`CallJvp`), whose reverse is `H·ȧ` (`JvpPartial` for the float
-//! arguments, a `CallHvp` effect for the slices). A loop recurrence's tangent is carried beside
-//! it in its loop, and the reverse pass sweeps both back.
+//! arguments, a `CallHvp` effect for the slices). An output `y_k` of a vector-valued call goes
+//! the same way, output by output: its tangent `ẏ_k` is a `CallJvp` of the output (the
+//! callee's hidden `__hvp_outputs` seeded at `k`, [`vector_call_hvp`]; the callee needs
+//! `hessian`), whose reverse is `λ_k·H_k·ȧ`: the float arguments' part per output, the slices'
+//! in one `CallHvp` per call seeded with every output's `λ_k`. A loop recurrence's tangent is carried beside it in its loop,
+//! and the reverse pass sweeps both back.
 //!
 //! Where the tangent pass has no rule, the product is refused at the user's tokens: a call
-//! given a local array, a recurrence nested in another recurrence's loop, and the outputs of a
-//! vector-valued call.
+//! given a local array, and a recurrence nested in another recurrence's loop.
 
 use crate::diff::{self, DiffError};
 use crate::graph::{Graph, Kind, NodeId, Op, SymId};
@@ -133,6 +136,74 @@ pub fn call_hvp(
     })
 }
 
+/// What a vector-valued function's hidden `__hvp` computes, for a caller whose Hessian goes
+/// through one of its outputs: along a tangent `t` of every float parameter and every
+/// differentiated slice, every output's directional derivative `ẏ_k = ∇f_k·t` (`values`),
+/// and the gradient of `Σ_k seed_k·ẏ_k`, `Σ_k seed_k·H_k·t` (`scalars` per float parameter,
+/// `effects` per differentiated slice).
+///
+/// ```text
+/// f = [a·b, a²]:  ẏ = [ȧ·b + a·ḃ, 2a·ȧ];  Σ seed_k·H_k·t = (seed₀·ḃ + 2·seed₁·ȧ, seed₀·ȧ)
+/// ```
+pub struct VectorCallHvp {
+    pub values: Vec<NodeId>,
+    pub scalars: Vec<NodeId>,
+    pub effects: Vec<Option<NodeId>>,
+}
+
+impl VectorCallHvp {
+    pub fn roots(&self) -> Vec<NodeId> {
+        let mut roots = self.values.clone();
+        roots.extend(&self.scalars);
+        roots.extend(self.effects.iter().flatten());
+        roots
+    }
+}
+
+/// [`VectorCallHvp`] of `outputs` along `tangents` (`(input, symbol)` for every float input)
+/// and `slices` (`(k, symbol)` for every differentiated slice), seeded with `seeds` (one per
+/// output).
+pub fn vector_call_hvp(
+    g: &mut Graph,
+    outputs: &[NodeId],
+    tangents: &[(NodeId, NodeId)],
+    slices: &[(u32, SymId)],
+    seeds: &[NodeId],
+) -> Result<VectorCallHvp, DiffError> {
+    let inputs: Vec<NodeId> = tangents.iter().map(|(input, _)| *input).collect();
+    let numbers: Vec<u32> = slices.iter().map(|(k, _)| *k).collect();
+    for &y in outputs {
+        refuse_what_has_no_tangent(g, y, &inputs, &numbers)?;
+    }
+    let directional = tangent::tangents_through_recurrences(g, outputs, tangents, slices)?;
+    let zero = g.zero();
+    let values: Vec<NodeId> = directional.iter().map(|d| d.unwrap_or(zero)).collect();
+    // `Σ_k seed_k·ẏ_k`, whose gradient is `Σ_k seed_k·H_k·t` (the seeds are constants).
+    let mut total: Option<NodeId> = None;
+    for (d, s) in directional.iter().zip(seeds) {
+        let Some(d) = *d else { continue };
+        let term = g.mul(*s, d);
+        total = Some(match total {
+            Some(t) => g.plus(t, term),
+            None => term,
+        });
+    }
+    let Some(total) = total else {
+        return Ok(VectorCallHvp {
+            values,
+            scalars: vec![zero; inputs.len()],
+            effects: vec![None; slices.len()],
+        });
+    };
+    let one = g.one();
+    let (scalars, effects) = diff::gradient_seeded(g, total, one, &inputs, &numbers)?;
+    Ok(VectorCallHvp {
+        values,
+        scalars,
+        effects,
+    })
+}
+
 /// The Hessian of `output` over the scalars `wrt`, column by column, forward over reverse:
 /// column `j` is the gradient of the tangent along `wrt[j]`. Where reverse over reverse has no
 /// rule (a loop recurrence, whose reverse sweep is not differentiated again), this is the
@@ -167,8 +238,7 @@ pub fn hessian_by_columns(
 }
 
 /// The nodes the value depends on the parameters through that have no tangent rule, reported
-/// at the user's tokens: an active recurrence, a call given a differentiated slice, an output
-/// of a vector-valued call.
+/// at the user's tokens: a call given a local array.
 fn refuse_what_has_no_tangent(
     g: &Graph,
     output: NodeId,
@@ -181,30 +251,19 @@ fn refuse_what_has_no_tangent(
         if !active[n.index()] {
             continue;
         }
-        match g.op(n) {
-            // A call: through its partials (the tangent) and its second partials (their
-            // reverse), from its hidden `__partials2`; given a differentiated slice, through
-            // its hidden `__hvp`; not yet where a local array is passed (its tangent is an
-            // array the reverse pass would have to reach), nor through the outputs of a
-            // vector-valued call.
-            Op::Call(_, args) => {
-                let whole = |a: &NodeId| active[a.index()] && g.kind(*a) == Kind::Array;
-                if args.iter().any(whole) {
-                    return Err(DiffError {
-                        origin: g.node(n).origin,
-                        message: "second derivatives through a call given a local array are not supported yet".into(),
-                        help: "remove `hessian`, or pass the elements the called function needs as scalars (`z[0]`, `z[i]`)",
-                    });
-                }
-            }
-            Op::CallOutput(call, _) => {
+        // A call: through its partials (the tangent) and its second partials (their reverse),
+        // from its hidden `__partials2`; given a differentiated slice, through its hidden
+        // `__hvp` (a vector-valued callee's `__hvp_outputs`); not yet where a local array is
+        // passed (its tangent is an array the reverse pass would have to reach).
+        if let Op::Call(_, args) = g.op(n) {
+            let whole = |a: &NodeId| active[a.index()] && g.kind(*a) == Kind::Array;
+            if args.iter().any(whole) {
                 return Err(DiffError {
-                    origin: g.node(*call).origin,
-                    message: "second derivatives through the outputs of a vector-valued function are not supported yet".into(),
-                    help: "remove `hessian`, or write the output you need as a scalar function with `#[differentiable(hessian)]`",
+                    origin: g.node(n).origin,
+                    message: "second derivatives through a call given a local array are not supported yet".into(),
+                    help: "remove `hessian`, or pass the elements the called function needs as scalars (`z[0]`, `z[i]`)",
                 });
             }
-            _ => {}
         }
     }
     Ok(())

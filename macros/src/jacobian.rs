@@ -295,7 +295,7 @@ fn renamed(g: &mut Graph, e: NodeId, sink: &dyn Fn(u32) -> u32) -> Result<NodeId
         // renamed to the sinks, around the call.
         Op::CallVjp(call, _) | Op::CallHvp(call, _) => {
             let call = match *g.op(call) {
-                Op::CallJvp(inner, _) => inner,
+                Op::CallJvp(inner, _) => g.called(inner),
                 _ => call,
             };
             let Op::Call(_, args) = g.op(call).clone() else {

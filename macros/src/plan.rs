@@ -72,6 +72,9 @@ pub struct VectorDerivatives {
     /// effect adding `Σ_k seeds_r[k]·∂f_k/∂x` into row `r`'s sinks, for the seeds
     /// [`row_seed_param`]`(r)` (symbols: `seed[k]` in row 0).
     pub rows: Vec<Vec<Option<NodeId>>>,
+    /// What a caller's Hessian through this function's outputs needs (its hidden `__hvp`),
+    /// with `hessian`.
+    pub call_hvp: Option<crate::hvp::VectorCallHvp>,
 }
 
 impl VectorDerivatives {
@@ -85,6 +88,9 @@ impl VectorDerivatives {
         roots.extend(self.vjp.1.iter().flatten());
         roots.extend(&self.jvp.0);
         roots.extend(self.rows.iter().flatten().flatten());
+        if let Some(h) = &self.call_hvp {
+            roots.extend(h.roots());
+        }
         roots
     }
 }
@@ -150,7 +156,8 @@ pub fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> 
         return Err(on_parameters(&lowered));
     }
     if sig.outputs.is_some() {
-        let mut d = differentiate_vector(cx, &sig, lowered).map_err(|l| on_parameters(&l))?;
+        let mut d =
+            differentiate_vector(cx, &sig, lowered, args.hessian).map_err(|l| on_parameters(&l))?;
         let calls = callees::differentiated(&d.lowered.graph, &d.roots());
         let callees = callees::of_calls(
             &d.lowered.graph,
@@ -207,6 +214,7 @@ fn differentiate_vector(
     cx: &Ctxt,
     sig: &Sig,
     mut lowered: Lowered,
+    hessian: bool,
 ) -> Result<VectorDerivatives, Box<Lowered>> {
     let inputs = lowered.inputs.clone();
     let slices: Vec<u32> = (0..u32::try_from(lowered.graph.slice_count()).unwrap_or(0)).collect();
@@ -282,15 +290,21 @@ fn differentiate_vector(
         &jacobian,
         &inputs,
     );
-    match (vjp, jvp, rows) {
-        (Ok(vjp), Ok(jvp), Ok(rows)) => Ok(VectorDerivatives {
+    let call_hvp = if hessian {
+        vector_call_hvp_of(sig, &mut lowered).map(Some)
+    } else {
+        Ok(None)
+    };
+    match (vjp, jvp, rows, call_hvp) {
+        (Ok(vjp), Ok(jvp), Ok(rows), Ok(call_hvp)) => Ok(VectorDerivatives {
             lowered,
             jacobian,
             vjp,
             jvp,
             rows,
+            call_hvp,
         }),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+        (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => {
             report(cx, &lowered, e);
             Err(Box::new(lowered))
         }
@@ -473,8 +487,12 @@ fn for_callers(
     }
 }
 
-/// `__hvp`'s nodes: see [`crate::hvp::CallHvp`].
-fn call_hvp_of(sig: &Sig, lowered: &mut Lowered) -> Result<crate::hvp::CallHvp, diff::DiffError> {
+/// `(input, tangent)` per float parameter, `(k, tangent symbol)` per differentiated slice.
+type Tangents = (Vec<(NodeId, NodeId)>, Vec<(u32, crate::graph::SymId)>);
+
+/// The tangent symbols of `__hvp` (`__dot{j}` for parameter `j`): `(input, symbol)` for every
+/// float parameter, `(k, symbol)` for every differentiated slice.
+fn call_hvp_tangents(sig: &Sig, lowered: &mut Lowered) -> Tangents {
     let mixed = proc_macro2::Span::mixed_site();
     let (mut tangents, mut slices) = (Vec::new(), Vec::new());
     let (mut i, mut k) = (0usize, 0u32);
@@ -496,6 +514,31 @@ fn call_hvp_of(sig: &Sig, lowered: &mut Lowered) -> Result<crate::hvp::CallHvp, 
             _ => {}
         }
     }
+    (tangents, slices)
+}
+
+/// A vector-valued function's `__hvp`'s nodes: see [`crate::hvp::VectorCallHvp`]. The seeds
+/// are `__hseed[k]`.
+fn vector_call_hvp_of(
+    sig: &Sig,
+    lowered: &mut Lowered,
+) -> Result<crate::hvp::VectorCallHvp, diff::DiffError> {
+    let (tangents, slices) = call_hvp_tangents(sig, lowered);
+    let seed = format_ident!("__hseed", span = proc_macro2::Span::mixed_site());
+    let seeds: Vec<NodeId> = (0..lowered.outputs.len())
+        .map(|k| {
+            let at = proc_macro2::Literal::usize_unsuffixed(k);
+            symbol(lowered, quote::quote!(#seed[#at]), Kind::Float)
+        })
+        .collect();
+    let outputs = lowered.outputs.clone();
+    crate::hvp::vector_call_hvp(&mut lowered.graph, &outputs, &tangents, &slices, &seeds)
+}
+
+/// `__hvp`'s nodes: see [`crate::hvp::CallHvp`].
+fn call_hvp_of(sig: &Sig, lowered: &mut Lowered) -> Result<crate::hvp::CallHvp, diff::DiffError> {
+    let mixed = proc_macro2::Span::mixed_site();
+    let (tangents, slices) = call_hvp_tangents(sig, lowered);
     let seed = format_ident!("__hseed", span = mixed);
     let seed = symbol(lowered, seed.to_token_stream(), Kind::Float);
     crate::hvp::call_hvp(&mut lowered.graph, lowered.output, &tangents, &slices, seed)

@@ -201,7 +201,7 @@ impl Emitter<'_> {
     /// The statements of a function body computing `f` (after its resets), ending in the value
     /// (or `()`). With loops and sinks, the loops run in a kernel that takes the sinks as
     /// `&mut [T]` and `v` by reference, as `_grad_into`'s kernel does (and for the same reason).
-    fn body(&self, f: &Fill) -> TokenStream {
+    fn body(&self, s: &Ident, f: &Fill) -> TokenStream {
         let mut roots: Vec<NodeId> = f.value.into_iter().collect();
         roots.extend(f.scalars.iter().map(|(_, n)| *n));
         roots.extend(&f.effects);
@@ -229,7 +229,6 @@ impl Emitter<'_> {
         let allow = &self.allow;
         let params = params(self.func);
         let args = arg_names(self.func);
-        let s = &Names::of(self.func).grad_struct;
         let v = hvp_param();
         let kernel = format_ident!("__kernel", span = Span::mixed_site());
         let scalar_names: Vec<Ident> = (0..scalar_exprs.len())
@@ -286,12 +285,15 @@ impl Emitter<'_> {
         for (k, id) in (0u32..).zip(&slice_fields) {
             sinks.push((hv_sink(k, n), self.sink(&hv, id)));
         }
-        let body = self.body(&Fill {
-            value: Some(self.d.lowered.output),
-            scalars,
-            effects,
-            sinks,
-        });
+        let body = self.body(
+            &names.grad_struct,
+            &Fill {
+                value: Some(self.d.lowered.output),
+                scalars,
+                effects,
+                sinks,
+            },
+        );
         let checks = self.length_checks();
         let mut resets = self.resets(&grad);
         resets.extend(self.resets(&hv));
@@ -405,12 +407,15 @@ impl Emitter<'_> {
             .zip(&slice_fields)
             .map(|(k, id)| (hv_sink(k, n_slices), self.sink(&hv, id)))
             .collect();
-        let body = self.body(&Fill {
-            value: None,
-            scalars,
-            effects: h.effects.iter().flatten().copied().collect(),
-            sinks,
-        });
+        let body = self.body(
+            &names.grad_struct,
+            &Fill {
+                value: None,
+                scalars,
+                effects: h.effects.iter().flatten().copied().collect(),
+                sinks,
+            },
+        );
         let resets = self.resets(&hv);
         let params = params(self.func);
         let vis = &self.func.vis;

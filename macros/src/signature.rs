@@ -441,7 +441,7 @@ pub fn check(cx: &Ctxt, func: &ItemFn, args: &Args) -> Option<Sig> {
         check_hessian(cx, args, &params);
     }
     if outputs.is_some() {
-        check_vector_valued(cx, func, args, &params);
+        check_vector_valued(cx, args, &params);
     }
     if let Some(rule) = &args.rule {
         if params
@@ -915,19 +915,10 @@ fn choose_wrt(cx: &Ctxt, func: &ItemFn, args: &Args, params: &mut [Param]) {
     }
 }
 
-/// What a vector-valued function cannot be combined with: `hessian`, `rule`, and `ndarray`
-/// arrays differentiated on the tape.
-fn check_vector_valued(cx: &Ctxt, func: &ItemFn, args: &Args, params: &[Param]) {
-    let name = &func.sig.ident;
-    if args.hessian {
-        cx.error_at(
-            args.hessian_span.unwrap_or_else(Span::call_site),
-            msg(
-                "`hessian` of a vector-valued function is not supported",
-                format!("remove `hessian`: `{name}_jacobian` gives the first derivatives of every output; for a Hessian, differentiate a scalar function of the outputs (such as the sum of their squares)"),
-            ),
-        );
-    }
+/// What a vector-valued function cannot be combined with: `rule`, and `ndarray` arrays
+/// differentiated on the tape. (`hessian` gives it the hidden `__hvp` its callers' Hessians go
+/// through.)
+fn check_vector_valued(cx: &Ctxt, args: &Args, params: &[Param]) {
     if let Some(rule) = &args.rule {
         cx.error_spanned_by(
             rule,
@@ -978,6 +969,20 @@ fn check_hessian(cx: &Ctxt, args: &Args, params: &[Param]) {
 /// The parameters a `#[differentiable]` without `wrt(...)` differentiates: the float scalars,
 /// slices, Rust arrays, nalgebra types and `ndarray` arrays (a `Vec`-valued function passes them
 /// to the functions it is lowered to as an explicit `wrt`).
+/// Every parameter of `func` that checks (problems are reported elsewhere, by the functions
+/// that take them).
+pub fn quiet_params(func: &ItemFn) -> Vec<Param> {
+    let cx = Ctxt::new();
+    let params = func
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|input| check_param(&cx, input))
+        .collect();
+    let _ = cx.check();
+    params
+}
+
 pub fn default_wrt(func: &ItemFn) -> Vec<Ident> {
     let cx = Ctxt::new();
     let wrt = func

@@ -12,7 +12,8 @@
 //! their own arms below: a select's tangent is the select of its branches' tangents (only the
 //! taken one is evaluated), a loop sum's is the sum of its body's, a call's is its partials'
 //! combination (or, given a differentiated slice, the callee's own directional derivative, a
-//! `CallJvp`). A recurrence (`Fold`, or `Coupled` state) of `K` members gets `K` more carried
+//! `CallJvp`; in second derivatives, an output of a vector-valued call's always is one, whose
+//! reverse needs the callee's second-order part). A recurrence (`Fold`, or `Coupled` state) of `K` members gets `K` more carried
 //! beside it in the same loop, their tangents ([`recurrence`]). The Jacobian's forward mode
 //! ([`tangents`]) refuses those two, and takes the reverse pass instead; second derivatives
 //! ([`tangents_through_recurrences`]) use them.
@@ -62,7 +63,18 @@ pub fn tangents(
         }
         active.insert(n);
     }
-    tangents_through_recurrences(g, roots, inputs, slices)
+    directional(g, roots, inputs, slices, Mode::Jacobian)
+}
+
+/// What the tangents are for: the calls' rules differ.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// A Jacobian's forward mode: an output of a vector-valued call through the partials of
+    /// its `__jacobian`.
+    Jacobian,
+    /// Second derivatives, whose reverse pass needs the callee's second-order part: an
+    /// output of a vector-valued call through its `__hvp` (a `CallJvp` of the output).
+    Second,
 }
 
 /// [`tangents`], a recurrence's tangent carried beside it in its loop (`K` members become
@@ -73,13 +85,23 @@ pub fn tangents_through_recurrences(
     inputs: &[(NodeId, NodeId)],
     slices: &[(u32, SymId)],
 ) -> Result<Vec<Option<NodeId>>, DiffError> {
+    directional(g, roots, inputs, slices, Mode::Second)
+}
+
+fn directional(
+    g: &mut Graph,
+    roots: &[NodeId],
+    inputs: &[(NodeId, NodeId)],
+    slices: &[(u32, SymId)],
+    mode: Mode,
+) -> Result<Vec<Option<NodeId>>, DiffError> {
     let mut dot: HashMap<NodeId, NodeId> = inputs.iter().copied().collect();
     let mut shared: HashMap<NodeId, NodeId> = HashMap::new();
     for n in g.reachable(roots) {
         if dot.contains_key(&n) {
             continue;
         }
-        if let Some(t) = tangent(g, n, &dot, slices)? {
+        if let Some(t) = tangent(g, n, &dot, slices, mode)? {
             dot.insert(n, t);
             // (Its initial values may read earlier recurrences: their own shared values.)
             if let Some(values) = values_beside(g, n, t) {
@@ -126,6 +148,7 @@ fn tangent(
     n: NodeId,
     dot: &HashMap<NodeId, NodeId>,
     slices: &[(u32, SymId)],
+    mode: Mode,
 ) -> Result<Option<NodeId>, DiffError> {
     let op = g.op(n).clone();
     Ok(match op {
@@ -201,11 +224,16 @@ fn tangent(
         // output k of a vector-valued call
         // (A differentiated slice among the arguments was reported at its `SliceArg`.)
         Op::Call(_, ref args) => call(g, n, args, dot)?,
+        // (in second derivatives, output k's own directional derivative, a `CallJvp` of
+        // the output: the callee's hidden `__hvp`, see `call`)
         Op::CallOutput(call, _) => {
             let Op::Call(_, args) = g.op(call).clone() else {
                 return Ok(None);
             };
-            combine(g, n, &args, dot)?
+            match mode {
+                Mode::Jacobian => combine(g, n, &args, dot)?,
+                Mode::Second => directional_call(g, n, &args, dot)?,
+            }
         }
         // A recurrence: its tangent is a second recurrence carried beside it in the same loop,
         // `ṡ ← ∂body/∂s · ṡ + …`: `K` members become `2K` (see `recurrence`). The tangent of
@@ -218,7 +246,7 @@ fn tangent(
             hi,
             init,
             body,
-        } => recurrence(g, n, (c, v, lo, hi), &[init], &[body], dot, slices)?
+        } => recurrence(g, n, (c, v, lo, hi), &[init], &[body], dot, (slices, mode))?
             .map(|pair| g.add(Op::Component(pair, 1))),
         Op::Coupled {
             c,
@@ -228,7 +256,7 @@ fn tangent(
             ref parts,
         } => {
             let (inits, bodies) = parts.split_at(parts.len() / 2);
-            recurrence(g, n, (c, v, lo, hi), inits, bodies, dot, slices)?
+            recurrence(g, n, (c, v, lo, hi), inits, bodies, dot, (slices, mode))?
         }
         Op::Component(of, k) => match (dot.get(&of), g.coupled_parts(of)) {
             (Some(&t), Some((inits, _))) => {
@@ -313,7 +341,7 @@ fn recurrence(
     inits: &[NodeId],
     bodies: &[NodeId],
     dot: &HashMap<NodeId, NodeId>,
-    slices: &[(u32, SymId)],
+    (slices, mode): (&[(u32, SymId)], Mode),
 ) -> Result<Option<NodeId>, DiffError> {
     let init_dots: Vec<Option<NodeId>> = inits.iter().map(|i| dot.get(i).copied()).collect();
     // The bodies' tangents with the state held constant (the pass so far): nothing varies
@@ -361,7 +389,7 @@ fn recurrence(
         }
         varying.insert(m);
         local.remove(&m);
-        if let Some(t) = tangent(g, m, &local, slices)? {
+        if let Some(t) = tangent(g, m, &local, slices, mode)? {
             local.insert(m, t);
         }
     }
@@ -407,6 +435,21 @@ fn call(
         .any(|a| matches!(g.op(*a), Op::SliceArg(..)) && dot.contains_key(a));
     if !sliced {
         return combine(g, n, args, dot);
+    }
+    directional_call(g, n, args, dot)
+}
+
+/// `CallJvp(n, dots)`: the directional derivative of `n` (a call, or output `k` of a
+/// vector-valued call) from the callee's hidden `__hvp`, along each argument's tangent (see
+/// [`call`]); `None` where no argument has one.
+fn directional_call(
+    g: &mut Graph,
+    n: NodeId,
+    args: &[NodeId],
+    dot: &HashMap<NodeId, NodeId>,
+) -> Result<Option<NodeId>, DiffError> {
+    if !args.iter().any(|a| dot.contains_key(a)) {
+        return Ok(None);
     }
     if let Some(a) = args
         .iter()

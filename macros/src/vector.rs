@@ -28,7 +28,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 use syn::{Ident, ItemFn};
 
-use crate::companion::{Names, arg_names, params};
+use crate::companion::{HvpParams, Names, arg_names, params};
 use crate::emit;
 use crate::formula;
 use crate::graph::NodeId;
@@ -119,6 +119,7 @@ pub fn hidden(func: &ItemFn, sig: &Sig, v: &VectorDerivatives, float: &TokenStre
     let allow = &e.allow;
     let vjp = e.hidden_vjp();
     let vjp_rows = e.hidden_vjp_rows();
+    let hvp = e.hidden_hvp();
     quote! {
         /// The outputs and, per output, the partial derivatives (the calling convention of
         /// generated code).
@@ -131,6 +132,7 @@ pub fn hidden(func: &ItemFn, sig: &Sig, v: &VectorDerivatives, float: &TokenStre
         }
         #vjp
         #vjp_rows
+        #hvp
     }
 }
 
@@ -312,6 +314,76 @@ impl<'a> Emit<'a> {
             pub fn __vjp<#(#bounds),*>(#(#params,)* #given: &[#float], #(#sinks),*) {
                 let #seed: [#float; #len] = ::symgrad::__private::padded(#given);
                 #stmts
+            }
+        }
+    }
+
+    /// The hidden `__hvp_outputs`, with `hessian`: for a caller whose Hessian goes through this
+    /// function's outputs. Along the tangents `dots` (a float per float parameter, anything
+    /// indexable per differentiated slice: the caller's direction, or zeros), every output's
+    /// directional derivative `ẏ_k` (written into `ydot`, as many as it holds), and
+    /// `Σ_k seed[k]·H_k·t`: one float per float parameter returned, each differentiated
+    /// slice's part added into its sink (as `__vjp`'s). `seed` may be shorter than the
+    /// outputs: the rest are zero.
+    ///
+    /// ```text
+    /// pub fn __hvp_outputs<__T0: ?Sized + Index<usize, Output = f64>, __S0: ?Sized + IndexMut<…>, __S1: ?Sized>(
+    ///     (p, t): (&[f64], f64), (__dot0, __dot1): (&__T0, f64), __hseeds: &[f64],
+    ///     (__grad0, __sink1): (&mut __S0, &mut __S1), __ydot: &mut [f64]) -> ((), f64)
+    /// ```
+    fn hidden_hvp(&self) -> TokenStream {
+        let Some(h) = &self.v.call_hvp else {
+            return TokenStream::new();
+        };
+        let (stmts, exprs) = self.run_with(&h.roots(), emit::Sinks::Generic);
+        let m = h.values.len();
+        let values = &exprs[..m];
+        let HvpParams {
+            bounds,
+            pats,
+            tys,
+            dots,
+            dot_types,
+            sinks,
+            sink_types,
+            outs,
+            out_types,
+        } = HvpParams::of(
+            self.func,
+            self.sig,
+            self.float,
+            &exprs[m..m + h.scalars.len()],
+        );
+        let mixed = Span::mixed_site();
+        let float = self.float;
+        let seed = format_ident!("__hseed", span = mixed);
+        let given = format_ident!("__hseeds", span = mixed);
+        let (out, o, y) = (
+            format_ident!("__ydot", span = mixed),
+            format_ident!("__o", span = mixed),
+            format_ident!("__y", span = mixed),
+        );
+        let (len, allow) = (&self.len, &self.allow);
+        quote! {
+            /// Every output's directional derivative along tangents of the parameters, and
+            /// `Σ_k seed[k]·H_k·t`: the float parameters' parts returned, the slices' added
+            /// into their sinks (the calling convention of generated code, with `hessian`).
+            #[doc(hidden)]
+            #allow
+            #[inline]
+            pub fn __hvp_outputs<#(#bounds),*>(
+                (#(#pats,)*): (#(#tys,)*),
+                (#(#dots,)*): (#(#dot_types,)*),
+                #given: &[#float],
+                (#(#sinks,)*): (#(#sink_types,)*),
+                #out: &mut [#float],
+            ) -> (#(#out_types,)*) {
+                let #seed: [#float; #len] = ::symgrad::__private::padded(#given);
+                #stmts
+                for (#o, #y) in #out.iter_mut().zip([#(#values),*]) {
+                    *#o = #y;
+                }
+                (#(#outs,)*)
             }
         }
     }

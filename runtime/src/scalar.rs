@@ -113,8 +113,7 @@ pub trait DifferentiatesSlice<const I: usize> {
     label = "the derivative of this call is needed, but `{Self}` has none that this call can chain through",
     note = "put `#[differentiable]` on `fn {Self}`, so that its derivative is generated",
     note = "or, if its body cannot be differentiated, keep the body and give the derivative: `#[differentiable(rule = {Self}_rule)]` on `fn {Self}`, with `fn {Self}_rule` taking the same parameters and returning `(value, [∂{Self}/∂p; K])` for its K float parameters",
-    note = "a call whose arguments do not depend on a differentiated parameter needs no derivative: it may call any function",
-    note = "if `fn {Self}` has `#[differentiable]` and returns a `Vec`, calls cannot chain through it yet: return `[T; M]` from it, or call a scalar function once per output"
+    note = "a call whose arguments do not depend on a differentiated parameter needs no derivative: it may call any function"
 )]
 pub trait Differentiable {
     /// Evaluated by generated code where it checks a callee.
@@ -122,13 +121,14 @@ pub trait Differentiable {
 }
 
 /// Implemented by the hidden item (`enum f {}`) of every `#[differentiable(hessian)]` function,
-/// whose hidden `__partials2` gives its second partial derivatives. A `#[differentiable]` body
+/// whose hidden `__partials2` (or, for a vector-valued function, `__hvp_outputs`) gives its
+/// second derivatives. A `#[differentiable]` body
 /// whose Hessian goes through a call checks its callee with this trait, so a callee without
 /// `hessian` is reported at the call, with the fix.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no second derivatives: the Hessian of the caller goes through this call",
     label = "the second derivatives of this call are needed, but `{Self}` was not given `hessian`",
-    note = "add `hessian` to the attribute on `fn {Self}`: `#[differentiable(hessian)]` (its own `_hessian` and `_hvp` come with it)",
+    note = "add `hessian` to the attribute on `fn {Self}`: `#[differentiable(hessian)]` (a scalar function's own `_hessian` and `_hvp` come with it; a vector-valued one's callers' Hessians go through it)",
     note = "a function with a `rule` has no second derivatives: write its body with `#[differentiable(hessian)]` instead"
 )]
 pub trait TwiceDifferentiable {
@@ -149,6 +149,13 @@ pub trait SecondOrderFallback {
     /// Never run: see the trait (`__hvp`, a caller's Hessian through a call given a slice).
     #[must_use]
     fn __hvp<A, D, F, S, R>(_: A, _: D, _: F, _: S) -> R {
+        unreachable!("internal error: a callee without second derivatives")
+    }
+
+    /// Never run: see the trait (`__hvp_outputs`, a caller's Hessian through the outputs of a
+    /// vector-valued call).
+    #[must_use]
+    fn __hvp_outputs<A, D, F, S, O, R>(_: A, _: D, _: F, _: S, _: O) -> R {
         unreachable!("internal error: a callee without second derivatives")
     }
 }

@@ -177,7 +177,8 @@ impl Gen<'_> {
         Expr::Output(Box::new(call), k)
     }
 
-    /// `let [r1, r2] = r(e1, e2);`, its names results of the function.
+    /// `let [r1, r2] = r(e1, e2);` (`let r1 = r(e1, e2)[0]; …` for a `Vec`-valued helper), its
+    /// names results of the function.
     pub(super) fn outputs_block(&mut self, h: &Helper) -> Vec<Stmt> {
         let Some(call) = self.vector_call(h, 2) else {
             return Vec::new();
@@ -193,6 +194,18 @@ impl Gen<'_> {
         if names.len() > 1 && self.v.chance(0.5) {
             let other = self.v.pick(&names[1..]).clone();
             self.results.push(other);
+        }
+        if h.vec {
+            // A `Vec` is read by index: `let r1 = r(..)[0]; let r2 = r(..)[1];`.
+            return names
+                .into_iter()
+                .enumerate()
+                .map(|(k, name)| Stmt::Let {
+                    name,
+                    mutable: false,
+                    value: Expr::Output(Box::new(call.clone()), k),
+                })
+                .collect();
         }
         vec![Stmt::LetOutputs { names, call }]
     }

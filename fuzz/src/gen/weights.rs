@@ -199,6 +199,10 @@ weights! {
     /// reading `u` in loops and at indices as any function's), called with a slice parameter
     /// or a run of one (`call_sub_slice`), out of 10 vector-valued helpers.
     helper_vector_slice = 0,
+    /// Vector-valued helpers without an early `return` that return `Vec<f64>` (their outputs as
+    /// `vector_main_vec`'s), out of 10 vector-valued helpers: callers read them by index only
+    /// (`let r1 = r(..)[0];`, `r(..)[k]`), through the helper's hidden `__vjp` and `__jacobian`.
+    helper_vector_vec = 0,
     /// Main functions that are vector-valued (`-> [f64; M]`, M = 1 to 3, early `return [..]`),
     /// checked through `_jacobian`, `_vjp` and `_jvp` instead of `_grad`, out of 10. They may
     /// pass slices on to the slice helper and the vector-valued one.
@@ -245,12 +249,11 @@ weights! {
     /// `x.chunks_exact(3).map(|r| ..)`): 1 lets them, 0 keeps runs out of them (the macro
     /// rejected that before it read a run's element as its slice's).
     call_run_args = 1,
-    /// Main functions with `hessian`, out of 10, among those without a loop recurrence, a
-    /// differentiated slice passed to a helper or a vector-valued helper (which `hessian`
-    /// refuses; their helpers get `hessian` too, calls of scalar helpers being differentiated
-    /// twice through them): their `_hvp` is checked against central differences of `_grad`
-    /// along the direction (`second_order`). 0 by default: each such program builds a second
-    /// pass of the macro.
+    /// Main functions with `hessian`, out of 10, among those `second_order` finds eligible
+    /// (no local array, no recurrence nested in another's loop; their helpers get `hessian`
+    /// too, scalar and vector-valued, calls being differentiated twice through them): their
+    /// `_hvp` is checked against central differences of `_grad` along the direction. 0 by
+    /// default: each such program builds a second pass of the macro.
     hvp = 0,
     /// Functions (the main one and each helper) with `checkpoint = K`, K from 2 to 5, out of
     /// 10: their recurrences save every Kth state, and their reverse sweeps recompute the

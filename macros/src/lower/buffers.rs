@@ -106,6 +106,13 @@ impl ArrayLoop {
         }
     }
 
+    /// Whether `i` is this loop's index or an offset from it (`off + i`), so that a write at
+    /// `i` the loop does not own is one at a second offset.
+    fn at_another_offset(&self, i: NodeId, g: &crate::graph::Graph) -> bool {
+        i == self.index
+            || matches!(g.op(i), Op::IntBin(IntOp::Add, a, b) if *a == self.index || *b == self.index)
+    }
+
     /// Forgets the arrays `carried` picks (carried across the loop's iterations, see
     /// `lower::carried`): the loop may rebind them, read any of their elements and write them
     /// in the loops nested in it.
@@ -404,6 +411,15 @@ impl Lower<'_> {
         match self.array_loops.last() {
             Some(frame) if declared.is_some_and(|s| s < frame.depth) => {
                 if i != frame.own_index(table, &self.g) {
+                    if frame.at_another_offset(i, &self.g) {
+                        return self.cx.error_spanned_by(
+                            &ix.index,
+                            msg(
+                                format!("this loop writes `{name}` at another offset from its index than its other writes of `{name}`"),
+                                format!("a loop writes an array at one offset from its index: write this block of `{name}` in a loop of its own, `for i in … {{ {name}[off + i] = …; }}`"),
+                            ),
+                        );
+                    }
                     return self.cx.error_spanned_by(
                         &ix.index,
                         msg(
@@ -804,10 +820,10 @@ impl Lower<'_> {
                 let message = if frame.reads.contains(&name) {
                     msg(
                         format!(
-                            "the local array `{name}` is carried from one iteration of this loop to the next (each iteration reads what the one before wrote): a hidden-state vector, not supported yet"
+                            "the local array `{name}` is carried from one iteration of this loop to the next (each iteration reads what the one before wrote), and the body also declares another `{name}` or adds into it from a loop nested two deep, which a carried array does not support yet"
                         ),
                         format!(
-                            "carry its elements as float variables, which may update each other (`let mut {name}0 = 0.0; let mut {name}1 = 0.0;`); if each iteration should start afresh, declare `{name}` inside this loop"
+                            "rename the other `{name}` the body declares, and update `{name}` in place (`for j in 0..{name}.len() {{ {name}[j] = {name}[j] + …; }}`, the sum made in a float first) or replace it whole (`{name} = next;`); if each iteration should start afresh, declare `{name}` inside this loop"
                         ),
                     )
                 } else {

@@ -72,7 +72,15 @@ impl Lower<'_> {
             syn::Pat::Ident(p) => Some(p.ident.to_string()),
             _ => None,
         };
-        let added = super::buffers::added_names(stmts, index.as_deref());
+        // An array the body adds into only at the index of a loop nested in it and also reads
+        // (`for j in 0..n { h[j] += w * h[j]; }`) is updated in place: carried, not an
+        // accumulation. One a nested loop adds into at other indices stays an accumulation.
+        let read_besides = names_read_besides_additions(stmts);
+        let accumulated_inside = added_by_nested_loops(stmts);
+        let added: Vec<String> = super::buffers::added_names(stmts, index.as_deref())
+            .into_iter()
+            .filter(|name| !read_besides.contains(name) || accumulated_inside.contains(name))
+            .collect();
         let Some((lo, hi)) = self.g.loop_bounds(v) else {
             return Vec::new();
         };
@@ -238,6 +246,83 @@ fn top_level_element_writes(stmts: &[syn::Stmt]) -> Vec<String> {
         fn visit_expr_for_loop(&mut self, _: &'ast syn::ExprForLoop) {}
         fn visit_expr_while(&mut self, _: &'ast syn::ExprWhile) {}
         fn visit_expr_loop(&mut self, _: &'ast syn::ExprLoop) {}
+    }
+    let mut f = Finder(Vec::new());
+    for s in stmts {
+        syn::visit::Visit::visit_stmt(&mut f, s);
+    }
+    f.0
+}
+
+/// The names `stmts` read other than as the array an element of which is added into (`z` of
+/// `z[k] += …`, whose index and value are read).
+fn names_read_besides_additions(stmts: &[syn::Stmt]) -> Vec<String> {
+    struct Finder(Vec<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+            if let Some(id) = p.path.get_ident() {
+                self.0.push(id.to_string());
+            }
+        }
+        fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+            if super::syntax::compound_op(&b.op).is_some()
+                && let Expr::Index(ix) = &*b.left
+                && matches!(&*ix.expr, Expr::Path(_))
+            {
+                self.visit_expr(&ix.index);
+                self.visit_expr(&b.right);
+                return;
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+        fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+            match &*a.left {
+                Expr::Path(_) => {}
+                Expr::Index(ix) if matches!(&*ix.expr, Expr::Path(_)) => {
+                    self.visit_expr(&ix.index);
+                }
+                left => self.visit_expr(left),
+            }
+            self.visit_expr(&a.right);
+        }
+        fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+            // `z.len()` reads no element.
+            if !(m.method == "len" && matches!(&*m.receiver, Expr::Path(_))) {
+                self.visit_expr(&m.receiver);
+            }
+            for a in &m.args {
+                self.visit_expr(a);
+            }
+        }
+    }
+    let mut f = Finder(Vec::new());
+    for s in stmts {
+        syn::visit::Visit::visit_stmt(&mut f, s);
+    }
+    f.0
+}
+
+/// The arrays a loop directly in `stmts` adds into as an accumulation of its own (`z[k] += …`
+/// at an index other than its own, or in a loop nested in it).
+fn added_by_nested_loops(stmts: &[syn::Stmt]) -> Vec<String> {
+    struct Finder(Vec<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+            let index = match &*f.pat {
+                syn::Pat::Ident(p) => Some(p.ident.to_string()),
+                _ => None,
+            };
+            self.0
+                .extend(super::buffers::added_names(&f.body.stmts, index.as_deref()));
+        }
+        fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+            self.0
+                .extend(super::buffers::added_names(&w.body.stmts, None));
+        }
+        fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+            self.0
+                .extend(super::buffers::added_names(&l.body.stmts, None));
+        }
     }
     let mut f = Finder(Vec::new());
     for s in stmts {

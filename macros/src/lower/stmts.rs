@@ -293,6 +293,14 @@ impl Lower<'_> {
             other => {
                 if let Some(l) = loop_error(other) {
                     self.cx.error_spanned_by(l.0, l.1);
+                } else if let Some(name) = mutably_lent(other) {
+                    self.cx.error_spanned_by(
+                        other,
+                        msg(
+                            format!("this call changes `{name}` through `&mut`, and `#[differentiable]` follows only assignments"),
+                            format!("assign the new value instead: an array replaced every iteration, `{name} = next;` with `next` made in the loop (`let mut next = vec![0.0; n];`); two floats swapped, `let t = a; a = b; b = t;`"),
+                        ),
+                    );
                 } else {
                     self.cx.error_spanned_by(
                         other,
@@ -389,4 +397,17 @@ fn names_of(pt: &syn::PatTuple) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The first variable a call statement lends as `&mut` (`h` of `std::mem::swap(&mut h, &mut g)`).
+fn mutably_lent(e: &Expr) -> Option<String> {
+    let args = match e {
+        Expr::Call(c) => &c.args,
+        Expr::MethodCall(m) => &m.args,
+        _ => return None,
+    };
+    args.iter().find_map(|a| match a {
+        Expr::Reference(r) if r.mutability.is_some() => Some(r.expr.to_token_stream().to_string()),
+        _ => None,
+    })
 }
