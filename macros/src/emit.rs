@@ -30,6 +30,9 @@
 //! | reading a bound value in a statement of a region | it was bound before that statement; a loop or branch that needs a value bound later computes it itself | [`Schedule::plan`] |
 //! | fusing sums over one loop into one `for` (at the last member) | same loop and bounds, no member reads another, and no statement between them reads a member | [`Schedule::loop_group`] |
 //! | fusing them at the first member | everything each member reads from outside the loop is bound before the first | [`Schedule::early_group`] |
+//! | filling local arrays over one loop in one `for` (at the last member, or at the first as above) | same loop and bounds, each a vector filled by its own loop, no member reads another, and every statement reading a member runs after the `for` | [`Schedule::plan`], [`Schedule::loop_group`] |
+//! | not filling a local array whose only reader here is a vector of zeros as long as it (an adjoint vector): the vector's length is read from the array's bounds | the array is a vector filled by its own loop (length `hi − lo`) and is not bound before the vector; where it is, its `len()` | [`Schedule::zero_sized_by_bounds`], `schedule::tree` (`Builder::alloc`) |
+//! | writing a carried array's new value in place, the stretch it replaces only | the new value is `[if lo <= j && j < hi { w[j − lo] } else { old[j] } for j in 0..n]` with `old` the member's own value at the start of the iteration and `w` another array, no other member's new value reads it, and the write runs after every member has taken its new value | [`Schedule::in_place_patch`] |
 //! | running sums inside a recurrence's reverse loop | they read that sweep's `λ` | [`Schedule::of`] (`sweeps`) |
 //! | a reverse sweep as one recorded iteration | its step only keeps or kills `λ`, and its sums vanish where it does | `schedule::kill_or_keep_sweeps` |
 //! | summing a loop's additions `z[k] += e` in a local, added to `z[k]` after the loop | the loop changes neither the vector nor `k`, and `k` is bound before the loop; the addition runs only if the loop ran (`if lo < hi`) | `schedule::tree` (`Builder::summed_accumulate`) |
@@ -48,8 +51,8 @@ use quote::{format_ident, quote, quote_spanned};
 use crate::graph::Kind;
 use crate::graph::{Graph, NodeId, Op, SymId, WITH_SLICES};
 use crate::printer::{Prec, Style};
-use crate::schedule::Schedule;
 use crate::schedule::tree::{Block, Companion, Saved, Stmt, Storage, Vector};
+use crate::schedule::{Patch, Schedule};
 use crate::signature::FloatTy;
 
 pub struct Emitter<'a> {
@@ -335,7 +338,8 @@ impl Emitter<'_> {
                 saved,
                 checkpoint,
                 storage,
-            } => self.coupled(*node, body, saved, *checkpoint, *storage),
+                patches,
+            } => self.coupled(*node, body, saved, (*checkpoint, *storage), patches),
             Stmt::Reverse {
                 group,
                 body,
@@ -360,7 +364,12 @@ impl Emitter<'_> {
                 storage,
                 body,
             } => self.table(*node, *storage, body.as_ref()),
-            Stmt::Alloc { node, storage } => self.alloc(*node, *storage),
+            Stmt::Tables { group, body } => self.tables(group, body),
+            Stmt::Alloc {
+                node,
+                storage,
+                by_bounds,
+            } => self.alloc(*node, *storage, *by_bounds),
             Stmt::Until { node, body } => self.until(*node, body),
             Stmt::Internal(what) => self.internal_error(what),
         }
@@ -677,8 +686,8 @@ impl Emitter<'_> {
         n: NodeId,
         block: &Block,
         saved: &[u32],
-        checkpoint: Option<usize>,
-        storage: Storage,
+        (checkpoint, storage): (Option<usize>, Storage),
+        patches: &[Option<Patch>],
     ) -> TokenStream {
         let (Op::Coupled { c, v, lo, hi, .. }, Some((inits, bodies))) =
             (self.g.op(n), self.g.coupled_parts(n))
@@ -690,7 +699,7 @@ impl Emitter<'_> {
         let (i, trace, name) = (loop_var_name(v), trace_name(c), self.name(n));
         let (lo, hi) = (self.expr(*lo, Prec::Select), self.expr(*hi, Prec::Select));
         if inits.iter().any(|x| self.g.kind(*x) == Kind::Array) {
-            return self.coupled_arrays(n, block, saved, storage);
+            return self.coupled_arrays(n, block, saved, storage, patches);
         }
         let states: Vec<proc_macro2::Ident> = (c..c + k).map(carry_name).collect();
         let inits = inits.iter().map(|x| self.expr(*x, Prec::Select));
@@ -747,12 +756,17 @@ impl Emitter<'_> {
     /// for t in lo..hi { __rows0.extend_from_slice(&__s0); …; (__s1) = (…); __s0.copy_from_slice(&next); }
     /// let __tN = (__s0, __s1);
     /// ```
+    ///
+    /// An array whose new value is a stretch replaced (`patches`, see
+    /// `Schedule::in_place_patch`) is written in place, last: `for j in lo..min(hi, n) {
+    /// __s0[j] = written[j − lo]; }`.
     fn coupled_arrays(
         &self,
         n: NodeId,
         block: &Block,
         saved: &[u32],
         storage: Storage,
+        patches: &[Option<Patch>],
     ) -> TokenStream {
         let (Op::Coupled { c, v, lo, hi, .. }, Some((inits, bodies))) =
             (self.g.op(n), self.g.coupled_parts(n))
@@ -767,9 +781,22 @@ impl Emitter<'_> {
         let mut save = Vec::new();
         let (mut floats, mut float_nexts, mut copies) = (Vec::new(), Vec::new(), Vec::new());
         let mut states = Vec::new();
-        for (d, (init, body)) in (c..).zip(inits.iter().zip(bodies)) {
+        let mut in_place = Vec::new();
+        for (k, (d, (init, body))) in (c..).zip(inits.iter().zip(bodies)).enumerate() {
             let s = carry_name(d);
             let init = self.expr(*init, Prec::Postfix);
+            if let Some(Some(p)) = patches.get(k)
+                && let Op::Table { v: j, .. } = *self.g.op(*body)
+            {
+                let (j, written) = (loop_var_name(j), self.expr(p.written, Prec::Postfix));
+                let (lo, hi) = (self.expr(p.lo, Prec::Select), self.expr(p.hi, Prec::Select));
+                let offset = self.expr(p.lo, Prec::Postfix);
+                in_place.push(quote! {
+                    for #j in #lo..::core::cmp::min(#hi, #s.len()) {
+                        #s[#j] = #written[#j - #offset];
+                    }
+                });
+            }
             let next = self.expr(*body, Prec::Postfix);
             if self.g.kind(*body) == Kind::Array {
                 declare.push(Self::vector(
@@ -788,7 +815,9 @@ impl Emitter<'_> {
                     ));
                     save.push(quote! { #rows.extend_from_slice(&#s); });
                 }
-                copies.push(quote! { #s.copy_from_slice(&#next[..]); });
+                if patches.get(k).is_none_or(Option::is_none) {
+                    copies.push(quote! { #s.copy_from_slice(&#next[..]); });
+                }
             } else {
                 declare.push(quote! { let mut #s = #init; });
                 floats.push(s.clone());
@@ -813,6 +842,7 @@ impl Emitter<'_> {
                 #stmts
                 (#(#floats),*) = (#(#float_nexts),*);
                 #(#copies)*
+                #(#in_place)*
                 #back
             }
             let #name = (#(#states,)*);
@@ -1226,11 +1256,54 @@ impl Emitter<'_> {
         }
     }
 
+    /// Local arrays over one loop and bounds, filled by one loop: `let mut __tA =
+    /// Vec::with_capacity(hi − lo); let mut __tB = …; for v in lo..hi { …; __tA.push(a);
+    /// __tB.push(b); }`, what `a` and `b` share bound once in the loop's body.
+    fn tables(&self, group: &[(NodeId, Storage)], block: &Block) -> TokenStream {
+        let Some(&Op::Table { v, lo, hi, .. }) = group.first().map(|(n, _)| self.g.op(*n)) else {
+            return self.internal_error("not a local array");
+        };
+        let i = loop_var_name(v);
+        let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+        let len = quote!(::core::iter::Iterator::size_hint(&(#lo..#hi)).0);
+        let (mut starts, mut pushes, mut filled) =
+            (TokenStream::new(), TokenStream::new(), TokenStream::new());
+        for &(n, storage) in group {
+            let Op::Table { body, .. } = *self.g.op(n) else {
+                return self.internal_error("not a local array");
+            };
+            let name = self.name(n);
+            starts.extend(Self::vector(
+                &name,
+                &quote!(::std::vec::Vec::with_capacity(#len)),
+                &quote!(#name.reserve(#len);),
+                storage,
+            ));
+            let value = self.expr(body, Prec::Select);
+            pushes.extend(quote! { #name.push(#value); });
+            // Bound again once filled (see `vector`).
+            filled.extend(quote! { let #name = #name; });
+        }
+        let (stmts, back) = self.whole(block);
+        quote! {
+            #starts
+            for #i in #lo..#hi {
+                #stmts
+                #pushes
+                #back
+            }
+            #filled
+        }
+    }
+
     /// A vector added into: `let mut __zB = vec![0.0; z.len()];` (an adjoint), a copy of the
     /// array it starts from, or `vec![c; n]` for a constant one (not copied); on the stack when
     /// short (`[0.0; 3]`). The additions (`__zB[i] += …`) are statements of their own,
     /// scheduled like the others, before the `Filled` that reads it.
-    fn alloc(&self, n: NodeId, storage: Storage) -> TokenStream {
+    ///
+    /// `by_bounds`: a vector of zeros as long as a local array that is not bound here, its
+    /// length `hi − lo` from the array's loop (the array itself is not filled).
+    fn alloc(&self, n: NodeId, storage: Storage, by_bounds: bool) -> TokenStream {
         let Op::Alloc {
             buf, like, zero, ..
         } = *self.g.op(n)
@@ -1256,7 +1329,20 @@ impl Emitter<'_> {
             };
             return quote! { let mut #z = #start; };
         }
+        let bounds = match *self.g.op(like) {
+            Op::Table { lo, hi, .. } if by_bounds && zero => Some((lo, hi)),
+            _ => None,
+        };
         let (fresh, refill) = match (zero, self.g.constant_fill(like)) {
+            (true, _) if let Some((lo, hi)) = bounds => {
+                let zero = self.float_lit(0.0);
+                let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+                let len = quote!(::core::iter::Iterator::size_hint(&(#lo..#hi)).0);
+                (
+                    quote!(::std::vec![#zero; #len]),
+                    quote!(#z.resize(#len, #zero);),
+                )
+            }
             (true, _) => {
                 let zero = self.float_lit(0.0);
                 let like = self.expr(like, Prec::Postfix);

@@ -320,6 +320,7 @@ impl Printer<'_> {
                 saved,
                 checkpoint,
                 storage,
+                ..
             } => {
                 let Op::Coupled { c, v, lo, hi, .. } = *g.op(*node) else {
                     return;
@@ -396,7 +397,27 @@ impl Printer<'_> {
                     None => Self::line(out, depth, &format!("{head};")),
                 }
             }
-            Stmt::Alloc { node, storage } => {
+            Stmt::Tables { group, body } => {
+                let heads: Vec<String> = group
+                    .iter()
+                    .filter_map(|&(node, storage)| match *g.op(node) {
+                        Op::Table {
+                            v,
+                            lo,
+                            hi,
+                            body: value,
+                        } => Some(format!(
+                            "let t{} = [{} for i{v} in {}] ({storage:?})",
+                            node.0,
+                            self.expr(value, Prec::Select),
+                            self.range(lo, hi)
+                        )),
+                        _ => None,
+                    })
+                    .collect();
+                self.nested(&heads.join("; "), body, depth, out);
+            }
+            Stmt::Alloc { node, storage, .. } => {
                 Self::line(
                     out,
                     depth,

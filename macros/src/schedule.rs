@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::graph::{Graph, IntOp, NodeId, Op};
+use crate::graph::{Cmp, Graph, IntOp, NodeId, Op};
 
 pub mod tree;
 
@@ -32,6 +32,15 @@ pub enum Step {
     Bind(NodeId),
     /// A node written inline where it is used, usable from here on.
     Inline(NodeId),
+}
+
+/// A carried array's new value written in place (see [`Schedule::in_place_patch`]): its
+/// elements `lo..hi` replaced by those of `written`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Patch {
+    pub written: NodeId,
+    pub lo: NodeId,
+    pub hi: NodeId,
 }
 
 /// The statements of a region (see [`Schedule::plan`]).
@@ -239,6 +248,13 @@ impl Schedule<'_> {
                 at_anchor.insert(anchor, group);
             }
         }
+        self.group_tables(
+            &order,
+            &mut grouped,
+            &mut at_anchor,
+            &mut anchor_of,
+            defined,
+        );
         // What a statement may read: what was bound before it (the scatters run last, when
         // everything is). A loop, a branch or a short-circuit operand that reads a node this
         // region binds only later computes it itself (as `loop_invariants` assumed of what it
@@ -478,10 +494,96 @@ impl Schedule<'_> {
                     stack.extend(self.g.coupled_parts(n).map_or(&[][..], |p| p.0));
                     waiting.push(n);
                 }
+                // An adjoint vector of a local array's length: the array's bounds (see
+                // `zero_sized_by_bounds`).
+                Op::Alloc { .. } if let Some(bounds) = self.zero_sized_by_bounds(n) => {
+                    stack.extend(bounds);
+                }
                 // A select's branches and the right operand of `&&`/`||` are emitted in their
                 // own blocks.
                 op => stack.extend(op.eager_children()),
             }
+        }
+    }
+
+    /// Whether the new value `body` of member `d` of coupled state carrying arrays (`bodies`:
+    /// every member's) is the member's array with a stretch replaced, and can be written in
+    /// place: `[if lo <= j && j < hi { written[j − lo] } else { old[j] } for j in 0..n]` (what
+    /// a loop writing `h[off + i]` lowers to), `old` the member's own value at the start of
+    /// the iteration, `written` an array filled by a loop of its own (not `old`), and no other
+    /// member's new value reading `body`. The forward loop then does not fill `body`: once
+    /// every member has its new value (those reading `old` read it before), it writes
+    /// `old[j] = written[j − lo]` for `j` in `lo..min(hi, n)`, the elements `body` replaces,
+    /// reading the same elements of `written`, in place of copying all `n`.
+    pub fn in_place_patch(&self, d: u32, body: NodeId, bodies: &[NodeId]) -> Option<Patch> {
+        let g = self.g;
+        let Op::Table {
+            v,
+            lo: zero,
+            body: value,
+            ..
+        } = *g.op(body)
+        else {
+            return None;
+        };
+        let Op::Select(cond, new, kept) = *g.op(value) else {
+            return None;
+        };
+        let (Op::And(from, to), Op::At(written, k), Op::At(old, j)) =
+            (g.op(cond), g.op(new), g.op(kept))
+        else {
+            return None;
+        };
+        let (&Op::Compare(Cmp::Ge, j1, lo), &Op::Compare(Cmp::Lt, j2, hi)) =
+            (g.op(*from), g.op(*to))
+        else {
+            return None;
+        };
+        let is_j = |n: NodeId| matches!(*g.op(n), Op::LoopVar(w) if w == v);
+        let own = matches!(*g.op(*old), Op::Carry { c, .. } if c == d);
+        let offset = matches!(*g.op(*k), Op::IntBin(IntOp::Sub, j3, lo3) if is_j(j3) && lo3 == lo);
+        let bit = 1u64 << v;
+        let once = bodies.iter().filter(|b| **b == body).count() == 1;
+        let unread = bodies
+            .iter()
+            .filter(|b| **b != body)
+            .all(|b| !g.mentions(*b, body));
+        (g.as_int(zero) == Some(0)
+            && is_j(*j)
+            && is_j(j1)
+            && is_j(j2)
+            && offset
+            && own
+            && *written != *old
+            && matches!(g.op(*written), Op::Table { .. })
+            && g.loops_of(lo) & bit == 0
+            && g.loops_of(hi) & bit == 0
+            && once
+            && unread)
+            .then_some(Patch {
+                written: *written,
+                lo,
+                hi,
+            })
+    }
+
+    /// For a vector of zeros as long as a local array filled by a loop (an adjoint vector; the
+    /// array a vector, neither a constant fill nor on the stack), the bounds of that loop: the vector needs the array's length, `hi − lo`, not its elements,
+    /// so a region whose statements read nothing else of the array does not fill it (a reverse
+    /// sweep running a step again for the adjoints of the arrays it builds). Emitted with the
+    /// array's `len()` where the array is bound before it, with the bounds where it is not
+    /// (`tree::Builder::alloc`).
+    pub fn zero_sized_by_bounds(&self, n: NodeId) -> Option<[NodeId; 2]> {
+        let Op::Alloc {
+            like, zero: true, ..
+        } = *self.g.op(n)
+        else {
+            return None;
+        };
+        // A constant fill or an array on the stack costs next to nothing.
+        match (self.fusable_loop(like), self.g.op(like)) {
+            (Some((_, lo, hi, _)), Op::Table { .. }) => Some([lo, hi]),
+            _ => None,
         }
     }
 
@@ -592,6 +694,10 @@ impl Schedule<'_> {
                 if let Op::Filled { alloc, .. } = *op {
                     kept.insert(alloc);
                 }
+                if let Some(bounds) = self.zero_sized_by_bounds(n) {
+                    stack.extend(bounds.map(|c| (c, conditional)));
+                    continue;
+                }
                 stack.extend(op.eager_children().into_iter().map(|c| (c, conditional)));
                 stack.extend(op.lazy_children().into_iter().map(|c| (c, true)));
             }
@@ -653,17 +759,31 @@ impl Schedule<'_> {
         order: &'o [NodeId],
         done: &'o HashSet<NodeId>,
     ) -> impl Iterator<Item = (NodeId, NodeId)> + 'o {
-        let bounds = match *self.g.op(first) {
-            Op::Sum { v, lo, hi, .. } => Some((v, lo, hi)),
-            _ => None,
-        };
+        let bounds = self.fusable_loop(first).map(|(v, lo, hi, _)| (v, lo, hi));
+        let table = matches!(self.g.op(first), Op::Table { .. });
         order
             .iter()
             .filter(move |t| **t > first && !done.contains(t))
-            .filter_map(move |&t| match *self.g.op(t) {
-                Op::Sum { v, lo, hi, body } if Some((v, lo, hi)) == bounds => Some((t, body)),
+            .filter(move |t| matches!(self.g.op(**t), Op::Table { .. }) == table)
+            .filter_map(move |&t| match self.fusable_loop(t) {
+                Some((v, lo, hi, body)) if Some((v, lo, hi)) == bounds => Some((t, body)),
                 _ => None,
             })
+    }
+
+    /// The loop, bounds and body of a sum, or of a local array filled by a loop of its own
+    /// that [`Schedule::plan`] may fuse with others over the same loop (a vector, not a
+    /// constant fill nor an array on the stack).
+    fn fusable_loop(&self, n: NodeId) -> Option<(u32, NodeId, NodeId, NodeId)> {
+        match *self.g.op(n) {
+            Op::Sum { v, lo, hi, body } => Some((v, lo, hi, body)),
+            Op::Table { v, lo, hi, body }
+                if self.g.constant_fill(n).is_none() && self.fixed_len(n).is_none() =>
+            {
+                Some((v, lo, hi, body))
+            }
+            _ => None,
+        }
     }
 
     /// The sums over the same loop as `first` that can run in its iteration: the same bounds,
@@ -675,7 +795,7 @@ impl Schedule<'_> {
         order: &[NodeId],
         done: &HashSet<NodeId>,
     ) -> Vec<NodeId> {
-        let Op::Sum { v, .. } = *self.g.op(first) else {
+        let Some((v, ..)) = self.fusable_loop(first) else {
             return vec![first];
         };
         let mut group = vec![first];
@@ -698,6 +818,66 @@ impl Schedule<'_> {
         group
     }
 
+    /// Local arrays filled by loops over one loop and bounds: one `for` fills them all, what
+    /// their elements share computed once (an LSTM layer's gates, read by its new `cell` and
+    /// its new `hidden`). Grouped like sums ([`loop_group`](Self::loop_group) at the last
+    /// member, every reader of a member after it; [`early_group`](Self::early_group) at the
+    /// first), after the sums, whose anchors the checks read.
+    fn group_tables(
+        &self,
+        order: &[NodeId],
+        grouped: &mut HashSet<NodeId>,
+        at_anchor: &mut HashMap<NodeId, Vec<NodeId>>,
+        anchor_of: &mut HashMap<NodeId, NodeId>,
+        defined: &HashSet<NodeId>,
+    ) {
+        for &n in order {
+            if !matches!(self.g.op(n), Op::Table { .. })
+                || self.fusable_loop(n).is_none()
+                || grouped.contains(&n)
+            {
+                continue;
+            }
+            let late = self.loop_group(n, order, grouped);
+            let late = if self.read_after(&late, order, anchor_of) {
+                late
+            } else {
+                vec![n]
+            };
+            let early = self.early_group(n, order, grouped, anchor_of, defined);
+            let (group, anchor) = if early.len() > late.len() {
+                (early, n)
+            } else {
+                let last = *late.last().unwrap_or(&n);
+                (late, last)
+            };
+            if group.len() > 1 {
+                grouped.extend(group.iter().copied());
+                anchor_of.extend(group.iter().map(|m| (*m, anchor)));
+                at_anchor.insert(anchor, group);
+            }
+        }
+    }
+
+    /// Whether every statement of the region that reads a member of `group` (local arrays
+    /// fused at their last member) is emitted after that member: where its own group runs,
+    /// if it is in one (a sum fused at its first member may run before the arrays' loop).
+    fn read_after(
+        &self,
+        group: &[NodeId],
+        order: &[NodeId],
+        anchor_of: &HashMap<NodeId, NodeId>,
+    ) -> bool {
+        let Some(&last) = group.last() else {
+            return true;
+        };
+        order
+            .iter()
+            .filter(|u| !group.contains(u))
+            .filter(|u| group.iter().any(|m| self.g.mentions(**u, *m)))
+            .all(|u| anchor_of.get(u).copied().unwrap_or_else(|| self.place(*u)) > last)
+    }
+
     /// The sums over the same loop as `first` that can run in its iteration *at `first`'s
     /// place*: every statement they need is emitted before `first` (outside this region, or
     /// earlier in it, or in a group anchored earlier), and they do not read one another.
@@ -709,7 +889,7 @@ impl Schedule<'_> {
         anchor_of: &HashMap<NodeId, NodeId>,
         outside: &HashSet<NodeId>,
     ) -> Vec<NodeId> {
-        let Op::Sum { v, .. } = *self.g.op(first) else {
+        let Some((v, ..)) = self.fusable_loop(first) else {
             return vec![first];
         };
         let mut group = vec![first];

@@ -17,7 +17,7 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 
-use super::{Schedule, Step};
+use super::{Patch, Schedule, Step};
 use crate::graph::{Kind, NodeId, Op};
 
 /// The longest local array of constant length kept on the stack (longer ones, and those whose
@@ -146,6 +146,9 @@ pub enum Stmt {
         saved: Vec<u32>,
         checkpoint: Option<usize>,
         storage: Storage,
+        /// Per member: its new value written in place, a stretch replaced (`body` computes the
+        /// stretch, not the whole array).
+        patches: Vec<Option<Patch>>,
     },
     /// A recurrence's reverse loop (`group[0]`, a `RevFold` or `RevCoupled`), with the sums
     /// that read its adjoints.
@@ -178,8 +181,20 @@ pub enum Stmt {
         storage: Storage,
         body: Option<Block>,
     },
-    /// A vector added into.
-    Alloc { node: NodeId, storage: Storage },
+    /// Local arrays filled by one loop (same loop and bounds, none reading another: see
+    /// `Schedule::plan`), each a vector of the storage given; `body` binds what their elements
+    /// read, once for all of them.
+    Tables {
+        group: Vec<(NodeId, Storage)>,
+        body: Block,
+    },
+    /// A vector added into; `by_bounds`: of zeros, as long as a local array not bound before
+    /// it, its length read from the array's bounds (`Schedule::zero_sized_by_bounds`).
+    Alloc {
+        node: NodeId,
+        storage: Storage,
+        by_bounds: bool,
+    },
     /// The loop finding where a `break` stops.
     Until { node: NodeId, body: Block },
     /// A node the tree does not know how to run: a compile error naming the bug.
@@ -330,6 +345,8 @@ impl Builder<'_, '_> {
                             Op::RevFold { .. } | Op::RevCoupled { .. }
                         ) {
                             self.reverse(group, &visible, back.as_deref_mut())
+                        } else if matches!(self.s.g.op(group[0]), Op::Table { .. }) {
+                            self.tables(group, &visible, back.as_deref_mut())
                         } else {
                             self.sums(group, &visible)
                         },
@@ -463,7 +480,7 @@ impl Builder<'_, '_> {
     ) -> Option<Stmt> {
         match self.s.g.op(n) {
             Op::Table { .. } => Some(self.table(n, defined, Some(end))),
-            Op::Alloc { .. } => Some(self.alloc(n, Some(end))),
+            Op::Alloc { .. } => Some(self.alloc(n, defined, Some(end))),
             Op::Fold { .. } => Some(self.fold(n, defined, Some(end))),
             Op::Coupled { .. } => Some(self.coupled(n, defined, Some(end))),
             Op::Accumulate { .. } => self
@@ -487,8 +504,25 @@ impl Builder<'_, '_> {
         else {
             return Stmt::Internal("not a recurrence");
         };
+        // Carried arrays whose new value is a stretch replaced, written in place: the loop
+        // computes what the stretch reads, not the whole new array.
+        let patches: Vec<Option<Patch>> = if self.s.g.carries_arrays(n) {
+            (*c..)
+                .zip(bodies)
+                .map(|(d, b)| self.s.in_place_patch(d, *b, bodies))
+                .collect()
+        } else {
+            vec![None; bodies.len()]
+        };
+        let mut roots = Vec::new();
+        for (b, p) in bodies.iter().zip(&patches) {
+            match p {
+                Some(p) => roots.extend([p.written, p.lo, p.hi]),
+                None => roots.push(*b),
+            }
+        }
         let mut inner = self.s.visible_in_loop(*v, defined);
-        let body = self.loop_body(bodies, &mut inner);
+        let body = self.loop_body(&roots, &mut inner);
         let saved = self.saved_members(*c, bodies.len());
         // An array carried across the iterations saves a row every iteration, checkpoint or
         // not.
@@ -518,6 +552,7 @@ impl Builder<'_, '_> {
             checkpoint,
             saved,
             storage,
+            patches,
         }
     }
 
@@ -669,8 +704,35 @@ impl Builder<'_, '_> {
         }
     }
 
+    /// Local arrays over one loop and bounds (`group`, see `Schedule::plan`), filled by one
+    /// loop: each a vector (reused by the iterations of a loop around where `pool` is given).
+    fn tables(
+        &self,
+        group: &[NodeId],
+        defined: &HashSet<NodeId>,
+        mut pool: Option<&mut LoopEnd>,
+    ) -> Stmt {
+        let Op::Table { v, .. } = *self.s.g.op(group[0]) else {
+            return Stmt::Internal("not a local array");
+        };
+        let mut bodies = Vec::new();
+        for n in group {
+            let Op::Table { body, .. } = *self.s.g.op(*n) else {
+                return Stmt::Internal("not a local array");
+            };
+            bodies.push(body);
+        }
+        let mut inner = self.s.visible_in_loop(v, defined);
+        let body = self.loop_body(&bodies, &mut inner);
+        let group = group
+            .iter()
+            .map(|n| (*n, self.vector(Vector::Array(*n), pool.as_deref_mut())))
+            .collect();
+        Stmt::Tables { group, body }
+    }
+
     /// A vector added into: on the stack when short, else a vector (reused in a loop).
-    fn alloc(&self, n: NodeId, pool: Option<&mut LoopEnd>) -> Stmt {
+    fn alloc(&self, n: NodeId, defined: &HashSet<NodeId>, pool: Option<&mut LoopEnd>) -> Stmt {
         let Op::Alloc { buf, like, .. } = *self.s.g.op(n) else {
             return Stmt::Internal("not a vector");
         };
@@ -678,7 +740,11 @@ impl Builder<'_, '_> {
             Some(len) => Storage::Stack(len),
             None => self.vector(Vector::Buffer(buf), pool),
         };
-        Stmt::Alloc { node: n, storage }
+        Stmt::Alloc {
+            node: n,
+            storage,
+            by_bounds: self.s.zero_sized_by_bounds(n).is_some() && !defined.contains(&like),
+        }
     }
 
     /// The loop that finds where a `break` stops.
@@ -728,7 +794,7 @@ impl Builder<'_, '_> {
             Op::RevFold { .. } | Op::RevCoupled { .. } => self.reverse(&[n], defined, None),
             Op::Until { .. } => self.until(n, defined),
             Op::Table { .. } => self.table(n, defined, None),
-            Op::Alloc { .. } => self.alloc(n, None),
+            Op::Alloc { .. } => self.alloc(n, defined, None),
             Op::Accumulate { .. } | Op::Scatter(..) => Stmt::Add(n),
             // Its two effects are bound on their own; a vector once added into is read by its
             // name.
@@ -857,6 +923,11 @@ mod tests {
                 "array({storage:?}){}",
                 body.as_ref()
                     .map_or(String::new(), |b| format!("{{{}}}", block(b)))
+            ),
+            Stmt::Tables { group, body } => format!(
+                "arrays({:?}){{{}}}",
+                group.iter().map(|(_, s)| *s).collect::<Vec<_>>(),
+                block(body)
             ),
             Stmt::Alloc { storage, .. } => format!("vector({storage:?})"),
             Stmt::Until { body, .. } => format!("until{{{}}}", block(body)),
@@ -1097,6 +1168,59 @@ mod tests {
         assert!(t.contains("coupled(["), "{t}");
         assert!(!t.contains("coupled([])"), "the sweep reads the state: {t}");
         assert!(t.contains("reverse{"), "{t}");
+    }
+
+    /// Two local arrays filled over one loop, their elements sharing a subexpression: one
+    /// `for` fills both; an array another loop fills from them gets a loop of its own.
+    #[test]
+    fn arrays_over_one_loop_fill_in_one_for() {
+        let t = outline(
+            quote! {
+                fn f(w: &[f64], n: usize) -> f64 {
+                    let mut a = vec![0.0; n];
+                    let mut b = vec![0.0; n];
+                    for i in 0..n {
+                        let e = (w[i] * w[i]).exp();
+                        a[i] = e.sin();
+                        b[i] = e.cos();
+                    }
+                    let mut c = vec![0.0; n];
+                    for i in 0..n {
+                        c[i] = a[n - 1 - i] * 2.0;
+                    }
+                    let mut s = 0.0;
+                    for i in 0..n {
+                        s += a[i] * b[i] + c[i];
+                    }
+                    s
+                }
+            },
+            &[0],
+        );
+        assert_eq!(t.matches("arrays([").count(), 1, "{t}");
+        assert!(t.contains("arrays([Fresh, Fresh])"), "{t}");
+        assert!(t.contains("array(Fresh){"), "the array reading `a`: {t}");
+        // `b` reads `a` where the loop wrote it: the value, not the array (the two still fill
+        // in one loop).
+        let t = outline(
+            quote! {
+                fn f(w: &[f64], n: usize) -> f64 {
+                    let mut a = vec![0.0; n];
+                    let mut b = vec![0.0; n];
+                    for i in 0..n {
+                        a[i] = (w[i] * w[i]).exp();
+                        b[i] = a[i] * w[i];
+                    }
+                    let mut s = 0.0;
+                    for i in 0..n {
+                        s += a[i] * b[i];
+                    }
+                    s
+                }
+            },
+            &[0],
+        );
+        assert!(t.starts_with("arrays([Fresh, Fresh])"), "{t}");
     }
 
     /// A vector added into, built in the loop's body: pooled, given back at the end of each
