@@ -2,9 +2,9 @@
 //! hs = vec![v; K];` (and sometimes a second, `cs`), a loop over the data whose body updates
 //! them in place in a loop over their elements (`cs[j] = (a·cs[j] + b·hs[j] + e).tanh();
 //! hs[j] = (c·hs[j] + d·cs[j] + e').tanh();`, each reading the other's new or old element at
-//! `j`), a loss summed along the way reading an element of the state, and the state read after
-//! the loop. Sometimes inside an outer loop, the arrays declared before it (carried through both
-//! loops: layers × time).
+//! `j`; or added into itself, `hs[j] += 0.5 * (..).tanh()`, `-=`), a loss summed along the way
+//! reading an element of the state, and the state read after the loop. Sometimes inside an outer
+//! loop, the arrays declared before it (carried through both loops: layers × time).
 //!
 //! What keeps the programs in the accepted language: the arrays are never in the scope the
 //! grammar reads from (only the statements written here read them, at the element loop's index
@@ -57,19 +57,19 @@ impl Gen<'_> {
             self.scope.loops.push(lv);
             let mark = self.scope.locals.len();
             self.nesting += 1;
-            let inner = self.time_loop(&h, c.as_deref(), &loss, len);
+            let inner = self.time_loop(&h, c.as_deref(), &loss, len, true);
             self.nesting -= 1;
             self.scope.truncate(mark);
             self.scope.loops.pop();
-            Stmt::For {
+            vec![Stmt::For {
                 var,
                 range,
-                body: vec![inner],
-            }
+                body: inner,
+            }]
         } else {
-            self.time_loop(&h, c.as_deref(), &loss, len)
+            self.time_loop(&h, c.as_deref(), &loss, len, false)
         };
-        out.push(time);
+        out.extend(time);
         self.scope.set_carried(&loss, false);
         self.scope.set_typed(&loss);
         // The state after the loop.
@@ -95,8 +95,16 @@ impl Gen<'_> {
         out
     }
 
-    /// `for t in range { for j in 0..len { [cs[j] = ..;] hs[j] = ..; } loss += ..; }`.
-    fn time_loop(&mut self, h: &str, c: Option<&str>, loss: &str, len: usize) -> Stmt {
+    /// `for t in range { for j in 0..len { [cs[j] = ..;] hs[j] = ..; } loss += ..; }`, or the
+    /// loss added after the loop.
+    fn time_loop(
+        &mut self,
+        h: &str,
+        c: Option<&str>,
+        loss: &str,
+        len: usize,
+        nested: bool,
+    ) -> Vec<Stmt> {
         let (range, lv) = self.pick_range();
         let var = lv.name.clone();
         self.scope.loops.push(lv);
@@ -139,10 +147,23 @@ impl Gen<'_> {
                     Expr::method(Method::Sin, lin, vec![]),
                 )
             };
+            // Sometimes added into itself (`hs[j] += 0.5 * tanh(.. hs[j] ..)`, or `-=`): state
+            // too, not an accumulation (its right-hand side reads the element's current value).
+            // Not inside an outer loop: there the addition is two loops deep, which the macro
+            // rejects.
+            let op = match self.h.below(10) {
+                0..=1 if !nested => AssignOp::Add,
+                2 if !nested => AssignOp::Sub,
+                _ => AssignOp::Set,
+            };
+            let value = match op {
+                AssignOp::Set => value,
+                _ => Expr::bin(BinOp::Mul, Expr::Lit(0.5), value),
+            };
             inner.push(Stmt::SetElem {
                 array: a.into(),
                 index: IntExpr::Var(j.clone()),
-                op: AssignOp::Set,
+                op,
                 value,
             });
         }
@@ -154,7 +175,10 @@ impl Gen<'_> {
             },
             body: inner,
         }];
-        // The loss along the way, reading the state.
+        // The loss along the way, reading the state (not always: a state only read after the
+        // loop is a shape of its own, `hs[j] += …` once taken for an accumulation; the loss then
+        // reads the state after the loop).
+        let along = self.h.below(4) > 0;
         let k = self.h.below(len);
         let e = self.expr(1);
         let state = Expr::Index(h.into(), IntExpr::Const(k));
@@ -163,15 +187,26 @@ impl Gen<'_> {
         } else {
             Expr::bin(BinOp::Mul, state, e)
         };
-        body.push(Stmt::Assign {
+        let add = |value| Stmt::Assign {
             name: loss.into(),
             op: AssignOp::Add,
             value,
-        });
+        };
+        if along {
+            body.push(add(value));
+        }
         self.recurrence -= 1;
         self.nesting -= 1;
         self.scope.truncate(mark);
         self.scope.loops.pop();
-        Stmt::For { var, range, body }
+        let time = Stmt::For { var, range, body };
+        if along {
+            vec![time]
+        } else {
+            // After the loop: the state times a literal (`e` may read the loop's index).
+            let state = Expr::Index(h.into(), IntExpr::Const(k));
+            let scaled = Expr::bin(BinOp::Mul, state, Expr::Lit(self.h.literal(0.5, 1.5)));
+            vec![time, add(scaled)]
+        }
     }
 }
