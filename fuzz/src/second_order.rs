@@ -14,7 +14,7 @@
 //! (Richardson); a point where the two steps disagree is skipped as ill-conditioned (a branch
 //! switches between the points, or the gradient is too curved there).
 
-use crate::ast::{Arg, AssignOp, Chain, Cond, Expr, Func, IterExpr, MapFn, Stmt};
+use crate::ast::{Arg, ArrayInit, AssignOp, Chain, Cond, Expr, Func, IterExpr, MapFn, Stmt};
 
 /// Whether `f` may carry `hessian`, calling `helpers` (which then get it too).
 #[must_use]
@@ -28,6 +28,7 @@ pub fn helper_calls(f: &Func, helpers: &[Func]) -> Option<usize> {
     let check = Check {
         helpers,
         calls: std::cell::Cell::new(0),
+        conditions: std::cell::Cell::new(0),
     };
     (check.stmts_ok(&f.body, 0) && check.expr_ok(&f.ret)).then(|| check.calls.get())
 }
@@ -37,6 +38,8 @@ struct Check<'a> {
     helpers: &'a [Func],
     /// The calls of helpers seen.
     calls: std::cell::Cell<usize>,
+    /// The `if`s around the statement being checked.
+    conditions: std::cell::Cell<usize>,
 }
 
 impl Check<'_> {
@@ -60,15 +63,28 @@ impl Check<'_> {
                 Self::chain_ok(chain) && self.stmts_ok(body, depth + 1)
             }
             Stmt::If { cond, then, els } => {
-                self.cond_ok(cond)
+                self.conditions.set(self.conditions.get() + 1);
+                let ok = self.cond_ok(cond)
                     && self.stmts_ok(then, depth)
-                    && els.as_ref().is_none_or(|e| self.stmts_ok(e, depth))
+                    && els.as_ref().is_none_or(|e| self.stmts_ok(e, depth));
+                self.conditions.set(self.conditions.get() - 1);
+                ok
             }
             // A call of a vector-valued helper, its outputs bound.
             Stmt::LetOutputs { call, .. } => self.expr_ok(call),
-            // Local arrays are kept out (an array added into has no second derivative; not
-            // told apart here).
-            Stmt::NewArray { .. } | Stmt::SetElem { .. } => false,
+            // Local arrays built from expressions: their elements set (`=`) outside conditions,
+            // at most one loop deep (an array added into, chosen by a condition, or written in a
+            // loop nest, as a carried array is, has no second derivative yet).
+            Stmt::NewArray { init, .. } => match init {
+                ArrayInit::Repeat { value, .. } => self.expr_ok(value),
+                ArrayInit::List(elems) => elems.iter().all(|e| self.expr_ok(e)),
+            },
+            Stmt::SetElem { op, value, .. } => {
+                matches!(op, AssignOp::Set)
+                    && depth <= 1
+                    && self.conditions.get() == 0
+                    && self.expr_ok(value)
+            }
             Stmt::LetArray { .. }
             | Stmt::LetInt { .. }
             | Stmt::Step { .. }

@@ -250,7 +250,8 @@ weights! {
     /// rejected that before it read a run's element as its slice's).
     call_run_args = 1,
     /// Main functions with `hessian`, out of 10, among those `second_order` finds eligible
-    /// (no local array, no recurrence nested in another's loop; their helpers get `hessian`
+    /// (no local array added into, set under a condition or in a loop nest, no recurrence
+    /// nested in another's loop; their helpers get `hessian`
     /// too, scalar and vector-valued, calls being differentiated twice through them): their
     /// `_hvp` is checked against central differences of `_grad` along the direction. 0 by
     /// default: each such program builds a second pass of the macro.
