@@ -278,16 +278,7 @@ fn output_hvp_effects(
         let Some(slot) = first_slice_slot(g, call, slices) else {
             continue;
         };
-        let m = seeds
-            .iter()
-            .map(|(k, _)| *k as usize + 1)
-            .max()
-            .unwrap_or(0);
-        let mut values = vec![g.zero(); m];
-        for (k, adj) in seeds {
-            values[k as usize] = g.plus(values[k as usize], adj);
-        }
-        let seeds = g.add(Op::Seeds(values));
+        let seeds = seeds_node(g, seeds.into_iter().map(|(k, adj)| (k as usize, adj)));
         push_effect(
             g,
             &mut effects[slot],
@@ -381,15 +372,21 @@ fn seeds_per_call(g: &mut Graph, outputs: &[(ScatterKey, NodeId)]) -> Vec<(Scatt
     }
     per_call
         .into_iter()
-        .map(|(key, seeds)| {
-            let m = seeds.iter().map(|(k, _)| k + 1).max().unwrap_or(0);
-            let mut values = vec![g.zero(); m];
-            for (k, adj) in seeds {
-                values[k] = g.plus(values[k], adj);
-            }
-            (key, g.add(Op::Seeds(values)))
-        })
+        .map(|(key, seeds)| (key, seeds_node(g, seeds)))
         .collect()
+}
+
+/// `[λ₀, λ₁, …]` (an [`Op::Seeds`]) from `(k, λ)` pairs: the adjoints of output `k` added, zero
+/// for an output none is given.
+fn seeds_node(g: &mut Graph, seeds: impl IntoIterator<Item = (usize, NodeId)>) -> NodeId {
+    let mut values = Vec::new();
+    for (k, adj) in seeds {
+        if values.len() <= k {
+            values.resize(k + 1, g.zero());
+        }
+        values[k] = g.plus(values[k], adj);
+    }
+    g.add(Op::Seeds(values))
 }
 
 /// `effect`, a vector-Jacobian product seeded with `seeds`, run only where a seed is not zero

@@ -289,7 +289,10 @@ mod tests {
             .map(|r| vec![Some(product(&mut g, call, r as usize, vec![(0, r + 1)]))])
             .collect();
         share(&mut g, &mut rows, &mut []);
-        assert_eq!(merged_rows(&g, &rows), vec![u32::try_from(ROWS).unwrap()]);
+        assert_eq!(
+            merged_rows(&g, &rows),
+            vec![u32::try_from(ROWS).expect("internal error: ROWS fits u32")]
+        );
         let alone = rows[2][0].expect("internal error: row 2's effect");
         assert!(
             matches!(g.op(alone), Op::Rebound { .. }),
@@ -299,7 +302,10 @@ mod tests {
             panic!("internal error: row 0 is not the merged call");
         };
         assert_eq!(sinks, vec![(0, 1), (0, 2)]);
-        assert!(matches!(g.op(rows[1][0].unwrap()), Op::NoEffect));
+        assert!(matches!(
+            g.op(rows[1][0].expect("internal error: row 1's effect")),
+            Op::NoEffect
+        ));
     }
 
     /// Products whose sinks differ in number are no candidate: `share` returns at once, rows
