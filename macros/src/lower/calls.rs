@@ -44,6 +44,9 @@ impl Lower<'_> {
         {
             return Some(len);
         }
+        if let Some(copy) = self.copied_array(m) {
+            return copy;
+        }
         if let Some(n) = self.array_method(m) {
             return Some(n);
         }

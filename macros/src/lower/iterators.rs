@@ -56,7 +56,7 @@ impl Pos {
     }
 
     /// The integer node of the position at loop index `index`.
-    fn build(&self, g: &mut crate::graph::Graph, index: NodeId) -> NodeId {
+    pub(super) fn build(&self, g: &mut crate::graph::Graph, index: NodeId) -> NodeId {
         match self {
             Pos::Var => index,
             Pos::Node(n) => *n,
@@ -540,6 +540,69 @@ impl Lower<'_> {
         self.g.select(first, a, b)
     }
 
+    /// `x.to_vec()`, `x[a..b].to_vec()`, `z.clone()`, `x.to_owned()`,
+    /// `x.iter().copied().collect::<Vec<_>>()` (or `cloned`) of a slice parameter (differentiated
+    /// or data), a run of one or a local array: a new local array holding its elements, the copy
+    /// loop it stands for. `None` where `m` is no such copy (other methods report themselves).
+    ///
+    /// ```text
+    /// let mut h = x[1..].to_vec();   // h = Table(j ∈ 0..x.len() − 1: x[1 + j])
+    /// ```
+    pub(super) fn copied_array(&mut self, m: &syn::ExprMethodCall) -> Option<Option<NodeId>> {
+        let source = copy_source(m)?;
+        if !self.is_run(source) {
+            return None;
+        }
+        Some(self.copy_of(source, m))
+    }
+
+    /// Whether `e` (behind `&`, parentheses, `.iter()`, `[a..b]`) names a slice parameter, a
+    /// field of a data parameter, a run bound to a name or a local array.
+    fn is_run(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Reference(r) => self.is_run(&r.expr),
+            Expr::Paren(p) => self.is_run(&p.expr),
+            Expr::MethodCall(m) if m.method == "iter" && m.args.is_empty() => {
+                self.is_run(&m.receiver)
+            }
+            Expr::Index(ix) if matches!(&*ix.index, Expr::Range(_)) => self.is_run(&ix.expr),
+            _ => {
+                self.local_array(e).is_some()
+                    || self.data_field_base(e).is_some()
+                    || self.bound_to(e).is_some_and(|n| {
+                        self.views.contains_key(&n)
+                            || (matches!(self.g.op(n), Op::Slice(_) | Op::Sym(_, Kind::Other))
+                                && !self.closures.contains_key(&n))
+                    })
+            }
+        }
+    }
+
+    /// The new array holding the elements of the run `source`, one per index `0..len`.
+    fn copy_of(&mut self, source: &Expr, at: &syn::ExprMethodCall) -> Option<NodeId> {
+        let (lo, len, item) = self.slice_source(source)?;
+        let Item::Element(slice, pos) = item else {
+            return None;
+        };
+        let zero = self.g.int(0);
+        let v = self.new_loop(zero, len, at)?;
+        let j = self.g.add(Op::LoopVar(v));
+        // Item `j` of the source is the one at its index `lo + j`.
+        let index = if lo == zero {
+            j
+        } else {
+            self.g.int_bin(IntOp::Add, lo, j)
+        };
+        let i = pos.build(&mut self.g, index);
+        let body = self.element(slice, i);
+        Some(self.g.add(Op::Table {
+            v,
+            lo: zero,
+            hi: len,
+            body,
+        }))
+    }
+
     /// A slice parameter (possibly behind `&`, `.iter()`, or sliced `x[a..b]`), or a run bound
     /// to a name: the index range `0..len` and its elements.
     pub(super) fn slice_source(&mut self, e: &Expr) -> Option<(NodeId, NodeId, Item)> {
@@ -751,5 +814,25 @@ impl Lower<'_> {
         let tokens = e.to_token_stream();
         let len = self.sym_node(quote! { #tokens.len() }, Kind::Int);
         Some((n, zero, len))
+    }
+}
+
+/// The run a copy method copies: `x` of `x.to_vec()`, `x.to_owned()`, `x.clone()` and of
+/// `x.iter().copied().collect()` (`cloned`, with or without `::<Vec<_>>`).
+fn copy_source(m: &syn::ExprMethodCall) -> Option<&Expr> {
+    if !m.args.is_empty() {
+        return None;
+    }
+    match m.method.to_string().as_str() {
+        "to_vec" | "to_owned" | "clone" => Some(&m.receiver),
+        "collect" => match &*m.receiver {
+            Expr::MethodCall(c)
+                if (c.method == "copied" || c.method == "cloned") && c.args.is_empty() =>
+            {
+                Some(&c.receiver)
+            }
+            _ => None,
+        },
+        _ => None,
     }
 }
