@@ -89,7 +89,8 @@ fn a_state_copied_with_to_vec_is_the_copy_loop() {
 }
 
 /// Copies of data (`d[1..].to_vec()`), of a local array (`h.clone()`, `to_owned`) and of a
-/// differentiated run (`x[1..3].to_vec()`, `x.iter().copied().collect()`), each then written.
+/// differentiated run (`x[1..3].to_vec()`, `x.iter().copied().collect()`), each then written;
+/// arrays collected from maps (`(0..n).map(|i| …).collect()`, `x.iter().map(|v| v * v)`).
 #[differentiable(wrt(w, x))]
 fn copies(w: f64, x: &[f64], d: &[f64]) -> f64 {
     let mut h = d[1..].to_vec();
@@ -97,7 +98,10 @@ fn copies(w: f64, x: &[f64], d: &[f64]) -> f64 {
     let c: Vec<f64> = x.iter().copied().collect();
     let r = x[1..3].to_vec();
     let o = c.to_owned();
+    let q: Vec<f64> = (0..r.len()).map(|i| w * r[i] * d[i]).collect();
+    let sq = x.iter().map(|v| v * v).collect::<Vec<_>>();
     g[0] = w * r[1];
+    g[1] = g[1] + q[1] * sq[0];
     for _step in 0..2 {
         for j in 0..h.len() {
             h[j] = (w * h[j] + x[j] * g[j] + c[j]).tanh();
@@ -110,6 +114,7 @@ fn copies_twin<T: DualNum<Primitive = f64> + Copy>(w: T, x: &[T], d: &[f64]) -> 
     let mut h: Vec<T> = d[1..].iter().map(|&v| T::from(v)).collect();
     let mut g = h.clone();
     g[0] = w * x[2];
+    g[1] = g[1] + w * x[2] * d[1] * x[0] * x[0];
     for _ in 0..2 {
         for j in 0..h.len() {
             h[j] = (w * h[j] + x[j] * g[j] + x[j]).tanh();
@@ -388,6 +393,45 @@ fn a_reversed_loop_with_break_writes_from_the_end_up_to_the_break() {
         assert_relative_eq!(g.w, dual[0], epsilon = 1e-12);
         assert_all_close(&g.x, &dual.as_slice()[1..=n], 1e-12);
     }
+}
+
+/// Reversed ranges that may be empty: by the data (`1..n - 1` with `n` = 1), by constants
+/// (`1..0`), and with a `break` (`2..n`).
+#[differentiable]
+fn reversed_empty(a: f64, v: &[f64]) -> f64 {
+    let mut z = vec![0.5; v.len()];
+    for i in (1..v.len() - 1).rev() {
+        z[i] = a * v[i];
+    }
+    let mut y = vec![0.5; 1];
+    for i in (1..0).rev() {
+        y[i] = a * v[i];
+    }
+    let mut q = vec![0.5; v.len()];
+    for i in (2..v.len()).rev() {
+        q[i] = a * v[i];
+        if v[i] > 10.0 {
+            break;
+        }
+    }
+    z[0] + y[0] + q[0] + z[v.len() - 1] * q[v.len() - 1]
+}
+
+#[test]
+fn reversed_ranges_that_are_empty_write_nothing() {
+    // v = [p]: nothing written, f = 2 + ¼; v = [p, q]: z and q untouched, the same;
+    // v = [p, q, r]: z₁ = aq (not read), q₂ = ar: f = 1.5 + ½·ar.
+    let a = 2.0;
+    for v in [vec![1.0], vec![1.0, 3.0]] {
+        let (value, g) = reversed_empty_grad(a, &v);
+        assert_eq!((value, g.a), (1.75, 0.0));
+        assert!(g.v.iter().all(|d| *d == 0.0));
+    }
+    let v = [1.0, 3.0, 4.0];
+    let (value, g) = reversed_empty_grad(a, &v);
+    assert_relative_eq!(value, 1.5 + 0.5 * a * v[2], epsilon = 1e-12);
+    assert_relative_eq!(g.a, 0.5 * v[2], epsilon = 1e-12);
+    assert_all_close(&g.v, &[0.0, 0.0, 0.5 * a], 1e-12);
 }
 
 // ---- Adding into an array beside an array carried across the iterations.

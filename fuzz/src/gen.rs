@@ -65,6 +65,10 @@ struct Gen<'a> {
     /// The stream of the decisions added with arrays carried across a loop's iterations
     /// (`carried.rs`), the same way, started as `a` is.
     h: Rng,
+    /// The stream of the decisions added with the buffer shapes (reversed loops writing a
+    /// local array, carried arrays started from copies, additions beside them), the same way,
+    /// started as `a` is.
+    s: Rng,
     w: &'a Weights,
     scope: Scope,
     helpers: Vec<Helper>,
@@ -173,6 +177,7 @@ fn function(
     let a = Rng::derive(x.clone().next_u64() ^ 0xA77A_4E5A_11A4_0CA1, 1);
     let k = Rng::derive(x.clone().next_u64() ^ 0xC009_1ED5_7A7E, 2);
     let h = Rng::derive(x.clone().next_u64() ^ 0xCA22_1ED0_A22A_4500, 3);
+    let s = Rng::derive(x.clone().next_u64() ^ 0xB0FF_E25A_4A9E_5000, 4);
     let mut g = Gen {
         rng,
         x,
@@ -182,6 +187,7 @@ fn function(
         a,
         k,
         h,
+        s,
         w,
         scope: Scope::new(params.clone()),
         helpers,

@@ -51,8 +51,8 @@ use super::Gen;
 use super::chains::{Built, Item};
 use super::scope::{LocalKind, LoopVar};
 use crate::ast::{
-    ArrayInit, AssignOp, Base, BinOp, Cond, Dim, Expr, Extent, IntExpr, IterExpr, MapFn, Pat,
-    Range, RunKind, Stmt,
+    Adaptor, ArrayInit, AssignOp, Base, BinOp, Chain, Cond, Dim, Expr, Extent, IntExpr, IterExpr,
+    MapFn, Pat, Range, RunKind, Stmt,
 };
 
 /// A local array in the making: its name, its length, and where its `let` is in the block.
@@ -94,7 +94,7 @@ fn break_if(cond: Cond) -> Stmt {
 }
 
 /// The fewest elements an array of extent `e` has (every size is at least 1).
-fn min_len(e: Extent) -> usize {
+pub(super) fn min_len(e: Extent) -> usize {
     match e.dim {
         Dim::Fixed(k) => k + e.plus,
         _ => 1 + e.plus,
@@ -206,6 +206,7 @@ impl Gen<'_> {
             || match &init {
                 ArrayInit::Repeat { value, .. } => self.is_typed(value),
                 ArrayInit::List(items) => items.iter().any(|e| self.is_typed(e)),
+                ArrayInit::Copy { .. } => true,
             };
         let name = self.fresh("zs");
         let kind = LocalKind::Array { ext, writer: None };
@@ -465,6 +466,19 @@ impl Gen<'_> {
             if self.nesting == 0 {
                 self.results.push(t.name.clone());
             }
+        }
+        // Sometimes reversed, `for c in (lo..hi).rev()`: the same elements, written from the
+        // end (up to the `break`, if any).
+        if self.s.below(10) < self.w.local_array_rev as usize {
+            out.push(Stmt::ForIter {
+                pat: Pat::Bind(index),
+                chain: Chain {
+                    base: Base::Range(range),
+                    adaptors: vec![Adaptor::Rev],
+                },
+                body,
+            });
+            return;
         }
         out.push(Stmt::For {
             var: index,

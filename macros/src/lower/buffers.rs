@@ -875,6 +875,8 @@ impl Lower<'_> {
                     };
                     written = flipped;
                     let len = self.array_len(written);
+                    // `end − len` ≥ 0: the iterations are at most `end − lo` (`lo` ≤ `end`),
+                    // or none.
                     (self.g.int_bin(IntOp::Sub, end, len), end)
                 }
                 None => (lo, hi),
@@ -922,13 +924,20 @@ impl Lower<'_> {
     /// `len` the number of iterations (`b − a` without `break`).
     ///
     /// ```text
-    /// for j in (0..n).rev() { z[j] = e(j); }   // T = Table(k ∈ 0..n: e(n − 1 − k))
-    ///                                          // z = Table(j ∈ 0..n: T[n − 1 − j])
+    /// for j in (0..n).rev() { z[j] = e(j); }   // T = Table(k ∈ 0..n: e(n − (k + 1)))
+    ///                                          // z = Table(j ∈ 0..n: T[n − (j + 1)])
     /// ```
     fn flipped(&mut self, table: NodeId, span: Span) -> Option<NodeId> {
         let zero = self.g.int(0);
         let one = self.g.int(1);
-        let n = self.array_len(table);
+        // The number of iterations, `max(hi, lo) − lo`: none, not `hi − lo` (which a `usize`
+        // cannot hold), where the range is empty (`(1..0).rev()`).
+        let Op::Table { lo, hi, .. } = *self.g.op(table) else {
+            return None;
+        };
+        let below = self.g.compare(Cmp::Lt, hi, lo);
+        let top = self.g.select(below, lo, hi);
+        let n = self.g.int_bin(IntOp::Sub, top, lo);
         let Some(v) = self.g.new_loop(zero, n) else {
             self.cx.error_at(
                 span,
@@ -943,8 +952,10 @@ impl Lower<'_> {
         let nest = self.loop_stack.iter().fold(0, |m, u| m | 1 << u);
         self.g.set_loop_nest(v, nest);
         let j = self.g.add(Op::LoopVar(v));
-        let last = self.g.int_bin(IntOp::Sub, n, one);
-        let k = self.g.int_bin(IntOp::Sub, last, j);
+        // `n − (j + 1)`, not `(n − 1) − j`: a constant `n − 1` of an empty table would be `-1`,
+        // which a `usize` index cannot spell.
+        let next = self.g.int_bin(IntOp::Add, j, one);
+        let k = self.g.int_bin(IntOp::Sub, n, next);
         let body = self.g.add(Op::At(table, k));
         Some(self.g.add(Op::Table {
             v,

@@ -38,6 +38,9 @@ impl Lower<'_> {
         if (name == "sum" || name == "product") && m.args.is_empty() {
             return self.iterator_sum(m);
         }
+        if name == "collect" && m.args.is_empty() {
+            return self.collected(m);
+        }
         if name == "len"
             && m.args.is_empty()
             && let Some(len) = self.view_len(&m.receiver)

@@ -116,6 +116,29 @@ impl Lower<'_> {
     /// `….sum()` (or `….product()`) of an iterator chain: `x.iter()`, `.zip(…)`, `.enumerate()`, `.map(closure)`,
     /// or `(a..b).map(closure)`.
     pub(super) fn iterator_sum(&mut self, m: &syn::ExprMethodCall) -> Option<NodeId> {
+        let (v, _, body) = self.iterator_items(m)?;
+        if m.method == "product" {
+            // `p = 1; for v { p = p · body }`: a recurrence.
+            let one = self.g.one();
+            return Some(self.fold(v, one, body, |l, carry| l.g.mul(carry, body)));
+        }
+        Some(self.g.loop_sum(v, body))
+    }
+
+    /// `….collect()` of an iterator chain of floats into a local array (`let z: Vec<f64> =
+    /// (0..n).map(|i| w[i] * x).collect();`, `x.iter().copied().collect()`): one element per
+    /// item, the table the loop stands for.
+    pub(super) fn collected(&mut self, m: &syn::ExprMethodCall) -> Option<NodeId> {
+        let (v, (lo, hi), body) = self.iterator_items(m)?;
+        Some(self.g.add(Op::Table { v, lo, hi, body }))
+    }
+
+    /// The loop an iterator chain ending in `m` (`sum`, `product`, `collect`) runs, its bounds
+    /// and the float each item gives (through `.map(closure)`, or the item itself).
+    fn iterator_items(
+        &mut self,
+        m: &syn::ExprMethodCall,
+    ) -> Option<(u32, (NodeId, NodeId), NodeId)> {
         // A closure bound by `let` (`.map(square)`) runs with what it captured at its `let`.
         let mut captured = None;
         let named: Option<syn::ExprClosure>;
@@ -182,7 +205,7 @@ impl Lower<'_> {
                     self.cx.error_spanned_by(
                         m,
                         msg(
-                            "only a sum or product of floats can be differentiated",
+                            "only floats can be summed, multiplied or collected here",
                             "`.map(|…| …)` the items to floats first",
                         ),
                     );
@@ -199,18 +222,13 @@ impl Lower<'_> {
             self.cx.error_spanned_by(
                 m,
                 msg(
-                    "only a sum or product of floats can be differentiated",
+                    "only floats can be summed, multiplied or collected here",
                     "make the closure return an `f64`",
                 ),
             );
             return None;
         }
-        if m.method == "product" {
-            // `p = 1; for v { p = p · body }`: a recurrence.
-            let one = self.g.one();
-            return Some(self.fold(v, one, body, |l, carry| l.g.mul(carry, body)));
-        }
-        Some(self.g.loop_sum(v, body))
+        Some((v, (lo, len), body))
     }
 
     /// `….fold(init, |acc, item| …)` and `….fold(init, f64::max)`: the folds differentiated.
@@ -540,10 +558,10 @@ impl Lower<'_> {
         self.g.select(first, a, b)
     }
 
-    /// `x.to_vec()`, `x[a..b].to_vec()`, `z.clone()`, `x.to_owned()`,
-    /// `x.iter().copied().collect::<Vec<_>>()` (or `cloned`) of a slice parameter (differentiated
-    /// or data), a run of one or a local array: a new local array holding its elements, the copy
-    /// loop it stands for. `None` where `m` is no such copy (other methods report themselves).
+    /// `x.to_vec()`, `x[a..b].to_vec()`, `z.clone()`, `x.to_owned()` of a slice parameter
+    /// (differentiated or data), a run of one or a local array: a new local array holding its
+    /// elements, the copy loop it stands for. `None` where `m` is no such copy (other methods
+    /// report themselves).
     ///
     /// ```text
     /// let mut h = x[1..].to_vec();   // h = Table(j ∈ 0..x.len() − 1: x[1 + j])
@@ -817,22 +835,13 @@ impl Lower<'_> {
     }
 }
 
-/// The run a copy method copies: `x` of `x.to_vec()`, `x.to_owned()`, `x.clone()` and of
-/// `x.iter().copied().collect()` (`cloned`, with or without `::<Vec<_>>`).
+/// The run a copy method copies: `x` of `x.to_vec()`, `x.to_owned()`, `x.clone()`.
 fn copy_source(m: &syn::ExprMethodCall) -> Option<&Expr> {
     if !m.args.is_empty() {
         return None;
     }
     match m.method.to_string().as_str() {
         "to_vec" | "to_owned" | "clone" => Some(&m.receiver),
-        "collect" => match &*m.receiver {
-            Expr::MethodCall(c)
-                if (c.method == "copied" || c.method == "cloned") && c.args.is_empty() =>
-            {
-                Some(&c.receiver)
-            }
-            _ => None,
-        },
         _ => None,
     }
 }
