@@ -678,3 +678,60 @@ fn carried_arrays_in_while_and_loop_are_the_for_loops() {
         assert_all_close(&g.x, &numeric, 1e-7);
     }
 }
+
+/// The counter stepped first, counting down, an addition beside the state: each with its `for`
+/// twin.
+#[differentiable]
+fn while_shapes(w: f64, x: &[f64], n: usize) -> f64 {
+    let mut h = vec![0.1; n];
+    let mut acc = vec![0.0; n];
+    let mut t = 0;
+    while t < x.len() {
+        t += 1;
+        for j in 0..h.len() {
+            h[j] = (w * h[j] + x[t - 1]).tanh();
+            acc[j] += h[j] * x[t - 1];
+        }
+    }
+    let mut k = x.len();
+    while k > 0 {
+        k -= 1;
+        for j in 0..n {
+            h[j] += w * h[j] * x[k];
+        }
+    }
+    h[0] + acc[n - 1]
+}
+
+#[differentiable]
+fn for_shapes(w: f64, x: &[f64], n: usize) -> f64 {
+    let mut h = vec![0.1; n];
+    let mut acc = vec![0.0; n];
+    for t in 0..x.len() {
+        for j in 0..h.len() {
+            h[j] = (w * h[j] + x[t]).tanh();
+            acc[j] = acc[j] + h[j] * x[t];
+        }
+    }
+    for k in (0..x.len()).rev() {
+        for j in 0..n {
+            h[j] = h[j] + w * h[j] * x[k];
+        }
+    }
+    h[0] + acc[n - 1]
+}
+
+#[test]
+fn while_loops_stepping_first_counting_down_and_adding_are_their_for_loops() {
+    let (w, x) = (0.7, [0.2, -0.5, 0.9, 0.1]);
+    for n in [1, 3] {
+        let (value, g) = while_shapes_grad(w, &x, n);
+        let (twin, gt) = for_shapes_grad(w, &x, n);
+        assert_eq!((value, g.w, &g.x), (twin, gt.w, &gt.x));
+        assert_relative_eq!(value, while_shapes(w, &x, n), epsilon = 1e-12);
+        let numeric = numeric_gradient(|q| while_shapes(w, q, n), &x);
+        assert_all_close(&g.x, &numeric, 1e-7);
+        let dw = numeric_gradient(|q| while_shapes(q[0], &x, n), &[w]);
+        assert_all_close(&[g.w], &dw, 1e-7);
+    }
+}

@@ -353,7 +353,7 @@ impl Lower<'_> {
                     at,
                     msg(
                         format!("this reads an element of `{name}` other than the one this iteration of the loop writes"),
-                        format!("read `{name}[i]` at the loop's index `i` only, or read the other elements after the loop"),
+                        format!("read `{name}[i]` at the loop's index `i` only, or read the other elements after the loop; a recurrence through the elements (`{name}[i] = {name}[i - 1] * a + …`, or `{name}[j + 1]` in a loop over `(0..n).rev()`) is not supported yet: where its last value or a sum of its values is what you need, carry it in a float (`p = p * a + x[i];`)"),
                     ),
                 );
                 return None;
@@ -987,7 +987,7 @@ impl Lower<'_> {
                 span,
                 msg(
                     format!("what this loop adds into `{name}` reads a value the loop carries from one iteration to the next"),
-                    "add values computed from the loop's index and the values fixed before the loop",
+                    format!("add into `{name}` at the index of a loop nested directly in this one, `for j in 0..{name}.len() {{ {name}[j] += …; }}` (the loop then carries `{name}`, as it does for `{name}[j] = {name}[j] + …`), or add values computed from the loop's index and the values fixed before the loop"),
                 ),
             );
             return;
