@@ -5,7 +5,15 @@
 //! Oracles: gradients derived by hand (exact to 1e-12), twins written in the forms the macro
 //! already took (a copy loop, a forward loop, `acc[j] = acc[j] + …`, a `for` loop) compared bit
 //! for bit, num-dual's forward mode on generic twins (1e-12) and central differences.
-#![allow(clippy::needless_range_loop, clippy::manual_memcpy)] // index loops and copy loops are the language under test
+// Index loops, copy loops, `iter().copied().collect()`, `to_owned` and `z[j] = z[j] + …` are the
+// forms under test.
+#![allow(
+    clippy::needless_range_loop,
+    clippy::manual_memcpy,
+    clippy::iter_cloned_collect,
+    clippy::implicit_clone,
+    clippy::assign_op_pattern
+)]
 
 mod common;
 
@@ -398,12 +406,13 @@ fn a_reversed_loop_with_break_writes_from_the_end_up_to_the_break() {
 /// Reversed ranges that may be empty: by the data (`1..n - 1` with `n` = 1), by constants
 /// (`1..0`), and with a `break` (`2..n`).
 #[differentiable]
+#[allow(clippy::reversed_empty_ranges)] // the empty range is the case under test
 fn reversed_empty(a: f64, v: &[f64]) -> f64 {
     let mut z = vec![0.5; v.len()];
     for i in (1..v.len() - 1).rev() {
         z[i] = a * v[i];
     }
-    let mut y = vec![0.5; 1];
+    let mut y = [0.5; 1];
     for i in (1..0).rev() {
         y[i] = a * v[i];
     }
@@ -734,4 +743,61 @@ fn while_loops_stepping_first_counting_down_and_adding_are_their_for_loops() {
         let dw = numeric_gradient(|q| while_shapes(q[0], &x, n), &[w]);
         assert_all_close(&[g.w], &dw, 1e-7);
     }
+}
+
+/// A carried state updated in place by a reversed loop, and an array two loops add into
+/// beside it, each reading the state.
+#[differentiable(wrt(w))]
+fn reversed_in_place(w: &[f64], x: &[f64]) -> f64 {
+    let n = w.len();
+    let mut h = w.to_vec();
+    let mut acc = vec![0.0; n];
+    for t in 0..x.len() {
+        for j in (0..n).rev() {
+            h[j] = (w[j] * h[j] + x[t]).sin();
+        }
+        for j in 0..n {
+            acc[j] += h[j] * h[j];
+        }
+        for j in 1..n {
+            acc[j] -= 0.5 * h[j] * x[t];
+        }
+    }
+    let mut s = 0.0;
+    for j in 0..n {
+        s += acc[j] * (j as f64 + 1.0) + h[j];
+    }
+    s
+}
+
+fn reversed_in_place_twin<T: DualNum<Primitive = f64> + Copy>(w: &[T], x: &[f64]) -> T {
+    let n = w.len();
+    let mut h = w.to_vec();
+    let mut acc = vec![T::zero(); n];
+    for &xt in x {
+        for j in 0..n {
+            h[j] = (w[j] * h[j] + xt).sin();
+            acc[j] += h[j] * h[j];
+            if j > 0 {
+                acc[j] -= h[j] * xt * 0.5;
+            }
+        }
+    }
+    (0..n).fold(T::zero(), |s, j| s + acc[j] * (j as f64 + 1.0) + h[j])
+}
+
+#[test]
+fn a_carried_state_updated_by_a_reversed_loop_matches_num_dual() {
+    let w = [0.7, -0.4, 1.2];
+    let x = [0.2, -0.5, 0.9, 0.1];
+    let (value, g) = reversed_in_place_grad(&w, &x);
+    assert_relative_eq!(value, reversed_in_place(&w, &x), epsilon = 1e-12);
+    let (dual_value, dual) = gradient(
+        |q: SVector<DualSVec64<3>, 3>| reversed_in_place_twin(q.as_slice(), &x),
+        &SVector::from_column_slice(&w),
+    );
+    assert_relative_eq!(value, dual_value, epsilon = 1e-12);
+    assert_all_close(&g.w, dual.as_slice(), 1e-12);
+    let numeric = numeric_gradient(|q| reversed_in_place(q, &x), &w);
+    assert_all_close(&g.w, &numeric, 1e-7);
 }

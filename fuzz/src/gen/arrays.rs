@@ -467,24 +467,24 @@ impl Gen<'_> {
                 self.results.push(t.name.clone());
             }
         }
-        // Sometimes reversed, `for c in (lo..hi).rev()`: the same elements, written from the
-        // end (up to the `break`, if any).
+        out.push(self.fill_for(index, range, body));
+    }
+
+    /// `for c in lo..hi { body }`, or sometimes (per `local_array_rev`, on the shapes' stream)
+    /// `for c in (lo..hi).rev() { body }`: the same elements, written from the end (up to the
+    /// `break`, if any).
+    fn fill_for(&mut self, var: String, range: Range, body: Vec<Stmt>) -> Stmt {
         if self.s.below(10) < self.w.local_array_rev as usize {
-            out.push(Stmt::ForIter {
-                pat: Pat::Bind(index),
+            return Stmt::ForIter {
+                pat: Pat::Bind(var),
                 chain: Chain {
                     base: Base::Range(range),
                     adaptors: vec![Adaptor::Rev],
                 },
                 body,
-            });
-            return;
+            };
         }
-        out.push(Stmt::For {
-            var: index,
-            range,
-            body,
-        });
+        Stmt::For { var, range, body }
     }
 
     /// An expression reading `e` (an element), typed: `e * f`, `f(e)`, `e + f`.

@@ -47,8 +47,8 @@ impl Lower<'_> {
         {
             return Some(len);
         }
-        if let Some(copy) = self.copied_array(m) {
-            return copy;
+        if self.is_array_copy(m) {
+            return self.copied_array(m);
         }
         if let Some(n) = self.array_method(m) {
             return Some(n);

@@ -558,20 +558,22 @@ impl Lower<'_> {
         self.g.select(first, a, b)
     }
 
-    /// `x.to_vec()`, `x[a..b].to_vec()`, `z.clone()`, `x.to_owned()` of a slice parameter
-    /// (differentiated or data), a run of one or a local array: a new local array holding its
-    /// elements, the copy loop it stands for. `None` where `m` is no such copy (other methods
-    /// report themselves).
+    /// Whether `m` is `x.to_vec()`, `x[a..b].to_vec()`, `z.clone()` or `x.to_owned()` of a slice
+    /// parameter (differentiated or data), a run of one or a local array (see
+    /// [`copied_array`](Self::copied_array)).
+    pub(super) fn is_array_copy(&self, m: &syn::ExprMethodCall) -> bool {
+        copy_source(m).is_some_and(|source| self.is_run(source))
+    }
+
+    /// A copy [`is_array_copy`](Self::is_array_copy) accepts: a new local array holding the
+    /// elements, the copy loop it stands for.
     ///
     /// ```text
     /// let mut h = x[1..].to_vec();   // h = Table(j ∈ 0..x.len() − 1: x[1 + j])
     /// ```
-    pub(super) fn copied_array(&mut self, m: &syn::ExprMethodCall) -> Option<Option<NodeId>> {
+    pub(super) fn copied_array(&mut self, m: &syn::ExprMethodCall) -> Option<NodeId> {
         let source = copy_source(m)?;
-        if !self.is_run(source) {
-            return None;
-        }
-        Some(self.copy_of(source, m))
+        self.copy_of(source, m)
     }
 
     /// Whether `e` (behind `&`, parentheses, `.iter()`, `[a..b]`) names a slice parameter, a
