@@ -79,13 +79,13 @@ impl Lower<'_> {
         let accumulated_inside = added_by_nested_loops(stmts);
         // So is one whose additions read what the loop carries (`acc[j] += h[j] * x[t]`, `h`
         // carried): `acc[j] = acc[j] + …`.
-        let carried_floats: Vec<String> = read_besides
+        let carried_values: Vec<String> = read_besides
             .iter()
             .filter(|name| changed.contains(name))
             .filter(|name| matches!(self.lookup(name), Some(Binding::Value(n)) if matches!(self.g.kind(n), Kind::Float | Kind::Array)))
             .cloned()
             .collect();
-        let reads_carried = super::buffers::added_from(stmts, &carried_floats);
+        let reads_carried = super::buffers::added_from(stmts, &carried_values);
         let added: Vec<String> = super::buffers::added_names(stmts, index.as_deref())
             .into_iter()
             .filter(|name| {
