@@ -13,9 +13,11 @@
 //! [`Op::At`] of the version in scope. A loop that writes element `c` in iteration `c` makes one
 //! new version, the loop itself (`for c in lo..hi { z[c] = e }` is `Table(c ∈ lo..hi: e)`,
 //! written into the old version's `lo..hi`); inside it, `z[c]` reads what this iteration wrote.
-//! A write elsewhere makes a version in which one element differs. The generated code fills each
-//! version the program reads into a vector once; the reverse pass gives each its adjoint vector
-//! (see `diff::Sweep::table`).
+//! A reversed loop, `for c in (lo..hi).rev()`, writes the same elements from the end: its
+//! iterations' elements, a table in the order they were written, are flipped into place when
+//! the loop ends (see `Lower::flipped`). A write elsewhere makes a version in which one element
+//! differs. The generated code fills each version the program reads into a vector once; the
+//! reverse pass gives each its adjoint vector (see `diff::Sweep::table`).
 //!
 //! Adding into an array in loops (`for i { for j { y[j] += a[i·m + j]·x[i] } }`, a histogram
 //! `h[bin[i]] += w[i]`, any index) makes one version when the outermost of those loops ends:
