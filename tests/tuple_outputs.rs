@@ -365,3 +365,54 @@ fn the_hessian_through_a_tuple_is_the_one_derived_by_hand() {
         }
     }
 }
+
+// ---- calls in loops, a `Vec`-valued caller, one output
+
+/// `Σ uᵢ·vᵢ` of `(uᵢ, vᵢ) = polar(xᵢ, t)`: `Σ xᵢ²·cos t·sin t`.
+#[differentiable]
+fn ring(x: &[f64], t: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let (u, v) = polar(x[i], t);
+        s += u * v;
+    }
+    s
+}
+
+/// `polar(xᵢ, t).0 − polar(xᵢ, t).1`, one output per element.
+#[differentiable]
+fn differences(x: &[f64], t: f64) -> Vec<f64> {
+    x.iter().map(|&v| polar(v, t).0 - polar(v, t).1).collect()
+}
+
+/// `cube(x).0 + cube(y).0 = x³ + y³`.
+#[differentiable]
+fn cubes(x: f64, y: f64) -> f64 {
+    cube(x).0 + cube(y).0
+}
+
+#[test]
+fn calls_in_loops_in_vec_outputs_and_of_one_output() {
+    let (x, t) = ([0.5, -1.25, 2.0], 0.7);
+    let (c, s) = (t.cos(), t.sin());
+    let (value, g) = ring_grad(&x, t);
+    let sq: f64 = x.iter().map(|v| v * v).sum();
+    assert_relative_eq!(value, sq * c * s, epsilon = 1e-12);
+    for i in 0..3 {
+        assert_relative_eq!(g.x[i], 2.0 * x[i] * c * s, epsilon = 1e-12);
+    }
+    assert_relative_eq!(g.t, sq * (c * c - s * s), epsilon = 1e-12);
+    let (value, jac) = differences_jacobian(&x, t);
+    for i in 0..3 {
+        assert_relative_eq!(value[i], x[i] * (c - s), epsilon = 1e-12);
+        for j in 0..3 {
+            let want = if i == j { c - s } else { 0.0 };
+            assert_relative_eq!(jac[i].x[j], want, epsilon = 1e-12);
+        }
+        assert_relative_eq!(jac[i].t, -x[i] * (s + c), epsilon = 1e-12);
+    }
+    let (value, g) = cubes_grad(1.5, -0.5);
+    assert_relative_eq!(value, 3.375 - 0.125, epsilon = 1e-12);
+    assert_relative_eq!(g.x, 6.75, epsilon = 1e-12);
+    assert_relative_eq!(g.y, 0.75, epsilon = 1e-12);
+}
