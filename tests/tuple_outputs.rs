@@ -416,3 +416,38 @@ fn calls_in_loops_in_vec_outputs_and_of_one_output() {
     assert_relative_eq!(g.x, 6.75, epsilon = 1e-12);
     assert_relative_eq!(g.y, 0.75, epsilon = 1e-12);
 }
+
+// ---- second order through a vector-valued caller of a tuple
+
+/// `(ab + a², a³b)` through `pair`'s tuple.
+#[differentiable(hessian)]
+fn pair_mix(a: f64, b: f64) -> (f64, f64) {
+    let (u, v) = pair(a, b);
+    (u + v, u * v)
+}
+
+/// `p·q` of `(p, q) = pair_mix(a, b)`: `a⁴b² + a⁵b`.
+#[differentiable(hessian)]
+fn over_pair_mix(a: f64, b: f64) -> f64 {
+    let (p, q) = pair_mix(a, b);
+    p * q
+}
+
+#[test]
+fn the_hessian_through_two_levels_of_tuples_is_the_one_derived_by_hand() {
+    for (a, b) in [(0.7, -1.3), (-1.2, 0.25), (1.1, 2.0)] {
+        let (value, grad, h) = over_pair_mix_hessian(a, b);
+        let (a2, a3, a4) = (a * a, a * a * a, a * a * a * a);
+        assert_relative_eq!(value, a4 * b * b + a4 * a * b, epsilon = 1e-12);
+        assert_relative_eq!(grad.a, 4.0 * a3 * b * b + 5.0 * a4 * b, epsilon = 1e-12);
+        assert_relative_eq!(grad.b, 2.0 * a4 * b + a4 * a, epsilon = 1e-12);
+        // f_aa = 12a²b² + 20a³b, f_ab = 8a³b + 5a⁴, f_bb = 2a⁴
+        let off = 8.0 * a3 * b + 5.0 * a4;
+        let want = [[12.0 * a2 * b * b + 20.0 * a3 * b, off], [off, 2.0 * a4]];
+        for i in 0..2 {
+            for j in 0..2 {
+                assert_relative_eq!(h[i][j], want[i][j], epsilon = 1e-12);
+            }
+        }
+    }
+}
