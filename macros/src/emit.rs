@@ -43,7 +43,7 @@
 //! target) is the differentiation pass's (`diff::Sweep::contribute`), which keeps a contribution
 //! per iteration where the sum would rerun a loop that varies with them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
@@ -104,6 +104,9 @@ pub struct Symbols<'a> {
     /// For the callees whose derivative the code calls, by the `SymId` of their path: the
     /// checked alias of `callees` (a path not in it is used as written).
     pub callees: &'a HashMap<u32, TokenStream>,
+    /// The callees that return a tuple, by the `SymId` of their path (see
+    /// `Lowered::tuple_calls`).
+    pub tuples: &'a HashSet<u32>,
 }
 
 impl Symbols<'_> {
@@ -1939,6 +1942,13 @@ impl Style for Emitter<'_> {
             Op::Seeds(values) => {
                 let values = values.iter().map(|v| self.expr(*v, Prec::Select));
                 quote! { &[#(#values),*] }
+            }
+            // A call of a function returning a tuple: its outputs as an array, as an array
+            // function's value, `tuple_outputs(polar(r, t))[k]`.
+            Op::Call(f, args) if self.symbols.tuples.contains(&f.0) => {
+                let args = args.iter().map(|a| self.call_arg(*a)).collect();
+                let call = self.call(self.symbol(*f), args);
+                quote! { ::symgrad::__private::tuple_outputs(#call) }
             }
             // Statements, emitted by `binding`; no value of their own.
             Op::Sum { .. }

@@ -909,6 +909,27 @@ fn hvp_through_vector_calls() {
     );
 }
 
+/// A function returning a tuple: its companions and hidden items are the `[f64; 2]`
+/// function's (the user's function unchanged); the caller's `let (u, v) = polar(x, t);` reads
+/// the call's value through `tuple_outputs`, as an array.
+#[test]
+fn tuple_outputs() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn polar(x: &[f64], t: f64) -> (f64, f64) {
+            (x[0] * t.cos(), x[1] * t.sin())
+        }
+
+        #[differentiable(wrt(x))]
+        fn loss(x: &[f64], t: f64) -> f64 {
+            let (u, v) = polar(x, t);
+            u * u + 3.0 * v
+        }
+        "
+    );
+}
+
 /// A Hessian through calls: the callee's `__partials2` (value, derivative, second derivative),
 /// and the caller's `_hvp` binding each call's second partials beside its partials.
 #[test]

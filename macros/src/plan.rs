@@ -150,6 +150,7 @@ pub fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> 
         crate::nalgebra::returns_nalgebra(func),
         &func.block,
     );
+    let body = crate::tuples::rewrite(cx, func, body);
     let mut lowered = lower::lower(cx, &sig, &body).map_err(|l| on_parameters(&l))?;
     lowered.graph.checkpoint = args.checkpoint;
     if refuse_carried_arrays(cx, &sig, args, &lowered) {
