@@ -877,3 +877,22 @@ fn dvector_from_iterator_of_the_wrong_length_panics_in_the_jacobian_as_in_the_fu
     );
     assert!(std::panic::catch_unwind(|| scaled_first_vjp(&p, &x, 1, &[1.0])).is_err());
 }
+
+/// A caller reading a matrix-valued call's outputs at their linear (column-major) index:
+/// `r[2]` is `(0, 1)`, `−s·sin θ`; `r[1]` is `(1, 0)`, `s·sin θ`.
+#[differentiable]
+fn twisted_area(theta: f64, s: f64) -> f64 {
+    let r = scaled_rotation(theta, s);
+    r[2] * r[1] + r[0]
+}
+
+#[test]
+fn a_matrix_valued_call_read_at_linear_indices() {
+    let (theta, s) = (0.4, 2.0);
+    let (value, g) = twisted_area_grad(theta, s);
+    let (sn, cs) = (theta.sin(), theta.cos());
+    // f = −s² sin² θ + s cos θ.
+    assert_abs_diff_eq!(value, -s * s * sn * sn + s * cs, epsilon = 1e-12);
+    assert_abs_diff_eq!(g.theta, -2.0 * s * s * sn * cs - s * sn, epsilon = 1e-12);
+    assert_abs_diff_eq!(g.s, -2.0 * s * sn * sn + cs, epsilon = 1e-12);
+}

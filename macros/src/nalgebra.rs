@@ -220,8 +220,8 @@ fn constructed(cx: &Ctxt, e: &Expr) -> Option<Constructed> {
             cx.error_spanned_by(
                 &call.func,
                 msg(
-                    format!("`{name}::{method}` takes its elements row by row, and its path does not give its shape as numbers"),
-                    format!("write the shape in the path (`SMatrix::<f64, 2, 3>::{method}(…)`, `Matrix2x3::{method}(…)`), or list the elements column by column with `{name}::from_column_slice(&[…])`"),
+                    format!("`{name}::{method}` takes its elements row by row, and neither its path nor the return type gives its shape as numbers"),
+                    format!("write the sizes as integer literals (`-> SMatrix<f64, 2, 3>`, `SMatrix::<f64, 2, 3>::{method}(…)`, `Matrix2x3::{method}(…)`), or list the elements column by column with `{name}::from_column_slice(&[…])`"),
                 ),
             );
             return Some(parse_quote!([0.0]));
@@ -266,7 +266,7 @@ fn from_fn(
         cx.error_spanned_by(
             &call.func,
             msg(
-                "`from_fn` needs the matrix's shape as numbers, and its path does not give it",
+                "`from_fn` needs the matrix's shape as numbers, and neither its path nor the return type gives it",
                 "write the shape in the path or the return type as integer literals (`SMatrix::<f64, 2, 3>::from_fn(…)`, `-> Matrix2x3<f64>`), or list the elements with `from_column_slice(&[…])`",
             ),
         );

@@ -547,7 +547,14 @@ fn check_return(cx: &Ctxt, func: &ItemFn) -> Option<(FloatTy, Option<Outputs>)> 
     if let Some(vector) = returned_nalgebra(ty) {
         return Some(vector);
     }
-    let message = if is_int_type(ty) {
+    let message = if let Some(name) = unsupported_nalgebra(ty) {
+        msg(
+            format!(
+                "a `{name}` of outputs cannot be differentiated: its shape is not known from its type"
+            ),
+            "return a fixed-size matrix (`SMatrix<f64, R, C>`, `Matrix3<f64>`: its R·C elements are the outputs, in column-major order), or a `DVector<f64>` with one output per item of a loop (`DVector::from_vec(x.iter().map(|v| …).collect())`)",
+        )
+    } else if is_int_type(ty) {
         msg(
             "`#[differentiable]` functions must return `f64` or `f32`, this one returns an integer",
             "return the scalar loss as `f64` (or `f32`); an integer has no derivative",
