@@ -896,3 +896,56 @@ fn a_matrix_valued_call_read_at_linear_indices() {
     assert_abs_diff_eq!(g.theta, -2.0 * s * s * sn * cs - s * sn, epsilon = 1e-12);
     assert_abs_diff_eq!(g.s, -2.0 * s * sn * sn + cs, epsilon = 1e-12);
 }
+
+/// A matrix result from an early `return` and from both branches of an `if`, each a bare
+/// `SMatrix::from_row_slice` taking its shape from the return type.
+#[differentiable]
+fn piecewise(x: f64, y: f64) -> SMatrix<f64, 2, 2> {
+    if x > 1.0 {
+        return SMatrix::from_row_slice(&[x, 0.0, y, 1.0]);
+    }
+    if y > 0.0 {
+        SMatrix::from_row_slice(&[x * y, x, y, 2.0])
+    } else {
+        SMatrix::from_row_slice(&[y, x * x, 0.5, y * y])
+    }
+}
+
+#[test]
+fn matrix_results_from_returns_and_branches() {
+    // Column-major: (0,0), (1,0), (0,1), (1,1).
+    for (x, y) in [(2.0, 3.0), (0.5, 3.0), (0.5, -2.0)] {
+        let (r, jac) = piecewise_jacobian(x, y);
+        assert_eq!(r.as_slice(), piecewise(x, y).as_slice());
+        let want: [(f64, f64); 4] = if x > 1.0 {
+            [(1.0, 0.0), (0.0, 1.0), (0.0, 0.0), (0.0, 0.0)]
+        } else if y > 0.0 {
+            [(y, x), (0.0, 1.0), (1.0, 0.0), (0.0, 0.0)]
+        } else {
+            [(0.0, 1.0), (0.0, 0.0), (2.0 * x, 0.0), (0.0, 2.0 * y)]
+        };
+        for k in 0..4 {
+            assert_eq!((jac[k].x, jac[k].y), want[k], "({x}, {y}), output {k}");
+        }
+    }
+}
+
+/// A local matrix built row by row and read at `(r, c)`: `2·m₀₁ + m₁₀ + m₁₁·m₀₀` of the rows
+/// `[a·p.x, b]`, `[c, p.y]`.
+#[differentiable]
+fn local_matrix(p: Vector2<f64>, a: f64, b: f64, c: f64) -> f64 {
+    let m = Matrix2::new(a * p.x, b, c, p.y);
+    2.0 * m[(0, 1)] + m[(1, 0)] + m[(1, 1)] * m[(0, 0)]
+}
+
+#[test]
+fn a_local_matrix_read_at_row_and_column() {
+    let (p, a, b, c) = (Vector2::new(0.5, -1.5), 2.0, 3.0, 7.0);
+    let (value, g) = local_matrix_grad(p, a, b, c);
+    assert_eq!(value, local_matrix(p, a, b, c));
+    assert_abs_diff_eq!(value, 2.0 * b + c + p.y * a * p.x, epsilon = 1e-12);
+    assert_abs_diff_eq!(g.b, 2.0, epsilon = 1e-12);
+    assert_abs_diff_eq!(g.c, 1.0, epsilon = 1e-12);
+    assert_abs_diff_eq!(g.a, p.y * p.x, epsilon = 1e-12);
+    assert_abs_diff_eq!(g.p, Vector2::new(p.y * a, a * p.x), epsilon = 1e-12);
+}
