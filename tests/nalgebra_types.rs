@@ -949,3 +949,39 @@ fn a_local_matrix_read_at_row_and_column() {
     assert_abs_diff_eq!(g.a, p.y * p.x, epsilon = 1e-12);
     assert_abs_diff_eq!(g.p, Vector2::new(p.y * a, a * p.x), epsilon = 1e-12);
 }
+
+/// s·R(θ) with `hessian`, for callers' Hessians through its outputs.
+#[differentiable(hessian)]
+fn scaled_rotation_h(theta: f64, s: f64) -> Matrix2<f64> {
+    Matrix2::new(
+        s * theta.cos(),
+        -s * theta.sin(),
+        s * theta.sin(),
+        s * theta.cos(),
+    )
+}
+
+/// `m₀₁·m₁₀` of s·R(θ): −s² sin² θ.
+#[differentiable(hessian)]
+fn off_diagonal_product(theta: f64, s: f64) -> f64 {
+    let r = scaled_rotation_h(theta, s);
+    r[2] * r[1]
+}
+
+#[test]
+fn a_hessian_through_a_matrix_valued_call_by_hand() {
+    let (theta, s) = (0.6, 1.3);
+    let (value, g, h) = off_diagonal_product_hessian(theta, s);
+    let (sn, s2) = (theta.sin(), (2.0 * theta).sin());
+    assert_abs_diff_eq!(value, -s * s * sn * sn, epsilon = 1e-12);
+    assert_abs_diff_eq!(g.theta, -s * s * s2, epsilon = 1e-12);
+    assert_abs_diff_eq!(g.s, -2.0 * s * sn * sn, epsilon = 1e-12);
+    let cross = -2.0 * s * s2;
+    let want = [
+        -2.0 * s * s * (2.0 * theta).cos(),
+        cross,
+        cross,
+        -2.0 * sn * sn,
+    ];
+    close(&h.concat(), &want, 1e-12);
+}
