@@ -985,3 +985,23 @@ fn a_hessian_through_a_matrix_valued_call_by_hand() {
     ];
     close(&h.concat(), &want, 1e-12);
 }
+
+/// `from_column_slice` of a local array's elements, as the help for `from_column_slice(&v)`
+/// writes it.
+#[differentiable]
+fn from_local(x: f64, y: f64) -> Matrix2<f64> {
+    let v = [x, y, x * y, 1.0];
+    Matrix2::from_column_slice(&[v[0], v[1], v[2], v[3]])
+}
+
+#[test]
+fn a_matrix_result_from_a_local_arrays_elements() {
+    let (x, y) = (1.5, -2.0);
+    let (r, jac) = from_local_jacobian(x, y);
+    assert_eq!(r.as_slice(), from_local(x, y).as_slice());
+    assert_eq!(r, [x, y, x * y, 1.0]);
+    let want = [(1.0, 0.0), (0.0, 1.0), (y, x), (0.0, 0.0)];
+    for k in 0..4 {
+        assert_eq!((jac[k].x, jac[k].y), want[k]);
+    }
+}

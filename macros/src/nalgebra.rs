@@ -516,9 +516,57 @@ impl Rewrite<'_> {
             Expr::Index(i) => self.index(i),
             Expr::Field(f) => self.field(f),
             Expr::MethodCall(m) => self.method(m),
-            Expr::Call(_) => constructed(self.cx, e).map(|c| c.elems),
+            Expr::Call(c) => constructed(self.cx, e)
+                .map(|c| c.elems)
+                .or_else(|| self.other_constructor(c)),
             _ => None,
         }
+    }
+
+    /// `Matrix2::identity()`, `Vector3::zeros()`, …: an associated function of a fixed-size
+    /// nalgebra type that is not one of the constructors above, reported (the lowering would
+    /// take it for a call of a differentiable function); `0.0` in its place.
+    fn other_constructor(&self, c: &syn::ExprCall) -> Option<Expr> {
+        let Expr::Path(p) = &*c.func else {
+            return None;
+        };
+        let segs: Vec<&syn::PathSegment> = p.path.segments.iter().collect();
+        let [.., ty, method] = segs.as_slice() else {
+            return None;
+        };
+        let name = ty.ident.to_string();
+        if !is_fixed_type(&name) {
+            return None;
+        }
+        let method = method.ident.to_string();
+        let message = match method.as_str() {
+            // A wrong number of arguments, or a closure of another arity: rustc says so.
+            "new" | "from_fn" => return None,
+            "from" if is_vector_type(&name) => return None,
+            "from_row_slice" | "from_column_slice" => {
+                let slice = match c.args.first() {
+                    Some(Expr::Reference(r)) => crate::lower::pretty(&r.expr.to_token_stream()),
+                    Some(other) => crate::lower::pretty(&other.to_token_stream()),
+                    None => "v".to_string(),
+                };
+                msg(
+                    format!(
+                        "`{name}::{method}` reads its elements from a slice the macro does not see"
+                    ),
+                    format!(
+                        "list the elements in place, `{name}::{method}(&[a, b, …])`, or read them from the slice: `{name}::{method}(&[{slice}[0], {slice}[1], …])`"
+                    ),
+                )
+            }
+            _ => msg(
+                format!("`{name}::{method}` is not differentiated"),
+                format!(
+                    "build the value from its elements: `{name}::new(…)` (row by row), `{name}::from_row_slice(&[…])`, `{name}::from_column_slice(&[…])` or `{name}::from_fn(|r, c| …)`; a vector also `from([…])`"
+                ),
+            ),
+        };
+        self.cx.error_spanned_by(&c.func, message);
+        Some(parse_quote!(0.0))
     }
 }
 
