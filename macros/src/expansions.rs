@@ -775,6 +775,20 @@ fn nalgebra_least_squares() {
     );
 }
 
+/// A nalgebra matrix as the result: `Matrix2::new` takes rows, the outputs are the elements in
+/// column-major order (`[s·cos, s·sin, −s·sin, s·cos]`), the companions return `[f64; 4]`.
+#[test]
+fn nalgebra_matrix_result() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn scaled_rotation(theta: f64, s: f64) -> Matrix2<f64> {
+            Matrix2::new(s * theta.cos(), -s * theta.sin(), s * theta.sin(), s * theta.cos())
+        }
+        "
+    );
+}
+
 /// A Hessian through a call given a differentiated slice: the callee's `__hvp` (its
 /// directional derivative along the caller's direction, and `seed·H·t`), called once for the
 /// tangent and once, seeded, for the slice's part of `H·v`.

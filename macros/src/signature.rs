@@ -198,7 +198,7 @@ fn int_expr(n: usize) -> syn::Expr {
 }
 
 /// A generic argument that is a size: `3`, `N`, `{ N + 1 }`.
-fn size_arg(a: &syn::GenericArgument) -> Option<syn::Expr> {
+pub fn size_arg(a: &syn::GenericArgument) -> Option<syn::Expr> {
     match a {
         syn::GenericArgument::Const(e) => Some(e.clone()),
         syn::GenericArgument::Type(Type::Path(p)) if p.qself.is_none() => {
@@ -214,7 +214,7 @@ fn size_arg(a: &syn::GenericArgument) -> Option<syn::Expr> {
 
 /// The rows and columns a nalgebra type name with a size in it gives: `Vector3` → (3, 1),
 /// `RowVector2` → (1, 2), `Matrix3` → (3, 3), `Matrix2x3` → (2, 3); `None` for other names.
-fn named_shape(name: &str) -> Option<(usize, usize)> {
+pub fn named_shape(name: &str) -> Option<(usize, usize)> {
     let digit = |s: &str| {
         s.parse::<usize>()
             .ok()
@@ -559,7 +559,14 @@ fn check_return(cx: &Ctxt, func: &ItemFn) -> Option<(FloatTy, Option<Outputs>)> 
     if let Some(vector) = returned_nalgebra(ty) {
         return Some(vector);
     }
-    let message = if is_int_type(ty) {
+    let message = if let Some(name) = unsupported_nalgebra(ty) {
+        msg(
+            format!(
+                "a `{name}` of outputs cannot be differentiated: its shape is not known from its type"
+            ),
+            "return a fixed-size matrix (`SMatrix<f64, R, C>`, `Matrix3<f64>`: its R·C elements are the outputs, in column-major order), or a `DVector<f64>` with one output per item of a loop (`DVector::from_vec(x.iter().map(|v| …).collect())`)",
+        )
+    } else if is_int_type(ty) {
         msg(
             "`#[differentiable]` functions must return `f64` or `f32`, this one returns an integer",
             "return the scalar loss as `f64` (or `f32`); an integer has no derivative",
@@ -613,27 +620,43 @@ fn returned_array(ty: &Type) -> Option<(FloatTy, Option<Outputs>)> {
     ))
 }
 
-/// A fixed-size nalgebra vector of floats (`SVector<f64, M>`, `Vector2<f64>`): a vector-valued
-/// function like `-> [T; M]`, whose body ends with `Vector2::new(r0, r1)` or
-/// `SVector::from([r0, r1])` (see `nalgebra::rewrite`).
+/// A fixed-size nalgebra vector or matrix of floats (`SVector<f64, M>`, `Vector2<f64>`,
+/// `Matrix3<f64>`, `SMatrix<f64, R, C>`): a vector-valued function like `-> [T; R·C]`, its
+/// outputs the matrix's elements in nalgebra's column-major storage order (output `r + R·c` is
+/// element `(r, c)`), whose body ends with a constructor (`Vector2::new(r0, r1)`,
+/// `Matrix2::new(m00, m01, m10, m11)`, …: see `nalgebra::rewrite`).
 fn returned_nalgebra(ty: &Type) -> Option<(FloatTy, Option<Outputs>)> {
     if matches!(ty, Type::Reference(_)) {
         return None;
     }
     let n = nalgebra_of(ty)?;
-    let len = match &n.rows {
-        Some(rows) if is_one(&n.cols) => rows.clone(),
-        Some(rows) if is_one(rows) => n.cols.clone(),
-        _ => return None,
+    let rows = n.rows.as_ref()?;
+    let len = if is_one(&n.cols) {
+        rows.clone()
+    } else if is_one(rows) {
+        n.cols.clone()
+    } else {
+        match (int_literal(rows), int_literal(&n.cols)) {
+            (Some(r), Some(c)) => int_expr(r.checked_mul(c)?),
+            _ => {
+                let cols = &n.cols;
+                syn::parse_quote!((#rows) * (#cols))
+            }
+        }
     };
-    let count = match &len {
+    let count = int_literal(&len);
+    Some((n.float, Some(Outputs { len, count })))
+}
+
+/// An integer literal's value.
+pub fn int_literal(e: &syn::Expr) -> Option<usize> {
+    match e {
         syn::Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Int(k),
             ..
         }) => k.base10_parse::<usize>().ok(),
         _ => None,
-    };
-    Some((n.float, Some(Outputs { len, count })))
+    }
 }
 
 /// `(T, T, …)` with `T` one float type (`(f64,)` too): a vector-valued function's float type
