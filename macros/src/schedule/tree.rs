@@ -160,9 +160,10 @@ pub enum Stmt {
         saved: Vec<u32>,
         /// A single recurrence whose sweep is its last kill: one recorded iteration.
         last_kill: bool,
-        /// With checkpoints every `K` iterations: `K`, and the forward loop's body, which
-        /// recomputes the states between two checkpoints before they are swept.
-        recompute: Option<(usize, Block)>,
+        /// With checkpoints every `K` iterations: `K`, the forward loop's body, which
+        /// recomputes the states between two checkpoints before they are swept, and (coupled
+        /// state carrying arrays) the members' new values written in place.
+        recompute: Option<(usize, Block, Vec<Option<Patch>>)>,
         /// The adjoint vectors of arrays carried across the iterations reuse those of the
         /// previous iteration of a loop around.
         pooled: bool,
@@ -504,8 +505,50 @@ impl Builder<'_, '_> {
         else {
             return Stmt::Internal("not a recurrence");
         };
-        // Carried arrays whose new value is a stretch replaced, written in place: the loop
-        // computes what the stretch reads, not the whole new array.
+        let (roots, patches) = self.step_roots(n);
+        let mut inner = self.s.visible_in_loop(*v, defined);
+        let body = self.loop_body(&roots, &mut inner);
+        let saved = self.saved_members(*c, bodies.len());
+        let checkpoint = self.s.g.checkpoint.filter(|_| !saved.is_empty());
+        // A checkpoint holds every member; otherwise the trace holds the members the sweep reads.
+        let arity = if checkpoint.is_some() {
+            bodies.len()
+        } else {
+            saved.len()
+        };
+        // An array carried across the iterations and its rows: vectors of their own (see
+        // `emit::coupled_arrays`), reused by the iterations of a loop around; with checkpoints,
+        // every array member has rows (a checkpoint holds every member).
+        let storage = if self.s.g.carries_arrays(n) {
+            let rows: Vec<u32> = match checkpoint {
+                Some(_) => (*c..).take(bodies.len()).collect(),
+                None => saved.clone(),
+            };
+            self.member_vectors(n, &rows, pool)
+        } else if saved.is_empty() {
+            Storage::Fresh
+        } else {
+            self.vector(Vector::States(*c, arity), pool)
+        };
+        Stmt::Coupled {
+            node: n,
+            body,
+            checkpoint,
+            saved,
+            storage,
+            patches,
+        }
+    }
+
+    /// What one iteration of coupled recurrences `n` computes: each member's new value, or for
+    /// a carried array whose new value is a stretch replaced (written in place), what the
+    /// stretch reads (the loop computes those, not the whole new array); and the patches.
+    fn step_roots(&self, n: NodeId) -> (Vec<NodeId>, Vec<Option<Patch>>) {
+        let (Op::Coupled { c, .. }, Some((_, bodies))) =
+            (self.s.g.op(n), self.s.g.coupled_parts(n))
+        else {
+            return (Vec::new(), Vec::new());
+        };
         let patches: Vec<Option<Patch>> = if self.s.g.carries_arrays(n) {
             (*c..)
                 .zip(bodies)
@@ -521,39 +564,7 @@ impl Builder<'_, '_> {
                 None => roots.push(*b),
             }
         }
-        let mut inner = self.s.visible_in_loop(*v, defined);
-        let body = self.loop_body(&roots, &mut inner);
-        let saved = self.saved_members(*c, bodies.len());
-        // An array carried across the iterations saves a row every iteration, checkpoint or
-        // not.
-        let checkpoint = self
-            .s
-            .g
-            .checkpoint
-            .filter(|_| !saved.is_empty() && !self.s.g.carries_arrays(n));
-        // A checkpoint holds every member; otherwise the trace holds the members the sweep reads.
-        let arity = if checkpoint.is_some() {
-            bodies.len()
-        } else {
-            saved.len()
-        };
-        // An array carried across the iterations and its rows: vectors of their own (see
-        // `emit::coupled_arrays`), reused by the iterations of a loop around.
-        let storage = if self.s.g.carries_arrays(n) {
-            self.member_vectors(n, &saved, pool)
-        } else if saved.is_empty() {
-            Storage::Fresh
-        } else {
-            self.vector(Vector::States(*c, arity), pool)
-        };
-        Stmt::Coupled {
-            node: n,
-            body,
-            checkpoint,
-            saved,
-            storage,
-            patches,
-        }
+        (roots, patches)
     }
 
     /// The vectors of coupled state `n` carrying arrays (its array members, their rows where
@@ -621,12 +632,18 @@ impl Builder<'_, '_> {
         let mut inner = self.s.visible_in_loop(v, defined);
         let body = self.loop_body(&bodies, &mut inner);
         // The forward loop's body, scheduled here: it runs again, a stretch at a time.
+        // Coupled state carrying arrays: what `coupled` runs, the patches written in place.
         let recompute = match (self.s.g.checkpoint, g.op(fold)) {
             (Some(every), Op::Fold { v, .. } | Op::Coupled { v, .. })
-                if !last_kill && !saved.is_empty() && !g.carries_arrays(fold) =>
+                if !last_kill && !saved.is_empty() =>
             {
+                let (forward, patches) = if g.carries_arrays(fold) {
+                    self.step_roots(fold)
+                } else {
+                    (forward, Vec::new())
+                };
                 let mut inner = self.s.visible_in_loop(*v, defined);
-                Some((every, self.loop_body(&forward, &mut inner)))
+                Some((every, self.loop_body(&forward, &mut inner), patches))
             }
             _ => None,
         };
@@ -910,10 +927,12 @@ mod tests {
             } => format!(
                 "reverse{}{}{{{}}}",
                 if *last_kill { "(last kill)" } else { "" },
-                recompute.as_ref().map_or(String::new(), |(k, b)| format!(
-                    "(recompute {k}: {{{}}})",
-                    block(b)
-                )),
+                recompute
+                    .as_ref()
+                    .map_or(String::new(), |(k, b, _)| format!(
+                        "(recompute {k}: {{{}}})",
+                        block(b)
+                    )),
                 block(body)
             ),
             Stmt::Guarded { reads, sweep, .. } => {
