@@ -501,6 +501,27 @@ fn family_agrees(what: &str, plain: &dyn Fn(&[f64]) -> f64, grads: &[&Flat], the
     }
 }
 
+// A float, `b`, and an array, `g`, that only add into the state (the steps are linear in them):
+// a checkpoint holds what an iteration reads, whether or not the sweep's derivatives need it.
+family!(drift, [drift_k2, drift_k3, drift_k7, drift_k8], [], (w: &[f64], x: &[f64]) {
+    let n = w.len();
+    let mut h = vec![0.3; n];
+    let mut g = vec![0.1; n];
+    let mut b = 0.0;
+    let mut loss = 0.0;
+    for t in 0..x.len() {
+        loss += h[0] * h[n - 1];
+        for j in 0..n {
+            h[j] = h[j] * w[j] + g[j];
+        }
+        for j in 0..n {
+            g[j] += b;
+        }
+        b += x[t];
+    }
+    loss + h[0] + g[1]
+});
+
 /// A value and its gradient, the gradient's fields flattened in order.
 fn flat<G: symgrad::Gradient<f64>>((value, g): (f64, G)) -> (f64, Vec<f64>) {
     let mut out = Vec::new();
@@ -524,6 +545,18 @@ fn carried_arrays_swept_from_checkpoints_equal_their_rows_saved_in_full() {
                 &|q| flat(rnn_k3_grad(&q[..3], &q[3..])),
                 &|q| flat(rnn_k7_grad(&q[..3], &q[3..])),
                 &|q| flat(rnn_k8_grad(&q[..3], &q[3..])),
+            ],
+            &theta,
+        );
+        family_agrees(
+            &format!("drift, {steps} steps"),
+            &|q| drift(&q[..3], &q[3..]),
+            &[
+                &|q| flat(drift_grad(&q[..3], &q[3..])),
+                &|q| flat(drift_k2_grad(&q[..3], &q[3..])),
+                &|q| flat(drift_k3_grad(&q[..3], &q[3..])),
+                &|q| flat(drift_k7_grad(&q[..3], &q[3..])),
+                &|q| flat(drift_k8_grad(&q[..3], &q[3..])),
             ],
             &theta,
         );

@@ -79,6 +79,25 @@ struct Sweep {
     steps: Vec<NodeId>,
 }
 
+/// What the checkpointed reverse sweep of coupled state carrying arrays writes per member: the
+/// vectors declared before its loop (the arrays' working vectors, the saved ones' scratch rows);
+/// at each checkpoint, the arrays restored into their working vectors (and the scratch
+/// emptied); in each recomputed iteration, the saved arrays' rows kept; after the stretch, the
+/// working vectors taken back, and where the scratch rows end; in each swept iteration, the
+/// saved arrays' rows read back; and the float members a checkpoint holds (bound by the loop's
+/// pattern) and does not (started from zero).
+#[derive(Default)]
+struct StretchParts {
+    before: TokenStream,
+    restore: TokenStream,
+    give_back: TokenStream,
+    keep: TokenStream,
+    restore_row: TokenStream,
+    ends: Vec<TokenStream>,
+    floats: Vec<proc_macro2::Ident>,
+    unheld: Vec<proc_macro2::Ident>,
+}
+
 /// A differentiated slice passed to a call: its number, the argument's span, and the bounds of
 /// the run passed (`&x[lo..hi]`), if not the whole slice.
 type Slot = (u32, Span, Option<(NodeId, NodeId)>);
@@ -176,6 +195,9 @@ impl Emitter<'_> {
             Vector::Buffer(b) => buffer_name(b),
             Vector::Trace(c) | Vector::States(c, _) => trace_name(c),
             Vector::Rows(d) => rows_name(d),
+            Vector::Work(d) => work_name(d),
+            Vector::StretchRows(d) => segment_rows_name(d),
+            Vector::Stretch(c) => segment_name(c),
             Vector::Member(n, _, d) => match self.g.op(n) {
                 Op::RevCoupled { .. } => adjoint_name(d),
                 _ => carry_name(d),
@@ -194,6 +216,10 @@ impl Emitter<'_> {
         let ty = self.float_ty();
         let declarations = pools.iter().map(|v| {
             let name = self.pool_name(*v);
+            // A stretch's tuples hold the loop's index, of the type of its bounds: inferred.
+            if let Vector::Stretch(_) = v {
+                return quote! { let mut #name = ::std::vec::Vec::new(); };
+            }
             let item = match v {
                 Vector::States(_, arity) => {
                     let each = (0..*arity).map(|_| &ty);
@@ -383,7 +409,8 @@ impl Emitter<'_> {
         let fold = self.sweep(group[0]).map(|s| s.fold);
         if fold.is_some_and(|f| self.g.carries_arrays(f)) {
             let parts = (forward, patches.as_slice());
-            self.recomputing_array_reverse(group, body, accumulators, saved, *every, parts)
+            let every = (*every, *pooled);
+            self.recomputing_array_reverse(group, body, accumulators, saved, every, parts)
         } else {
             self.recomputing_reverse(group, body, accumulators, saved, *every, forward)
         }
@@ -771,10 +798,11 @@ impl Emitter<'_> {
     /// let __tN = (__s0, __s1);
     /// ```
     ///
-    /// With checkpoints every `K` iterations, every member is saved at the start of every
-    /// `K`-th iteration only (the first included): each array's row in its table (`⌈n/K⌉`
-    /// rows), the floats in a vector of tuples: `for (j, t) in (lo..hi).enumerate() { if j % K
-    /// == 0 { __rows0.extend_from_slice(&__s0); __trace0.push((__s1,)); } … }`.
+    /// With checkpoints every `K` iterations, the members a checkpoint holds
+    /// (`Schedule::checkpointed`) are saved at the start of every `K`-th iteration only (the
+    /// first included): each array's row in its table (`⌈n/K⌉` rows), the floats in a vector of
+    /// tuples: `for (j, t) in (lo..hi).enumerate() { if j % K == 0 {
+    /// __rows0.extend_from_slice(&__s0); __trace0.push((__s1,)); } … }`.
     fn coupled_arrays(
         &self,
         n: NodeId,
@@ -800,6 +828,11 @@ impl Emitter<'_> {
             }
             None => count.clone(),
         };
+        // The members saved: those the sweep reads, or at a checkpoint those it holds.
+        let kept = match checkpoint {
+            Some(_) => self.s.checkpointed(n),
+            None => saved.to_vec(),
+        };
         let mut declare = Vec::new();
         let mut save = Vec::new();
         let mut states = Vec::new();
@@ -812,7 +845,7 @@ impl Emitter<'_> {
                     &quote!(#s.extend_from_slice(&#init[..]);),
                     storage,
                 ));
-                if checkpoint.is_some() || saved.contains(&d) {
+                if kept.contains(&d) {
                     let rows = rows_name(d);
                     declare.push(Self::vector(
                         &rows,
@@ -827,15 +860,24 @@ impl Emitter<'_> {
             }
             states.push(s);
         }
-        // The floats saved: the members the sweep reads, or at a checkpoint every member (a
-        // vector of `()` with none: it allocates nothing, and counts the checkpoints).
-        let scalars: Vec<proc_macro2::Ident> = (c..)
-            .take(inits.len())
-            .filter(|d| !self.carries_array(n, *d) && (checkpoint.is_some() || saved.contains(d)))
-            .map(carry_name)
+        // The floats saved (at checkpoints, a vector of `()` if none: it allocates nothing,
+        // and counts the checkpoints).
+        let scalars: Vec<proc_macro2::Ident> = kept
+            .iter()
+            .filter(|d| !self.carries_array(n, **d))
+            .map(|d| carry_name(*d))
             .collect();
-        if checkpoint.is_some() || !scalars.is_empty() {
+        if checkpoint.is_some() {
+            declare.push(Self::vector(
+                &trace,
+                &quote!(::std::vec::Vec::with_capacity(#saves)),
+                &quote!(#trace.reserve(#saves);),
+                storage,
+            ));
+        } else if !scalars.is_empty() {
             declare.push(quote! { let mut #trace = ::std::vec::Vec::with_capacity(#saves); });
+        }
+        if checkpoint.is_some() || !scalars.is_empty() {
             save.push(quote! { #trace.push((#(#scalars,)*)); });
         }
         let (header, save) = match checkpoint {
@@ -1205,15 +1247,13 @@ impl Emitter<'_> {
         body: &Block,
         accumulators: &[(NodeId, NodeId)],
         saved: &[u32],
-        every: usize,
+        (every, pooled): (usize, bool),
         (forward, patches): (&Block, &[Option<Patch>]),
     ) -> TokenStream {
         let Some(sweep) = self.sweep(group[0]) else {
             return self.internal_error("not a reverse sweep");
         };
-        let (Op::Coupled { c, v, lo, hi, .. }, Some((inits, _))) =
-            (self.g.op(sweep.fold), self.g.coupled_parts(sweep.fold))
-        else {
+        let Op::Coupled { c, v, lo, hi, .. } = self.g.op(sweep.fold) else {
             return self.internal_error("not a recurrence");
         };
         let (c, vf) = (*c, *v);
@@ -1221,54 +1261,27 @@ impl Emitter<'_> {
         let (stretch, at) = (segment_name(c), checkpoint_counter(c));
         let every = Literal::usize_unsuffixed(every);
         let (lo, hi) = (self.expr(*lo, Prec::Select), self.expr(*hi, Prec::Select));
-        let fold = self.name(sweep.fold);
+        let storage = if pooled {
+            Storage::Pooled
+        } else {
+            Storage::Fresh
+        };
         // At most a stretch, and no more than the loop runs (a large K on a short loop).
         let most = quote!(::core::cmp::min(
             #every,
             ::core::iter::Iterator::size_hint(&(#lo..#hi)).0,
         ));
-        let (mut before, mut restore, mut give_back) =
-            (TokenStream::new(), TokenStream::new(), TokenStream::new());
-        let (mut keep, mut restore_row) = (TokenStream::new(), TokenStream::new());
-        let mut floats = Vec::new();
-        for (k, d) in (0..).zip(c..c + u32::try_from(inits.len()).unwrap_or(0)) {
-            let s = carry_name(d);
-            if !self.carries_array(sweep.fold, d) {
-                floats.push(s);
-                continue;
-            }
-            let member = syn::Index::from(k);
-            let (rows, work) = (rows_name(d), work_name(d));
-            let len = quote!(#fold.#member.len());
-            before.extend(quote! {
-                let mut #work = ::std::vec::Vec::with_capacity(#len);
-            });
-            restore.extend(quote! {
-                #work.clear();
-                #work.extend_from_slice(&#rows[#at * #len..(#at + 1) * #len]);
-                let mut #s = #work;
-            });
-            give_back.extend(quote! { #work = #s; });
-            if saved.contains(&d) {
-                let (seg, end) = (segment_rows_name(d), row_end_name(d));
-                before.extend(quote! {
-                    let mut #seg = ::std::vec::Vec::with_capacity(#most * #len);
-                });
-                restore.extend(quote! { #seg.clear(); });
-                keep.extend(quote! { #seg.extend_from_slice(&#s); });
-                restore_row.extend(quote! {
-                    let #s = &#seg[#end - #len..#end];
-                    #end -= #len;
-                });
-            }
-        }
-        let ends = saved
-            .iter()
-            .filter(|d| self.carries_array(sweep.fold, **d))
-            .map(|d| {
-                let (seg, end) = (segment_rows_name(*d), row_end_name(*d));
-                quote! { let mut #end = #seg.len(); }
-            });
+        let StretchParts {
+            before,
+            restore,
+            give_back,
+            keep,
+            restore_row,
+            ends,
+            floats,
+            unheld,
+        } = self.stretch_parts(sweep.fold, saved, storage, &most);
+        let zero = self.float_lit(0.0);
         let saved: Vec<proc_macro2::Ident> = saved
             .iter()
             .filter(|d| !self.carries_array(sweep.fold, **d))
@@ -1277,15 +1290,22 @@ impl Emitter<'_> {
         let (redo, redo_back) = self.whole(forward);
         let step = self.array_step(sweep.fold, patches);
         let (start, iteration, after) =
-            self.reverse_parts(group, &sweep, body, accumulators, Storage::Fresh);
+            self.reverse_parts(group, &sweep, body, accumulators, storage);
+        let declare_stretch = Self::vector(
+            &stretch,
+            &quote!(::std::vec::Vec::with_capacity(#most)),
+            &quote!(#stretch.reserve(#most);),
+            storage,
+        );
         quote! {
             #start
             #before
-            let mut #stretch = ::std::vec::Vec::with_capacity(#most);
+            #declare_stretch
             for (#at, &(#(#floats,)*)) in #trace.iter().enumerate().rev() {
                 #restore
                 #stretch.clear();
                 #(let mut #floats = #floats;)*
+                #(let mut #unheld = #zero;)*
                 for #i_forward in ::core::iter::Iterator::take(
                     ::core::iter::Iterator::skip(#lo..#hi, #at * #every),
                     #every,
@@ -1304,6 +1324,95 @@ impl Emitter<'_> {
                 }
             }
             #after
+        }
+    }
+
+    /// Per member of coupled state `n` carrying arrays, what its checkpointed reverse sweep
+    /// (`recomputing_array_reverse`) writes: see [`StretchParts`]. `most`: the rows of a stretch.
+    fn stretch_parts(
+        &self,
+        n: NodeId,
+        saved: &[u32],
+        storage: Storage,
+        most: &TokenStream,
+    ) -> StretchParts {
+        let (Op::Coupled { c, .. }, Some((inits, _))) = (self.g.op(n), self.g.coupled_parts(n))
+        else {
+            return StretchParts::default();
+        };
+        let (c, fold, at) = (*c, self.name(n), checkpoint_counter(*c));
+        let (mut before, mut restore, mut give_back) =
+            (TokenStream::new(), TokenStream::new(), TokenStream::new());
+        let (mut keep, mut restore_row) = (TokenStream::new(), TokenStream::new());
+        // The floats a checkpoint holds, bound by the loop's pattern; the others start from
+        // zero (the stretch's first iteration sets them before they are read).
+        let held = self.s.checkpointed(n);
+        let (mut floats, mut unheld) = (Vec::new(), Vec::new());
+        let zero = self.float_lit(0.0);
+        for (k, d) in (0..).zip(c..c + u32::try_from(inits.len()).unwrap_or(0)) {
+            let s = carry_name(d);
+            if !self.carries_array(n, d) {
+                if held.contains(&d) {
+                    floats.push(s);
+                } else {
+                    unheld.push(s);
+                }
+                continue;
+            }
+            let member = syn::Index::from(k);
+            let (rows, work) = (rows_name(d), work_name(d));
+            let len = quote!(#fold.#member.len());
+            before.extend(Self::vector(
+                &work,
+                &quote!(::std::vec::Vec::with_capacity(#len)),
+                &quote!(#work.reserve(#len);),
+                storage,
+            ));
+            // An array a checkpoint does not hold: zeros, of its length.
+            let fill = if held.contains(&d) {
+                quote!(#work.extend_from_slice(&#rows[#at * #len..(#at + 1) * #len]);)
+            } else {
+                quote!(#work.resize(#len, #zero);)
+            };
+            restore.extend(quote! {
+                #work.clear();
+                #fill
+                let mut #s = #work;
+            });
+            give_back.extend(quote! { #work = #s; });
+            if saved.contains(&d) {
+                let (seg, end) = (segment_rows_name(d), row_end_name(d));
+                before.extend(Self::vector(
+                    &seg,
+                    &quote!(::std::vec::Vec::with_capacity(#most * #len)),
+                    &quote!(#seg.reserve(#most * #len);),
+                    storage,
+                ));
+                restore.extend(quote! { #seg.clear(); });
+                keep.extend(quote! { #seg.extend_from_slice(&#s); });
+                restore_row.extend(quote! {
+                    let #s = &#seg[#end - #len..#end];
+                    #end -= #len;
+                });
+            }
+        }
+        let ends = saved
+            .iter()
+            .filter(|d| self.carries_array(n, **d))
+            .map(|d| {
+                let (seg, end) = (segment_rows_name(*d), row_end_name(*d));
+                quote! { let mut #end = #seg.len(); }
+            })
+            .collect();
+        StretchParts {
+            before,
+            restore,
+            give_back,
+            keep,
+            restore_row,
+            ends,
+            floats,
+            unheld,
         }
     }
 

@@ -60,6 +60,14 @@ pub enum Vector {
     /// vector: an array carried across a loop's iterations, or its adjoint; `d` numbers the
     /// local that holds it while the loop runs (the member's `Carry`, or its `Adjoint`).
     Member(NodeId, u32, u32),
+    /// With checkpoints, in the reverse sweep of coupled state carrying arrays: the working
+    /// vector member `d` (an array) is recomputed in from its checkpoint.
+    Work(u32),
+    /// ... and the rows of member `d` recomputed for the sweep of a stretch.
+    StretchRows(u32),
+    /// ... and the indices and saved floats of the stretch of coupled recurrence `c` (a vector
+    /// of tuples whose type the code infers).
+    Stretch(u32),
 }
 
 /// Where a local array or a vector added into lives.
@@ -518,13 +526,23 @@ impl Builder<'_, '_> {
         };
         // An array carried across the iterations and its rows: vectors of their own (see
         // `emit::coupled_arrays`), reused by the iterations of a loop around; with checkpoints,
-        // every array member has rows (a checkpoint holds every member).
+        // the rows of the members a checkpoint holds (`Schedule::checkpointed`).
         let storage = if self.s.g.carries_arrays(n) {
-            let rows: Vec<u32> = match checkpoint {
-                Some(_) => (*c..).take(bodies.len()).collect(),
+            let mut pool = pool;
+            let rows = match checkpoint {
+                Some(_) => self.s.checkpointed(n),
                 None => saved.clone(),
             };
-            self.member_vectors(n, &rows, pool)
+            let storage = self.member_vectors(n, &rows, pool.as_deref_mut());
+            // The checkpoints' floats, reused too.
+            if checkpoint.is_some() {
+                let floats = (*c..)
+                    .zip(bodies)
+                    .filter(|(d, b)| self.s.g.kind(**b) != Kind::Array && rows.contains(d))
+                    .count();
+                self.vector(Vector::States(*c, floats), pool);
+            }
+            storage
         } else if saved.is_empty() {
             Storage::Fresh
         } else {
@@ -647,10 +665,23 @@ impl Builder<'_, '_> {
             }
             _ => None,
         };
+        let mut pool = pool;
         let pooled = g
             .coupled_parts(group[0])
             .is_some_and(|(seeds, _)| seeds.iter().any(|x| g.kind(*x) == Kind::Array))
-            && self.member_vectors(group[0], &[], pool) == Storage::Pooled;
+            && self.member_vectors(group[0], &[], pool.as_deref_mut()) == Storage::Pooled;
+        // Recomputing coupled state carrying arrays: its working vectors and stretch, reused.
+        if let (true, Some(_), Op::Coupled { c, .. }) = (pooled, &recompute, g.op(fold)) {
+            for (d, init) in (*c..).zip(g.coupled_parts(fold).map_or(&[][..], |p| p.0)) {
+                if g.kind(*init) == Kind::Array {
+                    self.vector(Vector::Work(d), pool.as_deref_mut());
+                    if saved.contains(&d) {
+                        self.vector(Vector::StretchRows(d), pool.as_deref_mut());
+                    }
+                }
+            }
+            self.vector(Vector::Stretch(*c), pool);
+        }
         Stmt::Reverse {
             group: group.to_vec(),
             body,
