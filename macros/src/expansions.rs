@@ -1234,3 +1234,27 @@ fn hidden_state() {
         "
     );
 }
+
+/// `checkpoint = 4` on an array carried across a loop's iterations: the forward loop saves `h`'s
+/// row and the loss every 4th step only; the reverse loop, from the last checkpoint, copies its
+/// row into a working vector, runs the stretch of 4 steps forward again saving the rows into a
+/// scratch of 4, then sweeps them backwards as without checkpoints.
+#[test]
+fn hidden_state_checkpointed() {
+    snapshot!(
+        r"
+        #[differentiable(wrt(w), checkpoint = 4)]
+        fn rnn(w: &[f64], x: &[f64], n: usize) -> f64 {
+            let mut h = vec![0.0; n];
+            let mut loss = 0.0;
+            for t in 0..x.len() {
+                for j in 0..n {
+                    h[j] = (w[j] * h[j] + x[t]).tanh();
+                }
+                loss += (h[0] - x[t]).powi(2);
+            }
+            loss
+        }
+        "
+    );
+}
