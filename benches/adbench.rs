@@ -11,8 +11,9 @@
 //! - LSTM (`benches/common/adbench_lstm.rs`), gradient ÷ objective at ADBench's sizes (l
 //!   layers, c characters, b = 14): the gradient `#[differentiable]` generates
 //!   (`lstm_objective_grad_into`), beside the adjoint written by hand (a table of the states,
-//!   one adjoint vector per state vector), and num-dual's forward mode on a generic twin at a
-//!   shorter sequence.
+//!   one adjoint vector per state vector), the generated gradient with `checkpoint = 32`
+//!   (`lstm_objective_checkpointed_grad_into`), and num-dual's forward mode on a generic twin at
+//!   a shorter sequence.
 //! - The two residuals of `benches/jacobian.rs` (a reprojection residual, 2 outputs × 9 camera
 //!   parameters; a curve fit, 100 outputs × 10 parameters): `_jacobian` ÷ the function, ours and
 //!   num-dual's.
@@ -37,8 +38,9 @@ use adbench_ba::{
 #[path = "common/adbench_lstm.rs"]
 mod adbench_lstm;
 use adbench_lstm::{
-    LstmObjectiveGrad, lstm_input, lstm_objective, lstm_objective_dual,
-    lstm_objective_grad_by_hand, lstm_objective_grad_into,
+    LstmObjectiveCheckpointedGrad, LstmObjectiveGrad, lstm_input, lstm_objective,
+    lstm_objective_checkpointed_grad_into, lstm_objective_dual, lstm_objective_grad_by_hand,
+    lstm_objective_grad_into,
 };
 #[path = "common/vector_residuals.rs"]
 mod vector_residuals;
@@ -161,6 +163,7 @@ fn lstm(quick: bool) {
         let (main, extra, state, sequence) = lstm_input(l, c, b);
         let (mut gm, mut ge) = (vec![0.0; main.len()], vec![0.0; extra.len()]);
         let mut grad = LstmObjectiveGrad::default();
+        let mut checked = LstmObjectiveCheckpointedGrad::default();
         ratio_rows(
             &format!("LSTM, l = {l}, c = {c}, b = {b}"),
             quick,
@@ -169,6 +172,7 @@ fn lstm(quick: bool) {
                 "objective",
                 "`lstm_objective_grad_into` (generated)",
                 "adjoint by hand",
+                "generated, `checkpoint = 32`",
             ],
             &mut [
                 &mut || lstm_objective(black_box(&main), &extra, &state, &sequence, l, c, b),
@@ -199,11 +203,30 @@ fn lstm(quick: bool) {
                     black_box((&gm, &ge));
                     v
                 },
+                &mut || {
+                    let v = lstm_objective_checkpointed_grad_into(
+                        black_box(&main),
+                        &extra,
+                        &state,
+                        &sequence,
+                        l,
+                        c,
+                        b,
+                        &mut checked,
+                    );
+                    black_box(&checked);
+                    v
+                },
             ],
         );
     }
+    lstm_num_dual(quick);
+}
+
+/// LSTM: num-dual's forward mode at a shorter sequence, beside the adjoint by hand.
+fn lstm_num_dual(quick: bool) {
     // num-dual carries all 2·8·14 + 3·14 = 266 derivatives through every operation.
-    let (l, c) = if quick { (2, 4) } else { (2, 64) };
+    let (l, c, b) = if quick { (2, 4, 14) } else { (2, 64, 14) };
     let (main, extra, state, sequence) = lstm_input(l, c, b);
     let mut p = main.clone();
     p.extend(&extra);

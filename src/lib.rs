@@ -507,7 +507,7 @@ pub use symgrad_runtime::*;
 /// What generated code calls. Not part of the public API: no stability guarantees.
 #[doc(hidden)]
 pub mod __private {
-    pub use symgrad_runtime::gradient::{GradBuffer, padded, zero_resized};
+    pub use symgrad_runtime::gradient::{GradBuffer, padded, tuple_outputs, zero_resized};
     pub use symgrad_runtime::ndarray;
     pub use symgrad_runtime::scalar::{
         Differentiable, DifferentiatesSlice, Discard, Offset, SecondOrderFallback, Shifted,

@@ -14,8 +14,8 @@ use num_dual::{DualSVec64, gradient};
 #[path = "../benches/common/adbench_lstm.rs"]
 mod adbench_lstm;
 use adbench_lstm::{
-    lstm_input, lstm_objective, lstm_objective_dual, lstm_objective_grad,
-    lstm_objective_grad_by_hand,
+    lstm_input, lstm_objective, lstm_objective_checkpointed_grad, lstm_objective_dual,
+    lstm_objective_grad, lstm_objective_grad_by_hand,
 };
 
 fn sigmoid(x: f64) -> f64 {
@@ -169,5 +169,77 @@ fn the_generated_gradient_matches_forward_mode_and_the_adjoint_by_hand() {
         generated = g.main_params.clone();
         generated.extend(&g.extra_params);
         assert_all_close(&generated, &gm, 1e-12);
+    }
+}
+
+/// `checkpoint = 32` (the state saved every 32nd step, each stretch recomputed for the sweep):
+/// the gradient and the value equal [`lstm_objective_grad`]'s bit for bit at c − 1 = 0, 1, 8,
+/// 31, 32, 33, 99 and 129 steps (none; shorter than a stretch; one short of it, exactly one, one
+/// more; several, not a multiple of 32), one to four layers; and at l, c, b = 2, 9, 4 against
+/// forward mode.
+#[test]
+fn the_checkpointed_gradient_is_the_gradient_bit_for_bit() {
+    for (l, c, b) in [
+        (2, 1, 4),
+        (1, 2, 3),
+        (2, 9, 4),
+        (2, 32, 3),
+        (2, 33, 3),
+        (3, 34, 2),
+        (2, 100, 5),
+        (4, 130, 14),
+    ] {
+        let (main, extra, state, sequence) = lstm_input(l, c, b);
+        if c == 1 {
+            // No step: `-0 / 0`, a NaN either way, and no gradient to compare but its zeros.
+            let (v, g) = lstm_objective_grad(&main, &extra, &state, &sequence, l, c, b);
+            let (vk, gk) =
+                lstm_objective_checkpointed_grad(&main, &extra, &state, &sequence, l, c, b);
+            assert!(v.is_nan() && vk.is_nan());
+            assert_eq!(
+                (g.main_params, g.extra_params),
+                (gk.main_params, gk.extra_params)
+            );
+            continue;
+        }
+        let (value, g) = lstm_objective_grad(&main, &extra, &state, &sequence, l, c, b);
+        let (value_k, g_k) =
+            lstm_objective_checkpointed_grad(&main, &extra, &state, &sequence, l, c, b);
+        assert_eq!(
+            value.to_bits(),
+            value_k.to_bits(),
+            "l, c, b = {l}, {c}, {b}"
+        );
+        for (i, (a, k)) in g
+            .main_params
+            .iter()
+            .chain(&g.extra_params)
+            .zip(g_k.main_params.iter().chain(&g_k.extra_params))
+            .enumerate()
+        {
+            assert_eq!(
+                a.to_bits(),
+                k.to_bits(),
+                "l, c, b = {l}, {c}, {b}: component {i}"
+            );
+        }
+    }
+    // Against forward mode, independently of the twin above.
+    let (l, c, b) = (2, 9, 4);
+    let (main, extra, state, sequence) = lstm_input(l, c, b);
+    let mut p = main.clone();
+    p.extend(&extra);
+    let (_, dual) = gradient(
+        |v: SVector<DualSVec64<76>, 76>| lstm_objective_dual(v.as_slice(), &state, &sequence, l, b),
+        &SVector::<f64, 76>::from_column_slice(&p),
+    );
+    let (_, g) = lstm_objective_checkpointed_grad(&main, &extra, &state, &sequence, l, c, b);
+    let mut generated = g.main_params.clone();
+    generated.extend(&g.extra_params);
+    for (i, (a, d)) in generated.iter().zip(dual.iter()).enumerate() {
+        assert!(
+            (a - d).abs() <= 1e-10 * d.abs().max(1e-3),
+            "component {i}: {a} vs {d}"
+        );
     }
 }

@@ -5,7 +5,7 @@
 //! Loop lengths around multiples of `K` (0, 1, K − 1, K, K + 1, 2K + 1, …) test the stretches'
 //! bounds.
 
-#![allow(clippy::needless_range_loop)] // index loops are the language under test
+#![allow(clippy::needless_range_loop, clippy::manual_memcpy)] // index loops and copy loops are the language under test
 
 use symgrad::differentiable;
 
@@ -331,5 +331,312 @@ fn a_stretch_longer_than_the_loop_costs_only_the_loop() {
             (vk.to_bits(), gk.w.to_bits()),
             "n = {n}"
         );
+    }
+}
+
+// Arrays carried from one iteration to the next (hidden states): with `checkpoint = K` the
+// forward loop saves their rows every `K`-th step only, and the sweep recomputes each stretch
+// from its checkpoint into a scratch of `K` rows. `K` = 2, 3, 7 and 8 against loop lengths
+// 0, 1, 2, 5, 7, 8 and 13: not multiples of `K`, equal to `K` (7 at K = 7), one short of it (7
+// at K = 8), shorter than it and empty.
+
+/// One body, differentiated without checkpoints and with `checkpoint` = 2, 3, 7 and 8.
+macro_rules! family {
+    ($plain:ident, [$k2:ident, $k3:ident, $k7:ident, $k8:ident], [$($args:tt)*], ($($params:tt)*) $body:block) => {
+        #[differentiable($($args)*)]
+        fn $plain($($params)*) -> f64 $body
+        #[differentiable(checkpoint = 2, $($args)*)]
+        fn $k2($($params)*) -> f64 $body
+        #[differentiable(checkpoint = 3, $($args)*)]
+        fn $k3($($params)*) -> f64 $body
+        #[differentiable(checkpoint = 7, $($args)*)]
+        fn $k7($($params)*) -> f64 $body
+        #[differentiable(checkpoint = 8, $($args)*)]
+        fn $k8($($params)*) -> f64 $body
+    };
+}
+
+/// The loop lengths the carried arrays' checkpoints are tried at.
+const STEPS: [usize; 7] = [0, 1, 2, 5, 7, 8, 13];
+
+// Updated in place element by element, a loss summed along the way.
+family!(rnn, [rnn_k2, rnn_k3, rnn_k7, rnn_k8], [], (w: &[f64], x: &[f64]) {
+    let n = w.len();
+    let mut h = vec![0.1; n];
+    let mut loss = 0.0;
+    for t in 0..x.len() {
+        for j in 0..n {
+            h[j] = (w[j] * h[j] + x[t]).tanh();
+        }
+        loss += (h[t % n] - x[t]).powi(2);
+    }
+    loss + h[n - 1]
+});
+
+// Two arrays updating each other (an LSTM cell), a float beside them.
+family!(cell, [cell_k2, cell_k3, cell_k7, cell_k8], [wrt(p)], (p: &[f64], x: &[f64], n: usize) {
+    let mut hidden = vec![0.0; n];
+    let mut cell = vec![0.1; n];
+    let mut loss = 0.0;
+    for t in 0..x.len() {
+        for i in 0..n {
+            let gate = 1.0 / (1.0 + (-(hidden[i] * p[i] + x[t])).exp());
+            let change = (hidden[i] * p[n + i] - x[t]).tanh();
+            cell[i] = cell[i] * gate + (1.0 - gate) * change;
+            hidden[i] = p[2 * n + i] * cell[i].tanh();
+        }
+        for i in 0..n {
+            loss += (hidden[i] - x[t]).powi(2);
+        }
+    }
+    loss + cell[n - 1]
+});
+
+// A matrix recurrence replacing the state (`h = next;`), started from data.
+family!(matrix, [matrix_k2, matrix_k3, matrix_k7, matrix_k8], [wrt(m, u)], (m: &[f64], u: &[f64], x: &[f64], state: &[f64]) {
+    let n = u.len();
+    let mut h = vec![0.0; n];
+    for j in 0..n {
+        h[j] = state[j];
+    }
+    let mut loss = 0.0;
+    for t in 0..x.len() {
+        let mut next = vec![0.0; n];
+        for j in 0..n {
+            for k in 0..n {
+                next[j] += m[j * n + k] * h[k];
+            }
+        }
+        for j in 0..n {
+            next[j] = (next[j] + u[j] * x[t]).tanh();
+        }
+        h = next;
+        loss += h[0] * x[t];
+    }
+    let mut end = 0.0;
+    for j in 0..n {
+        end += h[j] * h[j];
+    }
+    loss + end
+});
+
+// Updates under a condition, a `continue` and a `break` on the data.
+family!(guarded, [guarded_k2, guarded_k3, guarded_k7, guarded_k8], [], (w: &[f64], x: &[f64]) {
+    let n = w.len();
+    let mut h = vec![0.2; n];
+    let mut loss = 0.0;
+    for t in 0..x.len() {
+        if x[t] > 2.0 {
+            break;
+        }
+        if x[t] < -1.0 {
+            continue;
+        }
+        if x[t] > 0.0 {
+            for j in 0..n {
+                h[j] = (w[j] * h[j] + x[t]).tanh();
+            }
+        } else {
+            let mut next = vec![0.0; n];
+            for j in 0..n {
+                next[j] = h[j] * w[j] - x[t];
+            }
+            h = next;
+        }
+        loss += h[0] * h[n - 1];
+    }
+    loss + h[1]
+});
+
+// Layers × time: each layer's stretch of the state written in place per time step, the input
+// of a layer carried across the layers of one step (both carried arrays checkpointed).
+family!(layered, [layered_k2, layered_k3, layered_k7, layered_k8], [wrt(p)], (p: &[f64], x: &[f64], layers: usize, b: usize) {
+    let mut state = vec![0.0; layers * b];
+    let mut loss = 0.0;
+    for t in 0..x.len() {
+        let mut input = vec![0.0; b];
+        for i in 0..b {
+            input[i] = x[t] * p[i];
+        }
+        for layer in 0..layers {
+            let mut next = vec![0.0; layers * b];
+            for k in 0..layers * b {
+                next[k] = state[k];
+            }
+            let mut out = vec![0.0; b];
+            for i in 0..b {
+                let h = (p[b + layer * b + i] * state[layer * b + i] + input[i]).tanh();
+                out[i] = h;
+            }
+            for i in 0..b {
+                next[layer * b + i] = out[i];
+            }
+            state = next;
+            input = out;
+        }
+        for i in 0..b {
+            loss += (input[i] - x[t]).powi(2);
+        }
+    }
+    loss
+});
+
+/// A function's value and gradient, flattened.
+type Flat<'a> = dyn Fn(&[f64]) -> (f64, Vec<f64>) + 'a;
+
+/// The value and the gradient of each member of a family, flattened, checked bit for bit
+/// against the first (no checkpoints), which is checked against central differences.
+fn family_agrees(what: &str, plain: &dyn Fn(&[f64]) -> f64, grads: &[&Flat], theta: &[f64]) {
+    let (value, g) = grads[0](theta);
+    // The generated code may round the value differently from the function (its own order of
+    // the same operations), the checkpointed twins not.
+    near(value, plain(theta), &format!("{what}: value"));
+    for (k, grad) in grads.iter().enumerate().skip(1) {
+        let (value_k, g_k) = grad(theta);
+        assert_eq!(value.to_bits(), value_k.to_bits(), "{what}: value of #{k}");
+        same(&g, &g_k, &format!("{what}: checkpointed #{k}"));
+    }
+    for i in 0..theta.len() {
+        near(g[i], central(plain, theta, i), &format!("{what}: ∂/∂θ{i}"));
+    }
+}
+
+// A float, `b`, and an array, `g`, that only add into the state (the steps are linear in them):
+// a checkpoint holds what an iteration reads, whether or not the sweep's derivatives need it.
+family!(drift, [drift_k2, drift_k3, drift_k7, drift_k8], [], (w: &[f64], x: &[f64]) {
+    let n = w.len();
+    let mut h = vec![0.3; n];
+    let mut g = vec![0.1; n];
+    let mut b = 0.0;
+    let mut loss = 0.0;
+    for t in 0..x.len() {
+        loss += h[0] * h[n - 1];
+        for j in 0..n {
+            h[j] = h[j] * w[j] + g[j];
+        }
+        for j in 0..n {
+            g[j] += b;
+        }
+        b += x[t];
+    }
+    loss + h[0] + g[1]
+});
+
+/// A value and its gradient, the gradient's fields flattened in order.
+fn flat<G: symgrad::Gradient<f64>>((value, g): (f64, G)) -> (f64, Vec<f64>) {
+    let mut out = Vec::new();
+    g.flatten_into(&mut out);
+    (value, out)
+}
+
+#[test]
+fn carried_arrays_swept_from_checkpoints_equal_their_rows_saved_in_full() {
+    let w = [0.7, -0.3, 1.1];
+    for steps in STEPS {
+        let x = signal(steps, 0.4);
+        let mut theta = w.to_vec();
+        theta.extend(&x);
+        family_agrees(
+            &format!("in place, {steps} steps"),
+            &|q| rnn(&q[..3], &q[3..]),
+            &[
+                &|q| flat(rnn_grad(&q[..3], &q[3..])),
+                &|q| flat(rnn_k2_grad(&q[..3], &q[3..])),
+                &|q| flat(rnn_k3_grad(&q[..3], &q[3..])),
+                &|q| flat(rnn_k7_grad(&q[..3], &q[3..])),
+                &|q| flat(rnn_k8_grad(&q[..3], &q[3..])),
+            ],
+            &theta,
+        );
+        family_agrees(
+            &format!("drift, {steps} steps"),
+            &|q| drift(&q[..3], &q[3..]),
+            &[
+                &|q| flat(drift_grad(&q[..3], &q[3..])),
+                &|q| flat(drift_k2_grad(&q[..3], &q[3..])),
+                &|q| flat(drift_k3_grad(&q[..3], &q[3..])),
+                &|q| flat(drift_k7_grad(&q[..3], &q[3..])),
+                &|q| flat(drift_k8_grad(&q[..3], &q[3..])),
+            ],
+            &theta,
+        );
+        let p = [0.7, -0.4, 1.2, 0.3, -0.9, 0.5, 1.1, 0.8, -0.6];
+        family_agrees(
+            &format!("cell and hidden, {steps} steps"),
+            &|q| cell(q, &x, 3),
+            &[
+                &|q| flat(cell_grad(q, &x, 3)),
+                &|q| flat(cell_k2_grad(q, &x, 3)),
+                &|q| flat(cell_k3_grad(q, &x, 3)),
+                &|q| flat(cell_k7_grad(q, &x, 3)),
+                &|q| flat(cell_k8_grad(q, &x, 3)),
+            ],
+            &p,
+        );
+        let state = [0.1, -0.2, 0.3];
+        let mut mu = vec![0.5, -0.3, 0.2, 0.1, 0.6, -0.4, -0.2, 0.3, 0.7];
+        mu.extend([0.9, -0.5, 0.4]);
+        family_agrees(
+            &format!("matrix, {steps} steps"),
+            &|q| matrix(&q[..9], &q[9..], &x, &state),
+            &[
+                &|q| flat(matrix_grad(&q[..9], &q[9..], &x, &state)),
+                &|q| flat(matrix_k2_grad(&q[..9], &q[9..], &x, &state)),
+                &|q| flat(matrix_k3_grad(&q[..9], &q[9..], &x, &state)),
+                &|q| flat(matrix_k7_grad(&q[..9], &q[9..], &x, &state)),
+                &|q| flat(matrix_k8_grad(&q[..9], &q[9..], &x, &state)),
+            ],
+            &mu,
+        );
+        let p = [0.6, -0.8, 0.9, -0.4, 1.1, 0.7, -0.5, 0.3];
+        family_agrees(
+            &format!("layers × time, {steps} steps"),
+            &|q| layered(q, &x, 3, 2),
+            &[
+                &|q| flat(layered_grad(q, &x, 3, 2)),
+                &|q| flat(layered_k2_grad(q, &x, 3, 2)),
+                &|q| flat(layered_k3_grad(q, &x, 3, 2)),
+                &|q| flat(layered_k7_grad(q, &x, 3, 2)),
+                &|q| flat(layered_k8_grad(q, &x, 3, 2)),
+            ],
+            &p,
+        );
+    }
+}
+
+/// `if`, `continue` and `break` in the time loop: the data (scaled so that some steps skip,
+/// some break) decides which steps run and which branch each takes.
+#[test]
+fn carried_arrays_under_conditions_continue_and_break_from_checkpoints() {
+    let w = [0.8, -0.6, 1.2];
+    for steps in STEPS {
+        for (scale, shift) in [(1.0, 0.0), (4.0, -0.4), (6.0, 0.1)] {
+            // Kept away from the thresholds (0, −1, 2) so that central differences do not cross.
+            let x: Vec<f64> = signal(steps, 0.9)
+                .iter()
+                .map(|v| scale * v + shift)
+                .map(|v: f64| {
+                    if [0.0, -1.0, 2.0].iter().any(|c| (v - c).abs() < 1e-3) {
+                        v + 0.01
+                    } else {
+                        v
+                    }
+                })
+                .collect();
+            let mut theta = w.to_vec();
+            theta.extend(&x);
+            family_agrees(
+                &format!("guarded, {steps} steps, x = {x:?}"),
+                &|q| guarded(&q[..3], &q[3..]),
+                &[
+                    &|q| flat(guarded_grad(&q[..3], &q[3..])),
+                    &|q| flat(guarded_k2_grad(&q[..3], &q[3..])),
+                    &|q| flat(guarded_k3_grad(&q[..3], &q[3..])),
+                    &|q| flat(guarded_k7_grad(&q[..3], &q[3..])),
+                    &|q| flat(guarded_k8_grad(&q[..3], &q[3..])),
+                ],
+                &theta,
+            );
+        }
     }
 }

@@ -127,6 +127,79 @@ fn main() {
     println!("grad_into_alloc: a coupled recurrence per row reuses one trace: ok");
     carried_arrays_allocate_the_same_whatever_the_sequence();
     println!("grad_into_alloc: ADBench's LSTM allocates as much for 4 steps as for 64: ok");
+    checkpoints_keep_carried_arrays_rows_short();
+    println!(
+        "grad_into_alloc: ADBench's LSTM with checkpoint = 32 keeps ⌈T/32⌉ + 2·32 rows at most: ok"
+    );
+}
+
+/// ADBench's LSTM at l, c, b = 2, 1024, 14 (T = 1023 steps): saving every step's `hidden` and
+/// `cell` allocates their T rows (2·l·b floats each); `checkpoint = 32` (≈ √T) allocates ⌈T/32⌉
+/// checkpoint rows and a stretch of 32 rows (and a working vector per array, the stretch's
+/// indices and floats), the rest of the call the same. As many allocations at c = 4 as at c = 64
+/// either way; gradients equal bit for bit.
+fn checkpoints_keep_carried_arrays_rows_short() {
+    use adbench_lstm::{
+        LstmObjectiveCheckpointedGrad, LstmObjectiveGrad, lstm_input,
+        lstm_objective_checkpointed_grad_into, lstm_objective_grad_into,
+    };
+    let (l, b) = (2, 14);
+    let mut counts = Vec::new();
+    for c in [4, 64] {
+        let (main, extra, state, sequence) = lstm_input(l, c, b);
+        let mut g = LstmObjectiveCheckpointedGrad::default();
+        lstm_objective_checkpointed_grad_into(&main, &extra, &state, &sequence, l, c, b, &mut g);
+        let (n, _) = allocations(|| {
+            lstm_objective_checkpointed_grad_into(&main, &extra, &state, &sequence, l, c, b, &mut g)
+        });
+        counts.push(n);
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "allocations with c = 4 and with c = 64"
+    );
+    let c = 1024;
+    let (main, extra, state, sequence) = lstm_input(l, c, b);
+    let (mut full, mut checked) = (
+        LstmObjectiveGrad::default(),
+        LstmObjectiveCheckpointedGrad::default(),
+    );
+    lstm_objective_grad_into(&main, &extra, &state, &sequence, l, c, b, &mut full);
+    lstm_objective_checkpointed_grad_into(&main, &extra, &state, &sequence, l, c, b, &mut checked);
+    let (plain, v) =
+        bytes(|| lstm_objective_grad_into(&main, &extra, &state, &sequence, l, c, b, &mut full));
+    let (saved, v_k) = bytes(|| {
+        lstm_objective_checkpointed_grad_into(
+            &main,
+            &extra,
+            &state,
+            &sequence,
+            l,
+            c,
+            b,
+            &mut checked,
+        )
+    });
+    let (f, t, row) = (std::mem::size_of::<f64>(), c - 1, 2 * l * b);
+    println!(
+        "grad_into_alloc: ADBench's LSTM (l, c, b = {l}, {c}, {b}): {plain} bytes per call saving \
+         every step, {saved} with checkpoint = 32 ({counts:?} allocations at c = 4, 64)"
+    );
+    // Every step's row saved, at least; with checkpoints, the rest of the call (what the full
+    // trace's call allocates besides its rows) and at most ⌈T/32⌉ + 2·32 rows' worth: the
+    // checkpoints, the stretch's rows, its indices and floats, the working vectors.
+    assert!(plain >= t * row * f, "the full rows: {plain} bytes");
+    let most = plain - t * row * f + (t.div_ceil(32) + 2 * 32) * row * f;
+    assert!(saved <= most, "{saved} bytes, more than {most}");
+    assert_eq!(v.to_bits(), v_k.to_bits());
+    for (a, k) in full
+        .main_params
+        .iter()
+        .chain(&full.extra_params)
+        .zip(checked.main_params.iter().chain(&checked.extra_params))
+    {
+        assert_eq!(a.to_bits(), k.to_bits());
+    }
 }
 
 /// The arrays carried across the time steps (ADBench's LSTM): their vectors, rows and adjoint

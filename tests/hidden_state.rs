@@ -330,8 +330,9 @@ macro_rules! twins {
     };
 }
 
-// A hidden-state vector beside a product recurrence, which `checkpoint = 3` saves every third
-// iteration (the array's rows are saved every iteration either way).
+// A hidden-state vector beside a product recurrence; `checkpoint = 3` saves both every third
+// iteration (the array's rows and the loss beside it, and the product). More shapes, at more
+// values of `K` and loop lengths: `tests/checkpoint.rs`.
 twins!(state_and_product, state_and_product_k3, 3, (w: &[f64], x: &[f64]) {
     let n = w.len();
     let mut h = vec![0.1; n];

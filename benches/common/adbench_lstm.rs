@@ -24,81 +24,107 @@
 use num_dual::DualNum;
 use symgrad::differentiable;
 
-/// ADBench's LSTM objective. `main_params` (`2·l·4·b`): per layer the weights then the biases
-/// of the `forget`, `ingate`, `outgate` and `change` gates, `b` each; `extra_params` (`3·b`):
-/// `in_weight`, `out_weight`, `out_bias`; `state` (`2·l·b`, data, copied as the C++ copies
-/// it): per layer `hidden` then `cell`; `sequence` (`c·b`): the characters' bits.
-#[differentiable(wrt(main_params, extra_params))]
-#[allow(clippy::similar_names)] // `ingate` / `outgate`, the reference's names
-pub fn lstm_objective(
-    main_params: &[f64],
-    extra_params: &[f64],
-    state: &[f64],
-    sequence: &[f64],
-    l: usize,
-    c: usize,
-    b: usize,
-) -> f64 {
-    // The state, copied (the C++ takes it by value): per layer `hidden`, then `cell`.
-    let mut hidden = vec![0.0; l * b];
-    let mut cell = vec![0.0; l * b];
-    for k in 0..l * b {
-        hidden[k] = state[2 * b * (k / b) + k % b];
-        cell[k] = state[2 * b * (k / b) + b + k % b];
-    }
-    let mut ypred = vec![0.0; b];
-    let mut ynorm = vec![0.0; b];
-    let mut total = 0.0;
-    let mut count = 0;
-    for t in 0..c - 1 {
-        // lstm_predict: the input, scaled, is layer 0's input.
-        let mut input = vec![0.0; b];
-        for i in 0..b {
-            input[i] = sequence[t * b + i] * extra_params[i];
-        }
-        for layer in 0..l {
-            let w = 8 * b * layer; // the layer's weights; its biases at w + 4b
-            let s = b * layer; // the layer's hidden and cell
-            // lstm_model; its output is the next layer's input.
-            for i in 0..b {
-                let forget = 1.0
-                    / (1.0 + (-(input[i] * main_params[w + i] + main_params[w + 4 * b + i])).exp());
-                let ingate = 1.0
-                    / (1.0
-                        + (-(hidden[s + i] * main_params[w + b + i] + main_params[w + 5 * b + i]))
-                            .exp());
-                let outgate = 1.0
-                    / (1.0
-                        + (-(input[i] * main_params[w + 2 * b + i] + main_params[w + 6 * b + i]))
-                            .exp());
-                let change = (hidden[s + i] * main_params[w + 3 * b + i]
-                    + main_params[w + 7 * b + i])
-                    .tanh();
-                cell[s + i] = cell[s + i] * forget + ingate * change;
-                hidden[s + i] = outgate * cell[s + i].tanh();
-                input[i] = hidden[s + i];
+/// The objective, under `#[differentiable($($args)*)]` as `$name`: written once for
+/// [`lstm_objective`] and its checkpointed twin [`lstm_objective_checkpointed`].
+macro_rules! lstm_objective {
+    ($(#[$doc:meta])* $name:ident, [$($args:tt)*]) => {
+        $(#[$doc])*
+        #[differentiable($($args)*)]
+        #[allow(clippy::similar_names)] // `ingate` / `outgate`, the reference's names
+        pub fn $name(
+            main_params: &[f64],
+            extra_params: &[f64],
+            state: &[f64],
+            sequence: &[f64],
+            l: usize,
+            c: usize,
+            b: usize,
+        ) -> f64 {
+            // The state, copied (the C++ takes it by value): per layer `hidden`, then `cell`.
+            let mut hidden = vec![0.0; l * b];
+            let mut cell = vec![0.0; l * b];
+            for k in 0..l * b {
+                hidden[k] = state[2 * b * (k / b) + k % b];
+                cell[k] = state[2 * b * (k / b) + b + k % b];
             }
+            let mut ypred = vec![0.0; b];
+            let mut ynorm = vec![0.0; b];
+            let mut total = 0.0;
+            let mut count = 0;
+            for t in 0..c - 1 {
+                // lstm_predict: the input, scaled, is layer 0's input.
+                let mut input = vec![0.0; b];
+                for i in 0..b {
+                    input[i] = sequence[t * b + i] * extra_params[i];
+                }
+                for layer in 0..l {
+                    let w = 8 * b * layer; // the layer's weights; its biases at w + 4b
+                    let s = b * layer; // the layer's hidden and cell
+                    // lstm_model; its output is the next layer's input.
+                    for i in 0..b {
+                        let forget = 1.0
+                            / (1.0
+                                + (-(input[i] * main_params[w + i]
+                                    + main_params[w + 4 * b + i]))
+                                    .exp());
+                        let ingate = 1.0
+                            / (1.0
+                                + (-(hidden[s + i] * main_params[w + b + i]
+                                    + main_params[w + 5 * b + i]))
+                                    .exp());
+                        let outgate = 1.0
+                            / (1.0
+                                + (-(input[i] * main_params[w + 2 * b + i]
+                                    + main_params[w + 6 * b + i]))
+                                    .exp());
+                        let change = (hidden[s + i] * main_params[w + 3 * b + i]
+                            + main_params[w + 7 * b + i])
+                            .tanh();
+                        cell[s + i] = cell[s + i] * forget + ingate * change;
+                        hidden[s + i] = outgate * cell[s + i].tanh();
+                        input[i] = hidden[s + i];
+                    }
+                }
+                for i in 0..b {
+                    ypred[i] = input[i] * extra_params[b + i] + extra_params[2 * b + i];
+                }
+                // logsumexp (ADBench's: log(Σ exp + 2))
+                let mut sum = 0.0;
+                for i in 0..b {
+                    sum += ypred[i].exp();
+                }
+                sum += 2.0;
+                let lse = sum.ln();
+                for i in 0..b {
+                    ynorm[i] = ypred[i] - lse;
+                }
+                for i in 0..b {
+                    total += sequence[(t + 1) * b + i] * ynorm[i];
+                }
+                count += b;
+            }
+            -total / count as f64
         }
-        for i in 0..b {
-            ypred[i] = input[i] * extra_params[b + i] + extra_params[2 * b + i];
-        }
-        // logsumexp (ADBench's: log(Σ exp + 2))
-        let mut sum = 0.0;
-        for i in 0..b {
-            sum += ypred[i].exp();
-        }
-        sum += 2.0;
-        let lse = sum.ln();
-        for i in 0..b {
-            ynorm[i] = ypred[i] - lse;
-        }
-        for i in 0..b {
-            total += sequence[(t + 1) * b + i] * ynorm[i];
-        }
-        count += b;
-    }
-    -total / count as f64
+    };
 }
+
+lstm_objective!(
+    /// ADBench's LSTM objective. `main_params` (`2·l·4·b`): per layer the weights then the biases
+    /// of the `forget`, `ingate`, `outgate` and `change` gates, `b` each; `extra_params` (`3·b`):
+    /// `in_weight`, `out_weight`, `out_bias`; `state` (`2·l·b`, data, copied as the C++ copies
+    /// it): per layer `hidden` then `cell`; `sequence` (`c·b`): the characters' bits.
+    lstm_objective,
+    [wrt(main_params, extra_params)]
+);
+
+lstm_objective!(
+    /// [`lstm_objective`] with `checkpoint = 32`: the state carried across the time steps is
+    /// saved every 32nd step (`⌈(c − 1)/32⌉` rows of `hidden` and `cell`, √1023 ≈ 32 at
+    /// ADBench's c = 1024), and the reverse sweep recomputes each stretch of 32 steps from its
+    /// checkpoint; its gradient is [`lstm_objective`]'s bit for bit.
+    lstm_objective_checkpointed,
+    [wrt(main_params, extra_params), checkpoint = 32]
+);
 
 /// [`lstm_objective`] on num-dual's numbers, written independently (one `hidden` and one
 /// `cell` vector per layer, iterators, the gates as closures): the forward-mode oracle. `p`

@@ -622,6 +622,10 @@ pub struct Func {
     /// `(0..M).map(|__o| if __o == 0 { e0 } else if … { e1 } else { e2 }).collect()` (the
     /// `vector_main_vec` weight); the oracle still returns `[D; M]`.
     pub vec_return: bool,
+    /// A vector-valued helper printed as `-> (f64, f64)`, its outputs and early returns as
+    /// tuples, its callers reading it as `let (r1, r2) = r(..);` and `r(..).k` (the
+    /// `helper_vector_tuple` weight); the oracle still returns `[D; M]`.
+    pub tuple_return: bool,
 }
 
 impl Func {

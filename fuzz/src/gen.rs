@@ -109,6 +109,9 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
         let mut o = Rng::derive(seed ^ 0x0EC7_0A11_0E55_0EC0, id);
         f.vec_return = vector::tenth(&mut o, w.helper_vector_vec)
             && !crate::print::function(&f, crate::print::Mode::Bare).contains("return ");
+        // A stream of its own too: the outputs spelled as a tuple.
+        let mut t = Rng::derive(seed ^ 0x7E91_E0A1_1EC7_0E55, id);
+        f.tuple_return = !f.vec_return && vector::tenth(&mut t, w.helper_vector_tuple);
         helpers.push(f);
     }
     let callable: Vec<Helper> = helpers
@@ -214,6 +217,7 @@ fn function(
         hessian: false,
         checkpoint: None,
         vec_return: false,
+        tuple_return: false,
         body,
         ret,
     }
@@ -895,6 +899,30 @@ mod tests {
         let (unchanged, using) = isolated(&on, &off, uses_vector, "a run or a vector");
         assert!(unchanged >= 50, "{unchanged} programs without them");
         assert!(using >= 50, "{using} programs with them");
+    }
+
+    /// Vector-valued helpers spelled as tuples, and their callers reading tuples; the oracle
+    /// keeps the arrays.
+    #[test]
+    fn tuple_helpers_are_generated() {
+        let mut w = Weights::default();
+        w.set("helper_vector", 6).unwrap();
+        let programs: Vec<Program> = (0..300).map(|id| program(1, id, &w)).collect();
+        let text: String = programs.iter().map(|p| functions(p, Mode::Plain)).collect();
+        for form in [
+            "-> (f64, f64) {",
+            "-> (f64, f64, f64) {",
+            "let (r",
+            ").1",
+            "return (",
+        ] {
+            assert!(text.contains(form), "never generated: {form}");
+        }
+        let oracle: String = programs
+            .iter()
+            .map(|p| functions(p, Mode::Oracle))
+            .collect();
+        assert!(!oracle.contains("-> (D"), "the oracle returns arrays");
     }
 
     /// With their weights raised, every form is generated.

@@ -23,9 +23,23 @@ pub enum Mode {
 /// The program's functions (helpers first), printed in `mode`, each `pub`.
 #[must_use]
 pub fn functions(program: &Program, mode: Mode) -> String {
+    // The helpers returning tuples, whose callers read them as tuples (not in the oracle).
+    let tuples: Vec<String> = program
+        .helpers
+        .iter()
+        .filter(|h| h.tuple_return && mode != Mode::Oracle)
+        .map(|h| h.name.clone())
+        .collect();
     let mut out = String::new();
     for func in program.helpers.iter().chain([&program.main]) {
-        out.push_str(&function(func, mode));
+        let mut p = Printer {
+            mode,
+            out: String::new(),
+            tuples: tuples.clone(),
+            tuple: false,
+        };
+        p.function(func);
+        out.push_str(&p.out);
         out.push('\n');
     }
     out
@@ -37,6 +51,8 @@ pub fn function(func: &Func, mode: Mode) -> String {
     let mut p = Printer {
         mode,
         out: String::new(),
+        tuples: Vec::new(),
+        tuple: false,
     };
     p.function(func);
     p.out
@@ -48,6 +64,8 @@ pub fn expr(e: &Expr) -> String {
     let mut p = Printer {
         mode: Mode::Plain,
         out: String::new(),
+        tuples: Vec::new(),
+        tuple: false,
     };
     p.expr(e, 0);
     p.out
@@ -59,6 +77,8 @@ pub fn cond(c: &Cond) -> String {
     let mut p = Printer {
         mode: Mode::Plain,
         out: String::new(),
+        tuples: Vec::new(),
+        tuple: false,
     };
     p.cond(c, 0);
     p.out
@@ -78,11 +98,21 @@ const ATOM: u8 = 5;
 struct Printer {
     mode: Mode,
     out: String,
+    /// The helpers that return tuples: their calls' outputs are read as `.k` and bound with
+    /// `let (..)`.
+    tuples: Vec<String>,
+    /// The function printed returns a tuple: its arrays of outputs are printed as tuples.
+    tuple: bool,
 }
 
 impl Printer {
     fn oracle(&self) -> bool {
         self.mode == Mode::Oracle
+    }
+
+    /// Whether `call` calls a helper that returns a tuple.
+    fn reads_tuple(&self, call: &Expr) -> bool {
+        matches!(call, Expr::Call(name, _) if self.tuples.contains(name))
     }
 
     fn float_ty(&self) -> &'static str {
@@ -108,8 +138,10 @@ impl Printer {
             })
             .collect();
         let vec_return = func.vec_return && !self.oracle();
+        self.tuple = func.tuple_return && !self.oracle();
         let ret = match func.outputs() {
             Some(_) if vec_return => format!("Vec<{ft}>"),
+            Some(m) if self.tuple => format!("({})", vec![ft; m].join(", ")),
             Some(m) => format!("[{ft}; {m}]"),
             None => ft.to_string(),
         };
@@ -274,6 +306,11 @@ impl Printer {
                 self.out.push_str("loop {\n");
                 self.close_block(body, level);
                 self.out.push('\n');
+            }
+            Stmt::LetOutputs { names, call } if self.reads_tuple(call) => {
+                let _ = write!(self.out, "let ({}) = ", names.join(", "));
+                self.expr(call, 0);
+                self.out.push_str(";\n");
             }
             Stmt::LetOutputs { names, call } => {
                 let _ = write!(self.out, "let [{}] = ", names.join(", "));
@@ -628,6 +665,18 @@ impl Printer {
             Expr::Method(m, recv, args) => self.method(*m, recv, args),
             Expr::Call(name, args) => self.call(name, args),
             Expr::Iter(it) => self.iterator(it),
+            Expr::Array(items) if self.tuple => {
+                self.out.push('(');
+                for e in items {
+                    self.expr(e, 0);
+                    self.out.push_str(", ");
+                }
+                self.out.truncate(self.out.len() - 2);
+                if items.len() == 1 {
+                    self.out.push(',');
+                }
+                self.out.push(')');
+            }
             Expr::Array(items) => {
                 self.out.push('[');
                 for (i, e) in items.iter().enumerate() {
@@ -637,6 +686,10 @@ impl Printer {
                     self.expr(e, 0);
                 }
                 self.out.push(']');
+            }
+            Expr::Output(call, k) if self.reads_tuple(call) => {
+                self.expr(call, POSTFIX);
+                let _ = write!(self.out, ".{k}");
             }
             Expr::Output(call, k) => {
                 self.expr(call, POSTFIX);
@@ -815,6 +868,7 @@ mod tests {
             hessian: false,
             checkpoint: None,
             vec_return: false,
+            tuple_return: false,
             body,
             ret: Expr::bin(
                 BinOp::Sub,

@@ -196,6 +196,7 @@ mod tests {
             hessian: false,
             checkpoint: None,
             vec_return: false,
+            tuple_return: false,
             body: vec![
                 Stmt::Let {
                     name: "s".into(),

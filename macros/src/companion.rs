@@ -566,6 +566,7 @@ fn graph_functions(
             emit::Symbols {
                 tokens: &d.lowered.symbols,
                 callees: &d.lowered.callees,
+                tuples: &d.lowered.tuple_calls,
             },
             &input_tokens,
             &slice_tokens,

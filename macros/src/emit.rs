@@ -33,6 +33,7 @@
 //! | filling local arrays over one loop in one `for` (at the last member, or at the first as above) | same loop and bounds, each a vector filled by its own loop, no member reads another, and every statement reading a member runs after the `for` | [`Schedule::plan`], [`Schedule::loop_group`] |
 //! | not filling a local array whose only reader here is a vector of zeros as long as it (an adjoint vector): the vector's length is read from the array's bounds | the array is a vector filled by its own loop (length `hi − lo`) and is not bound before the vector; where it is, its `len()` | [`Schedule::zero_sized_by_bounds`], `schedule::tree` (`Builder::alloc`) |
 //! | writing a carried array's new value in place, the stretch it replaces only | the new value is `[if lo <= j && j < hi { w[j − lo] } else { old[j] } for j in 0..n]` with `old` the member's own value at the start of the iteration and `w` another array, no other member's new value reads it, and the write runs after every member has taken its new value | [`Schedule::in_place_patch`] |
+//! | saving at a checkpoint (`checkpoint = K`) only the members of coupled state carrying arrays that an iteration or the reverse sweep reads; the others start each recomputed stretch as zeros | no member's new value mentions the member (it is overwritten before it is read in every iteration: the stretch's first iteration gives it the value the forward loop gave it) and the sweep does not read it | [`Schedule::checkpointed`] |
 //! | running sums inside a recurrence's reverse loop | they read that sweep's `λ` | [`Schedule::of`] (`sweeps`) |
 //! | a reverse sweep as one recorded iteration | its step only keeps or kills `λ`, and its sums vanish where it does | `schedule::kill_or_keep_sweeps` |
 //! | summing a loop's additions `z[k] += e` in a local, added to `z[k]` after the loop | the loop changes neither the vector nor `k`, and `k` is bound before the loop; the addition runs only if the loop ran (`if lo < hi`) | `schedule::tree` (`Builder::summed_accumulate`) |
@@ -43,7 +44,7 @@
 //! target) is the differentiation pass's (`diff::Sweep::contribute`), which keeps a contribution
 //! per iteration where the sum would rerun a loop that varies with them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
@@ -79,6 +80,25 @@ struct Sweep {
     steps: Vec<NodeId>,
 }
 
+/// What the checkpointed reverse sweep of coupled state carrying arrays writes per member: the
+/// vectors declared before its loop (the arrays' working vectors, the saved ones' scratch rows);
+/// at each checkpoint, the arrays restored into their working vectors (and the scratch
+/// emptied); in each recomputed iteration, the saved arrays' rows kept; after the stretch, the
+/// working vectors taken back, and where the scratch rows end; in each swept iteration, the
+/// saved arrays' rows read back; and the float members a checkpoint holds (bound by the loop's
+/// pattern) and does not (started from zero).
+#[derive(Default)]
+struct StretchParts {
+    before: TokenStream,
+    restore: TokenStream,
+    give_back: TokenStream,
+    keep: TokenStream,
+    restore_row: TokenStream,
+    ends: Vec<TokenStream>,
+    floats: Vec<proc_macro2::Ident>,
+    unheld: Vec<proc_macro2::Ident>,
+}
+
 /// A differentiated slice passed to a call: its number, the argument's span, and the bounds of
 /// the run passed (`&x[lo..hi]`), if not the whole slice.
 type Slot = (u32, Span, Option<(NodeId, NodeId)>);
@@ -104,6 +124,9 @@ pub struct Symbols<'a> {
     /// For the callees whose derivative the code calls, by the `SymId` of their path: the
     /// checked alias of `callees` (a path not in it is used as written).
     pub callees: &'a HashMap<u32, TokenStream>,
+    /// The callees that return a tuple, by the `SymId` of their path (see
+    /// `Lowered::tuple_calls`).
+    pub tuples: &'a HashSet<u32>,
 }
 
 impl Symbols<'_> {
@@ -176,6 +199,9 @@ impl Emitter<'_> {
             Vector::Buffer(b) => buffer_name(b),
             Vector::Trace(c) | Vector::States(c, _) => trace_name(c),
             Vector::Rows(d) => rows_name(d),
+            Vector::Work(d) => work_name(d),
+            Vector::StretchRows(d) => segment_rows_name(d),
+            Vector::Stretch(c) => segment_name(c),
             Vector::Member(n, _, d) => match self.g.op(n) {
                 Op::RevCoupled { .. } => adjoint_name(d),
                 _ => carry_name(d),
@@ -194,6 +220,10 @@ impl Emitter<'_> {
         let ty = self.float_ty();
         let declarations = pools.iter().map(|v| {
             let name = self.pool_name(*v);
+            // A stretch's tuples hold the loop's index, of the type of its bounds: inferred.
+            if let Vector::Stretch(_) = v {
+                return quote! { let mut #name = ::std::vec::Vec::new(); };
+            }
             let item = match v {
                 Vector::States(_, arity) => {
                     let each = (0..*arity).map(|_| &ty);
@@ -340,20 +370,7 @@ impl Emitter<'_> {
                 storage,
                 patches,
             } => self.coupled(*node, body, saved, (*checkpoint, *storage), patches),
-            Stmt::Reverse {
-                group,
-                body,
-                accumulators,
-                saved,
-                last_kill,
-                recompute,
-                pooled,
-            } => match recompute {
-                Some((every, forward)) => {
-                    self.recomputing_reverse(group, body, accumulators, saved, *every, forward)
-                }
-                None => self.reverse(group, body, accumulators, saved, (*last_kill, *pooled)),
-            },
+            Stmt::Reverse { .. } => self.reverse_stmt(stmt),
             Stmt::Guarded {
                 group,
                 reads,
@@ -372,6 +389,34 @@ impl Emitter<'_> {
             } => self.alloc(*node, *storage, *by_bounds),
             Stmt::Until { node, body } => self.until(*node, body),
             Stmt::Internal(what) => self.internal_error(what),
+        }
+    }
+
+    /// A [`Stmt::Reverse`]: the sweep over every saved iteration, or recomputing from
+    /// checkpoints (a recurrence's values, or coupled state carrying arrays).
+    fn reverse_stmt(&self, stmt: &Stmt) -> TokenStream {
+        let Stmt::Reverse {
+            group,
+            body,
+            accumulators,
+            saved,
+            last_kill,
+            recompute,
+            pooled,
+        } = stmt
+        else {
+            return self.internal_error("not a reverse sweep");
+        };
+        let Some((every, forward, patches)) = recompute else {
+            return self.reverse(group, body, accumulators, saved, (*last_kill, *pooled));
+        };
+        let fold = self.sweep(group[0]).map(|s| s.fold);
+        if fold.is_some_and(|f| self.g.carries_arrays(f)) {
+            let parts = (forward, patches.as_slice());
+            let every = (*every, *pooled);
+            self.recomputing_array_reverse(group, body, accumulators, saved, every, parts)
+        } else {
+            self.recomputing_reverse(group, body, accumulators, saved, *every, forward)
         }
     }
 
@@ -699,7 +744,7 @@ impl Emitter<'_> {
         let (i, trace, name) = (loop_var_name(v), trace_name(c), self.name(n));
         let (lo, hi) = (self.expr(*lo, Prec::Select), self.expr(*hi, Prec::Select));
         if inits.iter().any(|x| self.g.kind(*x) == Kind::Array) {
-            return self.coupled_arrays(n, block, saved, storage, patches);
+            return self.coupled_arrays(n, block, saved, (checkpoint, storage), patches);
         }
         let states: Vec<proc_macro2::Ident> = (c..c + k).map(carry_name).collect();
         let inits = inits.iter().map(|x| self.expr(*x, Prec::Select));
@@ -757,18 +802,20 @@ impl Emitter<'_> {
     /// let __tN = (__s0, __s1);
     /// ```
     ///
-    /// An array whose new value is a stretch replaced (`patches`, see
-    /// `Schedule::in_place_patch`) is written in place, last: `for j in lo..min(hi, n) {
-    /// __s0[j] = written[j − lo]; }`.
+    /// With checkpoints every `K` iterations, the members a checkpoint holds
+    /// (`Schedule::checkpointed`) are saved at the start of every `K`-th iteration only (the
+    /// first included): each array's row in its table (`⌈n/K⌉` rows), the floats in a vector of
+    /// tuples: `for (j, t) in (lo..hi).enumerate() { if j % K == 0 {
+    /// __rows0.extend_from_slice(&__s0); __trace0.push((__s1,)); } … }`.
     fn coupled_arrays(
         &self,
         n: NodeId,
         block: &Block,
         saved: &[u32],
-        storage: Storage,
+        (checkpoint, storage): (Option<usize>, Storage),
         patches: &[Option<Patch>],
     ) -> TokenStream {
-        let (Op::Coupled { c, v, lo, hi, .. }, Some((inits, bodies))) =
+        let (Op::Coupled { c, v, lo, hi, .. }, Some((inits, _))) =
             (self.g.op(n), self.g.coupled_parts(n))
         else {
             return self.internal_error("not a recurrence");
@@ -777,14 +824,107 @@ impl Emitter<'_> {
         let (i, trace, name) = (loop_var_name(v), trace_name(c), self.name(n));
         let (lo, hi) = (self.expr(*lo, Prec::Select), self.expr(*hi, Prec::Select));
         let count = quote!(::core::iter::Iterator::size_hint(&(#lo..#hi)).0);
+        // How many iterations save: every one, or one in `K` (`⌈count/K⌉`).
+        let saves = match checkpoint {
+            Some(every) => {
+                let every = Literal::usize_unsuffixed(every);
+                quote!(::core::primitive::usize::div_ceil(#count, #every))
+            }
+            None => count.clone(),
+        };
+        // The members saved: those the sweep reads, or at a checkpoint those it holds.
+        let kept = match checkpoint {
+            Some(_) => self.s.checkpointed(n),
+            None => saved.to_vec(),
+        };
         let mut declare = Vec::new();
         let mut save = Vec::new();
-        let (mut floats, mut float_nexts, mut copies) = (Vec::new(), Vec::new(), Vec::new());
         let mut states = Vec::new();
+        for (d, x) in (c..).zip(inits) {
+            let (s, init) = (carry_name(d), self.expr(*x, Prec::Postfix));
+            if self.g.kind(*x) == Kind::Array {
+                declare.push(Self::vector(
+                    &s,
+                    &quote!(::std::vec::Vec::from(&#init[..])),
+                    &quote!(#s.extend_from_slice(&#init[..]);),
+                    storage,
+                ));
+                if kept.contains(&d) {
+                    let rows = rows_name(d);
+                    declare.push(Self::vector(
+                        &rows,
+                        &quote!(::std::vec::Vec::with_capacity(#saves * #s.len())),
+                        &quote!(#rows.reserve(#saves * #s.len());),
+                        storage,
+                    ));
+                    save.push(quote! { #rows.extend_from_slice(&#s); });
+                }
+            } else {
+                declare.push(quote! { let mut #s = #init; });
+            }
+            states.push(s);
+        }
+        // The floats saved (at checkpoints, a vector of `()` if none: it allocates nothing,
+        // and counts the checkpoints).
+        let scalars: Vec<proc_macro2::Ident> = kept
+            .iter()
+            .filter(|d| !self.carries_array(n, **d))
+            .map(|d| carry_name(*d))
+            .collect();
+        if checkpoint.is_some() {
+            declare.push(Self::vector(
+                &trace,
+                &quote!(::std::vec::Vec::with_capacity(#saves)),
+                &quote!(#trace.reserve(#saves);),
+                storage,
+            ));
+        } else if !scalars.is_empty() {
+            declare.push(quote! { let mut #trace = ::std::vec::Vec::with_capacity(#saves); });
+        }
+        if checkpoint.is_some() || !scalars.is_empty() {
+            save.push(quote! { #trace.push((#(#scalars,)*)); });
+        }
+        let (header, save) = match checkpoint {
+            Some(every) => {
+                let (j, every) = (checkpoint_counter(c), Literal::usize_unsuffixed(every));
+                (
+                    quote!(for (#j, #i) in ::core::iter::Iterator::enumerate(#lo..#hi)),
+                    quote! {
+                        if #j % #every == 0 {
+                            #(#save)*
+                        }
+                    },
+                )
+            }
+            None => (quote!(for #i in #lo..#hi), quote! { #(#save)* }),
+        };
+        let (stmts, back) = self.whole(block);
+        let step = self.array_step(n, patches);
+        quote! {
+            #(#declare)*
+            #header {
+                #save
+                #stmts
+                #step
+                #back
+            }
+            let #name = (#(#states,)*);
+        }
+    }
+
+    /// The end of an iteration of coupled state `n` carrying arrays: the floats take their new
+    /// values together, then each array is overwritten by its own (`__s0.copy_from_slice(&next)`),
+    /// or, its new value a stretch replaced (`patches`, see `Schedule::in_place_patch`), that
+    /// stretch is written in place, last: `for j in lo..min(hi, n) { __s0[j] = written[j − lo]; }`.
+    fn array_step(&self, n: NodeId, patches: &[Option<Patch>]) -> TokenStream {
+        let (Op::Coupled { c, .. }, Some((_, bodies))) = (self.g.op(n), self.g.coupled_parts(n))
+        else {
+            return self.internal_error("not a recurrence");
+        };
+        let (mut floats, mut float_nexts, mut copies) = (Vec::new(), Vec::new(), Vec::new());
         let mut in_place = Vec::new();
-        for (k, (d, (init, body))) in (c..).zip(inits.iter().zip(bodies)).enumerate() {
+        for (k, (d, body)) in (*c..).zip(bodies).enumerate() {
             let s = carry_name(d);
-            let init = self.expr(*init, Prec::Postfix);
             if let Some(Some(p)) = patches.get(k)
                 && let Op::Table { v: j, .. } = *self.g.op(*body)
             {
@@ -799,53 +939,18 @@ impl Emitter<'_> {
             }
             let next = self.expr(*body, Prec::Postfix);
             if self.g.kind(*body) == Kind::Array {
-                declare.push(Self::vector(
-                    &s,
-                    &quote!(::std::vec::Vec::from(&#init[..])),
-                    &quote!(#s.extend_from_slice(&#init[..]);),
-                    storage,
-                ));
-                if saved.contains(&d) {
-                    let rows = rows_name(d);
-                    declare.push(Self::vector(
-                        &rows,
-                        &quote!(::std::vec::Vec::with_capacity(#count * #s.len())),
-                        &quote!(#rows.reserve(#count * #s.len());),
-                        storage,
-                    ));
-                    save.push(quote! { #rows.extend_from_slice(&#s); });
-                }
                 if patches.get(k).is_none_or(Option::is_none) {
                     copies.push(quote! { #s.copy_from_slice(&#next[..]); });
                 }
             } else {
-                declare.push(quote! { let mut #s = #init; });
-                floats.push(s.clone());
+                floats.push(s);
                 float_nexts.push(next);
             }
-            states.push(s);
         }
-        let scalars: Vec<proc_macro2::Ident> = saved
-            .iter()
-            .filter(|d| !self.carries_array(n, **d))
-            .map(|d| carry_name(*d))
-            .collect();
-        if !scalars.is_empty() {
-            declare.push(quote! { let mut #trace = ::std::vec::Vec::with_capacity(#count); });
-            save.push(quote! { #trace.push((#(#scalars,)*)); });
-        }
-        let (stmts, back) = self.whole(block);
         quote! {
-            #(#declare)*
-            for #i in #lo..#hi {
-                #(#save)*
-                #stmts
-                (#(#floats),*) = (#(#float_nexts),*);
-                #(#copies)*
-                #(#in_place)*
-                #back
-            }
-            let #name = (#(#states,)*);
+            (#(#floats),*) = (#(#float_nexts),*);
+            #(#copies)*
+            #(#in_place)*
         }
     }
 
@@ -1115,6 +1220,203 @@ impl Emitter<'_> {
                 }
             }
             #after
+        }
+    }
+
+    /// The reverse loop of coupled state carrying arrays saved every `every` iterations
+    /// (`checkpoint = K`): from the last checkpoint to the first, the stretch of iterations it
+    /// starts is run forward again from the checkpoint's state (each array copied into a working
+    /// vector), saving what the sweep reads into a scratch of at most `K` rows per array (and a
+    /// vector of the floats), then swept backwards as [`reverse`](Self::reverse) sweeps, each
+    /// array's row read from the scratch. The scratch and the working vectors are allocated once,
+    /// before the loop: memory `⌈n/K⌉ + K` rows instead of `n`.
+    ///
+    /// ```text
+    /// let mut __work0 = Vec::with_capacity(len);
+    /// let mut __seg_rows0 = Vec::with_capacity(min(K, n) · len); let mut __stretch0 = …;
+    /// for (c, &(s1,)) in trace.iter().enumerate().rev() {
+    ///     __work0.clear(); __work0.extend_from_slice(&__rows0[c·len..(c+1)·len]);
+    ///     let mut __s0 = __work0; let mut __s1 = s1; __seg_rows0.clear(); __stretch0.clear();
+    ///     for t in (lo..hi).skip(c · K).take(K) {
+    ///         __seg_rows0.extend_from_slice(&__s0); __stretch0.push((t, (…saved floats,)));
+    ///         …; (__s1) = (…); __s0.copy_from_slice(&next);                        // forward
+    ///     }
+    ///     __work0 = __s0;
+    ///     for &(t, (…,)) in __stretch0.iter().rev() { let __s0 = &__seg_rows0[…]; …; λ = step; }
+    /// }
+    /// ```
+    fn recomputing_array_reverse(
+        &self,
+        group: &[NodeId],
+        body: &Block,
+        accumulators: &[(NodeId, NodeId)],
+        saved: &[u32],
+        (every, pooled): (usize, bool),
+        (forward, patches): (&Block, &[Option<Patch>]),
+    ) -> TokenStream {
+        let Some(sweep) = self.sweep(group[0]) else {
+            return self.internal_error("not a reverse sweep");
+        };
+        let Op::Coupled { c, v, lo, hi, .. } = self.g.op(sweep.fold) else {
+            return self.internal_error("not a recurrence");
+        };
+        let (c, vf) = (*c, *v);
+        let (i, i_forward, trace) = (loop_var_name(sweep.v), loop_var_name(vf), trace_name(c));
+        let (stretch, at) = (segment_name(c), checkpoint_counter(c));
+        let every = Literal::usize_unsuffixed(every);
+        let (lo, hi) = (self.expr(*lo, Prec::Select), self.expr(*hi, Prec::Select));
+        let storage = if pooled {
+            Storage::Pooled
+        } else {
+            Storage::Fresh
+        };
+        // At most a stretch, and no more than the loop runs (a large K on a short loop).
+        let most = quote!(::core::cmp::min(
+            #every,
+            ::core::iter::Iterator::size_hint(&(#lo..#hi)).0,
+        ));
+        let StretchParts {
+            before,
+            restore,
+            give_back,
+            keep,
+            restore_row,
+            ends,
+            floats,
+            unheld,
+        } = self.stretch_parts(sweep.fold, saved, storage, &most);
+        let zero = self.float_lit(0.0);
+        let saved: Vec<proc_macro2::Ident> = saved
+            .iter()
+            .filter(|d| !self.carries_array(sweep.fold, **d))
+            .map(|d| carry_name(*d))
+            .collect();
+        let (redo, redo_back) = self.whole(forward);
+        let step = self.array_step(sweep.fold, patches);
+        let (start, iteration, after) =
+            self.reverse_parts(group, &sweep, body, accumulators, storage);
+        let declare_stretch = Self::vector(
+            &stretch,
+            &quote!(::std::vec::Vec::with_capacity(#most)),
+            &quote!(#stretch.reserve(#most);),
+            storage,
+        );
+        quote! {
+            #start
+            #before
+            #declare_stretch
+            for (#at, &(#(#floats,)*)) in #trace.iter().enumerate().rev() {
+                #restore
+                #stretch.clear();
+                #(let mut #floats = #floats;)*
+                #(let mut #unheld = #zero;)*
+                for #i_forward in ::core::iter::Iterator::take(
+                    ::core::iter::Iterator::skip(#lo..#hi, #at * #every),
+                    #every,
+                ) {
+                    #keep
+                    #stretch.push((#i_forward, (#(#saved,)*)));
+                    #redo
+                    #step
+                    #redo_back
+                }
+                #give_back
+                #(#ends)*
+                for &(#i, (#(#saved,)*)) in #stretch.iter().rev() {
+                    #restore_row
+                    #iteration
+                }
+            }
+            #after
+        }
+    }
+
+    /// Per member of coupled state `n` carrying arrays, what its checkpointed reverse sweep
+    /// (`recomputing_array_reverse`) writes: see [`StretchParts`]. `most`: the rows of a stretch.
+    fn stretch_parts(
+        &self,
+        n: NodeId,
+        saved: &[u32],
+        storage: Storage,
+        most: &TokenStream,
+    ) -> StretchParts {
+        let (Op::Coupled { c, .. }, Some((inits, _))) = (self.g.op(n), self.g.coupled_parts(n))
+        else {
+            return StretchParts::default();
+        };
+        let (c, fold, at) = (*c, self.name(n), checkpoint_counter(*c));
+        let (mut before, mut restore, mut give_back) =
+            (TokenStream::new(), TokenStream::new(), TokenStream::new());
+        let (mut keep, mut restore_row) = (TokenStream::new(), TokenStream::new());
+        // The floats a checkpoint holds, bound by the loop's pattern; the others start from
+        // zero (the stretch's first iteration sets them before they are read).
+        let held = self.s.checkpointed(n);
+        let (mut floats, mut unheld) = (Vec::new(), Vec::new());
+        let zero = self.float_lit(0.0);
+        for (k, d) in (0..).zip(c..c + u32::try_from(inits.len()).unwrap_or(0)) {
+            let s = carry_name(d);
+            if !self.carries_array(n, d) {
+                if held.contains(&d) {
+                    floats.push(s);
+                } else {
+                    unheld.push(s);
+                }
+                continue;
+            }
+            let member = syn::Index::from(k);
+            let (rows, work) = (rows_name(d), work_name(d));
+            let len = quote!(#fold.#member.len());
+            before.extend(Self::vector(
+                &work,
+                &quote!(::std::vec::Vec::with_capacity(#len)),
+                &quote!(#work.reserve(#len);),
+                storage,
+            ));
+            // An array a checkpoint does not hold: zeros, of its length.
+            let fill = if held.contains(&d) {
+                quote!(#work.extend_from_slice(&#rows[#at * #len..(#at + 1) * #len]);)
+            } else {
+                quote!(#work.resize(#len, #zero);)
+            };
+            restore.extend(quote! {
+                #work.clear();
+                #fill
+                let mut #s = #work;
+            });
+            give_back.extend(quote! { #work = #s; });
+            if saved.contains(&d) {
+                let (seg, end) = (segment_rows_name(d), row_end_name(d));
+                before.extend(Self::vector(
+                    &seg,
+                    &quote!(::std::vec::Vec::with_capacity(#most * #len)),
+                    &quote!(#seg.reserve(#most * #len);),
+                    storage,
+                ));
+                restore.extend(quote! { #seg.clear(); });
+                keep.extend(quote! { #seg.extend_from_slice(&#s); });
+                restore_row.extend(quote! {
+                    let #s = &#seg[#end - #len..#end];
+                    #end -= #len;
+                });
+            }
+        }
+        let ends = saved
+            .iter()
+            .filter(|d| self.carries_array(n, **d))
+            .map(|d| {
+                let (seg, end) = (segment_rows_name(*d), row_end_name(*d));
+                quote! { let mut #end = #seg.len(); }
+            })
+            .collect();
+        StretchParts {
+            before,
+            restore,
+            give_back,
+            keep,
+            restore_row,
+            ends,
+            floats,
+            unheld,
         }
     }
 
@@ -1940,6 +2242,13 @@ impl Style for Emitter<'_> {
                 let values = values.iter().map(|v| self.expr(*v, Prec::Select));
                 quote! { &[#(#values),*] }
             }
+            // A call of a function returning a tuple: its outputs as an array, as an array
+            // function's value, `tuple_outputs(polar(r, t))[k]`.
+            Op::Call(f, args) if self.symbols.tuples.contains(&f.0) => {
+                let args = args.iter().map(|a| self.call_arg(*a)).collect();
+                let call = self.call(self.symbol(*f), args);
+                quote! { ::symgrad::__private::tuple_outputs(#call) }
+            }
             // Statements, emitted by `binding`; no value of their own.
             Op::Sum { .. }
             | Op::Scatter(..)
@@ -2077,6 +2386,16 @@ fn rows_name(d: u32) -> proc_macro2::Ident {
 /// Where the rows of member `d` not yet swept end.
 fn row_end_name(d: u32) -> proc_macro2::Ident {
     format_ident!("__row_end{}", d, span = Span::mixed_site())
+}
+
+/// The working vector member `d`, an array, is recomputed in from a checkpoint.
+fn work_name(d: u32) -> proc_macro2::Ident {
+    format_ident!("__work{}", d, span = Span::mixed_site())
+}
+
+/// The rows of member `d`, an array, recomputed from a checkpoint for the sweep of a stretch.
+fn segment_rows_name(d: u32) -> proc_macro2::Ident {
+    format_ident!("__stretch_rows{}", d, span = Span::mixed_site())
 }
 
 fn trace_name(c: u32) -> proc_macro2::Ident {

@@ -775,6 +775,20 @@ fn nalgebra_least_squares() {
     );
 }
 
+/// A nalgebra matrix as the result: `Matrix2::new` takes rows, the outputs are the elements in
+/// column-major order (`[s·cos, s·sin, −s·sin, s·cos]`), the companions return `[f64; 4]`.
+#[test]
+fn nalgebra_matrix_result() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn scaled_rotation(theta: f64, s: f64) -> Matrix2<f64> {
+            Matrix2::new(s * theta.cos(), -s * theta.sin(), s * theta.sin(), s * theta.cos())
+        }
+        "
+    );
+}
+
 /// A Hessian through a call given a differentiated slice: the callee's `__hvp` (its
 /// directional derivative along the caller's direction, and `seed·H·t`), called once for the
 /// tangent and once, seeded, for the slice's part of `H·v`.
@@ -904,6 +918,27 @@ fn hvp_through_vector_calls() {
         fn loss(u: &[f64], t: f64) -> f64 {
             let r = pair(u, t);
             r[0] * r[1]
+        }
+        "
+    );
+}
+
+/// A function returning a tuple: its companions and hidden items are the `[f64; 2]`
+/// function's (the user's function unchanged); the caller's `let (u, v) = polar(x, t);` reads
+/// the call's value through `tuple_outputs`, as an array.
+#[test]
+fn tuple_outputs() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn polar(x: &[f64], t: f64) -> (f64, f64) {
+            (x[0] * t.cos(), x[1] * t.sin())
+        }
+
+        #[differentiable(wrt(x))]
+        fn loss(x: &[f64], t: f64) -> f64 {
+            let (u, v) = polar(x, t);
+            u * u + 3.0 * v
         }
         "
     );
@@ -1185,6 +1220,30 @@ fn hidden_state() {
     snapshot!(
         r"
         #[differentiable(wrt(w))]
+        fn rnn(w: &[f64], x: &[f64], n: usize) -> f64 {
+            let mut h = vec![0.0; n];
+            let mut loss = 0.0;
+            for t in 0..x.len() {
+                for j in 0..n {
+                    h[j] = (w[j] * h[j] + x[t]).tanh();
+                }
+                loss += (h[0] - x[t]).powi(2);
+            }
+            loss
+        }
+        "
+    );
+}
+
+/// `checkpoint = 4` on an array carried across a loop's iterations: the forward loop saves `h`'s
+/// row and the loss every 4th step only; the reverse loop, from the last checkpoint, copies its
+/// row into a working vector, runs the stretch of 4 steps forward again saving the rows into a
+/// scratch of 4, then sweeps them backwards as without checkpoints.
+#[test]
+fn hidden_state_checkpointed() {
+    snapshot!(
+        r"
+        #[differentiable(wrt(w), checkpoint = 4)]
         fn rnn(w: &[f64], x: &[f64], n: usize) -> f64 {
             let mut h = vec![0.0; n];
             let mut loss = 0.0;

@@ -23,19 +23,24 @@ pub fn generate(
     let vis = &func.vis;
     let name = &func.sig.ident;
     // Fields for the parameters that look like floats; `f64` where the return type is unknown.
-    // A vector-valued function (`-> [T; M]`) gets the companions of one.
+    // A vector-valued function (`-> [T; M]`, `-> (T, T)`) gets the companions of one: its
+    // float type and `M`.
     let array = match &func.sig.output {
         ReturnType::Type(_, ty) => match &**ty {
-            syn::Type::Array(a) if float_of(&a.elem).is_some() => Some(a),
+            syn::Type::Array(a) if float_of(&a.elem).is_some() => {
+                let (t, len) = (&a.elem, &a.len);
+                Some((quote!(#t), quote!(#len)))
+            }
+            syn::Type::Tuple(t) => t.elems.first().filter(|e| float_of(e).is_some()).map(|e| {
+                let len = proc_macro2::Literal::usize_unsuffixed(t.elems.len());
+                (quote!(#e), quote!(#len))
+            }),
             _ => None,
         },
         ReturnType::Default => None,
     };
-    let float = match (&func.sig.output, array) {
-        (_, Some(a)) => {
-            let t = &a.elem;
-            quote!(#t)
-        }
+    let float = match (&func.sig.output, &array) {
+        (_, Some((t, _))) => t.clone(),
         (ReturnType::Type(_, ty), None) if float_of(ty).is_some() => quote!(#ty),
         _ => quote!(f64),
     };
@@ -69,13 +74,10 @@ pub fn generate(
         TokenStream::new()
     };
     let (companions, hidden) = match array {
-        Some(a) => {
-            let len = &a.len;
-            (
-                vector_stubs(func, &names, &float, &quote!(#len)),
-                vector_hidden_item(func, &float, &quote!(#len)),
-            )
-        }
+        Some((_, len)) => (
+            vector_stubs(func, &names, &float, &len),
+            vector_hidden_item(func, &float, &len),
+        ),
         None => (
             scalar_stubs(func, args, &names, &float, &types),
             hidden_item(func, &float),

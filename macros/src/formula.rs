@@ -351,7 +351,7 @@ impl Printer<'_> {
                 let (Op::Fold { lo, hi, .. } | Op::Coupled { lo, hi, .. }) = *g.op(fold) else {
                     return;
                 };
-                if let Some((k, forward)) = recompute {
+                if let Some((k, forward, _)) = recompute {
                     self.nested(
                         &format!("for each stretch of {k}, last first: recompute"),
                         forward,

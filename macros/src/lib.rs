@@ -45,6 +45,7 @@ mod tangent;
 mod tape;
 #[cfg(test)]
 mod testing;
+mod tuples;
 mod vecout;
 mod vector;
 mod vjp_rows;

@@ -26,6 +26,7 @@ mod iterators;
 mod loops;
 mod stmts;
 mod syntax;
+mod tuples;
 
 pub use syntax::pretty;
 
@@ -59,6 +60,10 @@ pub struct Lowered {
     /// Where a local array is passed to a call, by the call and the argument's position: the
     /// argument's tokens, for errors about it.
     pub array_args: HashMap<(NodeId, usize), Span>,
+    /// The callees (by the `SymId` of their path) whose outputs the body reads as a tuple
+    /// (`let (u, v) = f(…);`, `f(…).0`): they return a tuple, which the generated code turns
+    /// into an array (see `lower::arrays`).
+    pub tuple_calls: HashSet<u32>,
 }
 
 /// Lowers `body`; `Err` with the graph as far as it was built if errors were reported.
@@ -81,6 +86,7 @@ pub fn lower(cx: &Ctxt, sig: &Sig, body: &Block) -> Result<Lowered, Box<Lowered>
         spans: l.spans,
         callees: HashMap::new(),
         array_args: l.array_args,
+        tuple_calls: l.tuple_calls,
     };
     if cx.has_errors() {
         Err(Box::new(lowered))
@@ -192,6 +198,8 @@ struct Lower<'a> {
     array_writes: HashMap<String, TokenStream>,
     /// Where a local array is passed to a call (see [`Lowered::array_args`]).
     array_args: HashMap<(NodeId, usize), Span>,
+    /// See [`Lowered::tuple_calls`].
+    tuple_calls: HashSet<u32>,
 }
 
 impl<'a> Lower<'a> {
@@ -224,6 +232,7 @@ impl<'a> Lower<'a> {
             path: Vec::new(),
             array_writes: HashMap::new(),
             array_args: HashMap::new(),
+            tuple_calls: HashSet::new(),
             int_slices: Vec::new(),
             data_slices: Vec::new(),
             enclosing: Vec::new(),

@@ -15,7 +15,13 @@
 //! Vector2::new(r0, r1)               [r0, r1]
 //! SVector::<f64, 2>::from([r0, r1])  [r0, r1]
 //! Vector2::from(std::array::from_fn(…)) std::array::from_fn(…)
+//! Matrix2::new(a, b, c, d)           [a, c, b, d]   (`new` and `from_row_slice` are row-major)
+//! Matrix2::from_row_slice(&[a, b, c, d]), Matrix2::from_column_slice(&[a, c, b, d])   the same
+//! Matrix2::from_fn(|r, c| e)         std::array::from_fn(|k| { let r = k % 2; let c = k / 2; e })
 //! ```
+//!
+//! A function returning a matrix returns its elements in that (storage) order: output `r + R·c`
+//! is element `(r, c)`.
 //!
 //! The macro sees tokens only: it knows the types by name (see `signature::nalgebra_of`).
 
@@ -57,7 +63,7 @@ impl Shape {
 pub fn rewrite<'b>(
     cx: &Ctxt,
     sig: &Sig,
-    returns_nalgebra: bool,
+    output: &syn::ReturnType,
     body: &'b Block,
 ) -> std::borrow::Cow<'b, Block> {
     let shapes: HashMap<String, Shape> = sig
@@ -68,11 +74,15 @@ pub fn rewrite<'b>(
             _ => None,
         })
         .collect();
+    let returns_nalgebra = returns_nalgebra(output);
     if shapes.is_empty() && !returns_nalgebra {
         return std::borrow::Cow::Borrowed(body);
     }
     let float = crate::companion::float_tokens(sig.float);
     let mut body = body.clone();
+    if returns_nalgebra {
+        with_return_shape(&mut body, output);
+    }
     Rewrite {
         cx,
         shapes,
@@ -111,10 +121,75 @@ fn is_vector_type(name: &str) -> bool {
     name == "SVector" || name == "RowSVector" || sized("Vector") || sized("RowVector")
 }
 
-/// The elements of a nalgebra vector constructor, `Vector2::new(a, b)` or
-/// `SVector::<f64, 2>::from([a, b])`, as an array expression (`from`'s argument, which must be
-/// an array for the original function to compile).
-fn constructed_vector(e: &Expr) -> Option<Expr> {
+/// A nalgebra constructor's elements, in column-major storage order, as an array expression
+/// (or `std::array::from_fn(…)`), and the shape its path gives.
+struct Constructed {
+    elems: Expr,
+    rows: Option<Expr>,
+    cols: Option<Expr>,
+}
+
+/// The rows and columns a constructor's type gives: its name (`Matrix2x3`, `Vector3`) or its
+/// turbofish (`SMatrix::<f64, 2, 3>`, `SVector::<f64, 4>`); `None` for a bare `SMatrix`.
+fn path_shape(ty: &syn::PathSegment) -> Option<(Expr, Expr)> {
+    let name = ty.ident.to_string();
+    let sizes: Vec<Expr> = match &ty.arguments {
+        syn::PathArguments::AngleBracketed(a) => a
+            .args
+            .iter()
+            .skip(1)
+            .filter_map(crate::signature::size_arg)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let one: Expr = parse_quote!(1);
+    match (name.as_str(), sizes.as_slice()) {
+        ("SMatrix", [r, c]) => Some((r.clone(), c.clone())),
+        ("SVector", [n]) => Some((n.clone(), one)),
+        ("RowSVector", [n]) => Some((one, n.clone())),
+        (other, _) => {
+            let (r, c) = crate::signature::named_shape(other)?;
+            Some((parse_quote!(#r), parse_quote!(#c)))
+        }
+    }
+}
+
+/// `SMatrix`, `SVector`, `Matrix3`, `Vector2`, `RowVector2`, …: a fixed-size nalgebra type's name.
+fn is_fixed_type(name: &str) -> bool {
+    is_vector_type(name) || name == "SMatrix" || crate::signature::named_shape(name).is_some()
+}
+
+/// `elems` (row-major, `rows × cols`) in column-major order: element `(r, c)` moves from
+/// `r·C + c` to `r + R·c`.
+fn column_major(elems: &[Expr], rows: usize, cols: usize) -> Vec<Expr> {
+    (0..rows * cols)
+        .map(|k| elems[(k % rows) * cols + k / rows].clone())
+        .collect()
+}
+
+/// The elements of `&[a, b, …]` or `[a, b, …]`.
+fn listed(e: &Expr) -> Option<Vec<Expr>> {
+    match e {
+        Expr::Reference(r) => listed(&r.expr),
+        Expr::Paren(p) => listed(&p.expr),
+        Expr::Array(a) => Some(a.elems.iter().cloned().collect()),
+        _ => None,
+    }
+}
+
+/// A nalgebra constructor's elements in storage order, or `None` for another call:
+///
+/// ```text
+/// Vector2::new(a, b), SVector::<f64, 2>::from([a, b])          [a, b]
+/// Matrix2::new(a, b, c, d)  (row-major arguments)              [a, c, b, d]
+/// Matrix2::from_row_slice(&[a, b, c, d])                       [a, c, b, d]
+/// Matrix2::from_column_slice(&[a, c, b, d])                    [a, c, b, d]
+/// Matrix2::from_fn(|r, c| e)             std::array::from_fn(|k| { let r = k % 2; let c = k / 2; e })
+/// ```
+///
+/// A row-major constructor needs its shape as integer literals in its path (the value the
+/// function returns gets the return type's, see [`with_return_shape`]): an error otherwise.
+fn constructed(cx: &Ctxt, e: &Expr) -> Option<Constructed> {
     let Expr::Call(call) = e else { return None };
     let Expr::Path(p) = &*call.func else {
         return None;
@@ -123,15 +198,183 @@ fn constructed_vector(e: &Expr) -> Option<Expr> {
     let [.., ty, method] = segs.as_slice() else {
         return None;
     };
-    if !is_vector_type(&ty.ident.to_string()) {
+    let name = ty.ident.to_string();
+    if !is_fixed_type(&name) {
         return None;
     }
-    let args = &call.args;
-    match method.ident.to_string().as_str() {
-        "new" => Some(parse_quote!([#args])),
-        "from" if args.len() == 1 => args.first().cloned(),
+    let (rows, cols) = path_shape(ty).unzip();
+    let literal_shape = match (
+        rows.as_ref().and_then(literal),
+        cols.as_ref().and_then(literal),
+    ) {
+        (Some(r), Some(c)) => usize::try_from(r).ok().zip(usize::try_from(c).ok()),
         _ => None,
+    };
+    let args: Vec<Expr> = call.args.iter().cloned().collect();
+    let method = method.ident.to_string();
+    let row_major = |elems: &[Expr]| -> Option<Expr> {
+        if is_vector_type(&name) {
+            return Some(parse_quote!([#(#elems),*]));
+        }
+        let Some((r, c)) = literal_shape else {
+            cx.error_spanned_by(
+                &call.func,
+                msg(
+                    format!("`{name}::{method}` takes its elements row by row, and neither its path nor the return type gives its shape as numbers"),
+                    format!("write the sizes as integer literals (`-> SMatrix<f64, 2, 3>`, `SMatrix::<f64, 2, 3>::{method}(…)`, `Matrix2x3::{method}(…)`), or list the elements column by column with `{name}::from_column_slice(&[…])`"),
+                ),
+            );
+            return Some(parse_quote!([0.0]));
+        };
+        if elems.len() != r * c {
+            return None;
+        }
+        let elems = column_major(elems, r, c);
+        Some(parse_quote!([#(#elems),*]))
+    };
+    let elems = match method.as_str() {
+        "new" => row_major(&args)?,
+        "from" if args.len() == 1 && is_vector_type(&name) => args[0].clone(),
+        "from_row_slice" if args.len() == 1 => row_major(&listed(&args[0])?)?,
+        "from_column_slice" if args.len() == 1 => {
+            let elems = listed(&args[0])?;
+            parse_quote!([#(#elems),*])
+        }
+        "from_fn" if args.len() == 1 => from_fn(cx, call, &args[0], rows.as_ref(), literal_shape)?,
+        _ => return None,
+    };
+    Some(Constructed { elems, rows, cols })
+}
+
+/// `X::from_fn(|r, c| e)` as `std::array::from_fn(|k| { let r: usize = k % R; let c: usize =
+/// k / R; e })`, the storage order.
+fn from_fn(
+    cx: &Ctxt,
+    call: &syn::ExprCall,
+    f: &Expr,
+    rows: Option<&Expr>,
+    literal_shape: Option<(usize, usize)>,
+) -> Option<Expr> {
+    let Expr::Closure(closure) = f else {
+        return None;
+    };
+    let [r, c] = [closure.inputs.first()?, closure.inputs.get(1)?];
+    if closure.inputs.len() != 2 {
+        return None;
     }
+    let (Some(rows), Some(_)) = (rows, literal_shape) else {
+        cx.error_spanned_by(
+            &call.func,
+            msg(
+                "`from_fn` needs the matrix's shape as numbers, and neither its path nor the return type gives it",
+                "write the shape in the path or the return type as integer literals (`SMatrix::<f64, 2, 3>::from_fn(…)`, `-> Matrix2x3<f64>`), or list the elements with `from_column_slice(&[…])`",
+            ),
+        );
+        return Some(parse_quote!([0.0]));
+    };
+    let untyped = |p: &syn::Pat| match p {
+        syn::Pat::Type(t) => (*t.pat).clone(),
+        other => other.clone(),
+    };
+    let (r, c) = (untyped(r), untyped(c));
+    let body = &closure.body;
+    Some(parse_quote!(std::array::from_fn(|__na_k| {
+        let #r: usize = __na_k % (#rows);
+        let #c: usize = __na_k / (#rows);
+        #body
+    })))
+}
+
+/// The function's value at the ends of `e`'s branches and blocks: a constructor there whose path
+/// does not give its shape (`SMatrix::from_row_slice(&[…])`) gets the return type's, written
+/// in (`SMatrix::<f64, 2, 3>::from_row_slice`).
+fn give_return_shape(e: &mut Expr, ret: &(String, syn::PathArguments)) {
+    match e {
+        Expr::If(i) => {
+            if let Some(syn::Stmt::Expr(tail, None)) = i.then_branch.stmts.last_mut() {
+                give_return_shape(tail, ret);
+            }
+            if let Some((_, other)) = &mut i.else_branch {
+                give_return_shape(other, ret);
+            }
+        }
+        Expr::Block(b) => {
+            if let Some(syn::Stmt::Expr(tail, None)) = b.block.stmts.last_mut() {
+                give_return_shape(tail, ret);
+            }
+        }
+        Expr::Match(m) => {
+            for arm in &mut m.arms {
+                give_return_shape(&mut arm.body, ret);
+            }
+        }
+        Expr::Paren(p) => give_return_shape(&mut p.expr, ret),
+        Expr::Call(call) => {
+            let Expr::Path(p) = &mut *call.func else {
+                return;
+            };
+            let n = p.path.segments.len();
+            if n < 2 {
+                return;
+            }
+            let ty = &mut p.path.segments[n - 2];
+            if ty.ident == ret.0 && ty.arguments.is_none() {
+                ty.arguments = ret.1.clone();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Gives the return type's shape to the constructors in `return e` (not those of closures).
+struct ReturnShape<'r>(&'r (String, syn::PathArguments));
+
+impl VisitMut for ReturnShape<'_> {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        match e {
+            Expr::Closure(_) => {}
+            Expr::Return(r) => {
+                if let Some(value) = &mut r.expr {
+                    give_return_shape(value, self.0);
+                }
+            }
+            _ => syn::visit_mut::visit_expr_mut(self, e),
+        }
+    }
+}
+
+/// `SMatrix` and `::<f64, 2, 3>` of `-> SMatrix<f64, 2, 3>`: the return type's name and its
+/// arguments as a turbofish, for the constructors of that name (`Matrix2x3` and the like give
+/// their shapes by name).
+fn return_turbofish(ty: &syn::ReturnType) -> Option<(String, syn::PathArguments)> {
+    let syn::ReturnType::Type(_, ty) = ty else {
+        return None;
+    };
+    let syn::Type::Path(p) = &**ty else {
+        return None;
+    };
+    let last = p.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(a) = &last.arguments else {
+        return None;
+    };
+    let mut a = a.clone();
+    a.colon2_token = Some(syn::Token![::](proc_macro2::Span::call_site()));
+    Some((
+        last.ident.to_string(),
+        syn::PathArguments::AngleBracketed(a),
+    ))
+}
+
+/// The body with the return type's shape given to the constructors of its value (see
+/// [`give_return_shape`]).
+fn with_return_shape(body: &mut Block, output: &syn::ReturnType) {
+    let Some(ret) = return_turbofish(output) else {
+        return;
+    };
+    if let Some(syn::Stmt::Expr(tail, None)) = body.stmts.last_mut() {
+        give_return_shape(tail, &ret);
+    }
+    ReturnShape(&ret).visit_block_mut(body);
 }
 
 /// The names a pattern binds.
@@ -273,9 +516,57 @@ impl Rewrite<'_> {
             Expr::Index(i) => self.index(i),
             Expr::Field(f) => self.field(f),
             Expr::MethodCall(m) => self.method(m),
-            Expr::Call(_) => constructed_vector(e),
+            Expr::Call(c) => constructed(self.cx, e)
+                .map(|c| c.elems)
+                .or_else(|| self.other_constructor(c)),
             _ => None,
         }
+    }
+
+    /// `Matrix2::identity()`, `Vector3::zeros()`, …: an associated function of a fixed-size
+    /// nalgebra type that is not one of the constructors above, reported (the lowering would
+    /// take it for a call of a differentiable function); `0.0` in its place.
+    fn other_constructor(&self, c: &syn::ExprCall) -> Option<Expr> {
+        let Expr::Path(p) = &*c.func else {
+            return None;
+        };
+        let segs: Vec<&syn::PathSegment> = p.path.segments.iter().collect();
+        let [.., ty, method] = segs.as_slice() else {
+            return None;
+        };
+        let name = ty.ident.to_string();
+        if !is_fixed_type(&name) {
+            return None;
+        }
+        let method = method.ident.to_string();
+        let message = match method.as_str() {
+            // A wrong number of arguments, or a closure of another arity: rustc says so.
+            "new" | "from_fn" => return None,
+            "from" if is_vector_type(&name) => return None,
+            "from_row_slice" | "from_column_slice" => {
+                let slice = match c.args.first() {
+                    Some(Expr::Reference(r)) => crate::lower::pretty(&r.expr.to_token_stream()),
+                    Some(other) => crate::lower::pretty(&other.to_token_stream()),
+                    None => "v".to_string(),
+                };
+                msg(
+                    format!(
+                        "`{name}::{method}` reads its elements from a slice the macro does not see"
+                    ),
+                    format!(
+                        "list the elements in place, `{name}::{method}(&[a, b, …])`, or read them from the slice: `{name}::{method}(&[{slice}[0], {slice}[1], …])`"
+                    ),
+                )
+            }
+            _ => msg(
+                format!("`{name}::{method}` is not differentiated"),
+                format!(
+                    "build the value from its elements: `{name}::new(…)` (row by row), `{name}::from_row_slice(&[…])`, `{name}::from_column_slice(&[…])` or `{name}::from_fn(|r, c| …)`; a vector also `from([…])`"
+                ),
+            ),
+        };
+        self.cx.error_spanned_by(&c.func, message);
+        Some(parse_quote!(0.0))
     }
 }
 
@@ -328,13 +619,17 @@ impl VisitMut for Rewrite<'_> {
         self.bounds.truncate(scope);
     }
 
-    /// `let p = Vector3::new(a, b, c);` makes `p` a vector of 3: `p.x` is `p[0]`; any other
+    /// `let p = Vector3::new(a, b, c);` makes `p` a vector of 3: `p.x` is `p[0]`;
+    /// `let m = Matrix2::new(a, b, c, d);` a matrix, `m[(0, 1)]` is `m[2]`; any other
     /// `let p = …` makes `p` something else from there on (a shadowing is not scoped further).
     fn visit_local_mut(&mut self, local: &mut syn::Local) {
+        // Its errors are reported when the initializer is rewritten.
+        let quiet = Ctxt::new();
         let constructed = local
             .init
             .as_ref()
-            .and_then(|init| constructed_vector(&init.expr));
+            .and_then(|init| constructed(&quiet, &init.expr));
+        let _ = quiet.check();
         syn::visit_mut::visit_local_mut(self, local);
         let pat = match &local.pat {
             syn::Pat::Type(t) => &*t.pat,
@@ -347,24 +642,39 @@ impl VisitMut for Rewrite<'_> {
             return;
         };
         self.shapes.remove(&id.ident.to_string());
-        if let Some(Expr::Array(a)) = constructed {
-            let n = a.elems.len();
-            self.shapes.insert(
-                id.ident.to_string(),
+        let shape = match constructed {
+            Some(Constructed {
+                rows: Some(rows),
+                cols: Some(cols),
+                ..
+            }) => Shape {
+                vector: literal(&rows) == Some(1) || literal(&cols) == Some(1),
+                rows: Some(rows),
+                cols,
+                float: self.float.clone(),
+            },
+            // `SVector::from([a, b])`: a vector of as many elements.
+            Some(Constructed {
+                elems: Expr::Array(a),
+                ..
+            }) => {
+                let n = a.elems.len();
                 Shape {
                     rows: Some(parse_quote!(#n)),
                     cols: parse_quote!(1),
                     vector: true,
                     float: self.float.clone(),
-                },
-            );
-        }
+                }
+            }
+            _ => return,
+        };
+        self.shapes.insert(id.ident.to_string(), shape);
     }
 }
 
-/// Does the function return a nalgebra vector (`-> Vector2<f64>`)?
-pub fn returns_nalgebra(func: &syn::ItemFn) -> bool {
-    match &func.sig.output {
+/// Does the function return a nalgebra vector or matrix (`-> Vector2<f64>`, `-> Matrix3<f64>`)?
+fn returns_nalgebra(output: &syn::ReturnType) -> bool {
+    match output {
         syn::ReturnType::Type(_, ty) => {
             float_of(ty).is_none() && crate::signature::nalgebra_of(ty).is_some()
         }

@@ -144,12 +144,8 @@ pub fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> 
         let calls = callees::on_parameters(&l.graph);
         callees::of_calls(&l.graph, (&l.symbols, &l.array_args), &calls, &locals)
     };
-    let body = crate::nalgebra::rewrite(
-        cx,
-        &sig,
-        crate::nalgebra::returns_nalgebra(func),
-        &func.block,
-    );
+    let body = crate::nalgebra::rewrite(cx, &sig, &func.sig.output, &func.block);
+    let body = crate::tuples::rewrite(cx, func, body);
     let mut lowered = lower::lower(cx, &sig, &body).map_err(|l| on_parameters(&l))?;
     lowered.graph.checkpoint = args.checkpoint;
     if refuse_carried_arrays(cx, &sig, args, &lowered) {

@@ -506,6 +506,31 @@ impl Schedule<'_> {
         }
     }
 
+    /// The members of coupled recurrences `n` a checkpoint (`checkpoint = K`) holds: those an
+    /// iteration reads (some member's new value mentions the member's value at its start) and
+    /// those the reverse sweep reads. A member neither reads is overwritten before it is read
+    /// in every iteration (an array filled anew each step, `ypred[i] = …`), so the stretch
+    /// recomputed from a checkpoint does not need its value there: its first iteration gives it
+    /// the value the forward loop gave it, and the sweep never reads it.
+    pub fn checkpointed(&self, n: NodeId) -> Vec<u32> {
+        let g = self.g;
+        let (Op::Coupled { c, .. }, Some((_, bodies))) = (g.op(n), g.coupled_parts(n)) else {
+            return Vec::new();
+        };
+        let read: HashSet<u32> = g
+            .reachable(bodies)
+            .into_iter()
+            .filter_map(|x| match *g.op(x) {
+                Op::Carry { c: d, .. } => Some(d),
+                _ => None,
+            })
+            .collect();
+        (*c..)
+            .take(bodies.len())
+            .filter(|d| read.contains(d) || self.traced.contains(d))
+            .collect()
+    }
+
     /// Whether the new value `body` of member `d` of coupled state carrying arrays (`bodies`:
     /// every member's) is the member's array with a stretch replaced, and can be written in
     /// place: `[if lo <= j && j < hi { written[j − lo] } else { old[j] } for j in 0..n]` (what

@@ -89,6 +89,7 @@ impl Emitter<'_> {
             emit::Symbols {
                 tokens: &self.d.lowered.symbols,
                 callees: &self.d.lowered.callees,
+                tuples: &self.d.lowered.tuple_calls,
             },
             &inputs,
             &slices,

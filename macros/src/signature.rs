@@ -198,7 +198,7 @@ fn int_expr(n: usize) -> syn::Expr {
 }
 
 /// A generic argument that is a size: `3`, `N`, `{ N + 1 }`.
-fn size_arg(a: &syn::GenericArgument) -> Option<syn::Expr> {
+pub fn size_arg(a: &syn::GenericArgument) -> Option<syn::Expr> {
     match a {
         syn::GenericArgument::Const(e) => Some(e.clone()),
         syn::GenericArgument::Type(Type::Path(p)) if p.qself.is_none() => {
@@ -214,7 +214,7 @@ fn size_arg(a: &syn::GenericArgument) -> Option<syn::Expr> {
 
 /// The rows and columns a nalgebra type name with a size in it gives: `Vector3` → (3, 1),
 /// `RowVector2` → (1, 2), `Matrix3` → (3, 3), `Matrix2x3` → (2, 3); `None` for other names.
-fn named_shape(name: &str) -> Option<(usize, usize)> {
+pub fn named_shape(name: &str) -> Option<(usize, usize)> {
     let digit = |s: &str| {
         s.parse::<usize>()
             .ok()
@@ -544,10 +544,29 @@ fn check_return(cx: &Ctxt, func: &ItemFn) -> Option<(FloatTy, Option<Outputs>)> 
     if let Some(array) = returned_array(ty) {
         return Some(array);
     }
+    if let Some((float, n)) = returned_tuple(ty) {
+        // `-> (f64, f64)`: the array `[f64; 2]` spelled another way (see `tuples`).
+        let n_lit = proc_macro2::Literal::usize_unsuffixed(n);
+        let len: syn::Expr = syn::parse_quote!(#n_lit);
+        return Some((
+            float,
+            Some(Outputs {
+                len,
+                count: Some(n),
+            }),
+        ));
+    }
     if let Some(vector) = returned_nalgebra(ty) {
         return Some(vector);
     }
-    let message = if is_int_type(ty) {
+    let message = if let Some(name) = unsupported_nalgebra(ty) {
+        msg(
+            format!(
+                "a `{name}` of outputs cannot be differentiated: its shape is not known from its type"
+            ),
+            "return a fixed-size matrix (`SMatrix<f64, R, C>`, `Matrix3<f64>`: its R·C elements are the outputs, in column-major order), or a `DVector<f64>` with one output per item of a loop (`DVector::from_vec(x.iter().map(|v| …).collect())`)",
+        )
+    } else if is_int_type(ty) {
         msg(
             "`#[differentiable]` functions must return `f64` or `f32`, this one returns an integer",
             "return the scalar loss as `f64` (or `f32`); an integer has no derivative",
@@ -555,20 +574,19 @@ fn check_return(cx: &Ctxt, func: &ItemFn) -> Option<(FloatTy, Option<Outputs>)> 
     } else if let Some(what) = several_values(ty) {
         let help = if what == "a `Vec`" {
             "a `Vec` of outputs holds floats: return `Vec<f64>` (or `Vec<f32>`), one output per item of a loop (`x.iter().map(|v| …).collect()`), or an array `-> [f64; M]` when their number is fixed".to_string()
-        } else if let Some(n) = tuple_of_floats(ty) {
-            // A tuple of floats is an array of outputs spelled another way: one spelling.
-            let names: Vec<String> = (0..n).map(|k| format!("r{k}")).collect();
-            format!(
-                "return the outputs as an array, `-> [f64; {n}]`, ending the body with `[{}]`; a caller binds them with `let [{}] = f(…);` (the function is then vector-valued, with `_jacobian`, `_vjp` and `_jvp`)",
-                names.join(", "),
-                names.join(", ")
-            )
+        } else if what == "a tuple" {
+            tuple_help(ty)
         } else {
             "return the outputs as an array, `-> [f64; M]` (a vector-valued function, with a Jacobian), or one scalar loss".to_string()
         };
         msg(
             format!(
-                "`#[differentiable]` functions return `f64` or `f32`, or outputs as an array `[f64; M]` or a `Vec<f64>`; this one returns {what}"
+                "`#[differentiable]` functions return `f64` or `f32`, or outputs as an array `[f64; M]`, a tuple `(f64, f64)` or a `Vec<f64>`; this one returns {}",
+                if matches!(&**ty, Type::Tuple(_)) {
+                    "a tuple whose elements are not all `f64` (or all `f32`)"
+                } else {
+                    what
+                }
             ),
             help,
         )
@@ -602,35 +620,69 @@ fn returned_array(ty: &Type) -> Option<(FloatTy, Option<Outputs>)> {
     ))
 }
 
-/// A fixed-size nalgebra vector of floats (`SVector<f64, M>`, `Vector2<f64>`): a vector-valued
-/// function like `-> [T; M]`, whose body ends with `Vector2::new(r0, r1)` or
-/// `SVector::from([r0, r1])` (see `nalgebra::rewrite`).
+/// A fixed-size nalgebra vector or matrix of floats (`SVector<f64, M>`, `Vector2<f64>`,
+/// `Matrix3<f64>`, `SMatrix<f64, R, C>`): a vector-valued function like `-> [T; R·C]`, its
+/// outputs the matrix's elements in nalgebra's column-major storage order (output `r + R·c` is
+/// element `(r, c)`), whose body ends with a constructor (`Vector2::new(r0, r1)`,
+/// `Matrix2::new(m00, m01, m10, m11)`, …: see `nalgebra::rewrite`).
 fn returned_nalgebra(ty: &Type) -> Option<(FloatTy, Option<Outputs>)> {
     if matches!(ty, Type::Reference(_)) {
         return None;
     }
     let n = nalgebra_of(ty)?;
-    let len = match &n.rows {
-        Some(rows) if is_one(&n.cols) => rows.clone(),
-        Some(rows) if is_one(rows) => n.cols.clone(),
-        _ => return None,
+    let rows = n.rows.as_ref()?;
+    let len = if is_one(&n.cols) {
+        rows.clone()
+    } else if is_one(rows) {
+        n.cols.clone()
+    } else {
+        match (int_literal(rows), int_literal(&n.cols)) {
+            (Some(r), Some(c)) => int_expr(r.checked_mul(c)?),
+            _ => {
+                let cols = &n.cols;
+                syn::parse_quote!((#rows) * (#cols))
+            }
+        }
     };
-    let count = match &len {
+    let count = int_literal(&len);
+    Some((n.float, Some(Outputs { len, count })))
+}
+
+/// An integer literal's value.
+pub fn int_literal(e: &syn::Expr) -> Option<usize> {
+    match e {
         syn::Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Int(k),
             ..
         }) => k.base10_parse::<usize>().ok(),
         _ => None,
-    };
-    Some((n.float, Some(Outputs { len, count })))
+    }
 }
 
-/// The number of elements of a tuple type whose elements are all `f64` (or all `f32`).
-fn tuple_of_floats(ty: &Type) -> Option<usize> {
+/// `(T, T, …)` with `T` one float type (`(f64,)` too): a vector-valued function's float type
+/// and its number of outputs.
+fn returned_tuple(ty: &Type) -> Option<(FloatTy, usize)> {
     let Type::Tuple(t) = ty else { return None };
-    let float =
-        |e: &Type| matches!(e, Type::Path(p) if p.path.is_ident("f64") || p.path.is_ident("f32"));
-    (t.elems.len() > 1 && t.elems.iter().all(float)).then_some(t.elems.len())
+    let float = float_of(t.elems.first()?)?;
+    t.elems
+        .iter()
+        .all(|e| float_of(e) == Some(float))
+        .then_some((float, t.elems.len()))
+}
+
+/// The help for a tuple return that is not a tuple of floats of one type.
+fn tuple_help(ty: &Type) -> String {
+    let Type::Tuple(t) = ty else {
+        return "return the outputs by value, as a tuple of floats `-> (f64, f64)` or an array `-> [f64; M]`".to_string();
+    };
+    if t.elems.iter().any(|e| matches!(e, Type::Tuple(_))) {
+        return "flatten the tuple: one float per output, `-> (f64, f64, f64)`, the body ending with `(a, b, c)`; a caller regroups them".to_string();
+    }
+    if t.elems.iter().all(|e| float_of(e).is_some()) {
+        return "give every output the same float type: `-> (f64, f64)` (or `(f32, f32)`)"
+            .to_string();
+    }
+    "every output of a tuple is a float of one type, `-> (f64, f64)`: compute what is not a float (a count, an index) in a function of its own; it has no derivative".to_string()
 }
 
 /// What a return type that holds several values is, for the error message: a tuple, a Rust

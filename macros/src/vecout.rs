@@ -43,14 +43,15 @@ use crate::companion::Names;
 use crate::ctxt::{Ctxt, msg};
 use crate::signature::{FloatTy, ParamKind, default_wrt, float_of};
 
-/// `Vec<f64>` or `Vec<f32>` (any path to `Vec`): the element type.
+/// `Vec<f64>` or `Vec<f32>` (any path to `Vec`), or nalgebra's `DVector<f64>`/`DVector<f32>`
+/// (any path): the element type.
 pub fn returned_vec(output: &ReturnType) -> Option<FloatTy> {
     let ReturnType::Type(_, ty) = output else {
         return None;
     };
     let Type::Path(p) = &**ty else { return None };
     let last = p.path.segments.last()?;
-    if last.ident != "Vec" {
+    if last.ident != "Vec" && last.ident != "DVector" {
         return None;
     }
     let syn::PathArguments::AngleBracketed(a) = &last.arguments else {
@@ -62,6 +63,12 @@ pub fn returned_vec(output: &ReturnType) -> Option<FloatTy> {
     }
 }
 
+/// Does the function return nalgebra's `DVector`?
+fn returns_dvector(output: &ReturnType) -> bool {
+    matches!(output, ReturnType::Type(_, ty) if matches!(&**ty, Type::Path(p)
+        if p.path.segments.last().is_some_and(|s| s.ident == "DVector")))
+}
+
 /// Where the outputs come from: one per item of `for pat in source`.
 struct Shape {
     prelude: Vec<Stmt>,
@@ -71,7 +78,12 @@ struct Shape {
     /// The item's statements before its output.
     body: Vec<Stmt>,
     value: Expr,
+    /// The number of outputs `DVector::from_iterator(n, …)` is given: the items must be as
+    /// many (nalgebra panics otherwise, and so do the companions).
+    expected: Option<Expr>,
 }
+
+const DVECTOR_SHAPES: &str = "end the body with `DVector::from_vec(ITER.map(|item| output).collect())`, `DVector::from_iterator(n, ITER.map(|item| output))`, or build the outputs in one loop and end with `DVector::from_vec(r)` (`let mut r = vec![0.0; n]; for i in 0..n { …; r[i] = output; }`, or `Vec::new()` and `r.push(output)`)";
 
 const SHAPES: &str = "end the body with `ITER.map(|item| output).collect()`, or build the outputs in one loop, `let mut r = vec![0.0; n]; for i in 0..n { …; r[i] = output; } r` or `let mut r = Vec::new(); for item in ITER { …; r.push(output); } r`; a fixed number of outputs is an array, `-> [f64; 2]` ending with `[r0, r1]`";
 
@@ -134,24 +146,34 @@ fn companions(
 /// The body's outputs, or errors at the tokens that do not fit one of the three shapes.
 fn shape(cx: &Ctxt, func: &ItemFn) -> Option<Shape> {
     let stmts = &func.block.stmts;
+    let dvector = returns_dvector(&func.sig.output);
+    let shapes = if dvector { DVECTOR_SHAPES } else { SHAPES };
     let Some(Stmt::Expr(tail, None)) = stmts.last() else {
         cx.error_spanned_by(
             func.block
                 .stmts
                 .last()
                 .map_or_else(|| func.block.to_token_stream(), ToTokens::to_token_stream),
-            msg("a `Vec` of outputs is the value of the body", SHAPES),
+            msg("a `Vec` of outputs is the value of the body", shapes),
         );
         return None;
     };
     let before = &stmts[..stmts.len() - 1];
-    let shape = collected(tail, before).or_else(|| built(tail, before));
+    let shape = if dvector {
+        dvector_made(tail, before)
+    } else {
+        collected(tail, before).or_else(|| built(tail, before))
+    };
     let Some(shape) = shape else {
         cx.error_spanned_by(
             tail,
             msg(
-                "the number of outputs of a `Vec`-valued function comes from one loop, one output per item",
-                SHAPES,
+                if dvector {
+                    "the outputs of a `DVector`-valued function come from one loop, one output per item, made a `DVector` at the end"
+                } else {
+                    "the number of outputs of a `Vec`-valued function comes from one loop, one output per item"
+                },
+                shapes,
             ),
         );
         return None;
@@ -159,6 +181,32 @@ fn shape(cx: &Ctxt, func: &ItemFn) -> Option<Shape> {
     check_item(cx, &shape);
     check_prelude(cx, &shape.prelude);
     Some(shape)
+}
+
+/// `DVector::from_vec(v)`, `v` one of the `Vec` shapes, or `DVector::from_iterator(n,
+/// ITER.map(|pat| value))`.
+fn dvector_made(tail: &Expr, before: &[Stmt]) -> Option<Shape> {
+    let Expr::Call(call) = tail else { return None };
+    let Expr::Path(p) = &*call.func else {
+        return None;
+    };
+    let names: Vec<String> = p
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let args: Vec<&Expr> = call.args.iter().collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    match (&names[..], &args[..]) {
+        ([.., "DVector", "from_vec"], [v]) => collected(v, before).or_else(|| built(v, before)),
+        ([.., "DVector", "from_iterator"], [n, items]) => {
+            let mut shape = mapped(items, before)?;
+            shape.expected = Some((*n).clone());
+            Some(shape)
+        }
+        _ => None,
+    }
 }
 
 /// `ITER.map(|pat| value).collect()` (with or without a turbofish).
@@ -169,7 +217,12 @@ fn collected(tail: &Expr, before: &[Stmt]) -> Option<Shape> {
     if collect.method != "collect" || !collect.args.is_empty() {
         return None;
     }
-    let Expr::MethodCall(map) = &*collect.receiver else {
+    mapped(&collect.receiver, before)
+}
+
+/// `ITER.map(|pat| value)`.
+fn mapped(map: &Expr, before: &[Stmt]) -> Option<Shape> {
+    let Expr::MethodCall(map) = map else {
         return None;
     };
     if map.method != "map" || map.args.len() != 1 {
@@ -193,6 +246,7 @@ fn collected(tail: &Expr, before: &[Stmt]) -> Option<Shape> {
         pat,
         body,
         value,
+        expected: None,
     })
 }
 
@@ -275,6 +329,7 @@ fn built(tail: &Expr, before: &[Stmt]) -> Option<Shape> {
         pat: (*lp.pat).clone(),
         body: body.to_vec(),
         value,
+        expected: None,
     })
 }
 
@@ -506,8 +561,10 @@ fn items(
         pat,
         body,
         value,
+        expected,
     } = shape;
     let lone = lone_items(source);
+    let count = item_count(&lone, expected.as_ref());
     let source = match source {
         Expr::Paren(p) => &*p.expr,
         s => s,
@@ -549,7 +606,7 @@ fn items(
     let row_doc = format!(
         "A row of the Jacobian of [`{name}`] (the gradient of one output): one field per differentiated parameter. Generated by `#[differentiable]`."
     );
-    let row_items = hidden(row_items, &grad_struct, Some(&row_doc))?;
+    let row_items = hidden(row_items, &grad_struct, Some(&row_doc), expected.is_some())?;
     // The seeded sum differentiates its seeds too: their gradient is the outputs, so `_vjp`
     // has both from one pass.
     let wrt = args.wrt.clone().unwrap_or_default();
@@ -562,7 +619,7 @@ fn items(
     };
     let seeded_struct = Names::of(&seeded_fn).grad_struct;
     let seeded_items = crate::expand::companions(&seeded_args, &seeded_fn, &seeded_struct)?;
-    let seeded_items = hidden(seeded_items, &seeded_struct, None)?;
+    let seeded_items = hidden(seeded_items, &seeded_struct, None, expected.is_some())?;
     let len_fn = format_ident!("__{}_veclen", name);
     let public = public_fns(
         func,
@@ -581,7 +638,7 @@ fn items(
         #[allow(unused_variables, unused_mut, unused_assignments, clippy::all, clippy::pedantic, clippy::nursery)]
         fn #len_fn #generics (#inputs) -> usize {
             #(#prelude)*
-            #lone.count()
+            #count
         }
         #public
         #callee
@@ -745,6 +802,22 @@ fn callee_products(
     }
 }
 
+/// The number of outputs: `lone`'s items, checked against what `DVector::from_iterator(n, …)`
+/// was given (nalgebra panics unless the items are `n`: so do the companions).
+fn item_count(lone: &TokenStream, expected: Option<&Expr>) -> TokenStream {
+    match expected {
+        None => quote!(#lone.count()),
+        Some(n) => {
+            let c = Ident::new("__count", Span::mixed_site());
+            quote! {{
+                let #c = #lone.count();
+                ::core::assert_eq!(#c, #n, "the iterator did not yield the number of elements `DVector::from_iterator` was given");
+                #c
+            }}
+        }
+    }
+}
+
 /// `source` as the receiver of `.skip(k)`: a range in parentheses, a slice (`x`, `&x`) by
 /// `iter()`.
 fn lone_items(source: &Expr) -> TokenStream {
@@ -777,20 +850,25 @@ fn scalar_fn(
 }
 
 /// The generated items of a scalar function a `Vec`-valued function is lowered to, hidden
-/// from the docs, its gradient struct `grad_struct` documented with `doc` (or hidden). Its
+/// from the docs, its gradient struct `grad_struct` documented with `doc` (or hidden); with
+/// `counted`, their parameters may be unused. Its
 /// hidden item stays: the `Vec`-valued function's own (which callers chain through) forwards
 /// to it.
 fn hidden(
     items: TokenStream,
     grad_struct: &Ident,
     doc: Option<&str>,
+    counted: bool,
 ) -> Result<TokenStream, syn::Error> {
     let file: syn::File = syn::parse2(items)?;
     let mut out = TokenStream::new();
     for item in file.items {
         match item {
             Item::Fn(_) => {
-                quote!(#[doc(hidden)] #[allow(dead_code)] #item).to_tokens(&mut out);
+                // A parameter only the number of outputs reads (`n` of
+                // `DVector::from_iterator(n, …)`, `counted`) is unused in the per-output functions.
+                let unused = counted.then(|| quote!(unused_variables,));
+                quote!(#[doc(hidden)] #[allow(#unused dead_code)] #item).to_tokens(&mut out);
             }
             Item::Struct(mut row) if row.ident == *grad_struct => {
                 // Its docs name the scalar function: name the user's instead, or none.

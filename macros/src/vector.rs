@@ -211,6 +211,7 @@ impl<'a> Emit<'a> {
             emit::Symbols {
                 tokens: &self.v.lowered.symbols,
                 callees: &self.v.lowered.callees,
+                tuples: &self.v.lowered.tuple_calls,
             },
             &self.input_tokens,
             &self.slice_tokens,
@@ -276,6 +277,7 @@ impl<'a> Emit<'a> {
             emit::Symbols {
                 tokens: &self.v.lowered.symbols,
                 callees: &self.v.lowered.callees,
+                tuples: &self.v.lowered.tuple_calls,
             },
             &self.input_tokens,
             &self.slice_tokens,
@@ -412,6 +414,7 @@ impl<'a> Emit<'a> {
             emit::Symbols {
                 tokens: &self.v.lowered.symbols,
                 callees: &self.v.lowered.callees,
+                tuples: &self.v.lowered.tuple_calls,
             },
             &self.input_tokens,
             &self.slice_tokens,

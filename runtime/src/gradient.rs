@@ -174,6 +174,50 @@ pub fn padded<T: Copy + Default, const M: usize>(given: &[T]) -> [T; M] {
     out
 }
 
+/// The outputs of a function returning a tuple of floats, as the array generated code reads
+/// (`tuple_outputs(polar(r, t))[1]`): a tuple is an array of outputs spelled another way.
+#[doc(hidden)]
+#[must_use]
+pub fn tuple_outputs<O: TupleOutputs>(outputs: O) -> O::Array {
+    outputs.into_array()
+}
+
+/// A tuple of one float type, `(T,)` to twelve elements: see [`tuple_outputs`].
+#[doc(hidden)]
+pub trait TupleOutputs {
+    /// `[T; M]`.
+    type Array;
+    fn into_array(self) -> Self::Array;
+}
+
+macro_rules! tuple_outputs {
+    (@float $v:ident) => { T };
+    ($($n:literal: ($($v:ident),+)),* $(,)?) => {$(
+        impl<T> TupleOutputs for ($(tuple_outputs!(@float $v),)+) {
+            type Array = [T; $n];
+            fn into_array(self) -> [T; $n] {
+                let ($($v,)+) = self;
+                [$($v),+]
+            }
+        }
+    )*};
+}
+
+tuple_outputs!(
+    1: (a),
+    2: (a, b),
+    3: (a, b, c),
+    4: (a, b, c, d),
+    5: (a, b, c, d, e),
+    6: (a, b, c, d, e, f),
+    7: (a, b, c, d, e, f, g),
+    8: (a, b, c, d, e, f, g, h),
+    9: (a, b, c, d, e, f, g, h, i),
+    10: (a, b, c, d, e, f, g, h, i, j),
+    11: (a, b, c, d, e, f, g, h, i, j, k),
+    12: (a, b, c, d, e, f, g, h, i, j, k, l),
+);
+
 macro_rules! scalar_gradient {
     ($($t:ty),*) => {$(
         impl Gradient<$t> for $t {

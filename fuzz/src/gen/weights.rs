@@ -211,6 +211,10 @@ weights! {
     /// `vector_main_vec`'s), out of 10 vector-valued helpers: callers read them by index only
     /// (`let r1 = r(..)[0];`, `r(..)[k]`), through the helper's hidden `__vjp` and `__jacobian`.
     helper_vector_vec = 0,
+    /// Vector-valued helpers (not `Vec`-valued) that return a tuple, `-> (f64, f64)`, ending
+    /// with `(e1, e2)` and returning `(..)` early, read by their callers as `let (r1, r2) =
+    /// r(..);` and `r(..).k`, out of 10 vector-valued helpers.
+    helper_vector_tuple = 3,
     /// Main functions that are vector-valued (`-> [f64; M]`, M = 1 to 3, early `return [..]`),
     /// checked through `_jacobian`, `_vjp` and `_jvp` instead of `_grad`, out of 10. They may
     /// pass slices on to the slice helper and the vector-valued one.

@@ -353,11 +353,20 @@ impl Lower<'_> {
         {
             return self.call_output(call, k);
         }
+        let help = if matches!(index, Expr::Tuple(t) if t.elems.len() == 2) {
+            // `r[(i, j)]` of a call returning a nalgebra matrix: the macro does not see its rows.
+            "the outputs of a call returning a matrix are its elements in column-major order: read element `(i, j)` of a matrix of R rows as `r[i + R·j]` with the number written out (`r[2]` for `(0, 1)` of a `Matrix2`: nalgebra's linear index, the same element)".to_string()
+        } else {
+            let at = super::pretty(&index.to_token_stream());
+            format!(
+                "`{at}` is known only at run time, and a call's outputs are read one by one: write `r[0]`, `r[1]`, or bind a few with `let [r0, r1] = f(…);` and write the terms; in a loop, write one output as a `#[differentiable]` function of its index (`fn residual_at(…, k: usize) -> f64`) and call it there (`s += residual_at(…, {at}).powi(2);`), or return the sum from the called function"
+            )
+        };
         self.cx.error_spanned_by(
             index,
             msg(
                 "the outputs of a vector-valued call can only be read at a literal index (`r[0]`)",
-                "write `r[0]`, `r[1]`, or bind them all with `let [r0, r1] = f(…);`; to add them up in a loop, return the sum from the called function instead",
+                help,
             ),
         );
         None

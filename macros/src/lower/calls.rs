@@ -515,6 +515,8 @@ impl Lower<'_> {
             Expr::Index(ix) if self.indexes_float_slice(ix) || self.reads_outputs(ix) => {
                 self.index(ix, Want::Any)
             }
+            // `h(r.0)` of `let r = polar(…);`: an output of a call returning a tuple.
+            Expr::Field(_) if self.reads_tuple_field(a) => self.expr(a, Want::Any),
             Expr::Reference(_) | Expr::Field(_) | Expr::Index(_) => {
                 self.opaque(a, Want::Any).map(|n| self.retag_other(n))
             }

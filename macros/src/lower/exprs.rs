@@ -51,7 +51,7 @@ impl Lower<'_> {
                     None
                 }
             },
-            Expr::Field(_) => self.opaque(e, want),
+            Expr::Field(f) => self.field(f, want),
             Expr::Index(i) => self.index(i, want),
             Expr::Unsafe(u) => {
                 self.cx.error_spanned_by(u.unsafe_token, msg("`unsafe` blocks cannot be differentiated", "compute the value outside the differentiated function and pass it in as data"));

@@ -216,9 +216,12 @@ impl Lower<'_> {
         }
     }
 
-    /// `let (a, b) = (x, y);`, `let (a, b) = x.split_at(k);`; a call's outputs are reported
-    /// (they are bound with an array pattern).
+    /// `let (a, b) = (x, y);`, `let (a, b) = x.split_at(k);`, `let (u, v) = f(…);` (the outputs
+    /// of a call: see `lower::tuples`).
     fn bind_tuple(&mut self, pt: &syn::PatTuple, init: &Expr) {
+        if self.bind_call_tuple(pt, init) {
+            return;
+        }
         match init {
             Expr::MethodCall(m) if m.method == "split_at" && m.args.len() == 1 => {
                 self.split_at(pt, m);
@@ -240,18 +243,6 @@ impl Lower<'_> {
                     }
                 }
             }
-            // `let (a, b) = f(…);`: several outputs of a differentiable function are an array.
-            Expr::Call(_) => self.cx.error_spanned_by(
-                pt,
-                msg(
-                    "the outputs of a differentiable function are bound with an array pattern, not a tuple",
-                    format!(
-                        "declare the called function `-> [f64; {n}]` (a vector-valued function; a tuple return cannot be differentiated) and write `let [{}] = f(…);`",
-                        names_of(pt),
-                        n = pt.elems.len()
-                    ),
-                ),
-            ),
             _ => self.cx.error_spanned_by(
                 init,
                 msg(
@@ -385,18 +376,6 @@ impl Lower<'_> {
             self.assign_name(&name, v);
         }
     }
-}
-
-/// `a, b` of the pattern `(a, b)` (`_` for what is not a plain name).
-fn names_of(pt: &syn::PatTuple) -> String {
-    pt.elems
-        .iter()
-        .map(|p| match p {
-            Pat::Ident(id) => id.ident.to_string(),
-            _ => "_".to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The first variable a call statement lends as `&mut` (`h` of `std::mem::swap(&mut h, &mut g)`).

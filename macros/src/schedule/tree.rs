@@ -60,6 +60,14 @@ pub enum Vector {
     /// vector: an array carried across a loop's iterations, or its adjoint; `d` numbers the
     /// local that holds it while the loop runs (the member's `Carry`, or its `Adjoint`).
     Member(NodeId, u32, u32),
+    /// With checkpoints, in the reverse sweep of coupled state carrying arrays: the working
+    /// vector member `d` (an array) is recomputed in from its checkpoint.
+    Work(u32),
+    /// ... and the rows of member `d` recomputed for the sweep of a stretch.
+    StretchRows(u32),
+    /// ... and the indices and saved floats of the stretch of coupled recurrence `c` (a vector
+    /// of tuples whose type the code infers).
+    Stretch(u32),
 }
 
 /// Where a local array or a vector added into lives.
@@ -160,9 +168,10 @@ pub enum Stmt {
         saved: Vec<u32>,
         /// A single recurrence whose sweep is its last kill: one recorded iteration.
         last_kill: bool,
-        /// With checkpoints every `K` iterations: `K`, and the forward loop's body, which
-        /// recomputes the states between two checkpoints before they are swept.
-        recompute: Option<(usize, Block)>,
+        /// With checkpoints every `K` iterations: `K`, the forward loop's body, which
+        /// recomputes the states between two checkpoints before they are swept, and (coupled
+        /// state carrying arrays) the members' new values written in place.
+        recompute: Option<(usize, Block, Vec<Option<Patch>>)>,
         /// The adjoint vectors of arrays carried across the iterations reuse those of the
         /// previous iteration of a loop around.
         pooled: bool,
@@ -504,8 +513,60 @@ impl Builder<'_, '_> {
         else {
             return Stmt::Internal("not a recurrence");
         };
-        // Carried arrays whose new value is a stretch replaced, written in place: the loop
-        // computes what the stretch reads, not the whole new array.
+        let (roots, patches) = self.step_roots(n);
+        let mut inner = self.s.visible_in_loop(*v, defined);
+        let body = self.loop_body(&roots, &mut inner);
+        let saved = self.saved_members(*c, bodies.len());
+        let checkpoint = self.s.g.checkpoint.filter(|_| !saved.is_empty());
+        // A checkpoint holds every member; otherwise the trace holds the members the sweep reads.
+        let arity = if checkpoint.is_some() {
+            bodies.len()
+        } else {
+            saved.len()
+        };
+        // An array carried across the iterations and its rows: vectors of their own (see
+        // `emit::coupled_arrays`), reused by the iterations of a loop around; with checkpoints,
+        // the rows of the members a checkpoint holds (`Schedule::checkpointed`).
+        let storage = if self.s.g.carries_arrays(n) {
+            let mut pool = pool;
+            let rows = match checkpoint {
+                Some(_) => self.s.checkpointed(n),
+                None => saved.clone(),
+            };
+            let storage = self.member_vectors(n, &rows, pool.as_deref_mut());
+            // The checkpoints' floats, reused too.
+            if checkpoint.is_some() {
+                let floats = (*c..)
+                    .zip(bodies)
+                    .filter(|(d, b)| self.s.g.kind(**b) != Kind::Array && rows.contains(d))
+                    .count();
+                self.vector(Vector::States(*c, floats), pool);
+            }
+            storage
+        } else if saved.is_empty() {
+            Storage::Fresh
+        } else {
+            self.vector(Vector::States(*c, arity), pool)
+        };
+        Stmt::Coupled {
+            node: n,
+            body,
+            checkpoint,
+            saved,
+            storage,
+            patches,
+        }
+    }
+
+    /// What one iteration of coupled recurrences `n` computes: each member's new value, or for
+    /// a carried array whose new value is a stretch replaced (written in place), what the
+    /// stretch reads (the loop computes those, not the whole new array); and the patches.
+    fn step_roots(&self, n: NodeId) -> (Vec<NodeId>, Vec<Option<Patch>>) {
+        let (Op::Coupled { c, .. }, Some((_, bodies))) =
+            (self.s.g.op(n), self.s.g.coupled_parts(n))
+        else {
+            return (Vec::new(), Vec::new());
+        };
         let patches: Vec<Option<Patch>> = if self.s.g.carries_arrays(n) {
             (*c..)
                 .zip(bodies)
@@ -521,39 +582,7 @@ impl Builder<'_, '_> {
                 None => roots.push(*b),
             }
         }
-        let mut inner = self.s.visible_in_loop(*v, defined);
-        let body = self.loop_body(&roots, &mut inner);
-        let saved = self.saved_members(*c, bodies.len());
-        // An array carried across the iterations saves a row every iteration, checkpoint or
-        // not.
-        let checkpoint = self
-            .s
-            .g
-            .checkpoint
-            .filter(|_| !saved.is_empty() && !self.s.g.carries_arrays(n));
-        // A checkpoint holds every member; otherwise the trace holds the members the sweep reads.
-        let arity = if checkpoint.is_some() {
-            bodies.len()
-        } else {
-            saved.len()
-        };
-        // An array carried across the iterations and its rows: vectors of their own (see
-        // `emit::coupled_arrays`), reused by the iterations of a loop around.
-        let storage = if self.s.g.carries_arrays(n) {
-            self.member_vectors(n, &saved, pool)
-        } else if saved.is_empty() {
-            Storage::Fresh
-        } else {
-            self.vector(Vector::States(*c, arity), pool)
-        };
-        Stmt::Coupled {
-            node: n,
-            body,
-            checkpoint,
-            saved,
-            storage,
-            patches,
-        }
+        (roots, patches)
     }
 
     /// The vectors of coupled state `n` carrying arrays (its array members, their rows where
@@ -621,19 +650,38 @@ impl Builder<'_, '_> {
         let mut inner = self.s.visible_in_loop(v, defined);
         let body = self.loop_body(&bodies, &mut inner);
         // The forward loop's body, scheduled here: it runs again, a stretch at a time.
+        // Coupled state carrying arrays: what `coupled` runs, the patches written in place.
         let recompute = match (self.s.g.checkpoint, g.op(fold)) {
             (Some(every), Op::Fold { v, .. } | Op::Coupled { v, .. })
-                if !last_kill && !saved.is_empty() && !g.carries_arrays(fold) =>
+                if !last_kill && !saved.is_empty() =>
             {
+                let (forward, patches) = if g.carries_arrays(fold) {
+                    self.step_roots(fold)
+                } else {
+                    (forward, Vec::new())
+                };
                 let mut inner = self.s.visible_in_loop(*v, defined);
-                Some((every, self.loop_body(&forward, &mut inner)))
+                Some((every, self.loop_body(&forward, &mut inner), patches))
             }
             _ => None,
         };
+        let mut pool = pool;
         let pooled = g
             .coupled_parts(group[0])
             .is_some_and(|(seeds, _)| seeds.iter().any(|x| g.kind(*x) == Kind::Array))
-            && self.member_vectors(group[0], &[], pool) == Storage::Pooled;
+            && self.member_vectors(group[0], &[], pool.as_deref_mut()) == Storage::Pooled;
+        // Recomputing coupled state carrying arrays: its working vectors and stretch, reused.
+        if let (true, Some(_), Op::Coupled { c, .. }) = (pooled, &recompute, g.op(fold)) {
+            for (d, init) in (*c..).zip(g.coupled_parts(fold).map_or(&[][..], |p| p.0)) {
+                if g.kind(*init) == Kind::Array {
+                    self.vector(Vector::Work(d), pool.as_deref_mut());
+                    if saved.contains(&d) {
+                        self.vector(Vector::StretchRows(d), pool.as_deref_mut());
+                    }
+                }
+            }
+            self.vector(Vector::Stretch(*c), pool);
+        }
         Stmt::Reverse {
             group: group.to_vec(),
             body,
@@ -910,10 +958,12 @@ mod tests {
             } => format!(
                 "reverse{}{}{{{}}}",
                 if *last_kill { "(last kill)" } else { "" },
-                recompute.as_ref().map_or(String::new(), |(k, b)| format!(
-                    "(recompute {k}: {{{}}})",
-                    block(b)
-                )),
+                recompute
+                    .as_ref()
+                    .map_or(String::new(), |(k, b, _)| format!(
+                        "(recompute {k}: {{{}}})",
+                        block(b)
+                    )),
                 block(body)
             ),
             Stmt::Guarded { reads, sweep, .. } => {
