@@ -845,3 +845,59 @@ fn second_derivatives_through_a_reversed_loop_are_the_forward_loops() {
         assert_all_close(&h[i * 3..i * 3 + 3], &row, 1e-6);
     }
 }
+
+/// [`added_beside`] started from a copy, under `checkpoint = 2`.
+#[differentiable(checkpoint = 2)]
+fn added_beside_checkpointed(w: f64, x: &[f64], h0: &[f64]) -> f64 {
+    let n = h0.len();
+    let mut h = h0.to_vec();
+    let mut acc = vec![0.0; n];
+    for t in 0..x.len() {
+        for j in 0..n {
+            h[j] = (w * h[j] + x[t]).tanh();
+            acc[j] += h[j] * x[t];
+        }
+    }
+    let mut s = 0.0;
+    for j in 0..n {
+        s += (j as f64 + 1.0) * acc[j];
+    }
+    s
+}
+
+#[differentiable]
+fn added_beside_from(w: f64, x: &[f64], h0: &[f64]) -> f64 {
+    let n = h0.len();
+    let mut h = h0.to_vec();
+    let mut acc = vec![0.0; n];
+    for t in 0..x.len() {
+        for j in 0..n {
+            h[j] = (w * h[j] + x[t]).tanh();
+            acc[j] += h[j] * x[t];
+        }
+    }
+    let mut s = 0.0;
+    for j in 0..n {
+        s += (j as f64 + 1.0) * acc[j];
+    }
+    s
+}
+
+#[test]
+fn checkpoints_leave_an_addition_beside_a_copied_state_as_it_was() {
+    let (w, h0) = (0.8, [0.1, 0.1, 0.1]);
+    for x in [
+        vec![0.2, -0.5, 0.9, 0.1, -0.3],
+        vec![0.2, -0.5, 0.9, 0.1],
+        vec![0.4],
+    ] {
+        let (value, g) = added_beside_checkpointed_grad(w, &x, &h0);
+        let (plain, gp) = added_beside_from_grad(w, &x, &h0);
+        assert_eq!((value, g.w, &g.x, &g.h0), (plain, gp.w, &gp.x, &gp.h0));
+        // From a constant start of 0.1, the function of `added_beside` with n = 3.
+        let (twin, gt) = added_beside_grad(w, &x, 3);
+        assert_eq!((value, g.w, &g.x), (twin, gt.w, &gt.x));
+        let numeric = numeric_gradient(|q| added_beside_checkpointed(w, &x, q), &h0);
+        assert_all_close(&g.h0, &numeric, 1e-7);
+    }
+}
