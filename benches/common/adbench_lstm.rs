@@ -6,17 +6,18 @@
 //! prediction's log-sum-exp normalisation. The helpers (`sigmoid`, `logsumexp`, the parameter
 //! views) are inlined, the views as offsets into the slices.
 //!
-//! `#[differentiable]` generates its gradient, `lstm_objective_grad`. Three differences of
-//! form from the C++, each what the macro's rules for arrays written in loops ask for, none
-//! changing a floating-point operation: the state `st` (per layer `hidden` then `cell`) is
-//! two arrays, `hidden` and `cell` (`l·b` each), because a loop writes an array at one place
-//! per iteration (`hidden[s + i]`, `cell[s + i]`, not `st[s + i]` and `st[s + b + i]`); it is
-//! copied from `state` with an index loop, not `to_vec()`; and a layer reads the layer below's
-//! new `hidden` through `input`, the vector the layers hand on (the C++'s `input` pointer), which
-//! each layer overwrites in place, because a loop writing `hidden[s + i]` may read no other
-//! element of `hidden`. Beside it, the same objective generic over num-dual's numbers (an
-//! independent forward-mode gradient), the adjoint written by hand, and a deterministic input
-//! generator of ADBench's shape.
+//! `#[differentiable]` generates its gradient, `lstm_objective_grad`. Two differences of form
+//! from the C++, each what the macro's rules for arrays written in loops ask for, neither
+//! changing a floating-point operation: the state `st` (per layer `hidden` then `cell`) is two
+//! arrays, `hidden` and `cell` (`l·b` each), because a loop writes an array at one place per
+//! iteration (`hidden[s + i]`, `cell[s + i]`, not `st[s + i]` and `st[s + b + i]`), so each is
+//! gathered from its stretches of `state` by an index loop (the C++'s copy of the whole state,
+//! `state.to_vec()`, which the macro takes, would be the one `st`); and a layer reads the layer
+//! below's new `hidden` through `input`, the vector the layers hand on (the C++'s `input`
+//! pointer), which each layer overwrites in place, because a loop writing `hidden[s + i]` may
+//! read no other element of `hidden`. Beside it, the same objective generic over num-dual's
+//! numbers (an independent forward-mode gradient), the adjoint written by hand, and a
+//! deterministic input generator of ADBench's shape.
 #![allow(clippy::needless_range_loop)] // index loops are how the reference is written
 #![allow(dead_code)] // each user takes what it needs
 

@@ -590,6 +590,14 @@ pub enum ArrayInit {
     },
     /// `vec![a, b, c]` or `[a, b, c]`.
     List(Vec<Expr>),
+    /// `of[..len].to_vec()` of a slice at least `len` long, or `of.clone()` of a local `Vec`
+    /// (`len` `None`): printed without `vec!`.
+    Copy {
+        /// The slice or local array copied.
+        of: String,
+        /// How many of its first elements, for a slice.
+        len: Option<usize>,
+    },
 }
 
 /// A function `fn name(params) -> f64 { body; ret }`, or `-> [f64; M]` when `ret` is an

@@ -65,6 +65,10 @@ struct Gen<'a> {
     /// The stream of the decisions added with arrays carried across a loop's iterations
     /// (`carried.rs`), the same way, started as `a` is.
     h: Rng,
+    /// The stream of the decisions added with the buffer shapes (reversed loops writing a
+    /// local array, carried arrays started from copies, additions beside them), the same way,
+    /// started as `a` is.
+    s: Rng,
     w: &'a Weights,
     scope: Scope,
     helpers: Vec<Helper>,
@@ -176,6 +180,7 @@ fn function(
     let a = Rng::derive(x.clone().next_u64() ^ 0xA77A_4E5A_11A4_0CA1, 1);
     let k = Rng::derive(x.clone().next_u64() ^ 0xC009_1ED5_7A7E, 2);
     let h = Rng::derive(x.clone().next_u64() ^ 0xCA22_1ED0_A22A_4500, 3);
+    let s = Rng::derive(x.clone().next_u64() ^ 0xB0FF_E25A_4A9E_5000, 4);
     let mut g = Gen {
         rng,
         x,
@@ -185,6 +190,7 @@ fn function(
         a,
         k,
         h,
+        s,
         w,
         scope: Scope::new(params.clone()),
         helpers,
@@ -400,7 +406,9 @@ impl Gen<'_> {
 #[cfg(test)]
 mod tests {
     use super::{Weights, program};
-    use crate::ast::{Adaptor, Arg, Base, Cond, Expr, MapFn, ParamTy, Program, Stmt};
+    use crate::ast::{
+        Adaptor, Arg, ArrayInit, Base, Cond, Expr, IntExpr, MapFn, ParamTy, Pat, Program, Stmt,
+    };
     use crate::print::{Mode, functions};
 
     #[test]
@@ -780,6 +788,70 @@ mod tests {
         let (unchanged, with) = isolated(&all, &off, uses_arrays, "a local array");
         assert!(unchanged >= 50, "{unchanged} programs without local arrays");
         assert!(with >= 50, "{with} programs with local arrays");
+    }
+
+    /// Whether a program has a buffer shape: a loop filling a local array written reversed
+    /// (`for c in (lo..hi).rev() { z[c] = …; }`), a carried array started from a copy, an
+    /// array added into beside one (`acc`).
+    fn uses_buffer_shapes(p: &Program) -> bool {
+        fn writes_at(body: &[Stmt], var: &str) -> bool {
+            body.iter().any(|s| match s {
+                Stmt::SetElem {
+                    index: IntExpr::Var(v),
+                    ..
+                } => v == var,
+                Stmt::If { then, els, .. } => {
+                    writes_at(then, var) || els.as_deref().is_some_and(|e| writes_at(e, var))
+                }
+                _ => false,
+            })
+        }
+        fn stmts(body: &[Stmt]) -> bool {
+            body.iter().any(|s| match s {
+                Stmt::NewArray {
+                    init: ArrayInit::Copy { .. },
+                    ..
+                } => true,
+                Stmt::NewArray { name, .. } => name.starts_with("acc"),
+                Stmt::ForIter {
+                    pat: Pat::Bind(var),
+                    chain,
+                    body,
+                } if matches!(chain.base, Base::Range(_))
+                    && chain.adaptors == [Adaptor::Rev]
+                    && writes_at(body, var) =>
+                {
+                    true
+                }
+                Stmt::For { body, .. }
+                | Stmt::ForIter { body, .. }
+                | Stmt::While { body, .. }
+                | Stmt::Loop(body) => stmts(body),
+                Stmt::If { then, els, .. } => stmts(then) || els.as_deref().is_some_and(stmts),
+                _ => false,
+            })
+        }
+        p.helpers.iter().chain([&p.main]).any(|f| stmts(&f.body))
+    }
+
+    /// The buffer shapes' decisions come from a stream of their own: a program without one is
+    /// the program the grammar generates with their weights at 0; at 0, none is used.
+    #[test]
+    fn programs_without_buffer_shapes_are_unchanged() {
+        let mut on = Weights::default();
+        for name in ["local_array", "local_array_loop", "carried_array"] {
+            on.set(name, 6).unwrap();
+        }
+        let mut off = on.clone();
+        for name in ["local_array_rev", "carried_array_copy", "carried_array_add"] {
+            off.set(name, 0).unwrap();
+        }
+        let (unchanged, with) = isolated(&on, &off, uses_buffer_shapes, "a buffer shape");
+        assert!(
+            unchanged >= 50,
+            "{unchanged} programs without buffer shapes"
+        );
+        assert!(with >= 20, "{with} programs with buffer shapes");
     }
 
     /// The newer forms' decisions come from a stream of their own: a program that uses none of

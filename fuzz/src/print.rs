@@ -389,9 +389,19 @@ impl Printer {
                     ArrayInit::List(items) => {
                         let _ = write!(self.out, "{}", items.len());
                     }
+                    ArrayInit::Copy { len, .. } => {
+                        let _ = write!(self.out, "{}", len.unwrap_or(0));
+                    }
                 }
                 self.out.push(']');
             }
+        }
+        if let ArrayInit::Copy { of, len } = init {
+            let _ = match len {
+                Some(k) => writeln!(self.out, " = {of}[..{k}].to_vec();"),
+                None => writeln!(self.out, " = {of}.clone();"),
+            };
+            return;
         }
         self.out.push_str(if vec { " = vec![" } else { " = [" });
         match init {
@@ -400,6 +410,7 @@ impl Printer {
                 self.out.push_str("; ");
                 self.int(len, 0);
             }
+            ArrayInit::Copy { .. } => {}
             ArrayInit::List(items) => {
                 for (k, e) in items.iter().enumerate() {
                     if k > 0 {

@@ -78,6 +78,7 @@ impl Check<'_> {
             Stmt::NewArray { init, .. } => match init {
                 ArrayInit::Repeat { value, .. } => self.expr_ok(value),
                 ArrayInit::List(elems) => elems.iter().all(|e| self.expr_ok(e)),
+                ArrayInit::Copy { .. } => true,
             },
             Stmt::SetElem { op, value, .. } => {
                 matches!(op, AssignOp::Set)

@@ -51,8 +51,8 @@ use super::Gen;
 use super::chains::{Built, Item};
 use super::scope::{LocalKind, LoopVar};
 use crate::ast::{
-    ArrayInit, AssignOp, Base, BinOp, Cond, Dim, Expr, Extent, IntExpr, IterExpr, MapFn, Pat,
-    Range, RunKind, Stmt,
+    Adaptor, ArrayInit, AssignOp, Base, BinOp, Chain, Cond, Dim, Expr, Extent, IntExpr, IterExpr,
+    MapFn, Pat, Range, RunKind, Stmt,
 };
 
 /// A local array in the making: its name, its length, and where its `let` is in the block.
@@ -94,7 +94,7 @@ fn break_if(cond: Cond) -> Stmt {
 }
 
 /// The fewest elements an array of extent `e` has (every size is at least 1).
-fn min_len(e: Extent) -> usize {
+pub(super) fn min_len(e: Extent) -> usize {
     match e.dim {
         Dim::Fixed(k) => k + e.plus,
         _ => 1 + e.plus,
@@ -206,6 +206,7 @@ impl Gen<'_> {
             || match &init {
                 ArrayInit::Repeat { value, .. } => self.is_typed(value),
                 ArrayInit::List(items) => items.iter().any(|e| self.is_typed(e)),
+                ArrayInit::Copy { .. } => true,
             };
         let name = self.fresh("zs");
         let kind = LocalKind::Array { ext, writer: None };
@@ -466,11 +467,24 @@ impl Gen<'_> {
                 self.results.push(t.name.clone());
             }
         }
-        out.push(Stmt::For {
-            var: index,
-            range,
-            body,
-        });
+        out.push(self.fill_for(index, range, body));
+    }
+
+    /// `for c in lo..hi { body }`, or sometimes (per `local_array_rev`, on the shapes' stream)
+    /// `for c in (lo..hi).rev() { body }`: the same elements, written from the end (up to the
+    /// `break`, if any).
+    fn fill_for(&mut self, var: String, range: Range, body: Vec<Stmt>) -> Stmt {
+        if self.s.below(10) < self.w.local_array_rev as usize {
+            return Stmt::ForIter {
+                pat: Pat::Bind(var),
+                chain: Chain {
+                    base: Base::Range(range),
+                    adaptors: vec![Adaptor::Rev],
+                },
+                body,
+            };
+        }
+        Stmt::For { var, range, body }
     }
 
     /// An expression reading `e` (an element), typed: `e * f`, `f(e)`, `e + f`.

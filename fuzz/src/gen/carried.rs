@@ -13,6 +13,7 @@
 //! arrays there. The coupling literals keep `tanh` away from saturation.
 
 use super::Gen;
+use super::arrays::min_len;
 use crate::ast::{ArrayInit, AssignOp, BinOp, Expr, IntExpr, Method, Range, Stmt};
 
 impl Gen<'_> {
@@ -36,21 +37,25 @@ impl Gen<'_> {
         let c = self.h.chance(0.5).then(|| self.fresh("cs"));
         for name in std::iter::once(&h).chain(c.as_ref()) {
             let value = Expr::Lit(self.h.literal(-0.9, 0.9));
+            let init = self
+                .copied_start(name == &h, &h, len)
+                .unwrap_or(ArrayInit::Repeat {
+                    value,
+                    len: IntExpr::Const(len),
+                });
             out.push(Stmt::NewArray {
                 name: name.clone(),
                 mutable: true,
                 vec: true,
                 typed: true,
-                init: ArrayInit::Repeat {
-                    value,
-                    len: IntExpr::Const(len),
-                },
+                init,
             });
         }
         let loss = self.fresh("l");
         out.push(self.let_stmt(&loss, true, Expr::Lit(0.0)));
         self.scope.set_carried(&loss, true);
-        let time = if self.h.chance(0.3) {
+        let nested = self.h.chance(0.3);
+        let mut time = if nested {
             // An outer loop around the time loop: the state carried through both.
             let (range, lv) = self.pick_range();
             let var = lv.name.clone();
@@ -69,7 +74,15 @@ impl Gen<'_> {
         } else {
             self.time_loop(&h, c.as_deref(), &loss, len, false)
         };
+        let added = if nested {
+            None
+        } else {
+            self.added_beside(&h, len, &mut out, &mut time)
+        };
         out.extend(time);
+        if let Some(read) = added {
+            out.push(read);
+        }
         self.scope.set_carried(&loss, false);
         self.scope.set_typed(&loss);
         // The state after the loop.
@@ -93,6 +106,97 @@ impl Gen<'_> {
         self.results.push(loss);
         self.results.push(last);
         out
+    }
+
+    /// Sometimes (per `carried_array_copy`, on the shapes' stream) the start of a carried
+    /// array as a copy: the first, `first`, from a slice at least `len` long (`z[..len].to_vec()`),
+    /// the second from the first (`cs = hs.clone()`, `h` the first's name).
+    fn copied_start(&mut self, first: bool, h: &str, len: usize) -> Option<ArrayInit> {
+        if self.s.below(10) >= self.w.carried_array_copy as usize {
+            return None;
+        }
+        if !first {
+            return Some(ArrayInit::Copy {
+                of: h.into(),
+                len: None,
+            });
+        }
+        let long: Vec<String> = self
+            .scope
+            .slices()
+            .into_iter()
+            .filter(|(_, e)| min_len(*e) >= len)
+            .map(|(name, _)| name)
+            .collect();
+        let of = long.get(self.s.below(long.len().max(1)))?.clone();
+        Some(ArrayInit::Copy { of, len: Some(len) })
+    }
+
+    /// Sometimes (per `carried_array_add`, on the shapes' stream) an array added into beside
+    /// the state, in the loop over its elements (`acc[j] += hs[j] * c;` or `-=`): declared
+    /// first in `out`, the addition put into the element loop of `time` (the time loop, not in
+    /// an outer one), and its element read after the loop (returned, the read as a result).
+    fn added_beside(
+        &mut self,
+        h: &str,
+        len: usize,
+        out: &mut Vec<Stmt>,
+        time: &mut [Stmt],
+    ) -> Option<Stmt> {
+        if self.s.below(10) >= self.w.carried_array_add as usize {
+            return None;
+        }
+        let Some(Stmt::For { body, .. }) = time.first_mut() else {
+            return None;
+        };
+        let Some(Stmt::For {
+            var: j,
+            body: inner,
+            ..
+        }) = body.first_mut()
+        else {
+            return None;
+        };
+        let acc = self.fresh("acc");
+        out.insert(
+            0,
+            Stmt::NewArray {
+                name: acc.clone(),
+                mutable: true,
+                vec: true,
+                typed: true,
+                init: ArrayInit::Repeat {
+                    value: Expr::Lit(self.s.literal(-0.5, 0.5)),
+                    len: IntExpr::Const(len),
+                },
+            },
+        );
+        let state = Expr::Index(h.into(), IntExpr::Var(j.clone()));
+        let at = self.s.below(inner.len() + 1);
+        inner.insert(
+            at,
+            Stmt::SetElem {
+                array: acc.clone(),
+                index: IntExpr::Var(j.clone()),
+                op: if self.s.chance(0.3) {
+                    AssignOp::Sub
+                } else {
+                    AssignOp::Add
+                },
+                value: Expr::bin(BinOp::Mul, state, Expr::Lit(self.s.literal(0.3, 1.3))),
+            },
+        );
+        let read = self.fresh("r");
+        let k = self.s.below(len);
+        let value = Expr::bin(
+            BinOp::Mul,
+            Expr::Index(acc, IntExpr::Const(k)),
+            Expr::Lit(self.s.literal(0.5, 1.5)),
+        );
+        let stmt = self.let_stmt(&read, false, value);
+        self.scope.set_typed(&read);
+        self.results.push(read);
+        Some(stmt)
     }
 
     /// `for t in range { for j in 0..len { [cs[j] = ..;] hs[j] = ..; } loss += ..; }`, or the

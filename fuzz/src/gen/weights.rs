@@ -63,6 +63,14 @@ weights! {
     /// vector, and sometimes a second updating it), updated in place element by element, a loss
     /// summed along the way, sometimes inside an outer loop, out of 20 (`carried.rs`).
     carried_array = 1,
+    /// Arrays carried across a loop's iterations started from a copy (`let mut hs =
+    /// z[..K].to_vec();` where a slice is long enough, `let mut cs = hs.clone();`), out of 10
+    /// blocks, on a stream of its own.
+    carried_array_copy = 3,
+    /// Beside arrays carried across a loop's iterations, an array added into in the loop over
+    /// their elements, reading the state (`acc[j] += hs[j] * 0.7;`, `-=`), read after the loop,
+    /// out of 10 blocks not inside an outer loop, on a stream of its own.
+    carried_array_add = 3,
     /// Loop nests one deep.
     depth1 = 3,
     /// Loop nests two deep.
@@ -223,6 +231,9 @@ weights! {
     /// Loop bodies: a local array of their own, written and read by the rest of the body
     /// (GMM's per-point scores), out of 20.
     local_array_loop = 1,
+    /// Loops writing a local array at their index written reversed, `for c in (lo..hi).rev()`
+    /// (with their `break`, writing from the end), out of 10, on a stream of its own.
+    local_array_rev = 2,
     /// Loops writing a local array: an `if c { break; }` before or after the write, out of 10.
     local_array_break = 2,
     /// Loops writing a local array: a loop nest computing the element (`let mut q = 0.0; for j

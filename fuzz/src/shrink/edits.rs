@@ -566,6 +566,7 @@ fn init_exprs(init: &mut ArrayInit) -> Vec<&mut Expr> {
     match init {
         ArrayInit::Repeat { value, .. } => vec![value],
         ArrayInit::List(items) => items.iter_mut().collect(),
+        ArrayInit::Copy { .. } => Vec::new(),
     }
 }
 

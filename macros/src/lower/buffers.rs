@@ -13,9 +13,11 @@
 //! [`Op::At`] of the version in scope. A loop that writes element `c` in iteration `c` makes one
 //! new version, the loop itself (`for c in lo..hi { z[c] = e }` is `Table(c ∈ lo..hi: e)`,
 //! written into the old version's `lo..hi`); inside it, `z[c]` reads what this iteration wrote.
-//! A write elsewhere makes a version in which one element differs. The generated code fills each
-//! version the program reads into a vector once; the reverse pass gives each its adjoint vector
-//! (see `diff::Sweep::table`).
+//! A reversed loop, `for c in (lo..hi).rev()`, writes the same elements from the end: its
+//! iterations' elements, a table in the order they were written, are flipped into place when
+//! the loop ends (see `Lower::flipped`). A write elsewhere makes a version in which one element
+//! differs. The generated code fills each version the program reads into a vector once; the
+//! reverse pass gives each its adjoint vector (see `diff::Sweep::table`).
 //!
 //! Adding into an array in loops (`for i { for j { y[j] += a[i·m + j]·x[i] } }`, a histogram
 //! `h[bin[i]] += w[i]`, any index) makes one version when the outermost of those loops ends:
@@ -52,9 +54,13 @@ use crate::graph::{Cmp, IntOp, Kind, NodeId, Op};
 
 /// A `for` loop being lowered, for the element writes in its body.
 pub(super) struct ArrayLoop {
-    /// The loop's number, index node and bounds.
+    /// The loop's number, the index its body writes arrays at (its own, or the item `j` of `for
+    /// j in (a..b).rev()`) and its bounds.
     v: u32,
     index: NodeId,
+    /// Where `index` is the reversed item: the end of the range reversed, where the elements
+    /// written end (they are flipped when the loop ends).
+    flip: Option<NodeId>,
     lo: NodeId,
     hi: NodeId,
     /// How many scopes were open outside the loop: an array declared in one of them is written
@@ -349,7 +355,7 @@ impl Lower<'_> {
                     at,
                     msg(
                         format!("this reads an element of `{name}` other than the one this iteration of the loop writes"),
-                        format!("read `{name}[i]` at the loop's index `i` only, or read the other elements after the loop"),
+                        format!("read `{name}[i]` at the loop's index `i` only, or read the other elements after the loop; a recurrence through the elements (`{name}[i] = {name}[i - 1] * a + …`, or `{name}[j + 1]` in a loop over `(0..n).rev()`) is not supported yet: where its last value or a sum of its values is what you need, carry it in a float (`p = p * a + x[i];`)"),
                     ),
                 );
                 return None;
@@ -701,7 +707,8 @@ impl Lower<'_> {
     pub(super) fn enter_array_loop(
         &mut self,
         v: u32,
-        (index, lo, hi): (NodeId, NodeId, NodeId),
+        (var, index, lo, hi): (NodeId, NodeId, NodeId, NodeId),
+        flip: Option<NodeId>,
         stmts: &[syn::Stmt],
         pat: &syn::Pat,
     ) {
@@ -745,6 +752,7 @@ impl Lower<'_> {
             offsets,
             v,
             index,
+            flip: flip.filter(|_| index != var),
             lo,
             hi,
             depth: self.state.scopes.len(),
@@ -856,10 +864,24 @@ impl Lower<'_> {
             self.finish_accumulated(a, frame.v, unchanged, changed, span);
         }
         for (old, name, element) in frame.writes {
-            let Some(written) =
+            let Some(mut written) =
                 self.loop_table((v, lo, hi), (&name, element), (unchanged, changed), span)
             else {
                 continue;
+            };
+            // Written from the end of a reversed range: the elements `end − len..end`.
+            let (lo, hi) = match frame.flip {
+                Some(end) => {
+                    let Some(flipped) = self.flipped(written, span) else {
+                        continue;
+                    };
+                    written = flipped;
+                    let len = self.array_len(written);
+                    // `end − len` ≥ 0: the iterations are at most `end − lo` (`lo` ≤ `end`),
+                    // or none.
+                    (self.g.int_bin(IntOp::Sub, end, len), end)
+                }
+                None => (lo, hi),
             };
             // Written at `off + i`: the elements `off + lo..off + hi`.
             let (lo, hi) = match offsets.iter().find(|o| o.0 == old) {
@@ -899,6 +921,52 @@ impl Lower<'_> {
         Some(self.g.add(Op::Table { v, lo, hi, body }))
     }
 
+    /// The elements of `table` in the opposite order: what `for j in (a..b).rev()` wrote in
+    /// iteration `k` (at `j = a + b − 1 − k`) is element `j − (b − len)` of the flipped table,
+    /// `len` the number of iterations (`b − a` without `break`).
+    ///
+    /// ```text
+    /// for j in (0..n).rev() { z[j] = e(j); }   // T = Table(k ∈ 0..n: e(n − (k + 1)))
+    ///                                          // z = Table(j ∈ 0..n: T[n − (j + 1)])
+    /// ```
+    fn flipped(&mut self, table: NodeId, span: Span) -> Option<NodeId> {
+        let zero = self.g.int(0);
+        let one = self.g.int(1);
+        // The number of iterations, `max(hi, lo) − lo`: none, not `hi − lo` (which a `usize`
+        // cannot hold), where the range is empty (`(1..0).rev()`).
+        let Op::Table { lo, hi, .. } = *self.g.op(table) else {
+            return None;
+        };
+        let below = self.g.compare(Cmp::Lt, hi, lo);
+        let top = self.g.select(below, lo, hi);
+        let n = self.g.int_bin(IntOp::Sub, top, lo);
+        let Some(v) = self.g.new_loop(zero, n) else {
+            self.cx.error_at(
+                span,
+                msg(
+                    "too many loops in one function (64 at most)",
+                    "split the function",
+                ),
+            );
+            return None;
+        };
+        // Written where the reversed loop is, in the loops around it.
+        let nest = self.loop_stack.iter().fold(0, |m, u| m | 1 << u);
+        self.g.set_loop_nest(v, nest);
+        let j = self.g.add(Op::LoopVar(v));
+        // `n − (j + 1)`, not `(n − 1) − j`: a constant `n − 1` of an empty table would be `-1`,
+        // which a `usize` index cannot spell.
+        let next = self.g.int_bin(IntOp::Add, j, one);
+        let k = self.g.int_bin(IntOp::Sub, n, next);
+        let body = self.g.add(Op::At(table, k));
+        Some(self.g.add(Op::Table {
+            v,
+            lo: zero,
+            hi: n,
+            body,
+        }))
+    }
+
     /// At the end of loop `v`: its accumulations into one array, as one loop of effects, handed
     /// to the loop around it, or (in the outermost loop adding into the array) its new version.
     fn finish_accumulated(
@@ -921,7 +989,7 @@ impl Lower<'_> {
                 span,
                 msg(
                     format!("what this loop adds into `{name}` reads a value the loop carries from one iteration to the next"),
-                    "add values computed from the loop's index and the values fixed before the loop",
+                    format!("add into `{name}` at the index of a loop nested directly in this one, `for j in 0..{name}.len() {{ {name}[j] += …; }}` (the loop then carries `{name}`, as it does for `{name}[j] = {name}[j] + …`), or add values computed from the loop's index and the values fixed before the loop"),
                 ),
             );
             return;
@@ -1149,6 +1217,151 @@ pub(super) fn added_names(stmts: &[syn::Stmt], index: Option<&str>) -> Vec<Strin
         .into_iter()
         .filter_map(|(name, adds)| adds.then_some(name))
         .collect()
+}
+
+/// The arrays `stmts` (a loop's body) add into (`z[k] += e`, `-=`) where what is added, its
+/// index, or a condition the addition is under (an `if`, a `match`, a `continue` before it)
+/// reads one of `carried` (the values the loop carries from one iteration to the next) or a
+/// name `stmts` compute from them (`let`s, assignments, a `for` loop's items): the array then
+/// changes with what the loop carries, so the loop carries it too, as for `z[k] = z[k] + e`.
+///
+/// ```text
+/// for t in 0..T {                         // h carried: acc[j] += h[j]·x[t] adds what depends
+///     for j in 0..n {                     // on the iterations before; acc is carried beside h
+///         h[j] = (w * h[j] + x[t]).tanh();
+///         acc[j] += h[j] * x[t];
+///     }
+/// }
+/// ```
+pub(super) fn added_from(stmts: &[syn::Stmt], carried: &[String]) -> Vec<String> {
+    struct Finder<'t> {
+        tainted: &'t [String],
+        /// How many conditions around the visit read a tainted name.
+        conditions: u32,
+        out: Vec<String>,
+    }
+    impl Finder<'_> {
+        fn reads(&self, e: &Expr) -> bool {
+            super::loops::mentions_any(e, self.tainted)
+        }
+    }
+    impl<'ast> syn::visit::Visit<'ast> for Finder<'_> {
+        fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+            if matches!(
+                super::syntax::compound_op(&b.op),
+                Some(ArithOp::Add | ArithOp::Sub)
+            ) && let Expr::Index(ix) = &*b.left
+                && let Expr::Path(p) = &*ix.expr
+                && let Some(id) = p.path.get_ident()
+                && (self.conditions > 0 || self.reads(&ix.index) || self.reads(&b.right))
+            {
+                self.out.push(id.to_string());
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+        fn visit_expr_if(&mut self, e: &'ast syn::ExprIf) {
+            let c = u32::from(self.reads(&e.cond));
+            self.conditions += c;
+            syn::visit::visit_expr_if(self, e);
+            self.conditions -= c;
+        }
+        fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
+            let guards = m.arms.iter().filter_map(|a| a.guard.as_ref());
+            let c = u32::from(self.reads(&m.expr) || guards.into_iter().any(|g| self.reads(&g.1)));
+            self.conditions += c;
+            syn::visit::visit_expr_match(self, m);
+            self.conditions -= c;
+        }
+        fn visit_block(&mut self, b: &'ast syn::Block) {
+            let before = self.conditions;
+            for stmt in &b.stmts {
+                self.visit_stmt(stmt);
+                // `if c { continue; }`: the rest of the block runs where `c` fails.
+                if super::loops::has_continue_stmt(stmt) && stmt_reads(stmt, self.tainted) {
+                    self.conditions += 1;
+                }
+            }
+            self.conditions = before;
+        }
+    }
+    let tainted = computed_from(stmts, carried);
+    let mut f = Finder {
+        tainted: &tainted,
+        conditions: 0,
+        out: Vec::new(),
+    };
+    let body = syn::Block {
+        brace_token: syn::token::Brace::default(),
+        stmts: stmts.to_vec(),
+    };
+    syn::visit::Visit::visit_block(&mut f, &body);
+    f.out
+}
+
+/// `names` and the names `stmts` compute from them (`let`s, assignments, `for` loop items),
+/// through any number of steps.
+fn computed_from(stmts: &[syn::Stmt], names: &[String]) -> Vec<String> {
+    struct Finder(Vec<String>, bool);
+    impl Finder {
+        fn taint(&mut self, from: &Expr, names: Vec<String>) {
+            if super::loops::mentions_any(from, &self.0) {
+                for name in names {
+                    if !self.0.contains(&name) {
+                        self.0.push(name);
+                        self.1 = true;
+                    }
+                }
+            }
+        }
+    }
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            if let Some(init) = &l.init {
+                self.taint(&init.expr, super::loops::pattern_names(&l.pat));
+            }
+            syn::visit::visit_local(self, l);
+        }
+        fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+            self.taint(&a.right, super::loops::mentioned_names(&a.left));
+            syn::visit::visit_expr_assign(self, a);
+        }
+        fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+            if super::syntax::compound_op(&b.op).is_some() {
+                self.taint(&b.right, super::loops::mentioned_names(&b.left));
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+        fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+            self.taint(&f.expr, super::loops::pattern_names(&f.pat));
+            syn::visit::visit_expr_for_loop(self, f);
+        }
+    }
+    let mut f = Finder(names.to_vec(), true);
+    while f.1 {
+        f.1 = false;
+        for s in stmts {
+            syn::visit::Visit::visit_stmt(&mut f, s);
+        }
+    }
+    f.0
+}
+
+/// Whether `stmt` mentions one of `names`.
+fn stmt_reads(stmt: &syn::Stmt, names: &[String]) -> bool {
+    struct Finder<'n>(&'n [String], bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder<'_> {
+        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+            if p.path
+                .get_ident()
+                .is_some_and(|id| self.0.contains(&id.to_string()))
+            {
+                self.1 = true;
+            }
+        }
+    }
+    let mut f = Finder(names, false);
+    syn::visit::Visit::visit_stmt(&mut f, stmt);
+    f.1
 }
 
 /// Each element write of `stmts` (`z[…] = …`, `z[…] += …`): the array's name, and whether it is

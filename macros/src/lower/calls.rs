@@ -38,11 +38,17 @@ impl Lower<'_> {
         if (name == "sum" || name == "product") && m.args.is_empty() {
             return self.iterator_sum(m);
         }
+        if name == "collect" && m.args.is_empty() {
+            return self.collected(m);
+        }
         if name == "len"
             && m.args.is_empty()
             && let Some(len) = self.view_len(&m.receiver)
         {
             return Some(len);
+        }
+        if self.is_array_copy(m) {
+            return self.copied_array(m);
         }
         if let Some(n) = self.array_method(m) {
             return Some(n);

@@ -77,9 +77,21 @@ impl Lower<'_> {
         // accumulation. One a nested loop adds into at other indices stays an accumulation.
         let read_besides = names_read_besides_additions(stmts);
         let accumulated_inside = added_by_nested_loops(stmts);
+        // So is one whose additions read what the loop carries (`acc[j] += h[j] * x[t]`, `h`
+        // carried): `acc[j] = acc[j] + …`.
+        let carried_values: Vec<String> = read_besides
+            .iter()
+            .filter(|name| changed.contains(name))
+            .filter(|name| matches!(self.lookup(name), Some(Binding::Value(n)) if matches!(self.g.kind(n), Kind::Float | Kind::Array)))
+            .cloned()
+            .collect();
+        let reads_carried = super::buffers::added_from(stmts, &carried_values);
         let added: Vec<String> = super::buffers::added_names(stmts, index.as_deref())
             .into_iter()
-            .filter(|name| !read_besides.contains(name) || accumulated_inside.contains(name))
+            .filter(|name| {
+                !(read_besides.contains(name) || reads_carried.contains(name))
+                    || accumulated_inside.contains(name)
+            })
             .collect();
         let Some((lo, hi)) = self.g.loop_bounds(v) else {
             return Vec::new();

@@ -56,7 +56,7 @@ impl Pos {
     }
 
     /// The integer node of the position at loop index `index`.
-    fn build(&self, g: &mut crate::graph::Graph, index: NodeId) -> NodeId {
+    pub(super) fn build(&self, g: &mut crate::graph::Graph, index: NodeId) -> NodeId {
         match self {
             Pos::Var => index,
             Pos::Node(n) => *n,
@@ -116,6 +116,29 @@ impl Lower<'_> {
     /// `….sum()` (or `….product()`) of an iterator chain: `x.iter()`, `.zip(…)`, `.enumerate()`, `.map(closure)`,
     /// or `(a..b).map(closure)`.
     pub(super) fn iterator_sum(&mut self, m: &syn::ExprMethodCall) -> Option<NodeId> {
+        let (v, _, body) = self.iterator_items(m)?;
+        if m.method == "product" {
+            // `p = 1; for v { p = p · body }`: a recurrence.
+            let one = self.g.one();
+            return Some(self.fold(v, one, body, |l, carry| l.g.mul(carry, body)));
+        }
+        Some(self.g.loop_sum(v, body))
+    }
+
+    /// `….collect()` of an iterator chain of floats into a local array (`let z: Vec<f64> =
+    /// (0..n).map(|i| w[i] * x).collect();`, `x.iter().copied().collect()`): one element per
+    /// item, the table the loop stands for.
+    pub(super) fn collected(&mut self, m: &syn::ExprMethodCall) -> Option<NodeId> {
+        let (v, (lo, hi), body) = self.iterator_items(m)?;
+        Some(self.g.add(Op::Table { v, lo, hi, body }))
+    }
+
+    /// The loop an iterator chain ending in `m` (`sum`, `product`, `collect`) runs, its bounds
+    /// and the float each item gives (through `.map(closure)`, or the item itself).
+    fn iterator_items(
+        &mut self,
+        m: &syn::ExprMethodCall,
+    ) -> Option<(u32, (NodeId, NodeId), NodeId)> {
         // A closure bound by `let` (`.map(square)`) runs with what it captured at its `let`.
         let mut captured = None;
         let named: Option<syn::ExprClosure>;
@@ -182,7 +205,7 @@ impl Lower<'_> {
                     self.cx.error_spanned_by(
                         m,
                         msg(
-                            "only a sum or product of floats can be differentiated",
+                            "only floats can be summed, multiplied or collected here",
                             "`.map(|…| …)` the items to floats first",
                         ),
                     );
@@ -199,18 +222,13 @@ impl Lower<'_> {
             self.cx.error_spanned_by(
                 m,
                 msg(
-                    "only a sum or product of floats can be differentiated",
+                    "only floats can be summed, multiplied or collected here",
                     "make the closure return an `f64`",
                 ),
             );
             return None;
         }
-        if m.method == "product" {
-            // `p = 1; for v { p = p · body }`: a recurrence.
-            let one = self.g.one();
-            return Some(self.fold(v, one, body, |l, carry| l.g.mul(carry, body)));
-        }
-        Some(self.g.loop_sum(v, body))
+        Some((v, (lo, len), body))
     }
 
     /// `….fold(init, |acc, item| …)` and `….fold(init, f64::max)`: the folds differentiated.
@@ -540,6 +558,71 @@ impl Lower<'_> {
         self.g.select(first, a, b)
     }
 
+    /// Whether `m` is `x.to_vec()`, `x[a..b].to_vec()`, `z.clone()` or `x.to_owned()` of a slice
+    /// parameter (differentiated or data), a run of one or a local array (see
+    /// [`copied_array`](Self::copied_array)).
+    pub(super) fn is_array_copy(&self, m: &syn::ExprMethodCall) -> bool {
+        copy_source(m).is_some_and(|source| self.is_run(source))
+    }
+
+    /// A copy [`is_array_copy`](Self::is_array_copy) accepts: a new local array holding the
+    /// elements, the copy loop it stands for.
+    ///
+    /// ```text
+    /// let mut h = x[1..].to_vec();   // h = Table(j ∈ 0..x.len() − 1: x[1 + j])
+    /// ```
+    pub(super) fn copied_array(&mut self, m: &syn::ExprMethodCall) -> Option<NodeId> {
+        let source = copy_source(m)?;
+        self.copy_of(source, m)
+    }
+
+    /// Whether `e` (behind `&`, parentheses, `.iter()`, `[a..b]`) names a slice parameter, a
+    /// field of a data parameter, a run bound to a name or a local array.
+    fn is_run(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Reference(r) => self.is_run(&r.expr),
+            Expr::Paren(p) => self.is_run(&p.expr),
+            Expr::MethodCall(m) if m.method == "iter" && m.args.is_empty() => {
+                self.is_run(&m.receiver)
+            }
+            Expr::Index(ix) if matches!(&*ix.index, Expr::Range(_)) => self.is_run(&ix.expr),
+            _ => {
+                self.local_array(e).is_some()
+                    || self.data_field_base(e).is_some()
+                    || self.bound_to(e).is_some_and(|n| {
+                        self.views.contains_key(&n)
+                            || (matches!(self.g.op(n), Op::Slice(_) | Op::Sym(_, Kind::Other))
+                                && !self.closures.contains_key(&n))
+                    })
+            }
+        }
+    }
+
+    /// The new array holding the elements of the run `source`, one per index `0..len`.
+    fn copy_of(&mut self, source: &Expr, at: &syn::ExprMethodCall) -> Option<NodeId> {
+        let (lo, len, item) = self.slice_source(source)?;
+        let Item::Element(slice, pos) = item else {
+            return None;
+        };
+        let zero = self.g.int(0);
+        let v = self.new_loop(zero, len, at)?;
+        let j = self.g.add(Op::LoopVar(v));
+        // Item `j` of the source is the one at its index `lo + j`.
+        let index = if lo == zero {
+            j
+        } else {
+            self.g.int_bin(IntOp::Add, lo, j)
+        };
+        let i = pos.build(&mut self.g, index);
+        let body = self.element(slice, i);
+        Some(self.g.add(Op::Table {
+            v,
+            lo: zero,
+            hi: len,
+            body,
+        }))
+    }
+
     /// A slice parameter (possibly behind `&`, `.iter()`, or sliced `x[a..b]`), or a run bound
     /// to a name: the index range `0..len` and its elements.
     pub(super) fn slice_source(&mut self, e: &Expr) -> Option<(NodeId, NodeId, Item)> {
@@ -751,5 +834,16 @@ impl Lower<'_> {
         let tokens = e.to_token_stream();
         let len = self.sym_node(quote! { #tokens.len() }, Kind::Int);
         Some((n, zero, len))
+    }
+}
+
+/// The run a copy method copies: `x` of `x.to_vec()`, `x.to_owned()`, `x.clone()`.
+fn copy_source(m: &syn::ExprMethodCall) -> Option<&Expr> {
+    if !m.args.is_empty() {
+        return None;
+    }
+    match m.method.to_string().as_str() {
+        "to_vec" | "to_owned" | "clone" => Some(&m.receiver),
+        _ => None,
     }
 }

@@ -657,6 +657,7 @@ impl Lower<'_> {
         let Some((lo, hi, item)) = self.loop_source(f) else {
             return;
         };
+        let end = hi;
         // `if c { …; break; }`: the loop runs up to the first iteration where `c` holds, that
         // one included, and the rest of the body is under `else` (as for `continue`).
         let exit = exit_stmt(&f.body.stmts);
@@ -698,7 +699,8 @@ impl Lower<'_> {
             }
         }
         let arrays = self.carry_arrays(v, &body, &f.body, &f.pat);
-        self.enter_array_loop(v, (index, lo, hi), &body, &f.pat);
+        let (written_at, flip) = self.written_index(f, item.as_ref(), index, end);
+        self.enter_array_loop(v, (index, written_at, lo, hi), flip, &body, &f.pat);
         self.own_carried_arrays(&arrays);
         self.state.scopes.push(Vec::new());
         self.declare_written_elements();
@@ -747,6 +749,27 @@ impl Lower<'_> {
         self.leave_array_loop(&unchanged, &changed, f.for_token.span);
         for (s, e, value) in after_loop {
             self.state.scopes[s][e].1 = Binding::Value(value);
+        }
+    }
+
+    /// The index at which the body of `f` writes its arrays element by element: the loop's own
+    /// `index`, or, for `for j in (a..b).rev()`, its item `j`, `a + (b − (k + 1))` in iteration
+    /// `k`, with `b` (`end`), where the elements written end: the iterations write every index
+    /// of `a..b` once, from the last (up to a `break`), the elements `for j in a..b` writes in
+    /// the opposite order (see `leave_array_loop`).
+    fn written_index(
+        &mut self,
+        f: &ExprForLoop,
+        item: Option<&Item>,
+        index: NodeId,
+        end: NodeId,
+    ) -> (NodeId, Option<NodeId>) {
+        let reversed_range = matches!(strip_parens(&f.expr), Expr::MethodCall(m) if m.method == "rev"
+            && m.args.is_empty()
+            && matches!(strip_parens(&m.receiver), Expr::Range(_)));
+        match item {
+            Some(Item::Index(pos)) if reversed_range => (pos.build(&mut self.g, index), Some(end)),
+            _ => (index, None),
         }
     }
 
@@ -1421,5 +1444,13 @@ impl Lower<'_> {
             );
         }
         v
+    }
+}
+
+/// `e` without the parentheses around it.
+fn strip_parens(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip_parens(&p.expr),
+        other => other,
     }
 }
