@@ -351,7 +351,7 @@ impl Gen<'_> {
     }
 
     /// Marks `z` as written by the loop of index `writer` (`None`: no longer).
-    fn set_writer(&mut self, z: &str, writer: Option<String>) {
+    pub(super) fn set_writer(&mut self, z: &str, writer: Option<String>) {
         if let Some(l) = self
             .scope
             .locals

@@ -580,6 +580,9 @@ impl Gen<'_> {
             .params
             .iter()
             .any(|p| matches!(p.ty, ParamTy::Slice(_)));
+        if needs_slices && self.local_arg_chance() {
+            return self.call_with(&helper, None, depth);
+        }
         if needs_slices && groups.is_empty() {
             return self.leaf();
         }
