@@ -78,6 +78,15 @@ impl Gen<'_> {
             .collect()
     }
 
+    /// Whether an array may be written in a call here: not in a loop updating a recurrence,
+    /// or in a loop inside one (`local_array_in_recurrence = 0`: the macro rejects an array
+    /// built there, and `&[a, b]` in a call is one), nor in a closure bound by `let` (its body
+    /// is the body of every loop calling it).
+    fn inline_allowed(&self) -> bool {
+        (self.recurrence == 0 || self.w.local_array_in_recurrence > 0)
+            && self.scope.hide_arrays == 0
+    }
+
     /// `&[e0, e1, ..]` of `k` expressions.
     fn inline_array(&mut self, k: usize, depth: u32) -> Arg {
         Arg::ArrayLit((0..k).map(|_| self.expr(depth)).collect())
@@ -85,29 +94,33 @@ impl Gen<'_> {
 
     /// The arguments of a call's `count` slice parameters, all of one length: `first` (a
     /// local array, with its length) at one of them, if given, else a local array in scope or
-    /// an array written in the call; each other one as long ([`Gen::partner`]).
+    /// an array written in the call; each other one as long ([`Gen::partner`]). `None` where
+    /// there is no local array to pass.
     pub(super) fn local_slice_args(
         &mut self,
         count: usize,
         depth: u32,
         first: Option<(Arg, Extent)>,
-    ) -> Vec<Arg> {
+    ) -> Option<Vec<Arg>> {
         let sub = depth.saturating_sub(1).min(1);
-        let hide = u32::from(self.w.call_run_args == 0);
-        self.scope.hide_runs += hide;
         let (first, ext) = match first {
             Some(f) => f,
             None => {
                 let named = self.built_arrays();
-                if !named.is_empty() && self.l.chance(0.5) {
+                let inline = self.inline_allowed();
+                if !named.is_empty() && (!inline || self.l.chance(0.5)) {
                     let (name, ext) = self.l.pick(&named).clone();
                     (Arg::LocalArray(name), ext)
-                } else {
+                } else if inline {
                     let k = *self.l.pick(&LENGTHS);
                     (self.inline_array(k, sub), fixed(k))
+                } else {
+                    return None;
                 }
             }
         };
+        let hide = u32::from(self.w.call_run_args == 0);
+        self.scope.hide_runs += hide;
         let at = self.l.below(count.max(1));
         let mut out = Vec::with_capacity(count);
         for slot in 0..count {
@@ -119,7 +132,7 @@ impl Gen<'_> {
             out.push(arg);
         }
         self.scope.hide_runs -= hide;
-        out
+        Some(out)
     }
 
     /// An argument of length `ext` beside the local array `first`: another local array as
@@ -140,7 +153,7 @@ impl Gen<'_> {
             .map(|(name, _)| name)
             .collect();
         let inline = match ext.dim {
-            Dim::Fixed(k) => Some(k + ext.plus),
+            Dim::Fixed(k) if self.inline_allowed() => Some(k + ext.plus),
             _ => None,
         };
         let weights = [
@@ -161,19 +174,20 @@ impl Gen<'_> {
     }
 
     /// A call of `h`, a local array at one of its slice parameters at least (`first`, if
-    /// given), the others as long; its floats of nesting `depth - 1`.
+    /// given), the others as long; its floats of nesting `depth - 1`. `None` where there is no
+    /// local array to pass.
     pub(super) fn call_with(
         &mut self,
         h: &Helper,
         first: Option<(Arg, Extent)>,
         depth: u32,
-    ) -> Expr {
+    ) -> Option<Expr> {
         let count = h
             .params
             .iter()
             .filter(|p| matches!(p.ty, ParamTy::Slice(_)))
             .count();
-        let mut slices = self.local_slice_args(count, depth, first).into_iter();
+        let mut slices = self.local_slice_args(count, depth, first)?.into_iter();
         let args = h
             .params
             .iter()
@@ -182,7 +196,7 @@ impl Gen<'_> {
                 _ => Arg::Float(self.expr(depth.saturating_sub(1))),
             })
             .collect();
-        Expr::Call(h.name.clone(), args)
+        Some(Expr::Call(h.name.clone(), args))
     }
 
     /// Top level: a local array built (or written in the call) and passed to a helper taking
@@ -205,7 +219,9 @@ impl Gen<'_> {
         });
         let helpers = self.slice_helpers();
         let h = self.l.pick(&helpers).clone();
-        let call = self.call_with(&h, Some(first), 2);
+        let Some(call) = self.call_with(&h, Some(first), 2) else {
+            return out;
+        };
         if h.outputs.is_some() {
             out.extend(self.bind_outputs(&h, call));
         } else {

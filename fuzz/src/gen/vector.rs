@@ -154,8 +154,12 @@ impl Gen<'_> {
         for p in &h.params {
             args.push(match p.ty {
                 // A local array, with `helper_local_array` (`local_args.rs`).
-                ParamTy::Slice(_) if self.local_arg_chance() => {
-                    let mut one = self.local_slice_args(1, depth, None);
+                ParamTy::Slice(_)
+                    if let Some(mut one) = self
+                        .local_arg_chance()
+                        .then(|| self.local_slice_args(1, depth, None))
+                        .flatten() =>
+                {
                     one.pop().unwrap_or(Arg::ArrayLit(vec![Expr::Lit(0.0)]))
                 }
                 ParamTy::Slice(_) => {
