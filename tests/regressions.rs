@@ -36,7 +36,11 @@
 //! - a local array added into element by element in a loop nested in a loop around it, and read
 //!   there besides (`h[j] += w[j] * h[j]`, or `loss += acc[0]` after the additions), was taken
 //!   as an accumulation whose reads saw the array as it was before the outer loop: the value and
-//!   the gradient were wrong (`lower::carried`: such an array is carried across the iterations).
+//!   the gradient were wrong (`lower::carried`: such an array is carried across the iterations);
+//! - a function with `hessian` passing a local array and a differentiated slice to the same call
+//!   (`weigh(&z, y)`) emitted a hidden `__partials2` (what a caller's Hessian goes through) that
+//!   wrote the slice's gradient into a vector it does not have (`__grad0`): nothing compiled
+//!   (`companion`: `__partials2`, as `__partials`, gives a call's product `Discard` there).
 #![allow(clippy::needless_range_loop, clippy::range_plus_one)] // the functions as found
 
 use symgrad::differentiable;
@@ -1237,4 +1241,82 @@ fn an_accumulation_read_after_every_step_sees_the_additions_so_far() {
         .map(|k| 2.0 * w[0] * w[2] * s[k..].iter().sum::<f64>())
         .collect();
     check(&g.x, &dx, |p| accumulation_read_along_the_way(&w, p), &x);
+}
+
+// ---- A local array passed beside a differentiated slice, under `hessian` (the fuzzer's seed
+// 1601, program 264, once it passed local arrays to helpers: its expansion did not compile).
+
+/// `Σᵢ uᵢ·vᵢ²`.
+#[differentiable(hessian)]
+fn weigh_by_squares(u: &[f64], v: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..u.len() {
+        s += u[i] * v[i] * v[i];
+    }
+    s
+}
+
+/// `sin(a²)·Σᵢ yᵢ²`: a local array filled in a loop from a float, passed beside the
+/// differentiated slice `y`.
+#[differentiable(hessian)]
+fn filled_beside_a_slice(y: &[f64], a: f64) -> f64 {
+    let mut z = vec![0.0; y.len()];
+    for i in 0..z.len() {
+        z[i] = (a * a).sin();
+    }
+    weigh_by_squares(&z, y)
+}
+
+/// `sin(b⁴)·Σᵢ yᵢ² + b³`, its Hessian through `filled_beside_a_slice`'s `__partials2` (`ys` is
+/// data here).
+#[differentiable(hessian, wrt(b))]
+fn through_filled(ys: &[f64], b: f64) -> f64 {
+    filled_beside_a_slice(ys, b * b) + b * b * b
+}
+
+#[test]
+fn a_local_array_beside_a_differentiated_slice_under_hessian() {
+    let (y, a) = ([0.4, -1.3, 0.9], 0.7_f64);
+    let (sy, ca, sa) = (
+        y.iter().map(|v| v * v).sum::<f64>(),
+        (a * a).cos(),
+        (a * a).sin(),
+    );
+    // ∂f/∂yᵢ = 2·sin(a²)·yᵢ, ∂f/∂a = 2a·cos(a²)·S; ∂²f/∂yᵢ∂yⱼ = 2·sin(a²)·δᵢⱼ,
+    // ∂²f/∂yᵢ∂a = 4a·cos(a²)·yᵢ, ∂²f/∂a² = (2·cos(a²) − 4a²·sin(a²))·S.
+    let dy: Vec<f64> = y.iter().map(|v| 2.0 * sa * v).collect();
+    let (value, g) = filled_beside_a_slice_grad(&y, a);
+    assert!((value - sa * sy).abs() < 1e-12);
+    check(&g.y, &dy, |p| filled_beside_a_slice(p, a), &y);
+    check(
+        &[g.a],
+        &[2.0 * a * ca * sy],
+        |p| filled_beside_a_slice(&y, p[0]),
+        &[a],
+    );
+    let (_, _, h) = filled_beside_a_slice_hessian(&y, a);
+    let mut want = vec![0.0; 16];
+    for i in 0..3 {
+        want[i * 4 + i] = 2.0 * sa;
+        want[i * 4 + 3] = 4.0 * a * ca * y[i];
+        want[3 * 4 + i] = 4.0 * a * ca * y[i];
+    }
+    want[15] = (2.0 * ca - 4.0 * a * a * sa) * sy;
+    assert_all_close(&h, &want, 1e-12);
+    // Through the caller: g(b) = sin(b⁴)·S + b³, g' = 4b³·cos(b⁴)·S + 3b²,
+    // g'' = (12b²·cos(b⁴) − 16b⁶·sin(b⁴))·S + 6b.
+    let b = -0.8_f64;
+    let (c4, s4) = (b.powi(4).cos(), b.powi(4).sin());
+    let (value, g) = through_filled_grad(&y, b);
+    assert!((value - (s4 * sy + b.powi(3))).abs() < 1e-12);
+    check(
+        &[g.b],
+        &[4.0 * b.powi(3) * c4 * sy + 3.0 * b * b],
+        |p| through_filled(&y, p[0]),
+        &[b],
+    );
+    let v = ThroughFilledGrad { b: 1.0 };
+    let (_, _, hv) = through_filled_hvp(&y, b, &v);
+    let second = (12.0 * b * b * c4 - 16.0 * b.powi(6) * s4) * sy + 6.0 * b;
+    assert_all_close(&[hv.b], &[second], 1e-12);
 }
