@@ -9,7 +9,8 @@
 //! closures, array patterns) and a final expression combining their results. Loops may be
 //! `while` or `loop` loops a counter decides, step integer counters, and `continue` or `break`
 //! under an `if` (`flow.rs`). Blocks and loop bodies may build local arrays, write them in loops
-//! at their index and at single indices, and read and iterate them after (`arrays.rs`).
+//! at their index and at single indices, and read and iterate them after (`arrays.rs`), and
+//! pass local arrays to helpers in place of slices (`local_args.rs`, behind a weight at 0).
 
 mod arrays;
 mod blocks;
