@@ -40,7 +40,12 @@
 //! - a function with `hessian` passing a local array and a differentiated slice to the same call
 //!   (`weigh(&z, y)`) emitted a hidden `__partials2` (what a caller's Hessian goes through) that
 //!   wrote the slice's gradient into a vector it does not have (`__grad0`): nothing compiled
-//!   (`companion`: `__partials2`, as `__partials`, gives a call's product `Discard` there).
+//!   (`companion`: `__partials2`, as `__partials`, gives a call's product `Discard` there);
+//! - a local array built from a float that `wrt` leaves out, passed beside a differentiated
+//!   slice (`dot(&z, y)` with `z[i] = 0.8·a` under `wrt(y)`): the call's one product for both
+//!   was written with the array's adjoint, which `_grad` and `_vjp` do not compute there, so the
+//!   slice's gradient through the call was lost, a wrong gradient (`plan::own_effects`: the
+//!   slices' products from a sweep over the differentiated floats alone).
 #![allow(clippy::needless_range_loop, clippy::range_plus_one)] // the functions as found
 
 use symgrad::differentiable;
@@ -1319,4 +1324,70 @@ fn a_local_array_beside_a_differentiated_slice_under_hessian() {
     let (_, _, hv) = through_filled_hvp(&y, b, &v);
     let second = (12.0 * b * b * c4 - 16.0 * b.powi(6) * s4) * sy + 6.0 * b;
     assert_all_close(&[hv.b], &[second], 1e-12);
+}
+
+// ---- A local array built from a float `wrt` leaves out, passed beside a differentiated slice
+// (the fuzzer's seed 1602, program 61, a vector-valued function's `_vjp`: the slice's gradient
+// through the call was 0).
+
+/// `Σᵢ uᵢ·vᵢ² + t`.
+#[differentiable]
+fn squares_weighed(u: &[f64], v: &[f64], t: f64) -> f64 {
+    let mut s = t;
+    for i in 0..u.len() {
+        s += u[i] * v[i] * v[i];
+    }
+    s
+}
+
+/// `k² with k = 0.8a·Σᵢ yᵢ² + 0.5`, differentiated with respect to `y` only.
+#[differentiable(wrt(y))]
+fn array_of_a_float_left_out(y: &[f64], a: f64) -> f64 {
+    let mut z = vec![0.0; y.len()];
+    for i in 0..y.len() {
+        z[i] = a * 0.8;
+    }
+    let k = squares_weighed(&z, y, 0.5);
+    k * k
+}
+
+/// `[k², sin k]`, the same `k`, differentiated with respect to `y` only.
+#[differentiable(wrt(y))]
+fn array_of_a_float_left_out_vec(y: &[f64], a: f64) -> [f64; 2] {
+    let mut z = vec![0.0; y.len()];
+    for i in 0..y.len() {
+        z[i] = a * 0.8;
+    }
+    let k = squares_weighed(&z, y, 0.5);
+    [k * k, k.sin()]
+}
+
+#[test]
+fn a_local_array_of_a_float_wrt_leaves_out_keeps_the_slices_gradient() {
+    let (y, a) = ([0.4, -1.3, 0.9], 0.7);
+    let k = 0.8 * a * y.iter().map(|v| v * v).sum::<f64>() + 0.5;
+    // ∂k/∂yᵢ = 1.6a·yᵢ.
+    let dk: Vec<f64> = y.iter().map(|v| 1.6 * a * v).collect();
+    let (value, g) = array_of_a_float_left_out_grad(&y, a);
+    assert!((value - k * k).abs() < 1e-12);
+    let hand: Vec<f64> = dk.iter().map(|d| 2.0 * k * d).collect();
+    check(&g.y, &hand, |p| array_of_a_float_left_out(p, a), &y);
+    let seed = [0.6, -1.7];
+    let (outputs, g) = array_of_a_float_left_out_vec_vjp(&y, a, &seed);
+    assert!((outputs[0] - k * k).abs() < 1e-12 && (outputs[1] - k.sin()).abs() < 1e-12);
+    let hand: Vec<f64> = dk
+        .iter()
+        .map(|d| (seed[0] * 2.0 * k + seed[1] * k.cos()) * d)
+        .collect();
+    let weighed = |p: &[f64]| {
+        let [u, w] = array_of_a_float_left_out_vec(p, a);
+        seed[0] * u + seed[1] * w
+    };
+    check(&g.y, &hand, weighed, &y);
+    // The Jacobian's rows agree (they never merged the products).
+    let (_, jac) = array_of_a_float_left_out_vec_jacobian(&y, a);
+    let rows: Vec<f64> = (0..3)
+        .map(|i| seed[0] * jac[0].y[i] + seed[1] * jac[1].y[i])
+        .collect();
+    assert_all_close(&rows, &hand, 1e-12);
 }

@@ -240,7 +240,19 @@ fn differentiate_vector(
         let at = proc_macro2::Literal::usize_unsuffixed(k);
         seeds.push(symbol(&mut lowered, quote::quote!(#seed[#at]), Kind::Float));
     }
-    let vjp = jacobian::vjp(&mut lowered.graph, &outputs, &seeds, &inputs, &slices);
+    let vjp = jacobian::vjp(&mut lowered.graph, &outputs, &seeds, &inputs, &slices).and_then(
+        |(scalars, effects)| {
+            // As `_grad`'s (see `own_effects`): with `wrt` leaving a float out, the slices'
+            // products from a sweep over the differentiated floats.
+            let wrt_nodes = differentiated_inputs(sig, &inputs);
+            if slices.is_empty() || wrt_nodes.len() == inputs.len() || !merges(&lowered.graph) {
+                return Ok((scalars, effects));
+            }
+            let g = &mut lowered.graph;
+            let (_, own) = jacobian::vjp(g, &outputs, &seeds, &wrt_nodes, &slices)?;
+            Ok((scalars, own))
+        },
+    );
     let rows = if slices.is_empty() {
         Ok(Vec::new())
     } else {
@@ -311,6 +323,45 @@ fn differentiate_vector(
     }
 }
 
+/// The nodes of the differentiated float parameters (`wrt`), in order.
+fn differentiated_inputs(sig: &Sig, inputs: &[NodeId]) -> Vec<NodeId> {
+    sig.floats()
+        .zip(inputs)
+        .filter(|(p, _)| p.differentiated)
+        .map(|(_, n)| *n)
+        .collect()
+}
+
+/// The slices' gradient for `_grad` where `wrt` leaves a float parameter out (`None` where it
+/// does not, or there is no slice: the full sweep's effects are `_grad`'s). A call given a
+/// local array beside a differentiated slice runs one product for both, written with the
+/// array's adjoint (`graph::WITH_SLICES`), which is computed only where a partial derivative it
+/// flows to is: an array built from floats `wrt` leaves out would take the slice's gradient
+/// with it. A sweep over the differentiated floats alone merges only arrays whose adjoint
+/// `_grad` computes.
+fn own_effects(
+    sig: &Sig,
+    g: &mut crate::graph::Graph,
+    output: NodeId,
+    inputs: &[NodeId],
+    slices: &[u32],
+) -> Result<Option<Vec<Option<NodeId>>>, diff::DiffError> {
+    let wrt = differentiated_inputs(sig, inputs);
+    if slices.is_empty() || wrt.len() == inputs.len() || !merges(g) {
+        return Ok(None);
+    }
+    Ok(Some(diff::gradient_with_slices(g, output, &wrt, slices)?.1))
+}
+
+/// Whether the graph holds a call's product for a local array that also writes the slices'
+/// gradients (`graph::WITH_SLICES`), the one kind of slice effect a float's partial carries.
+fn merges(g: &crate::graph::Graph) -> bool {
+    (0..u32::try_from(g.len()).unwrap_or(u32::MAX)).any(|i| {
+        matches!(*g.op(NodeId(i)), Op::ArrayVjp { position, .. }
+            if position & crate::graph::WITH_SLICES != 0)
+    })
+}
+
 /// A new symbol of `lowered` standing for `tokens`, as a node.
 fn symbol(lowered: &mut Lowered, tokens: TokenStream, kind: Kind) -> NodeId {
     let name = crate::lower::pretty(&tokens);
@@ -379,6 +430,15 @@ fn differentiate(
                 return Err(Box::new(lowered));
             }
         };
+    let slice_effects = match own_effects(sig, &mut lowered.graph, lowered.output, &inputs, &slices)
+    {
+        Ok(Some(effects)) => effects,
+        Ok(None) => slice_effects,
+        Err(e) => {
+            report(cx, &lowered, e);
+            return Err(Box::new(lowered));
+        }
+    };
     // The seeded gradient of the slices, for `__vjp` (callers that pass a differentiated slice).
     let vjp_effects = if slices.is_empty() {
         Vec::new()
