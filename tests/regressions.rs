@@ -45,7 +45,9 @@
 //!   slice (`dot(&z, y)` with `z[i] = 0.8·a` under `wrt(y)`): the call's one product for both
 //!   was written with the array's adjoint, which `_grad` and `_vjp` do not compute there, so the
 //!   slice's gradient through the call was lost, a wrong gradient (`plan::own_effects`: the
-//!   slices' products from a sweep over the differentiated floats alone).
+//!   slices' products from a sweep over the differentiated floats alone); and a vector-valued
+//!   function's hidden `__vjp`, which computes no float's partial, lost it in every such call
+//!   (its products from a sweep over no float).
 #![allow(clippy::needless_range_loop, clippy::range_plus_one)] // the functions as found
 
 use symgrad::differentiable;
@@ -1390,4 +1392,40 @@ fn a_local_array_of_a_float_wrt_leaves_out_keeps_the_slices_gradient() {
         .map(|i| seed[0] * jac[0].y[i] + seed[1] * jac[1].y[i])
         .collect();
     assert_all_close(&rows, &hand, 1e-12);
+}
+
+/// The same array passed beside the slice in a vector-valued helper, all differentiated.
+#[differentiable]
+fn array_of_a_float_outputs(y: &[f64], a: f64) -> [f64; 2] {
+    let mut z = vec![0.0; y.len()];
+    for i in 0..y.len() {
+        z[i] = a * 0.8;
+    }
+    let k = squares_weighed(&z, y, 0.5);
+    [k * k, k]
+}
+
+/// `k² + 2k` through the helper's outputs: `y`'s gradient through its hidden `__vjp`.
+#[differentiable]
+fn through_array_of_a_float(y: &[f64], a: f64) -> f64 {
+    let [p, q] = array_of_a_float_outputs(y, a);
+    p + 2.0 * q
+}
+
+#[test]
+fn a_vector_valued_helpers_hidden_vjp_keeps_the_slices_gradient() {
+    let (y, a) = ([0.4, -1.3, 0.9], 0.7);
+    let s = y.iter().map(|v| v * v).sum::<f64>();
+    let k = 0.8 * a * s + 0.5;
+    let (value, g) = through_array_of_a_float_grad(&y, a);
+    assert!((value - (k * k + 2.0 * k)).abs() < 1e-12);
+    // ∂/∂yᵢ = (2k + 2)·1.6a·yᵢ, ∂/∂a = (2k + 2)·0.8·Σ yᵢ².
+    let dy: Vec<f64> = y.iter().map(|v| (2.0 * k + 2.0) * 1.6 * a * v).collect();
+    check(&g.y, &dy, |p| through_array_of_a_float(p, a), &y);
+    check(
+        &[g.a],
+        &[(2.0 * k + 2.0) * 0.8 * s],
+        |p| through_array_of_a_float(&y, p[0]),
+        &[a],
+    );
 }

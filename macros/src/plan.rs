@@ -66,6 +66,11 @@ pub struct VectorDerivatives {
     /// `sᵀJ` for the seeds `seed[k]` (symbols): `∂/∂p` of `Σ_k seed[k]·f_k` for every float
     /// scalar parameter, and the effect accumulating it for every differentiated slice.
     pub vjp: (Vec<NodeId>, Vec<Option<NodeId>>),
+    /// The hidden `__vjp`'s products, `vjp`'s slice effects alone: where a call's product for
+    /// a local array also writes a slice's gradient (`graph::WITH_SLICES`), from a sweep over no
+    /// float parameter, since `__vjp` computes no float's partial (the array's adjoint would
+    /// take the slice's gradient with it).
+    pub vjp_effects: Vec<Option<NodeId>>,
     /// `J·t` for the tangent `tangent` (symbols: `tangent.p`), and how it is computed.
     pub jvp: (Vec<NodeId>, Mode),
     /// The hidden `__vjp_rows`' products (none without a slice parameter): per row `r`, the
@@ -86,6 +91,7 @@ impl VectorDerivatives {
         roots.extend(j.row_effects.iter().flatten().flatten());
         roots.extend(&self.vjp.0);
         roots.extend(self.vjp.1.iter().flatten());
+        roots.extend(self.vjp_effects.iter().flatten());
         roots.extend(&self.jvp.0);
         roots.extend(self.rows.iter().flatten().flatten());
         if let Some(h) = &self.call_hvp {
@@ -242,15 +248,20 @@ fn differentiate_vector(
     }
     let vjp = jacobian::vjp(&mut lowered.graph, &outputs, &seeds, &inputs, &slices).and_then(
         |(scalars, effects)| {
-            // As `_grad`'s (see `own_effects`): with `wrt` leaving a float out, the slices'
-            // products from a sweep over the differentiated floats.
-            let wrt_nodes = differentiated_inputs(sig, &inputs);
-            if slices.is_empty() || wrt_nodes.len() == inputs.len() || !merges(&lowered.graph) {
-                return Ok((scalars, effects));
+            // The hidden `__vjp` computes no float's partial: its products from a sweep over
+            // none (as a scalar function's `vjp_effects`); and with `wrt` leaving a float out,
+            // `_vjp`'s from a sweep over the differentiated floats (see `own_effects`).
+            if slices.is_empty() || inputs.is_empty() || !merges(&lowered.graph) {
+                return Ok(((scalars, effects.clone()), effects));
             }
             let g = &mut lowered.graph;
+            let (_, hidden) = jacobian::vjp(g, &outputs, &seeds, &[], &slices)?;
+            let wrt_nodes = differentiated_inputs(sig, &inputs);
+            if wrt_nodes.len() == inputs.len() {
+                return Ok(((scalars, effects), hidden));
+            }
             let (_, own) = jacobian::vjp(g, &outputs, &seeds, &wrt_nodes, &slices)?;
-            Ok((scalars, own))
+            Ok(((scalars, own), hidden))
         },
     );
     let rows = if slices.is_empty() {
@@ -308,10 +319,11 @@ fn differentiate_vector(
         Ok(None)
     };
     match (vjp, jvp, rows, call_hvp) {
-        (Ok(vjp), Ok(jvp), Ok(rows), Ok(call_hvp)) => Ok(VectorDerivatives {
+        (Ok((vjp, vjp_effects)), Ok(jvp), Ok(rows), Ok(call_hvp)) => Ok(VectorDerivatives {
             lowered,
             jacobian,
             vjp,
+            vjp_effects,
             jvp,
             rows,
             call_hvp,
