@@ -633,6 +633,9 @@ impl Gen<'_> {
             };
         }
         self.scope.set_carried(&t.name, true);
+        // (A target other than a sum is a recurrence: no local array is built in its loop.)
+        let recurrence = usize::from(!t.is_sum());
+        self.recurrence += recurrence;
         let var = lv.name.clone();
         self.scope.loops.push(lv);
         self.nesting += 1;
@@ -658,6 +661,7 @@ impl Gen<'_> {
             vec![self.update_with(&t, e)]
         };
         self.nesting -= 1;
+        self.recurrence -= recurrence;
         self.scope.loops.pop();
         self.scope.set_carried(&t.name, false);
         self.scope.set_typed(&t.name);
