@@ -246,24 +246,7 @@ fn differentiate_vector(
         let at = proc_macro2::Literal::usize_unsuffixed(k);
         seeds.push(symbol(&mut lowered, quote::quote!(#seed[#at]), Kind::Float));
     }
-    let vjp = jacobian::vjp(&mut lowered.graph, &outputs, &seeds, &inputs, &slices).and_then(
-        |(scalars, effects)| {
-            // The hidden `__vjp` computes no float's partial: its products from a sweep over
-            // none (as a scalar function's `vjp_effects`); and with `wrt` leaving a float out,
-            // `_vjp`'s from a sweep over the differentiated floats (see `own_effects`).
-            if slices.is_empty() || inputs.is_empty() || !merges(&lowered.graph) {
-                return Ok(((scalars, effects.clone()), effects));
-            }
-            let g = &mut lowered.graph;
-            let (_, hidden) = jacobian::vjp(g, &outputs, &seeds, &[], &slices)?;
-            let wrt_nodes = differentiated_inputs(sig, &inputs);
-            if wrt_nodes.len() == inputs.len() {
-                return Ok(((scalars, effects), hidden));
-            }
-            let (_, own) = jacobian::vjp(g, &outputs, &seeds, &wrt_nodes, &slices)?;
-            Ok(((scalars, own), hidden))
-        },
-    );
+    let vjp = vector_vjp(sig, &mut lowered.graph, &outputs, &seeds, &inputs, &slices);
     let rows = if slices.is_empty() {
         Ok(Vec::new())
     } else {
@@ -333,6 +316,35 @@ fn differentiate_vector(
             Err(Box::new(lowered))
         }
     }
+}
+
+/// A vector-valued function's `sᵀJ` (`_vjp`'s: every float's partial, the slices' effects),
+/// and the hidden `__vjp`'s products. A call given a local array beside a differentiated slice
+/// runs one product for both, written with the array's adjoint (`graph::WITH_SLICES`): where
+/// one did, `__vjp`, which computes no float's partial, takes its products from a sweep over
+/// none (as a scalar function's `vjp_effects`), and with `wrt` leaving a float out, `_vjp`
+/// from a sweep over the differentiated floats (see `own_effects`).
+type VectorVjp = ((Vec<NodeId>, Vec<Option<NodeId>>), Vec<Option<NodeId>>);
+
+fn vector_vjp(
+    sig: &Sig,
+    g: &mut crate::graph::Graph,
+    outputs: &[NodeId],
+    seeds: &[NodeId],
+    inputs: &[NodeId],
+    slices: &[u32],
+) -> Result<VectorVjp, diff::DiffError> {
+    let (scalars, effects) = jacobian::vjp(g, outputs, seeds, inputs, slices)?;
+    if slices.is_empty() || inputs.is_empty() || !merges(g) {
+        return Ok(((scalars, effects.clone()), effects));
+    }
+    let (_, hidden) = jacobian::vjp(g, outputs, seeds, &[], slices)?;
+    let wrt = differentiated_inputs(sig, inputs);
+    if wrt.len() == inputs.len() {
+        return Ok(((scalars, effects), hidden));
+    }
+    let (_, own) = jacobian::vjp(g, outputs, seeds, &wrt, slices)?;
+    Ok(((scalars, own), hidden))
 }
 
 /// The nodes of the differentiated float parameters (`wrt`), in order.
