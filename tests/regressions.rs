@@ -47,7 +47,12 @@
 //!   slice's gradient through the call was lost, a wrong gradient (`plan::own_effects`: the
 //!   slices' products from a sweep over the differentiated floats alone); and a vector-valued
 //!   function's hidden `__vjp`, which computes no float's partial, lost it in every such call
-//!   (its products from a sweep over no float).
+//!   (its products from a sweep over no float);
+//! - the same one product for a call given a local array and a differentiated slice ran where
+//!   the array's adjoint is computed, which is only under the condition its elements read a
+//!   differentiated value by (`z[i] = (if c { z[i] } else { y[0] }).tanh()`): where it fails, the
+//!   slice's gradient through the call was lost (`diff::gradient_seeded` no longer merges the
+//!   two products).
 #![allow(clippy::needless_range_loop, clippy::range_plus_one)] // the functions as found
 
 use symgrad::differentiable;
@@ -1428,4 +1433,58 @@ fn a_vector_valued_helpers_hidden_vjp_keeps_the_slices_gradient() {
         |p| through_array_of_a_float(&y, p[0]),
         &[a],
     );
+}
+
+// ---- A local array whose elements read a differentiated value only under a condition,
+// passed beside a differentiated slice (the fuzzer's seed 1602, program 306).
+
+/// `t + Σᵢ (uᵢ + vᵢ)²`.
+#[differentiable]
+fn sum_of_squares(u: &[f64], v: &[f64], t: f64) -> f64 {
+    let mut s = t;
+    for i in 0..u.len() {
+        s += (u[i] + v[i]) * (u[i] + v[i]);
+    }
+    s
+}
+
+/// `k²` with `k = a + Σᵢ (yᵢ + zᵢ)²`, `zᵢ = tanh(y₀)` where `y₀ + … + y_{n−2} ≥ 0.35`, else
+/// `tanh(zᵢ) = 0` (as found).
+#[differentiable]
+fn chosen_elements_beside_a_slice(n: usize, y: &[f64], a: f64) -> f64 {
+    let mut z = vec![0.0; n];
+    for i in 0..n {
+        z[i] = (if !((1..n).map(|j| y[j - 1]).sum::<f64>() >= 0.35) {
+            z[i]
+        } else {
+            y[0]
+        })
+        .tanh();
+    }
+    let k = sum_of_squares(y, &z, a);
+    k * k
+}
+
+#[test]
+fn a_local_array_chosen_by_a_condition_keeps_the_slices_gradient_where_it_fails() {
+    let a = 0.3_f64;
+    // Condition failing (Σ = −0.3): z = 0, k = a + Σ yᵢ², ∂/∂yᵢ = 2k·2yᵢ.
+    let y = [-1.5, 1.2, 0.4];
+    let k = a + y.iter().map(|v| v * v).sum::<f64>();
+    let (value, g) = chosen_elements_beside_a_slice_grad(3, &y, a);
+    assert!((value - k * k).abs() < 1e-12);
+    let hand: Vec<f64> = y.iter().map(|v| 4.0 * k * v).collect();
+    check(&g.y, &hand, |p| chosen_elements_beside_a_slice(3, p, a), &y);
+    // Condition holding (Σ = 0.9): zᵢ = tanh(y₀) = t, k = a + Σ (yᵢ + t)²,
+    // ∂k/∂yᵢ = 2(yᵢ + t) + [i = 0]·(1 − t²)·Σⱼ 2(yⱼ + t).
+    let y = [0.5_f64, 0.4, -0.7];
+    let t = y[0].tanh();
+    let k = a + y.iter().map(|v| (v + t) * (v + t)).sum::<f64>();
+    let through_z = (1.0 - t * t) * y.iter().map(|v| 2.0 * (v + t)).sum::<f64>();
+    let (value, g) = chosen_elements_beside_a_slice_grad(3, &y, a);
+    assert!((value - k * k).abs() < 1e-12);
+    let hand: Vec<f64> = (0..3)
+        .map(|i| 2.0 * k * (2.0 * (y[i] + t) + if i == 0 { through_z } else { 0.0 }))
+        .collect();
+    check(&g.y, &hand, |p| chosen_elements_beside_a_slice(3, p, a), &y);
 }
