@@ -53,7 +53,12 @@
 //!   differentiated value by (`z[i] = (if c { z[i] } else { y[0] }).tanh()`): where it fails, the
 //!   slice's gradient through the call was lost (`diff::gradient_seeded` no longer merges the
 //!   two products).
-#![allow(clippy::needless_range_loop, clippy::range_plus_one)] // the functions as found
+#![allow(
+    clippy::needless_range_loop,
+    clippy::range_plus_one,
+    clippy::if_not_else,
+    clippy::neg_cmp_op_on_partial_ord
+)] // the functions as found
 
 use symgrad::differentiable;
 
