@@ -36,8 +36,29 @@
 //! - a local array added into element by element in a loop nested in a loop around it, and read
 //!   there besides (`h[j] += w[j] * h[j]`, or `loss += acc[0]` after the additions), was taken
 //!   as an accumulation whose reads saw the array as it was before the outer loop: the value and
-//!   the gradient were wrong (`lower::carried`: such an array is carried across the iterations).
-#![allow(clippy::needless_range_loop, clippy::range_plus_one)] // the functions as found
+//!   the gradient were wrong (`lower::carried`: such an array is carried across the iterations);
+//! - a function with `hessian` passing a local array and a differentiated slice to the same call
+//!   (`weigh(&z, y)`) emitted a hidden `__partials2` (what a caller's Hessian goes through) that
+//!   wrote the slice's gradient into a vector it does not have (`__grad0`): nothing compiled
+//!   (`companion`: `__partials2`, as `__partials`, gives a call's product `Discard` there);
+//! - a local array built from a float that `wrt` leaves out, passed beside a differentiated
+//!   slice (`dot(&z, y)` with `z[i] = 0.8·a` under `wrt(y)`): the call's one product for both
+//!   was written with the array's adjoint, which `_grad` and `_vjp` do not compute there, so the
+//!   slice's gradient through the call was lost, a wrong gradient (`plan::own_effects`: the
+//!   slices' products from a sweep over the differentiated floats alone); and a vector-valued
+//!   function's hidden `__vjp`, which computes no float's partial, lost it in every such call
+//!   (its products from a sweep over no float);
+//! - the same one product for a call given a local array and a differentiated slice ran where
+//!   the array's adjoint is computed, which is only under the condition its elements read a
+//!   differentiated value by (`z[i] = (if c { z[i] } else { y[0] }).tanh()`): where it fails, the
+//!   slice's gradient through the call was lost (`diff::gradient_seeded` no longer merges the
+//!   two products).
+#![allow(
+    clippy::needless_range_loop,
+    clippy::range_plus_one,
+    clippy::if_not_else,
+    clippy::neg_cmp_op_on_partial_ord
+)] // the functions as found
 
 use symgrad::differentiable;
 
@@ -1237,4 +1258,238 @@ fn an_accumulation_read_after_every_step_sees_the_additions_so_far() {
         .map(|k| 2.0 * w[0] * w[2] * s[k..].iter().sum::<f64>())
         .collect();
     check(&g.x, &dx, |p| accumulation_read_along_the_way(&w, p), &x);
+}
+
+// ---- A local array passed beside a differentiated slice, under `hessian` (the fuzzer's seed
+// 1601, program 264, once it passed local arrays to helpers: its expansion did not compile).
+
+/// `Σᵢ uᵢ·vᵢ²`.
+#[differentiable(hessian)]
+fn weigh_by_squares(u: &[f64], v: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..u.len() {
+        s += u[i] * v[i] * v[i];
+    }
+    s
+}
+
+/// `sin(a²)·Σᵢ yᵢ²`: a local array filled in a loop from a float, passed beside the
+/// differentiated slice `y`.
+#[differentiable(hessian)]
+fn filled_beside_a_slice(y: &[f64], a: f64) -> f64 {
+    let mut z = vec![0.0; y.len()];
+    for i in 0..z.len() {
+        z[i] = (a * a).sin();
+    }
+    weigh_by_squares(&z, y)
+}
+
+/// `sin(b⁴)·Σᵢ yᵢ² + b³`, its Hessian through `filled_beside_a_slice`'s `__partials2` (`ys` is
+/// data here).
+#[differentiable(hessian, wrt(b))]
+fn through_filled(ys: &[f64], b: f64) -> f64 {
+    filled_beside_a_slice(ys, b * b) + b * b * b
+}
+
+#[test]
+fn a_local_array_beside_a_differentiated_slice_under_hessian() {
+    let (y, a) = ([0.4, -1.3, 0.9], 0.7_f64);
+    let (sy, ca, sa) = (
+        y.iter().map(|v| v * v).sum::<f64>(),
+        (a * a).cos(),
+        (a * a).sin(),
+    );
+    // ∂f/∂yᵢ = 2·sin(a²)·yᵢ, ∂f/∂a = 2a·cos(a²)·S; ∂²f/∂yᵢ∂yⱼ = 2·sin(a²)·δᵢⱼ,
+    // ∂²f/∂yᵢ∂a = 4a·cos(a²)·yᵢ, ∂²f/∂a² = (2·cos(a²) − 4a²·sin(a²))·S.
+    let dy: Vec<f64> = y.iter().map(|v| 2.0 * sa * v).collect();
+    let (value, g) = filled_beside_a_slice_grad(&y, a);
+    assert!((value - sa * sy).abs() < 1e-12);
+    check(&g.y, &dy, |p| filled_beside_a_slice(p, a), &y);
+    check(
+        &[g.a],
+        &[2.0 * a * ca * sy],
+        |p| filled_beside_a_slice(&y, p[0]),
+        &[a],
+    );
+    let (_, _, h) = filled_beside_a_slice_hessian(&y, a);
+    let mut want = vec![0.0; 16];
+    for i in 0..3 {
+        want[i * 4 + i] = 2.0 * sa;
+        want[i * 4 + 3] = 4.0 * a * ca * y[i];
+        want[3 * 4 + i] = 4.0 * a * ca * y[i];
+    }
+    want[15] = (2.0 * ca - 4.0 * a * a * sa) * sy;
+    assert_all_close(&h, &want, 1e-12);
+    // Through the caller: g(b) = sin(b⁴)·S + b³, g' = 4b³·cos(b⁴)·S + 3b²,
+    // g'' = (12b²·cos(b⁴) − 16b⁶·sin(b⁴))·S + 6b.
+    let b = -0.8_f64;
+    let (c4, s4) = (b.powi(4).cos(), b.powi(4).sin());
+    let (value, g) = through_filled_grad(&y, b);
+    assert!((value - (s4 * sy + b.powi(3))).abs() < 1e-12);
+    check(
+        &[g.b],
+        &[4.0 * b.powi(3) * c4 * sy + 3.0 * b * b],
+        |p| through_filled(&y, p[0]),
+        &[b],
+    );
+    let v = ThroughFilledGrad { b: 1.0 };
+    let (_, _, hv) = through_filled_hvp(&y, b, &v);
+    let second = (12.0 * b * b * c4 - 16.0 * b.powi(6) * s4) * sy + 6.0 * b;
+    assert_all_close(&[hv.b], &[second], 1e-12);
+}
+
+// ---- A local array built from a float `wrt` leaves out, passed beside a differentiated slice
+// (the fuzzer's seed 1602, program 61, a vector-valued function's `_vjp`: the slice's gradient
+// through the call was 0).
+
+/// `Σᵢ uᵢ·vᵢ² + t`.
+#[differentiable]
+fn squares_weighed(u: &[f64], v: &[f64], t: f64) -> f64 {
+    let mut s = t;
+    for i in 0..u.len() {
+        s += u[i] * v[i] * v[i];
+    }
+    s
+}
+
+/// `k² with k = 0.8a·Σᵢ yᵢ² + 0.5`, differentiated with respect to `y` only.
+#[differentiable(wrt(y))]
+fn array_of_a_float_left_out(y: &[f64], a: f64) -> f64 {
+    let mut z = vec![0.0; y.len()];
+    for i in 0..y.len() {
+        z[i] = a * 0.8;
+    }
+    let k = squares_weighed(&z, y, 0.5);
+    k * k
+}
+
+/// `[k², sin k]`, the same `k`, differentiated with respect to `y` only.
+#[differentiable(wrt(y))]
+fn array_of_a_float_left_out_vec(y: &[f64], a: f64) -> [f64; 2] {
+    let mut z = vec![0.0; y.len()];
+    for i in 0..y.len() {
+        z[i] = a * 0.8;
+    }
+    let k = squares_weighed(&z, y, 0.5);
+    [k * k, k.sin()]
+}
+
+#[test]
+fn a_local_array_of_a_float_wrt_leaves_out_keeps_the_slices_gradient() {
+    let (y, a) = ([0.4, -1.3, 0.9], 0.7);
+    let k = 0.8 * a * y.iter().map(|v| v * v).sum::<f64>() + 0.5;
+    // ∂k/∂yᵢ = 1.6a·yᵢ.
+    let dk: Vec<f64> = y.iter().map(|v| 1.6 * a * v).collect();
+    let (value, g) = array_of_a_float_left_out_grad(&y, a);
+    assert!((value - k * k).abs() < 1e-12);
+    let hand: Vec<f64> = dk.iter().map(|d| 2.0 * k * d).collect();
+    check(&g.y, &hand, |p| array_of_a_float_left_out(p, a), &y);
+    let seed = [0.6, -1.7];
+    let (outputs, g) = array_of_a_float_left_out_vec_vjp(&y, a, &seed);
+    assert!((outputs[0] - k * k).abs() < 1e-12 && (outputs[1] - k.sin()).abs() < 1e-12);
+    let hand: Vec<f64> = dk
+        .iter()
+        .map(|d| (seed[0] * 2.0 * k + seed[1] * k.cos()) * d)
+        .collect();
+    let weighed = |p: &[f64]| {
+        let [u, w] = array_of_a_float_left_out_vec(p, a);
+        seed[0] * u + seed[1] * w
+    };
+    check(&g.y, &hand, weighed, &y);
+    // The Jacobian's rows agree (they never merged the products).
+    let (_, jac) = array_of_a_float_left_out_vec_jacobian(&y, a);
+    let rows: Vec<f64> = (0..3)
+        .map(|i| seed[0] * jac[0].y[i] + seed[1] * jac[1].y[i])
+        .collect();
+    assert_all_close(&rows, &hand, 1e-12);
+}
+
+/// The same array passed beside the slice in a vector-valued helper, all differentiated.
+#[differentiable]
+fn array_of_a_float_outputs(y: &[f64], a: f64) -> [f64; 2] {
+    let mut z = vec![0.0; y.len()];
+    for i in 0..y.len() {
+        z[i] = a * 0.8;
+    }
+    let k = squares_weighed(&z, y, 0.5);
+    [k * k, k]
+}
+
+/// `k² + 2k` through the helper's outputs: `y`'s gradient through its hidden `__vjp`.
+#[differentiable]
+fn through_array_of_a_float(y: &[f64], a: f64) -> f64 {
+    let [p, q] = array_of_a_float_outputs(y, a);
+    p + 2.0 * q
+}
+
+#[test]
+fn a_vector_valued_helpers_hidden_vjp_keeps_the_slices_gradient() {
+    let (y, a) = ([0.4, -1.3, 0.9], 0.7);
+    let s = y.iter().map(|v| v * v).sum::<f64>();
+    let k = 0.8 * a * s + 0.5;
+    let (value, g) = through_array_of_a_float_grad(&y, a);
+    assert!((value - (k * k + 2.0 * k)).abs() < 1e-12);
+    // ∂/∂yᵢ = (2k + 2)·1.6a·yᵢ, ∂/∂a = (2k + 2)·0.8·Σ yᵢ².
+    let dy: Vec<f64> = y.iter().map(|v| (2.0 * k + 2.0) * 1.6 * a * v).collect();
+    check(&g.y, &dy, |p| through_array_of_a_float(p, a), &y);
+    check(
+        &[g.a],
+        &[(2.0 * k + 2.0) * 0.8 * s],
+        |p| through_array_of_a_float(&y, p[0]),
+        &[a],
+    );
+}
+
+// ---- A local array whose elements read a differentiated value only under a condition,
+// passed beside a differentiated slice (the fuzzer's seed 1602, program 306).
+
+/// `t + Σᵢ (uᵢ + vᵢ)²`.
+#[differentiable]
+fn sum_of_squares(u: &[f64], v: &[f64], t: f64) -> f64 {
+    let mut s = t;
+    for i in 0..u.len() {
+        s += (u[i] + v[i]) * (u[i] + v[i]);
+    }
+    s
+}
+
+/// `k²` with `k = a + Σᵢ (yᵢ + zᵢ)²`, `zᵢ = tanh(y₀)` where `y₀ + … + y_{n−2} ≥ 0.35`, else
+/// `tanh(zᵢ) = 0` (as found).
+#[differentiable]
+fn chosen_elements_beside_a_slice(n: usize, y: &[f64], a: f64) -> f64 {
+    let mut z = vec![0.0; n];
+    for i in 0..n {
+        z[i] = (if !((1..n).map(|j| y[j - 1]).sum::<f64>() >= 0.35) {
+            z[i]
+        } else {
+            y[0]
+        })
+        .tanh();
+    }
+    let k = sum_of_squares(y, &z, a);
+    k * k
+}
+
+#[test]
+fn a_local_array_chosen_by_a_condition_keeps_the_slices_gradient_where_it_fails() {
+    let a = 0.3_f64;
+    // Condition failing (Σ = −0.3): z = 0, k = a + Σ yᵢ², ∂/∂yᵢ = 2k·2yᵢ.
+    let y = [-1.5, 1.2, 0.4];
+    let k = a + y.iter().map(|v| v * v).sum::<f64>();
+    let (value, g) = chosen_elements_beside_a_slice_grad(3, &y, a);
+    assert!((value - k * k).abs() < 1e-12);
+    let hand: Vec<f64> = y.iter().map(|v| 4.0 * k * v).collect();
+    check(&g.y, &hand, |p| chosen_elements_beside_a_slice(3, p, a), &y);
+    // Condition holding (Σ = 0.9): zᵢ = tanh(y₀) = t, k = a + Σ (yᵢ + t)²,
+    // ∂k/∂yᵢ = 2(yᵢ + t) + [i = 0]·(1 − t²)·Σⱼ 2(yⱼ + t).
+    let y = [0.5_f64, 0.4, -0.7];
+    let t = y[0].tanh();
+    let k = a + y.iter().map(|v| (v + t) * (v + t)).sum::<f64>();
+    let through_z = (1.0 - t * t) * y.iter().map(|v| 2.0 * (v + t)).sum::<f64>();
+    let (value, g) = chosen_elements_beside_a_slice_grad(3, &y, a);
+    assert!((value - k * k).abs() < 1e-12);
+    let hand: Vec<f64> = (0..3)
+        .map(|i| 2.0 * k * (2.0 * (y[i] + t) + if i == 0 { through_z } else { 0.0 }))
+        .collect();
+    check(&g.y, &hand, |p| chosen_elements_beside_a_slice(3, p, a), &y);
 }

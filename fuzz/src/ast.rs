@@ -190,6 +190,10 @@ pub enum Arg {
         /// `a..=b`.
         inclusive: bool,
     },
+    /// A local array passed whole, `&z` (the `helper_local_array` weight).
+    LocalArray(String),
+    /// An array written in the call, `&[e0, e1, ..]` (the `helper_local_array` weight).
+    ArrayLit(Vec<Expr>),
 }
 
 /// A float expression.
@@ -629,6 +633,14 @@ pub struct Func {
 }
 
 impl Func {
+    /// Whether the function passes a local array to a helper (`&z`, `&[a, b]`: the
+    /// `helper_local_array` weight; the run's statistics count such programs).
+    #[must_use]
+    pub fn passes_local_array(&self) -> bool {
+        let text = format!("{self:?}");
+        text.contains("LocalArray(") || text.contains("ArrayLit(")
+    }
+
     /// How many outputs a vector-valued function has (`None`: a scalar function).
     #[must_use]
     pub fn outputs(&self) -> Option<usize> {

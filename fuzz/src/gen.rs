@@ -9,7 +9,8 @@
 //! closures, array patterns) and a final expression combining their results. Loops may be
 //! `while` or `loop` loops a counter decides, step integer counters, and `continue` or `break`
 //! under an `if` (`flow.rs`). Blocks and loop bodies may build local arrays, write them in loops
-//! at their index and at single indices, and read and iterate them after (`arrays.rs`).
+//! at their index and at single indices, and read and iterate them after (`arrays.rs`), and
+//! pass local arrays to helpers in place of slices (`local_args.rs`, behind a weight at 0).
 
 mod arrays;
 mod blocks;
@@ -19,6 +20,7 @@ mod closures;
 mod expr;
 mod flow;
 mod iters;
+mod local_args;
 mod loops;
 mod scope;
 mod vector;
@@ -69,6 +71,10 @@ struct Gen<'a> {
     /// local array, carried arrays started from copies, additions beside them), the same way,
     /// started as `a` is.
     s: Rng,
+    /// The stream of the decisions added with local arrays passed to helpers
+    /// (`local_args.rs`), the same way, started as `a` is; drawn only where
+    /// `helper_local_array` is not 0.
+    l: Rng,
     w: &'a Weights,
     scope: Scope,
     helpers: Vec<Helper>,
@@ -181,6 +187,7 @@ fn function(
     let k = Rng::derive(x.clone().next_u64() ^ 0xC009_1ED5_7A7E, 2);
     let h = Rng::derive(x.clone().next_u64() ^ 0xCA22_1ED0_A22A_4500, 3);
     let s = Rng::derive(x.clone().next_u64() ^ 0xB0FF_E25A_4A9E_5000, 4);
+    let l = Rng::derive(x.clone().next_u64() ^ 0x10CA_1A22_A4A2_6500, 4);
     let mut g = Gen {
         rng,
         x,
@@ -191,6 +198,7 @@ fn function(
         k,
         h,
         s,
+        l,
         w,
         scope: Scope::new(params.clone()),
         helpers,
@@ -974,6 +982,90 @@ mod tests {
             passes("r(&"),
             "no vector-valued main function passes a run to `r`"
         );
+    }
+
+    /// The weights that pass local arrays to helpers (`local_args.rs`), with helpers taking
+    /// slices more often.
+    fn with_local_args() -> Weights {
+        let mut w = Weights::default();
+        for (name, v) in [
+            ("helper_local_array", 8),
+            ("helper_slice", 6),
+            ("helper_vector", 5),
+            ("helper_vector_slice", 6),
+            ("vector_main", 3),
+        ] {
+            w.set(name, v).unwrap();
+        }
+        w
+    }
+
+    /// Their decisions come from a stream of their own, drawn only where the weight is not
+    /// zero: at zero (the default) no program passes a local array to a helper, and with it
+    /// raised one that passes none is the program the grammar without it generates.
+    #[test]
+    fn programs_without_local_array_arguments_are_unchanged() {
+        let on = with_local_args();
+        let mut off = on.clone();
+        off.set("helper_local_array", 0).unwrap();
+        let uses = |p: &Program| p.main.passes_local_array();
+        let (unchanged, using) = isolated(&on, &off, uses, "a local array passed to a helper");
+        assert!(unchanged >= 50, "{unchanged} programs without them");
+        assert!(using >= 50, "{using} programs with them");
+    }
+
+    /// With the weight raised, every form is generated: arrays written in the call, named ones
+    /// built from a literal, element by element and by a loop, a vector-valued helper's outputs
+    /// handed on, to both helpers, from scalar and vector-valued callers, and with `hessian`.
+    #[test]
+    fn local_arrays_are_passed_to_helpers() {
+        let mut w = with_local_args();
+        w.set("hvp", 8).unwrap();
+        let programs: Vec<Program> = (0..300).map(|id| program(1, id, &w)).collect();
+        let text: String = programs.iter().map(|p| functions(p, Mode::Plain)).collect();
+        let required = [
+            "(&[",
+            ", &[",
+            "(&la",
+            ", &la",
+            "(&zs",
+            "let la",
+            "let mut la",
+            "= vec![0.0; ",
+            "] = ",
+            "..la",
+            "let rv",
+            "&[rv",
+            "&[r",
+            "dot(&",
+            "r(&",
+        ];
+        let missing: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|p| !text.contains(p))
+            .collect();
+        assert!(missing.is_empty(), "never generated: {missing:?}");
+        let count = |f: &dyn Fn(&Program) -> bool| programs.iter().filter(|p| f(p)).count();
+        let vector = count(&|p| p.main.outputs().is_some() && p.main.passes_local_array());
+        let hessian = count(&|p| p.main.hessian && p.main.passes_local_array());
+        assert!(
+            vector >= 5,
+            "{vector} vector-valued callers pass a local array"
+        );
+        assert!(
+            hessian >= 5,
+            "{hessian} callers with `hessian` pass a local array"
+        );
+        if std::env::var_os("SHOW_LOCAL_ARGS").is_some() {
+            for p in programs
+                .iter()
+                .filter(|p| p.main.passes_local_array())
+                .take(12)
+            {
+                println!("{}", functions(p, Mode::Plain));
+            }
+        }
     }
 
     #[test]

@@ -148,6 +148,14 @@ pub fn run_batch(config: &Config, slot: &Slot, programs: &[Program]) -> Result<R
                 crate::second_order::helper_calls(&p.main, &p.helpers).is_some_and(|n| n > 0)
             })
             .count(),
+        local_array_programs: programs
+            .iter()
+            .filter(|p| p.main.passes_local_array())
+            .count(),
+        hvp_local_array_programs: programs
+            .iter()
+            .filter(|p| p.main.hessian && p.main.passes_local_array())
+            .count(),
         ..Report::default()
     };
     for (k, p) in programs.iter().enumerate() {

@@ -775,6 +775,19 @@ impl Printer {
             match a {
                 Arg::Float(e) => self.expr(e, 0),
                 Arg::Slice(s) => self.out.push_str(s),
+                Arg::LocalArray(s) => {
+                    let _ = write!(self.out, "&{s}");
+                }
+                Arg::ArrayLit(items) => {
+                    self.out.push_str("&[");
+                    for (k, e) in items.iter().enumerate() {
+                        if k > 0 {
+                            self.out.push_str(", ");
+                        }
+                        self.expr(e, 0);
+                    }
+                    self.out.push(']');
+                }
                 Arg::Run {
                     slice,
                     start,

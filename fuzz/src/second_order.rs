@@ -115,7 +115,10 @@ impl Check<'_> {
                 helper.is_some_and(|h| !h.vec_return && eligible(h, &[]))
                     && args.iter().all(|a| match a {
                         Arg::Float(e) => self.expr_ok(e),
-                        Arg::Slice(_) | Arg::Run { .. } => true,
+                        // A local array passed whole: its own statements are checked where
+                        // they are (built from expressions, as `hessian` through a call needs).
+                        Arg::Slice(_) | Arg::Run { .. } | Arg::LocalArray(_) => true,
+                        Arg::ArrayLit(items) => items.iter().all(|e| self.expr_ok(e)),
                     })
             }
             Expr::Output(call, _) => self.expr_ok(call),
@@ -161,7 +164,8 @@ fn mentions(e: &Expr, name: &str) -> bool {
         }
         Expr::Call(_, args) => args.iter().any(|a| match a {
             Arg::Float(e) => mentions(e, name),
-            Arg::Slice(_) | Arg::Run { .. } => false,
+            Arg::ArrayLit(items) => items.iter().any(|e| mentions(e, name)),
+            Arg::Slice(_) | Arg::Run { .. } | Arg::LocalArray(_) => false,
         }),
         Expr::Array(elems) => elems.iter().any(|e| mentions(e, name)),
         Expr::Output(call, _) => mentions(call, name),

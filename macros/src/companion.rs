@@ -749,7 +749,14 @@ fn graph_functions(
     let partials2_fn = d
         .second_partials
         .as_ref()
-        .map(|rows| partials2_fn(func, sig, d, rows, float, &allow, &run))
+        .map(|rows| {
+            // Like `__partials`, it has no gradient vector: a call's product that would also
+            // write a differentiated slice's gradient (a local array passed beside it) is given
+            // `Discard` there.
+            partials2_fn(func, sig, d, rows, float, &allow, &|roots| {
+                run_with(roots, emit::Sinks::Discarded)
+            })
+        })
         .unwrap_or_default();
     let hvp_fn = match (&d.call_hvp, &d.second_partials) {
         (Some(h), Some(_)) => call_hvp_fn(func, sig, h, float, &allow, &|roots| {

@@ -74,7 +74,10 @@ pub fn gradient_seeded(
     wrt: &[NodeId],
     slices: &[u32],
 ) -> Result<(Vec<NodeId>, Vec<Option<NodeId>>), DiffError> {
-    swept(g, output, seed, wrt, slices, true)
+    // Not merged: the product that writes a local array's adjoint runs only where that
+    // adjoint is needed (under the condition its elements are read by, only for the partials
+    // that read it), and a slice's gradient through the same call is needed everywhere.
+    swept(g, output, seed, wrt, slices, false)
 }
 
 /// The error where a gradient is taken of a graph that holds a reverse sweep or a local array's

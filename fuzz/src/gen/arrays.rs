@@ -352,7 +352,7 @@ impl Gen<'_> {
     }
 
     /// Marks `z` as written by the loop of index `writer` (`None`: no longer).
-    fn set_writer(&mut self, z: &str, writer: Option<String>) {
+    pub(super) fn set_writer(&mut self, z: &str, writer: Option<String>) {
         if let Some(l) = self
             .scope
             .locals
@@ -647,6 +647,9 @@ impl Gen<'_> {
             };
         }
         self.scope.set_carried(&t.name, true);
+        // (A target other than a sum is a recurrence: no local array is built in its loop.)
+        let recurrence = usize::from(!t.is_sum());
+        self.recurrence += recurrence;
         let var = lv.name.clone();
         self.scope.loops.push(lv);
         self.nesting += 1;
@@ -672,6 +675,7 @@ impl Gen<'_> {
             vec![self.update_with(&t, e)]
         };
         self.nesting -= 1;
+        self.recurrence -= recurrence;
         self.scope.loops.pop();
         self.scope.set_carried(&t.name, false);
         self.scope.set_typed(&t.name);

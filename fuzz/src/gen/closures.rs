@@ -22,9 +22,11 @@ pub(super) fn reads(e: &Expr, name: &str) -> bool {
         // Conditions are not searched: reading there alone counts as not reading.
         Expr::Bin(_, a, b) | Expr::If(_, a, b) => reads(a, name) || reads(b, name),
         Expr::Method(_, r, args) => reads(r, name) || args.iter().any(|a| reads(a, name)),
-        Expr::Call(_, args) => args
-            .iter()
-            .any(|a| matches!(a, Arg::Float(e) if reads(e, name))),
+        Expr::Call(_, args) => args.iter().any(|a| match a {
+            Arg::Float(e) => reads(e, name),
+            Arg::ArrayLit(items) => items.iter().any(|e| reads(e, name)),
+            Arg::Slice(_) | Arg::Run { .. } | Arg::LocalArray(_) => false,
+        }),
         Expr::Iter(it) => match &it.map {
             MapFn::Closure { body, .. } => reads(body, name),
             _ => false,

@@ -580,6 +580,12 @@ impl Gen<'_> {
             .params
             .iter()
             .any(|p| matches!(p.ty, ParamTy::Slice(_)));
+        if needs_slices
+            && self.local_arg_chance()
+            && let Some(call) = self.call_with(&helper, None, depth)
+        {
+            return call;
+        }
         if needs_slices && groups.is_empty() {
             return self.leaf();
         }

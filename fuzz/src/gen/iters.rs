@@ -36,7 +36,10 @@ impl Gen<'_> {
             (Some(map), _) => map,
             (None, Some(pat)) => {
                 self.in_closure = true;
+                // A product is a recurrence: no local array is built in its closure.
+                self.recurrence += usize::from(product);
                 let body = self.typed_expr(depth.saturating_sub(1).max(1));
+                self.recurrence -= usize::from(product);
                 self.in_closure = false;
                 let body = if product { self.factor(body) } else { body };
                 MapFn::Closure { pat, body }

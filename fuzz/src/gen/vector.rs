@@ -149,10 +149,19 @@ impl Gen<'_> {
 
     /// `r(e1, e2)`: a call of the vector-valued helper `h`; a slice parameter takes one of the
     /// function's slices, or a run of it. `None` where the function has no slice to pass.
-    fn vector_call(&mut self, h: &Helper, depth: u32) -> Option<Expr> {
+    pub(super) fn vector_call(&mut self, h: &Helper, depth: u32) -> Option<Expr> {
         let mut args = Vec::with_capacity(h.params.len());
         for p in &h.params {
             args.push(match p.ty {
+                // A local array, with `helper_local_array` (`local_args.rs`).
+                ParamTy::Slice(_)
+                    if let Some(mut one) = self
+                        .local_arg_chance()
+                        .then(|| self.local_slice_args(1, depth, None))
+                        .flatten() =>
+                {
+                    one.pop().unwrap_or(Arg::ArrayLit(vec![Expr::Lit(0.0)]))
+                }
                 ParamTy::Slice(_) => {
                     let slices = self.scope.slice_params();
                     if slices.is_empty() {
@@ -183,6 +192,12 @@ impl Gen<'_> {
         let Some(call) = self.vector_call(h, 2) else {
             return Vec::new();
         };
+        self.bind_outputs(h, call)
+    }
+
+    /// `let [r1, r2] = call;` (`let r1 = call[0]; …` for a `Vec`-valued helper `h`), its names
+    /// results of the function.
+    pub(super) fn bind_outputs(&mut self, h: &Helper, call: Expr) -> Vec<Stmt> {
         let names: Vec<String> = (0..h.outputs.unwrap_or(1))
             .map(|_| self.fresh("r"))
             .collect();

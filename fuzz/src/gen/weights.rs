@@ -264,6 +264,14 @@ weights! {
     /// `x.chunks_exact(3).map(|r| ..)`): 1 lets them, 0 keeps runs out of them (the macro
     /// rejected that before it read a run's element as its slice's).
     call_run_args = 1,
+    /// Local arrays passed to helpers in place of a slice: a top-level block, out of 20, builds
+    /// one (`let la = [e0, e1];`, `vec![0.0; n]` filled by a loop at its index, `[0.0; K]` set
+    /// element by element, or a vector-valued helper's outputs written in the call, `&[r1,
+    /// r2]`, `&[rv[0], rv[1]]`) and passes it to a helper taking slices, scalar or
+    /// vector-valued; and out of 10 calls of such a helper elsewhere pass `&[e0, e1]` written
+    /// in the call, or a local array in scope (`local_args.rs`). From a stream of its own,
+    /// drawn only where the weight is not 0: at 0 (the default) the programs are unchanged.
+    helper_local_array = 0,
     /// Main functions with `hessian`, out of 10, among those `second_order` finds eligible
     /// (no local array added into, set under a condition or in a loop nest, no recurrence
     /// nested in another's loop; their helpers get `hessian`

@@ -195,6 +195,10 @@ pub struct Report {
     pub hvp_programs: usize,
     /// Of those, programs whose main function calls a helper (its Hessian goes through calls).
     pub hvp_call_programs: usize,
+    /// Programs whose main function passes a local array to a helper (`&z`, `&[a, b]`).
+    pub local_array_programs: usize,
+    /// Of those, programs with `hessian`.
+    pub hvp_local_array_programs: usize,
     /// Partials skipped (oracle not finite).
     pub skipped: usize,
     /// Checks skipped as ill-conditioned.
@@ -251,6 +255,8 @@ impl Report {
         self.hvp_checks += other.hvp_checks;
         self.hvp_programs += other.hvp_programs;
         self.hvp_call_programs += other.hvp_call_programs;
+        self.local_array_programs += other.local_array_programs;
+        self.hvp_local_array_programs += other.hvp_local_array_programs;
         self.skipped += other.skipped;
         self.ill += other.ill;
         self.findings.extend(other.findings);
@@ -270,6 +276,13 @@ impl Report {
                 out,
                 "  of the comparisons, {} of `_hvp`'s H·v against differences of `_grad` ({} programs with `hessian`, {} of them calling a helper)",
                 self.hvp_checks, self.hvp_programs, self.hvp_call_programs
+            );
+        }
+        if self.local_array_programs > 0 {
+            let _ = writeln!(
+                out,
+                "  {} programs pass a local array to a helper ({} of them with `hessian`)",
+                self.local_array_programs, self.hvp_local_array_programs
             );
         }
         for class in Class::ALL {

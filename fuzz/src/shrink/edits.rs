@@ -491,8 +491,14 @@ fn each_expr(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
         }
         Expr::Call(_, args) => {
             for a in args {
-                if let Arg::Float(a) = a {
-                    each_expr(a, f);
+                match a {
+                    Arg::Float(a) => each_expr(a, f),
+                    Arg::ArrayLit(items) => {
+                        for a in items {
+                            each_expr(a, f);
+                        }
+                    }
+                    Arg::Slice(_) | Arg::Run { .. } | Arg::LocalArray(_) => {}
                 }
             }
         }
@@ -596,7 +602,7 @@ fn replacements(e: &Expr) -> Vec<Expr> {
         }
         Expr::Call(_, args) => out.extend(args.iter().filter_map(|a| match a {
             Arg::Float(e) => Some(e.clone()),
-            Arg::Slice(_) | Arg::Run { .. } => None,
+            Arg::Slice(_) | Arg::Run { .. } | Arg::LocalArray(_) | Arg::ArrayLit(_) => None,
         })),
         _ => {}
     }
