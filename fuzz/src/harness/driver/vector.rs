@@ -11,8 +11,12 @@ use crate::ast::{Func, Param, ParamTy, Point, Program};
 
 /// The seed of the `_vjp` check, by output.
 const SEED: [f64; 3] = [0.5, -1.5, 1.0];
-/// The components of the `_jvp` check's tangent, cycled through.
-const TANGENT: [f64; 5] = [0.75, -0.5, 1.25, -1.0, 0.25];
+/// The components of the `_jvp` check's tangent, cycled through. No run of consecutive
+/// components (cycled) sums to zero: a slice whose partials are all equal (a function of
+/// `Σ x[i]`) would otherwise get `J·t = 0` from partials of any size, whose products cancel
+/// only up to rounding (seed 1602, program 903: partials of 2.9·10¹² along a tangent summing to
+/// 0, rounded to 5·10⁻⁴ beside a true 0.3).
+const TANGENT: [f64; 5] = [0.75, -0.5, 1.25, -1.0, 0.375];
 
 /// The tangent's component `j` of the parameter at position `i`.
 fn tangent(i: usize, j: usize) -> f64 {
@@ -87,7 +91,7 @@ fn tangent_fields(f: &Func) -> String {
                     let name = &p.name;
                     format!(
                         "{name}: (0..__a_{name}.len()).map(|__j| [{}][({} + __j) % 5]).collect()",
-                        items(TANGENT.len()),
+                        TANGENT.map(|t| format!("{t:?}")).join(", "),
                         3 * i
                     )
                 }
@@ -205,11 +209,24 @@ fn jvp_check(f: &Func, m: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::grad_struct;
+    use super::{TANGENT, grad_struct};
 
     #[test]
     fn the_gradient_struct_is_named_as_the_macro_names_it() {
         assert_eq!(grad_struct("p17"), "P17Grad");
         assert_eq!(grad_struct("sum_of_squares"), "SumOfSquaresGrad");
+    }
+
+    /// Any slice's tangent is a run of the cycled components: none may sum to zero, up to
+    /// slices of 64 elements from every start.
+    #[test]
+    fn no_run_of_the_tangent_sums_to_zero() {
+        for start in 0..TANGENT.len() {
+            let mut sum = 0.0;
+            for len in 0..64 {
+                sum += TANGENT[(start + len) % TANGENT.len()];
+                assert!(sum != 0.0, "the run of {} from {start} sums to 0", len + 1);
+            }
+        }
     }
 }
