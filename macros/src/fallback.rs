@@ -23,8 +23,8 @@ pub fn generate(
     let vis = &func.vis;
     let name = &func.sig.ident;
     // Fields for the parameters that look like floats; `f64` where the return type is unknown.
-    // A vector-valued function (`-> [T; M]`, `-> (T, T)`) gets the companions of one: its
-    // float type and `M`.
+    // A vector-valued function (`-> [T; M]`, `-> (T, T)`, `-> Matrix3<T>`) gets the companions
+    // of one: its float type and `M`.
     let array = match &func.sig.output {
         ReturnType::Type(_, ty) => match &**ty {
             syn::Type::Array(a) if float_of(&a.elem).is_some() => {
@@ -35,7 +35,11 @@ pub fn generate(
                 let len = proc_macro2::Literal::usize_unsuffixed(t.elems.len());
                 (quote!(#e), quote!(#len))
             }),
-            _ => None,
+            // A nalgebra matrix result (`-> Matrix3<f64>`): its R·C outputs.
+            other => crate::signature::returned_nalgebra(other).and_then(|(f, outputs)| {
+                let len = outputs?.len;
+                Some((crate::companion::float_tokens(f), quote!(#len)))
+            }),
         },
         ReturnType::Default => None,
     };
