@@ -510,8 +510,8 @@ pub mod __private {
     pub use symgrad_runtime::gradient::{GradBuffer, padded, tuple_outputs, zero_resized};
     pub use symgrad_runtime::ndarray;
     pub use symgrad_runtime::scalar::{
-        Differentiable, DifferentiatesSlice, Discard, Offset, SecondOrderFallback, Shifted,
-        TwiceDifferentiable, at2, sign,
+        Differentiable, DifferentiatesSlice, Discard, Offset, ScalarValued, SecondOrderFallback,
+        Shifted, TwiceDifferentiable, at2, sign,
     };
     pub use symgrad_runtime::tape::cache::store as store_recycling;
     pub use symgrad_runtime::tape::{Tape, TapeDotMethod};

@@ -54,6 +54,9 @@ pub struct Callee {
     /// Whether its second partial derivatives are needed (`__partials2`: the caller has
     /// `hessian`), and where the call is, for the check that the callee has them.
     second: Option<Span>,
+    /// Whether the call's value is used as one float (`__partials`), and where the call is, for
+    /// the check that the callee returns one float.
+    scalar: Option<Span>,
 }
 
 /// The calls among `roots`' code that chain through a callee's derivative (`__partials` or
@@ -164,9 +167,17 @@ pub fn of_calls(
             _ => None,
         });
         let outputs = (0..g.len()).any(|i| matches!(g.op(node(i)), Op::CallOutput(k, _) if k == c));
+        // (A vector-valued call's partials are read per output; a call none of whose outputs
+        // is read, chained through as one float, is a scalar call.)
+        let scalar = (!outputs
+            && (0..g.len()).any(
+                |i| matches!(g.op(node(i)), Op::Partial(k, _) | Op::Partial2(k, ..) if k == c),
+            ))
+        .then(|| call_span(symbols, *f));
         if let Some(known) = out.iter_mut().find(|k| k.key == key) {
             known.outputs |= outputs;
             known.second = known.second.or(second);
+            known.scalar = known.scalar.or(scalar);
             for (j, at) in slices {
                 if !known.slices.iter().any(|(i, _)| *i == j) {
                     known.slices.push((j, at));
@@ -196,10 +207,20 @@ pub fn of_calls(
                 slices,
                 outputs,
                 second,
+                scalar,
             });
         }
     }
     out
+}
+
+/// The span of the called path's last token (`huber` of `losses::huber(r)`).
+fn call_span(symbols: &[TokenStream], f: crate::graph::SymId) -> Span {
+    symbols[f.0 as usize]
+        .clone()
+        .into_iter()
+        .last()
+        .map_or_else(Span::call_site, |t| t.span())
 }
 
 /// The alias generated code reaches the `k`-th callee of `function` by, spanned at its call:
@@ -307,26 +328,12 @@ pub fn items(function: &Ident, float: &TokenStream, callees: &[Callee]) -> Token
                     impl ::symgrad::__private::DifferentiatesSlice<#positions> for #name {}
                 )*
                 #twice
+                #[diagnostic::do_not_recommend]
+                impl ::symgrad::__private::ScalarValued for #name {}
             }
         });
         fallbacks.push(quote! { pub use super::#slot::#name as #alias; });
-        checks.push(quote! {
-            const _: () = <#alias as ::symgrad::__private::Differentiable>::CHECKED;
-        });
-        // A Hessian through the call: the callee must have `hessian`, spanned at the call.
-        if let Some(at) = callee.second {
-            let at_call = Ident::new(&alias.to_string(), at);
-            checks.push(quote_spanned! {at=>
-                const _: () = <#at_call as ::symgrad::__private::TwiceDifferentiable>::CHECKED;
-            });
-        }
-        // A differentiated slice passed where the callee takes data: spanned at the argument.
-        for (j, at) in &callee.slices {
-            let at_arg = Ident::new(&alias.to_string(), *at);
-            checks.push(quote_spanned! {*at=>
-                const _: () = <#at_arg as ::symgrad::__private::DifferentiatesSlice<#j>>::CHECKED;
-            });
-        }
+        checks.extend(checks_of(&alias, callee));
     }
     quote! {
         #(#imports)*
@@ -344,4 +351,35 @@ pub fn items(function: &Ident, float: &TokenStream, callees: &[Callee]) -> Token
         use #module::__fallbacks::*;
         #(#checks)*
     }
+}
+
+/// The checks of one callee, reached by `alias`: that it is differentiable, and where the
+/// call needs them (each spanned there), that it has second derivatives, returns one float,
+/// and differentiates the slices it is given.
+fn checks_of(alias: &Ident, callee: &Callee) -> Vec<TokenStream> {
+    let mut checks = vec![quote! {
+        const _: () = <#alias as ::symgrad::__private::Differentiable>::CHECKED;
+    }];
+    // A Hessian through the call: the callee must have `hessian`, spanned at the call.
+    if let Some(at) = callee.second {
+        let at_call = Ident::new(&alias.to_string(), at);
+        checks.push(quote_spanned! {at=>
+            const _: () = <#at_call as ::symgrad::__private::TwiceDifferentiable>::CHECKED;
+        });
+    }
+    // A call's value used as one float: the callee must return one, spanned at the call.
+    if let Some(at) = callee.scalar {
+        let at_call = Ident::new(&alias.to_string(), at);
+        checks.push(quote_spanned! {at=>
+            const _: () = <#at_call as ::symgrad::__private::ScalarValued>::CHECKED;
+        });
+    }
+    // A differentiated slice passed where the callee takes data: spanned at the argument.
+    for (j, at) in &callee.slices {
+        let at_arg = Ident::new(&alias.to_string(), *at);
+        checks.push(quote_spanned! {*at=>
+            const _: () = <#at_arg as ::symgrad::__private::DifferentiatesSlice<#j>>::CHECKED;
+        });
+    }
+    checks
 }

@@ -82,6 +82,7 @@ pub fn generate_named(func: &ItemFn, args: &Args, plan: &Plan, names: &Names) ->
         },
         _ => TokenStream::new(),
     };
+    let scalar = scalar_valued(func, &plan.body, &float);
     let differentiated_slices: Vec<usize> = plan
         .sig
         .params
@@ -105,6 +106,7 @@ pub fn generate_named(func: &ItemFn, args: &Args, plan: &Plan, names: &Names) ->
         #[diagnostic::do_not_recommend]
         impl ::symgrad::__private::Differentiable for #name {}
         #twice
+        #scalar
         #(
             #[diagnostic::do_not_recommend]
             impl ::symgrad::__private::DifferentiatesSlice<#differentiated_slices> for #name {}
@@ -538,6 +540,26 @@ fn grad_doc(func: &ItemFn, formulas: &[(String, String)]) -> String {
         let _ = writeln!(doc, "- `∂{name}/∂{p}` = `{f}`");
     }
     doc
+}
+
+/// A function returning one float implements `ScalarValued`, which a caller using a call's
+/// value as a float checks. A vector-valued one does not, and gets a never-run `__partials`
+/// taking the call's arguments, so that check's error is the only one such a caller gets.
+fn scalar_valued(func: &ItemFn, body: &Body, float: &TokenStream) -> TokenStream {
+    let name = &func.sig.ident;
+    if !matches!(body, Body::Vector(_)) {
+        return quote! {
+            #[diagnostic::do_not_recommend]
+            impl ::symgrad::__private::ScalarValued for #name {}
+        };
+    }
+    let stub = crate::fallback::partials_stub(func, float);
+    quote! {
+        #[allow(dead_code, clippy::all)]
+        impl #name {
+            #stub
+        }
+    }
 }
 
 /// `_grad`, `__partials` and `_hessian` emitted from the differentiated graph.

@@ -23,8 +23,8 @@ pub fn generate(
     let vis = &func.vis;
     let name = &func.sig.ident;
     // Fields for the parameters that look like floats; `f64` where the return type is unknown.
-    // A vector-valued function (`-> [T; M]`, `-> (T, T)`) gets the companions of one: its
-    // float type and `M`.
+    // A vector-valued function (`-> [T; M]`, `-> (T, T)`, `-> Matrix3<T>`) gets the companions
+    // of one: its float type and `M`.
     let array = match &func.sig.output {
         ReturnType::Type(_, ty) => match &**ty {
             syn::Type::Array(a) if float_of(&a.elem).is_some() => {
@@ -35,7 +35,11 @@ pub fn generate(
                 let len = proc_macro2::Literal::usize_unsuffixed(t.elems.len());
                 (quote!(#e), quote!(#len))
             }),
-            _ => None,
+            // A nalgebra matrix result (`-> Matrix3<f64>`): its R·C outputs.
+            other => crate::signature::returned_nalgebra(other).and_then(|(f, outputs)| {
+                let len = outputs?.len;
+                Some((crate::companion::float_tokens(f), quote!(#len)))
+            }),
         },
         ReturnType::Default => None,
     };
@@ -137,6 +141,8 @@ fn hidden_item(func: &ItemFn, float: &TokenStream) -> TokenStream {
         }
         #[diagnostic::do_not_recommend]
         impl ::symgrad::__private::Differentiable for #name {}
+        #[diagnostic::do_not_recommend]
+        impl ::symgrad::__private::ScalarValued for #name {}
         // (A caller's Hessian through it: this function's own errors are the ones to fix.)
         #[diagnostic::do_not_recommend]
         impl ::symgrad::__private::TwiceDifferentiable for #name {}
@@ -264,6 +270,7 @@ fn vector_hidden_item(func: &ItemFn, float: &TokenStream, len: &TokenStream) -> 
         .map(|j| quote::format_ident!("A{}", j, span = mixed))
         .collect();
     let partials = vec![float.clone(); arity];
+    let stub = partials_stub(func, float);
     quote! {
         #[allow(dead_code, clippy::all)]
         impl #name {
@@ -271,8 +278,32 @@ fn vector_hidden_item(func: &ItemFn, float: &TokenStream, len: &TokenStream) -> 
             pub fn __jacobian<#(#args),*>(#(_: #args),*) -> ([#float; #len], [(#(#partials,)*); #len]) {
                 ::core::unreachable!()
             }
+            #stub
         }
         #[diagnostic::do_not_recommend]
         impl ::symgrad::__private::Differentiable for #name {}
+    }
+}
+
+/// A vector-valued function's `__partials`, never run: a caller that uses the value of a call
+/// of it as one float is reported by its `ScalarValued` check alone (this takes the call's
+/// arguments, so the generated call raises no second error).
+pub fn partials_stub(func: &ItemFn, float: &TokenStream) -> TokenStream {
+    let arity = func.sig.inputs.len();
+    let mixed = proc_macro2::Span::mixed_site();
+    let args: Vec<syn::Ident> = (0..arity)
+        .map(|j| quote::format_ident!("A{}", j, span = mixed))
+        .collect();
+    let partials = vec![float.clone(); arity];
+    // The value has the function's type: where it is passed on whole, the call type-checks.
+    let value = match &func.sig.output {
+        ReturnType::Type(_, ty) => quote!(#ty),
+        ReturnType::Default => float.clone(),
+    };
+    quote! {
+        #[doc(hidden)]
+        pub fn __partials<#(#args),*>(#(_: #args),*) -> (#value, (#(#partials,)*)) {
+            ::core::unreachable!()
+        }
     }
 }

@@ -625,7 +625,7 @@ fn returned_array(ty: &Type) -> Option<(FloatTy, Option<Outputs>)> {
 /// outputs the matrix's elements in nalgebra's column-major storage order (output `r + R·c` is
 /// element `(r, c)`), whose body ends with a constructor (`Vector2::new(r0, r1)`,
 /// `Matrix2::new(m00, m01, m10, m11)`, …: see `nalgebra::rewrite`).
-fn returned_nalgebra(ty: &Type) -> Option<(FloatTy, Option<Outputs>)> {
+pub fn returned_nalgebra(ty: &Type) -> Option<(FloatTy, Option<Outputs>)> {
     if matches!(ty, Type::Reference(_)) {
         return None;
     }

@@ -78,17 +78,22 @@ impl Rewrite<'_> {
                     elems,
                 });
             }
-            Expr::Tuple(t) => self.cx.error_spanned_by(
-                &*t,
-                msg(
-                    format!(
-                        "this tuple has {} elements, and the function returns {}",
-                        t.elems.len(),
-                        self.outputs
+            Expr::Tuple(t) => {
+                self.cx.error_spanned_by(
+                    &*t,
+                    msg(
+                        format!(
+                            "this tuple has {} elements, and the function returns {}",
+                            t.elems.len(),
+                            self.outputs
+                        ),
+                        "return one element per output, the same number on every path",
                     ),
-                    "return one element per output, the same number on every path",
-                ),
-            ),
+                );
+                // Lowered as an array of the right length, so that the error above is the
+                // only one the macro gives (rustc reports the user's tuple on its own).
+                *e = self.padded(t);
+            }
             Expr::Paren(p) => self.value(&mut p.expr),
             Expr::Block(b) => self.block(&mut b.block),
             Expr::If(i) => {
@@ -115,6 +120,23 @@ impl Rewrite<'_> {
                 ),
             ),
         }
+    }
+}
+
+impl Rewrite<'_> {
+    /// `[a, b]` of a tuple whose length is not the outputs': its first elements, or `0.0` for
+    /// the missing ones.
+    fn padded(&self, t: &syn::ExprTuple) -> Expr {
+        let mut elems: syn::punctuated::Punctuated<Expr, syn::Token![,]> =
+            t.elems.iter().take(self.outputs).cloned().collect();
+        while elems.len() < self.outputs {
+            elems.push(syn::parse_quote_spanned!(t.paren_token.span.join() => 0.0));
+        }
+        Expr::Array(syn::ExprArray {
+            attrs: Vec::new(),
+            bracket_token: syn::token::Bracket(t.paren_token.span),
+            elems,
+        })
     }
 }
 

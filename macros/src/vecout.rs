@@ -695,6 +695,7 @@ fn callee_item(
         .iter()
         .any(|p| p.kind == ParamKind::Slice)
         .then(|| callee_products(func, t, (seeded, len_fn), &differentiated));
+    let stub = crate::fallback::partials_stub(func, t);
     quote! {
         #[doc(hidden)]
         #[allow(non_camel_case_types, dead_code)]
@@ -717,6 +718,7 @@ fn callee_item(
                 (#out, #jac)
             }
             #vjp
+            #stub
         }
         #[diagnostic::do_not_recommend]
         impl ::symgrad::__private::Differentiable for #name {}

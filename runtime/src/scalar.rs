@@ -120,6 +120,22 @@ pub trait Differentiable {
     const CHECKED: () = ();
 }
 
+/// Implemented by the hidden item (`enum f {}`) of every `#[differentiable]` function that returns
+/// one float (and by the stand-in of a function that is not differentiable, whose own error is
+/// the one to fix). A body that uses a call's value as one float (passes it on, computes with
+/// it) checks its callee with this trait, so a vector-valued callee (`-> [f64; M]`, a tuple, a
+/// nalgebra matrix, a `Vec`) used that way is reported at the call, with the fix.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` returns several outputs: the value of this call is used as one float",
+    label = "`{Self}` is vector-valued; read its outputs one by one",
+    note = "bind the outputs and use them element by element: `let r = {Self}(…);` then `r[0]`, `r[1]` (a matrix's element `(i, j)` is `r[i + R·j]`), or `let (u, v) = {Self}(…);` for a tuple",
+    note = "to pass the outputs on to a function taking a slice, list them: `&[r[0], r[1], r[2]]`"
+)]
+pub trait ScalarValued {
+    /// Evaluated by generated code where it checks a callee.
+    const CHECKED: () = ();
+}
+
 /// Implemented by the hidden item (`enum f {}`) of every `#[differentiable(hessian)]` function,
 /// whose hidden `__partials2` (or, for a vector-valued function, `__hvp_outputs`) gives its
 /// second derivatives. A `#[differentiable]` body
@@ -275,6 +291,8 @@ macro_rules! helper {
 
         #[diagnostic::do_not_recommend]
         impl $crate::scalar::Differentiable for $name {}
+        #[diagnostic::do_not_recommend]
+        impl $crate::scalar::ScalarValued for $name {}
 
         #[diagnostic::do_not_recommend]
         impl $crate::scalar::TwiceDifferentiable for $name {}
