@@ -534,12 +534,12 @@ impl Builder<'_, '_> {
                 None => saved.clone(),
             };
             let storage = self.member_vectors(n, &rows, pool.as_deref_mut());
-            // The checkpoints' floats, reused too.
-            if checkpoint.is_some() {
-                let floats = (*c..)
-                    .zip(bodies)
-                    .filter(|(d, b)| self.s.g.kind(**b) != Kind::Array && rows.contains(d))
-                    .count();
+            // The floats saved (every iteration's, or the checkpoints'), reused too.
+            let floats = (*c..)
+                .zip(bodies)
+                .filter(|(d, b)| self.s.g.kind(**b) != Kind::Array && rows.contains(d))
+                .count();
+            if checkpoint.is_some() || floats > 0 {
                 self.vector(Vector::States(*c, floats), pool);
             }
             storage
