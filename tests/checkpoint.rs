@@ -481,6 +481,39 @@ family!(layered, [layered_k2, layered_k3, layered_k7, layered_k8], [wrt(p)], (p:
     loss
 });
 
+// Layers × time as ADBench's LSTM writes it: per layer, stretches of `hidden` and `cell` updated
+// in place each step, the layer's output handed on as the next layer's input, and a scalar
+// recurrence across the layers of a step (`gain`) beside the one across the steps (`total`).
+// Only the time loop is checkpointed: the layer loop inside it saves every layer's state.
+family!(stacked, [stacked_k2, stacked_k3, stacked_k7, stacked_k8], [wrt(p)], (p: &[f64], x: &[f64], layers: usize, b: usize) {
+    let mut hidden = vec![0.0; layers * b];
+    let mut cell = vec![0.1; layers * b];
+    let mut total = 0.0;
+    for t in 0..x.len() {
+        let mut input = vec![0.0; b];
+        for i in 0..b {
+            input[i] = x[t] * p[i];
+        }
+        let mut gain = 1.0;
+        for layer in 0..layers {
+            let w = b + 2 * b * layer;
+            let s = b * layer;
+            for i in 0..b {
+                let forget = 1.0 / (1.0 + (-(input[i] * p[w + i] * gain)).exp());
+                let change = (hidden[s + i] * p[w + b + i] + input[i]).tanh();
+                cell[s + i] = cell[s + i] * forget + (1.0 - forget) * change;
+                hidden[s + i] = cell[s + i].tanh();
+                input[i] = hidden[s + i];
+            }
+            gain = gain * 0.9 + 0.2 * input[0] * input[b - 1];
+        }
+        for i in 0..b {
+            total += (input[i] - x[t]).powi(2) * gain;
+        }
+    }
+    total + cell[layers * b - 1]
+});
+
 /// A function's value and gradient, flattened.
 type Flat<'a> = dyn Fn(&[f64]) -> (f64, Vec<f64>) + 'a;
 
@@ -598,6 +631,32 @@ fn carried_arrays_swept_from_checkpoints_equal_their_rows_saved_in_full() {
                 &|q| flat(layered_k3_grad(q, &x, 3, 2)),
                 &|q| flat(layered_k7_grad(q, &x, 3, 2)),
                 &|q| flat(layered_k8_grad(q, &x, 3, 2)),
+            ],
+            &p,
+        );
+    }
+}
+
+/// A time loop around a layer loop (carried arrays and a scalar recurrence in both): the
+/// checkpointed time loop and the layer loop saving every layer, against every state saved, bit
+/// for bit, at step counts around multiples of each `K`.
+#[test]
+fn a_layer_loop_inside_a_checkpointed_time_loop_equals_the_full_trace() {
+    // 2 + 2·3·2 parameters: the input weights, then per layer two gates' weights.
+    let p = [
+        0.6, -0.8, 0.9, -0.4, 1.1, 0.7, -0.5, 0.3, 0.8, -0.2, 0.4, -0.7, 0.5, 0.2,
+    ];
+    for steps in [0, 1, 2, 3, 6, 7, 8, 9, 14, 15, 16, 17, 22, 25] {
+        let x = signal(steps, 0.2);
+        family_agrees(
+            &format!("stacked layers × time, {steps} steps"),
+            &|q| stacked(q, &x, 3, 2),
+            &[
+                &|q| flat(stacked_grad(q, &x, 3, 2)),
+                &|q| flat(stacked_k2_grad(q, &x, 3, 2)),
+                &|q| flat(stacked_k3_grad(q, &x, 3, 2)),
+                &|q| flat(stacked_k7_grad(q, &x, 3, 2)),
+                &|q| flat(stacked_k8_grad(q, &x, 3, 2)),
             ],
             &p,
         );

@@ -81,6 +81,32 @@ fn product_checkpointed(x: &[f64]) -> f64 {
     p
 }
 
+/// A time loop around a layer loop: `h` carried across both, a float (`gain`) across the layers
+/// of a step, whose values the layers' sweep reads. Twice: saving every state, and with
+/// `checkpoint = 4` (the time loop only).
+macro_rules! stacked {
+    ($name:ident, [$($args:tt)*]) => {
+        #[differentiable(wrt(w), $($args)*)]
+        fn $name(w: &[f64], x: &[f64], n: usize, layers: usize) -> f64 {
+            let mut h = vec![0.0; n];
+            let mut loss = 0.0;
+            for t in 0..x.len() {
+                let mut gain = 1.0;
+                for l in 0..layers {
+                    for j in 0..n {
+                        h[j] = (w[j] * h[j] * gain + x[t] + w[n + l]).tanh();
+                    }
+                    gain = gain * 0.5 + h[0];
+                }
+                loss += (h[0] - x[t]).powi(2) * gain;
+            }
+            loss
+        }
+    };
+}
+stacked!(stacked, []);
+stacked!(stacked_checkpointed, [checkpoint = 4]);
+
 /// A K-class log-softmax loss per row, each row's log-sum-exp in one pass (coupled state: the
 /// running maximum and the rescaled sum), as a new user writes it.
 #[differentiable]
@@ -125,6 +151,8 @@ fn main() {
     println!("grad_into_alloc: a checkpointed recurrence allocates n/K + K values, not n: ok");
     a_recurrence_per_row_reuses_one_trace();
     println!("grad_into_alloc: a coupled recurrence per row reuses one trace: ok");
+    a_layer_loop_reuses_its_trace_from_step_to_step();
+    println!("grad_into_alloc: a layer loop in a (checkpointed) time loop reuses its trace: ok");
     carried_arrays_allocate_the_same_whatever_the_sequence();
     println!("grad_into_alloc: ADBench's LSTM allocates as much for 4 steps as for 64: ok");
     checkpoints_keep_carried_arrays_rows_short();
@@ -227,6 +255,41 @@ fn carried_arrays_allocate_the_same_whatever_the_sequence() {
 
 /// The per-row recurrence's saved states go back to a pool at the end of each row: a call
 /// allocates the same with 1 row as with 50.
+/// The layer loop's saved floats and rows, with or without `checkpoint` on the time loop
+/// around it, are reused from one step to the next: as many allocations for 64 steps as for 4,
+/// the gradients equal bit for bit, and against central differences.
+fn a_layer_loop_reuses_its_trace_from_step_to_step() {
+    let (n, layers) = (3, 3);
+    let w = [0.6, -0.4, 0.8, 0.1, -0.2, 0.3];
+    let mut counts = Vec::new();
+    for steps in [4, 64] {
+        let x: Vec<f64> = (0..steps)
+            .map(|i| (f64::from(u32::try_from(i).unwrap_or(0)) * 0.37).sin())
+            .collect();
+        let (mut full, mut checked) = (StackedGrad::default(), StackedCheckpointedGrad::default());
+        stacked_grad_into(&w, &x, n, layers, &mut full);
+        stacked_checkpointed_grad_into(&w, &x, n, layers, &mut checked);
+        let (a, v) = allocations(|| stacked_grad_into(&w, &x, n, layers, &mut full));
+        let (b, v_k) =
+            allocations(|| stacked_checkpointed_grad_into(&w, &x, n, layers, &mut checked));
+        counts.push((a, b));
+        assert_eq!(v.to_bits(), v_k.to_bits());
+        for (i, (g, g_k)) in full.w.iter().zip(&checked.w).enumerate() {
+            assert_eq!(g.to_bits(), g_k.to_bits(), "∂/∂w{i} at {steps} steps");
+            let h = 1e-6;
+            let (mut up, mut down) = (w.to_vec(), w.to_vec());
+            up[i] += h;
+            down[i] -= h;
+            let numeric = (stacked(&up, &x, n, layers) - stacked(&down, &x, n, layers)) / (2.0 * h);
+            assert!(
+                (g - numeric).abs() <= 1e-6 * (1.0 + g.abs()),
+                "∂/∂w{i} at {steps} steps: {g} vs central difference {numeric}"
+            );
+        }
+    }
+    assert_eq!(counts[0], counts[1], "allocations at 4 steps and at 64");
+}
+
 fn a_recurrence_per_row_reuses_one_trace() {
     let k = 4;
     let z: Vec<f64> = (0..50 * k)

@@ -5,7 +5,8 @@
 //! - `rule = path`: the derivative comes from the user's function `path` (the macro does not look
 //!   at the body), returning `(value, [∂f/∂p₁, …])` for the float parameters in order;
 //! - `checkpoint = K`: loop recurrences save their state every `K` iterations, and the reverse
-//!   sweep recomputes each stretch of `K` from its checkpoint.
+//!   sweep recomputes each stretch of `K` from its checkpoint (the outermost of nested ones:
+//!   `Schedule::checkpoint_of`).
 
 use syn::meta::ParseNestedMeta;
 use syn::{Ident, Path};

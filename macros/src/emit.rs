@@ -871,17 +871,14 @@ impl Emitter<'_> {
             .filter(|d| !self.carries_array(n, **d))
             .map(|d| carry_name(*d))
             .collect();
-        if checkpoint.is_some() {
+        // Reused by the iterations of a loop around, as the rows are.
+        if checkpoint.is_some() || !scalars.is_empty() {
             declare.push(Self::vector(
                 &trace,
                 &quote!(::std::vec::Vec::with_capacity(#saves)),
                 &quote!(#trace.reserve(#saves);),
                 storage,
             ));
-        } else if !scalars.is_empty() {
-            declare.push(quote! { let mut #trace = ::std::vec::Vec::with_capacity(#saves); });
-        }
-        if checkpoint.is_some() || !scalars.is_empty() {
             save.push(quote! { #trace.push((#(#scalars,)*)); });
         }
         let (header, save) = match checkpoint {

@@ -1258,3 +1258,31 @@ fn hidden_state_checkpointed() {
         "
     );
 }
+
+/// `checkpoint = 4` on a time loop around a layer loop: the time loop saves the state every 4th
+/// step and recomputes each stretch; the layer loop inside a step, whose saved values live for
+/// one step only, saves every layer's `gain` and `h` row as without `checkpoint` (no stretch of
+/// its own recomputed in its sweep).
+#[test]
+fn layers_inside_a_checkpointed_time_loop() {
+    snapshot!(
+        r"
+        #[differentiable(wrt(w), checkpoint = 4)]
+        fn stacked(w: &[f64], x: &[f64], n: usize, layers: usize) -> f64 {
+            let mut h = vec![0.0; n];
+            let mut loss = 0.0;
+            for t in 0..x.len() {
+                let mut gain = 1.0;
+                for l in 0..layers {
+                    for j in 0..n {
+                        h[j] = (w[j] * h[j] * gain + x[t]).tanh();
+                    }
+                    gain = gain * 0.5 + h[0];
+                }
+                loss += (h[0] - x[t]).powi(2) * gain;
+            }
+            loss
+        }
+        "
+    );
+}

@@ -82,6 +82,10 @@ pub struct Schedule<'a> {
     /// Per node, the loops whose bodies the user wrote the loops it reads in
     /// ([`Graph::written_in`]): it is not hoisted out of those.
     written: HashMap<NodeId, u64>,
+    /// The loops carrying a recurrence that saves its values for a reverse sweep (a mask, bit
+    /// `v` for loop `v`): with `checkpoint = K`, the recurrences of loops written inside one of
+    /// them save every value ([`Schedule::checkpoint_of`]).
+    swept_loops: u64,
 }
 
 impl<'a> Schedule<'a> {
@@ -137,9 +141,11 @@ impl<'a> Schedule<'a> {
             };
             written.insert(n, mask);
         }
+        let swept_loops = swept_loops(g, &all, &traced);
         Schedule {
             g,
             written,
+            swept_loops,
             uses,
             differentiated_calls,
             second_order_calls,
@@ -504,6 +510,26 @@ impl Schedule<'_> {
                 op => stack.extend(op.eager_children()),
             }
         }
+    }
+
+    /// `K` if recurrence `n` (a `Fold` or `Coupled`) saves its values every `K` iterations
+    /// (`checkpoint = K`) rather than every iteration: unless the user wrote its loop inside
+    /// the body of a loop whose own recurrence saves values for a reverse sweep (a layer loop
+    /// inside a time loop). That outer recurrence is checkpointed itself (or sits inside one
+    /// that is: the outermost is), and its reverse sweep runs its body, this loop included,
+    /// one outer iteration at a time, so this loop's saved values live for one outer iteration
+    /// only and are reused by the next: checkpointing it would save at most a stretch of them
+    /// and cost one more forward pass over it per outer iteration (a second one over an inner
+    /// loop shorter than `K`, for no memory saved at all). What the outer checkpoint saves is
+    /// untouched: the memory stays `n/K + K` outer states plus one inner trace. Saving every
+    /// value is the path taken without `checkpoint`, so the gradient is the same bit for bit.
+    pub fn checkpoint_of(&self, n: NodeId) -> Option<usize> {
+        let (Op::Fold { v, .. } | Op::Coupled { v, .. }) = *self.g.op(n) else {
+            return None;
+        };
+        self.g
+            .checkpoint
+            .filter(|_| self.g.loop_nest(v) & self.swept_loops == 0)
     }
 
     /// The members of coupled recurrences `n` a checkpoint (`checkpoint = K`) holds: those an
@@ -1063,6 +1089,24 @@ impl ReverseSweeps {
             last_kill,
         }
     }
+}
+
+/// The loops (bit `v` for loop `v`) of the recurrences among `all` that save values for their
+/// reverse sweep (`traced`: a recurrence, or a member of coupled ones).
+fn swept_loops(g: &Graph, all: &[NodeId], traced: &HashSet<u32>) -> u64 {
+    let mut mask = 0u64;
+    for &n in all {
+        let (c, v, members) = match *g.op(n) {
+            Op::Fold { c, v, .. } => (c, v, 1),
+            Op::Coupled { c, v, .. } => (c, v, g.coupled_parts(n).map_or(0, |p| p.1.len())),
+            _ => continue,
+        };
+        let members = u32::try_from(members).unwrap_or(0);
+        if (c..c.saturating_add(members)).any(|d| traced.contains(&d)) {
+            mask |= 1u64.checked_shl(v).unwrap_or(0);
+        }
+    }
+    mask
 }
 
 /// Whether computing `roots` saves a recurrence's values in a vector for its reverse sweep

@@ -465,7 +465,7 @@ impl Builder<'_, '_> {
         let mut roots = vec![body];
         roots.extend(kill.map(|(cond, _)| cond));
         let body = self.loop_body(&roots, &mut inner);
-        let saved = match (kill, self.s.g.checkpoint) {
+        let saved = match (kill, self.s.checkpoint_of(n)) {
             (Some((cond, on)), _) => Saved::LastKill(cond, on),
             (None, _) if !self.s.traced.contains(&c) => Saved::Nothing,
             (None, Some(k)) => Saved::Checkpoints(k, self.vector(Vector::Trace(c), pool)),
@@ -517,7 +517,7 @@ impl Builder<'_, '_> {
         let mut inner = self.s.visible_in_loop(*v, defined);
         let body = self.loop_body(&roots, &mut inner);
         let saved = self.saved_members(*c, bodies.len());
-        let checkpoint = self.s.g.checkpoint.filter(|_| !saved.is_empty());
+        let checkpoint = self.s.checkpoint_of(n).filter(|_| !saved.is_empty());
         // A checkpoint holds every member; otherwise the trace holds the members the sweep reads.
         let arity = if checkpoint.is_some() {
             bodies.len()
@@ -534,12 +534,12 @@ impl Builder<'_, '_> {
                 None => saved.clone(),
             };
             let storage = self.member_vectors(n, &rows, pool.as_deref_mut());
-            // The checkpoints' floats, reused too.
-            if checkpoint.is_some() {
-                let floats = (*c..)
-                    .zip(bodies)
-                    .filter(|(d, b)| self.s.g.kind(**b) != Kind::Array && rows.contains(d))
-                    .count();
+            // The floats saved (every iteration's, or the checkpoints'), reused too.
+            let floats = (*c..)
+                .zip(bodies)
+                .filter(|(d, b)| self.s.g.kind(**b) != Kind::Array && rows.contains(d))
+                .count();
+            if checkpoint.is_some() || floats > 0 {
                 self.vector(Vector::States(*c, floats), pool);
             }
             storage
@@ -651,7 +651,7 @@ impl Builder<'_, '_> {
         let body = self.loop_body(&bodies, &mut inner);
         // The forward loop's body, scheduled here: it runs again, a stretch at a time.
         // Coupled state carrying arrays: what `coupled` runs, the patches written in place.
-        let recompute = match (self.s.g.checkpoint, g.op(fold)) {
+        let recompute = match (self.s.checkpoint_of(fold), g.op(fold)) {
             (Some(every), Op::Fold { v, .. } | Op::Coupled { v, .. })
                 if !last_kill && !saved.is_empty() =>
             {
@@ -1157,6 +1157,50 @@ mod tests {
         let t = block(&Schedule::of(&g, &roots).tree(&roots).body);
         assert!(t.contains("fold(every 8th Fresh)"), "{t}");
         assert!(t.contains("reverse(recompute 8: {let let})"), "{t}");
+    }
+
+    /// With `checkpoint = K`, a recurrence in a loop written inside a checkpointed recurrence's
+    /// loop saves every value (it lives for one outer iteration), the outer one every `K`th; a
+    /// recurrence per row of a plain loop over rows keeps its checkpoints.
+    #[test]
+    fn a_recurrence_inside_a_checkpointed_one_saves_every_value() {
+        let tree = |f: proc_macro2::TokenStream| {
+            let l = lower_fn(f, &Args::default());
+            let mut g = l.graph.clone();
+            g.checkpoint = Some(8);
+            let (_, effects) = crate::diff::gradient_with_slices(&mut g, l.output, &[], &[0])
+                .expect("internal error: the test function differentiates");
+            let mut roots = vec![l.output];
+            roots.extend(effects.into_iter().flatten());
+            block(&Schedule::of(&g, &roots).tree(&roots).body)
+        };
+        let nested = tree(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let mut s = 1.0;
+                for t in 0..x.len() {
+                    let mut q = 1.0;
+                    for l in 0..3 { q *= (s * x[t] + l as f64).sin(); }
+                    s = s * 0.5 + q;
+                }
+                s
+            }
+        });
+        assert_eq!(nested.matches("every 8th").count(), 1, "{nested}");
+        assert_eq!(nested.matches("(recompute 8:").count(), 1, "{nested}");
+        assert!(nested.contains("fold(every Pooled)"), "{nested}");
+        let rows = tree(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let mut total = 0.0;
+                for r in 0..x.len() {
+                    let mut p = 1.0;
+                    for j in 0..3 { p *= (x[r] + j as f64).sin(); }
+                    total += p;
+                }
+                total
+            }
+        });
+        assert!(rows.contains("every 8th"), "{rows}");
+        assert!(rows.contains("(recompute 8:"), "{rows}");
     }
 
     /// The tree as pseudo-code (`formula::statements`): the sum of squares over data and its
