@@ -1277,7 +1277,9 @@ pub(super) fn added_from(stmts: &[syn::Stmt], carried: &[String]) -> Vec<String>
             for stmt in &b.stmts {
                 self.visit_stmt(stmt);
                 // `if c { continue; }`: the rest of the block runs where `c` fails.
-                if super::loops::has_continue_stmt(stmt) && stmt_reads(stmt, self.tainted) {
+                if super::loops::has_continue_stmt(stmt)
+                    && super::loops::stmt_mentions_any(stmt, self.tainted)
+                {
                     self.conditions += 1;
                 }
             }
@@ -1344,24 +1346,6 @@ fn computed_from(stmts: &[syn::Stmt], names: &[String]) -> Vec<String> {
         }
     }
     f.0
-}
-
-/// Whether `stmt` mentions one of `names`.
-fn stmt_reads(stmt: &syn::Stmt, names: &[String]) -> bool {
-    struct Finder<'n>(&'n [String], bool);
-    impl<'ast> syn::visit::Visit<'ast> for Finder<'_> {
-        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
-            if p.path
-                .get_ident()
-                .is_some_and(|id| self.0.contains(&id.to_string()))
-            {
-                self.1 = true;
-            }
-        }
-    }
-    let mut f = Finder(names, false);
-    syn::visit::Visit::visit_stmt(&mut f, stmt);
-    f.1
 }
 
 /// Each element write of `stmts` (`z[…] = …`, `z[…] += …`): the array's name, and whether it is

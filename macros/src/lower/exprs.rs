@@ -1,7 +1,5 @@
 //! Expressions: literals, names, operators, casts, indexing.
 
-use std::collections::HashSet;
-
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::spanned::Spanned;
@@ -441,18 +439,7 @@ impl Lower<'_> {
 
     /// `e` reads a local whose `let` was reported (its error says enough).
     pub(super) fn mentions_failed_let(&self, e: &Expr) -> bool {
-        struct Finder<'b>(&'b HashSet<String>, bool);
-        impl<'ast> syn::visit::Visit<'ast> for Finder<'_> {
-            fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
-                if p.path
-                    .get_ident()
-                    .is_some_and(|id| self.0.contains(&id.to_string()))
-                {
-                    self.1 = true;
-                }
-            }
-        }
-        let mut f = Finder(&self.failed_lets, false);
+        let mut f = super::loops::NameFinder(|n: &str| self.failed_lets.contains(n), false);
         syn::visit::Visit::visit_expr(&mut f, e);
         f.1
     }

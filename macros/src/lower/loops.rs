@@ -611,21 +611,32 @@ pub(super) fn let_names(block: &syn::Block) -> Vec<String> {
     f.0
 }
 
-/// `e` mentions one of `names`.
-pub(super) fn mentions_any(e: &Expr, names: &[String]) -> bool {
-    struct Finder<'n>(&'n [String], bool);
-    impl<'ast> syn::visit::Visit<'ast> for Finder<'_> {
-        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
-            if p.path
-                .get_ident()
-                .is_some_and(|id| self.0.contains(&id.to_string()))
-            {
-                self.1 = true;
-            }
+/// Finds a plain name (`x`, not `a.x` nor `m::x`) that `.0` accepts; `.1` says whether one was
+/// found. One visitor for every "does this mention one of those names" question.
+pub(super) struct NameFinder<F: Fn(&str) -> bool>(pub F, pub bool);
+
+impl<'ast, F: Fn(&str) -> bool> syn::visit::Visit<'ast> for NameFinder<F> {
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        if p.path
+            .get_ident()
+            .is_some_and(|id| (self.0)(&id.to_string()))
+        {
+            self.1 = true;
         }
     }
-    let mut f = Finder(names, false);
+}
+
+/// `e` mentions one of `names`.
+pub(super) fn mentions_any(e: &Expr, names: &[String]) -> bool {
+    let mut f = NameFinder(|n: &str| names.iter().any(|m| m == n), false);
     syn::visit::Visit::visit_expr(&mut f, e);
+    f.1
+}
+
+/// `stmt` mentions one of `names`.
+pub(super) fn stmt_mentions_any(stmt: &syn::Stmt, names: &[String]) -> bool {
+    let mut f = NameFinder(|n: &str| names.iter().any(|m| m == n), false);
+    syn::visit::Visit::visit_stmt(&mut f, stmt);
     f.1
 }
 
