@@ -85,7 +85,7 @@ fn one_argument(cx: &Ctxt, args: &mut Args, meta: &ParseNestedMeta) -> syn::Resu
                 &meta.path,
                 msg(
                     "`checkpoint` given twice",
-                    "give one `checkpoint = K`: every recurrence of the function uses it",
+                    "give one `checkpoint = K`: every recurrence of the function uses it (the outermost of nested ones)",
                 ),
             );
         }
