@@ -37,6 +37,7 @@ pub fn functions(program: &Program, mode: Mode) -> String {
             out: String::new(),
             tuples: tuples.clone(),
             tuple: false,
+            tuple_locals: Vec::new(),
         };
         p.function(func);
         out.push_str(&p.out);
@@ -53,6 +54,7 @@ pub fn function(func: &Func, mode: Mode) -> String {
         out: String::new(),
         tuples: Vec::new(),
         tuple: false,
+        tuple_locals: Vec::new(),
     };
     p.function(func);
     p.out
@@ -66,6 +68,7 @@ pub fn expr(e: &Expr) -> String {
         out: String::new(),
         tuples: Vec::new(),
         tuple: false,
+        tuple_locals: Vec::new(),
     };
     p.expr(e, 0);
     p.out
@@ -79,6 +82,7 @@ pub fn cond(c: &Cond) -> String {
         out: String::new(),
         tuples: Vec::new(),
         tuple: false,
+        tuple_locals: Vec::new(),
     };
     p.cond(c, 0);
     p.out
@@ -103,6 +107,9 @@ struct Printer {
     tuples: Vec<String>,
     /// The function printed returns a tuple: its arrays of outputs are printed as tuples.
     tuple: bool,
+    /// Locals bound to a call of a helper returning a tuple (`let rv = r(..);`): their outputs
+    /// `rv[k]` are printed `rv.k`.
+    tuple_locals: Vec<String>,
 }
 
 impl Printer {
@@ -139,6 +146,7 @@ impl Printer {
             .collect();
         let vec_return = func.vec_return && !self.oracle();
         self.tuple = func.tuple_return && !self.oracle();
+        self.tuple_locals.clear();
         let ret = match func.outputs() {
             Some(_) if vec_return => format!("Vec<{ft}>"),
             Some(m) if self.tuple => format!("({})", vec![ft; m].join(", ")),
@@ -223,6 +231,9 @@ impl Printer {
                 value,
             } => {
                 let m = if *mutable { "mut " } else { "" };
+                if self.reads_tuple(value) {
+                    self.tuple_locals.push(name.clone());
+                }
                 let _ = write!(self.out, "let {m}{name} = ");
                 self.expr(value, 0);
                 self.out.push_str(";\n");
@@ -646,6 +657,9 @@ impl Printer {
             Expr::Var(v) => self.out.push_str(v),
             Expr::Deref(v) => {
                 let _ = write!(self.out, "*{v}");
+            }
+            Expr::Index(s, IntExpr::Const(k)) if self.tuple_locals.contains(s) => {
+                let _ = write!(self.out, "{s}.{k}");
             }
             Expr::Index(s, i) => {
                 let _ = write!(self.out, "{s}[");
