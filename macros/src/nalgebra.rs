@@ -155,7 +155,7 @@ fn path_shape(ty: &syn::PathSegment) -> Option<(Expr, Expr)> {
 }
 
 /// `SMatrix`, `SVector`, `Matrix3`, `Vector2`, `RowVector2`, …: a fixed-size nalgebra type's name.
-fn is_fixed_type(name: &str) -> bool {
+pub(crate) fn is_fixed_type(name: &str) -> bool {
     is_vector_type(name) || name == "SMatrix" || crate::signature::named_shape(name).is_some()
 }
 
