@@ -285,6 +285,52 @@ fn vector_hidden_item(func: &ItemFn, float: &TokenStream, len: &TokenStream) -> 
     }
 }
 
+/// A `Vec`-valued function's hidden item, never run: a caller reading its outputs (through
+/// `__jacobian`, `__vjp` or `__vjp_rows`, whatever its parameters) sees only the function's own
+/// errors.
+pub fn vec_hidden_item(func: &ItemFn, float: &TokenStream) -> TokenStream {
+    let name = &func.sig.ident;
+    let vis = &func.vis;
+    let arity = func.sig.inputs.len();
+    let mixed = proc_macro2::Span::mixed_site();
+    let args: Vec<syn::Ident> = (0..arity)
+        .map(|j| quote::format_ident!("A{}", j, span = mixed))
+        .collect();
+    let sinks: Vec<syn::Ident> = (0..arity)
+        .map(|j| quote::format_ident!("S{}", j, span = mixed))
+        .collect();
+    let partials = vec![float.clone(); arity];
+    let positions = 0..arity;
+    let stub = partials_stub(func, float);
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis enum #name {}
+        #[allow(dead_code, clippy::all)]
+        impl #name {
+            #[doc(hidden)]
+            pub fn __jacobian<#(#args),*>(#(_: #args),*) -> (::std::vec::Vec<#float>, ::std::vec::Vec<(#(#partials,)*)>) {
+                ::core::unreachable!()
+            }
+            #[doc(hidden)]
+            pub fn __vjp<#(#args,)* G: ?Sized, #(#sinks: ?Sized),*>(#(_: #args,)* _: &G, #(_: &mut #sinks),*) {
+                ::core::unreachable!()
+            }
+            #[doc(hidden)]
+            pub fn __vjp_rows<#(#args,)* G, #(#sinks),*>(#(_: #args,)* _: G, #(_: #sinks),*) {
+                ::core::unreachable!()
+            }
+            #stub
+        }
+        #[diagnostic::do_not_recommend]
+        impl ::symgrad::__private::Differentiable for #name {}
+        #(
+            #[diagnostic::do_not_recommend]
+            impl ::symgrad::__private::DifferentiatesSlice<#positions> for #name {}
+        )*
+    }
+}
+
 /// A vector-valued function's `__partials`, never run: a caller that uses the value of a call
 /// of it as one float is reported by its `ScalarValued` check alone (this takes the call's
 /// arguments, so the generated call raises no second error).

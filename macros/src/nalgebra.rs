@@ -25,7 +25,7 @@
 //!
 //! The macro sees tokens only: it knows the types by name (see `signature::nalgebra_of`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;
@@ -88,6 +88,7 @@ pub fn rewrite<'b>(
         shapes,
         float,
         bounds: Vec::new(),
+        built: HashSet::new(),
     }
     .visit_block_mut(&mut body);
     std::borrow::Cow::Owned(body)
@@ -100,6 +101,9 @@ struct Rewrite<'c> {
     /// The names in scope that are indices of `for i in 0..n` (`n` a literal): `Some(n)`, an
     /// upper bound; `None` for a name a `let` shadows.
     bounds: Vec<(String, Option<u128>)>,
+    /// The names bound by `let` to a constructor (`let m = Matrix2::new(…);`), rewritten to
+    /// arrays: not a nalgebra value a call could be passed.
+    built: HashSet<String>,
 }
 
 /// The name an expression is, if it is a plain path of one segment.
@@ -155,7 +159,7 @@ fn path_shape(ty: &syn::PathSegment) -> Option<(Expr, Expr)> {
 }
 
 /// `SMatrix`, `SVector`, `Matrix3`, `Vector2`, `RowVector2`, …: a fixed-size nalgebra type's name.
-fn is_fixed_type(name: &str) -> bool {
+pub(crate) fn is_fixed_type(name: &str) -> bool {
     is_vector_type(name) || name == "SMatrix" || crate::signature::named_shape(name).is_some()
 }
 
@@ -570,6 +574,37 @@ impl Rewrite<'_> {
     }
 }
 
+impl Rewrite<'_> {
+    /// `g(Matrix2::new(…))`, `g(&Vector2::new(…))`, `g(&m)` of `let m = Matrix2::new(…);`: a
+    /// constructor passed to a call, reported
+    /// here, where the user's tokens are still in place (rewritten, it would be an array
+    /// literal the call takes by value, which the lowering rejects at the attribute); `0.0` in
+    /// its place.
+    fn constructor_arguments(&self, call: &mut syn::ExprCall) {
+        for arg in &mut call.args {
+            let inner = match &*arg {
+                Expr::Reference(r) => &*r.expr,
+                other => other,
+            };
+            let quiet = Ctxt::new();
+            let built = constructed(&quiet, inner).is_some()
+                || name_of(inner).is_some_and(|n| self.built.contains(&n));
+            let _ = quiet.check();
+            if !built {
+                continue;
+            }
+            self.cx.error_spanned_by(
+                &*arg,
+                msg(
+                    format!("`{}` passes a nalgebra value this function builds to a call, which cannot be differentiated yet", crate::lower::pretty(&arg.to_token_stream())),
+                    "pass the elements as an array (`&[a, b, c, d]` to a parameter `&[f64; 4]`, column-major as nalgebra stores them), or pass a nalgebra parameter of this function as it is",
+                ),
+            );
+            *arg = parse_quote!(0.0);
+        }
+    }
+}
+
 impl VisitMut for Rewrite<'_> {
     fn visit_expr_mut(&mut self, e: &mut Expr) {
         if let Some(whole) = self.whole_arithmetic(e) {
@@ -583,6 +618,9 @@ impl VisitMut for Rewrite<'_> {
             );
             *e = parse_quote!(0.0);
             return;
+        }
+        if let Expr::Call(call) = e {
+            self.constructor_arguments(call);
         }
         if let Some(new) = self.replace(e) {
             *e = new;
@@ -642,6 +680,7 @@ impl VisitMut for Rewrite<'_> {
             return;
         };
         self.shapes.remove(&id.ident.to_string());
+        self.built.remove(&id.ident.to_string());
         let shape = match constructed {
             Some(Constructed {
                 rows: Some(rows),
@@ -668,6 +707,7 @@ impl VisitMut for Rewrite<'_> {
             }
             _ => return,
         };
+        self.built.insert(id.ident.to_string());
         self.shapes.insert(id.ident.to_string(), shape);
     }
 }

@@ -102,9 +102,13 @@ pub fn generate(attr_tokens: TokenStream, func: &ItemFn, float: FloatTy) -> Toke
                 };
             }
         }
+        // The errors, and the hidden item callers chain through, so they get no error of
+        // their own.
         Err(e) => {
             let e = e.to_compile_error();
-            quote! { #func #e }
+            let hidden =
+                crate::fallback::vec_hidden_item(func, &crate::companion::float_tokens(float));
+            quote! { #func #e #hidden }
         }
     }
 }

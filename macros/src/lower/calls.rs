@@ -276,6 +276,10 @@ impl Lower<'_> {
             let f = self.symbol(func.to_token_stream(), pretty(&func.to_token_stream()));
             return Some(self.g.add(Op::StopGradient(f, x)));
         }
+        if Self::builds_nalgebra(func) {
+            self.reject_nalgebra(c, &segs);
+            return None;
+        }
         let lowered = self.call_args(&args)?;
         let f = self.symbol(func.to_token_stream(), pretty(&func.to_token_stream()));
         let call = self.g.add(Op::Call(f, lowered.clone()));
@@ -288,6 +292,32 @@ impl Lower<'_> {
             }
         }
         Some(call)
+    }
+
+    /// `Matrix2::new`, `Vector3::zeros`, `DVector::from_vec`, …: an associated function of a
+    /// nalgebra type, which reaches the lowering only in a function without nalgebra parameters
+    /// or result (nalgebra's rewrite has not seen it).
+    fn builds_nalgebra(func: &syn::ExprPath) -> bool {
+        let segs: Vec<&syn::PathSegment> = func.path.segments.iter().collect();
+        let [.., ty, _] = segs.as_slice() else {
+            return false;
+        };
+        let ty = ty.ident.to_string();
+        crate::nalgebra::is_fixed_type(&ty) || ty == "DVector" || ty == "DMatrix"
+    }
+
+    /// The error for `c`, a call of [`Self::builds_nalgebra`] whose path is `segs`.
+    fn reject_nalgebra(&self, c: &syn::ExprCall, segs: &[String]) {
+        let [.., ty, method] = segs else {
+            return;
+        };
+        self.cx.error_spanned_by(
+            c,
+            msg(
+                format!("`{ty}::{method}(…)` builds a nalgebra value in a function without nalgebra parameters or result, which cannot be differentiated"),
+                "pass the elements as an array instead (`&[a, b, c, d]` to a parameter `&[f64; 4]`, in the order the callee reads them), or take the matrix as a parameter of this function",
+            ),
+        );
     }
 
     /// The arguments of a call of a differentiable function.
@@ -317,6 +347,31 @@ impl Lower<'_> {
                     self.g.add(Op::SliceArg(k, s, vec![view.start, hi]))
                 }
                 _ if self.local_array(inner).is_some() => self.array_arg(a, inner)?,
+                // `&Matrix2::new(…)`: as the call itself.
+                _ if let Expr::Call(c) = inner
+                    && let Expr::Path(func) = &*c.func
+                    && Self::builds_nalgebra(func) =>
+                {
+                    let segs: Vec<String> = func
+                        .path
+                        .segments
+                        .iter()
+                        .map(|s| s.ident.to_string())
+                        .collect();
+                    self.reject_nalgebra(c, &segs);
+                    return None;
+                }
+                // `[a, b]` by value: the generated call lends arrays (`&[…]`).
+                _ if matches!(a, Expr::Array(_) | Expr::Repeat(_)) => {
+                    self.cx.error_spanned_by(
+                        a,
+                        msg(
+                            format!("`{}` passes an array by value, which a call in a differentiable function cannot do yet", pretty(&a.to_token_stream())),
+                            format!("take the parameter by reference (`&[f64; N]` or `&[f64]`) and pass `&{}`", pretty(&a.to_token_stream())),
+                        ),
+                    );
+                    return None;
+                }
                 // `&[a, b, c]`: a local array of its own, lent to the call.
                 _ if matches!(inner, Expr::Array(_) | Expr::Repeat(_))
                     && !std::ptr::eq(a, inner) =>

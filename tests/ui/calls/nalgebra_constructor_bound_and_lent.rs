@@ -1,0 +1,17 @@
+use nalgebra::Matrix2;
+use symgrad::differentiable;
+
+#[differentiable]
+fn det(m: &[f64]) -> f64 {
+    m[0] * m[3] - m[1] * m[2]
+}
+
+// A matrix built by `let` in a function without nalgebra parameters or result, then lent:
+// pass the elements.
+#[differentiable]
+fn det_of_elements(r: &[f64]) -> f64 {
+    let m = Matrix2::new(r[0], r[2], r[1], r[3]);
+    det(m.as_slice())
+}
+
+fn main() {}
