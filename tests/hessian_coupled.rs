@@ -8,29 +8,12 @@
 #![allow(clippy::needless_range_loop)] // index loops are the language under test
 
 use approx::assert_relative_eq;
-use nalgebra::SVector;
-use num_dual::{Dual2SVec64, DualNum, hessian};
+use num_dual::DualNum;
 use symgrad::{Gradient, differentiable};
 
 #[path = "common/second_order.rs"]
 mod second_order;
-use second_order::{close, hessian_by_differences, mat_vec};
-
-/// num-dual's Hessian of `f` at `theta` (`N` parameters), row-major, with its value.
-fn dual_hessian<const N: usize>(
-    f: impl Fn(&[Dual2SVec64<N>]) -> Dual2SVec64<N>,
-    theta: &[f64],
-) -> (f64, Vec<f64>, Vec<f64>) {
-    let (value, g, h) = hessian(
-        |z: SVector<Dual2SVec64<N>, N>| f(z.as_slice()),
-        &SVector::<f64, N>::from_column_slice(theta),
-    );
-    let flat = (0..N)
-        .flat_map(|i| (0..N).map(move |j| (i, j)))
-        .map(|(i, j)| h[(i, j)])
-        .collect();
-    (value, g.iter().copied().collect(), flat)
-}
+use second_order::{close, dual_hessian, hessian_by_differences, mat_vec};
 
 // ---- a product: ∂²/∂xᵢ∂xⱼ Πx = Πx/(xᵢxⱼ) off the diagonal, 0 on it
 

@@ -7,27 +7,12 @@
 #![allow(clippy::needless_range_loop)] // index loops are the language under test
 
 use approx::assert_relative_eq;
-use nalgebra::SVector;
-use num_dual::{Dual2SVec64, DualNum, hessian};
+use num_dual::DualNum;
 use symgrad::{Gradient, differentiable};
 
 #[path = "common/second_order.rs"]
 mod second_order;
-use second_order::{Lcg, close, hessian_by_differences, mat_vec};
-
-/// num-dual's value, gradient and (row-major) Hessian of `f` at `at`.
-fn dual_hessian<const N: usize>(
-    f: impl Fn(&[Dual2SVec64<N>]) -> Dual2SVec64<N>,
-    at: &[f64],
-) -> (f64, Vec<f64>, Vec<f64>) {
-    let at = SVector::<f64, N>::from_iterator(at.iter().copied());
-    let (f, g, h) = hessian(|z: SVector<Dual2SVec64<N>, N>| f(z.as_slice()), &at);
-    let flat = (0..N)
-        .flat_map(|i| (0..N).map(move |j| (i, j)))
-        .map(|(i, j)| h[(i, j)])
-        .collect();
-    (f, g.iter().copied().collect(), flat)
-}
+use second_order::{Lcg, close, dual_hessian, hessian_by_differences, mat_vec};
 
 // ---- a scalar helper given a literal local array, derived by hand
 

@@ -7,13 +7,12 @@
 #![allow(clippy::needless_range_loop)] // index loops are the language under test
 
 use approx::assert_relative_eq;
-use nalgebra::SVector;
-use num_dual::{Dual2SVec64, DualNum, hessian};
+use num_dual::DualNum;
 use symgrad::{Gradient, differentiable};
 
 #[path = "common/second_order.rs"]
 mod second_order;
-use second_order::{Lcg, close, hessian_by_differences, mat_vec};
+use second_order::{Lcg, close, dual_hessian, hessian_by_differences, mat_vec};
 
 // ---- floats only, derived by hand
 
@@ -169,20 +168,6 @@ fn rotated_norm_dual<D: DualNum<Primitive = f64> + Copy>(r: &[D], p: &[D]) -> D 
         s += (p[k] * p[k]).sin();
     }
     s + y[0] * y[1] + (y[2] * p[0]).sin()
-}
-
-/// The dense Hessian of `f` at `t` by num-dual, row-major, with the value and the gradient.
-fn dual_hessian<const N: usize>(
-    f: impl Fn(&[Dual2SVec64<N>]) -> Dual2SVec64<N>,
-    t: &[f64],
-) -> (f64, Vec<f64>, Vec<f64>) {
-    let at: SVector<f64, N> = SVector::from_iterator(t.iter().copied());
-    let (f, g, h) = hessian(|z: SVector<Dual2SVec64<N>, N>| f(z.as_slice()), &at);
-    let flat = (0..N)
-        .flat_map(|i| (0..N).map(move |j| (i, j)))
-        .map(|(i, j)| h[(i, j)])
-        .collect();
-    (f, g.iter().copied().collect(), flat)
 }
 
 #[test]

@@ -10,9 +10,12 @@ mod common;
 
 use approx::assert_relative_eq;
 use common::{assert_all_close, numeric_gradient};
-use nalgebra::SVector;
-use num_dual::{Dual2SVec64, DualNum, hessian};
+use num_dual::DualNum;
 use symgrad::differentiable;
+
+#[path = "common/second_order.rs"]
+mod second_order;
+use second_order::dual_hessian;
 
 // ---- the tuple function itself
 
@@ -292,19 +295,6 @@ fn standardized_dual<D: DualNum<Primitive = f64> + Copy>(x: &[D], w: &[f64]) -> 
 
 const X: [f64; 4] = [0.3, -1.2, 2.0, 0.7];
 const W: [f64; 4] = [0.5, 1.5, -0.25, 2.0];
-
-fn dual_hessian<const N: usize>(
-    f: impl Fn(&[Dual2SVec64<N>]) -> Dual2SVec64<N>,
-    t: &[f64],
-) -> (f64, Vec<f64>, Vec<f64>) {
-    let at: SVector<f64, N> = SVector::from_iterator(t.iter().copied());
-    let (f, g, h) = hessian(|z: SVector<Dual2SVec64<N>, N>| f(z.as_slice()), &at);
-    let flat = (0..N)
-        .flat_map(|i| (0..N).map(move |j| (i, j)))
-        .map(|(i, j)| h[(i, j)])
-        .collect();
-    (f, g.iter().copied().collect(), flat)
-}
 
 #[test]
 fn a_loss_over_a_slice_through_mean_var_matches_num_dual() {

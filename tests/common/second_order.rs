@@ -22,6 +22,7 @@ impl Lcg {
 }
 
 /// Asserts `got` and `want` agree componentwise within `tol` (relative to `1 + |want|`).
+#[allow(dead_code)] // not every test including this module uses it
 pub fn close(got: &[f64], want: &[f64], tol: f64, what: &str) {
     assert_eq!(got.len(), want.len(), "{what}: lengths");
     for (i, (a, b)) in got.iter().zip(want).enumerate() {
@@ -33,6 +34,7 @@ pub fn close(got: &[f64], want: &[f64], tol: f64, what: &str) {
 }
 
 /// `H·v` for a row-major `n × n` matrix.
+#[allow(dead_code)] // not every test including this module uses it
 pub fn mat_vec(h: &[f64], v: &[f64]) -> Vec<f64> {
     let n = v.len();
     (0..n)
@@ -42,6 +44,7 @@ pub fn mat_vec(h: &[f64], v: &[f64]) -> Vec<f64> {
 
 /// Central differences of a flat gradient `grad(θ)`: column `i` is `(∇f(θ + h·eᵢ) − ∇f(θ −
 /// h·eᵢ)) / 2h`, returned row-major (the Hessian is symmetric).
+#[allow(dead_code)] // not every test including this module uses it
 pub fn hessian_by_differences(grad: impl Fn(&[f64]) -> Vec<f64>, theta: &[f64]) -> Vec<f64> {
     let n = theta.len();
     let mut h = vec![0.0; n * n];
@@ -56,4 +59,23 @@ pub fn hessian_by_differences(grad: impl Fn(&[f64]) -> Vec<f64>, theta: &[f64]) 
         }
     }
     h
+}
+
+/// num-dual's value, gradient and dense Hessian (row-major) of `f` at `t`: the exact
+/// second-order forward-mode oracle of the generic twins.
+#[allow(dead_code)] // not every second-order test compares with num-dual
+pub fn dual_hessian<const N: usize>(
+    f: impl Fn(&[num_dual::Dual2SVec64<N>]) -> num_dual::Dual2SVec64<N>,
+    t: &[f64],
+) -> (f64, Vec<f64>, Vec<f64>) {
+    let at: nalgebra::SVector<f64, N> = nalgebra::SVector::from_iterator(t.iter().copied());
+    let (f, g, h) = num_dual::hessian(
+        |z: nalgebra::SVector<num_dual::Dual2SVec64<N>, N>| f(z.as_slice()),
+        &at,
+    );
+    let flat = (0..N)
+        .flat_map(|i| (0..N).map(move |j| (i, j)))
+        .map(|(i, j)| h[(i, j)])
+        .collect();
+    (f, g.iter().copied().collect(), flat)
 }
