@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::graph::{Cmp, Fun, Fun2, Graph, IntOp, Kind, NodeId, Op, Origin, WITH_SLICES};
+use crate::graph::{Cmp, Fun, Fun2, Graph, IntOp, Kind, NodeId, Op, Origin};
 
 /// A node that cannot be differentiated (the partial derivatives of called functions, and
 /// second derivatives through a recurrence).
@@ -62,22 +62,7 @@ pub fn gradient_of_row(
     slices: &[u32],
 ) -> Result<(Vec<NodeId>, Vec<Option<NodeId>>), DiffError> {
     let one = g.one();
-    swept(g, output, one, wrt, slices, false)
-}
-
-/// The gradient of `seed · output` (a vector-Jacobian product when `seed` is a symbol): what a
-/// caller's reverse pass needs from a function it passes a differentiated slice to.
-pub fn gradient_seeded(
-    g: &mut Graph,
-    output: NodeId,
-    seed: NodeId,
-    wrt: &[NodeId],
-    slices: &[u32],
-) -> Result<(Vec<NodeId>, Vec<Option<NodeId>>), DiffError> {
-    // Not merged: the product that writes a local array's adjoint runs only where that
-    // adjoint is needed (under the condition its elements are read by, only for the partials
-    // that read it), and a slice's gradient through the same call is needed everywhere.
-    swept(g, output, seed, wrt, slices, false)
+    gradient_seeded(g, output, one, wrt, slices)
 }
 
 /// The error where a gradient is taken of a graph that holds a reverse sweep or a local array's
@@ -123,17 +108,19 @@ fn refuse_second_order(g: &Graph, order: &[NodeId]) -> Result<(), DiffError> {
     Ok(())
 }
 
-/// [`gradient_seeded`]; with `merge`, a call given one local array and differentiated slices
-/// runs one vector-Jacobian product for both (its `ArrayVjp` writes the slices' gradients
-/// too, [`WITH_SLICES`]), not one for each.
-fn swept(
+/// The gradient of `seed · output` (a vector-Jacobian product when `seed` is a symbol): what a
+/// caller's reverse pass needs from a function it passes a differentiated slice to.
+pub fn gradient_seeded(
     g: &mut Graph,
     output: NodeId,
     seed: NodeId,
     wrt: &[NodeId],
     slices: &[u32],
-    merge: bool,
 ) -> Result<(Vec<NodeId>, Vec<Option<NodeId>>), DiffError> {
+    // A call given a local array and differentiated slices runs one product for each: the
+    // product that writes the array's adjoint runs only where that adjoint is needed (under
+    // the condition its elements are read by, only for the partials that read it), and a
+    // slice's gradient through the same call is needed everywhere.
     let order = g.reachable(&[output]);
     refuse_second_order(g, &order)?;
     let active = activity(g, &order, wrt, slices);
@@ -145,8 +132,6 @@ fn swept(
         array_vjps: Vec::new(),
         jvp_arrays: Vec::new(),
         output_vjps: Vec::new(),
-        merge,
-        merged: Vec::new(),
         unconditional: read_unconditionally(g, output),
         loop_reads: HashMap::new(),
     };
@@ -183,9 +168,6 @@ fn swept(
     // Calls given a differentiated slice: one vector-Jacobian product per call site (and per
     // iteration of the loops it is in), listed with the first slice it writes.
     for ((call, loops, _), adj) in sweep.vjps {
-        if sweep.merged.contains(&(call, loops)) {
-            continue;
-        }
         let Some(slot) = first_slice_slot(g, call, slices) else {
             continue;
         };
@@ -226,8 +208,7 @@ fn swept(
             &mut |g, seed| g.add(Op::CallHvp(jvp, seed)),
         );
     }
-    let calls = (&sweep.output_vjps[..], &sweep.merged[..]);
-    vector_call_effects(g, calls, slices, &unconditional, &mut effects);
+    vector_call_effects(g, &sweep.output_vjps, slices, &unconditional, &mut effects);
     Ok((scalars, effects))
 }
 
@@ -311,24 +292,15 @@ fn first_slice_slot(g: &Graph, call: NodeId, slices: &[u32]) -> Option<usize> {
 
 /// The effects of vector-valued calls given a differentiated slice: one vector-Jacobian
 /// product per call (and loop nest), seeded with the adjoints of its outputs (see
-/// [`Sweep::output_vjps`]), listed with the first slice it writes; none where a local array's
-/// product writes the slices too ([`Sweep::merged`]).
+/// [`Sweep::output_vjps`]), listed with the first slice it writes.
 fn vector_call_effects(
     g: &mut Graph,
-    (outputs, merged): OutputSeeds<'_>,
+    outputs: &[(ScatterKey, NodeId)],
     slices: &[u32],
     unconditional: &HashSet<NodeId>,
     effects: &mut [Option<NodeId>],
 ) {
-    let outputs: Vec<(ScatterKey, NodeId)> = outputs
-        .iter()
-        .filter(|((output, loops, _), _)| match *g.op(*output) {
-            Op::CallOutput(call, _) => !merged.contains(&(call, *loops)),
-            _ => true,
-        })
-        .copied()
-        .collect();
-    for ((call, loops, _), seeds) in seeds_per_call(g, &outputs) {
+    for ((call, loops, _), seeds) in seeds_per_call(g, outputs) {
         let Some(slot) = first_slice_slot(g, call, slices) else {
             continue;
         };
@@ -347,10 +319,6 @@ fn vector_call_effects(
         );
     }
 }
-
-/// The adjoints of vector-valued calls' outputs (see [`Sweep::output_vjps`]), and the calls
-/// (in their loops) whose product a local array's runs for the slices too.
-type OutputSeeds<'a> = (&'a [(ScatterKey, NodeId)], &'a [(NodeId, u64)]);
 
 /// The adjoints of vector-valued calls' outputs (`CallOutput`s, keyed as in
 /// [`Sweep::vjps`]), gathered per call, loop nest and frame: `[ā₀, ā₁, …]` (an [`Op::Seeds`],
@@ -447,10 +415,6 @@ struct Sweep {
     /// array, with their adjoints (keyed as `vjps`, by the `CallOutput`): per call, loop nest and
     /// frame, the seeds of one vector-Jacobian product (see [`seeds_per_call`]).
     output_vjps: Vec<(ScatterKey, NodeId)>,
-    /// Whether a call given one local array and differentiated slices runs one product for
-    /// both (see [`swept`]); and the calls (with their loops) whose `ArrayVjp` does.
-    merge: bool,
-    merged: Vec<(NodeId, u64)>,
     /// The nodes the function evaluates on every path (see [`read_unconditionally`]).
     unconditional: HashSet<NodeId>,
     /// Per node, the loops that the loops it reads (sums, recurrences) vary with.
@@ -621,33 +585,6 @@ impl Sweep {
             self.contribute(g, frame, from, child, contribution);
         }
         Ok(())
-    }
-
-    /// `position`, marked [`WITH_SLICES`] where the product for the local array there also
-    /// writes the call's slices' gradients: when merging, the call's only local array, with
-    /// differentiated slices among its arguments, each passed once. The call (in its loops) is
-    /// then recorded, and gets no product of its own for the slices.
-    fn merged_position(&mut self, g: &Graph, call: NodeId, loops: u64, position: u32) -> u32 {
-        let Op::Call(_, args) = g.op(call) else {
-            return position;
-        };
-        let arrays = args.iter().filter(|a| g.kind(**a) == Kind::Array).count();
-        let slices: Vec<u32> = args
-            .iter()
-            .filter_map(|a| match g.op(*a) {
-                Op::SliceArg(k, ..) if self.active[a.index()] => Some(*k),
-                _ => None,
-            })
-            .collect();
-        let distinct = slices
-            .iter()
-            .enumerate()
-            .all(|(i, k)| !slices[..i].contains(k));
-        if !self.merge || arrays != 1 || slices.is_empty() || !distinct {
-            return position;
-        }
-        self.merged.push((call, loops));
-        position | WITH_SLICES
     }
 
     /// Whether `call` is given a differentiated slice or a local array (whose gradient its
@@ -866,7 +803,6 @@ impl Sweep {
             .retain(|((call, _, _, j), _)| !matches!(g.op(*call), Op::Call(_, args) if args.get(*j as usize) == Some(&n)));
         for ((call, loops, _, position), adj) in calls {
             let everywhere = self.unconditional.contains(&call);
-            let position = self.merged_position(g, call, loops, position);
             push_effect(g, &mut fill, loops, everywhere, own, adj, &mut |g, seed| {
                 g.add(Op::ArrayVjp {
                     call,
@@ -885,7 +821,6 @@ impl Sweep {
             };
             for (position, _) in args.iter().enumerate().filter(|(_, a)| **a == n) {
                 let position = u32::try_from(position).unwrap_or(u32::MAX);
-                let position = self.merged_position(g, call, loops, position);
                 let everywhere = self.unconditional.contains(&call);
                 push_effect(g, &mut fill, loops, true, own, seeds, &mut |g, seed| {
                     let effect = g.add(Op::ArrayVjp {

@@ -50,7 +50,7 @@ use proc_macro2::{Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 
 use crate::graph::Kind;
-use crate::graph::{Graph, NodeId, Op, SymId, WITH_SLICES};
+use crate::graph::{Graph, NodeId, Op, SymId};
 use crate::printer::{Prec, Style};
 use crate::schedule::tree::{Block, Companion, Saved, Stmt, Storage, Vector};
 use crate::schedule::{Patch, Schedule};
@@ -111,8 +111,7 @@ pub enum Sinks {
     /// A `__vjp`'s generic `&mut S` parameters (passed on as `&mut *g`).
     Generic,
     /// None: the function computes no slice's gradient (`__partials`, `__jacobian`), and a
-    /// called function's product that would also write one (see `graph::WITH_SLICES`) is
-    /// given `Discard` there.
+    /// called function's product that would write one is given `Discard` there.
     Discarded,
 }
 
@@ -2034,15 +2033,12 @@ impl Emitter<'_> {
     }
 
     /// `f::__vjp(args…, seed, sinks…)` for a local array passed to a call as argument
-    /// `position`: its adjoint vector (`alloc`) the sink there, `Discard` elsewhere, or with
-    /// [`WITH_SLICES`] the differentiated slices' gradients where they are passed (one product
-    /// for both).
+    /// `position`: its adjoint vector (`alloc`) the sink there, `Discard` elsewhere (the
+    /// slices' gradients through the call are a product of their own).
     fn array_vjp(&self, call: NodeId, seed: NodeId, alloc: NodeId, position: u32) -> TokenStream {
         if let Op::CallJvp(..) = self.g.op(call) {
             return self.array_hvp(call, seed, alloc, position);
         }
-        let with_slices = position & WITH_SLICES != 0;
-        let position = position & !WITH_SLICES;
         let Op::Call(f, args) = self.g.op(call) else {
             return quote!(::core::compile_error!("internal error: not a call"););
         };
@@ -2051,13 +2047,11 @@ impl Emitter<'_> {
         let values: Vec<TokenStream> = args.iter().map(|a| self.argument(*a)).collect();
         let seed = self.expr(seed, Prec::Select);
         let z = self.expr(alloc, Prec::Postfix);
-        let sinks = args.iter().enumerate().map(|(j, a)| {
+        let sinks = (0..args.len()).map(|j| {
             if j == position as usize {
-                return quote!(&mut #z[..]);
-            }
-            match self.slot(*a) {
-                Some(slot) if with_slices => self.slice_sink(slot),
-                _ => quote!(&mut ::symgrad::__private::Discard::<#ty>::default()),
+                quote!(&mut #z[..])
+            } else {
+                quote!(&mut ::symgrad::__private::Discard::<#ty>::default())
             }
         });
         quote! { #path::__vjp(#(#values,)* #seed, #(#sinks),*); }

@@ -186,10 +186,6 @@ impl IntOp {
     }
 }
 
-/// The bit of an [`Op::ArrayVjp`]'s `position` that says its product also writes the call's
-/// slices' gradients.
-pub const WITH_SLICES: u32 = 1 << 31;
-
 /// The `position` of an [`Op::VjpRows`] that passes no local array.
 pub const NO_ARRAY: u32 = u32::MAX;
 
@@ -458,9 +454,8 @@ define_ops! {
         ArrayLen(array: node),
         /// Effect, in gradients only: `alloc += seed · ∂call/∂arg`, for the local array passed
         /// to the call as argument `position` (the called function's hidden vector-Jacobian
-        /// product, writing into the array's adjoint). With the bit [`WITH_SLICES`] set in
-        /// `position`, the same product also adds into the gradients of the differentiated
-        /// slices passed to the call (one product for both). In second derivatives, `call` may
+        /// product, writing into the array's adjoint; the slices' gradients through the call
+        /// are a `CallVjp` of their own). In second derivatives, `call` may
         /// be a `CallJvp`: `alloc += seed · (H·ȧ)` at that argument, from the callee's `__hvp`.
         ArrayVjp { call: node, seed: node, alloc: node, position: u32 },
         /// In gradients only: element `i` of a local array's adjoint (a `Filled`).

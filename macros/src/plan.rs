@@ -66,11 +66,6 @@ pub struct VectorDerivatives {
     /// `sᵀJ` for the seeds `seed[k]` (symbols): `∂/∂p` of `Σ_k seed[k]·f_k` for every float
     /// scalar parameter, and the effect accumulating it for every differentiated slice.
     pub vjp: (Vec<NodeId>, Vec<Option<NodeId>>),
-    /// The hidden `__vjp`'s products, `vjp`'s slice effects alone: where a call's product for
-    /// a local array also writes a slice's gradient (`graph::WITH_SLICES`), from a sweep over no
-    /// float parameter, since `__vjp` computes no float's partial (the array's adjoint would
-    /// take the slice's gradient with it).
-    pub vjp_effects: Vec<Option<NodeId>>,
     /// `J·t` for the tangent `tangent` (symbols: `tangent.p`), and how it is computed.
     pub jvp: (Vec<NodeId>, Mode),
     /// The hidden `__vjp_rows`' products (none without a slice parameter): per row `r`, the
@@ -91,7 +86,6 @@ impl VectorDerivatives {
         roots.extend(j.row_effects.iter().flatten().flatten());
         roots.extend(&self.vjp.0);
         roots.extend(self.vjp.1.iter().flatten());
-        roots.extend(self.vjp_effects.iter().flatten());
         roots.extend(&self.jvp.0);
         roots.extend(self.rows.iter().flatten().flatten());
         if let Some(h) = &self.call_hvp {
@@ -242,7 +236,7 @@ fn differentiate_vector(
         let at = proc_macro2::Literal::usize_unsuffixed(k);
         seeds.push(symbol(&mut lowered, quote::quote!(#seed[#at]), Kind::Float));
     }
-    let vjp = vector_vjp(sig, &mut lowered.graph, &outputs, &seeds, &inputs, &slices);
+    let vjp = jacobian::vjp(&mut lowered.graph, &outputs, &seeds, &inputs, &slices);
     let rows = if slices.is_empty() {
         Ok(Vec::new())
     } else {
@@ -298,11 +292,10 @@ fn differentiate_vector(
         Ok(None)
     };
     match (vjp, jvp, rows, call_hvp) {
-        (Ok((vjp, vjp_effects)), Ok(jvp), Ok(rows), Ok(call_hvp)) => Ok(VectorDerivatives {
+        (Ok(vjp), Ok(jvp), Ok(rows), Ok(call_hvp)) => Ok(VectorDerivatives {
             lowered,
             jacobian,
             vjp,
-            vjp_effects,
             jvp,
             rows,
             call_hvp,
@@ -312,74 +305,6 @@ fn differentiate_vector(
             Err(Box::new(lowered))
         }
     }
-}
-
-/// A vector-valued function's `sᵀJ` (`_vjp`'s: every float's partial, the slices' effects),
-/// and the hidden `__vjp`'s products. A call given a local array beside a differentiated slice
-/// runs one product for both, written with the array's adjoint (`graph::WITH_SLICES`): where
-/// one did, `__vjp`, which computes no float's partial, takes its products from a sweep over
-/// none (as a scalar function's `vjp_effects`), and with `wrt` leaving a float out, `_vjp`
-/// from a sweep over the differentiated floats (see `own_effects`).
-type VectorVjp = ((Vec<NodeId>, Vec<Option<NodeId>>), Vec<Option<NodeId>>);
-
-fn vector_vjp(
-    sig: &Sig,
-    g: &mut crate::graph::Graph,
-    outputs: &[NodeId],
-    seeds: &[NodeId],
-    inputs: &[NodeId],
-    slices: &[u32],
-) -> Result<VectorVjp, diff::DiffError> {
-    let (scalars, effects) = jacobian::vjp(g, outputs, seeds, inputs, slices)?;
-    if slices.is_empty() || inputs.is_empty() || !merges(g) {
-        return Ok(((scalars, effects.clone()), effects));
-    }
-    let (_, hidden) = jacobian::vjp(g, outputs, seeds, &[], slices)?;
-    let wrt = differentiated_inputs(sig, inputs);
-    if wrt.len() == inputs.len() {
-        return Ok(((scalars, effects), hidden));
-    }
-    let (_, own) = jacobian::vjp(g, outputs, seeds, &wrt, slices)?;
-    Ok(((scalars, own), hidden))
-}
-
-/// The nodes of the differentiated float parameters (`wrt`), in order.
-fn differentiated_inputs(sig: &Sig, inputs: &[NodeId]) -> Vec<NodeId> {
-    sig.floats()
-        .zip(inputs)
-        .filter(|(p, _)| p.differentiated)
-        .map(|(_, n)| *n)
-        .collect()
-}
-
-/// The slices' gradient for `_grad` where `wrt` leaves a float parameter out (`None` where it
-/// does not, or there is no slice: the full sweep's effects are `_grad`'s). A call given a
-/// local array beside a differentiated slice runs one product for both, written with the
-/// array's adjoint (`graph::WITH_SLICES`), which is computed only where a partial derivative it
-/// flows to is: an array built from floats `wrt` leaves out would take the slice's gradient
-/// with it. A sweep over the differentiated floats alone merges only arrays whose adjoint
-/// `_grad` computes.
-fn own_effects(
-    sig: &Sig,
-    g: &mut crate::graph::Graph,
-    output: NodeId,
-    inputs: &[NodeId],
-    slices: &[u32],
-) -> Result<Option<Vec<Option<NodeId>>>, diff::DiffError> {
-    let wrt = differentiated_inputs(sig, inputs);
-    if slices.is_empty() || wrt.len() == inputs.len() || !merges(g) {
-        return Ok(None);
-    }
-    Ok(Some(diff::gradient_with_slices(g, output, &wrt, slices)?.1))
-}
-
-/// Whether the graph holds a call's product for a local array that also writes the slices'
-/// gradients (`graph::WITH_SLICES`), the one kind of slice effect a float's partial carries.
-fn merges(g: &crate::graph::Graph) -> bool {
-    (0..u32::try_from(g.len()).unwrap_or(u32::MAX)).any(|i| {
-        matches!(*g.op(NodeId(i)), Op::ArrayVjp { position, .. }
-            if position & crate::graph::WITH_SLICES != 0)
-    })
 }
 
 /// A new symbol of `lowered` standing for `tokens`, as a node.
@@ -450,15 +375,6 @@ fn differentiate(
                 return Err(Box::new(lowered));
             }
         };
-    let slice_effects = match own_effects(sig, &mut lowered.graph, lowered.output, &inputs, &slices)
-    {
-        Ok(Some(effects)) => effects,
-        Ok(None) => slice_effects,
-        Err(e) => {
-            report(cx, &lowered, e);
-            return Err(Box::new(lowered));
-        }
-    };
     // The seeded gradient of the slices, for `__vjp` (callers that pass a differentiated slice).
     let vjp_effects = if slices.is_empty() {
         Vec::new()

@@ -718,6 +718,16 @@ mod loops {
         let mut grad_x = Vec::new();
         let mut value = 0.0;
         let mut grad_w = 0.0;
+        // The body's intermediates where the loop runs no iteration: a factor that does not
+        // change from one iteration to the next (`(w.powi(-3)).exp()`) is computed once,
+        // outside the loop, so one that is infinite puts the point outside the domain (its
+        // zero adjoint times its infinite derivative is `NaN`, as in PyTorch and JAX).
+        if xs.is_empty() {
+            let s = oracle(e, &[D::c(s0), D::c(0.0), D::var(w, 2)]);
+            if !(s.v.is_finite() && s.d.iter().all(|t| t.is_finite())) {
+                return None;
+            }
+        }
         for j in 0..xs.len().max(1) {
             let mut s = D::c(s0);
             for (i, x) in xs.iter().enumerate() {

@@ -271,7 +271,7 @@ impl<'a> Emit<'a> {
         if !self.sig.params.iter().any(|p| p.kind == ParamKind::Slice) {
             return TokenStream::new();
         }
-        let roots: Vec<NodeId> = self.v.vjp_effects.iter().flatten().copied().collect();
+        let roots: Vec<NodeId> = self.v.vjp.1.iter().flatten().copied().collect();
         let (stmts, _) = emit::emit(
             &self.v.lowered.graph,
             emit::Symbols {

@@ -23,7 +23,7 @@
 
 use std::collections::HashMap;
 
-use crate::graph::{Graph, NO_ARRAY, NodeId, Op, SinkPairs, WITH_SLICES};
+use crate::graph::{Graph, NO_ARRAY, NodeId, Op, SinkPairs};
 
 /// How many rows a function's hidden `__vjp_rows` takes: a caller's Jacobian pairs its rows.
 pub const ROWS: usize = 2;
@@ -185,7 +185,7 @@ fn arrays(
         let Some(r) = products.iter().position(|q| q.seeds == seed) else {
             continue;
         };
-        if p & WITH_SLICES != 0 || g.loops_of(n) != 0 || found[r].is_some() {
+        if g.loops_of(n) != 0 || found[r].is_some() {
             return None;
         }
         if position.is_some_and(|q| q != p) {
