@@ -2,14 +2,19 @@
 //! mistake per file, grouped by category; the `.stderr` files are generated with
 //! `TRYBUILD=overwrite cargo test --test ui` and reviewed.
 
-/// The case whose message names a type the adapters' nalgebra makes ambiguous (see
-/// `tests/ui-with-nalgebra/`).
+/// The case whose message names a type nalgebra makes ambiguous (`Dim`: rustc then writes
+/// `ndarray::Dim`) when a feature links it (`nalgebra`, or the adapters' `argmin` and
+/// `levenberg-marquardt`; see `tests/ui-with-nalgebra/`).
 const NAMES_DIM: &str = "tests/ui/tape/mapv_named_function.rs";
 
 #[test]
 fn rejected_constructs_get_spanned_errors_that_teach() {
     let t = trybuild::TestCases::new();
-    if cfg!(any(feature = "argmin", feature = "levenberg-marquardt")) {
+    if cfg!(any(
+        feature = "nalgebra",
+        feature = "argmin",
+        feature = "levenberg-marquardt"
+    )) {
         for case in cases().iter().filter(|case| *case != NAMES_DIM) {
             t.compile_fail(case);
         }

@@ -231,7 +231,16 @@ fn constructed(cx: &Ctxt, e: &Expr) -> Option<Constructed> {
             return Some(parse_quote!([0.0]));
         };
         if elems.len() != r * c {
-            return None;
+            cx.error_spanned_by(
+                call,
+                msg(
+                    format!("`{name}::{method}` takes {} elements ({r} × {c}, row by row); this lists {}", r * c, elems.len()),
+                    format!("list all {} elements, row by row (`{name}::{method}(…)` fills row 0 first), or build the value with `{name}::from_fn(|r, c| …)`", r * c),
+                ),
+            );
+            // The right number of elements: one error, not a second about the result's length.
+            let zeros = std::iter::repeat_n(quote::quote!(0.0), r * c);
+            return Some(parse_quote!([#(#zeros),*]));
         }
         let elems = column_major(elems, r, c);
         Some(parse_quote!([#(#elems),*]))

@@ -243,6 +243,13 @@ impl Lower<'_> {
                     }
                 }
             }
+            Expr::If(_) | Expr::Match(_) => self.cx.error_spanned_by(
+                init,
+                msg(
+                    "a tuple pattern cannot take its values from an `if` or a `match` yet",
+                    "bind the tuples before choosing (`let (pu, pv) = polar(r, t);`), then choose each value with its own `let`: `let u = if c { pu } else { r };`",
+                ),
+            ),
             _ => self.cx.error_spanned_by(
                 init,
                 msg(
