@@ -901,3 +901,180 @@ fn checkpoints_leave_an_addition_beside_a_copied_state_as_it_was() {
         assert_all_close(&g.h0, &numeric, 1e-7);
     }
 }
+
+// ---- Writes at `enumerate`'s count in a reversed loop.
+
+/// `for (j, &v) in ….enumerate().rev()` writing `z[j]`: over a whole slice beside a Horner
+/// recurrence that needs the order, over a run (`x[1..]`, counts from 0), zipped, stopping at a
+/// `break`, and updating an array carried across a time loop in place.
+#[differentiable]
+fn enumerated_reversed(w: f64, x: &[f64], stop: f64) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.0; n];
+    let mut p = 0.0;
+    for (j, &v) in x.iter().enumerate().rev() {
+        z[j] = w * v * v;
+        p = p * w + v;
+    }
+    let m = if n > 0 { n - 1 } else { 0 };
+    let mut u = vec![0.5; m];
+    for (j, v) in x[1..].iter().enumerate().rev() {
+        if *v < stop {
+            break;
+        }
+        u[j] = (w * v).sin();
+    }
+    let mut y = vec![0.25; n];
+    for (j, (a, b)) in x.iter().zip(z.iter()).enumerate().rev() {
+        y[j] = a * b + w;
+    }
+    let mut h = vec![0.0; n];
+    for _t in 0..3 {
+        for (j, &v) in x.iter().enumerate().rev() {
+            h[j] = (h[j] * w + v).tanh();
+        }
+    }
+    let mut s = p;
+    for j in 0..n {
+        s += (j as f64 + 1.0) * (z[j] + y[j] * w + h[j]);
+    }
+    for j in 0..m {
+        s += (j as f64 + 2.0) * u[j];
+    }
+    s
+}
+
+/// The twin with index loops over reversed ranges (accepted before).
+#[differentiable]
+fn indexed_reversed(w: f64, x: &[f64], stop: f64) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.0; n];
+    let mut p = 0.0;
+    for j in (0..n).rev() {
+        z[j] = w * x[j] * x[j];
+        p = p * w + x[j];
+    }
+    let m = if n > 0 { n - 1 } else { 0 };
+    let mut u = vec![0.5; m];
+    for j in (0..m).rev() {
+        if x[j + 1] < stop {
+            break;
+        }
+        u[j] = (w * x[j + 1]).sin();
+    }
+    let mut y = vec![0.25; n];
+    for j in (0..n).rev() {
+        y[j] = x[j] * z[j] + w;
+    }
+    let mut h = vec![0.0; n];
+    for _t in 0..3 {
+        for j in (0..n).rev() {
+            h[j] = (h[j] * w + x[j]).tanh();
+        }
+    }
+    let mut s = p;
+    for j in 0..n {
+        s += (j as f64 + 1.0) * (z[j] + y[j] * w + h[j]);
+    }
+    for j in 0..m {
+        s += (j as f64 + 2.0) * u[j];
+    }
+    s
+}
+
+fn enumerated_reversed_twin<T: DualNum<Primitive = f64> + Copy>(w: T, x: &[T], stop: f64) -> T {
+    let n = x.len();
+    let z: Vec<T> = x.iter().map(|&v| w * v * v).collect();
+    let p = x.iter().rev().fold(T::zero(), |p, &v| p * w + v);
+    let m = if n > 0 { n - 1 } else { 0 };
+    let mut u = vec![T::from(0.5); m];
+    for j in (0..m).rev() {
+        if x[j + 1].re() < stop {
+            break;
+        }
+        u[j] = (w * x[j + 1]).sin();
+    }
+    let y: Vec<T> = (0..n).map(|j| x[j] * z[j] + w).collect();
+    let mut h = vec![T::zero(); n];
+    for _ in 0..3 {
+        for j in (0..n).rev() {
+            h[j] = (h[j] * w + x[j]).tanh();
+        }
+    }
+    let s = (0..n).fold(p, |s, j| s + (z[j] + y[j] * w + h[j]) * (j as f64 + 1.0));
+    (0..m).fold(s, |s, j| s + u[j] * (j as f64 + 2.0))
+}
+
+#[test]
+fn writes_at_a_reversed_enumerate_count_are_the_reversed_index_loops() {
+    let w = 0.7;
+    // x = [a]: z = [wa²], p = a, no `u`, y = [a·wa² + w], h₁ = tanh(a), h₂ = tanh(wh₁ + a),
+    // h₃ = tanh(wh₂ + a): f = a + wa² + (wa³ + w)·w + h₃.
+    let a: f64 = 0.4;
+    let h1 = a.tanh();
+    let h2 = (w * h1 + a).tanh();
+    let h3 = (w * h2 + a).tanh();
+    let (value, g) = enumerated_reversed_grad(w, &[a], 0.0);
+    assert_relative_eq!(
+        value,
+        a + w * a * a + (w * a.powi(3) + w) * w + h3,
+        epsilon = 1e-12
+    );
+    let dh2_dw = (1.0 - h2 * h2) * h1;
+    let dh3_dw = (1.0 - h3 * h3) * (h2 + w * dh2_dw);
+    let dw = a * a + 2.0 * w * a.powi(3) + 2.0 * w + dh3_dw;
+    assert_relative_eq!(g.w, dw, epsilon = 1e-12);
+    let dh1_da = 1.0 - h1 * h1;
+    let dh2_da = (1.0 - h2 * h2) * (w * dh1_da + 1.0);
+    let dh3_da = (1.0 - h3 * h3) * (w * dh2_da + 1.0);
+    let da = 1.0 + 2.0 * w * a + 3.0 * w * w * a * a + dh3_da;
+    assert_all_close(&g.x, &[da], 1e-12);
+    for (x, stop) in [
+        (vec![0.3, -0.5, 0.9, 0.1, -0.7, 0.6], -0.6),
+        (vec![0.3, -0.5, 0.9, 0.1, -0.7, 0.6], 0.2),
+        (vec![0.3, 0.5, 0.9], -1.0),
+        (vec![0.4], 0.0),
+    ] {
+        let (value, g) = enumerated_reversed_grad(w, &x, stop);
+        let (twin, gt) = indexed_reversed_grad(w, &x, stop);
+        assert_eq!(value, enumerated_reversed(w, &x, stop));
+        assert_eq!((value, g.w, &g.x), (twin, gt.w, &gt.x), "x = {x:?}");
+        let n = x.len();
+        let mut p = vec![w];
+        p.extend_from_slice(&x);
+        let (dual_value, dual) = gradient(
+            |q: SVector<DualSVec64<7>, 7>| {
+                enumerated_reversed_twin(q[0], &q.as_slice()[1..=n], stop)
+            },
+            &SVector::from_iterator(p.iter().copied().chain(std::iter::repeat(0.0)).take(7)),
+        );
+        assert_relative_eq!(value, dual_value, epsilon = 1e-12);
+        assert_relative_eq!(g.w, dual[0], epsilon = 1e-12);
+        assert_all_close(&g.x, &dual.as_slice()[1..=n], 1e-12);
+    }
+}
+
+/// A reversed `enumerate` over a slice that may be empty, and over a run that is empty.
+#[differentiable]
+fn enumerated_reversed_empty(w: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![1.0; n];
+    for (j, &v) in x.iter().enumerate().rev() {
+        z[j] = w * v;
+    }
+    for (j, &v) in x[n..].iter().enumerate().rev() {
+        z[j] = v;
+    }
+    z.iter().sum::<f64>() * w
+}
+
+#[test]
+fn a_reversed_enumerate_over_nothing_writes_nothing() {
+    let (value, g) = enumerated_reversed_empty_grad(0.7, &[]);
+    assert_eq!((value, g.w, g.x.len()), (0.0, 0.0, 0));
+    // x = [a, b]: f = w·(wa + wb), ∂/∂w = 2w(a + b), ∂/∂a = ∂/∂b = w².
+    let (value, g) = enumerated_reversed_empty_grad(0.7, &[0.4, -0.9]);
+    assert_relative_eq!(value, 0.49 * (0.4 - 0.9), epsilon = 1e-12);
+    assert_relative_eq!(g.w, 1.4 * (0.4 - 0.9), epsilon = 1e-12);
+    assert_all_close(&g.x, &[0.49, 0.49], 1e-12);
+}

@@ -472,9 +472,23 @@ impl Gen<'_> {
 
     /// `for c in lo..hi { body }`, or sometimes (per `local_array_rev`, on the shapes' stream)
     /// `for c in (lo..hi).rev() { body }`: the same elements, written from the end (up to the
-    /// `break`, if any).
+    /// `break`, if any); over `0..hi`, sometimes (per `local_array_enumerate_rev`) as
+    /// `for (c, _) in (0..hi).enumerate().rev()`.
     fn fill_for(&mut self, var: String, range: Range, body: Vec<Stmt>) -> Stmt {
         if self.s.below(10) < self.w.local_array_rev as usize {
+            let counted = range.start == IntExpr::Const(0)
+                && self.w.local_array_enumerate_rev > 0
+                && self.s.below(10) < self.w.local_array_enumerate_rev as usize;
+            if counted {
+                return Stmt::ForIter {
+                    pat: Pat::Pair(Box::new(Pat::Bind(var)), Box::new(Pat::Wild)),
+                    chain: Chain {
+                        base: Base::Range(range),
+                        adaptors: vec![Adaptor::Enumerate, Adaptor::Rev],
+                    },
+                    body,
+                };
+            }
             return Stmt::ForIter {
                 pat: Pat::Bind(var),
                 chain: Chain {

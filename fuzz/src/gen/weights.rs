@@ -234,6 +234,10 @@ weights! {
     /// Loops writing a local array at their index written reversed, `for c in (lo..hi).rev()`
     /// (with their `break`, writing from the end), out of 10, on a stream of its own.
     local_array_rev = 2,
+    /// Of those reversed loops over `0..hi`, the ones written `for (c, _) in
+    /// (0..hi).enumerate().rev()` (the write at `enumerate`'s count), out of 10, on the same
+    /// stream, drawn only where this weight is not 0.
+    local_array_enumerate_rev = 0,
     /// Loops writing a local array: an `if c { break; }` before or after the write, out of 10.
     local_array_break = 2,
     /// Loops writing a local array: a loop nest computing the element (`let mut q = 0.0; for j

@@ -710,7 +710,7 @@ impl Lower<'_> {
             }
         }
         let arrays = self.carry_arrays(v, &body, &f.body, &f.pat);
-        let (written_at, flip) = self.written_index(f, item.as_ref(), index, end);
+        let (written_at, flip) = self.written_index(f, item.as_ref(), index, (lo, end));
         self.enter_array_loop(v, (index, written_at, lo, hi), flip, &body, &f.pat);
         self.own_carried_arrays(&arrays);
         self.state.scopes.push(Vec::new());
@@ -767,19 +767,37 @@ impl Lower<'_> {
     /// `index`, or, for `for j in (a..b).rev()`, its item `j`, `a + (b − (k + 1))` in iteration
     /// `k`, with `b` (`end`), where the elements written end: the iterations write every index
     /// of `a..b` once, from the last (up to a `break`), the elements `for j in a..b` writes in
-    /// the opposite order (see `leave_array_loop`).
+    /// the opposite order (see `leave_array_loop`); for `for (j, v) in ….enumerate().rev()`,
+    /// its count `j`, with the number of items.
     fn written_index(
         &mut self,
         f: &ExprForLoop,
         item: Option<&Item>,
         index: NodeId,
-        end: NodeId,
+        (lo, end): (NodeId, NodeId),
     ) -> (NodeId, Option<NodeId>) {
-        let reversed_range = matches!(strip_parens(&f.expr), Expr::MethodCall(m) if m.method == "rev"
-            && m.args.is_empty()
-            && matches!(strip_parens(&m.receiver), Expr::Range(_)));
+        let reversed = |of: &dyn Fn(&Expr) -> bool| {
+            matches!(strip_parens(&f.expr), Expr::MethodCall(m) if m.method == "rev"
+                && m.args.is_empty()
+                && of(strip_parens(&m.receiver)))
+        };
+        let reversed_range = reversed(&|e| matches!(e, Expr::Range(_)));
+        let reversed_count = reversed(
+            &|e| matches!(e, Expr::MethodCall(m) if m.method == "enumerate" && m.args.is_empty()),
+        );
         match item {
             Some(Item::Index(pos)) if reversed_range => (pos.build(&mut self.g, index), Some(end)),
+            // `for (j, v) in x.iter().enumerate().rev()`: `j` counts the items `0..end − lo`
+            // from the last (`max(end, lo) − lo`: none where the range is empty).
+            Some(Item::Pair(count, _)) if reversed_count => {
+                let Item::Index(pos) = &**count else {
+                    return (index, None);
+                };
+                let at = pos.build(&mut self.g, index);
+                let below = self.g.compare(Cmp::Lt, end, lo);
+                let top = self.g.select(below, lo, end);
+                (at, Some(self.g.int_bin(IntOp::Sub, top, lo)))
+            }
             _ => (index, None),
         }
     }
