@@ -1078,3 +1078,66 @@ fn a_reversed_enumerate_over_nothing_writes_nothing() {
     assert_relative_eq!(g.w, 1.4 * (0.4 - 0.9), epsilon = 1e-12);
     assert_all_close(&g.x, &[0.49, 0.49], 1e-12);
 }
+
+/// `z[c] += e` at `enumerate`'s count, forward and reversed, reading the element after: an
+/// update of this iteration's element, as at a range's index.
+#[differentiable]
+fn updated_at_enumerate_count(w: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.5; n];
+    let mut h = 0.0;
+    for (c, &v) in x.iter().enumerate() {
+        z[c] += v * w;
+        z[c] *= 1.0 + 0.3 * z[c].tanh();
+        h = 0.5 * h + z[c];
+    }
+    for (c, _) in (0..n).enumerate().rev() {
+        z[c] -= if z[c] > 0.2 { w * z[c] } else { x[c] };
+        h = 0.25 * h + z[c] * z[c];
+    }
+    z.iter().sum::<f64>() + h
+}
+
+/// The twin with index loops.
+#[differentiable]
+fn updated_at_index(w: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.5; n];
+    let mut h = 0.0;
+    for c in 0..n {
+        z[c] += x[c] * w;
+        z[c] *= 1.0 + 0.3 * z[c].tanh();
+        h = 0.5 * h + z[c];
+    }
+    for c in (0..n).rev() {
+        z[c] -= if z[c] > 0.2 { w * z[c] } else { x[c] };
+        h = 0.25 * h + z[c] * z[c];
+    }
+    z.iter().sum::<f64>() + h
+}
+
+#[test]
+fn an_update_at_enumerate_count_is_the_index_loops() {
+    // x = [a]: z₀ = ½ + aw, z₁ = z₀(1 + 0.3·tanh z₀), h₁ = z₁; z₂ = z₁ − w·z₁ (z₁ > 0.2):
+    // f = z₂ + ¼h₁ + z₂².
+    let (w, a): (f64, f64) = (0.7, 0.4);
+    let z0 = 0.5 + a * w;
+    let z1 = z0 * (1.0 + 0.3 * z0.tanh());
+    let z2 = z1 * (1.0 - w);
+    let (value, g) = updated_at_enumerate_count_grad(w, &[a]);
+    assert_relative_eq!(value, z2 + 0.25 * z1 + z2 * z2, epsilon = 1e-12);
+    let dz1_dz0 = 1.0 + 0.3 * z0.tanh() + 0.3 * z0 * (1.0 - z0.tanh().powi(2));
+    let df_dz1 = (1.0 - w) * (1.0 + 2.0 * z2) + 0.25;
+    let dw = df_dz1 * dz1_dz0 * a - z1 * (1.0 + 2.0 * z2);
+    assert_relative_eq!(g.w, dw, epsilon = 1e-12);
+    assert_all_close(&g.x, &[df_dz1 * dz1_dz0 * w], 1e-12);
+    for x in [
+        vec![0.3, -0.5, 0.9, 0.1, -0.7, 0.6],
+        vec![-1.0, 2.0],
+        vec![],
+    ] {
+        let (value, g) = updated_at_enumerate_count_grad(w, &x);
+        let (twin, gt) = updated_at_index_grad(w, &x);
+        assert_eq!((value, g.w, &g.x), (twin, gt.w, &gt.x), "x = {x:?}");
+    }
+}

@@ -711,7 +711,8 @@ impl Lower<'_> {
         }
         let arrays = self.carry_arrays(v, &body, &f.body, &f.pat);
         let (written_at, flip) = self.written_index(f, item.as_ref(), index, (lo, end));
-        self.enter_array_loop(v, (index, written_at, lo, hi), flip, &body, &f.pat);
+        let index_pat = self.index_pattern(&f.pat, item.as_ref(), index, written_at);
+        self.enter_array_loop(v, (index, written_at, lo, hi), flip, &body, index_pat);
         self.own_carried_arrays(&arrays);
         self.state.scopes.push(Vec::new());
         self.declare_written_elements();
@@ -760,6 +761,30 @@ impl Lower<'_> {
         self.leave_array_loop(&unchanged, &changed, f.for_token.span);
         for (s, e, value) in after_loop {
             self.state.scopes[s][e].1 = Binding::Value(value);
+        }
+    }
+
+    /// The part of the loop's pattern that names the index the body writes its arrays at:
+    /// the whole pattern (`for c in …`), or `enumerate`'s count where it is that index
+    /// (`for (c, v) in x.iter().enumerate()`, also reversed), so that `z[c] += e` there
+    /// updates the element rather than adding into the array.
+    fn index_pattern<'p>(
+        &mut self,
+        pat: &'p Pat,
+        item: Option<&Item>,
+        index: NodeId,
+        written_at: NodeId,
+    ) -> &'p Pat {
+        let (Pat::Tuple(t), Some(Item::Pair(count, _))) = (pat, item) else {
+            return pat;
+        };
+        let (Some(first @ Pat::Ident(_)), Item::Index(pos)) = (t.elems.first(), &**count) else {
+            return pat;
+        };
+        if pos.build(&mut self.g, index) == written_at {
+            first
+        } else {
+            pat
         }
     }
 
