@@ -892,16 +892,6 @@ impl Graph {
                 .is_some_and(|(inits, _)| inits.iter().any(|m| self.kind(*m) == Kind::Array))
     }
 
-    /// The first coupled state carrying an array across its loop's iterations, if any.
-    pub fn first_carrying_arrays(&self) -> Option<NodeId> {
-        if self.carried_lens.is_empty() {
-            return None;
-        }
-        (0..self.nodes.len())
-            .filter_map(|k| u32::try_from(k).ok().map(NodeId))
-            .find(|n| self.carries_arrays(*n))
-    }
-
     /// In gradients only: the adjoint of an array carried across the iterations of loop `v`
     /// (a vector, `λ`), in reverse sweep `sweep`.
     pub fn array_adjoint(&mut self, sweep: u32, v: u32, mask: u64) -> NodeId {
