@@ -499,8 +499,7 @@ fn a_state_started_from_a_slice_matches_num_dual() {
         let (value, g, h) = from_initial_state_hessian(&h0, w, x);
         let mut p = h0.to_vec();
         p.push(w);
-        let (dual_value, dual_g, dual_h) =
-            dual_hessian::<4>(|q| from_initial_state_twin(q, x), &p);
+        let (dual_value, dual_g, dual_h) = dual_hessian::<4>(|q| from_initial_state_twin(q, x), &p);
         assert_relative_eq!(value, dual_value, epsilon = 1e-12);
         close(&g.h0, &dual_g[..3], 1e-12, "∇h0");
         // (`x` is differentiated too: the first 4 rows and columns are the ones compared.)

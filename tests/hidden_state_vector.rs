@@ -447,3 +447,108 @@ fn callers_chain_through_the_callees_jacobian() {
         assert_all_close(&mix_jac[1].to_flat_vec(), &second, 1e-12);
     }
 }
+
+// ---- many carried arrays, three outputs: each row's sweeps add loops over the arrays'
+// elements (more than 64 loops in all, the limit before masks of 128 bits)
+
+#[differentiable]
+fn three_states(w: &[f64], x: &[f64], a: f64, d: usize, n: usize) -> [f64; 3] {
+    let mut h1 = vec![0.77; 2];
+    let mut l1 = 0.0;
+    for _i in 0..d {
+        for j in 0..w.len() {
+            for k in 0..2 {
+                h1[k] = (0.67 * h1[k] + w[j]).tanh();
+            }
+            l1 += (h1[0] - w[0] / (1.0 + w[d - 1] * w[d - 1])).powi(2);
+        }
+    }
+    let r1 = h1[1] * 1.4;
+    let mut h2 = vec![0.14; 3];
+    let mut c2 = h2.clone();
+    let mut l2 = 0.0;
+    for i in 0..x.len() {
+        for _j in 0..n {
+            for k in 0..3 {
+                h2[k] = (-0.85 * h2[k] + 0.66 * c2[k] + a * x[i]).tanh();
+                c2[k] = (0.87 * c2[k] + 0.51 * h2[k] + r1 * x[i]).tanh();
+            }
+            l2 += (h2[0] - a).powi(2);
+        }
+    }
+    let r2 = h2[0] * 1.02 + c2[2];
+    let mut h3 = vec![-0.45; 2];
+    let mut l3 = 0.0;
+    for i in 0..n - 1 {
+        for j in 0..d {
+            for k in 0..2 {
+                h3[k] = 0.5 * (0.19 * h3[k] + l1).sin();
+            }
+            l3 += (h3[1] - x[i * d + j]).powi(2);
+        }
+    }
+    let r3 = h3[1] * 1.15;
+    [
+        r3 + l3 - r2 * r2,
+        r3 * l3 + r2,
+        r3 * r3 * l3 + r1.sin() + l2,
+    ]
+}
+
+fn three_states_twin<T: DualNum<Primitive = f64> + Copy>(q: &[T], d: usize, n: usize) -> [T; 3] {
+    let (w, x, a) = (&q[..3], &q[3..7], q[7]);
+    let mut h1 = vec![T::from(0.77); 2];
+    let mut l1 = T::zero();
+    for _ in 0..d {
+        for &wj in w {
+            for k in 0..2 {
+                h1[k] = (h1[k] * 0.67 + wj).tanh();
+            }
+            l1 += (h1[0] - w[0] / (w[d - 1] * w[d - 1] + 1.0)).powi(2);
+        }
+    }
+    let r1 = h1[1] * 1.4;
+    let mut h2 = vec![T::from(0.14); 3];
+    let mut c2 = h2.clone();
+    let mut l2 = T::zero();
+    for &xi in x {
+        for _ in 0..n {
+            for k in 0..3 {
+                h2[k] = (h2[k] * -0.85 + c2[k] * 0.66 + a * xi).tanh();
+                c2[k] = (c2[k] * 0.87 + h2[k] * 0.51 + r1 * xi).tanh();
+            }
+            l2 += (h2[0] - a).powi(2);
+        }
+    }
+    let r2 = h2[0] * 1.02 + c2[2];
+    let mut h3 = vec![T::from(-0.45); 2];
+    let mut l3 = T::zero();
+    for i in 0..n - 1 {
+        for j in 0..d {
+            for k in 0..2 {
+                h3[k] = (h3[k] * 0.19 + l1).sin() * 0.5;
+            }
+            l3 += (h3[1] - x[i * d + j]).powi(2);
+        }
+    }
+    let r3 = h3[1] * 1.15;
+    [
+        r3 + l3 - r2 * r2,
+        r3 * l3 + r2,
+        r3 * r3 * l3 + r1.sin() + l2,
+    ]
+}
+
+#[test]
+fn many_carried_arrays_and_three_outputs_match_num_dual() {
+    let (w, x, a) = ([0.6, -0.3, 0.8], [0.2, -0.5, 0.7, 0.1], 0.4);
+    let (value, jac) = three_states_jacobian(&w, &x, a, 2, 3);
+    let mut p = w.to_vec();
+    p.extend(x);
+    p.push(a);
+    let (dual_value, dual) = dual_jacobian(|q: &[DualSVec64<8>]| three_states_twin(q, 2, 3), &p);
+    assert_all_close(&value, &dual_value, 1e-12);
+    for k in 0..3 {
+        assert_all_close(&jac[k].to_flat_vec(), &dual[k], 1e-12);
+    }
+}

@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::graph::{Cmp, Fun, Fun2, Graph, IntOp, Kind, NodeId, Op, Origin, WITH_SLICES};
+use crate::graph::{Cmp, Fun, Fun2, Graph, IntOp, Kind, LoopMask, NodeId, Op, Origin, WITH_SLICES};
 
 /// A node that cannot be differentiated (the partial derivatives of called functions, and
 /// second derivatives through a recurrence).
@@ -350,7 +350,7 @@ fn vector_call_effects(
 
 /// The adjoints of vector-valued calls' outputs (see [`Sweep::output_vjps`]), and the calls
 /// (in their loops) whose product a local array's runs for the slices too.
-type OutputSeeds<'a> = (&'a [(ScatterKey, NodeId)], &'a [(NodeId, u64)]);
+type OutputSeeds<'a> = (&'a [(ScatterKey, NodeId)], &'a [(NodeId, LoopMask)]);
 
 /// The adjoints of vector-valued calls' outputs (`CallOutput`s, keyed as in
 /// [`Sweep::vjps`]), gathered per call, loop nest and frame: `[ā₀, ā₁, …]` (an [`Op::Seeds`],
@@ -450,20 +450,20 @@ struct Sweep {
     /// Whether a call given one local array and differentiated slices runs one product for
     /// both (see [`swept`]); and the calls (with their loops) whose `ArrayVjp` does.
     merge: bool,
-    merged: Vec<(NodeId, u64)>,
+    merged: Vec<(NodeId, LoopMask)>,
     /// The nodes the function evaluates on every path (see [`read_unconditionally`]).
     unconditional: HashSet<NodeId>,
     /// Per node, the loops that the loops it reads (sums, recurrences) vary with.
-    loop_reads: HashMap<NodeId, u64>,
+    loop_reads: HashMap<NodeId, LoopMask>,
 }
 
 /// A slice element, the loops a contribution to it is made in, and the recurrence whose reverse
 /// sweep makes it (if any).
-type ScatterKey = (NodeId, u64, Option<u32>);
+type ScatterKey = (NodeId, LoopMask, Option<u32>);
 
 /// A call passed a local array, the loops and recurrence it is made in (as [`ScatterKey`]),
 /// and the argument's position.
-type ArrayKey = (NodeId, u64, Option<u32>, u32);
+type ArrayKey = (NodeId, LoopMask, Option<u32>, u32);
 
 /// The adjoints of one sweep: the whole graph, or the body of one recurrence.
 struct Frame {
@@ -472,12 +472,12 @@ struct Frame {
     fold: Option<(u32, u32)>,
     /// The loops around the recurrence: the frame is one iteration of them, so its nodes are
     /// treated as varying with them, and nothing is summed over them inside it.
-    outer: u64,
+    outer: LoopMask,
     /// Per-iteration contributions to nodes outside the recurrence's loop.
     exits: Vec<(NodeId, NodeId)>,
     /// Contributions to a node kept per iteration of loops it is not in, with those loops (see
     /// [`Sweep::contribute`]).
-    deferred: HashMap<NodeId, Vec<(u64, NodeId)>>,
+    deferred: HashMap<NodeId, Vec<(LoopMask, NodeId)>>,
     /// The body of coupled state carrying arrays: the local arrays built in it are swept in its
     /// reverse loop.
     arrays: bool,
@@ -487,7 +487,7 @@ struct Frame {
 }
 
 impl Frame {
-    fn new(fold: Option<(u32, u32)>, outer: u64) -> Frame {
+    fn new(fold: Option<(u32, u32)>, outer: LoopMask) -> Frame {
         Frame {
             adjoint: HashMap::new(),
             fold,
@@ -550,7 +550,7 @@ impl Sweep {
         frame: &mut Frame,
         n: NodeId,
         adj: NodeId,
-        from: u64,
+        from: LoopMask,
     ) -> Result<(), DiffError> {
         if let Op::CallOutput(call, _) = *g.op(n)
             && self.passes_vectors(g, call)
@@ -627,7 +627,7 @@ impl Sweep {
     /// writes the call's slices' gradients: when merging, the call's only local array, with
     /// differentiated slices among its arguments, each passed once. The call (in its loops) is
     /// then recorded, and gets no product of its own for the slices.
-    fn merged_position(&mut self, g: &Graph, call: NodeId, loops: u64, position: u32) -> u32 {
+    fn merged_position(&mut self, g: &Graph, call: NodeId, loops: LoopMask, position: u32) -> u32 {
         let Op::Call(_, args) = g.op(call) else {
             return position;
         };
@@ -667,7 +667,7 @@ impl Sweep {
         &mut self,
         g: &mut Graph,
         frame: &mut Frame,
-        from: u64,
+        from: LoopMask,
         child: NodeId,
         contribution: NodeId,
     ) {
@@ -735,7 +735,7 @@ impl Sweep {
 
     /// The loops that the loops `x` reads (sums, recurrences, reverse sweeps: not looking
     /// inside them) vary with.
-    fn reads_loop_varying_with(&mut self, g: &Graph, x: NodeId) -> u64 {
+    fn reads_loop_varying_with(&mut self, g: &Graph, x: NodeId) -> LoopMask {
         let mut stack = vec![(x, false)];
         while let Some((n, expanded)) = stack.pop() {
             if self.loop_reads.contains_key(&n) {
@@ -911,7 +911,7 @@ impl Sweep {
         g: &mut Graph,
         n: NodeId,
         alloc: NodeId,
-        own: u64,
+        own: LoopMask,
         fill: &mut Option<NodeId>,
     ) {
         // (Each product is listed once, by the `CallJvp` and the position: the array passed
@@ -1001,7 +1001,7 @@ impl Sweep {
         let Some(v) = g.new_loop(zero, len) else {
             return Err(DiffError {
                 origin: g.node(n).origin,
-                message: "too many loops in one function (64 at most)".into(),
+                message: "too many loops in one function (128 at most)".into(),
                 help: "split the function",
             });
         };
@@ -1080,7 +1080,7 @@ impl Sweep {
         &mut self,
         g: &mut Graph,
         frame: &mut Frame,
-        from: u64,
+        from: LoopMask,
         v: u32,
         body: &Frame,
     ) {
@@ -1100,7 +1100,7 @@ impl Sweep {
         &mut self,
         g: &mut Graph,
         frame: &mut Frame,
-        from: u64,
+        from: LoopMask,
         n: NodeId,
         whole: NodeId,
     ) -> Result<(), DiffError> {
@@ -1238,9 +1238,9 @@ impl Sweep {
 fn accumulations(
     g: &mut Graph,
     fill: NodeId,
-) -> Result<Vec<(NodeId, NodeId, Vec<NodeId>, u64)>, DiffError> {
+) -> Result<Vec<(NodeId, NodeId, Vec<NodeId>, LoopMask)>, DiffError> {
     let mut out = Vec::new();
-    let mut stack = vec![(fill, Vec::new(), 0u64)];
+    let mut stack = vec![(fill, Vec::new(), 0u128)];
     while let Some((e, guards, loops)) = stack.pop() {
         match *g.op(e) {
             Op::Effects(a, b) => stack.extend([(b, guards.clone(), loops), (a, guards, loops)]),
@@ -1307,9 +1307,9 @@ fn read_unconditionally(g: &Graph, output: NodeId) -> HashSet<NodeId> {
 fn push_effect(
     g: &mut Graph,
     effects: &mut Option<NodeId>,
-    loops: u64,
+    loops: LoopMask,
     everywhere: bool,
-    own: u64,
+    own: LoopMask,
     value: NodeId,
     make: &mut dyn FnMut(&mut Graph, NodeId) -> NodeId,
 ) {
@@ -1543,8 +1543,8 @@ fn add_to<K: PartialEq>(g: &mut Graph, list: &mut Vec<(K, NodeId)>, key: K, valu
 }
 
 /// `x` summed over each loop in the bit set `loops`, innermost (highest number) first.
-fn sum_over_left_loops(g: &mut Graph, loops: u64, mut x: NodeId) -> NodeId {
-    for v in (0..64u32).rev() {
+fn sum_over_left_loops(g: &mut Graph, loops: LoopMask, mut x: NodeId) -> NodeId {
+    for v in (0..LoopMask::BITS).rev() {
         if loops & (1 << v) != 0 {
             x = g.loop_sum(v, x);
         }
@@ -1667,11 +1667,11 @@ fn check_carried_arrays(
     Ok(())
 }
 
-/// More loops than a function may have (64), where the gradient needs one more at `n`.
+/// More loops than a function may have (128), where the gradient needs one more at `n`.
 fn too_many_loops(g: &Graph, n: NodeId) -> DiffError {
     DiffError {
         origin: g.node(n).origin,
-        message: "too many loops in one function (64 at most)".into(),
+        message: "too many loops in one function (128 at most)".into(),
         help: "split the function",
     }
 }

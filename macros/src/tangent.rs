@@ -24,7 +24,7 @@
 use std::collections::HashMap;
 
 use crate::diff::{self, DiffError};
-use crate::graph::{Graph, Kind, NodeId, Op, SymId};
+use crate::graph::{Graph, Kind, LoopMask, NodeId, Op, SymId};
 
 /// The tangents of `roots`: `Σ_i ∂root/∂input_i · seed_i` for the `(input, seed)` pairs of
 /// `inputs`, plus `Σ_j ∂root/∂x_k[j] · t_k[j]` for the `(k, t_k)` pairs of `slices` (`t_k` the
@@ -425,7 +425,7 @@ fn carries_beside(
     m: NodeId,
     (value, tangent): (u32, u32),
     v: u32,
-    mask: u64,
+    mask: LoopMask,
 ) -> (NodeId, NodeId) {
     if g.kind(m) == Kind::Array {
         let len = g.array_len(m);
@@ -455,7 +455,7 @@ fn zero_like(g: &mut Graph, like: NodeId) -> Result<NodeId, DiffError> {
     let lo = g.int(0);
     let v = g.new_loop(lo, len).ok_or_else(|| DiffError {
         origin: g.node(like).origin,
-        message: "too many loops in one function (64 at most)".into(),
+        message: "too many loops in one function (128 at most)".into(),
         help: "split the function",
     })?;
     Ok(g.add(Op::Table {
