@@ -265,7 +265,7 @@ fn an_lstm_cell_matches_num_dual() {
         close(&h, &dual_h, 1e-10, "H");
         symmetric(&h, 9);
         let v = LstmGrad {
-            p: (0..9).map(|i| (i as f64 * 0.7).sin()).collect(),
+            p: (0..9).map(|i| (f64::from(i) * 0.7).sin()).collect(),
         };
         let (_, _, hv) = lstm_hvp(&p, x, 3, &v);
         close(&hv.p, &mat_vec(&dual_h, &v.p), 1e-10, "H·v");

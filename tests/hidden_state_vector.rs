@@ -7,7 +7,7 @@
 //! function of its own, central differences of the function itself, `_vjp` and `_jvp` against
 //! the Jacobian's products, and `checkpoint = K` bit for bit equal to without. Sequences of
 //! length 0, 1, 2 and 5, one and two layers.
-#![allow(clippy::needless_range_loop)] // index loops are the language under test
+#![allow(clippy::needless_range_loop, clippy::useless_vec)] // index loops and `vec![v; n]` states are the language under test
 
 mod common;
 
@@ -274,7 +274,7 @@ fn an_lstm_cell_with_a_tuple_of_outputs_matches_num_dual_and_its_scalar_rows() {
             .map(|i| seed[0] * jac[0].p[i] + seed[1] * jac[1].p[i])
             .collect();
         assert_all_close(&vjp.p, &want, 1e-12);
-        let t: Vec<f64> = (0..9).map(|i| (i as f64 * 0.7).sin()).collect();
+        let t: Vec<f64> = (0..9).map(|i| (f64::from(i) * 0.7).sin()).collect();
         let (_, dots) = lstm_jvp(&p, x, 3, &LstmGrad { p: t.clone() });
         for k in 0..2 {
             let want: f64 = (0..9).map(|i| jac[k].p[i] * t[i]).sum();
