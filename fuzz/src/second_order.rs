@@ -5,7 +5,8 @@
 //! its variable (`s += e`), conservatively. An iterator product is kept out. A differentiated
 //! slice, or a run of one, may be passed to a helper (through its hidden `__hvp`), and the
 //! outputs of a vector-valued helper read (through its hidden `__hvp_outputs`); local arrays
-//! may not. A helper it calls must be eligible itself; every eligible helper gets `hessian`
+//! may not, but for arrays carried across a loop's iterations (a hidden state, written in the
+//! loop over its elements in a loop at the top of the body). A helper it calls must be eligible itself; every eligible helper gets `hessian`
 //! with it (its `__partials2` and `__hvp`, or a vector-valued one's `__hvp_outputs`: the
 //! second derivatives a caller's Hessian goes through).
 //!
@@ -31,6 +32,15 @@ pub fn helper_calls(f: &Func, helpers: &[Func]) -> Option<usize> {
         conditions: std::cell::Cell::new(0),
     };
     (check.stmts_ok(&f.body, 0) && check.expr_ok(&f.ret)).then(|| check.calls.get())
+}
+
+/// Whether `name` is one of the arrays `gen::carried` writes (`hs3`, `cs4`, `acc5`: prefixes
+/// no other part of the generator gives its names).
+fn carried_block_array(name: &str) -> bool {
+    ["hs", "cs", "acc"].iter().any(|prefix| {
+        name.strip_prefix(prefix)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    })
 }
 
 /// The function's helpers.
@@ -80,6 +90,14 @@ impl Check<'_> {
                 ArrayInit::List(elems) => elems.iter().all(|e| self.expr_ok(e)),
                 ArrayInit::Copy { .. } => true,
             },
+            // An array carried across a time loop's iterations (`gen::carried`), written in
+            // the loop over its elements inside it, two loops deep (`=`, or added into itself,
+            // `+=`, and an array added into beside it): its tangent is a second array carried
+            // beside it. Not three deep (an outer loop around the time loop): a recurrence
+            // nested in another's loop has no second derivative yet.
+            Stmt::SetElem { array, value, .. } if carried_block_array(array) => {
+                depth == 2 && self.conditions.get() == 0 && self.expr_ok(value)
+            }
             Stmt::SetElem { op, value, .. } => {
                 matches!(op, AssignOp::Set)
                     && depth <= 1

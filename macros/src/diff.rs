@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::graph::{Cmp, Fun, Fun2, Graph, IntOp, Kind, NodeId, Op, Origin};
+use crate::graph::{Cmp, Fun, Fun2, Graph, IntOp, Kind, LoopMask, NodeId, Op, Origin};
 
 /// A node that cannot be differentiated (the partial derivatives of called functions, and
 /// second derivatives through a recurrence).
@@ -418,16 +418,16 @@ struct Sweep {
     /// The nodes the function evaluates on every path (see [`read_unconditionally`]).
     unconditional: HashSet<NodeId>,
     /// Per node, the loops that the loops it reads (sums, recurrences) vary with.
-    loop_reads: HashMap<NodeId, u64>,
+    loop_reads: HashMap<NodeId, LoopMask>,
 }
 
 /// A slice element, the loops a contribution to it is made in, and the recurrence whose reverse
 /// sweep makes it (if any).
-type ScatterKey = (NodeId, u64, Option<u32>);
+type ScatterKey = (NodeId, LoopMask, Option<u32>);
 
 /// A call passed a local array, the loops and recurrence it is made in (as [`ScatterKey`]),
 /// and the argument's position.
-type ArrayKey = (NodeId, u64, Option<u32>, u32);
+type ArrayKey = (NodeId, LoopMask, Option<u32>, u32);
 
 /// The adjoints of one sweep: the whole graph, or the body of one recurrence.
 struct Frame {
@@ -436,12 +436,12 @@ struct Frame {
     fold: Option<(u32, u32)>,
     /// The loops around the recurrence: the frame is one iteration of them, so its nodes are
     /// treated as varying with them, and nothing is summed over them inside it.
-    outer: u64,
+    outer: LoopMask,
     /// Per-iteration contributions to nodes outside the recurrence's loop.
     exits: Vec<(NodeId, NodeId)>,
     /// Contributions to a node kept per iteration of loops it is not in, with those loops (see
     /// [`Sweep::contribute`]).
-    deferred: HashMap<NodeId, Vec<(u64, NodeId)>>,
+    deferred: HashMap<NodeId, Vec<(LoopMask, NodeId)>>,
     /// The body of coupled state carrying arrays: the local arrays built in it are swept in its
     /// reverse loop.
     arrays: bool,
@@ -451,7 +451,7 @@ struct Frame {
 }
 
 impl Frame {
-    fn new(fold: Option<(u32, u32)>, outer: u64) -> Frame {
+    fn new(fold: Option<(u32, u32)>, outer: LoopMask) -> Frame {
         Frame {
             adjoint: HashMap::new(),
             fold,
@@ -514,7 +514,7 @@ impl Sweep {
         frame: &mut Frame,
         n: NodeId,
         adj: NodeId,
-        from: u64,
+        from: LoopMask,
     ) -> Result<(), DiffError> {
         if let Op::CallOutput(call, _) = *g.op(n)
             && self.passes_vectors(g, call)
@@ -604,7 +604,7 @@ impl Sweep {
         &mut self,
         g: &mut Graph,
         frame: &mut Frame,
-        from: u64,
+        from: LoopMask,
         child: NodeId,
         contribution: NodeId,
     ) {
@@ -672,7 +672,7 @@ impl Sweep {
 
     /// The loops that the loops `x` reads (sums, recurrences, reverse sweeps: not looking
     /// inside them) vary with.
-    fn reads_loop_varying_with(&mut self, g: &Graph, x: NodeId) -> u64 {
+    fn reads_loop_varying_with(&mut self, g: &Graph, x: NodeId) -> LoopMask {
         let mut stack = vec![(x, false)];
         while let Some((n, expanded)) = stack.pop() {
             if self.loop_reads.contains_key(&n) {
@@ -846,7 +846,7 @@ impl Sweep {
         g: &mut Graph,
         n: NodeId,
         alloc: NodeId,
-        own: u64,
+        own: LoopMask,
         fill: &mut Option<NodeId>,
     ) {
         // (Each product is listed once, by the `CallJvp` and the position: the array passed
@@ -936,7 +936,7 @@ impl Sweep {
         let Some(v) = g.new_loop(zero, len) else {
             return Err(DiffError {
                 origin: g.node(n).origin,
-                message: "too many loops in one function (64 at most)".into(),
+                message: "too many loops in one function (128 at most)".into(),
                 help: "split the function",
             });
         };
@@ -1015,7 +1015,7 @@ impl Sweep {
         &mut self,
         g: &mut Graph,
         frame: &mut Frame,
-        from: u64,
+        from: LoopMask,
         v: u32,
         body: &Frame,
     ) {
@@ -1035,7 +1035,7 @@ impl Sweep {
         &mut self,
         g: &mut Graph,
         frame: &mut Frame,
-        from: u64,
+        from: LoopMask,
         n: NodeId,
         whole: NodeId,
     ) -> Result<(), DiffError> {
@@ -1173,9 +1173,9 @@ impl Sweep {
 fn accumulations(
     g: &mut Graph,
     fill: NodeId,
-) -> Result<Vec<(NodeId, NodeId, Vec<NodeId>, u64)>, DiffError> {
+) -> Result<Vec<(NodeId, NodeId, Vec<NodeId>, LoopMask)>, DiffError> {
     let mut out = Vec::new();
-    let mut stack = vec![(fill, Vec::new(), 0u64)];
+    let mut stack = vec![(fill, Vec::new(), 0u128)];
     while let Some((e, guards, loops)) = stack.pop() {
         match *g.op(e) {
             Op::Effects(a, b) => stack.extend([(b, guards.clone(), loops), (a, guards, loops)]),
@@ -1242,9 +1242,9 @@ fn read_unconditionally(g: &Graph, output: NodeId) -> HashSet<NodeId> {
 fn push_effect(
     g: &mut Graph,
     effects: &mut Option<NodeId>,
-    loops: u64,
+    loops: LoopMask,
     everywhere: bool,
-    own: u64,
+    own: LoopMask,
     value: NodeId,
     make: &mut dyn FnMut(&mut Graph, NodeId) -> NodeId,
 ) {
@@ -1478,8 +1478,8 @@ fn add_to<K: PartialEq>(g: &mut Graph, list: &mut Vec<(K, NodeId)>, key: K, valu
 }
 
 /// `x` summed over each loop in the bit set `loops`, innermost (highest number) first.
-fn sum_over_left_loops(g: &mut Graph, loops: u64, mut x: NodeId) -> NodeId {
-    for v in (0..64u32).rev() {
+fn sum_over_left_loops(g: &mut Graph, loops: LoopMask, mut x: NodeId) -> NodeId {
+    for v in (0..LoopMask::BITS).rev() {
         if loops & (1 << v) != 0 {
             x = g.loop_sum(v, x);
         }
@@ -1602,11 +1602,11 @@ fn check_carried_arrays(
     Ok(())
 }
 
-/// More loops than a function may have (64), where the gradient needs one more at `n`.
+/// More loops than a function may have (128), where the gradient needs one more at `n`.
 fn too_many_loops(g: &Graph, n: NodeId) -> DiffError {
     DiffError {
         origin: g.node(n).origin,
-        message: "too many loops in one function (64 at most)".into(),
+        message: "too many loops in one function (128 at most)".into(),
         help: "split the function",
     }
 }

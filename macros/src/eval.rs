@@ -3,7 +3,7 @@
 
 use crate::graph::{Cmp, Fun, Fun2, IntOp, Op, Pred};
 #[cfg(test)]
-use crate::graph::{Graph, NodeId};
+use crate::graph::{Graph, LoopMask, NodeId};
 
 /// A value of any kind.
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -265,7 +265,7 @@ impl<'g> Interpreter<'g> {
             data: std::collections::HashMap::new(),
             slices: Vec::new(),
             scattered: Vec::new(),
-            loop_index: vec![0; 64],
+            loop_index: vec![0; LoopMask::BITS as usize],
             cache: vec![None; graph.len()],
             carry: std::collections::HashMap::new(),
             lambda: std::collections::HashMap::new(),
@@ -304,7 +304,7 @@ impl<'g> Interpreter<'g> {
 
     /// The sweeps of recurrence `c` (over loop `v`, varying with the loops of `mask`), run once
     /// per iteration of the loops around it.
-    fn sweep(&mut self, sweep: u32, v: u32, mask: u64) -> Option<Sweep> {
+    fn sweep(&mut self, sweep: u32, v: u32, mask: LoopMask) -> Option<Sweep> {
         let key: Vec<i64> = (0..64u32)
             .filter(|b| *b != v && mask & (1 << b) != 0)
             .map(|b| self.loop_index[b as usize])

@@ -1235,6 +1235,30 @@ fn hidden_state() {
     );
 }
 
+/// A vector-valued function with a hidden state: each row of `_jacobian` is one reverse sweep
+/// of the carried array (its adjoint vector seeded by that output), all rows reading the one
+/// forward loop's table of rows; `_vjp` is one sweep seeded with `Σ_k seed_k·f_k`, and `_jvp`
+/// contracts each row with the tangent as it is computed (no tangent pass through a carried
+/// array in a Jacobian: its forward mode takes the reverse pass).
+#[test]
+fn hidden_state_vector_valued() {
+    snapshot!(
+        r"
+        #[differentiable(wrt(w))]
+        fn last_state(w: &[f64], x: &[f64]) -> [f64; 2] {
+            let n = w.len();
+            let mut h = vec![0.0; n];
+            for t in 0..x.len() {
+                for j in 0..n {
+                    h[j] = (w[j] * h[j] + x[t]).tanh();
+                }
+            }
+            [h[0], h[n - 1]]
+        }
+        "
+    );
+}
+
 /// `checkpoint = 4` on an array carried across a loop's iterations: the forward loop saves `h`'s
 /// row and the loss every 4th step only; the reverse loop, from the last checkpoint, copies its
 /// row into a working vector, runs the stretch of 4 steps forward again saving the rows into a

@@ -19,6 +19,12 @@
 
 use std::collections::{HashMap, HashSet};
 
+/// A set of loops, bit `v` for loop `v`: the loops a node varies with, a recurrence's mask.
+/// 128 bits, so a function has at most 128 loops, its derivatives' included (each reverse
+/// sweep of an array carried across a loop's iterations adds loops over its elements, once
+/// per row of a Jacobian).
+pub type LoopMask = u128;
+
 /// Index of a node in a [`Graph`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct NodeId(pub u32);
@@ -394,7 +400,7 @@ define_ops! {
         /// replaces it by its value before the loop or by the recurrence's own `Carry`. A
         /// recurrence nested in that loop and starting from it (`for i { for j { h = 0.9 * h +
         /// x[j]; } }`) varies with the loop's mask too, and its `Carry` keeps that mask.
-        Carry { c: u32, v: u32, mask: u64 },
+        Carry { c: u32, v: u32, mask: LoopMask },
         /// Recurrence `c` over loop `v`: `s = init; for v in lo..hi { s = body }; s`, where `body`
         /// reads `Carry(c, v, _)`. Products (`p *= x[i]`), running maxima, any update that is not
         /// an accumulation.
@@ -402,7 +408,7 @@ define_ops! {
         /// In gradients only: in reverse sweep `s` (one per recurrence and gradient: a function's
         /// gradient and its vector-Jacobian product sweep the same fold with different seeds), the
         /// adjoint of the recurrence's value after the current iteration of loop `v` (`λ`).
-        Adjoint { sweep: u32, v: u32, mask: u64 },
+        Adjoint { sweep: u32, v: u32, mask: LoopMask },
         /// In gradients only: the reverse sweep of a `Fold`: `λ = seed; for v in (lo..hi).rev() {
         /// λ = step }; λ`, where `step` is `λ · ∂body/∂s` at the iteration's saved `s`. Its value is
         /// the adjoint of the fold's `init`; the sums over `v` that read `Adjoint(s, v, _)` run in
@@ -441,7 +447,7 @@ define_ops! {
         /// `zero`, zeros of its length. The `Accumulate`s into it follow; `Filled` is the
         /// vector once they have all run. It varies with the loops of `mask` too, those its
         /// additions vary with (see [`Graph::filled`]): a fresh vector each time they run.
-        Alloc { buf: u32, like: node, zero: bool, mask: u64 },
+        Alloc { buf: u32, like: node, zero: bool, mask: LoopMask },
         /// Effect: `alloc[i] += value`: the user's accumulation into a local array in a loop
         /// nest (`for i { for j { y[j] += a[i·m + j]·x[i] } }`, `h[bin[i]] += w[i]`), or, in a
         /// gradient, a read of an array adding its adjoint to the element read.
@@ -578,7 +584,7 @@ pub struct Node {
     pub origin: Option<Origin>,
     /// Bit `v` is set when the node's value depends on the index of loop `v` (it is computed
     /// once per iteration of that loop).
-    pub loops: u64,
+    pub loops: LoopMask,
 }
 
 /// The DAG. See the module docs for its invariant.
@@ -598,7 +604,7 @@ pub struct Graph {
     /// `u`): `for k { … for i { … } }` gives loop `i` the bit of `k`, even where nothing in
     /// it changes with `k`. The user computes such a loop only in the iterations of `k` (and
     /// under the conditions) that reach it.
-    nests: Vec<u64>,
+    nests: Vec<LoopMask>,
     /// Names of the differentiated slice parameters, for formulas.
     slices: Vec<String>,
     /// How many recurrences (`Fold`s) and reverse sweeps (`RevFold`s) were declared.
@@ -662,13 +668,14 @@ impl Graph {
     }
 
     /// The loops whose index `id` depends on (bit `v` for loop `v`).
-    pub fn loops_of(&self, id: NodeId) -> u64 {
+    pub fn loops_of(&self, id: NodeId) -> LoopMask {
         self.nodes[id.index()].loops
     }
 
-    /// Declares a loop over `lo..hi` and returns its number (at most 64 loops per function).
+    /// Declares a loop over `lo..hi` and returns its number (at most 128 loops per function,
+    /// the bits of a [`LoopMask`]).
     pub fn new_loop(&mut self, lo: NodeId, hi: NodeId) -> Option<u32> {
-        if self.loops.len() >= 64 {
+        if self.loops.len() >= LoopMask::BITS as usize {
             return None;
         }
         self.loops.push((lo, hi));
@@ -677,20 +684,20 @@ impl Graph {
     }
 
     /// Records that the user wrote loop `v` inside the bodies of the loops of `mask`.
-    pub fn set_loop_nest(&mut self, v: u32, mask: u64) {
+    pub fn set_loop_nest(&mut self, v: u32, mask: LoopMask) {
         if let Some(m) = self.nests.get_mut(v as usize) {
             *m = mask;
         }
     }
 
     /// The loops whose bodies the user wrote loop `v` in (see `nests`).
-    pub fn loop_nest(&self, v: u32) -> u64 {
+    pub fn loop_nest(&self, v: u32) -> LoopMask {
         self.nests.get(v as usize).copied().unwrap_or(0)
     }
 
     /// The loops whose bodies the user wrote the loops `id` reads in (not looking inside
     /// those loops): a value that reads one written in loop `u` is not computed outside `u`.
-    pub fn written_in(&self, id: NodeId) -> u64 {
+    pub fn written_in(&self, id: NodeId) -> LoopMask {
         let mut mask = 0;
         let mut seen = HashSet::new();
         let mut stack = vec![id];
@@ -711,7 +718,7 @@ impl Graph {
         mask
     }
 
-    fn written_in_children(&self, n: NodeId) -> u64 {
+    fn written_in_children(&self, n: NodeId) -> LoopMask {
         self.op(n)
             .children()
             .iter()
@@ -727,7 +734,7 @@ impl Graph {
     /// The value of a float variable at the start of an iteration of loop `v`, while the loop's
     /// body is lowered: a `Carry` whose recurrence is not decided yet (see [`Op::Carry`]). Its
     /// number counts down from `u32::MAX`, apart from every recurrence's.
-    pub fn provisional_carry(&mut self, v: u32, mask: u64) -> NodeId {
+    pub fn provisional_carry(&mut self, v: u32, mask: LoopMask) -> NodeId {
         self.provisional += 1;
         self.add(Op::Carry {
             c: u32::MAX - (self.provisional - 1),
@@ -874,7 +881,7 @@ impl Graph {
 
     /// An array carried across the iterations of loop `v` (`h` in `for t in … { h = next; }`),
     /// at the start of an iteration: recurrence `c`'s `Carry`, an array of `len` floats.
-    pub fn array_carry(&mut self, c: u32, v: u32, mask: u64, len: NodeId) -> NodeId {
+    pub fn array_carry(&mut self, c: u32, v: u32, mask: LoopMask, len: NodeId) -> NodeId {
         self.carried_lens.insert(c, len);
         self.intern(Op::Carry { c, v, mask }, Kind::Array)
     }
@@ -887,19 +894,9 @@ impl Graph {
                 .is_some_and(|(inits, _)| inits.iter().any(|m| self.kind(*m) == Kind::Array))
     }
 
-    /// The first coupled state carrying an array across its loop's iterations, if any.
-    pub fn first_carrying_arrays(&self) -> Option<NodeId> {
-        if self.carried_lens.is_empty() {
-            return None;
-        }
-        (0..self.nodes.len())
-            .filter_map(|k| u32::try_from(k).ok().map(NodeId))
-            .find(|n| self.carries_arrays(*n))
-    }
-
     /// In gradients only: the adjoint of an array carried across the iterations of loop `v`
     /// (a vector, `λ`), in reverse sweep `sweep`.
-    pub fn array_adjoint(&mut self, sweep: u32, v: u32, mask: u64) -> NodeId {
+    pub fn array_adjoint(&mut self, sweep: u32, v: u32, mask: LoopMask) -> NodeId {
         self.intern(Op::Adjoint { sweep, v, mask }, Kind::Array)
     }
 

@@ -148,9 +148,6 @@ pub fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> 
     let body = crate::tuples::rewrite(cx, func, body);
     let mut lowered = lower::lower(cx, &sig, &body).map_err(|l| on_parameters(&l))?;
     lowered.graph.checkpoint = args.checkpoint;
-    if refuse_carried_arrays(cx, &sig, args, &lowered) {
-        return Err(on_parameters(&lowered));
-    }
     if sig.outputs.is_some() {
         let mut d =
             differentiate_vector(cx, &sig, lowered, args.hessian).map_err(|l| on_parameters(&l))?;
@@ -313,43 +310,6 @@ fn symbol(lowered: &mut Lowered, tokens: TokenStream, kind: Kind) -> NodeId {
     let s = lowered.graph.new_symbol(name);
     lowered.symbols.push(tokens);
     lowered.graph.add(Op::Sym(s, kind))
-}
-
-/// Reports (and says so) an array carried across a loop's iterations under `hessian` or in a
-/// vector-valued function, which the reverse sweep of carried arrays does not support yet.
-fn refuse_carried_arrays(cx: &Ctxt, sig: &Sig, args: &Args, lowered: &Lowered) -> bool {
-    let Some(n) = lowered.graph.first_carrying_arrays() else {
-        return false;
-    };
-    if !args.hessian && sig.outputs.is_none() {
-        return false;
-    }
-    let span = lowered
-        .graph
-        .node(n)
-        .origin
-        .map_or_else(proc_macro2::Span::call_site, |o| {
-            lowered.spans[o.0 as usize]
-        });
-    let (what, help) = if sig.outputs.is_some() {
-        (
-            "a vector-valued function",
-            "return one float (a loss) from this function, or keep the state in float variables (`let mut h0 = 0.0; let mut h1 = 0.0;`), which may update each other",
-        )
-    } else {
-        (
-            "`hessian` (and `_hvp`)",
-            "remove `hessian`, or keep the state in float variables (`let mut h0 = 0.0; let mut h1 = 0.0;`), which may update each other",
-        )
-    };
-    cx.error_at(
-        span,
-        msg(
-            format!("an array carried from one iteration of this loop to the next is not supported yet in {what}"),
-            help,
-        ),
-    );
-    true
 }
 
 /// The derivatives of `lowered`; the graph back if an error was reported.

@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::graph::{Cmp, Graph, IntOp, NodeId, Op};
+use crate::graph::{Cmp, Graph, IntOp, LoopMask, NodeId, Op};
 
 pub mod tree;
 
@@ -81,11 +81,11 @@ pub struct Schedule<'a> {
     pub leading_reads: HashSet<NodeId>,
     /// Per node, the loops whose bodies the user wrote the loops it reads in
     /// ([`Graph::written_in`]): it is not hoisted out of those.
-    written: HashMap<NodeId, u64>,
+    written: HashMap<NodeId, LoopMask>,
     /// The loops carrying a recurrence that saves its values for a reverse sweep (a mask, bit
     /// `v` for loop `v`): with `checkpoint = K`, the recurrences of loops written inside one of
     /// them save every value ([`Schedule::checkpoint_of`]).
-    swept_loops: u64,
+    swept_loops: LoopMask,
 }
 
 impl<'a> Schedule<'a> {
@@ -126,7 +126,7 @@ impl<'a> Schedule<'a> {
         for r in roots {
             *uses.entry(*r).or_default() += 1;
         }
-        let mut written: HashMap<NodeId, u64> = HashMap::new();
+        let mut written: HashMap<NodeId, LoopMask> = HashMap::new();
         for &n in &all {
             let children = g
                 .op(n)
@@ -593,7 +593,7 @@ impl Schedule<'_> {
         let is_j = |n: NodeId| matches!(*g.op(n), Op::LoopVar(w) if w == v);
         let own = matches!(*g.op(*old), Op::Carry { c, .. } if c == d);
         let offset = matches!(*g.op(*k), Op::IntBin(IntOp::Sub, j3, lo3) if is_j(j3) && lo3 == lo);
-        let bit = 1u64 << v;
+        let bit = 1u128 << v;
         let once = bodies.iter().filter(|b| **b == body).count() == 1;
         let unread = bodies
             .iter()
@@ -994,7 +994,7 @@ impl Schedule<'_> {
     ///         …
     /// ```
     pub fn visible_in_loop(&self, v: u32, defined: &HashSet<NodeId>) -> HashSet<NodeId> {
-        let bit = 1u64 << v;
+        let bit = 1u128 << v;
         defined
             .iter()
             .copied()
@@ -1093,8 +1093,8 @@ impl ReverseSweeps {
 
 /// The loops (bit `v` for loop `v`) of the recurrences among `all` that save values for their
 /// reverse sweep (`traced`: a recurrence, or a member of coupled ones).
-fn swept_loops(g: &Graph, all: &[NodeId], traced: &HashSet<u32>) -> u64 {
-    let mut mask = 0u64;
+fn swept_loops(g: &Graph, all: &[NodeId], traced: &HashSet<u32>) -> LoopMask {
+    let mut mask = 0u128;
     for &n in all {
         let (c, v, members) = match *g.op(n) {
             Op::Fold { c, v, .. } => (c, v, 1),
@@ -1103,7 +1103,7 @@ fn swept_loops(g: &Graph, all: &[NodeId], traced: &HashSet<u32>) -> u64 {
         };
         let members = u32::try_from(members).unwrap_or(0);
         if (c..c.saturating_add(members)).any(|d| traced.contains(&d)) {
-            mask |= 1u64.checked_shl(v).unwrap_or(0);
+            mask |= 1u128.checked_shl(v).unwrap_or(0);
         }
     }
     mask

@@ -568,7 +568,7 @@ fn invariant_factor_out_of_sum(g: &mut Graph, op: &Op) -> Option<NodeId> {
             _ => factors.push(n),
         }
     }
-    let bit = 1u64 << v;
+    let bit = 1u128 << v;
     // A factor that may panic (`x[k]`, `k - 1`) stays in the loop, which might not run; so does
     // one reading a loop the user wrote in this loop's body (`for k { …; p *= x[n - 1 - i] …
     // s += p * x[k]; }`: the user computes `p` only in the iterations that run).

@@ -16,14 +16,15 @@
 //! its elements'; in second derivatives, an output of a vector-valued call's always is one,
 //! whose reverse needs the callee's second-order part). A recurrence (`Fold`, or `Coupled`
 //! state) of `K` members gets `K` more carried beside it in the same loop, their tangents
-//! ([`recurrence`]). The Jacobian's forward mode ([`tangents`]) refuses those two, and takes
+//! ([`recurrence`]); a member carried as an array (a hidden-state vector) has an array of the
+//! same length as its tangent, `ḣ[j]`, started from the initial array's tangent or zeros. The Jacobian's forward mode ([`tangents`]) refuses those two, and takes
 //! the reverse pass instead; second derivatives
 //! ([`tangents_through_recurrences`]) use them.
 
 use std::collections::HashMap;
 
 use crate::diff::{self, DiffError};
-use crate::graph::{Graph, Kind, NodeId, Op, SymId};
+use crate::graph::{Graph, Kind, LoopMask, NodeId, Op, SymId};
 
 /// The tangents of `roots`: `Σ_i ∂root/∂input_i · seed_i` for the `(input, seed)` pairs of
 /// `inputs`, plus `Σ_j ∂root/∂x_k[j] · t_k[j]` for the `(k, t_k)` pairs of `slices` (`t_k` the
@@ -217,7 +218,7 @@ fn tangent(
                 return Err(DiffError {
                     origin: g.node(n).origin,
                     message: "second derivatives through a local array added into in a loop (`h[k] += …` at an index other than the loop's, or in a nested loop) are not supported yet".into(),
-                    help: "remove `hessian`, or write each element in a loop of its own (`for c in 0..n { h[c] = …; }`)",
+                    help: "remove `hessian`, or write each element in a loop of its own, what was added into it summed in a float (`for c in 0..n { let mut s = 0.0; for k in 0..m { s += …; } h[c] = s; }`)",
                 });
             }
             None
@@ -354,9 +355,12 @@ fn recurrence(
     let members = u32::try_from(bodies.len()).map_err(|_| unsupported(g, n))?;
     let inside = g.reachable(bodies);
     // A recurrence nested in this one's body would be copied with its own number: not yet.
-    if inside.iter().any(|m| {
-        matches!(g.op(*m), Op::Fold { .. } | Op::Coupled { .. }) && g.loops_of(*m) & (1 << v) != 0
+    if let Some(&inner) = inside.iter().find(|m| {
+        matches!(g.op(**m), Op::Fold { .. } | Op::Coupled { .. }) && g.loops_of(**m) & (1 << v) != 0
     }) {
+        if g.carries_arrays(n) || g.carries_arrays(inner) {
+            return Err(nested_arrays(g, n));
+        }
         return Err(unsupported(g, n));
     }
     let fresh = g.new_recurrences(2 * members);
@@ -369,16 +373,7 @@ fn recurrence(
             && (c..c + members).contains(&d)
         {
             let j = d - c;
-            let value = g.add(Op::Carry {
-                c: fresh + j,
-                v,
-                mask,
-            });
-            let tangent = g.add(Op::Carry {
-                c: fresh + members + j,
-                v,
-                mask,
-            });
+            let (value, tangent) = carries_beside(g, m, (fresh + j, fresh + members + j), v, mask);
             values.insert(m, value);
             local.insert(m, tangent);
             varying.insert(m);
@@ -395,14 +390,21 @@ fn recurrence(
             local.insert(m, t);
         }
     }
-    let zero = g.zero();
     let mut parts: Vec<NodeId> = inits.to_vec();
-    parts.extend(init_dots.iter().map(|d| d.unwrap_or(zero)));
+    for (&init, d) in inits.iter().zip(&init_dots) {
+        parts.push(match d {
+            Some(d) => *d,
+            None => zero_like(g, init)?,
+        });
+    }
     for &b in bodies {
         parts.push(g.substitute(b, &values));
     }
-    for &b in bodies {
-        let d = local.get(&b).copied().unwrap_or(zero);
+    for (&init, &b) in inits.iter().zip(bodies) {
+        let d = match local.get(&b) {
+            Some(&d) => d,
+            None => zero_like(g, init)?,
+        };
         parts.push(g.substitute(d, &values));
     }
     Ok(Some(g.add(Op::Coupled {
@@ -412,6 +414,66 @@ fn recurrence(
         hi,
         parts,
     })))
+}
+
+/// The two carries standing for member `m` (a `Carry`) of a recurrence beside its tangent:
+/// its value's (recurrence `value`) and its tangent's (recurrence `tangent`). A member carried
+/// as an array (a hidden-state vector) has both of the array's length; its tangent is the
+/// array of its elements' tangents, `ḣ[j]`.
+fn carries_beside(
+    g: &mut Graph,
+    m: NodeId,
+    (value, tangent): (u32, u32),
+    v: u32,
+    mask: LoopMask,
+) -> (NodeId, NodeId) {
+    if g.kind(m) == Kind::Array {
+        let len = g.array_len(m);
+        return (
+            g.array_carry(value, v, mask, len),
+            g.array_carry(tangent, v, mask, len),
+        );
+    }
+    let value = g.add(Op::Carry { c: value, v, mask });
+    let tangent = g.add(Op::Carry {
+        c: tangent,
+        v,
+        mask,
+    });
+    (value, tangent)
+}
+
+/// Tangent zero for a member whose value is `like`: `0`, or for an array, the array of zeros
+/// of its length (`vec![0.0; n]`, a table: not an adjoint's vector, which a reverse pass over
+/// the tangents could not differentiate again).
+fn zero_like(g: &mut Graph, like: NodeId) -> Result<NodeId, DiffError> {
+    let zero = g.zero();
+    if g.kind(like) != Kind::Array {
+        return Ok(zero);
+    }
+    let len = g.array_len(like);
+    let lo = g.int(0);
+    let v = g.new_loop(lo, len).ok_or_else(|| DiffError {
+        origin: g.node(like).origin,
+        message: "too many loops in one function (128 at most)".into(),
+        help: "split the function",
+    })?;
+    Ok(g.add(Op::Table {
+        v,
+        lo,
+        hi: len,
+        body: zero,
+    }))
+}
+
+/// [`unsupported`], where one of the two recurrences carries an array (layers × time, the
+/// state of every layer in one array): the rewrite a hidden state has.
+fn nested_arrays(g: &Graph, n: NodeId) -> DiffError {
+    DiffError {
+        origin: g.node(n).origin,
+        message: "second derivatives through an array carried across the iterations of a loop nested in another recurrence's loop (layers × time) are not supported yet".into(),
+        help: "remove `hessian`, or write the layers out, one array each carried across this loop's iterations (`for i in 0..b { first[i] = …; } for i in 0..b { second[i] = … first[i] …; }`)",
+    }
 }
 
 fn unsupported(g: &Graph, n: NodeId) -> DiffError {

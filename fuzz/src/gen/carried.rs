@@ -8,9 +8,10 @@
 //!
 //! What keeps the programs in the accepted language: the arrays are never in the scope the
 //! grammar reads from (only the statements written here read them, at the element loop's index
-//! or, after it, at a literal index), there is no `hessian` (`second_order::eligible` keeps
-//! local arrays out) and no vector-valued function (`Gen::outputs`): the macro rejects carried
-//! arrays there. The coupling literals keep `tanh` away from saturation.
+//! or, after it, at a literal index). Vector-valued functions carry them too, and so do
+//! functions with `hessian`, but not the nested form (`second_order::eligible` keeps a carried
+//! array written three loops deep out: second derivatives through a recurrence nested in
+//! another's loop are refused). The coupling literals keep `tanh` away from saturation.
 
 use super::Gen;
 use super::arrays::min_len;
@@ -19,14 +20,10 @@ use crate::ast::{ArrayInit, AssignOp, BinOp, Expr, IntExpr, Method, Range, Stmt}
 impl Gen<'_> {
     /// Whether a top-level block is arrays carried across a loop's iterations: one in twenty
     /// tries per the weight, on a stream of its own (the block's literals too: a program
-    /// without carried arrays is the program the grammar without them generates), never in a
-    /// vector-valued function.
+    /// without carried arrays is the program the grammar without them generates).
     pub(super) fn carried_array_chance(&mut self) -> bool {
         let w = self.w.carried_array;
-        w > 0
-            && self.outputs.is_none()
-            && self.h.below(20) < w as usize
-            && !self.scope.dims().is_empty()
+        w > 0 && self.h.below(20) < w as usize && !self.scope.dims().is_empty()
     }
 
     /// The block (see the module's docs).

@@ -652,7 +652,7 @@ impl Lower<'_> {
             self.cx.error_at(
                 span,
                 msg(
-                    "too many loops in one function (64 at most)",
+                    "too many loops in one function (128 at most)",
                     "split the function",
                 ),
             );
@@ -944,7 +944,7 @@ impl Lower<'_> {
             self.cx.error_at(
                 span,
                 msg(
-                    "too many loops in one function (64 at most)",
+                    "too many loops in one function (128 at most)",
                     "split the function",
                 ),
             );
@@ -1045,7 +1045,7 @@ impl Lower<'_> {
             self.cx.error_at(
                 span,
                 msg(
-                    "too many loops in one function (64 at most)",
+                    "too many loops in one function (128 at most)",
                     "split the function",
                 ),
             );

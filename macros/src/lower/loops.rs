@@ -31,7 +31,7 @@ use super::carried::CarriedArray;
 use super::iterators::Item;
 use super::{Binding, Enclosing, Lower, Want};
 use crate::ctxt::msg;
-use crate::graph::{Cmp, IntOp, Kind, NodeId, Op};
+use crate::graph::{Cmp, IntOp, Kind, LoopMask, NodeId, Op};
 
 /// An integer local a loop steps by a fixed amount (see `Lower::counters`).
 pub(super) struct Counter {
@@ -1187,7 +1187,7 @@ impl Lower<'_> {
     pub(super) fn carry_outer_floats(
         &mut self,
         v: u32,
-        mask: u64,
+        mask: LoopMask,
     ) -> Vec<(usize, usize, Binding, NodeId)> {
         let mut carried = Vec::new();
         for s in 0..self.state.scopes.len() {
@@ -1481,7 +1481,7 @@ impl Lower<'_> {
         }
     }
 
-    /// A new loop `lo..hi`, or (past the 64 a function may have) an error at `at`.
+    /// A new loop `lo..hi`, or (past the 128 a function may have) an error at `at`.
     pub(super) fn new_loop(&mut self, lo: NodeId, hi: NodeId, at: impl ToTokens) -> Option<u32> {
         let v = self.g.new_loop(lo, hi);
         if let Some(v) = v {
@@ -1492,7 +1492,7 @@ impl Lower<'_> {
             self.cx.error_spanned_by(
                 at,
                 msg(
-                    "too many loops in one function (64 at most)",
+                    "too many loops in one function (128 at most)",
                     "split the function",
                 ),
             );

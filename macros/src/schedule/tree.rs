@@ -317,7 +317,7 @@ impl Builder<'_, '_> {
             return None;
         };
         let (v, outside) = end.summing.as_ref()?;
-        let bit = 1u64 << v;
+        let bit = 1u128 << v;
         let visible = |k: NodeId| {
             outside.contains(&k)
                 || match *g.op(k) {
