@@ -362,6 +362,7 @@ impl Emitter<'_> {
                 accumulators,
             } => self.exit(group, *until, test, body, accumulators),
             Stmt::Fold { node, body, saved } => self.fold(*node, body, *saved),
+            Stmt::Scan { node, body } => self.scan(*node, body),
             Stmt::Coupled {
                 node,
                 body,
@@ -671,6 +672,41 @@ impl Emitter<'_> {
                 #back
             }
             let #name = #s;
+        }
+    }
+
+    /// The forward loop of a scan `n`, keeping the recurrence's value after every iteration:
+    /// `let mut s = init; let mut __tN = Vec::with_capacity(hi − lo); for i in lo..hi { …; s =
+    /// body; __tN.push(s); }`.
+    fn scan(&self, n: NodeId, block: &Block) -> TokenStream {
+        let Op::Scanned {
+            c,
+            v,
+            lo,
+            hi,
+            init,
+            body,
+        } = *self.g.op(n)
+        else {
+            return self.internal_error("not a scan");
+        };
+        let (i, s, name) = (loop_var_name(v), carry_name(c), self.name(n));
+        let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+        let init = self.expr(init, Prec::Select);
+        let (stmts, back) = self.whole(block);
+        let next = self.expr(body, Prec::Select);
+        quote! {
+            let mut #s = #init;
+            let mut #name = ::std::vec::Vec::with_capacity(
+                ::core::iter::Iterator::size_hint(&(#lo..#hi)).0,
+            );
+            for #i in #lo..#hi {
+                #stmts
+                #s = #next;
+                #name.push(#s);
+                #back
+            }
+            let #name = #name;
         }
     }
 
@@ -2259,6 +2295,7 @@ impl Style for Emitter<'_> {
             | Op::CallVjp(..)
             | Op::CallHvp(..)
             | Op::Table { .. }
+            | Op::Scanned { .. }
             | Op::Accumulate { .. }
             | Op::ArrayVjp { .. }
             | Op::Rebound { .. }

@@ -1286,3 +1286,24 @@ fn layers_inside_a_checkpointed_time_loop() {
         "
     );
 }
+
+/// A cumulative product written element by element (a scan): the loop carries the previous
+/// element in a float; the array is the recurrence's values, filled by a forward loop of its
+/// own, and the gradient is the recurrence's reverse sweep, each iteration's `λ` also given
+/// the adjoint of the element it wrote.
+#[test]
+fn cumulative_product_scan() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn cumprod(w: &[f64]) -> f64 {
+            let n = w.len();
+            let mut z = vec![1.0; n];
+            for c in 1..n {
+                z[c] = z[c - 1] * w[c];
+            }
+            z[n - 1]
+        }
+        "
+    );
+}
