@@ -623,6 +623,21 @@ impl Style for Printer<'_> {
                 self.expr(*hi, Prec::Sum),
                 self.expr(*body, Prec::Select)
             ),
+            // A scan: the recurrence's value after every iteration, `[s₁, s₂, …]`.
+            Op::Scanned {
+                c,
+                v,
+                lo,
+                hi,
+                init,
+                body,
+            } => format!(
+                "scan(s{c} = {}; i{v} in {}..{}; s{c} = {})",
+                self.expr(*init, Prec::Select),
+                self.expr(*lo, Prec::Sum),
+                self.expr(*hi, Prec::Sum),
+                self.expr(*body, Prec::Select)
+            ),
             Op::Coupled {
                 c,
                 v,
