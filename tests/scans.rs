@@ -202,3 +202,114 @@ fn checkpointing_changes_no_bit() {
         }
     }
 }
+
+// ---- Reversed scans: discounted returns `g[t] = r[t] + γ·g[t + 1]`.
+
+/// The returns summed, the element past the end read as zero.
+#[differentiable]
+fn returns_guarded(gamma: f64, r: &[f64]) -> f64 {
+    let n = r.len();
+    let mut g = vec![0.0; n];
+    for t in (0..n).rev() {
+        let next = if t + 1 < n { gamma * g[t + 1] } else { 0.0 };
+        g[t] = r[t] + next;
+    }
+    let mut total = 0.0;
+    for t in 0..n {
+        total += g[t];
+    }
+    total
+}
+
+/// The same, the last return set before the loop, which starts one before it; every return
+/// weighed by `w[t]` after.
+#[differentiable]
+fn returns_weighted(gamma: f64, r: &[f64], w: &[f64]) -> f64 {
+    let n = r.len();
+    let mut g = vec![0.0; n];
+    g[n - 1] = r[n - 1];
+    for t in (0..n - 1).rev() {
+        g[t] = r[t] + gamma * g[t + 1];
+    }
+    g.iter().zip(w).map(|(a, b)| a * b).sum::<f64>()
+}
+
+fn returns_twin<T: DualNum<Primitive = f64> + Copy>(gamma: T, r: &[T], w: &[f64]) -> T {
+    let n = r.len();
+    let mut g = vec![T::zero(); n];
+    g[n - 1] = r[n - 1];
+    for t in (0..n - 1).rev() {
+        g[t] = r[t] + gamma * g[t + 1];
+    }
+    (0..n).fold(T::zero(), |s, t| s + g[t] * w[t])
+}
+
+/// `G_t = Σ_{k≥t} γ^{k−t} r_k`.
+fn returns_by_hand(gamma: f64, r: &[f64]) -> Vec<f64> {
+    let n = r.len();
+    (0..n)
+        .map(|t| (t..n).map(|k| gamma.powi((k - t) as i32) * r[k]).sum())
+        .collect()
+}
+
+#[test]
+fn discounted_returns_match_the_gradient_by_hand() {
+    let gamma = 0.9;
+    for n in [0, 1, 2, 7] {
+        let r = data(n);
+        let (value, g) = returns_guarded_grad(gamma, &r);
+        assert_eq!(value, returns_guarded(gamma, &r));
+        assert_relative_eq!(
+            value,
+            returns_by_hand(gamma, &r).iter().sum::<f64>(),
+            epsilon = 1e-12,
+            max_relative = 1e-12
+        );
+        assert_eq!(g.r.len(), n);
+        // Σ_t G_t = Σ_k r_k Σ_{t≤k} γ^{k−t}: ∂/∂r_k = Σ_{j=0}^{k} γ^j.
+        for k in 0..n {
+            let want: f64 = (0..=k).map(|j| gamma.powi(j as i32)).sum();
+            assert_relative_eq!(g.r[k], want, epsilon = 1e-12, max_relative = 1e-12);
+        }
+        // ∂/∂γ = Σ_t Σ_{k>t} (k − t) γ^{k−t−1} r_k.
+        let dgamma: f64 = (0..n)
+            .flat_map(|t| (t + 1..n).map(move |k| (t, k)))
+            .map(|(t, k)| (k - t) as f64 * gamma.powi((k - t - 1) as i32) * r[k])
+            .sum();
+        assert_relative_eq!(g.gamma, dgamma, epsilon = 1e-12, max_relative = 1e-12);
+    }
+}
+
+#[test]
+fn weighted_returns_match_the_gradient_by_hand_num_dual_and_differences() {
+    let gamma = 0.8;
+    for n in [1, 2, 7] {
+        let r = data(n);
+        let w: Vec<f64> = (0..n).map(|t| 1.0 - 0.1 * t as f64).collect();
+        let (value, g) = returns_weighted_grad(gamma, &r, &w);
+        assert_eq!(value, returns_weighted(gamma, &r, &w));
+        // Σ_t w_t G_t: ∂/∂r_k = Σ_{t≤k} w_t γ^{k−t}; ∂/∂γ = Σ_t w_t Σ_{k>t} (k − t) γ^{k−t−1} r_k.
+        for k in 0..n {
+            let want: f64 = (0..=k).map(|t| w[t] * gamma.powi((k - t) as i32)).sum();
+            assert_relative_eq!(g.r[k], want, epsilon = 1e-12, max_relative = 1e-12);
+        }
+        let dgamma: f64 = (0..n)
+            .flat_map(|t| (t + 1..n).map(move |k| (t, k)))
+            .map(|(t, k)| w[t] * (k - t) as f64 * gamma.powi((k - t - 1) as i32) * r[k])
+            .sum();
+        assert_relative_eq!(g.gamma, dgamma, epsilon = 1e-12, max_relative = 1e-12);
+        let numeric = numeric_gradient(|q| returns_weighted(gamma, q, &w), &r);
+        assert_all_close(&g.r, &numeric, 1e-6);
+        let dg = numeric_gradient(|q| returns_weighted(q[0], &r, &w), &[gamma]);
+        assert_all_close(&[g.gamma], &dg, 1e-6);
+        if n == 7 {
+            let (dv, d) = gradient(
+                |q: SVector<DualSVec64<8>, 8>| returns_twin(q[0], &q.as_slice()[1..], &w),
+                &SVector::from_iterator([gamma].into_iter().chain(r.iter().copied())),
+            );
+            assert_relative_eq!(value, dv, epsilon = 1e-12);
+            assert_relative_eq!(g.gamma, d[0], epsilon = 1e-12);
+            assert_all_close(&g.r, &d.as_slice()[1..], 1e-12);
+        }
+    }
+}

@@ -1307,3 +1307,23 @@ fn cumulative_product_scan() {
         "
     );
 }
+
+/// Discounted returns, a reversed scan: the loop carries the element after the one it writes
+/// (zero past the end); its values, in the order of the iterations, are flipped into place.
+#[test]
+fn discounted_returns_reversed_scan() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn returns(gamma: f64, r: &[f64]) -> f64 {
+            let n = r.len();
+            let mut g = vec![0.0; n];
+            for t in (0..n).rev() {
+                let next = if t + 1 < n { gamma * g[t + 1] } else { 0.0 };
+                g[t] = r[t] + next;
+            }
+            g.iter().sum::<f64>()
+        }
+        "
+    );
+}

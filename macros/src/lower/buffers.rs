@@ -369,7 +369,7 @@ impl Lower<'_> {
                             "this reads an element of `{name}` that a later iteration of this loop writes"
                         ),
                         format!(
-                            "a loop writing `{name}[i]` in `for i in a..b` may read the element the previous iteration wrote, `{name}[i - 1]`; to read the elements as they were before the loop, copy them first (`let old = {name}.clone();`) and read `old[…]`"
+                            "a loop writing `{name}[i]` may read the element the previous iteration wrote: `{name}[i - 1]` in `for i in a..b`, `{name}[i + 1]` in `for i in (a..b).rev()`; to read the elements as they were before the loop, copy them first (`let old = {name}.clone();`) and read `old[…]`"
                         ),
                     )
                 } else {
@@ -378,7 +378,7 @@ impl Lower<'_> {
                             "this reads an element of `{name}` other than the one this iteration of the loop writes or the one the previous iteration wrote"
                         ),
                         format!(
-                            "a loop writing `{name}[i]` may read `{name}[i]` and, in `for i in a..b`, the element one step back, `{name}[i - 1]` (the offset a literal `1`; a reversed loop reading `{name}[j + 1]` is not supported yet); read the other elements after the loop, or carry the values you need in floats (`p = p * a + x[j];`)"
+                            "a loop writing `{name}[i]` may read `{name}[i]` and the element the previous iteration wrote, one step back (`{name}[i - 1]` in `for i in a..b`, `{name}[i + 1]` in `for i in (a..b).rev()`, the offset a literal `1`); read the other elements after the loop, or carry the values you need in floats (`p = p * a + x[j];`)"
                         ),
                     )
                 };
@@ -835,7 +835,8 @@ impl Lower<'_> {
         }
         // A scan's hidden float takes the element this iteration ends with (the one it wrote,
         // or the element as it was where the write was not taken).
-        let scans: Vec<String> = frame.scans.iter().map(|s| s.2.clone()).collect();
+        let mut scans: Vec<String> = frame.scans.iter().map(|s| s.2.clone()).collect();
+        scans.dedup();
         for name in scans {
             if let Some(Binding::Value(x)) = self.lookup(&element_name(&name)) {
                 self.assign_name(&previous_name(&name), x);
@@ -949,7 +950,7 @@ impl Lower<'_> {
                 span,
                 msg(
                     format!("the elements this loop writes into `{name}` read a value the loop carries from one iteration to the next"),
-                    "compute each element from the loop's index and the values fixed before the loop (a running sum written element by element is not supported yet)",
+                    format!("compute each element from the loop's index, the values fixed before the loop and the element the previous iteration wrote, not from a float the loop carries: a running sum written element by element is a scan, `{name}[i] = {name}[i - 1] + x[i];` (`{name}[i + 1]` in `for i in (a..b).rev()`), with `{name}[a - 1]` set before the loop"),
                 ),
             );
             return None;
@@ -971,7 +972,8 @@ impl Lower<'_> {
         let one = self.g.int(1);
         // The number of iterations, `max(hi, lo) − lo`: none, not `hi − lo` (which a `usize`
         // cannot hold), where the range is empty (`(1..0).rev()`).
-        let Op::Table { lo, hi, .. } = *self.g.op(table) else {
+        // (A scan's values too, `Op::Scanned`, in the order of its iterations.)
+        let (Op::Table { lo, hi, .. } | Op::Scanned { lo, hi, .. }) = *self.g.op(table) else {
             return None;
         };
         let below = self.g.compare(Cmp::Lt, hi, lo);
@@ -1627,12 +1629,16 @@ impl Lower<'_> {
         let mut scans = Vec::new();
         for (table, own, name) in found {
             let one = self.g.int(1);
-            let back = if reversed {
-                self.g.int_bin(IntOp::Add, own, one)
+            if reversed {
+                // `z[j + 1]` or `z[1 + j]`.
+                let back = self.g.int_bin(IntOp::Add, own, one);
+                scans.push((table, back, name.clone()));
+                let back = self.g.int_bin(IntOp::Add, one, own);
+                scans.push((table, back, name));
             } else {
-                self.g.int_bin(IntOp::Sub, own, one)
-            };
-            scans.push((table, back, name));
+                let back = self.g.int_bin(IntOp::Sub, own, one);
+                scans.push((table, back, name));
+            }
         }
         if let Some(frame) = self.array_loops.last_mut() {
             frame.scans = scans;

@@ -701,10 +701,10 @@ impl Lower<'_> {
         // replaced, and their values in each iteration are computed from the index.
         let counters = self.counters(f, lo, hi, index, exit);
         let (written_at, flip) = self.written_index(f, item.as_ref(), index, end);
-        // A scan (`z[i] = z[i - 1] * w[i];`): its hidden float, carried like the others.
-        // (Reversed loops, `g[t] = r[t] + γ·g[t + 1]`, are not taken yet: refused at the read.)
-        if item.is_none() {
-            self.declare_scans(&body, &f.pat, (lo, end), false);
+        // A scan (`z[i] = z[i - 1] * w[i];`, or reversed `g[t] = r[t] + γ·g[t + 1];` in
+        // `for t in (a..b).rev()`): its hidden float, carried like the others.
+        if item.is_none() || flip.is_some() {
+            self.declare_scans(&body, &f.pat, (lo, end), flip.is_some());
         }
         let outer = self.carry_outer_floats(v, self.g.loops_of(index));
         for c in &counters {
