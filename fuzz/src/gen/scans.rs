@@ -10,9 +10,8 @@
 //!   before or after it; a second write `z[i] += e`.
 //! - Where: a block at the top level, or the body of a loop (a scan per row), not inside a
 //!   loop updating a recurrence (`local_array_in_recurrence`).
-//! - Reads after the loop: any element, sums over the array (loops, iteration), the array passed
-//!   to a helper taking slices (through the generic grammar, the array being a slice in scope),
-//!   with the reads `arrays.rs` writes.
+//! - Reads after the loop: any element, sums over the array (loops, iteration), with the reads
+//!   `arrays.rs` writes, and the array passed to a helper taking slices (`let k = dot(&z, y);`).
 //!
 //! The element is written at the loop's own index only, the previous one read only as
 //! `z[i - 1]` (`z[i + 1]` reversed) with the literal offset the macro takes, and every index is
@@ -26,7 +25,7 @@ use super::Gen;
 use super::arrays::Arr;
 use super::scope::{LocalKind, LoopVar};
 use crate::ast::{
-    Adaptor, ArrayInit, AssignOp, Base, BinOp, Chain, CmpOp, Cond, Dim, Expr, Extent, IntExpr,
+    Adaptor, Arg, ArrayInit, AssignOp, Base, BinOp, Chain, CmpOp, Cond, Dim, Expr, Extent, IntExpr,
     Method, Pat, Range, Stmt,
 };
 
@@ -55,7 +54,8 @@ impl Gen<'_> {
         let mut out = Vec::new();
         let z = self.scan_array(&mut out);
         self.scan_loop(&z, &mut out);
-        let reads = self.array_reads(&z, &mut out);
+        let mut reads = self.array_reads(&z, &mut out);
+        reads.extend(self.scan_passed(&z, &mut out));
         self.results.extend(reads);
         out
     }
@@ -67,7 +67,26 @@ impl Gen<'_> {
         let z = self.scan_array(&mut out);
         self.scan_loop(&z, &mut out);
         let _ = self.array_reads(&z, &mut out);
+        let _ = self.scan_passed(&z, &mut out);
         out
+    }
+
+    /// Sometimes `let k = dot(&z, ..);`: the scanned array passed to a helper taking slices
+    /// (scalar-valued), its other slices as long (`local_args.rs`). Returns the local's name.
+    fn scan_passed(&mut self, z: &Arr, out: &mut Vec<Stmt>) -> Option<String> {
+        let helpers: Vec<_> = self
+            .slice_helpers()
+            .into_iter()
+            .filter(|h| h.outputs.is_none())
+            .collect();
+        if helpers.is_empty() || !self.q.chance(0.4) {
+            return None;
+        }
+        let h = self.q.pick(&helpers).clone();
+        let call = self.call_with(&h, Some((Arg::LocalArray(z.name.clone()), z.ext)), 2)?;
+        let name = self.fresh("k");
+        out.push(self.let_stmt(&name, false, call));
+        Some(name)
     }
 
     /// `let mut z: Vec<f64> = vec![v; len];` (or `[f64; K]`), sometimes its first or last

@@ -239,7 +239,7 @@ weights! {
     array_scan = 0,
     /// Scans reversed, out of 10: `z[i] = f(z[i + 1], ..)` in `for i in (0..len - 1).rev()`, or
     /// over the whole array reading `if i + 1 < z.len() { z[i + 1] } else { 0.0 }`.
-    array_scan_rev = 0,
+    array_scan_rev = 3,
     /// Loops writing a local array at their index written reversed, `for c in (lo..hi).rev()`
     /// (with their `break`, writing from the end), out of 10, on a stream of its own.
     local_array_rev = 2,
