@@ -244,11 +244,16 @@ fn returns_twin<T: DualNum<Primitive = f64> + Copy>(gamma: T, r: &[T], w: &[f64]
     (0..n).fold(T::zero(), |s, t| s + g[t] * w[t])
 }
 
+/// `γ^k`, by `k` products.
+fn pow(gamma: f64, k: usize) -> f64 {
+    (0..k).fold(1.0, |p, _| p * gamma)
+}
+
 /// `G_t = Σ_{k≥t} γ^{k−t} r_k`.
 fn returns_by_hand(gamma: f64, r: &[f64]) -> Vec<f64> {
     let n = r.len();
     (0..n)
-        .map(|t| (t..n).map(|k| gamma.powi((k - t) as i32) * r[k]).sum())
+        .map(|t| (t..n).map(|k| pow(gamma, k - t) * r[k]).sum())
         .collect()
 }
 
@@ -268,13 +273,13 @@ fn discounted_returns_match_the_gradient_by_hand() {
         assert_eq!(g.r.len(), n);
         // Σ_t G_t = Σ_k r_k Σ_{t≤k} γ^{k−t}: ∂/∂r_k = Σ_{j=0}^{k} γ^j.
         for k in 0..n {
-            let want: f64 = (0..=k).map(|j| gamma.powi(j as i32)).sum();
+            let want: f64 = (0..=k).map(|j| pow(gamma, j)).sum();
             assert_relative_eq!(g.r[k], want, epsilon = 1e-12, max_relative = 1e-12);
         }
         // ∂/∂γ = Σ_t Σ_{k>t} (k − t) γ^{k−t−1} r_k.
         let dgamma: f64 = (0..n)
             .flat_map(|t| (t + 1..n).map(move |k| (t, k)))
-            .map(|(t, k)| (k - t) as f64 * gamma.powi((k - t - 1) as i32) * r[k])
+            .map(|(t, k)| (k - t) as f64 * pow(gamma, k - t - 1) * r[k])
             .sum();
         assert_relative_eq!(g.gamma, dgamma, epsilon = 1e-12, max_relative = 1e-12);
     }
@@ -290,12 +295,12 @@ fn weighted_returns_match_the_gradient_by_hand_num_dual_and_differences() {
         assert_eq!(value, returns_weighted(gamma, &r, &w));
         // Σ_t w_t G_t: ∂/∂r_k = Σ_{t≤k} w_t γ^{k−t}; ∂/∂γ = Σ_t w_t Σ_{k>t} (k − t) γ^{k−t−1} r_k.
         for k in 0..n {
-            let want: f64 = (0..=k).map(|t| w[t] * gamma.powi((k - t) as i32)).sum();
+            let want: f64 = (0..=k).map(|t| w[t] * pow(gamma, k - t)).sum();
             assert_relative_eq!(g.r[k], want, epsilon = 1e-12, max_relative = 1e-12);
         }
         let dgamma: f64 = (0..n)
             .flat_map(|t| (t + 1..n).map(move |k| (t, k)))
-            .map(|(t, k)| w[t] * (k - t) as f64 * gamma.powi((k - t - 1) as i32) * r[k])
+            .map(|(t, k)| w[t] * (k - t) as f64 * pow(gamma, k - t - 1) * r[k])
             .sum();
         assert_relative_eq!(g.gamma, dgamma, epsilon = 1e-12, max_relative = 1e-12);
         let numeric = numeric_gradient(|q| returns_weighted(gamma, q, &w), &r);
