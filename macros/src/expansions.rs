@@ -1327,3 +1327,25 @@ fn discounted_returns_reversed_scan() {
         "
     );
 }
+
+/// A scan per row, with `checkpoint`: the loop saving the trace (every second state) also
+/// fills the row's array.
+#[test]
+fn checkpointed_scan_per_row() {
+    snapshot!(
+        r"
+        #[differentiable(checkpoint = 2)]
+        fn rows(w: &[f64], m: usize) -> f64 {
+            let mut total = 0.0;
+            for r in 0..w.len() / m {
+                let mut z = vec![1.0; m];
+                for c in 1..m {
+                    z[c] = (z[c - 1] + w[r * m + c]).tanh();
+                }
+                total += z[m - 1] * z[0];
+            }
+            total
+        }
+        "
+    );
+}
