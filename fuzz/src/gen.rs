@@ -22,6 +22,7 @@ mod flow;
 mod iters;
 mod local_args;
 mod loops;
+mod scans;
 mod scope;
 mod vector;
 mod weights;
@@ -75,6 +76,9 @@ struct Gen<'a> {
     /// (`local_args.rs`), the same way, started as `a` is; drawn only where
     /// `helper_local_array` is not 0.
     l: Rng,
+    /// The stream of the decisions added with scans (`scans.rs`), the same way, started as `a`
+    /// is; drawn only where `array_scan` is not 0.
+    q: Rng,
     w: &'a Weights,
     scope: Scope,
     helpers: Vec<Helper>,
@@ -188,6 +192,7 @@ fn function(
     let h = Rng::derive(x.clone().next_u64() ^ 0xCA22_1ED0_A22A_4500, 3);
     let s = Rng::derive(x.clone().next_u64() ^ 0xB0FF_E25A_4A9E_5000, 4);
     let l = Rng::derive(x.clone().next_u64() ^ 0x10CA_1A22_A4A2_6500, 4);
+    let q = Rng::derive(x.clone().next_u64() ^ 0x5CA2_5CA2_0A44_A400, 5);
     let mut g = Gen {
         rng,
         x,
@@ -199,6 +204,7 @@ fn function(
         h,
         s,
         l,
+        q,
         w,
         scope: Scope::new(params.clone()),
         helpers,
@@ -860,6 +866,45 @@ mod tests {
             "{unchanged} programs without buffer shapes"
         );
         assert!(with >= 20, "{with} programs with buffer shapes");
+    }
+
+    /// Whether a program has a scan: a write `z[i] = ..` reading `z[i - 1]` or `z[i + 1]`.
+    fn uses_scans(p: &Program) -> bool {
+        fn stmts(body: &[Stmt]) -> bool {
+            body.iter().any(|s| match s {
+                Stmt::SetElem {
+                    array,
+                    index: IntExpr::Var(v),
+                    value,
+                    ..
+                } => {
+                    let text = crate::print::expr(value);
+                    text.contains(&format!("{array}[{v} - 1]"))
+                        || text.contains(&format!("{array}[{v} + 1]"))
+                }
+                Stmt::For { body, .. }
+                | Stmt::ForIter { body, .. }
+                | Stmt::While { body, .. }
+                | Stmt::Loop(body) => stmts(body),
+                Stmt::If { then, els, .. } => stmts(then) || els.as_deref().is_some_and(stmts),
+                _ => false,
+            })
+        }
+        p.helpers.iter().chain([&p.main]).any(|f| stmts(&f.body))
+    }
+
+    /// Scans' decisions come from a stream of their own, drawn only where `array_scan` is not
+    /// 0: a program without one is the program the grammar generates at 0, and at 0 (the
+    /// default) none is generated.
+    #[test]
+    fn programs_without_scans_are_unchanged() {
+        let off = Weights::default();
+        let mut on = off.clone();
+        on.set("array_scan", 8).unwrap();
+        on.set("array_scan_rev", 5).unwrap();
+        let (unchanged, with) = isolated(&on, &off, uses_scans, "a scan");
+        assert!(unchanged >= 20, "{unchanged} programs without scans");
+        assert!(with >= 50, "{with} programs with scans");
     }
 
     /// The newer forms' decisions come from a stream of their own: a program that uses none of

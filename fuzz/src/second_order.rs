@@ -15,7 +15,9 @@
 //! (Richardson); a point where the two steps disagree is skipped as ill-conditioned (a branch
 //! switches between the points, or the gradient is too curved there).
 
-use crate::ast::{Arg, ArrayInit, AssignOp, Chain, Cond, Expr, Func, IterExpr, MapFn, Stmt};
+use crate::ast::{
+    Arg, ArrayInit, AssignOp, Chain, Cond, Expr, Func, IntExpr, IterExpr, MapFn, Stmt,
+};
 
 /// Whether `f` may carry `hessian`, calling `helpers` (which then get it too).
 #[must_use]
@@ -98,10 +100,17 @@ impl Check<'_> {
             Stmt::SetElem { array, value, .. } if carried_block_array(array) => {
                 depth == 2 && self.conditions.get() == 0 && self.expr_ok(value)
             }
-            Stmt::SetElem { op, value, .. } => {
+            // (Not a scan, `z[i] = f(z[i - 1])`: the macro refuses `hessian` through one.)
+            Stmt::SetElem {
+                array,
+                index,
+                op,
+                value,
+            } => {
                 matches!(op, AssignOp::Set)
                     && depth <= 1
                     && self.conditions.get() == 0
+                    && !scan_write(array, index, value)
                     && self.expr_ok(value)
             }
             Stmt::LetArray { .. }
@@ -171,6 +180,15 @@ impl Check<'_> {
 }
 
 /// Whether `e` reads the variable `name`.
+/// Whether `array[index] = value` reads the element one step from it (`z[i - 1]`, `z[i + 1]`).
+fn scan_write(array: &str, index: &IntExpr, value: &Expr) -> bool {
+    let IntExpr::Var(v) = index else {
+        return false;
+    };
+    let text = crate::print::expr(value);
+    text.contains(&format!("{array}[{v} - 1]")) || text.contains(&format!("{array}[{v} + 1]"))
+}
+
 fn mentions(e: &Expr, name: &str) -> bool {
     match e {
         Expr::Var(v) | Expr::Deref(v) => v == name,

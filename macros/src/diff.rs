@@ -476,7 +476,7 @@ impl Sweep {
             if !self.active[n.index()] {
                 continue;
             }
-            if let Op::Table { .. } | Op::Filled { .. } = g.op(n) {
+            if let Op::Table { .. } | Op::Filled { .. } | Op::Scanned { .. } = g.op(n) {
                 self.table(g, frame, n)?;
                 continue;
             }
@@ -492,7 +492,7 @@ impl Sweep {
             }
             if let Some(adj) = frame.adjoint.get(&n).copied() {
                 if let Op::Fold { .. } = g.op(n) {
-                    self.fold(g, frame, n, adj)?;
+                    self.fold(g, frame, n, adj, None)?;
                     continue;
                 }
                 self.push_through(g, frame, n, adj, g.loops_of(n))?;
@@ -729,6 +729,27 @@ impl Sweep {
                 let from = g.loops_of(n) | 1 << v;
                 self.contribute(g, frame, from, body, element);
             }
+            // The values of a recurrence after each iteration: its reverse sweep, seeded with
+            // zero, each iteration's `λ` given the adjoint of the element it wrote.
+            Op::Scanned {
+                c,
+                v,
+                lo,
+                hi,
+                init,
+                body,
+            } => {
+                let fold = g.add(Op::Fold {
+                    c,
+                    v,
+                    lo,
+                    hi,
+                    init,
+                    body,
+                });
+                let seed = g.zero();
+                self.fold(g, frame, fold, seed, Some(adjoint))?;
+            }
             Op::Filled { alloc, fill } => match *g.op(alloc) {
                 Op::Alloc {
                     like, zero: false, ..
@@ -953,13 +974,16 @@ impl Sweep {
 
     /// The adjoint `adj` of recurrence `fold` (`s = init; for v { s = body(s) }`) flows back
     /// through its iterations: `λ = adj; for v in rev { exits += λ·∂body/∂θ; λ = λ·∂body/∂s }`,
-    /// and `init` gets the final `λ`.
+    /// and `init` gets the final `λ`. With `scanned`, the adjoint `z̄` of the recurrence's
+    /// values after each iteration (an [`Op::Scanned`] array), iteration `v`'s new value also
+    /// gets `z̄[v − lo]`: `λ' = λ + z̄[v − lo]` in place of `λ`.
     fn fold(
         &mut self,
         g: &mut Graph,
         frame: &mut Frame,
         n: NodeId,
         adj: NodeId,
+        scanned: Option<NodeId>,
     ) -> Result<(), DiffError> {
         let Op::Fold {
             c, v, init, body, ..
@@ -983,7 +1007,13 @@ impl Sweep {
         let outer = g.loops_of(n) | frame.outer;
         let mask = carry.map_or(outer | 1 << v, |s| g.loops_of(s) | outer);
         let sweep = g.new_sweep();
-        let lambda = g.add(Op::Adjoint { sweep, v, mask });
+        let mut lambda = g.add(Op::Adjoint { sweep, v, mask });
+        if let (Some(values), &Op::Fold { lo, .. }) = (scanned, g.op(n)) {
+            let index = g.add(Op::LoopVar(v));
+            let index = g.int_bin(IntOp::Sub, index, lo);
+            let element = g.add(Op::AdjAt(values, index));
+            lambda = g.plus(lambda, element);
+        }
         let mut body_frame = Frame::new(Some((sweep, v)), outer);
         // Each iteration's new value gets `λ` (through `contribute`: a body that does not change
         // with the iteration, `s = w`, is a contribution leaving the loop in every iteration).
@@ -1497,7 +1527,7 @@ pub fn activity(g: &Graph, order: &[NodeId], wrt: &[NodeId], slices: &[u32]) -> 
         let active = activity_given(g, order, wrt, slices, &carries);
         let before = carries.len();
         for &n in order {
-            if let Op::Fold { c, .. } = g.op(n) {
+            if let Op::Fold { c, .. } | Op::Scanned { c, .. } = g.op(n) {
                 if active[n.index()] && !carries.contains(c) {
                     carries.push(*c);
                 }
@@ -1678,6 +1708,7 @@ pub fn local_adjoints(
         // adjoint, which the array's elements read (see `Sweep::table`).
         | Op::At(..)
         | Op::Table { .. }
+        | Op::Scanned { .. }
         | Op::Filled { .. }
         | Op::Alloc { .. }
         | Op::ArrayLen(_)

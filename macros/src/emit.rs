@@ -244,7 +244,7 @@ impl Emitter<'_> {
     /// A loop body's statements, its scatters, and the statements ending an iteration (the
     /// vectors it took from their pools, given back: `__t3_pool = __t3;`).
     fn parts(&self, block: &Block) -> (TokenStream, TokenStream, TokenStream) {
-        let stmts: TokenStream = block.stmts.iter().map(|s| self.stmt(s)).collect();
+        let stmts = self.stmt_list(&block.stmts);
         let scatters: TokenStream = block.scatters.iter().map(|s| self.stmt(s)).collect();
         let back = block.give_back.iter().map(|v| {
             let (keep, name) = (self.pool_name(*v), self.vector_name(*v));
@@ -297,6 +297,57 @@ impl Emitter<'_> {
             return quote! { let #name = &#value; };
         }
         quote! { let #name = #value; }
+    }
+
+    /// Statements in order; a recurrence's forward loop saving its trace and, right after it,
+    /// the scan of the same recurrence (`Op::Scanned`, its values) run as one loop.
+    fn stmt_list(&self, stmts: &[Stmt]) -> TokenStream {
+        let mut out = TokenStream::new();
+        let mut k = 0;
+        while let Some(stmt) = stmts.get(k) {
+            if let (
+                Stmt::Fold {
+                    node,
+                    body,
+                    saved: saved @ (Saved::Every(_) | Saved::Checkpoints(..)),
+                },
+                Some(Stmt::Scan { node: scan, .. }),
+            ) = (stmt, stmts.get(k + 1))
+                && self.scan_of(*node, *scan)
+            {
+                out.extend(self.fold_scanning(*node, body, *saved, Some(*scan)));
+                k += 2;
+                continue;
+            }
+            out.extend(self.stmt(stmt));
+            k += 1;
+        }
+        out
+    }
+
+    /// Whether `scan` keeps the values of recurrence `fold` (the same loop, start and body).
+    fn scan_of(&self, fold: NodeId, scan: NodeId) -> bool {
+        match (self.g.op(fold), self.g.op(scan)) {
+            (
+                &Op::Fold {
+                    c,
+                    v,
+                    lo,
+                    hi,
+                    init,
+                    body,
+                },
+                &Op::Scanned {
+                    c: c2,
+                    v: v2,
+                    lo: lo2,
+                    hi: hi2,
+                    init: init2,
+                    body: body2,
+                },
+            ) => (c, v, lo, hi, init, body) == (c2, v2, lo2, hi2, init2, body2),
+            _ => false,
+        }
     }
 
     /// One statement of the tree.
@@ -361,6 +412,7 @@ impl Emitter<'_> {
                 accumulators,
             } => self.exit(group, *until, test, body, accumulators),
             Stmt::Fold { node, body, saved } => self.fold(*node, body, *saved),
+            Stmt::Scan { node, body } => self.scan(*node, body),
             Stmt::Coupled {
                 node,
                 body,
@@ -610,6 +662,18 @@ impl Emitter<'_> {
     /// The forward loop of recurrence `n`, saving each iteration's value when a reverse sweep
     /// needs it: `let mut s = init; for i in lo..hi { trace.push(s); …; s = body; } let __tN = s;`
     fn fold(&self, n: NodeId, block: &Block, saved: Saved) -> TokenStream {
+        self.fold_scanning(n, block, saved, None)
+    }
+
+    /// [`fold`](Self::fold); with `scan`, the same loop also keeps the recurrence's value after
+    /// every iteration in the scan's vector (`__tN.push(s)`, see [`scan`](Self::scan)).
+    fn fold_scanning(
+        &self,
+        n: NodeId,
+        block: &Block,
+        saved: Saved,
+        scan: Option<NodeId>,
+    ) -> TokenStream {
         let Op::Fold {
             c,
             v,
@@ -647,16 +711,34 @@ impl Emitter<'_> {
                 };
                 let (declare, header, push) =
                     Self::saving(&trace, &i, (&lo, &hi), every, storage, &quote!(#s), c);
+                let (values, keep, kept) = match scan {
+                    Some(scan) => {
+                        let values = self.name(scan);
+                        (
+                            quote! {
+                                let mut #values = ::std::vec::Vec::with_capacity(
+                                    ::core::iter::Iterator::size_hint(&(#lo..#hi)).0,
+                                );
+                            },
+                            quote! { #values.push(#s); },
+                            quote! { let #values = #values; },
+                        )
+                    }
+                    None => (TokenStream::new(), TokenStream::new(), TokenStream::new()),
+                };
                 return quote! {
                     let mut #s = #init;
                     #declare
+                    #values
                     #header {
                         #push
                         #stmts
                         #s = #next;
+                        #keep
                         #back
                     }
                     let #name = #s;
+                    #kept
                 };
             }
             Saved::Nothing => (TokenStream::new(), stmts),
@@ -670,6 +752,41 @@ impl Emitter<'_> {
                 #back
             }
             let #name = #s;
+        }
+    }
+
+    /// The forward loop of a scan `n`, keeping the recurrence's value after every iteration:
+    /// `let mut s = init; let mut __tN = Vec::with_capacity(hi − lo); for i in lo..hi { …; s =
+    /// body; __tN.push(s); }`.
+    fn scan(&self, n: NodeId, block: &Block) -> TokenStream {
+        let Op::Scanned {
+            c,
+            v,
+            lo,
+            hi,
+            init,
+            body,
+        } = *self.g.op(n)
+        else {
+            return self.internal_error("not a scan");
+        };
+        let (i, s, name) = (loop_var_name(v), carry_name(c), self.name(n));
+        let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+        let init = self.expr(init, Prec::Select);
+        let (stmts, back) = self.whole(block);
+        let next = self.expr(body, Prec::Select);
+        quote! {
+            let mut #s = #init;
+            let mut #name = ::std::vec::Vec::with_capacity(
+                ::core::iter::Iterator::size_hint(&(#lo..#hi)).0,
+            );
+            for #i in #lo..#hi {
+                #stmts
+                #s = #next;
+                #name.push(#s);
+                #back
+            }
+            let #name = #name;
         }
     }
 
@@ -2253,6 +2370,7 @@ impl Style for Emitter<'_> {
             | Op::CallVjp(..)
             | Op::CallHvp(..)
             | Op::Table { .. }
+            | Op::Scanned { .. }
             | Op::Accumulate { .. }
             | Op::ArrayVjp { .. }
             | Op::Rebound { .. }

@@ -176,6 +176,7 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         | Op::RevCoupled { .. }
         | Op::Until { .. }
         | Op::Table { .. }
+        | Op::Scanned { .. }
         | Op::Alloc { .. }
         | Op::Filled { .. }
         | Op::ArrayLen(_)

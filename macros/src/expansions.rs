@@ -1310,3 +1310,66 @@ fn layers_inside_a_checkpointed_time_loop() {
         "
     );
 }
+
+/// A cumulative product written element by element (a scan): the loop carries the previous
+/// element in a float; the array is the recurrence's values, filled by a forward loop of its
+/// own, and the gradient is the recurrence's reverse sweep, each iteration's `λ` also given
+/// the adjoint of the element it wrote.
+#[test]
+fn cumulative_product_scan() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn cumprod(w: &[f64]) -> f64 {
+            let n = w.len();
+            let mut z = vec![1.0; n];
+            for c in 1..n {
+                z[c] = z[c - 1] * w[c];
+            }
+            z[n - 1]
+        }
+        "
+    );
+}
+
+/// Discounted returns, a reversed scan: the loop carries the element after the one it writes
+/// (zero past the end); its values, in the order of the iterations, are flipped into place.
+#[test]
+fn discounted_returns_reversed_scan() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn returns(gamma: f64, r: &[f64]) -> f64 {
+            let n = r.len();
+            let mut g = vec![0.0; n];
+            for t in (0..n).rev() {
+                let next = if t + 1 < n { gamma * g[t + 1] } else { 0.0 };
+                g[t] = r[t] + next;
+            }
+            g.iter().sum::<f64>()
+        }
+        "
+    );
+}
+
+/// A scan per row, with `checkpoint`: the loop saving the trace (every second state) also
+/// fills the row's array.
+#[test]
+fn checkpointed_scan_per_row() {
+    snapshot!(
+        r"
+        #[differentiable(checkpoint = 2)]
+        fn rows(w: &[f64], m: usize) -> f64 {
+            let mut total = 0.0;
+            for r in 0..w.len() / m {
+                let mut z = vec![1.0; m];
+                for c in 1..m {
+                    z[c] = (z[c - 1] + w[r * m + c]).tanh();
+                }
+                total += z[m - 1] * z[0];
+            }
+            total
+        }
+        "
+    );
+}

@@ -314,6 +314,28 @@ impl Printer<'_> {
                 Self::line(out, depth, "}");
                 Self::line(out, depth, &format!("let t{} = s{c};", node.0));
             }
+            Stmt::Scan { node, body } => {
+                let Op::Scanned {
+                    c,
+                    v,
+                    lo,
+                    hi,
+                    init,
+                    body: next,
+                } = *g.op(*node)
+                else {
+                    return;
+                };
+                let init = self.expr(init, Prec::Select);
+                Self::line(out, depth, &format!("let mut s{c} = {init};"));
+                let head = format!("for i{v} in {}, keeping every s", self.range(lo, hi));
+                Self::line(out, depth, &format!("{head} {{"));
+                self.block(body, depth + 1, out);
+                let step = format!("s{c} = {};", self.expr(next, Prec::Select));
+                Self::line(out, depth + 1, &step);
+                Self::line(out, depth + 1, &format!("t{}.push(s{c});", node.0));
+                Self::line(out, depth, "}");
+            }
             Stmt::Coupled {
                 node,
                 body,
@@ -596,6 +618,21 @@ impl Style for Printer<'_> {
                 body,
             } => format!(
                 "fold(s{c} = {}; i{v} in {}..{}; s{c} = {})",
+                self.expr(*init, Prec::Select),
+                self.expr(*lo, Prec::Sum),
+                self.expr(*hi, Prec::Sum),
+                self.expr(*body, Prec::Select)
+            ),
+            // A scan: the recurrence's value after every iteration, `[s₁, s₂, …]`.
+            Op::Scanned {
+                c,
+                v,
+                lo,
+                hi,
+                init,
+                body,
+            } => format!(
+                "scan(s{c} = {}; i{v} in {}..{}; s{c} = {})",
                 self.expr(*init, Prec::Select),
                 self.expr(*lo, Prec::Sum),
                 self.expr(*hi, Prec::Sum),

@@ -443,6 +443,12 @@ define_ops! {
         Table { v: u32, lo: node, hi: node, body: node },
         /// `z[i]`: element `i` of a local array (a `Table`).
         At(table: node, i: node),
+        /// The values of recurrence `c` (the fields of its `Fold`) after each of its iterations,
+        /// as a local array of `hi − lo` floats: what a scan writes (`for i in 1..n { z[i] =
+        /// z[i - 1] * w[i]; }` carries the previous element, and `z` is its values). Computed
+        /// into a vector by a forward loop of its own; its gradient is the `Fold`'s reverse
+        /// sweep, each iteration's `λ` also given the adjoint of the element it wrote.
+        Scanned { c: u32, v: u32, lo: node, hi: node, init: node, body: node },
         /// A vector added into (buffer number `buf`): a copy of the array `like`, or, with
         /// `zero`, zeros of its length. The `Accumulate`s into it follow; `Filled` is the
         /// vector once they have all run. It varies with the loops of `mask` too, those its
@@ -547,6 +553,7 @@ impl Op {
         match self {
             Op::Sum { v, .. }
             | Op::Fold { v, .. }
+            | Op::Scanned { v, .. }
             | Op::Until { v, .. }
             | Op::RevFold { v, .. }
             | Op::Coupled { v, .. }
@@ -562,6 +569,7 @@ impl Op {
             self,
             Op::Sum { .. }
                 | Op::Fold { .. }
+                | Op::Scanned { .. }
                 | Op::RevFold { .. }
                 | Op::Coupled { .. }
                 | Op::RevCoupled { .. }
@@ -903,7 +911,9 @@ impl Graph {
     /// The length of local array `n` (a `Table`, a `Buffer`, or an adjoint of one).
     pub fn array_len(&mut self, n: NodeId) -> NodeId {
         match *self.op(n) {
-            Op::Table { lo, hi, .. } => self.int_bin(IntOp::Sub, hi, lo),
+            Op::Table { lo, hi, .. } | Op::Scanned { lo, hi, .. } => {
+                self.int_bin(IntOp::Sub, hi, lo)
+            }
             Op::Alloc { like, .. } => self.array_len(like),
             Op::Filled { alloc, .. } => self.array_len(alloc),
             Op::Carry { c, .. } if self.carried_lens.contains_key(&c) => self.carried_lens[&c],
@@ -1017,7 +1027,9 @@ impl Graph {
                 .coupled_parts(*of)
                 .and_then(|(firsts, _)| firsts.get(*k as usize))
                 .map_or(Kind::Float, |m| self.kind(*m)),
-            Op::Table { .. } | Op::Alloc { .. } | Op::Filled { .. } => Kind::Array,
+            Op::Table { .. } | Op::Alloc { .. } | Op::Filled { .. } | Op::Scanned { .. } => {
+                Kind::Array
+            }
             Op::Sum { body, .. } => self.kind(*body),
             Op::Slice(_)
             | Op::SliceArg(..)
@@ -1092,7 +1104,8 @@ impl Graph {
             | Op::Coupled { v, .. }
             | Op::RevCoupled { v, .. }
             | Op::Until { v, .. }
-            | Op::Table { v, .. } => {
+            | Op::Table { v, .. }
+            | Op::Scanned { v, .. } => {
                 op.children().iter().fold(0, |m, c| m | self.loops_of(*c)) & !(1 << v)
             }
             _ => op.children().iter().fold(0, |m, c| m | self.loops_of(*c)),
@@ -1184,7 +1197,7 @@ impl Graph {
         self.reachable(roots).iter().any(|n| {
             matches!(
                 self.op(*n),
-                Op::Sum { .. } | Op::Fold { .. } | Op::Coupled { .. }
+                Op::Sum { .. } | Op::Fold { .. } | Op::Scanned { .. } | Op::Coupled { .. }
             )
         })
     }

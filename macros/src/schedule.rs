@@ -336,6 +336,7 @@ impl Schedule<'_> {
                 | Op::Scatter(..)
                 | Op::Effects(..)
                 | Op::Fold { .. }
+                | Op::Scanned { .. }
                 | Op::RevFold { .. }
                 | Op::Coupled { .. }
                 | Op::RevCoupled { .. }
@@ -431,10 +432,36 @@ impl Schedule<'_> {
     ) -> bool {
         match *self.g.op(r) {
             Op::RevFold { fold, .. } | Op::RevCoupled { fold, .. } => {
-                !here.contains(&fold) && !defined.contains(&fold)
+                let computed = |n: NodeId| here.contains(&n) || defined.contains(&n);
+                // A scan's values are the recurrence's: where they are computed, so is it.
+                let scanned = self.scanned_twin(fold);
+                !computed(fold) && !scanned.is_some_and(computed)
             }
             _ => false,
         }
+    }
+
+    /// The scan (`Op::Scanned`) whose values are those of recurrence `fold`, if the graph has one.
+    fn scanned_twin(&self, fold: NodeId) -> Option<NodeId> {
+        let Op::Fold {
+            c,
+            v,
+            lo,
+            hi,
+            init,
+            body,
+        } = *self.g.op(fold)
+        else {
+            return None;
+        };
+        self.g.find(&Op::Scanned {
+            c,
+            v,
+            lo,
+            hi,
+            init,
+            body,
+        })
     }
 
     /// [`closure`](Self::closure) from `stack`, the reads of reverse sweeps (and of the sums in
@@ -474,6 +501,14 @@ impl Schedule<'_> {
                     init,
                     body,
                     ..
+                }
+                | Op::Scanned {
+                    v,
+                    lo,
+                    hi,
+                    init,
+                    body,
+                    ..
                 } => {
                     stack.extend([*lo, *hi, *init]);
                     stack.extend(self.loop_invariants(*v, *body));
@@ -482,8 +517,13 @@ impl Schedule<'_> {
                     stack.extend([*lo, *hi]);
                     stack.extend(self.loop_invariants(*v, *cond));
                 }
-                Op::RevFold { seed, .. } => {
+                Op::RevFold { seed, fold, .. } => {
                     stack.push(*seed);
+                    // A scan's reverse sweep runs where its values are computed, its forward
+                    // loop (saving the values the sweep reads) before it.
+                    if self.scanned_twin(*fold).is_some() {
+                        stack.push(*fold);
+                    }
                     waiting.push(n);
                 }
                 // Coupled recurrences: their bounds and initial values, what their bodies
@@ -668,6 +708,7 @@ impl Schedule<'_> {
                     op,
                     Op::Sum { .. }
                         | Op::Fold { .. }
+                        | Op::Scanned { .. }
                         | Op::RevFold { .. }
                         | Op::Coupled { .. }
                         | Op::RevCoupled { .. }
@@ -695,15 +736,7 @@ impl Schedule<'_> {
                 let reads = self.loop_invariants(inner, inner_body);
                 stack.extend(reads.into_iter().map(|r| (r, conditional)));
                 stack.extend(self.sweeps.get(&n).map(|r| (*r, conditional)));
-            } else if let Op::Fold {
-                v: inner,
-                lo,
-                hi,
-                init,
-                body,
-                ..
-            } = *op
-            {
+            } else if let Some((inner, [lo, hi, init, body])) = recurrence_fields(op) {
                 stack.extend([lo, hi, init].map(|r| (r, conditional)));
                 let reads = self.loop_invariants(inner, body);
                 stack.extend(reads.into_iter().map(|r| (r, conditional)));
@@ -1088,6 +1121,30 @@ impl ReverseSweeps {
             sweeps,
             last_kill,
         }
+    }
+}
+
+/// The loop and `[lo, hi, init, body]` of a recurrence's forward loop (a `Fold`, or the loop
+/// of a scan filling its values, `Op::Scanned`).
+fn recurrence_fields(op: &Op) -> Option<(u32, [NodeId; 4])> {
+    match *op {
+        Op::Fold {
+            v,
+            lo,
+            hi,
+            init,
+            body,
+            ..
+        }
+        | Op::Scanned {
+            v,
+            lo,
+            hi,
+            init,
+            body,
+            ..
+        } => Some((v, [lo, hi, init, body])),
+        _ => None,
     }
 }
 

@@ -57,7 +57,12 @@ pub fn tangents(
                 .any(|a| matches!(g.op(*a), Op::SliceArg(..)) && active.contains(a)),
             _ => false,
         };
-        if sliced_call || matches!(op, Op::Fold { .. } | Op::Coupled { .. }) {
+        if sliced_call
+            || matches!(
+                op,
+                Op::Fold { .. } | Op::Coupled { .. } | Op::Scanned { .. }
+            )
+        {
             return Err(DiffError {
                 origin: g.node(n).origin,
                 message: "a loop recurrence has no forward derivative here".into(),
@@ -211,6 +216,18 @@ fn tangent(
             .map(|&db| g.add(Op::Table { v, lo, hi, body: db })),
         // z[i]˙ = ż[i]
         Op::At(table, i) => dot.get(&table).map(|&dt| g.add(Op::At(dt, i))),
+        // A scan's elements are its recurrence's values: their tangents would be the values of
+        // the tangent recurrence carried beside it, which no node holds yet.
+        Op::Scanned { .. } => {
+            if op.children().iter().any(|c| dot.contains_key(c)) {
+                return Err(DiffError {
+                    origin: g.node(n).origin,
+                    message: "second derivatives through a recurrence written element by element (`z[i] = z[i - 1] * w[i];`, a scan) are not supported yet".into(),
+                    help: "remove `hessian`; where only the last element or the sum of the elements is read, carry it in a float instead (`p = p * w[i];`)",
+                });
+            }
+            None
+        }
         // An array added into in loops: its tangent would be a second vector added into
         // beside it. (A vector-valued function's Jacobian then takes the reverse pass.)
         Op::Alloc { .. } | Op::Filled { .. } | Op::Accumulate { .. } => {

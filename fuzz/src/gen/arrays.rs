@@ -57,10 +57,10 @@ use crate::ast::{
 
 /// A local array in the making: its name, its length, and where its `let` is in the block.
 #[derive(Debug, Clone)]
-struct Arr {
-    name: String,
-    ext: Extent,
-    decl: usize,
+pub(super) struct Arr {
+    pub(super) name: String,
+    pub(super) ext: Extent,
+    pub(super) decl: usize,
 }
 
 fn bin(op: BinOp, a: Expr, b: Expr) -> Expr {
@@ -601,7 +601,7 @@ impl Gen<'_> {
 
     /// One or two values reading `z`: an expression of its elements, a loop over it, an
     /// iteration (typed arrays only). Returns their names.
-    fn array_reads(&mut self, z: &Arr, out: &mut Vec<Stmt>) -> Vec<String> {
+    pub(super) fn array_reads(&mut self, z: &Arr, out: &mut Vec<Stmt>) -> Vec<String> {
         let mut names = Vec::new();
         for _ in 0..self.a.range(1, 2) {
             let typed = self.scope.var_typed(&z.name);

@@ -12,6 +12,9 @@ impl Gen<'_> {
         if self.local_arg_block_chance() {
             return self.local_arg_block();
         }
+        if self.scan_chance() {
+            return self.array_scan_block();
+        }
         if self.a_twentieth(w.local_array) {
             return self.local_array_block();
         }

@@ -50,7 +50,7 @@ impl Gen<'_> {
     }
 
     /// The helpers taking a slice.
-    fn slice_helpers(&self) -> Vec<Helper> {
+    pub(super) fn slice_helpers(&self) -> Vec<Helper> {
         self.helpers
             .iter()
             .filter(|h| h.params.iter().any(|p| matches!(p.ty, ParamTy::Slice(_))))

@@ -286,6 +286,9 @@ impl Gen<'_> {
         {
             body.extend(self.loop_local_array());
         }
+        if (self.recurrence == 0 || self.w.local_array_in_recurrence > 0) && self.scan_chance() {
+            body.extend(self.loop_array_scan());
+        }
         self.flow_point(&mut body, flow);
         if inner == 0 {
             for t in targets {

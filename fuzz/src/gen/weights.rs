@@ -231,6 +231,15 @@ weights! {
     /// Loop bodies: a local array of their own, written and read by the rest of the body
     /// (GMM's per-point scores), out of 20.
     local_array_loop = 1,
+    /// Scans: a local array written in a loop from the element the previous iteration wrote
+    /// (`z[i] = f(z[i - 1], ..)` in `for i in a..b`, `a` 1, 2 or a size), with `continue`,
+    /// `break`, conditional writes, read after the loop; a top-level block, or in a loop body
+    /// (a scan per row), out of 20 (`scans.rs`). From a stream of its own, drawn only where the
+    /// weight is not 0: at 0 (the default) the programs are unchanged.
+    array_scan = 0,
+    /// Scans reversed, out of 10: `z[i] = f(z[i + 1], ..)` in `for i in (0..len - 1).rev()`, or
+    /// over the whole array reading `if i + 1 < z.len() { z[i + 1] } else { 0.0 }`.
+    array_scan_rev = 3,
     /// Loops writing a local array at their index written reversed, `for c in (lo..hi).rev()`
     /// (with their `break`, writing from the end), out of 10, on a stream of its own.
     local_array_rev = 2,

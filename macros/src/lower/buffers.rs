@@ -97,6 +97,10 @@ pub(super) struct ArrayLoop {
     /// outermost loop adding into it, its name, the buffer, the effects (`z[k] += e`, loops of
     /// them), and whether this loop is that outermost one (then it makes the new version).
     accumulated: Vec<Accumulated>,
+    /// The arrays the body reads one step back (`z[i - 1]`, `z[j + 1]` in a reversed loop): a
+    /// scan, which carries the previous element in a hidden float (see `declare_scans`): the
+    /// array's version before the loop, the index read, and the array's name.
+    scans: Vec<(NodeId, NodeId, String)>,
 }
 
 impl ArrayLoop {
@@ -344,20 +348,41 @@ impl Lower<'_> {
                 return None;
             }
             if let Some((_, name)) = frame.written.iter().find(|w| w.0 == table) {
-                if i == frame.own_index(table, &self.g) {
+                let own = frame.own_index(table, &self.g);
+                if i == own {
                     return Some(match self.lookup(&element_name(name)) {
                         Some(Binding::Value(x)) => x,
                         _ => self.g.add(Op::At(table, i)),
                     });
                 }
+                // A scan: the element the previous iteration wrote, carried in a float.
+                if frame.scans.iter().any(|s| s.0 == table && s.1 == i)
+                    && let Some(Binding::Value(x)) = self.lookup(&previous_name(name))
+                {
+                    return Some(x);
+                }
+                let later = self.later_index(own, frame.flip.is_some());
                 let name = name.clone();
-                self.cx.error_spanned_by(
-                    at,
+                let message = if later == Some(i) {
                     msg(
-                        format!("this reads an element of `{name}` other than the one this iteration of the loop writes"),
-                        format!("read `{name}[i]` at the loop's index `i` only, or read the other elements after the loop; a recurrence through the elements (`{name}[i] = {name}[i - 1] * a + …`, or `{name}[j + 1]` in a loop over `(0..n).rev()`) is not supported yet: where its last value or a sum of its values is what you need, carry it in a float (`p = p * a + x[i];`)"),
-                    ),
-                );
+                        format!(
+                            "this reads an element of `{name}` that a later iteration of this loop writes"
+                        ),
+                        format!(
+                            "a loop writing `{name}[i]` may read the element the previous iteration wrote: `{name}[i - 1]` in `for i in a..b`, `{name}[i + 1]` in `for i in (a..b).rev()`; to read the elements as they were before the loop, copy them first (`let old = {name}.clone();`) and read `old[…]`"
+                        ),
+                    )
+                } else {
+                    msg(
+                        format!(
+                            "this reads an element of `{name}` other than the one this iteration of the loop writes or the one the previous iteration wrote"
+                        ),
+                        format!(
+                            "a loop writing `{name}[i]` may read `{name}[i]` and the element the previous iteration wrote, one step back (`{name}[i - 1]` in `for i in a..b`, `{name}[i + 1]` in `for i in (a..b).rev()`, the offset a literal `1`); read the other elements after the loop, or carry the values you need in floats (`p = p * a + x[j];`)"
+                        ),
+                    )
+                };
+                self.cx.error_spanned_by(at, message);
                 return None;
             }
         }
@@ -762,6 +787,7 @@ impl Lower<'_> {
             written,
             added_into,
             accumulated: Vec::new(),
+            scans: Vec::new(),
             pushes: Vec::new(),
             growing,
             reads: super::loops::read_names(stmts),
@@ -805,6 +831,15 @@ impl Lower<'_> {
         for (w, end) in frame.writes.iter_mut().zip(ends) {
             if let Some(Binding::Value(x)) = end {
                 w.2 = x;
+            }
+        }
+        // A scan's hidden float takes the element this iteration ends with (the one it wrote,
+        // or the element as it was where the write was not taken).
+        let mut scans: Vec<String> = frame.scans.iter().map(|s| s.2.clone()).collect();
+        scans.dedup();
+        for name in scans {
+            if let Some(Binding::Value(x)) = self.lookup(&element_name(&name)) {
+                self.assign_name(&previous_name(&name), x);
             }
         }
     }
@@ -908,11 +943,14 @@ impl Lower<'_> {
         span: Span,
     ) -> Option<NodeId> {
         if changed.iter().any(|p| self.g.mentions(element, *p)) {
+            if let Some(scanned) = self.scanned(name, v, span) {
+                return Some(scanned);
+            }
             self.cx.error_at(
                 span,
                 msg(
                     format!("the elements this loop writes into `{name}` read a value the loop carries from one iteration to the next"),
-                    "compute each element from the loop's index and the values fixed before the loop (a running sum written element by element is not supported yet)",
+                    format!("compute each element from the loop's index, the values fixed before the loop and the element the previous iteration wrote, not from a float the loop carries: a running sum written element by element is a scan, `{name}[i] = {name}[i - 1] + x[i];` (`{name}[i + 1]` in `for i in (a..b).rev()`), with `{name}[a - 1]` set before the loop"),
                 ),
             );
             return None;
@@ -934,7 +972,8 @@ impl Lower<'_> {
         let one = self.g.int(1);
         // The number of iterations, `max(hi, lo) − lo`: none, not `hi − lo` (which a `usize`
         // cannot hold), where the range is empty (`(1..0).rev()`).
-        let Op::Table { lo, hi, .. } = *self.g.op(table) else {
+        // (A scan's values too, `Op::Scanned`, in the order of its iterations.)
+        let (Op::Table { lo, hi, .. } | Op::Scanned { lo, hi, .. }) = *self.g.op(table) else {
             return None;
         };
         let below = self.g.compare(Cmp::Lt, hi, lo);
@@ -1459,4 +1498,191 @@ pub(super) fn conditional_write_message(name: &str) -> String {
             "give `{name}` one length whatever the condition (write its elements under the `if`), or use a new array in each branch"
         ),
     )
+}
+
+/// The hidden float a scan of `name` carries: the element the previous iteration wrote (not a
+/// name a program can spell).
+fn previous_name(name: &str) -> String {
+    format!("{name}[·−1]")
+}
+
+/// Whether `name` is a scan's hidden float (see [`previous_name`]).
+pub(super) fn is_previous_name(name: &str) -> bool {
+    name.ends_with("[·−1]")
+}
+
+/// The arrays `stmts` (the body of a loop over the index `index`) read one step back, `z[i -
+/// 1]` (or, `reversed`, `z[i + 1]`, `z[1 + i]`), outside closures: a scan's reads.
+fn scan_reads(stmts: &[syn::Stmt], index: &str, reversed: bool) -> Vec<String> {
+    struct Finder<'i> {
+        index: &'i str,
+        reversed: bool,
+        out: Vec<String>,
+    }
+    impl Finder<'_> {
+        fn is_index(&self, e: &Expr) -> bool {
+            matches!(e, Expr::Path(p) if p.path.get_ident().is_some_and(|i| i == self.index))
+        }
+        fn one_step_back(&self, e: &Expr) -> bool {
+            let one = |e: &Expr| matches!(e, Expr::Lit(l) if matches!(&l.lit, syn::Lit::Int(n) if n.base10_digits() == "1"));
+            match e {
+                Expr::Paren(p) => self.one_step_back(&p.expr),
+                Expr::Binary(b) if !self.reversed && matches!(b.op, syn::BinOp::Sub(_)) => {
+                    self.is_index(&b.left) && one(&b.right)
+                }
+                Expr::Binary(b) if self.reversed && matches!(b.op, syn::BinOp::Add(_)) => {
+                    (self.is_index(&b.left) && one(&b.right))
+                        || (one(&b.left) && self.is_index(&b.right))
+                }
+                _ => false,
+            }
+        }
+    }
+    impl<'ast> syn::visit::Visit<'ast> for Finder<'_> {
+        fn visit_expr_index(&mut self, ix: &'ast syn::ExprIndex) {
+            if let Expr::Path(p) = &*ix.expr
+                && let Some(id) = p.path.get_ident()
+                && self.one_step_back(&ix.index)
+            {
+                self.out.push(id.to_string());
+            }
+            syn::visit::visit_expr_index(self, ix);
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    }
+    let mut f = Finder {
+        index,
+        reversed,
+        out: Vec::new(),
+    };
+    for s in stmts {
+        syn::visit::Visit::visit_stmt(&mut f, s);
+    }
+    f.out.sort();
+    f.out.dedup();
+    f.out
+}
+
+impl Lower<'_> {
+    /// Before the body `stmts` of `for i in lo..hi` (or, `reversed`, of `for i in (lo..end).rev()`),
+    /// before the loop's floats are carried: each local array the body writes and reads one
+    /// step back (`z[i] = z[i - 1] * w[i];`, `z[j] = r[j] + g * z[j + 1];` reversed) is a scan,
+    /// and gets a hidden float in the scope around the loop, the element the previous iteration
+    /// wrote, starting as the element before the loop at `lo − 1` (reversed, `end`) where that
+    /// is in range (zero elsewhere, where the program does not read it: a read out of range
+    /// would have panicked). The loop carries it (a `Fold`), and the array is its values (an
+    /// `Op::Scanned`, see `scanned`).
+    ///
+    /// ```text
+    /// // Input:                                // Graph:
+    /// for c in 1..n { z[c] = z[c - 1] * w[c]; } // p₀ = if 1 ≥ 1 && 0 < n { z₀[0] } else { 0 }
+    ///                                           // z₁ = Scanned(c ∈ 1..n, p₀: p·w[c]), into z₀[1..n]
+    /// ```
+    pub(super) fn declare_scans(
+        &mut self,
+        stmts: &[syn::Stmt],
+        pat: &syn::Pat,
+        (lo, end): (NodeId, NodeId),
+        reversed: bool,
+    ) {
+        let syn::Pat::Ident(p) = pat else { return };
+        let written = element_written_names(stmts);
+        for name in scan_reads(stmts, &p.ident.to_string(), reversed) {
+            let Some(Binding::Value(table)) = self.lookup(&name) else {
+                continue;
+            };
+            if self.g.kind(table) != Kind::Array || !written.contains(&name) {
+                continue;
+            }
+            let len = self.array_len(table);
+            let zero = self.g.zero();
+            let (at, inside) = if reversed {
+                (end, self.g.compare(Cmp::Lt, end, len))
+            } else {
+                let one = self.g.int(1);
+                let first = self.g.compare(Cmp::Ge, lo, one);
+                let before = self.g.int_bin(IntOp::Sub, lo, one);
+                let below = self.g.compare(Cmp::Lt, before, len);
+                (before, self.g.and(first, below))
+            };
+            let old = self.g.add(Op::At(table, at));
+            let init = self.g.select(inside, old, zero);
+            self.declare(previous_name(&name), Binding::Value(init));
+        }
+    }
+
+    /// Once the loop's frame is open: the scans it runs (the arrays `declare_scans` gave a
+    /// hidden float) with the index of the element one step back.
+    pub(super) fn open_scans(&mut self) {
+        let Some(frame) = self.array_loops.last() else {
+            return;
+        };
+        let reversed = frame.flip.is_some();
+        let found: Vec<(NodeId, NodeId, String)> = frame
+            .written
+            .iter()
+            .filter(|(_, name)| {
+                matches!(self.state.scopes.get(frame.depth.wrapping_sub(1)), Some(scope) if scope.iter().any(|(n, _)| *n == previous_name(name)))
+            })
+            .map(|(table, name)| (*table, frame.own_index(*table, &self.g), name.clone()))
+            .collect();
+        let mut scans = Vec::new();
+        for (table, own, name) in found {
+            let one = self.g.int(1);
+            if reversed {
+                // `z[j + 1]` or `z[1 + j]`.
+                let back = self.g.int_bin(IntOp::Add, own, one);
+                scans.push((table, back, name.clone()));
+                let back = self.g.int_bin(IntOp::Add, one, own);
+                scans.push((table, back, name));
+            } else {
+                let back = self.g.int_bin(IntOp::Sub, own, one);
+                scans.push((table, back, name));
+            }
+        }
+        if let Some(frame) = self.array_loops.last_mut() {
+            frame.scans = scans;
+        }
+    }
+
+    /// The index the next iteration writes, one step forward from `own`, where the graph has it.
+    fn later_index(&self, own: NodeId, reversed: bool) -> Option<NodeId> {
+        let one = self.g.find(&Op::IntConst(1))?;
+        let op = if reversed { IntOp::Sub } else { IntOp::Add };
+        self.g.find(&Op::IntBin(op, own, one))
+    }
+
+    /// The elements the scan of `name` in loop `v` wrote, one an iteration: the values of the
+    /// recurrence its hidden float became (`finish_carried`), as an `Op::Scanned` of the same
+    /// fields. `None` where the array is not a scan, or its hidden float is coupled to other
+    /// variables the loop changes.
+    fn scanned(&mut self, name: &str, v: u32, span: Span) -> Option<NodeId> {
+        let Some(Binding::Value(fold)) = self.lookup(&previous_name(name)) else {
+            return None;
+        };
+        let Op::Fold {
+            c,
+            v: w,
+            lo,
+            hi,
+            init,
+            body,
+        } = *self.g.op(fold)
+        else {
+            return None;
+        };
+        if w != v {
+            return None;
+        }
+        Some(self.at(span, |l| {
+            l.g.add(Op::Scanned {
+                c,
+                v,
+                lo,
+                hi,
+                init,
+                body,
+            })
+        }))
+    }
 }

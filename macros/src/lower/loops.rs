@@ -700,6 +700,12 @@ impl Lower<'_> {
         // Integer counters (`count += 1`): their steps are read before the loop's variables are
         // replaced, and their values in each iteration are computed from the index.
         let counters = self.counters(f, lo, hi, index, exit);
+        let (written_at, flip) = self.written_index(f, item.as_ref(), index, (lo, end));
+        // A scan (`z[i] = z[i - 1] * w[i];`, or reversed `g[t] = r[t] + γ·g[t + 1];` in
+        // `for t in (a..b).rev()`): its hidden float, carried like the others.
+        if item.is_none() || flip.is_some() {
+            self.declare_scans(&body, &f.pat, (lo, end), flip.is_some());
+        }
         let outer = self.carry_outer_floats(v, self.g.loops_of(index));
         for c in &counters {
             if let Some(o) = outer
@@ -710,9 +716,9 @@ impl Lower<'_> {
             }
         }
         let arrays = self.carry_arrays(v, &body, &f.body, &f.pat);
-        let (written_at, flip) = self.written_index(f, item.as_ref(), index, (lo, end));
         let index_pat = self.index_pattern(&f.pat, item.as_ref(), index, written_at);
         self.enter_array_loop(v, (index, written_at, lo, hi), flip, &body, index_pat);
+        self.open_scans();
         self.own_carried_arrays(&arrays);
         self.state.scopes.push(Vec::new());
         self.declare_written_elements();
@@ -1302,8 +1308,15 @@ impl Lower<'_> {
             {
                 continue;
             }
-            // An accumulation `name += Δ` becomes a sum; any other update, a recurrence.
-            let delta = self.increment(after, placeholder);
+            // An accumulation `name += Δ` becomes a sum; any other update, a recurrence. (A
+            // scan's previous element is a recurrence whatever its update: the array is its
+            // values, `Op::Scanned`.)
+            let scan = super::buffers::is_previous_name(&self.state.scopes[s][e].0);
+            let delta = if scan {
+                None
+            } else {
+                self.increment(after, placeholder)
+            };
             let value = match delta {
                 Some(delta) => {
                     let delta = self.g.substitute(delta, &restore);

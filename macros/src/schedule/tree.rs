@@ -146,6 +146,9 @@ pub enum Stmt {
         body: Block,
         saved: Saved,
     },
+    /// A recurrence's forward loop writing its value after each iteration into a vector (an
+    /// `Op::Scanned`).
+    Scan { node: NodeId, body: Block },
     /// Coupled recurrences' forward loop, saving the members `saved` for the reverse sweep
     /// (with `checkpoint`, every member every `K` iterations instead), in a vector of `storage`.
     Coupled {
@@ -475,6 +478,18 @@ impl Builder<'_, '_> {
             node: n,
             body,
             saved,
+        }
+    }
+
+    /// The forward loop of a scan (`Op::Scanned`): a recurrence whose every value is kept.
+    fn scan(&self, n: NodeId, defined: &HashSet<NodeId>) -> Stmt {
+        let Op::Scanned { v, body, .. } = *self.s.g.op(n) else {
+            return Stmt::Internal("not a scan");
+        };
+        let mut inner = self.s.visible_in_loop(v, defined);
+        Stmt::Scan {
+            node: n,
+            body: self.loop_body(&[body], &mut inner),
         }
     }
 
@@ -838,6 +853,7 @@ impl Builder<'_, '_> {
             }
             Op::Sum { .. } => self.sums(&[n], defined),
             Op::Fold { .. } => self.fold(n, defined, None),
+            Op::Scanned { .. } => self.scan(n, defined),
             Op::Coupled { .. } => self.coupled(n, defined, None),
             Op::RevFold { .. } | Op::RevCoupled { .. } => self.reverse(&[n], defined, None),
             Op::Until { .. } => self.until(n, defined),
@@ -949,6 +965,7 @@ mod tests {
                 };
                 format!("fold({saved}){{{}}}", block(body))
             }
+            Stmt::Scan { body, .. } => format!("scan{{{}}}", block(body)),
             Stmt::Coupled { body, saved, .. } => format!("coupled({saved:?}){{{}}}", block(body)),
             Stmt::Reverse {
                 body,

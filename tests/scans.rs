@@ -1,0 +1,320 @@
+//! Recurrences through an array's elements (scans): `z[c] = z[c - 1] * w[c]` in `for c in
+//! a..b`, conditional writes, a scan per row of an outer loop, `checkpoint`.
+//! Oracles: gradients derived by hand (1e-12), the same function written with a carried float
+//! (bit for bit), num-dual's forward mode on generic twins (1e-12) and central differences
+//! (1e-6 relative), at the lengths 0, 1, 2 and 7 where the function is defined there.
+// Index loops are the forms under test.
+#![allow(clippy::needless_range_loop)]
+
+mod common;
+
+use approx::assert_relative_eq;
+use common::{assert_all_close, numeric_gradient};
+use nalgebra::SVector;
+use num_dual::{DualNum, DualSVec64, gradient};
+use symgrad::differentiable;
+
+fn data(n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| 0.7 + 0.13 * i as f64 - 0.02 * (i * i) as f64)
+        .collect()
+}
+
+// ---- A cumulative product, its last element read.
+
+#[differentiable]
+fn cumprod_last(w: &[f64]) -> f64 {
+    let n = w.len();
+    let mut z = vec![1.0; n];
+    for c in 1..n {
+        z[c] = z[c - 1] * w[c];
+    }
+    z[n - 1]
+}
+
+/// The same with the running product in a float.
+#[differentiable]
+fn cumprod_float(w: &[f64]) -> f64 {
+    let n = w.len();
+    let mut p = 1.0;
+    for c in 1..n {
+        p *= w[c];
+    }
+    p
+}
+
+#[test]
+fn cumulative_product_matches_the_product_rule() {
+    for n in [1, 2, 7] {
+        let w = data(n);
+        let (value, g) = cumprod_last_grad(&w);
+        assert_eq!(value, cumprod_last(&w));
+        assert_eq!(g.w[0], 0.0);
+        for c in 1..n {
+            let others: f64 = (1..n).filter(|k| *k != c).map(|k| w[k]).product();
+            assert_relative_eq!(g.w[c], others, epsilon = 1e-12);
+        }
+        // The carried float's gradient, bit for bit.
+        let (pv, pg) = cumprod_float_grad(&w);
+        assert_eq!(value.to_bits(), pv.to_bits());
+        for (a, b) in g.w.iter().zip(&pg.w) {
+            assert_eq!(a.to_bits(), b.to_bits(), "n = {n}");
+        }
+    }
+}
+
+// ---- Prefix sums, every element read after the loop.
+
+#[differentiable]
+fn prefix_squares(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut s = vec![0.0; n];
+    if n > 0 {
+        s[0] = x[0];
+    }
+    for i in 1..n {
+        s[i] = s[i - 1] + x[i];
+    }
+    let mut t = 0.0;
+    for i in 0..n {
+        t += s[i] * s[i];
+    }
+    t
+}
+
+#[test]
+fn prefix_sums_match_the_gradient_by_hand() {
+    for n in [0, 1, 2, 7] {
+        let x = data(n);
+        let (value, g) = prefix_squares_grad(&x);
+        assert_eq!(value, prefix_squares(&x));
+        // s_i = Σ_{k≤i} x_k, t = Σ s_i²: ∂t/∂x_j = Σ_{i≥j} 2 s_i.
+        let s: Vec<f64> = (0..n).map(|i| x[..=i].iter().sum()).collect();
+        for j in 0..n {
+            let want: f64 = (j..n).map(|i| 2.0 * s[i]).sum();
+            assert_relative_eq!(g.x[j], want, epsilon = 1e-12, max_relative = 1e-12);
+        }
+        assert_eq!(g.x.len(), n);
+    }
+}
+
+// ---- A nonlinear scan with a conditional write, a scan per row, `checkpoint`.
+
+#[differentiable]
+fn tanh_scan(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut h = vec![0.5; n];
+    for i in 1..n {
+        if x[i] > 0.8 {
+            h[i] = (a * h[i - 1] + x[i]).tanh();
+        }
+    }
+    let mut loss = 0.0;
+    for i in 0..n {
+        loss += h[i] * x[i];
+    }
+    loss
+}
+
+fn tanh_scan_twin<T: DualNum<Primitive = f64> + Copy>(a: T, x: &[T]) -> T {
+    let n = x.len();
+    let mut h = vec![T::from(0.5); n];
+    for i in 1..n {
+        if x[i].re() > 0.8 {
+            h[i] = (a * h[i - 1] + x[i]).tanh();
+        }
+    }
+    (0..n).fold(T::zero(), |s, i| s + h[i] * x[i])
+}
+
+#[test]
+fn a_conditional_nonlinear_scan_matches_num_dual_and_differences() {
+    for n in [0, 1, 2, 7] {
+        let x = data(n);
+        let a = 0.7;
+        let (value, g) = tanh_scan_grad(a, &x);
+        assert_eq!(value, tanh_scan(a, &x));
+        let numeric = numeric_gradient(|q| tanh_scan(a, q), &x);
+        assert_all_close(&g.x, &numeric, 1e-6);
+        let da = numeric_gradient(|q| tanh_scan(q[0], &x), &[a]);
+        assert_all_close(&[g.a], &da, 1e-6);
+        if n == 7 {
+            let (dv, d) = gradient(
+                |q: SVector<DualSVec64<8>, 8>| tanh_scan_twin(q[0], &q.as_slice()[1..]),
+                &SVector::from_iterator([a].into_iter().chain(x.iter().copied())),
+            );
+            assert_relative_eq!(value, dv, epsilon = 1e-12);
+            assert_relative_eq!(g.a, d[0], epsilon = 1e-12);
+            assert_all_close(&g.x, &d.as_slice()[1..], 1e-12);
+        }
+    }
+}
+
+/// A cumulative product per row of `m` columns.
+#[differentiable]
+fn row_scans(w: &[f64], m: usize) -> f64 {
+    let rows = w.len() / m;
+    let mut total = 0.0;
+    for r in 0..rows {
+        let mut z = vec![1.0; m];
+        z[0] = w[r * m];
+        for c in 1..m {
+            z[c] = z[c - 1] * w[r * m + c];
+        }
+        total += z[m - 1];
+    }
+    total
+}
+
+#[test]
+fn a_scan_per_row_matches_the_product_rule() {
+    let m = 3;
+    let w = data(3 * m);
+    let (value, g) = row_scans_grad(&w, m);
+    assert_eq!(value, row_scans(&w, m));
+    for r in 0..3 {
+        for c in 0..m {
+            let others: f64 = (0..m).filter(|k| *k != c).map(|k| w[r * m + k]).product();
+            assert_relative_eq!(g.w[r * m + c], others, epsilon = 1e-12);
+        }
+    }
+}
+
+#[differentiable(checkpoint = 2)]
+fn cumprod_checkpointed(w: &[f64]) -> f64 {
+    let n = w.len();
+    let mut z = vec![1.0; n];
+    for c in 1..n {
+        z[c] = z[c - 1] * w[c];
+    }
+    z[n - 1]
+}
+
+#[test]
+fn checkpointing_changes_no_bit() {
+    for n in [1, 2, 7] {
+        let w = data(n);
+        let (a, ga) = cumprod_last_grad(&w);
+        let (b, gb) = cumprod_checkpointed_grad(&w);
+        assert_eq!(a.to_bits(), b.to_bits());
+        for (x, y) in ga.w.iter().zip(&gb.w) {
+            assert_eq!(x.to_bits(), y.to_bits());
+        }
+    }
+}
+
+// ---- Reversed scans: discounted returns `g[t] = r[t] + γ·g[t + 1]`.
+
+/// The returns summed, the element past the end read as zero.
+#[differentiable]
+fn returns_guarded(gamma: f64, r: &[f64]) -> f64 {
+    let n = r.len();
+    let mut g = vec![0.0; n];
+    for t in (0..n).rev() {
+        let next = if t + 1 < n { gamma * g[t + 1] } else { 0.0 };
+        g[t] = r[t] + next;
+    }
+    let mut total = 0.0;
+    for t in 0..n {
+        total += g[t];
+    }
+    total
+}
+
+/// The same, the last return set before the loop, which starts one before it; every return
+/// weighed by `w[t]` after.
+#[differentiable]
+fn returns_weighted(gamma: f64, r: &[f64], w: &[f64]) -> f64 {
+    let n = r.len();
+    let mut g = vec![0.0; n];
+    g[n - 1] = r[n - 1];
+    for t in (0..n - 1).rev() {
+        g[t] = r[t] + gamma * g[t + 1];
+    }
+    g.iter().zip(w).map(|(a, b)| a * b).sum::<f64>()
+}
+
+fn returns_twin<T: DualNum<Primitive = f64> + Copy>(gamma: T, r: &[T], w: &[f64]) -> T {
+    let n = r.len();
+    let mut g = vec![T::zero(); n];
+    g[n - 1] = r[n - 1];
+    for t in (0..n - 1).rev() {
+        g[t] = r[t] + gamma * g[t + 1];
+    }
+    (0..n).fold(T::zero(), |s, t| s + g[t] * w[t])
+}
+
+/// `γ^k`, by `k` products.
+fn pow(gamma: f64, k: usize) -> f64 {
+    (0..k).fold(1.0, |p, _| p * gamma)
+}
+
+/// `G_t = Σ_{k≥t} γ^{k−t} r_k`.
+fn returns_by_hand(gamma: f64, r: &[f64]) -> Vec<f64> {
+    let n = r.len();
+    (0..n)
+        .map(|t| (t..n).map(|k| pow(gamma, k - t) * r[k]).sum())
+        .collect()
+}
+
+#[test]
+fn discounted_returns_match_the_gradient_by_hand() {
+    let gamma = 0.9;
+    for n in [0, 1, 2, 7] {
+        let r = data(n);
+        let (value, g) = returns_guarded_grad(gamma, &r);
+        assert_eq!(value, returns_guarded(gamma, &r));
+        assert_relative_eq!(
+            value,
+            returns_by_hand(gamma, &r).iter().sum::<f64>(),
+            epsilon = 1e-12,
+            max_relative = 1e-12
+        );
+        assert_eq!(g.r.len(), n);
+        // Σ_t G_t = Σ_k r_k Σ_{t≤k} γ^{k−t}: ∂/∂r_k = Σ_{j=0}^{k} γ^j.
+        for k in 0..n {
+            let want: f64 = (0..=k).map(|j| pow(gamma, j)).sum();
+            assert_relative_eq!(g.r[k], want, epsilon = 1e-12, max_relative = 1e-12);
+        }
+        // ∂/∂γ = Σ_t Σ_{k>t} (k − t) γ^{k−t−1} r_k.
+        let dgamma: f64 = (0..n)
+            .flat_map(|t| (t + 1..n).map(move |k| (t, k)))
+            .map(|(t, k)| (k - t) as f64 * pow(gamma, k - t - 1) * r[k])
+            .sum();
+        assert_relative_eq!(g.gamma, dgamma, epsilon = 1e-12, max_relative = 1e-12);
+    }
+}
+
+#[test]
+fn weighted_returns_match_the_gradient_by_hand_num_dual_and_differences() {
+    let gamma = 0.8;
+    for n in [1, 2, 7] {
+        let r = data(n);
+        let w: Vec<f64> = (0..n).map(|t| 1.0 - 0.1 * t as f64).collect();
+        let (value, g) = returns_weighted_grad(gamma, &r, &w);
+        assert_eq!(value, returns_weighted(gamma, &r, &w));
+        // Σ_t w_t G_t: ∂/∂r_k = Σ_{t≤k} w_t γ^{k−t}; ∂/∂γ = Σ_t w_t Σ_{k>t} (k − t) γ^{k−t−1} r_k.
+        for k in 0..n {
+            let want: f64 = (0..=k).map(|t| w[t] * pow(gamma, k - t)).sum();
+            assert_relative_eq!(g.r[k], want, epsilon = 1e-12, max_relative = 1e-12);
+        }
+        let dgamma: f64 = (0..n)
+            .flat_map(|t| (t + 1..n).map(move |k| (t, k)))
+            .map(|(t, k)| w[t] * (k - t) as f64 * pow(gamma, k - t - 1) * r[k])
+            .sum();
+        assert_relative_eq!(g.gamma, dgamma, epsilon = 1e-12, max_relative = 1e-12);
+        let numeric = numeric_gradient(|q| returns_weighted(gamma, q, &w), &r);
+        assert_all_close(&g.r, &numeric, 1e-6);
+        let dg = numeric_gradient(|q| returns_weighted(q[0], &r, &w), &[gamma]);
+        assert_all_close(&[g.gamma], &dg, 1e-6);
+        if n == 7 {
+            let (dv, d) = gradient(
+                |q: SVector<DualSVec64<8>, 8>| returns_twin(q[0], &q.as_slice()[1..], &w),
+                &SVector::from_iterator([gamma].into_iter().chain(r.iter().copied())),
+            );
+            assert_relative_eq!(value, dv, epsilon = 1e-12);
+            assert_relative_eq!(g.gamma, d[0], epsilon = 1e-12);
+            assert_all_close(&g.r, &d.as_slice()[1..], 1e-12);
+        }
+    }
+}
