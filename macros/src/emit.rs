@@ -99,6 +99,15 @@ struct StretchParts {
     unheld: Vec<proc_macro2::Ident>,
 }
 
+/// The stretch a checkpointed forward loop keeps for its reverse sweep
+/// ([`Emitter::kept_stretch`]): its vectors' declarations, what empties them at a checkpoint,
+/// and what adds an iteration to them.
+struct Kept {
+    declare: TokenStream,
+    clear: TokenStream,
+    keep: TokenStream,
+}
+
 /// A differentiated slice passed to a call: its number, the argument's span, and the bounds of
 /// the run passed (`&x[lo..hi]`), if not the whole slice.
 type Slot = (u32, Span, Option<(NodeId, NodeId)>);
@@ -642,17 +651,24 @@ impl Emitter<'_> {
                 )
             }
             Saved::Every(storage) | Saved::Checkpoints(_, storage) => {
-                let every = match saved {
-                    Saved::Checkpoints(every, _) => Some(every),
+                let kept = match saved {
+                    Saved::Checkpoints(every, _) => Some((
+                        every,
+                        Self::kept_stretch(c, &i, (&lo, &hi), every, storage, (&quote!((#s,)), &[])),
+                    )),
                     _ => None,
                 };
+                let every = kept.as_ref().map(|(every, k)| (*every, &k.clear));
                 let (declare, header, push) =
                     Self::saving(&trace, &i, (&lo, &hi), every, storage, &quote!(#s), c);
+                let (kept_declare, keep) = kept.map(|(_, k)| (k.declare, k.keep)).unzip();
                 return quote! {
                     let mut #s = #init;
                     #declare
+                    #kept_declare
                     #header {
                         #push
+                        #keep
                         #stmts
                         #s = #next;
                         #back
@@ -678,12 +694,13 @@ impl Emitter<'_> {
     /// iteration) into `trace` for the reverse sweep: the vector's declaration, the loop's
     /// header, and the push, in every iteration, or with checkpoints every `every` only at the
     /// start of every `every`-th (the first included): `for (j, i) in (lo..hi).enumerate() { if
-    /// j % every == 0 { trace.push(item); } … }`.
+    /// j % every == 0 { trace.push(item); at_checkpoint } … }` (`every`: `K` and what else runs
+    /// at a checkpoint).
     fn saving(
         trace: &proc_macro2::Ident,
         i: &proc_macro2::Ident,
         (lo, hi): (&TokenStream, &TokenStream),
-        every: Option<usize>,
+        every: Option<(usize, &TokenStream)>,
         storage: Storage,
         item: &TokenStream,
         c: u32,
@@ -703,6 +720,7 @@ impl Emitter<'_> {
                 quote! { #trace.push(#item); },
             );
         };
+        let (every, at_checkpoint) = every;
         let (j, every) = (checkpoint_counter(c), Literal::usize_unsuffixed(every));
         let len = quote!(#len / #every + 1);
         let declare = Self::vector(
@@ -717,9 +735,55 @@ impl Emitter<'_> {
             quote! {
                 if #j % #every == 0 {
                     #trace.push(#item);
+                    #at_checkpoint
                 }
             },
         )
+    }
+
+    /// With checkpoints every `every` iterations, the stretch the forward loop of recurrence
+    /// `c` is in, kept for its reverse sweep as the sweep recomputes a stretch (see
+    /// [`recomputing_reverse`](Self::recomputing_reverse)): when the loop ends it holds the
+    /// last, which the sweep then reads without running it again (a loop of at most `every`
+    /// iterations runs once, as without checkpoints). Declared before the loop (the index and
+    /// the floats `item` per iteration; the rows of the arrays `arrays`, each `(its vector,
+    /// its member)`), emptied at each checkpoint, and added to in every iteration:
+    /// `stretch.push((i, item)); __stretch_rows0.extend_from_slice(&__s0);`.
+    fn kept_stretch(
+        c: u32,
+        i: &proc_macro2::Ident,
+        (lo, hi): (&TokenStream, &TokenStream),
+        every: usize,
+        storage: Storage,
+        (item, arrays): (&TokenStream, &[(proc_macro2::Ident, u32)]),
+    ) -> Kept {
+        let (stretch, every) = (segment_name(c), Literal::usize_unsuffixed(every));
+        let most = quote!(::core::cmp::min(
+            #every,
+            ::core::iter::Iterator::size_hint(&(#lo..#hi)).0,
+        ));
+        let mut kept = Kept {
+            declare: Self::vector(
+                &stretch,
+                &quote!(::std::vec::Vec::with_capacity(#most)),
+                &quote!(#stretch.reserve(#most);),
+                storage,
+            ),
+            clear: quote! { #stretch.clear(); },
+            keep: quote! { #stretch.push((#i, #item)); },
+        };
+        for (s, d) in arrays {
+            let seg = segment_rows_name(*d);
+            kept.declare.extend(Self::vector(
+                &seg,
+                &quote!(::std::vec::Vec::with_capacity(#most * #s.len())),
+                &quote!(#seg.reserve(#most * #s.len());),
+                storage,
+            ));
+            kept.clear.extend(quote! { #seg.clear(); });
+            kept.keep.extend(quote! { #seg.extend_from_slice(&#s); });
+        }
+        kept
     }
 
     /// The forward loop of coupled recurrences `n`, saving the members its reverse sweep
@@ -767,15 +831,31 @@ impl Emitter<'_> {
                 &quote!((#(#saved,)*)),
                 c,
             ),
-            (Some(every), _) => Self::saving(
-                &trace,
-                &i,
-                (&lo, &hi),
-                Some(every),
-                storage,
-                &quote!((#(#states,)*)),
-                c,
-            ),
+            (Some(every), _) => {
+                let kept = Self::kept_stretch(
+                    c,
+                    &i,
+                    (&lo, &hi),
+                    every,
+                    storage,
+                    (&quote!((#(#saved,)*)), &[]),
+                );
+                let (declare, header, save) = Self::saving(
+                    &trace,
+                    &i,
+                    (&lo, &hi),
+                    Some((every, &kept.clear)),
+                    storage,
+                    &quote!((#(#states,)*)),
+                    c,
+                );
+                let (kept_declare, keep) = (&kept.declare, &kept.keep);
+                (
+                    quote! { #declare #kept_declare },
+                    header,
+                    quote! { #save #keep },
+                )
+            }
         };
         quote! {
             #(let mut #states = #inits;)*
@@ -883,13 +963,30 @@ impl Emitter<'_> {
         }
         let (header, save) = match checkpoint {
             Some(every) => {
+                // The stretch kept for the sweep: the floats and the arrays' rows it reads.
+                let floats = saved
+                    .iter()
+                    .filter(|d| !self.carries_array(n, **d))
+                    .map(|d| carry_name(*d));
+                let arrays: Vec<(proc_macro2::Ident, u32)> = saved
+                    .iter()
+                    .filter(|d| self.carries_array(n, **d))
+                    .map(|d| (carry_name(*d), *d))
+                    .collect();
+                let item = quote!((#(#floats,)*));
+                let bounds = (&lo, &hi);
+                let kept = Self::kept_stretch(c, &i, bounds, every, storage, (&item, &arrays));
+                declare.push(kept.declare);
+                let (clear, keep) = (kept.clear, kept.keep);
                 let (j, every) = (checkpoint_counter(c), Literal::usize_unsuffixed(every));
                 (
                     quote!(for (#j, #i) in ::core::iter::Iterator::enumerate(#lo..#hi)),
                     quote! {
                         if #j % #every == 0 {
                             #(#save)*
+                            #clear
                         }
+                        #keep
                     },
                 )
             }
@@ -1193,24 +1290,22 @@ impl Emitter<'_> {
         };
         let (start, iteration, after) =
             self.reverse_parts(group, &sweep, body, accumulators, Storage::Fresh);
+        let other = Self::other_stretch(&stretch, (&lo, &hi), &at, &every);
         quote! {
             #start
-            // At most a stretch, and no more than the loop runs (a large K on a short loop).
-            let mut #stretch = ::std::vec::Vec::with_capacity(::core::cmp::min(
-                #every,
-                ::core::iter::Iterator::size_hint(&(#lo..#hi)).0,
-            ));
             for (#at, #checkpoint) in #trace.iter().enumerate().rev() {
-                #stretch.clear();
-                #(let mut #states = #states;)*
-                for #i_forward in ::core::iter::Iterator::take(
-                    ::core::iter::Iterator::skip(#lo..#hi, #at * #every),
-                    #every,
-                ) {
-                    #stretch.push((#i_forward, (#(#saved,)*)));
-                    #redo
-                    #step_forward
-                    #redo_back
+                if #other {
+                    #stretch.clear();
+                    #(let mut #states = #states;)*
+                    for #i_forward in ::core::iter::Iterator::take(
+                        ::core::iter::Iterator::skip(#lo..#hi, #at * #every),
+                        #every,
+                    ) {
+                        #stretch.push((#i_forward, (#(#saved,)*)));
+                        #redo
+                        #step_forward
+                        #redo_back
+                    }
                 }
                 for &(#i, (#(#saved,)*)) in #stretch.iter().rev() {
                     #iteration
@@ -1267,11 +1362,6 @@ impl Emitter<'_> {
         } else {
             Storage::Fresh
         };
-        // At most a stretch, and no more than the loop runs (a large K on a short loop).
-        let most = quote!(::core::cmp::min(
-            #every,
-            ::core::iter::Iterator::size_hint(&(#lo..#hi)).0,
-        ));
         let StretchParts {
             before,
             restore,
@@ -1281,7 +1371,7 @@ impl Emitter<'_> {
             ends,
             floats,
             unheld,
-        } = self.stretch_parts(sweep.fold, saved, storage, &most);
+        } = self.stretch_parts(sweep.fold, saved, storage);
         let zero = self.float_lit(0.0);
         let saved: Vec<proc_macro2::Ident> = saved
             .iter()
@@ -1292,32 +1382,28 @@ impl Emitter<'_> {
         let step = self.array_step(sweep.fold, patches);
         let (start, iteration, after) =
             self.reverse_parts(group, &sweep, body, accumulators, storage);
-        let declare_stretch = Self::vector(
-            &stretch,
-            &quote!(::std::vec::Vec::with_capacity(#most)),
-            &quote!(#stretch.reserve(#most);),
-            storage,
-        );
+        let other = Self::other_stretch(&stretch, (&lo, &hi), &at, &every);
         quote! {
             #start
             #before
-            #declare_stretch
             for (#at, &(#(#floats,)*)) in #trace.iter().enumerate().rev() {
-                #restore
-                #stretch.clear();
-                #(let mut #floats = #floats;)*
-                #(let mut #unheld = #zero;)*
-                for #i_forward in ::core::iter::Iterator::take(
-                    ::core::iter::Iterator::skip(#lo..#hi, #at * #every),
-                    #every,
-                ) {
-                    #keep
-                    #stretch.push((#i_forward, (#(#saved,)*)));
-                    #redo
-                    #step
-                    #redo_back
+                if #other {
+                    #restore
+                    #stretch.clear();
+                    #(let mut #floats = #floats;)*
+                    #(let mut #unheld = #zero;)*
+                    for #i_forward in ::core::iter::Iterator::take(
+                        ::core::iter::Iterator::skip(#lo..#hi, #at * #every),
+                        #every,
+                    ) {
+                        #keep
+                        #stretch.push((#i_forward, (#(#saved,)*)));
+                        #redo
+                        #step
+                        #redo_back
+                    }
+                    #give_back
                 }
-                #give_back
                 #(#ends)*
                 for &(#i, (#(#saved,)*)) in #stretch.iter().rev() {
                     #restore_row
@@ -1328,14 +1414,28 @@ impl Emitter<'_> {
         }
     }
 
+    /// Whether `stretch` (declared and kept by the forward loop, see
+    /// [`kept_stretch`](Self::kept_stretch)) holds another stretch than checkpoint `at`'s, which
+    /// must then be recomputed: it holds that one if its first index is the loop's `at · K`-th. The forward loop leaves the last stretch in it,
+    /// and the sweep, the one it recomputed last; it is filled a whole stretch at a time, so a
+    /// stretch starting at that index is that stretch.
+    fn other_stretch(
+        stretch: &proc_macro2::Ident,
+        (lo, hi): (&TokenStream, &TokenStream),
+        at: &proc_macro2::Ident,
+        every: &Literal,
+    ) -> TokenStream {
+        quote!((::core::option::Option::map(#stretch.first(), |__e| __e.0)
+            != ::core::iter::Iterator::nth(&mut (#lo..#hi), #at * #every)))
+    }
+
     /// Per member of coupled state `n` carrying arrays, what its checkpointed reverse sweep
-    /// (`recomputing_array_reverse`) writes: see [`StretchParts`]. `most`: the rows of a stretch.
+    /// (`recomputing_array_reverse`) writes: see [`StretchParts`].
     fn stretch_parts(
         &self,
         n: NodeId,
         saved: &[u32],
         storage: Storage,
-        most: &TokenStream,
     ) -> StretchParts {
         let (Op::Coupled { c, .. }, Some((inits, _))) = (self.g.op(n), self.g.coupled_parts(n))
         else {
@@ -1383,12 +1483,6 @@ impl Emitter<'_> {
             give_back.extend(quote! { #work = #s; });
             if saved.contains(&d) {
                 let (seg, end) = (segment_rows_name(d), row_end_name(d));
-                before.extend(Self::vector(
-                    &seg,
-                    &quote!(::std::vec::Vec::with_capacity(#most * #len)),
-                    &quote!(#seg.reserve(#most * #len);),
-                    storage,
-                ));
                 restore.extend(quote! { #seg.clear(); });
                 keep.extend(quote! { #seg.extend_from_slice(&#s); });
                 restore_row.extend(quote! {

@@ -465,10 +465,15 @@ impl Builder<'_, '_> {
         let mut roots = vec![body];
         roots.extend(kill.map(|(cond, _)| cond));
         let body = self.loop_body(&roots, &mut inner);
+        let mut pool = pool;
         let saved = match (kill, self.s.checkpoint_of(n)) {
             (Some((cond, on)), _) => Saved::LastKill(cond, on),
             (None, _) if !self.s.traced.contains(&c) => Saved::Nothing,
-            (None, Some(k)) => Saved::Checkpoints(k, self.vector(Vector::Trace(c), pool)),
+            // The checkpoints, and the stretch kept for the sweep (`emit::kept_stretch`).
+            (None, Some(k)) => {
+                self.vector(Vector::Stretch(c), pool.as_deref_mut());
+                Saved::Checkpoints(k, self.vector(Vector::Trace(c), pool))
+            }
             (None, None) => Saved::Every(self.vector(Vector::Trace(c), pool)),
         };
         Stmt::Fold {
@@ -527,8 +532,18 @@ impl Builder<'_, '_> {
         // An array carried across the iterations and its rows: vectors of their own (see
         // `emit::coupled_arrays`), reused by the iterations of a loop around; with checkpoints,
         // the rows of the members a checkpoint holds (`Schedule::checkpointed`).
+        let mut pool = pool;
+        // With checkpoints, the stretch kept for the sweep (`emit::kept_stretch`): the floats
+        // it reads and the rows of the arrays it reads.
+        if let (Some(_), Some(end)) = (checkpoint, pool.as_deref_mut()) {
+            for (d, b) in (*c..).zip(bodies) {
+                if self.s.g.kind(*b) == Kind::Array && saved.contains(&d) {
+                    self.vector(Vector::StretchRows(d), Some(&mut *end));
+                }
+            }
+            self.vector(Vector::Stretch(*c), Some(end));
+        }
         let storage = if self.s.g.carries_arrays(n) {
-            let mut pool = pool;
             let rows = match checkpoint {
                 Some(_) => self.s.checkpointed(n),
                 None => saved.clone(),
@@ -670,17 +685,14 @@ impl Builder<'_, '_> {
             .coupled_parts(group[0])
             .is_some_and(|(seeds, _)| seeds.iter().any(|x| g.kind(*x) == Kind::Array))
             && self.member_vectors(group[0], &[], pool.as_deref_mut()) == Storage::Pooled;
-        // Recomputing coupled state carrying arrays: its working vectors and stretch, reused.
+        // Recomputing coupled state carrying arrays: its working vectors, reused (the stretch
+        // is the forward loop's, see `coupled`).
         if let (true, Some(_), Op::Coupled { c, .. }) = (pooled, &recompute, g.op(fold)) {
             for (d, init) in (*c..).zip(g.coupled_parts(fold).map_or(&[][..], |p| p.0)) {
                 if g.kind(*init) == Kind::Array {
                     self.vector(Vector::Work(d), pool.as_deref_mut());
-                    if saved.contains(&d) {
-                        self.vector(Vector::StretchRows(d), pool.as_deref_mut());
-                    }
                 }
             }
-            self.vector(Vector::Stretch(*c), pool);
         }
         Stmt::Reverse {
             group: group.to_vec(),
