@@ -654,7 +654,14 @@ impl Emitter<'_> {
                 let kept = match saved {
                     Saved::Checkpoints(every, _) => Some((
                         every,
-                        Self::kept_stretch(c, &i, (&lo, &hi), every, storage, (&quote!((#s,)), &[])),
+                        Self::kept_stretch(
+                            c,
+                            &i,
+                            (&lo, &hi),
+                            every,
+                            storage,
+                            (&quote!((#s,)), &[]),
+                        ),
                     )),
                     _ => None,
                 };
@@ -1431,12 +1438,7 @@ impl Emitter<'_> {
 
     /// Per member of coupled state `n` carrying arrays, what its checkpointed reverse sweep
     /// (`recomputing_array_reverse`) writes: see [`StretchParts`].
-    fn stretch_parts(
-        &self,
-        n: NodeId,
-        saved: &[u32],
-        storage: Storage,
-    ) -> StretchParts {
+    fn stretch_parts(&self, n: NodeId, saved: &[u32], storage: Storage) -> StretchParts {
         let (Op::Coupled { c, .. }, Some((inits, _))) = (self.g.op(n), self.g.coupled_parts(n))
         else {
             return StretchParts::default();
