@@ -44,6 +44,7 @@
 //! target) is the differentiation pass's (`diff::Sweep::contribute`), which keeps a contribution
 //! per iteration where the sum would rerun a loop that varies with them.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Literal, Span, TokenStream, TokenTree};
@@ -55,6 +56,8 @@ use crate::printer::{Prec, Style};
 use crate::schedule::tree::{Block, Companion, Saved, Stmt, Storage, Vector};
 use crate::schedule::{Patch, Schedule};
 use crate::signature::FloatTy;
+
+mod nest;
 
 pub struct Emitter<'a> {
     g: &'a Graph,
@@ -68,6 +71,10 @@ pub struct Emitter<'a> {
     float: FloatTy,
     /// Where the slices' gradients accumulate.
     sinks: Sinks,
+    /// The inner recurrences being printed in an outer loop that keeps, per iteration, what
+    /// they save (`true`: the outer forward loop, or a recomputed stretch), or in the outer
+    /// reverse sweep that reads it back (`false`): see `Stmt::Reverse::nested`.
+    nest: RefCell<HashMap<NodeId, Option<TokenStream>>>,
 }
 
 /// A reverse sweep's parts: its number (its first `λ`), loop, recurrence, and per member the
@@ -169,6 +176,7 @@ pub fn emit(
         slices,
         float,
         sinks,
+        nest: RefCell::default(),
     };
     let mut out = e.pools(&tree.pools);
     out.extend(e.region(&tree.body));
@@ -256,15 +264,19 @@ impl Emitter<'_> {
     fn parts(&self, block: &Block) -> (TokenStream, TokenStream, TokenStream) {
         let stmts: TokenStream = block.stmts.iter().map(|s| self.stmt(s)).collect();
         let scatters: TokenStream = block.scatters.iter().map(|s| self.stmt(s)).collect();
-        let back = block.give_back.iter().map(|v| {
-            let (keep, name) = (self.pool_name(*v), self.vector_name(*v));
-            // A vector moved into its loop's tuple is given back from there.
-            if let Vector::Member(n, k, _) = *v {
-                let (tuple, k) = (self.name(n), syn::Index::from(k as usize));
-                return quote! { #keep = #tuple.#k; };
-            }
-            quote! { #keep = #name; }
-        });
+        let back = block
+            .give_back
+            .iter()
+            .filter(|v| !self.read_back(**v))
+            .map(|v| {
+                let (keep, name) = (self.pool_name(*v), self.vector_name(*v));
+                // A vector moved into its loop's tuple is given back from there.
+                if let Vector::Member(n, k, _) = *v {
+                    let (tuple, k) = (self.name(n), syn::Index::from(k as usize));
+                    return quote! { #keep = #tuple.#k; };
+                }
+                quote! { #keep = #name; }
+            });
         (stmts, scatters, quote! { #(#back)* })
     }
 
@@ -378,7 +390,14 @@ impl Emitter<'_> {
                 checkpoint,
                 storage,
                 patches,
-            } => self.coupled(*node, body, saved, (*checkpoint, *storage), patches),
+                nested,
+            } => self.coupled(
+                *node,
+                body,
+                saved,
+                (*checkpoint, *storage),
+                (patches, nested),
+            ),
             Stmt::Reverse { .. } => self.reverse_stmt(stmt),
             Stmt::Guarded {
                 group,
@@ -412,16 +431,22 @@ impl Emitter<'_> {
             last_kill,
             recompute,
             pooled,
+            nested,
         } = stmt
         else {
             return self.internal_error("not a reverse sweep");
         };
         let Some((every, forward, patches)) = recompute else {
-            return self.reverse(group, body, accumulators, saved, (*last_kill, *pooled));
+            // The nested recurrences' tables read back from their ends.
+            let ends = self.nest_ends(nested);
+            let sweep = self.with_nest(nested, None, || {
+                self.reverse(group, body, accumulators, saved, (*last_kill, *pooled))
+            });
+            return quote! { #ends #sweep };
         };
         let fold = self.sweep(group[0]).map(|s| s.fold);
         if fold.is_some_and(|f| self.g.carries_arrays(f)) {
-            let parts = (forward, patches.as_slice());
+            let parts = (forward, patches.as_slice(), nested.as_slice());
             let every = (*every, *pooled);
             self.recomputing_array_reverse(group, body, accumulators, saved, every, parts)
         } else {
@@ -803,7 +828,7 @@ impl Emitter<'_> {
         block: &Block,
         saved: &[u32],
         (checkpoint, storage): (Option<usize>, Storage),
-        patches: &[Option<Patch>],
+        (patches, nested): (&[Option<Patch>], &[NodeId]),
     ) -> TokenStream {
         let (Op::Coupled { c, v, lo, hi, .. }, Some((inits, bodies))) =
             (self.g.op(n), self.g.coupled_parts(n))
@@ -815,7 +840,8 @@ impl Emitter<'_> {
         let (i, trace, name) = (loop_var_name(v), trace_name(c), self.name(n));
         let (lo, hi) = (self.expr(*lo, Prec::Select), self.expr(*hi, Prec::Select));
         if inits.iter().any(|x| self.g.kind(*x) == Kind::Array) {
-            return self.coupled_arrays(n, block, saved, (checkpoint, storage), patches);
+            let parts = (patches, nested);
+            return self.coupled_arrays(n, block, saved, (checkpoint, storage), parts);
         }
         let states: Vec<proc_macro2::Ident> = (c..c + k).map(carry_name).collect();
         let inits = inits.iter().map(|x| self.expr(*x, Prec::Select));
@@ -900,7 +926,31 @@ impl Emitter<'_> {
         block: &Block,
         saved: &[u32],
         (checkpoint, storage): (Option<usize>, Storage),
-        patches: &[Option<Patch>],
+        (patches, nested): (&[Option<Patch>], &[NodeId]),
+    ) -> TokenStream {
+        // Nested in a loop that keeps what it saves, or reads it back.
+        let nest = self.nest.borrow().get(&n).cloned();
+        match nest {
+            Some(None) => return self.nest_read_back(n, storage),
+            Some(Some(steps)) => {
+                let (parts, mut out) = ((patches, nested), TokenStream::new());
+                out.extend(self.coupled_arrays_loop(n, block, saved, (checkpoint, storage), parts));
+                out.extend(self.nest_keep(n, &steps));
+                return out;
+            }
+            None => {}
+        }
+        self.coupled_arrays_loop(n, block, saved, (checkpoint, storage), (patches, nested))
+    }
+
+    /// [`coupled_arrays`](Self::coupled_arrays)' loop.
+    fn coupled_arrays_loop(
+        &self,
+        n: NodeId,
+        block: &Block,
+        saved: &[u32],
+        (checkpoint, storage): (Option<usize>, Storage),
+        (patches, nested): (&[Option<Patch>], &[NodeId]),
     ) -> TokenStream {
         let (Op::Coupled { c, v, lo, hi, .. }, Some((inits, _))) =
             (self.g.op(n), self.g.coupled_parts(n))
@@ -968,38 +1018,25 @@ impl Emitter<'_> {
             ));
             save.push(quote! { #trace.push((#(#scalars,)*)); });
         }
+        // What the loop keeps per iteration of the inner recurrences it runs (at most a stretch).
+        let steps = match checkpoint {
+            Some(every) => {
+                let every = Literal::usize_unsuffixed(every);
+                quote!(::core::cmp::min(#every, #count))
+            }
+            None => count.clone(),
+        };
+        declare.push(self.nest_tables(nested, &steps));
         let (header, save) = match checkpoint {
             Some(every) => {
-                // The stretch kept for the sweep: the floats and the arrays' rows it reads.
-                let floats = saved
-                    .iter()
-                    .filter(|d| !self.carries_array(n, **d))
-                    .map(|d| carry_name(*d));
-                let arrays: Vec<(proc_macro2::Ident, u32)> = saved
-                    .iter()
-                    .filter(|d| self.carries_array(n, **d))
-                    .map(|d| (carry_name(*d), *d))
-                    .collect();
-                let item = quote!((#(#floats,)*));
-                let bounds = (&lo, &hi);
-                let kept = Self::kept_stretch(c, &i, bounds, every, storage, (&item, &arrays));
-                declare.push(kept.declare);
-                let (clear, keep) = (kept.clear, kept.keep);
-                let (j, every) = (checkpoint_counter(c), Literal::usize_unsuffixed(every));
-                (
-                    quote!(for (#j, #i) in ::core::iter::Iterator::enumerate(#lo..#hi)),
-                    quote! {
-                        if #j % #every == 0 {
-                            #(#save)*
-                            #clear
-                        }
-                        #keep
-                    },
-                )
+                let (kept_declare, header, save) =
+                    self.checkpoint_header(n, saved, (every, storage), (&lo, &hi), (&save, nested));
+                declare.push(kept_declare);
+                (header, save)
             }
             None => (quote!(for #i in #lo..#hi), quote! { #(#save)* }),
         };
-        let (stmts, back) = self.whole(block);
+        let (stmts, back) = self.with_nest(nested, Some(&steps), || self.whole(block));
         let step = self.array_step(n, patches);
         quote! {
             #(#declare)*
@@ -1011,6 +1048,54 @@ impl Emitter<'_> {
             }
             let #name = (#(#states,)*);
         }
+    }
+
+    /// The loop header of coupled state `n` carrying arrays saved every `every` iterations, and
+    /// what it runs first in an iteration: `save` at a checkpoint, where the stretch kept for
+    /// the sweep (`kept_stretch`: the floats and the arrays' rows it reads) and the tables of
+    /// the `nested` recurrences are emptied, then the stretch kept. Also the kept stretch's
+    /// declaration.
+    fn checkpoint_header(
+        &self,
+        n: NodeId,
+        saved: &[u32],
+        (every, storage): (usize, Storage),
+        (lo, hi): (&TokenStream, &TokenStream),
+        (save, nested): (&[TokenStream], &[NodeId]),
+    ) -> (TokenStream, TokenStream, TokenStream) {
+        let Op::Coupled { c, v, .. } = *self.g.op(n) else {
+            return (
+                TokenStream::new(),
+                self.internal_error("not a recurrence"),
+                TokenStream::new(),
+            );
+        };
+        let i = loop_var_name(v);
+        let floats = saved
+            .iter()
+            .filter(|d| !self.carries_array(n, **d))
+            .map(|d| carry_name(*d));
+        let arrays: Vec<(proc_macro2::Ident, u32)> = saved
+            .iter()
+            .filter(|d| self.carries_array(n, **d))
+            .map(|d| (carry_name(*d), *d))
+            .collect();
+        let item = quote!((#(#floats,)*));
+        let kept = Self::kept_stretch(c, &i, (lo, hi), every, storage, (&item, &arrays));
+        let (clear, keep, tables) = (kept.clear, kept.keep, self.nest_clear(nested));
+        let (j, every) = (checkpoint_counter(c), Literal::usize_unsuffixed(every));
+        (
+            kept.declare,
+            quote!(for (#j, #i) in ::core::iter::Iterator::enumerate(#lo..#hi)),
+            quote! {
+                if #j % #every == 0 {
+                    #(#save)*
+                    #clear
+                    #tables
+                }
+                #keep
+            },
+        )
     }
 
     /// The end of an iteration of coupled state `n` carrying arrays: the floats take their new
@@ -1351,7 +1436,7 @@ impl Emitter<'_> {
         accumulators: &[(NodeId, NodeId)],
         saved: &[u32],
         (every, pooled): (usize, bool),
-        (forward, patches): (&Block, &[Option<Patch>]),
+        (forward, patches, nested): (&Block, &[Option<Patch>], &[NodeId]),
     ) -> TokenStream {
         let Some(sweep) = self.sweep(group[0]) else {
             return self.internal_error("not a reverse sweep");
@@ -1385,10 +1470,17 @@ impl Emitter<'_> {
             .filter(|d| !self.carries_array(sweep.fold, **d))
             .map(|d| carry_name(*d))
             .collect();
-        let (redo, redo_back) = self.whole(forward);
+        // The nested recurrences kept by the stretch recomputed, read back by its sweep.
+        let steps = quote!(::core::cmp::min(
+            #every,
+            ::core::iter::Iterator::size_hint(&(#lo..#hi)).0
+        ));
+        let (redo, redo_back) = self.with_nest(nested, Some(&steps), || self.whole(forward));
+        let (tables, nest_ends) = (self.nest_clear(nested), self.nest_ends(nested));
         let step = self.array_step(sweep.fold, patches);
-        let (start, iteration, after) =
-            self.reverse_parts(group, &sweep, body, accumulators, storage);
+        let (start, iteration, after) = self.with_nest(nested, None, || {
+            self.reverse_parts(group, &sweep, body, accumulators, storage)
+        });
         let other = Self::other_stretch(&stretch, (&lo, &hi), &at, &every);
         quote! {
             #start
@@ -1397,6 +1489,7 @@ impl Emitter<'_> {
                 if #other {
                     #restore
                     #stretch.clear();
+                    #tables
                     #(let mut #floats = #floats;)*
                     #(let mut #unheld = #zero;)*
                     for #i_forward in ::core::iter::Iterator::take(
@@ -1412,6 +1505,7 @@ impl Emitter<'_> {
                     #give_back
                 }
                 #(#ends)*
+                #nest_ends
                 for &(#i, (#(#saved,)*)) in #stretch.iter().rev() {
                     #restore_row
                     #iteration

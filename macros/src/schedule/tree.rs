@@ -157,6 +157,10 @@ pub enum Stmt {
         /// Per member: its new value written in place, a stretch replaced (`body` computes the
         /// stretch, not the whole array).
         patches: Vec<Option<Patch>>,
+        /// The recurrences carrying arrays run in every iteration (statements of `body`) whose
+        /// saved rows, trace and value this loop keeps per iteration for its reverse sweep
+        /// ([`Stmt::Reverse::nested`]).
+        nested: Vec<NodeId>,
     },
     /// A recurrence's reverse loop (`group[0]`, a `RevFold` or `RevCoupled`), with the sums
     /// that read its adjoints.
@@ -175,6 +179,11 @@ pub enum Stmt {
         /// The adjoint vectors of arrays carried across the iterations reuse those of the
         /// previous iteration of a loop around.
         pooled: bool,
+        /// The recurrences carrying arrays that the forward loop (and a recomputed stretch) runs
+        /// in every iteration, and this sweep's body runs again before sweeping them: their
+        /// saved rows, trace and value are those the forward loop kept for the iteration,
+        /// not computed a second time (see `Builder::nest`).
+        nested: Vec<NodeId>,
     },
     /// A reverse sweep run only where its seed is not zero, with what it reads computed in its
     /// block.
@@ -348,18 +357,19 @@ impl Builder<'_, '_> {
         for step in &plan.steps {
             match step {
                 Step::Loop(group) => {
-                    block.stmts.push(
-                        if matches!(
-                            self.s.g.op(group[0]),
-                            Op::RevFold { .. } | Op::RevCoupled { .. }
-                        ) {
-                            self.reverse(group, &visible, back.as_deref_mut())
-                        } else if matches!(self.s.g.op(group[0]), Op::Table { .. }) {
-                            self.tables(group, &visible, back.as_deref_mut())
-                        } else {
-                            self.sums(group, &visible)
-                        },
-                    );
+                    let stmt = if matches!(
+                        self.s.g.op(group[0]),
+                        Op::RevFold { .. } | Op::RevCoupled { .. }
+                    ) {
+                        let mut sweep = self.reverse(group, &visible, back.as_deref_mut());
+                        Self::nest_in(&mut block.stmts, &mut sweep, self.s.g);
+                        sweep
+                    } else if matches!(self.s.g.op(group[0]), Op::Table { .. }) {
+                        self.tables(group, &visible, back.as_deref_mut())
+                    } else {
+                        self.sums(group, &visible)
+                    };
+                    block.stmts.push(stmt);
                     visible.extend(group.iter().copied());
                 }
                 Step::Guarded(group) => {
@@ -570,6 +580,7 @@ impl Builder<'_, '_> {
             saved,
             storage,
             patches,
+            nested: Vec::new(),
         }
     }
 
@@ -702,7 +713,78 @@ impl Builder<'_, '_> {
             last_kill,
             recompute,
             pooled,
+            nested: Vec::new(),
         }
+    }
+
+    /// [`nest`](Self::nest) with the forward loop of `reverse`'s recurrence among `stmts` (the
+    /// statements before it in its block), if it is there.
+    fn nest_in(stmts: &mut [Stmt], reverse: &mut Stmt, g: &crate::graph::Graph) {
+        let Stmt::Reverse { group, .. } = &*reverse else {
+            return;
+        };
+        let Op::RevCoupled { fold, .. } = *g.op(group[0]) else {
+            return;
+        };
+        let forward = stmts
+            .iter_mut()
+            .find(|s| matches!(s, Stmt::Coupled { node, .. } if *node == fold));
+        if let Some(forward) = forward {
+            Self::nest(forward, reverse, g);
+        }
+    }
+
+    /// The inner recurrences whose forward loop an outer one's reverse sweep (`reverse`, the
+    /// `Stmt::Reverse` of coupled state carrying arrays) reads from what its forward loop
+    /// (`forward`, its `Stmt::Coupled` in the same block) kept, rather than running them again:
+    /// coupled state carrying arrays saving rows for a sweep of its own, without checkpoints,
+    /// run at the top level of the forward loop's body, of the sweep's, and of a recomputed
+    /// stretch's (so once per iteration in each). A person writing the adjoint of a time loop
+    /// around a layer loop keeps each step's layers' state in the forward pass and recomputes
+    /// the gates once, in the reverse (ADBench's LSTM); running the layer loop forward again
+    /// in the sweep, to save rows that its own sweep then reads, computes them a third time.
+    fn nest(forward: &mut Stmt, reverse: &mut Stmt, g: &crate::graph::Graph) {
+        let (
+            Stmt::Coupled {
+                node,
+                body: outer,
+                nested: kept,
+                ..
+            },
+            Stmt::Reverse {
+                group,
+                body,
+                recompute,
+                nested,
+                ..
+            },
+        ) = (forward, reverse)
+        else {
+            return;
+        };
+        let sweeps = matches!(*g.op(group[0]), Op::RevCoupled { fold, .. } if fold == *node);
+        if !sweeps || !g.carries_arrays(*node) {
+            return;
+        }
+        let top = |b: &Block| -> Vec<NodeId> {
+            b.stmts
+                .iter()
+                .filter_map(|s| match s {
+                    Stmt::Coupled {
+                        node,
+                        checkpoint: None,
+                        saved,
+                        ..
+                    } if !saved.is_empty() && g.carries_arrays(*node) => Some(*node),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut both: Vec<NodeId> = top(outer);
+        let (in_sweep, redone) = (top(body), recompute.as_ref().map(|r| top(&r.1)));
+        both.retain(|x| in_sweep.contains(x) && redone.as_ref().is_none_or(|r| r.contains(x)));
+        kept.clone_from(&both);
+        *nested = both;
     }
 
     /// A reverse sweep and the sums in its loop, with its recurrence's forward loop, run only
@@ -726,10 +808,13 @@ impl Builder<'_, '_> {
         } else {
             self.region(&reads, &mut inner)
         };
+        let mut reads = reads;
+        let mut sweep = self.reverse(group, &inner, None);
+        Self::nest_in(&mut reads.stmts, &mut sweep, g);
         Stmt::Guarded {
             group: group.to_vec(),
             reads,
-            sweep: Box::new(self.reverse(group, &inner, None)),
+            sweep: Box::new(sweep),
         }
     }
 
