@@ -13,13 +13,15 @@
 //!   (`lstm_objective_grad_into`), beside the adjoint written by hand (a table of the states,
 //!   one adjoint vector per state vector), the generated gradient with `checkpoint = 32`
 //!   (`lstm_objective_checkpointed_grad_into`), and num-dual's forward mode on a generic twin at
-//!   a shorter sequence.
+//!   a shorter sequence; also at c = 32, a sequence of 31 steps, shorter than one stretch of
+//!   `checkpoint = 32`.
 //! - The two residuals of `benches/jacobian.rs` (a reprojection residual, 2 outputs × 9 camera
 //!   parameters; a curve fit, 100 outputs × 10 parameters): `_jacobian` ÷ the function, ours and
 //!   num-dual's.
 //!
 //! Timed interleaved (one batch of each in turn, 9 rounds); the ratios of the best and of the
-//! median batches are printed. Run: `cargo bench --bench adbench`.
+//! median batches are printed. Run: `cargo bench --bench adbench`; the LSTM rows only:
+//! `cargo bench --bench adbench -- lstm`.
 
 use std::hint::black_box;
 
@@ -156,7 +158,7 @@ fn lstm(quick: bool) {
     let sizes: &[(usize, usize)] = if quick {
         &[(2, 8)]
     } else {
-        &[(2, 1024), (2, 4096), (4, 1024), (4, 4096)]
+        &[(2, 32), (2, 1024), (2, 4096), (4, 1024), (4, 4096)]
     };
     let b = 14;
     for &(l, c) in sizes {
@@ -333,6 +335,14 @@ fn small_residuals(quick: bool) {
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` runs this once, quickly.
     let quick = !std::env::args().any(|a| a == "--bench");
+    if std::env::args().any(|a| a == "lstm") {
+        println!(
+            "| shape | what | objective (best) | derivative (best) | ÷ objective (best) | ÷ objective (medians) |"
+        );
+        println!("|---|---|---|---|---|---|");
+        lstm(quick);
+        return;
+    }
     println!(
         "| GMM d, k, n | objective (best) | gradient (best) | ÷ objective (best) | ÷ objective (medians) |"
     );

@@ -157,15 +157,17 @@ fn main() {
     println!("grad_into_alloc: ADBench's LSTM allocates as much for 4 steps as for 64: ok");
     checkpoints_keep_carried_arrays_rows_short();
     println!(
-        "grad_into_alloc: ADBench's LSTM with checkpoint = 32 keeps ⌈T/32⌉ + 2·32 rows at most: ok"
+        "grad_into_alloc: ADBench's LSTM with checkpoint = 32 keeps ⌈T/32⌉ + 2·32 rows and 32 steps' layer rows at most: ok"
     );
 }
 
 /// ADBench's LSTM at l, c, b = 2, 1024, 14 (T = 1023 steps): saving every step's `hidden` and
-/// `cell` allocates their T rows (2·l·b floats each); `checkpoint = 32` (≈ √T) allocates ⌈T/32⌉
-/// checkpoint rows and a stretch of 32 rows (and a working vector per array, the stretch's
-/// indices and floats), the rest of the call the same. As many allocations at c = 4 as at c = 64
-/// either way; gradients equal bit for bit.
+/// `cell` allocates their T rows (2·l·b floats each), and the layer loop's rows and value kept
+/// per step for the time loop's sweep (l rows of its `hidden`, `cell` and `input`, 2·l·b + b
+/// floats each, and its value, as many: (l + 1)·(2·l·b + b) floats a step); `checkpoint = 32`
+/// (≈ √T) allocates ⌈T/32⌉ checkpoint rows and a stretch of 32 rows and of 32 steps' layer rows
+/// (and a working vector per array, the stretch's indices and floats), the rest of the call the
+/// same. As many allocations at c = 4 as at c = 64 either way; gradients equal bit for bit.
 fn checkpoints_keep_carried_arrays_rows_short() {
     use adbench_lstm::{
         LstmObjectiveCheckpointedGrad, LstmObjectiveGrad, lstm_input,
@@ -209,15 +211,21 @@ fn checkpoints_keep_carried_arrays_rows_short() {
         )
     });
     let (f, t, row) = (std::mem::size_of::<f64>(), c - 1, 2 * l * b);
+    let layers = (l + 1) * (2 * l * b + b);
     println!(
         "grad_into_alloc: ADBench's LSTM (l, c, b = {l}, {c}, {b}): {plain} bytes per call saving \
          every step, {saved} with checkpoint = 32 ({counts:?} allocations at c = 4, 64)"
     );
-    // Every step's row saved, at least; with checkpoints, the rest of the call (what the full
-    // trace's call allocates besides its rows) and at most ⌈T/32⌉ + 2·32 rows' worth: the
-    // checkpoints, the stretch's rows, its indices and floats, the working vectors.
-    assert!(plain >= t * row * f, "the full rows: {plain} bytes");
-    let most = plain - t * row * f + (t.div_ceil(32) + 2 * 32) * row * f;
+    // Every step's row and layer rows saved, at least; with checkpoints, the rest of the call
+    // (what the full trace's call allocates besides them), at most ⌈T/32⌉ + 2·32 rows' worth
+    // (the checkpoints, the stretch's rows, its indices and floats, the working vectors), and
+    // 32 steps' layer rows.
+    assert!(
+        plain >= t * (row + layers) * f,
+        "the full rows: {plain} bytes"
+    );
+    let most =
+        plain - t * (row + layers) * f + (t.div_ceil(32) + 2 * 32) * row * f + 32 * layers * f;
     assert!(saved <= most, "{saved} bytes, more than {most}");
     assert_eq!(v.to_bits(), v_k.to_bits());
     for (a, k) in full

@@ -34,6 +34,8 @@
 //! | not filling a local array whose only reader here is a vector of zeros as long as it (an adjoint vector): the vector's length is read from the array's bounds | the array is a vector filled by its own loop (length `hi − lo`) and is not bound before the vector; where it is, its `len()` | [`Schedule::zero_sized_by_bounds`], `schedule::tree` (`Builder::alloc`) |
 //! | writing a carried array's new value in place, the stretch it replaces only | the new value is `[if lo <= j && j < hi { w[j − lo] } else { old[j] } for j in 0..n]` with `old` the member's own value at the start of the iteration and `w` another array, no other member's new value reads it, and the write runs after every member has taken its new value | [`Schedule::in_place_patch`] |
 //! | saving at a checkpoint (`checkpoint = K`) only the members of coupled state carrying arrays that an iteration or the reverse sweep reads; the others start each recomputed stretch as zeros | no member's new value mentions the member (it is overwritten before it is read in every iteration: the stretch's first iteration gives it the value the forward loop gave it) and the sweep does not read it | [`Schedule::checkpointed`] |
+//! | sweeping a checkpointed recurrence's last stretch from the scratch its forward loop filled, without running it again; any stretch whose rows the scratch holds | the scratch holds a whole stretch (filled a stretch at a time, emptied at each checkpoint), and it is the one starting at that checkpoint's index | `Emitter::other_stretch` |
+//! | reading back, in an outer recurrence's reverse sweep, the rows, trace and value of an inner one carrying arrays that its forward loop kept per iteration, instead of running the inner loop forward again | the inner loop runs at the top level of the outer forward loop's body, of the sweep's and of a recomputed stretch's (once per iteration in each), and saves rows for a sweep of its own, without checkpoints | `schedule::tree` (`Builder::nest`), `emit::nest` |
 //! | running sums inside a recurrence's reverse loop | they read that sweep's `λ` | [`Schedule::of`] (`sweeps`) |
 //! | a reverse sweep as one recorded iteration | its step only keeps or kills `λ`, and its sums vanish where it does | `schedule::kill_or_keep_sweeps` |
 //! | summing a loop's additions `z[k] += e` in a local, added to `z[k]` after the loop | the loop changes neither the vector nor `k`, and `k` is bound before the loop; the addition runs only if the loop ran (`if lo < hi`) | `schedule::tree` (`Builder::summed_accumulate`) |
@@ -44,6 +46,7 @@
 //! target) is the differentiation pass's (`diff::Sweep::contribute`), which keeps a contribution
 //! per iteration where the sum would rerun a loop that varies with them.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Literal, Span, TokenStream, TokenTree};
@@ -55,6 +58,8 @@ use crate::printer::{Prec, Style};
 use crate::schedule::tree::{Block, Companion, Saved, Stmt, Storage, Vector};
 use crate::schedule::{Patch, Schedule};
 use crate::signature::FloatTy;
+
+mod nest;
 
 pub struct Emitter<'a> {
     g: &'a Graph,
@@ -68,6 +73,10 @@ pub struct Emitter<'a> {
     float: FloatTy,
     /// Where the slices' gradients accumulate.
     sinks: Sinks,
+    /// The inner recurrences being printed in an outer loop that keeps, per iteration, what
+    /// they save (`true`: the outer forward loop, or a recomputed stretch), or in the outer
+    /// reverse sweep that reads it back (`false`): see `Stmt::Reverse::nested`.
+    nest: RefCell<HashMap<NodeId, Option<TokenStream>>>,
 }
 
 /// A reverse sweep's parts: its number (its first `λ`), loop, recurrence, and per member the
@@ -97,6 +106,15 @@ struct StretchParts {
     ends: Vec<TokenStream>,
     floats: Vec<proc_macro2::Ident>,
     unheld: Vec<proc_macro2::Ident>,
+}
+
+/// The stretch a checkpointed forward loop keeps for its reverse sweep
+/// ([`Emitter::kept_stretch`]): its vectors' declarations, what empties them at a checkpoint,
+/// and what adds an iteration to them.
+struct Kept {
+    declare: TokenStream,
+    clear: TokenStream,
+    keep: TokenStream,
 }
 
 /// A differentiated slice passed to a call: its number, the argument's span, and the bounds of
@@ -159,6 +177,7 @@ pub fn emit(
         slices,
         float,
         sinks,
+        nest: RefCell::default(),
     };
     let mut out = e.pools(&tree.pools);
     out.extend(e.region(&tree.body));
@@ -246,15 +265,19 @@ impl Emitter<'_> {
     fn parts(&self, block: &Block) -> (TokenStream, TokenStream, TokenStream) {
         let stmts = self.stmt_list(&block.stmts);
         let scatters: TokenStream = block.scatters.iter().map(|s| self.stmt(s)).collect();
-        let back = block.give_back.iter().map(|v| {
-            let (keep, name) = (self.pool_name(*v), self.vector_name(*v));
-            // A vector moved into its loop's tuple is given back from there.
-            if let Vector::Member(n, k, _) = *v {
-                let (tuple, k) = (self.name(n), syn::Index::from(k as usize));
-                return quote! { #keep = #tuple.#k; };
-            }
-            quote! { #keep = #name; }
-        });
+        let back = block
+            .give_back
+            .iter()
+            .filter(|v| !self.read_back(**v))
+            .map(|v| {
+                let (keep, name) = (self.pool_name(*v), self.vector_name(*v));
+                // A vector moved into its loop's tuple is given back from there.
+                if let Vector::Member(n, k, _) = *v {
+                    let (tuple, k) = (self.name(n), syn::Index::from(k as usize));
+                    return quote! { #keep = #tuple.#k; };
+                }
+                quote! { #keep = #name; }
+            });
         (stmts, scatters, quote! { #(#back)* })
     }
 
@@ -420,7 +443,14 @@ impl Emitter<'_> {
                 checkpoint,
                 storage,
                 patches,
-            } => self.coupled(*node, body, saved, (*checkpoint, *storage), patches),
+                nested,
+            } => self.coupled(
+                *node,
+                body,
+                saved,
+                (*checkpoint, *storage),
+                (patches, nested),
+            ),
             Stmt::Reverse { .. } => self.reverse_stmt(stmt),
             Stmt::Guarded {
                 group,
@@ -454,16 +484,22 @@ impl Emitter<'_> {
             last_kill,
             recompute,
             pooled,
+            nested,
         } = stmt
         else {
             return self.internal_error("not a reverse sweep");
         };
         let Some((every, forward, patches)) = recompute else {
-            return self.reverse(group, body, accumulators, saved, (*last_kill, *pooled));
+            // The nested recurrences' tables read back from their ends.
+            let ends = self.nest_ends(nested);
+            let sweep = self.with_nest(nested, None, || {
+                self.reverse(group, body, accumulators, saved, (*last_kill, *pooled))
+            });
+            return quote! { #ends #sweep };
         };
         let fold = self.sweep(group[0]).map(|s| s.fold);
         if fold.is_some_and(|f| self.g.carries_arrays(f)) {
-            let parts = (forward, patches.as_slice());
+            let parts = (forward, patches.as_slice(), nested.as_slice());
             let every = (*every, *pooled);
             self.recomputing_array_reverse(group, body, accumulators, saved, every, parts)
         } else {
@@ -705,13 +741,25 @@ impl Emitter<'_> {
                 )
             }
             Saved::Every(storage) | Saved::Checkpoints(_, storage) => {
-                let every = match saved {
-                    Saved::Checkpoints(every, _) => Some(every),
+                let kept = match saved {
+                    Saved::Checkpoints(every, _) => Some((
+                        every,
+                        Self::kept_stretch(
+                            c,
+                            &i,
+                            (&lo, &hi),
+                            every,
+                            storage,
+                            (&quote!((#s,)), &[]),
+                        ),
+                    )),
                     _ => None,
                 };
+                let every = kept.as_ref().map(|(every, k)| (*every, &k.clear));
                 let (declare, header, push) =
                     Self::saving(&trace, &i, (&lo, &hi), every, storage, &quote!(#s), c);
-                let (values, keep, kept) = match scan {
+                let (kept_declare, keep) = kept.map(|(_, k)| (k.declare, k.keep)).unzip();
+                let (values, push_value, bind_values) = match scan {
                     Some(scan) => {
                         let values = self.name(scan);
                         (
@@ -729,16 +777,18 @@ impl Emitter<'_> {
                 return quote! {
                     let mut #s = #init;
                     #declare
+                    #kept_declare
                     #values
                     #header {
                         #push
+                        #keep
                         #stmts
                         #s = #next;
-                        #keep
+                        #push_value
                         #back
                     }
                     let #name = #s;
-                    #kept
+                    #bind_values
                 };
             }
             Saved::Nothing => (TokenStream::new(), stmts),
@@ -794,12 +844,13 @@ impl Emitter<'_> {
     /// iteration) into `trace` for the reverse sweep: the vector's declaration, the loop's
     /// header, and the push, in every iteration, or with checkpoints every `every` only at the
     /// start of every `every`-th (the first included): `for (j, i) in (lo..hi).enumerate() { if
-    /// j % every == 0 { trace.push(item); } … }`.
+    /// j % every == 0 { trace.push(item); at_checkpoint } … }` (`every`: `K` and what else runs
+    /// at a checkpoint).
     fn saving(
         trace: &proc_macro2::Ident,
         i: &proc_macro2::Ident,
         (lo, hi): (&TokenStream, &TokenStream),
-        every: Option<usize>,
+        every: Option<(usize, &TokenStream)>,
         storage: Storage,
         item: &TokenStream,
         c: u32,
@@ -819,6 +870,7 @@ impl Emitter<'_> {
                 quote! { #trace.push(#item); },
             );
         };
+        let (every, at_checkpoint) = every;
         let (j, every) = (checkpoint_counter(c), Literal::usize_unsuffixed(every));
         let len = quote!(#len / #every + 1);
         let declare = Self::vector(
@@ -833,9 +885,55 @@ impl Emitter<'_> {
             quote! {
                 if #j % #every == 0 {
                     #trace.push(#item);
+                    #at_checkpoint
                 }
             },
         )
+    }
+
+    /// With checkpoints every `every` iterations, the stretch the forward loop of recurrence
+    /// `c` is in, kept for its reverse sweep as the sweep recomputes a stretch (see
+    /// [`recomputing_reverse`](Self::recomputing_reverse)): when the loop ends it holds the
+    /// last, which the sweep then reads without running it again (a loop of at most `every`
+    /// iterations runs once, as without checkpoints). Declared before the loop (the index and
+    /// the floats `item` per iteration; the rows of the arrays `arrays`, each `(its vector,
+    /// its member)`), emptied at each checkpoint, and added to in every iteration:
+    /// `stretch.push((i, item)); __stretch_rows0.extend_from_slice(&__s0);`.
+    fn kept_stretch(
+        c: u32,
+        i: &proc_macro2::Ident,
+        (lo, hi): (&TokenStream, &TokenStream),
+        every: usize,
+        storage: Storage,
+        (item, arrays): (&TokenStream, &[(proc_macro2::Ident, u32)]),
+    ) -> Kept {
+        let (stretch, every) = (segment_name(c), Literal::usize_unsuffixed(every));
+        let most = quote!(::core::cmp::min(
+            #every,
+            ::core::iter::Iterator::size_hint(&(#lo..#hi)).0,
+        ));
+        let mut kept = Kept {
+            declare: Self::vector(
+                &stretch,
+                &quote!(::std::vec::Vec::with_capacity(#most)),
+                &quote!(#stretch.reserve(#most);),
+                storage,
+            ),
+            clear: quote! { #stretch.clear(); },
+            keep: quote! { #stretch.push((#i, #item)); },
+        };
+        for (s, d) in arrays {
+            let seg = segment_rows_name(*d);
+            kept.declare.extend(Self::vector(
+                &seg,
+                &quote!(::std::vec::Vec::with_capacity(#most * #s.len())),
+                &quote!(#seg.reserve(#most * #s.len());),
+                storage,
+            ));
+            kept.clear.extend(quote! { #seg.clear(); });
+            kept.keep.extend(quote! { #seg.extend_from_slice(&#s); });
+        }
+        kept
     }
 
     /// The forward loop of coupled recurrences `n`, saving the members its reverse sweep
@@ -848,7 +946,7 @@ impl Emitter<'_> {
         block: &Block,
         saved: &[u32],
         (checkpoint, storage): (Option<usize>, Storage),
-        patches: &[Option<Patch>],
+        (patches, nested): (&[Option<Patch>], &[NodeId]),
     ) -> TokenStream {
         let (Op::Coupled { c, v, lo, hi, .. }, Some((inits, bodies))) =
             (self.g.op(n), self.g.coupled_parts(n))
@@ -860,7 +958,8 @@ impl Emitter<'_> {
         let (i, trace, name) = (loop_var_name(v), trace_name(c), self.name(n));
         let (lo, hi) = (self.expr(*lo, Prec::Select), self.expr(*hi, Prec::Select));
         if inits.iter().any(|x| self.g.kind(*x) == Kind::Array) {
-            return self.coupled_arrays(n, block, saved, (checkpoint, storage), patches);
+            let parts = (patches, nested);
+            return self.coupled_arrays(n, block, saved, (checkpoint, storage), parts);
         }
         let states: Vec<proc_macro2::Ident> = (c..c + k).map(carry_name).collect();
         let inits = inits.iter().map(|x| self.expr(*x, Prec::Select));
@@ -883,15 +982,31 @@ impl Emitter<'_> {
                 &quote!((#(#saved,)*)),
                 c,
             ),
-            (Some(every), _) => Self::saving(
-                &trace,
-                &i,
-                (&lo, &hi),
-                Some(every),
-                storage,
-                &quote!((#(#states,)*)),
-                c,
-            ),
+            (Some(every), _) => {
+                let kept = Self::kept_stretch(
+                    c,
+                    &i,
+                    (&lo, &hi),
+                    every,
+                    storage,
+                    (&quote!((#(#saved,)*)), &[]),
+                );
+                let (declare, header, save) = Self::saving(
+                    &trace,
+                    &i,
+                    (&lo, &hi),
+                    Some((every, &kept.clear)),
+                    storage,
+                    &quote!((#(#states,)*)),
+                    c,
+                );
+                let (kept_declare, keep) = (&kept.declare, &kept.keep);
+                (
+                    quote! { #declare #kept_declare },
+                    header,
+                    quote! { #save #keep },
+                )
+            }
         };
         quote! {
             #(let mut #states = #inits;)*
@@ -929,7 +1044,31 @@ impl Emitter<'_> {
         block: &Block,
         saved: &[u32],
         (checkpoint, storage): (Option<usize>, Storage),
-        patches: &[Option<Patch>],
+        (patches, nested): (&[Option<Patch>], &[NodeId]),
+    ) -> TokenStream {
+        // Nested in a loop that keeps what it saves, or reads it back.
+        let nest = self.nest.borrow().get(&n).cloned();
+        match nest {
+            Some(None) => return self.nest_read_back(n, storage),
+            Some(Some(steps)) => {
+                let (parts, mut out) = ((patches, nested), TokenStream::new());
+                out.extend(self.coupled_arrays_loop(n, block, saved, (checkpoint, storage), parts));
+                out.extend(self.nest_keep(n, &steps));
+                return out;
+            }
+            None => {}
+        }
+        self.coupled_arrays_loop(n, block, saved, (checkpoint, storage), (patches, nested))
+    }
+
+    /// [`coupled_arrays`](Self::coupled_arrays)' loop.
+    fn coupled_arrays_loop(
+        &self,
+        n: NodeId,
+        block: &Block,
+        saved: &[u32],
+        (checkpoint, storage): (Option<usize>, Storage),
+        (patches, nested): (&[Option<Patch>], &[NodeId]),
     ) -> TokenStream {
         let (Op::Coupled { c, v, lo, hi, .. }, Some((inits, _))) =
             (self.g.op(n), self.g.coupled_parts(n))
@@ -997,21 +1136,25 @@ impl Emitter<'_> {
             ));
             save.push(quote! { #trace.push((#(#scalars,)*)); });
         }
+        // What the loop keeps per iteration of the inner recurrences it runs (at most a stretch).
+        let steps = match checkpoint {
+            Some(every) => {
+                let every = Literal::usize_unsuffixed(every);
+                quote!(::core::cmp::min(#every, #count))
+            }
+            None => count.clone(),
+        };
+        declare.push(self.nest_tables(nested, &steps));
         let (header, save) = match checkpoint {
             Some(every) => {
-                let (j, every) = (checkpoint_counter(c), Literal::usize_unsuffixed(every));
-                (
-                    quote!(for (#j, #i) in ::core::iter::Iterator::enumerate(#lo..#hi)),
-                    quote! {
-                        if #j % #every == 0 {
-                            #(#save)*
-                        }
-                    },
-                )
+                let (kept_declare, header, save) =
+                    self.checkpoint_header(n, saved, (every, storage), (&lo, &hi), (&save, nested));
+                declare.push(kept_declare);
+                (header, save)
             }
             None => (quote!(for #i in #lo..#hi), quote! { #(#save)* }),
         };
-        let (stmts, back) = self.whole(block);
+        let (stmts, back) = self.with_nest(nested, Some(&steps), || self.whole(block));
         let step = self.array_step(n, patches);
         quote! {
             #(#declare)*
@@ -1023,6 +1166,54 @@ impl Emitter<'_> {
             }
             let #name = (#(#states,)*);
         }
+    }
+
+    /// The loop header of coupled state `n` carrying arrays saved every `every` iterations, and
+    /// what it runs first in an iteration: `save` at a checkpoint, where the stretch kept for
+    /// the sweep (`kept_stretch`: the floats and the arrays' rows it reads) and the tables of
+    /// the `nested` recurrences are emptied, then the stretch kept. Also the kept stretch's
+    /// declaration.
+    fn checkpoint_header(
+        &self,
+        n: NodeId,
+        saved: &[u32],
+        (every, storage): (usize, Storage),
+        (lo, hi): (&TokenStream, &TokenStream),
+        (save, nested): (&[TokenStream], &[NodeId]),
+    ) -> (TokenStream, TokenStream, TokenStream) {
+        let Op::Coupled { c, v, .. } = *self.g.op(n) else {
+            return (
+                TokenStream::new(),
+                self.internal_error("not a recurrence"),
+                TokenStream::new(),
+            );
+        };
+        let i = loop_var_name(v);
+        let floats = saved
+            .iter()
+            .filter(|d| !self.carries_array(n, **d))
+            .map(|d| carry_name(*d));
+        let arrays: Vec<(proc_macro2::Ident, u32)> = saved
+            .iter()
+            .filter(|d| self.carries_array(n, **d))
+            .map(|d| (carry_name(*d), *d))
+            .collect();
+        let item = quote!((#(#floats,)*));
+        let kept = Self::kept_stretch(c, &i, (lo, hi), every, storage, (&item, &arrays));
+        let (clear, keep, tables) = (kept.clear, kept.keep, self.nest_clear(nested));
+        let (j, every) = (checkpoint_counter(c), Literal::usize_unsuffixed(every));
+        (
+            kept.declare,
+            quote!(for (#j, #i) in ::core::iter::Iterator::enumerate(#lo..#hi)),
+            quote! {
+                if #j % #every == 0 {
+                    #(#save)*
+                    #clear
+                    #tables
+                }
+                #keep
+            },
+        )
     }
 
     /// The end of an iteration of coupled state `n` carrying arrays: the floats take their new
@@ -1309,24 +1500,22 @@ impl Emitter<'_> {
         };
         let (start, iteration, after) =
             self.reverse_parts(group, &sweep, body, accumulators, Storage::Fresh);
+        let other = Self::other_stretch(&stretch, (&lo, &hi), &at, &every);
         quote! {
             #start
-            // At most a stretch, and no more than the loop runs (a large K on a short loop).
-            let mut #stretch = ::std::vec::Vec::with_capacity(::core::cmp::min(
-                #every,
-                ::core::iter::Iterator::size_hint(&(#lo..#hi)).0,
-            ));
             for (#at, #checkpoint) in #trace.iter().enumerate().rev() {
-                #stretch.clear();
-                #(let mut #states = #states;)*
-                for #i_forward in ::core::iter::Iterator::take(
-                    ::core::iter::Iterator::skip(#lo..#hi, #at * #every),
-                    #every,
-                ) {
-                    #stretch.push((#i_forward, (#(#saved,)*)));
-                    #redo
-                    #step_forward
-                    #redo_back
+                if #other {
+                    #stretch.clear();
+                    #(let mut #states = #states;)*
+                    for #i_forward in ::core::iter::Iterator::take(
+                        ::core::iter::Iterator::skip(#lo..#hi, #at * #every),
+                        #every,
+                    ) {
+                        #stretch.push((#i_forward, (#(#saved,)*)));
+                        #redo
+                        #step_forward
+                        #redo_back
+                    }
                 }
                 for &(#i, (#(#saved,)*)) in #stretch.iter().rev() {
                     #iteration
@@ -1365,7 +1554,7 @@ impl Emitter<'_> {
         accumulators: &[(NodeId, NodeId)],
         saved: &[u32],
         (every, pooled): (usize, bool),
-        (forward, patches): (&Block, &[Option<Patch>]),
+        (forward, patches, nested): (&Block, &[Option<Patch>], &[NodeId]),
     ) -> TokenStream {
         let Some(sweep) = self.sweep(group[0]) else {
             return self.internal_error("not a reverse sweep");
@@ -1383,11 +1572,6 @@ impl Emitter<'_> {
         } else {
             Storage::Fresh
         };
-        // At most a stretch, and no more than the loop runs (a large K on a short loop).
-        let most = quote!(::core::cmp::min(
-            #every,
-            ::core::iter::Iterator::size_hint(&(#lo..#hi)).0,
-        ));
         let StretchParts {
             before,
             restore,
@@ -1397,44 +1581,49 @@ impl Emitter<'_> {
             ends,
             floats,
             unheld,
-        } = self.stretch_parts(sweep.fold, saved, storage, &most);
+        } = self.stretch_parts(sweep.fold, saved, storage);
         let zero = self.float_lit(0.0);
         let saved: Vec<proc_macro2::Ident> = saved
             .iter()
             .filter(|d| !self.carries_array(sweep.fold, **d))
             .map(|d| carry_name(*d))
             .collect();
-        let (redo, redo_back) = self.whole(forward);
+        // The nested recurrences kept by the stretch recomputed, read back by its sweep.
+        let steps = quote!(::core::cmp::min(
+            #every,
+            ::core::iter::Iterator::size_hint(&(#lo..#hi)).0
+        ));
+        let (redo, redo_back) = self.with_nest(nested, Some(&steps), || self.whole(forward));
+        let (tables, nest_ends) = (self.nest_clear(nested), self.nest_ends(nested));
         let step = self.array_step(sweep.fold, patches);
-        let (start, iteration, after) =
-            self.reverse_parts(group, &sweep, body, accumulators, storage);
-        let declare_stretch = Self::vector(
-            &stretch,
-            &quote!(::std::vec::Vec::with_capacity(#most)),
-            &quote!(#stretch.reserve(#most);),
-            storage,
-        );
+        let (start, iteration, after) = self.with_nest(nested, None, || {
+            self.reverse_parts(group, &sweep, body, accumulators, storage)
+        });
+        let other = Self::other_stretch(&stretch, (&lo, &hi), &at, &every);
         quote! {
             #start
             #before
-            #declare_stretch
             for (#at, &(#(#floats,)*)) in #trace.iter().enumerate().rev() {
-                #restore
-                #stretch.clear();
-                #(let mut #floats = #floats;)*
-                #(let mut #unheld = #zero;)*
-                for #i_forward in ::core::iter::Iterator::take(
-                    ::core::iter::Iterator::skip(#lo..#hi, #at * #every),
-                    #every,
-                ) {
-                    #keep
-                    #stretch.push((#i_forward, (#(#saved,)*)));
-                    #redo
-                    #step
-                    #redo_back
+                if #other {
+                    #restore
+                    #stretch.clear();
+                    #tables
+                    #(let mut #floats = #floats;)*
+                    #(let mut #unheld = #zero;)*
+                    for #i_forward in ::core::iter::Iterator::take(
+                        ::core::iter::Iterator::skip(#lo..#hi, #at * #every),
+                        #every,
+                    ) {
+                        #keep
+                        #stretch.push((#i_forward, (#(#saved,)*)));
+                        #redo
+                        #step
+                        #redo_back
+                    }
+                    #give_back
                 }
-                #give_back
                 #(#ends)*
+                #nest_ends
                 for &(#i, (#(#saved,)*)) in #stretch.iter().rev() {
                     #restore_row
                     #iteration
@@ -1444,15 +1633,24 @@ impl Emitter<'_> {
         }
     }
 
+    /// Whether `stretch` (declared and kept by the forward loop, see
+    /// [`kept_stretch`](Self::kept_stretch)) holds another stretch than checkpoint `at`'s, which
+    /// must then be recomputed: it holds that one if its first index is the loop's `at · K`-th. The forward loop leaves the last stretch in it,
+    /// and the sweep, the one it recomputed last; it is filled a whole stretch at a time, so a
+    /// stretch starting at that index is that stretch.
+    fn other_stretch(
+        stretch: &proc_macro2::Ident,
+        (lo, hi): (&TokenStream, &TokenStream),
+        at: &proc_macro2::Ident,
+        every: &Literal,
+    ) -> TokenStream {
+        quote!((::core::option::Option::map(#stretch.first(), |__e| __e.0)
+            != ::core::iter::Iterator::nth(&mut (#lo..#hi), #at * #every)))
+    }
+
     /// Per member of coupled state `n` carrying arrays, what its checkpointed reverse sweep
-    /// (`recomputing_array_reverse`) writes: see [`StretchParts`]. `most`: the rows of a stretch.
-    fn stretch_parts(
-        &self,
-        n: NodeId,
-        saved: &[u32],
-        storage: Storage,
-        most: &TokenStream,
-    ) -> StretchParts {
+    /// (`recomputing_array_reverse`) writes: see [`StretchParts`].
+    fn stretch_parts(&self, n: NodeId, saved: &[u32], storage: Storage) -> StretchParts {
         let (Op::Coupled { c, .. }, Some((inits, _))) = (self.g.op(n), self.g.coupled_parts(n))
         else {
             return StretchParts::default();
@@ -1499,12 +1697,6 @@ impl Emitter<'_> {
             give_back.extend(quote! { #work = #s; });
             if saved.contains(&d) {
                 let (seg, end) = (segment_rows_name(d), row_end_name(d));
-                before.extend(Self::vector(
-                    &seg,
-                    &quote!(::std::vec::Vec::with_capacity(#most * #len)),
-                    &quote!(#seg.reserve(#most * #len);),
-                    storage,
-                ));
                 restore.extend(quote! { #seg.clear(); });
                 keep.extend(quote! { #seg.extend_from_slice(&#s); });
                 restore_row.extend(quote! {

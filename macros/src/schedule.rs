@@ -561,7 +561,9 @@ impl Schedule<'_> {
     /// only and are reused by the next: checkpointing it would save at most a stretch of them
     /// and cost one more forward pass over it per outer iteration (a second one over an inner
     /// loop shorter than `K`, for no memory saved at all). What the outer checkpoint saves is
-    /// untouched: the memory stays `n/K + K` outer states plus one inner trace. Saving every
+    /// untouched: the memory stays `n/K + K` outer states plus one inner trace (or, an inner
+    /// loop carrying arrays whose rows the outer loop keeps per iteration, a stretch of them:
+    /// see `Builder::nest`). Saving every
     /// value is the path taken without `checkpoint`, so the gradient is the same bit for bit.
     pub fn checkpoint_of(&self, n: NodeId) -> Option<usize> {
         let (Op::Fold { v, .. } | Op::Coupled { v, .. }) = *self.g.op(n) else {

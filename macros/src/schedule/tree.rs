@@ -160,6 +160,10 @@ pub enum Stmt {
         /// Per member: its new value written in place, a stretch replaced (`body` computes the
         /// stretch, not the whole array).
         patches: Vec<Option<Patch>>,
+        /// The recurrences carrying arrays run in every iteration (statements of `body`) whose
+        /// saved rows, trace and value this loop keeps per iteration for its reverse sweep
+        /// ([`Stmt::Reverse::nested`]).
+        nested: Vec<NodeId>,
     },
     /// A recurrence's reverse loop (`group[0]`, a `RevFold` or `RevCoupled`), with the sums
     /// that read its adjoints.
@@ -178,6 +182,11 @@ pub enum Stmt {
         /// The adjoint vectors of arrays carried across the iterations reuse those of the
         /// previous iteration of a loop around.
         pooled: bool,
+        /// The recurrences carrying arrays that the forward loop (and a recomputed stretch) runs
+        /// in every iteration, and this sweep's body runs again before sweeping them: their
+        /// saved rows, trace and value are those the forward loop kept for the iteration,
+        /// not computed a second time (see `Builder::nest`).
+        nested: Vec<NodeId>,
     },
     /// A reverse sweep run only where its seed is not zero, with what it reads computed in its
     /// block.
@@ -351,18 +360,19 @@ impl Builder<'_, '_> {
         for step in &plan.steps {
             match step {
                 Step::Loop(group) => {
-                    block.stmts.push(
-                        if matches!(
-                            self.s.g.op(group[0]),
-                            Op::RevFold { .. } | Op::RevCoupled { .. }
-                        ) {
-                            self.reverse(group, &visible, back.as_deref_mut())
-                        } else if matches!(self.s.g.op(group[0]), Op::Table { .. }) {
-                            self.tables(group, &visible, back.as_deref_mut())
-                        } else {
-                            self.sums(group, &visible)
-                        },
-                    );
+                    let stmt = if matches!(
+                        self.s.g.op(group[0]),
+                        Op::RevFold { .. } | Op::RevCoupled { .. }
+                    ) {
+                        let mut sweep = self.reverse(group, &visible, back.as_deref_mut());
+                        Self::nest_in(&mut block.stmts, &mut sweep, self.s.g);
+                        sweep
+                    } else if matches!(self.s.g.op(group[0]), Op::Table { .. }) {
+                        self.tables(group, &visible, back.as_deref_mut())
+                    } else {
+                        self.sums(group, &visible)
+                    };
+                    block.stmts.push(stmt);
                     visible.extend(group.iter().copied());
                 }
                 Step::Guarded(group) => {
@@ -468,10 +478,15 @@ impl Builder<'_, '_> {
         let mut roots = vec![body];
         roots.extend(kill.map(|(cond, _)| cond));
         let body = self.loop_body(&roots, &mut inner);
+        let mut pool = pool;
         let saved = match (kill, self.s.checkpoint_of(n)) {
             (Some((cond, on)), _) => Saved::LastKill(cond, on),
             (None, _) if !self.s.traced.contains(&c) => Saved::Nothing,
-            (None, Some(k)) => Saved::Checkpoints(k, self.vector(Vector::Trace(c), pool)),
+            // The checkpoints, and the stretch kept for the sweep (`emit::kept_stretch`).
+            (None, Some(k)) => {
+                self.vector(Vector::Stretch(c), pool.as_deref_mut());
+                Saved::Checkpoints(k, self.vector(Vector::Trace(c), pool))
+            }
             (None, None) => Saved::Every(self.vector(Vector::Trace(c), pool)),
         };
         Stmt::Fold {
@@ -542,8 +557,18 @@ impl Builder<'_, '_> {
         // An array carried across the iterations and its rows: vectors of their own (see
         // `emit::coupled_arrays`), reused by the iterations of a loop around; with checkpoints,
         // the rows of the members a checkpoint holds (`Schedule::checkpointed`).
+        let mut pool = pool;
+        // With checkpoints, the stretch kept for the sweep (`emit::kept_stretch`): the floats
+        // it reads and the rows of the arrays it reads.
+        if let (Some(_), Some(end)) = (checkpoint, pool.as_deref_mut()) {
+            for (d, b) in (*c..).zip(bodies) {
+                if self.s.g.kind(*b) == Kind::Array && saved.contains(&d) {
+                    self.vector(Vector::StretchRows(d), Some(&mut *end));
+                }
+            }
+            self.vector(Vector::Stretch(*c), Some(end));
+        }
         let storage = if self.s.g.carries_arrays(n) {
-            let mut pool = pool;
             let rows = match checkpoint {
                 Some(_) => self.s.checkpointed(n),
                 None => saved.clone(),
@@ -570,6 +595,7 @@ impl Builder<'_, '_> {
             saved,
             storage,
             patches,
+            nested: Vec::new(),
         }
     }
 
@@ -685,17 +711,14 @@ impl Builder<'_, '_> {
             .coupled_parts(group[0])
             .is_some_and(|(seeds, _)| seeds.iter().any(|x| g.kind(*x) == Kind::Array))
             && self.member_vectors(group[0], &[], pool.as_deref_mut()) == Storage::Pooled;
-        // Recomputing coupled state carrying arrays: its working vectors and stretch, reused.
+        // Recomputing coupled state carrying arrays: its working vectors, reused (the stretch
+        // is the forward loop's, see `coupled`).
         if let (true, Some(_), Op::Coupled { c, .. }) = (pooled, &recompute, g.op(fold)) {
             for (d, init) in (*c..).zip(g.coupled_parts(fold).map_or(&[][..], |p| p.0)) {
                 if g.kind(*init) == Kind::Array {
                     self.vector(Vector::Work(d), pool.as_deref_mut());
-                    if saved.contains(&d) {
-                        self.vector(Vector::StretchRows(d), pool.as_deref_mut());
-                    }
                 }
             }
-            self.vector(Vector::Stretch(*c), pool);
         }
         Stmt::Reverse {
             group: group.to_vec(),
@@ -705,7 +728,78 @@ impl Builder<'_, '_> {
             last_kill,
             recompute,
             pooled,
+            nested: Vec::new(),
         }
+    }
+
+    /// [`nest`](Self::nest) with the forward loop of `reverse`'s recurrence among `stmts` (the
+    /// statements before it in its block), if it is there.
+    fn nest_in(stmts: &mut [Stmt], reverse: &mut Stmt, g: &crate::graph::Graph) {
+        let Stmt::Reverse { group, .. } = &*reverse else {
+            return;
+        };
+        let Op::RevCoupled { fold, .. } = *g.op(group[0]) else {
+            return;
+        };
+        let forward = stmts
+            .iter_mut()
+            .find(|s| matches!(s, Stmt::Coupled { node, .. } if *node == fold));
+        if let Some(forward) = forward {
+            Self::nest(forward, reverse, g);
+        }
+    }
+
+    /// The inner recurrences whose forward loop an outer one's reverse sweep (`reverse`, the
+    /// `Stmt::Reverse` of coupled state carrying arrays) reads from what its forward loop
+    /// (`forward`, its `Stmt::Coupled` in the same block) kept, rather than running them again:
+    /// coupled state carrying arrays saving rows for a sweep of its own, without checkpoints,
+    /// run at the top level of the forward loop's body, of the sweep's, and of a recomputed
+    /// stretch's (so once per iteration in each). A person writing the adjoint of a time loop
+    /// around a layer loop keeps each step's layers' state in the forward pass and recomputes
+    /// the gates once, in the reverse (ADBench's LSTM); running the layer loop forward again
+    /// in the sweep, to save rows that its own sweep then reads, computes them a third time.
+    fn nest(forward: &mut Stmt, reverse: &mut Stmt, g: &crate::graph::Graph) {
+        let (
+            Stmt::Coupled {
+                node,
+                body: outer,
+                nested: kept,
+                ..
+            },
+            Stmt::Reverse {
+                group,
+                body,
+                recompute,
+                nested,
+                ..
+            },
+        ) = (forward, reverse)
+        else {
+            return;
+        };
+        let sweeps = matches!(*g.op(group[0]), Op::RevCoupled { fold, .. } if fold == *node);
+        if !sweeps || !g.carries_arrays(*node) {
+            return;
+        }
+        let top = |b: &Block| -> Vec<NodeId> {
+            b.stmts
+                .iter()
+                .filter_map(|s| match s {
+                    Stmt::Coupled {
+                        node,
+                        checkpoint: None,
+                        saved,
+                        ..
+                    } if !saved.is_empty() && g.carries_arrays(*node) => Some(*node),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut both: Vec<NodeId> = top(outer);
+        let (in_sweep, redone) = (top(body), recompute.as_ref().map(|r| top(&r.1)));
+        both.retain(|x| in_sweep.contains(x) && redone.as_ref().is_none_or(|r| r.contains(x)));
+        kept.clone_from(&both);
+        *nested = both;
     }
 
     /// A reverse sweep and the sums in its loop, with its recurrence's forward loop, run only
@@ -729,10 +823,13 @@ impl Builder<'_, '_> {
         } else {
             self.region(&reads, &mut inner)
         };
+        let mut reads = reads;
+        let mut sweep = self.reverse(group, &inner, None);
+        Self::nest_in(&mut reads.stmts, &mut sweep, g);
         Stmt::Guarded {
             group: group.to_vec(),
             reads,
-            sweep: Box::new(self.reverse(group, &inner, None)),
+            sweep: Box::new(sweep),
         }
     }
 
