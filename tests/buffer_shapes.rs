@@ -1141,3 +1141,67 @@ fn an_update_at_enumerate_count_is_the_index_loops() {
         assert_eq!((value, g.w, &g.x), (twin, gt.w, &gt.x), "x = {x:?}");
     }
 }
+
+/// Writes at `i + off` (the offset after the index) and reads of the element written there.
+#[differentiable]
+fn offset_after(a: f64, x: &[f64], k: usize) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.2; n + k];
+    for j in 0..n {
+        z[j + k] = x[j] * a;
+        z[j + k] = z[j + k] + (z[j + k] * a).sin();
+    }
+    let mut y = vec![0.5; n + 1];
+    for (j, &v) in x.iter().enumerate().rev() {
+        y[j + 1] = v * v * a;
+    }
+    z.iter().map(|q| q * q).sum::<f64>() + y.iter().sum::<f64>() * a
+}
+
+/// The twin written `off + i` (accepted before).
+#[differentiable]
+fn offset_before(a: f64, x: &[f64], k: usize) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.2; n + k];
+    for j in 0..n {
+        z[k + j] = x[j] * a;
+        z[k + j] = z[k + j] + (z[k + j] * a).sin();
+    }
+    let mut y = vec![0.5; n + 1];
+    for j in (0..n).rev() {
+        y[1 + j] = x[j] * x[j] * a;
+    }
+    z.iter().map(|q| q * q).sum::<f64>() + y.iter().sum::<f64>() * a
+}
+
+#[test]
+fn a_write_at_index_plus_offset_is_the_write_at_offset_plus_index() {
+    // x = [b], k = 1: z = [0.2, u + sin(u·a)] with u = ab; y = [½, ab²]:
+    // f = 0.04 + (u + sin(ua))² + (½ + ab²)·a.
+    let (a, b): (f64, f64) = (0.7, -0.4);
+    let u = a * b;
+    let zz = u + (u * a).sin();
+    let (value, g) = offset_after_grad(a, &[b], 1);
+    assert_relative_eq!(
+        value,
+        0.04 + zz * zz + (0.5 + a * b * b) * a,
+        epsilon = 1e-12
+    );
+    let dzz_da = b + (u * a).cos() * 2.0 * a * b;
+    assert_relative_eq!(
+        g.a,
+        2.0 * zz * dzz_da + 0.5 + 2.0 * a * b * b,
+        epsilon = 1e-12
+    );
+    let dzz_db = a + (u * a).cos() * a * a;
+    assert_all_close(&g.x, &[2.0 * zz * dzz_db + 2.0 * a * a * b], 1e-12);
+    for (x, k) in [(vec![0.3, -0.5, 0.9, 0.1], 2), (vec![0.3], 0), (vec![], 3)] {
+        let (value, g) = offset_after_grad(a, &x, k);
+        let (twin, gt) = offset_before_grad(a, &x, k);
+        assert_eq!(
+            (value, g.a, &g.x),
+            (twin, gt.a, &gt.x),
+            "x = {x:?}, k = {k}"
+        );
+    }
+}

@@ -116,6 +116,19 @@ impl ArrayLoop {
         }
     }
 
+    /// Whether `i` is the index at which this loop writes `table`, [`Self::own_index`], spelled
+    /// either way round (`z[off + i]` or `z[i + off]`).
+    fn is_own_index(&self, table: NodeId, i: NodeId, g: &crate::graph::Graph) -> bool {
+        if i == self.own_index(table, g) {
+            return true;
+        }
+        let Some(&(_, off)) = self.offsets.iter().find(|o| o.0 == table) else {
+            return false;
+        };
+        matches!(*g.op(i), Op::IntBin(IntOp::Add, a, b)
+            if (a, b) == (off, self.index) || (a, b) == (self.index, off))
+    }
+
     /// Whether `i` is this loop's index or an offset from it (`off + i`), so that a write at
     /// `i` the loop does not own is one at a second offset.
     fn at_another_offset(&self, i: NodeId, g: &crate::graph::Graph) -> bool {
@@ -349,7 +362,7 @@ impl Lower<'_> {
             }
             if let Some((_, name)) = frame.written.iter().find(|w| w.0 == table) {
                 let own = frame.own_index(table, &self.g);
-                if i == own {
+                if frame.is_own_index(table, i, &self.g) {
                     return Some(match self.lookup(&element_name(name)) {
                         Some(Binding::Value(x)) => x,
                         _ => self.g.add(Op::At(table, i)),
@@ -441,7 +454,7 @@ impl Lower<'_> {
         };
         match self.array_loops.last() {
             Some(frame) if declared.is_some_and(|s| s < frame.depth) => {
-                if i != frame.own_index(table, &self.g) {
+                if !frame.is_own_index(table, i, &self.g) {
                     if frame.at_another_offset(i, &self.g) {
                         return self.cx.error_spanned_by(
                             &ix.index,
