@@ -1205,3 +1205,66 @@ fn a_write_at_index_plus_offset_is_the_write_at_offset_plus_index() {
         );
     }
 }
+
+/// `acc[c] += …` at `enumerate`'s count beside a carried float: carried, as at a range's index.
+#[differentiable]
+fn added_at_count_beside(a: f64, x: &[f64], w: &[f64]) -> f64 {
+    let mut acc = vec![0.0; w.len()];
+    let mut h = 0.5;
+    for t in 0..x.len() {
+        h = (h * a + x[t]).tanh();
+        for (c, &wc) in w.iter().enumerate() {
+            acc[c] += wc * h;
+        }
+    }
+    let mut s = 0.0;
+    for &v in &acc {
+        s += v.exp();
+    }
+    s
+}
+
+/// The twin at a range's index (accepted before).
+#[differentiable]
+fn added_at_index_beside(a: f64, x: &[f64], w: &[f64]) -> f64 {
+    let mut acc = vec![0.0; w.len()];
+    let mut h = 0.5;
+    for t in 0..x.len() {
+        h = (h * a + x[t]).tanh();
+        for c in 0..w.len() {
+            acc[c] += w[c] * h;
+        }
+    }
+    let mut s = 0.0;
+    for &v in &acc {
+        s += v.exp();
+    }
+    s
+}
+
+#[test]
+fn an_addition_at_enumerate_count_beside_a_carried_float_is_the_index_form() {
+    // x = [b], w = [u]: h = tanh(0.5a + b), f = exp(u·h).
+    let (a, b, u): (f64, f64, f64) = (0.7, -0.4, 1.3);
+    let h = (0.5 * a + b).tanh();
+    let (value, g) = added_at_count_beside_grad(a, &[b], &[u]);
+    let f = (u * h).exp();
+    assert_relative_eq!(value, f, epsilon = 1e-12);
+    let dh = 1.0 - h * h;
+    assert_relative_eq!(g.a, f * u * dh * 0.5, epsilon = 1e-12);
+    assert_all_close(&g.x, &[f * u * dh], 1e-12);
+    assert_all_close(&g.w, &[f * h], 1e-12);
+    for (x, w) in [
+        (vec![0.3, -0.5, 0.9, 0.1], vec![0.5, -0.2, 0.8]),
+        (vec![], vec![0.5]),
+        (vec![0.3], vec![]),
+    ] {
+        let (value, g) = added_at_count_beside_grad(a, &x, &w);
+        let (twin, gt) = added_at_index_beside_grad(a, &x, &w);
+        assert_eq!(
+            (value, g.a, &g.x, &g.w),
+            (twin, gt.a, &gt.x, &gt.w),
+            "x = {x:?}"
+        );
+    }
+}

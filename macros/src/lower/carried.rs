@@ -314,16 +314,38 @@ fn names_read_besides_additions(stmts: &[syn::Stmt]) -> Vec<String> {
     f.0
 }
 
+/// The name a `for` loop binds its index to: `i` in `for i in …`, and `enumerate`'s count in
+/// `for (i, v) in ….enumerate()` (also `.enumerate().rev()`). Where the count is not the index
+/// the body writes at (an `enumerate` over a run starting elsewhere), the write is refused
+/// when it is lowered.
+fn index_name(f: &syn::ExprForLoop) -> Option<String> {
+    match &*f.pat {
+        syn::Pat::Ident(p) => Some(p.ident.to_string()),
+        syn::Pat::Tuple(t) => {
+            let mut e = super::loops::strip_parens(&f.expr);
+            if let syn::Expr::MethodCall(m) = e
+                && m.method == "rev"
+                && m.args.is_empty()
+            {
+                e = super::loops::strip_parens(&m.receiver);
+            }
+            let counted = matches!(e, syn::Expr::MethodCall(m) if m.method == "enumerate" && m.args.is_empty());
+            match t.elems.first() {
+                Some(syn::Pat::Ident(p)) if counted => Some(p.ident.to_string()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// The arrays a loop directly in `stmts` adds into as an accumulation of its own (`z[k] += …`
 /// at an index other than its own, or in a loop nested in it).
 fn added_by_nested_loops(stmts: &[syn::Stmt]) -> Vec<String> {
     struct Finder(Vec<String>);
     impl<'ast> syn::visit::Visit<'ast> for Finder {
         fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
-            let index = match &*f.pat {
-                syn::Pat::Ident(p) => Some(p.ident.to_string()),
-                _ => None,
-            };
+            let index = index_name(f);
             self.0
                 .extend(super::buffers::added_names(&f.body.stmts, index.as_deref()));
         }

@@ -1515,7 +1515,7 @@ impl Lower<'_> {
 }
 
 /// `e` without the parentheses around it.
-fn strip_parens(e: &Expr) -> &Expr {
+pub(super) fn strip_parens(e: &Expr) -> &Expr {
     match e {
         Expr::Paren(p) => strip_parens(&p.expr),
         other => other,
