@@ -318,3 +318,172 @@ fn weighted_returns_match_the_gradient_by_hand_num_dual_and_differences() {
         }
     }
 }
+
+// ---- A scan read in the loop that writes it: a sum of its current or previous element.
+
+/// `acc` reads the element this iteration wrote.
+#[differentiable]
+fn scan_read_now(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.0; n];
+    let mut acc = 0.0;
+    for i in 1..n {
+        z[i] = 0.5 * z[i - 1] + a * x[i];
+        acc += z[i] * x[i];
+    }
+    acc
+}
+
+/// `acc` reads the element the previous iteration wrote.
+#[differentiable]
+fn scan_read_previous(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.0; n];
+    let mut acc = 0.0;
+    for i in 1..n {
+        z[i] = 0.5 * z[i - 1] + a * x[i];
+        acc += z[i - 1] * x[i];
+    }
+    acc
+}
+
+/// The two-loop forms: the scan first, then the sum in a loop of its own.
+#[differentiable]
+fn scan_then_now(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.0; n];
+    for i in 1..n {
+        z[i] = 0.5 * z[i - 1] + a * x[i];
+    }
+    let mut acc = 0.0;
+    for i in 1..n {
+        acc += z[i] * x[i];
+    }
+    acc
+}
+
+#[differentiable]
+fn scan_then_previous(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.0; n];
+    for i in 1..n {
+        z[i] = 0.5 * z[i - 1] + a * x[i];
+    }
+    let mut acc = 0.0;
+    for i in 1..n {
+        acc += z[i - 1] * x[i];
+    }
+    acc
+}
+
+#[differentiable(checkpoint = 2)]
+fn scan_read_now_checkpointed(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.0; n];
+    let mut acc = 0.0;
+    for i in 1..n {
+        z[i] = 0.5 * z[i - 1] + a * x[i];
+        acc += z[i] * x[i];
+    }
+    acc
+}
+
+#[differentiable(checkpoint = 2)]
+fn scan_read_previous_checkpointed(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.0; n];
+    let mut acc = 0.0;
+    for i in 1..n {
+        z[i] = 0.5 * z[i - 1] + a * x[i];
+        acc += z[i - 1] * x[i];
+    }
+    acc
+}
+
+/// `z_i = Σ_{1≤k≤i} ½^{i−k} a x_k` (`z_0 = 0`) and `u_i = z_i / a`, by hand.
+fn half_scan(a: f64, x: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let n = x.len();
+    let u: Vec<f64> = (0..n)
+        .map(|i| (1..=i).map(|k| 0.5f64.powi((i - k) as i32) * x[k]).sum())
+        .collect();
+    (u.iter().map(|v| a * v).collect(), u)
+}
+
+fn assert_bits(a: &[f64], b: &[f64], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}");
+    for (p, q) in a.iter().zip(b) {
+        assert_eq!(p.to_bits(), q.to_bits(), "{what}: {p} ≠ {q}");
+    }
+}
+
+#[test]
+fn a_sum_of_the_scans_current_element_matches_the_gradient_by_hand() {
+    let a = 0.9;
+    for n in [0, 1, 2, 7] {
+        let x = data(n);
+        let (value, g) = scan_read_now_grad(a, &x);
+        assert_eq!(value.to_bits(), scan_read_now(a, &x).to_bits());
+        let (z, u) = half_scan(a, &x);
+        // acc = Σ_{i≥1} z_i x_i: ∂/∂a = Σ u_i x_i; ∂/∂x_j = z_j + a Σ_{i≥j} ½^{i−j} x_i (j ≥ 1).
+        let want: f64 = (1..n).map(|i| z[i] * x[i]).sum();
+        assert_relative_eq!(value, want, epsilon = 1e-12, max_relative = 1e-12);
+        let da: f64 = (1..n).map(|i| u[i] * x[i]).sum();
+        assert_relative_eq!(g.a, da, epsilon = 1e-12, max_relative = 1e-12);
+        assert_eq!(g.x.len(), n);
+        for j in 1..n {
+            let tail: f64 = (j..n).map(|i| 0.5f64.powi((i - j) as i32) * x[i]).sum();
+            assert_relative_eq!(g.x[j], z[j] + a * tail, epsilon = 1e-12, max_relative = 1e-12);
+        }
+        if n > 0 {
+            assert_eq!(g.x[0], 0.0);
+        }
+        // The two-loop form and `checkpoint = 2`, bit for bit.
+        let (tv, tg) = scan_then_now_grad(a, &x);
+        assert_eq!(value.to_bits(), tv.to_bits());
+        assert_eq!(g.a.to_bits(), tg.a.to_bits(), "n = {n}");
+        assert_bits(&g.x, &tg.x, "two loops");
+        let (cv, cg) = scan_read_now_checkpointed_grad(a, &x);
+        assert_eq!(value.to_bits(), cv.to_bits());
+        assert_eq!(g.a.to_bits(), cg.a.to_bits(), "n = {n}");
+        assert_bits(&g.x, &cg.x, "checkpoint = 2");
+    }
+}
+
+#[test]
+fn a_sum_of_the_scans_previous_element_matches_the_gradient_by_hand() {
+    let a = 0.9;
+    for n in [0, 1, 2, 7] {
+        let x = data(n);
+        let (value, g) = scan_read_previous_grad(a, &x);
+        assert_eq!(value.to_bits(), scan_read_previous(a, &x).to_bits());
+        let (z, u) = half_scan(a, &x);
+        // acc = Σ_{i≥1} z_{i−1} x_i: ∂/∂a = Σ u_{i−1} x_i; ∂/∂x_j = z_{j−1} + a Σ_{i>j} ½^{i−1−j} x_i.
+        let want: f64 = (1..n).map(|i| z[i - 1] * x[i]).sum();
+        assert_relative_eq!(value, want, epsilon = 1e-12, max_relative = 1e-12);
+        let da: f64 = (1..n).map(|i| u[i - 1] * x[i]).sum();
+        assert_relative_eq!(g.a, da, epsilon = 1e-12, max_relative = 1e-12);
+        assert_eq!(g.x.len(), n);
+        for j in 1..n {
+            let tail: f64 = (j + 1..n)
+                .map(|i| 0.5f64.powi((i - 1 - j) as i32) * x[i])
+                .sum();
+            assert_relative_eq!(
+                g.x[j],
+                z[j - 1] + a * tail,
+                epsilon = 1e-12,
+                max_relative = 1e-12
+            );
+        }
+        if n > 0 {
+            assert_eq!(g.x[0], 0.0);
+        }
+        let (tv, tg) = scan_then_previous_grad(a, &x);
+        assert_eq!(value.to_bits(), tv.to_bits());
+        assert_eq!(g.a.to_bits(), tg.a.to_bits(), "n = {n}");
+        assert_bits(&g.x, &tg.x, "two loops");
+        let (cv, cg) = scan_read_previous_checkpointed_grad(a, &x);
+        assert_eq!(value.to_bits(), cv.to_bits());
+        assert_eq!(g.a.to_bits(), cg.a.to_bits(), "n = {n}");
+        assert_bits(&g.x, &cg.x, "checkpoint = 2");
+    }
+}
