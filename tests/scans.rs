@@ -487,3 +487,164 @@ fn a_sum_of_the_scans_previous_element_matches_the_gradient_by_hand() {
         assert_bits(&g.x, &cg.x, "checkpoint = 2");
     }
 }
+
+// ---- A scan read in its loop by a float recurrence, another array and a second scan.
+
+/// A nonlinear scan read by a float recurrence, by another array's elements and by a second
+/// scan, all in the loop that writes it.
+#[differentiable]
+fn scan_read_everywhere(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.3; n];
+    let mut y = vec![0.0; n];
+    let mut s = vec![0.1; n];
+    let mut m = 0.0;
+    for i in 1..n {
+        z[i] = (a * z[i - 1] + x[i]).tanh();
+        m = 0.9 * m + z[i - 1] * z[i] * x[i];
+        y[i] = z[i] * z[i] - x[i];
+        s[i] = s[i - 1] * 0.8 + z[i] * z[i];
+    }
+    let mut t = 0.0;
+    for i in 0..n {
+        t += y[i] * x[i] + s[i];
+    }
+    m + t
+}
+
+/// The same, each reader in a loop of its own after the scan.
+#[differentiable]
+fn scan_read_everywhere_after(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.3; n];
+    for i in 1..n {
+        z[i] = (a * z[i - 1] + x[i]).tanh();
+    }
+    let mut y = vec![0.0; n];
+    let mut s = vec![0.1; n];
+    let mut m = 0.0;
+    for i in 1..n {
+        m = 0.9 * m + z[i - 1] * z[i] * x[i];
+    }
+    for i in 1..n {
+        y[i] = z[i] * z[i] - x[i];
+    }
+    for i in 1..n {
+        s[i] = s[i - 1] * 0.8 + z[i] * z[i];
+    }
+    let mut t = 0.0;
+    for i in 0..n {
+        t += y[i] * x[i] + s[i];
+    }
+    m + t
+}
+
+#[differentiable(checkpoint = 2)]
+fn scan_read_everywhere_checkpointed(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.3; n];
+    let mut y = vec![0.0; n];
+    let mut s = vec![0.1; n];
+    let mut m = 0.0;
+    for i in 1..n {
+        z[i] = (a * z[i - 1] + x[i]).tanh();
+        m = 0.9 * m + z[i - 1] * z[i] * x[i];
+        y[i] = z[i] * z[i] - x[i];
+        s[i] = s[i - 1] * 0.8 + z[i] * z[i];
+    }
+    let mut t = 0.0;
+    for i in 0..n {
+        t += y[i] * x[i] + s[i];
+    }
+    m + t
+}
+
+fn scan_read_everywhere_twin<T: DualNum<Primitive = f64> + Copy>(a: T, x: &[T]) -> T {
+    let n = x.len();
+    let mut z = vec![T::from(0.3); n];
+    let mut y = vec![T::zero(); n];
+    let mut s = vec![T::from(0.1); n];
+    let mut m = T::zero();
+    for i in 1..n {
+        z[i] = (a * z[i - 1] + x[i]).tanh();
+        m = m * 0.9 + z[i - 1] * z[i] * x[i];
+        y[i] = z[i] * z[i] - x[i];
+        s[i] = s[i - 1] * 0.8 + z[i] * z[i];
+    }
+    (0..n).fold(m, |t, i| t + y[i] * x[i] + s[i])
+}
+
+#[test]
+fn a_scan_read_in_its_loop_matches_num_dual_differences_and_the_loops_after() {
+    let a = 0.7;
+    for n in [0, 1, 2, 7] {
+        let x = data(n);
+        let (value, g) = scan_read_everywhere_grad(a, &x);
+        assert_eq!(value.to_bits(), scan_read_everywhere(a, &x).to_bits());
+        assert_eq!(g.x.len(), n);
+        let numeric = numeric_gradient(|q| scan_read_everywhere(a, q), &x);
+        assert_all_close(&g.x, &numeric, 1e-6);
+        let da = numeric_gradient(|q| scan_read_everywhere(q[0], &x), &[a]);
+        assert_all_close(&[g.a], &da, 1e-6);
+        if n == 7 {
+            let (dv, d) = gradient(
+                |q: SVector<DualSVec64<8>, 8>| {
+                    scan_read_everywhere_twin(q[0], &q.as_slice()[1..])
+                },
+                &SVector::from_iterator([a].into_iter().chain(x.iter().copied())),
+            );
+            assert_relative_eq!(value, dv, epsilon = 1e-12);
+            assert_relative_eq!(g.a, d[0], epsilon = 1e-12);
+            assert_all_close(&g.x, &d.as_slice()[1..], 1e-12);
+        }
+        let (cv, cg) = scan_read_everywhere_checkpointed_grad(a, &x);
+        assert_eq!(value.to_bits(), cv.to_bits());
+        assert_eq!(g.a.to_bits(), cg.a.to_bits(), "n = {n}");
+        assert_bits(&g.x, &cg.x, "checkpoint = 2");
+        // The loops after: the same values; the gradient to rounding (its sums run in
+        // another order).
+        let (tv, tg) = scan_read_everywhere_after_grad(a, &x);
+        assert_eq!(value.to_bits(), tv.to_bits());
+        assert_relative_eq!(g.a, tg.a, epsilon = 1e-13, max_relative = 1e-13);
+        assert_all_close(&g.x, &tg.x, 1e-13);
+    }
+}
+
+/// Discounted returns read by a weighted sum in the reversed loop that writes them.
+#[differentiable]
+fn returns_read_in_loop(gamma: f64, r: &[f64], w: &[f64]) -> f64 {
+    let n = r.len();
+    let mut g = vec![0.0; n];
+    let mut loss = 0.0;
+    for t in (0..n).rev() {
+        let next = if t + 1 < n { gamma * g[t + 1] } else { 0.0 };
+        g[t] = r[t] + next;
+        loss += w[t] * g[t];
+    }
+    loss
+}
+
+#[test]
+fn returns_read_in_their_loop_match_the_gradient_by_hand() {
+    let gamma = 0.8;
+    for n in [0, 1, 2, 7] {
+        let r = data(n);
+        let w: Vec<f64> = (0..n).map(|t| 1.0 - 0.1 * t as f64).collect();
+        let (value, g) = returns_read_in_loop_grad(gamma, &r, &w);
+        assert_eq!(value.to_bits(), returns_read_in_loop(gamma, &r, &w).to_bits());
+        // Σ_t w_t G_t: ∂/∂r_k = Σ_{t≤k} w_t γ^{k−t}; ∂/∂γ = Σ_t w_t Σ_{k>t} (k − t) γ^{k−t−1} r_k.
+        let returns = returns_by_hand(gamma, &r);
+        let want: f64 = (0..n).map(|t| w[t] * returns[t]).sum();
+        assert_relative_eq!(value, want, epsilon = 1e-12, max_relative = 1e-12);
+        assert_eq!(g.r.len(), n);
+        for k in 0..n {
+            let want: f64 = (0..=k).map(|t| w[t] * pow(gamma, k - t)).sum();
+            assert_relative_eq!(g.r[k], want, epsilon = 1e-12, max_relative = 1e-12);
+        }
+        let dgamma: f64 = (0..n)
+            .flat_map(|t| (t + 1..n).map(move |k| (t, k)))
+            .map(|(t, k)| w[t] * (k - t) as f64 * pow(gamma, k - t - 1) * r[k])
+            .sum();
+        assert_relative_eq!(g.gamma, dgamma, epsilon = 1e-12, max_relative = 1e-12);
+    }
+}
