@@ -974,6 +974,10 @@ impl Lower<'_> {
             element = self.g.substitute(element, scan_values);
         }
         if changed.iter().any(|p| self.g.mentions(element, *p)) {
+            if matches!(self.lookup(&previous_name(name)), Some(Binding::Value(_))) {
+                self.cx.error_at(span, scan_reads_carried_message(name));
+                return None;
+            }
             self.cx.error_at(
                 span,
                 msg(
@@ -1525,6 +1529,15 @@ pub(super) fn conditional_write_message(name: &str) -> String {
         format!(
             "give `{name}` one length whatever the condition (write its elements under the `if`), or use a new array in each branch"
         ),
+    )
+}
+
+/// The error for a scan of `name` whose update reads a float the loop carries, or the element
+/// of another scan that reads it back or reads such a float.
+fn scan_reads_carried_message(name: &str) -> String {
+    msg(
+        format!("the update of the scan `{name}` (each element reads the one the previous iteration wrote) reads a float this loop carries from one iteration to the next, or the element of another scan that reads `{name}` back or reads such a float"),
+        format!("a scan's update may read the loop's index, the values fixed before the loop, its own previous element and the elements of other scans of the loop that do not read `{name}`; a float it reads can be a scan of its own, before it in the loop (`ps[i] = ps[i - 1] * a + x[i]; {name}[i] = {name}[i - 1] * x[i] + ps[i];`, `ps[a - 1]` set before the loop), and read `{name}`'s elements in the floats and arrays the loop writes after it or in a loop after this one (`for i in a..b {{ acc += {name}[i - 1] * x[i]; }}`); two values that read each other's previous values (`p = p * a + {name}[i - 1]; {name}[i] = {name}[i - 1] + p;`) cannot both be kept element by element yet: keep them in floats"),
     )
 }
 
