@@ -404,7 +404,7 @@ fn scan_read_previous_checkpointed(a: f64, x: &[f64]) -> f64 {
 fn half_scan(a: f64, x: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let n = x.len();
     let u: Vec<f64> = (0..n)
-        .map(|i| (1..=i).map(|k| 0.5f64.powi((i - k) as i32) * x[k]).sum())
+        .map(|i| (1..=i).map(|k| pow(0.5, i - k) * x[k]).sum())
         .collect();
     (u.iter().map(|v| a * v).collect(), u)
 }
@@ -431,8 +431,13 @@ fn a_sum_of_the_scans_current_element_matches_the_gradient_by_hand() {
         assert_relative_eq!(g.a, da, epsilon = 1e-12, max_relative = 1e-12);
         assert_eq!(g.x.len(), n);
         for j in 1..n {
-            let tail: f64 = (j..n).map(|i| 0.5f64.powi((i - j) as i32) * x[i]).sum();
-            assert_relative_eq!(g.x[j], z[j] + a * tail, epsilon = 1e-12, max_relative = 1e-12);
+            let tail: f64 = (j..n).map(|i| pow(0.5, i - j) * x[i]).sum();
+            assert_relative_eq!(
+                g.x[j],
+                z[j] + a * tail,
+                epsilon = 1e-12,
+                max_relative = 1e-12
+            );
         }
         if n > 0 {
             assert_eq!(g.x[0], 0.0);
@@ -464,9 +469,7 @@ fn a_sum_of_the_scans_previous_element_matches_the_gradient_by_hand() {
         assert_relative_eq!(g.a, da, epsilon = 1e-12, max_relative = 1e-12);
         assert_eq!(g.x.len(), n);
         for j in 1..n {
-            let tail: f64 = (j + 1..n)
-                .map(|i| 0.5f64.powi((i - 1 - j) as i32) * x[i])
-                .sum();
+            let tail: f64 = (j + 1..n).map(|i| pow(0.5, i - 1 - j) * x[i]).sum();
             assert_relative_eq!(
                 g.x[j],
                 z[j - 1] + a * tail,
@@ -588,9 +591,7 @@ fn a_scan_read_in_its_loop_matches_num_dual_differences_and_the_loops_after() {
         assert_all_close(&[g.a], &da, 1e-6);
         if n == 7 {
             let (dv, d) = gradient(
-                |q: SVector<DualSVec64<8>, 8>| {
-                    scan_read_everywhere_twin(q[0], &q.as_slice()[1..])
-                },
+                |q: SVector<DualSVec64<8>, 8>| scan_read_everywhere_twin(q[0], &q.as_slice()[1..]),
                 &SVector::from_iterator([a].into_iter().chain(x.iter().copied())),
             );
             assert_relative_eq!(value, dv, epsilon = 1e-12);
@@ -631,7 +632,10 @@ fn returns_read_in_their_loop_match_the_gradient_by_hand() {
         let r = data(n);
         let w: Vec<f64> = (0..n).map(|t| 1.0 - 0.1 * t as f64).collect();
         let (value, g) = returns_read_in_loop_grad(gamma, &r, &w);
-        assert_eq!(value.to_bits(), returns_read_in_loop(gamma, &r, &w).to_bits());
+        assert_eq!(
+            value.to_bits(),
+            returns_read_in_loop(gamma, &r, &w).to_bits()
+        );
         // Σ_t w_t G_t: ∂/∂r_k = Σ_{t≤k} w_t γ^{k−t}; ∂/∂γ = Σ_t w_t Σ_{k>t} (k − t) γ^{k−t−1} r_k.
         let returns = returns_by_hand(gamma, &r);
         let want: f64 = (0..n).map(|t| w[t] * returns[t]).sum();

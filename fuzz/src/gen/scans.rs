@@ -274,11 +274,7 @@ impl Gen<'_> {
             }
             _ => (
                 AssignOp::Add,
-                bin(
-                    BinOp::Add,
-                    Expr::method(Method::Sin, element, vec![]),
-                    e,
-                ),
+                bin(BinOp::Add, Expr::method(Method::Sin, element, vec![]), e),
             ),
         };
         Stmt::Assign {

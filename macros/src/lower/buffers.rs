@@ -905,9 +905,12 @@ impl Lower<'_> {
         let (v, lo, hi) = (frame.v, frame.lo, frame.hi);
         let offsets = frame.offsets.clone();
         for (old, name, element) in frame.pushes {
-            let Some(pushed) =
-                self.loop_table((v, lo, hi), (&name, element), (unchanged, changed, &frame.scan_values), span)
-            else {
+            let Some(pushed) = self.loop_table(
+                (v, lo, hi),
+                (&name, element),
+                (unchanged, changed, &frame.scan_values),
+                span,
+            ) else {
                 continue;
             };
             if let Some(new) = self.concat(old, pushed, span) {
@@ -918,9 +921,12 @@ impl Lower<'_> {
             self.finish_accumulated(a, frame.v, unchanged, changed, span);
         }
         for (old, name, element) in frame.writes {
-            let Some(mut written) =
-                self.loop_table((v, lo, hi), (&name, element), (unchanged, changed, &frame.scan_values), span)
-            else {
+            let Some(mut written) = self.loop_table(
+                (v, lo, hi),
+                (&name, element),
+                (unchanged, changed, &frame.scan_values),
+                span,
+            ) else {
                 continue;
             };
             // Written from the end of a reversed range: the elements `end − len..end`.
@@ -1536,8 +1542,12 @@ pub(super) fn conditional_write_message(name: &str) -> String {
 /// of another scan that reads it back or reads such a float.
 fn scan_reads_carried_message(name: &str) -> String {
     msg(
-        format!("the update of the scan `{name}` (each element reads the one the previous iteration wrote) reads a float this loop carries from one iteration to the next, or the element of another scan that reads `{name}` back or reads such a float"),
-        format!("a scan's update may read the loop's index, the values fixed before the loop, its own previous element and the elements of other scans of the loop that do not read `{name}`; a float it reads can be a scan of its own, before it in the loop (`ps[i] = ps[i - 1] * a + x[i]; {name}[i] = {name}[i - 1] * x[i] + ps[i];`, `ps[a - 1]` set before the loop), and read `{name}`'s elements in the floats and arrays the loop writes after it or in a loop after this one (`for i in a..b {{ acc += {name}[i - 1] * x[i]; }}`); two values that read each other's previous values (`p = p * a + {name}[i - 1]; {name}[i] = {name}[i - 1] + p;`) cannot both be kept element by element yet: keep them in floats"),
+        format!(
+            "the update of the scan `{name}` (each element reads the one the previous iteration wrote) reads a float this loop carries from one iteration to the next, or the element of another scan that reads `{name}` back or reads such a float"
+        ),
+        format!(
+            "a scan's update may read the loop's index, the values fixed before the loop, its own previous element and the elements of other scans of the loop that do not read `{name}`; a float it reads can be a scan of its own, before it in the loop (`ps[i] = ps[i - 1] * a + x[i]; {name}[i] = {name}[i - 1] * x[i] + ps[i];`, `ps[a - 1]` set before the loop), and read `{name}`'s elements in the floats and arrays the loop writes after it or in a loop after this one (`for i in a..b {{ acc += {name}[i - 1] * x[i]; }}`); two values that read each other's previous values (`p = p * a + {name}[i - 1]; {name}[i] = {name}[i - 1] + p;`) cannot both be kept element by element yet: keep them in floats"
+        ),
     )
 }
 

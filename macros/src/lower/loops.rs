@@ -1334,7 +1334,11 @@ impl Lower<'_> {
             };
             self.state.scopes[s][e].1 = Binding::Value(value);
         }
-        // The variables the loop only read get their values back.
+        self.restore_read_only(outer);
+    }
+
+    /// After the body: the variables the loop only read get their values back.
+    fn restore_read_only(&mut self, outer: &[(usize, usize, Binding, NodeId)]) {
         for &(s, e, before, placeholder) in outer {
             if placeholder != NodeId(u32::MAX)
                 && self.state.scopes[s][e].1 == Binding::Value(placeholder)
@@ -1365,9 +1369,10 @@ impl Lower<'_> {
                 .chain(arrays.iter().map(|m| m.placeholder))
                 .collect();
             let read_by_others = |l: &Self, u: &Update| {
-                updates.iter().any(|o| {
-                    o.5 != u.5 && matches!(o.6, Binding::Value(a) if l.g.mentions(a, u.5))
-                }) || l.scan_read_by_elements(v, &u.2, u.5)
+                updates
+                    .iter()
+                    .any(|o| o.5 != u.5 && matches!(o.6, Binding::Value(a) if l.g.mentions(a, u.5)))
+                    || l.scan_read_by_elements(v, &u.2, u.5)
             };
             let pick = updates.iter().position(|u| {
                 let Binding::Value(after) = u.6 else {
