@@ -652,3 +652,73 @@ fn returns_read_in_their_loop_match_the_gradient_by_hand() {
         assert_relative_eq!(g.gamma, dgamma, epsilon = 1e-12, max_relative = 1e-12);
     }
 }
+
+/// The scan's elements read under a condition and in a loop nested in the one writing it.
+#[differentiable]
+fn scan_read_nested(a: f64, x: &[f64], w: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.2; n];
+    let mut acc = 0.0;
+    for i in 1..n {
+        if x[i] > 0.8 {
+            continue;
+        }
+        z[i] = (a * z[i - 1]).sin() + x[i];
+        if z[i - 1] > 0.5 {
+            acc += z[i] * z[i - 1];
+        }
+        for j in 0..w.len() {
+            acc += w[j] * z[i - 1] * z[i];
+        }
+    }
+    acc
+}
+
+fn scan_read_nested_twin<T: DualNum<Primitive = f64> + Copy>(a: T, x: &[T], w: &[f64]) -> T {
+    let n = x.len();
+    let mut z = vec![T::from(0.2); n];
+    let mut acc = T::zero();
+    for i in 1..n {
+        if x[i].re() > 0.8 {
+            continue;
+        }
+        z[i] = (a * z[i - 1]).sin() + x[i];
+        if z[i - 1].re() > 0.5 {
+            acc += z[i] * z[i - 1];
+        }
+        for wj in w {
+            acc += z[i - 1] * *wj * z[i];
+        }
+    }
+    acc
+}
+
+#[test]
+fn a_scan_read_under_if_and_in_a_nested_loop_matches_num_dual_and_differences() {
+    let a = 0.9;
+    let w = [0.3, -0.2];
+    for n in [0, 1, 2, 7] {
+        let x = data(n);
+        let (value, g) = scan_read_nested_grad(a, &x, &w);
+        // To rounding: the inner sum is factored (`z[i - 1] · Σ_j w[j]·z[i]`).
+        assert_relative_eq!(
+            value,
+            scan_read_nested(a, &x, &w),
+            epsilon = 1e-14,
+            max_relative = 1e-14
+        );
+        let numeric = numeric_gradient(|q| scan_read_nested(a, q, &w), &x);
+        assert_all_close(&g.x, &numeric, 1e-6);
+        let da = numeric_gradient(|q| scan_read_nested(q[0], &x, &w), &[a]);
+        assert_all_close(&[g.a], &da, 1e-6);
+        if n == 7 {
+            let (dv, d) = gradient(
+                |q: SVector<DualSVec64<8>, 8>| scan_read_nested_twin(q[0], &q.as_slice()[1..], &w),
+                &SVector::from_iterator([a].into_iter().chain(x.iter().copied())),
+            );
+            assert_relative_eq!(value, dv, epsilon = 1e-12);
+            assert_relative_eq!(g.a, d[0], epsilon = 1e-12);
+            assert_all_close(&g.x, &d.as_slice()[1..], 1e-12);
+        }
+    }
+}
