@@ -722,3 +722,77 @@ fn a_scan_read_under_if_and_in_a_nested_loop_matches_num_dual_and_differences() 
         }
     }
 }
+
+// ---- A scan reading a float its loop carries.
+
+/// `z_i = z_{i−1}·x_i + p_i`, `p_i = a·p_{i−1} + x_i` (`p_0 = 1`).
+#[differentiable]
+fn scan_reads_float(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![1.0; n];
+    let mut p = 1.0;
+    for i in 1..n {
+        p = p * a + x[i];
+        z[i] = z[i - 1] * x[i] + p;
+    }
+    let mut t = p;
+    for i in 0..n {
+        t += z[i] * z[i];
+    }
+    t
+}
+
+/// The same with the float written as a scan of its own (the help's rewrite).
+#[differentiable]
+fn scan_reads_scan(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![1.0; n];
+    let mut ps = vec![1.0; n];
+    for i in 1..n {
+        ps[i] = ps[i - 1] * a + x[i];
+        z[i] = z[i - 1] * x[i] + ps[i];
+    }
+    let mut t = if n > 1 { ps[n - 1] } else { 1.0 };
+    for i in 0..n {
+        t += z[i] * z[i];
+    }
+    t
+}
+
+fn scan_reads_float_twin<T: DualNum<Primitive = f64> + Copy>(a: T, x: &[T]) -> T {
+    let n = x.len();
+    let mut z = vec![T::one(); n];
+    let mut p = T::one();
+    for i in 1..n {
+        p = p * a + x[i];
+        z[i] = z[i - 1] * x[i] + p;
+    }
+    (0..n).fold(p, |t, i| t + z[i] * z[i])
+}
+
+#[test]
+fn a_scan_reading_a_carried_float_matches_num_dual_and_its_rewrite() {
+    let a = 0.6;
+    for n in [0, 1, 2, 7] {
+        let x = data(n);
+        let (value, g) = scan_reads_float_grad(a, &x);
+        assert_eq!(value.to_bits(), scan_reads_float(a, &x).to_bits());
+        let numeric = numeric_gradient(|q| scan_reads_float(a, q), &x);
+        assert_all_close(&g.x, &numeric, 1e-6);
+        let da = numeric_gradient(|q| scan_reads_float(q[0], &x), &[a]);
+        assert_all_close(&[g.a], &da, 1e-6);
+        let (sv, sg) = scan_reads_scan_grad(a, &x);
+        assert_eq!(value.to_bits(), sv.to_bits());
+        assert_relative_eq!(g.a, sg.a, epsilon = 1e-13, max_relative = 1e-13);
+        assert_all_close(&g.x, &sg.x, 1e-13);
+        if n == 7 {
+            let (dv, d) = gradient(
+                |q: SVector<DualSVec64<8>, 8>| scan_reads_float_twin(q[0], &q.as_slice()[1..]),
+                &SVector::from_iterator([a].into_iter().chain(x.iter().copied())),
+            );
+            assert_relative_eq!(value, dv, epsilon = 1e-12);
+            assert_relative_eq!(g.a, d[0], epsilon = 1e-12);
+            assert_all_close(&g.x, &d.as_slice()[1..], 1e-12);
+        }
+    }
+}

@@ -1538,15 +1538,15 @@ pub(super) fn conditional_write_message(name: &str) -> String {
     )
 }
 
-/// The error for a scan of `name` whose update reads a float the loop carries, or the element
-/// of another scan that reads it back or reads such a float.
+/// The error for a scan of `name` whose update reads a value the loop carries whose own update
+/// reads `name` or another value the loop updates.
 fn scan_reads_carried_message(name: &str) -> String {
     msg(
         format!(
-            "the update of the scan `{name}` (each element reads the one the previous iteration wrote) reads a float this loop carries from one iteration to the next, or the element of another scan that reads `{name}` back or reads such a float"
+            "the update of the scan `{name}` (each element reads the one the previous iteration wrote) reads a value this loop carries (a float, or another scan's element) whose own update reads `{name}` or another value the loop updates besides itself"
         ),
         format!(
-            "a scan's update may read the loop's index, the values fixed before the loop, its own previous element and the elements of other scans of the loop that do not read `{name}`; a float it reads can be a scan of its own, before it in the loop (`ps[i] = ps[i - 1] * a + x[i]; {name}[i] = {name}[i - 1] * x[i] + ps[i];`, `ps[a - 1]` set before the loop), and read `{name}`'s elements in the floats and arrays the loop writes after it or in a loop after this one (`for i in a..b {{ acc += {name}[i - 1] * x[i]; }}`); two values that read each other's previous values (`p = p * a + {name}[i - 1]; {name}[i] = {name}[i - 1] + p;`) cannot both be kept element by element yet: keep them in floats"
+            "a scan's update may read the loop's index, the values fixed before the loop, its own previous element, and the floats and other scans of the loop whose updates read only themselves (`p = p * a + x[i]; {name}[i] = {name}[i - 1] * x[i] + p;`); two values that read each other's previous values (`p = p * a + {name}[i - 1]; {name}[i] = {name}[i - 1] + p;`) cannot both be kept element by element yet: keep them in floats"
         ),
     )
 }

@@ -1354,7 +1354,9 @@ impl Lower<'_> {
     /// another array's elements read, is folded first (removed from `updates`), and the others
     /// read its values: the element the previous iteration wrote and the one this iteration
     /// wrote (`Lower::scan_values`), not the float it carries, so that they are sums or
-    /// recurrences of their own rather than coupled to it.
+    /// recurrences of their own rather than coupled to it. So is a float whose update reads no
+    /// other variable the loop changes and that a scan's update reads (`p = p * a + x[i];
+    /// z[i] = z[i - 1] * x[i] + p;`): a recurrence whose values the scan reads.
     fn fold_read_scans(
         &mut self,
         v: u32,
@@ -1378,12 +1380,25 @@ impl Lower<'_> {
                 let Binding::Value(after) = u.6 else {
                     return false;
                 };
-                self.is_scan_of(v, &u.2)
+                // A float a scan's update reads (`p = p * a + x[i]; z[i] = z[i - 1] + p;`) is
+                // folded the same way, its values read by the scan.
+                let read_by_scan = || {
+                    updates.iter().any(|o| {
+                        o.5 != u.5
+                            && self.is_scan_of(v, &o.2)
+                            && matches!(o.6, Binding::Value(a) if self.g.mentions(a, u.5))
+                    })
+                };
+                let folded = if self.is_scan_of(v, &u.2) {
+                    read_by_others(self, u)
+                } else {
+                    read_by_scan()
+                };
+                folded
                     && !placeholders
                         .iter()
                         .any(|&p| p != u.5 && self.g.mentions(after, p))
                     && !arrays.iter().any(|m| self.g.mentions(m.after, u.5))
-                    && read_by_others(self, u)
             });
             let Some(k) = pick else {
                 return;
