@@ -8,6 +8,9 @@
 //!   (sometimes on the previous element) with another under `else` or none (the element keeps
 //!   its value); loop-local `let`s, `if c { continue; }` before the write, `if c { break; }`
 //!   before or after it; a second write `z[i] += e`.
+//! - Read in the loop (per `array_scan_read`): a float declared before the loop sums or
+//!   recurs on the element the iteration wrote or the previous one (`sr += z[i] * e;`, `sr =
+//!   c * sr + z[i - 1];`, `sr += z[i].sin() + e;`), after the write, read after the loop.
 //! - Where: a block at the top level, or the body of a loop (a scan per row), not inside a
 //!   loop updating a recurrence (`local_array_in_recurrence`).
 //! - Reads after the loop: any element, sums over the array (loops, iteration), with the reads
@@ -53,7 +56,8 @@ impl Gen<'_> {
     pub(super) fn array_scan_block(&mut self) -> Vec<Stmt> {
         let mut out = Vec::new();
         let z = self.scan_array(&mut out);
-        self.scan_loop(&z, &mut out);
+        let read = self.scan_loop(&z, &mut out);
+        self.results.extend(read);
         let mut reads = self.array_reads(&z, &mut out);
         reads.extend(self.scan_passed(&z, &mut out));
         self.results.extend(reads);
@@ -65,7 +69,7 @@ impl Gen<'_> {
     pub(super) fn loop_array_scan(&mut self) -> Vec<Stmt> {
         let mut out = Vec::new();
         let z = self.scan_array(&mut out);
-        self.scan_loop(&z, &mut out);
+        let _ = self.scan_loop(&z, &mut out);
         let _ = self.array_reads(&z, &mut out);
         let _ = self.scan_passed(&z, &mut out);
         out
@@ -159,7 +163,10 @@ impl Gen<'_> {
 
     /// The scan's loop over `z`: forward (`for i in a..b { z[i] = f(z[i - 1]) }`) or, per
     /// `array_scan_rev` out of 10, reversed (`for i in (a..b).rev() { z[i] = f(z[i + 1]) }`).
-    fn scan_loop(&mut self, z: &Arr, out: &mut Vec<Stmt>) {
+    /// Per `array_scan_read` out of 10, a float before the loop reads the scan's elements in
+    /// it (see `scan_reader`): returns its name, declared after the loop (the loop's own
+    /// expressions do not read it).
+    fn scan_loop(&mut self, z: &Arr, out: &mut Vec<Stmt>) -> Option<String> {
         let reversed =
             self.w.array_scan_rev > 0 && self.q.below(10) < self.w.array_scan_rev as usize;
         let var = self.index_name();
@@ -220,7 +227,20 @@ impl Gen<'_> {
                 false,
             )
         };
-        let body = self.scan_body(z, &var, lv, back, guarded);
+        let reader = (self.w.array_scan_read > 0
+            && self.q.below(10) < self.w.array_scan_read as usize)
+            .then(|| self.fresh("sr"));
+        if let Some(r) = &reader {
+            out.push(Stmt::Let {
+                name: r.clone(),
+                mutable: true,
+                value: Expr::Lit(0.0),
+            });
+        }
+        let body = self.scan_body(z, (&var, lv), (back, guarded), reader.as_deref());
+        if let Some(r) = &reader {
+            self.scope.declare(r, false);
+        }
         out.push(if reversed {
             Stmt::ForIter {
                 pat: Pat::Bind(var),
@@ -233,6 +253,35 @@ impl Gen<'_> {
         } else {
             Stmt::For { var, range, body }
         });
+        reader
+    }
+
+    /// `reader`'s update in the scan's body, after the write: a sum or a recurrence on the
+    /// element the iteration wrote (`z[i]`) or the previous one (`prev`).
+    fn scan_reader(&mut self, z: &Arr, var: &str, prev: &Expr, reader: &str) -> Stmt {
+        let element = if self.q.chance(0.5) {
+            Expr::Index(z.name.clone(), IntExpr::Var(var.to_string()))
+        } else {
+            prev.clone()
+        };
+        let e = self.expr(1);
+        let (op, value) = match self.q.below(3) {
+            0 => (AssignOp::Add, bin(BinOp::Mul, element, e)),
+            1 => {
+                let c = Expr::Lit(self.rng.literal(-0.9, 0.9));
+                let decayed = bin(BinOp::Mul, c, Expr::Var(reader.to_string()));
+                (AssignOp::Set, bin(BinOp::Add, decayed, element))
+            }
+            _ => (
+                AssignOp::Add,
+                bin(BinOp::Add, Expr::method(Method::Sin, element, vec![]), e),
+            ),
+        };
+        Stmt::Assign {
+            name: reader.to_string(),
+            op,
+            value,
+        }
     }
 
     /// The scan's body: `let`s, `continue`, `break`, the write of `z[i]` from `prev` (the element
@@ -240,10 +289,9 @@ impl Gen<'_> {
     fn scan_body(
         &mut self,
         z: &Arr,
-        var: &str,
-        lv: LoopVar,
-        back: IntExpr,
-        guarded: bool,
+        (var, lv): (&str, LoopVar),
+        (back, guarded): (IntExpr, bool),
+        reader: Option<&str>,
     ) -> Vec<Stmt> {
         self.set_writer(&z.name, Some(var.to_string()));
         self.scope.loops.push(lv);
@@ -319,6 +367,10 @@ impl Gen<'_> {
                 op: AssignOp::Add,
                 value: e,
             });
+        }
+        if let Some(r) = reader {
+            let read = self.scan_reader(z, var, &prev, r);
+            body.push(read);
         }
         if !early && let Some(c) = brk {
             body.push(when(c, Stmt::Break));

@@ -240,6 +240,12 @@ weights! {
     /// Scans reversed, out of 10: `z[i] = f(z[i + 1], ..)` in `for i in (0..len - 1).rev()`, or
     /// over the whole array reading `if i + 1 < z.len() { z[i + 1] } else { 0.0 }`.
     array_scan_rev = 3,
+    /// Scans read in the loop that writes them, out of 10: a float declared before the loop
+    /// (`let mut sr = 0.0;`) summing or recurring on the element the iteration wrote or the
+    /// previous one (`sr += z[i] * e;`, `sr = c * sr + z[i - 1];`), read after the loop. On the
+    /// scans' stream, drawn only where this weight is not 0: at 0 (the default) the programs
+    /// are unchanged.
+    array_scan_read = 0,
     /// Loops writing a local array at their index written reversed, `for c in (lo..hi).rev()`
     /// (with their `break`, writing from the end), out of 10, on a stream of its own.
     local_array_rev = 2,

@@ -101,6 +101,11 @@ pub(super) struct ArrayLoop {
     /// scan, which carries the previous element in a hidden float (see `declare_scans`): the
     /// array's version before the loop, the index read, and the array's name.
     scans: Vec<(NodeId, NodeId, String)>,
+    /// The scans whose values other updates or elements of this loop read (`acc += z[i] *
+    /// x[i];`), folded before the others: each one's hidden float (its placeholder) mapped to
+    /// the element the previous iteration wrote, and its update to the element this one wrote,
+    /// both read from its values (see `Lower::scan_values`).
+    scan_values: HashMap<NodeId, NodeId>,
 }
 
 impl ArrayLoop {
@@ -801,6 +806,7 @@ impl Lower<'_> {
             added_into,
             accumulated: Vec::new(),
             scans: Vec::new(),
+            scan_values: HashMap::new(),
             pushes: Vec::new(),
             growing,
             reads: super::loops::read_names(stmts),
@@ -899,9 +905,12 @@ impl Lower<'_> {
         let (v, lo, hi) = (frame.v, frame.lo, frame.hi);
         let offsets = frame.offsets.clone();
         for (old, name, element) in frame.pushes {
-            let Some(pushed) =
-                self.loop_table((v, lo, hi), (&name, element), (unchanged, changed), span)
-            else {
+            let Some(pushed) = self.loop_table(
+                (v, lo, hi),
+                (&name, element),
+                (unchanged, changed, &frame.scan_values),
+                span,
+            ) else {
                 continue;
             };
             if let Some(new) = self.concat(old, pushed, span) {
@@ -912,9 +921,12 @@ impl Lower<'_> {
             self.finish_accumulated(a, frame.v, unchanged, changed, span);
         }
         for (old, name, element) in frame.writes {
-            let Some(mut written) =
-                self.loop_table((v, lo, hi), (&name, element), (unchanged, changed), span)
-            else {
+            let Some(mut written) = self.loop_table(
+                (v, lo, hi),
+                (&name, element),
+                (unchanged, changed, &frame.scan_values),
+                span,
+            ) else {
                 continue;
             };
             // Written from the end of a reversed range: the elements `end − len..end`.
@@ -952,12 +964,25 @@ impl Lower<'_> {
         &mut self,
         (v, lo, hi): (u32, NodeId, NodeId),
         (name, element): (&str, NodeId),
-        (unchanged, changed): (&HashMap<NodeId, NodeId>, &[NodeId]),
+        (unchanged, changed, scan_values): (
+            &HashMap<NodeId, NodeId>,
+            &[NodeId],
+            &HashMap<NodeId, NodeId>,
+        ),
         span: Span,
     ) -> Option<NodeId> {
+        let mut element = element;
         if changed.iter().any(|p| self.g.mentions(element, *p)) {
             if let Some(scanned) = self.scanned(name, v, span) {
                 return Some(scanned);
+            }
+            // Elements reading a scan of this loop (`y[i] = z[i] * z[i];`) read its values.
+            element = self.g.substitute(element, scan_values);
+        }
+        if changed.iter().any(|p| self.g.mentions(element, *p)) {
+            if matches!(self.lookup(&previous_name(name)), Some(Binding::Value(_))) {
+                self.cx.error_at(span, scan_reads_carried_message(name));
+                return None;
             }
             self.cx.error_at(
                 span,
@@ -1513,6 +1538,19 @@ pub(super) fn conditional_write_message(name: &str) -> String {
     )
 }
 
+/// The error for a scan of `name` whose update reads a value the loop carries whose own update
+/// reads `name` or another value the loop updates.
+fn scan_reads_carried_message(name: &str) -> String {
+    msg(
+        format!(
+            "the update of the scan `{name}` (each element reads the one the previous iteration wrote) reads a value this loop carries (a float, or another scan's element) whose own update reads `{name}` or another value the loop updates besides itself"
+        ),
+        format!(
+            "a scan's update may read the loop's index, the values fixed before the loop, its own previous element, and the floats and other scans of the loop whose updates read only themselves (`p = p * a + x[i]; {name}[i] = {name}[i - 1] * x[i] + p;`); two values that read each other's previous values (`p = p * a + {name}[i - 1]; {name}[i] = {name}[i - 1] + p;`) cannot both be kept element by element yet: keep them in floats"
+        ),
+    )
+}
+
 /// The hidden float a scan of `name` carries: the element the previous iteration wrote (not a
 /// name a program can spell).
 fn previous_name(name: &str) -> String {
@@ -1663,6 +1701,83 @@ impl Lower<'_> {
         let one = self.g.find(&Op::IntConst(1))?;
         let op = if reversed { IntOp::Sub } else { IntOp::Add };
         self.g.find(&Op::IntBin(op, own, one))
+    }
+
+    /// Whether the hidden float `name` of a scan of loop `v` (the innermost being lowered),
+    /// `placeholder` while its body is lowered, is read by the elements another array of the
+    /// loop writes or pushes (`y[i] = z[i] * z[i];`).
+    pub(super) fn scan_read_by_elements(&self, v: u32, name: &str, placeholder: NodeId) -> bool {
+        let Some(frame) = self.array_loops.last() else {
+            return false;
+        };
+        frame.v == v
+            && frame
+                .writes
+                .iter()
+                .chain(&frame.pushes)
+                .any(|w| previous_name(&w.1) != name && self.g.mentions(w.2, placeholder))
+    }
+
+    /// Whether `name` is the hidden float of a scan loop `v` (the innermost being lowered)
+    /// runs.
+    pub(super) fn is_scan_of(&self, v: u32, name: &str) -> bool {
+        self.array_loops
+            .last()
+            .is_some_and(|f| f.v == v && f.scans.iter().any(|s| previous_name(&s.2) == name))
+    }
+
+    /// The values of the scan whose hidden float is the recurrence `fold` (of loop `v`), as an
+    /// iteration of `v` reads them: the element the previous iteration wrote (before the first,
+    /// the float's value before the loop) and the one this iteration wrote. Noted in the
+    /// loop's frame with the float's `placeholder` and `update`, so that the elements other
+    /// arrays write read them too.
+    ///
+    /// ```text
+    /// for i in 1..n {                // S = Scanned(i ∈ 1..n, p₀: ½·p + a·x[i])
+    ///     z[i] = 0.5 * z[i - 1] + a * x[i];
+    ///     acc += z[i] * x[i];        // acc = Σ_{i ∈ 1..n} S[i − 1]·x[i]
+    /// }
+    /// ```
+    pub(super) fn scan_values(
+        &mut self,
+        fold: NodeId,
+        (placeholder, update): (NodeId, NodeId),
+        span: Span,
+    ) -> Option<HashMap<NodeId, NodeId>> {
+        let Op::Fold {
+            c,
+            v,
+            lo,
+            hi,
+            init,
+            body,
+        } = *self.g.op(fold)
+        else {
+            return None;
+        };
+        let scanned = self.at(span, |l| {
+            l.g.add(Op::Scanned {
+                c,
+                v,
+                lo,
+                hi,
+                init,
+                body,
+            })
+        });
+        let i = self.g.add(Op::LoopVar(v));
+        let k = self.g.int_bin(IntOp::Sub, i, lo);
+        let now = self.g.add(Op::At(scanned, k));
+        let first = self.g.compare(Cmp::Eq, i, lo);
+        let one = self.g.int(1);
+        let back = self.g.int_bin(IntOp::Sub, k, one);
+        let before = self.g.add(Op::At(scanned, back));
+        let previous = self.g.select(first, init, before);
+        let map = HashMap::from([(placeholder, previous), (update, now)]);
+        if let Some(frame) = self.array_loops.last_mut() {
+            frame.scan_values.extend(map.iter().map(|(a, b)| (*a, *b)));
+        }
+        Some(map)
     }
 
     /// The elements the scan of `name` in loop `v` wrote, one an iteration: the values of the

@@ -55,6 +55,10 @@ fn find(root: &mut [usize], mut a: usize) -> usize {
     a
 }
 
+/// A float variable a loop's body assigned: where its binding is, its name, its binding before
+/// the loop and the node of it, its placeholder in the body and its binding after an iteration.
+type Update = (usize, usize, String, Binding, NodeId, NodeId, Binding);
+
 /// A variable a loop updates, as a member of a coupled recurrence: where it is bound, its
 /// placeholder in the loop's body, its value before the loop and after an iteration.
 #[derive(Clone, Copy)]
@@ -1268,6 +1272,7 @@ impl Lower<'_> {
                 updates.push((s, e, name, before, before_node, placeholder, after));
             }
         }
+        self.fold_read_scans(v, &mut updates, (&restore, &array_members), span);
         let assigned: Vec<NodeId> = updates.iter().map(|u| u.5).collect();
         let unchanged: HashMap<NodeId, NodeId> = restore
             .iter()
@@ -1329,12 +1334,90 @@ impl Lower<'_> {
             };
             self.state.scopes[s][e].1 = Binding::Value(value);
         }
-        // The variables the loop only read get their values back.
+        self.restore_read_only(outer);
+    }
+
+    /// After the body: the variables the loop only read get their values back.
+    fn restore_read_only(&mut self, outer: &[(usize, usize, Binding, NodeId)]) {
         for &(s, e, before, placeholder) in outer {
             if placeholder != NodeId(u32::MAX)
                 && self.state.scopes[s][e].1 == Binding::Value(placeholder)
             {
                 self.state.scopes[s][e].1 = before;
+            }
+        }
+    }
+
+    /// Before the other updates of loop `v` are resolved: each scan of the loop whose hidden
+    /// float's update reads no other variable the loop changes, and that another update (`acc
+    /// += z[i] * x[i];`, `acc += z[i - 1]`, another scan's `y[i] = y[i - 1] + z[i];`) or
+    /// another array's elements read, is folded first (removed from `updates`), and the others
+    /// read its values: the element the previous iteration wrote and the one this iteration
+    /// wrote (`Lower::scan_values`), not the float it carries, so that they are sums or
+    /// recurrences of their own rather than coupled to it. So is a float whose update reads no
+    /// other variable the loop changes and that a scan's update reads (`p = p * a + x[i];
+    /// z[i] = z[i - 1] * x[i] + p;`): a recurrence whose values the scan reads.
+    fn fold_read_scans(
+        &mut self,
+        v: u32,
+        updates: &mut Vec<Update>,
+        (restore, arrays): (&HashMap<NodeId, NodeId>, &[Member]),
+        span: Span,
+    ) {
+        loop {
+            let placeholders: Vec<NodeId> = updates
+                .iter()
+                .map(|u| u.5)
+                .chain(arrays.iter().map(|m| m.placeholder))
+                .collect();
+            let read_by_others = |l: &Self, u: &Update| {
+                updates
+                    .iter()
+                    .any(|o| o.5 != u.5 && matches!(o.6, Binding::Value(a) if l.g.mentions(a, u.5)))
+                    || l.scan_read_by_elements(v, &u.2, u.5)
+            };
+            let pick = updates.iter().position(|u| {
+                let Binding::Value(after) = u.6 else {
+                    return false;
+                };
+                // A float a scan's update reads (`p = p * a + x[i]; z[i] = z[i - 1] + p;`) is
+                // folded the same way, its values read by the scan.
+                let read_by_scan = || {
+                    updates.iter().any(|o| {
+                        o.5 != u.5
+                            && self.is_scan_of(v, &o.2)
+                            && matches!(o.6, Binding::Value(a) if self.g.mentions(a, u.5))
+                    })
+                };
+                let folded = if self.is_scan_of(v, &u.2) {
+                    read_by_others(self, u)
+                } else {
+                    read_by_scan()
+                };
+                folded
+                    && !placeholders
+                        .iter()
+                        .any(|&p| p != u.5 && self.g.mentions(after, p))
+                    && !arrays.iter().any(|m| self.g.mentions(m.after, u.5))
+            });
+            let Some(k) = pick else {
+                return;
+            };
+            let (s, e, _, _, before_node, placeholder, after) = updates.remove(k);
+            let Binding::Value(after) = after else {
+                return;
+            };
+            let fold = self.at(span, |l| {
+                l.recurrence(v, before_node, after, placeholder, restore)
+            });
+            self.state.scopes[s][e].1 = Binding::Value(fold);
+            let Some(map) = self.scan_values(fold, (placeholder, after), span) else {
+                return;
+            };
+            for o in updates.iter_mut() {
+                if let Binding::Value(a) = o.6 {
+                    o.6 = Binding::Value(self.g.substitute(a, &map));
+                }
             }
         }
     }
