@@ -714,8 +714,8 @@ impl Sweep {
         if frame.fold.is_some() && !frame.arrays {
             return Err(DiffError {
                 origin: g.node(n).origin,
-                message: "a local array built inside a loop recurrence (`p *= …`, a running `max`) cannot be differentiated yet".into(),
-                help: "build the array before the loop, or write the recurrence as a sum (`+=`)",
+                message: "a local array built inside a loop recurrence (`p *= …`, a running `max`, a scan `z[i] = f(z[i - 1])`) cannot be differentiated yet".into(),
+                help: "build the array before the loop; or, for a call given an array of this iteration's values (`dot(&[a, z[i]], w)`), give the callee float parameters instead (`fn dot2(a: f64, b: f64, w: &[f64])`); or write the recurrence as a sum (`+=`)",
             });
         }
         let Some(adjoint) = self.array_adjoint(g, frame, n)? else {
