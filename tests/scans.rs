@@ -796,3 +796,77 @@ fn a_scan_reading_a_carried_float_matches_num_dual_and_its_rewrite() {
         }
     }
 }
+
+// ---- Scans at `enumerate`'s count.
+
+/// Scans whose index is `enumerate`'s count: `enumerate().skip(k)` (a write under `if`), and
+/// `enumerate().rev()` reading the element after (a `break` on the data).
+#[differentiable]
+fn counted_scans(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.3; n];
+    for (i, &v) in x.iter().enumerate().skip(2) {
+        if v > 0.0 {
+            z[i] = (z[i - 1] * a + v).tanh();
+        }
+    }
+    let mut g = vec![0.25; n + 1];
+    for (t, &v) in x.iter().enumerate().rev() {
+        g[t] = g[t + 1] * a - v * g[t + 1];
+        if v < -0.5 {
+            break;
+        }
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += (i as f64 + 1.0) * z[i] * g[i];
+    }
+    s + g[n] * a
+}
+
+/// The twin over ranges.
+#[differentiable]
+fn ranged_scans(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.3; n];
+    for i in 2..n {
+        if x[i] > 0.0 {
+            z[i] = (z[i - 1] * a + x[i]).tanh();
+        }
+    }
+    let mut g = vec![0.25; n + 1];
+    for t in (0..n).rev() {
+        g[t] = g[t + 1] * a - x[t] * g[t + 1];
+        if x[t] < -0.5 {
+            break;
+        }
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += (i as f64 + 1.0) * z[i] * g[i];
+    }
+    s + g[n] * a
+}
+
+#[test]
+fn scans_at_enumerate_count_are_the_scans_over_ranges() {
+    // x = [b]: no forward write (it starts at 2), g = [¼(a − b), ¼]:
+    // f = 0.3·¼(a − b) + ¼a, ∂/∂a = 0.075 + ¼, ∂/∂b = −0.075.
+    let (a, b) = (0.7, 0.4);
+    let (value, g) = counted_scans_grad(a, &[b]);
+    assert_relative_eq!(value, 0.075 * (a - b) + 0.25 * a, epsilon = 1e-12);
+    assert_relative_eq!(g.a, 0.325, epsilon = 1e-12);
+    assert_relative_eq!(g.x[0], -0.075, epsilon = 1e-12);
+    for x in [
+        vec![0.3, -0.4, 1.1, 0.5, -0.9, 0.7, 0.2],
+        vec![0.3, 0.4, 1.1, 0.5, 0.9],
+        vec![-1.0, 0.4, 0.6],
+        vec![0.2],
+        vec![],
+    ] {
+        let (value, g) = counted_scans_grad(a, &x);
+        let (twin, gt) = ranged_scans_grad(a, &x);
+        assert_eq!(value, counted_scans(a, &x));
+        assert_eq!((value, g.a, &g.x), (twin, gt.a, &gt.x), "x = {x:?}");
+    }
+}

@@ -705,11 +705,8 @@ impl Lower<'_> {
         // replaced, and their values in each iteration are computed from the index.
         let counters = self.counters(f, lo, hi, index, exit);
         let (written_at, flip) = self.written_index(f, item.as_ref(), index, (lo, end));
-        // A scan (`z[i] = z[i - 1] * w[i];`, or reversed `g[t] = r[t] + γ·g[t + 1];` in
-        // `for t in (a..b).rev()`): its hidden float, carried like the others.
-        if item.is_none() || flip.is_some() {
-            self.declare_scans(&body, &f.pat, (lo, end), flip.is_some());
-        }
+        let index_pat = self.index_pattern(&f.pat, item.as_ref(), index, written_at);
+        self.declare_loop_scans(&body, (&f.pat, index_pat), item.is_none(), (lo, end), flip);
         let outer = self.carry_outer_floats(v, self.g.loops_of(index));
         for c in &counters {
             if let Some(o) = outer
@@ -720,7 +717,6 @@ impl Lower<'_> {
             }
         }
         let arrays = self.carry_arrays(v, &body, &f.body, &f.pat);
-        let index_pat = self.index_pattern(&f.pat, item.as_ref(), index, written_at);
         self.enter_array_loop(v, (index, written_at, lo, hi), flip, &body, index_pat);
         self.open_scans();
         self.own_carried_arrays(&arrays);
@@ -771,6 +767,26 @@ impl Lower<'_> {
         self.leave_array_loop(&unchanged, &changed, f.for_token.span);
         for (s, e, value) in after_loop {
             self.state.scopes[s][e].1 = Binding::Value(value);
+        }
+    }
+
+    /// A scan (`z[i] = z[i - 1] * w[i];`, or reversed `g[t] = r[t] + γ·g[t + 1];` in
+    /// `for t in (a..b).rev()`) in the loop body `body`: its hidden float, carried like the
+    /// others. Over a range (`ranged`), reversed (`flip`), or at `enumerate`'s count where it is
+    /// the index written (`index_pat` the count's name, from the loop's pattern `pat`: `for (i,
+    /// v) in x.iter().enumerate().skip(1)`, or `.enumerate().rev()`, whose elements end at the
+    /// number of items, `flip`).
+    fn declare_loop_scans(
+        &mut self,
+        body: &[syn::Stmt],
+        (pat, index_pat): (&Pat, &Pat),
+        ranged: bool,
+        (lo, end): (NodeId, NodeId),
+        flip: Option<NodeId>,
+    ) {
+        let counted = matches!(index_pat, Pat::Ident(_)) && !matches!(pat, Pat::Ident(_));
+        if ranged || flip.is_some() || counted {
+            self.declare_scans(body, index_pat, (lo, flip.unwrap_or(end)), flip.is_some());
         }
     }
 
