@@ -241,17 +241,39 @@ impl Gen<'_> {
         if let Some(r) = &reader {
             self.scope.declare(r, false);
         }
-        out.push(if reversed {
-            Stmt::ForIter {
+        // Per `array_scan_enumerate` out of 10, at `enumerate`'s count over `0..end`:
+        // `(0..end).enumerate().rev()`, `(0..end).enumerate().skip(start)`, the same indices.
+        let counted = self.w.array_scan_enumerate > 0
+            && self.q.below(10) < self.w.array_scan_enumerate as usize;
+        out.push(match (reversed, counted) {
+            (true, false) => Stmt::ForIter {
                 pat: Pat::Bind(var),
                 chain: Chain {
                     base: Base::Range(range),
                     adaptors: vec![Adaptor::Rev],
                 },
                 body,
-            }
-        } else {
-            Stmt::For { var, range, body }
+            },
+            (false, false) => Stmt::For { var, range, body },
+            (true, true) => Stmt::ForIter {
+                pat: Pat::Pair(Box::new(Pat::Bind(var)), Box::new(Pat::Wild)),
+                chain: Chain {
+                    base: Base::Range(range),
+                    adaptors: vec![Adaptor::Enumerate, Adaptor::Rev],
+                },
+                body,
+            },
+            (false, true) => Stmt::ForIter {
+                pat: Pat::Pair(Box::new(Pat::Bind(var)), Box::new(Pat::Wild)),
+                chain: Chain {
+                    base: Base::Range(Range {
+                        start: IntExpr::Const(0),
+                        end: range.end,
+                    }),
+                    adaptors: vec![Adaptor::Enumerate, Adaptor::Skip(range.start)],
+                },
+                body,
+            },
         });
         reader
     }

@@ -240,6 +240,10 @@ weights! {
     /// Scans reversed, out of 10: `z[i] = f(z[i + 1], ..)` in `for i in (0..len - 1).rev()`, or
     /// over the whole array reading `if i + 1 < z.len() { z[i + 1] } else { 0.0 }`.
     array_scan_rev = 3,
+    /// Of the scans, those written at `enumerate`'s count (`for (i, _) in
+    /// (0..end).enumerate().skip(start)`, `(0..end).enumerate().rev()`), out of 10, drawn from the
+    /// scans' stream only where this weight is not 0.
+    array_scan_enumerate = 0,
     /// Scans read in the loop that writes them, out of 10: a float declared before the loop
     /// (`let mut sr = 0.0;`) summing or recurring on the element the iteration wrote or the
     /// previous one (`sr += z[i] * e;`, `sr = c * sr + z[i - 1];`), read after the loop. On the
