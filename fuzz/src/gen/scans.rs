@@ -241,40 +241,9 @@ impl Gen<'_> {
         if let Some(r) = &reader {
             self.scope.declare(r, false);
         }
-        // Per `array_scan_enumerate` out of 10, at `enumerate`'s count over `0..end`:
-        // `(0..end).enumerate().rev()`, `(0..end).enumerate().skip(start)`, the same indices.
         let counted = self.w.array_scan_enumerate > 0
             && self.q.below(10) < self.w.array_scan_enumerate as usize;
-        out.push(match (reversed, counted) {
-            (true, false) => Stmt::ForIter {
-                pat: Pat::Bind(var),
-                chain: Chain {
-                    base: Base::Range(range),
-                    adaptors: vec![Adaptor::Rev],
-                },
-                body,
-            },
-            (false, false) => Stmt::For { var, range, body },
-            (true, true) => Stmt::ForIter {
-                pat: Pat::Pair(Box::new(Pat::Bind(var)), Box::new(Pat::Wild)),
-                chain: Chain {
-                    base: Base::Range(range),
-                    adaptors: vec![Adaptor::Enumerate, Adaptor::Rev],
-                },
-                body,
-            },
-            (false, true) => Stmt::ForIter {
-                pat: Pat::Pair(Box::new(Pat::Bind(var)), Box::new(Pat::Wild)),
-                chain: Chain {
-                    base: Base::Range(Range {
-                        start: IntExpr::Const(0),
-                        end: range.end,
-                    }),
-                    adaptors: vec![Adaptor::Enumerate, Adaptor::Skip(range.start)],
-                },
-                body,
-            },
-        });
+        out.push(scan_for(reversed, counted, var, range, body));
         reader
     }
 
@@ -447,5 +416,41 @@ impl Gen<'_> {
             op,
             value,
         }
+    }
+}
+
+/// The scan's loop: `for i in a..b`, `for i in (0..b).rev()`, or per `counted` at `enumerate`'s
+/// count over `0..b`, `(0..b).enumerate().skip(a)`, `(0..b).enumerate().rev()`: the same
+/// indices.
+fn scan_for(reversed: bool, counted: bool, var: String, range: Range, body: Vec<Stmt>) -> Stmt {
+    match (reversed, counted) {
+        (true, false) => Stmt::ForIter {
+            pat: Pat::Bind(var),
+            chain: Chain {
+                base: Base::Range(range),
+                adaptors: vec![Adaptor::Rev],
+            },
+            body,
+        },
+        (false, false) => Stmt::For { var, range, body },
+        (true, true) => Stmt::ForIter {
+            pat: Pat::Pair(Box::new(Pat::Bind(var)), Box::new(Pat::Wild)),
+            chain: Chain {
+                base: Base::Range(range),
+                adaptors: vec![Adaptor::Enumerate, Adaptor::Rev],
+            },
+            body,
+        },
+        (false, true) => Stmt::ForIter {
+            pat: Pat::Pair(Box::new(Pat::Bind(var)), Box::new(Pat::Wild)),
+            chain: Chain {
+                base: Base::Range(Range {
+                    start: IntExpr::Const(0),
+                    end: range.end,
+                }),
+                adaptors: vec![Adaptor::Enumerate, Adaptor::Skip(range.start)],
+            },
+            body,
+        },
     }
 }
