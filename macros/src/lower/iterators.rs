@@ -696,10 +696,10 @@ impl Lower<'_> {
                     e,
                     msg(
                         format!(
-                            "`{}` is not a slice parameter",
+                            "`{}` cannot be iterated: it is neither a slice, `Vec` or array parameter nor a local array",
                             pretty(&e.to_token_stream())
                         ),
-                        "iterate over a slice, `Vec` or array parameter of the function",
+                        "iterate over a parameter or a local array (`for &v in &h`, `h.iter()`, `x[a..b].iter()`); a copy (`h.clone()`, `h.to_vec()`) holds the same elements: iterate the original, or bind the copy first (`let c = h.clone();`)",
                     ),
                 );
                 None
