@@ -774,20 +774,34 @@ mod tests {
         assert!(flowing >= 50, "{flowing} programs with control flow");
     }
 
-    /// Whether a program has a local array.
-    fn uses_arrays(p: &Program) -> bool {
-        fn stmts(body: &[Stmt]) -> bool {
-            body.iter().any(|s| match s {
-                Stmt::NewArray { .. } | Stmt::SetElem { .. } => true,
-                Stmt::For { body, .. }
-                | Stmt::ForIter { body, .. }
-                | Stmt::While { body, .. }
-                | Stmt::Loop(body) => stmts(body),
-                Stmt::If { then, els, .. } => stmts(then) || els.as_deref().is_some_and(stmts),
-                _ => false,
+    /// Whether a statement of a program's functions, at any depth of loops and `if`s, is `hit`.
+    fn any_stmt(p: &Program, hit: &dyn Fn(&Stmt) -> bool) -> bool {
+        fn stmts(body: &[Stmt], hit: &dyn Fn(&Stmt) -> bool) -> bool {
+            body.iter().any(|s| {
+                hit(s)
+                    || match s {
+                        Stmt::For { body, .. }
+                        | Stmt::ForIter { body, .. }
+                        | Stmt::While { body, .. }
+                        | Stmt::Loop(body) => stmts(body, hit),
+                        Stmt::If { then, els, .. } => {
+                            stmts(then, hit) || els.as_deref().is_some_and(|e| stmts(e, hit))
+                        }
+                        _ => false,
+                    }
             })
         }
-        p.helpers.iter().chain([&p.main]).any(|f| stmts(&f.body))
+        p.helpers
+            .iter()
+            .chain([&p.main])
+            .any(|f| stmts(&f.body, hit))
+    }
+
+    /// Whether a program has a local array.
+    fn uses_arrays(p: &Program) -> bool {
+        any_stmt(p, &|s| {
+            matches!(s, Stmt::NewArray { .. } | Stmt::SetElem { .. })
+        })
     }
 
     /// Local arrays' decisions come from a fourth stream: a program without one is the program
@@ -820,32 +834,23 @@ mod tests {
                 _ => false,
             })
         }
-        fn stmts(body: &[Stmt]) -> bool {
-            body.iter().any(|s| match s {
-                Stmt::NewArray {
-                    init: ArrayInit::Copy { .. },
-                    ..
-                } => true,
-                Stmt::NewArray { name, .. } => name.starts_with("acc"),
-                Stmt::ForIter {
-                    pat: Pat::Bind(var),
-                    chain,
-                    body,
-                } if matches!(chain.base, Base::Range(_))
+        any_stmt(p, &|s| match s {
+            Stmt::NewArray {
+                init: ArrayInit::Copy { .. },
+                ..
+            } => true,
+            Stmt::NewArray { name, .. } => name.starts_with("acc"),
+            Stmt::ForIter {
+                pat: Pat::Bind(var),
+                chain,
+                body,
+            } => {
+                matches!(chain.base, Base::Range(_))
                     && chain.adaptors == [Adaptor::Rev]
-                    && writes_at(body, var) =>
-                {
-                    true
-                }
-                Stmt::For { body, .. }
-                | Stmt::ForIter { body, .. }
-                | Stmt::While { body, .. }
-                | Stmt::Loop(body) => stmts(body),
-                Stmt::If { then, els, .. } => stmts(then) || els.as_deref().is_some_and(stmts),
-                _ => false,
-            })
-        }
-        p.helpers.iter().chain([&p.main]).any(|f| stmts(&f.body))
+                    && writes_at(body, var)
+            }
+            _ => false,
+        })
     }
 
     /// The buffer shapes' decisions come from a stream of their own: a program without one is
@@ -870,27 +875,19 @@ mod tests {
 
     /// Whether a program has a scan: a write `z[i] = ..` reading `z[i - 1]` or `z[i + 1]`.
     fn uses_scans(p: &Program) -> bool {
-        fn stmts(body: &[Stmt]) -> bool {
-            body.iter().any(|s| match s {
-                Stmt::SetElem {
-                    array,
-                    index: IntExpr::Var(v),
-                    value,
-                    ..
-                } => {
-                    let text = crate::print::expr(value);
-                    text.contains(&format!("{array}[{v} - 1]"))
-                        || text.contains(&format!("{array}[{v} + 1]"))
-                }
-                Stmt::For { body, .. }
-                | Stmt::ForIter { body, .. }
-                | Stmt::While { body, .. }
-                | Stmt::Loop(body) => stmts(body),
-                Stmt::If { then, els, .. } => stmts(then) || els.as_deref().is_some_and(stmts),
-                _ => false,
-            })
-        }
-        p.helpers.iter().chain([&p.main]).any(|f| stmts(&f.body))
+        any_stmt(p, &|s| match s {
+            Stmt::SetElem {
+                array,
+                index: IntExpr::Var(v),
+                value,
+                ..
+            } => {
+                let text = crate::print::expr(value);
+                text.contains(&format!("{array}[{v} - 1]"))
+                    || text.contains(&format!("{array}[{v} + 1]"))
+            }
+            _ => false,
+        })
     }
 
     /// Scans' decisions come from a stream of their own, drawn only where `array_scan` is not
