@@ -306,7 +306,7 @@ impl<'g> Interpreter<'g> {
     /// The sweeps of recurrence `c` (over loop `v`, varying with the loops of `mask`), run once
     /// per iteration of the loops around it.
     fn sweep(&mut self, sweep: u32, v: u32, mask: LoopMask) -> Option<Sweep> {
-        let key: Vec<i64> = (0..64u32)
+        let key: Vec<i64> = (0..LoopMask::BITS)
             .filter(|b| *b != v && mask & (1 << b) != 0)
             .map(|b| self.loop_index[b as usize])
             .collect();
