@@ -569,9 +569,12 @@ impl Schedule<'_> {
         let (Op::Fold { v, .. } | Op::Coupled { v, .. }) = *self.g.op(n) else {
             return None;
         };
+        // A recurrence scanned into an array (`z[i] = f(z[i - 1])`) keeps every value there:
+        // checkpointing its trace would save no memory and cost a recomputation.
         self.g
             .checkpoint
             .filter(|_| self.g.loop_nest(v) & self.swept_loops == 0)
+            .filter(|_| self.scanned_twin(n).is_none())
     }
 
     /// The members of coupled recurrences `n` a checkpoint (`checkpoint = K`) holds: those an
