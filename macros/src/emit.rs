@@ -336,7 +336,7 @@ impl Emitter<'_> {
                 },
                 Some(Stmt::Scan { node: scan, .. }),
             ) = (stmt, stmts.get(k + 1))
-                && self.scan_of(*node, *scan)
+                && self.g.scanned_twin(*node) == Some(*scan)
             {
                 out.extend(self.fold_scanning(*node, body, *saved, Some(*scan)));
                 k += 2;
@@ -346,31 +346,6 @@ impl Emitter<'_> {
             k += 1;
         }
         out
-    }
-
-    /// Whether `scan` keeps the values of recurrence `fold` (the same loop, start and body).
-    fn scan_of(&self, fold: NodeId, scan: NodeId) -> bool {
-        match (self.g.op(fold), self.g.op(scan)) {
-            (
-                &Op::Fold {
-                    c,
-                    v,
-                    lo,
-                    hi,
-                    init,
-                    body,
-                },
-                &Op::Scanned {
-                    c: c2,
-                    v: v2,
-                    lo: lo2,
-                    hi: hi2,
-                    init: init2,
-                    body: body2,
-                },
-            ) => (c, v, lo, hi, init, body) == (c2, v2, lo2, hi2, init2, body2),
-            _ => false,
-        }
     }
 
     /// One statement of the tree.

@@ -799,6 +799,30 @@ impl Graph {
         }
     }
 
+    /// The scan (`Op::Scanned`) whose values are those of recurrence `fold` (the same carry,
+    /// loop, start and body), if the graph has one.
+    pub fn scanned_twin(&self, fold: NodeId) -> Option<NodeId> {
+        let Op::Fold {
+            c,
+            v,
+            lo,
+            hi,
+            init,
+            body,
+        } = *self.op(fold)
+        else {
+            return None;
+        };
+        self.find(&Op::Scanned {
+            c,
+            v,
+            lo,
+            hi,
+            init,
+            body,
+        })
+    }
+
     /// The `RevFold` node of reverse sweep `s`.
     pub fn reverse_sweep_of(&self, s: u32) -> Option<NodeId> {
         self.reverse_sweeps.get(&s).copied()

@@ -434,34 +434,11 @@ impl Schedule<'_> {
             Op::RevFold { fold, .. } | Op::RevCoupled { fold, .. } => {
                 let computed = |n: NodeId| here.contains(&n) || defined.contains(&n);
                 // A scan's values are the recurrence's: where they are computed, so is it.
-                let scanned = self.scanned_twin(fold);
+                let scanned = self.g.scanned_twin(fold);
                 !computed(fold) && !scanned.is_some_and(computed)
             }
             _ => false,
         }
-    }
-
-    /// The scan (`Op::Scanned`) whose values are those of recurrence `fold`, if the graph has one.
-    fn scanned_twin(&self, fold: NodeId) -> Option<NodeId> {
-        let Op::Fold {
-            c,
-            v,
-            lo,
-            hi,
-            init,
-            body,
-        } = *self.g.op(fold)
-        else {
-            return None;
-        };
-        self.g.find(&Op::Scanned {
-            c,
-            v,
-            lo,
-            hi,
-            init,
-            body,
-        })
     }
 
     /// [`closure`](Self::closure) from `stack`, the reads of reverse sweeps (and of the sums in
@@ -521,7 +498,7 @@ impl Schedule<'_> {
                     stack.push(*seed);
                     // A scan's reverse sweep runs where its values are computed, its forward
                     // loop (saving the values the sweep reads) before it.
-                    if self.scanned_twin(*fold).is_some() {
+                    if self.g.scanned_twin(*fold).is_some() {
                         stack.push(*fold);
                     }
                     waiting.push(n);
@@ -574,7 +551,7 @@ impl Schedule<'_> {
         self.g
             .checkpoint
             .filter(|_| self.g.loop_nest(v) & self.swept_loops == 0)
-            .filter(|_| self.scanned_twin(n).is_none())
+            .filter(|_| self.g.scanned_twin(n).is_none())
     }
 
     /// The members of coupled recurrences `n` a checkpoint (`checkpoint = K`) holds: those an
