@@ -1017,19 +1017,8 @@ impl Lower<'_> {
         let below = self.g.compare(Cmp::Lt, hi, lo);
         let top = self.g.select(below, lo, hi);
         let n = self.g.int_bin(IntOp::Sub, top, lo);
-        let Some(v) = self.g.new_loop(zero, n) else {
-            self.cx.error_at(
-                span,
-                msg(
-                    "too many loops in one function (128 at most)",
-                    "split the function",
-                ),
-            );
-            return None;
-        };
         // Written where the reversed loop is, in the loops around it.
-        let nest = self.loop_stack.iter().fold(0, |m, u| m | 1 << u);
-        self.g.set_loop_nest(v, nest);
+        let v = self.new_loop(zero, n, syn::Ident::new("flipped", span))?;
         let j = self.g.add(Op::LoopVar(v));
         // `n − (j + 1)`, not `(n − 1) − j`: a constant `n − 1` of an empty table would be `-1`,
         // which a `usize` index cannot spell.
