@@ -319,6 +319,105 @@ fn layers_by_time_match_num_dual_and_differences() {
     assert_all_close(&g.p, &numeric, 1e-7);
 }
 
+/// [`layered`] updating each layer's stretch of the state in place, its offset spelled a
+/// different way at each access (`layer * b + i`, `i + b * layer`, `b * layer + i`): the same
+/// element, so one stretch written in place and read back where it was written.
+#[differentiable(wrt(p))]
+fn layered_in_place_spellings(p: &[f64], x: &[f64], layers: usize, b: usize) -> f64 {
+    let mut state = vec![0.0; layers * b];
+    let mut loss = 0.0;
+    for t in 0..x.len() {
+        let mut input = vec![0.0; b];
+        for i in 0..b {
+            input[i] = x[t] * p[i];
+        }
+        for layer in 0..layers {
+            for i in 0..b {
+                state[layer * b + i] =
+                    (p[b + layer * b + i] * state[i + b * layer] + input[i]).tanh();
+                input[i] = state[b * layer + i];
+            }
+        }
+        for i in 0..b {
+            loss += (input[i] - x[t]).powi(2);
+        }
+    }
+    loss
+}
+
+#[test]
+fn an_offset_spelled_differently_at_each_access_is_one_element() {
+    let (layers, b) = (3, 2);
+    let p = [0.6, -0.8, 0.9, -0.4, 1.1, 0.7, -0.5, 0.3];
+    let x = [0.4, -0.9, 0.2, 0.7];
+    let (value, g) = layered_in_place_spellings_grad(&p, &x, layers, b);
+    let (dual_value, dual) = gradient(
+        |q: SVector<DualSVec64<8>, 8>| layered_twin(q.as_slice(), &x, layers, b),
+        &SVector::from_column_slice(&p),
+    );
+    assert_relative_eq!(value, dual_value, epsilon = 1e-12);
+    assert_all_close(&g.p, dual.as_slice(), 1e-12);
+    let numeric = numeric_gradient(|q| layered_in_place_spellings(q, &x, layers, b), &p);
+    assert_all_close(&g.p, &numeric, 1e-7);
+}
+
+/// Layers × time whose input does not change across the time steps (`inp[j] = s` reads no
+/// index of the time loop: the array is built once, before it): the layer loop's initial value
+/// takes the adjoint of every step. (Found by the fuzzer: this adjoint was dropped.)
+#[differentiable]
+fn invariant_input(u: &[f64], x: &[f64]) -> f64 {
+    let s = u[0];
+    let mut hs = vec![-0.72; 4];
+    let mut loss = 0.0;
+    for t in 0..x.len() {
+        let mut inp = vec![0.0; 2];
+        for j in 0..2 {
+            inp[j] = s;
+        }
+        for layer in 0..2 {
+            for j in 0..2 {
+                hs[2 * layer + j] = (0.59 * inp[j] - 0.63 * hs[2 * layer + j] - 1.02 * x[t]).tanh();
+                inp[j] = hs[2 * layer + j];
+            }
+        }
+        loss += (inp[0] - u[1]).powi(2);
+    }
+    hs[0] * 1.11 - loss
+}
+
+fn invariant_input_twin<T: DualNum<Primitive = f64> + Copy>(u: &[T], x: &[T]) -> T {
+    let mut hs = [T::from(-0.72); 4];
+    let mut loss = T::zero();
+    for &xt in x {
+        let mut inp = [u[0]; 2];
+        for layer in 0..2 {
+            for j in 0..2 {
+                let h = (inp[j] * 0.59 - hs[2 * layer + j] * 0.63 - xt * 1.02).tanh();
+                hs[2 * layer + j] = h;
+                inp[j] = h;
+            }
+        }
+        loss += (inp[0] - u[1]).powi(2);
+    }
+    hs[0] * 1.11 - loss
+}
+
+#[test]
+fn an_input_built_before_the_time_loop_gets_the_adjoint_of_every_step() {
+    let (u, x) = ([0.3, -0.5], [0.7, 0.2, -0.4]);
+    let (value, g) = invariant_input_grad(&u, &x);
+    let p: Vec<f64> = u.iter().chain(&x).copied().collect();
+    let (dual_value, dual) = gradient(
+        |q: SVector<DualSVec64<5>, 5>| invariant_input_twin(&q.as_slice()[..2], &q.as_slice()[2..]),
+        &SVector::from_column_slice(&p),
+    );
+    assert_relative_eq!(value, dual_value, epsilon = 1e-12);
+    let ours: Vec<f64> = g.u.iter().chain(&g.x).copied().collect();
+    assert_all_close(&ours, dual.as_slice(), 1e-12);
+    let numeric = numeric_gradient(|q| invariant_input(&q[..2], &q[2..]), &p);
+    assert_all_close(&ours, &numeric, 1e-7);
+}
+
 /// The same function twice, the second with `checkpoint = K`.
 macro_rules! twins {
     ($plain:ident, $checked:ident, $k:literal, ($($params:tt)*) $body:block) => {

@@ -20,6 +20,7 @@ mod closures;
 mod expr;
 mod flow;
 mod iters;
+mod layers;
 mod local_args;
 mod loops;
 mod scans;
@@ -79,6 +80,9 @@ struct Gen<'a> {
     /// The stream of the decisions added with scans (`scans.rs`), the same way, started as `a`
     /// is; drawn only where `array_scan` is not 0.
     q: Rng,
+    /// The stream of the decisions added with layers × time (`layers.rs`), the same way,
+    /// started as `a` is; drawn only where `carried_layers` is not 0.
+    y: Rng,
     w: &'a Weights,
     scope: Scope,
     helpers: Vec<Helper>,
@@ -193,6 +197,7 @@ fn function(
     let s = Rng::derive(x.clone().next_u64() ^ 0xB0FF_E25A_4A9E_5000, 4);
     let l = Rng::derive(x.clone().next_u64() ^ 0x10CA_1A22_A4A2_6500, 4);
     let q = Rng::derive(x.clone().next_u64() ^ 0x5CA2_5CA2_0A44_A400, 5);
+    let y = Rng::derive(x.clone().next_u64() ^ 0x1A7E_4500_714E_0000, 6);
     let mut g = Gen {
         rng,
         x,
@@ -205,6 +210,7 @@ fn function(
         s,
         l,
         q,
+        y,
         w,
         scope: Scope::new(params.clone()),
         helpers,
@@ -902,6 +908,28 @@ mod tests {
         let (unchanged, with) = isolated(&on, &off, uses_scans, "a scan");
         assert!(unchanged >= 20, "{unchanged} programs without scans");
         assert!(with >= 50, "{with} programs with scans");
+    }
+
+    /// Whether a program has layers × time: a write at `K * ly + j` (or another spelling of
+    /// an offset, `IntExpr::Add` of a product and a variable).
+    fn uses_layers(p: &Program) -> bool {
+        any_stmt(p, &|s| {
+            matches!(s, Stmt::SetElem { index: IntExpr::Add(a, b), .. }
+                if matches!((&**a, &**b), (IntExpr::Mul(..), IntExpr::Var(_)) | (IntExpr::Var(_), IntExpr::Mul(..))))
+        })
+    }
+
+    /// Layers × time's decisions come from a stream of their own, drawn only where
+    /// `carried_layers` is not 0: a program without one is the program the grammar generates
+    /// at 0, and at 0 (the default) none is generated.
+    #[test]
+    fn programs_without_layers_are_unchanged() {
+        let off = Weights::default();
+        let mut on = off.clone();
+        on.set("carried_layers", 8).unwrap();
+        let (unchanged, with) = isolated(&on, &off, uses_layers, "layers × time");
+        assert!(unchanged >= 20, "{unchanged} programs without layers");
+        assert!(with >= 50, "{with} programs with layers");
     }
 
     /// The newer forms' decisions come from a stream of their own: a program that uses none of

@@ -1215,6 +1215,24 @@ impl Graph {
         self.add(Op::IntBin(op, a, b))
     }
 
+    /// Whether integer nodes `a` and `b` compute the same value as written, up to the order of
+    /// the operands of `+` and `*` (`3 * ly + j` and `j + ly * 3`): what makes two spellings of
+    /// an index the same element.
+    pub fn same_int(&self, a: NodeId, b: NodeId) -> bool {
+        if a == b {
+            return true;
+        }
+        match (self.op(a), self.op(b)) {
+            (Op::IntBin(p, a1, a2), Op::IntBin(q, b1, b2)) if p == q => {
+                (self.same_int(*a1, *b1) && self.same_int(*a2, *b2))
+                    || (matches!(p, IntOp::Add | IntOp::Mul)
+                        && self.same_int(*a1, *b2)
+                        && self.same_int(*a2, *b1))
+            }
+            _ => false,
+        }
+    }
+
     /// Whether computing `roots` runs a loop of sums or a recurrence (a `Sum`, `Fold` or
     /// `Coupled` node): what decides whether generated code is inlined.
     pub fn runs_loops(&self, roots: &[NodeId]) -> bool {

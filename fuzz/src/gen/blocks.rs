@@ -21,6 +21,9 @@ impl Gen<'_> {
         if self.carried_array_chance() {
             return self.carried_array_block();
         }
+        if self.layers_chance() {
+            return self.layers_block();
+        }
         let arrays = self
             .scope
             .slices()

@@ -71,6 +71,11 @@ weights! {
     /// their elements, reading the state (`acc[j] += hs[j] * 0.7;`, `-=`), read after the loop,
     /// out of 10 blocks not inside an outer loop, on a stream of its own.
     carried_array_add = 3,
+    /// Top level: layers × time as ADBench's LSTM writes it (state arrays of `L·K` elements,
+    /// each layer updating its stretch in place at an offset, `hs[K * ly + j]`, an input handed
+    /// up through the layers), out of 20 (`layers.rs`). From a stream of its own, drawn only
+    /// where the weight is not 0: at 0 (the default) the programs are unchanged.
+    carried_layers = 0,
     /// Loop nests one deep.
     depth1 = 3,
     /// Loop nests two deep.

@@ -131,7 +131,7 @@ impl ArrayLoop {
             return false;
         };
         matches!(*g.op(i), Op::IntBin(IntOp::Add, a, b)
-            if (a, b) == (off, self.index) || (a, b) == (self.index, off))
+            if (g.same_int(a, off) && b == self.index) || (a == self.index && g.same_int(b, off)))
     }
 
     /// Whether `i` is this loop's index or an offset from it (`off + i`), so that a write at
@@ -1137,8 +1137,9 @@ impl Lower<'_> {
 impl Lower<'_> {
     /// The arrays of `written` that `stmts` (the body of the loop over `index_name`) write at
     /// an offset from the index, `z[off + i]` or `z[i + off]`, the same `off` at every write
-    /// of the array at the top level of the body, not reading `i`: each with the offset,
-    /// lowered here (it reads only what is bound before the loop).
+    /// of the array at the top level of the body (up to the order of `+` and `*`: `3 * ly` and
+    /// `ly * 3`), not reading `i`: each with the offset, lowered here (it reads only what is
+    /// bound before the loop).
     fn write_offsets(
         &mut self,
         stmts: &[syn::Stmt],
@@ -1150,13 +1151,21 @@ impl Lower<'_> {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for (name, offset) in offset_writes(stmts, index_name) {
+        for (name, offsets) in offset_writes(stmts, index_name) {
             let Some(&(table, _)) = written.iter().find(|w| w.1 == name) else {
                 continue;
             };
-            let Some(off) = self.integer_index(&offset) else {
+            let Some(lowered) = offsets
+                .iter()
+                .map(|o| self.integer_index(o.as_ref()?))
+                .collect::<Option<Vec<NodeId>>>()
+            else {
                 continue;
             };
+            let off = lowered[0];
+            if lowered.iter().any(|o| !self.g.same_int(*o, off)) {
+                continue;
+            }
             // The index as the body's reads and writes lower it.
             let _ = self.g.int_bin(IntOp::Add, off, index);
             out.push((table, off));
@@ -1165,9 +1174,10 @@ impl Lower<'_> {
     }
 }
 
-/// The arrays `stmts` write (outside loops nested in them) at `off + i` or `i + off` only, `i`
-/// the name `index` and `off` not mentioning it, the same `off` each time: the name and `off`.
-fn offset_writes(stmts: &[syn::Stmt], index: &str) -> Vec<(String, Expr)> {
+/// The arrays `stmts` write (outside loops nested in them), each with the offset from `i` (the
+/// name `index`) of each write: `Some(off)` at `off + i` or `i + off`, `off` not mentioning it,
+/// `None` at any other index.
+fn offset_writes(stmts: &[syn::Stmt], index: &str) -> Vec<(String, Vec<Option<Expr>>)> {
     struct Finder<'i> {
         index: &'i str,
         out: Vec<(String, Option<Expr>)>,
@@ -1221,26 +1231,11 @@ fn offset_writes(stmts: &[syn::Stmt], index: &str) -> Vec<(String, Expr)> {
     for s in stmts {
         syn::visit::Visit::visit_stmt(&mut f, s);
     }
-    let mut result: Vec<(String, Expr)> = Vec::new();
-    let mut names: Vec<&String> = f.out.iter().map(|o| &o.0).collect();
-    names.dedup();
-    for name in names {
-        let offsets: Vec<&Option<Expr>> = f
-            .out
-            .iter()
-            .filter(|o| &o.0 == name)
-            .map(|o| &o.1)
-            .collect();
-        let Some(Some(first)) = offsets.first() else {
-            continue;
-        };
-        let same = offsets.iter().all(|o| {
-            o.as_ref().is_some_and(|e| {
-                e.to_token_stream().to_string() == first.to_token_stream().to_string()
-            })
-        });
-        if same && !result.iter().any(|r| &r.0 == name) {
-            result.push((name.clone(), first.clone()));
+    let mut result: Vec<(String, Vec<Option<Expr>>)> = Vec::new();
+    for (name, offset) in f.out {
+        match result.iter_mut().find(|r| r.0 == name) {
+            Some(r) => r.1.push(offset),
+            None => result.push((name, vec![offset])),
         }
     }
     result

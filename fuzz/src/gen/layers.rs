@@ -1,0 +1,250 @@
+//! Layers × time, as ADBench's LSTM writes it: state arrays of `L·K` elements (`hs`, sometimes
+//! `cs`), one stretch of `K` per layer, carried across a time loop; in each step an input of
+//! `K` (`let mut inp = vec![0.0; K];` filled from the data) handed up through a layer loop whose
+//! body updates its layer's stretch in place at an offset (`cs[K * ly + j] = (a·cs[K * ly + j] +
+//! b·hs[K * ly + j] + c·inp[j] + e).tanh();`, `hs[..] = ..`), sometimes handing the new hidden
+//! element on (`inp[j] = hs[K * ly + j];`); a loss summed along the way reading the top of the
+//! input or an element of the state, and the state read after the loop.
+//!
+//! The macro saves the layer loop's rows per time step and reads them back in the time loop's
+//! sweep (a recurrence nested in another's loop), writes each stretch in place, and with
+//! `checkpoint` recomputes stretches of time steps: every one of these is exercised here, on
+//! the emitted code. The offset is spelled `K * ly + j` everywhere, or each access its own way
+//! (`j + ly * K`, ..: the same element). From a stream of its own, drawn
+//! only where `carried_layers` is not 0: at 0 (the default) the programs are unchanged. Second
+//! derivatives are not asked for (`second_order::eligible` keeps a carried array written three
+//! loops deep out).
+
+use super::Gen;
+use crate::ast::{ArrayInit, AssignOp, BinOp, Expr, IntExpr, Method, Range, Stmt};
+
+/// The shape of one program's layered block.
+struct Shape {
+    layers: usize,
+    width: usize,
+    hs: String,
+    cs: Option<String>,
+    inp: String,
+    ly: String,
+    j: String,
+    /// Whether each access spells the index its own way (`K * ly + j`, `j + ly * K`, ..), not
+    /// all as `K * ly + j`.
+    mixed: bool,
+}
+
+impl Shape {
+    /// `array[K * ly + j]`, spelled the `how`-th way (of four) when the shape mixes them.
+    fn at(&self, array: &str, how: usize) -> Expr {
+        Expr::Index(array.into(), self.offset(how))
+    }
+
+    /// `K * ly + j`, or with the operands of `+` (`how & 1`) and `*` (`how & 2`) swapped.
+    fn offset(&self, how: usize) -> IntExpr {
+        let how = if self.mixed { how } else { 0 };
+        let (k, ly) = (
+            Box::new(IntExpr::Const(self.width)),
+            Box::new(IntExpr::Var(self.ly.clone())),
+        );
+        let base = Box::new(if how & 2 == 0 {
+            IntExpr::Mul(k, ly)
+        } else {
+            IntExpr::Mul(ly, k)
+        });
+        let j = Box::new(IntExpr::Var(self.j.clone()));
+        if how & 1 == 0 {
+            IntExpr::Add(base, j)
+        } else {
+            IntExpr::Add(j, base)
+        }
+    }
+}
+
+impl Gen<'_> {
+    /// Whether a top-level block is layers × time: `carried_layers` out of 20, on the layers'
+    /// stream, drawn only where the weight is not 0.
+    pub(super) fn layers_chance(&mut self) -> bool {
+        self.w.carried_layers > 0
+            && !self.scope.dims().is_empty()
+            && self.y.below(20) < self.w.carried_layers as usize
+    }
+
+    /// The block (see the module's docs).
+    pub(super) fn layers_block(&mut self) -> Vec<Stmt> {
+        let shape = Shape {
+            layers: 2 + self.y.below(2),
+            width: 2 + self.y.below(2),
+            hs: self.fresh("hs"),
+            cs: self.y.chance(0.6).then(|| self.fresh("cs")),
+            inp: self.fresh("inp"),
+            ly: self.fresh("ly"),
+            j: self.fresh("j"),
+            mixed: self.y.chance(0.4),
+        };
+        let mut out = Vec::new();
+        for name in std::iter::once(&shape.hs).chain(shape.cs.as_ref()) {
+            let value = Expr::Lit(self.y.literal(-0.9, 0.9));
+            out.push(Stmt::NewArray {
+                name: name.clone(),
+                mutable: true,
+                vec: true,
+                typed: self.y.chance(0.5),
+                init: ArrayInit::Repeat {
+                    value,
+                    len: IntExpr::Const(shape.layers * shape.width),
+                },
+            });
+        }
+        let loss = self.fresh("l");
+        out.push(self.let_stmt(&loss, true, Expr::Lit(0.0)));
+        self.scope.set_carried(&loss, true);
+        out.extend(self.layered_time_loop(&shape, &loss));
+        self.scope.set_carried(&loss, false);
+        self.scope.set_typed(&loss);
+        let last = self.fresh("r");
+        let k = self.y.below(shape.layers * shape.width);
+        let mut read = Expr::bin(
+            BinOp::Mul,
+            Expr::Index(shape.hs.clone(), IntExpr::Const(k)),
+            Expr::Lit(self.y.literal(0.5, 1.5)),
+        );
+        if let Some(cs) = &shape.cs {
+            let k = self.y.below(shape.layers * shape.width);
+            read = Expr::bin(BinOp::Add, read, Expr::Index(cs.clone(), IntExpr::Const(k)));
+        }
+        out.push(self.let_stmt(&last, false, read));
+        self.scope.set_typed(&last);
+        self.results.push(loss);
+        self.results.push(last);
+        out
+    }
+
+    /// `for t in range { let mut inp = ..; for j .. { inp[j] = e; } for ly in 0..L { for j in
+    /// 0..K { ..the layer's updates.. } } loss += ..; }`.
+    fn layered_time_loop(&mut self, shape: &Shape, loss: &str) -> Vec<Stmt> {
+        let (range, lv) = self.pick_range();
+        let var = lv.name.clone();
+        self.scope.loops.push(lv);
+        let mark = self.scope.locals.len();
+        self.nesting += 1;
+        self.recurrence += 1;
+        let mut body = vec![Stmt::NewArray {
+            name: shape.inp.clone(),
+            mutable: true,
+            vec: true,
+            typed: false,
+            init: ArrayInit::Repeat {
+                value: Expr::Lit(0.0),
+                len: IntExpr::Const(shape.width),
+            },
+        }];
+        let fill = self.expr(1);
+        body.push(Self::element_loop(
+            &shape.j,
+            shape.width,
+            vec![Stmt::SetElem {
+                array: shape.inp.clone(),
+                index: IntExpr::Var(shape.j.clone()),
+                op: AssignOp::Set,
+                value: fill,
+            }],
+        ));
+        let cell = self.layer_body(shape);
+        body.push(Stmt::For {
+            var: shape.ly.clone(),
+            range: Range {
+                start: IntExpr::Const(0),
+                end: IntExpr::Const(shape.layers),
+            },
+            body: vec![Self::element_loop(&shape.j, shape.width, cell)],
+        });
+        // The loss along the way: the top of the input, or an element of the state.
+        let e = self.expr(1);
+        let read = if self.y.chance(0.5) {
+            Expr::Index(shape.inp.clone(), IntExpr::Const(self.y.below(shape.width)))
+        } else {
+            let k = self.y.below(shape.layers * shape.width);
+            Expr::Index(shape.hs.clone(), IntExpr::Const(k))
+        };
+        let value = if self.y.chance(0.5) {
+            Expr::method(Method::Powi(2), Expr::bin(BinOp::Sub, read, e), vec![])
+        } else {
+            Expr::bin(BinOp::Mul, read, e)
+        };
+        body.push(Stmt::Assign {
+            name: loss.into(),
+            op: AssignOp::Add,
+            value,
+        });
+        self.recurrence -= 1;
+        self.nesting -= 1;
+        self.scope.truncate(mark);
+        self.scope.loops.pop();
+        vec![Stmt::For { var, range, body }]
+    }
+
+    /// `for j in 0..K { body }`.
+    fn element_loop(j: &str, width: usize, body: Vec<Stmt>) -> Stmt {
+        Stmt::For {
+            var: j.into(),
+            range: Range {
+                start: IntExpr::Const(0),
+                end: IntExpr::Const(width),
+            },
+            body,
+        }
+    }
+
+    /// One element of one layer: `cs` (if any) and `hs` updated, each from its own element, the
+    /// other's (new or old) and the input, in either order; sometimes `inp[j] = hs[..];`.
+    fn layer_body(&mut self, shape: &Shape) -> Vec<Stmt> {
+        let inp = Expr::Index(shape.inp.clone(), IntExpr::Var(shape.j.clone()));
+        let mut order = vec![shape.hs.as_str()];
+        if let Some(cs) = &shape.cs {
+            if self.y.chance(0.5) {
+                order.insert(0, cs);
+            } else {
+                order.push(cs);
+            }
+        }
+        let mut out = Vec::new();
+        for (step, &a) in order.iter().enumerate() {
+            let other = order[(step + 1) % order.len()];
+            let terms = [
+                (self.y.literal(-0.95, 0.95), shape.at(a, self.y.below(4))),
+                (
+                    self.y.literal(-0.95, 0.95),
+                    shape.at(other, self.y.below(4)),
+                ),
+                (self.y.literal(-0.95, 0.95), inp.clone()),
+            ];
+            let e = self.expr(1);
+            let lin = terms.into_iter().fold(e, |acc, (c, v)| {
+                Expr::bin(BinOp::Add, Expr::bin(BinOp::Mul, Expr::Lit(c), v), acc)
+            });
+            let value = if self.y.chance(0.7) {
+                Expr::method(Method::Tanh, lin, vec![])
+            } else {
+                Expr::bin(
+                    BinOp::Mul,
+                    Expr::Lit(0.5),
+                    Expr::method(Method::Sin, lin, vec![]),
+                )
+            };
+            out.push(Stmt::SetElem {
+                array: a.into(),
+                index: shape.offset(self.y.below(4)),
+                op: AssignOp::Set,
+                value,
+            });
+        }
+        if self.y.chance(0.7) {
+            out.push(Stmt::SetElem {
+                array: shape.inp.clone(),
+                index: IntExpr::Var(shape.j.clone()),
+                op: AssignOp::Set,
+                value: shape.at(&shape.hs, self.y.below(4)),
+            });
+        }
+        out
+    }
+}
