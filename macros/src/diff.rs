@@ -1158,17 +1158,7 @@ impl Sweep {
             self.contribute(g, &mut body_frame, from, body, lambda);
         }
         self.sweep(g, &mut body_frame, &inside)?;
-        // Only the arrays built in the loop take their adjoints in its reverse loop: one built
-        // before it whose whole adjoint the body made would lose it.
-        if body_frame
-            .wholes
-            .keys()
-            .any(|m| g.loops_of(*m) & (1 << v) == 0)
-        {
-            return Err(internal(
-                "a whole array's adjoint made in a recurrence's reverse loop for an array built before it",
-            ));
-        }
+        no_whole_leaves(g, &body_frame, v)?;
         let zero = g.zero();
         let mut parts: Vec<NodeId> = Vec::new();
         for (j, seed) in seeds.iter().enumerate() {
@@ -1201,18 +1191,41 @@ impl Sweep {
         self.contribute_exits(g, frame, from, v, &body_frame);
         for (j, &init) in (0..k).zip(&inits) {
             let adjoint = g.add(Op::Component(reverse, j));
-            if arrays[j as usize] && from & !g.loops_of(init) != 0 {
-                // An array built outside a loop the recurrence is in (`let inp = vec![x; k];`
-                // hoisted out of a time loop, the initial value of a layer loop in it): each
-                // iteration's adjoint is added into its adjoint, element by element, where it
-                // is made (in that loop's reverse loop), as `scatter_whole` does for a body.
-                self.scatter_whole(g, frame, from, init, adjoint)?;
-                continue;
-            }
-            self.contribute(g, frame, from, init, adjoint);
+            self.contribute_init(g, frame, from, init, adjoint)?;
         }
         Ok(())
     }
+
+    /// The adjoint of a recurrence's initial value `init` (made in loops `from`, those of the
+    /// recurrence), given to it. An array built outside one of those loops (`let inp = vec![x;
+    /// k];` hoisted out of a time loop, the initial value of a layer loop in it) takes each
+    /// iteration's adjoint element by element where it is made (in that loop's reverse loop),
+    /// as `scatter_whole` does for a body.
+    fn contribute_init(
+        &mut self,
+        g: &mut Graph,
+        frame: &mut Frame,
+        from: LoopMask,
+        init: NodeId,
+        adjoint: NodeId,
+    ) -> Result<(), DiffError> {
+        if g.kind(init) == Kind::Array && from & !g.loops_of(init) != 0 {
+            return self.scatter_whole(g, frame, from, init, adjoint);
+        }
+        self.contribute(g, frame, from, init, adjoint);
+        Ok(())
+    }
+}
+
+/// Only the arrays built in loop `v` take their adjoints in its reverse loop (the sweep of
+/// `body`): one built before it whose whole adjoint the body made would lose it.
+fn no_whole_leaves(g: &Graph, body: &Frame, v: u32) -> Result<(), DiffError> {
+    if body.wholes.keys().any(|m| g.loops_of(*m) & (1 << v) == 0) {
+        return Err(internal(
+            "a whole array's adjoint made in a recurrence's reverse loop for an array built before it",
+        ));
+    }
+    Ok(())
 }
 
 /// The accumulations `z[k] += e` of a `Buffer`'s fill, as `(k, e, conditions, loops)`: the
