@@ -87,7 +87,8 @@ impl Gen<'_> {
                 name: name.clone(),
                 mutable: true,
                 vec: true,
-                typed: self.y.chance(0.5),
+                // Typed: a body of literals alone would leave the float type open.
+                typed: true,
                 init: ArrayInit::Repeat {
                     value,
                     len: IntExpr::Const(shape.layers * shape.width),
@@ -131,7 +132,7 @@ impl Gen<'_> {
             name: shape.inp.clone(),
             mutable: true,
             vec: true,
-            typed: false,
+            typed: true,
             init: ArrayInit::Repeat {
                 value: Expr::Lit(0.0),
                 len: IntExpr::Const(shape.width),
