@@ -3,7 +3,8 @@
 //! `K` (`let mut inp = vec![0.0; K];` filled from the data) handed up through a layer loop whose
 //! body updates its layer's stretch in place at an offset (`cs[K * ly + j] = (a·cs[K * ly + j] +
 //! b·hs[K * ly + j] + c·inp[j] + e).tanh();`, `hs[..] = ..`), sometimes handing the new hidden
-//! element on (`inp[j] = hs[K * ly + j];`); a loss summed along the way reading the top of the
+//! element on (`inp[j] = hs[K * ly + j];`), sometimes reading weights per element or per layer
+//! (`p[j]`, `p[ly]` of a slice parameter long enough); a loss summed along the way reading the top of the
 //! input or an element of the state, and the state read after the loop.
 //!
 //! The macro saves the layer loop's rows per time step and reads them back in the time loop's
@@ -16,6 +17,7 @@
 //! loops deep out).
 
 use super::Gen;
+use super::arrays::min_len;
 use crate::ast::{ArrayInit, AssignOp, BinOp, Expr, IntExpr, Method, Range, Stmt};
 
 /// The shape of one program's layered block.
@@ -183,6 +185,37 @@ impl Gen<'_> {
         vec![Stmt::For { var, range, body }]
     }
 
+    /// Sometimes `e` plus a parameter's element at the element's or the layer's index (`e +
+    /// c·p[j]·inp[j]`, `e + c·p[ly]`: weights per element or per layer, read in every step), from
+    /// a slice at least that long.
+    fn weighted(&mut self, shape: &Shape, e: Expr) -> Expr {
+        let (index, bound) = if self.y.chance(0.5) {
+            (&shape.j, shape.width)
+        } else {
+            (&shape.ly, shape.layers)
+        };
+        let long: Vec<String> = self
+            .scope
+            .slices()
+            .into_iter()
+            .filter(|(_, ext)| min_len(*ext) >= bound)
+            .map(|(name, _)| name)
+            .collect();
+        if long.is_empty() || self.y.chance(0.4) {
+            return e;
+        }
+        let p = long[self.y.below(long.len())].clone();
+        let weight = Expr::Index(p, IntExpr::Var(index.clone()));
+        let term = if index == &shape.j {
+            let inp = Expr::Index(shape.inp.clone(), IntExpr::Var(shape.j.clone()));
+            Expr::bin(BinOp::Mul, weight, inp)
+        } else {
+            weight
+        };
+        let c = Expr::Lit(self.y.literal(-0.9, 0.9));
+        Expr::bin(BinOp::Add, e, Expr::bin(BinOp::Mul, c, term))
+    }
+
     /// `for j in 0..K { body }`.
     fn element_loop(j: &str, width: usize, body: Vec<Stmt>) -> Stmt {
         Stmt::For {
@@ -219,6 +252,7 @@ impl Gen<'_> {
                 (self.y.literal(-0.95, 0.95), inp.clone()),
             ];
             let e = self.expr(1);
+            let e = self.weighted(shape, e);
             let lin = terms.into_iter().fold(e, |acc, (c, v)| {
                 Expr::bin(BinOp::Add, Expr::bin(BinOp::Mul, Expr::Lit(c), v), acc)
             });
