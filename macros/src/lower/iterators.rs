@@ -413,6 +413,17 @@ impl Lower<'_> {
             {
                 self.runs(m)
             }
+            Expr::MethodCall(m) if super::syntax::is_mut_view(&m.method.to_string()) => {
+                let z = pretty(&m.receiver.to_token_stream());
+                self.cx.error_spanned_by(
+                    m,
+                    msg(
+                        format!("`{z}.{}()` lends the elements of `{z}` to be written through another name, which cannot be differentiated", m.method),
+                        format!("loop over the indices and write the element itself: `for i in 0..{z}.len() {{ {z}[i] = …; }}` (reading `{z}[i]` on the right is its value before the write)"),
+                    ),
+                );
+                None
+            }
             other => {
                 self.cx.error_spanned_by(
                     other,

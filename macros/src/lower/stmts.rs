@@ -12,6 +12,14 @@ use super::{Binding, Lower, Tail, Want};
 use crate::ctxt::msg;
 use crate::graph::{Kind, NodeId};
 
+/// The methods that split a slice into parts borrowed mutably.
+const MUT_SPLITS: [&str; 4] = [
+    "split_at_mut",
+    "split_first_mut",
+    "split_last_mut",
+    "split_at_mut_checked",
+];
+
 impl Lower<'_> {
     /// `select(returned, ret_val, tail)`: the value of the whole body.
     pub(super) fn finish(&mut self, tail: Tail, body: &Block) -> NodeId {
@@ -151,6 +159,12 @@ impl Lower<'_> {
                 {
                     named = expr;
                 }
+                if let Expr::Reference(r) = init
+                    && r.mutability.is_some()
+                {
+                    self.second_names(&[&p.ident], init, &r.expr);
+                    return;
+                }
                 // `let w = |x: f64| …;`: inlined at each call, with what it captured here.
                 if let Expr::Closure(c) = named {
                     let handle = self.sym_node(p.ident.to_token_stream(), Kind::Other);
@@ -226,6 +240,17 @@ impl Lower<'_> {
             Expr::MethodCall(m) if m.method == "split_at" && m.args.len() == 1 => {
                 self.split_at(pt, m);
             }
+            Expr::MethodCall(m) if MUT_SPLITS.contains(&m.method.to_string().as_str()) => {
+                let names: Vec<&syn::Ident> = pt
+                    .elems
+                    .iter()
+                    .filter_map(|p| match p {
+                        Pat::Ident(id) => Some(&id.ident),
+                        _ => None,
+                    })
+                    .collect();
+                self.second_names(&names, init, &m.receiver);
+            }
             Expr::Tuple(et) if et.elems.len() == pt.elems.len() => {
                 let values: Vec<Option<NodeId>> =
                     et.elems.iter().map(|e| self.expr(e, Want::Any)).collect();
@@ -260,6 +285,54 @@ impl Lower<'_> {
         }
     }
 
+    /// `z.fill(v);`, `z.swap(i, j);`, `z.iter_mut().for_each(…);`: a method called for its
+    /// effect on a local array (the first in a chain): its name and the method.
+    fn changed_in_place(&self, e: &Expr) -> Option<(String, String)> {
+        let Expr::MethodCall(m) = e else {
+            return None;
+        };
+        let mut m = m;
+        while let Expr::MethodCall(inner) = &*m.receiver {
+            m = inner;
+        }
+        self.local_array(&m.receiver)?;
+        if !super::syntax::is_mut_view(&m.method.to_string()) {
+            return None;
+        }
+        Some((pretty(&m.receiver.to_token_stream()), m.method.to_string()))
+    }
+
+    /// `let r = &mut z;`, `let (a, b) = z.split_at_mut(k);`: more names for the elements of
+    /// `z` (`borrow`, of `of`), `names`, written through: reported at `borrow`, and the names
+    /// bound so that their uses report nothing more.
+    fn second_names(&mut self, names: &[&syn::Ident], borrow: &Expr, of: &Expr) {
+        let z = pretty(&of.to_token_stream());
+        let what = pretty(&borrow.to_token_stream());
+        let named = names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(" and ");
+        self.cx.error_spanned_by(
+            borrow,
+            msg(
+                if names.len() == 1 {
+                    format!("`{what}` gives elements of `{z}` another name ({named}), and writes through it cannot be differentiated")
+                } else {
+                    format!("`{what}` gives elements of `{z}` other names ({named}), and writes through them cannot be differentiated")
+                },
+                format!(
+                    "write the elements through `{z}` itself, at their indices (`{z}[i] = …`; the second part of a split at `k` is `{z}[k + i]`), and read parts with `&{z}[a..b]` or `{z}.split_at(k)`; to fill `{z}` in another function, make it `#[differentiable]` and return the values (`-> [f64; N]`, `-> Vec<f64>`)"
+                ),
+            ),
+        );
+        for n in names {
+            let zero = self.g.zero();
+            self.failed_lets.insert(n.to_string());
+            self.declare(n.to_string(), Binding::Value(zero));
+        }
+    }
+
     /// An expression statement (its value, if any, is discarded).
     pub(super) fn expr_stmt(&mut self, e: &Expr) -> Tail {
         match e {
@@ -291,6 +364,14 @@ impl Lower<'_> {
             other => {
                 if let Some(l) = loop_error(other) {
                     self.cx.error_spanned_by(l.0, l.1);
+                } else if let Some((z, method)) = self.changed_in_place(other) {
+                    self.cx.error_spanned_by(
+                        other,
+                        msg(
+                            format!("`{z}.{method}(…)` changes the local array `{z}` in place through a method, which cannot be differentiated"),
+                            format!("write its elements in a loop at their index, `for i in 0..{z}.len() {{ {z}[i] = …; }}` (the value of `{z}[i]` before it may be read on the right), or build a new array and assign it, `{z} = next;`"),
+                        ),
+                    );
                 } else if let Some(name) = mutably_lent(other) {
                     self.cx.error_spanned_by(
                         other,

@@ -217,6 +217,50 @@ pub(super) fn nested_access(e: &Expr) -> Option<Nested> {
     f.0
 }
 
+/// Whether `method` of a slice or `Vec` changes it in place or lends its elements mutably
+/// (`fill`, `swap`, `iter_mut`, `split_at_mut`, …).
+pub(super) fn is_mut_view(method: &str) -> bool {
+    const METHODS: [&str; 36] = [
+        "iter_mut",
+        "chunks_mut",
+        "chunks_exact_mut",
+        "rchunks_mut",
+        "split_at_mut",
+        "split_first_mut",
+        "split_last_mut",
+        "first_mut",
+        "last_mut",
+        "get_mut",
+        "as_mut_slice",
+        "as_mut",
+        "fill",
+        "fill_with",
+        "swap",
+        "reverse",
+        "sort",
+        "sort_by",
+        "sort_by_key",
+        "sort_unstable",
+        "sort_unstable_by",
+        "rotate_left",
+        "rotate_right",
+        "copy_from_slice",
+        "clone_from_slice",
+        "copy_within",
+        "clear",
+        "truncate",
+        "resize",
+        "extend",
+        "extend_from_slice",
+        "insert",
+        "remove",
+        "pop",
+        "retain",
+        "swap_remove",
+    ];
+    METHODS.contains(&method)
+}
+
 #[cfg(test)]
 mod tests {
     use super::supported_methods;
