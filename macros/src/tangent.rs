@@ -24,7 +24,7 @@
 use std::collections::HashMap;
 
 use crate::diff::{self, DiffError};
-use crate::graph::{Graph, Kind, LoopMask, NodeId, Op, SymId};
+use crate::graph::{Cmp, Graph, IntOp, Kind, LoopMask, NodeId, Op, SymId};
 
 /// The tangents of `roots`: `Σ_i ∂root/∂input_i · seed_i` for the `(input, seed)` pairs of
 /// `inputs`, plus `Σ_j ∂root/∂x_k[j] · t_k[j]` for the `(k, t_k)` pairs of `slices` (`t_k` the
@@ -216,18 +216,16 @@ fn tangent(
             .map(|&db| g.add(Op::Table { v, lo, hi, body: db })),
         // z[i]˙ = ż[i]
         Op::At(table, i) => dot.get(&table).map(|&dt| g.add(Op::At(dt, i))),
-        // A scan's elements are its recurrence's values: their tangents would be the values of
-        // the tangent recurrence carried beside it, which no node holds yet.
-        Op::Scanned { .. } => {
-            if op.children().iter().any(|c| dot.contains_key(c)) {
-                return Err(DiffError {
-                    origin: g.node(n).origin,
-                    message: "second derivatives through a recurrence written element by element (`z[i] = z[i - 1] * w[i];`, a scan) are not supported yet".into(),
-                    help: "remove `hessian`; where only the last element or the sum of the elements is read, carry it in a float instead (`p = p * w[i];`)",
-                });
-            }
-            None
-        }
+        // A scan's elements are its recurrence's values: their tangents are the values of the
+        // tangent recurrence, a second scan beside it (see `scan`).
+        Op::Scanned {
+            c,
+            v,
+            lo,
+            hi,
+            init,
+            body,
+        } => scan(g, n, (c, v, lo, hi), (init, body), dot, (slices, mode))?,
         // An array added into in loops: its tangent would be a second vector added into
         // beside it. (A vector-valued function's Jacobian then takes the reverse pass.)
         Op::Alloc { .. } | Op::Filled { .. } | Op::Accumulate { .. } => {
@@ -396,17 +394,7 @@ fn recurrence(
             varying.insert(m);
         }
     }
-    // The body's nodes that read the state: their tangents again, the state's now known.
-    for &m in &inside {
-        if varying.contains(&m) || !g.op(m).children().iter().any(|ch| varying.contains(ch)) {
-            continue;
-        }
-        varying.insert(m);
-        local.remove(&m);
-        if let Some(t) = tangent(g, m, &local, slices, mode)? {
-            local.insert(m, t);
-        }
-    }
+    retangent(g, &inside, varying, &mut local, (slices, mode))?;
     let mut parts: Vec<NodeId> = inits.to_vec();
     for (&init, d) in inits.iter().zip(&init_dots) {
         parts.push(match d {
@@ -431,6 +419,110 @@ fn recurrence(
         hi,
         parts,
     })))
+}
+
+/// The tangents of the nodes of a loop's body (`inside`, in topological order) that read the
+/// state (`varying`, its carries, whose tangents `local` now holds) built again, replacing
+/// those computed with the state held constant.
+fn retangent(
+    g: &mut Graph,
+    inside: &[NodeId],
+    mut varying: std::collections::HashSet<NodeId>,
+    local: &mut HashMap<NodeId, NodeId>,
+    (slices, mode): (&[(u32, SymId)], Mode),
+) -> Result<(), DiffError> {
+    for &m in inside {
+        if varying.contains(&m) || !g.op(m).children().iter().any(|ch| varying.contains(ch)) {
+            continue;
+        }
+        varying.insert(m);
+        local.remove(&m);
+        if let Some(t) = tangent(g, m, local, slices, mode)? {
+            local.insert(m, t);
+        }
+    }
+    Ok(())
+}
+
+/// The tangent of scan `n` (the values `S` of recurrence `c` over loop `v`, `s = init; for v
+/// { s = body(s); S.push(s) }`): a second scan over the same loop, the tangent recurrence
+/// `ṡ ← ∂body/∂s · ṡ + (the rest of body's tangent)` from `ṡ = init˙`, whose values are the
+/// elements' tangents. Its body reads the state from `S` itself (the element the previous
+/// iteration wrote, `init` before the first), so only the tangent is carried; the reverse pass
+/// sweeps it back, then `S`, which it read. `None` when nothing but the state varies.
+///
+/// ```text
+/// z[0] = 1; for i in 1..n { z[i] = z[i − 1] * x[i] }   S = Scanned(i ∈ 1..n, 1: s·x[i])
+///                                                       Ṡ = Scanned(i ∈ 1..n, 0: ṡ·x[i] + P·t[i])
+///                                                       P = if i == 1 { 1 } else { S[i − 1 − 1] }
+/// ```
+fn scan(
+    g: &mut Graph,
+    n: NodeId,
+    (c, v, lo, hi): (u32, u32, NodeId, NodeId),
+    (init, body): (NodeId, NodeId),
+    dot: &HashMap<NodeId, NodeId>,
+    (slices, mode): (&[(u32, SymId)], Mode),
+) -> Result<Option<NodeId>, DiffError> {
+    let init_dot = dot.get(&init).copied();
+    if init_dot.is_none() && !dot.contains_key(&body) {
+        return Ok(None);
+    }
+    let inside = g.reachable(&[body]);
+    // A recurrence nested in the scan's body would be copied with its own number: not yet.
+    if inside.iter().any(|m| {
+        matches!(
+            g.op(*m),
+            Op::Fold { .. } | Op::Coupled { .. } | Op::Scanned { .. }
+        ) && g.loops_of(*m) & (1 << v) != 0
+    }) {
+        return Err(unsupported(g, n));
+    }
+    let fresh = g.new_recurrences(1);
+    let previous = previous_element(g, n, (v, lo), init);
+    let mut local = dot.clone();
+    let mut values: HashMap<NodeId, NodeId> = HashMap::new();
+    let mut varying = std::collections::HashSet::new();
+    for &m in &inside {
+        if let Op::Carry { c: d, v: w, mask } = *g.op(m)
+            && w == v
+            && d == c
+        {
+            let t = g.add(Op::Carry { c: fresh, v, mask });
+            values.insert(m, previous);
+            local.insert(m, t);
+            varying.insert(m);
+        }
+    }
+    retangent(g, &inside, varying, &mut local, (slices, mode))?;
+    let zero = g.zero();
+    let body_dot = local.get(&body).copied().unwrap_or(zero);
+    let body_dot = g.substitute(body_dot, &values);
+    Ok(Some(g.add(Op::Scanned {
+        c: fresh,
+        v,
+        lo,
+        hi,
+        init: init_dot.unwrap_or(zero),
+        body: body_dot,
+    })))
+}
+
+/// The element of scan `scanned` (over loop `v` from `lo`, starting from `init`) the previous
+/// iteration wrote, as an iteration reads it: `if i == lo { init } else { S[i − lo − 1] }`.
+fn previous_element(
+    g: &mut Graph,
+    scanned: NodeId,
+    (v, lo): (u32, NodeId),
+    init: NodeId,
+) -> NodeId {
+    let i = g.add(Op::LoopVar(v));
+    let k = g.int_bin(IntOp::Sub, i, lo);
+    let first = g.compare(Cmp::Eq, i, lo);
+    let one = g.int(1);
+    let back = g.int_bin(IntOp::Sub, k, one);
+    let before = g.add(Op::At(scanned, back));
+    g.select(first, init, before)
 }
 
 /// The two carries standing for member `m` (a `Carry`) of a recurrence beside its tangent:
