@@ -162,3 +162,225 @@ fn tanh_scan_twin<T: DualNum<Primitive = f64> + Copy>(a: T, x: &[T]) -> T {
 fn a_conditional_nonlinear_scan_matches_num_dual_and_differences() {
     check!(tanh_scan: tanh_scan_hessian, tanh_scan_grad, tanh_scan_hvp, TanhScanGrad, tanh_scan_twin, 0);
 }
+
+// ---- Reversed scans: discounted returns `g[t] = r[t] + γ·g[t + 1]`.
+
+/// The last return set before the loop, which starts one before it; the returns read squared.
+#[differentiable(hessian)]
+fn returns(a: f64, x: &[f64]) -> f64 {
+    let (gamma, r, n) = (a, x, x.len());
+    let mut g = vec![0.0; n];
+    g[n - 1] = r[n - 1];
+    for t in (0..n - 1).rev() {
+        g[t] = r[t] + gamma * g[t + 1] * g[t + 1];
+    }
+    let mut total = 0.0;
+    for t in 0..n {
+        total += g[t] * r[t];
+    }
+    total
+}
+
+fn returns_twin<T: DualNum<Primitive = f64> + Copy>(gamma: T, r: &[T]) -> T {
+    let n = r.len();
+    let mut g = vec![T::zero(); n];
+    g[n - 1] = r[n - 1];
+    for t in (0..n - 1).rev() {
+        g[t] = r[t] + gamma * g[t + 1] * g[t + 1];
+    }
+    (0..n).fold(T::zero(), |s, t| s + g[t] * r[t])
+}
+
+#[test]
+fn reversed_returns_match_num_dual_and_differences() {
+    check!(returns: returns_hessian, returns_grad, returns_hvp, ReturnsGrad, returns_twin, 1);
+}
+
+// ---- Scans at `enumerate`'s count.
+
+/// `enumerate().skip(k)` (a write under `if`), and `enumerate().rev()` reading the element
+/// after (a `break` on the data).
+#[differentiable(hessian)]
+fn counted_scans(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.3; n];
+    for (i, &v) in x.iter().enumerate().skip(2) {
+        if v > 0.0 {
+            z[i] = (z[i - 1] * a + v).tanh();
+        }
+    }
+    let mut g = vec![0.25; n + 1];
+    for (t, &v) in x.iter().enumerate().rev() {
+        g[t] = g[t + 1] * a - v * g[t + 1];
+        if v < -0.6 {
+            break;
+        }
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += (i as f64 + 1.0) * z[i] * g[i];
+    }
+    s + g[n] * a
+}
+
+fn counted_scans_twin<T: DualNum<Primitive = f64> + Copy>(a: T, x: &[T]) -> T {
+    let n = x.len();
+    let mut z = vec![T::from(0.3); n];
+    for i in 2..n {
+        if x[i].re() > 0.0 {
+            z[i] = (z[i - 1] * a + x[i]).tanh();
+        }
+    }
+    let mut g = vec![T::from(0.25); n + 1];
+    for t in (0..n).rev() {
+        g[t] = g[t + 1] * a - x[t] * g[t + 1];
+        if x[t].re() < -0.6 {
+            break;
+        }
+    }
+    (0..n).fold(T::zero(), |s, i| s + z[i] * g[i] * (i as f64 + 1.0)) + g[n] * a
+}
+
+#[test]
+fn scans_at_enumerate_count_match_num_dual_and_differences() {
+    check!(counted_scans: counted_scans_hessian, counted_scans_grad, counted_scans_hvp, CountedScansGrad, counted_scans_twin, 0);
+}
+
+// ---- Scans read in their loop, and by a second scan.
+
+/// A nonlinear scan read by a float recurrence, by another array's elements and by a second
+/// scan, all in the loop that writes it; the second scan read by a third after the loop.
+#[differentiable(hessian)]
+fn scan_read_everywhere(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.3; n];
+    let mut y = vec![0.0; n];
+    let mut s = vec![0.1; n];
+    let mut m = 0.0;
+    for i in 1..n {
+        z[i] = (a * z[i - 1] + x[i]).tanh();
+        m = 0.9 * m + z[i - 1] * z[i] * x[i];
+        y[i] = z[i] * z[i] - x[i];
+        s[i] = s[i - 1] * 0.8 + z[i] * z[i];
+    }
+    let mut u = vec![0.2; n];
+    for i in 1..n {
+        u[i] = u[i - 1] * s[i] * a + y[i];
+    }
+    let mut t = 0.0;
+    for i in 0..n {
+        t += y[i] * x[i] + s[i] + u[i] * u[i];
+    }
+    m + t
+}
+
+fn scan_read_everywhere_twin<T: DualNum<Primitive = f64> + Copy>(a: T, x: &[T]) -> T {
+    let n = x.len();
+    let mut z = vec![T::from(0.3); n];
+    let mut y = vec![T::zero(); n];
+    let mut s = vec![T::from(0.1); n];
+    let mut m = T::zero();
+    for i in 1..n {
+        z[i] = (a * z[i - 1] + x[i]).tanh();
+        m = m * 0.9 + z[i - 1] * z[i] * x[i];
+        y[i] = z[i] * z[i] - x[i];
+        s[i] = s[i - 1] * 0.8 + z[i] * z[i];
+    }
+    let mut u = vec![T::from(0.2); n];
+    for i in 1..n {
+        u[i] = u[i - 1] * s[i] * a + y[i];
+    }
+    m + (0..n).fold(T::zero(), |t, i| t + y[i] * x[i] + s[i] + u[i] * u[i])
+}
+
+#[test]
+fn a_scan_read_in_its_loop_and_by_second_scans_matches_num_dual_and_differences() {
+    check!(scan_read_everywhere: scan_read_everywhere_hessian, scan_read_everywhere_grad, scan_read_everywhere_hvp, ScanReadEverywhereGrad, scan_read_everywhere_twin, 0);
+}
+
+/// The scan's elements read under a condition and in a loop nested in the one writing it,
+/// iterations skipped by `continue`.
+#[differentiable(hessian)]
+fn scan_read_nested(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.2; n];
+    let mut acc = 0.0;
+    for i in 1..n {
+        if x[i] > 1.0 {
+            continue;
+        }
+        z[i] = (a * z[i - 1]).sin() + x[i];
+        if z[i - 1] > 0.1 {
+            acc += z[i] * z[i - 1];
+        }
+        for j in 0..i {
+            acc += x[j] * z[i - 1] * z[i];
+        }
+    }
+    acc
+}
+
+fn scan_read_nested_twin<T: DualNum<Primitive = f64> + Copy>(a: T, x: &[T]) -> T {
+    let n = x.len();
+    let mut z = vec![T::from(0.2); n];
+    let mut acc = T::zero();
+    for i in 1..n {
+        if x[i].re() > 1.0 {
+            continue;
+        }
+        z[i] = (a * z[i - 1]).sin() + x[i];
+        if z[i - 1].re() > 0.1 {
+            acc += z[i] * z[i - 1];
+        }
+        for j in 0..i {
+            acc += x[j] * z[i - 1] * z[i];
+        }
+    }
+    acc
+}
+
+#[test]
+fn a_scan_read_under_if_and_in_a_nested_loop_matches_num_dual_and_differences() {
+    check!(scan_read_nested: scan_read_nested_hessian, scan_read_nested_grad, scan_read_nested_hvp, ScanReadNestedGrad, scan_read_nested_twin, 0);
+}
+
+// ---- A scan per row of an outer loop.
+
+/// A cumulative product per row of 3 columns, each row's last element squared.
+#[differentiable(hessian)]
+fn row_scans(a: f64, x: &[f64]) -> f64 {
+    let m = 3;
+    let rows = x.len() / m;
+    let mut total = 0.0;
+    for r in 0..rows {
+        let mut z = vec![1.0; m];
+        z[0] = x[r * m] * a;
+        for c in 1..m {
+            z[c] = z[c - 1] * x[r * m + c] + a;
+        }
+        total += z[m - 1] * z[m - 1] + z[1];
+    }
+    total
+}
+
+fn row_scans_twin<T: DualNum<Primitive = f64> + Copy>(a: T, x: &[T]) -> T {
+    let m = 3;
+    let mut total = T::zero();
+    for r in 0..x.len() / m {
+        let mut p = x[r * m] * a;
+        let mut second = p;
+        for c in 1..m {
+            p = p * x[r * m + c] + a;
+            if c == 1 {
+                second = p;
+            }
+        }
+        total += p * p + second;
+    }
+    total
+}
+
+#[test]
+fn a_scan_per_row_matches_num_dual_and_differences() {
+    check!(row_scans: row_scans_hessian, row_scans_grad, row_scans_hvp, RowScansGrad, row_scans_twin, 0);
+}
