@@ -50,7 +50,11 @@ impl Case<'_> {
         close(&h, &dual_h, 1e-10, &format!("H of {what}"));
         for i in 0..N {
             for j in 0..i {
-                assert_eq!(h[i * N + j].to_bits(), h[j * N + i].to_bits(), "{what}: H[{i}][{j}]");
+                assert_eq!(
+                    h[i * N + j].to_bits(),
+                    h[j * N + i].to_bits(),
+                    "{what}: H[{i}][{j}]"
+                );
             }
         }
         let numeric = hessian_by_differences(|q| (self.grad)(q[0], &q[1..]).1, &p);
@@ -58,9 +62,18 @@ impl Case<'_> {
         let (grad_value, grad) = (self.grad)(A, x);
         let direction: Vec<f64> = (0..N).map(|i| 0.3 - 0.17 * i as f64).collect();
         let (hv_value, hv_g, hv) = (self.hvp)(A, x, &direction);
-        assert_eq!(hv_value.to_bits(), grad_value.to_bits(), "{what}: value of _hvp");
+        assert_eq!(
+            hv_value.to_bits(),
+            grad_value.to_bits(),
+            "{what}: value of _hvp"
+        );
         assert_eq!(hv_g, grad, "{what}: ∇ of _hvp");
-        close(&hv, &mat_vec(&dual_h, &direction), 1e-10, &format!("H·v of {what}"));
+        close(
+            &hv,
+            &mat_vec(&dual_h, &direction),
+            1e-10,
+            &format!("H·v of {what}"),
+        );
     }
 }
 
@@ -143,7 +156,11 @@ fn tanh_scan(a: f64, x: &[f64]) -> f64 {
     for i in 0..n {
         loss += h[i] * x[i];
     }
-    if n > 0 { loss + h[n - 1] * h[n - 1] * a } else { loss }
+    if n > 0 {
+        loss + h[n - 1] * h[n - 1] * a
+    } else {
+        loss
+    }
 }
 
 fn tanh_scan_twin<T: DualNum<Primitive = f64> + Copy>(a: T, x: &[T]) -> T {
@@ -155,7 +172,11 @@ fn tanh_scan_twin<T: DualNum<Primitive = f64> + Copy>(a: T, x: &[T]) -> T {
         }
     }
     let loss = (0..n).fold(T::zero(), |s, i| s + h[i] * x[i]);
-    if n > 0 { loss + h[n - 1] * h[n - 1] * a } else { loss }
+    if n > 0 {
+        loss + h[n - 1] * h[n - 1] * a
+    } else {
+        loss
+    }
 }
 
 #[test]
@@ -383,4 +404,106 @@ fn row_scans_twin<T: DualNum<Primitive = f64> + Copy>(a: T, x: &[T]) -> T {
 #[test]
 fn a_scan_per_row_matches_num_dual_and_differences() {
     check!(row_scans: row_scans_hessian, row_scans_grad, row_scans_hvp, RowScansGrad, row_scans_twin, 0);
+}
+
+// ---- A scan passed to another function.
+
+/// The helper: a weighted sum of squares.
+#[differentiable(hessian)]
+fn weighted_squares(z: &[f64], x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..z.len() {
+        s += z[i] * z[i] * x[i];
+    }
+    s
+}
+
+/// A scan given whole to `weighted_squares`, then read after.
+#[differentiable(hessian)]
+fn scan_passed(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.4; n];
+    for i in 1..n {
+        z[i] = (z[i - 1] * a).sin() + x[i];
+    }
+    let k = weighted_squares(&z, x);
+    if n > 0 { k * a + z[n - 1] } else { k }
+}
+
+fn scan_passed_twin<T: DualNum<Primitive = f64> + Copy>(a: T, x: &[T]) -> T {
+    let n = x.len();
+    let mut z = vec![T::from(0.4); n];
+    for i in 1..n {
+        z[i] = (z[i - 1] * a).sin() + x[i];
+    }
+    let k = (0..n).fold(T::zero(), |s, i| s + z[i] * z[i] * x[i]);
+    if n > 0 { k * a + z[n - 1] } else { k }
+}
+
+#[test]
+fn a_scan_passed_to_a_function_matches_num_dual_and_differences() {
+    check!(scan_passed: scan_passed_hessian, scan_passed_grad, scan_passed_hvp, ScanPassedGrad, scan_passed_twin, 0);
+}
+
+// ---- `checkpoint = K`: a float recurrence beside the scan checkpointed, the scan whole.
+
+/// A scan and a float recurrence reading it in one loop.
+#[differentiable(hessian)]
+fn scan_and_float(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.4; n];
+    let mut m = 0.1;
+    for i in 1..n {
+        z[i] = (z[i - 1] * a).sin() + x[i];
+        m = m * a + z[i] * z[i - 1];
+    }
+    if n > 0 { m * z[n - 1] } else { m }
+}
+
+/// The same with `checkpoint = 2`.
+#[differentiable(hessian, checkpoint = 2)]
+fn scan_and_float_k2(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.4; n];
+    let mut m = 0.1;
+    for i in 1..n {
+        z[i] = (z[i - 1] * a).sin() + x[i];
+        m = m * a + z[i] * z[i - 1];
+    }
+    if n > 0 { m * z[n - 1] } else { m }
+}
+
+fn scan_and_float_twin<T: DualNum<Primitive = f64> + Copy>(a: T, x: &[T]) -> T {
+    let n = x.len();
+    let mut z = vec![T::from(0.4); n];
+    let mut m = T::from(0.1);
+    for i in 1..n {
+        z[i] = (z[i - 1] * a).sin() + x[i];
+        m = m * a + z[i] * z[i - 1];
+    }
+    if n > 0 { m * z[n - 1] } else { m }
+}
+
+#[test]
+fn checkpointing_changes_no_bit_of_the_hessian() {
+    check!(scan_and_float: scan_and_float_hessian, scan_and_float_grad, scan_and_float_hvp, ScanAndFloatGrad, scan_and_float_twin, 0);
+    for len in 0..=X.len() {
+        let x = &X[..len];
+        let (value, g, h) = scan_and_float_hessian(A, x);
+        let (value_k, g_k, h_k) = scan_and_float_k2_hessian(A, x);
+        assert_eq!(value.to_bits(), value_k.to_bits());
+        assert_eq!(g.to_flat_vec(), g_k.to_flat_vec(), "∇ at n = {len}");
+        assert_eq!(h, h_k, "H at n = {len}");
+        let v = ScanAndFloatGrad {
+            a: 0.3,
+            x: (0..len).map(|i| 0.1 * i as f64 - 0.2).collect(),
+        };
+        let v_k = ScanAndFloatK2Grad {
+            a: v.a,
+            x: v.x.clone(),
+        };
+        let hv = scan_and_float_hvp(A, x, &v).2.to_flat_vec();
+        let hv_k = scan_and_float_k2_hvp(A, x, &v_k).2.to_flat_vec();
+        assert_eq!(hv, hv_k, "H·v at n = {len}");
+    }
 }

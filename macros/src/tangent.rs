@@ -17,14 +17,17 @@
 //! whose reverse needs the callee's second-order part). A recurrence (`Fold`, or `Coupled`
 //! state) of `K` members gets `K` more carried beside it in the same loop, their tangents
 //! ([`recurrence`]); a member carried as an array (a hidden-state vector) has an array of the
-//! same length as its tangent, `ḣ[j]`, started from the initial array's tangent or zeros. The Jacobian's forward mode ([`tangents`]) refuses those two, and takes
+//! same length as its tangent, `ḣ[j]`, started from the initial array's tangent or zeros. A
+//! scan's tangent (the values of a recurrence, `z[i] = f(z[i - 1])`) is a second scan over the
+//! same loop, whose update reads the first's values ([`scan`]). The Jacobian's forward mode
+//! ([`tangents`]) refuses those three, and takes
 //! the reverse pass instead; second derivatives
 //! ([`tangents_through_recurrences`]) use them.
 
 use std::collections::HashMap;
 
 use crate::diff::{self, DiffError};
-use crate::graph::{Cmp, Graph, IntOp, Kind, LoopMask, NodeId, Op, SymId};
+use crate::graph::{Graph, Kind, LoopMask, NodeId, Op, SymId};
 
 /// The tangents of `roots`: `Σ_i ∂root/∂input_i · seed_i` for the `(input, seed)` pairs of
 /// `inputs`, plus `Σ_j ∂root/∂x_k[j] · t_k[j]` for the `(k, t_k)` pairs of `slices` (`t_k` the
@@ -479,7 +482,9 @@ fn scan(
         return Err(unsupported(g, n));
     }
     let fresh = g.new_recurrences(1);
-    let previous = previous_element(g, n, (v, lo), init);
+    let Some((previous, _)) = g.scan_elements(n) else {
+        return Ok(None);
+    };
     let mut local = dot.clone();
     let mut values: HashMap<NodeId, NodeId> = HashMap::new();
     let mut varying = std::collections::HashSet::new();
@@ -498,31 +503,25 @@ fn scan(
     let zero = g.zero();
     let body_dot = local.get(&body).copied().unwrap_or(zero);
     let body_dot = g.substitute(body_dot, &values);
+    let init = init_dot.unwrap_or(zero);
+    // (The recurrence first, as lowering adds a scan's: the reverse pass sweeps it back, and
+    // its forward loop, saving the trace, then fills the values too.)
+    g.add(Op::Fold {
+        c: fresh,
+        v,
+        lo,
+        hi,
+        init,
+        body: body_dot,
+    });
     Ok(Some(g.add(Op::Scanned {
         c: fresh,
         v,
         lo,
         hi,
-        init: init_dot.unwrap_or(zero),
+        init,
         body: body_dot,
     })))
-}
-
-/// The element of scan `scanned` (over loop `v` from `lo`, starting from `init`) the previous
-/// iteration wrote, as an iteration reads it: `if i == lo { init } else { S[i − lo − 1] }`.
-fn previous_element(
-    g: &mut Graph,
-    scanned: NodeId,
-    (v, lo): (u32, NodeId),
-    init: NodeId,
-) -> NodeId {
-    let i = g.add(Op::LoopVar(v));
-    let k = g.int_bin(IntOp::Sub, i, lo);
-    let first = g.compare(Cmp::Eq, i, lo);
-    let one = g.int(1);
-    let back = g.int_bin(IntOp::Sub, k, one);
-    let before = g.add(Op::At(scanned, back));
-    g.select(first, init, before)
 }
 
 /// The two carries standing for member `m` (a `Carry`) of a recurrence beside its tangent:
