@@ -6,7 +6,9 @@
 //! slice, or a run of one, may be passed to a helper (through its hidden `__hvp`), and the
 //! outputs of a vector-valued helper read (through its hidden `__hvp_outputs`); local arrays
 //! may not, but for arrays carried across a loop's iterations (a hidden state, written in the
-//! loop over its elements in a loop at the top of the body). A helper it calls must be eligible itself; every eligible helper gets `hessian`
+//! loop over its elements in a loop at the top of the body) and scans (`z[i] = f(z[i - 1])`,
+//! at the top level or a scan per row: the scan's tangent is a second scan beside it). A
+//! helper it calls must be eligible itself; every eligible helper gets `hessian`
 //! with it (its `__partials2` and `__hvp`, or a vector-valued one's `__hvp_outputs`: the
 //! second derivatives a caller's Hessian goes through).
 //!
@@ -39,10 +41,21 @@ pub fn helper_calls(f: &Func, helpers: &[Func]) -> Option<usize> {
 /// Whether `name` is one of the arrays `gen::carried` writes (`hs3`, `cs4`, `acc5`: prefixes
 /// no other part of the generator gives its names).
 fn carried_block_array(name: &str) -> bool {
-    ["hs", "cs", "acc"].iter().any(|prefix| {
-        name.strip_prefix(prefix)
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-    })
+    ["hs", "cs", "acc"]
+        .iter()
+        .any(|prefix| numbered(name, prefix))
+}
+
+/// Whether `name` is an array `gen::scans` writes (`zs3`: a prefix no other part of the
+/// generator gives its names).
+fn scan_array(name: &str) -> bool {
+    numbered(name, "zs")
+}
+
+/// Whether `name` is `prefix` followed by a number.
+fn numbered(name: &str, prefix: &str) -> bool {
+    name.strip_prefix(prefix)
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The function's helpers.
@@ -100,7 +113,12 @@ impl Check<'_> {
             Stmt::SetElem { array, value, .. } if carried_block_array(array) => {
                 depth == 2 && self.conditions.get() == 0 && self.expr_ok(value)
             }
-            // (Not a scan, `z[i] = f(z[i - 1])`: the macro refuses `hessian` through one.)
+            // A scan (`gen::scans`, `z[i] = f(z[i - 1])`, under `if` or not, `=` or `+=`, a
+            // scan per row): its tangent is a second scan beside it. Its element set before
+            // the loop too.
+            Stmt::SetElem { array, value, .. } if scan_array(array) => self.expr_ok(value),
+            // Any other array: set (`=`) outside conditions, one loop deep at most, not as a
+            // scan.
             Stmt::SetElem {
                 array,
                 index,
