@@ -29,10 +29,17 @@ const X: [f64; 6] = [0.4, -0.7, 1.1, 0.2, -0.5, 0.9];
 /// value and gradient `_grad`'s to the bit.
 struct Case<'a> {
     name: &'a str,
-    hessian: &'a dyn Fn(f64, &[f64]) -> (f64, Vec<f64>, Vec<f64>),
-    grad: &'a dyn Fn(f64, &[f64]) -> (f64, Vec<f64>),
-    hvp: &'a dyn Fn(f64, &[f64], &[f64]) -> (f64, Vec<f64>, Vec<f64>),
+    hessian: &'a Second,
+    grad: &'a First,
+    hvp: &'a Directional,
 }
+
+/// `_hessian` at `(a, x)`: the value, the gradient and the Hessian, flat.
+type Second = dyn Fn(f64, &[f64]) -> (f64, Vec<f64>, Vec<f64>);
+/// `_grad` at `(a, x)`: the value and the gradient, flat.
+type First = dyn Fn(f64, &[f64]) -> (f64, Vec<f64>);
+/// `_hvp` at `(a, x)` along a flat direction: the value, the gradient and `H·v`, flat.
+type Directional = dyn Fn(f64, &[f64], &[f64]) -> (f64, Vec<f64>, Vec<f64>);
 
 impl Case<'_> {
     fn run<const N: usize>(

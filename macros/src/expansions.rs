@@ -1332,9 +1332,9 @@ fn cumulative_product_scan() {
     );
 }
 
-/// A cumulative product's `H·v`: the tangent of the scan is a second scan, `ż[c] = ż[c − 1]·w[c]
-/// + z[c − 1]·v.w[c]`, whose update reads the first scan's values; the sweep back over it gives
-/// the first scan's elements their adjoints, and the first scan's sweep follows.
+/// A cumulative product's `H·v`: the tangent of the scan is a second scan, `ż[c] =
+/// ż[c − 1]·w[c] + z[c − 1]·v.w[c]`, whose update reads the first scan's values; the sweep back
+/// over it gives the first scan's elements their adjoints, and the first scan's sweep follows.
 #[test]
 fn cumulative_product_scan_hessian() {
     snapshot!(
