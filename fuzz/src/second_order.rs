@@ -34,6 +34,7 @@ pub fn helper_calls(f: &Func, helpers: &[Func]) -> Option<usize> {
         helpers,
         calls: std::cell::Cell::new(0),
         conditions: std::cell::Cell::new(0),
+        scans: std::cell::RefCell::new(Vec::new()),
     };
     (check.stmts_ok(&f.body, 0) && check.expr_ok(&f.ret)).then(|| check.calls.get())
 }
@@ -44,12 +45,6 @@ fn carried_block_array(name: &str) -> bool {
     ["hs", "cs", "acc"]
         .iter()
         .any(|prefix| numbered(name, prefix))
-}
-
-/// Whether `name` is an array `gen::scans` writes (`zs3`: a prefix no other part of the
-/// generator gives its names).
-fn scan_array(name: &str) -> bool {
-    numbered(name, "zs")
 }
 
 /// Whether `name` is `prefix` followed by a number.
@@ -65,6 +60,8 @@ struct Check<'a> {
     calls: std::cell::Cell<usize>,
     /// The `if`s around the statement being checked.
     conditions: std::cell::Cell<usize>,
+    /// The arrays the innermost loop around the statement scans ([`scanned_arrays`]).
+    scans: std::cell::RefCell<Vec<String>>,
 }
 
 impl Check<'_> {
@@ -82,11 +79,9 @@ impl Check<'_> {
             }
             Stmt::Closure { body, .. } => self.expr_ok(body),
             Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop(body) => {
-                self.stmts_ok(body, depth + 1)
+                self.loop_ok(body, depth)
             }
-            Stmt::ForIter { chain, body, .. } => {
-                Self::chain_ok(chain) && self.stmts_ok(body, depth + 1)
-            }
+            Stmt::ForIter { chain, body, .. } => Self::chain_ok(chain) && self.loop_ok(body, depth),
             Stmt::If { cond, then, els } => {
                 self.conditions.set(self.conditions.get() + 1);
                 let ok = self.cond_ok(cond)
@@ -113,12 +108,16 @@ impl Check<'_> {
             Stmt::SetElem { array, value, .. } if carried_block_array(array) => {
                 depth == 2 && self.conditions.get() == 0 && self.expr_ok(value)
             }
-            // A scan (`gen::scans`, `z[i] = f(z[i - 1])`, under `if` or not, `=` or `+=`, a
-            // scan per row): its tangent is a second scan beside it. Its element set before
-            // the loop too.
-            Stmt::SetElem { array, value, .. } if scan_array(array) => self.expr_ok(value),
-            // Any other array: set (`=`) outside conditions, one loop deep at most, not as a
-            // scan.
+            // A scan's writes at its loop's index (`z[i] = f(z[i - 1])`, under `if` or not,
+            // `=` or `+=`, a scan per row too): its tangent is a second scan beside it.
+            Stmt::SetElem {
+                array,
+                index: IntExpr::Var(_),
+                value,
+                ..
+            } if self.scans.borrow().contains(array) => self.expr_ok(value),
+            // Any other write: set (`=`) outside conditions, one loop deep at most, not a
+            // scan's (the scan is in a loop nested in the one the array is declared in).
             Stmt::SetElem {
                 array,
                 index,
@@ -137,6 +136,15 @@ impl Check<'_> {
             | Stmt::Continue
             | Stmt::Break => true,
         }
+    }
+
+    /// The body of a loop `depth` deep, whose scans ([`scanned_arrays`]) it may write at its
+    /// index in any way (not in a loop nested in it).
+    fn loop_ok(&self, body: &[Stmt], depth: usize) -> bool {
+        let outer = self.scans.replace(scanned_arrays(body));
+        let ok = self.stmts_ok(body, depth + 1);
+        self.scans.replace(outer);
+        ok
     }
 
     fn expr_ok(&self, e: &Expr) -> bool {
@@ -197,7 +205,28 @@ impl Check<'_> {
     }
 }
 
-/// Whether `e` reads the variable `name`.
+/// The arrays a loop's `body` scans: those it writes at the loop's index from the element one
+/// step from it ([`scan_write`]), at its top level or under `if`.
+fn scanned_arrays(body: &[Stmt]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in body {
+        match s {
+            Stmt::SetElem {
+                array,
+                index,
+                value,
+                ..
+            } if scan_write(array, index, value) => out.push(array.clone()),
+            Stmt::If { then, els, .. } => {
+                out.extend(scanned_arrays(then));
+                out.extend(scanned_arrays(els.as_deref().unwrap_or_default()));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Whether `array[index] = value` reads the element one step from it (`z[i - 1]`, `z[i + 1]`).
 fn scan_write(array: &str, index: &IntExpr, value: &Expr) -> bool {
     let IntExpr::Var(v) = index else {
@@ -207,6 +236,7 @@ fn scan_write(array: &str, index: &IntExpr, value: &Expr) -> bool {
     text.contains(&format!("{array}[{v} - 1]")) || text.contains(&format!("{array}[{v} + 1]"))
 }
 
+/// Whether `e` reads the variable `name`.
 fn mentions(e: &Expr, name: &str) -> bool {
     match e {
         Expr::Var(v) | Expr::Deref(v) => v == name,
