@@ -514,3 +514,55 @@ fn checkpointing_changes_no_bit_of_the_hessian() {
         assert_eq!(hv, hv_k, "H·v at n = {len}");
     }
 }
+
+// ---- Scalars only: the symbolic `[[T; K]; K]` Hessian, column by column.
+
+/// A scan over a data slice, differentiated in two scalars only.
+#[differentiable(hessian, wrt(a, b))]
+fn scalar_scan(a: f64, b: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![b; n];
+    for i in 1..n {
+        z[i] = (a * z[i - 1] + x[i] * b).tanh();
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += z[i] * z[i] * x[i];
+    }
+    s
+}
+
+fn scalar_scan_twin<T: DualNum<Primitive = f64> + Copy>(q: &[T], x: &[f64]) -> T {
+    let (a, b, n) = (q[0], q[1], x.len());
+    let mut z = vec![b; n];
+    for i in 1..n {
+        z[i] = (a * z[i - 1] + b * x[i]).tanh();
+    }
+    (0..n).fold(T::zero(), |s, i| s + z[i] * z[i] * x[i])
+}
+
+#[test]
+fn a_scan_in_scalars_only_matches_num_dual_and_differences() {
+    let b = -0.4;
+    for len in 0..=X.len() {
+        let x = &X[..len];
+        let (value, g, h) = scalar_scan_hessian(A, b, x);
+        let (dual_value, dual_g, dual_h) = dual_hessian::<2>(|q| scalar_scan_twin(q, x), &[A, b]);
+        assert_relative_eq!(value, dual_value, epsilon = 1e-12);
+        close(&[g.a, g.b], &dual_g, 1e-12, "∇");
+        let flat = [h[0][0], h[0][1], h[1][0], h[1][1]];
+        close(&flat, &dual_h, 1e-10, "H");
+        assert_eq!(h[0][1].to_bits(), h[1][0].to_bits(), "symmetric");
+        let numeric = hessian_by_differences(
+            |q| {
+                let g = scalar_scan_grad(q[0], q[1], x).1;
+                vec![g.a, g.b]
+            },
+            &[A, b],
+        );
+        close(&flat, &numeric, 1e-6, "H by differences");
+        let v = ScalarScanGrad { a: 0.3, b: -1.7 };
+        let (_, _, hv) = scalar_scan_hvp(A, b, x, &v);
+        close(&[hv.a, hv.b], &mat_vec(&dual_h, &[0.3, -1.7]), 1e-10, "H·v");
+    }
+}
