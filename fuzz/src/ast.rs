@@ -641,6 +641,13 @@ impl Func {
         text.contains("LocalArray(") || text.contains("ArrayLit(")
     }
 
+    /// Whether the function writes a scan (`z[i] = f(z[i - 1])`, the `array_scan` weight; the
+    /// run's statistics count such programs with `hessian`).
+    #[must_use]
+    pub fn writes_scan(&self) -> bool {
+        format!("{:?}", self.body).contains("SetElem { array: \"zs")
+    }
+
     /// How many outputs a vector-valued function has (`None`: a scalar function).
     #[must_use]
     pub fn outputs(&self) -> Option<usize> {
@@ -698,5 +705,11 @@ impl Program {
     #[must_use]
     pub fn name(&self) -> String {
         format!("p{}", self.id)
+    }
+
+    /// Whether the main function or a helper writes a scan ([`Func::writes_scan`]).
+    #[must_use]
+    pub fn has_scan(&self) -> bool {
+        self.main.writes_scan() || self.helpers.iter().any(Func::writes_scan)
     }
 }

@@ -932,6 +932,39 @@ mod tests {
         assert!(with >= 50, "{with} programs with layers");
     }
 
+    /// With `hvp` raised, scans (forward and reversed, at `enumerate`'s count, read in their
+    /// loop, a scan per row) are in programs with `hessian`, whose `H·v` is then checked.
+    #[test]
+    fn scans_get_hessian() {
+        let mut w = Weights::default();
+        for (name, v) in [
+            ("array_scan", 8),
+            ("array_scan_rev", 5),
+            ("array_scan_enumerate", 3),
+            ("array_scan_read", 4),
+            ("hvp", 8),
+        ] {
+            w.set(name, v).unwrap();
+        }
+        let programs: Vec<Program> = (0..300).map(|id| program(1, id, &w)).collect();
+        let with: Vec<&Program> = programs
+            .iter()
+            .filter(|p| p.main.hessian && p.has_scan() && uses_scans(p))
+            .collect();
+        assert!(
+            with.len() >= 30,
+            "{} programs with `hessian` and a scan",
+            with.len()
+        );
+        let text: String = with.iter().map(|p| functions(p, Mode::Plain)).collect();
+        for form in ["- 1]", "+ 1]", ".rev()", ".enumerate()", "sr"] {
+            assert!(
+                text.contains(form),
+                "never generated with `hessian`: {form}"
+            );
+        }
+    }
+
     /// The newer forms' decisions come from a stream of their own: a program that uses none of
     /// them is the program the grammar without them generates (the older seeds' programs
     /// are still generated), and with their weights at 0 none is used.

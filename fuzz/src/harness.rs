@@ -152,6 +152,10 @@ pub fn run_batch(config: &Config, slot: &Slot, programs: &[Program]) -> Result<R
             .iter()
             .filter(|p| p.main.passes_local_array())
             .count(),
+        hvp_scan_programs: programs
+            .iter()
+            .filter(|p| p.main.hessian && p.has_scan())
+            .count(),
         hvp_local_array_programs: programs
             .iter()
             .filter(|p| p.main.hessian && p.main.passes_local_array())
@@ -163,6 +167,9 @@ pub fn run_batch(config: &Config, slot: &Slot, programs: &[Program]) -> Result<R
         if let Some(o) = outcomes.get(&p.id) {
             report.checks += o.checks;
             report.hvp_checks += o.hvp_checks;
+            if p.main.hessian && p.has_scan() {
+                report.hvp_scan_checks += o.hvp_checks;
+            }
             report.skipped += o.skipped;
             report.ill += o.ill;
             issues.extend(o.issues.iter().cloned());

@@ -6,7 +6,9 @@
 //! slice, or a run of one, may be passed to a helper (through its hidden `__hvp`), and the
 //! outputs of a vector-valued helper read (through its hidden `__hvp_outputs`); local arrays
 //! may not, but for arrays carried across a loop's iterations (a hidden state, written in the
-//! loop over its elements in a loop at the top of the body). A helper it calls must be eligible itself; every eligible helper gets `hessian`
+//! loop over its elements in a loop at the top of the body) and scans (`z[i] = f(z[i - 1])`,
+//! at the top level or a scan per row: the scan's tangent is a second scan beside it). A
+//! helper it calls must be eligible itself; every eligible helper gets `hessian`
 //! with it (its `__partials2` and `__hvp`, or a vector-valued one's `__hvp_outputs`: the
 //! second derivatives a caller's Hessian goes through).
 //!
@@ -32,6 +34,7 @@ pub fn helper_calls(f: &Func, helpers: &[Func]) -> Option<usize> {
         helpers,
         calls: std::cell::Cell::new(0),
         conditions: std::cell::Cell::new(0),
+        scans: std::cell::RefCell::new(Vec::new()),
     };
     (check.stmts_ok(&f.body, 0) && check.expr_ok(&f.ret)).then(|| check.calls.get())
 }
@@ -39,10 +42,15 @@ pub fn helper_calls(f: &Func, helpers: &[Func]) -> Option<usize> {
 /// Whether `name` is one of the arrays `gen::carried` writes (`hs3`, `cs4`, `acc5`: prefixes
 /// no other part of the generator gives its names).
 fn carried_block_array(name: &str) -> bool {
-    ["hs", "cs", "acc"].iter().any(|prefix| {
-        name.strip_prefix(prefix)
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-    })
+    ["hs", "cs", "acc"]
+        .iter()
+        .any(|prefix| numbered(name, prefix))
+}
+
+/// Whether `name` is `prefix` followed by a number.
+fn numbered(name: &str, prefix: &str) -> bool {
+    name.strip_prefix(prefix)
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The function's helpers.
@@ -52,6 +60,8 @@ struct Check<'a> {
     calls: std::cell::Cell<usize>,
     /// The `if`s around the statement being checked.
     conditions: std::cell::Cell<usize>,
+    /// The arrays the innermost loop around the statement scans ([`scanned_arrays`]).
+    scans: std::cell::RefCell<Vec<String>>,
 }
 
 impl Check<'_> {
@@ -69,11 +79,9 @@ impl Check<'_> {
             }
             Stmt::Closure { body, .. } => self.expr_ok(body),
             Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop(body) => {
-                self.stmts_ok(body, depth + 1)
+                self.loop_ok(body, depth)
             }
-            Stmt::ForIter { chain, body, .. } => {
-                Self::chain_ok(chain) && self.stmts_ok(body, depth + 1)
-            }
+            Stmt::ForIter { chain, body, .. } => Self::chain_ok(chain) && self.loop_ok(body, depth),
             Stmt::If { cond, then, els } => {
                 self.conditions.set(self.conditions.get() + 1);
                 let ok = self.cond_ok(cond)
@@ -100,7 +108,16 @@ impl Check<'_> {
             Stmt::SetElem { array, value, .. } if carried_block_array(array) => {
                 depth == 2 && self.conditions.get() == 0 && self.expr_ok(value)
             }
-            // (Not a scan, `z[i] = f(z[i - 1])`: the macro refuses `hessian` through one.)
+            // A scan's writes at its loop's index (`z[i] = f(z[i - 1])`, under `if` or not,
+            // `=` or `+=`, a scan per row too): its tangent is a second scan beside it.
+            Stmt::SetElem {
+                array,
+                index: IntExpr::Var(_),
+                value,
+                ..
+            } if self.scans.borrow().contains(array) => self.expr_ok(value),
+            // Any other write: set (`=`) outside conditions, one loop deep at most, not a
+            // scan's (the scan is in a loop nested in the one the array is declared in).
             Stmt::SetElem {
                 array,
                 index,
@@ -119,6 +136,15 @@ impl Check<'_> {
             | Stmt::Continue
             | Stmt::Break => true,
         }
+    }
+
+    /// The body of a loop `depth` deep, whose scans ([`scanned_arrays`]) it may write at its
+    /// index in any way (not in a loop nested in it).
+    fn loop_ok(&self, body: &[Stmt], depth: usize) -> bool {
+        let outer = self.scans.replace(scanned_arrays(body));
+        let ok = self.stmts_ok(body, depth + 1);
+        self.scans.replace(outer);
+        ok
     }
 
     fn expr_ok(&self, e: &Expr) -> bool {
@@ -179,7 +205,28 @@ impl Check<'_> {
     }
 }
 
-/// Whether `e` reads the variable `name`.
+/// The arrays a loop's `body` scans: those it writes at the loop's index from the element one
+/// step from it ([`scan_write`]), at its top level or under `if`.
+fn scanned_arrays(body: &[Stmt]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in body {
+        match s {
+            Stmt::SetElem {
+                array,
+                index,
+                value,
+                ..
+            } if scan_write(array, index, value) => out.push(array.clone()),
+            Stmt::If { then, els, .. } => {
+                out.extend(scanned_arrays(then));
+                out.extend(scanned_arrays(els.as_deref().unwrap_or_default()));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Whether `array[index] = value` reads the element one step from it (`z[i - 1]`, `z[i + 1]`).
 fn scan_write(array: &str, index: &IntExpr, value: &Expr) -> bool {
     let IntExpr::Var(v) = index else {
@@ -189,6 +236,7 @@ fn scan_write(array: &str, index: &IntExpr, value: &Expr) -> bool {
     text.contains(&format!("{array}[{v} - 1]")) || text.contains(&format!("{array}[{v} + 1]"))
 }
 
+/// Whether `e` reads the variable `name`.
 fn mentions(e: &Expr, name: &str) -> bool {
     match e {
         Expr::Var(v) | Expr::Deref(v) => v == name,

@@ -1332,6 +1332,26 @@ fn cumulative_product_scan() {
     );
 }
 
+/// A cumulative product's `H·v`: the tangent of the scan is a second scan, `ż[c] =
+/// ż[c − 1]·w[c] + z[c − 1]·v.w[c]`, whose update reads the first scan's values; the sweep back
+/// over it gives the first scan's elements their adjoints, and the first scan's sweep follows.
+#[test]
+fn cumulative_product_scan_hessian() {
+    snapshot!(
+        r"
+        #[differentiable(hessian)]
+        fn cumprod(w: &[f64]) -> f64 {
+            let n = w.len();
+            let mut z = vec![1.0; n];
+            for c in 1..n {
+                z[c] = z[c - 1] * w[c];
+            }
+            z[n - 1]
+        }
+        "
+    );
+}
+
 /// Discounted returns, a reversed scan: the loop carries the element after the one it writes
 /// (zero past the end); its values, in the order of the iterations, are flipped into place.
 #[test]

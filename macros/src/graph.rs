@@ -823,6 +823,27 @@ impl Graph {
         })
     }
 
+    /// The elements of scan `scanned` (an `Op::Scanned` over loop `v` from `lo`, started from
+    /// `init`) an iteration of `v` reads: the one the previous iteration wrote (before the
+    /// first, `init`) and the one this iteration writes.
+    ///
+    /// ```text
+    /// S = Scanned(i ∈ lo..hi, init: body)   →   (if i == lo { init } else { S[i − lo − 1] }, S[i − lo])
+    /// ```
+    pub fn scan_elements(&mut self, scanned: NodeId) -> Option<(NodeId, NodeId)> {
+        let Op::Scanned { v, lo, init, .. } = *self.op(scanned) else {
+            return None;
+        };
+        let i = self.add(Op::LoopVar(v));
+        let k = self.int_bin(IntOp::Sub, i, lo);
+        let now = self.add(Op::At(scanned, k));
+        let first = self.compare(Cmp::Eq, i, lo);
+        let one = self.int(1);
+        let back = self.int_bin(IntOp::Sub, k, one);
+        let before = self.add(Op::At(scanned, back));
+        Some((self.select(first, init, before), now))
+    }
+
     /// The `RevFold` node of reverse sweep `s`.
     pub fn reverse_sweep_of(&self, s: u32) -> Option<NodeId> {
         self.reverse_sweeps.get(&s).copied()

@@ -265,13 +265,14 @@ fn refuse_what_has_no_tangent(
         // from its hidden `__partials2`; given a differentiated slice, through its hidden
         // `__hvp` (a vector-valued callee's `__hvp_outputs`); given a local array built from
         // expressions (`[e0, e1]`, or written element by element in a loop of its own), the
-        // same way, its tangent the array of its elements' tangents; not yet any other local
-        // array (carried across a loop's iterations, or another call's result).
+        // same way, its tangent the array of its elements' tangents (a scan's: the tangent
+        // scan beside it); not yet any other local array (carried across a loop's
+        // iterations, or another call's result).
         if let Op::Call(_, args) = g.op(n) {
             let other = |a: &NodeId| {
                 active[a.index()]
                     && g.kind(*a) == Kind::Array
-                    && !matches!(g.op(*a), Op::Table { .. })
+                    && !matches!(g.op(*a), Op::Table { .. } | Op::Scanned { .. })
             };
             if args.iter().any(other) {
                 return Err(DiffError {

@@ -17,7 +17,10 @@
 //! whose reverse needs the callee's second-order part). A recurrence (`Fold`, or `Coupled`
 //! state) of `K` members gets `K` more carried beside it in the same loop, their tangents
 //! ([`recurrence`]); a member carried as an array (a hidden-state vector) has an array of the
-//! same length as its tangent, `ḣ[j]`, started from the initial array's tangent or zeros. The Jacobian's forward mode ([`tangents`]) refuses those two, and takes
+//! same length as its tangent, `ḣ[j]`, started from the initial array's tangent or zeros. A
+//! scan's tangent (the values of a recurrence, `z[i] = f(z[i - 1])`) is a second scan over the
+//! same loop, whose update reads the first's values ([`scan`]). The Jacobian's forward mode
+//! ([`tangents`]) refuses those three, and takes
 //! the reverse pass instead; second derivatives
 //! ([`tangents_through_recurrences`]) use them.
 
@@ -216,18 +219,16 @@ fn tangent(
             .map(|&db| g.add(Op::Table { v, lo, hi, body: db })),
         // z[i]˙ = ż[i]
         Op::At(table, i) => dot.get(&table).map(|&dt| g.add(Op::At(dt, i))),
-        // A scan's elements are its recurrence's values: their tangents would be the values of
-        // the tangent recurrence carried beside it, which no node holds yet.
-        Op::Scanned { .. } => {
-            if op.children().iter().any(|c| dot.contains_key(c)) {
-                return Err(DiffError {
-                    origin: g.node(n).origin,
-                    message: "second derivatives through a recurrence written element by element (`z[i] = z[i - 1] * w[i];`, a scan) are not supported yet".into(),
-                    help: "remove `hessian`; where only the last element or the sum of the elements is read, carry it in a float instead (`p = p * w[i];`)",
-                });
-            }
-            None
-        }
+        // A scan's elements are its recurrence's values: their tangents are the values of the
+        // tangent recurrence, a second scan beside it (see `scan`).
+        Op::Scanned {
+            c,
+            v,
+            lo,
+            hi,
+            init,
+            body,
+        } => scan(g, n, (c, v, lo, hi), (init, body), dot, (slices, mode))?,
         // An array added into in loops: its tangent would be a second vector added into
         // beside it. (A vector-valued function's Jacobian then takes the reverse pass.)
         Op::Alloc { .. } | Op::Filled { .. } | Op::Accumulate { .. } => {
@@ -396,17 +397,7 @@ fn recurrence(
             varying.insert(m);
         }
     }
-    // The body's nodes that read the state: their tangents again, the state's now known.
-    for &m in &inside {
-        if varying.contains(&m) || !g.op(m).children().iter().any(|ch| varying.contains(ch)) {
-            continue;
-        }
-        varying.insert(m);
-        local.remove(&m);
-        if let Some(t) = tangent(g, m, &local, slices, mode)? {
-            local.insert(m, t);
-        }
-    }
+    retangent(g, &inside, varying, &mut local, (slices, mode))?;
     let mut parts: Vec<NodeId> = inits.to_vec();
     for (&init, d) in inits.iter().zip(&init_dots) {
         parts.push(match d {
@@ -430,6 +421,106 @@ fn recurrence(
         lo,
         hi,
         parts,
+    })))
+}
+
+/// The tangents of the nodes of a loop's body (`inside`, in topological order) that read the
+/// state (`varying`, its carries, whose tangents `local` now holds) built again, replacing
+/// those computed with the state held constant.
+fn retangent(
+    g: &mut Graph,
+    inside: &[NodeId],
+    mut varying: std::collections::HashSet<NodeId>,
+    local: &mut HashMap<NodeId, NodeId>,
+    (slices, mode): (&[(u32, SymId)], Mode),
+) -> Result<(), DiffError> {
+    for &m in inside {
+        if varying.contains(&m) || !g.op(m).children().iter().any(|ch| varying.contains(ch)) {
+            continue;
+        }
+        varying.insert(m);
+        local.remove(&m);
+        if let Some(t) = tangent(g, m, local, slices, mode)? {
+            local.insert(m, t);
+        }
+    }
+    Ok(())
+}
+
+/// The tangent of scan `n` (the values `S` of recurrence `c` over loop `v`, `s = init; for v
+/// { s = body(s); S.push(s) }`): a second scan over the same loop, the tangent recurrence
+/// `ṡ ← ∂body/∂s · ṡ + (the rest of body's tangent)` from `ṡ = init˙`, whose values are the
+/// elements' tangents. Its body reads the state from `S` itself (the element the previous
+/// iteration wrote, `init` before the first), so only the tangent is carried; the reverse pass
+/// sweeps it back, then `S`, which it read. `None` when nothing but the state varies.
+///
+/// ```text
+/// z[0] = 1; for i in 1..n { z[i] = z[i − 1] * x[i] }   S = Scanned(i ∈ 1..n, 1: s·x[i])
+///                                                       Ṡ = Scanned(i ∈ 1..n, 0: ṡ·x[i] + P·t[i])
+///                                                       P = if i == 1 { 1 } else { S[i − 1 − 1] }
+/// ```
+fn scan(
+    g: &mut Graph,
+    n: NodeId,
+    (c, v, lo, hi): (u32, u32, NodeId, NodeId),
+    (init, body): (NodeId, NodeId),
+    dot: &HashMap<NodeId, NodeId>,
+    (slices, mode): (&[(u32, SymId)], Mode),
+) -> Result<Option<NodeId>, DiffError> {
+    let init_dot = dot.get(&init).copied();
+    if init_dot.is_none() && !dot.contains_key(&body) {
+        return Ok(None);
+    }
+    let inside = g.reachable(&[body]);
+    // A recurrence nested in the scan's body would be copied with its own number: not yet.
+    if inside.iter().any(|m| {
+        matches!(
+            g.op(*m),
+            Op::Fold { .. } | Op::Coupled { .. } | Op::Scanned { .. }
+        ) && g.loops_of(*m) & (1 << v) != 0
+    }) {
+        return Err(unsupported(g, n));
+    }
+    let fresh = g.new_recurrences(1);
+    let Some((previous, _)) = g.scan_elements(n) else {
+        return Ok(None);
+    };
+    let mut local = dot.clone();
+    let mut values: HashMap<NodeId, NodeId> = HashMap::new();
+    let mut varying = std::collections::HashSet::new();
+    for &m in &inside {
+        if let Op::Carry { c: d, v: w, mask } = *g.op(m)
+            && w == v
+            && d == c
+        {
+            let t = g.add(Op::Carry { c: fresh, v, mask });
+            values.insert(m, previous);
+            local.insert(m, t);
+            varying.insert(m);
+        }
+    }
+    retangent(g, &inside, varying, &mut local, (slices, mode))?;
+    let zero = g.zero();
+    let body_dot = local.get(&body).copied().unwrap_or(zero);
+    let body_dot = g.substitute(body_dot, &values);
+    let init = init_dot.unwrap_or(zero);
+    // (The recurrence first, as lowering adds a scan's: the reverse pass sweeps it back, and
+    // its forward loop, saving the trace, then fills the values too.)
+    g.add(Op::Fold {
+        c: fresh,
+        v,
+        lo,
+        hi,
+        init,
+        body: body_dot,
+    });
+    Ok(Some(g.add(Op::Scanned {
+        c: fresh,
+        v,
+        lo,
+        hi,
+        init,
+        body: body_dot,
     })))
 }
 

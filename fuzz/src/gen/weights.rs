@@ -301,8 +301,8 @@ weights! {
     /// drawn only where the weight is not 0: at 0 (the default) the programs are unchanged.
     helper_local_array = 0,
     /// Main functions with `hessian`, out of 10, among those `second_order` finds eligible
-    /// (no local array added into, set under a condition or in a loop nest, no recurrence
-    /// nested in another's loop; their helpers get `hessian`
+    /// (no local array added into, set under a condition or in a loop nest but for a scan's
+    /// (`array_scan`), no recurrence nested in another's loop; their helpers get `hessian`
     /// too, scalar and vector-valued, calls being differentiated twice through them): their
     /// `_hvp` is checked against central differences of `_grad` along the direction. 0 by
     /// default: each such program builds a second pass of the macro.

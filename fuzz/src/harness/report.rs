@@ -195,6 +195,11 @@ pub struct Report {
     pub hvp_programs: usize,
     /// Of those, programs whose main function calls a helper (its Hessian goes through calls).
     pub hvp_call_programs: usize,
+    /// Of those, programs writing a scan (`z[i] = f(z[i - 1])`, in the main function or a
+    /// helper).
+    pub hvp_scan_programs: usize,
+    /// Components of `H·v` checked in those.
+    pub hvp_scan_checks: usize,
     /// Programs whose main function passes a local array to a helper (`&z`, `&[a, b]`).
     pub local_array_programs: usize,
     /// Of those, programs with `hessian`.
@@ -255,6 +260,8 @@ impl Report {
         self.hvp_checks += other.hvp_checks;
         self.hvp_programs += other.hvp_programs;
         self.hvp_call_programs += other.hvp_call_programs;
+        self.hvp_scan_programs += other.hvp_scan_programs;
+        self.hvp_scan_checks += other.hvp_scan_checks;
         self.local_array_programs += other.local_array_programs;
         self.hvp_local_array_programs += other.hvp_local_array_programs;
         self.skipped += other.skipped;
@@ -276,6 +283,13 @@ impl Report {
                 out,
                 "  of the comparisons, {} of `_hvp`'s H·v against differences of `_grad` ({} programs with `hessian`, {} of them calling a helper)",
                 self.hvp_checks, self.hvp_programs, self.hvp_call_programs
+            );
+        }
+        if self.hvp_scan_programs > 0 {
+            let _ = writeln!(
+                out,
+                "  {} programs with `hessian` write a scan ({} comparisons of H·v in them)",
+                self.hvp_scan_programs, self.hvp_scan_checks
             );
         }
         if self.local_array_programs > 0 {

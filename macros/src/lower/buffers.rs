@@ -1749,14 +1749,7 @@ impl Lower<'_> {
                 body,
             })
         });
-        let i = self.g.add(Op::LoopVar(v));
-        let k = self.g.int_bin(IntOp::Sub, i, lo);
-        let now = self.g.add(Op::At(scanned, k));
-        let first = self.g.compare(Cmp::Eq, i, lo);
-        let one = self.g.int(1);
-        let back = self.g.int_bin(IntOp::Sub, k, one);
-        let before = self.g.add(Op::At(scanned, back));
-        let previous = self.g.select(first, init, before);
+        let (previous, now) = self.g.scan_elements(scanned)?;
         let map = HashMap::from([(placeholder, previous), (update, now)]);
         if let Some(frame) = self.array_loops.last_mut() {
             frame.scan_values.extend(map.iter().map(|(a, b)| (*a, *b)));
