@@ -365,6 +365,7 @@ fn an_offset_spelled_differently_at_each_access_is_one_element() {
 /// index of the time loop: the array is built once, before it): the layer loop's initial value
 /// takes the adjoint of every step. (Found by the fuzzer: this adjoint was dropped.)
 #[differentiable]
+#[allow(clippy::useless_vec)] // the program as the fuzzer wrote it: a `vec!` state
 fn invariant_input(u: &[f64], x: &[f64]) -> f64 {
     let s = u[0];
     let mut hs = vec![-0.72; 4];
