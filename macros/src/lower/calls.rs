@@ -315,7 +315,7 @@ impl Lower<'_> {
             c,
             msg(
                 format!("`{ty}::{method}(…)` builds a nalgebra value in a function without nalgebra parameters or result, which cannot be differentiated"),
-                "pass the elements as an array instead (`&[a, b, c, d]` to a parameter `&[f64; 4]`, in the order the callee reads them), or take the matrix as a parameter of this function",
+                crate::nalgebra::lent_value_help(Some(&Expr::Call(c.clone()))),
             ),
         );
     }
