@@ -25,7 +25,7 @@
 //!
 //! The macro sees tokens only: it knows the types by name (see `signature::nalgebra_of`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;

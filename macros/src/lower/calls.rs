@@ -97,6 +97,11 @@ impl Lower<'_> {
             );
             return None;
         }
+        // A method of a name whose `let` was reported (`m.as_slice()` of `let m =
+        // Matrix2::new(…);`): its error says enough.
+        if self.mentions_failed_let(&m.receiver) {
+            return None;
+        }
         let recv = self.expr(
             &m.receiver,
             if name == "len" {

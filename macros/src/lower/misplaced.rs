@@ -201,7 +201,7 @@ fn counter_message(keyword: &str, name: &str, at: &Expr) -> String {
     let c = ident(at).unwrap_or_else(|| "i".to_string());
     msg(
         format!(
-            "this {keyword} writes `{name}[{written}]`, one element an iteration, which a loop can do only as a `for` loop over a range"
+            "this {keyword} writes `{name}[{written}]`, one element an iteration, which only a `for` loop can do"
         ),
         format!(
             "loop over the range the counter runs through, `for {c} in a..b {{ {name}[{c}] = …; }}` (`let mut {c} = 1; while {c} < n {{ …; {c} += 1; }}` is `for {c} in 1..n`); there the body may also read the element the previous iteration wrote, `{name}[{c} - 1]` (a scan)"
