@@ -933,7 +933,7 @@ fn every_other_by_hand(x: &[f64], k: usize) -> Vec<f64> {
 
 #[test]
 fn writes_at_the_count_of_step_by_enumerate() {
-    for n in [0, 1, 2, 5, 8] {
+    for n in [0_usize, 1, 2, 5, 8] {
         let x: Vec<f64> = (0..n).map(|i| 0.3 + 0.17 * i as f64).collect();
         let (value, g) = every_other_squared_grad(&x);
         assert_eq!(value, every_other_squared(&x));

@@ -90,7 +90,7 @@ fn a_windows_count_as_the_help_writes_it() {
 #[differentiable]
 fn cascade(x: &[f64], w: f64) -> f64 {
     let n = x.len();
-    let mut h = vec![0.0; 2];
+    let mut h = [0.0; 2];
     let mut loss = 0.0;
     let mut h0 = h[0];
     let mut h1 = h[1];
@@ -135,11 +135,7 @@ fn a_const_array_declared_in_the_body() {
     let x = [0.3, -1.2, 0.8];
     let (value, g) = weighted_grad(&x);
     assert_eq!(value, weighted(&x));
-    assert_all_close(
-        &g.x,
-        &[2.0 * 0.5 * 0.3, 2.0 * -1.0 * -1.2, 2.0 * 2.0 * 0.8],
-        1e-12,
-    );
+    assert_all_close(&g.x, &[2.0 * 0.5 * 0.3, 2.0 * 1.2, 2.0 * 2.0 * 0.8], 1e-12);
 }
 
 #[differentiable]
