@@ -769,27 +769,21 @@ impl Lower<'_> {
             .rposition(|s| s.iter().any(|(n, _)| n == name))
     }
 
-    /// Before the body `stmts` of loop `v` (over `lo..hi`, index `index`): its frame.
+    /// Before the body `stmts` of loop `v` (over `lo..hi`, index `index`, `pat` the pattern of
+    /// what it writes at, `source` what it runs over): its frame.
     pub(super) fn enter_array_loop(
         &mut self,
         v: u32,
         (var, index, lo, hi): (NodeId, NodeId, NodeId, NodeId),
         flip: Option<NodeId>,
         stmts: &[syn::Stmt],
-        pat: &syn::Pat,
+        (pat, source): (&syn::Pat, &Expr),
     ) {
         let index_name = match pat {
             syn::Pat::Ident(p) => Some(p.ident.to_string()),
             _ => None,
         };
-        // `(c, w)` of `….enumerate()`, whose count is not the index written (else `pat` is `c`).
-        let count_name = match pat {
-            syn::Pat::Tuple(t) => match t.elems.first() {
-                Some(syn::Pat::Ident(p)) => Some(p.ident.to_string()),
-                _ => None,
-            },
-            _ => None,
-        };
+        let count_name = super::misplaced::enumerate_count(pat, source);
         let index_name = index_name.as_deref();
         let mut written: Vec<(NodeId, String)> = Vec::new();
         let mut added_into = Vec::new();

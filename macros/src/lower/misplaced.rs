@@ -74,6 +74,35 @@ pub(super) fn assigned_elements(stmts: &[syn::Stmt]) -> Vec<(String, Expr)> {
     f.0
 }
 
+/// `c` of `for (c, w) in x.windows(2).enumerate()` (`pat`, `source`): `enumerate`'s count,
+/// where the loop's pattern is still the whole tuple (so the count is not the index written,
+/// see `Lower::index_pattern`) and `source` ends in `enumerate` (then `skip`, `take`,
+/// `step_by` or `rev`).
+pub(super) fn enumerate_count(pat: &syn::Pat, source: &Expr) -> Option<String> {
+    let syn::Pat::Tuple(t) = pat else { return None };
+    let Some(syn::Pat::Ident(count)) = t.elems.first() else {
+        return None;
+    };
+    let mut e = source;
+    loop {
+        match e {
+            Expr::Paren(p) => e = &p.expr,
+            Expr::MethodCall(m) if m.method == "enumerate" => {
+                return Some(count.ident.to_string());
+            }
+            Expr::MethodCall(m)
+                if matches!(
+                    m.method.to_string().as_str(),
+                    "skip" | "take" | "step_by" | "rev"
+                ) =>
+            {
+                e = &m.receiver;
+            }
+            _ => return None,
+        }
+    }
+}
+
 /// The name `e` is, if it is a plain one.
 fn ident(e: &Expr) -> Option<String> {
     match e {
