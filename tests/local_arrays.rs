@@ -888,3 +888,64 @@ fn an_element_from_an_invariant_inner_loop_read_in_and_after_the_loop() {
     assert!((value - 12.0).abs() < 1e-12);
     assert_all_close(&g.y, &[0.0, 0.0, 0.0, 12.0], 1e-12);
 }
+
+/// Writes at `enumerate`'s count after `step_by` (and `skip`, then `step_by`): `step_by`
+/// numbers its items from 0, so the count is the loop's own index. `z[c] = x[k + 2c]²`, read
+/// after as `s = Σ_c (c + 1)·sin(z[c])`: `∂s/∂x[k + 2c] = (c + 1)·cos(x[k + 2c]²)·2·x[k + 2c]`,
+/// every other element 0.
+#[differentiable]
+fn every_other_squared(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.0; n];
+    for (c, v) in x.iter().step_by(2).enumerate() {
+        z[c] = v * v;
+    }
+    let mut s = 0.0;
+    for c in 0..n {
+        s += (c as f64 + 1.0) * z[c].sin();
+    }
+    s
+}
+
+/// The same from the second element: `x.iter().skip(1).step_by(2).enumerate()`.
+#[differentiable]
+fn every_other_squared_from_one(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.0; n];
+    for (c, v) in x.iter().skip(1).step_by(2).enumerate() {
+        z[c] = v * v;
+    }
+    let mut s = 0.0;
+    for c in 0..n {
+        s += (c as f64 + 1.0) * z[c].sin();
+    }
+    s
+}
+
+/// The hand gradient of [`every_other_squared`] from element `k`.
+fn every_other_by_hand(x: &[f64], k: usize) -> Vec<f64> {
+    let mut g = vec![0.0; x.len()];
+    for (c, j) in (k..x.len()).step_by(2).enumerate() {
+        g[j] = (c as f64 + 1.0) * (x[j] * x[j]).cos() * 2.0 * x[j];
+    }
+    g
+}
+
+#[test]
+fn writes_at_the_count_of_step_by_enumerate() {
+    for n in [0_usize, 1, 2, 5, 8] {
+        let x: Vec<f64> = (0..n).map(|i| 0.3 + 0.17 * i as f64).collect();
+        let (value, g) = every_other_squared_grad(&x);
+        assert_eq!(value, every_other_squared(&x));
+        assert_all_close(&g.x, &every_other_by_hand(&x, 0), 1e-12);
+        assert_all_close(&g.x, &numeric_gradient(every_other_squared, &x), 1e-6);
+        let (value, g) = every_other_squared_from_one_grad(&x);
+        assert_eq!(value, every_other_squared_from_one(&x));
+        assert_all_close(&g.x, &every_other_by_hand(&x, 1), 1e-12);
+        assert_all_close(
+            &g.x,
+            &numeric_gradient(every_other_squared_from_one, &x),
+            1e-6,
+        );
+    }
+}

@@ -24,6 +24,7 @@ mod exprs;
 mod index;
 mod iterators;
 mod loops;
+mod misplaced;
 mod stmts;
 mod syntax;
 mod tuples;

@@ -25,7 +25,7 @@
 //!
 //! The macro sees tokens only: it knows the types by name (see `signature::nalgebra_of`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;
@@ -88,7 +88,7 @@ pub fn rewrite<'b>(
         shapes,
         float,
         bounds: Vec::new(),
-        built: HashSet::new(),
+        built: HashMap::new(),
     }
     .visit_block_mut(&mut body);
     std::borrow::Cow::Owned(body)
@@ -102,8 +102,9 @@ struct Rewrite<'c> {
     /// upper bound; `None` for a name a `let` shadows.
     bounds: Vec<(String, Option<u128>)>,
     /// The names bound by `let` to a constructor (`let m = Matrix2::new(…);`), rewritten to
-    /// arrays: not a nalgebra value a call could be passed.
-    built: HashSet<String>,
+    /// arrays: not a nalgebra value a call could be passed; each with its constructor, as
+    /// written.
+    built: HashMap<String, Expr>,
 }
 
 /// The name an expression is, if it is a plain path of one segment.
@@ -583,6 +584,28 @@ impl Rewrite<'_> {
     }
 }
 
+/// The help for a nalgebra value the function builds, passed to a call (`built`, where the
+/// call builds it in place: its elements in storage order, written out):
+///
+/// ```text
+/// det(&Matrix2::new(a, b, c, d))   help: … column by column as nalgebra stores them (here
+///                                  `&[a, c, b, d]`), to a callee that takes `&[f64; N]` …
+/// ```
+pub(crate) fn lent_value_help(built: Option<&Expr>) -> String {
+    let quiet = Ctxt::new();
+    let elems = built.and_then(|e| constructed(&quiet, e)).map(|c| c.elems);
+    let here = match (elems, quiet.check()) {
+        (Some(Expr::Array(a)), Ok(())) => {
+            format!("here `&{}`", crate::lower::pretty(&a.to_token_stream()))
+        }
+        _ => "`Matrix2::new(a, b, c, d)`, whose arguments are row by row, is `&[a, c, b, d]`"
+            .to_string(),
+    };
+    format!(
+        "pass its elements as an array, column by column as nalgebra stores them ({here}), to a callee that takes `&[f64; N]` and reads element `(i, j)` of an `R`-row matrix at `i + R * j`; or make the value a nalgebra parameter of this function and pass that as it is"
+    )
+}
+
 impl Rewrite<'_> {
     /// `g(Matrix2::new(…))`, `g(&Vector2::new(…))`, `g(&m)` of `let m = Matrix2::new(…);`: a
     /// constructor passed to a call, reported
@@ -596,17 +619,20 @@ impl Rewrite<'_> {
                 other => other,
             };
             let quiet = Ctxt::new();
-            let built = constructed(&quiet, inner).is_some()
-                || name_of(inner).is_some_and(|n| self.built.contains(&n));
+            let built = if constructed(&quiet, inner).is_some() {
+                Some(inner.clone())
+            } else {
+                name_of(inner).and_then(|n| self.built.get(&n).cloned())
+            };
             let _ = quiet.check();
-            if !built {
+            let Some(built) = built else {
                 continue;
-            }
+            };
             self.cx.error_spanned_by(
                 &*arg,
                 msg(
                     format!("`{}` passes a nalgebra value this function builds to a call, which cannot be differentiated yet", crate::lower::pretty(&arg.to_token_stream())),
-                    "pass the elements as an array (`&[a, b, c, d]` to a parameter `&[f64; 4]`, column-major as nalgebra stores them), or pass a nalgebra parameter of this function as it is",
+                    lent_value_help(Some(&built)),
                 ),
             );
             *arg = parse_quote!(0.0);
@@ -677,6 +703,7 @@ impl VisitMut for Rewrite<'_> {
             .as_ref()
             .and_then(|init| constructed(&quiet, &init.expr));
         let _ = quiet.check();
+        let written = local.init.as_ref().map(|init| (*init.expr).clone());
         syn::visit_mut::visit_local_mut(self, local);
         let pat = match &local.pat {
             syn::Pat::Type(t) => &*t.pat,
@@ -716,7 +743,9 @@ impl VisitMut for Rewrite<'_> {
             }
             _ => return,
         };
-        self.built.insert(id.ident.to_string());
+        if let Some(written) = written {
+            self.built.insert(id.ident.to_string(), written);
+        }
         self.shapes.insert(id.ident.to_string(), shape);
     }
 }

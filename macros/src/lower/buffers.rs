@@ -60,7 +60,7 @@ pub(super) struct ArrayLoop {
     index: NodeId,
     /// Where `index` is the reversed item: the end of the range reversed, where the elements
     /// written end (they are flipped when the loop ends).
-    flip: Option<NodeId>,
+    pub(super) flip: Option<NodeId>,
     lo: NodeId,
     hi: NodeId,
     /// How many scopes were open outside the loop: an array declared in one of them is written
@@ -89,7 +89,7 @@ pub(super) struct ArrayLoop {
     reads: Vec<String>,
     /// The arrays the body writes at an offset from the loop's index (`z[off + i] = …`, `off`
     /// the same in every iteration): the array and the offset.
-    offsets: Vec<(NodeId, NodeId)>,
+    pub(super) offsets: Vec<(NodeId, NodeId)>,
     /// Of those, the arrays the body only adds into (`z[k] += e` at any index, or in a loop
     /// nested in this one): it may not read them at all.
     added_into: Vec<NodeId>,
@@ -106,6 +106,19 @@ pub(super) struct ArrayLoop {
     /// the element the previous iteration wrote, and its update to the element this one wrote,
     /// both read from its values (see `Lower::scan_values`).
     scan_values: HashMap<NodeId, NodeId>,
+    /// What a `while` or `loop` loop a counter decides is called (see
+    /// `misplaced::desugared_keyword`): a `for` loop over a hidden index, which the body cannot
+    /// write arrays at.
+    pub(super) keyword: Option<&'static str>,
+    /// The name of the index the body writes arrays at (`i` of `for i in …`), and of
+    /// `enumerate`'s count where it is not that index (`c` of `for (c, w) in
+    /// x.windows(2).enumerate()`).
+    pub(super) index_name: Option<String>,
+    pub(super) count_name: Option<String>,
+    /// The body's element assignments (see `misplaced::assigned_elements`), and the arrays
+    /// whose writes were reported as none a loop can make (see `Lower::unwritable`).
+    pub(super) assigned: Vec<(String, Expr)>,
+    pub(super) reported: Vec<NodeId>,
 }
 
 impl ArrayLoop {
@@ -351,7 +364,7 @@ impl Lower<'_> {
         at: &dyn ToTokens,
     ) -> Option<NodeId> {
         self.check_not_growing(table, at)?;
-        for frame in self.array_loops.iter().rev() {
+        for (f, frame) in self.array_loops.iter().enumerate().rev() {
             if let Some((_, name)) = frame.written.iter().find(|w| w.0 == table)
                 && frame.added_into.contains(&table)
             {
@@ -381,7 +394,13 @@ impl Lower<'_> {
                 }
                 let later = self.later_index(own, frame.flip.is_some());
                 let name = name.clone();
-                let message = if later == Some(i) {
+                if self.unwritable(f, table, &name) {
+                    return None;
+                }
+                let previous = self.previous_element_message(f, (table, &name), (own, i), at);
+                let message = if let Some(previous) = previous {
+                    previous
+                } else if later == Some(i) {
                     msg(
                         format!(
                             "this reads an element of `{name}` that a later iteration of this loop writes"
@@ -460,6 +479,10 @@ impl Lower<'_> {
         match self.array_loops.last() {
             Some(frame) if declared.is_some_and(|s| s < frame.depth) => {
                 if !frame.is_own_index(table, i, &self.g) {
+                    if self.unwritable(self.array_loops.len() - 1, table, &name) {
+                        return;
+                    }
+                    let frame = self.array_loops.last().expect("internal error: no loop");
                     if frame.at_another_offset(i, &self.g) {
                         return self.cx.error_spanned_by(
                             &ix.index,
@@ -746,19 +769,21 @@ impl Lower<'_> {
             .rposition(|s| s.iter().any(|(n, _)| n == name))
     }
 
-    /// Before the body `stmts` of loop `v` (over `lo..hi`, index `index`): its frame.
+    /// Before the body `stmts` of loop `v` (over `lo..hi`, index `index`, `pat` the pattern of
+    /// what it writes at, `source` what it runs over): its frame.
     pub(super) fn enter_array_loop(
         &mut self,
         v: u32,
         (var, index, lo, hi): (NodeId, NodeId, NodeId, NodeId),
         flip: Option<NodeId>,
         stmts: &[syn::Stmt],
-        pat: &syn::Pat,
+        (pat, source): (&syn::Pat, &Expr),
     ) {
         let index_name = match pat {
             syn::Pat::Ident(p) => Some(p.ident.to_string()),
             _ => None,
         };
+        let count_name = super::misplaced::enumerate_count(pat, source);
         let index_name = index_name.as_deref();
         let mut written: Vec<(NodeId, String)> = Vec::new();
         let mut added_into = Vec::new();
@@ -810,6 +835,11 @@ impl Lower<'_> {
             pushes: Vec::new(),
             growing,
             reads: super::loops::read_names(stmts),
+            keyword: super::misplaced::desugared_keyword(index_name),
+            index_name: index_name.map(ToString::to_string),
+            count_name,
+            assigned: super::misplaced::assigned_elements(stmts),
+            reported: Vec::new(),
         });
     }
 

@@ -72,29 +72,12 @@ impl Lower<'_> {
         {
             return self.opaque(&Expr::MethodCall(m.clone()), Want::Int);
         }
-        // `x.first()`, `x.last()`, `x.iter().count()`, …: other views of a differentiated slice.
-        let slice_method = match &*m.receiver {
-            Expr::MethodCall(inner)
-                if inner.method == "iter" && self.is_differentiated_slice(&inner.receiver) =>
-            {
-                Some(format!(
-                    "{}.iter().{name}()",
-                    pretty(&inner.receiver.to_token_stream())
-                ))
-            }
-            recv if name != "len" && self.is_differentiated_slice(recv) => {
-                Some(format!("{}.{name}()", pretty(&recv.to_token_stream())))
-            }
-            _ => None,
-        };
-        if let Some(what) = slice_method {
-            self.cx.error_spanned_by(
-                m,
-                msg(
-                    format!("`{what}` of a differentiated slice cannot be differentiated"),
-                    "read elements by index (`x[0]`, `x[x.len() - 1]`), count with `x.len()`, and reduce with a `for` loop or `x.iter().map(|v| …).sum()`",
-                ),
-            );
+        if self.slice_method(m, &name) {
+            return None;
+        }
+        // A method of a name whose `let` was reported (`m.as_slice()` of `let m =
+        // Matrix2::new(…);`): its error says enough.
+        if self.mentions_failed_let(&m.receiver) {
             return None;
         }
         let recv = self.expr(
@@ -129,6 +112,36 @@ impl Lower<'_> {
                 None
             }
         }
+    }
+
+    /// `x.first()`, `x.last()`, `x.iter().count()`, …: other views of a differentiated slice,
+    /// reported; `true` then.
+    fn slice_method(&self, m: &syn::ExprMethodCall, name: &str) -> bool {
+        let slice_method = match &*m.receiver {
+            Expr::MethodCall(inner)
+                if inner.method == "iter" && self.is_differentiated_slice(&inner.receiver) =>
+            {
+                Some(format!(
+                    "{}.iter().{name}()",
+                    pretty(&inner.receiver.to_token_stream())
+                ))
+            }
+            recv if name != "len" && self.is_differentiated_slice(recv) => {
+                Some(format!("{}.{name}()", pretty(&recv.to_token_stream())))
+            }
+            _ => None,
+        };
+        if let Some(what) = slice_method {
+            self.cx.error_spanned_by(
+                m,
+                msg(
+                    format!("`{what}` of a differentiated slice cannot be differentiated"),
+                    "read elements by index (`x[0]`, `x[x.len() - 1]`), count with `x.len()`, and reduce with a `for` loop or `x.iter().map(|v| …).sum()`",
+                ),
+            );
+            return true;
+        }
+        false
     }
 
     /// `recv.name(args)` on a float.
@@ -315,7 +328,7 @@ impl Lower<'_> {
             c,
             msg(
                 format!("`{ty}::{method}(…)` builds a nalgebra value in a function without nalgebra parameters or result, which cannot be differentiated"),
-                "pass the elements as an array instead (`&[a, b, c, d]` to a parameter `&[f64; 4]`, in the order the callee reads them), or take the matrix as a parameter of this function",
+                crate::nalgebra::lent_value_help(Some(&Expr::Call(c.clone()))),
             ),
         );
     }

@@ -412,6 +412,11 @@ impl Lower<'_> {
         }
         if let Some(local) = self.mentions_local(e) {
             let text = pretty(&e.to_token_stream());
+            if let Some(item) = self.outer_item(e) {
+                self.cx
+                    .error_spanned_by(e, outer_item_message(&text, &item));
+                return None;
+            }
             let (message, help) = match nested_access(e) {
                 Some(Nested::Index) => (
                     format!("`{text}` indexes twice (a slice of arrays or of vectors), which cannot be differentiated yet with an index computed in the body"),
@@ -435,6 +440,22 @@ impl Lower<'_> {
             Want::Float | Want::Any | Want::Array => Kind::Float,
         };
         Some(self.sym_node(e.to_token_stream(), kind))
+    }
+
+    /// `W` of `W[i]`, where `W` names no local or parameter: an item defined outside the
+    /// function (a `const` or a `static`).
+    fn outer_item(&self, e: &Expr) -> Option<String> {
+        let Expr::Index(ix) = e else { return None };
+        let Expr::Path(p) = &*ix.expr else {
+            return None;
+        };
+        match p.path.get_ident() {
+            Some(id) => self
+                .lookup(&id.to_string())
+                .is_none()
+                .then(|| id.to_string()),
+            None => Some(pretty(&p.to_token_stream())),
+        }
     }
 
     /// `e` reads a local whose `let` was reported (its error says enough).
@@ -480,4 +501,18 @@ impl Lower<'_> {
         syn::visit::Visit::visit_expr(&mut f, e);
         f.found
     }
+}
+
+/// `W[i]` of a `const W: [f64; 3]` outside the function, `i` a local (`text` the whole read).
+fn outer_item_message(text: &str, item: &str) -> String {
+    let last = item.rsplit("::").next().unwrap_or(item);
+    msg(
+        format!(
+            "`{text}` reads `{item}`, defined outside this function (a `const` or `static`), at an index computed in the body, which cannot be differentiated yet"
+        ),
+        format!(
+            "declare it in the function's body (`const {last}: [f64; N] = [...];` there is a local array, read at any index), or pass it as a data parameter (`{lower}: &[f64]`, left out of `wrt(…)`, called with `&{item}`)",
+            lower = last.to_lowercase()
+        ),
+    )
 }

@@ -717,7 +717,8 @@ impl Lower<'_> {
             }
         }
         let arrays = self.carry_arrays(v, &body, &f.body, &f.pat);
-        self.enter_array_loop(v, (index, written_at, lo, hi), flip, &body, index_pat);
+        let pat = (index_pat, &*f.expr);
+        self.enter_array_loop(v, (index, written_at, lo, hi), flip, &body, pat);
         self.open_scans();
         self.own_carried_arrays(&arrays);
         self.state.scopes.push(Vec::new());
