@@ -580,6 +580,13 @@ pub enum Stmt {
         /// The right-hand side.
         value: Expr,
     },
+    /// `array.push(value);` of a local `Vec` (`gen/pushes.rs`).
+    Push {
+        /// The array.
+        array: String,
+        /// The element appended.
+        value: Expr,
+    },
 }
 
 /// The elements of a new local array.
@@ -601,6 +608,11 @@ pub enum ArrayInit {
         of: String,
         /// How many of its first elements, for a slice.
         len: Option<usize>,
+    },
+    /// `Vec::new()`, or `Vec::with_capacity(capacity)`: empty, grown by [`Stmt::Push`].
+    Empty {
+        /// The capacity asked for, if any.
+        capacity: Option<IntExpr>,
     },
 }
 

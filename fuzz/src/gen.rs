@@ -23,6 +23,7 @@ mod iters;
 mod layers;
 mod local_args;
 mod loops;
+mod pushes;
 mod scans;
 mod scope;
 mod vector;
@@ -83,6 +84,9 @@ struct Gen<'a> {
     /// The stream of the decisions added with layers × time (`layers.rs`), the same way,
     /// started as `a` is; drawn only where `carried_layers` is not 0.
     y: Rng,
+    /// The stream of the decisions added with buffers grown by `push` (`pushes.rs`), the same
+    /// way, started as `a` is; drawn only where `buffer_push` is not 0.
+    p: Rng,
     w: &'a Weights,
     scope: Scope,
     helpers: Vec<Helper>,
@@ -198,6 +202,7 @@ fn function(
     let l = Rng::derive(x.clone().next_u64() ^ 0x10CA_1A22_A4A2_6500, 4);
     let q = Rng::derive(x.clone().next_u64() ^ 0x5CA2_5CA2_0A44_A400, 5);
     let y = Rng::derive(x.clone().next_u64() ^ 0x1A7E_4500_714E_0000, 6);
+    let p = Rng::derive(x.clone().next_u64() ^ 0x9B5E_0B0F_F0E2_5000, 7);
     let mut g = Gen {
         rng,
         x,
@@ -211,6 +216,7 @@ fn function(
         l,
         q,
         y,
+        p,
         w,
         scope: Scope::new(params.clone()),
         helpers,
@@ -658,7 +664,8 @@ mod tests {
                 | Stmt::Closure { .. }
                 | Stmt::LetArray { .. }
                 | Stmt::NewArray { .. }
-                | Stmt::SetElem { .. } => true,
+                | Stmt::SetElem { .. }
+                | Stmt::Push { .. } => true,
                 s if flow(s) => true,
                 Stmt::Let { value, .. } | Stmt::Assign { value, .. } | Stmt::Return(value) => {
                     expr(value)
@@ -930,6 +937,79 @@ mod tests {
         let (unchanged, with) = isolated(&on, &off, uses_layers, "layers × time");
         assert!(unchanged >= 20, "{unchanged} programs without layers");
         assert!(with >= 50, "{with} programs with layers");
+    }
+
+    /// Whether a program grows a `Vec` with `push`.
+    fn uses_pushes(p: &Program) -> bool {
+        any_stmt(p, &|s| matches!(s, Stmt::Push { .. }))
+    }
+
+    /// Pushes' decisions come from a stream of their own, drawn only where `buffer_push` is not
+    /// 0: a program without one is the program the grammar generates at 0, and at 0 (the
+    /// default) none is generated.
+    #[test]
+    fn programs_without_pushes_are_unchanged() {
+        let off = Weights::default();
+        let mut on = off.clone();
+        on.set("buffer_push", 8).unwrap();
+        let (unchanged, with) = isolated(&on, &off, uses_pushes, "a push");
+        assert!(unchanged >= 20, "{unchanged} programs without pushes");
+        assert!(with >= 50, "{with} programs with pushes");
+    }
+
+    /// With `buffer_push` raised, every form of `pushes.rs` is generated, in both printings,
+    /// and no function pushing gets `hessian`.
+    #[test]
+    fn pushes_cover_their_forms() {
+        let mut w = Weights::default();
+        w.set("buffer_push", 10).unwrap();
+        w.set("helper_slice", 6).unwrap();
+        w.set("hvp", 10).unwrap();
+        let programs: Vec<Program> = (0..300).map(|id| program(1, id, &w)).collect();
+        let text: String = programs.iter().map(|p| functions(p, Mode::Plain)).collect();
+        let required = [
+            " = Vec::new();",
+            " = Vec::with_capacity(n);",
+            " = Vec::with_capacity(",
+            ": Vec<f64> = Vec::",
+            ".push(",
+            "in 1..n {\n",
+            "for &e",
+            "(pv",
+            ".len() as f64)",
+            ".iter().sum::<f64>()",
+            "(&pv",
+        ];
+        let missing: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|p| !text.contains(p))
+            .collect();
+        assert!(missing.is_empty(), "never generated: {missing:?}");
+        let oracle: String = programs
+            .iter()
+            .map(|p| functions(p, Mode::Oracle))
+            .collect();
+        assert!(
+            oracle.contains(": Vec<D> = Vec::"),
+            "the oracle's typed `Vec`"
+        );
+        let pushing_hessian = programs.iter().any(|p| {
+            p.helpers.iter().chain([&p.main]).any(|f| {
+                let alone = Program {
+                    helpers: Vec::new(),
+                    main: f.clone(),
+                    ..p.clone()
+                };
+                f.hessian && uses_pushes(&alone)
+            })
+        });
+        assert!(!pushing_hessian, "`hessian` on a function that pushes");
+        if std::env::var_os("SHOW_PUSHES").is_some() {
+            for p in programs.iter().filter(|p| uses_pushes(p)).take(8) {
+                println!("{}", functions(p, Mode::Plain));
+            }
+        }
     }
 
     /// The newer forms' decisions come from a stream of their own: a program that uses none of

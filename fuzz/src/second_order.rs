@@ -91,7 +91,10 @@ impl Check<'_> {
                 ArrayInit::Repeat { value, .. } => self.expr_ok(value),
                 ArrayInit::List(elems) => elems.iter().all(|e| self.expr_ok(e)),
                 ArrayInit::Copy { .. } => true,
+                // (A `Vec` grown by `push`: the README does not promise `hessian` there.)
+                ArrayInit::Empty { .. } => false,
             },
+            Stmt::Push { .. } => false,
             // An array carried across a time loop's iterations (`gen::carried`), written in
             // the loop over its elements inside it, two loops deep (`=`, or added into itself,
             // `+=`, and an array added into beside it): its tangent is a second array carried

@@ -206,7 +206,7 @@ impl Gen<'_> {
             || match &init {
                 ArrayInit::Repeat { value, .. } => self.is_typed(value),
                 ArrayInit::List(items) => items.iter().any(|e| self.is_typed(e)),
-                ArrayInit::Copy { .. } => true,
+                ArrayInit::Copy { .. } | ArrayInit::Empty { .. } => true,
             };
         let name = self.fresh("zs");
         let kind = LocalKind::Array { ext, writer: None };

@@ -9,6 +9,9 @@ impl Gen<'_> {
     /// One top-level block.
     pub(super) fn block(&mut self) -> Vec<Stmt> {
         let w = self.w;
+        if self.push_chance() {
+            return self.push_block();
+        }
         if self.local_arg_block_chance() {
             return self.local_arg_block();
         }

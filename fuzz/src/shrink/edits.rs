@@ -427,6 +427,7 @@ fn each_int_in(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut IntExpr)) {
                 f(index);
                 each_expr(value, &mut |e| ints_of_expr(e, f));
             }
+            Stmt::Push { value, .. } => each_expr(value, &mut |e| ints_of_expr(e, f)),
             Stmt::LetArray { .. } | Stmt::Continue | Stmt::Break => {}
         }
     }
@@ -534,6 +535,7 @@ fn each_expr_in_stmts(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut Expr)) {
             Stmt::Let { value, .. }
             | Stmt::Assign { value, .. }
             | Stmt::SetElem { value, .. }
+            | Stmt::Push { value, .. }
             | Stmt::Return(value)
             | Stmt::Closure { body: value, .. }
             | Stmt::LetOutputs { call: value, .. } => {
@@ -572,7 +574,7 @@ fn init_exprs(init: &mut ArrayInit) -> Vec<&mut Expr> {
     match init {
         ArrayInit::Repeat { value, .. } => vec![value],
         ArrayInit::List(items) => items.iter_mut().collect(),
-        ArrayInit::Copy { .. } => Vec::new(),
+        ArrayInit::Copy { .. } | ArrayInit::Empty { .. } => Vec::new(),
     }
 }
 
