@@ -580,6 +580,18 @@ pub enum Stmt {
         /// The right-hand side.
         value: Expr,
     },
+    /// `let (left, right) = of.split_at(at);` of a slice, an array or a local array
+    /// (`gen/splits.rs`).
+    SplitAt {
+        /// The first `at` elements' name.
+        left: String,
+        /// The rest's name.
+        right: String,
+        /// What is split.
+        of: String,
+        /// Where.
+        at: IntExpr,
+    },
     /// `array.push(value);` of a local `Vec` (`gen/pushes.rs`).
     Push {
         /// The array.

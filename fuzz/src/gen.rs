@@ -26,6 +26,7 @@ mod loops;
 mod pushes;
 mod scans;
 mod scope;
+mod splits;
 mod vector;
 mod weights;
 
@@ -87,6 +88,9 @@ struct Gen<'a> {
     /// The stream of the decisions added with buffers grown by `push` (`pushes.rs`), the same
     /// way, started as `a` is; drawn only where `buffer_push` is not 0.
     p: Rng,
+    /// The stream of the decisions added with `split_at` (`splits.rs`), the same way, started
+    /// as `a` is; drawn only where `split_at` is not 0.
+    t: Rng,
     w: &'a Weights,
     scope: Scope,
     helpers: Vec<Helper>,
@@ -203,6 +207,7 @@ fn function(
     let q = Rng::derive(x.clone().next_u64() ^ 0x5CA2_5CA2_0A44_A400, 5);
     let y = Rng::derive(x.clone().next_u64() ^ 0x1A7E_4500_714E_0000, 6);
     let p = Rng::derive(x.clone().next_u64() ^ 0x9B5E_0B0F_F0E2_5000, 7);
+    let t = Rng::derive(x.clone().next_u64() ^ 0x5B11_7A70_0000_0000, 8);
     let mut g = Gen {
         rng,
         x,
@@ -217,6 +222,7 @@ fn function(
         q,
         y,
         p,
+        t,
         w,
         scope: Scope::new(params.clone()),
         helpers,
@@ -665,6 +671,7 @@ mod tests {
                 | Stmt::LetArray { .. }
                 | Stmt::NewArray { .. }
                 | Stmt::SetElem { .. }
+                | Stmt::SplitAt { .. }
                 | Stmt::Push { .. } => true,
                 s if flow(s) => true,
                 Stmt::Let { value, .. } | Stmt::Assign { value, .. } | Stmt::Return(value) => {
@@ -1007,6 +1014,63 @@ mod tests {
         assert!(!pushing_hessian, "`hessian` on a function that pushes");
         if std::env::var_os("SHOW_PUSHES").is_some() {
             for p in programs.iter().filter(|p| uses_pushes(p)).take(8) {
+                println!("{}", functions(p, Mode::Plain));
+            }
+        }
+    }
+
+    /// Whether a program splits a slice with `split_at`.
+    fn uses_splits(p: &Program) -> bool {
+        any_stmt(p, &|s| matches!(s, Stmt::SplitAt { .. }))
+    }
+
+    /// Splits' decisions come from a stream of their own, drawn only where `split_at` is not
+    /// 0: a program without one is the program the grammar generates at 0, and at 0 (the
+    /// default) none is generated.
+    #[test]
+    fn programs_without_splits_are_unchanged() {
+        let off = Weights::default();
+        let mut on = off.clone();
+        on.set("split_at", 8).unwrap();
+        let (unchanged, with) = isolated(&on, &off, uses_splits, "a split");
+        assert!(unchanged >= 20, "{unchanged} programs without splits");
+        assert!(with >= 50, "{with} programs with splits");
+    }
+
+    /// With `split_at` raised, every form of `splits.rs` is generated: splits of slices,
+    /// arrays and pushed buffers, at literals, sizes and lengths; the runs read at indices,
+    /// summed, zipped, measured and passed to a helper bare.
+    #[test]
+    fn splits_cover_their_forms() {
+        let mut w = Weights::default();
+        w.set("split_at", 10).unwrap();
+        w.set("buffer_push", 4).unwrap();
+        w.set("helper_slice", 6).unwrap();
+        w.set("array_param", 5).unwrap();
+        let programs: Vec<Program> = (0..300).map(|id| program(1, id, &w)).collect();
+        let text: String = programs.iter().map(|p| functions(p, Mode::Plain)).collect();
+        let required = [
+            "= z.split_at(n);",
+            "= z.split_at(1);",
+            "= x.split_at(d);",
+            ".split_at(0);",
+            ".len());",
+            "= p.split_at(",
+            "= q.split_at(",
+            "= pv",
+            "(sa",
+            "(sb",
+            ".iter().zip(sb",
+            "dot(sa",
+        ];
+        let missing: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|p| !text.contains(p))
+            .collect();
+        assert!(missing.is_empty(), "never generated: {missing:?}");
+        if std::env::var_os("SHOW_SPLITS").is_some() {
+            for p in programs.iter().filter(|p| uses_splits(p)).take(8) {
                 println!("{}", functions(p, Mode::Plain));
             }
         }

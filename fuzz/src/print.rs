@@ -331,6 +331,16 @@ impl Printer {
             Stmt::Continue => self.out.push_str("continue;\n"),
             Stmt::Break => self.out.push_str("break;\n"),
             Stmt::NewArray { .. } | Stmt::SetElem { .. } => self.array_stmt(s),
+            Stmt::SplitAt {
+                left,
+                right,
+                of,
+                at,
+            } => {
+                let _ = write!(self.out, "let ({left}, {right}) = {of}.split_at(");
+                self.int(at, 0);
+                self.out.push_str(");\n");
+            }
             Stmt::Push { array, value } => {
                 let _ = write!(self.out, "{array}.push(");
                 self.expr(value, 0);

@@ -95,6 +95,8 @@ impl Check<'_> {
                 ArrayInit::Empty { .. } => false,
             },
             Stmt::Push { .. } => false,
+            // (The README does not promise `hessian` through `split_at`'s runs.)
+            Stmt::SplitAt { .. } => false,
             // An array carried across a time loop's iterations (`gen::carried`), written in
             // the loop over its elements inside it, two loops deep (`=`, or added into itself,
             // `+=`, and an array added into beside it): its tangent is a second array carried

@@ -12,6 +12,12 @@ impl Gen<'_> {
         if self.push_chance() {
             return self.push_block();
         }
+        if self.split_chance() {
+            let block = self.split_block();
+            if !block.is_empty() {
+                return block;
+            }
+        }
         if self.local_arg_block_chance() {
             return self.local_arg_block();
         }

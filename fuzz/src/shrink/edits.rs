@@ -428,6 +428,7 @@ fn each_int_in(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut IntExpr)) {
                 each_expr(value, &mut |e| ints_of_expr(e, f));
             }
             Stmt::Push { value, .. } => each_expr(value, &mut |e| ints_of_expr(e, f)),
+            Stmt::SplitAt { at, .. } => f(at),
             Stmt::LetArray { .. } | Stmt::Continue | Stmt::Break => {}
         }
     }
@@ -556,6 +557,7 @@ fn each_expr_in_stmts(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut Expr)) {
             Stmt::LetArray { .. }
             | Stmt::LetInt { .. }
             | Stmt::Step { .. }
+            | Stmt::SplitAt { .. }
             | Stmt::Continue
             | Stmt::Break => {}
             Stmt::If { cond, then, els } => {
