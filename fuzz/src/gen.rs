@@ -986,6 +986,7 @@ mod tests {
             ".len() as f64)",
             ".iter().sum::<f64>()",
             "(&pv",
+            "        let mut pv",
         ];
         let missing: Vec<&str> = required
             .iter()

@@ -17,8 +17,12 @@
 //! let k5 = dot(&pv, z);                    // a helper taking slices, the others as long
 //! ```
 //!
-//! What keeps the programs in the accepted language: the loop pushing is at the top level of
-//! the function (no push in a nested loop, none under `if`, no `continue` or `break` in it),
+//! A loop body sometimes grows a buffer of its own the same way, per iteration (`for i in 0..n
+//! { let mut pv = Vec::new(); for j in 0..d { pv.push(x[i * d + j] * e); } s += pv[0]; }`),
+//! read by the rest of the body.
+//!
+//! What keeps the programs in the accepted language: the loop pushing is in the array's own
+//! body (no push in a loop nested in it, none under `if`, no `continue` or `break` in it),
 //! pushes once an iteration, and reads nothing of the array while it grows (the array is
 //! declared in the scope only once every push is written). Every pushed value is typed `f64`,
 //! so the array is `Vec<f64>` and its elements take methods. Its length is known: the pushes
@@ -57,29 +61,53 @@ impl Gen<'_> {
     /// Whether a top-level block grows a `Vec` with `push`: `buffer_push` out of 20, on the
     /// pushes' stream, drawn only where the weight is not 0.
     pub(super) fn push_chance(&mut self) -> bool {
-        self.w.buffer_push > 0
-            && self.nesting == 0
-            && self.p.below(20) < self.w.buffer_push as usize
+        self.w.buffer_push > 0 && self.p.below(20) < self.w.buffer_push as usize
     }
 
-    /// The block (see the module's docs): the array, its pushes, and values reading it.
+    /// The block (see the module's docs): the array, its pushes, and values reading it (the
+    /// block's results).
     pub(super) fn push_block(&mut self) -> Vec<Stmt> {
+        let mut out = Vec::new();
+        let reads = self.push_buffer(&mut out);
+        self.results.extend(reads);
+        out
+    }
+
+    /// Whether a loop body (not one updating a recurrence: no local array is built there) grows
+    /// a buffer of its own: `buffer_push` out of 40, on the pushes' stream, drawn only where
+    /// the weight is not 0.
+    pub(super) fn loop_push_chance(&mut self) -> bool {
+        self.w.buffer_push > 0
+            && (self.recurrence == 0 || self.w.local_array_in_recurrence > 0)
+            && self.p.below(40) < self.w.buffer_push as usize
+    }
+
+    /// In a loop body: a buffer per iteration (`let mut pv = Vec::new();` in the body, pushed
+    /// to by the body and by a loop in it, once an iteration), read by what follows.
+    pub(super) fn loop_push_buffer(&mut self) -> Vec<Stmt> {
+        let mut out = Vec::new();
+        let _ = self.push_buffer(&mut out);
+        out
+    }
+
+    /// `let mut pv = Vec::new();`, its pushes, and values reading it; returns their names.
+    fn push_buffer(&mut self, out: &mut Vec<Stmt>) -> Vec<String> {
         let name = self.fresh("pv");
         let capacity = self.capacity();
-        let mut out = vec![Stmt::NewArray {
+        out.push(Stmt::NewArray {
             name: name.clone(),
             mutable: true,
             vec: true,
             typed: self.p.chance(0.3),
             init: ArrayInit::Empty { capacity },
-        }];
+        });
         let looped = !self.scope.dims().is_empty() && self.p.chance(0.85);
         let before = if looped {
             *self.p.pick(&[0, 0, 1, 1, 2])
         } else {
             self.p.range(1, 3)
         };
-        self.pushes(&name, before, &mut out);
+        self.pushes(&name, before, out);
         let mut ext = Extent {
             dim: Dim::Fixed(0),
             plus: before,
@@ -97,7 +125,7 @@ impl Gen<'_> {
         } else {
             self.p.range(0, 1)
         };
-        self.pushes(&name, after, &mut out);
+        self.pushes(&name, after, out);
         ext.plus += after;
         if let Extent {
             dim: Dim::Fixed(k),
@@ -112,9 +140,7 @@ impl Gen<'_> {
         let z = Arr { name, ext, decl: 0 };
         self.scope
             .declare_kind(&z.name, LocalKind::Array { ext, writer: None }, true);
-        let reads = self.pushed_reads(&z, &mut out);
-        self.results.extend(reads);
-        out
+        self.pushed_reads(&z, out)
     }
 
     /// `Vec::new()`'s capacity: none, a size, a slice's length or a literal.
