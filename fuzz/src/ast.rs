@@ -621,6 +621,16 @@ pub enum ArrayInit {
         /// How many of its first elements, for a slice.
         len: Option<usize>,
     },
+    /// `of[start..].to_vec()` or `of[..end].to_vec()` of a slice, an array or a local array
+    /// (`gen/splits.rs`): printed without `vec!`.
+    Run {
+        /// The slice copied from.
+        of: String,
+        /// The first index, if any.
+        start: Option<IntExpr>,
+        /// One past the last index, if any.
+        end: Option<IntExpr>,
+    },
     /// `Vec::new()`, or `Vec::with_capacity(capacity)`: empty, grown by [`Stmt::Push`].
     Empty {
         /// The capacity asked for, if any.

@@ -1020,9 +1020,19 @@ mod tests {
         }
     }
 
-    /// Whether a program splits a slice with `split_at`.
+    /// Whether a program splits a slice with `split_at`, or copies a run of one
+    /// (`x[k..].to_vec()`).
     fn uses_splits(p: &Program) -> bool {
-        any_stmt(p, &|s| matches!(s, Stmt::SplitAt { .. }))
+        any_stmt(p, &|s| {
+            matches!(
+                s,
+                Stmt::SplitAt { .. }
+                    | Stmt::NewArray {
+                        init: ArrayInit::Run { .. },
+                        ..
+                    }
+            )
+        })
     }
 
     /// Splits' decisions come from a stream of their own, drawn only where `split_at` is not
@@ -1063,6 +1073,8 @@ mod tests {
             "(sb",
             ".iter().zip(sb",
             "dot(sa",
+            "..].to_vec();",
+            "[..n].to_vec();",
         ];
         let missing: Vec<&str> = required
             .iter()

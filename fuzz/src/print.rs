@@ -418,10 +418,22 @@ impl Printer {
                     ArrayInit::Copy { len, .. } => {
                         let _ = write!(self.out, "{}", len.unwrap_or(0));
                     }
-                    ArrayInit::Empty { .. } => self.out.push('0'),
+                    ArrayInit::Empty { .. } | ArrayInit::Run { .. } => self.out.push('0'),
                 }
                 self.out.push(']');
             }
+        }
+        if let ArrayInit::Run { of, start, end } = init {
+            let _ = write!(self.out, " = {of}[");
+            if let Some(a) = start {
+                self.int(a, 0);
+            }
+            self.out.push_str("..");
+            if let Some(b) = end {
+                self.int(b, 0);
+            }
+            self.out.push_str("].to_vec();\n");
+            return;
         }
         if let ArrayInit::Empty { capacity } = init {
             match capacity {
@@ -448,7 +460,7 @@ impl Printer {
                 self.out.push_str("; ");
                 self.int(len, 0);
             }
-            ArrayInit::Copy { .. } | ArrayInit::Empty { .. } => {}
+            ArrayInit::Copy { .. } | ArrayInit::Empty { .. } | ArrayInit::Run { .. } => {}
             ArrayInit::List(items) => {
                 for (k, e) in items.iter().enumerate() {
                     if k > 0 {

@@ -93,6 +93,8 @@ impl Check<'_> {
                 ArrayInit::Copy { .. } => true,
                 // (A `Vec` grown by `push`: the README does not promise `hessian` there.)
                 ArrayInit::Empty { .. } => false,
+                // (Nor through a copy of a run, `x[k..].to_vec()`.)
+                ArrayInit::Run { .. } => false,
             },
             Stmt::Push { .. } => false,
             // (The README does not promise `hessian` through `split_at`'s runs.)

@@ -18,14 +18,19 @@
 //! helpers bare, `sa1`, never `&sa1` iterated); a run that may be empty is only iterated,
 //! zipped and measured, where it is split.
 //!
+//! Three blocks in ten copy a part of known length instead, `let mut zs = x[k..].to_vec();` (or
+//! `x[..k]`), a local array written and read as `arrays.rs` writes and reads one.
+//!
 //! Every decision comes from a stream of its own (`Gen::t`), drawn only where `split_at` is
 //! not 0: at 0 (the default) the programs are unchanged. No function with a split gets
 //! `hessian` (`second_order`): the README does not promise second derivatives through one.
 
 use super::Gen;
+use super::arrays::Arr;
 use super::scope::LocalKind;
 use crate::ast::{
-    Adaptor, Arg, Base, BinOp, Chain, Dim, Expr, Extent, IntExpr, IterExpr, MapFn, Pat, Stmt,
+    Adaptor, Arg, ArrayInit, Base, BinOp, Chain, Dim, Expr, Extent, IntExpr, IterExpr, MapFn, Pat,
+    Stmt,
 };
 
 /// One run of a split: its name and, if known and not zero, its length.
@@ -63,6 +68,9 @@ impl Gen<'_> {
         let (of, ext) = self.t.pick(&whole).clone();
         let cuts = self.cuts(&of, ext);
         let (at, left, right) = cuts[self.t.below(cuts.len())].clone();
+        if self.t.chance(0.3) {
+            return self.run_copy(of, at, left, right);
+        }
         let a = Run {
             name: self.fresh("sa"),
             ext: left,
@@ -85,6 +93,38 @@ impl Gen<'_> {
         }
         let reads = self.split_reads(&a, &b, &mut out);
         self.results.extend(reads);
+        out
+    }
+
+    /// `let mut zs = of[..at].to_vec();` (or `of[at..]`) of a part of known length, written
+    /// and read as any local array (`arrays.rs`); nothing where neither part is known.
+    fn run_copy(
+        &mut self,
+        of: String,
+        at: IntExpr,
+        left: Option<Extent>,
+        right: Option<Extent>,
+    ) -> Vec<Stmt> {
+        let tail = right.is_some() && (left.is_none() || self.t.chance(0.5));
+        let (ext, start, end) = match (tail, left, right) {
+            (true, _, Some(ext)) => (ext, Some(at), None),
+            (false, Some(ext), _) => (ext, None, Some(at)),
+            _ => return Vec::new(),
+        };
+        let name = self.fresh("zs");
+        let mut out = vec![Stmt::NewArray {
+            name: name.clone(),
+            mutable: true,
+            vec: true,
+            typed: self.t.chance(0.3),
+            init: ArrayInit::Run { of, start, end },
+        }];
+        self.scope
+            .declare_kind(&name, LocalKind::Array { ext, writer: None }, true);
+        let z = Arr { name, ext, decl: 0 };
+        self.array_writes(&z, &mut out);
+        let reads = self.array_reads(&z, &mut out);
+        self.results.extend(reads.iter().cloned());
         out
     }
 

@@ -576,7 +576,7 @@ fn init_exprs(init: &mut ArrayInit) -> Vec<&mut Expr> {
     match init {
         ArrayInit::Repeat { value, .. } => vec![value],
         ArrayInit::List(items) => items.iter_mut().collect(),
-        ArrayInit::Copy { .. } | ArrayInit::Empty { .. } => Vec::new(),
+        ArrayInit::Copy { .. } | ArrayInit::Empty { .. } | ArrayInit::Run { .. } => Vec::new(),
     }
 }
 
