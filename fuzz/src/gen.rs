@@ -149,6 +149,7 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
     let streams = (&mut rng, &mut x, &mut c, &mut v);
     let mut main = function(streams, w, &name, params, callable, 2..=4, outputs);
     main.wrt = wrt(&mut rng, w, &main);
+    splits::differentiate_passed(&mut main);
     // From a stream of its own too; an early `return [..]` keeps the array.
     let mut o = Rng::derive(seed ^ 0x5EC0_7EC0_0F0E_0A11, id);
     main.vec_return = main.outputs().is_some()
@@ -1082,6 +1083,28 @@ mod tests {
             .filter(|p| !text.contains(p))
             .collect();
         assert!(missing.is_empty(), "never generated: {missing:?}");
+        // A run passed to a helper is one of a parameter the function differentiates.
+        for p in &programs {
+            let text = crate::print::function(&p.main, Mode::Plain);
+            for line in text.lines().filter(|l| l.contains("= dot(s")) {
+                let run = line
+                    .split("dot(")
+                    .nth(1)
+                    .and_then(|r| r.split([',', ')']).next());
+                let split = text.lines().find(|l| {
+                    run.is_some_and(|r| {
+                        l.contains(&format!("{r},")) || l.contains(&format!(", {r})"))
+                    }) && l.contains(".split_at(")
+                });
+                let of = split.and_then(|l| l.split(" = ").nth(1)?.split('.').next());
+                let differentiated = p.main.differentiated();
+                assert!(
+                    differentiated.iter().any(|q| Some(q.name.as_str()) == of),
+                    "program {}: {line} of {of:?}",
+                    p.id
+                );
+            }
+        }
         if std::env::var_os("SHOW_SPLITS").is_some() {
             for p in programs.iter().filter(|p| uses_splits(p)).take(8) {
                 println!("{}", functions(p, Mode::Plain));

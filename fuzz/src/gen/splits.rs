@@ -18,6 +18,11 @@
 //! helpers bare, `sa1`, never `&sa1` iterated); a run that may be empty is only iterated,
 //! zipped and measured, where it is split.
 //!
+//! Only a run of a parameter is passed, and the parameter is then differentiated (added to the
+//! function's `wrt`): the macro rejects a run of a slice it does not differentiate passed to a
+//! function bare ("`sa1` (a run of a slice) can only be indexed, measured or iterated here"),
+//! a limit the README does not state.
+//!
 //! Three blocks in ten copy a part of known length instead, `let mut zs = x[k..].to_vec();` (or
 //! `x[..k]`), a local array written and read as `arrays.rs` writes and reads one.
 //!
@@ -29,14 +34,72 @@ use super::Gen;
 use super::arrays::Arr;
 use super::scope::LocalKind;
 use crate::ast::{
-    Adaptor, Arg, ArrayInit, Base, BinOp, Chain, Dim, Expr, Extent, IntExpr, IterExpr, MapFn, Pat,
-    Stmt,
+    Adaptor, Arg, ArrayInit, Base, BinOp, Chain, Dim, Expr, Extent, Func, IntExpr, IterExpr, MapFn,
+    Pat, Stmt,
 };
 
 /// One run of a split: its name and, if known and not zero, its length.
 struct Run {
     name: String,
     ext: Option<Extent>,
+    /// Whether what was split is a parameter (not a local array or a run): the run may be
+    /// passed to a helper, the parameter then differentiated.
+    of_param: bool,
+}
+
+/// Whether `name` is a run bound by a split (`sa3`, `sb4`: prefixes no other part of the
+/// generator gives its names).
+pub(super) fn is_run(name: &str) -> bool {
+    ["sa", "sb"].iter().any(|prefix| {
+        name.strip_prefix(prefix)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+/// Adds to `main`'s `wrt`, if it has one, every parameter a run passed to a helper was split
+/// from (`let (sa1, sb2) = x.split_at(n); dot(sa1, y)`: `x`). The macro rejects a run of a
+/// slice it does not differentiate passed bare to a function ("can only be indexed, measured
+/// or iterated here"), where `&x[..n]` would be taken. Draws nothing.
+pub(super) fn differentiate_passed(main: &mut Func) {
+    let Some(wrt) = main.wrt.as_mut() else {
+        return;
+    };
+    let mut roots: Vec<(String, String)> = Vec::new();
+    splits_of(&main.body, &mut roots);
+    let text = format!("{:?}", main.body);
+    for (run, root) in &roots {
+        if text.contains(&format!("Slice({run:?})")) && !wrt.contains(root) {
+            wrt.push(root.clone());
+        }
+    }
+}
+
+/// Each run split in `body` (at any depth), with the parameter it was split from (through runs
+/// of runs).
+fn splits_of(body: &[Stmt], roots: &mut Vec<(String, String)>) {
+    for s in body {
+        match s {
+            Stmt::SplitAt {
+                left, right, of, ..
+            } => {
+                let root = roots
+                    .iter()
+                    .find(|(run, _)| run == of)
+                    .map_or_else(|| of.clone(), |(_, r)| r.clone());
+                roots.push((left.clone(), root.clone()));
+                roots.push((right.clone(), root));
+            }
+            Stmt::For { body, .. }
+            | Stmt::ForIter { body, .. }
+            | Stmt::While { body, .. }
+            | Stmt::Loop(body) => splits_of(body, roots),
+            Stmt::If { then, els, .. } => {
+                splits_of(then, roots);
+                splits_of(els.as_deref().unwrap_or_default(), roots);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// A length of `k` elements (`None`: none).
@@ -66,6 +129,7 @@ impl Gen<'_> {
             return Vec::new();
         }
         let (of, ext) = self.t.pick(&whole).clone();
+        let of_param = self.scope.params.iter().any(|p| p.name == of);
         let cuts = self.cuts(&of, ext);
         let (at, left, right) = cuts[self.t.below(cuts.len())].clone();
         if self.t.chance(0.3) {
@@ -74,10 +138,12 @@ impl Gen<'_> {
         let a = Run {
             name: self.fresh("sa"),
             ext: left,
+            of_param,
         };
         let b = Run {
             name: self.fresh("sb"),
             ext: right,
+            of_param,
         };
         let mut out = vec![Stmt::SplitAt {
             left: a.name.clone(),
@@ -274,7 +340,7 @@ impl Gen<'_> {
     /// A call of a scalar helper taking slices given the run bare (`dot(sa1, y)`), its other
     /// slices as long (`local_args.rs`).
     fn run_passed(&mut self, run: &Run) -> Option<Expr> {
-        let ext = run.ext?;
+        let ext = run.ext.filter(|_| run.of_param)?;
         let helpers: Vec<_> = self
             .slice_helpers()
             .into_iter()
