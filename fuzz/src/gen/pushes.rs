@@ -194,7 +194,7 @@ impl Gen<'_> {
                     start: IntExpr::Const(lo),
                     end: self.scope.dim_expr(dim),
                 };
-                let lv = LoopVar::new(var, dim, lo as i64, 0);
+                let lv = LoopVar::new(var, dim, i64::from(choice == 1), 0);
                 PushLoop {
                     head: Head::Range(range, lv),
                     trips: simple(dim, 0),
