@@ -94,6 +94,7 @@ impl Gen<'_> {
     fn push_buffer(&mut self, out: &mut Vec<Stmt>) -> Vec<String> {
         let name = self.fresh("pv");
         let capacity = self.capacity();
+        let decl = out.len();
         out.push(Stmt::NewArray {
             name: name.clone(),
             mutable: true,
@@ -137,7 +138,7 @@ impl Gen<'_> {
                 plus: 0,
             };
         }
-        let z = Arr { name, ext, decl: 0 };
+        let z = Arr { name, ext, decl };
         self.scope
             .declare_kind(&z.name, LocalKind::Array { ext, writer: None }, true);
         self.pushed_reads(&z, out)

@@ -190,7 +190,7 @@ impl Gen<'_> {
         let z = Arr { name, ext, decl: 0 };
         self.array_writes(&z, &mut out);
         let reads = self.array_reads(&z, &mut out);
-        self.results.extend(reads.iter().cloned());
+        self.results.extend(reads);
         out
     }
 
