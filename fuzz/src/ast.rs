@@ -580,6 +580,25 @@ pub enum Stmt {
         /// The right-hand side.
         value: Expr,
     },
+    /// `let (left, right) = of.split_at(at);` of a slice, an array or a local array
+    /// (`gen/splits.rs`).
+    SplitAt {
+        /// The first `at` elements' name.
+        left: String,
+        /// The rest's name.
+        right: String,
+        /// What is split.
+        of: String,
+        /// Where.
+        at: IntExpr,
+    },
+    /// `array.push(value);` of a local `Vec` (`gen/pushes.rs`).
+    Push {
+        /// The array.
+        array: String,
+        /// The element appended.
+        value: Expr,
+    },
 }
 
 /// The elements of a new local array.
@@ -601,6 +620,21 @@ pub enum ArrayInit {
         of: String,
         /// How many of its first elements, for a slice.
         len: Option<usize>,
+    },
+    /// `of[start..].to_vec()` or `of[..end].to_vec()` of a slice, an array or a local array
+    /// (`gen/splits.rs`): printed without `vec!`.
+    Run {
+        /// The slice copied from.
+        of: String,
+        /// The first index, if any.
+        start: Option<IntExpr>,
+        /// One past the last index, if any.
+        end: Option<IntExpr>,
+    },
+    /// `Vec::new()`, or `Vec::with_capacity(capacity)`: empty, grown by [`Stmt::Push`].
+    Empty {
+        /// The capacity asked for, if any.
+        capacity: Option<IntExpr>,
     },
 }
 

@@ -23,8 +23,10 @@ mod iters;
 mod layers;
 mod local_args;
 mod loops;
+mod pushes;
 mod scans;
 mod scope;
+mod splits;
 mod vector;
 mod weights;
 
@@ -83,6 +85,12 @@ struct Gen<'a> {
     /// The stream of the decisions added with layers × time (`layers.rs`), the same way,
     /// started as `a` is; drawn only where `carried_layers` is not 0.
     y: Rng,
+    /// The stream of the decisions added with buffers grown by `push` (`pushes.rs`), the same
+    /// way, started as `a` is; drawn only where `buffer_push` is not 0.
+    p: Rng,
+    /// The stream of the decisions added with `split_at` (`splits.rs`), the same way, started
+    /// as `a` is; drawn only where `split_at` is not 0.
+    t: Rng,
     w: &'a Weights,
     scope: Scope,
     helpers: Vec<Helper>,
@@ -141,6 +149,7 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
     let streams = (&mut rng, &mut x, &mut c, &mut v);
     let mut main = function(streams, w, &name, params, callable, 2..=4, outputs);
     main.wrt = wrt(&mut rng, w, &main);
+    splits::differentiate_passed(&mut main);
     // From a stream of its own too; an early `return [..]` keeps the array.
     let mut o = Rng::derive(seed ^ 0x5EC0_7EC0_0F0E_0A11, id);
     main.vec_return = main.outputs().is_some()
@@ -198,6 +207,8 @@ fn function(
     let l = Rng::derive(x.clone().next_u64() ^ 0x10CA_1A22_A4A2_6500, 4);
     let q = Rng::derive(x.clone().next_u64() ^ 0x5CA2_5CA2_0A44_A400, 5);
     let y = Rng::derive(x.clone().next_u64() ^ 0x1A7E_4500_714E_0000, 6);
+    let p = Rng::derive(x.clone().next_u64() ^ 0x9B5E_0B0F_F0E2_5000, 7);
+    let t = Rng::derive(x.clone().next_u64() ^ 0x5B11_7A70_0000_0000, 8);
     let mut g = Gen {
         rng,
         x,
@@ -211,6 +222,8 @@ fn function(
         l,
         q,
         y,
+        p,
+        t,
         w,
         scope: Scope::new(params.clone()),
         helpers,
@@ -658,7 +671,9 @@ mod tests {
                 | Stmt::Closure { .. }
                 | Stmt::LetArray { .. }
                 | Stmt::NewArray { .. }
-                | Stmt::SetElem { .. } => true,
+                | Stmt::SetElem { .. }
+                | Stmt::SplitAt { .. }
+                | Stmt::Push { .. } => true,
                 s if flow(s) => true,
                 Stmt::Let { value, .. } | Stmt::Assign { value, .. } | Stmt::Return(value) => {
                     expr(value)
@@ -962,6 +977,171 @@ mod tests {
                 text.contains(form),
                 "never generated with `hessian`: {form}"
             );
+        }
+    }
+
+    /// Whether a program grows a `Vec` with `push`.
+    fn uses_pushes(p: &Program) -> bool {
+        any_stmt(p, &|s| matches!(s, Stmt::Push { .. }))
+    }
+
+    /// Pushes' decisions come from a stream of their own, drawn only where `buffer_push` is not
+    /// 0: a program without one is the program the grammar generates at 0, and at 0 (the
+    /// default) none is generated.
+    #[test]
+    fn programs_without_pushes_are_unchanged() {
+        let off = Weights::default();
+        let mut on = off.clone();
+        on.set("buffer_push", 8).unwrap();
+        let (unchanged, with) = isolated(&on, &off, uses_pushes, "a push");
+        assert!(unchanged >= 20, "{unchanged} programs without pushes");
+        assert!(with >= 50, "{with} programs with pushes");
+    }
+
+    /// With `buffer_push` raised, every form of `pushes.rs` is generated, in both printings,
+    /// and no function pushing gets `hessian`.
+    #[test]
+    fn pushes_cover_their_forms() {
+        let mut w = Weights::default();
+        w.set("buffer_push", 10).unwrap();
+        w.set("helper_slice", 6).unwrap();
+        w.set("hvp", 10).unwrap();
+        let programs: Vec<Program> = (0..300).map(|id| program(1, id, &w)).collect();
+        let text: String = programs.iter().map(|p| functions(p, Mode::Plain)).collect();
+        let required = [
+            " = Vec::new();",
+            " = Vec::with_capacity(n);",
+            " = Vec::with_capacity(",
+            ": Vec<f64> = Vec::",
+            ".push(",
+            "in 1..n {\n",
+            "for &e",
+            "(pv",
+            ".len() as f64)",
+            ".iter().sum::<f64>()",
+            "(&pv",
+            "        let mut pv",
+        ];
+        let missing: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|p| !text.contains(p))
+            .collect();
+        assert!(missing.is_empty(), "never generated: {missing:?}");
+        let oracle: String = programs
+            .iter()
+            .map(|p| functions(p, Mode::Oracle))
+            .collect();
+        assert!(
+            oracle.contains(": Vec<D> = Vec::"),
+            "the oracle's typed `Vec`"
+        );
+        let pushing_hessian = programs.iter().any(|p| {
+            p.helpers.iter().chain([&p.main]).any(|f| {
+                let alone = Program {
+                    helpers: Vec::new(),
+                    main: f.clone(),
+                    ..p.clone()
+                };
+                f.hessian && uses_pushes(&alone)
+            })
+        });
+        assert!(!pushing_hessian, "`hessian` on a function that pushes");
+        if std::env::var_os("SHOW_PUSHES").is_some() {
+            for p in programs.iter().filter(|p| uses_pushes(p)).take(8) {
+                println!("{}", functions(p, Mode::Plain));
+            }
+        }
+    }
+
+    /// Whether a program splits a slice with `split_at`, or copies a run of one
+    /// (`x[k..].to_vec()`).
+    fn uses_splits(p: &Program) -> bool {
+        any_stmt(p, &|s| {
+            matches!(
+                s,
+                Stmt::SplitAt { .. }
+                    | Stmt::NewArray {
+                        init: ArrayInit::Run { .. },
+                        ..
+                    }
+            )
+        })
+    }
+
+    /// Splits' decisions come from a stream of their own, drawn only where `split_at` is not
+    /// 0: a program without one is the program the grammar generates at 0, and at 0 (the
+    /// default) none is generated.
+    #[test]
+    fn programs_without_splits_are_unchanged() {
+        let off = Weights::default();
+        let mut on = off.clone();
+        on.set("split_at", 8).unwrap();
+        let (unchanged, with) = isolated(&on, &off, uses_splits, "a split");
+        assert!(unchanged >= 20, "{unchanged} programs without splits");
+        assert!(with >= 50, "{with} programs with splits");
+    }
+
+    /// With `split_at` raised, every form of `splits.rs` is generated: splits of slices,
+    /// arrays and pushed buffers, at literals, sizes and lengths; the runs read at indices,
+    /// summed, zipped, measured and passed to a helper bare.
+    #[test]
+    fn splits_cover_their_forms() {
+        let mut w = Weights::default();
+        w.set("split_at", 10).unwrap();
+        w.set("buffer_push", 4).unwrap();
+        w.set("helper_slice", 6).unwrap();
+        w.set("array_param", 5).unwrap();
+        let programs: Vec<Program> = (0..300).map(|id| program(1, id, &w)).collect();
+        let text: String = programs.iter().map(|p| functions(p, Mode::Plain)).collect();
+        let required = [
+            "= z.split_at(n);",
+            "= z.split_at(1);",
+            "= x.split_at(d);",
+            ".split_at(0);",
+            ".len());",
+            "= p.split_at(",
+            "= q.split_at(",
+            "= pv",
+            "(sa",
+            "(sb",
+            ".iter().zip(sb",
+            "dot(sa",
+            "..].to_vec();",
+            "[..n].to_vec();",
+        ];
+        let missing: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|p| !text.contains(p))
+            .collect();
+        assert!(missing.is_empty(), "never generated: {missing:?}");
+        // A run passed to a helper is one of a parameter the function differentiates.
+        for p in &programs {
+            let text = crate::print::function(&p.main, Mode::Plain);
+            for line in text.lines().filter(|l| l.contains("= dot(s")) {
+                let run = line
+                    .split("dot(")
+                    .nth(1)
+                    .and_then(|r| r.split([',', ')']).next());
+                let split = text.lines().find(|l| {
+                    run.is_some_and(|r| {
+                        l.contains(&format!("{r},")) || l.contains(&format!(", {r})"))
+                    }) && l.contains(".split_at(")
+                });
+                let of = split.and_then(|l| l.split(" = ").nth(1)?.split('.').next());
+                let differentiated = p.main.differentiated();
+                assert!(
+                    differentiated.iter().any(|q| Some(q.name.as_str()) == of),
+                    "program {}: {line} of {of:?}",
+                    p.id
+                );
+            }
+        }
+        if std::env::var_os("SHOW_SPLITS").is_some() {
+            for p in programs.iter().filter(|p| uses_splits(p)).take(8) {
+                println!("{}", functions(p, Mode::Plain));
+            }
         }
     }
 

@@ -331,6 +331,21 @@ impl Printer {
             Stmt::Continue => self.out.push_str("continue;\n"),
             Stmt::Break => self.out.push_str("break;\n"),
             Stmt::NewArray { .. } | Stmt::SetElem { .. } => self.array_stmt(s),
+            Stmt::SplitAt {
+                left,
+                right,
+                of,
+                at,
+            } => {
+                let _ = write!(self.out, "let ({left}, {right}) = {of}.split_at(");
+                self.int(at, 0);
+                self.out.push_str(");\n");
+            }
+            Stmt::Push { array, value } => {
+                let _ = write!(self.out, "{array}.push(");
+                self.expr(value, 0);
+                self.out.push_str(");\n");
+            }
         }
     }
 
@@ -403,9 +418,33 @@ impl Printer {
                     ArrayInit::Copy { len, .. } => {
                         let _ = write!(self.out, "{}", len.unwrap_or(0));
                     }
+                    ArrayInit::Empty { .. } | ArrayInit::Run { .. } => self.out.push('0'),
                 }
                 self.out.push(']');
             }
+        }
+        if let ArrayInit::Run { of, start, end } = init {
+            let _ = write!(self.out, " = {of}[");
+            if let Some(a) = start {
+                self.int(a, 0);
+            }
+            self.out.push_str("..");
+            if let Some(b) = end {
+                self.int(b, 0);
+            }
+            self.out.push_str("].to_vec();\n");
+            return;
+        }
+        if let ArrayInit::Empty { capacity } = init {
+            match capacity {
+                Some(k) => {
+                    self.out.push_str(" = Vec::with_capacity(");
+                    self.int(k, 0);
+                    self.out.push_str(");\n");
+                }
+                None => self.out.push_str(" = Vec::new();\n"),
+            }
+            return;
         }
         if let ArrayInit::Copy { of, len } = init {
             let _ = match len {
@@ -421,7 +460,7 @@ impl Printer {
                 self.out.push_str("; ");
                 self.int(len, 0);
             }
-            ArrayInit::Copy { .. } => {}
+            ArrayInit::Copy { .. } | ArrayInit::Empty { .. } | ArrayInit::Run { .. } => {}
             ArrayInit::List(items) => {
                 for (k, e) in items.iter().enumerate() {
                     if k > 0 {

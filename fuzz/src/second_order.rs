@@ -99,7 +99,12 @@ impl Check<'_> {
                 ArrayInit::Repeat { value, .. } => self.expr_ok(value),
                 ArrayInit::List(elems) => elems.iter().all(|e| self.expr_ok(e)),
                 ArrayInit::Copy { .. } => true,
+                // (A `Vec` grown by `push`, a copy of a run, `x[k..].to_vec()`: the README
+                // does not promise `hessian` there.)
+                ArrayInit::Empty { .. } | ArrayInit::Run { .. } => false,
             },
+            // (Nor through pushes or `split_at`'s runs.)
+            Stmt::Push { .. } | Stmt::SplitAt { .. } => false,
             // An array carried across a time loop's iterations (`gen::carried`), written in
             // the loop over its elements inside it, two loops deep (`=`, or added into itself,
             // `+=`, and an array added into beside it): its tangent is a second array carried

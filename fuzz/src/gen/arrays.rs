@@ -206,7 +206,7 @@ impl Gen<'_> {
             || match &init {
                 ArrayInit::Repeat { value, .. } => self.is_typed(value),
                 ArrayInit::List(items) => items.iter().any(|e| self.is_typed(e)),
-                ArrayInit::Copy { .. } => true,
+                ArrayInit::Copy { .. } | ArrayInit::Empty { .. } | ArrayInit::Run { .. } => true,
             };
         let name = self.fresh("zs");
         let kind = LocalKind::Array { ext, writer: None };
@@ -227,7 +227,7 @@ impl Gen<'_> {
 
     /// None to three writes: loops at their index, or one element at the top level. An array
     /// never written is `let`, not `let mut`.
-    fn array_writes(&mut self, z: &Arr, out: &mut Vec<Stmt>) {
+    pub(super) fn array_writes(&mut self, z: &Arr, out: &mut Vec<Stmt>) {
         let count = *self.a.pick(&[0, 1, 1, 1, 2, 2, 3]);
         for _ in 0..count {
             if self.a_tenth(self.w.local_array_add) && !self.scope.dims().is_empty() {

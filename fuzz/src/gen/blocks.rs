@@ -9,6 +9,15 @@ impl Gen<'_> {
     /// One top-level block.
     pub(super) fn block(&mut self) -> Vec<Stmt> {
         let w = self.w;
+        if self.push_chance() {
+            return self.push_block();
+        }
+        if self.split_chance() {
+            let block = self.split_block();
+            if !block.is_empty() {
+                return block;
+            }
+        }
         if self.local_arg_block_chance() {
             return self.local_arg_block();
         }

@@ -68,12 +68,15 @@ impl Gen<'_> {
         self.l_chance(10)
     }
 
-    /// The local arrays in sight that no loop is writing: name and length.
+    /// The local arrays in sight that no loop is writing: name and length. Not the runs of a
+    /// split (`splits.rs` passes those itself, only runs of a slice it has differentiated).
     fn built_arrays(&self) -> Vec<(String, Extent)> {
         self.scope
             .arrays()
             .into_iter()
-            .filter(|(_, e, writer, _)| writer.is_none() && !matches!(e.dim, Dim::View(_)))
+            .filter(|(name, e, writer, _)| {
+                writer.is_none() && !matches!(e.dim, Dim::View(_)) && !super::splits::is_run(name)
+            })
             .map(|(name, e, _, _)| (name, e))
             .collect()
     }

@@ -289,6 +289,9 @@ impl Gen<'_> {
         if (self.recurrence == 0 || self.w.local_array_in_recurrence > 0) && self.scan_chance() {
             body.extend(self.loop_array_scan());
         }
+        if self.loop_push_chance() {
+            body.extend(self.loop_push_buffer());
+        }
         self.flow_point(&mut body, flow);
         if inner == 0 {
             for t in targets {

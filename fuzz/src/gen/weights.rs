@@ -76,6 +76,17 @@ weights! {
     /// up through the layers), out of 20 (`layers.rs`). From a stream of its own, drawn only
     /// where the weight is not 0: at 0 (the default) the programs are unchanged.
     carried_layers = 0,
+    /// Top level: a `Vec` grown with `push` (`Vec::new()`, `Vec::with_capacity(n)`, a few
+    /// pushes outside loops and one loop pushing once an iteration), then read (elements in
+    /// bounds, `len()`, iteration, sums, passed to a helper taking slices), out of 20
+    /// (`pushes.rs`). From a stream of its own, drawn only where the weight is not 0: at 0 (the
+    /// default) the programs are unchanged.
+    buffer_push = 0,
+    /// Top level: `let (a, b) = x.split_at(k);` of a slice, an array or a local array, the
+    /// runs then read at indices in bounds, iterated, zipped, measured and passed to helpers
+    /// taking slices, out of 20 (`splits.rs`). From a stream of its own, drawn only where the
+    /// weight is not 0: at 0 (the default) the programs are unchanged.
+    split_at = 0,
     /// Loop nests one deep.
     depth1 = 3,
     /// Loop nests two deep.

@@ -427,6 +427,8 @@ fn each_int_in(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut IntExpr)) {
                 f(index);
                 each_expr(value, &mut |e| ints_of_expr(e, f));
             }
+            Stmt::Push { value, .. } => each_expr(value, &mut |e| ints_of_expr(e, f)),
+            Stmt::SplitAt { at, .. } => f(at),
             Stmt::LetArray { .. } | Stmt::Continue | Stmt::Break => {}
         }
     }
@@ -534,6 +536,7 @@ fn each_expr_in_stmts(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut Expr)) {
             Stmt::Let { value, .. }
             | Stmt::Assign { value, .. }
             | Stmt::SetElem { value, .. }
+            | Stmt::Push { value, .. }
             | Stmt::Return(value)
             | Stmt::Closure { body: value, .. }
             | Stmt::LetOutputs { call: value, .. } => {
@@ -554,6 +557,7 @@ fn each_expr_in_stmts(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut Expr)) {
             Stmt::LetArray { .. }
             | Stmt::LetInt { .. }
             | Stmt::Step { .. }
+            | Stmt::SplitAt { .. }
             | Stmt::Continue
             | Stmt::Break => {}
             Stmt::If { cond, then, els } => {
@@ -572,7 +576,7 @@ fn init_exprs(init: &mut ArrayInit) -> Vec<&mut Expr> {
     match init {
         ArrayInit::Repeat { value, .. } => vec![value],
         ArrayInit::List(items) => items.iter_mut().collect(),
-        ArrayInit::Copy { .. } => Vec::new(),
+        ArrayInit::Copy { .. } | ArrayInit::Empty { .. } | ArrayInit::Run { .. } => Vec::new(),
     }
 }
 
