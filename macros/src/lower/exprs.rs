@@ -146,7 +146,7 @@ impl Lower<'_> {
                         id,
                         msg(
                             format!("`{id}` (a run of a slice) can only be indexed, measured or iterated here"),
-                            format!("read its elements (`{id}[0]`), its length (`{id}.len()`), or iterate over `{id}.iter()`; to pass a row to a function, loop over the rows by index and pass the run, `f(&x[j * d..(j + 1) * d])`"),
+                            format!("read its elements (`{id}[0]`), its length (`{id}.len()`), or iterate over `{id}.iter()`; to pass it to a function, write the run out as a range of its slice: `f(&x[..k])` for the first part of `x.split_at(k)`, `f(&x[k..])` for the second, `f(&x[j * d..(j + 1) * d])` for a row"),
                         ),
                     );
                     return None;
