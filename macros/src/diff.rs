@@ -1149,13 +1149,8 @@ impl Sweep {
                 })
             };
             let from = g.loops_of(body) | 1 << v;
-            if arrays[j as usize] && g.loops_of(body) & (1 << v) == 0 {
-                // The same array every iteration (`h[j] = w[j]`): each iteration's `λ` is
-                // added into its adjoint from the reverse loop, element by element.
-                self.scatter_whole(g, &mut body_frame, from, body, lambda)?;
-                continue;
-            }
-            self.contribute(g, &mut body_frame, from, body, lambda);
+            // (The same array every iteration, `h[j] = w[j]`: see `contribute_whole`.)
+            self.contribute_whole(g, &mut body_frame, from, body, lambda)?;
         }
         self.sweep(g, &mut body_frame, &inside)?;
         no_whole_leaves(g, &body_frame, v)?;
@@ -1191,28 +1186,28 @@ impl Sweep {
         self.contribute_exits(g, frame, from, v, &body_frame);
         for (j, &init) in (0..k).zip(&inits) {
             let adjoint = g.add(Op::Component(reverse, j));
-            self.contribute_init(g, frame, from, init, adjoint)?;
+            self.contribute_whole(g, frame, from, init, adjoint)?;
         }
         Ok(())
     }
 
-    /// The adjoint of a recurrence's initial value `init` (made in loops `from`, those of the
-    /// recurrence), given to it. An array built outside one of those loops (`let inp = vec![x;
-    /// k];` hoisted out of a time loop, the initial value of a layer loop in it) takes each
-    /// iteration's adjoint element by element where it is made (in that loop's reverse loop),
-    /// as `scatter_whole` does for a body.
-    fn contribute_init(
+    /// The adjoint of a coupled recurrence's initial value or body `n`, made in loops `from`,
+    /// given to it. An array built outside one of those loops (a body that is the same array
+    /// every iteration, `h[j] = w[j]`; an initial value hoisted out of a time loop, `let inp =
+    /// vec![x; k];` before a layer loop in it) takes each iteration's adjoint element by element
+    /// where it is made (`scatter_whole`): as a whole it would reach no sweep of its own.
+    fn contribute_whole(
         &mut self,
         g: &mut Graph,
         frame: &mut Frame,
         from: LoopMask,
-        init: NodeId,
+        n: NodeId,
         adjoint: NodeId,
     ) -> Result<(), DiffError> {
-        if g.kind(init) == Kind::Array && from & !g.loops_of(init) != 0 {
-            return self.scatter_whole(g, frame, from, init, adjoint);
+        if g.kind(n) == Kind::Array && from & !g.loops_of(n) != 0 {
+            return self.scatter_whole(g, frame, from, n, adjoint);
         }
-        self.contribute(g, frame, from, init, adjoint);
+        self.contribute(g, frame, from, n, adjoint);
         Ok(())
     }
 }

@@ -12,14 +12,6 @@ use super::{Binding, Lower, Tail, Want};
 use crate::ctxt::msg;
 use crate::graph::{Kind, NodeId};
 
-/// The methods that split a slice into parts borrowed mutably.
-const MUT_SPLITS: [&str; 4] = [
-    "split_at_mut",
-    "split_first_mut",
-    "split_last_mut",
-    "split_at_mut_checked",
-];
-
 impl Lower<'_> {
     /// `select(returned, ret_val, tail)`: the value of the whole body.
     pub(super) fn finish(&mut self, tail: Tail, body: &Block) -> NodeId {
@@ -240,7 +232,7 @@ impl Lower<'_> {
             Expr::MethodCall(m) if m.method == "split_at" && m.args.len() == 1 => {
                 self.split_at(pt, m);
             }
-            Expr::MethodCall(m) if MUT_SPLITS.contains(&m.method.to_string().as_str()) => {
+            Expr::MethodCall(m) if super::syntax::is_mut_view(&m.method.to_string()) => {
                 let names: Vec<&syn::Ident> = pt
                     .elems
                     .iter()
