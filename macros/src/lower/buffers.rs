@@ -1208,64 +1208,27 @@ impl Lower<'_> {
 /// name `index`) of each write: `Some(off)` at `off + i` or `i + off`, `off` not mentioning it,
 /// `None` at any other index.
 fn offset_writes(stmts: &[syn::Stmt], index: &str) -> Vec<(String, Vec<Option<Expr>>)> {
-    struct Finder<'i> {
-        index: &'i str,
-        out: Vec<(String, Option<Expr>)>,
-    }
-    impl Finder<'_> {
-        fn is_index(&self, e: &Expr) -> bool {
-            matches!(e, Expr::Path(p) if p.path.get_ident().is_some_and(|i| i == self.index))
-        }
-        fn note(&mut self, left: &Expr) {
-            let Expr::Index(ix) = left else { return };
-            let Expr::Path(p) = &*ix.expr else { return };
-            let Some(id) = p.path.get_ident() else { return };
-            let offset = match &*ix.index {
-                Expr::Binary(b) if matches!(b.op, syn::BinOp::Add(_)) => {
-                    let names = [self.index.to_string()];
-                    if self.is_index(&b.right) && !super::loops::mentions_any(&b.left, &names) {
-                        Some((*b.left).clone())
-                    } else if self.is_index(&b.left)
-                        && !super::loops::mentions_any(&b.right, &names)
-                    {
-                        Some((*b.right).clone())
-                    } else {
-                        None
-                    }
-                }
-                _ => None,
-            };
-            self.out.push((id.to_string(), offset));
-        }
-    }
-    impl<'ast> syn::visit::Visit<'ast> for Finder<'_> {
-        fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
-            self.note(&a.left);
-            syn::visit::visit_expr_assign(self, a);
-        }
-        fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
-            if super::syntax::compound_op(&b.op).is_some() {
-                self.note(&b.left);
+    let is_index =
+        |e: &Expr| matches!(e, Expr::Path(p) if p.path.get_ident().is_some_and(|i| i == index));
+    let names = [index.to_string()];
+    let offset = |at: &Expr| match at {
+        Expr::Binary(b) if matches!(b.op, syn::BinOp::Add(_)) => {
+            if is_index(&b.right) && !super::loops::mentions_any(&b.left, &names) {
+                Some((*b.left).clone())
+            } else if is_index(&b.left) && !super::loops::mentions_any(&b.right, &names) {
+                Some((*b.right).clone())
+            } else {
+                None
             }
-            syn::visit::visit_expr_binary(self, b);
         }
-        fn visit_expr_for_loop(&mut self, _: &'ast syn::ExprForLoop) {}
-        fn visit_expr_while(&mut self, _: &'ast syn::ExprWhile) {}
-        fn visit_expr_loop(&mut self, _: &'ast syn::ExprLoop) {}
-        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
-    }
-    let mut f = Finder {
-        index,
-        out: Vec::new(),
+        _ => None,
     };
-    for s in stmts {
-        syn::visit::Visit::visit_stmt(&mut f, s);
-    }
     let mut result: Vec<(String, Vec<Option<Expr>>)> = Vec::new();
-    for (name, offset) in f.out {
+    for (name, at, _) in super::misplaced::element_writes_at_top(stmts) {
+        let off = offset(&at);
         match result.iter_mut().find(|r| r.0 == name) {
-            Some(r) => r.1.push(offset),
-            None => result.push((name, vec![offset])),
+            Some(r) => r.1.push(off),
+            None => result.push((name, vec![off])),
         }
     }
     result

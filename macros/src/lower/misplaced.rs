@@ -34,31 +34,29 @@ pub(super) fn desugared_keyword(index: Option<&str>) -> Option<&'static str> {
     }
 }
 
-/// The element assignments (`z[k] = …`, `*=`, `/=`) of a loop's body `stmts`, outside loops
-/// nested in it and closures: the array's name and the index, in order.
-pub(super) fn assigned_elements(stmts: &[syn::Stmt]) -> Vec<(String, Expr)> {
-    struct Finder(Vec<(String, Expr)>);
+/// The element writes of a loop's body `stmts` (`z[k] = …`, `z[k] op= …`), outside loops
+/// nested in it and closures, in order: the array's name, the index, and the compound operator
+/// (`None` for `=`).
+pub(super) fn element_writes_at_top(stmts: &[syn::Stmt]) -> Vec<(String, Expr, Option<ArithOp>)> {
+    struct Finder(Vec<(String, Expr, Option<ArithOp>)>);
     impl Finder {
-        fn note(&mut self, left: &Expr) {
+        fn note(&mut self, left: &Expr, op: Option<ArithOp>) {
             if let Expr::Index(ix) = left
                 && let Expr::Path(p) = &*ix.expr
                 && let Some(id) = p.path.get_ident()
             {
-                self.0.push((id.to_string(), (*ix.index).clone()));
+                self.0.push((id.to_string(), (*ix.index).clone(), op));
             }
         }
     }
     impl<'ast> syn::visit::Visit<'ast> for Finder {
         fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
-            self.note(&a.left);
+            self.note(&a.left, None);
             syn::visit::visit_expr_assign(self, a);
         }
         fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
-            if matches!(
-                super::syntax::compound_op(&b.op),
-                Some(ArithOp::Mul | ArithOp::Div)
-            ) {
-                self.note(&b.left);
+            if let Some(op) = super::syntax::compound_op(&b.op) {
+                self.note(&b.left, Some(op));
             }
             syn::visit::visit_expr_binary(self, b);
         }
@@ -72,6 +70,16 @@ pub(super) fn assigned_elements(stmts: &[syn::Stmt]) -> Vec<(String, Expr)> {
         syn::visit::Visit::visit_stmt(&mut f, s);
     }
     f.0
+}
+
+/// The element assignments (`z[k] = …`, `*=`, `/=`: not the additions) of a loop's body
+/// `stmts`, outside loops nested in it and closures: the array's name and the index, in order.
+pub(super) fn assigned_elements(stmts: &[syn::Stmt]) -> Vec<(String, Expr)> {
+    element_writes_at_top(stmts)
+        .into_iter()
+        .filter(|w| !matches!(w.2, Some(ArithOp::Add | ArithOp::Sub)))
+        .map(|(name, index, _)| (name, index))
+        .collect()
 }
 
 /// `c` of `for (c, w) in x.windows(2).enumerate()` (`pat`, `source`): `enumerate`'s count,
