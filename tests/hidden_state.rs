@@ -303,20 +303,35 @@ fn layered_twin<T: DualNum<Primitive = f64> + Copy>(
     loss
 }
 
-#[test]
-fn layers_by_time_match_num_dual_and_differences() {
+/// `grad` and `f` (a function of [`layered_twin`]'s parameters computing the same loss) at one
+/// point, against num-dual on the twin (1e-12) and central differences of `f`.
+fn check_against_layered_twin(
+    grad: impl Fn(&[f64], &[f64], usize, usize) -> (f64, Vec<f64>),
+    f: impl Fn(&[f64], &[f64], usize, usize) -> f64,
+) {
     let (layers, b) = (3, 2);
     let p = [0.6, -0.8, 0.9, -0.4, 1.1, 0.7, -0.5, 0.3];
     let x = [0.4, -0.9, 0.2, 0.7];
-    let (value, g) = layered_grad(&p, &x, layers, b);
+    let (value, g) = grad(&p, &x, layers, b);
     let (dual_value, dual) = gradient(
         |q: SVector<DualSVec64<8>, 8>| layered_twin(q.as_slice(), &x, layers, b),
         &SVector::from_column_slice(&p),
     );
     assert_relative_eq!(value, dual_value, epsilon = 1e-12);
-    assert_all_close(&g.p, dual.as_slice(), 1e-12);
-    let numeric = numeric_gradient(|q| layered(q, &x, layers, b), &p);
-    assert_all_close(&g.p, &numeric, 1e-7);
+    assert_all_close(&g, dual.as_slice(), 1e-12);
+    let numeric = numeric_gradient(|q| f(q, &x, layers, b), &p);
+    assert_all_close(&g, &numeric, 1e-7);
+}
+
+#[test]
+fn layers_by_time_match_num_dual_and_differences() {
+    check_against_layered_twin(
+        |p, x, l, b| {
+            let (v, g) = layered_grad(p, x, l, b);
+            (v, g.p)
+        },
+        layered,
+    );
 }
 
 /// [`layered`] updating each layer's stretch of the state in place, its offset spelled a
@@ -347,18 +362,13 @@ fn layered_in_place_spellings(p: &[f64], x: &[f64], layers: usize, b: usize) -> 
 
 #[test]
 fn an_offset_spelled_differently_at_each_access_is_one_element() {
-    let (layers, b) = (3, 2);
-    let p = [0.6, -0.8, 0.9, -0.4, 1.1, 0.7, -0.5, 0.3];
-    let x = [0.4, -0.9, 0.2, 0.7];
-    let (value, g) = layered_in_place_spellings_grad(&p, &x, layers, b);
-    let (dual_value, dual) = gradient(
-        |q: SVector<DualSVec64<8>, 8>| layered_twin(q.as_slice(), &x, layers, b),
-        &SVector::from_column_slice(&p),
+    check_against_layered_twin(
+        |p, x, l, b| {
+            let (v, g) = layered_in_place_spellings_grad(p, x, l, b);
+            (v, g.p)
+        },
+        layered_in_place_spellings,
     );
-    assert_relative_eq!(value, dual_value, epsilon = 1e-12);
-    assert_all_close(&g.p, dual.as_slice(), 1e-12);
-    let numeric = numeric_gradient(|q| layered_in_place_spellings(q, &x, layers, b), &p);
-    assert_all_close(&g.p, &numeric, 1e-7);
 }
 
 /// Layers × time whose input does not change across the time steps (`inp[j] = s` reads no
