@@ -772,10 +772,23 @@ impl Sweep {
         frame: &Frame,
         n: NodeId,
     ) -> Result<Option<NodeId>, DiffError> {
+        self.array_adjoint_as_long_as(g, frame, n, n)
+    }
+
+    /// [`array_adjoint`](Self::array_adjoint), its vector as long as the array `like` (of `n`'s
+    /// length): an array carried across a loop's iterations takes its initial value's length,
+    /// so that the reverse sweep need not keep its rows to know it.
+    fn array_adjoint_as_long_as(
+        &mut self,
+        g: &mut Graph,
+        frame: &Frame,
+        n: NodeId,
+        like: NodeId,
+    ) -> Result<Option<NodeId>, DiffError> {
         let buf = g.new_buffer();
         let alloc = g.add(Op::Alloc {
             buf,
-            like: n,
+            like,
             zero: true,
             mask: 0,
         });
@@ -1165,7 +1178,7 @@ impl Sweep {
         }
         for (j, carry) in carries.iter().enumerate() {
             let step = match (carry, arrays[j]) {
-                (Some(s), true) => self.array_adjoint(g, &body_frame, *s)?,
+                (Some(s), true) => self.array_adjoint_as_long_as(g, &body_frame, *s, inits[j])?,
                 (Some(s), false) => body_frame.adjoint.get(s).copied(),
                 (None, _) => None,
             };

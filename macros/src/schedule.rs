@@ -517,10 +517,10 @@ impl Schedule<'_> {
                     stack.extend(self.g.coupled_parts(n).map_or(&[][..], |p| p.0));
                     waiting.push(n);
                 }
-                // An adjoint vector of a local array's length: the array's bounds (see
-                // `zero_sized_by_bounds`).
-                Op::Alloc { .. } if let Some(bounds) = self.zero_sized_by_bounds(n) => {
-                    stack.extend(bounds);
+                // An adjoint vector of a local array's length: the array's bounds, or nothing
+                // (see `zero_vector_reads`).
+                Op::Alloc { .. } if let Some(reads) = zero_vector_reads(self.g, n) => {
+                    stack.extend(reads);
                 }
                 // A select's branches and the right operand of `&&`/`||` are emitted in their
                 // own blocks.
@@ -760,8 +760,8 @@ impl Schedule<'_> {
                 if let Op::Filled { alloc, .. } = *op {
                     kept.insert(alloc);
                 }
-                if let Some(bounds) = self.zero_sized_by_bounds(n) {
-                    stack.extend(bounds.map(|c| (c, conditional)));
+                if let Some(reads) = zero_vector_reads(self.g, n) {
+                    stack.extend(reads.into_iter().map(|c| (c, conditional)));
                     continue;
                 }
                 stack.extend(op.eager_children().into_iter().map(|c| (c, conditional)));
@@ -1106,6 +1106,29 @@ impl ReverseSweeps {
     }
 }
 
+/// What the vector of zeros `n` as long as a local array (an adjoint vector, `Alloc { zero:
+/// true }`) reads to be made, if not the array: nothing, on the stack (`[0.0; 3]`, a constant
+/// length, `tree::stack_len`); the bounds of the loop filling the array, `hi − lo` of a
+/// vector (neither a constant fill nor on the stack: `Schedule::zero_sized_by_bounds`). So a
+/// region that reads nothing else of the array does not compute it: a reverse sweep does not
+/// run again the loop building an array whose adjoint it needs, nor keep the rows of an
+/// array carried across a loop only to know their length.
+pub fn zero_vector_reads(g: &Graph, n: NodeId) -> Option<Vec<NodeId>> {
+    let Op::Alloc {
+        like, zero: true, ..
+    } = *g.op(n)
+    else {
+        return None;
+    };
+    if tree::stack_len(g, like).is_some() {
+        return Some(Vec::new());
+    }
+    match *g.op(like) {
+        Op::Table { lo, hi, .. } if g.constant_fill(like).is_none() => Some(vec![lo, hi]),
+        _ => None,
+    }
+}
+
 /// The loop and `[lo, hi, init, body]` of a recurrence's forward loop (a `Fold`, or the loop
 /// of a scan filling its values, `Op::Scanned`).
 fn recurrence_fields(op: &Op) -> Option<(u32, [NodeId; 4])> {
@@ -1170,7 +1193,11 @@ fn reads_in_loop(g: &Graph, root: NodeId, v: u32) -> Vec<NodeId> {
         if let Op::Adjoint { sweep: c, .. } = g.op(n) {
             stack.extend(g.reverse_sweep_of(*c));
         }
-        stack.extend(g.op(n).children());
+        // (Where the array is bound anyway, what binds it reads it.)
+        match zero_vector_reads(g, n) {
+            Some(reads) => stack.extend(reads),
+            None => stack.extend(g.op(n).children()),
+        }
     }
     let mut out: Vec<NodeId> = seen.into_iter().collect();
     out.sort_unstable();

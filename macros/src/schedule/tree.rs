@@ -18,7 +18,7 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 
 use super::{Patch, Schedule, Step};
-use crate::graph::{Kind, NodeId, Op};
+use crate::graph::{Graph, Kind, NodeId, Op};
 
 /// The longest local array of constant length kept on the stack (longer ones, and those whose
 /// length is known only at run time, are vectors).
@@ -263,17 +263,22 @@ impl Schedule<'_> {
     /// The length of local array `a` where it is a small constant: the array is then on the
     /// stack (`[0.0; 3]`), as the user's `[a, b, c]` is, not a vector.
     pub fn fixed_len(&self, a: NodeId) -> Option<usize> {
-        match *self.g.op(a) {
-            Op::Table { lo, hi, .. } => {
-                let (lo, hi) = (self.g.as_int(lo)?, self.g.as_int(hi)?);
-                usize::try_from(hi - lo)
-                    .ok()
-                    .filter(|n| *n <= MAX_STACK_ARRAY)
-            }
-            Op::Filled { alloc, .. } => self.fixed_len(alloc),
-            Op::Alloc { like, .. } => self.fixed_len(like),
-            _ => None,
+        stack_len(self.g, a)
+    }
+}
+
+/// [`Schedule::fixed_len`], of graph `g`.
+pub fn stack_len(g: &Graph, a: NodeId) -> Option<usize> {
+    match *g.op(a) {
+        Op::Table { lo, hi, .. } => {
+            let (lo, hi) = (g.as_int(lo)?, g.as_int(hi)?);
+            usize::try_from(hi - lo)
+                .ok()
+                .filter(|n| *n <= MAX_STACK_ARRAY)
         }
+        Op::Filled { alloc, .. } => stack_len(g, alloc),
+        Op::Alloc { like, .. } => stack_len(g, like),
+        _ => None,
     }
 }
 
