@@ -776,8 +776,9 @@ impl Sweep {
     }
 
     /// [`array_adjoint`](Self::array_adjoint), its vector as long as the array `like` (of `n`'s
-    /// length): an array carried across a loop's iterations takes its initial value's length,
-    /// so that the reverse sweep need not keep its rows to know it.
+    /// length): an array carried across a loop's iterations, and its value after the loop,
+    /// take its initial value's length, so that the reverse sweep need not keep its rows nor
+    /// its value (an inner loop's, kept per outer iteration) to know it.
     fn array_adjoint_as_long_as(
         &mut self,
         g: &mut Graph,
@@ -1119,7 +1120,7 @@ impl Sweep {
                 continue;
             };
             seeds.push(if arrays[j as usize] {
-                self.array_adjoint(g, frame, m)?
+                self.array_adjoint_as_long_as(g, frame, m, inits[j as usize])?
             } else {
                 frame.adjoint.get(&m).copied()
             });

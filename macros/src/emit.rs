@@ -1742,9 +1742,7 @@ impl Emitter<'_> {
         // The sweep runs where one of its seeds is not zero: always, if one is a constant other
         // than zero; a seed that is the constant zero is left out of the test.
         // (A sweep carrying an array's adjoint vector runs always.)
-        let always = seeds.iter().any(|s| {
-            self.g.as_const(*s).is_some_and(|c| c != 0.0) || self.g.kind(*s) == Kind::Array
-        });
+        let always = crate::schedule::tree::sweep_runs_always(self.g, group[0]);
         let tested: Vec<TokenStream> = seeds
             .iter()
             .filter(|s| self.g.as_const(**s).is_none())

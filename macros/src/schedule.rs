@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::graph::{Cmp, Graph, IntOp, LoopMask, NodeId, Op};
+use crate::graph::{Cmp, Graph, IntOp, Kind, LoopMask, NodeId, Op};
 
 pub mod tree;
 
@@ -65,6 +65,12 @@ pub struct Schedule<'a> {
     pub array_calls: HashSet<NodeId>,
     /// Recurrences whose forward loop saves its values for a reverse sweep.
     pub traced: HashSet<u32>,
+    /// The arrays of coupled recurrences' values (`Component`s) that a statement in the loop of
+    /// the reverse sweep of a recurrence around them reads, not only for their length (see
+    /// `zero_vector_reads`): an inner loop's value the outer forward loop keeps per iteration
+    /// for that sweep (`emit::nest`) need only keep these (ADBench's LSTM: the layers' `input`,
+    /// which the prediction reads, not `hidden` and `cell`).
+    pub swept_values: HashSet<NodeId>,
     /// Recurrences whose reverse sweep only keeps or kills `λ` (a running max or min), with the
     /// condition and the value it kills on: the forward loop records the last iteration that
     /// kills, the only one with contributions, and the reverse sweep is that one iteration.
@@ -96,6 +102,7 @@ impl<'a> Schedule<'a> {
             traced,
             sweeps,
             last_kill,
+            swept_values,
         } = ReverseSweeps::of(g, &all);
         let mut uses: HashMap<NodeId, usize> = HashMap::new();
         let mut differentiated_calls = HashSet::new();
@@ -153,6 +160,7 @@ impl<'a> Schedule<'a> {
             traced,
             last_kill,
             sweeps,
+            swept_values,
             leading_reads: leading_reads(g, &all),
             may_panic: g.panicking(&all),
         }
@@ -1034,11 +1042,15 @@ struct ReverseSweeps {
     sweeps: HashMap<NodeId, NodeId>,
     /// Recurrences whose reverse sweep is their last kill (see [`Schedule::last_kill`]).
     last_kill: HashMap<u32, (NodeId, bool)>,
+    /// The arrays of coupled recurrences' values (`Component`s) read in the loop of the
+    /// reverse sweep of a recurrence around them (see [`Schedule::swept_values`]).
+    swept_values: HashSet<NodeId>,
 }
 
 impl ReverseSweeps {
     fn of(g: &Graph, all: &[NodeId]) -> ReverseSweeps {
         let mut traced = HashSet::new();
+        let mut swept_values = HashSet::new();
         let mut sweeps = HashMap::new();
         // Only a gradient through a recurrence has reverse sweeps to find sums for.
         let has_sweeps = all
@@ -1088,10 +1100,14 @@ impl ReverseSweeps {
             );
             for root in roots {
                 for m in reads_in_loop(g, root, *v) {
-                    if let Op::Carry { c: d, .. } = *g.op(m)
-                        && members.contains(&d)
-                    {
-                        traced.insert(d);
+                    match *g.op(m) {
+                        Op::Carry { c: d, .. } if members.contains(&d) => {
+                            traced.insert(d);
+                        }
+                        Op::Component(..) if g.kind(m) == Kind::Array => {
+                            swept_values.insert(m);
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -1102,6 +1118,7 @@ impl ReverseSweeps {
             traced,
             sweeps,
             last_kill,
+            swept_values,
         }
     }
 }

@@ -267,6 +267,19 @@ impl Schedule<'_> {
     }
 }
 
+/// Whether the reverse sweep `r` (a `RevFold` or `RevCoupled`), guarded by its seeds
+/// ([`Stmt::Guarded`]), runs always: a seed is a constant other than zero, or an array's
+/// adjoint vector.
+pub fn sweep_runs_always(g: &Graph, r: NodeId) -> bool {
+    let seeds = match *g.op(r) {
+        Op::RevFold { seed, .. } => vec![seed],
+        _ => g.coupled_parts(r).map(|p| p.0.to_vec()).unwrap_or_default(),
+    };
+    seeds
+        .iter()
+        .any(|s| g.as_const(*s).is_some_and(|c| c != 0.0) || g.kind(*s) == Kind::Array)
+}
+
 /// [`Schedule::fixed_len`], of graph `g`.
 pub fn stack_len(g: &Graph, a: NodeId) -> Option<usize> {
     match *g.op(a) {
@@ -786,9 +799,19 @@ impl Builder<'_, '_> {
         if !sweeps || !g.carries_arrays(*node) {
             return;
         }
+        // (A sweep run always, with its forward loop in its block, runs it once too.)
         let top = |b: &Block| -> Vec<NodeId> {
+            fn always<'b>(g: &crate::graph::Graph, s: &'b Stmt) -> Option<&'b [Stmt]> {
+                match s {
+                    Stmt::Guarded { group, reads, .. } if sweep_runs_always(g, group[0]) => {
+                        Some(&reads.stmts[..])
+                    }
+                    _ => None,
+                }
+            }
             b.stmts
                 .iter()
+                .chain(b.stmts.iter().filter_map(|s| always(g, s)).flatten())
                 .filter_map(|s| match s {
                     Stmt::Coupled {
                         node,
