@@ -198,3 +198,86 @@ fn changes_bookkeeping(g: &Graph, memo: &HashMap<NodeId, NodeId>) -> bool {
             .is_some_and(|(a, b)| changed(a) || changed(b))
     }) || g.carried_len_nodes().any(changed)
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::read_from_initial_values;
+    use crate::attr::Args;
+    use crate::graph::{Graph, NodeId, Op};
+    use crate::testing::lower_fn;
+
+    /// The element reads of carried arrays (`At` of a `Carry`) reachable from `root`.
+    fn carry_reads(g: &Graph, root: NodeId) -> usize {
+        g.reachable(&[root])
+            .into_iter()
+            .filter(|n| matches!(*g.op(*n), Op::At(a, _) if matches!(g.op(a), Op::Carry { .. })))
+            .count()
+    }
+
+    /// The element reads of carried arrays in `func`'s lowered graph, before and after the
+    /// pass.
+    fn reads(func: proc_macro2::TokenStream) -> (usize, usize) {
+        let mut l = lower_fn(func, &Args::default());
+        let before = carry_reads(&l.graph, l.output);
+        let memo = read_from_initial_values(&mut l.graph, &[l.output]);
+        let out = memo.get(&l.output).copied().unwrap_or(l.output);
+        (before, carry_reads(&l.graph, out))
+    }
+
+    /// Each layer reads its own stretch of `hs` (at `b * ly + i`), which the stretches of the
+    /// layers before it do not meet: those reads are of the initial value now; the patch's
+    /// read of the elements it keeps stays.
+    #[test]
+    fn reads_of_a_layer_s_own_stretch_read_the_initial_value() {
+        let (before, after) = reads(quote! {
+            fn f(p: &[f64], l: usize, b: usize) -> f64 {
+                let mut hs = vec![0.5; l * b];
+                for ly in 0..l {
+                    let s = b * ly;
+                    for i in 0..b {
+                        hs[s + i] = (hs[s + i] * p[s + i]).tanh();
+                    }
+                }
+                hs[0]
+            }
+        });
+        assert_eq!((before, after), (2, 1));
+    }
+
+    /// Stretches wider than their stride overlap (`2 * ly + i` for `i` in `0..3`): left alone.
+    #[test]
+    fn overlapping_stretches_are_left_alone() {
+        let (before, after) = reads(quote! {
+            fn f(p: &[f64]) -> f64 {
+                let mut hs = vec![0.5; 7];
+                for ly in 0..3 {
+                    for i in 0..3 {
+                        hs[2 * ly + i] = (hs[2 * ly + i] * p[i]).tanh();
+                    }
+                }
+                hs[0]
+            }
+        });
+        assert_eq!(before, after);
+    }
+
+    /// A read outside the stretch (`hs[0]`, which the first layer writes): left alone.
+    #[test]
+    fn a_read_outside_the_stretch_is_left_alone() {
+        let (before, after) = reads(quote! {
+            fn f(p: &[f64]) -> f64 {
+                let mut hs = vec![0.5; 6];
+                for ly in 0..3 {
+                    let first = hs[0];
+                    for i in 0..2 {
+                        hs[2 * ly + i] = (hs[2 * ly + i] * p[i] + first).tanh();
+                    }
+                }
+                hs[1]
+            }
+        });
+        assert_eq!(before, after);
+    }
+}
