@@ -266,7 +266,8 @@ impl Emitter<'_> {
                 let keep = format_ident!("{}_pool", s, span = Span::mixed_site());
                 quote! { let mut #s = ::core::mem::take(&mut #keep); #s.clear(); }
             } else {
-                quote! { let #s = ::std::vec::Vec::new(); }
+                let ty = self.float_ty();
+                quote! { let #s: ::std::vec::Vec<#ty> = ::std::vec::Vec::new(); }
             });
         }
         names.extend(

@@ -43,6 +43,52 @@ pub struct Block {
     pub give_back: Vec<Vector>,
 }
 
+impl Block {
+    /// How many forward loops of coupled recurrence `x` this block runs (`Stmt::Coupled`, at any
+    /// depth: in loops, branches, the block of a guarded sweep).
+    pub fn count_coupled(&self, x: NodeId) -> usize {
+        self.stmts
+            .iter()
+            .chain(&self.scatters)
+            .map(|s| s.count_coupled(x))
+            .sum()
+    }
+}
+
+impl Stmt {
+    /// [`Block::count_coupled`] of this statement and the blocks in it.
+    fn count_coupled(&self, x: NodeId) -> usize {
+        let own = usize::from(matches!(self, Stmt::Coupled { node, .. } if *node == x));
+        let inner: usize = match self {
+            Stmt::Effect { then, other, .. } | Stmt::Select { then, other, .. } => {
+                then.count_coupled(x) + other.count_coupled(x)
+            }
+            Stmt::Exit { test, body, .. } => test.count_coupled(x) + body.count_coupled(x),
+            Stmt::Logic { right: b, .. }
+            | Stmt::Rebound { body: b, .. }
+            | Stmt::Sums { body: b, .. }
+            | Stmt::Fold { body: b, .. }
+            | Stmt::Scan { body: b, .. }
+            | Stmt::Coupled { body: b, .. }
+            | Stmt::Tables { body: b, .. }
+            | Stmt::Until { body: b, .. } => b.count_coupled(x),
+            Stmt::Reverse {
+                body, recompute, ..
+            } => body.count_coupled(x) + recompute.as_ref().map_or(0, |r| r.1.count_coupled(x)),
+            Stmt::Guarded { reads, sweep, .. } => reads.count_coupled(x) + sweep.count_coupled(x),
+            Stmt::Table { body, .. } => body.as_ref().map_or(0, |b| b.count_coupled(x)),
+            Stmt::Let(_)
+            | Stmt::Add(_)
+            | Stmt::AddToSum(_)
+            | Stmt::Partials(..)
+            | Stmt::Vjp(_)
+            | Stmt::Alloc { .. }
+            | Stmt::Internal(_) => 0,
+        };
+        own + inner
+    }
+}
+
 /// A vector whose allocation the iterations of a loop share.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Vector {
@@ -826,6 +872,12 @@ impl Builder<'_, '_> {
         let mut both: Vec<NodeId> = top(outer);
         let (in_sweep, redone) = (top(body), recompute.as_ref().map(|r| top(&r.1)));
         both.retain(|x| in_sweep.contains(x) && redone.as_ref().is_none_or(|r| r.contains(x)));
+        // Run once per iteration in each: kept or read back exactly once (a copy of the loop
+        // in a branch, say, would read a second iteration's part of the tables, or none).
+        let once = |b: &Block, x: NodeId| b.count_coupled(x) == 1;
+        both.retain(|x| {
+            once(outer, *x) && once(body, *x) && recompute.as_ref().is_none_or(|r| once(&r.1, *x))
+        });
         kept.clone_from(&both);
         *nested = both;
     }
