@@ -595,6 +595,18 @@ pub struct Node {
     pub loops: LoopMask,
 }
 
+/// A carried array's new value with a stretch replaced ([`Graph::stretch_patch`]): the array
+/// the stretch is read from, its bounds `lo..hi`, the patch's read of the elements it keeps
+/// (`old[j]`) and `old`, the member's value at the start of the iteration.
+#[derive(Clone, Copy, Debug)]
+pub struct StretchPatch {
+    pub written: NodeId,
+    pub lo: NodeId,
+    pub hi: NodeId,
+    pub kept: NodeId,
+    pub old: NodeId,
+}
+
 /// The DAG. See the module docs for its invariant.
 #[derive(Default, Clone, Debug)]
 pub struct Graph {
@@ -1273,6 +1285,46 @@ impl Graph {
     }
     pub fn int_bin(&mut self, op: IntOp, a: NodeId, b: NodeId) -> NodeId {
         self.add(Op::IntBin(op, a, b))
+    }
+
+    /// The parts of `body` if it is member `d`'s array (a `Carry` of recurrence `d`) with a
+    /// stretch replaced, what a loop writing `h[off + i]` lowers to: `[if lo <= j && j < hi {
+    /// written[j − lo] } else { old[j] } for j in 0..n]`, `old` the member's own value.
+    pub fn stretch_patch(&self, d: u32, body: NodeId) -> Option<StretchPatch> {
+        let Op::Table {
+            v,
+            lo: zero,
+            body: value,
+            ..
+        } = *self.op(body)
+        else {
+            return None;
+        };
+        let Op::Select(cond, new, kept) = *self.op(value) else {
+            return None;
+        };
+        let (&Op::And(from, to), &Op::At(written, k), &Op::At(old, j)) =
+            (self.op(cond), self.op(new), self.op(kept))
+        else {
+            return None;
+        };
+        let (&Op::Compare(Cmp::Ge, j1, lo), &Op::Compare(Cmp::Lt, j2, hi)) =
+            (self.op(from), self.op(to))
+        else {
+            return None;
+        };
+        let is_j = |n: NodeId| matches!(*self.op(n), Op::LoopVar(w) if w == v);
+        let own = matches!(*self.op(old), Op::Carry { c, .. } if c == d);
+        let offset =
+            matches!(*self.op(k), Op::IntBin(IntOp::Sub, j3, lo3) if is_j(j3) && lo3 == lo);
+        (self.as_int(zero) == Some(0) && is_j(j) && is_j(j1) && is_j(j2) && offset && own)
+            .then_some(StretchPatch {
+                written,
+                lo,
+                hi,
+                kept,
+                old,
+            })
     }
 
     /// Whether integer nodes `a` and `b` compute the same value as written, up to the order of

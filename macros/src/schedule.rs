@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::graph::{Cmp, Graph, IntOp, Kind, LoopMask, NodeId, Op};
+use crate::graph::{Graph, IntOp, Kind, LoopMask, NodeId, Op, StretchPatch};
 
 pub mod tree;
 
@@ -598,54 +598,29 @@ impl Schedule<'_> {
     /// reading the same elements of `written`, in place of copying all `n`.
     pub fn in_place_patch(&self, d: u32, body: NodeId, bodies: &[NodeId]) -> Option<Patch> {
         let g = self.g;
-        let Op::Table {
-            v,
-            lo: zero,
-            body: value,
+        let StretchPatch {
+            written,
+            lo,
+            hi,
+            old,
             ..
-        } = *g.op(body)
-        else {
+        } = g.stretch_patch(d, body)?;
+        let Op::Table { v, .. } = *g.op(body) else {
             return None;
         };
-        let Op::Select(cond, new, kept) = *g.op(value) else {
-            return None;
-        };
-        let (Op::And(from, to), Op::At(written, k), Op::At(old, j)) =
-            (g.op(cond), g.op(new), g.op(kept))
-        else {
-            return None;
-        };
-        let (&Op::Compare(Cmp::Ge, j1, lo), &Op::Compare(Cmp::Lt, j2, hi)) =
-            (g.op(*from), g.op(*to))
-        else {
-            return None;
-        };
-        let is_j = |n: NodeId| matches!(*g.op(n), Op::LoopVar(w) if w == v);
-        let own = matches!(*g.op(*old), Op::Carry { c, .. } if c == d);
-        let offset = matches!(*g.op(*k), Op::IntBin(IntOp::Sub, j3, lo3) if is_j(j3) && lo3 == lo);
         let bit = 1u128 << v;
         let once = bodies.iter().filter(|b| **b == body).count() == 1;
         let unread = bodies
             .iter()
             .filter(|b| **b != body)
             .all(|b| !g.mentions(*b, body));
-        (g.as_int(zero) == Some(0)
-            && is_j(*j)
-            && is_j(j1)
-            && is_j(j2)
-            && offset
-            && own
-            && *written != *old
-            && matches!(g.op(*written), Op::Table { .. })
+        (written != old
+            && matches!(g.op(written), Op::Table { .. })
             && g.loops_of(lo) & bit == 0
             && g.loops_of(hi) & bit == 0
             && once
             && unread)
-            .then_some(Patch {
-                written: *written,
-                lo,
-                hi,
-            })
+            .then_some(Patch { written, lo, hi })
     }
 
     /// For a vector of zeros as long as a local array filled by a loop (an adjoint vector; the

@@ -33,7 +33,7 @@
 
 use std::collections::HashMap;
 
-use crate::graph::{Graph, IntOp, NodeId, Op};
+use crate::graph::{Graph, IntOp, NodeId, Op, StretchPatch};
 
 /// Rewrites, in the graph reachable from `roots`, the reads of carried arrays' own stretches
 /// into reads of their initial values (see the module docs). Returns what each node rebuilt
@@ -120,33 +120,7 @@ fn stretch_reads(
 /// `lo = m·v (+ c)`, `m` and `c` the same in every iteration of loop `v`: the stretches of two
 /// iterations are disjoint. `kept` is the patch's read of the elements it keeps, `d[j]`.
 fn disjoint_patch(g: &Graph, (d, v): (u32, u32), body: NodeId) -> Option<(NodeId, NodeId, NodeId)> {
-    let Op::Table {
-        v: j,
-        lo: zero,
-        body: value,
-        ..
-    } = *g.op(body)
-    else {
-        return None;
-    };
-    let Op::Select(cond, new, kept) = *g.op(value) else {
-        return None;
-    };
-    let (&Op::And(from, to), &Op::At(_, k), &Op::At(old, j0)) = (g.op(cond), g.op(new), g.op(kept))
-    else {
-        return None;
-    };
-    let (&Op::Compare(crate::graph::Cmp::Ge, j1, lo), &Op::Compare(crate::graph::Cmp::Lt, j2, hi)) =
-        (g.op(from), g.op(to))
-    else {
-        return None;
-    };
-    let is_j = |x: NodeId| matches!(*g.op(x), Op::LoopVar(w) if w == j);
-    let own = matches!(*g.op(old), Op::Carry { c, .. } if c == d);
-    let offset = matches!(*g.op(k), Op::IntBin(IntOp::Sub, j3, lo3) if is_j(j3) && lo3 == lo);
-    if g.as_int(zero) != Some(0) || !(is_j(j0) && is_j(j1) && is_j(j2) && own && offset) {
-        return None;
-    }
+    let StretchPatch { lo, hi, kept, .. } = g.stretch_patch(d, body)?;
     let width = stride(g, lo, v)?;
     let ends = |a: NodeId, b: NodeId| g.same_int(a, lo) && g.same_int(b, width);
     match *g.op(hi) {
