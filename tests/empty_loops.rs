@@ -366,6 +366,22 @@ fn carried_div_k3(y: f64, x: &[f64]) -> f64 {
     loss + h[0]
 }
 
+#[differentiable]
+fn big(x: f64) -> f64 {
+    (1000.0 * x).exp()
+}
+
+// The report this file answers: `big(x)` is infinite, and the loop over `0..w.len() - 2` does
+// not run for two weights.
+#[differentiable]
+fn scaled_by_big(x: f64, w: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..w.len() - 2 {
+        s += w[i] * big(x);
+    }
+    s
+}
+
 /// `(value, scalar partials…)` of each case where its loops run zero times, against the hand
 /// derivative; `==`, so `-0.0` passes for `0.0` and NaN fails.
 macro_rules! exactly {
@@ -405,6 +421,8 @@ fn sums_over_empty_loops_have_the_exact_derivative() {
         "break, empty": { let (v, g) = break_div_grad(0.0, &E); (v, g.y) } => (0.0, 0.0);
         "call with y.ln()": { let (v, g) = call_ln_grad(0.0, &E); (v, g.y) } => (0.0, 0.0);
         "local array of x[c] / y.sqrt()": { let (v, g) = table_div_grad(0.0, &E); (v, g.y) } => (0.0, 0.0);
+        "w[i] * big(x), big(x) = ∞": { let (v, g) = scaled_by_big_grad(1.0, &[0.5, 0.5]); (v, g.x, g.w) } => (0.0, 0.0, vec![0.0, 0.0]);
+        "dot products of empty slices": { let (v, g) = ridge_grad(0.5, &E, &E); (v, g.y) } => (0.25, 1.0);
         "x[0] in the body": { let (v, g) = first_elem_grad(2.0, &E); (v, g.w) } => (2.0, 1.0);
         "x[x.len() - 1] in the body": { let (v, g) = last_elem_grad(2.0, &E); (v, g.w) } => (2.0, 1.0);
     }
@@ -426,6 +444,39 @@ fn recurrences_over_empty_loops_have_the_exact_derivative() {
         "checkpoint = 2, p * y.ln() + x[i]": { let (v, g) = ln_fold_k2_grad(0.0, &E); (v, g.y) } => (1.0, 0.0);
         "checkpoint = 2, coupled state": { let (v, g) = coupled_div_k2_grad(1.0, 0.0, &E); (v, g.k, g.y) } => (1.0, 0.0, 0.0);
         "checkpoint = 3, carried array": { let (v, g) = carried_div_k3_grad(0.0, &E); (v, g.y) } => (1.0, 0.0);
+    }
+}
+
+/// `checkpoint = K` over 0, 1, …, 2K + 1 iterations: the same gradient, bit for bit, as saving
+/// every state.
+#[test]
+fn checkpointed_recurrences_equal_the_full_trace_at_zero_and_one_iteration() {
+    let xs = [0.3, -0.4, 0.9, 1.1, -0.2, 0.6];
+    for n in 0..=xs.len() {
+        let x = &xs[..n];
+        assert_eq!(div_fold_grad(0.7, x), {
+            let (v, g) = div_fold_k2_grad(0.7, x);
+            (v, DivFoldGrad { y: g.y, x: g.x })
+        });
+        assert_eq!(ln_fold_grad(0.7, x), {
+            let (v, g) = ln_fold_k2_grad(0.7, x);
+            (v, LnFoldGrad { y: g.y, x: g.x })
+        });
+        assert_eq!(carried_div_grad(0.7, x), {
+            let (v, g) = carried_div_k3_grad(0.7, x);
+            (v, CarriedDivGrad { y: g.y, x: g.x })
+        });
+        assert_eq!(coupled_div_grad(0.8, 0.6, x), {
+            let (v, g) = coupled_div_k2_grad(0.8, 0.6, x);
+            (
+                v,
+                CoupledDivGrad {
+                    k: g.k,
+                    y: g.y,
+                    t: g.t,
+                },
+            )
+        });
     }
 }
 
@@ -517,6 +568,15 @@ fn where_the_loops_run_the_gradients_match_central_differences() {
         let want = numeric_gradient(|p| f(p[0], p[1], &t), &[0.8, 0.6]);
         assert_all_close(&[g.k, g.y], &want, 1e-6);
     }
+    let w4 = [0.3, -0.4, 0.9, 0.2];
+    let (_, g) = scaled_by_big_grad(0.001, &w4);
+    let want = numeric_gradient(
+        |p| scaled_by_big(p[0], &p[1..]),
+        &[0.001, 0.3, -0.4, 0.9, 0.2],
+    );
+    let mut got = vec![g.x];
+    got.extend(&g.w);
+    assert_all_close(&got, &want, 1e-6);
     let w = [0.5, 1.2];
     let (_, g) = nested_varying_grad(&w, &t);
     assert_all_close(&g.w, &numeric_gradient(|p| nested_varying(p, &t), &w), 1e-6);
