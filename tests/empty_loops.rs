@@ -382,6 +382,22 @@ fn scaled_by_big(x: f64, w: &[f64]) -> f64 {
     s
 }
 
+// The fuzzer's seed 2801, program 247: the inner loop's length `n - 1` is read by a condition
+// guarding the reverse sweep's additions into `∇z`, which was taken out of the outer loop: at
+// `n = 0`, `n - 1` overflowed where the function never computes it.
+#[differentiable(wrt(z))]
+fn inner_bound_minus_one(z: &[f64], n: usize) -> f64 {
+    let mut p = 1.0;
+    for i in 0..n {
+        let mut s = 0.0;
+        for _j in 0..n - 1 {
+            s += z[i + 1];
+        }
+        p /= 1.0 + s * (0.69 - z[i]) * (s * (0.69 - z[i]));
+    }
+    p
+}
+
 /// `(value, scalar partials…)` of each case where its loops run zero times, against the hand
 /// derivative; `==`, so `-0.0` passes for `0.0` and NaN fails.
 macro_rules! exactly {
@@ -423,6 +439,7 @@ fn sums_over_empty_loops_have_the_exact_derivative() {
         "local array of x[c] / y.sqrt()": { let (v, g) = table_div_grad(0.0, &E); (v, g.y) } => (0.0, 0.0);
         "w[i] * big(x), big(x) = ∞": { let (v, g) = scaled_by_big_grad(1.0, &[0.5, 0.5]); (v, g.x, g.w) } => (0.0, 0.0, vec![0.0, 0.0]);
         "dot products of empty slices": { let (v, g) = ridge_grad(0.5, &E, &E); (v, g.y) } => (0.25, 1.0);
+        "n - 1 in a loop over 0..n, n = 0": { let (v, g) = inner_bound_minus_one_grad(&E, 0); (v, g.z) } => (1.0, Vec::<f64>::new());
         "x[0] in the body": { let (v, g) = first_elem_grad(2.0, &E); (v, g.w) } => (2.0, 1.0);
         "x[x.len() - 1] in the body": { let (v, g) = last_elem_grad(2.0, &E); (v, g.w) } => (2.0, 1.0);
     }
@@ -567,6 +584,15 @@ fn where_the_loops_run_the_gradients_match_central_differences() {
         let (_, g) = grad(0.8, 0.6, &t);
         let want = numeric_gradient(|p| f(p[0], p[1], &t), &[0.8, 0.6]);
         assert_all_close(&[g.k, g.y], &want, 1e-6);
+    }
+    let z = [0.3, -0.4, 0.9, 0.2];
+    for n in 1..=3 {
+        let (_, g) = inner_bound_minus_one_grad(&z, n);
+        assert_all_close(
+            &g.z,
+            &numeric_gradient(|p| inner_bound_minus_one(p, n), &z),
+            1e-6,
+        );
     }
     let w4 = [0.3, -0.4, 0.9, 0.2];
     let (_, g) = scaled_by_big_grad(0.001, &w4);

@@ -541,6 +541,11 @@ fn sum_of_invariantly_guarded(g: &mut Graph, op: &Op) -> Option<NodeId> {
     if g.loops_of(c) & (1 << v) != 0 {
         return None;
     }
+    // A condition that may panic (`n - 1 > 0`, `x[0] > 0.0`) stays in a loop that may not run:
+    // before it, it would run where the function does not (`n = 0`).
+    if g.may_panic(c) && !runs(g, lo, hi) {
+        return None;
+    }
     // Effects only: a value's sum under a condition is already the guarded sum the lowering
     // built from the `if`, and rewriting value sums too made some macros run for minutes (the
     // fuzzer's program 210 of seed 9).
