@@ -398,6 +398,22 @@ fn inner_bound_minus_one(z: &[f64], n: usize) -> f64 {
     p
 }
 
+// Seed 2801, program 188 (shrunk): `y[n - 1]`, read in the loop, is summed `n` times
+// (`n · y[n - 1]`, taken only where the loop runs); its gradient's addition into
+// `∇y[n - 1]` ran after the loop even at `n = 0`, where `n - 1` overflows.
+#[differentiable]
+fn last_read_in_the_loop(n: usize, y: &[f64]) -> f64 {
+    let mut s13 = 0.0;
+    let mut s14 = 0.0;
+    for i in 0..n {
+        s13 += y[n - 1];
+        if !(y[n - 1] < 0.11) {
+            s14 += y[i];
+        }
+    }
+    s14 - s13
+}
+
 /// `(value, scalar partials…)` of each case where its loops run zero times, against the hand
 /// derivative; `==`, so `-0.0` passes for `0.0` and NaN fails.
 macro_rules! exactly {
@@ -440,6 +456,7 @@ fn sums_over_empty_loops_have_the_exact_derivative() {
         "w[i] * big(x), big(x) = ∞": { let (v, g) = scaled_by_big_grad(1.0, &[0.5, 0.5]); (v, g.x, g.w) } => (0.0, 0.0, vec![0.0, 0.0]);
         "dot products of empty slices": { let (v, g) = ridge_grad(0.5, &E, &E); (v, g.y) } => (0.25, 1.0);
         "n - 1 in a loop over 0..n, n = 0": { let (v, g) = inner_bound_minus_one_grad(&E, 0); (v, g.z) } => (1.0, Vec::<f64>::new());
+        "y[n - 1] in a loop over 0..n, n = 0": { let (v, g) = last_read_in_the_loop_grad(0, &E); (v, g.y) } => (0.0, Vec::<f64>::new());
         "x[0] in the body": { let (v, g) = first_elem_grad(2.0, &E); (v, g.w) } => (2.0, 1.0);
         "x[x.len() - 1] in the body": { let (v, g) = last_elem_grad(2.0, &E); (v, g.w) } => (2.0, 1.0);
     }
@@ -593,6 +610,11 @@ fn where_the_loops_run_the_gradients_match_central_differences() {
             &numeric_gradient(|p| inner_bound_minus_one(p, n), &z),
             1e-6,
         );
+    }
+    for n in 1..=4 {
+        let (_, g) = last_read_in_the_loop_grad(n, &z[..n]);
+        let want = numeric_gradient(|p| last_read_in_the_loop(n, p), &z[..n]);
+        assert_all_close(&g.y, &want, 1e-6);
     }
     let w4 = [0.3, -0.4, 0.9, 0.2];
     let (_, g) = scaled_by_big_grad(0.001, &w4);

@@ -146,7 +146,10 @@ pub fn gradient_seeded(
         .iter()
         .map(|w| top.adjoint.get(w).copied().unwrap_or_else(|| g.zero()))
         .collect();
-    let unconditional = std::mem::take(&mut sweep.unconditional);
+    // Read everywhere the function runs, even where its loops run zero times: an element read
+    // only in a loop's body at an index the loop does not change (`y[n - 1]` in `for i in 0..n`)
+    // may be out of range where the loop does not run, and its effect is guarded.
+    let unconditional = std::mem::take(&mut sweep.loops_aside);
     let mut effects: Vec<Option<NodeId>> = vec![None; slices.len()];
     for ((element, loops, _), contribution) in sweep.scattered {
         let Op::Element(k, idx) = *g.op(element) else {
