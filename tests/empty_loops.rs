@@ -10,7 +10,7 @@
 //! the one term outside the loop), and where they run, against central differences (and its
 //! Hessian against central differences of its gradient).
 
-#![allow(clippy::needless_range_loop)] // index loops are the language under test
+#![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord)] // the language under test, and a fuzzer program as written
 
 mod common;
 #[path = "common/second_order.rs"]
