@@ -15,6 +15,8 @@
 //! by more than rounding would, the point is ill-conditioned and the check is skipped.
 //! - `L <program> <point> <param> <got length> <want length>`: a gradient field's length.
 //! - `P <program> <point> <plain|grad|oracle> <message>`: a panic.
+//! - `S <program> <point> <message>`: the plain function panicked at a point where a size is 0
+//!   (`x[0]` of an empty slice, `n - 1`): the point is skipped.
 //! - `E <program> <point> <value|grad> <index> <got> <want>`: `_hvp`'s value or gradient
 //!   component against `_grad`'s.
 //! - `H <program> <point> <index> <got> <difference at h> <at h/2> <scale>`: a component of
@@ -319,6 +321,12 @@ impl Probe {
     /// A gradient field's length against its parameter's.
     pub fn length(&self, param: &str, got: usize, want: usize) {
         self.emit('L', &format!("{param} {got} {want}"));
+    }
+
+    /// A panic of the plain function at a point where a size is 0: the point is outside the
+    /// function's domain, skipped.
+    pub fn outside(&self, message: &str) {
+        self.emit('S', message);
     }
 
     /// A panic in `which` (`plain`, `grad` or `oracle`).

@@ -176,13 +176,40 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
             f.checkpoint = Some(2 + k.below(4));
         }
     }
-    let points = (0..3).map(|_| point(&mut rng, &mut x, &main)).collect();
+    let mut points: Vec<Point> = (0..3).map(|_| point(&mut rng, &mut x, &main)).collect();
+    // From a stream of its own too.
+    let mut e = Rng::derive(seed ^ 0x0E4B_7E10_0B5E_0000, id);
+    if e.below(10) < w.empty_loops as usize && !has_loop(&main, &helpers) {
+        points.push(empty_point(&mut e, &main));
+    }
     Program {
         id,
         helpers,
         main,
         points,
     }
+}
+
+/// Whether a function of the program has a `loop` (written only for a range that never runs
+/// empty: at a size of 0 it might not end).
+fn has_loop(main: &Func, helpers: &[Func]) -> bool {
+    std::iter::once(main)
+        .chain(helpers)
+        .any(|f| crate::print::function(f, crate::print::Mode::Bare).contains("loop {"))
+}
+
+/// An input point where `n`, `d` or both are 0 (the other a size as [`point`] draws it; `n`
+/// where the function has no `d`).
+fn empty_point(e: &mut Rng, main: &Func) -> Point {
+    let has_d = main.params.iter().any(|p| p.ty == ParamTy::Size(Dim::D));
+    let (n, d) = match e.below(3) {
+        _ if !has_d => (0, 0),
+        0 => (0, size(e)),
+        1 => (size(e), 0),
+        _ => (0, 0),
+    };
+    let mut floats = e.clone();
+    point_sized(e, &mut floats, main, n, d)
 }
 
 /// The generator's four streams: the first grammar's, the newer forms', the control-flow
@@ -370,6 +397,12 @@ fn size(rng: &mut Rng) -> usize {
 /// An input point: sizes, then every float in `[-1.5, 1.5)`.
 fn point(rng: &mut Rng, x: &mut Rng, main: &Func) -> Point {
     let (n, d) = (size(rng), size(rng));
+    point_sized(rng, x, main, n, d)
+}
+
+/// An input point at sizes `n` and `d`: every float in `[-1.5, 1.5)`, the slices' from `rng`,
+/// the arrays' from `x`.
+fn point_sized(rng: &mut Rng, x: &mut Rng, main: &Func, n: usize, d: usize) -> Point {
     main.params
         .iter()
         .map(|p| match p.ty {
@@ -441,6 +474,7 @@ mod tests {
     use super::{Weights, program};
     use crate::ast::{
         Adaptor, Arg, ArrayInit, Base, Cond, Expr, IntExpr, MapFn, ParamTy, Pat, Program, Stmt,
+        Value,
     };
     use crate::print::{Mode, functions};
 
@@ -945,6 +979,31 @@ mod tests {
         let (unchanged, with) = isolated(&on, &off, uses_layers, "layers × time");
         assert!(unchanged >= 20, "{unchanged} programs without layers");
         assert!(with >= 50, "{with} programs with layers");
+    }
+
+    /// Whether a program has a point where a size is 0.
+    fn has_empty_point(p: &Program) -> bool {
+        p.points
+            .iter()
+            .any(|pt| pt.iter().any(|v| matches!(v, Value::Size(0))))
+    }
+
+    /// The point where a size is 0 comes from a stream of its own, drawn only where
+    /// `empty_loops` is not 0: the program and its other points are the same, and at 0 (the
+    /// default) there is no such point.
+    #[test]
+    fn empty_points_leave_the_programs_unchanged() {
+        let off = Weights::default();
+        let mut on = off.clone();
+        on.set("empty_loops", 10).unwrap();
+        let (unchanged, with) = isolated(&on, &off, has_empty_point, "a point of size 0");
+        assert!(with >= 200, "{with} programs with a point of size 0");
+        for id in 0..50 {
+            let (p, q) = (program(1, id, &on), program(1, id, &off));
+            assert_eq!((&p.main, &p.helpers), (&q.main, &q.helpers), "program {id}");
+            assert_eq!(p.points[..3], q.points[..], "program {id}");
+        }
+        let _ = unchanged;
     }
 
     /// With `hvp` raised, scans (forward and reversed, at `enumerate`'s count, read in their

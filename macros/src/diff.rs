@@ -133,6 +133,7 @@ pub fn gradient_seeded(
         jvp_arrays: Vec::new(),
         output_vjps: Vec::new(),
         unconditional: read_unconditionally(g, output),
+        loops_aside: read_without_loops(g, output),
         loop_reads: HashMap::new(),
     };
     let mut top = Frame::new(None, 0);
@@ -145,7 +146,10 @@ pub fn gradient_seeded(
         .iter()
         .map(|w| top.adjoint.get(w).copied().unwrap_or_else(|| g.zero()))
         .collect();
-    let unconditional = std::mem::take(&mut sweep.unconditional);
+    // Read everywhere the function runs, even where its loops run zero times: an element read
+    // only in a loop's body at an index the loop does not change (`y[n - 1]` in `for i in 0..n`)
+    // may be out of range where the loop does not run, and its effect is guarded.
+    let unconditional = std::mem::take(&mut sweep.loops_aside);
     let mut effects: Vec<Option<NodeId>> = vec![None; slices.len()];
     for ((element, loops, _), contribution) in sweep.scattered {
         let Op::Element(k, idx) = *g.op(element) else {
@@ -417,6 +421,9 @@ struct Sweep {
     output_vjps: Vec<(ScatterKey, NodeId)>,
     /// The nodes the function evaluates on every path (see [`read_unconditionally`]).
     unconditional: HashSet<NodeId>,
+    /// Those of them it evaluates even where its loops run zero times (see
+    /// [`read_without_loops`]).
+    loops_aside: HashSet<NodeId>,
     /// Per node, the loops that the loops it reads (sums, recurrences) vary with.
     loop_reads: HashMap<NodeId, LoopMask>,
 }
@@ -570,11 +577,20 @@ impl Sweep {
         // A node evaluated only under a condition (in a branch, in a loop body's branch)
         // whose adjoint was summed outside that condition: its chain-rule step runs only
         // where the adjoint is not zero. `Σᵢ if c { √w·xᵢ }` never taking the branch gives
-        // `∂/∂w = 0`, not `0 / (2√w) = NaN` at `w < 0`.
+        // `∂/∂w = 0`, not `0 / (2√w) = NaN` at `w < 0`. So does a node outside every loop
+        // that only loops read, whose adjoint is their sum: `Σᵢ xᵢ·ln(y)` over an empty loop
+        // gives `∂/∂y = 0`, not `0 / y = NaN` at `y = 0`.
+        // (Not where the adjoint is pushed through in those loops' iterations, nor where the
+        // node's derivatives are constants, `±ā`, `k·ā`.)
         let zero = g.zero();
-        let guard = (!self.unconditional.contains(&n) && !matches!(g.op(adj), Op::Select(..)))
-            .then(|| g.compare(Cmp::Ne, adj, zero));
-        for (child, contribution) in local_adjoints(g, n, adj)? {
+        let local = local_adjoints(g, n, adj)?;
+        let read_only_by_loops = !self.loops_aside.contains(&n)
+            && from & !g.loops_of(n) == 0
+            && !local.iter().all(|(_, c)| scales(g, *c, adj));
+        let guard = ((!self.unconditional.contains(&n) || read_only_by_loops)
+            && !matches!(g.op(adj), Op::Select(..)))
+        .then(|| g.compare(Cmp::Ne, adj, zero));
+        for (child, contribution) in local {
             let contribution = match guard {
                 Some(nonzero) => g.select(nonzero, contribution, zero),
                 None => contribution,
@@ -1275,33 +1291,98 @@ fn accumulations(
 /// [`Op::eager_children`], plus what both branches of a select evaluate (a loop's body counts:
 /// it runs for every index of the loop).
 fn read_unconditionally(g: &Graph, output: NodeId) -> HashSet<NodeId> {
+    read_on_every_path(g, output, false)
+}
+
+/// [`read_unconditionally`]'s nodes that the function evaluates in every iteration of the
+/// loops they are in even where the other loops (of a length that is not a literal) run zero
+/// times: the walk passes through the body of a loop only to the nodes in that loop (a loop's
+/// bounds and initial values are evaluated before it; its body, and what the body reads from
+/// outside the loop, only in its iterations).
+///
+/// ```text
+/// let c = y.ln(); for i in 0..n { s += x[i] * c; }     // c: not here (read by the body only)
+/// let c = y.ln(); for i in 0..3 { s += x[i] * c; }     // c: here (the loop runs)
+/// for i in 0..m { let c = w[i].ln();                   // c: not here (read by the inner body
+///     for j in 0..n { s += x[j] * c; } }               // only); w[i]: here (read by `ln`)
+/// ```
+fn read_without_loops(g: &Graph, output: NodeId) -> HashSet<NodeId> {
+    read_on_every_path(g, output, true)
+}
+
+/// The walk of [`read_unconditionally`] and (`empty_loops`) [`read_without_loops`].
+fn read_on_every_path(g: &Graph, output: NodeId, empty_loops: bool) -> HashSet<NodeId> {
+    /// The nodes reached from `root`, each with the loops whose bodies the path to it entered
+    /// (`entered` at `root`; a node reached is in all of them).
     fn walk(
         g: &Graph,
         root: NodeId,
-        memo: &mut HashMap<NodeId, HashSet<NodeId>>,
-    ) -> HashSet<NodeId> {
-        if let Some(s) = memo.get(&root) {
+        entered: LoopMask,
+        empty_loops: bool,
+        memo: &mut HashMap<(NodeId, LoopMask), HashSet<(NodeId, LoopMask)>>,
+    ) -> HashSet<(NodeId, LoopMask)> {
+        if let Some(s) = memo.get(&(root, entered)) {
             return s.clone();
         }
         let mut seen = HashSet::new();
-        let mut stack = vec![root];
-        while let Some(n) = stack.pop() {
-            if !seen.insert(n) {
+        let mut stack = vec![(root, entered)];
+        while let Some((n, entered)) = stack.pop() {
+            // An array is built where the user builds it, whatever reads it: its adjoint,
+            // swept element by element, is not guarded (a test per element).
+            let entered = match g.kind(n) {
+                Kind::Array => entered & g.loops_of(n),
+                _ => entered,
+            };
+            if entered & !g.loops_of(n) != 0 || !seen.insert((n, entered)) {
                 continue;
             }
-            match *g.op(n) {
-                Op::Select(c, a, b) => {
-                    stack.push(c);
-                    let (sa, sb) = (walk(g, a, memo), walk(g, b, memo));
-                    stack.extend(sa.intersection(&sb).copied().filter(|m| !seen.contains(m)));
-                }
-                ref op => stack.extend(op.eager_children()),
+            let op = g.op(n);
+            if let Op::Select(c, a, b) = *op {
+                stack.push((c, entered));
+                let sa = walk(g, a, entered, empty_loops, memo);
+                let sb = walk(g, b, entered, empty_loops, memo);
+                stack.extend(sa.intersection(&sb).copied());
+                continue;
             }
+            let body = match may_not_run(g, op) {
+                Some(v) if empty_loops => 1 << v,
+                _ => 0,
+            };
+            stack.extend(op.eager_children().into_iter().map(|c| {
+                let into = if g.loops_of(c) & body != 0 { body } else { 0 };
+                (c, entered | into)
+            }));
         }
-        memo.insert(root, seen.clone());
+        memo.insert((root, entered), seen.clone());
         seen
     }
-    walk(g, output, &mut HashMap::new())
+    let reached = walk(g, output, 0, empty_loops, &mut HashMap::new());
+    reached.into_iter().map(|(n, _)| n).collect()
+}
+
+/// Whether `c` is `adj` times a finite constant (`adj`, `-adj`, `k · adj`): zero where `adj` is.
+fn scales(g: &Graph, c: NodeId, adj: NodeId) -> bool {
+    let finite = |k: NodeId| g.as_const(k).is_some_and(f64::is_finite);
+    match *g.op(c) {
+        _ if c == adj => true,
+        Op::Neg(a) => scales(g, a, adj),
+        Op::Mul(k, a) | Op::Mul(a, k) if finite(k) => scales(g, a, adj),
+        _ => false,
+    }
+}
+
+/// The variable of loop `op` where its bounds are not literals `lo < hi` (it may run zero
+/// times).
+fn may_not_run(g: &Graph, op: &Op) -> Option<u32> {
+    let v = match *op {
+        Op::Table { v, .. } => v,
+        _ => op.loop_var()?,
+    };
+    let (lo, hi) = g.loop_bounds(v)?;
+    match (g.as_int(lo), g.as_int(hi)) {
+        (Some(a), Some(b)) if a < b => None,
+        _ => Some(v),
+    }
 }
 
 /// Adds the effect `make(value)` to a slice's effects, once per iteration of every loop in

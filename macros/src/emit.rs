@@ -45,7 +45,11 @@
 //!
 //! The interchange of loops (a contribution summed over the loops its target is not in, at the
 //! target) is the differentiation pass's (`diff::Sweep::contribute`), which keeps a contribution
-//! per iteration where the sum would rerun a loop that varies with them.
+//! per iteration where the sum would rerun a loop that varies with them; a target only the
+//! bodies of loops that may run zero times read pushes that sum on through its own derivative
+//! only where it is not zero (`diff::Sweep::push_through`: `0 · (1/y)` is NaN at `y = 0`). A
+//! factor taken out of a sum (`simplify::invariant_factor_out_of_sum`) is taken only where the
+//! loop runs, `(if hi > lo { c } else { 0 }) · Σ`, unless it is a literal or a parameter.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};

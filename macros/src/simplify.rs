@@ -61,6 +61,7 @@ pub const RULES: &[(&str, Rule)] = &[
     ("sum-of-invariant", sum_of_invariant),
     ("sum-of-invariantly-guarded", sum_of_invariantly_guarded),
     ("invariant-factor-out-of-sum", invariant_factor_out_of_sum),
+    ("unguard-finite-factor", unguard_finite_factor),
     ("at-of-constant-table", at_of_constant_table),
     ("at-of-one-element-write", at_of_one_element_write),
     ("int-identities", int_identities),
@@ -434,6 +435,11 @@ fn mul_into_select(g: &mut Graph, op: &Op) -> Option<NodeId> {
         if !(is_zero(g, p) || is_zero(g, r)) {
             continue;
         }
+        // `(if hi > lo { c } else { 0 }) · q` stays where `q` is a loop's sum or a term of a
+        // loop's body: in the branch, it would leave the loop it shares with the rest.
+        if is_loop_guard(g, c) && in_a_loop(g, q, s) {
+            continue;
+        }
         // The zero branch stays zero, as `mul-zero` has it: it is a gate's untaken side
         // (`if c { 0 } else { ā }`), and `0 · ∞` folded to NaN there would poison the taken one.
         let times = |g: &mut Graph, x: NodeId| {
@@ -458,10 +464,10 @@ fn div_into_select(g: &mut Graph, op: &Op) -> Option<NodeId> {
     let Op::Select(c, p, r) = *g.op(a) else {
         return None;
     };
-    if !(is_zero(g, p) || is_zero(g, r)) {
+    if !(is_zero(g, p) || is_zero(g, r)) || is_loop_guard(g, c) && in_a_loop(g, q, a) {
         return None;
     }
-    // (A zero branch stays zero: see `mul_into_select`.)
+    // (A zero branch stays zero: see `mul_into_select`; a loop's guard stays.)
     let p2 = if is_zero(g, p) { p } else { g.div(p, q) };
     let r2 = if is_zero(g, r) { r } else { g.div(r, q) };
     Some(g.select(c, p2, r2))
@@ -507,7 +513,7 @@ fn sum_of_invariant(g: &mut Graph, op: &Op) -> Option<NodeId> {
     if g.loops_of(body) & (1 << v) != 0 || g.kind(body) != Kind::Float {
         return None;
     }
-    let nonempty = g.add(Op::Compare(crate::graph::Cmp::Gt, hi, lo));
+    let nonempty = nonempty(g, lo, hi);
     // `hi − lo` only where the loop runs: the count's derivative uses (`count · ā`) is not
     // under the guard below, and `2 − 6` overflows a `usize` (`x.windows(6)` of two elements).
     let diff = g.int_bin(IntOp::Sub, hi, lo);
@@ -533,6 +539,11 @@ fn sum_of_invariantly_guarded(g: &mut Graph, op: &Op) -> Option<NodeId> {
         return None;
     };
     if g.loops_of(c) & (1 << v) != 0 {
+        return None;
+    }
+    // A condition that may panic (`n - 1 > 0`, `x[0] > 0.0`) stays in a loop that may not run:
+    // before it, it would run where the function does not (`n = 0`).
+    if g.may_panic(c) && !runs(g, lo, hi) {
         return None;
     }
     // Effects only: a value's sum under a condition is already the guarded sum the lowering
@@ -583,10 +594,64 @@ fn invariant_factor_out_of_sum(g: &mut Graph, op: &Op) -> Option<NodeId> {
     let c = product(g, &outside);
     let f = product(g, &inside);
     let sum = g.add(Op::Sum { v, lo, hi, body: f });
-    // (Over an empty range this is `c · 0`: NaN where `c` is NaN or infinite, where the loop
-    // gives 0. Guarding it with `if lo < hi` would move the sum into a branch, out of the loop
-    // it shares with the value.)
+    // Over an empty range the loop gives 0, and `c · 0` is NaN where `c` is infinite or NaN
+    // (`1 / y` at `y = 0`, never computed by the loop): the factor is taken only where the loop
+    // runs, the sum staying outside the branch, in the loop it shares with the value.
+    let c = if taken_as_finite(g, c) || runs(g, lo, hi) {
+        c
+    } else {
+        let nonempty = nonempty(g, lo, hi);
+        let zero = g.zero();
+        g.select(nonempty, c, zero)
+    };
     Some(g.mul(c, sum))
+}
+
+/// A finite constant or a parameter (a parameter is taken as finite): no guard needed.
+fn taken_as_finite(g: &Graph, c: NodeId) -> bool {
+    match g.as_const(c) {
+        Some(k) => k.is_finite(),
+        None => g.is_leaf(c),
+    }
+}
+
+/// `(if hi > lo { c } else { 0 }) · Σ_{lo..hi} f => c · Σ_{lo..hi} f` for a factor `c` taken as
+/// finite: the guard [`invariant_factor_out_of_sum`] put on what was a variable's value before
+/// a loop nested in another (a provisional carry), once it is known to be a parameter.
+fn unguard_finite_factor(g: &mut Graph, op: &Op) -> Option<NodeId> {
+    let Op::Mul(a, b) = *op else { return None };
+    let Op::Select(cond, c, zero) = *g.op(a) else {
+        return None;
+    };
+    let Op::Sum { lo, hi, .. } = *g.op(b) else {
+        return None;
+    };
+    let guards_b = matches!(*g.op(cond), Op::Compare(Cmp::Gt, h, l) if (l, h) == (lo, hi));
+    (guards_b && is_zero(g, zero) && taken_as_finite(g, c)).then(|| g.mul(c, b))
+}
+
+/// `hi > lo`: whether a loop over `lo..hi` runs.
+fn nonempty(g: &mut Graph, lo: NodeId, hi: NodeId) -> NodeId {
+    g.add(Op::Compare(Cmp::Gt, hi, lo))
+}
+
+/// Whether a loop over `lo..hi` runs for certain: its bounds are literals, `lo < hi`.
+fn runs(g: &Graph, lo: NodeId, hi: NodeId) -> bool {
+    matches!((g.as_int(lo), g.as_int(hi)), (Some(a), Some(b)) if a < b)
+}
+
+/// Whether `q` is a loop's sum, or varies with a loop `select` does not.
+fn in_a_loop(g: &Graph, q: NodeId, select: NodeId) -> bool {
+    matches!(g.op(q), Op::Sum { .. }) || g.loops_of(q) & !g.loops_of(select) != 0
+}
+
+/// Whether `cond` is the test that a loop runs (`hi > lo` of its bounds), which guards a
+/// factor taken out of its sum (see [`invariant_factor_out_of_sum`]).
+fn is_loop_guard(g: &Graph, cond: NodeId) -> bool {
+    let Op::Compare(Cmp::Gt, hi, lo) = *g.op(cond) else {
+        return false;
+    };
+    (0..g.loop_count()).any(|v| g.loop_bounds(v) == Some((lo, hi)))
 }
 
 /// `x.powi(0) => 1`, `x.powi(1) => x`
@@ -871,6 +936,28 @@ mod tests {
         assert_eq!(
             s("(0..4).map(|i| w * (i as f64) * 2.0).sum::<f64>()"),
             "2.0 * w * Σ(i0 in 0..4) (i0 as f64)"
+        );
+    }
+    /// `fn f(w: f64, x: &[f64]) -> f64 { <body> }`, simplified and printed.
+    fn over_slice(body: &str) -> String {
+        let body: proc_macro2::TokenStream = body.parse().expect("test body tokenizes");
+        let l = crate::testing::lower_fn(
+            quote::quote! { fn f(w: f64, x: &[f64]) -> f64 { #body } },
+            &crate::attr::Args::default(),
+        );
+        crate::formula::print(&l.graph, l.output, "f64")
+    }
+    #[test]
+    fn invariant_factor_out_of_a_loop_that_may_not_run_is_guarded() {
+        // `ln(0) · 0` would be NaN where the loop, not running, gives 0.
+        assert_eq!(
+            over_slice("x.iter().map(|v| v * w.ln()).sum::<f64>()"),
+            "(if x.len() > 0 { w.ln() } else { 0.0 }) * Σ(i0 in 0..x.len()) x[i0]"
+        );
+        // A parameter is taken as finite: no guard.
+        assert_eq!(
+            over_slice("x.iter().map(|v| v * w).sum::<f64>()"),
+            "w * Σ(i0 in 0..x.len()) x[i0]"
         );
     }
     #[test]

@@ -87,6 +87,13 @@ weights! {
     /// taking slices, out of 20 (`splits.rs`). From a stream of its own, drawn only where the
     /// weight is not 0: at 0 (the default) the programs are unchanged.
     split_at = 0,
+    /// Points: one more input point where the size `n`, `d` or both is 0, so that the loops
+    /// over them run zero times (and what the function computes only inside them is never
+    /// computed: `1.0 / y` at `y = 0`, `x[0]` of an empty slice), out of 10 programs; skipped
+    /// where the function itself panics there, and for a program with a `loop` (written for a
+    /// range that never runs empty). From a stream of its own: at 0 (the default) the programs
+    /// and their points are unchanged.
+    empty_loops = 0,
     /// Loop nests one deep.
     depth1 = 3,
     /// Loop nests two deep.

@@ -34,6 +34,9 @@ pub(super) struct Prologue {
     pub plain_args: String,
     pub moved_args: String,
     pub oracle_args: String,
+    /// What a panic of the plain function reports: a `P` line, or, at a point where a size is
+    /// 0 (where the function may well panic: `x[0]`, `n - 1`), an `S` line, the point skipped.
+    pub plain_panic: &'static str,
 }
 
 pub(super) fn prologue(program: &Program, k: usize, point: &Point) -> Prologue {
@@ -65,11 +68,17 @@ pub(super) fn prologue(program: &Program, k: usize, point: &Point) -> Prologue {
         ParamTy::Scalar => format!("dual_scalar(__a_{}, __e, {i}, __s == {i})", p.name),
         ParamTy::Size(_) => format!("__a_{}", p.name),
     });
+    let empty = point.iter().any(|v| matches!(v, Value::Size(0)));
     Prologue {
         out,
         plain_args,
         moved_args,
         oracle_args,
+        plain_panic: if empty {
+            "__pr.outside(&m)"
+        } else {
+            "__pr.panic(\"plain\", &m)"
+        },
     }
 }
 
@@ -84,12 +93,13 @@ fn point_fn(program: &Program, k: usize, point: &Point) -> String {
         plain_args,
         moved_args,
         oracle_args,
+        plain_panic,
     } = prologue(program, k, point);
     let _ = writeln!(
         out,
         "        let __plain_at = |__e: f64| super::{name}({moved_args});\n        \
          let __oracle = |__s: usize, __k: usize, __e: f64| super::oracle::{name}({oracle_args});\n        \
-         let __plain = match guarded(|| super::{name}({plain_args})) {{ Ok(v) => v, Err(m) => return __pr.panic(\"plain\", &m) }};\n        \
+         let __plain = match guarded(|| super::{name}({plain_args})) {{ Ok(v) => v, Err(m) => return {plain_panic} }};\n        \
          let (__value, __grad) = match guarded(|| super::{name}_grad({plain_args})) {{ Ok(v) => v, Err(m) => return __pr.panic(\"grad\", &m) }};\n        \
          __pr.value(__value, __plain, __plain_at);\n        \
          __pr.oracle(guarded(|| __oracle(usize::MAX, 0, 0.0)), __plain);"

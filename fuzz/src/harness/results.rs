@@ -61,6 +61,7 @@ pub fn judge(outcome: &mut Outcome, line: &str) {
     };
     match f.first().copied() {
         Some("D") => outcome.done = true,
+        Some("S") => outcome.skipped += 1,
         Some("V") if rest.len() == 3 => {
             let [got, want, moved] = [0, 1, 2].map(|k| float(rest[k]).unwrap_or(f64::NAN));
             // Where the function is not finite, the simplifier's `0 · x → 0` (documented in

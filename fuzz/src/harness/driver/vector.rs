@@ -45,13 +45,14 @@ pub(super) fn point_fn(program: &Program, k: usize, point: &Point) -> String {
         plain_args,
         moved_args,
         oracle_args,
+        plain_panic,
     } = super::prologue(program, k, point);
     let seed: Vec<String> = SEED[..m].iter().map(|s| format!("{s:?}")).collect();
     let _ = writeln!(
         out,
         "        let __plain_at = |__e: f64| super::{name}({moved_args});\n        \
          let __oracle = |__s: usize, __k: usize, __e: f64| super::oracle::{name}({oracle_args});\n        \
-         let __plain = match guarded(|| super::{name}({plain_args})) {{ Ok(v) => v, Err(m) => return __pr.panic(\"plain\", &m) }};\n        \
+         let __plain = match guarded(|| super::{name}({plain_args})) {{ Ok(v) => v, Err(m) => return {plain_panic} }};\n        \
          let __seed: [f64; {m}] = [{}];\n        \
          let (__value, __jac) = match guarded(|| super::{name}_jacobian({plain_args})) {{ Ok(v) => v, Err(m) => return __pr.panic(\"grad\", &m) }};\n        \
          let (__vjp_value, __vjp) = match guarded(|| super::{name}_vjp({plain_args}, &__seed)) {{ Ok(v) => v, Err(m) => return __pr.panic(\"grad\", &m) }};\n        \

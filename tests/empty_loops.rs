@@ -1,0 +1,658 @@
+//! Loops that run zero times: what the body would compute from values outside the loop
+//! (`1.0 / y`, `y.ln()`, `(a - b).sqrt()`, `x[0]`) is never computed by the function when the
+//! loop does not run, so it may be non-finite there, or out of range. The gradient must then be
+//! what the function's derivative is: zero for a float the function never touches, and no
+//! panic where the function does not panic.
+
+//!
+//! Each function is checked twice: where its loops run zero times, against the derivative
+//! written out by hand (the function does not read the float there, so it is exactly 0, or
+//! the one term outside the loop), and where they run, against central differences (and its
+//! Hessian against central differences of its gradient).
+
+#![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord)] // the language under test, and a fuzzer program as written
+
+mod common;
+#[path = "common/second_order.rs"]
+mod second_order;
+
+use common::{assert_all_close, numeric_gradient};
+use second_order::{close, hessian_by_differences};
+use symgrad::differentiable;
+
+#[differentiable]
+fn div_sum(y: f64, x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] / y;
+    }
+    s
+}
+
+#[differentiable(wrt(y, x))]
+fn div_sum_n(y: f64, x: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        s += x[i] / y;
+    }
+    s + 1.0
+}
+
+#[differentiable]
+fn ln_sum(y: f64, x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * y.ln();
+    }
+    s
+}
+
+#[differentiable]
+fn sqrt_sum(a: f64, b: f64, x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * (a - b).sqrt();
+    }
+    s
+}
+
+#[differentiable]
+fn powf_sum(a: f64, y: f64, x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * y.powf(a);
+    }
+    s
+}
+
+#[differentiable]
+fn div_fold(y: f64, x: &[f64]) -> f64 {
+    let mut p = 1.0;
+    for i in 0..x.len() {
+        p *= x[i] / y;
+    }
+    p
+}
+
+#[differentiable]
+fn ln_fold(y: f64, x: &[f64]) -> f64 {
+    let mut p = 1.0;
+    for i in 0..x.len() {
+        p = p * y.ln() + x[i];
+    }
+    p
+}
+
+#[differentiable]
+fn coupled_div(k: f64, y: f64, t: &[f64]) -> f64 {
+    let mut x = 1.0;
+    let mut v = 0.0;
+    let mut loss = 0.0;
+    for i in 0..t.len() {
+        v += -k / y * x;
+        x += v * y.sqrt();
+        loss += (x - t[i]).powi(2);
+    }
+    loss + x
+}
+
+#[differentiable]
+fn carried_div(y: f64, x: &[f64]) -> f64 {
+    let mut h = vec![1.0; 2];
+    let mut loss = 0.0;
+    for t in 0..x.len() {
+        let mut next = vec![0.0; 2];
+        for j in 0..2 {
+            next[j] = (h[j] / y + x[t]).tanh();
+        }
+        h = next;
+        loss += h[0] * h[1];
+    }
+    loss + h[0]
+}
+
+#[differentiable]
+fn iter_div(y: f64, x: &[f64]) -> f64 {
+    x.iter().map(|v| v / y).sum::<f64>()
+}
+
+#[differentiable]
+fn iter_ln(y: f64, x: &[f64]) -> f64 {
+    x.iter().map(|v| v * y.ln()).sum::<f64>() + 2.0 * y
+}
+
+#[differentiable(wrt(y, x))]
+fn nested_div(y: f64, x: &[f64], m: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..m {
+        for j in 0..x.len() {
+            s += x[j] / y + i as f64;
+        }
+        s += 1.0;
+    }
+    s
+}
+
+#[differentiable]
+fn while_div(y: f64, x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut i = 0;
+    while i < x.len() {
+        s += x[i] * y.ln();
+        i += 1;
+    }
+    s
+}
+
+#[differentiable]
+fn first_elem(w: f64, x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * x[0] * w;
+    }
+    s + w
+}
+
+#[differentiable(checkpoint = 2)]
+fn div_fold_k2(y: f64, x: &[f64]) -> f64 {
+    let mut p = 1.0;
+    for i in 0..x.len() {
+        p *= x[i] / y;
+    }
+    p
+}
+
+#[differentiable(checkpoint = 2)]
+fn coupled_div_k2(k: f64, y: f64, t: &[f64]) -> f64 {
+    let mut x = 1.0;
+    let mut v = 0.0;
+    let mut loss = 0.0;
+    for i in 0..t.len() {
+        v += -k / y * x;
+        x += v * y.sqrt();
+        loss += (x - t[i]).powi(2);
+    }
+    loss + x
+}
+
+#[differentiable(hessian)]
+fn div_sum_h(y: f64, x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * x[i] / y + y.ln() * x[i];
+    }
+    s
+}
+
+#[differentiable(hessian)]
+fn div_fold_h(y: f64, x: &[f64]) -> f64 {
+    let mut p = 1.0;
+    for i in 0..x.len() {
+        p *= x[i] / y;
+    }
+    p + y
+}
+
+#[differentiable(wrt(w, x))]
+fn nested_varying(w: &[f64], x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..w.len() {
+        let c = w[i].ln();
+        for j in 0..x.len() {
+            s += x[j] * c;
+        }
+        s += w[i];
+    }
+    s
+}
+
+#[differentiable]
+fn scan_ln(y: f64, x: &[f64]) -> f64 {
+    let mut z = vec![1.0; x.len() + 1];
+    for i in 1..z.len() {
+        z[i] = z[i - 1] * y.ln() + x[i - 1];
+    }
+    z[0]
+}
+
+#[differentiable]
+fn table_div(y: f64, x: &[f64]) -> f64 {
+    let mut z = vec![0.0; x.len()];
+    for c in 0..x.len() {
+        z[c] = x[c] / y.sqrt();
+    }
+    z.iter().sum::<f64>()
+}
+
+#[differentiable]
+fn break_div(y: f64, x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        if x[i] < 0.0 {
+            break;
+        }
+        s += x[i] * y.ln();
+    }
+    s
+}
+
+#[differentiable]
+fn running_max_ln(y: f64, x: &[f64]) -> f64 {
+    let mut m: f64 = -1.0e300;
+    for i in 0..x.len() {
+        m = m.max(x[i] * y.ln());
+    }
+    m
+}
+
+#[differentiable]
+fn sq(a: f64, b: f64) -> f64 {
+    a * b * b
+}
+
+#[differentiable]
+fn call_ln(y: f64, x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += sq(y.ln(), x[i]);
+    }
+    s
+}
+
+#[differentiable]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>()
+}
+
+#[differentiable]
+fn ridge(y: f64, w: &[f64], x: &[f64]) -> f64 {
+    (dot(w, x) - y).powi(2) + y.ln() * dot(w, w)
+}
+
+#[differentiable]
+fn iter_product(y: f64, x: &[f64]) -> f64 {
+    x.iter().map(|v| v * y.ln()).product::<f64>()
+}
+
+#[differentiable]
+fn fold_div(y: f64, x: &[f64]) -> f64 {
+    x.iter().fold(1.0, |acc, v| acc * v / y)
+}
+
+#[differentiable]
+fn while_down_ln(y: f64, x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut k = x.len();
+    while k >= 1 {
+        k -= 1;
+        s = 0.5 * s + x[k] * y.ln();
+    }
+    s
+}
+
+#[differentiable]
+fn last_elem(w: f64, x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * x[x.len() - 1] * w;
+    }
+    s + w
+}
+
+#[differentiable]
+fn softmax_ce(z: &[f64]) -> f64 {
+    let m = z.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+    let s = z.iter().map(|v| (v - m).exp()).sum::<f64>();
+    m + s.ln()
+}
+
+#[differentiable(hessian)]
+fn coupled_h(k: f64, y: f64, t: &[f64]) -> f64 {
+    let mut x = 1.0;
+    let mut v = 0.0;
+    let mut loss = 0.0;
+    for i in 0..t.len() {
+        v += -k / y * x;
+        x += v * y.sqrt();
+        loss += (x - t[i]).powi(2);
+    }
+    loss + x
+}
+
+#[differentiable(hessian)]
+fn ln_fold_h(y: f64, x: &[f64]) -> f64 {
+    let mut p = 1.0;
+    for i in 0..x.len() {
+        p = p * y.ln() + x[i];
+    }
+    p
+}
+
+#[differentiable(hessian)]
+fn iter_ln_h(y: f64, x: &[f64]) -> f64 {
+    x.iter().map(|v| v * v * y.ln()).sum::<f64>() + 2.0 * y
+}
+
+#[differentiable(hessian)]
+fn scan_ln_h(y: f64, x: &[f64]) -> f64 {
+    let mut z = vec![1.0; x.len() + 1];
+    for i in 1..z.len() {
+        z[i] = z[i - 1] * y.ln() + x[i - 1];
+    }
+    z[0] + y
+}
+
+#[differentiable(checkpoint = 2)]
+fn ln_fold_k2(y: f64, x: &[f64]) -> f64 {
+    let mut p = 1.0;
+    for i in 0..x.len() {
+        p = p * y.ln() + x[i];
+    }
+    p
+}
+
+#[differentiable(checkpoint = 3)]
+fn carried_div_k3(y: f64, x: &[f64]) -> f64 {
+    let mut h = vec![1.0; 2];
+    let mut loss = 0.0;
+    for t in 0..x.len() {
+        let mut next = vec![0.0; 2];
+        for j in 0..2 {
+            next[j] = (h[j] / y + x[t]).tanh();
+        }
+        h = next;
+        loss += h[0] * h[1];
+    }
+    loss + h[0]
+}
+
+#[differentiable]
+fn big(x: f64) -> f64 {
+    (1000.0 * x).exp()
+}
+
+// The report this file answers: `big(x)` is infinite, and the loop over `0..w.len() - 2` does
+// not run for two weights.
+#[differentiable]
+fn scaled_by_big(x: f64, w: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..w.len() - 2 {
+        s += w[i] * big(x);
+    }
+    s
+}
+
+// The fuzzer's seed 2801, program 247: the inner loop's length `n - 1` is read by a condition
+// guarding the reverse sweep's additions into `∇z`, which was taken out of the outer loop: at
+// `n = 0`, `n - 1` overflowed where the function never computes it.
+#[differentiable(wrt(z))]
+fn inner_bound_minus_one(z: &[f64], n: usize) -> f64 {
+    let mut p = 1.0;
+    for i in 0..n {
+        let mut s = 0.0;
+        for _j in 0..n - 1 {
+            s += z[i + 1];
+        }
+        p /= 1.0 + s * (0.69 - z[i]) * (s * (0.69 - z[i]));
+    }
+    p
+}
+
+// Seed 2801, program 188 (shrunk): `y[n - 1]`, read in the loop, is summed `n` times
+// (`n · y[n - 1]`, taken only where the loop runs); its gradient's addition into
+// `∇y[n - 1]` ran after the loop even at `n = 0`, where `n - 1` overflows.
+#[differentiable]
+fn last_read_in_the_loop(n: usize, y: &[f64]) -> f64 {
+    let mut s13 = 0.0;
+    let mut s14 = 0.0;
+    for i in 0..n {
+        s13 += y[n - 1];
+        if !(y[n - 1] < 0.11) {
+            s14 += y[i];
+        }
+    }
+    s14 - s13
+}
+
+/// `(value, scalar partials…)` of each case where its loops run zero times, against the hand
+/// derivative; `==`, so `-0.0` passes for `0.0` and NaN fails.
+macro_rules! exactly {
+    ($($what:literal: $got:expr => $want:expr;)*) => {{
+        let mut bad: Vec<String> = Vec::new();
+        $(
+            match std::panic::catch_unwind(|| $got) {
+                Ok(got) if got == $want => {}
+                Ok(got) => bad.push(format!("{}: got {:?}, want {:?}", $what, got, $want)),
+                Err(_) => bad.push(format!("{}: panicked", $what)),
+            }
+        )*
+        assert!(bad.is_empty(), "{}", bad.join("\n"));
+    }};
+}
+
+const E: [f64; 0] = [];
+
+#[test]
+fn sums_over_empty_loops_have_the_exact_derivative() {
+    exactly! {
+        "x[i] / y": { let (v, g) = div_sum_grad(0.0, &E); (v, g.y) } => (0.0, 0.0);
+        "x[i] / y, n = 0": { let (v, g) = div_sum_n_grad(0.0, &E, 0); (v, g.y) } => (1.0, 0.0);
+        "x[i] * y.ln(), y = 0": { let (v, g) = ln_sum_grad(0.0, &E); (v, g.y) } => (0.0, 0.0);
+        "x[i] * y.ln(), y < 0": { let (v, g) = ln_sum_grad(-1.0, &E); (v, g.y) } => (0.0, 0.0);
+        "x[i] * (a - b).sqrt()": { let (v, g) = sqrt_sum_grad(0.0, 1.0, &E); (v, g.a, g.b) } => (0.0, 0.0, 0.0);
+        "x[i] * (a - b).sqrt(), a = b": { let (v, g) = sqrt_sum_grad(1.0, 1.0, &E); (v, g.a, g.b) } => (0.0, 0.0, 0.0);
+        "x[i] * y.powf(a), y = 0": { let (v, g) = powf_sum_grad(0.5, 0.0, &E); (v, g.a, g.y) } => (0.0, 0.0, 0.0);
+        "x[i] * y.powf(a), y < 0": { let (v, g) = powf_sum_grad(0.5, -1.0, &E); (v, g.a, g.y) } => (0.0, 0.0, 0.0);
+        "iterator sum of v / y": { let (v, g) = iter_div_grad(0.0, &E); (v, g.y) } => (0.0, 0.0);
+        "iterator sum of v * y.ln()": { let (v, g) = iter_ln_grad(0.0, &E); (v, g.y) } => (0.0, 2.0);
+        "inner loop empty, outer runs": { let (v, g) = nested_div_grad(0.0, &E, 2); (v, g.y) } => (2.0, 0.0);
+        "inner loop empty, w[i].ln() per outer": { let (v, g) = nested_varying_grad(&[0.0, 1.0], &E); (v, g.w) } => (1.0, vec![1.0, 1.0]);
+        "while loop that never runs": { let (v, g) = while_div_grad(0.0, &E); (v, g.y) } => (0.0, 0.0);
+        "while loop counting down from 0": { let (v, g) = while_down_ln_grad(0.0, &E); (v, g.y) } => (0.0, 0.0);
+        "break before the first": { let (v, g) = break_div_grad(0.0, &[-1.0]); (v, g.y) } => (0.0, 0.0);
+        "break, empty": { let (v, g) = break_div_grad(0.0, &E); (v, g.y) } => (0.0, 0.0);
+        "call with y.ln()": { let (v, g) = call_ln_grad(0.0, &E); (v, g.y) } => (0.0, 0.0);
+        "local array of x[c] / y.sqrt()": { let (v, g) = table_div_grad(0.0, &E); (v, g.y) } => (0.0, 0.0);
+        "w[i] * big(x), big(x) = ∞": { let (v, g) = scaled_by_big_grad(1.0, &[0.5, 0.5]); (v, g.x, g.w) } => (0.0, 0.0, vec![0.0, 0.0]);
+        "dot products of empty slices": { let (v, g) = ridge_grad(0.5, &E, &E); (v, g.y) } => (0.25, 1.0);
+        "n - 1 in a loop over 0..n, n = 0": { let (v, g) = inner_bound_minus_one_grad(&E, 0); (v, g.z) } => (1.0, Vec::<f64>::new());
+        "y[n - 1] in a loop over 0..n, n = 0": { let (v, g) = last_read_in_the_loop_grad(0, &E); (v, g.y) } => (0.0, Vec::<f64>::new());
+        "x[0] in the body": { let (v, g) = first_elem_grad(2.0, &E); (v, g.w) } => (2.0, 1.0);
+        "x[x.len() - 1] in the body": { let (v, g) = last_elem_grad(2.0, &E); (v, g.w) } => (2.0, 1.0);
+    }
+}
+
+#[test]
+fn recurrences_over_empty_loops_have_the_exact_derivative() {
+    exactly! {
+        "p *= x[i] / y": { let (v, g) = div_fold_grad(0.0, &E); (v, g.y) } => (1.0, 0.0);
+        "p = p * y.ln() + x[i]": { let (v, g) = ln_fold_grad(0.0, &E); (v, g.y) } => (1.0, 0.0);
+        "fold of acc * v / y": { let (v, g) = fold_div_grad(0.0, &E); (v, g.y) } => (1.0, 0.0);
+        "product of v * y.ln()": { let (v, g) = iter_product_grad(0.0, &E); (v, g.y) } => (1.0, 0.0);
+        "running max of x[i] * y.ln()": { let (v, g) = running_max_ln_grad(0.0, &E); (v, g.y) } => (-1.0e300, 0.0);
+        "coupled state reading k / y, y.sqrt()": { let (v, g) = coupled_div_grad(1.0, 0.0, &E); (v, g.k, g.y) } => (1.0, 0.0, 0.0);
+        "coupled state, y < 0": { let (v, g) = coupled_div_grad(1.0, -1.0, &E); (v, g.k, g.y) } => (1.0, 0.0, 0.0);
+        "carried array reading h[j] / y": { let (v, g) = carried_div_grad(0.0, &E); (v, g.y) } => (1.0, 0.0);
+        "scan reading y.ln()": { let (v, g) = scan_ln_grad(0.0, &E); (v, g.y) } => (1.0, 0.0);
+        "checkpoint = 2, p *= x[i] / y": { let (v, g) = div_fold_k2_grad(0.0, &E); (v, g.y) } => (1.0, 0.0);
+        "checkpoint = 2, p * y.ln() + x[i]": { let (v, g) = ln_fold_k2_grad(0.0, &E); (v, g.y) } => (1.0, 0.0);
+        "checkpoint = 2, coupled state": { let (v, g) = coupled_div_k2_grad(1.0, 0.0, &E); (v, g.k, g.y) } => (1.0, 0.0, 0.0);
+        "checkpoint = 3, carried array": { let (v, g) = carried_div_k3_grad(0.0, &E); (v, g.y) } => (1.0, 0.0);
+    }
+}
+
+/// `checkpoint = K` over 0, 1, …, 2K + 1 iterations: the same gradient, bit for bit, as saving
+/// every state.
+#[test]
+fn checkpointed_recurrences_equal_the_full_trace_at_zero_and_one_iteration() {
+    let xs = [0.3, -0.4, 0.9, 1.1, -0.2, 0.6];
+    for n in 0..=xs.len() {
+        let x = &xs[..n];
+        assert_eq!(div_fold_grad(0.7, x), {
+            let (v, g) = div_fold_k2_grad(0.7, x);
+            (v, DivFoldGrad { y: g.y, x: g.x })
+        });
+        assert_eq!(ln_fold_grad(0.7, x), {
+            let (v, g) = ln_fold_k2_grad(0.7, x);
+            (v, LnFoldGrad { y: g.y, x: g.x })
+        });
+        assert_eq!(carried_div_grad(0.7, x), {
+            let (v, g) = carried_div_k3_grad(0.7, x);
+            (v, CarriedDivGrad { y: g.y, x: g.x })
+        });
+        assert_eq!(coupled_div_grad(0.8, 0.6, x), {
+            let (v, g) = coupled_div_k2_grad(0.8, 0.6, x);
+            (
+                v,
+                CoupledDivGrad {
+                    k: g.k,
+                    y: g.y,
+                    t: g.t,
+                },
+            )
+        });
+    }
+}
+
+#[test]
+fn second_derivatives_over_empty_loops_are_exact() {
+    exactly! {
+        "Σ x² / y + y.ln()·x": { let (f, g, h) = div_sum_h_hessian(0.0, &E); (f, g.y, h) } => (0.0, 0.0, vec![0.0]);
+        "Σ …, H·v": { let (f, g, hv) = div_sum_h_hvp(0.0, &E, &DivSumHGrad { y: 1.0, x: vec![] }); (f, g.y, hv.y) } => (0.0, 0.0, 0.0);
+        "Π x / y + y": { let (f, g, h) = div_fold_h_hessian(0.0, &E); (f, g.y, h) } => (1.0, 1.0, vec![0.0]);
+        "Π …, H·v": { let (f, g, hv) = div_fold_h_hvp(0.0, &E, &DivFoldHGrad { y: 1.0, x: vec![] }); (f, g.y, hv.y) } => (1.0, 1.0, 0.0);
+        "p * y.ln() + x": { let (f, g, h) = ln_fold_h_hessian(0.0, &E); (f, g.y, h) } => (1.0, 0.0, vec![0.0]);
+        "p * y.ln() + x, H·v": { let (f, g, hv) = ln_fold_h_hvp(0.0, &E, &LnFoldHGrad { y: 1.0, x: vec![] }); (f, g.y, hv.y) } => (1.0, 0.0, 0.0);
+        "iterator sum": { let (f, g, h) = iter_ln_h_hessian(0.0, &E); (f, g.y, h) } => (0.0, 2.0, vec![0.0]);
+        "iterator sum, H·v": { let (f, g, hv) = iter_ln_h_hvp(0.0, &E, &IterLnHGrad { y: 1.0, x: vec![] }); (f, g.y, hv.y) } => (0.0, 2.0, 0.0);
+        "scan": { let (f, g, h) = scan_ln_h_hessian(0.0, &E); (f, g.y, h) } => (1.0, 1.0, vec![0.0]);
+        "scan, H·v": { let (f, g, hv) = scan_ln_h_hvp(0.0, &E, &ScanLnHGrad { y: 1.0, x: vec![] }); (f, g.y, hv.y) } => (1.0, 1.0, 0.0);
+        "coupled state": { let (f, g, h) = coupled_h_hessian(1.0, 0.0, &E); (f, g.k, g.y, h) } => (1.0, 0.0, 0.0, vec![0.0; 4]);
+        "coupled state, H·v": { let (f, g, hv) = coupled_h_hvp(1.0, 0.0, &E, &CoupledHGrad { k: 1.0, y: 1.0, t: vec![] }); (f, g.y, hv.k, hv.y) } => (1.0, 0.0, 0.0, 0.0);
+    }
+}
+
+/// Where the function itself is not finite at an empty slice, any gradient will do: `ln` of
+/// the empty sum of a softmax is `-∞`, and `ln(0) · Σ w·w` is `-∞ · 0 = NaN` in the function.
+#[test]
+fn where_the_function_is_not_finite_the_value_says_so() {
+    let (v, g) = softmax_ce_grad(&E);
+    assert_eq!((v, g.z.len()), (f64::NEG_INFINITY, 0));
+    assert!(softmax_ce(&E).is_infinite());
+    assert!(ridge(0.0, &E, &E).is_nan());
+    assert!(ridge_grad(0.0, &E, &E).0.is_nan());
+}
+
+/// `(y, x)` functions: `_grad` against central differences where the loops run.
+macro_rules! against_differences {
+    ($($f:ident, $grad:ident, $s:ident;)*) => {$({
+        let theta = [0.7, 0.3, -0.4, 0.9];
+        let (v, g) = $grad(theta[0], &theta[1..]);
+        assert_eq!(v, $f(theta[0], &theta[1..]), stringify!($f));
+        let mut got = vec![g.$s];
+        got.extend(&g.x);
+        let want = numeric_gradient(|t| $f(t[0], &t[1..]), &theta);
+        assert_all_close(&got, &want, 1e-6);
+    })*};
+}
+
+#[test]
+fn where_the_loops_run_the_gradients_match_central_differences() {
+    against_differences! {
+        div_sum, div_sum_grad, y; ln_sum, ln_sum_grad, y; div_fold, div_fold_grad, y;
+        ln_fold, ln_fold_grad, y; carried_div, carried_div_grad, y; iter_div, iter_div_grad, y;
+        iter_ln, iter_ln_grad, y; while_div, while_div_grad, y; scan_ln, scan_ln_grad, y;
+        table_div, table_div_grad, y; break_div, break_div_grad, y;
+        running_max_ln, running_max_ln_grad, y; call_ln, call_ln_grad, y;
+        iter_product, iter_product_grad, y; fold_div, fold_div_grad, y;
+        while_down_ln, while_down_ln_grad, y; first_elem, first_elem_grad, w;
+        last_elem, last_elem_grad, w; div_fold_k2, div_fold_k2_grad, y;
+        ln_fold_k2, ln_fold_k2_grad, y; carried_div_k3, carried_div_k3_grad, y;
+        div_sum_h, div_sum_h_grad, y; div_fold_h, div_fold_h_grad, y;
+        ln_fold_h, ln_fold_h_grad, y; iter_ln_h, iter_ln_h_grad, y; scan_ln_h, scan_ln_h_grad, y;
+    }
+    let t = [0.3, -0.4, 0.9];
+    let (_, g) = sqrt_sum_grad(1.5, 0.5, &t);
+    let want = numeric_gradient(|p| sqrt_sum(p[0], p[1], &t), &[1.5, 0.5]);
+    assert_all_close(&[g.a, g.b], &want, 1e-6);
+    let (_, g) = powf_sum_grad(0.5, 0.8, &t);
+    let want = numeric_gradient(|p| powf_sum(p[0], p[1], &t), &[0.5, 0.8]);
+    assert_all_close(&[g.a, g.y], &want, 1e-6);
+    for (grad, f) in [
+        (
+            coupled_div_grad as fn(f64, f64, &[f64]) -> (f64, CoupledDivGrad),
+            coupled_div as fn(f64, f64, &[f64]) -> f64,
+        ),
+        (
+            |k, y, t: &[f64]| {
+                let (v, g) = coupled_div_k2_grad(k, y, t);
+                (
+                    v,
+                    CoupledDivGrad {
+                        k: g.k,
+                        y: g.y,
+                        t: g.t,
+                    },
+                )
+            },
+            coupled_div_k2,
+        ),
+    ] {
+        let (_, g) = grad(0.8, 0.6, &t);
+        let want = numeric_gradient(|p| f(p[0], p[1], &t), &[0.8, 0.6]);
+        assert_all_close(&[g.k, g.y], &want, 1e-6);
+    }
+    let z = [0.3, -0.4, 0.9, 0.2];
+    for n in 1..=3 {
+        let (_, g) = inner_bound_minus_one_grad(&z, n);
+        assert_all_close(
+            &g.z,
+            &numeric_gradient(|p| inner_bound_minus_one(p, n), &z),
+            1e-6,
+        );
+    }
+    for n in 1..=4 {
+        let (_, g) = last_read_in_the_loop_grad(n, &z[..n]);
+        let want = numeric_gradient(|p| last_read_in_the_loop(n, p), &z[..n]);
+        assert_all_close(&g.y, &want, 1e-6);
+    }
+    let w4 = [0.3, -0.4, 0.9, 0.2];
+    let (_, g) = scaled_by_big_grad(0.001, &w4);
+    let want = numeric_gradient(
+        |p| scaled_by_big(p[0], &p[1..]),
+        &[0.001, 0.3, -0.4, 0.9, 0.2],
+    );
+    let mut got = vec![g.x];
+    got.extend(&g.w);
+    assert_all_close(&got, &want, 1e-6);
+    let w = [0.5, 1.2];
+    let (_, g) = nested_varying_grad(&w, &t);
+    assert_all_close(&g.w, &numeric_gradient(|p| nested_varying(p, &t), &w), 1e-6);
+    let (_, g) = nested_div_grad(0.7, &t, 2);
+    let want = numeric_gradient(|p| nested_div(p[0], &t, 2), &[0.7]);
+    assert_all_close(&[g.y], &want, 1e-6);
+}
+
+#[test]
+fn where_the_loops_run_the_hessians_match_differences_of_the_gradient() {
+    let theta = [0.7, 0.3, -0.4, 0.9];
+    macro_rules! hessians {
+        ($($hess:ident, $grad:ident;)*) => {$({
+            let (_, _, h) = $hess(theta[0], &theta[1..]);
+            let want = hessian_by_differences(|t| symgrad::Gradient::to_flat_vec(&$grad(t[0], &t[1..]).1), &theta);
+            close(&h, &want, 1e-5, stringify!($hess));
+        })*};
+    }
+    hessians! {
+        div_sum_h_hessian, div_sum_h_grad; div_fold_h_hessian, div_fold_h_grad;
+        ln_fold_h_hessian, ln_fold_h_grad; iter_ln_h_hessian, iter_ln_h_grad;
+        scan_ln_h_hessian, scan_ln_h_grad;
+    }
+    let p = [0.8, 0.6, 0.3, -0.4];
+    let (_, _, h) = coupled_h_hessian(p[0], p[1], &p[2..]);
+    let want = hessian_by_differences(
+        |t| symgrad::Gradient::to_flat_vec(&coupled_h_grad(t[0], t[1], &t[2..]).1),
+        &p,
+    );
+    close(&h, &want, 1e-5, "coupled_h");
+}
