@@ -772,10 +772,24 @@ impl Sweep {
         frame: &Frame,
         n: NodeId,
     ) -> Result<Option<NodeId>, DiffError> {
+        self.array_adjoint_as_long_as(g, frame, n, n)
+    }
+
+    /// [`array_adjoint`](Self::array_adjoint), its vector as long as the array `like` (of `n`'s
+    /// length): an array carried across a loop's iterations, and its value after the loop,
+    /// take its initial value's length, so that the reverse sweep need not keep its rows nor
+    /// its value (an inner loop's, kept per outer iteration) to know it.
+    fn array_adjoint_as_long_as(
+        &mut self,
+        g: &mut Graph,
+        frame: &Frame,
+        n: NodeId,
+        like: NodeId,
+    ) -> Result<Option<NodeId>, DiffError> {
         let buf = g.new_buffer();
         let alloc = g.add(Op::Alloc {
             buf,
-            like: n,
+            like,
             zero: true,
             mask: 0,
         });
@@ -1106,7 +1120,7 @@ impl Sweep {
                 continue;
             };
             seeds.push(if arrays[j as usize] {
-                self.array_adjoint(g, frame, m)?
+                self.array_adjoint_as_long_as(g, frame, m, inits[j as usize])?
             } else {
                 frame.adjoint.get(&m).copied()
             });
@@ -1165,7 +1179,7 @@ impl Sweep {
         }
         for (j, carry) in carries.iter().enumerate() {
             let step = match (carry, arrays[j]) {
-                (Some(s), true) => self.array_adjoint(g, &body_frame, *s)?,
+                (Some(s), true) => self.array_adjoint_as_long_as(g, &body_frame, *s, inits[j])?,
                 (Some(s), false) => body_frame.adjoint.get(s).copied(),
                 (None, _) => None,
             };

@@ -985,8 +985,34 @@ impl Graph {
 
     /// Rebuilds `root` with the nodes of `map` replaced (through the rewrite rules).
     pub fn substitute(&mut self, root: NodeId, map: &HashMap<NodeId, NodeId>) -> NodeId {
+        let memo = self.rebuild_from(&[root], map, false);
+        memo.get(&root).copied().unwrap_or(root)
+    }
+
+    /// Rebuilds everything reachable from `roots` with the nodes of `map` replaced, as
+    /// [`substitute`](Self::substitute) does, each rebuilt node keeping the origin and the
+    /// user's name of the node it replaces (a pass rewriting the lowered program, before any
+    /// derivative: errors and generated names still point at the user's code). Returns what
+    /// every node reached became.
+    pub fn rebuild(
+        &mut self,
+        roots: &[NodeId],
+        map: &HashMap<NodeId, NodeId>,
+    ) -> HashMap<NodeId, NodeId> {
+        self.rebuild_from(roots, map, true)
+    }
+
+    /// [`substitute`](Self::substitute) from every root, each rebuilt node given the origin
+    /// and the user's name of the node it replaces if `keep`.
+    fn rebuild_from(
+        &mut self,
+        roots: &[NodeId],
+        map: &HashMap<NodeId, NodeId>,
+        keep: bool,
+    ) -> HashMap<NodeId, NodeId> {
         let mut memo: HashMap<NodeId, NodeId> = map.clone();
-        for n in self.reachable(&[root]) {
+        let origin = self.current_origin;
+        for n in self.reachable(roots) {
             if memo.contains_key(&n) {
                 continue;
             }
@@ -998,12 +1024,25 @@ impl Graph {
                 .collect();
             let rebuilt = if new == children {
                 n
+            } else if keep {
+                self.current_origin = self.node(n).origin;
+                let rebuilt = self.add(op.with_children(&new));
+                if let Some(name) = self.let_names.get(&n).cloned() {
+                    self.name_node(rebuilt, &name);
+                }
+                rebuilt
             } else {
                 self.add(op.with_children(&new))
             };
             memo.insert(n, rebuilt);
         }
-        memo.get(&root).copied().unwrap_or(root)
+        self.current_origin = origin;
+        memo
+    }
+
+    /// The length nodes of the arrays carried across loops (see [`Graph::array_carry`]).
+    pub fn carried_len_nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.carried_lens.values().copied()
     }
 
     /// Does `root` depend on `target`?

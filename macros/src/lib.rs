@@ -41,6 +41,7 @@ mod schedule;
 mod second_order;
 mod signature;
 mod simplify;
+mod stretches;
 mod tangent;
 mod tape;
 #[cfg(test)]

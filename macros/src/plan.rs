@@ -148,6 +148,7 @@ pub fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> 
     let body = crate::tuples::rewrite(cx, func, body);
     let mut lowered = lower::lower(cx, &sig, &body).map_err(|l| on_parameters(&l))?;
     lowered.graph.checkpoint = args.checkpoint;
+    read_stretches_from_initial_values(&mut lowered);
     if sig.outputs.is_some() {
         let mut d =
             differentiate_vector(cx, &sig, lowered, args.hessian).map_err(|l| on_parameters(&l))?;
@@ -191,6 +192,25 @@ pub fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> 
         body: Body::Graph(Box::new(d)),
         callees,
     })
+}
+
+/// Runs `stretches::read_from_initial_values` on the lowered program: its outputs and the
+/// calls it keeps the arguments' tokens of follow the nodes rebuilt.
+fn read_stretches_from_initial_values(lowered: &mut Lowered) {
+    let roots = lowered.outputs.clone();
+    let memo = crate::stretches::read_from_initial_values(&mut lowered.graph, &roots);
+    if memo.is_empty() {
+        return;
+    }
+    let moved = |n: NodeId| memo.get(&n).copied().unwrap_or(n);
+    lowered.output = moved(lowered.output);
+    for o in &mut lowered.outputs {
+        *o = moved(*o);
+    }
+    lowered.array_args = std::mem::take(&mut lowered.array_args)
+        .into_iter()
+        .map(|((call, k), span)| ((moved(call), k), span))
+        .collect();
 }
 
 /// Reports a derivative that cannot be built, at the user's tokens it comes from.

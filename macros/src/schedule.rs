@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::graph::{Cmp, Graph, IntOp, LoopMask, NodeId, Op};
+use crate::graph::{Cmp, Graph, IntOp, Kind, LoopMask, NodeId, Op};
 
 pub mod tree;
 
@@ -65,6 +65,12 @@ pub struct Schedule<'a> {
     pub array_calls: HashSet<NodeId>,
     /// Recurrences whose forward loop saves its values for a reverse sweep.
     pub traced: HashSet<u32>,
+    /// The arrays of coupled recurrences' values (`Component`s) that a statement in the loop of
+    /// the reverse sweep of a recurrence around them reads, not only for their length (see
+    /// `zero_vector_reads`): an inner loop's value the outer forward loop keeps per iteration
+    /// for that sweep (`emit::nest`) need only keep these (ADBench's LSTM: the layers' `input`,
+    /// which the prediction reads, not `hidden` and `cell`).
+    pub swept_values: HashSet<NodeId>,
     /// Recurrences whose reverse sweep only keeps or kills `λ` (a running max or min), with the
     /// condition and the value it kills on: the forward loop records the last iteration that
     /// kills, the only one with contributions, and the reverse sweep is that one iteration.
@@ -96,6 +102,7 @@ impl<'a> Schedule<'a> {
             traced,
             sweeps,
             last_kill,
+            swept_values,
         } = ReverseSweeps::of(g, &all);
         let mut uses: HashMap<NodeId, usize> = HashMap::new();
         let mut differentiated_calls = HashSet::new();
@@ -153,6 +160,7 @@ impl<'a> Schedule<'a> {
             traced,
             last_kill,
             sweeps,
+            swept_values,
             leading_reads: leading_reads(g, &all),
             may_panic: g.panicking(&all),
         }
@@ -517,10 +525,10 @@ impl Schedule<'_> {
                     stack.extend(self.g.coupled_parts(n).map_or(&[][..], |p| p.0));
                     waiting.push(n);
                 }
-                // An adjoint vector of a local array's length: the array's bounds (see
-                // `zero_sized_by_bounds`).
-                Op::Alloc { .. } if let Some(bounds) = self.zero_sized_by_bounds(n) => {
-                    stack.extend(bounds);
+                // An adjoint vector of a local array's length: the array's bounds, or nothing
+                // (see `zero_vector_reads`).
+                Op::Alloc { .. } if let Some(reads) = zero_vector_reads(self.g, n) => {
+                    stack.extend(reads);
                 }
                 // A select's branches and the right operand of `&&`/`||` are emitted in their
                 // own blocks.
@@ -760,8 +768,8 @@ impl Schedule<'_> {
                 if let Op::Filled { alloc, .. } = *op {
                     kept.insert(alloc);
                 }
-                if let Some(bounds) = self.zero_sized_by_bounds(n) {
-                    stack.extend(bounds.map(|c| (c, conditional)));
+                if let Some(reads) = zero_vector_reads(self.g, n) {
+                    stack.extend(reads.into_iter().map(|c| (c, conditional)));
                     continue;
                 }
                 stack.extend(op.eager_children().into_iter().map(|c| (c, conditional)));
@@ -1034,11 +1042,15 @@ struct ReverseSweeps {
     sweeps: HashMap<NodeId, NodeId>,
     /// Recurrences whose reverse sweep is their last kill (see [`Schedule::last_kill`]).
     last_kill: HashMap<u32, (NodeId, bool)>,
+    /// The arrays of coupled recurrences' values (`Component`s) read in the loop of the
+    /// reverse sweep of a recurrence around them (see [`Schedule::swept_values`]).
+    swept_values: HashSet<NodeId>,
 }
 
 impl ReverseSweeps {
     fn of(g: &Graph, all: &[NodeId]) -> ReverseSweeps {
         let mut traced = HashSet::new();
+        let mut swept_values = HashSet::new();
         let mut sweeps = HashMap::new();
         // Only a gradient through a recurrence has reverse sweeps to find sums for.
         let has_sweeps = all
@@ -1088,10 +1100,14 @@ impl ReverseSweeps {
             );
             for root in roots {
                 for m in reads_in_loop(g, root, *v) {
-                    if let Op::Carry { c: d, .. } = *g.op(m)
-                        && members.contains(&d)
-                    {
-                        traced.insert(d);
+                    match *g.op(m) {
+                        Op::Carry { c: d, .. } if members.contains(&d) => {
+                            traced.insert(d);
+                        }
+                        Op::Component(..) if g.kind(m) == Kind::Array => {
+                            swept_values.insert(m);
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -1102,7 +1118,31 @@ impl ReverseSweeps {
             traced,
             sweeps,
             last_kill,
+            swept_values,
         }
+    }
+}
+
+/// What the vector of zeros `n` as long as a local array (an adjoint vector, `Alloc { zero:
+/// true }`) reads to be made, if not the array: nothing, on the stack (`[0.0; 3]`, a constant
+/// length, `tree::stack_len`); the bounds of the loop filling the array, `hi − lo` of a
+/// vector (neither a constant fill nor on the stack: `Schedule::zero_sized_by_bounds`). So a
+/// region that reads nothing else of the array does not compute it: a reverse sweep does not
+/// run again the loop building an array whose adjoint it needs, nor keep the rows of an
+/// array carried across a loop only to know their length.
+pub fn zero_vector_reads(g: &Graph, n: NodeId) -> Option<Vec<NodeId>> {
+    let Op::Alloc {
+        like, zero: true, ..
+    } = *g.op(n)
+    else {
+        return None;
+    };
+    if tree::stack_len(g, like).is_some() {
+        return Some(Vec::new());
+    }
+    match *g.op(like) {
+        Op::Table { lo, hi, .. } if g.constant_fill(like).is_none() => Some(vec![lo, hi]),
+        _ => None,
     }
 }
 
@@ -1170,7 +1210,11 @@ fn reads_in_loop(g: &Graph, root: NodeId, v: u32) -> Vec<NodeId> {
         if let Op::Adjoint { sweep: c, .. } = g.op(n) {
             stack.extend(g.reverse_sweep_of(*c));
         }
-        stack.extend(g.op(n).children());
+        // (Where the array is bound anyway, what binds it reads it.)
+        match zero_vector_reads(g, n) {
+            Some(reads) => stack.extend(reads),
+            None => stack.extend(g.op(n).children()),
+        }
     }
     let mut out: Vec<NodeId> = seen.into_iter().collect();
     out.sort_unstable();

@@ -22,12 +22,15 @@ use crate::schedule::tree::{Storage, Vector};
 
 /// What inner recurrence `x` (coupled state carrying arrays) keeps per outer iteration: its
 /// first member `c`, the members of its value (`d`, an array or not), the array members whose
-/// rows its sweep reads, and whether it saves a trace of floats.
+/// rows its sweep reads, whether it saves a trace of floats, and the array members of its
+/// value kept (`out`): those the outer sweep reads (`Schedule::swept_values`) and those whose
+/// rows are read (their length reads them); the others are read back empty.
 struct Nested {
     c: u32,
     members: Vec<(u32, bool)>,
     rows: Vec<u32>,
     trace: bool,
+    out: Vec<u32>,
 }
 
 /// A table's name: `__nest_{what}{d}`.
@@ -62,11 +65,22 @@ impl Emitter<'_> {
             .map(|(d, _)| *d)
             .collect();
         let trace = members.iter().any(|(d, array)| !*array && saved(d));
+        let read = |d: u32| {
+            self.g
+                .find(&Op::Component(x, d - *c))
+                .is_some_and(|m| self.s.swept_values.contains(&m))
+        };
+        let out = members
+            .iter()
+            .filter(|(d, array)| *array && (saved(d) || read(*d)))
+            .map(|(d, _)| *d)
+            .collect();
         Some(Nested {
             c: *c,
             members,
             rows,
             trace,
+            out,
         })
     }
 
@@ -76,7 +90,7 @@ impl Emitter<'_> {
         if x.trace {
             t.push(("trace", x.c));
         }
-        t.extend(x.members.iter().filter(|m| m.1).map(|(d, _)| ("out", *d)));
+        t.extend(x.out.iter().map(|d| ("out", *d)));
         t
     }
 
@@ -244,6 +258,17 @@ impl Emitter<'_> {
                 }
             });
             out.extend(quote! { #e -= #l; });
+        }
+        // The arrays not kept: empty (their pooled vectors, given back at the iteration's end).
+        for (d, _) in x.members.iter().filter(|(d, a)| *a && !x.out.contains(d)) {
+            let s = carry_name(*d);
+            out.extend(if storage == Storage::Pooled {
+                let keep = format_ident!("{}_pool", s, span = Span::mixed_site());
+                quote! { let mut #s = ::core::mem::take(&mut #keep); #s.clear(); }
+            } else {
+                let ty = self.float_ty();
+                quote! { let #s: ::std::vec::Vec<#ty> = ::std::vec::Vec::new(); }
+            });
         }
         names.extend(
             x.members

@@ -18,7 +18,7 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 
 use super::{Patch, Schedule, Step};
-use crate::graph::{Kind, NodeId, Op};
+use crate::graph::{Graph, Kind, NodeId, Op};
 
 /// The longest local array of constant length kept on the stack (longer ones, and those whose
 /// length is known only at run time, are vectors).
@@ -41,6 +41,52 @@ pub struct Block {
     /// In a loop's body: the vectors this iteration took from their pools, given back at its
     /// end.
     pub give_back: Vec<Vector>,
+}
+
+impl Block {
+    /// How many forward loops of coupled recurrence `x` this block runs (`Stmt::Coupled`, at any
+    /// depth: in loops, branches, the block of a guarded sweep).
+    pub fn count_coupled(&self, x: NodeId) -> usize {
+        self.stmts
+            .iter()
+            .chain(&self.scatters)
+            .map(|s| s.count_coupled(x))
+            .sum()
+    }
+}
+
+impl Stmt {
+    /// [`Block::count_coupled`] of this statement and the blocks in it.
+    fn count_coupled(&self, x: NodeId) -> usize {
+        let own = usize::from(matches!(self, Stmt::Coupled { node, .. } if *node == x));
+        let inner: usize = match self {
+            Stmt::Effect { then, other, .. } | Stmt::Select { then, other, .. } => {
+                then.count_coupled(x) + other.count_coupled(x)
+            }
+            Stmt::Exit { test, body, .. } => test.count_coupled(x) + body.count_coupled(x),
+            Stmt::Logic { right: b, .. }
+            | Stmt::Rebound { body: b, .. }
+            | Stmt::Sums { body: b, .. }
+            | Stmt::Fold { body: b, .. }
+            | Stmt::Scan { body: b, .. }
+            | Stmt::Coupled { body: b, .. }
+            | Stmt::Tables { body: b, .. }
+            | Stmt::Until { body: b, .. } => b.count_coupled(x),
+            Stmt::Reverse {
+                body, recompute, ..
+            } => body.count_coupled(x) + recompute.as_ref().map_or(0, |r| r.1.count_coupled(x)),
+            Stmt::Guarded { reads, sweep, .. } => reads.count_coupled(x) + sweep.count_coupled(x),
+            Stmt::Table { body, .. } => body.as_ref().map_or(0, |b| b.count_coupled(x)),
+            Stmt::Let(_)
+            | Stmt::Add(_)
+            | Stmt::AddToSum(_)
+            | Stmt::Partials(..)
+            | Stmt::Vjp(_)
+            | Stmt::Alloc { .. }
+            | Stmt::Internal(_) => 0,
+        };
+        own + inner
+    }
 }
 
 /// A vector whose allocation the iterations of a loop share.
@@ -263,17 +309,35 @@ impl Schedule<'_> {
     /// The length of local array `a` where it is a small constant: the array is then on the
     /// stack (`[0.0; 3]`), as the user's `[a, b, c]` is, not a vector.
     pub fn fixed_len(&self, a: NodeId) -> Option<usize> {
-        match *self.g.op(a) {
-            Op::Table { lo, hi, .. } => {
-                let (lo, hi) = (self.g.as_int(lo)?, self.g.as_int(hi)?);
-                usize::try_from(hi - lo)
-                    .ok()
-                    .filter(|n| *n <= MAX_STACK_ARRAY)
-            }
-            Op::Filled { alloc, .. } => self.fixed_len(alloc),
-            Op::Alloc { like, .. } => self.fixed_len(like),
-            _ => None,
+        stack_len(self.g, a)
+    }
+}
+
+/// Whether the reverse sweep `r` (a `RevFold` or `RevCoupled`), guarded by its seeds
+/// ([`Stmt::Guarded`]), runs always: a seed is a constant other than zero, or an array's
+/// adjoint vector.
+pub fn sweep_runs_always(g: &Graph, r: NodeId) -> bool {
+    let seeds = match *g.op(r) {
+        Op::RevFold { seed, .. } => vec![seed],
+        _ => g.coupled_parts(r).map(|p| p.0.to_vec()).unwrap_or_default(),
+    };
+    seeds
+        .iter()
+        .any(|s| g.as_const(*s).is_some_and(|c| c != 0.0) || g.kind(*s) == Kind::Array)
+}
+
+/// [`Schedule::fixed_len`], of graph `g`.
+pub fn stack_len(g: &Graph, a: NodeId) -> Option<usize> {
+    match *g.op(a) {
+        Op::Table { lo, hi, .. } => {
+            let (lo, hi) = (g.as_int(lo)?, g.as_int(hi)?);
+            usize::try_from(hi - lo)
+                .ok()
+                .filter(|n| *n <= MAX_STACK_ARRAY)
         }
+        Op::Filled { alloc, .. } => stack_len(g, alloc),
+        Op::Alloc { like, .. } => stack_len(g, like),
+        _ => None,
     }
 }
 
@@ -781,9 +845,19 @@ impl Builder<'_, '_> {
         if !sweeps || !g.carries_arrays(*node) {
             return;
         }
+        // (A sweep run always, with its forward loop in its block, runs it once too.)
         let top = |b: &Block| -> Vec<NodeId> {
+            fn always<'b>(g: &crate::graph::Graph, s: &'b Stmt) -> Option<&'b [Stmt]> {
+                match s {
+                    Stmt::Guarded { group, reads, .. } if sweep_runs_always(g, group[0]) => {
+                        Some(&reads.stmts[..])
+                    }
+                    _ => None,
+                }
+            }
             b.stmts
                 .iter()
+                .chain(b.stmts.iter().filter_map(|s| always(g, s)).flatten())
                 .filter_map(|s| match s {
                     Stmt::Coupled {
                         node,
@@ -798,6 +872,12 @@ impl Builder<'_, '_> {
         let mut both: Vec<NodeId> = top(outer);
         let (in_sweep, redone) = (top(body), recompute.as_ref().map(|r| top(&r.1)));
         both.retain(|x| in_sweep.contains(x) && redone.as_ref().is_none_or(|r| r.contains(x)));
+        // Run once per iteration in each: kept or read back exactly once (a copy of the loop
+        // in a branch, say, would read a second iteration's part of the tables, or none).
+        let once = |b: &Block, x: NodeId| b.count_coupled(x) == 1;
+        both.retain(|x| {
+            once(outer, *x) && once(body, *x) && recompute.as_ref().is_none_or(|r| once(&r.1, *x))
+        });
         kept.clone_from(&both);
         *nested = both;
     }
