@@ -69,6 +69,10 @@ pub enum IntExpr {
     Sub(Box<IntExpr>, Box<IntExpr>),
     /// `a * b`.
     Mul(Box<IntExpr>, Box<IntExpr>),
+    /// `a / b`, integer division (the generator keeps `b` a size or a literal, never 0).
+    Div(Box<IntExpr>, Box<IntExpr>),
+    /// `a % b`, the remainder (`b` a size or a literal, never 0).
+    Rem(Box<IntExpr>, Box<IntExpr>),
 }
 
 /// A binary float operator.
@@ -404,6 +408,18 @@ impl IntExpr {
     pub fn times(a: IntExpr, b: IntExpr) -> Self {
         IntExpr::Mul(Box::new(a), Box::new(b))
     }
+
+    /// `a / b`.
+    #[must_use]
+    pub fn over(a: IntExpr, b: IntExpr) -> Self {
+        IntExpr::Div(Box::new(a), Box::new(b))
+    }
+
+    /// `a % b`.
+    #[must_use]
+    pub fn modulo(a: IntExpr, b: IntExpr) -> Self {
+        IntExpr::Rem(Box::new(a), Box::new(b))
+    }
 }
 
 /// A condition.
@@ -517,10 +533,13 @@ pub enum Stmt {
     },
     /// `return value;`
     Return(Expr),
-    /// `let mut name = value;` of an integer counter.
+    /// `let mut name = value;` of an integer counter, or `let name = value;` of an offset
+    /// (`let s = 3 * ly;`) when not `mutable`.
     LetInt {
         /// The counter.
         name: String,
+        /// Whether it is a counter (`let mut`), not a bound offset.
+        mutable: bool,
         /// Its first value.
         value: IntExpr,
     },

@@ -11,8 +11,11 @@
 //!   derivative, perturbed inputs> <central difference>`: one partial (the difference, of the
 //!   plain function, only informs reports).
 //!
-//! "Perturbed inputs": every float input scaled by `1 ± PERTURB`. Where that moves the oracle
-//! by more than rounding would, the point is ill-conditioned and the check is skipped.
+//! "Perturbed inputs": every float input scaled by `1 ± PERTURB`; for a partial, also every
+//! operation of the oracle's scaled by `1 ± JITTER` (`dual::with_jitter`: rounding a few ulps
+//! large, which reaches what the inputs' perturbation cannot, the constants' sums). Where that
+//! moves the oracle by more than rounding would, the point is ill-conditioned and the check is
+//! skipped.
 //! - `L <program> <point> <param> <got length> <want length>`: a gradient field's length.
 //! - `P <program> <point> <plain|grad|oracle> <message>`: a panic.
 //! - `S <program> <point> <message>`: the plain function panicked at a point where a size is 0
@@ -32,7 +35,7 @@
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::dual::{D, cst, take_nonfinite};
+use crate::dual::{D, cst, take_nonfinite, with_jitter};
 
 /// Silences the default panic hook: panics are caught and printed as `P` lines.
 pub fn quiet_panics() {
@@ -57,6 +60,10 @@ fn message(payload: &(dyn Any + Send)) -> String {
 
 /// The relative perturbation of the conditioning check.
 pub const PERTURB: f64 = 1e-13;
+
+/// The relative noise on every operation of the oracle in the conditioning check of a partial
+/// (about 2 ulps: see [`with_jitter`]).
+pub const JITTER: f64 = 4e-16;
 
 /// `x` scaled by `1 ± e` (the sign alternating with `salt`).
 #[must_use]
@@ -224,6 +231,34 @@ pub fn shifted_array<const K: usize>(xs: &[f64; K], v: &[f64; K], h: f64) -> [f6
 /// The step of the differences that check `H·v`; the second is half of it.
 pub const HVP_STEP: f64 = 1e-4;
 
+/// The fields of a `G` line (after the program and point), or the oracle's panic: `param index
+/// got oracle oracle-perturbed central-difference`, "perturbed" the inputs by `PERTURB` and
+/// every operation by `JITTER`.
+///
+/// # Errors
+///
+/// The oracle's panic message, when it panics at the unperturbed inputs.
+pub fn partial_fields(
+    param: &str,
+    index: Option<usize>,
+    got: Option<f64>,
+    oracle: impl Fn(f64) -> D,
+    fd: impl Fn(f64) -> f64,
+) -> Result<String, String> {
+    let index = index.map_or_else(|| "-".to_string(), |k| k.to_string());
+    let got = got.map_or_else(|| "-".to_string(), |g| format!("{g:?}"));
+    let central = show(guarded(|| (fd(FD_STEP) - fd(-FD_STEP)) / (2.0 * FD_STEP)));
+    let moved = show(guarded(|| with_jitter(JITTER, || oracle(PERTURB).t)));
+    let _ = take_nonfinite();
+    let at = guarded(|| oracle(0.0));
+    // Through a value that is not finite, the oracle is outside its domain: reported as not
+    // finite, which skips the check.
+    let outside = take_nonfinite();
+    let d = at?;
+    let want = if outside { f64::NAN } else { d.t };
+    Ok(format!("{param} {index} {got} {want:?} {moved} {central}"))
+}
+
 /// Prints the check lines of one point of one program.
 #[derive(Debug, Clone, Copy)]
 pub struct Probe {
@@ -267,23 +302,8 @@ impl Probe {
         oracle: impl Fn(f64) -> D,
         fd: impl Fn(f64) -> f64,
     ) {
-        let index = index.map_or_else(|| "-".to_string(), |k| k.to_string());
-        let got = got.map_or_else(|| "-".to_string(), |g| format!("{g:?}"));
-        let central = show(guarded(|| (fd(FD_STEP) - fd(-FD_STEP)) / (2.0 * FD_STEP)));
-        let moved = show(guarded(|| oracle(PERTURB).t));
-        let _ = take_nonfinite();
-        let at = guarded(|| oracle(0.0));
-        // Through a value that is not finite, the oracle is outside its domain: reported as
-        // not finite, which skips the check.
-        let outside = take_nonfinite();
-        match at {
-            Ok(d) => self.emit(
-                'G',
-                &format!(
-                    "{param} {index} {got} {:?} {moved} {central}",
-                    if outside { f64::NAN } else { d.t }
-                ),
-            ),
+        match partial_fields(param, index, got, oracle, fd) {
+            Ok(fields) => self.emit('G', &fields),
             Err(m) => self.panic("oracle", &m),
         }
     }

@@ -37,6 +37,57 @@ fn chain(t: f64, dfdx: f64) -> f64 {
 thread_local! {
     /// Whether an operation gave a value that is not finite since the last [`take_nonfinite`].
     static NONFINITE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The relative size of the noise [`with_jitter`] puts on every result (0: none).
+    static JITTER: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+    /// The noise's signs: a xorshift state, restarted by each [`with_jitter`].
+    static SIGNS: std::cell::Cell<u64> = const { std::cell::Cell::new(JITTER_START) };
+}
+
+/// The first state of the noise's signs.
+const JITTER_START: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// `x·(1 ± e)` under [`with_jitter`] (the sign from the next draw of a xorshift), `x` outside.
+fn jittered(x: f64) -> f64 {
+    let e = JITTER.with(std::cell::Cell::get);
+    if e == 0.0 {
+        return x;
+    }
+    let bit = SIGNS.with(|c| {
+        let mut z = c.get();
+        z ^= z << 13;
+        z ^= z >> 7;
+        z ^= z << 17;
+        c.set(z);
+        z & 1
+    });
+    if bit == 0 {
+        x * (1.0 + e)
+    } else {
+        x * (1.0 - e)
+    }
+}
+
+/// Runs `f` with every operation's value and tangent scaled by `1 ± e` (the signs a fixed
+/// pseudo-random sequence): the rounding of a computation that sums or groups in another order,
+/// made a few ulps large. Where that moves the result past a tolerance, so can the order the
+/// macro's code computes in (a sum of `exp(16)`-sized terms read by `cos`): the point is
+/// ill-conditioned, whatever the inputs' own perturbation shows (constants are not perturbed).
+///
+/// ```text
+/// with_jitter(0.0, || f(x))   // f(x), bit for bit
+/// with_jitter(4e-16, || f(x)) // f(x), each +, ·, exp, .. off by about 2 ulps
+/// ```
+pub fn with_jitter<T>(e: f64, f: impl FnOnce() -> T) -> T {
+    /// Puts the level back, also when `f` panics.
+    struct Restore(f64);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            JITTER.with(|j| j.set(self.0));
+        }
+    }
+    let _restore = Restore(JITTER.with(|j| j.replace(e)));
+    SIGNS.with(|c| c.set(JITTER_START));
+    f()
 }
 
 /// Whether a value or a local derivative that is not finite was computed since the last call
@@ -54,7 +105,10 @@ impl D {
         if !v.is_finite() {
             NONFINITE.with(|f| f.set(true));
         }
-        Self { v, t }
+        Self {
+            v: jittered(v),
+            t: jittered(t),
+        }
     }
 
     /// The seeded variable: tangent one.

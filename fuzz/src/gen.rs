@@ -17,6 +17,7 @@ mod blocks;
 mod carried;
 mod chains;
 mod closures;
+mod divrem;
 mod expr;
 mod flow;
 mod iters;
@@ -91,6 +92,9 @@ struct Gen<'a> {
     /// The stream of the decisions added with `split_at` (`splits.rs`), the same way, started
     /// as `a` is; drawn only where `split_at` is not 0.
     t: Rng,
+    /// The stream of the decisions added with indices written with `/` and `%` (`divrem.rs`),
+    /// the same way, started as `a` is; drawn only where `index_div_rem` is not 0.
+    r: Rng,
     w: &'a Weights,
     scope: Scope,
     helpers: Vec<Helper>,
@@ -236,6 +240,7 @@ fn function(
     let y = Rng::derive(x.clone().next_u64() ^ 0x1A7E_4500_714E_0000, 6);
     let p = Rng::derive(x.clone().next_u64() ^ 0x9B5E_0B0F_F0E2_5000, 7);
     let t = Rng::derive(x.clone().next_u64() ^ 0x5B11_7A70_0000_0000, 8);
+    let r = Rng::derive(x.clone().next_u64() ^ 0xD1F4_2E30_0000_0000, 9);
     let mut g = Gen {
         rng,
         x,
@@ -251,6 +256,7 @@ fn function(
         y,
         p,
         t,
+        r,
         w,
         scope: Scope::new(params.clone()),
         helpers,
@@ -1004,6 +1010,146 @@ mod tests {
             assert_eq!(p.points[..3], q.points[..], "program {id}");
         }
         let _ = unchanged;
+    }
+
+    /// Whether a program writes an index with integer `/` or `%` (`divrem.rs`).
+    fn uses_div_rem(p: &Program) -> bool {
+        let text = format!("{p:?}");
+        text.contains("Div(") || text.contains("Rem(")
+    }
+
+    /// Indices with `/` and `%` come from a stream of their own, drawn only where
+    /// `index_div_rem` is not 0: a program without one is the program the grammar generates at
+    /// 0, and at 0 (the default) none is generated; layers too.
+    #[test]
+    fn programs_without_div_rem_are_unchanged() {
+        let mut off = Weights::default();
+        off.set("carried_layers", 4).unwrap();
+        let mut on = off.clone();
+        on.set("index_div_rem", 1).unwrap();
+        let (unchanged, with) = isolated(&on, &off, uses_div_rem, "`/` or `%` in an index");
+        assert!(unchanged >= 30, "{unchanged} programs without `/` or `%`");
+        assert!(with >= 50, "{with} programs with `/` or `%`");
+    }
+
+    /// With `index_div_rem` raised, every form of `divrem.rs` is generated, printed the same
+    /// in the oracle, and no loop writes an array with `=` at such an index.
+    #[test]
+    fn div_rem_covers_its_forms() {
+        let mut w = Weights::default();
+        for (name, v) in [
+            ("index_div_rem", 8),
+            ("carried_layers", 6),
+            ("range_nd", 6),
+            ("local_array", 6),
+            ("local_array_add", 6),
+        ] {
+            w.set(name, v).unwrap();
+        }
+        let programs: Vec<Program> = (0..300).map(|id| program(1, id, &w)).collect();
+        let text: String = programs.iter().map(|p| functions(p, Mode::Plain)).collect();
+        let required = [
+            " + 1) % n]",
+            " % d]",
+            " % (n * d)]",
+            " / 2]",
+            " / d]",
+            "[d * (k / d) + k % d]",
+            ") / d]",
+            ") % d]",
+            "% u.len()]",
+            "] += ",
+            " % 2]",
+            "] = st",
+        ];
+        let missing: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|p| !text.contains(p))
+            .collect();
+        assert!(missing.is_empty(), "never generated: {missing:?}");
+        let oracle: String = programs
+            .iter()
+            .map(|p| functions(p, Mode::Oracle))
+            .collect();
+        for form in [" + 1) % n]", "[d * (k / d) + k % d]"] {
+            assert!(oracle.contains(form), "the oracle's {form}");
+        }
+        let set_at = |l: &&str| {
+            let Some((lhs, _)) = l.split_once("] = ") else {
+                return false;
+            };
+            lhs.contains('[') && (lhs.contains(" % ") || lhs.contains(" / "))
+        };
+        let bad: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("        "))
+            .filter(set_at)
+            .filter(|l| !l.contains("] = st"))
+            .collect();
+        assert!(bad.is_empty(), "`=` at an index with `/` or `%`: {bad:?}");
+        if std::env::var_os("SHOW_DIV_REM").is_some() {
+            for p in programs.iter().filter(|p| uses_div_rem(p)).take(8) {
+                println!("{}", functions(p, Mode::Plain));
+            }
+        }
+    }
+
+    /// Whether a program binds a layer's offset in a `let` (`let s = K * ly;`).
+    fn uses_bound_offsets(p: &Program) -> bool {
+        any_stmt(p, &|s| matches!(s, Stmt::LetInt { mutable: false, .. }))
+    }
+
+    /// Bound offsets' decisions are drawn from the layers' stream only where
+    /// `layers_bound_offset` is not 0: at 0 (the default) the programs are the ones generated
+    /// before it (`programs_without_layers_are_unchanged` holds with it at 0), none binds an
+    /// offset, and raised, some do.
+    #[test]
+    fn bound_offsets_only_where_their_weight_is_not_0() {
+        let mut off = Weights::default();
+        off.set("carried_layers", 8).unwrap();
+        let mut on = off.clone();
+        on.set("layers_bound_offset", 6).unwrap();
+        let count = |w: &Weights| {
+            (0..300)
+                .filter(|&id| uses_bound_offsets(&program(1, id, w)))
+                .count()
+        };
+        assert_eq!(count(&off), 0);
+        let with = count(&on);
+        assert!(with >= 30, "{with} programs with bound offsets");
+    }
+
+    /// With `layers_bound_offset` raised, layers read and write their stretch at a bound
+    /// offset, and their weights from a local array at a bound weight offset, both stretches.
+    #[test]
+    fn bound_offsets_cover_their_forms() {
+        let mut w = Weights::default();
+        w.set("carried_layers", 10).unwrap();
+        w.set("layers_bound_offset", 10).unwrap();
+        let programs: Vec<Program> = (0..100).map(|id| program(1, id, &w)).collect();
+        let text: String = programs.iter().map(|p| functions(p, Mode::Plain)).collect();
+        for form in [
+            "let s",
+            "let wo",
+            " = 2 * 3 * ly",
+            " = 2 * 2 * ly",
+            ": Vec<f64> = vec![0.0; ",
+            "[wo",
+            " + 3 + j",
+            "] = (",
+            "(k",
+            " as f64)",
+        ] {
+            assert!(text.contains(form), "never generated: {form}");
+        }
+        assert!(text.lines().any(|l| l.contains("[s") && l.contains("] = ")));
+        assert!(text.lines().any(|l| l.contains("[j") && l.contains(" + s")));
+        if std::env::var_os("SHOW_BOUND").is_some() {
+            for p in programs.iter().filter(|p| uses_bound_offsets(p)).take(4) {
+                println!("{}", functions(p, Mode::Plain));
+            }
+        }
     }
 
     /// With `hvp` raised, scans (forward and reversed, at `enumerate`'s count, read in their

@@ -285,8 +285,13 @@ impl Printer {
                 self.expr(e, 0);
                 self.out.push_str(";\n");
             }
-            Stmt::LetInt { name, value } => {
-                let _ = write!(self.out, "let mut {name} = ");
+            Stmt::LetInt {
+                name,
+                mutable,
+                value,
+            } => {
+                let mutable = if *mutable { "mut " } else { "" };
+                let _ = write!(self.out, "let {mutable}{name} = ");
                 self.int(value, 0);
                 self.out.push_str(";\n");
             }
@@ -594,7 +599,7 @@ impl Printer {
     fn int(&mut self, e: &IntExpr, min: u8) {
         let own = match e {
             IntExpr::Add(..) | IntExpr::Sub(..) => ADD,
-            IntExpr::Mul(..) => MUL,
+            IntExpr::Mul(..) | IntExpr::Div(..) | IntExpr::Rem(..) => MUL,
             _ => ATOM,
         };
         let paren = own < min;
@@ -612,6 +617,8 @@ impl Printer {
             IntExpr::Add(a, b) => self.int_bin(a, " + ", b, ADD),
             IntExpr::Sub(a, b) => self.int_bin(a, " - ", b, ADD),
             IntExpr::Mul(a, b) => self.int_bin(a, " * ", b, MUL),
+            IntExpr::Div(a, b) => self.int_bin(a, " / ", b, MUL),
+            IntExpr::Rem(a, b) => self.int_bin(a, " % ", b, MUL),
         }
         if paren {
             self.out.push(')');
@@ -958,5 +965,28 @@ mod tests {
             "pub fn f(x: &[D], a: D) -> D {\n    let mut s = cst(0.0);\n    for i in 0..x.len() \
              {\n        s += cst(-0.5) * x[i].exp();\n    }\n    s - (a - s)\n}\n"
         );
+    }
+
+    /// Integer `/` and `%` bind as `*` does, left to right: `d * (k / d) + k % d`, `(i + 1) %
+    /// (n * d)`, `k / d * d`, both printings.
+    #[test]
+    fn integer_division_and_remainder_are_parenthesized() {
+        let (k, d) = (|| IntExpr::Var("k".into()), || IntExpr::Var("d".into()));
+        let flat = IntExpr::plus(
+            IntExpr::times(d(), IntExpr::over(k(), d())),
+            IntExpr::modulo(k(), d()),
+        );
+        let next = IntExpr::modulo(
+            IntExpr::plus(k(), IntExpr::Const(1)),
+            IntExpr::times(IntExpr::Var("n".into()), d()),
+        );
+        let row = IntExpr::times(IntExpr::over(k(), d()), d());
+        for (index, want) in [
+            (flat, "x[d * (k / d) + k % d]"),
+            (next, "x[(k + 1) % (n * d)]"),
+            (row, "x[k / d * d]"),
+        ] {
+            assert_eq!(super::expr(&Expr::Index("x".into(), index)), want);
+        }
     }
 }

@@ -291,6 +291,7 @@ impl Gen<'_> {
     fn addition(&mut self, z: &Arr) -> Stmt {
         let options: Vec<IntExpr> = self.indices(z.ext).into_iter().map(|(i, _)| i).collect();
         let index = self.a.pick(&options).clone();
+        let index = self.maybe_div_rem(z.ext, index);
         let value = self.expr(2);
         Stmt::SetElem {
             array: z.name.clone(),
@@ -626,6 +627,7 @@ impl Gen<'_> {
         } else {
             options[self.a.below(options.len())].0.clone()
         };
+        let index = self.div_rem_read(&z.name, index);
         Expr::Index(z.name.clone(), index)
     }
 

@@ -409,6 +409,7 @@ impl Gen<'_> {
             return None;
         }
         let (s, i) = cands.swap_remove(self.rng.weighted(&weights));
+        let i = self.div_rem_read(&s, i);
         Some(Expr::Index(s, i))
     }
 

@@ -226,6 +226,7 @@ impl Gen<'_> {
                     self.declare_counter(&name, lv(0, 0, false));
                     decls.push(Stmt::LetInt {
                         name: name.clone(),
+                        mutable: true,
                         value: IntExpr::Const(0),
                     });
                     flow.steps.push(step);
@@ -235,6 +236,7 @@ impl Gen<'_> {
             self.declare_counter(&name, pre);
             decls.push(Stmt::LetInt {
                 name: name.clone(),
+                mutable: true,
                 value,
             });
             flow.steps.push(Step {
@@ -350,7 +352,11 @@ impl Gen<'_> {
             init,
             own: true,
         });
-        let decl = Stmt::LetInt { name, value: first };
+        let decl = Stmt::LetInt {
+            name,
+            mutable: true,
+            value: first,
+        };
         match form {
             Form::Loop => {
                 flow.exit = Some(cond);

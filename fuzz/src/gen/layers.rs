@@ -32,6 +32,11 @@ struct Shape {
     /// Whether each access spells the index its own way (`K * ly + j`, `j + ly * K`, ..), not
     /// all as `K * ly + j`.
     mixed: bool,
+    /// The offset bound in the layer's body, `let s = K * ly;`, read as `s + j` (or `j + s`).
+    bound: Option<String>,
+    /// The weights' array of `2·L·K` filled from the data before the time loop, and the weight
+    /// offset bound in the layer's body, `let wo = 2 * K * ly;`: `wt[wo + j]`, `wt[wo + K + j]`.
+    weights: Option<(String, String)>,
 }
 
 impl Shape {
@@ -40,17 +45,18 @@ impl Shape {
         Expr::Index(array.into(), self.offset(how))
     }
 
-    /// `K * ly + j`, or with the operands of `+` (`how & 1`) and `*` (`how & 2`) swapped.
+    /// `K * ly + j`, or with the operands of `+` (`how & 1`) and `*` (`how & 2`) swapped; `s +
+    /// j` (`j + s`) where the offset is bound.
     fn offset(&self, how: usize) -> IntExpr {
         let how = if self.mixed { how } else { 0 };
         let (k, ly) = (
             Box::new(IntExpr::Const(self.width)),
             Box::new(IntExpr::Var(self.ly.clone())),
         );
-        let base = Box::new(if how & 2 == 0 {
-            IntExpr::Mul(k, ly)
-        } else {
-            IntExpr::Mul(ly, k)
+        let base = Box::new(match &self.bound {
+            Some(s) => IntExpr::Var(s.clone()),
+            None if how & 2 == 0 => IntExpr::Mul(k, ly),
+            None => IntExpr::Mul(ly, k),
         });
         let j = Box::new(IntExpr::Var(self.j.clone()));
         if how & 1 == 0 {
@@ -58,6 +64,32 @@ impl Shape {
         } else {
             IntExpr::Add(j, base)
         }
+    }
+}
+
+impl Shape {
+    /// The layer body's `let`s of its bound offsets: `let s = K * ly;`, `let wo = 2 * K * ly;`
+    /// (none where the offsets are written inline).
+    fn offset_lets(&self) -> Vec<Stmt> {
+        let ly = || IntExpr::Var(self.ly.clone());
+        let k = IntExpr::Const(self.width);
+        let mut out = Vec::new();
+        if let Some(s) = &self.bound {
+            out.push(Stmt::LetInt {
+                name: s.clone(),
+                mutable: false,
+                value: IntExpr::times(k.clone(), ly()),
+            });
+        }
+        if let Some((_, wo)) = &self.weights {
+            let two_k = IntExpr::times(IntExpr::Const(2), k);
+            out.push(Stmt::LetInt {
+                name: wo.clone(),
+                mutable: false,
+                value: IntExpr::times(two_k, ly()),
+            });
+        }
+        out
     }
 }
 
@@ -72,7 +104,7 @@ impl Gen<'_> {
 
     /// The block (see the module's docs).
     pub(super) fn layers_block(&mut self) -> Vec<Stmt> {
-        let shape = Shape {
+        let mut shape = Shape {
             layers: 2 + self.y.below(2),
             width: 2 + self.y.below(2),
             hs: self.fresh("hs"),
@@ -81,8 +113,11 @@ impl Gen<'_> {
             ly: self.fresh("ly"),
             j: self.fresh("j"),
             mixed: self.y.chance(0.4),
+            bound: None,
+            weights: None,
         };
         let mut out = Vec::new();
+        self.bind_offsets(&mut shape, &mut out);
         for name in std::iter::once(&shape.hs).chain(shape.cs.as_ref()) {
             let value = Expr::Lit(self.y.literal(-0.9, 0.9));
             out.push(Stmt::NewArray {
@@ -96,6 +131,9 @@ impl Gen<'_> {
                     len: IntExpr::Const(shape.layers * shape.width),
                 },
             });
+        }
+        if self.w.index_div_rem > 0 && self.r.below(10) < self.w.index_div_rem as usize {
+            out.extend(self.gathered_state(&shape));
         }
         let loss = self.fresh("l");
         out.push(self.let_stmt(&loss, true, Expr::Lit(0.0)));
@@ -152,13 +190,15 @@ impl Gen<'_> {
             }],
         ));
         let cell = self.layer_body(shape);
+        let mut layer = shape.offset_lets();
+        layer.push(Self::element_loop(&shape.j, shape.width, cell));
         body.push(Stmt::For {
             var: shape.ly.clone(),
             range: Range {
                 start: IntExpr::Const(0),
                 end: IntExpr::Const(shape.layers),
             },
-            body: vec![Self::element_loop(&shape.j, shape.width, cell)],
+            body: layer,
         });
         // The loss along the way: the top of the input, or an element of the state.
         let e = self.expr(1);
@@ -189,6 +229,9 @@ impl Gen<'_> {
     /// c·p[j]·inp[j]`, `e + c·p[ly]`: weights per element or per layer, read in every step), from
     /// a slice at least that long.
     fn weighted(&mut self, shape: &Shape, e: Expr) -> Expr {
+        if let Some((wt, wo)) = &shape.weights {
+            return self.bound_weighted(shape, wt, wo, e);
+        }
         let (index, bound) = if self.y.chance(0.5) {
             (&shape.j, shape.width)
         } else {
@@ -211,6 +254,103 @@ impl Gen<'_> {
             Expr::bin(BinOp::Mul, weight, inp)
         } else {
             weight
+        };
+        let c = Expr::Lit(self.y.literal(-0.9, 0.9));
+        Expr::bin(BinOp::Add, e, Expr::bin(BinOp::Mul, c, term))
+    }
+
+    /// `layers_bound_offset` out of 10 (on the layers' stream, drawn only where it is not 0):
+    /// the offset bound in the layer's body, and sometimes the weights read from a local array
+    /// `wt` of `2·L·K` filled from the data (its statements pushed to `out`) at a bound weight
+    /// offset. Before: `hs[K * ly + j]`, `p[j]`; after: `let s = K * ly;` .. `hs[s + j]`, `let
+    /// wo = 2 * K * ly;` .. `wt[wo + j]`, `wt[wo + K + j]`.
+    fn bind_offsets(&mut self, shape: &mut Shape, out: &mut Vec<Stmt>) {
+        let weight = self.w.layers_bound_offset as usize;
+        if weight == 0 || self.y.below(10) >= weight {
+            return;
+        }
+        shape.bound = Some(self.fresh("s"));
+        if self.y.chance(0.6) {
+            let wt = self.fresh("wt");
+            out.extend(self.flat_from_data(&wt, 2 * shape.layers * shape.width));
+            shape.weights = Some((wt, self.fresh("wo")));
+        }
+    }
+
+    /// `let mut a: Vec<f64> = vec![0.0; len]; for k in 0..len { a[k] = e + c * (k as f64); }`,
+    /// `e` read from the data before any loop: the flat arrays ADBench's LSTM reads its state
+    /// and weights from.
+    fn flat_from_data(&mut self, name: &str, len: usize) -> Vec<Stmt> {
+        let k = self.fresh("k");
+        let e = self.expr(1);
+        let c = Expr::Lit(self.y.literal(-0.2, 0.2));
+        let value = Expr::bin(
+            BinOp::Add,
+            e,
+            Expr::bin(BinOp::Mul, c, Expr::Cast(IntExpr::Var(k.clone()))),
+        );
+        let fill = Stmt::SetElem {
+            array: name.into(),
+            index: IntExpr::Var(k.clone()),
+            op: AssignOp::Set,
+            value,
+        };
+        vec![
+            Stmt::NewArray {
+                name: name.into(),
+                mutable: true,
+                vec: true,
+                typed: true,
+                init: ArrayInit::Repeat {
+                    value: Expr::Lit(0.0),
+                    len: IntExpr::Const(len),
+                },
+            },
+            Self::element_loop(&k, len, vec![fill]),
+        ]
+    }
+
+    /// The state gathered from a flat array of `2·L·K` (per layer `hs`, then `cs`), as
+    /// ADBench's LSTM copies its `state`: `for k in 0..L·K { hs[k] = st[2 * K * (k / K) + k %
+    /// K]; cs[k] = st[2 * K * (k / K) + K + k % K]; }`, `st` filled from the data.
+    fn gathered_state(&mut self, shape: &Shape) -> Vec<Stmt> {
+        let st = self.fresh("st");
+        let mut out = self.flat_from_data(&st, 2 * shape.layers * shape.width);
+        let k = self.fresh("k");
+        let width = IntExpr::Const(shape.width);
+        let row = IntExpr::over(IntExpr::Var(k.clone()), width.clone());
+        let stretch = IntExpr::times(IntExpr::Const(2 * shape.width), row);
+        let col = IntExpr::modulo(IntExpr::Var(k.clone()), width.clone());
+        let hidden = IntExpr::plus(stretch.clone(), col.clone());
+        let cell = IntExpr::plus(IntExpr::plus(stretch, width), col);
+        let gather = |array: &str, at: IntExpr| Stmt::SetElem {
+            array: array.into(),
+            index: IntExpr::Var(k.clone()),
+            op: AssignOp::Set,
+            value: Expr::Index(st.clone(), at),
+        };
+        let mut body = vec![gather(&shape.hs, hidden)];
+        if let Some(cs) = &shape.cs {
+            body.push(gather(cs, cell));
+        }
+        out.push(Self::element_loop(&k, shape.layers * shape.width, body));
+        out
+    }
+
+    /// `e + c·wt[wo + j]·inp[j]` or `e + c·wt[wo + K + j]` (the second stretch of the layer's
+    /// weights), or `e`.
+    fn bound_weighted(&mut self, shape: &Shape, wt: &str, wo: &str, e: Expr) -> Expr {
+        if self.y.chance(0.3) {
+            return e;
+        }
+        let j = IntExpr::Var(shape.j.clone());
+        let wo = IntExpr::Var(wo.into());
+        let term = if self.y.chance(0.5) {
+            let weight = Expr::Index(wt.into(), IntExpr::plus(wo, j.clone()));
+            Expr::bin(BinOp::Mul, weight, Expr::Index(shape.inp.clone(), j))
+        } else {
+            let second = IntExpr::plus(wo, IntExpr::Const(shape.width));
+            Expr::Index(wt.into(), IntExpr::plus(second, j))
         };
         let c = Expr::Lit(self.y.literal(-0.9, 0.9));
         Expr::bin(BinOp::Add, e, Expr::bin(BinOp::Mul, c, term))

@@ -76,6 +76,24 @@ weights! {
     /// up through the layers), out of 20 (`layers.rs`). From a stream of its own, drawn only
     /// where the weight is not 0: at 0 (the default) the programs are unchanged.
     carried_layers = 0,
+    /// In the layers' bodies (`carried_layers`), out of 10, the offsets bound by `let`, as
+    /// ADBench's LSTM writes them: `let s = K * ly;` then `hs[s + j]` (or `j + s`), and the
+    /// weights read from a local array of `2·L·K` filled from the data before the time loop at a
+    /// bound weight offset, `let wo = 2 * K * ly;` then `wt[wo + j]`, `wt[wo + K + j]`. On the
+    /// layers' stream, drawn only where this weight is not 0: at 0 (the default) the programs
+    /// are unchanged.
+    layers_bound_offset = 0,
+    /// Indices written with integer `/` and `%`, in bounds by construction, out of 10 element
+    /// reads (of slices and of local arrays not being written) and additions into a local
+    /// array in a loop nest (`z[k] += e`): `v % len` and `(v + c) % len` for a loop index `v`,
+    /// `v / 2` of an index in bounds, `k / d` and `d * (k / d) + k % d` of `k` in `0..n * d`,
+    /// `(i * d + j) / d` and `(i * d + j) % d`; and out of 10 layered blocks (`carried_layers`),
+    /// the state gathered from a flat array as ADBench's LSTM does (`hs[k] = st[2 * K * (k / K) +
+    /// k % K]`, `cs[k] = st[2 * K * (k / K) + K + k % K]`). From a stream of its own, drawn only
+    /// where the weight is not 0: at 0 (the default) the programs are unchanged. (The macro
+    /// refuses `=` at such an index in a loop, "a loop can write `z` only at its own index": not
+    /// generated.)
+    index_div_rem = 0,
     /// Top level: a `Vec` grown with `push` (`Vec::new()`, `Vec::with_capacity(n)`, a few
     /// pushes outside loops and one loop pushing once an iteration), then read (elements in
     /// bounds, `len()`, iteration, sums, passed to a helper taking slices), out of 20

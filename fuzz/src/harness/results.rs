@@ -231,7 +231,9 @@ pub fn program_of(line: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Outcome, close, judge};
+    use super::{GRAD_TOL, Outcome, close, judge};
+    use crate::check_support::{PERTURB, dual_scalar, partial_fields};
+    use crate::dual::{D, cst};
     use crate::harness::report::Class;
 
     #[test]
@@ -277,5 +279,57 @@ mod tests {
         let classes: Vec<Class> = o.issues.iter().map(|i| i.class).collect();
         assert_eq!(classes, [Class::Wrong, Class::Wrong, Class::Panic]);
         assert!(close(f64::NAN, f64::NAN, 0.0) && !close(f64::NAN, 1.0, 1.0));
+    }
+
+    /// `sin(s) + s`, `s = 4·Σₖ (e^(16 + k/100) + x/10)`, its sum `rounding` off (relative): the
+    /// shape of seed 2611's program 39, whose `cos` of an argument near 1.4·10⁸ turns a few
+    /// ulps of a sum of constants into 10⁻⁸ of the derivative.
+    fn big_sine(x: D, rounding: f64) -> D {
+        let mut s = cst(0.0);
+        for k in 0..4 {
+            s += (cst(16.0) + cst(0.01 * f64::from(k))).exp() + x * 0.1;
+        }
+        let s = s * (4.0 * (1.0 + rounding));
+        s.sin() + s
+    }
+
+    /// A `G` line of `f`'s derivative at `x0` with `got`, through the generated crates' own
+    /// `check_support::partial_fields`.
+    fn g_line(f: impl Fn(D) -> D, x0: f64, got: f64) -> String {
+        let oracle = |e: f64| f(dual_scalar(x0, e, 0, true));
+        let fd = |h: f64| f(cst(x0 + h)).v;
+        let fields = partial_fields("x", None, Some(got), oracle, fd).unwrap();
+        format!("G 7 0 {fields}")
+    }
+
+    /// The conditioning check skips the point where the order of a sum of constants moves the
+    /// derivative past the tolerance (perturbing the inputs alone did not: the constants do not
+    /// move), and still flags a gradient off by 10⁻⁶ at a well-conditioned point.
+    #[test]
+    fn rounding_noise_skips_ill_conditioned_points_not_wrong_gradients() {
+        let x0 = 0.7;
+        let want = big_sine(D::var(x0), 0.0).t;
+        // 2 ulps of the sum, as another order of its terms gives.
+        let other_order = big_sine(D::var(x0), 4.4e-16).t;
+        assert!(!close(other_order, want, GRAD_TOL), "{other_order} {want}");
+        // Perturbing the inputs alone: the oracle does not move, the check fails.
+        let inputs_only = big_sine(dual_scalar(x0, PERTURB, 0, true), 0.0).t;
+        let line = format!("G 7 0 x - {other_order:?} {want:?} {inputs_only:?} NaN");
+        let mut o = Outcome::default();
+        judge(&mut o, &line);
+        assert_eq!((o.issues.len(), o.ill), (1, 0), "{line}");
+        // With the noise: ill-conditioned, skipped.
+        let mut o = Outcome::default();
+        judge(&mut o, &g_line(|x| big_sine(x, 0.0), x0, other_order));
+        assert_eq!((o.issues.len(), o.ill, o.checks), (0, 1, 0));
+        // A well-conditioned function: right is right, and 10⁻⁶ off is wrong.
+        let smooth = |x: D| (x * x + 1.0).ln() * 3.0 + (x * 2.0).sin() * x;
+        let right = smooth(D::var(x0)).t;
+        let mut o = Outcome::default();
+        judge(&mut o, &g_line(smooth, x0, right));
+        judge(&mut o, &g_line(smooth, x0, right * (1.0 + 1e-6)));
+        assert_eq!((o.checks, o.ill), (2, 0));
+        let classes: Vec<Class> = o.issues.iter().map(|i| i.class).collect();
+        assert_eq!(classes, [Class::Wrong]);
     }
 }

@@ -374,7 +374,11 @@ fn each_int_of_chain(c: &mut Chain, f: &mut dyn FnMut(&mut IntExpr)) {
 fn substitute(e: &mut IntExpr, var: &str, with: &IntExpr) {
     match e {
         IntExpr::Var(v) if v == var => *e = with.clone(),
-        IntExpr::Add(a, b) | IntExpr::Sub(a, b) | IntExpr::Mul(a, b) => {
+        IntExpr::Add(a, b)
+        | IntExpr::Sub(a, b)
+        | IntExpr::Mul(a, b)
+        | IntExpr::Div(a, b)
+        | IntExpr::Rem(a, b) => {
             substitute(a, var, with);
             substitute(b, var, with);
         }
