@@ -630,17 +630,7 @@ impl Schedule<'_> {
     /// array's `len()` where the array is bound before it, with the bounds where it is not
     /// (`tree::Builder::alloc`).
     pub fn zero_sized_by_bounds(&self, n: NodeId) -> Option<[NodeId; 2]> {
-        let Op::Alloc {
-            like, zero: true, ..
-        } = *self.g.op(n)
-        else {
-            return None;
-        };
-        // A constant fill or an array on the stack costs next to nothing.
-        match (self.fusable_loop(like), self.g.op(like)) {
-            (Some((_, lo, hi, _)), Op::Table { .. }) => Some([lo, hi]),
-            _ => None,
-        }
+        zero_vector_reads(self.g, n).and_then(|reads| <[NodeId; 2]>::try_from(reads).ok())
     }
 
     /// The nodes outside loop `v` that its body reads: reachable from `body` without passing

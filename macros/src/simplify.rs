@@ -940,7 +940,9 @@ mod tests {
     }
     /// `fn f(w: f64, x: &[f64]) -> f64 { <body> }`, simplified and printed.
     fn over_slice(body: &str) -> String {
-        let body: proc_macro2::TokenStream = body.parse().expect("test body tokenizes");
+        let body: proc_macro2::TokenStream = body
+            .parse()
+            .expect("internal error: test body does not tokenize");
         let l = crate::testing::lower_fn(
             quote::quote! { fn f(w: f64, x: &[f64]) -> f64 { #body } },
             &crate::attr::Args::default(),
