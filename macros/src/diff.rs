@@ -11,7 +11,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::graph::{Cmp, Fun, Fun2, Graph, IntOp, Kind, LoopMask, NodeId, Op, Origin};
+use crate::graph::{
+    Cmp, Fun, Fun2, Graph, IntOp, Kind, LoopMask, NodeId, Op, Origin, StretchPatch,
+};
 
 /// A node that cannot be differentiated (the partial derivatives of called functions, and
 /// second derivatives through a recurrence).
@@ -97,7 +99,10 @@ fn refuse_second_order(g: &Graph, order: &[NodeId]) -> Result<(), DiffError> {
     }
     if let Some(&n) = order.iter().find(|n| {
         // (An `Accumulate` may also be a local array's own, in a `Buffer`.)
-        matches!(g.op(**n), Op::AdjAt(..) | Op::Alloc { zero: true, .. })
+        matches!(
+            g.op(**n),
+            Op::AdjAt(..) | Op::Cleared { .. } | Op::Alloc { zero: true, .. }
+        )
     }) {
         return Err(DiffError {
             origin: g.node(n).origin,
@@ -135,6 +140,7 @@ pub fn gradient_seeded(
         unconditional: read_unconditionally(g, output),
         loops_aside: read_without_loops(g, output),
         loop_reads: HashMap::new(),
+        forward: order.clone(),
     };
     let mut top = Frame::new(None, 0);
     // Through `contribute`, like every other adjoint: an output that is itself an element
@@ -426,6 +432,9 @@ struct Sweep {
     loops_aside: HashSet<NodeId>,
     /// Per node, the loops that the loops it reads (sums, recurrences) vary with.
     loop_reads: HashMap<NodeId, LoopMask>,
+    /// The nodes the output reads (the function; not the graph's nodes that rewrites left
+    /// behind, which no one reads).
+    forward: Vec<NodeId>,
 }
 
 /// A slice element, the loops a contribution to it is made in, and the recurrence whose reverse
@@ -1168,20 +1177,7 @@ impl Sweep {
         let sweep = g.new_sweeps(k);
         let mut body_frame = Frame::new(Some((sweep, v)), outer);
         body_frame.arrays = arrays.contains(&true);
-        for (j, &body) in (0..k).zip(&bodies) {
-            let lambda = if arrays[j as usize] {
-                g.array_adjoint(sweep + j, v, mask)
-            } else {
-                g.add(Op::Adjoint {
-                    sweep: sweep + j,
-                    v,
-                    mask,
-                })
-            };
-            let from = g.loops_of(body) | 1 << v;
-            // (The same array every iteration, `h[j] = w[j]`: see `contribute_whole`.)
-            self.contribute_whole(g, &mut body_frame, from, body, lambda)?;
-        }
+        let cleared = self.seed_bodies(g, &mut body_frame, n, mask, &carries)?;
         self.sweep(g, &mut body_frame, &inside)?;
         no_whole_leaves(g, &body_frame, v)?;
         let zero = g.zero();
@@ -1194,6 +1190,10 @@ impl Sweep {
             });
         }
         for (j, carry) in carries.iter().enumerate() {
+            if let Some(step) = cleared[j] {
+                parts.push(step);
+                continue;
+            }
             let step = match (carry, arrays[j]) {
                 (Some(s), true) => self.array_adjoint_as_long_as(g, &body_frame, *s, inits[j])?,
                 (Some(s), false) => body_frame.adjoint.get(s).copied(),
@@ -1221,6 +1221,91 @@ impl Sweep {
         Ok(())
     }
 
+    /// Gives each member's body of coupled state `n` its adjoint `λ` in the body's frame
+    /// (sweep `s` of `frame.fold`, `λ`s varying with `mask`), and returns per member its `λ`'s
+    /// step where that is its own stretch cleared (see [`cleared_step`](Self::cleared_step)).
+    fn seed_bodies(
+        &mut self,
+        g: &mut Graph,
+        frame: &mut Frame,
+        n: NodeId,
+        mask: LoopMask,
+        carries: &[Option<NodeId>],
+    ) -> Result<Vec<Option<NodeId>>, DiffError> {
+        let (Op::Coupled { c, .. }, Some((inits, bodies)), Some((sweep, v))) =
+            (g.op(n), g.coupled_parts(n), frame.fold)
+        else {
+            return Err(internal("coupled recurrences without their parts"));
+        };
+        let (c, inits, bodies) = (*c, inits.to_vec(), bodies.to_vec());
+        let mut cleared: Vec<Option<NodeId>> = vec![None; bodies.len()];
+        for ((j, &body), init) in (0u32..).zip(&bodies).zip(inits) {
+            let array = g.kind(init) == Kind::Array;
+            let lambda = if array {
+                g.array_adjoint(sweep + j, v, mask)
+            } else {
+                g.add(Op::Adjoint {
+                    sweep: sweep + j,
+                    v,
+                    mask,
+                })
+            };
+            let from = g.loops_of(body) | 1 << v;
+            let carry = carries.get(j as usize).copied().flatten();
+            if array
+                && let Some(patch) = patch_swept_in_place(g, &self.forward, n, c + j, body, carry)
+            {
+                cleared[j as usize] = Some(self.cleared_step(g, frame, from, body, patch, lambda)?);
+                continue;
+            }
+            // (The same array every iteration, `h[j] = w[j]`: see `contribute_whole`.)
+            self.contribute_whole(g, frame, from, body, lambda)?;
+        }
+        Ok(cleared)
+    }
+
+    /// The step of `λ`, the adjoint of member `body`, an in-place stretch patch of the
+    /// member's own value that only the loop reads, its old value read by the patch alone
+    /// ([`patch_swept_in_place`]): the stretch of `λ` goes to the written values' adjoint, and
+    /// the rest of `λ` to the iteration before, unchanged, so `λ` steps by clearing its stretch
+    /// ([`Op::Cleared`], in place), as a person writes it, O(stretch) rather than routing the
+    /// whole vector through a copy:
+    ///
+    /// ```text
+    /// before: z = 0; z += λ; for j in 0..n { if lo <= j < hi { w̄[j − lo] += z[j] } else { s̄[j] += z[j] } }; λ = s̄
+    /// after:  for j in lo..min(hi, n) { w̄[j − lo] += λ[j] }; for j in lo..min(hi, n) { λ[j] = 0 }
+    /// ```
+    fn cleared_step(
+        &mut self,
+        g: &mut Graph,
+        frame: &mut Frame,
+        from: LoopMask,
+        body: NodeId,
+        patch: StretchPatch,
+        lambda: NodeId,
+    ) -> Result<NodeId, DiffError> {
+        let len = g.array_len(body);
+        let short = g.compare(Cmp::Lt, patch.hi, len);
+        let end = g.select(short, patch.hi, len);
+        let v = g
+            .new_loop(patch.lo, end)
+            .ok_or_else(|| too_many_loops(g, body))?;
+        let j = g.add(Op::LoopVar(v));
+        let offset = g.int_bin(IntOp::Sub, j, patch.lo);
+        let read = g.add(Op::At(patch.written, offset));
+        if self.active.len() < g.len() {
+            self.active.resize(g.len(), false);
+        }
+        self.active[read.index()] = self.active[patch.written.index()];
+        let element = g.add(Op::AdjAt(lambda, j));
+        self.contribute(g, frame, from | 1 << v, read, element);
+        Ok(g.add(Op::Cleared {
+            adjoint: lambda,
+            lo: patch.lo,
+            hi: patch.hi,
+        }))
+    }
+
     /// The adjoint of a coupled recurrence's initial value or body `n`, made in loops `from`,
     /// given to it. An array built outside one of those loops (a body that is the same array
     /// every iteration, `h[j] = w[j]`; an initial value hoisted out of a time loop, `let inp =
@@ -1240,6 +1325,50 @@ impl Sweep {
         self.contribute(g, frame, from, n, adjoint);
         Ok(())
     }
+}
+
+/// The stretch patch ([`Graph::stretch_patch`]) that member `d` of coupled state `coupled`
+/// takes as its new value, `body`, where `λ`'s step can clear the stretch in place: the
+/// patch's old value is the member's own `carry`, and the function (`forward`, the nodes its
+/// output reads) reads the old value only in the patch's kept elements (`old[j]`, read by the
+/// patch alone), and the patch only as the member's new value, once, beside their lengths.
+/// Any other read would add to their adjoints, which the cleared step does not make.
+fn patch_swept_in_place(
+    g: &Graph,
+    forward: &[NodeId],
+    coupled: NodeId,
+    d: u32,
+    body: NodeId,
+    carry: Option<NodeId>,
+) -> Option<StretchPatch> {
+    let patch = g.stretch_patch(d, body)?;
+    let Op::Table { body: value, .. } = *g.op(body) else {
+        return None;
+    };
+    if carry != Some(patch.old) {
+        return None;
+    }
+    // Readers that take only the length (a zero vector as long) read no value.
+    let length_only = |r: &Op| matches!(r, Op::ArrayLen(_) | Op::Alloc { zero: true, .. });
+    let mut ok = true;
+    for &id in forward {
+        let op = g.op(id);
+        let children = op.children();
+        let reads = |n: NodeId| children.iter().filter(|c| **c == n).count();
+        let allowed = |n: NodeId, reader: NodeId, times: usize| {
+            reads(n) == 0 || length_only(op) || (id == reader && reads(n) == times)
+        };
+        ok &= allowed(patch.old, patch.kept, 1)
+            && allowed(patch.kept, value, 1)
+            && allowed(value, body, 1)
+            && allowed(body, coupled, 1);
+        // No other carry of the member (a copy of its value the graph reads elsewhere).
+        ok &= id == patch.old || !matches!(*op, Op::Carry { c, .. } if c == d);
+        if !ok {
+            return None;
+        }
+    }
+    Some(patch)
 }
 
 /// Only the arrays built in loop `v` take their adjoints in its reverse loop (the sweep of
@@ -1840,7 +1969,8 @@ pub fn local_adjoints(
         | Op::Rebound { .. }
         | Op::VjpRows { .. }
         // In gradients only, refused by `gradient_seeded`.
-        | Op::AdjAt(..) => vec![],
+        | Op::AdjAt(..)
+        | Op::Cleared { .. } => vec![],
         // (Σᵢ f(i))' = Σᵢ f(i)': each iteration's body gets the sum's adjoint.
         Op::Sum { body, .. } => vec![(body, adj)],
         // (-a)' = -a'

@@ -1238,6 +1238,16 @@ impl Emitter<'_> {
         }
     }
 
+    /// The bounds of the stretch that `step`, the step of reverse sweep `number`'s `λ`,
+    /// clears in `λ` itself (an [`Op::Cleared`] of that `λ`): then it is written in place.
+    fn own_stretch_cleared(&self, step: NodeId, number: u32) -> Option<(TokenStream, TokenStream)> {
+        let Op::Cleared { adjoint, lo, hi } = *self.g.op(step) else {
+            return None;
+        };
+        matches!(*self.g.op(adjoint), Op::Adjoint { sweep, .. } if sweep == number)
+            .then(|| (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select)))
+    }
+
     /// Whether member `d` of coupled state `n` (a `Coupled`) is an array.
     fn carries_array(&self, n: NodeId, d: u32) -> bool {
         match (self.g.op(n), self.g.coupled_parts(n)) {
@@ -1298,14 +1308,19 @@ impl Emitter<'_> {
         let (init, add, bind) = self.accumulators(accumulators);
         if sweep.seeds.iter().any(|x| self.g.kind(*x) == Kind::Array) {
             // Coupled state carrying arrays: a vector `λ` per array, stepped back by a copy
-            // after the floats' `λ`s.
+            // after the floats' `λ`s, or, its step its own stretch cleared, in place, last (the
+            // copies may read it).
             let mut start = Vec::new();
             let (mut floats, mut float_backs, mut copies) = (Vec::new(), Vec::new(), Vec::new());
-            for ((lam, seed), step) in lams.iter().zip(&sweep.seeds).zip(&sweep.steps) {
-                let (seed_x, step_x) = (
-                    self.expr(*seed, Prec::Postfix),
-                    self.expr(*step, Prec::Postfix),
-                );
+            let mut clears = Vec::new();
+            for (((lam, seed), step), number) in lams
+                .iter()
+                .zip(&sweep.seeds)
+                .zip(&sweep.steps)
+                .zip(sweep.number..)
+            {
+                let seed_x = self.expr(*seed, Prec::Postfix);
+                let step_x = || self.expr(*step, Prec::Postfix);
                 if self.g.kind(*seed) == Kind::Array {
                     start.push(Self::vector(
                         lam,
@@ -1313,11 +1328,21 @@ impl Emitter<'_> {
                         &quote!(#lam.extend_from_slice(&#seed_x[..]);),
                         storage,
                     ));
-                    copies.push(quote! { #lam.copy_from_slice(&#step_x[..]); });
+                    match self.own_stretch_cleared(*step, number) {
+                        Some((lo, hi)) => clears.push(quote! {
+                            for __j in #lo..::core::cmp::min(#hi, #lam.len()) {
+                                #lam[__j] = 0f64;
+                            }
+                        }),
+                        None => {
+                            let step_x = step_x();
+                            copies.push(quote! { #lam.copy_from_slice(&#step_x[..]); });
+                        }
+                    }
                 } else {
                     start.push(quote! { let mut #lam = #seed_x; });
                     floats.push(lam.clone());
-                    float_backs.push(step_x);
+                    float_backs.push(step_x());
                 }
             }
             let name = self.name(group[0]);
@@ -1327,6 +1352,7 @@ impl Emitter<'_> {
                     #stmts #add #scatters
                     (#(#floats),*) = (#(#float_backs),*);
                     #(#copies)*
+                    #(#clears)*
                     #give_back
                 },
                 quote! { let #name = (#(#lams,)*); #bind },
@@ -2516,6 +2542,20 @@ impl Style for Emitter<'_> {
                 quote! { #z }
             }
             Op::Filled { alloc, .. } => self.expr(*alloc, Prec::Postfix),
+            // A copy with the stretch zero (where it is not `λ`'s own step, written in place
+            // by `reverse_parts`).
+            Op::Cleared { adjoint, lo, hi } => {
+                let adjoint = self.expr(*adjoint, Prec::Postfix);
+                let (lo, hi) = (self.expr(*lo, Prec::Select), self.expr(*hi, Prec::Select));
+                quote! {{
+                    let mut __cleared = ::std::vec::Vec::from(&#adjoint[..]);
+                    let __end = ::core::cmp::min(#hi, __cleared.len());
+                    for __j in #lo..__end {
+                        __cleared[__j] = 0f64;
+                    }
+                    __cleared
+                }}
+            }
             Op::Seeds(values) => {
                 let values = values.iter().map(|v| self.expr(*v, Prec::Select));
                 quote! { &[#(#values),*] }

@@ -182,6 +182,7 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         | Op::ArrayLen(_)
         | Op::At(..)
         | Op::AdjAt(..)
+        | Op::Cleared { .. }
         | Op::Accumulate { .. }
         | Op::ArrayVjp { .. }
         | Op::Seeds(_)

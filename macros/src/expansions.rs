@@ -1393,3 +1393,36 @@ fn checkpointed_scan_per_row() {
         "
     );
 }
+
+/// Layers × time as ADBench's LSTM writes them (each layer rewriting its stretch `s..s + b` of
+/// `hidden` in place, reading it there only): the layer loop's reverse sweep hands the stretch
+/// of `λ` to the written values' adjoint and clears it in place (`for __j in s..min(s + b,
+/// len) { λ[__j] = 0 }`), O(b) a layer, with no copy of `λ` and no pass over the whole state.
+#[test]
+fn layer_stretches_cleared_in_place() {
+    snapshot!(
+        r"
+        #[differentiable(wrt(p))]
+        fn layered(p: &[f64], x: &[f64], layers: usize) -> f64 {
+            let b = 2;
+            let mut hidden = vec![0.1; layers * b];
+            let mut loss = 0.0;
+            for t in 0..x.len() {
+                let mut input = vec![0.0; b];
+                for i in 0..b {
+                    input[i] = x[t] * p[i];
+                }
+                for layer in 0..layers {
+                    let s = b * layer;
+                    for i in 0..b {
+                        hidden[s + i] = (p[2] * input[i] + p[3] * hidden[s + i]).tanh();
+                        input[i] = hidden[s + i];
+                    }
+                }
+                loss += (input[0] - x[t]).powi(2);
+            }
+            loss
+        }
+        "
+    );
+}

@@ -727,6 +727,12 @@ impl Style for Printer<'_> {
                 let start = if *zero { "0 · " } else { "" };
                 format!("z{buf} = {start}{}", self.expr(*like, Prec::Postfix))
             }
+            Op::Cleared { adjoint, lo, hi } => format!(
+                "{} with [{}..{}] = 0",
+                self.expr(*adjoint, Prec::Postfix),
+                self.expr(*lo, Prec::Sum),
+                self.expr(*hi, Prec::Sum)
+            ),
             Op::Filled { alloc, fill } => format!(
                 "({}; {})",
                 self.expr(*alloc, Prec::Select),

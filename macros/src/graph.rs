@@ -472,6 +472,12 @@ define_ops! {
         ArrayVjp { call: node, seed: node, alloc: node, position: u32 },
         /// In gradients only: element `i` of a local array's adjoint (a `Filled`).
         AdjAt(adjoint: node, i: node),
+        /// In gradients only: the adjoint vector `adjoint` with its elements `lo..min(hi, len)`
+        /// zero, the step of the adjoint `λ` of an array carried across a loop whose new value
+        /// replaces that stretch in place (`h[s + i] = …`): what the stretch held goes to the
+        /// written values' adjoint, and the iteration before sees `λ` there zero. Written in
+        /// place where it is `λ`'s own step (`for j in lo..min(hi, n) { λ[j] = 0.0; }`).
+        Cleared { adjoint: node, lo: node, hi: node },
         /// In gradients only: the seeds of a vector-valued call's vector-Jacobian product, one
         /// per output (`&[ā₀, ā₁]`): the `seed` of its `CallVjp` or `ArrayVjp`.
         Seeds(values: nodes),
@@ -1123,9 +1129,11 @@ impl Graph {
                 .coupled_parts(*of)
                 .and_then(|(firsts, _)| firsts.get(*k as usize))
                 .map_or(Kind::Float, |m| self.kind(*m)),
-            Op::Table { .. } | Op::Alloc { .. } | Op::Filled { .. } | Op::Scanned { .. } => {
-                Kind::Array
-            }
+            Op::Table { .. }
+            | Op::Alloc { .. }
+            | Op::Filled { .. }
+            | Op::Scanned { .. }
+            | Op::Cleared { .. } => Kind::Array,
             Op::Sum { body, .. } => self.kind(*body),
             Op::Slice(_)
             | Op::SliceArg(..)

@@ -301,6 +301,7 @@ fn tangent(
         | Op::NoEffect
         | Op::CallVjp(..)
         | Op::AdjAt(..)
+        | Op::Cleared { .. }
         | Op::ArrayVjp { .. }
         | Op::Seeds(_)
         | Op::Rebound { .. }
