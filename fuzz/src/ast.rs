@@ -660,6 +660,7 @@ pub enum ArrayInit {
 /// A function `fn name(params) -> f64 { body; ret }`, or `-> [f64; M]` when `ret` is an
 /// [`Expr::Array`] of `M` outputs.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::struct_excessive_bools)] // independent print flags, each drawn from a weight of its own
 pub struct Func {
     /// Its name.
     pub name: String,
@@ -669,6 +670,10 @@ pub struct Func {
     pub wrt: Option<Vec<String>>,
     /// `hessian` in the attribute: `_hvp` is checked too (the `hvp` weight).
     pub hessian: bool,
+    /// Loops writing a local array at their index printed over the elements `iter_mut` lends
+    /// where they can (`for (c, z_c) in z.iter_mut().enumerate() { *z_c = ..; }`, the
+    /// `lent_elements` weight); the oracle keeps the index loops.
+    pub lent_elements: bool,
     /// `Some(K)` for `checkpoint = K` in the attribute.
     pub checkpoint: Option<usize>,
     /// The statements.

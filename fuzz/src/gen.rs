@@ -160,6 +160,9 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
         && w.vector_main_vec > 0
         && o.below(10) < w.vector_main_vec as usize
         && !crate::print::function(&main, crate::print::Mode::Bare).contains("return ");
+    // From a stream of its own too: loops writing an array printed over lent elements.
+    let mut l = Rng::derive(seed ^ 0x1E47_E1E4_E475_0A11, id);
+    main.lent_elements = w.lent_elements > 0 && l.below(10) < w.lent_elements as usize;
     // From a stream of its own, so that the knob leaves every program as it was.
     let mut h = Rng::derive(seed ^ 0x4E55_1A40_5EC0_4D00, id);
     // (Not on a vector-valued main: the macro refuses `hessian` there.)
@@ -281,6 +284,7 @@ fn function(
         params,
         wrt: None,
         hessian: false,
+        lent_elements: false,
         checkpoint: None,
         vec_return: false,
         tuple_return: false,

@@ -38,6 +38,8 @@ pub fn functions(program: &Program, mode: Mode) -> String {
             tuples: tuples.clone(),
             tuple: false,
             tuple_locals: Vec::new(),
+            lend: false,
+            lent: Vec::new(),
         };
         p.function(func);
         out.push_str(&p.out);
@@ -55,6 +57,8 @@ pub fn function(func: &Func, mode: Mode) -> String {
         tuples: Vec::new(),
         tuple: false,
         tuple_locals: Vec::new(),
+        lend: false,
+        lent: Vec::new(),
     };
     p.function(func);
     p.out
@@ -69,6 +73,8 @@ pub fn expr(e: &Expr) -> String {
         tuples: Vec::new(),
         tuple: false,
         tuple_locals: Vec::new(),
+        lend: false,
+        lent: Vec::new(),
     };
     p.expr(e, 0);
     p.out
@@ -83,6 +89,8 @@ pub fn cond(c: &Cond) -> String {
         tuples: Vec::new(),
         tuple: false,
         tuple_locals: Vec::new(),
+        lend: false,
+        lent: Vec::new(),
     };
     p.cond(c, 0);
     p.out
@@ -94,6 +102,32 @@ const ADD: u8 = 1;
 const MUL: u8 = 2;
 /// Unary minus.
 const UNARY: u8 = 3;
+
+/// The local array a `for` loop writes at its index `var` over `range`, where it can be
+/// written through the elements `iter_mut` lends (`for (c, z_c) in z.iter_mut().enumerate()
+/// .take(end)`): the range starts at 0, the body writes the array at `var` and mentions it
+/// nowhere else than at `z[var]` (it is lent for the whole loop), and the range does not read
+/// it but as its end.
+fn lent_array(var: &str, range: &Range, body: &[Stmt]) -> Option<String> {
+    if range.start != IntExpr::Const(0) {
+        return None;
+    }
+    let text = format!("{body:?}");
+    let marker = "SetElem { array: \"";
+    let at = text.find(marker)? + marker.len();
+    let z = text[at..].split('"').next()?.to_string();
+    let quoted = format!("{z:?}");
+    let index = format!("{quoted}, Var({var:?})");
+    let mentions = text.matches(quoted.as_str()).count();
+    let set = text
+        .matches(format!("SetElem {{ array: {quoted}, index: Var({var:?})").as_str())
+        .count();
+    let read = text.matches(format!("Index({index})").as_str()).count();
+    let range_text = format!("{:?}{:?}", range.start, range.end);
+    let range_ok = range.end == IntExpr::Len(z.clone()) || !range_text.contains(quoted.as_str());
+    (set > 0 && mentions == set + read && range_ok && !range_text.contains(&format!("{var:?}")))
+        .then_some(z)
+}
 /// Method receivers.
 const POSTFIX: u8 = 4;
 /// Atoms: never parenthesized.
@@ -110,6 +144,12 @@ struct Printer {
     /// Locals bound to a call of a helper returning a tuple (`let rv = r(..);`): their outputs
     /// `rv[k]` are printed `rv.k`.
     tuple_locals: Vec<String>,
+    /// The function printed writes its arrays through the elements `iter_mut` lends, where it
+    /// can (`Func::lent_elements`; not in the oracle).
+    lend: bool,
+    /// The loops printed over lent elements around the code being printed: the array, the
+    /// loop's index and the element's name (`z[c]` is printed `*z_c`).
+    lent: Vec<(String, String, String)>,
 }
 
 impl Printer {
@@ -146,6 +186,7 @@ impl Printer {
             .collect();
         let vec_return = func.vec_return && !self.oracle();
         self.tuple = func.tuple_return && !self.oracle();
+        self.lend = func.lent_elements && !self.oracle();
         self.tuple_locals.clear();
         let ret = match func.outputs() {
             Some(_) if vec_return => format!("Vec<{ft}>"),
@@ -244,10 +285,30 @@ impl Printer {
                 self.out.push_str(";\n");
             }
             Stmt::For { var, range, body } => {
-                let _ = write!(self.out, "for {var} in ");
-                self.range(range);
-                self.out.push_str(" {\n");
-                self.close_block(body, level);
+                match lent_array(var, range, body).filter(|_| self.lend) {
+                    Some(z) => {
+                        let elem = format!("{z}_{var}");
+                        let _ = write!(
+                            self.out,
+                            "for ({var}, {elem}) in {z}.iter_mut().enumerate()"
+                        );
+                        if range.end != IntExpr::Len(z.clone()) {
+                            self.out.push_str(".take(");
+                            self.int(&range.end, 0);
+                            self.out.push(')');
+                        }
+                        self.out.push_str(" {\n");
+                        self.lent.push((z, var.clone(), elem));
+                        self.close_block(body, level);
+                        self.lent.pop();
+                    }
+                    None => {
+                        let _ = write!(self.out, "for {var} in ");
+                        self.range(range);
+                        self.out.push_str(" {\n");
+                        self.close_block(body, level);
+                    }
+                }
                 self.out.push('\n');
             }
             Stmt::ForIter { pat, chain, body } => {
@@ -374,13 +435,32 @@ impl Printer {
         }
     }
 
+    /// The name of the element `iter_mut` lends for `array[index]` in a loop around, if any.
+    fn lent_element(&self, array: &str, index: &str) -> Option<String> {
+        self.lent
+            .iter()
+            .rev()
+            .find(|(z, i, _)| z == array && i == index)
+            .map(|(_, _, e)| e.clone())
+    }
+
     /// `z[i] op value;`; in the oracle, `z[i] = z[i] op value;` (on `D`, `z[i] += ..` is a
-    /// method call borrowing `z` mutably before the right-hand side, which may read `z`).
+    /// method call borrowing `z` mutably before the right-hand side, which may read `z`); in a
+    /// loop over lent elements, `*z_i op value;`.
     fn set_element(&mut self, array: &str, index: &IntExpr, op: AssignOp, value: &Expr) {
-        let element = |p: &mut Self| {
-            let _ = write!(p.out, "{array}[");
-            p.int(index, 0);
-            p.out.push(']');
+        let lent = match index {
+            IntExpr::Var(i) => self.lent_element(array, i),
+            _ => None,
+        };
+        let element = |p: &mut Self| match &lent {
+            Some(elem) => {
+                let _ = write!(p.out, "*{elem}");
+            }
+            None => {
+                let _ = write!(p.out, "{array}[");
+                p.int(index, 0);
+                p.out.push(']');
+            }
         };
         element(self);
         let binary = match op {
@@ -690,6 +770,7 @@ impl Printer {
             Expr::Bin(BinOp::Add | BinOp::Sub, ..) => ADD,
             Expr::Bin(BinOp::Mul | BinOp::Div, ..) => MUL,
             Expr::Neg(_) | Expr::Deref(_) => UNARY,
+            Expr::Index(s, IntExpr::Var(i)) if self.lent_element(s, i).is_some() => UNARY,
             Expr::Method(..) | Expr::Iter(_) | Expr::Output(..) => POSTFIX,
             Expr::If(..) => 0,
             _ => ATOM,
@@ -706,6 +787,9 @@ impl Printer {
             }
             Expr::Index(s, IntExpr::Const(k)) if self.tuple_locals.contains(s) => {
                 let _ = write!(self.out, "{s}.{k}");
+            }
+            Expr::Index(s, IntExpr::Var(i)) if let Some(elem) = self.lent_element(s, i) => {
+                let _ = write!(self.out, "*{elem}");
             }
             Expr::Index(s, i) => {
                 let _ = write!(self.out, "{s}[");
@@ -939,6 +1023,7 @@ mod tests {
             ],
             wrt: Some(vec!["a".into()]),
             hessian: false,
+            lent_elements: false,
             checkpoint: None,
             vec_return: false,
             tuple_return: false,

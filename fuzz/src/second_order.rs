@@ -287,6 +287,7 @@ mod tests {
             params: Vec::new(),
             wrt: None,
             hessian: false,
+            lent_elements: false,
             checkpoint: None,
             vec_return: false,
             tuple_return: false,

@@ -25,6 +25,7 @@ mod index;
 mod iterators;
 mod loops;
 mod misplaced;
+mod places;
 mod stmts;
 mod syntax;
 mod tuples;
@@ -69,6 +70,7 @@ pub struct Lowered {
 
 /// Lowers `body`; `Err` with the graph as far as it was built if errors were reported.
 pub fn lower(cx: &Ctxt, sig: &Sig, body: &Block) -> Result<Lowered, Box<Lowered>> {
+    let body = &places::index_places(cx, body);
     let mut l = Lower::new(cx, sig);
     let inputs = l.bind_params();
     let tail = l.block(body, l.returns());

@@ -291,6 +291,12 @@ weights! {
     /// scans' stream, drawn only where this weight is not 0: at 0 (the default) the programs
     /// are unchanged.
     array_scan_read = 0,
+    /// Main functions whose loops writing a local array at their index (and mentioning it
+    /// nowhere else) are printed over the elements `iter_mut` lends, `for (c, z_c) in
+    /// z.iter_mut().enumerate().take(end).skip(start) { *z_c = ..; }`, out of 10 (the oracle
+    /// keeps the index loops). From a stream of its own, drawn only where the weight is not 0:
+    /// at 0 (the default) the programs are unchanged.
+    lent_elements = 0,
     /// Loops writing a local array at their index written reversed, `for c in (lo..hi).rev()`
     /// (with their `break`, writing from the end), out of 10, on a stream of its own.
     local_array_rev = 2,

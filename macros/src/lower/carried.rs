@@ -315,17 +315,19 @@ fn names_read_besides_additions(stmts: &[syn::Stmt]) -> Vec<String> {
 }
 
 /// The name a `for` loop binds its index to: `i` in `for i in …`, and `enumerate`'s count in
-/// `for (i, v) in ….enumerate()` (also `.enumerate().rev()`). Where the count is not the index
-/// the body writes at (an `enumerate` over a run starting elsewhere), the write is refused
-/// when it is lowered.
+/// `for (i, v) in ….enumerate()` (also followed by `rev`, `take` and `skip`, which keep each
+/// item's count). Where the count is not the index the body writes at (an `enumerate` over a
+/// run starting elsewhere), the write is refused when it is lowered.
 fn index_name(f: &syn::ExprForLoop) -> Option<String> {
     match &*f.pat {
         syn::Pat::Ident(p) => Some(p.ident.to_string()),
         syn::Pat::Tuple(t) => {
             let mut e = super::loops::strip_parens(&f.expr);
-            if let syn::Expr::MethodCall(m) = e
-                && m.method == "rev"
-                && m.args.is_empty()
+            while let syn::Expr::MethodCall(m) = e
+                && matches!(
+                    (m.method.to_string().as_str(), m.args.len()),
+                    ("rev", 0) | ("take" | "skip", 1)
+                )
             {
                 e = super::loops::strip_parens(&m.receiver);
             }

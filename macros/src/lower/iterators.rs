@@ -415,11 +415,22 @@ impl Lower<'_> {
             }
             Expr::MethodCall(m) if super::syntax::is_mut_view(&m.method.to_string()) => {
                 let z = pretty(&m.receiver.to_token_stream());
+                // (A `for` loop or `for_each` over `z.iter_mut()` of a local array, the element
+                // bound alone, also after `skip`, `take`, `rev`, or under `enumerate`, `zip`,
+                // `take`, is read as the index loop it stands for before lowering:
+                // `lower::places`.)
+                let other_loop = if m.method == "iter_mut" {
+                    format!(
+                        "write the elements in a `for` loop over `{z}.iter_mut()` (bound alone, also after `skip`, `take`, `rev`; under `enumerate`, `zip`, `take`) as `*zi = …`, or "
+                    )
+                } else {
+                    String::new()
+                };
                 self.cx.error_spanned_by(
                     m,
                     msg(
-                        format!("`{z}.{}()` lends the elements of `{z}` to be written through another name, which cannot be differentiated", m.method),
-                        format!("loop over the indices and write the element itself: `for i in 0..{z}.len() {{ {z}[i] = …; }}` (reading `{z}[i]` on the right is its value before the write)"),
+                        format!("`{z}.{}()` lends the elements of `{z}` to be written through another name here, which cannot be differentiated", m.method),
+                        format!("{other_loop}loop over the indices and write the element itself: `for i in 0..{z}.len() {{ {z}[i] = …; }}` (reading `{z}[i]` on the right is its value before the write)"),
                     ),
                 );
                 None

@@ -1,11 +1,12 @@
 use symgrad::differentiable;
 
-// Elements written through the references `iter_mut` lends.
+// The array whose elements the loop lends is declared again in the loop's body.
 #[differentiable]
 fn loss(w: f64, x: &[f64]) -> f64 {
     let mut z = vec![1.0; 3];
     for v in z.iter_mut() {
-        *v *= w * x[0];
+        let z = w * x[0];
+        *v *= z;
     }
     z[0] + z[1]
 }
