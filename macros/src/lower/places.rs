@@ -383,6 +383,14 @@ impl<'ast> Visit<'ast> for Rebinds<'_> {
     }
 }
 
+/// The span of the first token of `e` (the element's name, where the rewritten read points).
+fn first_span(e: &Expr) -> Span {
+    e.to_token_stream()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |t| t.span())
+}
+
 /// Rewrites `*name` and `name.method(…)` to `array[index]`, noting the first other use.
 struct Through<'a> {
     array: &'a syn::ExprPath,
@@ -406,22 +414,10 @@ impl VisitMut for Through<'_> {
     fn visit_expr_mut(&mut self, e: &mut Expr) {
         match e {
             Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) && self.is_name(&u.expr) => {
-                let span = u
-                    .expr
-                    .to_token_stream()
-                    .into_iter()
-                    .next()
-                    .map_or_else(Span::call_site, |t| t.span());
-                *e = self.element(span);
+                *e = self.element(first_span(&u.expr));
             }
             Expr::MethodCall(m) if self.is_name(&m.receiver) => {
-                let span = m
-                    .receiver
-                    .to_token_stream()
-                    .into_iter()
-                    .next()
-                    .map_or_else(Span::call_site, |t| t.span());
-                *m.receiver = self.element(span);
+                *m.receiver = self.element(first_span(&m.receiver));
                 for arg in &mut m.args {
                     self.visit_expr_mut(arg);
                 }
@@ -452,47 +448,42 @@ mod tests {
         (out, cx.check().is_err())
     }
 
+    /// Asserts the pass rewrites `src` to `want` (tokens printed) without an error.
+    fn assert_rewrites(src: &str, want: &str) {
+        let (out, failed) = rewritten(src);
+        assert!(!failed, "{src}");
+        assert_eq!(out, want);
+    }
+
     #[test]
     fn an_element_bound_alone_runs_over_its_indices_under_its_name() {
-        let (out, failed) =
-            rewritten("{ for zi in z.iter_mut().skip(1).rev() { *zi *= zi.exp(); } }");
-        assert!(!failed);
-        assert_eq!(
-            out,
-            "{ for zi in (0 + 1 .. z . len ()) . rev () { z [zi] *= z [zi] . exp () ; } }"
+        assert_rewrites(
+            "{ for zi in z.iter_mut().skip(1).rev() { *zi *= zi.exp(); } }",
+            "{ for zi in (0 + 1 .. z . len ()) . rev () { z [zi] *= z [zi] . exp () ; } }",
         );
     }
 
     #[test]
     fn a_counted_element_is_written_at_the_users_count() {
-        let (out, failed) = rewritten(
+        assert_rewrites(
             "{ for (i, zi) in z.iter_mut().enumerate().take(2) { *zi = x[i]; h[i] += *zi; } }",
-        );
-        assert!(!failed);
-        assert_eq!(
-            out,
-            "{ for (i , zi) in (0 .. z . len ()) . enumerate () . take (2) { z [i] = x [i] ; h [i] += z [i] ; } }"
+            "{ for (i , zi) in (0 .. z . len ()) . enumerate () . take (2) { z [i] = x [i] ; h [i] += z [i] ; } }",
         );
     }
 
     #[test]
     fn a_zipped_element_is_written_at_a_count_of_its_own() {
-        let (out, failed) =
-            rewritten("{ x.iter().zip(z.iter_mut()).for_each(|(&xi, zi)| *zi += xi); }");
-        assert!(!failed);
-        assert_eq!(
-            out,
-            "{ for (__symgrad_at , (& xi , zi)) in x . iter () . zip ((0 .. z . len ())) . enumerate () { z [__symgrad_at] += xi ; } ; }"
+        assert_rewrites(
+            "{ x.iter().zip(z.iter_mut()).for_each(|(&xi, zi)| *zi += xi); }",
+            "{ for (__symgrad_at , (& xi , zi)) in x . iter () . zip ((0 .. z . len ())) . enumerate () { z [__symgrad_at] += xi ; } ; }",
         );
     }
 
     #[test]
     fn fill_is_a_loop_over_the_indices_of_one_value() {
-        let (out, failed) = rewritten("{ z.fill(w * 2.0); }");
-        assert!(!failed);
-        assert_eq!(
-            out,
-            "{ { let __symgrad_fill = w * 2.0 ; for __symgrad_fill_at in 0 .. z . len () { z [__symgrad_fill_at] = __symgrad_fill ; } } ; }"
+        assert_rewrites(
+            "{ z.fill(w * 2.0); }",
+            "{ { let __symgrad_fill = w * 2.0 ; for __symgrad_fill_at in 0 .. z . len () { z [__symgrad_fill_at] = __symgrad_fill ; } } ; }",
         );
     }
 
