@@ -919,14 +919,7 @@ impl Lower<'_> {
                         ),
                     )
                 } else {
-                    msg(
-                        format!(
-                            "the local array `{name}` is written in a loop nested in this one, so every iteration of this loop would change the whole array"
-                        ),
-                        format!(
-                            "declare `{name}` inside this loop if each iteration has its own; to add up over the iterations, add into it (`{name}[i] += …`), which any loop nest may do"
-                        ),
-                    )
+                    self.uncarried_message(frame.v, &name)
                 };
                 self.cx.error_at(span, message);
                 self.state.scopes[s][e].1 = Binding::Value(n);
@@ -985,6 +978,29 @@ impl Lower<'_> {
                 self.assign_name(&name, new);
             }
         }
+    }
+
+    /// The refusal of an array loops nested in loop `v` write, which `v` neither reads nor
+    /// carries: why it is not carried (see `lower::carried`), or, where nothing was noted (a
+    /// loop in a closure), that it is not.
+    fn uncarried_message(&mut self, v: u32, name: &str) -> String {
+        let why = self
+            .uncarried
+            .iter()
+            .find(|u| u.0 == v && u.1 == name)
+            .map(|u| u.2);
+        let (message, help) = match why {
+            Some(why) => why.message(name),
+            None => (
+                format!(
+                    "the local array `{name}` is written in a loop nested in this one, which cannot carry it from one iteration to the next here"
+                ),
+                format!(
+                    "declare `{name}` inside this loop if each iteration has its own, or write it in loops outside this one"
+                ),
+            ),
+        };
+        msg(message, help)
     }
 
     /// The elements loop `v` (over `lo..hi`) wrote or pushed, one an iteration, as a table: the
