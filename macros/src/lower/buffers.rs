@@ -909,7 +909,15 @@ impl Lower<'_> {
         for &(s, e, n) in &frame.before {
             let name = self.state.scopes[s][e].0.clone();
             if self.state.scopes[s][e].1 != Binding::Value(n) {
-                let message = if frame.reads.contains(&name) {
+                let noted = self
+                    .uncarried
+                    .iter()
+                    .find(|u| u.0 == frame.v && u.1 == name)
+                    .map(|u| u.2);
+                let message = if let Some(why) = noted {
+                    let (message, help) = why.message(&name);
+                    msg(message, help)
+                } else if frame.reads.contains(&name) {
                     msg(
                         format!(
                             "the local array `{name}` is carried from one iteration of this loop to the next (each iteration reads what the one before wrote), and the body also declares another `{name}` or adds into it from a loop nested two deep, which a carried array does not support yet"
@@ -919,7 +927,12 @@ impl Lower<'_> {
                         ),
                     )
                 } else {
-                    self.uncarried_message(frame.v, &name)
+                    msg(
+                        format!(
+                            "the local array `{name}` is written in a loop nested in this one, which cannot carry it from one iteration to the next here"
+                        ),
+                        format!("declare `{name}` inside this loop if each iteration has its own"),
+                    )
                 };
                 self.cx.error_at(span, message);
                 self.state.scopes[s][e].1 = Binding::Value(n);
@@ -978,29 +991,6 @@ impl Lower<'_> {
                 self.assign_name(&name, new);
             }
         }
-    }
-
-    /// The refusal of an array loops nested in loop `v` write, which `v` neither reads nor
-    /// carries: why it is not carried (see `lower::carried`), or, where nothing was noted (a
-    /// loop in a closure), that it is not.
-    fn uncarried_message(&mut self, v: u32, name: &str) -> String {
-        let why = self
-            .uncarried
-            .iter()
-            .find(|u| u.0 == v && u.1 == name)
-            .map(|u| u.2);
-        let (message, help) = match why {
-            Some(why) => why.message(name),
-            None => (
-                format!(
-                    "the local array `{name}` is written in a loop nested in this one, which cannot carry it from one iteration to the next here"
-                ),
-                format!(
-                    "declare `{name}` inside this loop if each iteration has its own, or write it in loops outside this one"
-                ),
-            ),
-        };
-        msg(message, help)
     }
 
     /// The elements loop `v` (over `lo..hi`) wrote or pushed, one an iteration, as a table: the

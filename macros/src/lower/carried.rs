@@ -127,7 +127,7 @@ impl Lower<'_> {
                     continue;
                 }
                 if let Some(why) = blocked {
-                    if !read && nested_writes.contains(&name) {
+                    if nested_writes.contains(&name) {
                         self.uncarried.push((v, name, why));
                     }
                     continue;
@@ -288,10 +288,10 @@ impl Uncarried {
             ),
             Self::Added => (
                 format!(
-                    "{start} nothing adds into it, and this body also adds into `{name}` (`{name}[k] += …`)"
+                    "{start} what adds into it updates an element in place, and this body also adds into `{name}` (`{name}[k] += …`) as a sum of its own: where the body reads `{name}` nowhere else, from a loop nested two deep, or at an index other than the nested loop's"
                 ),
                 format!(
-                    "add in a float first and write the sum, `let mut s = 0.0; for k in … {{ s += …; }} {name}[j] = s;`, or write `{name}[j] = {name}[j] + …`; {own}"
+                    "add in a float first and write the sum, `let mut s = 0.0; for k in … {{ s += …; }} {name}[j] = s;` (or `{name}[j] = {name}[j] + s;`); {own}"
                 ),
             ),
         }
