@@ -34,10 +34,13 @@
 //! w[i]; }`) is a guarded effect: it adds where the branches taken since the outermost of those
 //! loops began hold.
 //!
+//! An array written in a loop nested in another loop (`for i { for j { z[i * m + j] = e } }`)
+//! is carried across the outer loop (`lower::carried`), read by its body or not: each outer
+//! iteration patches its elements into the value the one before left. Where the outer loop
+//! cannot carry it, `Lower::leave_array_loop` says why (`carried::Uncarried`).
+//!
 //! Rejected, with an error that says how to write it: versions of different lengths after a
-//! branch, a loop assigning (`=`) at an index other than its own, or in a loop nested in
-//! another that the array is declared outside of (the whole array would change in each outer
-//! iteration), a read of another element of an array the loop is writing, a read of an array
+//! branch, a loop assigning (`=`) at an index other than its own, a read of another element of an array the loop is writing, a read of an array
 //! inside the loops adding into it, and elements that read a value the loop carries (`s +=
 //! x[c]; z[c] = s;`).
 

@@ -25,6 +25,10 @@
 //! one's and is a member of the inner loop's coupled state, recomputed in each iteration of
 //! the outer loop's reverse sweep. The array must keep its length; an array the loop adds into
 //! (`z[k] += …` in a nested loop) is an accumulation (`lower::buffers`), not carried state.
+//!
+//! An array loops nested in the body write is carried whether the body reads it or not (a
+//! table filled row by row, `z[i * m + j] = …`, or the whole array rewritten each iteration):
+//! the elements an iteration does not write are the ones the iteration before left.
 
 use std::collections::HashMap;
 
@@ -48,10 +52,19 @@ pub(super) struct CarriedArray {
 
 impl Lower<'_> {
     /// Before the body `stmts` of loop `v`: each local array in scope that the body reads and
-    /// changes (`h = …`, or element by element in loops nested in it, `h[j] = …`) is bound to its
-    /// value at the start of an iteration. An array the body writes at its own top level (`h[t]
-    /// = …`) or adds into (`+=` in a nested loop: an accumulation) is left to the rules of local
-    /// arrays.
+    /// changes (`h = …`, or element by element in loops nested in it, `h[j] = …`), or that loops
+    /// nested in it write without the body reading it (a table filled row by row), is bound to
+    /// its value at the start of an iteration. An array the body writes at its own top level
+    /// (`h[t] = …`) or adds into (`+=` in a nested loop: an accumulation) is left to the rules
+    /// of local arrays; one of those loops write is then noted in `Lower::uncarried`, with why.
+    ///
+    /// ```text
+    /// for i in 0..n {                        // Z = Carry(c, i): z at the start of iteration i
+    ///     for j in 0..m {                    // row = Table(j ∈ 0..m: a[i]·b[j])
+    ///         z[i * m + j] = a[i] * b[j];    // Coupled(c, i: init z₀, body Z with row at i·m)
+    ///     }
+    /// }
+    /// ```
     pub(super) fn carry_arrays(
         &mut self,
         v: u32,
