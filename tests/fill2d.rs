@@ -351,6 +351,38 @@ fn a_whole_overwrite_takes_the_last_iteration_and_matches_forward_mode() {
     }
 }
 
+/// The overwrite's inner loop over `z.len()`: the outer body reads `z`'s length only.
+#[differentiable]
+fn overwrite_len(w: &[f64], xs: &[f64]) -> f64 {
+    let mut z = vec![0.0; w.len()];
+    for i in 0..xs.len() {
+        for c in 0..z.len() {
+            z[c] = w[c] * xs[i];
+        }
+    }
+    z[0] * z[1]
+}
+
+#[test]
+fn an_overwrite_over_the_arrays_length_takes_the_last_iteration() {
+    let w = [0.7, -1.3, 0.4];
+    for t in SIZES {
+        let xs = data(t, 0.5);
+        let (value, g) = overwrite_len_grad(&w, &xs);
+        assert_eq!(value, overwrite_len(&w, &xs));
+        // By hand: z = w·x_last, so ∂/∂w0 = w1·x², ∂/∂w1 = w0·x², ∂/∂x_last = 2·w0·w1·x.
+        let mut want_w = vec![0.0; 3];
+        let mut want_x = vec![0.0; t];
+        if let Some(&x) = xs.last() {
+            want_w[0] = w[1] * x * x;
+            want_w[1] = w[0] * x * x;
+            want_x[t - 1] = 2.0 * w[0] * w[1] * x;
+        }
+        assert_all_close(&g.w, &want_w, 1e-14);
+        assert_all_close(&g.xs, &want_x, 1e-14);
+    }
+}
+
 // ---- a vector-valued function of the rows
 
 #[differentiable(wrt(p))]

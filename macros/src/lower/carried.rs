@@ -259,8 +259,8 @@ impl Lower<'_> {
     }
 }
 
-/// Why a loop does not carry an array the loops nested in its body write (and the body does
-/// not read): the refusal of [`Lower::leave_array_loop`] says which.
+/// Why a loop does not carry an array the loops nested in its body write (read by the body or
+/// not): the refusal of `Lower::leave_array_loop` says which.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Uncarried {
     /// The body also writes an element outside those loops (`z[i] = …`).
@@ -269,7 +269,7 @@ pub(super) enum Uncarried {
     Declared,
     /// The body pushes to it.
     Pushed,
-    /// A loop in the body adds into it (`z[k] += …`): an accumulation.
+    /// The body adds into it as a sum of its own (`z[k] += …`: an accumulation).
     Added,
 }
 
