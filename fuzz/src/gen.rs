@@ -19,6 +19,7 @@ mod chains;
 mod closures;
 mod divrem;
 mod expr;
+mod fills;
 mod flow;
 mod iters;
 mod layers;
@@ -95,6 +96,9 @@ struct Gen<'a> {
     /// The stream of the decisions added with indices written with `/` and `%` (`divrem.rs`),
     /// the same way, started as `a` is; drawn only where `index_div_rem` is not 0.
     r: Rng,
+    /// The stream of the decisions added with nested fills (`fills.rs`), the same way, started
+    /// as `a` is; drawn only where `nested_fill` is not 0.
+    f: Rng,
     w: &'a Weights,
     scope: Scope,
     helpers: Vec<Helper>,
@@ -244,6 +248,7 @@ fn function(
     let p = Rng::derive(x.clone().next_u64() ^ 0x9B5E_0B0F_F0E2_5000, 7);
     let t = Rng::derive(x.clone().next_u64() ^ 0x5B11_7A70_0000_0000, 8);
     let r = Rng::derive(x.clone().next_u64() ^ 0xD1F4_2E30_0000_0000, 9);
+    let f = Rng::derive(x.clone().next_u64() ^ 0xF111_2D00_0000_0000, 10);
     let mut g = Gen {
         rng,
         x,
@@ -260,6 +265,7 @@ fn function(
         p,
         t,
         r,
+        f,
         w,
         scope: Scope::new(params.clone()),
         helpers,
@@ -989,6 +995,46 @@ mod tests {
         let (unchanged, with) = isolated(&on, &off, uses_layers, "layers × time");
         assert!(unchanged >= 20, "{unchanged} programs without layers");
         assert!(with >= 50, "{with} programs with layers");
+    }
+
+    /// Whether a program has a nested fill (`fills.rs`: an array named `tb…`).
+    fn uses_fills(p: &Program) -> bool {
+        functions(p, Mode::Plain).contains("let mut tb")
+    }
+
+    /// Nested fills' decisions come from a stream of their own, drawn only where
+    /// `nested_fill` is not 0: a program without one is the program the grammar generates at
+    /// 0, and at 0 (the default) none is generated.
+    #[test]
+    fn programs_without_fills_are_unchanged() {
+        let off = Weights::default();
+        let mut on = off.clone();
+        on.set("nested_fill", 6).unwrap();
+        let (unchanged, with) = isolated(&on, &off, uses_fills, "a nested fill");
+        assert!(unchanged >= 20, "{unchanged} programs without fills");
+        assert!(with >= 50, "{with} programs with fills");
+    }
+
+    /// With `nested_fill` raised, tables, cubes, bound row offsets, overwrites and fills under
+    /// `if` are generated.
+    #[test]
+    fn fills_cover_their_forms() {
+        let mut w = Weights::default();
+        w.set("nested_fill", 10).unwrap();
+        let text: String = (0..200)
+            .map(|id| functions(&program(1, id, &w), Mode::Plain))
+            .collect();
+        for form in [
+            "[2 * (",
+            ") * 2 + i",
+            "[o",
+            "[3 * i",
+            "] = (",
+            "[j",
+            " as f64)",
+        ] {
+            assert!(text.contains(form), "never generated: {form}");
+        }
     }
 
     /// Whether a program has a point where a size is 0.

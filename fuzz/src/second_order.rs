@@ -39,10 +39,11 @@ pub fn helper_calls(f: &Func, helpers: &[Func]) -> Option<usize> {
     (check.stmts_ok(&f.body, 0) && check.expr_ok(&f.ret)).then(|| check.calls.get())
 }
 
-/// Whether `name` is one of the arrays `gen::carried` writes (`hs3`, `cs4`, `acc5`: prefixes
-/// no other part of the generator gives its names).
+/// Whether `name` is one of the arrays `gen::carried` writes (`hs3`, `cs4`, `acc5`), or
+/// `gen::fills` (`tb6`, carried across the outer loop of its fill): prefixes no other part of
+/// the generator gives its names.
 fn carried_block_array(name: &str) -> bool {
-    ["hs", "cs", "acc"]
+    ["hs", "cs", "acc", "tb"]
         .iter()
         .any(|prefix| numbered(name, prefix))
 }

@@ -1426,3 +1426,50 @@ fn layer_stretches_cleared_in_place() {
         "
     );
 }
+
+/// A table filled row by row in a loop nested in another, the outer body not reading it (`z[i *
+/// m + j] = a[i] * b[j]`): the outer loop carries `z`, each iteration patching its own row in
+/// place. The rows of two iterations are disjoint and no iteration reads `z`, so the forward
+/// loop keeps no per-iteration rows of it (O(n·m) floats, not O(n²·m)), and the reverse sweep
+/// hands each row of `λ` to the written values' adjoint and clears it in place.
+#[test]
+fn table_filled_row_by_row() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn fill2d(a: &[f64], b: &[f64]) -> f64 {
+            let (n, m) = (a.len(), b.len());
+            let mut z = vec![0.0; n * m];
+            for i in 0..n {
+                for j in 0..m {
+                    z[i * m + j] = a[i] * b[j];
+                }
+            }
+            let mut s = 0.0;
+            for k in 0..n * m { s += z[k] * z[k]; }
+            s
+        }
+        "
+    );
+}
+
+/// Every outer iteration rewriting the whole array without reading it: the value after the loop
+/// is the last iteration's, and the earlier iterations' writes get no adjoint.
+#[test]
+fn whole_array_rewritten_each_iteration() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn loss(w: &[f64], xs: &[f64]) -> f64 {
+            let k = w.len();
+            let mut z = vec![0.0; k];
+            for i in 0..xs.len() {
+                for c in 0..k {
+                    z[c] = w[c] * xs[i];
+                }
+            }
+            z[0] * z[1]
+        }
+        "
+    );
+}

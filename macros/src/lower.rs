@@ -191,6 +191,9 @@ struct Lower<'a> {
     /// The `for` loops around the statement being lowered, innermost last, with the elements
     /// of local arrays they write (see `lower::buffers`).
     array_loops: Vec<buffers::ArrayLoop>,
+    /// The arrays loops nested in a loop's body write that the loop does not carry, by the
+    /// loop's number, and why (see `lower::carried`).
+    uncarried: Vec<(u32, String, carried::Uncarried)>,
     /// How many branches (`if`, `match` arms) are open around the statement being lowered.
     conditional: u32,
     /// The conditions of the branches being lowered, outermost first (`Not(c)` in an `else`):
@@ -231,6 +234,7 @@ impl<'a> Lower<'a> {
             carried_calls: HashMap::new(),
             read_calls: HashSet::new(),
             array_loops: Vec::new(),
+            uncarried: Vec::new(),
             conditional: 0,
             path: Vec::new(),
             array_writes: HashMap::new(),

@@ -33,6 +33,9 @@ impl Gen<'_> {
         if self.layers_chance() {
             return self.layers_block();
         }
+        if self.fill_chance() {
+            return self.fill_block();
+        }
         let arrays = self
             .scope
             .slices()

@@ -83,6 +83,12 @@ weights! {
     /// layers' stream, drawn only where this weight is not 0: at 0 (the default) the programs
     /// are unchanged.
     layers_bound_offset = 0,
+    /// Top level: a local array written in a loop nested in another, the outer body not
+    /// reading it (a table filled row by row at `B * i + j`, a cube at `(B * i + j) * C + k`,
+    /// or the whole array rewritten by every iteration of a loop over a size), sometimes under
+    /// `if`, read after the loops, out of 20 (`fills.rs`). From a stream of its own, drawn only
+    /// where the weight is not 0: at 0 (the default) the programs are unchanged.
+    nested_fill = 0,
     /// Indices written with integer `/` and `%`, in bounds by construction, out of 10 element
     /// reads (of slices and of local arrays not being written) and additions into a local
     /// array in a loop nest (`z[k] += e`): `v % len` and `(v + c) % len` for a loop index `v`,

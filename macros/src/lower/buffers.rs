@@ -34,10 +34,13 @@
 //! w[i]; }`) is a guarded effect: it adds where the branches taken since the outermost of those
 //! loops began hold.
 //!
+//! An array written in a loop nested in another loop (`for i { for j { z[i * m + j] = e } }`)
+//! is carried across the outer loop (`lower::carried`), read by its body or not: each outer
+//! iteration patches its elements into the value the one before left. Where the outer loop
+//! cannot carry it, `Lower::leave_array_loop` says why (`carried::Uncarried`).
+//!
 //! Rejected, with an error that says how to write it: versions of different lengths after a
-//! branch, a loop assigning (`=`) at an index other than its own, or in a loop nested in
-//! another that the array is declared outside of (the whole array would change in each outer
-//! iteration), a read of another element of an array the loop is writing, a read of an array
+//! branch, a loop assigning (`=`) at an index other than its own, a read of another element of an array the loop is writing, a read of an array
 //! inside the loops adding into it, and elements that read a value the loop carries (`s +=
 //! x[c]; z[c] = s;`).
 
@@ -909,7 +912,15 @@ impl Lower<'_> {
         for &(s, e, n) in &frame.before {
             let name = self.state.scopes[s][e].0.clone();
             if self.state.scopes[s][e].1 != Binding::Value(n) {
-                let message = if frame.reads.contains(&name) {
+                let noted = self
+                    .uncarried
+                    .iter()
+                    .find(|u| u.0 == frame.v && u.1 == name)
+                    .map(|u| u.2);
+                let message = if let Some(why) = noted {
+                    let (message, help) = why.message(&name);
+                    msg(message, help)
+                } else if frame.reads.contains(&name) {
                     msg(
                         format!(
                             "the local array `{name}` is carried from one iteration of this loop to the next (each iteration reads what the one before wrote), and the body also declares another `{name}` or adds into it from a loop nested two deep, which a carried array does not support yet"
@@ -921,11 +932,9 @@ impl Lower<'_> {
                 } else {
                     msg(
                         format!(
-                            "the local array `{name}` is written in a loop nested in this one, so every iteration of this loop would change the whole array"
+                            "the local array `{name}` is written in a loop nested in this one, which cannot carry it from one iteration to the next here"
                         ),
-                        format!(
-                            "declare `{name}` inside this loop if each iteration has its own; to add up over the iterations, add into it (`{name}[i] += …`), which any loop nest may do"
-                        ),
+                        format!("declare `{name}` inside this loop if each iteration has its own"),
                     )
                 };
                 self.cx.error_at(span, message);

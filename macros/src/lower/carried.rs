@@ -25,6 +25,10 @@
 //! one's and is a member of the inner loop's coupled state, recomputed in each iteration of
 //! the outer loop's reverse sweep. The array must keep its length; an array the loop adds into
 //! (`z[k] += …` in a nested loop) is an accumulation (`lower::buffers`), not carried state.
+//!
+//! An array loops nested in the body write is carried whether the body reads it or not (a
+//! table filled row by row, `z[i * m + j] = …`, or the whole array rewritten each iteration):
+//! the elements an iteration does not write are the ones the iteration before left.
 
 use std::collections::HashMap;
 
@@ -48,10 +52,19 @@ pub(super) struct CarriedArray {
 
 impl Lower<'_> {
     /// Before the body `stmts` of loop `v`: each local array in scope that the body reads and
-    /// changes (`h = …`, or element by element in loops nested in it, `h[j] = …`) is bound to its
-    /// value at the start of an iteration. An array the body writes at its own top level (`h[t]
-    /// = …`) or adds into (`+=` in a nested loop: an accumulation) is left to the rules of local
-    /// arrays.
+    /// changes (`h = …`, or element by element in loops nested in it, `h[j] = …`), or that loops
+    /// nested in it write without the body reading it (a table filled row by row), is bound to
+    /// its value at the start of an iteration. An array the body writes at its own top level
+    /// (`h[t] = …`) or adds into (`+=` in a nested loop: an accumulation) is left to the rules
+    /// of local arrays; one of those loops write is then noted in `Lower::uncarried`, with why.
+    ///
+    /// ```text
+    /// for i in 0..n {                        // Z = Carry(c, i): z at the start of iteration i
+    ///     for j in 0..m {                    // row = Table(j ∈ 0..m: a[i]·b[j])
+    ///         z[i * m + j] = a[i] * b[j];    // Coupled(c, i: init z₀, body Z with row at i·m)
+    ///     }
+    /// }
+    /// ```
     pub(super) fn carry_arrays(
         &mut self,
         v: u32,
@@ -66,6 +79,10 @@ impl Lower<'_> {
         let mut changed = super::loops::assigned_names(block);
         changed.extend(super::buffers::element_written_names(stmts));
         let top = top_level_element_writes(stmts);
+        // An array written element by element in loops nested in the body (`for j in 0..m {
+        // z[i * m + j] = …; }`) changes in every iteration, each from the one before (the
+        // elements this iteration leaves alone are the last one's): carried too, read or not.
+        let nested_writes = written_by_nested_loops(stmts);
         let lets = super::loops::let_names(block);
         let pushed = pushed_names(stmts);
         let index = match pat {
@@ -106,15 +123,26 @@ impl Lower<'_> {
                     .iter()
                     .chain(self.state.scopes[s + 1..].iter().flatten())
                     .all(|(m, _)| *m != name);
+                let blocked = [
+                    (&top, Uncarried::TopLevel),
+                    (&lets, Uncarried::Declared),
+                    (&pushed, Uncarried::Pushed),
+                    (&added, Uncarried::Added),
+                ]
+                .into_iter()
+                .find_map(|(names, why)| names.contains(&name).then_some(why));
+                let read = reads.contains(&name);
                 if !visible
                     || self.g.kind(n) != Kind::Array
-                    || !reads.contains(&name)
+                    || !(read || nested_writes.contains(&name))
                     || !changed.contains(&name)
-                    || top.contains(&name)
-                    || lets.contains(&name)
-                    || pushed.contains(&name)
-                    || added.contains(&name)
                 {
+                    continue;
+                }
+                if let Some(why) = blocked {
+                    if nested_writes.contains(&name) {
+                        self.uncarried.push((v, name, why));
+                    }
                     continue;
                 }
                 let len = self.g.array_len(n);
@@ -229,6 +257,83 @@ impl Lower<'_> {
         }
         Some((a.carry, after))
     }
+}
+
+/// Why a loop does not carry an array the loops nested in its body write (read by the body or
+/// not): the refusal of `Lower::leave_array_loop` says which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Uncarried {
+    /// The body also writes an element outside those loops (`z[i] = …`).
+    TopLevel,
+    /// The body declares another array of the same name.
+    Declared,
+    /// The body pushes to it.
+    Pushed,
+    /// The body adds into it as a sum of its own (`z[k] += …`: an accumulation).
+    Added,
+}
+
+impl Uncarried {
+    /// The refusal: what the body does besides, and how to write it.
+    pub(super) fn message(self, name: &str) -> (String, String) {
+        let start = format!(
+            "the local array `{name}` is written in a loop nested in this one, which carries it from one iteration to the next only where"
+        );
+        let own = format!("or declare `{name}` inside this loop if each iteration has its own");
+        match self {
+            Self::TopLevel => (
+                format!(
+                    "{start} the body writes it only in loops nested in it, and this body also writes an element of `{name}` outside them"
+                ),
+                format!(
+                    "move the write into the nested loop, choosing by its index (`for j in 0..m {{ {name}[i * m + j] = if j == 0 {{ a }} else {{ b }}; }}`), so that the body writes `{name}` only there; {own}"
+                ),
+            ),
+            Self::Declared => (
+                format!("{start} the body declares no other `{name}`, and this body declares one"),
+                format!("rename the other `{name}` the body declares; {own}"),
+            ),
+            Self::Pushed => (
+                format!("{start} its length stays the same, and this body also pushes to `{name}`"),
+                format!(
+                    "create `{name}` with the length it will have, `vec![0.0; n]`, and write its elements in the nested loops; {own}"
+                ),
+            ),
+            Self::Added => (
+                format!(
+                    "{start} what adds into it updates an element in place, and this body also adds into `{name}` (`{name}[k] += …`) as a sum of its own: where the body reads `{name}` nowhere else, from a loop nested two deep, or at an index other than the nested loop's"
+                ),
+                format!(
+                    "add in a float first and write the sum, `let mut s = 0.0; for k in … {{ s += …; }} {name}[j] = s;` (or `{name}[j] = {name}[j] + s;`); {own}"
+                ),
+            ),
+        }
+    }
+}
+
+/// The arrays loops nested in `stmts` (not `stmts` themselves) write an element of (`z[…] = …`,
+/// `z[…] += …`), at any depth.
+fn written_by_nested_loops(stmts: &[syn::Stmt]) -> Vec<String> {
+    struct Finder(Vec<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+            self.0
+                .extend(super::buffers::element_written_names(&f.body.stmts));
+        }
+        fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+            self.0
+                .extend(super::buffers::element_written_names(&w.body.stmts));
+        }
+        fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+            self.0
+                .extend(super::buffers::element_written_names(&l.body.stmts));
+        }
+    }
+    let mut f = Finder(Vec::new());
+    for s in stmts {
+        syn::visit::Visit::visit_stmt(&mut f, s);
+    }
+    f.0
 }
 
 /// The arrays `stmts` write an element of outside any loop nested in them.

@@ -1,0 +1,17 @@
+use symgrad::differentiable;
+
+// A table filled row by row, the outer body declaring another `z` after the fill.
+#[differentiable]
+fn loss(w: &[f64], xs: &[f64]) -> f64 {
+    let m = w.len();
+    let mut z = vec![0.0; xs.len() * m];
+    for i in 0..xs.len() {
+        for j in 0..m {
+            z[i * m + j] = w[j] * xs[i];
+        }
+        let z = 1.0;
+    }
+    z[0] * z[1]
+}
+
+fn main() {}
