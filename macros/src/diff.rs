@@ -176,6 +176,9 @@ pub fn gradient_seeded(
             continue;
         };
         let everywhere = unconditional.contains(&call);
+        // Not evaluated where the loops run zero times (read only in a loop's body, or under a
+        // condition): the product runs where its seed is not zero (`dot(v, v)` in `for i in
+        // 0..n`, at `n = 0`, would read `v[0]` of an empty `v`; the seed is the empty sum).
         push_effect(
             g,
             &mut effects[slot],
@@ -183,7 +186,10 @@ pub fn gradient_seeded(
             everywhere,
             0,
             adj,
-            &mut |g, seed| g.add(Op::CallVjp(call, seed)),
+            &mut |g, seed| {
+                let effect = g.add(Op::CallVjp(call, seed));
+                nonzero_only(g, !everywhere, seed, effect)
+            },
         );
     }
     // Directional derivatives of calls given a differentiated slice: the slices' part of
@@ -202,6 +208,7 @@ pub fn gradient_seeded(
             continue;
         };
         let everywhere = unconditional.contains(&jvp);
+        // (As a call's product above.)
         push_effect(
             g,
             &mut effects[slot],
@@ -209,7 +216,10 @@ pub fn gradient_seeded(
             everywhere,
             0,
             adj,
-            &mut |g, seed| g.add(Op::CallHvp(jvp, seed)),
+            &mut |g, seed| {
+                let effect = g.add(Op::CallHvp(jvp, seed));
+                nonzero_only(g, !everywhere, seed, effect)
+            },
         );
     }
     vector_call_effects(g, &sweep.output_vjps, slices, &unconditional, &mut effects);
@@ -393,6 +403,22 @@ fn seeded_only(g: &mut Graph, everywhere: bool, seeds: NodeId, effect: NodeId) -
         }
         None => g.add(Op::NoEffect),
     }
+}
+
+/// `effect` (seeded with `seed`), run only where `seed` is not zero when `guard` (see
+/// [`seeded_only`]).
+///
+/// ```text
+/// dot(v, v) read only in `for i in 0..n`:   if ā != 0.0 { dot::__vjp(v, v, ā, ∇v) }
+/// ```
+fn nonzero_only(g: &mut Graph, guard: bool, seed: NodeId, effect: NodeId) -> NodeId {
+    if !guard || g.as_const(seed).is_some() {
+        return effect;
+    }
+    let zero = g.zero();
+    let nonzero = g.compare(Cmp::Ne, seed, zero);
+    let none = g.add(Op::NoEffect);
+    g.select(nonzero, effect, none)
 }
 
 /// The state of one reverse pass over a graph.
