@@ -450,6 +450,36 @@ fn sum_of_invariant_call(y: f64, v: &[f64], n: usize) -> f64 {
     s
 }
 
+#[differentiable]
+fn twice_first(u: &[f64], _v: &[f64]) -> f64 {
+    let add_first = |v1: f64| u[0] + v1;
+    add_first(u[0])
+}
+
+// Seed 2801, program 87 (shrunk): `twice_first(x, x)`, summed over a range that may be empty,
+// in a loop over `0..d`; at `d = 0` and an empty `x`, `_grad` read `x[0]` where the function
+// reads nothing.
+#[differentiable(wrt(x, g))]
+fn calls_in_a_skipped_range(n: usize, d: usize, x: &[f64], a: f64, g: f64) -> f64 {
+    let mut h1 = 0.0;
+    for i in 0..n {
+        for j in (0..d - 1).skip(0) {
+            h1 = g.tanh() * h1 + x[i * d + j].abs();
+        }
+    }
+    let mut s6 = 0.0;
+    for i in 0..d {
+        let mut h7 = 0.2 * (n as f64);
+        let mut s8 = 0.0;
+        for (_k, (&_za, _zb)) in x.iter().zip(x.iter().skip(1)).enumerate().skip(7) {
+            s8 += twice_first(x, x);
+        }
+        h7 = -0.27 * h7 + s8 * s8 * (0.82 - x[i]);
+        s6 += h7.tanh().exp();
+    }
+    a.tanh().exp() * (s6.sin() + s6) * (h1 * h1 + 0.5).sqrt()
+}
+
 // Seed 2801, program 351 (shrunk): the gradient's loop over `0..d - 1`, taken out of the outer
 // loop over `0..d` (whose sum is `d` times its body), computes `d - 1` before it, at `d = 0`
 // too. Open: see `an_inner_range_taken_out_of_its_loop_is_open`.
@@ -514,6 +544,7 @@ fn sums_over_empty_loops_have_the_exact_derivative() {
         "x[0] in the body": { let (v, g) = first_elem_grad(2.0, &E); (v, g.w) } => (2.0, 1.0);
         "x[x.len() - 1] in the body": { let (v, g) = last_elem_grad(2.0, &E); (v, g.w) } => (2.0, 1.0);
         "a call not changing with a loop over 0..n·d, n = 0": { let (v, g) = max_of_invariant_call_grad(2.0, &E, 0, 3); (v, g.y, g.v) } => (2.0, 1.0, Vec::<f64>::new());
+        "a call in a sum over a skipped range, in a loop over 0..d, d = 0": { let (v, g) = calls_in_a_skipped_range_grad(0, 0, &E, 0.2, 0.8); (v, g.x, g.g) } => (0.0, Vec::<f64>::new(), 0.0);
         "a call not changing with a sum over 0..n, n = 0": { let (v, g) = sum_of_invariant_call_grad(2.0, &E, 0); (v, g.y, g.v) } => (2.0, 1.0, Vec::<f64>::new());
     }
 }
@@ -710,6 +741,16 @@ fn where_the_loops_run_the_gradients_match_central_differences() {
         let want = numeric_gradient(|p| sum_of_invariant_call(p[0], &p[1..], n * d), &yv);
         let mut got = vec![g.y];
         got.extend(&g.v);
+        assert_all_close(&got, &want, 1e-6);
+    }
+    let x9 = [0.3, -0.4, 0.9, 1.1, -0.2, 0.6, 0.7, -0.5, 0.4];
+    for (n, d) in [(2, 3), (3, 3), (1, 2)] {
+        let (_, g) = calls_in_a_skipped_range_grad(n, d, &x9, 0.2, 0.8);
+        let mut p = x9.to_vec();
+        p.push(0.8);
+        let want = numeric_gradient(|p| calls_in_a_skipped_range(n, d, &p[..9], 0.2, p[9]), &p);
+        let mut got = g.x.clone();
+        got.push(g.g);
         assert_all_close(&got, &want, 1e-6);
     }
     let x6 = [0.3, -0.4, 0.9, 1.1, -0.2, 0.6];
