@@ -480,6 +480,21 @@ fn calls_in_a_skipped_range(n: usize, d: usize, x: &[f64], a: f64, g: f64) -> f6
     a.tanh().exp() * (s6.sin() + s6) * (h1 * h1 + 0.5).sqrt()
 }
 
+// Seed 2904, program 149 (shrunk): with `checkpoint = 5`, an element read in a loop over `0..n`
+// (`x[0]`) for a sum the value does not read, beside an array carried across the loop.
+#[differentiable(checkpoint = 5)]
+fn unread_sum_beside_carried(n: usize, d: usize, x: &[f64], v: &[f64]) -> f64 {
+    let mut hs4: Vec<f64> = vec![-0.63; 4];
+    let mut l6 = 0.0;
+    for _i in 0..n {
+        for j7 in 0..4 {
+            hs4[j7] = hs4[j7];
+        }
+        l6 += hs4[1] * (x[0] + v[d - 1]);
+    }
+    hs4[2] * hs4[2]
+}
+
 // Seed 2801, program 351 (shrunk): the gradient's loop over `0..d - 1`, taken out of the outer
 // loop over `0..d` (whose sum is `d` times its body), computed `d - 1` before it, at `d = 0`
 // too.
@@ -545,6 +560,7 @@ fn sums_over_empty_loops_have_the_exact_derivative() {
         "x[x.len() - 1] in the body": { let (v, g) = last_elem_grad(2.0, &E); (v, g.w) } => (2.0, 1.0);
         "a call not changing with a loop over 0..n·d, n = 0": { let (v, g) = max_of_invariant_call_grad(2.0, &E, 0, 3); (v, g.y, g.v) } => (2.0, 1.0, Vec::<f64>::new());
         "a call in a sum over a skipped range, in a loop over 0..d, d = 0": { let (v, g) = calls_in_a_skipped_range_grad(0, 0, &E, 0.2, 0.8); (v, g.x, g.g) } => (0.0, Vec::<f64>::new(), 0.0);
+        "checkpoint = 5, x[0] for a sum not read, n = 0": { let (v, g) = unread_sum_beside_carried_grad(0, 1, &E, &[0.87]); (v, g.x, g.v) } => (0.63 * 0.63, Vec::<f64>::new(), vec![0.0]);
         "an inner loop over 0..d - 1, d = 0": { let (v, g) = inner_range_products_grad(&E, 2, 0); (v, g.x) } => (0.0, Vec::<f64>::new());
         "a call not changing with a sum over 0..n, n = 0": { let (v, g) = sum_of_invariant_call_grad(2.0, &E, 0); (v, g.y, g.v) } => (2.0, 1.0, Vec::<f64>::new());
     }
@@ -733,6 +749,12 @@ fn where_the_loops_run_the_gradients_match_central_differences() {
         let mut got = vec![g.y];
         got.extend(&g.v);
         assert_all_close(&got, &want, 1e-6);
+    }
+    for n in 1..=6 {
+        let p = [0.4, 0.87];
+        let (_, g) = unread_sum_beside_carried_grad(n, 1, &p[..1], &p[1..]);
+        let want = numeric_gradient(|p| unread_sum_beside_carried(n, 1, &p[..1], &p[1..]), &p);
+        assert_all_close(&[g.x[0], g.v[0]], &want, 1e-6);
     }
     let x9 = [0.3, -0.4, 0.9, 1.1, -0.2, 0.6, 0.7, -0.5, 0.4];
     for (n, d) in [(2, 3), (3, 3), (1, 2)] {

@@ -150,6 +150,7 @@ pub fn gradient_seeded(
     // only in a loop's body at an index the loop does not change (`y[n - 1]` in `for i in 0..n`)
     // may be out of range where the loop does not run, and its effect is guarded.
     let unconditional = std::mem::take(&mut sweep.loops_aside);
+    let on_every_path = std::mem::take(&mut sweep.unconditional);
     let mut effects: Vec<Option<NodeId>> = vec![None; slices.len()];
     for ((element, loops, _), contribution) in sweep.scattered {
         let Op::Element(k, idx) = *g.op(element) else {
@@ -159,6 +160,10 @@ pub fn gradient_seeded(
             continue;
         };
         let everywhere = unconditional.contains(&element);
+        // Added once, outside every loop, for an element only loops read (`x[0]` in the body
+        // of `for i in 0..n`): where its value, their sum, is not zero (at `n = 0`, `x[0]` may
+        // be out of range). (Under a condition, `guarded` puts it in the condition's branch.)
+        let once = !everywhere && loops == 0 && on_every_path.contains(&element);
         push_effect(
             g,
             &mut effects[slot],
@@ -166,7 +171,10 @@ pub fn gradient_seeded(
             everywhere,
             0,
             contribution,
-            &mut |g, value| g.add(Op::Scatter(k, idx, value)),
+            &mut |g, value| {
+                let effect = g.add(Op::Scatter(k, idx, value));
+                nonzero_only(g, once, value, effect)
+            },
         );
     }
     // Calls given a differentiated slice: one vector-Jacobian product per call site (and per
