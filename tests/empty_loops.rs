@@ -460,6 +460,7 @@ fn twice_first(u: &[f64], _v: &[f64]) -> f64 {
 // in a loop over `0..d`; at `d = 0` and an empty `x`, `_grad` read `x[0]` where the function
 // reads nothing.
 #[differentiable(wrt(x, g))]
+#[allow(clippy::iter_skip_zero)] // the program as found
 fn calls_in_a_skipped_range(n: usize, d: usize, x: &[f64], a: f64, g: f64) -> f64 {
     let mut h1 = 0.0;
     for i in 0..n {
@@ -483,6 +484,7 @@ fn calls_in_a_skipped_range(n: usize, d: usize, x: &[f64], a: f64, g: f64) -> f6
 // Seed 2904, program 149 (shrunk): with `checkpoint = 5`, an element read in a loop over `0..n`
 // (`x[0]`) for a sum the value does not read, beside an array carried across the loop.
 #[differentiable(checkpoint = 5)]
+#[allow(unused_variables, unused_assignments, clippy::self_assignment)] // the program as found
 fn unread_sum_beside_carried(n: usize, d: usize, x: &[f64], v: &[f64]) -> f64 {
     let mut hs4: Vec<f64> = vec![-0.63; 4];
     let mut l6 = 0.0;
@@ -663,6 +665,7 @@ macro_rules! against_differences {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one check per case
 fn where_the_loops_run_the_gradients_match_central_differences() {
     against_differences! {
         div_sum, div_sum_grad, y; ln_sum, ln_sum_grad, y; div_fold, div_fold_grad, y;
