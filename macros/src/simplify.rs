@@ -13,8 +13,6 @@
 //! derivative, and `1 / ±0` can tell.
 
 use crate::eval;
-use std::collections::{HashMap, HashSet};
-
 use crate::graph::{Cmp, Graph, IntOp, Kind, NodeId, Op};
 
 type Rule = fn(&mut Graph, &Op) -> Option<NodeId>;
@@ -62,7 +60,6 @@ pub const RULES: &[(&str, Rule)] = &[
     ("powi-zero-one", powi_zero_one),
     ("sum-of-invariant", sum_of_invariant),
     ("sum-of-invariantly-guarded", sum_of_invariantly_guarded),
-    ("effects-zero-unless-guarded", effects_zero_unless_guarded),
     ("invariant-factor-out-of-sum", invariant_factor_out_of_sum),
     ("unguard-finite-factor", unguard_finite_factor),
     ("at-of-constant-table", at_of_constant_table),
@@ -655,107 +652,6 @@ fn is_loop_guard(g: &Graph, cond: NodeId) -> bool {
         return false;
     };
     (0..g.loop_count()).any(|v| g.loop_bounds(v) == Some((lo, hi)))
-}
-
-/// `Σ_{i in lo..hi} e => c ? Σ_i e : nothing` for effects `e` (a gradient's loop) over bounds
-/// that may panic (`0..d - 1`), where everything `e` adds is zero unless a condition `c` that
-/// does not depend on `i` holds (its seed is `c ? a : 0`, through products and the `λ` of
-/// reverse sweeps seeded with it): the loop, its bounds included, runs only where `c` does.
-/// `Σ_i (Σ_j …)` with a body not depending on `i` is `if d > 0 { d · Σ_j … }`; its gradient's
-/// loop over `j` must not compute `d - 1` at `d = 0` either.
-///
-/// ```text
-/// for j in 0..d - 1 { … ∇x[k] += λ·s … }   (λ seeded with `if d > 0 { d } else { 0 }`)
-///   => if d > 0 { for j in 0..d - 1 { … } }
-/// ```
-fn effects_zero_unless_guarded(g: &mut Graph, op: &Op) -> Option<NodeId> {
-    let Op::Sum { v, lo, hi, body } = *op else {
-        return None;
-    };
-    if !g.is_effect(body) || !(g.may_panic(lo) || g.may_panic(hi)) || runs(g, lo, hi) {
-        return None;
-    }
-    let c = seed_conditions(g, body)
-        .into_iter()
-        .find(|c| g.loops_of(*c) & (1 << v) == 0 && !g.may_panic(*c))?;
-    if !zero_unless(g, body, c, &mut HashMap::new()) {
-        return None;
-    }
-    // The same loop, as it is (through the rules it would be rewritten again).
-    let op = Op::Sum { v, lo, hi, body };
-    let kind = g.kind_of(&op);
-    let sum = g.intern(op, kind);
-    let nothing = g.add(Op::NoEffect);
-    Some(g.select(c, sum, nothing))
-}
-
-/// The conditions `c` of the selects `c ? a : 0` that `n` reads (through the seeds of reverse
-/// sweeps too): the candidates of [`effects_zero_unless_guarded`].
-fn seed_conditions(g: &Graph, n: NodeId) -> Vec<NodeId> {
-    let mut out = Vec::new();
-    let mut seen = HashSet::new();
-    let mut stack = vec![n];
-    while let Some(m) = stack.pop() {
-        if !seen.insert(m) {
-            continue;
-        }
-        match *g.op(m) {
-            Op::Select(c, _, z) if is_zero(g, z) => {
-                if !out.contains(&c) {
-                    out.push(c);
-                }
-            }
-            Op::Adjoint { sweep, .. } => stack.extend(reverse_seed(g, sweep)),
-            ref op => stack.extend(op.children()),
-        }
-    }
-    out
-}
-
-/// The seed of reverse sweep `sweep` (a `RevFold`'s).
-fn reverse_seed(g: &Graph, sweep: u32) -> Option<NodeId> {
-    match *g.op(g.reverse_sweep_of(sweep)?) {
-        Op::RevFold { seed, .. } => Some(seed),
-        _ => None,
-    }
-}
-
-/// Whether the effect or value `n` adds or is zero wherever `c` is false: `c ? a : 0`, a product
-/// or quotient with such a factor, a sum of such terms, the `λ` of a reverse sweep seeded with
-/// one (its step is linear in `λ`: a zero `λ` stays zero), and effects adding only such values.
-fn zero_unless(g: &Graph, n: NodeId, c: NodeId, memo: &mut HashMap<NodeId, bool>) -> bool {
-    if let Some(&known) = memo.get(&n) {
-        return known;
-    }
-    memo.insert(n, false);
-    let zero = zero_unless_op(g, n, c, memo);
-    memo.insert(n, zero);
-    zero
-}
-
-/// [`zero_unless`] of `n`'s operation.
-fn zero_unless_op(g: &Graph, n: NodeId, c: NodeId, seen: &mut HashMap<NodeId, bool>) -> bool {
-    match *g.op(n) {
-        Op::Select(k, _, z) if k == c && is_zero(g, z) => true,
-        Op::Const(_) => is_zero(g, n),
-        Op::NoEffect => true,
-        Op::Mul(a, b) => zero_unless(g, a, c, seen) || zero_unless(g, b, c, seen),
-        Op::Div(a, _) | Op::Neg(a) | Op::Scatter(_, _, a) | Op::CallVjp(_, a) => {
-            zero_unless(g, a, c, seen)
-        }
-        Op::Add(a, b) | Op::Sub(a, b) | Op::Effects(a, b) => {
-            zero_unless(g, a, c, seen) && zero_unless(g, b, c, seen)
-        }
-        Op::Select(_, a, b) => zero_unless(g, a, c, seen) && zero_unless(g, b, c, seen),
-        Op::Sum { body, .. } => zero_unless(g, body, c, seen),
-        Op::Adjoint { sweep, .. } => {
-            matches!(
-                g.op(g.reverse_sweep_of(sweep).unwrap_or(n)),
-                Op::RevFold { .. }
-            ) && reverse_seed(g, sweep).is_some_and(|s| zero_unless(g, s, c, seen))
-        }
-        _ => false,
-    }
 }
 
 /// `x.powi(0) => 1`, `x.powi(1) => x`
