@@ -4,8 +4,10 @@
 //!
 //! Lines, space-separated, floats in `{:?}` form (exact round trip, `NaN`, `inf`):
 //!
-//! - `V <program> <point> <grad value> <plain value> <plain value, perturbed inputs>`:
-//!   `_grad`'s value against the function's.
+//! - `V <program> <point> <grad value> <plain value> <plain value, perturbed inputs> <oracle
+//!   value, jittered> <oracle value, jittered the other way>`: `_grad`'s value against the
+//!   function's; the oracle's value at perturbed inputs with every operation scaled by
+//!   `1 ± JITTER` and by `1 ∓ JITTER`, how far rounding alone moves the value.
 //! - `O <program> <point> <oracle value> <plain value>`: a self-check of the oracle copy.
 //! - `G <program> <point> <param> <index or -> <got or -> <oracle derivative> <oracle
 //!   derivative, perturbed inputs> <central difference>`: one partial (the difference, of the
@@ -61,8 +63,8 @@ fn message(payload: &(dyn Any + Send)) -> String {
 /// The relative perturbation of the conditioning check.
 pub const PERTURB: f64 = 1e-13;
 
-/// The relative noise on every operation of the oracle in the conditioning check of a partial
-/// (about 2 ulps: see [`with_jitter`]).
+/// The relative noise on every operation of the oracle in the conditioning checks of a partial
+/// and of a value (about 2 ulps: see [`with_jitter`]).
 pub const JITTER: f64 = 4e-16;
 
 /// `x` scaled by `1 ± e` (the sign alternating with `salt`).
@@ -259,6 +261,23 @@ pub fn partial_fields(
     Ok(format!("{param} {index} {got} {want:?} {moved} {central}"))
 }
 
+/// The fields of a `V` line (after the program and point): `got plain plain-perturbed
+/// oracle-jittered oracle-jittered-the-other-way`. `plain_at(e)` is the function at inputs
+/// perturbed by `e`, `oracle_at(e)` the oracle's value there (unseeded), evaluated with every
+/// operation jittered by `JITTER` and by `-JITTER` (the opposite signs).
+pub fn value_fields(
+    got: f64,
+    plain: f64,
+    plain_at: impl Fn(f64) -> f64,
+    oracle_at: impl Fn(f64) -> f64,
+) -> String {
+    let moved = show(guarded(|| plain_at(PERTURB)));
+    let up = show(guarded(|| with_jitter(JITTER, || oracle_at(PERTURB))));
+    let down = show(guarded(|| with_jitter(-JITTER, || oracle_at(PERTURB))));
+    let _ = take_nonfinite();
+    format!("{got:?} {plain:?} {moved} {up} {down}")
+}
+
 /// Prints the check lines of one point of one program.
 #[derive(Debug, Clone, Copy)]
 pub struct Probe {
@@ -277,10 +296,16 @@ impl Probe {
         println!("{tag} {} {} {rest}", self.program, self.point);
     }
 
-    /// `_grad`'s value against the plain function's (`plain_at(e)`: at inputs perturbed by `e`).
-    pub fn value(&self, got: f64, plain: f64, plain_at: impl Fn(f64) -> f64) {
-        let moved = show(guarded(|| plain_at(PERTURB)));
-        self.emit('V', &format!("{got:?} {plain:?} {moved}"));
+    /// `_grad`'s value against the plain function's (`plain_at(e)`: at inputs perturbed by `e`;
+    /// `oracle_at(e)`: the oracle's value there, for the rounding check: see [`value_fields`]).
+    pub fn value(
+        &self,
+        got: f64,
+        plain: f64,
+        plain_at: impl Fn(f64) -> f64,
+        oracle_at: impl Fn(f64) -> f64,
+    ) {
+        self.emit('V', &value_fields(got, plain, plain_at, oracle_at));
     }
 
     /// The oracle's value against the plain function's.

@@ -156,6 +156,7 @@ pub fn gradient_seeded(
     // only in a loop's body at an index the loop does not change (`y[n - 1]` in `for i in 0..n`)
     // may be out of range where the loop does not run, and its effect is guarded.
     let unconditional = std::mem::take(&mut sweep.loops_aside);
+    let on_every_path = std::mem::take(&mut sweep.unconditional);
     let mut effects: Vec<Option<NodeId>> = vec![None; slices.len()];
     for ((element, loops, _), contribution) in sweep.scattered {
         let Op::Element(k, idx) = *g.op(element) else {
@@ -165,6 +166,10 @@ pub fn gradient_seeded(
             continue;
         };
         let everywhere = unconditional.contains(&element);
+        // Added once, outside every loop, for an element only loops read (`x[0]` in the body
+        // of `for i in 0..n`): where its value, their sum, is not zero (at `n = 0`, `x[0]` may
+        // be out of range). (Under a condition, `guarded` puts it in the condition's branch.)
+        let once = !everywhere && loops == 0 && on_every_path.contains(&element);
         push_effect(
             g,
             &mut effects[slot],
@@ -172,7 +177,10 @@ pub fn gradient_seeded(
             everywhere,
             0,
             contribution,
-            &mut |g, value| g.add(Op::Scatter(k, idx, value)),
+            &mut |g, value| {
+                let effect = g.add(Op::Scatter(k, idx, value));
+                nonzero_only(g, once, value, effect)
+            },
         );
     }
     // Calls given a differentiated slice: one vector-Jacobian product per call site (and per
@@ -182,6 +190,9 @@ pub fn gradient_seeded(
             continue;
         };
         let everywhere = unconditional.contains(&call);
+        // Not evaluated where the loops run zero times (read only in a loop's body, or under a
+        // condition): the product runs where its seed is not zero (`dot(v, v)` in `for i in
+        // 0..n`, at `n = 0`, would read `v[0]` of an empty `v`; the seed is the empty sum).
         push_effect(
             g,
             &mut effects[slot],
@@ -189,7 +200,10 @@ pub fn gradient_seeded(
             everywhere,
             0,
             adj,
-            &mut |g, seed| g.add(Op::CallVjp(call, seed)),
+            &mut |g, seed| {
+                let effect = g.add(Op::CallVjp(call, seed));
+                nonzero_only(g, !everywhere, seed, effect)
+            },
         );
     }
     // Directional derivatives of calls given a differentiated slice: the slices' part of
@@ -208,6 +222,7 @@ pub fn gradient_seeded(
             continue;
         };
         let everywhere = unconditional.contains(&jvp);
+        // (As a call's product above.)
         push_effect(
             g,
             &mut effects[slot],
@@ -215,7 +230,10 @@ pub fn gradient_seeded(
             everywhere,
             0,
             adj,
-            &mut |g, seed| g.add(Op::CallHvp(jvp, seed)),
+            &mut |g, seed| {
+                let effect = g.add(Op::CallHvp(jvp, seed));
+                nonzero_only(g, !everywhere, seed, effect)
+            },
         );
     }
     vector_call_effects(g, &sweep.output_vjps, slices, &unconditional, &mut effects);
@@ -399,6 +417,22 @@ fn seeded_only(g: &mut Graph, everywhere: bool, seeds: NodeId, effect: NodeId) -
         }
         None => g.add(Op::NoEffect),
     }
+}
+
+/// `effect` (seeded with `seed`), run only where `seed` is not zero when `guard` (see
+/// [`seeded_only`]).
+///
+/// ```text
+/// dot(v, v) read only in `for i in 0..n`:   if ā != 0.0 { dot::__vjp(v, v, ā, ∇v) }
+/// ```
+fn nonzero_only(g: &mut Graph, guard: bool, seed: NodeId, effect: NodeId) -> NodeId {
+    if !guard || g.as_const(seed).is_some() {
+        return effect;
+    }
+    let zero = g.zero();
+    let nonzero = g.compare(Cmp::Ne, seed, zero);
+    let none = g.add(Op::NoEffect);
+    g.select(nonzero, effect, none)
 }
 
 /// The state of one reverse pass over a graph.

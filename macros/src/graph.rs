@@ -653,6 +653,9 @@ pub struct Graph {
     /// `#[differentiable(checkpoint = K)]`: the recurrences' forward loops save their state
     /// every `K` iterations, and their reverse sweeps recompute the iterations in between.
     pub checkpoint: Option<usize>,
+    /// The function's outputs, once differentiated: what the user's code evaluates, whatever
+    /// the generated code reads (see `schedule::only_in_loops`).
+    pub primal: Vec<NodeId>,
 }
 
 /// A rewrite hook (see [`Graph::with_rewrite`]).

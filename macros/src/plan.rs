@@ -152,6 +152,7 @@ pub fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> 
     if sig.outputs.is_some() {
         let mut d =
             differentiate_vector(cx, &sig, lowered, args.hessian).map_err(|l| on_parameters(&l))?;
+        d.lowered.graph.primal.clone_from(&d.lowered.outputs);
         let calls = callees::differentiated(&d.lowered.graph, &d.roots());
         let callees = callees::of_calls(
             &d.lowered.graph,
@@ -167,6 +168,7 @@ pub fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> 
         });
     }
     let mut d = differentiate(cx, &sig, lowered, args.hessian).map_err(|l| on_parameters(&l))?;
+    d.lowered.graph.primal = vec![d.lowered.output];
     let mut roots = vec![d.lowered.output];
     roots.extend(&d.partials);
     roots.extend(d.vjp_effects.iter().flatten());

@@ -82,6 +82,9 @@ pub struct Schedule<'a> {
     /// zero), themselves or through what they read: not evaluated before a loop that might not
     /// run (`for i in 0..n { … x[k] … }` with `n = 0`).
     pub may_panic: HashSet<NodeId>,
+    /// Per node, the loops that may not run inside whose bodies every evaluation of it is
+    /// (see [`only_in_loops`]): taken out of one of them, it would run where nothing needs it.
+    only_in: HashMap<NodeId, LoopMask>,
     /// Per slice and loop, the element read at the largest offset (`x[i + 1]` beside `x[i]`):
     /// bound, and read first in its region, so its bounds check covers the others'.
     pub leading_reads: HashSet<NodeId>,
@@ -149,6 +152,8 @@ impl<'a> Schedule<'a> {
             written.insert(n, mask);
         }
         let swept_loops = swept_loops(g, &all, &traced);
+        let may_panic = g.panicking(&all);
+        let only_in = only_in_loops(g, roots);
         Schedule {
             g,
             written,
@@ -162,7 +167,8 @@ impl<'a> Schedule<'a> {
             sweeps,
             swept_values,
             leading_reads: leading_reads(g, &all),
-            may_panic: g.panicking(&all),
+            may_panic,
+            only_in,
         }
     }
 }
@@ -646,6 +652,8 @@ impl Schedule<'_> {
         // additions would pile up across the iterations).
         let mut kept = HashSet::new();
         let mut stack = vec![(body, false)];
+        let may_not_run = may_not_run(self.g, v);
+        let mut risks = HashMap::new();
         while let Some((n, conditional)) = stack.pop() {
             if !seen[usize::from(conditional)].insert(n) {
                 continue;
@@ -658,27 +666,29 @@ impl Schedule<'_> {
             // index: the user computes it only in the iterations that reach it (this loop may
             // not run, or break first, or reach it only under a condition).
             let written_here = self.written.get(&n).copied().unwrap_or(0) & (1 << v) != 0;
-            if self.g.loops_of(n) & (1 << v) == 0 && !effect && !written_here {
-                let a_loop = matches!(
-                    op,
-                    Op::Sum { .. }
-                        | Op::Fold { .. }
-                        | Op::Scanned { .. }
-                        | Op::RevFold { .. }
-                        | Op::Coupled { .. }
-                        | Op::RevCoupled { .. }
-                        | Op::Until { .. }
-                        | Op::Table { .. }
-                        | Op::Alloc { .. }
-                        | Op::Filled { .. }
-                );
-                if a_loop || (!conditional && !self.may_panic.contains(&n)) {
-                    out.push(n);
-                } else {
-                    // Evaluated in the loop (each iteration; LLVM hoists it into the loop's
-                    // preheader, which only runs when the loop does), what it reads before.
-                    stack.extend(op.children().into_iter().map(|c| (c, conditional)));
-                }
+            let invariant = self.g.loops_of(n) & (1 << v) == 0 && !effect && !written_here;
+            let a_loop = matches!(
+                op,
+                Op::Sum { .. }
+                    | Op::Fold { .. }
+                    | Op::Scanned { .. }
+                    | Op::RevFold { .. }
+                    | Op::Coupled { .. }
+                    | Op::RevCoupled { .. }
+                    | Op::Until { .. }
+                    | Op::Table { .. }
+                    | Op::Alloc { .. }
+                    | Op::Filled { .. }
+            );
+            // Before a loop that may not run, nothing that may panic where the user's code
+            // would not run it (a call, a loop over `0..d - 1`): it stays in the loop.
+            let stays = may_not_run && invariant && self.early_risk(n, v, &mut risks);
+            if invariant && !stays && (a_loop || (!conditional && !self.may_panic.contains(&n))) {
+                out.push(n);
+            } else if invariant && !a_loop {
+                // Evaluated in the loop (each iteration; LLVM hoists it into the loop's
+                // preheader, which only runs when the loop does), what it reads before.
+                stack.extend(op.children().into_iter().map(|c| (c, conditional)));
             } else if let Op::Sum {
                 v: inner,
                 lo,
@@ -743,6 +753,45 @@ impl Schedule<'_> {
         }
         out.retain(|n| !kept.contains(n));
         out
+    }
+
+    /// Whether evaluating `n` before loop `v` (which may not run) may panic where nothing
+    /// evaluates it: only loop `v`'s body reads it (see [`only_in_loops`]), and it is a call
+    /// (its body may read `v[0]` of an empty `v`), a loop whose bounds or initial value may
+    /// panic, evaluated only in loop `v` too (`0..d - 1` in a loop over `0..d`), or reads one.
+    /// (What may panic itself, an element read or integer arithmetic, is never taken out of a
+    /// loop that may not run: see `may_panic`.)
+    ///
+    /// ```text
+    /// for i in 0..n * d { m = m.max(dot(v, v)); }    // dot(v, v): stays in the loop
+    /// for i in 0..3 { m = m.max(dot(v, v)); }        // taken out: the loop runs
+    /// ```
+    fn early_risk(&self, n: NodeId, v: u32, memo: &mut HashMap<NodeId, bool>) -> bool {
+        if let Some(&r) = memo.get(&n) {
+            return r;
+        }
+        let only_here = |m: NodeId| {
+            self.only_in
+                .get(&m)
+                .is_some_and(|mask| mask & (1 << v) != 0)
+        };
+        let op = self.g.op(n);
+        let risky = only_here(n)
+            && match *op {
+                Op::Call(..) | Op::CallJvp(..) => true,
+                _ => {
+                    let own = own_loop(op);
+                    // A loop's bounds and initial values run before it; its body, in it.
+                    let before =
+                        |c: &NodeId| own.is_none_or(|w| self.g.loops_of(*c) & (1 << w) == 0);
+                    op.children().into_iter().filter(before).any(|c| {
+                        own.is_some() && self.may_panic.contains(&c) && only_here(c)
+                            || self.early_risk(c, v, memo)
+                    })
+                }
+            };
+        memo.insert(n, risky);
+        risky
     }
 
     /// What coupled recurrences (or their reverse sweep) read before their loop: their bounds
@@ -1133,6 +1182,63 @@ fn recurrence_fields(op: &Op) -> Option<(u32, [NodeId; 4])> {
         } => Some((v, [lo, hi, init, body])),
         _ => None,
     }
+}
+
+/// Per node reachable from `roots` (and from the function's outputs), the loops that may not
+/// run (their bounds are not literals that run) inside whose bodies every path to it passes
+/// (not counting a path into a select's branch): what is evaluated only where those loops run.
+///
+/// ```text
+/// for i in 0..n { m = m.max(dot(v, v)); }           // dot(v, v): only in loop i
+/// let t = dot(v, v); for i in 0..n { m = m.max(t); } t
+///                                                   // dot(v, v): not only in it (read after)
+/// ```
+fn only_in_loops(g: &Graph, roots: &[NodeId]) -> HashMap<NodeId, LoopMask> {
+    // What the user's code evaluates is no risk either (`let m = a.len() / n;` then loops over
+    // `0..m`), even where only a gradient's loops read it.
+    let roots: Vec<NodeId> = roots.iter().chain(&g.primal).copied().collect();
+    let mut out: HashMap<NodeId, LoopMask> = roots.iter().map(|r| (*r, 0)).collect();
+    // Parents before children: a node is built after what it reads.
+    for p in g.reachable_with_sweeps(&roots).into_iter().rev() {
+        let Some(&mask) = out.get(&p) else { continue };
+        let op = g.op(p);
+        let body_bit = own_loop(op)
+            .filter(|v| may_not_run(g, *v))
+            .map_or(0, |v| 1u128 << v);
+        // `λ` of a reverse sweep: read in its loop, the sweep computes it.
+        let sweep = match *op {
+            Op::Adjoint { sweep, .. } => g.reverse_sweep_of(sweep),
+            _ => None,
+        };
+        for c in op.eager_children().into_iter().chain(sweep) {
+            let inside = if g.loops_of(c) & body_bit != 0 {
+                body_bit
+            } else {
+                0
+            };
+            let entry = out.entry(c).or_insert(LoopMask::MAX);
+            *entry &= mask | inside;
+        }
+        // Under a condition: not a read that makes it safe to evaluate anywhere.
+        for c in op.lazy_children() {
+            out.entry(c).or_insert(LoopMask::MAX);
+        }
+    }
+    out
+}
+
+/// The loop a loop node runs, a local array's loop included.
+fn own_loop(op: &Op) -> Option<u32> {
+    match *op {
+        Op::Table { v, .. } => Some(v),
+        ref op => op.loop_var(),
+    }
+}
+
+/// Whether loop `v` may run zero times: its bounds are not literals `lo < hi`.
+fn may_not_run(g: &Graph, v: u32) -> bool {
+    !g.loop_bounds(v)
+        .is_some_and(|(lo, hi)| matches!((g.as_int(lo), g.as_int(hi)), (Some(a), Some(b)) if a < b))
 }
 
 /// The loops (bit `v` for loop `v`) of the recurrences among `all` that save values for their

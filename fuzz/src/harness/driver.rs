@@ -101,7 +101,7 @@ fn point_fn(program: &Program, k: usize, point: &Point) -> String {
          let __oracle = |__s: usize, __k: usize, __e: f64| super::oracle::{name}({oracle_args});\n        \
          let __plain = match guarded(|| super::{name}({plain_args})) {{ Ok(v) => v, Err(m) => return {plain_panic} }};\n        \
          let (__value, __grad) = match guarded(|| super::{name}_grad({plain_args})) {{ Ok(v) => v, Err(m) => return __pr.panic(\"grad\", &m) }};\n        \
-         __pr.value(__value, __plain, __plain_at);\n        \
+         __pr.value(__value, __plain, __plain_at, |__e| __oracle(usize::MAX, 0, __e).v);\n        \
          __pr.oracle(guarded(|| __oracle(usize::MAX, 0, 0.0)), __plain);"
     );
     for d in f.differentiated() {

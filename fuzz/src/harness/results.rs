@@ -2,7 +2,8 @@
 //! the function's (1e-12 relative), each partial against the oracle (1e-8 relative), lengths,
 //! panics. Checks where the oracle is not finite, or where perturbing the inputs by 1e-13 moves
 //! the expected number by more than 1e-9 (ill-conditioned: rounding alone can move it past the
-//! tolerance), are skipped and counted.
+//! tolerance), are skipped and counted; so is a value that rounding a few ulps otherwise (the
+//! oracle with its operations jittered) moves as far as `_grad`'s is off.
 
 use super::report::{Class, Issue};
 
@@ -62,7 +63,7 @@ pub fn judge(outcome: &mut Outcome, line: &str) {
     match f.first().copied() {
         Some("D") => outcome.done = true,
         Some("S") => outcome.skipped += 1,
-        Some("V") if rest.len() == 3 => {
+        Some("V") if rest.len() == 3 || rest.len() == 5 => {
             let [got, want, moved] = [0, 1, 2].map(|k| float(rest[k]).unwrap_or(f64::NAN));
             // Where the function is not finite, the simplifier's `0 · x → 0` (documented in
             // `macros/src/simplify.rs`) may give `_grad` a finite value: outside the domain.
@@ -70,7 +71,8 @@ pub fn judge(outcome: &mut Outcome, line: &str) {
                 outcome.skipped += 1;
                 return;
             }
-            if !close(want, moved, VALUE_CONDITION_TOL) {
+            let jittered: Vec<f64> = rest[3..].iter().filter_map(|r| float(r)).collect();
+            if !close(want, moved, VALUE_CONDITION_TOL) || rounds_as_far(got, want, &jittered) {
                 outcome.ill += 1;
                 return;
             }
@@ -123,6 +125,20 @@ pub fn judge(outcome: &mut Outcome, line: &str) {
         }
         _ => {}
     }
+}
+
+/// Whether `_grad`'s value `got`, off the function's `want`, is no farther off than the oracle's
+/// `jittered` evaluations (every operation rounded a few ulps otherwise: see `dual::with_jitter`)
+/// spread around `want`: the macro's code rounds in another order (`n · c` for `c` added `n`
+/// times), and rounding alone moves the value that far. A jittered value that is not finite
+/// (the oracle outside its domain, or panicking) tells nothing.
+fn rounds_as_far(got: f64, want: f64, jittered: &[f64]) -> bool {
+    let off = (got - want).abs();
+    let spread = jittered
+        .iter()
+        .filter(|j| j.is_finite())
+        .fold(0.0f64, |m, j| m.max((j - want).abs()));
+    off > 0.0 && off <= spread
 }
 
 /// A `G` line: `param index got want want-at-perturbed-inputs central-difference`.
@@ -231,8 +247,8 @@ pub fn program_of(line: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{GRAD_TOL, Outcome, close, judge};
-    use crate::check_support::{PERTURB, dual_scalar, partial_fields};
+    use super::{GRAD_TOL, Outcome, VALUE_TOL, close, judge};
+    use crate::check_support::{PERTURB, dual_scalar, partial_fields, value_fields};
     use crate::dual::{D, cst};
     use crate::harness::report::Class;
 
@@ -300,6 +316,72 @@ mod tests {
         let fd = |h: f64| f(cst(x0 + h)).v;
         let fields = partial_fields("x", None, Some(got), oracle, fd).unwrap();
         format!("G 7 0 {fields}")
+    }
+
+    /// A `V` line of `f`'s value at `x0` with `_grad`'s value `got`, through the generated
+    /// crates' own `check_support::value_fields`.
+    fn v_line(f: impl Fn(D) -> D, x0: f64, got: f64) -> String {
+        let plain = f(cst(x0)).v;
+        let plain_at = |e: f64| f(dual_scalar(x0, e, 0, false)).v;
+        let oracle_at = |e: f64| f(dual_scalar(x0, e, 0, false)).v;
+        format!("V 7 0 {}", value_fields(got, plain, plain_at, oracle_at))
+    }
+
+    /// `cos(sin(s) + s)` of a large sum `s` of `n` equal terms `e^(16 + x/1000)`: `_grad`'s value
+    /// with the sum as `n · term` (seed 2903's program 22) rounds otherwise than adding the terms
+    /// one by one, and `cos` of an argument near 10⁸ turns that ulp into 10⁻⁹ of the value
+    /// (perturbing the input alone moves the sum by far less).
+    fn count_times_term(x: D, n: usize, as_product: bool) -> D {
+        let term = (x * 1e-3 + 16.0).exp();
+        let s = if as_product {
+            term * (n as f64)
+        } else {
+            (0..n).fold(cst(0.0), |acc, _| acc + term)
+        };
+        (s.sin() + s).cos()
+    }
+
+    /// The value check skips a value that rounding alone moves as far as `_grad`'s is off (the
+    /// oracle jittered), and still flags a value off by 10⁻⁶ at a well-conditioned point.
+    #[test]
+    fn rounding_noise_skips_ill_conditioned_values_not_wrong_ones() {
+        let x0 = 0.7;
+        let f = |x: D| count_times_term(x, 7, false);
+        let want = f(cst(x0)).v;
+        let other_order = count_times_term(cst(x0), 7, true).v;
+        assert!(!close(other_order, want, VALUE_TOL), "{other_order} {want}");
+        // Without the jittered evaluations (the old line): flagged.
+        let mut o = Outcome::default();
+        judge(&mut o, &format!("V 7 0 {other_order:?} {want:?} {want:?}"));
+        assert_eq!((o.issues.len(), o.ill), (1, 0));
+        // With them: ill-conditioned, skipped.
+        let mut o = Outcome::default();
+        judge(&mut o, &v_line(f, x0, other_order));
+        assert_eq!(
+            (o.issues.len(), o.ill, o.checks),
+            (0, 1, 0),
+            "{}",
+            v_line(f, x0, other_order)
+        );
+        // A well-conditioned function: right is right, and 10⁻⁶ off is wrong.
+        let smooth = |x: D| (x * x + 1.0).ln() * 3.0 + (x * 2.0).sin() * x;
+        let right = smooth(cst(x0)).v;
+        let mut o = Outcome::default();
+        judge(&mut o, &v_line(smooth, x0, right));
+        judge(&mut o, &v_line(smooth, x0, right * (1.0 + 1e-6)));
+        assert_eq!((o.checks, o.ill), (2, 0));
+        let classes: Vec<Class> = o.issues.iter().map(|i| i.class).collect();
+        assert_eq!(classes, [Class::Value]);
+        // Also where the function's sum is large (jittered evaluations spread by 10⁻¹⁴ or so):
+        // 10⁻⁶ off is far past that spread.
+        let mut o = Outcome::default();
+        judge(&mut o, &v_line(f, x0, want * (1.0 + 1e-6)));
+        assert_eq!(
+            (o.issues.len(), o.ill),
+            (1, 0),
+            "{}",
+            v_line(f, x0, want * (1.0 + 1e-6))
+        );
     }
 
     /// The conditioning check skips the point where the order of a sum of constants moves the

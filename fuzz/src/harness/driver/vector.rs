@@ -59,9 +59,9 @@ pub(super) fn point_fn(program: &Program, k: usize, point: &Point) -> String {
          let __tangent = super::{}{{ {} }};\n        \
          let (__jvp_value, __jvp) = match guarded(|| super::{name}_jvp({plain_args}, &__tangent)) {{ Ok(v) => v, Err(m) => return __pr.panic(\"grad\", &m) }};\n        \
          for __o in 0..{m} {{\n            \
-         __pr.value(__value[__o], __plain[__o], |__e| __plain_at(__e)[__o]);\n            \
-         __pr.value(__vjp_value[__o], __plain[__o], |__e| __plain_at(__e)[__o]);\n            \
-         __pr.value(__jvp_value[__o], __plain[__o], |__e| __plain_at(__e)[__o]);\n            \
+         __pr.value(__value[__o], __plain[__o], |__e| __plain_at(__e)[__o], |__e| __oracle(usize::MAX, 0, __e)[__o].v);\n            \
+         __pr.value(__vjp_value[__o], __plain[__o], |__e| __plain_at(__e)[__o], |__e| __oracle(usize::MAX, 0, __e)[__o].v);\n            \
+         __pr.value(__jvp_value[__o], __plain[__o], |__e| __plain_at(__e)[__o], |__e| __oracle(usize::MAX, 0, __e)[__o].v);\n            \
          __pr.oracle(guarded(|| __oracle(usize::MAX, 0, 0.0)[__o]), __plain[__o]);\n        }}",
         seed.join(", "),
         grad_struct(name),
