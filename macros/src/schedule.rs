@@ -785,13 +785,32 @@ impl Schedule<'_> {
                     let before =
                         |c: &NodeId| own.is_none_or(|w| self.g.loops_of(*c) & (1 << w) == 0);
                     op.children().into_iter().filter(before).any(|c| {
-                        own.is_some() && self.may_panic.contains(&c) && only_here(c)
+                        own.is_some() && self.may_fail(c, &mut HashMap::new()) && only_here(c)
                             || self.early_risk(c, v, memo)
                     })
                 }
             };
         memo.insert(n, risky);
         risky
+    }
+
+    /// Whether evaluating `n` may panic (see `may_panic`) other than by overflowing an integer
+    /// `+` or `*`, which takes values near `usize::MAX`: an index past the end, an integer `-`
+    /// below zero (`d - 1` at `d = 0`), a division by zero. A stretch's end `s + b` beside a
+    /// layer's `s = b * layer` is not such a risk; `0..d - 1` is.
+    fn may_fail(&self, n: NodeId, memo: &mut HashMap<NodeId, bool>) -> bool {
+        if !self.may_panic.contains(&n) {
+            return false;
+        }
+        if let Some(&r) = memo.get(&n) {
+            return r;
+        }
+        let op = self.g.op(n);
+        let itself =
+            op.may_panic_itself() && !matches!(op, Op::IntBin(IntOp::Add | IntOp::Mul, ..));
+        let r = itself || op.children().into_iter().any(|c| self.may_fail(c, memo));
+        memo.insert(n, r);
+        r
     }
 
     /// What coupled recurrences (or their reverse sweep) read before their loop: their bounds
