@@ -568,9 +568,9 @@ impl Op {
         }
     }
 
-    /// A loop or a call: worth computing once, early, and taken as panicking only where the
-    /// user's code would (its inside is not looked at).
-    pub fn panics_like_the_user(&self) -> bool {
+    /// A loop, or a vector filled by one (a table, an adjoint vector): computed once, by a
+    /// statement of its own.
+    pub fn runs_a_loop(&self) -> bool {
         matches!(
             self,
             Op::Sum { .. }
@@ -583,10 +583,13 @@ impl Op {
                 | Op::Table { .. }
                 | Op::Alloc { .. }
                 | Op::Filled { .. }
-                | Op::Call(..)
-                | Op::Partial(..)
-                | Op::Partial2(..)
         )
+    }
+
+    /// A loop or a call: worth computing once, early, and taken as panicking only where the
+    /// user's code would (its inside is not looked at).
+    pub fn panics_like_the_user(&self) -> bool {
+        self.runs_a_loop() || matches!(self, Op::Call(..) | Op::Partial(..) | Op::Partial2(..))
     }
 }
 

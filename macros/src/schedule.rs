@@ -667,19 +667,7 @@ impl Schedule<'_> {
             // not run, or break first, or reach it only under a condition).
             let written_here = self.written.get(&n).copied().unwrap_or(0) & (1 << v) != 0;
             let invariant = self.g.loops_of(n) & (1 << v) == 0 && !effect && !written_here;
-            let a_loop = matches!(
-                op,
-                Op::Sum { .. }
-                    | Op::Fold { .. }
-                    | Op::Scanned { .. }
-                    | Op::RevFold { .. }
-                    | Op::Coupled { .. }
-                    | Op::RevCoupled { .. }
-                    | Op::Until { .. }
-                    | Op::Table { .. }
-                    | Op::Alloc { .. }
-                    | Op::Filled { .. }
-            );
+            let a_loop = op.runs_a_loop();
             // Before a loop that may not run, nothing that may panic where the user's code
             // would not run it (a call, a loop over `0..d - 1`): it stays in the loop.
             let stays = may_not_run && invariant && self.early_risk(n, v, &mut risks);
