@@ -1507,7 +1507,7 @@ fn read_on_every_path(g: &Graph, output: NodeId, empty_loops: bool) -> HashSet<N
                 stack.extend(sa.intersection(&sb).copied());
                 continue;
             }
-            let body = match may_not_run(g, op) {
+            let body = match op.own_loop().filter(|v| g.may_not_run(*v)) {
                 Some(v) if empty_loops => 1 << v,
                 _ => 0,
             };
@@ -1531,20 +1531,6 @@ fn scales(g: &Graph, c: NodeId, adj: NodeId) -> bool {
         Op::Neg(a) => scales(g, a, adj),
         Op::Mul(k, a) | Op::Mul(a, k) if finite(k) => scales(g, a, adj),
         _ => false,
-    }
-}
-
-/// The variable of loop `op` where its bounds are not literals `lo < hi` (it may run zero
-/// times).
-fn may_not_run(g: &Graph, op: &Op) -> Option<u32> {
-    let v = match *op {
-        Op::Table { v, .. } => v,
-        _ => op.loop_var()?,
-    };
-    let (lo, hi) = g.loop_bounds(v)?;
-    match (g.as_int(lo), g.as_int(hi)) {
-        (Some(a), Some(b)) if a < b => None,
-        _ => Some(v),
     }
 }
 

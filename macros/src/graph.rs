@@ -568,6 +568,14 @@ impl Op {
         }
     }
 
+    /// The loop a loop node runs, a local array's (`Table`) included.
+    pub fn own_loop(&self) -> Option<u32> {
+        match *self {
+            Op::Table { v, .. } => Some(v),
+            ref op => op.loop_var(),
+        }
+    }
+
     /// A loop, or a vector filled by one (a table, an adjoint vector): computed once, by a
     /// statement of its own.
     pub fn runs_a_loop(&self) -> bool {
@@ -803,6 +811,18 @@ impl Graph {
     pub fn new_buffer(&mut self) -> u32 {
         self.buffers += 1;
         self.buffers - 1
+    }
+
+    /// Whether a loop over `lo..hi` runs for certain: its bounds are literals, `lo < hi`.
+    pub fn runs_for_certain(&self, lo: NodeId, hi: NodeId) -> bool {
+        matches!((self.as_int(lo), self.as_int(hi)), (Some(a), Some(b)) if a < b)
+    }
+
+    /// Whether loop `v` may run zero times (see [`Graph::runs_for_certain`]).
+    pub fn may_not_run(&self, v: u32) -> bool {
+        !self
+            .loop_bounds(v)
+            .is_some_and(|(lo, hi)| self.runs_for_certain(lo, hi))
     }
 
     /// The bounds `(lo, hi)` of loop `v`.

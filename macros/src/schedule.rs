@@ -652,7 +652,7 @@ impl Schedule<'_> {
         // additions would pile up across the iterations).
         let mut kept = HashSet::new();
         let mut stack = vec![(body, false)];
-        let may_not_run = may_not_run(self.g, v);
+        let may_not_run = self.g.may_not_run(v);
         let mut risks = HashMap::new();
         while let Some((n, conditional)) = stack.pop() {
             if !seen[usize::from(conditional)].insert(n) {
@@ -768,7 +768,7 @@ impl Schedule<'_> {
             && match *op {
                 Op::Call(..) | Op::CallJvp(..) => true,
                 _ => {
-                    let own = own_loop(op);
+                    let own = op.own_loop();
                     // A loop's bounds and initial values run before it; its body, in it.
                     let before =
                         |c: &NodeId| own.is_none_or(|w| self.g.loops_of(*c) & (1 << w) == 0);
@@ -1209,8 +1209,9 @@ fn only_in_loops(g: &Graph, roots: &[NodeId]) -> HashMap<NodeId, LoopMask> {
     for p in g.reachable_with_sweeps(&roots).into_iter().rev() {
         let Some(&mask) = out.get(&p) else { continue };
         let op = g.op(p);
-        let body_bit = own_loop(op)
-            .filter(|v| may_not_run(g, *v))
+        let body_bit = op
+            .own_loop()
+            .filter(|v| g.may_not_run(*v))
             .map_or(0, |v| 1u128 << v);
         // `λ` of a reverse sweep: read in its loop, the sweep computes it.
         let sweep = match *op {
@@ -1232,20 +1233,6 @@ fn only_in_loops(g: &Graph, roots: &[NodeId]) -> HashMap<NodeId, LoopMask> {
         }
     }
     out
-}
-
-/// The loop a loop node runs, a local array's loop included.
-fn own_loop(op: &Op) -> Option<u32> {
-    match *op {
-        Op::Table { v, .. } => Some(v),
-        ref op => op.loop_var(),
-    }
-}
-
-/// Whether loop `v` may run zero times: its bounds are not literals `lo < hi`.
-fn may_not_run(g: &Graph, v: u32) -> bool {
-    !g.loop_bounds(v)
-        .is_some_and(|(lo, hi)| matches!((g.as_int(lo), g.as_int(hi)), (Some(a), Some(b)) if a < b))
 }
 
 /// The loops (bit `v` for loop `v`) of the recurrences among `all` that save values for their

@@ -543,7 +543,7 @@ fn sum_of_invariantly_guarded(g: &mut Graph, op: &Op) -> Option<NodeId> {
     }
     // A condition that may panic (`n - 1 > 0`, `x[0] > 0.0`) stays in a loop that may not run:
     // before it, it would run where the function does not (`n = 0`).
-    if g.may_panic(c) && !runs(g, lo, hi) {
+    if g.may_panic(c) && !g.runs_for_certain(lo, hi) {
         return None;
     }
     // Effects only: a value's sum under a condition is already the guarded sum the lowering
@@ -597,7 +597,7 @@ fn invariant_factor_out_of_sum(g: &mut Graph, op: &Op) -> Option<NodeId> {
     // Over an empty range the loop gives 0, and `c · 0` is NaN where `c` is infinite or NaN
     // (`1 / y` at `y = 0`, never computed by the loop): the factor is taken only where the loop
     // runs, the sum staying outside the branch, in the loop it shares with the value.
-    let c = if taken_as_finite(g, c) || runs(g, lo, hi) {
+    let c = if taken_as_finite(g, c) || g.runs_for_certain(lo, hi) {
         c
     } else {
         let nonempty = nonempty(g, lo, hi);
@@ -633,11 +633,6 @@ fn unguard_finite_factor(g: &mut Graph, op: &Op) -> Option<NodeId> {
 /// `hi > lo`: whether a loop over `lo..hi` runs.
 fn nonempty(g: &mut Graph, lo: NodeId, hi: NodeId) -> NodeId {
     g.add(Op::Compare(Cmp::Gt, hi, lo))
-}
-
-/// Whether a loop over `lo..hi` runs for certain: its bounds are literals, `lo < hi`.
-fn runs(g: &Graph, lo: NodeId, hi: NodeId) -> bool {
-    matches!((g.as_int(lo), g.as_int(hi)), (Some(a), Some(b)) if a < b)
 }
 
 /// Whether `q` is a loop's sum, or varies with a loop `select` does not.
