@@ -497,6 +497,26 @@ fn unread_sum_beside_carried(n: usize, d: usize, x: &[f64], v: &[f64]) -> f64 {
     hs4[2] * hs4[2]
 }
 
+// Seed 3401, program 1 (shrunk): a local array filled in a loop over `1..n` that does not change
+// with it, from `x[n * d - 1]`, beside an array carried across that loop; at `n = 1` the
+// gradient filled it before the loop (a vector of zeros shaped like it seemed to need it).
+#[differentiable(wrt(x))]
+fn invariant_table_beside_carried(n: usize, d: usize, x: &[f64]) -> f64 {
+    let mut l = 0.0;
+    let mut h: Vec<f64> = vec![0.18; 3];
+    for _i in 1..n {
+        let mut inp: Vec<f64> = vec![0.0; 3];
+        for j in 0..3 {
+            inp[j] = x[n * d - 1].sin();
+        }
+        for j in 0..3 {
+            h[j] = (inp[j] + h[j]).tanh();
+        }
+        l += h[0];
+    }
+    l
+}
+
 // Seed 2801, program 351 (shrunk): the gradient's loop over `0..d - 1`, taken out of the outer
 // loop over `0..d` (whose sum is `d` times its body), computes `d - 1` before it, at `d = 0`
 // too. Open: see `an_inner_range_taken_out_of_its_loop_is_open`.
@@ -564,6 +584,7 @@ fn sums_over_empty_loops_have_the_exact_derivative() {
         "a call in a sum over a skipped range, in a loop over 0..d, d = 0": { let (v, g) = calls_in_a_skipped_range_grad(0, 0, &E, 0.2, 0.8); (v, g.x, g.g) } => (0.0, Vec::<f64>::new(), 0.0);
         "checkpoint = 5, x[0] for a sum not read, n = 0": { let (v, g) = unread_sum_beside_carried_grad(0, 1, &E, &[0.87]); (v, g.x, g.v) } => (0.63 * 0.63, Vec::<f64>::new(), vec![0.0]);
         "a call not changing with a sum over 0..n, n = 0": { let (v, g) = sum_of_invariant_call_grad(2.0, &E, 0); (v, g.y, g.v) } => (2.0, 1.0, Vec::<f64>::new());
+        "an array from x[n·d - 1] in a loop over 1..n, n = 1": { let (v, g) = invariant_table_beside_carried_grad(1, 0, &E); (v, g.x) } => (0.0, Vec::<f64>::new());
     }
 }
 
@@ -777,6 +798,11 @@ fn where_the_loops_run_the_gradients_match_central_differences() {
         let mut got = g.x.clone();
         got.push(g.g);
         assert_all_close(&got, &want, 1e-6);
+    }
+    for (n, d) in [(2, 1), (3, 2), (4, 1)] {
+        let (_, g) = invariant_table_beside_carried_grad(n, d, &x9[..n * d]);
+        let want = numeric_gradient(|p| invariant_table_beside_carried(n, d, p), &x9[..n * d]);
+        assert_all_close(&g.x, &want, 1e-6);
     }
     let x6 = [0.3, -0.4, 0.9, 1.1, -0.2, 0.6];
     for (n, d) in [(1, 1), (2, 1), (2, 3), (3, 2)] {

@@ -1218,7 +1218,10 @@ fn only_in_loops(g: &Graph, roots: &[NodeId]) -> HashMap<NodeId, LoopMask> {
             Op::Adjoint { sweep, .. } => g.reverse_sweep_of(sweep),
             _ => None,
         };
-        for c in op.eager_children().into_iter().chain(sweep) {
+        // A vector of zeros shaped like an array reads only what its length needs.
+        let reads = zero_vector_reads(g, p)
+            .unwrap_or_else(|| op.eager_children().into_iter().chain(sweep).collect());
+        for c in reads {
             let inside = if g.loops_of(c) & body_bit != 0 {
                 body_bit
             } else {
