@@ -517,6 +517,22 @@ fn invariant_table_beside_carried(n: usize, d: usize, x: &[f64]) -> f64 {
     l
 }
 
+// Seed 3001, program 325 (shrunk): `y[n - 1]` read only in a loop over `0..n` inside a running
+// minimum's loop; its reverse sweep (one iteration) added into `∇y[n - 1]` after a sum over
+// the inner loop, at `n = 0` too.
+#[differentiable]
+fn inner_read_in_a_running_min(n: usize, y: &[f64], z: &[f64]) -> f64 {
+    let mut m = 9.0f64;
+    for i in 0..z.len() {
+        let mut s = 0.0;
+        for j in 0..n {
+            s -= z[j] / (z[i] - y[n - 1]);
+        }
+        m = m.min(s);
+    }
+    m
+}
+
 // Seed 2801, program 351 (shrunk): the gradient's loop over `0..d - 1`, taken out of the outer
 // loop over `0..d` (whose sum is `d` times its body), computes `d - 1` before it, at `d = 0`
 // too. Open: see `an_inner_range_taken_out_of_its_loop_is_open`.
@@ -584,6 +600,7 @@ fn sums_over_empty_loops_have_the_exact_derivative() {
         "a call in a sum over a skipped range, in a loop over 0..d, d = 0": { let (v, g) = calls_in_a_skipped_range_grad(0, 0, &E, 0.2, 0.8); (v, g.x, g.g) } => (0.0, Vec::<f64>::new(), 0.0);
         "checkpoint = 5, x[0] for a sum not read, n = 0": { let (v, g) = unread_sum_beside_carried_grad(0, 1, &E, &[0.87]); (v, g.x, g.v) } => (0.63 * 0.63, Vec::<f64>::new(), vec![0.0]);
         "a call not changing with a sum over 0..n, n = 0": { let (v, g) = sum_of_invariant_call_grad(2.0, &E, 0); (v, g.y, g.v) } => (2.0, 1.0, Vec::<f64>::new());
+        "y[n - 1] in an inner loop of a running minimum, n = 0": { let (v, g) = inner_read_in_a_running_min_grad(0, &E, &[-0.83]); (v, g.y, g.z) } => (0.0, Vec::<f64>::new(), vec![0.0]);
         "an array from x[n·d - 1] in a loop over 1..n, n = 1": { let (v, g) = invariant_table_beside_carried_grad(1, 0, &E); (v, g.x) } => (0.0, Vec::<f64>::new());
     }
 }
@@ -803,6 +820,16 @@ fn where_the_loops_run_the_gradients_match_central_differences() {
         let (_, g) = invariant_table_beside_carried_grad(n, d, &x9[..n * d]);
         let want = numeric_gradient(|p| invariant_table_beside_carried(n, d, p), &x9[..n * d]);
         assert_all_close(&g.x, &want, 1e-6);
+    }
+    for n in 1..=3 {
+        let (z, y) = (&x9[..4], &x9[4..4 + n]);
+        let (_, g) = inner_read_in_a_running_min_grad(n, y, z);
+        let mut p = y.to_vec();
+        p.extend(z);
+        let want = numeric_gradient(|p| inner_read_in_a_running_min(n, &p[..n], &p[n..]), &p);
+        let mut got = g.y.clone();
+        got.extend(&g.z);
+        assert_all_close(&got, &want, 1e-6);
     }
     let x6 = [0.3, -0.4, 0.9, 1.1, -0.2, 0.6];
     for (n, d) in [(1, 1), (2, 1), (2, 3), (3, 2)] {

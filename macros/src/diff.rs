@@ -138,10 +138,12 @@ pub fn gradient_seeded(
         jvp_arrays: Vec::new(),
         output_vjps: Vec::new(),
         unconditional: read_unconditionally(g, output),
-        loops_aside: read_without_loops(g, output),
+        loops_aside: HashSet::new(),
         loop_reads: HashMap::new(),
         forward: order.clone(),
     };
+    let iterations = read_in_iterations(g, output, true);
+    sweep.loops_aside = read_without_loops(g, &iterations);
     let mut top = Frame::new(None, 0);
     // Through `contribute`, like every other adjoint: an output that is itself an element
     // (`fn f(y: &[f64]) -> f64 { y[0] }`) is scattered to, not left as an adjoint no one reads.
@@ -156,33 +158,16 @@ pub fn gradient_seeded(
     // only in a loop's body at an index the loop does not change (`y[n - 1]` in `for i in 0..n`)
     // may be out of range where the loop does not run, and its effect is guarded.
     let unconditional = std::mem::take(&mut sweep.loops_aside);
-    let on_every_path = std::mem::take(&mut sweep.unconditional);
     let mut effects: Vec<Option<NodeId>> = vec![None; slices.len()];
-    for ((element, loops, _), contribution) in sweep.scattered {
-        let Op::Element(k, idx) = *g.op(element) else {
-            continue;
-        };
-        let Some(slot) = slices.iter().position(|s| *s == k) else {
-            continue;
-        };
-        let everywhere = unconditional.contains(&element);
-        // Added once, outside every loop, for an element only loops read (`x[0]` in the body
-        // of `for i in 0..n`): where its value, their sum, is not zero (at `n = 0`, `x[0]` may
-        // be out of range). (Under a condition, `guarded` puts it in the condition's branch.)
-        let once = !everywhere && loops == 0 && on_every_path.contains(&element);
-        push_effect(
-            g,
-            &mut effects[slot],
-            loops,
-            everywhere,
-            0,
-            contribution,
-            &mut |g, value| {
-                let effect = g.add(Op::Scatter(k, idx, value));
-                nonzero_only(g, once, value, effect)
-            },
-        );
-    }
+    let scattered = std::mem::take(&mut sweep.scattered);
+    scatter_effects(
+        g,
+        scattered,
+        slices,
+        &unconditional,
+        &iterations,
+        &mut effects,
+    );
     // Calls given a differentiated slice: one vector-Jacobian product per call site (and per
     // iteration of the loops it is in), listed with the first slice it writes.
     for ((call, loops, _), adj) in sweep.vjps {
@@ -200,7 +185,7 @@ pub fn gradient_seeded(
             everywhere,
             0,
             adj,
-            &mut |g, seed| {
+            &mut |g, seed, _| {
                 let effect = g.add(Op::CallVjp(call, seed));
                 nonzero_only(g, !everywhere, seed, effect)
             },
@@ -230,7 +215,7 @@ pub fn gradient_seeded(
             everywhere,
             0,
             adj,
-            &mut |g, seed| {
+            &mut |g, seed, _| {
                 let effect = g.add(Op::CallHvp(jvp, seed));
                 nonzero_only(g, !everywhere, seed, effect)
             },
@@ -238,6 +223,58 @@ pub fn gradient_seeded(
     }
     vector_call_effects(g, &sweep.output_vjps, slices, &unconditional, &mut effects);
     Ok((scalars, effects))
+}
+
+/// The additions into the slices' gradients of the elements' adjoints, `scattered` (see
+/// [`push_effect`]). `iterations` is the walk of [`read_in_iterations`] with `empty_loops`.
+fn scatter_effects(
+    g: &mut Graph,
+    scattered: Vec<(ScatterKey, NodeId)>,
+    slices: &[u32],
+    unconditional: &HashSet<NodeId>,
+    iterations: &HashSet<(NodeId, LoopMask)>,
+    effects: &mut [Option<NodeId>],
+) {
+    // Per element, the loops it is read in every iteration of.
+    let mut read_in: HashMap<NodeId, Vec<LoopMask>> = HashMap::new();
+    for &(n, entered) in iterations {
+        if matches!(g.op(n), Op::Element(..)) {
+            read_in.entry(n).or_default().push(entered);
+        }
+    }
+    for ((element, loops, _), contribution) in scattered {
+        let Op::Element(k, idx) = *g.op(element) else {
+            continue;
+        };
+        let Some(slot) = slices.iter().position(|s| *s == k) else {
+            continue;
+        };
+        let everywhere = unconditional.contains(&element);
+        // Where the function does not read the element in every iteration of the loops the
+        // addition is made in (of `loops` and those its index changes with): `x[0]` read only in
+        // the body of `for i in 0..n`, added once after it; `y[n - 1]` read only in an inner
+        // loop over `0..n`, added after a sum over it; read under conditions inside a sum, or
+        // in a running minimum's one-iteration sweep. The addition runs only where its value
+        // is not zero (where the loops do not run, the index may be out of range), except in
+        // the branch of a condition `guarded` took out of the value (the index is valid there).
+        let made_in = loops | g.loops_of(element);
+        let read_there = read_in
+            .get(&element)
+            .is_some_and(|sets| sets.iter().any(|entered| entered & !made_in == 0));
+        let once = !read_there;
+        push_effect(
+            g,
+            &mut effects[slot],
+            loops,
+            everywhere,
+            0,
+            contribution,
+            &mut |g, value, tested| {
+                let effect = g.add(Op::Scatter(k, idx, value));
+                nonzero_only(g, once && !tested, value, effect)
+            },
+        );
+    }
 }
 
 /// `(call, k)` where `jvp` is the directional derivative of output `k` of a vector-valued call.
@@ -298,7 +335,7 @@ fn output_hvp_effects(
             true,
             0,
             seeds,
-            &mut |g, seed| {
+            &mut |g, seed, _| {
                 let effect = g.add(Op::CallHvp(jvp, seed));
                 seeded_only(g, everywhere, seed, effect)
             },
@@ -340,7 +377,7 @@ fn vector_call_effects(
             true,
             0,
             seeds,
-            &mut |g, seed| {
+            &mut |g, seed, _| {
                 let effect = g.add(Op::CallVjp(call, seed));
                 seeded_only(g, everywhere, seed, effect)
             },
@@ -884,7 +921,7 @@ impl Sweep {
                 everywhere,
                 own,
                 contribution,
-                &mut |g, value| g.add(Op::Accumulate { alloc, i, value }),
+                &mut |g, value, _| g.add(Op::Accumulate { alloc, i, value }),
             );
         }
         let calls: Vec<(ArrayKey, NodeId)> = self
@@ -897,14 +934,22 @@ impl Sweep {
             .retain(|((call, _, _, j), _)| !matches!(g.op(*call), Op::Call(_, args) if args.get(*j as usize) == Some(&n)));
         for ((call, loops, _, position), adj) in calls {
             let everywhere = self.unconditional.contains(&call);
-            push_effect(g, &mut fill, loops, everywhere, own, adj, &mut |g, seed| {
-                g.add(Op::ArrayVjp {
-                    call,
-                    seed,
-                    alloc,
-                    position,
-                })
-            });
+            push_effect(
+                g,
+                &mut fill,
+                loops,
+                everywhere,
+                own,
+                adj,
+                &mut |g, seed, _| {
+                    g.add(Op::ArrayVjp {
+                        call,
+                        seed,
+                        alloc,
+                        position,
+                    })
+                },
+            );
         }
         self.jvp_array_products(g, n, alloc, own, &mut fill);
         // Vector-valued calls given the array: one product per call, seeded with the adjoints
@@ -916,7 +961,7 @@ impl Sweep {
             for (position, _) in args.iter().enumerate().filter(|(_, a)| **a == n) {
                 let position = u32::try_from(position).unwrap_or(u32::MAX);
                 let everywhere = self.unconditional.contains(&call);
-                push_effect(g, &mut fill, loops, true, own, seeds, &mut |g, seed| {
+                push_effect(g, &mut fill, loops, true, own, seeds, &mut |g, seed, _| {
                     let effect = g.add(Op::ArrayVjp {
                         call,
                         seed,
@@ -958,7 +1003,7 @@ impl Sweep {
             };
             let everywhere = self.unconditional.contains(&jvp);
             if arg == n {
-                push_effect(g, fill, loops, everywhere, own, adj, &mut |g, seed| {
+                push_effect(g, fill, loops, everywhere, own, adj, &mut |g, seed, _| {
                     g.add(Op::ArrayVjp {
                         call: jvp,
                         seed,
@@ -973,7 +1018,7 @@ impl Sweep {
                     Op::CallOutput(inner, k) => (inner, Some(k)),
                     _ => (call, None),
                 };
-                push_effect(g, fill, loops, everywhere, own, adj, &mut |g, seed| {
+                push_effect(g, fill, loops, everywhere, own, adj, &mut |g, seed, _| {
                     let seed = match output {
                         Some(k) => {
                             let mut values = vec![g.zero(); k as usize];
@@ -1454,7 +1499,7 @@ fn accumulations(
 /// [`Op::eager_children`], plus what both branches of a select evaluate (a loop's body counts:
 /// it runs for every index of the loop).
 fn read_unconditionally(g: &Graph, output: NodeId) -> HashSet<NodeId> {
-    read_on_every_path(g, output, false)
+    in_every_iteration(g, &read_in_iterations(g, output, false))
 }
 
 /// [`read_unconditionally`]'s nodes that the function evaluates in every iteration of the
@@ -1469,41 +1514,62 @@ fn read_unconditionally(g: &Graph, output: NodeId) -> HashSet<NodeId> {
 /// for i in 0..m { let c = w[i].ln();                   // c: not here (read by the inner body
 ///     for j in 0..n { s += x[j] * c; } }               // only); w[i]: here (read by `ln`)
 /// ```
-fn read_without_loops(g: &Graph, output: NodeId) -> HashSet<NodeId> {
-    read_on_every_path(g, output, true)
+///
+/// (Of `iterations`, the walk [`read_in_iterations`] with `empty_loops`.)
+fn read_without_loops(g: &Graph, iterations: &HashSet<(NodeId, LoopMask)>) -> HashSet<NodeId> {
+    in_every_iteration(g, iterations)
 }
 
-/// The walk of [`read_unconditionally`] and (`empty_loops`) [`read_without_loops`].
-fn read_on_every_path(g: &Graph, output: NodeId, empty_loops: bool) -> HashSet<NodeId> {
-    /// The nodes reached from `root`, each with the loops whose bodies the path to it entered
-    /// (`entered` at `root`; a node reached is in all of them).
+/// The nodes of a walk of [`read_in_iterations`] reached in every iteration of the loops they
+/// change with (not only in a loop that they do not change with).
+fn in_every_iteration(g: &Graph, reached: &HashSet<(NodeId, LoopMask)>) -> HashSet<NodeId> {
+    reached
+        .iter()
+        .filter(|(n, entered)| entered & !g.loops_of(*n) == 0)
+        .map(|(n, _)| *n)
+        .collect()
+}
+
+/// Per node the function evaluates on every path, the loops it is read in every iteration of
+/// (each pair one way it is reached; with `empty_loops`, a loop of a length that is not a
+/// literal may run zero times, and its body is such a loop): what [`read_without_loops`] keeps, and also the nodes a
+/// loop's body reads that do not change with it (`y[n - 1]` in `for j in 0..n`, with `{j}`).
+/// A gradient's addition into `∇y[n - 1]` made in every iteration of `L` is made where the
+/// function reads `y[n - 1]` when one of its sets is in `L`; outside loop `j` (after a sum over
+/// `j` of its terms), it is not.
+fn read_in_iterations(g: &Graph, output: NodeId, empty_loops: bool) -> HashSet<(NodeId, LoopMask)> {
+    /// A node reached, the loops whose bodies the path to it entered, and whether the path
+    /// passed a node that does not change with one of them (read only in some loop's body).
+    type Reached = (NodeId, LoopMask, bool);
+    /// The nodes reached from `root` (`entered` and `aside` at `root`).
     fn walk(
         g: &Graph,
-        root: NodeId,
-        entered: LoopMask,
+        root: Reached,
         empty_loops: bool,
-        memo: &mut HashMap<(NodeId, LoopMask), HashSet<(NodeId, LoopMask)>>,
-    ) -> HashSet<(NodeId, LoopMask)> {
-        if let Some(s) = memo.get(&(root, entered)) {
+        memo: &mut HashMap<Reached, HashSet<Reached>>,
+    ) -> HashSet<Reached> {
+        if let Some(s) = memo.get(&root) {
             return s.clone();
         }
         let mut seen = HashSet::new();
-        let mut stack = vec![(root, entered)];
-        while let Some((n, entered)) = stack.pop() {
+        let mut stack = vec![root];
+        while let Some((n, entered, aside)) = stack.pop() {
             // An array is built where the user builds it, whatever reads it: its adjoint,
-            // swept element by element, is not guarded (a test per element).
+            // swept element by element, is not guarded (a test per element). (Not reached
+            // from a node read only in a loop's body: such a read does not make it built.)
             let entered = match g.kind(n) {
-                Kind::Array => entered & g.loops_of(n),
+                Kind::Array if !aside => entered & g.loops_of(n),
                 _ => entered,
             };
-            if entered & !g.loops_of(n) != 0 || !seen.insert((n, entered)) {
+            let aside = aside || entered & !g.loops_of(n) != 0;
+            if !seen.insert((n, entered, aside)) {
                 continue;
             }
             let op = g.op(n);
             if let Op::Select(c, a, b) = *op {
-                stack.push((c, entered));
-                let sa = walk(g, a, entered, empty_loops, memo);
-                let sb = walk(g, b, entered, empty_loops, memo);
+                stack.push((c, entered, aside));
+                let sa = walk(g, (a, entered, aside), empty_loops, memo);
+                let sb = walk(g, (b, entered, aside), empty_loops, memo);
                 stack.extend(sa.intersection(&sb).copied());
                 continue;
             }
@@ -1513,14 +1579,16 @@ fn read_on_every_path(g: &Graph, output: NodeId, empty_loops: bool) -> HashSet<N
             };
             stack.extend(op.eager_children().into_iter().map(|c| {
                 let into = if g.loops_of(c) & body != 0 { body } else { 0 };
-                (c, entered | into)
+                (c, entered | into, aside)
             }));
         }
-        memo.insert((root, entered), seen.clone());
+        memo.insert(root, seen.clone());
         seen
     }
-    let reached = walk(g, output, 0, empty_loops, &mut HashMap::new());
-    reached.into_iter().map(|(n, _)| n).collect()
+    walk(g, (output, 0, false), empty_loops, &mut HashMap::new())
+        .into_iter()
+        .map(|(n, entered, _)| (n, entered))
+        .collect()
 }
 
 /// Whether `c` is `adj` times a finite constant (`adj`, `-adj`, `k · adj`): zero where `adj` is.
@@ -1547,10 +1615,10 @@ fn push_effect(
     everywhere: bool,
     own: LoopMask,
     value: NodeId,
-    make: &mut dyn FnMut(&mut Graph, NodeId) -> NodeId,
+    make: &mut MakeEffect,
 ) {
     let effect = if everywhere {
-        make(g, value)
+        make(g, value, false)
     } else {
         guarded(g, value, make)
     };
@@ -1681,11 +1749,7 @@ fn scale_seed(g: &mut Graph, k: NodeId, seed: NodeId) -> NodeId {
 /// `if c { a } else { 0 }` becomes `if c { make(a) }`. The element (or call) behind it was only
 /// read under `c`, and its index or arguments may not even be valid elsewhere (`x[k - 1]` under
 /// `k > 0`). The terms without a condition stay one effect.
-fn guarded(
-    g: &mut Graph,
-    value: NodeId,
-    make: &mut dyn FnMut(&mut Graph, NodeId) -> NodeId,
-) -> NodeId {
+fn guarded(g: &mut Graph, value: NodeId, make: &mut MakeEffect) -> NodeId {
     guarded_under(g, value, &mut Vec::new(), make)
 }
 
@@ -1696,7 +1760,7 @@ fn guarded_under(
     g: &mut Graph,
     value: NodeId,
     known: &mut Vec<(NodeId, bool)>,
-    make: &mut dyn FnMut(&mut Graph, NodeId) -> NodeId,
+    make: &mut MakeEffect,
 ) -> NodeId {
     if g.as_const(value) == Some(0.0) {
         return g.add(Op::NoEffect);
@@ -1724,12 +1788,13 @@ fn guarded_under(
             _ => plain.push((t, negated)),
         }
     }
+    let tested = !known.is_empty();
     if conditional.is_empty() {
-        return make(g, value);
+        return make(g, value, tested);
     }
     let mut effects = Vec::new();
     if let Some(total) = signed_sum(g, &plain) {
-        effects.push(make(g, total));
+        effects.push(make(g, total, tested));
     }
     for (c, then, other) in conditional {
         let mut branch = |g: &mut Graph, terms: &[(NodeId, bool)], side: bool| {
@@ -1751,6 +1816,10 @@ fn guarded_under(
     }
     out
 }
+
+/// Makes the effect of a value (an addition into a gradient, a product seeded with it), told
+/// whether it runs in the branch of a condition [`guarded`] took out of the value (`tested`).
+type MakeEffect<'a> = dyn FnMut(&mut Graph, NodeId, bool) -> NodeId + 'a;
 
 /// Terms of a sum, each with whether it is subtracted.
 type Terms = Vec<(NodeId, bool)>;
