@@ -533,6 +533,35 @@ fn inner_read_in_a_running_min(n: usize, y: &[f64], z: &[f64]) -> f64 {
     m
 }
 
+// Seed 3002, program 247 (shrunk): a loop over `0..d - 1` after an early return; the gradient's
+// loops over it (the additions into `∇z[i]` and the sum for `∇z[0]`) computed `d - 1` where the
+// function returns first.
+#[differentiable]
+fn loop_after_an_early_return(d: usize, z: &[f64]) -> f64 {
+    if z[0] > -0.69 {
+        return 1.0;
+    }
+    let mut s = 0.0;
+    for i in 0..d - 1 {
+        s += z[0] * z[i];
+    }
+    s
+}
+
+// A sum over `0..d - 1` repeated in a loop over `0..d` (taken out of it as `d` times the sum):
+// `∂/∂w = d · Σ x[j]` multiplied the sum by a count that is zero at `d = 0`, computing the sum
+// (and `d - 1`) anyway.
+#[differentiable(wrt(w))]
+fn counted_inner_sum(w: f64, x: &[f64], d: usize) -> f64 {
+    let mut s = 0.0;
+    for _i in 0..d {
+        for j in 0..d - 1 {
+            s += w * x[j];
+        }
+    }
+    s
+}
+
 // Seed 2801, program 351 (shrunk): the gradient's loop over `0..d - 1`, taken out of the outer
 // loop over `0..d` (whose sum is `d` times its body), computes `d - 1` before it, at `d = 0`
 // too. Open: see `an_inner_range_taken_out_of_its_loop_is_open`.
@@ -601,6 +630,8 @@ fn sums_over_empty_loops_have_the_exact_derivative() {
         "checkpoint = 5, x[0] for a sum not read, n = 0": { let (v, g) = unread_sum_beside_carried_grad(0, 1, &E, &[0.87]); (v, g.x, g.v) } => (0.63 * 0.63, Vec::<f64>::new(), vec![0.0]);
         "a call not changing with a sum over 0..n, n = 0": { let (v, g) = sum_of_invariant_call_grad(2.0, &E, 0); (v, g.y, g.v) } => (2.0, 1.0, Vec::<f64>::new());
         "y[n - 1] in an inner loop of a running minimum, n = 0": { let (v, g) = inner_read_in_a_running_min_grad(0, &E, &[-0.83]); (v, g.y, g.z) } => (0.0, Vec::<f64>::new(), vec![0.0]);
+        "a loop over 0..d - 1 after an early return, d = 0": { let (v, g) = loop_after_an_early_return_grad(0, &[-0.25]); (v, g.z) } => (1.0, vec![0.0]);
+        "d · Σ(j in 0..d - 1) w·x[j], d = 0": { let (v, g) = counted_inner_sum_grad(0.5, &E, 0); (v, g.w) } => (0.0, 0.0);
         "an array from x[n·d - 1] in a loop over 1..n, n = 1": { let (v, g) = invariant_table_beside_carried_grad(1, 0, &E); (v, g.x) } => (0.0, Vec::<f64>::new());
     }
 }
@@ -830,6 +861,18 @@ fn where_the_loops_run_the_gradients_match_central_differences() {
         let mut got = g.y.clone();
         got.extend(&g.z);
         assert_all_close(&got, &want, 1e-6);
+    }
+    for (d, z0) in [(1, -0.9), (3, -0.9), (4, -0.8), (3, 0.2)] {
+        let mut z = x9[..4].to_vec();
+        z[0] = z0;
+        let (_, g) = loop_after_an_early_return_grad(d, &z);
+        let want = numeric_gradient(|p| loop_after_an_early_return(d, p), &z);
+        assert_all_close(&g.z, &want, 1e-6);
+    }
+    for d in 1..=4 {
+        let (_, g) = counted_inner_sum_grad(0.7, &x9, d);
+        let want = numeric_gradient(|p| counted_inner_sum(p[0], &x9, d), &[0.7]);
+        assert_all_close(&[g.w], &want, 1e-6);
     }
     let x6 = [0.3, -0.4, 0.9, 1.1, -0.2, 0.6];
     for (n, d) in [(1, 1), (2, 1), (2, 3), (3, 2)] {

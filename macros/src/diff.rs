@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 use crate::graph::{
     Cmp, Fun, Fun2, Graph, IntOp, Kind, LoopMask, NodeId, Op, Origin, StretchPatch,
 };
+use crate::unswitch;
 
 /// A node that cannot be differentiated (the partial derivatives of called functions, and
 /// second derivatives through a recurrence).
@@ -150,7 +151,7 @@ pub fn gradient_seeded(
     let from = g.loops_of(output);
     sweep.contribute(g, &mut top, from, output, seed);
     sweep.sweep(g, &mut top, &order)?;
-    let scalars = wrt
+    let scalars: Vec<NodeId> = wrt
         .iter()
         .map(|w| top.adjoint.get(w).copied().unwrap_or_else(|| g.zero()))
         .collect();
@@ -222,6 +223,19 @@ pub fn gradient_seeded(
         );
     }
     vector_call_effects(g, &sweep.output_vjps, slices, &unconditional, &mut effects);
+    // A loop the function runs only under a condition, summed over in the gradient where the
+    // condition holds: unswitched, the gradient runs it (and computes its bounds) only there.
+    let roots: Vec<NodeId> = scalars
+        .iter()
+        .chain(effects.iter().flatten())
+        .copied()
+        .collect();
+    let mut unswitched = unswitch::unswitch(g, &roots, &unconditional).into_iter();
+    let scalars = scalars.iter().filter_map(|_| unswitched.next()).collect();
+    let effects = effects
+        .iter()
+        .map(|e| e.and_then(|_| unswitched.next()))
+        .collect();
     Ok((scalars, effects))
 }
 
@@ -677,6 +691,13 @@ impl Sweep {
             };
             add_to(g, &mut merged, child, contribution);
         }
+        // A sum's body is evaluated in every iteration of its loop, even a body that does not
+        // change with it (`Σ(i in 0..d) Σ(j in 0..d - 1) …`): its adjoint is summed over the
+        // loop (`d · ā`), not taken once.
+        let from = match *g.op(n) {
+            Op::Sum { v, .. } => from | 1 << v,
+            _ => from,
+        };
         for (child, contribution) in merged {
             self.contribute(g, frame, from, child, contribution);
         }

@@ -1033,6 +1033,15 @@ impl Graph {
         memo.get(&root).copied().unwrap_or(root)
     }
 
+    /// [`substitute`](Self::substitute) from every root: what every node reached became.
+    pub fn substitute_all(
+        &mut self,
+        roots: &[NodeId],
+        map: &HashMap<NodeId, NodeId>,
+    ) -> HashMap<NodeId, NodeId> {
+        self.rebuild_from(roots, map, false)
+    }
+
     /// Rebuilds everything reachable from `roots` with the nodes of `map` replaced, as
     /// [`substitute`](Self::substitute) does, each rebuilt node keeping the origin and the
     /// user's name of the node it replaces (a pass rewriting the lowered program, before any

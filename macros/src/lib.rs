@@ -6,14 +6,15 @@
 //! For contributors: the macro is a pipeline of passes, one private module each (`cargo doc
 //! --document-private-items` shows them): `attr` (arguments) → `signature` (checks) → `lower`
 //! (syn → `graph`) → `diff` (reverse accumulation, rules simplified by `simplify` as nodes are
-//! built) → `emit` (graph → statements) → `companion` (the generated items, with `callees`:
-//! the check that every function called for its derivative is differentiable), orchestrated by
-//! `expand`; `vector` emits a vector-valued function's companions (`vecout`: a `Vec`-valued
+//! built; `unswitch` takes a gradient's loops under the conditions they run in) → `emit`
+//! (graph → statements) → `companion` (the generated items, with `callees`: the check that
+//! every function called for its derivative is differentiable), orchestrated by `expand`;
+//! `vector` emits a vector-valued function's companions (`vecout`: a `Vec`-valued
 //! one's, through two scalar functions the pipeline expands), `second_order` the
 //! Hessian-vector product and the dense Hessian built from it (`hvp`: reverse over forward),
 //! `fallback` is what is emitted on error, and `tape` rewrites array code for the runtime's
-//! tape. `graph`, `diff`, `tangent` (forward accumulation), `jacobian`, `hvp`, `simplify`,
-//! `eval` and `formula` are the math: they use neither `syn` nor `quote`.
+//! tape. `graph`, `diff`, `unswitch`, `tangent` (forward accumulation), `jacobian`, `hvp`,
+//! `simplify`, `eval` and `formula` are the math: they use neither `syn` nor `quote`.
 #![deny(missing_docs)]
 
 mod attr;
@@ -47,6 +48,7 @@ mod tape;
 #[cfg(test)]
 mod testing;
 mod tuples;
+mod unswitch;
 mod vecout;
 mod vector;
 mod vjp_rows;

@@ -1,0 +1,288 @@
+//! Unswitching a gradient's loops: a sum over loop `v` whose body is a select on a condition
+//! that does not change with `v` becomes the select of two sums,
+//!
+//! ```text
+//! Σ(v in lo..hi) (if c { a } else { b })   →   if c { Σ(v in lo..hi) a } else { Σ(v in lo..hi) b }
+//! Σ(v in lo..hi) (if c { ∇x[v] += a })      →   if c { Σ(v in lo..hi) ∇x[v] += a }
+//! Σ(v in lo..hi) ∇x[0] += if c { a } else { 0 }   →   if c { Σ(v in lo..hi) ∇x[0] += a }
+//! ```
+//!
+//! (a branch that is zero, or no effect, needs no loop). The gradient of a function that
+//! returns early (`if z[0] > t { return 1.0; }`) or evaluates a loop under a condition only
+//! sums over that loop's iterations where the condition holds: unswitched, its loop, and the
+//! bounds the loop computes (`0..d - 1`), run only there, as the function's own loop does; at
+//! `d = 0` the function returns before its loop, and so must the gradient.
+//!
+//! Justification (the dependency check): the select's condition does not change with `v`, so
+//! it has one value over the whole loop, and each iteration adds what the taken branch gives
+//! (the same additions, in the same order). The condition is evaluated before the loop, where
+//! the sum stands: only a condition the function evaluates in every iteration of the loops it
+//! changes with, even where other loops run zero times (`safe`), is taken there, so that
+//! evaluating it cannot panic where the function does not. Only sums of float arithmetic and
+//! additions into gradients are rebuilt: a recurrence's sweep, a local array's adjoint vector
+//! and what reads them keep their nodes (the scheduler knows them by identity).
+
+use std::collections::{HashMap, HashSet};
+
+use crate::graph::{Cmp, Graph, NodeId, Op};
+
+/// `roots` with every sum whose body selects on a `safe` condition that does not change with
+/// the sum's loop unswitched, innermost first. Returns what each root became.
+pub fn unswitch(g: &mut Graph, roots: &[NodeId], safe: &HashSet<NodeId>) -> Vec<NodeId> {
+    let mut roots = roots.to_vec();
+    // The nodes unswitched: not again (a sum kept whole under the condition its body implies
+    // is still in what it became, and its body still selects).
+    let mut made = HashSet::new();
+    // One level of nesting per round: an outer sum sees the select its inner sum became.
+    loop {
+        let mut map = HashMap::new();
+        for n in rebuildable(g, &roots) {
+            if made.contains(&n) {
+                continue;
+            }
+            if let Some(to) = unswitched(g, n, safe) {
+                map.insert(n, to);
+                made.insert(n);
+            }
+        }
+        if map.is_empty() {
+            return roots;
+        }
+        let memo = g.substitute_all(&roots, &map);
+        for r in &mut roots {
+            *r = memo.get(r).copied().unwrap_or(*r);
+        }
+    }
+}
+
+/// The sums and products reachable from `roots` only through nodes that may be rebuilt (float
+/// arithmetic, selects, sums, additions into gradients): none that a recurrence, a sweep, a
+/// local array or a call reads as well, since rebuilding it would rebuild them.
+fn rebuildable(g: &Graph, roots: &[NodeId]) -> Vec<NodeId> {
+    let through = |op: &Op| {
+        matches!(
+            op,
+            Op::Add(..)
+                | Op::Sub(..)
+                | Op::Mul(..)
+                | Op::Div(..)
+                | Op::Neg(_)
+                | Op::Select(..)
+                | Op::Sum { .. }
+                | Op::Scatter(..)
+                | Op::Effects(..)
+        )
+    };
+    let reached = g.reachable(roots);
+    // What any other node reached reads, at any depth.
+    let under_others: Vec<NodeId> = reached
+        .iter()
+        .filter(|n| !through(g.op(**n)))
+        .flat_map(|n| g.op(*n).children())
+        .collect();
+    let blocked: HashSet<NodeId> = g.reachable(&under_others).into_iter().collect();
+    reached
+        .into_iter()
+        .filter(|n| matches!(g.op(*n), Op::Sum { .. } | Op::Mul(..)) && !blocked.contains(n))
+        .collect()
+}
+
+/// Node `n` unswitched: a sum whose body selects on a condition that does not change with its
+/// loop, or a product of a select with a zero side and a loop (`if c { k } else { 0 } · Σ…`
+/// → `if c { k · Σ… } else { 0 }`, the loop run only where its product is needed).
+fn unswitched(g: &mut Graph, n: NodeId, safe: &HashSet<NodeId>) -> Option<NodeId> {
+    match *g.op(n) {
+        Op::Sum { v, lo, hi, body } => unswitched_sum(g, v, [lo, hi], body, safe),
+        Op::Mul(x, y) => {
+            let (sel, other) = if matches!(g.op(x), Op::Select(..)) {
+                (x, y)
+            } else {
+                (y, x)
+            };
+            let Op::Select(c, a, b) = *g.op(sel) else {
+                return None;
+            };
+            let a_loop = matches!(g.op(other), Op::Sum { .. } | Op::Fold { .. });
+            let zero = |x: NodeId| g.as_const(x) == Some(0.0);
+            if !a_loop || !(zero(a) || zero(b)) || !safe.contains(&c) {
+                return None;
+            }
+            let times = |g: &mut Graph, k: NodeId| match g.as_const(k) {
+                Some(0.0) => k,
+                _ => g.add(Op::Mul(k, other)),
+            };
+            let a = times(g, a);
+            let b = times(g, b);
+            Some(g.select(c, a, b))
+        }
+        _ => None,
+    }
+}
+
+/// Sum over loop `v` (bounds `lo..hi`) of `body` unswitched, if `body` selects (or adds into a
+/// gradient a select) on a `safe` condition that does not change with `v`, or runs only where
+/// such a condition holds (`if s != 0 { … }` with `s = if c { k } else { 0 }`), and does not
+/// read the adjoint of a reverse sweep over `v` (such a sum runs in the sweep's loop).
+fn unswitched_sum(
+    g: &mut Graph,
+    v: u32,
+    [lo, hi]: [NodeId; 2],
+    body: NodeId,
+    safe: &HashSet<NodeId>,
+) -> Option<NodeId> {
+    let invariant = |g: &Graph, c: NodeId| g.loops_of(c) & (1 << v) == 0 && safe.contains(&c);
+    // An addition of a select into a gradient is the select of additions (of nothing, for a
+    // zero side).
+    let (c, a, b) = match *g.op(body) {
+        Op::Select(c, a, b) if invariant(g, c) => (c, a, b),
+        Op::Select(k, ..) => {
+            let (c, holds) = implied(g, k).filter(|(c, _)| invariant(g, *c))?;
+            let none = if g.is_effect(body) {
+                g.add(Op::NoEffect)
+            } else {
+                g.zero()
+            };
+            let (a, b) = if holds { (body, none) } else { (none, body) };
+            (c, a, b)
+        }
+        Op::Scatter(k, i, value) if let Op::Select(c, a, b) = *g.op(value) => {
+            if !invariant(g, c) {
+                return None;
+            }
+            let scatter = |g: &mut Graph, x: NodeId| match g.as_const(x) {
+                Some(0.0) => g.add(Op::NoEffect),
+                _ => g.add(Op::Scatter(k, i, x)),
+            };
+            (c, scatter(g, a), scatter(g, b))
+        }
+        _ => return None,
+    };
+    if reads_adjoint(g, body, v) {
+        return None;
+    }
+    let sum = |g: &mut Graph, x: NodeId| match g.op(x) {
+        Op::NoEffect => x,
+        _ if g.as_const(x) == Some(0.0) => x,
+        _ => g.add(Op::Sum { v, lo, hi, body: x }),
+    };
+    let a = sum(g, a);
+    let b = sum(g, b);
+    Some(g.select(c, a, b))
+}
+
+/// A condition `k` holds only where `c` is `holds`: `s != 0` with `s = if c { a } else { 0 }`
+/// (or `if c { 0 } else { b }`), or a conjunction whose first operand is such.
+fn implied(g: &Graph, k: NodeId) -> Option<(NodeId, bool)> {
+    match *g.op(k) {
+        Op::Compare(Cmp::Ne, s, z) | Op::Compare(Cmp::Ne, z, s) if g.as_const(z) == Some(0.0) => {
+            let Op::Select(c, a, b) = *g.op(s) else {
+                return None;
+            };
+            match (g.as_const(a), g.as_const(b)) {
+                (_, Some(0.0)) => Some((c, true)),
+                (Some(0.0), _) => Some((c, false)),
+                _ => None,
+            }
+        }
+        Op::And(a, _) => implied(g, a),
+        _ => None,
+    }
+}
+
+/// Whether `root` reads the adjoint `λ` of a reverse sweep over loop `v`.
+fn reads_adjoint(g: &Graph, root: NodeId, v: u32) -> bool {
+    g.reachable(&[root])
+        .iter()
+        .any(|n| matches!(*g.op(*n), Op::Adjoint { v: w, .. } if w == v))
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use crate::attr::Args;
+    use crate::graph::{Graph, NodeId, Op};
+    use crate::testing::lower_fn;
+
+    /// The effects of the gradient of `func` into its slice 0, outermost first: `S` a sum, `I`
+    /// a select (an `if`), `A` an addition into the gradient.
+    fn shape(func: proc_macro2::TokenStream) -> Vec<String> {
+        let l = lower_fn(func, &Args::default());
+        let mut g = l.graph.clone();
+        let (_, effects) = crate::diff::gradient_with_slices(&mut g, l.output, &[], &[0])
+            .expect("internal error: the test function differentiates");
+        let mut parts = Vec::new();
+        let mut stack: Vec<NodeId> = effects.into_iter().flatten().collect();
+        while let Some(e) = stack.pop() {
+            match *g.op(e) {
+                Op::Effects(a, b) => stack.extend([b, a]),
+                _ => parts.push(nest(&g, e)),
+            }
+        }
+        parts.sort();
+        parts
+    }
+
+    fn nest(g: &Graph, e: NodeId) -> String {
+        match *g.op(e) {
+            Op::Sum { body, .. } => format!("S{}", nest(g, body)),
+            Op::Select(_, a, b) => {
+                let side = if matches!(g.op(a), Op::NoEffect) {
+                    b
+                } else {
+                    a
+                };
+                format!("I{}", nest(g, side))
+            }
+            Op::Scatter(..) => "A".to_string(),
+            _ => "?".to_string(),
+        }
+    }
+
+    /// After an early `return`, the gradient's loops run under the `if` the function's does
+    /// (`0..d - 1` is not computed where the function returns first).
+    #[test]
+    fn a_loop_after_an_early_return_runs_under_its_condition() {
+        let parts = shape(quote! {
+            fn f(d: usize, z: &[f64]) -> f64 {
+                if z[0] > -0.69 { return 1.0; }
+                let mut s = 0.0;
+                for i in 0..d - 1 { s += z[0] * z[i]; }
+                s
+            }
+        });
+        assert_eq!(parts, ["ISA", "ISA"]);
+    }
+
+    /// A condition the function evaluates only in a loop that may not run stays in the loop:
+    /// before it, `y[k]` would be read where the function does not read it.
+    #[test]
+    fn a_condition_read_only_in_the_loop_stays_in_it() {
+        let parts = shape(quote! {
+            fn f(z: &[f64], y: &[f64], k: usize) -> f64 {
+                let mut s = 0.0;
+                for i in 0..z.len() {
+                    if y[k] > 0.0 { s += z[i] * z[i]; }
+                }
+                s
+            }
+        });
+        assert_eq!(parts, ["SIA"]);
+    }
+
+    /// The same condition read before the loop too: unswitched.
+    #[test]
+    fn a_condition_read_before_the_loop_is_taken_out_of_it() {
+        let parts = shape(quote! {
+            fn f(z: &[f64], y: &[f64], k: usize) -> f64 {
+                let c = y[k] > 0.0;
+                let mut s = if c { 1.0 } else { 0.0 };
+                for i in 0..z.len() {
+                    if c { s += z[i] * z[i]; }
+                }
+                s
+            }
+        });
+        assert_eq!(parts, ["ISA"]);
+    }
+}
