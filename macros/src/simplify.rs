@@ -546,6 +546,11 @@ fn sum_of_invariantly_guarded(g: &mut Graph, op: &Op) -> Option<NodeId> {
     if g.may_panic(c) && !g.runs_for_certain(lo, hi) {
         return None;
     }
+    // So does one reading a loop the user wrote in this loop's body (`for i in 0..n { while k
+    // <= n - 1 { … } … }`): the user runs that loop only in the iterations that run.
+    if g.written_in(c) & (1 << v) != 0 && !g.runs_for_certain(lo, hi) {
+        return None;
+    }
     // Effects only: a value's sum under a condition is already the guarded sum the lowering
     // built from the `if`, and rewriting value sums too made some macros run for minutes (the
     // fuzzer's program 210 of seed 9).
