@@ -562,6 +562,27 @@ fn counted_inner_sum(w: f64, x: &[f64], d: usize) -> f64 {
     s
 }
 
+// Seed 3001, program 277 (its callee, shrunk): a `while` over `0..=u.len() - 1` written in a loop
+// over `0..u.len()`; the condition `ct > 0` after it (a count of its iterations) was taken out
+// of the outer loop with the loop it reads, computing `u.len() - 1` for an empty `u`.
+#[differentiable]
+fn while_in_a_loop_counted(u: &[f64], v: &[f64]) -> f64 {
+    let mut p = 1.0;
+    for i in 0..u.len() {
+        let mut s = 0.0;
+        let mut ct = 0;
+        while ct <= u.len() - 1 {
+            if ct != 0 {
+                break;
+            }
+            ct += 1;
+            s += v[i];
+        }
+        p /= 1.0 + s * s;
+    }
+    p
+}
+
 // Seed 2801, program 351 (shrunk): the gradient's loop over `0..d - 1`, taken out of the outer
 // loop over `0..d` (whose sum is `d` times its body), computes `d - 1` before it, at `d = 0`
 // too. Open: see `an_inner_range_taken_out_of_its_loop_is_open`.
@@ -632,6 +653,7 @@ fn sums_over_empty_loops_have_the_exact_derivative() {
         "y[n - 1] in an inner loop of a running minimum, n = 0": { let (v, g) = inner_read_in_a_running_min_grad(0, &E, &[-0.83]); (v, g.y, g.z) } => (0.0, Vec::<f64>::new(), vec![0.0]);
         "a loop over 0..d - 1 after an early return, d = 0": { let (v, g) = loop_after_an_early_return_grad(0, &[-0.25]); (v, g.z) } => (1.0, vec![0.0]);
         "d · Σ(j in 0..d - 1) w·x[j], d = 0": { let (v, g) = counted_inner_sum_grad(0.5, &E, 0); (v, g.w) } => (0.0, 0.0);
+        "a while over 0..=u.len() - 1 in a loop over 0..u.len(), u empty": { let (v, g) = while_in_a_loop_counted_grad(&E, &E); (v, g.u, g.v) } => (1.0, Vec::<f64>::new(), Vec::<f64>::new());
         "an array from x[n·d - 1] in a loop over 1..n, n = 1": { let (v, g) = invariant_table_beside_carried_grad(1, 0, &E); (v, g.x) } => (0.0, Vec::<f64>::new());
     }
 }
@@ -873,6 +895,12 @@ fn where_the_loops_run_the_gradients_match_central_differences() {
         let (_, g) = counted_inner_sum_grad(0.7, &x9, d);
         let want = numeric_gradient(|p| counted_inner_sum(p[0], &x9, d), &[0.7]);
         assert_all_close(&[g.w], &want, 1e-6);
+    }
+    for n in 1..=4 {
+        let (u, v) = (&x9[..n], &x9[4..4 + n]);
+        let (_, g) = while_in_a_loop_counted_grad(u, v);
+        let want = numeric_gradient(|p| while_in_a_loop_counted(u, p), v);
+        assert_all_close(&g.v, &want, 1e-6);
     }
     let x6 = [0.3, -0.4, 0.9, 1.1, -0.2, 0.6];
     for (n, d) in [(1, 1), (2, 1), (2, 3), (3, 2)] {
