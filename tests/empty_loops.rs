@@ -566,6 +566,7 @@ fn counted_inner_sum(w: f64, x: &[f64], d: usize) -> f64 {
 // over `0..u.len()`; the condition `ct > 0` after it (a count of its iterations) was taken out
 // of the outer loop with the loop it reads, computing `u.len() - 1` for an empty `u`.
 #[differentiable]
+#[allow(clippy::int_plus_one)] // the program as found
 fn while_in_a_loop_counted(u: &[f64], v: &[f64]) -> f64 {
     let mut p = 1.0;
     for i in 0..u.len() {
