@@ -584,6 +584,20 @@ fn while_in_a_loop_counted(u: &[f64], v: &[f64]) -> f64 {
     p
 }
 
+// Seed 3002, program 247 (shrunk further): the same, the early return's condition reading a
+// call and the loop's sum read by a call's product with its Jacobian (`∇z += s · ∂dot(z, z)`).
+#[differentiable]
+fn loop_after_an_early_return_on_a_call(d: usize, z: &[f64]) -> f64 {
+    if dot(z, z) > 0.1 {
+        return 1.0;
+    }
+    let mut s = 0.0;
+    for i in 0..d - 1 {
+        s += if i == 2 { z[0] * z[0] } else { dot(z, z) };
+    }
+    s
+}
+
 // Seed 2801, program 351 (shrunk): the gradient's loop over `0..d - 1`, taken out of the outer
 // loop over `0..d` (whose sum is `d` times its body), computes `d - 1` before it, at `d = 0`
 // too. Open: see `an_inner_range_taken_out_of_its_loop_is_open`.
@@ -652,6 +666,7 @@ fn sums_over_empty_loops_have_the_exact_derivative() {
         "checkpoint = 5, x[0] for a sum not read, n = 0": { let (v, g) = unread_sum_beside_carried_grad(0, 1, &E, &[0.87]); (v, g.x, g.v) } => (0.63 * 0.63, Vec::<f64>::new(), vec![0.0]);
         "a call not changing with a sum over 0..n, n = 0": { let (v, g) = sum_of_invariant_call_grad(2.0, &E, 0); (v, g.y, g.v) } => (2.0, 1.0, Vec::<f64>::new());
         "y[n - 1] in an inner loop of a running minimum, n = 0": { let (v, g) = inner_read_in_a_running_min_grad(0, &E, &[-0.83]); (v, g.y, g.z) } => (0.0, Vec::<f64>::new(), vec![0.0]);
+        "a loop over 0..d - 1 after an early return on a call, d = 0": { let (v, g) = loop_after_an_early_return_on_a_call_grad(0, &[0.5]); (v, g.z) } => (1.0, vec![0.0]);
         "a loop over 0..d - 1 after an early return, d = 0": { let (v, g) = loop_after_an_early_return_grad(0, &[-0.25]); (v, g.z) } => (1.0, vec![0.0]);
         "d · Σ(j in 0..d - 1) w·x[j], d = 0": { let (v, g) = counted_inner_sum_grad(0.5, &E, 0); (v, g.w) } => (0.0, 0.0);
         "a while over 0..=u.len() - 1 in a loop over 0..u.len(), u empty": { let (v, g) = while_in_a_loop_counted_grad(&E, &E); (v, g.u, g.v) } => (1.0, Vec::<f64>::new(), Vec::<f64>::new());
@@ -890,6 +905,11 @@ fn where_the_loops_run_the_gradients_match_central_differences() {
         z[0] = z0;
         let (_, g) = loop_after_an_early_return_grad(d, &z);
         let want = numeric_gradient(|p| loop_after_an_early_return(d, p), &z);
+        assert_all_close(&g.z, &want, 1e-6);
+    }
+    for (d, z) in [(1, [0.2, 0.1]), (4, [0.2, -0.1]), (4, [0.5, 0.3])] {
+        let (_, g) = loop_after_an_early_return_on_a_call_grad(d, &z);
+        let want = numeric_gradient(|p| loop_after_an_early_return_on_a_call(d, p), &z);
         assert_all_close(&g.z, &want, 1e-6);
     }
     for d in 1..=4 {

@@ -56,7 +56,8 @@ pub fn unswitch(g: &mut Graph, roots: &[NodeId], safe: &HashSet<NodeId>) -> Vec<
 }
 
 /// The sums and products reachable from `roots` only through nodes that may be rebuilt (float
-/// arithmetic, selects, sums, additions into gradients): none that a recurrence, a sweep, a
+/// arithmetic and functions, comparisons, selects, sums, additions into gradients, a call's
+/// vector-Jacobian product by its seed): none that a recurrence, a sweep, a
 /// local array or a call reads as well, since rebuilding it would rebuild them.
 fn rebuildable(g: &Graph, roots: &[NodeId]) -> Vec<NodeId> {
     let through = |op: &Op| {
@@ -67,10 +68,21 @@ fn rebuildable(g: &Graph, roots: &[NodeId]) -> Vec<NodeId> {
                 | Op::Mul(..)
                 | Op::Div(..)
                 | Op::Neg(_)
+                | Op::Unary(..)
+                | Op::Binary(..)
+                | Op::Powi(..)
+                | Op::Clamp(..)
+                | Op::MulAdd(..)
+                | Op::Compare(..)
+                | Op::Predicate(..)
+                | Op::And(..)
+                | Op::Or(..)
+                | Op::Not(_)
                 | Op::Select(..)
                 | Op::Sum { .. }
                 | Op::Scatter(..)
                 | Op::Effects(..)
+                | Op::CallVjp(..)
         )
     };
     let reached = g.reachable(roots);
