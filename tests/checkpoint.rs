@@ -740,3 +740,81 @@ fn carried_arrays_under_conditions_continue_and_break_from_checkpoints() {
         }
     }
 }
+
+// Fuzz seed 3, program 9997 (its helper, as found): with `checkpoint = 4`, the hidden
+// vector-Jacobian product declared the pool of a recurrence's stretch that it never used
+// (the stretch filled fresh there), untyped: `E0282` where the function was compiled.
+#[differentiable(checkpoint = 4)]
+#[allow(
+    clippy::int_plus_one,
+    clippy::absurd_extreme_comparisons,
+    unused_comparisons
+)] // the program as found
+fn stretch_pool_unused(u: &[f64], v: &[f64], t: f64) -> f64 {
+    let mut m1 = t;
+    let mut h2 = t / (2.0 + m1.sin());
+    for i in 0..u.len() {
+        if i + 1 > 1 {
+            break;
+        }
+        let mut p3 = 1.0;
+        for j in (0..u.len()).step_by(2) {
+            h2 = 0.02 * h2 + (0..u.len()).step_by(4).map(|_k| -1.07 + t).sum::<f64>();
+            p3 /= 1.0
+                + v.iter()
+                    .zip(v)
+                    .map(|(&_a, &_b)| 1.0 + 0.3 * (u[j] + -0.86).cos())
+                    .product::<f64>()
+                    * v.iter()
+                        .zip(v)
+                        .map(|(&_a, &_b)| 1.0 + 0.3 * (u[j] + -0.86).cos())
+                        .product::<f64>();
+        }
+        m1 = m1.max(
+            p3 * (if (0..u.len())
+                .step_by(6)
+                .map(|_j| 0.17 * (i as f64) / (2.0 + t.sin()))
+                .sum::<f64>()
+                < 0.23
+            {
+                v[i]
+            } else {
+                p3
+            }),
+        );
+    }
+    let fc7 = |v6: f64| 0.65 + 0.39 * (v.len() as f64) + v6;
+    let k8 = fc7(-m1);
+    k8 + h2.atan() + m1
+}
+
+#[test]
+fn a_checkpointed_helper_whose_product_fills_its_stretch_fresh_compiles_and_matches_differences() {
+    let h = 1e-6;
+    for (u, v, t) in [
+        (vec![0.1, 0.2, 0.3], vec![0.4, 0.5, 0.6], 0.3),
+        (
+            vec![1.1, 0.2, 0.3, 0.5, 0.7],
+            vec![0.4, -0.5, 0.6, 0.1, 0.2],
+            -0.3,
+        ),
+    ] {
+        let (_, g) = stretch_pool_unused_grad(&u, &v, t);
+        let want =
+            (stretch_pool_unused(&u, &v, t + h) - stretch_pool_unused(&u, &v, t - h)) / (2.0 * h);
+        assert!((g.t - want).abs() < 1e-6, "∂/∂t {} vs {}", g.t, want);
+        for i in 0..v.len() {
+            let (mut vp, mut vm) = (v.clone(), v.clone());
+            vp[i] += h;
+            vm[i] -= h;
+            let want =
+                (stretch_pool_unused(&u, &vp, t) - stretch_pool_unused(&u, &vm, t)) / (2.0 * h);
+            assert!(
+                (g.v[i] - want).abs() < 1e-6,
+                "∂/∂v[{i}] {} vs {}",
+                g.v[i],
+                want
+            );
+        }
+    }
+}

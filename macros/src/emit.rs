@@ -186,8 +186,18 @@ pub fn emit(
         sinks,
         nest: RefCell::default(),
     };
-    let mut out = e.pools(&tree.pools);
-    out.extend(e.region(&tree.body));
+    let body = e.region(&tree.body);
+    // A stretch's pool is typed by its first use (its tuples hold the loop's index): one this
+    // code does not use (the stretch filled fresh here) is not declared, untyped.
+    let mut pools = tree.pools.clone();
+    if pools.iter().any(|v| matches!(v, Vector::Stretch(_))) {
+        let text = body.to_string();
+        pools.retain(|v| {
+            !matches!(v, Vector::Stretch(_)) || text.contains(&e.pool_name(*v).to_string())
+        });
+    }
+    let mut out = e.pools(&pools);
+    out.extend(body);
     let exprs = roots.iter().map(|r| e.expr(*r, Prec::Select)).collect();
     (out, exprs)
 }
