@@ -598,6 +598,24 @@ fn loop_after_an_early_return_on_a_call(d: usize, z: &[f64]) -> f64 {
     s
 }
 
+// Seed 3501, program 356 (shrunk): `zs[0]` of a local array read in a loop that may not run, under
+// a `sqrt` (its adjoint summed after the loop); the addition of that sum into the array's
+// adjoint wrote `z̄[0]` of an empty `z̄` at `n = 0`.
+#[differentiable]
+fn first_of_a_local_array_in_a_loop(n: usize, u: &[f64], c: f64) -> f64 {
+    let mut zs = vec![0.0; n];
+    for i in (0..n).rev() {
+        if u[0] * u[i] <= 0.29 || c >= -0.05 {
+            zs[i] = c * c;
+        }
+    }
+    let mut s = 0.0;
+    for (za, ub) in zs.iter().take(2).zip(u) {
+        s += *za * (zs[0] * zs[0] + 0.5).sqrt() * (u[n - 1] + ub);
+    }
+    s * s + c
+}
+
 // Seed 2801, program 351 (shrunk): the gradient's loop over `0..d - 1`, taken out of the outer
 // loop over `0..d` (whose sum is `d` times its body), computes `d - 1` before it, at `d = 0`
 // too. Open: see `an_inner_range_taken_out_of_its_loop_is_open`.
@@ -666,6 +684,7 @@ fn sums_over_empty_loops_have_the_exact_derivative() {
         "checkpoint = 5, x[0] for a sum not read, n = 0": { let (v, g) = unread_sum_beside_carried_grad(0, 1, &E, &[0.87]); (v, g.x, g.v) } => (0.63 * 0.63, Vec::<f64>::new(), vec![0.0]);
         "a call not changing with a sum over 0..n, n = 0": { let (v, g) = sum_of_invariant_call_grad(2.0, &E, 0); (v, g.y, g.v) } => (2.0, 1.0, Vec::<f64>::new());
         "y[n - 1] in an inner loop of a running minimum, n = 0": { let (v, g) = inner_read_in_a_running_min_grad(0, &E, &[-0.83]); (v, g.y, g.z) } => (0.0, Vec::<f64>::new(), vec![0.0]);
+        "z[0] of a local array in a loop over its first two, n = 0": { let (v, g) = first_of_a_local_array_in_a_loop_grad(0, &E, 0.7); (v, g.u, g.c) } => (0.7, Vec::<f64>::new(), 1.0);
         "a loop over 0..d - 1 after an early return on a call, d = 0": { let (v, g) = loop_after_an_early_return_on_a_call_grad(0, &[0.5]); (v, g.z) } => (1.0, vec![0.0]);
         "a loop over 0..d - 1 after an early return, d = 0": { let (v, g) = loop_after_an_early_return_grad(0, &[-0.25]); (v, g.z) } => (1.0, vec![0.0]);
         "d · Σ(j in 0..d - 1) w·x[j], d = 0": { let (v, g) = counted_inner_sum_grad(0.5, &E, 0); (v, g.w) } => (0.0, 0.0);
@@ -911,6 +930,16 @@ fn where_the_loops_run_the_gradients_match_central_differences() {
         let (_, g) = loop_after_an_early_return_on_a_call_grad(d, &z);
         let want = numeric_gradient(|p| loop_after_an_early_return_on_a_call(d, p), &z);
         assert_all_close(&g.z, &want, 1e-6);
+    }
+    for n in 1..=4 {
+        let u = &x9[..n];
+        let (_, g) = first_of_a_local_array_in_a_loop_grad(n, u, 0.7);
+        let mut p = u.to_vec();
+        p.push(0.7);
+        let want = numeric_gradient(|p| first_of_a_local_array_in_a_loop(n, &p[..n], p[n]), &p);
+        let mut got = g.u.clone();
+        got.push(g.c);
+        assert_all_close(&got, &want, 1e-6);
     }
     for d in 1..=4 {
         let (_, g) = counted_inner_sum_grad(0.7, &x9, d);

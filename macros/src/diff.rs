@@ -140,11 +140,17 @@ pub fn gradient_seeded(
         output_vjps: Vec::new(),
         unconditional: read_unconditionally(g, output),
         loops_aside: HashSet::new(),
+        read_in: HashMap::new(),
         loop_reads: HashMap::new(),
         forward: order.clone(),
     };
     let iterations = read_in_iterations(g, output, true);
     sweep.loops_aside = read_without_loops(g, &iterations);
+    for &(n, entered) in &iterations {
+        if matches!(g.op(n), Op::Element(..) | Op::At(..)) {
+            sweep.read_in.entry(n).or_default().push(entered);
+        }
+    }
     let mut top = Frame::new(None, 0);
     // Through `contribute`, like every other adjoint: an output that is itself an element
     // (`fn f(y: &[f64]) -> f64 { y[0] }`) is scattered to, not left as an adjoint no one reads.
@@ -166,7 +172,7 @@ pub fn gradient_seeded(
         scattered,
         slices,
         &unconditional,
-        &iterations,
+        &sweep.read_in,
         &mut effects,
     );
     // Calls given a differentiated slice: one vector-Jacobian product per call site (and per
@@ -246,16 +252,9 @@ fn scatter_effects(
     scattered: Vec<(ScatterKey, NodeId)>,
     slices: &[u32],
     unconditional: &HashSet<NodeId>,
-    iterations: &HashSet<(NodeId, LoopMask)>,
+    read_in: &HashMap<NodeId, Vec<LoopMask>>,
     effects: &mut [Option<NodeId>],
 ) {
-    // Per element, the loops it is read in every iteration of.
-    let mut read_in: HashMap<NodeId, Vec<LoopMask>> = HashMap::new();
-    for &(n, entered) in iterations {
-        if matches!(g.op(n), Op::Element(..)) {
-            read_in.entry(n).or_default().push(entered);
-        }
-    }
     for ((element, loops, _), contribution) in scattered {
         let Op::Element(k, idx) = *g.op(element) else {
             continue;
@@ -271,11 +270,7 @@ fn scatter_effects(
         // in a running minimum's one-iteration sweep. The addition runs only where its value
         // is not zero (where the loops do not run, the index may be out of range), except in
         // the branch of a condition `guarded` took out of the value (the index is valid there).
-        let made_in = loops | g.loops_of(element);
-        let read_there = read_in
-            .get(&element)
-            .is_some_and(|sets| sets.iter().any(|entered| entered & !made_in == 0));
-        let once = !read_there;
+        let once = !read_there(read_in, element, loops | g.loops_of(element));
         push_effect(
             g,
             &mut effects[slot],
@@ -289,6 +284,18 @@ fn scatter_effects(
             },
         );
     }
+}
+
+/// Whether the function reads `element` in every iteration of the loops `made_in` (see
+/// [`read_in_iterations`]): an addition into its adjoint made there finds its index valid.
+fn read_there(
+    read_in: &HashMap<NodeId, Vec<LoopMask>>,
+    element: NodeId,
+    made_in: LoopMask,
+) -> bool {
+    read_in
+        .get(&element)
+        .is_some_and(|sets| sets.iter().any(|entered| entered & !made_in == 0))
 }
 
 /// `(call, k)` where `jvp` is the directional derivative of output `k` of a vector-valued call.
@@ -515,6 +522,9 @@ struct Sweep {
     /// Those of them it evaluates even where its loops run zero times (see
     /// [`read_without_loops`]).
     loops_aside: HashSet<NodeId>,
+    /// Per element read (of a slice or a local array), the loops the function reads it in
+    /// every iteration of (see [`read_in_iterations`]).
+    read_in: HashMap<NodeId, Vec<LoopMask>>,
     /// Per node, the loops that the loops it reads (sums, recurrences) vary with.
     loop_reads: HashMap<NodeId, LoopMask>,
     /// The nodes the output reads (the function; not the graph's nodes that rewrites left
@@ -935,6 +945,12 @@ impl Sweep {
                 continue;
             };
             let everywhere = self.unconditional.contains(&read);
+            // (As a slice's element, see `scatter_effects`: `z̄[0] += Σ…` once after a loop
+            // that reads `z[0]` and may not run, where `z` may be empty; only at an index
+            // outside every loop: an element's adjoint routed per element, `z̄[j] += λ[j]`,
+            // is not tested per element.)
+            let once =
+                g.loops_of(i) == 0 && !read_there(&self.read_in, read, loops | g.loops_of(read));
             push_effect(
                 g,
                 &mut fill,
@@ -942,7 +958,10 @@ impl Sweep {
                 everywhere,
                 own,
                 contribution,
-                &mut |g, value, _| g.add(Op::Accumulate { alloc, i, value }),
+                &mut |g, value, tested| {
+                    let effect = g.add(Op::Accumulate { alloc, i, value });
+                    nonzero_only(g, once && !tested, value, effect)
+                },
             );
         }
         let calls: Vec<(ArrayKey, NodeId)> = self
