@@ -7,7 +7,9 @@
 //! Σ(v in lo..hi) ∇x[0] += if c { a } else { 0 }   →   if c { Σ(v in lo..hi) ∇x[0] += a }
 //! ```
 //!
-//! (a branch that is zero, or no effect, needs no loop). The gradient of a function that
+//! (a branch that is zero, or no effect, needs no loop); a loop of effects that runs only where
+//! `s != 0` with `s = if c { k } else { 0 }` runs under `if c`, and `(if c { k } else { 0 }) ·
+//! Σ…` becomes `if c { k · Σ… } else { 0 }`. The gradient of a function that
 //! returns early (`if z[0] > t { return 1.0; }`) or evaluates a loop under a condition only
 //! sums over that loop's iterations where the condition holds: unswitched, its loop, and the
 //! bounds the loop computes (`0..d - 1`), run only there, as the function's own loop does; at
@@ -18,9 +20,11 @@
 //! (the same additions, in the same order). The condition is evaluated before the loop, where
 //! the sum stands: only a condition the function evaluates in every iteration of the loops it
 //! changes with, even where other loops run zero times (`safe`), is taken there, so that
-//! evaluating it cannot panic where the function does not. Only sums of float arithmetic and
-//! additions into gradients are rebuilt: a recurrence's sweep, a local array's adjoint vector
-//! and what reads them keep their nodes (the scheduler knows them by identity).
+//! evaluating it cannot panic where the function does not. Only what float arithmetic,
+//! comparisons, selects, sums, additions into gradients and a call's product by its seed read
+//! is rebuilt: a recurrence's sweep, a local array's adjoint vector, a call and what they read
+//! keep their nodes (the scheduler knows them by identity; rebuilding a sum a scan's adjoint
+//! also reads gave a wrong gradient).
 
 use std::collections::{HashMap, HashSet};
 
@@ -57,8 +61,8 @@ pub fn unswitch(g: &mut Graph, roots: &[NodeId], safe: &HashSet<NodeId>) -> Vec<
 
 /// The sums and products reachable from `roots` only through nodes that may be rebuilt (float
 /// arithmetic and functions, comparisons, selects, sums, additions into gradients, a call's
-/// vector-Jacobian product by its seed): none that a recurrence, a sweep, a
-/// local array or a call reads as well, since rebuilding it would rebuild them.
+/// vector-Jacobian product by its seed): none that a recurrence, a sweep, a local array or a
+/// call reads as well, since rebuilding it would rebuild them.
 fn rebuildable(g: &Graph, roots: &[NodeId]) -> Vec<NodeId> {
     let through = |op: &Op| {
         matches!(
