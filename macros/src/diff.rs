@@ -246,7 +246,8 @@ pub fn gradient_seeded(
 }
 
 /// The additions into the slices' gradients of the elements' adjoints, `scattered` (see
-/// [`push_effect`]). `iterations` is the walk of [`read_in_iterations`] with `empty_loops`.
+/// [`push_effect`]). `read_in`: per element, the loops the function reads it in every
+/// iteration of ([`read_in_iterations`] with `empty_loops`).
 fn scatter_effects(
     g: &mut Graph,
     scattered: Vec<(ScatterKey, NodeId)>,

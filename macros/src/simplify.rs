@@ -542,13 +542,11 @@ fn sum_of_invariantly_guarded(g: &mut Graph, op: &Op) -> Option<NodeId> {
         return None;
     }
     // A condition that may panic (`n - 1 > 0`, `x[0] > 0.0`) stays in a loop that may not run:
-    // before it, it would run where the function does not (`n = 0`).
-    if g.may_panic(c) && !g.runs_for_certain(lo, hi) {
-        return None;
-    }
-    // So does one reading a loop the user wrote in this loop's body (`for i in 0..n { while k
-    // <= n - 1 { … } … }`): the user runs that loop only in the iterations that run.
-    if g.written_in(c) & (1 << v) != 0 && !g.runs_for_certain(lo, hi) {
+    // before it, it would run where the function does not (`n = 0`). So does one reading a loop
+    // the user wrote in this loop's body (`for i in 0..n { while k <= n - 1 { … } … }`): the
+    // user runs that loop only in the iterations that run.
+    let risky = g.may_panic(c) || g.written_in(c) & (1 << v) != 0;
+    if risky && !g.runs_for_certain(lo, hi) {
         return None;
     }
     // Effects only: a value's sum under a condition is already the guarded sum the lowering
