@@ -551,6 +551,10 @@ struct Frame {
     outer: LoopMask,
     /// Per-iteration contributions to nodes outside the recurrence's loop.
     exits: Vec<(NodeId, NodeId)>,
+    /// Nodes of the body that do not change with the recurrence's loop but are evaluated in a
+    /// sum nested in the body that does (see [`swept_in_body`]): swept in the body, per
+    /// iteration, rather than left.
+    nested: HashSet<NodeId>,
     /// Contributions to a node kept per iteration of loops it is not in, with those loops (see
     /// [`Sweep::contribute`]).
     deferred: HashMap<NodeId, Vec<(LoopMask, NodeId)>>,
@@ -569,6 +573,7 @@ impl Frame {
             fold,
             outer,
             exits: Vec::new(),
+            nested: HashSet::new(),
             deferred: HashMap::new(),
             arrays: false,
             wholes: HashMap::new(),
@@ -607,7 +612,9 @@ impl Sweep {
                     self.fold(g, frame, n, adj, None)?;
                     continue;
                 }
-                self.push_through(g, frame, n, adj, g.loops_of(n))?;
+                // A node nested in a recurrence's body (see `swept_in_body`) is one iteration's.
+                let own = frame.fold.map_or(0, |(_, v)| 1 << v);
+                self.push_through(g, frame, n, adj, g.loops_of(n) | own)?;
             }
             // The contributions kept per iteration of loops the node is not in (see
             // `contribute`; never a recurrence's).
@@ -746,7 +753,9 @@ impl Sweep {
             return;
         }
         let from = from | frame.outer;
-        let child_loops = g.loops_of(child) | frame.outer;
+        // In a recurrence's body, a node swept there is one iteration's (`nested` ones too).
+        let own = frame.fold.map_or(0, |(_, v)| 1 << v);
+        let child_loops = g.loops_of(child) | frame.outer | own;
         // An element of a differentiated slice (or of a local array): scatter the contribution
         // where it is made, inside all the loops it belongs to (`∇x[i] += …` may run many times
         // per element).
@@ -757,7 +766,7 @@ impl Sweep {
         }
         // Leaving a recurrence's loop: kept per iteration until the reverse sweep exists.
         if let Some((_, v)) = frame.fold {
-            if g.loops_of(child) & (1 << v) == 0 {
+            if g.loops_of(child) & (1 << v) == 0 && !frame.nested.contains(&child) {
                 let inner = from & !child_loops & !(1 << v);
                 let contribution = sum_over_left_loops(g, inner, contribution);
                 add_to(g, &mut frame.exits, child, contribution);
@@ -1150,11 +1159,7 @@ impl Sweep {
         else {
             return Ok(());
         };
-        let inside: Vec<NodeId> = g
-            .reachable(&[body])
-            .into_iter()
-            .filter(|m| g.loops_of(*m) & (1 << v) != 0)
-            .collect();
+        let (inside, nested) = swept_in_body(g, &[body], v);
         let carry = inside
             .iter()
             .copied()
@@ -1174,6 +1179,7 @@ impl Sweep {
             lambda = g.plus(lambda, element);
         }
         let mut body_frame = Frame::new(Some((sweep, v)), outer);
+        body_frame.nested = nested;
         // Each iteration's new value gets `λ` (through `contribute`: a body that does not change
         // with the iteration, `s = w`, is a contribution leaving the loop in every iteration).
         let from = g.loops_of(body) | 1 << v;
@@ -1274,11 +1280,7 @@ impl Sweep {
             return Ok(());
         }
         check_carried_arrays(g, n, &arrays, &inits, &bodies)?;
-        let inside: Vec<NodeId> = g
-            .reachable(&bodies)
-            .into_iter()
-            .filter(|m| g.loops_of(*m) & (1 << v) != 0)
-            .collect();
+        let (inside, nested) = swept_in_body(g, &bodies, v);
         let carries: Vec<Option<NodeId>> = (0..k)
             .map(|j| {
                 inside
@@ -1296,6 +1298,7 @@ impl Sweep {
             .fold(outer | 1 << v, |m, s| m | g.loops_of(*s));
         let sweep = g.new_sweeps(k);
         let mut body_frame = Frame::new(Some((sweep, v)), outer);
+        body_frame.nested = nested;
         body_frame.arrays = arrays.contains(&true);
         let cleared = self.seed_bodies(g, &mut body_frame, n, mask, &carries)?;
         self.sweep(g, &mut body_frame, &inside)?;
@@ -1668,6 +1671,65 @@ fn push_effect(
     }
     let effect = sum_over_left_loops(g, (loops | g.loops_of(effect)) & !own, effect);
     *effects = Some(join_effect(g, *effects, effect));
+}
+
+/// The nodes a recurrence's reverse sweep over loop `v` visits in its body (reached from
+/// `bodies`), in graph order, and among them the `nested` ones: those that do not change with
+/// `v` but with a loop nested in the body whose sum does (`y[j] * y[j]` in `for i { t = Σ_j
+/// if x[i]·y[j] > c { y[j] * y[j] } else { x[i] }; p /= 1 + t² }`). Such a node is evaluated in
+/// every iteration of `v`, and its adjoint is one iteration's: left as the others that do not
+/// change with `v` are, summed over `v` at the node, the sum would run in every iteration of
+/// the nested loop and read the sweep's `λ`, the whole reverse sweep run again per `j` (`n³`
+/// for `n²`), and evaluated where the function may not (the nested loop's bounds, `0..n - 1`,
+/// before a loop over `0..n` that may not run). Only plain values and sums are nested; a
+/// recurrence, a local array or a call there still leaves the body.
+fn swept_in_body(g: &Graph, bodies: &[NodeId], v: u32) -> (Vec<NodeId>, HashSet<NodeId>) {
+    let reach = g.reachable(bodies);
+    let mut loops: LoopMask = 0;
+    let mut nested = HashSet::new();
+    loop {
+        let within = (1 << v) | loops;
+        let mut grew = false;
+        for &m in &reach {
+            let op = g.op(m);
+            if let Op::Sum { v: w, .. } = *op
+                && g.loops_of(m) & within != 0
+                && loops & (1 << w) == 0
+            {
+                loops |= 1 << w;
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    for &m in &reach {
+        let op = g.op(m);
+        let plain = matches!(op, Op::Sum { .. })
+            || !(op.runs_a_loop()
+                || g.is_effect(m)
+                || matches!(
+                    op,
+                    Op::Call(..)
+                        | Op::CallOutput(..)
+                        | Op::CallJvp(..)
+                        | Op::Partial(..)
+                        | Op::Partial2(..)
+                        | Op::Component(..)
+                        | Op::Carry { .. }
+                        | Op::Adjoint { .. }
+                        | Op::At(..)
+                ));
+        if g.loops_of(m) & (1 << v) == 0 && g.loops_of(m) & loops != 0 && plain {
+            nested.insert(m);
+        }
+    }
+    let inside = reach
+        .into_iter()
+        .filter(|m| g.loops_of(*m) & (1 << v) != 0 || nested.contains(m))
+        .collect();
+    (inside, nested)
 }
 
 /// `acc` then `e`, as one effect. Effects are nodes, and a node is one statement however often

@@ -50,6 +50,10 @@
 //! per iteration where the sum would rerun a loop that varies with them; a target only the
 //! bodies of loops that may run zero times read pushes that sum on through its own derivative
 //! only where it is not zero (`diff::Sweep::push_through`: `0 · (1/y)` is NaN at `y = 0`). A
+//! recurrence's body is swept one iteration at a time, and so is what it computes in a sum nested
+//! in it that does not change with the recurrence's index (`diff::swept_in_body`): summed over the
+//! recurrence's loop at the value, it would run the reverse sweep again in every iteration of the
+//! nested loop. A
 //! factor taken out of a sum (`simplify::invariant_factor_out_of_sum`) is taken only where the
 //! loop runs, `(if hi > lo { c } else { 0 }) · Σ`, unless it is a literal or a parameter.
 

@@ -1473,3 +1473,28 @@ fn whole_array_rewritten_each_iteration() {
         "
     );
 }
+
+/// A value computed in a loop nested in a recurrence's body without reading the recurrence's
+/// index (`y[j] * y[j]`): its adjoint is added into `∇y[j]` by the reverse loop, one iteration
+/// at a time, as by hand (`n²`), not summed over the recurrence's loop at each `j`, which ran
+/// the reverse sweep again for every `j` (`n³`) and computed `n - 1` before a loop over `0..n`.
+#[test]
+fn value_nested_in_a_recurrence_body() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn f(x: &[f64], y: &[f64]) -> f64 {
+            let n = x.len();
+            let mut p = 1.0;
+            for i in 0..n {
+                let mut t = 0.0;
+                for j in 0..n - 1 {
+                    t += if x[i] * y[j] > 0.48 { y[j] * y[j] } else { x[i] };
+                }
+                p /= 1.0 + t * t;
+            }
+            p
+        }
+        "
+    );
+}
