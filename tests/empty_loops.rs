@@ -634,6 +634,38 @@ fn inner_range_products(x: &[f64], n: usize, d: usize) -> f64 {
     s
 }
 
+// A guard clause, then a buffer of `n - 1` differences: the function never computes `n - 1`
+// at `n < 2`, and neither may its gradient (the routing of the buffer's adjoint to its
+// elements ran over `0..n - 1` outside the `if`).
+#[differentiable]
+fn differences_after_a_guard(x: &[f64]) -> f64 {
+    if x.len() < 2 {
+        return 0.0;
+    }
+    let n = x.len();
+    let mut z = vec![0.0; n - 1];
+    for i in 0..n - 1 {
+        z[i] = x[i + 1] - x[i];
+    }
+    let mut s = 0.0;
+    for i in 0..n - 1 {
+        s += z[i] * z[i];
+    }
+    s
+}
+
+#[differentiable]
+fn buffer_after_a_guard(d: usize, x: &[f64]) -> f64 {
+    if d == 0 {
+        return 1.0;
+    }
+    let mut z = vec![1.0; d];
+    for i in 0..d - 1 {
+        z[i] = x[i] * x[i];
+    }
+    z.iter().map(|v| v.sin()).sum::<f64>() * z[d - 1]
+}
+
 /// `(value, scalar partials…)` of each case where its loops run zero times, against the hand
 /// derivative; `==`, so `-0.0` passes for `0.0` and NaN fails.
 macro_rules! exactly {
@@ -719,6 +751,31 @@ fn recurrences_over_empty_loops_have_the_exact_derivative() {
 fn an_inner_range_taken_out_of_its_loop_is_open() {
     exactly! {
         "an inner loop over 0..d - 1, d = 0": { let (v, g) = inner_range_products_grad(&E, 2, 0); (v, g.x) } => (0.0, Vec::<f64>::new());
+    }
+}
+
+/// A buffer built after a guard clause (`if x.len() < 2 { return 0.0; }`), at the sizes the
+/// guard returns at, then against differences where it is built.
+#[test]
+fn a_buffer_after_a_guard_clause() {
+    exactly! {
+        "differences after a guard, x = []": { let (v, g) = differences_after_a_guard_grad(&E); (v, g.x) } => (0.0, Vec::<f64>::new());
+        "differences after a guard, x = [1]": { let (v, g) = differences_after_a_guard_grad(&[1.0]); (v, g.x) } => (0.0, vec![0.0]);
+        "buffer after a guard, d = 0": { let (v, g) = buffer_after_a_guard_grad(0, &[1.0]); (v, g.x) } => (1.0, vec![0.0]);
+    }
+    let x = [1.0, 3.0, 2.5, -0.5];
+    for n in 2..=4 {
+        let (_, g) = differences_after_a_guard_grad(&x[..n]);
+        assert_all_close(
+            &g.x,
+            &numeric_gradient(differences_after_a_guard, &x[..n]),
+            1e-6,
+        );
+    }
+    for d in 1..=4 {
+        let (_, g) = buffer_after_a_guard_grad(d, &x);
+        let want = numeric_gradient(|p| buffer_after_a_guard(d, p), &x);
+        assert_all_close(&g.x, &want, 1e-6);
     }
 }
 

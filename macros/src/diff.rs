@@ -863,6 +863,7 @@ impl Sweep {
                 let index = g.add(Op::LoopVar(v));
                 let index = g.int_bin(IntOp::Sub, index, lo);
                 let element = g.add(Op::AdjAt(adjoint, index));
+                let element = filled_only_where(g, adjoint, element);
                 let from = g.loops_of(n) | 1 << v;
                 self.contribute(g, frame, from, body, element);
             }
@@ -1671,6 +1672,43 @@ fn push_effect(
     }
     let effect = sum_over_left_loops(g, (loops | g.loops_of(effect)) & !own, effect);
     *effects = Some(join_effect(g, *effects, effect));
+}
+
+/// `element`, a read of the adjoint vector `adjoint` (a `Filled`), as `if c { element } else {
+/// 0 }` where every addition filling the vector runs only where `c` holds (the array is built
+/// after `if x.len() < 2 { return 0.0; }`: its adjoint is added into in the other branch
+/// only). The same value, the vector being zeros elsewhere; but the loop routing the array's
+/// adjoint to its elements' bodies then runs under `c` too (`unswitch` takes `c` out of it),
+/// and so do its bounds (`0..n - 1`), which the function evaluates only there.
+fn filled_only_where(g: &mut Graph, adjoint: NodeId, element: NodeId) -> NodeId {
+    let Op::Filled { fill, .. } = *g.op(adjoint) else {
+        return element;
+    };
+    let mut common: Option<(NodeId, bool)> = None;
+    for p in effect_parts(g, fill) {
+        let Op::Select(c, a, b) = *g.op(p) else {
+            return element;
+        };
+        let then = match (g.op(a), g.op(b)) {
+            (_, Op::NoEffect) => true,
+            (Op::NoEffect, _) => false,
+            _ => return element,
+        };
+        match common {
+            None => common = Some((c, then)),
+            Some(same) if same == (c, then) => {}
+            Some(_) => return element,
+        }
+    }
+    let Some((c, then)) = common else {
+        return element;
+    };
+    let zero = g.zero();
+    if then {
+        g.select(c, element, zero)
+    } else {
+        g.select(c, zero, element)
+    }
 }
 
 /// The nodes a recurrence's reverse sweep over loop `v` visits in its body (reached from

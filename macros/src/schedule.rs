@@ -654,6 +654,17 @@ impl Schedule<'_> {
         let mut stack = vec![(body, false)];
         let may_not_run = self.g.may_not_run(v);
         let mut risks = HashMap::new();
+        // What the loop's own bounds evaluate, before it: evaluated there, no risk.
+        let covered = self.g.loop_bounds(v).map_or_else(HashSet::new, |(lo, hi)| {
+            let mut covered = HashSet::new();
+            let mut stack = vec![lo, hi];
+            while let Some(c) = stack.pop() {
+                if covered.insert(c) {
+                    stack.extend(self.g.op(c).eager_children());
+                }
+            }
+            covered
+        });
         while let Some((n, conditional)) = stack.pop() {
             if !seen[usize::from(conditional)].insert(n) {
                 continue;
@@ -670,7 +681,7 @@ impl Schedule<'_> {
             let a_loop = op.runs_a_loop();
             // Before a loop that may not run, nothing that may panic where the user's code
             // would not run it (a call, a loop over `0..d - 1`): it stays in the loop.
-            let stays = may_not_run && invariant && self.early_risk(n, v, &mut risks);
+            let stays = may_not_run && invariant && self.early_risk(n, v, &covered, &mut risks);
             if invariant && !stays && (a_loop || (!conditional && !self.may_panic.contains(&n))) {
                 out.push(n);
             } else if invariant && !a_loop {
@@ -746,15 +757,25 @@ impl Schedule<'_> {
     /// Whether evaluating `n` before loop `v` (which may not run) may panic where nothing
     /// evaluates it: only loop `v`'s body reads it (see [`only_in_loops`]), and it is a call
     /// (its body may read `v[0]` of an empty `v`), a loop whose bounds or initial value may
-    /// panic, evaluated only in loop `v` too (`0..d - 1` in a loop over `0..d`), or reads one.
-    /// (What may panic itself, an element read or integer arithmetic, is never taken out of a
+    /// panic, evaluated only in loop `v` too (`0..d - 1` in a loop over `0..d`), or reads one;
+    /// not what loop `v`'s own bounds evaluate before it (a table filled over `0..n - 1`, read
+    /// in a loop over `0..n - 1`). (What may panic itself, an element read or integer arithmetic, is never taken out of a
     /// loop that may not run: see `may_panic`.)
     ///
     /// ```text
     /// for i in 0..n * d { m = m.max(dot(v, v)); }    // dot(v, v): stays in the loop
     /// for i in 0..3 { m = m.max(dot(v, v)); }        // taken out: the loop runs
     /// ```
-    fn early_risk(&self, n: NodeId, v: u32, memo: &mut HashMap<NodeId, bool>) -> bool {
+    fn early_risk(
+        &self,
+        n: NodeId,
+        v: u32,
+        covered: &HashSet<NodeId>,
+        memo: &mut HashMap<NodeId, bool>,
+    ) -> bool {
+        if covered.contains(&n) {
+            return false;
+        }
         if let Some(&r) = memo.get(&n) {
             return r;
         }
@@ -773,8 +794,11 @@ impl Schedule<'_> {
                     let before =
                         |c: &NodeId| own.is_none_or(|w| self.g.loops_of(*c) & (1 << w) == 0);
                     op.children().into_iter().filter(before).any(|c| {
-                        own.is_some() && self.may_fail(c, &mut HashMap::new()) && only_here(c)
-                            || self.early_risk(c, v, memo)
+                        own.is_some()
+                            && !covered.contains(&c)
+                            && self.may_fail(c, &mut HashMap::new())
+                            && only_here(c)
+                            || self.early_risk(c, v, covered, memo)
                     })
                 }
             };

@@ -15,6 +15,10 @@
 //! bounds the loop computes (`0..d - 1`), run only there, as the function's own loop does; at
 //! `d = 0` the function returns before its loop, and so must the gradient.
 //!
+//! Selects left side by side on one condition, each adding nothing on the same side, become
+//! one (`if c { A } if c { B }` → `if c { A; B }`): what `A` and `B` share (a local array's
+//! adjoint vector, the array its routing reads) is then computed once, in one block.
+//!
 //! Justification (the dependency check): the select's condition does not change with `v`, so
 //! it has one value over the whole loop, and each iteration adds what the taken branch gives
 //! (the same additions, in the same order). The condition is evaluated before the loop, where
@@ -31,7 +35,8 @@ use std::collections::{HashMap, HashSet};
 use crate::graph::{Cmp, Graph, NodeId, Op};
 
 /// `roots` with every sum whose body selects on a `safe` condition that does not change with
-/// the sum's loop unswitched, innermost first. Returns what each root became.
+/// the sum's loop unswitched, innermost first, and the selects this leaves side by side on one
+/// condition merged ([`merge_adjacent`]). Returns what each root became.
 pub fn unswitch(g: &mut Graph, roots: &[NodeId], safe: &HashSet<NodeId>) -> Vec<NodeId> {
     let mut roots = roots.to_vec();
     // The nodes unswitched: not again (a sum kept whole under the condition its body implies
@@ -50,7 +55,7 @@ pub fn unswitch(g: &mut Graph, roots: &[NodeId], safe: &HashSet<NodeId>) -> Vec<
             }
         }
         if map.is_empty() {
-            return roots;
+            return roots.into_iter().map(|r| merge_adjacent(g, r)).collect();
         }
         let memo = g.substitute_all(&roots, &map);
         for r in &mut roots {
@@ -186,6 +191,79 @@ fn unswitched_sum(
     Some(g.select(c, a, b))
 }
 
+/// Effect `e` (a gradient's additions, a list of [`Op::Effects`]) with adjacent selects on
+/// one condition, each adding nothing on the same side, made one select (`if c { A } if c { B
+/// }` → `if c { A; B }`): unswitching the loops of one gradient one addition at a time would
+/// otherwise run what they share (a local array's adjoint vector) once per addition. The same
+/// additions in the same order: the condition is a value, which no addition changes. Not where
+/// one addition would then be reached twice in one block (a node is one statement there).
+fn merge_adjacent(g: &mut Graph, e: NodeId) -> NodeId {
+    let parts = effects_of(g, e);
+    let key = |g: &Graph, p: NodeId| match *g.op(p) {
+        Op::Select(c, a, b) if matches!(g.op(b), Op::NoEffect) => Some((c, true, a)),
+        Op::Select(c, a, b) if matches!(g.op(a), Op::NoEffect) => Some((c, false, b)),
+        _ => None,
+    };
+    let mut out: Vec<NodeId> = Vec::new();
+    let mut i = 0;
+    let mut changed = false;
+    while i < parts.len() {
+        let Some((c, then, _)) = key(g, parts[i]) else {
+            out.push(parts[i]);
+            i += 1;
+            continue;
+        };
+        let mut j = i + 1;
+        while j < parts.len() && key(g, parts[j]).is_some_and(|(d, t, _)| d == c && t == then) {
+            j += 1;
+        }
+        let inner: Vec<NodeId> = parts[i..j]
+            .iter()
+            .flat_map(|p| key(g, *p).map_or_else(Vec::new, |(.., x)| effects_of(g, x)))
+            .collect();
+        let distinct: HashSet<NodeId> = inner.iter().copied().collect();
+        let clash = distinct.len() != inner.len() || parts.iter().any(|p| distinct.contains(p));
+        if j - i < 2 || clash || inner.is_empty() {
+            out.extend_from_slice(&parts[i..j]);
+        } else {
+            let joined = inner[1..]
+                .iter()
+                .fold(inner[0], |acc, p| g.add(Op::Effects(acc, *p)));
+            let none = g.add(Op::NoEffect);
+            out.push(if then {
+                g.select(c, joined, none)
+            } else {
+                g.select(c, none, joined)
+            });
+            changed = true;
+        }
+        i = j;
+    }
+    if !changed {
+        return e;
+    }
+    match out.split_first() {
+        Some((first, rest)) => rest
+            .iter()
+            .fold(*first, |acc, p| g.add(Op::Effects(acc, *p))),
+        None => e,
+    }
+}
+
+/// The effects `e` runs in order: the leaves of its tree of [`Op::Effects`].
+fn effects_of(g: &Graph, e: NodeId) -> Vec<NodeId> {
+    let mut parts = Vec::new();
+    let mut stack = vec![e];
+    while let Some(n) = stack.pop() {
+        match *g.op(n) {
+            Op::Effects(a, b) => stack.extend([b, a]),
+            Op::NoEffect => {}
+            _ => parts.push(n),
+        }
+    }
+    parts
+}
+
 /// A condition `k` holds only where `c` is `holds`: `s != 0` with `s = if c { a } else { 0 }`
 /// (or `if c { 0 } else { b }`), or a conjunction whose first operand is such.
 fn implied(g: &Graph, k: NodeId) -> Option<(NodeId, bool)> {
@@ -251,6 +329,7 @@ mod tests {
                 format!("I{}", nest(g, side))
             }
             Op::Scatter(..) => "A".to_string(),
+            Op::Effects(a, b) => format!("({};{})", nest(g, a), nest(g, b)),
             _ => "?".to_string(),
         }
     }
@@ -267,7 +346,8 @@ mod tests {
                 s
             }
         });
-        assert_eq!(parts, ["ISA", "ISA"]);
+        // Both additions (`z[0]`'s and `z[i]`'s) under one `if`.
+        assert_eq!(parts, ["I(SA;SA)"]);
     }
 
     /// A condition the function evaluates only in a loop that may not run stays in the loop:
