@@ -156,8 +156,8 @@ fn unswitched_sum(
     // zero side).
     let (c, a, b) = match *g.op(body) {
         Op::Select(c, a, b) if invariant(g, c) => (c, a, b),
-        Op::Select(k, ..) => {
-            let (c, holds) = implied(g, k).filter(|(c, _)| invariant(g, *c))?;
+        Op::Select(..) | Op::Sum { .. } => {
+            let (c, holds) = only_where(g, body).filter(|(c, _)| invariant(g, *c))?;
             let none = if g.is_effect(body) {
                 g.add(Op::NoEffect)
             } else {
@@ -264,9 +264,42 @@ fn effects_of(g: &Graph, e: NodeId) -> Vec<NodeId> {
     parts
 }
 
+/// `(c, holds)` where `body` is nothing (no effect, or zero) wherever `c` is not `holds`: a
+/// select on a condition that implies it ([`implied`]) whose other side is nothing, or a sum
+/// of such a body (`Σ(j) if λ != 0.0 { ∇x[j] += λ·s }` in a sweep seeded by `if c { k } else {
+/// 0 }`: the outer loop around that sweep runs under `if c`).
+fn only_where(g: &Graph, body: NodeId) -> Option<(NodeId, bool)> {
+    match *g.op(body) {
+        Op::Select(k, _, other) => {
+            let nothing = matches!(g.op(other), Op::NoEffect) || g.as_const(other) == Some(0.0);
+            implied(g, k).filter(|_| nothing)
+        }
+        Op::Sum { body, .. } => only_where(g, body),
+        _ => None,
+    }
+}
+
 /// A condition `k` holds only where `c` is `holds`: `s != 0` with `s = if c { a } else { 0 }`
-/// (or `if c { 0 } else { b }`), or a conjunction whose first operand is such.
+/// (or `if c { 0 } else { b }`), or `λ != 0` with `λ` the adjoint of a reverse sweep seeded
+/// with such an `s` whose step keeps a zero `λ` zero (`if λ != 0 { λ·∂ } else { 0 }`), or a
+/// conjunction whose first operand is such.
 fn implied(g: &Graph, k: NodeId) -> Option<(NodeId, bool)> {
+    if let Op::Compare(Cmp::Ne, l, z) = *g.op(k)
+        && g.as_const(z) == Some(0.0)
+        && let Op::Adjoint { sweep, .. } = *g.op(l)
+        && let Some(reverse) = g.reverse_sweep_of(sweep)
+        && let Op::RevFold { seed, step, .. } = *g.op(reverse)
+        && let Op::Select(kept, _, zero) = *g.op(step)
+        && g.as_const(zero) == Some(0.0)
+        && kept == k
+        && let Op::Select(c, a, b) = *g.op(seed)
+    {
+        return match (g.as_const(a), g.as_const(b)) {
+            (_, Some(0.0)) => Some((c, true)),
+            (Some(0.0), _) => Some((c, false)),
+            _ => None,
+        };
+    }
     match *g.op(k) {
         Op::Compare(Cmp::Ne, s, z) | Op::Compare(Cmp::Ne, z, s) if g.as_const(z) == Some(0.0) => {
             let Op::Select(c, a, b) = *g.op(s) else {
@@ -380,5 +413,26 @@ mod tests {
             }
         });
         assert_eq!(parts, ["ISA"]);
+    }
+
+    /// A recurrence in a loop over `0..d - 1` inside a loop over `0..d` (counted: its sweep is
+    /// seeded with `if d > 0 { d } else { 0 }`): the loop around the sweep, whose additions run
+    /// where `λ != 0`, runs under `d > 0`, and so does its `d - 1`.
+    #[test]
+    fn a_loop_around_a_sweep_seeded_under_a_condition_runs_under_it() {
+        let parts = shape(quote! {
+            fn f(x: &[f64], n: usize, d: usize) -> f64 {
+                let mut s = 0.0;
+                for _i in 0..d {
+                    for j in 0..d - 1 {
+                        let mut p = 1.0;
+                        for k in 0..n { p *= x[k * d + j]; }
+                        s += p;
+                    }
+                }
+                s
+            }
+        });
+        assert_eq!(parts, ["ISSIA"]);
     }
 }
