@@ -1685,7 +1685,7 @@ fn filled_only_where(g: &mut Graph, adjoint: NodeId, element: NodeId) -> NodeId 
         return element;
     };
     let mut common: Option<(NodeId, bool)> = None;
-    for p in effect_parts(g, fill) {
+    for p in g.effect_parts(fill) {
         let Op::Select(c, a, b) = *g.op(p) else {
             return element;
         };
@@ -1778,8 +1778,8 @@ fn swept_in_body(g: &Graph, bodies: &[NodeId], v: u32) -> (Vec<NodeId>, HashSet<
 /// equal terms make `4·v`, not `2·v`).
 fn join_effect(g: &mut Graph, acc: Option<NodeId>, e: NodeId) -> NodeId {
     let mut parts = Vec::new();
-    let mut joined = acc.map(|a| effect_parts(g, a)).unwrap_or_default();
-    joined.extend(effect_parts(g, e));
+    let mut joined = acc.map(|a| g.effect_parts(a)).unwrap_or_default();
+    joined.extend(g.effect_parts(e));
     for p in joined {
         insert_effect(g, &mut parts, p);
     }
@@ -1788,21 +1788,6 @@ fn join_effect(g: &mut Graph, acc: Option<NodeId>, e: NodeId) -> NodeId {
     };
     rest.iter()
         .fold(*first, |out, p| g.add(Op::Effects(out, *p)))
-}
-
-/// The effects `e` runs in its own block, in order: the leaves of its tree of
-/// [`Op::Effects`], without [`Op::NoEffect`].
-fn effect_parts(g: &Graph, e: NodeId) -> Vec<NodeId> {
-    let mut parts = Vec::new();
-    let mut stack = vec![e];
-    while let Some(n) = stack.pop() {
-        match *g.op(n) {
-            Op::Effects(a, b) => stack.extend([b, a]),
-            Op::NoEffect => {}
-            _ => parts.push(n),
-        }
-    }
-    parts
 }
 
 /// Adds effect `p` to `parts`, a list without repeats: where `p` is already there, the two

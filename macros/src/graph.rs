@@ -1482,6 +1482,21 @@ impl Graph {
         out
     }
 
+    /// The effects `e` runs in its own block, in order: the leaves of its tree of
+    /// [`Op::Effects`], without [`Op::NoEffect`].
+    pub fn effect_parts(&self, e: NodeId) -> Vec<NodeId> {
+        let mut parts = Vec::new();
+        let mut stack = vec![e];
+        while let Some(n) = stack.pop() {
+            match *self.op(n) {
+                Op::Effects(a, b) => stack.extend([b, a]),
+                Op::NoEffect => {}
+                _ => parts.push(n),
+            }
+        }
+        parts
+    }
+
     /// An effect (`∇x[i] += …`, a call's vector-Jacobian product, both, neither, or one of two
     /// under a condition), not a value.
     pub fn is_effect(&self, id: NodeId) -> bool {

@@ -198,7 +198,7 @@ fn unswitched_sum(
 /// additions in the same order: the condition is a value, which no addition changes. Not where
 /// one addition would then be reached twice in one block (a node is one statement there).
 fn merge_adjacent(g: &mut Graph, e: NodeId) -> NodeId {
-    let parts = effects_of(g, e);
+    let parts = g.effect_parts(e);
     let key = |g: &Graph, p: NodeId| match *g.op(p) {
         Op::Select(c, a, b) if matches!(g.op(b), Op::NoEffect) => Some((c, true, a)),
         Op::Select(c, a, b) if matches!(g.op(a), Op::NoEffect) => Some((c, false, b)),
@@ -219,7 +219,7 @@ fn merge_adjacent(g: &mut Graph, e: NodeId) -> NodeId {
         }
         let inner: Vec<NodeId> = parts[i..j]
             .iter()
-            .flat_map(|p| key(g, *p).map_or_else(Vec::new, |(.., x)| effects_of(g, x)))
+            .flat_map(|p| key(g, *p).map_or_else(Vec::new, |(.., x)| g.effect_parts(x)))
             .collect();
         let distinct: HashSet<NodeId> = inner.iter().copied().collect();
         let clash = distinct.len() != inner.len() || parts.iter().any(|p| distinct.contains(p));
@@ -248,20 +248,6 @@ fn merge_adjacent(g: &mut Graph, e: NodeId) -> NodeId {
             .fold(*first, |acc, p| g.add(Op::Effects(acc, *p))),
         None => e,
     }
-}
-
-/// The effects `e` runs in order: the leaves of its tree of [`Op::Effects`].
-fn effects_of(g: &Graph, e: NodeId) -> Vec<NodeId> {
-    let mut parts = Vec::new();
-    let mut stack = vec![e];
-    while let Some(n) = stack.pop() {
-        match *g.op(n) {
-            Op::Effects(a, b) => stack.extend([b, a]),
-            Op::NoEffect => {}
-            _ => parts.push(n),
-        }
-    }
-    parts
 }
 
 /// `(c, holds)` where `body` is nothing (no effect, or zero) wherever `c` is not `holds`: a
