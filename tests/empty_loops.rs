@@ -666,6 +666,44 @@ fn buffer_after_a_guard(d: usize, x: &[f64]) -> f64 {
     z.iter().map(|v| v.sin()).sum::<f64>() * z[d - 1]
 }
 
+// The same after an early return on a value, with a recurrence over the buffer: its reverse
+// sweep, seeded under the return's condition, adds into the buffer's adjoint too (seed 3002,
+// program 247, shrunk).
+#[differentiable]
+fn recurrence_over_a_buffer_after_a_return(d: usize, z: &[f64]) -> f64 {
+    if z[0] > 0.5 {
+        return 1.0;
+    }
+    let mut zs = vec![0.1; d];
+    for i in 0..d - 1 {
+        zs[i] = z[0] * (i as f64);
+    }
+    let mut h = z[0];
+    for i in 0..zs.len() {
+        h = (0.5 * h + zs[i]).tanh();
+    }
+    h * zs[d - 1]
+}
+
+// Two recurrences deep: the inner sweep is seeded by the outer's `λ`.
+#[differentiable]
+fn nested_recurrence_over_a_buffer_after_a_return(n: usize, d: usize, z: &[f64]) -> f64 {
+    if z[0] > 0.5 {
+        return 1.0;
+    }
+    let mut zs = vec![0.1; d];
+    for i in 0..d - 1 {
+        zs[i] = z[0] * (i as f64);
+    }
+    let mut h = z[0];
+    for i in 0..zs.len() {
+        for j in 0..n {
+            h = (0.5 * h + zs[i] * z[j % n]).tanh();
+        }
+    }
+    h * zs[d - 1]
+}
+
 /// `(value, scalar partials…)` of each case where its loops run zero times, against the hand
 /// derivative; `==`, so `-0.0` passes for `0.0` and NaN fails.
 macro_rules! exactly {
@@ -762,6 +800,8 @@ fn a_buffer_after_a_guard_clause() {
         "differences after a guard, x = []": { let (v, g) = differences_after_a_guard_grad(&E); (v, g.x) } => (0.0, Vec::<f64>::new());
         "differences after a guard, x = [1]": { let (v, g) = differences_after_a_guard_grad(&[1.0]); (v, g.x) } => (0.0, vec![0.0]);
         "buffer after a guard, d = 0": { let (v, g) = buffer_after_a_guard_grad(0, &[1.0]); (v, g.x) } => (1.0, vec![0.0]);
+        "recurrence over a buffer after a return, d = 0": { let (v, g) = recurrence_over_a_buffer_after_a_return_grad(0, &[0.9]); (v, g.z) } => (1.0, vec![0.0]);
+        "nested recurrences over a buffer after a return, d = 0": { let (v, g) = nested_recurrence_over_a_buffer_after_a_return_grad(0, 0, &[0.9]); (v, g.z) } => (1.0, vec![0.0]);
     }
     let x = [1.0, 3.0, 2.5, -0.5];
     for n in 2..=4 {
@@ -776,6 +816,20 @@ fn a_buffer_after_a_guard_clause() {
         let (_, g) = buffer_after_a_guard_grad(d, &x);
         let want = numeric_gradient(|p| buffer_after_a_guard(d, p), &x);
         assert_all_close(&g.x, &want, 1e-6);
+    }
+    let z = [0.2, -0.3, 0.45];
+    for d in 1..=4 {
+        let (_, g) = recurrence_over_a_buffer_after_a_return_grad(d, &z);
+        let want = numeric_gradient(|p| recurrence_over_a_buffer_after_a_return(d, p), &z);
+        assert_all_close(&g.z, &want, 1e-6);
+        for n in 1..=3 {
+            let (_, g) = nested_recurrence_over_a_buffer_after_a_return_grad(n, d, &z);
+            let want = numeric_gradient(
+                |p| nested_recurrence_over_a_buffer_after_a_return(n, d, p),
+                &z,
+            );
+            assert_all_close(&g.z, &want, 1e-6);
+        }
     }
 }
 

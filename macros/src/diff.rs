@@ -859,11 +859,18 @@ impl Sweep {
             return Ok(());
         };
         match *g.op(n) {
-            Op::Table { v, lo, body, .. } => {
+            Op::Table { v, lo, hi, body } => {
                 let index = g.add(Op::LoopVar(v));
                 let index = g.int_bin(IntOp::Sub, index, lo);
                 let element = g.add(Op::AdjAt(adjoint, index));
-                let element = filled_only_where(g, adjoint, element);
+                // Not for an array of a fixed size (`0..3`), whose routing cannot panic: a
+                // select read in place of the element moves where the scheduler computes the
+                // vector (BA's Rodrigues rows would fill theirs twice).
+                let element = if g.as_int(lo).is_none() || g.as_int(hi).is_none() {
+                    filled_only_where(g, adjoint, element)
+                } else {
+                    element
+                };
                 let from = g.loops_of(n) | 1 << v;
                 self.contribute(g, frame, from, body, element);
             }
@@ -1677,7 +1684,8 @@ fn push_effect(
 /// `element`, a read of the adjoint vector `adjoint` (a `Filled`), as `if c { element } else {
 /// 0 }` where every addition filling the vector runs only where `c` holds (the array is built
 /// after `if x.len() < 2 { return 0.0; }`: its adjoint is added into in the other branch
-/// only). The same value, the vector being zeros elsewhere; but the loop routing the array's
+/// only, or by a reverse sweep seeded there, or where another such vector's element is not
+/// zero). The same value, the vector being zeros elsewhere; but the loop routing the array's
 /// adjoint to its elements' bodies then runs under `c` too (`unswitch` takes `c` out of it),
 /// and so do its bounds (`0..n - 1`), which the function evaluates only there.
 fn filled_only_where(g: &mut Graph, adjoint: NodeId, element: NodeId) -> NodeId {
@@ -1686,17 +1694,15 @@ fn filled_only_where(g: &mut Graph, adjoint: NodeId, element: NodeId) -> NodeId 
     };
     let mut common: Option<(NodeId, bool)> = None;
     for p in g.effect_parts(fill) {
-        let Op::Select(c, a, b) = *g.op(p) else {
+        // A select adding nothing on one side, or additions that run only where a value zero
+        // under a condition is not (`if λ != 0 { … }` in a sweep seeded with `if c { k } else
+        // { 0 }`), or loops of such additions.
+        let Some(only) = unswitch::only_where(g, p) else {
             return element;
         };
-        let then = match (g.op(a), g.op(b)) {
-            (_, Op::NoEffect) => true,
-            (Op::NoEffect, _) => false,
-            _ => return element,
-        };
         match common {
-            None => common = Some((c, then)),
-            Some(same) if same == (c, then) => {}
+            None => common = Some(only),
+            Some(same) if same == only => {}
             Some(_) => return element,
         }
     }

@@ -251,54 +251,78 @@ fn merge_adjacent(g: &mut Graph, e: NodeId) -> NodeId {
 }
 
 /// `(c, holds)` where `body` is nothing (no effect, or zero) wherever `c` is not `holds`: a
-/// select on a condition that implies it ([`implied`]) whose other side is nothing, or a sum
-/// of such a body (`Σ(j) if λ != 0.0 { ∇x[j] += λ·s }` in a sweep seeded by `if c { k } else {
-/// 0 }`: the outer loop around that sweep runs under `if c`).
-fn only_where(g: &Graph, body: NodeId) -> Option<(NodeId, bool)> {
+/// select whose other side is nothing, on `c` itself or on a condition that implies it
+/// ([`implied`], preferred), or a sum of such a body whose `c` does not change with the sum's
+/// loop (`Σ(j) if λ != 0.0 { ∇x[j] += λ·s }` in a sweep seeded by `if c { k } else { 0 }`: the
+/// outer loop around that sweep runs under `if c`).
+pub fn only_where(g: &Graph, body: NodeId) -> Option<(NodeId, bool)> {
+    let nothing = |x: NodeId| matches!(g.op(x), Op::NoEffect) || g.as_const(x) == Some(0.0);
     match *g.op(body) {
-        Op::Select(k, _, other) => {
-            let nothing = matches!(g.op(other), Op::NoEffect) || g.as_const(other) == Some(0.0);
-            implied(g, k).filter(|_| nothing)
+        Op::Select(k, _, other) if nothing(other) => implied(g, k).or(Some((k, true))),
+        Op::Select(k, then, _) if nothing(then) => Some((k, false)),
+        Op::Sum { v, body, .. } => {
+            only_where(g, body).filter(|(c, _)| g.loops_of(*c) & (1 << v) == 0)
         }
-        Op::Sum { body, .. } => only_where(g, body),
         _ => None,
     }
 }
 
-/// A condition `k` holds only where `c` is `holds`: `s != 0` with `s = if c { a } else { 0 }`
-/// (or `if c { 0 } else { b }`), or `λ != 0` with `λ` the adjoint of a reverse sweep seeded
-/// with such an `s` whose step keeps a zero `λ` zero (`if λ != 0 { λ·∂ } else { 0 }`), or a
-/// conjunction whose first operand is such.
+/// A condition `k` holds only where `c` is `holds`: `s != 0` with `s` zero wherever `c` is not
+/// `holds` ([`zero_unless`]), or a conjunction whose first operand is such.
 fn implied(g: &Graph, k: NodeId) -> Option<(NodeId, bool)> {
-    if let Op::Compare(Cmp::Ne, l, z) = *g.op(k)
-        && g.as_const(z) == Some(0.0)
-        && let Op::Adjoint { sweep, .. } = *g.op(l)
-        && let Some(reverse) = g.reverse_sweep_of(sweep)
-        && let Op::RevFold { seed, step, .. } = *g.op(reverse)
-        && let Op::Select(kept, _, zero) = *g.op(step)
-        && g.as_const(zero) == Some(0.0)
-        && kept == k
-        && let Op::Select(c, a, b) = *g.op(seed)
-    {
-        return match (g.as_const(a), g.as_const(b)) {
-            (_, Some(0.0)) => Some((c, true)),
-            (Some(0.0), _) => Some((c, false)),
-            _ => None,
-        };
-    }
     match *g.op(k) {
         Op::Compare(Cmp::Ne, s, z) | Op::Compare(Cmp::Ne, z, s) if g.as_const(z) == Some(0.0) => {
-            let Op::Select(c, a, b) = *g.op(s) else {
-                return None;
-            };
-            match (g.as_const(a), g.as_const(b)) {
-                (_, Some(0.0)) => Some((c, true)),
-                (Some(0.0), _) => Some((c, false)),
-                _ => None,
-            }
+            zero_unless(g, s)
         }
         Op::And(a, _) => implied(g, a),
         _ => None,
+    }
+}
+
+/// `(c, holds)` where the value `s` is zero wherever `c` is not `holds`: `if c { a } else { 0 }`
+/// (or `if c { 0 } else { b }`), or the adjoint `λ` of a reverse sweep seeded with such a value
+/// whose step keeps a zero `λ` zero ([`keeps_zero`]): every `λ` of the sweep is then zero.
+fn zero_unless(g: &Graph, s: NodeId) -> Option<(NodeId, bool)> {
+    match *g.op(s) {
+        Op::Select(c, a, b) => match (g.as_const(a), g.as_const(b)) {
+            (_, Some(0.0)) => Some((c, true)),
+            (Some(0.0), _) => Some((c, false)),
+            _ => None,
+        },
+        Op::Adjoint { sweep, .. } => {
+            let reverse = g.reverse_sweep_of(sweep)?;
+            let Op::RevFold { seed, step, .. } = *g.op(reverse) else {
+                return None;
+            };
+            if !keeps_zero(g, step, sweep) {
+                return None;
+            }
+            zero_unless(g, seed)
+        }
+        _ => None,
+    }
+}
+
+/// Whether `step`, the step of reverse sweep `sweep`, is zero where the sweep's `λ` is: `if λ !=
+/// 0 { … } else { 0 }`, or a sweep nested in it seeded with `λ` whose own step keeps its `λ` zero
+/// (a recurrence in the body of another).
+fn keeps_zero(g: &Graph, step: NodeId, sweep: u32) -> bool {
+    let is_lambda = |l: NodeId| matches!(*g.op(l), Op::Adjoint { sweep: s, .. } if s == sweep);
+    match *g.op(step) {
+        Op::Select(k, _, zero) if g.as_const(zero) == Some(0.0) => match *g.op(k) {
+            Op::Compare(Cmp::Ne, l, z) => {
+                g.as_const(z) == Some(0.0) && is_lambda(l)
+                    || g.as_const(l) == Some(0.0) && is_lambda(z)
+            }
+            _ => false,
+        },
+        Op::RevFold {
+            sweep: inner,
+            seed,
+            step,
+            ..
+        } => is_lambda(seed) && keeps_zero(g, step, inner),
+        _ => false,
     }
 }
 
