@@ -704,6 +704,21 @@ fn nested_recurrence_over_a_buffer_after_a_return(n: usize, d: usize, z: &[f64])
     h * zs[d - 1]
 }
 
+// Only the first element of the buffer is read: the others' adjoints are zero, and the step
+// through `x[1].sqrt()` at `x[1] = 0` must give `0`, not `0 · ∞`.
+#[differentiable]
+fn first_root_after_a_guard(x: &[f64]) -> f64 {
+    if x.len() < 2 {
+        return 0.0;
+    }
+    let n = x.len();
+    let mut z = vec![0.0; n - 1];
+    for i in 0..n - 1 {
+        z[i] = x[i].sqrt();
+    }
+    z[0]
+}
+
 /// `(value, scalar partials…)` of each case where its loops run zero times, against the hand
 /// derivative; `==`, so `-0.0` passes for `0.0` and NaN fails.
 macro_rules! exactly {
@@ -801,6 +816,7 @@ fn a_buffer_after_a_guard_clause() {
         "differences after a guard, x = [1]": { let (v, g) = differences_after_a_guard_grad(&[1.0]); (v, g.x) } => (0.0, vec![0.0]);
         "buffer after a guard, d = 0": { let (v, g) = buffer_after_a_guard_grad(0, &[1.0]); (v, g.x) } => (1.0, vec![0.0]);
         "recurrence over a buffer after a return, d = 0": { let (v, g) = recurrence_over_a_buffer_after_a_return_grad(0, &[0.9]); (v, g.z) } => (1.0, vec![0.0]);
+        "the first root after a guard, an unread root at 0": { let (v, g) = first_root_after_a_guard_grad(&[4.0, 0.0, 1.0]); (v, g.x) } => (2.0, vec![0.25, 0.0, 0.0]);
         "nested recurrences over a buffer after a return, d = 0": { let (v, g) = nested_recurrence_over_a_buffer_after_a_return_grad(0, 0, &[0.9]); (v, g.z) } => (1.0, vec![0.0]);
     }
     let x = [1.0, 3.0, 2.5, -0.5];

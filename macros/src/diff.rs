@@ -1709,7 +1709,12 @@ fn filled_only_where(g: &mut Graph, adjoint: NodeId, element: NodeId) -> NodeId 
     let Some((c, then)) = common else {
         return element;
     };
+    // The element's own test is kept (`if z̄[i] != 0 { z̄[i] } else { 0 }`): a select read as
+    // the adjoint takes the chain rule's step through its branches, and an element that is zero
+    // where `c` holds must still give `0`, not `0 · ∞`, where its body's derivative is infinite.
     let zero = g.zero();
+    let nonzero = g.compare(Cmp::Ne, element, zero);
+    let element = g.select(nonzero, element, zero);
     if then {
         g.select(c, element, zero)
     } else {
