@@ -719,6 +719,46 @@ fn first_root_after_a_guard(x: &[f64]) -> f64 {
     z[0]
 }
 
+// With `hessian`, a select in the buffer's fill whose other branch is not finite there
+// (`x[i].sqrt()` at `x[i] < 0`), and an unread root at 0: `_hvp` and `_hessian` are finite.
+#[differentiable(hessian)]
+fn selected_roots_after_a_guard_h(x: &[f64]) -> f64 {
+    if x.len() < 2 {
+        return 0.0;
+    }
+    let n = x.len();
+    let mut z = vec![0.0; n - 1];
+    for i in 0..n - 1 {
+        z[i] = if x[i] >= 0.0 {
+            x[i].sqrt()
+        } else {
+            x[i] * x[i]
+        };
+    }
+    let mut s = 0.0;
+    for i in 0..n - 1 {
+        s += z[i] * x[i + 1];
+    }
+    s
+}
+
+#[differentiable(hessian)]
+fn unread_root_after_a_guard_h(x: &[f64]) -> f64 {
+    if x.len() < 2 {
+        return 0.0;
+    }
+    let n = x.len();
+    let mut z = vec![0.0; n - 1];
+    for i in 0..n - 1 {
+        z[i] = x[i].sqrt();
+    }
+    let mut s = 0.0;
+    for i in 1..n - 1 {
+        s += z[i] * x[i + 1];
+    }
+    s
+}
+
 /// `(value, scalar partials…)` of each case where its loops run zero times, against the hand
 /// derivative; `==`, so `-0.0` passes for `0.0` and NaN fails.
 macro_rules! exactly {
@@ -832,6 +872,18 @@ fn a_buffer_after_a_guard_clause() {
         let (_, g) = buffer_after_a_guard_grad(d, &x);
         let want = numeric_gradient(|p| buffer_after_a_guard(d, p), &x);
         assert_all_close(&g.x, &want, 1e-6);
+    }
+    for x in [vec![-0.5, 0.7, -0.3], vec![0.4, -0.7, 0.3, 1.2]] {
+        let (_, _, h) = selected_roots_after_a_guard_h_hessian(&x);
+        let want = hessian_by_differences(
+            |t| symgrad::Gradient::to_flat_vec(&selected_roots_after_a_guard_h_grad(t).1),
+            &x,
+        );
+        close(&h, &want, 1e-5, "selected_roots_after_a_guard_h");
+    }
+    for x in [vec![0.0, 0.7, 0.3], vec![0.0, 0.7, 0.3, 1.2]] {
+        let (_, _, h) = unread_root_after_a_guard_h_hessian(&x);
+        assert!(h[0] == 0.0 && h.iter().all(|v| v.is_finite()), "{h:?}");
     }
     let z = [0.2, -0.3, 0.45];
     for d in 1..=4 {

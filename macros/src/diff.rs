@@ -859,18 +859,10 @@ impl Sweep {
             return Ok(());
         };
         match *g.op(n) {
-            Op::Table { v, lo, hi, body } => {
+            Op::Table { v, lo, body, .. } => {
                 let index = g.add(Op::LoopVar(v));
                 let index = g.int_bin(IntOp::Sub, index, lo);
                 let element = g.add(Op::AdjAt(adjoint, index));
-                // Not for an array of a fixed size (`0..3`), whose routing cannot panic: a
-                // select read in place of the element moves where the scheduler computes the
-                // vector (BA's Rodrigues rows would fill theirs twice).
-                let element = if g.as_int(lo).is_none() || g.as_int(hi).is_none() {
-                    filled_only_where(g, adjoint, element)
-                } else {
-                    element
-                };
                 let from = g.loops_of(n) | 1 << v;
                 self.contribute(g, frame, from, body, element);
             }
@@ -1679,47 +1671,6 @@ fn push_effect(
     }
     let effect = sum_over_left_loops(g, (loops | g.loops_of(effect)) & !own, effect);
     *effects = Some(join_effect(g, *effects, effect));
-}
-
-/// `element`, a read of the adjoint vector `adjoint` (a `Filled`), as `if c { element } else {
-/// 0 }` where every addition filling the vector runs only where `c` holds (the array is built
-/// after `if x.len() < 2 { return 0.0; }`: its adjoint is added into in the other branch
-/// only, or by a reverse sweep seeded there, or where another such vector's element is not
-/// zero). The same value, the vector being zeros elsewhere; but the loop routing the array's
-/// adjoint to its elements' bodies then runs under `c` too (`unswitch` takes `c` out of it),
-/// and so do its bounds (`0..n - 1`), which the function evaluates only there.
-fn filled_only_where(g: &mut Graph, adjoint: NodeId, element: NodeId) -> NodeId {
-    let Op::Filled { fill, .. } = *g.op(adjoint) else {
-        return element;
-    };
-    let mut common: Option<(NodeId, bool)> = None;
-    for p in g.effect_parts(fill) {
-        // A select adding nothing on one side, or additions that run only where a value zero
-        // under a condition is not (`if λ != 0 { … }` in a sweep seeded with `if c { k } else
-        // { 0 }`), or loops of such additions.
-        let Some(only) = unswitch::only_where(g, p) else {
-            return element;
-        };
-        match common {
-            None => common = Some(only),
-            Some(same) if same == only => {}
-            Some(_) => return element,
-        }
-    }
-    let Some((c, then)) = common else {
-        return element;
-    };
-    // The element's own test is kept (`if z̄[i] != 0 { z̄[i] } else { 0 }`): a select read as
-    // the adjoint takes the chain rule's step through its branches, and an element that is zero
-    // where `c` holds must still give `0`, not `0 · ∞`, where its body's derivative is infinite.
-    let zero = g.zero();
-    let nonzero = g.compare(Cmp::Ne, element, zero);
-    let element = g.select(nonzero, element, zero);
-    if then {
-        g.select(c, element, zero)
-    } else {
-        g.select(c, zero, element)
-    }
 }
 
 /// The nodes a recurrence's reverse sweep over loop `v` visits in its body (reached from

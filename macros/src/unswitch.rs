@@ -156,7 +156,17 @@ fn unswitched_sum(
     // zero side).
     let (c, a, b) = match *g.op(body) {
         Op::Select(c, a, b) if invariant(g, c) => (c, a, b),
-        Op::Select(..) | Op::Sum { .. } => {
+        Op::Scatter(k, i, value)
+            if let Op::Select(c, a, b) = *g.op(value)
+                && invariant(g, c) =>
+        {
+            let scatter = |g: &mut Graph, x: NodeId| match g.as_const(x) {
+                Some(0.0) => g.add(Op::NoEffect),
+                _ => g.add(Op::Scatter(k, i, x)),
+            };
+            (c, scatter(g, a), scatter(g, b))
+        }
+        Op::Select(..) | Op::Sum { .. } | Op::Scatter(..) => {
             let (c, holds) = only_where(g, body).filter(|(c, _)| invariant(g, *c))?;
             let none = if g.is_effect(body) {
                 g.add(Op::NoEffect)
@@ -165,16 +175,6 @@ fn unswitched_sum(
             };
             let (a, b) = if holds { (body, none) } else { (none, body) };
             (c, a, b)
-        }
-        Op::Scatter(k, i, value) if let Op::Select(c, a, b) = *g.op(value) => {
-            if !invariant(g, c) {
-                return None;
-            }
-            let scatter = |g: &mut Graph, x: NodeId| match g.as_const(x) {
-                Some(0.0) => g.add(Op::NoEffect),
-                _ => g.add(Op::Scatter(k, i, x)),
-            };
-            (c, scatter(g, a), scatter(g, b))
         }
         _ => return None,
     };
@@ -252,10 +252,10 @@ fn merge_adjacent(g: &mut Graph, e: NodeId) -> NodeId {
 
 /// `(c, holds)` where `body` is nothing (no effect, or zero) wherever `c` is not `holds`: a
 /// select whose other side is nothing, on `c` itself or on a condition that implies it
-/// ([`implied`], preferred), or a sum of such a body whose `c` does not change with the sum's
-/// loop (`Σ(j) if λ != 0.0 { ∇x[j] += λ·s }` in a sweep seeded by `if c { k } else { 0 }`: the
+/// ([`implied`], preferred), an addition into a gradient of such a value, or a sum of such a
+/// body whose `c` does not change with the sum's loop (`Σ(j) if λ != 0.0 { ∇x[j] += λ·s }` in a sweep seeded by `if c { k } else { 0 }`: the
 /// outer loop around that sweep runs under `if c`).
-pub fn only_where(g: &Graph, body: NodeId) -> Option<(NodeId, bool)> {
+fn only_where(g: &Graph, body: NodeId) -> Option<(NodeId, bool)> {
     let nothing = |x: NodeId| matches!(g.op(x), Op::NoEffect) || g.as_const(x) == Some(0.0);
     match *g.op(body) {
         Op::Select(k, _, other) if nothing(other) => implied(g, k).or(Some((k, true))),
@@ -263,6 +263,8 @@ pub fn only_where(g: &Graph, body: NodeId) -> Option<(NodeId, bool)> {
         Op::Sum { v, body, .. } => {
             only_where(g, body).filter(|(c, _)| g.loops_of(*c) & (1 << v) == 0)
         }
+        // An addition of nothing adds nothing.
+        Op::Scatter(_, _, value) => only_where(g, value),
         _ => None,
     }
 }
@@ -280,8 +282,9 @@ fn implied(g: &Graph, k: NodeId) -> Option<(NodeId, bool)> {
 }
 
 /// `(c, holds)` where the value `s` is zero wherever `c` is not `holds`: `if c { a } else { 0 }`
-/// (or `if c { 0 } else { b }`), or the adjoint `λ` of a reverse sweep seeded with such a value
-/// whose step keeps a zero `λ` zero ([`keeps_zero`]): every `λ` of the sweep is then zero.
+/// (or `if c { 0 } else { b }`), the adjoint `λ` of a reverse sweep seeded with such a value
+/// whose step keeps a zero `λ` zero ([`keeps_zero`]: every `λ` of the sweep is then zero), or an
+/// element of an adjoint vector whose additions all run only there.
 fn zero_unless(g: &Graph, s: NodeId) -> Option<(NodeId, bool)> {
     match *g.op(s) {
         Op::Select(c, a, b) => match (g.as_const(a), g.as_const(b)) {
@@ -289,6 +292,33 @@ fn zero_unless(g: &Graph, s: NodeId) -> Option<(NodeId, bool)> {
             (Some(0.0), _) => Some((c, false)),
             _ => None,
         },
+        // An element of an adjoint vector every addition into which runs only where `c` is
+        // `holds` (a local array built after `if x.len() < 2 { return 0.0; }`): the vector is
+        // zeros elsewhere, and the loop routing it to the array's elements runs under `c`.
+        Op::AdjAt(vector, _) => {
+            let Op::Filled { fill, alloc } = *g.op(vector) else {
+                return None;
+            };
+            // Not an array of a literal size (`[0.0; 3]`), whose routing cannot panic: its
+            // loop under `if c` moves where its vector is filled (BA's Rodrigues rows would
+            // fill theirs more than once).
+            if let Op::Alloc { like, .. } = *g.op(alloc)
+                && let Op::Table { lo, hi, .. } = *g.op(like)
+                && g.as_int(lo).is_some()
+                && g.as_int(hi).is_some()
+            {
+                return None;
+            }
+            let mut common = None;
+            for part in g.effect_parts(fill) {
+                let only = only_where(g, part)?;
+                if common.is_some_and(|c| c != only) {
+                    return None;
+                }
+                common = Some(only);
+            }
+            common
+        }
         Op::Adjoint { sweep, .. } => {
             let reverse = g.reverse_sweep_of(sweep)?;
             let Op::RevFold { seed, step, .. } = *g.op(reverse) else {
