@@ -1745,11 +1745,7 @@ fn join_effect(g: &mut Graph, acc: Option<NodeId>, e: NodeId) -> NodeId {
     for p in joined {
         insert_effect(g, &mut parts, p);
     }
-    let Some((first, rest)) = parts.split_first() else {
-        return g.add(Op::NoEffect);
-    };
-    rest.iter()
-        .fold(*first, |out, p| g.add(Op::Effects(out, *p)))
+    g.effect_list(&parts)
 }
 
 /// Adds effect `p` to `parts`, a list without repeats: where `p` is already there, the two

@@ -1497,6 +1497,16 @@ impl Graph {
         parts
     }
 
+    /// `parts` run in order, as one effect (the inverse of [`Graph::effect_parts`]); none:
+    /// [`Op::NoEffect`].
+    pub fn effect_list(&mut self, parts: &[NodeId]) -> NodeId {
+        let Some((first, rest)) = parts.split_first() else {
+            return self.add(Op::NoEffect);
+        };
+        rest.iter()
+            .fold(*first, |out, p| self.add(Op::Effects(out, *p)))
+    }
+
     /// An effect (`∇x[i] += …`, a call's vector-Jacobian product, both, neither, or one of two
     /// under a condition), not a value.
     pub fn is_effect(&self, id: NodeId) -> bool {

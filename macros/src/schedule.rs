@@ -758,9 +758,9 @@ impl Schedule<'_> {
     /// evaluates it: only loop `v`'s body reads it (see [`only_in_loops`]), and it is a call
     /// (its body may read `v[0]` of an empty `v`), a loop whose bounds or initial value may
     /// panic, evaluated only in loop `v` too (`0..d - 1` in a loop over `0..d`), or reads one;
-    /// not what loop `v`'s own bounds evaluate before it (a table filled over `0..n - 1`, read
-    /// in a loop over `0..n - 1`). (What may panic itself, an element read or integer arithmetic, is never taken out of a
-    /// loop that may not run: see `may_panic`.)
+    /// not what loop `v`'s own bounds evaluate before it (`covered`: a table filled over `0..n -
+    /// 1`, read in a loop over `0..n - 1`). (What may panic itself, an element read or integer
+    /// arithmetic, is never taken out of a loop that may not run: see `may_panic`.)
     ///
     /// ```text
     /// for i in 0..n * d { m = m.max(dot(v, v)); }    // dot(v, v): stays in the loop

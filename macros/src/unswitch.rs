@@ -226,9 +226,7 @@ fn merge_adjacent(g: &mut Graph, e: NodeId) -> NodeId {
         if j - i < 2 || clash || inner.is_empty() {
             out.extend_from_slice(&parts[i..j]);
         } else {
-            let joined = inner[1..]
-                .iter()
-                .fold(inner[0], |acc, p| g.add(Op::Effects(acc, *p)));
+            let joined = g.effect_list(&inner);
             let none = g.add(Op::NoEffect);
             out.push(if then {
                 g.select(c, joined, none)
@@ -239,15 +237,7 @@ fn merge_adjacent(g: &mut Graph, e: NodeId) -> NodeId {
         }
         i = j;
     }
-    if !changed {
-        return e;
-    }
-    match out.split_first() {
-        Some((first, rest)) => rest
-            .iter()
-            .fold(*first, |acc, p| g.add(Op::Effects(acc, *p))),
-        None => e,
-    }
+    if changed { g.effect_list(&out) } else { e }
 }
 
 /// `(c, holds)` where `body` is nothing (no effect, or zero) wherever `c` is not `holds`: a
@@ -273,10 +263,16 @@ fn only_where(g: &Graph, body: NodeId) -> Option<(NodeId, bool)> {
 /// `holds` ([`zero_unless`]), or a conjunction whose first operand is such.
 fn implied(g: &Graph, k: NodeId) -> Option<(NodeId, bool)> {
     match *g.op(k) {
-        Op::Compare(Cmp::Ne, s, z) | Op::Compare(Cmp::Ne, z, s) if g.as_const(z) == Some(0.0) => {
-            zero_unless(g, s)
-        }
         Op::And(a, _) => implied(g, a),
+        _ => zero_unless(g, tested_nonzero(g, k)?),
+    }
+}
+
+/// `s` where the condition `k` is `s != 0` (or `0 != s`).
+fn tested_nonzero(g: &Graph, k: NodeId) -> Option<NodeId> {
+    match *g.op(k) {
+        Op::Compare(Cmp::Ne, s, z) if g.as_const(z) == Some(0.0) => Some(s),
+        Op::Compare(Cmp::Ne, z, s) if g.as_const(z) == Some(0.0) => Some(s),
         _ => None,
     }
 }
@@ -339,13 +335,9 @@ fn zero_unless(g: &Graph, s: NodeId) -> Option<(NodeId, bool)> {
 fn keeps_zero(g: &Graph, step: NodeId, sweep: u32) -> bool {
     let is_lambda = |l: NodeId| matches!(*g.op(l), Op::Adjoint { sweep: s, .. } if s == sweep);
     match *g.op(step) {
-        Op::Select(k, _, zero) if g.as_const(zero) == Some(0.0) => match *g.op(k) {
-            Op::Compare(Cmp::Ne, l, z) => {
-                g.as_const(z) == Some(0.0) && is_lambda(l)
-                    || g.as_const(l) == Some(0.0) && is_lambda(z)
-            }
-            _ => false,
-        },
+        Op::Select(k, _, zero) if g.as_const(zero) == Some(0.0) => {
+            tested_nonzero(g, k).is_some_and(is_lambda)
+        }
         Op::RevFold {
             sweep: inner,
             seed,
