@@ -634,6 +634,21 @@ fn inner_range_products(x: &[f64], n: usize, d: usize) -> f64 {
     s
 }
 
+// The same without a recurrence: `Σ_i Σ_j x[j]²` is `d · Σ_j x[j]²`, and the addition into
+// `∇x[j]` is `2 · (if d > 0 { d } else { 0 }) · x[j]`, a product with the count; its loop over
+// `0..d - 1` ran at top level, at `d = 0` too.
+#[differentiable]
+fn counted_inner_squares(x: &[f64]) -> f64 {
+    let d = x.len();
+    let mut s = 0.0;
+    for _i in 0..d {
+        for j in 0..d - 1 {
+            s += x[j] * x[j];
+        }
+    }
+    s
+}
+
 // A guard clause, then a buffer of `n - 1` differences: the function never computes `n - 1`
 // at `n < 2`, and neither may its gradient (the routing of the buffer's adjoint to its
 // elements ran over `0..n - 1` outside the `if`).
@@ -844,6 +859,22 @@ fn recurrences_over_empty_loops_have_the_exact_derivative() {
 fn an_inner_range_taken_out_of_its_loop_runs_where_the_outer_loop_does() {
     exactly! {
         "an inner loop over 0..d - 1, d = 0": { let (v, g) = inner_range_products_grad(&E, 2, 0); (v, g.x) } => (0.0, Vec::<f64>::new());
+        "d · Σ(j in 0..d - 1) x[j]², x = []": { let (v, g) = counted_inner_squares_grad(&E); (v, g.x) } => (0.0, Vec::<f64>::new());
+    }
+    // Where it runs, against the hand derivative `∂/∂x[j] = 2·d·x[j]` (`j < d - 1`, else 0).
+    let x = [0.3, -0.4, 0.9, 1.1];
+    for d in 1..=x.len() {
+        let (_, g) = counted_inner_squares_grad(&x[..d]);
+        let want: Vec<f64> = (0..d)
+            .map(|j| {
+                if j + 1 < d {
+                    2.0 * d as f64 * x[j]
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        assert_all_close(&g.x, &want, 1e-12);
     }
 }
 

@@ -288,6 +288,10 @@ fn zero_unless(g: &Graph, s: NodeId) -> Option<(NodeId, bool)> {
             (Some(0.0), _) => Some((c, false)),
             _ => None,
         },
+        // A product with such a factor (`2 · (if d > 0 { d } else { 0 }) · x[j]`, the count of
+        // a loop around a sum): zero there, or `0 · ∞` from a path the function does not take
+        // there (the factor is an adjoint the select makes zero), which adds nothing either.
+        Op::Mul(a, b) => zero_unless(g, a).or_else(|| zero_unless(g, b)),
         // An element of an adjoint vector every addition into which runs only where `c` is
         // `holds` (a local array built after `if x.len() < 2 { return 0.0; }`): the vector is
         // zeros elsewhere, and the loop routing it to the array's elements runs under `c`.
