@@ -719,6 +719,26 @@ fn nested_recurrence_over_a_buffer_after_a_return(n: usize, d: usize, z: &[f64])
     h * zs[d - 1]
 }
 
+// A running maximum over the buffer: its reverse sweep, seeded under the guard, ends with the
+// adjoint of `z[0]`, added into the buffer's adjoint vector; the routing loop over `0..n - 1`
+// ran outside the guard.
+#[differentiable]
+fn largest_product_after_a_guard(x: &[f64]) -> f64 {
+    if x.len() < 2 {
+        return 0.0;
+    }
+    let n = x.len();
+    let mut z = vec![0.0; n - 1];
+    for i in 0..n - 1 {
+        z[i] = x[i] * x[i + 1];
+    }
+    let mut m = z[0];
+    for i in 1..n - 1 {
+        m = m.max(z[i]);
+    }
+    m
+}
+
 // Only the first element of the buffer is read: the others' adjoints are zero, and the step
 // through `x[1].sqrt()` at `x[1] = 0` must give `0`, not `0 · ∞`.
 #[differentiable]
@@ -885,6 +905,8 @@ fn a_buffer_after_a_guard_clause() {
     exactly! {
         "differences after a guard, x = []": { let (v, g) = differences_after_a_guard_grad(&E); (v, g.x) } => (0.0, Vec::<f64>::new());
         "differences after a guard, x = [1]": { let (v, g) = differences_after_a_guard_grad(&[1.0]); (v, g.x) } => (0.0, vec![0.0]);
+        "the largest product after a guard, x = []": { let (v, g) = largest_product_after_a_guard_grad(&E); (v, g.x) } => (0.0, Vec::<f64>::new());
+        "the largest product after a guard, x = [1]": { let (v, g) = largest_product_after_a_guard_grad(&[1.0]); (v, g.x) } => (0.0, vec![0.0]);
         "buffer after a guard, d = 0": { let (v, g) = buffer_after_a_guard_grad(0, &[1.0]); (v, g.x) } => (1.0, vec![0.0]);
         "recurrence over a buffer after a return, d = 0": { let (v, g) = recurrence_over_a_buffer_after_a_return_grad(0, &[0.9]); (v, g.z) } => (1.0, vec![0.0]);
         "the first root after a guard, an unread root at 0": { let (v, g) = first_root_after_a_guard_grad(&[4.0, 0.0, 1.0]); (v, g.x) } => (2.0, vec![0.25, 0.0, 0.0]);
@@ -898,6 +920,19 @@ fn a_buffer_after_a_guard_clause() {
             &numeric_gradient(differences_after_a_guard, &x[..n]),
             1e-6,
         );
+    }
+    // The hand derivative: `x[k]·x[k + 1]` the largest product, `∂/∂x[k] = x[k + 1]`,
+    // `∂/∂x[k + 1] = x[k]`.
+    let y = [0.5, -1.5, 2.0, 0.25, 3.0, -0.5];
+    for n in 2..=y.len() {
+        let (v, g) = largest_product_after_a_guard_grad(&y[..n]);
+        let k = (0..n - 1)
+            .max_by(|&a, &b| (y[a] * y[a + 1]).total_cmp(&(y[b] * y[b + 1])))
+            .unwrap();
+        let mut want = vec![0.0; n];
+        want[k] += y[k + 1];
+        want[k + 1] += y[k];
+        assert_eq!((v, g.x), (y[k] * y[k + 1], want), "n = {n}");
     }
     for d in 1..=4 {
         let (_, g) = buffer_after_a_guard_grad(d, &x);

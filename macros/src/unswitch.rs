@@ -278,9 +278,10 @@ fn tested_nonzero(g: &Graph, k: NodeId) -> Option<NodeId> {
 }
 
 /// `(c, holds)` where the value `s` is zero wherever `c` is not `holds`: `if c { a } else { 0 }`
-/// (or `if c { 0 } else { b }`), the adjoint `λ` of a reverse sweep seeded with such a value
-/// whose step keeps a zero `λ` zero ([`keeps_zero`]: every `λ` of the sweep is then zero), or an
-/// element of an adjoint vector whose additions all run only there.
+/// (or `if c { 0 } else { b }`), a product with such a factor, the adjoint `λ` of a reverse
+/// sweep seeded with such a value whose step keeps a zero `λ` zero ([`keeps_zero`]: every `λ` of
+/// the sweep is then zero, and so is the one it ends with), or an element of an adjoint vector
+/// whose additions all run only there.
 fn zero_unless(g: &Graph, s: NodeId) -> Option<(NodeId, bool)> {
     match *g.op(s) {
         Op::Select(c, a, b) => match (g.as_const(a), g.as_const(b)) {
@@ -319,16 +320,12 @@ fn zero_unless(g: &Graph, s: NodeId) -> Option<(NodeId, bool)> {
             }
             common
         }
-        Op::Adjoint { sweep, .. } => {
-            let reverse = g.reverse_sweep_of(sweep)?;
-            let Op::RevFold { seed, step, .. } = *g.op(reverse) else {
-                return None;
-            };
-            if !keeps_zero(g, step, sweep) {
-                return None;
-            }
-            zero_unless(g, seed)
-        }
+        Op::Adjoint { sweep, .. } => zero_unless(g, g.reverse_sweep_of(sweep)?),
+        // The sweep's value (the `λ` it ends with, the adjoint of the recurrence's initial
+        // value: a running maximum's `z[0]`) is zero there too.
+        Op::RevFold {
+            sweep, seed, step, ..
+        } if keeps_zero(g, step, sweep) => zero_unless(g, seed),
         _ => None,
     }
 }
