@@ -739,6 +739,28 @@ fn largest_product_after_a_guard(x: &[f64]) -> f64 {
     m
 }
 
+// Its log-sum-exp: the sweep's seed is a sum of selects on the guard's condition too.
+#[differentiable]
+fn log_sum_exp_of_differences_after_a_guard(x: &[f64]) -> f64 {
+    if x.len() < 2 {
+        return 0.0;
+    }
+    let n = x.len();
+    let mut z = vec![0.0; n - 1];
+    for i in 0..n - 1 {
+        z[i] = x[i + 1] - x[i];
+    }
+    let mut m = z[0];
+    for i in 1..n - 1 {
+        m = m.max(z[i]);
+    }
+    let mut s = 0.0;
+    for i in 0..n - 1 {
+        s += (z[i] - m).exp();
+    }
+    m + s.ln()
+}
+
 // Only the first element of the buffer is read: the others' adjoints are zero, and the step
 // through `x[1].sqrt()` at `x[1] = 0` must give `0`, not `0 · ∞`.
 #[differentiable]
@@ -907,6 +929,8 @@ fn a_buffer_after_a_guard_clause() {
         "differences after a guard, x = [1]": { let (v, g) = differences_after_a_guard_grad(&[1.0]); (v, g.x) } => (0.0, vec![0.0]);
         "the largest product after a guard, x = []": { let (v, g) = largest_product_after_a_guard_grad(&E); (v, g.x) } => (0.0, Vec::<f64>::new());
         "the largest product after a guard, x = [1]": { let (v, g) = largest_product_after_a_guard_grad(&[1.0]); (v, g.x) } => (0.0, vec![0.0]);
+        "log-sum-exp of differences after a guard, x = []": { let (v, g) = log_sum_exp_of_differences_after_a_guard_grad(&E); (v, g.x) } => (0.0, Vec::<f64>::new());
+        "log-sum-exp of differences after a guard, x = [1]": { let (v, g) = log_sum_exp_of_differences_after_a_guard_grad(&[1.0]); (v, g.x) } => (0.0, vec![0.0]);
         "buffer after a guard, d = 0": { let (v, g) = buffer_after_a_guard_grad(0, &[1.0]); (v, g.x) } => (1.0, vec![0.0]);
         "recurrence over a buffer after a return, d = 0": { let (v, g) = recurrence_over_a_buffer_after_a_return_grad(0, &[0.9]); (v, g.z) } => (1.0, vec![0.0]);
         "the first root after a guard, an unread root at 0": { let (v, g) = first_root_after_a_guard_grad(&[4.0, 0.0, 1.0]); (v, g.x) } => (2.0, vec![0.25, 0.0, 0.0]);
@@ -933,6 +957,19 @@ fn a_buffer_after_a_guard_clause() {
         want[k] += y[k + 1];
         want[k + 1] += y[k];
         assert_eq!((v, g.x), (y[k] * y[k + 1], want), "n = {n}");
+    }
+    // The hand derivative: with `p = softmax(z)`, `∂/∂x[i] = p[i - 1] - p[i]` (`p[-1] = p[n -
+    // 1] = 0`).
+    for n in 2..=y.len() {
+        let (v, g) = log_sum_exp_of_differences_after_a_guard_grad(&y[..n]);
+        let z: Vec<f64> = (0..n - 1).map(|i| y[i + 1] - y[i]).collect();
+        let total: f64 = z.iter().map(|z| z.exp()).sum();
+        let p = |i: usize| if i < n - 1 { z[i].exp() / total } else { 0.0 };
+        let want: Vec<f64> = (0..n)
+            .map(|i| if i == 0 { 0.0 } else { p(i - 1) } - p(i))
+            .collect();
+        assert!((v - total.ln()).abs() < 1e-12, "n = {n}");
+        assert_all_close(&g.x, &want, 1e-12);
     }
     for d in 1..=4 {
         let (_, g) = buffer_after_a_guard_grad(d, &x);

@@ -1498,3 +1498,35 @@ fn value_nested_in_a_recurrence_body() {
         "
     );
 }
+
+/// A guard clause, a buffer, a running maximum from its first element and a log-sum-exp: the
+/// gradient runs under the guard's `if` (at `x.len() < 2` nothing computes `x.len() - 1` or
+/// `z[0]`), and the buffer's adjoint vector is filled once, before the loop routing it to
+/// `∇x` (it was filled again in every iteration, O(n²)).
+#[test]
+fn log_sum_exp_over_a_buffer_after_a_guard() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn f(x: &[f64]) -> f64 {
+            if x.len() < 2 {
+                return 0.0;
+            }
+            let n = x.len();
+            let mut z = vec![0.0; n - 1];
+            for i in 0..n - 1 {
+                z[i] = x[i + 1] - x[i];
+            }
+            let mut m = z[0];
+            for i in 1..n - 1 {
+                m = m.max(z[i]);
+            }
+            let mut s = 0.0;
+            for i in 0..n - 1 {
+                s += (z[i] - m).exp();
+            }
+            m + s.ln()
+        }
+        "
+    );
+}

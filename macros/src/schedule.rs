@@ -85,6 +85,11 @@ pub struct Schedule<'a> {
     /// Per node, the loops that may not run inside whose bodies every evaluation of it is
     /// (see [`only_in_loops`]): taken out of one of them, it would run where nothing needs it.
     only_in: HashMap<NodeId, LoopMask>,
+    /// Per node the function's own code evaluates, conditions under which it surely does
+    /// (outside any loop that may not run): see [`evaluated_where`].
+    sure: HashMap<NodeId, Conditions>,
+    /// Per loop, the conditions that hold wherever it runs (see [`run_where`]).
+    run_under: HashMap<u32, Conditions>,
     /// Per slice and loop, the element read at the largest offset (`x[i + 1]` beside `x[i]`):
     /// bound, and read first in its region, so its bounds check covers the others'.
     pub leading_reads: HashSet<NodeId>,
@@ -154,6 +159,8 @@ impl<'a> Schedule<'a> {
         let swept_loops = swept_loops(g, &all, &traced);
         let may_panic = g.panicking(&all);
         let only_in = only_in_loops(g, roots);
+        let sure = evaluated_where(g);
+        let run_under = run_where(g, roots);
         Schedule {
             g,
             written,
@@ -169,6 +176,8 @@ impl<'a> Schedule<'a> {
             leading_reads: leading_reads(g, &all),
             may_panic,
             only_in,
+            sure,
+            run_under,
         }
     }
 }
@@ -773,7 +782,7 @@ impl Schedule<'_> {
         covered: &HashSet<NodeId>,
         memo: &mut HashMap<NodeId, bool>,
     ) -> bool {
-        if covered.contains(&n) {
+        if covered.contains(&n) || self.surely_evaluated_around(n, v) {
             return false;
         }
         if let Some(&r) = memo.get(&n) {
@@ -804,6 +813,17 @@ impl Schedule<'_> {
             };
         memo.insert(n, risky);
         risky
+    }
+
+    /// Whether the function's own code evaluates `n` wherever loop `v` runs: under conditions
+    /// that hold wherever `v` runs (`if x.len() < 2 { return 0.0; }`, then `let mut m =
+    /// z[0];` and a loop of the gradient under the same `if`). Evaluated before `v` there, it
+    /// panics only where the function does.
+    fn surely_evaluated_around(&self, n: NodeId, v: u32) -> bool {
+        let (Some(sure), Some(run)) = (self.sure.get(&n), self.run_under.get(&v)) else {
+            return false;
+        };
+        sure.iter().all(|c| run.contains(c))
     }
 
     /// Whether evaluating `n` may panic (see `may_panic`) other than by overflowing an integer
@@ -1257,6 +1277,116 @@ fn only_in_loops(g: &Graph, roots: &[NodeId]) -> HashMap<NodeId, LoopMask> {
         // Under a condition: not a read that makes it safe to evaluate anywhere.
         for c in op.lazy_children() {
             out.entry(c).or_insert(LoopMask::MAX);
+        }
+    }
+    out
+}
+
+/// Conditions that all hold: `(c, side)`, a select's condition `c` is `side`.
+type Conditions = Vec<(NodeId, bool)>;
+
+/// `a` and `b` both hold: their union.
+fn and(a: &Conditions, b: (NodeId, bool)) -> Conditions {
+    let mut out = a.clone();
+    if !out.contains(&b) {
+        out.push(b);
+    }
+    out
+}
+
+/// Per node the function's own code (`g.primal`) evaluates, conditions under which it surely
+/// does: where they hold, the function computes it (the branch of a select it is in is taken,
+/// and no loop that may not run is between). The fewest found. `if x.len() < 2 { return 0.0; }
+/// let mut m = z[0]; …`: `z[0]` where `x.len() < 2` is false.
+fn evaluated_where(g: &Graph) -> HashMap<NodeId, Conditions> {
+    let mut out: HashMap<NodeId, Conditions> = g.primal.iter().map(|r| (*r, Vec::new())).collect();
+    for p in g.reachable(&g.primal).into_iter().rev() {
+        let Some(here) = out.get(&p).cloned() else {
+            continue;
+        };
+        let op = g.op(p);
+        // What a loop that may not run reads before it: its bounds and initial values.
+        let reads: Vec<(NodeId, Conditions)> = match *op {
+            Op::Select(c, a, b) => vec![
+                (c, here.clone()),
+                (a, and(&here, (c, true))),
+                (b, and(&here, (c, false))),
+            ],
+            Op::And(a, _) | Op::Or(a, _) => vec![(a, here)],
+            _ if op.own_loop().is_some_and(|v| g.may_not_run(v)) => match *op {
+                Op::Sum { lo, hi, .. }
+                | Op::Until { lo, hi, .. }
+                | Op::Table { lo, hi, .. }
+                | Op::Coupled { lo, hi, .. } => vec![(lo, here.clone()), (hi, here)],
+                Op::Fold { lo, hi, init, .. } | Op::Scanned { lo, hi, init, .. } => {
+                    vec![(lo, here.clone()), (hi, here.clone()), (init, here)]
+                }
+                _ => Vec::new(),
+            },
+            _ if op.lazy_children().is_empty() => op
+                .children()
+                .into_iter()
+                .map(|c| (c, here.clone()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (c, conditions) in reads {
+            match out.get(&c) {
+                Some(had) if had.len() <= conditions.len() => {}
+                _ => {
+                    out.insert(c, conditions);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Per loop reachable from `roots`, the conditions that hold wherever a node running it (a sum
+/// over it, a recurrence, a local array filled by it) is computed: the branches of the selects
+/// every path to those nodes passes through. Only selects no loop is around on the way count:
+/// in a loop's body, a loop in a branch may be taken out of the loop before it, and of the
+/// branch ([`Schedule::loop_invariants`]).
+fn run_where(g: &Graph, roots: &[NodeId]) -> HashMap<u32, Conditions> {
+    // Per node: the conditions every path to it passes, and whether one passes a loop.
+    let mut at: HashMap<NodeId, (Conditions, bool)> =
+        roots.iter().map(|r| (*r, (Vec::new(), false))).collect();
+    let mut out: HashMap<u32, Conditions> = HashMap::new();
+    for p in g.reachable_with_sweeps(roots).into_iter().rev() {
+        let Some((here, in_loop)) = at.get(&p).cloned() else {
+            continue;
+        };
+        let op = g.op(p);
+        if let Some(v) = op.own_loop() {
+            out.entry(v)
+                .and_modify(|had| had.retain(|c| here.contains(c)))
+                .or_insert_with(|| here.clone());
+        }
+        let inner = in_loop || op.own_loop().is_some() || op.runs_a_loop();
+        let sweep = match *op {
+            Op::Adjoint { sweep, .. } => g.reverse_sweep_of(sweep),
+            _ => None,
+        };
+        let mut reads: Vec<(NodeId, Conditions)> = op
+            .eager_children()
+            .into_iter()
+            .chain(sweep)
+            .map(|c| (c, here.clone()))
+            .collect();
+        match *op {
+            Op::Select(c, a, b) if !in_loop => {
+                reads.push((a, and(&here, (c, true))));
+                reads.push((b, and(&here, (c, false))));
+            }
+            _ => reads.extend(op.lazy_children().into_iter().map(|c| (c, here.clone()))),
+        }
+        for (c, conditions) in reads {
+            at.entry(c)
+                .and_modify(|(had, looped)| {
+                    had.retain(|x| conditions.contains(x));
+                    *looped |= inner;
+                })
+                .or_insert((conditions, inner));
         }
     }
     out

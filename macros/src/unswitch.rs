@@ -278,7 +278,8 @@ fn tested_nonzero(g: &Graph, k: NodeId) -> Option<NodeId> {
 }
 
 /// `(c, holds)` where the value `s` is zero wherever `c` is not `holds`: `if c { a } else { 0 }`
-/// (or `if c { 0 } else { b }`), a product with such a factor, the adjoint `λ` of a reverse
+/// (or `if c { 0 } else { b }`), a product with such a factor, sums and differences of such
+/// values on one condition, the adjoint `λ` of a reverse
 /// sweep seeded with such a value whose step keeps a zero `λ` zero ([`keeps_zero`]: every `λ` of
 /// the sweep is then zero, and so is the one it ends with), or an element of an adjoint vector
 /// whose additions all run only there.
@@ -293,6 +294,16 @@ fn zero_unless(g: &Graph, s: NodeId) -> Option<(NodeId, bool)> {
         // a loop around a sum): zero there, or `0 · ∞` from a path the function does not take
         // there (the factor is an adjoint the select makes zero), which adds nothing either.
         Op::Mul(a, b) => zero_unless(g, a).or_else(|| zero_unless(g, b)),
+        // Sums and differences of such values, on one condition (a sweep's seed `λ = (if c {
+        // 0 } else { 1 }) + Σ(i) (if c { 0 } else { -z̄[i] })`, a log-sum-exp after a guard).
+        Op::Add(a, b) | Op::Sub(a, b) => {
+            let a = zero_unless(g, a)?;
+            (zero_unless(g, b)? == a).then_some(a)
+        }
+        Op::Neg(a) => zero_unless(g, a),
+        Op::Sum { v, body, .. } => {
+            zero_unless(g, body).filter(|(c, _)| g.loops_of(*c) & (1 << v) == 0)
+        }
         // An element of an adjoint vector every addition into which runs only where `c` is
         // `holds` (a local array built after `if x.len() < 2 { return 0.0; }`): the vector is
         // zeros elsewhere, and the loop routing it to the array's elements runs under `c`.
