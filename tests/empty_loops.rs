@@ -634,6 +634,58 @@ fn inner_range_products(x: &[f64], n: usize, d: usize) -> f64 {
     s
 }
 
+// With `hessian`: `H·v` sweeps the recurrence and its tangent back together (coupled
+// recurrences, seeded with the count and with zero), in the same loop over `0..d - 1`.
+#[differentiable(hessian)]
+fn counted_inner_products_h(x: &[f64], y: &[f64]) -> f64 {
+    let d = x.len();
+    let mut s = 0.0;
+    for _i in 0..d {
+        for j in 0..d - 1 {
+            let mut p = 1.0;
+            for k in 0..y.len() {
+                p *= x[j] + y[k];
+            }
+            s += p;
+        }
+    }
+    s
+}
+
+#[differentiable(hessian)]
+fn counted_inner_tanh_h(x: &[f64], y: &[f64]) -> f64 {
+    let d = x.len();
+    let mut s = 0.0;
+    for _i in 0..d {
+        for j in 0..d - 1 {
+            let mut h = 0.0;
+            for k in 0..y.len() {
+                h = (0.5 * h + x[j] * y[k]).tanh();
+            }
+            s += h;
+        }
+    }
+    s
+}
+
+// A guard, a buffer, and a recurrence over another slice reading the buffer.
+#[differentiable(hessian)]
+fn recurrence_over_w_after_a_guard_h(x: &[f64], w: &[f64]) -> f64 {
+    if x.len() < 2 {
+        return 0.0;
+    }
+    let n = x.len();
+    let mut z = vec![0.0; n - 1];
+    for i in 0..n - 1 {
+        z[i] = x[i] * x[i];
+    }
+    let mut h = 0.0;
+    for i in 0..w.len() {
+        h = (0.5 * h + w[i] * z[0]).tanh();
+    }
+    h
+}
+
 // The same without a recurrence: `Σ_i Σ_j x[j]²` is `d · Σ_j x[j]²`, and the addition into
 // `∇x[j]` is `2 · (if d > 0 { d } else { 0 }) · x[j]`, a product with the count; its loop over
 // `0..d - 1` ran at top level, at `d = 0` too.
@@ -1040,6 +1092,9 @@ fn checkpointed_recurrences_equal_the_full_trace_at_zero_and_one_iteration() {
 #[test]
 fn second_derivatives_over_empty_loops_are_exact() {
     exactly! {
+        "Hessian of a counted inner range of products, x = []": { let (f, g, h) = counted_inner_products_h_hessian(&E, &[0.9]); (f, g.x, g.y, h) } => (0.0, Vec::<f64>::new(), vec![0.0], vec![0.0]);
+        "Hessian of a counted inner range of tanh recurrences, x = []": { let (f, g, h) = counted_inner_tanh_h_hessian(&E, &[0.9, -0.6]); (f, g.x, g.y, h) } => (0.0, Vec::<f64>::new(), vec![0.0; 2], vec![0.0; 4]);
+        "Hessian of a recurrence over w after a guard, x = []": { let (f, g, h) = recurrence_over_w_after_a_guard_h_hessian(&E, &[0.9]); (f, g.x, g.w, h) } => (0.0, Vec::<f64>::new(), vec![0.0], vec![0.0]);
         "Σ x² / y + y.ln()·x": { let (f, g, h) = div_sum_h_hessian(0.0, &E); (f, g.y, h) } => (0.0, 0.0, vec![0.0]);
         "a call not changing with a loop over 0..n, n = 0": { let (f, g, h) = max_of_invariant_call_h_hessian(2.0, &E, 0); (f, g.y, g.v, h) } => (4.0, 4.0, Vec::<f64>::new(), vec![2.0]);
         "the same, H·v": { let (f, g, hv) = max_of_invariant_call_h_hvp(2.0, &E, 0, &MaxOfInvariantCallHGrad { y: 1.0, v: vec![] }); (f, g.y, hv.y, hv.v) } => (4.0, 4.0, 2.0, Vec::<f64>::new());
@@ -1054,6 +1109,44 @@ fn second_derivatives_over_empty_loops_are_exact() {
         "scan, H·v": { let (f, g, hv) = scan_ln_h_hvp(0.0, &E, &ScanLnHGrad { y: 1.0, x: vec![] }); (f, g.y, hv.y) } => (1.0, 1.0, 0.0);
         "coupled state": { let (f, g, h) = coupled_h_hessian(1.0, 0.0, &E); (f, g.k, g.y, h) } => (1.0, 0.0, 0.0, vec![0.0; 4]);
         "coupled state, H·v": { let (f, g, hv) = coupled_h_hvp(1.0, 0.0, &E, &CoupledHGrad { k: 1.0, y: 1.0, t: vec![] }); (f, g.y, hv.k, hv.y) } => (1.0, 0.0, 0.0, 0.0);
+    }
+}
+
+/// The Hessians above where their loops run, against central differences of the gradient.
+#[test]
+fn second_derivatives_where_the_loops_run_match_differences() {
+    let t = [0.4, -0.7, 0.3, 0.9, -0.6];
+    for (n, m) in [(1, 1), (2, 1), (3, 2), (2, 3)] {
+        let split = |p: &[f64]| (p[..n].to_vec(), p[n..n + m].to_vec());
+        let p = &t[..n + m];
+        let (x, y) = split(p);
+        let (_, _, h) = counted_inner_products_h_hessian(&x, &y);
+        let want = hessian_by_differences(
+            |p| {
+                let (x, y) = split(p);
+                symgrad::Gradient::to_flat_vec(&counted_inner_products_h_grad(&x, &y).1)
+            },
+            p,
+        );
+        close(&h, &want, 1e-5, "counted_inner_products_h");
+        let (_, _, h) = counted_inner_tanh_h_hessian(&x, &y);
+        let want = hessian_by_differences(
+            |p| {
+                let (x, y) = split(p);
+                symgrad::Gradient::to_flat_vec(&counted_inner_tanh_h_grad(&x, &y).1)
+            },
+            p,
+        );
+        close(&h, &want, 1e-5, "counted_inner_tanh_h");
+        let (_, _, h) = recurrence_over_w_after_a_guard_h_hessian(&x, &y);
+        let want = hessian_by_differences(
+            |p| {
+                let (x, y) = split(p);
+                symgrad::Gradient::to_flat_vec(&recurrence_over_w_after_a_guard_h_grad(&x, &y).1)
+            },
+            p,
+        );
+        close(&h, &want, 1e-5, "recurrence_over_w_after_a_guard_h");
     }
 }
 

@@ -166,7 +166,7 @@ fn unswitched_sum(
             };
             (c, scatter(g, a), scatter(g, b))
         }
-        Op::Select(..) | Op::Sum { .. } | Op::Scatter(..) => {
+        Op::Select(..) | Op::Sum { .. } | Op::Scatter(..) | Op::Effects(..) => {
             let (c, holds) = only_where(g, body).filter(|(c, _)| invariant(g, *c))?;
             let none = if g.is_effect(body) {
                 g.add(Op::NoEffect)
@@ -244,7 +244,7 @@ fn merge_adjacent(g: &mut Graph, e: NodeId) -> NodeId {
 /// select whose other side is nothing, on `c` itself or on a condition that implies it
 /// ([`implied`], preferred), an addition into a gradient of such a value, or a sum of such a
 /// body whose `c` does not change with the sum's loop (`Σ(j) if λ != 0.0 { ∇x[j] += λ·s }` in a sweep seeded by `if c { k } else { 0 }`: the
-/// outer loop around that sweep runs under `if c`).
+/// outer loop around that sweep runs under `if c`), or effects in a row, each such.
 fn only_where(g: &Graph, body: NodeId) -> Option<(NodeId, bool)> {
     let nothing = |x: NodeId| matches!(g.op(x), Op::NoEffect) || g.as_const(x) == Some(0.0);
     match *g.op(body) {
@@ -255,6 +255,19 @@ fn only_where(g: &Graph, body: NodeId) -> Option<(NodeId, bool)> {
         }
         // An addition of nothing adds nothing.
         Op::Scatter(_, _, value) => only_where(g, value),
+        // Effects in a row, each only where `c` is `holds` (a tangent's sweep adding into one
+        // slice under `λ₂ != 0` and under `λ₃ != 0`).
+        Op::Effects(..) => {
+            let mut common = None;
+            for part in g.effect_parts(body) {
+                let only = only_where(g, part)?;
+                if common.is_some_and(|c| c != only) {
+                    return None;
+                }
+                common = Some(only);
+            }
+            common
+        }
         _ => None,
     }
 }
@@ -285,8 +298,10 @@ fn tested_nonzero(g: &Graph, k: NodeId) -> Option<NodeId> {
 /// whose additions all run only there.
 fn zero_unless(g: &Graph, s: NodeId) -> Option<(NodeId, bool)> {
     match *g.op(s) {
+        // (On `λ != 0` itself, with `λ` zero unless `c`: zero unless `c`, the condition the
+        // other parts of a sum are likelier to share.)
         Op::Select(c, a, b) => match (g.as_const(a), g.as_const(b)) {
-            (_, Some(0.0)) => Some((c, true)),
+            (_, Some(0.0)) => implied(g, c).or(Some((c, true))),
             (Some(0.0), _) => Some((c, false)),
             _ => None,
         },
@@ -296,10 +311,7 @@ fn zero_unless(g: &Graph, s: NodeId) -> Option<(NodeId, bool)> {
         Op::Mul(a, b) => zero_unless(g, a).or_else(|| zero_unless(g, b)),
         // Sums and differences of such values, on one condition (a sweep's seed `λ = (if c {
         // 0 } else { 1 }) + Σ(i) (if c { 0 } else { -z̄[i] })`, a log-sum-exp after a guard).
-        Op::Add(a, b) | Op::Sub(a, b) => {
-            let a = zero_unless(g, a)?;
-            (zero_unless(g, b)? == a).then_some(a)
-        }
+        Op::Add(a, b) | Op::Sub(a, b) => all_zero_unless(g, &[a, b]),
         Op::Neg(a) => zero_unless(g, a),
         Op::Sum { v, body, .. } => {
             zero_unless(g, body).filter(|(c, _)| g.loops_of(*c) & (1 << v) == 0)
@@ -321,42 +333,71 @@ fn zero_unless(g: &Graph, s: NodeId) -> Option<(NodeId, bool)> {
             {
                 return None;
             }
-            let mut common = None;
-            for part in g.effect_parts(fill) {
-                let only = only_where(g, part)?;
-                if common.is_some_and(|c| c != only) {
-                    return None;
-                }
-                common = Some(only);
-            }
-            common
+            only_where(g, fill)
         }
         Op::Adjoint { sweep, .. } => zero_unless(g, g.reverse_sweep_of(sweep)?),
         // The sweep's value (the `λ` it ends with, the adjoint of the recurrence's initial
         // value: a running maximum's `z[0]`) is zero there too.
         Op::RevFold {
             sweep, seed, step, ..
-        } if keeps_zero(g, step, sweep) => zero_unless(g, seed),
+        } if keeps_zero(g, step, sweep..sweep + 1) => zero_unless(g, seed),
+        // Coupled recurrences' sweep (a recurrence and its tangent, in `H·v`): every seed zero
+        // unless `c`, and every step zero where every `λ` is.
+        Op::RevCoupled { sweep, .. } => {
+            let (seeds, steps) = g.coupled_parts(s)?;
+            let k = u32::try_from(seeds.len()).ok()?;
+            if !steps.iter().all(|st| keeps_zero(g, *st, sweep..sweep + k)) {
+                return None;
+            }
+            all_zero_unless(g, seeds)
+        }
+        // The adjoint of a member's initial value, what coupled recurrences' sweep ends with.
+        Op::Component(of, _) if matches!(g.op(of), Op::RevCoupled { .. }) => zero_unless(g, of),
         _ => None,
     }
 }
 
-/// Whether `step`, the step of reverse sweep `sweep`, is zero where the sweep's `λ` is: `if λ !=
-/// 0 { … } else { 0 }`, or a sweep nested in it seeded with `λ` whose own step keeps its `λ` zero
-/// (a recurrence in the body of another).
-fn keeps_zero(g: &Graph, step: NodeId, sweep: u32) -> bool {
-    let is_lambda = |l: NodeId| matches!(*g.op(l), Op::Adjoint { sweep: s, .. } if s == sweep);
-    match *g.op(step) {
-        Op::Select(k, _, zero) if g.as_const(zero) == Some(0.0) => {
-            tested_nonzero(g, k).is_some_and(is_lambda)
+/// `(c, holds)` where every value of `values` is zero wherever `c` is not `holds` (a literal
+/// zero is zero everywhere), and one is not a literal zero.
+fn all_zero_unless(g: &Graph, values: &[NodeId]) -> Option<(NodeId, bool)> {
+    let mut common = None;
+    for &x in values {
+        if g.as_const(x) == Some(0.0) {
+            continue;
         }
+        let only = zero_unless(g, x)?;
+        if common.is_some_and(|c| c != only) {
+            return None;
+        }
+        common = Some(only);
+    }
+    common
+}
+
+/// Whether `step`, a step of reverse sweep `sweeps` (one number, or one per member of coupled
+/// recurrences), is zero where every `λ` of the sweep is: `λ`, `if s != 0 { … } else { 0 }`
+/// with such an `s`, sums and differences of such (a coupled step reads several `λ`), or a
+/// sweep nested in it seeded with such a value whose own step keeps its `λ` zero (a recurrence
+/// in the body of another).
+fn keeps_zero(g: &Graph, step: NodeId, sweeps: std::ops::Range<u32>) -> bool {
+    let is_lambda =
+        |l: NodeId| matches!(*g.op(l), Op::Adjoint { sweep: s, .. } if sweeps.contains(&s));
+    match *g.op(step) {
+        _ if is_lambda(step) => true,
+        Op::Select(k, _, zero) if g.as_const(zero) == Some(0.0) => {
+            tested_nonzero(g, k).is_some_and(|s| keeps_zero(g, s, sweeps))
+        }
+        Op::Add(a, b) | Op::Sub(a, b) => {
+            keeps_zero(g, a, sweeps.clone()) && keeps_zero(g, b, sweeps.clone())
+        }
+        Op::Neg(a) => keeps_zero(g, a, sweeps),
         Op::RevFold {
             sweep: inner,
             seed,
             step,
             ..
-        } => is_lambda(seed) && keeps_zero(g, step, inner),
-        _ => false,
+        } => keeps_zero(g, seed, sweeps) && keeps_zero(g, step, inner..inner + 1),
+        _ => g.as_const(step) == Some(0.0),
     }
 }
 
