@@ -409,6 +409,92 @@ impl Builder<'_, '_> {
         Some(Stmt::AddToSum(n))
     }
 
+    /// The selects bound by `steps`' first statements on one condition, with nothing but
+    /// inline nodes and effect lists between them: effects (`if c { ∇x… }` then `if c { ∇y… }`, one slice's
+    /// gradient after the other's, each unswitched under a guard clause's condition), after
+    /// an effect or a value (`let t = if c { 0.0 } else { … };`, the function's value after its
+    /// guard clause) that none of them reads.
+    fn selects_on_one_condition(&self, steps: &[Step]) -> Vec<NodeId> {
+        let g = self.s.g;
+        let mut out: Vec<NodeId> = Vec::new();
+        let mut on = None;
+        for step in steps {
+            match step {
+                Step::Bind(n) if let Op::Select(c, ..) = *g.op(*n) => {
+                    let first = out.first().copied();
+                    let joins = match first {
+                        None => true,
+                        Some(first) => on == Some(c) && g.is_effect(*n) && !g.mentions(*n, first),
+                    };
+                    if !joins {
+                        break;
+                    }
+                    on = Some(c);
+                    out.push(*n);
+                }
+                // Inline nodes, and effect lists (whose parts are statements of their own),
+                // write nothing here.
+                Step::Inline(_) if on.is_some() => {}
+                Step::Bind(n) if on.is_some() && matches!(g.op(*n), Op::Effects(..)) => {}
+                _ => break,
+            }
+        }
+        out
+    }
+
+    /// One `if c { A; B } else { C; D }` for the selects of [`selects_on_one_condition`] (two
+    /// or more; a value's `let t = if c { …; a } else { …; b };` with the effects in its
+    /// branches): what their branches share (a buffer, a recurrence's forward loop and reverse
+    /// sweep, the loop both add in) is computed once, as a person writes it. The same values
+    /// and additions: the condition is a value, which no addition changes, no effect reads the
+    /// value, and the effects add into different gradients (one per slice), so their order in
+    /// the block changes nothing.
+    ///
+    /// [`selects_on_one_condition`]: Self::selects_on_one_condition
+    fn joined_selects(&self, steps: &[Step], visible: &HashSet<NodeId>) -> Option<Stmt> {
+        let selects = self.selects_on_one_condition(steps);
+        if selects.len() < 2 {
+            return None;
+        }
+        let g = self.s.g;
+        let side = |then: bool| -> Vec<NodeId> {
+            selects
+                .iter()
+                .filter_map(|e| match *g.op(*e) {
+                    Op::Select(_, a, b) => Some(if then { a } else { b }),
+                    _ => None,
+                })
+                .filter(|x| !matches!(g.op(*x), Op::NoEffect))
+                .collect()
+        };
+        // Not where one addition would be reached from two of them (a node is one statement
+        // in a block: it would run once). Additions in a value (the fill of an adjoint vector)
+        // are its own statement's, run once wherever it is computed.
+        for roots in [side(true), side(false)] {
+            let mut seen = HashSet::new();
+            for r in roots {
+                let mut mine = HashSet::new();
+                let mut stack = vec![r];
+                while let Some(n) = stack.pop() {
+                    if g.is_effect(n) && mine.insert(n) {
+                        stack.extend(g.op(n).children());
+                    }
+                }
+                if mine.iter().any(|e| !seen.insert(*e)) {
+                    return None;
+                }
+            }
+        }
+        let node = selects[0];
+        let then = self.region(&side(true), &mut visible.clone());
+        let other = self.region(&side(false), &mut visible.clone());
+        Some(if g.is_effect(node) {
+            Stmt::Effect { node, then, other }
+        } else {
+            Stmt::Select { node, then, other }
+        })
+    }
+
     /// [`region`](Self::region) in two parts, the statements then the scatters, in the order
     /// [`Schedule::plan`] gives. In a loop's body (`back`), the vectors bound at its level
     /// reuse the previous iteration's.
@@ -421,8 +507,20 @@ impl Builder<'_, '_> {
         let plan = self.s.plan(roots, defined);
         let mut block = Block::default();
         let mut visible = defined.clone();
-        for step in &plan.steps {
+        // Effects already emitted in the block of an earlier select on the same condition.
+        let mut joined: HashSet<NodeId> = HashSet::new();
+        for (at, step) in plan.steps.iter().enumerate() {
             match step {
+                Step::Bind(n) if joined.contains(n) => {
+                    visible.insert(*n);
+                }
+                Step::Bind(n)
+                    if let Some(stmt) = self.joined_selects(&plan.steps[at..], &visible) =>
+                {
+                    joined.extend(self.selects_on_one_condition(&plan.steps[at..]));
+                    block.stmts.push(stmt);
+                    visible.insert(*n);
+                }
                 Step::Loop(group) => {
                     let stmt = if matches!(
                         self.s.g.op(group[0]),
