@@ -1120,33 +1120,25 @@ fn second_derivatives_where_the_loops_run_match_differences() {
         let split = |p: &[f64]| (p[..n].to_vec(), p[n..n + m].to_vec());
         let p = &t[..n + m];
         let (x, y) = split(p);
-        let (_, _, h) = counted_inner_products_h_hessian(&x, &y);
-        let want = hessian_by_differences(
-            |p| {
-                let (x, y) = split(p);
-                symgrad::Gradient::to_flat_vec(&counted_inner_products_h_grad(&x, &y).1)
-            },
-            p,
-        );
-        close(&h, &want, 1e-5, "counted_inner_products_h");
-        let (_, _, h) = counted_inner_tanh_h_hessian(&x, &y);
-        let want = hessian_by_differences(
-            |p| {
-                let (x, y) = split(p);
-                symgrad::Gradient::to_flat_vec(&counted_inner_tanh_h_grad(&x, &y).1)
-            },
-            p,
-        );
-        close(&h, &want, 1e-5, "counted_inner_tanh_h");
-        let (_, _, h) = recurrence_over_w_after_a_guard_h_hessian(&x, &y);
-        let want = hessian_by_differences(
-            |p| {
-                let (x, y) = split(p);
-                symgrad::Gradient::to_flat_vec(&recurrence_over_w_after_a_guard_h_grad(&x, &y).1)
-            },
-            p,
-        );
-        close(&h, &want, 1e-5, "recurrence_over_w_after_a_guard_h");
+        // Each `(x, y)` function: its `_hessian` against differences of its `_grad`.
+        macro_rules! against_differences_of_the_gradient {
+            ($($f:ident: $hessian:ident, $grad:ident;)*) => {$({
+                let (_, _, h) = $hessian(&x, &y);
+                let want = hessian_by_differences(
+                    |p| {
+                        let (x, y) = split(p);
+                        symgrad::Gradient::to_flat_vec(&$grad(&x, &y).1)
+                    },
+                    p,
+                );
+                close(&h, &want, 1e-5, stringify!($f));
+            })*};
+        }
+        against_differences_of_the_gradient! {
+            counted_inner_products_h: counted_inner_products_h_hessian, counted_inner_products_h_grad;
+            counted_inner_tanh_h: counted_inner_tanh_h_hessian, counted_inner_tanh_h_grad;
+            recurrence_over_w_after_a_guard_h: recurrence_over_w_after_a_guard_h_hessian, recurrence_over_w_after_a_guard_h_grad;
+        }
     }
 }
 
