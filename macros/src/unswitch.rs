@@ -520,4 +520,40 @@ mod tests {
         });
         assert_eq!(parts, ["ISSIA"]);
     }
+
+    /// The same without a recurrence: the addition into `∇x[j]` is the count times `2·x[j]`,
+    /// a product with `if d > 0 { d } else { 0 }`; its loop runs under `d > 0`.
+    #[test]
+    fn a_loop_adding_a_product_with_a_count_runs_under_its_condition() {
+        let parts = shape(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let d = x.len();
+                let mut s = 0.0;
+                for _i in 0..d {
+                    for j in 0..d - 1 { s += x[j] * x[j]; }
+                }
+                s
+            }
+        });
+        assert_eq!(parts, ["ISIA"]);
+    }
+
+    /// A running maximum over a buffer after a guard clause: the buffer's routing loop reads
+    /// its adjoint vector, filled by the maximum's sweep (seeded under the guard) and by the
+    /// value that sweep ends with (`z̄[0]`); it runs under the guard.
+    #[test]
+    fn a_buffer_routed_after_a_running_max_runs_under_the_guard() {
+        let parts = shape(quote! {
+            fn f(x: &[f64]) -> f64 {
+                if x.len() < 2 { return 0.0; }
+                let n = x.len();
+                let mut z = vec![0.0; n - 1];
+                for i in 0..n - 1 { z[i] = x[i] * x[i + 1]; }
+                let mut m = z[0];
+                for i in 1..n - 1 { m = m.max(z[i]); }
+                m
+            }
+        });
+        assert_eq!(parts, ["I(SIA;SIA)"]);
+    }
 }
