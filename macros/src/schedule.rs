@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::graph::{Graph, IntOp, Kind, LoopMask, NodeId, Op, StretchPatch};
+use crate::graph::{Cmp, Graph, IntOp, Kind, LoopMask, NodeId, Op, StretchPatch};
 
 pub mod tree;
 
@@ -1464,6 +1464,18 @@ fn kill_or_keep_sweeps(
             continue;
         };
         let adjoint = |n: NodeId| matches!(*g.op(n), Op::Adjoint { sweep: s, .. } if s == sweep);
+        // `if λ != 0 { if c { λ } else { 0 } } else { 0 }` (a sweep whose seed may be zero: a
+        // guard clause's `if c { 0 } else { 1 }`) is `if c { λ } else { 0 }`: where `λ` is zero,
+        // both are.
+        let step = match *g.op(step) {
+            Op::Select(k, inner, b)
+                if zero(b)
+                    && matches!(*g.op(k), Op::Compare(Cmp::Ne, l, z) if adjoint(l) && zero(z)) =>
+            {
+                inner
+            }
+            _ => step,
+        };
         let this = match *g.op(step) {
             Op::Select(cond, a, b) if adjoint(a) && zero(b) => Some((cond, false)),
             Op::Select(cond, a, b) if zero(a) && adjoint(b) => Some((cond, true)),
