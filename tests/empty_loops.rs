@@ -634,6 +634,23 @@ fn inner_range_products(x: &[f64], n: usize, d: usize) -> f64 {
     s
 }
 
+// The logarithm of each product: its adjoint is `(if d > 0 { d } else { 0 }) / p`, a quotient
+// of the count (`d` a parameter: `x` may be longer).
+#[differentiable]
+fn counted_inner_log_products(x: &[f64], y: &[f64], d: usize) -> f64 {
+    let mut s = 0.0;
+    for _i in 0..d {
+        for j in 0..d - 1 {
+            let mut p = 1.0;
+            for k in 0..y.len() {
+                p *= (x[j] * y[k]).cos() + 1.5;
+            }
+            s += p.ln();
+        }
+    }
+    s
+}
+
 // With `hessian`: `H·v` sweeps the recurrence and its tangent back together (coupled
 // recurrences, seeded with the count and with zero), in the same loop over `0..d - 1`.
 #[differentiable(hessian)]
@@ -954,6 +971,15 @@ fn an_inner_range_taken_out_of_its_loop_runs_where_the_outer_loop_does() {
     exactly! {
         "an inner loop over 0..d - 1, d = 0": { let (v, g) = inner_range_products_grad(&E, 2, 0); (v, g.x) } => (0.0, Vec::<f64>::new());
         "d · Σ(j in 0..d - 1) x[j]², x = []": { let (v, g) = counted_inner_squares_grad(&E); (v, g.x) } => (0.0, Vec::<f64>::new());
+        "d · Σ(j in 0..d - 1) ln Π_k …, d = 0": { let (v, g) = counted_inner_log_products_grad(&[0.3, -0.4, 0.9], &[0.5, 0.7], 0); (v, g.x, g.y) } => (0.0, vec![0.0; 3], vec![0.0; 2]);
+    }
+    let xy = [0.3, -0.4, 0.9, 0.5, 0.7];
+    for d in 1..=3 {
+        let (_, g) = counted_inner_log_products_grad(&xy[..3], &xy[3..], d);
+        let want = numeric_gradient(|p| counted_inner_log_products(&p[..3], &p[3..], d), &xy);
+        let mut got = g.x.clone();
+        got.extend(&g.y);
+        assert_all_close(&got, &want, 1e-6);
     }
     // Where it runs, against the hand derivative `∂/∂x[j] = 2·d·x[j]` (`j < d - 1`, else 0).
     let x = [0.3, -0.4, 0.9, 1.1];

@@ -291,7 +291,8 @@ fn tested_nonzero(g: &Graph, k: NodeId) -> Option<NodeId> {
 }
 
 /// `(c, holds)` where the value `s` is zero wherever `c` is not `holds`: `if c { a } else { 0 }`
-/// (or `if c { 0 } else { b }`), a product with such a factor, sums and differences of such
+/// (or `if c { 0 } else { b }`), a product with such a factor or a quotient of such a
+/// numerator, sums and differences of such
 /// values on one condition, the adjoint `λ` of a reverse
 /// sweep seeded with such a value whose step keeps a zero `λ` zero ([`keeps_zero`]: every `λ` of
 /// the sweep is then zero, and so is the one it ends with), or an element of an adjoint vector
@@ -309,6 +310,9 @@ fn zero_unless(g: &Graph, s: NodeId) -> Option<(NodeId, bool)> {
         // a loop around a sum): zero there, or `0 · ∞` from a path the function does not take
         // there (the factor is an adjoint the select makes zero), which adds nothing either.
         Op::Mul(a, b) => zero_unless(g, a).or_else(|| zero_unless(g, b)),
+        // A quotient of such a numerator (`(if d > 0 { d } else { 0 }) / p`, the adjoint of
+        // `p` in `Σ ln p` counted out of a loop), the same way.
+        Op::Div(a, _) => zero_unless(g, a),
         // Sums and differences of such values, on one condition (a sweep's seed `λ = (if c {
         // 0 } else { 1 }) + Σ(i) (if c { 0 } else { -z̄[i] })`, a log-sum-exp after a guard).
         Op::Add(a, b) | Op::Sub(a, b) => all_zero_unless(g, &[a, b]),
