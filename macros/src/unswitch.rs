@@ -310,13 +310,12 @@ fn zero_unless(g: &Graph, s: NodeId) -> Option<(NodeId, bool)> {
         // a loop around a sum): zero there, or `0 · ∞` from a path the function does not take
         // there (the factor is an adjoint the select makes zero), which adds nothing either.
         Op::Mul(a, b) => zero_unless(g, a).or_else(|| zero_unless(g, b)),
-        // A quotient of such a numerator (`(if d > 0 { d } else { 0 }) / p`, the adjoint of
-        // `p` in `Σ ln p` counted out of a loop), the same way.
-        Op::Div(a, _) => zero_unless(g, a),
         // Sums and differences of such values, on one condition (a sweep's seed `λ = (if c {
         // 0 } else { 1 }) + Σ(i) (if c { 0 } else { -z̄[i] })`, a log-sum-exp after a guard).
         Op::Add(a, b) | Op::Sub(a, b) => all_zero_unless(g, &[a, b]),
-        Op::Neg(a) => zero_unless(g, a),
+        // A quotient of such a numerator (`(if d > 0 { d } else { 0 }) / p`, the adjoint of
+        // `p` in `Σ ln p` counted out of a loop), and a negation, the same way.
+        Op::Div(a, _) | Op::Neg(a) => zero_unless(g, a),
         Op::Sum { v, body, .. } => {
             zero_unless(g, body).filter(|(c, _)| g.loops_of(*c) & (1 << v) == 0)
         }
