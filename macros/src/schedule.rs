@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::graph::{Cmp, Graph, IntOp, Kind, LoopMask, NodeId, Op, StretchPatch};
+use crate::graph::{Graph, IntOp, Kind, LoopMask, NodeId, Op, StretchPatch};
 
 pub mod tree;
 
@@ -1469,8 +1469,7 @@ fn kill_or_keep_sweeps(
         // both are.
         let step = match *g.op(step) {
             Op::Select(k, inner, b)
-                if zero(b)
-                    && matches!(*g.op(k), Op::Compare(Cmp::Ne, l, z) if adjoint(l) && zero(z)) =>
+                if zero(b) && crate::unswitch::tested_nonzero(g, k).is_some_and(adjoint) =>
             {
                 inner
             }

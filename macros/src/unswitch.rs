@@ -258,15 +258,7 @@ fn only_where(g: &Graph, body: NodeId) -> Option<(NodeId, bool)> {
         // Effects in a row, each only where `c` is `holds` (a tangent's sweep adding into one
         // slice under `λ₂ != 0` and under `λ₃ != 0`).
         Op::Effects(..) => {
-            let mut common = None;
-            for part in g.effect_parts(body) {
-                let only = only_where(g, part)?;
-                if common.is_some_and(|c| c != only) {
-                    return None;
-                }
-                common = Some(only);
-            }
-            common
+            one_condition(g.effect_parts(body).into_iter().map(|p| only_where(g, p)))
         }
         _ => None,
     }
@@ -282,7 +274,7 @@ fn implied(g: &Graph, k: NodeId) -> Option<(NodeId, bool)> {
 }
 
 /// `s` where the condition `k` is `s != 0` (or `0 != s`).
-fn tested_nonzero(g: &Graph, k: NodeId) -> Option<NodeId> {
+pub fn tested_nonzero(g: &Graph, k: NodeId) -> Option<NodeId> {
     match *g.op(k) {
         Op::Compare(Cmp::Ne, s, z) if g.as_const(z) == Some(0.0) => Some(s),
         Op::Compare(Cmp::Ne, z, s) if g.as_const(z) == Some(0.0) => Some(s),
@@ -292,11 +284,10 @@ fn tested_nonzero(g: &Graph, k: NodeId) -> Option<NodeId> {
 
 /// `(c, holds)` where the value `s` is zero wherever `c` is not `holds`: `if c { a } else { 0 }`
 /// (or `if c { 0 } else { b }`), a product with such a factor or a quotient of such a
-/// numerator, sums and differences of such
-/// values on one condition, the adjoint `λ` of a reverse
-/// sweep seeded with such a value whose step keeps a zero `λ` zero ([`keeps_zero`]: every `λ` of
-/// the sweep is then zero, and so is the one it ends with), or an element of an adjoint vector
-/// whose additions all run only there.
+/// numerator, sums and differences of such values on one condition, the adjoint `λ` of a
+/// reverse sweep seeded with such a value whose step keeps a zero `λ` zero ([`keeps_zero`]:
+/// every `λ` of the sweep is then zero, and so is the one it ends with), or an element of an
+/// adjoint vector whose additions all run only there.
 fn zero_unless(g: &Graph, s: NodeId) -> Option<(NodeId, bool)> {
     match *g.op(s) {
         // (On `λ != 0` itself, with `λ` zero unless `c`: zero unless `c`, the condition the
@@ -363,12 +354,22 @@ fn zero_unless(g: &Graph, s: NodeId) -> Option<(NodeId, bool)> {
 /// `(c, holds)` where every value of `values` is zero wherever `c` is not `holds` (a literal
 /// zero is zero everywhere), and one is not a literal zero.
 fn all_zero_unless(g: &Graph, values: &[NodeId]) -> Option<(NodeId, bool)> {
+    one_condition(
+        values
+            .iter()
+            .filter(|x| g.as_const(**x) != Some(0.0))
+            .map(|x| zero_unless(g, *x)),
+    )
+}
+
+/// The one `(c, holds)` every item gives (none if one gives none, two differ, or there are
+/// none).
+fn one_condition(
+    items: impl IntoIterator<Item = Option<(NodeId, bool)>>,
+) -> Option<(NodeId, bool)> {
     let mut common = None;
-    for &x in values {
-        if g.as_const(x) == Some(0.0) {
-            continue;
-        }
-        let only = zero_unless(g, x)?;
+    for only in items {
+        let only = only?;
         if common.is_some_and(|c| c != only) {
             return None;
         }

@@ -443,7 +443,7 @@ impl Builder<'_, '_> {
     }
 
     /// One `if c { A; B } else { C; D }` for the selects of [`selects_on_one_condition`] (two
-    /// or more; a value's `let t = if c { …; a } else { …; b };` with the effects in its
+    /// or more, returned with it; a value's `let t = if c { …; a } else { …; b };` with the effects in its
     /// branches): what their branches share (a buffer, a recurrence's forward loop and reverse
     /// sweep, the loop both add in) is computed once, as a person writes it. The same values
     /// and additions: the condition is a value, which no addition changes, no effect reads the
@@ -451,7 +451,11 @@ impl Builder<'_, '_> {
     /// the block changes nothing.
     ///
     /// [`selects_on_one_condition`]: Self::selects_on_one_condition
-    fn joined_selects(&self, steps: &[Step], visible: &HashSet<NodeId>) -> Option<Stmt> {
+    fn joined_selects(
+        &self,
+        steps: &[Step],
+        visible: &HashSet<NodeId>,
+    ) -> Option<(Stmt, Vec<NodeId>)> {
         let selects = self.selects_on_one_condition(steps);
         if selects.len() < 2 {
             return None;
@@ -488,11 +492,12 @@ impl Builder<'_, '_> {
         let node = selects[0];
         let then = self.region(&side(true), &mut visible.clone());
         let other = self.region(&side(false), &mut visible.clone());
-        Some(if g.is_effect(node) {
+        let stmt = if g.is_effect(node) {
             Stmt::Effect { node, then, other }
         } else {
             Stmt::Select { node, then, other }
-        })
+        };
+        Some((stmt, selects))
     }
 
     /// [`region`](Self::region) in two parts, the statements then the scatters, in the order
@@ -515,9 +520,10 @@ impl Builder<'_, '_> {
                     visible.insert(*n);
                 }
                 Step::Bind(n)
-                    if let Some(stmt) = self.joined_selects(&plan.steps[at..], &visible) =>
+                    if let Some((stmt, selects)) =
+                        self.joined_selects(&plan.steps[at..], &visible) =>
                 {
-                    joined.extend(self.selects_on_one_condition(&plan.steps[at..]));
+                    joined.extend(selects);
                     block.stmts.push(stmt);
                     visible.insert(*n);
                 }
