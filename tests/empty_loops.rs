@@ -885,6 +885,76 @@ fn unread_root_after_a_guard_h(x: &[f64]) -> f64 {
     s
 }
 
+// Seed 3003, program 208 (shrunk): every element of a local array computed from `x[0]`, which
+// does not change with the filling loop; at `n = 0` the gradient read `x[0]` (of an empty `x`)
+// for the element's derivative, and the function's own companion filled the array again in
+// every iteration of the loop summing it (`n²`).
+#[differentiable]
+fn scaled_by_the_first(n: usize, x: &[f64]) -> f64 {
+    let mut z = vec![0.45; n];
+    for i in 0..n {
+        z[i] /= 1.0 + x[0] * x[0];
+    }
+    z.iter().map(|e| e * e).sum::<f64>()
+}
+
+#[differentiable]
+fn sine_of_the_first(n: usize, x: &[f64]) -> f64 {
+    let mut z = vec![0.0; n];
+    for i in 0..n {
+        z[i] = x[0].sin();
+    }
+    z.iter().map(|e| e * e).sum::<f64>()
+}
+
+// Seed 3003, program 125 (shrunk): a running maximum from `x[0]` that does not change with the
+// loop over `0..n·d` it is in, counted out of it (`if n·d > 0 { n·d·m } else { 0 }`) and read
+// in a later loop; the gradient took the maximum's loop out of the count's branch and before
+// that loop: at `n = 0` it read `x[0]` of an empty `x`.
+#[differentiable]
+fn counted_running_max_read_later(n: usize, d: usize, x: &[f64], a: f64) -> f64 {
+    let mut s1 = 0.0;
+    for _i in 0..n * d {
+        let mut m = x[0];
+        for _j in 0..x.len() {
+            if -x[n * d - 1] > m {
+                m = -x[n * d - 1];
+            }
+        }
+        s1 += m;
+    }
+    let mut z = vec![a; d];
+    z[d - 1] /= 1.0 + z[0] * z[0];
+    let mut s = 0.0;
+    for i in 0..d {
+        for j in 0..n {
+            s += z[i] * x[j * d + i];
+        }
+    }
+    s * (s1 * s1)
+}
+
+// Seed 3003, program 64 (shrunk): sums over `0..n·d` of `w[i]` (not changing with them) in the
+// body of a loop over `0..d`, in a loop over `w` that breaks on `w[d - 1]`; at `d = 0` the
+// gradient computed `d - 1`.
+#[differentiable]
+fn inner_sums_before_a_break_on_the_last(n: usize, d: usize, w: &[f64]) -> f64 {
+    let mut s6 = 0.0;
+    for e in w {
+        if *e - e >= (1.0 + w[d - 1] * w[d - 1]).powf(1.44) {
+            s6 += *e;
+            break;
+        }
+        let mut s8 = 0.0;
+        for i in 0..d {
+            let q = (0..n * d).map(|_| w[i] / (1.0 + *e * *e)).sum::<f64>();
+            s8 += (1.0 + *e * *e).recip() / (1.0 + q * q);
+        }
+        s6 += s8.tanh();
+    }
+    s6 * s6
+}
+
 /// `(value, scalar partials…)` of each case where its loops run zero times, against the hand
 /// derivative; `==`, so `-0.0` passes for `0.0` and NaN fails.
 macro_rules! exactly {
@@ -1079,6 +1149,52 @@ fn a_buffer_after_a_guard_clause() {
             );
             assert_all_close(&g.z, &want, 1e-6);
         }
+    }
+}
+
+/// What a loop reads that does not change with it (`x[0]`, `x[n·d - 1]`, `w[d - 1]`), where the
+/// loop does not run and the slice is empty: the gradient reads it only where the function does.
+/// Then, where the loops run, against the hand derivative or central differences.
+#[test]
+fn a_value_not_changing_with_a_loop_that_does_not_run() {
+    exactly! {
+        "z[i] /= 1 + x[0]², n = 0": { let (v, g) = scaled_by_the_first_grad(0, &E); (v, g.x) } => (0.0, Vec::<f64>::new());
+        "z[i] = x[0].sin(), n = 0": { let (v, g) = sine_of_the_first_grad(0, &E); (v, g.x) } => (0.0, Vec::<f64>::new());
+        "a counted running max from x[0], n = 0": { let (v, g) = counted_running_max_read_later_grad(0, 2, &E, -0.5); (v, g.x, g.a) } => (0.0, Vec::<f64>::new(), 0.0);
+        "inner sums before a break on w[d - 1], d = 0": { let (v, g) = inner_sums_before_a_break_on_the_last_grad(2, 0, &E); (v, g.w) } => (0.0, Vec::<f64>::new());
+    }
+    // The hand derivatives: `n·(0.45 / (1 + x₀²))²` and `n·sin²(x₀)`, nothing from the others.
+    let x = [0.7, -0.3, 1.2];
+    for n in 1..=4 {
+        let nf = n as f64;
+        let (v, g) = scaled_by_the_first_grad(n, &x);
+        let q = 1.0 + x[0] * x[0];
+        assert!((v - nf * 0.45 * 0.45 / (q * q)).abs() < 1e-12, "n = {n}");
+        let want = [-4.0 * nf * 0.45 * 0.45 * x[0] / (q * q * q), 0.0, 0.0];
+        assert_all_close(&g.x, &want, 1e-12);
+        let (v, g) = sine_of_the_first_grad(n, &x);
+        assert!((v - nf * x[0].sin().powi(2)).abs() < 1e-12, "n = {n}");
+        let want = [2.0 * nf * x[0].sin() * x[0].cos(), 0.0, 0.0];
+        assert_all_close(&g.x, &want, 1e-12);
+    }
+    let x = [0.3, -0.8, 0.5, 0.9, -0.2, 0.4];
+    for (n, d) in [(1, 2), (2, 3), (3, 2), (1, 1)] {
+        let (_, g) = counted_running_max_read_later_grad(n, d, &x, -0.5);
+        let mut got = g.x.clone();
+        got.push(g.a);
+        let mut at = x.to_vec();
+        at.push(-0.5);
+        let want = numeric_gradient(
+            |p| counted_running_max_read_later(n, d, &p[..x.len()], p[x.len()]),
+            &at,
+        );
+        assert_all_close(&got, &want, 1e-6);
+    }
+    let w = [0.3, -0.8, 0.5, 0.9];
+    for (n, d) in [(0, 1), (1, 2), (2, 3), (2, 4)] {
+        let (_, g) = inner_sums_before_a_break_on_the_last_grad(n, d, &w);
+        let want = numeric_gradient(|p| inner_sums_before_a_break_on_the_last(n, d, p), &w);
+        assert_all_close(&g.w, &want, 1e-6);
     }
 }
 

@@ -1621,8 +1621,14 @@ fn read_in_iterations(g: &Graph, output: NodeId, empty_loops: bool) -> HashSet<(
                 Some(v) if empty_loops => 1 << v,
                 _ => 0,
             };
+            // (Its element, body or step: in it even where it does not change with it.)
+            let each = op.per_iteration();
             stack.extend(op.eager_children().into_iter().map(|c| {
-                let into = if g.loops_of(c) & body != 0 { body } else { 0 };
+                let into = if g.loops_of(c) & body != 0 || each == Some(c) {
+                    body
+                } else {
+                    0
+                };
                 (c, entered | into, aside)
             }));
         }

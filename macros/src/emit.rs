@@ -90,6 +90,11 @@ pub struct Emitter<'a> {
     /// they save (`true`: the outer forward loop, or a recomputed stretch), or in the outer
     /// reverse sweep that reads it back (`false`): see `Stmt::Reverse::nested`.
     nest: RefCell<HashMap<NodeId, Option<TokenStream>>>,
+    /// The recurrences (by carry) a reverse sweep of this code steps back through: that sweep
+    /// binds their saved states as `__sN`, so a forward loop of one computed again inside it
+    /// (a recurrence read in a branch there) binds its state in a block of its own, not over
+    /// the sweep's (see [`fold_scanning`](Self::fold_scanning)).
+    swept: HashSet<u32>,
 }
 
 /// A reverse sweep's parts: its number (its first `λ`), loop, recurrence, and per member the
@@ -191,6 +196,7 @@ pub fn emit(
         float,
         sinks,
         nest: RefCell::default(),
+        swept: swept_carries(g, roots),
     };
     let body = e.region(&tree.body);
     // A stretch's pool is typed by its first use (its tuples hold the loop's index): one this
@@ -791,7 +797,7 @@ impl Emitter<'_> {
             }
             Saved::Nothing => (TokenStream::new(), stmts),
         };
-        quote! {
+        let forward = quote! {
             let mut #s = #init;
             #declare
             for #i in #lo..#hi {
@@ -799,8 +805,12 @@ impl Emitter<'_> {
                 #s = #next;
                 #back
             }
-            let #name = #s;
+        };
+        // Saving nothing, inside a sweep binding `#s`: in a block, its `#s` not the sweep's.
+        if declare.is_empty() && self.swept.contains(&c) {
+            return quote! { let #name = { #forward #s }; };
         }
+        quote! { #forward let #name = #s; }
     }
 
     /// The forward loop of a scan `n`, keeping the recurrence's value after every iteration:
@@ -823,7 +833,7 @@ impl Emitter<'_> {
         let init = self.expr(init, Prec::Select);
         let (stmts, back) = self.whole(block);
         let next = self.expr(body, Prec::Select);
-        quote! {
+        let scan = quote! {
             let mut #s = #init;
             let mut #name = ::std::vec::Vec::with_capacity(
                 ::core::iter::Iterator::size_hint(&(#lo..#hi)).0,
@@ -834,7 +844,11 @@ impl Emitter<'_> {
                 #name.push(#s);
                 #back
             }
-            let #name = #name;
+        };
+        if self.swept.contains(&c) {
+            quote! { let #name = { #scan #name }; }
+        } else {
+            quote! { #scan let #name = #name; }
         }
     }
 
@@ -2696,6 +2710,29 @@ impl Style for Emitter<'_> {
     fn call_arg(&self, a: NodeId) -> TokenStream {
         self.argument(a)
     }
+}
+
+/// The carries of the recurrences whose reverse sweeps computing `roots` runs (every member of
+/// coupled ones).
+fn swept_carries(g: &Graph, roots: &[NodeId]) -> HashSet<u32> {
+    let mut out = HashSet::new();
+    for n in g.reachable_with_sweeps(roots) {
+        let (Op::RevFold { fold, .. } | Op::RevCoupled { fold, .. }) = *g.op(n) else {
+            continue;
+        };
+        match *g.op(fold) {
+            Op::Fold { c, .. } => {
+                out.insert(c);
+            }
+            Op::Coupled { c, .. } => {
+                let members = g.coupled_parts(fold).map_or(0, |p| p.1.len());
+                let members = u32::try_from(members).unwrap_or(0);
+                out.extend(c..c.saturating_add(members));
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The index of loop `v` in generated code.

@@ -1530,3 +1530,23 @@ fn log_sum_exp_over_a_buffer_after_a_guard() {
         "
     );
 }
+
+/// Every element of a local array from `x[0]`, which does not change with the loop filling it:
+/// the gradient reads `x[0]` for the element's derivative only where the summed adjoint is not
+/// zero (at `n = 0`, `x` may be empty), and the companion the callers use fills the array once,
+/// before the loop summing it (it filled it again in every iteration, `n²`).
+#[test]
+fn a_local_array_of_one_element_repeated() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn f(n: usize, x: &[f64]) -> f64 {
+            let mut z = vec![0.45; n];
+            for i in 0..n {
+                z[i] /= 1.0 + x[0] * x[0];
+            }
+            z.iter().map(|e| e * e).sum::<f64>()
+        }
+        "
+    );
+}

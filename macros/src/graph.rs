@@ -568,6 +568,21 @@ impl Op {
         }
     }
 
+    /// The child a loop node evaluates in each of its iterations, only where it runs, even
+    /// where that child does not change with the loop: a table's element (`for i in 0..n {
+    /// z[i] = x[0].sin(); }` reads `x[0]` only where `n > 0`), a sum's body, a recurrence's
+    /// step, a search's condition. (Its bounds and initial value are evaluated before it.)
+    pub fn per_iteration(&self) -> Option<NodeId> {
+        match *self {
+            Op::Table { body, .. }
+            | Op::Sum { body, .. }
+            | Op::Fold { body, .. }
+            | Op::Scanned { body, .. } => Some(body),
+            Op::Until { cond, .. } => Some(cond),
+            _ => None,
+        }
+    }
+
     /// The loop a loop node runs, a local array's (`Table`) included.
     pub fn own_loop(&self) -> Option<u32> {
         match *self {

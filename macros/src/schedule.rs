@@ -690,13 +690,21 @@ impl Schedule<'_> {
             let a_loop = op.runs_a_loop();
             // Before a loop that may not run, nothing that may panic where the user's code
             // would not run it (a call, a loop over `0..d - 1`): it stays in the loop.
-            let stays = may_not_run && invariant && self.early_risk(n, v, &covered, &mut risks);
-            if invariant && !stays && (a_loop || (!conditional && !self.may_panic.contains(&n))) {
+            let stays = invariant
+                && (may_not_run && self.early_risk(n, v, &covered, &mut risks)
+                    || conditional && a_loop && self.out_of_branch_risk(n, v, &covered));
+            // What the function's own code evaluates wherever this loop's statement runs is
+            // no risk before it, even under a condition here (`s1 * s1` of a guarded sum).
+            let sure = invariant && self.surely_evaluated_around(n, v);
+            let safe = !conditional && !self.may_panic.contains(&n);
+            if invariant && !stays && (a_loop || sure || safe) {
                 out.push(n);
             } else if invariant && !a_loop {
                 // Evaluated in the loop (each iteration; LLVM hoists it into the loop's
-                // preheader, which only runs when the loop does), what it reads before.
-                stack.extend(op.children().into_iter().map(|c| (c, conditional)));
+                // preheader, which only runs when the loop does), what it reads before: a
+                // select's branches (`&&`'s right side) only under its condition.
+                stack.extend(op.eager_children().into_iter().map(|c| (c, conditional)));
+                stack.extend(op.lazy_children().into_iter().map(|c| (c, true)));
             } else if let Op::Sum {
                 v: inner,
                 lo,
@@ -799,9 +807,16 @@ impl Schedule<'_> {
                 Op::Call(..) | Op::CallJvp(..) => true,
                 _ => {
                     let own = op.own_loop();
-                    // A loop's bounds and initial values run before it; its body, in it.
-                    let before =
-                        |c: &NodeId| own.is_none_or(|w| self.g.loops_of(*c) & (1 << w) == 0);
+                    // A loop's bounds and initial values run before it; its body, in it. A
+                    // body that does not change with it runs wherever the loop is not empty:
+                    // before `v` too, unless the loop has `v`'s bounds (`[x[0].sin() for i in
+                    // 0..n]` read in a loop over `0..n` runs only where that loop does).
+                    let each = op
+                        .per_iteration()
+                        .filter(|_| own.is_some_and(|w| self.same_bounds(w, v)));
+                    let before = |c: &NodeId| {
+                        each != Some(*c) && own.is_none_or(|w| self.g.loops_of(*c) & (1 << w) == 0)
+                    };
                     op.children().into_iter().filter(before).any(|c| {
                         own.is_some()
                             && !covered.contains(&c)
@@ -813,6 +828,59 @@ impl Schedule<'_> {
             };
         memo.insert(n, risky);
         risky
+    }
+
+    /// Whether loops `w` and `v` have the same bounds: one runs where the other does.
+    fn same_bounds(&self, w: u32, v: u32) -> bool {
+        self.g.loop_bounds(w).is_some() && self.g.loop_bounds(w) == self.g.loop_bounds(v)
+    }
+
+    /// Whether taking loop `n`, read only under a condition in loop `v`'s body (a branch of a
+    /// select), out of its branch and before `v` may panic where the function does not
+    /// evaluate it: what it evaluates before its own loop (bounds, initial value) may fail, and
+    /// the function's own code does not surely evaluate that wherever `v` runs. `for i in 0..d
+    /// { s += if c { m } else { 0 } · x[i] }` with `m` a running max from `x[0]`, `c` that `m`'s
+    /// loop ran: taken before the loop, `m` reads `x[0]` of an empty `x`; it stays in its
+    /// branch.
+    fn out_of_branch_risk(&self, n: NodeId, v: u32, covered: &HashSet<NodeId>) -> bool {
+        if covered.contains(&n) || self.surely_evaluated_around(n, v) {
+            return false;
+        }
+        let op = self.g.op(n);
+        // (An adjoint vector's additions are guarded where their indices may not be valid.)
+        let Some(own) = op.own_loop() else {
+            return false;
+        };
+        let each = op.per_iteration();
+        op.children().into_iter().any(|c| {
+            each != Some(c)
+                && self.g.loops_of(c) & (1 << own) == 0
+                && !covered.contains(&c)
+                && self.fails_eagerly(c, v, &mut HashMap::new())
+        })
+    }
+
+    /// Whether evaluating `n` before loop `v` may fail (see [`may_fail`](Self::may_fail)) by
+    /// what it evaluates on every path: not in a select's branches, evaluated only under their
+    /// condition (`if n > 0 { x[0] } else { 0 }`), nor what the function surely evaluates
+    /// wherever `v` runs.
+    fn fails_eagerly(&self, n: NodeId, v: u32, memo: &mut HashMap<NodeId, bool>) -> bool {
+        if !self.may_panic.contains(&n) || self.surely_evaluated_around(n, v) {
+            return false;
+        }
+        if let Some(&r) = memo.get(&n) {
+            return r;
+        }
+        let op = self.g.op(n);
+        let itself =
+            op.may_panic_itself() && !matches!(op, Op::IntBin(IntOp::Add | IntOp::Mul, ..));
+        let r = itself
+            || op
+                .eager_children()
+                .into_iter()
+                .any(|c| self.fails_eagerly(c, v, memo));
+        memo.insert(n, r);
+        r
     }
 
     /// Whether the function's own code evaluates `n` wherever loop `v` runs: under conditions
