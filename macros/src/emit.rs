@@ -1973,7 +1973,9 @@ impl Emitter<'_> {
             return quote! { let mut #z = #start; };
         }
         let bounds = match *self.g.op(like) {
-            Op::Table { lo, hi, .. } if by_bounds && zero => Some((lo, hi)),
+            Op::Table { lo, hi, .. } | Op::Scanned { lo, hi, .. } if by_bounds && zero => {
+                Some((lo, hi))
+            }
             _ => None,
         };
         let (fresh, refill) = match (zero, self.g.constant_fill(like)) {

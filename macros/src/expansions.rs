@@ -1550,3 +1550,30 @@ fn a_local_array_of_one_element_repeated() {
         "
     );
 }
+
+/// A product scan from the first element (`z[0] = x[0]`, `z[i] = z[i - 1]·x[i] + a`): the
+/// adjoint vector of the scan's values takes its length from the scan's loop, so the reverse
+/// sweep of the callers' companion (`__partials`) fills it once, before the sweep (it filled it
+/// again in every iteration, `n²`, as `H·v` did for the tangent's scan), and the values are not
+/// kept only to know their length.
+#[test]
+fn a_product_scan_from_the_first_element() {
+    snapshot!(
+        r"
+        #[differentiable]
+        fn f(a: f64, x: &[f64]) -> f64 {
+            let n = x.len();
+            let mut z = vec![0.0; n];
+            z[0] = x[0];
+            for i in 1..n {
+                z[i] = z[i - 1] * x[i] + a;
+            }
+            let mut s = 0.0;
+            for i in 0..n {
+                s += z[i] * z[i] * x[i];
+            }
+            s
+        }
+        "
+    );
+}

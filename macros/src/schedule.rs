@@ -820,7 +820,7 @@ impl Schedule<'_> {
                     op.children().into_iter().filter(before).any(|c| {
                         own.is_some()
                             && !covered.contains(&c)
-                            && self.may_fail(c, &mut HashMap::new())
+                            && self.fails_eagerly(c, v, &mut HashMap::new())
                             && only_here(c)
                             || self.early_risk(c, v, covered, memo)
                     })
@@ -860,10 +860,13 @@ impl Schedule<'_> {
         })
     }
 
-    /// Whether evaluating `n` before loop `v` may fail (see [`may_fail`](Self::may_fail)) by
-    /// what it evaluates on every path: not in a select's branches, evaluated only under their
-    /// condition (`if n > 0 { x[0] } else { 0 }`), nor what the function surely evaluates
-    /// wherever `v` runs.
+    /// Whether evaluating `n` before loop `v` may panic (see `may_panic`) other than by
+    /// overflowing an integer `+` or `*`, which takes values near `usize::MAX`: an index past the
+    /// end, an integer `-` below zero (`d - 1` at `d = 0`), a division by zero; by what it
+    /// evaluates on every path, not in a select's branches, evaluated only under their condition
+    /// (`if n > 0 { x[0] } else { 0 }`, a scan's tangent from `z[0] = x[0]`), nor what the
+    /// function surely evaluates wherever `v` runs. A stretch's end `s + b` beside a layer's `s =
+    /// b * layer` is not such a risk; `0..d - 1` is.
     fn fails_eagerly(&self, n: NodeId, v: u32, memo: &mut HashMap<NodeId, bool>) -> bool {
         if !self.may_panic.contains(&n) || self.surely_evaluated_around(n, v) {
             return false;
@@ -892,25 +895,6 @@ impl Schedule<'_> {
             return false;
         };
         sure.iter().all(|c| run.contains(c))
-    }
-
-    /// Whether evaluating `n` may panic (see `may_panic`) other than by overflowing an integer
-    /// `+` or `*`, which takes values near `usize::MAX`: an index past the end, an integer `-`
-    /// below zero (`d - 1` at `d = 0`), a division by zero. A stretch's end `s + b` beside a
-    /// layer's `s = b * layer` is not such a risk; `0..d - 1` is.
-    fn may_fail(&self, n: NodeId, memo: &mut HashMap<NodeId, bool>) -> bool {
-        if !self.may_panic.contains(&n) {
-            return false;
-        }
-        if let Some(&r) = memo.get(&n) {
-            return r;
-        }
-        let op = self.g.op(n);
-        let itself =
-            op.may_panic_itself() && !matches!(op, Op::IntBin(IntOp::Add | IntOp::Mul, ..));
-        let r = itself || op.children().into_iter().any(|c| self.may_fail(c, memo));
-        memo.insert(n, r);
-        r
     }
 
     /// What coupled recurrences (or their reverse sweep) read before their loop: their bounds
@@ -1259,7 +1243,9 @@ impl ReverseSweeps {
 /// What the vector of zeros `n` as long as a local array (an adjoint vector, `Alloc { zero:
 /// true }`) reads to be made, if not the array: nothing, on the stack (`[0.0; 3]`, a constant
 /// length, `tree::stack_len`); the bounds of the loop filling the array, `hi − lo` of a
-/// vector (neither a constant fill nor on the stack: `Schedule::zero_sized_by_bounds`). So a
+/// vector (neither a constant fill nor on the stack: `Schedule::zero_sized_by_bounds`), or of a
+/// scan's values (one per iteration: a sweep then need not run the scan's forward loop in
+/// each of its iterations to know its length, the product scan's `__partials` and `H·v`). So a
 /// region that reads nothing else of the array does not compute it: a reverse sweep does not
 /// run again the loop building an array whose adjoint it needs, nor keep the rows of an
 /// array carried across a loop only to know their length.
@@ -1275,6 +1261,8 @@ pub fn zero_vector_reads(g: &Graph, n: NodeId) -> Option<Vec<NodeId>> {
     }
     match *g.op(like) {
         Op::Table { lo, hi, .. } if g.constant_fill(like).is_none() => Some(vec![lo, hi]),
+        // A scan's values, one per iteration of its loop.
+        Op::Scanned { lo, hi, .. } => Some(vec![lo, hi]),
         _ => None,
     }
 }
