@@ -955,6 +955,43 @@ fn inner_sums_before_a_break_on_the_last(n: usize, d: usize, w: &[f64]) -> f64 {
     s6 * s6
 }
 
+// A local array of a literal size built from `x[n - 1]` in the body of a recurrence's loop over
+// `0..n`: its loop runs, so computing it before the recurrence's loop read `x[n - 1]`, at
+// `n = 0` too (it stays in the loop now, as written).
+#[differentiable]
+fn row_from_the_last_in_a_recurrence(n: usize, x: &[f64]) -> f64 {
+    let mut h = 0.5;
+    let mut l = 0.0;
+    for t in 0..n {
+        let mut z = [0.0; 3];
+        for j in 0..3 {
+            z[j] = x[n - 1] * (j as f64);
+        }
+        h = (h + z[1] + x[t]).tanh();
+        l += h * h;
+    }
+    l
+}
+
+// Per row `i` of `x`, a local array of `d` copies of `(x[i·d] + 1).ln()`, then the product of
+// its elements plus the row's: at `d = 0` the gradient read `x[i·d]` of an empty `x`.
+#[differentiable]
+fn rows_of_one_logarithm(n: usize, d: usize, x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        let mut z = vec![0.0; d];
+        for j in 0..d {
+            z[j] = (x[i * d] + 1.0).ln();
+        }
+        let mut p = 1.0;
+        for j in 0..d {
+            p *= z[j] + x[i * d + j];
+        }
+        s += p;
+    }
+    s
+}
+
 /// `(value, scalar partials…)` of each case where its loops run zero times, against the hand
 /// derivative; `==`, so `-0.0` passes for `0.0` and NaN fails.
 macro_rules! exactly {
@@ -1162,6 +1199,9 @@ fn a_value_not_changing_with_a_loop_that_does_not_run() {
         "z[i] = x[0].sin(), n = 0": { let (v, g) = sine_of_the_first_grad(0, &E); (v, g.x) } => (0.0, Vec::<f64>::new());
         "a counted running max from x[0], n = 0": { let (v, g) = counted_running_max_read_later_grad(0, 2, &E, -0.5); (v, g.x, g.a) } => (0.0, Vec::<f64>::new(), 0.0);
         "inner sums before a break on w[d - 1], d = 0": { let (v, g) = inner_sums_before_a_break_on_the_last_grad(2, 0, &E); (v, g.w) } => (0.0, Vec::<f64>::new());
+        "a row from x[n - 1] in a recurrence, n = 0": { let (v, g) = row_from_the_last_in_a_recurrence_grad(0, &E); (v, g.x) } => (0.0, Vec::<f64>::new());
+        "a row from x[n - 1] in a recurrence, n = 0, x = [1]": { let (v, g) = row_from_the_last_in_a_recurrence_grad(0, &[1.0]); (v, g.x) } => (0.0, vec![0.0]);
+        "rows of one logarithm, d = 0": { let (v, g) = rows_of_one_logarithm_grad(2, 0, &E); (v, g.x) } => (2.0, Vec::<f64>::new());
     }
     // The hand derivatives: `n·(0.45 / (1 + x₀²))²` and `n·sin²(x₀)`, nothing from the others.
     let x = [0.7, -0.3, 1.2];
@@ -1189,6 +1229,16 @@ fn a_value_not_changing_with_a_loop_that_does_not_run() {
             &at,
         );
         assert_all_close(&got, &want, 1e-6);
+    }
+    for n in 1..=x.len() {
+        let (_, g) = row_from_the_last_in_a_recurrence_grad(n, &x[..n]);
+        let want = numeric_gradient(|p| row_from_the_last_in_a_recurrence(n, p), &x[..n]);
+        assert_all_close(&g.x, &want, 1e-6);
+    }
+    for (n, d) in [(1, 2), (2, 3), (3, 2), (2, 1)] {
+        let (_, g) = rows_of_one_logarithm_grad(n, d, &x);
+        let want = numeric_gradient(|p| rows_of_one_logarithm(n, d, p), &x);
+        assert_all_close(&g.x, &want, 1e-6);
     }
     let w = [0.3, -0.8, 0.5, 0.9];
     for (n, d) in [(0, 1), (1, 2), (2, 3), (2, 4)] {

@@ -817,17 +817,44 @@ impl Schedule<'_> {
                     let before = |c: &NodeId| {
                         each != Some(*c) && own.is_none_or(|w| self.g.loops_of(*c) & (1 << w) == 0)
                     };
-                    op.children().into_iter().filter(before).any(|c| {
-                        own.is_some()
-                            && !covered.contains(&c)
+                    let fails = |c: NodeId| {
+                        !covered.contains(&c)
                             && self.fails_eagerly(c, v, &mut HashMap::new())
                             && only_here(c)
-                            || self.early_risk(c, v, covered, memo)
-                    })
+                    };
+                    // What the body evaluates without changing with the loop, the same way
+                    // (`[x[n - 1] * j for j in 0..3]` in a loop over `0..n`).
+                    let inside = own.zip(op.per_iteration()).is_some_and(|(w, body)| {
+                        !self.same_bounds(w, v) && self.in_every_iteration(body, w).any(fails)
+                    });
+                    inside
+                        || op.children().into_iter().filter(before).any(|c| {
+                            own.is_some() && fails(c) || self.early_risk(c, v, covered, memo)
+                        })
                 }
             };
         memo.insert(n, risky);
         risky
+    }
+
+    /// The nodes `body`, the body of loop `w`, evaluates in every iteration without changing
+    /// with `w`: reached from it through nodes that change with `w` (not into a select's
+    /// branches).
+    fn in_every_iteration(&self, body: NodeId, w: u32) -> impl Iterator<Item = NodeId> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        let mut stack = vec![body];
+        while let Some(m) = stack.pop() {
+            if !seen.insert(m) {
+                continue;
+            }
+            if self.g.loops_of(m) & (1 << w) == 0 {
+                out.push(m);
+            } else {
+                stack.extend(self.g.op(m).eager_children());
+            }
+        }
+        out.into_iter()
     }
 
     /// Whether loops `w` and `v` have the same bounds: one runs where the other does.
