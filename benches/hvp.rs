@@ -2,7 +2,9 @@
 //! 10⁴ elements:
 //!
 //! - the extended Rosenbrock function, `Σᵢ 100(xᵢ₊₁ − xᵢ²)² + (1 − xᵢ)²`;
-//! - a logistic loss over 10⁴ weights and 16 samples, `Σₛ ln(1 + e^{zₛ}) − yₛzₛ`, `z = Xw`.
+//! - a logistic loss over 10⁴ weights and 16 samples, `Σₛ ln(1 + e^{zₛ}) − yₛzₛ`, `z = Xw`;
+//! - a product scan from its first element, `z₀ = x₀`, `zᵢ = zᵢ₋₁xᵢ + a`, read as `Σᵢ zᵢ²xᵢ`
+//!   (its `H·v` sweeps the scan's tangent back, then the scan: linear in n).
 //!
 //! `_hvp_into` (value, gradient and `H·v` in one pass) and `_grad_into` (value and gradient) are
 //! timed interleaved (one batch of each in turn, 15 rounds), both into structs kept across
@@ -42,6 +44,21 @@ fn logistic(w: &[f64], x: &[f64], y: &[f64]) -> f64 {
         loss += z.exp().ln_1p() - y[s] * z;
     }
     loss
+}
+
+#[differentiable(hessian)]
+fn product_scan(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.0; n];
+    z[0] = x[0];
+    for i in 1..n {
+        z[i] = z[i - 1] * x[i] + a;
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += z[i] * z[i] * x[i];
+    }
+    s
 }
 
 fn wobble(n: usize, scale: f64, phase: f64) -> Vec<f64> {
@@ -152,6 +169,31 @@ fn main() {
         &mut || {
             let f = logistic_grad_into(black_box(&w), &data, &y, &mut lg3);
             black_box(&lg3);
+            f
+        },
+    );
+    // Values near 1, so the products stay finite over 10⁴ steps.
+    let px: Vec<f64> = wobble(N, 0.05, 0.7).iter().map(|e| 0.97 + e).collect();
+    let pv = ProductScanGrad {
+        a: 0.3,
+        x: wobble(N, 1.0, 1.5),
+    };
+    let (mut pg2, mut phv2, mut pg3) = (
+        ProductScanGrad::default(),
+        ProductScanGrad::default(),
+        ProductScanGrad::default(),
+    );
+    row(
+        "product scan from its first element, n = 10⁴",
+        reps,
+        &mut || {
+            let f = product_scan_hvp_into(0.01, black_box(&px), &pv, &mut pg2, &mut phv2);
+            black_box((&pg2, &phv2));
+            f
+        },
+        &mut || {
+            let f = product_scan_grad_into(0.01, black_box(&px), &mut pg3);
+            black_box(&pg3);
             f
         },
     );
