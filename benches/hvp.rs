@@ -172,7 +172,11 @@ fn main() {
             f
         },
     );
-    // Values near 1, so the products stay finite over 10⁴ steps.
+    product_scan_row(reps);
+}
+
+/// The product scan's row: values near 1, so the products stay finite over 10⁴ steps.
+fn product_scan_row(reps: usize) {
     let px: Vec<f64> = wobble(N, 0.05, 0.7).iter().map(|e| 0.97 + e).collect();
     let pv = ProductScanGrad {
         a: 0.3,
