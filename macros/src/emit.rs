@@ -807,7 +807,7 @@ impl Emitter<'_> {
             }
         };
         // Saving nothing, inside a sweep binding `#s`: in a block, its `#s` not the sweep's.
-        if declare.is_empty() && self.swept.contains(&c) {
+        if saved == Saved::Nothing && self.swept.contains(&c) {
             return quote! { let #name = { #forward #s }; };
         }
         quote! { #forward let #name = #s; }
