@@ -2719,19 +2719,8 @@ impl Style for Emitter<'_> {
 fn swept_carries(g: &Graph, roots: &[NodeId]) -> HashSet<u32> {
     let mut out = HashSet::new();
     for n in g.reachable_with_sweeps(roots) {
-        let (Op::RevFold { fold, .. } | Op::RevCoupled { fold, .. }) = *g.op(n) else {
-            continue;
-        };
-        match *g.op(fold) {
-            Op::Fold { c, .. } => {
-                out.insert(c);
-            }
-            Op::Coupled { c, .. } => {
-                let members = g.coupled_parts(fold).map_or(0, |p| p.1.len());
-                let members = u32::try_from(members).unwrap_or(0);
-                out.extend(c..c.saturating_add(members));
-            }
-            _ => {}
+        if let Op::RevFold { fold, .. } | Op::RevCoupled { fold, .. } = *g.op(n) {
+            out.extend(g.carries_of(fold));
         }
     }
     out

@@ -924,6 +924,19 @@ impl Graph {
         }
     }
 
+    /// The carries recurrence `n` binds (a `Fold`'s or a `Scanned`'s one; every member of a
+    /// `Coupled` one), or none for any other node.
+    pub fn carries_of(&self, n: NodeId) -> std::ops::Range<u32> {
+        match *self.op(n) {
+            Op::Fold { c, .. } | Op::Scanned { c, .. } => c..c.saturating_add(1),
+            Op::Coupled { c, .. } => {
+                let members = self.coupled_parts(n).map_or(0, |p| p.1.len());
+                c..c.saturating_add(u32::try_from(members).unwrap_or(0))
+            }
+            _ => 0..0,
+        }
+    }
+
     /// The recurrence number of a `RevFold`'s fold.
     pub fn recurrence_of_sweep(&self, reverse: NodeId) -> Option<u32> {
         match self.op(reverse) {

@@ -1480,13 +1480,10 @@ fn run_where(g: &Graph, roots: &[NodeId]) -> HashMap<u32, Conditions> {
 fn swept_loops(g: &Graph, all: &[NodeId], traced: &HashSet<u32>) -> LoopMask {
     let mut mask = 0u128;
     for &n in all {
-        let (c, v, members) = match *g.op(n) {
-            Op::Fold { c, v, .. } => (c, v, 1),
-            Op::Coupled { c, v, .. } => (c, v, g.coupled_parts(n).map_or(0, |p| p.1.len())),
-            _ => continue,
+        let (Op::Fold { v, .. } | Op::Coupled { v, .. }) = *g.op(n) else {
+            continue;
         };
-        let members = u32::try_from(members).unwrap_or(0);
-        if (c..c.saturating_add(members)).any(|d| traced.contains(&d)) {
+        if g.carries_of(n).any(|d| traced.contains(&d)) {
             mask |= 1u128.checked_shl(v).unwrap_or(0);
         }
     }

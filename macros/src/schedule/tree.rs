@@ -47,23 +47,67 @@ impl Block {
     /// How many forward loops of coupled recurrence `x` this block runs (`Stmt::Coupled`, at any
     /// depth: in loops, branches, the block of a guarded sweep).
     pub fn count_coupled(&self, x: NodeId) -> usize {
-        self.stmts
-            .iter()
-            .chain(&self.scatters)
-            .map(|s| s.count_coupled(x))
+        self.all_stmts()
+            .map(|s| {
+                let own = usize::from(matches!(s, Stmt::Coupled { node, .. } if *node == x));
+                own + s.blocks().iter().map(|b| b.count_coupled(x)).sum::<usize>()
+            })
             .sum()
+    }
+
+    /// The statements, then the scatters.
+    fn all_stmts(&self) -> impl Iterator<Item = &Stmt> {
+        self.stmts.iter().chain(&self.scatters)
+    }
+
+    /// Whether a forward loop binding the state of a recurrence (`__s{c}`) runs inside a
+    /// reverse sweep of that recurrence, where it would bind `__s{c}` over the sweep's saved
+    /// value, which the sweep reads after it (`swept`: the carries of the sweeps around). A
+    /// forward loop saving nothing and a scan are emitted in a block of their own there, and
+    /// are no risk; the scheduler places no other there (it would recompute the recurrence in
+    /// every iteration of its own sweep): the emitter would not print such a tree correctly.
+    fn forward_loop_in_own_sweep(&self, g: &Graph, swept: &mut Vec<u32>) -> bool {
+        self.all_stmts()
+            .any(|s| s.forward_loop_in_own_sweep(g, swept))
     }
 }
 
 impl Stmt {
-    /// [`Block::count_coupled`] of this statement and the blocks in it.
-    fn count_coupled(&self, x: NodeId) -> usize {
-        let own = usize::from(matches!(self, Stmt::Coupled { node, .. } if *node == x));
-        let inner: usize = match self {
+    /// [`Block::forward_loop_in_own_sweep`] of this statement.
+    fn forward_loop_in_own_sweep(&self, g: &Graph, swept: &mut Vec<u32>) -> bool {
+        let binds = match self {
+            Stmt::Fold { node, saved, .. } if *saved != Saved::Nothing => g.carries_of(*node),
+            Stmt::Coupled { node, .. } => g.carries_of(*node),
+            _ => 0..0,
+        };
+        if binds.clone().any(|c| swept.contains(&c)) {
+            return true;
+        }
+        if let Stmt::Guarded { reads, sweep, .. } = self {
+            return reads.forward_loop_in_own_sweep(g, swept)
+                || sweep.forward_loop_in_own_sweep(g, swept);
+        }
+        let around = swept.len();
+        if let Stmt::Reverse { group, .. } = self
+            && let Op::RevFold { fold, .. } | Op::RevCoupled { fold, .. } = *g.op(group[0])
+        {
+            swept.extend(g.carries_of(fold));
+        }
+        let inside = self
+            .blocks()
+            .iter()
+            .any(|b| b.forward_loop_in_own_sweep(g, swept));
+        swept.truncate(around);
+        inside
+    }
+
+    /// The blocks in this statement.
+    fn blocks(&self) -> Vec<&Block> {
+        match self {
             Stmt::Effect { then, other, .. } | Stmt::Select { then, other, .. } => {
-                then.count_coupled(x) + other.count_coupled(x)
+                vec![then, other]
             }
-            Stmt::Exit { test, body, .. } => test.count_coupled(x) + body.count_coupled(x),
+            Stmt::Exit { test, body, .. } => vec![test, body],
             Stmt::Logic { right: b, .. }
             | Stmt::Rebound { body: b, .. }
             | Stmt::Sums { body: b, .. }
@@ -71,21 +115,26 @@ impl Stmt {
             | Stmt::Scan { body: b, .. }
             | Stmt::Coupled { body: b, .. }
             | Stmt::Tables { body: b, .. }
-            | Stmt::Until { body: b, .. } => b.count_coupled(x),
+            | Stmt::Until { body: b, .. } => vec![b],
             Stmt::Reverse {
                 body, recompute, ..
-            } => body.count_coupled(x) + recompute.as_ref().map_or(0, |r| r.1.count_coupled(x)),
-            Stmt::Guarded { reads, sweep, .. } => reads.count_coupled(x) + sweep.count_coupled(x),
-            Stmt::Table { body, .. } => body.as_ref().map_or(0, |b| b.count_coupled(x)),
+            } => std::iter::once(body)
+                .chain(recompute.as_ref().map(|r| &r.1))
+                .collect(),
+            Stmt::Guarded { reads, sweep, .. } => {
+                let mut blocks = vec![reads];
+                blocks.extend(sweep.blocks());
+                blocks
+            }
+            Stmt::Table { body, .. } => body.iter().collect(),
             Stmt::Let(_)
             | Stmt::Add(_)
             | Stmt::AddToSum(_)
             | Stmt::Partials(..)
             | Stmt::Vjp(_)
             | Stmt::Alloc { .. }
-            | Stmt::Internal(_) => 0,
-        };
-        own + inner
+            | Stmt::Internal(_) => Vec::new(),
+        }
     }
 }
 
@@ -299,7 +348,12 @@ impl Schedule<'_> {
             s: self,
             pools: RefCell::default(),
         };
-        let body = b.region(roots, &mut HashSet::new());
+        let mut body = b.region(roots, &mut HashSet::new());
+        if body.forward_loop_in_own_sweep(self.g, &mut Vec::new()) {
+            body.stmts.push(Stmt::Internal(
+                "a recurrence's forward loop inside its own reverse sweep",
+            ));
+        }
         Tree {
             body,
             pools: b.pools.into_inner(),
@@ -1405,6 +1459,64 @@ mod tests {
         );
         assert!(max.contains("fold(last kill)"), "{max}");
         assert!(max.contains("reverse(last kill)"), "{max}");
+    }
+
+    /// The body of the first reverse sweep at the top of `b` (or in a guarded block there).
+    fn sweep_body(b: &mut Block) -> Option<&mut Block> {
+        b.stmts.iter_mut().find_map(|s| match s {
+            Stmt::Reverse { body, .. } => Some(body),
+            Stmt::Guarded { sweep, .. } => match &mut **sweep {
+                Stmt::Reverse { body, .. } => Some(body),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
+    /// The tree builder's check that no forward loop binds a recurrence's state inside that
+    /// recurrence's reverse sweep (over the state the sweep reads): false on the tree the
+    /// scheduler builds, true once its forward loop is moved into the sweep's body, false
+    /// again once that loop saves nothing (then the emitter binds its state in a block).
+    #[test]
+    fn a_forward_loop_inside_its_own_sweep_is_found() {
+        let l = lower_fn(
+            quote! {
+                fn f(x: &[f64]) -> f64 {
+                    let mut p = 1.0;
+                    for i in 0..x.len() { p *= x[i]; }
+                    p
+                }
+            },
+            &Args::default(),
+        );
+        let mut g = l.graph.clone();
+        let (grads, effects) = crate::diff::gradient_with_slices(&mut g, l.output, &l.inputs, &[0])
+            .expect("internal error: the test function differentiates");
+        let mut roots = vec![l.output];
+        roots.extend(grads);
+        roots.extend(effects.into_iter().flatten());
+        let mut tree = Schedule::of(&g, &roots).tree(&roots).body;
+        assert!(!tree.forward_loop_in_own_sweep(&g, &mut Vec::new()));
+        let at = tree
+            .stmts
+            .iter()
+            .position(|s| matches!(s, Stmt::Fold { .. }));
+        let mut fold = tree.stmts.remove(at.expect("the forward loop at the top"));
+        let text = block(&tree);
+        let body = sweep_body(&mut tree).unwrap_or_else(|| panic!("no sweep in {text}"));
+        if let Stmt::Fold { saved, .. } = &mut fold {
+            assert!(
+                matches!(saved, Saved::Every(_)),
+                "the product saves its values"
+            );
+        }
+        body.stmts.insert(0, fold);
+        assert!(tree.forward_loop_in_own_sweep(&g, &mut Vec::new()));
+        let body = sweep_body(&mut tree).expect("the sweep is still there");
+        if let Stmt::Fold { saved, .. } = &mut body.stmts[0] {
+            *saved = Saved::Nothing;
+        }
+        assert!(!tree.forward_loop_in_own_sweep(&g, &mut Vec::new()));
     }
 
     /// A recurrence after an early `return`: the sweep, with its forward loop, in a guarded
