@@ -68,6 +68,35 @@ pub fn gradient_of_row(
     gradient_seeded(g, output, one, wrt, slices)
 }
 
+/// [`activity`], where nothing in `order` is refused ([`refuse_second_order`],
+/// [`refuse_chosen_arrays`]).
+fn checked_activity(
+    g: &Graph,
+    order: &[NodeId],
+    wrt: &[NodeId],
+    slices: &[u32],
+) -> Result<Vec<bool>, DiffError> {
+    refuse_second_order(g, order)?;
+    let active = activity(g, order, wrt, slices);
+    refuse_chosen_arrays(g, order, &active)?;
+    Ok(active)
+}
+
+/// A select between local arrays has no elements to route adjoints to (the lowering merges
+/// arrays chosen by a condition element by element): reported, never a zero gradient.
+fn refuse_chosen_arrays(g: &Graph, order: &[NodeId], active: &[bool]) -> Result<(), DiffError> {
+    match order.iter().find(|n| {
+        active[n.index()] && g.kind(**n) == Kind::Array && matches!(g.op(**n), Op::Select(..))
+    }) {
+        Some(&n) => Err(DiffError {
+            origin: g.node(n).origin,
+            message: "internal error: a local array chosen by a condition as a whole".into(),
+            help: "please report this; choose its elements instead: `[if c { a } else { b }, …]`",
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The error where a gradient is taken of a graph that holds a reverse sweep or a local array's
 /// adjoint (a Hessian through them), `Ok` elsewhere.
 fn refuse_second_order(g: &Graph, order: &[NodeId]) -> Result<(), DiffError> {
@@ -128,8 +157,7 @@ pub fn gradient_seeded(
     // the condition its elements are read by, only for the partials that read it), and a
     // slice's gradient through the same call is needed everywhere.
     let order = g.reachable(&[output]);
-    refuse_second_order(g, &order)?;
-    let active = activity(g, &order, wrt, slices);
+    let active = checked_activity(g, &order, wrt, slices)?;
     let mut sweep = Sweep {
         active,
         scattered: Vec::new(),

@@ -277,7 +277,7 @@ fn refuse_what_has_no_tangent(
             if args.iter().any(other) {
                 return Err(DiffError {
                     origin: g.node(n).origin,
-                    message: "second derivatives through a call given this local array (added into, `h[k] += …`, or chosen by a condition) are not supported yet".into(),
+                    message: "second derivatives through a call given this local array (added into, `h[k] += …`, or carried across a loop) are not supported yet".into(),
                     help: "remove `hessian`, or build the array from expressions (`[e0, e1]`, or `z[c] = …` in a loop of its own), or pass the elements the called function needs as scalars (`z[0]`, `z[i]`)",
                 });
             }

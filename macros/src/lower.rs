@@ -151,6 +151,11 @@ struct Lower<'a> {
     sig: &'a Sig,
     g: Graph,
     symbols: Vec<TokenStream>,
+    /// The integers and conditions of data the function reads (`x.len()`, `k + 1` of
+    /// parameters), by their text: one node for each (they read parameters, which no statement
+    /// changes), so two spellings of one length are one length (`x.to_vec()` and `vec![0.0;
+    /// x.len()]` in the two branches of an `if`).
+    data_values: HashMap<(String, Kind), NodeId>,
     spans: Vec<Span>,
     state: State,
     /// Names of the parameters of kind `Other`, which opaque expressions may mention.
@@ -218,6 +223,7 @@ impl<'a> Lower<'a> {
             sig,
             g,
             symbols: Vec::new(),
+            data_values: HashMap::new(),
             spans: Vec::new(),
             state: State {
                 scopes: vec![Vec::new()],
@@ -275,8 +281,16 @@ impl<'a> Lower<'a> {
 
     fn sym_node(&mut self, tokens: TokenStream, kind: Kind) -> NodeId {
         let name = pretty(&tokens);
-        let s = self.symbol(tokens, name);
-        self.g.add(Op::Sym(s, kind))
+        let data = matches!(kind, Kind::Int | Kind::Bool);
+        if data && let Some(&n) = self.data_values.get(&(name.clone(), kind)) {
+            return n;
+        }
+        let s = self.symbol(tokens, name.clone());
+        let n = self.g.add(Op::Sym(s, kind));
+        if data {
+            self.data_values.insert((name, kind), n);
+        }
+        n
     }
 
     fn bind_params(&mut self) -> Vec<NodeId> {

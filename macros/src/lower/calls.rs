@@ -337,14 +337,16 @@ impl Lower<'_> {
     fn call_args(&mut self, args: &[&Expr]) -> Option<Vec<NodeId>> {
         let mut lowered = Vec::with_capacity(args.len());
         for &a in args {
+            // (`f((x))`, `f(&(x))` are `f(x)`, `f(&x)`.)
+            let a = unparenthesized(a);
             // A differentiated slice (`x`, `&x`, or `*x` for an array or nalgebra value behind
             // `&`) stays one: its gradient flows back through the called function's
             // vector-Jacobian product.
-            let inner = match a {
-                Expr::Reference(r) if r.mutability.is_none() => &*r.expr,
-                Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => &*u.expr,
+            let inner = unparenthesized(match a {
+                Expr::Reference(r) if r.mutability.is_none() => &r.expr,
+                Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => &u.expr,
                 other => other,
-            };
+            });
             let view = self
                 .bound_to(inner)
                 .and_then(|n| self.views.get(&n).copied());
@@ -408,14 +410,74 @@ impl Lower<'_> {
                     None => self.call_arg(a)?,
                 },
             };
+            // A differentiated slice or a local array reached through an expression that is
+            // neither (`if c { x } else { y }`, `{ x }`): its gradient would not flow back
+            // through the call, so it is reported rather than passed on as data.
+            if self.hides_differentiated(arg) && !self.mentions_failed_let(a) {
+                let text = pretty(&a.to_token_stream());
+                self.cx.error_spanned_by(
+                    a,
+                    msg(
+                        format!("`{text}` passes a differentiated slice or a local array chosen by the code, which a call cannot be differentiated through yet"),
+                        "pass the slice or array by its name, and choose between calls instead: `if c { f(x) } else { f(y) }`",
+                    ),
+                );
+                return None;
+            }
             lowered.push(arg);
         }
         Some(lowered)
     }
 
+    /// Whether call argument `arg`, not itself a float, a local array or a differentiated
+    /// slice passed on, is computed from a differentiated slice or a local array as a whole
+    /// (a select between slices, say): what it reads of them is not a float the call's
+    /// partials reach.
+    fn hides_differentiated(&self, arg: NodeId) -> bool {
+        let passed_on = |n: NodeId| {
+            matches!(
+                self.g.kind(n),
+                Kind::Float | Kind::Array | Kind::Int | Kind::Bool
+            ) || matches!(self.g.op(n), Op::SliceArg(..) | Op::DataRun(..))
+        };
+        if passed_on(arg) {
+            return false;
+        }
+        let mut stack = vec![arg];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n) || self.g.kind(n) == Kind::Float {
+                continue;
+            }
+            if matches!(self.g.op(n), Op::Slice(_) | Op::SliceArg(..))
+                || self.g.kind(n) == Kind::Array
+            {
+                return true;
+            }
+            stack.extend(self.g.op(n).children());
+        }
+        false
+    }
+
     /// Differentiated slice `k` passed to a call as `a` (`x`, `&x`; `inner` without the `&`).
+    /// Under another name (a closure's parameter bound to it), as the parameter's own name.
     fn slice_arg(&mut self, k: u32, a: &Expr) -> NodeId {
-        let tokens = a.to_token_stream();
+        let name = self.g.slice_name(k).to_string();
+        let renamed = |e: &Expr| match e {
+            Expr::Path(p) if p.path.get_ident().is_some_and(|id| *id != name) => {
+                let id = proc_macro2::Ident::new(&name, p.path.segments[0].ident.span());
+                Some(id.into_token_stream())
+            }
+            _ => None,
+        };
+        let tokens = match a {
+            Expr::Reference(r) => renamed(&r.expr).map(|id| {
+                let and = r.and_token;
+                quote::quote!(#and #id)
+            }),
+            other => renamed(other),
+        }
+        .unwrap_or_else(|| a.to_token_stream());
         let s = self.symbol(tokens.clone(), pretty(&tokens));
         self.g.add(Op::SliceArg(k, s, Vec::new()))
     }
@@ -766,4 +828,13 @@ fn run_parts(a: &Expr) -> Option<(&syn::ExprIndex, &syn::ExprRange)> {
         return None;
     };
     Some((ix, range))
+}
+
+/// `e` without the parentheses around it.
+fn unparenthesized(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => unparenthesized(&p.expr),
+        Expr::Group(g) => unparenthesized(&g.expr),
+        other => other,
+    }
 }

@@ -106,6 +106,28 @@ impl Lower<'_> {
             self.state.ret_val = self.g.select(r0, v0, self.state.ret_val);
         }
         match (t, e) {
+            // Local arrays chosen by the condition (`let z = if c { [a, b] } else { [b, a] };`):
+            // merged element by element, one array of the same length (a select of two arrays
+            // has no elements for the differentiation to route adjoints to).
+            (Tail::Value(a), Tail::Value(b))
+                if a != b && (self.g.kind(a) == Kind::Array || self.g.kind(b) == Kind::Array) =>
+            {
+                let same = self.g.kind(a) == self.g.kind(b);
+                match same.then(|| self.merge_arrays(cond, a, b)).flatten() {
+                    Some(z) => Tail::Value(z),
+                    None => {
+                        let span = self.origin_span();
+                        self.cx.error_at(
+                            span,
+                            msg(
+                                "the branches of this `if` or `match` give local arrays that may differ in length (or an array and something else), which cannot be differentiated",
+                                "give both branches arrays of one length (`vec![0.0; n]` in each), or declare the array before and write its elements in each branch",
+                            ),
+                        );
+                        Tail::Unit
+                    }
+                }
+            }
             (Tail::Value(a), Tail::Value(b)) => Tail::Value(self.g.select(cond, a, b)),
             (Tail::Diverged, Tail::Diverged) => Tail::Diverged,
             (Tail::Diverged, other) | (other, Tail::Diverged) => other,

@@ -177,9 +177,14 @@ impl Lower<'_> {
                         local_span(p, init),
                         msg(
                             format!("`let {}` would give data another name", p.ident),
-                            format!("use `{}` itself", pretty(&named.to_token_stream())),
+                            if self.bound_to(named).is_some() {
+                                format!("use `{}` itself", pretty(&named.to_token_stream()))
+                            } else {
+                                "use the data by its own name where it is read, choosing between the uses rather than the data: `if c { f(x) } else { f(y) }`".to_string()
+                            },
                         ),
                     );
+                    self.failed_lets.insert(p.ident.to_string());
                     self.declare(p.ident.to_string(), Binding::Value(v));
                 } else if let Some(v) = value {
                     self.failed_lets.remove(&p.ident.to_string());

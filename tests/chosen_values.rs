@@ -1,0 +1,185 @@
+//! Values chosen as a whole: a local array given by an `if` or a `match` (`let z = if c { [a,
+//! b] } else { [b, a] };`), merged element by element, and a differentiated slice passed to a
+//! call through parentheses or a closure's parameter. Each once gave a silently wrong gradient
+//! (zero: the select between arrays had no elements to route adjoints to; the slice went to the
+//! call as data). Checked against derivatives by hand, exactly, and central differences.
+#![allow(clippy::needless_range_loop)] // index loops are the language under test
+#![allow(unused_parens, clippy::double_parens)] // `sumsq((x))` is one of the forms under test
+
+use approx::assert_relative_eq;
+use num_dual::DualNum;
+use symgrad::{Gradient, differentiable};
+
+#[path = "common/second_order.rs"]
+mod second_order;
+use second_order::{close, dual_hessian, hessian_by_differences};
+
+#[differentiable]
+fn pick(a: f64, flag: bool) -> f64 {
+    let z = if flag { [a] } else { [1.0] };
+    z[0]
+}
+
+#[test]
+fn a_one_element_array_chosen_by_if() {
+    assert_eq!(pick_grad(3.0, true), (3.0, PickGrad { a: 1.0 }));
+    assert_eq!(pick_grad(3.0, false), (1.0, PickGrad { a: 0.0 }));
+}
+
+/// A copy of `x` or ones, of `x`'s length written two ways (`x.to_vec()` and `vec![1.0;
+/// x.len()]`: one length).
+#[differentiable]
+fn copy_or_ones(x: &[f64], flag: bool) -> f64 {
+    let z = if flag { x.to_vec() } else { vec![1.0; x.len()] };
+    z[0] * z[1]
+}
+
+#[test]
+fn a_copy_of_a_slice_or_ones_chosen_by_if() {
+    let x = [2.0, -3.0, 5.0];
+    let (v, g) = copy_or_ones_grad(&x, true);
+    assert_eq!(v, -6.0);
+    assert_eq!(g.x, vec![-3.0, 2.0, 0.0]);
+    let (v, g) = copy_or_ones_grad(&x, false);
+    assert_eq!(v, 1.0);
+    assert_eq!(g.x, vec![0.0; 3]);
+}
+
+/// Per element, inside a loop, on a float condition: `s = Σ 2·z₀ + z₁`.
+#[differentiable]
+fn ordered_pairs(x: &[f64], w: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let z = if x[i] > 0.0 { [x[i], w] } else { [w, x[i]] };
+        s += z[0] * 2.0 + z[1];
+    }
+    s
+}
+
+#[test]
+fn arrays_chosen_in_a_loop_on_a_float_condition() {
+    let x = [1.5, -0.5, 2.0, -4.0];
+    let (v, g) = ordered_pairs_grad(&x, 0.25);
+    // x[i] > 0: 2·x[i] + w; else 2·w + x[i].
+    assert_eq!(v, (3.0 + 0.25) + (0.5 - 0.5) + (4.0 + 0.25) + (0.5 - 4.0));
+    assert_eq!(g.x, vec![2.0, 1.0, 2.0, 1.0]);
+    assert_eq!(g.w, 1.0 + 2.0 + 1.0 + 2.0);
+}
+
+#[differentiable]
+fn by_case(a: f64, k: usize) -> f64 {
+    let z = match k {
+        0 => [a, 1.0],
+        1 => [1.0, a * a],
+        _ => [a, a],
+    };
+    z[0] * z[1]
+}
+
+#[test]
+fn arrays_chosen_by_match() {
+    let a = 1.5;
+    assert_eq!(by_case_grad(a, 0).1.a, 1.0);
+    assert_eq!(by_case_grad(a, 1).1.a, 2.0 * a);
+    assert_eq!(by_case_grad(a, 7).1.a, 2.0 * a);
+    for k in 0..3 {
+        let h = 1e-6;
+        let fd = (by_case(a + h, k) - by_case(a - h, k)) / (2.0 * h);
+        assert_relative_eq!(by_case_grad(a, k).1.a, fd, max_relative = 1e-8);
+    }
+}
+
+#[differentiable]
+fn sumsq(v: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..v.len() {
+        s += v[i] * v[i];
+    }
+    s
+}
+
+/// The slice in parentheses, with and without `&`: `3 · Σ x²`.
+#[differentiable]
+#[allow(clippy::needless_borrow)]
+fn parenthesized(x: &[f64]) -> f64 {
+    sumsq((x)) + sumsq(&(x)) + sumsq((&x))
+}
+
+#[test]
+fn a_slice_in_parentheses_is_still_the_slice() {
+    let x = [1.0, 2.0, -0.5];
+    let (v, g) = parenthesized_grad(&x);
+    assert_eq!(v, 3.0 * 5.25);
+    assert_eq!(g.x, vec![6.0, 12.0, -3.0]);
+}
+
+/// A closure handing its slice parameter on: `2 · (Σ x² + Σ y²)`.
+#[differentiable]
+#[allow(clippy::needless_borrow)]
+fn through_a_closure(x: &[f64], y: &[f64]) -> f64 {
+    let f = |v: &[f64]| sumsq(&v) * 2.0;
+    f(x) + f(y)
+}
+
+#[test]
+fn a_slice_handed_on_by_a_closure() {
+    let (x, y) = ([1.0, -2.0], [0.5, 3.0, 1.0]);
+    let (v, g) = through_a_closure_grad(&x, &y);
+    assert_eq!(v, 2.0 * (5.0 + 10.25));
+    assert_eq!(g.x, vec![4.0, -8.0]);
+    assert_eq!(g.y, vec![2.0, 12.0, 4.0]);
+}
+
+#[differentiable(hessian)]
+fn cross(a: &[f64], b: &[f64]) -> [f64; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
+/// A local array chosen by a condition, lent to a vector-valued call, under `hessian`:
+/// `|r × xo|²`, `xo` `x` or `x` reversed by the sign of `r[0]`.
+#[differentiable(hessian)]
+fn chosen_cross_norm(r: &[f64], x: &[f64]) -> f64 {
+    let xo = if r[0] > 0.0 {
+        [x[0], x[1], x[2]]
+    } else {
+        [x[2], x[1], x[0]]
+    };
+    let c = cross(r, &xo);
+    c[0] * c[0] + c[1] * c[1] + c[2] * c[2]
+}
+
+fn chosen_cross_norm_dual<D: DualNum<Primitive = f64> + Copy>(r: &[D], x: &[D]) -> D {
+    let xo = if r[0].re() > 0.0 {
+        [x[0], x[1], x[2]]
+    } else {
+        [x[2], x[1], x[0]]
+    };
+    let c = [
+        r[1] * xo[2] - r[2] * xo[1],
+        r[2] * xo[0] - r[0] * xo[2],
+        r[0] * xo[1] - r[1] * xo[0],
+    ];
+    c[0] * c[0] + c[1] * c[1] + c[2] * c[2]
+}
+
+#[test]
+fn a_chosen_array_lent_to_a_call_has_the_hessian_of_num_dual() {
+    for r0 in [0.7, -0.4] {
+        let (r, x) = ([r0, -1.1, 0.3], [0.5, 2.0, -1.5]);
+        let t: Vec<f64> = r.iter().chain(&x).copied().collect();
+        let (value, grad, h) = chosen_cross_norm_hessian(&r, &x);
+        let (f, g, want) = dual_hessian::<6>(|z| chosen_cross_norm_dual(&z[..3], &z[3..]), &t);
+        assert_relative_eq!(value, f, epsilon = 1e-12);
+        close(&grad.to_flat_vec(), &g, 1e-12, "∇ vs num-dual");
+        close(&h, &want, 1e-12, "H vs num-dual");
+        let by_differences = hessian_by_differences(
+            |s| chosen_cross_norm_grad(&s[..3], &s[3..]).1.to_flat_vec(),
+            &t,
+        );
+        close(&h, &by_differences, 1e-6, "H vs differences of ∇");
+    }
+}
