@@ -650,6 +650,16 @@ pub enum ArrayInit {
         /// One past the last index, if any.
         end: Option<IntExpr>,
     },
+    /// `if cond { then } else { other }` of two of the forms above of one length (`vec![..]`s,
+    /// or `[..]`s), the `local_array_chosen` weight: the macro builds it element by element.
+    Chosen {
+        /// The condition.
+        cond: Cond,
+        /// The array where it holds.
+        then: Box<ArrayInit>,
+        /// The array where it does not.
+        other: Box<ArrayInit>,
+    },
     /// `Vec::new()`, or `Vec::with_capacity(capacity)`: empty, grown by [`Stmt::Push`].
     Empty {
         /// The capacity asked for, if any.

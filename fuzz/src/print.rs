@@ -495,67 +495,85 @@ impl Printer {
                 let _ = write!(self.out, ": Vec<{ft}>");
             } else {
                 let _ = write!(self.out, ": [{ft}; ");
-                match init {
-                    ArrayInit::Repeat { len, .. } => self.int(len, 0),
-                    ArrayInit::List(items) => {
-                        let _ = write!(self.out, "{}", items.len());
-                    }
-                    ArrayInit::Copy { len, .. } => {
-                        let _ = write!(self.out, "{}", len.unwrap_or(0));
-                    }
-                    ArrayInit::Empty { .. } | ArrayInit::Run { .. } => self.out.push('0'),
-                }
+                self.fixed_len(init);
                 self.out.push(']');
             }
         }
-        if let ArrayInit::Run { of, start, end } = init {
-            let _ = write!(self.out, " = {of}[");
-            if let Some(a) = start {
-                self.int(a, 0);
-            }
-            self.out.push_str("..");
-            if let Some(b) = end {
-                self.int(b, 0);
-            }
-            self.out.push_str("].to_vec();\n");
-            return;
-        }
-        if let ArrayInit::Empty { capacity } = init {
-            match capacity {
-                Some(k) => {
-                    self.out.push_str(" = Vec::with_capacity(");
-                    self.int(k, 0);
-                    self.out.push_str(");\n");
-                }
-                None => self.out.push_str(" = Vec::new();\n"),
-            }
-            return;
-        }
-        if let ArrayInit::Copy { of, len } = init {
-            let _ = match len {
-                Some(k) => writeln!(self.out, " = {of}[..{k}].to_vec();"),
-                None => writeln!(self.out, " = {of}.clone();"),
-            };
-            return;
-        }
-        self.out.push_str(if vec { " = vec![" } else { " = [" });
+        self.out.push_str(" = ");
+        self.array_init(vec, init);
+        self.out.push_str(";\n");
+    }
+
+    /// The length of an array of a fixed length so built.
+    fn fixed_len(&mut self, init: &ArrayInit) {
         match init {
+            ArrayInit::Repeat { len, .. } => self.int(len, 0),
+            ArrayInit::List(items) => {
+                let _ = write!(self.out, "{}", items.len());
+            }
+            ArrayInit::Copy { len, .. } => {
+                let _ = write!(self.out, "{}", len.unwrap_or(0));
+            }
+            ArrayInit::Chosen { then, .. } => self.fixed_len(then),
+            ArrayInit::Empty { .. } | ArrayInit::Run { .. } => self.out.push('0'),
+        }
+    }
+
+    /// The expression building a new array: `vec![v; n]`, `[a, b, c]`, `x[..k].to_vec()`, ...
+    fn array_init(&mut self, vec: bool, init: &ArrayInit) {
+        match init {
+            ArrayInit::Run { of, start, end } => {
+                let _ = write!(self.out, "{of}[");
+                if let Some(a) = start {
+                    self.int(a, 0);
+                }
+                self.out.push_str("..");
+                if let Some(b) = end {
+                    self.int(b, 0);
+                }
+                self.out.push_str("].to_vec()");
+            }
+            ArrayInit::Empty { capacity } => match capacity {
+                Some(k) => {
+                    self.out.push_str("Vec::with_capacity(");
+                    self.int(k, 0);
+                    self.out.push(')');
+                }
+                None => self.out.push_str("Vec::new()"),
+            },
+            ArrayInit::Copy { of, len } => {
+                let _ = match len {
+                    Some(k) => write!(self.out, "{of}[..{k}].to_vec()"),
+                    None => write!(self.out, "{of}.clone()"),
+                };
+            }
+            ArrayInit::Chosen { cond, then, other } => {
+                self.out.push_str("if ");
+                self.cond(cond, 0);
+                self.out.push_str(" { ");
+                self.array_init(vec, then);
+                self.out.push_str(" } else { ");
+                self.array_init(vec, other);
+                self.out.push_str(" }");
+            }
             ArrayInit::Repeat { value, len } => {
+                self.out.push_str(if vec { "vec![" } else { "[" });
                 self.expr(value, 0);
                 self.out.push_str("; ");
                 self.int(len, 0);
+                self.out.push(']');
             }
-            ArrayInit::Copy { .. } | ArrayInit::Empty { .. } | ArrayInit::Run { .. } => {}
             ArrayInit::List(items) => {
+                self.out.push_str(if vec { "vec![" } else { "[" });
                 for (k, e) in items.iter().enumerate() {
                     if k > 0 {
                         self.out.push_str(", ");
                     }
                     self.expr(e, 0);
                 }
+                self.out.push(']');
             }
         }
-        self.out.push_str("];\n");
     }
 
     fn closure(&mut self, name: &str, moved: bool, params: &[ClosureParam], body: &Expr) {

@@ -96,14 +96,7 @@ impl Check<'_> {
             // Local arrays built from expressions: their elements set (`=`) outside conditions,
             // at most one loop deep (an array added into, chosen by a condition, or written in a
             // loop nest, as a carried array is, has no second derivative yet).
-            Stmt::NewArray { init, .. } => match init {
-                ArrayInit::Repeat { value, .. } => self.expr_ok(value),
-                ArrayInit::List(elems) => elems.iter().all(|e| self.expr_ok(e)),
-                ArrayInit::Copy { .. } => true,
-                // (A `Vec` grown by `push`, a copy of a run, `x[k..].to_vec()`: the README
-                // does not promise `hessian` there.)
-                ArrayInit::Empty { .. } | ArrayInit::Run { .. } => false,
-            },
+            Stmt::NewArray { init, .. } => self.init_ok(init),
             // (Nor through pushes or `split_at`'s runs.)
             Stmt::Push { .. } | Stmt::SplitAt { .. } => false,
             // An array carried across a time loop's iterations (`gen::carried`), written in
@@ -199,6 +192,23 @@ impl Check<'_> {
     /// Chains hold indices and slices only.
     fn chain_ok(_: &Chain) -> bool {
         true
+    }
+
+    /// Whether the elements of a new array are built from expressions `hessian` goes
+    /// through.
+    fn init_ok(&self, init: &ArrayInit) -> bool {
+        match init {
+            ArrayInit::Repeat { value, .. } => self.expr_ok(value),
+            ArrayInit::List(elems) => elems.iter().all(|e| self.expr_ok(e)),
+            ArrayInit::Copy { .. } => true,
+            // (Built element by element, as a select per element.)
+            ArrayInit::Chosen { cond, then, other } => {
+                self.cond_ok(cond) && self.init_ok(then) && self.init_ok(other)
+            }
+            // (A `Vec` grown by `push`, a copy of a run, `x[k..].to_vec()`: the README
+            // does not promise `hessian` there.)
+            ArrayInit::Empty { .. } | ArrayInit::Run { .. } => false,
+        }
     }
 
     fn cond_ok(&self, c: &Cond) -> bool {

@@ -114,6 +114,37 @@ impl Gen<'_> {
         self.a.below(10) < weight as usize
     }
 
+    /// The elements of a new array: `[e0, .., e(k-1)]` (`list`, of a fixed length `k`), or
+    /// `len` copies of a value.
+    fn array_init(&mut self, fixed: Option<usize>, list: bool, len: &IntExpr) -> ArrayInit {
+        match fixed {
+            Some(k) if list => ArrayInit::List((0..k).map(|_| self.expr(2)).collect()),
+            _ => {
+                let value = match self.a.weighted(&[6, 2, 3]) {
+                    0 => Expr::Lit(0.0),
+                    1 => Expr::Lit(self.rng.literal(-1.5, 1.5)),
+                    _ => self.expr(1),
+                };
+                ArrayInit::Repeat {
+                    value,
+                    len: len.clone(),
+                }
+            }
+        }
+    }
+
+    /// Whether rustc knows the elements of an array so built are floats of the program's type.
+    fn init_typed(&self, init: &ArrayInit) -> bool {
+        match init {
+            ArrayInit::Repeat { value, .. } => self.is_typed(value),
+            ArrayInit::List(items) => items.iter().any(|e| self.is_typed(e)),
+            ArrayInit::Chosen { then, other, .. } => {
+                self.init_typed(then) || self.init_typed(other)
+            }
+            ArrayInit::Copy { .. } | ArrayInit::Empty { .. } | ArrayInit::Run { .. } => true,
+        }
+    }
+
     /// One in twenty tries per the weight, the same way.
     pub(super) fn a_twentieth(&mut self, weight: u32) -> bool {
         self.a.below(20) < weight as usize
@@ -190,24 +221,18 @@ impl Gen<'_> {
         };
         let vec = fixed.is_none() || self.a.chance(0.5);
         let list = fixed.is_some() && self.a.chance(0.4);
-        let init = match fixed {
-            Some(k) if list => ArrayInit::List((0..k).map(|_| self.expr(2)).collect()),
-            _ => {
-                let value = match self.a.weighted(&[6, 2, 3]) {
-                    0 => Expr::Lit(0.0),
-                    1 => Expr::Lit(self.rng.literal(-1.5, 1.5)),
-                    _ => self.expr(1),
-                };
-                ArrayInit::Repeat { value, len }
-            }
-        };
-        let annotated = self.a.chance(0.25);
-        let typed = annotated
-            || match &init {
-                ArrayInit::Repeat { value, .. } => self.is_typed(value),
-                ArrayInit::List(items) => items.iter().any(|e| self.is_typed(e)),
-                ArrayInit::Copy { .. } | ArrayInit::Empty { .. } | ArrayInit::Run { .. } => true,
+        let mut init = self.array_init(fixed, list, &len);
+        if self.w.local_array_chosen > 0 && self.a_tenth(self.w.local_array_chosen) {
+            let list = fixed.is_some() && self.a.chance(0.4);
+            let other = self.array_init(fixed, list, &len);
+            init = ArrayInit::Chosen {
+                cond: self.cond(),
+                then: Box::new(init),
+                other: Box::new(other),
             };
+        }
+        let annotated = self.a.chance(0.25);
+        let typed = annotated || self.init_typed(&init);
         let name = self.fresh("zs");
         let kind = LocalKind::Array { ext, writer: None };
         self.scope.declare_kind(&name, kind, typed);

@@ -322,6 +322,11 @@ weights! {
     /// z[k] += e; } }`, at any index in bounds, one or two loops deep), out of 10 writes; each
     /// addition, and the inner loop, under `if c { .. }` per `local_array_cond`.
     local_array_add = 2,
+    /// Local arrays (`local_array`, `local_array_loop`) chosen by a condition as a whole, out of
+    /// 10: `let z = if c { [a, b] } else { [v; 2] };`, both branches of one length. From the
+    /// arrays' stream, drawn only where the weight is not 0: at 0 (the default) the programs
+    /// are unchanged.
+    local_array_chosen = 0,
     /// Writes into a local array (in loops and outside them) under `if c { .. }`, sometimes
     /// with another write under `else`, out of 10 writes: the element keeps its value where
     /// no branch writes it.

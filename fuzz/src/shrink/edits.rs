@@ -580,6 +580,11 @@ fn init_exprs(init: &mut ArrayInit) -> Vec<&mut Expr> {
     match init {
         ArrayInit::Repeat { value, .. } => vec![value],
         ArrayInit::List(items) => items.iter_mut().collect(),
+        ArrayInit::Chosen { then, other, .. } => {
+            let mut out = init_exprs(then);
+            out.extend(init_exprs(other));
+            out
+        }
         ArrayInit::Copy { .. } | ArrayInit::Empty { .. } | ArrayInit::Run { .. } => Vec::new(),
     }
 }
