@@ -172,3 +172,78 @@ fn runs_of_a_data_slice_over_rows_are_data_and_the_weights_get_the_gradient() {
         .collect();
     assert_all_close(&g2.w, &hand2, 1e-12);
 }
+
+// ---- Runs of a local array passed to calls (`dot(&z[a..b], w)`): each run is lent as the
+// copy `z[a..b].to_vec()` stands for, its adjoint added back into `z`'s elements.
+
+/// `z = w·x` element by element; then `z[1..]·y[1..] + z[..k]·y[..k] + z[..]·z[..]`.
+#[differentiable]
+fn runs_of_a_local_array(x: &[f64], y: &[f64], w: f64, k: usize) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.0; n];
+    for i in 0..n {
+        z[i] = x[i] * w;
+    }
+    dot(&z[1..], &y[1..]) + dot(&z[..k], &y[..k]) + dot(&z[..], &z[..])
+}
+
+#[test]
+fn runs_of_a_local_array_get_their_gradient_in_their_range() {
+    let x = [0.5, -1.25, 2.0, 0.75];
+    let y = [1.0, 2.0, -0.5, 3.0];
+    let (w, k) = (1.5, 2);
+    let (value, g) = runs_of_a_local_array_grad(&x, &y, w, k);
+    let z: Vec<f64> = x.iter().map(|v| v * w).collect();
+    let want: f64 = (1..4).map(|i| z[i] * y[i]).sum::<f64>()
+        + (0..k).map(|i| z[i] * y[i]).sum::<f64>()
+        + z.iter().map(|v| v * v).sum::<f64>();
+    assert!((value - want).abs() < 1e-12);
+    // ∂/∂z[i] = y[i]·[i ≥ 1] + y[i]·[i < k] + 2 z[i]; z[i] = w·x[i].
+    let dz: Vec<f64> = (0..4)
+        .map(|i| {
+            let first = if i >= 1 { y[i] } else { 0.0 };
+            let second = if i < k { y[i] } else { 0.0 };
+            first + second + 2.0 * z[i]
+        })
+        .collect();
+    let hand_x: Vec<f64> = dz.iter().map(|d| d * w).collect();
+    let hand_y: Vec<f64> = (0..4)
+        .map(|i| {
+            let first = if i >= 1 { z[i] } else { 0.0 };
+            let second = if i < k { z[i] } else { 0.0 };
+            first + second
+        })
+        .collect();
+    let hand_w: f64 = (0..4).map(|i| dz[i] * x[i]).sum();
+    assert_all_close(&g.x, &hand_x, 1e-12);
+    assert_all_close(&g.y, &hand_y, 1e-12);
+    assert!((g.w - hand_w).abs() < 1e-12);
+    let numeric = numeric_gradient(|p| runs_of_a_local_array(p, &y, w, k), &x);
+    assert_all_close(&g.x, &numeric, 1e-6);
+}
+
+/// A window of a local array per iteration, passed on: `Σ_t dot(z[t..t + 2], z[t + 1..t + 3])`
+/// with `z = sin(x)`.
+#[differentiable]
+fn windows_of_a_local_array(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.0; n];
+    for i in 0..n {
+        z[i] = x[i].sin();
+    }
+    let mut s = 0.0;
+    for t in 0..n - 2 {
+        s += dot(&z[t..t + 2], &z[t + 1..t + 3]);
+    }
+    s
+}
+
+#[test]
+fn windows_of_a_local_array_in_a_loop_against_central_differences() {
+    for x in [vec![0.5, -1.25, 2.0], vec![0.3, 0.1, -0.7, 1.9, 0.25, -2.0]] {
+        let (value, g) = windows_of_a_local_array_grad(&x);
+        assert!((value - windows_of_a_local_array(&x)).abs() < 1e-12);
+        let numeric = numeric_gradient(windows_of_a_local_array, &x);
+        assert_all_close(&g.x, &numeric, 1e-6);
+    }
+}

@@ -196,6 +196,9 @@ pub enum Arg {
     },
     /// A local array passed whole, `&z` (the `helper_local_array` weight).
     LocalArray(String),
+    /// A run of a local array from an index on, `&z[k..]` (`&z[..]` for 0; the
+    /// `helper_local_run` weight).
+    LocalRun(String, usize),
     /// An array written in the call, `&[e0, e1, ..]` (the `helper_local_array` weight).
     ArrayLit(Vec<Expr>),
 }
@@ -706,7 +709,7 @@ impl Func {
     #[must_use]
     pub fn passes_local_array(&self) -> bool {
         let text = format!("{self:?}");
-        text.contains("LocalArray(") || text.contains("ArrayLit(")
+        text.contains("LocalArray(") || text.contains("LocalRun(") || text.contains("ArrayLit(")
     }
 
     /// Whether the function writes a scan (`z[i] = f(z[i - 1])`, the `array_scan` weight; the

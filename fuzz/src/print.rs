@@ -940,6 +940,12 @@ impl Printer {
                 Arg::LocalArray(s) => {
                     let _ = write!(self.out, "&{s}");
                 }
+                Arg::LocalRun(s, 0) => {
+                    let _ = write!(self.out, "&{s}[..]");
+                }
+                Arg::LocalRun(s, k) => {
+                    let _ = write!(self.out, "&{s}[{k}..]");
+                }
                 Arg::ArrayLit(items) => {
                     self.out.push_str("&[");
                     for (k, e) in items.iter().enumerate() {

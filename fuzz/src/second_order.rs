@@ -169,7 +169,10 @@ impl Check<'_> {
                         Arg::Float(e) => self.expr_ok(e),
                         // A local array passed whole: its own statements are checked where
                         // they are (built from expressions, as `hessian` through a call needs).
-                        Arg::Slice(_) | Arg::Run { .. } | Arg::LocalArray(_) => true,
+                        Arg::Slice(_)
+                        | Arg::Run { .. }
+                        | Arg::LocalArray(_)
+                        | Arg::LocalRun(..) => true,
                         Arg::ArrayLit(items) => items.iter().all(|e| self.expr_ok(e)),
                     })
             }
@@ -265,7 +268,7 @@ fn mentions(e: &Expr, name: &str) -> bool {
         Expr::Call(_, args) => args.iter().any(|a| match a {
             Arg::Float(e) => mentions(e, name),
             Arg::ArrayLit(items) => items.iter().any(|e| mentions(e, name)),
-            Arg::Slice(_) | Arg::Run { .. } | Arg::LocalArray(_) => false,
+            Arg::Slice(_) | Arg::Run { .. } | Arg::LocalArray(_) | Arg::LocalRun(..) => false,
         }),
         Expr::Array(elems) => elems.iter().any(|e| mentions(e, name)),
         Expr::Output(call, _) => mentions(call, name),

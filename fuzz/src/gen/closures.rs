@@ -25,7 +25,7 @@ pub(super) fn reads(e: &Expr, name: &str) -> bool {
         Expr::Call(_, args) => args.iter().any(|a| match a {
             Arg::Float(e) => reads(e, name),
             Arg::ArrayLit(items) => items.iter().any(|e| reads(e, name)),
-            Arg::Slice(_) | Arg::Run { .. } | Arg::LocalArray(_) => false,
+            Arg::Slice(_) | Arg::Run { .. } | Arg::LocalArray(_) | Arg::LocalRun(..) => false,
         }),
         Expr::Iter(it) => match &it.map {
             MapFn::Closure { body, .. } => reads(body, name),

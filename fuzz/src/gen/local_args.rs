@@ -113,7 +113,19 @@ impl Gen<'_> {
                 let inline = self.inline_allowed();
                 if !named.is_empty() && (!inline || self.l.chance(0.5)) {
                     let (name, ext) = self.l.pick(&named).clone();
-                    (Arg::LocalArray(name), ext)
+                    if self.w.helper_local_run > 0
+                        && self.l.below(10) < self.w.helper_local_run as usize
+                    {
+                        // `&z[1..]` of a `z` one longer than the call's other arguments.
+                        let skip = usize::from(ext.plus > 0 && self.l.chance(0.7));
+                        let ext = Extent {
+                            dim: ext.dim,
+                            plus: ext.plus - skip,
+                        };
+                        (Arg::LocalRun(name, skip), ext)
+                    } else {
+                        (Arg::LocalArray(name), ext)
+                    }
                 } else if inline {
                     let k = *self.l.pick(&LENGTHS);
                     (self.inline_array(k, sub), fixed(k))
@@ -166,7 +178,16 @@ impl Gen<'_> {
             1,
         ];
         match self.l.weighted(&weights) {
-            0 => Arg::LocalArray(self.l.pick(&arrays).clone()),
+            0 => {
+                let name = self.l.pick(&arrays).clone();
+                if self.w.helper_local_run > 0
+                    && self.l.below(10) < self.w.helper_local_run as usize
+                {
+                    Arg::LocalRun(name, 0)
+                } else {
+                    Arg::LocalArray(name)
+                }
+            }
             1 => {
                 let whole = self.l.pick(&slices).clone();
                 self.slice_arg(whole, ext)

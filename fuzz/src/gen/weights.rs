@@ -353,6 +353,11 @@ weights! {
     /// in the call, or a local array in scope (`local_args.rs`). From a stream of its own,
     /// drawn only where the weight is not 0: at 0 (the default) the programs are unchanged.
     helper_local_array = 0,
+    /// Of the local arrays `helper_local_array` passes by name, those passed as a run of
+    /// themselves, out of 10: `&z[1..]` of a `z` one longer than the call needs, else
+    /// `&z[..]`. From the arrays' stream, drawn only where the weight is not 0: at 0 (the
+    /// default) the programs are unchanged.
+    helper_local_run = 0,
     /// Main functions with `hessian`, out of 10, among those `second_order` finds eligible
     /// (no local array added into, set under a condition or in a loop nest but for a scan's
     /// (`array_scan`), no recurrence nested in another's loop; their helpers get `hessian`

@@ -504,7 +504,7 @@ fn each_expr(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
                             each_expr(a, f);
                         }
                     }
-                    Arg::Slice(_) | Arg::Run { .. } | Arg::LocalArray(_) => {}
+                    Arg::Slice(_) | Arg::Run { .. } | Arg::LocalArray(_) | Arg::LocalRun(..) => {}
                 }
             }
         }
@@ -615,7 +615,11 @@ fn replacements(e: &Expr) -> Vec<Expr> {
         }
         Expr::Call(_, args) => out.extend(args.iter().filter_map(|a| match a {
             Arg::Float(e) => Some(e.clone()),
-            Arg::Slice(_) | Arg::Run { .. } | Arg::LocalArray(_) | Arg::ArrayLit(_) => None,
+            Arg::Slice(_)
+            | Arg::Run { .. }
+            | Arg::LocalArray(_)
+            | Arg::LocalRun(..)
+            | Arg::ArrayLit(_) => None,
         })),
         _ => {}
     }

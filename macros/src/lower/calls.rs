@@ -387,6 +387,16 @@ impl Lower<'_> {
                     );
                     return None;
                 }
+                // `&z[a..b]` of a local array: its run, a local array of its own (the copy
+                // `z[a..b].to_vec()` stands for, as a person passing it to an adjoint by hand
+                // would copy it), lent to the call; its adjoint flows back to `z`'s elements.
+                _ if !std::ptr::eq(a, inner)
+                    && let Expr::Index(ix) = inner
+                    && matches!(&*ix.index, Expr::Range(_))
+                    && self.local_array(&ix.expr).is_some() =>
+                {
+                    self.copy_of(inner, a)?
+                }
                 // `&[a, b, c]`: a local array of its own, lent to the call.
                 _ if matches!(inner, Expr::Array(_) | Expr::Repeat(_))
                     && !std::ptr::eq(a, inner) =>

@@ -621,7 +621,7 @@ impl Lower<'_> {
     }
 
     /// The new array holding the elements of the run `source`, one per index `0..len`.
-    fn copy_of(&mut self, source: &Expr, at: &syn::ExprMethodCall) -> Option<NodeId> {
+    pub(super) fn copy_of(&mut self, source: &Expr, at: &dyn ToTokens) -> Option<NodeId> {
         let (lo, len, item) = self.slice_source(source)?;
         let Item::Element(slice, pos) = item else {
             return None;
