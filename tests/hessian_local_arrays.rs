@@ -443,3 +443,48 @@ fn the_bundle_adjustment_chain_at_zero_rotation_matches_num_dual() {
         close(&h, &want, 1e-12, "H vs num-dual");
     }
 }
+
+/// A local array chosen by a condition, lent to a vector-valued call, under `hessian`:
+/// `|r × xo|²`, `xo` `x` or `x` reversed by the sign of `r[0]`.
+#[differentiable(hessian)]
+fn chosen_cross_norm(r: &[f64], x: &[f64]) -> f64 {
+    let xo = if r[0] > 0.0 {
+        [x[0], x[1], x[2]]
+    } else {
+        [x[2], x[1], x[0]]
+    };
+    let c = cross(r, &xo);
+    c[0] * c[0] + c[1] * c[1] + c[2] * c[2]
+}
+
+fn chosen_cross_norm_dual<D: DualNum<Primitive = f64> + Copy>(r: &[D], x: &[D]) -> D {
+    let xo = if r[0].re() > 0.0 {
+        [x[0], x[1], x[2]]
+    } else {
+        [x[2], x[1], x[0]]
+    };
+    let c = [
+        r[1] * xo[2] - r[2] * xo[1],
+        r[2] * xo[0] - r[0] * xo[2],
+        r[0] * xo[1] - r[1] * xo[0],
+    ];
+    c[0] * c[0] + c[1] * c[1] + c[2] * c[2]
+}
+
+#[test]
+fn a_chosen_array_lent_to_a_call_has_the_hessian_of_num_dual() {
+    for r0 in [0.7, -0.4] {
+        let (r, x) = ([r0, -1.1, 0.3], [0.5, 2.0, -1.5]);
+        let t: Vec<f64> = r.iter().chain(&x).copied().collect();
+        let (value, grad, h) = chosen_cross_norm_hessian(&r, &x);
+        let (f, g, want) = dual_hessian::<6>(|z| chosen_cross_norm_dual(&z[..3], &z[3..]), &t);
+        assert_relative_eq!(value, f, epsilon = 1e-12);
+        close(&grad.to_flat_vec(), &g, 1e-12, "∇ vs num-dual");
+        close(&h, &want, 1e-12, "H vs num-dual");
+        let by_differences = hessian_by_differences(
+            |s| chosen_cross_norm_grad(&s[..3], &s[3..]).1.to_flat_vec(),
+            &t,
+        );
+        close(&h, &by_differences, 1e-6, "H vs differences of ∇");
+    }
+}
