@@ -124,3 +124,20 @@ fn a_slice_handed_on_by_a_closure() {
     assert_eq!(g.x, vec![4.0, -8.0]);
     assert_eq!(g.y, vec![2.0, 12.0, 4.0]);
 }
+
+/// A closure's slice parameter shadowing a slice parameter of the function: `v.len()` in the
+/// closure is `x.len()` (it read the outer `v`'s length, a wrong value and gradient).
+#[differentiable]
+fn shadowed_length(v: &[f64], x: &[f64]) -> f64 {
+    let f = |v: &[f64]| v.len() as f64 * v[0];
+    f(x) + v[0]
+}
+
+#[test]
+fn a_closure_parameter_shadowing_a_slice_reads_its_own_slice() {
+    let (v, x) = ([2.0], [3.0, 1.0, 4.0]);
+    let (value, g) = shadowed_length_grad(&v, &x);
+    assert_eq!(value, 3.0 * 3.0 + 2.0);
+    assert_eq!(g.v, vec![1.0]);
+    assert_eq!(g.x, vec![3.0, 0.0, 0.0]);
+}

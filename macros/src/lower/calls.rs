@@ -54,7 +54,10 @@ impl Lower<'_> {
             return Some(n);
         }
         if name == "len" && m.args.is_empty() && self.is_differentiated_slice(&m.receiver) {
-            return Some(self.sym_node(m.to_token_stream(), Kind::Int));
+            // (By the slice's own name: a closure's parameter bound to it may shadow another.)
+            let recv = self.slice_tokens(&m.receiver);
+            let method = &m.method;
+            return Some(self.sym_node(quote::quote!(#recv.#method()), Kind::Int));
         }
         if name == "is_empty" && m.args.is_empty() {
             if let Some(len) = self.view_len(&m.receiver) {
@@ -693,6 +696,24 @@ impl Lower<'_> {
             }
             matches!(self.g.op(n), Op::Call(..))
         })
+    }
+
+    /// `e`, a name bound to a differentiated slice, written as the slice's own name (a
+    /// closure's parameter `v` bound to `x` is `x` in the generated code, where `v` may name
+    /// another parameter or nothing).
+    pub(super) fn slice_tokens(&self, e: &Expr) -> proc_macro2::TokenStream {
+        match (self.bound_to(e).map(|n| self.g.op(n)), e) {
+            (Some(Op::Slice(k)), Expr::Path(p)) => {
+                let name = self.g.slice_name(*k);
+                let span = p
+                    .path
+                    .segments
+                    .first()
+                    .map_or_else(proc_macro2::Span::call_site, |s| s.ident.span());
+                proc_macro2::Ident::new(name, span).into_token_stream()
+            }
+            _ => e.to_token_stream(),
+        }
     }
 
     /// `x` is (bound to) a differentiated slice parameter.

@@ -707,7 +707,7 @@ impl Lower<'_> {
         }
         match self.bound_to(inner) {
             Some(n) if matches!(self.g.op(n), Op::Slice(_) | Op::Sym(_, Kind::Other)) => {
-                let tokens: TokenStream = inner.to_token_stream();
+                let tokens: TokenStream = self.slice_tokens(inner);
                 let len_tokens = quote! { #tokens.len() };
                 let len = self.sym_node(len_tokens, Kind::Int);
                 let lo = self.g.int(0);
@@ -853,7 +853,7 @@ impl Lower<'_> {
         {
             return None;
         }
-        let tokens = e.to_token_stream();
+        let tokens = self.slice_tokens(e);
         let len = self.sym_node(quote! { #tokens.len() }, Kind::Int);
         Some((n, zero, len))
     }
