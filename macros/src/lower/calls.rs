@@ -341,11 +341,11 @@ impl Lower<'_> {
         let mut lowered = Vec::with_capacity(args.len());
         for &a in args {
             // (`f((x))`, `f(&(x))` are `f(x)`, `f(&x)`.)
-            let a = unparenthesized(a);
+            let a = super::loops::strip_parens(a);
             // A differentiated slice (`x`, `&x`, or `*x` for an array or nalgebra value behind
             // `&`) stays one: its gradient flows back through the called function's
             // vector-Jacobian product.
-            let inner = unparenthesized(match a {
+            let inner = super::loops::strip_parens(match a {
                 Expr::Reference(r) if r.mutability.is_none() => &r.expr,
                 Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => &u.expr,
                 other => other,
@@ -475,22 +475,13 @@ impl Lower<'_> {
     /// Differentiated slice `k` passed to a call as `a` (`x`, `&x`; `inner` without the `&`).
     /// Under another name (a closure's parameter bound to it), as the parameter's own name.
     fn slice_arg(&mut self, k: u32, a: &Expr) -> NodeId {
-        let name = self.g.slice_name(k).to_string();
-        let renamed = |e: &Expr| match e {
-            Expr::Path(p) if p.path.get_ident().is_some_and(|id| *id != name) => {
-                let id = proc_macro2::Ident::new(&name, p.path.segments[0].ident.span());
-                Some(id.into_token_stream())
-            }
-            _ => None,
-        };
         let tokens = match a {
-            Expr::Reference(r) => renamed(&r.expr).map(|id| {
-                let and = r.and_token;
-                quote::quote!(#and #id)
-            }),
-            other => renamed(other),
-        }
-        .unwrap_or_else(|| a.to_token_stream());
+            Expr::Reference(r) => {
+                let (and, name) = (r.and_token, self.slice_tokens(&r.expr));
+                quote::quote!(#and #name)
+            }
+            other => self.slice_tokens(other),
+        };
         let s = self.symbol(tokens.clone(), pretty(&tokens));
         self.g.add(Op::SliceArg(k, s, Vec::new()))
     }
@@ -859,13 +850,4 @@ fn run_parts(a: &Expr) -> Option<(&syn::ExprIndex, &syn::ExprRange)> {
         return None;
     };
     Some((ix, range))
-}
-
-/// `e` without the parentheses around it.
-fn unparenthesized(e: &Expr) -> &Expr {
-    match e {
-        Expr::Paren(p) => unparenthesized(&p.expr),
-        Expr::Group(g) => unparenthesized(&g.expr),
-        other => other,
-    }
 }

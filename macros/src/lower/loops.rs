@@ -1618,6 +1618,7 @@ impl Lower<'_> {
 pub(super) fn strip_parens(e: &Expr) -> &Expr {
     match e {
         Expr::Paren(p) => strip_parens(&p.expr),
+        Expr::Group(g) => strip_parens(&g.expr),
         other => other,
     }
 }
