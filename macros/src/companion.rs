@@ -28,7 +28,8 @@ use crate::attr::Args;
 use crate::callees;
 use crate::emit;
 use crate::formula;
-use crate::plan::{Body, Derivatives, Plan};
+use crate::graph::NodeId;
+use crate::plan::{Body, Derivatives, Plan, Side, Split};
 use crate::second_order;
 use crate::signature::{FloatTy, ParamKind, Sig};
 use crate::vector;
@@ -562,6 +563,89 @@ fn scalar_valued(func: &ItemFn, body: &Body, float: &TokenStream) -> TokenStream
     }
 }
 
+/// Which of the companions built on the gradient a kernel computes, for [`Kernel::roots`].
+#[derive(Clone, Copy)]
+enum Kernel<'a> {
+    /// `_grad_into`: the value, `∂/∂p` for the differentiated float parameters (their
+    /// indices), and the slices' gradients.
+    Grad(&'a [usize]),
+    /// `__partials`: the value and `∂/∂p` for every float parameter.
+    Partials,
+    /// `__vjp`: the slices' seeded gradients.
+    Vjp,
+}
+
+impl Kernel<'_> {
+    /// What this kernel computes of `d`: its values, then its effects; of each side in its own
+    /// block where the gradient is split (see `plan::Split`).
+    fn roots(self, d: &Derivatives) -> emit::Roots {
+        match &d.split {
+            Some(split) => self.split(split, &[]),
+            None => emit::Roots::Whole {
+                roots: self.of(
+                    d.lowered.output,
+                    &d.partials,
+                    &d.slice_effects,
+                    &d.vjp_effects,
+                ),
+                primal: d.lowered.graph.primal.clone(),
+                holds: Vec::new(),
+            },
+        }
+    }
+
+    /// The roots of `split`'s sides, each where the conditions `holds` (the sides of the splits
+    /// around it) and its own hold.
+    fn split(self, split: &Split, holds: &[(NodeId, bool)]) -> emit::Roots {
+        let side = |s: &Side, taken: bool| {
+            let mut holds = holds.to_vec();
+            holds.push((split.cond, taken));
+            match &s.split {
+                Some(inner) => self.split(inner, &holds),
+                None => emit::Roots::Whole {
+                    roots: self.of(s.output, &s.partials, &s.slice_effects, &s.vjp_effects),
+                    primal: vec![s.output],
+                    holds,
+                },
+            }
+        };
+        let values = match self {
+            Kernel::Grad(wrt) => 1 + wrt.len(),
+            Kernel::Partials => 1 + split.sides[0].partials.len(),
+            Kernel::Vjp => 0,
+        };
+        emit::Roots::Split {
+            cond: split.cond,
+            values,
+            sides: Box::new([side(&split.sides[0], true), side(&split.sides[1], false)]),
+        }
+    }
+
+    /// The values, then the effects, of one side (or the whole).
+    fn of(
+        self,
+        output: NodeId,
+        partials: &[NodeId],
+        slice_effects: &[Option<NodeId>],
+        vjp_effects: &[Option<NodeId>],
+    ) -> Vec<NodeId> {
+        let mut out = Vec::new();
+        match self {
+            Kernel::Grad(wrt) => {
+                out.push(output);
+                out.extend(wrt.iter().map(|&i| partials[i]));
+                out.extend(slice_effects.iter().flatten());
+            }
+            Kernel::Partials => {
+                out.push(output);
+                out.extend(partials);
+            }
+            Kernel::Vjp => out.extend(vjp_effects.iter().flatten()),
+        }
+        out
+    }
+}
+
 /// `_grad`, `__partials` and `_hessian` emitted from the differentiated graph.
 #[allow(clippy::too_many_lines)] // three `quote!` templates that share their setup
 fn graph_functions(
@@ -582,7 +666,7 @@ fn graph_functions(
         .iter()
         .map(|p| p.ident.to_token_stream())
         .collect();
-    let run_with = |roots: &[crate::graph::NodeId], sinks: emit::Sinks| {
+    let run_with = |roots: &[NodeId], sinks: emit::Sinks| {
         emit::emit(
             g,
             emit::Symbols {
@@ -597,7 +681,23 @@ fn graph_functions(
             sinks,
         )
     };
-    let run = |roots: &[crate::graph::NodeId]| run_with(roots, emit::Sinks::Slices);
+    let run = |roots: &[NodeId]| run_with(roots, emit::Sinks::Slices);
+    // The companions built on the gradient: split where it is (see `plan::Split`).
+    let run_kernel = |kernel: Kernel<'_>, sinks: emit::Sinks| {
+        emit::emit_roots(
+            g,
+            emit::Symbols {
+                tokens: &d.lowered.symbols,
+                callees: &d.lowered.callees,
+                tuples: &d.lowered.tuple_calls,
+            },
+            &input_tokens,
+            &slice_tokens,
+            sig.float,
+            &kernel.roots(d),
+            sinks,
+        )
+    };
     let wrt_index: Vec<usize> = sig
         .floats()
         .enumerate()
@@ -613,10 +713,8 @@ fn graph_functions(
 
     // <name>_grad_into: scalars as expressions assigned to their fields, slices as the
     // struct's vectors (zeroed, then accumulated into by the scatters); <name>_grad calls it.
-    let mut roots = vec![d.lowered.output];
-    roots.extend(wrt_index.iter().map(|&i| d.partials[i]));
-    roots.extend(d.slice_effects.iter().flatten());
-    let (stmts, exprs) = run(&roots);
+    let (stmts, exprs) = run_kernel(Kernel::Grad(&wrt_index), emit::Sinks::Slices);
+    let roots = Kernel::Grad(&wrt_index).roots(d).all();
     let value = &exprs[0];
     let scalar_exprs: Vec<&TokenStream> = exprs[1..=wrt_index.len()].iter().collect();
     let grad = grad_param();
@@ -703,9 +801,7 @@ fn graph_functions(
     let grad_fn = quote! { #grad_fn #into_fn };
 
     // __partials: every float parameter; `()` for the others.
-    let mut roots = vec![d.lowered.output];
-    roots.extend(d.partials.iter().copied());
-    let (stmts, exprs) = run_with(&roots, emit::Sinks::Discarded);
+    let (stmts, exprs) = run_kernel(Kernel::Partials, emit::Sinks::Discarded);
     let value = &exprs[0];
     let mut floats = exprs[1..].iter();
     let (types, values): (Vec<TokenStream>, Vec<TokenStream>) = sig
@@ -723,8 +819,7 @@ fn graph_functions(
     let vjp_fn = if d.vjp_effects.iter().any(Option::is_some)
         || sig.params.iter().any(|p| p.kind == ParamKind::Slice)
     {
-        let roots: Vec<crate::graph::NodeId> = d.vjp_effects.iter().flatten().copied().collect();
-        let (stmts, _) = run_with(&roots, emit::Sinks::Generic);
+        let (stmts, _) = run_kernel(Kernel::Vjp, emit::Sinks::Generic);
         let mixed = proc_macro2::Span::mixed_site();
         let seed = format_ident!("__seed", span = mixed);
         // A parameter this function does not differentiate takes only `Discard`: a caller that

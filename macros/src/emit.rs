@@ -63,7 +63,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Literal, Span, TokenStream, TokenTree};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 
 use crate::graph::Kind;
 use crate::graph::{Graph, NodeId, Op, SymId};
@@ -171,6 +171,51 @@ impl Symbols<'_> {
     }
 }
 
+/// What one kernel computes: nodes in one region, or a choice's two sides in their own blocks
+/// (`plan::Split`).
+pub enum Roots {
+    /// `roots`, with `primal` the function's own value there (`g.primal`, or a side's), and
+    /// `holds` the conditions that hold there (the sides of the splits around it).
+    Whole {
+        roots: Vec<NodeId>,
+        primal: Vec<NodeId>,
+        holds: Vec<(NodeId, bool)>,
+    },
+    /// `if cond { sides[0] } else { sides[1] }`: each side's first `values` roots are values
+    /// (given by the `if`), the rest effects. `cond` is computed first, as the function's own
+    /// code does (it reads no loop or call: see `plan::split_of`).
+    Split {
+        cond: NodeId,
+        values: usize,
+        sides: Box<[Roots; 2]>,
+    },
+}
+
+impl Roots {
+    /// Every node computed, on either side.
+    pub fn all(&self) -> Vec<NodeId> {
+        match self {
+            Roots::Whole { roots, .. } => roots.clone(),
+            Roots::Split { cond, sides, .. } => {
+                let mut out = vec![*cond];
+                out.extend(sides[0].all());
+                out.extend(sides[1].all());
+                out
+            }
+        }
+    }
+}
+
+/// What the emitter needs besides the graph and the roots.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    symbols: Symbols<'a>,
+    inputs: &'a [TokenStream],
+    slices: &'a [TokenStream],
+    float: FloatTy,
+    sinks: Sinks,
+}
+
 /// Emits statements computing `roots`, and an expression for each root.
 pub fn emit(
     g: &Graph,
@@ -181,7 +226,96 @@ pub fn emit(
     roots: &[NodeId],
     sinks: Sinks,
 ) -> (TokenStream, Vec<TokenStream>) {
-    let s = Schedule::of(g, roots);
+    let target = Target {
+        symbols,
+        inputs,
+        slices,
+        float,
+        sinks,
+    };
+    emit_region(g, target, roots, (&g.primal, &[]))
+}
+
+/// [`emit`] of [`Roots`]: for a split, the condition, then `let (v0, …) = if c { side 0; (its
+/// values) } else { side 1; (its values) };`, the expressions of the values being `v0, …` (and
+/// none for the effects).
+pub fn emit_roots(
+    g: &Graph,
+    symbols: Symbols<'_>,
+    inputs: &[TokenStream],
+    slices: &[TokenStream],
+    float: FloatTy,
+    roots: &Roots,
+    sinks: Sinks,
+) -> (TokenStream, Vec<TokenStream>) {
+    let target = Target {
+        symbols,
+        inputs,
+        slices,
+        float,
+        sinks,
+    };
+    emit_tree(g, target, roots)
+}
+
+fn emit_tree(g: &Graph, target: Target<'_>, roots: &Roots) -> (TokenStream, Vec<TokenStream>) {
+    match roots {
+        Roots::Whole {
+            roots,
+            primal,
+            holds,
+        } => emit_region(g, target, roots, (primal, holds)),
+        Roots::Split {
+            cond,
+            values,
+            sides,
+        } => {
+            let (before, c) = emit_region(g, target, &[*cond], (&[*cond], &[]));
+            let (then, a) = emit_tree(g, target, &sides[0]);
+            let (otherwise, b) = emit_tree(g, target, &sides[1]);
+            let (Some(c), Some(a), Some(b)) = (c.first(), a.get(..*values), b.get(..*values))
+            else {
+                return (
+                    quote!(::core::compile_error!(
+                        "internal error in symgrad: a split gradient's sides differ"
+                    );),
+                    Vec::new(),
+                );
+            };
+            let names: Vec<proc_macro2::Ident> = (0..*values)
+                .map(|k| format_ident!("__side{}", k, span = Span::mixed_site()))
+                .collect();
+            let stmts = quote! {
+                #before
+                let (#(#names,)*) = if #c {
+                    #then
+                    (#(#a,)*)
+                } else {
+                    #otherwise
+                    (#(#b,)*)
+                };
+            };
+            (stmts, names.iter().map(ToTokens::to_token_stream).collect())
+        }
+    }
+}
+
+/// [`emit`] where the function's own code evaluates `primal` and `holds` holds (see
+/// `Schedule::of_in`).
+fn emit_region(
+    g: &Graph,
+    target: Target<'_>,
+    roots: &[NodeId],
+    (primal, holds): (&[NodeId], &[(NodeId, bool)]),
+) -> (TokenStream, Vec<TokenStream>) {
+    let Target {
+        symbols,
+        inputs,
+        slices,
+        float,
+        sinks,
+    } = target;
+    let s = Schedule::of_in(g, roots, (primal, holds));
     let tree = s.tree(roots);
     // For whoever works on the scheduler: the tree as pseudo-code, on the compiler's stderr.
     if std::env::var_os("SYMGRAD_SCHEDULE").is_some() {

@@ -682,6 +682,13 @@ pub struct Graph {
     /// The function's outputs, once differentiated: what the user's code evaluates, whatever
     /// the generated code reads (see `schedule::only_in_loops`).
     pub primal: Vec<NodeId>,
+    /// Nodes the function's own code evaluates where the conditions given hold (a select's
+    /// condition `c` is `side`), beside what its value reads: the bounds of a `for` loop written
+    /// at the top of the body (`for i in (0..n - 1).rev()` after `if n == 0 { return 0.0; }`),
+    /// evaluated wherever that statement is reached, even where the value reads the loop only
+    /// under a condition (a scan read element by element). Recorded by the lowering; see
+    /// `schedule::evaluated_where`.
+    pub evaluated: Vec<(NodeId, Vec<(NodeId, bool)>)>,
 }
 
 /// A rewrite hook (see [`Graph::with_rewrite`]).

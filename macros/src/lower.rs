@@ -205,6 +205,12 @@ struct Lower<'a> {
     /// `conditional` of them. What is added into an array in loops is added only where the
     /// conditions since the outermost of those loops hold.
     path: Vec<NodeId>,
+    /// The same conditions as `(c, side)`: `c` as the branch's `if` tests it, and which side
+    /// is being lowered (for [`Graph::evaluated`]).
+    sides: Vec<(NodeId, bool)>,
+    /// How many right operands of `&&` or `||` are being lowered (evaluated only where the
+    /// left one does not decide).
+    lazy: u32,
     /// Where each local array was last written outside a loop, for errors.
     array_writes: HashMap<String, TokenStream>,
     /// Where a local array is passed to a call (see [`Lowered::array_args`]).
@@ -243,6 +249,8 @@ impl<'a> Lower<'a> {
             uncarried: Vec::new(),
             conditional: 0,
             path: Vec::new(),
+            sides: Vec::new(),
+            lazy: 0,
             array_writes: HashMap::new(),
             array_args: HashMap::new(),
             tuple_calls: HashSet::new(),

@@ -57,6 +57,106 @@ pub struct Derivatives {
     /// What a caller's Hessian through a call giving this function a differentiated slice
     /// needs (its hidden `__hvp`), with `hessian` and a differentiated slice parameter.
     pub call_hvp: Option<crate::hvp::CallHvp>,
+    /// The gradient and `__vjp` of each side of the function's last choice (`if n == 0 {
+    /// return 0.0; }`, then loops), where one is made: see [`Split`].
+    pub split: Option<Box<Split>>,
+}
+
+/// A function whose value is `if c { a } else { b }` (an early `return` under a guard, or an
+/// `if`/`match` in tail position), `c` computed without a loop or a call, and a side running a
+/// loop: its gradient, `__partials` and `__vjp` are those of `a` where `c` holds and of `b`
+/// where it does not, each computed in its own block (`if c { … } else { … }`). The
+/// derivative of a choice is the choice of the derivatives, so the nodes are those `a` and `b`
+/// differentiated alone; what changes is where they run. The gradient of the side the function
+/// does not take is never computed, nor what it reads: `if d.len() < 2 { return 0.0; }` and a
+/// loop over `0..d.len() - 2`, or a reverse sweep's forward loop over `0..x.len() / d` after
+/// `if d == 0 { return 0.0; }`, are computed only where the function computes them, never at
+/// `d = 0`, whatever else the scheduler moves (a reverse sweep and the bounds it reads run
+/// where their adjoints are added, not under the condition the function's value is).
+pub struct Split {
+    pub cond: NodeId,
+    /// Where `cond` holds, then where it does not.
+    pub sides: [Side; 2],
+}
+
+/// One side of a [`Split`]: its value, `∂/∂p` for every float parameter, the effects
+/// accumulating the slices' gradients and their seeded product (`__vjp`), and the split of
+/// its own last choice.
+pub struct Side {
+    pub output: NodeId,
+    pub partials: Vec<NodeId>,
+    pub slice_effects: Vec<Option<NodeId>>,
+    pub vjp_effects: Vec<Option<NodeId>>,
+    pub split: Option<Box<Split>>,
+}
+
+impl Split {
+    /// Every node the sides compute (for the callees they call).
+    pub fn roots(&self) -> Vec<NodeId> {
+        let mut out = vec![self.cond];
+        for side in &self.sides {
+            out.push(side.output);
+            out.extend(&side.partials);
+            out.extend(side.slice_effects.iter().flatten());
+            out.extend(side.vjp_effects.iter().flatten());
+            if let Some(split) = &side.split {
+                out.extend(split.roots());
+            }
+        }
+        out
+    }
+}
+
+/// How many choices deep a function's gradient is split (each level differentiates both sides
+/// again: `if n == 0 { return …; } if n == 1 { return …; }` then loops is two).
+const SPLIT_DEPTH: usize = 3;
+
+/// The [`Split`] of `output`'s gradient, if it is a choice worth splitting on: a condition
+/// computed without a loop or a call (evaluated first, as the function's own `if` evaluates
+/// it, before anything either side computes), and a side running a loop. `None` where a side's
+/// derivative cannot be built alone (the whole gradient, which was built, stays unsplit).
+fn split_of(
+    g: &mut crate::graph::Graph,
+    output: NodeId,
+    (inputs, slices, seed): (&[NodeId], &[u32], Option<NodeId>),
+    depth: usize,
+) -> Option<Box<Split>> {
+    let Op::Select(cond, a, b) = *g.op(output) else {
+        return None;
+    };
+    let costly = |g: &crate::graph::Graph, n: NodeId| {
+        g.reachable(&[n])
+            .iter()
+            .any(|m| g.op(*m).panics_like_the_user() || g.kind(*m) == Kind::Array)
+    };
+    if depth >= SPLIT_DEPTH
+        || g.kind(output) != Kind::Float
+        || costly(g, cond)
+        || !(g.runs_loops(&[a]) || g.runs_loops(&[b]))
+    {
+        return None;
+    }
+    let side = |g: &mut crate::graph::Graph, x: NodeId| -> Option<Side> {
+        let (partials, slice_effects) = diff::gradient_with_slices(g, x, inputs, slices).ok()?;
+        let vjp_effects = match seed {
+            Some(seed) => diff::gradient_seeded(g, x, seed, &[], slices).ok()?.1,
+            None => Vec::new(),
+        };
+        let split = split_of(g, x, (inputs, slices, seed), depth + 1);
+        Some(Side {
+            output: x,
+            partials,
+            slice_effects,
+            vjp_effects,
+            split,
+        })
+    };
+    let then = side(g, a)?;
+    let otherwise = side(g, b)?;
+    Some(Box::new(Split {
+        cond,
+        sides: [then, otherwise],
+    }))
 }
 
 /// The derivatives of a vector-valued function (see `jacobian`).
@@ -178,6 +278,9 @@ pub fn plan(cx: &Ctxt, func: &ItemFn, args: &Args) -> Result<Plan, Vec<Callee>> 
         roots.extend(h.effects.iter().flatten());
     }
     roots.extend(d.second_partials.iter().flatten().flatten());
+    if let Some(split) = &d.split {
+        roots.extend(split.roots());
+    }
     if let Some(h) = &d.call_hvp {
         roots.extend(h.roots());
     }
@@ -358,16 +461,18 @@ fn differentiate(
             }
         };
     // The seeded gradient of the slices, for `__vjp` (callers that pass a differentiated slice).
+    let mut seed = None;
     let vjp_effects = if slices.is_empty() {
         Vec::new()
     } else {
         let name = format_ident!("__seed", span = proc_macro2::Span::mixed_site());
         let s = lowered.graph.new_symbol("seed");
         lowered.symbols.push(name.to_token_stream());
-        let seed = lowered
+        let sym = lowered
             .graph
             .add(crate::graph::Op::Sym(s, crate::graph::Kind::Float));
-        match diff::gradient_seeded(&mut lowered.graph, lowered.output, seed, &[], &slices) {
+        seed = Some(sym);
+        match diff::gradient_seeded(&mut lowered.graph, lowered.output, sym, &[], &slices) {
             Ok((_, effects)) => effects,
             Err(e) => {
                 report(cx, &lowered, e);
@@ -375,6 +480,12 @@ fn differentiate(
             }
         }
     };
+    let split = split_of(
+        &mut lowered.graph,
+        lowered.output,
+        (&inputs, &slices, seed),
+        0,
+    );
     let hvp = if hessian {
         match hvp_of(sig, &mut lowered) {
             Ok(h) => Some(h),
@@ -428,6 +539,7 @@ fn differentiate(
         second_partials,
         vjp_effects,
         call_hvp,
+        split,
     })
 }
 

@@ -104,7 +104,19 @@ pub struct Schedule<'a> {
 
 impl<'a> Schedule<'a> {
     /// The analyses of the nodes `roots` need.
+    #[cfg(test)]
     pub fn of(g: &'a Graph, roots: &[NodeId]) -> Schedule<'a> {
+        Self::of_in(g, roots, (&g.primal, &[]))
+    }
+
+    /// [`Schedule::of`] where the function's own code evaluates `primal` (not `g.primal`), and
+    /// the conditions `holds` hold: one side of a choice the gradient is split on
+    /// (`plan::Split`), whose code runs only where the function's value is that side's.
+    pub fn of_in(
+        g: &'a Graph,
+        roots: &[NodeId],
+        (primal, holds): (&[NodeId], &[(NodeId, bool)]),
+    ) -> Schedule<'a> {
         let all = g.reachable_with_sweeps(roots);
         let ReverseSweeps {
             traced,
@@ -158,8 +170,8 @@ impl<'a> Schedule<'a> {
         }
         let swept_loops = swept_loops(g, &all, &traced);
         let may_panic = g.panicking(&all);
-        let only_in = only_in_loops(g, roots);
-        let sure = evaluated_where(g);
+        let only_in = only_in_loops(g, roots, primal);
+        let sure = evaluated_where(g, primal, holds);
         let run_under = run_where(g, roots);
         Schedule {
             g,
@@ -1327,10 +1339,10 @@ fn recurrence_fields(op: &Op) -> Option<(u32, [NodeId; 4])> {
 /// let t = dot(v, v); for i in 0..n { m = m.max(t); } t
 ///                                                   // dot(v, v): not only in it (read after)
 /// ```
-fn only_in_loops(g: &Graph, roots: &[NodeId]) -> HashMap<NodeId, LoopMask> {
+fn only_in_loops(g: &Graph, roots: &[NodeId], primal: &[NodeId]) -> HashMap<NodeId, LoopMask> {
     // What the user's code evaluates is no risk either (`let m = a.len() / n;` then loops over
     // `0..m`), even where only a gradient's loops read it.
-    let roots: Vec<NodeId> = roots.iter().chain(&g.primal).copied().collect();
+    let roots: Vec<NodeId> = roots.iter().chain(primal).copied().collect();
     let mut out: HashMap<NodeId, LoopMask> = roots.iter().map(|r| (*r, 0)).collect();
     // Parents before children: a node is built after what it reads.
     for p in g.reachable_with_sweeps(&roots).into_iter().rev() {
@@ -1380,10 +1392,34 @@ fn and(a: &Conditions, b: (NodeId, bool)) -> Conditions {
 /// Per node the function's own code (`g.primal`) evaluates, conditions under which it surely
 /// does: where they hold, the function computes it (the branch of a select it is in is taken,
 /// and no loop that may not run is between). The fewest found. `if x.len() < 2 { return 0.0; }
-/// let mut m = z[0]; …`: `z[0]` where `x.len() < 2` is false.
-fn evaluated_where(g: &Graph) -> HashMap<NodeId, Conditions> {
-    let mut out: HashMap<NodeId, Conditions> = g.primal.iter().map(|r| (*r, Vec::new())).collect();
-    for p in g.reachable(&g.primal).into_iter().rev() {
+/// let mut m = z[0]; …`: `z[0]` where `x.len() < 2` is false. Also what the lowering recorded
+/// the function evaluates beside its value ([`Graph::evaluated`]: the bounds of a loop
+/// statement), under the conditions recorded, less those known to hold here (`holds`).
+fn evaluated_where(
+    g: &Graph,
+    primal: &[NodeId],
+    holds: &[(NodeId, bool)],
+) -> HashMap<NodeId, Conditions> {
+    let mut out: HashMap<NodeId, Conditions> = primal.iter().map(|r| (*r, Vec::new())).collect();
+    for (n, conditions) in &g.evaluated {
+        let left: Conditions = conditions
+            .iter()
+            .filter(|c| !holds.contains(c))
+            .copied()
+            .collect();
+        match out.get(n) {
+            Some(had) if had.len() <= left.len() => {}
+            _ => {
+                out.insert(*n, left);
+            }
+        }
+    }
+    let seeds: Vec<NodeId> = primal
+        .iter()
+        .copied()
+        .chain(g.evaluated.iter().map(|e| e.0))
+        .collect();
+    for p in g.reachable(&seeds).into_iter().rev() {
         let Some(here) = out.get(&p).cloned() else {
             continue;
         };

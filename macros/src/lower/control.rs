@@ -85,14 +85,19 @@ impl Lower<'_> {
         let before = self.state.clone();
         self.conditional += 1;
         self.path.push(cond);
+        self.sides.push((cond, true));
         let t = then(self);
         let then_state = std::mem::replace(&mut self.state, before.clone());
         let not = self.g.not(cond);
         if let Some(last) = self.path.last_mut() {
             *last = not;
         }
+        if let Some(last) = self.sides.last_mut() {
+            *last = (cond, false);
+        }
         let e = otherwise(self);
         self.path.pop();
+        self.sides.pop();
         self.conditional -= 1;
         let else_state = std::mem::replace(&mut self.state, then_state.clone());
         self.check_arrays_unchanged(&then_state, &else_state);

@@ -235,7 +235,10 @@ impl Lower<'_> {
         match &b.op {
             BinOp::And(_) | BinOp::Or(_) => {
                 let l = self.expr(&b.left, Want::Bool)?;
-                let r = self.expr(&b.right, Want::Bool)?;
+                self.lazy += 1;
+                let r = self.expr(&b.right, Want::Bool);
+                self.lazy -= 1;
+                let r = r?;
                 Some(if matches!(b.op, BinOp::And(_)) {
                     self.g.and(l, r)
                 } else {

@@ -672,6 +672,7 @@ impl Lower<'_> {
         let Some((lo, hi, item)) = self.loop_source(f) else {
             return;
         };
+        self.record_evaluated(&[lo, hi]);
         let end = hi;
         // `if c { …; break; }`: the loop runs up to the first iteration where `c` holds, that
         // one included, and the rest of the body is under `else` (as for `continue`).

@@ -62,6 +62,27 @@ impl Lower<'_> {
         tail
     }
 
+    /// Records that the function's own code evaluates `nodes` wherever the statement being
+    /// lowered is reached ([`Graph::evaluated`]): where the branches around it are taken and
+    /// no earlier `return` was. Not in a loop's body or a closure (run a number of times that
+    /// may be zero), nor in the right operand of `&&`/`||`.
+    ///
+    /// [`Graph::evaluated`]: crate::graph::Graph::evaluated
+    pub(super) fn record_evaluated(&mut self, nodes: &[NodeId]) {
+        if !self.enclosing.is_empty() || self.lazy > 0 {
+            return;
+        }
+        let mut conditions = self.sides.clone();
+        match self.g.as_bool(self.state.returned) {
+            Some(false) => {}
+            Some(true) => return,
+            None => conditions.push((self.state.returned, false)),
+        }
+        for &n in nodes {
+            self.g.evaluated.push((n, conditions.clone()));
+        }
+    }
+
     pub(super) fn definitely_returned(&self) -> bool {
         self.g.as_bool(self.state.returned) == Some(true)
     }
