@@ -1,0 +1,221 @@
+//! A guard on the size, then loops whose bounds are only valid past it (`if n == 0 { return
+//! 0.0; }` then `0..n - 1`, `x.len() / d` after `if d == 0`, `a % (n - 1)` after `if n < 2`):
+//! the gradient must run at every size the function runs at, 0 included, and never evaluate
+//! what the function does not. Each of these once panicked in `_grad` (an underflow or a
+//! division by zero at the size the guard returns at) while the function returned 0. Oracles:
+//! derivatives by hand (exact), central differences, and the function's own value, at every
+//! size from 0.
+#![allow(clippy::needless_range_loop)] // index loops are the language under test
+
+use symgrad::differentiable;
+
+mod common;
+use common::{assert_all_close, numeric_gradient};
+
+/// A suffix sum filled from the end: `x[i] = d[i] + x[i + 1]` over `(0..n - 1).rev()`.
+#[differentiable]
+fn suffix_scan(d: &[f64]) -> f64 {
+    let n = d.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let mut x = vec![0.0; n];
+    for i in (0..n - 1).rev() {
+        x[i] = d[i] + x[i + 1];
+    }
+    x.iter().sum()
+}
+
+#[test]
+fn a_scan_from_the_end_after_a_guard_at_every_size() {
+    for n in 0..7 {
+        let d: Vec<f64> = (0..n).map(|i| 0.5 + i as f64).collect();
+        let (v, g) = suffix_scan_grad(&d);
+        assert_eq!(v, suffix_scan(&d), "n = {n}");
+        // Σ_i x[i] = Σ_{k < n-1} (k + 1)·d[k]: d[n - 1] is never read.
+        let want: Vec<f64> = (0..n)
+            .map(|k| if k + 1 < n { (k + 1) as f64 } else { 0.0 })
+            .collect();
+        assert_eq!(g.d, want, "n = {n}");
+    }
+}
+
+/// A state carried over `x.len() / d` steps, each scaling every element by `w`.
+#[differentiable]
+fn scaled_state(x: &[f64], w: f64, d: usize) -> f64 {
+    if d == 0 {
+        return 0.0;
+    }
+    let mut h = vec![1.0; d];
+    for _t in 0..x.len() / d {
+        for j in 0..d {
+            h[j] *= w;
+        }
+    }
+    h[0]
+}
+
+/// The same with checkpoints: the forward loop that saves them runs under the guard too.
+#[differentiable(checkpoint = 2)]
+fn scaled_state_checkpointed(x: &[f64], w: f64, d: usize) -> f64 {
+    if d == 0 {
+        return 0.0;
+    }
+    let mut h = vec![1.0; d];
+    for _t in 0..x.len() / d {
+        for j in 0..d {
+            h[j] *= w;
+        }
+    }
+    h[0]
+}
+
+#[test]
+fn a_carried_array_after_a_guard_on_its_length() {
+    let x = [1.0; 7];
+    for d in 0..4 {
+        let steps = if d == 0 { 0 } else { x.len() / d };
+        let w: f64 = 1.5;
+        let want_v = if d == 0 { 0.0 } else { w.powi(steps as i32) };
+        // d/dw w^T = T·w^(T-1) (0 at d = 0, where the function returns 0).
+        let want_w = if d == 0 || steps == 0 {
+            0.0
+        } else {
+            steps as f64 * w.powi(steps as i32 - 1)
+        };
+        let (v, g) = scaled_state_grad(&x, w, d);
+        assert_eq!((v, g.w), (want_v, want_w), "d = {d}");
+        assert_eq!(g.x, vec![0.0; 7]);
+        let (v, g) = scaled_state_checkpointed_grad(&x, w, d);
+        assert_eq!((v, g.w), (want_v, want_w), "checkpointed, d = {d}");
+    }
+}
+
+/// An index computed with `%` by the size minus one, after the guard that makes it valid.
+#[differentiable]
+fn wrapped_prefix(x: &[f64], a: usize) -> f64 {
+    let n = x.len();
+    if n < 2 {
+        return 0.0;
+    }
+    let k = 1 + a % (n - 1);
+    let mut s = 0.0;
+    for i in 0..k {
+        s += x[i] * x[i];
+    }
+    s
+}
+
+#[test]
+fn a_remainder_by_the_size_minus_one_after_a_guard() {
+    for n in 0..6 {
+        let x: Vec<f64> = (0..n).map(|i| 1.0 + i as f64).collect();
+        for a in 0..4 {
+            let (v, g) = wrapped_prefix_grad(&x, a);
+            assert_eq!(v, wrapped_prefix(&x, a));
+            let k = if n < 2 { 0 } else { 1 + a % (n - 1) };
+            let want: Vec<f64> = (0..n)
+                .map(|i| if i < k { 2.0 * x[i] } else { 0.0 })
+                .collect();
+            assert_eq!(g.x, want, "n = {n}, a = {a}");
+        }
+    }
+}
+
+/// Two guards before the loops: the gradient of each case runs only in its case.
+#[differentiable]
+fn two_guards(x: &[f64]) -> f64 {
+    let n = x.len();
+    if n == 0 {
+        return 0.0;
+    }
+    if n == 1 {
+        return x[0] * x[0];
+    }
+    let mut s = 0.0;
+    for i in 0..n - 2 {
+        s += x[i] * x[i + 2];
+    }
+    s + x[n - 1]
+}
+
+#[test]
+fn two_guards_at_every_size() {
+    for n in 0..7 {
+        let x: Vec<f64> = (0..n).map(|i| 0.3 * i as f64 - 0.4).collect();
+        let (v, g) = two_guards_grad(&x);
+        assert_eq!(v, two_guards(&x), "n = {n}");
+        let mut want = vec![0.0; n];
+        match n {
+            0 => {}
+            1 => want[0] = 2.0 * x[0],
+            _ => {
+                for i in 0..n - 2 {
+                    want[i] += x[i + 2];
+                    want[i + 2] += x[i];
+                }
+                want[n - 1] += 1.0;
+            }
+        }
+        assert_all_close(&g.x, &want, 1e-15);
+    }
+}
+
+/// The Thomas algorithm for a tridiagonal system with constant bands, as written by hand: a
+/// forward elimination filling two buffers, then back substitution from the end.
+#[differentiable]
+fn tridiagonal(d: &[f64], lower: f64, diag: f64, upper: f64) -> f64 {
+    let n = d.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let mut cp = vec![0.0; n];
+    let mut dp = vec![0.0; n];
+    cp[0] = upper / diag;
+    dp[0] = d[0] / diag;
+    for i in 1..n {
+        let m = diag - lower * cp[i - 1];
+        cp[i] = upper / m;
+        dp[i] = (d[i] - lower * dp[i - 1]) / m;
+    }
+    let mut x = vec![0.0; n];
+    x[n - 1] = dp[n - 1];
+    for i in (0..n - 1).rev() {
+        x[i] = dp[i] - cp[i] * x[i + 1];
+    }
+    x.iter().map(|v| v * v).sum()
+}
+
+#[test]
+fn the_thomas_algorithm_at_every_size() {
+    for n in 0..8 {
+        let d: Vec<f64> = (0..n).map(|i| (i as f64 * 0.7).sin() + 0.2).collect();
+        let (lower, diag, upper) = (-0.9, 3.1, 0.6);
+        let (v, g) = tridiagonal_grad(&d, lower, diag, upper);
+        assert_eq!(v, tridiagonal(&d, lower, diag, upper), "n = {n}");
+        let want = numeric_gradient(|d| tridiagonal(d, lower, diag, upper), &d);
+        assert_all_close(&g.d, &want, 1e-7);
+        let bands = [lower, diag, upper];
+        let by_band = numeric_gradient(|p| tridiagonal(&d, p[0], p[1], p[2]), &bands);
+        assert_all_close(&[g.lower, g.diag, g.upper], &by_band, 1e-7);
+    }
+}
+
+/// A caller of a guarded function, through its `__vjp` and `__partials`, at every size.
+#[differentiable]
+fn calls_the_scan(d: &[f64], s: f64) -> f64 {
+    s * suffix_scan(d) + tridiagonal(d, 0.5, 2.0 + s * s, -0.5)
+}
+
+#[test]
+fn a_caller_of_guarded_functions_at_every_size() {
+    for n in 0..6 {
+        let d: Vec<f64> = (0..n).map(|i| 1.0 - 0.3 * i as f64).collect();
+        let (v, g) = calls_the_scan_grad(&d, 0.8);
+        assert_eq!(v, calls_the_scan(&d, 0.8), "n = {n}");
+        let want = numeric_gradient(|d| calls_the_scan(d, 0.8), &d);
+        assert_all_close(&g.d, &want, 1e-7);
+        let by_s = numeric_gradient(|s| calls_the_scan(&d, s[0]), &[0.8]);
+        assert_all_close(&[g.s], &by_s, 1e-7);
+    }
+}
