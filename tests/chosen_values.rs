@@ -141,3 +141,38 @@ fn a_closure_parameter_shadowing_a_slice_reads_its_own_slice() {
     assert_eq!(g.v, vec![1.0]);
     assert_eq!(g.x, vec![3.0, 0.0, 0.0]);
 }
+
+/// A closure's slice parameter given a data slice: what the closure computes from it alone
+/// (`v.len()`, `v.iter().sum()`) is the data's. It was emitted with the closure's own name:
+/// a compile error in the generated code, or, where the function has a parameter of that name,
+/// that parameter's length (a wrong value and gradient).
+#[differentiable(wrt(x))]
+fn closure_over_data(x: &[f64], data: &[f64]) -> f64 {
+    let scale = |v: &[f64]| v.len() as f64 * v.iter().sum::<f64>();
+    let at = |v: &[f64], k: usize| v[k] * v.len() as f64;
+    x[0] * scale(data) + at(x, 1) * at(data, 0)
+}
+
+#[test]
+fn a_closure_parameter_given_a_data_slice() {
+    let (x, data) = ([2.0, 3.0], [1.0, 5.0, 1.0]);
+    let (value, g) = closure_over_data_grad(&x, &data);
+    // x₀·(3·7) + (x₁·2)·(1·3)
+    assert_eq!(value, 2.0 * 21.0 + 6.0 * 3.0);
+    assert_eq!(g.x, vec![21.0, 6.0]);
+}
+
+/// The same where the closure's parameter has the name of another data parameter (`v`).
+#[differentiable(wrt(x))]
+fn closure_over_data_shadowing(x: &[f64], v: &[f64], data: &[f64]) -> f64 {
+    let scale = |v: &[f64]| v.len() as f64;
+    x[0] * scale(data) + v[0]
+}
+
+#[test]
+fn a_closure_parameter_given_a_data_slice_shadowing_another() {
+    let (x, v, data) = ([2.0], [10.0], [1.0, 5.0, 1.0]);
+    let (value, g) = closure_over_data_shadowing_grad(&x, &v, &data);
+    assert_eq!(value, 2.0 * 3.0 + 10.0);
+    assert_eq!(g.x, vec![3.0]);
+}

@@ -28,7 +28,7 @@ fn suffix_scan(d: &[f64]) -> f64 {
 
 #[test]
 fn a_scan_from_the_end_after_a_guard_at_every_size() {
-    for n in 0..7 {
+    for n in 0..7usize {
         let d: Vec<f64> = (0..n).map(|i| 0.5 + i as f64).collect();
         let (v, g) = suffix_scan_grad(&d);
         assert_eq!(v, suffix_scan(&d), "n = {n}");
@@ -73,15 +73,15 @@ fn scaled_state_checkpointed(x: &[f64], w: f64, d: usize) -> f64 {
 #[test]
 fn a_carried_array_after_a_guard_on_its_length() {
     let x = [1.0; 7];
-    for d in 0..4 {
-        let steps = if d == 0 { 0 } else { x.len() / d };
+    // (d, x.len() / d): 7 steps of 1, 3 of 2, 2 of 3; none at d = 0 (the guard returns 0).
+    for (d, steps) in [(0usize, 0i32), (1, 7), (2, 3), (3, 2)] {
         let w: f64 = 1.5;
-        let want_v = if d == 0 { 0.0 } else { w.powi(steps as i32) };
-        // d/dw w^T = T·w^(T-1) (0 at d = 0, where the function returns 0).
-        let want_w = if d == 0 || steps == 0 {
+        let want_v = if d == 0 { 0.0 } else { w.powi(steps) };
+        // d/dw w^T = T·w^(T-1).
+        let want_w = if steps == 0 {
             0.0
         } else {
-            steps as f64 * w.powi(steps as i32 - 1)
+            f64::from(steps) * w.powi(steps - 1)
         };
         let (v, g) = scaled_state_grad(&x, w, d);
         assert_eq!((v, g.w), (want_v, want_w), "d = {d}");
@@ -108,7 +108,7 @@ fn wrapped_prefix(x: &[f64], a: usize) -> f64 {
 
 #[test]
 fn a_remainder_by_the_size_minus_one_after_a_guard() {
-    for n in 0..6 {
+    for n in 0..6usize {
         let x: Vec<f64> = (0..n).map(|i| 1.0 + i as f64).collect();
         for a in 0..4 {
             let (v, g) = wrapped_prefix_grad(&x, a);
@@ -141,7 +141,7 @@ fn two_guards(x: &[f64]) -> f64 {
 
 #[test]
 fn two_guards_at_every_size() {
-    for n in 0..7 {
+    for n in 0..7usize {
         let x: Vec<f64> = (0..n).map(|i| 0.3 * i as f64 - 0.4).collect();
         let (v, g) = two_guards_grad(&x);
         assert_eq!(v, two_guards(&x), "n = {n}");
@@ -188,7 +188,7 @@ fn tridiagonal(d: &[f64], lower: f64, diag: f64, upper: f64) -> f64 {
 
 #[test]
 fn the_thomas_algorithm_at_every_size() {
-    for n in 0..8 {
+    for n in 0..8usize {
         let d: Vec<f64> = (0..n).map(|i| (i as f64 * 0.7).sin() + 0.2).collect();
         let (lower, diag, upper) = (-0.9, 3.1, 0.6);
         let (v, g) = tridiagonal_grad(&d, lower, diag, upper);
@@ -209,7 +209,7 @@ fn calls_the_scan(d: &[f64], s: f64) -> f64 {
 
 #[test]
 fn a_caller_of_guarded_functions_at_every_size() {
-    for n in 0..6 {
+    for n in 0..6usize {
         let d: Vec<f64> = (0..n).map(|i| 1.0 - 0.3 * i as f64).collect();
         let (v, g) = calls_the_scan_grad(&d, 0.8);
         assert_eq!(v, calls_the_scan(&d, 0.8), "n = {n}");

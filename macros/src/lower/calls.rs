@@ -528,6 +528,8 @@ impl Lower<'_> {
         values: Vec<NodeId>,
         want: Want,
     ) -> Option<NodeId> {
+        let renamed = self.data_renamed(closure, &values);
+        let body = renamed.as_ref().unwrap_or(&closure.body);
         let here = std::mem::replace(&mut self.state.scopes, captured);
         self.state.scopes.push(Vec::new());
         let mut ok = true;
@@ -555,7 +557,7 @@ impl Lower<'_> {
         }
         let value = if ok {
             self.enclosing.push(Enclosing::Closure);
-            let v = self.expr(&closure.body, want);
+            let v = self.expr(body, want);
             self.enclosing.pop();
             v
         } else {
@@ -563,6 +565,72 @@ impl Lower<'_> {
         };
         self.state.scopes = here;
         value
+    }
+
+    /// The body of `closure` with each parameter given a data value (a data parameter, or an
+    /// expression of them, kept as its tokens) written as that value, where the body does not
+    /// bind the parameter's name again; `None` if none is. What the lowering keeps as the
+    /// user's tokens (`v.len()`, `v.iter().sum::<f64>()` on data) is then emitted where the
+    /// closure's parameter does not exist: `|v: &[f64]| v.len()` called with `data` emitted
+    /// `v.len()` (error E0425 in the generated code).
+    fn data_renamed(&self, closure: &syn::ExprClosure, values: &[NodeId]) -> Option<Expr> {
+        use syn::visit::Visit;
+        use syn::visit_mut::VisitMut;
+        /// The names a pattern in the body binds.
+        struct Bound(Vec<String>);
+        impl Visit<'_> for Bound {
+            fn visit_pat_ident(&mut self, p: &syn::PatIdent) {
+                self.0.push(p.ident.to_string());
+                syn::visit::visit_pat_ident(self, p);
+            }
+        }
+        /// Writes each name of `0` as its expression.
+        struct Rename(Vec<(String, Expr)>);
+        impl VisitMut for Rename {
+            fn visit_expr_mut(&mut self, e: &mut Expr) {
+                if let Expr::Path(p) = e
+                    && p.qself.is_none()
+                    && let Some(id) = p.path.get_ident()
+                    && let Some((_, to)) = self.0.iter().find(|(name, _)| id == name)
+                {
+                    *e = to.clone();
+                    return;
+                }
+                syn::visit_mut::visit_expr_mut(self, e);
+            }
+        }
+        let mut bound = Bound(Vec::new());
+        bound.visit_expr(&closure.body);
+        let mut renames = Vec::new();
+        for (pat, &v) in closure.inputs.iter().zip(values) {
+            let mut pat = pat;
+            while let Pat::Type(t) = pat {
+                pat = &t.pat;
+            }
+            let (Pat::Ident(p), Op::Sym(s, _)) = (pat, self.g.op(v)) else {
+                continue;
+            };
+            let name = p.ident.to_string();
+            let Some(tokens) = self.symbols.get(s.0 as usize) else {
+                continue;
+            };
+            let Ok(value) = syn::parse2::<Expr>(tokens.clone()) else {
+                continue;
+            };
+            if !bound.0.contains(&name) {
+                let value = match value {
+                    Expr::Path(_) | Expr::Paren(_) | Expr::Field(_) => value,
+                    other => syn::parse_quote!((#other)),
+                };
+                renames.push((name, value));
+            }
+        }
+        if renames.is_empty() {
+            return None;
+        }
+        let mut body = (*closure.body).clone();
+        Rename(renames).visit_expr_mut(&mut body);
+        Some(body)
     }
 
     /// `let [a, b] = *p;` (or `= p`, `= &p`, `[a, b, ..]`) on an array or slice: each name is
