@@ -24,7 +24,36 @@ impl Lower<'_> {
         None
     }
 
+    /// An integer method of `recv` as comparisons and arithmetic (so it may read a
+    /// differentiated slice's length): `x.len().min(n)`, `max`; `x.len().saturating_sub(1)` and
+    /// `i.abs_diff(j)`, a select on `a > b` with the subtraction under it (evaluated only where
+    /// it does not go below zero).
+    fn int_method(&mut self, recv: NodeId, name: &str, arg: &Expr) -> Option<NodeId> {
+        let other = self.expr(arg, Want::Int)?;
+        Some(match name {
+            "min" | "max" => {
+                let cmp = if name == "min" { Cmp::Le } else { Cmp::Gt };
+                let first = self.g.compare(cmp, recv, other);
+                self.g.select(first, recv, other)
+            }
+            _ => {
+                let above = self.g.compare(Cmp::Gt, recv, other);
+                let down = self.g.int_bin(IntOp::Sub, recv, other);
+                let otherwise = if name == "abs_diff" {
+                    self.g.int_bin(IntOp::Sub, other, recv)
+                } else {
+                    self.g.int(0)
+                };
+                self.g.select(above, down, otherwise)
+            }
+        })
+    }
+
     pub(super) fn method_call(&mut self, m: &syn::ExprMethodCall, want: Want) -> Option<NodeId> {
+        // `z.last().copied().unwrap()`: `z[z.len() - 1]`.
+        if let Some(element) = super::exprs::end_element(&Expr::MethodCall(m.clone()), true) {
+            return self.expr(&element, want);
+        }
         let name = m.method.to_string();
         if Self::is_supported_fold(m) {
             return self.supported_fold(m);
@@ -92,13 +121,11 @@ impl Lower<'_> {
             },
         )?;
         let args: Vec<&Expr> = m.args.iter().collect();
-        // `x.len().min(n)`: integer `min`/`max`, as comparisons (so they may read a
-        // differentiated slice's length).
-        if self.g.kind(recv) == Kind::Int && (name == "min" || name == "max") && args.len() == 1 {
-            let other = self.expr(args[0], Want::Int)?;
-            let cmp = if name == "min" { Cmp::Le } else { Cmp::Gt };
-            let first = self.g.compare(cmp, recv, other);
-            return Some(self.g.select(first, recv, other));
+        if self.g.kind(recv) == Kind::Int
+            && args.len() == 1
+            && matches!(name.as_str(), "min" | "max" | "saturating_sub" | "abs_diff")
+        {
+            return self.int_method(recv, &name, args[0]);
         }
         match self.g.kind(recv) {
             Kind::Float => self.float_method(recv, &m.method, &args, m),

@@ -197,6 +197,10 @@ impl Lower<'_> {
                 }
                 Some(self.g.not(a))
             }
+            // `*z.last().unwrap()`: `z[z.len() - 1]` (and `z[0]` for `first`).
+            UnOp::Deref(_) if let Some(element) = end_element(&u.expr, false) => {
+                self.expr(&element, want)
+            }
             // `*a` of a closure's `&f64` item is the item.
             UnOp::Deref(_) => match &*u.expr {
                 Expr::Path(p) if p.path.get_ident().is_some_and(|id| {
@@ -518,4 +522,39 @@ fn outer_item_message(text: &str, item: &str) -> String {
             lower = last.to_lowercase()
         ),
     )
+}
+
+/// The element `z.last().unwrap()` (`first`) reads, written as an index: `z[z.len() - 1]`
+/// (`z[0]`), which panics where it does (an empty `z`). `copied` says whether a `.copied()` or
+/// `.cloned()` stands before `unwrap` (not under `*`).
+pub(super) fn end_element(e: &Expr, copied: bool) -> Option<Expr> {
+    let Expr::MethodCall(unwrap) = e else {
+        return None;
+    };
+    if unwrap.method != "unwrap" || !unwrap.args.is_empty() {
+        return None;
+    }
+    let mut inner = &*unwrap.receiver;
+    if copied {
+        let Expr::MethodCall(c) = inner else {
+            return None;
+        };
+        if !(c.method == "copied" || c.method == "cloned") || !c.args.is_empty() {
+            return None;
+        }
+        inner = &c.receiver;
+    }
+    let Expr::MethodCall(end) = inner else {
+        return None;
+    };
+    if !end.args.is_empty() {
+        return None;
+    }
+    let z = &end.receiver;
+    let span = end.method.span();
+    match end.method.to_string().as_str() {
+        "last" => Some(syn::parse_quote_spanned!(span=> #z[#z.len() - 1])),
+        "first" => Some(syn::parse_quote_spanned!(span=> #z[0])),
+        _ => None,
+    }
 }

@@ -145,19 +145,32 @@ impl Lower<'_> {
         let (source, closure) = match &*m.receiver {
             Expr::MethodCall(map) if map.method == "map" && map.args.len() == 1 => {
                 let arg = map.args.first();
-                named = arg
+                let bound = arg
                     .and_then(|a| self.bound_to(a))
                     .and_then(|n| self.closures.get(&n).cloned())
                     .map(|(c, scopes)| {
                         captured = Some(scopes);
                         c
                     });
+                // A function by its path (`.map(f64::exp)`, `.map(square)` of a
+                // `#[differentiable]` function): the closure calling it on the item.
+                named = match (arg, bound) {
+                    (Some(Expr::Path(f)), None)
+                        if self.bound_to(&Expr::Path(f.clone())).is_none() =>
+                    {
+                        Some(calling(f))
+                    }
+                    (_, bound) => bound,
+                };
                 match (arg, &named) {
                     (Some(Expr::Closure(c)), _) | (_, Some(c)) => (&*map.receiver, Some(c)),
                     _ => {
                         self.cx.error_spanned_by(
                             &map.args,
-                            msg("`map` needs a closure here", "write `.map(|a| …)`"),
+                            msg(
+                                "`map` needs a closure or a function here",
+                                "write `.map(|a| …)`, or name the function: `.map(f64::exp)`",
+                            ),
                         );
                         return None;
                     }
@@ -868,4 +881,15 @@ fn copy_source(m: &syn::ExprMethodCall) -> Option<&Expr> {
         "to_vec" | "to_owned" | "clone" => Some(&m.receiver),
         _ => None,
     }
+}
+
+/// The closure calling function `f` on its argument: `|item| f(item)` (`.map(f64::exp)`).
+fn calling(f: &syn::ExprPath) -> syn::ExprClosure {
+    let span = f
+        .path
+        .segments
+        .last()
+        .map_or_else(proc_macro2::Span::call_site, |s| s.ident.span());
+    let item = quote::format_ident!("__item", span = proc_macro2::Span::mixed_site());
+    syn::parse_quote_spanned!(span=> |#item| #f(#item))
 }

@@ -152,6 +152,12 @@ impl Lower<'_> {
         match pat {
             Pat::Ident(p) => self.declare(p.ident.to_string(), Binding::Uninit),
             Pat::Type(t) => self.declare_uninit(&t.pat),
+            // `let (p, q);`, assigned later (`(p, q) = f(…);`).
+            Pat::Tuple(t) => {
+                for p in &t.elems {
+                    self.declare_uninit(p);
+                }
+            }
             other => self.cx.error_spanned_by(
                 other,
                 msg(
@@ -286,13 +292,23 @@ impl Lower<'_> {
                     }
                 }
             }
-            Expr::If(_) | Expr::Match(_) => self.cx.error_spanned_by(
-                init,
-                msg(
-                    "a tuple pattern cannot take its values from an `if` or a `match` yet",
-                    "bind the tuples before choosing (`let (pu, pv) = polar(r, t);`), then choose each value with its own `let`: `let u = if c { pu } else { r };`",
-                ),
-            ),
+            // `let (u, v) = if c { (a, b) } else { (b, a) };`: each branch assigns its tuple to
+            // locals declared first, `(t0, t1) = (a, b);`, then the names take them.
+            Expr::If(_) | Expr::Match(_) => {
+                let temps: Vec<syn::Ident> = (0..pt.elems.len())
+                    .map(|k| quote::format_ident!("__chosen{}", k, span = Span::mixed_site()))
+                    .collect();
+                let chosen = tails_assigned(init, &temps);
+                let stmts: Vec<Stmt> = temps
+                    .iter()
+                    .map(|t| -> Stmt { syn::parse_quote!(let #t;) })
+                    .chain([
+                        Stmt::Expr(chosen, Some(syn::token::Semi::default())),
+                        syn::parse_quote!(let #pt = (#(#temps),*);),
+                    ])
+                    .collect();
+                let _ = self.stmts(&stmts, Want::Any);
+            }
             _ => self.cx.error_spanned_by(
                 init,
                 msg(
@@ -354,6 +370,10 @@ impl Lower<'_> {
     /// An expression statement (its value, if any, is discarded).
     pub(super) fn expr_stmt(&mut self, e: &Expr) -> Tail {
         match e {
+            Expr::Assign(a) if let Expr::Tuple(left) = &*a.left => {
+                let block = destructured(left, &a.right);
+                self.expr_stmt(&block)
+            }
             Expr::Assign(a) => {
                 self.assign(&a.left, &a.right, None, e.span());
                 Tail::Unit
@@ -495,4 +515,66 @@ fn mutably_lent(e: &Expr) -> Option<String> {
         Expr::Reference(r) if r.mutability.is_some() => Some(r.expr.to_token_stream().to_string()),
         _ => None,
     })
+}
+
+/// A destructuring assignment, `(a, b) = (b, a + b);`, as the block that evaluates every value
+/// first and then assigns them in turn: `{ let t0 = b; let t1 = a + b; a = t0; b = t1; }` (or
+/// `let (t0, t1) = f(…);` from a call giving a tuple). `_` assigns nothing; a tuple inside is
+/// destructured again.
+fn destructured(left: &syn::ExprTuple, right: &Expr) -> Expr {
+    let temps: Vec<syn::Ident> = (0..left.elems.len())
+        .map(|k| quote::format_ident!("__tuple{}", k, span = Span::mixed_site()))
+        .collect();
+    let lets: Vec<Stmt> = match right {
+        Expr::Tuple(t) if t.elems.len() == left.elems.len() => temps
+            .iter()
+            .zip(&t.elems)
+            .map(|(name, value)| syn::parse_quote!(let #name = #value;))
+            .collect(),
+        other => vec![syn::parse_quote!(let (#(#temps),*) = #other;)],
+    };
+    let assigns = left
+        .elems
+        .iter()
+        .zip(&temps)
+        .filter(|(place, _)| !matches!(place, Expr::Infer(_)))
+        .map(|(place, name)| -> Stmt { syn::parse_quote!(#place = #name;) });
+    syn::parse_quote!({ #(#lets)* #(#assigns)* })
+}
+
+/// `e` (an `if`, a `match`, a block) with each value it can end with assigned to `temps` as a
+/// tuple: `(t0, t1) = value;` (see [`destructured`]). A `return` stays as it is.
+fn tails_assigned(e: &Expr, temps: &[syn::Ident]) -> Expr {
+    let mut e = e.clone();
+    assign_tails(&mut e, temps);
+    e
+}
+
+fn assign_tails(e: &mut Expr, temps: &[syn::Ident]) {
+    match e {
+        Expr::If(i) => {
+            assign_block_tail(&mut i.then_branch, temps);
+            if let Some((_, other)) = &mut i.else_branch {
+                assign_tails(other, temps);
+            }
+        }
+        Expr::Match(m) => {
+            for arm in &mut m.arms {
+                assign_tails(&mut arm.body, temps);
+            }
+        }
+        Expr::Block(b) if b.label.is_none() => assign_block_tail(&mut b.block, temps),
+        Expr::Paren(p) => assign_tails(&mut p.expr, temps),
+        Expr::Return(_) => {}
+        value => {
+            let tuple = &*value;
+            *value = syn::parse_quote!({ (#(#temps),*) = #tuple; });
+        }
+    }
+}
+
+fn assign_block_tail(b: &mut Block, temps: &[syn::Ident]) {
+    if let Some(Stmt::Expr(last, None)) = b.stmts.last_mut() {
+        assign_tails(last, temps);
+    }
 }

@@ -1,0 +1,182 @@
+//! Forms people write that were refused, with a message that did not say why: a destructuring
+//! assignment (`(a, b) = (b, a + b);`), a tuple chosen by `if`/`match` (`let (u, v) = if c {
+//! (a, b) } else { (b, a) };`), a function named in `map` (`.map(f64::exp)`), the last element
+//! as `*z.last().unwrap()`, and `x.len().saturating_sub(1)`, `i.abs_diff(j)`. Each is lowered as
+//! the form it stands for; checked against derivatives by hand (exact) and central differences.
+#![allow(clippy::needless_range_loop)] // index loops are the language under test
+
+use symgrad::differentiable;
+
+mod common;
+use common::{assert_all_close, numeric_gradient};
+
+/// A Fibonacci-like recurrence: `(a, b) = (b, a + b)` assigns both from the old values.
+#[differentiable]
+fn fibonacci(a0: f64, b0: f64, n: usize) -> f64 {
+    let (mut a, mut b) = (a0, b0);
+    for _ in 0..n {
+        (a, b) = (b, a + b);
+    }
+    a
+}
+
+#[test]
+fn a_destructuring_assignment_uses_the_old_values() {
+    // a_n = F(n-1)·a0 + F(n)·b0 (F(0) = 0, F(1) = 1, F(-1) = 1).
+    let fib = [1.0, 0.0, 1.0, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0];
+    for n in 0..8 {
+        let (v, g) = fibonacci_grad(2.0, 3.0, n);
+        assert_eq!(v, fibonacci(2.0, 3.0, n));
+        assert_eq!((g.a0, g.b0), (fib[n], fib[n + 1]), "n = {n}");
+    }
+}
+
+/// A rotation by a swap and a `_`, and a tuple from a call.
+#[differentiable]
+fn swap_and_skip(x: &[f64], w: f64) -> f64 {
+    let (mut p, mut q) = (w, 1.0);
+    let mut r = 0.0;
+    for i in 0..x.len() {
+        (p, q) = (q * x[i], p);
+        (r, _) = (r + p * q, 0.0);
+    }
+    r
+}
+
+#[test]
+fn swaps_and_skips_in_a_loop() {
+    let x = [0.5, -1.5, 2.0, 0.25];
+    let (v, g) = swap_and_skip_grad(&x, 0.7);
+    assert_eq!(v, swap_and_skip(&x, 0.7));
+    let by_x = numeric_gradient(|x| swap_and_skip(x, 0.7), &x);
+    assert_all_close(&g.x, &by_x, 1e-7);
+    let by_w = numeric_gradient(|w| swap_and_skip(&x, w[0]), &[0.7]);
+    assert_all_close(&[g.w], &by_w, 1e-7);
+}
+
+/// A tuple chosen by `if` and one by `match`.
+#[differentiable]
+fn sorted_pair(a: f64, b: f64, k: usize) -> f64 {
+    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+    let (s, t) = match k {
+        0 => (hi, lo),
+        1 => {
+            let m = hi * lo;
+            (m, hi)
+        }
+        _ => (lo * lo, 2.0),
+    };
+    hi * hi + 3.0 * lo + s * t
+}
+
+#[test]
+fn tuples_chosen_by_if_and_match() {
+    // k = 0: hi² + 3lo + hi·lo; k = 1: hi² + 3lo + hi²·lo; k = 2: hi² + 3lo + 2lo².
+    let (a, b) = (2.0, 5.0); // hi = b, lo = a
+    let (v, g) = sorted_pair_grad(a, b, 0);
+    assert_eq!(v, 25.0 + 6.0 + 10.0);
+    assert_eq!((g.a, g.b), (3.0 + b, 2.0 * b + a));
+    let (v, g) = sorted_pair_grad(a, b, 1);
+    assert_eq!(v, 25.0 + 6.0 + 50.0);
+    assert_eq!((g.a, g.b), (3.0 + b * b, 2.0 * b + 2.0 * b * a));
+    let (v, g) = sorted_pair_grad(b, a, 2);
+    assert_eq!(v, 25.0 + 6.0 + 8.0);
+    assert_eq!((g.a, g.b), (2.0 * b, 3.0 + 4.0 * a));
+}
+
+fn square(v: f64) -> f64 {
+    v * v
+}
+
+#[differentiable]
+fn cube(v: f64) -> f64 {
+    v * v * v
+}
+
+/// Functions named in `map`: a float method, and a `#[differentiable]` function.
+#[differentiable]
+fn mapped_by_name(x: &[f64]) -> f64 {
+    let e: f64 = x.iter().copied().map(f64::exp).sum();
+    let c: f64 = x.iter().copied().map(cube).sum();
+    e + c
+}
+
+#[test]
+fn functions_named_in_map() {
+    let x = [0.5, -1.0, 2.0];
+    let (v, g) = mapped_by_name_grad(&x);
+    assert_eq!(v, mapped_by_name(&x));
+    let want: Vec<f64> = x.iter().map(|v| v.exp() + 3.0 * square(*v)).collect();
+    assert_eq!(g.x, want);
+}
+
+/// The last and first elements of a local array and a slice, written as the methods give them.
+#[differentiable]
+fn ends(x: &[f64]) -> f64 {
+    let mut z = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        z[i] = x[i] * (i as f64 + 1.0);
+    }
+    *z.last().unwrap() * x.first().copied().unwrap() + *x.last().unwrap()
+}
+
+#[test]
+fn the_last_and_first_elements_by_their_methods() {
+    let x = [2.0, 3.0, 5.0];
+    let (v, g) = ends_grad(&x);
+    // z[2]·x[0] + x[2] = 3·x[2]·x[0] + x[2]
+    assert_eq!(v, 15.0 * 2.0 + 5.0);
+    assert_eq!(g.x, vec![15.0, 0.0, 3.0 * 2.0 + 1.0]);
+    let one = [4.0];
+    assert_eq!(ends_grad(&one), (20.0, EndsGrad { x: vec![9.0] }));
+}
+
+/// Neighbours up to `x.len().saturating_sub(1)`, and a weight by `i.abs_diff(j)`.
+#[differentiable]
+fn saturated(x: &[f64], j: usize) -> f64 {
+    let m = x.len().saturating_sub(1);
+    let mut s = 0.0;
+    for i in 0..m {
+        s += x[i] * x[i + 1] * i.abs_diff(j) as f64;
+    }
+    s
+}
+
+#[test]
+fn saturating_sub_and_abs_diff_at_every_size() {
+    for n in 0..6 {
+        let x: Vec<f64> = (0..n).map(|i| 0.5 + f64::from(i)).collect();
+        for j in [0, 2, 7] {
+            let (v, g) = saturated_grad(&x, j);
+            assert_eq!(v, saturated(&x, j), "n = {n}, j = {j}");
+            let want = numeric_gradient(|x| saturated(x, j), &x);
+            assert_all_close(&g.x, &want, 1e-7);
+        }
+    }
+}
+
+#[differentiable]
+fn polar(r: f64, t: f64) -> (f64, f64) {
+    (r * t.cos(), r * t.sin())
+}
+
+/// The outputs of a call or a tuple, chosen by a condition, bound by one pattern; and a
+/// destructuring assignment from the call.
+#[differentiable]
+fn chosen_outputs(r: f64, t: f64, c: f64) -> f64 {
+    let (u, v) = if c > 0.0 { polar(r, t) } else { (r, t) };
+    let (p, q);
+    (p, q) = polar(u, v);
+    u * v + p - q
+}
+
+#[test]
+fn outputs_of_a_call_chosen_by_if_and_assigned() {
+    for c in [1.0, -1.0] {
+        let (r, t) = (1.3, 0.4);
+        let (v, g) = chosen_outputs_grad(r, t, c);
+        assert_eq!(v, chosen_outputs(r, t, c));
+        let want = numeric_gradient(|p| chosen_outputs(p[0], p[1], c), &[r, t]);
+        assert_all_close(&[g.r, g.t], &want, 1e-7);
+    }
+}
