@@ -167,9 +167,16 @@ impl Gen<'_> {
         out
     }
 
-    /// `if c { return e; }`.
+    /// `if c { return e; }`; out of 10 (`return_size_guard`), on a size (`if n <= 2 { … }`,
+    /// `if x.len() == 0 { … }`), a guard clause the gradient is split on.
     fn early_return(&mut self) -> Stmt {
-        let cond = self.cond();
+        let on_size =
+            self.w.return_size_guard > 0 && self.c.below(10) < self.w.return_size_guard as usize;
+        let cond = if on_size {
+            self.size_cond()
+        } else {
+            self.cond()
+        };
         let value = self.returned(2);
         Stmt::If {
             cond,

@@ -358,6 +358,11 @@ weights! {
     /// `&z[..]`. From the arrays' stream, drawn only where the weight is not 0: at 0 (the
     /// default) the programs are unchanged.
     helper_local_run = 0,
+    /// Of the early returns (`block_return`), those on a size (`if n <= 2 { return e; }`, a
+    /// guard clause with loops after it, where `_grad` computes each side's gradient in its
+    /// own block), out of 10. From the control-flow stream, drawn only where the weight is not
+    /// 0: at 0 (the default) the programs are unchanged.
+    return_size_guard = 0,
     /// Main functions with `hessian`, out of 10, among those `second_order` finds eligible
     /// (no local array added into, set under a condition or in a loop nest but for a scan's
     /// (`array_scan`), no recurrence nested in another's loop; their helpers get `hessian`
