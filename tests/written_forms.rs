@@ -180,3 +180,40 @@ fn outputs_of_a_call_chosen_by_if_and_assigned() {
         assert_all_close(&[g.r, g.t], &want, 1e-7);
     }
 }
+
+#[differentiable]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(u, v)| u * v).sum()
+}
+
+/// An element by reference, a local array lent by `as_slice`, an array literal mapped, and a
+/// local array from `std::array::from_fn` with its type written.
+#[differentiable]
+#[allow(clippy::op_ref)]
+fn views_and_maps(x: &[f64], a: f64, b: f64) -> f64 {
+    let r = &x[1];
+    let mut z = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        z[i] = x[i] * x[i];
+    }
+    let squares = [a, b].map(|v| v * v + 1.0);
+    let doubled: [f64; 3] = std::array::from_fn(|i| x[i] * 2.0 + a);
+    *r * 2.0
+        + dot(z.as_slice(), x)
+        + z.as_slice().iter().sum::<f64>()
+        + squares[0] * squares[1]
+        + doubled[0] * doubled[2]
+}
+
+#[test]
+fn references_views_and_mapped_arrays() {
+    let (x, a, b) = ([0.5, -1.5, 2.0], 0.3, -0.7);
+    let (v, g) = views_and_maps_grad(&x, a, b);
+    assert_eq!(v, views_and_maps(&x, a, b));
+    let by_x = numeric_gradient(|x| views_and_maps(x, a, b), &x);
+    assert_all_close(&g.x, &by_x, 1e-7);
+    let by_ab = numeric_gradient(|p| views_and_maps(&x, p[0], p[1]), &[a, b]);
+    assert_all_close(&[g.a, g.b], &by_ab, 1e-7);
+    // By hand: 2 + 3x₁² + 2x₁ from `*r * 2`, `Σ x³` and `Σ x²` at x₁; `doubled` does not read x₁.
+    assert_eq!(g.x[1], 2.0 + 3.0 * 2.25 + 2.0 * -1.5);
+}

@@ -54,6 +54,14 @@ impl Lower<'_> {
         if let Some(element) = super::exprs::end_element(&Expr::MethodCall(m.clone()), true) {
             return self.expr(&element, want);
         }
+        // `[a, b].map(|v| …)`: `[{ let v = a; … }, { let v = b; … }]`.
+        if let Some(mapped) = mapped_array(m) {
+            return self.expr(&mapped, want);
+        }
+        // `z.as_slice()`: `z`.
+        if m.method == "as_slice" && m.args.is_empty() {
+            return self.expr(&m.receiver, want);
+        }
         let name = m.method.to_string();
         if Self::is_supported_fold(m) {
             return self.supported_fold(m);
@@ -945,4 +953,23 @@ fn run_parts(a: &Expr) -> Option<(&syn::ExprIndex, &syn::ExprRange)> {
         return None;
     };
     Some((ix, range))
+}
+
+/// `[a, b].map(|v| body)` as the array it gives, `[{ let v = a; body }, { let v = b; body }]`
+/// (each element the closure's body with its parameter bound to the element); `None` for
+/// another call.
+fn mapped_array(m: &syn::ExprMethodCall) -> Option<Expr> {
+    let (Expr::Array(array), Some(Expr::Closure(f))) = (&*m.receiver, m.args.first()) else {
+        return None;
+    };
+    if m.method != "map" || m.args.len() != 1 || f.inputs.len() != 1 {
+        return None;
+    }
+    let pat = &f.inputs[0];
+    let body = &f.body;
+    let elems = array
+        .elems
+        .iter()
+        .map(|x| -> Expr { syn::parse_quote!({ let #pat = #x; #body }) });
+    Some(syn::parse_quote!([#(#elems),*]))
 }

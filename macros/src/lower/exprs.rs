@@ -31,6 +31,16 @@ impl Lower<'_> {
             Expr::Binary(b) => self.binary(b, want),
             Expr::MethodCall(m) => self.method_call(m, want),
             Expr::Call(c) if want == Want::Array && Self::is_from_fn(c) => self.returned_array(e),
+            Expr::Call(c) if Self::is_from_fn(c) => {
+                self.cx.error_spanned_by(
+                    c,
+                    msg(
+                        "`std::array::from_fn` builds a local array here only with its type written, which gives its length",
+                        "write `let z: [f64; N] = std::array::from_fn(|i| …);`, or `let z: Vec<f64> = (0..n).map(|i| …).collect();`",
+                    ),
+                );
+                None
+            }
             Expr::Call(c) => self.call(c, want),
             Expr::Cast(c) => self.cast(c),
             Expr::If(_) | Expr::Match(_) | Expr::Block(_) => match self.expr_tail(e, want) {
@@ -49,6 +59,10 @@ impl Lower<'_> {
                     None
                 }
             },
+            // `&x[i]`: the element (read through `*` where it is used).
+            Expr::Reference(r) if matches!(&*r.expr, Expr::Index(ix) if !matches!(*ix.index, Expr::Range(_))) => {
+                self.expr(&r.expr, want)
+            }
             Expr::Field(f) => self.field(f, want),
             Expr::Index(i) => self.index(i, want),
             Expr::Unsafe(u) => {

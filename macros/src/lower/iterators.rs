@@ -667,7 +667,7 @@ impl Lower<'_> {
             other => other,
         };
         if let Expr::MethodCall(m) = inner
-            && m.method == "iter"
+            && (m.method == "iter" || m.method == "as_slice")
             && m.args.is_empty()
         {
             return self.slice_source(&m.receiver);

@@ -1620,6 +1620,10 @@ pub(super) fn strip_parens(e: &Expr) -> &Expr {
     match e {
         Expr::Paren(p) => strip_parens(&p.expr),
         Expr::Group(g) => strip_parens(&g.expr),
+        // `z.as_slice()` is `z`'s elements, as `&z` is.
+        Expr::MethodCall(m) if m.method == "as_slice" && m.args.is_empty() => {
+            strip_parens(&m.receiver)
+        }
         other => other,
     }
 }

@@ -145,6 +145,24 @@ impl Lower<'_> {
             );
             return;
         }
+        // `let z: [f64; N] = std::array::from_fn(|i| e);`: the array `(0..N).map(|i| e)`
+        // collects.
+        if let Pat::Type(t) = &local.pat
+            && let syn::Type::Array(array) = &*t.ty
+            && let Expr::Call(c) = &*init.expr
+            && Self::is_from_fn(c)
+            && let [Expr::Closure(f)] = c.args.iter().collect::<Vec<_>>().as_slice()
+            && f.inputs.len() == 1
+        {
+            let (pat, len, elem, body) = (&t.pat, &array.len, &array.elem, &f.body);
+            let index = &f.inputs[0];
+            let collected: Stmt = syn::parse_quote!(
+                let #pat: Vec<#elem> = (0..#len).map(|#index| #body).collect();
+            );
+            if let Stmt::Local(collected) = collected {
+                return self.local(&collected);
+            }
+        }
         self.bind_pattern(&local.pat, &init.expr, Want::Any);
     }
 
