@@ -256,6 +256,7 @@ impl Schedule<'_> {
             }
         }
         order.sort_unstable_by_key(|n| (!leading.contains(n), self.place(*n), *n));
+        self.scans_after_their_folds(&mut order);
         // Sums over one loop run in one `for`, placed where the last of them stands.
         let mut grouped: HashSet<NodeId> = HashSet::new();
         let mut at_anchor: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
@@ -347,6 +348,31 @@ impl Schedule<'_> {
             nodes: order,
         }
     }
+    /// Each scan (`Op::Scanned`, a recurrence's every value) in `order` moved to just after the
+    /// forward loop of its recurrence (`Op::Fold` of the same bounds, initial value and body,
+    /// [`Graph::scanned_twin`]) where that stands before it: what the scan reads is what the
+    /// loop reads, available there, and the two then run as one loop (`emit::stmt_list`), not
+    /// the recurrence twice (a back substitution's values, once for the sweep's trace and once
+    /// for the array).
+    fn scans_after_their_folds(&self, order: &mut Vec<NodeId>) {
+        let folds: Vec<(NodeId, NodeId)> = order
+            .iter()
+            .filter_map(|&f| self.g.scanned_twin(f).map(|s| (f, s)))
+            .collect();
+        for (fold, scan) in folds {
+            let (Some(at_fold), Some(at_scan)) = (
+                order.iter().position(|n| *n == fold),
+                order.iter().position(|n| *n == scan),
+            ) else {
+                continue;
+            };
+            if at_scan > at_fold + 1 {
+                order.remove(at_scan);
+                order.insert(at_fold + 1, scan);
+            }
+        }
+    }
+
     /// Where a node stands in a region's order: its own number, except that a vector added into
     /// (`Alloc`) is declared as soon as what it is made from is. The additions into it may run in
     /// a loop placed earlier than the `Alloc` node itself (a reverse sweep's loop, at the sweep;
