@@ -868,6 +868,23 @@ fn selected_roots_after_a_guard_h(x: &[f64]) -> f64 {
     s
 }
 
+/// The same without the guard: the element nothing reads gets no contribution either (it was
+/// `0 · ∞ = NaN`, as in PyTorch and JAX; an element of a local array whose derivative divides
+/// passes its adjoint on only where that is not zero).
+#[differentiable(hessian)]
+fn unread_root_h(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.0; n - 1];
+    for i in 0..n - 1 {
+        z[i] = x[i].sqrt();
+    }
+    let mut s = 0.0;
+    for i in 1..n - 1 {
+        s += z[i] * x[i + 1];
+    }
+    s
+}
+
 #[differentiable(hessian)]
 fn unread_root_after_a_guard_h(x: &[f64]) -> f64 {
     if x.len() < 2 {
@@ -1172,6 +1189,28 @@ fn a_buffer_after_a_guard_clause() {
     for x in [vec![0.0, 0.7, 0.3], vec![0.0, 0.7, 0.3, 1.2]] {
         let (_, _, h) = unread_root_after_a_guard_h_hessian(&x);
         assert!(h[0] == 0.0 && h.iter().all(|v| v.is_finite()), "{h:?}");
+        let (_, g, h) = unread_root_h_hessian(&x);
+        assert!(h[0] == 0.0 && h.iter().all(|v| v.is_finite()), "{h:?}");
+        assert_eq!(g.x[0], 0.0);
+        // Away from 0, the Hessian of both is the one differences of the gradient give.
+        let mut moved = x.clone();
+        moved[0] = 0.5;
+        let want = hessian_by_differences(
+            |t| symgrad::Gradient::to_flat_vec(&unread_root_h_grad(t).1),
+            &moved,
+        );
+        close(
+            &unread_root_h_hessian(&moved).2,
+            &want,
+            1e-5,
+            "unread_root_h",
+        );
+        close(
+            &unread_root_after_a_guard_h_hessian(&moved).2,
+            &want,
+            1e-5,
+            "after a guard",
+        );
     }
     let z = [0.2, -0.3, 0.45];
     for d in 1..=4 {

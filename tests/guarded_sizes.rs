@@ -11,6 +11,9 @@ use symgrad::differentiable;
 
 mod common;
 use common::{assert_all_close, numeric_gradient};
+#[path = "common/second_order.rs"]
+mod second_order;
+use second_order::{close, hessian_by_differences, mat_vec};
 
 /// A suffix sum filled from the end: `x[i] = d[i] + x[i + 1]` over `(0..n - 1).rev()`.
 #[differentiable]
@@ -217,5 +220,79 @@ fn a_caller_of_guarded_functions_at_every_size() {
         assert_all_close(&g.d, &want, 1e-7);
         let by_s = numeric_gradient(|s| calls_the_scan(&d, s[0]), &[0.8]);
         assert_all_close(&[g.s], &by_s, 1e-7);
+    }
+}
+
+/// Second order through the guards: `_hvp` and `_hessian` split as `_grad` is (they computed
+/// the scan's bounds and a division by `d` at the size the guard returns at, and panicked).
+#[differentiable(hessian)]
+fn suffix_scan_squares(d: &[f64], w: f64) -> f64 {
+    let n = d.len();
+    if n == 0 {
+        return w * w;
+    }
+    let mut x = vec![0.0; n];
+    for i in (0..n - 1).rev() {
+        x[i] = w * d[i] * d[i] + x[i + 1];
+    }
+    x.iter().sum::<f64>() * w
+}
+
+#[differentiable(hessian)]
+fn scaled_state_by_x0(x: &[f64], w: f64, d: usize) -> f64 {
+    if d == 0 {
+        return x.iter().map(|v| v * v).sum::<f64>();
+    }
+    let mut h = vec![1.0; d];
+    for _t in 0..x.len() / d {
+        for j in 0..d {
+            h[j] *= w * x[0];
+        }
+    }
+    h[0] + h[d - 1] * w
+}
+
+#[test]
+fn hessians_through_guards_at_every_size() {
+    for n in 0..=5usize {
+        let d: Vec<f64> = [0.4, 0.7, 1.0, 1.3, 1.6][..n].to_vec();
+        let w = 0.9;
+        let flat = |t: &[f64]| {
+            let (_, g) = suffix_scan_squares_grad(&t[..n], t[n]);
+            let mut out = g.d.clone();
+            out.push(g.w);
+            out
+        };
+        let mut theta = d.clone();
+        theta.push(w);
+        let want = hessian_by_differences(flat, &theta);
+        let (value, _, h) = suffix_scan_squares_hessian(&d, w);
+        assert_eq!(value, suffix_scan_squares(&d, w), "n = {n}");
+        close(&h, &want, 1e-6, "hessian");
+        let v: Vec<f64> = [1.0, 0.75, 0.5, 0.25, 0.0, -0.25][..=n].to_vec();
+        let dir = SuffixScanSquaresGrad {
+            d: v[..n].to_vec(),
+            w: v[n],
+        };
+        let (_, _, hv) = suffix_scan_squares_hvp(&d, w, &dir);
+        let mut got = hv.d.clone();
+        got.push(hv.w);
+        close(&got, &mat_vec(&want, &v), 1e-6, "H·v");
+    }
+    let x = [0.8, -0.6, 1.1, 0.5];
+    for d in 0..4usize {
+        let w = 1.1;
+        let flat = |t: &[f64]| {
+            let (_, g) = scaled_state_by_x0_grad(&t[..4], t[4], d);
+            let mut out = g.x.clone();
+            out.push(g.w);
+            out
+        };
+        let mut theta = x.to_vec();
+        theta.push(w);
+        let want = hessian_by_differences(flat, &theta);
+        let (value, _, h) = scaled_state_by_x0_hessian(&x, w, d);
+        assert_eq!(value, scaled_state_by_x0(&x, w, d), "d = {d}");
+        close(&h, &want, 1e-6, "hessian");
     }
 }

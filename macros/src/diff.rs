@@ -727,7 +727,11 @@ impl Sweep {
         let read_only_by_loops = !self.loops_aside.contains(&n)
             && from & !g.loops_of(n) == 0
             && !local.iter().all(|(_, c)| scales(g, *c, adj));
-        let guard = ((!self.unconditional.contains(&n) || read_only_by_loops)
+        // So does an element of a local array (its adjoint an element of the array's adjoint
+        // vector, zero for an element nothing reads) whose derivative divides: `z[i] =
+        // x[i].sqrt()` with `z[0]` unread gives `∂/∂x[0] = 0`, not `0 / (2√0) = NaN`.
+        let unread_element = of_elements(g, adj) && local.iter().any(|(_, c)| divides(g, *c, adj));
+        let guard = ((!self.unconditional.contains(&n) || read_only_by_loops || unread_element)
             && !matches!(g.op(adj), Op::Select(..)))
         .then(|| g.compare(Cmp::Ne, adj, zero));
         for (child, contribution) in local {
@@ -1670,6 +1674,44 @@ fn read_in_iterations(g: &Graph, output: NodeId, empty_loops: bool) -> HashSet<(
 }
 
 /// Whether `c` is `adj` times a finite constant (`adj`, `-adj`, `k · adj`): zero where `adj` is.
+/// Whether adjoint `a` is made of elements of local arrays' adjoint vectors, zero where they
+/// are (`z̄[i]`, sums, selects and products of such, a second order's `z̄[i] + if ż̄[i] != 0 {
+/// ż̄[i]·k } else { 0 }`).
+fn of_elements(g: &Graph, a: NodeId) -> bool {
+    match *g.op(a) {
+        Op::AdjAt(..) => true,
+        _ if g.as_const(a) == Some(0.0) => true,
+        Op::Select(_, x, y) | Op::Add(x, y) | Op::Sub(x, y) => {
+            of_elements(g, x) && of_elements(g, y)
+        }
+        Op::Mul(x, y) => of_elements(g, x) || of_elements(g, y),
+        Op::Neg(x) | Op::Div(x, _) => of_elements(g, x),
+        _ => false,
+    }
+}
+
+/// Whether contribution `c` (a chain-rule step of adjoint `adj`) divides, or raises to a
+/// power, in its own arithmetic (not in `adj`, nor in the values it reads): a derivative that
+/// may be infinite where the value is finite (`√x`, `ln x`, `1/x`, `x^0.5` at 0).
+fn divides(g: &Graph, c: NodeId, adj: NodeId) -> bool {
+    let mut stack = vec![c];
+    let mut seen = std::collections::HashSet::new();
+    while let Some(m) = stack.pop() {
+        if m == adj || !seen.insert(m) {
+            continue;
+        }
+        match g.op(m) {
+            Op::Div(..) | Op::Powi(..) | Op::Binary(..) => return true,
+            // The derivative's own arithmetic, not what the values it reads are made of.
+            op @ (Op::Add(..) | Op::Sub(..) | Op::Mul(..) | Op::Neg(_) | Op::Unary(..)) => {
+                stack.extend(op.children());
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 fn scales(g: &Graph, c: NodeId, adj: NodeId) -> bool {
     let finite = |k: NodeId| g.as_const(k).is_some_and(f64::is_finite);
     match *g.op(c) {

@@ -87,7 +87,19 @@ pub struct Side {
     pub partials: Vec<NodeId>,
     pub slice_effects: Vec<Option<NodeId>>,
     pub vjp_effects: Vec<Option<NodeId>>,
+    /// `H·v` of the side, with `hessian`.
+    pub hvp: Option<Hvp>,
     pub split: Option<Box<Split>>,
+}
+
+/// What the sides of a [`Split`] are differentiated with respect to: the float parameters'
+/// inputs, the slices, the seed of `__vjp` (with a slice) and the tangent of `_hvp` (with
+/// `hessian`).
+struct SplitWith<'a> {
+    inputs: &'a [NodeId],
+    slices: &'a [u32],
+    seed: Option<NodeId>,
+    tangents: Option<&'a Tangents>,
 }
 
 impl Split {
@@ -99,6 +111,10 @@ impl Split {
             out.extend(&side.partials);
             out.extend(side.slice_effects.iter().flatten());
             out.extend(side.vjp_effects.iter().flatten());
+            if let Some(h) = &side.hvp {
+                out.extend(&h.scalars);
+                out.extend(h.effects.iter().flatten());
+            }
             if let Some(split) = &side.split {
                 out.extend(split.roots());
             }
@@ -118,9 +134,10 @@ const SPLIT_DEPTH: usize = 3;
 fn split_of(
     g: &mut crate::graph::Graph,
     output: NodeId,
-    (inputs, slices, seed): (&[NodeId], &[u32], Option<NodeId>),
+    with: &SplitWith<'_>,
     depth: usize,
 ) -> Option<Box<Split>> {
+    let (inputs, slices) = (with.inputs, with.slices);
     let Op::Select(cond, a, b) = *g.op(output) else {
         return None;
     };
@@ -138,16 +155,21 @@ fn split_of(
     }
     let side = |g: &mut crate::graph::Graph, x: NodeId| -> Option<Side> {
         let (partials, slice_effects) = diff::gradient_with_slices(g, x, inputs, slices).ok()?;
-        let vjp_effects = match seed {
+        let vjp_effects = match with.seed {
             Some(seed) => diff::gradient_seeded(g, x, seed, &[], slices).ok()?.1,
             None => Vec::new(),
         };
-        let split = split_of(g, x, (inputs, slices, seed), depth + 1);
+        let hvp = match with.tangents {
+            Some((tangents, slices)) => Some(crate::hvp::hvp(g, x, tangents, slices).ok()?),
+            None => None,
+        };
+        let split = split_of(g, x, with, depth + 1);
         Some(Side {
             output: x,
             partials,
             slice_effects,
             vjp_effects,
+            hvp,
             split,
         })
     };
@@ -444,12 +466,6 @@ fn differentiate(
     mut lowered: Lowered,
     hessian: bool,
 ) -> Result<Derivatives, Box<Lowered>> {
-    let report = |cx: &Ctxt, lowered: &Lowered, e: diff::DiffError| {
-        let span = e.origin.map_or_else(proc_macro2::Span::call_site, |o| {
-            lowered.spans[o.0 as usize]
-        });
-        cx.error_at(span, msg(e.message, e.help));
-    };
     let inputs = lowered.inputs.clone();
     let slices: Vec<u32> = (0..u32::try_from(lowered.graph.slice_count()).unwrap_or(0)).collect();
     let (partials, slice_effects) =
@@ -480,15 +496,13 @@ fn differentiate(
             }
         }
     };
-    let split = split_of(
-        &mut lowered.graph,
-        lowered.output,
-        (&inputs, &slices, seed),
-        0,
-    );
+    let mut tangents = None;
     let hvp = if hessian {
         match hvp_of(sig, &mut lowered) {
-            Ok(h) => Some(h),
+            Ok((h, t)) => {
+                tangents = Some(t);
+                Some(h)
+            }
             Err(e) => {
                 report(cx, &lowered, e);
                 return Err(Box::new(lowered));
@@ -525,6 +539,17 @@ fn differentiate(
     } else {
         None
     };
+    let split = split_of(
+        &mut lowered.graph,
+        lowered.output,
+        &SplitWith {
+            inputs: &inputs,
+            slices: &slices,
+            seed,
+            tangents: tangents.as_ref(),
+        },
+        0,
+    );
     let (second_partials, call_hvp) = if hvp.is_some() {
         for_callers(sig, &mut lowered, &partials, !slices.is_empty())
     } else {
@@ -652,7 +677,7 @@ fn second_partials(
 
 /// `H·v` of a scalar function along `v` (the symbols `v.p` and `v.x[i]`, the fields of the
 /// direction `_hvp` takes).
-fn hvp_of(sig: &Sig, lowered: &mut Lowered) -> Result<Hvp, diff::DiffError> {
+fn hvp_of(sig: &Sig, lowered: &mut Lowered) -> Result<(Hvp, Tangents), diff::DiffError> {
     let v = hvp_param();
     let (mut tangents, mut slices) = (Vec::new(), Vec::new());
     let (mut i, mut k) = (0usize, 0u32);
@@ -676,7 +701,8 @@ fn hvp_of(sig: &Sig, lowered: &mut Lowered) -> Result<Hvp, diff::DiffError> {
             _ => {}
         }
     }
-    crate::hvp::hvp(&mut lowered.graph, lowered.output, &tangents, &slices)
+    let h = crate::hvp::hvp(&mut lowered.graph, lowered.output, &tangents, &slices)?;
+    Ok((h, (tangents, slices)))
 }
 
 #[cfg(test)]

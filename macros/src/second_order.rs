@@ -25,7 +25,7 @@ use crate::companion::{Names, arg_names, params};
 use crate::emit;
 use crate::graph::NodeId;
 use crate::hvp::hv_sink;
-use crate::plan::{Derivatives, Plan, hvp_param};
+use crate::plan::{Derivatives, Plan, Side, Split, hvp_param};
 use crate::signature::{ParamKind, SliceGrad, slice_of};
 
 /// `_hvp`, `_hvp_into` and, for a function differentiating slices, `_hessian`.
@@ -63,8 +63,19 @@ struct Emitter<'a> {
     allow: TokenStream,
 }
 
+/// Which of the functions of this module a kernel computes: `_hvp_into` (the value, the
+/// gradient and `H·v`) or one column of `_hessian` (`H·v` alone).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    Hvp,
+    Column,
+}
+
 /// What one generated function computes, and where each result goes.
 struct Fill {
+    /// Which function: the roots of each side of a split gradient are laid out as `value`,
+    /// `scalars` and `effects` are.
+    layout: Layout,
     /// The function's value, returned.
     value: Option<NodeId>,
     /// Scalars, each assigned to its place (`grad.w`).
@@ -97,6 +108,95 @@ impl Emitter<'_> {
             roots,
             emit::Sinks::Slices,
         )
+    }
+
+    /// [`run`](Self::run) of the roots of a split gradient's sides (see `plan::Split`).
+    fn run_roots(&self, roots: &emit::Roots) -> (TokenStream, Vec<TokenStream>) {
+        let sig = &self.plan.sig;
+        let inputs: Vec<TokenStream> = sig.floats().map(|p| p.ident.to_token_stream()).collect();
+        let slices: Vec<TokenStream> = sig
+            .wrt()
+            .filter(|p| p.kind == ParamKind::Slice)
+            .map(|p| p.ident.to_token_stream())
+            .collect();
+        emit::emit_roots(
+            &self.d.lowered.graph,
+            emit::Symbols {
+                tokens: &self.d.lowered.symbols,
+                callees: &self.d.lowered.callees,
+                tuples: &self.d.lowered.tuple_calls,
+            },
+            &inputs,
+            &slices,
+            sig.float,
+            roots,
+            emit::Sinks::Slices,
+        )
+    }
+
+    /// The roots of `split`'s sides for `layout`, each where the conditions `holds` (the sides
+    /// of the splits around it) and its own hold: laid out as [`Fill`] lays out the whole
+    /// function's (the value, the scalars, the effects).
+    fn split(&self, split: &Split, layout: Layout, holds: &[(NodeId, bool)]) -> emit::Roots {
+        let side = |s: &Side, taken: bool| {
+            let mut holds = holds.to_vec();
+            holds.push((split.cond, taken));
+            match &s.split {
+                Some(inner) => self.split(inner, layout, &holds),
+                None => emit::Roots::Whole {
+                    roots: self.side_roots(s, layout),
+                    primal: vec![s.output],
+                    holds,
+                },
+            }
+        };
+        let hv = split.sides[0].hvp.as_ref().map_or(0, |h| h.scalars.len());
+        let values = match layout {
+            Layout::Hvp => {
+                1 + self
+                    .plan
+                    .sig
+                    .wrt()
+                    .filter(|p| p.kind != ParamKind::Slice)
+                    .count()
+                    + hv
+            }
+            Layout::Column => hv,
+        };
+        emit::Roots::Split {
+            cond: split.cond,
+            values,
+            sides: Box::new([side(&split.sides[0], true), side(&split.sides[1], false)]),
+        }
+    }
+
+    /// What `layout` computes of one side of a split gradient.
+    fn side_roots(&self, s: &Side, layout: Layout) -> Vec<NodeId> {
+        let (scalars, effects) = s
+            .hvp
+            .as_ref()
+            .map_or((&[][..], &[][..]), |h| (&h.scalars[..], &h.effects[..]));
+        let mut out = Vec::new();
+        if layout == Layout::Hvp {
+            out.push(s.output);
+            out.extend(self.wrt_indices().map(|i| s.partials[i]));
+        }
+        out.extend(scalars);
+        if layout == Layout::Hvp {
+            out.extend(s.slice_effects.iter().flatten());
+        }
+        out.extend(effects.iter().flatten());
+        out
+    }
+
+    /// The indices of the differentiated scalars among the float parameters.
+    fn wrt_indices(&self) -> impl Iterator<Item = usize> + '_ {
+        self.plan
+            .sig
+            .floats()
+            .enumerate()
+            .filter(|(_, p)| p.differentiated)
+            .map(|(i, _)| i)
     }
 
     /// The differentiated scalars' gradient, in order.
@@ -206,7 +306,14 @@ impl Emitter<'_> {
         let mut roots: Vec<NodeId> = f.value.into_iter().collect();
         roots.extend(f.scalars.iter().map(|(_, n)| *n));
         roots.extend(&f.effects);
-        let (stmts, exprs) = self.run(&roots);
+        let (stmts, exprs) = match &self.d.split {
+            Some(split) => {
+                let kernel = self.split(split, f.layout, &[]);
+                roots = kernel.all();
+                self.run_roots(&kernel)
+            }
+            None => self.run(&roots),
+        };
         let (value, scalar_exprs) = match f.value {
             Some(_) => (exprs[0].clone(), &exprs[1..=f.scalars.len()]),
             None => (quote!(()), &exprs[..f.scalars.len()]),
@@ -289,6 +396,7 @@ impl Emitter<'_> {
         let body = self.body(
             &names.grad_struct,
             &Fill {
+                layout: Layout::Hvp,
                 value: Some(self.d.lowered.output),
                 scalars,
                 effects,
@@ -411,6 +519,7 @@ impl Emitter<'_> {
         let body = self.body(
             &names.grad_struct,
             &Fill {
+                layout: Layout::Column,
                 value: None,
                 scalars,
                 effects: h.effects.iter().flatten().copied().collect(),
