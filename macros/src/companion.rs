@@ -666,8 +666,10 @@ fn graph_functions(
         .iter()
         .map(|p| p.ident.to_token_stream())
         .collect();
-    let run_with = |roots: &[NodeId], sinks: emit::Sinks| {
-        emit::emit(
+    // The companions built on the gradient run `Kernel::roots` (split where it is, see
+    // `plan::Split`); the others, their roots in one region.
+    let run_roots = |roots: &emit::Roots, sinks: emit::Sinks| {
+        emit::emit_roots(
             g,
             emit::Symbols {
                 tokens: &d.lowered.symbols,
@@ -681,23 +683,16 @@ fn graph_functions(
             sinks,
         )
     };
-    let run = |roots: &[NodeId]| run_with(roots, emit::Sinks::Slices);
-    // The companions built on the gradient: split where it is (see `plan::Split`).
-    let run_kernel = |kernel: Kernel<'_>, sinks: emit::Sinks| {
-        emit::emit_roots(
-            g,
-            emit::Symbols {
-                tokens: &d.lowered.symbols,
-                callees: &d.lowered.callees,
-                tuples: &d.lowered.tuple_calls,
-            },
-            &input_tokens,
-            &slice_tokens,
-            sig.float,
-            &kernel.roots(d),
-            sinks,
-        )
+    let run_with = |roots: &[NodeId], sinks: emit::Sinks| {
+        let whole = emit::Roots::Whole {
+            roots: roots.to_vec(),
+            primal: g.primal.clone(),
+            holds: Vec::new(),
+        };
+        run_roots(&whole, sinks)
     };
+    let run = |roots: &[NodeId]| run_with(roots, emit::Sinks::Slices);
+    let run_kernel = |kernel: Kernel<'_>, sinks: emit::Sinks| run_roots(&kernel.roots(d), sinks);
     let wrt_index: Vec<usize> = sig
         .floats()
         .enumerate()

@@ -226,14 +226,12 @@ pub fn emit(
     roots: &[NodeId],
     sinks: Sinks,
 ) -> (TokenStream, Vec<TokenStream>) {
-    let target = Target {
-        symbols,
-        inputs,
-        slices,
-        float,
-        sinks,
+    let whole = Roots::Whole {
+        roots: roots.to_vec(),
+        primal: g.primal.clone(),
+        holds: Vec::new(),
     };
-    emit_region(g, target, roots, (&g.primal, &[]))
+    emit_roots(g, symbols, inputs, slices, float, &whole, sinks)
 }
 
 /// [`emit`] of [`Roots`]: for a split, the condition, then `let (v0, …) = if c { side 0; (its

@@ -88,26 +88,11 @@ struct Fill {
 
 impl Emitter<'_> {
     fn run(&self, roots: &[NodeId]) -> (TokenStream, Vec<TokenStream>) {
-        let sig = &self.plan.sig;
-        let inputs: Vec<TokenStream> = sig.floats().map(|p| p.ident.to_token_stream()).collect();
-        let slices: Vec<TokenStream> = sig
-            .wrt()
-            .filter(|p| p.kind == ParamKind::Slice)
-            .map(|p| p.ident.to_token_stream())
-            .collect();
-        emit::emit(
-            &self.d.lowered.graph,
-            emit::Symbols {
-                tokens: &self.d.lowered.symbols,
-                callees: &self.d.lowered.callees,
-                tuples: &self.d.lowered.tuple_calls,
-            },
-            &inputs,
-            &slices,
-            sig.float,
-            roots,
-            emit::Sinks::Slices,
-        )
+        self.run_roots(&emit::Roots::Whole {
+            roots: roots.to_vec(),
+            primal: self.d.lowered.graph.primal.clone(),
+            holds: Vec::new(),
+        })
     }
 
     /// [`run`](Self::run) of the roots of a split gradient's sides (see `plan::Split`).
