@@ -296,3 +296,115 @@ fn hessians_through_guards_at_every_size() {
         close(&h, &want, 1e-6, "hessian");
     }
 }
+
+/// A guard clause, then a running maximum from `x[0]`, then a `return` on that maximum: the
+/// choice is split on the guard (`returned = n == 0 || (m > 1 || …)`), its first operand.
+#[differentiable]
+fn guard_then_return_on_a_max(x: &[f64], w: f64) -> f64 {
+    let n = x.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let mut m = x[0];
+    for i in 1..n {
+        m = m.max(x[i]);
+    }
+    if m > 1.0 {
+        return m * w;
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += (x[i] - m).exp();
+    }
+    s.ln() + m
+}
+
+/// A guard whose second operand reads a loop (`n == 0 || s > 2.0`), then a scan from the end.
+#[differentiable]
+fn guard_or_sum_then_scan(x: &[f64], a: f64) -> f64 {
+    let n = x.len();
+    let s: f64 = x.iter().sum();
+    if n == 0 || s > 2.0 {
+        return s;
+    }
+    let mut z = vec![0.0; n];
+    z[n - 1] = x[n - 1];
+    for i in (0..n - 1).rev() {
+        z[i] = z[i + 1] * a + x[i];
+    }
+    z[0]
+}
+
+/// The same before a carried array over `x.len() / d`.
+#[differentiable]
+fn guard_or_sum_then_carried(x: &[f64], w: f64, d: usize) -> f64 {
+    let s: f64 = x.iter().sum();
+    if d == 0 || s > 2.0 {
+        return s;
+    }
+    let mut h = vec![0.0; d];
+    for t in 0..x.len() / d {
+        for j in 0..d {
+            h[j] = (h[j] * w + x[t * d + j]).tanh();
+        }
+    }
+    h[0]
+}
+
+#[test]
+fn guards_with_a_second_return_or_operand_at_every_size() {
+    let data = [0.3, -0.4, 0.2, 0.1, -0.2, 0.25, 0.05];
+    for n in 0..=data.len() {
+        let x = &data[..n];
+        let (v, g) = guard_then_return_on_a_max_grad(x, 0.7);
+        assert_eq!(v, guard_then_return_on_a_max(x, 0.7), "n = {n}");
+        assert_all_close(
+            &g.x,
+            &numeric_gradient(|x| guard_then_return_on_a_max(x, 0.7), x),
+            1e-6,
+        );
+        let (v, g) = guard_or_sum_then_scan_grad(x, 0.6);
+        assert_eq!(v, guard_or_sum_then_scan(x, 0.6), "n = {n}");
+        assert_all_close(
+            &g.x,
+            &numeric_gradient(|x| guard_or_sum_then_scan(x, 0.6), x),
+            1e-6,
+        );
+        for d in 0..3 {
+            let (v, g) = guard_or_sum_then_carried_grad(x, 0.8, d);
+            assert_eq!(v, guard_or_sum_then_carried(x, 0.8, d), "n = {n}, d = {d}");
+            let want = numeric_gradient(|x| guard_or_sum_then_carried(x, 0.8, d), x);
+            assert_all_close(&g.x, &want, 1e-6);
+        }
+    }
+    // The other side of each choice: the maximum above 1, the sum above 2.
+    let big = [1.5, 0.2, 0.9];
+    let (v, g) = guard_then_return_on_a_max_grad(&big, 0.7);
+    assert_eq!((v, g.x, g.w), (1.5 * 0.7, vec![0.7, 0.0, 0.0], 1.5));
+    let (v, g) = guard_or_sum_then_scan_grad(&big, 0.6);
+    assert_eq!((v, g.x), (2.6, vec![1.0; 3]));
+}
+
+/// A square root in an outer loop read only by an inner loop over `0..k`: at `k = 0` nothing
+/// reads it, and its derivative by `x[i]` is 0 even where the root is `NaN` (it was `0 / NaN`).
+#[differentiable]
+fn root_read_by_an_inner_loop(x: &[f64], w: f64, k: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let r = (x[i] - 0.5).sqrt();
+        for _j in 0..k {
+            s += r * w;
+        }
+    }
+    s
+}
+
+#[test]
+fn a_root_an_empty_inner_loop_reads() {
+    let x = [-0.75, 0.25, 1.0];
+    let (v, g) = root_read_by_an_inner_loop_grad(&x, 0.6, 0);
+    assert_eq!(v, 0.0);
+    assert_eq!(g.x, vec![0.0; 3]);
+    let (_, g) = root_read_by_an_inner_loop_grad(&[0.75, 1.5], 0.6, 2);
+    assert_all_close(&g.x, &[1.2 / (2.0 * 0.5), 1.2 / (2.0 * 1.0)], 1e-15);
+}

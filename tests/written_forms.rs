@@ -217,3 +217,17 @@ fn references_views_and_mapped_arrays() {
     // By hand: 2 + 3x₁² + 2x₁ from `*r * 2`, `Σ x³` and `Σ x²` at x₁; `doubled` does not read x₁.
     assert_eq!(g.x[1], 2.0 + 3.0 * 2.25 + 2.0 * -1.5);
 }
+
+/// A parameter named as the function the generated code runs its loops in once was
+/// (`__kernel`): the generated call took the parameter for the function.
+#[differentiable]
+#[allow(clippy::used_underscore_binding)]
+fn named_like_the_kernel(x: &[f64], __kernel: f64) -> f64 {
+    x.iter().sum::<f64>() * __kernel
+}
+
+#[test]
+fn a_parameter_named_like_generated_code() {
+    let (v, g) = named_like_the_kernel_grad(&[1.0, 2.0], 3.0);
+    assert_eq!((v, g.x, g.__kernel), (9.0, vec![3.0, 3.0], 3.0));
+}

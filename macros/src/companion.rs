@@ -754,7 +754,7 @@ fn graph_functions(
         // iteration's load of `∇x[i + 1]` then waits on (Rosenbrock, n = 1000: 9.2 µs → see
         // README). The kernel keeps its parameters' `noalias`, so the wrapper around it (the
         // zeroing and a call) may be inlined.
-        let kernel = format_ident!("__kernel", span = Span::mixed_site());
+        let kernel = format_ident!("__symgrad_kernel", span = Span::mixed_site());
         let args = arg_names(func);
         let scalar_names: Vec<Ident> = (0..scalar_exprs.len())
             .map(|i| format_ident!("__d{}", i, span = Span::mixed_site()))

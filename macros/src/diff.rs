@@ -730,10 +730,15 @@ impl Sweep {
         // So does an element of a local array (its adjoint an element of the array's adjoint
         // vector, zero for an element nothing reads) whose derivative divides: `z[i] =
         // x[i].sqrt()` with `z[0]` unread gives `∂/∂x[0] = 0`, not `0 / (2√0) = NaN`.
-        let unread_element = of_elements(g, adj) && local.iter().any(|(_, c)| divides(g, *c, adj));
+        // (An adjoint that is a select with a zero side is zero there already, unless the
+        // step divides by a value that is not finite there: `ā / (2√r)` with `ā = if k > 0 {
+        // k·w } else { 0 }` and `r` the square root of a negative number, read only by a loop
+        // over `0..k`, gave `0 / NaN`.)
+        let divides_any = local.iter().any(|(_, c)| divides(g, *c, adj));
+        let unread_element = of_elements(g, adj) && divides_any;
         let guard = ((!self.unconditional.contains(&n) || read_only_by_loops || unread_element)
-            && !matches!(g.op(adj), Op::Select(..)))
-        .then(|| g.compare(Cmp::Ne, adj, zero));
+            && (!matches!(g.op(adj), Op::Select(..)) || divides_any))
+            .then(|| g.compare(Cmp::Ne, adj, zero));
         for (child, contribution) in local {
             let contribution = match guard {
                 Some(nonzero) => g.select(nonzero, contribution, zero),

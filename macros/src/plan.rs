@@ -123,6 +123,38 @@ impl Split {
     }
 }
 
+/// `n` where condition `c` is `holds`: the selects, `&&`, `||` and `!` on top of it that test
+/// `c` resolved (the graph's rewrites fold the constant); nothing under another operation is
+/// rebuilt.
+fn assuming(g: &mut crate::graph::Graph, n: NodeId, c: NodeId, holds: bool) -> NodeId {
+    if n == c {
+        return g.boolean(holds);
+    }
+    match *g.op(n) {
+        Op::Select(k, x, y) => {
+            let parts = [k, x, y].map(|m| assuming(g, m, c, holds));
+            if parts == [k, x, y] {
+                n
+            } else {
+                g.select(parts[0], parts[1], parts[2])
+            }
+        }
+        Op::Or(x, y) | Op::And(x, y) => {
+            let (x2, y2) = (assuming(g, x, c, holds), assuming(g, y, c, holds));
+            match *g.op(n) {
+                _ if (x2, y2) == (x, y) => n,
+                Op::Or(..) => g.or(x2, y2),
+                _ => g.and(x2, y2),
+            }
+        }
+        Op::Not(x) => {
+            let x2 = assuming(g, x, c, holds);
+            if x2 == x { n } else { g.not(x2) }
+        }
+        _ => n,
+    }
+}
+
 /// How many choices deep a function's gradient is split (each level differentiates both sides
 /// again: `if n == 0 { return …; } if n == 1 { return …; }` then loops is two).
 const SPLIT_DEPTH: usize = 3;
@@ -146,11 +178,25 @@ fn split_of(
             .iter()
             .any(|m| g.op(*m).panics_like_the_user() || g.kind(*m) == Kind::Array)
     };
-    if depth >= SPLIT_DEPTH
-        || g.kind(output) != Kind::Float
-        || costly(g, cond)
-        || !(g.runs_loops(&[a]) || g.runs_loops(&[b]))
-    {
+    if depth >= SPLIT_DEPTH || g.kind(output) != Kind::Float {
+        return None;
+    }
+    // A condition whose first operand is cheap is split on that operand: `if n == 0 || s >
+    // 2.0 { return s; }` is `if n == 0 { s } else if s > 2.0 { s } else { … }`, and a guard
+    // clause followed by a `return` on a value the loops compute (`returned = r0 || (m > 1 ||
+    // r0)`) is `if r0 { … } else { … }` (the second operand is evaluated only where the first
+    // does not decide, as `||` and `&&` do).
+    let (cond, a, b) = match *g.op(cond) {
+        _ if !costly(g, cond) => (cond, a, b),
+        Op::Or(first, rest) if !costly(g, first) => (first, a, g.select(rest, a, b)),
+        Op::And(first, rest) if !costly(g, first) => (first, g.select(rest, a, b), b),
+        _ => return None,
+    };
+    // Each side with what `cond` decides in its own choices resolved (`if r0 { v0 } else { … }`
+    // in the values returned).
+    let a = assuming(g, a, cond, true);
+    let b = assuming(g, b, cond, false);
+    if !(g.runs_loops(&[a]) || g.runs_loops(&[b])) {
         return None;
     }
     let side = |g: &mut crate::graph::Graph, x: NodeId| -> Option<Side> {

@@ -323,7 +323,7 @@ impl Emitter<'_> {
         let params = params(self.func);
         let args = arg_names(self.func);
         let v = hvp_param();
-        let kernel = format_ident!("__kernel", span = Span::mixed_site());
+        let kernel = format_ident!("__symgrad_kernel", span = Span::mixed_site());
         let scalar_names: Vec<Ident> = (0..scalar_exprs.len())
             .map(|i| format_ident!("__d{}", i, span = Span::mixed_site()))
             .collect();

@@ -752,7 +752,7 @@ impl<'a> Emit<'a> {
         let (name, doc, extra, prelude) = (&f.name, &f.doc, &f.extra, &f.prelude);
         let has_loops = self.has_loops(&roots);
         let body = if has_loops && !f.sinks.is_empty() {
-            let kernel = format_ident!("__kernel", span = Span::mixed_site());
+            let kernel = format_ident!("__symgrad_kernel", span = Span::mixed_site());
             let args = arg_names(self.func);
             let (read_params, read_args): (Vec<_>, Vec<_>) = f.read.iter().cloned().unzip();
             let scalar_names: Vec<Ident> = (0..scalar_exprs.len())
