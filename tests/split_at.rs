@@ -114,3 +114,43 @@ fn runs_passed_to_a_vector_valued_function() {
     let want = [x[2] * v + u * x[3], u, x[0] * v, u * x[0]];
     assert_eq!(g.x, want.to_vec());
 }
+
+/// `split_at` of a run of a slice and of a local array (`x[1..].split_at(k)`, `z[..n].split_at(k)`):
+/// the parts start where the run does.
+#[differentiable]
+fn split_of_runs(x: &[f64], k: usize) -> f64 {
+    let (a, b) = x[1..].split_at(k);
+    let mut z = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        z[i] = x[i] * x[i];
+    }
+    let (c, d) = z[..x.len() - 1].split_at(k);
+    let mut s = 0.0;
+    for v in a {
+        s += v * 2.0;
+    }
+    s + sq_norm(b) + c.iter().sum::<f64>() - d.len() as f64 * d.iter().sum::<f64>()
+}
+
+#[test]
+fn runs_split_again() {
+    let x = [1.0, -2.0, 0.5, 3.0, -1.0];
+    for k in 0..=3 {
+        let (value, g) = split_of_runs_grad(&x, k);
+        assert_eq!(value, split_of_runs(&x, k), "k = {k}");
+        let want = numeric_gradient(|x| split_of_runs(x, k), &x);
+        assert_all_close(&g.x, &want, 1e-7);
+    }
+    // k = 1: a = [-2], b = [0.5, 3, -1], c = [1], d = [4, 0.25, 9] (3 of them).
+    let (_, g) = split_of_runs_grad(&x, 1);
+    assert_eq!(
+        g.x,
+        vec![
+            2.0,
+            2.0 - 3.0 * 2.0 * -2.0,
+            2.0 * 0.5 - 3.0 * 2.0 * 0.5,
+            2.0 * 3.0 - 3.0 * 2.0 * 3.0,
+            -2.0
+        ]
+    );
+}

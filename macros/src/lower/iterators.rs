@@ -800,7 +800,7 @@ impl Lower<'_> {
             self.cx.error_spanned_by(
                 &m.receiver,
                 msg(
-                    "`split_at` splits a slice parameter, a local array or a run of one",
+                    "`split_at` splits a slice parameter, a local array, a run of one (`x[a..b]`) or a part of an earlier split",
                     "split a parameter (`let (a, b) = x.split_at(k);`), or index the slice: `x[i]`, `&x[..k]`",
                 ),
             );
@@ -853,6 +853,27 @@ impl Lower<'_> {
         }
         if let Some(view) = self.bound_to(e).and_then(|n| self.views.get(&n).copied()) {
             return Some((view.slice, view.start, view.len));
+        }
+        // `x[a..b]`, `x[a..]`, `x[..b]`, `x[a..=b]` of one: from `start + a`, `b − a` long.
+        if let Expr::Index(ix) = e
+            && let Expr::Range(r) = &*ix.index
+        {
+            let (slice, start, len) = self.run_of(&ix.expr)?;
+            let a = match &r.start {
+                Some(a) => self.integer_index(a)?,
+                None => self.g.int(0),
+            };
+            let mut b = match &r.end {
+                Some(b) => self.integer_index(b)?,
+                None => len,
+            };
+            if matches!(r.limits, syn::RangeLimits::Closed(_)) {
+                let one = self.g.int(1);
+                b = self.g.int_bin(IntOp::Add, b, one);
+            }
+            let from = self.g.int_bin(IntOp::Add, start, a);
+            let len = self.g.int_bin(IntOp::Sub, b, a);
+            return Some((slice, from, len));
         }
         let zero = self.g.int(0);
         if let Some(n) = self.local_array(e) {
