@@ -231,3 +231,28 @@ fn a_parameter_named_like_generated_code() {
     let (v, g) = named_like_the_kernel_grad(&[1.0, 2.0], 3.0);
     assert_eq!((v, g.x, g.__kernel), (9.0, vec![3.0, 3.0], 3.0));
 }
+
+/// Maps in a row: `.map(f64::sin).map(f64::exp)`, closures, and a second closure naming the
+/// function's parameter `x` where the first one's parameter is `x` too (not fused: the second
+/// closure's `x` is the slice).
+#[differentiable]
+#[allow(clippy::redundant_closure_for_method_calls)]
+fn maps_in_a_row(x: &[f64], w: f64) -> f64 {
+    let a: f64 = x.iter().copied().map(f64::sin).map(f64::exp).sum();
+    let b: f64 = x.iter().map(|v| v * w).map(|u| u * u + 1.0).sum();
+    let c: f64 = (0..x.len()).map(|x| x as f64).map(|y| y * w).sum();
+    a + b + c
+}
+
+#[test]
+fn maps_in_a_row_fuse() {
+    let (x, w) = ([0.3, -1.2, 2.0], 0.7);
+    let (v, g) = maps_in_a_row_grad(&x, w);
+    assert_eq!(v, maps_in_a_row(&x, w));
+    assert_all_close(&g.x, &numeric_gradient(|x| maps_in_a_row(x, w), &x), 1e-7);
+    assert_all_close(
+        &[g.w],
+        &numeric_gradient(|p| maps_in_a_row(&x, p[0]), &[w]),
+        1e-7,
+    );
+}

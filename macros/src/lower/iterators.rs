@@ -139,6 +139,17 @@ impl Lower<'_> {
         &mut self,
         m: &syn::ExprMethodCall,
     ) -> Option<(u32, (NodeId, NodeId), NodeId)> {
+        // `.map(f).map(g)`: one `map` of `g` after `f`.
+        if let Some(fused) = self.fused_maps(&m.receiver) {
+            let mut m = m.clone();
+            *m.receiver = fused;
+            return self.iterator_items(&m);
+        }
+        self.mapped_items(m)
+    }
+
+    /// [`iterator_items`](Self::iterator_items) of a chain with one `map` at most.
+    fn mapped_items(&mut self, m: &syn::ExprMethodCall) -> Option<(u32, (NodeId, NodeId), NodeId)> {
         // A closure bound by `let` (`.map(square)`) runs with what it captured at its `let`.
         let mut captured = None;
         let named: Option<syn::ExprClosure>;
@@ -902,6 +913,91 @@ fn copy_source(m: &syn::ExprMethodCall) -> Option<&Expr> {
         "to_vec" | "to_owned" | "clone" => Some(&m.receiver),
         _ => None,
     }
+}
+
+impl Lower<'_> {
+    /// `src.map(f).map(g)` as `src.map(|a| { let b = f(a); g(b) })`, where `f` and `g` are
+    /// closures written there (one parameter) or functions named by their path (not closures
+    /// bound by `let`, which run with what they captured where they were defined).
+    fn fused_maps(&self, e: &Expr) -> Option<Expr> {
+        let Expr::MethodCall(outer) = e else {
+            return None;
+        };
+        let Expr::MethodCall(inner) = &*outer.receiver else {
+            return None;
+        };
+        if outer.method != "map" || inner.method != "map" {
+            return None;
+        }
+        let closure = |a: Option<&Expr>| -> Option<syn::ExprClosure> {
+            match a? {
+                Expr::Closure(c) if c.inputs.len() == 1 => Some(c.clone()),
+                Expr::Path(f) if self.bound_to(&Expr::Path(f.clone())).is_none() => {
+                    Some(calling(f))
+                }
+                _ => None,
+            }
+        };
+        let (f, g) = (closure(inner.args.first())?, closure(outer.args.first())?);
+        if inner.args.len() != 1 || outer.args.len() != 1 {
+            return None;
+        }
+        let (p, q) = (&f.inputs[0], &g.inputs[0]);
+        let (fb, gb) = (&f.body, &g.body);
+        // Not where `g`'s body names something `f`'s parameter would now hide (`.map(|x| x *
+        // 2.0).map(|y| y + x)` with `x` a parameter of the function).
+        let (in_p, in_q) = (bound_names(p), bound_names(q));
+        let hidden: Vec<String> = in_p.into_iter().filter(|n| !in_q.contains(n)).collect();
+        if mentions_any(gb, &hidden) {
+            return None;
+        }
+        let src = &inner.receiver;
+        Some(syn::parse_quote!(#src.map(|#p| { let #q = #fb; #gb })))
+    }
+}
+
+/// The names pattern `p` binds.
+fn bound_names(p: &syn::Pat) -> Vec<String> {
+    use syn::visit::Visit;
+    struct Names(Vec<String>);
+    impl Visit<'_> for Names {
+        fn visit_pat_ident(&mut self, p: &syn::PatIdent) {
+            self.0.push(p.ident.to_string());
+            syn::visit::visit_pat_ident(self, p);
+        }
+    }
+    let mut names = Names(Vec::new());
+    names.visit_pat(p);
+    names.0
+}
+
+/// Whether `e` names one of `names` (a path of one segment), anywhere.
+fn mentions_any(e: &Expr, names: &[String]) -> bool {
+    use syn::visit::Visit;
+    struct Finds<'n>(&'n [String], bool);
+    impl Visit<'_> for Finds<'_> {
+        fn visit_expr_path(&mut self, p: &syn::ExprPath) {
+            if p.path
+                .get_ident()
+                .is_some_and(|i| self.0.iter().any(|n| i == n))
+            {
+                self.1 = true;
+            }
+        }
+        fn visit_macro(&mut self, m: &syn::Macro) {
+            // Tokens inside a macro are not parsed: any mention counts.
+            let text = m.tokens.to_string();
+            if self.0.iter().any(|n| {
+                text.split(|c: char| !c.is_alphanumeric() && c != '_')
+                    .any(|w| w == n)
+            }) {
+                self.1 = true;
+            }
+        }
+    }
+    let mut finds = Finds(names, false);
+    finds.visit_expr(e);
+    finds.1
 }
 
 /// The closure calling function `f` on its argument: `|item| f(item)` (`.map(f64::exp)`).
