@@ -256,3 +256,37 @@ fn maps_in_a_row_fuse() {
         1e-7,
     );
 }
+
+/// Runs given to a closure's slice parameters (`tot(&x[..n / 2])`, `tot(&z[1..])` of a local
+/// array, two runs of a slice handed on to a `#[differentiable]` call): each read, measured and
+/// iterated as a part of a `split_at` is.
+#[differentiable]
+fn closure_over_runs(x: &[f64], w: f64) -> f64 {
+    let n = x.len();
+    let tot = |s: &[f64]| s.iter().sum::<f64>() * s.len() as f64;
+    let mut z = vec![0.0; n];
+    for i in 0..n {
+        z[i] = x[i] * w;
+    }
+    let pair = |s: &[f64], t: &[f64]| dot(s, t) + s[0];
+    tot(&x[..n / 2]) + tot(&z[1..]) + pair(&x[1..], &x[..n - 1]) * w
+}
+
+#[test]
+fn runs_given_to_a_closure() {
+    let (x, w) = ([0.5, -1.0, 2.0, 0.25], 0.7);
+    let (v, g) = closure_over_runs_grad(&x, w);
+    assert_eq!(v, closure_over_runs(&x, w));
+    assert_all_close(
+        &g.x,
+        &numeric_gradient(|x| closure_over_runs(x, w), &x),
+        1e-7,
+    );
+    assert_all_close(
+        &[g.w],
+        &numeric_gradient(|p| closure_over_runs(&x, p[0]), &[w]),
+        1e-7,
+    );
+    // By hand: tot(&x[..2]) = 2(x₀ + x₁) gives 2 to x₀ and x₁; tot(&z[1..]) = 3w(x₁ + x₂ + x₃).
+    assert_eq!(g.x[0], 2.0 + w * x[1]);
+}

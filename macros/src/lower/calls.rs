@@ -549,9 +549,29 @@ impl Lower<'_> {
         }
         let values: Vec<NodeId> = args
             .iter()
-            .map(|a| self.expr(a, Want::Any))
+            .map(|a| self.run_argument(a).or_else(|| self.expr(a, Want::Any)))
             .collect::<Option<_>>()?;
         self.inline_closure(closure, captured, values, want)
+    }
+
+    /// A run given to a closure's parameter (`tot(&x[..n / 2])`, `tot(&z[1..])`): a view of
+    /// the slice or local array, as a part of a `split_at` is, read, measured, iterated and
+    /// passed to calls there. `None` for another argument.
+    fn run_argument(&mut self, a: &Expr) -> Option<NodeId> {
+        let Expr::Reference(r) = super::loops::strip_parens(a) else {
+            return None;
+        };
+        let Expr::Index(ix) = super::loops::strip_parens(&r.expr) else {
+            return None;
+        };
+        if !matches!(&*ix.index, Expr::Range(_)) {
+            return None;
+        }
+        let (slice, start, len) = self.run_of(a)?;
+        let handle = self.sym_node(quote::quote!(__run), Kind::Other);
+        self.views
+            .insert(handle, super::iterators::View { slice, start, len });
+        Some(handle)
     }
 
     /// The body of `closure`, its parameters bound to `values` and the names it captured bound
@@ -642,9 +662,13 @@ impl Lower<'_> {
             while let Pat::Type(t) = pat {
                 pat = &t.pat;
             }
+            // (A run's view is read through its name, as a part of a `split_at` is.)
             let (Pat::Ident(p), Op::Sym(s, _)) = (pat, self.g.op(v)) else {
                 continue;
             };
+            if self.views.contains_key(&v) {
+                continue;
+            }
             let name = p.ident.to_string();
             let Some(tokens) = self.symbols.get(s.0 as usize) else {
                 continue;

@@ -853,7 +853,7 @@ impl Lower<'_> {
 
     /// `x` (or `&x`, `x[..]`) as a run: the slice or local array it reads, its first index and
     /// its length.
-    fn run_of(&mut self, e: &Expr) -> Option<(NodeId, NodeId, NodeId)> {
+    pub(super) fn run_of(&mut self, e: &Expr) -> Option<(NodeId, NodeId, NodeId)> {
         let mut e = e;
         loop {
             e = match e {
