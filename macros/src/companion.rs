@@ -580,7 +580,7 @@ impl Kernel<'_> {
     /// block where the gradient is split (see `plan::Split`).
     fn roots(self, d: &Derivatives) -> emit::Roots {
         match &d.split {
-            Some(split) => self.split(split, &[]),
+            Some(split) => self.split(split),
             None => emit::Roots::Whole {
                 roots: self.of(
                     d.lowered.output,
@@ -594,31 +594,15 @@ impl Kernel<'_> {
         }
     }
 
-    /// The roots of `split`'s sides, each where the conditions `holds` (the sides of the splits
-    /// around it) and its own hold.
-    fn split(self, split: &Split, holds: &[(NodeId, bool)]) -> emit::Roots {
-        let side = |s: &Side, taken: bool| {
-            let mut holds = holds.to_vec();
-            holds.push((split.cond, taken));
-            match &s.split {
-                Some(inner) => self.split(inner, &holds),
-                None => emit::Roots::Whole {
-                    roots: self.of(s.output, &s.partials, &s.slice_effects, &s.vjp_effects),
-                    primal: vec![s.output],
-                    holds,
-                },
-            }
-        };
+    /// The roots of `split`'s sides (see [`Split::kernel`]).
+    fn split(self, split: &Split) -> emit::Roots {
         let values = match self {
             Kernel::Grad(wrt) => 1 + wrt.len(),
             Kernel::Partials => 1 + split.sides[0].partials.len(),
             Kernel::Vjp => 0,
         };
-        emit::Roots::Split {
-            cond: split.cond,
-            values,
-            sides: Box::new([side(&split.sides[0], true), side(&split.sides[1], false)]),
-        }
+        let leaf = |s: &Side| self.of(s.output, &s.partials, &s.slice_effects, &s.vjp_effects);
+        split.kernel(values, &leaf, &[])
     }
 
     /// The values, then the effects, of one side (or the whole).

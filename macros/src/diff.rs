@@ -1678,7 +1678,6 @@ fn read_in_iterations(g: &Graph, output: NodeId, empty_loops: bool) -> HashSet<(
         .collect()
 }
 
-/// Whether `c` is `adj` times a finite constant (`adj`, `-adj`, `k · adj`): zero where `adj` is.
 /// Whether adjoint `a` is made of elements of local arrays' adjoint vectors, zero where they
 /// are (`z̄[i]`, sums, selects and products of such, a second order's `z̄[i] + if ż̄[i] != 0 {
 /// ż̄[i]·k } else { 0 }`).
@@ -1700,7 +1699,7 @@ fn of_elements(g: &Graph, a: NodeId) -> bool {
 /// may be infinite where the value is finite (`√x`, `ln x`, `1/x`, `x^0.5` at 0).
 fn divides(g: &Graph, c: NodeId, adj: NodeId) -> bool {
     let mut stack = vec![c];
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     while let Some(m) = stack.pop() {
         if m == adj || !seen.insert(m) {
             continue;
@@ -1717,6 +1716,7 @@ fn divides(g: &Graph, c: NodeId, adj: NodeId) -> bool {
     false
 }
 
+/// Whether `c` is `adj` times a finite constant (`adj`, `-adj`, `k · adj`): zero where `adj` is.
 fn scales(g: &Graph, c: NodeId, adj: NodeId) -> bool {
     let finite = |k: NodeId| g.as_const(k).is_some_and(f64::is_finite);
     match *g.op(c) {

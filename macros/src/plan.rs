@@ -57,8 +57,8 @@ pub struct Derivatives {
     /// What a caller's Hessian through a call giving this function a differentiated slice
     /// needs (its hidden `__hvp`), with `hessian` and a differentiated slice parameter.
     pub call_hvp: Option<crate::hvp::CallHvp>,
-    /// The gradient and `__vjp` of each side of the function's last choice (`if n == 0 {
-    /// return 0.0; }`, then loops), where one is made: see [`Split`].
+    /// The gradient, `__vjp` and `H·v` of each side of the function's last choice (`if n ==
+    /// 0 { return 0.0; }`, then loops), where one is made: see [`Split`].
     pub split: Option<Box<Split>>,
 }
 
@@ -103,6 +103,34 @@ struct SplitWith<'a> {
 }
 
 impl Split {
+    /// A kernel's roots on either side, each where the conditions `holds` (the sides of the
+    /// splits around it) and its own hold: `leaf` gives what the kernel computes of a side
+    /// that is not split again, its `values` first, then its effects.
+    pub fn kernel(
+        &self,
+        values: usize,
+        leaf: &dyn Fn(&Side) -> Vec<NodeId>,
+        holds: &[(NodeId, bool)],
+    ) -> crate::emit::Roots {
+        let side = |s: &Side, taken: bool| {
+            let mut holds = holds.to_vec();
+            holds.push((self.cond, taken));
+            match &s.split {
+                Some(inner) => inner.kernel(values, leaf, &holds),
+                None => crate::emit::Roots::Whole {
+                    roots: leaf(s),
+                    primal: vec![s.output],
+                    holds,
+                },
+            }
+        };
+        crate::emit::Roots::Split {
+            cond: self.cond,
+            values,
+            sides: Box::new([side(&self.sides[0], true), side(&self.sides[1], false)]),
+        }
+    }
+
     /// Every node the sides compute (for the callees they call).
     pub fn roots(&self) -> Vec<NodeId> {
         let mut out = vec![self.cond];

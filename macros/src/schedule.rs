@@ -348,12 +348,13 @@ impl Schedule<'_> {
             nodes: order,
         }
     }
+
     /// Each scan (`Op::Scanned`, a recurrence's every value) in `order` moved to just after the
     /// forward loop of its recurrence (`Op::Fold` of the same bounds, initial value and body,
     /// [`Graph::scanned_twin`]) where that stands before it: what the scan reads is what the
     /// loop reads, available there, and the two then run as one loop (`emit::stmt_list`), not
-    /// the recurrence twice (a back substitution's values, once for the sweep's trace and once
-    /// for the array).
+    /// the recurrence twice (the Thomas algorithm's elimination, once for the sweep's trace and
+    /// once for the array of its values).
     fn scans_after_their_folds(&self, order: &mut Vec<NodeId>) {
         let folds: Vec<(NodeId, NodeId)> = order
             .iter()

@@ -119,40 +119,15 @@ impl Emitter<'_> {
         )
     }
 
-    /// The roots of `split`'s sides for `layout`, each where the conditions `holds` (the sides
-    /// of the splits around it) and its own hold: laid out as [`Fill`] lays out the whole
-    /// function's (the value, the scalars, the effects).
-    fn split(&self, split: &Split, layout: Layout, holds: &[(NodeId, bool)]) -> emit::Roots {
-        let side = |s: &Side, taken: bool| {
-            let mut holds = holds.to_vec();
-            holds.push((split.cond, taken));
-            match &s.split {
-                Some(inner) => self.split(inner, layout, &holds),
-                None => emit::Roots::Whole {
-                    roots: self.side_roots(s, layout),
-                    primal: vec![s.output],
-                    holds,
-                },
-            }
-        };
+    /// The roots of `split`'s sides for `layout` (see [`Split::kernel`]): laid out as [`Fill`]
+    /// lays out the whole function's (the value, the scalars, the effects).
+    fn split(&self, split: &Split, layout: Layout) -> emit::Roots {
         let hv = split.sides[0].hvp.as_ref().map_or(0, |h| h.scalars.len());
         let values = match layout {
-            Layout::Hvp => {
-                1 + self
-                    .plan
-                    .sig
-                    .wrt()
-                    .filter(|p| p.kind != ParamKind::Slice)
-                    .count()
-                    + hv
-            }
+            Layout::Hvp => 1 + self.wrt_indices().count() + hv,
             Layout::Column => hv,
         };
-        emit::Roots::Split {
-            cond: split.cond,
-            values,
-            sides: Box::new([side(&split.sides[0], true), side(&split.sides[1], false)]),
-        }
+        split.kernel(values, &|s: &Side| self.side_roots(s, layout), &[])
     }
 
     /// What `layout` computes of one side of a split gradient.
@@ -186,13 +161,7 @@ impl Emitter<'_> {
 
     /// The differentiated scalars' gradient, in order.
     fn wrt_partials(&self) -> Vec<NodeId> {
-        self.plan
-            .sig
-            .floats()
-            .enumerate()
-            .filter(|(_, p)| p.differentiated)
-            .map(|(i, _)| self.d.partials[i])
-            .collect()
+        self.wrt_indices().map(|i| self.d.partials[i]).collect()
     }
 
     /// `(scalar fields, slice fields)` of the gradient struct.
@@ -293,7 +262,7 @@ impl Emitter<'_> {
         roots.extend(&f.effects);
         let (stmts, exprs) = match &self.d.split {
             Some(split) => {
-                let kernel = self.split(split, f.layout, &[]);
+                let kernel = self.split(split, f.layout);
                 roots = kernel.all();
                 self.run_roots(&kernel)
             }

@@ -629,16 +629,7 @@ impl Lower<'_> {
     /// closure's parameter does not exist: `|v: &[f64]| v.len()` called with `data` emitted
     /// `v.len()` (error E0425 in the generated code).
     fn data_renamed(&self, closure: &syn::ExprClosure, values: &[NodeId]) -> Option<Expr> {
-        use syn::visit::Visit;
         use syn::visit_mut::VisitMut;
-        /// The names a pattern in the body binds.
-        struct Bound(Vec<String>);
-        impl Visit<'_> for Bound {
-            fn visit_pat_ident(&mut self, p: &syn::PatIdent) {
-                self.0.push(p.ident.to_string());
-                syn::visit::visit_pat_ident(self, p);
-            }
-        }
         /// Writes each name of `0` as its expression.
         struct Rename(Vec<(String, Expr)>);
         impl VisitMut for Rename {
@@ -654,8 +645,7 @@ impl Lower<'_> {
                 syn::visit_mut::visit_expr_mut(self, e);
             }
         }
-        let mut bound = Bound(Vec::new());
-        bound.visit_expr(&closure.body);
+        let bound = super::loops::names_bound_in(&closure.body);
         let mut renames = Vec::new();
         for (pat, &v) in closure.inputs.iter().zip(values) {
             let mut pat = pat;
@@ -676,7 +666,7 @@ impl Lower<'_> {
             let Ok(value) = syn::parse2::<Expr>(tokens.clone()) else {
                 continue;
             };
-            if !bound.0.contains(&name) {
+            if !bound.contains(&name) {
                 let value = match value {
                     Expr::Path(_) | Expr::Paren(_) | Expr::Field(_) => value,
                     other => syn::parse_quote!((#other)),

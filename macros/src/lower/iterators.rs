@@ -9,6 +9,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
 use syn::{Expr, Pat};
 
+use super::loops::{mentions_any, pattern_names};
 use super::{Binding, Enclosing, Lower, Want, pretty};
 use crate::ctxt::msg;
 use crate::graph::{Cmp, IntOp, Kind, NodeId, Op};
@@ -946,9 +947,9 @@ impl Lower<'_> {
         let (fb, gb) = (&f.body, &g.body);
         // Not where `g`'s body names something `f`'s parameter would now hide (`.map(|x| x *
         // 2.0).map(|y| y + x)` with `x` a parameter of the function).
-        let (in_p, in_q) = (bound_names(p), bound_names(q));
+        let (in_p, in_q) = (pattern_names(p), pattern_names(q));
         let hidden: Vec<String> = in_p.into_iter().filter(|n| !in_q.contains(n)).collect();
-        if mentions_any(gb, &hidden) {
+        if !hidden.is_empty() && (mentions_any(gb, &hidden) || holds_macro(gb)) {
             return None;
         }
         let src = &inner.receiver;
@@ -956,48 +957,17 @@ impl Lower<'_> {
     }
 }
 
-/// The names pattern `p` binds.
-fn bound_names(p: &syn::Pat) -> Vec<String> {
-    use syn::visit::Visit;
-    struct Names(Vec<String>);
-    impl Visit<'_> for Names {
-        fn visit_pat_ident(&mut self, p: &syn::PatIdent) {
-            self.0.push(p.ident.to_string());
-            syn::visit::visit_pat_ident(self, p);
+/// Whether `e` holds a macro (whose tokens no visitor reads as names).
+fn holds_macro(e: &Expr) -> bool {
+    struct Finds(bool);
+    impl syn::visit::Visit<'_> for Finds {
+        fn visit_macro(&mut self, _: &syn::Macro) {
+            self.0 = true;
         }
     }
-    let mut names = Names(Vec::new());
-    names.visit_pat(p);
-    names.0
-}
-
-/// Whether `e` names one of `names` (a path of one segment), anywhere.
-fn mentions_any(e: &Expr, names: &[String]) -> bool {
-    use syn::visit::Visit;
-    struct Finds<'n>(&'n [String], bool);
-    impl Visit<'_> for Finds<'_> {
-        fn visit_expr_path(&mut self, p: &syn::ExprPath) {
-            if p.path
-                .get_ident()
-                .is_some_and(|i| self.0.iter().any(|n| i == n))
-            {
-                self.1 = true;
-            }
-        }
-        fn visit_macro(&mut self, m: &syn::Macro) {
-            // Tokens inside a macro are not parsed: any mention counts.
-            let text = m.tokens.to_string();
-            if self.0.iter().any(|n| {
-                text.split(|c: char| !c.is_alphanumeric() && c != '_')
-                    .any(|w| w == n)
-            }) {
-                self.1 = true;
-            }
-        }
-    }
-    let mut finds = Finds(names, false);
-    finds.visit_expr(e);
-    finds.1
+    let mut finds = Finds(false);
+    syn::visit::Visit::visit_expr(&mut finds, e);
+    finds.0
 }
 
 /// The closure calling function `f` on its argument: `|item| f(item)` (`.map(f64::exp)`).

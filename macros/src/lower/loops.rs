@@ -587,31 +587,34 @@ pub(super) fn assigned_names(block: &syn::Block) -> Vec<String> {
     f.0
 }
 
+/// The names the patterns it visits bind (`let`s, closures' parameters, `for` and `match`).
+struct Bindings(Vec<String>);
+
+impl<'ast> syn::visit::Visit<'ast> for Bindings {
+    fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+        self.0.push(p.ident.to_string());
+        syn::visit::visit_pat_ident(self, p);
+    }
+}
+
 /// The names a pattern binds.
 pub(super) fn pattern_names(pat: &Pat) -> Vec<String> {
-    struct Finder(Vec<String>);
-    impl<'ast> syn::visit::Visit<'ast> for Finder {
-        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
-            self.0.push(p.ident.to_string());
-            syn::visit::visit_pat_ident(self, p);
-        }
-    }
-    let mut f = Finder(Vec::new());
+    let mut f = Bindings(Vec::new());
     syn::visit::Visit::visit_pat(&mut f, pat);
     f.0
 }
 
 /// The names `let`s and closures in `block` bind.
 pub(super) fn let_names(block: &syn::Block) -> Vec<String> {
-    struct Finder(Vec<String>);
-    impl<'ast> syn::visit::Visit<'ast> for Finder {
-        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
-            self.0.push(p.ident.to_string());
-            syn::visit::visit_pat_ident(self, p);
-        }
-    }
-    let mut f = Finder(Vec::new());
+    let mut f = Bindings(Vec::new());
     syn::visit::Visit::visit_block(&mut f, block);
+    f.0
+}
+
+/// The names the patterns in `e` bind.
+pub(super) fn names_bound_in(e: &Expr) -> Vec<String> {
+    let mut f = Bindings(Vec::new());
+    syn::visit::Visit::visit_expr(&mut f, e);
     f.0
 }
 

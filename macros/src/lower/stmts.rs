@@ -316,7 +316,8 @@ impl Lower<'_> {
                 let temps: Vec<syn::Ident> = (0..pt.elems.len())
                     .map(|k| quote::format_ident!("__chosen{}", k, span = Span::mixed_site()))
                     .collect();
-                let chosen = tails_assigned(init, &temps);
+                let mut chosen = init.clone();
+                assign_tails(&mut chosen, &temps);
                 let stmts: Vec<Stmt> = temps
                     .iter()
                     .map(|t| -> Stmt { syn::parse_quote!(let #t;) })
@@ -562,12 +563,6 @@ fn destructured(left: &syn::ExprTuple, right: &Expr) -> Expr {
 
 /// `e` (an `if`, a `match`, a block) with each value it can end with assigned to `temps` as a
 /// tuple: `(t0, t1) = value;` (see [`destructured`]). A `return` stays as it is.
-fn tails_assigned(e: &Expr, temps: &[syn::Ident]) -> Expr {
-    let mut e = e.clone();
-    assign_tails(&mut e, temps);
-    e
-}
-
 fn assign_tails(e: &mut Expr, temps: &[syn::Ident]) {
     match e {
         Expr::If(i) => {
