@@ -77,7 +77,7 @@ pub fn generate_named(func: &ItemFn, args: &Args, plan: &Plan, names: &Names) ->
             #[diagnostic::do_not_recommend]
             impl ::symgrad::__private::TwiceDifferentiable for #name {}
         },
-        Body::Vector(v) if v.call_hvp.is_some() => quote! {
+        Body::Vector(v) if v.whole.call_hvp.is_some() => quote! {
             #[diagnostic::do_not_recommend]
             impl ::symgrad::__private::TwiceDifferentiable for #name {}
         },

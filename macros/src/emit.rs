@@ -216,27 +216,9 @@ struct Target<'a> {
     sinks: Sinks,
 }
 
-/// Emits statements computing `roots`, and an expression for each root.
-pub fn emit(
-    g: &Graph,
-    symbols: Symbols<'_>,
-    inputs: &[TokenStream],
-    slices: &[TokenStream],
-    float: FloatTy,
-    roots: &[NodeId],
-    sinks: Sinks,
-) -> (TokenStream, Vec<TokenStream>) {
-    let whole = Roots::Whole {
-        roots: roots.to_vec(),
-        primal: g.primal.clone(),
-        holds: Vec::new(),
-    };
-    emit_roots(g, symbols, inputs, slices, float, &whole, sinks)
-}
-
-/// [`emit`] of [`Roots`]: for a split, the condition, then `let (v0, …) = if c { side 0; (its
-/// values) } else { side 1; (its values) };`, the expressions of the values being `v0, …` (and
-/// none for the effects).
+/// Emits statements computing `roots`, and an expression for each of their values: for a
+/// split, the condition, then `let (v0, …) = if c { side 0; (its values) } else { side 1; (its
+/// values) };`, the expressions of the values being `v0, …` (and none for the effects).
 pub fn emit_roots(
     g: &Graph,
     symbols: Symbols<'_>,

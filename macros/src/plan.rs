@@ -73,15 +73,15 @@ pub struct Derivatives {
 /// `if d == 0 { return 0.0; }`, are computed only where the function computes them, never at
 /// `d = 0`, whatever else the scheduler moves (a reverse sweep and the bounds it reads run
 /// where their adjoints are added, not under the condition the function's value is).
-pub struct Split {
+pub struct Split<S = Side> {
     pub cond: NodeId,
     /// Where `cond` holds, then where it does not.
-    pub sides: [Side; 2],
+    pub sides: [S; 2],
 }
 
-/// One side of a [`Split`]: its value, `∂/∂p` for every float parameter, the effects
-/// accumulating the slices' gradients and their seeded product (`__vjp`), and the split of
-/// its own last choice.
+/// One side of a [`Split`] of a scalar function: its value, `∂/∂p` for every float parameter,
+/// the effects accumulating the slices' gradients and their seeded product (`__vjp`), and the
+/// split of its own last choice.
 pub struct Side {
     pub output: NodeId,
     pub partials: Vec<NodeId>,
@@ -90,6 +90,41 @@ pub struct Side {
     /// `H·v` of the side, with `hessian`.
     pub hvp: Option<Hvp>,
     pub split: Option<Box<Split>>,
+}
+
+/// What a side of a [`Split`] is, for the kernels built on it: a scalar function's [`Side`] or
+/// a vector-valued function's [`VectorSide`].
+pub trait Branch: Sized {
+    /// The function's values on this side.
+    fn values(&self) -> &[NodeId];
+    /// The split of this side's own last choice.
+    fn split(&self) -> Option<&Split<Self>>;
+    fn set_split(&mut self, split: Option<Box<Split<Self>>>);
+    /// Every node the side computes, its split's aside.
+    fn nodes(&self) -> Vec<NodeId>;
+}
+
+impl Branch for Side {
+    fn values(&self) -> &[NodeId] {
+        std::slice::from_ref(&self.output)
+    }
+    fn split(&self) -> Option<&Split<Self>> {
+        self.split.as_deref()
+    }
+    fn set_split(&mut self, split: Option<Box<Split<Self>>>) {
+        self.split = split;
+    }
+    fn nodes(&self) -> Vec<NodeId> {
+        let mut out = vec![self.output];
+        out.extend(&self.partials);
+        out.extend(self.slice_effects.iter().flatten());
+        out.extend(self.vjp_effects.iter().flatten());
+        if let Some(h) = &self.hvp {
+            out.extend(&h.scalars);
+            out.extend(h.effects.iter().flatten());
+        }
+        out
+    }
 }
 
 /// What the sides of a [`Split`] are differentiated with respect to: the float parameters'
@@ -102,24 +137,24 @@ struct SplitWith<'a> {
     tangents: Option<&'a Tangents>,
 }
 
-impl Split {
+impl<S: Branch> Split<S> {
     /// A kernel's roots on either side, each where the conditions `holds` (the sides of the
     /// splits around it) and its own hold: `leaf` gives what the kernel computes of a side
     /// that is not split again, its `values` first, then its effects.
     pub fn kernel(
         &self,
         values: usize,
-        leaf: &dyn Fn(&Side) -> Vec<NodeId>,
+        leaf: &dyn Fn(&S) -> Vec<NodeId>,
         holds: &[(NodeId, bool)],
     ) -> crate::emit::Roots {
-        let side = |s: &Side, taken: bool| {
+        let side = |s: &S, taken: bool| {
             let mut holds = holds.to_vec();
             holds.push((self.cond, taken));
-            match &s.split {
+            match s.split() {
                 Some(inner) => inner.kernel(values, leaf, &holds),
                 None => crate::emit::Roots::Whole {
                     roots: leaf(s),
-                    primal: vec![s.output],
+                    primal: s.values().to_vec(),
                     holds,
                 },
             }
@@ -135,15 +170,8 @@ impl Split {
     pub fn roots(&self) -> Vec<NodeId> {
         let mut out = vec![self.cond];
         for side in &self.sides {
-            out.push(side.output);
-            out.extend(&side.partials);
-            out.extend(side.slice_effects.iter().flatten());
-            out.extend(side.vjp_effects.iter().flatten());
-            if let Some(h) = &side.hvp {
-                out.extend(&h.scalars);
-                out.extend(h.effects.iter().flatten());
-            }
-            if let Some(split) = &side.split {
+            out.extend(side.nodes());
+            if let Some(split) = side.split() {
                 out.extend(split.roots());
             }
         }
@@ -187,77 +215,97 @@ fn assuming(g: &mut crate::graph::Graph, n: NodeId, c: NodeId, holds: bool) -> N
 /// again: `if n == 0 { return …; } if n == 1 { return …; }` then loops is two).
 const SPLIT_DEPTH: usize = 3;
 
-/// The [`Split`] of `output`'s gradient, if it is a choice worth splitting on: a condition
+/// The [`Split`] of the gradient of `outputs` (one, or a vector-valued function's), if their
+/// last choice is worth splitting on: the condition of the first output that is a choice,
 /// computed without a loop or a call (evaluated first, as the function's own `if` evaluates
-/// it, before anything either side computes), and a side running a loop. `None` where a side's
-/// derivative cannot be built alone (the whole gradient, which was built, stays unsplit).
-fn split_of(
+/// it, before anything either side computes), and a side running a loop. `side` differentiates
+/// a side's values; `None` where a side's derivatives cannot be built alone (the whole
+/// gradient, which was built, stays unsplit).
+fn split_of<S: Branch>(
     g: &mut crate::graph::Graph,
-    output: NodeId,
-    with: &SplitWith<'_>,
+    outputs: &[NodeId],
+    side: &dyn Fn(&mut crate::graph::Graph, &[NodeId]) -> Option<S>,
     depth: usize,
-) -> Option<Box<Split>> {
-    let (inputs, slices) = (with.inputs, with.slices);
-    let Op::Select(cond, a, b) = *g.op(output) else {
-        return None;
-    };
+) -> Option<Box<Split<S>>> {
     let costly = |g: &crate::graph::Graph, n: NodeId| {
         g.reachable(&[n])
             .iter()
             .any(|m| g.op(*m).panics_like_the_user() || g.kind(*m) == Kind::Array)
     };
-    if depth >= SPLIT_DEPTH || g.kind(output) != Kind::Float {
+    if depth >= SPLIT_DEPTH {
         return None;
     }
+    let cond = outputs.iter().find_map(|&o| match *g.op(o) {
+        Op::Select(cond, ..) if g.kind(o) == Kind::Float => Some(cond),
+        _ => None,
+    })?;
     // A condition whose first operand is cheap is split on that operand: `if n == 0 || s >
     // 2.0 { return s; }` is `if n == 0 { s } else if s > 2.0 { s } else { … }`, and a guard
     // clause followed by a `return` on a value the loops compute (`returned = r0 || (m > 1 ||
     // r0)`) is `if r0 { … } else { … }` (the second operand is evaluated only where the first
     // does not decide, as `||` and `&&` do).
-    let (cond, a, b) = match *g.op(cond) {
-        _ if !costly(g, cond) => (cond, a, b),
-        Op::Or(first, rest) if !costly(g, first) => (first, a, g.select(rest, a, b)),
-        Op::And(first, rest) if !costly(g, first) => (first, g.select(rest, a, b), b),
+    let cond = match *g.op(cond) {
+        _ if !costly(g, cond) => cond,
+        Op::Or(first, _) | Op::And(first, _) if !costly(g, first) => first,
         _ => return None,
     };
-    // Each side with what `cond` decides in its own choices resolved (`if r0 { v0 } else { … }`
-    // in the values returned).
-    let a = assuming(g, a, cond, true);
-    let b = assuming(g, b, cond, false);
-    if !(g.runs_loops(&[a]) || g.runs_loops(&[b])) {
+    // Each side's values with what `cond` decides in their choices resolved (`if r0 { v0 }
+    // else { … }` in the values returned).
+    let [a, b]: [Vec<NodeId>; 2] = [true, false].map(|holds| {
+        outputs
+            .iter()
+            .map(|&o| assuming(g, o, cond, holds))
+            .collect()
+    });
+    if !(g.runs_loops(&a) || g.runs_loops(&b)) {
         return None;
     }
-    let side = |g: &mut crate::graph::Graph, x: NodeId| -> Option<Side> {
-        let (partials, slice_effects) = diff::gradient_with_slices(g, x, inputs, slices).ok()?;
-        let vjp_effects = match with.seed {
-            Some(seed) => diff::gradient_seeded(g, x, seed, &[], slices).ok()?.1,
-            None => Vec::new(),
-        };
-        let hvp = match with.tangents {
-            Some((tangents, slices)) => Some(crate::hvp::hvp(g, x, tangents, slices).ok()?),
-            None => None,
-        };
-        let split = split_of(g, x, with, depth + 1);
-        Some(Side {
-            output: x,
-            partials,
-            slice_effects,
-            vjp_effects,
-            hvp,
-            split,
-        })
-    };
-    let then = side(g, a)?;
-    let otherwise = side(g, b)?;
+    let mut sides = Vec::with_capacity(2);
+    for values in [a, b] {
+        let mut s = side(g, &values)?;
+        s.set_split(split_of(g, &values, side, depth + 1));
+        sides.push(s);
+    }
+    let [then, otherwise]: [S; 2] = sides.try_into().ok()?;
     Some(Box::new(Split {
         cond,
         sides: [then, otherwise],
     }))
 }
 
+/// The derivatives of one side of a scalar function's [`Split`] (its own split aside).
+fn scalar_side(g: &mut crate::graph::Graph, x: NodeId, with: &SplitWith<'_>) -> Option<Side> {
+    let (inputs, slices) = (with.inputs, with.slices);
+    let (partials, slice_effects) = diff::gradient_with_slices(g, x, inputs, slices).ok()?;
+    let vjp_effects = match with.seed {
+        Some(seed) => diff::gradient_seeded(g, x, seed, &[], slices).ok()?.1,
+        None => Vec::new(),
+    };
+    let hvp = match with.tangents {
+        Some((tangents, slices)) => Some(crate::hvp::hvp(g, x, tangents, slices).ok()?),
+        None => None,
+    };
+    Some(Side {
+        output: x,
+        partials,
+        slice_effects,
+        vjp_effects,
+        hvp,
+        split: None,
+    })
+}
+
 /// The derivatives of a vector-valued function (see `jacobian`).
 pub struct VectorDerivatives {
     pub lowered: Lowered,
+    /// The derivatives of the outputs, and the split of their last choice where one is made.
+    pub whole: VectorSide,
+}
+
+/// The derivatives of a vector-valued function's outputs: of all of them, or of one side of a
+/// [`Split`] (`if n == 0 { return [w, 0.0]; }`, then loops).
+pub struct VectorSide {
+    pub outputs: Vec<NodeId>,
     pub jacobian: Jacobian,
     /// `sᵀJ` for the seeds `seed[k]` (symbols): `∂/∂p` of `Σ_k seed[k]·f_k` for every float
     /// scalar parameter, and the effect accumulating it for every differentiated slice.
@@ -271,13 +319,22 @@ pub struct VectorDerivatives {
     /// What a caller's Hessian through this function's outputs needs (its hidden `__hvp`),
     /// with `hessian`.
     pub call_hvp: Option<crate::hvp::VectorCallHvp>,
+    pub split: Option<Box<Split<VectorSide>>>,
 }
 
-impl VectorDerivatives {
-    /// Every node the generated functions compute.
-    fn roots(&self) -> Vec<NodeId> {
+impl Branch for VectorSide {
+    fn values(&self) -> &[NodeId] {
+        &self.outputs
+    }
+    fn split(&self) -> Option<&Split<Self>> {
+        self.split.as_deref()
+    }
+    fn set_split(&mut self, split: Option<Box<Split<Self>>>) {
+        self.split = split;
+    }
+    fn nodes(&self) -> Vec<NodeId> {
         let j = &self.jacobian;
-        let mut roots = self.lowered.outputs.clone();
+        let mut roots = self.outputs.clone();
         roots.extend(j.entries.iter().flatten());
         roots.extend(j.row_effects.iter().flatten().flatten());
         roots.extend(&self.vjp.0);
@@ -289,6 +346,71 @@ impl VectorDerivatives {
         }
         roots
     }
+}
+
+impl VectorDerivatives {
+    /// Every node the generated functions compute.
+    fn roots(&self) -> Vec<NodeId> {
+        let mut roots = self.whole.nodes();
+        if let Some(split) = &self.whole.split {
+            roots.extend(split.roots());
+        }
+        roots
+    }
+}
+
+/// What a vector-valued function's outputs are differentiated with respect to, as symbols:
+/// see [`vector_side`].
+struct VectorWith {
+    inputs: Vec<NodeId>,
+    wrt: Vec<usize>,
+    slices: Vec<u32>,
+    /// The seeds of each row of `__vjp_rows` (`_vjp`'s in row 0); none without a slice.
+    row_seeds: Vec<Vec<NodeId>>,
+    seeds: Vec<NodeId>,
+    scalar_tangents: Vec<(NodeId, NodeId)>,
+    slice_tangents: Vec<(u32, crate::graph::SymId)>,
+    /// The tangents and seeds of `__hvp_outputs`, with `hessian`.
+    call_hvp: Option<(Tangents, Vec<NodeId>)>,
+}
+
+/// The Jacobian, `sᵀJ`, `__vjp_rows`' products, `J·t` and (with `hessian`) `__hvp_outputs`'
+/// nodes of `outputs`.
+fn vector_side(
+    g: &mut crate::graph::Graph,
+    outputs: &[NodeId],
+    with: &VectorWith,
+) -> Result<VectorSide, diff::DiffError> {
+    let jacobian = jacobian::jacobian(g, outputs, &with.inputs, &with.wrt, &with.slices)?;
+    let vjp = jacobian::vjp(g, outputs, &with.seeds, &with.inputs, &with.slices)?;
+    let rows = if with.slices.is_empty() {
+        Vec::new()
+    } else {
+        jacobian::seeded_rows(g, outputs, &with.row_seeds, &with.inputs, &with.slices)?
+    };
+    let jvp = jacobian::jvp(
+        g,
+        outputs,
+        &with.scalar_tangents,
+        &with.slice_tangents,
+        &jacobian,
+        &with.inputs,
+    )?;
+    let call_hvp = match &with.call_hvp {
+        Some(((tangents, slices), seeds)) => Some(crate::hvp::vector_call_hvp(
+            g, outputs, tangents, slices, seeds,
+        )?),
+        None => None,
+    };
+    Ok(VectorSide {
+        outputs: outputs.to_vec(),
+        jacobian,
+        vjp,
+        jvp,
+        rows,
+        call_hvp,
+        split: None,
+    })
 }
 
 /// The seeds of row `r` of `__vjp_rows`: `seed` (as `_vjp`'s) in row 0, `__seed1`, … after.
@@ -422,14 +544,36 @@ fn report(cx: &Ctxt, lowered: &Lowered, e: diff::DiffError) {
     cx.error_at(span, msg(e.message, e.help));
 }
 
-/// The Jacobian, `sᵀJ` and `J·t` of a vector-valued function; the graph back if an error was
-/// reported.
+/// The Jacobian, `sᵀJ` and `J·t` of a vector-valued function, split on its last choice where
+/// that is worth it (see [`split_of`]); the graph back if an error was reported.
 fn differentiate_vector(
     cx: &Ctxt,
     sig: &Sig,
     mut lowered: Lowered,
     hessian: bool,
 ) -> Result<VectorDerivatives, Box<Lowered>> {
+    let with = vector_symbols(sig, &mut lowered, hessian);
+    let outputs = lowered.outputs.clone();
+    let mut whole = match vector_side(&mut lowered.graph, &outputs, &with) {
+        Ok(whole) => whole,
+        Err(e) => {
+            report(cx, &lowered, e);
+            return Err(Box::new(lowered));
+        }
+    };
+    whole.split = split_of(
+        &mut lowered.graph,
+        &outputs,
+        &|g, values| vector_side(g, values, &with).ok(),
+        0,
+    );
+    Ok(VectorDerivatives { lowered, whole })
+}
+
+/// The symbols a vector-valued function is differentiated with: the seeds `seed[k]` (and
+/// `__vjp_rows`' rows' seeds), the tangent `tangent.p`, `tangent.x[i]`, and `__hvp_outputs`'
+/// tangents and seeds.
+fn vector_symbols(sig: &Sig, lowered: &mut Lowered, hessian: bool) -> VectorWith {
     let inputs = lowered.inputs.clone();
     let slices: Vec<u32> = (0..u32::try_from(lowered.graph.slice_count()).unwrap_or(0)).collect();
     let wrt: Vec<usize> = sig
@@ -438,40 +582,23 @@ fn differentiate_vector(
         .filter(|(_, p)| p.differentiated)
         .map(|(i, _)| i)
         .collect();
-    let outputs = lowered.outputs.clone();
-    let g = &mut lowered.graph;
-    let jacobian = match jacobian::jacobian(g, &outputs, &inputs, &wrt, &slices) {
-        Ok(j) => j,
-        Err(e) => {
-            report(cx, &lowered, e);
-            return Err(Box::new(lowered));
-        }
+    let m = lowered.outputs.len();
+    let seeded = |lowered: &mut Lowered, name: &syn::Ident| -> Vec<NodeId> {
+        (0..m)
+            .map(|k| {
+                let at = proc_macro2::Literal::usize_unsuffixed(k);
+                symbol(lowered, quote::quote!(#name[#at]), Kind::Float)
+            })
+            .collect()
     };
-    // The seeds `seed[k]` and the tangent `tangent.p`, `tangent.x[i]`, as symbols.
-    let seed = seed_param();
-    let mut seeds = Vec::with_capacity(outputs.len());
-    for k in 0..outputs.len() {
-        let at = proc_macro2::Literal::usize_unsuffixed(k);
-        seeds.push(symbol(&mut lowered, quote::quote!(#seed[#at]), Kind::Float));
-    }
-    let vjp = jacobian::vjp(&mut lowered.graph, &outputs, &seeds, &inputs, &slices);
-    let rows = if slices.is_empty() {
-        Ok(Vec::new())
-    } else {
-        let mut per_row = vec![seeds.clone()];
+    let seeds = seeded(lowered, &seed_param());
+    let mut row_seeds = Vec::new();
+    if !slices.is_empty() {
+        row_seeds.push(seeds.clone());
         for r in 1..crate::vjp_rows::ROWS {
-            let name = row_seed_param(r);
-            per_row.push(
-                (0..outputs.len())
-                    .map(|k| {
-                        let at = proc_macro2::Literal::usize_unsuffixed(k);
-                        symbol(&mut lowered, quote::quote!(#name[#at]), Kind::Float)
-                    })
-                    .collect(),
-            );
+            row_seeds.push(seeded(lowered, &row_seed_param(r)));
         }
-        jacobian::seeded_rows(&mut lowered.graph, &outputs, &per_row, &inputs, &slices)
-    };
+    }
     let tangent = tangent_param();
     let mut scalar_tangents = Vec::new();
     let mut slice_tangents = Vec::new();
@@ -481,13 +608,13 @@ fn differentiate_vector(
         match p.kind {
             ParamKind::Float => {
                 if p.differentiated {
-                    let t = symbol(&mut lowered, quote::quote!(#tangent.#id), Kind::Float);
+                    let t = symbol(lowered, quote::quote!(#tangent.#id), Kind::Float);
                     scalar_tangents.push((inputs[i], t));
                 }
                 i += 1;
             }
             ParamKind::Slice if p.differentiated => {
-                let t = symbol(&mut lowered, quote::quote!(#tangent.#id), Kind::Other);
+                let t = symbol(lowered, quote::quote!(#tangent.#id), Kind::Other);
                 if let Op::Sym(s, _) = *lowered.graph.op(t) {
                     slice_tangents.push((k, s));
                 }
@@ -496,32 +623,20 @@ fn differentiate_vector(
             _ => {}
         }
     }
-    let jvp = jacobian::jvp(
-        &mut lowered.graph,
-        &outputs,
-        &scalar_tangents,
-        &slice_tangents,
-        &jacobian,
-        &inputs,
-    );
-    let call_hvp = if hessian {
-        vector_call_hvp_of(sig, &mut lowered).map(Some)
-    } else {
-        Ok(None)
-    };
-    match (vjp, jvp, rows, call_hvp) {
-        (Ok(vjp), Ok(jvp), Ok(rows), Ok(call_hvp)) => Ok(VectorDerivatives {
-            lowered,
-            jacobian,
-            vjp,
-            jvp,
-            rows,
-            call_hvp,
-        }),
-        (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => {
-            report(cx, &lowered, e);
-            Err(Box::new(lowered))
-        }
+    let call_hvp = hessian.then(|| {
+        let tangents = call_hvp_tangents(sig, lowered);
+        let seed = format_ident!("__hseed", span = proc_macro2::Span::mixed_site());
+        (tangents, seeded(lowered, &seed))
+    });
+    VectorWith {
+        inputs,
+        wrt,
+        slices,
+        row_seeds,
+        seeds,
+        scalar_tangents,
+        slice_tangents,
+        call_hvp,
     }
 }
 
@@ -613,15 +728,17 @@ fn differentiate(
     } else {
         None
     };
+    let with = SplitWith {
+        inputs: &inputs,
+        slices: &slices,
+        seed,
+        tangents: tangents.as_ref(),
+    };
+    let output = lowered.output;
     let split = split_of(
         &mut lowered.graph,
-        lowered.output,
-        &SplitWith {
-            inputs: &inputs,
-            slices: &slices,
-            seed,
-            tangents: tangents.as_ref(),
-        },
+        &[output],
+        &|g, values| scalar_side(g, values[0], &with),
         0,
     );
     let (second_partials, call_hvp) = if hvp.is_some() {
@@ -704,24 +821,6 @@ fn call_hvp_tangents(sig: &Sig, lowered: &mut Lowered) -> Tangents {
         }
     }
     (tangents, slices)
-}
-
-/// A vector-valued function's `__hvp`'s nodes: see [`crate::hvp::VectorCallHvp`]. The seeds
-/// are `__hseed[k]`.
-fn vector_call_hvp_of(
-    sig: &Sig,
-    lowered: &mut Lowered,
-) -> Result<crate::hvp::VectorCallHvp, diff::DiffError> {
-    let (tangents, slices) = call_hvp_tangents(sig, lowered);
-    let seed = format_ident!("__hseed", span = proc_macro2::Span::mixed_site());
-    let seeds: Vec<NodeId> = (0..lowered.outputs.len())
-        .map(|k| {
-            let at = proc_macro2::Literal::usize_unsuffixed(k);
-            symbol(lowered, quote::quote!(#seed[#at]), Kind::Float)
-        })
-        .collect();
-    let outputs = lowered.outputs.clone();
-    crate::hvp::vector_call_hvp(&mut lowered.graph, &outputs, &tangents, &slices, &seeds)
 }
 
 /// `__hvp`'s nodes: see [`crate::hvp::CallHvp`].

@@ -33,7 +33,7 @@ use crate::emit;
 use crate::formula;
 use crate::graph::NodeId;
 use crate::jacobian::{Mode, row_sink};
-use crate::plan::{VectorDerivatives, seed_param, tangent_param};
+use crate::plan::{VectorDerivatives, VectorSide, seed_param, tangent_param};
 use crate::signature::{Param, ParamKind, Sig, SliceGrad, slice_of};
 
 /// `(∂name[k]/∂p, formula)` for every output `k` and differentiated parameter `p`, row by row.
@@ -43,10 +43,11 @@ pub fn formulas(func: &ItemFn, sig: &Sig, v: &VectorDerivatives) -> Vec<(String,
     let float = sig.float.name();
     let mut out = Vec::new();
     for (k, (entries, effects)) in v
+        .whole
         .jacobian
         .entries
         .iter()
-        .zip(&v.jacobian.effects)
+        .zip(&v.whole.jacobian.effects)
         .enumerate()
     {
         let (mut scalar, mut slice) = (0usize, 0usize);
@@ -94,10 +95,13 @@ pub fn functions(
 /// every parameter (`()` for the parameters that are not floats).
 pub fn hidden(func: &ItemFn, sig: &Sig, v: &VectorDerivatives, float: &TokenStream) -> TokenStream {
     let e = Emit::new(func, sig, v, float);
-    let mut roots = v.lowered.outputs.clone();
-    roots.extend(v.jacobian.entries.iter().flatten());
-    let (stmts, exprs) = e.run_with(&roots, emit::Sinks::Discarded);
     let m = v.lowered.outputs.len();
+    let roots = e.kernel(m * (1 + sig.floats().count()), &|s| {
+        let mut roots = s.outputs.clone();
+        roots.extend(s.jacobian.entries.iter().flatten());
+        roots
+    });
+    let (stmts, exprs) = e.run(&roots, emit::Sinks::Discarded);
     let values = &exprs[..m];
     let mut entries = exprs[m..].iter();
     let rows: Vec<TokenStream> = (0..m)
@@ -157,7 +161,7 @@ struct Emit<'a> {
 
 /// A function that fills gradient structs and returns the outputs (`_jacobian_into`,
 /// `_vjp_into`): what it computes, and where each part goes.
-struct Fill {
+struct Fill<'f> {
     name: Ident,
     doc: String,
     /// The parameters after the function's own (the seeds, the structs filled), and those the
@@ -168,10 +172,11 @@ struct Fill {
     prelude: TokenStream,
     /// Where each sink's gradient accumulates (`__grad3` → `__row1.x`).
     sinks: Vec<(u32, TokenStream)>,
-    /// The scalar fields and what they are set to.
-    scalars: Vec<(TokenStream, NodeId)>,
-    /// The effects that accumulate into the sinks.
-    effects: Vec<NodeId>,
+    /// The scalar fields.
+    scalars: Vec<TokenStream>,
+    /// Of the outputs' derivatives (or a side's): what the scalar fields are set to, then the
+    /// effects that accumulate into the sinks.
+    of: &'f dyn Fn(&VectorSide) -> Vec<NodeId>,
 }
 
 impl<'a> Emit<'a> {
@@ -201,12 +206,23 @@ impl<'a> Emit<'a> {
         }
     }
 
-    fn run(&self, roots: &[NodeId]) -> (TokenStream, Vec<TokenStream>) {
-        self.run_with(roots, emit::Sinks::Slices)
+    /// What a kernel computes, its `values` first: `leaf` of the outputs' derivatives, or of
+    /// each side of their split in its own block (see `plan::Split`).
+    fn kernel(&self, values: usize, leaf: &dyn Fn(&VectorSide) -> Vec<NodeId>) -> emit::Roots {
+        let whole = &self.v.whole;
+        match &whole.split {
+            Some(split) => split.kernel(values, leaf, &[]),
+            None => emit::Roots::Whole {
+                roots: leaf(whole),
+                primal: self.v.lowered.graph.primal.clone(),
+                holds: Vec::new(),
+            },
+        }
     }
 
-    fn run_with(&self, roots: &[NodeId], sinks: emit::Sinks) -> (TokenStream, Vec<TokenStream>) {
-        emit::emit(
+    /// Statements computing `roots`, and an expression for each of their values.
+    fn run(&self, roots: &emit::Roots, sinks: emit::Sinks) -> (TokenStream, Vec<TokenStream>) {
+        emit::emit_roots(
             &self.v.lowered.graph,
             emit::Symbols {
                 tokens: &self.v.lowered.symbols,
@@ -222,8 +238,8 @@ impl<'a> Emit<'a> {
     }
 
     /// Whether computing `roots` runs a loop.
-    fn has_loops(&self, roots: &[NodeId]) -> bool {
-        self.v.lowered.graph.runs_loops(roots)
+    fn has_loops(&self, roots: &emit::Roots) -> bool {
+        self.v.lowered.graph.runs_loops(&roots.all())
     }
 
     /// The float scalar parameters' indices among the float scalars, and the differentiated
@@ -271,20 +287,8 @@ impl<'a> Emit<'a> {
         if !self.sig.params.iter().any(|p| p.kind == ParamKind::Slice) {
             return TokenStream::new();
         }
-        let roots: Vec<NodeId> = self.v.vjp.1.iter().flatten().copied().collect();
-        let (stmts, _) = emit::emit(
-            &self.v.lowered.graph,
-            emit::Symbols {
-                tokens: &self.v.lowered.symbols,
-                callees: &self.v.lowered.callees,
-                tuples: &self.v.lowered.tuple_calls,
-            },
-            &self.input_tokens,
-            &self.slice_tokens,
-            self.sig.float,
-            &roots,
-            emit::Sinks::Generic,
-        );
+        let roots = self.kernel(0, &|s| s.vjp.1.iter().flatten().copied().collect());
+        let (stmts, _) = self.run(&roots, emit::Sinks::Generic);
         let mixed = Span::mixed_site();
         let float = self.float;
         let mut k = 0u32;
@@ -334,11 +338,16 @@ impl<'a> Emit<'a> {
     ///     (__grad0, __sink1): (&mut __S0, &mut __S1), __ydot: &mut [f64]) -> ((), f64)
     /// ```
     fn hidden_hvp(&self) -> TokenStream {
-        let Some(h) = &self.v.call_hvp else {
+        let Some(h) = &self.v.whole.call_hvp else {
             return TokenStream::new();
         };
-        let (stmts, exprs) = self.run_with(&h.roots(), emit::Sinks::Generic);
         let m = h.values.len();
+        let roots = self.kernel(m + h.scalars.len(), &|s| {
+            s.call_hvp
+                .as_ref()
+                .map_or_else(Vec::new, crate::hvp::VectorCallHvp::roots)
+        });
+        let (stmts, exprs) = self.run(&roots, emit::Sinks::Generic);
         let values = &exprs[..m];
         let HvpParams {
             bounds,
@@ -404,24 +413,12 @@ impl<'a> Emit<'a> {
     /// }
     /// ```
     fn hidden_vjp_rows(&self) -> TokenStream {
-        let rows = &self.v.rows;
+        let rows = &self.v.whole.rows;
         if rows.is_empty() {
             return TokenStream::new();
         }
-        let roots: Vec<NodeId> = rows.iter().flatten().flatten().copied().collect();
-        let (stmts, _) = emit::emit(
-            &self.v.lowered.graph,
-            emit::Symbols {
-                tokens: &self.v.lowered.symbols,
-                callees: &self.v.lowered.callees,
-                tuples: &self.v.lowered.tuple_calls,
-            },
-            &self.input_tokens,
-            &self.slice_tokens,
-            self.sig.float,
-            &roots,
-            emit::Sinks::Generic,
-        );
+        let roots = self.kernel(0, &|s| s.rows.iter().flatten().flatten().copied().collect());
+        let (stmts, _) = self.run(&roots, emit::Sinks::Generic);
         let mixed = Span::mixed_site();
         let float = self.float;
         let (len, allow) = (&self.len, &self.allow);
@@ -470,15 +467,14 @@ impl<'a> Emit<'a> {
 
     /// `_jacobian_into`, filling one struct per output, and `_jacobian` calling it.
     fn jacobian_fns(&self, names: &Names, formulas: &[(String, String)]) -> TokenStream {
-        let j = &self.v.jacobian;
-        let m = j.entries.len();
+        let m = self.v.whole.jacobian.entries.len();
         let (scalars, slices) = self.differentiated();
         let jac = Ident::new("jac", Span::mixed_site());
         let rows: Vec<Ident> = (0..m)
             .map(|k| format_ident!("__row{}", k, span = Span::mixed_site()))
             .collect();
         let mut prelude = quote! { let [#(#rows),*] = #jac; };
-        let (mut sinks, mut fields, mut effects) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut sinks, mut fields) = (Vec::new(), Vec::new());
         for (k, row) in rows.iter().enumerate() {
             for (s, p) in &slices {
                 let id = &p.ident;
@@ -486,12 +482,27 @@ impl<'a> Emit<'a> {
                 prelude.extend(self.reset(p, &place));
                 let sink = crate::signature::grad_place(&p.ty, &place);
                 sinks.push((row_sink(k, *s, slices.len()), sink));
-                effects.extend(j.row_effects[k].get(*s).copied().flatten());
             }
-            for (i, id) in &scalars {
-                fields.push((quote!(#row.#id), j.entries[k][*i]));
+            for (_, id) in &scalars {
+                fields.push(quote!(#row.#id));
             }
         }
+        // Row by row, the scalar fields' entries, then the slices' effects.
+        let of = |side: &VectorSide| {
+            let j = &side.jacobian;
+            let mut out = Vec::new();
+            for k in 0..m {
+                out.extend(scalars.iter().map(|(i, _)| j.entries[k][*i]));
+            }
+            for k in 0..m {
+                out.extend(
+                    slices
+                        .iter()
+                        .filter_map(|(s, _)| j.row_effects[k].get(*s).copied().flatten()),
+                );
+            }
+            out
+        };
         let name = &self.func.sig.ident;
         let s = &names.grad_struct;
         let len = &self.len;
@@ -513,9 +524,9 @@ impl<'a> Emit<'a> {
             prelude,
             sinks,
             scalars: fields,
-            effects,
+            of: &of,
         });
-        let mode = match j.mode {
+        let mode = match self.v.whole.jacobian.mode {
             Mode::Reverse | Mode::FromJacobian => {
                 "reverse mode: one reverse sweep per output, all sharing the computation of the outputs"
             }
@@ -572,8 +583,8 @@ impl<'a> Emit<'a> {
             let sink = crate::signature::grad_place(&p.ty, &place);
             sinks.push((u32::try_from(*s).unwrap_or(u32::MAX), sink));
         }
-        for (i, id) in &scalars {
-            fields.push((quote!(#grad.#id), self.v.vjp.0[*i]));
+        for (_, id) in &scalars {
+            fields.push(quote!(#grad.#id));
         }
         let name = &self.func.sig.ident;
         let s = &names.grad_struct;
@@ -596,7 +607,12 @@ impl<'a> Emit<'a> {
             prelude,
             sinks,
             scalars: fields,
-            effects: self.v.vjp.1.iter().flatten().copied().collect(),
+            of: &|side| {
+                let (partials, effects) = &side.vjp;
+                let mut out: Vec<NodeId> = scalars.iter().map(|(i, _)| partials[*i]).collect();
+                out.extend(effects.iter().flatten());
+                out
+            },
         });
         let doc = format!(
             "The value of [`{name}`] and the vector-Jacobian product `seedᵀ·J = Σ_k seed[k]·∇{name}[k]`, generated by `#[differentiable]`.\n\nOne reverse sweep, whatever the number of outputs: the gradient of the scalar `Σ_k seed[k]·{name}[k]` (with `seed = [1, 1, …]`, of the sum of the outputs; with `seed = 2·r`, of `Σ r_k²` when the outputs are the residuals `r`)."
@@ -623,14 +639,17 @@ impl<'a> Emit<'a> {
 
     /// `_jvp`: the outputs and `J·tangent`.
     fn jvp_fn(&self, names: &Names) -> TokenStream {
-        let (dots, mode) = &self.v.jvp;
+        let mode = &self.v.whole.jvp.1;
         if *mode == Mode::FromJacobian {
             return self.jvp_from_jacobian(names);
         }
-        let mut roots = self.v.lowered.outputs.clone();
-        roots.extend(dots);
-        let (stmts, exprs) = self.run(&roots);
         let m = self.v.lowered.outputs.len();
+        let roots = self.kernel(2 * m, &|s| {
+            let mut roots = s.outputs.clone();
+            roots.extend(&s.jvp.0);
+            roots
+        });
+        let (stmts, exprs) = self.run(&roots, emit::Sinks::Slices);
         let (values, dots) = exprs.split_at(m);
         let name = &self.func.sig.ident;
         let s = &names.grad_struct;
@@ -706,7 +725,7 @@ impl<'a> Emit<'a> {
 
     /// Straight-line code is small: inlined. Code with loops stays a function of its own (see
     /// `companion`'s `_grad_into`).
-    fn inline(&self, roots: &[NodeId]) -> TokenStream {
+    fn inline(&self, roots: &emit::Roots) -> TokenStream {
         if self.has_loops(roots) {
             quote!(#[inline(never)])
         } else {
@@ -729,14 +748,16 @@ impl<'a> Emit<'a> {
     /// }
     /// ```
     fn fill(&self, f: &Fill) -> TokenStream {
-        let mut roots = self.v.lowered.outputs.clone();
-        roots.extend(f.scalars.iter().map(|(_, n)| *n));
-        roots.extend(&f.effects);
-        let (stmts, exprs) = self.run(&roots);
         let m = self.v.lowered.outputs.len();
+        let roots = self.kernel(m + f.scalars.len(), &|s| {
+            let mut roots = s.outputs.clone();
+            roots.extend((f.of)(s));
+            roots
+        });
+        let (stmts, exprs) = self.run(&roots, emit::Sinks::Slices);
         let values = &exprs[..m];
         let scalar_exprs = &exprs[m..m + f.scalars.len()];
-        let places: Vec<&TokenStream> = f.scalars.iter().map(|(p, _)| p).collect();
+        let places = &f.scalars;
         let sink_names: Vec<Ident> = f
             .sinks
             .iter()
