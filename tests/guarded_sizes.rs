@@ -386,7 +386,8 @@ fn guards_with_a_second_return_or_operand_at_every_size() {
 }
 
 /// A square root in an outer loop read only by an inner loop over `0..k`: at `k = 0` nothing
-/// reads it, and its derivative by `x[i]` is 0 even where the root is `NaN` (it was `0 / NaN`).
+/// reads it, and its derivatives by `x[i]` and `w` are 0 even where the root is `NaN` (they
+/// were `0 / NaN`, and the count `k` times `Σ r`: `0 · NaN`).
 #[differentiable]
 fn root_read_by_an_inner_loop(x: &[f64], w: f64, k: usize) -> f64 {
     let mut s = 0.0;
@@ -404,7 +405,50 @@ fn a_root_an_empty_inner_loop_reads() {
     let x = [-0.75, 0.25, 1.0];
     let (v, g) = root_read_by_an_inner_loop_grad(&x, 0.6, 0);
     assert_eq!(v, 0.0);
-    assert_eq!(g.x, vec![0.0; 3]);
+    assert_eq!((g.x, g.w), (vec![0.0; 3], 0.0));
     let (_, g) = root_read_by_an_inner_loop_grad(&[0.75, 1.5], 0.6, 2);
     assert_all_close(&g.x, &[1.2 / (2.0 * 0.5), 1.2 / (2.0 * 1.0)], 1e-15);
+    // ∂w = k·Σ r = 2·(0.5 + 1).
+    assert_eq!(g.w, 3.0);
+}
+
+/// A log-sum-exp of each prefix, times that square root, read only by the inner loop: at `k =
+/// 0` the function calls nothing, and the gradient's call (seeded with `k·r`, which was `0 ·
+/// NaN`) is not made either.
+#[differentiable]
+fn prefix_lse(x: &[f64]) -> f64 {
+    let m = x.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+    m + x.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+}
+
+#[differentiable]
+fn root_times_a_call_read_by_an_inner_loop(x: &[f64], k: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let r = (x[i] - 0.5).sqrt();
+        for _j in 0..k {
+            s += prefix_lse(&x[..=i]) * r;
+        }
+    }
+    s
+}
+
+#[test]
+fn a_call_an_empty_inner_loop_reads() {
+    let x = [-0.75, 0.25, 1.0];
+    let (v, g) = root_times_a_call_read_by_an_inner_loop_grad(&x, 0);
+    assert_eq!(v, 0.0);
+    assert_eq!(g.x, vec![0.0; 3]);
+    let x = [0.75, 1.5, 0.9];
+    for k in 1..3 {
+        let (v, g) = root_times_a_call_read_by_an_inner_loop_grad(&x, k);
+        // (`k · (c·r)`, not `c·r + c·r`: one rounding apart.)
+        assert_all_close(
+            &[v],
+            &[root_times_a_call_read_by_an_inner_loop(&x, k)],
+            1e-15,
+        );
+        let want = numeric_gradient(|t| root_times_a_call_read_by_an_inner_loop(t, k), &x);
+        assert_all_close(&g.x, &want, 1e-7);
+    }
 }

@@ -435,9 +435,13 @@ fn mul_into_select(g: &mut Graph, op: &Op) -> Option<NodeId> {
         if !(is_zero(g, p) || is_zero(g, r)) {
             continue;
         }
-        // `(if hi > lo { c } else { 0 }) · q` stays where `q` is a loop's sum or a term of a
-        // loop's body: in the branch, it would leave the loop it shares with the rest.
-        if is_loop_guard(g, c) && in_a_loop(g, q, s) {
+        // `(if hi > lo { c } else { 0 }) · q` stays where `q` is that loop's sum or a term of
+        // its body: in the branch, it would leave the loop it shares with the rest. Where the
+        // loop does not run, such a `q` is an empty sum, or not computed at all, so the
+        // product is `0 · 0`. A `q` outside that loop goes into the branch: it may be NaN
+        // where the loop does not run (a count `k` taken out of `for _ in 0..k { s += r; }`
+        // times an `r` that is NaN, with nothing added to `s`).
+        if is_loop_guard(g, c) && in_the_guarded_loop(g, q, s, c) {
             continue;
         }
         // The zero branch stays zero, as `mul-zero` has it: it is a gate's untaken side
@@ -636,6 +640,19 @@ fn unguard_finite_factor(g: &mut Graph, op: &Op) -> Option<NodeId> {
 /// `hi > lo`: whether a loop over `lo..hi` runs.
 fn nonempty(g: &mut Graph, lo: NodeId, hi: NodeId) -> NodeId {
     g.add(Op::Compare(Cmp::Gt, hi, lo))
+}
+
+/// Whether `q` is the sum over a loop `cond` tests runs (`hi > lo` of its bounds), or varies
+/// with such a loop where `select` does not.
+fn in_the_guarded_loop(g: &Graph, q: NodeId, select: NodeId, cond: NodeId) -> bool {
+    let Op::Compare(Cmp::Gt, hi, lo) = *g.op(cond) else {
+        return false;
+    };
+    if let Op::Sum { lo: l, hi: h, .. } = *g.op(q) {
+        return (l, h) == (lo, hi);
+    }
+    let outer = g.loops_of(q) & !g.loops_of(select);
+    (0..g.loop_count()).any(|v| outer & (1 << v) != 0 && g.loop_bounds(v) == Some((lo, hi)))
 }
 
 /// Whether `q` is a loop's sum, or varies with a loop `select` does not.
