@@ -290,3 +290,51 @@ fn runs_given_to_a_closure() {
     // By hand: tot(&x[..2]) = 2(x₀ + x₁) gives 2 to x₀ and x₁; tot(&z[1..]) = 3w(x₁ + x₂ + x₃).
     assert_eq!(g.x[0], 2.0 + w * x[1]);
 }
+
+/// `match` on a tuple of integers and floats: patterns element by element, `|` of tuples, `..`,
+/// a name bound in one element and read by the guard and the arm.
+#[differentiable]
+#[allow(clippy::unnested_or_patterns)] // `|` of whole tuples is the form under test
+fn matched_pairs(x: &[f64], k: usize, w: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += match (i, k) {
+            (0, _) => x[i],
+            (_, 0) | (_, 1) => x[i] * x[i],
+            (j, 2..=3) if j + k > 4 => x[i].exp() * w,
+            (.., 7 | 8) => w,
+            _ => x[i].sin(),
+        };
+        s += match (x[i] > w, i % 2, x[i]) {
+            (true, 0, v) => v * w,
+            (false, _, v) if v < -1.0 => -v,
+            _ => 0.5 * x[i],
+        };
+    }
+    s
+}
+
+#[test]
+fn a_match_on_a_tuple() {
+    let x = [0.5, -1.5, 2.0, 0.25, 1.25, -0.75];
+    let w = 0.8;
+    for k in 0..9 {
+        let (v, g) = matched_pairs_grad(&x, k, w);
+        // (At k = 7 and 8, `w` added five times is summed as `5·w`: one rounding apart.)
+        assert_all_close(&[v], &[matched_pairs(&x, k, w)], 1e-15);
+        assert_all_close(
+            &g.x,
+            &numeric_gradient(|x| matched_pairs(x, k, w), &x),
+            1e-7,
+        );
+        assert_all_close(
+            &[g.w],
+            &numeric_gradient(|p| matched_pairs(&x, k, p[0]), &[w]),
+            1e-7,
+        );
+    }
+    // By hand at k = 0: x₀ from the first match; then x₁ > w is false, x₁ = -1.5 < -1: -x₁.
+    let (_, g) = matched_pairs_grad(&x, 0, w);
+    assert_eq!(g.x[0], 1.0 + 0.5);
+    assert_eq!(g.x[1], 2.0 * x[1] - 1.0);
+}

@@ -9,6 +9,14 @@ use super::{Binding, Enclosing, Lower, State, Tail, Want};
 use crate::ctxt::msg;
 use crate::graph::{Cmp, Kind, NodeId, Op};
 
+/// What a `match` tests: nothing (`match () { _ if c => … }`), one value, or each element of a
+/// tuple (`match (i, k)`).
+pub(super) enum Scrutinee {
+    Unit,
+    One(NodeId),
+    Tuple(Vec<NodeId>),
+}
+
 impl Lower<'_> {
     /// An expression in tail position, where `if`, `match`, blocks and `return` may diverge.
     pub(super) fn expr_tail(&mut self, e: &Expr, want: Want) -> Tail {
@@ -248,9 +256,20 @@ impl Lower<'_> {
 
     pub(super) fn match_expr(&mut self, m: &ExprMatch, want: Want) -> Tail {
         let scrutinee = match &*m.expr {
-            Expr::Tuple(t) if t.elems.is_empty() => None,
+            Expr::Tuple(t) if t.elems.is_empty() => Scrutinee::Unit,
+            // `match (i, k) { (0, _) => …, (_, 0) | (_, 1) => …, _ => … }`: each element once.
+            Expr::Tuple(t) => {
+                let mut elems = Vec::with_capacity(t.elems.len());
+                for e in &t.elems {
+                    match self.expr(e, Want::Any) {
+                        Some(v) => elems.push(v),
+                        None => return Tail::Unit,
+                    }
+                }
+                Scrutinee::Tuple(elems)
+            }
             e => match self.expr(e, Want::Any) {
-                Some(v) => Some(v),
+                Some(v) => Scrutinee::One(v),
                 None => return Tail::Unit,
             },
         };
@@ -259,20 +278,15 @@ impl Lower<'_> {
                 .error_spanned_by(m, msg("a `match` without arms has no value", "add arms"));
             return Tail::Unit;
         }
-        self.arms(scrutinee, &m.arms, want)
+        self.arms(&scrutinee, &m.arms, want)
     }
 
-    pub(super) fn arms(
-        &mut self,
-        scrutinee: Option<NodeId>,
-        arms: &[syn::Arm],
-        want: Want,
-    ) -> Tail {
+    pub(super) fn arms(&mut self, scrutinee: &Scrutinee, arms: &[syn::Arm], want: Want) -> Tail {
         let (arm, rest) = arms
             .split_first()
             .expect("internal error: arms checked non-empty");
         self.state.scopes.push(Vec::new());
-        let matched = self.pattern(scrutinee, &arm.pat);
+        let matched = self.matches(scrutinee, &arm.pat);
         if rest.is_empty() {
             // Rust checked exhaustiveness: the last arm matches whatever is left.
             let tail = self.expr_tail(&arm.body, want);
@@ -302,6 +316,80 @@ impl Lower<'_> {
     }
 
     /// The condition under which `pat` matches `scrutinee`; binds names in the current scope.
+    fn matches(&mut self, scrutinee: &Scrutinee, pat: &Pat) -> Option<NodeId> {
+        let elems = match scrutinee {
+            Scrutinee::Unit => return self.pattern(None, pat),
+            Scrutinee::One(s) => return self.pattern(Some(*s), pat),
+            Scrutinee::Tuple(elems) => elems,
+        };
+        match pat {
+            Pat::Wild(_) => Some(self.g.boolean(true)),
+            Pat::Paren(p) => self.matches(scrutinee, &p.pat),
+            Pat::Or(o) => {
+                let mut acc = self.g.boolean(false);
+                for case in &o.cases {
+                    let c = self.matches(scrutinee, case)?;
+                    acc = self.g.or(acc, c);
+                }
+                Some(acc)
+            }
+            // Element by element; `..` stands for the elements between those written.
+            Pat::Tuple(t) => {
+                let pats: Vec<&Pat> = t.elems.iter().collect();
+                let rest = pats.iter().position(|p| matches!(p, Pat::Rest(_)));
+                let pairs: Vec<(NodeId, &Pat)> = match rest {
+                    None if pats.len() == elems.len() => {
+                        elems.iter().copied().zip(pats.iter().copied()).collect()
+                    }
+                    Some(r) if pats.len() - 1 <= elems.len() => {
+                        let after = pats.len() - 1 - r;
+                        let tail = elems.len() - after;
+                        let mut pairs: Vec<(NodeId, &Pat)> = elems[..r]
+                            .iter()
+                            .copied()
+                            .zip(pats[..r].iter().copied())
+                            .collect();
+                        pairs.extend(
+                            elems[tail..]
+                                .iter()
+                                .copied()
+                                .zip(pats[r + 1..].iter().copied()),
+                        );
+                        pairs
+                    }
+                    _ => {
+                        self.cx.error_spanned_by(
+                            t,
+                            msg(
+                                "this tuple pattern does not have as many elements as the tuple `match`ed",
+                                "write one pattern per element, or `..` for those left out",
+                            ),
+                        );
+                        return None;
+                    }
+                };
+                let mut acc = self.g.boolean(true);
+                for (s, p) in pairs {
+                    let c = self.pattern(Some(s), p)?;
+                    acc = self.g.and(acc, c);
+                }
+                Some(acc)
+            }
+            other => {
+                self.cx.error_spanned_by(
+                    other,
+                    msg(
+                        "a `match` on a tuple takes tuple patterns here",
+                        "write `(0, _) => …`, `(a, 1..=3) => …` or `_ => …`",
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// The condition under which `pat` matches one value (`None`: `match ()`); binds names in
+    /// the current scope.
     pub(super) fn pattern(&mut self, scrutinee: Option<NodeId>, pat: &Pat) -> Option<NodeId> {
         let yes = self.g.boolean(true);
         let Some(s) = scrutinee else {
