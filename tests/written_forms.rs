@@ -338,3 +338,48 @@ fn a_match_on_a_tuple() {
     assert_eq!(g.x[0], 1.0 + 0.5);
     assert_eq!(g.x[1], 2.0 * x[1] - 1.0);
 }
+
+/// Folds to a tuple: a sum and a product at once, a running maximum with its softmax
+/// normalizer (online log-sum-exp), a block body, and a fold inside a fold's closure.
+#[differentiable]
+fn folded_pairs(x: &[f64], w: f64) -> f64 {
+    let (s, p) = x.iter().fold((0.0, 1.0), |(a, b), &v| (a + v, b * v));
+    let (m, z) = x
+        .iter()
+        .fold((f64::NEG_INFINITY, 0.0), |(m, z): (f64, f64), &v| {
+            let m2 = m.max(v * w);
+            (m2, z * (m - m2).exp() + (v * w - m2).exp())
+        });
+    let (q, r) = (0..x.len()).fold((w, 0.0), |(q, r), i| {
+        let (t, _u) = x[..=i].iter().fold((0.0, 0.0), |(t, u), &v| (t + v * q, u));
+        if i % 2 == 0 {
+            (q * 0.5, r + t)
+        } else {
+            (q, r - t)
+        }
+    });
+    s * p + m + z.ln() + q * r
+}
+
+#[test]
+fn folds_to_a_tuple() {
+    for x in [
+        vec![0.5, -1.5, 2.0, 0.25],
+        vec![1.25],
+        vec![0.3, 0.9, -0.4, 1.1, 0.6],
+    ] {
+        let w = 0.8;
+        let (v, g) = folded_pairs_grad(&x, w);
+        assert_all_close(&[v], &[folded_pairs(&x, w)], 1e-15);
+        assert_all_close(&g.x, &numeric_gradient(|x| folded_pairs(x, w), &x), 1e-7);
+        assert_all_close(
+            &[g.w],
+            &numeric_gradient(|p| folded_pairs(&x, p[0]), &[w]),
+            1e-7,
+        );
+    }
+    // By hand for one element: s·p = x², m + ln z = w·x, q·r = (w/2)·(x·w): 2x + w + w²·x.
+    let (x, w) = (1.25, 0.8);
+    let (_, g) = folded_pairs_grad(&[x], w);
+    assert_all_close(&g.x, &[2.0 * x + w + w * w / 2.0], 1e-15);
+}

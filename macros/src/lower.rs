@@ -28,6 +28,7 @@ mod misplaced;
 mod places;
 mod stmts;
 mod syntax;
+mod tuple_folds;
 mod tuples;
 
 pub use syntax::pretty;
@@ -70,7 +71,7 @@ pub struct Lowered {
 
 /// Lowers `body`; `Err` with the graph as far as it was built if errors were reported.
 pub fn lower(cx: &Ctxt, sig: &Sig, body: &Block) -> Result<Lowered, Box<Lowered>> {
-    let body = &places::index_places(cx, body);
+    let body = &places::index_places(cx, &tuple_folds::rewrite(body));
     let mut l = Lower::new(cx, sig);
     let inputs = l.bind_params();
     let tail = l.block(body, l.returns());

@@ -294,6 +294,17 @@ impl Lower<'_> {
         let (Some(init), Some(Expr::Closure(c))) = (m.args.first(), m.args.last()) else {
             return None;
         };
+        // (A fold to a tuple bound by `let` is a loop by now: see `tuple_folds`.)
+        if matches!(init, Expr::Tuple(_)) {
+            self.cx.error_spanned_by(
+                m,
+                msg(
+                    "a `fold` to a tuple is differentiated where `let` binds its elements, and its closure does not `return`",
+                    "write `let (s, p) = x.iter().fold((0.0, 1.0), |(a, b), &v| (a + v, b * v));`",
+                ),
+            );
+            return None;
+        }
         let init = self.expr(init, Want::Float)?;
         if self.g.kind(init) != Kind::Float {
             self.cx.error_spanned_by(
