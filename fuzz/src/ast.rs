@@ -516,6 +516,19 @@ pub enum Stmt {
         /// `*p` (the parameter is `&[f64; K]`).
         deref: bool,
     },
+    /// `let (mut m1, mut m2, ..) = (range).fold((init1, init2, ..), |(mut m1, mut m2, ..), var|
+    /// { body (m1, m2, ..) });`: coupled state written as a fold to a tuple (the weight
+    /// `fold_tuple`), the loop `let mut m1 = init1; …; for var in range { body }`.
+    Fold {
+        /// The accumulators and their initial values.
+        members: Vec<(String, Expr)>,
+        /// The loop's index.
+        var: String,
+        /// Its range.
+        range: Range,
+        /// The body, which assigns the accumulators.
+        body: Vec<Stmt>,
+    },
     /// `for var in range { body }`
     For {
         /// The loop variable.

@@ -718,6 +718,7 @@ mod tests {
         fn stmts(body: &[Stmt]) -> bool {
             body.iter().any(|s| match s {
                 Stmt::ForIter { .. }
+                | Stmt::Fold { .. }
                 | Stmt::Closure { .. }
                 | Stmt::LetArray { .. }
                 | Stmt::NewArray { .. }
@@ -793,7 +794,9 @@ mod tests {
             | Stmt::Loop(_)
             | Stmt::Continue
             | Stmt::Break => true,
-            Stmt::For { body, .. } | Stmt::ForIter { body, .. } => body.iter().any(flow),
+            Stmt::For { body, .. } | Stmt::ForIter { body, .. } | Stmt::Fold { body, .. } => {
+                body.iter().any(flow)
+            }
             Stmt::If { then, els, .. } => then.iter().chain(els.iter().flatten()).any(flow),
             _ => false,
         }
@@ -853,6 +856,7 @@ mod tests {
                     || match s {
                         Stmt::For { body, .. }
                         | Stmt::ForIter { body, .. }
+                        | Stmt::Fold { body, .. }
                         | Stmt::While { body, .. }
                         | Stmt::Loop(body) => stmts(body, hit),
                         Stmt::If { then, els, .. } => {

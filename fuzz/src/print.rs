@@ -311,6 +311,34 @@ impl Printer {
                 }
                 self.out.push('\n');
             }
+            Stmt::Fold {
+                members,
+                var,
+                range,
+                body,
+            } => {
+                let names: Vec<&str> = members.iter().map(|(m, _)| m.as_str()).collect();
+                let bound = names
+                    .iter()
+                    .map(|m| format!("mut {m}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let _ = write!(self.out, "let ({bound}) = (");
+                self.range(range);
+                self.out.push_str(").fold((");
+                for (k, (_, init)) in members.iter().enumerate() {
+                    if k > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.expr(init, 0);
+                }
+                let _ = writeln!(self.out, "), |({bound}), {var}| {{");
+                self.block_body(body, level + 1);
+                self.indent(level + 1);
+                let _ = writeln!(self.out, "({})", names.join(", "));
+                self.indent(level);
+                self.out.push_str("});\n");
+            }
             Stmt::ForIter { pat, chain, body } => {
                 self.out.push_str("for ");
                 self.pat(pat);

@@ -82,6 +82,9 @@ impl Check<'_> {
             Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop(body) => {
                 self.loop_ok(body, depth)
             }
+            Stmt::Fold { members, body, .. } => {
+                members.iter().all(|(_, init)| self.expr_ok(init)) && self.loop_ok(body, depth)
+            }
             Stmt::ForIter { chain, body, .. } => Self::chain_ok(chain) && self.loop_ok(body, depth),
             Stmt::If { cond, then, els } => {
                 self.conditions.set(self.conditions.get() + 1);

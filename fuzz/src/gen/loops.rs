@@ -755,7 +755,44 @@ impl Gen<'_> {
         }
         let mut body = Vec::new();
         let stmt = self.coupled_updates_loop(&members, &mut body);
-        body.push(stmt);
+        // With `fold_tuple`, the declarations and the loop as a fold to a tuple (drawn only
+        // where the weight is not zero).
+        let folded = self.w.fold_tuple > 0 && self.k.below(10) < self.w.fold_tuple as usize;
+        // (Not where a member starts from another: the tuple's values are all computed before
+        // any member is bound.)
+        let start = decls.len().saturating_sub(members.len());
+        let chained = decls[start..].iter().any(|s| {
+            let Stmt::Let { value, .. } = s else {
+                return true;
+            };
+            let text = crate::print::expr(value);
+            text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|w| members.iter().any(|m| m == w))
+        });
+        match stmt {
+            Stmt::For {
+                var,
+                range,
+                body: updates,
+            } if folded && !chained && decls.len() >= members.len() => {
+                let inits = decls.split_off(decls.len() - members.len());
+                let members = members
+                    .iter()
+                    .zip(inits)
+                    .map(|(m, s)| match s {
+                        Stmt::Let { value, .. } => (m.clone(), value),
+                        _ => (m.clone(), Expr::Lit(0.0)),
+                    })
+                    .collect();
+                body.push(Stmt::Fold {
+                    members,
+                    var,
+                    range,
+                    body: updates,
+                });
+            }
+            stmt => body.push(stmt),
+        }
         for m in &members {
             self.scope.set_carried(m, false);
             self.scope.set_typed(m);

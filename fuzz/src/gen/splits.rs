@@ -91,6 +91,7 @@ fn splits_of(body: &[Stmt], roots: &mut Vec<(String, String)>) {
             }
             Stmt::For { body, .. }
             | Stmt::ForIter { body, .. }
+            | Stmt::Fold { body, .. }
             | Stmt::While { body, .. }
             | Stmt::Loop(body) => splits_of(body, roots),
             Stmt::If { then, els, .. } => {

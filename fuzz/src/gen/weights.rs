@@ -59,6 +59,10 @@ weights! {
     /// `a = a.max(c·b + e)`, `a += c·b·e`), with `let`s, `if`s, a loss summed along the way, in
     /// an outer loop or not, out of 10 (`loops.rs`).
     loop_coupled = 1,
+    /// Coupled state not in an outer loop written as a fold to a tuple instead, `let (mut a,
+    /// mut b) = (lo..hi).fold((a0, b0), |(mut a, mut b), i| { …; (a, b) });`, out of 10
+    /// (`loops.rs`).
+    fold_tuple = 0,
     /// Top level: arrays carried from one iteration of a loop to the next (a hidden-state
     /// vector, and sometimes a second updating it), updated in place element by element, a loss
     /// summed along the way, sometimes inside an outer loop, out of 20 (`carried.rs`).

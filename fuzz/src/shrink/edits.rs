@@ -66,6 +66,7 @@ fn overwrites_in(stmts: &[Stmt], in_loop: bool, conds: &str) -> usize {
             ),
             Stmt::For { body, .. }
             | Stmt::ForIter { body, .. }
+            | Stmt::Fold { body, .. }
             | Stmt::While { body, .. }
             | Stmt::Loop(body) => overwrites_in(body, true, conds),
             Stmt::If { cond, then, els } => {
@@ -168,7 +169,7 @@ fn each_list(stmts: &mut Vec<Stmt>, holder: Holder, f: &mut dyn FnMut(&mut Vec<S
     f(stmts, holder);
     for s in stmts.iter_mut() {
         match s {
-            Stmt::For { body, .. } | Stmt::ForIter { body, .. } => {
+            Stmt::For { body, .. } | Stmt::ForIter { body, .. } | Stmt::Fold { body, .. } => {
                 each_list(body, Holder::Other, f);
             }
             Stmt::While { body, .. } => each_list(body, Holder::While, f),
@@ -396,6 +397,19 @@ fn each_int_in(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut IntExpr)) {
                 f(&mut range.end);
                 each_int_in(body, f);
             }
+            Stmt::Fold {
+                members,
+                range,
+                body,
+                ..
+            } => {
+                for (_, init) in members {
+                    each_expr(init, &mut |e| ints_of_expr(e, f));
+                }
+                f(&mut range.start);
+                f(&mut range.end);
+                each_int_in(body, f);
+            }
             Stmt::ForIter { chain, body, .. } => {
                 each_int_of_chain(chain, f);
                 each_int_in(body, f);
@@ -552,6 +566,12 @@ fn each_expr_in_stmts(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut Expr)) {
                 }
             }
             Stmt::For { body, .. } | Stmt::ForIter { body, .. } | Stmt::Loop(body) => {
+                each_expr_in_stmts(body, f);
+            }
+            Stmt::Fold { members, body, .. } => {
+                for (_, init) in members {
+                    each_expr(init, f);
+                }
                 each_expr_in_stmts(body, f);
             }
             Stmt::While { cond, body } => {
