@@ -438,6 +438,11 @@ pub enum Cond {
     Or(Box<Cond>, Box<Cond>),
     /// `!a`.
     Not(Box<Cond>),
+    /// `a`, written as a `match` on a tuple of its comparisons (the weight `match_tuple`): `if
+    /// i < 2 && x[i] > 0.5 { p } else { q }` as `match (i, x[i] > 0.5) { (..2, true) => p, _ =>
+    /// q }`, an `||` as `|` of tuple patterns; elsewhere than an `if`'s condition, `(match … {
+    /// … => true, _ => false })`.
+    Matched(Box<Cond>),
 }
 
 /// A compound or plain assignment operator.

@@ -711,7 +711,7 @@ mod tests {
             match c {
                 Cond::Float(_, a, b) => expr(a) || expr(b),
                 Cond::And(a, b) | Cond::Or(a, b) => cond(a) || cond(b),
-                Cond::Not(a) => cond(a),
+                Cond::Not(a) | Cond::Matched(a) => cond(a),
                 Cond::Int(..) => false,
             }
         }

@@ -698,6 +698,26 @@ impl Printer {
     }
 
     fn if_stmt(&mut self, cond: &Cond, then: &[Stmt], els: Option<&[Stmt]>, level: usize) {
+        // (An `if` whose branch ends its loop stays an `if`: the macro takes `break` and
+        // `continue` there only. Its condition is the `match` as a `bool`.)
+        if let Cond::Matched(c) = cond
+            && !exits(then)
+            && !els.is_some_and(exits)
+        {
+            self.tuple_match(c);
+            self.out.push_str(" => {\n");
+            self.block_body(then, level + 2);
+            self.indent(level + 1);
+            self.out.push_str("}\n");
+            self.indent(level + 1);
+            self.out.push_str("_ => {\n");
+            self.block_body(els.unwrap_or_default(), level + 2);
+            self.indent(level + 1);
+            self.out.push_str("}\n");
+            self.indent(level);
+            self.out.push_str("}\n");
+            return;
+        }
         self.out.push_str("if ");
         self.cond(cond, 0);
         self.out.push_str(" {\n");
@@ -775,6 +795,103 @@ impl Printer {
                 self.out.push_str("!(");
                 self.cond(a, 0);
                 self.out.push(')');
+            }
+            Cond::Matched(a) => {
+                self.out.push('(');
+                self.tuple_match(a);
+                self.out.push_str(" => true, _ => false })");
+            }
+        }
+    }
+
+    /// `match (e0, e1, ..) { (p0, _, ..) | (_, p1, ..) | …` of `c` (the arms follow): one
+    /// element per comparison of `c` (an integer compared with a constant matched by a literal
+    /// or a range, anything else as a `bool` matched by `true`), and `c` in disjunctive form,
+    /// an `||` being `|` and an `&&` both elements in one tuple. Each element is evaluated
+    /// (no `&&` to skip one): the generator makes each comparison valid alone.
+    fn tuple_match(&mut self, c: &Cond) {
+        let mut elems = Vec::new();
+        let alts = self.alternatives(c, &mut elems);
+        let n = elems.len();
+        self.out.push_str("match (");
+        self.out.push_str(&elems.join(", "));
+        if n == 1 {
+            self.out.push(',');
+        }
+        self.out.push_str(") { ");
+        let rendered: Vec<String> = alts
+            .iter()
+            .map(|alt| {
+                let parts: Vec<&str> = (0..n)
+                    .map(|i| alt.get(i).and_then(|p| p.as_deref()).unwrap_or("_"))
+                    .collect();
+                if n == 1 {
+                    format!("({},)", parts[0])
+                } else {
+                    format!("({})", parts.join(", "))
+                }
+            })
+            .collect();
+        self.out.push_str(&rendered.join(" | "));
+    }
+
+    /// The alternatives of `c` over its comparisons, each a pattern per element (`None`: `_`),
+    /// the elements' text pushed to `elems` as they are met.
+    fn alternatives(&mut self, c: &Cond, elems: &mut Vec<String>) -> Vec<Vec<Option<String>>> {
+        match c {
+            Cond::And(a, b) => {
+                let left = self.alternatives(a, elems);
+                let right = self.alternatives(b, elems);
+                let mut out = Vec::new();
+                for x in &left {
+                    for y in &right {
+                        let len = x.len().max(y.len());
+                        out.push(
+                            (0..len)
+                                .map(|i| {
+                                    x.get(i)
+                                        .cloned()
+                                        .flatten()
+                                        .or_else(|| y.get(i).cloned().flatten())
+                                })
+                                .collect(),
+                        );
+                    }
+                }
+                out
+            }
+            Cond::Or(a, b) => {
+                let mut out = self.alternatives(a, elems);
+                out.extend(self.alternatives(b, elems));
+                out
+            }
+            leaf => {
+                let saved = std::mem::take(&mut self.out);
+                let pattern = match leaf {
+                    // (`..0` matches nothing, which Rust rejects.)
+                    Cond::Int(op, lhs, IntExpr::Const(k))
+                        if *op != CmpOp::Ne && !(*op == CmpOp::Lt && *k == 0) =>
+                    {
+                        self.int(lhs, 0);
+                        match op {
+                            CmpOp::Lt => format!("..{k}"),
+                            CmpOp::Le => format!("..={k}"),
+                            CmpOp::Gt => format!("{}..", k + 1),
+                            CmpOp::Ge => format!("{k}.."),
+                            _ => format!("{k}"),
+                        }
+                    }
+                    other => {
+                        self.out.push('(');
+                        self.cond(other, 0);
+                        self.out.push(')');
+                        "true".to_string()
+                    }
+                };
+                elems.push(std::mem::replace(&mut self.out, saved));
+                let mut alt = vec![None; elems.len()];
+                alt[elems.len() - 1] = Some(pattern);
+                vec![alt]
             }
         }
     }
@@ -884,6 +1001,17 @@ impl Printer {
             Expr::Output(call, k) => {
                 self.expr(call, POSTFIX);
                 let _ = write!(self.out, "[{k}]");
+            }
+            Expr::If(c, a, b) if matches!(**c, Cond::Matched(_)) => {
+                let Cond::Matched(inner) = &**c else {
+                    return;
+                };
+                self.tuple_match(inner);
+                self.out.push_str(" => ");
+                self.expr(a, 0);
+                self.out.push_str(", _ => ");
+                self.expr(b, 0);
+                self.out.push_str(" }");
             }
             Expr::If(c, a, b) => {
                 self.out.push_str("if ");
@@ -1024,6 +1152,15 @@ fn cmp_op(op: CmpOp) -> &'static str {
         CmpOp::Eq => "==",
         CmpOp::Ne => "!=",
     }
+}
+
+/// Whether `body` has a `break` or `continue` of the loop around it (not of a loop inside).
+fn exits(body: &[Stmt]) -> bool {
+    body.iter().any(|s| match s {
+        Stmt::Break | Stmt::Continue => true,
+        Stmt::If { then, els, .. } => exits(then) || els.as_deref().is_some_and(exits),
+        _ => false,
+    })
 }
 
 #[cfg(test)]

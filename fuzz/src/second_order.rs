@@ -222,7 +222,7 @@ impl Check<'_> {
             Cond::Float(_, a, b) => self.expr_ok(a) && self.expr_ok(b),
             Cond::Int(..) => true,
             Cond::And(a, b) | Cond::Or(a, b) => self.cond_ok(a) && self.cond_ok(b),
-            Cond::Not(a) => self.cond_ok(a),
+            Cond::Not(a) | Cond::Matched(a) => self.cond_ok(a),
         }
     }
 }
@@ -289,7 +289,7 @@ fn cond_mentions(c: &Cond, name: &str) -> bool {
         Cond::Float(_, a, b) => mentions(a, name) || mentions(b, name),
         Cond::Int(..) => false,
         Cond::And(a, b) | Cond::Or(a, b) => cond_mentions(a, name) || cond_mentions(b, name),
-        Cond::Not(a) => cond_mentions(a, name),
+        Cond::Not(a) | Cond::Matched(a) => cond_mentions(a, name),
     }
 }
 

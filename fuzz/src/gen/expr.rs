@@ -473,6 +473,9 @@ impl Gen<'_> {
 
     /// A condition on data, or (inside loops, sometimes) on indices.
     pub(super) fn cond(&mut self) -> Cond {
+        if super::vector::tenth(self.v, self.w.match_tuple) {
+            return self.matched_cond();
+        }
         if self.loop_depth() > 0 && self.rng.chance(0.25) {
             return self.int_cond();
         }
@@ -490,6 +493,50 @@ impl Gen<'_> {
             2 => Cond::Not(Box::new(c)),
             _ => c,
         }
+    }
+
+    /// 2–3 comparisons (on indices inside loops, sometimes, else on data) joined by `&&` and
+    /// `||`, written as a `match` on a tuple of them (`Cond::Matched`): each comparison is valid
+    /// alone here, so the tuple may evaluate all of them.
+    fn matched_cond(&mut self) -> Cond {
+        let n = 2 + self.v.below(2);
+        let mut parts = Vec::with_capacity(n);
+        for _ in 0..n {
+            let part = if self.loop_depth() > 0 && self.v.chance(0.5) {
+                self.int_cond()
+            } else {
+                let a = self.expr(1);
+                let b = Expr::Lit(self.rng.literal(-0.6, 0.6));
+                let op = *self.rng.pick(&[CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge]);
+                let c = Cond::Float(op, a, b);
+                if self.v.chance(0.2) {
+                    Cond::Not(Box::new(c))
+                } else {
+                    c
+                }
+            };
+            parts.push(part);
+        }
+        let mut parts = parts.into_iter();
+        let (Some(first), Some(second)) = (parts.next(), parts.next()) else {
+            return Cond::Int(CmpOp::Lt, IntExpr::Const(0), IntExpr::Const(1));
+        };
+        let join = |v: &mut crate::rng::Rng, a: Cond, b: Cond| {
+            if v.chance(0.5) {
+                Cond::And(Box::new(a), Box::new(b))
+            } else {
+                Cond::Or(Box::new(a), Box::new(b))
+            }
+        };
+        let mut tree = join(self.v, first, second);
+        if let Some(third) = parts.next() {
+            tree = if self.v.chance(0.5) {
+                join(self.v, tree, third)
+            } else {
+                join(self.v, third, tree)
+            };
+        }
+        Cond::Matched(Box::new(tree))
     }
 
     /// `j < i`, `i == 0`, `i + 1 < n`-like conditions on loop indices.

@@ -63,6 +63,9 @@ weights! {
     /// mut b) = (lo..hi).fold((a0, b0), |(mut a, mut b), i| { …; (a, b) });`, out of 10
     /// (`loops.rs`).
     fold_tuple = 0,
+    /// Conditions written as a `match` on a tuple of 2–3 comparisons instead, `match (i, x[i] >
+    /// 0.5) { (..2, true) | (4.., _) => …, _ => … }`, out of 10 (`expr.rs`).
+    match_tuple = 0,
     /// Top level: arrays carried from one iteration of a loop to the next (a hidden-state
     /// vector, and sometimes a second updating it), updated in place element by element, a loss
     /// summed along the way, sometimes inside an outer loop, out of 20 (`carried.rs`).

@@ -472,7 +472,7 @@ fn each_int_of_cond(c: &mut Cond, f: &mut dyn FnMut(&mut IntExpr)) {
             each_int_of_cond(a, f);
             each_int_of_cond(b, f);
         }
-        Cond::Not(a) => each_int_of_cond(a, f),
+        Cond::Not(a) | Cond::Matched(a) => each_int_of_cond(a, f),
         Cond::Float(..) => {}
     }
 }
@@ -488,7 +488,7 @@ fn each_expr_in_cond(c: &mut Cond, f: &mut dyn FnMut(&mut Expr)) {
             each_expr_in_cond(a, f);
             each_expr_in_cond(b, f);
         }
-        Cond::Not(a) => each_expr_in_cond(a, f),
+        Cond::Not(a) | Cond::Matched(a) => each_expr_in_cond(a, f),
         Cond::Int(..) => {}
     }
 }
