@@ -52,7 +52,13 @@
 //!   the array's adjoint is computed, which is only under the condition its elements read a
 //!   differentiated value by (`z[i] = (if c { z[i] } else { y[0] }).tanh()`): where it fails, the
 //!   slice's gradient through the call was lost (`diff::gradient_seeded` no longer merges the
-//!   two products).
+//!   two products);
+//! - and one that took the macro longer than 15 minutes (the fuzzer's "too slow to build"): a
+//!   vector-valued function with a recurrence in a loop nest whose inner loop has a `continue`
+//!   (many selects in each region); each round of hoisting what both branches of a select read
+//!   looked at every select of the region again (`Schedule::region_nodes` now looks only at
+//!   those of what the last round hoisted, which gives the same regions: checked on every
+//!   test's expansion). Now 7 seconds.
 #![allow(
     clippy::needless_range_loop,
     clippy::range_plus_one,
@@ -1492,4 +1498,88 @@ fn a_local_array_chosen_by_a_condition_keeps_the_slices_gradient_where_it_fails(
         .map(|i| 2.0 * k * (2.0 * (y[i] + t) + if i == 0 { through_z } else { 0.0 }))
         .collect();
     check(&g.y, &hand, |p| chosen_elements_beside_a_slice(3, p, a), &y);
+}
+
+/// Found by the fuzzer (seed 1701, program 36) as "too slow to build".
+#[differentiable(checkpoint = 3)]
+fn r(a: f64, b: f64) -> [f64; 2] {
+    if 0 < 1 {
+        return [0.35, 1.15 * (b * -0.42)];
+    }
+    let mut m1 = 0.04 / (1.0 + -0.32 * -0.32) + b;
+    let fc3 = move |v2: f64| (-0.32 + v2).powi(2) + m1;
+    m1 = 0.05 * m1 + a.hypot(0.97);
+    let k4 = fc3(m1 * a) - m1;
+    [k4 * k4, k4.sin() + k4]
+}
+
+#[differentiable(wrt(q), checkpoint = 5)]
+#[allow(
+    unused_variables,
+    clippy::eq_op,
+    clippy::suspicious_operation_groupings
+)]
+fn nested_with_continue(n: usize, y: &[f64], q: [f64; 3], a: f64) -> [f64; 2] {
+    let mut h1 = 0.0;
+    for i in 0..n {
+        let t2 = y[0] * q[2] * (y[i] * q[1]);
+        let mut h3 = q[1] * q[2];
+        for (j, &e4) in y.iter().enumerate() {
+            if n != 4 {
+                h3 = (-0.5 * h3 + y[j] * q[0] * (e4 + y[i])).tanh();
+                continue;
+            }
+            if j == n {
+                h1 = (-0.8 * h1
+                    + ((0.94 + e4) * (0.94 + e4) + 0.5).sqrt()
+                        / (1.0
+                            + q.iter()
+                                .enumerate()
+                                .map(|(k, &e5)| r(e4, e4)[0])
+                                .sum::<f64>()
+                                * q.iter()
+                                    .enumerate()
+                                    .map(|(k, &e5)| r(e4, e4)[0])
+                                    .sum::<f64>()))
+                .tanh();
+            } else {
+                h1 = (0.01 * h1 + (e4 * q[2] - e4)).tanh();
+            }
+            h3 = (0.09 * h3 + a).tanh();
+        }
+        h1 = (-0.25 * h1 + h3).tanh();
+    }
+    let f6 = if y[n - 1] / (2.0 + q[1].sin()) >= -0.02 {
+        y[0] * y[0] / (1.0 + a.tanh() * a.tanh())
+    } else {
+        q[0]
+    };
+    let fc8 = |v7: f64| (v7 - v7) * (v7 / (1.0 + v7 * v7));
+    let k9 = fc8(((1.06 + a) * (1.06 + a) + 0.5).sqrt());
+    if n >= 3 {
+        return [
+            r(a, h1)[0]
+                * q.iter()
+                    .zip(y)
+                    .map(|(&za10, &zb11)| (0.33 + y[n - 1]).cos())
+                    .product::<f64>(),
+            0.33 / (1.0 + q[0] * q[0]) + (1.0 + y[n - 1] * y[n - 1]).recip(),
+        ];
+    }
+    [k9 * f6 + h1, k9 - f6]
+}
+
+#[test]
+fn a_vector_function_with_a_continue_in_a_recurrence_nest_builds_and_differentiates() {
+    let y = [0.4, -0.7, 1.1, 0.25, -0.3];
+    let (q, a) = ([0.6, -0.2, 0.9], 0.35);
+    // n = 2 and 3 (the `continue` taken, the early `return` at 3), 4 (the other branch).
+    for n in [2usize, 3, 4] {
+        let (value, jac) = nested_with_continue_jacobian(n, &y, q, a);
+        assert_eq!(value, nested_with_continue(n, &y, q, a));
+        for k in 0..2 {
+            let f = |p: &[f64]| nested_with_continue(n, &y, [p[0], p[1], p[2]], a)[k];
+            assert_all_close(&jac[k].q, &numeric_gradient(f, &q), 1e-6);
+        }
+    }
 }

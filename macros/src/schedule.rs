@@ -987,10 +987,14 @@ impl Schedule<'_> {
     /// one of its selects need (hoisted, so it is computed once).
     pub fn region_nodes(&self, roots: &[NodeId], defined: &HashSet<NodeId>) -> HashSet<NodeId> {
         let mut here = self.closure(roots, defined);
+        let mut stop: HashSet<NodeId> = defined.union(&here).copied().collect();
+        // The selects not yet looked at: after the first round, those of what was hoisted. (A
+        // select looked at gives nothing more later: what both its branches read was hoisted
+        // into `stop`, where the branches' closures end.)
+        let mut fresh: Vec<NodeId> = here.iter().copied().collect();
         loop {
-            let mut stop: HashSet<NodeId> = defined.union(&here).copied().collect();
             let mut hoist = Vec::new();
-            for n in &here {
+            for n in &fresh {
                 if let Op::Select(_, a, b) = self.g.op(*n) {
                     let ta = self.closure(&[*a], &stop);
                     let tb = self.closure(&[*b], &stop);
@@ -1004,6 +1008,7 @@ impl Schedule<'_> {
             }
             let extra = self.closure(&hoist, &stop);
             stop.extend(extra.iter().copied());
+            fresh = extra.iter().copied().collect();
             here.extend(extra);
         }
     }
