@@ -383,3 +383,59 @@ fn folds_to_a_tuple() {
     let (_, g) = folded_pairs_grad(&[x], w);
     assert_all_close(&g.x, &[2.0 * x + w + w * w / 2.0], 1e-15);
 }
+
+/// `continue` as a `match` arm in a loop: the arms that go on run the rest of the body, the one
+/// that continues does not (also an `if c { continue; }` inside an arm, and a tuple match).
+#[differentiable]
+#[allow(clippy::single_match)] // the form under test
+fn matched_continue(x: &[f64], w: f64, k: usize) -> f64 {
+    let mut s = 0.0;
+    let mut p = 1.0;
+    for i in 0..x.len() {
+        match i % 3 {
+            0 => continue,
+            1 => {
+                s += x[i] * w;
+                if x[i] < 0.0 {
+                    continue;
+                }
+            }
+            _ => s += x[i].sin(),
+        }
+        p *= 1.0 + 0.1 * x[i];
+        match (i, k) {
+            (_, 0) => {
+                s += w;
+                continue;
+            }
+            _ => {}
+        }
+        s += p * x[i];
+    }
+    s + p
+}
+
+#[test]
+fn continue_as_a_match_arm() {
+    let x = [0.5, -1.5, 2.0, 0.25, 1.25, -0.75, 0.6];
+    let w = 0.8;
+    for k in 0..2 {
+        let (v, g) = matched_continue_grad(&x, w, k);
+        assert_all_close(&[v], &[matched_continue(&x, w, k)], 1e-15);
+        assert_all_close(
+            &g.x,
+            &numeric_gradient(|x| matched_continue(x, w, k), &x),
+            1e-7,
+        );
+        assert_all_close(
+            &[g.w],
+            &numeric_gradient(|p| matched_continue(&x, p[0], k), &[w]),
+            1e-7,
+        );
+    }
+    // By hand for x = [a, b] (b ≥ 0), k = 1: i = 0 continues; i = 1 adds b·w, p = 1 + 0.1b,
+    // then p·b: ∂/∂a = 0, ∂/∂b = w + 0.1b + (1 + 0.1b) + 0.1 = w + 0.2b + 1.1.
+    let (a, b) = (0.5, 2.0);
+    let (_, g) = matched_continue_grad(&[a, b], w, 1);
+    assert_all_close(&g.x, &[0.0, w + 0.2 * b + 1.1], 1e-15);
+}

@@ -698,8 +698,8 @@ impl Printer {
     }
 
     fn if_stmt(&mut self, cond: &Cond, then: &[Stmt], els: Option<&[Stmt]>, level: usize) {
-        // (An `if` whose branch ends its loop stays an `if`: the macro takes `break` and
-        // `continue` there only. Its condition is the `match` as a `bool`.)
+        // (An `if` whose branch ends its loop with `break` stays an `if`: the macro takes
+        // `break` there only. Its condition is the `match` as a `bool`.)
         if let Cond::Matched(c) = cond
             && !exits(then)
             && !els.is_some_and(exits)
@@ -1154,10 +1154,10 @@ fn cmp_op(op: CmpOp) -> &'static str {
     }
 }
 
-/// Whether `body` has a `break` or `continue` of the loop around it (not of a loop inside).
+/// Whether `body` has a `break` of the loop around it (not of a loop inside).
 fn exits(body: &[Stmt]) -> bool {
     body.iter().any(|s| match s {
-        Stmt::Break | Stmt::Continue => true,
+        Stmt::Break => true,
         Stmt::If { then, els, .. } => exits(then) || els.as_deref().is_some_and(exits),
         _ => false,
     })

@@ -427,6 +427,15 @@ pub(super) fn has_break_stmt(stmt: &syn::Stmt) -> bool {
 pub(super) fn without_continue(stmts: &[syn::Stmt]) -> Option<Vec<syn::Stmt>> {
     let mut out = Vec::new();
     for (p, stmt) in stmts.iter().enumerate() {
+        if let syn::Stmt::Expr(Expr::Match(m), semi) = stmt
+            && m.arms.iter().any(|a| arm_continues(&a.body))
+        {
+            out.push(syn::Stmt::Expr(
+                Expr::Match(match_without_continue(m, &stmts[p + 1..])?),
+                *semi,
+            ));
+            return Some(out);
+        }
         let syn::Stmt::Expr(Expr::If(ifx), semi) = stmt else {
             if has_continue_stmt(stmt) {
                 return None;
@@ -472,6 +481,51 @@ pub(super) fn without_continue(stmts: &[syn::Stmt]) -> Option<Vec<syn::Stmt>> {
         };
         out.push(syn::Stmt::Expr(rewritten, *semi));
         return Some(out);
+    }
+    Some(out)
+}
+
+/// Whether a `match` arm's body ends with a `continue` of the loop (`_ => continue,`, `0 => {
+/// …; continue; }`).
+fn arm_continues(body: &Expr) -> bool {
+    match body {
+        Expr::Continue(c) => c.label.is_none(),
+        Expr::Block(b) if b.label.is_none() => matches!(
+            b.block.stmts.last(),
+            Some(syn::Stmt::Expr(Expr::Continue(c), _)) if c.label.is_none()
+        ),
+        _ => false,
+    }
+}
+
+/// A `match` statement some of whose arms end with `continue`, followed by `rest` in the loop
+/// body: each such arm without its `continue`, each other arm followed by `rest` (`match k {
+/// 0 => continue, _ => { a } } rest` → `match k { 0 => {}, _ => { a; rest } }`); `None` when a
+/// `continue` sits elsewhere in it.
+fn match_without_continue(m: &syn::ExprMatch, rest: &[syn::Stmt]) -> Option<syn::ExprMatch> {
+    let mut out = m.clone();
+    for arm in &mut out.arms {
+        let mut body: Vec<syn::Stmt> = match &*arm.body {
+            Expr::Block(b) if b.label.is_none() => b.block.stmts.clone(),
+            other => vec![syn::Stmt::Expr(
+                other.clone(),
+                Some(syn::token::Semi::default()),
+            )],
+        };
+        if arm_continues(&arm.body) {
+            body.pop();
+        } else {
+            // (A value the arm ends with is a statement before `rest`.)
+            if let Some(syn::Stmt::Expr(_, semi @ None)) = body.last_mut() {
+                *semi = Some(syn::token::Semi::default());
+            }
+            body.extend(rest.iter().cloned());
+        }
+        // The arm's own `if c { …; continue; }`s put what follows them, `rest` included, under
+        // `else`.
+        let body = without_continue(&body)?;
+        *arm.body = syn::parse_quote!({ #(#body)* });
+        arm.comma = Some(syn::token::Comma::default());
     }
     Some(out)
 }
