@@ -32,6 +32,20 @@ impl Lower<'_> {
                 VectorCall::NotOne => self.opaque(&Expr::Field(f.clone()), want),
             };
         }
+        // `x.iter().fold((0.0, 1.0), …).0`: a fold to a tuple is a loop where `let` binds it.
+        if let Expr::MethodCall(m) = &*f.base
+            && m.method == "fold"
+            && matches!(m.args.first(), Some(Expr::Tuple(_)))
+        {
+            self.cx.error_spanned_by(
+                f,
+                msg(
+                    "a `fold` to a tuple is differentiated where `let` binds its elements",
+                    "write `let (s, p) = x.iter().fold((0.0, 1.0), |(a, b), &v| (a + v, b * v));` and read `s`",
+                ),
+            );
+            return None;
+        }
         self.opaque(&Expr::Field(f.clone()), want)
     }
 
