@@ -325,14 +325,7 @@ impl Lower<'_> {
         match pat {
             Pat::Wild(_) => Some(self.g.boolean(true)),
             Pat::Paren(p) => self.matches(scrutinee, &p.pat),
-            Pat::Or(o) => {
-                let mut acc = self.g.boolean(false);
-                for case in &o.cases {
-                    let c = self.matches(scrutinee, case)?;
-                    acc = self.g.or(acc, c);
-                }
-                Some(acc)
-            }
+            Pat::Or(o) => self.any_case(o, |l, case| l.matches(scrutinee, case)),
             // Element by element; `..` stands for the elements between those written.
             Pat::Tuple(t) => {
                 let pats: Vec<&Pat> = t.elems.iter().collect();
@@ -388,6 +381,20 @@ impl Lower<'_> {
         }
     }
 
+    /// Whether any case of `a | b | …` matches, each tested by `case`.
+    fn any_case(
+        &mut self,
+        or: &syn::PatOr,
+        mut case: impl FnMut(&mut Self, &Pat) -> Option<NodeId>,
+    ) -> Option<NodeId> {
+        let mut acc = self.g.boolean(false);
+        for c in &or.cases {
+            let m = case(self, c)?;
+            acc = self.g.or(acc, m);
+        }
+        Some(acc)
+    }
+
     /// The condition under which `pat` matches one value (`None`: `match ()`); binds names in
     /// the current scope.
     pub(super) fn pattern(&mut self, scrutinee: Option<NodeId>, pat: &Pat) -> Option<NodeId> {
@@ -415,14 +422,7 @@ impl Lower<'_> {
                 Some(yes)
             }
             Pat::Paren(p) => self.pattern(scrutinee, &p.pat),
-            Pat::Or(o) => {
-                let mut acc = self.g.boolean(false);
-                for case in &o.cases {
-                    let c = self.pattern(scrutinee, case)?;
-                    acc = self.g.or(acc, c);
-                }
-                Some(acc)
-            }
+            Pat::Or(o) => self.any_case(o, |l, case| l.pattern(scrutinee, case)),
             Pat::Lit(l) => {
                 let v = self.expr(&Expr::Lit(l.clone()), want_of_kind(self.g.kind(s)))?;
                 Some(self.equals(s, v))
