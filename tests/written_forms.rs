@@ -439,3 +439,36 @@ fn continue_as_a_match_arm() {
     let (_, g) = matched_continue_grad(&[a, b], w, 1);
     assert_all_close(&g.x, &[0.0, w + 0.2 * b + 1.1], 1e-15);
 }
+
+/// A run of a local array passed to a call by a name: a closure's parameter given `&z[..n -
+/// 1]`, and a part of the array's `split_at`. Each is lent as the copy `&z[a..b]` is.
+#[differentiable]
+fn local_runs_by_name(x: &[f64], w: f64) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.0; n];
+    for i in 0..n {
+        z[i] = x[i] * w + 0.5 * x[i] * x[i];
+    }
+    let pair = |s: &[f64], t: &[f64]| dot(s, t) + s[0];
+    let (head, tail) = z.split_at(n / 2);
+    pair(&x[1..], &z[..n - 1]) + dot(head, &x[..n / 2]) * dot(tail, tail)
+}
+
+#[test]
+fn local_array_runs_passed_on_by_name() {
+    for x in [vec![0.5, -1.0, 2.0, 0.25], vec![0.3, 0.9, -0.4, 1.1, 0.6]] {
+        let w = 0.7;
+        let (v, g) = local_runs_by_name_grad(&x, w);
+        assert_all_close(&[v], &[local_runs_by_name(&x, w)], 1e-15);
+        assert_all_close(
+            &g.x,
+            &numeric_gradient(|x| local_runs_by_name(x, w), &x),
+            1e-7,
+        );
+        assert_all_close(
+            &[g.w],
+            &numeric_gradient(|p| local_runs_by_name(&x, p[0]), &[w]),
+            1e-7,
+        );
+    }
+}

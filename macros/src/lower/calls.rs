@@ -399,6 +399,13 @@ impl Lower<'_> {
                     let s = self.symbol(tokens.clone(), pretty(&tokens));
                     self.g.add(Op::SliceArg(k, s, vec![view.start, hi]))
                 }
+                // A run of a local array bound to a name (by `split_at`, or a closure's
+                // parameter given `&z[a..b]`): its copy, lent to the call, as `&z[a..b]` is.
+                _ if let Some(view) = view
+                    && self.g.kind(view.slice) == Kind::Array =>
+                {
+                    self.copy_of(inner, a)?
+                }
                 _ if self.local_array(inner).is_some() => self.array_arg(a, inner)?,
                 // `&Matrix2::new(…)`: as the call itself.
                 _ if let Expr::Call(c) = inner
