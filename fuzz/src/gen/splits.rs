@@ -18,10 +18,10 @@
 //! helpers bare, `sa1`, never `&sa1` iterated); a run that may be empty is only iterated,
 //! zipped and measured, where it is split.
 //!
-//! Only a run of a parameter is passed, and the parameter is then differentiated (added to the
-//! function's `wrt`): the macro rejects a run of a slice it does not differentiate passed to a
-//! function bare ("`sa1` (a run of a slice) can only be indexed, measured or iterated here"),
-//! a limit the README does not state.
+//! Only a run of a parameter or of a local array is passed; a parameter is then differentiated
+//! (added to the function's `wrt`): the macro rejects a run of a slice it does not
+//! differentiate passed to a function bare ("`sa1` (a run of a slice) can only be indexed,
+//! measured or iterated here", with the rewrite `&x[..k]`).
 //!
 //! Three blocks in ten copy a part of known length instead, `let mut zs = x[k..].to_vec();` (or
 //! `x[..k]`), a local array written and read as `arrays.rs` writes and reads one.
@@ -45,6 +45,9 @@ struct Run {
     /// Whether what was split is a parameter (not a local array or a run): the run may be
     /// passed to a helper, the parameter then differentiated.
     of_param: bool,
+    /// Whether what was split is a local array: the run may be passed to a helper by its name
+    /// too (lent as the copy `&z[a..b]` is).
+    of_local: bool,
 }
 
 /// Whether `name` is a run bound by a split (`sa3`, `sb4`: prefixes no other part of the
@@ -131,6 +134,7 @@ impl Gen<'_> {
         }
         let (of, ext) = self.t.pick(&whole).clone();
         let of_param = self.scope.params.iter().any(|p| p.name == of);
+        let of_local = !of_param && !is_run(&of);
         let cuts = self.cuts(&of, ext);
         let (at, left, right) = cuts[self.t.below(cuts.len())].clone();
         if self.t.chance(0.3) {
@@ -140,11 +144,13 @@ impl Gen<'_> {
             name: self.fresh("sa"),
             ext: left,
             of_param,
+            of_local,
         };
         let b = Run {
             name: self.fresh("sb"),
             ext: right,
             of_param,
+            of_local,
         };
         let mut out = vec![Stmt::SplitAt {
             left: a.name.clone(),
@@ -341,7 +347,7 @@ impl Gen<'_> {
     /// A call of a scalar helper taking slices given the run bare (`dot(sa1, y)`), its other
     /// slices as long (`local_args.rs`).
     fn run_passed(&mut self, run: &Run) -> Option<Expr> {
-        let ext = run.ext.filter(|_| run.of_param)?;
+        let ext = run.ext.filter(|_| run.of_param || run.of_local)?;
         let helpers: Vec<_> = self
             .slice_helpers()
             .into_iter()
