@@ -328,6 +328,14 @@ impl Lower<'_> {
                     .collect();
                 let _ = self.stmts(&stmts, Want::Any);
             }
+            // A fold to a tuple `tuple_folds` left as written: reported as the fold.
+            Expr::MethodCall(m)
+                if m.method == "fold"
+                    && m.args.len() == 2
+                    && matches!(m.args.first(), Some(Expr::Tuple(_))) =>
+            {
+                let _ = self.iterator_fold(m);
+            }
             _ => self.cx.error_spanned_by(
                 init,
                 msg(

@@ -73,7 +73,7 @@ impl Folds {
             return None;
         };
         let n = acc.elems.len();
-        if n == 0 || bound.elems.len() != n || returns(&c.body) {
+        if n == 0 || bound.elems.len() != n || returns(&c.body) || counts(start) {
             return None;
         }
         let k = self.count;
@@ -115,6 +115,19 @@ fn untyped(p: &Pat) -> &Pat {
         Pat::Type(t) => untyped(&t.pat),
         Pat::Paren(p) => untyped(&p.pat),
         other => other,
+    }
+}
+
+/// Whether a fold's start has an integer (`(0.0, 0usize)`): a count the loop would step as it
+/// cannot (the lowering reports the fold).
+pub(super) fn counts(start: &Expr) -> bool {
+    match start {
+        Expr::Tuple(t) => t
+            .elems
+            .iter()
+            .any(|e| matches!(e, Expr::Lit(l) if matches!(l.lit, syn::Lit::Int(_)))),
+        Expr::Paren(p) => counts(&p.expr),
+        _ => false,
     }
 }
 
