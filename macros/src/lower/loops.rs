@@ -1326,7 +1326,17 @@ impl Lower<'_> {
                 );
             }
             if placeholder == NodeId(u32::MAX) {
-                if after != before {
+                // An accumulator of a fold to a tuple (`tuple_folds`) that is not a float.
+                if after != before && name.starts_with(super::tuple_folds::PREFIX) {
+                    self.cx.error_at(
+                        span,
+                        msg(
+                            "a `fold` to a tuple is differentiated with float accumulators, not a count",
+                            "count with a float (`0.0`, then `c + 1.0`), or take the count from `enumerate` or the length",
+                        ),
+                    );
+                    self.state.scopes[s][e].1 = before;
+                } else if after != before {
                     self.cx.error_at(
                         span,
                         msg(

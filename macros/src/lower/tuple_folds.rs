@@ -18,9 +18,14 @@
 //! function here); anything else stays as written, for the lowering to report.
 
 use proc_macro2::Span;
+use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
 use syn::{Expr, Pat, Stmt};
+
+/// How the accumulators of a fold written as a loop are named (`__symgrad_fold0_1`): an error
+/// about one is about the fold.
+pub(super) const PREFIX: &str = "__symgrad_fold";
 
 /// `body` with every `let (…) = ….fold((…), |(…), item| …);` written as a loop.
 pub(super) fn rewrite(body: &syn::Block) -> syn::Block {
@@ -79,7 +84,7 @@ impl Folds {
         let k = self.count;
         self.count += 1;
         let names: Vec<syn::Ident> = (0..n)
-            .map(|j| quote::format_ident!("__symgrad_fold{}_{}", k, j, span = Span::mixed_site()))
+            .map(|j| quote::format_ident!("{}{}_{}", PREFIX, k, j, span = Span::mixed_site()))
             .collect();
         let item = untyped(&c.inputs[1]);
         let iter = &m.receiver;
@@ -103,7 +108,8 @@ impl Folds {
         body.push(syn::parse_quote!((#(#names),*) = #value;));
         Some(vec![
             syn::parse_quote!(let (#(mut #names),*) = #start;),
-            syn::parse_quote!(for #item in #iter { #(#body)* }),
+            // (At the fold's tokens: what the lowering reports about the loop is about it.)
+            syn::parse_quote_spanned!(m.span()=> for #item in #iter { #(#body)* }),
             syn::parse_quote!(let #pat = (#(#names),*);),
         ])
     }
