@@ -1300,6 +1300,28 @@ impl Lower<'_> {
         carried
     }
 
+    /// Reports a loop assigning the integer or condition `name` other than by a counter's step
+    /// (an accumulator of a fold to a tuple, `tuple_folds`, as the fold).
+    fn assigned_integer(&self, span: Span, name: &str) {
+        if name.starts_with(super::tuple_folds::PREFIX) {
+            self.cx.error_at(
+                span,
+                msg(
+                    "a `fold` to a tuple is differentiated with float accumulators, not a count",
+                    "count with a float (`0.0`, then `c + 1.0`), or take the count from `enumerate` or the length",
+                ),
+            );
+            return;
+        }
+        self.cx.error_at(
+            span,
+            msg(
+                format!("the loop assigns the integer or condition `{name}`"),
+                "an integer may step by the same amount in every iteration (`count += 1` at the top level of the loop body, or of plain `for j in lo..hi` loops nested in it whose bounds this loop does not change, not `step_by`, `rev`, `zip`, `windows`, `skip`/`take` or `while` ones; not under `if` nor after an `if … { continue; }`); otherwise compute it from the loop indices (`i * m + j`; under `for j in 0..i`, `(i * i - i) / 2 + j`), or count with a float (`let mut count = 0.0; … count += 1.0;`)",
+            ),
+        );
+    }
+
     /// After the body of loop `v`: each carried variable is its value before, plus the loop's
     /// sum of what the body added to it.
     pub(super) fn finish_carried(
@@ -1326,24 +1348,8 @@ impl Lower<'_> {
                 );
             }
             if placeholder == NodeId(u32::MAX) {
-                // An accumulator of a fold to a tuple (`tuple_folds`) that is not a float.
-                if after != before && name.starts_with(super::tuple_folds::PREFIX) {
-                    self.cx.error_at(
-                        span,
-                        msg(
-                            "a `fold` to a tuple is differentiated with float accumulators, not a count",
-                            "count with a float (`0.0`, then `c + 1.0`), or take the count from `enumerate` or the length",
-                        ),
-                    );
-                    self.state.scopes[s][e].1 = before;
-                } else if after != before {
-                    self.cx.error_at(
-                        span,
-                        msg(
-                            format!("the loop assigns the integer or condition `{name}`"),
-                            "an integer may step by the same amount in every iteration (`count += 1` at the top level of the loop body, or of plain `for j in lo..hi` loops nested in it whose bounds this loop does not change, not `step_by`, `rev`, `zip`, `windows`, `skip`/`take` or `while` ones; not under `if` nor after an `if … { continue; }`); otherwise compute it from the loop indices (`i * m + j`; under `for j in 0..i`, `(i * i - i) / 2 + j`), or count with a float (`let mut count = 0.0; … count += 1.0;`)",
-                        ),
-                    );
+                if after != before {
+                    self.assigned_integer(span, &name);
                     self.state.scopes[s][e].1 = before;
                 }
                 continue;
