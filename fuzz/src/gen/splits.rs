@@ -71,7 +71,9 @@ pub(super) fn differentiate_passed(main: &mut Func) {
     splits_of(&main.body, &mut roots);
     let text = format!("{:?}", main.body);
     for (run, root) in &roots {
-        if text.contains(&format!("Slice({run:?})")) && !wrt.contains(root) {
+        // (A local array's run is passed as it is: the array is not a parameter.)
+        let param = main.params.iter().any(|p| &p.name == root);
+        if param && text.contains(&format!("Slice({run:?})")) && !wrt.contains(root) {
             wrt.push(root.clone());
         }
     }
