@@ -472,3 +472,22 @@ fn local_array_runs_passed_on_by_name() {
         );
     }
 }
+
+/// A fold's accumulators named as a parameter (`a`): the parameter is read again after the
+/// fold, unchanged (the loop the fold stands for binds `a` in its body only).
+#[differentiable]
+fn fold_shadowing(x: &[f64], a: f64) -> f64 {
+    let (s, p) = x.iter().fold((a, 1.0), |(a, b), &v| (a + v, b * v));
+    s * p + a * a
+}
+
+#[test]
+fn a_fold_shadowing_a_parameter() {
+    let (x, a) = ([0.5, -1.5, 2.0], 0.3);
+    let (v, g) = fold_shadowing_grad(&x, a);
+    assert_all_close(&[v], &[fold_shadowing(&x, a)], 1e-15);
+    // s = a + Σx, p = Πx: ∂/∂a = p + 2a.
+    let p: f64 = x.iter().product();
+    assert_all_close(&[g.a], &[p + 2.0 * a], 1e-15);
+    assert_all_close(&g.x, &numeric_gradient(|x| fold_shadowing(x, a), &x), 1e-7);
+}
