@@ -491,3 +491,78 @@ fn a_fold_shadowing_a_parameter() {
     assert_all_close(&[g.a], &[p + 2.0 * a], 1e-15);
     assert_all_close(&g.x, &numeric_gradient(|x| fold_shadowing(x, a), &x), 1e-7);
 }
+
+/// `for` over a chain ending in `map` (once, twice, after `zip` and `enumerate`), and a fold to
+/// a tuple over one: each item mapped where the body starts.
+#[differentiable]
+fn mapped_loops(x: &[f64], y: &[f64], w: f64) -> f64 {
+    let mut s = 0.0;
+    for v in x.iter().map(|e| e * w) {
+        s += v.exp();
+    }
+    for (u, t) in x
+        .iter()
+        .zip(y)
+        .map(|(a, b)| (a * b, a + b))
+        .map(|(p, q)| (p, q * q))
+    {
+        s += u * t;
+    }
+    for q in x.iter().enumerate().map(|(i, &v)| v * (i as f64 + 1.0)) {
+        s -= q.sin();
+    }
+    let (m, z) = x
+        .iter()
+        .map(|v| v * w)
+        .fold((0.0, 1.0), |(m, z), v| (m + v, z * v));
+    s + m * z
+}
+
+#[test]
+fn loops_over_mapped_chains() {
+    let (x, y, w) = ([0.5, -1.5, 2.0, 0.25], [1.25, 0.3, -0.6, 0.9], 0.7);
+    let (v, g) = mapped_loops_grad(&x, &y, w);
+    assert_all_close(&[v], &[mapped_loops(&x, &y, w)], 1e-15);
+    assert_all_close(
+        &g.x,
+        &numeric_gradient(|x| mapped_loops(x, &y, w), &x),
+        1e-7,
+    );
+    assert_all_close(
+        &g.y,
+        &numeric_gradient(|y| mapped_loops(&x, y, w), &y),
+        1e-7,
+    );
+    assert_all_close(
+        &[g.w],
+        &numeric_gradient(|p| mapped_loops(&x, &y, p[0]), &[w]),
+        1e-7,
+    );
+    // By hand for one element each (x, y): e^{wx} + xy(x + y)² − sin x + wx·wx.
+    let (a, b) = (0.5, 1.25);
+    let (_, g) = mapped_loops_grad(&[a], &[b], w);
+    let want =
+        w * (w * a).exp() + b * (a + b).powi(2) + 2.0 * a * b * (a + b) - a.cos() + 2.0 * w * w * a;
+    assert_all_close(&g.x, &[want], 1e-14);
+}
+
+/// A `map` closure's parameter named as a parameter the loop's body reads (`e`): renamed in
+/// the closure, so the body still reads the parameter.
+#[differentiable]
+fn mapped_hiding(x: &[f64], e: f64) -> f64 {
+    let mut s = 0.0;
+    for v in x.iter().map(|e| e * 2.0) {
+        s += v * e;
+    }
+    s
+}
+
+#[test]
+fn a_mapped_loop_beside_a_parameter_of_the_closures_name() {
+    let (x, e) = ([0.5, -1.5, 2.0], 0.3);
+    let (v, g) = mapped_hiding_grad(&x, e);
+    assert_all_close(&[v], &[mapped_hiding(&x, e)], 1e-15);
+    // s = 2e·Σx: ∂/∂x_i = 2e, ∂/∂e = 2Σx.
+    assert_all_close(&g.x, &[2.0 * e; 3], 1e-15);
+    assert_all_close(&[g.e], &[2.0 * x.iter().sum::<f64>()], 1e-15);
+}

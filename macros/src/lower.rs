@@ -24,6 +24,7 @@ mod exprs;
 mod index;
 mod iterators;
 mod loops;
+mod mapped_loops;
 mod misplaced;
 mod places;
 mod stmts;
@@ -71,7 +72,7 @@ pub struct Lowered {
 
 /// Lowers `body`; `Err` with the graph as far as it was built if errors were reported.
 pub fn lower(cx: &Ctxt, sig: &Sig, body: &Block) -> Result<Lowered, Box<Lowered>> {
-    let body = &places::index_places(cx, &tuple_folds::rewrite(body));
+    let body = &places::index_places(cx, &mapped_loops::rewrite(&tuple_folds::rewrite(body)));
     let mut l = Lower::new(cx, sig);
     let inputs = l.bind_params();
     let tail = l.block(body, l.returns());

@@ -116,7 +116,7 @@ impl Folds {
 }
 
 /// A pattern without its type (`(a, b): (f64, f64)` → `(a, b)`): a `for` binds no type.
-fn untyped(p: &Pat) -> &Pat {
+pub(super) fn untyped(p: &Pat) -> &Pat {
     match p {
         Pat::Type(t) => untyped(&t.pat),
         Pat::Paren(p) => untyped(&p.pat),
@@ -138,7 +138,7 @@ pub(super) fn counts(start: &Expr) -> bool {
 }
 
 /// Whether `body` has a `return` of its own (not one of a closure inside it).
-fn returns(body: &Expr) -> bool {
+pub(super) fn returns(body: &Expr) -> bool {
     struct Returns(bool);
     impl<'ast> Visit<'ast> for Returns {
         fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
