@@ -72,7 +72,10 @@ pub struct Lowered {
 
 /// Lowers `body`; `Err` with the graph as far as it was built if errors were reported.
 pub fn lower(cx: &Ctxt, sig: &Sig, body: &Block) -> Result<Lowered, Box<Lowered>> {
-    let body = &places::index_places(cx, &mapped_loops::rewrite(&tuple_folds::rewrite(body)));
+    let mut rewritten = body.clone();
+    tuple_folds::rewrite(&mut rewritten);
+    mapped_loops::rewrite(&mut rewritten);
+    let body = &places::index_places(cx, &rewritten);
     let mut l = Lower::new(cx, sig);
     let inputs = l.bind_params();
     let tail = l.block(body, l.returns());

@@ -96,10 +96,8 @@ pub fn functions(
 pub fn hidden(func: &ItemFn, sig: &Sig, v: &VectorDerivatives, float: &TokenStream) -> TokenStream {
     let e = Emit::new(func, sig, v, float);
     let m = v.lowered.outputs.len();
-    let roots = e.kernel(m * (1 + sig.floats().count()), &|s| {
-        let mut roots = s.outputs.clone();
-        roots.extend(s.jacobian.entries.iter().flatten());
-        roots
+    let roots = e.outputs_then(m * sig.floats().count(), &|s| {
+        s.jacobian.entries.iter().flatten().copied().collect()
     });
     let (stmts, exprs) = e.run(&roots, emit::Sinks::Discarded);
     let values = &exprs[..m];
@@ -218,6 +216,21 @@ impl<'a> Emit<'a> {
                 holds: Vec::new(),
             },
         }
+    }
+
+    /// [`kernel`](Self::kernel) of the outputs followed by what `rest` gives, its first `values`
+    /// being values too.
+    fn outputs_then(
+        &self,
+        values: usize,
+        rest: &dyn Fn(&VectorSide) -> Vec<NodeId>,
+    ) -> emit::Roots {
+        let m = self.v.lowered.outputs.len();
+        self.kernel(m + values, &|s| {
+            let mut roots = s.outputs.clone();
+            roots.extend(rest(s));
+            roots
+        })
     }
 
     /// Statements computing `roots`, and an expression for each of their values.
@@ -644,11 +657,7 @@ impl<'a> Emit<'a> {
             return self.jvp_from_jacobian(names);
         }
         let m = self.v.lowered.outputs.len();
-        let roots = self.kernel(2 * m, &|s| {
-            let mut roots = s.outputs.clone();
-            roots.extend(&s.jvp.0);
-            roots
-        });
+        let roots = self.outputs_then(m, &|s| s.jvp.0.clone());
         let (stmts, exprs) = self.run(&roots, emit::Sinks::Slices);
         let (values, dots) = exprs.split_at(m);
         let name = &self.func.sig.ident;
@@ -749,11 +758,7 @@ impl<'a> Emit<'a> {
     /// ```
     fn fill(&self, f: &Fill) -> TokenStream {
         let m = self.v.lowered.outputs.len();
-        let roots = self.kernel(m + f.scalars.len(), &|s| {
-            let mut roots = s.outputs.clone();
-            roots.extend((f.of)(s));
-            roots
-        });
+        let roots = self.outputs_then(f.scalars.len(), f.of);
         let (stmts, exprs) = self.run(&roots, emit::Sinks::Slices);
         let values = &exprs[..m];
         let scalar_exprs = &exprs[m..m + f.scalars.len()];

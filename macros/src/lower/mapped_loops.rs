@@ -17,11 +17,9 @@
 use syn::visit_mut::VisitMut;
 use syn::{Expr, Stmt};
 
-/// `body` with every `for pat in chain.map(|p| e) { … }` written over `chain`.
-pub(super) fn rewrite(body: &syn::Block) -> syn::Block {
-    let mut body = body.clone();
-    Mapped.visit_block_mut(&mut body);
-    body
+/// Writes every `for pat in chain.map(|p| e) { … }` of `body` over `chain`.
+pub(super) fn rewrite(body: &mut syn::Block) {
+    Mapped.visit_block_mut(body);
 }
 
 struct Mapped;

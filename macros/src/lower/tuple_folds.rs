@@ -27,11 +27,9 @@ use syn::{Expr, Pat, Stmt};
 /// about one is about the fold.
 pub(super) const PREFIX: &str = "__symgrad_fold";
 
-/// `body` with every `let (…) = ….fold((…), |(…), item| …);` written as a loop.
-pub(super) fn rewrite(body: &syn::Block) -> syn::Block {
-    let mut body = body.clone();
-    Folds { count: 0 }.visit_block_mut(&mut body);
-    body
+/// Writes every `let (…) = ….fold((…), |(…), item| …);` of `body` as a loop.
+pub(super) fn rewrite(body: &mut syn::Block) {
+    Folds { count: 0 }.visit_block_mut(body);
 }
 
 struct Folds {
