@@ -296,13 +296,8 @@ impl Lower<'_> {
         };
         // (A fold to a tuple bound by `let` is a loop by now: see `tuple_folds`.)
         if super::tuple_folds::counts(init) {
-            self.cx.error_spanned_by(
-                init,
-                msg(
-                    "a `fold` to a tuple is differentiated with float accumulators, not a count",
-                    "count with a float (`0.0`, then `c + 1.0`), or take the count from `enumerate` or the length",
-                ),
-            );
+            let (error, help) = super::tuple_folds::COUNTED;
+            self.cx.error_spanned_by(init, msg(error, help));
             return None;
         }
         if matches!(init, Expr::Tuple(_)) {

@@ -444,11 +444,7 @@ pub(super) fn without_continue(stmts: &[syn::Stmt]) -> Option<Vec<syn::Stmt>> {
             continue;
         };
         let then = &ifx.then_branch.stmts;
-        let ends_in_continue = matches!(
-            then.last(),
-            Some(syn::Stmt::Expr(Expr::Continue(c), _)) if c.label.is_none()
-        );
-        if !ends_in_continue {
+        if !ends_with_continue(then) {
             if has_continue_stmt(stmt) {
                 return None;
             }
@@ -490,12 +486,17 @@ pub(super) fn without_continue(stmts: &[syn::Stmt]) -> Option<Vec<syn::Stmt>> {
 fn arm_continues(body: &Expr) -> bool {
     match body {
         Expr::Continue(c) => c.label.is_none(),
-        Expr::Block(b) if b.label.is_none() => matches!(
-            b.block.stmts.last(),
-            Some(syn::Stmt::Expr(Expr::Continue(c), _)) if c.label.is_none()
-        ),
+        Expr::Block(b) if b.label.is_none() => ends_with_continue(&b.block.stmts),
         _ => false,
     }
+}
+
+/// Whether the last of `stmts` is a `continue` of the loop (not labelled).
+fn ends_with_continue(stmts: &[syn::Stmt]) -> bool {
+    matches!(
+        stmts.last(),
+        Some(syn::Stmt::Expr(Expr::Continue(c), _)) if c.label.is_none()
+    )
 }
 
 /// A `match` statement some of whose arms end with `continue`, followed by `rest` in the loop
@@ -1304,13 +1305,8 @@ impl Lower<'_> {
     /// (an accumulator of a fold to a tuple, `tuple_folds`, as the fold).
     fn assigned_integer(&self, span: Span, name: &str) {
         if name.starts_with(super::tuple_folds::PREFIX) {
-            self.cx.error_at(
-                span,
-                msg(
-                    "a `fold` to a tuple is differentiated with float accumulators, not a count",
-                    "count with a float (`0.0`, then `c + 1.0`), or take the count from `enumerate` or the length",
-                ),
-            );
+            let (error, help) = super::tuple_folds::COUNTED;
+            self.cx.error_at(span, msg(error, help));
             return;
         }
         self.cx.error_at(

@@ -27,6 +27,13 @@ use syn::{Expr, Pat, Stmt};
 /// about one is about the fold.
 pub(super) const PREFIX: &str = "__symgrad_fold";
 
+/// The error (and its help) about a fold to a tuple with an integer accumulator: where it is
+/// left as written, and where its loop finds the integer assigned.
+pub(super) const COUNTED: (&str, &str) = (
+    "a `fold` to a tuple is differentiated with float accumulators, not a count",
+    "count with a float (`0.0`, then `c + 1.0`), or take the count from `enumerate` or the length",
+);
+
 /// Writes every `let (…) = ….fold((…), |(…), item| …);` of `body` as a loop.
 pub(super) fn rewrite(body: &mut syn::Block) {
     Folds { count: 0 }.visit_block_mut(body);
