@@ -441,7 +441,7 @@ fn mul_into_select(g: &mut Graph, op: &Op) -> Option<NodeId> {
         // product is `0 · 0`. A `q` outside that loop goes into the branch: it may be NaN
         // where the loop does not run (a count `k` taken out of `for _ in 0..k { s += r; }`
         // times an `r` that is NaN, with nothing added to `s`).
-        if is_loop_guard(g, c) && in_the_guarded_loop(g, q, s, c) {
+        if in_the_guarded_loop(g, q, s, c) {
             continue;
         }
         // The zero branch stays zero, as `mul-zero` has it: it is a gate's untaken side
