@@ -566,3 +566,121 @@ fn a_mapped_loop_beside_a_parameter_of_the_closures_name() {
     assert_all_close(&g.x, &[2.0 * e; 3], 1e-15);
     assert_all_close(&[g.e], &[2.0 * x.iter().sum::<f64>()], 1e-15);
 }
+
+/// `break` as a `match` arm in a loop: the loop ends at the first iteration whose arm breaks,
+/// after that arm's statements before the `break`; the other arms run the rest of the body
+/// (with an arm that continues beside them, a guard, and a tuple match).
+#[differentiable]
+fn matched_break(x: &[f64], w: f64, k: usize) -> f64 {
+    let mut s = 0.0;
+    let mut p = 1.0;
+    for i in 0..x.len() {
+        match (i, x[i] > 1.5) {
+            (0, _) => continue,
+            (_, true) => {
+                s += w * x[i];
+                break;
+            }
+            (j, _) if j >= k => break,
+            _ => s += x[i].sin() * w,
+        }
+        p *= 1.0 + 0.1 * x[i];
+        s += p * x[i];
+    }
+    s + p
+}
+
+/// The same loop written with the `if`s the lowering knew before.
+fn matched_break_by_ifs(x: &[f64], w: f64, k: usize) -> f64 {
+    let mut s = 0.0;
+    let mut p = 1.0;
+    for i in 0..x.len() {
+        if i == 0 {
+            continue;
+        }
+        if x[i] > 1.5 {
+            s += w * x[i];
+            break;
+        }
+        if i >= k {
+            break;
+        }
+        s += x[i].sin() * w;
+        p *= 1.0 + 0.1 * x[i];
+        s += p * x[i];
+    }
+    s + p
+}
+
+#[test]
+fn break_as_a_match_arm() {
+    let xs = [
+        vec![0.5, -1.5, 2.0, 0.25, 1.25],
+        vec![0.5, -1.5, 0.7, 0.25, 1.25, -0.75, 0.6],
+        vec![0.3],
+        vec![],
+    ];
+    let w = 0.8;
+    for x in &xs {
+        for k in 0..8 {
+            let (v, g) = matched_break_grad(x, w, k);
+            assert_all_close(&[v], &[matched_break_by_ifs(x, w, k)], 1e-15);
+            assert_all_close(&[v], &[matched_break(x, w, k)], 1e-15);
+            assert_all_close(&g.x, &numeric_gradient(|x| matched_break(x, w, k), x), 1e-7);
+            assert_all_close(
+                &[g.w],
+                &numeric_gradient(|p| matched_break(x, p[0], k), &[w]),
+                1e-7,
+            );
+        }
+    }
+    // By hand for x = [a, b, c] with c > 1.5 and k = 5: i = 1 adds b·w·sin, then p = 1 + 0.1b,
+    // s += p·b; i = 2 breaks after s += w·c. v = sin(b)·w + (1 + 0.1b)·b + w·c + 1 + 0.1b.
+    let (a, b, c) = (0.5, 0.75, 2.0);
+    let (v, g) = matched_break_grad(&[a, b, c], w, 5);
+    let p = 1.0 + 0.1 * b;
+    assert_all_close(&[v], &[b.sin() * w + p * b + w * c + p], 1e-15);
+    assert_all_close(&g.x, &[0.0, b.cos() * w + 0.1 * b + p + 0.1, w], 1e-15);
+    assert_all_close(&[g.w], &[b.sin() + c], 1e-15);
+}
+
+/// A `while` loop's `match` with an arm that breaks.
+#[differentiable]
+#[allow(clippy::match_bool)] // the form under test
+fn while_matched_break(x: &[f64], w: f64) -> f64 {
+    let mut s = 0.0;
+    let mut i = 0;
+    while i < x.len() {
+        match x[i] > 2.0 {
+            true => break,
+            false => s += (x[i] * w).tanh(),
+        }
+        i += 1;
+    }
+    s
+}
+
+#[test]
+fn break_as_a_match_arm_of_a_while_loop() {
+    let w = 0.6;
+    for x in [vec![0.5, -1.5, 2.5, 0.25], vec![0.5, -1.5], vec![3.0]] {
+        let (v, g) = while_matched_break_grad(&x, w);
+        assert_all_close(&[v], &[while_matched_break(&x, w)], 1e-15);
+        assert_all_close(
+            &g.x,
+            &numeric_gradient(|x| while_matched_break(x, w), &x),
+            1e-7,
+        );
+        assert_all_close(
+            &[g.w],
+            &numeric_gradient(|p| while_matched_break(&x, p[0]), &[w]),
+            1e-7,
+        );
+    }
+    // By hand for [a, b, c] with c > 2: s = tanh(a·w) + tanh(b·w).
+    let (a, b) = (0.5, -1.5);
+    let (_, g) = while_matched_break_grad(&[a, b, 2.5], w);
+    let d = |t: f64| 1.0 - (t * w).tanh().powi(2);
+    assert_all_close(&g.x, &[w * d(a), w * d(b), 0.0], 1e-15);
+    assert_all_close(&[g.w], &[a * d(a) + b * d(b)], 1e-15);
+}

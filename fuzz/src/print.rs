@@ -698,10 +698,12 @@ impl Printer {
     }
 
     fn if_stmt(&mut self, cond: &Cond, then: &[Stmt], els: Option<&[Stmt]>, level: usize) {
-        // (An `if` whose branch ends its loop with `break` stays an `if`: the macro takes
-        // `break` there only. Its condition is the `match` as a `bool`.)
+        // (An `if` whose branch ends its loop is a `match` when the `break` ends the branch and
+        // there is no `else`, as the macro takes it; otherwise it stays an `if`, its condition
+        // the `match` as a `bool`.)
+        let breaks_last = |then: &[Stmt]| matches!(then.split_last(), Some((Stmt::Break, before)) if !exits(before));
         if let Cond::Matched(c) = cond
-            && !exits(then)
+            && (!exits(then) || (els.is_none() && breaks_last(then)))
             && !els.is_some_and(exits)
         {
             self.tuple_match(c);

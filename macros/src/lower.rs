@@ -25,6 +25,7 @@ mod index;
 mod iterators;
 mod loops;
 mod mapped_loops;
+mod match_breaks;
 mod misplaced;
 mod places;
 mod stmts;
@@ -75,6 +76,7 @@ pub fn lower(cx: &Ctxt, sig: &Sig, body: &Block) -> Result<Lowered, Box<Lowered>
     let mut rewritten = body.clone();
     tuple_folds::rewrite(&mut rewritten);
     mapped_loops::rewrite(&mut rewritten);
+    match_breaks::rewrite(&mut rewritten);
     let body = &places::index_places(cx, &rewritten);
     let mut l = Lower::new(cx, sig);
     let inputs = l.bind_params();

@@ -108,14 +108,14 @@ pub(super) fn loop_error(e: &Expr) -> Option<(TokenStream, String)> {
             c.to_token_stream(),
             msg(
                 "`continue` cannot be differentiated here",
-                "write it as the last statement of an `if` that is a statement of the loop body (`if x[i] < 0.0 { continue; }`), or put the rest of the body under `if`: `if x[i] >= 0.0 { acc += … }`",
+                "write it as the last statement of an `if` or of a `match` arm, where the `if` or `match` is a statement of the loop body (`if x[i] < 0.0 { continue; }`), or put the rest of the body under `if`: `if x[i] >= 0.0 { acc += … }`",
             ),
         )),
         Expr::Break(b) => Some((
             b.to_token_stream(),
             msg(
                 "`break` cannot be differentiated here",
-                "a loop may end with one `break`, the last statement of an `if` without `else` that is a statement of the loop body (`if y[i] < 0.0 { break; }`), not after an `if … { continue; }`; `break` with a value or a label, and a second `break`, are not supported: loop over the range you need (`for i in 0..k`)",
+                "a loop may end with one `break`, the last statement of an `if` without `else` or of a `match` arm, where the `if` or `match` is a statement of the loop body (`if y[i] < 0.0 { break; }`, `match k { 0 => break, _ => … }`), not after an `if … { continue; }`; `break` with a value or a label, and a second `break`, are not supported: loop over the range you need (`for i in 0..k`)",
             ),
         )),
         _ => None,

@@ -1,0 +1,153 @@
+//! `break` as an arm of a `match` in a `for` or `while` loop's body, as the exit the lowering knows
+//! (`if c { …; break; }`, see `loops::exit_stmt`): a syntax pass run before lowering. The
+//! condition is the `match` with `true` for the arms that break and `false` for the others; the
+//! `match` that follows it keeps its arms, those that break now empty (they are not reached).
+//!
+//! ```text
+//! match (i, k) { (0, _) => continue, (_, 3) => break, (j, _) if j > 5 => { s += 1.0; break; }
+//!                _ => s += x[i] }
+//!   => if match (i, k) { (0, _) => false, (_, 3) => true, (j, _) if j > 5 => true, _ => false }
+//!      { match (i, k) { (0, _) => {}, (_, 3) => {}, (j, _) if j > 5 => { s += 1.0; }, _ => {} }
+//!        break; }
+//!      match (i, k) { (0, _) => continue, (_, 3) => {}, (j, _) if j > 5 => {}, _ => s += x[i] }
+//! ```
+//!
+//! Only a `match` statement at the top of the body is taken, when the `break`s of its arms (each
+//! an arm's last statement, not labelled and without a value) are the loop's only ones. The
+//! scrutinee is read twice, as the program reads it once: the lowering's values have no side
+//! effects, and the arm that breaks leaves before anything changes it. Every other `break` stays
+//! as written, for the lowering to take or report.
+
+use syn::visit_mut::VisitMut;
+use syn::{Expr, Stmt};
+
+use super::loops::{has_break_expr, has_break_stmt};
+
+/// Writes the `match` with arms that break of every `for` and `while` loop of `body` as its
+/// exit.
+pub(super) fn rewrite(body: &mut syn::Block) {
+    Breaks.visit_block_mut(body);
+}
+
+struct Breaks;
+
+impl VisitMut for Breaks {
+    fn visit_expr_for_loop_mut(&mut self, f: &mut syn::ExprForLoop) {
+        syn::visit_mut::visit_expr_for_loop_mut(self, f);
+        if f.label.is_none() {
+            as_exit(&mut f.body.stmts);
+        }
+    }
+    fn visit_expr_while_mut(&mut self, w: &mut syn::ExprWhile) {
+        syn::visit_mut::visit_expr_while_mut(self, w);
+        if w.label.is_none() {
+            as_exit(&mut w.body.stmts);
+        }
+    }
+}
+
+/// A loop body's `match` with arms that break, as its exit followed by the `match`.
+fn as_exit(stmts: &mut Vec<Stmt>) {
+    let Some(at) = stmts.iter().position(has_break_stmt) else {
+        return;
+    };
+    let Stmt::Expr(Expr::Match(m), semi) = &stmts[at] else {
+        return;
+    };
+    if stmts[at + 1..].iter().any(has_break_stmt) || !only_last_breaks(m) {
+        return;
+    }
+    let exit = exit_of(m);
+    let mut rest = m.clone();
+    for arm in &mut rest.arms {
+        if arm_breaks(&arm.body) {
+            *arm.body = syn::parse_quote!({});
+            arm.comma = Some(syn::token::Comma::default());
+        }
+    }
+    let semi = semi.or_else(|| (at + 1 < stmts.len()).then(syn::token::Semi::default));
+    let tail = stmts.split_off(at + 1);
+    stmts.pop();
+    stmts.push(exit);
+    stmts.push(Stmt::Expr(Expr::Match(rest), semi));
+    stmts.extend(tail);
+}
+
+/// `if <which arms break> { <their statements before the break>; break; }`.
+fn exit_of(m: &syn::ExprMatch) -> Stmt {
+    let mut which = m.clone();
+    let mut before = m.clone();
+    let mut span = None;
+    let mut bare = true;
+    for (arm, done) in which.arms.iter_mut().zip(&mut before.arms) {
+        let breaks = arm_breaks(&arm.body);
+        *arm.body = if breaks {
+            syn::parse_quote!(true)
+        } else {
+            syn::parse_quote!(false)
+        };
+        arm.comma = Some(syn::token::Comma::default());
+        let mut body = statements(&done.body);
+        if breaks {
+            if let Some(Stmt::Expr(b @ Expr::Break(_), _)) = body.pop() {
+                span.get_or_insert_with(|| syn::spanned::Spanned::span(&b));
+            }
+            bare &= body.is_empty();
+        } else {
+            body.clear();
+        }
+        *done.body = syn::parse_quote!({ #(#body)* });
+        done.comma = Some(syn::token::Comma::default());
+    }
+    let span = span.unwrap_or_else(proc_macro2::Span::call_site);
+    let stop: Stmt = syn::parse_quote_spanned!(span=> break;);
+    let then: Vec<Stmt> = if bare {
+        vec![stop]
+    } else {
+        vec![Stmt::Expr(Expr::Match(before), None), stop]
+    };
+    syn::parse_quote!(if #which { #(#then)* })
+}
+
+/// The statements of an arm's body (a block's, or the one expression as a statement).
+fn statements(body: &Expr) -> Vec<Stmt> {
+    match body {
+        Expr::Block(b) if b.label.is_none() => b.block.stmts.clone(),
+        other => vec![Stmt::Expr(other.clone(), Some(syn::token::Semi::default()))],
+    }
+}
+
+/// Whether an arm's body is a `break` of the loop, or a block ending with one (not labelled,
+/// without a value).
+fn arm_breaks(body: &Expr) -> bool {
+    let plain = |e: &Expr| matches!(e, Expr::Break(b) if b.label.is_none() && b.expr.is_none());
+    match body {
+        Expr::Block(b) if b.label.is_none() => {
+            matches!(b.block.stmts.last(), Some(Stmt::Expr(e, _)) if plain(e))
+        }
+        other => plain(other),
+    }
+}
+
+/// Some arm of `m` breaks, each that does only as its last statement, and the scrutinee, the
+/// guards and the other arms do not break.
+fn only_last_breaks(m: &syn::ExprMatch) -> bool {
+    let breaks_in = has_break_expr;
+    let mut any = false;
+    for arm in &m.arms {
+        if arm.guard.as_ref().is_some_and(|(_, g)| breaks_in(g)) {
+            return false;
+        }
+        if arm_breaks(&arm.body) {
+            any = true;
+            let mut body = statements(&arm.body);
+            body.pop();
+            if body.iter().any(has_break_stmt) {
+                return false;
+            }
+        } else if breaks_in(&arm.body) {
+            return false;
+        }
+    }
+    any && !breaks_in(&m.expr)
+}
