@@ -705,6 +705,10 @@ pub struct Func {
     /// where they can (`for (c, z_c) in z.iter_mut().enumerate() { *z_c = ..; }`, the
     /// `lent_elements` weight); the oracle keeps the index loops.
     pub lent_elements: bool,
+    /// Loops over an iterator whose body starts with a `let` of the item printed over the item
+    /// mapped where they can (`for v in x.iter().map(|&e| e * w) { .. }` for `for &e in x.iter()
+    /// { let v = e * w; .. }`, the `mapped_items` weight); the oracle keeps the `let`.
+    pub mapped_items: bool,
     /// `Some(K)` for `checkpoint = K` in the attribute.
     pub checkpoint: Option<usize>,
     /// The statements.

@@ -167,6 +167,9 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
     // From a stream of its own too: loops writing an array printed over lent elements.
     let mut l = Rng::derive(seed ^ 0x1E47_E1E4_E475_0A11, id);
     main.lent_elements = w.lent_elements > 0 && l.below(10) < w.lent_elements as usize;
+    // From a stream of its own too: loops over items printed over the items mapped.
+    let mut m = Rng::derive(seed ^ 0x3A99_ED17_E350_0A11, id);
+    main.mapped_items = w.mapped_items > 0 && m.below(10) < w.mapped_items as usize;
     // From a stream of its own, so that the knob leaves every program as it was.
     let mut h = Rng::derive(seed ^ 0x4E55_1A40_5EC0_4D00, id);
     // (Not on a vector-valued main: the macro refuses `hessian` there.)
@@ -291,6 +294,7 @@ fn function(
         wrt: None,
         hessian: false,
         lent_elements: false,
+        mapped_items: false,
         checkpoint: None,
         vec_return: false,
         tuple_return: false,

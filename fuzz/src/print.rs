@@ -33,13 +33,8 @@ pub fn functions(program: &Program, mode: Mode) -> String {
     let mut out = String::new();
     for func in program.helpers.iter().chain([&program.main]) {
         let mut p = Printer {
-            mode,
-            out: String::new(),
             tuples: tuples.clone(),
-            tuple: false,
-            tuple_locals: Vec::new(),
-            lend: false,
-            lent: Vec::new(),
+            ..Printer::new(mode)
         };
         p.function(func);
         out.push_str(&p.out);
@@ -51,15 +46,7 @@ pub fn functions(program: &Program, mode: Mode) -> String {
 /// One function, printed in `mode`.
 #[must_use]
 pub fn function(func: &Func, mode: Mode) -> String {
-    let mut p = Printer {
-        mode,
-        out: String::new(),
-        tuples: Vec::new(),
-        tuple: false,
-        tuple_locals: Vec::new(),
-        lend: false,
-        lent: Vec::new(),
-    };
+    let mut p = Printer::new(mode);
     p.function(func);
     p.out
 }
@@ -67,15 +54,7 @@ pub fn function(func: &Func, mode: Mode) -> String {
 /// An expression in plain `f64` Rust (for reports).
 #[must_use]
 pub fn expr(e: &Expr) -> String {
-    let mut p = Printer {
-        mode: Mode::Plain,
-        out: String::new(),
-        tuples: Vec::new(),
-        tuple: false,
-        tuple_locals: Vec::new(),
-        lend: false,
-        lent: Vec::new(),
-    };
+    let mut p = Printer::new(Mode::Plain);
     p.expr(e, 0);
     p.out
 }
@@ -83,15 +62,7 @@ pub fn expr(e: &Expr) -> String {
 /// A condition in plain `f64` Rust (for reports).
 #[must_use]
 pub fn cond(c: &Cond) -> String {
-    let mut p = Printer {
-        mode: Mode::Plain,
-        out: String::new(),
-        tuples: Vec::new(),
-        tuple: false,
-        tuple_locals: Vec::new(),
-        lend: false,
-        lent: Vec::new(),
-    };
+    let mut p = Printer::new(Mode::Plain);
     p.cond(c, 0);
     p.out
 }
@@ -150,9 +121,28 @@ struct Printer {
     /// The loops printed over lent elements around the code being printed: the array, the
     /// loop's index and the element's name (`z[c]` is printed `*z_c`).
     lent: Vec<(String, String, String)>,
+    /// The function printed writes a loop whose body starts with a `let` of its item as a loop
+    /// over the item mapped, where it can (`Func::mapped_items`; not in the oracle).
+    map: bool,
+    /// The names the function printed binds `mut` (a mapped item's closure may not read them).
+    mutables: Vec<String>,
 }
 
 impl Printer {
+    fn new(mode: Mode) -> Printer {
+        Printer {
+            mode,
+            out: String::new(),
+            tuples: Vec::new(),
+            tuple: false,
+            tuple_locals: Vec::new(),
+            lend: false,
+            lent: Vec::new(),
+            map: false,
+            mutables: Vec::new(),
+        }
+    }
+
     fn oracle(&self) -> bool {
         self.mode == Mode::Oracle
     }
@@ -187,6 +177,9 @@ impl Printer {
         let vec_return = func.vec_return && !self.oracle();
         self.tuple = func.tuple_return && !self.oracle();
         self.lend = func.lent_elements && !self.oracle();
+        self.map = func.mapped_items && !self.oracle();
+        self.mutables.clear();
+        mutable_names(&func.body, &mut self.mutables);
         self.tuple_locals.clear();
         let ret = match func.outputs() {
             Some(_) if vec_return => format!("Vec<{ft}>"),
@@ -340,12 +333,23 @@ impl Printer {
                 self.out.push_str("});\n");
             }
             Stmt::ForIter { pat, chain, body } => {
-                self.out.push_str("for ");
-                self.pat(pat);
-                self.out.push_str(" in ");
-                self.chain(chain, false);
-                self.out.push_str(" {\n");
-                self.close_block(body, level);
+                if let Some((name, value, rest)) = self.mappable(pat, chain, body) {
+                    let _ = write!(self.out, "for {name} in ");
+                    self.chain(chain, true);
+                    self.out.push_str(".map(|");
+                    self.pat(pat);
+                    self.out.push_str("| ");
+                    self.expr(value, 0);
+                    self.out.push_str(") {\n");
+                    self.close_block(rest, level);
+                } else {
+                    self.out.push_str("for ");
+                    self.pat(pat);
+                    self.out.push_str(" in ");
+                    self.chain(chain, false);
+                    self.out.push_str(" {\n");
+                    self.close_block(body, level);
+                }
                 self.out.push('\n');
             }
             Stmt::Closure {
@@ -617,6 +621,39 @@ impl Printer {
         let _ = write!(self.out, "let {name} = {m}|{}| ", params.join(", "));
         self.expr(body, 0);
         self.out.push_str(";\n");
+    }
+
+    /// Whether `for pat in chain { let v = e; rest }` is printed `for v in chain.map(|pat| e) {
+    /// rest }` (`Func::mapped_items`): `e` reads nothing bound `mut` (the closure borrows what
+    /// it reads while the body runs), `rest` does not read `pat`'s names, and the chain has a
+    /// method to call (not `x` or `&z` alone).
+    fn mappable<'a>(
+        &self,
+        pat: &Pat,
+        chain: &Chain,
+        body: &'a [Stmt],
+    ) -> Option<(&'a str, &'a Expr, &'a [Stmt])> {
+        let Some((
+            Stmt::Let {
+                name,
+                mutable: false,
+                value,
+            },
+            rest,
+        )) = body.split_first()
+        else {
+            return None;
+        };
+        let quoted = |n: &str| format!("{n:?}");
+        let read = format!("{value:?}");
+        let after = format!("{rest:?}");
+        let mut bound = Vec::new();
+        pattern_names(pat, &mut bound);
+        let mappable = self.map
+            && !matches!(chain.base, Base::Bare(_) | Base::Borrow(_))
+            && !self.mutables.iter().any(|m| read.contains(&quoted(m)))
+            && !bound.iter().any(|b| after.contains(&quoted(b)));
+        mappable.then_some((name.as_str(), value, rest))
     }
 
     fn pat(&mut self, p: &Pat) {
@@ -1156,6 +1193,57 @@ fn cmp_op(op: CmpOp) -> &'static str {
     }
 }
 
+/// The names `p` binds.
+fn pattern_names(p: &Pat, out: &mut Vec<String>) {
+    match p {
+        Pat::Bind(v) | Pat::Deref(v) => out.push(v.clone()),
+        Pat::Wild => {}
+        Pat::Pair(a, b) => {
+            pattern_names(a, out);
+            pattern_names(b, out);
+        }
+    }
+}
+
+/// The names `body` binds `mut` (floats, integers and arrays), in loops and branches too.
+fn mutable_names(body: &[Stmt], out: &mut Vec<String>) {
+    for s in body {
+        match s {
+            Stmt::Let {
+                name,
+                mutable: true,
+                ..
+            }
+            | Stmt::LetInt {
+                name,
+                mutable: true,
+                ..
+            }
+            | Stmt::NewArray {
+                name,
+                mutable: true,
+                ..
+            } => out.push(name.clone()),
+            Stmt::Fold { members, body, .. } => {
+                // (The accumulators are the closure's, assigned in its body.)
+                out.extend(members.iter().map(|(m, _)| m.clone()));
+                mutable_names(body, out);
+            }
+            Stmt::For { body, .. }
+            | Stmt::ForIter { body, .. }
+            | Stmt::While { body, .. }
+            | Stmt::Loop(body) => mutable_names(body, out),
+            Stmt::If { then, els, .. } => {
+                mutable_names(then, out);
+                if let Some(els) = els {
+                    mutable_names(els, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Whether `body` has a `break` of the loop around it (not of a loop inside).
 fn exits(body: &[Stmt]) -> bool {
     body.iter().any(|s| match s {
@@ -1215,6 +1303,7 @@ mod tests {
             wrt: Some(vec!["a".into()]),
             hessian: false,
             lent_elements: false,
+            mapped_items: false,
             checkpoint: None,
             vec_return: false,
             tuple_return: false,

@@ -305,6 +305,7 @@ mod tests {
             wrt: None,
             hessian: false,
             lent_elements: false,
+            mapped_items: false,
             checkpoint: None,
             vec_return: false,
             tuple_return: false,

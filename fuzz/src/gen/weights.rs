@@ -310,6 +310,11 @@ weights! {
     /// keeps the index loops). From a stream of its own, drawn only where the weight is not 0:
     /// at 0 (the default) the programs are unchanged.
     lent_elements = 0,
+    /// Main functions whose loops over an iterator starting with a `let` of the item (reading
+    /// nothing bound `mut`) are printed over the item mapped, `for v in x.iter().map(|&e| e * w)
+    /// { .. }`, out of 10 (the oracle keeps the `let`). From a stream of its own, drawn only where
+    /// the weight is not 0: at 0 (the default) the programs are unchanged.
+    mapped_items = 0,
     /// Loops writing a local array at their index written reversed, `for c in (lo..hi).rev()`
     /// (with their `break`, writing from the end), out of 10, on a stream of its own.
     local_array_rev = 2,
