@@ -684,3 +684,86 @@ fn break_as_a_match_arm_of_a_while_loop() {
     assert_all_close(&g.x, &[w * d(a), w * d(b), 0.0], 1e-15);
     assert_all_close(&[g.w], &[a * d(a) + b * d(b)], 1e-15);
 }
+
+/// A vector-valued function returning a local array by its name (`out`), at the end, from a
+/// branch and by an early `return`: its elements are the outputs.
+#[differentiable]
+#[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)] // k < 3
+fn features(p: &[f64], t: f64) -> [f64; 3] {
+    let mut out = [0.0; 3];
+    if p.len() < 2 {
+        return out;
+    }
+    for k in 0..3 {
+        out[k] = p[k % p.len()] * t.powi(k as i32);
+    }
+    if t > 2.0 {
+        [out[0], out[1] * 2.0, t]
+    } else {
+        out
+    }
+}
+
+#[differentiable]
+fn features_loss(x: &[f64], t: f64) -> f64 {
+    let r = features(x, t);
+    r[0] * r[0] + r[1] * r[2]
+}
+
+#[test]
+fn a_local_array_returned_by_its_name() {
+    for (p, t) in [
+        (vec![0.5, -1.5, 2.0], 1.5),
+        (vec![0.5, -1.5], 0.75),
+        (vec![0.5, -1.5, 2.0], 2.5),
+        (vec![0.5], 1.5),
+    ] {
+        let (v, jac) = features_jacobian(&p, t);
+        assert_eq!(v, features(&p, t));
+        for k in 0..3 {
+            assert_all_close(
+                &jac[k].p,
+                &numeric_gradient(|q| features(q, t)[k], &p),
+                1e-7,
+            );
+            assert_all_close(
+                &[jac[k].t],
+                &numeric_gradient(|s| features(&p, s[0])[k], &[t]),
+                1e-7,
+            );
+        }
+        let (l, g) = features_loss_grad(&p, t);
+        assert_all_close(&[l], &[features_loss(&p, t)], 1e-15);
+        assert_all_close(&g.x, &numeric_gradient(|q| features_loss(q, t), &p), 1e-7);
+    }
+    // By hand for p = [a, b, c], t ≤ 2: out = [a, b·t, c·t²].
+    let (a, b, c, t) = (0.5, -1.5, 2.0, 1.5);
+    let (_, jac) = features_jacobian(&[a, b, c], t);
+    assert_all_close(&jac[1].p, &[0.0, t, 0.0], 1e-15);
+    assert_all_close(&jac[2].p, &[0.0, 0.0, t * t], 1e-15);
+    assert_all_close(
+        &[jac[0].t, jac[1].t, jac[2].t],
+        &[0.0, b, 2.0 * c * t],
+        1e-15,
+    );
+}
+
+/// A local array listed by a `let` and returned by its name.
+#[differentiable]
+#[allow(clippy::let_and_return)] // the form under test
+fn listed_then_returned(a: f64, b: f64) -> [f64; 2] {
+    let r = [a * b - 1.0, a + b];
+    r
+}
+
+#[test]
+fn a_listed_local_array_returned_by_its_name() {
+    let (a, b) = (0.75, -1.25);
+    let (v, jac) = listed_then_returned_jacobian(a, b);
+    assert_eq!(v, [a * b - 1.0, a + b]);
+    assert_all_close(
+        &[jac[0].a, jac[0].b, jac[1].a, jac[1].b],
+        &[b, a, 1.0, 1.0],
+        1e-15,
+    );
+}

@@ -127,6 +127,26 @@ impl Lower<'_> {
         Some(handle)
     }
 
+    /// A local array `z` given as a vector-valued function's value: its elements, `[z[0], …,
+    /// z[M - 1]]` for the `M` outputs of the return type (which is the array's type, so that
+    /// each element exists).
+    pub(super) fn whole_array_returned(&mut self, e: &Expr) -> Option<NodeId> {
+        let Some(m) = self.output_count else {
+            self.cx.error_spanned_by(
+                e,
+                msg(
+                    "a local array is returned here, and the return type does not give the number of outputs",
+                    "write the length of the returned array as an integer literal (`-> [f64; 3]`)",
+                ),
+            );
+            return None;
+        };
+        let span = syn::spanned::Spanned::span(e);
+        let elements = (0..m).map(|k| -> Expr { syn::parse_quote_spanned!(span=> #e[#k]) });
+        let listed: Expr = syn::parse_quote_spanned!(span=> [#(#elements),*]);
+        self.returned_array(&listed)
+    }
+
     fn array_elements(elements: &Elements) -> Vec<NodeId> {
         match elements {
             Elements::Each(v) => v.clone(),
@@ -222,7 +242,7 @@ impl Lower<'_> {
                 value,
                 msg(
                     "a vector-valued function's value must be an array expression here",
-                    "end the body (and each `return`) with the outputs: `[r0, r1]`, `[0.0; M]` or `std::array::from_fn(|k| …)`; a parameter or a local array is returned element by element, `[x[0], x[1]]`",
+                    "end the body (and each `return`) with the outputs: `[r0, r1]`, `[0.0; M]` or `std::array::from_fn(|k| …)`; a parameter is returned element by element, `[x[0], x[1]]`, and a local array by its name",
                 ),
             );
         }

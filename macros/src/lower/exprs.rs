@@ -24,6 +24,9 @@ impl Lower<'_> {
     pub(super) fn expr_inner(&mut self, e: &Expr, want: Want) -> Option<NodeId> {
         match e {
             Expr::Lit(l) => self.literal(&l.lit, want),
+            Expr::Path(_) if want == Want::Array && self.local_array(e).is_some() => {
+                self.whole_array_returned(e)
+            }
             Expr::Path(p) => self.path(p, want),
             Expr::Paren(p) => self.expr(&p.expr, want),
             Expr::Group(g) => self.expr(&g.expr, want),
