@@ -41,8 +41,10 @@
 //!
 //! Rejected, with an error that says how to write it: versions of different lengths after a
 //! branch, a loop assigning (`=`) at an index other than its own, a read of another element of an array the loop is writing, a read of an array
-//! inside the loops adding into it, and elements that read a value the loop carries (`s +=
-//! x[c]; z[c] = s;`).
+//! inside the loops adding into it, and elements that read a value the loop carries together
+//! with another (`t = a + b; a = b; b = t; z[c] = a;`; a float whose update reads only itself,
+//! `s += x[c]; z[c] = s;`, is folded first and the elements read its values, see
+//! `Lower::fold_read_scans`).
 
 use std::collections::HashMap;
 
@@ -1026,8 +1028,8 @@ impl Lower<'_> {
             self.cx.error_at(
                 span,
                 msg(
-                    format!("the elements this loop writes into `{name}` read a value the loop carries from one iteration to the next"),
-                    format!("compute each element from the loop's index, the values fixed before the loop and the element the previous iteration wrote, not from a float the loop carries: a running sum written element by element is a scan, `{name}[i] = {name}[i - 1] + x[i];` (`{name}[i + 1]` in `for i in (a..b).rev()`), with `{name}[a - 1]` set before the loop"),
+                    format!("the elements this loop writes into `{name}` read a value the loop carries together with other values it changes"),
+                    format!("an element may read a float the loop carries whose update reads only itself, the data and the values fixed before the loop (`s = s * w + x[i]; {name}[i] = s;`); for values updated together, write the one the elements read as a scan, `{name}[i] = f({name}[i - 1], …);` (`{name}[i + 1]` in `for i in (a..b).rev()`), with `{name}[a - 1]` set before the loop"),
                 ),
             );
             return None;

@@ -1476,10 +1476,12 @@ impl Lower<'_> {
                             && matches!(o.6, Binding::Value(a) if self.g.mentions(a, u.5))
                     })
                 };
+                // So is one the elements another array of the loop writes read (`last = delta +
+                // c * last; adv[t] = last;`): they are its values, a scan's elements.
                 let folded = if self.is_scan_of(v, &u.2) {
                     read_by_others(self, u)
                 } else {
-                    read_by_scan()
+                    read_by_scan() || self.scan_read_by_elements(v, &u.2, u.5)
                 };
                 folded
                     && !placeholders

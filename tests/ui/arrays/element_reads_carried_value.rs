@@ -1,16 +1,20 @@
 use symgrad::differentiable;
 
-// A running sum written element by element (a prefix sum).
+// Elements reading a float the loop carries together with another (a Fibonacci-like pair):
+// an element may read a carried float whose update reads only itself.
 #[differentiable]
 fn loss(w: &[f64]) -> f64 {
     let n = w.len();
     let mut z = vec![0.0; n];
-    let mut s = 0.0;
+    let mut a = 0.0;
+    let mut b = 1.0;
     for c in 0..n {
-        s += w[c];
-        z[c] = s;
+        let t = a + b * w[c];
+        a = b;
+        b = t;
+        z[c] = a;
     }
-    z[0] * z[n - 1]
+    z.iter().sum::<f64>()
 }
 
 fn main() {}
