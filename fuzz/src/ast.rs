@@ -709,6 +709,10 @@ pub struct Func {
     /// mapped where they can (`for v in x.iter().map(|&e| e * w) { .. }` for `for &e in x.iter()
     /// { let v = e * w; .. }`, the `mapped_items` weight); the oracle keeps the `let`.
     pub mapped_items: bool,
+    /// A vector-valued function printed with its outputs written into a local array returned by
+    /// its name (`let mut outs = [0.0; M]; outs[0] = e0; … outs`, the `outputs_local` weight);
+    /// the oracle returns `[e0, e1, ..]`.
+    pub outputs_local: bool,
     /// `Some(K)` for `checkpoint = K` in the attribute.
     pub checkpoint: Option<usize>,
     /// The statements.

@@ -170,6 +170,10 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
     // From a stream of its own too: loops over items printed over the items mapped.
     let mut m = Rng::derive(seed ^ 0x3A99_ED17_E350_0A11, id);
     main.mapped_items = w.mapped_items > 0 && m.below(10) < w.mapped_items as usize;
+    // From a stream of its own too: a vector-valued main's outputs returned in a local array.
+    let mut r = Rng::derive(seed ^ 0x0075_1A11_0CA1_0A11, id);
+    main.outputs_local =
+        main.outputs().is_some() && w.outputs_local > 0 && r.below(10) < w.outputs_local as usize;
     // From a stream of its own, so that the knob leaves every program as it was.
     let mut h = Rng::derive(seed ^ 0x4E55_1A40_5EC0_4D00, id);
     // (Not on a vector-valued main: the macro refuses `hessian` there.)
@@ -295,6 +299,7 @@ fn function(
         hessian: false,
         lent_elements: false,
         mapped_items: false,
+        outputs_local: false,
         checkpoint: None,
         vec_return: false,
         tuple_return: false,

@@ -104,6 +104,7 @@ const POSTFIX: u8 = 4;
 /// Atoms: never parenthesized.
 const ATOM: u8 = 5;
 
+#[allow(clippy::struct_excessive_bools)] // independent print flags, each from a `Func` flag of its own
 struct Printer {
     mode: Mode,
     out: String,
@@ -126,6 +127,9 @@ struct Printer {
     map: bool,
     /// The names the function printed binds `mut` (a mapped item's closure may not read them).
     mutables: Vec<String>,
+    /// The function printed returns its outputs through a local array (`Func::outputs_local`;
+    /// not in the oracle).
+    outs_local: bool,
 }
 
 impl Printer {
@@ -140,6 +144,7 @@ impl Printer {
             lent: Vec::new(),
             map: false,
             mutables: Vec::new(),
+            outs_local: false,
         }
     }
 
@@ -178,6 +183,7 @@ impl Printer {
         self.tuple = func.tuple_return && !self.oracle();
         self.lend = func.lent_elements && !self.oracle();
         self.map = func.mapped_items && !self.oracle();
+        self.outs_local = func.outputs_local && !self.oracle() && !self.tuple;
         self.mutables.clear();
         mutable_names(&func.body, &mut self.mutables);
         self.tuple_locals.clear();
@@ -197,9 +203,50 @@ impl Printer {
         self.indent(1);
         match &func.ret {
             Expr::Array(items) if vec_return => self.vec_outputs(items),
+            Expr::Array(items) if self.outs_local => self.local_outputs(items),
             ret => self.expr(ret, 0),
         }
         self.out.push_str("\n}\n");
+    }
+
+    /// The outputs written into a local array returned by its name: `let mut outs = [0.0; M];`,
+    /// then `outs[0] = e0; outs[1] = e1;` (an even number of outputs) or `for kout in 0..M {
+    /// outs[kout] = if kout == 0 { e0 } else if … { e1 } else { e2 }; }` (an odd one), then
+    /// `outs`.
+    fn local_outputs(&mut self, items: &[Expr]) {
+        let m = items.len();
+        let _ = writeln!(self.out, "let mut outs = [0.0; {m}];");
+        if m % 2 == 0 {
+            for (o, e) in items.iter().enumerate() {
+                self.indent(1);
+                let _ = write!(self.out, "outs[{o}] = ");
+                self.expr(e, 0);
+                self.out.push_str(";\n");
+            }
+        } else {
+            self.indent(1);
+            let _ = writeln!(self.out, "for kout in 0..{m} {{");
+            self.indent(2);
+            self.out.push_str("outs[kout] = ");
+            for (o, e) in items.iter().enumerate() {
+                if o + 1 < m {
+                    let _ = write!(self.out, "if kout == {o} {{ ");
+                    self.expr(e, 0);
+                    self.out.push_str(" } else ");
+                } else if m > 1 {
+                    self.out.push_str("{ ");
+                    self.expr(e, 0);
+                    self.out.push_str(" }");
+                } else {
+                    self.expr(e, 0);
+                }
+            }
+            self.out.push_str(";\n");
+            self.indent(1);
+            self.out.push_str("}\n");
+        }
+        self.indent(1);
+        self.out.push_str("outs");
     }
 
     /// `(0..M).map(|__o| if __o == 0 { e0 } else if __o == 1 { e1 } else { e2 }).collect()`.
@@ -1304,6 +1351,7 @@ mod tests {
             hessian: false,
             lent_elements: false,
             mapped_items: false,
+            outputs_local: false,
             checkpoint: None,
             vec_return: false,
             tuple_return: false,

@@ -306,6 +306,7 @@ mod tests {
             hessian: false,
             lent_elements: false,
             mapped_items: false,
+            outputs_local: false,
             checkpoint: None,
             vec_return: false,
             tuple_return: false,

@@ -25,7 +25,8 @@
 //! - Only the loop writing an array reads it while it does, and only at its index (`z[c]`): the
 //!   array is out of `Scope::slices` then and `element()` offers that one element
 //!   ([`Gen::array_candidates`]). The element never reads what the loop carries (its targets
-//!   are unreadable there, as in every loop).
+//!   are unreadable there, as in every loop), but for the one float `array_reads_carried`
+//!   declares for it, whose update reads only itself and the data.
 //! - An array is written where it is declared: at the top level of its own body, or by a loop
 //!   directly in it; never under `if` (no write in a branch), never in a closure (closures bound
 //!   by `let` do not see local arrays: a closure borrowing one would keep it borrowed across a
@@ -49,6 +50,7 @@
 
 use super::Gen;
 use super::chains::{Built, Item};
+use super::loops::Target;
 use super::scope::{LocalKind, LoopVar};
 use crate::ast::{
     Adaptor, ArrayInit, AssignOp, Base, BinOp, Chain, Cond, Dim, Expr, Extent, IntExpr, IterExpr,
@@ -391,6 +393,52 @@ impl Gen<'_> {
         }
     }
 
+    /// The float a loop writing an array carries for its elements to read, per
+    /// `array_reads_carried` (drawn only where it is not 0), its `let` pushed to `out`; none
+    /// that starts at `±∞` (an element would read it).
+    fn read_target(&mut self, out: &mut Vec<Stmt>) -> Option<Target> {
+        if self.w.array_reads_carried == 0 || !self.a_tenth(self.w.array_reads_carried) {
+            return None;
+        }
+        let mark = self.scope.locals.len();
+        let (stmt, t) = self.declare_target();
+        if t.infinite {
+            self.scope.truncate(mark);
+            return None;
+        }
+        out.push(stmt);
+        Some(t)
+    }
+
+    /// The update of `t` from the data (not the arrays) and the element's `value` reading `t`
+    /// (`value ± t`, `value * t`); whether the update goes before the write (the element reads
+    /// the value after it) or after (the value before).
+    fn reading_target(&mut self, t: &Target, value: &mut Expr) -> (Stmt, bool) {
+        self.scope.hide_arrays += 1;
+        let e = self.expr(1);
+        self.scope.hide_arrays -= 1;
+        let update = self.update_with(t, e);
+        let op = *self.a.pick(&[BinOp::Add, BinOp::Mul, BinOp::Sub]);
+        let element = std::mem::replace(value, Expr::Lit(0.0));
+        *value = Expr::bin(op, element, Expr::Var(t.name.clone()));
+        (update, self.a.chance(0.5))
+    }
+
+    /// A second write of the element an iteration wrote (`z[c] += e`, never `=`).
+    fn second_write(&mut self, z: &Arr, var: &IntExpr, rows: &[String]) -> Stmt {
+        let (op, value) = self.element_value(z, var, rows);
+        Stmt::SetElem {
+            array: z.name.clone(),
+            index: var.clone(),
+            op: if op == AssignOp::Set {
+                AssignOp::Add
+            } else {
+                op
+            },
+            value,
+        }
+    }
+
     /// `for c in lo..hi { ..; z[c] op e; .. }`: maybe a carried variable updated from the
     /// element, loop-local `let`s, a nest computing the element, a `break` before or after the
     /// write, a second write of the element.
@@ -408,10 +456,14 @@ impl Gen<'_> {
                 targets.push(t);
             }
         }
-        for t in &targets {
+        // Per `array_reads_carried` (drawn only where it is not 0): a float the loop carries,
+        // updated from the data, that the element reads before or after its update (`h = h *
+        // 0.5 + e; z[c] = .. + h;`). Not one starting at `±∞` (an element would read it).
+        let read = self.read_target(out);
+        for t in targets.iter().chain(&read) {
             self.scope.set_carried(&t.name, true);
         }
-        let recurrence = usize::from(targets.iter().any(|t| !t.is_sum()));
+        let recurrence = usize::from(targets.iter().chain(&read).any(|t| !t.is_sum()));
         self.recurrence += recurrence;
         let index = lv.name.clone();
         let var = IntExpr::Var(index.clone());
@@ -448,7 +500,16 @@ impl Gen<'_> {
             body.extend(self.loop_block());
             rows = self.results.split_off(saved);
         }
-        let (op, value) = self.element_value(z, &var, &rows);
+        let (op, mut value) = self.element_value(z, &var, &rows);
+        let mut after_write = None;
+        if let Some(t) = &read {
+            let (update, before) = self.reading_target(t, &mut value);
+            if before {
+                body.push(update);
+            } else {
+                after_write = Some(update);
+            }
+        }
         let typed_set = op == AssignOp::Set && self.is_typed(&value);
         let write = Stmt::SetElem {
             array: z.name.clone(),
@@ -458,21 +519,12 @@ impl Gen<'_> {
         };
         let write = self.maybe_conditional(z, &var, &rows, write);
         body.push(write);
+        body.extend(after_write);
         if typed_set {
             self.scope.set_typed(&z.name);
         }
         if self.a.chance(0.15) {
-            let (op, value) = self.element_value(z, &var, &rows);
-            body.push(Stmt::SetElem {
-                array: z.name.clone(),
-                index: var.clone(),
-                op: if op == AssignOp::Set {
-                    AssignOp::Add
-                } else {
-                    op
-                },
-                value,
-            });
+            body.push(self.second_write(z, &var, &rows));
         }
         for t in &targets {
             let e = self.reading(Expr::Index(z.name.clone(), var.clone()));
@@ -486,7 +538,7 @@ impl Gen<'_> {
         self.recurrence -= recurrence;
         self.scope.loops.pop();
         self.set_writer(&z.name, None);
-        for t in &targets {
+        for t in targets.iter().chain(&read) {
             self.scope.set_carried(&t.name, false);
             self.scope.set_typed(&t.name);
             if self.nesting == 0 {

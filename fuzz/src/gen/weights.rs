@@ -304,6 +304,12 @@ weights! {
     /// scans' stream, drawn only where this weight is not 0: at 0 (the default) the programs
     /// are unchanged.
     array_scan_read = 0,
+    /// Loops writing a local array at their index that also update a float they carry (a sum
+    /// or recurrence of the data) whose value the element reads before or after the update
+    /// (`h = h * 0.5 + e; z[c] = .. + h;`, generalized advantage estimation's `last = delta +
+    /// c * last; adv[t] = last;`), out of 10. On the arrays' stream, drawn only where this
+    /// weight is not 0: at 0 (the default) the programs are unchanged.
+    array_reads_carried = 0,
     /// Main functions whose loops writing a local array at their index (and mentioning it
     /// nowhere else) are printed over the elements `iter_mut` lends, `for (c, z_c) in
     /// z.iter_mut().enumerate().take(end).skip(start) { *z_c = ..; }`, out of 10 (the oracle
@@ -315,6 +321,12 @@ weights! {
     /// { .. }`, out of 10 (the oracle keeps the `let`). From a stream of its own, drawn only where
     /// the weight is not 0: at 0 (the default) the programs are unchanged.
     mapped_items = 0,
+    /// Vector-valued main functions printed with their outputs written into a local array
+    /// returned by its name (`let mut outs = [0.0; M]; outs[0] = e0; … outs`, or a loop writing
+    /// `outs[kout]` for an odd number of outputs), out of 10 (the oracle returns the array of
+    /// outputs). From a stream of its own, drawn only where the weight is not 0: at 0 (the
+    /// default) the programs are unchanged.
+    outputs_local = 0,
     /// Loops writing a local array at their index written reversed, `for c in (lo..hi).rev()`
     /// (with their `break`, writing from the end), out of 10, on a stream of its own.
     local_array_rev = 2,
