@@ -767,3 +767,108 @@ fn a_listed_local_array_returned_by_its_name() {
         1e-15,
     );
 }
+
+/// An integer and a condition the exit of a loop assigns (`if c { stop = i; break; }`), read
+/// after the loop: their values at the iteration that broke, or from before the loop.
+#[differentiable]
+fn stop_and_found(x: &[f64], w: f64) -> f64 {
+    let mut s = 0.0;
+    let mut stop = x.len();
+    let mut found = false;
+    for i in 0..x.len() {
+        if x[i] < -1.0 {
+            s += w;
+            stop = i;
+            found = true;
+            break;
+        }
+        s += x[i] * w;
+    }
+    let mut tail = 0.0;
+    for j in stop..x.len() {
+        tail += x[j] * x[j];
+    }
+    if found { s + tail + stop as f64 } else { s * w }
+}
+
+/// The same at `enumerate`'s count, the exit the first statement (the loop ends before it).
+#[differentiable]
+fn first_negative(x: &[f64], w: f64) -> f64 {
+    let mut at = 0;
+    for (k, &v) in x.iter().enumerate().skip(1) {
+        if v < 0.0 {
+            at = k + 1;
+            break;
+        }
+    }
+    x[..at].iter().map(|v| v * w).sum::<f64>() + at as f64
+}
+
+/// The integer declared in the body of an outer loop, set by the exit of the inner one.
+#[differentiable]
+fn stop_per_row(x: &[f64], w: f64) -> f64 {
+    let mut s = 0.0;
+    for t in 0..3_usize {
+        let mut stop = x.len();
+        for i in 0..x.len() {
+            if x[i] * (t as f64) < -1.0 {
+                stop = i;
+                break;
+            }
+        }
+        s += (stop as f64 + x[0]) * w;
+    }
+    s
+}
+
+#[test]
+fn an_integer_set_where_the_loop_breaks() {
+    let w = 0.7;
+    for x in [
+        vec![0.5, 2.0, -1.5, 0.25, -3.0],
+        vec![0.5, 2.0, 1.5],
+        vec![-2.0, 0.3],
+        vec![],
+    ] {
+        for (name, f, grad) in [
+            (
+                "stop_and_found",
+                stop_and_found as fn(&[f64], f64) -> f64,
+                (|x: &[f64], w| {
+                    let (v, g) = stop_and_found_grad(x, w);
+                    (v, g.x, g.w)
+                }) as fn(&[f64], f64) -> (f64, Vec<f64>, f64),
+            ),
+            ("first_negative", first_negative, |x, w| {
+                let (v, g) = first_negative_grad(x, w);
+                (v, g.x, g.w)
+            }),
+            ("stop_per_row", stop_per_row, |x, w| {
+                let (v, g) = stop_per_row_grad(x, w);
+                (v, g.x, g.w)
+            }),
+        ] {
+            if name == "stop_per_row" && x.is_empty() {
+                continue; // (it reads x[0])
+            }
+            let (v, gx, gw) = grad(&x, w);
+            assert_eq!(v, f(&x, w), "{name} {x:?}");
+            assert_all_close(&gx, &numeric_gradient(|x| f(x, w), &x), 1e-7);
+            assert_all_close(&[gw], &numeric_gradient(|p| f(&x, p[0]), &[w]), 1e-7);
+        }
+    }
+    // By hand: [a, b, c] with c < −1 stops at 2: s = (a + b)·w + w, tail = c², plus 2.
+    let (a, b, c) = (0.5, 2.0, -1.5);
+    let (v, g) = stop_and_found_grad(&[a, b, c], w);
+    assert_all_close(&[v], &[(a + b) * w + w + c * c + 2.0], 1e-15);
+    assert_all_close(&g.x, &[w, w, 2.0 * c], 1e-15);
+    assert_all_close(&[g.w], &[a + b + 1.0], 1e-15);
+    // stop_per_row on [a, −0.75]: t = 0 and 1 do not stop (2), t = 2 stops at 1.
+    let (v, g) = stop_per_row_grad(&[a, -0.75], w);
+    assert_all_close(&[v], &[(2.0 + 2.0 + 1.0 + 3.0 * a) * w], 1e-15);
+    assert_all_close(&g.x, &[3.0 * w, 0.0], 1e-15);
+    // [a, b, c] with only c negative: at = 3, the sum of all three.
+    let (v, g) = first_negative_grad(&[a, b, -0.5], w);
+    assert_all_close(&[v], &[(a + b - 0.5) * w + 3.0], 1e-15);
+    assert_all_close(&g.x, &[w, w, w], 1e-15);
+}

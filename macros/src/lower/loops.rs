@@ -305,6 +305,19 @@ pub(super) fn loop_count(l: &syn::ExprLoop) -> Option<(String, Expr, Vec<syn::St
     Some((name, count, body.to_vec()))
 }
 
+/// Whether `e` is built of names, literals and the operators of integers and conditions only
+/// (no element, method, call or block: what it reads exists wherever it is evaluated).
+fn plain_integers(e: &Expr) -> bool {
+    match e {
+        Expr::Path(_) | Expr::Lit(_) => true,
+        Expr::Paren(p) => plain_integers(&p.expr),
+        Expr::Group(g) => plain_integers(&g.expr),
+        Expr::Unary(u) => plain_integers(&u.expr),
+        Expr::Binary(b) => plain_integers(&b.left) && plain_integers(&b.right),
+        _ => false,
+    }
+}
+
 /// A `break` of the enclosing loop (not of a loop or closure inside it).
 pub(super) struct BreakFinder(bool);
 
@@ -720,41 +733,19 @@ impl Lower<'_> {
 
     /// `for i in a..b { body }` as a statement.
     pub(super) fn for_loop(&mut self, f: &ExprForLoop) {
-        if let Some(label) = &f.label {
-            self.cx.error_spanned_by(
-                label,
-                msg("loop labels are not supported", "remove the label"),
-            );
+        if self.labelled(f.label.as_ref()) {
             return;
         }
         let Some((lo, hi, item)) = self.loop_source(f) else {
             return;
         };
+        // `if c { stop = i; break; }`: the integers the exit assigns, set after the loop.
+        let found = self.found_at_exit(f);
+        let f = found.as_ref().map_or(f, |(g, _)| g);
         self.record_evaluated(&[lo, hi]);
         let end = hi;
-        // `if c { …; break; }`: the loop runs up to the first iteration where `c` holds, that
-        // one included, and the rest of the body is under `else` (as for `continue`).
-        let exit = exit_stmt(&f.body.stmts);
-        let (hi, exit, body) = match exit {
-            Some(at) => {
-                let Some(stop) = self.loop_exit(f, at, lo, hi, item.as_ref()) else {
-                    return;
-                };
-                if exits_first(&f.body.stmts, at) {
-                    // The iteration that breaks does nothing: the loop ends before it, and
-                    // the condition is false in every iteration it runs.
-                    let mut body = f.body.stmts.clone();
-                    body.remove(at);
-                    (stop, Some((at, stop)), body)
-                } else {
-                    let broke = self.g.compare(Cmp::Lt, stop, hi);
-                    let one = self.g.int(1);
-                    let past = self.g.int_bin(IntOp::Add, stop, one);
-                    let end = self.g.select(broke, past, hi);
-                    (end, Some((at, stop)), break_as_continue(&f.body.stmts, at))
-                }
-            }
-            None => (hi, None, f.body.stmts.clone()),
+        let Some((hi, exit, body)) = self.until_exit(f, (lo, hi), item.as_ref()) else {
+            return;
         };
         let Some(v) = self.new_loop(lo, hi, f.for_token) else {
             return;
@@ -827,6 +818,124 @@ impl Lower<'_> {
         self.leave_array_loop(&unchanged, &changed, f.for_token.span);
         for (s, e, value) in after_loop {
             self.state.scopes[s][e].1 = Binding::Value(value);
+        }
+        if let (Some((_, found)), Some((_, stop))) = (&found, exit) {
+            self.assign_found(f, item.as_ref(), (stop, end), found);
+        }
+    }
+
+    /// `if c { …; break; }` in loop `f` over `lo..hi`: the loop runs up to the first iteration
+    /// where `c` holds, that one included, and the rest of the body is under `else` (as for
+    /// `continue`). The end of the range the loop runs, where it stops and the position of the
+    /// exit, and the body to lower; `None` where the exit was reported.
+    #[allow(clippy::type_complexity)] // the three parts the caller lowers with
+    fn until_exit(
+        &mut self,
+        f: &ExprForLoop,
+        (lo, hi): (NodeId, NodeId),
+        item: Option<&Item>,
+    ) -> Option<(NodeId, Option<(usize, NodeId)>, Vec<syn::Stmt>)> {
+        let Some(at) = exit_stmt(&f.body.stmts) else {
+            return Some((hi, None, f.body.stmts.clone()));
+        };
+        let stop = self.loop_exit(f, at, lo, hi, item)?;
+        if exits_first(&f.body.stmts, at) {
+            // The iteration that breaks does nothing: the loop ends before it, and the
+            // condition is false in every iteration it runs.
+            let mut body = f.body.stmts.clone();
+            body.remove(at);
+            return Some((stop, Some((at, stop)), body));
+        }
+        let broke = self.g.compare(Cmp::Lt, stop, hi);
+        let one = self.g.int(1);
+        let past = self.g.int_bin(IntOp::Add, stop, one);
+        let end = self.g.select(broke, past, hi);
+        Some((end, Some((at, stop)), break_as_continue(&f.body.stmts, at)))
+    }
+
+    /// Reports a loop's label, if it has one.
+    fn labelled(&self, label: Option<&syn::Label>) -> bool {
+        if let Some(label) = label {
+            self.cx.error_spanned_by(
+                label,
+                msg("loop labels are not supported", "remove the label"),
+            );
+        }
+        label.is_some()
+    }
+
+    /// The loop `f` without the assignments of its exit (`if c { stop = i; break; }`) to an
+    /// integer or condition declared before it (`stop`, `found = true`), and those assignments:
+    /// each assigned nowhere else in the loop, its value an expression of integers and
+    /// conditions (no element, method or call) reading nothing the loop declares or assigns (the
+    /// loop's item, and what comes from before the loop). `None` where there is none.
+    fn found_at_exit(&self, f: &ExprForLoop) -> Option<(ExprForLoop, Vec<(String, Expr)>)> {
+        let at = exit_stmt(&f.body.stmts)?;
+        let syn::Stmt::Expr(Expr::If(ifx), _) = &f.body.stmts[at] else {
+            return None;
+        };
+        let (stop, before) = ifx.then_branch.stmts.split_last()?;
+        let assigned = assigned_names(&f.body);
+        let lets = let_names(&f.body);
+        let mut declared = lets.clone();
+        declared.extend(assigned.iter().cloned());
+        let mut found = Vec::new();
+        let mut kept = Vec::new();
+        for stmt in before {
+            if let syn::Stmt::Expr(Expr::Assign(a), Some(_)) = stmt
+                && let Expr::Path(p) = &*a.left
+                && let Some(id) = p.path.get_ident()
+                && let name = id.to_string()
+                && matches!(self.lookup(&name), Some(Binding::Value(n)) if matches!(self.g.kind(n), Kind::Int | Kind::Bool))
+                && assigned.iter().filter(|m| **m == name).count() == 1
+                && !lets.contains(&name)
+                && !mentions_any(&a.right, &declared)
+                && plain_integers(&a.right)
+            {
+                found.push((name, (*a.right).clone()));
+            } else {
+                kept.push(stmt.clone());
+            }
+        }
+        if found.is_empty() {
+            return None;
+        }
+        kept.push(stop.clone());
+        let mut g = f.clone();
+        if let syn::Stmt::Expr(Expr::If(ifx), _) = &mut g.body.stmts[at] {
+            ifx.then_branch.stmts = kept;
+        }
+        Some((g, found))
+    }
+
+    /// After loop `f` over `..end`, whose exit stopped it at `stop` (`end` where it did not
+    /// break): each integer or condition its exit assigned (`found`, see `found_at_exit`) is its
+    /// value at the iteration that broke, the loop's item bound to `stop`'s, or its value before
+    /// the loop where none did.
+    fn assign_found(
+        &mut self,
+        f: &ExprForLoop,
+        item: Option<&Item>,
+        (stop, end): (NodeId, NodeId),
+        found: &[(String, Expr)],
+    ) {
+        self.state.scopes.push(Vec::new());
+        match (&*f.pat, item) {
+            (pat, Some(item)) => {
+                let _ = self.bind_item(pat, item, stop);
+            }
+            (Pat::Ident(p), None) => self.declare(p.ident.to_string(), Binding::Value(stop)),
+            _ => {}
+        }
+        let values: Vec<Option<NodeId>> =
+            found.iter().map(|(_, e)| self.expr(e, Want::Any)).collect();
+        self.state.scopes.pop();
+        let broke = self.g.compare(Cmp::Lt, stop, end);
+        for ((name, _), value) in found.iter().zip(values) {
+            if let (Some(value), Some(Binding::Value(before))) = (value, self.lookup(name)) {
+                let after = self.g.select(broke, value, before);
+                self.assign_name(name, after);
+            }
         }
     }
 
