@@ -872,3 +872,38 @@ fn an_integer_set_where_the_loop_breaks() {
     assert_all_close(&[v], &[(a + b - 0.5) * w + 3.0], 1e-15);
     assert_all_close(&g.x, &[w, w, w], 1e-15);
 }
+
+/// A closure bound by `let` and given by its name to `fold` and `map` (also `&f`), as the
+/// closure written in place; where a name it captured is bound again before the use, it stays
+/// named (and reads the variable it captured).
+#[differentiable]
+fn named_closures(x: &[f64], w: f64) -> f64 {
+    let f = |acc: f64, v: &f64| acc * w + v;
+    let sq = |v: &f64| (v * w).powi(2);
+    let folded = x.iter().fold(0.5, f);
+    let squares = x.iter().map(&sq).sum::<f64>();
+    let g = |v: &f64| v * w;
+    let w = 2.0;
+    folded + squares + x.iter().map(g).sum::<f64>() * w
+}
+
+#[test]
+fn closures_given_by_name() {
+    for x in [vec![0.5, -1.5, 2.0], vec![0.75], vec![]] {
+        let w = 0.6;
+        let (v, g) = named_closures_grad(&x, w);
+        assert_eq!(v, named_closures(&x, w));
+        assert_all_close(&g.x, &numeric_gradient(|x| named_closures(x, w), &x), 1e-7);
+        assert_all_close(
+            &[g.w],
+            &numeric_gradient(|p| named_closures(&x, p[0]), &[w]),
+            1e-7,
+        );
+    }
+    // By hand for [a]: (½w + a) + a²w² + 2·a·w (the `w` g captured, not the 2.0 after it).
+    let (a, w) = (0.75, 0.6);
+    let (v, g) = named_closures_grad(&[a], w);
+    assert_all_close(&[v], &[0.5 * w + a + a * a * w * w + 2.0 * a * w], 1e-15);
+    assert_all_close(&g.x, &[1.0 + 2.0 * a * w * w + 2.0 * w], 1e-15);
+    assert_all_close(&[g.w], &[0.5 + 2.0 * a * a * w + 2.0 * a], 1e-15);
+}

@@ -27,6 +27,7 @@ mod loops;
 mod mapped_loops;
 mod match_breaks;
 mod misplaced;
+mod named_closures;
 mod places;
 mod stmts;
 mod syntax;
@@ -74,6 +75,7 @@ pub struct Lowered {
 /// Lowers `body`; `Err` with the graph as far as it was built if errors were reported.
 pub fn lower(cx: &Ctxt, sig: &Sig, body: &Block) -> Result<Lowered, Box<Lowered>> {
     let mut rewritten = body.clone();
+    named_closures::rewrite(&mut rewritten);
     tuple_folds::rewrite(&mut rewritten);
     mapped_loops::rewrite(&mut rewritten);
     match_breaks::rewrite(&mut rewritten);

@@ -18,7 +18,7 @@ impl Lower<'_> {
             &m.method,
             msg(
                 format!("`{name}` of an iterator cannot be differentiated"),
-                "write it as a `fold` from a float start value (`.fold(f64::NEG_INFINITY, f64::max)`, `.fold(0.0, |acc, v| acc + v * v)`), or as a `for` loop that carries the value: `let mut m = f64::NEG_INFINITY; for &v in x { m = m.max(v); }`",
+                "write it as a `fold` from a float start value (`.fold(f64::NEG_INFINITY, f64::max)`, `.fold(0.0, |acc, v| acc + v * v)`; a closure bound by `let` may be given by its name, `.fold(0.0, f)`, where nothing it reads is bound again before the `fold`), or as a `for` loop that carries the value: `let mut m = f64::NEG_INFINITY; for &v in x { m = m.max(v); }`",
             ),
         );
         None
