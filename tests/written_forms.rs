@@ -821,6 +821,24 @@ fn stop_per_row(x: &[f64], w: f64) -> f64 {
     s
 }
 
+/// The exit as a `match` arm that sets the integer (`(_, true) => { at = i + 1; break; }`).
+#[differentiable]
+fn stop_by_a_match(x: &[f64], w: f64) -> f64 {
+    let mut at = 0;
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        match (i, x[i] < -1.0) {
+            (0, _) => continue,
+            (_, true) => {
+                at = i + 1;
+                break;
+            }
+            _ => s += x[i] * w,
+        }
+    }
+    s + at as f64 * w
+}
+
 #[test]
 fn an_integer_set_where_the_loop_breaks() {
     let w = 0.7;
@@ -843,6 +861,10 @@ fn an_integer_set_where_the_loop_breaks() {
                 let (v, g) = first_negative_grad(x, w);
                 (v, g.x, g.w)
             }),
+            ("stop_by_a_match", stop_by_a_match, |x, w| {
+                let (v, g) = stop_by_a_match_grad(x, w);
+                (v, g.x, g.w)
+            }),
             ("stop_per_row", stop_per_row, |x, w| {
                 let (v, g) = stop_per_row_grad(x, w);
                 (v, g.x, g.w)
@@ -863,6 +885,11 @@ fn an_integer_set_where_the_loop_breaks() {
     assert_all_close(&[v], &[(a + b) * w + w + c * c + 2.0], 1e-15);
     assert_all_close(&g.x, &[w, w, 2.0 * c], 1e-15);
     assert_all_close(&[g.w], &[a + b + 1.0], 1e-15);
+    // stop_by_a_match on [a, b, c] (c < −1): s = b·w, at = 3: v = b·w + 3w.
+    let (v, g) = stop_by_a_match_grad(&[a, b, c], w);
+    assert_all_close(&[v], &[b * w + 3.0 * w], 1e-15);
+    assert_all_close(&g.x, &[0.0, w, 0.0], 1e-15);
+    assert_all_close(&[g.w], &[b + 3.0], 1e-15);
     // stop_per_row on [a, −0.75]: t = 0 and 1 do not stop (2), t = 2 stops at 1.
     let (v, g) = stop_per_row_grad(&[a, -0.75], w);
     assert_all_close(&[v], &[(2.0 + 2.0 + 1.0 + 3.0 * a) * w], 1e-15);

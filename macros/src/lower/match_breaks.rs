@@ -21,7 +21,9 @@
 use syn::visit_mut::VisitMut;
 use syn::{Expr, Stmt};
 
-use super::loops::{has_break_expr, has_break_stmt};
+use quote::ToTokens;
+
+use super::loops::{has_break_expr, has_break_stmt, pattern_names};
 
 /// Writes the `match` with arms that break of every `for` and `while` loop of `body` as its
 /// exit.
@@ -78,7 +80,9 @@ fn exit_of(m: &syn::ExprMatch) -> Stmt {
     let mut which = m.clone();
     let mut before = m.clone();
     let mut span = None;
-    let mut bare = true;
+    // The statements of the arms that break, and whether their patterns bind names.
+    let mut shared: Vec<(String, Vec<Stmt>)> = Vec::new();
+    let mut binds = false;
     for (arm, done) in which.arms.iter_mut().zip(&mut before.arms) {
         let breaks = arm_breaks(&arm.body);
         *arm.body = if breaks {
@@ -92,7 +96,14 @@ fn exit_of(m: &syn::ExprMatch) -> Stmt {
             if let Some(Stmt::Expr(b @ Expr::Break(_), _)) = body.pop() {
                 span.get_or_insert_with(|| syn::spanned::Spanned::span(&b));
             }
-            bare &= body.is_empty();
+            binds |= !pattern_names(&arm.pat).is_empty();
+            let text = body
+                .iter()
+                .map(|s| s.to_token_stream().to_string())
+                .collect();
+            if !shared.iter().any(|(t, _)| *t == text) {
+                shared.push((text, body.clone()));
+            }
         } else {
             body.clear();
         }
@@ -101,11 +112,14 @@ fn exit_of(m: &syn::ExprMatch) -> Stmt {
     }
     let span = span.unwrap_or_else(proc_macro2::Span::call_site);
     let stop: Stmt = syn::parse_quote_spanned!(span=> break;);
-    let then: Vec<Stmt> = if bare {
-        vec![stop]
-    } else {
-        vec![Stmt::Expr(Expr::Match(before), None), stop]
+    // The same statements in every arm that breaks, reading no name a pattern binds: those
+    // statements (so that `if c { stop = i; break; }` is seen as such); otherwise the `match`
+    // of each arm's.
+    let mut then: Vec<Stmt> = match shared.as_slice() {
+        [(_, body)] if !binds => body.clone(),
+        _ => vec![Stmt::Expr(Expr::Match(before), None)],
     };
+    then.push(stop);
     syn::parse_quote!(if #which { #(#then)* })
 }
 
