@@ -576,6 +576,14 @@ pub enum Stmt {
         /// Written `name = name + by`.
         spelled: bool,
     },
+    /// `name = value;` of an integer declared before the loop, in the branch of its `break`
+    /// (`if c { at = i; break; }`, the `break_found` weight).
+    SetInt {
+        /// The integer.
+        name: String,
+        /// Its new value.
+        value: IntExpr,
+    },
     /// `while cond { body }`
     While {
         /// The condition (on a counter the body steps).

@@ -747,6 +747,7 @@ mod tests {
                     looped || cond(c) || stmts(then) || els.as_deref().is_some_and(stmts)
                 }
                 Stmt::LetInt { .. }
+                | Stmt::SetInt { .. }
                 | Stmt::Step { .. }
                 | Stmt::While { .. }
                 | Stmt::Loop(_)

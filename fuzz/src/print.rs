@@ -435,6 +435,11 @@ impl Printer {
                 self.int(value, 0);
                 self.out.push_str(";\n");
             }
+            Stmt::SetInt { name, value } => {
+                let _ = write!(self.out, "{name} = ");
+                self.int(value, 0);
+                self.out.push_str(";\n");
+            }
             Stmt::Step {
                 name,
                 by,

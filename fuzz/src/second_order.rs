@@ -134,6 +134,7 @@ impl Check<'_> {
             }
             Stmt::LetArray { .. }
             | Stmt::LetInt { .. }
+            | Stmt::SetInt { .. }
             | Stmt::Step { .. }
             | Stmt::Continue
             | Stmt::Break => true,

@@ -415,7 +415,7 @@ impl Gen<'_> {
     /// the value after it) or after (the value before).
     fn reading_target(&mut self, t: &Target, value: &mut Expr) -> (Stmt, bool) {
         self.scope.hide_arrays += 1;
-        let e = self.expr(1);
+        let e = self.typed_expr(1);
         self.scope.hide_arrays -= 1;
         let update = self.update_with(t, e);
         let op = *self.a.pick(&[BinOp::Add, BinOp::Mul, BinOp::Sub]);

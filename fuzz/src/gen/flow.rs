@@ -80,6 +80,9 @@ pub(super) struct Flow {
     exit: Option<Cond>,
     /// What a `continue` or `break` branch may update.
     targets: Vec<Target>,
+    /// An integer declared before the loop that the `break`'s branch sets (`if c { at = i;
+    /// break; }`, the `break_found` weight), and its value there.
+    found: Option<(String, IntExpr)>,
 }
 
 impl Flow {
@@ -249,6 +252,53 @@ impl Gen<'_> {
             });
         }
         decls
+    }
+
+    /// Per `break_found` (drawn only where it is not 0), for a `for` loop over `lv` that breaks:
+    /// an integer declared before it (its `let` pushed to `decls`) that the `break`'s branch
+    /// sets to the index or one past it. Returns its name, to declare once the loop is done (in
+    /// the loop it is out of sight: the exit may not read what the loop assigns).
+    pub(super) fn found_int(
+        &mut self,
+        flow: &mut Flow,
+        lv: &LoopVar,
+        decls: &mut Vec<Stmt>,
+    ) -> Option<String> {
+        if !flow.brk || self.w.break_found == 0 || !self.c_tenth(self.w.break_found) {
+            return None;
+        }
+        let name = self.fresh("at");
+        let index = IntExpr::Var(lv.name.clone());
+        let value = if self.c.chance(0.5) {
+            index
+        } else {
+            IntExpr::plus(index, IntExpr::Const(1))
+        };
+        let start = if self.c.chance(0.5) {
+            IntExpr::Const(0)
+        } else {
+            self.scope.dim_expr(lv.dim)
+        };
+        decls.push(Stmt::LetInt {
+            name: name.clone(),
+            mutable: true,
+            value: start,
+        });
+        flow.found = Some((name.clone(), value));
+        Some(name)
+    }
+
+    /// The integer `found_int` declared, in sight after its loop over `dim`: read in conditions
+    /// and casts (its bounds not kept).
+    pub(super) fn declare_found(&mut self, name: &str, dim: crate::ast::Dim) {
+        let lv = LoopVar {
+            name: name.to_string(),
+            dim,
+            lo: 0,
+            slack: 0,
+            index: false,
+        };
+        self.scope.declare_kind(name, LocalKind::Counter(lv), false);
     }
 
     fn declare_counter(&mut self, name: &str, lv: LoopVar) {
@@ -511,10 +561,13 @@ impl Gen<'_> {
         flow.conts -= 1;
     }
 
-    /// `if c { [update;] break; }`.
+    /// `if c { [update;] [at = i;] break; }`.
     fn place_break(&mut self, body: &mut Vec<Stmt>, flow: &mut Flow) {
         let cond = self.flow_cond(body, flow, true);
-        let then = self.branch_then(flow, Stmt::Break);
+        let mut then = self.branch_then(flow, Stmt::Break);
+        if let Some((name, value)) = flow.found.take() {
+            then.insert(then.len() - 1, Stmt::SetInt { name, value });
+        }
         body.push(Stmt::If {
             cond,
             then,

@@ -192,13 +192,18 @@ impl Gen<'_> {
             };
             if form == Form::For {
                 decls.extend(self.counters(&mut flow, &trip));
+                let found = self.found_int(&mut flow, &lv, &mut decls);
                 let var = lv.name.clone();
+                let dim = lv.dim;
                 self.scope.loops.push(lv);
                 let mark = self.scope.locals.len();
                 let body = self.loop_body(depth - 1, targets, &mut flow);
                 self.scope.truncate(mark);
                 self.scope.loops.pop();
                 self.after_loop(&flow);
+                if let Some(name) = found {
+                    self.declare_found(&name, dim);
+                }
                 Stmt::For { var, range, body }
             } else {
                 let (decl, cond) = self.counted(&range, &lv, form, &mut flow);

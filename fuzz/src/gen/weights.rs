@@ -195,6 +195,12 @@ weights! {
     /// the loop does not assign (data, parameters, indices, its counters, earlier values), out
     /// of 10.
     loop_break = 2,
+    /// Of `for` loops over a range with a `break`, those whose `break`'s branch sets an integer
+    /// declared before the loop (`let mut at = 0; for i in .. { if c { at = i; break; } .. }`,
+    /// to the index or one past it), read after the loop in conditions and casts, out of 10. On
+    /// the flow's stream, drawn only where this weight is not 0: at 0 (the default) the programs
+    /// are unchanged.
+    break_found = 0,
     /// Loops over a range written `let mut ct = a; while ct < b { ..; ct += 1; }` (also `<=`,
     /// `b > ct`, a step of 2, counting down with `>`/`>=` and `-=`), out of 10.
     loop_while = 1,

@@ -426,7 +426,9 @@ fn each_int_in(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut IntExpr)) {
             Stmt::Let { value, .. } | Stmt::Assign { value, .. } | Stmt::Return(value) => {
                 each_expr(value, &mut |e| ints_of_expr(e, f));
             }
-            Stmt::LetInt { value, .. } | Stmt::Step { by: value, .. } => f(value),
+            Stmt::LetInt { value, .. }
+            | Stmt::SetInt { value, .. }
+            | Stmt::Step { by: value, .. } => f(value),
             Stmt::While { cond, body } => {
                 each_int_of_cond(cond, f);
                 each_int_in(body, f);
@@ -580,6 +582,7 @@ fn each_expr_in_stmts(stmts: &mut [Stmt], f: &mut dyn FnMut(&mut Expr)) {
             }
             Stmt::LetArray { .. }
             | Stmt::LetInt { .. }
+            | Stmt::SetInt { .. }
             | Stmt::Step { .. }
             | Stmt::SplitAt { .. }
             | Stmt::Continue
