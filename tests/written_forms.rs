@@ -823,6 +823,7 @@ fn stop_per_row(x: &[f64], w: f64) -> f64 {
 
 /// The exit as a `match` arm that sets the integer (`(_, true) => { at = i + 1; break; }`).
 #[differentiable]
+#[allow(clippy::needless_continue)] // the form under test
 fn stop_by_a_match(x: &[f64], w: f64) -> f64 {
     let mut at = 0;
     let mut s = 0.0;
