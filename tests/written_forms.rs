@@ -935,3 +935,52 @@ fn closures_given_by_name() {
     assert_all_close(&g.x, &[1.0 + 2.0 * a * w * w + 2.0 * w], 1e-15);
     assert_all_close(&[g.w], &[0.5 + 2.0 * a * a * w + 2.0 * a], 1e-15);
 }
+
+/// Iterators chained with `chain`: a loop over the chain, sums, products and a fold of it (a
+/// slice, a reference to a run, and `copied` parts).
+#[differentiable]
+fn chained(x: &[f64], y: &[f64], w: f64) -> f64 {
+    let mut s = 0.0;
+    let mut p = 1.0;
+    for v in x.iter().chain(y.iter()) {
+        s += v * w;
+        p = p * 0.5 + v;
+    }
+    let squares = x.iter().chain(y).map(|v| v * v * w).sum::<f64>();
+    let product = x.iter().copied().chain(y.iter().copied()).product::<f64>();
+    let folded = x.iter().chain(&y[1..]).fold(0.5, |acc, v| acc * w + v);
+    s + p + squares + product + folded
+}
+
+#[test]
+fn chained_iterators() {
+    let w = 0.7;
+    for (x, y) in [
+        (vec![0.5, -1.5, 2.0], vec![0.25, 1.25]),
+        (vec![], vec![0.75]),
+        (vec![0.3], vec![0.6, -0.2, 0.9]),
+    ] {
+        let (v, g) = chained_grad(&x, &y, w);
+        assert_eq!(v, chained(&x, &y, w));
+        assert_all_close(&g.x, &numeric_gradient(|x| chained(x, &y, w), &x), 1e-7);
+        assert_all_close(&g.y, &numeric_gradient(|y| chained(&x, y, w), &y), 1e-7);
+        assert_all_close(
+            &[g.w],
+            &numeric_gradient(|p| chained(&x, &y, p[0]), &[w]),
+            1e-7,
+        );
+    }
+    // By hand for x = [], y = [b]: s = b·w, p = ½ + b, squares = b²w, product = b, folded = ½
+    // (`y[1..]` is empty).
+    let b = 0.75;
+    let (v, g) = chained_grad(&[], &[b], w);
+    assert_all_close(&[v], &[b * w + 0.5 + b + b * b * w + b + 0.5], 1e-15);
+    assert_all_close(&g.y, &[w + 1.0 + 2.0 * b * w + 1.0], 1e-15);
+    assert_all_close(&[g.w], &[b + b * b], 1e-15);
+    // x = [a], y = [b, c]: folded = (½w + a)·w + c.
+    let (a, c) = (0.5, -0.25);
+    let (_, g) = chained_grad(&[a], &[b, c], w);
+    let dfold_dw = 0.5 * w + (0.5 * w + a);
+    let want_w = a + b + c + a * a + b * b + c * c + dfold_dw;
+    assert_all_close(&[g.w], &[want_w], 1e-12);
+}

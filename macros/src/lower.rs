@@ -19,6 +19,7 @@ mod arrays;
 mod buffers;
 mod calls;
 mod carried;
+mod chained;
 mod control;
 mod exprs;
 mod index;
@@ -78,6 +79,7 @@ pub fn lower(cx: &Ctxt, sig: &Sig, body: &Block) -> Result<Lowered, Box<Lowered>
     named_closures::rewrite(&mut rewritten);
     tuple_folds::rewrite(&mut rewritten);
     mapped_loops::rewrite(&mut rewritten);
+    chained::rewrite(&mut rewritten);
     match_breaks::rewrite(&mut rewritten);
     let body = &places::index_places(cx, &rewritten);
     let mut l = Lower::new(cx, sig);
