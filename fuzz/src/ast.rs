@@ -721,6 +721,10 @@ pub struct Func {
     /// its name (`let mut outs = [0.0; M]; outs[0] = e0; … outs`, the `outputs_local` weight);
     /// the oracle returns `[e0, e1, ..]`.
     pub outputs_local: bool,
+    /// Loops and iterator sums over a slice parameter's adaptor-free `x.iter()` printed over its
+    /// halves chained (`x[..x.len() / 2].iter().chain(&x[x.len() / 2..])`, the `chained_halves`
+    /// weight; not for a loop that breaks); the oracle keeps `x.iter()`.
+    pub chained_halves: bool,
     /// `Some(K)` for `checkpoint = K` in the attribute.
     pub checkpoint: Option<usize>,
     /// The statements.

@@ -174,6 +174,9 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
     let mut r = Rng::derive(seed ^ 0x0075_1A11_0CA1_0A11, id);
     main.outputs_local =
         main.outputs().is_some() && w.outputs_local > 0 && r.below(10) < w.outputs_local as usize;
+    // From a stream of its own too: slices iterated over their halves chained.
+    let mut c = Rng::derive(seed ^ 0x00C4_A1E0_4A17_0A11, id);
+    main.chained_halves = w.chained_halves > 0 && c.below(10) < w.chained_halves as usize;
     // From a stream of its own, so that the knob leaves every program as it was.
     let mut h = Rng::derive(seed ^ 0x4E55_1A40_5EC0_4D00, id);
     // (Not on a vector-valued main: the macro refuses `hessian` there.)
@@ -300,6 +303,7 @@ fn function(
         lent_elements: false,
         mapped_items: false,
         outputs_local: false,
+        chained_halves: false,
         checkpoint: None,
         vec_return: false,
         tuple_return: false,

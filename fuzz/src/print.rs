@@ -130,6 +130,9 @@ struct Printer {
     /// The function printed returns its outputs through a local array (`Func::outputs_local`;
     /// not in the oracle).
     outs_local: bool,
+    /// The slice parameters whose adaptor-free `x.iter()` at the top of a loop or an iterator
+    /// sum is printed as its two halves chained (`Func::chained_halves`; not in the oracle).
+    halves: Vec<String>,
 }
 
 impl Printer {
@@ -145,6 +148,7 @@ impl Printer {
             map: false,
             mutables: Vec::new(),
             outs_local: false,
+            halves: Vec::new(),
         }
     }
 
@@ -184,6 +188,15 @@ impl Printer {
         self.lend = func.lent_elements && !self.oracle();
         self.map = func.mapped_items && !self.oracle();
         self.outs_local = func.outputs_local && !self.oracle() && !self.tuple;
+        self.halves.clear();
+        if func.chained_halves && !self.oracle() {
+            self.halves.extend(
+                func.params
+                    .iter()
+                    .filter(|p| matches!(p.ty, ParamTy::Slice(_)))
+                    .map(|p| p.name.clone()),
+            );
+        }
         self.mutables.clear();
         mutable_names(&func.body, &mut self.mutables);
         self.tuple_locals.clear();
@@ -382,7 +395,7 @@ impl Printer {
             Stmt::ForIter { pat, chain, body } => {
                 if let Some((name, value, rest)) = self.mappable(pat, chain, body) {
                     let _ = write!(self.out, "for {name} in ");
-                    self.chain(chain, true);
+                    self.top_chain(chain, true, !exits(body));
                     self.out.push_str(".map(|");
                     self.pat(pat);
                     self.out.push_str("| ");
@@ -393,7 +406,7 @@ impl Printer {
                     self.out.push_str("for ");
                     self.pat(pat);
                     self.out.push_str(" in ");
-                    self.chain(chain, false);
+                    self.top_chain(chain, false, !exits(body));
                     self.out.push_str(" {\n");
                     self.close_block(body, level);
                 }
@@ -723,6 +736,25 @@ impl Printer {
                 self.out.push(')');
             }
         }
+    }
+
+    /// A chain at the top of a loop (`allow`: one without `break`) or an iterator sum: an
+    /// adaptor-free `x.iter()` of a slice parameter `Func::chained_halves` names printed as its
+    /// halves chained, `x[..x.len() / 2].iter().chain(&x[x.len() / 2..])` (the same items in the
+    /// same order); any other as [`Printer::chain`] prints it.
+    fn top_chain(&mut self, c: &Chain, paren: bool, allow: bool) {
+        if allow
+            && c.adaptors.is_empty()
+            && let Base::Iter(x) = &c.base
+            && self.halves.contains(x)
+        {
+            let _ = write!(
+                self.out,
+                "{x}[..{x}.len() / 2].iter().chain(&{x}[{x}.len() / 2..])"
+            );
+            return;
+        }
+        self.chain(c, paren);
     }
 
     /// An iterator chain; a range base is parenthesized when adapted, or when `paren` (the
@@ -1117,7 +1149,7 @@ impl Printer {
     }
 
     fn iterator(&mut self, it: &IterExpr) {
-        self.chain(&it.chain, true);
+        self.top_chain(&it.chain, true, true);
         match &it.map {
             MapFn::Closure { pat, body } => {
                 self.out.push_str(".map(|");
@@ -1357,6 +1389,7 @@ mod tests {
             lent_elements: false,
             mapped_items: false,
             outputs_local: false,
+            chained_halves: false,
             checkpoint: None,
             vec_return: false,
             tuple_return: false,

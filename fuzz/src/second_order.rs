@@ -308,6 +308,7 @@ mod tests {
             lent_elements: false,
             mapped_items: false,
             outputs_local: false,
+            chained_halves: false,
             checkpoint: None,
             vec_return: false,
             tuple_return: false,

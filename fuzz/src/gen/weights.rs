@@ -333,6 +333,11 @@ weights! {
     /// outputs). From a stream of its own, drawn only where the weight is not 0: at 0 (the
     /// default) the programs are unchanged.
     outputs_local = 0,
+    /// Main functions whose loops (without `break`) and iterator sums over a slice parameter's
+    /// `x.iter()` are printed over its halves chained, `x[..x.len() / 2].iter().chain(&x[x.len()
+    /// / 2..])`, out of 10 (the oracle keeps `x.iter()`). From a stream of its own, drawn only
+    /// where the weight is not 0: at 0 (the default) the programs are unchanged.
+    chained_halves = 0,
     /// Loops writing a local array at their index written reversed, `for c in (lo..hi).rev()`
     /// (with their `break`, writing from the end), out of 10, on a stream of its own.
     local_array_rev = 2,
