@@ -247,3 +247,76 @@ fn windows_of_a_local_array_in_a_loop_against_central_differences() {
         assert_all_close(&g.x, &numeric, 1e-6);
     }
 }
+
+/// A run bound by `let` (`let row = &a[i * m..(i + 1) * m];`, a matrix row), read, measured,
+/// iterated and passed on by its name.
+#[differentiable]
+fn rows_bound_by_let(a: &[f64], x: &[f64], y: &[f64]) -> f64 {
+    let n = y.len();
+    let m = x.len();
+    let mut loss = 0.0;
+    for i in 0..n {
+        let row = &a[i * m..(i + 1) * m];
+        let pred: f64 = row.iter().zip(x).map(|(p, q)| p * q).sum();
+        loss += (pred - y[i]).powi(2) + dot(row, x) * row[0] + row.len() as f64;
+    }
+    loss / n as f64
+}
+
+/// Runs of a local array bound by `let`, one typed (`let head: &[f64] = &z[..n];`).
+#[differentiable]
+fn local_runs_bound_by_let(x: &[f64], w: f64) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.0; 2 * n];
+    for i in 0..2 * n {
+        z[i] = x[i % n] * w + i as f64;
+    }
+    let head: &[f64] = &z[..n];
+    let tail = &z[n..];
+    dot(head, tail) + tail.iter().map(|v| v * v).sum::<f64>()
+}
+
+#[test]
+fn runs_bound_by_let() {
+    let (x, y) = (vec![0.5, -1.5, 2.0], vec![0.25, 1.25]);
+    let a: Vec<f64> = (0..6).map(|k| 0.3 - 0.17 * f64::from(k)).collect();
+    let (v, g) = rows_bound_by_let_grad(&a, &x, &y);
+    assert_eq!(v, rows_bound_by_let(&a, &x, &y));
+    assert_all_close(
+        &g.a,
+        &numeric_gradient(|a| rows_bound_by_let(a, &x, &y), &a),
+        1e-6,
+    );
+    assert_all_close(
+        &g.x,
+        &numeric_gradient(|x| rows_bound_by_let(&a, x, &y), &x),
+        1e-6,
+    );
+    assert_all_close(
+        &g.y,
+        &numeric_gradient(|y| rows_bound_by_let(&a, &x, y), &y),
+        1e-6,
+    );
+    // By hand for n = m = 1: (a·x − y)² + a·x·a + 1.
+    let (p, q, r) = (0.5, 1.5, -0.25);
+    let (_, g) = rows_bound_by_let_grad(&[p], &[q], &[r]);
+    let e = p * q - r;
+    assert_all_close(&g.a, &[2.0 * e * q + 2.0 * p * q], 1e-15);
+    assert_all_close(&g.x, &[2.0 * e * p + p * p], 1e-15);
+    assert_all_close(&g.y, &[-2.0 * e], 1e-15);
+    for x in [vec![0.5, -1.5, 2.0], vec![0.75]] {
+        let w = 0.6;
+        let (v, g) = local_runs_bound_by_let_grad(&x, w);
+        assert_eq!(v, local_runs_bound_by_let(&x, w));
+        assert_all_close(
+            &g.x,
+            &numeric_gradient(|x| local_runs_bound_by_let(x, w), &x),
+            1e-6,
+        );
+        assert_all_close(
+            &[g.w],
+            &numeric_gradient(|p| local_runs_bound_by_let(&x, p[0]), &[w]),
+            1e-6,
+        );
+    }
+}

@@ -564,14 +564,8 @@ impl Lower<'_> {
     /// A run given to a closure's parameter (`tot(&x[..n / 2])`, `tot(&z[1..])`): a view of
     /// the slice or local array, as a part of a `split_at` is, read, measured, iterated and
     /// passed to calls there. `None` for another argument.
-    fn run_argument(&mut self, a: &Expr) -> Option<NodeId> {
-        let Expr::Reference(r) = super::loops::strip_parens(a) else {
-            return None;
-        };
-        let Expr::Index(ix) = super::loops::strip_parens(&r.expr) else {
-            return None;
-        };
-        if !matches!(&*ix.index, Expr::Range(_)) {
+    pub(super) fn run_argument(&mut self, a: &Expr) -> Option<NodeId> {
+        if !is_run(a) {
             return None;
         }
         let (slice, start, len) = self.run_of(a)?;
@@ -993,4 +987,12 @@ fn mapped_array(m: &syn::ExprMethodCall) -> Option<Expr> {
         .iter()
         .map(|x| -> Expr { syn::parse_quote!({ let #pat = #x; #body }) });
     Some(syn::parse_quote!([#(#elems),*]))
+}
+
+/// Whether `a` is a reference to a run, `&x[a..b]` (any range).
+pub(super) fn is_run(a: &Expr) -> bool {
+    let Expr::Reference(r) = super::loops::strip_parens(a) else {
+        return false;
+    };
+    matches!(super::loops::strip_parens(&r.expr), Expr::Index(ix) if matches!(&*ix.index, Expr::Range(_)))
 }

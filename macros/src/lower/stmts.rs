@@ -211,6 +211,13 @@ impl Lower<'_> {
                     self.declare(p.ident.to_string(), Binding::Value(handle));
                     return;
                 }
+                // `let row = &a[i * m..(i + 1) * m];`: a run of a slice or local array, read,
+                // measured, iterated and passed on through its name, as a part of a `split_at`.
+                if let Some(view) = self.run_argument(init) {
+                    self.failed_lets.remove(&p.ident.to_string());
+                    self.declare(p.ident.to_string(), Binding::Value(view));
+                    return;
+                }
                 let value = match self.bound_to(named) {
                     Some(n) if self.g.kind(n) == Kind::Other => Some(n),
                     _ => self.expr(init, want),
@@ -246,7 +253,8 @@ impl Lower<'_> {
             }
             Pat::Type(t) => {
                 let want = want_of_type(&t.ty);
-                if want == Want::Any && !super::buffers::is_float_array_type(&t.ty) {
+                let run = matches!(&*t.ty, syn::Type::Reference(_)) && super::calls::is_run(init);
+                if want == Want::Any && !run && !super::buffers::is_float_array_type(&t.ty) {
                     self.cx.error_spanned_by(
                         &t.ty,
                         msg(
