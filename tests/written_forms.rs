@@ -937,8 +937,9 @@ fn closures_given_by_name() {
 }
 
 /// Iterators chained with `chain`: a loop over the chain, sums, products and a fold of it (a
-/// slice, a reference to a run, and `copied` parts).
+/// slice, a reference to a run, and `copied` parts), a sum inside `vec![…]`.
 #[differentiable]
+#[allow(clippy::useless_vec)] // the form under test
 fn chained(x: &[f64], y: &[f64], w: f64) -> f64 {
     let mut s = 0.0;
     let mut p = 1.0;
@@ -949,7 +950,8 @@ fn chained(x: &[f64], y: &[f64], w: f64) -> f64 {
     let squares = x.iter().chain(y).map(|v| v * v * w).sum::<f64>();
     let product = x.iter().copied().chain(y.iter().copied()).product::<f64>();
     let folded = x.iter().chain(&y[1..]).fold(0.5, |acc, v| acc * w + v);
-    s + p + squares + product + folded
+    let listed = vec![x.iter().chain(y).map(|v| v * w).sum::<f64>(); 2];
+    s + p + squares + product + folded + listed[1]
 }
 
 #[test]
@@ -974,13 +976,17 @@ fn chained_iterators() {
     // (`y[1..]` is empty).
     let b = 0.75;
     let (v, g) = chained_grad(&[], &[b], w);
-    assert_all_close(&[v], &[b * w + 0.5 + b + b * b * w + b + 0.5], 1e-15);
-    assert_all_close(&g.y, &[w + 1.0 + 2.0 * b * w + 1.0], 1e-15);
-    assert_all_close(&[g.w], &[b + b * b], 1e-15);
+    assert_all_close(
+        &[v],
+        &[b * w + 0.5 + b + b * b * w + b + 0.5 + b * w],
+        1e-15,
+    );
+    assert_all_close(&g.y, &[w + 1.0 + 2.0 * b * w + 1.0 + w], 1e-15);
+    assert_all_close(&[g.w], &[b + b * b + b], 1e-15);
     // x = [a], y = [b, c]: folded = (½w + a)·w + c.
     let (a, c) = (0.5, -0.25);
     let (_, g) = chained_grad(&[a], &[b, c], w);
     let dfold_dw = 0.5 * w + (0.5 * w + a);
-    let want_w = a + b + c + a * a + b * b + c * c + dfold_dw;
+    let want_w = 2.0 * (a + b + c) + a * a + b * b + c * c + dfold_dw;
     assert_all_close(&[g.w], &[want_w], 1e-12);
 }

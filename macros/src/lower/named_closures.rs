@@ -103,6 +103,10 @@ struct Given<'a> {
 }
 
 impl VisitMut for Given<'_> {
+    fn visit_expr_macro_mut(&mut self, m: &mut syn::ExprMacro) {
+        super::chained::in_vec_macro(self, m);
+    }
+
     fn visit_expr_method_call_mut(&mut self, m: &mut syn::ExprMethodCall) {
         syn::visit_mut::visit_expr_method_call_mut(self, m);
         let names = [self.name.to_string()];
