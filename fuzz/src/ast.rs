@@ -725,6 +725,9 @@ pub struct Func {
     /// halves chained (`x[..x.len() / 2].iter().chain(&x[x.len() / 2..])`, the `chained_halves`
     /// weight; not for a loop that breaks); the oracle keeps `x.iter()`.
     pub chained_halves: bool,
+    /// Each `split_at` printed as two `let`s of runs (`let a = &x[..k]; let b = &x[k..];`, the
+    /// `split_as_lets` weight); the oracle keeps `split_at`.
+    pub split_lets: bool,
     /// `Some(K)` for `checkpoint = K` in the attribute.
     pub checkpoint: Option<usize>,
     /// The statements.

@@ -177,6 +177,9 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
     // From a stream of its own too: slices iterated over their halves chained.
     let mut c = Rng::derive(seed ^ 0x00C4_A1E0_4A17_0A11, id);
     main.chained_halves = w.chained_halves > 0 && c.below(10) < w.chained_halves as usize;
+    // From a stream of its own too: `split_at` printed as two `let`s of runs.
+    let mut sl = Rng::derive(seed ^ 0x0051_17A5_1E75_0A11, id);
+    main.split_lets = w.split_as_lets > 0 && sl.below(10) < w.split_as_lets as usize;
     // From a stream of its own, so that the knob leaves every program as it was.
     let mut h = Rng::derive(seed ^ 0x4E55_1A40_5EC0_4D00, id);
     // (Not on a vector-valued main: the macro refuses `hessian` there.)
@@ -304,6 +307,7 @@ fn function(
         mapped_items: false,
         outputs_local: false,
         chained_halves: false,
+        split_lets: false,
         checkpoint: None,
         vec_return: false,
         tuple_return: false,

@@ -133,6 +133,9 @@ struct Printer {
     /// The slice parameters whose adaptor-free `x.iter()` at the top of a loop or an iterator
     /// sum is printed as its two halves chained (`Func::chained_halves`; not in the oracle).
     halves: Vec<String>,
+    /// The function printed binds the parts of each `split_at` by two `let`s of runs
+    /// (`Func::split_lets`; not in the oracle).
+    split_lets: bool,
 }
 
 impl Printer {
@@ -149,6 +152,7 @@ impl Printer {
             mutables: Vec::new(),
             outs_local: false,
             halves: Vec::new(),
+            split_lets: false,
         }
     }
 
@@ -188,6 +192,7 @@ impl Printer {
         self.lend = func.lent_elements && !self.oracle();
         self.map = func.mapped_items && !self.oracle();
         self.outs_local = func.outputs_local && !self.oracle() && !self.tuple;
+        self.split_lets = func.split_lets && !self.oracle();
         self.halves.clear();
         if func.chained_halves && !self.oracle() {
             self.halves.extend(
@@ -494,6 +499,30 @@ impl Printer {
             Stmt::Continue => self.out.push_str("continue;\n"),
             Stmt::Break => self.out.push_str("break;\n"),
             Stmt::NewArray { .. } | Stmt::SetElem { .. } => self.array_stmt(s),
+            Stmt::SplitAt {
+                left,
+                right,
+                of,
+                at,
+            } if self.split_lets => {
+                // `let a = &x[..k]; let b = &x[k..];` (a part named `_` is not bound).
+                let mut k = String::new();
+                std::mem::swap(&mut self.out, &mut k);
+                self.int(at, 0);
+                std::mem::swap(&mut self.out, &mut k);
+                if left != "_" {
+                    let _ = writeln!(self.out, "let {left} = &{of}[..{k}];");
+                    if right != "_" {
+                        self.indent(level);
+                    }
+                }
+                if right != "_" {
+                    let _ = writeln!(self.out, "let {right} = &{of}[{k}..];");
+                }
+                if left == "_" && right == "_" {
+                    self.out.push_str(";\n");
+                }
+            }
             Stmt::SplitAt {
                 left,
                 right,
@@ -1390,6 +1419,7 @@ mod tests {
             mapped_items: false,
             outputs_local: false,
             chained_halves: false,
+            split_lets: false,
             checkpoint: None,
             vec_return: false,
             tuple_return: false,

@@ -309,6 +309,7 @@ mod tests {
             mapped_items: false,
             outputs_local: false,
             chained_halves: false,
+            split_lets: false,
             checkpoint: None,
             vec_return: false,
             tuple_return: false,

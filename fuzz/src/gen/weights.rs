@@ -338,6 +338,10 @@ weights! {
     /// / 2..])`, out of 10 (the oracle keeps `x.iter()`). From a stream of its own, drawn only
     /// where the weight is not 0: at 0 (the default) the programs are unchanged.
     chained_halves = 0,
+    /// Main functions whose `split_at`s are printed as two `let`s of runs (`let a = &x[..k];
+    /// let b = &x[k..];`), out of 10 (the oracle keeps `split_at`). From a stream of its own,
+    /// drawn only where the weight is not 0: at 0 (the default) the programs are unchanged.
+    split_as_lets = 0,
     /// Loops writing a local array at their index written reversed, `for c in (lo..hi).rev()`
     /// (with their `break`, writing from the end), out of 10, on a stream of its own.
     local_array_rev = 2,
