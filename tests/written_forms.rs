@@ -990,3 +990,65 @@ fn chained_iterators() {
     let want_w = 2.0 * (a + b + c) + a * a + b * b + c * c + dfold_dw;
     assert_all_close(&[g.w], &[want_w], 1e-12);
 }
+
+/// A new array of zeros filled at strided indices (interleaved pairs), under `if` too, and in
+/// a reversed loop; then a vector-valued function returning such an array by its name.
+#[differentiable]
+fn strided_fill(x: &[f64], w: f64) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.0; 2 * n];
+    for i in 0..n {
+        z[2 * i] = x[i] * w;
+        if x[i] > 0.0 {
+            z[2 * i + 1] = x[i] + w;
+        }
+    }
+    let mut t = vec![0.0; 3 * n];
+    for i in (0..n).rev() {
+        t[1 + 3 * i] = (x[i] * w).sin();
+        t[i * 3] = z[2 * i] * x[i];
+    }
+    z.iter().map(|v| v * v).sum::<f64>() + z[1] + t.iter().sum::<f64>()
+}
+
+#[differentiable]
+fn interleaved(x: &[f64; 2], w: f64) -> [f64; 4] {
+    let mut r = [0.0; 4];
+    for i in 0..2 {
+        r[2 * i] = x[i] * w - 1.0;
+        r[2 * i + 1] = x[i] * x[i];
+    }
+    r
+}
+
+#[test]
+fn strided_writes_into_zeros() {
+    let w = 0.7;
+    for x in [vec![0.5, -1.5, 2.0], vec![0.75], vec![-0.25, 0.5]] {
+        let (v, g) = strided_fill_grad(&x, w);
+        assert_all_close(&[v], &[strided_fill(&x, w)], 1e-15);
+        assert_all_close(&g.x, &numeric_gradient(|x| strided_fill(x, w), &x), 1e-7);
+        assert_all_close(
+            &[g.w],
+            &numeric_gradient(|p| strided_fill(&x, p[0]), &[w]),
+            1e-7,
+        );
+    }
+    // By hand for [a] (a > 0): z = [a·w, a + w], t = [a²w, sin(a·w), 0]:
+    // v = a²w² + (a + w)² + (a + w) + a²w + sin(a·w).
+    let a = 0.75;
+    let (v, g) = strided_fill_grad(&[a], w);
+    let want = a * a * w * w + (a + w).powi(2) + (a + w) + a * a * w + (a * w).sin();
+    assert_all_close(&[v], &[want], 1e-15);
+    let dx = 2.0 * a * w * w + 2.0 * (a + w) + 1.0 + 2.0 * a * w + w * (a * w).cos();
+    assert_all_close(&g.x, &[dx], 1e-14);
+    let (value, jac) = interleaved_jacobian(&[0.5, -1.5], w);
+    assert_eq!(value, interleaved(&[0.5, -1.5], w));
+    assert_all_close(&jac[0].x, &[w, 0.0], 1e-15);
+    assert_all_close(&jac[3].x, &[0.0, -3.0], 1e-15);
+    assert_all_close(
+        &[jac[0].w, jac[1].w, jac[2].w, jac[3].w],
+        &[0.5, 0.0, -1.5, 0.0],
+        1e-15,
+    );
+}

@@ -31,6 +31,7 @@ mod misplaced;
 mod named_closures;
 mod places;
 mod stmts;
+mod strided;
 mod syntax;
 mod tuple_folds;
 mod tuples;
@@ -80,6 +81,7 @@ pub fn lower(cx: &Ctxt, sig: &Sig, body: &Block) -> Result<Lowered, Box<Lowered>
     tuple_folds::rewrite(&mut rewritten);
     mapped_loops::rewrite(&mut rewritten);
     chained::rewrite(&mut rewritten);
+    strided::rewrite(&mut rewritten);
     match_breaks::rewrite(&mut rewritten);
     let body = &places::index_places(cx, &rewritten);
     let mut l = Lower::new(cx, sig);
