@@ -728,6 +728,11 @@ pub struct Func {
     /// Each `split_at` printed as two `let`s of runs (`let a = &x[..k]; let b = &x[k..];`, the
     /// `split_as_lets` weight); the oracle keeps `split_at`.
     pub split_lets: bool,
+    /// Loops filling a new array of zeros at their index (`z[c] = e`, the array mentioned
+    /// nowhere else in the body) printed two elements an iteration at strided indices (`for sk in
+    /// 0..(n + 1) / 2 { if 2 * sk < n { let c = 2 * sk; ..; z[2 * sk] = e; } if 2 * sk + 1 < n {
+    /// .. } }`, the `strided_fills` weight); the oracle keeps the loop.
+    pub strided_fills: bool,
     /// `Some(K)` for `checkpoint = K` in the attribute.
     pub checkpoint: Option<usize>,
     /// The statements.

@@ -180,6 +180,9 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
     // From a stream of its own too: `split_at` printed as two `let`s of runs.
     let mut sl = Rng::derive(seed ^ 0x0051_17A5_1E75_0A11, id);
     main.split_lets = w.split_as_lets > 0 && sl.below(10) < w.split_as_lets as usize;
+    // From a stream of its own too: fills of new arrays of zeros printed at strided indices.
+    let mut sf = Rng::derive(seed ^ 0x057D_F111_5A11_0A11, id);
+    main.strided_fills = w.strided_fills > 0 && sf.below(10) < w.strided_fills as usize;
     // From a stream of its own, so that the knob leaves every program as it was.
     let mut h = Rng::derive(seed ^ 0x4E55_1A40_5EC0_4D00, id);
     // (Not on a vector-valued main: the macro refuses `hessian` there.)
@@ -308,6 +311,7 @@ fn function(
         outputs_local: false,
         chained_halves: false,
         split_lets: false,
+        strided_fills: false,
         checkpoint: None,
         vec_return: false,
         tuple_return: false,

@@ -136,6 +136,10 @@ struct Printer {
     /// The function printed binds the parts of each `split_at` by two `let`s of runs
     /// (`Func::split_lets`; not in the oracle).
     split_lets: bool,
+    /// The function printed fills a new array of zeros, where it can, two elements an
+    /// iteration at strided indices (`Func::strided_fills`; not in the oracle); `.1` numbers
+    /// the loops so printed.
+    strided: (bool, usize),
 }
 
 impl Printer {
@@ -153,6 +157,7 @@ impl Printer {
             outs_local: false,
             halves: Vec::new(),
             split_lets: false,
+            strided: (false, 0),
         }
     }
 
@@ -193,6 +198,7 @@ impl Printer {
         self.map = func.mapped_items && !self.oracle();
         self.outs_local = func.outputs_local && !self.oracle() && !self.tuple;
         self.split_lets = func.split_lets && !self.oracle();
+        self.strided = (func.strided_fills && !self.oracle(), 0);
         self.halves.clear();
         if func.chained_halves && !self.oracle() {
             self.halves.extend(
@@ -315,9 +321,66 @@ impl Printer {
     }
 
     fn block_body(&mut self, stmts: &[Stmt], level: usize) {
-        for s in stmts {
-            self.stmt(s, level);
+        let mut k = 0;
+        while k < stmts.len() {
+            self.stmt(&stmts[k], level);
+            if self.strided.0
+                && let Some(next) = stmts.get(k + 1)
+                && let Some(fill) = strided_fill(&stmts[k], next)
+            {
+                self.indent(level);
+                self.strided_loop(&fill, level);
+                k += 2;
+            } else {
+                k += 1;
+            }
         }
+    }
+
+    /// `for c in 0..len { body }` filling `z` (a new array of zeros) at `c`, as
+    /// `for sk in 0..(len + 1) / 2 { if 2 * sk < len { let c = 2 * sk; body } if 2 * sk + 1 <
+    /// len { let c = 2 * sk + 1; body } }`, the write in each `z[2 * sk] = e` (`+ 1`): the same
+    /// elements written with the same values in the same order, at strided indices.
+    fn strided_loop(&mut self, fill: &Fill<'_>, level: usize) {
+        self.strided.1 += 1;
+        let sk = format!("sk{}", self.strided.1);
+        let _ = write!(self.out, "for {sk} in 0..(");
+        self.int(fill.len, 0);
+        self.out.push_str(" + 1) / 2 {\n");
+        for half in 0..2 {
+            let mut at = IntExpr::times(IntExpr::Const(2), IntExpr::Var(sk.clone()));
+            if half == 1 {
+                at = IntExpr::plus(at, IntExpr::Const(1));
+            }
+            self.indent(level + 1);
+            self.out.push_str("if ");
+            self.int(&at, 0);
+            self.out.push_str(" < ");
+            self.int(fill.len, 0);
+            self.out.push_str(" {\n");
+            self.indent(level + 2);
+            let _ = write!(self.out, "let {} = ", fill.var);
+            self.int(&at, 0);
+            self.out.push_str(";\n");
+            let body: Vec<Stmt> = fill
+                .body
+                .iter()
+                .map(|s| match s {
+                    Stmt::SetElem { array, value, .. } if array == fill.array => Stmt::SetElem {
+                        array: array.clone(),
+                        index: at.clone(),
+                        op: AssignOp::Set,
+                        value: value.clone(),
+                    },
+                    other => other.clone(),
+                })
+                .collect();
+            self.block_body(&body, level + 2);
+            self.indent(level + 1);
+            self.out.push_str("}\n");
+        }
+        self.indent(level);
+        self.out.push_str("}\n");
     }
 
     #[allow(clippy::too_many_lines)] // one arm per statement kind
@@ -1306,6 +1369,69 @@ fn cmp_op(op: CmpOp) -> &'static str {
     }
 }
 
+/// A loop `Printer::strided_loop` prints strided: its index, its length, its body and the array
+/// it fills.
+struct Fill<'a> {
+    var: &'a str,
+    len: &'a IntExpr,
+    body: &'a [Stmt],
+    array: &'a str,
+}
+
+/// `let mut z = vec![0.0; n];` (or `[0.0; K]`) followed by `for c in 0..len { .. }` whose body
+/// mentions `z` only in one statement, `z[c] = e;` (`e` not reading `z`), and neither breaks nor
+/// continues (a `continue` in a half would skip the other).
+fn strided_fill<'a>(decl: &'a Stmt, next: &'a Stmt) -> Option<Fill<'a>> {
+    let Stmt::NewArray {
+        name,
+        mutable: true,
+        init: ArrayInit::Repeat { value, .. },
+        ..
+    } = decl
+    else {
+        return None;
+    };
+    if *value != Expr::Lit(0.0) {
+        return None;
+    }
+    let Stmt::For { var, range, body } = next else {
+        return None;
+    };
+    if range.start != IntExpr::Const(0) {
+        return None;
+    }
+    let quoted = format!("{name:?}");
+    let text = format!("{body:?}");
+    // (Nor a length read from `z`: the halves' conditions would read the array.)
+    if text.contains("Break")
+        || text.contains("Continue")
+        || format!("{:?}", range.end).contains(&quoted)
+    {
+        return None;
+    }
+    let mentions: Vec<&Stmt> = body
+        .iter()
+        .filter(|s| format!("{s:?}").contains(&quoted))
+        .collect();
+    let [
+        Stmt::SetElem {
+            array,
+            index: IntExpr::Var(i),
+            op: AssignOp::Set,
+            value,
+        },
+    ] = mentions.as_slice()
+    else {
+        return None;
+    };
+    (array == name && i == var && !format!("{value:?}").contains(&quoted)).then_some(Fill {
+        var,
+        len: &range.end,
+        body,
+        array: name,
+    })
+}
+
 /// The names `p` binds.
 fn pattern_names(p: &Pat, out: &mut Vec<String>) {
     match p {
@@ -1420,6 +1546,7 @@ mod tests {
             outputs_local: false,
             chained_halves: false,
             split_lets: false,
+            strided_fills: false,
             checkpoint: None,
             vec_return: false,
             tuple_return: false,

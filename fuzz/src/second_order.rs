@@ -310,6 +310,7 @@ mod tests {
             outputs_local: false,
             chained_halves: false,
             split_lets: false,
+            strided_fills: false,
             checkpoint: None,
             vec_return: false,
             tuple_return: false,

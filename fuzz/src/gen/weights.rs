@@ -342,6 +342,12 @@ weights! {
     /// let b = &x[k..];`), out of 10 (the oracle keeps `split_at`). From a stream of its own,
     /// drawn only where the weight is not 0: at 0 (the default) the programs are unchanged.
     split_as_lets = 0,
+    /// Main functions whose loops filling a new array of zeros at their index (the array
+    /// mentioned nowhere else in the body, no `break` or `continue`) are printed two elements an
+    /// iteration at strided indices (`z[2 * sk] = e; .. z[2 * sk + 1] = e;`, each under `if`),
+    /// out of 10 (the oracle keeps the loop). From a stream of its own, drawn only where the
+    /// weight is not 0: at 0 (the default) the programs are unchanged.
+    strided_fills = 0,
     /// Loops writing a local array at their index written reversed, `for c in (lo..hi).rev()`
     /// (with their `break`, writing from the end), out of 10, on a stream of its own.
     local_array_rev = 2,
