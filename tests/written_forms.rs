@@ -1052,3 +1052,82 @@ fn strided_writes_into_zeros() {
         1e-15,
     );
 }
+
+/// `filter` as the last adaptor but `map`s: in sums, products and loops, its closure's pattern
+/// by reference (`|v| **v > 0.0`, `|&&v| …`, `|&(i, v)| …`), after `enumerate` with a `_` in
+/// the item's pattern where the filter binds a name.
+#[differentiable]
+fn filtered(x: &[f64], w: f64) -> f64 {
+    let positive = x.iter().filter(|v| **v > 0.0).map(|v| v * w).sum::<f64>();
+    let small = x.iter().filter(|&&v| v < 1.0).sum::<f64>();
+    let even = x
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 0)
+        .map(|(_, &v)| v * v)
+        .sum::<f64>();
+    let scaled = x
+        .iter()
+        .filter(|v| v.abs() > 0.3)
+        .map(|v| 1.0 + v * w)
+        .product::<f64>();
+    let mut s = 0.0;
+    for v in x.iter().filter(|&&v| v > 0.0) {
+        s += v * w;
+    }
+    for (i, v) in x.iter().enumerate().filter(|&(i, v)| i > 0 && *v < 2.0) {
+        s += v * (i as f64);
+    }
+    positive + small + even + scaled + s
+}
+
+/// The same with each filter an `if` in the sum or loop.
+fn filtered_by_ifs(x: &[f64], w: f64) -> f64 {
+    let (mut positive, mut small, mut even, mut scaled, mut s) = (0.0, 0.0, 0.0, 1.0, 0.0);
+    for (i, &v) in x.iter().enumerate() {
+        if v > 0.0 {
+            positive += v * w;
+            s += v * w;
+        }
+        if v < 1.0 {
+            small += v;
+        }
+        if i % 2 == 0 {
+            even += v * v;
+        }
+        if v.abs() > 0.3 {
+            scaled *= 1.0 + v * w;
+        }
+    }
+    for (i, &v) in x.iter().enumerate() {
+        if i > 0 && v < 2.0 {
+            s += v * (i as f64);
+        }
+    }
+    positive + small + even + scaled + s
+}
+
+#[test]
+fn filters_as_conditions() {
+    let w = 0.7;
+    for x in [
+        vec![0.5, -1.5, 1.8, 0.25, 1.25, -0.1, 2.5],
+        vec![-0.75],
+        vec![],
+    ] {
+        let (v, g) = filtered_grad(&x, w);
+        assert_eq!(v, filtered(&x, w));
+        assert_all_close(&[v], &[filtered_by_ifs(&x, w)], 1e-14);
+        assert_all_close(&g.x, &numeric_gradient(|x| filtered(x, w), &x), 1e-7);
+        assert_all_close(
+            &[g.w],
+            &numeric_gradient(|p| filtered(&x, p[0]), &[w]),
+            1e-7,
+        );
+    }
+    // By hand for [a] (0 < a < 1, |a| > 0.3): a·w + a + a² + (1 + a·w) + a·w.
+    let a = 0.5;
+    let (_, g) = filtered_grad(&[a], w);
+    assert_all_close(&g.x, &[w + 1.0 + 2.0 * a + w + w], 1e-15);
+    assert_all_close(&[g.w], &[a + a + a], 1e-15);
+}

@@ -22,6 +22,7 @@ mod carried;
 mod chained;
 mod control;
 mod exprs;
+mod filtered;
 mod index;
 mod iterators;
 mod loops;
@@ -80,6 +81,7 @@ pub fn lower(cx: &Ctxt, sig: &Sig, body: &Block) -> Result<Lowered, Box<Lowered>
     named_closures::rewrite(&mut rewritten);
     tuple_folds::rewrite(&mut rewritten);
     mapped_loops::rewrite(&mut rewritten);
+    filtered::rewrite(&mut rewritten);
     chained::rewrite(&mut rewritten);
     strided::rewrite(&mut rewritten);
     match_breaks::rewrite(&mut rewritten);
