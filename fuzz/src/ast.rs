@@ -733,6 +733,10 @@ pub struct Func {
     /// 0..(n + 1) / 2 { if 2 * sk < n { let c = 2 * sk; ..; z[2 * sk] = e; } if 2 * sk + 1 < n {
     /// .. } }`, the `strided_fills` weight); the oracle keeps the loop.
     pub strided_fills: bool,
+    /// Loops whose body starts with `if c { continue; }`, and sums whose map is `if c { e } else
+    /// { 0.0 }`, printed with `filter` (`for p in chain.filter(|&p| !(c))`, `.filter(|&p|
+    /// c).map(|p| e)`, the `filters` weight); the oracle keeps the `if`s.
+    pub filters: bool,
     /// `Some(K)` for `checkpoint = K` in the attribute.
     pub checkpoint: Option<usize>,
     /// The statements.

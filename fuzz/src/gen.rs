@@ -183,6 +183,9 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
     // From a stream of its own too: fills of new arrays of zeros printed at strided indices.
     let mut sf = Rng::derive(seed ^ 0x057D_F111_5A11_0A11, id);
     main.strided_fills = w.strided_fills > 0 && sf.below(10) < w.strided_fills as usize;
+    // From a stream of its own too: conditions on items printed with `filter`.
+    let mut fl = Rng::derive(seed ^ 0x0F11_7E45_0A11_0A11, id);
+    main.filters = w.filters > 0 && fl.below(10) < w.filters as usize;
     // From a stream of its own, so that the knob leaves every program as it was.
     let mut h = Rng::derive(seed ^ 0x4E55_1A40_5EC0_4D00, id);
     // (Not on a vector-valued main: the macro refuses `hessian` there.)
@@ -312,6 +315,7 @@ fn function(
         chained_halves: false,
         split_lets: false,
         strided_fills: false,
+        filters: false,
         checkpoint: None,
         vec_return: false,
         tuple_return: false,

@@ -140,6 +140,9 @@ struct Printer {
     /// iteration at strided indices (`Func::strided_fills`; not in the oracle); `.1` numbers
     /// the loops so printed.
     strided: (bool, usize),
+    /// The function printed tests conditions on items with `filter` where it can
+    /// (`Func::filters`; not in the oracle).
+    filters: bool,
 }
 
 impl Printer {
@@ -158,6 +161,7 @@ impl Printer {
             halves: Vec::new(),
             split_lets: false,
             strided: (false, 0),
+            filters: false,
         }
     }
 
@@ -199,6 +203,7 @@ impl Printer {
         self.outs_local = func.outputs_local && !self.oracle() && !self.tuple;
         self.split_lets = func.split_lets && !self.oracle();
         self.strided = (func.strided_fills && !self.oracle(), 0);
+        self.filters = func.filters && !self.oracle();
         self.halves.clear();
         if func.chained_halves && !self.oracle() {
             self.halves.extend(
@@ -469,6 +474,19 @@ impl Printer {
                     self.out.push_str("| ");
                     self.expr(value, 0);
                     self.out.push_str(") {\n");
+                    self.close_block(rest, level);
+                } else if let Some((skip, rest)) = self.filterable(chain, body) {
+                    // `for p in chain { if c { continue; } rest }` as `for p in
+                    // chain.filter(|&p| !(c)) { rest }`.
+                    self.out.push_str("for ");
+                    self.pat(pat);
+                    self.out.push_str(" in ");
+                    self.top_chain(chain, true, false);
+                    self.out.push_str(".filter(|&");
+                    self.pat(pat);
+                    self.out.push_str("| !(");
+                    self.cond(skip, 0);
+                    self.out.push_str(")) {\n");
                     self.close_block(rest, level);
                 } else {
                     self.out.push_str("for ");
@@ -811,6 +829,53 @@ impl Printer {
             && !self.mutables.iter().any(|m| read.contains(&quoted(m)))
             && !bound.iter().any(|b| after.contains(&quoted(b)));
         mappable.then_some((name.as_str(), value, rest))
+    }
+
+    /// The condition of `if c { continue; }` first in a loop's body (reading nothing bound
+    /// `mut`: the filter's closure borrows what it reads while the body runs; no `break` in the
+    /// body) and the rest, where `Func::filters` prints the loop with `filter`.
+    fn filterable<'a>(&self, chain: &Chain, body: &'a [Stmt]) -> Option<(&'a Cond, &'a [Stmt])> {
+        let (
+            Stmt::If {
+                cond,
+                then,
+                els: None,
+            },
+            rest,
+        ) = body.split_first()?
+        else {
+            return None;
+        };
+        let read = format!("{cond:?}");
+        let ok = self.filters
+            && matches!(then.as_slice(), [Stmt::Continue])
+            && !exits(rest)
+            && !matches!(chain.base, Base::Bare(_) | Base::Borrow(_))
+            && !self
+                .mutables
+                .iter()
+                .any(|m| read.contains(&format!("{m:?}")));
+        ok.then_some((cond, rest))
+    }
+
+    /// Of a map's body `if c { e } else { 0.0 }` (`1.0` in a product, or the other way round),
+    /// where `Func::filters` prints it as a `filter`: the condition, whether it keeps the item
+    /// where it holds, and the value kept.
+    fn kept<'a>(&self, body: &'a Expr, product: bool) -> Option<((&'a Cond, bool), &'a Expr)> {
+        let Expr::If(c, a, b) = body else {
+            return None;
+        };
+        let unit = Expr::Lit(if product { 1.0 } else { 0.0 });
+        if !self.filters {
+            return None;
+        }
+        if **b == unit {
+            Some(((c, true), a))
+        } else if **a == unit {
+            Some(((c, false), b))
+        } else {
+            None
+        }
     }
 
     fn pat(&mut self, p: &Pat) {
@@ -1243,6 +1308,27 @@ impl Printer {
     fn iterator(&mut self, it: &IterExpr) {
         self.top_chain(&it.chain, true, true);
         match &it.map {
+            // `.map(|p| if c { e } else { 0.0 }).sum()` (`1.0` for a product, or the branches
+            // the other way round) as `.filter(|&p| c).map(|p| e).sum()`.
+            MapFn::Closure { pat, body }
+                if let Some((keep, value)) = self.kept(body, it.product) =>
+            {
+                self.out.push_str(".filter(|&");
+                self.pat(pat);
+                self.out.push_str("| ");
+                if keep.1 {
+                    self.cond(keep.0, 0);
+                } else {
+                    self.out.push_str("!(");
+                    self.cond(keep.0, 0);
+                    self.out.push(')');
+                }
+                self.out.push_str(").map(|");
+                self.pat(pat);
+                self.out.push_str("| ");
+                self.expr(value, 0);
+                self.out.push(')');
+            }
             MapFn::Closure { pat, body } => {
                 self.out.push_str(".map(|");
                 self.pat(pat);
@@ -1547,6 +1633,7 @@ mod tests {
             chained_halves: false,
             split_lets: false,
             strided_fills: false,
+            filters: false,
             checkpoint: None,
             vec_return: false,
             tuple_return: false,

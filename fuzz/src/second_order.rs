@@ -311,6 +311,7 @@ mod tests {
             chained_halves: false,
             split_lets: false,
             strided_fills: false,
+            filters: false,
             checkpoint: None,
             vec_return: false,
             tuple_return: false,

@@ -348,6 +348,11 @@ weights! {
     /// out of 10 (the oracle keeps the loop). From a stream of its own, drawn only where the
     /// weight is not 0: at 0 (the default) the programs are unchanged.
     strided_fills = 0,
+    /// Main functions whose loops starting with `if c { continue; }` (`c` reading nothing bound
+    /// `mut`, no `break`) and sums mapping to `if c { e } else { 0.0 }` are printed with
+    /// `filter`, out of 10 (the oracle keeps the `if`s). From a stream of its own, drawn only
+    /// where the weight is not 0: at 0 (the default) the programs are unchanged.
+    filters = 0,
     /// Loops writing a local array at their index written reversed, `for c in (lo..hi).rev()`
     /// (with their `break`, writing from the end), out of 10, on a stream of its own.
     local_array_rev = 2,
