@@ -1078,6 +1078,13 @@ fn filtered(x: &[f64], w: f64) -> f64 {
     for (i, v) in x.iter().enumerate().filter(|&(i, v)| i > 0 && *v < 2.0) {
         s += v * (i as f64);
     }
+    // Runs, the filter's name the loop's or another.
+    for r in x.chunks_exact(2).filter(|&r| r[0] > r[1]) {
+        s += r[0] * w;
+    }
+    for r in x.chunks_exact(2).filter(|q| q[1] > 0.0) {
+        s += r[1] * r[1];
+    }
     positive + small + even + scaled + s
 }
 
@@ -1102,6 +1109,14 @@ fn filtered_by_ifs(x: &[f64], w: f64) -> f64 {
     for (i, &v) in x.iter().enumerate() {
         if i > 0 && v < 2.0 {
             s += v * (i as f64);
+        }
+    }
+    for r in x.chunks_exact(2) {
+        if r[0] > r[1] {
+            s += r[0] * w;
+        }
+        if r[1] > 0.0 {
+            s += r[1] * r[1];
         }
     }
     positive + small + even + scaled + s

@@ -10,9 +10,10 @@
 //!   => x.iter().map(|__symgrad_item| if { let v = __symgrad_item; *v > 0.0 } { *__symgrad_item } else { 0.0 }).sum::<f64>()
 //! ```
 //!
-//! The filter's closure takes a reference to the item: its pattern, without its `&`s, is bound
-//! to the item in a block of its own (so that its names hide nothing the rest reads), and in its
-//! body a chain of `*` before a name is one (the lowering reads `*v` of a float as `v`). Taken
+//! The filter's closure takes a reference to the item: its pattern, without its `&`s, names the
+//! item's parts, read in its body by the item's names (or, where the body binds such a name
+//! again, bound by a `let` in a block of its own, so that it hides nothing the rest reads), and
+//! in its body a chain of `*` before a name is one (the lowering reads `*v` of a float as `v`). Taken
 //! where the filter's pattern and the item's (the loop's, or the `map`'s closure's) have the same
 //! shape, names or tuples of them; a `product` gets `1.0` where the item is filtered out, a
 //! `sum` `0.0`. Anything else stays as written, for the lowering to report.
@@ -73,6 +74,14 @@ impl Test {
     /// shape; a `_` of it where the filter binds a name is named); `None` where the shapes
     /// differ.
     fn condition(&self, item: &mut Pat) -> Option<Expr> {
+        // (Where the body reads a name from around the filter that the item's pattern binds,
+        // the item's would hide it there.)
+        let own = super::loops::pattern_names(&self.pat);
+        let items = super::loops::pattern_names(item);
+        let free = super::loops::mentioned_names(&self.body);
+        if free.iter().any(|n| !own.contains(n) && items.contains(n)) {
+            return None;
+        }
         let mut pairs = Vec::new();
         bind(&self.pat, item, &mut pairs)?;
         // (A name bound before another `let` reads an item of that name would hide the item:
@@ -84,11 +93,37 @@ impl Test {
         if hides {
             return None;
         }
-        let lets = pairs
-            .iter()
-            .map(|(f, i)| -> Stmt { syn::parse_quote!(let #f = #i;) });
-        let body = &self.body;
+        // Each name of the filter read as the item's where the body binds it nowhere (a run,
+        // `for r in x.chunks(3)`, cannot be given another name by `let`); otherwise bound by a
+        // `let` (one of the same name needs neither).
+        let mut body = self.body.clone();
+        let bound = super::loops::names_bound_in(&body);
+        let mut lets: Vec<Stmt> = Vec::new();
+        let mut renames = Vec::new();
+        for (f, i) in pairs.iter().filter(|(f, i)| f != i) {
+            if bound.contains(&f.to_string()) {
+                lets.push(syn::parse_quote!(let #f = #i;));
+            } else {
+                renames.push((f.to_string(), i.clone()));
+            }
+        }
+        Renamed(renames).visit_expr_mut(&mut body);
         Some(syn::parse_quote!({ #(#lets)* #body }))
+    }
+}
+
+/// Writes each plain name of `.0` as its new name.
+struct Renamed(Vec<(String, syn::Ident)>);
+
+impl VisitMut for Renamed {
+    fn visit_expr_path_mut(&mut self, p: &mut syn::ExprPath) {
+        if p.qself.is_none()
+            && p.path.segments.len() == 1
+            && let Some(seg) = p.path.segments.first_mut()
+            && let Some((_, to)) = self.0.iter().find(|(from, _)| seg.ident == from)
+        {
+            seg.ident = to.clone();
+        }
     }
 }
 

@@ -481,7 +481,7 @@ impl Lower<'_> {
                     other,
                     msg(
                         "this iterator cannot be differentiated",
-                        "iterate over slice parameters with `iter`, `zip`, `enumerate`, `skip`, `take`, `step_by`, `rev`, `windows`, `chunks` and `map(|…| …)`, or over a range `(0..n)`; `a.chain(b)` only as the last adaptor but `map`s, summed, multiplied, folded, or looped over without `break` (each part in turn); `filter(|v| …)` only as the last adaptor but `map`s, summed, multiplied or looped over (an `enumerate` after it counts only the items it keeps: filter after `enumerate`)",
+                        "iterate over slice parameters with `iter`, `zip`, `enumerate`, `skip`, `take`, `step_by`, `rev`, `windows`, `chunks` and `map(|…| …)`, or over a range `(0..n)`; `a.chain(b)` only as the last adaptor but `map`s, summed, multiplied, folded, or looped over without `break` (each part in turn); `filter(|v| …)` only as the last adaptor but `map`s, summed, multiplied or looped over (an `enumerate` after it counts only the items it keeps: filter after `enumerate`), its closure reading no name from around it that the item is named",
                     ),
                 );
                 None
