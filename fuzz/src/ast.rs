@@ -696,19 +696,11 @@ pub enum ArrayInit {
     },
 }
 
-/// A function `fn name(params) -> f64 { body; ret }`, or `-> [f64; M]` when `ret` is an
-/// [`Expr::Array`] of `M` outputs.
-#[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::struct_excessive_bools)] // independent print flags, each drawn from a weight of its own
-pub struct Func {
-    /// Its name.
-    pub name: String,
-    /// Its parameters, in order.
-    pub params: Vec<Param>,
-    /// `Some(names)` for `#[differentiable(wrt(names))]`.
-    pub wrt: Option<Vec<String>>,
-    /// `hessian` in the attribute: `_hvp` is checked too (the `hvp` weight).
-    pub hessian: bool,
+/// The spellings a main function is printed in (each drawn from a weight of its own on a stream
+/// of its own); the oracle is printed plain.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[allow(clippy::struct_excessive_bools)] // independent print flags
+pub struct Spellings {
     /// Loops writing a local array at their index printed over the elements `iter_mut` lends
     /// where they can (`for (c, z_c) in z.iter_mut().enumerate() { *z_c = ..; }`, the
     /// `lent_elements` weight); the oracle keeps the index loops.
@@ -737,6 +729,24 @@ pub struct Func {
     /// { 0.0 }`, printed with `filter` (`for p in chain.filter(|&p| !(c))`, `.filter(|&p|
     /// c).map(|p| e)`, the `filters` weight); the oracle keeps the `if`s.
     pub filters: bool,
+}
+
+/// A function `fn name(params) -> f64 { body; ret }`, or `-> [f64; M]` when `ret` is an
+/// [`Expr::Array`] of `M` outputs.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::struct_excessive_bools)] // independent flags, each drawn from a weight of its own
+pub struct Func {
+    /// Its name.
+    pub name: String,
+    /// Its parameters, in order.
+    pub params: Vec<Param>,
+    /// `Some(names)` for `#[differentiable(wrt(names))]`.
+    pub wrt: Option<Vec<String>>,
+    /// `hessian` in the attribute: `_hvp` is checked too (the `hvp` weight).
+    pub hessian: bool,
+    /// Other spellings of the same program the plain printing uses (the oracle keeps the
+    /// plain one).
+    pub spellings: Spellings,
     /// `Some(K)` for `checkpoint = K` in the attribute.
     pub checkpoint: Option<usize>,
     /// The statements.

@@ -166,26 +166,26 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
         && !crate::print::function(&main, crate::print::Mode::Bare).contains("return ");
     // From a stream of its own too: loops writing an array printed over lent elements.
     let mut l = Rng::derive(seed ^ 0x1E47_E1E4_E475_0A11, id);
-    main.lent_elements = w.lent_elements > 0 && l.below(10) < w.lent_elements as usize;
+    main.spellings.lent_elements = w.lent_elements > 0 && l.below(10) < w.lent_elements as usize;
     // From a stream of its own too: loops over items printed over the items mapped.
     let mut m = Rng::derive(seed ^ 0x3A99_ED17_E350_0A11, id);
-    main.mapped_items = w.mapped_items > 0 && m.below(10) < w.mapped_items as usize;
+    main.spellings.mapped_items = w.mapped_items > 0 && m.below(10) < w.mapped_items as usize;
     // From a stream of its own too: a vector-valued main's outputs returned in a local array.
     let mut r = Rng::derive(seed ^ 0x0075_1A11_0CA1_0A11, id);
-    main.outputs_local =
+    main.spellings.outputs_local =
         main.outputs().is_some() && w.outputs_local > 0 && r.below(10) < w.outputs_local as usize;
     // From a stream of its own too: slices iterated over their halves chained.
     let mut c = Rng::derive(seed ^ 0x00C4_A1E0_4A17_0A11, id);
-    main.chained_halves = w.chained_halves > 0 && c.below(10) < w.chained_halves as usize;
+    main.spellings.chained_halves = w.chained_halves > 0 && c.below(10) < w.chained_halves as usize;
     // From a stream of its own too: `split_at` printed as two `let`s of runs.
     let mut sl = Rng::derive(seed ^ 0x0051_17A5_1E75_0A11, id);
-    main.split_lets = w.split_as_lets > 0 && sl.below(10) < w.split_as_lets as usize;
+    main.spellings.split_lets = w.split_as_lets > 0 && sl.below(10) < w.split_as_lets as usize;
     // From a stream of its own too: fills of new arrays of zeros printed at strided indices.
     let mut sf = Rng::derive(seed ^ 0x057D_F111_5A11_0A11, id);
-    main.strided_fills = w.strided_fills > 0 && sf.below(10) < w.strided_fills as usize;
+    main.spellings.strided_fills = w.strided_fills > 0 && sf.below(10) < w.strided_fills as usize;
     // From a stream of its own too: conditions on items printed with `filter`.
     let mut fl = Rng::derive(seed ^ 0x0F11_7E45_0A11_0A11, id);
-    main.filters = w.filters > 0 && fl.below(10) < w.filters as usize;
+    main.spellings.filters = w.filters > 0 && fl.below(10) < w.filters as usize;
     // From a stream of its own, so that the knob leaves every program as it was.
     let mut h = Rng::derive(seed ^ 0x4E55_1A40_5EC0_4D00, id);
     // (Not on a vector-valued main: the macro refuses `hessian` there.)
@@ -309,13 +309,7 @@ fn function(
         params,
         wrt: None,
         hessian: false,
-        lent_elements: false,
-        mapped_items: false,
-        outputs_local: false,
-        chained_halves: false,
-        split_lets: false,
-        strided_fills: false,
-        filters: false,
+        spellings: crate::ast::Spellings::default(),
         checkpoint: None,
         vec_return: false,
         tuple_return: false,

@@ -198,14 +198,14 @@ impl Printer {
             .collect();
         let vec_return = func.vec_return && !self.oracle();
         self.tuple = func.tuple_return && !self.oracle();
-        self.lend = func.lent_elements && !self.oracle();
-        self.map = func.mapped_items && !self.oracle();
-        self.outs_local = func.outputs_local && !self.oracle() && !self.tuple;
-        self.split_lets = func.split_lets && !self.oracle();
-        self.strided = (func.strided_fills && !self.oracle(), 0);
-        self.filters = func.filters && !self.oracle();
+        self.lend = func.spellings.lent_elements && !self.oracle();
+        self.map = func.spellings.mapped_items && !self.oracle();
+        self.outs_local = func.spellings.outputs_local && !self.oracle() && !self.tuple;
+        self.split_lets = func.spellings.split_lets && !self.oracle();
+        self.strided = (func.spellings.strided_fills && !self.oracle(), 0);
+        self.filters = func.spellings.filters && !self.oracle();
         self.halves.clear();
-        if func.chained_halves && !self.oracle() {
+        if func.spellings.chained_halves && !self.oracle() {
             self.halves.extend(
                 func.params
                     .iter()
@@ -1627,13 +1627,7 @@ mod tests {
             ],
             wrt: Some(vec!["a".into()]),
             hessian: false,
-            lent_elements: false,
-            mapped_items: false,
-            outputs_local: false,
-            chained_halves: false,
-            split_lets: false,
-            strided_fills: false,
-            filters: false,
+            spellings: crate::ast::Spellings::default(),
             checkpoint: None,
             vec_return: false,
             tuple_return: false,
