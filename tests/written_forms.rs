@@ -1146,3 +1146,35 @@ fn filters_as_conditions() {
     assert_all_close(&g.x, &[w + 1.0 + 2.0 * a + w + w], 1e-15);
     assert_all_close(&[g.w], &[a + a + a], 1e-15);
 }
+
+/// A `fold` after a `map` (`….map(|(a, b)| (a - b).abs()).fold(0.0, f64::max)`, and with a
+/// closure), and an array pattern bound to an array literal.
+#[differentiable]
+fn folds_of_maps(x: &[f64], y: &[f64], w: f64) -> f64 {
+    let worst = x
+        .iter()
+        .zip(y)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    let horner = x.iter().map(|v| v * w).fold(0.5, |acc, t| acc * w + t);
+    let [p, q, _] = [x[0] * w, y[0] + w, x[0]];
+    worst + horner + p * q
+}
+
+#[test]
+fn folds_after_maps_and_array_patterns() {
+    let w = 0.6;
+    let (x, y) = (vec![0.5, -1.5, 2.0], vec![0.25, 1.0, -0.25]);
+    let (v, g) = folds_of_maps_grad(&x, &y, w);
+    assert_eq!(v, folds_of_maps(&x, &y, w));
+    assert_all_close(&g.x, &numeric_gradient(|x| folds_of_maps(x, &y, w), &x), 1e-7);
+    assert_all_close(&g.y, &numeric_gradient(|y| folds_of_maps(&x, y, w), &y), 1e-7);
+    assert_all_close(&[g.w], &numeric_gradient(|p| folds_of_maps(&x, &y, p[0]), &[w]), 1e-7);
+    // By hand for x = [a], y = [b] (a > b): (a − b) + (½w + a·w) + a·w·(b + w).
+    let (a, b) = (0.75, 0.25);
+    let (v, g) = folds_of_maps_grad(&[a], &[b], w);
+    assert_all_close(&[v], &[(a - b) + (0.5 * w + a * w) + a * w * (b + w)], 1e-15);
+    assert_all_close(&g.x, &[1.0 + w + w * (b + w)], 1e-15);
+    assert_all_close(&g.y, &[-1.0 + a * w], 1e-15);
+    assert_all_close(&[g.w], &[0.5 + a + a * (b + w) + a * w], 1e-15);
+}

@@ -695,6 +695,26 @@ impl Lower<'_> {
                 _ => break,
             };
         }
+        // `let [a, b, c] = [x[0], x[1], x[2]];`: each name its element, every element evaluated
+        // before any name is bound (as `let (a, b) = (b, a);`).
+        if let Expr::Array(a) = source
+            && a.elems.len() == ps.elems.len()
+            && ps.elems.iter().all(|p| {
+                matches!(p, Pat::Ident(id) if id.subpat.is_none()) || matches!(p, Pat::Wild(_))
+            })
+        {
+            let values: Vec<Option<NodeId>> = a
+                .elems
+                .iter()
+                .map(|e| self.expr(e, super::Want::Any))
+                .collect();
+            for (p, v) in ps.elems.iter().zip(values) {
+                if let (Pat::Ident(id), Some(v)) = (p, v) {
+                    self.declare(id.ident.to_string(), Binding::Value(v));
+                }
+            }
+            return;
+        }
         // `let [u, v] = residual(…);`: the outputs of a vector-valued call.
         let call = match self.vector_call(source) {
             VectorCall::Call(c) => Some(c),
@@ -714,7 +734,7 @@ impl Lower<'_> {
                         init,
                         msg(
                             "an array pattern takes the elements of an array or slice parameter",
-                            "write `let [a, b] = *p;` with `p: &[f64; 2]`, or index it: `p[0]`",
+                            "write `let [a, b] = *p;` with `p: &[f64; 2]`, `let [a, b] = [e0, e1];` (one name per element), or index it: `p[0]`",
                         ),
                     );
                     return;

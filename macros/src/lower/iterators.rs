@@ -273,17 +273,21 @@ impl Lower<'_> {
     /// A fold [`is_supported_fold`](Self::is_supported_fold) accepts; a method path
     /// (`f64::max`) is the closure `|acc, item| acc.max(item)`.
     pub(super) fn supported_fold(&mut self, m: &syn::ExprMethodCall) -> Option<NodeId> {
-        let Some(Expr::Path(f)) = m.args.last() else {
-            return self.iterator_fold(m);
-        };
-        let method = &f.path.segments.last()?.ident;
-        let (a, b) = (
-            syn::Ident::new("__symgrad_acc", Span::mixed_site()),
-            syn::Ident::new("__symgrad_item", Span::mixed_site()),
-        );
         let mut folded = m.clone();
-        if let Some(last) = folded.args.last_mut() {
-            *last = syn::parse_quote_spanned! {method.span()=> |#a, #b| #a.#method(#b) };
+        if let Some(Expr::Path(f)) = m.args.last() {
+            let method = &f.path.segments.last()?.ident;
+            let (a, b) = (
+                syn::Ident::new("__symgrad_acc", Span::mixed_site()),
+                syn::Ident::new("__symgrad_item", Span::mixed_site()),
+            );
+            if let Some(last) = folded.args.last_mut() {
+                *last = syn::parse_quote_spanned! {method.span()=> |#a, #b| #a.#method(#b) };
+            }
+        }
+        // `chain.map(|p| e).fold(init, |acc, v| body)`: the fold of `chain` with `v` bound to
+        // `e` first in its body.
+        while let Some(fused) = fold_of_a_map(&folded) {
+            folded = fused;
         }
         self.iterator_fold(&folded)
     }
@@ -995,4 +999,41 @@ fn calling(f: &syn::ExprPath) -> syn::ExprClosure {
         .map_or_else(proc_macro2::Span::call_site, |s| s.ident.span());
     let item = quote::format_ident!("__item", span = proc_macro2::Span::mixed_site());
     syn::parse_quote_spanned!(span=> |#item| #f(#item))
+}
+
+/// `chain.map(|p| e).fold(init, |acc, v| body)` as `chain.fold(init, |acc, p| { let v = e; body
+/// })`; `None` for another fold, or where a name would hide another there: `p`'s names read by
+/// `body` from around the fold, or `acc`'s read by `e`.
+fn fold_of_a_map(m: &syn::ExprMethodCall) -> Option<syn::ExprMethodCall> {
+    let Expr::MethodCall(map) = super::loops::strip_parens(&m.receiver) else {
+        return None;
+    };
+    let (Some(Expr::Closure(f)), Some(Expr::Closure(g))) = (map.args.first(), m.args.last()) else {
+        return None;
+    };
+    if map.method != "map" || map.args.len() != 1 || f.inputs.len() != 1 || g.inputs.len() != 2 {
+        return None;
+    }
+    if super::tuple_folds::returns(&f.body) || super::tuple_folds::returns(&g.body) {
+        return None;
+    }
+    let (p, e) = (&f.inputs[0], &f.body);
+    let (acc, v, body) = (&g.inputs[0], &g.inputs[1], &g.body);
+    let item_names = super::loops::pattern_names(p);
+    let mut own = super::loops::pattern_names(acc);
+    own.extend(super::loops::pattern_names(v));
+    let body_reads = super::loops::mentioned_names(body);
+    if body_reads
+        .iter()
+        .any(|n| !own.contains(n) && item_names.contains(n))
+        || super::loops::mentions_any(e, &super::loops::pattern_names(acc))
+    {
+        return None;
+    }
+    let mut fused = m.clone();
+    *fused.receiver = (*map.receiver).clone();
+    if let Some(last) = fused.args.last_mut() {
+        *last = syn::parse_quote!(|#acc, #p| { let #v = #e; #body });
+    }
+    Some(fused)
 }
