@@ -729,6 +729,9 @@ pub struct Spellings {
     /// { 0.0 }`, printed with `filter` (`for p in chain.filter(|&p| !(c))`, `.filter(|&p|
     /// c).map(|p| e)`, the `filters` weight); the oracle keeps the `if`s.
     pub filters: bool,
+    /// Mapped iterator sums and products printed as the folds they are (`.map(|p| e).fold(0.0,
+    /// |facc, fv| facc + fv)`, the `folded_sums` weight); the oracle keeps `sum`.
+    pub folded_sums: bool,
 }
 
 /// A function `fn name(params) -> f64 { body; ret }`, or `-> [f64; M]` when `ret` is an

@@ -143,6 +143,9 @@ struct Printer {
     /// The function printed tests conditions on items with `filter` where it can
     /// (`Func::filters`; not in the oracle).
     filters: bool,
+    /// The function printed writes mapped sums and products as folds (`Func::folded_sums`; not
+    /// in the oracle).
+    folded_sums: bool,
 }
 
 impl Printer {
@@ -162,6 +165,7 @@ impl Printer {
             split_lets: false,
             strided: (false, 0),
             filters: false,
+            folded_sums: false,
         }
     }
 
@@ -204,6 +208,7 @@ impl Printer {
         self.split_lets = func.spellings.split_lets && !self.oracle();
         self.strided = (func.spellings.strided_fills && !self.oracle(), 0);
         self.filters = func.spellings.filters && !self.oracle();
+        self.folded_sums = func.spellings.folded_sums && !self.oracle();
         self.halves.clear();
         if func.spellings.chained_halves && !self.oracle() {
             self.halves.extend(
@@ -1340,6 +1345,16 @@ impl Printer {
                 let _ = write!(self.out, ".map({f})");
             }
             MapFn::Items => {}
+        }
+        // (A mapped sum as the fold it is, `.fold(0.0, |facc, fv| facc + fv)`.)
+        if self.folded_sums && matches!(it.map, MapFn::Closure { .. }) {
+            let (start, op) = if it.product {
+                ("1.0", "*")
+            } else {
+                ("0.0", "+")
+            };
+            let _ = write!(self.out, ".fold({start}, |facc, fv| facc {op} fv)");
+            return;
         }
         let reduce = if it.product { "product" } else { "sum" };
         let _ = write!(self.out, ".{reduce}::<{}>()", self.float_ty());

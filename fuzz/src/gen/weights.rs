@@ -353,6 +353,11 @@ weights! {
     /// `filter`, out of 10 (the oracle keeps the `if`s). From a stream of its own, drawn only
     /// where the weight is not 0: at 0 (the default) the programs are unchanged.
     filters = 0,
+    /// Main functions whose mapped iterator sums and products are printed as folds
+    /// (`.fold(0.0, |facc, fv| facc + fv)`), out of 10 (the oracle keeps `sum`). From a stream
+    /// of its own, drawn only where the weight is not 0: at 0 (the default) the programs are
+    /// unchanged.
+    folded_sums = 0,
     /// Loops writing a local array at their index written reversed, `for c in (lo..hi).rev()`
     /// (with their `break`, writing from the end), out of 10, on a stream of its own.
     local_array_rev = 2,
