@@ -1167,14 +1167,71 @@ fn folds_after_maps_and_array_patterns() {
     let (x, y) = (vec![0.5, -1.5, 2.0], vec![0.25, 1.0, -0.25]);
     let (v, g) = folds_of_maps_grad(&x, &y, w);
     assert_eq!(v, folds_of_maps(&x, &y, w));
-    assert_all_close(&g.x, &numeric_gradient(|x| folds_of_maps(x, &y, w), &x), 1e-7);
-    assert_all_close(&g.y, &numeric_gradient(|y| folds_of_maps(&x, y, w), &y), 1e-7);
-    assert_all_close(&[g.w], &numeric_gradient(|p| folds_of_maps(&x, &y, p[0]), &[w]), 1e-7);
+    assert_all_close(
+        &g.x,
+        &numeric_gradient(|x| folds_of_maps(x, &y, w), &x),
+        1e-7,
+    );
+    assert_all_close(
+        &g.y,
+        &numeric_gradient(|y| folds_of_maps(&x, y, w), &y),
+        1e-7,
+    );
+    assert_all_close(
+        &[g.w],
+        &numeric_gradient(|p| folds_of_maps(&x, &y, p[0]), &[w]),
+        1e-7,
+    );
     // By hand for x = [a], y = [b] (a > b): (a − b) + (½w + a·w) + a·w·(b + w).
     let (a, b) = (0.75, 0.25);
     let (v, g) = folds_of_maps_grad(&[a], &[b], w);
-    assert_all_close(&[v], &[(a - b) + (0.5 * w + a * w) + a * w * (b + w)], 1e-15);
+    assert_all_close(
+        &[v],
+        &[(a - b) + (0.5 * w + a * w) + a * w * (b + w)],
+        1e-15,
+    );
     assert_all_close(&g.x, &[1.0 + w + w * (b + w)], 1e-15);
     assert_all_close(&g.y, &[-1.0 + a * w], 1e-15);
     assert_all_close(&[g.w], &[0.5 + a + a * (b + w) + a * w], 1e-15);
+}
+
+/// `if let Some(v) = x.last()` (`get(i)`) and `let Some(f) = x.first() else { return …; };`:
+/// the test of the length and the element.
+#[differentiable]
+fn options_of_elements(x: &[f64], w: f64, i: usize) -> f64 {
+    let a = if let Some(&l) = x.last() { l * w } else { 0.0 };
+    let b = if let Some(v) = x.get(i) { v * v } else { w };
+    let Some(&f) = x.first() else {
+        return a + b;
+    };
+    a + b + f * w
+}
+
+#[test]
+fn options_of_elements_test_the_length() {
+    let w = 0.6;
+    for x in [vec![0.5, -1.5, 2.0], vec![0.75], vec![]] {
+        for i in 0..4 {
+            let (v, g) = options_of_elements_grad(&x, w, i);
+            assert_eq!(v, options_of_elements(&x, w, i));
+            assert_all_close(
+                &g.x,
+                &numeric_gradient(|x| options_of_elements(x, w, i), &x),
+                1e-7,
+            );
+            assert_all_close(
+                &[g.w],
+                &numeric_gradient(|p| options_of_elements(&x, p[0], i), &[w]),
+                1e-7,
+            );
+        }
+    }
+    // By hand: [] gives 0 + w; [a] with i = 0 gives a·w + a² + a·w.
+    let (v, g) = options_of_elements_grad(&[], w, 0);
+    assert_eq!((v, g.w), (w, 1.0));
+    let a = 0.75;
+    let (v, g) = options_of_elements_grad(&[a], w, 0);
+    assert_all_close(&[v], &[2.0 * a * w + a * a], 1e-15);
+    assert_all_close(&g.x, &[2.0 * w + 2.0 * a], 1e-15);
+    assert_all_close(&[g.w], &[2.0 * a], 1e-15);
 }

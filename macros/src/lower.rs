@@ -23,6 +23,7 @@ mod chained;
 mod control;
 mod exprs;
 mod filtered;
+mod if_lets;
 mod index;
 mod iterators;
 mod loops;
@@ -78,12 +79,13 @@ pub struct Lowered {
 /// Lowers `body`; `Err` with the graph as far as it was built if errors were reported.
 ///
 /// First the syntax passes, each writing a form people write as one the lowering takes, in
-/// this order: closures given by name written in place (a `fold` of one becomes a loop next),
+/// this order: `if let Some(v) = x.last()` as a test of the length, closures given by name written in place (a `fold` of one becomes a loop next),
 /// folds to tuples as loops, `map`s of loops as `let`s (a `filter` is then the chain's last
 /// adaptor), `filter`s as conditions, `chain`s as their parts, strided fills of zeros as
 /// additions, and `break` arms of a `match` as the loop's exit.
 pub fn lower(cx: &Ctxt, sig: &Sig, body: &Block) -> Result<Lowered, Box<Lowered>> {
     let mut rewritten = body.clone();
+    if_lets::rewrite(&mut rewritten);
     named_closures::rewrite(&mut rewritten);
     tuple_folds::rewrite(&mut rewritten);
     mapped_loops::rewrite(&mut rewritten);

@@ -236,7 +236,7 @@ impl Lower<'_> {
                 l,
                 msg(
                     "`if let` cannot be differentiated",
-                    "branch on a comparison: `if x > 0.0 { ... }`",
+                    "branch on a comparison: `if x > 0.0 { ... }`; `if let Some(v) = x.last()` (also `first()`, `get(i)`) of a slice or local array named by a plain name is taken as `if !x.is_empty() { let v = x[x.len() - 1]; … }`",
                 ),
             );
             return Tail::Unit;
