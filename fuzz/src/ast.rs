@@ -732,6 +732,10 @@ pub struct Spellings {
     /// Mapped iterator sums and products printed as the folds they are (`.map(|p| e).fold(0.0,
     /// |facc, fv| facc + fv)`, the `folded_sums` weight); the oracle keeps `sum`.
     pub folded_sums: bool,
+    /// One read in 3 of a slice parameter's element printed through an `Option` (`(if let
+    /// Some(&v) = x.get(i) { v } else { 0.0 })`, `first()`, `last()`: the `option_reads` weight);
+    /// the oracle reads `x[i]`.
+    pub option_reads: bool,
 }
 
 /// A function `fn name(params) -> f64 { body; ret }`, or `-> [f64; M]` when `ret` is an

@@ -189,6 +189,9 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
     // From a stream of its own too: mapped sums printed as folds.
     let mut fs = Rng::derive(seed ^ 0x0F01_D5E5_0A11_0A11, id);
     main.spellings.folded_sums = w.folded_sums > 0 && fs.below(10) < w.folded_sums as usize;
+    // From a stream of its own too: element reads through an `Option`.
+    let mut or = Rng::derive(seed ^ 0x0097_10E5_0A11_0A11, id);
+    main.spellings.option_reads = w.option_reads > 0 && or.below(10) < w.option_reads as usize;
     // From a stream of its own, so that the knob leaves every program as it was.
     let mut h = Rng::derive(seed ^ 0x4E55_1A40_5EC0_4D00, id);
     // (Not on a vector-valued main: the macro refuses `hessian` there.)

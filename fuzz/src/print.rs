@@ -146,6 +146,9 @@ struct Printer {
     /// The function printed writes mapped sums and products as folds (`Func::folded_sums`; not
     /// in the oracle).
     folded_sums: bool,
+    /// The slice parameters some of whose element reads are printed through an `Option`
+    /// (`Func::option_reads`; not in the oracle), and the reads seen so far.
+    options: (Vec<String>, usize),
 }
 
 impl Printer {
@@ -166,6 +169,7 @@ impl Printer {
             strided: (false, 0),
             filters: false,
             folded_sums: false,
+            options: (Vec::new(), 0),
         }
     }
 
@@ -209,6 +213,15 @@ impl Printer {
         self.strided = (func.spellings.strided_fills && !self.oracle(), 0);
         self.filters = func.spellings.filters && !self.oracle();
         self.folded_sums = func.spellings.folded_sums && !self.oracle();
+        self.options = (Vec::new(), 0);
+        if func.spellings.option_reads && !self.oracle() {
+            self.options.0.extend(
+                func.params
+                    .iter()
+                    .filter(|p| matches!(p.ty, ParamTy::Slice(_)))
+                    .map(|p| p.name.clone()),
+            );
+        }
         self.halves.clear();
         if func.spellings.chained_halves && !self.oracle() {
             self.halves.extend(
@@ -1239,6 +1252,7 @@ impl Printer {
             Expr::Index(s, IntExpr::Var(i)) if let Some(elem) = self.lent_element(s, i) => {
                 let _ = write!(self.out, "*{elem}");
             }
+            Expr::Index(s, i) if self.option_read(s) => self.option_element(s, i),
             Expr::Index(s, i) => {
                 let _ = write!(self.out, "{s}[");
                 self.int(i, 0);
@@ -1358,6 +1372,34 @@ impl Printer {
         }
         let reduce = if it.product { "product" } else { "sum" };
         let _ = write!(self.out, ".{reduce}::<{}>()", self.float_ty());
+    }
+
+    /// Whether this read of `s` is printed through an `Option` (`Func::option_reads`: one read
+    /// of a slice parameter in 3).
+    fn option_read(&mut self, s: &str) -> bool {
+        if !self.options.0.iter().any(|p| p == s) {
+            return false;
+        }
+        self.options.1 += 1;
+        self.options.1 % 3 == 1
+    }
+
+    /// `s[i]` as `(if let Some(&ov) = s.get(i) { ov } else { 0.0 })` (`first()` for `0`,
+    /// `last()` for `s.len() - 1`): the same value wherever the read does not panic.
+    fn option_element(&mut self, s: &str, i: &IntExpr) {
+        let v = format!("ov{}", self.options.1);
+        let _ = write!(self.out, "(if let Some(&{v}) = {s}.");
+        let last = IntExpr::minus(IntExpr::Len(s.to_string()), IntExpr::Const(1));
+        if *i == IntExpr::Const(0) {
+            self.out.push_str("first()");
+        } else if *i == last {
+            self.out.push_str("last()");
+        } else {
+            self.out.push_str("get(");
+            self.int(i, 0);
+            self.out.push(')');
+        }
+        let _ = write!(self.out, " {{ {v} }} else {{ 0.0 }})");
     }
 
     fn literal(&mut self, v: f64) {

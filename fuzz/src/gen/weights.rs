@@ -358,6 +358,11 @@ weights! {
     /// of its own, drawn only where the weight is not 0: at 0 (the default) the programs are
     /// unchanged.
     folded_sums = 0,
+    /// Main functions printing one read in 3 of a slice parameter's element through an `Option`
+    /// (`(if let Some(&v) = x.get(i) { v } else { 0.0 })`, `first()`, `last()`), out of 10 (the
+    /// oracle reads `x[i]`). From a stream of its own, drawn only where the weight is not 0: at
+    /// 0 (the default) the programs are unchanged.
+    option_reads = 0,
     /// Loops writing a local array at their index written reversed, `for c in (lo..hi).rev()`
     /// (with their `break`, writing from the end), out of 10, on a stream of its own.
     local_array_rev = 2,
