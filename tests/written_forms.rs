@@ -1195,16 +1195,18 @@ fn folds_after_maps_and_array_patterns() {
     assert_all_close(&[g.w], &[0.5 + a + a * (b + w) + a * w], 1e-15);
 }
 
-/// `if let Some(v) = x.last()` (`get(i)`) and `let Some(f) = x.first() else { return …; };`:
-/// the test of the length and the element.
+/// `if let Some(v) = x.last()` (`get(i)`, also inside `vec![…]`) and `let Some(f) =
+/// x.first() else { return …; };`: the test of the length and the element.
 #[differentiable]
+#[allow(clippy::useless_vec)] // the form under test
 fn options_of_elements(x: &[f64], w: f64, i: usize) -> f64 {
     let a = if let Some(&l) = x.last() { l * w } else { 0.0 };
     let b = if let Some(v) = x.get(i) { v * v } else { w };
+    let listed = vec![if let Some(&l) = x.last() { l } else { 0.0 }; 2];
     let Some(&f) = x.first() else {
-        return a + b;
+        return a + b + listed[1];
     };
-    a + b + f * w
+    a + b + f * w + listed[0]
 }
 
 #[test]
@@ -1226,12 +1228,13 @@ fn options_of_elements_test_the_length() {
             );
         }
     }
-    // By hand: [] gives 0 + w; [a] with i = 0 gives a·w + a² + a·w.
+    // By hand: [] gives 0 + w + 0; [a] with i = 0 gives a·w + a² + a·w + a (the last inside
+    // `vec![…]`).
     let (v, g) = options_of_elements_grad(&[], w, 0);
     assert_eq!((v, g.w), (w, 1.0));
     let a = 0.75;
     let (v, g) = options_of_elements_grad(&[a], w, 0);
-    assert_all_close(&[v], &[2.0 * a * w + a * a], 1e-15);
-    assert_all_close(&g.x, &[2.0 * w + 2.0 * a], 1e-15);
+    assert_all_close(&[v], &[2.0 * a * w + a * a + a], 1e-15);
+    assert_all_close(&g.x, &[2.0 * w + 2.0 * a + 1.0], 1e-15);
     assert_all_close(&[g.w], &[2.0 * a], 1e-15);
 }

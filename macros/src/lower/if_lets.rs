@@ -22,6 +22,10 @@ pub(super) fn rewrite(body: &mut syn::Block) {
 struct IfLets;
 
 impl VisitMut for IfLets {
+    fn visit_expr_macro_mut(&mut self, m: &mut syn::ExprMacro) {
+        super::chained::in_vec_macro(self, m);
+    }
+
     fn visit_expr_if_mut(&mut self, i: &mut syn::ExprIf) {
         syn::visit_mut::visit_expr_if_mut(self, i);
         let Expr::Let(l) = &*i.cond else { return };
