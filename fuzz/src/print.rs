@@ -389,10 +389,12 @@ impl Printer {
                 .body
                 .iter()
                 .map(|s| match s {
-                    Stmt::SetElem { array, value, .. } if array == fill.array => Stmt::SetElem {
+                    Stmt::SetElem {
+                        array, op, value, ..
+                    } if array == fill.array => Stmt::SetElem {
                         array: array.clone(),
                         index: at.clone(),
-                        op: AssignOp::Set,
+                        op: *op,
                         value: value.clone(),
                     },
                     other => other.clone(),
@@ -1522,7 +1524,7 @@ struct Fill<'a> {
 }
 
 /// `let mut z = vec![0.0; n];` (or `[0.0; K]`) followed by `for c in 0..len { .. }` whose body
-/// mentions `z` only in one statement, `z[c] = e;` (`e` not reading `z`), and neither breaks nor
+/// mentions `z` only in one statement, `z[c] = e;` (or `+=`, `-=`; `e` not reading `z`), and neither breaks nor
 /// continues (a `continue` in a half would skip the other).
 fn strided_fill<'a>(decl: &'a Stmt, next: &'a Stmt) -> Option<Fill<'a>> {
     let Stmt::NewArray {
@@ -1556,11 +1558,12 @@ fn strided_fill<'a>(decl: &'a Stmt, next: &'a Stmt) -> Option<Fill<'a>> {
         .iter()
         .filter(|s| format!("{s:?}").contains(&quoted))
         .collect();
+    // (`+=` and `-=` add into a zero too; the lowering takes them at any index.)
     let [
         Stmt::SetElem {
             array,
             index: IntExpr::Var(i),
-            op: AssignOp::Set,
+            op: AssignOp::Set | AssignOp::Add | AssignOp::Sub,
             value,
         },
     ] = mentions.as_slice()

@@ -122,7 +122,10 @@ impl Gen<'_> {
         match fixed {
             Some(k) if list => ArrayInit::List((0..k).map(|_| self.expr(2)).collect()),
             _ => {
+                // (Per `zero_fills`, drawn only where it is not 0: zeros.)
+                let zeros = self.w.zero_fills > 0 && self.a_tenth(self.w.zero_fills);
                 let value = match self.a.weighted(&[6, 2, 3]) {
+                    _ if zeros => Expr::Lit(0.0),
                     0 => Expr::Lit(0.0),
                     1 => Expr::Lit(self.rng.literal(-1.5, 1.5)),
                     _ => self.expr(1),
@@ -444,9 +447,12 @@ impl Gen<'_> {
     /// write, a second write of the element.
     fn fill_loop(&mut self, z: &Arr, out: &mut Vec<Stmt>) {
         let (range, lv) = self.fill_range(z);
-        let brk = self.a_tenth(self.w.local_array_break);
+        // (Per `zero_fills`, drawn only where it is not 0: a plain fill, no `break` and no
+        // target.)
+        let plain = self.w.zero_fills > 0 && self.a_tenth(self.w.zero_fills);
+        let brk = !plain && self.a_tenth(self.w.local_array_break);
         let mut targets = Vec::new();
-        if self.a.chance(0.35) {
+        if !plain && self.a.chance(0.35) {
             let mark = self.scope.locals.len();
             let (stmt, t) = self.declare_target();
             if t.infinite && (brk || !never_empty(&lv, z.ext)) {

@@ -348,6 +348,11 @@ weights! {
     /// out of 10 (the oracle keeps the loop). From a stream of its own, drawn only where the
     /// weight is not 0: at 0 (the default) the programs are unchanged.
     strided_fills = 0,
+    /// New local arrays of `len` copies of a value that start at zero, and loops filling an
+    /// array without `break` or a carried target, out of 10 each (so that `strided_fills` has
+    /// loops to print). On the arrays' stream, drawn only where the weight is not 0: at 0 (the
+    /// default) the programs are unchanged.
+    zero_fills = 0,
     /// Main functions whose loops starting with `if c { continue; }` (`c` reading nothing bound
     /// `mut`, no `break`) and sums mapping to `if c { e } else { 0.0 }` are printed with
     /// `filter`, out of 10 (the oracle keeps the `if`s). From a stream of its own, drawn only
