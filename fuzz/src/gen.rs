@@ -164,34 +164,31 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
         && w.vector_main_vec > 0
         && o.below(10) < w.vector_main_vec as usize
         && !crate::print::function(&main, crate::print::Mode::Bare).contains("return ");
-    // From a stream of its own too: loops writing an array printed over lent elements.
-    let mut l = Rng::derive(seed ^ 0x1E47_E1E4_E475_0A11, id);
-    main.spellings.lent_elements = w.lent_elements > 0 && l.below(10) < w.lent_elements as usize;
-    // From a stream of its own too: loops over items printed over the items mapped.
-    let mut m = Rng::derive(seed ^ 0x3A99_ED17_E350_0A11, id);
-    main.spellings.mapped_items = w.mapped_items > 0 && m.below(10) < w.mapped_items as usize;
-    // From a stream of its own too: a vector-valued main's outputs returned in a local array.
-    let mut r = Rng::derive(seed ^ 0x0075_1A11_0CA1_0A11, id);
-    main.spellings.outputs_local =
-        main.outputs().is_some() && w.outputs_local > 0 && r.below(10) < w.outputs_local as usize;
-    // From a stream of its own too: slices iterated over their halves chained.
-    let mut c = Rng::derive(seed ^ 0x00C4_A1E0_4A17_0A11, id);
-    main.spellings.chained_halves = w.chained_halves > 0 && c.below(10) < w.chained_halves as usize;
-    // From a stream of its own too: `split_at` printed as two `let`s of runs.
-    let mut sl = Rng::derive(seed ^ 0x0051_17A5_1E75_0A11, id);
-    main.spellings.split_lets = w.split_as_lets > 0 && sl.below(10) < w.split_as_lets as usize;
-    // From a stream of its own too: fills of new arrays of zeros printed at strided indices.
-    let mut sf = Rng::derive(seed ^ 0x057D_F111_5A11_0A11, id);
-    main.spellings.strided_fills = w.strided_fills > 0 && sf.below(10) < w.strided_fills as usize;
-    // From a stream of its own too: conditions on items printed with `filter`.
-    let mut fl = Rng::derive(seed ^ 0x0F11_7E45_0A11_0A11, id);
-    main.spellings.filters = w.filters > 0 && fl.below(10) < w.filters as usize;
-    // From a stream of its own too: mapped sums printed as folds.
-    let mut fs = Rng::derive(seed ^ 0x0F01_D5E5_0A11_0A11, id);
-    main.spellings.folded_sums = w.folded_sums > 0 && fs.below(10) < w.folded_sums as usize;
-    // From a stream of its own too: element reads through an `Option`.
-    let mut or = Rng::derive(seed ^ 0x0097_10E5_0A11_0A11, id);
-    main.spellings.option_reads = w.option_reads > 0 && or.below(10) < w.option_reads as usize;
+    // The spellings, each from a stream of its own (its salt), drawn only where its weight is
+    // not 0: out of 10 main functions.
+    let drawn = |salt: u64, weight: u32| {
+        weight > 0 && Rng::derive(seed ^ salt, id).below(10) < weight as usize
+    };
+    let vector = main.outputs().is_some();
+    let spell = &mut main.spellings;
+    // Loops writing an array printed over lent elements.
+    spell.lent_elements = drawn(0x1E47_E1E4_E475_0A11, w.lent_elements);
+    // Loops over items printed over the items mapped.
+    spell.mapped_items = drawn(0x3A99_ED17_E350_0A11, w.mapped_items);
+    // A vector-valued main's outputs returned in a local array.
+    spell.outputs_local = vector && drawn(0x0075_1A11_0CA1_0A11, w.outputs_local);
+    // Slices iterated over their halves chained.
+    spell.chained_halves = drawn(0x00C4_A1E0_4A17_0A11, w.chained_halves);
+    // `split_at` printed as two `let`s of runs.
+    spell.split_lets = drawn(0x0051_17A5_1E75_0A11, w.split_as_lets);
+    // Fills of new arrays of zeros printed at strided indices.
+    spell.strided_fills = drawn(0x057D_F111_5A11_0A11, w.strided_fills);
+    // Conditions on items printed with `filter`.
+    spell.filters = drawn(0x0F11_7E45_0A11_0A11, w.filters);
+    // Mapped sums printed as folds.
+    spell.folded_sums = drawn(0x0F01_D5E5_0A11_0A11, w.folded_sums);
+    // Element reads through an `Option`.
+    spell.option_reads = drawn(0x0097_10E5_0A11_0A11, w.option_reads);
     // From a stream of its own, so that the knob leaves every program as it was.
     let mut h = Rng::derive(seed ^ 0x4E55_1A40_5EC0_4D00, id);
     // (Not on a vector-valued main: the macro refuses `hessian` there.)
