@@ -736,6 +736,9 @@ pub struct Spellings {
     /// Some(&v) = x.get(i) { v } else { 0.0 })`, `first()`, `last()`: the `option_reads` weight);
     /// the oracle reads `x[i]`.
     pub option_reads: bool,
+    /// Two `let`s of floats in a row, the second not reading the first, printed as one array
+    /// pattern (`let [a, b] = [ea, eb];`, the `array_lets` weight); the oracle keeps the `let`s.
+    pub array_lets: bool,
 }
 
 /// A function `fn name(params) -> f64 { body; ret }`, or `-> [f64; M]` when `ret` is an

@@ -189,6 +189,8 @@ pub fn program(seed: u64, id: u64, w: &Weights) -> Program {
     spell.folded_sums = drawn(0x0F01_D5E5_0A11_0A11, w.folded_sums);
     // Element reads through an `Option`.
     spell.option_reads = drawn(0x0097_10E5_0A11_0A11, w.option_reads);
+    // Two `let`s in a row bound by one array pattern.
+    spell.array_lets = drawn(0x00A4_4A71_E750_0A11, w.array_lets);
     // From a stream of its own, so that the knob leaves every program as it was.
     let mut h = Rng::derive(seed ^ 0x4E55_1A40_5EC0_4D00, id);
     // (Not on a vector-valued main: the macro refuses `hessian` there.)

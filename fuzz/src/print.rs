@@ -149,6 +149,9 @@ struct Printer {
     /// The slice parameters some of whose element reads are printed through an `Option`
     /// (`Func::option_reads`; not in the oracle), and the reads seen so far.
     options: (Vec<String>, usize),
+    /// The function printed binds two `let`s in a row by one array pattern where it can
+    /// (`Func::array_lets`; not in the oracle).
+    array_lets: bool,
 }
 
 impl Printer {
@@ -170,6 +173,7 @@ impl Printer {
             filters: false,
             folded_sums: false,
             options: (Vec::new(), 0),
+            array_lets: false,
         }
     }
 
@@ -214,6 +218,7 @@ impl Printer {
         self.filters = func.spellings.filters && !self.oracle();
         self.folded_sums = func.spellings.folded_sums && !self.oracle();
         self.options = (Vec::new(), 0);
+        self.array_lets = func.spellings.array_lets && !self.oracle();
         if func.spellings.option_reads && !self.oracle() {
             self.options.0.extend(
                 func.params
@@ -346,6 +351,17 @@ impl Printer {
     fn block_body(&mut self, stmts: &[Stmt], level: usize) {
         let mut k = 0;
         while k < stmts.len() {
+            if let Some((a, b)) = self.let_pair(&stmts[k..]) {
+                // `let a = ea; let b = eb;` as `let [a, b] = [ea, eb];`.
+                self.indent(level);
+                let _ = write!(self.out, "let [{}, {}] = [", a.0, b.0);
+                self.expr(a.1, 0);
+                self.out.push_str(", ");
+                self.expr(b.1, 0);
+                self.out.push_str("];\n");
+                k += 2;
+                continue;
+            }
             self.stmt(&stmts[k], level);
             if self.strided.0
                 && let Some(next) = stmts.get(k + 1)
@@ -358,6 +374,37 @@ impl Printer {
                 k += 1;
             }
         }
+    }
+
+    /// Two `let`s of floats in a row, the second not reading the first, where
+    /// `Func::array_lets` prints them as one array pattern (neither reading a call that returns
+    /// a tuple).
+    #[allow(clippy::type_complexity)] // the two names and values
+    fn let_pair<'a>(
+        &self,
+        stmts: &'a [Stmt],
+    ) -> Option<((&'a str, &'a Expr), (&'a str, &'a Expr))> {
+        let [
+            Stmt::Let {
+                name: a,
+                mutable: false,
+                value: ea,
+            },
+            Stmt::Let {
+                name: b,
+                mutable: false,
+                value: eb,
+            },
+            ..,
+        ] = stmts
+        else {
+            return None;
+        };
+        let ok = self.array_lets
+            && !self.reads_tuple(ea)
+            && !self.reads_tuple(eb)
+            && !format!("{eb:?}").contains(&format!("{a:?}"));
+        ok.then_some(((a.as_str(), ea), (b.as_str(), eb)))
     }
 
     /// `for c in 0..len { body }` filling `z` (a new array of zeros) at `c`, as

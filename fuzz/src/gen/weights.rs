@@ -368,6 +368,11 @@ weights! {
     /// oracle reads `x[i]`). From a stream of its own, drawn only where the weight is not 0: at
     /// 0 (the default) the programs are unchanged.
     option_reads = 0,
+    /// Main functions printing two `let`s of floats in a row (the second not reading the first)
+    /// as one array pattern, `let [a, b] = [ea, eb];`, out of 10 (the oracle keeps the `let`s).
+    /// From a stream of its own, drawn only where the weight is not 0: at 0 (the default) the
+    /// programs are unchanged.
+    array_lets = 0,
     /// Loops writing a local array at their index written reversed, `for c in (lo..hi).rev()`
     /// (with their `break`, writing from the end), out of 10, on a stream of its own.
     local_array_rev = 2,
