@@ -1238,3 +1238,50 @@ fn options_of_elements_test_the_length() {
     assert_all_close(&g.x, &[2.0 * w + 2.0 * a + 1.0], 1e-15);
     assert_all_close(&[g.w], &[2.0 * a], 1e-15);
 }
+
+/// A `match` a `let` binds with an arm that breaks: the loop's exit, then the `let` of the
+/// arms that do not.
+#[differentiable]
+fn let_matched_break(x: &[f64], w: f64, k: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let v = match (i, x[i] > 1.5) {
+            (_, true) => break,
+            (j, _) if j == k => x[i].sin(),
+            _ => x[i] * w,
+        };
+        s += v * v;
+    }
+    s
+}
+
+#[test]
+fn break_as_an_arm_of_a_match_a_let_binds() {
+    let w = 0.7;
+    for x in [vec![0.5, -1.5, 2.0, 0.25], vec![0.5, -1.5, 0.25], vec![]] {
+        for k in 0..3 {
+            let (v, g) = let_matched_break_grad(&x, w, k);
+            assert_eq!(v, let_matched_break(&x, w, k));
+            assert_all_close(
+                &g.x,
+                &numeric_gradient(|x| let_matched_break(x, w, k), &x),
+                1e-7,
+            );
+            assert_all_close(
+                &[g.w],
+                &numeric_gradient(|p| let_matched_break(&x, p[0], k), &[w]),
+                1e-7,
+            );
+        }
+    }
+    // By hand for [a, b, c] with c > 1.5, k = 0: sin(a)² + (b·w)², then it breaks.
+    let (a, b) = (0.5, -1.5);
+    let (v, g) = let_matched_break_grad(&[a, b, 2.0], w, 0);
+    assert_all_close(&[v], &[a.sin().powi(2) + (b * w).powi(2)], 1e-15);
+    assert_all_close(
+        &g.x,
+        &[2.0 * a.sin() * a.cos(), 2.0 * b * w * w, 0.0],
+        1e-15,
+    );
+    assert_all_close(&[g.w], &[2.0 * b * b * w], 1e-15);
+}

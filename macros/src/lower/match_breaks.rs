@@ -12,11 +12,12 @@
 //!      match (i, k) { (0, _) => continue, (_, 3) => {}, (j, _) if j > 5 => {}, _ => s += x[i] }
 //! ```
 //!
-//! Only a `match` statement at the top of the body is taken, when the `break`s of its arms (each
-//! an arm's last statement, not labelled and without a value) are the loop's only ones. The
-//! scrutinee is read twice, as the program reads it once: the lowering's values have no side
-//! effects, and the arm that breaks leaves before anything changes it. Every other `break` stays
-//! as written, for the lowering to take or report.
+//! Only a `match` statement at the top of the body is taken, or one a `let` there binds (`let v
+//! = match k { 0 => break, _ => e };`: the `let` keeps the arms that do not break), when the
+//! `break`s of its arms (each an arm's last statement, not labelled and without a value) are the
+//! loop's only ones. The scrutinee is read twice, as the program reads it once: the lowering's
+//! values have no side effects, and the arm that breaks leaves before anything changes it. Every
+//! other `break` stays as written, for the lowering to take or report.
 
 use syn::visit_mut::VisitMut;
 use syn::{Expr, Stmt};
@@ -53,6 +54,14 @@ fn as_exit(stmts: &mut Vec<Stmt>) {
     let Some(at) = stmts.iter().position(has_break_stmt) else {
         return;
     };
+    if let Stmt::Local(l) = &stmts[at]
+        && let Some(init) = &l.init
+        && init.diverge.is_none()
+        && let Expr::Match(m) = &*init.expr
+    {
+        let m = m.clone();
+        return let_match_as_exit(stmts, at, &m);
+    }
     let Stmt::Expr(Expr::Match(m), semi) = &stmts[at] else {
         return;
     };
@@ -73,6 +82,29 @@ fn as_exit(stmts: &mut Vec<Stmt>) {
     stmts.push(exit);
     stmts.push(Stmt::Expr(Expr::Match(rest), semi));
     stmts.extend(tail);
+}
+
+/// `let v = match k { 0 => break, _ => e };` at `at` of a loop body: the exit, then the `let`
+/// of the `match` without the arms that break (the iterations that reach it never take them).
+/// Left as written where every arm breaks.
+fn let_match_as_exit(stmts: &mut Vec<Stmt>, at: usize, m: &syn::ExprMatch) {
+    if stmts[at + 1..].iter().any(has_break_stmt)
+        || !only_last_breaks(m)
+        || m.arms.iter().all(|a| arm_breaks(&a.body))
+    {
+        return;
+    }
+    let exit = exit_of(m);
+    let mut rest = m.clone();
+    rest.arms.retain(|a| !arm_breaks(&a.body));
+    let Stmt::Local(mut l) = stmts[at].clone() else {
+        return;
+    };
+    if let Some(init) = &mut l.init {
+        *init.expr = Expr::Match(rest);
+    }
+    stmts[at] = Stmt::Local(l);
+    stmts.insert(at, exit);
 }
 
 /// `if <which arms break> { <their statements before the break>; break; }`.

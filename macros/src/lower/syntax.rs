@@ -115,7 +115,7 @@ pub(super) fn loop_error(e: &Expr) -> Option<(TokenStream, String)> {
             b.to_token_stream(),
             msg(
                 "`break` cannot be differentiated here",
-                "a loop may end with one `break`, the last statement of an `if` without `else` or of a `match` arm, where the `if` or `match` is a statement of the loop body (`if y[i] < 0.0 { break; }`, `match k { 0 => break, _ => … }`), not after an `if … { continue; }`; `break` with a value or a label, and a second `break`, are not supported: loop over the range you need (`for i in 0..k`)",
+                "a loop may end with one `break`, the last statement of an `if` without `else` or of a `match` arm, where the `if` or `match` is a statement of the loop body (`if y[i] < 0.0 { break; }`, `match k { 0 => break, _ => … }`, `let v = match k { 0 => break, _ => … };`), not after an `if … { continue; }`; `break` with a value or a label, and a second `break`, are not supported: loop over the range you need (`for i in 0..k`)",
             ),
         )),
         _ => None,
