@@ -362,6 +362,34 @@ impl Printer {
                 k += 2;
                 continue;
             }
+            // `if <matched c> { break; } let v = e;` as `let v = match … { <c> => break, _ => e
+            // };` (the `match_tuple` weight).
+            if let [
+                Stmt::If {
+                    cond: Cond::Matched(c),
+                    then,
+                    els: None,
+                },
+                Stmt::Let {
+                    name,
+                    mutable: false,
+                    value,
+                },
+                ..,
+            ] = &stmts[k..]
+                && matches!(then.as_slice(), [Stmt::Break])
+                && !self.oracle()
+                && !self.reads_tuple(value)
+            {
+                self.indent(level);
+                let _ = write!(self.out, "let {name} = ");
+                self.tuple_match(c);
+                self.out.push_str(" => break, _ => ");
+                self.expr(value, 0);
+                self.out.push_str(" };\n");
+                k += 2;
+                continue;
+            }
             self.stmt(&stmts[k], level);
             if self.strided.0
                 && let Some(next) = stmts.get(k + 1)
