@@ -1019,6 +1019,16 @@ impl Lower<'_> {
             }
             // Elements reading a scan of this loop (`y[i] = z[i] * z[i];`) read its values.
             element = self.g.substitute(element, scan_values);
+            // An element that is the scan's value this iteration (`adv[t] = last;`): the table
+            // is the scan's values themselves, not a copy of them.
+            if let Op::At(s, k) = *self.g.op(element)
+                && matches!(*self.g.op(s), Op::Scanned { v: w, lo: l, hi: h, .. } if w == v && l == lo && h == hi)
+            {
+                let i = self.g.add(Op::LoopVar(v));
+                if k == self.g.int_bin(IntOp::Sub, i, lo) {
+                    return Some(s);
+                }
+            }
         }
         if changed.iter().any(|p| self.g.mentions(element, *p)) {
             if matches!(self.lookup(&previous_name(name)), Some(Binding::Value(_))) {
