@@ -50,7 +50,7 @@ impl VisitMut for Chained {
     }
 
     fn visit_expr_macro_mut(&mut self, m: &mut syn::ExprMacro) {
-        in_vec_macro(self, m);
+        super::syntax::in_vec_macro(self, m);
     }
 
     fn visit_expr_mut(&mut self, e: &mut Expr) {
@@ -119,33 +119,5 @@ fn split(e: &Expr) -> Option<(Expr, Expr)> {
             Some((with(a), with(b)))
         }
         _ => None,
-    }
-}
-
-/// Runs `pass` over the expressions of `vec![a, b, …]` or `vec![v; n]` (tokens to the parser),
-/// writing the macro's tokens back from them; any other macro is left as it is.
-pub(super) fn in_vec_macro(pass: &mut impl VisitMut, m: &mut syn::ExprMacro) {
-    use syn::parse::Parser;
-    use syn::punctuated::Punctuated;
-    if !m.mac.path.is_ident("vec") {
-        return;
-    }
-    let tokens = m.mac.tokens.clone();
-    let repeat = |input: syn::parse::ParseStream| -> syn::Result<(Expr, Expr)> {
-        let v: Expr = input.parse()?;
-        input.parse::<syn::Token![;]>()?;
-        let n: Expr = input.parse()?;
-        Ok((v, n))
-    };
-    if let Ok((mut v, n)) = repeat.parse2(tokens.clone()) {
-        pass.visit_expr_mut(&mut v);
-        m.mac.tokens = quote::quote!(#v; #n);
-    } else if let Ok(mut elems) =
-        Punctuated::<Expr, syn::Token![,]>::parse_terminated.parse2(tokens)
-    {
-        for e in &mut elems {
-            pass.visit_expr_mut(e);
-        }
-        m.mac.tokens = quote::quote!(#elems);
     }
 }

@@ -45,7 +45,7 @@ impl VisitMut for Filtered {
     }
 
     fn visit_expr_macro_mut(&mut self, m: &mut syn::ExprMacro) {
-        super::chained::in_vec_macro(self, m);
+        super::syntax::in_vec_macro(self, m);
     }
 
     fn visit_expr_mut(&mut self, e: &mut Expr) {
@@ -104,26 +104,11 @@ impl Test {
             if bound.contains(&f.to_string()) {
                 lets.push(syn::parse_quote!(let #f = #i;));
             } else {
-                renames.push((f.to_string(), i.clone()));
+                renames.push((f.to_string(), i.to_string()));
             }
         }
-        Renamed(renames).visit_expr_mut(&mut body);
+        super::syntax::Renamed(renames).visit_expr_mut(&mut body);
         Some(syn::parse_quote!({ #(#lets)* #body }))
-    }
-}
-
-/// Writes each plain name of `.0` as its new name.
-struct Renamed(Vec<(String, syn::Ident)>);
-
-impl VisitMut for Renamed {
-    fn visit_expr_path_mut(&mut self, p: &mut syn::ExprPath) {
-        if p.qself.is_none()
-            && p.path.segments.len() == 1
-            && let Some(seg) = p.path.segments.first_mut()
-            && let Some((_, to)) = self.0.iter().find(|(from, _)| seg.ident == from)
-        {
-            seg.ident = to.clone();
-        }
     }
 }
 
@@ -155,29 +140,6 @@ fn bind(filter: &Pat, item: &mut Pat, pairs: &mut Vec<(syn::Ident, syn::Ident)>)
     }
 }
 
-/// `pat` without the `&`s (and types) around it and its parts.
-fn strip_refs(pat: &Pat) -> Pat {
-    match pat {
-        Pat::Reference(r) => strip_refs(&r.pat),
-        Pat::Type(t) => strip_refs(&t.pat),
-        Pat::Paren(p) => strip_refs(&p.pat),
-        Pat::Tuple(t) => {
-            let mut t = t.clone();
-            for e in &mut t.elems {
-                *e = strip_refs(e);
-            }
-            Pat::Tuple(t)
-        }
-        Pat::Ident(p) => {
-            let mut p = p.clone();
-            p.by_ref = None;
-            p.mutability = None;
-            Pat::Ident(p)
-        }
-        other => other.clone(),
-    }
-}
-
 /// `chain.filter(|q| c)` (parentheses aside): the chain and the test.
 fn filter_of(e: &Expr) -> Option<(Expr, Test)> {
     let Expr::MethodCall(m) = super::loops::strip_parens(e) else {
@@ -197,7 +159,7 @@ fn filter_of(e: &Expr) -> Option<(Expr, Test)> {
     Some((
         (*m.receiver).clone(),
         Test {
-            pat: strip_refs(&c.inputs[0]),
+            pat: super::syntax::strip_refs(&c.inputs[0]),
             body,
         },
     ))

@@ -23,7 +23,7 @@ struct IfLets;
 
 impl VisitMut for IfLets {
     fn visit_expr_macro_mut(&mut self, m: &mut syn::ExprMacro) {
-        super::chained::in_vec_macro(self, m);
+        super::syntax::in_vec_macro(self, m);
     }
 
     fn visit_expr_if_mut(&mut self, i: &mut syn::ExprIf) {
@@ -67,8 +67,8 @@ fn some_element(pat: &Pat, e: &Expr) -> Option<(Option<syn::Ident>, Expr, Expr)>
     if !ts.path.is_ident("Some") || ts.elems.len() != 1 {
         return None;
     }
-    let name = match strip(&ts.elems[0]) {
-        Pat::Ident(p) if p.subpat.is_none() => Some(p.ident.clone()),
+    let name = match super::syntax::strip_refs(&ts.elems[0]) {
+        Pat::Ident(p) if p.subpat.is_none() => Some(p.ident),
         Pat::Wild(_) => None,
         _ => return None,
     };
@@ -98,12 +98,4 @@ fn some_element(pat: &Pat, e: &Expr) -> Option<(Option<syn::Ident>, Expr, Expr)>
         _ => return None,
     };
     Some((name, present, element))
-}
-
-/// `p` without the `&`s around it.
-fn strip(p: &Pat) -> &Pat {
-    match p {
-        Pat::Reference(r) => strip(&r.pat),
-        other => other,
-    }
 }

@@ -672,10 +672,18 @@ pub(super) fn pattern_names(pat: &Pat) -> Vec<String> {
     f.0
 }
 
-/// The names `let`s and closures in `block` bind.
+/// The names the patterns in `block` bind (`let`s, closures, loops, `match` arms).
 pub(super) fn let_names(block: &syn::Block) -> Vec<String> {
     let mut f = Bindings(Vec::new());
     syn::visit::Visit::visit_block(&mut f, block);
+    f.0
+}
+
+/// The names the patterns in `stmt` bind (its `let`'s, and those of closures, loops and
+/// `match`es in it).
+pub(super) fn names_bound_in_stmt(stmt: &syn::Stmt) -> Vec<String> {
+    let mut f = Bindings(Vec::new());
+    syn::visit::Visit::visit_stmt(&mut f, stmt);
     f.0
 }
 

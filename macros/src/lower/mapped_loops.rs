@@ -45,7 +45,11 @@ impl VisitMut for Mapped {
                 if hidden.iter().any(|n| rebound.contains(n)) {
                     break;
                 }
-                let mut rename = Rename(hidden);
+                let renamed = hidden
+                    .into_iter()
+                    .map(|n| (n.clone(), format!("__symgrad_map_{n}")))
+                    .collect();
+                let mut rename = super::syntax::Renamed(renamed);
                 rename.visit_pat_mut(&mut c.inputs[0]);
                 rename.visit_expr_mut(&mut c.body);
             }
@@ -78,33 +82,4 @@ fn hidden(param: &syn::Pat, item: &syn::Pat, body: &syn::Block) -> Vec<String> {
         .into_iter()
         .filter(|n| super::loops::mentions_any(&body, std::slice::from_ref(n)))
         .collect()
-}
-
-/// Renames the names of `0` (bindings and plain reads) to `__symgrad_map_<name>`.
-struct Rename(Vec<String>);
-
-impl Rename {
-    fn fresh(&self, id: &syn::Ident) -> Option<syn::Ident> {
-        self.0
-            .iter()
-            .any(|n| id == n)
-            .then(|| quote::format_ident!("__symgrad_map_{}", id, span = id.span()))
-    }
-}
-
-impl VisitMut for Rename {
-    fn visit_pat_ident_mut(&mut self, p: &mut syn::PatIdent) {
-        if let Some(to) = self.fresh(&p.ident) {
-            p.ident = to;
-        }
-    }
-    fn visit_expr_path_mut(&mut self, p: &mut syn::ExprPath) {
-        if p.qself.is_none()
-            && p.path.segments.len() == 1
-            && let Some(seg) = p.path.segments.first_mut()
-            && let Some(to) = self.fresh(&seg.ident)
-        {
-            seg.ident = to;
-        }
-    }
 }

@@ -17,7 +17,7 @@
 use syn::visit_mut::VisitMut;
 use syn::{Expr, Stmt};
 
-use super::loops::{mentions_any, names_bound_in, pattern_names};
+use super::loops::{mentioned_names, mentions_any, names_bound_in_stmt, pattern_names};
 
 /// Writes in place every closure of `body` bound by `let` and given by its name to a method.
 pub(super) fn rewrite(body: &mut syn::Block) {
@@ -44,7 +44,7 @@ impl VisitMut for Named {
             let closure = c.clone();
             let captured = captured(&closure);
             for stmt in &mut block.stmts[at + 1..] {
-                let rebinds = stmt_binds(stmt);
+                let rebinds = names_bound_in_stmt(stmt);
                 if rebinds.contains(&name) {
                     break;
                 }
@@ -63,37 +63,10 @@ impl VisitMut for Named {
 
 /// The names the closure's body reads that its parameters do not bind.
 fn captured(c: &syn::ExprClosure) -> Vec<String> {
-    struct Reads(Vec<String>);
-    impl<'ast> syn::visit::Visit<'ast> for Reads {
-        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
-            if let Some(id) = p.path.get_ident() {
-                self.0.push(id.to_string());
-            }
-        }
-    }
     let params: Vec<String> = c.inputs.iter().flat_map(pattern_names).collect();
-    let mut reads = Reads(Vec::new());
-    syn::visit::Visit::visit_expr(&mut reads, &c.body);
-    reads.0.retain(|n| !params.contains(n));
-    reads.0
-}
-
-/// The names a statement binds anywhere in it (`let`s, patterns, closures' parameters).
-fn stmt_binds(stmt: &Stmt) -> Vec<String> {
-    let block = syn::Block {
-        brace_token: syn::token::Brace::default(),
-        stmts: vec![stmt.clone()],
-    };
-    let e = Expr::Block(syn::ExprBlock {
-        attrs: Vec::new(),
-        label: None,
-        block,
-    });
-    let mut names = names_bound_in(&e);
-    if let Stmt::Local(l) = stmt {
-        names.extend(pattern_names(&l.pat));
-    }
-    names
+    let mut reads = mentioned_names(&c.body);
+    reads.retain(|n| !params.contains(n));
+    reads
 }
 
 /// Puts `closure` in place of `name` (or `&name`) given to a method.
@@ -104,7 +77,7 @@ struct Given<'a> {
 
 impl VisitMut for Given<'_> {
     fn visit_expr_macro_mut(&mut self, m: &mut syn::ExprMacro) {
-        super::chained::in_vec_macro(self, m);
+        super::syntax::in_vec_macro(self, m);
     }
 
     fn visit_expr_method_call_mut(&mut self, m: &mut syn::ExprMethodCall) {

@@ -50,12 +50,7 @@ impl VisitMut for Strided {
                 && distinct_values(&f.expr)
             {
                 let index = p.ident.to_string();
-                let body = Expr::Block(syn::ExprBlock {
-                    attrs: Vec::new(),
-                    label: None,
-                    block: f.body.clone(),
-                });
-                if super::loops::names_bound_in(&body).contains(&index) {
+                if super::loops::let_names(&f.body).contains(&index) {
                     continue;
                 }
                 let mut writes = Vec::new();
@@ -93,15 +88,7 @@ fn zeros(stmt: &Stmt) -> Option<String> {
     let init = &l.init.as_ref()?.expr;
     let value = match &**init {
         Expr::Repeat(r) => (*r.expr).clone(),
-        Expr::Macro(m) if m.mac.path.is_ident("vec") => {
-            let parsed = m.mac.parse_body_with(|input: syn::parse::ParseStream| {
-                let v: Expr = input.parse()?;
-                input.parse::<syn::Token![;]>()?;
-                let _: Expr = input.parse()?;
-                Ok(v)
-            });
-            parsed.ok()?
-        }
+        Expr::Macro(m) if m.mac.path.is_ident("vec") => super::syntax::vec_repeat(&m.mac)?.0,
         _ => return None,
     };
     let zero = matches!(&value, Expr::Lit(syn::ExprLit { lit: syn::Lit::Float(f), .. })

@@ -1,4 +1,5 @@
-//! Small helpers over syn: operators, spans, error texts, and the list of float methods.
+//! Small helpers over syn: operators, spans, error texts, the list of float methods, and what
+//! the syntax passes share (the expressions inside `vec![…]`, patterns without `&`s, renaming).
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;
@@ -259,6 +260,93 @@ pub(super) fn is_mut_view(method: &str) -> bool {
         "swap_remove",
     ];
     METHODS.contains(&method)
+}
+
+/// `vec![v; n]`'s value and length, parsed from the macro's tokens.
+pub(super) fn vec_repeat(m: &syn::Macro) -> Option<(Expr, Expr)> {
+    m.parse_body_with(|input: syn::parse::ParseStream| {
+        let v: Expr = input.parse()?;
+        input.parse::<syn::Token![;]>()?;
+        let n: Expr = input.parse()?;
+        Ok((v, n))
+    })
+    .ok()
+}
+
+/// Runs `pass` over the expressions of `vec![a, b, …]` or `vec![v; n]` (tokens to the parser),
+/// writing the macro's tokens back from them; any other macro is left as it is. The syntax
+/// passes call it from `visit_expr_macro_mut`, so that they reach inside `vec![…]`.
+pub(super) fn in_vec_macro(pass: &mut impl syn::visit_mut::VisitMut, m: &mut syn::ExprMacro) {
+    use syn::parse::Parser;
+    use syn::punctuated::Punctuated;
+    if !m.mac.path.is_ident("vec") {
+        return;
+    }
+    if let Some((mut v, n)) = vec_repeat(&m.mac) {
+        pass.visit_expr_mut(&mut v);
+        m.mac.tokens = quote::quote!(#v; #n);
+    } else if let Ok(mut elems) =
+        Punctuated::<Expr, syn::Token![,]>::parse_terminated.parse2(m.mac.tokens.clone())
+    {
+        for e in &mut elems {
+            pass.visit_expr_mut(e);
+        }
+        m.mac.tokens = quote::quote!(#elems);
+    }
+}
+
+/// `pat` without the `&`s (and types, parentheses, `ref` and `mut`) around it and its parts.
+pub(super) fn strip_refs(pat: &syn::Pat) -> syn::Pat {
+    use syn::Pat;
+    match pat {
+        Pat::Reference(r) => strip_refs(&r.pat),
+        Pat::Type(t) => strip_refs(&t.pat),
+        Pat::Paren(p) => strip_refs(&p.pat),
+        Pat::Tuple(t) => {
+            let mut t = t.clone();
+            for e in &mut t.elems {
+                *e = strip_refs(e);
+            }
+            Pat::Tuple(t)
+        }
+        Pat::Ident(p) => {
+            let mut p = p.clone();
+            p.by_ref = None;
+            p.mutability = None;
+            Pat::Ident(p)
+        }
+        other => other.clone(),
+    }
+}
+
+/// Renames each plain name of `.0` (read, or bound by a pattern) to its new name, keeping the
+/// span of each occurrence.
+pub(super) struct Renamed(pub(super) Vec<(String, String)>);
+
+impl Renamed {
+    fn to(&self, id: &syn::Ident) -> Option<syn::Ident> {
+        self.0
+            .iter()
+            .find(|(from, _)| id == from)
+            .map(|(_, to)| syn::Ident::new(to, id.span()))
+    }
+}
+
+impl syn::visit_mut::VisitMut for Renamed {
+    fn visit_pat_ident_mut(&mut self, p: &mut syn::PatIdent) {
+        if let Some(to) = self.to(&p.ident) {
+            p.ident = to;
+        }
+    }
+    fn visit_expr_path_mut(&mut self, p: &mut syn::ExprPath) {
+        if p.qself.is_none()
+            && p.path.segments.len() == 1
+            && let Some(seg) = p.path.segments.first_mut()
+            && let Some(to) = self.to(&seg.ident)
+        {
+            seg.ident = to;
+        }
+    }
 }
 
 #[cfg(test)]
