@@ -10,24 +10,12 @@
 mod common;
 
 use common::{assert_all_close, numeric_gradient};
-use num_dual::{Dual64, DualNum};
+use num_dual::DualNum;
 use symgrad::differentiable;
 
-/// Forward mode one direction at a time: the value and gradient of `f` at `x`.
-fn forward(f: impl Fn(&[Dual64]) -> Dual64, x: &[f64]) -> (f64, Vec<f64>) {
-    let plain: Vec<Dual64> = x.iter().map(|&v| Dual64::from_re(v)).collect();
-    let grad = (0..x.len())
-        .map(|k| {
-            let q: Vec<Dual64> = x
-                .iter()
-                .enumerate()
-                .map(|(i, &v)| Dual64::new(v, if i == k { 1.0 } else { 0.0 }))
-                .collect();
-            f(&q).eps
-        })
-        .collect();
-    (f(&plain).re, grad)
-}
+#[path = "common/forward.rs"]
+mod forward;
+use forward::forward;
 
 fn data(n: usize, shift: f64) -> Vec<f64> {
     (0..n)

@@ -566,3 +566,51 @@ fn a_scan_in_scalars_only_matches_num_dual_and_differences() {
         close(&[hv.a, hv.b], &mat_vec(&dual_h, &[0.3, -1.7]), 1e-10, "H·v");
     }
 }
+
+// ---- Scans two back: coupled state whose member's values are the array.
+
+/// An AR(2)-like scan, `z[i] = a·z[i − 1]·x[i] − ½·z[i − 2] + a`, read by a later loop, and
+/// floats updated together written into an array (the member as it was, then after).
+#[differentiable(hessian)]
+fn lag2_scan(a: f64, x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.3; n];
+    for i in 2..n {
+        z[i] = a * z[i - 1] * x[i] - 0.5 * z[i - 2] + a;
+    }
+    let mut traj = vec![0.0; n];
+    let (mut p, mut q) = (a, 0.2);
+    for i in 0..n {
+        let t = (p * x[i]).sin() + a * q;
+        q = p;
+        p = t;
+        traj[i] = q * p;
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += z[i] * z[i] * x[i] + traj[i];
+    }
+    s
+}
+
+fn lag2_scan_twin<T: DualNum<Primitive = f64> + Copy>(a: T, x: &[T]) -> T {
+    let n = x.len();
+    let mut z = vec![T::from(0.3); n];
+    for i in 2..n {
+        z[i] = a * z[i - 1] * x[i] - z[i - 2] * 0.5 + a;
+    }
+    let (mut p, mut q) = (a, T::from(0.2));
+    let mut s = T::zero();
+    for i in 0..n {
+        let t = (p * x[i]).sin() + a * q;
+        q = p;
+        p = t;
+        s += z[i] * z[i] * x[i] + q * p;
+    }
+    s
+}
+
+#[test]
+fn scans_two_back_match_num_dual_and_differences() {
+    check!(lag2_scan: lag2_scan_hessian, lag2_scan_grad, lag2_scan_hvp, Lag2ScanGrad, lag2_scan_twin, 0);
+}

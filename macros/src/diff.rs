@@ -621,7 +621,11 @@ impl Sweep {
             if !self.active[n.index()] {
                 continue;
             }
-            if let Op::Table { .. } | Op::Filled { .. } | Op::Scanned { .. } = g.op(n) {
+            if let Op::Table { .. }
+            | Op::Filled { .. }
+            | Op::Scanned { .. }
+            | Op::CoupledScan { .. } = g.op(n)
+            {
                 self.table(g, frame, n)?;
                 continue;
             }
@@ -923,6 +927,28 @@ impl Sweep {
                 });
                 let seed = g.zero();
                 self.fold(g, frame, fold, seed, Some(adjoint))?;
+            }
+            // The values of a member of coupled recurrences after each iteration: their reverse
+            // sweep, seeded with zeros, each iteration's `λₖ` given the adjoint of the element
+            // it wrote.
+            Op::CoupledScan {
+                c,
+                v,
+                k,
+                lo,
+                hi,
+                ref parts,
+            } => {
+                let parts = parts.clone();
+                let members = parts.len() / 2;
+                let state = g.add(Op::Coupled {
+                    c,
+                    v,
+                    lo,
+                    hi,
+                    parts,
+                });
+                self.coupled_sweep(g, frame, state, &vec![None; members], Some((k, adjoint)))?;
             }
             Op::Filled { alloc, fill } => match *g.op(alloc) {
                 Op::Alloc {
@@ -1292,7 +1318,7 @@ impl Sweep {
     /// integrator by hand; what leaves the bodies is summed in the same reverse loop, and
     /// `initₖ` gets the final `λₖ`.
     fn coupled(&mut self, g: &mut Graph, frame: &mut Frame, n: NodeId) -> Result<(), DiffError> {
-        let Op::Coupled { c, v, .. } = *g.op(n) else {
+        let Op::Coupled { .. } = *g.op(n) else {
             return Ok(());
         };
         let Some((inits, bodies)) = g.coupled_parts(n) else {
@@ -1316,6 +1342,29 @@ impl Sweep {
         if seeds.iter().all(Option::is_none) {
             return Ok(());
         }
+        self.coupled_sweep(g, frame, n, &seeds, None)
+    }
+
+    /// The reverse sweep of coupled recurrences `n` (see [`coupled`](Self::coupled)) from the
+    /// adjoints `seeds` of the members' final values (`None`: zero). With `scanned` (member `k`
+    /// and the adjoint `z̄` of its values after each iteration, an [`Op::CoupledScan`]),
+    /// iteration `v`'s new value of member `k` also gets `z̄[v − lo]`: `λₖ' = λₖ + z̄[v − lo]`
+    /// in place of `λₖ`.
+    fn coupled_sweep(
+        &mut self,
+        g: &mut Graph,
+        frame: &mut Frame,
+        n: NodeId,
+        seeds: &[Option<NodeId>],
+        scanned: Option<(u32, NodeId)>,
+    ) -> Result<(), DiffError> {
+        let (&Op::Coupled { c, v, lo, .. }, Some((inits, bodies))) = (g.op(n), g.coupled_parts(n))
+        else {
+            return Err(internal("coupled recurrences without their parts"));
+        };
+        let (inits, bodies) = (inits.to_vec(), bodies.to_vec());
+        let k = u32::try_from(bodies.len()).map_err(|_| internal("too many coupled variables"))?;
+        let arrays: Vec<bool> = inits.iter().map(|i| g.kind(*i) == Kind::Array).collect();
         check_carried_arrays(g, n, &arrays, &inits, &bodies)?;
         let (inside, nested) = swept_in_body(g, &bodies, v);
         let carries: Vec<Option<NodeId>> = (0..k)
@@ -1337,7 +1386,12 @@ impl Sweep {
         let mut body_frame = Frame::new(Some((sweep, v)), outer);
         body_frame.nested = nested;
         body_frame.arrays = arrays.contains(&true);
-        let cleared = self.seed_bodies(g, &mut body_frame, n, mask, &carries)?;
+        let scanned = scanned.map(|(member, values)| {
+            let index = g.add(Op::LoopVar(v));
+            let index = g.int_bin(IntOp::Sub, index, lo);
+            (member, g.add(Op::AdjAt(values, index)))
+        });
+        let cleared = self.seed_bodies(g, &mut body_frame, n, (mask, scanned), &carries)?;
         self.sweep(g, &mut body_frame, &inside)?;
         no_whole_leaves(g, &body_frame, v)?;
         let zero = g.zero();
@@ -1389,7 +1443,7 @@ impl Sweep {
         g: &mut Graph,
         frame: &mut Frame,
         n: NodeId,
-        mask: LoopMask,
+        (mask, scanned): (LoopMask, Option<(u32, NodeId)>),
         carries: &[Option<NodeId>],
     ) -> Result<Vec<Option<NodeId>>, DiffError> {
         let (Op::Coupled { c, .. }, Some((inits, bodies)), Some((sweep, v))) =
@@ -1401,7 +1455,7 @@ impl Sweep {
         let mut cleared: Vec<Option<NodeId>> = vec![None; bodies.len()];
         for ((j, &body), init) in (0u32..).zip(&bodies).zip(inits) {
             let array = g.kind(init) == Kind::Array;
-            let lambda = if array {
+            let mut lambda = if array {
                 g.array_adjoint(sweep + j, v, mask)
             } else {
                 g.add(Op::Adjoint {
@@ -1410,6 +1464,11 @@ impl Sweep {
                     mask,
                 })
             };
+            if let Some((member, element)) = scanned
+                && member == j
+            {
+                lambda = g.plus(lambda, element);
+            }
             let from = g.loops_of(body) | 1 << v;
             let carry = carries.get(j as usize).copied().flatten();
             if array
@@ -2038,8 +2097,13 @@ pub fn activity(g: &Graph, order: &[NodeId], wrt: &[NodeId], slices: &[u32]) -> 
                 }
             }
             // Every member of coupled recurrences is active when one is.
-            if let (Op::Coupled { c, .. }, Some((_, bodies))) = (g.op(n), g.coupled_parts(n)) {
-                let members = (*c..).take(bodies.len());
+            let coupled = match g.op(n) {
+                Op::Coupled { c, .. } => g.coupled_parts(n).map(|(_, bodies)| (*c, bodies.len())),
+                Op::CoupledScan { c, parts, .. } => Some((*c, parts.len() / 2)),
+                _ => None,
+            };
+            if let Some((c, members)) = coupled {
+                let members = (c..).take(members);
                 for d in members {
                     if active[n.index()] && !carries.contains(&d) {
                         carries.push(d);
@@ -2214,6 +2278,7 @@ pub fn local_adjoints(
         | Op::At(..)
         | Op::Table { .. }
         | Op::Scanned { .. }
+        | Op::CoupledScan { .. }
         | Op::Filled { .. }
         | Op::Alloc { .. }
         | Op::ArrayLen(_)

@@ -931,6 +931,9 @@ impl Emitter<'_> {
     /// `let mut s = init; let mut __tN = Vec::with_capacity(hi − lo); for i in lo..hi { …; s =
     /// body; __tN.push(s); }`.
     fn scan(&self, n: NodeId, block: &Block) -> TokenStream {
+        if let Op::CoupledScan { .. } = self.g.op(n) {
+            return self.coupled_scan(n, block);
+        }
         let Op::Scanned {
             c,
             v,
@@ -960,6 +963,46 @@ impl Emitter<'_> {
             }
         };
         if self.swept.contains(&c) {
+            quote! { let #name = { #scan #name }; }
+        } else {
+            quote! { #scan let #name = #name; }
+        }
+    }
+
+    /// The forward loop of coupled recurrences keeping member `k`'s value after every
+    /// iteration (an `Op::CoupledScan`): `let mut s0 = init0; let mut s1 = init1; let mut __tN
+    /// = Vec::with_capacity(hi − lo); for i in lo..hi { …; (s0, s1) = (body0, body1);
+    /// __tN.push(sₖ); }`.
+    fn coupled_scan(&self, n: NodeId, block: &Block) -> TokenStream {
+        let (
+            &Op::CoupledScan {
+                c, v, k, lo, hi, ..
+            },
+            Some((inits, bodies)),
+        ) = (self.g.op(n), self.g.coupled_scan_parts(n))
+        else {
+            return self.internal_error("not a scan");
+        };
+        let members = u32::try_from(bodies.len()).unwrap_or(0);
+        let (i, name, kept) = (loop_var_name(v), self.name(n), carry_name(c + k));
+        let states: Vec<proc_macro2::Ident> = (c..c + members).map(carry_name).collect();
+        let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+        let inits = inits.iter().map(|x| self.expr(*x, Prec::Select));
+        let (stmts, back) = self.whole(block);
+        let nexts = bodies.iter().map(|b| self.expr(*b, Prec::Select));
+        let scan = quote! {
+            #(let mut #states = #inits;)*
+            let mut #name = ::std::vec::Vec::with_capacity(
+                ::core::iter::Iterator::size_hint(&(#lo..#hi)).0,
+            );
+            for #i in #lo..#hi {
+                #stmts
+                (#(#states),*) = (#(#nexts),*);
+                #name.push(#kept);
+                #back
+            }
+        };
+        if (c..c + members).any(|d| self.swept.contains(&d)) {
             quote! { let #name = { #scan #name }; }
         } else {
             quote! { #scan let #name = #name; }
@@ -2087,7 +2130,11 @@ impl Emitter<'_> {
             return quote! { let mut #z = #start; };
         }
         let bounds = match *self.g.op(like) {
-            Op::Table { lo, hi, .. } | Op::Scanned { lo, hi, .. } if by_bounds && zero => {
+            Op::Table { lo, hi, .. }
+            | Op::Scanned { lo, hi, .. }
+            | Op::CoupledScan { lo, hi, .. }
+                if by_bounds && zero =>
+            {
                 Some((lo, hi))
             }
             _ => None,
@@ -2729,6 +2776,7 @@ impl Style for Emitter<'_> {
             | Op::CallHvp(..)
             | Op::Table { .. }
             | Op::Scanned { .. }
+            | Op::CoupledScan { .. }
             | Op::Accumulate { .. }
             | Op::ArrayVjp { .. }
             | Op::Rebound { .. }

@@ -177,6 +177,7 @@ pub fn apply(op: &Op, args: &[Value]) -> Option<Value> {
         | Op::Until { .. }
         | Op::Table { .. }
         | Op::Scanned { .. }
+        | Op::CoupledScan { .. }
         | Op::Alloc { .. }
         | Op::Filled { .. }
         | Op::ArrayLen(_)

@@ -314,6 +314,35 @@ impl Printer<'_> {
                 Self::line(out, depth, "}");
                 Self::line(out, depth, &format!("let t{} = s{c};", node.0));
             }
+            Stmt::Scan { node, body } if matches!(g.op(*node), Op::CoupledScan { .. }) => {
+                let Op::CoupledScan {
+                    c,
+                    v,
+                    k,
+                    lo,
+                    hi,
+                    ref parts,
+                } = *g.op(*node)
+                else {
+                    return;
+                };
+                let m = u32::try_from(parts.len() / 2).unwrap_or(0);
+                let names: Vec<String> = (c..c + m).map(|d| format!("s{d}")).collect();
+                let (inits, bodies) = parts.split_at(m as usize);
+                let line = format!("let mut ({}) = ({});", names.join(", "), self.list(inits));
+                Self::line(out, depth, &line);
+                let head = format!(
+                    "for i{v} in {}, keeping every s{}",
+                    self.range(lo, hi),
+                    c + k
+                );
+                Self::line(out, depth, &format!("{head} {{"));
+                self.block(body, depth + 1, out);
+                let step = format!("({}) = ({});", names.join(", "), self.list(bodies));
+                Self::line(out, depth + 1, &step);
+                Self::line(out, depth + 1, &format!("t{}.push(s{});", node.0, c + k));
+                Self::line(out, depth, "}");
+            }
             Stmt::Scan { node, body } => {
                 let Op::Scanned {
                     c,
@@ -638,6 +667,28 @@ impl Style for Printer<'_> {
                 self.expr(*hi, Prec::Sum),
                 self.expr(*body, Prec::Select)
             ),
+            // Member `k`'s values after every iteration of coupled recurrences.
+            Op::CoupledScan {
+                c,
+                v,
+                k,
+                lo,
+                hi,
+                parts,
+            } => {
+                let m = u32::try_from(parts.len() / 2).unwrap_or(0);
+                let names: Vec<String> = (*c..c + m).map(|d| format!("s{d}")).collect();
+                format!(
+                    "scan(({}) = ({}); i{v} in {}..{}; ({}) = ({}); s{})",
+                    names.join(", "),
+                    self.list(&parts[..m as usize]),
+                    self.expr(*lo, Prec::Sum),
+                    self.expr(*hi, Prec::Sum),
+                    names.join(", "),
+                    self.list(&parts[m as usize..]),
+                    c + k,
+                )
+            }
             Op::Coupled {
                 c,
                 v,

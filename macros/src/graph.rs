@@ -449,6 +449,13 @@ define_ops! {
         /// into a vector by a forward loop of its own; its gradient is the `Fold`'s reverse
         /// sweep, each iteration's `λ` also given the adjoint of the element it wrote.
         Scanned { c: u32, v: u32, lo: node, hi: node, init: node, body: node },
+        /// The values of member `k` of coupled recurrences (the fields of their `Coupled`) after
+        /// each of the loop's iterations, as a local array of `hi − lo` floats: the elements a
+        /// loop writes from state updated together (`t = a·p + b·q + x[i]; q = p; p = t; z[i] =
+        /// p;`, a scan reading two elements back). Computed into a vector by a forward loop of
+        /// its own; its gradient is the `Coupled` recurrences' reverse sweep, each iteration's
+        /// `λₖ` also given the adjoint of the element it wrote.
+        CoupledScan { c: u32, v: u32, k: u32, lo: node, hi: node, parts: nodes },
         /// A vector added into (buffer number `buf`): a copy of the array `like`, or, with
         /// `zero`, zeros of its length. The `Accumulate`s into it follow; `Filled` is the
         /// vector once they have all run. It varies with the loops of `mask` too, those its
@@ -560,6 +567,7 @@ impl Op {
             Op::Sum { v, .. }
             | Op::Fold { v, .. }
             | Op::Scanned { v, .. }
+            | Op::CoupledScan { v, .. }
             | Op::Until { v, .. }
             | Op::RevFold { v, .. }
             | Op::Coupled { v, .. }
@@ -599,6 +607,7 @@ impl Op {
             Op::Sum { .. }
                 | Op::Fold { .. }
                 | Op::Scanned { .. }
+                | Op::CoupledScan { .. }
                 | Op::RevFold { .. }
                 | Op::Coupled { .. }
                 | Op::RevCoupled { .. }
@@ -889,6 +898,37 @@ impl Graph {
         })
     }
 
+    /// The arrays of values of recurrences `fold` the graph has: its scan ([`scanned_twin`](
+    /// Self::scanned_twin)) for a `Fold`; for a `Coupled` one, its members' values
+    /// (`Op::CoupledScan`s of the same fields).
+    pub fn scanned_twins(&self, fold: NodeId) -> Vec<NodeId> {
+        match self.op(fold) {
+            Op::Fold { .. } => self.scanned_twin(fold).into_iter().collect(),
+            &Op::Coupled {
+                c,
+                v,
+                lo,
+                hi,
+                ref parts,
+            } => {
+                let members = u32::try_from(parts.len() / 2).unwrap_or(0);
+                (0..members)
+                    .filter_map(|k| {
+                        self.find(&Op::CoupledScan {
+                            c,
+                            v,
+                            k,
+                            lo,
+                            hi,
+                            parts: parts.clone(),
+                        })
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// The elements of scan `scanned` (an `Op::Scanned` over loop `v` from `lo`, started from
     /// `init`) an iteration of `v` reads: the one the previous iteration wrote (before the
     /// first, `init`) and the one this iteration writes.
@@ -897,8 +937,16 @@ impl Graph {
     /// S = Scanned(i ∈ lo..hi, init: body)   →   (if i == lo { init } else { S[i − lo − 1] }, S[i − lo])
     /// ```
     pub fn scan_elements(&mut self, scanned: NodeId) -> Option<(NodeId, NodeId)> {
-        let Op::Scanned { v, lo, init, .. } = *self.op(scanned) else {
-            return None;
+        let (v, lo, init) = match *self.op(scanned) {
+            Op::Scanned { v, lo, init, .. } => (v, lo, init),
+            Op::CoupledScan {
+                v,
+                lo,
+                k,
+                ref parts,
+                ..
+            } => (v, lo, *parts.get(k as usize)?),
+            _ => return None,
         };
         let i = self.add(Op::LoopVar(v));
         let k = self.int_bin(IntOp::Sub, i, lo);
@@ -931,13 +979,26 @@ impl Graph {
         }
     }
 
+    /// The initial values and the bodies of the coupled recurrences whose member's values
+    /// `n` is (an `Op::CoupledScan`), each `K` long.
+    pub fn coupled_scan_parts(&self, n: NodeId) -> Option<(&[NodeId], &[NodeId])> {
+        match self.op(n) {
+            Op::CoupledScan { parts, .. } => Some(parts.split_at(parts.len() / 2)),
+            _ => None,
+        }
+    }
+
     /// The carries recurrence `n` binds (a `Fold`'s or a `Scanned`'s one; every member of a
-    /// `Coupled` one), or none for any other node.
+    /// `Coupled` or a `CoupledScan` one), or none for any other node.
     pub fn carries_of(&self, n: NodeId) -> std::ops::Range<u32> {
         match *self.op(n) {
             Op::Fold { c, .. } | Op::Scanned { c, .. } => c..c.saturating_add(1),
             Op::Coupled { c, .. } => {
                 let members = self.coupled_parts(n).map_or(0, |p| p.1.len());
+                c..c.saturating_add(u32::try_from(members).unwrap_or(0))
+            }
+            Op::CoupledScan { c, ref parts, .. } => {
+                let members = parts.len() / 2;
                 c..c.saturating_add(u32::try_from(members).unwrap_or(0))
             }
             _ => 0..0,
@@ -1035,9 +1096,9 @@ impl Graph {
     /// The length of local array `n` (a `Table`, a `Buffer`, or an adjoint of one).
     pub fn array_len(&mut self, n: NodeId) -> NodeId {
         match *self.op(n) {
-            Op::Table { lo, hi, .. } | Op::Scanned { lo, hi, .. } => {
-                self.int_bin(IntOp::Sub, hi, lo)
-            }
+            Op::Table { lo, hi, .. }
+            | Op::Scanned { lo, hi, .. }
+            | Op::CoupledScan { lo, hi, .. } => self.int_bin(IntOp::Sub, hi, lo),
             Op::Alloc { like, .. } => self.array_len(like),
             Op::Filled { alloc, .. } => self.array_len(alloc),
             Op::Carry { c, .. } if self.carried_lens.contains_key(&c) => self.carried_lens[&c],
@@ -1203,6 +1264,7 @@ impl Graph {
             | Op::Alloc { .. }
             | Op::Filled { .. }
             | Op::Scanned { .. }
+            | Op::CoupledScan { .. }
             | Op::Cleared { .. } => Kind::Array,
             Op::Sum { body, .. } => self.kind(*body),
             Op::Slice(_)
@@ -1279,7 +1341,8 @@ impl Graph {
             | Op::RevCoupled { v, .. }
             | Op::Until { v, .. }
             | Op::Table { v, .. }
-            | Op::Scanned { v, .. } => {
+            | Op::Scanned { v, .. }
+            | Op::CoupledScan { v, .. } => {
                 op.children().iter().fold(0, |m, c| m | self.loops_of(*c)) & !(1 << v)
             }
             _ => op.children().iter().fold(0, |m, c| m | self.loops_of(*c)),
@@ -1429,7 +1492,11 @@ impl Graph {
         self.reachable(roots).iter().any(|n| {
             matches!(
                 self.op(*n),
-                Op::Sum { .. } | Op::Fold { .. } | Op::Scanned { .. } | Op::Coupled { .. }
+                Op::Sum { .. }
+                    | Op::Fold { .. }
+                    | Op::Scanned { .. }
+                    | Op::Coupled { .. }
+                    | Op::CoupledScan { .. }
             )
         })
     }

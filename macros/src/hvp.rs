@@ -272,7 +272,10 @@ fn refuse_what_has_no_tangent(
             let other = |a: &NodeId| {
                 active[a.index()]
                     && g.kind(*a) == Kind::Array
-                    && !matches!(g.op(*a), Op::Table { .. } | Op::Scanned { .. })
+                    && !matches!(
+                        g.op(*a),
+                        Op::Table { .. } | Op::Scanned { .. } | Op::CoupledScan { .. }
+                    )
             };
             if args.iter().any(other) {
                 return Err(DiffError {

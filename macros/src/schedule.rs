@@ -399,6 +399,7 @@ impl Schedule<'_> {
                 | Op::Effects(..)
                 | Op::Fold { .. }
                 | Op::Scanned { .. }
+                | Op::CoupledScan { .. }
                 | Op::RevFold { .. }
                 | Op::Coupled { .. }
                 | Op::RevCoupled { .. }
@@ -496,8 +497,8 @@ impl Schedule<'_> {
             Op::RevFold { fold, .. } | Op::RevCoupled { fold, .. } => {
                 let computed = |n: NodeId| here.contains(&n) || defined.contains(&n);
                 // A scan's values are the recurrence's: where they are computed, so is it.
-                let scanned = self.g.scanned_twin(fold);
-                !computed(fold) && !scanned.is_some_and(computed)
+                let scanned = self.g.scanned_twins(fold);
+                !computed(fold) && !scanned.into_iter().any(computed)
             }
             _ => false,
         }
@@ -567,16 +568,24 @@ impl Schedule<'_> {
                 }
                 // Coupled recurrences: their bounds and initial values, what their bodies
                 // read from outside the loop; their sweep: its seeds.
-                Op::Coupled { v, lo, hi, .. } => {
+                Op::Coupled { v, lo, hi, .. } | Op::CoupledScan { v, lo, hi, .. } => {
                     stack.extend([*lo, *hi]);
-                    let (inits, bodies) = self.g.coupled_parts(n).unwrap_or_default();
+                    let (inits, bodies) = self
+                        .g
+                        .coupled_parts(n)
+                        .or_else(|| self.g.coupled_scan_parts(n))
+                        .unwrap_or_default();
                     stack.extend(inits);
                     for &body in bodies {
                         stack.extend(self.loop_invariants(*v, body));
                     }
                 }
-                Op::RevCoupled { .. } => {
+                Op::RevCoupled { fold, .. } => {
                     stack.extend(self.g.coupled_parts(n).map_or(&[][..], |p| p.0));
+                    // As a scan's (above): its members' values (`Op::CoupledScan`).
+                    if !self.g.scanned_twins(*fold).is_empty() {
+                        stack.push(*fold);
+                    }
                     waiting.push(n);
                 }
                 // An adjoint vector of a local array's length: the array's bounds, or nothing
@@ -760,7 +769,7 @@ impl Schedule<'_> {
                 stack.extend([lo, hi, init].map(|r| (r, conditional)));
                 let reads = self.loop_invariants(inner, body);
                 stack.extend(reads.into_iter().map(|r| (r, conditional)));
-            } else if matches!(op, Op::Coupled { .. } | Op::RevCoupled { .. }) {
+            } else if self.g.coupled_parts(n).is_some() || self.g.coupled_scan_parts(n).is_some() {
                 let reads = self.coupled_reads(n);
                 stack.extend(reads.into_iter().map(|r| (r, conditional)));
             } else if let Op::Until {
@@ -968,14 +977,18 @@ impl Schedule<'_> {
     /// invariants.
     fn coupled_reads(&self, n: NodeId) -> Vec<NodeId> {
         let mut out = match *self.g.op(n) {
-            Op::Coupled { lo, hi, .. } => vec![lo, hi],
+            Op::Coupled { lo, hi, .. } | Op::CoupledScan { lo, hi, .. } => vec![lo, hi],
             Op::RevCoupled { fold, .. } => vec![fold],
             _ => return Vec::new(),
         };
         let Some(v) = self.g.op(n).loop_var() else {
             return out;
         };
-        let (before, bodies) = self.g.coupled_parts(n).unwrap_or_default();
+        let (before, bodies) = self
+            .g
+            .coupled_parts(n)
+            .or_else(|| self.g.coupled_scan_parts(n))
+            .unwrap_or_default();
         out.extend(before);
         for &body in bodies {
             out.extend(self.loop_invariants(v, body));
@@ -1333,7 +1346,7 @@ pub fn zero_vector_reads(g: &Graph, n: NodeId) -> Option<Vec<NodeId>> {
     match *g.op(like) {
         Op::Table { lo, hi, .. } if g.constant_fill(like).is_none() => Some(vec![lo, hi]),
         // A scan's values, one per iteration of its loop.
-        Op::Scanned { lo, hi, .. } => Some(vec![lo, hi]),
+        Op::Scanned { lo, hi, .. } | Op::CoupledScan { lo, hi, .. } => Some(vec![lo, hi]),
         _ => None,
     }
 }
@@ -1468,7 +1481,8 @@ fn evaluated_where(
                 Op::Sum { lo, hi, .. }
                 | Op::Until { lo, hi, .. }
                 | Op::Table { lo, hi, .. }
-                | Op::Coupled { lo, hi, .. } => vec![(lo, here.clone()), (hi, here)],
+                | Op::Coupled { lo, hi, .. }
+                | Op::CoupledScan { lo, hi, .. } => vec![(lo, here.clone()), (hi, here)],
                 Op::Fold { lo, hi, init, .. } | Op::Scanned { lo, hi, init, .. } => {
                     vec![(lo, here.clone()), (hi, here.clone()), (init, here)]
                 }

@@ -63,7 +63,7 @@ pub fn tangents(
         if sliced_call
             || matches!(
                 op,
-                Op::Fold { .. } | Op::Coupled { .. } | Op::Scanned { .. }
+                Op::Fold { .. } | Op::Coupled { .. } | Op::Scanned { .. } | Op::CoupledScan { .. }
             )
         {
             return Err(DiffError {
@@ -279,6 +279,33 @@ fn tangent(
             let (inits, bodies) = parts.split_at(parts.len() / 2);
             recurrence(g, n, (c, v, lo, hi), inits, bodies, dot, (slices, mode))?
         }
+        // A member's values after each iteration: the values of its tangent's member in the
+        // tangent group (`K` members become `2K`; member `K + k` is member `k`'s tangent).
+        Op::CoupledScan {
+            c,
+            v,
+            k,
+            lo,
+            hi,
+            ref parts,
+        } => {
+            let (inits, bodies) = parts.split_at(parts.len() / 2);
+            let members = u32::try_from(inits.len()).map_err(|_| unsupported(g, n))?;
+            match recurrence(g, n, (c, v, lo, hi), inits, bodies, dot, (slices, mode))? {
+                Some(t) => match g.op(t).clone() {
+                    Op::Coupled { c, parts, .. } => Some(g.add(Op::CoupledScan {
+                        c,
+                        v,
+                        k: members + k,
+                        lo,
+                        hi,
+                        parts,
+                    })),
+                    _ => return Err(unsupported(g, n)),
+                },
+                None => None,
+            }
+        }
         Op::Component(of, k) => match (dot.get(&of), g.coupled_parts(of)) {
             (Some(&t), Some((inits, _))) => {
                 let members = u32::try_from(inits.len()).unwrap_or(0);
@@ -375,7 +402,10 @@ fn recurrence(
     let inside = g.reachable(bodies);
     // A recurrence nested in this one's body would be copied with its own number: not yet.
     if let Some(&inner) = inside.iter().find(|m| {
-        matches!(g.op(**m), Op::Fold { .. } | Op::Coupled { .. }) && g.loops_of(**m) & (1 << v) != 0
+        matches!(
+            g.op(**m),
+            Op::Fold { .. } | Op::Coupled { .. } | Op::CoupledScan { .. }
+        ) && g.loops_of(**m) & (1 << v) != 0
     }) {
         if g.carries_arrays(n) || g.carries_arrays(inner) {
             return Err(nested_arrays(g, n));
@@ -477,7 +507,7 @@ fn scan(
     if inside.iter().any(|m| {
         matches!(
             g.op(*m),
-            Op::Fold { .. } | Op::Coupled { .. } | Op::Scanned { .. }
+            Op::Fold { .. } | Op::Coupled { .. } | Op::Scanned { .. } | Op::CoupledScan { .. }
         ) && g.loops_of(*m) & (1 << v) != 0
     }) {
         return Err(unsupported(g, n));

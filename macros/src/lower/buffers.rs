@@ -102,10 +102,11 @@ pub(super) struct ArrayLoop {
     /// outermost loop adding into it, its name, the buffer, the effects (`z[k] += e`, loops of
     /// them), and whether this loop is that outermost one (then it makes the new version).
     accumulated: Vec<Accumulated>,
-    /// The arrays the body reads one step back (`z[i - 1]`, `z[j + 1]` in a reversed loop): a
-    /// scan, which carries the previous element in a hidden float (see `declare_scans`): the
-    /// array's version before the loop, the index read, and the array's name.
-    scans: Vec<(NodeId, NodeId, String)>,
+    /// The arrays the body reads one or two steps back (`z[i - 1]`, `z[j + 1]` in a reversed
+    /// loop; `z[i - 2]`): a scan, which carries the previous elements in hidden floats (see
+    /// `declare_scans`): the array's version before the loop, the index read, the array's
+    /// name, and the steps back (1 or 2).
+    scans: Vec<(NodeId, NodeId, String, u32)>,
     /// The scans whose values other updates or elements of this loop read (`acc += z[i] *
     /// x[i];`), folded before the others: each one's hidden float (its placeholder) mapped to
     /// the element the previous iteration wrote, and its update to the element this one wrote,
@@ -391,9 +392,10 @@ impl Lower<'_> {
                         _ => self.g.add(Op::At(table, i)),
                     });
                 }
-                // A scan: the element the previous iteration wrote, carried in a float.
-                if frame.scans.iter().any(|s| s.0 == table && s.1 == i)
-                    && let Some(Binding::Value(x)) = self.lookup(&previous_name(name))
+                // A scan: the element the previous iteration (or the one before) wrote, carried
+                // in a float.
+                if let Some(back) = frame.scans.iter().find(|s| s.0 == table && s.1 == i)
+                    && let Some(Binding::Value(x)) = self.lookup(&back_name(name, back.3))
                 {
                     return Some(x);
                 }
@@ -417,10 +419,10 @@ impl Lower<'_> {
                 } else {
                     msg(
                         format!(
-                            "this reads an element of `{name}` other than the one this iteration of the loop writes or the one the previous iteration wrote"
+                            "this reads an element of `{name}` other than the one this iteration of the loop writes or those the previous two iterations wrote"
                         ),
                         format!(
-                            "a loop writing `{name}[i]` may read `{name}[i]` and the element the previous iteration wrote, one step back (`{name}[i - 1]` in `for i in a..b`, `{name}[i + 1]` in `for i in (a..b).rev()`, the offset a literal `1`); read the other elements after the loop, or carry the values you need in floats (`p = p * a + x[j];`)"
+                            "a loop writing `{name}[i]` may read `{name}[i]` and the elements the previous two iterations wrote, one or two steps back (`{name}[i - 1]`, `{name}[i - 2]` in `for i in a..b`; `{name}[i + 1]`, `{name}[i + 2]` in `for i in (a..b).rev()`, the offsets literals); read the other elements after the loop, or carry the values you need in floats (`r = q; q = p; p = {name}[i];`)"
                         ),
                     )
                 };
@@ -888,10 +890,16 @@ impl Lower<'_> {
             }
         }
         // A scan's hidden float takes the element this iteration ends with (the one it wrote,
-        // or the element as it was where the write was not taken).
+        // or the element as it was where the write was not taken); the one two steps back, the
+        // previous element (the first float's value at the start of the iteration).
         let mut scans: Vec<String> = frame.scans.iter().map(|s| s.2.clone()).collect();
         scans.dedup();
         for name in scans {
+            if let Some(Binding::Value(p)) = self.lookup(&previous_name(&name))
+                && matches!(self.lookup(&back_name(&name, 2)), Some(Binding::Value(_)))
+            {
+                self.assign_name(&back_name(&name, 2), p);
+            }
             if let Some(Binding::Value(x)) = self.lookup(&element_name(&name)) {
                 self.assign_name(&previous_name(&name), x);
             }
@@ -1022,7 +1030,7 @@ impl Lower<'_> {
             // An element that is the scan's value this iteration (`adv[t] = last;`): the table
             // is the scan's values themselves, not a copy of them.
             if let Op::At(s, k) = *self.g.op(element)
-                && matches!(*self.g.op(s), Op::Scanned { v: w, lo: l, hi: h, .. } if w == v && l == lo && h == hi)
+                && matches!(*self.g.op(s), Op::Scanned { v: w, lo: l, hi: h, .. } | Op::CoupledScan { v: w, lo: l, hi: h, .. } if w == v && l == lo && h == hi)
             {
                 let i = self.g.add(Op::LoopVar(v));
                 if k == self.g.int_bin(IntOp::Sub, i, lo) {
@@ -1038,8 +1046,8 @@ impl Lower<'_> {
             self.cx.error_at(
                 span,
                 msg(
-                    format!("the elements this loop writes into `{name}` read a value the loop carries together with other values it changes"),
-                    format!("an element may read a float the loop carries whose update reads only itself, the data and the values fixed before the loop (`s = s * w + x[i]; {name}[i] = s;`); for values updated together, write the one the elements read as a scan, `{name}[i] = f({name}[i - 1], …);` (`{name}[i + 1]` in `for i in (a..b).rev()`), with `{name}[a - 1]` set before the loop"),
+                    format!("the elements this loop writes into `{name}` read a value the loop carries together with other values it changes, one of them an array it carries from one iteration to the next"),
+                    format!("an element may read floats the loop carries, alone or updated together (`t = a * p + b * q + x[i]; q = p; p = t; {name}[i] = p;`), but not yet a value updated together with a carried array (a hidden-state vector); use the value in this loop instead (`loss += s * s;` rather than `{name}[t] = s;` and a loop after)"),
                 ),
             );
             return None;
@@ -1062,7 +1070,10 @@ impl Lower<'_> {
         // The number of iterations, `max(hi, lo) − lo`: none, not `hi − lo` (which a `usize`
         // cannot hold), where the range is empty (`(1..0).rev()`).
         // (A scan's values too, `Op::Scanned`, in the order of its iterations.)
-        let (Op::Table { lo, hi, .. } | Op::Scanned { lo, hi, .. }) = *self.g.op(table) else {
+        let (Op::Table { lo, hi, .. }
+        | Op::Scanned { lo, hi, .. }
+        | Op::CoupledScan { lo, hi, .. }) = *self.g.op(table)
+        else {
             return None;
         };
         let below = self.g.compare(Cmp::Lt, hi, lo);
@@ -1541,10 +1552,10 @@ pub(super) fn conditional_write_message(name: &str) -> String {
 fn scan_reads_carried_message(name: &str) -> String {
     msg(
         format!(
-            "the update of the scan `{name}` (each element reads the one the previous iteration wrote) reads a value this loop carries (a float, or another scan's element) whose own update reads `{name}` or another value the loop updates besides itself"
+            "the update of the scan `{name}` (each element reads the one the previous iteration wrote) reads a value this loop carries together with an array it carries from one iteration to the next"
         ),
         format!(
-            "a scan's update may read the loop's index, the values fixed before the loop, its own previous element, and the floats and other scans of the loop whose updates read only themselves (`p = p * a + x[i]; {name}[i] = {name}[i - 1] * x[i] + p;`); two values that read each other's previous values (`p = p * a + {name}[i - 1]; {name}[i] = {name}[i - 1] + p;`) cannot both be kept element by element yet: keep them in floats"
+            "a scan's update may read its own previous elements, and floats and other scans the loop updates together with it (`p = p * a + {name}[i - 1]; {name}[i] = {name}[i - 1] + p;`), but not yet a value updated together with a carried array (a hidden-state vector); keep the values you need in floats, and use them in this loop"
         ),
     )
 }
@@ -1555,35 +1566,49 @@ fn previous_name(name: &str) -> String {
     format!("{name}[·−1]")
 }
 
-/// Whether `name` is a scan's hidden float (see [`previous_name`]).
-pub(super) fn is_previous_name(name: &str) -> bool {
-    name.ends_with("[·−1]")
+/// The hidden float of a scan of `name` reading `back` steps back (1: [`previous_name`]).
+fn back_name(name: &str, back: u32) -> String {
+    format!("{name}[·−{back}]")
 }
 
-/// The arrays `stmts` (the body of a loop over the index `index`) read one step back, `z[i -
-/// 1]` (or, `reversed`, `z[i + 1]`, `z[1 + i]`), outside closures: a scan's reads.
-fn scan_reads(stmts: &[syn::Stmt], index: &str, reversed: bool) -> Vec<String> {
+/// Whether `name` is a scan's hidden float (see [`previous_name`], [`back_name`]).
+pub(super) fn is_previous_name(name: &str) -> bool {
+    name.ends_with("[·−1]") || name.ends_with("[·−2]")
+}
+
+/// The arrays `stmts` (the body of a loop over the index `index`) read one or two steps back,
+/// `z[i - 1]`, `z[i - 2]` (or, `reversed`, `z[i + 1]`, `z[1 + i]`, `z[i + 2]`), outside
+/// closures, with the steps: a scan's reads.
+fn scan_reads(stmts: &[syn::Stmt], index: &str, reversed: bool) -> Vec<(String, u32)> {
     struct Finder<'i> {
         index: &'i str,
         reversed: bool,
-        out: Vec<String>,
+        out: Vec<(String, u32)>,
     }
     impl Finder<'_> {
         fn is_index(&self, e: &Expr) -> bool {
             matches!(e, Expr::Path(p) if p.path.get_ident().is_some_and(|i| i == self.index))
         }
-        fn one_step_back(&self, e: &Expr) -> bool {
-            let one = |e: &Expr| matches!(e, Expr::Lit(l) if matches!(&l.lit, syn::Lit::Int(n) if n.base10_digits() == "1"));
+        fn steps_back(&self, e: &Expr) -> Option<u32> {
+            let steps = |e: &Expr| match e {
+                Expr::Lit(l) => match &l.lit {
+                    syn::Lit::Int(n) if n.base10_digits() == "1" => Some(1),
+                    syn::Lit::Int(n) if n.base10_digits() == "2" => Some(2),
+                    _ => None,
+                },
+                _ => None,
+            };
             match e {
-                Expr::Paren(p) => self.one_step_back(&p.expr),
+                Expr::Paren(p) => self.steps_back(&p.expr),
                 Expr::Binary(b) if !self.reversed && matches!(b.op, syn::BinOp::Sub(_)) => {
-                    self.is_index(&b.left) && one(&b.right)
+                    steps(&b.right).filter(|_| self.is_index(&b.left))
                 }
                 Expr::Binary(b) if self.reversed && matches!(b.op, syn::BinOp::Add(_)) => {
-                    (self.is_index(&b.left) && one(&b.right))
-                        || (one(&b.left) && self.is_index(&b.right))
+                    steps(&b.right)
+                        .filter(|_| self.is_index(&b.left))
+                        .or_else(|| steps(&b.left).filter(|_| self.is_index(&b.right)))
                 }
-                _ => false,
+                _ => None,
             }
         }
     }
@@ -1591,9 +1616,9 @@ fn scan_reads(stmts: &[syn::Stmt], index: &str, reversed: bool) -> Vec<String> {
         fn visit_expr_index(&mut self, ix: &'ast syn::ExprIndex) {
             if let Expr::Path(p) = &*ix.expr
                 && let Some(id) = p.path.get_ident()
-                && self.one_step_back(&ix.index)
+                && let Some(steps) = self.steps_back(&ix.index)
             {
-                self.out.push(id.to_string());
+                self.out.push((id.to_string(), steps));
             }
             syn::visit::visit_expr_index(self, ix);
         }
@@ -1627,6 +1652,12 @@ impl Lower<'_> {
     /// for c in 1..n { z[c] = z[c - 1] * w[c]; } // p₀ = if 1 ≥ 1 && 0 < n { z₀[0] } else { 0 }
     ///                                           // z₁ = Scanned(c ∈ 1..n, p₀: p·w[c]), into z₀[1..n]
     /// ```
+    ///
+    /// A body reading two steps back (`z[i] = a * z[i - 1] + b * z[i - 2] + x[i];`, or `z[j +
+    /// 2]` reversed) gets a second hidden float, the element before the previous one, starting
+    /// as the element at `lo − 2` (reversed, `end + 1`) where that is in range; each iteration
+    /// gives it the first float's value at its start. The two are coupled state, and the array
+    /// the first one's values (an `Op::CoupledScan`).
     pub(super) fn declare_scans(
         &mut self,
         stmts: &[syn::Stmt],
@@ -1636,28 +1667,56 @@ impl Lower<'_> {
     ) {
         let syn::Pat::Ident(p) = pat else { return };
         let written = element_written_names(stmts);
-        for name in scan_reads(stmts, &p.ident.to_string(), reversed) {
-            let Some(Binding::Value(table)) = self.lookup(&name) else {
+        let reads = scan_reads(stmts, &p.ident.to_string(), reversed);
+        let mut names: Vec<&String> = reads.iter().map(|(name, _)| name).collect();
+        names.dedup();
+        for name in names {
+            let Some(Binding::Value(table)) = self.lookup(name) else {
                 continue;
             };
-            if self.g.kind(table) != Kind::Array || !written.contains(&name) {
+            if self.g.kind(table) != Kind::Array || !written.contains(name) {
                 continue;
             }
-            let len = self.array_len(table);
-            let zero = self.g.zero();
-            let (at, inside) = if reversed {
-                (end, self.g.compare(Cmp::Lt, end, len))
-            } else {
-                let one = self.g.int(1);
-                let first = self.g.compare(Cmp::Ge, lo, one);
-                let before = self.g.int_bin(IntOp::Sub, lo, one);
-                let below = self.g.compare(Cmp::Lt, before, len);
-                (before, self.g.and(first, below))
-            };
-            let old = self.g.add(Op::At(table, at));
-            let init = self.g.select(inside, old, zero);
-            self.declare(previous_name(&name), Binding::Value(init));
+            let deepest = reads
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|r| r.1)
+                .max()
+                .unwrap_or(1);
+            for back in 1..=deepest {
+                let init = self.element_before(table, (lo, end), back, reversed);
+                self.declare(back_name(name, back), Binding::Value(init));
+            }
         }
+    }
+
+    /// The element `back` steps before the first a loop over `lo..end` writes into `table`
+    /// (reversed, after the last): `table[lo − back]` (`table[end + back − 1]`) where that is
+    /// in range, zero elsewhere (where the program does not read it: a read out of range
+    /// would have panicked).
+    fn element_before(
+        &mut self,
+        table: NodeId,
+        (lo, end): (NodeId, NodeId),
+        back: u32,
+        reversed: bool,
+    ) -> NodeId {
+        let len = self.array_len(table);
+        let zero = self.g.zero();
+        let steps = self.g.int(i64::from(back));
+        let (at, inside) = if reversed {
+            let one = self.g.int(1);
+            let after = self.g.int_bin(IntOp::Sub, steps, one);
+            let at = self.g.int_bin(IntOp::Add, end, after);
+            (at, self.g.compare(Cmp::Lt, at, len))
+        } else {
+            let first = self.g.compare(Cmp::Ge, lo, steps);
+            let before = self.g.int_bin(IntOp::Sub, lo, steps);
+            let below = self.g.compare(Cmp::Lt, before, len);
+            (before, self.g.and(first, below))
+        };
+        let old = self.g.add(Op::At(table, at));
+        self.g.select(inside, old, zero)
     }
 
     /// Once the loop's frame is open: the scans it runs (the arrays `declare_scans` gave a
@@ -1677,16 +1736,19 @@ impl Lower<'_> {
             .collect();
         let mut scans = Vec::new();
         for (table, own, name) in found {
-            let one = self.g.int(1);
-            if reversed {
-                // `z[j + 1]` or `z[1 + j]`.
-                let back = self.g.int_bin(IntOp::Add, own, one);
-                scans.push((table, back, name.clone()));
-                let back = self.g.int_bin(IntOp::Add, one, own);
-                scans.push((table, back, name));
-            } else {
-                let back = self.g.int_bin(IntOp::Sub, own, one);
-                scans.push((table, back, name));
+            let two = matches!(self.state.scopes.get(frame.depth.wrapping_sub(1)), Some(scope) if scope.iter().any(|(n, _)| *n == back_name(&name, 2)));
+            for steps in if two { 1..=2 } else { 1..=1 } {
+                let k = self.g.int(i64::from(steps));
+                if reversed {
+                    // `z[j + 1]` or `z[1 + j]`.
+                    let back = self.g.int_bin(IntOp::Add, own, k);
+                    scans.push((table, back, name.clone(), steps));
+                    let back = self.g.int_bin(IntOp::Add, k, own);
+                    scans.push((table, back, name.clone(), steps));
+                } else {
+                    let back = self.g.int_bin(IntOp::Sub, own, k);
+                    scans.push((table, back, name.clone(), steps));
+                }
             }
         }
         if let Some(frame) = self.array_loops.last_mut() {
@@ -1714,6 +1776,27 @@ impl Lower<'_> {
                 .iter()
                 .chain(&frame.pushes)
                 .any(|w| previous_name(&w.1) != name && self.g.mentions(w.2, placeholder))
+    }
+
+    /// Whether the elements an array of loop `v` (the innermost being lowered) writes or pushes
+    /// read `node`.
+    pub(super) fn elements_mention(&self, v: u32, node: NodeId) -> bool {
+        self.array_loops.last().is_some_and(|frame| {
+            frame.v == v
+                && frame
+                    .writes
+                    .iter()
+                    .chain(&frame.pushes)
+                    .any(|w| self.g.mentions(w.2, node))
+        })
+    }
+
+    /// Notes in the innermost loop's frame the values a scan's elements stand for (see
+    /// [`scan_values`](Self::scan_values)), for the elements the loop writes.
+    pub(super) fn note_scan_values(&mut self, map: &HashMap<NodeId, NodeId>) {
+        if let Some(frame) = self.array_loops.last_mut() {
+            frame.scan_values.extend(map.iter().map(|(a, b)| (*a, *b)));
+        }
     }
 
     /// Whether `name` is the hidden float of a scan loop `v` (the innermost being lowered)
@@ -1765,9 +1848,7 @@ impl Lower<'_> {
         });
         let (previous, now) = self.g.scan_elements(scanned)?;
         let map = HashMap::from([(placeholder, previous), (update, now)]);
-        if let Some(frame) = self.array_loops.last_mut() {
-            frame.scan_values.extend(map.iter().map(|(a, b)| (*a, *b)));
-        }
+        self.note_scan_values(&map);
         Some(map)
     }
 

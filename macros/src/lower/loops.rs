@@ -1692,6 +1692,7 @@ impl Lower<'_> {
         for m in group {
             parts.push(self.g.substitute(m.after, &map));
         }
+        self.coupled_scans(v, (c, lo, hi), &parts, group);
         let state = self.g.add(Op::Coupled {
             c,
             v,
@@ -1703,6 +1704,52 @@ impl Lower<'_> {
             let value = self.g.add(Op::Component(state, j));
             self.state.scopes[m.scope.0][m.scope.1].1 = Binding::Value(value);
         }
+    }
+
+    /// The float members of coupled state `(c, lo, hi, parts)` of loop `v` whose values the
+    /// elements another array of the loop writes read (`t = a * p + b * q + x[i]; q = p; p =
+    /// t; z[i] = p;`, or a scan reading two elements back): each such member's values after
+    /// each iteration are an `Op::CoupledScan`, and the elements read those, as a scan's
+    /// (`Lower::scan_values`): its value this iteration where they read its update, the one
+    /// before where they read its value at the start.
+    fn coupled_scans(
+        &mut self,
+        v: u32,
+        (c, lo, hi): (u32, NodeId, NodeId),
+        parts: &[NodeId],
+        group: &[Member],
+    ) {
+        // (Not yet beside an array carried across the iterations: its forward loop keeps the
+        // array in a vector of its own, see `emit::coupled_arrays`.)
+        if group.iter().any(|m| self.g.kind(m.init) != Kind::Float) {
+            return;
+        }
+        let placeholders: Vec<NodeId> = group.iter().map(|m| m.placeholder).collect();
+        let mut map = HashMap::new();
+        for (k, m) in (0u32..).zip(group) {
+            let updated = !placeholders.contains(&m.after)
+                && placeholders.iter().any(|&p| self.g.mentions(m.after, p))
+                && self.elements_mention(v, m.after);
+            if !updated && !self.elements_mention(v, m.placeholder) {
+                continue;
+            }
+            let scan = self.g.add(Op::CoupledScan {
+                c,
+                v,
+                k,
+                lo,
+                hi,
+                parts: parts.to_vec(),
+            });
+            let Some((previous, now)) = self.g.scan_elements(scan) else {
+                continue;
+            };
+            map.insert(m.placeholder, previous);
+            if updated {
+                map.insert(m.after, now);
+            }
+        }
+        self.note_scan_values(&map);
     }
 
     /// `s = init; for v { s = after(s) }` as a `Fold`: the placeholder becomes the recurrence's

@@ -242,7 +242,7 @@ pub enum Stmt {
         saved: Saved,
     },
     /// A recurrence's forward loop writing its value after each iteration into a vector (an
-    /// `Op::Scanned`).
+    /// `Op::Scanned`), or coupled recurrences' writing one member's (an `Op::CoupledScan`).
     Scan { node: NodeId, body: Block },
     /// Coupled recurrences' forward loop, saving the members `saved` for the reverse sweep
     /// (with `checkpoint`, every member every `K` iterations instead), in a vector of `storage`.
@@ -718,15 +718,21 @@ impl Builder<'_, '_> {
         }
     }
 
-    /// The forward loop of a scan (`Op::Scanned`): a recurrence whose every value is kept.
+    /// The forward loop of a scan (`Op::Scanned`): a recurrence whose every value is kept; or
+    /// of coupled recurrences one of whose members' every value is kept (`Op::CoupledScan`).
     fn scan(&self, n: NodeId, defined: &HashSet<NodeId>) -> Stmt {
-        let Op::Scanned { v, body, .. } = *self.s.g.op(n) else {
-            return Stmt::Internal("not a scan");
+        let (v, roots) = match self.s.g.op(n) {
+            Op::Scanned { v, body, .. } => (*v, vec![*body]),
+            Op::CoupledScan { v, .. } => match self.s.g.coupled_scan_parts(n) {
+                Some((_, bodies)) => (*v, bodies.to_vec()),
+                None => return Stmt::Internal("not a scan"),
+            },
+            _ => return Stmt::Internal("not a scan"),
         };
         let mut inner = self.s.visible_in_loop(v, defined);
         Stmt::Scan {
             node: n,
-            body: self.loop_body(&[body], &mut inner),
+            body: self.loop_body(&roots, &mut inner),
         }
     }
 
@@ -1188,7 +1194,7 @@ impl Builder<'_, '_> {
             }
             Op::Sum { .. } => self.sums(&[n], defined),
             Op::Fold { .. } => self.fold(n, defined, None),
-            Op::Scanned { .. } => self.scan(n, defined),
+            Op::Scanned { .. } | Op::CoupledScan { .. } => self.scan(n, defined),
             Op::Coupled { .. } => self.coupled(n, defined, None),
             Op::RevFold { .. } | Op::RevCoupled { .. } => self.reverse(&[n], defined, None),
             Op::Until { .. } => self.until(n, defined),

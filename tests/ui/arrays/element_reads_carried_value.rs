@@ -1,20 +1,23 @@
 use symgrad::differentiable;
 
-// Elements reading a float the loop carries together with another (a Fibonacci-like pair):
-// an element may read a carried float whose update reads only itself.
+// Elements reading a float the loop updates together with an array it carries across the
+// iterations (a hidden-state vector): floats updated together are taken, not beside an array.
 #[differentiable]
-fn loss(w: &[f64]) -> f64 {
-    let n = w.len();
+fn loss(x: &[f64], m: usize) -> f64 {
+    let n = x.len();
+    let mut h = vec![0.0; m];
     let mut z = vec![0.0; n];
-    let mut a = 0.0;
-    let mut b = 1.0;
-    for c in 0..n {
-        let t = a + b * w[c];
-        a = b;
-        b = t;
-        z[c] = a;
+    let mut s = 0.0;
+    for t in 0..n {
+        let mut next = vec![0.0; m];
+        for j in 0..m {
+            next[j] = (h[j] * 0.5 + x[t] + s).tanh();
+        }
+        h = next;
+        s = s * 0.9 + h[0];
+        z[t] = s;
     }
-    z.iter().sum::<f64>()
+    z.iter().sum()
 }
 
 fn main() {}

@@ -1,0 +1,23 @@
+use symgrad::differentiable;
+
+// A scan whose update reads a float the loop updates together with an array it carries across
+// the iterations (a hidden-state vector).
+#[differentiable]
+fn loss(x: &[f64], m: usize) -> f64 {
+    let n = x.len();
+    let mut h = vec![0.0; m];
+    let mut z = vec![0.0; n];
+    let mut s = 0.0;
+    for t in 1..n {
+        let mut next = vec![0.0; m];
+        for j in 0..m {
+            next[j] = (h[j] * 0.5 + x[t] + s).tanh();
+        }
+        h = next;
+        s = s * 0.9 + h[0];
+        z[t] = z[t - 1] * 0.5 + s;
+    }
+    z.iter().sum()
+}
+
+fn main() {}
