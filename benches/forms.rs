@@ -14,7 +14,10 @@
 //! lowering aims at), against the same twin finding its stop with `position` at each call, and
 //! against its gradient written by hand as one loop with the `break` (the one reference here not
 //! generated from an index loop); the last column (against the function alone) is also reported.
-//! Run: `cargo bench --bench forms`.
+//! Last, a scan reading two elements back (an AR(2) process, its array summed squared after
+//! the loop), against its gradient written by hand and against the same process kept in two
+//! floats (the form the macro took before; no array).
+//! Run: `cargo bench --bench forms` (`-- AR(2)` for the rows whose label has that text).
 
 // The forms as users write them, including the ones clippy would shorten.
 #![allow(
@@ -476,6 +479,72 @@ fn pairs_flat(x: &[f64], flat: &[f64]) -> f64 {
 
 // ---- Measurement
 
+// ---- A scan reading two elements back (an AR(2) process), and its gradient by hand
+
+#[differentiable]
+fn ar2_scan(x: &[f64]) -> f64 {
+    let n = x.len();
+    if n < 2 {
+        return 0.0;
+    }
+    let mut z = vec![0.0; n];
+    z[0] = x[0];
+    z[1] = x[1];
+    for i in 2..n {
+        z[i] = 0.6 * z[i - 1] - 0.3 * z[i - 2] + x[i];
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += z[i] * z[i];
+    }
+    s
+}
+
+/// The same process kept in two floats (the form the macro took before arrays two back), the
+/// loss summed in the loop.
+#[differentiable]
+fn ar2_floats(x: &[f64]) -> f64 {
+    let n = x.len();
+    if n < 2 {
+        return 0.0;
+    }
+    let (mut q, mut p) = (x[0], x[1]);
+    let mut s = q * q + p * p;
+    for i in 2..n {
+        let t = 0.6 * p - 0.3 * q + x[i];
+        q = p;
+        p = t;
+        s += t * t;
+    }
+    s
+}
+
+/// `ar2_scan`'s gradient as a person writes it: the values forward into a vector, then
+/// `z̄ᵢ = 2zᵢ + 0.6·z̄ᵢ₊₁ − 0.3·z̄ᵢ₊₂` backward in two floats (`z₁` does not read `z₀`).
+fn ar2_by_hand(x: &[f64]) -> (f64, Vec<f64>) {
+    let n = x.len();
+    let mut g = vec![0.0; n];
+    if n < 2 {
+        return (0.0, g);
+    }
+    let mut z = vec![0.0; n];
+    z[0] = x[0];
+    z[1] = x[1];
+    for i in 2..n {
+        z[i] = 0.6 * z[i - 1] - 0.3 * z[i - 2] + x[i];
+    }
+    let s = z.iter().map(|v| v * v).sum();
+    let (mut l1, mut l2) = (0.0, 0.0);
+    for i in (0..n).rev() {
+        let a = if i >= 1 { 0.6 } else { 0.0 };
+        let zb = 2.0 * z[i] + a * l1 - 0.3 * l2;
+        g[i] = zb;
+        l2 = l1;
+        l1 = zb;
+    }
+    (s, g)
+}
+
 /// The data of a size, built once: `y` (the zip of two slices, `continue`, the data struct's
 /// field, the flat pairs), the same values as a struct's field and as pairs, and the data of the
 /// `break` row with its stop found by hand.
@@ -566,7 +635,7 @@ macro_rules! form {
 }
 
 #[allow(clippy::too_many_lines)] // a table, one entry a form
-fn forms() -> [Form; 26] {
+fn forms() -> [Form; 28] {
     [
         form!(
             "control: index loop vs itself (`x³`)",
@@ -759,6 +828,20 @@ fn forms() -> [Form; 26] {
             pairs_nested_grad(&d.pairs),
             pairs_flat_grad(&d.y)
         ),
+        Form {
+            label: "`z[i] = 0.6·z[i − 1] − 0.3·z[i − 2] + x[i]` (AR(2)), against its gradient by hand",
+            large: true,
+            function: of_x!(value ar2_scan),
+            grad: of_x!(grad ar2_scan_grad),
+            twin: |x, _| ar2_by_hand(x),
+        },
+        form!(
+            "AR(2) again, against it kept in two floats (`q = p; p = t;`, no array)",
+            true,
+            ar2_scan,
+            ar2_scan_grad,
+            ar2_floats_grad
+        ),
     ]
 }
 
@@ -827,11 +910,14 @@ fn main() {
     } else {
         [(10_000, "10⁴", 50, false), (1_000_000, "10⁶", 2, true)]
     };
+    // `cargo bench --bench forms -- AR(2)`: only the forms whose label has that text.
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let forms = forms();
     for (n, label, reps, large) in sizes {
         let x = input(n);
         let data = Data::new(input(n + 7).split_off(7));
-        for form in forms.iter().filter(|f| f.large || !large) {
+        let chosen = |f: &&Form| only.as_ref().is_none_or(|o| f.label.contains(o.as_str()));
+        for form in forms.iter().filter(|f| f.large || !large).filter(chosen) {
             check(form, &x, &data);
             row(form, label, reps, &x, &data);
         }

@@ -12,9 +12,12 @@
 //! variables one loop updates together, each reading another.
 
 use super::Gen;
+use super::arrays::Arr;
 use super::flow::{Flow, Form};
 use super::scope::{LocalKind, LoopVar};
-use crate::ast::{AssignOp, BinOp, CmpOp, Cond, Dim, Expr, IntExpr, Method, Range, Stmt};
+use crate::ast::{
+    ArrayInit, AssignOp, BinOp, CmpOp, Cond, Dim, Expr, Extent, IntExpr, Method, Range, Stmt,
+};
 
 /// How a carried variable is updated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -760,9 +763,21 @@ impl Gen<'_> {
         }
         let mut body = Vec::new();
         let stmt = self.coupled_updates_loop(&members, &mut body);
+        // Per `coupled_into_arrays` (drawn only where it is not 0): the loop also writes a
+        // local array from the members, read after it.
+        let written = (self.w.coupled_into_arrays > 0
+            && self.k.below(10) < self.w.coupled_into_arrays as usize)
+            .then(|| self.coupled_array(&members, &mut body, stmt.clone()))
+            .flatten();
+        let (stmt, written) = match written {
+            Some((stmt, z)) => (stmt, Some(z)),
+            None => (stmt, None),
+        };
         // With `fold_tuple`, the declarations and the loop as a fold to a tuple (drawn only
-        // where the weight is not zero).
-        let folded = self.w.fold_tuple > 0 && self.k.below(10) < self.w.fold_tuple as usize;
+        // where the weight is not zero; not with an array written, which a closure cannot).
+        let folded = written.is_none()
+            && self.w.fold_tuple > 0
+            && self.k.below(10) < self.w.fold_tuple as usize;
         // (Not where a member starts from another: the tuple's values are all computed before
         // any member is bound.)
         let start = decls.len().saturating_sub(members.len());
@@ -802,7 +817,79 @@ impl Gen<'_> {
             self.scope.set_carried(m, false);
             self.scope.set_typed(m);
         }
+        let mut members = members;
+        if let Some(z) = written {
+            members.extend(self.array_reads(&z, &mut body));
+        }
         (body, members)
+    }
+
+    /// The coupled loop `stmt` (over `0..size`, else none) also writing a new local array
+    /// `zc` (of that size, declared into `decls`) at its index from the `members`' values:
+    /// before, between or after their updates. The loop, and the array to read after it.
+    fn coupled_array(
+        &mut self,
+        members: &[String],
+        decls: &mut Vec<Stmt>,
+        stmt: Stmt,
+    ) -> Option<(Stmt, Arr)> {
+        let Stmt::For {
+            var,
+            range,
+            mut body,
+        } = stmt
+        else {
+            return None;
+        };
+        let dim = self
+            .scope
+            .dims()
+            .into_iter()
+            .find(|d| self.scope.dim_expr(*d) == range.end)?;
+        if range.start != IntExpr::Const(0) {
+            return None;
+        }
+        let a = Expr::var(&self.k.pick(members).clone());
+        let b = Expr::var(&self.k.pick(members).clone());
+        let value = match self.k.below(4) {
+            0 | 1 => a,
+            2 => Expr::bin(BinOp::Mul, a, b),
+            _ => {
+                let e = self.expr(1);
+                let inner = Expr::bin(BinOp::Add, Expr::bin(BinOp::Mul, a, b), e);
+                Expr::method(Method::Sin, inner, vec![])
+            }
+        };
+        let name = self.fresh("zc");
+        let ext = Extent { dim, plus: 0 };
+        decls.push(Stmt::NewArray {
+            name: name.clone(),
+            mutable: true,
+            vec: true,
+            typed: true,
+            init: ArrayInit::Repeat {
+                value: Expr::Lit(0.0),
+                len: range.end.clone(),
+            },
+        });
+        let at = self.k.below(body.len() + 1);
+        body.insert(
+            at,
+            Stmt::SetElem {
+                array: name.clone(),
+                index: IntExpr::Var(var.clone()),
+                op: AssignOp::Set,
+                value,
+            },
+        );
+        self.scope
+            .declare_kind(&name, LocalKind::Array { ext, writer: None }, true);
+        let z = Arr {
+            name,
+            ext,
+            decl: decls.len() - 1,
+        };
+        Some((Stmt::For { var, range, body }, z))
     }
 
     /// The declarations of 2–3 members (typed initial values) and, sometimes, a loss.

@@ -169,6 +169,8 @@ impl Gen<'_> {
     fn scan_loop(&mut self, z: &Arr, out: &mut Vec<Stmt>) -> Option<String> {
         let reversed =
             self.w.array_scan_rev > 0 && self.q.below(10) < self.w.array_scan_rev as usize;
+        let two = self.w.array_scan_two_back > 0
+            && self.q.below(10) < self.w.array_scan_two_back as usize;
         let var = self.index_name();
         let plus = i64::try_from(z.ext.plus).unwrap_or(0);
         let full = if self.q.chance(0.5) {
@@ -213,6 +215,12 @@ impl Gen<'_> {
                 2 => self.q.pick(&sizes).clone(),
                 _ => IntExpr::Const(1),
             };
+            // Two back: from 2 or 3, where `z[i - 2]` is in bounds.
+            let start = match start {
+                _ if two && self.q.chance(0.7) => IntExpr::Const(2),
+                _ if two => IntExpr::Const(3),
+                start => start,
+            };
             let (end, slack) = if self.q.chance(0.25) {
                 (IntExpr::minus(full, IntExpr::Const(1)), full_slack + 1)
             } else {
@@ -220,13 +228,26 @@ impl Gen<'_> {
             };
             let back = IntExpr::minus(IntExpr::Var(var.clone()), IntExpr::Const(1));
             let range = Range { start, end };
+            let lo = if two { 2 } else { 1 };
             (
                 range,
-                LoopVar::new(var.clone(), z.ext.dim, 1, slack),
+                LoopVar::new(var.clone(), z.ext.dim, lo, slack),
                 back,
                 false,
             )
         };
+        // The element two back: `z[i - 2]`, or reversed the guarded `z[i + 2]`.
+        let back2 = two.then(|| {
+            let i = IntExpr::Var(var.clone());
+            let at = |k| IntExpr::plus(i.clone(), IntExpr::Const(k));
+            if reversed {
+                let inside = Cond::Int(CmpOp::Lt, at(2), IntExpr::Len(z.name.clone()));
+                let read = Expr::Index(z.name.clone(), at(2));
+                Expr::If(Box::new(inside), Box::new(read), Box::new(Expr::Lit(0.0)))
+            } else {
+                Expr::Index(z.name.clone(), IntExpr::minus(i, IntExpr::Const(2)))
+            }
+        });
         let reader = (self.w.array_scan_read > 0
             && self.q.below(10) < self.w.array_scan_read as usize)
             .then(|| self.fresh("sr"));
@@ -237,7 +258,7 @@ impl Gen<'_> {
                 value: Expr::Lit(0.0),
             });
         }
-        let body = self.scan_body(z, (&var, lv), (back, guarded), reader.as_deref());
+        let body = self.scan_body(z, (&var, lv), (back, guarded, back2), reader.as_deref());
         if let Some(r) = &reader {
             self.scope.declare(r, false);
         }
@@ -281,7 +302,7 @@ impl Gen<'_> {
         &mut self,
         z: &Arr,
         (var, lv): (&str, LoopVar),
-        (back, guarded): (IntExpr, bool),
+        (back, guarded, back2): (IntExpr, bool, Option<Expr>),
         reader: Option<&str>,
     ) -> Vec<Stmt> {
         self.set_writer(&z.name, Some(var.to_string()));
@@ -326,7 +347,7 @@ impl Gen<'_> {
         } else {
             prev
         };
-        let write = self.scan_write(z, var, &prev);
+        let write = self.scan_write(z, var, &prev, back2.as_ref());
         let write = if self.q.chance(0.3) {
             let cond = if self.q.chance(0.4) {
                 let op = *self.q.pick(&[CmpOp::Lt, CmpOp::Gt]);
@@ -340,7 +361,7 @@ impl Gen<'_> {
             let els = self
                 .q
                 .chance(0.4)
-                .then(|| vec![self.scan_write(z, var, &prev)]);
+                .then(|| vec![self.scan_write(z, var, &prev, back2.as_ref())]);
             Stmt::If {
                 cond,
                 then: vec![write],
@@ -360,6 +381,11 @@ impl Gen<'_> {
             });
         }
         if let Some(r) = reader {
+            // (Sometimes of the element two back.)
+            let prev = match &back2 {
+                Some(p2) if self.q.chance(0.5) => p2.clone(),
+                _ => prev,
+            };
             let read = self.scan_reader(z, var, &prev, r);
             body.push(read);
         }
@@ -373,10 +399,36 @@ impl Gen<'_> {
         body
     }
 
-    /// `z[i] = f(prev);` (or `z[i] += f(prev);`, reading the element as it was too).
-    fn scan_write(&mut self, z: &Arr, var: &str, prev: &Expr) -> Stmt {
+    /// `z[i] = f(prev);` (or `z[i] += f(prev);`, reading the element as it was too); with
+    /// `prev2` (the element two back), mostly `f(prev, prev2)`.
+    fn scan_write(&mut self, z: &Arr, var: &str, prev: &Expr, prev2: Option<&Expr>) -> Stmt {
         let e = self.expr(1);
+        let two = prev2.filter(|_| self.q.chance(0.7)).cloned();
         let value = match self.q.below(6) {
+            k if let Some(p2) = two => {
+                let (c0, c1) = (
+                    Expr::Lit(self.rng.literal(-0.7, 0.7)),
+                    Expr::Lit(self.rng.literal(-0.7, 0.7)),
+                );
+                let lin = bin(
+                    BinOp::Add,
+                    bin(BinOp::Mul, c0, prev.clone()),
+                    bin(BinOp::Mul, c1, p2.clone()),
+                );
+                match k % 3 {
+                    0 => bin(BinOp::Add, lin, e),
+                    1 => Expr::method(Method::Tanh, bin(BinOp::Sub, lin, e), vec![]),
+                    _ => bin(
+                        BinOp::Add,
+                        bin(
+                            BinOp::Mul,
+                            prev.clone(),
+                            Expr::method(Method::Sin, p2, vec![]),
+                        ),
+                        e,
+                    ),
+                }
+            }
             0 => {
                 let e = if self.is_typed(&e) { self.factor(e) } else { e };
                 bin(BinOp::Mul, prev.clone(), e)

@@ -63,6 +63,12 @@ weights! {
     /// mut b) = (lo..hi).fold((a0, b0), |(mut a, mut b), i| { …; (a, b) });`, out of 10
     /// (`loops.rs`).
     fold_tuple = 0,
+    /// Coupled state not in an outer loop (not folded) whose loop also writes a local array at
+    /// its index from the members (`zc[i] = a;`, `zc[i] = (a * b + e).sin();`), before, between
+    /// or after their updates, the array read after the loop (an AR(2) process, an
+    /// integrator's trajectory), out of 10, on the coupled stream only where the weight is not
+    /// 0: at 0 (the default) the programs are unchanged.
+    coupled_into_arrays = 0,
     /// Conditions written as a `match` on a tuple of 2–3 comparisons instead, `match (i, x[i] >
     /// 0.5) { (..2, true) | (4.., _) => …, _ => … }`, out of 10 (`expr.rs`).
     match_tuple = 0,
@@ -300,6 +306,11 @@ weights! {
     /// Scans reversed, out of 10: `z[i] = f(z[i + 1], ..)` in `for i in (0..len - 1).rev()`, or
     /// over the whole array reading `if i + 1 < z.len() { z[i + 1] } else { 0.0 }`.
     array_scan_rev = 3,
+    /// Scans reading two elements back too, out of 10: `z[i - 2]` in `for i in 2..b` (or
+    /// `3..b`), `if i + 2 < z.len() { z[i + 2] } else { 0.0 }` reversed (an AR(2) process, a
+    /// biquad filter). On the scans' stream, drawn only where this weight is not 0: at 0 (the
+    /// default) the programs are unchanged.
+    array_scan_two_back = 0,
     /// Of the scans, those written at `enumerate`'s count (`for (i, _) in
     /// (0..end).enumerate().skip(start)`, `(0..end).enumerate().rev()`), out of 10, drawn from the
     /// scans' stream only where this weight is not 0.

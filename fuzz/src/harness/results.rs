@@ -33,6 +33,10 @@ pub struct Outcome {
     pub issues: Vec<Issue>,
     /// Whether the program printed its `D` line.
     pub done: bool,
+    /// The points where a partial's oracle was not finite (through a value or a local
+    /// derivative that is not: `hypot` or `sqrt` at 0), outside the oracle's domain: their
+    /// `H·v` is not compared either (`_hvp` may give `NaN` there, as `_grad` may).
+    pub outside: Vec<usize>,
 }
 
 /// `|a - b| <= tol · max(1, |a|, |b|)`, NaN equal to NaN.
@@ -146,6 +150,7 @@ fn partial(outcome: &mut Outcome, point: Option<usize>, rest: &[&str]) {
     let want = float(rest[3]).unwrap_or(f64::NAN);
     if !want.is_finite() {
         outcome.skipped += 1;
+        outcome.outside.extend(point);
         return;
     }
     if !close(want, float(rest[4]).unwrap_or(f64::NAN), CONDITION_TOL) {
@@ -213,7 +218,9 @@ fn same(outcome: &mut Outcome, point: Option<usize>, rest: &[&str]) {
 /// the points or the step is too coarse there: skipped as ill-conditioned.
 fn hvp(outcome: &mut Outcome, point: Option<usize>, rest: &[&str]) {
     let [got, d1, d2, scale] = [1, 2, 3, 4].map(|k| float(rest[k]).unwrap_or(f64::NAN));
-    if !(d1.is_finite() && d2.is_finite() && scale.is_finite()) {
+    // (The point's `G` lines come first.)
+    let outside = point.is_some_and(|p| outcome.outside.contains(&p));
+    if outside || !(d1.is_finite() && d2.is_finite() && scale.is_finite()) {
         outcome.skipped += 1;
         return;
     }
@@ -252,6 +259,27 @@ mod tests {
     use crate::dual::{D, cst};
     use crate::harness::report::Class;
 
+    /// Where a partial's oracle is not finite (`hypot` at the origin, on the seeded path), the
+    /// point is outside the oracle's domain: its `H·v` is skipped, `NaN` or not; the other
+    /// points' are still compared.
+    #[test]
+    fn hvp_is_not_compared_where_the_oracle_left_its_domain() {
+        let mut o = Outcome::default();
+        for line in [
+            "G 5 2 x 0 0.5 NaN 0.5 0.5",
+            "H 5 2 0 NaN 1.6 1.6 2.0",
+            "H 5 1 0 NaN 1.6 1.6 2.0",
+        ] {
+            judge(&mut o, line);
+        }
+        assert_eq!(
+            (o.checks, o.skipped, o.outside.as_slice()),
+            (1, 2, &[2][..])
+        );
+        let points: Vec<Option<usize>> = o.issues.iter().map(|i| i.point).collect();
+        assert_eq!(points, [Some(1)]);
+    }
+
     #[test]
     fn lines_are_judged_with_their_tolerances() {
         let mut o = Outcome::default();
@@ -260,7 +288,7 @@ mod tests {
             "V 3 1 1.0 2.0 2.1",
             "O 3 0 1.0 1.0",
             "G 3 0 x 0 0.5 0.5000000001 0.5000000001 0.5",
-            "G 3 0 a - 2.0 inf inf NaN",
+            "G 3 2 a - 2.0 inf inf NaN",
             "G 3 1 x 1 0.0 1.0 1.0 1.0",
             "G 3 1 x 2 - 1.0 1.0 1.0",
             "G 3 1 x 3 7.0 1.0 1.1 1.0",
