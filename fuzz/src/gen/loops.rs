@@ -855,7 +855,8 @@ impl Gen<'_> {
             0 | 1 => a,
             2 => Expr::bin(BinOp::Mul, a, b),
             _ => {
-                let e = self.expr(1);
+                // (Typed, for the method: a loss member starts from a bare `0.0`.)
+                let e = self.typed_expr(1);
                 let inner = Expr::bin(BinOp::Add, Expr::bin(BinOp::Mul, a, b), e);
                 Expr::method(Method::Sin, inner, vec![])
             }
