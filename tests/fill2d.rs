@@ -15,6 +15,8 @@ use nalgebra::SVector;
 use num_dual::{Dual64, DualNum, DualSVec64, gradient, jacobian};
 use symgrad::{Gradient, differentiable};
 
+#[path = "common/forward.rs"]
+mod forward;
 #[path = "common/second_order.rs"]
 mod second_order;
 use second_order::{close, dual_hessian};
@@ -42,16 +44,7 @@ fn dual_gradient(f: impl Fn(&[DualSVec64<6>]) -> DualSVec64<6>) -> Vec<f64> {
 
 /// Forward mode one direction at a time: the gradient of `f` at `x` of any length.
 fn forward_gradient(f: impl Fn(&[Dual64]) -> Dual64, x: &[f64]) -> Vec<f64> {
-    (0..x.len())
-        .map(|k| {
-            let q: Vec<Dual64> = x
-                .iter()
-                .enumerate()
-                .map(|(i, &v)| Dual64::new(v, if i == k { 1.0 } else { 0.0 }))
-                .collect();
-            f(&q).eps
-        })
-        .collect()
+    forward::forward(f, x).1
 }
 
 /// Asserts `a` and `b` are the same floats, bit for bit.
