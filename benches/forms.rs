@@ -16,7 +16,8 @@
 //! generated from an index loop); the last column (against the function alone) is also reported.
 //! Last, a scan reading two elements back (an AR(2) process, its array summed squared after
 //! the loop), against its gradient written by hand and against the same process kept in two
-//! floats (the form the macro took before; no array).
+//! floats (the form the macro took before; no array); and an integrator's trajectory kept in
+//! two arrays, against its loss summed in the integrator's loop.
 //! Run: `cargo bench --bench forms` (`-- AR(2)` for the rows whose label has that text).
 
 // The forms as users write them, including the ones clippy would shorten.
@@ -519,6 +520,44 @@ fn ar2_floats(x: &[f64]) -> f64 {
     s
 }
 
+/// A semi-implicit Euler integrator of a spring whose trajectory (positions and velocities)
+/// is kept in arrays, fitted to `x` after the loop.
+#[differentiable]
+fn spring_trajectory(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut pos = vec![0.0; n];
+    let mut vel = vec![0.0; n];
+    let (mut p, mut v) = (1.2, 0.0);
+    for i in 0..n {
+        let acc = -2.5 * p - 0.1 * v;
+        v += acc * 0.01;
+        p += v * 0.01;
+        pos[i] = p;
+        vel[i] = v;
+    }
+    let mut loss = 0.0;
+    for i in 0..n {
+        let d = pos[i] - x[i];
+        loss += d * d + 0.01 * vel[i] * vel[i];
+    }
+    loss
+}
+
+/// The same loss summed in the integrator's loop (no arrays).
+#[differentiable]
+fn spring_floats(x: &[f64]) -> f64 {
+    let (mut p, mut v) = (1.2, 0.0);
+    let mut loss = 0.0;
+    for i in 0..x.len() {
+        let acc = -2.5 * p - 0.1 * v;
+        v += acc * 0.01;
+        p += v * 0.01;
+        let d = p - x[i];
+        loss += d * d + 0.01 * v * v;
+    }
+    loss
+}
+
 /// `ar2_scan`'s gradient as a person writes it: the values forward into a vector, then
 /// `z̄ᵢ = 2zᵢ + 0.6·z̄ᵢ₊₁ − 0.3·z̄ᵢ₊₂` backward in two floats (`z₁` does not read `z₀`).
 fn ar2_by_hand(x: &[f64]) -> (f64, Vec<f64>) {
@@ -635,7 +674,7 @@ macro_rules! form {
 }
 
 #[allow(clippy::too_many_lines)] // a table, one entry a form
-fn forms() -> [Form; 28] {
+fn forms() -> [Form; 29] {
     [
         form!(
             "control: index loop vs itself (`x³`)",
@@ -841,6 +880,13 @@ fn forms() -> [Form; 28] {
             ar2_scan,
             ar2_scan_grad,
             ar2_floats_grad
+        ),
+        form!(
+            "`pos[i] = p; vel[i] = v;` (an integrator's trajectory), against the loss summed in its loop",
+            true,
+            spring_trajectory,
+            spring_trajectory_grad,
+            spring_floats_grad
         ),
     ]
 }

@@ -617,15 +617,16 @@ impl Sweep {
         frame: &mut Frame,
         nodes: &[NodeId],
     ) -> Result<(), DiffError> {
+        let mut scans = CoupledScans::of(g, nodes, &self.active);
         for &n in nodes.iter().rev() {
             if !self.active[n.index()] {
                 continue;
             }
-            if let Op::Table { .. }
-            | Op::Filled { .. }
-            | Op::Scanned { .. }
-            | Op::CoupledScan { .. } = g.op(n)
-            {
+            if let Op::CoupledScan { .. } = g.op(n) {
+                self.coupled_scan(g, frame, n, &mut scans)?;
+                continue;
+            }
+            if let Op::Table { .. } | Op::Filled { .. } | Op::Scanned { .. } = g.op(n) {
                 self.table(g, frame, n)?;
                 continue;
             }
@@ -887,15 +888,7 @@ impl Sweep {
     /// what a person writes by hand. Reads of a table inside a recurrence's body scatter from
     /// its reverse loop, as a slice's do.
     fn table(&mut self, g: &mut Graph, frame: &mut Frame, n: NodeId) -> Result<(), DiffError> {
-        // A local array built in the body of coupled state carrying arrays is swept in its
-        // reverse loop (see `coupled`); in any other recurrence's body it is not supported.
-        if frame.fold.is_some() && !frame.arrays {
-            return Err(DiffError {
-                origin: g.node(n).origin,
-                message: "a local array built inside a loop recurrence (`p *= …`, a running `max`, a scan `z[i] = f(z[i - 1])`) cannot be differentiated yet".into(),
-                help: "build the array before the loop; or, for a call given an array of this iteration's values (`dot(&[a, z[i]], w)`), give the callee float parameters instead (`fn dot2(a: f64, b: f64, w: &[f64])`); or write the recurrence as a sum (`+=`)",
-            });
-        }
+        built_outside_recurrences(g, frame, n)?;
         let Some(adjoint) = self.array_adjoint(g, frame, n)? else {
             return Ok(());
         };
@@ -928,28 +921,6 @@ impl Sweep {
                 let seed = g.zero();
                 self.fold(g, frame, fold, seed, Some(adjoint))?;
             }
-            // The values of a member of coupled recurrences after each iteration: their reverse
-            // sweep, seeded with zeros, each iteration's `λₖ` given the adjoint of the element
-            // it wrote.
-            Op::CoupledScan {
-                c,
-                v,
-                k,
-                lo,
-                hi,
-                ref parts,
-            } => {
-                let parts = parts.clone();
-                let members = parts.len() / 2;
-                let state = g.add(Op::Coupled {
-                    c,
-                    v,
-                    lo,
-                    hi,
-                    parts,
-                });
-                self.coupled_sweep(g, frame, state, &vec![None; members], Some((k, adjoint)))?;
-            }
             Op::Filled { alloc, fill } => match *g.op(alloc) {
                 Op::Alloc {
                     like, zero: false, ..
@@ -959,6 +930,37 @@ impl Sweep {
             _ => {}
         }
         Ok(())
+    }
+
+    /// The values of a member of coupled recurrences after each iteration (an
+    /// [`Op::CoupledScan`]): its adjoint noted, and at the last of the state's members' values
+    /// this sweep visits (the lowest node: every read of each of them, a node above it, is
+    /// swept by then), the state's reverse sweep, seeded with zeros, each noted member's `λₖ`
+    /// given the adjoint of the element it wrote in every iteration: one sweep for all of them
+    /// (an integrator's `pos[i] = x; vel[i] = v;`), not one each.
+    fn coupled_scan(
+        &mut self,
+        g: &mut Graph,
+        frame: &mut Frame,
+        n: NodeId,
+        scans: &mut CoupledScans,
+    ) -> Result<(), DiffError> {
+        built_outside_recurrences(g, frame, n)?;
+        let Some((state, k)) = scanned_state(g, n) else {
+            return Ok(());
+        };
+        let adjoint = self.array_adjoint(g, frame, n)?;
+        let noted = scans.noted.entry(state).or_default();
+        noted.extend(adjoint.map(|a| (k, a)));
+        if scans.last.get(&state) != Some(&n) {
+            return Ok(());
+        }
+        let noted = scans.noted.remove(&state).unwrap_or_default();
+        if noted.is_empty() {
+            return Ok(());
+        }
+        let members = g.coupled_parts(state).map_or(0, |p| p.1.len());
+        self.coupled_sweep(g, frame, state, &vec![None; members], &noted)
     }
 
     /// The adjoint `z̄` of the array `n` (a `Filled`: a vector, zeros, then the additions):
@@ -1342,21 +1344,21 @@ impl Sweep {
         if seeds.iter().all(Option::is_none) {
             return Ok(());
         }
-        self.coupled_sweep(g, frame, n, &seeds, None)
+        self.coupled_sweep(g, frame, n, &seeds, &[])
     }
 
     /// The reverse sweep of coupled recurrences `n` (see [`coupled`](Self::coupled)) from the
-    /// adjoints `seeds` of the members' final values (`None`: zero). With `scanned` (member `k`
-    /// and the adjoint `z̄` of its values after each iteration, an [`Op::CoupledScan`]),
-    /// iteration `v`'s new value of member `k` also gets `z̄[v − lo]`: `λₖ' = λₖ + z̄[v − lo]`
-    /// in place of `λₖ`.
+    /// adjoints `seeds` of the members' final values (`None`: zero). For each of `scanned`
+    /// (member `k` and the adjoint `z̄` of its values after each iteration, an
+    /// [`Op::CoupledScan`]), iteration `v`'s new value of member `k` also gets `z̄[v − lo]`:
+    /// `λₖ' = λₖ + z̄[v − lo]` in place of `λₖ`.
     fn coupled_sweep(
         &mut self,
         g: &mut Graph,
         frame: &mut Frame,
         n: NodeId,
         seeds: &[Option<NodeId>],
-        scanned: Option<(u32, NodeId)>,
+        scanned: &[(u32, NodeId)],
     ) -> Result<(), DiffError> {
         let (&Op::Coupled { c, v, lo, .. }, Some((inits, bodies))) = (g.op(n), g.coupled_parts(n))
         else {
@@ -1386,12 +1388,13 @@ impl Sweep {
         let mut body_frame = Frame::new(Some((sweep, v)), outer);
         body_frame.nested = nested;
         body_frame.arrays = arrays.contains(&true);
-        let scanned = scanned.map(|(member, values)| {
-            let index = g.add(Op::LoopVar(v));
-            let index = g.int_bin(IntOp::Sub, index, lo);
-            (member, g.add(Op::AdjAt(values, index)))
-        });
-        let cleared = self.seed_bodies(g, &mut body_frame, n, (mask, scanned), &carries)?;
+        let index = g.add(Op::LoopVar(v));
+        let index = g.int_bin(IntOp::Sub, index, lo);
+        let scanned: Vec<(u32, NodeId)> = scanned
+            .iter()
+            .map(|&(member, values)| (member, g.add(Op::AdjAt(values, index))))
+            .collect();
+        let cleared = self.seed_bodies(g, &mut body_frame, n, (mask, &scanned), &carries)?;
         self.sweep(g, &mut body_frame, &inside)?;
         no_whole_leaves(g, &body_frame, v)?;
         let zero = g.zero();
@@ -1443,7 +1446,7 @@ impl Sweep {
         g: &mut Graph,
         frame: &mut Frame,
         n: NodeId,
-        (mask, scanned): (LoopMask, Option<(u32, NodeId)>),
+        (mask, scanned): (LoopMask, &[(u32, NodeId)]),
         carries: &[Option<NodeId>],
     ) -> Result<Vec<Option<NodeId>>, DiffError> {
         let (Op::Coupled { c, .. }, Some((inits, bodies)), Some((sweep, v))) =
@@ -1464,9 +1467,7 @@ impl Sweep {
                     mask,
                 })
             };
-            if let Some((member, element)) = scanned
-                && member == j
-            {
+            for &(_, element) in scanned.iter().filter(|s| s.0 == j) {
                 lambda = g.plus(lambda, element);
             }
             let from = g.loops_of(body) | 1 << v;
@@ -2164,6 +2165,71 @@ fn zeros_like(g: &mut Graph, like: NodeId) -> NodeId {
     });
     let nothing = g.add(Op::NoEffect);
     g.filled(alloc, nothing)
+}
+
+/// The sibling [`Op::CoupledScan`]s of one sweep (the values of members of the same coupled
+/// state), swept together (see `Sweep::coupled_scan`).
+struct CoupledScans {
+    /// Per state (its `Coupled` node), the lowest of its members' values among the active
+    /// nodes swept: visited last.
+    last: HashMap<NodeId, NodeId>,
+    /// Per state, the members whose values' adjoints were noted so far, with those adjoints.
+    noted: HashMap<NodeId, Vec<(u32, NodeId)>>,
+}
+
+impl CoupledScans {
+    fn of(g: &mut Graph, nodes: &[NodeId], active: &[bool]) -> Self {
+        let mut last = HashMap::new();
+        for &n in nodes {
+            if active.get(n.index()).copied().unwrap_or(false)
+                && let Some((state, _)) = scanned_state(g, n)
+            {
+                last.entry(state).or_insert(n);
+            }
+        }
+        CoupledScans {
+            last,
+            noted: HashMap::new(),
+        }
+    }
+}
+
+/// The coupled state whose member `k`'s values `n` is (an [`Op::CoupledScan`]): its `Coupled`
+/// node (of the same fields), and `k`.
+fn scanned_state(g: &mut Graph, n: NodeId) -> Option<(NodeId, u32)> {
+    let Op::CoupledScan {
+        c,
+        v,
+        k,
+        lo,
+        hi,
+        ref parts,
+    } = *g.op(n)
+    else {
+        return None;
+    };
+    let parts = parts.clone();
+    let state = g.add(Op::Coupled {
+        c,
+        v,
+        lo,
+        hi,
+        parts,
+    });
+    Some((state, k))
+}
+
+/// A local array built in the body of coupled state carrying arrays is swept in its reverse
+/// loop (see `Sweep::coupled`); in any other recurrence's body it is not supported.
+fn built_outside_recurrences(g: &Graph, frame: &Frame, n: NodeId) -> Result<(), DiffError> {
+    if frame.fold.is_some() && !frame.arrays {
+        return Err(DiffError {
+            origin: g.node(n).origin,
+            message: "a local array built inside a loop recurrence (`p *= …`, a running `max`, a scan `z[i] = f(z[i - 1])`) cannot be differentiated yet".into(),
+            help: "build the array before the loop; or, for a call given an array of this iteration's values (`dot(&[a, z[i]], w)`), give the callee float parameters instead (`fn dot2(a: f64, b: f64, w: &[f64])`); or write the recurrence as a sum (`+=`)",
+        });
+    }
+    Ok(())
 }
 
 /// The arrays of coupled state `n` (`arrays[k]` for member `k`) are what its reverse sweep

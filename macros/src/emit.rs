@@ -485,10 +485,65 @@ impl Emitter<'_> {
                 k += 2;
                 continue;
             }
+            let (state, scans) = self.member_scans(&stmts[k..]);
+            if !scans.is_empty() {
+                let (block, skip) = match state {
+                    Some((_, body, _)) => (body, 1 + scans.len()),
+                    None => match stmt {
+                        Stmt::Scan { body, .. } => (body, scans.len()),
+                        _ => return self.internal_error("not a scan"),
+                    },
+                };
+                let saved = state.map(|(n, _, saved)| (n, saved));
+                out.extend(self.coupled_scanning(saved, &scans, block));
+                k += skip;
+                continue;
+            }
             out.extend(self.stmt(stmt));
             k += 1;
         }
         out
+    }
+
+    /// At the start of `stmts`, coupled state's forward loop and the values of its members
+    /// (`Op::CoupledScan`s) right after it, or two or more of those values, all of floats and
+    /// saved every iteration: the state (its node, block and saved members) and the values, run
+    /// as one loop ([`coupled_scanning`](Self::coupled_scanning)); none otherwise.
+    fn member_scans<'s>(&self, stmts: &'s [Stmt]) -> (Option<StateLoop<'s>>, Vec<NodeId>) {
+        let none = (None, Vec::new());
+        let (state, rest, twins) = match stmts.first() {
+            Some(Stmt::Coupled {
+                node,
+                body,
+                saved,
+                checkpoint: None,
+                storage: Storage::Fresh,
+                patches,
+                nested,
+            }) if patches.iter().all(Option::is_none)
+                && nested.is_empty()
+                && !self.g.carries_arrays(*node) =>
+            {
+                let twins = self.g.scanned_twins(*node);
+                (Some((*node, body, saved.as_slice())), &stmts[1..], twins)
+            }
+            Some(Stmt::Scan { node, .. }) if matches!(self.g.op(*node), Op::CoupledScan { .. }) => {
+                (None, stmts, self.g.coupled_scan_siblings(*node))
+            }
+            _ => return none,
+        };
+        let scans: Vec<NodeId> = rest
+            .iter()
+            .map_while(|s| match s {
+                Stmt::Scan { node, .. } if twins.contains(node) => Some(*node),
+                _ => None,
+            })
+            .collect();
+        let enough = if state.is_some() { 1 } else { 2 };
+        if scans.len() < enough {
+            return none;
+        }
+        (state, scans)
     }
 
     /// One statement of the tree.
@@ -1006,6 +1061,78 @@ impl Emitter<'_> {
             quote! { let #name = { #scan #name }; }
         } else {
             quote! { #scan let #name = #name; }
+        }
+    }
+
+    /// The values of members of coupled state after every iteration (`Op::CoupledScan`s of the
+    /// same fields, `scans`) and, with `state`, the state's forward loop saving the members
+    /// its reverse sweep reads, as one loop: `let mut s0 = init0; let mut s1 = init1; let mut
+    /// trace = …; let mut z0 = Vec::with_capacity(hi − lo); … for i in lo..hi {
+    /// trace.push((s0,)); …; (s0, s1) = (body0, body1); z0.push(s1); … } let __tN = (s0, s1);`.
+    fn coupled_scanning(
+        &self,
+        state: Option<(NodeId, &[u32])>,
+        scans: &[NodeId],
+        block: &Block,
+    ) -> TokenStream {
+        let Some(&first) = scans.first() else {
+            return self.internal_error("no scan");
+        };
+        let (&Op::CoupledScan { c, v, lo, hi, .. }, Some((inits, bodies))) =
+            (self.g.op(first), self.g.coupled_scan_parts(first))
+        else {
+            return self.internal_error("not a scan");
+        };
+        let members = u32::try_from(bodies.len()).unwrap_or(0);
+        let i = loop_var_name(v);
+        let states: Vec<proc_macro2::Ident> = (c..c + members).map(carry_name).collect();
+        let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
+        let inits = inits.iter().map(|x| self.expr(*x, Prec::Select));
+        let (stmts, back) = self.whole(block);
+        let nexts = bodies.iter().map(|b| self.expr(*b, Prec::Select));
+        let names: Vec<proc_macro2::Ident> = scans.iter().map(|s| self.name(*s)).collect();
+        let kept = scans.iter().map(|s| match self.g.op(*s) {
+            Op::CoupledScan { k, .. } => carry_name(c + k),
+            _ => carry_name(c),
+        });
+        let saved: Vec<proc_macro2::Ident> = state
+            .map(|(_, saved)| saved.iter().map(|d| carry_name(*d)).collect())
+            .unwrap_or_default();
+        let (declare, header, save) = if saved.is_empty() {
+            (
+                TokenStream::new(),
+                quote!(for #i in #lo..#hi),
+                TokenStream::new(),
+            )
+        } else {
+            let trace = trace_name(c);
+            let item = quote!((#(#saved,)*));
+            Self::saving(&trace, &i, (&lo, &hi), None, Storage::Fresh, &item, c)
+        };
+        let forward = quote! {
+            #(let mut #states = #inits;)*
+            #declare
+            #(let mut #names = ::std::vec::Vec::with_capacity(
+                ::core::iter::Iterator::size_hint(&(#lo..#hi)).0,
+            );)*
+            #header {
+                #save
+                #stmts
+                (#(#states),*) = (#(#nexts),*);
+                #(#names.push(#kept);)*
+                #back
+            }
+        };
+        match state {
+            Some((n, _)) => {
+                let name = self.name(n);
+                quote! { #forward let #name = (#(#states,)*); #(let #names = #names;)* }
+            }
+            // (Inside a sweep binding the state's names: in a block of its own.)
+            None if (c..c + members).any(|d| self.swept.contains(&d)) => {
+                quote! { let (#(#names,)*) = { #forward (#(#names,)*) }; }
+            }
+            None => quote! { #forward #(let #names = #names;)* },
         }
     }
 
@@ -3010,6 +3137,10 @@ fn temporary(ident: &str) -> Option<(&'static str, &str, &str)> {
                 .then_some((family, number, suffix))
         })
 }
+
+/// Coupled state's forward loop as `Emitter::member_scans` finds it: its node, its block and
+/// the members it saves.
+type StateLoop<'s> = (NodeId, &'s Block, &'s [u32]);
 
 #[cfg(test)]
 mod renumber_tests {

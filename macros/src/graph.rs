@@ -929,6 +929,35 @@ impl Graph {
         }
     }
 
+    /// The values of every member of the coupled state whose member's values `n` is (the
+    /// `Op::CoupledScan`s of `n`'s fields the graph has, `n` among them).
+    pub fn coupled_scan_siblings(&self, n: NodeId) -> Vec<NodeId> {
+        let &Op::CoupledScan {
+            c,
+            v,
+            lo,
+            hi,
+            ref parts,
+            ..
+        } = self.op(n)
+        else {
+            return Vec::new();
+        };
+        let members = u32::try_from(parts.len() / 2).unwrap_or(0);
+        (0..members)
+            .filter_map(|k| {
+                self.find(&Op::CoupledScan {
+                    c,
+                    v,
+                    k,
+                    lo,
+                    hi,
+                    parts: parts.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// The elements of scan `scanned` (an `Op::Scanned` over loop `v` from `lo`, started from
     /// `init`) an iteration of `v` reads: the one the previous iteration wrote (before the
     /// first, `init`) and the one this iteration writes.

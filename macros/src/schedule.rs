@@ -349,6 +349,59 @@ impl Schedule<'_> {
         }
     }
 
+    /// The values of members of one coupled state (`Op::CoupledScan`s of the same fields) in
+    /// `order` moved to just after the state's forward loop (its `Coupled` node, of the same
+    /// fields; moved first to before them where it stands after), else after the first of
+    /// them: they read what the
+    /// state's loop reads, and the loops then run as one (`emit::stmt_list`), not the
+    /// recurrence once for each (an integrator's `pos[i] = x; vel[i] = v;`, and its trace).
+    fn member_scans_together(&self, order: &mut Vec<NodeId>) {
+        // A state's forward loop after some of its members' values: moved to before the first
+        // (it reads what they read, all computed before them).
+        let states: Vec<NodeId> = order
+            .iter()
+            .copied()
+            .filter(|n| matches!(self.g.op(*n), Op::Coupled { .. }))
+            .collect();
+        for state in states {
+            let twins = self.g.scanned_twins(state);
+            let first = order.iter().position(|m| twins.contains(m));
+            let at = order.iter().position(|m| *m == state);
+            if let (Some(first), Some(at)) = (first, at)
+                && first < at
+            {
+                order.remove(at);
+                order.insert(first, state);
+            }
+        }
+        let mut heads: Vec<(NodeId, Vec<NodeId>)> = Vec::new();
+        for &n in order.iter() {
+            let twins = self.g.scanned_twins(n);
+            if matches!(self.g.op(n), Op::Coupled { .. }) && !twins.is_empty() {
+                heads.push((n, twins));
+            } else if let Op::CoupledScan { .. } = self.g.op(n)
+                && !heads.iter().any(|(_, t)| t.contains(&n))
+            {
+                // (No forward loop of the state before it: the first of its members' values.)
+                let twins = self.g.coupled_scan_siblings(n);
+                heads.push((n, twins.into_iter().filter(|t| *t != n).collect()));
+            }
+        }
+        for (head, twins) in heads {
+            let mut at = order.iter().position(|m| *m == head);
+            for t in twins {
+                let (Some(h), Some(k)) = (at, order.iter().position(|m| *m == t)) else {
+                    continue;
+                };
+                if k > h {
+                    order.remove(k);
+                    order.insert(h + 1, t);
+                    at = Some(h + 1);
+                }
+            }
+        }
+    }
+
     /// Each scan (`Op::Scanned`, a recurrence's every value) in `order` moved to just after the
     /// forward loop of its recurrence (`Op::Fold` of the same bounds, initial value and body,
     /// [`Graph::scanned_twin`]) where that stands before it: what the scan reads is what the
@@ -356,6 +409,7 @@ impl Schedule<'_> {
     /// the recurrence twice (the Thomas algorithm's elimination, once for the sweep's trace and
     /// once for the array of its values).
     fn scans_after_their_folds(&self, order: &mut Vec<NodeId>) {
+        self.member_scans_together(order);
         let folds: Vec<(NodeId, NodeId)> = order
             .iter()
             .filter_map(|&f| self.g.scanned_twin(f).map(|s| (f, s)))
