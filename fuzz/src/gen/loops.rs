@@ -770,7 +770,7 @@ impl Gen<'_> {
             .then(|| self.coupled_array(&members, &mut body, stmt.clone()))
             .flatten();
         let (stmt, written) = match written {
-            Some((stmt, z)) => (stmt, Some(z)),
+            Some((stmt, arrays)) => (stmt, Some(arrays)),
             None => (stmt, None),
         };
         // With `fold_tuple`, the declarations and the loop as a fold to a tuple (drawn only
@@ -818,7 +818,7 @@ impl Gen<'_> {
             self.scope.set_typed(m);
         }
         let mut members = members;
-        if let Some(z) = written {
+        for z in written.into_iter().flatten() {
             members.extend(self.array_reads(&z, &mut body));
         }
         (body, members)
@@ -826,13 +826,14 @@ impl Gen<'_> {
 
     /// The coupled loop `stmt` (over `0..size`, else none) also writing a new local array
     /// `zc` (of that size, declared into `decls`) at its index from the `members`' values:
-    /// before, between or after their updates. The loop, and the array to read after it.
+    /// before, between or after their updates; sometimes a second one (an integrator's
+    /// positions and velocities). The loop, and the arrays to read after it.
     fn coupled_array(
         &mut self,
         members: &[String],
         decls: &mut Vec<Stmt>,
         stmt: Stmt,
-    ) -> Option<(Stmt, Arr)> {
+    ) -> Option<(Stmt, Vec<Arr>)> {
         let Stmt::For {
             var,
             range,
@@ -849,6 +850,32 @@ impl Gen<'_> {
         if range.start != IntExpr::Const(0) {
             return None;
         }
+        let count = if self.k.chance(0.4) { 2 } else { 1 };
+        let mut arrays = Vec::new();
+        for _ in 0..count {
+            let z = self.coupled_write(members, decls, (&var, &range.end, dim), &mut body);
+            arrays.push(z);
+        }
+        // (In scope once all are written: no write reads another.)
+        for z in &arrays {
+            let kind = LocalKind::Array {
+                ext: z.ext,
+                writer: None,
+            };
+            self.scope.declare_kind(&z.name, kind, true);
+        }
+        Some((Stmt::For { var, range, body }, arrays))
+    }
+
+    /// A new local array `zc` (declared into `decls`, of the loop's size `len`; not yet in
+    /// scope) written in `body` at its index `var` from the `members`' values.
+    fn coupled_write(
+        &mut self,
+        members: &[String],
+        decls: &mut Vec<Stmt>,
+        (var, len, dim): (&str, &IntExpr, Dim),
+        body: &mut Vec<Stmt>,
+    ) -> Arr {
         let a = Expr::var(&self.k.pick(members).clone());
         let b = Expr::var(&self.k.pick(members).clone());
         let value = match self.k.below(4) {
@@ -870,7 +897,7 @@ impl Gen<'_> {
             typed: true,
             init: ArrayInit::Repeat {
                 value: Expr::Lit(0.0),
-                len: range.end.clone(),
+                len: len.clone(),
             },
         });
         let at = self.k.below(body.len() + 1);
@@ -878,19 +905,16 @@ impl Gen<'_> {
             at,
             Stmt::SetElem {
                 array: name.clone(),
-                index: IntExpr::Var(var.clone()),
+                index: IntExpr::Var(var.to_string()),
                 op: AssignOp::Set,
                 value,
             },
         );
-        self.scope
-            .declare_kind(&name, LocalKind::Array { ext, writer: None }, true);
-        let z = Arr {
+        Arr {
             name,
             ext,
             decl: decls.len() - 1,
-        };
-        Some((Stmt::For { var, range, body }, z))
+        }
     }
 
     /// The declarations of 2–3 members (typed initial values) and, sometimes, a loss.
