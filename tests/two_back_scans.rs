@@ -485,3 +485,61 @@ fn coupled_forms_once_refused_match_forward_mode() {
         assert_all_close(&got, &numeric, 1e-6);
     }
 }
+
+/// Holt's linear trend: a level and a trend updated together, the one-step forecasts (their
+/// sum before the update) kept in an array, the squared forecast error after the loop.
+#[differentiable]
+fn holt(y: &[f64], alpha: f64, beta: f64) -> f64 {
+    let n = y.len();
+    if n < 2 {
+        return 0.0;
+    }
+    let mut forecast = vec![0.0; n];
+    let mut level = y[0];
+    let mut trend = y[1] - y[0];
+    for t in 1..n {
+        forecast[t] = level + trend;
+        let last = level;
+        level = alpha * y[t] + (1.0 - alpha) * (level + trend);
+        trend = beta * (level - last) + (1.0 - beta) * trend;
+    }
+    let mut sse = 0.0;
+    for t in 1..n {
+        let e = y[t] - forecast[t];
+        sse += e * e;
+    }
+    sse
+}
+
+fn holt_twin<D: DualNum<Primitive = f64> + Copy + From<f64>>(y: &[D], alpha: D, beta: D) -> D {
+    let n = y.len();
+    if n < 2 {
+        return D::zero();
+    }
+    let (mut level, mut trend) = (y[0], y[1] - y[0]);
+    let mut sse = D::zero();
+    for &yt in &y[1..] {
+        let e = yt - (level + trend);
+        sse += e * e;
+        let last = level;
+        level = alpha * yt + (D::from(1.0) - alpha) * (level + trend);
+        trend = beta * (level - last) + (D::from(1.0) - beta) * trend;
+    }
+    sse
+}
+
+#[test]
+fn holts_linear_trend_matches_forward_mode_and_differences() {
+    for n in [0, 1, 2, 3, 12] {
+        let (y, alpha, beta) = (data(n, 0.3), 0.5, 0.2);
+        let (value, g) = holt_grad(&y, alpha, beta);
+        assert_all_close(&[value], &[holt(&y, alpha, beta)], 1e-15);
+        let all: Vec<f64> = y.iter().copied().chain([alpha, beta]).collect();
+        let (want_value, want) = forward(|p| holt_twin(&p[..n], p[n], p[n + 1]), &all);
+        assert_all_close(&[value], &[want_value], 1e-12);
+        let got: Vec<f64> = g.y.iter().copied().chain([g.alpha, g.beta]).collect();
+        assert_all_close(&got, &want, 1e-12);
+        let numeric = numeric_gradient(|p| holt(&p[..n], p[n], p[n + 1]), &all);
+        assert_all_close(&got, &numeric, 1e-6);
+    }
+}
