@@ -764,8 +764,10 @@ impl Gen<'_> {
         let mut body = Vec::new();
         let stmt = self.coupled_updates_loop(&members, &mut body);
         // Per `coupled_into_arrays` (drawn only where it is not 0): the loop also writes a
-        // local array from the members, read after it.
+        // local array from the members, read after it. Not in the body of a loop updating a
+        // recurrence (`local_array_in_recurrence = 0`: the macro rejects an array built there).
         let written = (self.w.coupled_into_arrays > 0
+            && (self.recurrence == 0 || self.w.local_array_in_recurrence > 0)
             && self.k.below(10) < self.w.coupled_into_arrays as usize)
             .then(|| self.coupled_array(&members, &mut body, stmt.clone()))
             .flatten();
