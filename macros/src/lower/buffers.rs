@@ -1187,11 +1187,15 @@ impl Lower<'_> {
         let new = self.g.add(Op::At(written, k));
         let kept = self.g.add(Op::At(old, j));
         let body = self.g.select(inside, new, kept);
-        Some(self.g.add(Op::Table {
-            v,
-            lo: zero,
-            hi: n,
-            body,
+        // (At the loop: an error about the new version, such as an array built inside a loop
+        // recurrence, points there.)
+        Some(self.at(span, |l| {
+            l.g.add(Op::Table {
+                v,
+                lo: zero,
+                hi: n,
+                body,
+            })
         }))
     }
 }
