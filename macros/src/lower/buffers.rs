@@ -1053,7 +1053,7 @@ impl Lower<'_> {
             return None;
         }
         let body = self.g.substitute(element, unchanged);
-        Some(self.g.add(Op::Table { v, lo, hi, body }))
+        Some(self.at(span, |l| l.g.add(Op::Table { v, lo, hi, body })))
     }
 
     /// The elements of `table` in the opposite order: what `for j in (a..b).rev()` wrote in
