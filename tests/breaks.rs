@@ -7,7 +7,12 @@
 mod common;
 
 use common::{assert_all_close, numeric_gradient};
+use num_dual::Dual64;
 use symgrad::differentiable;
+
+#[path = "common/forward.rs"]
+mod forward;
+use forward::forward;
 
 /// Both forms give the same value and gradient, and match central differences.
 fn check(
@@ -404,6 +409,73 @@ fn an_inner_break_on_a_float_from_outside_the_loops() {
         let numeric = numeric_gradient(|p| inner_break_on_an_earlier_value(&p[..5], p[5]), &at);
         let mut got = g.x.clone();
         got.push(g.a);
+        assert_all_close(&got, &numeric, 1e-6);
+    }
+}
+
+/// A `break` on the element the iteration is about to write (its value from before the loop:
+/// no earlier iteration wrote it), then on the value written, computed from the data: both
+/// taken, the loop ending where the function's does. (A condition on an element an earlier
+/// iteration wrote is refused: `tests/ui/arrays/break_reads_earlier_element.rs`.)
+#[differentiable]
+fn stop_on_array_elements(x: &[f64], w: f64) -> f64 {
+    let n = x.len();
+    let mut z = x.to_vec();
+    for i in 0..n {
+        if z[i] > 1.2 {
+            break;
+        }
+        z[i] = z[i] * w + 0.1;
+    }
+    let mut y = vec![0.0; n];
+    for i in 0..n {
+        let e = x[i] * w;
+        y[i] = e;
+        if e > 0.9 {
+            break;
+        }
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += z[i] * z[i] + y[i];
+    }
+    s
+}
+
+fn stop_twin(x: &[Dual64], w: Dual64) -> Dual64 {
+    let n = x.len();
+    let mut z = x.to_vec();
+    for i in 0..n {
+        if z[i].re > 1.2 {
+            break;
+        }
+        z[i] = z[i] * w + 0.1;
+    }
+    let mut y = vec![Dual64::from_re(0.0); n];
+    for i in 0..n {
+        let e = x[i] * w;
+        y[i] = e;
+        if e.re > 0.9 {
+            break;
+        }
+    }
+    (0..n).fold(Dual64::from_re(0.0), |s, i| s + z[i] * z[i] + y[i])
+}
+
+#[test]
+fn a_break_on_elements_no_earlier_iteration_wrote_matches_forward_mode() {
+    let x = [0.3, 0.8, 1.5, 0.2, 1.1, 0.4];
+    for n in [0, 1, 3, 6] {
+        let x = &x[..n];
+        let w = 1.3;
+        let (value, g) = stop_on_array_elements_grad(x, w);
+        assert_all_close(&[value], &[stop_on_array_elements(x, w)], 1e-15);
+        let all: Vec<f64> = x.iter().copied().chain([w]).collect();
+        let (want_value, want) = forward(|p| stop_twin(&p[..n], p[n]), &all);
+        assert_all_close(&[value], &[want_value], 1e-12);
+        let got: Vec<f64> = g.x.iter().copied().chain([g.w]).collect();
+        assert_all_close(&got, &want, 1e-12);
+        let numeric = numeric_gradient(|p| stop_on_array_elements(&p[..n], p[n]), &all);
         assert_all_close(&got, &numeric, 1e-6);
     }
 }

@@ -406,6 +406,135 @@ fn written_before_read(
     })
 }
 
+/// An array the loop body `body` writes that the `break` condition `cond` (or the `lets` before
+/// it that it reads) reads other than at the loop's index `index` where the body writes it
+/// there only: the condition is read in a loop of its own before the loop, where the array
+/// holds its values from before the loop, so it would test those, not what earlier iterations
+/// wrote (`if z[i - 1] > 1.0 { break; } z[i] = z[i - 1] + x[i];`). Its element at the
+/// loop's index, which no iteration before wrote, is read as it was (`if z[i] > 1.0 { break;
+/// }` before `z[i] = …`), and its length.
+fn reads_written_array(
+    body: &[syn::Stmt],
+    cond: &Expr,
+    lets: &[(usize, syn::Stmt)],
+    index: Option<&str>,
+) -> Option<String> {
+    // The condition's and its `let`s' reads of the written arrays: at the index, or otherwise.
+    struct Reads<'a> {
+        written: &'a [String],
+        is_index: &'a dyn Fn(&Expr) -> bool,
+        at_index: Vec<String>,
+        other: Option<String>,
+    }
+    impl<'ast> syn::visit::Visit<'ast> for Reads<'_> {
+        fn visit_expr_index(&mut self, ix: &'ast syn::ExprIndex) {
+            if let Expr::Path(p) = &*ix.expr
+                && let Some(id) = p.path.get_ident()
+                && self.written.iter().any(|w| id == w)
+                && (self.is_index)(&ix.index)
+            {
+                self.at_index.push(id.to_string());
+                return;
+            }
+            syn::visit::visit_expr_index(self, ix);
+        }
+        fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+            if m.method == "len" && matches!(&*m.receiver, Expr::Path(_)) {
+                return;
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+            if let Some(id) = p.path.get_ident()
+                && self.other.is_none()
+                && self.written.iter().any(|w| id == w)
+            {
+                self.other = Some(id.to_string());
+            }
+        }
+    }
+    let written = super::buffers::element_written_names(body);
+    if written.is_empty() {
+        return None;
+    }
+    let is_index = |e: &Expr| matches!(strip_parens(e), Expr::Path(p) if p.path.get_ident().is_some_and(|i| Some(i.to_string().as_str()) == index));
+    let mut reads = Reads {
+        written: &written,
+        is_index: &is_index,
+        at_index: Vec::new(),
+        other: None,
+    };
+    syn::visit::Visit::visit_expr(&mut reads, cond);
+    for (_, stmt) in lets {
+        if let syn::Stmt::Local(l) = stmt
+            && let Some(init) = &l.init
+        {
+            syn::visit::Visit::visit_expr(&mut reads, &init.expr);
+        }
+    }
+    if reads.other.is_some() {
+        return reads.other;
+    }
+    // Read at the index: only where every write of the array is at the index too.
+    reads
+        .at_index
+        .into_iter()
+        .find(|name| !written_only_at(body, name, &is_index))
+}
+
+/// Whether `body` writes the array `name` only at the loop's index (`z[i] = …`, `z[i] += …`)
+/// and calls no method on it but `len`.
+fn written_only_at(body: &[syn::Stmt], name: &str, is_index: &dyn Fn(&Expr) -> bool) -> bool {
+    struct Writes<'a> {
+        name: &'a str,
+        is_index: &'a dyn Fn(&Expr) -> bool,
+        elsewhere: bool,
+    }
+    impl Writes<'_> {
+        fn target(&mut self, left: &Expr) {
+            if let Expr::Index(ix) = strip_parens(left)
+                && matches!(&*ix.expr, Expr::Path(p) if p.path.is_ident(self.name))
+                && !(self.is_index)(&ix.index)
+            {
+                self.elsewhere = true;
+            }
+        }
+    }
+    impl<'ast> syn::visit::Visit<'ast> for Writes<'_> {
+        fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+            self.target(&a.left);
+            syn::visit::visit_expr_assign(self, a);
+        }
+        fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+            use syn::BinOp as B;
+            if matches!(
+                b.op,
+                B::AddAssign(_) | B::SubAssign(_) | B::MulAssign(_) | B::DivAssign(_)
+            ) {
+                self.target(&b.left);
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+        fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+            if m.method != "len"
+                && matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident(self.name))
+            {
+                self.elsewhere = true;
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+    }
+    let mut w = Writes {
+        name,
+        is_index,
+        elsewhere: false,
+    };
+    for s in body {
+        syn::visit::Visit::visit_stmt(&mut w, s);
+    }
+    !w.elsewhere
+}
+
 /// The plain names `e` mentions (`x` in `x + 1`, not `len` in `y.len()`).
 pub(super) fn mentioned_names(e: &Expr) -> Vec<String> {
     struct Finder(Vec<String>);
@@ -1030,6 +1159,47 @@ impl Lower<'_> {
         }
     }
 
+    /// Whether the `break` condition `cond` of loop `f` at statement `at` (and the `lets`
+    /// before it that it reads) reads the arrays the loop writes only as they were before the
+    /// loop ([`written_before_read`], [`reads_written_array`]); reported otherwise.
+    fn exit_reads_allowed(
+        &self,
+        f: &ExprForLoop,
+        at: usize,
+        cond: &Expr,
+        lets: &[(usize, syn::Stmt)],
+    ) -> bool {
+        if let Some(name) = written_before_read(&f.body.stmts[..at], cond, lets) {
+            self.cx.error_spanned_by(
+                cond,
+                msg(
+                    format!("this `break` reads `{name}`, which the loop writes before it"),
+                    format!("test the value the loop writes instead, computed from the data and not from elements of `{name}` earlier iterations wrote: `let e = …; {name}[i] = e; if e > … {{ break; }}`, or test the condition before the write"),
+                ),
+            );
+            return false;
+        }
+        let index = match &*f.pat {
+            Pat::Ident(p) => Some(p.ident.to_string()),
+            Pat::Tuple(t) => match t.elems.first() {
+                Some(Pat::Ident(p)) => Some(p.ident.to_string()),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(name) = reads_written_array(&f.body.stmts, cond, lets, index.as_deref()) {
+            self.cx.error_spanned_by(
+                cond,
+                msg(
+                    format!("this `break` reads `{name}`, whose elements the loop writes"),
+                    format!("a loop may end where a condition on its index, the data, the parameters and the values computed before the loop holds, and on `{name}[i]` before the loop writes it; a condition on elements earlier iterations wrote (`{name}[i - 1]`) cannot be differentiated yet: test the data they are computed from, or loop over the whole range without `break`"),
+                ),
+            );
+            return false;
+        }
+        true
+    }
+
     /// Where `for v in lo..hi { …; if c { …; break; } … }` breaks: the first index at which `c`
     /// holds, or `hi` ([`Op::Until`]). `c` is read in a loop of its own before the loop, so it
     /// may read the loop's item, the `let`s before it, counters, parameters and what the
@@ -1059,14 +1229,7 @@ impl Lower<'_> {
             }
         }
         lets.reverse();
-        if let Some(name) = written_before_read(&f.body.stmts[..at], &exit.cond, &lets) {
-            self.cx.error_spanned_by(
-                &exit.cond,
-                msg(
-                    format!("this `break` reads `{name}`, which the loop writes before it"),
-                    format!("test the value the loop writes instead: `let e = …; {name}[i] = e; if e > … {{ break; }}`, or test the condition before the write"),
-                ),
-            );
+        if !self.exit_reads_allowed(f, at, &exit.cond, &lets) {
             return None;
         }
         // The condition, in a loop of its own, with the counters' values in each iteration.
