@@ -174,10 +174,14 @@ impl Lower<'_> {
     ) -> Option<String> {
         let frame = &self.array_loops[f];
         let reversed = frame.flip.is_some();
-        if !self.one_step_back(own, i, reversed) {
+        let steps = if self.one_step_back(own, i, reversed) {
+            1
+        } else if self.two_steps_back(own, i, reversed) {
+            2
+        } else {
             return None;
-        }
-        if !reversed && frame.offsets.iter().any(|o| o.0 == table) {
+        };
+        if steps == 1 && !reversed && frame.offsets.iter().any(|o| o.0 == table) {
             let written = frame
                 .assigned
                 .iter()
@@ -192,16 +196,33 @@ impl Lower<'_> {
             .and_then(ident)
             .filter(|n| n != index && self.lookup(n) == Some(Binding::Value(i)))?;
         let back = if reversed {
-            format!("{index} + 1")
+            format!("{index} + {steps}")
         } else {
-            format!("{index} - 1")
+            format!("{index} - {steps}")
+        };
+        let which = if steps == 1 {
+            "the element the previous iteration wrote"
+        } else {
+            "the element the iteration before the previous one wrote"
         };
         Some(msg(
             format!(
-                "`{name}[{through}]` reads `{name}[{back}]`, the element the previous iteration wrote, through the name `{through}`: a recurrence through an array's elements (a scan) is found only where its index is written `{back}` in place"
+                "`{name}[{through}]` reads `{name}[{back}]`, {which}, through the name `{through}`: a recurrence through an array's elements (a scan) is found only where its index is written `{back}` in place"
             ),
             format!("write `{name}[{back}]` instead of `{name}[{through}]`"),
         ))
+    }
+
+    /// Whether `i` is two steps back from `own` (`own − 2`; `reversed`, `own + 2`).
+    fn two_steps_back(&self, own: NodeId, i: NodeId, reversed: bool) -> bool {
+        let Some(two) = self.g.find(&Op::IntConst(2)) else {
+            return false;
+        };
+        if reversed {
+            return self.g.find(&Op::IntBin(IntOp::Add, own, two)) == Some(i)
+                || self.g.find(&Op::IntBin(IntOp::Add, two, own)) == Some(i);
+        }
+        self.g.find(&Op::IntBin(IntOp::Sub, own, two)) == Some(i)
     }
 
     /// Whether `i` is one step back from `own` (`own − 1`; `reversed`, `own + 1`), however the
