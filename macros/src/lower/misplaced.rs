@@ -174,6 +174,19 @@ impl Lower<'_> {
     ) -> Option<String> {
         let frame = &self.array_loops[f];
         let reversed = frame.flip.is_some();
+        // Written at an offset, `z[i + 2] = … z[i + 1] … z[i] …`: the help re-indexes the loop.
+        if !reversed
+            && frame.offsets.iter().any(|o| o.0 == table)
+            && let Some((steps @ (1 | 2), offset)) = self.offset_back(own, i)
+        {
+            let written = frame
+                .assigned
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or_else(|| "…".to_string(), |(_, w)| pretty(&w.to_token_stream()));
+            // (The example two back where the loop writes two ahead, `z[i + 2]`.)
+            return Some(offset_scan_message(name, &written, (steps, offset)));
+        }
         let steps = if self.one_step_back(own, i, reversed) {
             1
         } else if self.two_steps_back(own, i, reversed) {
@@ -181,14 +194,6 @@ impl Lower<'_> {
         } else {
             return None;
         };
-        if steps == 1 && !reversed && frame.offsets.iter().any(|o| o.0 == table) {
-            let written = frame
-                .assigned
-                .iter()
-                .find(|(n, _)| n == name)
-                .map_or_else(|| "…".to_string(), |(_, w)| pretty(&w.to_token_stream()));
-            return Some(offset_scan_message(name, &written));
-        }
         let index = frame.index_name.as_deref()?;
         let through = syn::parse2::<Expr>(at.to_token_stream())
             .ok()
@@ -211,6 +216,25 @@ impl Lower<'_> {
             ),
             format!("write `{name}[{back}]` instead of `{name}[{through}]`"),
         ))
+    }
+
+    /// How many steps back from `own`, an index written at an offset (`i + k`, `k + i`), the
+    /// index `i` is: `k` for the loop's own index, `k − m` for `i + m` (`m < k`); and `k`.
+    fn offset_back(&self, own: NodeId, i: NodeId) -> Option<(i64, i64)> {
+        let split = |n: NodeId| match *self.g.op(n) {
+            Op::IntBin(IntOp::Add, a, b) => match (self.g.as_int(a), self.g.as_int(b)) {
+                (_, Some(k)) => Some((a, k)),
+                (Some(k), _) => Some((b, k)),
+                _ => None,
+            },
+            _ => None,
+        };
+        let (base, k) = split(own)?;
+        if i == base {
+            return Some((k, k));
+        }
+        let (read_base, m) = split(i)?;
+        (read_base == base && m < k).then_some((k - m, k))
     }
 
     /// Whether `i` is two steps back from `own` (`own − 2`; `reversed`, `own + 2`).
@@ -281,13 +305,34 @@ fn count_message(name: &str, c: &str) -> String {
 
 /// `z[i] = … z[i - 1] …` where the loop writes `z[written]` at an offset from its index
 /// (`z[i + 1] = z[i] * x[i]`).
-fn offset_scan_message(name: &str, written: &str) -> String {
+fn offset_scan_message(name: &str, written: &str, (steps, offset): (i64, i64)) -> String {
+    let which = if steps == 1 {
+        "the previous iteration"
+    } else {
+        "the iteration before the previous one"
+    };
+    // (Two back where the loop writes two ahead, `z[i + 2]`.)
+    let (also, example) = if offset == 1 {
+        (
+            String::new(),
+            format!(
+                "`for i in 0..n - 1 {{ {name}[i + 1] = {name}[i] * x[i]; }}` is `for i in 1..n {{ {name}[i] = {name}[i - 1] * x[i - 1]; }}`"
+            ),
+        )
+    } else {
+        (
+            format!(" and `{name}[i - 2]`"),
+            format!(
+                "`for i in 0..n - 2 {{ {name}[i + 2] = a * {name}[i + 1] + b * {name}[i]; }}` is `for i in 2..n {{ {name}[i] = a * {name}[i - 1] + b * {name}[i - 2]; }}`"
+            ),
+        )
+    };
     msg(
         format!(
-            "this reads the element of `{name}` the previous iteration wrote, in a loop that writes `{name}[{written}]`, at an offset from its index: a recurrence through an array's elements (a scan) is differentiated only where the loop writes at its own index"
+            "this reads the element of `{name}` {which} wrote, in a loop that writes `{name}[{written}]`, at an offset from its index: a recurrence through an array's elements (a scan) is differentiated only where the loop writes at its own index"
         ),
         format!(
-            "index the loop by the element it writes, so that it writes `{name}[i]` and reads `{name}[i - 1]`: `for i in 0..n - 1 {{ {name}[i + 1] = {name}[i] * x[i]; }}` is `for i in 1..n {{ {name}[i] = {name}[i - 1] * x[i - 1]; }}`"
+            "index the loop by the element it writes, so that it writes `{name}[i]` and reads `{name}[i - 1]`{also}: {example}"
         ),
     )
 }
