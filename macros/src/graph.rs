@@ -452,9 +452,10 @@ define_ops! {
         /// The values of member `k` of coupled recurrences (the fields of their `Coupled`) after
         /// each of the loop's iterations, as a local array of `hi − lo` floats: the elements a
         /// loop writes from state updated together (`t = a·p + b·q + x[i]; q = p; p = t; z[i] =
-        /// p;`, a scan reading two elements back). Computed into a vector by a forward loop of
-        /// its own; its gradient is the `Coupled` recurrences' reverse sweep, each iteration's
-        /// `λₖ` also given the adjoint of the element it wrote.
+        /// p;`, a scan reading two elements back). Computed into a vector by a forward loop,
+        /// one for all the members kept and the state's trace (`emit::coupled_scanning`); its
+        /// gradient is the `Coupled` recurrences' reverse sweep, one for all the members kept,
+        /// each iteration's `λₖ` also given the adjoint of the element it wrote.
         CoupledScan { c: u32, v: u32, k: u32, lo: node, hi: node, parts: nodes },
         /// A vector added into (buffer number `buf`): a copy of the array `like`, or, with
         /// `zero`, zeros of its length. The `Accumulate`s into it follow; `Filled` is the
@@ -959,8 +960,9 @@ impl Graph {
     }
 
     /// The elements of scan `scanned` (an `Op::Scanned` over loop `v` from `lo`, started from
-    /// `init`) an iteration of `v` reads: the one the previous iteration wrote (before the
-    /// first, `init`) and the one this iteration writes.
+    /// `init`, or an `Op::CoupledScan`, started from its member's initial value) an iteration
+    /// of `v` reads: the one the previous iteration wrote (before the first, `init`) and the
+    /// one this iteration writes.
     ///
     /// ```text
     /// S = Scanned(i ∈ lo..hi, init: body)   →   (if i == lo { init } else { S[i − lo − 1] }, S[i − lo])
