@@ -903,29 +903,15 @@ impl Graph {
     /// Self::scanned_twin)) for a `Fold`; for a `Coupled` one, its members' values
     /// (`Op::CoupledScan`s of the same fields).
     pub fn scanned_twins(&self, fold: NodeId) -> Vec<NodeId> {
-        match self.op(fold) {
+        match *self.op(fold) {
             Op::Fold { .. } => self.scanned_twin(fold).into_iter().collect(),
-            &Op::Coupled {
+            Op::Coupled {
                 c,
                 v,
                 lo,
                 hi,
                 ref parts,
-            } => {
-                let members = u32::try_from(parts.len() / 2).unwrap_or(0);
-                (0..members)
-                    .filter_map(|k| {
-                        self.find(&Op::CoupledScan {
-                            c,
-                            v,
-                            k,
-                            lo,
-                            hi,
-                            parts: parts.clone(),
-                        })
-                    })
-                    .collect()
-            }
+            } => self.member_scans((c, v, lo, hi), parts),
             _ => Vec::new(),
         }
     }
@@ -933,17 +919,25 @@ impl Graph {
     /// The values of every member of the coupled state whose member's values `n` is (the
     /// `Op::CoupledScan`s of `n`'s fields the graph has, `n` among them).
     pub fn coupled_scan_siblings(&self, n: NodeId) -> Vec<NodeId> {
-        let &Op::CoupledScan {
-            c,
-            v,
-            lo,
-            hi,
-            ref parts,
-            ..
-        } = self.op(n)
-        else {
-            return Vec::new();
-        };
+        match *self.op(n) {
+            Op::CoupledScan {
+                c,
+                v,
+                lo,
+                hi,
+                ref parts,
+                ..
+            } => self.member_scans((c, v, lo, hi), parts),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The `Op::CoupledScan`s of coupled state `(c, v, lo, hi, parts)` the graph has.
+    fn member_scans(
+        &self,
+        (c, v, lo, hi): (u32, u32, NodeId, NodeId),
+        parts: &[NodeId],
+    ) -> Vec<NodeId> {
         let members = u32::try_from(parts.len() / 2).unwrap_or(0);
         (0..members)
             .filter_map(|k| {
@@ -953,7 +947,7 @@ impl Graph {
                     k,
                     lo,
                     hi,
-                    parts: parts.clone(),
+                    parts: parts.to_vec(),
                 })
             })
             .collect()

@@ -239,14 +239,19 @@ impl Lower<'_> {
 
     /// Whether `i` is two steps back from `own` (`own − 2`; `reversed`, `own + 2`).
     fn two_steps_back(&self, own: NodeId, i: NodeId, reversed: bool) -> bool {
-        let Some(two) = self.g.find(&Op::IntConst(2)) else {
-            return false;
-        };
+        self.g
+            .find(&Op::IntConst(2))
+            .is_some_and(|two| self.steps_from(own, i, two, reversed))
+    }
+
+    /// Whether `i` is `own − k` (`reversed`, `own + k` or `k + own`), `k` the node of a
+    /// constant, as the graph spells it.
+    fn steps_from(&self, own: NodeId, i: NodeId, k: NodeId, reversed: bool) -> bool {
         if reversed {
-            return self.g.find(&Op::IntBin(IntOp::Add, own, two)) == Some(i)
-                || self.g.find(&Op::IntBin(IntOp::Add, two, own)) == Some(i);
+            return self.g.find(&Op::IntBin(IntOp::Add, own, k)) == Some(i)
+                || self.g.find(&Op::IntBin(IntOp::Add, k, own)) == Some(i);
         }
-        self.g.find(&Op::IntBin(IntOp::Sub, own, two)) == Some(i)
+        self.g.find(&Op::IntBin(IntOp::Sub, own, k)) == Some(i)
     }
 
     /// Whether `i` is one step back from `own` (`own − 1`; `reversed`, `own + 1`), however the
@@ -255,13 +260,10 @@ impl Lower<'_> {
         let Some(one) = self.g.find(&Op::IntConst(1)) else {
             return false;
         };
-        if reversed {
-            return self.g.find(&Op::IntBin(IntOp::Add, own, one)) == Some(i)
-                || self.g.find(&Op::IntBin(IntOp::Add, one, own)) == Some(i);
-        }
-        self.g.find(&Op::IntBin(IntOp::Sub, own, one)) == Some(i)
-            || matches!(*self.g.op(own), Op::IntBin(IntOp::Add, a, b)
-                if (a, b) == (i, one) || (a, b) == (one, i))
+        self.steps_from(own, i, one, reversed)
+            || (!reversed
+                && matches!(*self.g.op(own), Op::IntBin(IntOp::Add, a, b)
+                    if (a, b) == (i, one) || (a, b) == (one, i)))
     }
 }
 
