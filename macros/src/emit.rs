@@ -986,8 +986,9 @@ impl Emitter<'_> {
     /// `let mut s = init; let mut __tN = Vec::with_capacity(hi − lo); for i in lo..hi { …; s =
     /// body; __tN.push(s); }`.
     fn scan(&self, n: NodeId, block: &Block) -> TokenStream {
+        // (A member's values alone: the loop that keeps several, with one.)
         if let Op::CoupledScan { .. } = self.g.op(n) {
-            return self.coupled_scan(n, block);
+            return self.coupled_scanning(None, &[n], block);
         }
         let Op::Scanned {
             c,
@@ -1018,46 +1019,6 @@ impl Emitter<'_> {
             }
         };
         if self.swept.contains(&c) {
-            quote! { let #name = { #scan #name }; }
-        } else {
-            quote! { #scan let #name = #name; }
-        }
-    }
-
-    /// The forward loop of coupled recurrences keeping member `k`'s value after every
-    /// iteration (an `Op::CoupledScan`): `let mut s0 = init0; let mut s1 = init1; let mut __tN
-    /// = Vec::with_capacity(hi − lo); for i in lo..hi { …; (s0, s1) = (body0, body1);
-    /// __tN.push(sₖ); }`.
-    fn coupled_scan(&self, n: NodeId, block: &Block) -> TokenStream {
-        let (
-            &Op::CoupledScan {
-                c, v, k, lo, hi, ..
-            },
-            Some((inits, bodies)),
-        ) = (self.g.op(n), self.g.coupled_scan_parts(n))
-        else {
-            return self.internal_error("not a scan");
-        };
-        let members = u32::try_from(bodies.len()).unwrap_or(0);
-        let (i, name, kept) = (loop_var_name(v), self.name(n), carry_name(c + k));
-        let states: Vec<proc_macro2::Ident> = (c..c + members).map(carry_name).collect();
-        let (lo, hi) = (self.expr(lo, Prec::Select), self.expr(hi, Prec::Select));
-        let inits = inits.iter().map(|x| self.expr(*x, Prec::Select));
-        let (stmts, back) = self.whole(block);
-        let nexts = bodies.iter().map(|b| self.expr(*b, Prec::Select));
-        let scan = quote! {
-            #(let mut #states = #inits;)*
-            let mut #name = ::std::vec::Vec::with_capacity(
-                ::core::iter::Iterator::size_hint(&(#lo..#hi)).0,
-            );
-            for #i in #lo..#hi {
-                #stmts
-                (#(#states),*) = (#(#nexts),*);
-                #name.push(#kept);
-                #back
-            }
-        };
-        if (c..c + members).any(|d| self.swept.contains(&d)) {
             quote! { let #name = { #scan #name }; }
         } else {
             quote! { #scan let #name = #name; }
@@ -1129,9 +1090,10 @@ impl Emitter<'_> {
                 quote! { #forward let #name = (#(#states,)*); #(let #names = #names;)* }
             }
             // (Inside a sweep binding the state's names: in a block of its own.)
-            None if (c..c + members).any(|d| self.swept.contains(&d)) => {
-                quote! { let (#(#names,)*) = { #forward (#(#names,)*) }; }
-            }
+            None if (c..c + members).any(|d| self.swept.contains(&d)) => match names.as_slice() {
+                [name] => quote! { let #name = { #forward #name }; },
+                _ => quote! { let (#(#names,)*) = { #forward (#(#names,)*) }; },
+            },
             None => quote! { #forward #(let #names = #names;)* },
         }
     }
