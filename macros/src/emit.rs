@@ -1040,7 +1040,7 @@ impl Emitter<'_> {
             return self.internal_error("no scan");
         };
         let (&Op::CoupledScan { c, v, lo, hi, .. }, Some((inits, bodies))) =
-            (self.g.op(first), self.g.coupled_scan_parts(first))
+            (self.g.op(first), self.g.state_parts(first))
         else {
             return self.internal_error("not a scan");
         };

@@ -1004,11 +1004,13 @@ impl Graph {
         }
     }
 
-    /// The initial values and the bodies of the coupled recurrences whose member's values
-    /// `n` is (an `Op::CoupledScan`), each `K` long.
-    pub fn coupled_scan_parts(&self, n: NodeId) -> Option<(&[NodeId], &[NodeId])> {
+    /// The initial values and the bodies of coupled state `n`, run forward: a `Coupled` node
+    /// or the values of one of its members (an `Op::CoupledScan`, which runs its loop too).
+    pub fn state_parts(&self, n: NodeId) -> Option<(&[NodeId], &[NodeId])> {
         match self.op(n) {
-            Op::CoupledScan { parts, .. } => Some(parts.split_at(parts.len() / 2)),
+            Op::Coupled { parts, .. } | Op::CoupledScan { parts, .. } => {
+                Some(parts.split_at(parts.len() / 2))
+            }
             _ => None,
         }
     }

@@ -624,11 +624,7 @@ impl Schedule<'_> {
                 // read from outside the loop; their sweep: its seeds.
                 Op::Coupled { v, lo, hi, .. } | Op::CoupledScan { v, lo, hi, .. } => {
                     stack.extend([*lo, *hi]);
-                    let (inits, bodies) = self
-                        .g
-                        .coupled_parts(n)
-                        .or_else(|| self.g.coupled_scan_parts(n))
-                        .unwrap_or_default();
+                    let (inits, bodies) = self.g.state_parts(n).unwrap_or_default();
                     stack.extend(inits);
                     for &body in bodies {
                         stack.extend(self.loop_invariants(*v, body));
@@ -823,7 +819,7 @@ impl Schedule<'_> {
                 stack.extend([lo, hi, init].map(|r| (r, conditional)));
                 let reads = self.loop_invariants(inner, body);
                 stack.extend(reads.into_iter().map(|r| (r, conditional)));
-            } else if self.g.coupled_parts(n).is_some() || self.g.coupled_scan_parts(n).is_some() {
+            } else if self.g.coupled_parts(n).is_some() || self.g.state_parts(n).is_some() {
                 let reads = self.coupled_reads(n);
                 stack.extend(reads.into_iter().map(|r| (r, conditional)));
             } else if let Op::Until {
@@ -1038,10 +1034,11 @@ impl Schedule<'_> {
         let Some(v) = self.g.op(n).loop_var() else {
             return out;
         };
+        // (A reverse sweep's: its seeds and steps.)
         let (before, bodies) = self
             .g
-            .coupled_parts(n)
-            .or_else(|| self.g.coupled_scan_parts(n))
+            .state_parts(n)
+            .or_else(|| self.g.coupled_parts(n))
             .unwrap_or_default();
         out.extend(before);
         for &body in bodies {

@@ -1567,7 +1567,7 @@ fn scan_reads_carried_message(name: &str) -> String {
 /// The hidden float a scan of `name` carries: the element the previous iteration wrote (not a
 /// name a program can spell).
 fn previous_name(name: &str) -> String {
-    format!("{name}[·−1]")
+    back_name(name, 1)
 }
 
 /// The hidden float of a scan of `name` reading `back` steps back (1: [`previous_name`]).

@@ -723,7 +723,7 @@ impl Builder<'_, '_> {
     fn scan(&self, n: NodeId, defined: &HashSet<NodeId>) -> Stmt {
         let (v, roots) = match self.s.g.op(n) {
             Op::Scanned { v, body, .. } => (*v, vec![*body]),
-            Op::CoupledScan { v, .. } => match self.s.g.coupled_scan_parts(n) {
+            Op::CoupledScan { v, .. } => match self.s.g.state_parts(n) {
                 Some((_, bodies)) => (*v, bodies.to_vec()),
                 None => return Stmt::Internal("not a scan"),
             },
